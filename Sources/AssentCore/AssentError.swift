@@ -1,0 +1,55 @@
+/// An error of Assent's public contract: a stable `code` for programs and a `message` for people.
+///
+/// The codes are those of SPEC §7 (`invalid_event`, `unknown_account`, …). The struct wraps a
+/// private enum so that new codes can be added without breaking callers that switch on `code`.
+///
+/// ```swift
+/// throw AssentError.unknownAccount("account a1 does not exist at 2025-07-01T10:00:00Z")
+/// ```
+public struct AssentError: Error, Hashable, Sendable, CustomStringConvertible {
+    private enum Kind: String, Hashable, Sendable {
+        case invalidEvent = "invalid_event"
+        case unknownAccount = "unknown_account"
+        case unknownConversation = "unknown_conversation"
+        case unknownFeedback = "unknown_feedback"
+        case unknownRun = "unknown_run"
+        case accountDeleted = "account_deleted"
+        case deadlinePassed = "deadline_passed"
+        case termsNotAccepted = "terms_not_accepted"
+        case duplicateRun = "duplicate_run"
+        case invalidPolicy = "invalid_policy"
+        case invalidArgument = "invalid_argument"
+    }
+
+    private let kind: Kind
+    /// A sentence for people. It names ids and instants, never content.
+    public let message: String
+
+    private init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    /// The stable machine-readable code, e.g. `invalid_event`.
+    public var code: String { kind.rawValue }
+
+    /// `code: message`, the form the command line prints after `error: `.
+    public var description: String { "\(code): \(message)" }
+
+    /// The same error with `prefix` put before its message (e.g. `line 17: `).
+    public func prefixed(_ prefix: String) -> AssentError {
+        AssentError(kind, prefix + message)
+    }
+
+    public static func invalidEvent(_ message: String) -> AssentError { AssentError(.invalidEvent, message) }
+    public static func unknownAccount(_ message: String) -> AssentError { AssentError(.unknownAccount, message) }
+    public static func unknownConversation(_ message: String) -> AssentError { AssentError(.unknownConversation, message) }
+    public static func unknownFeedback(_ message: String) -> AssentError { AssentError(.unknownFeedback, message) }
+    public static func unknownRun(_ message: String) -> AssentError { AssentError(.unknownRun, message) }
+    public static func accountDeleted(_ message: String) -> AssentError { AssentError(.accountDeleted, message) }
+    public static func deadlinePassed(_ message: String) -> AssentError { AssentError(.deadlinePassed, message) }
+    public static func termsNotAccepted(_ message: String) -> AssentError { AssentError(.termsNotAccepted, message) }
+    public static func duplicateRun(_ message: String) -> AssentError { AssentError(.duplicateRun, message) }
+    public static func invalidPolicy(_ message: String) -> AssentError { AssentError(.invalidPolicy, message) }
+    public static func invalidArgument(_ message: String) -> AssentError { AssentError(.invalidArgument, message) }
+}

@@ -1,0 +1,243 @@
+/// An account's opaque id.
+public typealias AccountID = String
+/// A conversation's opaque id, unique across accounts.
+public typealias ConversationID = String
+/// A feedback's opaque id, unique across accounts.
+public typealias FeedbackID = String
+
+/// The model-training setting's value.
+public enum ChoiceValue: String, CaseIterable, Hashable, Sendable {
+    case on
+    case off
+}
+
+/// Where a terms acceptance came from.
+public enum TermsSource: String, CaseIterable, Hashable, Sendable {
+    case signup, notice, api
+}
+
+/// Where a training choice came from.
+public enum ChoiceSource: String, CaseIterable, Hashable, Sendable {
+    case signup, notice, settings, api
+}
+
+/// What kind of conversation: a chat or a coding session.
+public enum ConversationKind: String, CaseIterable, Hashable, Sendable {
+    case chat, code
+}
+
+/// A feedback rating.
+public enum Rating: String, CaseIterable, Hashable, Sendable {
+    case up, down
+}
+
+/// The surface a `notice.shown` event proves was shown.
+public enum Surface: String, CaseIterable, Hashable, Sendable {
+    case notice, signup, settings
+}
+
+/// The type of an event, by its wire name.
+public enum EventType: String, CaseIterable, Hashable, Sendable {
+    case accountCreated = "account.created"
+    case planChanged = "account.plan_changed"
+    case termsAccepted = "terms.accepted"
+    case trainingChoice = "training.choice"
+    case noticeDeferred = "notice.deferred"
+    case conversationActivity = "conversation.activity"
+    case conversationDeleted = "conversation.deleted"
+    case feedbackSubmitted = "feedback.submitted"
+    case accountDeleted = "account.deleted"
+    case noticeShown = "notice.shown"
+    /// Recorded by a retention sweep, never imported: content was purged at this instant.
+    case contentPurged = "content.purged"
+
+    /// Whether the import format and the event API accept this type (sweeps record the rest).
+    public var isImportable: Bool { self != .contentPurged }
+}
+
+/// One fact about an account at an instant (SPEC §6).
+public struct Event: Hashable, Sendable {
+    public var account: AccountID
+    public var at: Instant
+    public var body: Body
+
+    public init(account: AccountID, at: Instant, _ body: Body) {
+        self.account = account
+        self.at = at
+        self.body = body
+    }
+
+    /// What happened.
+    public enum Body: Hashable, Sendable {
+        case accountCreated(plan: String)
+        case planChanged(plan: String)
+        case termsAccepted(version: String, source: TermsSource)
+        case trainingChoice(value: ChoiceValue, source: ChoiceSource, shownDefault: ChoiceValue?)
+        case noticeDeferred
+        case conversationActivity(conversation: ConversationID, kind: ConversationKind, incognito: Bool, content: String?)
+        case conversationDeleted(conversation: ConversationID)
+        case feedbackSubmitted(conversation: ConversationID, feedback: FeedbackID, rating: Rating, comment: String?)
+        case accountDeleted
+        case noticeShown(surface: Surface)
+        /// A sweep purged content at this instant: the conversation's exchanges made before it,
+        /// or (with `feedback`) that one feedback.
+        case contentPurged(conversation: ConversationID, feedback: FeedbackID?)
+    }
+
+    public var type: EventType {
+        switch body {
+        case .accountCreated: return .accountCreated
+        case .planChanged: return .planChanged
+        case .termsAccepted: return .termsAccepted
+        case .trainingChoice: return .trainingChoice
+        case .noticeDeferred: return .noticeDeferred
+        case .conversationActivity: return .conversationActivity
+        case .conversationDeleted: return .conversationDeleted
+        case .feedbackSubmitted: return .feedbackSubmitted
+        case .accountDeleted: return .accountDeleted
+        case .noticeShown: return .noticeShown
+        case .contentPurged: return .contentPurged
+        }
+    }
+
+    /// The conversation this event is about, if any.
+    public var conversation: ConversationID? {
+        switch body {
+        case .conversationActivity(let c, _, _, _), .conversationDeleted(let c), .feedbackSubmitted(let c, _, _, _),
+             .contentPurged(let c, _):
+            return c
+        default:
+            return nil
+        }
+    }
+
+    /// The event with exchange text and feedback comments removed: what timelines keep in memory
+    /// and what the ledger hashes alongside a digest of the content.
+    public var withoutContent: Event {
+        var copy = self
+        switch body {
+        case .conversationActivity(let c, let k, let i, .some):
+            copy.body = .conversationActivity(conversation: c, kind: k, incognito: i, content: nil)
+        case .feedbackSubmitted(let c, let f, let r, .some):
+            copy.body = .feedbackSubmitted(conversation: c, feedback: f, rating: r, comment: nil)
+        default:
+            break
+        }
+        return copy
+    }
+
+    /// The text of an exchange or a feedback comment, if the event carries one.
+    public var content: String? {
+        switch body {
+        case .conversationActivity(_, _, _, let content): return content
+        case .feedbackSubmitted(_, _, _, let comment): return comment
+        default: return nil
+        }
+    }
+}
+
+// MARK: - JSON
+
+extension Event {
+    /// Parses one line of the import format (SPEC §6).
+    ///
+    /// Checks the form only: types, fields, known values, instants. Whether the event fits the
+    /// account's timeline and the policy is ``AccountTimeline``'s check.
+    /// - Throws: `invalid_event` naming the field and why.
+    public init(jsonLine text: String) throws(AssentError) {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(text)
+        } catch {
+            throw .invalidEvent(error.description)
+        }
+        try self.init(json: value)
+    }
+
+    public init(json value: JSONValue) throws(AssentError) {
+        var f = try JSONFields(value, what: "an event", error: { AssentError.invalidEvent($0) })
+        let typeName = try f.string("type")
+        guard let type = EventType(rawValue: typeName), type.isImportable else {
+            throw .invalidEvent("unknown event type \(Instant.quoted(typeName))")
+        }
+        account = try f.string("account")
+        at = try f.instant("at")
+        switch type {
+        case .accountCreated:
+            body = .accountCreated(plan: try f.string("plan"))
+        case .planChanged:
+            body = .planChanged(plan: try f.string("plan"))
+        case .termsAccepted:
+            body = .termsAccepted(version: try f.string("version"), source: try f.requiredEnum("source", TermsSource.self))
+        case .trainingChoice:
+            body = .trainingChoice(
+                value: try f.requiredEnum("value", ChoiceValue.self),
+                source: try f.requiredEnum("source", ChoiceSource.self),
+                shownDefault: try f.optionalEnum("shownDefault", ChoiceValue.self))
+        case .noticeDeferred:
+            body = .noticeDeferred
+        case .conversationActivity:
+            body = .conversationActivity(
+                conversation: try f.string("conversation"),
+                kind: try f.requiredEnum("kind", ConversationKind.self),
+                incognito: try f.optionalBool("incognito") ?? false,
+                content: try f.optionalString("content"))
+        case .conversationDeleted:
+            body = .conversationDeleted(conversation: try f.string("conversation"))
+        case .feedbackSubmitted:
+            body = .feedbackSubmitted(
+                conversation: try f.string("conversation"),
+                feedback: try f.string("feedback"),
+                rating: try f.requiredEnum("rating", Rating.self),
+                comment: try f.optionalString("comment"))
+        case .accountDeleted:
+            body = .accountDeleted
+        case .noticeShown:
+            body = .noticeShown(surface: try f.requiredEnum("surface", Surface.self))
+        case .contentPurged:
+            throw .invalidEvent("content.purged is recorded by sweeps, not imported")
+        }
+        try f.refuseUnknownFields()
+    }
+
+    /// The event in the import format. Content and comments are included only when
+    /// `includingContent` is true.
+    public func json(includingContent: Bool = true) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "type": .string(type.rawValue),
+            "account": .string(account),
+            "at": .string(at.rfc3339),
+        ]
+        switch body {
+        case .accountCreated(let plan), .planChanged(let plan):
+            o["plan"] = .string(plan)
+        case .termsAccepted(let version, let source):
+            o["version"] = .string(version)
+            o["source"] = .string(source.rawValue)
+        case .trainingChoice(let value, let source, let shownDefault):
+            o["value"] = .string(value.rawValue)
+            o["source"] = .string(source.rawValue)
+            if let shownDefault { o["shownDefault"] = .string(shownDefault.rawValue) }
+        case .noticeDeferred, .accountDeleted:
+            break
+        case .conversationActivity(let c, let kind, let incognito, let content):
+            o["conversation"] = .string(c)
+            o["kind"] = .string(kind.rawValue)
+            o["incognito"] = .bool(incognito)
+            if includingContent, let content { o["content"] = .string(content) }
+        case .conversationDeleted(let c):
+            o["conversation"] = .string(c)
+        case .feedbackSubmitted(let c, let fb, let rating, let comment):
+            o["conversation"] = .string(c)
+            o["feedback"] = .string(fb)
+            o["rating"] = .string(rating.rawValue)
+            if includingContent, let comment { o["comment"] = .string(comment) }
+        case .noticeShown(let surface):
+            o["surface"] = .string(surface.rawValue)
+        case .contentPurged(let c, let fb):
+            o["conversation"] = .string(c)
+            if let fb { o["feedback"] = .string(fb) }
+        }
+        return .object(o)
+    }
+}

@@ -1,0 +1,381 @@
+/// A position in the ledger's order: the instant, then the sequence number that breaks ties.
+public struct Stamp: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var at: Instant
+    public var seq: Int64
+
+    public init(at: Instant, seq: Int64) {
+        self.at = at
+        self.seq = seq
+    }
+
+    /// The bound of a question asked at instant T: everything at or before T, whatever its
+    /// sequence number.
+    public static func endOf(_ instant: Instant) -> Stamp { Stamp(at: instant, seq: .max) }
+
+    public static func < (lhs: Stamp, rhs: Stamp) -> Bool {
+        lhs.at != rhs.at ? lhs.at < rhs.at : lhs.seq < rhs.seq
+    }
+
+    public var description: String { "#\(seq)@\(at)" }
+}
+
+/// A ledger entry that decided something: its sequence number, type and instant.
+public struct Evidence: Hashable, Sendable {
+    public var seq: Int64
+    public var type: EventType
+    public var at: Instant
+
+    public init(seq: Int64, type: EventType, at: Instant) {
+        self.seq = seq
+        self.type = type
+        self.at = at
+    }
+
+    public var stamp: Stamp { Stamp(at: at, seq: seq) }
+}
+
+/// One accepted event with its place in the ledger.
+public struct TimelineEntry: Hashable, Sendable {
+    public var seq: Int64
+    public var event: Event
+
+    public init(seq: Int64, event: Event) {
+        self.seq = seq
+        self.event = event
+    }
+
+    public var stamp: Stamp { Stamp(at: event.at, seq: seq) }
+    public var evidence: Evidence { Evidence(seq: seq, type: event.type, at: event.at) }
+}
+
+/// A feedback as its timeline knows it.
+public struct FeedbackRecord: Hashable, Sendable {
+    public var id: FeedbackID
+    public var submitted: Evidence
+    public var rating: Rating
+    /// The sweep that purged it, if any.
+    public var purge: Evidence?
+}
+
+/// One conversation's facts, derived from its account's timeline.
+public struct ConversationTimeline: Hashable, Sendable {
+    public let id: ConversationID
+    public let kind: ConversationKind
+    /// Fixed by the first activity.
+    public let incognito: Bool
+    /// Every exchange, in ledger order.
+    public internal(set) var activities: [Evidence]
+    public internal(set) var deletion: Evidence?
+    public internal(set) var feedback: [FeedbackRecord]
+    /// Sweeps that purged the exchanges made before them.
+    public internal(set) var purges: [Evidence]
+
+    init(id: ConversationID, kind: ConversationKind, incognito: Bool) {
+        self.id = id
+        self.kind = kind
+        self.incognito = incognito
+        activities = []
+        feedback = []
+        purges = []
+    }
+}
+
+/// What event validation needs to know beyond one account's timeline.
+///
+/// Conversation and feedback ids are unique across accounts, so the caller (a store) answers who
+/// owns an id it knows of, including ids earlier in the same batch.
+public struct ValidationContext {
+    public var policies: PolicyHistory
+    /// Events after this instant are refused as in the future; nil skips the check.
+    public var now: Instant?
+    public var ownerOfConversation: (ConversationID) -> AccountID?
+    public var ownerOfFeedback: (FeedbackID) -> AccountID?
+
+    public init(
+        policies: PolicyHistory,
+        now: Instant?,
+        ownerOfConversation: @escaping (ConversationID) -> AccountID? = { _ in nil },
+        ownerOfFeedback: @escaping (FeedbackID) -> AccountID? = { _ in nil }
+    ) {
+        self.policies = policies
+        self.now = now
+        self.ownerOfConversation = ownerOfConversation
+        self.ownerOfFeedback = ownerOfFeedback
+    }
+}
+
+/// One account's ordered timeline (SPEC §1, §6) and the facts derived from it.
+///
+/// Entries are ordered by instant, then sequence number. Appending validates the event against
+/// the timeline with the new event merged in (SPEC §6): a backfill earlier than recorded events
+/// replays the whole timeline, so an event that would make a recorded one invalid is refused.
+public struct AccountTimeline: Sendable {
+    public let account: AccountID
+    public private(set) var entries: [TimelineEntry] = []
+
+    // Derived facts, each sorted in ledger order.
+    public private(set) var creation: Evidence?
+    /// Plan changes, starting with the plan given at creation.
+    public private(set) var plans: [(evidence: Evidence, plan: String)] = []
+    public private(set) var acceptances: [(evidence: Evidence, version: String)] = []
+    public private(set) var choices: [(evidence: Evidence, value: ChoiceValue)] = []
+    public private(set) var deferrals: [Evidence] = []
+    public private(set) var deletion: Evidence?
+    public private(set) var conversations: [ConversationID: ConversationTimeline] = [:]
+    /// Conversation ids in the order of their first activity.
+    public private(set) var conversationOrder: [ConversationID] = []
+    public private(set) var feedbackConversation: [FeedbackID: ConversationID] = [:]
+
+    /// An empty timeline for an account that has no events yet.
+    public init(account: AccountID) {
+        self.account = account
+    }
+
+    /// A timeline of entries already accepted (e.g. loaded from the ledger), in any order.
+    /// They are not validated again.
+    public init(account: AccountID, entries: [TimelineEntry]) {
+        self.account = account
+        let sorted = entries.sorted { $0.stamp < $1.stamp }
+        self.entries.reserveCapacity(sorted.count)
+        for entry in sorted { record(entry) }
+    }
+
+    /// The stamp of the last entry, if any.
+    public var lastStamp: Stamp? { entries.last?.stamp }
+
+    /// Validates `event` against this timeline (SPEC §6) and adds it.
+    ///
+    /// - Parameters:
+    ///   - event: the event; its account must be this timeline's.
+    ///   - seq: its ledger sequence number, greater than every recorded one.
+    ///   - context: the policy history, the current instant and cross-account ownership.
+    /// - Throws: the refusal's code and reason; the timeline is unchanged on error.
+    public mutating func append(_ event: Event, seq: Int64, validatingWith context: ValidationContext) throws(AssentError) {
+        guard event.account == account else {
+            throw .invalidEvent("event for account \(event.account) given to the timeline of \(account)")
+        }
+        if let now = context.now, event.at > now {
+            throw .invalidEvent("instant \(event.at) is in the future")
+        }
+        let entry = TimelineEntry(seq: seq, event: event)
+        if let last = lastStamp, entry.stamp < last {
+            try backfill(entry, context: context)
+        } else {
+            try check(entry, context: context)
+            record(entry)
+        }
+    }
+
+    private mutating func backfill(_ entry: TimelineEntry, context: ValidationContext) throws(AssentError) {
+        var merged = entries
+        let position = merged.firstIndex { entry.stamp < $0.stamp } ?? merged.count
+        merged.insert(entry, at: position)
+        var rebuilt = AccountTimeline(account: account)
+        rebuilt.entries.reserveCapacity(merged.count)
+        for candidate in merged {
+            do {
+                try rebuilt.check(candidate, context: context)
+            } catch {
+                if candidate.seq == entry.seq { throw error }
+                throw .invalidEvent(
+                    "backfilled \(entry.event.type.rawValue) at \(entry.event.at) would make recorded \(candidate.event.type.rawValue) #\(candidate.seq) at \(candidate.event.at) invalid (\(error.code): \(error.message))")
+            }
+            rebuilt.record(candidate)
+        }
+        self = rebuilt
+    }
+
+    // MARK: Validation (SPEC §6)
+
+    /// Checks that `entry` may follow every entry recorded so far.
+    private func check(_ entry: TimelineEntry, context: ValidationContext) throws(AssentError) {
+        let event = entry.event
+        let policy = context.policies.policy(at: event.at)
+        if case .accountCreated(let plan) = event.body {
+            if let deletion {
+                throw .accountDeleted("account \(account) was deleted at \(deletion.at)")
+            }
+            if creation != nil { throw .invalidEvent("account \(account) already exists") }
+            try checkPlan(plan, policy: policy)
+            return
+        }
+        guard creation != nil else {
+            throw .unknownAccount("account \(account) does not exist at \(event.at)")
+        }
+        if let deletion {
+            throw .accountDeleted("account \(account) was deleted at \(deletion.at)")
+        }
+        switch event.body {
+        case .accountCreated:
+            break
+        case .planChanged(let plan):
+            try checkPlan(plan, policy: policy)
+        case .termsAccepted(let version, _):
+            try checkAfterRollout(event, policy: policy)
+            guard context.policies.isPublishedTermsVersion(version, at: event.at) else {
+                throw .invalidEvent("unknown terms version \(Instant.quoted(version)) at \(event.at)")
+            }
+        case .trainingChoice:
+            try checkAfterRollout(event, policy: policy)
+            guard !acceptances.isEmpty else {
+                throw .termsNotAccepted("account \(account) has accepted no terms at or before \(event.at)")
+            }
+        case .noticeDeferred:
+            let prompt = try promptDecision(bound: entry.stamp, policy: policy)
+            guard prompt.prompt == .notice else {
+                if event.at >= policy.decisionDeadline {
+                    throw .deadlinePassed("the decision deadline \(policy.decisionDeadline) has passed; \"not now\" is no longer offered")
+                }
+                throw .invalidEvent("a deferral is accepted only while the notice is shown; the prompt at \(event.at) is \(prompt.prompt.rawValue) (\(prompt.rule))")
+            }
+        case .conversationActivity(let id, let kind, let incognito, _):
+            if let conversation = conversations[id] {
+                if let deleted = conversation.deletion {
+                    throw .invalidEvent("conversation \(id) was deleted at \(deleted.at)")
+                }
+                if conversation.incognito != incognito {
+                    throw .invalidEvent("conversation \(id) is \(conversation.incognito ? "" : "not ")incognito; its first activity fixed that")
+                }
+                if conversation.kind != kind {
+                    throw .invalidEvent("conversation \(id) is a \(conversation.kind.rawValue), not a \(kind.rawValue)")
+                }
+            } else {
+                try checkNotForeign(conversation: id, context: context)
+            }
+        case .conversationDeleted(let id):
+            let conversation = try existingConversation(id, at: event.at, context: context)
+            if let deleted = conversation.deletion {
+                throw .invalidEvent("conversation \(id) was already deleted at \(deleted.at)")
+            }
+        case .feedbackSubmitted(let id, let feedback, _, _):
+            let conversation = try existingConversation(id, at: event.at, context: context)
+            if let deleted = conversation.deletion {
+                throw .invalidEvent("conversation \(id) was deleted at \(deleted.at)")
+            }
+            if feedbackConversation[feedback] != nil {
+                throw .invalidEvent("feedback \(feedback) already exists")
+            }
+            if let owner = context.ownerOfFeedback(feedback), owner != account {
+                throw .invalidEvent("feedback \(feedback) already exists for another account")
+            }
+        case .accountDeleted, .noticeShown:
+            break
+        case .contentPurged(let id, let feedback):
+            let conversation = try existingConversation(id, at: event.at, context: context)
+            if let feedback, !conversation.feedback.contains(where: { $0.id == feedback }) {
+                throw .invalidEvent("feedback \(feedback) does not exist in conversation \(id)")
+            }
+        }
+    }
+
+    private func checkPlan(_ plan: String, policy: Policy) throws(AssentError) {
+        guard policy.terms(of: plan) != nil else {
+            let known = (policy.consumerPlans + policy.commercialPlans).joined(separator: ", ")
+            throw .invalidEvent("unknown plan \(Instant.quoted(plan)); the policy in force lists \(known)")
+        }
+    }
+
+    private func checkAfterRollout(_ event: Event, policy: Policy) throws(AssentError) {
+        guard event.at >= policy.rolloutStart else {
+            throw .invalidEvent("\(event.type.rawValue) at \(event.at) is before the rollout \(policy.rolloutStart)")
+        }
+    }
+
+    private func checkNotForeign(conversation id: ConversationID, context: ValidationContext) throws(AssentError) {
+        if let owner = context.ownerOfConversation(id), owner != account {
+            throw .invalidEvent("conversation \(id) belongs to another account")
+        }
+    }
+
+    private func existingConversation(_ id: ConversationID, at instant: Instant, context: ValidationContext) throws(AssentError) -> ConversationTimeline {
+        if let conversation = conversations[id] { return conversation }
+        try checkNotForeign(conversation: id, context: context)
+        throw .unknownConversation("conversation \(id) does not exist at \(instant)")
+    }
+
+    // MARK: Recording
+
+    /// Adds an entry known to be valid and ordered after every recorded one.
+    private mutating func record(_ entry: TimelineEntry) {
+        entries.append(entry)
+        let evidence = entry.evidence
+        switch entry.event.body {
+        case .accountCreated(let plan):
+            creation = evidence
+            plans.append((evidence, plan))
+        case .planChanged(let plan):
+            plans.append((evidence, plan))
+        case .termsAccepted(let version, _):
+            acceptances.append((evidence, version))
+        case .trainingChoice(let value, _, _):
+            choices.append((evidence, value))
+        case .noticeDeferred:
+            deferrals.append(evidence)
+        case .conversationActivity(let id, let kind, let incognito, _):
+            if conversations[id] == nil {
+                conversations[id] = ConversationTimeline(id: id, kind: kind, incognito: incognito)
+                conversationOrder.append(id)
+            }
+            conversations[id]!.activities.append(evidence)
+        case .conversationDeleted(let id):
+            conversations[id]?.deletion = evidence
+        case .feedbackSubmitted(let id, let feedback, let rating, _):
+            conversations[id]?.feedback.append(FeedbackRecord(id: feedback, submitted: evidence, rating: rating))
+            feedbackConversation[feedback] = id
+        case .accountDeleted:
+            deletion = evidence
+        case .noticeShown:
+            break
+        case .contentPurged(let id, let feedback):
+            if let feedback {
+                if let k = conversations[id]?.feedback.firstIndex(where: { $0.id == feedback }) {
+                    conversations[id]!.feedback[k].purge = evidence
+                }
+            } else {
+                conversations[id]?.purges.append(evidence)
+            }
+        }
+    }
+
+    // MARK: Facts at a bound
+
+    /// Index of the last element whose stamp is at or before `bound`, or nil.
+    @inline(__always)
+    static func lastIndex<T>(in array: [T], notAfter bound: Stamp, stamp: (T) -> Stamp) -> Int? {
+        var low = 0
+        var high = array.count
+        while low < high {
+            let mid = (low + high) >> 1
+            if stamp(array[mid]) <= bound { low = mid + 1 } else { high = mid }
+        }
+        return low == 0 ? nil : low - 1
+    }
+
+    /// The plan in force at `bound`, with the entry that set it.
+    public func plan(at bound: Stamp) -> (evidence: Evidence, plan: String)? {
+        Self.lastIndex(in: plans, notAfter: bound) { $0.evidence.stamp }.map { plans[$0] }
+    }
+
+    /// The latest choice at or before `bound`.
+    public func choice(at bound: Stamp) -> (evidence: Evidence, value: ChoiceValue)? {
+        Self.lastIndex(in: choices, notAfter: bound) { $0.evidence.stamp }.map { choices[$0] }
+    }
+
+    /// `optedIn(t)` of SPEC §4: a consumer plan and a latest choice `on` at `bound`.
+    @inline(__always)
+    public func isOptedIn(at bound: Stamp, policy: Policy) -> Bool {
+        guard let plan = plan(at: bound), !policy.isCommercial(plan.plan) else { return false }
+        return choice(at: bound)?.value == .on
+    }
+
+    /// The account's deletion, if it happened at or before `bound`.
+    public func deletion(notAfter bound: Stamp) -> Evidence? {
+        guard let deletion, deletion.stamp <= bound else { return nil }
+        return deletion
+    }
+
+    /// The latest acceptance of `version` (any version when nil) at or before `bound`.
+    public func acceptance(of version: String?, notAfter bound: Stamp) -> Evidence? {
+        acceptances.last { $0.evidence.stamp <= bound && (version == nil || $0.version == version) }?.evidence
+    }
+}
