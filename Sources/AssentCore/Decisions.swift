@@ -49,7 +49,7 @@ public struct RetentionDecision: Hashable, Sendable {
     public var rule: RetentionRule
     /// The entries the date was computed from (the last activity or submission, and any
     /// choice or deletion that cut it).
-    public var evidence: [Evidence]
+    public var evidence: EvidenceList
 }
 
 /// May this conversation or feedback enter a training run at `at`, and why (SPEC §4).
@@ -58,7 +58,7 @@ public struct EligibilityDecision: Hashable, Sendable {
     public var reason: EligibilityReason
     public var retention: RetentionDecision
     /// The entries that decided it.
-    public var evidence: [Evidence]
+    public var evidence: EvidenceList
     /// For an eligible conversation, the exchanges that enter a run (SPEC §4, `resumedScope`);
     /// empty otherwise and for feedback.
     public var exchanges: [Evidence]
@@ -157,7 +157,7 @@ public struct PolicyEngine: Sendable {
         guard let earliest = deletions.min(by: { $0.stamp < $1.stamp }) else { return }
         let cap = policy.deletedRetention.added(to: earliest.at)
         if cap < decision.retainUntil {
-            decision = RetentionDecision(retainUntil: cap, rule: .deletion, evidence: decision.evidence + [earliest])
+            decision = RetentionDecision(retainUntil: cap, rule: .deletion, evidence: { var e = decision.evidence; e.append(earliest); return e }())
         }
     }
 
@@ -173,12 +173,15 @@ public struct PolicyEngine: Sendable {
     /// Eligibility of a conversation known to have activity at or before `instant` (see
     /// ``AccountTimeline/conversations``); the fast path for runs over many conversations.
     public func eligibility(of c: ConversationTimeline, in account: AccountTimeline, at instant: Instant) -> EligibilityDecision {
-        let policy = policies.policy(at: instant)
+        eligibility(of: c, in: account, at: instant, policy: policies.policy(at: instant))
+    }
+
+    func eligibility(of c: ConversationTimeline, in account: AccountTimeline, at instant: Instant, policy: Policy) -> EligibilityDecision {
         let bound = Stamp.endOf(instant)
         guard let retention = conversationRetention(c, in: account, bound: bound, policy: policy) else {
             preconditionFailure("conversation \(c.id) has no activity at or before \(instant)")
         }
-        func decide(_ reason: EligibilityReason, _ evidence: [Evidence], exchanges: [Evidence] = []) -> EligibilityDecision {
+        func decide(_ reason: EligibilityReason, _ evidence: EvidenceList, exchanges: [Evidence] = []) -> EligibilityDecision {
             EligibilityDecision(at: instant, reason: reason, retention: retention, evidence: evidence, exchanges: exchanges, policyVersion: policy.version)
         }
         if let deleted = account.deletion(notAfter: bound) { return decide(.accountDeleted, [deleted]) }
@@ -204,8 +207,9 @@ public struct PolicyEngine: Sendable {
         }
         guard let first = firstQualifying, let last = lastQualifying else {
             let lastActivity = c.activities[k - 1]
-            let choiceThen = account.choice(at: lastActivity.stamp).map { [$0.evidence] } ?? []
-            return decide(.notResumedSinceOptIn, [lastActivity] + choiceThen)
+            var evidence: EvidenceList = [lastActivity]
+            if let choiceThen = account.choice(at: lastActivity.stamp) { evidence.append(choiceThen.evidence) }
+            return decide(.notResumedSinceOptIn, evidence)
         }
 
         // What enters: consumer-plan exchanges up to the last qualifying one, from the first
@@ -222,7 +226,7 @@ public struct PolicyEngine: Sendable {
         if exchanges.isEmpty, let purge = c.purges.last(where: { $0.stamp <= bound }) {
             return decide(.retentionExpired, [purge])
         }
-        var evidence = [c.activities[first]]
+        var evidence: EvidenceList = [c.activities[first]]
         if last != first { evidence.append(c.activities[last]) }
         evidence.append(choice.evidence)
         return decide(.eligible, evidence, exchanges: exchanges)
@@ -239,10 +243,13 @@ public struct PolicyEngine: Sendable {
 
     /// Eligibility of feedback known to be submitted at or before `instant`.
     public func eligibility(ofFeedback f: FeedbackRecord, of c: ConversationTimeline, in account: AccountTimeline, at instant: Instant) -> EligibilityDecision {
-        let policy = policies.policy(at: instant)
+        eligibility(ofFeedback: f, of: c, in: account, at: instant, policy: policies.policy(at: instant))
+    }
+
+    func eligibility(ofFeedback f: FeedbackRecord, of c: ConversationTimeline, in account: AccountTimeline, at instant: Instant, policy: Policy) -> EligibilityDecision {
         let bound = Stamp.endOf(instant)
         let retention = feedbackRetention(f, of: c, in: account, bound: bound, policy: policy)
-        func decide(_ reason: EligibilityReason, _ evidence: [Evidence]) -> EligibilityDecision {
+        func decide(_ reason: EligibilityReason, _ evidence: EvidenceList) -> EligibilityDecision {
             EligibilityDecision(at: instant, reason: reason, retention: retention, evidence: evidence, exchanges: [], policyVersion: policy.version)
         }
         if let deleted = account.deletion(notAfter: bound) { return decide(.accountDeleted, [deleted]) }
@@ -271,21 +278,46 @@ public struct PolicyEngine: Sendable {
         return decide(.eligible, [f.submitted, qualifying, choice!.evidence])
     }
 
+    // MARK: Many questions at one instant
+
+    /// The rules at one instant, with the policy in force resolved once: the form a run over
+    /// millions of conversations uses.
+    public func rules(at instant: Instant) -> RulesAtInstant {
+        RulesAtInstant(engine: self, at: instant, policy: policies.policy(at: instant))
+    }
+
     // MARK: Lookups
 
     private func conversation(_ id: ConversationID, in account: AccountTimeline, at instant: Instant) throws(AssentError) -> ConversationTimeline {
-        guard let c = account.conversations[id], c.activities[0].at <= instant else {
+        guard let c = account.conversation(id), c.activities[0].at <= instant else {
             throw .unknownConversation("conversation \(id) does not exist at \(instant)")
         }
         return c
     }
 
     private func feedback(_ id: FeedbackID, in account: AccountTimeline, at instant: Instant) throws(AssentError) -> (ConversationTimeline, FeedbackRecord) {
-        guard let cid = account.feedbackConversation[id], let c = account.conversations[cid],
+        guard let cid = account.feedbackConversation[id], let c = account.conversation(cid),
               let f = c.feedback.first(where: { $0.id == id }), f.submitted.at <= instant
         else {
             throw .unknownFeedback("feedback \(id) does not exist at \(instant)")
         }
         return (c, f)
+    }
+}
+
+/// ``PolicyEngine``'s questions at one fixed instant, with the policy in force at it.
+public struct RulesAtInstant: Sendable {
+    let engine: PolicyEngine
+    public let at: Instant
+    public let policy: Policy
+
+    /// Eligibility of a conversation with activity at or before ``at``.
+    public func eligibility(of conversation: ConversationTimeline, in account: AccountTimeline) -> EligibilityDecision {
+        engine.eligibility(of: conversation, in: account, at: at, policy: policy)
+    }
+
+    /// Eligibility of feedback submitted at or before ``at``.
+    public func eligibility(ofFeedback feedback: FeedbackRecord, of conversation: ConversationTimeline, in account: AccountTimeline) -> EligibilityDecision {
+        engine.eligibility(ofFeedback: feedback, of: conversation, in: account, at: at, policy: policy)
     }
 }

@@ -104,8 +104,14 @@ public struct Policy: Hashable, Sendable {
     /// True unless `plan` is a consumer plan of this version. A plan the version does not list
     /// is treated as commercial by the rules: never trained on, never prompted
     /// (docs/decisions.md, "Unlisted plans").
+    ///
+    /// A linear scan: policies list a handful of consumer plans, and comparing short strings is
+    /// far cheaper than hashing them on the eligibility hot path.
     @inline(__always)
-    public func isCommercial(_ plan: String) -> Bool { termsByPlan[plan] != .consumer }
+    public func isCommercial(_ plan: String) -> Bool {
+        for consumer in consumerPlans where consumer == plan { return false }
+        return true
+    }
 
     /// Checks the document's consistency.
     /// - Throws: `invalid_policy` naming the field and why.

@@ -22,7 +22,7 @@ public struct PromptDecision: Hashable, Sendable {
     /// `P2` … `P7`.
     public var rule: String
     /// The entries that decided it.
-    public var evidence: [Evidence]
+    public var evidence: EvidenceList
     /// The policy version in force at `at`.
     public var policyVersion: String
     /// The terms version the user must accept.
@@ -41,7 +41,7 @@ extension AccountTimeline {
         if let deleted = deletion(notAfter: bound) {
             throw .accountDeleted("account \(account) was deleted at \(deleted.at)")
         }
-        func decision(_ prompt: PromptKind, _ canUse: Bool, _ deferrable: Bool, _ rule: String, _ evidence: [Evidence]) -> PromptDecision {
+        func decision(_ prompt: PromptKind, _ canUse: Bool, _ deferrable: Bool, _ rule: String, _ evidence: EvidenceList) -> PromptDecision {
             PromptDecision(
                 account: account, at: bound.at, prompt: prompt, canUse: canUse, deferrable: deferrable, rule: rule,
                 evidence: evidence, policyVersion: policy.version, termsVersion: policy.termsVersion,
@@ -62,8 +62,8 @@ extension AccountTimeline {
         }
         let lastDeferral = deferrals.last { $0.stamp <= bound }
         if bound.at < policy.decisionDeadline {
-            return decision(.notice, true, true, "P6", [creation] + (lastDeferral.map { [$0] } ?? []))
+            return decision(.notice, true, true, "P6", EvidenceList([creation] + (lastDeferral.map { [$0] } ?? [])))
         }
-        return decision(.required, false, false, "P7", [creation] + (lastDeferral.map { [$0] } ?? []))
+        return decision(.required, false, false, "P7", EvidenceList([creation] + (lastDeferral.map { [$0] } ?? [])))
     }
 }

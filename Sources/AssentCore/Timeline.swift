@@ -121,9 +121,9 @@ public struct AccountTimeline: Sendable {
     public private(set) var choices: [(evidence: Evidence, value: ChoiceValue)] = []
     public private(set) var deferrals: [Evidence] = []
     public private(set) var deletion: Evidence?
-    public private(set) var conversations: [ConversationID: ConversationTimeline] = [:]
-    /// Conversation ids in the order of their first activity.
-    public private(set) var conversationOrder: [ConversationID] = []
+    /// Conversations in the order of their first activity.
+    public private(set) var conversations: [ConversationTimeline] = []
+    private var conversationIndex: [ConversationID: Int] = [:]
     public private(set) var feedbackConversation: [FeedbackID: ConversationID] = [:]
 
     /// An empty timeline for an account that has no events yet.
@@ -138,6 +138,11 @@ public struct AccountTimeline: Sendable {
         let sorted = entries.sorted { $0.stamp < $1.stamp }
         self.entries.reserveCapacity(sorted.count)
         for entry in sorted { record(entry) }
+    }
+
+    /// The conversation with this id, if it has any activity.
+    public func conversation(_ id: ConversationID) -> ConversationTimeline? {
+        conversationIndex[id].map { conversations[$0] }
     }
 
     /// The stamp of the last entry, if any.
@@ -229,7 +234,7 @@ public struct AccountTimeline: Sendable {
                 throw .invalidEvent("a deferral is accepted only while the notice is shown; the prompt at \(event.at) is \(prompt.prompt.rawValue) (\(prompt.rule))")
             }
         case .conversationActivity(let id, let kind, let incognito, _):
-            if let conversation = conversations[id] {
+            if let conversation = conversation(id) {
                 if let deleted = conversation.deletion {
                     throw .invalidEvent("conversation \(id) was deleted at \(deleted.at)")
                 }
@@ -288,7 +293,7 @@ public struct AccountTimeline: Sendable {
     }
 
     private func existingConversation(_ id: ConversationID, at instant: Instant, context: ValidationContext) throws(AssentError) -> ConversationTimeline {
-        if let conversation = conversations[id] { return conversation }
+        if let conversation = conversation(id) { return conversation }
         try checkNotForeign(conversation: id, context: context)
         throw .unknownConversation("conversation \(id) does not exist at \(instant)")
     }
@@ -312,27 +317,34 @@ public struct AccountTimeline: Sendable {
         case .noticeDeferred:
             deferrals.append(evidence)
         case .conversationActivity(let id, let kind, let incognito, _):
-            if conversations[id] == nil {
-                conversations[id] = ConversationTimeline(id: id, kind: kind, incognito: incognito)
-                conversationOrder.append(id)
+            let k: Int
+            if let existing = conversationIndex[id] {
+                k = existing
+            } else {
+                k = conversations.count
+                conversations.append(ConversationTimeline(id: id, kind: kind, incognito: incognito))
+                conversationIndex[id] = k
             }
-            conversations[id]!.activities.append(evidence)
+            conversations[k].activities.append(evidence)
         case .conversationDeleted(let id):
-            conversations[id]?.deletion = evidence
+            if let k = conversationIndex[id] { conversations[k].deletion = evidence }
         case .feedbackSubmitted(let id, let feedback, let rating, _):
-            conversations[id]?.feedback.append(FeedbackRecord(id: feedback, submitted: evidence, rating: rating))
+            if let k = conversationIndex[id] {
+                conversations[k].feedback.append(FeedbackRecord(id: feedback, submitted: evidence, rating: rating))
+            }
             feedbackConversation[feedback] = id
         case .accountDeleted:
             deletion = evidence
         case .noticeShown:
             break
         case .contentPurged(let id, let feedback):
+            guard let k = conversationIndex[id] else { break }
             if let feedback {
-                if let k = conversations[id]?.feedback.firstIndex(where: { $0.id == feedback }) {
-                    conversations[id]!.feedback[k].purge = evidence
+                if let f = conversations[k].feedback.firstIndex(where: { $0.id == feedback }) {
+                    conversations[k].feedback[f].purge = evidence
                 }
             } else {
-                conversations[id]?.purges.append(evidence)
+                conversations[k].purges.append(evidence)
             }
         }
     }

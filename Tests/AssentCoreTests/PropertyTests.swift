@@ -102,7 +102,7 @@ struct PropertyTests {
             let b = Self.build(steps, policies: Self.policyVariants[variant])
             for instant in Self.sampleInstants(b.timeline) {
                 let policy = b.policies.policy(at: instant)
-                for c in b.timeline.conversations.values where c.activities[0].at <= instant {
+                for c in b.timeline.conversations where c.activities[0].at <= instant {
                     let d = b.engine.eligibility(of: c, in: b.timeline, at: instant)
                     let planNow = b.timeline.plan(at: .endOf(instant))!.plan
                     if policy.terms(of: planNow) != .consumer { #expect(!d.eligible) }
@@ -120,7 +120,7 @@ struct PropertyTests {
             let b = Self.build(steps, policies: Self.policyVariants[variant])
             for instant in Self.sampleInstants(b.timeline) {
                 let accountDeleted = b.timeline.deletion.map { $0.at <= instant } ?? false
-                for c in b.timeline.conversations.values where c.activities[0].at <= instant {
+                for c in b.timeline.conversations where c.activities[0].at <= instant {
                     let deleted = accountDeleted || (c.deletion.map { $0.at <= instant } ?? false)
                     if deleted {
                         #expect(!b.engine.eligibility(of: c, in: b.timeline, at: instant).eligible)
@@ -138,7 +138,7 @@ struct PropertyTests {
         await propertyCheck(count: 150, input: Self.steps, Gen.int(in: 0...3)) { steps, variant in
             let b = Self.build(steps, policies: Self.policyVariants[variant])
             for instant in Self.sampleInstants(b.timeline) {
-                for c in b.timeline.conversations.values where c.activities[0].at <= instant {
+                for c in b.timeline.conversations where c.activities[0].at <= instant {
                     let d = b.engine.eligibility(of: c, in: b.timeline, at: instant)
                     if d.retainUntil <= instant { #expect(!d.eligible) }
                     for f in c.feedback where f.submitted.at <= instant {
@@ -161,7 +161,7 @@ struct PropertyTests {
                 // Only pairs with no event and no policy change in (earlier, later].
                 let changes = eventInstants.union(policyInstants).contains { $0 > earlier && $0 <= later }
                 if changes { continue }
-                for c in b.timeline.conversations.values where c.activities[0].at <= earlier {
+                for c in b.timeline.conversations where c.activities[0].at <= earlier {
                     let before = b.engine.eligibility(of: c, in: b.timeline, at: earlier)
                     let after = b.engine.eligibility(of: c, in: b.timeline, at: later)
                     if !before.eligible { #expect(!after.eligible, "\(c.id) turned eligible between \(earlier) and \(later)") }
@@ -176,7 +176,7 @@ struct PropertyTests {
             let b = Self.build(steps, policies: Self.policyVariants[variant])
             for instant in Self.sampleInstants(b.timeline) {
                 let policy = b.policies.policy(at: instant)
-                for c in b.timeline.conversations.values where c.activities[0].at <= instant {
+                for c in b.timeline.conversations where c.activities[0].at <= instant {
                     let optedInActivity = b.timeline.entries.indices.contains { k in
                         let entry = b.timeline.entries[k]
                         guard entry.event.at <= instant, entry.event.at >= policy.rolloutStart,
@@ -200,7 +200,7 @@ struct PropertyTests {
             let original = Self.build(steps, policies: Self.policyVariants[variant])
             var changed = original
             let at = t("2025-06-01T00:00:00Z").adding(seconds: Int64(hours) * 3600).rfc3339
-            let target = original.timeline.conversationOrder.first ?? "c0"
+            let target = original.timeline.conversations.first?.id ?? "c0"
             let body: Event.Body
             switch addition {
             case 0: body = .trainingChoice(value: .off, source: .settings, shownDefault: nil)
@@ -210,7 +210,7 @@ struct PropertyTests {
             guard (try? changed.add(at, body)) != nil else { return }
             let lastInstant = max(changed.timeline.entries.last!.event.at, original.timeline.entries.last!.event.at)
             for instant in Self.sampleInstants(changed.timeline) + [lastInstant] {
-                for c in original.timeline.conversations.values where c.activities[0].at <= instant {
+                for c in original.timeline.conversations where c.activities[0].at <= instant {
                     let before = try original.engine.retainUntil(of: c.id, in: original.timeline, at: instant).retainUntil
                     let after = try changed.engine.retainUntil(of: c.id, in: changed.timeline, at: instant).retainUntil
                     #expect(after <= before, "\(c.id) at \(instant): \(before) grew to \(after) after \(body) at \(at)")
@@ -230,7 +230,7 @@ struct PropertyTests {
                 }
                 let b = Self.build(steps, policies: variant)
                 for instant in Self.sampleInstants(b.timeline) {
-                    for c in b.timeline.conversations.values where c.activities[0].at <= instant {
+                    for c in b.timeline.conversations where c.activities[0].at <= instant {
                         seen.insert(b.engine.eligibility(of: c, in: b.timeline, at: instant).reason)
                     }
                 }
@@ -245,7 +245,7 @@ struct PropertyTests {
             let b = Self.build(steps, policies: PolicyHistory())
             let rebuilt = AccountTimeline(account: "a1", entries: b.timeline.entries.reversed())
             for instant in Self.sampleInstants(b.timeline) {
-                for c in b.timeline.conversations.values where c.activities[0].at <= instant {
+                for c in b.timeline.conversations where c.activities[0].at <= instant {
                     let fromRebuilt = try b.engine.eligibility(of: c.id, in: rebuilt, at: instant)
                     #expect(b.engine.eligibility(of: c, in: b.timeline, at: instant) == fromRebuilt)
                 }
