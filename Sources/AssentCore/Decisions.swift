@@ -118,18 +118,18 @@ public struct PolicyEngine: Sendable {
         var decision: RetentionDecision
         let choiceAtLast = account.choice(at: last.stamp)
         if !c.incognito, !policy.isCommercial(plan.plan), let choice = choiceAtLast, choice.value == .on {
-            decision = RetentionDecision(retainUntil: policy.optInRetention.added(to: last.at), rule: .optIn, evidence: [last, choice.evidence])
+            decision = RetentionDecision(retainUntil: policy.optInRetention.added(to: last.at), rule: .optIn, evidence: EvidenceList(last, choice.evidence))
             if policy.optOutShortensRetention,
                let off = account.choices.first(where: { $0.value == .off && last.stamp < $0.evidence.stamp && $0.evidence.stamp <= bound }) {
                 let shortened = policy.optOutRetention.added(to: off.evidence.at)
                 if shortened < decision.retainUntil {
-                    decision = RetentionDecision(retainUntil: shortened, rule: .optOutShortened, evidence: [last, off.evidence])
+                    decision = RetentionDecision(retainUntil: shortened, rule: .optOutShortened, evidence: EvidenceList(last, off.evidence))
                 }
             }
         } else if policy.isCommercial(plan.plan) {
-            decision = RetentionDecision(retainUntil: policy.commercialRetention.added(to: last.at), rule: .commercial, evidence: [last, plan.evidence])
+            decision = RetentionDecision(retainUntil: policy.commercialRetention.added(to: last.at), rule: .commercial, evidence: EvidenceList(last, plan.evidence))
         } else {
-            decision = RetentionDecision(retainUntil: policy.optOutRetention.added(to: last.at), rule: .optOut, evidence: [last])
+            decision = RetentionDecision(retainUntil: policy.optOutRetention.added(to: last.at), rule: .optOut, evidence: EvidenceList(last))
         }
         cutByDeletion(&decision, conversation: c, in: account, bound: bound, policy: policy)
         return decision
@@ -139,11 +139,11 @@ public struct PolicyEngine: Sendable {
         let plan = account.plan(at: f.submitted.stamp)!
         var decision: RetentionDecision
         if policy.isCommercial(plan.plan) {
-            decision = RetentionDecision(retainUntil: policy.commercialRetention.added(to: f.submitted.at), rule: .commercial, evidence: [f.submitted, plan.evidence])
+            decision = RetentionDecision(retainUntil: policy.commercialRetention.added(to: f.submitted.at), rule: .commercial, evidence: EvidenceList(f.submitted, plan.evidence))
         } else if c.incognito {
             decision = RetentionDecision(retainUntil: policy.optOutRetention.added(to: f.submitted.at), rule: .optOut, evidence: [f.submitted, c.activities[0]])
         } else {
-            decision = RetentionDecision(retainUntil: policy.feedbackRetention.added(to: f.submitted.at), rule: .feedback, evidence: [f.submitted])
+            decision = RetentionDecision(retainUntil: policy.feedbackRetention.added(to: f.submitted.at), rule: .feedback, evidence: EvidenceList(f.submitted))
         }
         cutByDeletion(&decision, conversation: c, in: account, bound: bound, policy: policy)
         return decision
@@ -151,10 +151,10 @@ public struct PolicyEngine: Sendable {
 
     /// Step 3: deletion of the conversation or the account at D ≤ bound caps at D + deletedRetention.
     private func cutByDeletion(_ decision: inout RetentionDecision, conversation c: ConversationTimeline, in account: AccountTimeline, bound: Stamp, policy: Policy) {
-        var deletions: [Evidence] = []
-        if let d = c.deletion, d.stamp <= bound { deletions.append(d) }
-        if let d = account.deletion(notAfter: bound) { deletions.append(d) }
-        guard let earliest = deletions.min(by: { $0.stamp < $1.stamp }) else { return }
+        var earliest: Evidence?
+        if let d = c.deletion, d.stamp <= bound { earliest = d }
+        if let d = account.deletion(notAfter: bound), earliest.map({ d.stamp < $0.stamp }) ?? true { earliest = d }
+        guard let earliest else { return }
         let cap = policy.deletedRetention.added(to: earliest.at)
         if cap < decision.retainUntil {
             decision = RetentionDecision(retainUntil: cap, rule: .deletion, evidence: { var e = decision.evidence; e.append(earliest); return e }())
@@ -184,13 +184,13 @@ public struct PolicyEngine: Sendable {
         func decide(_ reason: EligibilityReason, _ evidence: EvidenceList, exchanges: [Evidence] = []) -> EligibilityDecision {
             EligibilityDecision(at: instant, reason: reason, retention: retention, evidence: evidence, exchanges: exchanges, policyVersion: policy.version)
         }
-        if let deleted = account.deletion(notAfter: bound) { return decide(.accountDeleted, [deleted]) }
-        if let deleted = c.deletion, deleted.stamp <= bound { return decide(.conversationDeleted, [deleted]) }
+        if let deleted = account.deletion(notAfter: bound) { return decide(.accountDeleted, EvidenceList(deleted)) }
+        if let deleted = c.deletion, deleted.stamp <= bound { return decide(.conversationDeleted, EvidenceList(deleted)) }
         let plan = account.plan(at: bound)!
-        if policy.isCommercial(plan.plan) { return decide(.commercialTerms, [plan.evidence]) }
-        if c.incognito { return decide(.incognito, [c.activities[0]]) }
-        guard let choice = account.choice(at: bound) else { return decide(.noChoice, [account.creation!]) }
-        if choice.value == .off { return decide(.optedOut, [choice.evidence]) }
+        if policy.isCommercial(plan.plan) { return decide(.commercialTerms, EvidenceList(plan.evidence)) }
+        if c.incognito { return decide(.incognito, EvidenceList(c.activities[0])) }
+        guard let choice = account.choice(at: bound) else { return decide(.noChoice, EvidenceList(account.creation!)) }
+        if choice.value == .off { return decide(.optedOut, EvidenceList(choice.evidence)) }
         if instant >= retention.retainUntil { return decide(.retentionExpired, retention.evidence) }
 
         // Qualifying activity: opted in at its instant, on or after the rollout.
@@ -207,7 +207,7 @@ public struct PolicyEngine: Sendable {
         }
         guard let first = firstQualifying, let last = lastQualifying else {
             let lastActivity = c.activities[k - 1]
-            var evidence: EvidenceList = [lastActivity]
+            var evidence = EvidenceList(lastActivity)
             if let choiceThen = account.choice(at: lastActivity.stamp) { evidence.append(choiceThen.evidence) }
             return decide(.notResumedSinceOptIn, evidence)
         }
@@ -224,9 +224,9 @@ public struct PolicyEngine: Sendable {
             exchanges.append(exchange)
         }
         if exchanges.isEmpty, let purge = c.purges.last(where: { $0.stamp <= bound }) {
-            return decide(.retentionExpired, [purge])
+            return decide(.retentionExpired, EvidenceList(purge))
         }
-        var evidence: EvidenceList = [c.activities[first]]
+        var evidence = EvidenceList(c.activities[first])
         if last != first { evidence.append(c.activities[last]) }
         evidence.append(choice.evidence)
         return decide(.eligible, evidence, exchanges: exchanges)
@@ -252,28 +252,28 @@ public struct PolicyEngine: Sendable {
         func decide(_ reason: EligibilityReason, _ evidence: EvidenceList) -> EligibilityDecision {
             EligibilityDecision(at: instant, reason: reason, retention: retention, evidence: evidence, exchanges: [], policyVersion: policy.version)
         }
-        if let deleted = account.deletion(notAfter: bound) { return decide(.accountDeleted, [deleted]) }
-        if let deleted = c.deletion, deleted.stamp <= bound { return decide(.conversationDeleted, [deleted]) }
+        if let deleted = account.deletion(notAfter: bound) { return decide(.accountDeleted, EvidenceList(deleted)) }
+        if let deleted = c.deletion, deleted.stamp <= bound { return decide(.conversationDeleted, EvidenceList(deleted)) }
         let plan = account.plan(at: bound)!
-        if policy.isCommercial(plan.plan) { return decide(.commercialTerms, [plan.evidence]) }
+        if policy.isCommercial(plan.plan) { return decide(.commercialTerms, EvidenceList(plan.evidence)) }
         let planThen = account.plan(at: f.submitted.stamp)!
-        if policy.isCommercial(planThen.plan) { return decide(.commercialTerms, [f.submitted, planThen.evidence]) }
-        if c.incognito { return decide(.incognito, [c.activities[0]]) }
+        if policy.isCommercial(planThen.plan) { return decide(.commercialTerms, EvidenceList(f.submitted, planThen.evidence)) }
+        if c.incognito { return decide(.incognito, EvidenceList(c.activities[0])) }
         let waived = policy.feedbackTrainingUse == .always
         let choice = account.choice(at: bound)
         if !waived {
-            guard let choice else { return decide(.noChoice, [account.creation!]) }
-            if choice.value == .off { return decide(.optedOut, [choice.evidence]) }
+            guard let choice else { return decide(.noChoice, EvidenceList(account.creation!)) }
+            if choice.value == .off { return decide(.optedOut, EvidenceList(choice.evidence)) }
         }
         if instant >= retention.retainUntil { return decide(.retentionExpired, retention.evidence) }
-        if let purge = f.purge, purge.stamp <= bound { return decide(.retentionExpired, [purge]) }
-        if waived { return decide(.eligible, [f.submitted]) }
+        if let purge = f.purge, purge.stamp <= bound { return decide(.retentionExpired, EvidenceList(purge)) }
+        if waived { return decide(.eligible, EvidenceList(f.submitted)) }
         let qualifying = c.activities.last {
             $0.stamp <= bound && $0.at >= policy.rolloutStart && account.isOptedIn(at: $0.stamp, policy: policy)
         }
         guard let qualifying else {
             let lastActivity = c.activities.last { $0.stamp <= bound } ?? c.activities[0]
-            return decide(.notResumedSinceOptIn, [lastActivity])
+            return decide(.notResumedSinceOptIn, EvidenceList(lastActivity))
         }
         return decide(.eligible, [f.submitted, qualifying, choice!.evidence])
     }

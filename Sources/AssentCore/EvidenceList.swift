@@ -7,6 +7,16 @@ public struct EvidenceList: RandomAccessCollection, Hashable, Sendable, Expressi
 
     public init() {}
 
+    public init(_ first: Evidence) {
+        storage.0 = first
+        count = 1
+    }
+
+    public init(_ first: Evidence, _ second: Evidence) {
+        storage = (first, second, nil, nil)
+        count = 2
+    }
+
     public init(arrayLiteral elements: Evidence...) {
         for element in elements { append(element) }
     }

@@ -58,26 +58,80 @@ public struct FeedbackRecord: Hashable, Sendable {
 }
 
 /// One conversation's facts, derived from its account's timeline.
+///
+/// Its lists live in one copy-on-write box, so that passing a conversation around costs one
+/// reference count rather than one per list.
 public struct ConversationTimeline: Hashable, Sendable {
     public let id: ConversationID
     public let kind: ConversationKind
     /// Fixed by the first activity.
     public let incognito: Bool
-    /// Every exchange, in ledger order.
-    public internal(set) var activities: [Evidence]
-    public internal(set) var deletion: Evidence?
-    public internal(set) var feedback: [FeedbackRecord]
-    /// Sweeps that purged the exchanges made before them.
-    public internal(set) var purges: [Evidence]
+    private var box: Box
+
+    final class Box: @unchecked Sendable {
+        // Mutated only while uniquely referenced (see `mutate`), and never while being read:
+        // the dynamic exclusivity checks would only cost time on the eligibility hot path.
+        @exclusivity(unchecked) var activities: [Evidence] = []
+        @exclusivity(unchecked) var deletion: Evidence?
+        @exclusivity(unchecked) var feedback: [FeedbackRecord] = []
+        @exclusivity(unchecked) var purges: [Evidence] = []
+
+        func copy() -> Box {
+            let box = Box()
+            box.activities = activities
+            box.deletion = deletion
+            box.feedback = feedback
+            box.purges = purges
+            return box
+        }
+    }
 
     init(id: ConversationID, kind: ConversationKind, incognito: Bool) {
         self.id = id
         self.kind = kind
         self.incognito = incognito
-        activities = []
-        feedback = []
-        purges = []
+        box = Box()
     }
+
+    /// Every exchange, in ledger order.
+    public var activities: [Evidence] { box.activities }
+    public var deletion: Evidence? { box.deletion }
+    public var feedback: [FeedbackRecord] { box.feedback }
+    /// Sweeps that purged the exchanges made before them.
+    public var purges: [Evidence] { box.purges }
+
+    mutating func mutate(_ change: (Box) -> Void) {
+        if !isKnownUniquelyReferenced(&box) { box = box.copy() }
+        change(box)
+    }
+
+    public static func == (lhs: ConversationTimeline, rhs: ConversationTimeline) -> Bool {
+        lhs.id == rhs.id && lhs.kind == rhs.kind && lhs.incognito == rhs.incognito && lhs.activities == rhs.activities
+            && lhs.deletion == rhs.deletion && lhs.feedback == rhs.feedback && lhs.purges == rhs.purges
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(activities)
+    }
+}
+
+/// A plan in force from an entry on.
+public struct PlanMark: Hashable, Sendable {
+    public var evidence: Evidence
+    public var plan: String
+}
+
+/// A terms acceptance.
+public struct AcceptanceMark: Hashable, Sendable {
+    public var evidence: Evidence
+    public var version: String
+}
+
+/// A training choice.
+public struct ChoiceMark: Hashable, Sendable {
+    public var evidence: Evidence
+    public var value: ChoiceValue
 }
 
 /// What event validation needs to know beyond one account's timeline.
@@ -111,20 +165,52 @@ public struct ValidationContext {
 /// replays the whole timeline, so an event that would make a recorded one invalid is refused.
 public struct AccountTimeline: Sendable {
     public let account: AccountID
-    public private(set) var entries: [TimelineEntry] = []
+    private var state = State()
 
-    // Derived facts, each sorted in ledger order.
-    public private(set) var creation: Evidence?
-    /// Plan changes, starting with the plan given at creation.
-    public private(set) var plans: [(evidence: Evidence, plan: String)] = []
-    public private(set) var acceptances: [(evidence: Evidence, version: String)] = []
-    public private(set) var choices: [(evidence: Evidence, value: ChoiceValue)] = []
-    public private(set) var deferrals: [Evidence] = []
-    public private(set) var deletion: Evidence?
+    /// Everything derived, in one copy-on-write box: copying a timeline costs one reference count.
+    final class State: @unchecked Sendable {
+        // Mutated only while uniquely referenced (see `record`), and never while being read:
+        // the dynamic exclusivity checks would only cost time on the eligibility hot path.
+        @exclusivity(unchecked) var entries: [TimelineEntry] = []
+        @exclusivity(unchecked) var creation: Evidence?
+        @exclusivity(unchecked) var plans: [PlanMark] = []
+        @exclusivity(unchecked) var acceptances: [AcceptanceMark] = []
+        @exclusivity(unchecked) var choices: [ChoiceMark] = []
+        @exclusivity(unchecked) var deferrals: [Evidence] = []
+        @exclusivity(unchecked) var deletion: Evidence?
+        @exclusivity(unchecked) var conversations: [ConversationTimeline] = []
+        @exclusivity(unchecked) var conversationIndex: [ConversationID: Int] = [:]
+        @exclusivity(unchecked) var feedbackConversation: [FeedbackID: ConversationID] = [:]
+
+        func copy() -> State {
+            let state = State()
+            state.entries = entries
+            state.creation = creation
+            state.plans = plans
+            state.acceptances = acceptances
+            state.choices = choices
+            state.deferrals = deferrals
+            state.deletion = deletion
+            state.conversations = conversations
+            state.conversationIndex = conversationIndex
+            state.feedbackConversation = feedbackConversation
+            return state
+        }
+    }
+
+    /// Every accepted event, in ledger order (instant, then sequence number).
+    public var entries: [TimelineEntry] { state.entries }
+    public var creation: Evidence? { state.creation }
+    /// Plan changes in ledger order, starting with the plan given at creation.
+    public var plans: [PlanMark] { state.plans }
+    public var acceptances: [AcceptanceMark] { state.acceptances }
+    public var choices: [ChoiceMark] { state.choices }
+    public var deferrals: [Evidence] { state.deferrals }
+    public var deletion: Evidence? { state.deletion }
     /// Conversations in the order of their first activity.
-    public private(set) var conversations: [ConversationTimeline] = []
-    private var conversationIndex: [ConversationID: Int] = [:]
-    public private(set) var feedbackConversation: [FeedbackID: ConversationID] = [:]
+    public var conversations: [ConversationTimeline] { state.conversations }
+    /// The conversation each feedback belongs to.
+    public var feedbackConversation: [FeedbackID: ConversationID] { state.feedbackConversation }
 
     /// An empty timeline for an account that has no events yet.
     public init(account: AccountID) {
@@ -136,13 +222,13 @@ public struct AccountTimeline: Sendable {
     public init(account: AccountID, entries: [TimelineEntry]) {
         self.account = account
         let sorted = entries.sorted { $0.stamp < $1.stamp }
-        self.entries.reserveCapacity(sorted.count)
+        state.entries.reserveCapacity(sorted.count)
         for entry in sorted { record(entry) }
     }
 
     /// The conversation with this id, if it has any activity.
     public func conversation(_ id: ConversationID) -> ConversationTimeline? {
-        conversationIndex[id].map { conversations[$0] }
+        state.conversationIndex[id].map { state.conversations[$0] }
     }
 
     /// The stamp of the last entry, if any.
@@ -176,7 +262,7 @@ public struct AccountTimeline: Sendable {
         let position = merged.firstIndex { entry.stamp < $0.stamp } ?? merged.count
         merged.insert(entry, at: position)
         var rebuilt = AccountTimeline(account: account)
-        rebuilt.entries.reserveCapacity(merged.count)
+        rebuilt.state.entries.reserveCapacity(merged.count)
         for candidate in merged {
             do {
                 try rebuilt.check(candidate, context: context)
@@ -302,49 +388,51 @@ public struct AccountTimeline: Sendable {
 
     /// Adds an entry known to be valid and ordered after every recorded one.
     private mutating func record(_ entry: TimelineEntry) {
-        entries.append(entry)
+        if !isKnownUniquelyReferenced(&state) { state = state.copy() }
+        let state = self.state
+        state.entries.append(entry)
         let evidence = entry.evidence
         switch entry.event.body {
         case .accountCreated(let plan):
-            creation = evidence
-            plans.append((evidence, plan))
+            state.creation = evidence
+            state.plans.append(PlanMark(evidence: evidence, plan: plan))
         case .planChanged(let plan):
-            plans.append((evidence, plan))
+            state.plans.append(PlanMark(evidence: evidence, plan: plan))
         case .termsAccepted(let version, _):
-            acceptances.append((evidence, version))
+            state.acceptances.append(AcceptanceMark(evidence: evidence, version: version))
         case .trainingChoice(let value, _, _):
-            choices.append((evidence, value))
+            state.choices.append(ChoiceMark(evidence: evidence, value: value))
         case .noticeDeferred:
-            deferrals.append(evidence)
+            state.deferrals.append(evidence)
         case .conversationActivity(let id, let kind, let incognito, _):
             let k: Int
-            if let existing = conversationIndex[id] {
+            if let existing = state.conversationIndex[id] {
                 k = existing
             } else {
-                k = conversations.count
-                conversations.append(ConversationTimeline(id: id, kind: kind, incognito: incognito))
-                conversationIndex[id] = k
+                k = state.conversations.count
+                state.conversations.append(ConversationTimeline(id: id, kind: kind, incognito: incognito))
+                state.conversationIndex[id] = k
             }
-            conversations[k].activities.append(evidence)
+            state.conversations[k].mutate { $0.activities.append(evidence) }
         case .conversationDeleted(let id):
-            if let k = conversationIndex[id] { conversations[k].deletion = evidence }
+            if let k = state.conversationIndex[id] { state.conversations[k].mutate { $0.deletion = evidence } }
         case .feedbackSubmitted(let id, let feedback, let rating, _):
-            if let k = conversationIndex[id] {
-                conversations[k].feedback.append(FeedbackRecord(id: feedback, submitted: evidence, rating: rating))
+            if let k = state.conversationIndex[id] {
+                state.conversations[k].mutate { $0.feedback.append(FeedbackRecord(id: feedback, submitted: evidence, rating: rating)) }
             }
-            feedbackConversation[feedback] = id
+            state.feedbackConversation[feedback] = id
         case .accountDeleted:
-            deletion = evidence
+            state.deletion = evidence
         case .noticeShown:
             break
         case .contentPurged(let id, let feedback):
-            guard let k = conversationIndex[id] else { break }
-            if let feedback {
-                if let f = conversations[k].feedback.firstIndex(where: { $0.id == feedback }) {
-                    conversations[k].feedback[f].purge = evidence
+            guard let k = state.conversationIndex[id] else { break }
+            state.conversations[k].mutate { box in
+                if let feedback {
+                    if let f = box.feedback.firstIndex(where: { $0.id == feedback }) { box.feedback[f].purge = evidence }
+                } else {
+                    box.purges.append(evidence)
                 }
-            } else {
-                conversations[k].purges.append(evidence)
             }
         }
     }
@@ -364,13 +452,15 @@ public struct AccountTimeline: Sendable {
     }
 
     /// The plan in force at `bound`, with the entry that set it.
-    public func plan(at bound: Stamp) -> (evidence: Evidence, plan: String)? {
-        Self.lastIndex(in: plans, notAfter: bound) { $0.evidence.stamp }.map { plans[$0] }
+    public func plan(at bound: Stamp) -> PlanMark? {
+        let plans = state.plans
+        return Self.lastIndex(in: plans, notAfter: bound) { $0.evidence.stamp }.map { plans[$0] }
     }
 
     /// The latest choice at or before `bound`.
-    public func choice(at bound: Stamp) -> (evidence: Evidence, value: ChoiceValue)? {
-        Self.lastIndex(in: choices, notAfter: bound) { $0.evidence.stamp }.map { choices[$0] }
+    public func choice(at bound: Stamp) -> ChoiceMark? {
+        let choices = state.choices
+        return Self.lastIndex(in: choices, notAfter: bound) { $0.evidence.stamp }.map { choices[$0] }
     }
 
     /// `optedIn(t)` of SPEC §4: a consumer plan and a latest choice `on` at `bound`.

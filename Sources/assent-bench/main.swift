@@ -134,7 +134,8 @@ func runEligibility(_ options: Options) {
     for _ in 0..<options.rounds {
         var touched = 0
         bestBaseline = min(bestBaseline, seconds {
-            for account in timelines {
+            for a in timelines.indices {
+                let account = timelines[a]
                 for c in account.conversations {
                     // Touch what a decision reads (the account and each activity) without deciding.
                     touched &+= account.choices.count &+ c.activities.count &+ Int(c.activities[c.activities.count - 1].seq & 1)
@@ -144,9 +145,10 @@ func runEligibility(_ options: Options) {
         if touched == 42 { print("") }
         var eligible = 0
         bestEligibility = min(bestEligibility, seconds {
-            for account in timelines {
-                for c in account.conversations {
-                    if rules.eligibility(of: c, in: account).eligible { eligible += 1 }
+            for a in timelines.indices {
+                let conversations = timelines[a].conversations
+                for k in conversations.indices where rules.eligibility(of: conversations[k], in: timelines[a]).eligible {
+                    eligible += 1
                 }
             }
         })
