@@ -1,4 +1,5 @@
 import AssentCore
+import Foundation
 import PropertyBased
 import Testing
 
@@ -210,5 +211,32 @@ struct JSONTests {
             let value = JSONValue.string(text)
             #expect(try JSONValue.parse(value.canonicalText) == value)
         }
+    }
+}
+
+@Suite("Codable")
+struct CodableTests {
+    @Test("Policy, PolicyVersion and PolicyDocument round-trip through JSONEncoder and JSONDecoder")
+    func roundTrip() throws {
+        let encoder = JSONEncoder()
+        let decoder = JSONDecoder()
+        let policy = Policy.seedDefault
+        #expect(try decoder.decode(Policy.self, from: encoder.encode(policy)) == policy)
+        let version = PolicyVersion(policy: policy, effectiveFrom: t("2026-01-01T00:00:00Z"))
+        #expect(try decoder.decode(PolicyVersion.self, from: encoder.encode(version)) == version)
+        var document = PolicyDocument(version: "v2", effectiveFrom: t("2026-01-01T00:00:00Z"))
+        document.optInRetention = .years(3)
+        #expect(try decoder.decode(PolicyDocument.self, from: encoder.encode(document)) == document)
+        // Fields left out of a Policy take the seed's defaults.
+        let partial = try decoder.decode(Policy.self, from: Data(#"{"optOutRetention":"14d"}"#.utf8))
+        #expect(partial.optOutRetention == .days(14))
+        #expect(partial.optInRetention == .years(5))
+    }
+
+    @Test("decoding errors are AssentError invalid_policy naming the field")
+    func errors() {
+        let error = thrownError { try JSONDecoder().decode(Policy.self, from: Data(#"{"optInRetention":"-5y"}"#.utf8)) }
+        #expect(error?.code == "invalid_policy")
+        #expect(error?.message.hasPrefix("optInRetention") == true)
     }
 }
