@@ -12,19 +12,52 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "AssentCore", targets: ["AssentCore"]),
+        .library(name: "AssentStore", targets: ["AssentStore"]),
+        .library(name: "AssentStoreSQLite", targets: ["AssentStoreSQLite"]),
+        .executable(name: "assent", targets: ["assent"]),
         .executable(name: "assent-bench", targets: ["assent-bench"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         .target(
             name: "AssentCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "AssentDemo",
+            dependencies: ["AssentCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "AssentStore",
+            dependencies: ["AssentCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "AssentStoreSQLite",
+            dependencies: ["AssentCore", "AssentStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "assent",
+            dependencies: [
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentDemo",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "assent-bench",
-            dependencies: ["AssentCore"],
+            dependencies: [
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentDemo",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -33,6 +66,20 @@ let package = Package(
                 "AssentCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AssentStoreTests",
+            dependencies: [
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentDemo",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AssentCLITests",
+            dependencies: ["AssentCore"],
             swiftSettings: strictSettings
         ),
     ]

@@ -214,12 +214,12 @@ public struct PolicyEngine: Sendable {
 
         // What enters: consumer-plan exchanges up to the last qualifying one, from the first
         // exchange (whole) or the first qualifying one (sinceResume), none a sweep purged.
-        let purgedBefore = c.purges.last { $0.stamp <= bound }?.stamp
         let start = policy.resumedScope == .whole ? 0 : first
         var exchanges: [Evidence] = []
+        let anyPurge = !c.purges.isEmpty
         for index in start...last {
             let exchange = c.activities[index]
-            if let purgedBefore, exchange.stamp < purgedBefore { continue }
+            if anyPurge, c.isPurged(exchange, asOf: bound) { continue }
             if policy.isCommercial(account.plan(at: exchange.stamp)!.plan) { continue }
             exchanges.append(exchange)
         }

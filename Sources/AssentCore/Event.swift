@@ -154,10 +154,15 @@ extension Event {
         try self.init(json: value)
     }
 
-    public init(json value: JSONValue) throws(AssentError) {
+    /// Parses an event from JSON.
+    /// - Parameters:
+    ///   - value: the event object.
+    ///   - allowingSystemTypes: accept types only Assent records (`content.purged`), as when
+    ///     reading the ledger back; imports and the API leave it false.
+    public init(json value: JSONValue, allowingSystemTypes: Bool = false) throws(AssentError) {
         var f = try JSONFields(value, what: "an event", error: { AssentError.invalidEvent($0) })
         let typeName = try f.string("type")
-        guard let type = EventType(rawValue: typeName), type.isImportable else {
+        guard let type = EventType(rawValue: typeName), type.isImportable || allowingSystemTypes else {
             throw .invalidEvent("unknown event type \(Instant.quoted(typeName))")
         }
         account = try f.string("account")
@@ -195,7 +200,7 @@ extension Event {
         case .noticeShown:
             body = .noticeShown(surface: try f.requiredEnum("surface", Surface.self))
         case .contentPurged:
-            throw .invalidEvent("content.purged is recorded by sweeps, not imported")
+            body = .contentPurged(conversation: try f.string("conversation"), feedback: try f.optionalString("feedback"))
         }
         try f.refuseUnknownFields()
     }

@@ -100,6 +100,13 @@ public struct ConversationTimeline: Hashable, Sendable {
     /// Sweeps that purged the exchanges made before them.
     public var purges: [Evidence] { box.purges }
 
+    /// Whether a sweep purged this exchange's content as of `bound`: a purge at or before the
+    /// bound covers the exchanges recorded before it (earlier in ledger order and in sequence);
+    /// an exchange backfilled after the purge was not there to be purged.
+    public func isPurged(_ exchange: Evidence, asOf bound: Stamp) -> Bool {
+        box.purges.contains { $0.stamp <= bound && exchange.stamp < $0.stamp && exchange.seq < $0.seq }
+    }
+
     mutating func mutate(_ change: (Box) -> Void) {
         if !isKnownUniquelyReferenced(&box) { box = box.copy() }
         change(box)
@@ -293,7 +300,8 @@ public struct AccountTimeline: Sendable {
         guard creation != nil else {
             throw .unknownAccount("account \(account) does not exist at \(event.at)")
         }
-        if let deletion {
+        // Sweeps purge the content of deleted accounts too: that is what deletion asks for.
+        if let deletion, event.type != .contentPurged {
             throw .accountDeleted("account \(account) was deleted at \(deletion.at)")
         }
         switch event.body {

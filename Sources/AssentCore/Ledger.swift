@@ -1,0 +1,122 @@
+import Crypto
+
+/// What a ledger entry records besides account events.
+public enum LedgerRecordKind: String, CaseIterable, Hashable, Sendable {
+    /// A policy version was applied (body: the complete version, SPEC §7's policy file).
+    case policyApplied = "policy.applied"
+    /// A training run was created (body: name, instant, purpose, counts, manifest digest).
+    case runCreated = "run.created"
+    /// A retention sweep ran at an instant (body: counts); the purges are `content.purged` entries.
+    case sweepCompleted = "sweep.completed"
+}
+
+/// One entry of the append-only, hash-chained ledger.
+///
+/// `hash = SHA-256(previous hash ‖ canonical bytes)`, where the canonical bytes are the compact
+/// JSON object `{"account","actor","at","body","contentSha256","kind","seq"}` with keys sorted and
+/// absent values left out. Exchange text never enters the ledger: only its SHA-256 does, so a
+/// purge removes content and leaves the chain whole.
+public struct LedgerRecord: Hashable, Sendable {
+    public var seq: Int64
+    public var at: Instant
+    public var actor: String
+    /// An event type (`training.choice`, …) or a ``LedgerRecordKind`` raw value.
+    public var kind: String
+    public var account: AccountID?
+    /// The canonical JSON text of the event (without content) or of the record.
+    public var body: String
+    /// Hex SHA-256 of the exchange text or feedback comment, when the event carried one.
+    public var contentSha256: String?
+
+    public init(seq: Int64, at: Instant, actor: String, kind: String, account: AccountID?, body: String, contentSha256: String?) {
+        self.seq = seq
+        self.at = at
+        self.actor = actor
+        self.kind = kind
+        self.account = account
+        self.body = body
+        self.contentSha256 = contentSha256
+    }
+
+    /// The entry recording an accepted event.
+    public init(event: Event, seq: Int64, actor: String) {
+        self.init(
+            seq: seq, at: event.at, actor: actor, kind: event.type.rawValue, account: event.account,
+            body: event.json(includingContent: false).canonicalText,
+            contentSha256: event.content.map(Digest.sha256Hex))
+    }
+
+    /// The event this entry records, or nil for a record that is not an account event.
+    /// - Throws: `invalid_event` when the body does not parse (a damaged ledger).
+    public func event() throws(AssentError) -> Event? {
+        guard EventType(rawValue: kind) != nil else { return nil }
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(body)
+        } catch {
+            throw .invalidEvent("ledger entry #\(seq): \(error.description)")
+        }
+        return try Event(json: value, allowingSystemTypes: true)
+    }
+
+    /// The bytes the chain hashes.
+    public var canonicalBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(body.utf8.count + 160)
+        out.append(UInt8(ascii: "{"))
+        if let account {
+            out.append(contentsOf: #""account":"#.utf8)
+            JSONValue.writeString(account, to: &out)
+            out.append(UInt8(ascii: ","))
+        }
+        out.append(contentsOf: #""actor":"#.utf8)
+        JSONValue.writeString(actor, to: &out)
+        out.append(contentsOf: #","at":""#.utf8)
+        out.append(contentsOf: at.rfc3339.utf8)
+        out.append(contentsOf: #"","body":"#.utf8)
+        out.append(contentsOf: body.utf8)
+        if let contentSha256 {
+            out.append(contentsOf: #","contentSha256":"#.utf8)
+            JSONValue.writeString(contentSha256, to: &out)
+        }
+        out.append(contentsOf: #","kind":"#.utf8)
+        JSONValue.writeString(kind, to: &out)
+        out.append(contentsOf: #","seq":"#.utf8)
+        out.append(contentsOf: String(seq).utf8)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// This entry's chain hash after `previous` (``LedgerChain/genesis`` for the first entry).
+    public func chainHash(after previous: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: previous)
+        hasher.update(data: canonicalBytes)
+        return Array(hasher.finalize())
+    }
+}
+
+/// The ledger's chain as a whole.
+public enum LedgerChain {
+    /// The "previous hash" of the first entry: 32 zero bytes.
+    public static let genesis = [UInt8](repeating: 0, count: 32)
+}
+
+/// SHA-256 helpers shared by the ledger, manifests and content tombstones.
+public enum Digest {
+    /// Lower-case hex SHA-256 of a text's UTF-8 bytes.
+    public static func sha256Hex(_ text: String) -> String {
+        hex(Array(SHA256.hash(data: Array(text.utf8))))
+    }
+
+    /// Lower-case hex of bytes.
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

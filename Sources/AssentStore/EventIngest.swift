@@ -1,0 +1,115 @@
+public import AssentCore
+
+/// Turns incoming events into ledger entries, validating each through the core against its
+/// account's timeline (SPEC §6). Every backend's imports and batches go through it, inside the
+/// backend's write transaction.
+///
+/// It keeps recently used timelines in a bounded cache (constant memory for any import size) and
+/// asks the store, through the loaders, for timelines and id owners it has not seen.
+public final class EventIngest {
+    /// One accepted event, ready to be written.
+    public struct Accepted {
+        public let record: LedgerRecord
+        /// The entry's chain hash.
+        public let hash: [UInt8]
+        /// The event as accepted (with its content, which the ledger does not hold).
+        public let event: Event
+        /// A conversation this event created (its first activity).
+        public let newConversation: ConversationID?
+        /// A feedback this event created.
+        public let newFeedback: FeedbackID?
+    }
+
+    /// How the store answers what the ingest does not hold.
+    public struct Loaders {
+        public var timeline: (AccountID) throws -> AccountTimeline?
+        public var ownerOfConversation: (ConversationID) throws -> AccountID?
+        public var ownerOfFeedback: (FeedbackID) throws -> AccountID?
+
+        public init(
+            timeline: @escaping (AccountID) throws -> AccountTimeline?,
+            ownerOfConversation: @escaping (ConversationID) throws -> AccountID?,
+            ownerOfFeedback: @escaping (FeedbackID) throws -> AccountID?
+        ) {
+            self.timeline = timeline
+            self.ownerOfConversation = ownerOfConversation
+            self.ownerOfFeedback = ownerOfFeedback
+        }
+    }
+
+    public let policies: PolicyHistory
+    private let now: Instant?
+    private let loaders: Loaders
+    private let cacheLimit: Int
+    private var cache: [AccountID: AccountTimeline] = [:]
+    /// The next ledger sequence number.
+    public private(set) var nextSeq: Int64
+    /// The hash of the last entry written.
+    public private(set) var previousHash: [UInt8]
+    /// The newest instant written by this ingest, for the horizon.
+    public private(set) var newestInstant: Instant?
+
+    /// - Parameters:
+    ///   - now: events after it are refused as in the future; nil for system events (sweeps).
+    ///   - lastSeq: the ledger's last sequence number (0 when empty).
+    ///   - lastHash: the ledger's last hash (``LedgerChain/genesis`` when empty).
+    public init(policies: PolicyHistory, now: Instant?, lastSeq: Int64, lastHash: [UInt8], loaders: Loaders, cacheLimit: Int = 20_000) {
+        self.policies = policies
+        self.now = now
+        self.nextSeq = lastSeq + 1
+        self.previousHash = lastHash
+        self.loaders = loaders
+        self.cacheLimit = cacheLimit
+    }
+
+    /// Validates `event` and returns its ledger entry.
+    /// - Throws: `AssentError` refusals; a loader's storage error.
+    public func accept(_ event: Event, actor: String) throws -> Accepted {
+        var timeline = try cachedTimeline(event.account)
+        let conversation = event.conversation
+        var feedback: FeedbackID?
+        if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback = f }
+        // Prefetch the owners the validation may ask about: only this event's ids are new here.
+        let conversationOwner = try conversation.flatMap { timeline.conversation($0) == nil ? try loaders.ownerOfConversation($0) : nil }
+        let feedbackOwner = try feedback.flatMap { timeline.feedbackConversation[$0] == nil ? try loaders.ownerOfFeedback($0) : nil }
+        let context = ValidationContext(
+            policies: policies, now: now,
+            ownerOfConversation: { $0 == conversation ? conversationOwner : nil },
+            ownerOfFeedback: { $0 == feedback ? feedbackOwner : nil })
+        let isNewConversation = conversation.map { timeline.conversation($0) == nil } ?? false
+        let seq = nextSeq
+        try timeline.append(event.withoutContent, seq: seq, validatingWith: context)
+        cache[event.account] = timeline
+        let record = LedgerRecord(event: event, seq: seq, actor: actor)
+        let hash = record.chainHash(after: previousHash)
+        advance(hash: hash, at: event.at)
+        return Accepted(
+            record: record, hash: hash, event: event,
+            newConversation: isNewConversation && event.type == .conversationActivity ? conversation : nil,
+            newFeedback: feedback)
+    }
+
+    /// A ledger entry for a record that is not an account event (policy, run, sweep).
+    public func record(_ kind: LedgerRecordKind, at instant: Instant, body: JSONValue, actor: String, movesHorizon: Bool) -> (record: LedgerRecord, hash: [UInt8]) {
+        let record = LedgerRecord(seq: nextSeq, at: instant, actor: actor, kind: kind.rawValue, account: nil, body: body.canonicalText, contentSha256: nil)
+        let hash = record.chainHash(after: previousHash)
+        nextSeq += 1
+        previousHash = hash
+        if movesHorizon { newestInstant = max(newestInstant ?? instant, instant) }
+        return (record, hash)
+    }
+
+    private func advance(hash: [UInt8], at instant: Instant) {
+        nextSeq += 1
+        previousHash = hash
+        newestInstant = max(newestInstant ?? instant, instant)
+    }
+
+    private func cachedTimeline(_ account: AccountID) throws -> AccountTimeline {
+        if let timeline = cache[account] { return timeline }
+        if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
+        let timeline = try loaders.timeline(account) ?? AccountTimeline(account: account)
+        cache[account] = timeline
+        return timeline
+    }
+}

@@ -1,0 +1,96 @@
+public import AssentCore
+
+/// What Assent needs from storage: the ledger, the content beside it, runs and sweeps.
+///
+/// A store narrows and streams; the rules are decided by `AssentCore` (through
+/// ``EventIngest``, ``RunEvaluator`` and ``SweepPlanner``, which every backend shares). Every
+/// write is atomic: a refused import or request leaves the store as it was.
+public protocol Store: Sendable {
+    /// Every policy version in applied order, starting with the built-in default.
+    func policyHistory() async throws -> PolicyHistory
+
+    /// The newest instant of the ledger's events, runs (at their T) and sweeps (at their T).
+    func horizon() async throws -> Instant?
+
+    /// Validates a policy file against the history and the horizon and records the new version.
+    /// - Throws: `invalid_policy`.
+    func applyPolicy(_ document: PolicyDocument, actor: String, now: Instant) async throws -> PolicyVersion
+
+    /// Imports JSONL events (SPEC §6), all or nothing, streaming.
+    /// - Parameters:
+    ///   - lines: the file's lines, read as the import goes.
+    ///   - fileSha256: the file's digest, for re-import detection (nil skips it).
+    /// - Throws: the first refusal, prefixed `line N: `; nothing is written.
+    func importEvents(lines: any LineSource, fileSha256: String?, actor: String, now: Instant,
+                      progress: (@Sendable (ImportProgress) -> Void)?) async throws -> ImportSummary
+
+    /// Appends a batch of events, all or nothing; returns their ledger entries.
+    func append(_ events: [Event], actor: String, now: Instant) async throws -> [LedgerRecord]
+
+    /// The account's timeline, or nil when the ledger has no event for it.
+    func timeline(of account: AccountID) async throws -> AccountTimeline?
+
+    /// The account a conversation belongs to, or nil.
+    func account(ofConversation id: ConversationID) async throws -> AccountID?
+
+    /// Creates a run at `at`: evaluates every candidate with the engine and writes its
+    /// immutable manifest.
+    /// - Throws: `duplicate_run`; `invalid_argument` when `at` precedes the horizon.
+    func createRun(name: String, at: Instant, purpose: RunPurpose, actor: String, now: Instant) async throws -> RunSummary
+
+    /// Every run, oldest first.
+    func runs() async throws -> [RunSummary]
+
+    /// One run. - Throws: `unknown_run`.
+    func run(named name: String) async throws -> RunSummary
+
+    /// Streams a run's manifest items of one kind, in manifest order.
+    func forEachRunItem(run name: String, kind: RunItemKind, _ body: @Sendable (RunItem) throws -> Void) async throws
+
+    /// The names of the runs holding a conversation, oldest first.
+    func runs(holdingConversation id: ConversationID) async throws -> [String]
+
+    /// The runs holding an account's data, oldest first.
+    func lineage(account: AccountID) async throws -> [LineageRun]
+
+    /// Purges content whose retainUntil ≤ `at`, keeping tombstones, and records the purges.
+    func sweep(at: Instant, actor: String, now: Instant) async throws -> SweepResult
+
+    /// Recomputes the hash chain and names the first broken entry.
+    func verifyLedger() async throws -> LedgerVerification
+
+    /// The stored text of a ledger entry's content, if not purged.
+    func content(ofEntry seq: Int64) async throws -> String?
+
+    /// Closes the database.
+    func close() async throws
+}
+
+/// Lines of text read one at a time, numbered from 1.
+public protocol LineSource: AnyObject {
+    /// The next line without its terminator, or nil at the end.
+    func nextLine() throws -> String?
+    /// Bytes consumed so far, and the total when known, for progress.
+    var bytesRead: Int64 { get }
+    var totalBytes: Int64? { get }
+}
+
+/// Lines from an array, for tests and small batches.
+public final class ArrayLineSource: LineSource {
+    private var lines: [String]
+    private var index = 0
+    public private(set) var bytesRead: Int64 = 0
+    public let totalBytes: Int64?
+
+    public init(_ lines: [String]) {
+        self.lines = lines
+        totalBytes = lines.reduce(0) { $0 + Int64($1.utf8.count + 1) }
+    }
+
+    public func nextLine() -> String? {
+        guard index < lines.count else { return nil }
+        defer { index += 1 }
+        bytesRead += Int64(lines[index].utf8.count + 1)
+        return lines[index]
+    }
+}

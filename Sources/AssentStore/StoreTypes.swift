@@ -1,0 +1,209 @@
+public import AssentCore
+
+/// What a training run is for (SPEC §1).
+public enum RunPurpose: String, CaseIterable, Hashable, Sendable {
+    case modelTraining = "model-training"
+    case safetyClassifier = "safety-classifier"
+}
+
+/// A run's summary: SPEC §7's `runs create` shape, plus what the manifest was evaluated at.
+public struct RunSummary: Hashable, Sendable {
+    public var name: String
+    /// The instant the run's eligibility was evaluated at.
+    public var at: Instant
+    /// When it was created (wall clock).
+    public var createdAt: Instant
+    public var purpose: RunPurpose
+    public var conversations: Int
+    public var feedback: Int
+    public var manifestSha256: String
+    /// The last ledger entry the run saw.
+    public var ledgerSeq: Int64
+    public var policyVersion: String
+
+    public init(name: String, at: Instant, createdAt: Instant, purpose: RunPurpose, conversations: Int, feedback: Int,
+                manifestSha256: String, ledgerSeq: Int64, policyVersion: String) {
+        self.name = name
+        self.at = at
+        self.createdAt = createdAt
+        self.purpose = purpose
+        self.conversations = conversations
+        self.feedback = feedback
+        self.manifestSha256 = manifestSha256
+        self.ledgerSeq = ledgerSeq
+        self.policyVersion = policyVersion
+    }
+
+    /// `{"name","at","createdAt","purpose","counts":{"conversations","feedback"},"manifestSha256"}`
+    public var json: [String: JSONValue] {
+        [
+            "name": .string(name),
+            "at": .string(at.rfc3339),
+            "createdAt": .string(createdAt.rfc3339),
+            "purpose": .string(purpose.rawValue),
+            "counts": .object(["conversations": .number(String(conversations)), "feedback": .number(String(feedback))]),
+            "manifestSha256": .string(manifestSha256),
+        ]
+    }
+}
+
+/// The two kinds of item a run holds.
+public enum RunItemKind: String, CaseIterable, Hashable, Sendable {
+    case conversation
+    case feedback
+}
+
+/// One item of a run's manifest.
+public struct RunItem: Hashable, Sendable {
+    public var kind: RunItemKind
+    public var id: String
+    public var account: AccountID
+    /// For feedback, its conversation.
+    public var conversation: ConversationID?
+    /// The ledger entries whose content the run holds: a conversation's exchanges, or the feedback.
+    public var entries: [RunItemEntry]
+
+    public init(kind: RunItemKind, id: String, account: AccountID, conversation: ConversationID?, entries: [RunItemEntry]) {
+        self.kind = kind
+        self.id = id
+        self.account = account
+        self.conversation = conversation
+        self.entries = entries
+    }
+
+    /// The manifest line: canonical JSON.
+    public var manifestLine: String {
+        var o: [String: JSONValue] = [
+            "type": .string(kind.rawValue), "id": .string(id), "account": .string(account),
+            "entries": .array(entries.map { entry in
+                .object(["seq": .number(String(entry.seq)), "at": .string(entry.at.rfc3339), "sha256": entry.contentSha256.map(JSONValue.string) ?? .null])
+            }),
+        ]
+        if let conversation { o["conversation"] = .string(conversation) }
+        return JSONValue.object(o).canonicalText
+    }
+
+    /// Reads a manifest line back.
+    public init(manifestLine: String) throws {
+        guard case .object(let o) = try JSONValue.parse(manifestLine),
+              case .string(let kindText)? = o["type"], let kind = RunItemKind(rawValue: kindText),
+              case .string(let id)? = o["id"], case .string(let account)? = o["account"],
+              case .array(let entries)? = o["entries"]
+        else { throw AssentError.invalidArgument("malformed manifest line") }
+        var conversation: String?
+        if case .string(let c)? = o["conversation"] { conversation = c }
+        self.init(kind: kind, id: id, account: account, conversation: conversation, entries: try entries.map { value in
+            guard case .object(let e) = value, case .number(let seq)? = e["seq"], let seqValue = Int64(seq),
+                  case .string(let at)? = e["at"], let instant = Instant.parse(at)
+            else { throw AssentError.invalidArgument("malformed manifest entry") }
+            var sha: String?
+            if case .string(let s)? = e["sha256"] { sha = s }
+            return RunItemEntry(seq: seqValue, at: instant, contentSha256: sha)
+        })
+    }
+}
+
+/// A ledger entry held by a run, with the digest of its content.
+public struct RunItemEntry: Hashable, Sendable {
+    public var seq: Int64
+    public var at: Instant
+    public var contentSha256: String?
+
+    public init(seq: Int64, at: Instant, contentSha256: String?) {
+        self.seq = seq
+        self.at = at
+        self.contentSha256 = contentSha256
+    }
+}
+
+/// What an import wrote.
+public struct ImportSummary: Hashable, Sendable {
+    public var lines: Int
+    public var events: Int
+    public var firstSeq: Int64?
+    public var lastSeq: Int64?
+    /// True when the same file (by SHA-256) was imported before: nothing was written.
+    public var alreadyImported: Bool
+
+    public init(lines: Int, events: Int, firstSeq: Int64?, lastSeq: Int64?, alreadyImported: Bool) {
+        self.lines = lines
+        self.events = events
+        self.firstSeq = firstSeq
+        self.lastSeq = lastSeq
+        self.alreadyImported = alreadyImported
+    }
+}
+
+/// Progress of a running import.
+public struct ImportProgress: Sendable {
+    public var lines: Int
+    public var bytesRead: Int64
+    public var totalBytes: Int64?
+
+    public init(lines: Int, bytesRead: Int64, totalBytes: Int64?) {
+        self.lines = lines
+        self.bytesRead = bytesRead
+        self.totalBytes = totalBytes
+    }
+}
+
+/// What a retention sweep purged.
+public struct SweepResult: Hashable, Sendable {
+    public var at: Instant
+    public var conversations: [ConversationID]
+    public var feedback: [FeedbackID]
+
+    public init(at: Instant, conversations: [ConversationID], feedback: [FeedbackID]) {
+        self.at = at
+        self.conversations = conversations
+        self.feedback = feedback
+    }
+
+    /// `{"at":"…","purged":{"conversations":[…],"feedback":[…]}}`
+    public var json: JSONValue {
+        .object([
+            "at": .string(at.rfc3339),
+            "purged": .object([
+                "conversations": .array(conversations.map(JSONValue.string)),
+                "feedback": .array(feedback.map(JSONValue.string)),
+            ]),
+        ])
+    }
+}
+
+/// The outcome of recomputing the ledger's chain.
+public struct LedgerVerification: Hashable, Sendable {
+    public var ok: Bool
+    public var entries: Int
+    /// The first entry whose hash, sequence or columns do not match.
+    public var brokenAt: Int64?
+    public var reason: String?
+
+    public init(ok: Bool, entries: Int, brokenAt: Int64? = nil, reason: String? = nil) {
+        self.ok = ok
+        self.entries = entries
+        self.brokenAt = brokenAt
+        self.reason = reason
+    }
+
+    /// `{"ok":true,"entries":1234}`, plus `brokenAt` and `reason` when not ok.
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["ok": .bool(ok), "entries": .number(String(entries))]
+        if let brokenAt { o["brokenAt"] = .number(String(brokenAt)) }
+        if let reason { o["reason"] = .string(reason) }
+        return .object(o)
+    }
+}
+
+/// The runs that hold an account's data (SPEC §7 `lineage`).
+public struct LineageRun: Hashable, Sendable {
+    public var name: String
+    public var conversations: [ConversationID]
+    public var feedback: [FeedbackID]
+
+    public init(name: String, conversations: [ConversationID], feedback: [FeedbackID]) {
+        self.name = name
+        self.conversations = conversations
+        self.feedback = feedback
+    }
+}

@@ -1,0 +1,125 @@
+import GRDB
+
+/// The schema's migrations. Frozen once shipped: a change is a new migration.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: ledger, content, runs, sweeps") { db in
+            // The append-only, hash-chained ledger: every accepted event and every policy
+            // version, run and sweep. `body` is the canonical JSON the hash covers; exchange text
+            // is not in it, only `content_sha256`.
+            try db.execute(sql: """
+                CREATE TABLE ledger (
+                    seq INTEGER PRIMARY KEY,
+                    at INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    account TEXT,
+                    body TEXT NOT NULL,
+                    content_sha256 TEXT,
+                    hash BLOB NOT NULL,
+                    recorded_at INTEGER NOT NULL
+                );
+                CREATE INDEX ledger_by_account ON ledger(account, at, seq) WHERE account IS NOT NULL;
+                CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+                    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+                CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+                    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+
+                -- The head of the chain, updated in the same transaction as every append.
+                CREATE TABLE ledger_head (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    last_seq INTEGER NOT NULL,
+                    last_hash BLOB NOT NULL,
+                    horizon INTEGER
+                );
+
+                -- Exchange text and feedback comments, apart from the ledger so a purge can remove them.
+                CREATE TABLE content (
+                    seq INTEGER PRIMARY KEY REFERENCES ledger(seq),
+                    account TEXT NOT NULL,
+                    conversation TEXT NOT NULL,
+                    feedback TEXT,
+                    text TEXT NOT NULL
+                );
+                CREATE INDEX content_by_conversation ON content(conversation);
+
+                -- What was purged, when, and the digest of what it was.
+                CREATE TABLE tombstones (
+                    content_seq INTEGER PRIMARY KEY REFERENCES ledger(seq),
+                    purge_seq INTEGER NOT NULL REFERENCES ledger(seq),
+                    account TEXT NOT NULL,
+                    conversation TEXT NOT NULL,
+                    feedback TEXT,
+                    content_sha256 TEXT,
+                    had_content INTEGER NOT NULL,
+                    purged_at INTEGER NOT NULL
+                );
+
+                -- Ownership of ids that are unique across accounts.
+                CREATE TABLE conversations (
+                    id TEXT PRIMARY KEY,
+                    account TEXT NOT NULL,
+                    first_seq INTEGER NOT NULL REFERENCES ledger(seq)
+                ) WITHOUT ROWID;
+                CREATE TABLE feedback (
+                    id TEXT PRIMARY KEY,
+                    account TEXT NOT NULL,
+                    conversation TEXT NOT NULL,
+                    seq INTEGER NOT NULL REFERENCES ledger(seq)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE policy_versions (
+                    seq INTEGER PRIMARY KEY REFERENCES ledger(seq),
+                    version TEXT NOT NULL UNIQUE,
+                    effective_from INTEGER NOT NULL,
+                    document TEXT NOT NULL
+                );
+
+                -- Runs and their manifests: immutable once written.
+                CREATE TABLE runs (
+                    name TEXT PRIMARY KEY,
+                    at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    purpose TEXT NOT NULL,
+                    ledger_seq INTEGER NOT NULL,
+                    policy_version TEXT NOT NULL,
+                    conversation_count INTEGER NOT NULL,
+                    feedback_count INTEGER NOT NULL,
+                    manifest_sha256 TEXT NOT NULL,
+                    created_seq INTEGER NOT NULL REFERENCES ledger(seq) DEFERRABLE INITIALLY DEFERRED
+                );
+                CREATE TABLE run_items (
+                    run TEXT NOT NULL REFERENCES runs(name) DEFERRABLE INITIALLY DEFERRED,
+                    position INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    item TEXT NOT NULL,
+                    account TEXT NOT NULL,
+                    manifest_line TEXT NOT NULL,
+                    PRIMARY KEY (run, position)
+                ) WITHOUT ROWID;
+                CREATE INDEX run_items_by_item ON run_items(item, kind);
+                CREATE INDEX run_items_by_account ON run_items(account);
+                CREATE TRIGGER runs_no_update BEFORE UPDATE ON runs
+                    BEGIN SELECT RAISE(ABORT, 'runs are immutable'); END;
+                CREATE TRIGGER runs_no_delete BEFORE DELETE ON runs
+                    BEGIN SELECT RAISE(ABORT, 'runs are immutable'); END;
+                CREATE TRIGGER run_items_no_update BEFORE UPDATE ON run_items
+                    BEGIN SELECT RAISE(ABORT, 'runs are immutable'); END;
+                CREATE TRIGGER run_items_no_delete BEFORE DELETE ON run_items
+                    BEGIN SELECT RAISE(ABORT, 'runs are immutable'); END;
+
+                -- Files imported, by digest, so that importing the same file twice writes nothing.
+                CREATE TABLE imports (
+                    file_sha256 TEXT PRIMARY KEY,
+                    first_seq INTEGER,
+                    last_seq INTEGER,
+                    lines INTEGER NOT NULL,
+                    events INTEGER NOT NULL,
+                    imported_at INTEGER NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

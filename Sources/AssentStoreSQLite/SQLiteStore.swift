@@ -1,0 +1,468 @@
+public import AssentCore
+public import AssentStore
+import Foundation
+import GRDB
+
+/// The embedded default store: one SQLite file in WAL mode, through GRDB.
+///
+/// Every write runs in one transaction; the rules are the core's, applied through the shared
+/// ``EventIngest``, ``RunEvaluator`` and ``SweepPlanner``.
+public final class SQLiteStore: Store {
+    private let pool: DatabasePool
+
+    /// Settings of the SQLite connection.
+    public struct Configuration: Sendable {
+        /// Page cache per connection, in KiB. Default 65,536 (64 MiB): runs and sweeps scan the ledger.
+        public var cacheKiB = 65_536
+        /// Bytes of the file mapped into memory. Default 1 GiB.
+        public var mmapBytes = 1 << 30
+
+        public init() {}
+    }
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String, configuration: Configuration = Configuration()) throws {
+        var config = GRDB.Configuration()
+        let settings = configuration
+        config.prepareDatabase { db in
+            // WAL with synchronous=NORMAL: a committed transaction survives a crash of the
+            // process (the kill -9 case); FULL would also survive power loss at some cost.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA cache_size = -\(settings.cacheKiB)")
+            try db.execute(sql: "PRAGMA mmap_size = \(settings.mmapBytes)")
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+        }
+        config.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: config)
+        try Migrations.migrator.migrate(pool)
+        try pool.write { db in try Self.startLedgerIfEmpty(db) }
+    }
+
+    public func close() async throws {
+        try pool.close()
+    }
+
+    // MARK: Ledger head and policy
+
+    private struct Head {
+        var lastSeq: Int64
+        var lastHash: [UInt8]
+        var horizon: Instant?
+    }
+
+    private static func startLedgerIfEmpty(_ db: Database) throws {
+        guard try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_head") == 0 else { return }
+        let version = PolicyVersion(policy: .seedDefault, effectiveFrom: .beginningOfTime)
+        let record = LedgerRecord(
+            seq: 1, at: version.effectiveFrom, actor: "assent", kind: LedgerRecordKind.policyApplied.rawValue,
+            account: nil, body: version.json.canonicalText, contentSha256: nil)
+        let hash = record.chainHash(after: LedgerChain.genesis)
+        try insert(record, hash: hash, db: db)
+        try db.execute(
+            sql: "INSERT INTO policy_versions (seq, version, effective_from, document) VALUES (?, ?, ?, ?)",
+            arguments: [1, version.policy.version, version.effectiveFrom.microseconds, record.body])
+        try db.execute(sql: "INSERT INTO ledger_head (id, last_seq, last_hash, horizon) VALUES (1, 1, ?, NULL)", arguments: [Data(hash)])
+    }
+
+    private static func head(_ db: Database) throws -> Head {
+        guard let row = try Row.fetchOne(db, sql: "SELECT last_seq, last_hash, horizon FROM ledger_head WHERE id = 1") else {
+            throw AssentError.invalidArgument("the database has no ledger head")
+        }
+        let hash: Data = row[1]
+        let horizon: Int64? = row[2]
+        return Head(lastSeq: row[0], lastHash: Array(hash), horizon: horizon.map(Instant.init(microseconds:)))
+    }
+
+    private static func saveHead(_ db: Database, ingest: EventIngest, previous: Head) throws {
+        var horizon = previous.horizon
+        if let newest = ingest.newestInstant { horizon = max(horizon ?? newest, newest) }
+        try db.execute(
+            sql: "UPDATE ledger_head SET last_seq = ?, last_hash = ?, horizon = ? WHERE id = 1",
+            arguments: [ingest.nextSeq - 1, Data(ingest.previousHash), horizon?.microseconds])
+    }
+
+    private static func insert(_ record: LedgerRecord, hash: [UInt8], db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        statement.setUncheckedArguments([
+            record.seq, record.at.microseconds, record.actor, record.kind, record.account, record.body,
+            record.contentSha256, Data(hash), Self.wallClockMicros(),
+        ])
+        try statement.execute()
+    }
+
+    private static func wallClockMicros() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+
+    private static func policyHistory(_ db: Database) throws -> PolicyHistory {
+        let rows = try Row.fetchAll(db, sql: "SELECT seq, document FROM policy_versions ORDER BY seq")
+        return PolicyHistory(versions: try rows.map { try LedgerCodec.policyVersion(seq: $0[0], document: $0[1]) })
+    }
+
+    public func policyHistory() async throws -> PolicyHistory {
+        try await pool.read { db in try Self.policyHistory(db) }
+    }
+
+    public func horizon() async throws -> Instant? {
+        try await pool.read { db in try Self.head(db).horizon }
+    }
+
+    public func applyPolicy(_ document: PolicyDocument, actor: String, now: Instant) async throws -> PolicyVersion {
+        try await pool.write { db in
+            let head = try Self.head(db)
+            let (_, version) = try Self.policyHistory(db).applying(document, horizon: head.horizon)
+            let ingest = try Self.ingest(db, head: head, now: now)
+            let (record, hash) = ingest.record(.policyApplied, at: version.effectiveFrom, body: version.json, actor: actor, movesHorizon: false)
+            try Self.insert(record, hash: hash, db: db)
+            try db.execute(
+                sql: "INSERT INTO policy_versions (seq, version, effective_from, document) VALUES (?, ?, ?, ?)",
+                arguments: [record.seq, version.policy.version, version.effectiveFrom.microseconds, record.body])
+            try Self.saveHead(db, ingest: ingest, previous: head)
+            return version
+        }
+    }
+
+    // MARK: Timelines
+
+    private static func ingest(_ db: Database, head: Head, now: Instant?) throws -> EventIngest {
+        EventIngest(
+            policies: try policyHistory(db), now: now, lastSeq: head.lastSeq, lastHash: head.lastHash,
+            loaders: EventIngest.Loaders(
+                timeline: { account in try Self.timeline(db, account: account)?.timeline },
+                ownerOfConversation: { id in try String.fetchOne(db, sql: "SELECT account FROM conversations WHERE id = ?", arguments: [id]) },
+                ownerOfFeedback: { id in try String.fetchOne(db, sql: "SELECT account FROM feedback WHERE id = ?", arguments: [id]) }))
+    }
+
+    private static func timeline(_ db: Database, account: AccountID) throws -> (timeline: AccountTimeline, hashes: [Int64: String])? {
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT seq, body, content_sha256 FROM ledger WHERE account = ? ORDER BY at, seq", arguments: [account])
+        var entries: [TimelineEntry] = []
+        var hashes: [Int64: String] = [:]
+        while let row = try rows.next() {
+            let seq: Int64 = row[0]
+            entries.append(TimelineEntry(seq: seq, event: try LedgerCodec.event(seq: seq, body: row[1])))
+            if let hash: String = row[2] { hashes[seq] = hash }
+        }
+        guard !entries.isEmpty else { return nil }
+        return (AccountTimeline(account: account, entries: entries), hashes)
+    }
+
+    public func timeline(of account: AccountID) async throws -> AccountTimeline? {
+        try await pool.read { db in try Self.timeline(db, account: account)?.timeline }
+    }
+
+    public func account(ofConversation id: ConversationID) async throws -> AccountID? {
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT account FROM conversations WHERE id = ?", arguments: [id]) }
+    }
+
+    /// Streams every account's timeline in byte order of account ids, as of ledger entry `lastSeq`.
+    private static func forEachTimeline(_ db: Database, upTo lastSeq: Int64, _ body: (AccountTimeline, [Int64: String]) throws -> Void) throws {
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT account, seq, body, content_sha256 FROM ledger
+            WHERE account IS NOT NULL AND seq <= ? ORDER BY account, at, seq
+            """, arguments: [lastSeq])
+        var current: String?
+        var entries: [TimelineEntry] = []
+        var hashes: [Int64: String] = [:]
+        func flush() throws {
+            if let current, !entries.isEmpty {
+                try body(AccountTimeline(account: current, entries: entries), hashes)
+            }
+            entries.removeAll(keepingCapacity: true)
+            hashes.removeAll(keepingCapacity: true)
+        }
+        while let row = try rows.next() {
+            let account: String = row[0]
+            if account != current {
+                try flush()
+                current = account
+            }
+            let seq: Int64 = row[1]
+            entries.append(TimelineEntry(seq: seq, event: try LedgerCodec.event(seq: seq, body: row[2])))
+            if let hash: String = row[3] { hashes[seq] = hash }
+        }
+        try flush()
+    }
+
+    // MARK: Writing events
+
+    private static func write(_ accepted: EventIngest.Accepted, db: Database) throws {
+        try insert(accepted.record, hash: accepted.hash, db: db)
+        let event = accepted.event
+        if let content = event.content {
+            var feedback: String?
+            if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback = f }
+            let statement = try db.cachedStatement(sql: "INSERT INTO content (seq, account, conversation, feedback, text) VALUES (?, ?, ?, ?, ?)")
+            statement.setUncheckedArguments([accepted.record.seq, event.account, event.conversation, feedback, content])
+            try statement.execute()
+        }
+        if let conversation = accepted.newConversation {
+            let statement = try db.cachedStatement(sql: "INSERT INTO conversations (id, account, first_seq) VALUES (?, ?, ?)")
+            statement.setUncheckedArguments([conversation, event.account, accepted.record.seq])
+            try statement.execute()
+        }
+        if let feedback = accepted.newFeedback, let conversation = event.conversation {
+            let statement = try db.cachedStatement(sql: "INSERT INTO feedback (id, account, conversation, seq) VALUES (?, ?, ?, ?)")
+            statement.setUncheckedArguments([feedback, event.account, conversation, accepted.record.seq])
+            try statement.execute()
+        }
+    }
+
+    public func importEvents(lines: any LineSource, fileSha256: String?, actor: String, now: Instant,
+                             progress: (@Sendable (ImportProgress) -> Void)?) async throws -> ImportSummary {
+        // The source is read only inside the one write transaction below, on GRDB's writer queue.
+        nonisolated(unsafe) let lines = lines
+        return try await pool.write { db in
+            if let fileSha256, let row = try Row.fetchOne(
+                db, sql: "SELECT lines, events, first_seq, last_seq FROM imports WHERE file_sha256 = ?", arguments: [fileSha256]) {
+                return ImportSummary(lines: row[0], events: row[1], firstSeq: row[2], lastSeq: row[3], alreadyImported: true)
+            }
+            let head = try Self.head(db)
+            let ingest = try Self.ingest(db, head: head, now: now)
+            var lineNumber = 0
+            var events = 0
+            while let line = try lines.nextLine() {
+                lineNumber += 1
+                if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+                do {
+                    let accepted = try ingest.accept(try Event(jsonLine: line), actor: actor)
+                    try Self.write(accepted, db: db)
+                } catch let error as AssentError {
+                    throw error.prefixed("line \(lineNumber): ")
+                }
+                events += 1
+                if let progress, lineNumber % 10_000 == 0 {
+                    progress(ImportProgress(lines: lineNumber, bytesRead: lines.bytesRead, totalBytes: lines.totalBytes))
+                }
+            }
+            try Self.saveHead(db, ingest: ingest, previous: head)
+            let firstSeq: Int64? = events > 0 ? head.lastSeq + 1 : nil
+            let lastSeq: Int64? = events > 0 ? ingest.nextSeq - 1 : nil
+            if let fileSha256 {
+                try db.execute(
+                    sql: "INSERT INTO imports (file_sha256, first_seq, last_seq, lines, events, imported_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [fileSha256, firstSeq, lastSeq, lineNumber, events, Self.wallClockMicros()])
+            }
+            progress?(ImportProgress(lines: lineNumber, bytesRead: lines.bytesRead, totalBytes: lines.totalBytes))
+            return ImportSummary(lines: lineNumber, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false)
+        }
+    }
+
+    public func append(_ events: [Event], actor: String, now: Instant) async throws -> [LedgerRecord] {
+        try await pool.write { db in
+            let head = try Self.head(db)
+            let ingest = try Self.ingest(db, head: head, now: now)
+            var records: [LedgerRecord] = []
+            for (k, event) in events.enumerated() {
+                do {
+                    let accepted = try ingest.accept(event, actor: actor)
+                    try Self.write(accepted, db: db)
+                    records.append(accepted.record)
+                } catch let error as AssentError where events.count > 1 {
+                    throw error.prefixed("event \(k + 1): ")
+                }
+            }
+            try Self.saveHead(db, ingest: ingest, previous: head)
+            return records
+        }
+    }
+
+    public func content(ofEntry seq: Int64) async throws -> String? {
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT text FROM content WHERE seq = ?", arguments: [seq]) }
+    }
+
+    // MARK: Runs
+
+    public func createRun(name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant) async throws -> RunSummary {
+        try await pool.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE name = ?)", arguments: [name]) == true {
+                throw AssentError.duplicateRun("a run named \(name) already exists")
+            }
+            let head = try Self.head(db)
+            if let horizon = head.horizon, instant < horizon {
+                throw AssentError.invalidArgument("a run cannot be backdated: \(instant) precedes the ledger's horizon \(horizon)")
+            }
+            let ingest = try Self.ingest(db, head: head, now: now)
+            let engine = PolicyEngine(policies: ingest.policies)
+            let policyVersion = ingest.policies.policy(at: instant).version
+            let evaluator = RunEvaluator(engine: engine, at: instant)
+            var manifest = ManifestHasher(header: ManifestHasher.header(
+                name: name, at: instant, purpose: purpose, ledgerSeq: head.lastSeq, policyVersion: policyVersion))
+            var position = 0
+            var conversations = 0
+            var feedback = 0
+            let insertItem = try db.cachedStatement(sql: """
+                INSERT INTO run_items (run, position, kind, item, account, manifest_line) VALUES (?, ?, ?, ?, ?, ?)
+                """)
+            try Self.forEachTimeline(db, upTo: head.lastSeq) { timeline, hashes in
+                for item in evaluator.items(for: timeline, contentSha256: { hashes[$0] }) {
+                    position += 1
+                    let line = item.manifestLine
+                    manifest.add(line: line)
+                    insertItem.setUncheckedArguments([name, position, item.kind.rawValue, item.id, item.account, line])
+                    try insertItem.execute()
+                    if item.kind == .conversation { conversations += 1 } else { feedback += 1 }
+                }
+            }
+            let summary = RunSummary(
+                name: name, at: instant, createdAt: now, purpose: purpose, conversations: conversations, feedback: feedback,
+                manifestSha256: manifest.finalize(), ledgerSeq: head.lastSeq, policyVersion: policyVersion)
+            var body = summary.json
+            body["ledgerSeq"] = .number(String(head.lastSeq))
+            body["policyVersion"] = .string(policyVersion)
+            let (record, hash) = ingest.record(.runCreated, at: instant, body: .object(body), actor: actor, movesHorizon: true)
+            try Self.insert(record, hash: hash, db: db)
+            try db.execute(sql: """
+                INSERT INTO runs (name, at, created_at, purpose, ledger_seq, policy_version, conversation_count, feedback_count, manifest_sha256, created_seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [name, instant.microseconds, now.microseconds, purpose.rawValue, head.lastSeq, policyVersion,
+                                 conversations, feedback, summary.manifestSha256, record.seq])
+            try Self.saveHead(db, ingest: ingest, previous: head)
+            return summary
+        }
+    }
+
+    private static let runColumns = "name, at, created_at, purpose, conversation_count, feedback_count, manifest_sha256, ledger_seq, policy_version"
+
+    private static func runSummary(_ row: Row) -> RunSummary {
+        RunSummary(
+            name: row[0], at: Instant(microseconds: row[1]), createdAt: Instant(microseconds: row[2]),
+            purpose: RunPurpose(rawValue: row[3]) ?? .modelTraining, conversations: row[4], feedback: row[5],
+            manifestSha256: row[6], ledgerSeq: row[7], policyVersion: row[8])
+    }
+
+    public func runs() async throws -> [RunSummary] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.runColumns) FROM runs ORDER BY created_seq").map(Self.runSummary)
+        }
+    }
+
+    public func run(named name: String) async throws -> RunSummary {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM runs WHERE name = ?", arguments: [name]) else {
+                throw AssentError.unknownRun("no run named \(name)")
+            }
+            return Self.runSummary(row)
+        }
+    }
+
+    public func forEachRunItem(run name: String, kind: RunItemKind, _ body: @Sendable (RunItem) throws -> Void) async throws {
+        try await pool.read { db in
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE name = ?)", arguments: [name]) == true else {
+                throw AssentError.unknownRun("no run named \(name)")
+            }
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT manifest_line FROM run_items WHERE run = ? AND kind = ? ORDER BY position",
+                arguments: [name, kind.rawValue])
+            while let row = try rows.next() {
+                try body(try RunItem(manifestLine: row[0]))
+            }
+        }
+    }
+
+    public func runs(holdingConversation id: ConversationID) async throws -> [String] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT r.name FROM run_items i JOIN runs r ON r.name = i.run
+                WHERE i.item = ? AND i.kind = 'conversation' ORDER BY r.created_seq
+                """, arguments: [id])
+        }
+    }
+
+    public func lineage(account: AccountID) async throws -> [LineageRun] {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT r.name, i.kind, i.item FROM run_items i JOIN runs r ON r.name = i.run
+                WHERE i.account = ? ORDER BY r.created_seq, i.position
+                """, arguments: [account])
+            var out: [LineageRun] = []
+            for row in rows {
+                let name: String = row[0]
+                if out.last?.name != name { out.append(LineageRun(name: name, conversations: [], feedback: [])) }
+                if (row[1] as String) == RunItemKind.conversation.rawValue {
+                    out[out.count - 1].conversations.append(row[2])
+                } else {
+                    out[out.count - 1].feedback.append(row[2])
+                }
+            }
+            return out
+        }
+    }
+
+    // MARK: Sweeps
+
+    public func sweep(at instant: Instant, actor: String, now: Instant) async throws -> SweepResult {
+        try await pool.write { db in
+            let head = try Self.head(db)
+            if let horizon = head.horizon, instant < horizon {
+                throw AssentError.invalidArgument("a sweep cannot be backdated: \(instant) precedes the ledger's horizon \(horizon)")
+            }
+            let ingest = try Self.ingest(db, head: head, now: nil)
+            let planner = SweepPlanner(engine: PolicyEngine(policies: ingest.policies), at: instant)
+            var conversations: [ConversationID] = []
+            var feedback: [FeedbackID] = []
+            let tombstone = try db.cachedStatement(sql: """
+                INSERT INTO tombstones (content_seq, purge_seq, account, conversation, feedback, content_sha256, had_content, purged_at)
+                VALUES (?, ?, ?, ?, ?, ?, (SELECT EXISTS (SELECT 1 FROM content WHERE seq = ?)), ?)
+                """)
+            let deleteContent = try db.cachedStatement(sql: "DELETE FROM content WHERE seq = ?")
+            try Self.forEachTimeline(db, upTo: head.lastSeq) { timeline, hashes in
+                for purge in planner.purges(for: timeline) {
+                    let accepted = try ingest.accept(purge.event, actor: actor)
+                    try Self.write(accepted, db: db)
+                    guard case .contentPurged(let conversation, let feedbackID) = purge.event.body else { continue }
+                    for entry in purge.entries {
+                        tombstone.setUncheckedArguments([
+                            entry.seq, accepted.record.seq, timeline.account, conversation, feedbackID, hashes[entry.seq], entry.seq,
+                            instant.microseconds,
+                        ])
+                        try tombstone.execute()
+                        deleteContent.setUncheckedArguments([entry.seq])
+                        try deleteContent.execute()
+                    }
+                    if let feedbackID { feedback.append(feedbackID) } else { conversations.append(conversation) }
+                }
+            }
+            let body: JSONValue = .object([
+                "at": .string(instant.rfc3339),
+                "purged": .object(["conversations": .number(String(conversations.count)), "feedback": .number(String(feedback.count))]),
+            ])
+            let (record, hash) = ingest.record(.sweepCompleted, at: instant, body: body, actor: actor, movesHorizon: true)
+            try Self.insert(record, hash: hash, db: db)
+            try Self.saveHead(db, ingest: ingest, previous: head)
+            return SweepResult(at: instant, conversations: conversations, feedback: feedback)
+        }
+    }
+
+    // MARK: Verification
+
+    public func verifyLedger() async throws -> LedgerVerification {
+        try await pool.read { db in
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT seq, at, actor, kind, account, body, content_sha256, hash FROM ledger ORDER BY seq")
+            var previous = LedgerChain.genesis
+            var expected: Int64 = 1
+            while let row = try rows.next() {
+                let seq: Int64 = row[0]
+                if seq != expected {
+                    return LedgerVerification(ok: false, entries: Int(expected - 1), brokenAt: expected, reason: "entry #\(expected) is missing")
+                }
+                let record = LedgerRecord(
+                    seq: seq, at: Instant(microseconds: row[1]), actor: row[2], kind: row[3], account: row[4], body: row[5],
+                    contentSha256: row[6])
+                let stored: Data = row[7]
+                switch LedgerCodec.verify(record, storedHash: Array(stored), previous: previous) {
+                case .sound(let hash): previous = hash
+                case .broken(let reason): return LedgerVerification(ok: false, entries: Int(seq - 1), brokenAt: seq, reason: reason)
+                }
+                expected += 1
+            }
+            let head = try Self.head(db)
+            if head.lastSeq != expected - 1 || head.lastHash != previous {
+                return LedgerVerification(ok: false, entries: Int(expected - 1), brokenAt: expected - 1, reason: "the ledger head does not match its last entry")
+            }
+            return LedgerVerification(ok: true, entries: Int(expected - 1))
+        }
+    }
+}

@@ -1,0 +1,394 @@
+import AssentCore
+import AssentStore
+import ArgumentParser
+import Foundation
+
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Import JSONL events (SPEC §6), all or nothing.")
+
+    @OptionGroup var store: StoreOptions
+    @Argument(help: ArgumentHelp("The JSONL file; - reads standard input.", valueName: "FILE.jsonl"))
+    var file: String
+
+    func run() async throws {
+        let digest = try FileLineSource.sha256(path: file)
+        let lines = try FileLineSource(path: file)
+        let bar = ProgressBar(enabled: Output.isTerminal)
+        let summary = try await withStore(store) { store in
+            try await store.importEvents(lines: lines, fileSha256: digest, actor: Actor.cli, now: WallClock.now()) { progress in
+                bar.update(progress)
+            }
+        }
+        bar.finish()
+        if summary.alreadyImported {
+            Output.line("\(file) was imported before (\(summary.events) events); nothing written")
+        } else if let first = summary.firstSeq, let last = summary.lastSeq {
+            Output.line("imported \(summary.events) events from \(summary.lines) lines (ledger entries #\(first)–#\(last))")
+        } else {
+            Output.line("imported 0 events from \(summary.lines) lines")
+        }
+    }
+}
+
+/// A progress bar on a terminal; plain counts every 250,000 lines otherwise.
+final class ProgressBar: @unchecked Sendable {
+    private let enabled: Bool
+    private var lastPlain = 0
+    private let lock = NSLock()
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ progress: ImportProgress) {
+        lock.lock()
+        defer { lock.unlock() }
+        if enabled, let total = progress.totalBytes, total > 0 {
+            let fraction = min(1, Double(progress.bytesRead) / Double(total))
+            let width = 30
+            let filled = Int(fraction * Double(width))
+            let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+            fputs("\r[\(bar)] \(Int(fraction * 100))%  \(progress.lines) lines", Output.err)
+        } else if enabled {
+            fputs("\r\(progress.lines) lines", Output.err)
+        } else if progress.lines - lastPlain >= 250_000 {
+            lastPlain = progress.lines
+            fputs("\(progress.lines) lines\n", Output.err)
+        }
+    }
+
+    func finish() {
+        if enabled { fputs("\n", Output.err) }
+    }
+}
+
+struct PromptCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prompt", abstract: "What an account must be asked (SPEC §3).")
+
+    @OptionGroup var store: StoreOptions
+    @Option(name: .long, help: "The account id.") var account: String
+    @OptionGroup var at: AtOption
+    @OptionGroup var output: JSONFlag
+
+    func run() async throws {
+        let instant = try at.instant()
+        let decision = try await withStore(store) { store in
+            guard let timeline = try await store.timeline(of: account) else {
+                throw AssentError.unknownAccount("account \(account) does not exist at \(instant)")
+            }
+            return try PolicyEngine(policies: try await store.policyHistory()).prompt(timeline, at: instant)
+        }
+        if output.json {
+            Output.json(.object([
+                "account": .string(decision.account), "at": .string(decision.at.rfc3339), "prompt": .string(decision.prompt.rawValue),
+                "canUse": .bool(decision.canUse), "deferrable": .bool(decision.deferrable),
+            ]))
+        } else {
+            Output.fields([
+                ("account", decision.account), ("at", decision.at.rfc3339), ("prompt", decision.prompt.rawValue),
+                ("can use", decision.canUse ? "yes" : "no"), ("deferrable", decision.deferrable ? "yes" : "no"),
+                ("rule", "\(decision.rule) (policy \(decision.policyVersion), terms \(decision.termsVersion), deadline \(decision.decisionDeadline))"),
+            ])
+        }
+    }
+}
+
+struct ExplainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain", abstract: "May a conversation enter a run at T, why, and which runs hold it (SPEC §4, §5).")
+
+    @OptionGroup var store: StoreOptions
+    @Option(name: .long, help: "The conversation id.") var conversation: String
+    @OptionGroup var at: AtOption
+    @OptionGroup var output: JSONFlag
+
+    func run() async throws {
+        let instant = try at.instant()
+        let (account, decision, runs) = try await withStore(store) { store in
+            guard let account = try await store.account(ofConversation: conversation),
+                  let timeline = try await store.timeline(of: account)
+            else {
+                throw AssentError.unknownConversation("conversation \(conversation) does not exist at \(instant)")
+            }
+            let decision = try PolicyEngine(policies: try await store.policyHistory()).eligibility(of: conversation, in: timeline, at: instant)
+            return (account, decision, try await store.runs(holdingConversation: conversation))
+        }
+        if output.json {
+            Output.json(.object([
+                "conversation": .string(conversation), "account": .string(account), "at": .string(instant.rfc3339),
+                "eligible": .bool(decision.eligible), "reason": .string(decision.reason.rawValue),
+                "retainUntil": .string(decision.retainUntil.rfc3339), "evidence": .array(decision.evidence.map(\.json)),
+                "runs": .strings(runs),
+            ]))
+            return
+        }
+        Output.fields([
+            ("conversation", conversation), ("account", account), ("at", instant.rfc3339),
+            ("eligible", decision.eligible ? "yes" : "no"),
+            ("reason", "\(decision.reason.rawValue) (\(decision.rule), policy \(decision.policyVersion))"),
+            ("retain until", "\(decision.retainUntil.rfc3339) (\(decision.retention.rule.rawValue))"),
+            ("runs", runs.isEmpty ? "none" : runs.joined(separator: ", ")),
+        ])
+        Output.line()
+        Output.table([["SEQ", "TYPE", "AT"]] + decision.evidence.map { ["#\($0.seq)", $0.type.rawValue, $0.at.rfc3339] })
+    }
+}
+
+struct RunsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runs", abstract: "Training runs: immutable snapshots of what is eligible at T.",
+        subcommands: [Create.self, List.self, Show.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a run at T.")
+
+        @OptionGroup var store: StoreOptions
+        @Option(name: .long, help: "A new, unique run name.") var name: String
+        @OptionGroup var at: AtOption
+        @Option(name: .long, help: "model-training or safety-classifier.") var purpose: String = RunPurpose.modelTraining.rawValue
+        @OptionGroup var output: JSONFlag
+
+        func run() async throws {
+            guard let purpose = RunPurpose(rawValue: purpose) else {
+                throw AssentError.invalidArgument("--purpose: unknown purpose \"\(purpose)\"; expected model-training or safety-classifier")
+            }
+            guard !name.isEmpty else { throw AssentError.invalidArgument("--name must not be empty") }
+            let instant = try at.instant()
+            let summary = try await withStore(store) { store in
+                try await store.createRun(name: name, at: instant, purpose: purpose, actor: Actor.cli, now: WallClock.now())
+            }
+            if output.json {
+                Output.json(.object(summary.json))
+            } else {
+                Output.line("created run \(summary.name) at \(summary.at.rfc3339) for \(summary.purpose.rawValue): "
+                    + "\(summary.conversations) conversations, \(summary.feedback) feedback")
+                Output.line("manifest sha256 \(summary.manifestSha256) (ledger #\(summary.ledgerSeq), policy \(summary.policyVersion))")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List runs, oldest first.")
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var output: JSONFlag
+
+        func run() async throws {
+            let runs = try await withStore(store) { try await $0.runs() }
+            if output.json {
+                Output.json(.array(runs.map { .object($0.json) }))
+            } else if runs.isEmpty {
+                Output.line("no runs")
+            } else {
+                Output.table([["NAME", "AT", "PURPOSE", "CONVERSATIONS", "FEEDBACK", "MANIFEST SHA256"]] + runs.map {
+                    [$0.name, $0.at.rfc3339, $0.purpose.rawValue, String($0.conversations), String($0.feedback), $0.manifestSha256]
+                })
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "One run with the ids it holds (streamed).")
+
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The run's name.") var name: String
+        @OptionGroup var output: JSONFlag
+
+        func run() async throws {
+            try await withStore(store) { store in
+                let summary = try await store.run(named: name)
+                if output.json {
+                    // Streamed: the header fields, then each id as it is read.
+                    var header = JSONValue.object(summary.json).canonicalText
+                    header.removeLast()
+                    Output.write(header + ",\"conversations\":[")
+                    let first = FirstFlag()
+                    try await store.forEachRunItem(run: name, kind: .conversation) { item in
+                        Output.write((first.take() ? "" : ",") + JSONValue.string(item.id).canonicalText)
+                    }
+                    Output.write("],\"feedback\":[")
+                    let firstFeedback = FirstFlag()
+                    try await store.forEachRunItem(run: name, kind: .feedback) { item in
+                        Output.write((firstFeedback.take() ? "" : ",") + JSONValue.string(item.id).canonicalText)
+                    }
+                    Output.write("]}\n")
+                } else {
+                    Output.fields([
+                        ("name", summary.name), ("at", summary.at.rfc3339), ("created", summary.createdAt.rfc3339),
+                        ("purpose", summary.purpose.rawValue), ("conversations", String(summary.conversations)),
+                        ("feedback", String(summary.feedback)), ("manifest sha256", summary.manifestSha256),
+                        ("ledger seq", "#\(summary.ledgerSeq)"), ("policy", summary.policyVersion),
+                    ])
+                    for kind in RunItemKind.allCases {
+                        Output.line()
+                        Output.line(kind == .conversation ? "CONVERSATION  ACCOUNT  EXCHANGES" : "FEEDBACK  ACCOUNT  CONVERSATION")
+                        try await store.forEachRunItem(run: name, kind: kind) { item in
+                            Output.line(kind == .conversation
+                                ? "\(item.id)  \(item.account)  \(item.entries.count)"
+                                : "\(item.id)  \(item.account)  \(item.conversation ?? "")")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// True the first time it is asked, then false: separators in streamed JSON arrays.
+final class FirstFlag: @unchecked Sendable {
+    private var first = true
+    func take() -> Bool {
+        defer { first = false }
+        return first
+    }
+}
+
+struct LineageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lineage", abstract: "Which runs hold an account's or a conversation's data.")
+
+    @OptionGroup var store: StoreOptions
+    @Option(name: .long, help: "An account id.") var account: String?
+    @Option(name: .long, help: "A conversation id.") var conversation: String?
+    @OptionGroup var output: JSONFlag
+
+    func validate() throws {
+        if (account == nil) == (conversation == nil) {
+            throw AssentError.invalidArgument("give exactly one of --account or --conversation")
+        }
+    }
+
+    func run() async throws {
+        let (owner, runs) = try await withStore(store) { store -> (String, [LineageRun]) in
+            if let account {
+                guard try await store.timeline(of: account) != nil else {
+                    throw AssentError.unknownAccount("account \(account) does not exist")
+                }
+                return (account, try await store.lineage(account: account))
+            }
+            let conversation = conversation!
+            guard let owner = try await store.account(ofConversation: conversation) else {
+                throw AssentError.unknownConversation("conversation \(conversation) does not exist")
+            }
+            let runs = try await store.lineage(account: owner).compactMap { run -> LineageRun? in
+                run.conversations.contains(conversation) ? LineageRun(name: run.name, conversations: [conversation], feedback: []) : nil
+            }
+            return (owner, runs)
+        }
+        if output.json {
+            var object: [String: JSONValue] = [
+                "account": .string(owner),
+                "runs": .array(runs.map { .object(["name": .string($0.name), "conversations": .strings($0.conversations)]) }),
+            ]
+            if let conversation { object["conversation"] = .string(conversation) }
+            Output.json(.object(object))
+        } else if runs.isEmpty {
+            Output.line("no run holds data of \(conversation.map { "conversation \($0)" } ?? "account \(owner)")")
+        } else {
+            Output.table([["RUN", "CONVERSATIONS", "FEEDBACK"]] + runs.map {
+                [$0.name, $0.conversations.joined(separator: ", "), $0.feedback.joined(separator: ", ")]
+            })
+        }
+    }
+}
+
+struct SweepCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep", abstract: "Purge content whose retention has ended, keeping tombstones (SPEC §5).")
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var at: AtOption
+    @OptionGroup var output: JSONFlag
+
+    func run() async throws {
+        let instant = try at.instant()
+        let result = try await withStore(store) { try await $0.sweep(at: instant, actor: Actor.cli, now: WallClock.now()) }
+        if output.json {
+            Output.json(result.json)
+        } else {
+            Output.line("swept at \(result.at.rfc3339): purged \(result.conversations.count) conversations, \(result.feedback.count) feedback")
+            if !result.conversations.isEmpty { Output.line("conversations: " + result.conversations.joined(separator: ", ")) }
+            if !result.feedback.isEmpty { Output.line("feedback: " + result.feedback.joined(separator: ", ")) }
+        }
+    }
+}
+
+struct LedgerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ledger", abstract: "The hash-chained ledger.", subcommands: [Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "verify", abstract: "Recompute the chain; name the first broken entry.")
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var output: JSONFlag
+
+        func run() async throws {
+            let result = try await withStore(store) { try await $0.verifyLedger() }
+            if output.json {
+                Output.json(result.json)
+            } else if result.ok {
+                Output.line("ledger ok: \(result.entries) entries")
+            } else {
+                Output.line("ledger broken at entry #\(result.brokenAt ?? 0): \(result.reason ?? "")")
+            }
+            if !result.ok {
+                fputs("error: ledger_broken: entry #\(result.brokenAt ?? 0): \(result.reason ?? "")\n", Output.err)
+                throw CommandFailure(status: 1)
+            }
+        }
+    }
+}
+
+struct PolicyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "policy", abstract: "Policy versions (SPEC §2).", subcommands: [Show.self, Apply.self])
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "The policy in force now, and its history.")
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var output: JSONFlag
+
+        func run() async throws {
+            let history = try await withStore(store) { try await $0.policyHistory() }
+            let current = history.version(at: WallClock.now())
+            if output.json {
+                guard case .object(var object) = current.json else { return }
+                object["history"] = .array(history.versions.map {
+                    .object(["version": .string($0.policy.version), "effectiveFrom": .string($0.effectiveFrom.rfc3339)])
+                })
+                Output.json(.object(object))
+                return
+            }
+            let p = current.policy
+            Output.fields([
+                ("version", p.version), ("effective from", current.effectiveFrom.rfc3339), ("terms version", p.termsVersion),
+                ("rollout start", p.rolloutStart.rfc3339), ("decision deadline", p.decisionDeadline.rfc3339),
+                ("opt-in retention", p.optInRetention.description), ("opt-out retention", p.optOutRetention.description),
+                ("deleted retention", p.deletedRetention.description), ("feedback retention", p.feedbackRetention.description),
+                ("commercial retention", p.commercialRetention.description),
+                ("opt-out shortens retention", p.optOutShortensRetention ? "yes" : "no"), ("resumed scope", p.resumedScope.rawValue),
+                ("feedback training use", p.feedbackTrainingUse.rawValue), ("consumer plans", p.consumerPlans.joined(separator: ", ")),
+                ("commercial plans", p.commercialPlans.joined(separator: ", ")),
+            ])
+            Output.line()
+            Output.table([["VERSION", "EFFECTIVE FROM"]] + history.versions.map { [$0.policy.version, $0.effectiveFrom.rfc3339] })
+        }
+    }
+
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "apply", abstract: "Add a policy version from a JSON file.")
+
+        @OptionGroup var store: StoreOptions
+        @Argument(help: ArgumentHelp("The policy file.", valueName: "FILE.json")) var file: String
+
+        func run() async throws {
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw AssentError.invalidArgument("cannot read \(file)")
+            }
+            let document = try PolicyDocument(json: text)
+            let version = try await withStore(store) { try await $0.applyPolicy(document, actor: Actor.cli, now: WallClock.now()) }
+            Output.line("applied policy \(version.policy.version), in force from \(version.effectiveFrom.rfc3339)")
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import AssentCore
+import AssentStore
+import AssentStoreSQLite
+import ArgumentParser
+import Foundation
+
+/// `--database URL`, shared by every command.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "The database: a SQLite file path (or sqlite:PATH), or postgres://… (default: $ASSENT_DATABASE, else assent.sqlite).",
+        valueName: "url"))
+    var database: String?
+
+    /// The database named by the flag, the environment or the default.
+    var location: String {
+        database ?? ProcessInfo.processInfo.environment["ASSENT_DATABASE"] ?? "assent.sqlite"
+    }
+
+    /// Opens the store the location names; the only place the command line picks a backend.
+    func open() throws -> any Store {
+        let location = self.location
+        if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
+            throw AssentError.invalidArgument("this build has no PostgreSQL store yet; use a SQLite path")
+        }
+        var path = location
+        for prefix in ["sqlite://", "sqlite:", "file:"] where path.hasPrefix(prefix) {
+            path = String(path.dropFirst(prefix.count))
+            break
+        }
+        guard !path.isEmpty else { throw AssentError.invalidArgument("--database names no file") }
+        do {
+            return try SQLiteStore(path: path)
+        } catch let error as AssentError {
+            throw error
+        } catch {
+            throw AssentError.invalidArgument("cannot open database \(path): \(error)")
+        }
+    }
+}
+
+/// `--at T`, defaulting to now.
+struct AtOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The instant, RFC 3339 (default: now).", valueName: "T"))
+    var at: String?
+
+    func instant() throws -> Instant {
+        guard let at else { return WallClock.now() }
+        do {
+            return try Instant(rfc3339: at)
+        } catch {
+            throw AssentError.invalidArgument("--at: \(error.message)")
+        }
+    }
+}
+
+/// `--json`.
+struct JSONFlag: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON instead of a table.")
+    var json = false
+}
+
+/// Who the command line writes as in the ledger.
+enum Actor {
+    static var cli: String {
+        "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown")
+    }
+}
+
+/// Runs `body` with an open store and closes it after.
+func withStore<T>(_ options: StoreOptions, _ body: (any Store) async throws -> T) async throws -> T {
+    let store = try options.open()
+    do {
+        let result = try await body(store)
+        try await store.close()
+        return result
+    } catch {
+        try? await store.close()
+        throw error
+    }
+}

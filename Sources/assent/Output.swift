@@ -1,0 +1,81 @@
+import AssentCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writing to standard output and error: buffered, with aligned tables for people and compact
+/// JSON for programs.
+enum Output {
+    // Our own streams over the standard descriptors (the C globals are not concurrency-safe to
+    // name); exit() flushes them. The command line writes from one task at a time.
+    nonisolated(unsafe) static let out: UnsafeMutablePointer<FILE> = fdopen(STDOUT_FILENO, "w")!
+    nonisolated(unsafe) static let err: UnsafeMutablePointer<FILE> = {
+        let stream = fdopen(STDERR_FILENO, "w")!
+        setvbuf(stream, nil, _IONBF, 0)
+        return stream
+    }()
+
+    /// Prints `error: <code>: <message>` to standard error and exits 1.
+    static func fail(_ error: AssentError) -> Never {
+        fputs("error: \(error.code): \(error.message)\n", Output.err)
+        exit(1)
+    }
+
+    static func line(_ text: String = "") {
+        fputs(text + "\n", Output.out)
+    }
+
+    static func json(_ value: JSONValue) {
+        var bytes: [UInt8] = []
+        value.write(to: &bytes)
+        bytes.append(0x0A)
+        write(bytes)
+    }
+
+    static func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, Output.out) }
+    }
+
+    static func write(_ text: String) {
+        fputs(text, Output.out)
+    }
+
+    static func warn(_ text: String) {
+        fputs(text + "\n", Output.err)
+    }
+
+    /// Rows with columns padded to align; the first row is the header.
+    static func table(_ rows: [[String]]) {
+        guard let first = rows.first else { return }
+        var widths = Array(repeating: 0, count: first.count)
+        for row in rows {
+            for (k, cell) in row.enumerated() where k < widths.count { widths[k] = max(widths[k], cell.count) }
+        }
+        for row in rows {
+            let cells = row.enumerated().map { k, cell in
+                k == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[k] - cell.count)
+            }
+            line(cells.joined(separator: "  "))
+        }
+    }
+
+    /// `label  value` lines with labels aligned.
+    static func fields(_ pairs: [(String, String)]) {
+        let width = pairs.map(\.0.count).max() ?? 0
+        for (label, value) in pairs {
+            line(label + String(repeating: " ", count: width - label.count) + "  " + value)
+        }
+    }
+
+    static var isTerminal: Bool { isatty(STDERR_FILENO) != 0 }
+}
+
+extension JSONValue {
+    static func int(_ value: Int) -> JSONValue { .number(String(value)) }
+    static func int64(_ value: Int64) -> JSONValue { .number(String(value)) }
+    static func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
+}
+
+extension Evidence {
+    var json: JSONValue { .object(["seq": .int64(seq), "type": .string(type.rawValue), "at": .string(at.rfc3339)]) }
+}
