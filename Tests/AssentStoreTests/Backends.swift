@@ -1,0 +1,142 @@
+import AssentCore
+import AssentStore
+import AssentStoreSQLite
+import Foundation
+import GRDB
+import Testing
+
+/// A backend the shared store suite runs against. Each test gets a fresh, empty database.
+///
+/// Besides the `Store` itself, a backend gives the suite the few things only SQL can do: a
+/// digest of every row (to prove a refused import changed nothing) and a tamperer (to prove
+/// `ledger verify` catches an altered row).
+struct Backend: CustomTestStringConvertible, Sendable {
+    let name: String
+    let make: @Sendable () async throws -> OpenedStore
+
+    var testDescription: String { name }
+
+    /// Every backend available on this machine.
+    static var all: [Backend] { [.sqlite] }
+
+    static let sqlite = Backend(name: "SQLite") {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("assent-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("assent.sqlite").path
+        let store = try SQLiteStore(path: path)
+        return OpenedStore(
+            store: store,
+            contentDigest: {
+                try await store.close()
+                let queue = try DatabaseQueue(path: path)
+                defer { try? queue.close() }
+                return try await queue.read { db in try SQLiteDigest.allRows(db) }
+            },
+            execute: { sql in
+                let queue = try DatabaseQueue(path: path)
+                defer { try? queue.close() }
+                try await queue.write { db in try db.execute(sql: sql) }
+            },
+            reopen: { try SQLiteStore(path: path) },
+            cleanup: { try? FileManager.default.removeItem(at: directory) })
+    }
+}
+
+/// A store under test with its backend's helpers.
+struct OpenedStore: Sendable {
+    let store: any Store
+    /// A digest of every row of every table (closes the store first).
+    let contentDigest: @Sendable () async throws -> String
+    /// Runs raw SQL as an attacker or a DBA would, outside the store.
+    let execute: @Sendable (String) async throws -> Void
+    /// Opens the same database again.
+    let reopen: @Sendable () async throws -> any Store
+    let cleanup: @Sendable () -> Void
+}
+
+enum SQLiteDigest {
+    static func allRows(_ db: Database) throws -> String {
+        var digest = StreamingDigest()
+        let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        for table in tables {
+            digest.update(line: "table \(table)\n")
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\" ORDER BY 1") {
+                digest.update(line: row.description + "\n")
+            }
+        }
+        return digest.finalize()
+    }
+}
+
+/// Runs `body` with a fresh store of `backend`, closing and removing it after.
+func withFreshStore(_ backend: Backend, _ body: (OpenedStore) async throws -> Void) async throws {
+    let opened = try await backend.make()
+    defer { opened.cleanup() }
+    try await body(opened)
+    try? await opened.store.close()
+}
+
+/// JSONL lines for tests, written as a reader would write them.
+enum Lines {
+    static func created(_ account: String, _ at: String, plan: String = "free") -> String {
+        #"{"type":"account.created","account":"\#(account)","plan":"\#(plan)","at":"\#(at)"}"#
+    }
+    static func accepted(_ account: String, _ at: String) -> String {
+        #"{"type":"terms.accepted","account":"\#(account)","version":"2025-09","source":"notice","at":"\#(at)"}"#
+    }
+    static func choice(_ account: String, _ value: String, _ at: String) -> String {
+        #"{"type":"training.choice","account":"\#(account)","value":"\#(value)","source":"settings","at":"\#(at)"}"#
+    }
+    static func activity(_ account: String, _ conversation: String, _ at: String, content: String? = nil, incognito: Bool = false) -> String {
+        let text = content.map { #","content":"\#($0)""# } ?? ""
+        return #"{"type":"conversation.activity","account":"\#(account)","conversation":"\#(conversation)","kind":"chat","incognito":\#(incognito),"at":"\#(at)"\#(text)}"#
+    }
+    static func deleted(_ account: String, _ conversation: String, _ at: String) -> String {
+        #"{"type":"conversation.deleted","account":"\#(account)","conversation":"\#(conversation)","at":"\#(at)"}"#
+    }
+    static func feedback(_ account: String, _ conversation: String, _ feedback: String, _ at: String, comment: String? = nil) -> String {
+        let text = comment.map { #","comment":"\#($0)""# } ?? ""
+        return #"{"type":"feedback.submitted","account":"\#(account)","conversation":"\#(conversation)","feedback":"\#(feedback)","rating":"up","at":"\#(at)"\#(text)}"#
+    }
+    static func deferred(_ account: String, _ at: String) -> String {
+        #"{"type":"notice.deferred","account":"\#(account)","at":"\#(at)"}"#
+    }
+    static func accountDeleted(_ account: String, _ at: String) -> String {
+        #"{"type":"account.deleted","account":"\#(account)","at":"\#(at)"}"#
+    }
+
+    /// An opted-in user with one chat resumed after opting in, and content in it.
+    static func optedIn(_ account: String = "a1", conversation: String = "c1") -> [String] {
+        [
+            created(account, "2025-07-01T10:00:00Z"),
+            activity(account, conversation, "2025-08-01T00:00:00Z", content: "hello from \(account)"),
+            accepted(account, "2025-09-01T00:00:00Z"),
+            choice(account, "on", "2025-09-01T00:00:00Z"),
+            activity(account, conversation, "2025-09-02T00:00:00Z", content: "resumed by \(account)"),
+        ]
+    }
+}
+
+func t(_ text: String) -> Instant { Instant.parse(text)! }
+
+let testNow = t("2026-11-26T00:00:00Z")
+
+extension Store {
+    @discardableResult
+    func importLines(_ lines: [String], fileSha256: String? = nil) async throws -> ImportSummary {
+        try await importEvents(lines: ArrayLineSource(lines), fileSha256: fileSha256, actor: "test", now: testNow, progress: nil)
+    }
+
+    /// The error an import raises, or nil.
+    func importError(_ lines: [String]) async -> AssentError? {
+        do {
+            try await importLines(lines)
+            return nil
+        } catch let error as AssentError {
+            return error
+        } catch {
+            Issue.record("unexpected error \(error)")
+            return nil
+        }
+    }
+}

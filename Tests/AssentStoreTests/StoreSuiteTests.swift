@@ -1,0 +1,340 @@
+import AssentCore
+import AssentStore
+import Foundation
+import Testing
+
+/// The store suite: written once, run against every backend (`Backend.all`).
+@Suite("Store suite")
+struct StoreSuiteTests {
+    @Test("import then decide: prompt, eligibility and retention come from the stored timeline", arguments: Backend.all)
+    func importAndDecide(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            let summary = try await store.importLines(Lines.optedIn())
+            #expect(summary.events == 5)
+            #expect(summary.firstSeq == 2)  // entry #1 is the built-in policy
+            let timeline = try #require(try await store.timeline(of: "a1"))
+            let engine = PolicyEngine(policies: try await store.policyHistory())
+            let decision = try engine.eligibility(of: "c1", in: timeline, at: t("2025-10-01T00:00:00Z"))
+            #expect(decision.eligible)
+            #expect(decision.evidence.map(\.seq) == [6, 5])
+            #expect(try engine.prompt(timeline, at: t("2025-10-01T00:00:00Z")).prompt == PromptKind.none)
+            #expect(try await store.account(ofConversation: "c1") == "a1")
+            #expect(try await store.timeline(of: "nobody") == nil)
+            #expect(try await store.horizon() == t("2025-09-02T00:00:00Z"))
+            // Content is kept beside the ledger, not in it.
+            #expect(try await store.content(ofEntry: 3) == "hello from a1")
+        }
+    }
+
+    @Test("every refusal of SPEC §6 names its line and code, and writes nothing", arguments: Backend.all)
+    func refusals(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.importLines(Lines.optedIn() + Lines.optedIn("a2", conversation: "c2") + [Lines.accountDeleted("a2", "2025-10-01T00:00:00Z")])
+            let base = [Lines.created("b1", "2025-07-01T00:00:00Z")]
+            let cases: [([String], String, String)] = [
+                ([#"{"type":"account.renamed","account":"b1","at":"2025-07-02T00:00:00Z"}"#], "invalid_event", "unknown event type"),
+                ([Lines.created("b2", "2025-07-02T00:00:00Z", plan: "platinum")], "invalid_event", "unknown plan"),
+                ([#"{"type":"conversation.activity","account":"b1","conversation":"x","kind":"voice","at":"2025-07-02T00:00:00Z"}"#], "invalid_event", "field \"kind\""),
+                ([Lines.choice("b1", "maybe", "2025-09-02T00:00:00Z")], "invalid_event", "field \"value\""),
+                ([#"{"type":"terms.accepted","account":"b1","version":"1999","source":"notice","at":"2025-09-02T00:00:00Z"}"#], "invalid_event", "unknown terms version"),
+                ([#"{"type":"terms.accepted","account":"b1","version":"2025-09","source":"fax","at":"2025-09-02T00:00:00Z"}"#], "invalid_event", "field \"source\""),
+                ([Lines.created("b2", "2025-07-02")], "invalid_event", "field \"at\": malformed instant"),
+                ([Lines.created("b2", "2027-01-01T00:00:00Z")], "invalid_event", "instant 2027-01-01T00:00:00Z is in the future"),
+                ([#"{"type":"account.created","account":"b2","at":"2025-07-02T00:00:00Z"}"#], "invalid_event", "missing field \"plan\""),
+                ([Lines.accepted("nobody", "2025-09-02T00:00:00Z")], "unknown_account", "account nobody does not exist"),
+                ([Lines.accepted("b1", "2025-06-30T00:00:00Z")], "unknown_account", ""),
+                ([Lines.deleted("b1", "nope", "2025-07-02T00:00:00Z")], "unknown_conversation", ""),
+                ([Lines.feedback("b1", "nope", "f9", "2025-07-02T00:00:00Z")], "unknown_conversation", ""),
+                ([Lines.activity("b1", "c1", "2025-07-02T00:00:00Z")], "invalid_event", "belongs to another account"),
+                ([Lines.activity("b1", "x1", "2025-07-02T00:00:00Z"), Lines.deleted("b1", "x1", "2025-07-03T00:00:00Z"), Lines.activity("b1", "x1", "2025-07-04T00:00:00Z")], "invalid_event", "was deleted"),
+                ([Lines.activity("b1", "x1", "2025-07-02T00:00:00Z"), Lines.activity("b1", "x1", "2025-07-03T00:00:00Z", incognito: true)], "invalid_event", "incognito"),
+                ([Lines.accepted("b1", "2025-08-01T00:00:00Z")], "invalid_event", "before the rollout"),
+                ([Lines.choice("b1", "on", "2025-08-01T00:00:00Z")], "invalid_event", "before the rollout"),
+                ([Lines.choice("b1", "on", "2025-09-02T00:00:00Z")], "terms_not_accepted", ""),
+                ([Lines.accepted("a2", "2025-10-02T00:00:00Z")], "account_deleted", ""),
+                ([Lines.deferred("b1", "2025-09-28T00:00:00Z")], "deadline_passed", ""),
+                ([Lines.deferred("a1", "2025-09-10T00:00:00Z")], "invalid_event", "a deferral is accepted only while the notice is shown"),
+                ([Lines.deleted("a1", "c1", "2025-08-15T00:00:00Z")], "invalid_event", "would make recorded"),
+                ([Lines.feedback("b1", "c1", "f1", "2025-09-03T00:00:00Z")], "invalid_event", "belongs to another account"),
+            ]
+            let before = try await store.verifyLedger().entries
+            for (extra, code, message) in cases {
+                let lines = base + extra
+                let error = await store.importError(lines)
+                #expect(error?.code == code, "\(extra): \(error?.description ?? "accepted")")
+                #expect(error?.message.hasPrefix("line \(lines.count): ") == true && (message.isEmpty || error?.message.contains(message) == true), "\(error?.message ?? "")")
+                #expect(try await store.verifyLedger().entries == before, "a refused import must write nothing")
+                #expect(try await store.timeline(of: "b1") == nil)
+            }
+        }
+    }
+
+    @Test("a bad line 1,000 leaves the database unchanged, row for row", arguments: Backend.all)
+    func atomicity(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            try await opened.store.importLines(Lines.optedIn())
+            let before = try await opened.contentDigest()
+            let store = try await opened.reopen()
+            var lines: [String] = []
+            for k in 0..<999 {
+                lines.append(Lines.created("bulk\(k)", "2025-07-01T00:00:00Z"))
+            }
+            lines.append(Lines.created("bulk1", "2025-07-02T00:00:00Z"))  // line 1,000: already exists
+            let error = await store.importError(lines)
+            #expect(error?.code == "invalid_event")
+            #expect(error?.message.hasPrefix("line 1000: account bulk1 already exists") == true)
+            #expect(try await store.timeline(of: "bulk0") == nil)
+            #expect(try await store.verifyLedger() == LedgerVerification(ok: true, entries: 6))
+            try await store.close()
+            #expect(try await opened.contentDigest() == before)
+        }
+    }
+
+    @Test("a refused import changes no row at all", arguments: Backend.all)
+    func refusedImportDigest(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            try await opened.store.importLines(Lines.optedIn())
+            let before = try await opened.contentDigest()
+            let store = try await opened.reopen()
+            var lines = (0..<999).map { Lines.activity("a1", "bulk\($0)", "2025-09-03T00:00:00Z", content: "text \($0)") }
+            lines.append(Lines.activity("a1", "bulk3", "2025-09-04T00:00:00Z", incognito: true))
+            #expect(await store.importError(lines)?.code == "invalid_event")
+            try await store.close()
+            #expect(try await opened.contentDigest() == before)
+        }
+    }
+
+    @Test("importing the same file twice writes nothing the second time", arguments: Backend.all)
+    func reimport(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let first = try await opened.store.importLines(Lines.optedIn(), fileSha256: "abc")
+            #expect(!first.alreadyImported)
+            let second = try await opened.store.importLines(Lines.optedIn(), fileSha256: "abc")
+            #expect(second.alreadyImported)
+            #expect(second.events == 5)
+            #expect(try await opened.store.verifyLedger().entries == 6)
+            // Without the file digest (e.g. standard input), the events themselves are refused.
+            #expect(await opened.store.importError(Lines.optedIn())?.message.hasPrefix("line 1: account a1 already exists") == true)
+        }
+    }
+
+    @Test("ledger verify counts entries and names the first altered one", arguments: Backend.all)
+    func tamperDetection(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            try await opened.store.importLines(Lines.optedIn())
+            #expect(try await opened.store.verifyLedger() == LedgerVerification(ok: true, entries: 6))
+            try await opened.store.close()
+            // The ledger refuses updates...
+            await #expect(throws: (any Error).self) {
+                try await opened.execute("UPDATE ledger SET actor = 'mallory' WHERE seq = 4")
+            }
+            // ...so an attacker drops the guard first, then flips an opt-out into an opt-in.
+            try await opened.execute("""
+                DROP TRIGGER ledger_no_update;
+                UPDATE ledger SET body = replace(body, '"value":"on"', '"value":"off"') WHERE seq = 5;
+                """)
+            let store = try await opened.reopen()
+            let result = try await store.verifyLedger()
+            #expect(!result.ok)
+            #expect(result.brokenAt == 5)
+            #expect(result.entries == 4)
+            try await store.close()
+        }
+    }
+
+    @Test("verify also catches a deleted entry and an altered column", arguments: Backend.all)
+    func tamperColumns(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            try await opened.store.importLines(Lines.optedIn())
+            try await opened.store.close()
+            try await opened.execute("DROP TRIGGER ledger_no_update; UPDATE ledger SET account = 'a9' WHERE seq = 3")
+            var store = try await opened.reopen()
+            #expect(try await store.verifyLedger().brokenAt == 3)
+            try await store.close()
+            try await opened.execute("UPDATE ledger SET account = 'a1' WHERE seq = 3; DROP TRIGGER ledger_no_delete; DELETE FROM ledger WHERE seq = 4")
+            store = try await opened.reopen()
+            let result = try await store.verifyLedger()
+            #expect(result.brokenAt == 4)
+            #expect(result.reason == "entry #4 is missing")
+            try await store.close()
+        }
+    }
+
+    @Test("runs: what is eligible at T, immutable after a later opt-out; lineage and explain's runs", arguments: Backend.all)
+    func runsAndLineage(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.importLines(Lines.optedIn("a1", conversation: "c1") + Lines.optedIn("a2", conversation: "c2") + [
+                Lines.feedback("a1", "c1", "f1", "2025-09-02T00:01:00Z", comment: "nice"),
+                Lines.created("a3", "2025-07-01T00:00:00Z", plan: "team"),
+                Lines.activity("a3", "c3", "2025-09-03T00:00:00Z"),
+            ])
+            let r1 = try await store.createRun(name: "r1", at: t("2025-10-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow)
+            #expect(r1.conversations == 2)
+            #expect(r1.feedback == 1)
+            #expect(r1.manifestSha256.count == 64)
+            await #expect(throws: AssentError.duplicateRun("a run named r1 already exists")) {
+                try await store.createRun(name: "r1", at: t("2025-10-02T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow)
+            }
+            let backdated = await #expect(throws: AssentError.self) {
+                try await store.createRun(name: "old", at: t("2025-09-30T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow)
+            }
+            #expect(backdated?.code == "invalid_argument")
+            try await store.importLines([Lines.choice("a1", "off", "2025-10-05T00:00:00Z")])
+            let r2 = try await store.createRun(name: "r2", at: t("2025-10-06T00:00:00Z"), purpose: .safetyClassifier, actor: "test", now: testNow)
+            #expect(r2.conversations == 1)
+            #expect(r2.feedback == 0)
+            #expect(try await store.run(named: "r1") == r1)
+            let items = Mutex<[String]>([])
+            try await store.forEachRunItem(run: "r1", kind: .conversation) { item in items.withLock { $0.append(item.id) } }
+            #expect(items.withLock { $0 } == ["c1", "c2"])
+            try await store.forEachRunItem(run: "r1", kind: .feedback) { item in
+                #expect(item.id == "f1")
+                #expect(item.entries.first?.contentSha256 == Digest.sha256Hex("nice"))
+            }
+            #expect(try await store.runs().map(\.name) == ["r1", "r2"])
+            #expect(try await store.runs(holdingConversation: "c1") == ["r1"])
+            #expect(try await store.runs(holdingConversation: "c2") == ["r1", "r2"])
+            #expect(try await store.lineage(account: "a1") == [LineageRun(name: "r1", conversations: ["c1"], feedback: ["f1"])])
+            #expect(try await store.lineage(account: "a3") == [])
+            await #expect(throws: AssentError.unknownRun("no run named nope")) { try await store.run(named: "nope") }
+            // The run's exchanges and their content digests are in its manifest.
+            try await store.forEachRunItem(run: "r2", kind: .conversation) { item in
+                #expect(item.entries.map(\.contentSha256) == [Digest.sha256Hex("hello from a2"), Digest.sha256Hex("resumed by a2")])
+            }
+            #expect(try await store.verifyLedger().ok)
+        }
+    }
+
+    @Test("a run's manifest digest is the same for the same ledger, whatever the backend", arguments: Backend.all)
+    func manifestIsDeterministic(backend: Backend) async throws {
+        var digests: [String] = []
+        for _ in 0..<2 {
+            try await withFreshStore(backend) { opened in
+                try await opened.store.importLines(Lines.optedIn("a1") + Lines.optedIn("a0", conversation: "c0"))
+                digests.append(try await opened.store.createRun(name: "r", at: t("2025-10-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow).manifestSha256)
+            }
+        }
+        #expect(digests[0] == digests[1])
+        // Computed independently: header, then items account by account in byte order.
+        var expected = StreamingDigest()
+        expected.update(line: #"{"at":"2025-10-01T00:00:00Z","ledgerSeq":11,"policyVersion":"consumer-terms-2025-09","purpose":"model-training","run":"r"}"# + "\n")
+        for (account, conversation, seqs) in [("a0", "c0", [8, 11]), ("a1", "c1", [3, 6])] {
+            let entries = seqs.enumerated().map { k, seq in
+                #"{"at":"\#(k == 0 ? "2025-08-01T00:00:00Z" : "2025-09-02T00:00:00Z")","seq":\#(seq),"sha256":"\#(Digest.sha256Hex(k == 0 ? "hello from \(account)" : "resumed by \(account)"))"}"#
+            }
+            expected.update(line: #"{"account":"\#(account)","entries":[\#(entries.joined(separator: ","))],"id":"\#(conversation)","type":"conversation"}"# + "\n")
+        }
+        #expect(digests[0] == expected.finalize())
+    }
+
+    @Test("sweep purges content past retention, keeps tombstones, records the purge; purged content never returns", arguments: Backend.all)
+    func sweep(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.importLines(Lines.optedIn("a1", conversation: "c1") + [
+                Lines.created("a2", "2025-07-01T00:00:00Z"),
+                Lines.activity("a2", "c2", "2025-09-01T00:00:00Z", content: "opted-out chat"),
+                Lines.feedback("a2", "c2", "f2", "2025-09-01T00:01:00Z", comment: "kept five years"),
+            ])
+            // a2 never chose: 30 days. a1 opted in: five years.
+            let early = try await store.sweep(at: t("2025-10-01T00:00:00Z"), actor: "test", now: testNow)
+            #expect(early.conversations == ["c2"])
+            #expect(early.feedback == [])
+            #expect(try await store.content(ofEntry: 8) == nil)  // c2's exchange
+            #expect(try await store.content(ofEntry: 9) == "kept five years")
+            #expect(try await store.content(ofEntry: 6) == "resumed by a1")
+            let again = try await store.sweep(at: t("2025-10-02T00:00:00Z"), actor: "test", now: testNow)
+            #expect(again.conversations.isEmpty)
+            let timeline = try #require(try await store.timeline(of: "a2"))
+            #expect(timeline.conversation("c2")?.purges.count == 1)
+            #expect(try await store.verifyLedger().ok)
+            let backdated = await #expect(throws: AssentError.self) {
+                try await store.sweep(at: t("2025-09-01T00:00:00Z"), actor: "test", now: testNow)
+            }
+            #expect(backdated?.code == "invalid_argument")
+            // a2 opts in and a later policy keeps opt-out data longer: the purged exchange still never enters.
+            try await store.importLines([Lines.accepted("a2", "2025-10-03T00:00:00Z"), Lines.choice("a2", "on", "2025-10-03T00:00:00Z")])
+            var run = try await store.createRun(name: "r1", at: t("2025-10-04T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow)
+            #expect(try await store.runs(holdingConversation: "c2") == [])
+            try await store.importLines([Lines.activity("a2", "c2", "2025-10-05T00:00:00Z", content: "new")])
+            run = try await store.createRun(name: "r2", at: t("2025-10-06T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow)
+            #expect(run.conversations == 2)
+            try await store.forEachRunItem(run: "r2", kind: .conversation) { item in
+                if item.id == "c2" { #expect(item.entries.map(\.at) == [t("2025-10-05T00:00:00Z")]) }
+            }
+            // Five years on, everything is swept, including a deleted account's data.
+            try await store.importLines([Lines.accountDeleted("a1", "2025-10-07T00:00:00Z")])
+            let late = try await store.sweep(at: t("2031-01-01T00:00:00Z"), actor: "test", now: testNow)
+            #expect(Set(late.conversations) == ["c1", "c2"])
+            #expect(late.feedback == ["f2"])
+            #expect(try await store.content(ofEntry: 9) == nil)
+            #expect(try await store.verifyLedger().ok)
+        }
+    }
+
+    @Test("policy apply: validated against the horizon, recorded, and read by later decisions", arguments: Backend.all)
+    func policyApply(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.importLines(Lines.optedIn())
+            let past = try PolicyDocument(json: #"{"version":"v2","effectiveFrom":"2025-09-01T00:00:00Z","optOutRetention":"14d"}"#)
+            let refused = await #expect(throws: AssentError.self) { try await store.applyPolicy(past, actor: "test", now: testNow) }
+            #expect(refused?.code == "invalid_policy")
+            let future = try PolicyDocument(json: #"{"version":"v2","effectiveFrom":"2026-01-01T00:00:00Z","optInRetention":"2y"}"#)
+            let version = try await store.applyPolicy(future, actor: "test", now: testNow)
+            #expect(version.policy.optInRetention == .years(2))
+            let history = try await store.policyHistory()
+            #expect(history.versions.map(\.policy.version) == ["consumer-terms-2025-09", "v2"])
+            let engine = PolicyEngine(policies: history)
+            let timeline = try #require(try await store.timeline(of: "a1"))
+            #expect(try engine.retainUntil(of: "c1", in: timeline, at: t("2026-02-01T00:00:00Z")).retainUntil == t("2027-09-02T00:00:00Z"))
+            await #expect(throws: AssentError.self) { try await store.applyPolicy(future, actor: "test", now: testNow) }
+            #expect(try await store.verifyLedger() == LedgerVerification(ok: true, entries: 7))
+        }
+    }
+
+    @Test("backfilled events across files land in time order", arguments: Backend.all)
+    func backfill(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.importLines([Lines.created("a1", "2025-07-01T00:00:00Z"), Lines.activity("a1", "c1", "2025-09-05T00:00:00Z")])
+            try await store.importLines([Lines.accepted("a1", "2025-09-01T00:00:00Z"), Lines.choice("a1", "on", "2025-09-01T00:00:00Z")])
+            let timeline = try #require(try await store.timeline(of: "a1"))
+            #expect(timeline.entries.map(\.seq) == [2, 4, 5, 3])
+            let engine = PolicyEngine(policies: try await store.policyHistory())
+            #expect(try engine.eligibility(of: "c1", in: timeline, at: t("2025-09-06T00:00:00Z")).eligible)
+            // A backfilled deletion before recorded activity is refused.
+            #expect(await store.importError([Lines.deleted("a1", "c1", "2025-09-04T00:00:00Z")])?.code == "unknown_conversation")
+        }
+    }
+
+    @Test("append: a batch is all or nothing", arguments: Backend.all)
+    func appendBatch(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.importLines(Lines.optedIn())
+            let good = Event(account: "a1", at: t("2025-10-01T00:00:00Z"), .trainingChoice(value: .off, source: .settings, shownDefault: nil))
+            let bad = Event(account: "a1", at: t("2025-10-01T00:00:00Z"), .conversationDeleted(conversation: "zz"))
+            await #expect(throws: AssentError.self) { try await store.append([good, bad], actor: "user:a1", now: testNow) }
+            #expect(try await store.verifyLedger().entries == 6)
+            let records = try await store.append([good], actor: "user:a1", now: testNow)
+            #expect(records.map(\.seq) == [7])
+            #expect(records[0].actor == "user:a1")
+        }
+    }
+}
+
+/// A tiny lock for collecting from `@Sendable` callbacks in tests.
+final class Mutex<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}
