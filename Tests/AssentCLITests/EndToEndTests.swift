@@ -1,0 +1,151 @@
+import AssentCore
+import Foundation
+import Testing
+
+/// Runs the built `assent` binary as a user would.
+@Suite("assent end to end", .serialized)
+struct EndToEndTests {
+    /// The binary `swift build` made: `$ASSENT_BIN`, else `.build/debug/assent` in this package.
+    static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["ASSENT_BIN"] { return URL(fileURLWithPath: path) }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/assent")
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+
+        func json() throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any])
+        }
+    }
+
+    final class Workspace {
+        let directory: URL
+
+        init() throws {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("assent-e2e-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
+
+        deinit { try? FileManager.default.removeItem(at: directory) }
+
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+        func write(_ name: String, _ lines: [String]) throws {
+            try (lines.joined(separator: "\n") + "\n").write(toFile: path(name), atomically: true, encoding: .utf8)
+        }
+
+        /// Runs `assent ARGS --database <workspace db>` (or stdout to a file).
+        @discardableResult
+        func run(_ arguments: [String], database: Bool = true, stdoutTo file: String? = nil) throws -> Result {
+            #expect(FileManager.default.isExecutableFile(atPath: EndToEndTests.binary.path), "build the package first: \(EndToEndTests.binary.path)")
+            let process = Process()
+            process.executableURL = EndToEndTests.binary
+            process.arguments = arguments + (database ? ["--database", path("assent.sqlite")] : [])
+            process.currentDirectoryURL = directory
+            let out = Pipe()
+            let err = Pipe()
+            if let file {
+                _ = FileManager.default.createFile(atPath: path(file), contents: nil)
+                process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: path(file)))
+            } else {
+                process.standardOutput = out
+            }
+            process.standardError = err
+            try process.run()
+            let outData = file == nil ? out.fileHandleForReading.readDataToEndOfFile() : Data()
+            let errData = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        }
+    }
+
+    @Test("generate, import, run, opt a user out, run again, lineage, sweep, verify")
+    func journey() throws {
+        let ws = try Workspace()
+        #expect(try ws.run(["demo", "generate", "--accounts", "60", "--seed", "3"], database: false, stdoutTo: "events.jsonl").status == 0)
+        let imported = try ws.run(["import", ws.path("events.jsonl")])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.hasPrefix("imported "))
+
+        let r1 = try ws.run(["runs", "create", "--name", "r1", "--at", "2026-11-02T00:00:00Z", "--json"])
+        #expect(r1.status == 0, "\(r1.stderr)")
+        let r1JSON = try r1.json()
+        #expect(r1JSON["name"] as? String == "r1")
+        #expect(r1JSON["purpose"] as? String == "model-training")
+        let counts = try #require(r1JSON["counts"] as? [String: Int])
+        #expect((counts["conversations"] ?? 0) > 0)
+
+        let shown = try ws.run(["runs", "show", "r1", "--json"]).json()
+        let held = try #require(shown["conversations"] as? [String])
+        #expect(held.count == counts["conversations"])
+        let conversation = try #require(held.first)
+
+        let explained = try ws.run(["explain", "--conversation", conversation, "--at", "2026-11-02T00:00:00Z", "--json"]).json()
+        #expect(explained["eligible"] as? Bool == true)
+        #expect(explained["reason"] as? String == "eligible")
+        #expect(explained["runs"] as? [String] == ["r1"])
+        let account = try #require(explained["account"] as? String)
+
+        // The user turns training off in settings.
+        try ws.write("optout.jsonl", [
+            #"{"type":"training.choice","account":"\#(account)","value":"off","source":"settings","at":"2026-11-03T00:00:00Z"}"#
+        ])
+        #expect(try ws.run(["import", ws.path("optout.jsonl")]).status == 0)
+        #expect(try ws.run(["runs", "create", "--name", "r2", "--at", "2026-11-04T00:00:00Z"]).status == 0)
+
+        let after = try ws.run(["explain", "--conversation", conversation, "--at", "2026-11-04T00:00:00Z", "--json"]).json()
+        #expect(after["eligible"] as? Bool == false)
+        #expect(after["reason"] as? String == "opted_out")
+        #expect(after["runs"] as? [String] == ["r1"])
+        let evidence = try #require(after["evidence"] as? [[String: Any]])
+        #expect(evidence.first?["type"] as? String == "training.choice")
+
+        let lineage = try ws.run(["lineage", "--account", account, "--json"]).json()
+        #expect(lineage["account"] as? String == account)
+        let runs = try #require(lineage["runs"] as? [[String: Any]])
+        #expect(runs.map { $0["name"] as? String } == ["r1"])
+        #expect((runs.first?["conversations"] as? [String])?.contains(conversation) == true)
+
+        // Thirty days after the opt-out its data is purged.
+        let swept = try ws.run(["sweep", "--at", "2026-12-10T00:00:00Z", "--json"]).json()
+        let purged = try #require((swept["purged"] as? [String: Any])?["conversations"] as? [String])
+        #expect(purged.contains(conversation))
+
+        let verified = try ws.run(["ledger", "verify", "--json"]).json()
+        #expect(verified["ok"] as? Bool == true)
+        #expect((verified["entries"] as? Int ?? 0) > 100)
+    }
+
+    @Test("errors: one line on stderr with the code, a non-zero exit, nothing written")
+    func errors() throws {
+        let ws = try Workspace()
+        try ws.write("good.jsonl", [#"{"type":"account.created","account":"a1","plan":"free","at":"2025-07-01T10:00:00Z"}"#])
+        #expect(try ws.run(["import", ws.path("good.jsonl")]).status == 0)
+        try ws.write("bad.jsonl", [
+            #"{"type":"account.created","account":"a2","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
+            #"{"type":"training.choice","account":"a2","value":"on","source":"settings","at":"2025-09-01T00:00:00Z"}"#,
+        ])
+        let bad = try ws.run(["import", ws.path("bad.jsonl")])
+        #expect(bad.status != 0)
+        #expect(bad.stderr == "error: terms_not_accepted: line 2: account a2 has accepted no terms at or before 2025-09-01T00:00:00Z\n")
+        #expect(try ws.run(["ledger", "verify", "--json"]).json()["entries"] as? Int == 2)
+        let unknown = try ws.run(["prompt", "--account", "a2", "--at", "2025-08-01T00:00:00Z"])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.hasPrefix("error: unknown_account: "))
+        let malformed = try ws.run(["prompt", "--account", "a1", "--at", "soon"])
+        #expect(malformed.stderr.hasPrefix("error: invalid_argument: "))
+        let prompt = try ws.run(["prompt", "--account", "a1", "--at", "2025-09-01T00:00:00Z", "--json"]).json()
+        #expect(prompt as NSDictionary == ["account": "a1", "at": "2025-09-01T00:00:00Z", "prompt": "notice", "canUse": true, "deferrable": true] as NSDictionary)
+        let missingFile = try ws.run(["import", ws.path("nope.jsonl")])
+        #expect(missingFile.stderr.hasPrefix("error: invalid_argument: cannot open"))
+        let purpose = try ws.run(["runs", "create", "--name", "x", "--purpose", "ads"])
+        #expect(purpose.stderr.hasPrefix("error: invalid_argument: "))
+        #expect(try ws.run(["runs", "show", "nope"]).stderr.hasPrefix("error: unknown_run: "))
+        try ws.write("policy.json", [#"{"version":"v2","effectiveFrom":"2020-01-01T00:00:00Z"}"#])
+        #expect(try ws.run(["policy", "apply", ws.path("policy.json")]).stderr.hasPrefix("error: invalid_policy: effectiveFrom"))
+    }
+}
