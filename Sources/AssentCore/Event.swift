@@ -144,14 +144,20 @@ extension Event {
     /// Checks the form only: types, fields, known values, instants. Whether the event fits the
     /// account's timeline and the policy is ``AccountTimeline``'s check.
     /// - Throws: `invalid_event` naming the field and why.
-    public init(jsonLine text: String) throws(AssentError) {
-        let value: JSONValue
+    public init(jsonLine text: String, allowingSystemTypes: Bool = false) throws(AssentError) {
         do {
-            value = try JSONValue.parse(text)
-        } catch {
+            if let pairs = try JSONValue.parseObjectPairs(text) {
+                try self.init(fields: JSONFields(pairs: pairs, error: { AssentError.invalidEvent($0) }), allowingSystemTypes: allowingSystemTypes)
+                return
+            }
+            try self.init(json: try JSONValue.parse(text), allowingSystemTypes: allowingSystemTypes)
+        } catch let error as JSONSyntaxError {
             throw .invalidEvent(error.description)
+        } catch let error as AssentError {
+            throw error
+        } catch {
+            throw .invalidEvent("\(error)")
         }
-        try self.init(json: value)
     }
 
     /// Parses an event from JSON.
@@ -160,7 +166,11 @@ extension Event {
     ///   - allowingSystemTypes: accept types only Assent records (`content.purged`), as when
     ///     reading the ledger back; imports and the API leave it false.
     public init(json value: JSONValue, allowingSystemTypes: Bool = false) throws(AssentError) {
-        var f = try JSONFields(value, what: "an event", error: { AssentError.invalidEvent($0) })
+        try self.init(fields: try JSONFields(value, what: "an event", error: { AssentError.invalidEvent($0) }), allowingSystemTypes: allowingSystemTypes)
+    }
+
+    private init(fields: JSONFields, allowingSystemTypes: Bool) throws(AssentError) {
+        var f = fields
         let typeName = try f.string("type")
         guard let type = EventType(rawValue: typeName), type.isImportable || allowingSystemTypes else {
             throw .invalidEvent("unknown event type \(Instant.quoted(typeName))")
@@ -208,41 +218,54 @@ extension Event {
     /// The event in the import format. Content and comments are included only when
     /// `includingContent` is true.
     public func json(includingContent: Bool = true) -> JSONValue {
-        var o: [String: JSONValue] = [
-            "type": .string(type.rawValue),
-            "account": .string(account),
-            "at": .string(at.rfc3339),
+        .object(Dictionary(uniqueKeysWithValues: jsonPairs(includingContent: includingContent)))
+    }
+
+    /// The event's canonical JSON text (keys sorted), written without building a dictionary.
+    public func canonicalText(includingContent: Bool) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(160)
+        JSONValue.writeObject(jsonPairs(includingContent: includingContent), to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The event's fields as JSON pairs, in no particular order.
+    func jsonPairs(includingContent: Bool) -> [(String, JSONValue)] {
+        var o: [(String, JSONValue)] = [
+            ("type", .string(type.rawValue)),
+            ("account", .string(account)),
+            ("at", .string(at.rfc3339)),
         ]
         switch body {
         case .accountCreated(let plan), .planChanged(let plan):
-            o["plan"] = .string(plan)
+            o.append(("plan", .string(plan)))
         case .termsAccepted(let version, let source):
-            o["version"] = .string(version)
-            o["source"] = .string(source.rawValue)
+            o.append(("version", .string(version)))
+            o.append(("source", .string(source.rawValue)))
         case .trainingChoice(let value, let source, let shownDefault):
-            o["value"] = .string(value.rawValue)
-            o["source"] = .string(source.rawValue)
-            if let shownDefault { o["shownDefault"] = .string(shownDefault.rawValue) }
+            o.append(("value", .string(value.rawValue)))
+            o.append(("source", .string(source.rawValue)))
+            if let shownDefault { o.append(("shownDefault", .string(shownDefault.rawValue))) }
         case .noticeDeferred, .accountDeleted:
             break
         case .conversationActivity(let c, let kind, let incognito, let content):
-            o["conversation"] = .string(c)
-            o["kind"] = .string(kind.rawValue)
-            o["incognito"] = .bool(incognito)
-            if includingContent, let content { o["content"] = .string(content) }
+            o.append(("conversation", .string(c)))
+            o.append(("kind", .string(kind.rawValue)))
+            o.append(("incognito", .bool(incognito)))
+            if includingContent, let content { o.append(("content", .string(content))) }
         case .conversationDeleted(let c):
-            o["conversation"] = .string(c)
+            o.append(("conversation", .string(c)))
         case .feedbackSubmitted(let c, let fb, let rating, let comment):
-            o["conversation"] = .string(c)
-            o["feedback"] = .string(fb)
-            o["rating"] = .string(rating.rawValue)
-            if includingContent, let comment { o["comment"] = .string(comment) }
+            o.append(("conversation", .string(c)))
+            o.append(("feedback", .string(fb)))
+            o.append(("rating", .string(rating.rawValue)))
+            if includingContent, let comment { o.append(("comment", .string(comment))) }
         case .noticeShown(let surface):
-            o["surface"] = .string(surface.rawValue)
+            o.append(("surface", .string(surface.rawValue)))
         case .contentPurged(let c, let fb):
-            o["conversation"] = .string(c)
-            if let fb { o["feedback"] = .string(fb) }
+            o.append(("conversation", .string(c)))
+            if let fb { o.append(("feedback", .string(fb))) }
         }
-        return .object(o)
+        return o
     }
 }

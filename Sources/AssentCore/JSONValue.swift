@@ -43,6 +43,17 @@ extension JSONValue {
         return try result.get()
     }
 
+    /// Parses a JSON text that should be one object into its key/value pairs, in order; nil when
+    /// the text is valid JSON but not an object (the caller then parses it as a value).
+    public static func parseObjectPairs(_ text: String) throws(JSONSyntaxError) -> [(String, JSONValue)]? {
+        var text = text
+        let result: Result<[(String, JSONValue)]?, JSONSyntaxError> = text.withUTF8 { buffer in
+            var parser = JSONParser(bytes: buffer)
+            return Result { () throws(JSONSyntaxError) -> [(String, JSONValue)]? in try parser.parseFlatDocument() }
+        }
+        return try result.get()
+    }
+
     /// Parses one JSON text from UTF-8 bytes.
     public static func parse(utf8 buffer: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) -> JSONValue {
         var parser = JSONParser(bytes: buffer)
@@ -104,6 +115,47 @@ struct JSONParser {
     mutating func enter() throws(JSONSyntaxError) {
         depth += 1
         guard depth <= JSONParser.maximumDepth else { throw fail("nested deeper than \(JSONParser.maximumDepth)") }
+    }
+
+    /// Parses a whole document that must be one object, as its key/value pairs in order,
+    /// without building a dictionary (the fast path for event lines).
+    mutating func parseFlatDocument() throws(JSONSyntaxError) -> [(String, JSONValue)]? {
+        skipSpace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return nil }
+        try enter()
+        index += 1
+        var pairs: [(String, JSONValue)] = []
+        pairs.reserveCapacity(8)
+        skipSpace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+        } else {
+            while true {
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+                let key = try parseString()
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                index += 1
+                skipSpace()
+                let value = try parseValue()
+                for (existing, _) in pairs where existing == key { throw fail("duplicate key \"\(key)\"") }
+                pairs.append((key, value))
+                skipSpace()
+                guard index < bytes.count else { throw fail("unexpected end of input") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
+                index += 1
+                break
+            }
+        }
+        depth -= 1
+        skipSpace()
+        guard index == bytes.count else { throw fail("unexpected text after the value") }
+        return pairs
     }
 
     mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
@@ -313,21 +365,50 @@ extension JSONValue {
 
     /// Appends `s` as a JSON string literal.
     public static func writeString(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        for c in s.utf8 {
-            switch c {
-            case 0x22: out.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0..<0x20:
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 0xF)]])
-            default: out.append(c)
+        out.append(0x22)
+        var s = s
+        s.withUTF8 { bytes in
+            var start = 0
+            for k in 0..<bytes.count {
+                let c = bytes[k]
+                guard c == 0x22 || c == 0x5C || c < 0x20 else { continue }
+                // Copy the clean run before the byte that needs escaping, then its escape.
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<k]))
+                start = k + 1
+                out.append(0x5C)
+                switch c {
+                case 0x22: out.append(0x22)
+                case 0x5C: out.append(0x5C)
+                case 0x0A: out.append(0x6E)  // n
+                case 0x0D: out.append(0x72)  // r
+                case 0x09: out.append(0x74)  // t
+                default:
+                    out.append(0x75)  // u00XX
+                    out.append(0x30)
+                    out.append(0x30)
+                    out.append(hexDigit(c >> 4))
+                    out.append(hexDigit(c & 0xF))
+                }
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))
         }
-        out.append(UInt8(ascii: "\""))
+        out.append(0x22)
+    }
+
+    @inline(__always)
+    private static func hexDigit(_ value: UInt8) -> UInt8 { value < 10 ? 0x30 + value : 0x57 + value }
+
+    /// Appends an object given as pairs, keys sorted: the canonical form without building a
+    /// dictionary.
+    public static func writeObject(_ pairs: [(String, JSONValue)], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        for (k, pair) in pairs.sorted(by: { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }).enumerated() {
+            if k > 0 { out.append(UInt8(ascii: ",")) }
+            writeString(pair.0, to: &out)
+            out.append(UInt8(ascii: ":"))
+            pair.1.write(to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
     }
 }
 
@@ -336,22 +417,36 @@ extension JSONValue {
 /// Reads the fields of one JSON object, refusing unknown fields, missing fields and wrong types
 /// with messages that name the field.
 public struct JSONFields {
-    private let object: [String: JSONValue]
-    private var used: Set<String> = []
+    // Pairs in order and which were asked for: objects here have a handful of fields, and a
+    // linear scan beats hashing every key.
+    private let pairs: [(String, JSONValue)]
+    private var used: [Bool]
     /// Builds the error thrown for a bad field (`invalid_event`, `invalid_policy`, …).
     private let makeError: @Sendable (String) -> AssentError
 
     public init(_ value: JSONValue, what: String, error makeError: @escaping @Sendable (String) -> AssentError) throws(AssentError) {
         guard case .object(let object) = value else { throw makeError("\(what) must be a JSON object, not \(value.typeName)") }
-        self.object = object
+        self.init(pairs: object.map { ($0.key, $0.value) }, error: makeError)
+    }
+
+    public init(pairs: [(String, JSONValue)], error makeError: @escaping @Sendable (String) -> AssentError) {
+        self.pairs = pairs
+        self.used = Array(repeating: false, count: pairs.count)
         self.makeError = makeError
     }
 
-    public func has(_ key: String) -> Bool { object[key] != nil }
+    private mutating func take(_ key: String) -> JSONValue? {
+        for k in pairs.indices where pairs[k].0 == key {
+            used[k] = true
+            return pairs[k].1
+        }
+        return nil
+    }
+
+    public func has(_ key: String) -> Bool { pairs.contains { $0.0 == key } }
 
     public mutating func optionalString(_ key: String) throws(AssentError) -> String? {
-        used.insert(key)
-        switch object[key] {
+        switch take(key) {
         case nil, .null?: return nil
         case .string(let s)?: return s
         case let other?: throw makeError("field \"\(key)\" must be a string, not \(other.typeName)")
@@ -365,8 +460,7 @@ public struct JSONFields {
     }
 
     public mutating func optionalBool(_ key: String) throws(AssentError) -> Bool? {
-        used.insert(key)
-        switch object[key] {
+        switch take(key) {
         case nil, .null?: return nil
         case .bool(let b)?: return b
         case let other?: throw makeError("field \"\(key)\" must be a boolean, not \(other.typeName)")
@@ -374,8 +468,7 @@ public struct JSONFields {
     }
 
     public mutating func optionalStringArray(_ key: String) throws(AssentError) -> [String]? {
-        used.insert(key)
-        switch object[key] {
+        switch take(key) {
         case nil, .null?: return nil
         case .array(let items)?:
             var out: [String] = []
@@ -418,7 +511,7 @@ public struct JSONFields {
 
     /// Refuses any field that no accessor asked for.
     public func refuseUnknownFields() throws(AssentError) {
-        let unknown = object.keys.filter { !used.contains($0) }.sorted()
+        let unknown = pairs.indices.filter { !used[$0] }.map { pairs[$0].0 }.sorted()
         if let first = unknown.first {
             throw makeError("unknown field \"\(first)\"")
         }

@@ -42,7 +42,7 @@ public struct LedgerRecord: Hashable, Sendable {
     public init(event: Event, seq: Int64, actor: String) {
         self.init(
             seq: seq, at: event.at, actor: actor, kind: event.type.rawValue, account: event.account,
-            body: event.json(includingContent: false).canonicalText,
+            body: event.canonicalText(includingContent: false),
             contentSha256: event.content.map(Digest.sha256Hex))
     }
 

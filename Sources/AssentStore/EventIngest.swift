@@ -65,7 +65,9 @@ public final class EventIngest {
     /// Validates `event` and returns its ledger entry.
     /// - Throws: `AssentError` refusals; a loader's storage error.
     public func accept(_ event: Event, actor: String) throws -> Accepted {
-        var timeline = try cachedTimeline(event.account)
+        // Taken out of the cache while it changes, so that appending does not copy it.
+        var timeline = try takeTimeline(event.account)
+        defer { cache[event.account] = timeline }
         let conversation = event.conversation
         var feedback: FeedbackID?
         if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback = f }
@@ -79,7 +81,6 @@ public final class EventIngest {
         let isNewConversation = conversation.map { timeline.conversation($0) == nil } ?? false
         let seq = nextSeq
         try timeline.append(event.withoutContent, seq: seq, validatingWith: context)
-        cache[event.account] = timeline
         let record = LedgerRecord(event: event, seq: seq, actor: actor)
         let hash = record.chainHash(after: previousHash)
         advance(hash: hash, at: event.at)
@@ -105,11 +106,9 @@ public final class EventIngest {
         newestInstant = max(newestInstant ?? instant, instant)
     }
 
-    private func cachedTimeline(_ account: AccountID) throws -> AccountTimeline {
-        if let timeline = cache[account] { return timeline }
+    private func takeTimeline(_ account: AccountID) throws -> AccountTimeline {
+        if let timeline = cache.removeValue(forKey: account) { return timeline }
         if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
-        let timeline = try loaders.timeline(account) ?? AccountTimeline(account: account)
-        cache[account] = timeline
-        return timeline
+        return try loaders.timeline(account) ?? AccountTimeline(account: account)
     }
 }

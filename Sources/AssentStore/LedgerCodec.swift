@@ -5,14 +5,8 @@ public enum LedgerCodec {
     /// The event of a stored account entry.
     /// - Throws: `invalid_event` naming the entry when its body does not parse.
     public static func event(seq: Int64, body: String) throws(AssentError) -> Event {
-        let value: JSONValue
         do {
-            value = try JSONValue.parse(body)
-        } catch {
-            throw .invalidEvent("ledger entry #\(seq): \(error.description)")
-        }
-        do {
-            return try Event(json: value, allowingSystemTypes: true)
+            return try Event(jsonLine: body, allowingSystemTypes: true)
         } catch {
             throw error.prefixed("ledger entry #\(seq): ")
         }

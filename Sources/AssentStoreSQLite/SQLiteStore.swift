@@ -130,13 +130,17 @@ public final class SQLiteStore: Store {
             policies: try policyHistory(db), now: now, lastSeq: head.lastSeq, lastHash: head.lastHash,
             loaders: EventIngest.Loaders(
                 timeline: { account in try Self.timeline(db, account: account)?.timeline },
-                ownerOfConversation: { id in try String.fetchOne(db, sql: "SELECT account FROM conversations WHERE id = ?", arguments: [id]) },
-                ownerOfFeedback: { id in try String.fetchOne(db, sql: "SELECT account FROM feedback WHERE id = ?", arguments: [id]) }))
+                ownerOfConversation: { id in
+                    try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM conversations WHERE id = ?"), arguments: [id])
+                },
+                ownerOfFeedback: { id in
+                    try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM feedback WHERE id = ?"), arguments: [id])
+                }))
     }
 
     private static func timeline(_ db: Database, account: AccountID) throws -> (timeline: AccountTimeline, hashes: [Int64: String])? {
         let rows = try Row.fetchCursor(
-            db, sql: "SELECT seq, body, content_sha256 FROM ledger WHERE account = ? ORDER BY at, seq", arguments: [account])
+            db.cachedStatement(sql: "SELECT seq, body, content_sha256 FROM ledger WHERE account = ? ORDER BY at, seq"), arguments: [account])
         var entries: [TimelineEntry] = []
         var hashes: [Int64: String] = [:]
         while let row = try rows.next() {

@@ -89,9 +89,9 @@ func accountEvents(_ id: String, conversations: Int, rng: inout SplitMix) -> [Ev
     return events.sorted { $0.at < $1.at }
 }
 
-func seconds(_ body: () -> Void) -> Double {
+func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
-    body()
+    try body()
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
@@ -169,7 +169,15 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "eligibility":
     runEligibility(Options(Array(arguments.dropFirst())))
+case "ledger":
+    do {
+        try await runLedgerBench(LedgerBenchOptions(Array(arguments.dropFirst())))
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
 default:
     print("usage: assent-bench eligibility [--conversations N] [--seed S] [--rounds R]")
+    print("       assent-bench ledger [--accounts N] [--seed S] [--dir D] [--explain-samples K]")
     exit(arguments.isEmpty ? 0 : 2)
 }
