@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "AssentCore", targets: ["AssentCore"]),
         .library(name: "AssentStore", targets: ["AssentStore"]),
         .library(name: "AssentStoreSQLite", targets: ["AssentStoreSQLite"]),
+        .library(name: "AssentRedaction", targets: ["AssentRedaction"]),
         .executable(name: "assent", targets: ["assent"]),
         .executable(name: "assent-bench", targets: ["assent-bench"]),
     ],
@@ -26,6 +27,11 @@ let package = Package(
     targets: [
         .target(
             name: "AssentCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "AssentRedaction",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
@@ -47,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "assent",
             dependencies: [
-                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentDemo",
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentDemo", "AssentRedaction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -75,6 +81,11 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AssentRedactionTests",
+            dependencies: ["AssentRedaction", "AssentDemo", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,110 @@
+import Foundation
+
+/// Byte classes and small helpers the detectors share. Everything works on UTF-8 bytes: the
+/// formats sensitive data comes in are ASCII, and bytes are far faster than `Character`s.
+enum Bytes {
+    @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
+    @inline(__always) static func isUpper(_ c: UInt8) -> Bool { c &- 0x41 < 26 }
+    @inline(__always) static func isLower(_ c: UInt8) -> Bool { c &- 0x61 < 26 }
+    @inline(__always) static func isAlpha(_ c: UInt8) -> Bool { isUpper(c) || isLower(c) }
+    @inline(__always) static func isAlnum(_ c: UInt8) -> Bool { isDigit(c) || isAlpha(c) }
+    @inline(__always) static func isHex(_ c: UInt8) -> Bool { isDigit(c) || (c | 0x20) &- 0x61 < 6 }
+    /// Letters, digits, `_`, `-`: the characters API tokens are made of.
+    @inline(__always) static func isTokenChar(_ c: UInt8) -> Bool { isAlnum(c) || c == 0x5F || c == 0x2D }
+    @inline(__always) static func isBase64(_ c: UInt8) -> Bool { isAlnum(c) || c == 0x2B || c == 0x2F }
+    @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
+    @inline(__always) static func lower(_ c: UInt8) -> UInt8 { isUpper(c) ? c | 0x20 : c }
+}
+
+/// The text being scanned, with bounds-checked helpers.
+struct Text {
+    let bytes: [UInt8]
+    var count: Int { bytes.count }
+
+    @inline(__always) subscript(_ i: Int) -> UInt8 { i >= 0 && i < bytes.count ? bytes[i] : 0 }
+
+    /// Whether `word` (ASCII, compared case-insensitively) starts at `i`.
+    func hasPrefix(_ word: String, at i: Int, caseInsensitive: Bool = false) -> Bool {
+        var k = i
+        for w in word.utf8 {
+            guard k < bytes.count else { return false }
+            let c = bytes[k]
+            if caseInsensitive ? Bytes.lower(c) != Bytes.lower(w) : c != w { return false }
+            k += 1
+        }
+        return true
+    }
+
+    /// The end of the run of bytes matching `predicate` from `i`.
+    func runEnd(from i: Int, limit: Int = .max, _ predicate: (UInt8) -> Bool) -> Int {
+        var k = i
+        while k < bytes.count, k - i < limit, predicate(bytes[k]) { k += 1 }
+        return k
+    }
+
+    /// The start of the run of bytes matching `predicate` ending just before `i`.
+    func runStart(before i: Int, _ predicate: (UInt8) -> Bool) -> Int {
+        var k = i
+        while k > 0, predicate(bytes[k - 1]) { k -= 1 }
+        return k
+    }
+
+    /// Lower-cased text of the `length` bytes before `i` (within the line), for context words.
+    func contextBefore(_ i: Int, length: Int = 48) -> String {
+        var start = max(0, i - length)
+        if let newline = bytes[start..<i].lastIndex(of: 0x0A) { start = newline + 1 }
+        return String(decoding: bytes[start..<i].map(Bytes.lower), as: UTF8.self)
+    }
+
+    /// Lower-cased text of the line around `i`, and the line before it.
+    func lineContext(_ i: Int) -> String {
+        var start = i
+        var newlines = 0
+        while start > 0 {
+            if bytes[start - 1] == 0x0A {
+                newlines += 1
+                if newlines == 2 { break }
+            }
+            start -= 1
+        }
+        var end = i
+        while end < bytes.count, bytes[end] != 0x0A { end += 1 }
+        return String(decoding: bytes[start..<end].map(Bytes.lower), as: UTF8.self)
+    }
+
+    func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+
+    /// True when `i` is not preceded by a byte matching `inside` (a token boundary).
+    @inline(__always) func boundaryBefore(_ i: Int, _ inside: (UInt8) -> Bool = Bytes.isAlnum) -> Bool {
+        i == 0 || !inside(bytes[i - 1])
+    }
+
+    @inline(__always) func boundaryAfter(_ i: Int, _ inside: (UInt8) -> Bool = Bytes.isAlnum) -> Bool {
+        i >= bytes.count || !inside(bytes[i])
+    }
+}
+
+enum Entropy {
+    /// Shannon entropy in bits per byte.
+    static func bits(_ bytes: ArraySlice<UInt8>) -> Double {
+        guard !bytes.isEmpty else { return 0 }
+        var counts = [Int](repeating: 0, count: 256)
+        for b in bytes { counts[Int(b)] += 1 }
+        let n = Double(bytes.count)
+        var h = 0.0
+        for c in counts where c > 0 {
+            let p = Double(c) / n
+            h -= p * log2(p)
+        }
+        return h
+    }
+
+    /// How many of the classes lower, upper, digit, other a value mixes.
+    static func classes(_ bytes: ArraySlice<UInt8>) -> Int {
+        var lower = false, upper = false, digit = false, other = false
+        for b in bytes {
+            if Bytes.isLower(b) { lower = true } else if Bytes.isUpper(b) { upper = true } else if Bytes.isDigit(b) { digit = true } else { other = true }
+        }
+        return (lower ? 1 : 0) + (upper ? 1 : 0) + (digit ? 1 : 0) + (other ? 1 : 0)
+    }
+}

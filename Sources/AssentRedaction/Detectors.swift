@@ -1,0 +1,413 @@
+/// A candidate detection in byte offsets.
+struct ByteSpan: Hashable {
+    var start: Int
+    var end: Int
+    var type: SensitiveType
+}
+
+/// The detectors: each scans the text once (or from the few bytes that can start its format)
+/// and appends candidates; `Redactor` resolves overlaps.
+struct Detectors {
+    let text: Text
+    var found: [ByteSpan] = []
+
+    init(_ bytes: [UInt8]) { text = Text(bytes: bytes) }
+
+    mutating func add(_ start: Int, _ end: Int, _ type: SensitiveType) {
+        guard end > start else { return }
+        found.append(ByteSpan(start: start, end: end, type: type))
+    }
+
+    mutating func runAll() {
+        let n = text.count
+        var i = 0
+        while i < n {
+            let c = text[i]
+            switch c {
+            case UInt8(ascii: "@"): email(at: i)
+            case UInt8(ascii: "-"): if text.hasPrefix("-----BEGIN ", at: i) { i = privateKey(at: i) }
+            case UInt8(ascii: ":"): if text.hasPrefix("://", at: i) { urlCredential(at: i) }
+            case UInt8(ascii: "+"), UInt8(ascii: "("): phone(at: i)
+            default:
+                if Bytes.isDigit(c), text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 == 0x2E || $0 == 0x2D || $0 == 0x2B }) {
+                    digitsAt(i)
+                } else if Bytes.isAlpha(c), text.boundaryBefore(i, Bytes.isTokenChar) {
+                    tokenAt(i)
+                }
+            }
+            i += 1
+        }
+        keywordSecrets()
+        people()
+    }
+
+    // MARK: Prefixed tokens
+
+    /// Tokens that start with a known prefix: cloud and SaaS keys, JWTs, IBANs, addresses' words.
+    mutating func tokenAt(_ i: Int) {
+        let end = text.runEnd(from: i, Bytes.isTokenChar)
+        let length = end - i
+        let c = text[i]
+        if c == UInt8(ascii: "A") {
+            if text.hasPrefix("AIza", at: i), length >= 39 {
+                add(i, i + 39 + (text.runEnd(from: i + 39, Bytes.isTokenChar) - (i + 39)), .googleAPIKey)
+                return
+            }
+            for prefix in ["AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "AROA", "APKA", "ASCA"] where text.hasPrefix(prefix, at: i) {
+                let keyEnd = text.runEnd(from: i, { Bytes.isUpper($0) || Bytes.isDigit($0) })
+                if keyEnd - i == 20, text.boundaryAfter(keyEnd), !text.string(i..<keyEnd).hasSuffix("EXAMPLE") {
+                    add(i, keyEnd, .awsAccessKey)
+                }
+                return
+            }
+        }
+        if c == UInt8(ascii: "g"), text.hasPrefix("gh", at: i), [UInt8(ascii: "p"), UInt8(ascii: "o"), UInt8(ascii: "u"), UInt8(ascii: "s"), UInt8(ascii: "r")].contains(text[i + 2]),
+           text[i + 3] == UInt8(ascii: "_"), length - 4 >= 30 {
+            add(i, end, .githubToken)
+            return
+        }
+        if text.hasPrefix("github_pat_", at: i), length >= 40 {
+            add(i, end, .githubToken)
+            return
+        }
+        if text.hasPrefix("xox", at: i), "baprse".utf8.contains(text[i + 3]), text[i + 4] == UInt8(ascii: "-"), length >= 15 {
+            add(i, end, .slackToken)
+            return
+        }
+        for prefix in ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"] where text.hasPrefix(prefix, at: i) {
+            if length - prefix.utf8.count >= 16 { add(i, end, .stripeKey) }
+            return
+        }
+        if text.hasPrefix("sk-ant-", at: i) {
+            if length >= 40 { add(i, end, .anthropicKey) }
+            return
+        }
+        if text.hasPrefix("sk-", at: i), length >= 23 {
+            let value = text.bytes[(i + 3)..<end]
+            if Entropy.classes(value) >= 2, Entropy.bits(value) > 3.5 { add(i, end, .openAIKey) }
+            return
+        }
+        if text.hasPrefix("eyJ", at: i) {
+            jwt(at: i)
+            return
+        }
+        if Bytes.isUpper(c), Bytes.isUpper(text[i + 1]), Bytes.isDigit(text[i + 2]), Bytes.isDigit(text[i + 3]) {
+            iban(at: i)
+        }
+    }
+
+    mutating func jwt(at i: Int) {
+        var k = i
+        var parts = 0
+        var partLengths: [Int] = []
+        while parts < 3 {
+            let end = text.runEnd(from: k) { Bytes.isTokenChar($0) }
+            partLengths.append(end - k)
+            parts += 1
+            k = end
+            guard parts < 3 else { break }
+            guard text[k] == UInt8(ascii: "."), Bytes.isTokenChar(text[k + 1]) else { break }
+            k += 1
+        }
+        guard partLengths.count == 3, partLengths[0] >= 10, partLengths[1] >= 10, partLengths[2] >= 8 else { return }
+        add(i, k, .jwt)
+    }
+
+    /// `-----BEGIN … PRIVATE KEY-----` through its END line; returns where scanning resumes.
+    mutating func privateKey(at i: Int) -> Int {
+        let lineEnd = text.runEnd(from: i) { $0 != 0x0A }
+        let header = text.string(i..<lineEnd)
+        guard header.contains("PRIVATE KEY") else { return i }
+        var k = lineEnd
+        while k < text.count {
+            if text.hasPrefix("-----END ", at: k) {
+                let close = text.runEnd(from: k) { $0 != 0x0A }
+                add(i, close, .privateKey)
+                return close
+            }
+            k += 1
+        }
+        add(i, text.count, .privateKey)
+        return text.count
+    }
+
+    /// `scheme://user:password@host`: the whole user-info is masked.
+    mutating func urlCredential(at i: Int) {
+        let start = i + 3
+        // The URL runs to white space or a closing quote; its user-info ends at the last "@"
+        // before the path (passwords pasted unencoded may hold "@", "#" or "?").
+        let tokenEnd = text.runEnd(from: start) { !Bytes.isSpace($0) && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "`") }
+        var at: Int?
+        var k = start
+        while k < tokenEnd {
+            let c = text[k]
+            if c == UInt8(ascii: "@") { at = k }
+            if c == UInt8(ascii: "/"), at != nil { break }
+            if c == UInt8(ascii: "/"), at == nil, !text.bytes[start..<k].contains(UInt8(ascii: ":")) { return }
+            k += 1
+        }
+        guard let at, let colon = text.bytes[start..<at].firstIndex(of: UInt8(ascii: ":")), colon + 1 < at else { return }
+        let password = text.string((colon + 1)..<at)
+        guard !Redactor.isPlaceholder(password) else { return }
+        add(start, at, .urlCredential)
+    }
+
+    // MARK: Email
+
+    mutating func email(at i: Int) {
+        let localStart = text.runStart(before: i) { Bytes.isAlnum($0) || "._%+-".utf8.contains($0) }
+        guard localStart < i else { return }
+        // The user-info of a URL is not an email address.
+        var back = localStart
+        while back > 0, !Bytes.isSpace(text[back - 1]), text[back - 1] != UInt8(ascii: "\"") { back -= 1 }
+        if text.string(back..<i).contains("://") { return }
+        var k = i + 1
+        var labels = 0
+        var lastLabelStart = k
+        var lastLabelAlpha = true
+        while true {
+            let labelEnd = text.runEnd(from: k) { Bytes.isAlnum($0) || $0 == UInt8(ascii: "-") }
+            guard labelEnd > k else { break }
+            labels += 1
+            lastLabelStart = k
+            lastLabelAlpha = text.bytes[k..<labelEnd].allSatisfy(Bytes.isAlpha)
+            k = labelEnd
+            guard text[k] == UInt8(ascii: "."), Bytes.isAlnum(text[k + 1]) else { break }
+            k += 1
+        }
+        guard labels >= 2, lastLabelAlpha, k - lastLabelStart >= 2 else { return }
+        let local = text.string(localStart..<i)
+        if local == "git" && text[k] == UInt8(ascii: ":") { return }
+        var start = localStart
+        while start < i, "._%+-".utf8.contains(text[start]) { start += 1 }
+        add(start, k, .email)
+    }
+
+    // MARK: Numbers
+
+    /// Everything that starts with a digit: cards, SSNs, IPs, phones, street addresses.
+    mutating func digitsAt(_ i: Int) {
+        if ipv4(at: i) { return }
+        if card(at: i) { return }
+        if ssn(at: i) { return }
+        phone(at: i)
+        address(at: i)
+    }
+
+    mutating func ipv4(at i: Int) -> Bool {
+        var k = i
+        for part in 0..<4 {
+            let end = text.runEnd(from: k, limit: 3, Bytes.isDigit)
+            guard end > k, Int(text.string(k..<end))! <= 255 else { return false }
+            k = end
+            if part < 3 {
+                guard text[k] == UInt8(ascii: "."), Bytes.isDigit(text[k + 1]) else { return false }
+                k += 1
+            }
+        }
+        // Not part of a longer dotted number (an OID, a 5-part version).
+        if Bytes.isDigit(text[k]) || (text[k] == UInt8(ascii: ".") && Bytes.isDigit(text[k + 1])) || Bytes.isAlpha(text[k]) { return true }
+        let before = text.contextBefore(i, length: 12)
+        if before.hasSuffix("v") || before.hasSuffix("version ") || before.hasSuffix("version: ") || before.hasSuffix("ver ") {
+            return true
+        }
+        add(i, k, .ipAddress)
+        return true
+    }
+
+    /// Digits in groups separated by one separator; the digits and where the run ends.
+    func digitGroups(at i: Int, separators: String, maxDigits: Int) -> (digits: [UInt8], groups: [Int], end: Int, separator: UInt8?) {
+        var digits: [UInt8] = []
+        var groups: [Int] = []
+        var k = i
+        var separator: UInt8?
+        while true {
+            let end = text.runEnd(from: k, Bytes.isDigit)
+            guard end > k else { break }
+            digits.append(contentsOf: text.bytes[k..<end])
+            groups.append(end - k)
+            k = end
+            guard digits.count <= maxDigits else { break }
+            let s = text[k]
+            guard separators.utf8.contains(s), Bytes.isDigit(text[k + 1]), separator == nil || separator == s else { break }
+            separator = s
+            k += 1
+        }
+        return (digits, groups, k, separator)
+    }
+
+    mutating func card(at i: Int) -> Bool {
+        let (digits, groups, end, _) = digitGroups(at: i, separators: " -", maxDigits: 19)
+        guard (13...19).contains(digits.count), text.boundaryAfter(end, { Bytes.isAlnum($0) }) else { return false }
+        guard groups.count == 1 || groups.dropLast().allSatisfy({ $0 == 4 }) || groups == [4, 6, 5] || groups == [4, 6, 4] else { return false }
+        guard Redactor.luhnValid(digits), Redactor.isCardPrefix(digits) else { return false }
+        add(i, end, .creditCard)
+        return true
+    }
+
+    mutating func ssn(at i: Int) -> Bool {
+        let (digits, groups, end, separator) = digitGroups(at: i, separators: "- ", maxDigits: 9)
+        guard digits.count == 9, text.boundaryAfter(end, { Bytes.isAlnum($0) || $0 == UInt8(ascii: "-") }) else { return false }
+        let contextual = text.contextBefore(i, length: 40)
+        let mentioned = contextual.contains("ssn") || contextual.contains("social security") || contextual.contains("social sec")
+        guard groups == [3, 2, 4] || (groups == [9] && mentioned) else { return false }
+        if groups == [3, 2, 4], separator == UInt8(ascii: " "), !mentioned { return false }
+        let area = Int(String(decoding: digits[0..<3], as: UTF8.self))!
+        let group = Int(String(decoding: digits[3..<5], as: UTF8.self))!
+        let serial = Int(String(decoding: digits[5..<9], as: UTF8.self))!
+        guard area != 0, area != 666, area < 900, group != 0, serial != 0 else { return false }
+        add(i, end, .usSSN)
+        return true
+    }
+
+    mutating func phone(at i: Int) {
+        var k = i
+        var international = false
+        if text[k] == UInt8(ascii: "+") {
+            guard Bytes.isDigit(text[k + 1]), text.boundaryBefore(k, Bytes.isAlnum) else { return }
+            international = true
+            k += 1
+        }
+        var digits = 0
+        var groups: [Int] = []
+        var separators: [UInt8] = []
+        var parenthesised = false
+        while k < text.count {
+            if text[k] == UInt8(ascii: "(") {
+                let end = text.runEnd(from: k + 1, Bytes.isDigit)
+                guard end - k - 1 >= 2, end - k - 1 <= 4, text[end] == UInt8(ascii: ")") else { break }
+                groups.append(end - k - 1)
+                digits += end - k - 1
+                parenthesised = true
+                k = end + 1
+                if text[k] == UInt8(ascii: " ") || text[k] == UInt8(ascii: "-") {
+                    separators.append(text[k])
+                    k += 1
+                }
+                continue
+            }
+            let end = text.runEnd(from: k, Bytes.isDigit)
+            guard end > k else { break }
+            groups.append(end - k)
+            digits += end - k
+            k = end
+            let s = text[k]
+            guard (s == UInt8(ascii: " ") || s == UInt8(ascii: "-") || s == UInt8(ascii: ".")), Bytes.isDigit(text[k + 1]) || text[k + 1] == UInt8(ascii: "(") else { break }
+            separators.append(s)
+            k += 1
+        }
+        guard text.boundaryAfter(k, { Bytes.isAlnum($0) }), !groups.isEmpty else { return }
+        if i > 0, text[i - 1] == UInt8(ascii: "(") || text[i - 1] == UInt8(ascii: "/") || text[i - 1] == UInt8(ascii: ":") { return }
+        let dots = separators.contains(UInt8(ascii: "."))
+        let ok: Bool
+        if international {
+            ok = (8...15).contains(digits) && groups.count >= 2 && !dots && groups.allSatisfy { $0 <= 6 } || (digits >= 10 && digits <= 13 && groups.count == 1)
+        } else if parenthesised {
+            ok = digits == 10 && (groups == [3, 3, 4])
+        } else if groups == [3, 3, 4] {
+            ok = Set(separators).count == 1
+        } else if groups.first.map({ $0 == 1 }) == true, groups.dropFirst().elementsEqual([3, 3, 4]), text[i] == UInt8(ascii: "1") {
+            ok = Set(separators).count == 1
+        } else if text[i] == UInt8(ascii: "0"), (10...11).contains(digits), (2...3).contains(groups.count), !dots, groups.allSatisfy({ $0 >= 3 }) {
+            ok = true
+        } else {
+            ok = false
+        }
+        guard ok else { return }
+        // Dates and times written with the same separators are not phone numbers.
+        if groups.first == 4, separators.first == UInt8(ascii: "-") { return }
+        add(i, k, .phone)
+    }
+
+    // MARK: IBAN
+
+    static let ibanLengths: [String: Int] = [
+        "AD": 24, "AE": 23, "AT": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "CH": 21, "CY": 28, "CZ": 24, "DE": 22, "DK": 18,
+        "EE": 20, "ES": 24, "FI": 18, "FR": 27, "GB": 22, "GI": 23, "GR": 27, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IS": 26,
+        "IT": 27, "KW": 30, "KZ": 20, "LB": 28, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MT": 31, "MU": 30, "NL": 18,
+        "NO": 15, "PK": 24, "PL": 28, "PT": 25, "QA": 29, "RO": 24, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24,
+        "TR": 26, "UA": 29,
+    ]
+
+    mutating func iban(at i: Int) {
+        let country = text.string(i..<(i + 2))
+        guard let length = Self.ibanLengths[country] else { return }
+        var chars: [UInt8] = []
+        var k = i
+        while k < text.count, chars.count < length {
+            let c = text[k]
+            if Bytes.isAlnum(c) {
+                chars.append(Bytes.isLower(c) ? c - 32 : c)
+                k += 1
+            } else if c == UInt8(ascii: " "), chars.count % 4 == 0, Bytes.isAlnum(text[k + 1]) {
+                k += 1
+            } else {
+                break
+            }
+        }
+        guard chars.count == length, text.boundaryAfter(k), Redactor.ibanValid(chars) else { return }
+        add(i, k, .iban)
+    }
+
+    // MARK: Addresses
+
+    static let streetSuffixes: Set<String> = [
+        "street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd", "lane", "ln", "drive", "dr", "court", "ct", "way",
+        "place", "pl", "terrace", "parkway", "pkwy", "circle", "cir", "highway", "hwy", "square", "sq", "trail", "row", "close",
+    ]
+
+    mutating func address(at i: Int) {
+        let numberEnd = text.runEnd(from: i, limit: 6, Bytes.isDigit)
+        guard numberEnd > i, text[numberEnd] == UInt8(ascii: " ") else { return }
+        var k = numberEnd + 1
+        var words = 0
+        var suffixEnd: Int?
+        while words < 5 {
+            guard Bytes.isUpper(text[k]) else { break }
+            let wordEnd = text.runEnd(from: k) { Bytes.isAlpha($0) || $0 == UInt8(ascii: "'") }
+            let word = text.string(k..<wordEnd).lowercased()
+            words += 1
+            k = wordEnd
+            if words >= 2 || Self.streetSuffixes.contains(word) && words >= 2 {}
+            if Self.streetSuffixes.contains(word), words >= 2 {
+                if text[k] == UInt8(ascii: ".") { k += 1 }
+                suffixEnd = k
+                break
+            }
+            guard text[k] == UInt8(ascii: " ") else { break }
+            k += 1
+        }
+        guard var end = suffixEnd else { return }
+        // ", City, ST 12345" or ", City ST 12345" (and "Apt 4B" before it).
+        var j = end
+        if text.hasPrefix(", Apt ", at: j) || text.hasPrefix(", Suite ", at: j) || text.hasPrefix(" Apt ", at: j) {
+            let unitStart = text.runEnd(from: j) { !Bytes.isAlnum($0) }
+            let afterWord = text.runEnd(from: unitStart, Bytes.isAlpha) + 1
+            let unitEnd = text.runEnd(from: afterWord, Bytes.isAlnum)
+            if unitEnd > afterWord { end = unitEnd; j = unitEnd }
+        }
+        if text[j] == UInt8(ascii: ","), text[j + 1] == UInt8(ascii: " "), Bytes.isUpper(text[j + 2]) {
+            var m = j + 2
+            var cityWords = 0
+            while cityWords < 3, Bytes.isUpper(text[m]) {
+                m = text.runEnd(from: m, Bytes.isAlpha)
+                cityWords += 1
+                if text[m] == UInt8(ascii: " "), Bytes.isUpper(text[m + 1]), !(Bytes.isUpper(text[m + 2]) && !Bytes.isAlpha(text[m + 3])) { m += 1 } else { break }
+            }
+            end = m
+            var n = m
+            if text[n] == UInt8(ascii: ",") { n += 1 }
+            if text[n] == UInt8(ascii: " "), Bytes.isUpper(text[n + 1]), Bytes.isUpper(text[n + 2]), !Bytes.isAlpha(text[n + 3]) {
+                end = n + 3
+                if text[end] == UInt8(ascii: " "), Bytes.isDigit(text[end + 1]) {
+                    let zipEnd = text.runEnd(from: end + 1, limit: 5, Bytes.isDigit)
+                    if zipEnd - end - 1 == 5 {
+                        end = zipEnd
+                        if text[end] == UInt8(ascii: "-"), text.runEnd(from: end + 1, limit: 4, Bytes.isDigit) - end - 1 == 4 { end += 5 }
+                    }
+                }
+            }
+        }
+        add(i, end, .address)
+    }
+}

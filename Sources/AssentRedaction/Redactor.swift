@@ -1,0 +1,193 @@
+import Crypto
+import Foundation
+
+/// Detects and masks sensitive data in text (issue 5): personal data and secrets, validated where
+/// a format can be (Luhn, IBAN mod-97, SSN areas), recognised by context where it cannot.
+///
+/// ```swift
+/// let redactor = Redactor()
+/// redactor.spans(in: "mail me at ana@example.com")  // [EMAIL 11..<26]
+/// redactor.redact("mail me at ana@example.com")      // "mail me at [EMAIL]"
+/// ```
+public struct Redactor: Sendable {
+    /// The version every run's export records; bump it when detection or masking changes.
+    public static let version = "assent-redaction-1"
+
+    /// How detected values are replaced.
+    public enum Masking: Sendable {
+        /// `[EMAIL]`, `[AWS_ACCESS_KEY]`, …
+        case placeholder
+        /// `[EMAIL_3f9a1c2e0b7d]`: HMAC-SHA256 of the type and value under a deployment key, so the
+        /// same value maps to the same token everywhere and cannot be recovered.
+        case pseudonym(key: [UInt8])
+    }
+
+    public let masking: Masking
+
+    public init(masking: Masking = .placeholder) {
+        self.masking = masking
+    }
+
+    /// The sensitive spans of `text`, in Unicode-scalar offsets, sorted, never overlapping.
+    public func spans(in text: String) -> [SensitiveSpan] {
+        let bytes = Array(text.utf8)
+        let resolved = Self.detect(bytes)
+        return Self.toScalarOffsets(resolved, bytes: bytes)
+    }
+
+    /// `text` with every sensitive span replaced.
+    public func redact(_ text: String) -> String {
+        redactWithSpans(text).text
+    }
+
+    /// The redacted text and what was found (in the original text's scalar offsets).
+    public func redactWithSpans(_ text: String) -> (text: String, spans: [SensitiveSpan]) {
+        let bytes = Array(text.utf8)
+        let resolved = Self.detect(bytes)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var cursor = 0
+        for span in resolved {
+            out.append(contentsOf: bytes[cursor..<span.start])
+            out.append(contentsOf: token(for: span.type, value: bytes[span.start..<span.end]).utf8)
+            cursor = span.end
+        }
+        out.append(contentsOf: bytes[cursor...])
+        return (String(decoding: out, as: UTF8.self), Self.toScalarOffsets(resolved, bytes: bytes))
+    }
+
+    func token(for type: SensitiveType, value: ArraySlice<UInt8>) -> String {
+        switch masking {
+        case .placeholder:
+            return "[\(type.rawValue)]"
+        case .pseudonym(let key):
+            var message = Array(type.rawValue.utf8)
+            message.append(0)
+            message.append(contentsOf: value)
+            let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key))
+            let hex = Array(mac).prefix(6).map { String(format: "%02x", $0) }.joined()
+            return "[\(type.rawValue)_\(hex)]"
+        }
+    }
+
+    // MARK: Detection
+
+    static func detect(_ bytes: [UInt8]) -> [ByteSpan] {
+        var detectors = Detectors(bytes)
+        detectors.runAll()
+        return resolve(detectors.found)
+    }
+
+    /// Keeps, of overlapping candidates, the more specific (then the longer); merges nothing.
+    static func resolve(_ candidates: [ByteSpan]) -> [ByteSpan] {
+        let ordered = candidates.sorted {
+            $0.type.priority != $1.type.priority ? $0.type.priority > $1.type.priority : ($0.end - $0.start) > ($1.end - $1.start)
+        }
+        var kept: [ByteSpan] = []
+        for candidate in ordered where !kept.contains(where: { $0.start < candidate.end && candidate.start < $0.end }) {
+            kept.append(candidate)
+        }
+        return kept.sorted { $0.start < $1.start }
+    }
+
+    static func toScalarOffsets(_ spans: [ByteSpan], bytes: [UInt8]) -> [SensitiveSpan] {
+        guard !spans.isEmpty else { return [] }
+        // Scalars start at every byte that is not a UTF-8 continuation byte.
+        var scalarIndex = [Int](repeating: 0, count: bytes.count + 1)
+        var count = 0
+        for (k, b) in bytes.enumerated() {
+            scalarIndex[k] = count
+            if b & 0xC0 != 0x80 { count += 1 }
+        }
+        scalarIndex[bytes.count] = count
+        return spans.map { SensitiveSpan(start: scalarIndex[$0.start], end: scalarIndex[$0.end], type: $0.type) }
+    }
+
+    // MARK: Validation shared by detectors
+
+    /// The Luhn checksum over ASCII digits.
+    static func luhnValid(_ digits: [UInt8]) -> Bool {
+        var sum = 0
+        for (k, c) in digits.reversed().enumerated() {
+            var d = Int(c - 0x30)
+            if k % 2 == 1 {
+                d *= 2
+                if d > 9 { d -= 9 }
+            }
+            sum += d
+        }
+        return sum % 10 == 0
+    }
+
+    /// Issuer prefixes of the card networks (Visa, Mastercard incl. 2-series, Amex, Discover,
+    /// JCB, Diners, UnionPay, Maestro).
+    static func isCardPrefix(_ digits: [UInt8]) -> Bool {
+        func prefix(_ n: Int) -> Int { Int(String(decoding: digits.prefix(n), as: UTF8.self)) ?? -1 }
+        let count = digits.count
+        if digits[0] == UInt8(ascii: "4") { return [13, 16, 19].contains(count) }
+        if (51...55).contains(prefix(2)) || (2221...2720).contains(prefix(4)) { return count == 16 }
+        if [34, 37].contains(prefix(2)) { return count == 15 }
+        if prefix(4) == 6011 || prefix(2) == 65 || (644...649).contains(prefix(3)) { return (16...19).contains(count) }
+        if (3528...3589).contains(prefix(4)) { return (16...19).contains(count) }
+        if [36, 38, 39].contains(prefix(2)) || (300...305).contains(prefix(3)) { return (14...19).contains(count) }
+        if prefix(2) == 62 { return (16...19).contains(count) }
+        if [50, 56, 57, 58, 67].contains(prefix(2)) || prefix(2) == 63 { return (12...19).contains(count) }
+        return false
+    }
+
+    /// ISO 13616: move the first four characters to the end, letters to numbers, mod 97 == 1.
+    static func ibanValid(_ chars: [UInt8]) -> Bool {
+        guard chars.count >= 15 else { return false }
+        let rearranged = chars[4...] + chars[0..<4]
+        var remainder = 0
+        for c in rearranged {
+            if Bytes.isDigit(c) {
+                remainder = (remainder * 10 + Int(c - 0x30)) % 97
+            } else if Bytes.isUpper(c) {
+                remainder = (remainder * 100 + Int(c - 0x41 + 10)) % 97
+            } else {
+                return false
+            }
+        }
+        return remainder == 1
+    }
+
+    /// Values that stand in for a secret rather than being one.
+    static func isPlaceholder(_ value: String) -> Bool {
+        let v = value.lowercased()
+        if v.isEmpty { return true }
+        if v.allSatisfy({ $0 == "*" || $0 == "x" || $0 == "." || $0 == "•" || $0 == "#" || $0 == "-" }) { return true }
+        if v.hasPrefix("<") && v.hasSuffix(">") { return true }
+        if v.hasPrefix("[") && v.hasSuffix("]") { return true }
+        if v.hasPrefix("{{") || v.hasPrefix("${") || v.hasPrefix("%(") || v.hasPrefix("$") && !v.dropFirst().contains(where: { !$0.isLetter && $0 != "_" }) { return true }
+        let placeholders: Set<String> = ["password", "pass", "pwd", "secret", "changeme_placeholder", "your_password", "yourpassword",
+                                         "your-password", "your_api_key", "your-api-key", "your_token", "your_secret", "redacted",
+                                         "example", "placeholder", "dummy", "none", "null", "undefined", "todo", "xxxx", "test",
+                                         "mypassword", "my_password", "password123_placeholder", "insert_here", "replace_me"]
+        if placeholders.contains(v) { return true }
+        if v.hasPrefix("your_") || v.hasPrefix("your-") || v.hasPrefix("<your") || v.contains("example") { return true }
+        return false
+    }
+
+    /// Values that name where a secret comes from (an environment variable, a config lookup).
+    static func isReference(_ value: String) -> Bool {
+        // A member access in code (`form.password.value`, `cfg.db.pass`) names where the value is.
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        if parts.count >= 2, parts.allSatisfy({ part in
+            guard let first = part.unicodeScalars.first, first.properties.isAlphabetic || first == "_" else { return false }
+            return part.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" }
+        }), !value.contains("@") {
+            return true
+        }
+        let v = value.lowercased()
+        return v.hasPrefix("process.env") || v.hasPrefix("os.environ") || v.hasPrefix("os.getenv") || v.hasPrefix("getenv(")
+            || v.hasPrefix("env[") || v.hasPrefix("env.") || v.hasPrefix("config.") || v.hasPrefix("settings.") || v.hasPrefix("secrets.")
+            || v.hasPrefix("self.") || v.hasPrefix("this.") || v.hasPrefix("request.") || v.hasPrefix("args.") || v.hasPrefix("vault:")
+            || v.hasSuffix("()") || v.contains("(") && v.hasSuffix(")") || v == "true" || v == "false"
+    }
+
+    /// A bare hex digest (a checksum or commit id) rather than a secret.
+    static func isHexDigest(_ value: String) -> Bool {
+        [32, 40, 64, 128].contains(value.utf8.count) && value.utf8.allSatisfy(Bytes.isHex)
+    }
+}
