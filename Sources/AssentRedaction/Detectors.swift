@@ -207,8 +207,8 @@ struct Detectors {
         }
         // Not part of a longer dotted number (an OID, a 5-part version).
         if Bytes.isDigit(text[k]) || (text[k] == UInt8(ascii: ".") && Bytes.isDigit(text[k + 1])) || Bytes.isAlpha(text[k]) { return true }
-        let before = text.contextBefore(i, length: 12)
-        if before.hasSuffix("v") || before.hasSuffix("version ") || before.hasSuffix("version: ") || before.hasSuffix("ver ") {
+        let before = text.contextBefore(i, length: 20)
+        if before.hasSuffix("v") || before.contains("version") || before.hasSuffix("ver ") || before.contains("release") || before.contains("build ") {
             return true
         }
         add(i, k, .ipAddress)

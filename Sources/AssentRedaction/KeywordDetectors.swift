@@ -16,20 +16,64 @@ extension Detectors {
         case awsSecret
     }
 
+    /// The words of an identifier: split at `_`, `-`, `.`, and camelCase boundaries, lower-cased.
+    static func words(of identifier: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        var previousLower = false
+        for ch in identifier {
+            if !ch.isLetter && !ch.isNumber {
+                if !current.isEmpty { words.append(current) }
+                current = ""
+                previousLower = false
+                continue
+            }
+            if ch.isUppercase, previousLower, !current.isEmpty {
+                words.append(current)
+                current = ""
+            }
+            current.append(ch)
+            previousLower = ch.isLowercase || ch.isNumber
+        }
+        if !current.isEmpty { words.append(current) }
+        return words.map { $0.lowercased() }
+    }
+
     /// Classifies an identifier like `DB_PASSWORD` or `stripeSecret`.
     static func nameKind(_ identifier: String) -> NameKind? {
-        let name = identifier.lowercased()
-        let parts = name.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
+        let parts = words(of: identifier)
+        guard !parts.isEmpty else { return nil }
         if parts.contains(where: { harmlessNameParts.contains($0) }) { return nil }
-        if name.contains("aws") && name.contains("secret") { return .awsSecret }
-        if passwordWords.contains(where: { word in
-            parts.contains(word) || (word.count > 4 && name.contains(word)) || parts.last.map { $0.hasSuffix(word) && word.count >= 6 } == true
-        }) {
+        if parts.contains("aws") && parts.contains("secret") { return .awsSecret }
+        if parts.contains(where: { ["password", "passwd", "passphrase", "pwd", "pw", "pass", "passcode"].contains($0) })
+            || parts.last.map({ $0.hasSuffix("password") || $0.hasSuffix("passwd") }) == true {
             return .password
         }
-        if parts.contains("pw") { return .password }
-        if secretWords.contains(where: { name.contains($0) }) || parts.contains("key") && parts.count > 1 { return .secret }
+        let secretParts: Set<String> = ["secret", "secrets", "token", "tokens", "apikey", "credential", "credentials", "bearer", "privatekey", "accesskey", "secretkey"]
+        if parts.contains(where: { secretParts.contains($0) }) { return .secret }
+        if let k = parts.lastIndex(of: "key"), k > 0, ["api", "access", "secret", "private", "signing", "encryption", "client", "master", "auth", "app", "license"].contains(parts[k - 1]) {
+            return .secret
+        }
         return nil
+    }
+
+    /// Whether a value reads as code (an expression, a type, an interpolation), not a literal.
+    static func looksLikeCode(_ value: ArraySlice<UInt8>) -> Bool {
+        value.contains { "()<>{}[]\\ ,;".utf8.contains($0) }
+    }
+
+    /// How often the character class changes along a value: random keys change often,
+    /// identifiers (`FTS5CustomTokenizer`) rarely.
+    static func classChangeRate(_ value: ArraySlice<UInt8>) -> Double {
+        func cls(_ c: UInt8) -> Int { Bytes.isLower(c) ? 0 : Bytes.isUpper(c) ? 1 : Bytes.isDigit(c) ? 2 : 3 }
+        var changes = 0
+        var previous: Int?
+        for c in value {
+            let k = cls(c)
+            if let previous, previous != k { changes += 1 }
+            previous = k
+        }
+        return value.count > 1 ? Double(changes) / Double(value.count - 1) : 0
     }
 
     /// `name = value`, `name: value`, `"name": "value"`, `--name value`, and prose such as
@@ -50,13 +94,14 @@ extension Detectors {
             let value = text.bytes[valueStart..<valueEnd]
             let valueText = text.string(valueStart..<valueEnd)
             if Redactor.isPlaceholder(valueText) || Redactor.isReference(valueText) { continue }
+            if !quoted, isTypeAnnotation(valueStart, valueEnd) { continue }
             if isConnectionString(around: i), kind == .password {
                 add(valueStart, valueEnd, .urlCredential)
                 continue
             }
             switch kind {
             case .password:
-                guard value.count >= 4, value.count <= 128 else { continue }
+                guard value.count >= 4, value.count <= 128, !(quoted == false && Self.looksLikeCode(value)) else { continue }
                 if !quoted, value.allSatisfy(Bytes.isDigit), value.count < 6 { continue }
                 if ["true", "false", "null", "none", "nil", "required", "optional"].contains(valueText.lowercased()) { continue }
                 add(valueStart, valueEnd, .password)
@@ -67,8 +112,9 @@ extension Detectors {
                     add(valueStart, valueEnd, .genericSecret)
                 }
             case .secret:
-                guard value.count >= 12, Entropy.bits(value) >= 3.2, Entropy.classes(value) >= 2 else { continue }
-                if Redactor.isHexDigest(valueText) && !name.lowercased().contains("secret") && !name.lowercased().contains("token") { continue }
+                guard value.count >= 12, !Self.looksLikeCode(value), Entropy.bits(value) >= 3.2, Entropy.classes(value) >= 2,
+                      Self.classChangeRate(value) >= 0.3 || value.count >= 32 && Entropy.bits(value) >= 4.0
+                else { continue }
                 add(valueStart, valueEnd, .genericSecret)
             }
         }
@@ -93,13 +139,25 @@ extension Detectors {
             assigned = true
         } else if prose {
             // "password is X", "password was X", "password: X", "password X" after --flag.
-            for word in ["is ", "was ", "are ", "of "] where text.hasPrefix(word, at: k, caseInsensitive: true) {
+            for word in ["is now ", "is ", "was ", "are ", "of ", "to ", "as ", "became ", "= "] where text.hasPrefix(word, at: k, caseInsensitive: true) {
                 k += word.utf8.count
                 assigned = true
                 break
             }
             if !assigned, i >= 2, text[i - text.string(0..<i).reversed().prefix(while: { $0 != "-" && $0 != " " }).count - 1] == UInt8(ascii: "-") {
                 assigned = true
+            }
+            // "… and pass Winter2024!": no connector, so only a value that looks like a password.
+            if !assigned, text[k - 1] == UInt8(ascii: " ") || k == i {
+                let start = text.runEnd(from: k) { $0 == UInt8(ascii: " ") }
+                let end = text.runEnd(from: start) { !Bytes.isSpace($0) }
+                var trimmed = end
+                while trimmed > start, ".,;:)]}".utf8.contains(text[trimmed - 1]) { trimmed -= 1 }
+                let value = text.bytes[start..<trimmed]
+                if value.count >= 6, value.count <= 64, Entropy.classes(value) >= 3, value.contains(where: Bytes.isDigit) {
+                    return (start, trimmed, false)
+                }
+                return nil
             }
         }
         guard assigned else { return nil }
@@ -117,6 +175,19 @@ extension Detectors {
         while end > start, ".:)]}".utf8.contains(text[end - 1]) { end -= 1 }
         guard end > start else { return nil }
         return (start, end, false)
+    }
+
+    static let typeNames: Set<String> = ["String", "Str", "Data", "Bool", "Int", "Any", "Object", "Text", "Token", "Secret",
+                                         "SecureString", "Optional", "None", "SecretStr", "bytes", "str", "string", "number",
+                                         "boolean", "any", "unknown", "int", "bool", "char", "varchar", "text"]
+
+    /// `password: String`, `token: FTS5TokenCallback?`: a declared type, not a value.
+    func isTypeAnnotation(_ start: Int, _ end: Int) -> Bool {
+        let value = text.string(start..<end)
+        if Self.typeNames.contains(value) { return true }
+        guard Bytes.isUpper(text[start]), text.bytes[start..<end].allSatisfy({ Bytes.isAlnum($0) || $0 == 0x5F }) else { return false }
+        let next = text[end]
+        return "?!<>)=,{[".utf8.contains(next) || Self.classChangeRate(text.bytes[start..<end]) < 0.3 && text.bytes[start..<end].contains(where: Bytes.isLower) && text.bytes[start..<end].count > 10
     }
 
     /// Whether the name at `i` sits in a `Key=Value;` connection string.
@@ -161,6 +232,16 @@ extension Detectors {
                         if end - k - 3 >= 3 { add(k + 3, end, .password) }
                     }
                     k += 1
+                }
+            }
+            for flag in [" -u ", " --user ", " --user=", " -U "] where text.hasPrefix(flag, at: i) {
+                let start = i + flag.utf8.count
+                var s = start
+                if text[s] == UInt8(ascii: "'") || text[s] == UInt8(ascii: "\"") { s += 1 }
+                let end = text.runEnd(from: s) { !Bytes.isSpace($0) && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "\"") }
+                if let colon = text.bytes[s..<end].firstIndex(of: UInt8(ascii: ":")), colon > s, end - colon > 3,
+                   !text.bytes[s..<end].contains(UInt8(ascii: "/")) {
+                    add(s, end, .urlCredential)
                 }
             }
             if text.hasPrefix("sshpass -p ", at: i) {

@@ -27,8 +27,10 @@ extension Detectors {
     ]
 
     static let titles: Set<String> = ["mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "mx"]
-    static let introducers = ["my name is ", "name is ", "i'm ", "i am ", "this is ", "dear ", "hi ", "hello ", "thanks ",
-                              "regards, ", "name: ", "contact: ", "signed, ", "from ", "to ", "with ", "ask ", "call ", "email "]
+    /// Words that introduce a person's name, strongly enough to trust a name not in the list.
+    static let introducers = ["my name is ", "name is ", "i'm ", "i am ", "dear ", "hi ", "hello ", "name: ", "regards,\n",
+                              "regards, ", "contact: ", "signed, ", "sincerely,\n", "cheers,\n", "thanks,\n", "patient ", "customer ",
+                              "employee ", "author: ", "from: ", "to: ", "cc: "]
     /// Capitalised words that begin sentences or headings, never names.
     static let notNames: Set<String> = ["the", "this", "that", "here", "there", "sure", "yes", "no", "hi", "hello", "dear",
                                         "thanks", "please", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",

@@ -120,6 +120,24 @@ struct EndToEndTests {
         #expect((verified["entries"] as? Int ?? 0) > 100)
     }
 
+    @Test("redact: JSONL in, redacted text or spans out")
+    func redact() throws {
+        let ws = try Workspace()
+        try ws.write("in.jsonl", [
+            #"{"id":"a","text":"mail ana.lopez@example.com or call (415) 555-0132"}"#,
+            #"{"id":7,"text":"nothing here"}"#,
+        ])
+        let text = try ws.run(["redact", ws.path("in.jsonl")], database: false)
+        #expect(text.status == 0)
+        #expect(text.stdout == #"{"id":"a","text":"mail [EMAIL] or call [PHONE]"}"# + "\n" + #"{"id":7,"text":"nothing here"}"# + "\n")
+        let spans = try ws.run(["redact", "--spans", ws.path("in.jsonl")], database: false)
+        #expect(spans.stdout.hasPrefix(#"{"id":"a","spans":[{"end":26,"start":5,"type":"EMAIL"},{"end":49,"start":35,"type":"PHONE"}]}"#))
+        try ws.write("bad.jsonl", [#"{"id":"a"}"#])
+        let bad = try ws.run(["redact", ws.path("bad.jsonl")], database: false)
+        #expect(bad.status != 0)
+        #expect(bad.stderr == "error: invalid_argument: line 1: field \"text\" must be a string\n")
+    }
+
     @Test("errors: one line on stderr with the code, a non-zero exit, nothing written")
     func errors() throws {
         let ws = try Workspace()
