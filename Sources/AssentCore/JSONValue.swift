@@ -36,22 +36,36 @@ extension JSONValue {
     /// Parses one JSON text (surrounding white space allowed).
     public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
         var text = text
-        let result: Result<JSONValue, JSONSyntaxError> = text.withUTF8 { buffer in
+        var failure: JSONSyntaxError?
+        let value: JSONValue? = text.withUTF8 { buffer -> JSONValue? in
             var parser = JSONParser(bytes: buffer)
-            return Result { () throws(JSONSyntaxError) -> JSONValue in try parser.parseDocument() }
+            do throws(JSONSyntaxError) {
+                return try parser.parseDocument()
+            } catch {
+                failure = error
+                return nil
+            }
         }
-        return try result.get()
+        if let failure { throw failure }
+        return value!
     }
 
     /// Parses a JSON text that should be one object into its key/value pairs, in order; nil when
     /// the text is valid JSON but not an object (the caller then parses it as a value).
     public static func parseObjectPairs(_ text: String) throws(JSONSyntaxError) -> [(String, JSONValue)]? {
         var text = text
-        let result: Result<[(String, JSONValue)]?, JSONSyntaxError> = text.withUTF8 { buffer in
+        var failure: JSONSyntaxError?
+        let pairs: [(String, JSONValue)]?? = text.withUTF8 { buffer -> [(String, JSONValue)]?? in
             var parser = JSONParser(bytes: buffer)
-            return Result { () throws(JSONSyntaxError) -> [(String, JSONValue)]? in try parser.parseFlatDocument() }
+            do throws(JSONSyntaxError) {
+                return .some(try parser.parseFlatDocument())
+            } catch {
+                failure = error
+                return nil
+            }
         }
-        return try result.get()
+        if let failure { throw failure }
+        return pairs ?? nil
     }
 
     /// Parses one JSON text from UTF-8 bytes.
@@ -244,15 +258,18 @@ struct JSONParser {
     mutating func parseString() throws(JSONSyntaxError) -> String {
         index += 1  // opening quote
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes (and, most often, plain ASCII, which needs no validation).
+        var ascii = true
         while index < bytes.count {
             let c = bytes[index]
             if c == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                if ascii { return String(decoding: slice, as: UTF8.self) }
                 guard let s = String(validating: slice, as: UTF8.self) else { throw fail("invalid UTF-8 in string") }
                 return s
             }
+            if c >= 0x80 { ascii = false }
             if c == UInt8(ascii: "\\") { break }
             if c < 0x20 { throw fail("control character in string") }
             index += 1

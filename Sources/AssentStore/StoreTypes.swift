@@ -71,16 +71,33 @@ public struct RunItem: Hashable, Sendable {
         self.entries = entries
     }
 
-    /// The manifest line: canonical JSON.
+    /// The manifest line: canonical JSON (keys sorted), written directly.
     public var manifestLine: String {
-        var o: [String: JSONValue] = [
-            "type": .string(kind.rawValue), "id": .string(id), "account": .string(account),
-            "entries": .array(entries.map { entry in
-                .object(["seq": .number(String(entry.seq)), "at": .string(entry.at.rfc3339), "sha256": entry.contentSha256.map(JSONValue.string) ?? .null])
-            }),
-        ]
-        if let conversation { o["conversation"] = .string(conversation) }
-        return JSONValue.object(o).canonicalText
+        var out: [UInt8] = []
+        out.reserveCapacity(96 + entries.count * 110)
+        out.append(contentsOf: #"{"account":"#.utf8)
+        JSONValue.writeString(account, to: &out)
+        if let conversation {
+            out.append(contentsOf: #","conversation":"#.utf8)
+            JSONValue.writeString(conversation, to: &out)
+        }
+        out.append(contentsOf: #","entries":["#.utf8)
+        for (k, entry) in entries.enumerated() {
+            if k > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"at":""#.utf8)
+            out.append(contentsOf: entry.at.rfc3339.utf8)
+            out.append(contentsOf: #"","seq":"#.utf8)
+            out.append(contentsOf: String(entry.seq).utf8)
+            out.append(contentsOf: #","sha256":"#.utf8)
+            if let sha = entry.contentSha256 { JSONValue.writeString(sha, to: &out) } else { out.append(contentsOf: "null".utf8) }
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(contentsOf: #"],"id":"#.utf8)
+        JSONValue.writeString(id, to: &out)
+        out.append(contentsOf: #","type":"#.utf8)
+        JSONValue.writeString(kind.rawValue, to: &out)
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Reads a manifest line back.
