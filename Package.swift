@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "assent-bench",
             dependencies: [
-                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentDemo",
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentDemo", "AssentRedaction",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings

@@ -23,14 +23,16 @@ struct Text {
 
     @inline(__always) subscript(_ i: Int) -> UInt8 { i >= 0 && i < bytes.count ? bytes[i] : 0 }
 
-    /// Whether `word` (ASCII, compared case-insensitively) starts at `i`.
-    func hasPrefix(_ word: String, at i: Int, caseInsensitive: Bool = false) -> Bool {
-        var k = i
-        for w in word.utf8 {
-            guard k < bytes.count else { return false }
-            let c = bytes[k]
-            if caseInsensitive ? Bytes.lower(c) != Bytes.lower(w) : c != w { return false }
-            k += 1
+    /// Whether `word` (ASCII; optionally compared case-insensitively) starts at `i`.
+    @inline(__always)
+    func hasPrefix(_ word: StaticString, at i: Int, caseInsensitive: Bool = false) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard i >= 0, i + count <= bytes.count else { return false }
+        let p = word.utf8Start
+        if caseInsensitive {
+            for k in 0..<count where Bytes.lower(bytes[i + k]) != Bytes.lower(p[k]) { return false }
+        } else {
+            for k in 0..<count where bytes[i + k] != p[k] { return false }
         }
         return true
     }

@@ -53,7 +53,7 @@ struct Detectors {
                 add(i, i + 39 + (text.runEnd(from: i + 39, Bytes.isTokenChar) - (i + 39)), .googleAPIKey)
                 return
             }
-            for prefix in ["AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "AROA", "APKA", "ASCA"] where text.hasPrefix(prefix, at: i) {
+            for prefix: StaticString in ["AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "AROA", "APKA", "ASCA"] where text.hasPrefix(prefix, at: i) {
                 let keyEnd = text.runEnd(from: i, { Bytes.isUpper($0) || Bytes.isDigit($0) })
                 if keyEnd - i == 20, text.boundaryAfter(keyEnd), !text.string(i..<keyEnd).hasSuffix("EXAMPLE") {
                     add(i, keyEnd, .awsAccessKey)
@@ -74,8 +74,8 @@ struct Detectors {
             add(i, end, .slackToken)
             return
         }
-        for prefix in ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"] where text.hasPrefix(prefix, at: i) {
-            if length - prefix.utf8.count >= 16 { add(i, end, .stripeKey) }
+        for prefix: StaticString in ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"] where text.hasPrefix(prefix, at: i) {
+            if length - prefix.utf8CodeUnitCount >= 16 { add(i, end, .stripeKey) }
             return
         }
         if text.hasPrefix("sk-ant-", at: i) {

@@ -39,6 +39,40 @@ extension Detectors {
         return words.map { $0.lowercased() }
     }
 
+    /// Whether the bytes contain, case-insensitively, a fragment every secret-naming word has.
+    static func mayNameSecret(_ bytes: [UInt8], _ start: Int, _ end: Int) -> Bool {
+        var k = start
+        while k + 1 < end {
+            switch Bytes.lower(bytes[k]) {
+            case 0x70:  // p: pass, pwd, pw
+                let b = Bytes.lower(bytes[k + 1])
+                if b == 0x77 { return true }
+                if b == 0x61, k + 3 < end, Bytes.lower(bytes[k + 2]) == 0x73, Bytes.lower(bytes[k + 3]) == 0x73 { return true }
+            case 0x73:  // secret
+                if k + 5 < end, matches(bytes, k, "secret") { return true }
+            case 0x74:  // token
+                if k + 4 < end, matches(bytes, k, "token") { return true }
+            case 0x6B:  // key
+                if k + 2 < end, matches(bytes, k, "key") { return true }
+            case 0x63:  // cred
+                if k + 3 < end, matches(bytes, k, "cred") { return true }
+            case 0x62:  // bearer
+                if k + 5 < end, matches(bytes, k, "bearer") { return true }
+            default:
+                break
+            }
+            k += 1
+        }
+        return false
+    }
+
+    @inline(__always)
+    static func matches(_ bytes: [UInt8], _ at: Int, _ word: StaticString) -> Bool {
+        let p = word.utf8Start
+        for j in 0..<word.utf8CodeUnitCount where Bytes.lower(bytes[at + j]) != p[j] { return false }
+        return true
+    }
+
     /// Classifies an identifier like `DB_PASSWORD` or `stripeSecret`.
     static func nameKind(_ identifier: String) -> NameKind? {
         let parts = words(of: identifier)
@@ -87,9 +121,11 @@ extension Detectors {
                 continue
             }
             let nameEnd = text.runEnd(from: i) { Bytes.isAlnum($0) || $0 == 0x5F || $0 == 0x2D || $0 == 0x2E }
-            let name = text.string(i..<nameEnd)
             defer { i = max(i + 1, nameEnd) }
-            guard name.count >= 2, let kind = Self.nameKind(name) else { continue }
+            // Cheap prefilter on bytes before building any string: most words name no secret.
+            guard nameEnd - i >= 2, Self.mayNameSecret(bytes, i, nameEnd) else { continue }
+            let name = text.string(i..<nameEnd)
+            guard let kind = Self.nameKind(name) else { continue }
             guard let (valueStart, valueEnd, quoted) = assignedValue(after: nameEnd, prose: true) else { continue }
             let value = text.bytes[valueStart..<valueEnd]
             let valueText = text.string(valueStart..<valueEnd)
@@ -139,8 +175,8 @@ extension Detectors {
             assigned = true
         } else if prose {
             // "password is X", "password was X", "password: X", "password X" after --flag.
-            for word in ["is now ", "is ", "was ", "are ", "of ", "to ", "as ", "became ", "= "] where text.hasPrefix(word, at: k, caseInsensitive: true) {
-                k += word.utf8.count
+            for word: StaticString in ["is now ", "is ", "was ", "are ", "of ", "to ", "as ", "became ", "= "] where text.hasPrefix(word, at: k, caseInsensitive: true) {
+                k += word.utf8CodeUnitCount
                 assigned = true
                 break
             }
@@ -223,7 +259,12 @@ extension Detectors {
         var i = 0
         let n = text.count
         while i < n {
-            if text.hasPrefix("mysql", at: i) || text.hasPrefix("mysqldump", at: i) {
+            let first = text[i]
+            guard first == UInt8(ascii: "m") || first == UInt8(ascii: "s") || first == UInt8(ascii: "e") || first == UInt8(ascii: " ") else {
+                i += 1
+                continue
+            }
+            if text.hasPrefix("mysql", at: i) {
                 var k = i
                 let lineEnd = text.runEnd(from: i) { $0 != 0x0A }
                 while k < lineEnd {
@@ -234,8 +275,8 @@ extension Detectors {
                     k += 1
                 }
             }
-            for flag in [" -u ", " --user ", " --user=", " -U "] where text.hasPrefix(flag, at: i) {
-                let start = i + flag.utf8.count
+            for flag: StaticString in [" -u ", " --user ", " --user=", " -U "] where text.hasPrefix(flag, at: i) {
+                let start = i + flag.utf8CodeUnitCount
                 var s = start
                 if text[s] == UInt8(ascii: "'") || text[s] == UInt8(ascii: "\"") { s += 1 }
                 let end = text.runEnd(from: s) { !Bytes.isSpace($0) && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "\"") }

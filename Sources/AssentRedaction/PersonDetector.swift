@@ -73,7 +73,8 @@ extension Detectors {
                 }
             }
             let known = Self.firstNames.contains(first)
-            let introduced = Self.introducers.contains { text.contextBefore(i, length: 16).hasSuffix($0) }
+            let before = text.contextBefore(i, length: 16)
+            let introduced = Self.introducers.contains { before.hasSuffix($0) }
             if (known || introduced), !Self.notNames.contains(first) {
                 var end = firstEnd
                 // Surname(s): capitalised words after a space (O'Brien, Smith-Jones).

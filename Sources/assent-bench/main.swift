@@ -176,8 +176,16 @@ case "ledger":
         print("error: \(error)")
         exit(1)
     }
+case "redact":
+    do {
+        try runRedactBench(Array(arguments.dropFirst()))
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
 default:
     print("usage: assent-bench eligibility [--conversations N] [--seed S] [--rounds R]")
     print("       assent-bench ledger [--accounts N] [--seed S] [--dir D] [--explain-samples K]")
+    print("       assent-bench redact [--megabytes N] [--out FILE]")
     exit(arguments.isEmpty ? 0 : 2)
 }

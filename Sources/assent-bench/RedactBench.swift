@@ -1,0 +1,54 @@
+import AssentDemo
+import AssentRedaction
+import Foundation
+
+// assent-bench redact: single-core throughput of AssentRedaction over generated chat and code
+// text (the demo generator's exchanges, full of planted sensitive data), in MB/s.
+//
+//   swift run -c release assent-bench redact [--megabytes 50] [--out FILE]
+//
+// With --out the same text is also written as JSONL {"id","text"} so other tools can be run on
+// exactly the same input.
+func runRedactBench(_ arguments: [String]) throws {
+    var megabytes = 50
+    var outPath: String?
+    var k = 0
+    while k < arguments.count {
+        let value = k + 1 < arguments.count ? arguments[k + 1] : ""
+        switch arguments[k] {
+        case "--megabytes": megabytes = Int(value) ?? megabytes; k += 1
+        case "--out": outPath = value; k += 1
+        default: break
+        }
+        k += 1
+    }
+    var generator = DemoGenerator(seed: 11)
+    var texts: [String] = []
+    var bytes = 0
+    var index = 0
+    while bytes < megabytes * 1_000_000 {
+        for event in generator.account(index: index) {
+            if let text = event.content {
+                texts.append(text)
+                bytes += text.utf8.count
+            }
+        }
+        index += 1
+    }
+    if let outPath {
+        var out = Data()
+        for (n, text) in texts.enumerated() {
+            let line = try JSONSerialization.data(withJSONObject: ["id": String(n), "text": text])
+            out.append(line)
+            out.append(0x0A)
+        }
+        try out.write(to: URL(fileURLWithPath: outPath))
+    }
+    let redactor = Redactor()
+    var found = 0
+    let elapsed = try seconds {
+        for text in texts { found += redactor.spans(in: text).count }
+    }
+    print(String(format: "redact: %.1f MB in %.2f s = %.1f MB/s, %d texts, %d spans (one core)",
+                 Double(bytes) / 1e6, elapsed, Double(bytes) / 1e6 / elapsed, texts.count, found))
+}
