@@ -368,7 +368,6 @@ struct Detectors {
             let word = text.string(k..<wordEnd).lowercased()
             words += 1
             k = wordEnd
-            if words >= 2 || Self.streetSuffixes.contains(word) && words >= 2 {}
             if Self.streetSuffixes.contains(word), words >= 2 {
                 if text[k] == UInt8(ascii: ".") { k += 1 }
                 suffixEnd = k

@@ -9,7 +9,6 @@ public import AssentCore
 /// the file's size.
 public final class FileLineSource: LineSource {
     private let file: UnsafeMutablePointer<FILE>
-    private let ownsFile: Bool // always true today; kept for sources opened elsewhere
     private var buffer: UnsafeMutablePointer<CChar>?
     private var capacity = 0
     public private(set) var bytesRead: Int64 = 0
@@ -23,7 +22,6 @@ public final class FileLineSource: LineSource {
                 throw .invalidArgument("cannot read standard input")
             }
             file = input
-            ownsFile = true
             totalBytes = nil
             return
         }
@@ -36,13 +34,12 @@ public final class FileLineSource: LineSource {
             throw .invalidArgument("\(path) is a directory")
         }
         file = opened
-        ownsFile = true
         totalBytes = fstat(fileno(opened), &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG ? Int64(info.st_size) : nil
     }
 
     deinit {
         free(buffer)
-        if ownsFile { fclose(file) }
+        fclose(file)
     }
 
     public func nextLine() throws -> String? {
