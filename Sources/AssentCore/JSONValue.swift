@@ -136,51 +136,28 @@ struct JSONParser {
     mutating func parseFlatDocument() throws(JSONSyntaxError) -> [(String, JSONValue)]? {
         skipSpace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return nil }
-        try enter()
-        index += 1
-        var pairs: [(String, JSONValue)] = []
-        pairs.reserveCapacity(8)
-        skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-        } else {
-            while true {
-                skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-                let key = try parseString()
-                skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-                index += 1
-                skipSpace()
-                let value = try parseValue()
-                for (existing, _) in pairs where existing == key { throw fail("duplicate key \"\(key)\"") }
-                pairs.append((key, value))
-                skipSpace()
-                guard index < bytes.count else { throw fail("unexpected end of input") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
-                index += 1
-                break
-            }
-        }
-        depth -= 1
+        let pairs = try parseMembers()
         skipSpace()
         guard index == bytes.count else { throw fail("unexpected text after the value") }
         return pairs
     }
 
     mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
+        .object(Dictionary(uniqueKeysWithValues: try parseMembers()))
+    }
+
+    /// An object's members in order, from its `{` through its `}`; duplicate keys are refused.
+    mutating func parseMembers() throws(JSONSyntaxError) -> [(String, JSONValue)] {
         try enter()
         index += 1
-        var object: [String: JSONValue] = [:]
+        var pairs: [(String, JSONValue)] = []
+        pairs.reserveCapacity(8)
+        var keys: Set<String> = []
         skipSpace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
             depth -= 1
-            return .object(object)
+            return pairs
         }
         while true {
             skipSpace()
@@ -191,7 +168,11 @@ struct JSONParser {
             index += 1
             skipSpace()
             let value = try parseValue()
-            guard object.updateValue(value, forKey: key) == nil else { throw fail("duplicate key \"\(key)\"") }
+            // Small objects (events) are checked by a scan, larger ones by a set.
+            let duplicate = pairs.count < 16 ? pairs.contains { $0.0 == key } : !keys.insert(key).inserted
+            if pairs.count == 15 { keys = Set(pairs.map(\.0) + [key]) }
+            guard !duplicate else { throw fail("duplicate key \"\(key)\"") }
+            pairs.append((key, value))
             skipSpace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -201,7 +182,7 @@ struct JSONParser {
             guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
             index += 1
             depth -= 1
-            return .object(object)
+            return pairs
         }
     }
 
