@@ -9,6 +9,8 @@ struct DemoCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "generate", abstract: "Realistic events as JSONL on standard output, deterministic for a seed.")
 
+        /// Accepted like on every command (SPEC §7); generating reads no database.
+        @OptionGroup var store: StoreOptions
         @Option(name: .long, help: "How many accounts.") var accounts: Int
         @Option(name: .long, help: "The random seed.") var seed: UInt64 = 1
 

@@ -8,6 +8,9 @@ struct RedactCommand: AsyncParsableCommand {
         commandName: "redact",
         abstract: "Redact JSONL {\"id\",\"text\"} records: masked text, or with --spans the detected spans.")
 
+    /// Accepted like on every command (SPEC §7); redaction reads no database.
+    @OptionGroup var store: StoreOptions
+
     @Argument(help: ArgumentHelp("The JSONL file; standard input when left out or -.", valueName: "FILE.jsonl"))
     var file: String = "-"
 
