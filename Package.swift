@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "AssentCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -42,7 +43,7 @@ let package = Package(
         ),
         .target(
             name: "AssentStore",
-            dependencies: ["AssentCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["AssentCore", "AssentRedaction", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .target(

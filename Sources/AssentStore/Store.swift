@@ -47,6 +47,14 @@ public protocol Store: Sendable {
     /// Streams a run's manifest items of one kind, in manifest order.
     func forEachRunItem(run name: String, kind: RunItemKind, _ body: @Sendable (RunItem) throws -> Void) async throws
 
+    /// Streams a run's items of one kind with the stored text of each entry, aligned with
+    /// `item.entries` (nil where the text was purged or never given).
+    func forEachRunItemWithContent(run name: String, kind: RunItemKind, _ body: @Sendable (RunItem, [String?]) throws -> Void) async throws
+
+    /// A secret of this deployment (created at random on first use, never exported): keys the
+    /// pseudonyms of exports.
+    func deploymentKey(named name: String) async throws -> [UInt8]
+
     /// The names of the runs holding a conversation, oldest first.
     func runs(holdingConversation id: ConversationID) async throws -> [String]
 

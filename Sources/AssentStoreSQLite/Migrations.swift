@@ -120,6 +120,16 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v2: deployment keys") { db in
+            // Secrets of this deployment (the pseudonym key of exports); they never leave it.
+            try db.execute(sql: """
+                CREATE TABLE deployment_keys (
+                    name TEXT PRIMARY KEY,
+                    key BLOB NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

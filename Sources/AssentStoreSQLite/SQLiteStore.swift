@@ -365,6 +365,37 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func forEachRunItemWithContent(run name: String, kind: RunItemKind, _ body: @Sendable (RunItem, [String?]) throws -> Void) async throws {
+        try await pool.read { db in
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE name = ?)", arguments: [name]) == true else {
+                throw AssentError.unknownRun("no run named \(name)")
+            }
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT manifest_line FROM run_items WHERE run = ? AND kind = ? ORDER BY position",
+                arguments: [name, kind.rawValue])
+            let content = try db.cachedStatement(sql: "SELECT text FROM content WHERE seq = ?")
+            while let row = try rows.next() {
+                let item = try RunItem(manifestLine: row[0])
+                let texts = try item.entries.map { try String.fetchOne(content, arguments: [$0.seq]) }
+                try body(item, texts)
+            }
+        }
+    }
+
+    public func deploymentKey(named name: String) async throws -> [UInt8] {
+        try await pool.write { db in
+            if let key = try Data.fetchOne(db, sql: "SELECT key FROM deployment_keys WHERE name = ?", arguments: [name]) {
+                return Array(key)
+            }
+            var generator = SystemRandomNumberGenerator()
+            let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            try db.execute(
+                sql: "INSERT INTO deployment_keys (name, key, created_at) VALUES (?, ?, ?)",
+                arguments: [name, Data(key), Self.wallClockMicros()])
+            return key
+        }
+    }
+
     public func runs(holdingConversation id: ConversationID) async throws -> [String] {
         try await pool.read { db in
             try String.fetchAll(db, sql: """

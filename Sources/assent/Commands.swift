@@ -136,7 +136,33 @@ struct ExplainCommand: AsyncParsableCommand {
 struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs", abstract: "Training runs: immutable snapshots of what is eligible at T.",
-        subcommands: [Create.self, List.self, Show.self])
+        subcommands: [Create.self, List.self, Show.self, Export.self])
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export", abstract: "Write a run as redacted, pseudonymous gzip JSONL shards and a manifest.")
+
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The run's name.") var name: String
+        @Option(name: .long, help: ArgumentHelp("The folder to write into (created if needed).", valueName: "DIR")) var out: String
+        @Option(name: .long, help: "Uncompressed bytes per shard (default 64 MiB).") var shardBytes: Int = 64 << 20
+        @OptionGroup var output: JSONFlag
+
+        func validate() throws {
+            guard shardBytes >= 1024 else { throw AssentError.invalidArgument("--shard-bytes must be at least 1024") }
+        }
+
+        func run() async throws {
+            var exporter = RunExporter()
+            exporter.shardBytes = shardBytes
+            let summary = try await withStore(store) { try await exporter.export(run: name, from: $0, to: out) }
+            if output.json {
+                Output.json(summary.manifest)
+            } else {
+                Output.line("exported run \(name) to \(out): \(summary.conversations) conversations, \(summary.feedback) feedback in \(summary.shards) shards (manifest.json)")
+            }
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a run at T.")

@@ -120,6 +120,64 @@ struct EndToEndTests {
         #expect((verified["entries"] as? Int ?? 0) > 100)
     }
 
+    /// Runs a shell tool and returns its standard output.
+    static func tool(_ path: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test("runs export: redacted, pseudonymous, byte-identical twice, hashes that match, purges reported")
+    func export() throws {
+        let ws = try Workspace()
+        #expect(try ws.run(["demo", "generate", "--accounts", "80", "--seed", "4"], database: false, stdoutTo: "events.jsonl").status == 0)
+        #expect(try ws.run(["import", ws.path("events.jsonl")]).status == 0)
+        #expect(try ws.run(["runs", "create", "--name", "r1", "--at", "2026-11-02T00:00:00Z"]).status == 0)
+        let first = try ws.run(["runs", "export", "r1", "--out", ws.path("out1"), "--shard-bytes", "20000", "--json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let manifest = try first.json()
+        #expect(manifest["redactionVersion"] as? String == "assent-redaction-1")
+        let shards = try #require(manifest["shards"] as? [[String: Any]])
+        #expect(shards.count > 1, "bounded shards")
+        #expect(try ws.run(["runs", "export", "r1", "--out", ws.path("out2"), "--shard-bytes", "20000"]).status == 0)
+        var exported = ""
+        for shard in shards {
+            let name = try #require(shard["name"] as? String)
+            let a = try Data(contentsOf: URL(fileURLWithPath: ws.path("out1/\(name)")))
+            let b = try Data(contentsOf: URL(fileURLWithPath: ws.path("out2/\(name)")))
+            #expect(a == b, "\(name) is byte-identical across exports")
+            let digest = try Self.tool("/usr/bin/sha256sum", [ws.path("out1/\(name)")]).prefix(64)
+            #expect(String(digest) == shard["sha256"] as? String)
+            exported += try Self.tool("/bin/gzip", ["-dc", ws.path("out1/\(name)")])
+        }
+        // Nothing planted leaves: no key prefixes, no private keys, no real ids.
+        for marker in ["AKIA", "ghp_", "sk-proj-", "sk_live_", "xoxb-", "sk-ant-api03-", "AIza", "BEGIN RSA PRIVATE KEY", "acct-", "eyJhbGciOi"] {
+            #expect(!exported.contains(marker), "\(marker) leaked")
+        }
+        let records = exported.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(records.count == ((manifest["counts"] as? [String: Int])?["conversations"] ?? 0) + ((manifest["counts"] as? [String: Int])?["feedback"] ?? 0))
+        // One pseudonym per account: as many as the accounts the run holds.
+        let shown = try ws.run(["runs", "show", "r1"]).stdout
+        let accounts = Set(shown.split(separator: "\n").compactMap { line -> String? in
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            return parts.count == 3 && parts[1].hasPrefix("acct-") ? String(parts[1]) : nil
+        })
+        let pseudonyms = Set(records.compactMap { $0?["account"] as? String })
+        #expect(pseudonyms.count == accounts.count)
+        // Content purged since the run is reported, not exported.
+        #expect(try ws.run(["sweep", "--at", "2031-12-01T00:00:00Z"]).status == 0)
+        let after = try ws.run(["runs", "export", "r1", "--out", ws.path("out3"), "--json"]).json()
+        let purged = try #require(after["purged"] as? [String: Int])
+        #expect((purged["exchanges"] ?? 0) > 0)
+        #expect((after["counts"] as? [String: Int])?["exchanges"] == 0)
+    }
+
     @Test("redact: JSONL in, redacted text or spans out")
     func redact() throws {
         let ws = try Workspace()

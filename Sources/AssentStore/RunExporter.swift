@@ -1,0 +1,169 @@
+public import AssentCore
+import AssentRedaction
+import Crypto
+import Foundation
+
+/// Exports a run for training (issue 5): its items as gzip JSONL shards of bounded size,
+/// redacted, with pseudonymous ids, and a manifest with each shard's SHA-256. The same run and
+/// content always give the same bytes.
+public struct RunExporter: Sendable {
+    public struct Summary: Sendable {
+        public var manifest: JSONValue
+        public var shards: Int
+        public var conversations: Int
+        public var feedback: Int
+    }
+
+    /// Uncompressed bytes per shard before a new one starts. Default 64 MiB.
+    public var shardBytes = 64 << 20
+
+    public init() {}
+
+    /// Writes `shard-NNNNN.jsonl.gz` files and `manifest.json` into `directory` (created if
+    /// needed; earlier shards there are replaced).
+    public func export(run name: String, from store: any Store, to directory: String) async throws -> Summary {
+        let summary = try await store.run(named: name)
+        let key = try await store.deploymentKey(named: "export-pseudonyms")
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for file in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where file.hasPrefix("shard-") && file.hasSuffix(".jsonl.gz") || file == "manifest.json" {
+            try fm.removeItem(atPath: directory + "/" + file)
+        }
+        let writer = ShardWriter(directory: directory, shardBytes: shardBytes, key: key)
+        for kind in RunItemKind.allCases {
+            try await store.forEachRunItemWithContent(run: name, kind: kind) { item, texts in
+                try writer.add(item, texts: texts)
+            }
+        }
+        try writer.flush()
+        let state = writer.state
+        let manifest: JSONValue = .object([
+            "run": .string(name),
+            "runManifestSha256": .string(summary.manifestSha256),
+            "at": .string(summary.at.rfc3339),
+            "purpose": .string(summary.purpose.rawValue),
+            "redactionVersion": .string(Redactor.version),
+            "shards": .array(state.shards.map {
+                .object(["name": .string($0.name), "sha256": .string($0.sha256), "records": .number(String($0.records)), "bytes": .number(String($0.bytes))])
+            }),
+            "counts": .object([
+                "conversations": .number(String(state.conversations)), "feedback": .number(String(state.feedback)),
+                "exchanges": .number(String(state.exchanges)),
+            ]),
+            "purged": .object([
+                "conversations": .number(String(state.purgedConversations)), "exchanges": .number(String(state.purgedExchanges)),
+                "feedback": .number(String(state.purgedFeedback)),
+            ]),
+            "detected": .object(Dictionary(uniqueKeysWithValues: state.detected.map { ($0.key.rawValue, JSONValue.number(String($0.value))) })),
+        ])
+        try Array((manifest.canonicalText + "\n").utf8).withUnsafeBufferPointer {
+            try Data(buffer: $0).write(to: URL(fileURLWithPath: directory + "/manifest.json"))
+        }
+        return Summary(manifest: manifest, shards: state.shards.count, conversations: state.conversations, feedback: state.feedback)
+    }
+}
+
+/// Accumulates records and writes shards; used from the store's streaming callback.
+final class ShardWriter: @unchecked Sendable {
+    struct Shard {
+        var name: String
+        var sha256: String
+        var records: Int
+        var bytes: Int
+    }
+
+    struct State {
+        var shards: [Shard] = []
+        var conversations = 0
+        var feedback = 0
+        var exchanges = 0
+        var purgedConversations = 0
+        var purgedExchanges = 0
+        var purgedFeedback = 0
+        var detected: [SensitiveType: Int] = [:]
+    }
+
+    private let directory: String
+    private let shardBytes: Int
+    private let key: [UInt8]
+    private let redactor: Redactor
+    private var buffer: [UInt8] = []
+    private var records = 0
+    private(set) var state = State()
+
+    init(directory: String, shardBytes: Int, key: [UInt8]) {
+        self.directory = directory
+        self.shardBytes = shardBytes
+        self.key = key
+        redactor = Redactor(masking: .pseudonym(key: key))
+    }
+
+    /// A keyed pseudonym for an id: the mapping never leaves the deployment.
+    func pseudonym(_ kind: String, _ id: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array("\(kind):\(id)".utf8), using: SymmetricKey(data: key))
+        return "p_" + Digest.hex(Array(mac).prefix(10))
+    }
+
+    func redact(_ text: String) -> String {
+        let (redacted, spans) = redactor.redactWithSpans(text)
+        for span in spans { state.detected[span.type, default: 0] += 1 }
+        return redacted
+    }
+
+    func add(_ item: RunItem, texts: [String?]) throws {
+        switch item.kind {
+        case .conversation:
+            var exchanges: [JSONValue] = []
+            for (entry, text) in zip(item.entries, texts) {
+                if let text {
+                    exchanges.append(.object(["at": .string(entry.at.rfc3339), "text": .string(redact(text))]))
+                } else if entry.contentSha256 != nil {
+                    state.purgedExchanges += 1
+                }
+            }
+            guard !exchanges.isEmpty || !item.entries.contains(where: { $0.contentSha256 != nil }) else {
+                state.purgedConversations += 1
+                return
+            }
+            state.conversations += 1
+            state.exchanges += exchanges.count
+            append(.object([
+                "type": .string("conversation"), "id": .string(pseudonym("conversation", item.id)),
+                "account": .string(pseudonym("account", item.account)), "exchanges": .array(exchanges),
+            ]))
+        case .feedback:
+            let entry = item.entries[0]
+            let text = texts.first ?? nil
+            if text == nil, entry.contentSha256 != nil {
+                state.purgedFeedback += 1
+                return
+            }
+            state.feedback += 1
+            append(.object([
+                "type": .string("feedback"), "id": .string(pseudonym("feedback", item.id)),
+                "conversation": .string(pseudonym("conversation", item.conversation ?? "")),
+                "account": .string(pseudonym("account", item.account)), "at": .string(entry.at.rfc3339),
+                "comment": text.map { .string(redact($0)) } ?? .null,
+            ]))
+        }
+        if buffer.count >= shardBytes { try flush() }
+    }
+
+    private func append(_ record: JSONValue) {
+        record.write(to: &buffer)
+        buffer.append(0x0A)
+        records += 1
+    }
+
+    func flush() throws {
+        guard records > 0 else { return }
+        let compressed = try Gzip.compress(buffer)
+        let name = "shard-" + String(format: "%05d", state.shards.count) + ".jsonl.gz"
+        try compressed.withUnsafeBufferPointer { try Data(buffer: $0).write(to: URL(fileURLWithPath: directory + "/" + name)) }
+        var digest = StreamingDigest()
+        digest.update(compressed)
+        state.shards.append(Shard(name: name, sha256: digest.finalize(), records: records, bytes: compressed.count))
+        buffer.removeAll(keepingCapacity: true)
+        records = 0
+    }
+}
