@@ -19,24 +19,24 @@ extension Detectors {
     /// The words of an identifier: split at `_`, `-`, `.`, and camelCase boundaries, lower-cased.
     static func words(of identifier: String) -> [String] {
         var words: [String] = []
-        var current = ""
+        var current: [UInt8] = []
         var previousLower = false
-        for ch in identifier {
-            if !ch.isLetter && !ch.isNumber {
-                if !current.isEmpty { words.append(current) }
-                current = ""
+        for c in identifier.utf8 {
+            guard Bytes.isAlnum(c) else {
+                if !current.isEmpty { words.append(String(decoding: current, as: UTF8.self)) }
+                current.removeAll(keepingCapacity: true)
                 previousLower = false
                 continue
             }
-            if ch.isUppercase, previousLower, !current.isEmpty {
-                words.append(current)
-                current = ""
+            if Bytes.isUpper(c), previousLower, !current.isEmpty {
+                words.append(String(decoding: current, as: UTF8.self))
+                current.removeAll(keepingCapacity: true)
             }
-            current.append(ch)
-            previousLower = ch.isLowercase || ch.isNumber
+            current.append(Bytes.lower(c))
+            previousLower = !Bytes.isUpper(c)
         }
-        if !current.isEmpty { words.append(current) }
-        return words.map { $0.lowercased() }
+        if !current.isEmpty { words.append(String(decoding: current, as: UTF8.self)) }
+        return words
     }
 
     /// Whether the bytes contain, case-insensitively, a fragment every secret-naming word has.
