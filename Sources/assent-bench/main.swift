@@ -55,7 +55,6 @@ func accountEvents(_ id: String, conversations: Int, rng: inout SplitMix) -> [Ev
     let consumer = ["free", "free", "free", "pro", "pro", "max"]
     let plan = Int.random(in: 0..<100, using: &rng) < 4 ? "team" : consumer.randomElement(using: &rng)!
     events.append(Event(account: id, at: created, .accountCreated(plan: plan)))
-    let decideFrom = max(created, rollout)
     let choiceValue: ChoiceValue = Int.random(in: 0..<100, using: &rng) < 65 ? .on : .off
     if Int.random(in: 0..<100, using: &rng) < 85 {
         let decided = created >= rollout ? created : at(rollout.microseconds, instant("2025-10-20T00:00:00Z").microseconds)
@@ -68,7 +67,6 @@ func accountEvents(_ id: String, conversations: Int, rng: inout SplitMix) -> [Ev
             events.append(Event(account: id, at: at(decided.microseconds, end), .trainingChoice(value: choiceValue == .on ? .off : .on, source: .settings, shownDefault: nil)))
         }
     }
-    _ = decideFrom
     for c in 0..<conversations {
         let cid = "\(id)-c\(c)"
         let incognito = Int.random(in: 0..<100, using: &rng) < 3
@@ -142,7 +140,7 @@ func runEligibility(_ options: Options) {
                 }
             }
         })
-        if touched == 42 { print("") }
+        blackHole(touched)
         var eligible = 0
         bestEligibility = min(bestEligibility, seconds {
             for a in timelines.indices {
@@ -152,7 +150,7 @@ func runEligibility(_ options: Options) {
                 }
             }
         })
-        if eligible == -1 { print("") }
+        blackHole(eligible)
     }
     // The mix of reasons, counted apart from the timed passes.
     for account in timelines {
@@ -188,4 +186,10 @@ default:
     print("       assent-bench ledger [--accounts N] [--seed S] [--dir D] [--explain-samples K]")
     print("       assent-bench redact [--megabytes N] [--out FILE]")
     exit(arguments.isEmpty ? 0 : 2)
+}
+
+/// Keeps a result alive so the optimiser cannot drop the loop that computed it.
+@inline(never)
+func blackHole<T>(_ value: T) {
+    withExtendedLifetime(value) {}
 }
