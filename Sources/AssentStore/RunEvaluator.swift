@@ -60,38 +60,3 @@ public struct ManifestHasher {
 
     public func finalize() -> String { Digest.hex(hasher.finalize()) }
 }
-
-/// Decides, account by account, what a sweep at T purges (SPEC §5): content whose retainUntil
-/// ≤ T that no earlier sweep purged.
-public struct SweepPlanner: Sendable {
-    public let engine: PolicyEngine
-    public let at: Instant
-
-    public init(engine: PolicyEngine, at instant: Instant) {
-        self.engine = engine
-        self.at = instant
-    }
-
-    /// One purge: the `content.purged` event to record and the entries whose content goes.
-    public struct Purge: Sendable {
-        public var event: Event
-        public var entries: [Evidence]
-    }
-
-    public func purges(for timeline: AccountTimeline) -> [Purge] {
-        var out: [Purge] = []
-        let bound = Stamp.endOf(at)
-        for c in timeline.conversations where c.activities[0].at <= at {
-            let unpurged = c.activities.filter { $0.stamp <= bound && !c.isPurged($0, asOf: bound) }
-            if !unpurged.isEmpty, let retention = try? engine.retainUntil(of: c.id, in: timeline, at: at), retention.retainUntil <= at {
-                out.append(Purge(event: Event(account: timeline.account, at: at, .contentPurged(conversation: c.id, feedback: nil)), entries: unpurged))
-            }
-            for f in c.feedback where f.submitted.at <= at && f.purge == nil {
-                if let retention = try? engine.retainUntil(ofFeedback: f.id, in: timeline, at: at), retention.retainUntil <= at {
-                    out.append(Purge(event: Event(account: timeline.account, at: at, .contentPurged(conversation: c.id, feedback: f.id)), entries: [f.submitted]))
-                }
-            }
-        }
-        return out
-    }
-}

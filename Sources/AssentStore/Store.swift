@@ -3,7 +3,7 @@ public import AssentCore
 /// What Assent needs from storage: the ledger, the content beside it, runs and sweeps.
 ///
 /// A store narrows and streams; the rules are decided by `AssentCore` (through
-/// ``EventIngest``, ``RunEvaluator`` and ``SweepPlanner``, which every backend shares). Every
+/// ``EventIngest`` and ``RunEvaluator``, which every backend shares, and the engine's purges). Every
 /// write is atomic: a refused import or request leaves the store as it was.
 public protocol Store: Sendable {
     /// Every policy version in applied order, starting with the built-in default.

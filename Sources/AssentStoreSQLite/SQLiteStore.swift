@@ -6,7 +6,7 @@ import GRDB
 /// The embedded default store: one SQLite file in WAL mode, through GRDB.
 ///
 /// Every write runs in one transaction; the rules are the core's, applied through the shared
-/// ``EventIngest``, ``RunEvaluator`` and ``SweepPlanner``.
+/// ``EventIngest``, ``RunEvaluator`` and the engine's purges.
 public final class SQLiteStore: Store {
     private let pool: DatabasePool
 
@@ -352,33 +352,27 @@ public final class SQLiteStore: Store {
     }
 
     public func forEachRunItem(run name: String, kind: RunItemKind, _ body: @Sendable (RunItem) throws -> Void) async throws {
-        try await pool.read { db in
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE name = ?)", arguments: [name]) == true else {
-                throw AssentError.unknownRun("no run named \(name)")
-            }
-            let rows = try Row.fetchCursor(
-                db, sql: "SELECT manifest_line FROM run_items WHERE run = ? AND kind = ? ORDER BY position",
-                arguments: [name, kind.rawValue])
-            while let row = try rows.next() {
-                try body(try RunItem(manifestLine: row[0]))
-            }
-        }
+        try await pool.read { db in try Self.forEachItem(db, run: name, kind: kind, body) }
     }
 
     public func forEachRunItemWithContent(run name: String, kind: RunItemKind, _ body: @Sendable (RunItem, [String?]) throws -> Void) async throws {
         try await pool.read { db in
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE name = ?)", arguments: [name]) == true else {
-                throw AssentError.unknownRun("no run named \(name)")
-            }
-            let rows = try Row.fetchCursor(
-                db, sql: "SELECT manifest_line FROM run_items WHERE run = ? AND kind = ? ORDER BY position",
-                arguments: [name, kind.rawValue])
             let content = try db.cachedStatement(sql: "SELECT text FROM content WHERE seq = ?")
-            while let row = try rows.next() {
-                let item = try RunItem(manifestLine: row[0])
-                let texts = try item.entries.map { try String.fetchOne(content, arguments: [$0.seq]) }
-                try body(item, texts)
+            try Self.forEachItem(db, run: name, kind: kind) { item in
+                try body(item, try item.entries.map { try String.fetchOne(content, arguments: [$0.seq]) })
             }
+        }
+    }
+
+    /// A run's items of one kind in manifest order. - Throws: `unknown_run`.
+    private static func forEachItem(_ db: Database, run name: String, kind: RunItemKind, _ body: (RunItem) throws -> Void) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE name = ?)", arguments: [name]) == true else {
+            throw AssentError.unknownRun("no run named \(name)")
+        }
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT manifest_line FROM run_items WHERE run = ? AND kind = ? ORDER BY position", arguments: [name, kind.rawValue])
+        while let row = try rows.next() {
+            try body(try RunItem(manifestLine: row[0]))
         }
     }
 
@@ -434,7 +428,7 @@ public final class SQLiteStore: Store {
                 throw AssentError.invalidArgument("a sweep cannot be backdated: \(instant) precedes the ledger's horizon \(horizon)")
             }
             let ingest = try Self.ingest(db, head: head, now: nil)
-            let planner = SweepPlanner(engine: PolicyEngine(policies: ingest.policies), at: instant)
+            let engine = PolicyEngine(policies: ingest.policies)
             var conversations: [ConversationID] = []
             var feedback: [FeedbackID] = []
             let tombstone = try db.cachedStatement(sql: """
@@ -443,7 +437,7 @@ public final class SQLiteStore: Store {
                 """)
             let deleteContent = try db.cachedStatement(sql: "DELETE FROM content WHERE seq = ?")
             try Self.forEachTimeline(db, upTo: head.lastSeq) { timeline, hashes in
-                for purge in planner.purges(for: timeline) {
+                for purge in engine.purges(in: timeline, at: instant) {
                     let accepted = try ingest.accept(purge.event, actor: actor)
                     try Self.write(accepted, db: db)
                     guard case .contentPurged(let conversation, let feedbackID) = purge.event.body else { continue }
