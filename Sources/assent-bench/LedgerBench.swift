@@ -18,28 +18,21 @@ import GRDB
 // explain      what `assent explain` does (owner, timeline, engine, runs) for random conversations:
 //              p50 / p99.
 struct LedgerBenchOptions {
-    var accounts = 70_000
-    var seed: UInt64 = 1
-    var directory = NSTemporaryDirectory() + "assent-bench"
-    var explainSamples = 2000
+    var accounts: Int
+    var seed: UInt64
+    var directory: String
+    var explainSamples: Int
 
-    init(_ arguments: [String]) {
-        var k = 0
-        while k < arguments.count {
-            let value = k + 1 < arguments.count ? arguments[k + 1] : ""
-            switch arguments[k] {
-            case "--accounts": accounts = Int(value) ?? accounts; k += 1
-            case "--seed": seed = UInt64(value) ?? seed; k += 1
-            case "--dir": directory = value; k += 1
-            case "--explain-samples": explainSamples = Int(value) ?? explainSamples; k += 1
-            default: break
-            }
-            k += 1
-        }
+    init(_ arguments: BenchArguments) {
+        accounts = arguments.int("--accounts", default: 70_000)
+        seed = arguments.uint64("--seed", default: 1)
+        directory = arguments.string("--dir") ?? NSTemporaryDirectory() + "assent-bench"
+        explainSamples = arguments.int("--explain-samples", default: 2000)
     }
 }
 
-func runLedgerBench(_ options: LedgerBenchOptions) async throws {
+func runLedgerBench(_ arguments: BenchArguments) async throws {
+    let options = LedgerBenchOptions(arguments)
     let fm = FileManager.default
     try? fm.removeItem(atPath: options.directory)
     try fm.createDirectory(atPath: options.directory, withIntermediateDirectories: true)

@@ -9,19 +9,9 @@ import Foundation
 //
 // With --out the same text is also written as JSONL {"id","text"} so other tools can be run on
 // exactly the same input.
-func runRedactBench(_ arguments: [String]) throws {
-    var megabytes = 50
-    var outPath: String?
-    var k = 0
-    while k < arguments.count {
-        let value = k + 1 < arguments.count ? arguments[k + 1] : ""
-        switch arguments[k] {
-        case "--megabytes": megabytes = Int(value) ?? megabytes; k += 1
-        case "--out": outPath = value; k += 1
-        default: break
-        }
-        k += 1
-    }
+func runRedactBench(_ arguments: BenchArguments) throws {
+    let megabytes = arguments.int("--megabytes", default: 50)
+    let outPath = arguments.string("--out")
     var generator = DemoGenerator(seed: 11)
     var texts: [String] = []
     var bytes = 0
