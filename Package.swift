@@ -15,14 +15,20 @@ let package = Package(
         .library(name: "AssentStore", targets: ["AssentStore"]),
         .library(name: "AssentStoreSQLite", targets: ["AssentStoreSQLite"]),
         .library(name: "AssentRedaction", targets: ["AssentRedaction"]),
+        .library(name: "AssentServer", targets: ["AssentServer"]),
         .executable(name: "assent", targets: ["assent"]),
         .executable(name: "assent-bench", targets: ["assent-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -51,10 +57,27 @@ let package = Package(
             dependencies: ["AssentCore", "AssentStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "AssentServer",
+            dependencies: [
+                "AssentCore", "AssentStore", "AssentRedaction",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Resources/openapi.yaml")],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "assent",
             dependencies: [
-                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentDemo", "AssentRedaction",
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentDemo", "AssentRedaction", "AssentServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -87,6 +110,16 @@ let package = Package(
         .testTarget(
             name: "AssentRedactionTests",
             dependencies: ["AssentRedaction", "AssentDemo", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AssentServerTests",
+            dependencies: [
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentServer", "AssentDemo",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -19,6 +19,9 @@ public struct AssentError: Error, Hashable, Sendable, CustomStringConvertible {
         case duplicateRun = "duplicate_run"
         case invalidPolicy = "invalid_policy"
         case invalidArgument = "invalid_argument"
+        case duplicateKey = "duplicate_key"
+        case unknownKey = "unknown_key"
+        case idempotencyConflict = "idempotency_conflict"
     }
 
     private let kind: Kind
@@ -52,4 +55,10 @@ public struct AssentError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func duplicateRun(_ message: String) -> AssentError { AssentError(.duplicateRun, message) }
     public static func invalidPolicy(_ message: String) -> AssentError { AssentError(.invalidPolicy, message) }
     public static func invalidArgument(_ message: String) -> AssentError { AssentError(.invalidArgument, message) }
+    /// A service key of that name exists already.
+    public static func duplicateKey(_ message: String) -> AssentError { AssentError(.duplicateKey, message) }
+    /// No service key has that name.
+    public static func unknownKey(_ message: String) -> AssentError { AssentError(.unknownKey, message) }
+    /// An `Idempotency-Key` was reused with a different request.
+    public static func idempotencyConflict(_ message: String) -> AssentError { AssentError(.idempotencyConflict, message) }
 }

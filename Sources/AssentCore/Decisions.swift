@@ -97,6 +97,20 @@ public struct PolicyEngine: Sendable {
 
     // MARK: Retention (SPEC §5)
 
+    /// The retention that new activity of the account would get at `instant`: step 1 of SPEC §5
+    /// for a non-incognito conversation, under the plan and choice in force then.
+    /// - Throws: `unknown_account` before the account exists.
+    public func retentionInForce(for account: AccountTimeline, at instant: Instant) throws(AssentError) -> (period: RetentionPeriod, rule: RetentionRule) {
+        let bound = Stamp.endOf(instant)
+        guard let plan = account.plan(at: bound) else {
+            throw .unknownAccount("account \(account.account) does not exist at \(instant)")
+        }
+        let policy = policies.policy(at: instant)
+        if policy.isCommercial(plan.plan) { return (policy.commercialRetention, .commercial) }
+        if account.choice(at: bound)?.value == .on { return (policy.optInRetention, .optIn) }
+        return (policy.optOutRetention, .optOut)
+    }
+
     /// How long the conversation is kept, as known at `instant`.
     /// - Throws: `unknown_conversation` when it has no activity at or before `instant`.
     public func retainUntil(of id: ConversationID, in account: AccountTimeline, at instant: Instant) throws(AssentError) -> RetentionDecision {

@@ -33,6 +33,13 @@ public struct JSONSyntaxError: Error, Hashable, Sendable, CustomStringConvertibl
 }
 
 extension JSONValue {
+    /// An integer as a JSON number.
+    public static func int(_ value: Int) -> JSONValue { .number(String(value)) }
+    /// An integer as a JSON number.
+    public static func int64(_ value: Int64) -> JSONValue { .number(String(value)) }
+    /// An array of strings.
+    public static func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
+
     /// Parses one JSON text (surrounding white space allowed).
     public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
         var text = text
@@ -433,7 +440,8 @@ public struct JSONFields {
         self.makeError = makeError
     }
 
-    private mutating func take(_ key: String) -> JSONValue? {
+    /// The raw value of a field, marking it as asked for.
+    public mutating func take(_ key: String) -> JSONValue? {
         for k in pairs.indices where pairs[k].0 == key {
             used[k] = true
             return pairs[k].1

@@ -27,6 +27,16 @@ public protocol Store: Sendable {
     /// Appends a batch of events, all or nothing; returns their ledger entries.
     func append(_ events: [Event], actor: String, now: Instant) async throws -> [LedgerRecord]
 
+    /// Appends a batch as ``append(_:actor:now:)`` does, once per `Idempotency-Key`: a retry with
+    /// the same key and request returns the first response and writes nothing.
+    /// - Parameter respond: makes the response body from the new entries; stored with the key.
+    /// - Throws: `idempotency_conflict` when the key was used with another request.
+    func append(_ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
+                respond: @Sendable ([LedgerRecord]) -> String) async throws -> AppendOutcome
+
+    /// Every ledger entry of an account (its events, purges included), in ledger order.
+    func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord]
+
     /// The account's timeline, or nil when the ledger has no event for it.
     func timeline(of account: AccountID) async throws -> AccountTimeline?
 
@@ -69,6 +79,18 @@ public protocol Store: Sendable {
 
     /// The stored text of a ledger entry's content, if not purged.
     func content(ofEntry seq: Int64) async throws -> String?
+
+    /// Stores a new service key. - Throws: `duplicate_key`.
+    func createServiceKey(_ key: ServiceKey) async throws
+
+    /// Every service key, revoked ones included, by name.
+    func serviceKeys() async throws -> [ServiceKey]
+
+    /// Marks a key revoked; it authenticates nothing from then on. - Throws: `unknown_key`.
+    func revokeServiceKey(named name: String, now: Instant) async throws -> ServiceKey
+
+    /// The key whose secret has this SHA-256, revoked or not.
+    func serviceKey(secretSha256: String) async throws -> ServiceKey?
 
     /// Closes the database.
     func close() async throws

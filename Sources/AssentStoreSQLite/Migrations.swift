@@ -130,6 +130,27 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v3: service keys and idempotency") { db in
+            // Keys of the callers of the HTTP API: only the SHA-256 of each secret is kept.
+            // Idempotency-Keys of event batches, with the first answer, so that a retry writes nothing.
+            try db.execute(sql: """
+                CREATE TABLE service_keys (
+                    name TEXT PRIMARY KEY,
+                    secret_sha256 TEXT NOT NULL UNIQUE,
+                    scopes TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    revoked_at INTEGER
+                );
+                CREATE TABLE idempotency_keys (
+                    caller TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    request_sha256 TEXT NOT NULL,
+                    response TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (caller, key)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

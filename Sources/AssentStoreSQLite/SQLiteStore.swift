@@ -254,21 +254,100 @@ public final class SQLiteStore: Store {
     }
 
     public func append(_ events: [Event], actor: String, now: Instant) async throws -> [LedgerRecord] {
-        try await pool.write { db in
-            let head = try Self.head(db)
-            let ingest = try Self.ingest(db, head: head, now: now)
-            var records: [LedgerRecord] = []
-            for (k, event) in events.enumerated() {
-                do {
-                    let accepted = try ingest.accept(event, actor: actor)
-                    try Self.write(accepted, db: db)
-                    records.append(accepted.record)
-                } catch let error as AssentError where events.count > 1 {
-                    throw error.prefixed("event \(k + 1): ")
-                }
+        try await pool.write { db in try Self.append(events, actor: actor, now: now, db: db) }
+    }
+
+    private static func append(_ events: [Event], actor: String, now: Instant, db: Database) throws -> [LedgerRecord] {
+        let head = try Self.head(db)
+        let ingest = try Self.ingest(db, head: head, now: now)
+        var records: [LedgerRecord] = []
+        for (k, event) in events.enumerated() {
+            do {
+                let accepted = try ingest.accept(event, actor: actor)
+                try Self.write(accepted, db: db)
+                records.append(accepted.record)
+            } catch let error as AssentError where events.count > 1 {
+                throw error.prefixed("event \(k + 1): ")
             }
-            try Self.saveHead(db, ingest: ingest, previous: head)
-            return records
+        }
+        try Self.saveHead(db, ingest: ingest, previous: head)
+        return records
+    }
+
+    public func append(_ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
+                       respond: @Sendable ([LedgerRecord]) -> String) async throws -> AppendOutcome {
+        try await pool.write { db in
+            if let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT request_sha256, response FROM idempotency_keys WHERE caller = ? AND key = ?"),
+                arguments: [idempotency.caller, idempotency.key]) {
+                guard row[0] as String == idempotency.requestSha256 else {
+                    throw AssentError.idempotencyConflict("Idempotency-Key \(idempotency.key) was used with another request")
+                }
+                return AppendOutcome(response: row[1], replayed: true)
+            }
+            let records = try Self.append(events, actor: actor, now: now, db: db)
+            let response = respond(records)
+            try db.execute(
+                sql: "INSERT INTO idempotency_keys (caller, key, request_sha256, response, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [idempotency.caller, idempotency.key, idempotency.requestSha256, response, now.microseconds])
+            return AppendOutcome(response: response, replayed: false)
+        }
+    }
+
+    public func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT seq, at, actor, kind, account, body, content_sha256 FROM ledger WHERE account = ? ORDER BY seq",
+                arguments: [account]
+            ).map { row in
+                LedgerRecord(seq: row[0], at: Instant(microseconds: row[1]), actor: row[2], kind: row[3], account: row[4], body: row[5], contentSha256: row[6])
+            }
+        }
+    }
+
+    // MARK: Service keys
+
+    private static func serviceKey(_ row: Row) throws -> ServiceKey {
+        let scopes = try (row["scopes"] as String).split(separator: " ").map { try ServiceScope.parse(String($0)) }
+        return ServiceKey(
+            name: row["name"], secretSha256: row["secret_sha256"], scopes: Set(scopes),
+            createdAt: Instant(microseconds: row["created_at"]), revokedAt: (row["revoked_at"] as Int64?).map(Instant.init(microseconds:)))
+    }
+
+    public func createServiceKey(_ key: ServiceKey) async throws {
+        try await pool.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT count(*) FROM service_keys WHERE name = ?", arguments: [key.name]) == 0 else {
+                throw AssentError.duplicateKey("a key named \(key.name) exists already")
+            }
+            try db.execute(
+                sql: "INSERT INTO service_keys (name, secret_sha256, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [key.name, key.secretSha256, key.scopes.sorted().map(\.rawValue).joined(separator: " "),
+                            key.createdAt.microseconds, key.revokedAt?.microseconds])
+        }
+    }
+
+    public func serviceKeys() async throws -> [ServiceKey] {
+        try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM service_keys ORDER BY name").map(Self.serviceKey) }
+    }
+
+    public func revokeServiceKey(named name: String, now: Instant) async throws -> ServiceKey {
+        try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM service_keys WHERE name = ?", arguments: [name]) else {
+                throw AssentError.unknownKey("no key is named \(name)")
+            }
+            var key = try Self.serviceKey(row)
+            if key.revokedAt == nil {
+                key.revokedAt = now
+                try db.execute(sql: "UPDATE service_keys SET revoked_at = ? WHERE name = ?", arguments: [now.microseconds, name])
+            }
+            return key
+        }
+    }
+
+    public func serviceKey(secretSha256: String) async throws -> ServiceKey? {
+        try await pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM service_keys WHERE secret_sha256 = ?"), arguments: [secretSha256])
+                .map(Self.serviceKey)
         }
     }
 

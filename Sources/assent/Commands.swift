@@ -71,17 +71,9 @@ struct PromptCommand: AsyncParsableCommand {
 
     func run() async throws {
         let instant = try at.instant()
-        let decision = try await withStore(store) { store in
-            guard let timeline = try await store.timeline(of: account) else {
-                throw AssentError.unknownAccount("account \(account) does not exist at \(instant)")
-            }
-            return try PolicyEngine(policies: try await store.policyHistory()).prompt(timeline, at: instant)
-        }
+        let decision = try await withStore(store) { try await $0.prompt(account: account, at: instant) }
         if output.json {
-            Output.json(.object([
-                "account": .string(decision.account), "at": .string(decision.at.rfc3339), "prompt": .string(decision.prompt.rawValue),
-                "canUse": .bool(decision.canUse), "deferrable": .bool(decision.deferrable),
-            ]))
+            Output.json(decision.json)
         } else {
             Output.fields([
                 ("account", decision.account), ("at", decision.at.rfc3339), ("prompt", decision.prompt.rawValue),
@@ -103,24 +95,12 @@ struct ExplainCommand: AsyncParsableCommand {
 
     func run() async throws {
         let instant = try at.instant()
-        let (account, decision, runs) = try await withStore(store) { store in
-            guard let account = try await store.account(ofConversation: conversation),
-                  let timeline = try await store.timeline(of: account)
-            else {
-                throw AssentError.unknownConversation("conversation \(conversation) does not exist at \(instant)")
-            }
-            let decision = try PolicyEngine(policies: try await store.policyHistory()).eligibility(of: conversation, in: timeline, at: instant)
-            return (account, decision, try await store.runs(holdingConversation: conversation))
-        }
+        let explanation = try await withStore(store) { try await $0.explain(conversation: conversation, at: instant) }
         if output.json {
-            Output.json(.object([
-                "conversation": .string(conversation), "account": .string(account), "at": .string(instant.rfc3339),
-                "eligible": .bool(decision.eligible), "reason": .string(decision.reason.rawValue),
-                "retainUntil": .string(decision.retainUntil.rfc3339), "evidence": .array(decision.evidence.map(\.json)),
-                "runs": .strings(runs),
-            ]))
+            Output.json(explanation.json)
             return
         }
+        let (account, decision, runs) = (explanation.account, explanation.decision, explanation.runs)
         Output.fields([
             ("conversation", conversation), ("account", account), ("at", instant.rfc3339),
             ("eligible", decision.eligible ? "yes" : "no"),
@@ -283,29 +263,13 @@ struct LineageCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (owner, runs) = try await withStore(store) { store -> (String, [LineageRun]) in
-            if let account {
-                guard try await store.timeline(of: account) != nil else {
-                    throw AssentError.unknownAccount("account \(account) does not exist")
-                }
-                return (account, try await store.lineage(account: account))
-            }
-            let conversation = conversation!
-            guard let owner = try await store.account(ofConversation: conversation) else {
-                throw AssentError.unknownConversation("conversation \(conversation) does not exist")
-            }
-            let runs = try await store.lineage(account: owner).compactMap { run -> LineageRun? in
-                run.conversations.contains(conversation) ? LineageRun(name: run.name, conversations: [conversation], feedback: []) : nil
-            }
-            return (owner, runs)
+        let lineage = try await withStore(store) { store in
+            if let account { return try await store.lineage(ofAccount: account) }
+            return try await store.lineage(ofConversation: conversation!)
         }
+        let (owner, runs) = (lineage.account, lineage.runs)
         if output.json {
-            var object: [String: JSONValue] = [
-                "account": .string(owner),
-                "runs": .array(runs.map { .object(["name": .string($0.name), "conversations": .strings($0.conversations)]) }),
-            ]
-            if let conversation { object["conversation"] = .string(conversation) }
-            Output.json(.object(object))
+            Output.json(lineage.json)
         } else if runs.isEmpty {
             Output.line("no run holds data of \(conversation.map { "conversation \($0)" } ?? "account \(owner)")")
         } else {
@@ -376,11 +340,7 @@ struct PolicyCommand: AsyncParsableCommand {
             let history = try await withStore(store) { try await $0.policyHistory() }
             let current = history.version(at: WallClock.now())
             if output.json {
-                guard case .object(var object) = current.json else { return }
-                object["history"] = .array(history.versions.map {
-                    .object(["version": .string($0.policy.version), "effectiveFrom": .string($0.effectiveFrom.rfc3339)])
-                })
-                Output.json(.object(object))
+                Output.json(history.showJSON(now: WallClock.now()))
                 return
             }
             let p = current.policy

@@ -12,7 +12,8 @@ struct Assent: AsyncParsableCommand {
         abstract: "Honour users' model-training choices: ledger, eligibility, runs, retention.",
         subcommands: [
             ImportCommand.self, PromptCommand.self, ExplainCommand.self, RunsCommand.self, LineageCommand.self,
-            SweepCommand.self, LedgerCommand.self, PolicyCommand.self, RedactCommand.self, DemoCommand.self,
+            SweepCommand.self, LedgerCommand.self, PolicyCommand.self, RedactCommand.self, KeysCommand.self, ServeCommand.self,
+            DemoCommand.self,
         ])
 }
 

@@ -69,13 +69,3 @@ enum Output {
 
     static var isTerminal: Bool { isatty(STDERR_FILENO) != 0 }
 }
-
-extension JSONValue {
-    static func int(_ value: Int) -> JSONValue { .number(String(value)) }
-    static func int64(_ value: Int64) -> JSONValue { .number(String(value)) }
-    static func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
-}
-
-extension Evidence {
-    var json: JSONValue { .object(["seq": .int64(seq), "type": .string(type.rawValue), "at": .string(at.rfc3339)]) }
-}

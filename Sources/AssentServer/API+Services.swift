@@ -1,0 +1,208 @@
+import AssentCore
+import AssentStore
+import Hummingbird
+import NIOCore
+import Synchronization
+
+// The routes of the three service callers: the product's back end (events), the data platform
+// (runs) and compliance and operators (audit and admin).
+extension API {
+    func registerEvents(on router: Router<AssentRequestContext>) {
+        router.post("/v1/events") { request, _ -> Response in
+            let key = try await caller(request).require(.eventsWrite)
+            let text = try await bodyText(request)
+            var fields = try Self.fields(of: text)
+            guard case .array(let items)? = fields.take("events") else {
+                throw APIError.invalidArgument("the body must be {\"events\":[…]}")
+            }
+            try fields.refuseUnknownFields()
+            guard !items.isEmpty else { throw APIError.invalidArgument("events is empty") }
+            guard items.count <= configuration.maxBatchEvents else {
+                throw APIError.invalidArgument("a batch holds at most \(configuration.maxBatchEvents) events, not \(items.count)")
+            }
+            var events: [Event] = []
+            events.reserveCapacity(items.count)
+            for (k, item) in items.enumerated() {
+                do {
+                    events.append(try Event(json: item))
+                } catch let error as AssentError {
+                    throw error.prefixed("event \(k + 1): ")
+                }
+            }
+            let now = clock.now()
+            let respond: @Sendable ([LedgerRecord]) -> String = { records in
+                JSONValue.object([
+                    "accepted": .int(records.count), "firstSeq": .int64(records.first!.seq), "lastSeq": .int64(records.last!.seq),
+                ]).canonicalText
+            }
+            guard let idempotencyKey = request.headers[.init(HeaderNames.idempotencyKey)!] else {
+                let records = try await store.append(events, actor: key.actor, now: now)
+                metrics.recordLedgerEntries(records.count)
+                return Self.rawJSON(respond(records), status: .ok)
+            }
+            guard (1...255).contains(idempotencyKey.utf8.count) else {
+                throw APIError.invalidArgument("Idempotency-Key must be 1 to 255 characters")
+            }
+            let outcome = try await store.append(
+                events, actor: key.actor, now: now,
+                idempotency: IdempotentRequest(caller: key.name, key: idempotencyKey, requestSha256: Digest.sha256Hex(text)),
+                respond: respond)
+            if !outcome.replayed { metrics.recordLedgerEntries(events.count) }
+            return Self.rawJSON(outcome.response, status: .ok, headers: outcome.replayed ? [.init(HeaderNames.idempotentReplayed)!: "true"] : [:])
+        }
+    }
+
+    func registerRuns(on router: Router<AssentRequestContext>) {
+        router.post("/v1/runs") { request, _ -> Response in
+            let key = try await caller(request).require(.runsWrite)
+            var fields = try await bodyFields(request)
+            let name = try fields.string("name")
+            try Self.validateRunName(name)
+            let at = try fields.optionalInstant("at") ?? clock.now()
+            let purpose = try fields.optionalEnum("purpose", RunPurpose.self) ?? .modelTraining
+            try fields.refuseUnknownFields()
+            let summary = try await store.createRun(name: name, at: at, purpose: purpose, actor: key.actor, now: clock.now())
+            metrics.recordLedgerEntries(1)
+            metrics.recordRun(conversations: summary.conversations)
+            return JSONValue.object(summary.json).response(status: .created)
+        }
+        router.get("/v1/runs") { request, _ -> Response in
+            _ = try await caller(request).require(.runsRead)
+            return JSONValue.object(["runs": .array(try await store.runs().map { .object($0.json) })]).response()
+        }
+        router.get("/v1/runs/:run") { request, context -> Response in
+            _ = try await caller(request).require(.runsRead)
+            return JSONValue.object(try await store.run(named: try Self.parameter(context, "run")).json).response()
+        }
+        router.get("/v1/runs/:run/manifest") { request, context -> Response in
+            _ = try await caller(request).require(.runsRead)
+            let name = try Self.parameter(context, "run")
+            return streamedManifest(try await store.run(named: name))
+        }
+        router.get("/v1/runs/:run/export") { request, context -> Response in
+            _ = try await caller(request).require(.runsRead)
+            let name = try Self.parameter(context, "run")
+            return try await exports.current(run: name, store: store).manifest.response()
+        }
+        router.get("/v1/runs/:run/export/:file") { request, context -> Response in
+            _ = try await caller(request).require(.runsRead)
+            let name = try Self.parameter(context, "run")
+            let file = try Self.parameter(context, "file")
+            let export = try await exports.current(run: name, store: store)
+            guard let shard = export.shards[file] else {
+                throw APIError(status: .notFound, code: "unknown_shard", message: "run \(name)'s export has no shard \(file)")
+            }
+            let body = try await FileIO(threadPool: .singleton).loadFile(path: export.directory + "/" + file, context: context)
+            return Response(status: .ok, headers: [.contentType: "application/gzip", .init(HeaderNames.contentSha256)!: shard], body: body)
+        }
+    }
+
+    func registerAudit(on router: Router<AssentRequestContext>) {
+        router.get("/v1/accounts/:account/prompt") { request, context -> Response in
+            _ = try await caller(request).require(.auditRead)
+            let decision = try await store.prompt(account: try Self.parameter(context, "account"), at: try instant(request))
+            metrics.recordDecision(kind: "prompt", outcome: decision.prompt.rawValue)
+            return decision.json.response()
+        }
+        router.get("/v1/accounts/:account/lineage") { request, context -> Response in
+            _ = try await caller(request).require(.auditRead)
+            return try await store.lineage(ofAccount: try Self.parameter(context, "account")).json.response()
+        }
+        router.get("/v1/conversations/:conversation/explain") { request, context -> Response in
+            _ = try await caller(request).require(.auditRead)
+            let explanation = try await store.explain(conversation: try Self.parameter(context, "conversation"), at: try instant(request))
+            metrics.recordDecision(kind: "eligibility", outcome: explanation.decision.reason.rawValue)
+            return explanation.json.response()
+        }
+        router.get("/v1/conversations/:conversation/lineage") { request, context -> Response in
+            _ = try await caller(request).require(.auditRead)
+            return try await store.lineage(ofConversation: try Self.parameter(context, "conversation")).json.response()
+        }
+        router.get("/v1/ledger/verify") { request, _ -> Response in
+            _ = try await caller(request).require(.auditRead)
+            return try await store.verifyLedger().json.response()
+        }
+        router.get("/v1/policy") { request, _ -> Response in
+            _ = try await caller(request).require(.auditRead)
+            return try await store.policyHistory().showJSON(now: clock.now()).response()
+        }
+        router.post("/v1/policy") { request, _ -> Response in
+            let key = try await caller(request).require(.admin)
+            let document = try PolicyDocument(json: try await bodyText(request))
+            let version = try await store.applyPolicy(document, actor: key.actor, now: clock.now())
+            metrics.recordLedgerEntries(1)
+            return version.json.response(status: .created)
+        }
+        router.post("/v1/sweep") { request, _ -> Response in
+            let key = try await caller(request).require(.admin)
+            let text = try await bodyText(request)
+            var at = clock.now()
+            if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                var fields = try Self.fields(of: text)
+                at = try fields.optionalInstant("at") ?? at
+                try fields.refuseUnknownFields()
+            }
+            let result = try await store.sweep(at: at, actor: key.actor, now: clock.now())
+            metrics.recordSweep(conversations: result.conversations.count, feedback: result.feedback.count)
+            metrics.recordLedgerEntries(result.conversations.count + result.feedback.count + 1)
+            return result.json.response()
+        }
+    }
+
+    /// SPEC §7's `runs show` shape, streamed: the summary's fields, then the ids as they are read.
+    func streamedManifest(_ summary: RunSummary) -> Response {
+        let pipe = ChunkPipe()
+        let store = store
+        let task = Task {
+            do {
+                let writer = ChunkWriter(pipe: pipe)
+                var header = JSONValue.object(summary.json).canonicalText
+                header.removeLast()
+                try writer.write(header + ",\"conversations\":[")
+                for kind in RunItemKind.allCases {
+                    if kind == .feedback { try writer.write("],\"feedback\":[") }
+                    let first = FirstItem()
+                    try await store.forEachRunItem(run: summary.name, kind: kind) { item in
+                        try writer.write((first.take() ? "" : ",") + JSONValue.string(item.id).canonicalText)
+                    }
+                }
+                try writer.write("]}\n")
+                try writer.flush()
+                pipe.finish()
+            } catch {
+                pipe.finish(throwing: error)
+            }
+        }
+        _ = task
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(asyncSequence: pipe.chunks))
+    }
+
+    static func rawJSON(_ text: String, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: text + "\n")))
+    }
+
+    /// Run names appear in URLs and export folders: 1–128 of `A-Z a-z 0-9 . _ -`, not starting with a dot.
+    static func validateRunName(_ name: String) throws {
+        let allowed = name.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        }
+        guard !name.isEmpty, name.utf8.count <= 128, allowed, !name.hasPrefix(".") else {
+            throw APIError.invalidArgument("a run name is 1 to 128 letters, digits, '.', '_' or '-', not starting with '.'")
+        }
+    }
+}
+
+/// True the first time it is asked: separators of streamed arrays.
+final class FirstItem: Sendable {
+    private let taken = Atomic<Bool>(false)
+    func take() -> Bool { !taken.exchange(true, ordering: .relaxed) }
+}
+
+enum HeaderNames {
+    static let idempotencyKey = "Idempotency-Key"
+    static let idempotentReplayed = "Idempotent-Replayed"
+    static let contentSha256 = "X-Content-Sha256"
+}

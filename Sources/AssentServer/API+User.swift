@@ -1,0 +1,151 @@
+import AssentCore
+import AssentStore
+import Hummingbird
+
+// The signed-in user's routes: their own account only, named by the token's subject; writes are
+// stamped with the server's time and name the user as actor.
+extension API {
+    func registerUser(on router: Router<AssentRequestContext>) {
+        router.get("/v1/me/prompt") { request, _ -> Response in
+            let account = try await caller(request).requireUser()
+            return try await prompt(of: account).json.response()
+        }
+        router.post("/v1/me/accept") { request, _ -> Response in
+            let caller = try await caller(request)
+            let account = try caller.requireUser()
+            var fields = try await bodyFields(request)
+            let value = try fields.requiredEnum("training", ChoiceValue.self)
+            let source = try fields.optionalEnum("source", TermsSource.self) ?? .notice
+            let shownDefault = try fields.optionalEnum("shownDefault", ChoiceValue.self)
+            try fields.refuseUnknownFields()
+            let now = clock.now()
+            let terms = try await store.policyHistory().policy(at: now).termsVersion
+            let choiceSource: ChoiceSource = switch source {
+            case .signup: .signup
+            case .notice: .notice
+            case .api: .api
+            }
+            // Acceptance and choice are one batch: both entries or neither.
+            let records = try await store.append([
+                Event(account: account, at: now, .termsAccepted(version: terms, source: source)),
+                Event(account: account, at: now, .trainingChoice(value: value, source: choiceSource, shownDefault: shownDefault)),
+            ], actor: caller.actor, now: now)
+            metrics.recordLedgerEntries(records.count)
+            return JSONValue.object([
+                "account": .string(account), "at": .string(now.rfc3339), "termsVersion": .string(terms),
+                "training": .string(value.rawValue), "entries": .array(records.map { .int64($0.seq) }),
+                "prompt": try await prompt(of: account).json,
+            ]).response()
+        }
+        router.post("/v1/me/defer") { request, _ -> Response in
+            let caller = try await caller(request)
+            let account = try caller.requireUser()
+            try await requireEmptyBody(request)
+            let now = clock.now()
+            let records = try await store.append([Event(account: account, at: now, .noticeDeferred)], actor: caller.actor, now: now)
+            metrics.recordLedgerEntries(records.count)
+            return JSONValue.object([
+                "account": .string(account), "at": .string(now.rfc3339), "entries": .array(records.map { .int64($0.seq) }),
+                "prompt": try await prompt(of: account).json,
+            ]).response()
+        }
+        router.get("/v1/me/settings") { request, _ -> Response in
+            let account = try await caller(request).requireUser()
+            return try await settings(of: account).response()
+        }
+        router.put("/v1/me/settings") { request, _ -> Response in
+            let caller = try await caller(request)
+            let account = try caller.requireUser()
+            var fields = try await bodyFields(request)
+            let value = try fields.requiredEnum("training", ChoiceValue.self)
+            try fields.refuseUnknownFields()
+            let now = clock.now()
+            let records = try await store.append(
+                [Event(account: account, at: now, .trainingChoice(value: value, source: .settings, shownDefault: nil))],
+                actor: caller.actor, now: now)
+            metrics.recordLedgerEntries(records.count)
+            return try await settings(of: account).response()
+        }
+        router.get("/v1/me/conversations") { request, _ -> Response in
+            let account = try await caller(request).requireUser()
+            let now = clock.now()
+            let timeline = try await store.existingTimeline(of: account)
+            let statuses = try await store.conversationStatuses(of: timeline, at: now)
+            for status in statuses { metrics.recordDecision(kind: "eligibility", outcome: status.decision.reason.rawValue) }
+            return JSONValue.object([
+                "account": .string(account), "at": .string(now.rfc3339), "conversations": .array(statuses.map(\.json)),
+            ]).response()
+        }
+        router.delete("/v1/me/conversations/:conversation") { request, context -> Response in
+            let caller = try await caller(request)
+            let account = try caller.requireUser()
+            let id = try Self.parameter(context, "conversation")
+            // Another user's conversation is answered exactly like one that does not exist.
+            guard try await store.account(ofConversation: id) == account else {
+                throw AssentError.unknownConversation("conversation \(id) does not exist")
+            }
+            let now = clock.now()
+            let records = try await store.append([Event(account: account, at: now, .conversationDeleted(conversation: id))],
+                                                 actor: caller.actor, now: now)
+            metrics.recordLedgerEntries(records.count)
+            return try await store.explain(conversation: id, at: now).json.response()
+        }
+        router.get("/v1/me/export") { request, _ -> Response in
+            let account = try await caller(request).requireUser()
+            let export = try await store.accountExport(account: account, at: clock.now())
+            return export.response(headers: [.contentDisposition: "attachment; filename=\"assent-export.json\""])
+        }
+        router.delete("/v1/me") { request, _ -> Response in
+            let caller = try await caller(request)
+            let account = try caller.requireUser()
+            try await requireEmptyBody(request)
+            let now = clock.now()
+            let records = try await store.append([Event(account: account, at: now, .accountDeleted)], actor: caller.actor, now: now)
+            metrics.recordLedgerEntries(records.count)
+            return JSONValue.object([
+                "account": .string(account), "deletedAt": .string(now.rfc3339), "entries": .array(records.map { .int64($0.seq) }),
+            ]).response()
+        }
+    }
+
+    /// The prompt now, counted in the decision metrics.
+    func prompt(of account: AccountID) async throws -> PromptDecision {
+        let decision = try await store.prompt(account: account, at: clock.now())
+        metrics.recordDecision(kind: "prompt", outcome: decision.prompt.rawValue)
+        return decision
+    }
+
+    /// The settings a user sees: the choice in force, the retention new activity gets, and the
+    /// history of their choices from the ledger.
+    func settings(of account: AccountID) async throws -> JSONValue {
+        let now = clock.now()
+        let timeline = try await store.existingTimeline(of: account)
+        let engine = PolicyEngine(policies: try await store.policyHistory())
+        let retention = try engine.retentionInForce(for: timeline, at: now)
+        let bound = Stamp.endOf(now)
+        let choices = try await store.ledgerEntries(ofAccount: account).compactMap { record -> JSONValue? in
+            guard record.kind == EventType.trainingChoice.rawValue, let event = try record.event(),
+                  case .trainingChoice(let value, let source, let shownDefault) = event.body
+            else { return nil }
+            var object: [String: JSONValue] = [
+                "seq": .int64(record.seq), "at": .string(record.at.rfc3339), "value": .string(value.rawValue),
+                "source": .string(source.rawValue), "actor": .string(record.actor),
+            ]
+            if let shownDefault { object["shownDefault"] = .string(shownDefault.rawValue) }
+            return .object(object)
+        }
+        return .object([
+            "account": .string(account), "at": .string(now.rfc3339),
+            "training": timeline.choice(at: bound).map { .string($0.value.rawValue) } ?? .null,
+            "termsVersion": timeline.acceptances.last(where: { $0.evidence.stamp <= bound }).map { .string($0.version) } ?? .null,
+            "retention": .object(["period": .string(retention.period.description), "rule": .string(retention.rule.rawValue)]),
+            "choices": .array(choices),
+        ])
+    }
+
+    /// Refuses a body on a route that takes none (an empty JSON object is accepted).
+    func requireEmptyBody(_ request: Request) async throws {
+        let text = try await bodyText(request).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.isEmpty || text == "{}" else { throw APIError.invalidArgument("this route takes no body") }
+    }
+}

@@ -1,0 +1,116 @@
+import AssentCore
+import AssentStore
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The v1 API: what each of SPEC §8's callers may do, as routes over a ``Store``.
+///
+/// Routes parse, authorise and answer; every rule is decided by `AssentCore` (through the
+/// store's ingest and the engine), never here.
+struct API: Sendable {
+    let store: any Store
+    let authenticator: Authenticator
+    let clock: ServerClock
+    let metrics: ServerMetrics
+    let configuration: ServerConfiguration
+    let exports: ExportCache
+
+    // MARK: Request helpers
+
+    func caller(_ request: Request) async throws -> Caller {
+        try await authenticator.caller(of: request)
+    }
+
+    /// The request body as text, under the size limit.
+    func bodyText(_ request: Request) async throws -> String {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > configuration.maxBodyBytes {
+            throw APIError(status: .contentTooLarge, code: "payload_too_large",
+                           message: "the request body is over \(configuration.maxBodyBytes) bytes")
+        }
+        let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else {
+            throw APIError.invalidArgument("the request body is not UTF-8")
+        }
+        return text
+    }
+
+    /// The request body as a JSON object's fields.
+    func bodyFields(_ request: Request) async throws -> JSONFields {
+        try Self.fields(of: try await bodyText(request))
+    }
+
+    static func fields(of text: String) throws -> JSONFields {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(text)
+        } catch {
+            throw APIError.invalidArgument("the request body is not JSON: \(error.description)")
+        }
+        return try JSONFields(value, what: "the request body", error: { AssentError.invalidArgument($0) })
+    }
+
+    /// `?at=` as an instant, or now.
+    func instant(_ request: Request) throws -> Instant {
+        guard let text = request.uri.queryParameters.get("at") else { return clock.now() }
+        do {
+            return try Instant(rfc3339: text)
+        } catch {
+            throw APIError.invalidArgument("at: \(error.message)")
+        }
+    }
+
+    static func parameter(_ context: AssentRequestContext, _ name: String) throws -> String {
+        guard let value = context.parameters.get(name), !value.isEmpty else {
+            throw APIError.invalidArgument("missing path parameter \(name)")
+        }
+        return value
+    }
+
+    // MARK: Routes
+
+    func register(on router: Router<AssentRequestContext>) {
+        registerSystem(on: router)
+        registerUser(on: router)
+        registerEvents(on: router)
+        registerRuns(on: router)
+        registerAudit(on: router)
+    }
+
+    private func registerSystem(on router: Router<AssentRequestContext>) {
+        router.get("/health") { _, _ -> Response in
+            do {
+                let horizon = try await store.horizon()
+                return JSONValue.object([
+                    "status": .string("ok"), "database": .string("ok"),
+                    "horizon": horizon.map { .string($0.rfc3339) } ?? .null,
+                ]).response()
+            } catch {
+                return JSONValue.object(["status": .string("unavailable"), "database": .string("unreachable")])
+                    .response(status: .serviceUnavailable)
+            }
+        }
+        router.get("/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
+        router.get("/openapi.yaml") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/yaml"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
+        }
+        // The baseline of the load benchmarks: the least a Hummingbird route can do.
+        router.get("/hello") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: "hello\n")))
+        }
+    }
+}
+
+/// `openapi.yaml`, read once from the module's resources.
+enum OpenAPIDocument {
+    static let bytes: [UInt8] = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+              let data = try? Data(contentsOf: url)
+        else { return Array("openapi: 3.1.0\n".utf8) }
+        return Array(data)
+    }()
+}

@@ -1,0 +1,80 @@
+public import AssentCore
+public import Hummingbird
+import NIOCore
+
+/// An error as the HTTP API answers it: a status and `{"error":{"code","message"}}`.
+///
+/// Domain errors (``AssentError``) are mapped here, at the edge, and nowhere else.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+
+    public init(status: HTTPResponse.Status, code: String, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    static func unauthorized(_ message: String) -> APIError { APIError(status: .unauthorized, code: "unauthorized", message: message) }
+    static func forbidden(_ message: String) -> APIError { APIError(status: .forbidden, code: "forbidden", message: message) }
+    static func notFound(_ message: String) -> APIError { APIError(status: .notFound, code: "not_found", message: message) }
+    static func invalidArgument(_ message: String) -> APIError { APIError(status: .badRequest, code: "invalid_argument", message: message) }
+
+    /// The status a domain error's code answers with.
+    public init(_ error: AssentError) {
+        let status: HTTPResponse.Status
+        switch error.code {
+        case "unknown_account", "unknown_conversation", "unknown_feedback", "unknown_run", "unknown_key":
+            status = .notFound
+        case "duplicate_run", "duplicate_key", "idempotency_conflict", "account_deleted", "deadline_passed", "terms_not_accepted":
+            status = .conflict
+        default:
+            status = .badRequest
+        }
+        self.init(status: status, code: error.code, message: error.message)
+    }
+
+    /// Any error thrown while answering, as the API shows it; nothing internal leaks.
+    static func from(_ error: any Error) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as AssentError:
+            return APIError(error)
+        case let error as any HTTPResponseError:
+            switch error.status {
+            case .notFound: return .notFound("no such route")
+            case .methodNotAllowed: return APIError(status: .methodNotAllowed, code: "method_not_allowed", message: "this route does not take that method")
+            case .contentTooLarge: return APIError(status: .contentTooLarge, code: "payload_too_large", message: "the request body is over the size limit")
+            case let status where (400..<500).contains(status.code):
+                return APIError(status: status, code: "invalid_argument", message: status.reasonPhrase)
+            default:
+                return APIError(status: .internalServerError, code: "internal_error", message: "the server failed; the request changed nothing")
+            }
+        default:
+            return APIError(status: .internalServerError, code: "internal_error", message: "the server failed; the request changed nothing")
+        }
+    }
+
+    public var json: JSONValue {
+        .object(["error": .object(["code": .string(code), "message": .string(message)])])
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        json.response(status: status)
+    }
+}
+
+extension JSONValue {
+    /// This value as a JSON response.
+    func response(status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        write(to: &out)
+        out.append(UInt8(ascii: "\n"))
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: out)))
+    }
+}

@@ -1,0 +1,40 @@
+public import AssentStore
+public import Hummingbird
+public import Logging
+
+/// Builds Assent's HTTP application over a store.
+///
+/// ```swift
+/// let app = try await AssentServer.application(store: store, configuration: configuration, logger: logger)
+/// try await app.runService()   // until SIGINT or SIGTERM; in-flight requests finish first
+/// ```
+public enum AssentServer {
+    /// The router with every route of the API; for tests through HummingbirdTesting.
+    public static func router(store: any Store, configuration: ServerConfiguration, clock: ServerClock = .system,
+                              metrics: ServerMetrics = ServerMetrics()) async throws -> Router<AssentRequestContext> {
+        let router = Router(context: AssentRequestContext.self)
+        // First, so that it wraps every route and the not-found answer too.
+        router.add(middleware: APIMiddleware(metrics: metrics))
+        let api = API(
+            store: store,
+            authenticator: try await Authenticator(store: store, configuration: configuration.userTokens, clock: clock),
+            clock: clock, metrics: metrics, configuration: configuration,
+            exports: ExportCache(root: configuration.exportDirectory))
+        api.register(on: router)
+        return router
+    }
+
+    /// The application: the router on `configuration.host:port`, with `services` (the store's
+    /// closing among them) run and shut down gracefully with it.
+    public static func application(
+        store: any Store, configuration: ServerConfiguration, clock: ServerClock = .system, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws -> some ApplicationProtocol {
+        let router = try await router(store: store, configuration: configuration, clock: clock)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "assent"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
+}

@@ -1,0 +1,63 @@
+import AssentCore
+import AssentStore
+import Foundation
+
+/// Run exports for download: written once per run and ledger state into
+/// `<exportDirectory>/<run>/`, and written again when the ledger has moved since (a sweep may
+/// have purged content the export held; SPEC's "export what remains"). Exports are
+/// deterministic, so a rewrite changes bytes only when the content did.
+actor ExportCache {
+    struct Export: Sendable {
+        var directory: String
+        var manifest: JSONValue
+        /// Shard name → SHA-256, from the manifest.
+        var shards: [String: String]
+    }
+
+    private let root: String
+    private var inFlight: [String: Task<Export, any Error>] = [:]
+
+    init(root: String) {
+        self.root = root
+    }
+
+    /// The run's export as of the ledger now, written if missing or stale.
+    func current(run name: String, store: any Store) async throws -> Export {
+        if let task = inFlight[name] { return try await task.value }
+        let root = root
+        let task = Task { try await Self.ensure(run: name, store: store, root: root) }
+        inFlight[name] = task
+        defer { inFlight[name] = nil }
+        return try await task.value
+    }
+
+    private static func ensure(run name: String, store: any Store, root: String) async throws -> Export {
+        _ = try await store.run(named: name)
+        let stamp = try await store.horizon()?.rfc3339 ?? "empty"
+        let directory = root + "/" + name
+        let fm = FileManager.default
+        if let written = try? String(contentsOfFile: directory + "/.ledger-horizon", encoding: .utf8), written == stamp,
+           let text = try? String(contentsOfFile: directory + "/manifest.json", encoding: .utf8),
+           let manifest = try? JSONValue.parse(text) {
+            return Export(directory: directory, manifest: manifest, shards: shards(of: manifest))
+        }
+        // Written beside, then moved into place, so that a reader never sees half an export.
+        let staging = root + "/.staging-" + name + "-" + UUID().uuidString
+        try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: staging) }
+        let summary = try await RunExporter().export(run: name, from: store, to: staging)
+        try stamp.write(toFile: staging + "/.ledger-horizon", atomically: true, encoding: .utf8)
+        if fm.fileExists(atPath: directory) { try fm.removeItem(atPath: directory) }
+        try fm.moveItem(atPath: staging, toPath: directory)
+        return Export(directory: directory, manifest: summary.manifest, shards: shards(of: summary.manifest))
+    }
+
+    private static func shards(of manifest: JSONValue) -> [String: String] {
+        guard case .object(let object) = manifest, case .array(let shards)? = object["shards"] else { return [:] }
+        var result: [String: String] = [:]
+        for case .object(let shard) in shards {
+            if case .string(let name)? = shard["name"], case .string(let sha)? = shard["sha256"] { result[name] = sha }
+        }
+        return result
+    }
+}

@@ -1,0 +1,99 @@
+public import AssentCore
+import Prometheus
+import Synchronization
+
+/// The server's Prometheus metrics, in its own registry (no global state, so that tests can run
+/// several servers in one process).
+public final class ServerMetrics: Sendable {
+    private let registry = PrometheusCollectorRegistry()
+    private let requestInstruments = Mutex<[RequestLabels: (Counter, DurationHistogram)]>([:])
+    private let decisionCounters = Mutex<[String: Counter]>([:])
+    private let ledgerEntries: Counter
+    private let purgedConversations: Counter
+    private let purgedFeedback: Counter
+    private let runConversations: ValueHistogram
+
+    private struct RequestLabels: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+
+    private static let latencyBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5),
+    ]
+
+    public init() {
+        ledgerEntries = registry.makeCounter(
+            descriptor: .init(namespace: "assent", metricName: "ledger_entries_written", unitName: "total",
+                              helpText: "Ledger entries this server appended"), labels: [])
+        purgedConversations = registry.makeCounter(
+            descriptor: .init(namespace: "assent", metricName: "purged", unitName: "total", helpText: "Items purged by sweeps"),
+            labels: [("kind", "conversation")])
+        purgedFeedback = registry.makeCounter(
+            descriptor: .init(namespace: "assent", metricName: "purged", unitName: "total", helpText: "Items purged by sweeps"),
+            labels: [("kind", "feedback")])
+        runConversations = registry.makeValueHistogram(
+            descriptor: .init(namespace: "assent", metricName: "run_conversations", unitName: "count",
+                              helpText: "Conversations per created run"),
+            labels: [], buckets: [0, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000])
+    }
+
+    /// Counts a request and records its latency under its route template, method and status.
+    func recordRequest(route: String, method: String, status: Int, duration: Duration) {
+        let labels = RequestLabels(route: route, method: method, status: status)
+        let (counter, histogram) = requestInstruments.withLock { instruments in
+            if let existing = instruments[labels] { return existing }
+            let pairs = [("route", route), ("method", method), ("status", String(status))]
+            let made = (
+                registry.makeCounter(
+                    descriptor: .init(namespace: "assent", subsystem: "http", metricName: "requests", unitName: "total",
+                                      helpText: "HTTP requests by route, method and status"), labels: pairs),
+                registry.makeDurationHistogram(
+                    descriptor: .init(namespace: "assent", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+                                      helpText: "HTTP request latency by route, method and status"),
+                    labels: pairs, buckets: Self.latencyBuckets)
+            )
+            instruments[labels] = made
+            return made
+        }
+        counter.increment()
+        histogram.record(duration)
+    }
+
+    /// Counts a decision the engine made for a request (`prompt` by prompt kind, `eligibility` by reason).
+    func recordDecision(kind: String, outcome: String) {
+        let key = kind + "\u{0}" + outcome
+        let counter = decisionCounters.withLock { counters in
+            if let existing = counters[key] { return existing }
+            let made = registry.makeCounter(
+                descriptor: .init(namespace: "assent", metricName: "decisions", unitName: "total",
+                                  helpText: "Decisions made for requests, by kind and outcome"),
+                labels: [("kind", kind), ("outcome", outcome)])
+            counters[key] = made
+            return made
+        }
+        counter.increment()
+    }
+
+    func recordLedgerEntries(_ count: Int) {
+        if count > 0 { ledgerEntries.increment(by: Int64(count)) }
+    }
+
+    func recordSweep(conversations: Int, feedback: Int) {
+        purgedConversations.increment(by: Int64(conversations))
+        purgedFeedback.increment(by: Int64(feedback))
+    }
+
+    func recordRun(conversations: Int) {
+        runConversations.record(Double(conversations))
+    }
+
+    /// The Prometheus text exposition.
+    public func exposition() -> [UInt8] {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

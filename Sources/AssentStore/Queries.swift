@@ -1,0 +1,178 @@
+public import AssentCore
+
+// The questions the command line, the HTTP API and the pages all ask, answered once here: load
+// from the store, let the engine decide, and give SPEC §7's JSON shapes.
+
+/// SPEC §7's `explain` answer.
+public struct Explanation: Sendable {
+    public var conversation: ConversationID
+    public var account: AccountID
+    public var at: Instant
+    public var decision: EligibilityDecision
+    /// The runs that hold the conversation, oldest first.
+    public var runs: [String]
+
+    public var json: JSONValue {
+        .object([
+            "conversation": .string(conversation), "account": .string(account), "at": .string(at.rfc3339),
+            "eligible": .bool(decision.eligible), "reason": .string(decision.reason.rawValue),
+            "retainUntil": .string(decision.retainUntil.rfc3339), "evidence": .array(decision.evidence.map(\.json)),
+            "runs": .strings(runs),
+        ])
+    }
+}
+
+/// SPEC §7's `lineage` answer.
+public struct Lineage: Sendable {
+    public var account: AccountID
+    /// Set when the question named a conversation.
+    public var conversation: ConversationID?
+    public var runs: [LineageRun]
+
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "account": .string(account),
+            "runs": .array(runs.map { .object(["name": .string($0.name), "conversations": .strings($0.conversations)]) }),
+        ]
+        if let conversation { object["conversation"] = .string(conversation) }
+        return .object(object)
+    }
+}
+
+/// One conversation of an account as its owner sees it: may it be used, why, kept until when.
+public struct ConversationStatus: Sendable {
+    public var conversation: ConversationTimeline
+    public var decision: EligibilityDecision
+    public var runs: [String]
+
+    public var json: JSONValue {
+        .object([
+            "conversation": .string(conversation.id), "kind": .string(conversation.kind.rawValue),
+            "incognito": .bool(conversation.incognito), "deleted": .bool(conversation.deletion != nil),
+            "firstActivityAt": .string(conversation.activities.first!.at.rfc3339),
+            "lastActivityAt": .string(conversation.activities.last!.at.rfc3339),
+            "eligible": .bool(decision.eligible), "reason": .string(decision.reason.rawValue),
+            "retainUntil": .string(decision.retainUntil.rfc3339), "runs": .strings(runs),
+        ])
+    }
+}
+
+extension PromptDecision {
+    /// `{"account","at","prompt","canUse","deferrable"}` (SPEC §7).
+    public var json: JSONValue {
+        .object([
+            "account": .string(account), "at": .string(at.rfc3339), "prompt": .string(prompt.rawValue),
+            "canUse": .bool(canUse), "deferrable": .bool(deferrable),
+        ])
+    }
+}
+
+extension Evidence {
+    /// `{"seq","type","at"}`.
+    public var json: JSONValue { .object(["seq": .int64(seq), "type": .string(type.rawValue), "at": .string(at.rfc3339)]) }
+}
+
+extension LedgerRecord {
+    /// `{"seq","at","actor","kind","body"}` with the body as JSON, for an account's export.
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "seq": .int64(seq), "at": .string(at.rfc3339), "actor": .string(actor), "kind": .string(kind),
+            "body": (try? JSONValue.parse(body)) ?? .string(body),
+        ]
+        if let contentSha256 { object["contentSha256"] = .string(contentSha256) }
+        return .object(object)
+    }
+}
+
+extension PolicyHistory {
+    /// SPEC §7's `policy show`: the version in force at `now` plus the history.
+    public func showJSON(now: Instant) -> JSONValue {
+        guard case .object(var object) = version(at: now).json else { return .null }
+        object["history"] = .array(versions.map {
+            .object(["version": .string($0.policy.version), "effectiveFrom": .string($0.effectiveFrom.rfc3339)])
+        })
+        return .object(object)
+    }
+}
+
+extension Store {
+    /// The timeline of an account that exists.
+    /// - Throws: `unknown_account`.
+    public func existingTimeline(of account: AccountID) async throws -> AccountTimeline {
+        guard let timeline = try await timeline(of: account) else {
+            throw AssentError.unknownAccount("account \(account) does not exist")
+        }
+        return timeline
+    }
+
+    /// What the account must be asked at `at` (SPEC §3).
+    /// - Throws: `unknown_account`, `account_deleted`.
+    public func prompt(account: AccountID, at instant: Instant) async throws -> PromptDecision {
+        guard let timeline = try await timeline(of: account) else {
+            throw AssentError.unknownAccount("account \(account) does not exist at \(instant)")
+        }
+        return try PolicyEngine(policies: try await policyHistory()).prompt(timeline, at: instant)
+    }
+
+    /// May the conversation enter a run at `at`, why, and which runs hold it.
+    /// - Throws: `unknown_conversation`, also before its first activity.
+    public func explain(conversation id: ConversationID, at instant: Instant) async throws -> Explanation {
+        guard let account = try await account(ofConversation: id), let timeline = try await timeline(of: account) else {
+            throw AssentError.unknownConversation("conversation \(id) does not exist at \(instant)")
+        }
+        let decision = try PolicyEngine(policies: try await policyHistory()).eligibility(of: id, in: timeline, at: instant)
+        return Explanation(conversation: id, account: account, at: instant, decision: decision, runs: try await runs(holdingConversation: id))
+    }
+
+    /// The runs holding an account's data. - Throws: `unknown_account`.
+    public func lineage(ofAccount account: AccountID) async throws -> Lineage {
+        _ = try await existingTimeline(of: account)
+        return Lineage(account: account, conversation: nil, runs: try await lineage(account: account))
+    }
+
+    /// The runs holding a conversation. - Throws: `unknown_conversation`.
+    public func lineage(ofConversation id: ConversationID) async throws -> Lineage {
+        guard let owner = try await account(ofConversation: id) else {
+            throw AssentError.unknownConversation("conversation \(id) does not exist")
+        }
+        let runs = try await lineage(account: owner).compactMap { run -> LineageRun? in
+            run.conversations.contains(id) ? LineageRun(name: run.name, conversations: [id], feedback: []) : nil
+        }
+        return Lineage(account: owner, conversation: id, runs: runs)
+    }
+
+    /// Every conversation of an account with its status at `at`, most recent activity first.
+    public func conversationStatuses(of timeline: AccountTimeline, at instant: Instant) async throws -> [ConversationStatus] {
+        let rules = PolicyEngine(policies: try await policyHistory()).rules(at: instant)
+        let held = try await lineage(account: timeline.account)
+        var runsByConversation: [ConversationID: [String]] = [:]
+        for run in held {
+            for id in run.conversations { runsByConversation[id, default: []].append(run.name) }
+        }
+        let bound = Stamp.endOf(instant)
+        return timeline.conversations
+            .filter { $0.activities.first.map { $0.stamp <= bound } ?? false }
+            .map { ConversationStatus(conversation: $0, decision: rules.eligibility(of: $0, in: timeline), runs: runsByConversation[$0.id] ?? []) }
+            .sorted { ($0.conversation.activities.last!.stamp, $0.conversation.id) > ($1.conversation.activities.last!.stamp, $1.conversation.id) }
+    }
+
+    /// Everything Assent holds on an account: its ledger entries, its prompt and choice, each
+    /// conversation's status and retention, and the runs that hold its data.
+    public func accountExport(account: AccountID, at instant: Instant) async throws -> JSONValue {
+        let timeline = try await existingTimeline(of: account)
+        let entries = try await ledgerEntries(ofAccount: account)
+        let statuses = try await conversationStatuses(of: timeline, at: instant)
+        let held = try await lineage(account: account)
+        var object: [String: JSONValue] = [
+            "account": .string(account), "at": .string(instant.rfc3339),
+            "choice": timeline.choices.last.map { .string($0.value.rawValue) } ?? .null,
+            "entries": .array(entries.map(\.json)),
+            "conversations": .array(statuses.map(\.json)),
+            "runs": .array(held.map { .object(["name": .string($0.name), "conversations": .strings($0.conversations), "feedback": .strings($0.feedback)]) }),
+        ]
+        if let prompt = try? PolicyEngine(policies: try await policyHistory()).prompt(timeline, at: instant) {
+            object["prompt"] = prompt.json
+        }
+        return .object(object)
+    }
+}

@@ -1,0 +1,173 @@
+import AssentCore
+import AssentDemo
+import AssentServer
+import AssentStore
+import ArgumentParser
+import Crypto
+import Foundation
+import Hummingbird
+import Logging
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve the HTTP API (SPEC §8) until SIGINT or SIGTERM.",
+        discussion: """
+            Configuration comes from flags, else the environment: ASSENT_DATABASE, ASSENT_HOST, ASSENT_PORT,
+            ASSENT_MAX_BODY_BYTES, ASSENT_JWT_HS256_SECRET, ASSENT_JWT_ES256_PUBLIC_KEY, ASSENT_JWT_ISSUER,
+            ASSENT_JWT_AUDIENCE, ASSENT_EXPORT_DIR, ASSENT_LOG_LEVEL (trace … critical; default info).
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @Option(name: .long, help: "Address to bind (default: $ASSENT_HOST, else 127.0.0.1).") var host: String?
+    @Option(name: .long, help: "Port (default: $ASSENT_PORT, else 8080).") var port: Int?
+    @Flag(name: .long, help: "On first start fill the database with demo data, keys and a demo user, and say what to call.")
+    var demo = false
+    @Option(name: .long, help: "Accounts the demo generates on first start.") var demoAccounts = 2_000
+
+    func validate() throws {
+        if let port, !(0...65_535).contains(port) { throw AssentError.invalidArgument("--port must be 0 to 65535") }
+        guard demoAccounts >= 1 else { throw AssentError.invalidArgument("--demo-accounts must be at least 1") }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = try ServerConfiguration.fromEnvironment(environment)
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        if environment["ASSENT_EXPORT_DIR"] == nil { configuration.exportDirectory = store.location + ".exports" }
+        configuration.databaseDescription = store.location.hasPrefix("postgres") ? "postgres" : store.location
+
+        let level = environment["ASSENT_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "assent")
+
+        let store = try self.store.open()
+        var tour: DemoSetup.Tour?
+        if demo {
+            tour = try await DemoSetup.prepare(store: store, configuration: &configuration, accounts: demoAccounts)
+        }
+        let app = try await AssentServer.application(
+            store: store, configuration: configuration, logger: logger,
+            onServerRunning: { [tour, configuration] port in
+                logger.notice("assent serving", metadata: ["host": .string(configuration.host), "port": .stringConvertible(port),
+                                                           "database": .string(configuration.databaseDescription)])
+                if let tour { Output.line(tour.text(host: configuration.host, port: port)); fflush(Output.out) }
+            })
+        do {
+            try await app.runService()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        // Every in-flight request has finished: the database closes cleanly.
+        try await store.close()
+        logger.notice("assent stopped")
+    }
+}
+
+/// `serve --demo`: demo data, a policy version whose notice is live, demo keys and a demo user.
+enum DemoSetup {
+    static let keyScopes: [(name: String, scopes: [ServiceScope], caller: String)] = [
+        ("demo-product", [.eventsWrite], "the product's back end"),
+        ("demo-platform", [.runsWrite, .runsRead], "the data platform"),
+        ("demo-auditor", [.auditRead], "compliance"),
+        ("demo-admin", [.admin], "an operator"),
+    ]
+
+    struct Tour: Sendable {
+        var keys: [(name: String, secret: String, caller: String)]
+        var user: AccountID
+        var userToken: String
+        var generated: Int?
+
+        func text(host: String, port: Int) -> String {
+            let base = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
+            var lines = ["", "Assent demo is running at \(base)"]
+            if let generated { lines.append("  filled with demo data: \(generated) events") }
+            lines.append("")
+            for key in keys { lines.append("  \(key.name) (\(key.caller)): \(key.secret)") }
+            lines.append("  demo user \(user)'s token: \(userToken)")
+            lines += [
+                "",
+                "Try:",
+                "  curl -H 'Authorization: Bearer \(userToken)' \(base)/v1/me/prompt",
+                "  curl -H 'Authorization: Bearer \(userToken)' -X POST -d '{\"training\":\"off\"}' \(base)/v1/me/accept",
+                "  curl -H 'Authorization: Bearer \(keys[2].secret)' \(base)/v1/accounts/\(user)/prompt",
+                "  curl -H 'Authorization: Bearer \(keys[1].secret)' -X POST -d '{\"name\":\"demo-run\"}' \(base)/v1/runs",
+                "  curl -H 'Authorization: Bearer \(keys[2].secret)' \(base)/v1/ledger/verify",
+                "  curl \(base)/metrics    and the API: \(base)/openapi.yaml",
+                "",
+            ]
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    static func prepare(store: any Store, configuration: inout ServerConfiguration, accounts: Int) async throws -> Tour {
+        let now = WallClock.now()
+        var generated: Int?
+        let existing = try await store.serviceKeys()
+        if !existing.contains(where: { $0.name == "demo-admin" }) {
+            generated = try await fill(store: store, accounts: accounts, now: now)
+        }
+        // Demo secrets derive from a key of this database, so that every start can print them.
+        let demoKey = SymmetricKey(data: try await store.deploymentKey(named: "demo-secrets"))
+        func derive(_ label: String, bytes: Int) -> String {
+            Digest.hex(HMAC<SHA256>.authenticationCode(for: Array(label.utf8), using: demoKey).prefix(bytes))
+        }
+        var keys: [(name: String, secret: String, caller: String)] = []
+        for (name, scopes, caller) in keyScopes {
+            let secret = "assent_" + derive("key:" + name, bytes: 24)
+            if !existing.contains(where: { $0.name == name }) {
+                try await store.createServiceKey(ServiceKey(
+                    name: name, secretSha256: ServiceKey.digest(ofSecret: secret), scopes: Set(scopes), createdAt: now))
+            }
+            keys.append((name, secret, caller))
+        }
+        if configuration.userTokens.hs256Secret == nil && configuration.userTokens.es256PublicKeyPEM == nil {
+            configuration.userTokens.hs256Secret = derive("user-tokens", bytes: 32)
+        }
+        // A demo user who has the notice to answer now, if the demo data has one.
+        var user = "acct-000001"
+        for k in 1...min(accounts, 200) {
+            let id = String(format: "acct-%06d", k)
+            if let prompt = try? await store.prompt(account: id, at: now), prompt.prompt == .notice {
+                user = id
+                break
+            }
+        }
+        var token = "(set ASSENT_JWT_HS256_SECRET to sign demo user tokens)"
+        if let secret = configuration.userTokens.hs256Secret {
+            token = try await UserTokens.signHS256(
+                account: user, secret: secret, expiry: Instant(microseconds: now.microseconds + 30 * 86_400_000_000),
+                issuer: configuration.userTokens.issuer, audience: configuration.userTokens.audience)
+        }
+        return Tour(keys: keys, user: user, userToken: token, generated: generated)
+    }
+
+    /// Imports the demo generator's events and applies a policy version whose rollout began three
+    /// weeks ago and whose deadline is three weeks ahead, so that the notice is live.
+    private static func fill(store: any Store, accounts: Int, now: Instant) async throws -> Int {
+        var generator = DemoGenerator(seed: 1)
+        var lines: [String] = []
+        for k in 0..<accounts {
+            for event in generator.account(index: k) { lines.append(event.json().canonicalText) }
+        }
+        let summary = try await store.importEvents(
+            lines: ArrayLineSource(lines), fileSha256: nil, actor: "demo", now: now, progress: nil)
+        let day: Int64 = 86_400_000_000
+        let rollout = Instant(microseconds: now.microseconds - 21 * day)
+        var document = PolicyDocument(version: "demo-\(rollout.rfc3339.prefix(10))", effectiveFrom: rollout)
+        document.termsVersion = "demo-" + String(rollout.rfc3339.prefix(7))
+        document.rolloutStart = rollout
+        document.decisionDeadline = Instant(microseconds: now.microseconds + 21 * day)
+        if let horizon = try await store.horizon(), horizon > rollout {
+            document.effectiveFrom = horizon
+        }
+        _ = try await store.applyPolicy(document, actor: "demo", now: now)
+        return summary.events
+    }
+}
