@@ -1,0 +1,195 @@
+import AssentCore
+import AssentServer
+import AssentStore
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Who may call a route (SPEC §8).
+enum Allowed: Sendable {
+    case user
+    case scope(ServiceScope)
+}
+
+struct Route: Sendable, CustomTestStringConvertible {
+    var method: HTTPRequest.Method
+    var path: String
+    var body: String?
+    var allowed: Allowed
+
+    var testDescription: String { "\(method) \(path)" }
+
+    static let all: [Route] = [
+        Route(method: .get, path: "/v1/me/prompt", allowed: .user),
+        Route(method: .post, path: "/v1/me/accept", body: #"{"training":"on"}"#, allowed: .user),
+        Route(method: .post, path: "/v1/me/defer", allowed: .user),
+        Route(method: .get, path: "/v1/me/settings", allowed: .user),
+        Route(method: .put, path: "/v1/me/settings", body: #"{"training":"off"}"#, allowed: .user),
+        Route(method: .get, path: "/v1/me/conversations", allowed: .user),
+        Route(method: .delete, path: "/v1/me/conversations/a1-c1", allowed: .user),
+        Route(method: .get, path: "/v1/me/export", allowed: .user),
+        Route(method: .delete, path: "/v1/me", allowed: .user),
+        Route(method: .post, path: "/v1/events",
+              body: #"{"events":[{"type":"notice.shown","account":"a3","surface":"notice","at":"2025-09-09T00:00:00Z"}]}"#,
+              allowed: .scope(.eventsWrite)),
+        Route(method: .post, path: "/v1/runs", body: #"{"name":"matrix"}"#, allowed: .scope(.runsWrite)),
+        Route(method: .get, path: "/v1/runs", allowed: .scope(.runsRead)),
+        Route(method: .get, path: "/v1/runs/r0", allowed: .scope(.runsRead)),
+        Route(method: .get, path: "/v1/runs/r0/manifest", allowed: .scope(.runsRead)),
+        Route(method: .get, path: "/v1/runs/r0/export", allowed: .scope(.runsRead)),
+        Route(method: .get, path: "/v1/accounts/a1/prompt", allowed: .scope(.auditRead)),
+        Route(method: .get, path: "/v1/accounts/a1/lineage", allowed: .scope(.auditRead)),
+        Route(method: .get, path: "/v1/conversations/a1-c1/explain", allowed: .scope(.auditRead)),
+        Route(method: .get, path: "/v1/conversations/a1-c1/lineage", allowed: .scope(.auditRead)),
+        Route(method: .get, path: "/v1/ledger/verify", allowed: .scope(.auditRead)),
+        Route(method: .get, path: "/v1/policy", allowed: .scope(.auditRead)),
+        Route(method: .post, path: "/v1/policy", body: #"{"version":"v2","effectiveFrom":"2025-09-09T12:00:00Z"}"#, allowed: .scope(.admin)),
+        Route(method: .post, path: "/v1/sweep", allowed: .scope(.admin)),
+    ]
+}
+
+/// A caller kind of the matrix.
+enum CallerKind: CaseIterable, Sendable {
+    case anonymous, user, events, runsWrite, runsRead, audit, admin, revokedKey, garbageKey, garbageToken
+
+    /// The status class a caller of this kind gets on `route`: nil for "allowed" (anything but 401/403).
+    func expectedRefusal(on route: Route) -> Int? {
+        switch self {
+        case .anonymous, .revokedKey, .garbageKey, .garbageToken: return 401
+        case .user:
+            if case .user = route.allowed { return nil }
+            return 403
+        case .events, .runsWrite, .runsRead, .audit, .admin:
+            guard case .scope(let scope) = route.allowed else { return 403 }
+            let held: ServiceScope = switch self {
+            case .events: .eventsWrite
+            case .runsWrite: .runsWrite
+            case .runsRead: .runsRead
+            case .audit: .auditRead
+            default: .admin
+            }
+            return held == scope || held == .admin ? nil : 403
+        }
+    }
+
+    func bearer(_ fixture: ServerFixture) async throws -> String? {
+        switch self {
+        case .anonymous: return nil
+        case .user: return try await fixture.token("a1")
+        case .events: return fixture.keys["events"]
+        case .runsWrite: return fixture.keys["runs-write"]
+        case .runsRead: return fixture.keys["runs-read"]
+        case .audit: return fixture.keys["audit"]
+        case .admin: return fixture.keys["admin"]
+        case .revokedKey: return fixture.keys["revoked"]
+        case .garbageKey: return "assent_" + String(repeating: "0", count: 48)
+        case .garbageToken: return try await fixture.token("a1", secret: "not-the-identity-providers-secret")
+        }
+    }
+}
+
+@Suite("Authorisation")
+struct AuthorizationTests {
+    @Test("each caller kind against each route", arguments: Route.all)
+    func matrix(route: Route) async throws {
+        let fixture = try await ServerFixture.make()
+        // Refused callers first: a refusal must write nothing.
+        let order = CallerKind.allCases.sorted { ($0.expectedRefusal(on: route) == nil ? 1 : 0) < ($1.expectedRefusal(on: route) == nil ? 1 : 0) }
+        let entriesBefore = try await fixture.ledgerEntries()
+        var refusedAll = true
+        for kind in order {
+            let bearer = try await kind.bearer(fixture)
+            let answer = try await fixture.test { client async throws in try await client.call(route.method, route.path, bearer: bearer, body: route.body) }
+            if let refusal = kind.expectedRefusal(on: route) {
+                #expect(answer.status == refusal, "\(kind) on \(route.testDescription): \(answer.status) \(answer.text)")
+                #expect(answer.code == (refusal == 401 ? "unauthorized" : "forbidden"))
+                if refusedAll { #expect(try await fixture.ledgerEntries() == entriesBefore, "\(kind) wrote on \(route.testDescription)") }
+            } else {
+                refusedAll = false
+                #expect(![401, 403].contains(answer.status), "\(kind) on \(route.testDescription): \(answer.status) \(answer.text)")
+                #expect(answer.status < 500)
+            }
+        }
+    }
+
+    @Test("a user cannot read or change another user's account by any route")
+    func otherUsersData() async throws {
+        let fixture = try await ServerFixture.make()
+        let before = try await fixture.ledgerEntries()
+        let token = try await fixture.token("a2")
+        try await fixture.test { client async throws in
+            // The one user route that names a resource: another user's conversation is unknown.
+            let delete = try await client.call(.delete, "/v1/me/conversations/a1-c1", bearer: token)
+            #expect(delete.status == 404)
+            #expect(delete.code == "unknown_conversation")
+            // Every route that names an account or conversation belongs to services.
+            for route in Route.all where !route.path.hasPrefix("/v1/me") {
+                let answer = try await client.call(route.method, route.path, bearer: token, body: route.body)
+                #expect(answer.status == 403, "\(route.testDescription): \(answer.status)")
+            }
+            // What a2 sees of their own is theirs only.
+            let conversations = try await client.call(.get, "/v1/me/conversations", bearer: token)
+            #expect(conversations.text.contains("a2-c1"))
+            #expect(!conversations.text.contains("a1-c1"))
+            let export = try await client.call(.get, "/v1/me/export", bearer: token)
+            #expect(export.status == 200)
+            #expect(!export.text.contains("a1"))
+        }
+        #expect(try await fixture.ledgerEntries() == before)
+    }
+
+    @Test("an expired token is refused; one about to expire is not")
+    func expiry() async throws {
+        let fixture = try await ServerFixture.make()
+        let token = try await fixture.token("a1", expiresIn: 60)
+        try await fixture.test { client async throws in
+            #expect(try await client.call(.get, "/v1/me/prompt", bearer: token).status == 200)
+            fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 61_000_000))
+            let expired = try await client.call(.get, "/v1/me/prompt", bearer: token)
+            #expect(expired.status == 401)
+            #expect(expired.text.contains("expired"))
+        }
+    }
+
+    @Test("a revoked key stops working at once")
+    func revocation() async throws {
+        let fixture = try await ServerFixture.make()
+        let secret = try #require(fixture.keys["audit"])
+        try await fixture.test { client async throws in
+            #expect(try await client.call(.get, "/v1/ledger/verify", bearer: secret).status == 200)
+            _ = try await fixture.store.revokeServiceKey(named: "audit", now: fixture.clock.now)
+            let answer = try await client.call(.get, "/v1/ledger/verify", bearer: secret)
+            #expect(answer.status == 401)
+            #expect(answer.text.contains("revoked"))
+        }
+    }
+
+    @Test("malformed Authorization headers and other schemes are refused")
+    func malformedCredentials() async throws {
+        let fixture = try await ServerFixture.make()
+        try await fixture.test { client async throws in
+            for header in ["Basic YTpi", "Bearer", "Bearer ", "bearer not.a.jwt", "Token abc"] {
+                let answer = try await client.call(.get, "/v1/me/prompt", headers: [.authorization: header])
+                #expect(answer.status == 401, "\(header)")
+                #expect(answer.code == "unauthorized")
+            }
+        }
+    }
+
+    @Test("ES256 tokens are checked with the configured public key")
+    func es256() async throws {
+        let privateKey = ES256Fixture.privateKey
+        let fixture = try await ServerFixture.make { configuration in
+            configuration.userTokens.hs256Secret = nil
+            configuration.userTokens.es256PublicKeyPEM = ES256Fixture.publicPEM(privateKey)
+        }
+        let good = try await ES256Fixture.sign(account: "a1", key: privateKey, expiry: Instant(microseconds: fixture.clock.now.microseconds + 3_600_000_000))
+        let other = try await ES256Fixture.sign(account: "a1", key: ES256Fixture.privateKey, expiry: Instant(microseconds: fixture.clock.now.microseconds + 3_600_000_000))
+        let hs = try await fixture.token("a1")
+        try await fixture.test { client async throws in
+            #expect(try await client.call(.get, "/v1/me/prompt", bearer: good).status == 200)
+            #expect(try await client.call(.get, "/v1/me/prompt", bearer: other).status == 401)
+            #expect(try await client.call(.get, "/v1/me/prompt", bearer: hs).status == 401)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import AssentCore
+import AssentServer
+import AssentStore
+import AssentStoreSQLite
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Synchronization
+import Testing
+
+/// A clock the tests move by hand.
+final class TestClock: Sendable {
+    private let instant: Mutex<Instant>
+
+    init(_ start: Instant) { instant = Mutex(start) }
+
+    var now: Instant { instant.withLock { $0 } }
+    func set(_ value: Instant) { instant.withLock { $0 = value } }
+    var serverClock: ServerClock { ServerClock { self.now } }
+}
+
+func utc(_ text: String) -> Instant { try! Instant(rfc3339: text) }
+
+/// A server over a fresh SQLite store with three consumer accounts, one run, and a key per scope.
+///
+/// - `a1`: accepted the terms and turned training on; conversation `a1-c1`.
+/// - `a2`: the same, with conversation `a2-c1`.
+/// - `a3`: created before the rollout and has not answered the notice.
+///
+/// The clock starts on 2025-09-10, inside the seed's rollout (deadline 2025-09-28).
+struct ServerFixture: Sendable {
+    static let secret = "test-hs256-secret-of-the-identity-provider"
+    let store: SQLiteStore
+    let clock: TestClock
+    let directory: String
+    let responder: RouterResponder<AssentRequestContext>
+    /// Secret per key name: `events`, `runs-write`, `runs-read`, `audit`, `admin`, `revoked`.
+    let keys: [String: String]
+
+    static let keyScopes: [(String, [ServiceScope])] = [
+        ("events", [.eventsWrite]), ("runs-write", [.runsWrite]), ("runs-read", [.runsRead]), ("audit", [.auditRead]),
+        ("admin", [.admin]), ("revoked", [.admin]),
+    ]
+
+    static func make(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> ServerFixture {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("assent-server-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: directory + "/assent.sqlite")
+        let clock = TestClock(utc("2025-09-10T00:00:00Z"))
+        let seed = [
+            #"{"type":"account.created","account":"a1","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
+            #"{"type":"account.created","account":"a2","plan":"pro","at":"2025-07-01T10:00:00Z"}"#,
+            #"{"type":"account.created","account":"a3","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
+            #"{"type":"terms.accepted","account":"a1","version":"2025-09","source":"notice","at":"2025-09-01T10:00:00Z"}"#,
+            #"{"type":"training.choice","account":"a1","value":"on","source":"notice","at":"2025-09-01T10:00:00Z"}"#,
+            #"{"type":"terms.accepted","account":"a2","version":"2025-09","source":"notice","at":"2025-09-01T10:00:00Z"}"#,
+            #"{"type":"training.choice","account":"a2","value":"on","source":"notice","at":"2025-09-01T10:00:00Z"}"#,
+            #"{"type":"conversation.activity","account":"a1","conversation":"a1-c1","kind":"chat","at":"2025-09-02T10:00:00Z","content":"mail me at ada@example.com"}"#,
+            #"{"type":"conversation.activity","account":"a2","conversation":"a2-c1","kind":"code","at":"2025-09-02T11:00:00Z","content":"key = AKIAZ7QW3ERT5YUI9OPL"}"#,
+        ]
+        _ = try await store.importEvents(lines: ArrayLineSource(seed), fileSha256: nil, actor: "test", now: clock.now, progress: nil)
+        _ = try await store.createRun(name: "r0", at: utc("2025-09-05T00:00:00Z"), purpose: .modelTraining, actor: "test", now: clock.now)
+        var keys: [String: String] = [:]
+        for (name, scopes) in keyScopes {
+            let secret = ServiceKey.newSecret()
+            try await store.createServiceKey(ServiceKey(name: name, secretSha256: ServiceKey.digest(ofSecret: secret), scopes: Set(scopes), createdAt: clock.now))
+            keys[name] = secret
+        }
+        _ = try await store.revokeServiceKey(named: "revoked", now: clock.now)
+        var configuration = ServerConfiguration()
+        configuration.userTokens.hs256Secret = secret
+        configuration.exportDirectory = directory + "/exports"
+        configure(&configuration)
+        let router = try await AssentServer.router(store: store, configuration: configuration, clock: clock.serverClock)
+        return ServerFixture(store: store, clock: clock, directory: directory, responder: router.buildResponder(), keys: keys)
+    }
+
+    /// A token for `account` signed with the configured secret, valid for a day from the clock.
+    func token(_ account: String, expiresIn seconds: Int64 = 86_400, secret: String = ServerFixture.secret) async throws -> String {
+        try await UserTokens.signHS256(
+            account: account, secret: secret, expiry: Instant(microseconds: clock.now.microseconds + seconds * 1_000_000))
+    }
+
+    func test<Value: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
+        let app = Application(responder: responder)
+        return try await app.test(.router, body)
+    }
+
+    /// The number of ledger entries: proof that a refused request wrote nothing.
+    func ledgerEntries() async throws -> Int { try await store.verifyLedger().entries }
+}
+
+/// One request's answer, read.
+struct Answer: Sendable {
+    var status: Int
+    var headers: HTTPFields
+    var text: String
+
+    var json: JSONValue { (try? JSONValue.parse(text)) ?? .null }
+
+    subscript(_ key: String) -> JSONValue? {
+        guard case .object(let object) = json else { return nil }
+        return object[key]
+    }
+
+    /// The error code of an error answer.
+    var code: String? {
+        guard case .object(let error)? = self["error"], case .string(let code)? = error["code"] else { return nil }
+        return code
+    }
+}
+
+extension TestClientProtocol {
+    func call(_ method: HTTPRequest.Method, _ uri: String, bearer: String? = nil, body: String? = nil,
+              headers extra: HTTPFields = [:]) async throws -> Answer {
+        var headers = extra
+        if let bearer { headers[.authorization] = "Bearer \(bearer)" }
+        if body != nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+            Answer(status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
+        }
+    }
+}
