@@ -1,0 +1,331 @@
+import AssentCore
+import AssentServer
+import AssentStore
+import Crypto
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite("The signed-in user's routes")
+struct UserRouteTests {
+    @Test("accept-and-choose records acceptance and choice as two entries at server time, naming the user")
+    func acceptAndChoose() async throws {
+        let fixture = try await ServerFixture.make()
+        let token = try await fixture.token("a3")
+        try await fixture.test { client async throws in
+            let before = try await client.call(.get, "/v1/me/prompt", bearer: token)
+            #expect(before["prompt"] == .string("notice"))
+            #expect(before["deferrable"] == .bool(true))
+            let answer = try await client.call(.post, "/v1/me/accept", bearer: token, body: #"{"training":"off","shownDefault":"on"}"#)
+            #expect(answer.status == 200, "\(answer.text)")
+            #expect(answer["termsVersion"] == .string("2025-09"))
+            guard case .object(let prompt)? = answer["prompt"] else { Issue.record("no prompt"); return }
+            #expect(prompt["prompt"] == .string("none"))
+        }
+        let entries = try await fixture.store.ledgerEntries(ofAccount: "a3")
+        let last = Array(entries.suffix(2))
+        #expect(last.map(\.kind) == ["terms.accepted", "training.choice"])
+        #expect(last.allSatisfy { $0.actor == "user:a3" && $0.at == fixture.clock.now })
+        #expect(last[1].body.contains(#""shownDefault":"on""#))
+    }
+
+    @Test("a refused half refuses the whole: a bad choice value writes no acceptance")
+    func acceptIsAtomic() async throws {
+        let fixture = try await ServerFixture.make()
+        let token = try await fixture.token("a3")
+        let before = try await fixture.ledgerEntries()
+        try await fixture.test { client async throws in
+            for body in [#"{"training":"maybe"}"#, #"{"training":true}"#, #"{}"#, #"{"training":"on","extra":1}"#, "{", "[1]"] {
+                let answer = try await client.call(.post, "/v1/me/accept", bearer: token, body: body)
+                #expect(answer.status == 400, "\(body): \(answer.text)")
+                #expect(answer.code == "invalid_argument")
+            }
+        }
+        #expect(try await fixture.ledgerEntries() == before)
+    }
+
+    @Test("Not now until the deadline; after it, deadline_passed and the required form")
+    func deferral() async throws {
+        let fixture = try await ServerFixture.make()
+        let token = try await fixture.token("a3", expiresIn: 90 * 86_400)
+        try await fixture.test { client async throws in
+            let deferred = try await client.call(.post, "/v1/me/defer", bearer: token)
+            #expect(deferred.status == 200, "\(deferred.text)")
+            fixture.clock.set(utc("2025-09-29T00:00:00Z"))
+            let prompt = try await client.call(.get, "/v1/me/prompt", bearer: token)
+            #expect(prompt["prompt"] == .string("required"))
+            #expect(prompt["canUse"] == .bool(false))
+            let late = try await client.call(.post, "/v1/me/defer", bearer: token)
+            #expect(late.status == 409)
+            #expect(late.code == "deadline_passed")
+        }
+    }
+
+    @Test("settings: the toggle changes the retention in force and the history comes from the ledger")
+    func settings() async throws {
+        let fixture = try await ServerFixture.make()
+        let token = try await fixture.token("a1")
+        try await fixture.test { client async throws in
+            let on = try await client.call(.get, "/v1/me/settings", bearer: token)
+            #expect(on["training"] == .string("on"))
+            #expect(on["retention"] == .object(["period": .string("5y"), "rule": .string("optIn")]))
+            let off = try await client.call(.put, "/v1/me/settings", bearer: token, body: #"{"training":"off"}"#)
+            #expect(off.status == 200)
+            #expect(off["training"] == .string("off"))
+            #expect(off["retention"] == .object(["period": .string("30d"), "rule": .string("optOut")]))
+            guard case .array(let choices)? = off["choices"] else { Issue.record("no choices"); return }
+            #expect(choices.count == 2)
+            // a3 never accepted the terms: a setting alone is refused.
+            let a3 = try await fixture.token("a3")
+            let refused = try await client.call(.put, "/v1/me/settings", bearer: a3, body: #"{"training":"on"}"#)
+            #expect(refused.status == 409)
+            #expect(refused.code == "terms_not_accepted")
+        }
+    }
+
+    @Test("deleting a conversation marks it excluded; deleting twice is refused")
+    func deleteConversation() async throws {
+        let fixture = try await ServerFixture.make()
+        let token = try await fixture.token("a1")
+        try await fixture.test { client async throws in
+            let list = try await client.call(.get, "/v1/me/conversations", bearer: token)
+            #expect(list.text.contains(#""conversation":"a1-c1""#))
+            let deleted = try await client.call(.delete, "/v1/me/conversations/a1-c1", bearer: token)
+            #expect(deleted.status == 200, "\(deleted.text)")
+            #expect(deleted["eligible"] == .bool(false))
+            #expect(deleted["reason"] == .string("conversation_deleted"))
+            let again = try await client.call(.delete, "/v1/me/conversations/a1-c1", bearer: token)
+            #expect(again.status >= 400 && again.status < 500)
+            let unknown = try await client.call(.delete, "/v1/me/conversations/nope", bearer: token)
+            #expect(unknown.status == 404)
+        }
+    }
+
+    @Test("export holds the user's ledger entries, conversations and runs; account deletion ends use")
+    func exportAndDeleteAccount() async throws {
+        let fixture = try await ServerFixture.make()
+        let token = try await fixture.token("a1")
+        try await fixture.test { client async throws in
+            let export = try await client.call(.get, "/v1/me/export", bearer: token)
+            #expect(export.status == 200)
+            #expect(export.headers[.contentDisposition]?.contains("attachment") == true)
+            guard case .array(let entries)? = export["entries"], case .array(let runs)? = export["runs"] else {
+                Issue.record("export shape: \(export.text)")
+                return
+            }
+            #expect(entries.count == 4)
+            #expect(runs.count == 1)
+            // Content never leaves in the export: only its digest.
+            #expect(!export.text.contains("ada@example.com"))
+            let deleted = try await client.call(.delete, "/v1/me", bearer: token)
+            #expect(deleted.status == 200)
+            let after = try await client.call(.get, "/v1/me/prompt", bearer: token)
+            #expect(after.status == 409)
+            #expect(after.code == "account_deleted")
+            let unknown = try await client.call(.get, "/v1/me/prompt", bearer: try await fixture.token("nobody"))
+            #expect(unknown.status == 404)
+            #expect(unknown.code == "unknown_account")
+        }
+    }
+}
+
+@Suite("The product's event batches")
+struct EventRouteTests {
+    static let batch = #"""
+        {"events":[
+          {"type":"account.created","account":"b1","plan":"free","at":"2025-09-03T10:00:00Z"},
+          {"type":"conversation.activity","account":"b1","conversation":"b1-c1","kind":"chat","at":"2025-09-03T10:05:00Z"}
+        ]}
+        """#
+
+    @Test("a batch is all or nothing, and a refusal names the event")
+    func allOrNothing() async throws {
+        let fixture = try await ServerFixture.make()
+        let key = try #require(fixture.keys["events"])
+        let before = try await fixture.ledgerEntries()
+        try await fixture.test { client async throws in
+            let bad = #"{"events":[{"type":"account.created","account":"b2","plan":"free","at":"2025-09-03T10:00:00Z"},{"type":"notice.deferred","account":"zz","at":"2025-09-03T10:00:00Z"}]}"#
+            let refused = try await client.call(.post, "/v1/events", bearer: key, body: bad)
+            #expect(refused.status == 404)
+            #expect(refused.code == "unknown_account")
+            #expect(refused.text.contains("event 2"))
+            let future = #"{"events":[{"type":"account.created","account":"b3","plan":"free","at":"2030-01-01T00:00:00Z"}]}"#
+            #expect(try await client.call(.post, "/v1/events", bearer: key, body: future).code == "invalid_event")
+            #expect(try await client.call(.post, "/v1/events", bearer: key, body: #"{"events":[]}"#).status == 400)
+            #expect(try await client.call(.post, "/v1/events", bearer: key, body: #"{"events":{}}"#).status == 400)
+            #expect(try await client.call(.post, "/v1/events", bearer: key, body: #"{"evnts":[]}"#).status == 400)
+        }
+        #expect(try await fixture.ledgerEntries() == before)
+        let accepted = try await fixture.test { client async throws in
+            try await client.call(.post, "/v1/events", bearer: key, body: Self.batch)
+        }
+        #expect(accepted.status == 200, "\(accepted.text)")
+        #expect(accepted["accepted"] == .number("2"))
+        #expect(try await fixture.ledgerEntries() == before + 2)
+        #expect(try await fixture.store.ledgerEntries(ofAccount: "b1").allSatisfy { $0.actor == "key:events" })
+    }
+
+    @Test("an Idempotency-Key makes a retry return the first answer and write nothing")
+    func idempotency() async throws {
+        let fixture = try await ServerFixture.make()
+        let key = try #require(fixture.keys["events"])
+        try await fixture.test { client async throws in
+            let first = try await client.call(.post, "/v1/events", bearer: key, body: Self.batch, headers: [.init("Idempotency-Key")!: "k-1"])
+            #expect(first.status == 200)
+            let entries = try await fixture.ledgerEntries()
+            let retry = try await client.call(.post, "/v1/events", bearer: key, body: Self.batch, headers: [.init("Idempotency-Key")!: "k-1"])
+            #expect(retry.status == 200)
+            #expect(retry.text == first.text)
+            #expect(retry.headers[.init("Idempotent-Replayed")!] == "true")
+            #expect(try await fixture.ledgerEntries() == entries)
+            let other = Self.batch.replacingOccurrences(of: "10:05:00", with: "10:06:00")
+            let conflict = try await client.call(.post, "/v1/events", bearer: key, body: other, headers: [.init("Idempotency-Key")!: "k-1"])
+            #expect(conflict.status == 409)
+            #expect(conflict.code == "idempotency_conflict")
+            // Without the key the same batch is refused: b1 exists already.
+            let again = try await client.call(.post, "/v1/events", bearer: key, body: Self.batch)
+            #expect(again.status >= 400 && again.status < 500)
+            #expect(try await fixture.ledgerEntries() == entries)
+        }
+    }
+}
+
+@Suite("Bad input")
+struct BadInputTests {
+    @Test("over the size limit: 413 with the error shape, nothing written")
+    func tooLarge() async throws {
+        let fixture = try await ServerFixture.make { $0.maxBodyBytes = 1_000 }
+        let key = try #require(fixture.keys["events"])
+        let before = try await fixture.ledgerEntries()
+        try await fixture.test { client async throws in
+            let big = #"{"events":[{"type":"notice.shown","account":"a3","surface":"notice","at":"2025-09-09T00:00:00Z","pad":""# + String(repeating: "x", count: 2_000) + #""}]}"#
+            let answer = try await client.call(.post, "/v1/events", bearer: key, body: big)
+            #expect(answer.status == 413)
+            #expect(answer.code == "payload_too_large")
+        }
+        #expect(try await fixture.ledgerEntries() == before)
+    }
+
+    @Test("unknown routes, wrong types, malformed instants: 4xx with the error shape")
+    func errors() async throws {
+        let fixture = try await ServerFixture.make()
+        let audit = try #require(fixture.keys["audit"])
+        let platform = try #require(fixture.keys["admin"])
+        try await fixture.test { client async throws in
+            let cases: [(HTTPRequest.Method, String, String?, String?, Int, String)] = [
+                (.get, "/v1/nowhere", nil, nil, 404, "not_found"),
+                (.get, "/v1/conversations/a1-c1/explain?at=yesterday", audit, nil, 400, "invalid_argument"),
+                (.get, "/v1/conversations/zz/explain", audit, nil, 404, "unknown_conversation"),
+                (.get, "/v1/conversations/a1-c1/explain?at=2025-09-01T00:00:00Z", audit, nil, 404, "unknown_conversation"),
+                (.get, "/v1/accounts/zz/prompt", audit, nil, 404, "unknown_account"),
+                (.get, "/v1/runs/zz", platform, nil, 404, "unknown_run"),
+                (.post, "/v1/runs", platform, #"{"name":"r0"}"#, 409, "duplicate_run"),
+                (.post, "/v1/runs", platform, #"{"name":"../x"}"#, 400, "invalid_argument"),
+                (.post, "/v1/runs", platform, #"{"name":"x","purpose":"fun"}"#, 400, "invalid_argument"),
+                (.post, "/v1/runs", platform, #"{"name":"x","at":"2025-09-01T00:00:00Z"}"#, 400, "invalid_argument"),
+                (.post, "/v1/runs", platform, #"{"name":7}"#, 400, "invalid_argument"),
+                (.post, "/v1/policy", platform, #"{"version":"v9"}"#, 400, "invalid_policy"),
+                (.post, "/v1/sweep", platform, #"{"at":"soon"}"#, 400, "invalid_argument"),
+            ]
+            for (method, path, bearer, body, status, code) in cases {
+                let answer = try await client.call(method, path, bearer: bearer, body: body)
+                #expect(answer.status == status, "\(method) \(path): \(answer.text)")
+                #expect(answer.code == code, "\(method) \(path): \(answer.text)")
+                #expect(answer.headers[.contentType] == "application/json")
+            }
+        }
+    }
+}
+
+@Suite("Runs, audit and operations")
+struct ServiceRouteTests {
+    @Test("runs: create, list, show, the streamed manifest, and the export's shards with their digests")
+    func runs() async throws {
+        let fixture = try await ServerFixture.make()
+        let writer = try #require(fixture.keys["runs-write"])
+        let reader = try #require(fixture.keys["runs-read"])
+        try await fixture.test { client async throws in
+            let created = try await client.call(.post, "/v1/runs", bearer: writer, body: #"{"name":"r1","purpose":"safety-classifier"}"#)
+            #expect(created.status == 201, "\(created.text)")
+            #expect(created["counts"] == .object(["conversations": .number("2"), "feedback": .number("0")]))
+            let list = try await client.call(.get, "/v1/runs", bearer: reader)
+            #expect(list.text.contains(#""name":"r0""#) && list.text.contains(#""name":"r1""#))
+            let manifest = try await client.call(.get, "/v1/runs/r1/manifest", bearer: reader)
+            #expect(manifest["conversations"] == .array([.string("a1-c1"), .string("a2-c1")]))
+            #expect(manifest["manifestSha256"] == created["manifestSha256"])
+            let export = try await client.call(.get, "/v1/runs/r1/export", bearer: reader)
+            #expect(export.status == 200, "\(export.text)")
+            guard case .array(let shards)? = export["shards"], case .object(let shard)? = shards.first,
+                  case .string(let name)? = shard["name"], case .string(let sha)? = shard["sha256"]
+            else {
+                Issue.record("no shard in \(export.text)")
+                return
+            }
+            let bytes = try await client.execute(uri: "/v1/runs/r1/export/\(name)", method: .get,
+                                                 headers: [.authorization: "Bearer \(reader)"]) { response in
+                (response.status, Array(buffer: response.body))
+            }
+            #expect(bytes.0 == .ok)
+            #expect(Digest.hex(SHA256.hash(data: bytes.1)) == sha)
+            let missing = try await client.call(.get, "/v1/runs/r1/export/shard-99999.jsonl.gz", bearer: reader)
+            #expect(missing.status == 404)
+        }
+    }
+
+    @Test("audit: prompt and explain at an instant, lineage, ledger verify, policy show and apply, sweep")
+    func audit() async throws {
+        let fixture = try await ServerFixture.make()
+        let audit = try #require(fixture.keys["audit"])
+        let admin = try #require(fixture.keys["admin"])
+        try await fixture.test { client async throws in
+            let prompt = try await client.call(.get, "/v1/accounts/a3/prompt?at=2025-09-29T00:00:00Z", bearer: audit)
+            #expect(prompt["prompt"] == .string("required"))
+            let explain = try await client.call(.get, "/v1/conversations/a1-c1/explain?at=2025-09-05T00:00:00Z", bearer: audit)
+            #expect(explain["eligible"] == .bool(true))
+            #expect(explain["runs"] == .array([.string("r0")]))
+            let lineage = try await client.call(.get, "/v1/accounts/a1/lineage", bearer: audit)
+            #expect(lineage.json == .object(["account": .string("a1"), "runs": .array([.object(["name": .string("r0"), "conversations": .array([.string("a1-c1")])])])]))
+            let byConversation = try await client.call(.get, "/v1/conversations/a2-c1/lineage", bearer: audit)
+            #expect(byConversation["conversation"] == .string("a2-c1"))
+            let verify = try await client.call(.get, "/v1/ledger/verify", bearer: audit)
+            #expect(verify["ok"] == .bool(true))
+            let applied = try await client.call(.post, "/v1/policy", bearer: admin,
+                                                 body: #"{"version":"v2","effectiveFrom":"2025-09-09T12:00:00Z","optOutRetention":"14d"}"#)
+            #expect(applied.status == 201, "\(applied.text)")
+            let policy = try await client.call(.get, "/v1/policy", bearer: audit)
+            #expect(policy["version"] == .string("v2"))
+            #expect(policy["optOutRetention"] == .string("14d"))
+            fixture.clock.set(utc("2031-01-01T00:00:00Z"))
+            let sweep = try await client.call(.post, "/v1/sweep", bearer: admin)
+            #expect(sweep.status == 200, "\(sweep.text)")
+            #expect(sweep.text.contains("a1-c1"))
+            #expect(try await client.call(.get, "/v1/ledger/verify", bearer: audit)["ok"] == .bool(true))
+        }
+        #expect(try await fixture.store.ledgerEntries(ofAccount: "a1").contains { $0.kind == "content.purged" && $0.actor == "key:admin" })
+    }
+
+    @Test("health checks the database; metrics count requests and decisions; the OpenAPI document is served")
+    func operations() async throws {
+        let fixture = try await ServerFixture.make()
+        let token = try await fixture.token("a1")
+        try await fixture.test { client async throws in
+            let health = try await client.call(.get, "/health")
+            #expect(health["status"] == .string("ok"))
+            _ = try await client.call(.get, "/v1/me/prompt", bearer: token)
+            _ = try await client.call(.get, "/v1/nowhere")
+            let metrics = try await client.call(.get, "/metrics")
+            #expect(metrics.text.contains(#"assent_http_requests_total{route="/v1/me/prompt",method="GET",status="200"} 1"#))
+            #expect(metrics.text.contains(#"status="404""#))
+            #expect(metrics.text.contains(#"assent_decisions_total{kind="prompt",outcome="none"} 1"#))
+            let openapi = try await client.call(.get, "/openapi.yaml")
+            #expect(openapi.status == 200)
+            #expect(openapi.text.hasPrefix("openapi: 3.1"))
+            #expect(openapi.text.contains("/v1/me/accept:"))
+        }
+        try await fixture.store.close()
+        try await fixture.test { client async throws in
+            #expect(try await client.call(.get, "/health").status == 503)
+        }
+    }
+}
