@@ -27,6 +27,22 @@ struct RetentionTests {
         #expect(r.rule == .commercial)
     }
 
+    @Test("the retention in force for new activity follows the plan and the choice at T")
+    func retentionInForce() throws {
+        var b = TimelineBuilder()
+        b.created("2025-07-01T10:00:00Z")
+        #expect(try b.engine.retentionInForce(for: b.timeline, at: t("2025-08-01T00:00:00Z")) == (.days(30), .optOut))
+        b.acceptAndChoose("2025-09-01T00:00:00Z", .on)
+        #expect(try b.engine.retentionInForce(for: b.timeline, at: t("2025-08-31T23:59:59Z")) == (.days(30), .optOut))
+        #expect(try b.engine.retentionInForce(for: b.timeline, at: t("2025-09-01T00:00:00Z")) == (.years(5), .optIn))
+        b.choice("2025-10-01T00:00:00Z", .off)
+        #expect(try b.engine.retentionInForce(for: b.timeline, at: t("2025-10-01T00:00:00Z")) == (.days(30), .optOut))
+        #expect(throws: AssentError.self) { try b.engine.retentionInForce(for: b.timeline, at: t("2025-06-01T00:00:00Z")) }
+        var c = TimelineBuilder()
+        c.created("2025-07-01T10:00:00Z", plan: "api")
+        #expect(try c.engine.retentionInForce(for: c.timeline, at: t("2025-08-01T00:00:00Z")) == (.days(30), .commercial))
+    }
+
     @Test("step 1: otherwise last + optOutRetention (30 days)")
     func step1OptOut() throws {
         var b = TimelineBuilder()

@@ -325,6 +325,59 @@ struct StoreSuiteTests {
             #expect(records[0].actor == "user:a1")
         }
     }
+
+    @Test("append with an Idempotency-Key: a retry replays the first answer, another request with the key conflicts", arguments: Backend.all)
+    func idempotentAppend(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.importLines(Lines.optedIn())
+            let off = Event(account: "a1", at: t("2025-10-01T00:00:00Z"), .trainingChoice(value: .off, source: .settings, shownDefault: nil))
+            let request = IdempotentRequest(caller: "product", key: "k1", requestSha256: "aa")
+            let first = try await store.append([off], actor: "key:product", now: testNow, idempotency: request) { "seq \($0[0].seq)" }
+            #expect(first.response == "seq 7")
+            #expect(!first.replayed)
+            let retry = try await store.append([off], actor: "key:product", now: testNow, idempotency: request) { _ in "written twice" }
+            #expect(retry.response == "seq 7")
+            #expect(retry.replayed)
+            #expect(try await store.verifyLedger().entries == 7)
+            let other = IdempotentRequest(caller: "product", key: "k1", requestSha256: "bb")
+            await #expect(throws: AssentError.idempotencyConflict("Idempotency-Key k1 was used with another request")) {
+                try await store.append([off], actor: "key:product", now: testNow, idempotency: other) { _ in "" }
+            }
+            // Keys are per caller: another caller's k1 is a new request.
+            let elsewhere = IdempotentRequest(caller: "other", key: "k1", requestSha256: "bb")
+            let on = Event(account: "a1", at: t("2025-10-02T00:00:00Z"), .trainingChoice(value: .on, source: .settings, shownDefault: nil))
+            #expect(try await store.append([on], actor: "key:other", now: testNow, idempotency: elsewhere) { _ in "ok" }.replayed == false)
+            // A refused batch stores no key: the retry is judged again.
+            let bad = Event(account: "a1", at: t("2025-10-03T00:00:00Z"), .conversationDeleted(conversation: "zz"))
+            let refused = IdempotentRequest(caller: "product", key: "k2", requestSha256: "cc")
+            await #expect(throws: AssentError.self) { try await store.append([bad], actor: "key:product", now: testNow, idempotency: refused) { _ in "" } }
+            await #expect(throws: AssentError.self) { try await store.append([bad], actor: "key:product", now: testNow, idempotency: refused) { _ in "" } }
+            let entries = try await store.ledgerEntries(ofAccount: "a1")
+            #expect(entries.count == 7)
+            #expect(entries.map(\.seq) == entries.map(\.seq).sorted())
+            #expect(entries.suffix(2).map(\.actor) == ["key:product", "key:other"])
+        }
+    }
+
+    @Test("service keys: stored by digest, listed, revoked, unique by name", arguments: Backend.all)
+    func serviceKeys(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            let secret = ServiceKey.newSecret()
+            let key = ServiceKey(name: "platform", secretSha256: ServiceKey.digest(ofSecret: secret), scopes: [.runsRead, .runsWrite], createdAt: testNow)
+            try await store.createServiceKey(key)
+            await #expect(throws: AssentError.duplicateKey("a key named platform exists already")) { try await store.createServiceKey(key) }
+            #expect(try await store.serviceKey(secretSha256: ServiceKey.digest(ofSecret: secret)) == key)
+            #expect(try await store.serviceKey(secretSha256: ServiceKey.digest(ofSecret: secret + "x")) == nil)
+            #expect(try await store.serviceKeys() == [key])
+            let revoked = try await store.revokeServiceKey(named: "platform", now: testNow)
+            #expect(revoked.revokedAt == testNow)
+            #expect(!revoked.grants(.runsRead))
+            #expect(try await store.serviceKey(secretSha256: key.secretSha256)?.revokedAt == testNow)
+            await #expect(throws: AssentError.unknownKey("no key is named nobody")) { try await store.revokeServiceKey(named: "nobody", now: testNow) }
+        }
+    }
 }
 
 /// A tiny lock for collecting from `@Sendable` callbacks in tests.
