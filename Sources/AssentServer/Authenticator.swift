@@ -48,6 +48,7 @@ final class Authenticator: Sendable {
         }
         let keys = JWTKeyCollection()
         if let secret = configuration.hs256Secret {
+            try UserTokens.checkSecret(secret)
             await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256, kid: "hs256")
         }
         if let pem = configuration.es256PublicKeyPEM {
@@ -148,12 +149,21 @@ public enum UserTokens {
     /// An HS256 JWT for `account` that expires at `expiry`.
     public static func signHS256(account: AccountID, secret: String, expiry: Instant, issuer: String? = nil,
                                  audience: String? = nil) async throws -> String {
+        try checkSecret(secret)
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         let claims = UserClaims(
             sub: SubjectClaim(value: account),
-            exp: ExpirationClaim(value: Date(timeIntervalSince1970: Double(expiry.microseconds) / 1_000_000)),
+            exp: ExpirationClaim(value: Date(timeIntervalSince1970: Double(expiry.microseconds / 1_000_000))),
             iss: issuer.map { IssuerClaim(value: $0) }, aud: audience.map { AudienceClaim(value: [$0]) })
         return try await keys.sign(claims)
+    }
+
+    /// An HS256 secret shorter than the hash (32 bytes) is refused: it would be guessable.
+    /// - Throws: `invalid_argument`.
+    public static func checkSecret(_ secret: String) throws(AssentError) {
+        guard secret.utf8.count >= 32 else {
+            throw .invalidArgument("the HS256 secret (ASSENT_JWT_HS256_SECRET) must be at least 32 bytes")
+        }
     }
 }

@@ -176,6 +176,13 @@ struct AuthorizationTests {
         }
     }
 
+    @Test("an HS256 secret shorter than 32 bytes is refused at start")
+    func shortSecret() async throws {
+        await #expect(throws: AssentError.invalidArgument("the HS256 secret (ASSENT_JWT_HS256_SECRET) must be at least 32 bytes")) {
+            _ = try await ServerFixture.make { $0.userTokens.hs256Secret = "short" }
+        }
+    }
+
     @Test("ES256 tokens are checked with the configured public key")
     func es256() async throws {
         let privateKey = ES256Fixture.privateKey

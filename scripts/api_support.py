@@ -1,0 +1,120 @@
+"""Helpers shared by the scripts that drive a live `assent serve`: start and stop it, sign user
+tokens as an identity provider would, and make requests."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def sign_hs256(account, secret, expires_in=3600):
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = b64url(json.dumps({"sub": account, "exp": int(time.time()) + expires_in}).encode())
+    signing_input = f"{header}.{payload}".encode()
+    signature = b64url(hmac.new(secret.encode(), signing_input, hashlib.sha256).digest())
+    return f"{header}.{payload}.{signature}"
+
+
+class Server:
+    """`assent serve` in a child process on a free port."""
+
+    def __init__(self, binary, database, env=None, demo=False, demo_accounts=200):
+        self.binary = binary
+        self.database = database
+        self.port = free_port()
+        self.env = dict(os.environ, ASSENT_LOG_LEVEL="warning", **(env or {}))
+        self.demo = demo
+        self.demo_accounts = demo_accounts
+        self.process = None
+        self.output = ""
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout=120):
+        args = [self.binary, "serve", "--database", self.database, "--port", str(self.port)]
+        if self.demo:
+            args += ["--demo", "--demo-accounts", str(self.demo_accounts)]
+        self.log = open(self.database + f".serve-{self.port}.log", "w+")
+        self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}: {self.read_output()}")
+            try:
+                status, _, _ = request("GET", self.base + "/health")
+                if status == 200:
+                    time.sleep(0.2)
+                    self.output = self.read_output()
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not start: " + self.read_output())
+
+    def read_output(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def demo_credentials(self):
+        """The demo keys and user token the server printed."""
+        keys, token, user = {}, None, None
+        for line in self.output.splitlines():
+            line = line.strip()
+            if line.startswith("demo-") and ": assent_" in line:
+                keys[line.split(" ")[0]] = line.rsplit(" ", 1)[1]
+            match = re.match(r"demo user (\S+)'s token: (\S+)$", line)
+            if match:
+                user, token = match.group(1), match.group(2)
+        return keys, user, token
+
+    def kill(self):
+        """kill -9: no chance to flush or close anything."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.returncode if self.process else None
+
+
+def request(method, url, bearer=None, body=None, headers=None, timeout=30):
+    data = None
+    all_headers = dict(headers or {})
+    if bearer:
+        all_headers["Authorization"] = f"Bearer {bearer}"
+    if body is not None:
+        data = body if isinstance(body, bytes) else (body if isinstance(body, str) else json.dumps(body)).encode()
+        all_headers.setdefault("Content-Type", "application/json")
+    req = urllib.request.Request(url, data=data, method=method, headers=all_headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
