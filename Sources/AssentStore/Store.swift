@@ -32,7 +32,7 @@ public protocol Store: Sendable {
     /// - Parameter respond: makes the response body from the new entries; stored with the key.
     /// - Throws: `idempotency_conflict` when the key was used with another request.
     func append(_ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
-                respond: @Sendable ([LedgerRecord]) -> String) async throws -> AppendOutcome
+                respond: @escaping @Sendable ([LedgerRecord]) -> String) async throws -> AppendOutcome
 
     /// Every ledger entry of an account (its events, purges included), in ledger order.
     func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord]

@@ -2,6 +2,7 @@ public import AssentCore
 public import AssentStore
 import Foundation
 import GRDB
+import Synchronization
 
 /// The embedded default store: one SQLite file in WAL mode, through GRDB.
 ///
@@ -9,6 +10,8 @@ import GRDB
 /// ``EventIngest``, ``RunEvaluator`` and the engine's purges.
 public final class SQLiteStore: Store {
     private let pool: DatabasePool
+    private let policyCache = Mutex<(newestSeq: Int64, history: PolicyHistory)?>(nil)
+    private let groupCommit = GroupCommit()
 
     /// Settings of the SQLite connection.
     public struct Configuration: Sendable {
@@ -34,8 +37,17 @@ public final class SQLiteStore: Store {
         }
         config.busyMode = .timeout(10)
         pool = try DatabasePool(path: path, configuration: config)
+        groupCommit.commit = { [weak self] requests in
+            guard let self else { throw AssentError.invalidArgument("the store is closed") }
+            return try self.commit(requests)
+        }
         try Migrations.migrator.migrate(pool)
         try pool.write { db in try Self.startLedgerIfEmpty(db) }
+    }
+
+    /// A short read on the calling thread (the synchronous GRDB API).
+    private func readNow<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
     }
 
     public func close() async throws {
@@ -95,13 +107,20 @@ public final class SQLiteStore: Store {
 
     private static func wallClockMicros() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
 
-    private static func policyHistory(_ db: Database) throws -> PolicyHistory {
+    /// The policy history, parsed once per version applied: every decision reads it, and the
+    /// cache stays right because versions are only ever added (the newest seq names the state,
+    /// also when another process applied it).
+    private func policyHistory(_ db: Database) throws -> PolicyHistory {
+        let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(seq) FROM policy_versions")) ?? 0
+        if let cached = policyCache.withLock({ $0 }), cached.newestSeq == newest { return cached.history }
         let rows = try Row.fetchAll(db, sql: "SELECT seq, document FROM policy_versions ORDER BY seq")
-        return PolicyHistory(versions: try rows.map { try LedgerCodec.policyVersion(seq: $0[0], document: $0[1]) })
+        let history = PolicyHistory(versions: try rows.map { try LedgerCodec.policyVersion(seq: $0[0], document: $0[1]) })
+        policyCache.withLock { $0 = (newest, history) }
+        return history
     }
 
     public func policyHistory() async throws -> PolicyHistory {
-        try await pool.read { db in try Self.policyHistory(db) }
+        try readNow { db in try self.policyHistory(db) }
     }
 
     public func horizon() async throws -> Instant? {
@@ -111,8 +130,8 @@ public final class SQLiteStore: Store {
     public func applyPolicy(_ document: PolicyDocument, actor: String, now: Instant) async throws -> PolicyVersion {
         try await pool.write { db in
             let head = try Self.head(db)
-            let (_, version) = try Self.policyHistory(db).applying(document, horizon: head.horizon)
-            let ingest = try Self.ingest(db, head: head, now: now)
+            let (_, version) = try self.policyHistory(db).applying(document, horizon: head.horizon)
+            let ingest = try self.ingest(db, head: head, now: now)
             let (record, hash) = ingest.record(.policyApplied, at: version.effectiveFrom, body: version.json, actor: actor, movesHorizon: false)
             try Self.insert(record, hash: hash, db: db)
             try db.execute(
@@ -125,7 +144,7 @@ public final class SQLiteStore: Store {
 
     // MARK: Timelines
 
-    private static func ingest(_ db: Database, head: Head, now: Instant?) throws -> EventIngest {
+    private func ingest(_ db: Database, head: Head, now: Instant?) throws -> EventIngest {
         EventIngest(
             policies: try policyHistory(db), now: now, lastSeq: head.lastSeq, lastHash: head.lastHash,
             loaders: EventIngest.Loaders(
@@ -152,12 +171,15 @@ public final class SQLiteStore: Store {
         return (AccountTimeline(account: account, entries: entries), hashes)
     }
 
+    // Point reads (one account, one id) run on the calling thread: they take tens of
+    // microseconds, less than hopping to a reader's queue and back.
+
     public func timeline(of account: AccountID) async throws -> AccountTimeline? {
-        try await pool.read { db in try Self.timeline(db, account: account)?.timeline }
+        try readNow { db in try Self.timeline(db, account: account)?.timeline }
     }
 
     public func account(ofConversation id: ConversationID) async throws -> AccountID? {
-        try await pool.read { db in try String.fetchOne(db, sql: "SELECT account FROM conversations WHERE id = ?", arguments: [id]) }
+        try readNow { db in try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM conversations WHERE id = ?"), arguments: [id]) }
     }
 
     /// Streams every account's timeline in byte order of account ids, as of ledger entry `lastSeq`.
@@ -223,7 +245,7 @@ public final class SQLiteStore: Store {
                 return ImportSummary(lines: row[0], events: row[1], firstSeq: row[2], lastSeq: row[3], alreadyImported: true)
             }
             let head = try Self.head(db)
-            let ingest = try Self.ingest(db, head: head, now: now)
+            let ingest = try self.ingest(db, head: head, now: now)
             var lineNumber = 0
             var events = 0
             while let line = try lines.nextLine() {
@@ -254,12 +276,57 @@ public final class SQLiteStore: Store {
     }
 
     public func append(_ events: [Event], actor: String, now: Instant) async throws -> [LedgerRecord] {
-        try await pool.write { db in try Self.append(events, actor: actor, now: now, db: db) }
+        let outcome = try await groupCommit.submit(GroupCommit.Request(events: events, actor: actor, now: now, idempotency: nil))
+        return outcome.records
     }
 
-    private static func append(_ events: [Event], actor: String, now: Instant, db: Database) throws -> [LedgerRecord] {
+    public func append(_ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
+                       respond: @escaping @Sendable ([LedgerRecord]) -> String) async throws -> AppendOutcome {
+        let outcome = try await groupCommit.submit(
+            GroupCommit.Request(events: events, actor: actor, now: now, idempotency: (idempotency, respond)))
+        return AppendOutcome(response: outcome.response ?? "", replayed: outcome.replayed)
+    }
+
+    /// Applies a batch of appends in one transaction, each in its own savepoint: a refused
+    /// request rolls back alone, the others commit together (group commit).
+    private func commit(_ requests: [GroupCommit.Request]) throws -> [Result<GroupCommit.Outcome, any Error>] {
+        try pool.write { db in
+            requests.map { request in
+                Result {
+                    var outcome = GroupCommit.Outcome(records: [], response: nil, replayed: false)
+                    try db.inSavepoint {
+                        outcome = try self.apply(request, db: db)
+                        return .commit
+                    }
+                    return outcome
+                }
+            }
+        }
+    }
+
+    private func apply(_ request: GroupCommit.Request, db: Database) throws -> GroupCommit.Outcome {
+        guard let (idempotency, respond) = request.idempotency else {
+            return GroupCommit.Outcome(records: try append(request.events, actor: request.actor, now: request.now, db: db), response: nil, replayed: false)
+        }
+        if let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT request_sha256, response FROM idempotency_keys WHERE caller = ? AND key = ?"),
+            arguments: [idempotency.caller, idempotency.key]) {
+            guard row[0] as String == idempotency.requestSha256 else {
+                throw AssentError.idempotencyConflict("Idempotency-Key \(idempotency.key) was used with another request")
+            }
+            return GroupCommit.Outcome(records: [], response: row[1], replayed: true)
+        }
+        let records = try append(request.events, actor: request.actor, now: request.now, db: db)
+        let response = respond(records)
+        try db.execute(
+            sql: "INSERT INTO idempotency_keys (caller, key, request_sha256, response, created_at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [idempotency.caller, idempotency.key, idempotency.requestSha256, response, request.now.microseconds])
+        return GroupCommit.Outcome(records: records, response: response, replayed: false)
+    }
+
+    private func append(_ events: [Event], actor: String, now: Instant, db: Database) throws -> [LedgerRecord] {
         let head = try Self.head(db)
-        let ingest = try Self.ingest(db, head: head, now: now)
+        let ingest = try self.ingest(db, head: head, now: now)
         var records: [LedgerRecord] = []
         for (k, event) in events.enumerated() {
             do {
@@ -272,26 +339,6 @@ public final class SQLiteStore: Store {
         }
         try Self.saveHead(db, ingest: ingest, previous: head)
         return records
-    }
-
-    public func append(_ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
-                       respond: @Sendable ([LedgerRecord]) -> String) async throws -> AppendOutcome {
-        try await pool.write { db in
-            if let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT request_sha256, response FROM idempotency_keys WHERE caller = ? AND key = ?"),
-                arguments: [idempotency.caller, idempotency.key]) {
-                guard row[0] as String == idempotency.requestSha256 else {
-                    throw AssentError.idempotencyConflict("Idempotency-Key \(idempotency.key) was used with another request")
-                }
-                return AppendOutcome(response: row[1], replayed: true)
-            }
-            let records = try Self.append(events, actor: actor, now: now, db: db)
-            let response = respond(records)
-            try db.execute(
-                sql: "INSERT INTO idempotency_keys (caller, key, request_sha256, response, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [idempotency.caller, idempotency.key, idempotency.requestSha256, response, now.microseconds])
-            return AppendOutcome(response: response, replayed: false)
-        }
     }
 
     public func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord] {
@@ -345,7 +392,7 @@ public final class SQLiteStore: Store {
     }
 
     public func serviceKey(secretSha256: String) async throws -> ServiceKey? {
-        try await pool.read { db in
+        try readNow { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM service_keys WHERE secret_sha256 = ?"), arguments: [secretSha256])
                 .map(Self.serviceKey)
         }
@@ -366,7 +413,7 @@ public final class SQLiteStore: Store {
             if let horizon = head.horizon, instant < horizon {
                 throw AssentError.invalidArgument("a run cannot be backdated: \(instant) precedes the ledger's horizon \(horizon)")
             }
-            let ingest = try Self.ingest(db, head: head, now: now)
+            let ingest = try self.ingest(db, head: head, now: now)
             let engine = PolicyEngine(policies: ingest.policies)
             let policyVersion = ingest.policies.policy(at: instant).version
             let evaluator = RunEvaluator(engine: engine, at: instant)
@@ -506,7 +553,7 @@ public final class SQLiteStore: Store {
             if let horizon = head.horizon, instant < horizon {
                 throw AssentError.invalidArgument("a sweep cannot be backdated: \(instant) precedes the ledger's horizon \(horizon)")
             }
-            let ingest = try Self.ingest(db, head: head, now: nil)
+            let ingest = try self.ingest(db, head: head, now: nil)
             let engine = PolicyEngine(policies: ingest.policies)
             var conversations: [ConversationID] = []
             var feedback: [FeedbackID] = []

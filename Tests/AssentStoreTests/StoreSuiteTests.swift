@@ -360,6 +360,40 @@ struct StoreSuiteTests {
         }
     }
 
+    @Test("concurrent appends: each is all or nothing on its own, refusals leave the others committed", arguments: Backend.all)
+    func concurrentAppends(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            let accounts = (0..<40).map { "u\($0)" }
+            try await store.importLines(accounts.map { Lines.created($0, "2025-07-01T00:00:00Z") })
+            let before = try await store.verifyLedger().entries
+            let results = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+                for (k, account) in accounts.enumerated() {
+                    group.addTask {
+                        // Every fourth request names a conversation that does not exist: refused.
+                        let event = k % 4 == 3
+                            ? Event(account: account, at: t("2025-09-01T00:00:00Z"), .conversationDeleted(conversation: "none"))
+                            : Event(account: account, at: t("2025-09-01T00:00:00Z"), .noticeShown(surface: .notice))
+                        do {
+                            _ = try await store.append([event, event], actor: "test", now: testNow)
+                            return (k, true)
+                        } catch {
+                            return (k, false)
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(results.filter { $0.value }.map(\.key).sorted() == (0..<40).filter { $0 % 4 != 3 })
+            let verification = try await store.verifyLedger()
+            #expect(verification.ok)
+            #expect(verification.entries == before + 30 * 2)
+            for (k, account) in accounts.enumerated() {
+                #expect(try await store.ledgerEntries(ofAccount: account).count == (k % 4 == 3 ? 1 : 3))
+            }
+        }
+    }
+
     @Test("service keys: stored by digest, listed, revoked, unique by name", arguments: Backend.all)
     func serviceKeys(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in

@@ -1,0 +1,80 @@
+import AssentCore
+import AssentStore
+import Dispatch
+import Synchronization
+
+/// Group commit for appends: requests that arrive while a transaction is being written wait
+/// for the next one and are committed together, so that many small writes (users' choices) cost
+/// one transaction, not one each. A request's answer is given only after its transaction
+/// committed, so an acknowledged write survives the process being killed.
+final class GroupCommit: Sendable {
+    struct Request: Sendable {
+        var events: [Event]
+        var actor: String
+        var now: Instant
+        var idempotency: (IdempotentRequest, @Sendable ([LedgerRecord]) -> String)?
+    }
+
+    struct Outcome: Sendable {
+        var records: [LedgerRecord]
+        var response: String?
+        var replayed: Bool
+    }
+
+    private struct Pending: Sendable {
+        var request: Request
+        var continuation: CheckedContinuation<Outcome, any Error>
+    }
+
+    private struct State {
+        var pending: [Pending] = []
+        var draining = false
+    }
+
+    /// Most requests per transaction: bounds the latency a large batch adds to the first waiter.
+    static let maxBatch = 256
+
+    private let state = Mutex(State())
+    private let queue = DispatchQueue(label: "assent.group-commit")
+    private let committer = Mutex<(@Sendable ([Request]) throws -> [Result<Outcome, any Error>])?>(nil)
+
+    /// Writes a batch in one transaction; set once by the store.
+    var commit: @Sendable ([Request]) throws -> [Result<Outcome, any Error>] {
+        get { committer.withLock { $0! } }
+        set { committer.withLock { $0 = newValue } }
+    }
+
+    func submit(_ request: Request) async throws -> Outcome {
+        try await withCheckedThrowingContinuation { continuation in
+            let start = state.withLock { state -> Bool in
+                state.pending.append(Pending(request: request, continuation: continuation))
+                if state.draining { return false }
+                state.draining = true
+                return true
+            }
+            if start { queue.async { self.drain() } }
+        }
+    }
+
+    private func drain() {
+        let commit = self.commit
+        while true {
+            let batch = state.withLock { state -> [Pending] in
+                if state.pending.isEmpty {
+                    state.draining = false
+                    return []
+                }
+                let taken = Array(state.pending.prefix(Self.maxBatch))
+                state.pending.removeFirst(taken.count)
+                return taken
+            }
+            if batch.isEmpty { return }
+            do {
+                let results = try commit(batch.map(\.request))
+                for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
+            } catch {
+                for pending in batch { pending.continuation.resume(throwing: error) }
+            }
+        }
+    }
+}
