@@ -1,4 +1,4 @@
-public import AssentCore
+import AssentCore
 import Prometheus
 import Synchronization
 

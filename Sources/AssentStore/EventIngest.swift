@@ -90,6 +90,9 @@ public final class EventIngest {
             newFeedback: feedback)
     }
 
+    /// The account's timeline as this ingest holds it (with the events it accepted), if it does.
+    public func heldTimeline(of account: AccountID) -> AccountTimeline? { cache[account] }
+
     /// A ledger entry for a record that is not an account event (policy, run, sweep).
     public func record(_ kind: LedgerRecordKind, at instant: Instant, body: JSONValue, actor: String, movesHorizon: Bool) -> (record: LedgerRecord, hash: [UInt8]) {
         let record = LedgerRecord(seq: nextSeq, at: instant, actor: actor, kind: kind.rawValue, account: nil, body: body.canonicalText, contentSha256: nil)

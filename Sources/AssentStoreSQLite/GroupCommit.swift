@@ -19,6 +19,8 @@ final class GroupCommit: Sendable {
         var records: [LedgerRecord]
         var response: String?
         var replayed: Bool
+        /// The timelines the request left, with each account's last entry: cached once committed.
+        var timelines: [(AccountID, Int64, AccountTimeline)] = []
     }
 
     private struct Pending: Sendable {
@@ -75,6 +77,32 @@ final class GroupCommit: Sendable {
             } catch {
                 for pending in batch { pending.continuation.resume(throwing: error) }
             }
+        }
+    }
+}
+
+/// Recently used account timelines, each valid while its account's last ledger entry is the one
+/// it was built at. Bounded: when full it starts over.
+final class TimelineCache: Sendable {
+    private let entries = Mutex<[AccountID: (lastSeq: Int64, timeline: AccountTimeline)]>([:])
+    private let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    func get(_ account: AccountID, lastSeq: Int64) -> AccountTimeline? {
+        entries.withLock { entries in
+            guard let entry = entries[account], entry.lastSeq == lastSeq else { return nil }
+            return entry.timeline
+        }
+    }
+
+    func put(_ account: AccountID, lastSeq: Int64, _ timeline: AccountTimeline) {
+        entries.withLock { entries in
+            if entries.count >= capacity, entries[account] == nil { entries.removeAll(keepingCapacity: true) }
+            if let existing = entries[account], existing.lastSeq > lastSeq { return }
+            entries[account] = (lastSeq, timeline)
         }
     }
 }

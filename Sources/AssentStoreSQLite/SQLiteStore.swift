@@ -12,6 +12,7 @@ public final class SQLiteStore: Store {
     private let pool: DatabasePool
     private let policyCache = Mutex<(newestSeq: Int64, history: PolicyHistory)?>(nil)
     private let groupCommit = GroupCommit()
+    private let timelines = TimelineCache(capacity: 50_000)
 
     /// Settings of the SQLite connection.
     public struct Configuration: Sendable {
@@ -148,7 +149,8 @@ public final class SQLiteStore: Store {
         EventIngest(
             policies: try policyHistory(db), now: now, lastSeq: head.lastSeq, lastHash: head.lastHash,
             loaders: EventIngest.Loaders(
-                timeline: { account in try Self.timeline(db, account: account)?.timeline },
+                // Inside a write: what it loads may not commit, so it is not kept.
+                timeline: { account in try self.cachedTimeline(db, account: account, keeping: false) },
                 ownerOfConversation: { id in
                     try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM conversations WHERE id = ?"), arguments: [id])
                 },
@@ -175,7 +177,21 @@ public final class SQLiteStore: Store {
     // microseconds, less than hopping to a reader's queue and back.
 
     public func timeline(of account: AccountID) async throws -> AccountTimeline? {
-        try readNow { db in try Self.timeline(db, account: account)?.timeline }
+        try readNow { db in try self.cachedTimeline(db, account: account, keeping: true) }
+    }
+
+    /// The account's timeline, from memory when the ledger holds no newer entry of the account
+    /// (checked in the same read, so also right after another process wrote), else from the ledger.
+    /// - Parameter keeping: whether a timeline loaded here may be kept (only what a read
+    ///   transaction sees is known to be committed).
+    private func cachedTimeline(_ db: Database, account: AccountID, keeping: Bool) throws -> AccountTimeline? {
+        guard let lastSeq = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT max(seq) FROM ledger WHERE account = ?"), arguments: [account])
+        else { return nil }
+        if let timeline = timelines.get(account, lastSeq: lastSeq) { return timeline }
+        let timeline = try Self.timeline(db, account: account)?.timeline
+        if keeping, let timeline { timelines.put(account, lastSeq: lastSeq, timeline) }
+        return timeline
     }
 
     public func account(ofConversation id: ConversationID) async throws -> AccountID? {
@@ -290,7 +306,7 @@ public final class SQLiteStore: Store {
     /// Applies a batch of appends in one transaction, each in its own savepoint: a refused
     /// request rolls back alone, the others commit together (group commit).
     private func commit(_ requests: [GroupCommit.Request]) throws -> [Result<GroupCommit.Outcome, any Error>] {
-        try pool.write { db in
+        let results = try pool.write { db in
             requests.map { request in
                 Result {
                     var outcome = GroupCommit.Outcome(records: [], response: nil, replayed: false)
@@ -302,11 +318,17 @@ public final class SQLiteStore: Store {
                 }
             }
         }
+        // Committed: the timelines the batch built are now the ledger's.
+        for case .success(let outcome) in results {
+            for (account, lastSeq, timeline) in outcome.timelines { timelines.put(account, lastSeq: lastSeq, timeline) }
+        }
+        return results
     }
 
     private func apply(_ request: GroupCommit.Request, db: Database) throws -> GroupCommit.Outcome {
         guard let (idempotency, respond) = request.idempotency else {
-            return GroupCommit.Outcome(records: try append(request.events, actor: request.actor, now: request.now, db: db), response: nil, replayed: false)
+            let (records, timelines) = try appendKeepingTimelines(request.events, actor: request.actor, now: request.now, db: db)
+            return GroupCommit.Outcome(records: records, response: nil, replayed: false, timelines: timelines)
         }
         if let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT request_sha256, response FROM idempotency_keys WHERE caller = ? AND key = ?"),
@@ -316,15 +338,20 @@ public final class SQLiteStore: Store {
             }
             return GroupCommit.Outcome(records: [], response: row[1], replayed: true)
         }
-        let records = try append(request.events, actor: request.actor, now: request.now, db: db)
+        let (records, timelines) = try appendKeepingTimelines(request.events, actor: request.actor, now: request.now, db: db)
         let response = respond(records)
         try db.execute(
             sql: "INSERT INTO idempotency_keys (caller, key, request_sha256, response, created_at) VALUES (?, ?, ?, ?, ?)",
             arguments: [idempotency.caller, idempotency.key, idempotency.requestSha256, response, request.now.microseconds])
-        return GroupCommit.Outcome(records: records, response: response, replayed: false)
+        return GroupCommit.Outcome(records: records, response: response, replayed: false, timelines: timelines)
     }
 
     private func append(_ events: [Event], actor: String, now: Instant, db: Database) throws -> [LedgerRecord] {
+        try appendKeepingTimelines(events, actor: actor, now: now, db: db).records
+    }
+
+    private func appendKeepingTimelines(_ events: [Event], actor: String, now: Instant, db: Database) throws
+        -> (records: [LedgerRecord], timelines: [(AccountID, Int64, AccountTimeline)]) {
         let head = try Self.head(db)
         let ingest = try self.ingest(db, head: head, now: now)
         var records: [LedgerRecord] = []
@@ -338,7 +365,10 @@ public final class SQLiteStore: Store {
             }
         }
         try Self.saveHead(db, ingest: ingest, previous: head)
-        return records
+        var lastSeq: [AccountID: Int64] = [:]
+        for record in records { if let account = record.account { lastSeq[account] = record.seq } }
+        let timelines = lastSeq.compactMap { account, seq in ingest.heldTimeline(of: account).map { (account, seq, $0) } }
+        return (records, timelines)
     }
 
     public func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord] {

@@ -394,6 +394,32 @@ struct StoreSuiteTests {
         }
     }
 
+    @Test("timelines read after writes by this store and by another connection are current", arguments: Backend.all)
+    func timelinesStayCurrent(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.importLines(Lines.optedIn())
+            let first = try #require(try await store.timeline(of: "a1"))
+            let off = Event(account: "a1", at: t("2025-10-01T00:00:00Z"), .trainingChoice(value: .off, source: .settings, shownDefault: nil))
+            _ = try await store.append([off], actor: "test", now: testNow)
+            let second = try #require(try await store.timeline(of: "a1"))
+            #expect(second.entries.count == first.entries.count + 1)
+            #expect(second.choices.last?.value == .off)
+            // Another connection writes: this store must not answer from what it held.
+            let other = try await opened.reopen()
+            let on = Event(account: "a1", at: t("2025-10-02T00:00:00Z"), .trainingChoice(value: .on, source: .settings, shownDefault: nil))
+            _ = try await other.append([on], actor: "test", now: testNow)
+            try await other.close()
+            let third = try #require(try await store.timeline(of: "a1"))
+            #expect(third.entries.count == first.entries.count + 2)
+            #expect(third.choices.last?.value == .on)
+            // A refused append leaves what is read unchanged.
+            let bad = Event(account: "a1", at: t("2025-10-03T00:00:00Z"), .conversationDeleted(conversation: "zz"))
+            await #expect(throws: AssentError.self) { try await store.append([on, bad], actor: "test", now: testNow) }
+            #expect(try await store.timeline(of: "a1")?.entries.count == third.entries.count)
+        }
+    }
+
     @Test("service keys: stored by digest, listed, revoked, unique by name", arguments: Backend.all)
     func serviceKeys(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
