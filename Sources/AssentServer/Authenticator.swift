@@ -4,6 +4,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import JWTKit
+import Synchronization
 
 /// Who is calling: a service holding a key, or a signed-in user.
 public enum Caller: Sendable, Equatable {
@@ -37,6 +38,7 @@ final class Authenticator: Sendable {
     private let keys: JWTKeyCollection?
     private let configuration: UserTokenConfiguration
     private let clock: ServerClock
+    private let verifiedTokens = VerifiedTokens(capacity: 100_000)
 
     init(store: any Store, configuration: UserTokenConfiguration, clock: ServerClock) async throws {
         self.store = store
@@ -87,6 +89,12 @@ final class Authenticator: Sendable {
 
     private func user(_ token: String) async throws -> AccountID {
         guard let keys else { throw APIError.unauthorized("user tokens are not configured on this server") }
+        // A token's signature and claims never change: once verified, only its expiry is
+        // checked again (against the clock, on every request).
+        if let verified = verifiedTokens.get(token) {
+            guard clock.now().microseconds < verified.expiry else { throw APIError.unauthorized("the token has expired") }
+            return verified.account
+        }
         let claims: UserClaims
         do {
             claims = try await keys.verify(token, as: UserClaims.self, iteratingKeys: true)
@@ -103,6 +111,7 @@ final class Authenticator: Sendable {
         }
         let subject = claims.sub.value
         guard !subject.isEmpty else { throw APIError.unauthorized("the token names no subject") }
+        verifiedTokens.put(token, VerifiedToken(account: subject, expiry: expiry))
         return subject
     }
 
@@ -128,6 +137,32 @@ extension Caller {
     func requireUser() throws -> AccountID {
         guard case .user(let account) = self else { throw APIError.forbidden("this route is for a signed-in user") }
         return account
+    }
+}
+
+struct VerifiedToken: Sendable {
+    var account: AccountID
+    /// `exp`, in microseconds since the epoch.
+    var expiry: Int64
+}
+
+/// Tokens whose signature and claims were checked, by their exact text. Bounded: when full it
+/// starts over.
+final class VerifiedTokens: Sendable {
+    private let entries = Mutex<[String: VerifiedToken]>([:])
+    private let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    func get(_ token: String) -> VerifiedToken? { entries.withLock { $0[token] } }
+
+    func put(_ token: String, _ verified: VerifiedToken) {
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[token] = verified
+        }
     }
 }
 
