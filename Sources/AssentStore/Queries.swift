@@ -108,10 +108,11 @@ extension Store {
     /// What the account must be asked at `at` (SPEC §3).
     /// - Throws: `unknown_account`, `account_deleted`.
     public func prompt(account: AccountID, at instant: Instant) async throws -> PromptDecision {
-        guard let timeline = try await timeline(of: account) else {
+        let (timeline, policies) = try await decisionInputs(account: account)
+        guard let timeline else {
             throw AssentError.unknownAccount("account \(account) does not exist at \(instant)")
         }
-        return try PolicyEngine(policies: try await policyHistory()).prompt(timeline, at: instant)
+        return try PolicyEngine(policies: policies).prompt(timeline, at: instant)
     }
 
     /// May the conversation enter a run at `at`, why, and which runs hold it.

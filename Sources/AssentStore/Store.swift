@@ -40,6 +40,10 @@ public protocol Store: Sendable {
     /// The account's timeline, or nil when the ledger has no event for it.
     func timeline(of account: AccountID) async throws -> AccountTimeline?
 
+    /// The account's timeline and the policy history read together: what a prompt or an
+    /// eligibility question needs, in one round trip where the backend can.
+    func decisionInputs(account: AccountID) async throws -> (timeline: AccountTimeline?, policies: PolicyHistory)
+
     /// The account a conversation belongs to, or nil.
     func account(ofConversation id: ConversationID) async throws -> AccountID?
 
@@ -94,6 +98,12 @@ public protocol Store: Sendable {
 
     /// Closes the database.
     func close() async throws
+}
+
+extension Store {
+    public func decisionInputs(account: AccountID) async throws -> (timeline: AccountTimeline?, policies: PolicyHistory) {
+        (try await timeline(of: account), try await policyHistory())
+    }
 }
 
 /// Lines of text read one at a time, numbered from 1.

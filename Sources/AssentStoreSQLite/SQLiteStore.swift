@@ -78,7 +78,7 @@ public final class SQLiteStore: Store {
     }
 
     private static func head(_ db: Database) throws -> Head {
-        guard let row = try Row.fetchOne(db, sql: "SELECT last_seq, last_hash, horizon FROM ledger_head WHERE id = 1") else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT last_seq, last_hash, horizon FROM ledger_head WHERE id = 1")) else {
             throw AssentError.invalidArgument("the database has no ledger head")
         }
         let hash: Data = row[1]
@@ -89,9 +89,8 @@ public final class SQLiteStore: Store {
     private static func saveHead(_ db: Database, ingest: EventIngest, previous: Head) throws {
         var horizon = previous.horizon
         if let newest = ingest.newestInstant { horizon = max(horizon ?? newest, newest) }
-        try db.execute(
-            sql: "UPDATE ledger_head SET last_seq = ?, last_hash = ?, horizon = ? WHERE id = 1",
-            arguments: [ingest.nextSeq - 1, Data(ingest.previousHash), horizon?.microseconds])
+        try db.cachedStatement(sql: "UPDATE ledger_head SET last_seq = ?, last_hash = ?, horizon = ? WHERE id = 1")
+            .execute(arguments: [ingest.nextSeq - 1, Data(ingest.previousHash), horizon?.microseconds])
     }
 
     private static func insert(_ record: LedgerRecord, hash: [UInt8], db: Database) throws {
@@ -182,6 +181,10 @@ public final class SQLiteStore: Store {
 
     /// The account's timeline, from memory when the ledger holds no newer entry of the account
     /// (checked in the same read, so also right after another process wrote), else from the ledger.
+    public func decisionInputs(account: AccountID) async throws -> (timeline: AccountTimeline?, policies: PolicyHistory) {
+        try readNow { db in (try self.cachedTimeline(db, account: account, keeping: true), try self.policyHistory(db)) }
+    }
+
     /// - Parameter keeping: whether a timeline loaded here may be kept (only what a read
     ///   transaction sees is known to be committed).
     private func cachedTimeline(_ db: Database, account: AccountID, keeping: Bool) throws -> AccountTimeline? {
