@@ -38,8 +38,15 @@ enum Main {
             if code == .success || error is CleanExit {
                 Assent.exit(withError: error)
             }
-            // Argument errors keep argument-parser's message, in our one-line form.
+            // Argument errors keep argument-parser's message, in our one-line form. An AssentError
+            // thrown by a command's validate() arrives wrapped; its text is already `code: message`.
             let message = Assent.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            if let colon = message.range(of: ": "), !message[..<colon.lowerBound].isEmpty,
+               message[..<colon.lowerBound].allSatisfy({ $0 == "_" || ("a"..."z").contains($0) }) {
+                fflush(Output.out)
+                fputs("error: \(message)\n", Output.err)
+                exit(1)
+            }
             Output.fail(AssentError.invalidArgument(message))
         }
     }

@@ -224,4 +224,59 @@ struct EndToEndTests {
         try ws.write("policy.json", [#"{"version":"v2","effectiveFrom":"2020-01-01T00:00:00Z"}"#])
         #expect(try ws.run(["policy", "apply", ws.path("policy.json")]).stderr.hasPrefix("error: invalid_policy: effectiveFrom"))
     }
+
+    @Test("keys: created with the secret printed once, listed without it, revoked; bad scopes and duplicates refused")
+    func keys() throws {
+        let ws = try Workspace()
+        let created = try ws.run(["keys", "create", "--name", "platform", "--scope", "runs:read", "runs:write", "--json"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let key = try created.json()
+        let secret = try #require(key["secret"] as? String)
+        #expect(secret.hasPrefix("assent_") && secret.count == 55)
+        #expect(key["scopes"] as? [String] == ["runs:read", "runs:write"])
+        let list = try ws.run(["keys", "list", "--json"])
+        #expect(list.stdout.contains("platform"))
+        #expect(!list.stdout.contains(secret))
+        #expect(try ws.run(["keys", "create", "--name", "platform", "--scope", "admin"]).stderr.hasPrefix("error: duplicate_key: "))
+        #expect(try ws.run(["keys", "create", "--name", "x", "--scope", "root"]).stderr.hasPrefix("error: invalid_argument: unknown scope root"))
+        #expect(try ws.run(["keys", "create", "--name", "x"]).stderr.hasPrefix("error: invalid_argument: give at least one --scope"))
+        #expect(try ws.run(["lineage"]).stderr == "error: invalid_argument: give exactly one of --account or --conversation\n")
+        let revoked = try ws.run(["keys", "revoke", "platform"])
+        #expect(revoked.status == 0)
+        #expect(try ws.run(["keys", "list"]).stdout.contains("revoked"))
+        #expect(try ws.run(["keys", "revoke", "nobody"]).stderr.hasPrefix("error: unknown_key: "))
+    }
+
+    @Test("serve: answers on its port, stops on SIGTERM after closing the database")
+    func serveStopsGracefully() throws {
+        let ws = try Workspace()
+        let port = Int.random(in: 20_000...60_000)
+        let process = Process()
+        process.executableURL = EndToEndTests.binary
+        process.arguments = ["serve", "--database", ws.path("assent.sqlite"), "--port", String(port)]
+        process.environment = ["ASSENT_LOG_LEVEL": "info", "PATH": "/usr/bin:/bin"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        var healthy = false
+        for _ in 0..<100 where !healthy {
+            Thread.sleep(forTimeInterval: 0.1)
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            curl.arguments = ["-sf", "http://127.0.0.1:\(port)/health"]
+            let body = Pipe()
+            curl.standardOutput = body
+            try curl.run()
+            curl.waitUntilExit()
+            healthy = String(decoding: body.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("\"ok\"")
+        }
+        #expect(healthy)
+        process.terminate()  // SIGTERM
+        process.waitUntilExit()
+        let log = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(log)")
+        #expect(log.contains("assent stopped"))
+        #expect(try ws.run(["ledger", "verify", "--json"]).json()["ok"] as? Bool == true)
+    }
 }
