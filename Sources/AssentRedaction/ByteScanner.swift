@@ -60,6 +60,11 @@ struct Text {
 
     /// Lower-cased text of the line around `i`, and the line before it.
     func lineContext(_ i: Int) -> String {
+        String(decoding: bytes[lineContextRange(i)].map(Bytes.lower), as: UTF8.self)
+    }
+
+    /// The range of the line around `i` and the line before it.
+    func lineContextRange(_ i: Int) -> Range<Int> {
         var start = i
         var newlines = 0
         while start > 0 {
@@ -71,10 +76,31 @@ struct Text {
         }
         var end = i
         while end < bytes.count, bytes[end] != 0x0A { end += 1 }
-        return String(decoding: bytes[start..<end].map(Bytes.lower), as: UTF8.self)
+        return start..<end
+    }
+
+    /// Whether `word` (ASCII, lower case) occurs in `range`, compared case-insensitively.
+    func contains(_ word: StaticString, in range: Range<Int>) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard count > 0, range.count >= count else { return false }
+        let first = word.utf8Start[0]
+        var k = range.lowerBound
+        while k + count <= range.upperBound {
+            if Bytes.lower(bytes[k]) == first, hasPrefix(word, at: k, caseInsensitive: true) { return true }
+            k += 1
+        }
+        return false
     }
 
     func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+
+    /// The ASCII-lower-cased text of a range (other bytes as they are).
+    func lowercasedString(_ range: Range<Int>) -> String {
+        String(unsafeUninitializedCapacity: range.count) { buffer in
+            for (k, i) in range.enumerated() { buffer[k] = Bytes.lower(bytes[i]) }
+            return range.count
+        }
+    }
 
     /// True when `i` is not preceded by a byte matching `inside` (a token boundary).
     @inline(__always) func boundaryBefore(_ i: Int, _ inside: (UInt8) -> Bool = Bytes.isAlnum) -> Bool {

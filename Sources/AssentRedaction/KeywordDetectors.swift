@@ -5,7 +5,7 @@ extension Detectors {
     static let secretWords = ["secret", "token", "apikey", "api_key", "api-key", "access_key", "accesskey", "auth_key",
                               "private_key", "client_secret", "credential", "signing_key", "encryption_key", "bearer"]
     /// Names that merely talk about a secret: their values are not secrets.
-    static let harmlessNameParts = ["length", "len", "min", "max", "count", "size", "policy", "hint", "reset", "field",
+    static let harmlessNameParts: Set<String> = ["length", "len", "min", "max", "count", "size", "policy", "hint", "reset", "field",
                                     "label", "prompt", "strength", "expiry", "expires", "ttl", "timeout", "type", "name",
                                     "id", "url", "uri", "path", "file", "hash", "santa", "question", "required", "enabled",
                                     "placeholder", "format", "regex", "pattern", "rule", "mode", "header", "limit", "version"]
@@ -79,17 +79,22 @@ extension Detectors {
         guard !parts.isEmpty else { return nil }
         if parts.contains(where: { harmlessNameParts.contains($0) }) { return nil }
         if parts.contains("aws") && parts.contains("secret") { return .awsSecret }
-        if parts.contains(where: { ["password", "passwd", "passphrase", "pwd", "pw", "pass", "passcode"].contains($0) })
+        if parts.contains(where: { passwordParts.contains($0) })
             || parts.last.map({ $0.hasSuffix("password") || $0.hasSuffix("passwd") }) == true {
             return .password
         }
-        let secretParts: Set<String> = ["secret", "secrets", "token", "tokens", "apikey", "credential", "credentials", "bearer", "privatekey", "accesskey", "secretkey"]
         if parts.contains(where: { secretParts.contains($0) }) { return .secret }
-        if let k = parts.lastIndex(of: "key"), k > 0, ["api", "access", "secret", "private", "signing", "encryption", "client", "master", "auth", "app", "license"].contains(parts[k - 1]) {
+        if let k = parts.lastIndex(of: "key"), k > 0, keyQualifiers.contains(parts[k - 1]) {
             return .secret
         }
         return nil
     }
+
+    static let passwordParts: Set<String> = ["password", "passwd", "passphrase", "pwd", "pw", "pass", "passcode"]
+    static let secretParts: Set<String> = ["secret", "secrets", "token", "tokens", "apikey", "credential", "credentials", "bearer",
+                                           "privatekey", "accesskey", "secretkey"]
+    static let keyQualifiers: Set<String> = ["api", "access", "secret", "private", "signing", "encryption", "client", "master", "auth",
+                                             "app", "license"]
 
     /// Whether a value reads as code (an expression, a type, an interpolation), not a literal.
     static func looksLikeCode(_ value: ArraySlice<UInt8>) -> Bool {
@@ -228,9 +233,10 @@ extension Detectors {
 
     /// Whether the name at `i` sits in a `Key=Value;` connection string.
     func isConnectionString(around i: Int) -> Bool {
-        let line = text.lineContext(i)
-        return line.contains(";") && (line.contains("server=") || line.contains("data source=") || line.contains("host=")
-            || line.contains("user id=") || line.contains("uid=") || line.contains("database="))
+        let line = text.lineContextRange(i)
+        guard text.bytes[line].contains(UInt8(ascii: ";")) else { return false }
+        return text.contains("server=", in: line) || text.contains("data source=", in: line) || text.contains("host=", in: line)
+            || text.contains("user id=", in: line) || text.contains("uid=", in: line) || text.contains("database=", in: line)
     }
 
     /// 40-character AWS secret keys named by the line around them rather than by assignment.
@@ -247,8 +253,8 @@ extension Detectors {
             guard end - i == 40, text.boundaryAfter(end, { Bytes.isBase64($0) || $0 == UInt8(ascii: "=") }) else { continue }
             let value = text.bytes[i..<end]
             guard Entropy.classes(value) >= 3, Entropy.bits(value) > 4.0 else { continue }
-            let context = text.lineContext(i)
-            guard context.contains("aws") || context.contains("secret") else { continue }
+            let context = text.lineContextRange(i)
+            guard text.contains("aws", in: context) || text.contains("secret", in: context) else { continue }
             if text.string(i..<end).hasSuffix("EXAMPLEKEY") { continue }
             add(i, end, .awsSecretKey)
         }
@@ -275,7 +281,7 @@ extension Detectors {
                     k += 1
                 }
             }
-            for flag: StaticString in [" -u ", " --user ", " --user=", " -U "] where text.hasPrefix(flag, at: i) {
+            for flag: StaticString in [" -u ", " --user ", " --user=", " -U "] where first == UInt8(ascii: " ") && text[i + 1] == UInt8(ascii: "-") && text.hasPrefix(flag, at: i) {
                 let start = i + flag.utf8CodeUnitCount
                 var s = start
                 if text[s] == UInt8(ascii: "'") || text[s] == UInt8(ascii: "\"") { s += 1 }

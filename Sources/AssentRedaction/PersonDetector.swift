@@ -28,9 +28,11 @@ extension Detectors {
 
     static let titles: Set<String> = ["mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "mx"]
     /// Words that introduce a person's name, strongly enough to trust a name not in the list.
-    static let introducers = ["my name is ", "name is ", "i'm ", "i am ", "dear ", "hi ", "hello ", "name: ", "regards,\n",
-                              "regards, ", "contact: ", "signed, ", "sincerely,\n", "cheers,\n", "thanks,\n", "patient ", "customer ",
-                              "employee ", "author: ", "from: ", "to: ", "cc: "]
+    static let introducers: [StaticString] = [
+        "my name is ", "name is ", "i'm ", "i am ", "dear ", "hi ", "hello ", "name: ", "regards,\n", "regards, ", "contact: ",
+        "signed, ", "sincerely,\n", "cheers,\n", "thanks,\n", "patient ", "customer ", "employee ", "author: ", "from: ", "to: ",
+        "cc: ",
+    ]
     /// Capitalised words that begin sentences or headings, never names.
     static let notNames: Set<String> = ["the", "this", "that", "here", "there", "sure", "yes", "no", "hi", "hello", "dear",
                                         "thanks", "please", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
@@ -59,7 +61,12 @@ extension Detectors {
                 i += 1
                 continue
             }
-            let first = text.string(i..<firstEnd).lowercased()
+            // Names and titles are short: longer words are neither, and need no string.
+            guard firstEnd - i <= 12 else {
+                i = firstEnd
+                continue
+            }
+            let first = text.lowercasedString(i..<firstEnd)
             // Title + name(s).
             if Self.titles.contains(first) {
                 var k = firstEnd
@@ -73,15 +80,14 @@ extension Detectors {
                 }
             }
             let known = Self.firstNames.contains(first)
-            let before = text.contextBefore(i, length: 16)
-            let introduced = Self.introducers.contains { before.hasSuffix($0) }
+            let introduced = Self.introducers.contains { text.hasPrefix($0, at: i - $0.utf8CodeUnitCount, caseInsensitive: true) }
             if (known || introduced), !Self.notNames.contains(first) {
                 var end = firstEnd
                 // Surname(s): capitalised words after a space (O'Brien, Smith-Jones).
                 var surnames = 0
                 while surnames < 2, text[end] == UInt8(ascii: " "), let lastEnd = capitalisedWord(at: end + 1),
-                      !Self.notNames.contains(text.string((end + 1)..<lastEnd).lowercased()),
-                      Detectors.streetSuffixes.contains(text.string((end + 1)..<lastEnd).lowercased()) == false {
+                      !Self.notNames.contains(text.lowercasedString((end + 1)..<lastEnd)),
+                      Detectors.streetSuffixes.contains(text.lowercasedString((end + 1)..<lastEnd)) == false {
                     end = lastEnd
                     surnames += 1
                 }

@@ -160,14 +160,17 @@ public struct Redactor: Sendable {
         if v.hasPrefix("<") && v.hasSuffix(">") { return true }
         if v.hasPrefix("[") && v.hasSuffix("]") { return true }
         if v.hasPrefix("{{") || v.hasPrefix("${") || v.hasPrefix("%(") || v.hasPrefix("$") && !v.dropFirst().contains(where: { !$0.isLetter && $0 != "_" }) { return true }
-        let placeholders: Set<String> = ["password", "pass", "pwd", "secret", "changeme_placeholder", "your_password", "yourpassword",
-                                         "your-password", "your_api_key", "your-api-key", "your_token", "your_secret", "redacted",
-                                         "example", "placeholder", "dummy", "none", "null", "undefined", "todo", "xxxx", "test",
-                                         "mypassword", "my_password", "password123_placeholder", "insert_here", "replace_me"]
-        if placeholders.contains(v) { return true }
-        if v.hasPrefix("your_") || v.hasPrefix("your-") || v.hasPrefix("<your") || v.contains("example") { return true }
+        if Self.placeholders.contains(v) { return true }
+        if v.hasPrefix("your_") || v.hasPrefix("your-") || v.hasPrefix("<your") || Text(bytes: Array(v.utf8)).contains("example", in: 0..<v.utf8.count) { return true }
         return false
     }
+
+    static let placeholders: Set<String> = [
+        "password", "pass", "pwd", "secret", "changeme_placeholder", "your_password", "yourpassword", "your-password",
+        "your_api_key", "your-api-key", "your_token", "your_secret", "redacted", "example", "placeholder", "dummy", "none",
+        "null", "undefined", "todo", "xxxx", "test", "mypassword", "my_password", "password123_placeholder", "insert_here",
+        "replace_me",
+    ]
 
     /// Values that name where a secret comes from (an environment variable, a config lookup).
     static func isReference(_ value: String) -> Bool {
@@ -176,14 +179,14 @@ public struct Redactor: Sendable {
         if parts.count >= 2, parts.allSatisfy({ part in
             guard let first = part.unicodeScalars.first, first.properties.isAlphabetic || first == "_" else { return false }
             return part.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" }
-        }), !value.contains("@") {
+        }), !value.utf8.contains(UInt8(ascii: "@")) {
             return true
         }
         let v = value.lowercased()
         return v.hasPrefix("process.env") || v.hasPrefix("os.environ") || v.hasPrefix("os.getenv") || v.hasPrefix("getenv(")
             || v.hasPrefix("env[") || v.hasPrefix("env.") || v.hasPrefix("config.") || v.hasPrefix("settings.") || v.hasPrefix("secrets.")
             || v.hasPrefix("self.") || v.hasPrefix("this.") || v.hasPrefix("request.") || v.hasPrefix("args.") || v.hasPrefix("vault:")
-            || v.hasSuffix("()") || v.contains("(") && v.hasSuffix(")") || v == "true" || v == "false"
+            || v.hasSuffix("()") || v.utf8.contains(UInt8(ascii: "(")) && v.hasSuffix(")") || v == "true" || v == "false"
     }
 
     /// A bare hex digest (a checksum or commit id) rather than a secret.
