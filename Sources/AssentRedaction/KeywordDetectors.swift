@@ -281,16 +281,7 @@ extension Detectors {
                     k += 1
                 }
             }
-            for flag: StaticString in [" -u ", " --user ", " --user=", " -U "] where first == UInt8(ascii: " ") && text[i + 1] == UInt8(ascii: "-") && text.hasPrefix(flag, at: i) {
-                let start = i + flag.utf8CodeUnitCount
-                var s = start
-                if text[s] == UInt8(ascii: "'") || text[s] == UInt8(ascii: "\"") { s += 1 }
-                let end = text.runEnd(from: s) { !Bytes.isSpace($0) && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "\"") }
-                if let colon = text.bytes[s..<end].firstIndex(of: UInt8(ascii: ":")), colon > s, end - colon > 3,
-                   !text.bytes[s..<end].contains(UInt8(ascii: "/")) {
-                    add(s, end, .urlCredential)
-                }
-            }
+            if first == UInt8(ascii: " "), text[i + 1] == UInt8(ascii: "-") { userFlag(at: i) }
             if text.hasPrefix("sshpass -p ", at: i) {
                 let start = i + 11
                 let end = text.runEnd(from: start) { !Bytes.isSpace($0) }
@@ -309,6 +300,20 @@ extension Detectors {
                 }
             }
             i += 1
+        }
+    }
+
+    /// `curl -u user:password`, `--user user:password`.
+    private mutating func userFlag(at i: Int) {
+        for flag: StaticString in [" -u ", " --user ", " --user=", " -U "] where text.hasPrefix(flag, at: i) {
+            let start = i + flag.utf8CodeUnitCount
+            var s = start
+            if text[s] == UInt8(ascii: "'") || text[s] == UInt8(ascii: "\"") { s += 1 }
+            let end = text.runEnd(from: s) { !Bytes.isSpace($0) && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "\"") }
+            if let colon = text.bytes[s..<end].firstIndex(of: UInt8(ascii: ":")), colon > s, end - colon > 3,
+               !text.bytes[s..<end].contains(UInt8(ascii: "/")) {
+                add(s, end, .urlCredential)
+            }
         }
     }
 }
