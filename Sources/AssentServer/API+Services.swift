@@ -82,12 +82,15 @@ extension API {
         router.get("/v1/runs/:run/export") { request, context -> Response in
             _ = try await caller(request).require(.runsRead)
             let name = try Self.parameter(context, "run")
+            // The name becomes a folder: one made outside the API (`assent runs create`) may not be safe.
+            try Self.validateRunName(name)
             return try await exports.current(run: name, store: store).manifest.response()
         }
         router.get("/v1/runs/:run/export/:file") { request, context -> Response in
             _ = try await caller(request).require(.runsRead)
             let name = try Self.parameter(context, "run")
             let file = try Self.parameter(context, "file")
+            try Self.validateRunName(name)
             let export = try await exports.current(run: name, store: store)
             guard let shard = export.shards[file] else {
                 throw APIError(status: .notFound, code: "unknown_shard", message: "run \(name)'s export has no shard \(file)")
@@ -153,7 +156,8 @@ extension API {
     func streamedManifest(_ summary: RunSummary) -> Response {
         let pipe = ChunkPipe()
         let store = store
-        let task = Task {
+        // The producer reads on the store's thread and stops when the response is gone.
+        Task {
             do {
                 let writer = ChunkWriter(pipe: pipe)
                 var header = JSONValue.object(summary.json).canonicalText
@@ -173,7 +177,6 @@ extension API {
                 pipe.finish(throwing: error)
             }
         }
-        _ = task
         return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(asyncSequence: pipe.chunks))
     }
 
