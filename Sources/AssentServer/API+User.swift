@@ -18,19 +18,8 @@ extension API {
             let source = try fields.optionalEnum("source", TermsSource.self) ?? .notice
             let shownDefault = try fields.optionalEnum("shownDefault", ChoiceValue.self)
             try fields.refuseUnknownFields()
-            let now = clock.now()
-            let terms = try await store.policyHistory().policy(at: now).termsVersion
-            let choiceSource: ChoiceSource = switch source {
-            case .signup: .signup
-            case .notice: .notice
-            case .api: .api
-            }
-            // Acceptance and choice are one batch: both entries or neither.
-            let records = try await store.append([
-                Event(account: account, at: now, .termsAccepted(version: terms, source: source)),
-                Event(account: account, at: now, .trainingChoice(value: value, source: choiceSource, shownDefault: shownDefault)),
-            ], actor: caller.actor, now: now)
-            metrics.recordLedgerEntries(records.count)
+            let (now, terms, records) = try await acceptAndChoose(
+                account: account, actor: caller.actor, value: value, source: source, shownDefault: shownDefault)
             return JSONValue.object([
                 "account": .string(account), "at": .string(now.rfc3339), "termsVersion": .string(terms),
                 "training": .string(value.rawValue), "entries": .array(records.map { .int64($0.seq) }),
@@ -41,9 +30,7 @@ extension API {
             let caller = try await caller(request)
             let account = try caller.requireUser()
             try await requireEmptyBody(request)
-            let now = clock.now()
-            let records = try await store.append([Event(account: account, at: now, .noticeDeferred)], actor: caller.actor, now: now)
-            metrics.recordLedgerEntries(records.count)
+            let (now, records) = try await record(.noticeDeferred, account: account, actor: caller.actor)
             return JSONValue.object([
                 "account": .string(account), "at": .string(now.rfc3339), "entries": .array(records.map { .int64($0.seq) }),
                 "prompt": try await prompt(of: account).json,
@@ -59,11 +46,7 @@ extension API {
             var fields = try await bodyFields(request)
             let value = try fields.requiredEnum("training", ChoiceValue.self)
             try fields.refuseUnknownFields()
-            let now = clock.now()
-            let records = try await store.append(
-                [Event(account: account, at: now, .trainingChoice(value: value, source: .settings, shownDefault: nil))],
-                actor: caller.actor, now: now)
-            metrics.recordLedgerEntries(records.count)
+            _ = try await record(.trainingChoice(value: value, source: .settings, shownDefault: nil), account: account, actor: caller.actor)
             return try await settings(of: account).response()
         }
         router.get("/v1/me/conversations") { request, _ -> Response in
@@ -80,14 +63,7 @@ extension API {
             let caller = try await caller(request)
             let account = try caller.requireUser()
             let id = try Self.parameter(context, "conversation")
-            // Another user's conversation is answered exactly like one that does not exist.
-            guard try await store.account(ofConversation: id) == account else {
-                throw AssentError.unknownConversation("conversation \(id) does not exist")
-            }
-            let now = clock.now()
-            let records = try await store.append([Event(account: account, at: now, .conversationDeleted(conversation: id))],
-                                                 actor: caller.actor, now: now)
-            metrics.recordLedgerEntries(records.count)
+            let now = try await deleteConversation(id, of: account, actor: caller.actor)
             return try await store.explain(conversation: id, at: now).json.response()
         }
         router.get("/v1/me/export") { request, _ -> Response in
@@ -99,13 +75,48 @@ extension API {
             let caller = try await caller(request)
             let account = try caller.requireUser()
             try await requireEmptyBody(request)
-            let now = clock.now()
-            let records = try await store.append([Event(account: account, at: now, .accountDeleted)], actor: caller.actor, now: now)
-            metrics.recordLedgerEntries(records.count)
+            let (now, records) = try await record(.accountDeleted, account: account, actor: caller.actor)
             return JSONValue.object([
                 "account": .string(account), "deletedAt": .string(now.rfc3339), "entries": .array(records.map { .int64($0.seq) }),
             ]).response()
         }
+    }
+
+    // MARK: What a user can do, shared by the API and the pages
+
+    /// Accepts the terms in force now and records the choice: two entries in one batch.
+    func acceptAndChoose(account: AccountID, actor: String, value: ChoiceValue, source: TermsSource,
+                         shownDefault: ChoiceValue?) async throws -> (at: Instant, termsVersion: String, records: [LedgerRecord]) {
+        let now = clock.now()
+        let terms = try await store.policyHistory().policy(at: now).termsVersion
+        let choiceSource: ChoiceSource = switch source {
+        case .signup: .signup
+        case .notice: .notice
+        case .api: .api
+        }
+        let records = try await store.append([
+            Event(account: account, at: now, .termsAccepted(version: terms, source: source)),
+            Event(account: account, at: now, .trainingChoice(value: value, source: choiceSource, shownDefault: shownDefault)),
+        ], actor: actor, now: now)
+        metrics.recordLedgerEntries(records.count)
+        return (now, terms, records)
+    }
+
+    /// Records one event of the user's, at the server's time.
+    func record(_ body: Event.Body, account: AccountID, actor: String) async throws -> (at: Instant, records: [LedgerRecord]) {
+        let now = clock.now()
+        let records = try await store.append([Event(account: account, at: now, body)], actor: actor, now: now)
+        metrics.recordLedgerEntries(records.count)
+        return (now, records)
+    }
+
+    /// Deletes one of the user's conversations; another user's is answered exactly like one that
+    /// does not exist.
+    func deleteConversation(_ id: ConversationID, of account: AccountID, actor: String) async throws -> Instant {
+        guard try await store.account(ofConversation: id) == account else {
+            throw AssentError.unknownConversation("conversation \(id) does not exist")
+        }
+        return try await record(.conversationDeleted(conversation: id), account: account, actor: actor).at
     }
 
     /// The prompt now, counted in the decision metrics.

@@ -21,6 +21,8 @@ public enum AssentServer {
             clock: clock, metrics: metrics, configuration: configuration,
             exports: ExportCache(root: configuration.exportDirectory))
         api.register(on: router)
+        let pages = try await Pages.load(api: api, sessionKey: try await store.deploymentKey(named: "page-sessions"), configuration: configuration)
+        pages.register(on: router)
         return router
     }
 

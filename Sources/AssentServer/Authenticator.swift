@@ -73,7 +73,7 @@ final class Authenticator: Sendable {
         }
         let credential = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         if credential.hasPrefix("assent_") { return .service(try await serviceKey(credential)) }
-        return .user(try await user(credential))
+        return .user(try await account(fromToken: credential))
     }
 
     private func serviceKey(_ secret: String) async throws -> ServiceKey {
@@ -87,7 +87,8 @@ final class Authenticator: Sendable {
         return key
     }
 
-    private func user(_ token: String) async throws -> AccountID {
+    /// The account a user token names. - Throws: 401 when it does not check out.
+    func account(fromToken token: String) async throws -> AccountID {
         guard let keys else { throw APIError.unauthorized("user tokens are not configured on this server") }
         // A token's signature and claims never change: once verified, only its expiry is
         // checked again (against the clock, on every request).

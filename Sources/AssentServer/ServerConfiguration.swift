@@ -1,4 +1,5 @@
 public import AssentCore
+import Foundation
 
 /// How `assent serve` runs. Every field has a default and an environment variable.
 public struct ServerConfiguration: Sendable {
@@ -14,6 +15,11 @@ public struct ServerConfiguration: Sendable {
     public var userTokens = UserTokenConfiguration()
     /// Where run exports are written for download. Default: beside the database, `<database>.exports`.
     public var exportDirectory = "assent.exports"
+    /// Origins (`https://app.example.com`) a page may send a user back to with `return_to`, and
+    /// that may frame the pages. Default none (`ASSENT_RETURN_ORIGINS`, comma-separated).
+    public var returnOrigins: [String] = []
+    /// Whether `/demo/signin?account=ID` signs anyone in: only under `serve --demo`. Default false.
+    public var demoSignIn = false
     /// The store's description for logs (never credentials).
     public var databaseDescription = "assent.sqlite"
 
@@ -36,6 +42,15 @@ public struct ServerConfiguration: Sendable {
         configuration.userTokens.issuer = environment["ASSENT_JWT_ISSUER"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.userTokens.audience = environment["ASSENT_JWT_AUDIENCE"].flatMap { $0.isEmpty ? nil : $0 }
         if let directory = environment["ASSENT_EXPORT_DIR"], !directory.isEmpty { configuration.exportDirectory = directory }
+        if let origins = environment["ASSENT_RETURN_ORIGINS"] {
+            configuration.returnOrigins = try origins.split(separator: ",").map { origin throws(AssentError) in
+                let trimmed = origin.trimmingCharacters(in: .whitespaces)
+                guard trimmed.hasPrefix("https://") || trimmed.hasPrefix("http://"), !trimmed.dropFirst(8).contains("/") else {
+                    throw .invalidArgument("ASSENT_RETURN_ORIGINS holds origins like https://app.example.com, not \(trimmed)")
+                }
+                return trimmed
+            }
+        }
         return configuration
     }
 

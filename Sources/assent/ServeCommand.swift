@@ -48,6 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try self.store.open()
         var tour: DemoSetup.Tour?
         if demo {
+            configuration.demoSignIn = true
             tour = try await DemoSetup.prepare(store: store, configuration: &configuration, accounts: demoAccounts)
         }
         let app = try await AssentServer.application(
@@ -100,6 +101,8 @@ enum DemoSetup {
                 "  curl -H 'Authorization: Bearer \(keys[1].secret)' -X POST -d '{\"name\":\"demo-run\"}' \(base)/v1/runs",
                 "  curl -H 'Authorization: Bearer \(keys[2].secret)' \(base)/v1/ledger/verify",
                 "  curl \(base)/metrics    and the API: \(base)/openapi.yaml",
+                "",
+                "Pages: \(base)/demo/signin?account=\(user)  (the notice, privacy settings, my data)",
                 "",
             ]
             return lines.joined(separator: "\n")

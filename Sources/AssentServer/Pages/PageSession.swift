@@ -1,0 +1,97 @@
+import AssentCore
+import Crypto
+import Foundation
+import Hummingbird
+
+/// Signed-in users of the pages: an HttpOnly cookie holding the account and an expiry, signed
+/// with HMAC-SHA256 under a key of this deployment. Forms carry a CSRF token derived from the
+/// cookie, so a form posted from elsewhere is refused.
+struct PageSessions: Sendable {
+    static let cookieName = "assent_user"
+    /// How long a page session lasts.
+    static let lifetimeSeconds: Int64 = 12 * 3_600
+    let key: SymmetricKey
+
+    struct Session: Sendable {
+        var account: AccountID
+        var cookie: String
+    }
+
+    func cookieValue(account: AccountID, expiry: Instant) -> String {
+        let payload = Self.base64url(Array(account.utf8)) + "." + String(expiry.microseconds)
+        return payload + "." + mac(payload)
+    }
+
+    func cookie(account: AccountID, now: Instant) -> Cookie {
+        let expiry = Instant(microseconds: now.microseconds + Self.lifetimeSeconds * 1_000_000)
+        return Cookie(name: Self.cookieName, value: cookieValue(account: account, expiry: expiry), maxAge: Int(Self.lifetimeSeconds),
+                      path: "/", httpOnly: true, sameSite: .lax)
+    }
+
+    static var signedOut: Cookie {
+        Cookie(name: cookieName, value: "", maxAge: 0, path: "/", httpOnly: true, sameSite: .lax)
+    }
+
+    /// The session a request carries, if its cookie is genuine and not expired.
+    func session(of request: Request, now: Instant) -> Session? {
+        guard let value = request.cookies[Self.cookieName]?.value else { return nil }
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let expiry = Int64(parts[1]), now.microseconds < expiry,
+              let accountBytes = Self.unbase64url(String(parts[0])), !accountBytes.isEmpty
+        else { return nil }
+        let expected = mac(parts[0] + "." + parts[1])
+        guard Self.constantTimeEqual(Array(expected.utf8), Array(parts[2].utf8)) else { return nil }
+        return Session(account: String(decoding: accountBytes, as: UTF8.self), cookie: value)
+    }
+
+    /// The CSRF token of a session: forms must send it back.
+    func csrfToken(for session: Session) -> String { String(mac("csrf|" + session.cookie).prefix(32)) }
+
+    func checkCSRF(_ token: String?, session: Session) -> Bool {
+        guard let token else { return false }
+        return Self.constantTimeEqual(Array(token.utf8), Array(csrfToken(for: session).utf8))
+    }
+
+    private func mac(_ text: String) -> String {
+        Digest.hex(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key))
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for i in a.indices { difference |= a[i] ^ b[i] }
+        return difference == 0
+    }
+
+    static func base64url(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func unbase64url(_ text: String) -> [UInt8]? {
+        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while s.count % 4 != 0 { s += "=" }
+        return Data(base64Encoded: s).map(Array.init)
+    }
+}
+
+/// A submitted `application/x-www-form-urlencoded` form.
+struct Form: Sendable {
+    private(set) var fields: [String: String] = [:]
+
+    init(_ body: String) {
+        for pair in body.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = Self.decode(parts[0])
+            let value = parts.count > 1 ? Self.decode(parts[1]) : ""
+            if fields[name] == nil { fields[name] = value }
+        }
+    }
+
+    subscript(_ name: String) -> String? { fields[name] }
+
+    private static func decode(_ text: Substring) -> String {
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+}
