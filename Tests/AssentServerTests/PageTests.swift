@@ -1,0 +1,229 @@
+import AssentCore
+import AssentServer
+import AssentStore
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// A browser's cookie and the CSRF token of the last page it saw.
+struct PageBrowser: Sendable {
+    var cookie: String?
+    var csrf: String?
+
+    mutating func get(_ client: any TestClientProtocol, _ path: String) async throws -> Answer {
+        let answer = try await client.call(.get, path, headers: cookie.map { [.cookie: $0] } ?? [:])
+        remember(answer)
+        return answer
+    }
+
+    mutating func post(_ client: any TestClientProtocol, _ path: String, _ fields: [String: String], csrf useToken: Bool = true) async throws -> Answer {
+        var all = fields
+        if useToken, let csrf { all["csrf"] = csrf }
+        let body = all.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)" }.joined(separator: "&")
+        var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+        if let cookie { headers[.cookie] = cookie }
+        let answer = try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
+            Answer(status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
+        }
+        remember(answer)
+        return answer
+    }
+
+    private mutating func remember(_ answer: Answer) {
+        if let setCookie = answer.headers[.setCookie], let pair = setCookie.split(separator: ";").first { cookie = String(pair) }
+        if let range = answer.text.range(of: #"name="csrf" value=""#) {
+            csrf = String(answer.text[range.upperBound...].prefix(while: { $0 != "\"" }))
+        }
+    }
+}
+
+@Suite("Pages")
+struct PageTests {
+    static func fixture() async throws -> ServerFixture {
+        try await ServerFixture.make {
+            $0.returnOrigins = ["https://app.example.com"]
+        }
+    }
+
+    @Test("sign in with the product's token; a bad token gets a sign-in page, not a session")
+    func signIn() async throws {
+        let fixture = try await Self.fixture()
+        let token = try await fixture.token("a3")
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            let signIn = try await browser.get(client, "/signin?token=\(token)&return_to=https%3A%2F%2Fapp.example.com%2Fback")
+            #expect(signIn.status == 303)
+            #expect(signIn.headers[.location] == "/notice?return_to=https%3A%2F%2Fapp%2Eexample%2Ecom%2Fback")
+            #expect(browser.cookie?.hasPrefix("assent_user=") == true)
+            #expect(signIn.headers[.setCookie]?.contains("HttpOnly") == true)
+            var stranger = PageBrowser()
+            let bad = try await stranger.get(client, "/signin?token=not-a-token")
+            #expect(bad.status == 401)
+            #expect(stranger.cookie == nil)
+            #expect(try await stranger.get(client, "/settings").status == 401)
+            // A forged cookie is no session.
+            stranger.cookie = "assent_user=YTE.99999999999999999.00"
+            #expect(try await stranger.get(client, "/my-data").status == 401)
+        }
+    }
+
+    @Test("the notice: Not now while deferrable, accept with the toggle's default recorded, back to the product")
+    func notice() async throws {
+        let fixture = try await Self.fixture()
+        let token = try await fixture.token("a3", expiresIn: 90 * 86_400)
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            _ = try await browser.get(client, "/signin?token=\(token)")
+            let page = try await browser.get(client, "/notice")
+            #expect(page.status == 200)
+            #expect(page.text.contains("Not now"))
+            #expect(page.text.contains(#"<label for="training">"#))
+            #expect(page.headers[.contentSecurityPolicy]?.contains("script-src") == false)
+            #expect(page.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true)
+            #expect(page.headers[.contentSecurityPolicy]?.contains("frame-ancestors https://app.example.com") == true)
+            #expect(page.headers[.init("Referrer-Policy")!] == "no-referrer")
+            let deferred = try await browser.post(client, "/notice/defer", [:])
+            #expect(deferred.status == 200)
+            // The toggle left on: training on, with "on" recorded as what was shown.
+            let accepted = try await browser.post(client, "/notice", ["decision": "toggle", "training": "on", "shown_default": "on",
+                                                                      "return_to": "https://app.example.com/done"])
+            #expect(accepted.status == 303)
+            #expect(accepted.headers[.location] == "https://app.example.com/done")
+        }
+        let entries = try await fixture.store.ledgerEntries(ofAccount: "a3")
+        #expect(entries.suffix(3).map(\.kind) == ["notice.deferred", "terms.accepted", "training.choice"])
+        #expect(entries.last?.body.contains(#""shownDefault":"on""#) == true)
+        #expect(entries.last?.body.contains(#""value":"on""#) == true)
+        #expect(entries.last?.actor == "user:a3")
+    }
+
+    @Test("declining is one click, like accepting; return_to outside the allowed origins is ignored")
+    func decline() async throws {
+        let fixture = try await Self.fixture()
+        let token = try await fixture.token("a3")
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            _ = try await browser.get(client, "/signin?token=\(token)")
+            _ = try await browser.get(client, "/notice")
+            let declined = try await browser.post(client, "/notice", ["decision": "off", "training": "on", "shown_default": "on",
+                                                                      "return_to": "https://evil.example.net/"])
+            #expect(declined.status == 303)
+            #expect(declined.headers[.location] == "/settings?saved=off")
+            let settings = try await browser.get(client, "/settings?saved=off")
+            #expect(settings.text.contains("Model training is <strong>off</strong>"))
+            #expect(settings.text.contains("30 days"))
+        }
+        #expect(try await fixture.store.ledgerEntries(ofAccount: "a3").last?.body.contains(#""value":"off""#) == true)
+    }
+
+    @Test("after the deadline the required form has no Not now, and deferring is refused")
+    func required() async throws {
+        let fixture = try await Self.fixture()
+        let token = try await fixture.token("a3", expiresIn: 90 * 86_400)
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            fixture.clock.set(utc("2025-09-29T00:00:00Z"))
+            let signIn = try await browser.get(client, "/signin?token=\(token)")
+            #expect(signIn.headers[.location] == "/notice")
+            let page = try await browser.get(client, "/notice")
+            #expect(page.text.contains("Action required"))
+            #expect(!page.text.contains("Not now"))
+            let late = try await browser.post(client, "/notice/defer", [:])
+            #expect(late.status == 409)
+            #expect(late.text.contains("The deadline has passed"))
+        }
+    }
+
+    @Test("settings: turning training off changes the retention shown; forms without the CSRF token are refused")
+    func settings() async throws {
+        let fixture = try await Self.fixture()
+        let token = try await fixture.token("a1")
+        let before = try await fixture.ledgerEntries()
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            _ = try await browser.get(client, "/signin?token=\(token)")
+            let on = try await browser.get(client, "/settings")
+            #expect(on.text.contains("Model training is <strong>on</strong>"))
+            #expect(on.text.contains("Retention now in force for your new activity: <strong>5 years</strong>"))
+            let forged = try await browser.post(client, "/settings", ["training": "off"], csrf: false)
+            #expect(forged.status == 403)
+            #expect(try await fixture.ledgerEntries() == before)
+            let saved = try await browser.post(client, "/settings", ["training": "off"])
+            #expect(saved.status == 303)
+            let off = try await browser.get(client, "/settings?saved=off")
+            #expect(off.text.contains("Saved: model training is off."))
+            #expect(off.text.contains("Retention now in force for your new activity: <strong>30 days</strong>"))
+        }
+    }
+
+    @Test("my data: deleting a conversation marks it excluded; another user's conversation cannot be deleted")
+    func myData() async throws {
+        let fixture = try await Self.fixture()
+        let token = try await fixture.token("a1")
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            _ = try await browser.get(client, "/signin?token=\(token)")
+            let list = try await browser.get(client, "/my-data")
+            #expect(list.text.contains("a1-c1"))
+            #expect(list.text.contains("May be used for training"))
+            #expect(!list.text.contains("a2-c1"))
+            let other = try await browser.post(client, "/my-data/conversations/a2-c1/delete", [:])
+            #expect(other.status == 404)
+            let deleted = try await browser.post(client, "/my-data/conversations/a1-c1/delete", [:])
+            #expect(deleted.status == 303)
+            let after = try await browser.get(client, "/my-data?deleted=a1-c1")
+            #expect(after.text.contains("Not used: you deleted it"))
+            let export = try await browser.get(client, "/my-data/export")
+            #expect(export.headers[.contentDisposition]?.contains("attachment") == true)
+            #expect(export.text.contains(#""account":"a1""#))
+        }
+        #expect(try await fixture.store.ledgerEntries(ofAccount: "a2").allSatisfy { $0.kind != "conversation.deleted" })
+    }
+
+    @Test("deleting the account takes a confirmation step, then signs out")
+    func deleteAccount() async throws {
+        let fixture = try await Self.fixture()
+        let token = try await fixture.token("a1")
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            _ = try await browser.get(client, "/signin?token=\(token)")
+            let confirm = try await browser.get(client, "/my-data/delete")
+            #expect(confirm.text.contains(#"name="confirm""#))
+            let unconfirmed = try await browser.post(client, "/my-data/delete", [:])
+            #expect(unconfirmed.status == 400)
+            let deleted = try await browser.post(client, "/my-data/delete", ["confirm": "yes"])
+            #expect(deleted.status == 200)
+            #expect(deleted.headers[.setCookie]?.contains("Max-Age=0") == true)
+        }
+        #expect(try await fixture.store.ledgerEntries(ofAccount: "a1").last?.kind == "account.deleted")
+    }
+
+    @Test("a page session ends after its lifetime")
+    func sessionExpiry() async throws {
+        let fixture = try await Self.fixture()
+        let token = try await fixture.token("a1", expiresIn: 90 * 86_400)
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            _ = try await browser.get(client, "/signin?token=\(token)")
+            #expect(try await browser.get(client, "/settings").status == 200)
+            fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 13 * 3_600_000_000))
+            #expect(try await browser.get(client, "/settings").status == 401)
+        }
+    }
+
+    @Test("the demo sign-in exists only under --demo")
+    func demoSignIn() async throws {
+        let fixture = try await Self.fixture()
+        try await fixture.test { client async throws in
+            #expect(try await client.call(.get, "/demo/signin?account=a1").status == 404)
+        }
+        let demo = try await ServerFixture.make { $0.demoSignIn = true }
+        try await demo.test { client async throws in
+            var browser = PageBrowser()
+            let answer = try await browser.get(client, "/demo/signin?account=a1")
+            #expect(answer.status == 303)
+            #expect(try await browser.get(client, "/settings").status == 200)
+        }
+    }
+}
