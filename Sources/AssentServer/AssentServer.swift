@@ -9,9 +9,14 @@ public import Logging
 /// try await app.runService()   // until SIGINT or SIGTERM; in-flight requests finish first
 /// ```
 public enum AssentServer {
-    /// The router with every route of the API; for tests through HummingbirdTesting.
+    /// The router with every route of the API and the pages; for tests through HummingbirdTesting.
     public static func router(store: any Store, configuration: ServerConfiguration, clock: ServerClock = .system,
                               metrics: ServerMetrics = ServerMetrics()) async throws -> Router<AssentRequestContext> {
+        try await build(store: store, configuration: configuration, clock: clock, metrics: metrics).router
+    }
+
+    static func build(store: any Store, configuration: ServerConfiguration, clock: ServerClock,
+                      metrics: ServerMetrics) async throws -> (router: Router<AssentRequestContext>, dashboards: DashboardCache) {
         let router = Router(context: AssentRequestContext.self)
         // First, so that it wraps every route and the not-found answer too.
         router.add(middleware: APIMiddleware(metrics: metrics))
@@ -23,19 +28,27 @@ public enum AssentServer {
         api.register(on: router)
         let pages = try await Pages.load(api: api, sessionKey: try await store.deploymentKey(named: "page-sessions"), configuration: configuration)
         pages.register(on: router)
-        return router
+        let dashboards = DashboardCache(store: store, clock: clock)
+        let console = Console(
+            pages: pages,
+            sessions: PageSessions(key: .init(data: try await store.deploymentKey(named: "console-sessions")), cookieName: "assent_console",
+                                   sameSite: .strict),
+            dashboards: dashboards)
+        console.register(on: router)
+        return (router, dashboards)
     }
 
-    /// The application: the router on `configuration.host:port`, with `services` (the store's
-    /// closing among them) run and shut down gracefully with it.
+    /// The application: the router on `configuration.host:port`, with the dashboard's refresher
+    /// run and shut down gracefully with it.
     public static func application(
         store: any Store, configuration: ServerConfiguration, clock: ServerClock = .system, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> some ApplicationProtocol {
-        let router = try await router(store: store, configuration: configuration, clock: clock)
+        let built = try await build(store: store, configuration: configuration, clock: clock, metrics: ServerMetrics())
         return Application(
-            router: router,
+            router: built.router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "assent"),
+            services: [DashboardRefresher(cache: built.dashboards, store: store)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }

@@ -84,6 +84,12 @@ public protocol Store: Sendable {
     /// The stored text of a ledger entry's content, if not purged.
     func content(ofEntry seq: Int64) async throws -> String?
 
+    /// The last ledger entry's sequence number: names the ledger's state.
+    func lastSeq() async throws -> Int64
+
+    /// Streams every account's timeline, as of one consistent read, in account order.
+    func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws
+
     /// Stores a new service key. - Throws: `duplicate_key`.
     func createServiceKey(_ key: ServiceKey) async throws
 

@@ -385,6 +385,16 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func lastSeq() async throws -> Int64 {
+        try readNow { db in try Self.head(db).lastSeq }
+    }
+
+    public func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws {
+        try await pool.read { db in
+            try Self.forEachTimeline(db, upTo: try Self.head(db).lastSeq) { timeline, _ in try body(timeline) }
+        }
+    }
+
     // MARK: Service keys
 
     private static func serviceKey(_ row: Row) throws -> ServiceKey {

@@ -7,10 +7,13 @@ import Hummingbird
 /// with HMAC-SHA256 under a key of this deployment. Forms carry a CSRF token derived from the
 /// cookie, so a form posted from elsewhere is refused.
 struct PageSessions: Sendable {
-    static let cookieName = "assent_user"
     /// How long a page session lasts.
     static let lifetimeSeconds: Int64 = 12 * 3_600
     let key: SymmetricKey
+    /// `assent_user` for users (SameSite=Lax: they arrive by a link from the product),
+    /// `assent_console` for operators (SameSite=Strict).
+    var cookieName = "assent_user"
+    var sameSite: Cookie.SameSite = .lax
 
     struct Session: Sendable {
         var account: AccountID
@@ -24,17 +27,17 @@ struct PageSessions: Sendable {
 
     func cookie(account: AccountID, now: Instant) -> Cookie {
         let expiry = Instant(microseconds: now.microseconds + Self.lifetimeSeconds * 1_000_000)
-        return Cookie(name: Self.cookieName, value: cookieValue(account: account, expiry: expiry), maxAge: Int(Self.lifetimeSeconds),
-                      path: "/", httpOnly: true, sameSite: .lax)
+        return Cookie(name: cookieName, value: cookieValue(account: account, expiry: expiry), maxAge: Int(Self.lifetimeSeconds),
+                      path: "/", httpOnly: true, sameSite: sameSite)
     }
 
-    static var signedOut: Cookie {
-        Cookie(name: cookieName, value: "", maxAge: 0, path: "/", httpOnly: true, sameSite: .lax)
+    var signedOut: Cookie {
+        Cookie(name: cookieName, value: "", maxAge: 0, path: "/", httpOnly: true, sameSite: sameSite)
     }
 
     /// The session a request carries, if its cookie is genuine and not expired.
     func session(of request: Request, now: Instant) -> Session? {
-        guard let value = request.cookies[Self.cookieName]?.value else { return nil }
+        guard let value = request.cookies[cookieName]?.value else { return nil }
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let expiry = Int64(parts[1]), now.microseconds < expiry,
               let accountBytes = Self.unbase64url(String(parts[0])), !accountBytes.isEmpty
@@ -45,7 +48,7 @@ struct PageSessions: Sendable {
     }
 
     /// The CSRF token of a session: forms must send it back.
-    func csrfToken(for session: Session) -> String { String(mac("csrf|" + session.cookie).prefix(32)) }
+    func csrfToken(for session: Session) -> String { String(mac("csrf|\(cookieName)|" + session.cookie).prefix(32)) }
 
     func checkCSRF(_ token: String?, session: Session) -> Bool {
         guard let token else { return false }

@@ -159,7 +159,7 @@ struct Pages: Sendable {
                 let session = try session(request)
                 _ = try await form(request, session: session)
                 var response = page("message", ["title": "Signed out", "heading": "You are signed out", "message": "You can close this page."], session: nil)
-                response.setCookie(PageSessions.signedOut)
+                response.setCookie(sessions.signedOut)
                 return response
             }
         }
@@ -340,7 +340,7 @@ struct Pages: Sendable {
                     "title": "Account deleted", "heading": "Your account is deleted",
                     "message": "Its conversations will not be used for any training run from now on.",
                 ], session: nil)
-                response.setCookie(PageSessions.signedOut)
+                response.setCookie(sessions.signedOut)
                 return response
             }
         }

@@ -1,0 +1,72 @@
+import AssentCore
+import AssentStore
+import ServiceLifecycle
+
+/// The dashboard's figures, computed off the request path and kept until the ledger moves.
+///
+/// A request gets the latest computed figures at once (with the ledger entry they are exact
+/// for); when the ledger has moved since, one recomputation starts in the background. Only the
+/// very first request, before any figures exist, waits. ``DashboardRefresher`` computes them at
+/// start and after writes, so an operator rarely sees figures older than a few seconds.
+actor DashboardCache {
+    private let store: any Store
+    private let clock: ServerClock
+    private var latest: Dashboard?
+    private var running: Task<Dashboard, any Error>?
+
+    init(store: any Store, clock: ServerClock) {
+        self.store = store
+        self.clock = clock
+    }
+
+    /// The latest figures, and whether they are behind the ledger.
+    func current() async throws -> (dashboard: Dashboard, stale: Bool) {
+        let head = try await store.lastSeq()
+        if let latest {
+            if latest.asOfSeq != head { refresh() }
+            return (latest, latest.asOfSeq != head)
+        }
+        return (try await refresh().value, false)
+    }
+
+    /// Starts a recomputation unless one is running.
+    @discardableResult
+    func refresh() -> Task<Dashboard, any Error> {
+        if let running { return running }
+        let store = store, clock = clock
+        let task = Task { try await Dashboard.compute(store: store, at: clock.now()) }
+        running = task
+        Task {
+            let result = try? await task.value
+            self.finished(result)
+        }
+        return task
+    }
+
+    private func finished(_ dashboard: Dashboard?) {
+        if let dashboard { latest = dashboard }
+        running = nil
+    }
+}
+
+/// Keeps the dashboard's figures fresh: computes them at start, then every few seconds when the
+/// ledger has moved. Stops with the server.
+struct DashboardRefresher: Service {
+    let cache: DashboardCache
+    let store: any Store
+    var interval: Duration = .seconds(5)
+
+    func run() async throws {
+        // Sleeping is cancelled by a graceful shutdown, which ends the loop.
+        try? await cancelWhenGracefulShutdown {
+            var computedAt: Int64 = -1
+            while !Task.isCancelled {
+                if let head = try? await store.lastSeq(), head != computedAt {
+                    _ = try? await cache.refresh().value
+                    computedAt = head
+                }
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+public import AssentCore
+import Synchronization
+
+/// The operator dashboard's figures (issue 6), computed in one pass over every timeline with the
+/// engine's answers (prompt, eligibility and retention), as of one ledger state.
+///
+/// It is exact for `asOfSeq`: a cache keyed by that number stays correct, and is recomputed
+/// when the ledger has moved.
+public struct Dashboard: Sendable {
+    public struct Day: Sendable, Hashable {
+        public var day: String
+        public var on = 0
+        public var off = 0
+        public var deferred = 0
+        public var purged = 0
+
+        public init(day: String) {
+            self.day = day
+        }
+    }
+
+    public struct PlanRate: Sendable, Hashable {
+        public var plan: String
+        public var optedIn = 0
+        public var accounts = 0
+    }
+
+    /// The ledger state the figures describe.
+    public var asOfSeq: Int64
+    public var at: Instant
+    public var rolloutStart: Instant
+    public var decisionDeadline: Instant
+    /// Choices, deferrals and purges per UTC day, oldest first.
+    public var days: [Day]
+    /// Live accounts the product must still ask (signup, notice or required), and all live accounts.
+    public var pending: Int
+    public var liveAccounts: Int
+    /// Live accounts with training on, by the plan they are on now.
+    public var optInByPlan: [PlanRate]
+    /// Stored conversations by the month their retention ends (`YYYY-MM`), oldest first.
+    public var retentionByMonth: [(month: String, conversations: Int)]
+    public var conversations: Int
+
+    /// Whole days from `at` to the deadline (0 once passed).
+    public var daysLeft: Int {
+        max(0, Int((decisionDeadline.microseconds - at.microseconds + 86_399_999_999) / 86_400_000_000))
+    }
+
+    /// Computes the figures at `instant` from the store's timelines.
+    public static func compute(store: any Store, at instant: Instant) async throws -> Dashboard {
+        let asOf = try await store.lastSeq()
+        let engine = PolicyEngine(policies: try await store.policyHistory())
+        let rules = engine.rules(at: instant)
+        let bound = Stamp.endOf(instant)
+        let state = Mutex(Accumulator())
+        // The store streams timelines one after another; the lock only satisfies Sendable.
+        try await store.forEachTimeline { timeline in
+            state.withLock { $0.add(timeline, engine: engine, rules: rules, at: instant, bound: bound) }
+        }
+        let total = state.withLock { $0 }
+        return Dashboard(
+            asOfSeq: asOf, at: instant, rolloutStart: rules.policy.rolloutStart, decisionDeadline: rules.policy.decisionDeadline,
+            days: total.days.values.sorted { $0.day < $1.day }, pending: total.pending, liveAccounts: total.live,
+            optInByPlan: total.plans.values.sorted { $0.plan < $1.plan },
+            retentionByMonth: total.retention.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+            conversations: total.conversations)
+    }
+
+    struct Accumulator {
+        var days: [String: Day] = [:]
+        var pending = 0
+        var live = 0
+        var plans: [String: PlanRate] = [:]
+        var retention: [String: Int] = [:]
+        var conversations = 0
+
+        mutating func add(_ timeline: AccountTimeline, engine: PolicyEngine, rules: RulesAtInstant, at instant: Instant, bound: Stamp) {
+            for choice in timeline.choices where choice.evidence.stamp <= bound {
+                let day = String(choice.evidence.at.rfc3339.prefix(10))
+                if choice.value == .on { days[day, default: Day(day: day)].on += 1 } else { days[day, default: Day(day: day)].off += 1 }
+            }
+            for deferral in timeline.deferrals where deferral.stamp <= bound {
+                let day = String(deferral.at.rfc3339.prefix(10))
+                days[day, default: Day(day: day)].deferred += 1
+            }
+            for conversation in timeline.conversations {
+                for purge in conversation.purges where purge.stamp <= bound {
+                    let day = String(purge.at.rfc3339.prefix(10))
+                    days[day, default: Day(day: day)].purged += 1
+                }
+                guard let first = conversation.activities.first, first.stamp <= bound else { continue }
+                // Purged throughout: nothing of it is stored any more.
+                if conversation.activities.allSatisfy({ conversation.isPurged($0, asOf: bound) }) { continue }
+                let decision = rules.eligibility(of: conversation, in: timeline)
+                conversations += 1
+                retention[String(decision.retainUntil.rfc3339.prefix(7)), default: 0] += 1
+            }
+            guard let prompt = try? engine.prompt(timeline, at: instant) else { return }  // not yet created, or deleted
+            live += 1
+            if prompt.prompt != .none { pending += 1 }
+            let plan = timeline.plan(at: bound)?.plan ?? "unknown"
+            plans[plan, default: PlanRate(plan: plan)].accounts += 1
+            if timeline.choice(at: bound)?.value == .on { plans[plan, default: PlanRate(plan: plan)].optedIn += 1 }
+        }
+    }
+}
