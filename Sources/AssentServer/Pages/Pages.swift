@@ -57,7 +57,7 @@ struct Pages: Sendable {
     func page(_ template: String, _ context: [String: Any], status: HTTPResponse.Status = .ok, session: PageSessions.Session?) -> Response {
         var context = context
         context["signedIn"] = session != nil
-        if let session { context["csrf"] = sessions.csrfToken(for: session) }
+        if let session, context["csrf"] == nil { context["csrf"] = sessions.csrfToken(for: session) }
         let html = library.render(context, withTemplate: template) ?? "<!doctype html><title>Error</title><p>The page could not be rendered.</p>"
         var headers = securityHeaders
         headers[.contentType] = "text/html; charset=utf-8"

@@ -1,0 +1,101 @@
+import AssentCore
+import AssentServer
+import AssentStore
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite("Operator console")
+struct ConsoleTests {
+    /// Signs in with a key through the form and returns the browser.
+    static func signIn(_ client: any TestClientProtocol, key: String) async throws -> (PageBrowser, Answer) {
+        var browser = PageBrowser()
+        let answer = try await browser.post(client, "/console/signin", ["key": key], csrf: false)
+        return (browser, answer)
+    }
+
+    @Test("sign-in takes an admin key and opens a Strict session; other keys and users are refused")
+    func signIn() async throws {
+        let fixture = try await ServerFixture.make()
+        let admin = try #require(fixture.keys["admin"])
+        let audit = try #require(fixture.keys["audit"])
+        try await fixture.test { client async throws in
+            let (_, refused) = try await Self.signIn(client, key: audit)
+            #expect(refused.status == 401)
+            #expect(refused.headers[.setCookie] == nil)
+            let (_, revoked) = try await Self.signIn(client, key: try #require(fixture.keys["revoked"]))
+            #expect(revoked.status == 401)
+            var anonymous = PageBrowser()
+            let away = try await anonymous.get(client, "/console")
+            #expect(away.status == 303)
+            #expect(away.headers[.location] == "/console/signin")
+            // A user's page session is not a console session.
+            var user = PageBrowser()
+            _ = try await user.get(client, "/signin?token=\(try await fixture.token("a1"))")
+            #expect(try await user.get(client, "/console/runs").status == 303)
+            let (browser, accepted) = try await Self.signIn(client, key: admin)
+            #expect(accepted.status == 303)
+            #expect(accepted.headers[.setCookie]?.contains("SameSite=Strict") == true)
+            #expect(accepted.headers[.setCookie]?.contains("HttpOnly") == true)
+            var session = browser
+            let dashboard = try await session.get(client, "/console")
+            #expect(dashboard.status == 200)
+            #expect(dashboard.text.contains("<svg"))
+        }
+    }
+
+    @Test("the dashboard's figures: pending accounts, days left, opt-in by plan, retention, as of a ledger entry")
+    func dashboard() async throws {
+        let fixture = try await ServerFixture.make()
+        let dashboard = try await Dashboard.compute(store: fixture.store, at: fixture.clock.now)
+        #expect(dashboard.liveAccounts == 3)
+        #expect(dashboard.pending == 1)  // a3 has the notice to answer
+        #expect(dashboard.daysLeft == 18)  // 2025-09-10 → 2025-09-28
+        #expect(dashboard.optInByPlan.map { "\($0.plan):\($0.optedIn)/\($0.accounts)" } == ["free:1/2", "pro:1/1"])
+        #expect(dashboard.conversations == 2)
+        #expect(dashboard.retentionByMonth.map(\.month) == ["2030-09"])
+        #expect(dashboard.days.first { $0.day == "2025-09-01" }?.on == 2)
+        #expect(dashboard.asOfSeq == (try await fixture.store.lastSeq()))
+        // After a write the figures move with the ledger.
+        _ = try await fixture.store.append(
+            [Event(account: "a1", at: fixture.clock.now, .trainingChoice(value: .off, source: .settings, shownDefault: nil))],
+            actor: "test", now: fixture.clock.now)
+        let after = try await Dashboard.compute(store: fixture.store, at: fixture.clock.now)
+        #expect(after.optInByPlan.map { "\($0.plan):\($0.optedIn)/\($0.accounts)" } == ["free:0/2", "pro:1/1"])
+        #expect(after.asOfSeq == dashboard.asOfSeq + 1)
+    }
+
+    @Test("runs: create from the console with CSRF, open one, find lineage, explain, ledger")
+    func runsLineageExplainLedger() async throws {
+        let fixture = try await ServerFixture.make()
+        let admin = try #require(fixture.keys["admin"])
+        try await fixture.test { client async throws in
+            var (browser, _) = try await Self.signIn(client, key: admin)
+            let runs = try await browser.get(client, "/console/runs")
+            #expect(runs.text.contains("r0"))
+            let forged = try await browser.post(client, "/console/runs", ["name": "c1"], csrf: false)
+            #expect(forged.status == 403)
+            let created = try await browser.post(client, "/console/runs", ["name": "c1", "purpose": "model-training"])
+            #expect(created.status == 303)
+            #expect(created.headers[.location] == "/console/runs/c1")
+            let run = try await browser.get(client, "/console/runs/c1")
+            #expect(run.text.contains("Manifest SHA-256"))
+            #expect(run.text.contains("consumer-terms-2025-09"))
+            let lineage = try await browser.get(client, "/console/lineage?account=a1")
+            #expect(lineage.text.contains("a1-c1"))
+            #expect(lineage.text.contains(#"href="/console/runs/c1""#))
+            let unknown = try await browser.get(client, "/console/lineage?conversation=zz")
+            #expect(unknown.text.contains("does not exist"))
+            let explain = try await browser.get(client, "/console/explain?conversation=a1-c1&at=2025-09-05T00:00:00Z")
+            #expect(explain.text.contains("May enter a training run"))
+            #expect(explain.text.contains("ledger entry #"))
+            let ledger = try await browser.get(client, "/console/ledger")
+            #expect(ledger.text.contains("The hash chain verifies"))
+            #expect(ledger.text.contains("consumer-terms-2025-09"))
+            let signedOut = try await browser.post(client, "/console/signout", [:])
+            #expect(signedOut.headers[.setCookie]?.contains("Max-Age=0") == true)
+        }
+        #expect(try await fixture.store.run(named: "c1").conversations == 2)
+    }
+}
