@@ -14,7 +14,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Configuration comes from flags, else the environment: ASSENT_DATABASE, ASSENT_HOST, ASSENT_PORT,
             ASSENT_MAX_BODY_BYTES, ASSENT_JWT_HS256_SECRET, ASSENT_JWT_ES256_PUBLIC_KEY, ASSENT_JWT_ISSUER,
-            ASSENT_JWT_AUDIENCE, ASSENT_EXPORT_DIR, ASSENT_LOG_LEVEL (trace … critical; default info).
+            ASSENT_JWT_AUDIENCE, ASSENT_EXPORT_DIR, ASSENT_RETURN_ORIGINS, ASSENT_LOG_LEVEL (trace … critical; default info),
+            ASSENT_CLOCK_OFFSET_SECONDS (tests and demos only: the server's clock, moved).
             """)
 
     @OptionGroup var store: StoreOptions
@@ -45,6 +46,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "assent")
 
+        // A moved clock, for tests and demos of a later day (the deadline passed, say).
+        var clock = ServerClock.system
+        if let text = environment["ASSENT_CLOCK_OFFSET_SECONDS"] {
+            guard let seconds = Int64(text) else { throw AssentError.invalidArgument("ASSENT_CLOCK_OFFSET_SECONDS must be an integer") }
+            clock = ServerClock { Instant(microseconds: WallClock.now().microseconds + seconds * 1_000_000) }
+        }
+
         let store = try self.store.open()
         var tour: DemoSetup.Tour?
         if demo {
@@ -52,7 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
             tour = try await DemoSetup.prepare(store: store, configuration: &configuration, accounts: demoAccounts)
         }
         let app = try await AssentServer.application(
-            store: store, configuration: configuration, logger: logger,
+            store: store, configuration: configuration, clock: clock, logger: logger,
             onServerRunning: { [tour, configuration] port in
                 logger.notice("assent serving", metadata: ["host": .string(configuration.host), "port": .stringConvertible(port),
                                                            "database": .string(configuration.databaseDescription)])

@@ -43,7 +43,8 @@ enum Charts {
         if let index = days.firstIndex(where: { $0.day >= deadlineDay }) {
             let x = Double(left) + Double(index) * step
             svg += #"<line x1="\#(fmt(x))" y1="10" x2="\#(fmt(x))" y2="\#(10 + plotHeight)" stroke="\#(off)" stroke-dasharray="4 3"/>"#
-            svg += #"<text x="\#(fmt(x + 4))" y="22" font-size="12" fill="\#(off)">deadline \#(deadlineDay)</text>"#
+            let nearRight = x > Double(width - 160)
+            svg += #"<text x="\#(fmt(nearRight ? x - 4 : x + 4))" y="22" font-size="12" fill="\#(off)"\#(nearRight ? #" text-anchor="end""# : "")>deadline \#(deadlineDay)</text>"#
         }
         svg += #"<text x="\#(left)" y="\#(height - 8)" font-size="12" fill="\#(neutral)">\#(days.first!.day)</text>"#
         svg += #"<text x="\#(width - 10)" y="\#(height - 8)" font-size="12" fill="\#(neutral)" text-anchor="end">\#(days.last!.day)</text>"#
