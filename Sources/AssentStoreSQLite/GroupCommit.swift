@@ -1,6 +1,5 @@
 import AssentCore
 import AssentStore
-import Dispatch
 import Synchronization
 
 /// Group commit for appends: requests that arrive while a transaction is being written wait
@@ -37,11 +36,10 @@ final class GroupCommit: Sendable {
     static let maxBatch = 256
 
     private let state = Mutex(State())
-    private let queue = DispatchQueue(label: "assent.group-commit")
-    private let committer = Mutex<(@Sendable ([Request]) throws -> [Result<Outcome, any Error>])?>(nil)
+    private let committer = Mutex<(@Sendable ([Request]) async throws -> [Result<Outcome, any Error>])?>(nil)
 
     /// Writes a batch in one transaction; set once by the store.
-    var commit: @Sendable ([Request]) throws -> [Result<Outcome, any Error>] {
+    var commit: @Sendable ([Request]) async throws -> [Result<Outcome, any Error>] {
         get { committer.withLock { $0! } }
         set { committer.withLock { $0 = newValue } }
     }
@@ -54,11 +52,12 @@ final class GroupCommit: Sendable {
                 state.draining = true
                 return true
             }
-            if start { queue.async { self.drain() } }
+            // One writer task at a time; it awaits the database without holding a thread.
+            if start { Task { await self.drain() } }
         }
     }
 
-    private func drain() {
+    private func drain() async {
         let commit = self.commit
         while true {
             let batch = state.withLock { state -> [Pending] in
@@ -72,7 +71,7 @@ final class GroupCommit: Sendable {
             }
             if batch.isEmpty { return }
             do {
-                let results = try commit(batch.map(\.request))
+                let results = try await commit(batch.map(\.request))
                 for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
             } catch {
                 for pending in batch { pending.continuation.resume(throwing: error) }

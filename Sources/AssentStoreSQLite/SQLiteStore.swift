@@ -40,15 +40,10 @@ public final class SQLiteStore: Store {
         pool = try DatabasePool(path: path, configuration: config)
         groupCommit.commit = { [weak self] requests in
             guard let self else { throw AssentError.invalidArgument("the store is closed") }
-            return try self.commit(requests)
+            return try await self.commit(requests)
         }
         try Migrations.migrator.migrate(pool)
         try pool.write { db in try Self.startLedgerIfEmpty(db) }
-    }
-
-    /// A short read on the calling thread (the synchronous GRDB API).
-    private func readNow<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.read(body)
     }
 
     public func close() async throws {
@@ -120,7 +115,7 @@ public final class SQLiteStore: Store {
     }
 
     public func policyHistory() async throws -> PolicyHistory {
-        try readNow { db in try self.policyHistory(db) }
+        try await pool.read { db in try self.policyHistory(db) }
     }
 
     public func horizon() async throws -> Instant? {
@@ -172,17 +167,18 @@ public final class SQLiteStore: Store {
         return (AccountTimeline(account: account, entries: entries), hashes)
     }
 
-    // Point reads (one account, one id) run on the calling thread: they take tens of
-    // microseconds, less than hopping to a reader's queue and back.
+    // Reads are always GRDB's async reads: a synchronous read from Swift's cooperative threads
+    // can wait for a reader connection held by an async read that needs one of those very threads
+    // to run, and the server stops (seen under load; see docs/decisions.md).
 
     public func timeline(of account: AccountID) async throws -> AccountTimeline? {
-        try readNow { db in try self.cachedTimeline(db, account: account, keeping: true) }
+        try await pool.read { db in try self.cachedTimeline(db, account: account, keeping: true) }
     }
 
     /// The account's timeline, from memory when the ledger holds no newer entry of the account
     /// (checked in the same read, so also right after another process wrote), else from the ledger.
     public func decisionInputs(account: AccountID) async throws -> (timeline: AccountTimeline?, policies: PolicyHistory) {
-        try readNow { db in (try self.cachedTimeline(db, account: account, keeping: true), try self.policyHistory(db)) }
+        try await pool.read { db in (try self.cachedTimeline(db, account: account, keeping: true), try self.policyHistory(db)) }
     }
 
     /// - Parameter keeping: whether a timeline loaded here may be kept (only what a read
@@ -198,7 +194,7 @@ public final class SQLiteStore: Store {
     }
 
     public func account(ofConversation id: ConversationID) async throws -> AccountID? {
-        try readNow { db in try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM conversations WHERE id = ?"), arguments: [id]) }
+        try await pool.read { db in try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM conversations WHERE id = ?"), arguments: [id]) }
     }
 
     /// Streams every account's timeline in byte order of account ids, as of ledger entry `lastSeq`.
@@ -308,8 +304,8 @@ public final class SQLiteStore: Store {
 
     /// Applies a batch of appends in one transaction, each in its own savepoint: a refused
     /// request rolls back alone, the others commit together (group commit).
-    private func commit(_ requests: [GroupCommit.Request]) throws -> [Result<GroupCommit.Outcome, any Error>] {
-        let results = try pool.write { db in
+    private func commit(_ requests: [GroupCommit.Request]) async throws -> [Result<GroupCommit.Outcome, any Error>] {
+        let results = try await pool.write { db in
             requests.map { request in
                 Result {
                     var outcome = GroupCommit.Outcome(records: [], response: nil, replayed: false)
@@ -386,7 +382,7 @@ public final class SQLiteStore: Store {
     }
 
     public func lastSeq() async throws -> Int64 {
-        try readNow { db in try Self.head(db).lastSeq }
+        try await pool.read { db in try Self.head(db).lastSeq }
     }
 
     public func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws {
@@ -435,7 +431,7 @@ public final class SQLiteStore: Store {
     }
 
     public func serviceKey(secretSha256: String) async throws -> ServiceKey? {
-        try readNow { db in
+        try await pool.read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM service_keys WHERE secret_sha256 = ?"), arguments: [secretSha256])
                 .map(Self.serviceKey)
         }
