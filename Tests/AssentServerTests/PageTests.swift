@@ -145,6 +145,7 @@ struct PageTests {
             _ = try await browser.get(client, "/signin?token=\(token)")
             let on = try await browser.get(client, "/settings")
             #expect(on.text.contains("Model training is <strong>on</strong>"))
+            #expect(!on.text.contains(#"class="flash""#))
             #expect(on.text.contains("Retention now in force for your new activity: <strong>5 years</strong>"))
             let forged = try await browser.post(client, "/settings", ["training": "off"], csrf: false)
             #expect(forged.status == 403)

@@ -80,7 +80,7 @@ struct Console: Sendable {
             await guarded(request) { session in try await dashboard(session: session) }
         }
         router.get("/console/runs") { request, _ -> Response in
-            await guarded(request) { session in try await runsPage(session: session, flash: nil) }
+            await guarded(request) { session in try await runsPage(session: session) }
         }
         router.post("/console/runs") { request, _ -> Response in
             await guarded(request) { session in
@@ -189,10 +189,10 @@ struct Console: Sendable {
         ], session: session)
     }
 
-    private func runsPage(session: PageSessions.Session, flash: String?) async throws -> Response {
+    private func runsPage(session: PageSessions.Session) async throws -> Response {
         let runs = try await api.store.runs().reversed().map {
             ["name": $0.name, "at": $0.at.rfc3339, "purpose": $0.purpose.rawValue, "conversations": $0.conversations, "feedback": $0.feedback] as [String: Any]
         }
-        return page("console-runs", ["title": "Runs", "runs": runs, "hasRuns": !runs.isEmpty, "flash": flash ?? ""], session: session)
+        return page("console-runs", ["title": "Runs", "runs": runs, "hasRuns": !runs.isEmpty], session: session)
     }
 }

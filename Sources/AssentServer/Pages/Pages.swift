@@ -54,8 +54,10 @@ struct Pages: Sendable {
         ]
     }
 
-    func page(_ template: String, _ context: [String: Any], status: HTTPResponse.Status = .ok, session: PageSessions.Session?) -> Response {
+    func page(_ template: String, _ context: [String: Any], status: HTTPResponse.Status = .ok, session: PageSessions.Session?,
+              flash: String? = nil) -> Response {
         var context = context
+        if let flash { context["flash"] = flash }
         context["signedIn"] = session != nil
         if let session, context["csrf"] == nil { context["csrf"] = sessions.csrfToken(for: session) }
         let html = library.render(context, withTemplate: template) ?? "<!doctype html><title>Error</title><p>The page could not be rendered.</p>"
@@ -285,14 +287,14 @@ struct Pages: Sendable {
         }
         let prompt = try await api.prompt(of: session.account)
         return page("settings", [
-            "title": "Privacy settings", "flash": flash ?? "",
+            "title": "Privacy settings",
             "trainingWord": training == "on" ? "on" : training == "off" ? "off" : "not chosen yet",
             "isOn": training == "on", "canChange": settings["termsVersion"] != .null && prompt.prompt != .required,
             "optInRetention": Self.words(policy.optInRetention), "optOutRetention": Self.words(policy.optOutRetention),
             "retentionPeriod": retentionPeriod,
             "retentionWhy": retentionRule == "optIn" ? "because training is on" : retentionRule == "commercial" ? "under commercial terms" : "because training is off",
             "history": history, "hasHistory": !history.isEmpty,
-        ], session: session)
+        ], session: session, flash: flash)
     }
 
     // MARK: My data
@@ -359,7 +361,7 @@ struct Pages: Sendable {
                 "csrf": sessions.csrfToken(for: session),
             ]
         }
-        return page("mydata", ["title": "My data", "flash": flash ?? "", "conversations": rows, "hasConversations": !rows.isEmpty],
+        return page("mydata", ["title": "My data", "conversations": rows, "hasConversations": !rows.isEmpty],
                     session: session)
     }
 
