@@ -13,6 +13,8 @@ public struct Dashboard: Sendable {
         public var off = 0
         public var deferred = 0
         public var purged = 0
+        /// Live accounts the product still had to ask at the end of the day (or now, for today).
+        public var pending = 0
 
         public init(day: String) {
             self.day = day
@@ -47,17 +49,38 @@ public struct Dashboard: Sendable {
     }
 
     /// Computes the figures at `instant` from the store's timelines.
-    public static func compute(store: any Store, at instant: Instant) async throws -> Dashboard {
+    public static func compute(store: any Store, at instant: Instant, pendingDays: Int = 60) async throws -> Dashboard {
         let asOf = try await store.lastSeq()
         let engine = PolicyEngine(policies: try await store.policyHistory())
         let rules = engine.rules(at: instant)
         let bound = Stamp.endOf(instant)
-        let state = Mutex(Accumulator())
+        // Pending per day over the last `pendingDays` days: the prompt changes only at an account's
+        // own entries and at the policy's boundaries, so the engine is asked there.
+        let dayMicros: Int64 = 86_400_000_000
+        let today = instant.microseconds - instant.microseconds % dayMicros
+        let windowStart = today - Int64(pendingDays - 1) * dayMicros
+        var boundaries: [Instant] = []
+        for version in engine.policies.versions {
+            boundaries += [version.effectiveFrom, version.policy.rolloutStart, version.policy.decisionDeadline]
+        }
+        let window = PendingWindow(start: windowStart, days: pendingDays, now: instant, boundaries: boundaries.filter {
+            $0.microseconds > windowStart && $0 <= instant
+        })
+        let state = Mutex(Accumulator(pendingByDay: Array(repeating: 0, count: pendingDays + 1)))
         // The store streams timelines one after another; the lock only satisfies Sendable.
         try await store.forEachTimeline { timeline in
-            state.withLock { $0.add(timeline, engine: engine, rules: rules, at: instant, bound: bound) }
+            state.withLock {
+                $0.add(timeline, engine: engine, rules: rules, at: instant, bound: bound)
+                $0.addPending(timeline, engine: engine, window: window)
+            }
         }
-        let total = state.withLock { $0 }
+        var total = state.withLock { $0 }
+        var running = 0
+        for k in 0..<pendingDays {
+            running += total.pendingByDay[k]
+            let day = String(Instant(microseconds: windowStart + Int64(k) * dayMicros).rfc3339.prefix(10))
+            total.days[day, default: Day(day: day)].pending = running
+        }
         return Dashboard(
             asOfSeq: asOf, at: instant, rolloutStart: rules.policy.rolloutStart, decisionDeadline: rules.policy.decisionDeadline,
             days: total.days.values.sorted { $0.day < $1.day }, pending: total.pending, liveAccounts: total.live,
@@ -66,13 +89,63 @@ public struct Dashboard: Sendable {
             conversations: total.conversations)
     }
 
+    struct PendingWindow {
+        /// Start of the first day, in microseconds.
+        var start: Int64
+        var days: Int
+        var now: Instant
+        /// Policy instants inside the window where any account's prompt may change.
+        var boundaries: [Instant]
+
+        /// The first day whose end (or now) is at or after `micros`.
+        func dayIndex(atOrAfter micros: Int64) -> Int {
+            let dayMicros: Int64 = 86_400_000_000
+            if micros <= start { return 0 }
+            return Int((micros - start) / dayMicros)
+        }
+    }
+
     struct Accumulator {
+        var pendingByDay: [Int]
         var days: [String: Day] = [:]
         var pending = 0
         var live = 0
         var plans: [String: PlanRate] = [:]
         var retention: [String: Int] = [:]
         var conversations = 0
+
+        /// Adds the account's pending spans to `pendingByDay` as +1 at the first day it is pending
+        /// at the end of and -1 at the first day it is not (a difference array).
+        mutating func addPending(_ timeline: AccountTimeline, engine: PolicyEngine, window: PendingWindow) {
+            let dayMicros: Int64 = 86_400_000_000
+            var changes = [Instant(microseconds: window.start)]
+            for entry in timeline.entries where entry.event.at.microseconds > window.start && entry.event.at <= window.now {
+                changes.append(entry.event.at)
+            }
+            changes += window.boundaries
+            changes.sort()
+            // The state at the end of each day is the state after the last change before that end.
+            var pendingSince: Int?
+            for (k, change) in changes.enumerated() {
+                if k + 1 < changes.count, changes[k + 1] == change { continue }
+                let pending = (try? engine.prompt(timeline, at: change))?.prompt ?? PromptKind.none != .none
+                // Days whose end (start of next day) comes after this change.
+                let firstDay = Int((change.microseconds - window.start) / dayMicros)
+                if pending, pendingSince == nil {
+                    pendingSince = firstDay
+                } else if !pending, let since = pendingSince {
+                    if firstDay > since {
+                        pendingByDay[since] += 1
+                        pendingByDay[min(firstDay, window.days)] -= 1
+                    }
+                    pendingSince = nil
+                }
+            }
+            if let since = pendingSince {
+                pendingByDay[since] += 1
+                pendingByDay[window.days] -= 1
+            }
+        }
 
         mutating func add(_ timeline: AccountTimeline, engine: PolicyEngine, rules: RulesAtInstant, at instant: Instant, bound: Stamp) {
             for choice in timeline.choices where choice.evidence.stamp <= bound {

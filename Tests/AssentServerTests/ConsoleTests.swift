@@ -56,6 +56,14 @@ struct ConsoleTests {
         #expect(dashboard.conversations == 2)
         #expect(dashboard.retentionByMonth.map(\.month) == ["2030-09"])
         #expect(dashboard.days.first { $0.day == "2025-09-01" }?.on == 2)
+        // Pending at the end of each day: before the rollout (2025-08-28) nobody; from it, the three
+        // accounts until a1 and a2 answered on 2025-09-01; a3 still pending on the last day.
+        let pending = Dictionary(uniqueKeysWithValues: dashboard.days.map { ($0.day, $0.pending) })
+        #expect(pending["2025-08-27"] == 0)
+        #expect(pending["2025-08-28"] == 3)
+        #expect(pending["2025-08-31"] == 3)
+        #expect(pending["2025-09-01"] == 1)
+        #expect(pending["2025-09-09"] == 1)
         #expect(dashboard.asOfSeq == (try await fixture.store.lastSeq()))
         // After a write the figures move with the ledger.
         _ = try await fixture.store.append(

@@ -28,7 +28,7 @@ enum Charts {
         let plotWidth = width - left - 10, plotHeight = height - bottom - 10
         let peak = max(1, days.map { $0.on + $0.off + $0.deferred }.max() ?? 1)
         let step = Double(plotWidth) / Double(days.count)
-        var svg = header("Choices per day: on, off and deferred, against the deadline", width: width, height: height)
+        var svg = header("Choices per day: on, off and deferred, and accounts pending, against the deadline", width: width, height: height)
         svg += axis(left: left, top: 10, width: plotWidth, height: plotHeight, peak: peak)
         for (k, day) in days.enumerated() {
             let x = Double(left) + Double(k) * step + 1
@@ -39,6 +39,16 @@ enum Charts {
                 svg += #"<rect x="\#(fmt(x))" y="\#(fmt(y))" width="\#(fmt(max(1, step - 2)))" height="\#(fmt(h))" fill="\#(colour)"><title>\#(day.day): \#(day.on) on, \#(day.off) off, \#(day.deferred) deferred</title></rect>"#
             }
         }
+        // Pending accounts at the end of each day, as a line on its own scale (right).
+        let todayKey = String(dashboard.at.rfc3339.prefix(10))
+        let pendingPeak = max(1, days.map(\.pending).max() ?? 1)
+        let points = days.enumerated().filter { $0.element.day <= todayKey }.map { k, day in
+            "\(fmt(Double(left) + (Double(k) + 0.5) * step)),\(fmt(Double(10 + plotHeight) - Double(day.pending) / Double(pendingPeak) * Double(plotHeight)))"
+        }
+        if points.count > 1 {
+            svg += #"<polyline points="\#(points.joined(separator: " "))" fill="none" stroke="\#(neutral)" stroke-width="2"><title>pending accounts at the end of each day (right scale, up to \#(pendingPeak))</title></polyline>"#
+            svg += #"<text x="\#(width - 12)" y="\#(20)" font-size="11" fill="\#(neutral)" text-anchor="end">\#(pendingPeak) pending</text>"#
+        }
         let deadlineDay = String(dashboard.decisionDeadline.rfc3339.prefix(10))
         if let index = days.firstIndex(where: { $0.day >= deadlineDay }) {
             let x = Double(left) + Double(index) * step
@@ -48,7 +58,7 @@ enum Charts {
         }
         svg += #"<text x="\#(left)" y="\#(height - 8)" font-size="12" fill="\#(neutral)">\#(days.first!.day)</text>"#
         svg += #"<text x="\#(width - 10)" y="\#(height - 8)" font-size="12" fill="\#(neutral)" text-anchor="end">\#(days.last!.day)</text>"#
-        svg += legend([("on", on), ("off", off), ("deferred", deferred)], x: left + 200, y: height - 8)
+        svg += legend([("on", on), ("off", off), ("deferred", deferred), ("pending", neutral)], x: left + 160, y: height - 8)
         return svg + "</svg>"
     }
 
