@@ -235,7 +235,7 @@ struct Pages: Sendable {
             ? "Welcome: your privacy choice"
             : prompt.prompt == .required ? "Action required: updated terms" : "Updates to our terms and privacy policy"
         return page("choice", [
-            "title": heading, "heading": heading, "action": signup ? "/signup" : "/notice",
+            "title": heading, "heading": heading, "action": signup ? "/signup" : "/notice", "signup": signup || prompt.prompt == .signup,
             "required": prompt.prompt == .required, "deferrable": prompt.deferrable && !signup,
             "deadline": Self.day(prompt.decisionDeadline), "termsVersion": prompt.termsVersion,
             "optInRetention": Self.words(policy.optInRetention), "optOutRetention": Self.words(policy.optOutRetention),
