@@ -30,12 +30,6 @@ struct Console: Sendable {
 
     struct ConsoleRedirect: Error {}
 
-    func handle(_ body: () async throws -> Response) async -> Response {
-        do {
-            return try await pages.handle(body)
-        }
-    }
-
     func guarded(_ request: Request, _ body: (PageSessions.Session) async throws -> Response) async -> Response {
         await pages.handle {
             do {

@@ -43,7 +43,7 @@ struct PageSessions: Sendable {
               let accountBytes = Self.unbase64url(String(parts[0])), !accountBytes.isEmpty
         else { return nil }
         let expected = mac(parts[0] + "." + parts[1])
-        guard Self.constantTimeEqual(Array(expected.utf8), Array(parts[2].utf8)) else { return nil }
+        guard Authenticator.constantTimeEqual(Array(expected.utf8), Array(parts[2].utf8)) else { return nil }
         return Session(account: String(decoding: accountBytes, as: UTF8.self), cookie: value)
     }
 
@@ -52,18 +52,11 @@ struct PageSessions: Sendable {
 
     func checkCSRF(_ token: String?, session: Session) -> Bool {
         guard let token else { return false }
-        return Self.constantTimeEqual(Array(token.utf8), Array(csrfToken(for: session).utf8))
+        return Authenticator.constantTimeEqual(Array(token.utf8), Array(csrfToken(for: session).utf8))
     }
 
     private func mac(_ text: String) -> String {
         Digest.hex(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key))
-    }
-
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for i in a.indices { difference |= a[i] ^ b[i] }
-        return difference == 0
     }
 
     static func base64url(_ bytes: [UInt8]) -> String {
