@@ -160,17 +160,7 @@ extension API {
         Task {
             do {
                 let writer = ChunkWriter(pipe: pipe)
-                var header = JSONValue.object(summary.json).canonicalText
-                header.removeLast()
-                try writer.write(header + ",\"conversations\":[")
-                for kind in RunItemKind.allCases {
-                    if kind == .feedback { try writer.write("],\"feedback\":[") }
-                    let first = FirstItem()
-                    try await store.forEachRunItem(run: summary.name, kind: kind) { item in
-                        try writer.write((first.take() ? "" : ",") + JSONValue.string(item.id).canonicalText)
-                    }
-                }
-                try writer.write("]}\n")
+                try await store.streamRunManifest(summary) { try writer.write($0) }
                 try writer.flush()
                 pipe.finish()
             } catch {
@@ -188,20 +178,10 @@ extension API {
 
     /// Run names appear in URLs and export folders: 1–128 of `A-Z a-z 0-9 . _ -`, not starting with a dot.
     static func validateRunName(_ name: String) throws {
-        let allowed = name.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
-        }
-        guard !name.isEmpty, name.utf8.count <= 128, allowed, !name.hasPrefix(".") else {
+        guard isSafeName(name, maxLength: 128) else {
             throw APIError.invalidArgument("a run name is 1 to 128 letters, digits, '.', '_' or '-', not starting with '.'")
         }
     }
-}
-
-/// True the first time it is asked: separators of streamed arrays.
-final class FirstItem: Sendable {
-    private let taken = Atomic<Bool>(false)
-    func take() -> Bool { !taken.exchange(true, ordering: .relaxed) }
 }
 
 enum HeaderNames {

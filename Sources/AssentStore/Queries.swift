@@ -1,4 +1,5 @@
 public import AssentCore
+import Synchronization
 
 // The questions the command line, the HTTP API and the pages all ask, answered once here: load
 // from the store, let the engine decide, and give SPEC §7's JSON shapes.
@@ -96,6 +97,23 @@ extension PolicyHistory {
 }
 
 extension Store {
+    /// SPEC §7's `runs show` shape, streamed: the summary's fields, then each id as it is read
+    /// (a run may hold millions). `write` gets the text in pieces, in order.
+    public func streamRunManifest(_ summary: RunSummary, write: @Sendable (String) throws -> Void) async throws {
+        var header = JSONValue.object(summary.json).canonicalText
+        header.removeLast()
+        try write(header + ",\"conversations\":[")
+        for kind in RunItemKind.allCases {
+            if kind == .feedback { try write("],\"feedback\":[") }
+            let first = Mutex(true)
+            try await forEachRunItem(run: summary.name, kind: kind) { item in
+                let separator = first.withLock { isFirst in defer { isFirst = false }; return isFirst ? "" : "," }
+                try write(separator + JSONValue.string(item.id).canonicalText)
+            }
+        }
+        try write("]}\n")
+    }
+
     /// The timeline of an account that exists.
     /// - Throws: `unknown_account`.
     public func existingTimeline(of account: AccountID) async throws -> AccountTimeline {

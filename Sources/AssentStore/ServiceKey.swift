@@ -70,16 +70,22 @@ public struct ServiceKey: Hashable, Sendable {
     /// The hex SHA-256 a secret is stored and looked up by.
     public static func digest(ofSecret secret: String) -> String { Digest.sha256Hex(secret) }
 
-    /// Checks a key name: 1–64 of `A-Z a-z 0-9 . _ -`.
+    /// Checks a key name: 1–64 of `A-Z a-z 0-9 . _ -`, not starting with a dot.
     public static func validateName(_ name: String) throws(AssentError) {
-        let allowed = name.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
-        }
-        guard !name.isEmpty, name.utf8.count <= 64, allowed else {
-            throw .invalidArgument("a key name is 1 to 64 letters, digits, '.', '_' or '-'")
+        guard isSafeName(name, maxLength: 64) else {
+            throw .invalidArgument("a key name is 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'")
         }
     }
+}
+
+/// Whether a name is 1 to `maxLength` of `A-Z a-z 0-9 . _ -` and does not start with a dot: safe
+/// in a URL path segment and as a file name (key names, run names in URLs and export folders).
+public func isSafeName(_ name: String, maxLength: Int) -> Bool {
+    let allowed = name.utf8.allSatisfy { byte in
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+            || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+    }
+    return !name.isEmpty && name.utf8.count <= maxLength && allowed && !name.hasPrefix(".")
 }
 
 /// An `Idempotency-Key` attached to an append: a retry with the same key and the same request

@@ -203,20 +203,7 @@ struct RunsCommand: AsyncParsableCommand {
             try await withStore(store) { store in
                 let summary = try await store.run(named: name)
                 if output.json {
-                    // Streamed: the header fields, then each id as it is read.
-                    var header = JSONValue.object(summary.json).canonicalText
-                    header.removeLast()
-                    Output.write(header + ",\"conversations\":[")
-                    let first = FirstFlag()
-                    try await store.forEachRunItem(run: name, kind: .conversation) { item in
-                        Output.write((first.take() ? "" : ",") + JSONValue.string(item.id).canonicalText)
-                    }
-                    Output.write("],\"feedback\":[")
-                    let firstFeedback = FirstFlag()
-                    try await store.forEachRunItem(run: name, kind: .feedback) { item in
-                        Output.write((firstFeedback.take() ? "" : ",") + JSONValue.string(item.id).canonicalText)
-                    }
-                    Output.write("]}\n")
+                    try await store.streamRunManifest(summary) { Output.write($0) }
                 } else {
                     Output.fields([
                         ("name", summary.name), ("at", summary.at.rfc3339), ("created", summary.createdAt.rfc3339),
@@ -239,14 +226,6 @@ struct RunsCommand: AsyncParsableCommand {
     }
 }
 
-/// True the first time it is asked, then false: separators in streamed JSON arrays.
-final class FirstFlag: @unchecked Sendable {
-    private var first = true
-    func take() -> Bool {
-        defer { first = false }
-        return first
-    }
-}
 
 struct LineageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "lineage", abstract: "Which runs hold an account's or a conversation's data.")

@@ -239,6 +239,7 @@ struct EndToEndTests {
         #expect(!list.stdout.contains(secret))
         #expect(try ws.run(["keys", "create", "--name", "platform", "--scope", "admin"]).stderr.hasPrefix("error: duplicate_key: "))
         #expect(try ws.run(["keys", "create", "--name", "x", "--scope", "root"]).stderr.hasPrefix("error: invalid_argument: unknown scope root"))
+        #expect(try ws.run(["keys", "create", "--name", ".hidden", "--scope", "admin"]).stderr.hasPrefix("error: invalid_argument: a key name is"))
         #expect(try ws.run(["keys", "create", "--name", "x"]).stderr.hasPrefix("error: invalid_argument: give at least one --scope"))
         #expect(try ws.run(["lineage"]).stderr == "error: invalid_argument: give exactly one of --account or --conversation\n")
         let revoked = try ws.run(["keys", "revoke", "platform"])

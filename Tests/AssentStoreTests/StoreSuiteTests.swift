@@ -420,6 +420,27 @@ struct StoreSuiteTests {
         }
     }
 
+    @Test("lastSeq, forEachTimeline and decisionInputs read the same ledger as the point reads", arguments: Backend.all)
+    func wholeLedgerReads(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            #expect(try await store.lastSeq() == 1)  // the built-in policy
+            try await store.importLines(Lines.optedIn() + Lines.optedIn("a2", conversation: "c2"))
+            #expect(try await store.lastSeq() == Int64(try await store.verifyLedger().entries))
+            let seen = Mutex<[AccountID: Int]>([:])
+            try await store.forEachTimeline { timeline in seen.withLock { $0[timeline.account] = timeline.entries.count } }
+            let expected = [
+                "a1": try #require(try await store.timeline(of: "a1")).entries.count,
+                "a2": try #require(try await store.timeline(of: "a2")).entries.count,
+            ]
+            #expect(seen.withLock { $0 } == expected)
+            let (timeline, policies) = try await store.decisionInputs(account: "a1")
+            #expect(timeline?.entries.count == expected["a1"])
+            #expect(policies.versions.count == (try await store.policyHistory()).versions.count)
+            #expect(try await store.decisionInputs(account: "nobody").timeline == nil)
+        }
+    }
+
     @Test("service keys: stored by digest, listed, revoked, unique by name", arguments: Backend.all)
     func serviceKeys(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
