@@ -140,11 +140,14 @@ extension API {
             let key = try await caller(request).require(.admin)
             let text = try await bodyText(request)
             var at = clock.now()
+            var dryRun = false
             if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                 var fields = try Self.fields(of: text)
                 at = try fields.optionalInstant("at") ?? at
+                dryRun = try fields.optionalBool("dryRun") ?? false
                 try fields.refuseUnknownFields()
             }
+            if dryRun { return try await store.sweepPreview(at: at).json.response() }
             let result = try await store.sweep(at: at, actor: key.actor, now: clock.now())
             metrics.recordSweep(conversations: result.conversations.count, feedback: result.feedback.count)
             metrics.recordLedgerEntries(result.conversations.count + result.feedback.count + 1)

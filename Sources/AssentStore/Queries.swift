@@ -114,6 +114,25 @@ extension Store {
         try write("]}\n")
     }
 
+    /// What a sweep at `at` would purge, in the order the sweep purges it, writing nothing
+    /// (SPEC §7 `sweep --dry-run`). Unlike a sweep, it may be asked at any instant, also after
+    /// now, to see what retention will remove.
+    public func sweepPreview(at instant: Instant) async throws -> SweepResult {
+        let engine = PolicyEngine(policies: try await policyHistory())
+        let purged = Mutex(SweepResult(at: instant, conversations: [], feedback: []))
+        try await forEachTimeline { timeline in
+            let purges = engine.purges(in: timeline, at: instant)
+            guard !purges.isEmpty else { return }
+            purged.withLock { result in
+                for purge in purges {
+                    guard case .contentPurged(let conversation, let feedback) = purge.event.body else { continue }
+                    if let feedback { result.feedback.append(feedback) } else { result.conversations.append(conversation) }
+                }
+            }
+        }
+        return purged.withLock { $0 }
+    }
+
     /// The timeline of an account that exists.
     /// - Throws: `unknown_account`.
     public func existingTimeline(of account: AccountID) async throws -> AccountTimeline {

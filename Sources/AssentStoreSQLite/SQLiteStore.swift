@@ -449,9 +449,7 @@ public final class SQLiteStore: Store {
                 throw AssentError.duplicateRun("a run named \(name) already exists")
             }
             let head = try Self.head(db)
-            if let horizon = head.horizon, instant < horizon {
-                throw AssentError.invalidArgument("a run cannot be backdated: \(instant) precedes the ledger's horizon \(horizon)")
-            }
+            try SnapshotInstant.check(instant, for: .run, horizon: head.horizon, now: now)
             let ingest = try self.ingest(db, head: head, now: now)
             let engine = PolicyEngine(policies: ingest.policies)
             let policyVersion = ingest.policies.policy(at: instant).version
@@ -589,9 +587,7 @@ public final class SQLiteStore: Store {
     public func sweep(at instant: Instant, actor: String, now: Instant) async throws -> SweepResult {
         try await pool.write { db in
             let head = try Self.head(db)
-            if let horizon = head.horizon, instant < horizon {
-                throw AssentError.invalidArgument("a sweep cannot be backdated: \(instant) precedes the ledger's horizon \(horizon)")
-            }
+            try SnapshotInstant.check(instant, for: .sweep, horizon: head.horizon, now: now)
             let ingest = try self.ingest(db, head: head, now: nil)
             let engine = PolicyEngine(policies: ingest.policies)
             var conversations: [ConversationID] = []

@@ -265,15 +265,21 @@ struct SweepCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var at: AtOption
+    @Flag(name: .customLong("dry-run"), help: "Print what a sweep at T would purge and write nothing; T may be after now.")
+    var dryRun = false
     @OptionGroup var output: JSONFlag
 
     func run() async throws {
         let instant = try at.instant()
-        let result = try await withStore(store) { try await $0.sweep(at: instant, actor: Actor.cli, now: WallClock.now()) }
+        let result = try await withStore(store) { store in
+            if dryRun { return try await store.sweepPreview(at: instant) }
+            return try await store.sweep(at: instant, actor: Actor.cli, now: WallClock.now())
+        }
         if output.json {
             Output.json(result.json)
         } else {
-            Output.line("swept at \(result.at.rfc3339): purged \(result.conversations.count) conversations, \(result.feedback.count) feedback")
+            let verb = dryRun ? "a sweep at \(result.at.rfc3339) would purge" : "swept at \(result.at.rfc3339): purged"
+            Output.line("\(verb) \(result.conversations.count) conversations, \(result.feedback.count) feedback")
             if !result.conversations.isEmpty { Output.line("conversations: " + result.conversations.joined(separator: ", ")) }
             if !result.feedback.isEmpty { Output.line("feedback: " + result.feedback.joined(separator: ", ")) }
         }

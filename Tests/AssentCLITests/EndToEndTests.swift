@@ -71,7 +71,7 @@ struct EndToEndTests {
         #expect(imported.status == 0, "\(imported.stderr)")
         #expect(imported.stdout.hasPrefix("imported "))
 
-        let r1 = try ws.run(["runs", "create", "--name", "r1", "--at", "2026-11-02T00:00:00Z", "--json"])
+        let r1 = try ws.run(["runs", "create", "--name", "r1", "--at", "2026-11-01T00:00:00Z", "--json"])
         #expect(r1.status == 0, "\(r1.stderr)")
         let r1JSON = try r1.json()
         #expect(r1JSON["name"] as? String == "r1")
@@ -84,7 +84,7 @@ struct EndToEndTests {
         #expect(held.count == counts["conversations"])
         let conversation = try #require(held.first)
 
-        let explained = try ws.run(["explain", "--conversation", conversation, "--at", "2026-11-02T00:00:00Z", "--json"]).json()
+        let explained = try ws.run(["explain", "--conversation", conversation, "--at", "2026-11-01T00:00:00Z", "--json"]).json()
         #expect(explained["eligible"] as? Bool == true)
         #expect(explained["reason"] as? String == "eligible")
         #expect(explained["runs"] as? [String] == ["r1"])
@@ -92,12 +92,12 @@ struct EndToEndTests {
 
         // The user turns training off in settings.
         try ws.write("optout.jsonl", [
-            #"{"type":"training.choice","account":"\#(account)","value":"off","source":"settings","at":"2026-11-03T00:00:00Z"}"#
+            #"{"type":"training.choice","account":"\#(account)","value":"off","source":"settings","at":"2026-11-01T00:00:01Z"}"#
         ])
         #expect(try ws.run(["import", ws.path("optout.jsonl")]).status == 0)
-        #expect(try ws.run(["runs", "create", "--name", "r2", "--at", "2026-11-04T00:00:00Z"]).status == 0)
+        #expect(try ws.run(["runs", "create", "--name", "r2", "--at", "2026-11-01T00:00:02Z"]).status == 0)
 
-        let after = try ws.run(["explain", "--conversation", conversation, "--at", "2026-11-04T00:00:00Z", "--json"]).json()
+        let after = try ws.run(["explain", "--conversation", conversation, "--at", "2026-11-01T00:00:02Z", "--json"]).json()
         #expect(after["eligible"] as? Bool == false)
         #expect(after["reason"] as? String == "opted_out")
         #expect(after["runs"] as? [String] == ["r1"])
@@ -110,8 +110,20 @@ struct EndToEndTests {
         #expect(runs.map { $0["name"] as? String } == ["r1"])
         #expect((runs.first?["conversations"] as? [String])?.contains(conversation) == true)
 
-        // Thirty days after the opt-out its data is purged.
-        let swept = try ws.run(["sweep", "--at", "2026-12-10T00:00:00Z", "--json"]).json()
+        // A dry run may look past now and writes nothing; a sweep may not be in the future.
+        let before = try ws.run(["ledger", "verify", "--json"]).json()["entries"] as? Int
+        let preview = try ws.run(["sweep", "--at", "2026-12-10T00:00:00Z", "--dry-run", "--json"]).json()
+        #expect(preview["at"] as? String == "2026-12-10T00:00:00Z")
+        #expect(((preview["purged"] as? [String: Any])?["conversations"] as? [String])?.contains(conversation) == true)
+        let future = try ws.run(["sweep", "--at", "9999-01-01T00:00:00Z", "--json"])
+        #expect(future.status != 0)
+        #expect(future.stderr.hasPrefix("error: invalid_argument: a sweep cannot be in the future"), "\(future.stderr)")
+        let futureRun = try ws.run(["runs", "create", "--name", "r3", "--at", "9999-01-01T00:00:00Z"])
+        #expect(futureRun.stderr.hasPrefix("error: invalid_argument: a run cannot be in the future"), "\(futureRun.stderr)")
+        #expect(try ws.run(["ledger", "verify", "--json"]).json()["entries"] as? Int == before)
+
+        // Thirty days after the opt-out (2026-12-01T00:00:01Z, in the past) its data is purged.
+        let swept = try ws.run(["sweep", "--json"]).json()
         let purged = try #require((swept["purged"] as? [String: Any])?["conversations"] as? [String])
         #expect(purged.contains(conversation))
 
@@ -138,7 +150,7 @@ struct EndToEndTests {
         let ws = try Workspace()
         #expect(try ws.run(["demo", "generate", "--accounts", "80", "--seed", "4"], database: false, stdoutTo: "events.jsonl").status == 0)
         #expect(try ws.run(["import", ws.path("events.jsonl")]).status == 0)
-        #expect(try ws.run(["runs", "create", "--name", "r1", "--at", "2026-11-02T00:00:00Z"]).status == 0)
+        #expect(try ws.run(["runs", "create", "--name", "r1", "--at", "2026-11-01T00:00:00Z"]).status == 0)
         let first = try ws.run(["runs", "export", "r1", "--out", ws.path("out1"), "--shard-bytes", "20000", "--json"])
         #expect(first.status == 0, "\(first.stderr)")
         let manifest = try first.json()
@@ -170,12 +182,21 @@ struct EndToEndTests {
         })
         let pseudonyms = Set(records.compactMap { $0?["account"] as? String })
         #expect(pseudonyms.count == accounts.count)
-        // Content purged since the run is reported, not exported.
-        #expect(try ws.run(["sweep", "--at", "2031-12-01T00:00:00Z"]).status == 0)
+        // Content purged since the run is reported, not exported: a conversation it holds is
+        // deleted at the run's instant, so a sweep now (30 days on or later) purges it.
+        let held = try #require((try ws.run(["runs", "show", "r1", "--json"]).json()["conversations"] as? [String])?.first)
+        let owner = try #require(try ws.run(["explain", "--conversation", held, "--json"]).json()["account"] as? String)
+        try ws.write("delete.jsonl", [
+            #"{"type":"conversation.deleted","account":"\#(owner)","conversation":"\#(held)","at":"2026-11-01T00:00:00Z"}"#
+        ])
+        #expect(try ws.run(["import", ws.path("delete.jsonl")]).status == 0)
+        let swept = try ws.run(["sweep", "--json"]).json()
+        #expect(((swept["purged"] as? [String: Any])?["conversations"] as? [String])?.contains(held) == true)
         let after = try ws.run(["runs", "export", "r1", "--out", ws.path("out3"), "--json"]).json()
         let purged = try #require(after["purged"] as? [String: Int])
         #expect((purged["exchanges"] ?? 0) > 0)
-        #expect((after["counts"] as? [String: Int])?["exchanges"] == 0)
+        let exchangesBefore = (manifest["counts"] as? [String: Int])?["exchanges"] ?? 0
+        #expect((after["counts"] as? [String: Int])?["exchanges"] == exchangesBefore - (purged["exchanges"] ?? 0))
     }
 
     @Test("redact: JSONL in, redacted text or spans out")

@@ -227,6 +227,10 @@ struct BadInputTests {
                 (.post, "/v1/runs", platform, #"{"name":7}"#, 400, "invalid_argument"),
                 (.post, "/v1/policy", platform, #"{"version":"v9"}"#, 400, "invalid_policy"),
                 (.post, "/v1/sweep", platform, #"{"at":"soon"}"#, 400, "invalid_argument"),
+                (.post, "/v1/runs", platform, #"{"name":"x","at":"9999-01-01T00:00:00Z"}"#, 400, "invalid_argument"),
+                (.post, "/v1/runs", platform, #"{"name":"x","at":"2025-09-10T00:00:00.000001Z"}"#, 400, "invalid_argument"),
+                (.post, "/v1/sweep", platform, #"{"at":"9999-01-01T00:00:00Z"}"#, 400, "invalid_argument"),
+                (.post, "/v1/sweep", platform, #"{"dryRun":"yes"}"#, 400, "invalid_argument"),
             ]
             for (method, path, bearer, body, status, code) in cases {
                 let answer = try await client.call(method, path, bearer: bearer, body: body)
@@ -296,8 +300,18 @@ struct ServiceRouteTests {
             let policy = try await client.call(.get, "/v1/policy", bearer: audit)
             #expect(policy["version"] == .string("v2"))
             #expect(policy["optOutRetention"] == .string("14d"))
+            // A dry run looks past now and writes nothing; the sweep itself waits for the clock.
+            let entries = try await fixture.ledgerEntries()
+            let preview = try await client.call(.post, "/v1/sweep", bearer: admin, body: #"{"at":"2031-01-01T00:00:00Z","dryRun":true}"#)
+            #expect(preview.status == 200, "\(preview.text)")
+            #expect(preview["at"] == .string("2031-01-01T00:00:00Z"))
+            #expect(preview.text.contains("a1-c1"))
+            let early = try await client.call(.post, "/v1/sweep", bearer: admin, body: #"{"at":"2031-01-01T00:00:00Z"}"#)
+            #expect(early.status == 400 && early.code == "invalid_argument", "\(early.text)")
+            #expect(try await fixture.ledgerEntries() == entries)
             fixture.clock.set(utc("2031-01-01T00:00:00Z"))
             let sweep = try await client.call(.post, "/v1/sweep", bearer: admin)
+            #expect(sweep.json == preview.json)
             #expect(sweep.status == 200, "\(sweep.text)")
             #expect(sweep.text.contains("a1-c1"))
             #expect(try await client.call(.get, "/v1/ledger/verify", bearer: audit)["ok"] == .bool(true))

@@ -267,11 +267,70 @@ struct StoreSuiteTests {
             }
             // Five years on, everything is swept, including a deleted account's data.
             try await store.importLines([Lines.accountDeleted("a1", "2025-10-07T00:00:00Z")])
-            let late = try await store.sweep(at: t("2031-01-01T00:00:00Z"), actor: "test", now: testNow)
+            let late = try await store.sweep(at: t("2031-01-01T00:00:00Z"), actor: "test", now: t("2031-01-01T00:00:00Z"))
             #expect(Set(late.conversations) == ["c1", "c2"])
             #expect(late.feedback == ["f2"])
             #expect(try await store.content(ofEntry: 9) == nil)
             #expect(try await store.verifyLedger().ok)
+        }
+    }
+
+    @Test("runs and sweeps may not be after now; a refused one writes nothing and the horizon stays", arguments: Backend.all)
+    func noFutureSnapshots(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.importLines(Lines.optedIn("a1", conversation: "c1"))
+            let now = t("2025-10-01T00:00:00Z")
+            let horizonBefore = try await store.horizon()
+            let futureRun = await #expect(throws: AssentError.self) {
+                try await store.createRun(name: "r9999", at: t("9999-01-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: now)
+            }
+            #expect(futureRun?.code == "invalid_argument")
+            #expect(futureRun?.message.contains("future") == true)
+            let justAfter = await #expect(throws: AssentError.self) {
+                try await store.sweep(at: t("2025-10-01T00:00:00.000001Z"), actor: "test", now: now)
+            }
+            #expect(justAfter?.code == "invalid_argument")
+            #expect(try await store.horizon() == horizonBefore)
+            #expect(try await store.runs().isEmpty)
+            // At exactly now both are taken, and later ones still can be.
+            _ = try await store.createRun(name: "r1", at: now, purpose: .modelTraining, actor: "test", now: now)
+            _ = try await store.sweep(at: now, actor: "test", now: now)
+            _ = try await store.createRun(name: "r2", at: t("2025-10-02T00:00:00Z"), purpose: .modelTraining, actor: "test", now: t("2025-10-02T00:00:00Z"))
+            #expect(try await store.horizon() == t("2025-10-02T00:00:00Z"))
+        }
+    }
+
+    @Test("sweep dry run: any instant, also after now; the same purges a sweep then makes; writes nothing", arguments: Backend.all)
+    func sweepDryRun(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.importLines(Lines.optedIn("a1", conversation: "c1") + [
+                Lines.created("a2", "2025-07-01T00:00:00Z"),
+                Lines.activity("a2", "c2", "2025-09-01T00:00:00Z", content: "opted-out chat"),
+                Lines.feedback("a2", "c2", "f2", "2025-09-01T00:01:00Z", comment: "kept five years"),
+            ])
+            let lastSeq = try await store.lastSeq()
+            let far = try await store.sweepPreview(at: t("2031-01-01T00:00:00Z"))
+            #expect(Set(far.conversations) == ["c1", "c2"])
+            #expect(far.feedback == ["f2"])
+            #expect(try await store.sweepPreview(at: t("2025-08-01T00:00:00Z")).conversations.isEmpty)
+            let preview = try await store.sweepPreview(at: t("2025-10-01T00:00:00Z"))
+            #expect(preview.conversations == ["c2"])
+            #expect(try await store.lastSeq() == lastSeq)
+            #expect(try await store.content(ofEntry: 8) == "opted-out chat")
+            let swept = try await store.sweep(at: t("2025-10-01T00:00:00Z"), actor: "test", now: testNow)
+            #expect(swept == preview)
+            // What was purged is not reported again.
+            #expect(try await store.sweepPreview(at: t("2025-10-02T00:00:00Z")).conversations.isEmpty)
+        }
+        try await withFreshStore(backend) { opened in
+            try await opened.store.importLines(Lines.optedIn("a1", conversation: "c1"))
+            let digest = try await opened.contentDigest()
+            let reopened = try await opened.reopen()
+            #expect(try await reopened.sweepPreview(at: t("2099-01-01T00:00:00Z")).conversations == ["c1"])
+            try await reopened.close()
+            #expect(try await opened.contentDigest() == digest)
         }
     }
 
