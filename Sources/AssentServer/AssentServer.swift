@@ -17,12 +17,14 @@ public enum AssentServer {
 
     static func build(store: any Store, configuration: ServerConfiguration, clock: ServerClock,
                       metrics: ServerMetrics) async throws -> (router: Router<AssentRequestContext>, dashboards: DashboardCache) {
+        try configuration.validate()
         let router = Router(context: AssentRequestContext.self)
         // First, so that it wraps every route and the not-found answer too.
         router.add(middleware: APIMiddleware(metrics: metrics))
         let api = API(
             store: store,
-            authenticator: try await Authenticator(store: store, configuration: configuration.userTokens, clock: clock),
+            authenticator: try await Authenticator(
+                store: store, configuration: configuration.userTokens, clock: clock, acceptsDemoKeys: configuration.demo),
             clock: clock, metrics: metrics, configuration: configuration,
             exports: ExportCache(root: configuration.exportDirectory))
         api.register(on: router)
@@ -31,8 +33,8 @@ public enum AssentServer {
         let dashboards = DashboardCache(store: store, clock: clock)
         let console = Console(
             pages: pages,
-            sessions: PageSessions(key: .init(data: try await store.deploymentKey(named: "console-sessions")), cookieName: "assent_console",
-                                   sameSite: .strict),
+            sessions: PageSessions(key: .init(data: try await store.deploymentKey(named: "console-sessions")), name: "assent_console",
+                                   sameSite: .strict, secure: configuration.secureCookies),
             dashboards: dashboards)
         console.register(on: router)
         return (router, dashboards)
@@ -47,6 +49,7 @@ public enum AssentServer {
         let built = try await build(store: store, configuration: configuration, clock: clock, metrics: ServerMetrics())
         return Application(
             router: built.router,
+            server: .http1(configuration: .init(idleTimeout: .seconds(configuration.idleTimeoutSeconds))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "assent"),
             services: [DashboardRefresher(cache: built.dashboards, store: store)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

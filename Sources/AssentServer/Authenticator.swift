@@ -25,6 +25,7 @@ public enum Caller: Sendable, Equatable {
 struct UserClaims: JWTPayload {
     var sub: SubjectClaim
     var exp: ExpirationClaim
+    var nbf: NotBeforeClaim?
     var iss: IssuerClaim?
     var aud: AudienceClaim?
 
@@ -38,12 +39,16 @@ final class Authenticator: Sendable {
     private let keys: JWTKeyCollection?
     private let configuration: UserTokenConfiguration
     private let clock: ServerClock
+    private let acceptsDemoKeys: Bool
     private let verifiedTokens = VerifiedTokens(capacity: 100_000)
 
-    init(store: any Store, configuration: UserTokenConfiguration, clock: ServerClock) async throws {
+    /// - Parameter acceptsDemoKeys: whether the `demo-…` keys `serve --demo` made authenticate
+    ///   (only under `--demo`: a demo database served for real must not keep a known admin key).
+    init(store: any Store, configuration: UserTokenConfiguration, clock: ServerClock, acceptsDemoKeys: Bool = false) async throws {
         self.store = store
         self.configuration = configuration
         self.clock = clock
+        self.acceptsDemoKeys = acceptsDemoKeys
         if configuration.hs256Secret == nil && configuration.es256PublicKeyPEM == nil {
             keys = nil
             return
@@ -84,17 +89,26 @@ final class Authenticator: Sendable {
             throw APIError.unauthorized("unknown service key")
         }
         guard key.revokedAt == nil else { throw APIError.unauthorized("this service key was revoked") }
+        if ServiceKey.isDemoName(key.name) && !acceptsDemoKeys {
+            throw APIError.unauthorized("demo keys authenticate only under serve --demo")
+        }
         return key
     }
 
     /// The account a user token names. - Throws: 401 when it does not check out.
     func account(fromToken token: String) async throws -> AccountID {
+        try await verifiedToken(token).account
+    }
+
+    /// The account a user token names and when the token expires.
+    /// - Throws: 401 when it does not check out.
+    func verifiedToken(_ token: String) async throws -> VerifiedToken {
         guard let keys else { throw APIError.unauthorized("user tokens are not configured on this server") }
-        // A token's signature and claims never change: once verified, only its expiry is
-        // checked again (against the clock, on every request).
+        // A token's signature and claims never change: once verified, only its validity period
+        // is checked again (against the clock, on every request).
         if let verified = verifiedTokens.get(token) {
-            guard clock.now().microseconds < verified.expiry else { throw APIError.unauthorized("the token has expired") }
-            return verified.account
+            try verified.checkValid(at: clock.now())
+            return verified
         }
         let claims: UserClaims
         do {
@@ -102,18 +116,31 @@ final class Authenticator: Sendable {
         } catch {
             throw APIError.unauthorized("the token is not valid")
         }
-        let expiry = Int64((claims.exp.value.timeIntervalSince1970 * 1_000_000).rounded(.down))
-        guard clock.now().microseconds < expiry else { throw APIError.unauthorized("the token has expired") }
+        guard let expiry = Self.microseconds(claims.exp.value) else { throw APIError.unauthorized("the token's exp is out of range") }
+        var notBefore: Int64?
+        if let nbf = claims.nbf {
+            guard let value = Self.microseconds(nbf.value) else { throw APIError.unauthorized("the token's nbf is out of range") }
+            notBefore = value
+        }
+        let verified = VerifiedToken(account: claims.sub.value, expiry: expiry, notBefore: notBefore)
+        try verified.checkValid(at: clock.now())
         if let issuer = configuration.issuer, claims.iss?.value != issuer {
             throw APIError.unauthorized("the token's issuer is not accepted")
         }
         if let audience = configuration.audience, !(claims.aud?.value.contains(audience) ?? false) {
             throw APIError.unauthorized("the token is not for this audience")
         }
-        let subject = claims.sub.value
-        guard !subject.isEmpty else { throw APIError.unauthorized("the token names no subject") }
-        verifiedTokens.put(token, VerifiedToken(account: subject, expiry: expiry))
-        return subject
+        guard !verified.account.isEmpty else { throw APIError.unauthorized("the token names no subject") }
+        verifiedTokens.put(token, verified)
+        return verified
+    }
+
+    /// A claim's instant in microseconds since the epoch, or nil when it is not a finite instant
+    /// between the years 1 and 9999 (`exp: 1e300` must be a 401, never a trap).
+    static func microseconds(_ date: Date) -> Int64? {
+        let seconds = date.timeIntervalSince1970
+        guard seconds.isFinite, seconds > -62_135_596_800, seconds < 253_402_300_800 else { return nil }
+        return Int64((seconds * 1_000_000).rounded(.down))
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
@@ -145,6 +172,14 @@ struct VerifiedToken: Sendable {
     var account: AccountID
     /// `exp`, in microseconds since the epoch.
     var expiry: Int64
+    /// `nbf`, in microseconds since the epoch, when the token has one.
+    var notBefore: Int64?
+
+    /// - Throws: 401 when `now` is outside `[nbf, exp)`.
+    func checkValid(at now: Instant) throws {
+        guard now.microseconds < expiry else { throw APIError.unauthorized("the token has expired") }
+        if let notBefore, now.microseconds < notBefore { throw APIError.unauthorized("the token is not valid yet") }
+    }
 }
 
 /// Tokens whose signature and claims were checked, by their exact text. Bounded: when full it
@@ -177,13 +212,28 @@ public struct ServerClock: Sendable {
 
     /// Wall-clock time.
     public static let system = ServerClock { WallClock.now() }
+
+    /// The clock `serve` runs on: wall-clock time, moved by `ASSENT_CLOCK_OFFSET_SECONDS` only
+    /// under `--demo` (a moved clock in production would accept expired tokens or future events).
+    /// - Returns: the clock, and a warning to log when the offset is set but ignored.
+    /// - Throws: `invalid_argument` for an offset that is not a whole number of seconds.
+    public static func fromEnvironment(_ environment: [String: String], demo: Bool) throws(AssentError) -> (clock: ServerClock, warning: String?) {
+        guard let text = environment["ASSENT_CLOCK_OFFSET_SECONDS"], !text.isEmpty else { return (.system, nil) }
+        guard let seconds = Int64(text), abs(seconds) <= 100 * 365 * 86_400 else {
+            throw .invalidArgument("ASSENT_CLOCK_OFFSET_SECONDS must be a whole number of seconds within a century")
+        }
+        guard demo else {
+            return (.system, "ASSENT_CLOCK_OFFSET_SECONDS is set but ignored: the clock moves only under serve --demo")
+        }
+        return (ServerClock { Instant(microseconds: WallClock.now().microseconds + seconds * 1_000_000) }, nil)
+    }
 }
 
 /// Signs user tokens the way a product's identity provider would: for `assent serve --demo`'s
 /// demo user and for tests.
 public enum UserTokens {
     /// An HS256 JWT for `account` that expires at `expiry`.
-    public static func signHS256(account: AccountID, secret: String, expiry: Instant, issuer: String? = nil,
+    public static func signHS256(account: AccountID, secret: String, expiry: Instant, notBefore: Instant? = nil, issuer: String? = nil,
                                  audience: String? = nil) async throws -> String {
         try checkSecret(secret)
         let keys = JWTKeyCollection()
@@ -191,6 +241,7 @@ public enum UserTokens {
         let claims = UserClaims(
             sub: SubjectClaim(value: account),
             exp: ExpirationClaim(value: Date(timeIntervalSince1970: Double(expiry.microseconds / 1_000_000))),
+            nbf: notBefore.map { NotBeforeClaim(value: Date(timeIntervalSince1970: Double($0.microseconds / 1_000_000))) },
             iss: issuer.map { IssuerClaim(value: $0) }, aud: audience.map { AudienceClaim(value: [$0]) })
         return try await keys.sign(claims)
     }

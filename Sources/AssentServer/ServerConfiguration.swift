@@ -18,8 +18,25 @@ public struct ServerConfiguration: Sendable {
     /// Origins (`https://app.example.com`) a page may send a user back to with `return_to`, and
     /// that may frame the pages. Default none (`ASSENT_RETURN_ORIGINS`, comma-separated).
     public var returnOrigins: [String] = []
-    /// Whether `/demo/signin?account=ID` signs anyone in: only under `serve --demo`. Default false.
-    public var demoSignIn = false
+    /// Whether this server runs `serve --demo`: only then does `/demo/signin?account=ID` sign anyone
+    /// in, do the `demo-…` keys authenticate, and is `ASSENT_CLOCK_OFFSET_SECONDS` honoured.
+    /// Default false.
+    public var demo = false
+    /// Whether page cookies are `Secure` with the `__Host-` prefix (sent over HTTPS only). Default
+    /// true; `ASSENT_INSECURE_COOKIES=1` turns it off for local HTTP, and `--demo` does.
+    public var secureCookies = true
+    /// How long an HTTP/1 connection may stay idle before the server closes it. Default 30 s
+    /// (`ASSENT_IDLE_TIMEOUT`, seconds or a duration like `30s`, `2m`).
+    public var idleTimeoutSeconds: Int64 = 30
+    /// How often `serve` sweeps by itself (SPEC §5: retention happens without anyone asking);
+    /// once at start-up, then every interval. Default 1 h (`ASSENT_SWEEP_INTERVAL`: `1h`, `15m`,
+    /// `3600`; `0` turns it off).
+    public var sweepIntervalSeconds: Int64 = 3_600
+    /// How long an `Idempotency-Key` is remembered. Default 24 h (`ASSENT_IDEMPOTENCY_TTL`).
+    public var idempotencyTTLSeconds: Int64 = 86_400
+    /// Writes per second one account may make through the user routes and pages, with a burst.
+    /// Default 10/s, burst 30 (`ASSENT_USER_RATE`, as `10/30`); more answer 429 with `Retry-After`.
+    public var userWriteRate = RateLimit(perSecond: 10, burst: 30)
     /// The store's description for logs (never credentials).
     public var databaseDescription = "assent.sqlite"
 
@@ -42,6 +59,28 @@ public struct ServerConfiguration: Sendable {
         configuration.userTokens.issuer = environment["ASSENT_JWT_ISSUER"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.userTokens.audience = environment["ASSENT_JWT_AUDIENCE"].flatMap { $0.isEmpty ? nil : $0 }
         if let directory = environment["ASSENT_EXPORT_DIR"], !directory.isEmpty { configuration.exportDirectory = directory }
+        if let insecure = environment["ASSENT_INSECURE_COOKIES"], !insecure.isEmpty {
+            guard insecure == "1" || insecure == "0" else { throw .invalidArgument("ASSENT_INSECURE_COOKIES must be 1 or 0") }
+            configuration.secureCookies = insecure == "0"
+        }
+        if let text = environment["ASSENT_IDLE_TIMEOUT"] {
+            configuration.idleTimeoutSeconds = try parseSeconds(text, name: "ASSENT_IDLE_TIMEOUT")
+            guard configuration.idleTimeoutSeconds > 0 else { throw .invalidArgument("ASSENT_IDLE_TIMEOUT must be positive") }
+        }
+        if let text = environment["ASSENT_SWEEP_INTERVAL"] {
+            configuration.sweepIntervalSeconds = try parseSeconds(text, name: "ASSENT_SWEEP_INTERVAL")
+        }
+        if let text = environment["ASSENT_IDEMPOTENCY_TTL"] {
+            configuration.idempotencyTTLSeconds = try parseSeconds(text, name: "ASSENT_IDEMPOTENCY_TTL")
+            guard configuration.idempotencyTTLSeconds > 0 else { throw .invalidArgument("ASSENT_IDEMPOTENCY_TTL must be positive") }
+        }
+        if let text = environment["ASSENT_USER_RATE"] {
+            let parts = text.split(separator: "/")
+            guard parts.count == 2, let rate = Double(parts[0]), let burst = Int(parts[1]), rate > 0, burst >= 1 else {
+                throw .invalidArgument("ASSENT_USER_RATE must be writes per second and a burst, like 10/30")
+            }
+            configuration.userWriteRate = RateLimit(perSecond: rate, burst: burst)
+        }
         if let origins = environment["ASSENT_RETURN_ORIGINS"] {
             configuration.returnOrigins = try origins.split(separator: ",").map { origin throws(AssentError) in
                 let trimmed = origin.trimmingCharacters(in: .whitespaces)
@@ -52,6 +91,31 @@ public struct ServerConfiguration: Sendable {
             }
         }
         return configuration
+    }
+
+    /// A number of seconds, or a duration with a unit: `30s`, `15m`, `1h`, `2d`.
+    public static func parseSeconds(_ text: String, name: String) throws(AssentError) -> Int64 {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
+        var number = Substring(text.trimmingCharacters(in: .whitespaces))
+        var unit: Int64 = 1
+        if let last = number.last, let factor = units[last] {
+            unit = factor
+            number = number.dropLast()
+        }
+        guard let value = Int64(number), value >= 0, value <= Int64.max / 86_400 / unit else {
+            throw .invalidArgument("\(name) must be seconds or a duration like 30s, 15m, 1h, not \(text)")
+        }
+        return value * unit
+    }
+
+    /// Checks what no single setting can: user tokens need an audience outside the demo, so that a
+    /// token the identity provider issued for another application is not accepted here.
+    /// - Throws: `invalid_argument`.
+    public func validate() throws(AssentError) {
+        let tokensConfigured = userTokens.hs256Secret != nil || userTokens.es256PublicKeyPEM != nil
+        if tokensConfigured && userTokens.audience == nil && !demo {
+            throw .invalidArgument("ASSENT_JWT_AUDIENCE is required when user tokens are configured: a token must be issued for Assent")
+        }
     }
 
     /// A port number 1–65535 (0 asks the system for a free one).
@@ -70,8 +134,20 @@ public struct UserTokenConfiguration: Sendable {
     public var es256PublicKeyPEM: String?
     /// When set, a token's `iss` must equal it. Default none.
     public var issuer: String?
-    /// When set, a token's `aud` must contain it. Default none.
+    /// A token's `aud` must contain it. Required (`ServerConfiguration.validate()`) except under
+    /// `--demo`. Default none.
     public var audience: String?
 
     public init() {}
+}
+
+/// A token bucket's settings: a steady rate and a burst.
+public struct RateLimit: Sendable, Hashable {
+    public var perSecond: Double
+    public var burst: Int
+
+    public init(perSecond: Double, burst: Int) {
+        self.perSecond = perSecond
+        self.burst = burst
+    }
 }

@@ -70,12 +70,17 @@ public struct ServiceKey: Hashable, Sendable {
     /// The hex SHA-256 a secret is stored and looked up by.
     public static func digest(ofSecret secret: String) -> String { Digest.sha256Hex(secret) }
 
-    /// Checks a key name: 1–64 of `A-Z a-z 0-9 . _ -`, not starting with a dot.
+    /// Checks a key name: 1–64 of `A-Z a-z 0-9 . _ -`, not starting with a dot, nor with `demo-`
+    /// (kept for the keys `serve --demo` makes, which authenticate only under `--demo`).
     public static func validateName(_ name: String) throws(AssentError) {
         guard isSafeName(name, maxLength: 64) else {
             throw .invalidArgument("a key name is 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'")
         }
+        guard !isDemoName(name) else { throw .invalidArgument("key names starting with demo- are kept for serve --demo") }
     }
+
+    /// Whether the name is one `serve --demo` gives its keys.
+    public static func isDemoName(_ name: String) -> Bool { name.hasPrefix("demo-") }
 }
 
 /// Whether a name is 1 to `maxLength` of `A-Z a-z 0-9 . _ -` and does not start with a dot: safe

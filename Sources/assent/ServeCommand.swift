@@ -14,8 +14,9 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Configuration comes from flags, else the environment: ASSENT_DATABASE, ASSENT_HOST, ASSENT_PORT,
             ASSENT_MAX_BODY_BYTES, ASSENT_JWT_HS256_SECRET, ASSENT_JWT_ES256_PUBLIC_KEY, ASSENT_JWT_ISSUER,
-            ASSENT_JWT_AUDIENCE, ASSENT_EXPORT_DIR, ASSENT_RETURN_ORIGINS, ASSENT_LOG_LEVEL (trace … critical; default info),
-            ASSENT_CLOCK_OFFSET_SECONDS (tests and demos only: the server's clock, moved).
+            ASSENT_JWT_AUDIENCE (required with user tokens), ASSENT_EXPORT_DIR, ASSENT_RETURN_ORIGINS, ASSENT_INSECURE_COOKIES,
+            ASSENT_IDLE_TIMEOUT, ASSENT_SWEEP_INTERVAL, ASSENT_IDEMPOTENCY_TTL, ASSENT_USER_RATE,
+            ASSENT_LOG_LEVEL (trace … critical; default info), ASSENT_CLOCK_OFFSET_SECONDS (--demo only: the server's clock, moved).
             """)
 
     @OptionGroup var store: StoreOptions
@@ -46,18 +47,25 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "assent")
 
-        // A moved clock, for tests and demos of a later day (the deadline passed, say).
-        var clock = ServerClock.system
-        if let text = environment["ASSENT_CLOCK_OFFSET_SECONDS"] {
-            guard let seconds = Int64(text) else { throw AssentError.invalidArgument("ASSENT_CLOCK_OFFSET_SECONDS must be an integer") }
-            clock = ServerClock { Instant(microseconds: WallClock.now().microseconds + seconds * 1_000_000) }
+        // A moved clock, for demos of a later day (the deadline passed, say): under --demo only.
+        let (clock, clockWarning) = try ServerClock.fromEnvironment(environment, demo: demo)
+        if let clockWarning { logger.warning("\(clockWarning)") }
+        if demo {
+            configuration.demo = true
+            // The demo is served over plain HTTP on loopback.
+            if environment["ASSENT_INSECURE_COOKIES"] == nil { configuration.secureCookies = false }
         }
+        try configuration.validate()
 
         let store = try self.store.open()
         var tour: DemoSetup.Tour?
         if demo {
-            configuration.demoSignIn = true
-            tour = try await DemoSetup.prepare(store: store, configuration: &configuration, accounts: demoAccounts)
+            do {
+                tour = try await DemoSetup.prepare(store: store, configuration: &configuration, accounts: demoAccounts)
+            } catch {
+                try? await store.close()
+                throw error
+            }
         }
         let app = try await AssentServer.application(
             store: store, configuration: configuration, clock: clock, logger: logger,
@@ -111,6 +119,7 @@ enum DemoSetup {
                 "  curl \(base)/metrics    and the API: \(base)/openapi.yaml",
                 "",
                 "Pages: \(base)/demo/signin?account=\(user)  (the notice, privacy settings, my data)",
+                "Console: \(base)/console/signin  (sign in with the demo-admin key above)",
                 "",
             ]
             return lines.joined(separator: "\n")
@@ -122,6 +131,12 @@ enum DemoSetup {
         var generated: Int?
         let existing = try await store.serviceKeys()
         if !existing.contains(where: { $0.name == "demo-admin" }) {
+            // Only a new database becomes a demo: demo keys and demo data must never land in one
+            // that holds real data.
+            guard try await store.lastSeq() == 1, existing.isEmpty else {
+                throw AssentError.invalidArgument(
+                    "--demo fills only a new database or one an earlier --demo made; this one holds other data (serve it without --demo)")
+            }
             generated = try await fill(store: store, accounts: accounts, now: now)
         }
         // Demo secrets derive from a key of this database, so that every start can print them.

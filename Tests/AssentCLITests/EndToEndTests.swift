@@ -269,6 +269,21 @@ struct EndToEndTests {
         #expect(try ws.run(["keys", "revoke", "nobody"]).stderr.hasPrefix("error: unknown_key: "))
     }
 
+    @Test("serve --demo refuses a database holding other data, and demo key names are kept for it")
+    func demoOnlyOnItsOwnDatabase() throws {
+        let ws = try Workspace()
+        #expect(try ws.run(["keys", "create", "--name", "demo-admin", "--scope", "admin"]).stderr
+            .hasPrefix("error: invalid_argument: key names starting with demo- are kept for serve --demo"))
+        try ws.write("events.jsonl", [#"{"type":"account.created","account":"real-1","plan":"free","at":"2025-07-01T10:00:00Z"}"#])
+        #expect(try ws.run(["import", ws.path("events.jsonl")]).status == 0)
+        let refused = try ws.run(["serve", "--demo", "--port", "0"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("error: invalid_argument: --demo fills only a new database"), "\(refused.stderr)")
+        // Nothing was added: no demo keys, no demo accounts.
+        #expect(try ws.run(["keys", "list"]).stdout.contains("demo-") == false)
+        #expect(try ws.run(["prompt", "--account", "acct-000001"]).stderr.hasPrefix("error: unknown_account"))
+    }
+
     @Test("serve: answers on its port, stops on SIGTERM after closing the database")
     func serveStopsGracefully() throws {
         let ws = try Workspace()

@@ -1,6 +1,8 @@
 import AssentCore
 import AssentServer
 import AssentStore
+import Crypto
+import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -181,6 +183,72 @@ struct AuthorizationTests {
         await #expect(throws: AssentError.invalidArgument("the HS256 secret (ASSENT_JWT_HS256_SECRET) must be at least 32 bytes")) {
             _ = try await ServerFixture.make { $0.userTokens.hs256Secret = "short" }
         }
+    }
+
+    /// An HS256 JWT with any payload, as an attacker holding the secret or a buggy provider would make it.
+    static func rawToken(_ payload: String, secret: String = ServerFixture.secret) -> String {
+        func base64url(_ bytes: some Sequence<UInt8>) -> String {
+            Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+        let signingInput = base64url(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8)) + "." + base64url(Array(payload.utf8))
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(signingInput.utf8), using: SymmetricKey(data: Array(secret.utf8)))
+        return signingInput + "." + base64url(mac)
+    }
+
+    @Test("tokens: audience required and checked, nbf honoured, an exp out of range is a 401 and never a trap")
+    func tokenClaims() async throws {
+        let fixture = try await ServerFixture.make()
+        let noAudience = try await fixture.token("a1", audience: nil)
+        let otherAudience = try await fixture.token("a1", audience: "another-app")
+        let later = Instant(microseconds: fixture.clock.now.microseconds + 3_600_000_000)
+        let notYet = try await fixture.token("a1", notBefore: later)
+        let hugeExp = Self.rawToken(#"{"sub":"a1","exp":1e300,"aud":"assent-tests"}"#)
+        let negativeExp = Self.rawToken(#"{"sub":"a1","exp":-1e300,"aud":"assent-tests"}"#)
+        let hugeNbf = Self.rawToken(#"{"sub":"a1","exp":4102444800,"nbf":1e300,"aud":"assent-tests"}"#)
+        let good = Self.rawToken(#"{"sub":"a1","exp":4102444800,"aud":"assent-tests"}"#)
+        try await fixture.test { client async throws in
+            #expect(try await client.call(.get, "/v1/me/prompt", bearer: good).status == 200)
+            for (name, token) in [("no aud", noAudience), ("other aud", otherAudience), ("nbf later", notYet), ("exp 1e300", hugeExp),
+                                  ("exp -1e300", negativeExp), ("nbf 1e300", hugeNbf)] {
+                let answer = try await client.call(.get, "/v1/me/prompt", bearer: token)
+                #expect(answer.status == 401, "\(name): \(answer.text)")
+                #expect(answer.code == "unauthorized", "\(name)")
+            }
+            fixture.clock.set(later)
+            #expect(try await client.call(.get, "/v1/me/prompt", bearer: notYet).status == 200)
+        }
+        // Without an audience the server does not start, except as the demo.
+        await #expect(throws: AssentError.self) { _ = try await ServerFixture.make { $0.userTokens.audience = nil } }
+        _ = try await ServerFixture.make { $0.userTokens.audience = nil; $0.demo = true }
+    }
+
+    @Test("demo keys authenticate only under --demo, and no other key may take their names")
+    func demoKeys() async throws {
+        let secret = ServiceKey.newSecret()
+        let demoKey = ServiceKey(name: "demo-admin", secretSha256: ServiceKey.digest(ofSecret: secret), scopes: [.admin], createdAt: utc("2025-09-01T00:00:00Z"))
+        for demo in [false, true] {
+            let fixture = try await ServerFixture.make { $0.demo = demo }
+            try await fixture.store.createServiceKey(demoKey)
+            try await fixture.test { client async throws in
+                let answer = try await client.call(.get, "/v1/ledger/verify", bearer: secret)
+                #expect(answer.status == (demo ? 200 : 401), "demo \(demo): \(answer.text)")
+            }
+        }
+        #expect(throws: AssentError.self) { try ServiceKey.validateName("demo-admin") }
+    }
+
+    @Test("the clock offset is honoured only under --demo")
+    func clockOffset() throws {
+        let environment = ["ASSENT_CLOCK_OFFSET_SECONDS": String(40 * 86_400)]
+        let real = WallClock.now().microseconds
+        let (production, warning) = try ServerClock.fromEnvironment(environment, demo: false)
+        #expect(abs(production.now().microseconds - real) < 3_600_000_000)
+        #expect(warning?.contains("ignored") == true)
+        let (demo, none) = try ServerClock.fromEnvironment(environment, demo: true)
+        #expect(demo.now().microseconds - real > 39 * 86_400_000_000)
+        #expect(none == nil)
+        #expect(throws: AssentError.self) { _ = try ServerClock.fromEnvironment(["ASSENT_CLOCK_OFFSET_SECONDS": "soon"], demo: true) }
     }
 
     @Test("ES256 tokens are checked with the configured public key")

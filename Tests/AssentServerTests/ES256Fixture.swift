@@ -7,6 +7,7 @@ enum ES256Fixture {
     struct Claims: JWTPayload {
         var sub: SubjectClaim
         var exp: ExpirationClaim
+        var aud: AudienceClaim
         func verify(using algorithm: some JWTAlgorithm) async throws {}
     }
 
@@ -18,6 +19,7 @@ enum ES256Fixture {
         let keys = JWTKeyCollection()
         await keys.add(ecdsa: key)
         return try await keys.sign(Claims(sub: SubjectClaim(value: account),
-                                          exp: ExpirationClaim(value: Date(timeIntervalSince1970: Double(expiry.microseconds / 1_000_000)))))
+                                          exp: ExpirationClaim(value: Date(timeIntervalSince1970: Double(expiry.microseconds / 1_000_000))),
+                                          aud: AudienceClaim(value: [ServerFixture.audience])))
     }
 }

@@ -55,15 +55,16 @@ struct PageTests {
             let signIn = try await browser.get(client, "/signin?token=\(token)&return_to=https%3A%2F%2Fapp.example.com%2Fback")
             #expect(signIn.status == 303)
             #expect(signIn.headers[.location] == "/notice?return_to=https%3A%2F%2Fapp%2Eexample%2Ecom%2Fback")
-            #expect(browser.cookie?.hasPrefix("assent_user=") == true)
+            #expect(browser.cookie?.hasPrefix("__Host-assent_user=") == true)
             #expect(signIn.headers[.setCookie]?.contains("HttpOnly") == true)
+            #expect(signIn.headers[.setCookie]?.contains("Secure") == true)
             var stranger = PageBrowser()
             let bad = try await stranger.get(client, "/signin?token=not-a-token")
             #expect(bad.status == 401)
             #expect(stranger.cookie == nil)
             #expect(try await stranger.get(client, "/settings").status == 401)
             // A forged cookie is no session.
-            stranger.cookie = "assent_user=YTE.99999999999999999.00"
+            stranger.cookie = "__Host-assent_user=YTE.99999999999999999.00"
             #expect(try await stranger.get(client, "/my-data").status == 401)
         }
     }
@@ -213,13 +214,98 @@ struct PageTests {
         }
     }
 
+    @Test("a session opened with a token ends when the token does, if that is before 12 hours")
+    func sessionEndsWithToken() async throws {
+        let fixture = try await Self.fixture()
+        let token = try await fixture.token("a1", expiresIn: 3_600)
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            let signIn = try await browser.get(client, "/signin?token=\(token)")
+            #expect(signIn.headers[.setCookie]?.contains("Max-Age=3600") == true, "\(signIn.headers[.setCookie] ?? "")")
+            #expect(try await browser.get(client, "/settings").status == 200)
+            fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 3_600_000_000))
+            #expect(try await browser.get(client, "/settings").status == 401)
+        }
+    }
+
+    @Test("cookies are Secure and __Host- unless insecure cookies are asked for (local HTTP, the demo)")
+    func insecureCookies() async throws {
+        let fixture = try await ServerFixture.make { $0.secureCookies = false }
+        let token = try await fixture.token("a1")
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            let signIn = try await browser.get(client, "/signin?token=\(token)")
+            #expect(browser.cookie?.hasPrefix("assent_user=") == true)
+            #expect(signIn.headers[.setCookie]?.contains("Secure") == false)
+            #expect(try await browser.get(client, "/settings").status == 200)
+        }
+        #expect(try ServerConfiguration.fromEnvironment(["ASSENT_INSECURE_COOKIES": "1"]).secureCookies == false)
+        #expect(try ServerConfiguration.fromEnvironment([:]).secureCookies == true)
+    }
+
+    static let returnCases: [(String, String?)] = [
+        ("https://app.example.com/back", "https://app.example.com/back"),
+        ("https://APP.example.com:443/back?x=1&y=%2F", "https://app.example.com/back?x=1&y=%2F"),
+        ("https://app.example.com", "https://app.example.com/"),
+        ("https://evil.example\\@app.example.com", nil),
+        ("https://app.example.com\\@evil.example", nil),
+        ("https://app.example.com\\evil.example", nil),
+        ("https://user:pw@app.example.com/", nil),
+        ("https://evil.example@app.example.com/", nil),
+        ("https://app.example.com@evil.example/", nil),
+        ("https://app.example.com//evil.example/", nil),
+        ("//evil.example/", nil),
+        ("/\\evil.example", nil),
+        ("https:/app.example.com/", nil),
+        ("https://app.example.com\t.evil.example/", nil),
+        ("https://app.example.com\n/", nil),
+        ("https://app.example.com /", nil),
+        ("https://app%2Eexample%2Ecom/", nil),
+        ("https://app.example.com%2F@evil.example/", nil),
+        ("https://app.example.com%00.evil.example/", nil),
+        ("https://app\u{3002}example\u{3002}com/", nil),
+        ("https://app\u{FF0E}example.com/", nil),
+        ("https://app.example.com.evil.example/", nil),
+        ("https://app.example.com:8443/", nil),
+        ("https://app.example.com/#@evil.example", nil),
+        ("http://app.example.com/", nil),
+        ("javascript:alert(1)//https://app.example.com", nil),
+        ("https://app.example.com/a/../..//evil", "https://app.example.com/a/../..//evil"),
+    ]
+
+    @Test("return_to: only an allowed origin, rebuilt from the parsed parts; known bypasses refused", arguments: returnCases)
+    func returnTo(_ value: String, expected: String?) async throws {
+        let fixture = try await Self.fixture()
+        let token = try await fixture.token("a3")
+        let encoded = value.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            let signIn = try await browser.get(client, "/signin?token=\(token)&return_to=\(encoded)")
+            let location = signIn.headers[.location] ?? ""
+            if let expected {
+                #expect(location == "/notice?return_to=" + expected.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+            } else {
+                #expect(location == "/notice", "\(value) gave \(location)")
+            }
+            // After the choice the user goes back only to the rebuilt URL.
+            _ = try await browser.get(client, location)
+            let chosen = try await browser.post(client, "/notice", ["decision": "off", "return_to": value])
+            #expect(chosen.status == 303)
+            if let expected {
+                #expect(chosen.headers[.location] == expected)
+            } else {
+                #expect(chosen.headers[.location]?.hasPrefix("https://") != true, "\(value) gave \(chosen.headers[.location] ?? "")")
+            }
+        }
+    }
+
     @Test("the demo sign-in exists only under --demo")
     func demoSignIn() async throws {
         let fixture = try await Self.fixture()
         try await fixture.test { client async throws in
             #expect(try await client.call(.get, "/demo/signin?account=a1").status == 404)
         }
-        let demo = try await ServerFixture.make { $0.demoSignIn = true }
+        let demo = try await ServerFixture.make { $0.demo = true }
         try await demo.test { client async throws in
             var browser = PageBrowser()
             let answer = try await browser.get(client, "/demo/signin?account=a1")

@@ -31,6 +31,7 @@ func utc(_ text: String) -> Instant { try! Instant(rfc3339: text) }
 /// The clock starts on 2025-09-10, inside the seed's rollout (deadline 2025-09-28).
 struct ServerFixture: Sendable {
     static let secret = "test-hs256-secret-of-the-identity-provider"
+    static let audience = "assent-tests"
     let store: SQLiteStore
     let clock: TestClock
     let directory: String
@@ -70,6 +71,7 @@ struct ServerFixture: Sendable {
         _ = try await store.revokeServiceKey(named: "revoked", now: clock.now)
         var configuration = ServerConfiguration()
         configuration.userTokens.hs256Secret = secret
+        configuration.userTokens.audience = audience
         configuration.exportDirectory = directory + "/exports"
         configure(&configuration)
         let router = try await AssentServer.router(store: store, configuration: configuration, clock: clock.serverClock)
@@ -77,9 +79,11 @@ struct ServerFixture: Sendable {
     }
 
     /// A token for `account` signed with the configured secret, valid for a day from the clock.
-    func token(_ account: String, expiresIn seconds: Int64 = 86_400, secret: String = ServerFixture.secret) async throws -> String {
+    func token(_ account: String, expiresIn seconds: Int64 = 86_400, secret: String = ServerFixture.secret,
+               audience: String? = ServerFixture.audience, notBefore: Instant? = nil) async throws -> String {
         try await UserTokens.signHS256(
-            account: account, secret: secret, expiry: Instant(microseconds: clock.now.microseconds + seconds * 1_000_000))
+            account: account, secret: secret, expiry: Instant(microseconds: clock.now.microseconds + seconds * 1_000_000),
+            notBefore: notBefore, audience: audience)
     }
 
     func test<Value: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {

@@ -11,9 +11,19 @@ struct PageSessions: Sendable {
     static let lifetimeSeconds: Int64 = 12 * 3_600
     let key: SymmetricKey
     /// `assent_user` for users (SameSite=Lax: they arrive by a link from the product),
-    /// `assent_console` for operators (SameSite=Strict).
-    var cookieName = "assent_user"
-    var sameSite: Cookie.SameSite = .lax
+    /// `assent_console` for operators (SameSite=Strict); with the `__Host-` prefix when secure.
+    let cookieName: String
+    let sameSite: Cookie.SameSite
+    /// `Secure` cookies (HTTPS only) named `__Host-…`, so that no subdomain or plain-HTTP page can
+    /// set or read them.
+    let secure: Bool
+
+    init(key: SymmetricKey, name: String = "assent_user", sameSite: Cookie.SameSite = .lax, secure: Bool) {
+        self.key = key
+        self.cookieName = secure ? "__Host-" + name : name
+        self.sameSite = sameSite
+        self.secure = secure
+    }
 
     struct Session: Sendable {
         var account: AccountID
@@ -25,14 +35,18 @@ struct PageSessions: Sendable {
         return payload + "." + mac(payload)
     }
 
-    func cookie(account: AccountID, now: Instant) -> Cookie {
-        let expiry = Instant(microseconds: now.microseconds + Self.lifetimeSeconds * 1_000_000)
-        return Cookie(name: cookieName, value: cookieValue(account: account, expiry: expiry), maxAge: Int(Self.lifetimeSeconds),
-                      path: "/", httpOnly: true, sameSite: sameSite)
+    /// A session cookie for `account` that lasts 12 hours, or until `until` when that comes first
+    /// (a session opened with a token ends when the token does).
+    func cookie(account: AccountID, now: Instant, until limit: Instant? = nil) -> Cookie {
+        var expiry = Instant(microseconds: now.microseconds + Self.lifetimeSeconds * 1_000_000)
+        if let limit, limit < expiry { expiry = limit }
+        let seconds = max(0, (expiry.microseconds - now.microseconds) / 1_000_000)
+        return Cookie(name: cookieName, value: cookieValue(account: account, expiry: expiry), maxAge: Int(seconds),
+                      path: "/", secure: secure, httpOnly: true, sameSite: sameSite)
     }
 
     var signedOut: Cookie {
-        Cookie(name: cookieName, value: "", maxAge: 0, path: "/", httpOnly: true, sameSite: sameSite)
+        Cookie(name: cookieName, value: "", maxAge: 0, path: "/", secure: secure, httpOnly: true, sameSite: sameSite)
     }
 
     /// The session a request carries, if its cookie is genuine and not expired.

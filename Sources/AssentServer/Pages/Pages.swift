@@ -28,7 +28,8 @@ struct Pages: Sendable {
             throw AssentError.invalidArgument("the page templates are missing from the build")
         }
         let library = try await MustacheLibrary(directory: directory.path)
-        return Pages(api: api, library: library, sessions: PageSessions(key: .init(data: sessionKey)), configuration: configuration)
+        return Pages(api: api, library: library, sessions: PageSessions(key: .init(data: sessionKey), secure: configuration.secureCookies),
+                     configuration: configuration)
     }
 
     static let stylesheet: [UInt8] = {
@@ -96,13 +97,9 @@ struct Pages: Sendable {
         return form
     }
 
-    /// A `return_to` URL whose origin is allowed in configuration, else nil.
+    /// A `return_to` URL of an allowed origin, rebuilt from its parsed parts, else nil.
     func allowedReturn(_ value: String?) -> String? {
-        guard let value, !value.isEmpty, let url = URL(string: value), let scheme = url.scheme, let host = url.host,
-              scheme == "https" || scheme == "http"
-        else { return nil }
-        let origin = "\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "")
-        return configuration.returnOrigins.contains(origin) ? value : nil
+        ReturnURL.allowed(value, origins: configuration.returnOrigins)
     }
 
     /// Runs a page handler, answering page errors and refusals as HTML.
@@ -140,19 +137,20 @@ struct Pages: Sendable {
         }
         router.get("/signin") { request, _ -> Response in
             await handle {
-                guard let token = request.uri.queryParameters.get("token"), let account = try? await api.authenticator.account(fromToken: token) else {
+                guard let token = request.uri.queryParameters.get("token"), let verified = try? await api.authenticator.verifiedToken(token) else {
                     throw PageError(status: .unauthorized, heading: "Please sign in", message: "The sign-in link is not valid or has expired.")
                 }
-                return try await signIn(account, returnTo: request.uri.queryParameters.get("return_to"))
+                return try await signIn(verified.account, until: Instant(microseconds: verified.expiry),
+                                        returnTo: request.uri.queryParameters.get("return_to"))
             }
         }
-        if configuration.demoSignIn {
+        if configuration.demo {
             router.get("/demo/signin") { request, _ -> Response in
                 await handle {
                     guard let account = request.uri.queryParameters.get("account"), !account.isEmpty else {
                         throw PageError(status: .badRequest, heading: "Which demo user?", message: "Add ?account=ID to the address.")
                     }
-                    return try await signIn(account, returnTo: request.uri.queryParameters.get("return_to"))
+                    return try await signIn(account, until: nil, returnTo: request.uri.queryParameters.get("return_to"))
                 }
             }
         }
@@ -171,7 +169,7 @@ struct Pages: Sendable {
     }
 
     /// Sets the session cookie and sends the user to what they must answer, or to settings.
-    func signIn(_ account: AccountID, returnTo: String?) async throws -> Response {
+    func signIn(_ account: AccountID, until limit: Instant?, returnTo: String?) async throws -> Response {
         let prompt = try await api.prompt(of: account)
         let query = allowedReturn(returnTo).flatMap { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) }.map { "?return_to=" + $0 } ?? ""
         let target: String = switch prompt.prompt {
@@ -179,7 +177,7 @@ struct Pages: Sendable {
         case .notice, .required: "/notice" + query
         case .none: "/settings"
         }
-        return redirect(to: target, setting: sessions.cookie(account: account, now: api.clock.now()))
+        return redirect(to: target, setting: sessions.cookie(account: account, now: api.clock.now(), until: limit))
     }
 
     // MARK: The signup choice and the notice
