@@ -38,7 +38,19 @@ extension API {
         }
         router.get("/v1/me/settings") { request, _ -> Response in
             let account = try await caller(request).requireUser()
-            return try await settings(of: account).response()
+            var page = ChoicePage()
+            let query = request.uri.queryParameters
+            if let text = query.get("before") {
+                guard let before = Int64(text), before > 0 else { throw APIError.invalidArgument("before must be a ledger entry's seq") }
+                page.before = before
+            }
+            if let text = query.get("limit") {
+                guard let limit = Int(text), (1...ChoicePage.maximumLimit).contains(limit) else {
+                    throw APIError.invalidArgument("limit must be 1 to \(ChoicePage.maximumLimit)")
+                }
+                page.limit = limit
+            }
+            return try await settings(of: account, page: page).response()
         }
         router.put("/v1/me/settings") { request, _ -> Response in
             let caller = try await caller(request)
@@ -126,32 +138,45 @@ extension API {
         return decision
     }
 
-    /// The settings a user sees: the choice in force, the retention new activity gets, and the
-    /// history of their choices from the ledger.
-    func settings(of account: AccountID) async throws -> JSONValue {
+    /// One page of a user's choices, newest last: the `limit` choices before ledger entry
+    /// `before` (the newest when nil).
+    struct ChoicePage: Sendable {
+        var before: Int64?
+        var limit = 50
+
+        static let maximumLimit = 500
+    }
+
+    /// The settings a user sees: the choice in force, the retention new activity gets, and one
+    /// page of the history of their choices from the ledger (`olderBefore` names the next page).
+    func settings(of account: AccountID, page: ChoicePage = ChoicePage()) async throws -> JSONValue {
         let now = clock.now()
         let timeline = try await store.existingTimeline(of: account)
         let engine = PolicyEngine(policies: try await store.policyHistory())
         let retention = try engine.retentionInForce(for: timeline, at: now)
         let bound = Stamp.endOf(now)
-        let choices = try await store.ledgerEntries(ofAccount: account).compactMap { record -> JSONValue? in
-            guard record.kind == EventType.trainingChoice.rawValue, let event = try record.event(),
-                  case .trainingChoice(let value, let source, let shownDefault) = event.body
-            else { return nil }
+        let all = try await store.ledgerEntries(ofAccount: account).filter { record in
+            record.kind == EventType.trainingChoice.rawValue && page.before.map { record.seq < $0 } ?? true
+        }
+        let shown = all.suffix(page.limit)
+        let choices = try shown.compactMap { record -> JSONValue? in
+            guard let event = try record.event(), case .trainingChoice(let value, let source, let shownDefault) = event.body else { return nil }
             var object: [String: JSONValue] = [
                 "seq": .int64(record.seq), "at": .string(record.at.rfc3339), "value": .string(value.rawValue),
-                "source": .string(source.rawValue), "actor": .string(record.actor),
+                "source": .string(source.rawValue), "actor": .string(record.actorKind),
             ]
             if let shownDefault { object["shownDefault"] = .string(shownDefault.rawValue) }
             return .object(object)
         }
-        return .object([
+        var object: [String: JSONValue] = [
             "account": .string(account), "at": .string(now.rfc3339),
             "training": timeline.choice(at: bound).map { .string($0.value.rawValue) } ?? .null,
             "termsVersion": timeline.acceptances.last(where: { $0.evidence.stamp <= bound }).map { .string($0.version) } ?? .null,
             "retention": .object(["period": .string(retention.period.description), "rule": .string(retention.rule.rawValue)]),
             "choices": .array(choices),
-        ])
+        ]
+        if all.count > shown.count, let oldest = shown.first { object["olderBefore"] = .int64(oldest.seq) }
+        return .object(object)
     }
 
     /// Refuses a body on a route that takes none (an empty JSON object is accepted).

@@ -85,6 +85,26 @@ extension LedgerRecord {
     }
 }
 
+extension LedgerRecord {
+    /// Who wrote the entry, as the account's owner sees it: `user`, `service` (the product's back
+    /// end or another service key) or `operator` (the command line, the console, Assent itself) —
+    /// never the name of a key or of a person.
+    public var actorKind: String {
+        if actor.hasPrefix("user:") { return "user" }
+        if actor.hasPrefix("key:") { return "service" }
+        return "operator"
+    }
+
+    /// The entry as its owner's export shows it: the actor's kind, and the text of the exchange
+    /// or comment while it is stored (`text` is absent once purged or when none was given).
+    public func ownerJSON(text: String?) -> JSONValue {
+        guard case .object(var object) = json else { return json }
+        object["actor"] = .string(actorKind)
+        if let text { object["text"] = .string(text) }
+        return .object(object)
+    }
+}
+
 extension PolicyHistory {
     /// SPEC §7's `policy show`: the version in force at `now` plus the history.
     public func showJSON(now: Instant) -> JSONValue {
@@ -194,17 +214,21 @@ extension Store {
             .sorted { ($0.conversation.activities.last!.stamp, $0.conversation.id) > ($1.conversation.activities.last!.stamp, $1.conversation.id) }
     }
 
-    /// Everything Assent holds on an account: its ledger entries, its prompt and choice, each
-    /// conversation's status and retention, and the runs that hold its data.
+    /// Everything Assent holds on an account: its ledger entries with the text of its stored
+    /// exchanges and feedback (it is their data), its prompt and choice, each conversation's status
+    /// and retention, and the runs that hold its data.
     public func accountExport(account: AccountID, at instant: Instant) async throws -> JSONValue {
         let timeline = try await existingTimeline(of: account)
-        let entries = try await ledgerEntries(ofAccount: account)
+        var entries: [JSONValue] = []
+        for record in try await ledgerEntries(ofAccount: account) {
+            entries.append(record.ownerJSON(text: record.contentSha256 == nil ? nil : try await content(ofEntry: record.seq)))
+        }
         let statuses = try await conversationStatuses(of: timeline, at: instant)
         let held = try await lineage(account: account)
         var object: [String: JSONValue] = [
             "account": .string(account), "at": .string(instant.rfc3339),
             "choice": timeline.choices.last.map { .string($0.value.rawValue) } ?? .null,
-            "entries": .array(entries.map(\.json)),
+            "entries": .array(entries),
             "conversations": .array(statuses.map(\.json)),
             "runs": .array(held.map { .object(["name": .string($0.name), "conversations": .strings($0.conversations), "feedback": .strings($0.feedback)]) }),
         ]

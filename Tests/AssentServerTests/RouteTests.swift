@@ -76,6 +76,27 @@ struct UserRouteTests {
             #expect(off["retention"] == .object(["period": .string("30d"), "rule": .string("optOut")]))
             guard case .array(let choices)? = off["choices"] else { Issue.record("no choices"); return }
             #expect(choices.count == 2)
+            #expect(off["olderBefore"] == nil)
+            // The history is paged, newest last: many changes never make one answer grow.
+            for k in 0..<7 {
+                _ = try await client.call(.put, "/v1/me/settings", bearer: token, body: k % 2 == 0 ? #"{"training":"on"}"# : #"{"training":"off"}"#)
+            }
+            let all = try await client.call(.get, "/v1/me/settings", bearer: token)
+            guard case .array(let every)? = all["choices"] else { Issue.record("no choices"); return }
+            #expect(every.count == 9)
+            #expect(every.allSatisfy { $0.objectValue?["actor"] == .string("user") || $0.objectValue?["actor"] == .string("operator") })
+            let first = try await client.call(.get, "/v1/me/settings?limit=4", bearer: token)
+            guard case .array(let page1)? = first["choices"], case .number(let older)? = first["olderBefore"] else {
+                Issue.record("no page: \(first.text)"); return
+            }
+            #expect(page1 == Array(every.suffix(4)))
+            let second = try await client.call(.get, "/v1/me/settings?limit=4&before=\(older)", bearer: token)
+            #expect(second["choices"] == .array(Array(every.dropLast(4).suffix(4))))
+            let last = try await client.call(.get, "/v1/me/settings?limit=4&before=\(second["olderBefore"]?.numberText ?? "")", bearer: token)
+            #expect(last["choices"] == .array(Array(every.prefix(1))))
+            #expect(last["olderBefore"] == nil)
+            #expect(try await client.call(.get, "/v1/me/settings?limit=0", bearer: token).status == 400)
+            #expect(try await client.call(.get, "/v1/me/settings?before=x", bearer: token).status == 400)
             // a3 never accepted the terms: a setting alone is refused.
             let a3 = try await fixture.token("a3")
             let refused = try await client.call(.put, "/v1/me/settings", bearer: a3, body: #"{"training":"on"}"#)
@@ -116,8 +137,15 @@ struct UserRouteTests {
             }
             #expect(entries.count == 4)
             #expect(runs.count == 1)
-            // Content never leaves in the export: only its digest.
-            #expect(!export.text.contains("ada@example.com"))
+            // The user's own export holds the text of their exchanges (it is their data), and
+            // names actors by kind only: no key or operator names.
+            #expect(export.text.contains("mail me at ada@example.com"))
+            #expect(!export.text.contains(#""actor":"test""#) && !export.text.contains("key:"))
+            let actors = Set(entries.compactMap { entry -> String? in
+                guard case .object(let object) = entry, case .string(let actor)? = object["actor"] else { return nil }
+                return actor
+            })
+            #expect(actors == ["operator"])
             let deleted = try await client.call(.delete, "/v1/me", bearer: token)
             #expect(deleted.status == 200)
             let after = try await client.call(.get, "/v1/me/prompt", bearer: token)
@@ -341,5 +369,17 @@ struct ServiceRouteTests {
         try await fixture.test { client async throws in
             #expect(try await client.call(.get, "/health").status == 503)
         }
+    }
+}
+
+extension JSONValue {
+    var objectValue: [String: JSONValue]? {
+        if case .object(let object) = self { return object }
+        return nil
+    }
+
+    var numberText: String? {
+        if case .number(let text) = self { return text }
+        return nil
     }
 }
