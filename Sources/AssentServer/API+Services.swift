@@ -74,10 +74,14 @@ extension API {
             _ = try await caller(request).require(.runsRead)
             return JSONValue.object(try await store.run(named: try Self.parameter(context, "run")).json).response()
         }
+        // Raw ids: for compliance only. The data platform reads the pseudonymous export; with both
+        // in one hand the pseudonyms could be undone.
         router.get("/v1/runs/:run/manifest") { request, context -> Response in
-            _ = try await caller(request).require(.runsRead)
+            _ = try await caller(request).require(.auditRead)
             let name = try Self.parameter(context, "run")
-            return streamedManifest(try await store.run(named: name))
+            let path = try await exports.manifestFile(of: try await store.run(named: name), store: store)
+            let body = try await FileIO(threadPool: .singleton).loadFile(path: path, context: context)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
         }
         router.get("/v1/runs/:run/export") { request, context -> Response in
             _ = try await caller(request).require(.runsRead)
@@ -153,24 +157,6 @@ extension API {
             metrics.recordLedgerEntries(result.conversations.count + result.feedback.count + 1)
             return result.json.response()
         }
-    }
-
-    /// SPEC §7's `runs show` shape, streamed: the summary's fields, then the ids as they are read.
-    func streamedManifest(_ summary: RunSummary) -> Response {
-        let pipe = ChunkPipe()
-        let store = store
-        // The producer reads on the store's thread and stops when the response is gone.
-        Task {
-            do {
-                let writer = ChunkWriter(pipe: pipe)
-                try await store.streamRunManifest(summary) { try writer.write($0) }
-                try writer.flush()
-                pipe.finish()
-            } catch {
-                pipe.finish(throwing: error)
-            }
-        }
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(asyncSequence: pipe.chunks))
     }
 
     static func rawJSON(_ text: String, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {

@@ -52,6 +52,37 @@ actor ExportCache {
         return Export(directory: directory, manifest: summary.manifest, shards: shards(of: summary.manifest))
     }
 
+    private var manifestsInFlight: [String: Task<String, any Error>] = [:]
+
+    /// The file holding a run's `runs show` JSON, written once (runs never change). Serving it
+    /// from a file means a slow client never holds a database read: the read takes as long as
+    /// writing the file, whatever the client does.
+    func manifestFile(of summary: RunSummary, store: any Store) async throws -> String {
+        let path = root + "/.manifests/" + Digest.sha256Hex(summary.name) + ".json"
+        if FileManager.default.fileExists(atPath: path) { return path }
+        if let task = manifestsInFlight[summary.name] { return try await task.value }
+        let task = Task { () async throws -> String in
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let staging = path + ".\(UUID().uuidString).partial"
+            FileManager.default.createFile(atPath: staging, contents: nil)
+            do {
+                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: staging))
+                let writer = BufferedFileWriter(handle: handle)
+                try await store.streamRunManifest(summary) { try writer.write($0) }
+                try writer.close()
+                // rename(2) replaces atomically: a reader sees the whole file or none.
+                guard rename(staging, path) == 0 else { throw AssentError.invalidArgument("cannot write the manifest of run \(summary.name)") }
+            } catch {
+                try? FileManager.default.removeItem(atPath: staging)
+                throw error
+            }
+            return path
+        }
+        manifestsInFlight[summary.name] = task
+        defer { manifestsInFlight[summary.name] = nil }
+        return try await task.value
+    }
+
     private static func shards(of manifest: JSONValue) -> [String: String] {
         guard case .object(let object) = manifest, case .array(let shards)? = object["shards"] else { return [:] }
         var result: [String: String] = [:]
@@ -59,5 +90,32 @@ actor ExportCache {
             if case .string(let name)? = shard["name"], case .string(let sha)? = shard["sha256"] { result[name] = sha }
         }
         return result
+    }
+}
+
+/// Text appended to a file in 1 MiB writes.
+final class BufferedFileWriter: @unchecked Sendable {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+
+    init(handle: FileHandle) {
+        self.handle = handle
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    func write(_ text: String) throws {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try handle.write(contentsOf: buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        try flush()
+        try handle.close()
     }
 }

@@ -29,13 +29,14 @@ public struct RunExporter: Sendable {
         for file in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where file.hasPrefix("shard-") && file.hasSuffix(".jsonl.gz") || file == "manifest.json" {
             try fm.removeItem(atPath: directory + "/" + file)
         }
-        let writer = ShardWriter(directory: directory, shardBytes: shardBytes, key: key)
+        let writer = try ShardWriter(directory: directory, shardBytes: shardBytes, key: key)
+        defer { writer.removeBuckets() }
         for kind in RunItemKind.allCases {
             try await store.forEachRunItemWithContent(run: name, kind: kind) { item, texts in
                 try writer.add(item, texts: texts)
             }
         }
-        try writer.flush()
+        try writer.finish()
         let state = writer.state
         let manifest: JSONValue = .object([
             "run": .string(name),
@@ -43,6 +44,9 @@ public struct RunExporter: Sendable {
             "at": .string(summary.at.rfc3339),
             "purpose": .string(summary.purpose.rawValue),
             "redactionVersion": .string(Redactor.version),
+            // What keeps the export from being lined up with the raw-id manifest or product logs.
+            "recordOrder": .string("pseudonym"),
+            "instantPrecision": .string("day"),
             "shards": .array(state.shards.map {
                 .object(["name": .string($0.name), "sha256": .string($0.sha256), "records": .number(String($0.records)), "bytes": .number(String($0.bytes))])
             }),
@@ -64,6 +68,11 @@ public struct RunExporter: Sendable {
 }
 
 /// Accumulates records and writes shards; used from the store's streaming callback.
+///
+/// Records leave ordered by pseudonym (the account's, then the record's), never in the run
+/// manifest's order: a caller holding both must not be able to line them up. The order is made
+/// with a bucket sort on disk — records go to one of 256 files by their sort key's first byte,
+/// then each file is sorted in memory — so memory stays one bucket, not the whole run.
 final class ShardWriter: @unchecked Sendable {
     struct Shard {
         var name: String
@@ -84,18 +93,22 @@ final class ShardWriter: @unchecked Sendable {
     }
 
     private let directory: String
+    private let bucketDirectory: String
     private let shardBytes: Int
     private let key: [UInt8]
     private let redactor: Redactor
+    private var buckets: [FileHandle?] = Array(repeating: nil, count: 256)
     private var buffer: [UInt8] = []
     private var records = 0
     private(set) var state = State()
 
-    init(directory: String, shardBytes: Int, key: [UInt8]) {
+    init(directory: String, shardBytes: Int, key: [UInt8]) throws {
         self.directory = directory
+        self.bucketDirectory = directory + "/.buckets"
         self.shardBytes = shardBytes
         self.key = key
         redactor = Redactor(masking: .pseudonym(key: key))
+        try FileManager.default.createDirectory(atPath: bucketDirectory, withIntermediateDirectories: true)
     }
 
     /// A keyed pseudonym for an id: the mapping never leaves the deployment.
@@ -104,6 +117,9 @@ final class ShardWriter: @unchecked Sendable {
         return "p_" + Digest.hex(Array(mac).prefix(10))
     }
 
+    /// The day of an instant: exact instants in an export could be matched against product logs.
+    static func day(_ instant: Instant) -> String { String(instant.rfc3339.prefix(10)) }
+
     func redact(_ text: String) -> String {
         let (redacted, spans) = redactor.redactWithSpans(text)
         for span in spans { state.detected[span.type, default: 0] += 1 }
@@ -111,12 +127,13 @@ final class ShardWriter: @unchecked Sendable {
     }
 
     func add(_ item: RunItem, texts: [String?]) throws {
+        let account = pseudonym("account", item.account)
         switch item.kind {
         case .conversation:
             var exchanges: [JSONValue] = []
             for (entry, text) in zip(item.entries, texts) {
                 if let text {
-                    exchanges.append(.object(["at": .string(entry.at.rfc3339), "text": .string(redact(text))]))
+                    exchanges.append(.object(["at": .string(Self.day(entry.at)), "text": .string(redact(text))]))
                 } else if entry.contentSha256 != nil {
                     state.purgedExchanges += 1
                 }
@@ -127,9 +144,9 @@ final class ShardWriter: @unchecked Sendable {
             }
             state.conversations += 1
             state.exchanges += exchanges.count
-            append(.object([
-                "type": .string("conversation"), "id": .string(pseudonym("conversation", item.id)),
-                "account": .string(pseudonym("account", item.account)), "exchanges": .array(exchanges),
+            let id = pseudonym("conversation", item.id)
+            try stage(sortKey: account + " 0 " + id, .object([
+                "type": .string("conversation"), "id": .string(id), "account": .string(account), "exchanges": .array(exchanges),
             ]))
         case .feedback:
             let entry = item.entries[0]
@@ -139,20 +156,64 @@ final class ShardWriter: @unchecked Sendable {
                 return
             }
             state.feedback += 1
-            append(.object([
-                "type": .string("feedback"), "id": .string(pseudonym("feedback", item.id)),
+            let id = pseudonym("feedback", item.id)
+            try stage(sortKey: account + " 1 " + id, .object([
+                "type": .string("feedback"), "id": .string(id),
                 "conversation": .string(pseudonym("conversation", item.conversation ?? "")),
-                "account": .string(pseudonym("account", item.account)), "at": .string(entry.at.rfc3339),
+                "account": .string(account), "at": .string(Self.day(entry.at)),
                 "comment": text.map { .string(redact($0)) } ?? .null,
             ]))
         }
-        if buffer.count >= shardBytes { try flush() }
     }
 
-    private func append(_ record: JSONValue) {
-        record.write(to: &buffer)
-        buffer.append(0x0A)
-        records += 1
+    /// Writes `key TAB record` to the bucket of the key's first hex digits (after `p_`).
+    private func stage(sortKey: String, _ record: JSONValue) throws {
+        let hex = Array(sortKey.utf8.dropFirst(2).prefix(2))
+        let bucket = Int(Self.nibble(hex[0])) << 4 | Int(Self.nibble(hex[1]))
+        if buckets[bucket] == nil {
+            let path = bucketDirectory + "/" + String(format: "%03d", bucket)
+            FileManager.default.createFile(atPath: path, contents: nil)
+            buckets[bucket] = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        }
+        var line = Array(sortKey.utf8)
+        line.append(0x09)
+        record.write(to: &line)
+        line.append(0x0A)
+        try buckets[bucket]!.write(contentsOf: line)
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8 { c >= 0x61 ? c - 0x61 + 10 : c - 0x30 }
+
+    /// Sorts each bucket in turn and writes the shards.
+    func finish() throws {
+        for bucket in 0..<256 {
+            guard let handle = buckets[bucket] else { continue }
+            try handle.close()
+            buckets[bucket] = nil
+            let path = bucketDirectory + "/" + String(format: "%03d", bucket)
+            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+            try FileManager.default.removeItem(atPath: path)
+            var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true)
+            lines.sort { a, b in
+                let keyA = a.prefix { $0 != 0x09 }
+                let keyB = b.prefix { $0 != 0x09 }
+                return keyA.lexicographicallyPrecedes(keyB)
+            }
+            for line in lines {
+                let tab = line.firstIndex(of: 0x09)!
+                buffer.append(contentsOf: line[line.index(after: tab)...])
+                buffer.append(0x0A)
+                records += 1
+                if buffer.count >= shardBytes { try flush() }
+            }
+        }
+        try flush()
+    }
+
+    /// Removes the staging buckets (also after a failure).
+    func removeBuckets() {
+        for handle in buckets { try? handle?.close() }
+        try? FileManager.default.removeItem(atPath: bucketDirectory)
     }
 
     func flush() throws {

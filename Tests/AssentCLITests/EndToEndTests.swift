@@ -173,6 +173,18 @@ struct EndToEndTests {
             #expect(!exported.contains(marker), "\(marker) leaked")
         }
         let records = exported.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        // Records leave ordered by pseudonym, never in the raw-id manifest's order, and with
+        // instants to the day only (exact instants could be matched against product logs).
+        #expect(manifest["recordOrder"] as? String == "pseudonym")
+        #expect(manifest["instantPrecision"] as? String == "day")
+        let keys = records.map { record -> String in
+            "\(record?["account"] as? String ?? "") \(record?["type"] as? String == "feedback" ? 1 : 0) \(record?["id"] as? String ?? "")"
+        }
+        #expect(keys == keys.sorted() && keys.count > 10)
+        let days = records.flatMap { record -> [String] in
+            ((record?["exchanges"] as? [[String: Any]]) ?? []).compactMap { $0["at"] as? String } + [record?["at"] as? String].compactMap { $0 }
+        }
+        #expect(!days.isEmpty && days.allSatisfy { $0.count == 10 && $0.dropFirst(4).first == "-" }, "\(days.prefix(3))")
         #expect(records.count == ((manifest["counts"] as? [String: Int])?["conversations"] ?? 0) + ((manifest["counts"] as? [String: Int])?["feedback"] ?? 0))
         // One pseudonym per account: as many as the accounts the run holds.
         let shown = try ws.run(["runs", "show", "r1"]).stdout

@@ -37,7 +37,7 @@ struct Route: Sendable, CustomTestStringConvertible {
         Route(method: .post, path: "/v1/runs", body: #"{"name":"matrix"}"#, allowed: .scope(.runsWrite)),
         Route(method: .get, path: "/v1/runs", allowed: .scope(.runsRead)),
         Route(method: .get, path: "/v1/runs/r0", allowed: .scope(.runsRead)),
-        Route(method: .get, path: "/v1/runs/r0/manifest", allowed: .scope(.runsRead)),
+        Route(method: .get, path: "/v1/runs/r0/manifest", allowed: .scope(.auditRead)),
         Route(method: .get, path: "/v1/runs/r0/export", allowed: .scope(.runsRead)),
         Route(method: .get, path: "/v1/accounts/a1/prompt", allowed: .scope(.auditRead)),
         Route(method: .get, path: "/v1/accounts/a1/lineage", allowed: .scope(.auditRead)),

@@ -283,9 +283,14 @@ struct ServiceRouteTests {
             #expect(created["counts"] == .object(["conversations": .number("2"), "feedback": .number("0")]))
             let list = try await client.call(.get, "/v1/runs", bearer: reader)
             #expect(list.text.contains(#""name":"r0""#) && list.text.contains(#""name":"r1""#))
-            let manifest = try await client.call(.get, "/v1/runs/r1/manifest", bearer: reader)
+            // The raw-id manifest is for compliance: with it the data platform could undo the export's pseudonyms.
+            #expect(try await client.call(.get, "/v1/runs/r1/manifest", bearer: reader).status == 403)
+            let manifest = try await client.call(.get, "/v1/runs/r1/manifest", bearer: try #require(fixture.keys["audit"]))
             #expect(manifest["conversations"] == .array([.string("a1-c1"), .string("a2-c1")]))
             #expect(manifest["manifestSha256"] == created["manifestSha256"])
+            // Served from a file written once: the same bytes again, also after the store is gone.
+            let again = try await client.call(.get, "/v1/runs/r1/manifest", bearer: try #require(fixture.keys["audit"]))
+            #expect(again.text == manifest.text)
             let export = try await client.call(.get, "/v1/runs/r1/export", bearer: reader)
             #expect(export.status == 200, "\(export.text)")
             guard case .array(let shards)? = export["shards"], case .object(let shard)? = shards.first,
