@@ -45,7 +45,9 @@ extension API {
             }
             let outcome = try await store.append(
                 events, actor: key.actor, now: now,
-                idempotency: IdempotentRequest(caller: key.name, key: idempotencyKey, requestSha256: Digest.sha256Hex(text)),
+                idempotency: IdempotentRequest(
+                    caller: key.name, key: idempotencyKey, requestSha256: Digest.sha256Hex(text),
+                    notBefore: Instant(microseconds: now.microseconds - configuration.idempotencyTTLSeconds * 1_000_000)),
                 respond: respond)
             if !outcome.replayed { metrics.recordLedgerEntries(events.count) }
             return Self.rawJSON(outcome.response, status: .ok, headers: outcome.replayed ? [.init(HeaderNames.idempotentReplayed)!: "true"] : [:])
@@ -152,10 +154,7 @@ extension API {
                 try fields.refuseUnknownFields()
             }
             if dryRun { return try await store.sweepPreview(at: at).json.response() }
-            let result = try await store.sweep(at: at, actor: key.actor, now: clock.now())
-            metrics.recordSweep(conversations: result.conversations.count, feedback: result.feedback.count)
-            metrics.recordLedgerEntries(result.conversations.count + result.feedback.count + 1)
-            return result.json.response()
+            return try await sweep(at: at, actor: key.actor).json.response()
         }
     }
 

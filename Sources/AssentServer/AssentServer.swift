@@ -1,6 +1,7 @@
 public import AssentStore
 public import Hummingbird
 public import Logging
+import ServiceLifecycle
 
 /// Builds Assent's HTTP application over a store.
 ///
@@ -16,7 +17,7 @@ public enum AssentServer {
     }
 
     static func build(store: any Store, configuration: ServerConfiguration, clock: ServerClock,
-                      metrics: ServerMetrics) async throws -> (router: Router<AssentRequestContext>, dashboards: DashboardCache) {
+                      metrics: ServerMetrics) async throws -> (router: Router<AssentRequestContext>, dashboards: DashboardCache, api: API) {
         try configuration.validate()
         let router = Router(context: AssentRequestContext.self)
         // First, so that it wraps every route and the not-found answer too.
@@ -37,7 +38,7 @@ public enum AssentServer {
                                    sameSite: .strict, secure: configuration.secureCookies),
             dashboards: dashboards)
         console.register(on: router)
-        return (router, dashboards)
+        return (router, dashboards, api)
     }
 
     /// The application: the router on `configuration.host:port`, with the dashboard's refresher
@@ -47,11 +48,15 @@ public enum AssentServer {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> some ApplicationProtocol {
         let built = try await build(store: store, configuration: configuration, clock: clock, metrics: ServerMetrics())
+        var services: [any Service] = [DashboardRefresher(cache: built.dashboards, store: store)]
+        if configuration.sweepIntervalSeconds > 0 {
+            services.append(SweepService(api: built.api, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger))
+        }
         return Application(
             router: built.router,
             server: .http1(configuration: .init(idleTimeout: .seconds(configuration.idleTimeoutSeconds))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "assent"),
-            services: [DashboardRefresher(cache: built.dashboards, store: store)],
+            services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }

@@ -1,12 +1,13 @@
-import AssentCore
-import AssentStore
+public import AssentCore
+public import AssentStore
 import Foundation
 
-/// Run exports for download: written once per run and ledger state into
-/// `<exportDirectory>/<run>/`, and written again when the ledger has moved since (a sweep may
-/// have purged content the export held; SPEC's "export what remains"). Exports are
-/// deterministic, so a rewrite changes bytes only when the content did.
-actor ExportCache {
+/// Run exports for download: written once per run and purge state into
+/// `<exportDirectory>/<run>/`, stamped with the ledger entry of the newest purge. An export
+/// changes only when content it held is purged (SPEC's "export what remains"), so a busy ledger
+/// does not redo redaction on every download; a sweep that purged removes the stale exports at
+/// once, so redacted copies of purged text do not wait on disk for the next download.
+public actor ExportCache {
     struct Export: Sendable {
         var directory: String
         var manifest: JSONValue
@@ -17,8 +18,28 @@ actor ExportCache {
     private let root: String
     private var inFlight: [String: Task<Export, any Error>] = [:]
 
-    init(root: String) {
+    public init(root: String) {
         self.root = root
+    }
+
+    static let stampFile = ".purge-stamp"
+
+    /// Removes every export written before the newest purge (call after a sweep that purged).
+    /// - Returns: the names of the runs whose export was removed.
+    @discardableResult
+    public func removeStale(store: any Store) async throws -> [String] {
+        let stamp = String(try await store.lastPurgeSeq())
+        let fm = FileManager.default
+        var removed: [String] = []
+        for name in ((try? fm.contentsOfDirectory(atPath: root)) ?? []).sorted() where !name.hasPrefix(".") {
+            let directory = root + "/" + name
+            let written = try? String(contentsOfFile: directory + "/" + Self.stampFile, encoding: .utf8)
+            if written != stamp {
+                try fm.removeItem(atPath: directory)
+                removed.append(name)
+            }
+        }
+        return removed
     }
 
     /// The run's export as of the ledger now, written if missing or stale.
@@ -33,10 +54,10 @@ actor ExportCache {
 
     private static func ensure(run name: String, store: any Store, root: String) async throws -> Export {
         _ = try await store.run(named: name)
-        let stamp = try await store.horizon()?.rfc3339 ?? "empty"
+        let stamp = String(try await store.lastPurgeSeq())
         let directory = root + "/" + name
         let fm = FileManager.default
-        if let written = try? String(contentsOfFile: directory + "/.ledger-horizon", encoding: .utf8), written == stamp,
+        if let written = try? String(contentsOfFile: directory + "/" + stampFile, encoding: .utf8), written == stamp,
            let text = try? String(contentsOfFile: directory + "/manifest.json", encoding: .utf8),
            let manifest = try? JSONValue.parse(text) {
             return Export(directory: directory, manifest: manifest, shards: shards(of: manifest))
@@ -46,7 +67,7 @@ actor ExportCache {
         try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? fm.removeItem(atPath: staging) }
         let summary = try await RunExporter().export(run: name, from: store, to: staging)
-        try stamp.write(toFile: staging + "/.ledger-horizon", atomically: true, encoding: .utf8)
+        try stamp.write(toFile: staging + "/" + stampFile, atomically: true, encoding: .utf8)
         if fm.fileExists(atPath: directory) { try fm.removeItem(atPath: directory) }
         try fm.moveItem(atPath: staging, toPath: directory)
         return Export(directory: directory, manifest: summary.manifest, shards: shards(of: summary.manifest))

@@ -12,6 +12,9 @@ public final class ServerMetrics: Sendable {
     private let purgedConversations: Counter
     private let purgedFeedback: Counter
     private let runConversations: ValueHistogram
+    private let sweepLastSuccess: Gauge
+    private let overdueConversations: Gauge
+    private let overdueFeedback: Gauge
 
     private struct RequestLabels: Hashable {
         var route: String
@@ -38,6 +41,23 @@ public final class ServerMetrics: Sendable {
             descriptor: .init(namespace: "assent", metricName: "run_conversations", unitName: "count",
                               helpText: "Conversations per created run"),
             labels: [], buckets: [0, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000])
+        sweepLastSuccess = registry.makeGauge(
+            name: "assent_sweep_last_success_timestamp_seconds", labels: [], help: "When the last sweep succeeded, in seconds since the epoch")
+        overdueConversations = registry.makeGauge(
+            name: "assent_content_overdue", labels: [("kind", "conversation")],
+            help: "Stored content whose retention has passed and that no sweep purged yet (0 after every sweep)")
+        overdueFeedback = registry.makeGauge(
+            name: "assent_content_overdue", labels: [("kind", "feedback")],
+            help: "Stored content whose retention has passed and that no sweep purged yet (0 after every sweep)")
+    }
+
+    func recordSweepSuccess(at instant: Instant) {
+        sweepLastSuccess.set(Double(instant.microseconds) / 1_000_000)
+    }
+
+    func recordOverdue(conversations: Int, feedback: Int) {
+        overdueConversations.set(Int64(conversations))
+        overdueFeedback.set(Int64(feedback))
     }
 
     /// Counts a request and records its latency under its route template, method and status.

@@ -101,11 +101,14 @@ public struct IdempotentRequest: Sendable {
     public var key: String
     /// Hex SHA-256 of the request body: the same key with another body is a conflict.
     public var requestSha256: String
+    /// A key recorded before this instant has expired: it is forgotten and the request is new.
+    public var notBefore: Instant
 
-    public init(caller: String, key: String, requestSha256: String) {
+    public init(caller: String, key: String, requestSha256: String, notBefore: Instant = .beginningOfTime) {
         self.caller = caller
         self.key = key
         self.requestSha256 = requestSha256
+        self.notBefore = notBefore
     }
 }
 

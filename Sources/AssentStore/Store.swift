@@ -78,6 +78,13 @@ public protocol Store: Sendable {
     /// Purges content whose retainUntil ≤ `at`, keeping tombstones, and records the purges.
     func sweep(at: Instant, actor: String, now: Instant) async throws -> SweepResult
 
+    /// The ledger entry of the newest purge, 0 when nothing was ever purged: the state of every
+    /// run export (an export changes only when content it held is purged).
+    func lastPurgeSeq() async throws -> Int64
+
+    /// Forgets `Idempotency-Key`s recorded before `instant`; returns how many.
+    func deleteIdempotencyKeys(createdBefore instant: Instant) async throws -> Int
+
     /// Recomputes the hash chain and names the first broken entry.
     func verifyLedger() async throws -> LedgerVerification
 

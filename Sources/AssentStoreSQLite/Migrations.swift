@@ -151,6 +151,14 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v4: purge and expiry indexes") { db in
+            // The newest purge names the state of every export (an export changes only when
+            // content it held is purged); idempotency keys are deleted by age.
+            try db.execute(sql: """
+                CREATE INDEX tombstones_by_purge ON tombstones(purge_seq);
+                CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);
+                """)
+        }
         return migrator
     }
 }

@@ -35,6 +35,9 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA cache_size = -\(settings.cacheKiB)")
             try db.execute(sql: "PRAGMA mmap_size = \(settings.mmapBytes)")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            // Deleted content is overwritten, not left in free pages (a purge must not survive
+            // on disk); the WAL is truncated after a sweep that purged.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         config.busyMode = .timeout(10)
         pool = try DatabasePool(path: path, configuration: config)
@@ -330,12 +333,17 @@ public final class SQLiteStore: Store {
             return GroupCommit.Outcome(records: records, response: nil, replayed: false, timelines: timelines)
         }
         if let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT request_sha256, response FROM idempotency_keys WHERE caller = ? AND key = ?"),
+            db.cachedStatement(sql: "SELECT request_sha256, response, created_at FROM idempotency_keys WHERE caller = ? AND key = ?"),
             arguments: [idempotency.caller, idempotency.key]) {
-            guard row[0] as String == idempotency.requestSha256 else {
-                throw AssentError.idempotencyConflict("Idempotency-Key \(idempotency.key) was used with another request")
+            if (row[2] as Int64) < idempotency.notBefore.microseconds {
+                // Expired: the key starts over.
+                try db.execute(sql: "DELETE FROM idempotency_keys WHERE caller = ? AND key = ?", arguments: [idempotency.caller, idempotency.key])
+            } else {
+                guard row[0] as String == idempotency.requestSha256 else {
+                    throw AssentError.idempotencyConflict("Idempotency-Key \(idempotency.key) was used with another request")
+                }
+                return GroupCommit.Outcome(records: [], response: row[1], replayed: true)
             }
-            return GroupCommit.Outcome(records: [], response: row[1], replayed: true)
         }
         let (records, timelines) = try appendKeepingTimelines(request.events, actor: request.actor, now: request.now, db: db)
         let response = respond(records)
@@ -435,6 +443,17 @@ public final class SQLiteStore: Store {
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM service_keys WHERE secret_sha256 = ?"), arguments: [secretSha256])
                 .map(Self.serviceKey)
         }
+    }
+
+    public func deleteIdempotencyKeys(createdBefore instant: Instant) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at < ?", arguments: [instant.microseconds])
+            return db.changesCount
+        }
+    }
+
+    public func lastPurgeSeq() async throws -> Int64 {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT max(purge_seq) FROM tombstones") ?? 0 }
     }
 
     public func content(ofEntry seq: Int64) async throws -> String? {
@@ -585,6 +604,15 @@ public final class SQLiteStore: Store {
     // MARK: Sweeps
 
     public func sweep(at instant: Instant, actor: String, now: Instant) async throws -> SweepResult {
+        let result = try await sweepTransaction(at: instant, actor: actor, now: now)
+        if !result.conversations.isEmpty || !result.feedback.isEmpty {
+            // The purged text is still in the WAL's frames: copy them back and truncate the WAL.
+            try await pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        }
+        return result
+    }
+
+    private func sweepTransaction(at instant: Instant, actor: String, now: Instant) async throws -> SweepResult {
         try await pool.write { db in
             let head = try Self.head(db)
             try SnapshotInstant.check(instant, for: .sweep, horizon: head.horizon, now: now)

@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentServer
 import ArgumentParser
 import Foundation
 
@@ -271,9 +272,13 @@ struct SweepCommand: AsyncParsableCommand {
 
     func run() async throws {
         let instant = try at.instant()
+        let exports = ExportCache(root: store.exportDirectory)
         let result = try await withStore(store) { store in
             if dryRun { return try await store.sweepPreview(at: instant) }
-            return try await store.sweep(at: instant, actor: Actor.cli, now: WallClock.now())
+            let result = try await store.sweep(at: instant, actor: Actor.cli, now: WallClock.now())
+            // Exports `serve` wrote that held purged content go with it.
+            if !result.conversations.isEmpty || !result.feedback.isEmpty { try await exports.removeStale(store: store) }
+            return result
         }
         if output.json {
             Output.json(result.json)

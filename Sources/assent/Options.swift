@@ -16,6 +16,18 @@ struct StoreOptions: ParsableArguments {
         database ?? ProcessInfo.processInfo.environment["ASSENT_DATABASE"] ?? "assent.sqlite"
     }
 
+    /// Where `serve` writes run exports and the command line finds them: `ASSENT_EXPORT_DIR`, else
+    /// `<database file>.exports` beside a SQLite file.
+    var exportDirectory: String {
+        if let directory = ProcessInfo.processInfo.environment["ASSENT_EXPORT_DIR"], !directory.isEmpty { return directory }
+        var path = location
+        for prefix in ["sqlite://", "sqlite:", "file:"] where path.hasPrefix(prefix) {
+            path = String(path.dropFirst(prefix.count))
+            break
+        }
+        return path + ".exports"
+    }
+
     /// Opens the store the location names; the only place the command line picks a backend.
     func open() throws -> any Store {
         let location = self.location

@@ -36,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = try ServerConfiguration.fromEnvironment(environment)
         if let host { configuration.host = host }
         if let port { configuration.port = port }
-        if environment["ASSENT_EXPORT_DIR"] == nil { configuration.exportDirectory = store.location + ".exports" }
+        configuration.exportDirectory = store.exportDirectory
         configuration.databaseDescription = store.location.hasPrefix("postgres") ? "postgres" : store.location
 
         let level = environment["ASSENT_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info

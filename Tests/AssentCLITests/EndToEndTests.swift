@@ -321,11 +321,29 @@ struct EndToEndTests {
             healthy = String(decoding: body.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("\"ok\"")
         }
         #expect(healthy)
+        // Retention enforces itself: the server sweeps once at start-up, without anyone asking.
+        var swept = false
+        for _ in 0..<100 where !swept {
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            curl.arguments = ["-sf", "http://127.0.0.1:\(port)/metrics"]
+            let body = Pipe()
+            curl.standardOutput = body
+            try curl.run()
+            curl.waitUntilExit()
+            let text = String(decoding: body.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            swept = text.split(separator: "\n").contains {
+                $0.hasPrefix("assent_sweep_last_success_timestamp_seconds ") && !$0.hasSuffix(" 0") && !$0.hasSuffix(" 0.0")
+            }
+            if !swept { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(swept, "the start-up sweep ran")
         process.terminate()  // SIGTERM
         process.waitUntilExit()
         let log = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 0, "\(log)")
         #expect(log.contains("assent stopped"))
         #expect(try ws.run(["ledger", "verify", "--json"]).json()["ok"] as? Bool == true)
+        #expect(try ws.run(["policy", "show", "--json"]).status == 0)
     }
 }

@@ -352,6 +352,67 @@ struct ServiceRouteTests {
         #expect(try await fixture.store.ledgerEntries(ofAccount: "a1").contains { $0.kind == "content.purged" && $0.actor == "key:admin" })
     }
 
+    /// Every file under `directory`, gzip files read decompressed.
+    static func filesContain(_ needle: String, under directory: String) throws -> [String] {
+        var hits: [String] = []
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        while let relative = enumerator?.nextObject() as? String {
+            let path = directory + "/" + relative
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            var data = try Data(contentsOf: URL(fileURLWithPath: path))
+            if path.hasSuffix(".gz") {
+                let gzip = Process()
+                gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+                gzip.arguments = ["-dc", path]
+                let out = Pipe()
+                gzip.standardOutput = out
+                try gzip.run()
+                data = out.fileHandleForReading.readDataToEndOfFile()
+                gzip.waitUntilExit()
+            }
+            if data.range(of: Data(needle.utf8)) != nil { hits.append(relative) }
+        }
+        return hits
+    }
+
+    @Test("a purge leaves no copy on disk: exports holding it are removed, SQLite overwrites and checkpoints; exports are not redone for other writes")
+    func purgedContentLeavesDisk() async throws {
+        let fixture = try await ServerFixture.make()
+        let marker = "zebra-quartz-7731"
+        let product = try #require(fixture.keys["events"])
+        let platform = try #require(fixture.keys["admin"])
+        let token = try await fixture.token("a1")
+        try await fixture.test { client async throws in
+            let added = try await client.call(.post, "/v1/events", bearer: product, body: """
+                {"events":[{"type":"conversation.activity","account":"a1","conversation":"a1-c9","kind":"chat","at":"2025-09-09T00:00:00Z","content":"remember \(marker) for me"}]}
+                """)
+            #expect(added.status == 200, "\(added.text)")
+            #expect(try await client.call(.post, "/v1/runs", bearer: platform, body: #"{"name":"r1"}"#).status == 201)
+            #expect(try await client.call(.get, "/v1/runs/r1/export", bearer: platform).status == 200)
+            #expect(try Self.filesContain(marker, under: fixture.directory).contains { $0.hasPrefix("exports/r1/") })
+            // Another write does not make the export stale: no redaction redone on the next download.
+            let sentinel = fixture.directory + "/exports/r1/sentinel"
+            FileManager.default.createFile(atPath: sentinel, contents: Data())
+            #expect(try await client.call(.put, "/v1/me/settings", bearer: token, body: #"{"training":"on"}"#).status == 200)
+            #expect(try await client.call(.get, "/v1/runs/r1/export", bearer: platform).status == 200)
+            #expect(FileManager.default.fileExists(atPath: sentinel))
+            // The user deletes it; 30 days on the sweep purges it, and with it every copy.
+            #expect(try await client.call(.delete, "/v1/me/conversations/a1-c9", bearer: token).status == 200)
+            fixture.clock.set(utc("2025-10-20T00:00:00Z"))
+            let swept = try await client.call(.post, "/v1/sweep", bearer: platform)
+            #expect(swept.text.contains("a1-c9"), "\(swept.text)")
+            #expect(!FileManager.default.fileExists(atPath: sentinel))
+            #expect(try Self.filesContain(marker, under: fixture.directory) == [])
+            // The export is written again on request, without the purged text.
+            #expect(try await client.call(.get, "/v1/runs/r1/export", bearer: platform).status == 200)
+            #expect(try Self.filesContain(marker, under: fixture.directory) == [])
+            let metrics = try await client.call(.get, "/metrics")
+            #expect(metrics.text.contains(#"assent_content_overdue{kind="conversation"} 0"#), "\(metrics.text)")
+            #expect(metrics.text.contains("assent_sweep_last_success_timestamp_seconds 1760918400"))
+        }
+    }
+
     @Test("health checks the database; metrics count requests and decisions; the OpenAPI document is served")
     func operations() async throws {
         let fixture = try await ServerFixture.make()

@@ -419,6 +419,47 @@ struct StoreSuiteTests {
         }
     }
 
+    @Test("Idempotency-Keys expire: an old key starts over, and expired keys can be deleted", arguments: Backend.all)
+    func idempotencyExpiry(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.importLines(Lines.optedIn())
+            let off = Event(account: "a1", at: t("2025-10-01T00:00:00Z"), .trainingChoice(value: .off, source: .settings, shownDefault: nil))
+            let first = IdempotentRequest(caller: "product", key: "k1", requestSha256: "aa")
+            _ = try await store.append([off], actor: "key:product", now: t("2025-10-01T00:00:00Z"), idempotency: first) { "seq \($0[0].seq)" }
+            // Within the TTL a retry replays; after it the key is forgotten and the request is new.
+            let soon = IdempotentRequest(caller: "product", key: "k1", requestSha256: "aa", notBefore: t("2025-09-30T00:00:00Z"))
+            #expect(try await store.append([off], actor: "key:product", now: t("2025-10-01T12:00:00Z"), idempotency: soon) { _ in "" }.replayed)
+            let on = Event(account: "a1", at: t("2025-10-03T00:00:00Z"), .trainingChoice(value: .on, source: .settings, shownDefault: nil))
+            let late = IdempotentRequest(caller: "product", key: "k1", requestSha256: "bb", notBefore: t("2025-10-02T00:00:00Z"))
+            let again = try await store.append([on], actor: "key:product", now: t("2025-10-03T00:00:00Z"), idempotency: late) { "seq \($0[0].seq)" }
+            #expect(!again.replayed)
+            #expect(again.response == "seq 8")
+            let other = IdempotentRequest(caller: "product", key: "k2", requestSha256: "cc")
+            _ = try await store.append([off], actor: "key:product", now: t("2025-10-04T00:00:00Z"), idempotency: other) { _ in "k2" }
+            #expect(try await store.deleteIdempotencyKeys(createdBefore: t("2025-10-04T00:00:00Z")) == 1)
+            #expect(try await store.deleteIdempotencyKeys(createdBefore: t("2025-10-04T00:00:00Z")) == 0)
+            // k2 is still remembered.
+            #expect(try await store.append([off], actor: "key:product", now: t("2025-10-04T00:00:00Z"), idempotency: other) { _ in "" }.replayed)
+        }
+    }
+
+    @Test("the newest purge names the state of exports: 0 until a sweep purges, then its ledger entry", arguments: Backend.all)
+    func lastPurgeSeq(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.importLines([
+                Lines.created("a2", "2025-07-01T00:00:00Z"), Lines.activity("a2", "c2", "2025-09-01T00:00:00Z", content: "x"),
+            ])
+            #expect(try await store.lastPurgeSeq() == 0)
+            _ = try await store.sweep(at: t("2025-09-15T00:00:00Z"), actor: "test", now: testNow)  // nothing due
+            #expect(try await store.lastPurgeSeq() == 0)
+            _ = try await store.sweep(at: t("2025-10-15T00:00:00Z"), actor: "test", now: testNow)
+            let purge = try #require(try await store.ledgerEntries(ofAccount: "a2").last { $0.kind == "content.purged" })
+            #expect(try await store.lastPurgeSeq() == purge.seq)
+        }
+    }
+
     @Test("concurrent appends: each is all or nothing on its own, refusals leave the others committed", arguments: Backend.all)
     func concurrentAppends(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
