@@ -100,6 +100,7 @@ extension API {
     func acceptAndChoose(account: AccountID, actor: String, value: ChoiceValue, source: TermsSource,
                          shownDefault: ChoiceValue?) async throws -> (at: Instant, termsVersion: String, records: [LedgerRecord]) {
         let now = clock.now()
+        try throttle(account, now: now)
         let terms = try await store.policyHistory().policy(at: now).termsVersion
         let choiceSource: ChoiceSource = switch source {
         case .signup: .signup
@@ -117,9 +118,16 @@ extension API {
     /// Records one event of the user's, at the server's time.
     func record(_ body: Event.Body, account: AccountID, actor: String) async throws -> (at: Instant, records: [LedgerRecord]) {
         let now = clock.now()
+        try throttle(account, now: now)
         let records = try await store.append([Event(account: account, at: now, body)], actor: actor, now: now)
         metrics.recordLedgerEntries(records.count)
         return (now, records)
+    }
+
+    /// Refuses a user's write over their rate (one account cannot grow the ledger without bound).
+    /// - Throws: 429 with `Retry-After`.
+    func throttle(_ account: AccountID, now: Instant) throws {
+        if let seconds = userWrites.take(account, now: now) { throw APIError.tooManyRequests(retryAfter: seconds) }
     }
 
     /// Deletes one of the user's conversations; another user's is answered exactly like one that

@@ -15,6 +15,7 @@ struct API: Sendable {
     let metrics: ServerMetrics
     let configuration: ServerConfiguration
     let exports: ExportCache
+    let userWrites: RateLimiter
 
     // MARK: Request helpers
 

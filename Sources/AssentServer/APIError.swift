@@ -9,11 +9,21 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
     public let code: String
     public let message: String
+    /// Extra headers of the answer (`Retry-After` of a 429).
+    public var headers: HTTPFields = [:]
 
     public init(status: HTTPResponse.Status, code: String, message: String) {
         self.status = status
         self.code = code
         self.message = message
+    }
+
+    /// Too many writes: try again after `seconds`.
+    static func tooManyRequests(retryAfter seconds: Int) -> APIError {
+        var error = APIError(status: .tooManyRequests, code: "rate_limited",
+                             message: "too many changes for this account; try again in \(seconds) s")
+        error.headers[.retryAfter] = String(seconds)
+        return error
     }
 
     static func unauthorized(_ message: String) -> APIError { APIError(status: .unauthorized, code: "unauthorized", message: message) }
@@ -62,7 +72,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        json.response(status: status)
+        json.response(status: status, headers: headers)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Synchronization
 
 /// Wraps every request, matched or not: turns any error into `{"error":{"code","message"}}`,
 /// sets `X-Request-Id`, records metrics per route template, and logs one line per request with
@@ -8,6 +9,9 @@ import Logging
 struct APIMiddleware: RouterMiddleware {
     typealias Context = AssentRequestContext
     let metrics: ServerMetrics
+    /// The methods each route takes, filled once every route is registered: a known path with a
+    /// wrong method answers 405 with `Allow`, not 404.
+    let routes: RouteMethods
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -15,11 +19,16 @@ struct APIMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            let apiError = APIError.from(error)
+            var apiError = APIError.from(error)
+            if apiError.code == "not_found", let allowed = routes.methods(for: request.uri.path), !allowed.contains(request.method.rawValue) {
+                apiError = APIError(status: .methodNotAllowed, code: "method_not_allowed",
+                                    message: "\(request.uri.path) takes \(allowed.joined(separator: ", ")), not \(request.method.rawValue)")
+                apiError.headers[.allow] = allowed.joined(separator: ", ")
+            }
             if apiError.status.code >= 500 {
                 context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
             }
-            response = apiError.json.response(status: apiError.status)
+            response = apiError.json.response(status: apiError.status, headers: apiError.headers)
         }
         response.headers[.init("X-Request-Id")!] = context.id
         response.headers[.init("X-Content-Type-Options")!] = "nosniff"
@@ -34,5 +43,31 @@ struct APIMiddleware: RouterMiddleware {
             ])
         }
         return response
+    }
+}
+
+/// Route templates and their methods, set once after the routes are registered.
+final class RouteMethods: Sendable {
+    private let table = Mutex<[(segments: [Substring], methods: [String])]>([])
+
+    func set(_ routes: [(path: String, method: String)]) {
+        var byPath: [String: Set<String>] = [:]
+        for route in routes { byPath[route.path, default: []].insert(route.method) }
+        table.withLock { table in
+            table = byPath.map { (segments: $0.key.split(separator: "/"), methods: $0.value.sorted()) }
+        }
+    }
+
+    /// The methods of the route whose template matches `path` (`{x}` or `:x` matches any one
+    /// segment), or nil when none does.
+    func methods(for path: String) -> [String]? {
+        let parts = path.split(separator: "/")
+        return table.withLock { table in
+            table.first { entry in
+                entry.segments.count == parts.count && zip(entry.segments, parts).allSatisfy { template, part in
+                    template.hasPrefix("{") || template.hasPrefix(":") || template == part
+                }
+            }?.methods
+        }
     }
 }

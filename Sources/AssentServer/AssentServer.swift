@@ -21,13 +21,14 @@ public enum AssentServer {
         try configuration.validate()
         let router = Router(context: AssentRequestContext.self)
         // First, so that it wraps every route and the not-found answer too.
-        router.add(middleware: APIMiddleware(metrics: metrics))
+        let routeMethods = RouteMethods()
+        router.add(middleware: APIMiddleware(metrics: metrics, routes: routeMethods))
         let api = API(
             store: store,
             authenticator: try await Authenticator(
                 store: store, configuration: configuration.userTokens, clock: clock, acceptsDemoKeys: configuration.demo),
             clock: clock, metrics: metrics, configuration: configuration,
-            exports: ExportCache(root: configuration.exportDirectory))
+            exports: ExportCache(root: configuration.exportDirectory), userWrites: RateLimiter(configuration.userWriteRate))
         api.register(on: router)
         let pages = try await Pages.load(api: api, sessionKey: try await store.deploymentKey(named: "page-sessions"), configuration: configuration)
         pages.register(on: router)
@@ -38,6 +39,7 @@ public enum AssentServer {
                                    sameSite: .strict, secure: configuration.secureCookies),
             dashboards: dashboards)
         console.register(on: router)
+        routeMethods.set(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
         return (router, dashboards, api)
     }
 

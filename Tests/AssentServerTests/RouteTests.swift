@@ -105,6 +105,29 @@ struct UserRouteTests {
         }
     }
 
+    @Test("a user's writes are rate-limited per account: 429 with Retry-After, nothing written, others unaffected")
+    func rateLimit() async throws {
+        let fixture = try await ServerFixture.make { $0.userWriteRate = RateLimit(perSecond: 1, burst: 3) }
+        let token = try await fixture.token("a1")
+        let other = try await fixture.token("a2")
+        try await fixture.test { client async throws in
+            for _ in 0..<3 {
+                #expect(try await client.call(.put, "/v1/me/settings", bearer: token, body: #"{"training":"off"}"#).status == 200)
+            }
+            let entries = try await fixture.ledgerEntries()
+            let limited = try await client.call(.put, "/v1/me/settings", bearer: token, body: #"{"training":"on"}"#)
+            #expect(limited.status == 429)
+            #expect(limited.code == "rate_limited")
+            #expect(limited.headers[.retryAfter] == "1")
+            #expect(try await fixture.ledgerEntries() == entries)
+            #expect(try await client.call(.put, "/v1/me/settings", bearer: other, body: #"{"training":"off"}"#).status == 200)
+            // Reads are not limited; the bucket refills with time.
+            #expect(try await client.call(.get, "/v1/me/settings", bearer: token).status == 200)
+            fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1_000_000))
+            #expect(try await client.call(.put, "/v1/me/settings", bearer: token, body: #"{"training":"on"}"#).status == 200)
+        }
+    }
+
     @Test("deleting a conversation marks it excluded; deleting twice is refused")
     func deleteConversation() async throws {
         let fixture = try await ServerFixture.make()
@@ -233,6 +256,26 @@ struct BadInputTests {
             #expect(answer.code == "payload_too_large")
         }
         #expect(try await fixture.ledgerEntries() == before)
+    }
+
+    @Test("a new visitor: GET / says what this is; a known path with a wrong method is 405 with Allow")
+    func newVisitor() async throws {
+        let fixture = try await ServerFixture.make()
+        try await fixture.test { client async throws in
+            let home = try await client.call(.get, "/")
+            #expect(home.status == 200)
+            #expect(home.headers[.contentType]?.hasPrefix("text/html") == true)
+            #expect(home.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true)
+            #expect(home.text.contains(#"href="/console/signin""#) && home.text.contains(#"href="/openapi.yaml""#))
+            for (method, path, allow) in [(HTTPRequest.Method.delete, "/v1/runs", "GET, POST"), (.get, "/v1/sweep", "POST"),
+                                          (.post, "/v1/runs/r0/manifest", "GET"), (.put, "/v1/me/conversations/x", "DELETE")] {
+                let answer = try await client.call(method, path)
+                #expect(answer.status == 405, "\(method) \(path)")
+                #expect(answer.code == "method_not_allowed")
+                #expect(answer.headers[.allow] == allow, "\(method) \(path): \(answer.headers[.allow] ?? "")")
+            }
+            #expect(try await client.call(.get, "/v1/nowhere/at/all").status == 404)
+        }
     }
 
     @Test("unknown routes, wrong types, malformed instants: 4xx with the error shape")

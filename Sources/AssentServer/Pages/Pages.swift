@@ -135,6 +135,10 @@ struct Pages: Sendable {
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: Self.stylesheet)))
         }
+        // What a new visitor meets: what this server is and where to go, not a JSON 404.
+        router.get("/") { _, _ -> Response in
+            page("home", ["title": "Assent", "demo": configuration.demo], session: nil)
+        }
         router.get("/signin") { request, _ -> Response in
             await handle {
                 guard let token = request.uri.queryParameters.get("token"), let verified = try? await api.authenticator.verifiedToken(token) else {
