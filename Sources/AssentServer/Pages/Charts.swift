@@ -24,8 +24,10 @@ enum Charts {
             let day = String(Instant(microseconds: micros).rfc3339.prefix(10))
             return counts[day] ?? Dashboard.Day(day: day)
         }
-        let width = 720, height = 240, left = 40, bottom = 30
-        let plotWidth = width - left - 10, plotHeight = height - bottom - 10
+        // The right margin holds the pending accounts' own axis, so its labels never meet the
+        // deadline's, which stays inside the plot.
+        let width = 720, height = 240, left = 40, bottom = 30, right = 64
+        let plotWidth = width - left - right, plotHeight = height - bottom - 10
         let peak = max(1, days.map { $0.on + $0.off + $0.deferred }.max() ?? 1)
         let step = Double(plotWidth) / Double(days.count)
         var svg = header("Choices per day: on, off and deferred, and accounts pending, against the deadline", width: width, height: height)
@@ -47,13 +49,13 @@ enum Charts {
         }
         if points.count > 1 {
             svg += #"<polyline points="\#(points.joined(separator: " "))" fill="none" stroke="\#(neutral)" stroke-width="2"><title>pending accounts at the end of each day (right scale, up to \#(pendingPeak))</title></polyline>"#
-            svg += #"<text x="\#(width - 12)" y="\#(20)" font-size="11" fill="\#(neutral)" text-anchor="end">\#(pendingPeak) pending</text>"#
+            svg += rightAxis(x: left + plotWidth, top: 10, height: plotHeight, peak: pendingPeak, title: "pending")
         }
         let deadlineDay = String(dashboard.decisionDeadline.rfc3339.prefix(10))
         if let index = days.firstIndex(where: { $0.day >= deadlineDay }) {
             let x = Double(left) + Double(index) * step
             svg += #"<line x1="\#(fmt(x))" y1="10" x2="\#(fmt(x))" y2="\#(10 + plotHeight)" stroke="\#(off)" stroke-dasharray="4 3"/>"#
-            let nearRight = x > Double(width - 160)
+            let nearRight = x + 4 + 124 > Double(left + plotWidth)  // the label (about 120 px) stays inside the plot
             svg += #"<text x="\#(fmt(nearRight ? x - 4 : x + 4))" y="22" font-size="12" fill="\#(off)"\#(nearRight ? #" text-anchor="end""# : "")>deadline \#(deadlineDay)</text>"#
         }
         svg += #"<text x="\#(left)" y="\#(height - 8)" font-size="12" fill="\#(neutral)">\#(days.first!.day)</text>"#
@@ -111,6 +113,17 @@ enum Charts {
             + #"<line x1="\#(left)" y1="\#(top)" x2="\#(left)" y2="\#(top + height)" stroke="\#(grid)"/>"#
             + #"<text x="\#(left - 4)" y="\#(top + 10)" font-size="11" fill="\#(neutral)" text-anchor="end">\#(peak)</text>"#
             + #"<text x="\#(left - 4)" y="\#(top + height)" font-size="11" fill="\#(neutral)" text-anchor="end">0</text>"#
+    }
+
+    /// A second scale on the right of a plot, labelled outside it: its peak, half, 0 and a title.
+    static func rightAxis(x: Int, top: Int, height: Int, peak: Int, title: String) -> String {
+        var svg = #"<g class="right-axis"><line x1="\#(x)" y1="\#(top)" x2="\#(x)" y2="\#(top + height)" stroke="\#(grid)"/>"#
+        for (value, y) in [(peak, top + 10), (peak / 2, top + height / 2 + 4), (0, top + height)] {
+            svg += #"<line x1="\#(x)" y1="\#(y - 4)" x2="\#(x + 3)" y2="\#(y - 4)" stroke="\#(neutral)"/>"#
+            svg += #"<text x="\#(x + 6)" y="\#(y)" font-size="11" fill="\#(neutral)">\#(value)</text>"#
+        }
+        svg += #"<text x="\#(x + 6)" y="\#(top + 26)" font-size="11" fill="\#(neutral)">\#(escape(title))</text></g>"#
+        return svg
     }
 
     private static func legend(_ items: [(String, String)], x: Int, y: Int) -> String {
