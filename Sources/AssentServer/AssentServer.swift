@@ -28,14 +28,14 @@ public enum AssentServer {
             authenticator: try await Authenticator(
                 store: store, configuration: configuration.userTokens, clock: clock, acceptsDemoKeys: configuration.demo),
             clock: clock, metrics: metrics, configuration: configuration,
-            exports: ExportCache(root: configuration.exportDirectory), userWrites: RateLimiter(configuration.userWriteRate))
+            exports: ExportCache(root: configuration.exportDirectory, secrets: configuration.secrets), userWrites: RateLimiter(configuration.userWriteRate))
         api.register(on: router)
-        let pages = try await Pages.load(api: api, sessionKey: try await store.deploymentKey(named: "page-sessions"), configuration: configuration)
+        let pages = try await Pages.load(api: api, sessionKey: try await configuration.secrets.key(named: "page-sessions", store: store), configuration: configuration)
         pages.register(on: router)
         let dashboards = DashboardCache(store: store, clock: clock)
         let console = Console(
             pages: pages,
-            sessions: PageSessions(key: .init(data: try await store.deploymentKey(named: "console-sessions")), name: "assent_console",
+            sessions: PageSessions(key: .init(data: try await configuration.secrets.key(named: "console-sessions", store: store)), name: "assent_console",
                                    sameSite: .strict, secure: configuration.secureCookies),
             dashboards: dashboards)
         console.register(on: router)

@@ -18,8 +18,11 @@ public actor ExportCache {
     private let root: String
     private var inFlight: [String: Task<Export, any Error>] = [:]
 
-    public init(root: String) {
+    private let secrets: DeploymentSecrets
+
+    public init(root: String, secrets: DeploymentSecrets = .inDatabase) {
         self.root = root
+        self.secrets = secrets
     }
 
     static let stampFile = ".purge-stamp"
@@ -46,13 +49,14 @@ public actor ExportCache {
     func current(run name: String, store: any Store) async throws -> Export {
         if let task = inFlight[name] { return try await task.value }
         let root = root
-        let task = Task { try await Self.ensure(run: name, store: store, root: root) }
+        let secrets = secrets
+        let task = Task { try await Self.ensure(run: name, store: store, root: root, secrets: secrets) }
         inFlight[name] = task
         defer { inFlight[name] = nil }
         return try await task.value
     }
 
-    private static func ensure(run name: String, store: any Store, root: String) async throws -> Export {
+    private static func ensure(run name: String, store: any Store, root: String, secrets: DeploymentSecrets) async throws -> Export {
         _ = try await store.run(named: name)
         let stamp = String(try await store.lastPurgeSeq())
         let directory = root + "/" + name
@@ -66,7 +70,9 @@ public actor ExportCache {
         let staging = root + "/.staging-" + name + "-" + UUID().uuidString
         try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? fm.removeItem(atPath: staging) }
-        let summary = try await RunExporter().export(run: name, from: store, to: staging)
+        var exporter = RunExporter()
+        exporter.secrets = secrets
+        let summary = try await exporter.export(run: name, from: store, to: staging)
         try stamp.write(toFile: staging + "/" + stampFile, atomically: true, encoding: .utf8)
         if fm.fileExists(atPath: directory) { try fm.removeItem(atPath: directory) }
         try fm.moveItem(atPath: staging, toPath: directory)

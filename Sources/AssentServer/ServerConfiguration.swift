@@ -1,4 +1,5 @@
 public import AssentCore
+public import AssentStore
 import Foundation
 
 /// How `assent serve` runs. Every field has a default and an environment variable.
@@ -37,6 +38,8 @@ public struct ServerConfiguration: Sendable {
     /// Writes per second one account may make through the user routes and pages, with a burst.
     /// Default 10/s, burst 30 (`ASSENT_USER_RATE`, as `10/30`); more answer 429 with `Retry-After`.
     public var userWriteRate = RateLimit(perSecond: 10, burst: 30)
+    /// Where the deployment's secrets come from: the database, or `ASSENT_SECRETS_FILE`.
+    public var secrets = DeploymentSecrets.inDatabase
     /// The store's description for logs (never credentials).
     public var databaseDescription = "assent.sqlite"
 
@@ -59,6 +62,7 @@ public struct ServerConfiguration: Sendable {
         configuration.userTokens.issuer = environment["ASSENT_JWT_ISSUER"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.userTokens.audience = environment["ASSENT_JWT_AUDIENCE"].flatMap { $0.isEmpty ? nil : $0 }
         if let directory = environment["ASSENT_EXPORT_DIR"], !directory.isEmpty { configuration.exportDirectory = directory }
+        configuration.secrets = try DeploymentSecrets.fromEnvironment(environment)
         if let insecure = environment["ASSENT_INSECURE_COOKIES"], !insecure.isEmpty {
             guard insecure == "1" || insecure == "0" else { throw .invalidArgument("ASSENT_INSECURE_COOKIES must be 1 or 0") }
             configuration.secureCookies = insecure == "0"

@@ -16,6 +16,8 @@ public struct RunExporter: Sendable {
 
     /// Uncompressed bytes per shard before a new one starts. Default 64 MiB.
     public var shardBytes = 64 << 20
+    /// Where the pseudonyms' key comes from. Default: the database.
+    public var secrets = DeploymentSecrets.inDatabase
 
     public init() {}
 
@@ -23,7 +25,7 @@ public struct RunExporter: Sendable {
     /// needed; earlier shards there are replaced).
     public func export(run name: String, from store: any Store, to directory: String) async throws -> Summary {
         let summary = try await store.run(named: name)
-        let key = try await store.deploymentKey(named: "export-pseudonyms")
+        let key = try await secrets.key(named: "export-pseudonyms", store: store)
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for file in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where file.hasPrefix("shard-") && file.hasSuffix(".jsonl.gz") || file == "manifest.json" {

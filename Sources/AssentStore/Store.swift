@@ -85,7 +85,11 @@ public protocol Store: Sendable {
     /// Forgets `Idempotency-Key`s recorded before `instant`; returns how many.
     func deleteIdempotencyKeys(createdBefore instant: Instant) async throws -> Int
 
-    /// Recomputes the hash chain and names the first broken entry.
+    /// The stored chain hash of entry `seq`, or nil when the ledger has no such entry.
+    func entryHash(seq: Int64) async throws -> [UInt8]?
+
+    /// Recomputes the hash chain and names the first broken entry; then checks what decisions
+    /// read beside the chain against it: policy versions, id ownership, stored content.
     func verifyLedger() async throws -> LedgerVerification
 
     /// The stored text of a ledger entry's content, if not purged.

@@ -2,6 +2,7 @@ import AssentCore
 import AssentStore
 import AssentServer
 import ArgumentParser
+import Crypto
 import Foundation
 
 struct ImportCommand: AsyncParsableCommand {
@@ -136,6 +137,7 @@ struct RunsCommand: AsyncParsableCommand {
         func run() async throws {
             var exporter = RunExporter()
             exporter.shardBytes = shardBytes
+            exporter.secrets = try DeploymentSecrets.fromEnvironment(ProcessInfo.processInfo.environment)
             let summary = try await withStore(store) { try await exporter.export(run: name, from: $0, to: out) }
             if output.json {
                 Output.json(summary.manifest)
@@ -292,27 +294,143 @@ struct SweepCommand: AsyncParsableCommand {
 }
 
 struct LedgerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ledger", abstract: "The hash-chained ledger.", subcommands: [Verify.self])
+    static let configuration = CommandConfiguration(
+        commandName: "ledger", abstract: "The hash-chained ledger.", subcommands: [Verify.self, Checkpoint.self, Keygen.self])
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "verify", abstract: "Recompute the chain; name the first broken entry.")
+        static let configuration = CommandConfiguration(
+            commandName: "verify",
+            abstract: "Recompute the chain and what decisions read beside it; name the first broken entry; prove the ledger extends signed checkpoints.")
 
         @OptionGroup var store: StoreOptions
+        @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Checkpoint files (from ledger checkpoint) the ledger must extend.", valueName: "FILE"))
+        var checkpoint: [String] = []
+        @Option(name: .customLong("public-key"), help: ArgumentHelp("Pin the Ed25519 key checkpoints must be signed with (hex).", valueName: "HEX"))
+        var publicKey: String?
         @OptionGroup var output: JSONFlag
 
         func run() async throws {
-            let result = try await withStore(store) { try await $0.verifyLedger() }
+            let pinned = try publicKey.map { hex throws -> [UInt8] in
+                guard let key = Digest.bytes(hex: hex), key.count == 32 else { throw AssentError.invalidArgument("--public-key must be 32 bytes in hex") }
+                return key
+            }
+            let checkpoints = try checkpoint.map { path throws -> LedgerCheckpoint in
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw AssentError.invalidArgument("cannot read \(path)") }
+                return try LedgerCheckpoint(json: text)
+            }
+            let (result, proofs) = try await withStore(store) { store in
+                let result = try await store.verifyLedger()
+                var proofs: [(LedgerCheckpoint, String?)] = []
+                for checkpoint in checkpoints {
+                    proofs.append((checkpoint, try await Self.prove(checkpoint, pinned: pinned, store: store)))
+                }
+                return (result, proofs)
+            }
+            var json = result.json
+            if !proofs.isEmpty, case .object(var object) = json {
+                object["checkpoints"] = .array(proofs.map { checkpoint, failure in
+                    var proof: [String: JSONValue] = ["seq": .int64(checkpoint.seq), "at": .string(checkpoint.at.rfc3339), "ok": .bool(failure == nil)]
+                    if let failure { proof["reason"] = .string(failure) }
+                    return .object(proof)
+                })
+                json = .object(object)
+            }
             if output.json {
-                Output.json(result.json)
-            } else if result.ok {
-                Output.line("ledger ok: \(result.entries) entries")
+                Output.json(json)
             } else {
-                Output.line("ledger broken at entry #\(result.brokenAt ?? 0): \(result.reason ?? "")")
+                Output.line(result.ok ? "ledger ok: \(result.entries) entries" : "ledger broken at entry #\(result.brokenAt ?? 0): \(result.reason ?? "")")
+                for (checkpoint, failure) in proofs {
+                    Output.line("checkpoint #\(checkpoint.seq) of \(checkpoint.at.rfc3339): " + (failure ?? "extended"))
+                }
             }
             if !result.ok {
                 fputs("error: ledger_broken: entry #\(result.brokenAt ?? 0): \(result.reason ?? "")\n", Output.err)
                 throw CommandFailure(status: 1)
             }
+            if let (checkpoint, failure) = proofs.first(where: { $0.1 != nil }) {
+                fputs("error: ledger_broken: checkpoint #\(checkpoint.seq): \(failure ?? "")\n", Output.err)
+                throw CommandFailure(status: 1)
+            }
+        }
+
+        /// Why the ledger does not extend `checkpoint`, or nil when it does.
+        static func prove(_ checkpoint: LedgerCheckpoint, pinned: [UInt8]?, store: any Store) async throws -> String? {
+            do {
+                try checkpoint.verifySignature(publicKey: pinned)
+            } catch {
+                return error.message
+            }
+            guard let hash = try await store.entryHash(seq: checkpoint.seq) else {
+                return "the ledger has no entry #\(checkpoint.seq): it was cut back"
+            }
+            return hash == checkpoint.headHash ? nil : "entry #\(checkpoint.seq) no longer has the signed hash: the ledger was rewritten"
+        }
+    }
+
+    struct Checkpoint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "checkpoint",
+            abstract: "Print a signed statement (Ed25519) of the ledger's newest entry and its hash; keep it away from the database.")
+
+        @OptionGroup var store: StoreOptions
+        @Option(name: .long, help: ArgumentHelp("The signing key, made by ledger keygen.", valueName: "FILE")) var key: String
+
+        func run() async throws {
+            let signingKey = try Keygen.read(key)
+            let checkpoint = try await withStore(store) { store in
+                let seq = try await store.lastSeq()
+                guard let hash = try await store.entryHash(seq: seq) else { throw AssentError.invalidArgument("the ledger has no entry #\(seq)") }
+                return try LedgerCheckpoint.sign(seq: seq, headHash: hash, at: WallClock.now(), with: signingKey)
+            }
+            Output.json(checkpoint.json)
+        }
+    }
+
+    struct Keygen: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "keygen", abstract: "Make an Ed25519 key for ledger checkpoints (mode 0600); print its public key.")
+
+        @Option(name: .long, help: ArgumentHelp("Where to write the private key (must not exist).", valueName: "FILE")) var out: String
+
+        func run() async throws {
+            let key = Curve25519.Signing.PrivateKey()
+            try SecretFile.create(out, contents: Digest.hex(Array(key.rawRepresentation)) + "\n")
+            Output.line(Digest.hex(Array(key.publicKey.rawRepresentation)))
+        }
+
+        static func read(_ path: String) throws -> Curve25519.Signing.PrivateKey {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+                  let bytes = Digest.bytes(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32,
+                  let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes)
+            else { throw AssentError.invalidArgument("--key: \(path) is not a key made by ledger keygen") }
+            return key
+        }
+    }
+}
+
+struct SecretsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secrets", abstract: "Deployment secrets kept apart from the database (ASSENT_SECRETS_FILE).", subcommands: [Init.self])
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "init", abstract: "Write a new secrets file (mode 0600): the pseudonym key and the session keys.")
+
+        @Option(name: .long, help: ArgumentHelp("Where to write it (must not exist).", valueName: "FILE")) var out: String
+
+        func run() async throws {
+            try SecretFile.create(out, contents: DeploymentSecrets.newFileText())
+            Output.line("wrote \(out); set ASSENT_SECRETS_FILE=\(out) for serve and runs export")
+        }
+    }
+}
+
+/// A file only its owner may read, created once.
+enum SecretFile {
+    static func create(_ path: String, contents: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else { throw AssentError.invalidArgument("\(path) exists already") }
+        guard FileManager.default.createFile(atPath: path, contents: Data(contents.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw AssentError.invalidArgument("cannot write \(path)")
         }
     }
 }

@@ -281,6 +281,69 @@ struct EndToEndTests {
         #expect(try ws.run(["keys", "revoke", "nobody"]).stderr.hasPrefix("error: unknown_key: "))
     }
 
+    @Test("ledger checkpoints: signed, verified, and a ledger cut back or a checkpoint altered is caught")
+    func checkpoints() throws {
+        let ws = try Workspace()
+        let keygen = try ws.run(["ledger", "keygen", "--out", ws.path("checkpoint.key")], database: false)
+        #expect(keygen.status == 0, "\(keygen.stderr)")
+        let publicKey = keygen.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(publicKey.count == 64)
+        let mode = try FileManager.default.attributesOfItem(atPath: ws.path("checkpoint.key"))[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+        #expect(try ws.run(["ledger", "keygen", "--out", ws.path("checkpoint.key")], database: false).status != 0)
+        try ws.write("events.jsonl", [
+            #"{"type":"account.created","account":"a1","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
+            #"{"type":"account.created","account":"a2","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
+        ])
+        #expect(try ws.run(["import", ws.path("events.jsonl")]).status == 0)
+        let signed = try ws.run(["ledger", "checkpoint", "--key", ws.path("checkpoint.key")])
+        #expect(signed.status == 0, "\(signed.stderr)")
+        try ws.write("cp1.json", [signed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
+        #expect(try signed.json()["seq"] as? Int == 3)
+        try ws.write("more.jsonl", [#"{"type":"account.created","account":"a3","plan":"free","at":"2025-07-02T10:00:00Z"}"#])
+        #expect(try ws.run(["import", ws.path("more.jsonl")]).status == 0)
+        // A longer ledger extends the checkpoint, under the pinned key too.
+        let extended = try ws.run(["ledger", "verify", "--checkpoint", ws.path("cp1.json"), "--public-key", publicKey, "--json"])
+        #expect(extended.status == 0, "\(extended.stderr)")
+        #expect(((try extended.json()["checkpoints"] as? [[String: Any]])?.first?["ok"] as? Bool) == true)
+        // Another key, or an altered checkpoint, does not verify.
+        let otherKey = String(repeating: "ab", count: 32)
+        #expect(try ws.run(["ledger", "verify", "--checkpoint", ws.path("cp1.json"), "--public-key", otherKey]).stderr
+            .hasPrefix("error: ledger_broken: checkpoint #3: checkpoint #3 was signed by another key"))
+        let altered = signed.stdout.replacingOccurrences(of: #""seq":3"#, with: #""seq":2"#)
+        try ws.write("cp2.json", [altered])
+        #expect(try ws.run(["ledger", "verify", "--checkpoint", ws.path("cp2.json")]).stderr.contains("the signature does not verify"))
+        // Someone with write access cuts the ledger back to before the checkpoint and fixes the head.
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.executescript("DROP TRIGGER ledger_no_delete; DELETE FROM conversations; DELETE FROM ledger WHERE seq >= 3;")
+            db.execute("UPDATE ledger_head SET last_seq = 2, last_hash = (SELECT hash FROM ledger WHERE seq = 2)")
+            db.commit()
+            """, ws.path("assent.sqlite")]
+        try python.run()
+        python.waitUntilExit()
+        #expect(python.terminationStatus == 0)
+        #expect(try ws.run(["ledger", "verify", "--json"]).json()["ok"] as? Bool == true, "the chain alone cannot tell")
+        let cut = try ws.run(["ledger", "verify", "--checkpoint", ws.path("cp1.json")])
+        #expect(cut.status != 0)
+        #expect(cut.stderr.contains("the ledger has no entry #3"), "\(cut.stderr)")
+    }
+
+    @Test("secrets init writes a file only its owner can read, with every secret")
+    func secretsInit() throws {
+        let ws = try Workspace()
+        let made = try ws.run(["secrets", "init", "--out", ws.path("secrets.json")], database: false)
+        #expect(made.status == 0, "\(made.stderr)")
+        let mode = try FileManager.default.attributesOfItem(atPath: ws.path("secrets.json"))[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+        let secrets = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ws.path("secrets.json")))) as? [String: String])
+        #expect(Set(secrets.keys) == ["export-pseudonyms", "page-sessions", "console-sessions"])
+        #expect(secrets.values.allSatisfy { $0.count == 64 })
+    }
+
     @Test("serve --demo refuses a database holding other data, and demo key names are kept for it")
     func demoOnlyOnItsOwnDatabase() throws {
         let ws = try Workspace()

@@ -456,6 +456,32 @@ struct ServiceRouteTests {
         }
     }
 
+    @Test("with ASSENT_SECRETS_FILE the export's pseudonyms are keyed by the file's secret, not one in the database")
+    func secretsFromFile() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("assent-secrets-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/secrets.json"
+        let text = DeploymentSecrets.newFileText()
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        let secrets = try DeploymentSecrets.load(path: path)
+        guard case .object(let object) = try JSONValue.parse(text), case .string(let hex)? = object["export-pseudonyms"] else {
+            Issue.record("no key"); return
+        }
+        let key = try #require(Digest.bytes(hex: hex))
+        let expected = "p_" + Digest.hex(Array(HMAC<SHA256>.authenticationCode(for: Array("account:a1".utf8), using: SymmetricKey(data: key))).prefix(10))
+        let fixture = try await ServerFixture.make { $0.secrets = secrets }
+        let reader = try #require(fixture.keys["runs-read"])
+        try await fixture.test { client async throws in
+            #expect(try await client.call(.get, "/v1/runs/r0/export", bearer: reader).status == 200)
+        }
+        #expect(try Self.filesContain(expected, under: fixture.directory + "/exports") != [])
+        // The database's own pseudonym key would have given other pseudonyms.
+        let fromDatabase = try await fixture.store.deploymentKey(named: "export-pseudonyms")
+        let other = "p_" + Digest.hex(Array(HMAC<SHA256>.authenticationCode(for: Array("account:a1".utf8), using: SymmetricKey(data: fromDatabase))).prefix(10))
+        #expect(try Self.filesContain(other, under: fixture.directory + "/exports") == [])
+    }
+
     @Test("health checks the database; metrics count requests and decisions; the OpenAPI document is served")
     func operations() async throws {
         let fixture = try await ServerFixture.make()

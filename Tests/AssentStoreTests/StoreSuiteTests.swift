@@ -162,6 +162,35 @@ struct StoreSuiteTests {
         }
     }
 
+    @Test("verify checks what decisions read beside the chain: policy versions, owners, stored text", arguments: Backend.all)
+    func tamperBesideChain(backend: Backend) async throws {
+        let tamperings = [
+            ("UPDATE policy_versions SET document = replace(document, '\"30d\"', '\"3650d\"')", "policy version #1"),
+            ("DELETE FROM policy_versions WHERE seq = 8", "policy"),
+            ("UPDATE conversations SET account = 'a9' WHERE id = 'c1'", "conversation c1"),
+            ("UPDATE feedback SET account = 'a9' WHERE id = 'f1'", "feedback f1"),
+            ("UPDATE content SET text = 'I never said this' WHERE seq = 3", "stored text of entry #3"),
+        ]
+        for (sql, reason) in tamperings {
+            try await withFreshStore(backend) { opened in
+                try await opened.store.importLines(Lines.optedIn() + [Lines.feedback("a1", "c1", "f1", "2025-09-02T00:01:00Z", comment: "ok")])
+                let policy = try PolicyDocument(json: #"{"version":"v2","effectiveFrom":"2026-01-01T00:00:00Z"}"#)
+                _ = try await opened.store.applyPolicy(policy, actor: "test", now: testNow)
+                #expect(try await opened.store.verifyLedger().ok)
+                let hash = try #require(try await opened.store.entryHash(seq: 3))
+                #expect(hash.count == 32)
+                #expect(try await opened.store.entryHash(seq: 99) == nil)
+                try await opened.store.close()
+                try await opened.execute(sql)
+                let store = try await opened.reopen()
+                let result = try await store.verifyLedger()
+                #expect(!result.ok, "\(sql)")
+                #expect(result.reason?.contains(reason) == true, "\(sql): \(result.reason ?? "")")
+                try await store.close()
+            }
+        }
+    }
+
     @Test("runs: what is eligible at T, immutable after a later opt-out; lineage and explain's runs", arguments: Backend.all)
     func runsAndLineage(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
@@ -442,6 +471,22 @@ struct StoreSuiteTests {
             // k2 is still remembered.
             #expect(try await store.append([off], actor: "key:product", now: t("2025-10-04T00:00:00Z"), idempotency: other) { _ in "" }.replayed)
         }
+    }
+
+    @Test("deployment secrets from a file: only its owner may read it, and it must hold every secret")
+    func secretsFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("assent-secrets-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/secrets.json"
+        FileManager.default.createFile(atPath: path, contents: Data(DeploymentSecrets.newFileText().utf8), attributes: [.posixPermissions: 0o644])
+        #expect(throws: AssentError.self) { _ = try DeploymentSecrets.load(path: path) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        #expect(try DeploymentSecrets.load(path: path).isFromFile)
+        #expect(try DeploymentSecrets.fromEnvironment(["ASSENT_SECRETS_FILE": path]).isFromFile)
+        #expect(try !DeploymentSecrets.fromEnvironment([:]).isFromFile)
+        FileManager.default.createFile(atPath: path, contents: Data(#"{"page-sessions":"00"}"#.utf8), attributes: [.posixPermissions: 0o600])
+        #expect(throws: AssentError.self) { _ = try DeploymentSecrets.load(path: path) }
     }
 
     @Test("the newest purge names the state of exports: 0 until a sweep purges, then its ledger entry", arguments: Backend.all)
