@@ -291,6 +291,8 @@ struct JSONParser {
             case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
                 var scalar = try parseHex4()
+                // Refused everywhere, so that no backend stores what another cannot (PostgreSQL text).
+                if scalar == 0 { throw fail("\\u0000 (NUL) is not accepted in text") }
                 if (0xD800...0xDBFF).contains(scalar) {
                     guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
                         throw fail("unpaired surrogate in \\u escape")

@@ -48,9 +48,12 @@ public final class FileLineSource: LineSource {
         bytesRead += Int64(count)
         var length = count
         while length > 0, buffer[length - 1] == 0x0A || buffer[length - 1] == 0x0D { length -= 1 }
-        return buffer.withMemoryRebound(to: UInt8.self, capacity: length) {
-            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+        // Invalid UTF-8 is refused, never replaced: a replaced byte would change the text and its digest.
+        let line = buffer.withMemoryRebound(to: UInt8.self, capacity: length) {
+            String(validating: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
         }
+        guard let line else { throw AssentError.invalidEvent("the line is not valid UTF-8") }
+        return line
     }
 
     /// SHA-256 of a whole file, read in chunks (nil for standard input).

@@ -266,7 +266,14 @@ public final class SQLiteStore: Store {
             let ingest = try self.ingest(db, head: head, now: now)
             var lineNumber = 0
             var events = 0
-            while let line = try lines.nextLine() {
+            while true {
+                let next: String?
+                do {
+                    next = try lines.nextLine()
+                } catch let error as AssentError {
+                    throw error.prefixed("line \(lineNumber + 1): ")
+                }
+                guard let line = next else { break }
                 lineNumber += 1
                 if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
                 do {

@@ -119,8 +119,16 @@ case "redact":
         print("error: \(error)")
         exit(1)
     }
+case "fuzz-import":
+    do {
+        try await runFuzzImport(BenchArguments(Array(arguments.dropFirst())))
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
 default:
     print("usage: assent-bench eligibility [--conversations N] [--seed S] [--rounds R]")
+    print("       assent-bench fuzz-import [--mutations N] [--seed S]")
     print("       assent-bench ledger [--accounts N] [--seed S] [--dir D] [--explain-samples K]")
     print("       assent-bench redact [--megabytes N] [--out FILE]")
     exit(arguments.isEmpty ? 0 : 2)

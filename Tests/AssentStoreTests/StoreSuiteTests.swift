@@ -92,6 +92,31 @@ struct StoreSuiteTests {
         }
     }
 
+    @Test("invalid UTF-8 and NUL are refused with their line, never replaced or stored", arguments: Backend.all)
+    func badBytes(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.importLines([Lines.created("a1", "2025-07-01T00:00:00Z")])
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("assent-bytes-\(UUID().uuidString).jsonl").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let good = Array(Lines.activity("a1", "c1", "2025-08-01T00:00:00Z", content: "fine").utf8) + [0x0A]
+            let badUTF8 = Array(#"{"type":"conversation.activity","account":"a1","conversation":"c2","kind":"chat","at":"2025-08-01T00:00:00Z","content":"caf"#.utf8)
+                + [0xE9] + Array(#""}"#.utf8) + [0x0A]
+            for (bytes, message) in [(good + badUTF8, "line 2: the line is not valid UTF-8"),
+                                     (good + Array(Lines.activity("a1", "c3", "2025-08-01T00:00:00Z", content: "a\\u0000b").utf8), "line 2: ")] {
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+                do {
+                    _ = try await store.importEvents(lines: try FileLineSource(path: path), fileSha256: nil, actor: "test", now: testNow, progress: nil)
+                    Issue.record("accepted: \(message)")
+                } catch let error as AssentError {
+                    #expect(error.code == "invalid_event")
+                    #expect(error.message.hasPrefix(message), "\(error.message)")
+                }
+            }
+            #expect(try await store.account(ofConversation: "c1") == nil)
+        }
+    }
+
     @Test("a refused import changes no row at all", arguments: Backend.all)
     func refusedImportDigest(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
@@ -479,13 +504,13 @@ struct StoreSuiteTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/secrets.json"
-        FileManager.default.createFile(atPath: path, contents: Data(DeploymentSecrets.newFileText().utf8), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(DeploymentSecrets.newFileText().utf8), attributes: [.posixPermissions: 0o644])
         #expect(throws: AssentError.self) { _ = try DeploymentSecrets.load(path: path) }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         #expect(try DeploymentSecrets.load(path: path).isFromFile)
         #expect(try DeploymentSecrets.fromEnvironment(["ASSENT_SECRETS_FILE": path]).isFromFile)
         #expect(try !DeploymentSecrets.fromEnvironment([:]).isFromFile)
-        FileManager.default.createFile(atPath: path, contents: Data(#"{"page-sessions":"00"}"#.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(#"{"page-sessions":"00"}"#.utf8), attributes: [.posixPermissions: 0o600])
         #expect(throws: AssentError.self) { _ = try DeploymentSecrets.load(path: path) }
     }
 
