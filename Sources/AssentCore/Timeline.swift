@@ -489,3 +489,16 @@ public struct AccountTimeline: Sendable {
         acceptances.last { $0.evidence.stamp <= bound && (version == nil || $0.version == version) }?.evidence
     }
 }
+
+extension AccountTimeline {
+    /// An estimate of the memory this timeline holds, in bytes, for caches bounded by size: the
+    /// entries (with the strings of their events), the marks derived from them and the
+    /// conversations with their index. Computed from counts alone, so it costs nothing to ask on
+    /// every write; it errs high, never by orders of magnitude.
+    public var estimatedBytes: Int {
+        let stringBytes = 48  // an id or a short value: inline up to 15 bytes, else a heap copy
+        let perEntry = MemoryLayout<TimelineEntry>.stride + 2 * stringBytes + MemoryLayout<PlanMark>.stride
+        let perConversation = MemoryLayout<ConversationTimeline>.stride + 128 + 3 * stringBytes
+        return 512 + account.utf8.count + state.entries.count * perEntry + state.conversations.count * perConversation
+    }
+}

@@ -26,7 +26,8 @@ public enum AssentServer {
         let api = API(
             store: store,
             authenticator: try await Authenticator(
-                store: store, configuration: configuration.userTokens, clock: clock, acceptsDemoKeys: configuration.demo),
+                store: store, configuration: configuration.userTokens, clock: clock, acceptsDemoKeys: configuration.demo,
+                tokenCacheBytes: configuration.cacheBudget.tokenBytes),
             clock: clock, metrics: metrics, configuration: configuration,
             exports: ExportCache(root: configuration.exportDirectory, secrets: configuration.secrets), userWrites: RateLimiter(configuration.userWriteRate))
         api.register(on: router)

@@ -40,12 +40,16 @@ final class Authenticator: Sendable {
     private let configuration: UserTokenConfiguration
     private let clock: ServerClock
     private let acceptsDemoKeys: Bool
-    private let verifiedTokens = VerifiedTokens(capacity: 100_000)
+    private let verifiedTokens: ByteBoundedCache<String, VerifiedToken>
 
     /// - Parameter acceptsDemoKeys: whether the `demo-…` keys `serve --demo` made authenticate
     ///   (only under `--demo`: a demo database served for real must not keep a known admin key).
-    init(store: any Store, configuration: UserTokenConfiguration, clock: ServerClock, acceptsDemoKeys: Bool = false) async throws {
+    init(store: any Store, configuration: UserTokenConfiguration, clock: ServerClock, acceptsDemoKeys: Bool = false,
+         tokenCacheBytes: Int = 16 << 20) async throws {
         self.store = store
+        verifiedTokens = ByteBoundedCache(name: "tokens", budgetBytes: tokenCacheBytes) { token, verified in
+            token.utf8.count + verified.account.utf8.count + 96
+        }
         self.configuration = configuration
         self.clock = clock
         self.acceptsDemoKeys = acceptsDemoKeys
@@ -182,24 +186,9 @@ struct VerifiedToken: Sendable {
     }
 }
 
-/// Tokens whose signature and claims were checked, by their exact text. Bounded: when full it
-/// starts over.
-final class VerifiedTokens: Sendable {
-    private let entries = Mutex<[String: VerifiedToken]>([:])
-    private let capacity: Int
-
-    init(capacity: Int) {
-        self.capacity = capacity
-    }
-
-    func get(_ token: String) -> VerifiedToken? { entries.withLock { $0[token] } }
-
-    func put(_ token: String, _ verified: VerifiedToken) {
-        entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[token] = verified
-        }
-    }
+extension Authenticator {
+    /// How the verified-token cache is doing.
+    var tokenCacheStatistics: CacheStatistics { verifiedTokens.statistics }
 }
 
 /// The server's clock: real time in production, driven by tests.

@@ -1,4 +1,4 @@
-public import AssentCore
+import AssentCore
 public import AssentStore
 import Foundation
 
@@ -91,7 +91,7 @@ public actor ExportCache {
         let task = Task { () async throws -> String in
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             let staging = path + ".\(UUID().uuidString).partial"
-            FileManager.default.createFile(atPath: staging, contents: nil)
+            _ = FileManager.default.createFile(atPath: staging, contents: nil)
             do {
                 let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: staging))
                 let writer = BufferedFileWriter(handle: handle)

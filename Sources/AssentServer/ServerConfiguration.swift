@@ -38,6 +38,13 @@ public struct ServerConfiguration: Sendable {
     /// Writes per second one account may make through the user routes and pages, with a burst.
     /// Default 10/s, burst 30 (`ASSENT_USER_RATE`, as `10/30`); more answer 429 with `Retry-After`.
     public var userWriteRate = RateLimit(perSecond: 10, burst: 30)
+    /// The memory the process's caches may hold, split between them. Default 256 MiB
+    /// (`ASSENT_CACHE_MB`).
+    public var cacheBudget = CacheBudget(totalBytes: 256 << 20)
+    /// SQLite's page cache per connection, in MiB. Default 16 (`ASSENT_SQLITE_CACHE_MB`).
+    public var sqliteCacheMiB = 16
+    /// SQLite reader connections at most. Default 4 (`ASSENT_SQLITE_READERS`).
+    public var sqliteReaders = 4
     /// Where the deployment's secrets come from: the database, or `ASSENT_SECRETS_FILE`.
     public var secrets = DeploymentSecrets.inDatabase
     /// The store's description for logs (never credentials).
@@ -63,6 +70,22 @@ public struct ServerConfiguration: Sendable {
         configuration.userTokens.audience = environment["ASSENT_JWT_AUDIENCE"].flatMap { $0.isEmpty ? nil : $0 }
         if let directory = environment["ASSENT_EXPORT_DIR"], !directory.isEmpty { configuration.exportDirectory = directory }
         configuration.secrets = try DeploymentSecrets.fromEnvironment(environment)
+        if let text = environment["ASSENT_CACHE_MB"] {
+            guard let mebibytes = Int(text), (1...1 << 20).contains(mebibytes) else {
+                throw .invalidArgument("ASSENT_CACHE_MB must be a number of MiB, at least 1")
+            }
+            configuration.cacheBudget = CacheBudget(totalBytes: mebibytes << 20)
+        }
+        if let text = environment["ASSENT_SQLITE_CACHE_MB"] {
+            guard let mebibytes = Int(text), (1...1 << 16).contains(mebibytes) else {
+                throw .invalidArgument("ASSENT_SQLITE_CACHE_MB must be a number of MiB, at least 1")
+            }
+            configuration.sqliteCacheMiB = mebibytes
+        }
+        if let text = environment["ASSENT_SQLITE_READERS"] {
+            guard let readers = Int(text), (1...64).contains(readers) else { throw .invalidArgument("ASSENT_SQLITE_READERS must be 1 to 64") }
+            configuration.sqliteReaders = readers
+        }
         if let insecure = environment["ASSENT_INSECURE_COOKIES"], !insecure.isEmpty {
             guard insecure == "1" || insecure == "0" else { throw .invalidArgument("ASSENT_INSECURE_COOKIES must be 1 or 0") }
             configuration.secureCookies = insecure == "0"
@@ -154,4 +177,19 @@ public struct RateLimit: Sendable, Hashable {
         self.perSecond = perSecond
         self.burst = burst
     }
+}
+
+/// One memory budget for the process's caches, split explicitly: committed account timelines
+/// (60%), the timelines one import or batch holds while it runs (25%), verified user tokens (10%);
+/// the rest is headroom for the dashboard's figures and the rate limiter.
+public struct CacheBudget: Sendable, Hashable {
+    public var totalBytes: Int
+
+    public init(totalBytes: Int) {
+        self.totalBytes = totalBytes
+    }
+
+    public var timelineBytes: Int { totalBytes / 100 * 60 }
+    public var ingestBytes: Int { totalBytes / 100 * 25 }
+    public var tokenBytes: Int { totalBytes / 100 * 10 }
 }

@@ -1,4 +1,5 @@
 import AssentCore
+import AssentStore
 import Prometheus
 import Synchronization
 
@@ -42,13 +43,13 @@ public final class ServerMetrics: Sendable {
                               helpText: "Conversations per created run"),
             labels: [], buckets: [0, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000])
         sweepLastSuccess = registry.makeGauge(
-            name: "assent_sweep_last_success_timestamp_seconds", labels: [], help: "When the last sweep succeeded, in seconds since the epoch")
-        overdueConversations = registry.makeGauge(
-            name: "assent_content_overdue", labels: [("kind", "conversation")],
-            help: "Stored content whose retention has passed and that no sweep purged yet (0 after every sweep)")
-        overdueFeedback = registry.makeGauge(
-            name: "assent_content_overdue", labels: [("kind", "feedback")],
-            help: "Stored content whose retention has passed and that no sweep purged yet (0 after every sweep)")
+            descriptor: .init(namespace: "assent", metricName: "sweep_last_success_timestamp", unitName: "seconds",
+                              helpText: "When the last sweep succeeded, in seconds since the epoch"), labels: [])
+        let overdue = MetricNameDescriptor(
+            namespace: "assent", metricName: "content_overdue", unitName: "",
+            helpText: "Stored content whose retention has passed and that no sweep purged yet (0 after every sweep)")
+        overdueConversations = registry.makeGauge(descriptor: overdue, labels: [("kind", "conversation")])
+        overdueFeedback = registry.makeGauge(descriptor: overdue, labels: [("kind", "feedback")])
     }
 
     func recordSweepSuccess(at instant: Instant) {
@@ -108,6 +109,26 @@ public final class ServerMetrics: Sendable {
 
     func recordRun(conversations: Int) {
         runConversations.record(Double(conversations))
+    }
+
+    /// The caches' figures in the Prometheus text format: bytes, budget and entries (gauges),
+    /// hits, misses, evictions and values too big to cache (counters), by cache.
+    static func exposition(caches: [CacheStatistics]) -> [UInt8] {
+        var text = ""
+        let families: [(String, String, String, (CacheStatistics) -> Int)] = [
+            ("assent_cache_bytes", "gauge", "Estimated bytes a cache holds", \.bytes),
+            ("assent_cache_budget_bytes", "gauge", "The bytes a cache may hold", \.budgetBytes),
+            ("assent_cache_entries", "gauge", "Entries a cache holds", \.entries),
+            ("assent_cache_hits_total", "counter", "Lookups a cache answered", \.hits),
+            ("assent_cache_misses_total", "counter", "Lookups a cache could not answer", \.misses),
+            ("assent_cache_evictions_total", "counter", "Entries evicted to stay within the budget", \.evictions),
+            ("assent_cache_uncached_total", "counter", "Values too big to cache, read without caching", \.uncached),
+        ]
+        for (name, type, help, value) in families {
+            text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for cache in caches { text += "\(name){cache=\"\(cache.name)\"} \(value(cache))\n" }
+        }
+        return Array(text.utf8)
     }
 
     /// The Prometheus text exposition.

@@ -40,8 +40,8 @@ public final class EventIngest {
     public let policies: PolicyHistory
     private let now: Instant?
     private let loaders: Loaders
-    private let cacheLimit: Int
-    private var cache: [AccountID: AccountTimeline] = [:]
+    /// Timelines this ingest holds (with the events it accepted), bounded by their bytes.
+    private let cache: ByteBoundedCache<AccountID, AccountTimeline>
     /// The next ledger sequence number.
     public private(set) var nextSeq: Int64
     /// The hash of the last entry written.
@@ -53,21 +53,29 @@ public final class EventIngest {
     ///   - now: events after it are refused as in the future; nil for system events (sweeps).
     ///   - lastSeq: the ledger's last sequence number (0 when empty).
     ///   - lastHash: the ledger's last hash (``LedgerChain/genesis`` when empty).
-    public init(policies: PolicyHistory, now: Instant?, lastSeq: Int64, lastHash: [UInt8], loaders: Loaders, cacheLimit: Int = 20_000) {
+    ///   - cacheBytes: the most the timelines it keeps between events may hold (default 64 MiB).
+    ///     A timeline evicted or too big to keep is loaded again when needed, through `loaders`,
+    ///     which must then see this ingest's own writes (the backend's open transaction).
+    public init(policies: PolicyHistory, now: Instant?, lastSeq: Int64, lastHash: [UInt8], loaders: Loaders, cacheBytes: Int = 64 << 20) {
         self.policies = policies
         self.now = now
         self.nextSeq = lastSeq + 1
         self.previousHash = lastHash
         self.loaders = loaders
-        self.cacheLimit = cacheLimit
+        // One timeline may take the whole budget: a heavy account that misses here would be
+        // loaded again for each of its events.
+        self.cache = ByteBoundedCache(name: "ingest", budgetBytes: cacheBytes, maxEntryShare: 1) { $1.estimatedBytes }
     }
+
+    /// How the ingest's cache did.
+    public var cacheStatistics: CacheStatistics { cache.statistics }
 
     /// Validates `event` and returns its ledger entry.
     /// - Throws: `AssentError` refusals; a loader's storage error.
     public func accept(_ event: Event, actor: String) throws -> Accepted {
         // Taken out of the cache while it changes, so that appending does not copy it.
         var timeline = try takeTimeline(event.account)
-        defer { cache[event.account] = timeline }
+        defer { cache.put(event.account, timeline) }
         let conversation = event.conversation
         var feedback: FeedbackID?
         if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback = f }
@@ -91,7 +99,7 @@ public final class EventIngest {
     }
 
     /// The account's timeline as this ingest holds it (with the events it accepted), if it does.
-    public func heldTimeline(of account: AccountID) -> AccountTimeline? { cache[account] }
+    public func heldTimeline(of account: AccountID) -> AccountTimeline? { cache.peek(account) }
 
     /// A ledger entry for a record that is not an account event (policy, run, sweep).
     public func record(_ kind: LedgerRecordKind, at instant: Instant, body: JSONValue, actor: String, movesHorizon: Bool) -> (record: LedgerRecord, hash: [UInt8]) {
@@ -110,8 +118,7 @@ public final class EventIngest {
     }
 
     private func takeTimeline(_ account: AccountID) throws -> AccountTimeline {
-        if let timeline = cache.removeValue(forKey: account) { return timeline }
-        if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
+        if let timeline = cache.take(account) { return timeline }
         return try loaders.timeline(account) ?? AccountTimeline(account: account)
     }
 }

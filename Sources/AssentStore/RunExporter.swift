@@ -174,7 +174,7 @@ final class ShardWriter: @unchecked Sendable {
         let bucket = Int(Self.nibble(hex[0])) << 4 | Int(Self.nibble(hex[1]))
         if buckets[bucket] == nil {
             let path = bucketDirectory + "/" + String(format: "%03d", bucket)
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             buckets[bucket] = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         }
         var line = Array(sortKey.utf8)

@@ -115,9 +115,14 @@ public protocol Store: Sendable {
 
     /// Closes the database.
     func close() async throws
+
+    /// How the store's caches are doing, for `/metrics`.
+    func cacheStatistics() -> [CacheStatistics]
 }
 
 extension Store {
+    public func cacheStatistics() -> [CacheStatistics] { [] }
+
     public func decisionInputs(account: AccountID) async throws -> (timeline: AccountTimeline?, policies: PolicyHistory) {
         (try await timeline(of: account), try await policyHistory())
     }

@@ -80,28 +80,32 @@ final class GroupCommit: Sendable {
     }
 }
 
-/// Recently used account timelines, each valid while its account's last ledger entry is the one
-/// it was built at. Bounded: when full it starts over.
+/// Committed account timelines, each with the account's last ledger entry when it was read: a
+/// reader compares that number with the ledger's and uses the timeline only when they match.
+/// Bounded by the timelines' estimated bytes (least recently used go first).
 final class TimelineCache: Sendable {
-    private let entries = Mutex<[AccountID: (lastSeq: Int64, timeline: AccountTimeline)]>([:])
-    private let capacity: Int
+    struct Cached: Sendable {
+        var lastSeq: Int64
+        var timeline: AccountTimeline
+    }
 
-    init(capacity: Int) {
-        self.capacity = capacity
+    private let cache: ByteBoundedCache<AccountID, Cached>
+
+    init(budgetBytes: Int) {
+        cache = ByteBoundedCache(name: "timelines", budgetBytes: budgetBytes) { account, cached in
+            account.utf8.count + cached.timeline.estimatedBytes
+        }
     }
 
     func get(_ account: AccountID, lastSeq: Int64) -> AccountTimeline? {
-        entries.withLock { entries in
-            guard let entry = entries[account], entry.lastSeq == lastSeq else { return nil }
-            return entry.timeline
-        }
+        guard let cached = cache.get(account), cached.lastSeq == lastSeq else { return nil }
+        return cached.timeline
     }
 
     func put(_ account: AccountID, lastSeq: Int64, _ timeline: AccountTimeline) {
-        entries.withLock { entries in
-            if entries.count >= capacity, entries[account] == nil { entries.removeAll(keepingCapacity: true) }
-            if let existing = entries[account], existing.lastSeq > lastSeq { return }
-            entries[account] = (lastSeq, timeline)
-        }
+        if let existing = cache.peek(account), existing.lastSeq > lastSeq { return }
+        cache.put(account, Cached(lastSeq: lastSeq, timeline: timeline))
     }
+
+    var statistics: CacheStatistics { cache.statistics }
 }

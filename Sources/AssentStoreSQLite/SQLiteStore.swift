@@ -12,14 +12,24 @@ public final class SQLiteStore: Store {
     private let pool: DatabasePool
     private let policyCache = Mutex<(newestSeq: Int64, history: PolicyHistory)?>(nil)
     private let groupCommit = GroupCommit()
-    private let timelines = TimelineCache(capacity: 50_000)
+    private let timelines: TimelineCache
+    private let settings: Configuration
+    /// The ingests' caches, added up (each ingest lives for one transaction).
+    private let ingestStatistics: Mutex<CacheStatistics>
 
-    /// Settings of the SQLite connection.
+    /// Settings of the SQLite store: connections and the memory its caches may hold.
     public struct Configuration: Sendable {
-        /// Page cache per connection, in KiB. Default 65,536 (64 MiB): runs and sweeps scan the ledger.
+        /// Page cache per connection, in KiB. Default 65,536 (64 MiB): runs and sweeps scan the
+        /// ledger. `serve` sets it from `ASSENT_SQLITE_CACHE_MB` (default 16).
         public var cacheKiB = 65_536
-        /// Bytes of the file mapped into memory. Default 1 GiB.
+        /// Bytes of the file mapped into memory. Default 1 GiB (page cache of the system, not heap).
         public var mmapBytes = 1 << 30
+        /// Reader connections at most. Default 4 (`ASSENT_SQLITE_READERS`).
+        public var maximumReaders = 4
+        /// What committed account timelines kept in memory may hold, by estimate. Default 128 MiB.
+        public var timelineCacheBytes = 128 << 20
+        /// What one import's or batch's timelines may hold while it runs. Default 64 MiB.
+        public var ingestCacheBytes = 64 << 20
 
         public init() {}
     }
@@ -27,19 +37,23 @@ public final class SQLiteStore: Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String, configuration: Configuration = Configuration()) throws {
         var config = GRDB.Configuration()
-        let settings = configuration
+        let connection = configuration
         config.prepareDatabase { db in
             // WAL with synchronous=NORMAL: a committed transaction survives a crash of the
             // process (the kill -9 case); FULL would also survive power loss at some cost.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA cache_size = -\(settings.cacheKiB)")
-            try db.execute(sql: "PRAGMA mmap_size = \(settings.mmapBytes)")
+            try db.execute(sql: "PRAGMA cache_size = -\(connection.cacheKiB)")
+            try db.execute(sql: "PRAGMA mmap_size = \(connection.mmapBytes)")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
             // Deleted content is overwritten, not left in free pages (a purge must not survive
             // on disk); the WAL is truncated after a sweep that purged.
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         config.busyMode = .timeout(10)
+        config.maximumReaderCount = max(1, configuration.maximumReaders)
+        self.settings = configuration
+        timelines = TimelineCache(budgetBytes: configuration.timelineCacheBytes)
+        ingestStatistics = Mutex(CacheStatistics(name: "ingest", budgetBytes: configuration.ingestCacheBytes))
         pool = try DatabasePool(path: path, configuration: config)
         groupCommit.commit = { [weak self] requests in
             guard let self else { throw AssentError.invalidArgument("the store is closed") }
@@ -143,7 +157,7 @@ public final class SQLiteStore: Store {
     // MARK: Timelines
 
     private func ingest(_ db: Database, head: Head, now: Instant?) throws -> EventIngest {
-        EventIngest(
+        let ingest = EventIngest(
             policies: try policyHistory(db), now: now, lastSeq: head.lastSeq, lastHash: head.lastHash,
             loaders: EventIngest.Loaders(
                 // Inside a write: what it loads may not commit, so it is not kept.
@@ -153,7 +167,19 @@ public final class SQLiteStore: Store {
                 },
                 ownerOfFeedback: { id in
                     try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM feedback WHERE id = ?"), arguments: [id])
-                }))
+                }),
+            cacheBytes: settings.ingestCacheBytes)
+        return ingest
+    }
+
+    /// Adds a finished ingest's cache counters to the store's.
+    private func recordIngest(_ ingest: EventIngest) {
+        let statistics = ingest.cacheStatistics
+        ingestStatistics.withLock { $0.accumulate(statistics) }
+    }
+
+    public func cacheStatistics() -> [CacheStatistics] {
+        [timelines.statistics, ingestStatistics.withLock { $0 }]
     }
 
     private static func timeline(_ db: Database, account: AccountID) throws -> (timeline: AccountTimeline, hashes: [Int64: String])? {
@@ -264,6 +290,7 @@ public final class SQLiteStore: Store {
             }
             let head = try Self.head(db)
             let ingest = try self.ingest(db, head: head, now: now)
+            defer { self.recordIngest(ingest) }
             var lineNumber = 0
             var events = 0
             while true {
@@ -368,6 +395,7 @@ public final class SQLiteStore: Store {
         -> (records: [LedgerRecord], timelines: [(AccountID, Int64, AccountTimeline)]) {
         let head = try Self.head(db)
         let ingest = try self.ingest(db, head: head, now: now)
+        defer { self.recordIngest(ingest) }
         var records: [LedgerRecord] = []
         for (k, event) in events.enumerated() {
             do {

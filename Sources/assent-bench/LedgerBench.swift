@@ -99,7 +99,7 @@ func runLedgerBench(_ arguments: BenchArguments) async throws {
         let source = try FileLineSource(path: eventsPath)
         let ingest = EventIngest(policies: PolicyHistory(), now: WallClock.now(), lastSeq: 1, lastHash: LedgerChain.genesis,
                                  loaders: .init(timeline: { _ in nil }, ownerOfConversation: { _ in nil }, ownerOfFeedback: { _ in nil }),
-                                 cacheLimit: Int.max)
+                                 cacheBytes: Int.max)
         while let line = try source.nextLine() { _ = try ingest.accept(try Event(jsonLine: line), actor: "bench") }
     }
     print(String(format: "import phases: parse %.2f s; parse + validate + hash %.2f s", parseOnly, validateOnly))

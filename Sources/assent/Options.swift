@@ -29,7 +29,7 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store the location names; the only place the command line picks a backend.
-    func open() throws -> any Store {
+    func open(sqlite configuration: SQLiteStore.Configuration = SQLiteStore.Configuration()) throws -> any Store {
         let location = self.location
         if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
             throw AssentError.invalidArgument("this build has no PostgreSQL store yet; use a SQLite path")
@@ -41,7 +41,7 @@ struct StoreOptions: ParsableArguments {
         }
         guard !path.isEmpty else { throw AssentError.invalidArgument("--database names no file") }
         do {
-            return try SQLiteStore(path: path)
+            return try SQLiteStore(path: path, configuration: configuration)
         } catch let error as AssentError {
             throw error
         } catch {

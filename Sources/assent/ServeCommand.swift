@@ -2,6 +2,7 @@ import AssentCore
 import AssentDemo
 import AssentServer
 import AssentStore
+import AssentStoreSQLite
 import ArgumentParser
 import Crypto
 import Foundation
@@ -15,7 +16,8 @@ struct ServeCommand: AsyncParsableCommand {
             Configuration comes from flags, else the environment: ASSENT_DATABASE, ASSENT_HOST, ASSENT_PORT,
             ASSENT_MAX_BODY_BYTES, ASSENT_JWT_HS256_SECRET, ASSENT_JWT_ES256_PUBLIC_KEY, ASSENT_JWT_ISSUER,
             ASSENT_JWT_AUDIENCE (required with user tokens), ASSENT_EXPORT_DIR, ASSENT_RETURN_ORIGINS, ASSENT_INSECURE_COOKIES,
-            ASSENT_IDLE_TIMEOUT, ASSENT_SWEEP_INTERVAL, ASSENT_IDEMPOTENCY_TTL, ASSENT_USER_RATE,
+            ASSENT_IDLE_TIMEOUT, ASSENT_SWEEP_INTERVAL, ASSENT_IDEMPOTENCY_TTL, ASSENT_USER_RATE, ASSENT_SECRETS_FILE,
+            ASSENT_CACHE_MB, ASSENT_SQLITE_CACHE_MB, ASSENT_SQLITE_READERS,
             ASSENT_LOG_LEVEL (trace … critical; default info), ASSENT_CLOCK_OFFSET_SECONDS (--demo only: the server's clock, moved).
             """)
 
@@ -57,7 +59,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try configuration.validate()
 
-        let store = try self.store.open()
+        // The server's memory is bounded: SQLite's page caches and the caches of timelines,
+        // split from one budget (README → Reliability).
+        var sqlite = SQLiteStore.Configuration()
+        sqlite.cacheKiB = configuration.sqliteCacheMiB * 1_024
+        sqlite.maximumReaders = configuration.sqliteReaders
+        sqlite.timelineCacheBytes = configuration.cacheBudget.timelineBytes
+        sqlite.ingestCacheBytes = configuration.cacheBudget.ingestBytes
+        let store = try self.store.open(sqlite: sqlite)
         var tour: DemoSetup.Tour?
         if demo {
             do {

@@ -320,6 +320,7 @@ struct ServiceRouteTests {
         let fixture = try await ServerFixture.make()
         let writer = try #require(fixture.keys["runs-write"])
         let reader = try #require(fixture.keys["runs-read"])
+        let auditor = try #require(fixture.keys["audit"])
         try await fixture.test { client async throws in
             let created = try await client.call(.post, "/v1/runs", bearer: writer, body: #"{"name":"r1","purpose":"safety-classifier"}"#)
             #expect(created.status == 201, "\(created.text)")
@@ -328,11 +329,11 @@ struct ServiceRouteTests {
             #expect(list.text.contains(#""name":"r0""#) && list.text.contains(#""name":"r1""#))
             // The raw-id manifest is for compliance: with it the data platform could undo the export's pseudonyms.
             #expect(try await client.call(.get, "/v1/runs/r1/manifest", bearer: reader).status == 403)
-            let manifest = try await client.call(.get, "/v1/runs/r1/manifest", bearer: try #require(fixture.keys["audit"]))
+            let manifest = try await client.call(.get, "/v1/runs/r1/manifest", bearer: auditor)
             #expect(manifest["conversations"] == .array([.string("a1-c1"), .string("a2-c1")]))
             #expect(manifest["manifestSha256"] == created["manifestSha256"])
-            // Served from a file written once: the same bytes again, also after the store is gone.
-            let again = try await client.call(.get, "/v1/runs/r1/manifest", bearer: try #require(fixture.keys["audit"]))
+            // Served from a file written once: the same bytes again.
+            let again = try await client.call(.get, "/v1/runs/r1/manifest", bearer: auditor)
             #expect(again.text == manifest.text)
             let export = try await client.call(.get, "/v1/runs/r1/export", bearer: reader)
             #expect(export.status == 200, "\(export.text)")
@@ -436,7 +437,7 @@ struct ServiceRouteTests {
             #expect(try Self.filesContain(marker, under: fixture.directory).contains { $0.hasPrefix("exports/r1/") })
             // Another write does not make the export stale: no redaction redone on the next download.
             let sentinel = fixture.directory + "/exports/r1/sentinel"
-            FileManager.default.createFile(atPath: sentinel, contents: Data())
+            _ = FileManager.default.createFile(atPath: sentinel, contents: Data())
             #expect(try await client.call(.put, "/v1/me/settings", bearer: token, body: #"{"training":"on"}"#).status == 200)
             #expect(try await client.call(.get, "/v1/runs/r1/export", bearer: platform).status == 200)
             #expect(FileManager.default.fileExists(atPath: sentinel))
@@ -463,7 +464,7 @@ struct ServiceRouteTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/secrets.json"
         let text = DeploymentSecrets.newFileText()
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         let secrets = try DeploymentSecrets.load(path: path)
         guard case .object(let object) = try JSONValue.parse(text), case .string(let hex)? = object["export-pseudonyms"] else {
             Issue.record("no key"); return

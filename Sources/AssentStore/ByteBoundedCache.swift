@@ -1,0 +1,194 @@
+import Synchronization
+
+/// What a cache holds and how it has done, for `/metrics`.
+public struct CacheStatistics: Sendable, Hashable {
+    public var name: String
+    public var budgetBytes: Int
+    public var bytes: Int
+    public var entries: Int
+    public var hits: Int
+    public var misses: Int
+    public var evictions: Int
+    /// Values too big to be worth caching (over a share of the budget): read without caching.
+    public var uncached: Int
+
+    public init(name: String, budgetBytes: Int, bytes: Int = 0, entries: Int = 0, hits: Int = 0, misses: Int = 0, evictions: Int = 0,
+                uncached: Int = 0) {
+        self.name = name
+        self.budgetBytes = budgetBytes
+        self.bytes = bytes
+        self.entries = entries
+        self.hits = hits
+        self.misses = misses
+        self.evictions = evictions
+        self.uncached = uncached
+    }
+
+    /// Adds another cache's counters (its bytes and entries replace these: the other is the newer).
+    public mutating func accumulate(_ other: CacheStatistics) {
+        bytes = other.bytes
+        entries = other.entries
+        hits += other.hits
+        misses += other.misses
+        evictions += other.evictions
+        uncached += other.uncached
+    }
+}
+
+/// A least-recently-used cache bounded by an estimate of its values' bytes, not by their count:
+/// a few heavy values cannot hold the memory that many light ones would be allowed. A value over
+/// `maxEntryBytes` is not cached at all rather than evicting everything else.
+///
+/// ```swift
+/// let cache = ByteBoundedCache<String, AccountTimeline>(name: "timelines", budgetBytes: 64 << 20) { $1.estimatedBytes }
+/// cache.put("a1", timeline)
+/// cache.get("a1")
+/// ```
+public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private struct Node {
+        var key: Key
+        var value: Value
+        var cost: Int
+        var newer: Int
+        var older: Int
+    }
+
+    private struct State {
+        var index: [Key: Int] = [:]
+        var nodes: [Node?] = []
+        var free: [Int] = []
+        /// Most recently used, and least.
+        var newest = -1
+        var oldest = -1
+        var statistics: CacheStatistics
+    }
+
+    public let name: String
+    public let budgetBytes: Int
+    public let maxEntryBytes: Int
+    private let cost: @Sendable (Key, Value) -> Int
+    private let state: Mutex<State>
+
+    /// - Parameters:
+    ///   - budgetBytes: the most the values may hold, by `cost`.
+    ///   - maxEntryShare: the largest share of the budget one value may take (default 1/8).
+    ///   - cost: the estimated bytes of an entry, key included.
+    public init(name: String, budgetBytes: Int, maxEntryShare: Double = 0.125, cost: @escaping @Sendable (Key, Value) -> Int) {
+        self.name = name
+        self.budgetBytes = max(0, budgetBytes)
+        self.maxEntryBytes = maxEntryShare >= 1 ? max(0, budgetBytes) : Int(Double(max(0, budgetBytes)) * maxEntryShare)
+        self.cost = cost
+        state = Mutex(State(statistics: CacheStatistics(name: name, budgetBytes: max(0, budgetBytes))))
+    }
+
+    /// The value for `key`, now the most recently used.
+    public func get(_ key: Key) -> Value? {
+        state.withLock { state in
+            guard let slot = state.index[key] else {
+                state.statistics.misses += 1
+                return nil
+            }
+            state.statistics.hits += 1
+            Self.unlink(slot, &state)
+            Self.linkNewest(slot, &state)
+            return state.nodes[slot]!.value
+        }
+    }
+
+    /// Removes and returns the value for `key` (a use): for a caller that changes the value and
+    /// puts it back, so that it is not shared (and copied) while it changes.
+    public func take(_ key: Key) -> Value? {
+        state.withLock { state in
+            guard let slot = state.index[key] else {
+                state.statistics.misses += 1
+                return nil
+            }
+            state.statistics.hits += 1
+            let value = state.nodes[slot]!.value
+            Self.remove(slot, &state)
+            return value
+        }
+    }
+
+    /// The value for `key` without counting a use.
+    public func peek(_ key: Key) -> Value? {
+        state.withLock { state in state.index[key].map { state.nodes[$0]!.value } }
+    }
+
+    /// Stores `value`, evicting the least recently used entries until the budget holds.
+    /// - Returns: false when the value is too big to be cached (and `key` is no longer cached).
+    @discardableResult
+    public func put(_ key: Key, _ value: Value) -> Bool {
+        let bytes = cost(key, value)
+        return state.withLock { state in
+            if let slot = state.index[key] { Self.remove(slot, &state) }
+            guard bytes <= maxEntryBytes else {
+                state.statistics.uncached += 1
+                return false
+            }
+            while state.statistics.bytes + bytes > budgetBytes, state.oldest >= 0 {
+                Self.remove(state.oldest, &state)
+                state.statistics.evictions += 1
+            }
+            let node = Node(key: key, value: value, cost: bytes, newer: -1, older: -1)
+            let slot: Int
+            if let reused = state.free.popLast() {
+                slot = reused
+                state.nodes[slot] = node
+            } else {
+                slot = state.nodes.count
+                state.nodes.append(node)
+            }
+            state.index[key] = slot
+            state.statistics.bytes += bytes
+            state.statistics.entries += 1
+            Self.linkNewest(slot, &state)
+            return true
+        }
+    }
+
+    /// Forgets `key`.
+    public func remove(_ key: Key) {
+        state.withLock { state in
+            if let slot = state.index[key] { Self.remove(slot, &state) }
+        }
+    }
+
+    /// Forgets everything (counters stay).
+    public func removeAll() {
+        state.withLock { state in
+            let statistics = state.statistics
+            state = State(statistics: statistics)
+            state.statistics.bytes = 0
+            state.statistics.entries = 0
+        }
+    }
+
+    public var statistics: CacheStatistics { state.withLock { $0.statistics } }
+
+    private static func remove(_ slot: Int, _ state: inout State) {
+        unlink(slot, &state)
+        let node = state.nodes[slot]!
+        state.index[node.key] = nil
+        state.statistics.bytes -= node.cost
+        state.statistics.entries -= 1
+        state.nodes[slot] = nil
+        state.free.append(slot)
+    }
+
+    private static func unlink(_ slot: Int, _ state: inout State) {
+        let node = state.nodes[slot]!
+        if node.newer >= 0 { state.nodes[node.newer]!.older = node.older } else { state.newest = node.older }
+        if node.older >= 0 { state.nodes[node.older]!.newer = node.newer } else { state.oldest = node.newer }
+        state.nodes[slot]!.newer = -1
+        state.nodes[slot]!.older = -1
+    }
+
+    private static func linkNewest(_ slot: Int, _ state: inout State) {
+        state.nodes[slot]!.older = state.newest
+        state.nodes[slot]!.newer = -1
+        if state.newest >= 0 { state.nodes[state.newest]!.newer = slot }
+        state.newest = slot
+        if state.oldest < 0 { state.oldest = slot }
+    }
+}
