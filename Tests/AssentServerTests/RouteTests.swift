@@ -496,6 +496,15 @@ struct ServiceRouteTests {
             #expect(metrics.text.contains(#"assent_http_requests_total{route="/v1/me/prompt",method="GET",status="200"} 1"#))
             #expect(metrics.text.contains(#"status="404""#))
             #expect(metrics.text.contains(#"assent_decisions_total{kind="prompt",outcome="none"} 1"#))
+            // Every cache's bytes, budget, entries, hits, misses and evictions.
+            for family in ["assent_cache_bytes", "assent_cache_budget_bytes", "assent_cache_entries", "assent_cache_hits_total",
+                           "assent_cache_misses_total", "assent_cache_evictions_total", "assent_cache_uncached_total"] {
+                for cache in ["timelines", "ingest", "tokens"] {
+                    #expect(metrics.text.contains("\(family){cache=\"\(cache)\"} "), "\(family) \(cache)")
+                }
+            }
+            #expect(metrics.text.contains(#"assent_cache_misses_total{cache="tokens"} 1"#))
+            #expect(metrics.text.contains("# TYPE assent_cache_hits_total counter"))
             let openapi = try await client.call(.get, "/openapi.yaml")
             #expect(openapi.status == 200)
             #expect(openapi.text.hasPrefix("openapi: 3.1"))

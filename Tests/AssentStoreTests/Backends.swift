@@ -13,17 +13,26 @@ import Testing
 struct Backend: CustomTestStringConvertible, Sendable {
     let name: String
     let make: @Sendable () async throws -> OpenedStore
+    /// A fresh store whose caches of timelines may hold this many bytes.
+    let makeWithCacheBudget: @Sendable (Int) async throws -> OpenedStore
 
     var testDescription: String { name }
 
     /// Every backend available on this machine.
     static var all: [Backend] { [.sqlite] }
 
-    static let sqlite = Backend(name: "SQLite") {
+    static let sqlite = Backend(name: "SQLite", make: { try await sqliteStore(SQLiteStore.Configuration()) }, makeWithCacheBudget: { bytes in
+        var configuration = SQLiteStore.Configuration()
+        configuration.timelineCacheBytes = bytes
+        configuration.ingestCacheBytes = bytes
+        return try await sqliteStore(configuration)
+    })
+
+    private static func sqliteStore(_ configuration: SQLiteStore.Configuration) async throws -> OpenedStore {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("assent-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("assent.sqlite").path
-        let store = try SQLiteStore(path: path)
+        let store = try SQLiteStore(path: path, configuration: configuration)
         return OpenedStore(
             store: store,
             contentDigest: {
@@ -37,7 +46,7 @@ struct Backend: CustomTestStringConvertible, Sendable {
                 defer { try? queue.close() }
                 try await queue.write { db in try db.execute(sql: sql) }
             },
-            reopen: { try SQLiteStore(path: path) },
+            reopen: { try SQLiteStore(path: path, configuration: configuration) },
             cleanup: { try? FileManager.default.removeItem(at: directory) })
     }
 }
