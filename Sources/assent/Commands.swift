@@ -310,28 +310,69 @@ struct LedgerCommand: AsyncParsableCommand {
         @OptionGroup var output: JSONFlag
 
         func run() async throws {
-            let pinned = try publicKey.map { hex throws -> [UInt8] in
-                guard let key = Digest.bytes(hex: hex), key.count == 32 else { throw AssentError.invalidArgument("--public-key must be 32 bytes in hex") }
-                return key
+            let pinned = try pinnedKey()
+            let checkpoints = try readCheckpoints()
+            let store = try self.store.open()
+            let outcome: Outcome
+            do {
+                outcome = try await Self.verify(store: store, checkpoints: checkpoints, pinned: pinned)
+                try await store.close()
+            } catch {
+                try? await store.close()
+                throw error
             }
-            let checkpoints = try checkpoint.map { path throws -> LedgerCheckpoint in
+            report(outcome)
+            if !outcome.result.ok {
+                fputs("error: ledger_broken: entry #\(outcome.result.brokenAt ?? 0): \(outcome.result.reason ?? "")\n", Output.err)
+                throw CommandFailure(status: 1)
+            }
+            if let proof = outcome.proofs.first(where: { $0.failure != nil }) {
+                fputs("error: ledger_broken: checkpoint #\(proof.checkpoint.seq): \(proof.failure ?? "")\n", Output.err)
+                throw CommandFailure(status: 1)
+            }
+        }
+
+        /// The chain's verification and each checkpoint's proof (nil when the ledger extends it).
+        struct Outcome {
+            var result: LedgerVerification
+            var proofs: [(checkpoint: LedgerCheckpoint, failure: String?)]
+        }
+
+        private func pinnedKey() throws -> [UInt8]? {
+            guard let publicKey else { return nil }
+            guard let key = Digest.bytes(hex: publicKey), key.count == 32 else { throw AssentError.invalidArgument("--public-key must be 32 bytes in hex") }
+            return key
+        }
+
+        private func readCheckpoints() throws -> [LedgerCheckpoint] {
+            var checkpoints: [LedgerCheckpoint] = []
+            for path in checkpoint {
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw AssentError.invalidArgument("cannot read \(path)") }
-                return try LedgerCheckpoint(json: text)
+                checkpoints.append(try LedgerCheckpoint(json: text))
             }
-            let (result, proofs) = try await withStore(store) { store in
-                let result = try await store.verifyLedger()
-                var proofs: [(LedgerCheckpoint, String?)] = []
-                for checkpoint in checkpoints {
-                    proofs.append((checkpoint, try await Self.prove(checkpoint, pinned: pinned, store: store)))
-                }
-                return (result, proofs)
+            return checkpoints
+        }
+
+        private static func verify(store: any Store, checkpoints: [LedgerCheckpoint], pinned: [UInt8]?) async throws -> Outcome {
+            let result = try await store.verifyLedger()
+            var proofs: [(checkpoint: LedgerCheckpoint, failure: String?)] = []
+            for checkpoint in checkpoints {
+                let failure = try await prove(checkpoint, pinned: pinned, store: store)
+                proofs.append((checkpoint, failure))
             }
+            return Outcome(result: result, proofs: proofs)
+        }
+
+        private func report(_ outcome: Outcome) {
+            let result = outcome.result
             var json = result.json
-            if !proofs.isEmpty, case .object(var object) = json {
-                object["checkpoints"] = .array(proofs.map { checkpoint, failure in
-                    var proof: [String: JSONValue] = ["seq": .int64(checkpoint.seq), "at": .string(checkpoint.at.rfc3339), "ok": .bool(failure == nil)]
-                    if let failure { proof["reason"] = .string(failure) }
-                    return .object(proof)
+            if !outcome.proofs.isEmpty, case .object(var object) = json {
+                object["checkpoints"] = .array(outcome.proofs.map { proof in
+                    var fields: [String: JSONValue] = [
+                        "seq": .int64(proof.checkpoint.seq), "at": .string(proof.checkpoint.at.rfc3339), "ok": .bool(proof.failure == nil),
+                    ]
+                    if let failure = proof.failure { fields["reason"] = .string(failure) }
+                    return .object(fields)
                 })
                 json = .object(object)
             }
@@ -339,17 +380,9 @@ struct LedgerCommand: AsyncParsableCommand {
                 Output.json(json)
             } else {
                 Output.line(result.ok ? "ledger ok: \(result.entries) entries" : "ledger broken at entry #\(result.brokenAt ?? 0): \(result.reason ?? "")")
-                for (checkpoint, failure) in proofs {
-                    Output.line("checkpoint #\(checkpoint.seq) of \(checkpoint.at.rfc3339): " + (failure ?? "extended"))
+                for proof in outcome.proofs {
+                    Output.line("checkpoint #\(proof.checkpoint.seq) of \(proof.checkpoint.at.rfc3339): " + (proof.failure ?? "extended"))
                 }
-            }
-            if !result.ok {
-                fputs("error: ledger_broken: entry #\(result.brokenAt ?? 0): \(result.reason ?? "")\n", Output.err)
-                throw CommandFailure(status: 1)
-            }
-            if let (checkpoint, failure) = proofs.first(where: { $0.1 != nil }) {
-                fputs("error: ledger_broken: checkpoint #\(checkpoint.seq): \(failure ?? "")\n", Output.err)
-                throw CommandFailure(status: 1)
             }
         }
 
