@@ -98,7 +98,7 @@ public actor ExportCache {
                 try await store.streamRunManifest(summary) { try writer.write($0) }
                 try writer.close()
                 // rename(2) replaces atomically: a reader sees the whole file or none.
-                guard rename(staging, path) == 0 else { throw AssentError.invalidArgument("cannot write the manifest of run \(summary.name)") }
+                guard rename(staging, path) == 0 else { throw FileWriteFailure(path: path, errno: errno) }
             } catch {
                 try? FileManager.default.removeItem(atPath: staging)
                 throw error
@@ -145,4 +145,11 @@ final class BufferedFileWriter: @unchecked Sendable {
         try flush()
         try handle.close()
     }
+}
+
+/// A file the server could not write: a failure of the server (500), never the caller's.
+struct FileWriteFailure: Error, CustomStringConvertible {
+    var path: String
+    var errno: Int32
+    var description: String { "cannot write \(path) (errno \(errno))" }
 }

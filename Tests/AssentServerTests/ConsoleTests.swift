@@ -15,6 +15,20 @@ struct ConsoleTests {
         return (browser, answer)
     }
 
+    @Test("the demo-admin key signs in to the console only under --demo")
+    func demoKeyOnlyUnderDemo() async throws {
+        let secret = ServiceKey.newSecret()
+        for demo in [false, true] {
+            let fixture = try await ServerFixture.make { $0.demo = demo }
+            try await fixture.store.createServiceKey(ServiceKey(
+                name: "demo-admin", secretSha256: ServiceKey.digest(ofSecret: secret), scopes: [.admin], createdAt: fixture.clock.now))
+            try await fixture.test { client async throws in
+                let (_, answer) = try await Self.signIn(client, key: secret)
+                #expect(answer.status == (demo ? 303 : 401), "demo \(demo)")
+            }
+        }
+    }
+
     @Test("sign-in takes an admin key and opens a Strict session; other keys and users are refused")
     func signIn() async throws {
         let fixture = try await ServerFixture.make()

@@ -21,11 +21,16 @@ struct Console: Sendable {
     /// The operator's session, if the key it was opened with still holds `admin`.
     func session(_ request: Request) async throws -> PageSessions.Session {
         guard let session = sessions.session(of: request, now: api.clock.now()),
-              let key = try await api.store.serviceKeys().first(where: { "key:\($0.name)" == session.account }), key.grants(.admin)
+              let key = try await api.store.serviceKeys().first(where: { "key:\($0.name)" == session.account }), mayOperate(key)
         else {
             throw ConsoleRedirect()
         }
         return session
+    }
+
+    /// An active admin key; the `demo-…` keys only under `--demo`, as on the API.
+    func mayOperate(_ key: ServiceKey) -> Bool {
+        key.grants(.admin) && (pages.configuration.demo || !ServiceKey.isDemoName(key.name))
     }
 
     struct ConsoleRedirect: Error {}
@@ -57,7 +62,7 @@ struct Console: Sendable {
                 let form = Form(try await api.bodyText(request))
                 let secret = form["key"] ?? ""
                 let key = try await api.store.serviceKey(secretSha256: ServiceKey.digest(ofSecret: secret))
-                guard let key, key.grants(.admin) else {
+                guard let key, mayOperate(key) else {
                     return page("console-signin", ["title": "Sign in", "error": "That is not an active key with the admin scope."],
                                 status: .unauthorized, session: nil)
                 }
