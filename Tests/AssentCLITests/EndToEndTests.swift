@@ -359,6 +359,22 @@ struct EndToEndTests {
         #expect(try ws.run(["prompt", "--account", "acct-000001"]).stderr.hasPrefix("error: unknown_account"))
     }
 
+    /// Asks `url` (curl) until `done` holds for its body, at most 100 times, 0.1 s apart.
+    static func poll(_ url: String, until done: (String) -> Bool) throws -> Bool {
+        for _ in 0..<100 {
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            curl.arguments = ["-sf", url]
+            let body = Pipe()
+            curl.standardOutput = body
+            try curl.run()
+            curl.waitUntilExit()
+            if done(String(decoding: body.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)) { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
+    }
+
     @Test("serve: answers on its port, stops on SIGTERM after closing the database")
     func serveStopsGracefully() throws {
         let ws = try Workspace()
@@ -371,34 +387,13 @@ struct EndToEndTests {
         process.standardOutput = out
         process.standardError = out
         try process.run()
-        var healthy = false
-        for _ in 0..<100 where !healthy {
-            Thread.sleep(forTimeInterval: 0.1)
-            let curl = Process()
-            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            curl.arguments = ["-sf", "http://127.0.0.1:\(port)/health"]
-            let body = Pipe()
-            curl.standardOutput = body
-            try curl.run()
-            curl.waitUntilExit()
-            healthy = String(decoding: body.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("\"ok\"")
-        }
+        let healthy = try Self.poll("http://127.0.0.1:\(port)/health") { $0.contains("\"ok\"") }
         #expect(healthy)
         // Retention enforces itself: the server sweeps once at start-up, without anyone asking.
-        var swept = false
-        for _ in 0..<100 where !swept {
-            let curl = Process()
-            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            curl.arguments = ["-sf", "http://127.0.0.1:\(port)/metrics"]
-            let body = Pipe()
-            curl.standardOutput = body
-            try curl.run()
-            curl.waitUntilExit()
-            let text = String(decoding: body.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            swept = text.split(separator: "\n").contains {
+        let swept = try Self.poll("http://127.0.0.1:\(port)/metrics") { text in
+            text.split(separator: "\n").contains {
                 $0.hasPrefix("assent_sweep_last_success_timestamp_seconds ") && !$0.hasSuffix(" 0") && !$0.hasSuffix(" 0.0")
             }
-            if !swept { Thread.sleep(forTimeInterval: 0.1) }
         }
         #expect(swept, "the start-up sweep ran")
         process.terminate()  // SIGTERM
