@@ -84,11 +84,7 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
     /// The value for `key`, now the most recently used.
     public func get(_ key: Key) -> Value? {
         state.withLock { state in
-            guard let slot = state.index[key] else {
-                state.statistics.misses += 1
-                return nil
-            }
-            state.statistics.hits += 1
+            guard let slot = Self.lookUp(key, &state) else { return nil }
             Self.unlink(slot, &state)
             Self.linkNewest(slot, &state)
             return state.nodes[slot]!.value
@@ -99,15 +95,21 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
     /// puts it back, so that it is not shared (and copied) while it changes.
     public func take(_ key: Key) -> Value? {
         state.withLock { state in
-            guard let slot = state.index[key] else {
-                state.statistics.misses += 1
-                return nil
-            }
-            state.statistics.hits += 1
+            guard let slot = Self.lookUp(key, &state) else { return nil }
             let value = state.nodes[slot]!.value
             Self.remove(slot, &state)
             return value
         }
+    }
+
+    /// The slot of `key`, counted as a hit or a miss.
+    private static func lookUp(_ key: Key, _ state: inout State) -> Int? {
+        guard let slot = state.index[key] else {
+            state.statistics.misses += 1
+            return nil
+        }
+        state.statistics.hits += 1
+        return slot
     }
 
     /// The value for `key` without counting a use.

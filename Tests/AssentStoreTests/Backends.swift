@@ -115,6 +115,16 @@ enum Lines {
     }
 
     /// An opted-in user with one chat resumed after opting in, and content in it.
+    /// a1 opted in with conversation c1 (kept five years); a2 never chose, with conversation c2
+    /// and feedback f2 (30 days for the chat, five years for the feedback).
+    static var optedInAndNeverChose: [String] {
+        optedIn("a1", conversation: "c1") + [
+            created("a2", "2025-07-01T00:00:00Z"),
+            activity("a2", "c2", "2025-09-01T00:00:00Z", content: "opted-out chat"),
+            feedback("a2", "c2", "f2", "2025-09-01T00:01:00Z", comment: "kept five years"),
+        ]
+    }
+
     static func optedIn(_ account: String = "a1", conversation: String = "c1") -> [String] {
         [
             created(account, "2025-07-01T10:00:00Z"),

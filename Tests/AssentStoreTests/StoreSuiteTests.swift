@@ -288,11 +288,7 @@ struct StoreSuiteTests {
     func sweep(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
             let store = opened.store
-            try await store.importLines(Lines.optedIn("a1", conversation: "c1") + [
-                Lines.created("a2", "2025-07-01T00:00:00Z"),
-                Lines.activity("a2", "c2", "2025-09-01T00:00:00Z", content: "opted-out chat"),
-                Lines.feedback("a2", "c2", "f2", "2025-09-01T00:01:00Z", comment: "kept five years"),
-            ])
+            try await store.importLines(Lines.optedInAndNeverChose)
             // a2 never chose: 30 days. a1 opted in: five years.
             let early = try await store.sweep(at: t("2025-10-01T00:00:00Z"), actor: "test", now: testNow)
             #expect(early.conversations == ["c2"])
@@ -359,11 +355,7 @@ struct StoreSuiteTests {
     func sweepDryRun(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
             let store = opened.store
-            try await store.importLines(Lines.optedIn("a1", conversation: "c1") + [
-                Lines.created("a2", "2025-07-01T00:00:00Z"),
-                Lines.activity("a2", "c2", "2025-09-01T00:00:00Z", content: "opted-out chat"),
-                Lines.feedback("a2", "c2", "f2", "2025-09-01T00:01:00Z", comment: "kept five years"),
-            ])
+            try await store.importLines(Lines.optedInAndNeverChose)
             let lastSeq = try await store.lastSeq()
             let far = try await store.sweepPreview(at: t("2031-01-01T00:00:00Z"))
             #expect(Set(far.conversations) == ["c1", "c2"])
