@@ -1,13 +1,17 @@
 /// An error of Assent's public contract: a stable `code` for programs and a `message` for people.
 ///
-/// The codes are those of SPEC §7 (`invalid_event`, `unknown_account`, …). The struct wraps a
-/// private enum so that new codes can be added without breaking callers that switch on `code`.
+/// The codes are those of SPEC §7 (`invalid_event`, `unknown_account`, …), typed as ``Code`` so
+/// that every edge (HTTP status, page heading, exit line) switches over an enum the compiler checks.
+/// Failures of the machinery under the rules (a database that is down, a missing file of the
+/// build) are not `AssentError`s: they are `StoreError`s, answered 500/503, never 400.
 ///
 /// ```swift
 /// throw AssentError.unknownAccount("account a1 does not exist at 2025-07-01T10:00:00Z")
 /// ```
 public struct AssentError: Error, Hashable, Sendable, CustomStringConvertible {
-    private enum Kind: String, Hashable, Sendable {
+    /// The stable machine-readable codes of SPEC §7 (`invalid_event`, …): edges switch over these,
+    /// never over strings.
+    public enum Code: String, Hashable, Sendable, CaseIterable {
         case invalidEvent = "invalid_event"
         case unknownAccount = "unknown_account"
         case unknownConversation = "unknown_conversation"
@@ -24,24 +28,22 @@ public struct AssentError: Error, Hashable, Sendable, CustomStringConvertible {
         case idempotencyConflict = "idempotency_conflict"
     }
 
-    private let kind: Kind
+    /// The stable machine-readable code, e.g. `invalid_event`.
+    public let code: Code
     /// A sentence for people. It names ids and instants, never content.
     public let message: String
 
-    private init(_ kind: Kind, _ message: String) {
-        self.kind = kind
+    public init(_ code: Code, _ message: String) {
+        self.code = code
         self.message = message
     }
 
-    /// The stable machine-readable code, e.g. `invalid_event`.
-    public var code: String { kind.rawValue }
-
     /// `code: message`, the form the command line prints after `error: `.
-    public var description: String { "\(code): \(message)" }
+    public var description: String { "\(code.rawValue): \(message)" }
 
     /// The same error with `prefix` put before its message (e.g. `line 17: `).
     public func prefixed(_ prefix: String) -> AssentError {
-        AssentError(kind, prefix + message)
+        AssentError(code, prefix + message)
     }
 
     public static func invalidEvent(_ message: String) -> AssentError { AssentError(.invalidEvent, message) }

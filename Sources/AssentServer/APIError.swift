@@ -1,4 +1,5 @@
 public import AssentCore
+public import AssentStore
 public import Hummingbird
 import NIOCore
 
@@ -33,16 +34,31 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     /// The status a domain error's code answers with.
     public init(_ error: AssentError) {
-        let status: HTTPResponse.Status
-        switch error.code {
-        case "unknown_account", "unknown_conversation", "unknown_feedback", "unknown_run", "unknown_key":
-            status = .notFound
-        case "duplicate_run", "duplicate_key", "idempotency_conflict", "account_deleted", "deadline_passed", "terms_not_accepted":
-            status = .conflict
-        default:
-            status = .badRequest
+        self.init(status: Self.status(of: error.code), code: error.code.rawValue, message: error.message)
+    }
+
+    /// Every domain code's status, checked by the compiler to cover them all.
+    static func status(of code: AssentError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .unknownAccount, .unknownConversation, .unknownFeedback, .unknownRun, .unknownKey:
+            return .notFound
+        case .duplicateRun, .duplicateKey, .idempotencyConflict, .accountDeleted, .deadlinePassed, .termsNotAccepted:
+            return .conflict
+        case .invalidEvent, .invalidPolicy, .invalidArgument:
+            return .badRequest
         }
-        self.init(status: status, code: error.code, message: error.message)
+    }
+
+    /// An infrastructure failure: 503 while the database cannot be reached (retry), else 500.
+    /// The message is the store's own (it names no content or secret).
+    public init(_ error: StoreError) {
+        switch error.code {
+        case .unavailable:
+            self.init(status: .serviceUnavailable, code: error.code.rawValue, message: "the database is unavailable; the request changed nothing")
+            headers[.retryAfter] = "1"
+        case .corrupt, .internal:
+            self.init(status: .internalServerError, code: error.code.rawValue, message: "the server failed; the request changed nothing")
+        }
     }
 
     /// Any error thrown while answering, as the API shows it; nothing internal leaks.
@@ -51,6 +67,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case let error as APIError:
             return error
         case let error as AssentError:
+            return APIError(error)
+        case let error as StoreError:
             return APIError(error)
         case let error as any HTTPResponseError:
             switch error.status {

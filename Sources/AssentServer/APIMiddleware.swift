@@ -20,7 +20,7 @@ struct APIMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch {
             var apiError = APIError.from(error)
-            if apiError.code == "not_found", let allowed = routes.methods(for: request.uri.path), !allowed.contains(request.method.rawValue) {
+            if apiError.status == .notFound, let allowed = routes.methods(for: request.uri.path), !allowed.contains(request.method.rawValue) {
                 apiError = APIError(status: .methodNotAllowed, code: "method_not_allowed",
                                     message: "\(request.uri.path) takes \(allowed.joined(separator: ", ")), not \(request.method.rawValue)")
                 apiError.headers[.allow] = allowed.joined(separator: ", ")

@@ -9,7 +9,7 @@ import Synchronization
 /// Every write runs in one transaction; the rules are the core's, applied through the shared
 /// ``EventIngest``, ``RunEvaluator`` and the engine's purges.
 public final class SQLiteStore: Store {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let policyCache = Mutex<(newestSeq: Int64, history: PolicyHistory)?>(nil)
     private let groupCommit = GroupCommit()
     private let timelines: TimelineCache
@@ -54,13 +54,21 @@ public final class SQLiteStore: Store {
         self.settings = configuration
         timelines = TimelineCache(budgetBytes: configuration.timelineCacheBytes)
         ingestStatistics = Mutex(CacheStatistics(name: "ingest", budgetBytes: configuration.ingestCacheBytes))
-        pool = try DatabasePool(path: path, configuration: config)
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw Self.storeError(error, opening: path)
+        }
         groupCommit.commit = { [weak self] requests in
-            guard let self else { throw AssentError.invalidArgument("the store is closed") }
+            guard let self else { throw StoreError.unavailable("the store is closed") }
             return try await self.commit(requests)
         }
-        try Migrations.migrator.migrate(pool)
-        try pool.write { db in try Self.startLedgerIfEmpty(db) }
+        do {
+            try Migrations.migrator.migrate(pool)
+            try pool.write { db in try Self.startLedgerIfEmpty(db) }
+        } catch {
+            throw Self.storeError(error)
+        }
     }
 
     public func close() async throws {
@@ -91,7 +99,7 @@ public final class SQLiteStore: Store {
 
     private static func head(_ db: Database) throws -> Head {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT last_seq, last_hash, horizon FROM ledger_head WHERE id = 1")) else {
-            throw AssentError.invalidArgument("the database has no ledger head")
+            throw StoreError.corrupt("the database has no ledger head")
         }
         let hash: Data = row[1]
         let horizon: Int64? = row[2]
@@ -132,15 +140,15 @@ public final class SQLiteStore: Store {
     }
 
     public func policyHistory() async throws -> PolicyHistory {
-        try await pool.read { db in try self.policyHistory(db) }
+        try await reading { db in try self.policyHistory(db) }
     }
 
     public func horizon() async throws -> Instant? {
-        try await pool.read { db in try Self.head(db).horizon }
+        try await reading { db in try Self.head(db).horizon }
     }
 
     public func applyPolicy(_ document: PolicyDocument, actor: String, now: Instant) async throws -> PolicyVersion {
-        try await pool.write { db in
+        try await writing { db in
             let head = try Self.head(db)
             let (_, version) = try self.policyHistory(db).applying(document, horizon: head.horizon)
             let ingest = try self.ingest(db, head: head, now: now)
@@ -201,13 +209,13 @@ public final class SQLiteStore: Store {
     // to run, and the server stops (seen under load; see docs/decisions.md).
 
     public func timeline(of account: AccountID) async throws -> AccountTimeline? {
-        try await pool.read { db in try self.cachedTimeline(db, account: account, keeping: true) }
+        try await reading { db in try self.cachedTimeline(db, account: account, keeping: true) }
     }
 
     /// The account's timeline, from memory when the ledger holds no newer entry of the account
     /// (checked in the same read, so also right after another process wrote), else from the ledger.
     public func decisionInputs(account: AccountID) async throws -> (timeline: AccountTimeline?, policies: PolicyHistory) {
-        try await pool.read { db in (try self.cachedTimeline(db, account: account, keeping: true), try self.policyHistory(db)) }
+        try await reading { db in (try self.cachedTimeline(db, account: account, keeping: true), try self.policyHistory(db)) }
     }
 
     /// - Parameter keeping: whether a timeline loaded here may be kept (only what a read
@@ -223,7 +231,7 @@ public final class SQLiteStore: Store {
     }
 
     public func account(ofConversation id: ConversationID) async throws -> AccountID? {
-        try await pool.read { db in try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM conversations WHERE id = ?"), arguments: [id]) }
+        try await reading { db in try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM conversations WHERE id = ?"), arguments: [id]) }
     }
 
     /// Streams every account's timeline in byte order of account ids, as of ledger entry `lastSeq`.
@@ -283,7 +291,7 @@ public final class SQLiteStore: Store {
                              progress: (@Sendable (ImportProgress) -> Void)?) async throws -> ImportSummary {
         // The source is read only inside the one write transaction below, on GRDB's writer queue.
         nonisolated(unsafe) let lines = lines
-        return try await pool.write { db in
+        return try await writing { db in
             if let fileSha256, let row = try Row.fetchOne(
                 db, sql: "SELECT lines, events, first_seq, last_seq FROM imports WHERE file_sha256 = ?", arguments: [fileSha256]) {
                 return ImportSummary(lines: row[0], events: row[1], firstSeq: row[2], lastSeq: row[3], alreadyImported: true)
@@ -342,7 +350,7 @@ public final class SQLiteStore: Store {
     /// Applies a batch of appends in one transaction, each in its own savepoint: a refused
     /// request rolls back alone, the others commit together (group commit).
     private func commit(_ requests: [GroupCommit.Request]) async throws -> [Result<GroupCommit.Outcome, any Error>] {
-        let results = try await pool.write { db in
+        let results = try await writing { db in
             requests.map { request in
                 Result {
                     var outcome = GroupCommit.Outcome(records: [], response: nil, replayed: false)
@@ -414,7 +422,7 @@ public final class SQLiteStore: Store {
     }
 
     public func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord] {
-        try await pool.read { db in
+        try await reading { db in
             try Row.fetchAll(
                 db, sql: "SELECT seq, at, actor, kind, account, body, content_sha256 FROM ledger WHERE account = ? ORDER BY seq",
                 arguments: [account]
@@ -425,11 +433,11 @@ public final class SQLiteStore: Store {
     }
 
     public func lastSeq() async throws -> Int64 {
-        try await pool.read { db in try Self.head(db).lastSeq }
+        try await reading { db in try Self.head(db).lastSeq }
     }
 
     public func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws {
-        try await pool.read { db in
+        try await reading { db in
             try Self.forEachTimeline(db, upTo: try Self.head(db).lastSeq) { timeline, _ in try body(timeline) }
         }
     }
@@ -444,7 +452,7 @@ public final class SQLiteStore: Store {
     }
 
     public func createServiceKey(_ key: ServiceKey) async throws {
-        try await pool.write { db in
+        try await writing { db in
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM service_keys WHERE name = ?", arguments: [key.name]) == 0 else {
                 throw AssentError.duplicateKey("a key named \(key.name) exists already")
             }
@@ -456,11 +464,11 @@ public final class SQLiteStore: Store {
     }
 
     public func serviceKeys() async throws -> [ServiceKey] {
-        try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM service_keys ORDER BY name").map(Self.serviceKey) }
+        try await reading { db in try Row.fetchAll(db, sql: "SELECT * FROM service_keys ORDER BY name").map(Self.serviceKey) }
     }
 
     public func revokeServiceKey(named name: String, now: Instant) async throws -> ServiceKey {
-        try await pool.write { db in
+        try await writing { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM service_keys WHERE name = ?", arguments: [name]) else {
                 throw AssentError.unknownKey("no key is named \(name)")
             }
@@ -474,31 +482,31 @@ public final class SQLiteStore: Store {
     }
 
     public func serviceKey(secretSha256: String) async throws -> ServiceKey? {
-        try await pool.read { db in
+        try await reading { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM service_keys WHERE secret_sha256 = ?"), arguments: [secretSha256])
                 .map(Self.serviceKey)
         }
     }
 
     public func deleteIdempotencyKeys(createdBefore instant: Instant) async throws -> Int {
-        try await pool.write { db in
+        try await writing { db in
             try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at < ?", arguments: [instant.microseconds])
             return db.changesCount
         }
     }
 
     public func lastPurgeSeq() async throws -> Int64 {
-        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT max(purge_seq) FROM tombstones") ?? 0 }
+        try await reading { db in try Int64.fetchOne(db, sql: "SELECT max(purge_seq) FROM tombstones") ?? 0 }
     }
 
     public func content(ofEntry seq: Int64) async throws -> String? {
-        try await pool.read { db in try String.fetchOne(db, sql: "SELECT text FROM content WHERE seq = ?", arguments: [seq]) }
+        try await reading { db in try String.fetchOne(db, sql: "SELECT text FROM content WHERE seq = ?", arguments: [seq]) }
     }
 
     // MARK: Runs
 
     public func createRun(name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant) async throws -> RunSummary {
-        try await pool.write { db in
+        try await writing { db in
             if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE name = ?)", arguments: [name]) == true {
                 throw AssentError.duplicateRun("a run named \(name) already exists")
             }
@@ -554,13 +562,13 @@ public final class SQLiteStore: Store {
     }
 
     public func runs() async throws -> [RunSummary] {
-        try await pool.read { db in
+        try await reading { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.runColumns) FROM runs ORDER BY created_seq").map(Self.runSummary)
         }
     }
 
     public func run(named name: String) async throws -> RunSummary {
-        try await pool.read { db in
+        try await reading { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM runs WHERE name = ?", arguments: [name]) else {
                 throw AssentError.unknownRun("no run named \(name)")
             }
@@ -569,11 +577,11 @@ public final class SQLiteStore: Store {
     }
 
     public func forEachRunItem(run name: String, kind: RunItemKind, _ body: @Sendable (RunItem) throws -> Void) async throws {
-        try await pool.read { db in try Self.forEachItem(db, run: name, kind: kind, body) }
+        try await reading { db in try Self.forEachItem(db, run: name, kind: kind, body) }
     }
 
     public func forEachRunItemWithContent(run name: String, kind: RunItemKind, _ body: @Sendable (RunItem, [String?]) throws -> Void) async throws {
-        try await pool.read { db in
+        try await reading { db in
             let content = try db.cachedStatement(sql: "SELECT text FROM content WHERE seq = ?")
             try Self.forEachItem(db, run: name, kind: kind) { item in
                 try body(item, try item.entries.map { try String.fetchOne(content, arguments: [$0.seq]) })
@@ -594,7 +602,7 @@ public final class SQLiteStore: Store {
     }
 
     public func deploymentKey(named name: String) async throws -> [UInt8] {
-        try await pool.write { db in
+        try await writing { db in
             if let key = try Data.fetchOne(db, sql: "SELECT key FROM deployment_keys WHERE name = ?", arguments: [name]) {
                 return Array(key)
             }
@@ -608,7 +616,7 @@ public final class SQLiteStore: Store {
     }
 
     public func runs(holdingConversation id: ConversationID) async throws -> [String] {
-        try await pool.read { db in
+        try await reading { db in
             try String.fetchAll(db, sql: """
                 SELECT r.name FROM run_items i JOIN runs r ON r.name = i.run
                 WHERE i.item = ? AND i.kind = 'conversation' ORDER BY r.created_seq
@@ -617,7 +625,7 @@ public final class SQLiteStore: Store {
     }
 
     public func lineage(account: AccountID) async throws -> [LineageRun] {
-        try await pool.read { db in
+        try await reading { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT r.name, i.kind, i.item FROM run_items i JOIN runs r ON r.name = i.run
                 WHERE i.account = ? ORDER BY r.created_seq, i.position
@@ -642,13 +650,13 @@ public final class SQLiteStore: Store {
         let result = try await sweepTransaction(at: instant, actor: actor, now: now)
         if !result.conversations.isEmpty || !result.feedback.isEmpty {
             // The purged text is still in the WAL's frames: copy them back and truncate the WAL.
-            try await pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+            try await writingWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         }
         return result
     }
 
     private func sweepTransaction(at instant: Instant, actor: String, now: Instant) async throws -> SweepResult {
-        try await pool.write { db in
+        try await writing { db in
             let head = try Self.head(db)
             try SnapshotInstant.check(instant, for: .sweep, horizon: head.horizon, now: now)
             let ingest = try self.ingest(db, head: head, now: nil)
@@ -691,7 +699,7 @@ public final class SQLiteStore: Store {
     // MARK: Verification
 
     public func verifyLedger() async throws -> LedgerVerification {
-        try await pool.read { db in
+        try await reading { db in
             let rows = try Row.fetchCursor(
                 db, sql: "SELECT seq, at, actor, kind, account, body, content_sha256, hash FROM ledger ORDER BY seq")
             var previous = LedgerChain.genesis
@@ -773,6 +781,41 @@ public final class SQLiteStore: Store {
     }
 
     public func entryHash(seq: Int64) async throws -> [UInt8]? {
-        try await pool.read { db in try Data.fetchOne(db, sql: "SELECT hash FROM ledger WHERE seq = ?", arguments: [seq]).map(Array.init) }
+        try await reading { db in try Data.fetchOne(db, sql: "SELECT hash FROM ledger WHERE seq = ?", arguments: [seq]).map(Array.init) }
+    }
+}
+
+// MARK: Failures
+
+extension SQLiteStore {
+    /// SQLite's failures as the store's: a database that cannot be reached now is
+    /// `store_unavailable` (retry), a damaged one `store_corrupt`; a refusal of the rules stays the
+    /// `AssentError` it was.
+    static func storeError(_ error: any Error, opening path: String? = nil) -> any Error {
+        guard let error = error as? DatabaseError else { return error }
+        let what = path.map { "database \($0)" } ?? "the database"
+        switch error.resultCode {
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_FORMAT:
+            return StoreError.corrupt("\(what) is damaged or not a database: \(error.message ?? "\(error.resultCode)")")
+        case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
+            return StoreError.unavailable("cannot open \(what): \(error.message ?? "\(error.resultCode)")")
+        case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_NOMEM, .SQLITE_PROTOCOL, .SQLITE_INTERRUPT, .SQLITE_MISUSE:
+            // MISUSE is what GRDB answers once the pool is closed.
+            return StoreError.unavailable("\(what) is unavailable: \(error.message ?? "\(error.resultCode)")")
+        default:
+            return StoreError.internal("\(what) failed: \(error.message ?? "\(error.resultCode)")")
+        }
+    }
+
+    func reading<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch { throw Self.storeError(error) }
+    }
+
+    func writing<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.write(body) } catch { throw Self.storeError(error) }
+    }
+
+    func writingWithoutTransaction<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.writeWithoutTransaction(body) } catch { throw Self.storeError(error) }
     }
 }

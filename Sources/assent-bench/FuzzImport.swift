@@ -132,7 +132,7 @@ func runFuzzImport(_ arguments: BenchArguments) async throws {
             failures.append("\(kind.rawValue) #\(k): the import was accepted")
         } catch let error as AssentError {
             if error.message.hasPrefix("line 2: ") {
-                outcomes[kind.rawValue, default: [:]][error.code, default: 0] += 1
+                outcomes[kind.rawValue, default: [:]][error.code.rawValue, default: 0] += 1
             } else if error.message.hasPrefix("line 3: ") {
                 outcomes[kind.rawValue, default: [:]]["valid after mutation", default: 0] += 1
             } else {

@@ -30,6 +30,8 @@ enum Main {
             fflush(Output.out)
         } catch let error as AssentError {
             Output.fail(error)
+        } catch let error as StoreError {
+            Output.fail(error)
         } catch let error as CommandFailure {
             fflush(Output.out)
             exit(error.status)

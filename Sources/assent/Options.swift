@@ -40,13 +40,7 @@ struct StoreOptions: ParsableArguments {
             break
         }
         guard !path.isEmpty else { throw AssentError.invalidArgument("--database names no file") }
-        do {
-            return try SQLiteStore(path: path, configuration: configuration)
-        } catch let error as AssentError {
-            throw error
-        } catch {
-            throw AssentError.invalidArgument("cannot open database \(path): \(error)")
-        }
+        return try SQLiteStore(path: path, configuration: configuration)
     }
 }
 

@@ -1,4 +1,5 @@
 import AssentCore
+import AssentStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,10 +16,19 @@ enum Output {
         return stream
     }()
 
-    /// Prints `error: <code>: <message>` to standard error and exits 1.
+    /// Prints `error: <code>: <message>` to standard error and exits 1: the request was refused.
     static func fail(_ error: AssentError) -> Never {
-        fputs("error: \(error.code): \(error.message)\n", Output.err)
+        fflush(Output.out)
+        fputs("error: \(error.code.rawValue): \(error.message)\n", Output.err)
         exit(1)
+    }
+
+    /// Prints `error: <code>: <message>` and exits 3: the store failed, not the request (a
+    /// script may retry an `store_unavailable`).
+    static func fail(_ error: StoreError) -> Never {
+        fflush(Output.out)
+        fputs("error: \(error.code.rawValue): \(error.message)\n", Output.err)
+        exit(3)
     }
 
     static func line(_ text: String = "") {

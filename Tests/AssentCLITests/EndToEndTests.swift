@@ -258,6 +258,21 @@ struct EndToEndTests {
         #expect(try ws.run(["policy", "apply", ws.path("policy.json")]).stderr.hasPrefix("error: invalid_policy: effectiveFrom"))
     }
 
+    @Test("a store that fails is told apart from a refused request: its own code and exit status 3")
+    func storeFailures() throws {
+        let ws = try Workspace()
+        try ws.write("garbage.sqlite", [String(repeating: "not a database ", count: 400)])
+        let corrupt = try ws.run(["ledger", "verify", "--database", ws.path("garbage.sqlite")], database: false)
+        #expect(corrupt.status == 3)
+        #expect(corrupt.stderr.hasPrefix("error: store_corrupt: "), "\(corrupt.stderr)")
+        let missing = try ws.run(["ledger", "verify", "--database", ws.path("no/such/folder/assent.sqlite")], database: false)
+        #expect(missing.status == 3)
+        #expect(missing.stderr.hasPrefix("error: store_unavailable: "), "\(missing.stderr)")
+        let refused = try ws.run(["runs", "show", "nope"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.hasPrefix("error: unknown_run: "))
+    }
+
     @Test("keys: created with the secret printed once, listed without it, revoked; bad scopes and duplicates refused")
     func keys() throws {
         let ws = try Workspace()

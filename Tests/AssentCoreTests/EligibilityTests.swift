@@ -154,8 +154,8 @@ struct EligibilityTests {
     @Test("explain before the first activity is unknown_conversation")
     func unknownConversation() {
         let b = Self.optedInWithChat()
-        #expect(thrownError { try b.eligibility(at: "2025-07-31T23:59:59Z") }?.code == "unknown_conversation")
-        #expect(thrownError { try b.eligibility("nope", at: "2025-10-01T00:00:00Z") }?.code == "unknown_conversation")
+        #expect(thrownError { try b.eligibility(at: "2025-07-31T23:59:59Z") }?.code == .unknownConversation)
+        #expect(thrownError { try b.eligibility("nope", at: "2025-10-01T00:00:00Z") }?.code == .unknownConversation)
     }
 
     @Test("resumedScope sinceResume: only exchanges from the first qualifying activity on")
@@ -293,7 +293,7 @@ struct FeedbackEligibilityTests {
     func unknown() {
         var b = EligibilityTests.optedInWithChat()
         b.feedback("2025-09-03T00:00:00Z")
-        #expect(thrownError { try b.feedbackEligibility(at: "2025-09-02T00:00:00Z") }?.code == "unknown_feedback")
-        #expect(thrownError { try b.feedbackEligibility("f9", at: "2025-09-04T00:00:00Z") }?.code == "unknown_feedback")
+        #expect(thrownError { try b.feedbackEligibility(at: "2025-09-02T00:00:00Z") }?.code == .unknownFeedback)
+        #expect(thrownError { try b.feedbackEligibility("f9", at: "2025-09-04T00:00:00Z") }?.code == .unknownFeedback)
     }
 }

@@ -26,7 +26,7 @@ struct InstantTests {
     ])
     func malformed(input: String) {
         #expect(Instant.parse(input) == nil)
-        #expect(thrownError { try Instant(rfc3339: input) }?.code == "invalid_argument")
+        #expect(thrownError { try Instant(rfc3339: input) }?.code == .invalidArgument)
     }
 
     @Test("civil arithmetic agrees with day counting over random instants")
@@ -55,7 +55,7 @@ struct InstantTests {
     @Test("bad periods are invalid_policy naming the field", arguments: ["-5y", "5", "y", "5w", "five years", "5.5y", "99999y", ""])
     func badPeriods(text: String) {
         let error = thrownError { try RetentionPeriod(parsing: text, field: "optOutRetention") }
-        #expect(error?.code == "invalid_policy")
+        #expect(error?.code == .invalidPolicy)
         #expect(error?.message.hasPrefix("optOutRetention: ") == true)
     }
 }
@@ -127,7 +127,7 @@ struct PolicyTests {
             let document = try PolicyDocument(json: json)
             return try PolicyHistory().applying(document, horizon: t("2025-06-01T00:00:00Z"))
         }
-        #expect(error?.code == "invalid_policy")
+        #expect(error?.code == .invalidPolicy)
         #expect(error?.message.hasPrefix(messagePrefix) == true, "\(error?.message ?? "no error")")
     }
 }
@@ -183,7 +183,7 @@ struct EventFormatTests {
     ])
     func malformed(line: String, messagePrefix: String) {
         let error = thrownError { try Event(jsonLine: line) }
-        #expect(error?.code == "invalid_event")
+        #expect(error?.code == .invalidEvent)
         #expect(error?.message.hasPrefix(messagePrefix) == true, "\(error?.message ?? "no error")")
     }
 }
@@ -236,7 +236,7 @@ struct CodableTests {
     @Test("decoding errors are AssentError invalid_policy naming the field")
     func errors() {
         let error = thrownError { try JSONDecoder().decode(Policy.self, from: Data(#"{"optInRetention":"-5y"}"#.utf8)) }
-        #expect(error?.code == "invalid_policy")
+        #expect(error?.code == .invalidPolicy)
         #expect(error?.message.hasPrefix("optInRetention") == true)
     }
 }

@@ -9,8 +9,8 @@ struct PromptTests {
         var b = TimelineBuilder()
         b.created("2025-07-01T10:00:00Z")
         b.deleteAccount("2025-09-10T00:00:00Z")
-        #expect(thrownError { try b.prompt(at: "2025-09-10T00:00:00Z") }?.code == "account_deleted")
-        #expect(thrownError { try b.prompt(at: "2026-01-01T00:00:00Z") }?.code == "account_deleted")
+        #expect(thrownError { try b.prompt(at: "2025-09-10T00:00:00Z") }?.code == .accountDeleted)
+        #expect(thrownError { try b.prompt(at: "2026-01-01T00:00:00Z") }?.code == .accountDeleted)
         // Before the deletion the account is prompted as usual.
         #expect(try b.prompt(at: "2025-09-09T23:59:59Z").prompt == .notice)
     }
@@ -124,8 +124,8 @@ struct PromptTests {
     func unknownAccount() {
         var b = TimelineBuilder()
         b.created("2025-07-01T10:00:00Z")
-        #expect(thrownError { try b.prompt(at: "2025-06-30T00:00:00Z") }?.code == "unknown_account")
-        #expect(thrownError { try PolicyEngine().prompt(AccountTimeline(account: "zz"), at: t("2025-09-01T00:00:00Z")) }?.code == "unknown_account")
+        #expect(thrownError { try b.prompt(at: "2025-06-30T00:00:00Z") }?.code == .unknownAccount)
+        #expect(thrownError { try PolicyEngine().prompt(AccountTimeline(account: "zz"), at: t("2025-09-01T00:00:00Z")) }?.code == .unknownAccount)
     }
 
     @Test("two events at one instant: both count for a prompt at that instant")

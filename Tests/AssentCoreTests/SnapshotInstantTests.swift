@@ -31,7 +31,7 @@ struct SnapshotInstantTests {
             try SnapshotInstant.check(t(c.instant), for: operation, horizon: c.horizon.map(t), now: t(c.now))
         }
         if let refusal = c.refusal {
-            #expect(error?.code == "invalid_argument")
+            #expect(error?.code == .invalidArgument)
             #expect(error?.message.contains(refusal) == true, "\(error?.message ?? "")")
             #expect(error?.message.contains(operation.rawValue) == true)
         } else {

@@ -18,7 +18,7 @@ struct ValidationTests {
         if error != nil {
             #expect(copy.timeline.entries == before, "a refused event must leave the timeline unchanged")
         }
-        return error?.code
+        return error?.code.rawValue
     }
 
     @Test("an unknown plan is refused, on creation and on change")
@@ -178,6 +178,6 @@ struct ValidationTests {
             try timeline.append(Event(account: "a2", at: t("2025-07-01T00:00:00Z"), .accountCreated(plan: "free")), seq: 1,
                                 validatingWith: ValidationContext(policies: PolicyHistory(), now: nil))
         }
-        #expect(error?.code == "invalid_event")
+        #expect(error?.code == .invalidEvent)
     }
 }

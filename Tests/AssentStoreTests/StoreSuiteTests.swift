@@ -63,7 +63,7 @@ struct StoreSuiteTests {
             for (extra, code, message) in cases {
                 let lines = base + extra
                 let error = await store.importError(lines)
-                #expect(error?.code == code, "\(extra): \(error?.description ?? "accepted")")
+                #expect(error?.code.rawValue == code, "\(extra): \(error?.description ?? "accepted")")
                 #expect(error?.message.hasPrefix("line \(lines.count): ") == true && (message.isEmpty || error?.message.contains(message) == true), "\(error?.message ?? "")")
                 #expect(try await store.verifyLedger().entries == before, "a refused import must write nothing")
                 #expect(try await store.timeline(of: "b1") == nil)
@@ -83,7 +83,7 @@ struct StoreSuiteTests {
             }
             lines.append(Lines.created("bulk1", "2025-07-02T00:00:00Z"))  // line 1,000: already exists
             let error = await store.importError(lines)
-            #expect(error?.code == "invalid_event")
+            #expect(error?.code == .invalidEvent)
             #expect(error?.message.hasPrefix("line 1000: account bulk1 already exists") == true)
             #expect(try await store.timeline(of: "bulk0") == nil)
             #expect(try await store.verifyLedger() == LedgerVerification(ok: true, entries: 6))
@@ -109,7 +109,7 @@ struct StoreSuiteTests {
                     _ = try await store.importEvents(lines: try FileLineSource(path: path), fileSha256: nil, actor: "test", now: testNow, progress: nil)
                     Issue.record("accepted: \(message)")
                 } catch let error as AssentError {
-                    #expect(error.code == "invalid_event")
+                    #expect(error.code == .invalidEvent)
                     #expect(error.message.hasPrefix(message), "\(error.message)")
                 }
             }
@@ -125,7 +125,7 @@ struct StoreSuiteTests {
             let store = try await opened.reopen()
             var lines = (0..<999).map { Lines.activity("a1", "bulk\($0)", "2025-09-03T00:00:00Z", content: "text \($0)") }
             lines.append(Lines.activity("a1", "bulk3", "2025-09-04T00:00:00Z", incognito: true))
-            #expect(await store.importError(lines)?.code == "invalid_event")
+            #expect(await store.importError(lines)?.code == .invalidEvent)
             try await store.close()
             #expect(try await opened.contentDigest() == before)
         }
@@ -235,7 +235,7 @@ struct StoreSuiteTests {
             let backdated = await #expect(throws: AssentError.self) {
                 try await store.createRun(name: "old", at: t("2025-09-30T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow)
             }
-            #expect(backdated?.code == "invalid_argument")
+            #expect(backdated?.code == .invalidArgument)
             try await store.importLines([Lines.choice("a1", "off", "2025-10-05T00:00:00Z")])
             let r2 = try await store.createRun(name: "r2", at: t("2025-10-06T00:00:00Z"), purpose: .safetyClassifier, actor: "test", now: testNow)
             #expect(r2.conversations == 1)
@@ -304,7 +304,7 @@ struct StoreSuiteTests {
             let backdated = await #expect(throws: AssentError.self) {
                 try await store.sweep(at: t("2025-09-01T00:00:00Z"), actor: "test", now: testNow)
             }
-            #expect(backdated?.code == "invalid_argument")
+            #expect(backdated?.code == .invalidArgument)
             // a2 opts in and a later policy keeps opt-out data longer: the purged exchange still never enters.
             try await store.importLines([Lines.accepted("a2", "2025-10-03T00:00:00Z"), Lines.choice("a2", "on", "2025-10-03T00:00:00Z")])
             var run = try await store.createRun(name: "r1", at: t("2025-10-04T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow)
@@ -335,12 +335,12 @@ struct StoreSuiteTests {
             let futureRun = await #expect(throws: AssentError.self) {
                 try await store.createRun(name: "r9999", at: t("9999-01-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: now)
             }
-            #expect(futureRun?.code == "invalid_argument")
+            #expect(futureRun?.code == .invalidArgument)
             #expect(futureRun?.message.contains("future") == true)
             let justAfter = await #expect(throws: AssentError.self) {
                 try await store.sweep(at: t("2025-10-01T00:00:00.000001Z"), actor: "test", now: now)
             }
-            #expect(justAfter?.code == "invalid_argument")
+            #expect(justAfter?.code == .invalidArgument)
             #expect(try await store.horizon() == horizonBefore)
             #expect(try await store.runs().isEmpty)
             // At exactly now both are taken, and later ones still can be.
@@ -387,7 +387,7 @@ struct StoreSuiteTests {
             try await store.importLines(Lines.optedIn())
             let past = try PolicyDocument(json: #"{"version":"v2","effectiveFrom":"2025-09-01T00:00:00Z","optOutRetention":"14d"}"#)
             let refused = await #expect(throws: AssentError.self) { try await store.applyPolicy(past, actor: "test", now: testNow) }
-            #expect(refused?.code == "invalid_policy")
+            #expect(refused?.code == .invalidPolicy)
             let future = try PolicyDocument(json: #"{"version":"v2","effectiveFrom":"2026-01-01T00:00:00Z","optInRetention":"2y"}"#)
             let version = try await store.applyPolicy(future, actor: "test", now: testNow)
             #expect(version.policy.optInRetention == .years(2))
@@ -412,7 +412,7 @@ struct StoreSuiteTests {
             let engine = PolicyEngine(policies: try await store.policyHistory())
             #expect(try engine.eligibility(of: "c1", in: timeline, at: t("2025-09-06T00:00:00Z")).eligible)
             // A backfilled deletion before recorded activity is refused.
-            #expect(await store.importError([Lines.deleted("a1", "c1", "2025-09-04T00:00:00Z")])?.code == "unknown_conversation")
+            #expect(await store.importError([Lines.deleted("a1", "c1", "2025-09-04T00:00:00Z")])?.code == .unknownConversation)
         }
     }
 

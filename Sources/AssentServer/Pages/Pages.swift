@@ -25,7 +25,7 @@ struct Pages: Sendable {
 
     static func load(api: API, sessionKey: [UInt8], configuration: ServerConfiguration) async throws -> Pages {
         guard let directory = Bundle.module.url(forResource: "templates", withExtension: nil) else {
-            throw AssentError.invalidArgument("the page templates are missing from the build")
+            throw StoreError.internal("the page templates are missing from the build")
         }
         let library = try await MustacheLibrary(directory: directory.path)
         return Pages(api: api, library: library, sessions: PageSessions(key: .init(data: sessionKey), secure: configuration.secureCookies),
@@ -111,6 +111,9 @@ struct Pages: Sendable {
         } catch let error as AssentError {
             let api = APIError(error)
             return errorPage(PageError(status: api.status, heading: Self.heading(for: error), message: error.message))
+        } catch let error as StoreError where error.code == .unavailable {
+            let api = APIError(error)
+            return errorPage(PageError(status: api.status, heading: "Please try again in a moment", message: api.message))
         } catch {
             let api = APIError.from(error)
             return errorPage(PageError(status: api.status, heading: "Something went wrong", message: api.message))
@@ -119,12 +122,14 @@ struct Pages: Sendable {
 
     static func heading(for error: AssentError) -> String {
         switch error.code {
-        case "deadline_passed": return "The deadline has passed"
-        case "terms_not_accepted": return "Please review the updated terms first"
-        case "account_deleted": return "This account was deleted"
-        case "unknown_account": return "We don't know this account yet"
-        case "unknown_conversation": return "No such conversation"
-        default: return "That did not work"
+        case .deadlinePassed: return "The deadline has passed"
+        case .termsNotAccepted: return "Please review the updated terms first"
+        case .accountDeleted: return "This account was deleted"
+        case .unknownAccount: return "We don't know this account yet"
+        case .unknownConversation: return "No such conversation"
+        case .unknownFeedback, .unknownRun, .unknownKey: return "Not found"
+        case .duplicateRun, .duplicateKey, .idempotencyConflict: return "That already exists"
+        case .invalidEvent, .invalidPolicy, .invalidArgument: return "That did not work"
         }
     }
 
