@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "AssentCore", targets: ["AssentCore"]),
         .library(name: "AssentStore", targets: ["AssentStore"]),
         .library(name: "AssentStoreSQLite", targets: ["AssentStoreSQLite"]),
+        .library(name: "AssentService", targets: ["AssentService"]),
         .library(name: "AssentRedaction", targets: ["AssentRedaction"]),
         .library(name: "AssentServer", targets: ["AssentServer"]),
         .executable(name: "assent", targets: ["assent"]),
@@ -50,7 +51,12 @@ let package = Package(
         ),
         .target(
             name: "AssentStore",
-            dependencies: ["AssentCore", "AssentRedaction", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["AssentCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "AssentService",
+            dependencies: ["AssentCore", "AssentStore", "AssentRedaction", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -61,7 +67,7 @@ let package = Package(
         .target(
             name: "AssentServer",
             dependencies: [
-                "AssentCore", "AssentStore", "AssentRedaction",
+                "AssentCore", "AssentStore", "AssentService", "AssentRedaction",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -76,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "assent",
             dependencies: [
-                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentDemo", "AssentRedaction", "AssentServer",
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentService", "AssentDemo", "AssentRedaction", "AssentServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -88,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "assent-bench",
             dependencies: [
-                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentDemo", "AssentRedaction",
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentService", "AssentDemo", "AssentRedaction",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
@@ -104,7 +110,7 @@ let package = Package(
         .testTarget(
             name: "AssentStoreTests",
             dependencies: [
-                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentDemo",
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentService", "AssentDemo",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
@@ -118,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "AssentServerTests",
             dependencies: [
-                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentServer", "AssentDemo",
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentService", "AssentServer", "AssentDemo",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

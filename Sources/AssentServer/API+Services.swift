@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentService
 import Hummingbird
 import NIOCore
 import Synchronization
@@ -36,15 +37,15 @@ extension API {
                 ]).canonicalText
             }
             guard let idempotencyKey = request.headers[.init(HeaderNames.idempotencyKey)!] else {
-                let records = try await store.append(events, actor: key.actor, now: now)
+                let records = try await app.append(events, actor: key.actor)
                 metrics.recordLedgerEntries(records.count)
                 return Self.rawJSON(respond(records), status: .ok)
             }
             guard (1...255).contains(idempotencyKey.utf8.count) else {
                 throw APIError.invalidArgument("Idempotency-Key must be 1 to 255 characters")
             }
-            let outcome = try await store.append(
-                events, actor: key.actor, now: now,
+            let outcome = try await app.append(
+                events, actor: key.actor,
                 idempotency: IdempotentRequest(
                     caller: key.name, key: idempotencyKey, requestSha256: Digest.sha256Hex(text),
                     notBefore: Instant(microseconds: now.microseconds - configuration.idempotencyTTLSeconds * 1_000_000)),
@@ -63,25 +64,25 @@ extension API {
             let at = try fields.optionalInstant("at") ?? clock.now()
             let purpose = try fields.optionalEnum("purpose", RunPurpose.self) ?? .modelTraining
             try fields.refuseUnknownFields()
-            let summary = try await store.createRun(name: name, at: at, purpose: purpose, actor: key.actor, now: clock.now())
+            let summary = try await app.createRun(name: name, at: at, purpose: purpose, actor: key.actor)
             metrics.recordLedgerEntries(1)
             metrics.recordRun(conversations: summary.conversations)
             return JSONValue.object(summary.json).response(status: .created)
         }
         router.get("/v1/runs") { request, _ -> Response in
             _ = try await caller(request).require(.runsRead)
-            return JSONValue.object(["runs": .array(try await store.runs().map { .object($0.json) })]).response()
+            return JSONValue.object(["runs": .array(try await app.runs().map { .object($0.json) })]).response()
         }
         router.get("/v1/runs/:run") { request, context -> Response in
             _ = try await caller(request).require(.runsRead)
-            return JSONValue.object(try await store.run(named: try Self.parameter(context, "run")).json).response()
+            return JSONValue.object(try await app.run(named: try Self.parameter(context, "run")).json).response()
         }
         // Raw ids: for compliance only. The data platform reads the pseudonymous export; with both
         // in one hand the pseudonyms could be undone.
         router.get("/v1/runs/:run/manifest") { request, context -> Response in
             _ = try await caller(request).require(.auditRead)
             let name = try Self.parameter(context, "run")
-            let path = try await exports.manifestFile(of: try await store.run(named: name), store: store)
+            let path = try await exports.manifestFile(of: try await app.run(named: name), app: app)
             let body = try await FileIO(threadPool: .singleton).loadFile(path: path, context: context)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
         }
@@ -90,14 +91,14 @@ extension API {
             let name = try Self.parameter(context, "run")
             // The name becomes a folder: one made outside the API (`assent runs create`) may not be safe.
             try Self.validateRunName(name)
-            return try await exports.current(run: name, store: store).manifest.response()
+            return try await exports.current(run: name, app: app).manifest.response()
         }
         router.get("/v1/runs/:run/export/:file") { request, context -> Response in
             _ = try await caller(request).require(.runsRead)
             let name = try Self.parameter(context, "run")
             let file = try Self.parameter(context, "file")
             try Self.validateRunName(name)
-            let export = try await exports.current(run: name, store: store)
+            let export = try await exports.current(run: name, app: app)
             guard let shard = export.shards[file] else {
                 throw APIError(status: .notFound, code: "unknown_shard", message: "run \(name)'s export has no shard \(file)")
             }
@@ -109,36 +110,36 @@ extension API {
     func registerAudit(on router: Router<AssentRequestContext>) {
         router.get("/v1/accounts/:account/prompt") { request, context -> Response in
             _ = try await caller(request).require(.auditRead)
-            let decision = try await store.prompt(account: try Self.parameter(context, "account"), at: try instant(request))
+            let decision = try await app.prompt(account: try Self.parameter(context, "account"), at: try instant(request))
             metrics.recordDecision(kind: "prompt", outcome: decision.prompt.rawValue)
             return decision.json.response()
         }
         router.get("/v1/accounts/:account/lineage") { request, context -> Response in
             _ = try await caller(request).require(.auditRead)
-            return try await store.lineage(ofAccount: try Self.parameter(context, "account")).json.response()
+            return try await app.lineage(ofAccount: try Self.parameter(context, "account")).json.response()
         }
         router.get("/v1/conversations/:conversation/explain") { request, context -> Response in
             _ = try await caller(request).require(.auditRead)
-            let explanation = try await store.explain(conversation: try Self.parameter(context, "conversation"), at: try instant(request))
+            let explanation = try await app.explain(conversation: try Self.parameter(context, "conversation"), at: try instant(request))
             metrics.recordDecision(kind: "eligibility", outcome: explanation.decision.reason.rawValue)
             return explanation.json.response()
         }
         router.get("/v1/conversations/:conversation/lineage") { request, context -> Response in
             _ = try await caller(request).require(.auditRead)
-            return try await store.lineage(ofConversation: try Self.parameter(context, "conversation")).json.response()
+            return try await app.lineage(ofConversation: try Self.parameter(context, "conversation")).json.response()
         }
         router.get("/v1/ledger/verify") { request, _ -> Response in
             _ = try await caller(request).require(.auditRead)
-            return try await store.verifyLedger().json.response()
+            return try await app.verifyLedger().json.response()
         }
         router.get("/v1/policy") { request, _ -> Response in
             _ = try await caller(request).require(.auditRead)
-            return try await store.policyHistory().showJSON(now: clock.now()).response()
+            return try await app.policyHistory().showJSON(now: clock.now()).response()
         }
         router.post("/v1/policy") { request, _ -> Response in
             let key = try await caller(request).require(.admin)
             let document = try PolicyDocument(json: try await bodyText(request))
-            let version = try await store.applyPolicy(document, actor: key.actor, now: clock.now())
+            let version = try await app.applyPolicy(document, actor: key.actor)
             metrics.recordLedgerEntries(1)
             return version.json.response(status: .created)
         }
@@ -153,7 +154,7 @@ extension API {
                 dryRun = try fields.optionalBool("dryRun") ?? false
                 try fields.refuseUnknownFields()
             }
-            if dryRun { return try await store.sweepPreview(at: at).json.response() }
+            if dryRun { return try await app.sweepPreview(at: at).json.response() }
             return try await sweep(at: at, actor: key.actor).json.response()
         }
     }

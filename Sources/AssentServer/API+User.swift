@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentService
 import Hummingbird
 
 // The signed-in user's routes: their own account only, named by the token's subject; writes are
@@ -18,11 +19,11 @@ extension API {
             let source = try fields.optionalEnum("source", TermsSource.self) ?? .notice
             let shownDefault = try fields.optionalEnum("shownDefault", ChoiceValue.self)
             try fields.refuseUnknownFields()
-            let (now, terms, records) = try await acceptAndChoose(
+            let acceptance = try await acceptAndChoose(
                 account: account, actor: caller.actor, value: value, source: source, shownDefault: shownDefault)
             return JSONValue.object([
-                "account": .string(account), "at": .string(now.rfc3339), "termsVersion": .string(terms),
-                "training": .string(value.rawValue), "entries": .array(records.map { .int64($0.seq) }),
+                "account": .string(account), "at": .string(acceptance.at.rfc3339), "termsVersion": .string(acceptance.termsVersion),
+                "training": .string(value.rawValue), "entries": .array(acceptance.records.map { .int64($0.seq) }),
                 "prompt": try await prompt(of: account).json,
             ]).response()
         }
@@ -30,9 +31,9 @@ extension API {
             let caller = try await caller(request)
             let account = try caller.requireUser()
             try await requireEmptyBody(request)
-            let (now, records) = try await record(.noticeDeferred, account: account, actor: caller.actor)
+            let recorded = try await userWrite(account) { try await app.deferNotice(account: account, actor: caller.actor) }
             return JSONValue.object([
-                "account": .string(account), "at": .string(now.rfc3339), "entries": .array(records.map { .int64($0.seq) }),
+                "account": .string(account), "at": .string(recorded.at.rfc3339), "entries": .array(recorded.records.map { .int64($0.seq) }),
                 "prompt": try await prompt(of: account).json,
             ]).response()
         }
@@ -50,7 +51,7 @@ extension API {
                 }
                 page.limit = limit
             }
-            return try await settings(of: account, page: page).response()
+            return try await app.settings(of: account, page: page).json.response()
         }
         router.put("/v1/me/settings") { request, _ -> Response in
             let caller = try await caller(request)
@@ -58,14 +59,13 @@ extension API {
             var fields = try await bodyFields(request)
             let value = try fields.requiredEnum("training", ChoiceValue.self)
             try fields.refuseUnknownFields()
-            _ = try await record(.trainingChoice(value: value, source: .settings, shownDefault: nil), account: account, actor: caller.actor)
-            return try await settings(of: account).response()
+            _ = try await userWrite(account) { try await app.changeTraining(account: account, to: value, actor: caller.actor) }
+            return try await app.settings(of: account).json.response()
         }
         router.get("/v1/me/conversations") { request, _ -> Response in
             let account = try await caller(request).requireUser()
             let now = clock.now()
-            let timeline = try await store.existingTimeline(of: account)
-            let statuses = try await store.conversationStatuses(of: timeline, at: now)
+            let statuses = try await app.conversations(of: account, at: now)
             for status in statuses { metrics.recordDecision(kind: "eligibility", outcome: status.decision.reason.rawValue) }
             return JSONValue.object([
                 "account": .string(account), "at": .string(now.rfc3339), "conversations": .array(statuses.map(\.json)),
@@ -75,116 +75,55 @@ extension API {
             let caller = try await caller(request)
             let account = try caller.requireUser()
             let id = try Self.parameter(context, "conversation")
-            let now = try await deleteConversation(id, of: account, actor: caller.actor)
-            return try await store.explain(conversation: id, at: now).json.response()
+            let recorded = try await userWrite(account) { try await app.deleteConversation(id, of: account, actor: caller.actor) }
+            return try await app.explain(conversation: id, at: recorded.at).json.response()
         }
         router.get("/v1/me/export") { request, _ -> Response in
             let account = try await caller(request).requireUser()
-            let export = try await store.accountExport(account: account, at: clock.now())
+            let export = try await app.accountExport(account: account, at: clock.now())
             return export.response(headers: [.contentDisposition: "attachment; filename=\"assent-export.json\""])
         }
         router.delete("/v1/me") { request, _ -> Response in
             let caller = try await caller(request)
             let account = try caller.requireUser()
             try await requireEmptyBody(request)
-            let (now, records) = try await record(.accountDeleted, account: account, actor: caller.actor)
+            let recorded = try await userWrite(account) { try await app.deleteAccount(account, actor: caller.actor) }
             return JSONValue.object([
-                "account": .string(account), "deletedAt": .string(now.rfc3339), "entries": .array(records.map { .int64($0.seq) }),
+                "account": .string(account), "deletedAt": .string(recorded.at.rfc3339), "entries": .array(recorded.records.map { .int64($0.seq) }),
             ]).response()
         }
     }
 
-    // MARK: What a user can do, shared by the API and the pages
+    // MARK: The edge of a user's use cases, shared by the API and the pages: rate limit and metrics
 
-    /// Accepts the terms in force now and records the choice: two entries in one batch.
+    /// Accepts the terms in force now and records the choice.
     func acceptAndChoose(account: AccountID, actor: String, value: ChoiceValue, source: TermsSource,
-                         shownDefault: ChoiceValue?) async throws -> (at: Instant, termsVersion: String, records: [LedgerRecord]) {
-        let now = clock.now()
-        try throttle(account, now: now)
-        let terms = try await store.policyHistory().policy(at: now).termsVersion
-        let choiceSource: ChoiceSource = switch source {
-        case .signup: .signup
-        case .notice: .notice
-        case .api: .api
-        }
-        let records = try await store.append([
-            Event(account: account, at: now, .termsAccepted(version: terms, source: source)),
-            Event(account: account, at: now, .trainingChoice(value: value, source: choiceSource, shownDefault: shownDefault)),
-        ], actor: actor, now: now)
-        metrics.recordLedgerEntries(records.count)
-        return (now, terms, records)
+                         shownDefault: ChoiceValue?) async throws -> Acceptance {
+        try throttle(account)
+        let acceptance = try await app.acceptAndChoose(account: account, actor: actor, training: value, source: source, shownDefault: shownDefault)
+        metrics.recordLedgerEntries(acceptance.records.count)
+        return acceptance
     }
 
-    /// Records one event of the user's, at the server's time.
-    func record(_ body: Event.Body, account: AccountID, actor: String) async throws -> (at: Instant, records: [LedgerRecord]) {
-        let now = clock.now()
-        try throttle(account, now: now)
-        let records = try await store.append([Event(account: account, at: now, body)], actor: actor, now: now)
-        metrics.recordLedgerEntries(records.count)
-        return (now, records)
+    /// Runs one of a user's writes under the rate limit, counting its entries.
+    func userWrite(_ account: AccountID, _ write: () async throws -> Recorded) async throws -> Recorded {
+        try throttle(account)
+        let recorded = try await write()
+        metrics.recordLedgerEntries(recorded.records.count)
+        return recorded
     }
 
     /// Refuses a user's write over their rate (one account cannot grow the ledger without bound).
     /// - Throws: 429 with `Retry-After`.
-    func throttle(_ account: AccountID, now: Instant) throws {
-        if let seconds = userWrites.take(account, now: now) { throw APIError.tooManyRequests(retryAfter: seconds) }
-    }
-
-    /// Deletes one of the user's conversations; another user's is answered exactly like one that
-    /// does not exist.
-    func deleteConversation(_ id: ConversationID, of account: AccountID, actor: String) async throws -> Instant {
-        guard try await store.account(ofConversation: id) == account else {
-            throw AssentError.unknownConversation("conversation \(id) does not exist")
-        }
-        return try await record(.conversationDeleted(conversation: id), account: account, actor: actor).at
+    func throttle(_ account: AccountID) throws {
+        if let seconds = userWrites.take(account, now: clock.now()) { throw APIError.tooManyRequests(retryAfter: seconds) }
     }
 
     /// The prompt now, counted in the decision metrics.
     func prompt(of account: AccountID) async throws -> PromptDecision {
-        let decision = try await store.prompt(account: account, at: clock.now())
+        let decision = try await app.prompt(account: account, at: clock.now())
         metrics.recordDecision(kind: "prompt", outcome: decision.prompt.rawValue)
         return decision
-    }
-
-    /// One page of a user's choices, newest last: the `limit` choices before ledger entry
-    /// `before` (the newest when nil).
-    struct ChoicePage: Sendable {
-        var before: Int64?
-        var limit = 50
-
-        static let maximumLimit = 500
-    }
-
-    /// The settings a user sees: the choice in force, the retention new activity gets, and one
-    /// page of the history of their choices from the ledger (`olderBefore` names the next page).
-    func settings(of account: AccountID, page: ChoicePage = ChoicePage()) async throws -> JSONValue {
-        let now = clock.now()
-        let timeline = try await store.existingTimeline(of: account)
-        let engine = PolicyEngine(policies: try await store.policyHistory())
-        let retention = try engine.retentionInForce(for: timeline, at: now)
-        let bound = Stamp.endOf(now)
-        let all = try await store.ledgerEntries(ofAccount: account).filter { record in
-            record.kind == EventType.trainingChoice.rawValue && page.before.map { record.seq < $0 } ?? true
-        }
-        let shown = all.suffix(page.limit)
-        let choices = try shown.compactMap { record -> JSONValue? in
-            guard let event = try record.event(), case .trainingChoice(let value, let source, let shownDefault) = event.body else { return nil }
-            var object: [String: JSONValue] = [
-                "seq": .int64(record.seq), "at": .string(record.at.rfc3339), "value": .string(value.rawValue),
-                "source": .string(source.rawValue), "actor": .string(record.actorKind),
-            ]
-            if let shownDefault { object["shownDefault"] = .string(shownDefault.rawValue) }
-            return .object(object)
-        }
-        var object: [String: JSONValue] = [
-            "account": .string(account), "at": .string(now.rfc3339),
-            "training": timeline.choice(at: bound).map { .string($0.value.rawValue) } ?? .null,
-            "termsVersion": timeline.acceptances.last(where: { $0.evidence.stamp <= bound }).map { .string($0.version) } ?? .null,
-            "retention": .object(["period": .string(retention.period.description), "rule": .string(retention.rule.rawValue)]),
-            "choices": .array(choices),
-        ]
-        if all.count > shown.count, let oldest = shown.first { object["olderBefore"] = .int64(oldest.seq) }
-        return .object(object)
     }
 
     /// Refuses a body on a route that takes none (an empty JSON object is accepted).

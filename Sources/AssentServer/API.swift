@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentService
 import Foundation
 import Hummingbird
 import NIOCore
@@ -9,9 +10,9 @@ import NIOCore
 /// Routes parse, authorise and answer; every rule is decided by `AssentCore` (through the
 /// store's ingest and the engine), never here.
 struct API: Sendable {
-    let store: any Store
+    let app: AssentApp
     let authenticator: Authenticator
-    let clock: ServerClock
+    var clock: Clock { app.clock }
     let metrics: ServerMetrics
     let configuration: ServerConfiguration
     let exports: ExportCache
@@ -81,7 +82,7 @@ struct API: Sendable {
     private func registerSystem(on router: Router<AssentRequestContext>) {
         router.get("/health") { _, _ -> Response in
             do {
-                let horizon = try await store.horizon()
+                let horizon = try await app.horizon()
                 return JSONValue.object([
                     "status": .string("ok"), "database": .string("ok"),
                     "horizon": horizon.map { .string($0.rfc3339) } ?? .null,
@@ -93,7 +94,7 @@ struct API: Sendable {
         }
         router.get("/metrics") { _, _ -> Response in
             var text = metrics.exposition()
-            text += ServerMetrics.exposition(caches: store.cacheStatistics() + [authenticator.tokenCacheStatistics])
+            text += ServerMetrics.exposition(caches: app.cacheStatistics() + [authenticator.tokenCacheStatistics])
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
         }
         router.get("/openapi.yaml") { _, _ -> Response in

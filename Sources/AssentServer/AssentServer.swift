@@ -1,22 +1,23 @@
-public import AssentStore
+import AssentStore
+public import AssentService
 public import Hummingbird
 public import Logging
 import ServiceLifecycle
 
-/// Builds Assent's HTTP application over a store.
+/// Builds Assent's HTTP application over the use cases.
 ///
 /// ```swift
-/// let app = try await AssentServer.application(store: store, configuration: configuration, logger: logger)
-/// try await app.runService()   // until SIGINT or SIGTERM; in-flight requests finish first
+/// let server = try await AssentServer.application(app: AssentApp(store: store), configuration: configuration, logger: logger)
+/// try await server.runService()   // until SIGINT or SIGTERM; in-flight requests finish first
 /// ```
 public enum AssentServer {
     /// The router with every route of the API and the pages; for tests through HummingbirdTesting.
-    public static func router(store: any Store, configuration: ServerConfiguration, clock: ServerClock = .system,
+    public static func router(app: AssentApp, configuration: ServerConfiguration,
                               metrics: ServerMetrics = ServerMetrics()) async throws -> Router<AssentRequestContext> {
-        try await build(store: store, configuration: configuration, clock: clock, metrics: metrics).router
+        try await build(app: app, configuration: configuration, metrics: metrics).router
     }
 
-    static func build(store: any Store, configuration: ServerConfiguration, clock: ServerClock,
+    static func build(app: AssentApp, configuration: ServerConfiguration,
                       metrics: ServerMetrics) async throws -> (router: Router<AssentRequestContext>, dashboards: DashboardCache, api: API) {
         try configuration.validate()
         let router = Router(context: AssentRequestContext.self)
@@ -24,19 +25,19 @@ public enum AssentServer {
         let routeMethods = RouteMethods()
         router.add(middleware: APIMiddleware(metrics: metrics, routes: routeMethods))
         let api = API(
-            store: store,
+            app: app,
             authenticator: try await Authenticator(
-                store: store, configuration: configuration.userTokens, clock: clock, acceptsDemoKeys: configuration.demo,
+                app: app, configuration: configuration.userTokens, acceptsDemoKeys: configuration.demo,
                 tokenCacheBytes: configuration.cacheBudget.tokenBytes),
-            clock: clock, metrics: metrics, configuration: configuration,
+            metrics: metrics, configuration: configuration,
             exports: ExportCache(root: configuration.exportDirectory, secrets: configuration.secrets), userWrites: RateLimiter(configuration.userWriteRate))
         api.register(on: router)
-        let pages = try await Pages.load(api: api, sessionKey: try await configuration.secrets.key(named: "page-sessions", store: store), configuration: configuration)
+        let pages = try await Pages.load(api: api, sessionKey: try await app.deploymentKey(named: "page-sessions", secrets: configuration.secrets), configuration: configuration)
         pages.register(on: router)
-        let dashboards = DashboardCache(store: store, clock: clock)
+        let dashboards = DashboardCache(app: app)
         let console = Console(
             pages: pages,
-            sessions: PageSessions(key: .init(data: try await configuration.secrets.key(named: "console-sessions", store: store)), name: "assent_console",
+            sessions: PageSessions(key: .init(data: try await app.deploymentKey(named: "console-sessions", secrets: configuration.secrets)), name: "assent_console",
                                    sameSite: .strict, secure: configuration.secureCookies),
             dashboards: dashboards)
         console.register(on: router)
@@ -47,11 +48,11 @@ public enum AssentServer {
     /// The application: the router on `configuration.host:port`, with the dashboard's refresher
     /// run and shut down gracefully with it.
     public static func application(
-        store: any Store, configuration: ServerConfiguration, clock: ServerClock = .system, logger: Logger,
+        app: AssentApp, configuration: ServerConfiguration, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> some ApplicationProtocol {
-        let built = try await build(store: store, configuration: configuration, clock: clock, metrics: ServerMetrics())
-        var services: [any Service] = [DashboardRefresher(cache: built.dashboards, store: store)]
+        let built = try await build(app: app, configuration: configuration, metrics: ServerMetrics())
+        var services: [any Service] = [DashboardRefresher(cache: built.dashboards, app: app)]
         if configuration.sweepIntervalSeconds > 0 {
             services.append(SweepService(api: built.api, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger))
         }

@@ -1,5 +1,6 @@
 public import AssentCore
 public import AssentStore
+import AssentService
 import Crypto
 import Foundation
 import Hummingbird
@@ -35,23 +36,22 @@ struct UserClaims: JWTPayload {
 /// Checks `Authorization: Bearer …`: a service key (`assent_…`, looked up by its SHA-256 and
 /// compared in constant time) or a user JWT (HS256 or ES256 from configuration).
 final class Authenticator: Sendable {
-    private let store: any Store
+    private let app: AssentApp
     private let keys: JWTKeyCollection?
     private let configuration: UserTokenConfiguration
-    private let clock: ServerClock
+    private var clock: Clock { app.clock }
     private let acceptsDemoKeys: Bool
     private let verifiedTokens: ByteBoundedCache<String, VerifiedToken>
 
     /// - Parameter acceptsDemoKeys: whether the `demo-…` keys `serve --demo` made authenticate
     ///   (only under `--demo`: a demo database served for real must not keep a known admin key).
-    init(store: any Store, configuration: UserTokenConfiguration, clock: ServerClock, acceptsDemoKeys: Bool = false,
+    init(app: AssentApp, configuration: UserTokenConfiguration, acceptsDemoKeys: Bool = false,
          tokenCacheBytes: Int = 16 << 20) async throws {
-        self.store = store
+        self.app = app
         verifiedTokens = ByteBoundedCache(name: "tokens", budgetBytes: tokenCacheBytes) { token, verified in
             token.utf8.count + verified.account.utf8.count + 96
         }
         self.configuration = configuration
-        self.clock = clock
         self.acceptsDemoKeys = acceptsDemoKeys
         if configuration.hs256Secret == nil && configuration.es256PublicKeyPEM == nil {
             keys = nil
@@ -87,7 +87,7 @@ final class Authenticator: Sendable {
 
     private func serviceKey(_ secret: String) async throws -> ServiceKey {
         let digest = ServiceKey.digest(ofSecret: secret)
-        guard let key = try await store.serviceKey(secretSha256: digest),
+        guard let key = try await app.key(secretSha256: digest),
               Self.constantTimeEqual(Array(key.secretSha256.utf8), Array(digest.utf8))
         else {
             throw APIError.unauthorized("unknown service key")
@@ -189,33 +189,6 @@ struct VerifiedToken: Sendable {
 extension Authenticator {
     /// How the verified-token cache is doing.
     var tokenCacheStatistics: CacheStatistics { verifiedTokens.statistics }
-}
-
-/// The server's clock: real time in production, driven by tests.
-public struct ServerClock: Sendable {
-    public let now: @Sendable () -> Instant
-
-    public init(now: @escaping @Sendable () -> Instant) {
-        self.now = now
-    }
-
-    /// Wall-clock time.
-    public static let system = ServerClock { WallClock.now() }
-
-    /// The clock `serve` runs on: wall-clock time, moved by `ASSENT_CLOCK_OFFSET_SECONDS` only
-    /// under `--demo` (a moved clock in production would accept expired tokens or future events).
-    /// - Returns: the clock, and a warning to log when the offset is set but ignored.
-    /// - Throws: `invalid_argument` for an offset that is not a whole number of seconds.
-    public static func fromEnvironment(_ environment: [String: String], demo: Bool) throws(AssentError) -> (clock: ServerClock, warning: String?) {
-        guard let text = environment["ASSENT_CLOCK_OFFSET_SECONDS"], !text.isEmpty else { return (.system, nil) }
-        guard let seconds = Int64(text), abs(seconds) <= 100 * 365 * 86_400 else {
-            throw .invalidArgument("ASSENT_CLOCK_OFFSET_SECONDS must be a whole number of seconds within a century")
-        }
-        guard demo else {
-            return (.system, "ASSENT_CLOCK_OFFSET_SECONDS is set but ignored: the clock moves only under serve --demo")
-        }
-        return (ServerClock { Instant(microseconds: WallClock.now().microseconds + seconds * 1_000_000) }, nil)
-    }
 }
 
 /// Signs user tokens the way a product's identity provider would: for `assent serve --demo`'s

@@ -1,5 +1,6 @@
 import AssentCore
 public import AssentStore
+public import AssentService
 import Foundation
 
 /// Run exports for download: written once per run and purge state into
@@ -30,8 +31,8 @@ public actor ExportCache {
     /// Removes every export written before the newest purge (call after a sweep that purged).
     /// - Returns: the names of the runs whose export was removed.
     @discardableResult
-    public func removeStale(store: any Store) async throws -> [String] {
-        let stamp = String(try await store.lastPurgeSeq())
+    public func removeStale(app: AssentApp) async throws -> [String] {
+        let stamp = String(try await app.lastPurgeSeq())
         let fm = FileManager.default
         var removed: [String] = []
         for name in ((try? fm.contentsOfDirectory(atPath: root)) ?? []).sorted() where !name.hasPrefix(".") {
@@ -46,19 +47,19 @@ public actor ExportCache {
     }
 
     /// The run's export as of the ledger now, written if missing or stale.
-    func current(run name: String, store: any Store) async throws -> Export {
+    func current(run name: String, app: AssentApp) async throws -> Export {
         if let task = inFlight[name] { return try await task.value }
         let root = root
         let secrets = secrets
-        let task = Task { try await Self.ensure(run: name, store: store, root: root, secrets: secrets) }
+        let task = Task { try await Self.ensure(run: name, app: app, root: root, secrets: secrets) }
         inFlight[name] = task
         defer { inFlight[name] = nil }
         return try await task.value
     }
 
-    private static func ensure(run name: String, store: any Store, root: String, secrets: DeploymentSecrets) async throws -> Export {
-        _ = try await store.run(named: name)
-        let stamp = String(try await store.lastPurgeSeq())
+    private static func ensure(run name: String, app: AssentApp, root: String, secrets: DeploymentSecrets) async throws -> Export {
+        _ = try await app.run(named: name)
+        let stamp = String(try await app.lastPurgeSeq())
         let directory = root + "/" + name
         let fm = FileManager.default
         if let written = try? String(contentsOfFile: directory + "/" + stampFile, encoding: .utf8), written == stamp,
@@ -72,7 +73,7 @@ public actor ExportCache {
         defer { try? fm.removeItem(atPath: staging) }
         var exporter = RunExporter()
         exporter.secrets = secrets
-        let summary = try await exporter.export(run: name, from: store, to: staging)
+        let summary = try await app.exportRun(named: name, to: staging, exporter: exporter)
         try stamp.write(toFile: staging + "/" + stampFile, atomically: true, encoding: .utf8)
         if fm.fileExists(atPath: directory) { try fm.removeItem(atPath: directory) }
         try fm.moveItem(atPath: staging, toPath: directory)
@@ -84,7 +85,7 @@ public actor ExportCache {
     /// The file holding a run's `runs show` JSON, written once (runs never change). Serving it
     /// from a file means a slow client never holds a database read: the read takes as long as
     /// writing the file, whatever the client does.
-    func manifestFile(of summary: RunSummary, store: any Store) async throws -> String {
+    func manifestFile(of summary: RunSummary, app: AssentApp) async throws -> String {
         let path = root + "/.manifests/" + Digest.sha256Hex(summary.name) + ".json"
         if FileManager.default.fileExists(atPath: path) { return path }
         if let task = manifestsInFlight[summary.name] { return try await task.value }
@@ -95,7 +96,7 @@ public actor ExportCache {
             do {
                 let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: staging))
                 let writer = BufferedFileWriter(handle: handle)
-                try await store.streamRunManifest(summary) { try writer.write($0) }
+                try await app.streamRunManifest(summary) { try writer.write($0) }
                 try writer.close()
                 // rename(2) replaces atomically: a reader sees the whole file or none.
                 guard rename(staging, path) == 0 else { throw FileWriteFailure(path: path, errno: errno) }

@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentService
 import Logging
 import ServiceLifecycle
 
@@ -35,8 +36,7 @@ struct SweepService: Service {
             logger.error("retention sweep failed", metadata: ["error": .string("\(error)")])
         }
         do {
-            let expiry = Instant(microseconds: api.clock.now().microseconds - api.configuration.idempotencyTTLSeconds * 1_000_000)
-            _ = try await api.store.deleteIdempotencyKeys(createdBefore: expiry)
+            _ = try await api.app.expireIdempotencyKeys(olderThanSeconds: api.configuration.idempotencyTTLSeconds)
         } catch {
             logger.error("expiring idempotency keys failed", metadata: ["error": .string("\(error)")])
         }
@@ -47,11 +47,11 @@ extension API {
     /// A sweep at `at`, with what follows it: metrics, the exports that held purged content
     /// removed at once, and the overdue gauge measured again.
     func sweep(at instant: Instant, actor: String) async throws -> SweepResult {
-        let result = try await store.sweep(at: instant, actor: actor, now: clock.now())
+        let result = try await app.sweep(at: instant, actor: actor)
         metrics.recordSweep(conversations: result.conversations.count, feedback: result.feedback.count)
         metrics.recordLedgerEntries(result.conversations.count + result.feedback.count + 1)
         if !result.conversations.isEmpty || !result.feedback.isEmpty {
-            try await exports.removeStale(store: store)
+            try await exports.removeStale(app: app)
         }
         metrics.recordSweepSuccess(at: clock.now())
         try await measureOverdue()
@@ -60,7 +60,7 @@ extension API {
 
     /// Counts stored content whose retention has passed and that no sweep purged yet.
     func measureOverdue() async throws {
-        let overdue = try await store.sweepPreview(at: clock.now())
+        let overdue = try await app.sweepPreview(at: clock.now())
         metrics.recordOverdue(conversations: overdue.conversations.count, feedback: overdue.feedback.count)
     }
 }

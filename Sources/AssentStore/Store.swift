@@ -1,17 +1,35 @@
 public import AssentCore
 
-/// What Assent needs from storage: the ledger, the content beside it, runs and sweeps.
-///
-/// A store narrows and streams; the rules are decided by `AssentCore` (through
-/// ``EventIngest`` and ``RunEvaluator``, which every backend shares, and the engine's purges). Every
-/// write is atomic: a refused import or request leaves the store as it was.
-public protocol Store: Sendable {
+/// What decisions read: the policy history, timelines and the ledger's state.
+public protocol LedgerReading: Sendable {
     /// Every policy version in applied order, starting with the built-in default.
     func policyHistory() async throws -> PolicyHistory
 
     /// The newest instant of the ledger's events, runs (at their T) and sweeps (at their T).
     func horizon() async throws -> Instant?
 
+    /// The last ledger entry's sequence number: names the ledger's state.
+    func lastSeq() async throws -> Int64
+
+    /// The account's timeline, or nil when the ledger has no event for it.
+    func timeline(of account: AccountID) async throws -> AccountTimeline?
+
+    /// The account's timeline and the policy history read together: what a prompt or an
+    /// eligibility question needs, in one round trip where the backend can.
+    func decisionInputs(account: AccountID) async throws -> (timeline: AccountTimeline?, policies: PolicyHistory)
+
+    /// The account a conversation belongs to, or nil.
+    func account(ofConversation id: ConversationID) async throws -> AccountID?
+
+    /// Every ledger entry of an account (its events, purges included), in ledger order.
+    func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord]
+
+    /// Streams every account's timeline, as of one consistent read, in account order.
+    func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws
+}
+
+/// What adds to the ledger: policy versions, imports and appends, all or nothing.
+public protocol LedgerWriting: Sendable {
     /// Validates a policy file against the history and the horizon and records the new version.
     /// - Throws: `invalid_policy`.
     func applyPolicy(_ document: PolicyDocument, actor: String, now: Instant) async throws -> PolicyVersion
@@ -34,19 +52,25 @@ public protocol Store: Sendable {
     func append(_ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
                 respond: @escaping @Sendable ([LedgerRecord]) -> String) async throws -> AppendOutcome
 
-    /// Every ledger entry of an account (its events, purges included), in ledger order.
-    func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord]
+    /// Forgets `Idempotency-Key`s recorded before `instant`; returns how many.
+    func deleteIdempotencyKeys(createdBefore instant: Instant) async throws -> Int
+}
 
-    /// The account's timeline, or nil when the ledger has no event for it.
-    func timeline(of account: AccountID) async throws -> AccountTimeline?
+/// What checks the ledger and reads what it holds beside the chain.
+public protocol LedgerAudit: Sendable {
+    /// Recomputes the hash chain and names the first broken entry; then checks what decisions
+    /// read beside the chain against it: policy versions, id ownership, stored content.
+    func verifyLedger() async throws -> LedgerVerification
 
-    /// The account's timeline and the policy history read together: what a prompt or an
-    /// eligibility question needs, in one round trip where the backend can.
-    func decisionInputs(account: AccountID) async throws -> (timeline: AccountTimeline?, policies: PolicyHistory)
+    /// The stored chain hash of entry `seq`, or nil when the ledger has no such entry.
+    func entryHash(seq: Int64) async throws -> [UInt8]?
 
-    /// The account a conversation belongs to, or nil.
-    func account(ofConversation id: ConversationID) async throws -> AccountID?
+    /// The stored text of a ledger entry's content, if not purged.
+    func content(ofEntry seq: Int64) async throws -> String?
+}
 
+/// Runs (immutable snapshots with lineage) and retention sweeps.
+public protocol RunStore: Sendable {
     /// Creates a run at `at`: evaluates every candidate with the engine and writes its
     /// immutable manifest.
     /// - Throws: `duplicate_run`; `invalid_argument` when `at` precedes the horizon.
@@ -65,10 +89,6 @@ public protocol Store: Sendable {
     /// `item.entries` (nil where the text was purged or never given).
     func forEachRunItemWithContent(run name: String, kind: RunItemKind, _ body: @Sendable (RunItem, [String?]) throws -> Void) async throws
 
-    /// A secret of this deployment (created at random on first use, never exported): keys the
-    /// pseudonyms of exports.
-    func deploymentKey(named name: String) async throws -> [UInt8]
-
     /// The names of the runs holding a conversation, oldest first.
     func runs(holdingConversation id: ConversationID) async throws -> [String]
 
@@ -81,26 +101,10 @@ public protocol Store: Sendable {
     /// The ledger entry of the newest purge, 0 when nothing was ever purged: the state of every
     /// run export (an export changes only when content it held is purged).
     func lastPurgeSeq() async throws -> Int64
+}
 
-    /// Forgets `Idempotency-Key`s recorded before `instant`; returns how many.
-    func deleteIdempotencyKeys(createdBefore instant: Instant) async throws -> Int
-
-    /// The stored chain hash of entry `seq`, or nil when the ledger has no such entry.
-    func entryHash(seq: Int64) async throws -> [UInt8]?
-
-    /// Recomputes the hash chain and names the first broken entry; then checks what decisions
-    /// read beside the chain against it: policy versions, id ownership, stored content.
-    func verifyLedger() async throws -> LedgerVerification
-
-    /// The stored text of a ledger entry's content, if not purged.
-    func content(ofEntry seq: Int64) async throws -> String?
-
-    /// The last ledger entry's sequence number: names the ledger's state.
-    func lastSeq() async throws -> Int64
-
-    /// Streams every account's timeline, as of one consistent read, in account order.
-    func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws
-
+/// Service keys and the deployment's own secrets.
+public protocol KeyStore: Sendable {
     /// Stores a new service key. - Throws: `duplicate_key`.
     func createServiceKey(_ key: ServiceKey) async throws
 
@@ -113,6 +117,18 @@ public protocol Store: Sendable {
     /// The key whose secret has this SHA-256, revoked or not.
     func serviceKey(secretSha256: String) async throws -> ServiceKey?
 
+    /// A secret of this deployment (created at random on first use, never exported): keys the
+    /// pseudonyms of exports.
+    func deploymentKey(named name: String) async throws -> [UInt8]
+}
+
+/// What Assent needs from storage: the ledger, the content beside it, runs and sweeps, keys.
+///
+/// A store narrows and streams; the rules are decided by `AssentCore` (through
+/// ``EventIngest`` and ``RunEvaluator``, which every backend shares, and the engine's purges). Every
+/// write is atomic: a refused import or request leaves the store as it was. The requirements are
+/// split by concern into the protocols above; a backend implements them all.
+public protocol Store: LedgerReading, LedgerWriting, LedgerAudit, RunStore, KeyStore {
     /// Closes the database.
     func close() async throws
 
@@ -122,7 +138,9 @@ public protocol Store: Sendable {
 
 extension Store {
     public func cacheStatistics() -> [CacheStatistics] { [] }
+}
 
+extension LedgerReading {
     public func decisionInputs(account: AccountID) async throws -> (timeline: AccountTimeline?, policies: PolicyHistory) {
         (try await timeline(of: account), try await policyHistory())
     }

@@ -1,6 +1,7 @@
 import AssentCore
 import AssentDemo
 import AssentStore
+import AssentService
 import AssentStoreSQLite
 import Foundation
 import GRDB
@@ -106,7 +107,7 @@ func runFuzzImport(_ arguments: BenchArguments) async throws {
     var generator = DemoGenerator(seed: arguments.uint64("--seed", default: 7))
     var lines: [String] = []
     for k in 0..<20 { lines += generator.account(index: k).map { $0.json().canonicalText } }
-    let now = WallClock.now()
+    let now = Clock.wallNow()
     var store: SQLiteStore? = try SQLiteStore(path: databasePath)
     _ = try await store!.importEvents(lines: ArrayLineSource(lines), fileSha256: nil, actor: "fuzz", now: now, progress: nil)
     try await store!.close()

@@ -1,6 +1,7 @@
 import AssentCore
 import AssentDemo
 import AssentStore
+import AssentService
 import AssentStoreSQLite
 import Foundation
 import GRDB
@@ -97,7 +98,7 @@ func runLedgerBench(_ arguments: BenchArguments) async throws {
     }
     let validateOnly = try seconds {
         let source = try FileLineSource(path: eventsPath)
-        let ingest = EventIngest(policies: PolicyHistory(), now: WallClock.now(), lastSeq: 1, lastHash: LedgerChain.genesis,
+        let ingest = EventIngest(policies: PolicyHistory(), now: Clock.wallNow(), lastSeq: 1, lastHash: LedgerChain.genesis,
                                  loaders: .init(timeline: { _ in nil }, ownerOfConversation: { _ in nil }, ownerOfFeedback: { _ in nil }),
                                  cacheBytes: Int.max)
         while let line = try source.nextLine() { _ = try ingest.accept(try Event(jsonLine: line), actor: "bench") }
@@ -110,7 +111,7 @@ func runLedgerBench(_ arguments: BenchArguments) async throws {
     var summary: ImportSummary?
     let importSeconds = try await asyncSeconds {
         summary = try await store.importEvents(
-            lines: try FileLineSource(path: eventsPath), fileSha256: nil, actor: "bench", now: WallClock.now(), progress: nil)
+            lines: try FileLineSource(path: eventsPath), fileSha256: nil, actor: "bench", now: Clock.wallNow(), progress: nil)
     }
     print(String(format: "import: bare insert %.2f s (%.0f rows/s); assent import %.2f s (%.0f events/s); ratio %.2fx",
                  bareInsert, Double(rows.count) / bareInsert, importSeconds, Double(summary!.events) / importSeconds, importSeconds / bareInsert))
@@ -133,7 +134,7 @@ func runLedgerBench(_ arguments: BenchArguments) async throws {
     let at = DemoGenerator.windowEnd.adding(seconds: 86_400)
     var run: RunSummary?
     let runSeconds = try await asyncSeconds {
-        run = try await store.createRun(name: "bench", at: at, purpose: .modelTraining, actor: "bench", now: WallClock.now())
+        run = try await store.createRun(name: "bench", at: at, purpose: .modelTraining, actor: "bench", now: Clock.wallNow())
     }
     print(String(format: "runs create: bare select %.2f s; assent runs create %.2f s over %d conversations (%d eligible, %d feedback); ratio %.2fx",
                  bareSelect, runSeconds, conversations, run!.conversations, run!.feedback, runSeconds / bareSelect))

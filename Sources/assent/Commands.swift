@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentService
 import AssentServer
 import ArgumentParser
 import Crypto
@@ -18,7 +19,7 @@ struct ImportCommand: AsyncParsableCommand {
         let lines = try FileLineSource(path: file)
         let bar = ProgressBar(enabled: Output.isTerminal)
         let summary = try await withStore(store) { store in
-            try await store.importEvents(lines: lines, fileSha256: digest, actor: Actor.cli, now: WallClock.now()) { progress in
+            try await store.importEvents(lines: lines, fileSha256: digest, actor: Actor.cli) { progress in
                 bar.update(progress)
             }
         }
@@ -138,7 +139,7 @@ struct RunsCommand: AsyncParsableCommand {
             var exporter = RunExporter()
             exporter.shardBytes = shardBytes
             exporter.secrets = try DeploymentSecrets.fromEnvironment(ProcessInfo.processInfo.environment)
-            let summary = try await withStore(store) { try await exporter.export(run: name, from: $0, to: out) }
+            let summary = try await withStore(store) { try await $0.exportRun(named: name, to: out, exporter: exporter) }
             if output.json {
                 Output.json(summary.manifest)
             } else {
@@ -163,7 +164,7 @@ struct RunsCommand: AsyncParsableCommand {
             guard !name.isEmpty else { throw AssentError.invalidArgument("--name must not be empty") }
             let instant = try at.instant()
             let summary = try await withStore(store) { store in
-                try await store.createRun(name: name, at: instant, purpose: purpose, actor: Actor.cli, now: WallClock.now())
+                try await store.createRun(name: name, at: instant, purpose: purpose, actor: Actor.cli)
             }
             if output.json {
                 Output.json(.object(summary.json))
@@ -277,9 +278,9 @@ struct SweepCommand: AsyncParsableCommand {
         let exports = ExportCache(root: store.exportDirectory)
         let result = try await withStore(store) { store in
             if dryRun { return try await store.sweepPreview(at: instant) }
-            let result = try await store.sweep(at: instant, actor: Actor.cli, now: WallClock.now())
+            let result = try await store.sweep(at: instant, actor: Actor.cli)
             // Exports `serve` wrote that held purged content go with it.
-            if !result.conversations.isEmpty || !result.feedback.isEmpty { try await exports.removeStale(store: store) }
+            if !result.conversations.isEmpty || !result.feedback.isEmpty { try await exports.removeStale(app: store) }
             return result
         }
         if output.json {
@@ -312,15 +313,7 @@ struct LedgerCommand: AsyncParsableCommand {
         func run() async throws {
             let pinned = try pinnedKey()
             let checkpoints = try readCheckpoints()
-            let store = try self.store.open()
-            let outcome: Outcome
-            do {
-                outcome = try await Self.verify(store: store, checkpoints: checkpoints, pinned: pinned)
-                try await store.close()
-            } catch {
-                try? await store.close()
-                throw error
-            }
+            let outcome = try await withStore(store) { try await $0.verifyLedger(checkpoints: checkpoints, publicKey: pinned) }
             report(outcome)
             if !outcome.result.ok {
                 fputs("error: ledger_broken: entry #\(outcome.result.brokenAt ?? 0): \(outcome.result.reason ?? "")\n", Output.err)
@@ -330,12 +323,6 @@ struct LedgerCommand: AsyncParsableCommand {
                 fputs("error: ledger_broken: checkpoint #\(proof.checkpoint.seq): \(proof.failure ?? "")\n", Output.err)
                 throw CommandFailure(status: 1)
             }
-        }
-
-        /// The chain's verification and each checkpoint's proof (nil when the ledger extends it).
-        struct Outcome {
-            var result: LedgerVerification
-            var proofs: [(checkpoint: LedgerCheckpoint, failure: String?)]
         }
 
         private func pinnedKey() throws -> [UInt8]? {
@@ -353,17 +340,7 @@ struct LedgerCommand: AsyncParsableCommand {
             return checkpoints
         }
 
-        private static func verify(store: any Store, checkpoints: [LedgerCheckpoint], pinned: [UInt8]?) async throws -> Outcome {
-            let result = try await store.verifyLedger()
-            var proofs: [(checkpoint: LedgerCheckpoint, failure: String?)] = []
-            for checkpoint in checkpoints {
-                let failure = try await prove(checkpoint, pinned: pinned, store: store)
-                proofs.append((checkpoint, failure))
-            }
-            return Outcome(result: result, proofs: proofs)
-        }
-
-        private func report(_ outcome: Outcome) {
+        private func report(_ outcome: LedgerAuditOutcome) {
             let result = outcome.result
             var json = result.json
             if !outcome.proofs.isEmpty, case .object(var object) = json {
@@ -385,19 +362,6 @@ struct LedgerCommand: AsyncParsableCommand {
                 }
             }
         }
-
-        /// Why the ledger does not extend `checkpoint`, or nil when it does.
-        static func prove(_ checkpoint: LedgerCheckpoint, pinned: [UInt8]?, store: any Store) async throws -> String? {
-            do {
-                try checkpoint.verifySignature(publicKey: pinned)
-            } catch {
-                return error.message
-            }
-            guard let hash = try await store.entryHash(seq: checkpoint.seq) else {
-                return "the ledger has no entry #\(checkpoint.seq): it was cut back"
-            }
-            return hash == checkpoint.headHash ? nil : "entry #\(checkpoint.seq) no longer has the signed hash: the ledger was rewritten"
-        }
     }
 
     struct Checkpoint: AsyncParsableCommand {
@@ -410,11 +374,7 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func run() async throws {
             let signingKey = try Keygen.read(key)
-            let checkpoint = try await withStore(store) { store in
-                let seq = try await store.lastSeq()
-                guard let hash = try await store.entryHash(seq: seq) else { throw AssentError.invalidArgument("the ledger has no entry #\(seq)") }
-                return try LedgerCheckpoint.sign(seq: seq, headHash: hash, at: WallClock.now(), with: signingKey)
-            }
+            let checkpoint = try await withStore(store) { try await $0.checkpoint(signingKey: signingKey) }
             Output.json(checkpoint.json)
         }
     }
@@ -479,9 +439,9 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let history = try await withStore(store) { try await $0.policyHistory() }
-            let current = history.version(at: WallClock.now())
+            let current = history.version(at: Clock.wallNow())
             if output.json {
-                Output.json(history.showJSON(now: WallClock.now()))
+                Output.json(history.showJSON(now: Clock.wallNow()))
                 return
             }
             let p = current.policy
@@ -514,7 +474,7 @@ struct PolicyCommand: AsyncParsableCommand {
                 throw AssentError.invalidArgument("cannot read \(file)")
             }
             let document = try PolicyDocument(json: text)
-            let version = try await withStore(store) { try await $0.applyPolicy(document, actor: Actor.cli, now: WallClock.now()) }
+            let version = try await withStore(store) { try await $0.applyPolicy(document, actor: Actor.cli) }
             Output.line("applied policy \(version.policy.version), in force from \(version.effectiveFrom.rfc3339)")
         }
     }

@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentService
 import ArgumentParser
 
 struct KeysCommand: AsyncParsableCommand {
@@ -24,11 +25,8 @@ struct KeysCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let secret = ServiceKey.newSecret()
-            let key = ServiceKey(
-                name: name, secretSha256: ServiceKey.digest(ofSecret: secret),
-                scopes: Set(try scope.map { try ServiceScope.parse($0) }), createdAt: WallClock.now())
-            try await withStore(store) { try await $0.createServiceKey(key) }
+            let scopes = Set(try scope.map { try ServiceScope.parse($0) })
+            let (key, secret) = try await withStore(store) { try await $0.createKey(name: name, scopes: scopes) }
             if output.json {
                 guard case .object(var object) = key.json else { return }
                 object["secret"] = .string(secret)
@@ -48,7 +46,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var output: JSONFlag
 
         func run() async throws {
-            let keys = try await withStore(store) { try await $0.serviceKeys() }
+            let keys = try await withStore(store) { try await $0.keys() }
             if output.json {
                 Output.json(.array(keys.map(\.json)))
             } else if keys.isEmpty {
@@ -70,7 +68,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var output: JSONFlag
 
         func run() async throws {
-            let key = try await withStore(store) { try await $0.revokeServiceKey(named: name, now: WallClock.now()) }
+            let key = try await withStore(store) { try await $0.revokeKey(named: name) }
             if output.json {
                 Output.json(key.json)
             } else {

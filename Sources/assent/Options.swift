@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentService
 import AssentStoreSQLite
 import ArgumentParser
 import Foundation
@@ -50,7 +51,7 @@ struct AtOption: ParsableArguments {
     var at: String?
 
     func instant() throws -> Instant {
-        guard let at else { return WallClock.now() }
+        guard let at else { return Clock.wallNow() }
         do {
             return try Instant(rfc3339: at)
         } catch {
@@ -73,14 +74,14 @@ enum Actor {
 }
 
 /// Runs `body` with an open store and closes it after.
-func withStore<T>(_ options: StoreOptions, _ body: (any Store) async throws -> T) async throws -> T {
-    let store = try options.open()
+func withStore<T>(_ options: StoreOptions, _ body: (AssentApp) async throws -> T) async throws -> T {
+    let app = AssentApp(store: try options.open())
     do {
-        let result = try await body(store)
-        try await store.close()
+        let result = try await body(app)
+        try await app.close()
         return result
     } catch {
-        try? await store.close()
+        try? await app.close()
         throw error
     }
 }

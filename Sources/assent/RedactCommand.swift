@@ -1,6 +1,7 @@
 import AssentCore
 import AssentRedaction
 import AssentStore
+import AssentService
 import ArgumentParser
 
 struct RedactCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import AssentCore
 import AssentDemo
 import AssentServer
 import AssentStore
+import AssentService
 import AssentStoreSQLite
 import ArgumentParser
 import Crypto
@@ -50,7 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "assent")
 
         // A moved clock, for demos of a later day (the deadline passed, say): under --demo only.
-        let (clock, clockWarning) = try ServerClock.fromEnvironment(environment, demo: demo)
+        let (clock, clockWarning) = try Clock.fromEnvironment(environment, demo: demo)
         if let clockWarning { logger.warning("\(clockWarning)") }
         if demo {
             configuration.demo = true
@@ -66,31 +67,31 @@ struct ServeCommand: AsyncParsableCommand {
         sqlite.maximumReaders = configuration.sqliteReaders
         sqlite.timelineCacheBytes = configuration.cacheBudget.timelineBytes
         sqlite.ingestCacheBytes = configuration.cacheBudget.ingestBytes
-        let store = try self.store.open(sqlite: sqlite)
+        let app = AssentApp(store: try self.store.open(sqlite: sqlite), clock: clock)
         var tour: DemoSetup.Tour?
         if demo {
             do {
-                tour = try await DemoSetup.prepare(store: store, configuration: &configuration, accounts: demoAccounts)
+                tour = try await DemoSetup.prepare(app: app, configuration: &configuration, accounts: demoAccounts)
             } catch {
-                try? await store.close()
+                try? await app.close()
                 throw error
             }
         }
-        let app = try await AssentServer.application(
-            store: store, configuration: configuration, clock: clock, logger: logger,
+        let server = try await AssentServer.application(
+            app: app, configuration: configuration, logger: logger,
             onServerRunning: { [tour, configuration] port in
                 logger.notice("assent serving", metadata: ["host": .string(configuration.host), "port": .stringConvertible(port),
                                                            "database": .string(configuration.databaseDescription)])
                 if let tour { Output.line(tour.text(host: configuration.host, port: port)); fflush(Output.out) }
             })
         do {
-            try await app.runService()
+            try await server.runService()
         } catch {
-            try? await store.close()
+            try? await app.close()
             throw error
         }
         // Every in-flight request has finished: the database closes cleanly.
-        try await store.close()
+        try await app.close()
         logger.notice("assent stopped")
     }
 }
@@ -135,21 +136,21 @@ enum DemoSetup {
         }
     }
 
-    static func prepare(store: any Store, configuration: inout ServerConfiguration, accounts: Int) async throws -> Tour {
-        let now = WallClock.now()
+    static func prepare(app: AssentApp, configuration: inout ServerConfiguration, accounts: Int) async throws -> Tour {
+        let now = app.now()
         var generated: Int?
-        let existing = try await store.serviceKeys()
+        let existing = try await app.keys()
         if !existing.contains(where: { $0.name == "demo-admin" }) {
             // Only a new database becomes a demo: demo keys and demo data must never land in one
             // that holds real data.
-            guard try await store.lastSeq() == 1, existing.isEmpty else {
+            guard try await app.lastSeq() == 1, existing.isEmpty else {
                 throw AssentError.invalidArgument(
                     "--demo fills only a new database or one an earlier --demo made; this one holds other data (serve it without --demo)")
             }
-            generated = try await fill(store: store, accounts: accounts, now: now)
+            generated = try await fill(app: app, accounts: accounts, now: now)
         }
         // Demo secrets derive from a key of this database, so that every start can print them.
-        let demoKey = SymmetricKey(data: try await store.deploymentKey(named: "demo-secrets"))
+        let demoKey = SymmetricKey(data: try await app.deploymentKey(named: "demo-secrets"))
         func derive(_ label: String, bytes: Int) -> String {
             Digest.hex(HMAC<SHA256>.authenticationCode(for: Array(label.utf8), using: demoKey).prefix(bytes))
         }
@@ -157,8 +158,7 @@ enum DemoSetup {
         for (name, scopes, caller) in keyScopes {
             let secret = "assent_" + derive("key:" + name, bytes: 24)
             if !existing.contains(where: { $0.name == name }) {
-                try await store.createServiceKey(ServiceKey(
-                    name: name, secretSha256: ServiceKey.digest(ofSecret: secret), scopes: Set(scopes), createdAt: now))
+                _ = try await app.createKey(name: name, scopes: Set(scopes), secret: secret, allowDemoName: true)
             }
             keys.append((name, secret, caller))
         }
@@ -169,7 +169,7 @@ enum DemoSetup {
         var user = "acct-000001"
         for k in 1...min(accounts, 200) {
             let id = String(format: "acct-%06d", k)
-            if let prompt = try? await store.prompt(account: id, at: now), prompt.prompt == .notice {
+            if let prompt = try? await app.prompt(account: id, at: now), prompt.prompt == .notice {
                 user = id
                 break
             }
@@ -185,24 +185,23 @@ enum DemoSetup {
 
     /// Imports the demo generator's events and applies a policy version whose rollout began three
     /// weeks ago and whose deadline is three weeks ahead, so that the notice is live.
-    private static func fill(store: any Store, accounts: Int, now: Instant) async throws -> Int {
+    private static func fill(app: AssentApp, accounts: Int, now: Instant) async throws -> Int {
         var generator = DemoGenerator(seed: 1)
         var lines: [String] = []
         for k in 0..<accounts {
             for event in generator.account(index: k) { lines.append(event.json().canonicalText) }
         }
-        let summary = try await store.importEvents(
-            lines: ArrayLineSource(lines), fileSha256: nil, actor: "demo", now: now, progress: nil)
+        let summary = try await app.importEvents(lines: ArrayLineSource(lines), fileSha256: nil, actor: "demo")
         let day: Int64 = 86_400_000_000
         let rollout = Instant(microseconds: now.microseconds - 21 * day)
         var document = PolicyDocument(version: "demo-\(rollout.rfc3339.prefix(10))", effectiveFrom: rollout)
         document.termsVersion = "demo-" + String(rollout.rfc3339.prefix(7))
         document.rolloutStart = rollout
         document.decisionDeadline = Instant(microseconds: now.microseconds + 21 * day)
-        if let horizon = try await store.horizon(), horizon > rollout {
+        if let horizon = try await app.horizon(), horizon > rollout {
             document.effectiveFrom = horizon
         }
-        _ = try await store.applyPolicy(document, actor: "demo", now: now)
+        _ = try await app.applyPolicy(document, actor: "demo")
         return summary.events
     }
 }

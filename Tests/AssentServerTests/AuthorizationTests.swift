@@ -1,6 +1,7 @@
 import AssentCore
 import AssentServer
 import AssentStore
+import AssentService
 import Crypto
 import Foundation
 import Hummingbird
@@ -241,14 +242,14 @@ struct AuthorizationTests {
     @Test("the clock offset is honoured only under --demo")
     func clockOffset() throws {
         let environment = ["ASSENT_CLOCK_OFFSET_SECONDS": String(40 * 86_400)]
-        let real = WallClock.now().microseconds
-        let (production, warning) = try ServerClock.fromEnvironment(environment, demo: false)
+        let real = Clock.wallNow().microseconds
+        let (production, warning) = try Clock.fromEnvironment(environment, demo: false)
         #expect(abs(production.now().microseconds - real) < 3_600_000_000)
         #expect(warning?.contains("ignored") == true)
-        let (demo, none) = try ServerClock.fromEnvironment(environment, demo: true)
+        let (demo, none) = try Clock.fromEnvironment(environment, demo: true)
         #expect(demo.now().microseconds - real > 39 * 86_400_000_000)
         #expect(none == nil)
-        #expect(throws: AssentError.self) { _ = try ServerClock.fromEnvironment(["ASSENT_CLOCK_OFFSET_SECONDS": "soon"], demo: true) }
+        #expect(throws: AssentError.self) { _ = try Clock.fromEnvironment(["ASSENT_CLOCK_OFFSET_SECONDS": "soon"], demo: true) }
     }
 
     @Test("ES256 tokens are checked with the configured public key")

@@ -1,4 +1,5 @@
 import AssentCore
+@testable import AssentService
 @testable import AssentServer
 @testable import AssentStore
 import Foundation

@@ -1,6 +1,7 @@
 import AssentCore
 import AssentServer
 import AssentStore
+import AssentService
 import Foundation
 import Hummingbird
 import HummingbirdTesting

@@ -1,6 +1,7 @@
 import AssentCore
 @testable import AssentServer
 import AssentStore
+import AssentService
 import Hummingbird
 import HummingbirdTesting
 import Testing

@@ -1,6 +1,7 @@
 import AssentCore
 import AssentServer
 import AssentStore
+import AssentService
 import Crypto
 import Foundation
 import Hummingbird

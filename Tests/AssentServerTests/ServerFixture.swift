@@ -1,6 +1,7 @@
 import AssentCore
 import AssentServer
 import AssentStore
+import AssentService
 import AssentStoreSQLite
 import Foundation
 import Hummingbird
@@ -17,7 +18,7 @@ final class TestClock: Sendable {
 
     var now: Instant { instant.withLock { $0 } }
     func set(_ value: Instant) { instant.withLock { $0 = value } }
-    var serverClock: ServerClock { ServerClock { self.now } }
+    var serverClock: Clock { Clock { self.now } }
 }
 
 func utc(_ text: String) -> Instant { try! Instant(rfc3339: text) }
@@ -74,7 +75,7 @@ struct ServerFixture: Sendable {
         configuration.userTokens.audience = audience
         configuration.exportDirectory = directory + "/exports"
         configure(&configuration)
-        let router = try await AssentServer.router(store: store, configuration: configuration, clock: clock.serverClock)
+        let router = try await AssentServer.router(app: AssentApp(store: store, clock: clock.serverClock), configuration: configuration)
         return ServerFixture(store: store, clock: clock, directory: directory, responder: router.buildResponder(), keys: keys)
     }
 

@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentService
 import AssentStoreSQLite
 import Foundation
 import GRDB

@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentService
 import Foundation
 import Testing
 
@@ -64,8 +65,8 @@ struct CacheTests {
         lines.append(Lines.created("heavy", "2025-07-01T00:00:00Z"))
         for k in 0..<400 { lines.append(Lines.activity("heavy", "h\(k)", "2025-08-01T00:00:00Z")) }
         try await store.importLines(lines)
-        for k in 0..<60 { _ = try await store.prompt(account: "acct\(k)", at: t("2025-10-01T00:00:00Z")) }
-        _ = try await store.prompt(account: "heavy", at: t("2025-10-01T00:00:00Z"))
+        for k in 0..<60 { _ = try await AssentApp(store: store).prompt(account: "acct\(k)", at: t("2025-10-01T00:00:00Z")) }
+        _ = try await AssentApp(store: store).prompt(account: "heavy", at: t("2025-10-01T00:00:00Z"))
         let timelines = try #require(store.cacheStatistics().first { $0.name == "timelines" })
         #expect(timelines.budgetBytes == budget)
         #expect(timelines.bytes <= budget)
@@ -73,7 +74,7 @@ struct CacheTests {
         #expect(timelines.entries < 61)
         #expect(timelines.uncached >= 1, "the heavy timeline is read without caching")
         // What was evicted is read again, and right.
-        #expect(try await store.prompt(account: "acct0", at: t("2025-10-01T00:00:00Z")).prompt == .none)
+        #expect(try await AssentApp(store: store).prompt(account: "acct0", at: t("2025-10-01T00:00:00Z")).prompt == .none)
         #expect(try #require(try await store.timeline(of: "heavy")).conversations.count == 400)
         let ingest = try #require(store.cacheStatistics().first { $0.name == "ingest" })
         #expect(ingest.budgetBytes == budget && ingest.evictions > 0, "\(ingest)")

@@ -1,6 +1,7 @@
 import AssentCore
 import AssentDemo
 import AssentStore
+import AssentService
 import Testing
 
 @Suite("Demo generator")

@@ -1,6 +1,7 @@
 import AssentCore
 import AssentDemo
 import AssentStore
+import AssentService
 import PropertyBased
 import Testing
 

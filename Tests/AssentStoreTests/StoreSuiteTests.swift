@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentService
 import Foundation
 import Testing
 
@@ -357,24 +358,24 @@ struct StoreSuiteTests {
             let store = opened.store
             try await store.importLines(Lines.optedInAndNeverChose)
             let lastSeq = try await store.lastSeq()
-            let far = try await store.sweepPreview(at: t("2031-01-01T00:00:00Z"))
+            let far = try await AssentApp(store: store).sweepPreview(at: t("2031-01-01T00:00:00Z"))
             #expect(Set(far.conversations) == ["c1", "c2"])
             #expect(far.feedback == ["f2"])
-            #expect(try await store.sweepPreview(at: t("2025-08-01T00:00:00Z")).conversations.isEmpty)
-            let preview = try await store.sweepPreview(at: t("2025-10-01T00:00:00Z"))
+            #expect(try await AssentApp(store: store).sweepPreview(at: t("2025-08-01T00:00:00Z")).conversations.isEmpty)
+            let preview = try await AssentApp(store: store).sweepPreview(at: t("2025-10-01T00:00:00Z"))
             #expect(preview.conversations == ["c2"])
             #expect(try await store.lastSeq() == lastSeq)
             #expect(try await store.content(ofEntry: 8) == "opted-out chat")
             let swept = try await store.sweep(at: t("2025-10-01T00:00:00Z"), actor: "test", now: testNow)
             #expect(swept == preview)
             // What was purged is not reported again.
-            #expect(try await store.sweepPreview(at: t("2025-10-02T00:00:00Z")).conversations.isEmpty)
+            #expect(try await AssentApp(store: store).sweepPreview(at: t("2025-10-02T00:00:00Z")).conversations.isEmpty)
         }
         try await withFreshStore(backend) { opened in
             try await opened.store.importLines(Lines.optedIn("a1", conversation: "c1"))
             let digest = try await opened.contentDigest()
             let reopened = try await opened.reopen()
-            #expect(try await reopened.sweepPreview(at: t("2099-01-01T00:00:00Z")).conversations == ["c1"])
+            #expect(try await AssentApp(store: reopened).sweepPreview(at: t("2099-01-01T00:00:00Z")).conversations == ["c1"])
             try await reopened.close()
             #expect(try await opened.contentDigest() == digest)
         }

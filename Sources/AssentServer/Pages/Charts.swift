@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentService
 import Foundation
 
 /// The dashboard's charts as inline SVG, drawn on the server: readable without JavaScript, with a

@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentService
 import Foundation
 import Hummingbird
 
@@ -21,7 +22,7 @@ struct Console: Sendable {
     /// The operator's session, if the key it was opened with still holds `admin`.
     func session(_ request: Request) async throws -> PageSessions.Session {
         guard let session = sessions.session(of: request, now: api.clock.now()),
-              let key = try await api.store.serviceKeys().first(where: { "key:\($0.name)" == session.account }), mayOperate(key)
+              let key = try await api.app.keys().first(where: { "key:\($0.name)" == session.account }), mayOperate(key)
         else {
             throw ConsoleRedirect()
         }
@@ -61,7 +62,7 @@ struct Console: Sendable {
             await pages.handle {
                 let form = Form(try await api.bodyText(request))
                 let secret = form["key"] ?? ""
-                let key = try await api.store.serviceKey(secretSha256: ServiceKey.digest(ofSecret: secret))
+                let key = try await api.app.key(forSecret: secret)
                 guard let key, mayOperate(key) else {
                     return page("console-signin", ["title": "Sign in", "error": "That is not an active key with the admin scope."],
                                 status: .unauthorized, session: nil)
@@ -87,15 +88,14 @@ struct Console: Sendable {
                 let name = form["name"] ?? ""
                 try API.validateRunName(name)
                 let purpose = form["purpose"].flatMap(RunPurpose.init(rawValue:)) ?? .modelTraining
-                let now = api.clock.now()
-                let summary = try await api.store.createRun(name: name, at: now, purpose: purpose, actor: session.account, now: now)
+                let summary = try await api.app.createRun(name: name, purpose: purpose, actor: session.account)
                 api.metrics.recordRun(conversations: summary.conversations)
                 return pages.redirect(to: "/console/runs/\(name)")
             }
         }
         router.get("/console/runs/:run") { request, context -> Response in
             await guarded(request) { session in
-                let run = try await api.store.run(named: try API.parameter(context, "run"))
+                let run = try await api.app.run(named: try API.parameter(context, "run"))
                 return page("console-run", [
                     "title": "Run \(run.name)", "name": run.name, "at": run.at.rfc3339, "createdAt": run.createdAt.rfc3339,
                     "purpose": run.purpose.rawValue, "conversations": run.conversations, "feedback": run.feedback,
@@ -111,9 +111,9 @@ struct Console: Sendable {
                 if account != nil || conversation != nil {
                     do {
                         let lineage = if let conversation {
-                            try await api.store.lineage(ofConversation: conversation)
+                            try await api.app.lineage(ofConversation: conversation)
                         } else {
-                            try await api.store.lineage(ofAccount: account!)
+                            try await api.app.lineage(ofAccount: account!)
                         }
                         context["searched"] = true
                         context["subject"] = conversation.map { "conversation \($0)" } ?? "account \(lineage.account)"
@@ -134,7 +134,7 @@ struct Console: Sendable {
                 if !conversation.isEmpty {
                     do {
                         let at = atText.isEmpty ? api.clock.now() : try Instant(rfc3339: atText)
-                        let explanation = try await api.store.explain(conversation: conversation, at: at)
+                        let explanation = try await api.app.explain(conversation: conversation, at: at)
                         let decision = explanation.decision
                         context.merge([
                             "explained": true, "account": explanation.account, "at": at.rfc3339, "eligible": decision.eligible,
@@ -153,8 +153,8 @@ struct Console: Sendable {
         }
         router.get("/console/ledger") { request, _ -> Response in
             await guarded(request) { session in
-                let verification = try await api.store.verifyLedger()
-                let history = try await api.store.policyHistory()
+                let verification = try await api.app.verifyLedger()
+                let history = try await api.app.policyHistory()
                 let current = history.version(at: api.clock.now())
                 return page("console-ledger", [
                     "title": "Ledger", "ok": verification.ok, "entries": verification.entries,
@@ -189,7 +189,7 @@ struct Console: Sendable {
     }
 
     private func runsPage(session: PageSessions.Session) async throws -> Response {
-        let runs = try await api.store.runs().reversed().map {
+        let runs = try await api.app.runs().reversed().map {
             ["name": $0.name, "at": $0.at.rfc3339, "purpose": $0.purpose.rawValue, "conversations": $0.conversations, "feedback": $0.feedback] as [String: Any]
         }
         return page("console-runs", ["title": "Runs", "runs": runs, "hasRuns": !runs.isEmpty], session: session)

@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentService
 import ServiceLifecycle
 
 /// The dashboard's figures, computed off the request path and kept until the ledger moves.
@@ -9,19 +10,17 @@ import ServiceLifecycle
 /// very first request, before any figures exist, waits. ``DashboardRefresher`` computes them at
 /// start and after writes, so an operator rarely sees figures older than a few seconds.
 actor DashboardCache {
-    private let store: any Store
-    private let clock: ServerClock
+    private let app: AssentApp
     private var latest: Dashboard?
     private var running: Task<Dashboard, any Error>?
 
-    init(store: any Store, clock: ServerClock) {
-        self.store = store
-        self.clock = clock
+    init(app: AssentApp) {
+        self.app = app
     }
 
     /// The latest figures, and whether they are behind the ledger.
     func current() async throws -> (dashboard: Dashboard, stale: Bool) {
-        let head = try await store.lastSeq()
+        let head = try await app.lastSeq()
         if let latest {
             if latest.asOfSeq != head { refresh() }
             return (latest, latest.asOfSeq != head)
@@ -33,8 +32,8 @@ actor DashboardCache {
     @discardableResult
     func refresh() -> Task<Dashboard, any Error> {
         if let running { return running }
-        let store = store, clock = clock
-        let task = Task { try await Dashboard.compute(store: store, at: clock.now()) }
+        let app = app
+        let task = Task { try await app.dashboard() }
         running = task
         Task {
             let result = try? await task.value
@@ -53,7 +52,7 @@ actor DashboardCache {
 /// ledger has moved. Stops with the server.
 struct DashboardRefresher: Service {
     let cache: DashboardCache
-    let store: any Store
+    let app: AssentApp
     var interval: Duration = .seconds(5)
 
     func run() async throws {
@@ -61,7 +60,7 @@ struct DashboardRefresher: Service {
         try? await cancelWhenGracefulShutdown {
             var computedAt: Int64 = -1
             while !Task.isCancelled {
-                if let head = try? await store.lastSeq(), head != computedAt {
+                if let head = try? await app.lastSeq(), head != computedAt {
                     _ = try? await cache.refresh().value
                     computedAt = head
                 }

@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import AssentService
 import Foundation
 import Hummingbird
 import Mustache
@@ -225,7 +226,7 @@ struct Pages: Sendable {
             await handle {
                 let session = try session(request)
                 let form = try await form(request, session: session)
-                _ = try await api.record(.noticeDeferred, account: session.account, actor: "user:\(session.account)")
+                _ = try await api.userWrite(session.account) { try await api.app.deferNotice(account: session.account, actor: "user:\(session.account)") }
                 if let target = allowedReturn(form["return_to"]) { return redirect(to: target) }
                 return page("message", [
                     "title": "Not now", "heading": "We'll ask you later",
@@ -237,7 +238,7 @@ struct Pages: Sendable {
     }
 
     private func choicePage(_ prompt: PromptDecision, signup: Bool, returnTo: String?, session: PageSessions.Session) async throws -> Response {
-        let policy = try await api.store.policyHistory().policy(at: prompt.at)
+        let policy = try await api.app.policy(at: prompt.at)
         let heading = signup || prompt.prompt == .signup
             ? "Welcome: your privacy choice"
             : prompt.prompt == .required ? "Action required: updated terms" : "Updates to our terms and privacy policy"
@@ -267,36 +268,28 @@ struct Pages: Sendable {
                 guard let value = form["training"].flatMap(ChoiceValue.init(rawValue:)) else {
                     throw PageError(status: .badRequest, heading: "Choose on or off", message: "Pick one of the two options, then save.")
                 }
-                _ = try await api.record(.trainingChoice(value: value, source: .settings, shownDefault: nil),
-                                         account: session.account, actor: "user:\(session.account)")
+                _ = try await api.userWrite(session.account) {
+                    try await api.app.changeTraining(account: session.account, to: value, actor: "user:\(session.account)")
+                }
                 return redirect(to: "/settings?saved=" + value.rawValue)
             }
         }
     }
 
     private func settingsPage(session: PageSessions.Session, flash: String?) async throws -> Response {
-        guard case .object(let settings) = try await api.settings(of: session.account) else {
-            throw PageError(status: .internalServerError, heading: "Something went wrong", message: "Settings could not be read.")
-        }
-        let policy = try await api.store.policyHistory().policy(at: api.clock.now())
-        let training = settings["training"].flatMap { if case .string(let s) = $0 { s } else { nil } }
-        var retentionPeriod = "", retentionRule = ""
-        if case .object(let retention)? = settings["retention"], case .string(let period)? = retention["period"], case .string(let rule)? = retention["rule"] {
-            retentionPeriod = Self.words(try RetentionPeriod(parsing: period, field: "period"))
-            retentionRule = rule
-        }
-        var history: [[String: Any]] = []
-        if case .array(let choices)? = settings["choices"] {
-            for case .object(let choice) in choices.reversed() {
-                guard case .string(let at)? = choice["at"], case .string(let value)? = choice["value"], case .string(let source)? = choice["source"] else { continue }
-                history.append(["at": Self.day(try Instant(rfc3339: at)), "value": value == "on" ? "On" : "Off", "source": source])
-            }
+        let settings = try await api.app.settings(of: session.account)
+        let policy = settings.policy
+        let training = settings.training?.rawValue
+        let retentionPeriod = Self.words(settings.retention.period)
+        let retentionRule = settings.retention.rule.rawValue
+        let history: [[String: Any]] = settings.choices.reversed().map { choice in
+            ["at": Self.day(choice.at), "value": choice.value == .on ? "On" : "Off", "source": choice.source.rawValue]
         }
         let prompt = try await api.prompt(of: session.account)
         return page("settings", [
             "title": "Privacy settings",
             "trainingWord": training == "on" ? "on" : training == "off" ? "off" : "not chosen yet",
-            "isOn": training == "on", "canChange": settings["termsVersion"] != .null && prompt.prompt != .required,
+            "isOn": training == "on", "canChange": settings.termsVersion != nil && prompt.prompt != .required,
             "optInRetention": Self.words(policy.optInRetention), "optOutRetention": Self.words(policy.optOutRetention),
             "retentionPeriod": retentionPeriod,
             "retentionWhy": retentionRule == "optIn" ? "because training is on" : retentionRule == "commercial" ? "under commercial terms" : "because training is off",
@@ -318,14 +311,14 @@ struct Pages: Sendable {
                 let session = try session(request)
                 _ = try await form(request, session: session)
                 let id = try API.parameter(context, "conversation")
-                _ = try await api.deleteConversation(id, of: session.account, actor: "user:\(session.account)")
+                _ = try await api.userWrite(session.account) { try await api.app.deleteConversation(id, of: session.account, actor: "user:\(session.account)") }
                 return redirect(to: "/my-data?deleted=" + (id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
             }
         }
         router.get("/my-data/export") { request, _ -> Response in
             await handle {
                 let session = try session(request)
-                let export = try await api.store.accountExport(account: session.account, at: api.clock.now())
+                let export = try await api.app.accountExport(account: session.account, at: api.clock.now())
                 var headers = securityHeaders
                 headers[.contentDisposition] = "attachment; filename=\"my-data.json\""
                 return export.response(headers: headers)
@@ -344,7 +337,7 @@ struct Pages: Sendable {
                 guard form["confirm"] == "yes" else {
                     throw PageError(status: .badRequest, heading: "Not deleted", message: "Tick the box to confirm, then delete.")
                 }
-                _ = try await api.record(.accountDeleted, account: session.account, actor: "user:\(session.account)")
+                _ = try await api.userWrite(session.account) { try await api.app.deleteAccount(session.account, actor: "user:\(session.account)") }
                 var response = page("message", [
                     "title": "Account deleted", "heading": "Your account is deleted",
                     "message": "Its conversations will not be used for any training run from now on.",
@@ -357,8 +350,7 @@ struct Pages: Sendable {
 
     private func myDataPage(session: PageSessions.Session, flash: String?) async throws -> Response {
         let now = api.clock.now()
-        let timeline = try await api.store.existingTimeline(of: session.account)
-        let statuses = try await api.store.conversationStatuses(of: timeline, at: now)
+        let statuses = try await api.app.conversations(of: session.account, at: now)
         let rows: [[String: Any]] = statuses.map { status in
             [
                 "id": status.conversation.id, "kind": status.conversation.kind == .code ? "Coding session" : "Chat",

@@ -1,4 +1,5 @@
 public import AssentCore
+public import AssentStore
 import AssentRedaction
 import Crypto
 import Foundation

@@ -1,25 +1,38 @@
-import AssentCore
-import AssentStore
+public import AssentCore
 import Synchronization
 
 /// Group commit for appends: requests that arrive while a transaction is being written wait
 /// for the next one and are committed together, so that many small writes (users' choices) cost
 /// one transaction, not one each. A request's answer is given only after its transaction
 /// committed, so an acknowledged write survives the process being killed.
-final class GroupCommit: Sendable {
-    struct Request: Sendable {
-        var events: [Event]
-        var actor: String
-        var now: Instant
-        var idempotency: (IdempotentRequest, @Sendable ([LedgerRecord]) -> String)?
+public final class GroupCommit: Sendable {
+    public struct Request: Sendable {
+        public var events: [Event]
+        public var actor: String
+        public var now: Instant
+        public var idempotency: (IdempotentRequest, @Sendable ([LedgerRecord]) -> String)?
+
+        public init(events: [Event], actor: String, now: Instant, idempotency: (IdempotentRequest, @Sendable ([LedgerRecord]) -> String)?) {
+            self.events = events
+            self.actor = actor
+            self.now = now
+            self.idempotency = idempotency
+        }
     }
 
-    struct Outcome: Sendable {
-        var records: [LedgerRecord]
-        var response: String?
-        var replayed: Bool
+    public struct Outcome: Sendable {
+        public var records: [LedgerRecord]
+        public var response: String?
+        public var replayed: Bool
         /// The timelines the request left, with each account's last entry: cached once committed.
-        var timelines: [(AccountID, Int64, AccountTimeline)] = []
+        public var timelines: [(AccountID, Int64, AccountTimeline)] = []
+
+        public init(records: [LedgerRecord], response: String?, replayed: Bool, timelines: [(AccountID, Int64, AccountTimeline)] = []) {
+            self.records = records
+            self.response = response
+            self.replayed = replayed
+            self.timelines = timelines
+        }
     }
 
     private struct Pending: Sendable {
@@ -33,18 +46,20 @@ final class GroupCommit: Sendable {
     }
 
     /// Most requests per transaction: bounds the latency a large batch adds to the first waiter.
-    static let maxBatch = 256
+    public static let maxBatch = 256
+
+    public init() {}
 
     private let state = Mutex(State())
     private let committer = Mutex<(@Sendable ([Request]) async throws -> [Result<Outcome, any Error>])?>(nil)
 
     /// Writes a batch in one transaction; set once by the store.
-    var commit: @Sendable ([Request]) async throws -> [Result<Outcome, any Error>] {
+    public var commit: @Sendable ([Request]) async throws -> [Result<Outcome, any Error>] {
         get { committer.withLock { $0! } }
         set { committer.withLock { $0 = newValue } }
     }
 
-    func submit(_ request: Request) async throws -> Outcome {
+    public func submit(_ request: Request) async throws -> Outcome {
         try await withCheckedThrowingContinuation { continuation in
             let start = state.withLock { state -> Bool in
                 state.pending.append(Pending(request: request, continuation: continuation))
@@ -83,7 +98,7 @@ final class GroupCommit: Sendable {
 /// Committed account timelines, each with the account's last ledger entry when it was read: a
 /// reader compares that number with the ledger's and uses the timeline only when they match.
 /// Bounded by the timelines' estimated bytes (least recently used go first).
-final class TimelineCache: Sendable {
+public final class TimelineCache: Sendable {
     struct Cached: Sendable {
         var lastSeq: Int64
         var timeline: AccountTimeline
@@ -91,21 +106,21 @@ final class TimelineCache: Sendable {
 
     private let cache: ByteBoundedCache<AccountID, Cached>
 
-    init(budgetBytes: Int) {
+    public init(budgetBytes: Int) {
         cache = ByteBoundedCache(name: "timelines", budgetBytes: budgetBytes) { account, cached in
             account.utf8.count + cached.timeline.estimatedBytes
         }
     }
 
-    func get(_ account: AccountID, lastSeq: Int64) -> AccountTimeline? {
+    public func get(_ account: AccountID, lastSeq: Int64) -> AccountTimeline? {
         guard let cached = cache.get(account), cached.lastSeq == lastSeq else { return nil }
         return cached.timeline
     }
 
-    func put(_ account: AccountID, lastSeq: Int64, _ timeline: AccountTimeline) {
+    public func put(_ account: AccountID, lastSeq: Int64, _ timeline: AccountTimeline) {
         if let existing = cache.peek(account), existing.lastSeq > lastSeq { return }
         cache.put(account, Cached(lastSeq: lastSeq, timeline: timeline))
     }
 
-    var statistics: CacheStatistics { cache.statistics }
+    public var statistics: CacheStatistics { cache.statistics }
 }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 public import AssentCore
+public import AssentStore
 
 /// Lines of a file (or standard input), read with a fixed buffer: memory stays flat whatever
 /// the file's size.

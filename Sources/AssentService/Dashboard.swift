@@ -1,4 +1,5 @@
 public import AssentCore
+public import AssentStore
 import Synchronization
 
 /// The operator dashboard's figures (issue 6), computed in one pass over every timeline with the

@@ -1,0 +1,339 @@
+public import AssentCore
+public import AssentStore
+public import Crypto
+
+/// Assent's use cases, each one function with typed inputs and results: what the command line,
+/// the HTTP API, the pages and the console do, and the only thing they call.
+///
+/// It loads from the store, lets `AssentCore` decide, and writes through the store; it stamps
+/// writes with its one ``Clock``. It makes no JSON and knows no HTTP: the edges encode results
+/// (SPEC §7's shapes are in `JSONShapes.swift`, shared by `--json` and the API).
+public final class AssentApp: Sendable {
+    /// The storage behind the use cases; edges never reach it.
+    let store: any Store
+    public let clock: Clock
+
+    public init(store: any Store, clock: Clock = .system) {
+        self.store = store
+        self.clock = clock
+    }
+
+    public func now() -> Instant { clock.now() }
+
+    // MARK: The store's state
+
+    /// The newest instant of the ledger (nil when empty): the health check's database read.
+    public func horizon() async throws -> Instant? { try await store.horizon() }
+
+    /// The last ledger entry's seq: names the ledger's state (caches key on it).
+    public func lastSeq() async throws -> Int64 { try await store.lastSeq() }
+
+    /// The entry of the newest purge, 0 when none: the state of every run export.
+    public func lastPurgeSeq() async throws -> Int64 { try await store.lastPurgeSeq() }
+
+    public func cacheStatistics() -> [CacheStatistics] { store.cacheStatistics() }
+
+    public func close() async throws { try await store.close() }
+
+    // MARK: Events
+
+    /// Imports a JSONL file, all or nothing. - Throws: the first refusal, `line N: …`.
+    public func importEvents(lines: any LineSource, fileSha256: String?, actor: String,
+                             progress: (@Sendable (ImportProgress) -> Void)? = nil) async throws -> ImportSummary {
+        try await store.importEvents(lines: lines, fileSha256: fileSha256, actor: actor, now: clock.now(), progress: progress)
+    }
+
+    /// Appends the product's batch, all or nothing.
+    public func append(_ events: [Event], actor: String) async throws -> [LedgerRecord] {
+        try await store.append(events, actor: actor, now: clock.now())
+    }
+
+    /// Appends once per `Idempotency-Key`: a retry replays the first response.
+    public func append(_ events: [Event], actor: String, idempotency: IdempotentRequest,
+                       respond: @escaping @Sendable ([LedgerRecord]) -> String) async throws -> AppendOutcome {
+        try await store.append(events, actor: actor, now: clock.now(), idempotency: idempotency, respond: respond)
+    }
+
+    /// Forgets `Idempotency-Key`s older than `seconds`; returns how many.
+    public func expireIdempotencyKeys(olderThanSeconds seconds: Int64) async throws -> Int {
+        try await store.deleteIdempotencyKeys(createdBefore: Instant(microseconds: clock.now().microseconds - seconds * 1_000_000))
+    }
+
+    // MARK: What a user does (stamped now, in the user's name)
+
+    /// Accepts the terms in force now and records the choice: two entries in one batch.
+    public func acceptAndChoose(account: AccountID, actor: String, training value: ChoiceValue, source: TermsSource,
+                                shownDefault: ChoiceValue?) async throws -> Acceptance {
+        let now = clock.now()
+        let terms = try await store.policyHistory().policy(at: now).termsVersion
+        let choiceSource: ChoiceSource = switch source {
+        case .signup: .signup
+        case .notice: .notice
+        case .api: .api
+        }
+        let records = try await store.append([
+            Event(account: account, at: now, .termsAccepted(version: terms, source: source)),
+            Event(account: account, at: now, .trainingChoice(value: value, source: choiceSource, shownDefault: shownDefault)),
+        ], actor: actor, now: now)
+        return Acceptance(account: account, at: now, termsVersion: terms, training: value, records: records)
+    }
+
+    /// "Not now" on the notice.
+    public func deferNotice(account: AccountID, actor: String) async throws -> Recorded {
+        try await record(.noticeDeferred, account: account, actor: actor)
+    }
+
+    /// The toggle in privacy settings.
+    public func changeTraining(account: AccountID, to value: ChoiceValue, actor: String) async throws -> Recorded {
+        try await record(.trainingChoice(value: value, source: .settings, shownDefault: nil), account: account, actor: actor)
+    }
+
+    /// Deletes one of the account's conversations; another account's is answered exactly like
+    /// one that does not exist. - Throws: `unknown_conversation`.
+    public func deleteConversation(_ id: ConversationID, of account: AccountID, actor: String) async throws -> Recorded {
+        guard try await store.account(ofConversation: id) == account else {
+            throw AssentError.unknownConversation("conversation \(id) does not exist")
+        }
+        return try await record(.conversationDeleted(conversation: id), account: account, actor: actor)
+    }
+
+    /// Deletes the account.
+    public func deleteAccount(_ account: AccountID, actor: String) async throws -> Recorded {
+        try await record(.accountDeleted, account: account, actor: actor)
+    }
+
+    private func record(_ body: Event.Body, account: AccountID, actor: String) async throws -> Recorded {
+        let now = clock.now()
+        let records = try await store.append([Event(account: account, at: now, body)], actor: actor, now: now)
+        return Recorded(account: account, at: now, records: records)
+    }
+
+    /// The settings a user sees now: the choice in force, the retention new activity gets, and one
+    /// page of their choices from the ledger. - Throws: `unknown_account`.
+    public func settings(of account: AccountID, page: ChoicePage = ChoicePage()) async throws -> AccountSettings {
+        let now = clock.now()
+        let (found, policies) = try await store.decisionInputs(account: account)
+        guard let timeline = found else { throw AssentError.unknownAccount("account \(account) does not exist") }
+        let retention = try PolicyEngine(policies: policies).retentionInForce(for: timeline, at: now)
+        let bound = Stamp.endOf(now)
+        let all = try await store.ledgerEntries(ofAccount: account).filter { record in
+            record.kind == EventType.trainingChoice.rawValue && page.before.map { record.seq < $0 } ?? true
+        }
+        let shown = all.suffix(page.limit)
+        let choices = try shown.compactMap { record -> AccountSettings.Choice? in
+            guard let event = try record.event(), case .trainingChoice(let value, let source, let shownDefault) = event.body else { return nil }
+            return AccountSettings.Choice(seq: record.seq, at: record.at, value: value, source: source, shownDefault: shownDefault,
+                                          actorKind: record.actorKind)
+        }
+        return AccountSettings(
+            account: account, at: now, training: timeline.choice(at: bound)?.value,
+            termsVersion: timeline.acceptances.last(where: { $0.evidence.stamp <= bound })?.version,
+            retention: retention, policy: policies.policy(at: now), choices: choices,
+            olderBefore: all.count > shown.count ? shown.first?.seq : nil)
+    }
+
+    /// The account's conversations with their status now, most recent first.
+    /// - Throws: `unknown_account`.
+    public func conversations(of account: AccountID, at instant: Instant? = nil) async throws -> [ConversationStatus] {
+        let timeline = try await existingTimeline(of: account)
+        return try await conversationStatuses(of: timeline, at: instant ?? clock.now())
+    }
+
+    /// The policy in force at `instant` (now by default): what the notice and the settings show.
+    public func policy(at instant: Instant? = nil) async throws -> Policy {
+        try await store.policyHistory().policy(at: instant ?? clock.now())
+    }
+
+    // MARK: Runs
+
+    /// Creates a run at `at` (now by default). - Throws: `duplicate_run`, `invalid_argument`.
+    public func createRun(name: String, at instant: Instant? = nil, purpose: RunPurpose, actor: String) async throws -> RunSummary {
+        let now = clock.now()
+        return try await store.createRun(name: name, at: instant ?? now, purpose: purpose, actor: actor, now: now)
+    }
+
+    /// Every run, oldest first.
+    public func runs() async throws -> [RunSummary] { try await store.runs() }
+
+    /// One run. - Throws: `unknown_run`.
+    public func run(named name: String) async throws -> RunSummary { try await store.run(named: name) }
+
+    /// A run's manifest items of one kind, in manifest order.
+    public func forEachRunItem(run name: String, kind: RunItemKind, _ body: @Sendable (RunItem) throws -> Void) async throws {
+        try await store.forEachRunItem(run: name, kind: kind, body)
+    }
+
+    /// Writes a run's redacted, pseudonymised shards and manifest into `directory`.
+    public func exportRun(named name: String, to directory: String, exporter: RunExporter = RunExporter()) async throws -> RunExporter.Summary {
+        try await exporter.export(run: name, from: store, to: directory)
+    }
+
+    // MARK: Retention
+
+    /// Purges what is past its retention at `at` (now by default). - Throws: `invalid_argument`.
+    public func sweep(at instant: Instant? = nil, actor: String) async throws -> SweepResult {
+        let now = clock.now()
+        return try await store.sweep(at: instant ?? now, actor: actor, now: now)
+    }
+
+    // MARK: Policy
+
+    public func policyHistory() async throws -> PolicyHistory { try await store.policyHistory() }
+
+    /// Adds a policy version. - Throws: `invalid_policy`.
+    public func applyPolicy(_ document: PolicyDocument, actor: String) async throws -> PolicyVersion {
+        try await store.applyPolicy(document, actor: actor, now: clock.now())
+    }
+
+    // MARK: The ledger
+
+    public func verifyLedger() async throws -> LedgerVerification { try await store.verifyLedger() }
+
+    /// Signs the ledger's head as of now with an Ed25519 key.
+    public func checkpoint(signingKey: Curve25519.Signing.PrivateKey) async throws -> LedgerCheckpoint {
+        let seq = try await store.lastSeq()
+        guard let hash = try await store.entryHash(seq: seq) else {
+            throw StoreError.corrupt("the ledger has no entry #\(seq)")
+        }
+        return try LedgerCheckpoint.sign(seq: seq, headHash: hash, at: clock.now(), with: signingKey)
+    }
+
+    /// Verifies the chain and what decisions read beside it, then proves the ledger extends each
+    /// signed checkpoint (signed by `publicKey` when one is pinned).
+    public func verifyLedger(checkpoints: [LedgerCheckpoint], publicKey: [UInt8]?) async throws -> LedgerAuditOutcome {
+        let result = try await store.verifyLedger()
+        var proofs: [LedgerAuditOutcome.Proof] = []
+        for checkpoint in checkpoints {
+            proofs.append(LedgerAuditOutcome.Proof(checkpoint: checkpoint, failure: try await whyNotExtended(checkpoint, publicKey: publicKey)))
+        }
+        return LedgerAuditOutcome(result: result, proofs: proofs)
+    }
+
+    /// Why the ledger does not extend `checkpoint`, or nil when it does.
+    public func whyNotExtended(_ checkpoint: LedgerCheckpoint, publicKey: [UInt8]?) async throws -> String? {
+        do {
+            try checkpoint.verifySignature(publicKey: publicKey)
+        } catch {
+            return error.message
+        }
+        guard let hash = try await store.entryHash(seq: checkpoint.seq) else {
+            return "the ledger has no entry #\(checkpoint.seq): it was cut back"
+        }
+        return hash == checkpoint.headHash ? nil : "entry #\(checkpoint.seq) no longer has the signed hash: the ledger was rewritten"
+    }
+
+    // MARK: Service keys
+
+    /// Creates a key and returns it with its secret (shown once). - Throws: `duplicate_key`, `invalid_argument`.
+    /// - Parameters:
+    ///   - secret: the secret to give it (the demo derives its keys' secrets); a new random one by default.
+    ///   - allowDemoName: whether a `demo-…` name is allowed (only `serve --demo` makes those).
+    public func createKey(name: String, scopes: Set<ServiceScope>, secret given: String? = nil,
+                          allowDemoName: Bool = false) async throws -> (key: ServiceKey, secret: String) {
+        if !(allowDemoName && ServiceKey.isDemoName(name)) { try ServiceKey.validateName(name) }
+        let secret = given ?? ServiceKey.newSecret()
+        let key = ServiceKey(name: name, secretSha256: ServiceKey.digest(ofSecret: secret), scopes: scopes, createdAt: clock.now())
+        try await store.createServiceKey(key)
+        return (key, secret)
+    }
+
+    /// Every key, revoked ones included, by name.
+    public func keys() async throws -> [ServiceKey] { try await store.serviceKeys() }
+
+    /// Revokes a key. - Throws: `unknown_key`.
+    public func revokeKey(named name: String) async throws -> ServiceKey {
+        try await store.revokeServiceKey(named: name, now: clock.now())
+    }
+
+    /// The key a secret names, revoked or not.
+    public func key(forSecret secret: String) async throws -> ServiceKey? {
+        try await key(secretSha256: ServiceKey.digest(ofSecret: secret))
+    }
+
+    /// The key whose secret has this SHA-256 (hex), revoked or not.
+    public func key(secretSha256 digest: String) async throws -> ServiceKey? {
+        try await store.serviceKey(secretSha256: digest)
+    }
+
+    /// A secret of this deployment (from the secrets file when one is configured).
+    public func deploymentKey(named name: String, secrets: DeploymentSecrets = .inDatabase) async throws -> [UInt8] {
+        try await secrets.key(named: name, store: store)
+    }
+
+    // MARK: The console's figures
+
+    /// Choices, deferrals, purges and pending notices by day, as of `at` (now by default).
+    public func dashboard(at instant: Instant? = nil) async throws -> Dashboard {
+        try await Dashboard.compute(store: store, at: instant ?? clock.now())
+    }
+}
+
+/// `ledger verify`'s answer: the chain's verification and each checkpoint's proof.
+public struct LedgerAuditOutcome: Sendable {
+    public struct Proof: Sendable {
+        public var checkpoint: LedgerCheckpoint
+        /// Why the ledger does not extend the checkpoint; nil when it does.
+        public var failure: String?
+    }
+
+    public var result: LedgerVerification
+    public var proofs: [Proof]
+}
+
+/// What accept-and-choose recorded.
+public struct Acceptance: Sendable {
+    public var account: AccountID
+    public var at: Instant
+    public var termsVersion: String
+    public var training: ChoiceValue
+    public var records: [LedgerRecord]
+}
+
+/// What a user's single write recorded.
+public struct Recorded: Sendable {
+    public var account: AccountID
+    public var at: Instant
+    public var records: [LedgerRecord]
+}
+
+/// One page of a user's choices, newest last: the `limit` choices before ledger entry `before`
+/// (the newest when nil).
+public struct ChoicePage: Sendable {
+    public var before: Int64?
+    public var limit = 50
+
+    public static let maximumLimit = 500
+
+    public init(before: Int64? = nil, limit: Int = 50) {
+        self.before = before
+        self.limit = limit
+    }
+}
+
+/// What privacy settings show.
+public struct AccountSettings: Sendable {
+    public struct Choice: Sendable {
+        public var seq: Int64
+        public var at: Instant
+        public var value: ChoiceValue
+        public var source: ChoiceSource
+        public var shownDefault: ChoiceValue?
+        /// `user`, `service` or `operator`: never a key's or a person's name.
+        public var actorKind: String
+    }
+
+    public var account: AccountID
+    public var at: Instant
+    /// The choice in force, nil before any.
+    public var training: ChoiceValue?
+    /// The terms accepted last, nil before any.
+    public var termsVersion: String?
+    /// The retention new activity gets now.
+    public var retention: (period: RetentionPeriod, rule: RetentionRule)
+    /// The policy in force now (what the page explains).
+    public var policy: Policy
+    /// One page of the choices, oldest first.
+    public var choices: [Choice]
+    /// The seq to ask for the next (older) page, when there is one.
+    public var olderBefore: Int64?
+}
