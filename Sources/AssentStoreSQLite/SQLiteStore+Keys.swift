@@ -1,0 +1,68 @@
+public import AssentCore
+public import AssentStore
+import Foundation
+import GRDB
+
+// Service keys, idempotency keys and the deployment's secrets.
+extension SQLiteStore {
+    // MARK: Service keys
+
+    static func serviceKey(_ row: Row) throws -> ServiceKey {
+        let scopes = try (row["scopes"] as String).split(separator: " ").map { try ServiceScope.parse(String($0)) }
+        return ServiceKey(
+            name: row["name"], secretSha256: row["secret_sha256"], scopes: Set(scopes),
+            createdAt: Instant(microseconds: row["created_at"]), revokedAt: (row["revoked_at"] as Int64?).map(Instant.init(microseconds:)))
+    }
+
+    public func createServiceKey(_ key: ServiceKey) async throws {
+        try await writing { db in
+            guard try Int.fetchOne(db, sql: "SELECT count(*) FROM service_keys WHERE name = ?", arguments: [key.name]) == 0 else {
+                throw AssentError.duplicateKey("a key named \(key.name) exists already")
+            }
+            try db.execute(
+                sql: "INSERT INTO service_keys (name, secret_sha256, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [key.name, key.secretSha256, key.scopes.sorted().map(\.rawValue).joined(separator: " "),
+                            key.createdAt.microseconds, key.revokedAt?.microseconds])
+        }
+    }
+
+    public func serviceKeys() async throws -> [ServiceKey] {
+        try await reading { db in try Row.fetchAll(db, sql: "SELECT * FROM service_keys ORDER BY name").map(Self.serviceKey) }
+    }
+
+    public func revokeServiceKey(named name: String, now: Instant) async throws -> ServiceKey {
+        try await writing { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM service_keys WHERE name = ?", arguments: [name]) else {
+                throw AssentError.unknownKey("no key is named \(name)")
+            }
+            var key = try Self.serviceKey(row)
+            if key.revokedAt == nil {
+                key.revokedAt = now
+                try db.execute(sql: "UPDATE service_keys SET revoked_at = ? WHERE name = ?", arguments: [now.microseconds, name])
+            }
+            return key
+        }
+    }
+
+    public func serviceKey(secretSha256: String) async throws -> ServiceKey? {
+        try await reading { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM service_keys WHERE secret_sha256 = ?"), arguments: [secretSha256])
+                .map(Self.serviceKey)
+        }
+    }
+
+    public func deleteIdempotencyKeys(createdBefore instant: Instant) async throws -> Int {
+        try await writing { db in
+            try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at < ?", arguments: [instant.microseconds])
+            return db.changesCount
+        }
+    }
+
+    public func lastPurgeSeq() async throws -> Int64 {
+        try await reading { db in try Int64.fetchOne(db, sql: "SELECT max(purge_seq) FROM tombstones") ?? 0 }
+    }
+
+    public func content(ofEntry seq: Int64) async throws -> String? {
+        try await reading { db in try String.fetchOne(db, sql: "SELECT text FROM content WHERE seq = ?", arguments: [seq]) }
+    }
+}

@@ -1,0 +1,186 @@
+public import AssentCore
+public import AssentStore
+import Foundation
+import GRDB
+
+// Writing events: imports and appends (group commit), each all or nothing.
+extension SQLiteStore {
+    // MARK: Writing events
+
+    static func write(_ accepted: EventIngest.Accepted, db: Database) throws {
+        try insert(accepted.record, hash: accepted.hash, db: db)
+        let event = accepted.event
+        if let content = event.content {
+            var feedback: String?
+            if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback = f }
+            let statement = try db.cachedStatement(sql: "INSERT INTO content (seq, account, conversation, feedback, text) VALUES (?, ?, ?, ?, ?)")
+            statement.setUncheckedArguments([accepted.record.seq, event.account, event.conversation, feedback, content])
+            try statement.execute()
+        }
+        if let conversation = accepted.newConversation {
+            let statement = try db.cachedStatement(sql: "INSERT INTO conversations (id, account, first_seq) VALUES (?, ?, ?)")
+            statement.setUncheckedArguments([conversation, event.account, accepted.record.seq])
+            try statement.execute()
+        }
+        if let feedback = accepted.newFeedback, let conversation = event.conversation {
+            let statement = try db.cachedStatement(sql: "INSERT INTO feedback (id, account, conversation, seq) VALUES (?, ?, ?, ?)")
+            statement.setUncheckedArguments([feedback, event.account, conversation, accepted.record.seq])
+            try statement.execute()
+        }
+    }
+
+    public func importEvents(lines: any LineSource, fileSha256: String?, actor: String, now: Instant,
+                             progress: (@Sendable (ImportProgress) -> Void)?) async throws -> ImportSummary {
+        // The source is read only inside the one write transaction below, on GRDB's writer queue.
+        nonisolated(unsafe) let lines = lines
+        return try await writing { db in
+            if let fileSha256, let row = try Row.fetchOne(
+                db, sql: "SELECT lines, events, first_seq, last_seq FROM imports WHERE file_sha256 = ?", arguments: [fileSha256]) {
+                return ImportSummary(lines: row[0], events: row[1], firstSeq: row[2], lastSeq: row[3], alreadyImported: true)
+            }
+            let head = try Self.head(db)
+            let ingest = try self.ingest(db, head: head, now: now)
+            defer { self.recordIngest(ingest) }
+            var lineNumber = 0
+            var events = 0
+            while true {
+                let next: String?
+                do {
+                    next = try lines.nextLine()
+                } catch let error as AssentError {
+                    throw error.prefixed("line \(lineNumber + 1): ")
+                }
+                guard let line = next else { break }
+                lineNumber += 1
+                if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+                do {
+                    let accepted = try ingest.accept(try Event(jsonLine: line), actor: actor)
+                    try Self.write(accepted, db: db)
+                } catch let error as AssentError {
+                    throw error.prefixed("line \(lineNumber): ")
+                }
+                events += 1
+                if let progress, lineNumber % 10_000 == 0 {
+                    progress(ImportProgress(lines: lineNumber, bytesRead: lines.bytesRead, totalBytes: lines.totalBytes))
+                }
+            }
+            try Self.saveHead(db, ingest: ingest, previous: head)
+            let firstSeq: Int64? = events > 0 ? head.lastSeq + 1 : nil
+            let lastSeq: Int64? = events > 0 ? ingest.nextSeq - 1 : nil
+            if let fileSha256 {
+                try db.execute(
+                    sql: "INSERT INTO imports (file_sha256, first_seq, last_seq, lines, events, imported_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [fileSha256, firstSeq, lastSeq, lineNumber, events, Self.wallClockMicros()])
+            }
+            progress?(ImportProgress(lines: lineNumber, bytesRead: lines.bytesRead, totalBytes: lines.totalBytes))
+            return ImportSummary(lines: lineNumber, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false)
+        }
+    }
+
+    public func append(_ events: [Event], actor: String, now: Instant) async throws -> [LedgerRecord] {
+        let outcome = try await groupCommit.submit(GroupCommit.Request(events: events, actor: actor, now: now, idempotency: nil))
+        return outcome.records
+    }
+
+    public func append(_ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
+                       respond: @escaping @Sendable ([LedgerRecord]) -> String) async throws -> AppendOutcome {
+        let outcome = try await groupCommit.submit(
+            GroupCommit.Request(events: events, actor: actor, now: now, idempotency: (idempotency, respond)))
+        return AppendOutcome(response: outcome.response ?? "", replayed: outcome.replayed)
+    }
+
+    /// Applies a batch of appends in one transaction, each in its own savepoint: a refused
+    /// request rolls back alone, the others commit together (group commit).
+    func commit(_ requests: [GroupCommit.Request]) async throws -> [Result<GroupCommit.Outcome, any Error>] {
+        let results = try await writing { db in
+            requests.map { request in
+                Result {
+                    var outcome = GroupCommit.Outcome(records: [], response: nil, replayed: false)
+                    try db.inSavepoint {
+                        outcome = try self.apply(request, db: db)
+                        return .commit
+                    }
+                    return outcome
+                }
+            }
+        }
+        // Committed: the timelines the batch built are now the ledger's.
+        for case .success(let outcome) in results {
+            for (account, lastSeq, timeline) in outcome.timelines { timelines.put(account, lastSeq: lastSeq, timeline) }
+        }
+        return results
+    }
+
+    func apply(_ request: GroupCommit.Request, db: Database) throws -> GroupCommit.Outcome {
+        guard let (idempotency, respond) = request.idempotency else {
+            let (records, timelines) = try appendKeepingTimelines(request.events, actor: request.actor, now: request.now, db: db)
+            return GroupCommit.Outcome(records: records, response: nil, replayed: false, timelines: timelines)
+        }
+        if let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT request_sha256, response, created_at FROM idempotency_keys WHERE caller = ? AND key = ?"),
+            arguments: [idempotency.caller, idempotency.key]) {
+            if (row[2] as Int64) < idempotency.notBefore.microseconds {
+                // Expired: the key starts over.
+                try db.execute(sql: "DELETE FROM idempotency_keys WHERE caller = ? AND key = ?", arguments: [idempotency.caller, idempotency.key])
+            } else {
+                guard row[0] as String == idempotency.requestSha256 else {
+                    throw AssentError.idempotencyConflict("Idempotency-Key \(idempotency.key) was used with another request")
+                }
+                return GroupCommit.Outcome(records: [], response: row[1], replayed: true)
+            }
+        }
+        let (records, timelines) = try appendKeepingTimelines(request.events, actor: request.actor, now: request.now, db: db)
+        let response = respond(records)
+        try db.execute(
+            sql: "INSERT INTO idempotency_keys (caller, key, request_sha256, response, created_at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [idempotency.caller, idempotency.key, idempotency.requestSha256, response, request.now.microseconds])
+        return GroupCommit.Outcome(records: records, response: response, replayed: false, timelines: timelines)
+    }
+
+    func append(_ events: [Event], actor: String, now: Instant, db: Database) throws -> [LedgerRecord] {
+        try appendKeepingTimelines(events, actor: actor, now: now, db: db).records
+    }
+
+    func appendKeepingTimelines(_ events: [Event], actor: String, now: Instant, db: Database) throws
+        -> (records: [LedgerRecord], timelines: [(AccountID, Int64, AccountTimeline)]) {
+        let head = try Self.head(db)
+        let ingest = try self.ingest(db, head: head, now: now)
+        defer { self.recordIngest(ingest) }
+        var records: [LedgerRecord] = []
+        for (k, event) in events.enumerated() {
+            do {
+                let accepted = try ingest.accept(event, actor: actor)
+                try Self.write(accepted, db: db)
+                records.append(accepted.record)
+            } catch let error as AssentError where events.count > 1 {
+                throw error.prefixed("event \(k + 1): ")
+            }
+        }
+        try Self.saveHead(db, ingest: ingest, previous: head)
+        var lastSeq: [AccountID: Int64] = [:]
+        for record in records { if let account = record.account { lastSeq[account] = record.seq } }
+        let timelines = lastSeq.compactMap { account, seq in ingest.heldTimeline(of: account).map { (account, seq, $0) } }
+        return (records, timelines)
+    }
+
+    public func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord] {
+        try await reading { db in
+            try Row.fetchAll(
+                db, sql: "SELECT seq, at, actor, kind, account, body, content_sha256 FROM ledger WHERE account = ? ORDER BY seq",
+                arguments: [account]
+            ).map { row in
+                LedgerRecord(seq: row[0], at: Instant(microseconds: row[1]), actor: row[2], kind: row[3], account: row[4], body: row[5], contentSha256: row[6])
+            }
+        }
+    }
+
+    public func lastSeq() async throws -> Int64 {
+        try await reading { db in try Self.head(db).lastSeq }
+    }
+
+    public func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws {
+        try await reading { db in
+            try Self.forEachTimeline(db, upTo: try Self.head(db).lastSeq) { timeline, _ in try body(timeline) }
+        }
+    }
+}
