@@ -1,3 +1,6 @@
+import AssentCore
+import AssentStore
+import Foundation
 import GRDB
 
 /// The schema's migrations. Frozen once shipped: a change is a new migration.
@@ -159,6 +162,129 @@ enum Migrations {
                 CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);
                 """)
         }
+        migrator.registerMigration("v5: store v4 — compact events, account heads, packed run items") { db in
+            try StoreV4.migrate(db)
+        }
         return migrator
+    }
+}
+
+/// Store v4 (migration v5): what a v3 database gains, filled from what it holds.
+enum StoreV4 {
+    static func migrate(_ db: Database) throws {
+        // 1. `enc`: each account event in its compact binary form, decoded by timelines, runs and
+        // sweeps instead of the JSON `body` (which stays: it is what the chain hashes).
+        try db.execute(sql: """
+            DROP TRIGGER ledger_no_update;
+            ALTER TABLE ledger ADD COLUMN enc BLOB;
+            """)
+        let update = try db.makeStatement(sql: "UPDATE ledger SET enc = ? WHERE seq = ?")
+        var after: Int64 = 0
+        while true {
+            // In batches, so that no cursor is open on the table being updated.
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT seq, account, body FROM ledger WHERE account IS NOT NULL AND seq > ? ORDER BY seq LIMIT 10000
+                """, arguments: [after])
+            guard let last = rows.last else { break }
+            for row in rows {
+                let seq: Int64 = row[0]
+                let event = try LedgerCodec.event(seq: seq, body: row[2])
+                try update.execute(arguments: [Data(EventCodec.encode(event)), seq])
+            }
+            after = last[0]
+        }
+        try db.execute(sql: """
+            CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+                BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+
+            -- Each account's newest ledger entry, moved by every append: a cached timeline is
+            -- current when its last entry is this one (a primary-key read).
+            CREATE TABLE accounts (
+                account TEXT PRIMARY KEY,
+                last_seq INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            INSERT INTO accounts (account, last_seq)
+                SELECT account, max(seq) FROM ledger WHERE account IS NOT NULL GROUP BY account;
+
+            -- A run's items, one row per account with the items packed (RunPack). Rows are
+            -- written while the run is built and are immutable once the run exists.
+            CREATE TABLE run_accounts (
+                run TEXT NOT NULL,
+                account TEXT NOT NULL,
+                items BLOB NOT NULL,
+                PRIMARY KEY (run, account)
+            ) WITHOUT ROWID;
+            CREATE INDEX run_accounts_by_account ON run_accounts(account);
+
+            -- The build under way for each run name, so that two builds of one name cannot mix rows.
+            CREATE TABLE run_builds (
+                name TEXT PRIMARY KEY,
+                token TEXT NOT NULL,
+                started_at INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            """)
+        // The runs made before, packed; from here a run's rows cannot change once it exists.
+        try packRuns(db)
+        try db.execute(sql: """
+            CREATE TRIGGER run_accounts_no_insert BEFORE INSERT ON run_accounts
+                WHEN EXISTS (SELECT 1 FROM runs WHERE name = NEW.run)
+                BEGIN SELECT RAISE(ABORT, 'runs are immutable'); END;
+            CREATE TRIGGER run_accounts_no_update BEFORE UPDATE ON run_accounts
+                WHEN EXISTS (SELECT 1 FROM runs WHERE name = OLD.run)
+                BEGIN SELECT RAISE(ABORT, 'runs are immutable'); END;
+            CREATE TRIGGER run_accounts_no_delete BEFORE DELETE ON run_accounts
+                WHEN EXISTS (SELECT 1 FROM runs WHERE name = OLD.run)
+                BEGIN SELECT RAISE(ABORT, 'runs are immutable'); END;
+            DROP TABLE run_items;
+            """)
+    }
+
+    /// Moves every run's items into packed rows, and proves the move: each manifest line rebuilt
+    /// from the pack and the ledger is the line stored before, and they hash to the run's
+    /// `manifestSha256`. A run that does not stops the migration (nothing changes).
+    static func packRuns(_ db: Database) throws {
+        let runs = try Row.fetchAll(db, sql: """
+            SELECT name, at, purpose, ledger_seq, policy_version, manifest_sha256 FROM runs ORDER BY created_seq
+            """)
+        let insert = try db.makeStatement(sql: "INSERT INTO run_accounts (run, account, items) VALUES (?, ?, ?)")
+        let entry = try SQLiteStore.entryLookup(db)
+        for run in runs {
+            let name: String = run[0]
+            let purpose = RunPurpose(rawValue: run[2]) ?? .modelTraining
+            var hasher = ManifestHasher(header: ManifestHasher.header(
+                name: name, at: Instant(microseconds: run[1]), purpose: purpose, ledgerSeq: run[3], policyVersion: run[4]))
+            var account: String?
+            var items: [RunItem] = []
+            var stored: [String] = []
+            func flush() throws {
+                guard let account, !items.isEmpty else { return }
+                let pack = RunPack.pack(items)
+                for (item, line) in zip(try RunPack.unpack(pack), stored) {
+                    let rebuilt = try item.runItem(account: account, entry: entry).manifestLine
+                    guard rebuilt == line else {
+                        throw StoreError.corrupt("run \(name): a manifest line of account \(account) does not rebuild from the ledger")
+                    }
+                    hasher.add(line: rebuilt)
+                }
+                try insert.execute(arguments: [name, account, Data(pack)])
+                items.removeAll(keepingCapacity: true)
+                stored.removeAll(keepingCapacity: true)
+            }
+            let rows = try Row.fetchCursor(db, sql: "SELECT account, manifest_line FROM run_items WHERE run = ? ORDER BY position", arguments: [name])
+            while let row = try rows.next() {
+                let owner: String = row[0]
+                if owner != account {
+                    try flush()
+                    account = owner
+                }
+                let line: String = row[1]
+                items.append(try RunItem(manifestLine: line))
+                stored.append(line)
+            }
+            try flush()
+            guard hasher.finalize() == (run[5] as String) else {
+                throw StoreError.corrupt("run \(name): its packed manifest does not hash to its manifestSha256")
+            }
+        }
     }
 }

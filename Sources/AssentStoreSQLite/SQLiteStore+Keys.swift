@@ -65,4 +65,18 @@ extension SQLiteStore {
     public func content(ofEntry seq: Int64) async throws -> String? {
         try await reading { db in try String.fetchOne(db, sql: "SELECT text FROM content WHERE seq = ?", arguments: [seq]) }
     }
+
+    public func deploymentKey(named name: String) async throws -> [UInt8] {
+        try await writing { db in
+            if let key = try Data.fetchOne(db, sql: "SELECT key FROM deployment_keys WHERE name = ?", arguments: [name]) {
+                return Array(key)
+            }
+            var generator = SystemRandomNumberGenerator()
+            let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            try db.execute(
+                sql: "INSERT INTO deployment_keys (name, key, created_at) VALUES (?, ?, ?)",
+                arguments: [name, Data(key), Self.wallClockMicros()])
+            return key
+        }
+    }
 }

@@ -8,7 +8,7 @@ extension SQLiteStore {
     // MARK: Writing events
 
     static func write(_ accepted: EventIngest.Accepted, db: Database) throws {
-        try insert(accepted.record, hash: accepted.hash, db: db)
+        try insert(accepted.record, hash: accepted.hash, event: accepted.event, db: db)
         let event = accepted.event
         if let content = event.content {
             var feedback: String?
@@ -137,10 +137,6 @@ extension SQLiteStore {
         return GroupCommit.Outcome(records: records, response: response, replayed: false, timelines: timelines)
     }
 
-    func append(_ events: [Event], actor: String, now: Instant, db: Database) throws -> [LedgerRecord] {
-        try appendKeepingTimelines(events, actor: actor, now: now, db: db).records
-    }
-
     func appendKeepingTimelines(_ events: [Event], actor: String, now: Instant, db: Database) throws
         -> (records: [LedgerRecord], timelines: [(AccountID, Int64, AccountTimeline)]) {
         let head = try Self.head(db)
@@ -180,7 +176,7 @@ extension SQLiteStore {
 
     public func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws {
         try await reading { db in
-            try Self.forEachTimeline(db, upTo: try Self.head(db).lastSeq) { timeline, _ in try body(timeline) }
+            _ = try Self.forEachTimeline(db, upTo: try Self.head(db).lastSeq) { timeline, _ in try body(timeline) }
         }
     }
 }

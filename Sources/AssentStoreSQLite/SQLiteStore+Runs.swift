@@ -3,55 +3,202 @@ public import AssentStore
 import Foundation
 import GRDB
 
-// Runs: immutable manifests with lineage.
+// Runs: immutable manifests with lineage, built off the writer.
+//
+// A run is evaluated on a read snapshot (WAL gives one), a chunk of accounts at a time; each
+// chunk's packed rows are written in a short transaction of their own, invisible (no `runs` row
+// names them yet) and still replaceable. Only the last transaction takes the ledger: it checks
+// that nothing the run at T could see arrived since the snapshot, then records `run.created`. So
+// appends wait at most for one chunk's write, never for the whole evaluation.
 extension SQLiteStore {
-    // MARK: Runs
+    /// Accounts one chunk of a run or sweep evaluates.
+    static let chunkAccounts = 2_000
+    /// Builds tried on a snapshot before one is made under the write lock.
+    static let snapshotAttempts = 3
+
+    /// One chunk of a run: the packed rows, the manifest lines in order, counts.
+    struct RunChunk: Sendable {
+        var rows: [(account: AccountID, items: [UInt8])] = []
+        var lines: [String] = []
+        var conversations = 0
+        var feedback = 0
+        var accounts = 0
+        var last: AccountID?
+    }
 
     public func createRun(name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant) async throws -> RunSummary {
-        try await writing { db in
-            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE name = ?)", arguments: [name]) == true {
-                throw AssentError.duplicateRun("a run named \(name) already exists")
+        for _ in 0..<Self.snapshotAttempts {
+            if let summary = try await buildRunOnSnapshot(name: name, at: instant, purpose: purpose, actor: actor, now: now) {
+                return summary
             }
+        }
+        // Entries that a run at T sees kept arriving while it was built: build it in one transaction.
+        return try await writing { db in
+            try self.refuseExisting(run: name, db)
             let head = try Self.head(db)
             try SnapshotInstant.check(instant, for: .run, horizon: head.horizon, now: now)
-            let ingest = try self.ingest(db, head: head, now: now)
-            let engine = PolicyEngine(policies: ingest.policies)
-            let policyVersion = ingest.policies.policy(at: instant).version
-            let evaluator = RunEvaluator(engine: engine, at: instant)
-            var manifest = ManifestHasher(header: ManifestHasher.header(
-                name: name, at: instant, purpose: purpose, ledgerSeq: head.lastSeq, policyVersion: policyVersion))
-            var position = 0
+            try Self.clearBuild(db, name: name)
+            let policies = try self.policyHistory(db)
+            let evaluator = RunEvaluator(engine: PolicyEngine(policies: policies), at: instant)
+            var hasher = ManifestHasher(header: ManifestHasher.header(
+                name: name, at: instant, purpose: purpose, ledgerSeq: head.lastSeq, policyVersion: policies.policy(at: instant).version))
             var conversations = 0
             var feedback = 0
-            let insertItem = try db.cachedStatement(sql: """
-                INSERT INTO run_items (run, position, kind, item, account, manifest_line) VALUES (?, ?, ?, ?, ?, ?)
-                """)
-            try Self.forEachTimeline(db, upTo: head.lastSeq) { timeline, hashes in
-                for item in evaluator.items(for: timeline, contentSha256: { hashes[$0] }) {
-                    position += 1
-                    let line = item.manifestLine
-                    manifest.add(line: line)
-                    insertItem.setUncheckedArguments([name, position, item.kind.rawValue, item.id, item.account, line])
-                    try insertItem.execute()
-                    if item.kind == .conversation { conversations += 1 } else { feedback += 1 }
+            var after: AccountID?
+            while true {
+                let chunk = try Self.evaluate(db, upTo: head.lastSeq, after: after, limit: Self.chunkAccounts, evaluator: evaluator)
+                for line in chunk.lines { hasher.add(line: line) }
+                try Self.insertRows(db, run: name, chunk.rows)
+                conversations += chunk.conversations
+                feedback += chunk.feedback
+                guard chunk.accounts == Self.chunkAccounts, let last = chunk.last else { break }
+                after = last
+            }
+            return try self.recordRun(
+                db, name: name, at: instant, purpose: purpose, actor: actor, now: now, snapshot: head.lastSeq,
+                policyVersion: policies.policy(at: instant).version, manifestSha256: hasher.finalize(),
+                conversations: conversations, feedback: feedback)
+        }
+    }
+
+    /// Builds the run on a read snapshot; nil when an entry the run at T would see (or a policy
+    /// version) arrived meanwhile, so that the caller tries again.
+    private func buildRunOnSnapshot(name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant) async throws -> RunSummary? {
+        try await reading { db in try self.refuseExisting(run: name, db) }
+        let snapshot: DatabaseSnapshot
+        do { snapshot = try pool.makeSnapshot() } catch { throw Self.storeError(error) }
+        let (head, policies) = try await snapshotRead(snapshot) { db in (try Self.head(db), try self.policyHistory(db)) }
+        try SnapshotInstant.check(instant, for: .run, horizon: head.horizon, now: now)
+        let token = UUID().uuidString
+        try await writing { db in
+            try self.refuseExisting(run: name, db)
+            try Self.clearBuild(db, name: name)
+            try db.execute(sql: "INSERT INTO run_builds (name, token, started_at) VALUES (?, ?, ?)", arguments: [name, token, now.microseconds])
+        }
+        do {
+            let policyVersion = policies.policy(at: instant).version
+            let evaluator = RunEvaluator(engine: PolicyEngine(policies: policies), at: instant)
+            var hasher = ManifestHasher(header: ManifestHasher.header(
+                name: name, at: instant, purpose: purpose, ledgerSeq: head.lastSeq, policyVersion: policyVersion))
+            var conversations = 0
+            var feedback = 0
+            var after: AccountID?
+            while true {
+                let start = after
+                let chunk = try await snapshotRead(snapshot) { db in
+                    try Self.evaluate(db, upTo: head.lastSeq, after: start, limit: Self.chunkAccounts, evaluator: evaluator)
+                }
+                for line in chunk.lines { hasher.add(line: line) }
+                conversations += chunk.conversations
+                feedback += chunk.feedback
+                if !chunk.rows.isEmpty {
+                    try await writing { db in
+                        try Self.holdBuild(db, name: name, token: token)
+                        try Self.insertRows(db, run: name, chunk.rows)
+                    }
+                }
+                guard chunk.accounts == Self.chunkAccounts, let last = chunk.last else { break }
+                after = last
+            }
+            let manifestSha256 = hasher.finalize()
+            let done = conversations, doneFeedback = feedback
+            return try await writing { db -> RunSummary? in
+                try Self.holdBuild(db, name: name, token: token)
+                try self.refuseExisting(run: name, db)
+                guard try !Self.movedSince(snapshot: head.lastSeq, seenAt: instant, db) else { return nil }
+                return try self.recordRun(
+                    db, name: name, at: instant, purpose: purpose, actor: actor, now: now, snapshot: head.lastSeq,
+                    policyVersion: policyVersion, manifestSha256: manifestSha256, conversations: done, feedback: doneFeedback)
+            }
+        } catch {
+            // Leave no staged rows behind a failed build (best effort: the next build of the
+            // name clears them too).
+            _ = try? await writing { db in
+                if try String.fetchOne(db, sql: "SELECT token FROM run_builds WHERE name = ?", arguments: [name]) == token {
+                    try Self.clearBuild(db, name: name)
                 }
             }
-            let summary = RunSummary(
-                name: name, at: instant, createdAt: now, purpose: purpose, conversations: conversations, feedback: feedback,
-                manifestSha256: manifest.finalize(), ledgerSeq: head.lastSeq, policyVersion: policyVersion)
-            var body = summary.json
-            body["ledgerSeq"] = .number(String(head.lastSeq))
-            body["policyVersion"] = .string(policyVersion)
-            let (record, hash) = ingest.record(.runCreated, at: instant, body: .object(body), actor: actor, movesHorizon: true)
-            try Self.insert(record, hash: hash, db: db)
-            try db.execute(sql: """
-                INSERT INTO runs (name, at, created_at, purpose, ledger_seq, policy_version, conversation_count, feedback_count, manifest_sha256, created_seq)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [name, instant.microseconds, now.microseconds, purpose.rawValue, head.lastSeq, policyVersion,
-                                 conversations, feedback, summary.manifestSha256, record.seq])
-            try Self.saveHead(db, ingest: ingest, previous: head)
-            return summary
+            throw error
         }
+    }
+
+    /// Whether anything a decision at `instant` reads arrived after entry `snapshot`: an account
+    /// entry at or before the instant, or a policy version.
+    static func movedSince(snapshot: Int64, seenAt instant: Instant, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: """
+            SELECT EXISTS (SELECT 1 FROM ledger WHERE seq > ? AND ((account IS NOT NULL AND at <= ?) OR kind = ?))
+            """, arguments: [snapshot, instant.microseconds, LedgerRecordKind.policyApplied.rawValue]) == true
+    }
+
+    /// Reads on the snapshot, with the store's failures.
+    func snapshotRead<T: Sendable>(_ snapshot: DatabaseSnapshot, _ body: @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await snapshot.read(body) } catch { throw Self.storeError(error) }
+    }
+
+    func refuseExisting(run name: String, _ db: Database) throws {
+        if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE name = ?)", arguments: [name]) == true {
+            throw AssentError.duplicateRun("a run named \(name) already exists")
+        }
+    }
+
+    /// Forgets an unfinished build of `name` and its staged rows (the run does not exist).
+    static func clearBuild(_ db: Database, name: String) throws {
+        try db.execute(sql: "DELETE FROM run_accounts WHERE run = ?", arguments: [name])
+        try db.execute(sql: "DELETE FROM run_builds WHERE name = ?", arguments: [name])
+    }
+
+    /// Checks that this build still owns the name. - Throws: `duplicate_run` when another took it.
+    static func holdBuild(_ db: Database, name: String, token: String) throws {
+        guard try String.fetchOne(db, sql: "SELECT token FROM run_builds WHERE name = ?", arguments: [name]) == token else {
+            throw AssentError.duplicateRun("another run named \(name) is being created")
+        }
+    }
+
+    /// Evaluates up to `limit` accounts after `after`, as of entry `lastSeq`.
+    static func evaluate(_ db: Database, upTo lastSeq: Int64, after: AccountID?, limit: Int, evaluator: RunEvaluator) throws -> RunChunk {
+        var chunk = RunChunk()
+        chunk.last = try forEachTimeline(db, upTo: lastSeq, after: after, limit: limit) { timeline, hashes in
+            chunk.accounts += 1
+            let items = evaluator.items(for: timeline, contentSha256: { hashes[$0] })
+            guard !items.isEmpty else { return }
+            chunk.rows.append((timeline.account, RunPack.pack(items)))
+            for item in items {
+                chunk.lines.append(item.manifestLine)
+                if item.kind == .conversation { chunk.conversations += 1 } else { chunk.feedback += 1 }
+            }
+        }
+        return chunk
+    }
+
+    static func insertRows(_ db: Database, run name: String, _ rows: [(account: AccountID, items: [UInt8])]) throws {
+        let insert = try db.cachedStatement(sql: "INSERT INTO run_accounts (run, account, items) VALUES (?, ?, ?)")
+        for row in rows {
+            insert.setUncheckedArguments([name, row.account, Data(row.items)])
+            try insert.execute()
+        }
+    }
+
+    /// Records the run: its row and its `run.created` entry. From here its items are immutable.
+    func recordRun(_ db: Database, name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant, snapshot: Int64,
+                   policyVersion: String, manifestSha256: String, conversations: Int, feedback: Int) throws -> RunSummary {
+        let head = try Self.head(db)
+        let ingest = try self.ingest(db, head: head, now: now)
+        let summary = RunSummary(
+            name: name, at: instant, createdAt: now, purpose: purpose, conversations: conversations, feedback: feedback,
+            manifestSha256: manifestSha256, ledgerSeq: snapshot, policyVersion: policyVersion)
+        var body = summary.json
+        body["ledgerSeq"] = .number(String(snapshot))
+        body["policyVersion"] = .string(policyVersion)
+        let (record, hash) = ingest.record(.runCreated, at: instant, body: .object(body), actor: actor, movesHorizon: true)
+        try Self.insert(record, hash: hash, db: db)
+        try db.execute(sql: """
+            INSERT INTO runs (name, at, created_at, purpose, ledger_seq, policy_version, conversation_count, feedback_count, manifest_sha256, created_seq)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [name, instant.microseconds, now.microseconds, purpose.rawValue, snapshot, policyVersion,
+                             conversations, feedback, manifestSha256, record.seq])
+        try db.execute(sql: "DELETE FROM run_builds WHERE name = ?", arguments: [name])
+        try Self.saveHead(db, ingest: ingest, previous: head)
+        return summary
     }
 
     static let runColumns = "name, at, created_at, purpose, conversation_count, feedback_count, manifest_sha256, ledger_seq, policy_version"
@@ -91,58 +238,50 @@ extension SQLiteStore {
         }
     }
 
-    /// A run's items of one kind in manifest order. - Throws: `unknown_run`.
+    /// A run's items of one kind in manifest order, each line rebuilt from its pack and the
+    /// ledger. - Throws: `unknown_run`.
     static func forEachItem(_ db: Database, run name: String, kind: RunItemKind, _ body: (RunItem) throws -> Void) throws {
         guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE name = ?)", arguments: [name]) == true else {
             throw AssentError.unknownRun("no run named \(name)")
         }
-        let rows = try Row.fetchCursor(
-            db, sql: "SELECT manifest_line FROM run_items WHERE run = ? AND kind = ? ORDER BY position", arguments: [name, kind.rawValue])
+        let entry = try entryLookup(db)
+        let rows = try Row.fetchCursor(db, sql: "SELECT account, items FROM run_accounts WHERE run = ? ORDER BY account", arguments: [name])
         while let row = try rows.next() {
-            try body(try RunItem(manifestLine: row[0]))
-        }
-    }
-
-    public func deploymentKey(named name: String) async throws -> [UInt8] {
-        try await writing { db in
-            if let key = try Data.fetchOne(db, sql: "SELECT key FROM deployment_keys WHERE name = ?", arguments: [name]) {
-                return Array(key)
+            let account: String = row[0]
+            let packed: Data = row[1]
+            for item in try RunPack.unpack(Array(packed)) where item.kind == kind {
+                try body(try item.runItem(account: account, entry: entry))
             }
-            var generator = SystemRandomNumberGenerator()
-            let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            try db.execute(
-                sql: "INSERT INTO deployment_keys (name, key, created_at) VALUES (?, ?, ?)",
-                arguments: [name, Data(key), Self.wallClockMicros()])
-            return key
         }
     }
 
     public func runs(holdingConversation id: ConversationID) async throws -> [String] {
         try await reading { db in
-            try String.fetchAll(db, sql: """
-                SELECT r.name FROM run_items i JOIN runs r ON r.name = i.run
-                WHERE i.item = ? AND i.kind = 'conversation' ORDER BY r.created_seq
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT r.name, a.items FROM conversations c JOIN run_accounts a ON a.account = c.account JOIN runs r ON r.name = a.run
+                WHERE c.id = ? ORDER BY r.created_seq
                 """, arguments: [id])
+            return try rows.compactMap { row -> String? in
+                let packed: Data = row[1]
+                return try RunPack.unpack(Array(packed)).contains { $0.kind == .conversation && $0.id == id } ? row[0] : nil
+            }
         }
     }
 
     public func lineage(account: AccountID) async throws -> [LineageRun] {
         try await reading { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT r.name, i.kind, i.item FROM run_items i JOIN runs r ON r.name = i.run
-                WHERE i.account = ? ORDER BY r.created_seq, i.position
+                SELECT r.name, a.items FROM run_accounts a JOIN runs r ON r.name = a.run
+                WHERE a.account = ? ORDER BY r.created_seq
                 """, arguments: [account])
-            var out: [LineageRun] = []
-            for row in rows {
-                let name: String = row[0]
-                if out.last?.name != name { out.append(LineageRun(name: name, conversations: [], feedback: [])) }
-                if (row[1] as String) == RunItemKind.conversation.rawValue {
-                    out[out.count - 1].conversations.append(row[2])
-                } else {
-                    out[out.count - 1].feedback.append(row[2])
+            return try rows.map { row in
+                let packed: Data = row[1]
+                var run = LineageRun(name: row[0], conversations: [], feedback: [])
+                for item in try RunPack.unpack(Array(packed)) {
+                    if item.kind == .conversation { run.conversations.append(item.id) } else { run.feedback.append(item.id) }
                 }
+                return run
             }
-            return out
         }
     }
 }

@@ -10,7 +10,7 @@ extension SQLiteStore {
     public func verifyLedger() async throws -> LedgerVerification {
         try await reading { db in
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT seq, at, actor, kind, account, body, content_sha256, hash FROM ledger ORDER BY seq")
+                db, sql: "SELECT seq, at, actor, kind, account, body, content_sha256, hash, enc FROM ledger ORDER BY seq")
             var previous = LedgerChain.genesis
             var expected: Int64 = 1
             while let row = try rows.next() {
@@ -25,6 +25,13 @@ extension SQLiteStore {
                 switch LedgerCodec.verify(record, storedHash: Array(stored), previous: previous) {
                 case .sound(let hash): previous = hash
                 case .broken(let reason): return LedgerVerification(ok: false, entries: Int(seq - 1), brokenAt: seq, reason: reason)
+                }
+                // What timelines decode must be what the chain hashes.
+                if let account = record.account {
+                    let encoded = try? Self.event(row, encAt: 8, account: account, seq: seq)
+                    guard let encoded, encoded == (try? LedgerCodec.event(seq: seq, body: record.body)) else {
+                        return LedgerVerification(ok: false, entries: Int(seq - 1), brokenAt: seq, reason: "entry #\(seq)'s enc does not match its body")
+                    }
                 }
                 expected += 1
             }
@@ -76,6 +83,17 @@ extension SQLiteStore {
                   let body: String = row[6], let event = try? LedgerCodec.event(seq: seq, body: body),
                   case .feedbackSubmitted(let conversation, let id, _, _) = event.body, id == row[0], conversation == row[2]
             else { return (seq, "feedback \(row[0] as String)'s owner does not match the entry that created it") }
+        }
+        if let row = try Row.fetchOne(db, sql: """
+            SELECT l.account, l.newest, a.last_seq FROM (SELECT account, max(seq) AS newest FROM ledger WHERE account IS NOT NULL GROUP BY account) l
+            LEFT JOIN accounts a ON a.account = l.account WHERE a.last_seq IS NULL OR a.last_seq != l.newest LIMIT 1
+            """) {
+            return (row[1], "account \(row[0] as String)'s head does not name its newest entry")
+        }
+        if let account = try String.fetchOne(db, sql: """
+            SELECT account FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.account = a.account) LIMIT 1
+            """) {
+            return (0, "account \(account)'s head names no entry")
         }
         let content = try Row.fetchCursor(db, sql: """
             SELECT c.seq, c.text, c.account, l.content_sha256, l.account FROM content c LEFT JOIN ledger l ON l.seq = c.seq ORDER BY c.seq

@@ -113,16 +113,25 @@ public final class SQLiteStore: Store {
             .execute(arguments: [ingest.nextSeq - 1, Data(ingest.previousHash), horizon?.microseconds])
     }
 
-    static func insert(_ record: LedgerRecord, hash: [UInt8], db: Database) throws {
+    /// Writes a ledger entry; an account event also gets its `enc` and moves the account's head.
+    static func insert(_ record: LedgerRecord, hash: [UInt8], event: Event? = nil, db: Database) throws {
         let statement = try db.cachedStatement(sql: """
-            INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at, enc)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         statement.setUncheckedArguments([
             record.seq, record.at.microseconds, record.actor, record.kind, record.account, record.body,
-            record.contentSha256, Data(hash), Self.wallClockMicros(),
+            record.contentSha256, Data(hash), Self.wallClockMicros(), event.map { Data(EventCodec.encode($0.withoutContent)) },
         ])
         try statement.execute()
+        if let account = record.account {
+            let head = try db.cachedStatement(sql: """
+                INSERT INTO accounts (account, last_seq) VALUES (?, ?)
+                ON CONFLICT (account) DO UPDATE SET last_seq = excluded.last_seq
+                """)
+            head.setUncheckedArguments([account, record.seq])
+            try head.execute()
+        }
     }
 
     static func wallClockMicros() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
@@ -192,16 +201,24 @@ public final class SQLiteStore: Store {
 
     static func timeline(_ db: Database, account: AccountID) throws -> (timeline: AccountTimeline, hashes: [Int64: String])? {
         let rows = try Row.fetchCursor(
-            db.cachedStatement(sql: "SELECT seq, body, content_sha256 FROM ledger WHERE account = ? ORDER BY at, seq"), arguments: [account])
+            db.cachedStatement(sql: "SELECT seq, enc, content_sha256 FROM ledger WHERE account = ? ORDER BY at, seq"), arguments: [account])
         var entries: [TimelineEntry] = []
         var hashes: [Int64: String] = [:]
         while let row = try rows.next() {
             let seq: Int64 = row[0]
-            entries.append(TimelineEntry(seq: seq, event: try LedgerCodec.event(seq: seq, body: row[1])))
+            entries.append(TimelineEntry(seq: seq, event: try Self.event(row, encAt: 1, account: account, seq: seq)))
             if let hash: String = row[2] { hashes[seq] = hash }
         }
         guard !entries.isEmpty else { return nil }
         return (AccountTimeline(account: account, entries: entries), hashes)
+    }
+
+    /// The event of a row's `enc` column, decoded in place.
+    static func event(_ row: Row, encAt index: Int, account: AccountID, seq: Int64) throws -> Event {
+        try row.withUnsafeData(atIndex: index) { data -> Event in
+            guard let data else { throw StoreError.corrupt("ledger entry #\(seq) has no enc") }
+            return try data.withUnsafeBytes { bytes throws(StoreError) in try EventCodec.decode(bytes, account: account, seq: seq) }
+        }
     }
 
     // Reads are always GRDB's async reads: a synchronous read from Swift's cooperative threads
@@ -222,7 +239,7 @@ public final class SQLiteStore: Store {
     ///   transaction sees is known to be committed).
     func cachedTimeline(_ db: Database, account: AccountID, keeping: Bool) throws -> AccountTimeline? {
         guard let lastSeq = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT max(seq) FROM ledger WHERE account = ?"), arguments: [account])
+            db.cachedStatement(sql: "SELECT last_seq FROM accounts WHERE account = ?"), arguments: [account])
         else { return nil }
         if let timeline = timelines.get(account, lastSeq: lastSeq) { return timeline }
         let timeline = try Self.timeline(db, account: account)?.timeline
@@ -235,17 +252,30 @@ public final class SQLiteStore: Store {
     }
 
     /// Streams every account's timeline in byte order of account ids, as of ledger entry `lastSeq`.
-    static func forEachTimeline(_ db: Database, upTo lastSeq: Int64, _ body: (AccountTimeline, [Int64: String]) throws -> Void) throws {
-        let rows = try Row.fetchCursor(db, sql: """
-            SELECT account, seq, body, content_sha256 FROM ledger
-            WHERE account IS NOT NULL AND seq <= ? ORDER BY account, at, seq
-            """, arguments: [lastSeq])
+    /// - Parameters:
+    ///   - after: start after this account (the last one of the previous chunk).
+    ///   - limit: stop after this many accounts.
+    /// - Returns: the last account streamed, nil when there was none.
+    @discardableResult
+    static func forEachTimeline(_ db: Database, upTo lastSeq: Int64, after: AccountID? = nil, limit: Int = .max,
+                                _ body: (AccountTimeline, [Int64: String]) throws -> Void) throws -> AccountID? {
+        let rows = after == nil
+            ? try Row.fetchCursor(db, sql: """
+                SELECT account, seq, enc, content_sha256 FROM ledger
+                WHERE account IS NOT NULL AND seq <= ? ORDER BY account, at, seq
+                """, arguments: [lastSeq])
+            : try Row.fetchCursor(db, sql: """
+                SELECT account, seq, enc, content_sha256 FROM ledger
+                WHERE account IS NOT NULL AND account > ? AND seq <= ? ORDER BY account, at, seq
+                """, arguments: [after, lastSeq])
         var current: String?
         var entries: [TimelineEntry] = []
         var hashes: [Int64: String] = [:]
+        var streamed = 0
         func flush() throws {
             if let current, !entries.isEmpty {
                 try body(AccountTimeline(account: current, entries: entries), hashes)
+                streamed += 1
             }
             entries.removeAll(keepingCapacity: true)
             hashes.removeAll(keepingCapacity: true)
@@ -254,13 +284,27 @@ public final class SQLiteStore: Store {
             let account: String = row[0]
             if account != current {
                 try flush()
+                if streamed >= limit { return current }
                 current = account
             }
             let seq: Int64 = row[1]
-            entries.append(TimelineEntry(seq: seq, event: try LedgerCodec.event(seq: seq, body: row[2])))
+            entries.append(TimelineEntry(seq: seq, event: try Self.event(row, encAt: 2, account: account, seq: seq)))
             if let hash: String = row[3] { hashes[seq] = hash }
         }
         try flush()
+        return current
+    }
+
+    /// Reads each entry's instant and content digest by seq: what a manifest line needs beside
+    /// the packed items.
+    static func entryLookup(_ db: Database) throws -> (Int64) throws -> RunItemEntry {
+        let statement = try db.cachedStatement(sql: "SELECT at, content_sha256 FROM ledger WHERE seq = ?")
+        return { seq in
+            guard let row = try Row.fetchOne(statement, arguments: [seq]) else {
+                throw StoreError.corrupt("a run holds ledger entry #\(seq), which the ledger does not")
+            }
+            return RunItemEntry(seq: seq, at: Instant(microseconds: row[0]), contentSha256: row[1])
+        }
     }
 }
 

@@ -336,6 +336,7 @@ struct EndToEndTests {
             db = sqlite3.connect(sys.argv[1])
             db.executescript("DROP TRIGGER ledger_no_delete; DELETE FROM conversations; DELETE FROM ledger WHERE seq >= 3;")
             db.execute("UPDATE ledger_head SET last_seq = 2, last_hash = (SELECT hash FROM ledger WHERE seq = 2)")
+            db.executescript("DELETE FROM accounts; INSERT INTO accounts SELECT account, max(seq) FROM ledger WHERE account IS NOT NULL GROUP BY account;")
             db.commit()
             """, ws.path("assent.sqlite")]
         try python.run()

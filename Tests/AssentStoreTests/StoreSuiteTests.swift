@@ -196,6 +196,8 @@ struct StoreSuiteTests {
             ("UPDATE conversations SET account = 'a9' WHERE id = 'c1'", "conversation c1"),
             ("UPDATE feedback SET account = 'a9' WHERE id = 'f1'", "feedback f1"),
             ("UPDATE content SET text = 'I never said this' WHERE seq = 3", "stored text of entry #3"),
+            ("DROP TRIGGER ledger_no_update; UPDATE ledger SET enc = (SELECT enc FROM ledger WHERE seq = 4) WHERE seq = 5", "entry #5's enc"),
+            ("UPDATE accounts SET last_seq = 2 WHERE account = 'a1'", "account a1's head"),
         ]
         for (sql, reason) in tamperings {
             try await withFreshStore(backend) { opened in
