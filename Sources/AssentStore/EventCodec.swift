@@ -64,7 +64,8 @@ public enum EventCodec {
 
     // MARK: Writing
 
-    private static func putVarint(_ value: UInt64, _ out: inout [UInt8]) {
+    /// Appends `value` as a LEB128 varint (shared with ``RunPack``).
+    static func putVarint(_ value: UInt64, _ out: inout [UInt8]) {
         var v = value
         while v >= 0x80 {
             out.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -78,7 +79,8 @@ public enum EventCodec {
         putVarint(UInt64(bitPattern: (m << 1) ^ (m >> 63)), &out)
     }
 
-    private static func putString(_ text: String, _ out: inout [UInt8]) {
+    /// Appends a varint length and the UTF-8 bytes (shared with ``RunPack``).
+    static func putString(_ text: String, _ out: inout [UInt8]) {
         var text = text
         text.withUTF8 { utf8 in
             putVarint(UInt64(utf8.count), &out)

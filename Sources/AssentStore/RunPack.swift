@@ -102,20 +102,7 @@ public enum RunPack {
         return items
     }
 
-    private static func putVarint(_ value: UInt64, _ out: inout [UInt8]) {
-        var v = value
-        while v >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
-    }
+    private static func putVarint(_ value: UInt64, _ out: inout [UInt8]) { EventCodec.putVarint(value, &out) }
 
-    private static func putString(_ text: String, _ out: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { utf8 in
-            putVarint(UInt64(utf8.count), &out)
-            out.append(contentsOf: utf8)
-        }
-    }
+    private static func putString(_ text: String, _ out: inout [UInt8]) { EventCodec.putString(text, &out) }
 }
