@@ -20,22 +20,26 @@ public final class EventIngest {
         public let newFeedback: FeedbackID?
     }
 
-    /// How the store answers what the ingest does not hold.
+    /// How the store answers what the ingest does not hold, a chunk of events at a time: one call
+    /// (one query where the backend can) for the chunk's timelines, one for its ids' owners.
     public struct Loaders {
-        public var timeline: (AccountID) throws -> AccountTimeline?
-        public var ownerOfConversation: (ConversationID) throws -> AccountID?
-        public var ownerOfFeedback: (FeedbackID) throws -> AccountID?
+        /// The timelines of these accounts (absent: the account has no entry yet).
+        public var timelines: ([AccountID]) throws -> [AccountID: AccountTimeline]
+        /// The owners of these conversations and feedback (absent: not created yet).
+        public var owners: (_ conversations: [ConversationID], _ feedback: [FeedbackID]) throws
+            -> (conversations: [ConversationID: AccountID], feedback: [FeedbackID: AccountID])
 
         public init(
-            timeline: @escaping (AccountID) throws -> AccountTimeline?,
-            ownerOfConversation: @escaping (ConversationID) throws -> AccountID?,
-            ownerOfFeedback: @escaping (FeedbackID) throws -> AccountID?
+            timelines: @escaping ([AccountID]) throws -> [AccountID: AccountTimeline],
+            owners: @escaping ([ConversationID], [FeedbackID]) throws -> (conversations: [ConversationID: AccountID], feedback: [FeedbackID: AccountID])
         ) {
-            self.timeline = timeline
-            self.ownerOfConversation = ownerOfConversation
-            self.ownerOfFeedback = ownerOfFeedback
+            self.timelines = timelines
+            self.owners = owners
         }
     }
+
+    /// Most events one ``prefetch(_:)`` loads for.
+    public static let chunkSize = 500
 
     public let policies: PolicyHistory
     private let now: Instant?
@@ -48,6 +52,12 @@ public final class EventIngest {
     public private(set) var previousHash: [UInt8]
     /// The newest instant written by this ingest, for the horizon.
     public private(set) var newestInstant: Instant?
+    /// The owners of the ids the last prefetch asked about, and of those created since: for these
+    /// ids the answer is known (an id in neither map has no owner yet).
+    private var conversationOwners: [ConversationID: AccountID] = [:]
+    private var feedbackOwners: [FeedbackID: AccountID] = [:]
+    private var askedConversations: Set<ConversationID> = []
+    private var askedFeedback: Set<FeedbackID> = []
 
     /// - Parameters:
     ///   - now: events after it are refused as in the future; nil for system events (sweeps).
@@ -67,6 +77,41 @@ public final class EventIngest {
         self.cache = ByteBoundedCache(name: "ingest", budgetBytes: cacheBytes, maxEntryShare: 1) { $1.estimatedBytes }
     }
 
+    /// Loads what accepting `events` needs that the ingest does not hold: the timelines of
+    /// their accounts and the owners of their conversation and feedback ids, with one call each.
+    /// Call it before accepting a chunk (at most ``chunkSize`` events); accepting without it still
+    /// works, one load per miss.
+    public func prefetch(_ events: some Collection<Event>) throws {
+        var accounts: [AccountID] = []
+        var seen: Set<AccountID> = []
+        var conversations: Set<ConversationID> = []
+        var feedback: Set<FeedbackID> = []
+        for event in events {
+            if seen.insert(event.account).inserted, cache.peek(event.account) == nil { accounts.append(event.account) }
+            if let conversation = event.conversation { conversations.insert(conversation) }
+            if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback.insert(f) }
+        }
+        if !accounts.isEmpty {
+            let loaded = try loaders.timelines(accounts)
+            for account in accounts { cache.put(account, loaded[account] ?? AccountTimeline(account: account)) }
+        }
+        let owners = try loaders.owners(Array(conversations), Array(feedback))
+        conversationOwners = owners.conversations
+        feedbackOwners = owners.feedback
+        askedConversations = conversations
+        askedFeedback = feedback
+    }
+
+    private func owner(ofConversation id: ConversationID) throws -> AccountID? {
+        if askedConversations.contains(id) { return conversationOwners[id] }
+        return try loaders.owners([id], []).conversations[id]
+    }
+
+    private func owner(ofFeedback id: FeedbackID) throws -> AccountID? {
+        if askedFeedback.contains(id) { return feedbackOwners[id] }
+        return try loaders.owners([], [id]).feedback[id]
+    }
+
     /// How the ingest's cache did.
     public var cacheStatistics: CacheStatistics { cache.statistics }
 
@@ -80,8 +125,8 @@ public final class EventIngest {
         var feedback: FeedbackID?
         if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback = f }
         // Prefetch the owners the validation may ask about: only this event's ids are new here.
-        let conversationOwner = try conversation.flatMap { timeline.conversation($0) == nil ? try loaders.ownerOfConversation($0) : nil }
-        let feedbackOwner = try feedback.flatMap { timeline.feedbackConversation[$0] == nil ? try loaders.ownerOfFeedback($0) : nil }
+        let conversationOwner = try conversation.flatMap { timeline.conversation($0) == nil ? try owner(ofConversation: $0) : nil }
+        let feedbackOwner = try feedback.flatMap { timeline.feedbackConversation[$0] == nil ? try owner(ofFeedback: $0) : nil }
         let context = ValidationContext(
             policies: policies, now: now,
             ownerOfConversation: { $0 == conversation ? conversationOwner : nil },
@@ -92,6 +137,10 @@ public final class EventIngest {
         let record = LedgerRecord(event: event, seq: seq, actor: actor)
         let hash = record.chainHash(after: previousHash)
         advance(hash: hash, at: event.at)
+        if isNewConversation, event.type == .conversationActivity, let conversation, askedConversations.contains(conversation) {
+            conversationOwners[conversation] = event.account
+        }
+        if let feedback, askedFeedback.contains(feedback) { feedbackOwners[feedback] = event.account }
         return Accepted(
             record: record, hash: hash, event: event,
             newConversation: isNewConversation && event.type == .conversationActivity ? conversation : nil,
@@ -119,6 +168,6 @@ public final class EventIngest {
 
     private func takeTimeline(_ account: AccountID) throws -> AccountTimeline {
         if let timeline = cache.take(account) { return timeline }
-        return try loaders.timeline(account) ?? AccountTimeline(account: account)
+        return try loaders.timelines([account])[account] ?? AccountTimeline(account: account)
     }
 }

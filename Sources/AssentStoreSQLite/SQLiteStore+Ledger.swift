@@ -43,27 +43,45 @@ extension SQLiteStore {
             defer { self.recordIngest(ingest) }
             var lineNumber = 0
             var events = 0
+            // A chunk of parsed events with their line numbers: what one prefetch loads for.
+            var chunk: [(line: Int, event: Event)] = []
+            chunk.reserveCapacity(EventIngest.chunkSize)
+            func acceptChunk() throws {
+                try ingest.prefetch(chunk.lazy.map(\.event))
+                for (number, event) in chunk {
+                    do {
+                        try Self.write(try ingest.accept(event, actor: actor), db: db)
+                    } catch let error as AssentError {
+                        throw error.prefixed("line \(number): ")
+                    }
+                }
+                events += chunk.count
+                chunk.removeAll(keepingCapacity: true)
+            }
             while true {
                 let next: String?
                 do {
                     next = try lines.nextLine()
                 } catch let error as AssentError {
+                    // The lines before it are checked first: the first refusal is the one reported.
+                    try acceptChunk()
                     throw error.prefixed("line \(lineNumber + 1): ")
                 }
                 guard let line = next else { break }
                 lineNumber += 1
                 if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
                 do {
-                    let accepted = try ingest.accept(try Event(jsonLine: line), actor: actor)
-                    try Self.write(accepted, db: db)
+                    chunk.append((lineNumber, try Event(jsonLine: line)))
                 } catch let error as AssentError {
+                    try acceptChunk()
                     throw error.prefixed("line \(lineNumber): ")
                 }
-                events += 1
+                if chunk.count == EventIngest.chunkSize { try acceptChunk() }
                 if let progress, lineNumber % 10_000 == 0 {
                     progress(ImportProgress(lines: lineNumber, bytesRead: lines.bytesRead, totalBytes: lines.totalBytes))
                 }
             }
+            try acceptChunk()
             try Self.saveHead(db, ingest: ingest, previous: head)
             let firstSeq: Int64? = events > 0 ? head.lastSeq + 1 : nil
             let lastSeq: Int64? = events > 0 ? ingest.nextSeq - 1 : nil
@@ -143,6 +161,7 @@ extension SQLiteStore {
         let ingest = try self.ingest(db, head: head, now: now)
         defer { self.recordIngest(ingest) }
         var records: [LedgerRecord] = []
+        if events.count <= EventIngest.chunkSize { try ingest.prefetch(events) }
         for (k, event) in events.enumerated() {
             do {
                 let accepted = try ingest.accept(event, actor: actor)

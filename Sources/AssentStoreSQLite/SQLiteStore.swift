@@ -174,19 +174,66 @@ public final class SQLiteStore: Store {
     // MARK: Timelines
 
     func ingest(_ db: Database, head: Head, now: Instant?) throws -> EventIngest {
-        let ingest = EventIngest(
+        EventIngest(
             policies: try policyHistory(db), now: now, lastSeq: head.lastSeq, lastHash: head.lastHash,
             loaders: EventIngest.Loaders(
                 // Inside a write: what it loads may not commit, so it is not kept.
-                timeline: { account in try self.cachedTimeline(db, account: account, keeping: false) },
-                ownerOfConversation: { id in
-                    try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM conversations WHERE id = ?"), arguments: [id])
-                },
-                ownerOfFeedback: { id in
-                    try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM feedback WHERE id = ?"), arguments: [id])
+                timelines: { accounts in try self.timelines(db, accounts: accounts) },
+                owners: { conversations, feedback in
+                    (try Self.owners(db, table: "conversations", ids: conversations), try Self.owners(db, table: "feedback", ids: feedback))
                 }),
             cacheBytes: settings.ingestCacheBytes)
-        return ingest
+    }
+
+    /// `?, ?, …` for `count` parameters.
+    static func placeholders(_ count: Int) -> String {
+        String(repeating: "?, ", count: max(0, count - 1)) + (count > 0 ? "?" : "")
+    }
+
+    /// The owners of ids of `table` (conversations or feedback), in one query.
+    static func owners(_ db: Database, table: String, ids: [String]) throws -> [String: AccountID] {
+        guard !ids.isEmpty else { return [:] }
+        var owners: [String: AccountID] = [:]
+        let rows = try Row.fetchCursor(
+            db.makeStatement(sql: "SELECT id, account FROM \(table) WHERE id IN (\(placeholders(ids.count)))"), arguments: StatementArguments(ids))
+        while let row = try rows.next() { owners[row[0]] = row[1] }
+        return owners
+    }
+
+    /// The timelines of these accounts: from the committed cache where the account's head still
+    /// names the cached last entry, the rest from the ledger; two queries in all.
+    func timelines(_ db: Database, accounts: [AccountID]) throws -> [AccountID: AccountTimeline] {
+        guard !accounts.isEmpty else { return [:] }
+        var found: [AccountID: AccountTimeline] = [:]
+        var missing: [AccountID] = []
+        let heads = try Row.fetchCursor(
+            db.makeStatement(sql: "SELECT account, last_seq FROM accounts WHERE account IN (\(Self.placeholders(accounts.count)))"),
+            arguments: StatementArguments(accounts))
+        while let row = try heads.next() {
+            let account: String = row[0]
+            if let timeline = timelines.get(account, lastSeq: row[1]) { found[account] = timeline } else { missing.append(account) }
+        }
+        guard !missing.isEmpty else { return found }
+        let rows = try Row.fetchCursor(db.makeStatement(sql: """
+            SELECT account, seq, enc FROM ledger WHERE account IN (\(Self.placeholders(missing.count))) ORDER BY account, at, seq
+            """), arguments: StatementArguments(missing))
+        var current: String?
+        var entries: [TimelineEntry] = []
+        func flush() {
+            if let current, !entries.isEmpty { found[current] = AccountTimeline(account: current, entries: entries) }
+            entries.removeAll(keepingCapacity: true)
+        }
+        while let row = try rows.next() {
+            let account: String = row[0]
+            if account != current {
+                flush()
+                current = account
+            }
+            let seq: Int64 = row[1]
+            entries.append(TimelineEntry(seq: seq, event: try Self.event(row, encAt: 2, account: account, seq: seq)))
+        }
+        flush()
+        return found
     }
 
     /// Adds a finished ingest's cache counters to the store's.

@@ -99,7 +99,7 @@ func runLedgerBench(_ arguments: BenchArguments) async throws {
     let validateOnly = try seconds {
         let source = try FileLineSource(path: eventsPath)
         let ingest = EventIngest(policies: PolicyHistory(), now: Clock.wallNow(), lastSeq: 1, lastHash: LedgerChain.genesis,
-                                 loaders: .init(timeline: { _ in nil }, ownerOfConversation: { _ in nil }, ownerOfFeedback: { _ in nil }),
+                                 loaders: .init(timelines: { _ in [:] }, owners: { _, _ in ([:], [:]) }),
                                  cacheBytes: Int.max)
         while let line = try source.nextLine() { _ = try ingest.accept(try Event(jsonLine: line), actor: "bench") }
     }

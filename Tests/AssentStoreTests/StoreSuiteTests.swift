@@ -404,6 +404,37 @@ struct StoreSuiteTests {
         }
     }
 
+    @Test("ids are owned across an import's chunks: another account's conversation is refused, in the same chunk or a later one", arguments: Backend.all)
+    func ownershipAcrossChunks(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            let head = [Lines.created("a1", "2025-07-01T00:00:00Z"), Lines.created("a2", "2025-07-01T00:00:00Z"),
+                        Lines.activity("a1", "c1", "2025-07-02T00:00:00Z")]
+            // The filler pushes the second account's claim past the first chunk of EventIngest.chunkSize events.
+            let filler = (0..<(EventIngest.chunkSize + 3)).map { Lines.activity("a1", "c1", "2025-07-03T00:00:\(String(format: "%02d", $0 % 60))Z") }
+            for lines in [head + [Lines.activity("a2", "c1", "2025-07-04T00:00:00Z")], head + filler.sorted() + [Lines.activity("a2", "c1", "2025-07-04T00:00:00Z")]] {
+                let error = await store.importError(lines)
+                #expect(error?.code == .invalidEvent || error?.code == .unknownConversation, "\(error?.description ?? "accepted")")
+                #expect(error?.message.hasPrefix("line \(lines.count): ") == true, "\(error?.description ?? "")")
+            }
+            // The same lines without the claim import, the conversation created in the first chunk.
+            let summary = try await store.importLines(head + filler.sorted() + [Lines.activity("a1", "c1", "2025-07-04T00:00:00Z")])
+            #expect(summary.events == head.count + filler.count + 1)
+            #expect(try await store.account(ofConversation: "c1") == "a1")
+        }
+    }
+
+    @Test("the first refusal is reported even when a later line is malformed", arguments: Backend.all)
+    func firstRefusalFirst(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let error = await opened.store.importError([
+                Lines.created("a1", "2025-07-01T00:00:00Z"), Lines.deleted("a1", "c9", "2025-07-02T00:00:00Z"), "{not json",
+            ])
+            #expect(error?.code == .unknownConversation)
+            #expect(error?.message.hasPrefix("line 2: ") == true)
+        }
+    }
+
     @Test("backfilled events across files land in time order", arguments: Backend.all)
     func backfill(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
