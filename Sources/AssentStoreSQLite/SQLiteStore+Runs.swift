@@ -97,6 +97,7 @@ extension SQLiteStore {
                         try Self.insertRows(db, run: name, chunk.rows)
                     }
                 }
+                await settings.afterRunChunk?()
                 guard chunk.accounts == Self.chunkAccounts, let last = chunk.last else { break }
                 after = last
             }
