@@ -45,8 +45,10 @@ extension PolicyDocument: Codable {
         if let termsVersion { o["termsVersion"] = .string(termsVersion) }
         if let rolloutStart { o["rolloutStart"] = .string(rolloutStart.rfc3339) }
         if let decisionDeadline { o["decisionDeadline"] = .string(decisionDeadline.rfc3339) }
-        for (key, period) in [("optInRetention", optInRetention), ("optOutRetention", optOutRetention), ("deletedRetention", deletedRetention),
-                              ("feedbackRetention", feedbackRetention), ("commercialRetention", commercialRetention)] {
+        for (key, period) in [
+            ("optInRetention", optInRetention), ("optOutRetention", optOutRetention), ("deletedRetention", deletedRetention),
+            ("feedbackRetention", feedbackRetention), ("commercialRetention", commercialRetention),
+        ] {
             if let period { o[key] = .string(period.description) }
         }
         if let optOutShortensRetention { o["optOutShortensRetention"] = .bool(optOutShortensRetention) }
@@ -92,7 +94,8 @@ extension Policy: Codable {
 
 extension RetentionPeriod: Codable {
     public init(from decoder: any Decoder) throws {
-        try self.init(parsing: try decoder.singleValueContainer().decode(String.self), field: decoder.codingPath.last?.stringValue ?? "period")
+        try self.init(
+            parsing: try decoder.singleValueContainer().decode(String.self), field: decoder.codingPath.last?.stringValue ?? "period")
     }
 
     public func encode(to encoder: any Encoder) throws {

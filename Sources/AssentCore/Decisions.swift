@@ -100,7 +100,9 @@ public struct PolicyEngine: Sendable {
     /// The retention that new activity of the account would get at `instant`: step 1 of SPEC §5
     /// for a non-incognito conversation, under the plan and choice in force then.
     /// - Throws: `unknown_account` before the account exists.
-    public func retentionInForce(for account: AccountTimeline, at instant: Instant) throws(AssentError) -> (period: RetentionPeriod, rule: RetentionRule) {
+    public func retentionInForce(for account: AccountTimeline, at instant: Instant) throws(AssentError) -> (
+        period: RetentionPeriod, rule: RetentionRule
+    ) {
         let bound = Stamp.endOf(instant)
         guard let plan = account.plan(at: bound) else {
             throw .unknownAccount("account \(account.account) does not exist at \(instant)")
@@ -113,14 +115,18 @@ public struct PolicyEngine: Sendable {
 
     /// How long the conversation is kept, as known at `instant`.
     /// - Throws: `unknown_conversation` when it has no activity at or before `instant`.
-    public func retainUntil(of id: ConversationID, in account: AccountTimeline, at instant: Instant) throws(AssentError) -> RetentionDecision {
+    public func retainUntil(of id: ConversationID, in account: AccountTimeline, at instant: Instant) throws(AssentError)
+        -> RetentionDecision
+    {
         let conversation = try self.conversation(id, in: account, at: instant)
         return conversationRetention(conversation, in: account, bound: .endOf(instant), policy: policies.policy(at: instant))!
     }
 
     /// How long the feedback is kept, as known at `instant`.
     /// - Throws: `unknown_feedback` when it was not submitted at or before `instant`.
-    public func retainUntil(ofFeedback id: FeedbackID, in account: AccountTimeline, at instant: Instant) throws(AssentError) -> RetentionDecision {
+    public func retainUntil(ofFeedback id: FeedbackID, in account: AccountTimeline, at instant: Instant) throws(AssentError)
+        -> RetentionDecision
+    {
         let (conversation, feedback) = try self.feedback(id, in: account, at: instant)
         return feedbackRetention(feedback, of: conversation, in: account, bound: .endOf(instant), policy: policies.policy(at: instant))
     }
@@ -132,46 +138,64 @@ public struct PolicyEngine: Sendable {
         var decision: RetentionDecision
         let choiceAtLast = account.choice(at: last.stamp)
         if !c.incognito, !policy.isCommercial(plan.plan), let choice = choiceAtLast, choice.value == .on {
-            decision = RetentionDecision(retainUntil: policy.optInRetention.added(to: last.at), rule: .optIn, evidence: EvidenceList(last, choice.evidence))
+            decision = RetentionDecision(
+                retainUntil: policy.optInRetention.added(to: last.at), rule: .optIn, evidence: EvidenceList(last, choice.evidence))
             if policy.optOutShortensRetention,
-               let off = account.choices.first(where: { $0.value == .off && last.stamp < $0.evidence.stamp && $0.evidence.stamp <= bound }) {
+                let off = account.choices.first(where: { $0.value == .off && last.stamp < $0.evidence.stamp && $0.evidence.stamp <= bound })
+            {
                 let shortened = policy.optOutRetention.added(to: off.evidence.at)
                 if shortened < decision.retainUntil {
                     decision = RetentionDecision(retainUntil: shortened, rule: .optOutShortened, evidence: EvidenceList(last, off.evidence))
                 }
             }
         } else if policy.isCommercial(plan.plan) {
-            decision = RetentionDecision(retainUntil: policy.commercialRetention.added(to: last.at), rule: .commercial, evidence: EvidenceList(last, plan.evidence))
+            decision = RetentionDecision(
+                retainUntil: policy.commercialRetention.added(to: last.at), rule: .commercial, evidence: EvidenceList(last, plan.evidence))
         } else {
-            decision = RetentionDecision(retainUntil: policy.optOutRetention.added(to: last.at), rule: .optOut, evidence: EvidenceList(last))
+            decision = RetentionDecision(
+                retainUntil: policy.optOutRetention.added(to: last.at), rule: .optOut, evidence: EvidenceList(last))
         }
         cutByDeletion(&decision, conversation: c, in: account, bound: bound, policy: policy)
         return decision
     }
 
-    func feedbackRetention(_ f: FeedbackRecord, of c: ConversationTimeline, in account: AccountTimeline, bound: Stamp, policy: Policy) -> RetentionDecision {
+    func feedbackRetention(_ f: FeedbackRecord, of c: ConversationTimeline, in account: AccountTimeline, bound: Stamp, policy: Policy)
+        -> RetentionDecision
+    {
         let plan = account.plan(at: f.submitted.stamp)!
         var decision: RetentionDecision
         if policy.isCommercial(plan.plan) {
-            decision = RetentionDecision(retainUntil: policy.commercialRetention.added(to: f.submitted.at), rule: .commercial, evidence: EvidenceList(f.submitted, plan.evidence))
+            decision = RetentionDecision(
+                retainUntil: policy.commercialRetention.added(to: f.submitted.at), rule: .commercial,
+                evidence: EvidenceList(f.submitted, plan.evidence))
         } else if c.incognito {
-            decision = RetentionDecision(retainUntil: policy.optOutRetention.added(to: f.submitted.at), rule: .optOut, evidence: [f.submitted, c.activities[0]])
+            decision = RetentionDecision(
+                retainUntil: policy.optOutRetention.added(to: f.submitted.at), rule: .optOut, evidence: [f.submitted, c.activities[0]])
         } else {
-            decision = RetentionDecision(retainUntil: policy.feedbackRetention.added(to: f.submitted.at), rule: .feedback, evidence: EvidenceList(f.submitted))
+            decision = RetentionDecision(
+                retainUntil: policy.feedbackRetention.added(to: f.submitted.at), rule: .feedback, evidence: EvidenceList(f.submitted))
         }
         cutByDeletion(&decision, conversation: c, in: account, bound: bound, policy: policy)
         return decision
     }
 
     /// Step 3: deletion of the conversation or the account at D ≤ bound caps at D + deletedRetention.
-    private func cutByDeletion(_ decision: inout RetentionDecision, conversation c: ConversationTimeline, in account: AccountTimeline, bound: Stamp, policy: Policy) {
+    private func cutByDeletion(
+        _ decision: inout RetentionDecision, conversation c: ConversationTimeline, in account: AccountTimeline, bound: Stamp, policy: Policy
+    ) {
         var earliest: Evidence?
         if let d = c.deletion, d.stamp <= bound { earliest = d }
         if let d = account.deletion(notAfter: bound), earliest.map({ d.stamp < $0.stamp }) ?? true { earliest = d }
         guard let earliest else { return }
         let cap = policy.deletedRetention.added(to: earliest.at)
         if cap < decision.retainUntil {
-            decision = RetentionDecision(retainUntil: cap, rule: .deletion, evidence: { var e = decision.evidence; e.append(earliest); return e }())
+            decision = RetentionDecision(
+                retainUntil: cap, rule: .deletion,
+                evidence: {
+                    var e = decision.evidence
+                    e.append(earliest)
+                    return e
+                }())
         }
     }
 
@@ -179,7 +203,9 @@ public struct PolicyEngine: Sendable {
 
     /// May the conversation enter a training run created at `instant`, and why.
     /// - Throws: `unknown_conversation` when it has no activity at or before `instant`.
-    public func eligibility(of id: ConversationID, in account: AccountTimeline, at instant: Instant) throws(AssentError) -> EligibilityDecision {
+    public func eligibility(of id: ConversationID, in account: AccountTimeline, at instant: Instant) throws(AssentError)
+        -> EligibilityDecision
+    {
         let conversation = try self.conversation(id, in: account, at: instant)
         return eligibility(of: conversation, in: account, at: instant)
     }
@@ -196,7 +222,8 @@ public struct PolicyEngine: Sendable {
             preconditionFailure("conversation \(c.id) has no activity at or before \(instant)")
         }
         func decide(_ reason: EligibilityReason, _ evidence: EvidenceList, exchanges: [Evidence] = []) -> EligibilityDecision {
-            EligibilityDecision(at: instant, reason: reason, retention: retention, evidence: evidence, exchanges: exchanges, policyVersion: policy.version)
+            EligibilityDecision(
+                at: instant, reason: reason, retention: retention, evidence: evidence, exchanges: exchanges, policyVersion: policy.version)
         }
         if let deleted = account.deletion(notAfter: bound) { return decide(.accountDeleted, EvidenceList(deleted)) }
         if let deleted = c.deletion, deleted.stamp <= bound { return decide(.conversationDeleted, EvidenceList(deleted)) }
@@ -250,21 +277,28 @@ public struct PolicyEngine: Sendable {
     /// rules, with its own retention, and with E5, E6 and E8 waived under
     /// `feedbackTrainingUse: always` (SPEC §4).
     /// - Throws: `unknown_feedback` when it was not submitted at or before `instant`.
-    public func eligibility(ofFeedback id: FeedbackID, in account: AccountTimeline, at instant: Instant) throws(AssentError) -> EligibilityDecision {
+    public func eligibility(ofFeedback id: FeedbackID, in account: AccountTimeline, at instant: Instant) throws(AssentError)
+        -> EligibilityDecision
+    {
         let (conversation, feedback) = try self.feedback(id, in: account, at: instant)
         return eligibility(ofFeedback: feedback, of: conversation, in: account, at: instant)
     }
 
     /// Eligibility of feedback known to be submitted at or before `instant`.
-    public func eligibility(ofFeedback f: FeedbackRecord, of c: ConversationTimeline, in account: AccountTimeline, at instant: Instant) -> EligibilityDecision {
+    public func eligibility(ofFeedback f: FeedbackRecord, of c: ConversationTimeline, in account: AccountTimeline, at instant: Instant)
+        -> EligibilityDecision
+    {
         eligibility(ofFeedback: f, of: c, in: account, at: instant, policy: policies.policy(at: instant))
     }
 
-    func eligibility(ofFeedback f: FeedbackRecord, of c: ConversationTimeline, in account: AccountTimeline, at instant: Instant, policy: Policy) -> EligibilityDecision {
+    func eligibility(
+        ofFeedback f: FeedbackRecord, of c: ConversationTimeline, in account: AccountTimeline, at instant: Instant, policy: Policy
+    ) -> EligibilityDecision {
         let bound = Stamp.endOf(instant)
         let retention = feedbackRetention(f, of: c, in: account, bound: bound, policy: policy)
         func decide(_ reason: EligibilityReason, _ evidence: EvidenceList) -> EligibilityDecision {
-            EligibilityDecision(at: instant, reason: reason, retention: retention, evidence: evidence, exchanges: [], policyVersion: policy.version)
+            EligibilityDecision(
+                at: instant, reason: reason, retention: retention, evidence: evidence, exchanges: [], policyVersion: policy.version)
         }
         if let deleted = account.deletion(notAfter: bound) { return decide(.accountDeleted, EvidenceList(deleted)) }
         if let deleted = c.deletion, deleted.stamp <= bound { return decide(.conversationDeleted, EvidenceList(deleted)) }
@@ -302,16 +336,20 @@ public struct PolicyEngine: Sendable {
 
     // MARK: Lookups
 
-    private func conversation(_ id: ConversationID, in account: AccountTimeline, at instant: Instant) throws(AssentError) -> ConversationTimeline {
+    private func conversation(_ id: ConversationID, in account: AccountTimeline, at instant: Instant) throws(AssentError)
+        -> ConversationTimeline
+    {
         guard let c = account.conversation(id), c.activities[0].at <= instant else {
             throw .unknownConversation("conversation \(id) does not exist at \(instant)")
         }
         return c
     }
 
-    private func feedback(_ id: FeedbackID, in account: AccountTimeline, at instant: Instant) throws(AssentError) -> (ConversationTimeline, FeedbackRecord) {
+    private func feedback(_ id: FeedbackID, in account: AccountTimeline, at instant: Instant) throws(AssentError) -> (
+        ConversationTimeline, FeedbackRecord
+    ) {
         guard let cid = account.feedbackConversation[id], let c = account.conversation(cid),
-              let f = c.feedback.first(where: { $0.id == id }), f.submitted.at <= instant
+            let f = c.feedback.first(where: { $0.id == id }), f.submitted.at <= instant
         else {
             throw .unknownFeedback("feedback \(id) does not exist at \(instant)")
         }
@@ -331,7 +369,9 @@ public struct RulesAtInstant: Sendable {
     }
 
     /// Eligibility of feedback submitted at or before ``at``.
-    public func eligibility(ofFeedback feedback: FeedbackRecord, of conversation: ConversationTimeline, in account: AccountTimeline) -> EligibilityDecision {
+    public func eligibility(ofFeedback feedback: FeedbackRecord, of conversation: ConversationTimeline, in account: AccountTimeline)
+        -> EligibilityDecision
+    {
         engine.eligibility(ofFeedback: feedback, of: conversation, in: account, at: at, policy: policy)
     }
 }

@@ -104,7 +104,7 @@ public struct Event: Hashable, Sendable {
     public var conversation: ConversationID? {
         switch body {
         case .conversationActivity(let c, _, _, _), .conversationDeleted(let c), .feedbackSubmitted(let c, _, _, _),
-             .contentPurged(let c, _):
+            .contentPurged(let c, _):
             return c
         default:
             return nil
@@ -147,7 +147,8 @@ extension Event {
     public init(jsonLine text: String, allowingSystemTypes: Bool = false) throws(AssentError) {
         do {
             if let pairs = try JSONValue.parseObjectPairs(text) {
-                try self.init(fields: JSONFields(pairs: pairs, error: { AssentError.invalidEvent($0) }), allowingSystemTypes: allowingSystemTypes)
+                try self.init(
+                    fields: JSONFields(pairs: pairs, error: { AssentError.invalidEvent($0) }), allowingSystemTypes: allowingSystemTypes)
                 return
             }
             try self.init(json: try JSONValue.parse(text), allowingSystemTypes: allowingSystemTypes)
@@ -166,7 +167,9 @@ extension Event {
     ///   - allowingSystemTypes: accept types only Assent records (`content.purged`), as when
     ///     reading the ledger back; imports and the API leave it false.
     public init(json value: JSONValue, allowingSystemTypes: Bool = false) throws(AssentError) {
-        try self.init(fields: try JSONFields(value, what: "an event", error: { AssentError.invalidEvent($0) }), allowingSystemTypes: allowingSystemTypes)
+        try self.init(
+            fields: try JSONFields(value, what: "an event", error: { AssentError.invalidEvent($0) }),
+            allowingSystemTypes: allowingSystemTypes)
     }
 
     private init(fields: JSONFields, allowingSystemTypes: Bool) throws(AssentError) {

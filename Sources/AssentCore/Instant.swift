@@ -135,12 +135,12 @@ extension Instant {
             return value
         }
         guard let year = digits(0, 4), b[4] == 45, let month = digits(5, 2), b[7] == 45,
-              let day = digits(8, 2), b[10] == 84 || b[10] == 116,
-              let hour = digits(11, 2), b[13] == 58, let minute = digits(14, 2), b[16] == 58,
-              let second = digits(17, 2)
+            let day = digits(8, 2), b[10] == 84 || b[10] == 116,
+            let hour = digits(11, 2), b[13] == 58, let minute = digits(14, 2), b[16] == 58,
+            let second = digits(17, 2)
         else { return nil }
         guard year >= 1, (1...12).contains(month), day >= 1, day <= CivilDateTime.daysIn(month: month, year: year),
-              hour <= 23, minute <= 59, second <= 59
+            hour <= 23, minute <= 59, second <= 59
         else { return nil }
         var i = 19
         var micros: Int64 = 0
@@ -167,7 +167,7 @@ extension Instant {
             i += 1
         } else if b[i] == 43 || b[i] == 45 {  // + -
             guard n - i == 6, let oh = digits(i + 1, 2), b[i + 3] == 58, let om = digits(i + 4, 2),
-                  oh <= 23, om <= 59
+                oh <= 23, om <= 59
             else { return nil }
             offsetSeconds = Int64(oh * 3600 + om * 60) * (b[i] == 43 ? 1 : -1)
             i += 6
@@ -195,10 +195,18 @@ extension Instant {
             }
             out.append(contentsOf: digits)
         }
-        put(c.year, 4); out.append(45); put(c.month, 2); out.append(45); put(c.day, 2)
+        put(c.year, 4)
+        out.append(45)
+        put(c.month, 2)
+        out.append(45)
+        put(c.day, 2)
         out.append(84)
         let seconds = Int(c.timeOfDay / 1_000_000)
-        put(seconds / 3600, 2); out.append(58); put(seconds / 60 % 60, 2); out.append(58); put(seconds % 60, 2)
+        put(seconds / 3600, 2)
+        out.append(58)
+        put(seconds / 60 % 60, 2)
+        out.append(58)
+        put(seconds % 60, 2)
         let fraction = Int(c.timeOfDay % 1_000_000)
         if fraction != 0 {
             out.append(46)

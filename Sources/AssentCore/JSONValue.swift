@@ -115,9 +115,15 @@ struct JSONParser {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectWord("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectWord("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectWord("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectWord("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectWord("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default: throw fail("unexpected character")
         }
@@ -503,7 +509,8 @@ public struct JSONFields {
     }
 
     /// A string that must be one of an enumeration's raw values.
-    public mutating func optionalEnum<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws(AssentError) -> E? where E.RawValue == String {
+    public mutating func optionalEnum<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws(AssentError) -> E?
+    where E.RawValue == String {
         guard let raw = try optionalString(key) else { return nil }
         guard let value = E(rawValue: raw) else {
             let allowed = E.allCases.map(\.rawValue).joined(separator: ", ")
@@ -512,7 +519,8 @@ public struct JSONFields {
         return value
     }
 
-    public mutating func requiredEnum<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws(AssentError) -> E where E.RawValue == String {
+    public mutating func requiredEnum<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws(AssentError) -> E
+    where E.RawValue == String {
         guard let value = try optionalEnum(key, type) else { throw makeError("missing field \"\(key)\"") }
         return value
     }

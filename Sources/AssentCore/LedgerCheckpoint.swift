@@ -29,7 +29,8 @@ public struct LedgerCheckpoint: Hashable, Sendable {
     }
 
     /// Signs entry `seq`'s hash with `key`.
-    public static func sign(seq: Int64, headHash: [UInt8], at: Instant, with key: Curve25519.Signing.PrivateKey) throws -> LedgerCheckpoint {
+    public static func sign(seq: Int64, headHash: [UInt8], at: Instant, with key: Curve25519.Signing.PrivateKey) throws -> LedgerCheckpoint
+    {
         var checkpoint = LedgerCheckpoint(
             seq: seq, headHash: headHash, at: at, publicKey: Array(key.publicKey.rawRepresentation), signature: [])
         checkpoint.signature = Array(try key.signature(for: Array(checkpoint.signedText.utf8)))
@@ -43,7 +44,7 @@ public struct LedgerCheckpoint: Hashable, Sendable {
             throw .invalidArgument("checkpoint #\(seq) was signed by another key (\(Digest.hex(publicKey.prefix(8)))…)")
         }
         guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey),
-              key.isValidSignature(signature, for: Array(signedText.utf8))
+            key.isValidSignature(signature, for: Array(signedText.utf8))
         else { throw .invalidArgument("checkpoint #\(seq): the signature does not verify") }
     }
 
@@ -64,7 +65,8 @@ public struct LedgerCheckpoint: Hashable, Sendable {
             throw .invalidArgument("a checkpoint's seq must be a ledger entry's number")
         }
         func bytes(_ name: String, count: Int?) throws(AssentError) -> [UInt8] {
-            guard let hex = try fields.optionalString(name), let bytes = Digest.bytes(hex: hex), count.map({ bytes.count == $0 }) ?? true else {
+            guard let hex = try fields.optionalString(name), let bytes = Digest.bytes(hex: hex), count.map({ bytes.count == $0 }) ?? true
+            else {
                 throw .invalidArgument("a checkpoint's \(name) must be hex\(count.map { " of \($0) bytes" } ?? "")")
             }
             return bytes

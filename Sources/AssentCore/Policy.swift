@@ -199,7 +199,8 @@ public struct PolicyHistory: Hashable, Sendable {
     /// - Throws: `invalid_policy` naming the field and why.
     public func applying(_ document: PolicyDocument, horizon: Instant?) throws(AssentError) -> (PolicyHistory, PolicyVersion) {
         if let horizon, document.effectiveFrom <= horizon {
-            throw .invalidPolicy("effectiveFrom: \(document.effectiveFrom) is not after the ledger's horizon \(horizon); the past is not rewritten")
+            throw .invalidPolicy(
+                "effectiveFrom: \(document.effectiveFrom) is not after the ledger's horizon \(horizon); the past is not rewritten")
         }
         if versions.contains(where: { $0.policy.version == document.version }) {
             throw .invalidPolicy("version: \"\(document.version)\" already exists; each version needs a new name")

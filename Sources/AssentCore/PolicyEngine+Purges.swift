@@ -17,12 +17,21 @@ extension PolicyEngine {
         for c in account.conversations where c.activities[0].at <= instant {
             let unpurged = c.activities.filter { $0.stamp <= bound && !c.isPurged($0, asOf: bound) }
             if !unpurged.isEmpty, let retention = conversationRetention(c, in: account, bound: bound, policy: policy),
-               retention.retainUntil <= instant {
-                out.append(Purge(event: Event(account: account.account, at: instant, .contentPurged(conversation: c.id, feedback: nil)), entries: unpurged))
+                retention.retainUntil <= instant
+            {
+                out.append(
+                    Purge(
+                        event: Event(account: account.account, at: instant, .contentPurged(conversation: c.id, feedback: nil)),
+                        entries: unpurged))
             }
-            for f in c.feedback where f.submitted.at <= instant && f.purge == nil
-                && feedbackRetention(f, of: c, in: account, bound: bound, policy: policy).retainUntil <= instant {
-                out.append(Purge(event: Event(account: account.account, at: instant, .contentPurged(conversation: c.id, feedback: f.id)), entries: [f.submitted]))
+            for f in c.feedback
+            where f.submitted.at <= instant && f.purge == nil
+                && feedbackRetention(f, of: c, in: account, bound: bound, policy: policy).retainUntil <= instant
+            {
+                out.append(
+                    Purge(
+                        event: Event(account: account.account, at: instant, .contentPurged(conversation: c.id, feedback: f.id)),
+                        entries: [f.submitted]))
             }
         }
         return out

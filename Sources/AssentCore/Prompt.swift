@@ -41,7 +41,8 @@ extension AccountTimeline {
         if let deleted = deletion(notAfter: bound) {
             throw .accountDeleted("account \(account) was deleted at \(deleted.at)")
         }
-        func decision(_ prompt: PromptKind, _ canUse: Bool, _ deferrable: Bool, _ rule: String, _ evidence: EvidenceList) -> PromptDecision {
+        func decision(_ prompt: PromptKind, _ canUse: Bool, _ deferrable: Bool, _ rule: String, _ evidence: EvidenceList) -> PromptDecision
+        {
             PromptDecision(
                 account: account, at: bound.at, prompt: prompt, canUse: canUse, deferrable: deferrable, rule: rule,
                 evidence: evidence, policyVersion: policy.version, termsVersion: policy.termsVersion,

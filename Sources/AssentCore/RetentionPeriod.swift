@@ -35,14 +35,16 @@ public struct RetentionPeriod: Hashable, Sendable, CustomStringConvertible {
     public init(parsing text: String, field: String) throws(AssentError) {
         let trimmed = text
         guard let last = trimmed.last, let unit = Unit(rawValue: String(last)) else {
-            throw .invalidPolicy("\(field): \(Instant.quoted(text)) is not a period; write a whole number of years or days like \"5y\" or \"30d\"")
+            throw .invalidPolicy(
+                "\(field): \(Instant.quoted(text)) is not a period; write a whole number of years or days like \"5y\" or \"30d\"")
         }
         let number = trimmed.dropLast()
         if number.hasPrefix("-"), Int(number.dropFirst()) != nil {
             throw .invalidPolicy("\(field): \(Instant.quoted(text)) is negative; a period must be zero or more")
         }
         guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }), let amount = Int(number) else {
-            throw .invalidPolicy("\(field): \(Instant.quoted(text)) is not a period; write a whole number of years or days like \"5y\" or \"30d\"")
+            throw .invalidPolicy(
+                "\(field): \(Instant.quoted(text)) is not a period; write a whole number of years or days like \"5y\" or \"30d\"")
         }
         guard amount <= RetentionPeriod.maximumAmount[unit]! else {
             throw .invalidPolicy("\(field): \(Instant.quoted(text)) is longer than \(RetentionPeriod.maximumAmount[unit]!)\(unit.rawValue)")

@@ -276,7 +276,8 @@ public struct AccountTimeline: Sendable {
             } catch {
                 if candidate.seq == entry.seq { throw error }
                 throw .invalidEvent(
-                    "backfilled \(entry.event.type.rawValue) at \(entry.event.at) would make recorded \(candidate.event.type.rawValue) #\(candidate.seq) at \(candidate.event.at) invalid (\(error.code): \(error.message))")
+                    "backfilled \(entry.event.type.rawValue) at \(entry.event.at) would make recorded \(candidate.event.type.rawValue) #\(candidate.seq) at \(candidate.event.at) invalid (\(error.code): \(error.message))"
+                )
             }
             rebuilt.record(candidate)
         }
@@ -325,7 +326,9 @@ public struct AccountTimeline: Sendable {
                 if event.at >= policy.decisionDeadline {
                     throw .deadlinePassed("the decision deadline \(policy.decisionDeadline) has passed; \"not now\" is no longer offered")
                 }
-                throw .invalidEvent("a deferral is accepted only while the notice is shown; the prompt at \(event.at) is \(prompt.prompt.rawValue) (\(prompt.rule))")
+                throw .invalidEvent(
+                    "a deferral is accepted only while the notice is shown; the prompt at \(event.at) is \(prompt.prompt.rawValue) (\(prompt.rule))"
+                )
             }
         case .conversationActivity(let id, let kind, let incognito, _):
             if let conversation = conversation(id) {
@@ -333,7 +336,8 @@ public struct AccountTimeline: Sendable {
                     throw .invalidEvent("conversation \(id) was deleted at \(deleted.at)")
                 }
                 if conversation.incognito != incognito {
-                    throw .invalidEvent("conversation \(id) is \(conversation.incognito ? "" : "not ")incognito; its first activity fixed that")
+                    throw .invalidEvent(
+                        "conversation \(id) is \(conversation.incognito ? "" : "not ")incognito; its first activity fixed that")
                 }
                 if conversation.kind != kind {
                     throw .invalidEvent("conversation \(id) is a \(conversation.kind.rawValue), not a \(kind.rawValue)")
@@ -386,7 +390,9 @@ public struct AccountTimeline: Sendable {
         }
     }
 
-    private func existingConversation(_ id: ConversationID, at instant: Instant, context: ValidationContext) throws(AssentError) -> ConversationTimeline {
+    private func existingConversation(_ id: ConversationID, at instant: Instant, context: ValidationContext) throws(AssentError)
+        -> ConversationTimeline
+    {
         if let conversation = conversation(id) { return conversation }
         try checkNotForeign(conversation: id, context: context)
         throw .unknownConversation("conversation \(id) does not exist at \(instant)")

@@ -29,7 +29,9 @@ public struct DemoGenerator: Sendable {
         let deadline = policy.decisionDeadline
         let created = instant(between: Self.windowStart, and: Instant(civil: CivilDateTime(year: 2026, month: 9, day: 1)))
         let commercial = random.chance(4)
-        let plan = commercial ? random.pick(["team", "enterprise", "api", "education"]) : random.pick(["free", "free", "free", "pro", "pro", "max"])
+        let plan =
+            commercial
+            ? random.pick(["team", "enterprise", "api", "education"]) : random.pick(["free", "free", "free", "pro", "pro", "max"])
         draft.append(Event(account: id, at: created, .accountCreated(plan: plan)))
 
         var decidedAt: Instant?
@@ -52,7 +54,8 @@ public struct DemoGenerator: Sendable {
                     draft.append(Event(account: id, at: deferred, .noticeDeferred))
                     decideFrom = deferred
                 }
-                let decided = random.chance(80)
+                let decided =
+                    random.chance(80)
                     ? instant(between: decideFrom, and: deadline.adding(seconds: -60))
                     : instant(between: deadline, and: deadline.adding(seconds: 40 * 86_400))
                 draft.append(Event(account: id, at: decided, .termsAccepted(version: policy.termsVersion, source: .notice)))
@@ -79,8 +82,11 @@ public struct DemoGenerator: Sendable {
             var at = instant(between: created, and: Self.windowEnd)
             var last = at
             for _ in 0..<random.int(1...5) {
-                draft.append(Event(account: id, at: at, .conversationActivity(
-                    conversation: conversation, kind: kind, incognito: incognito, content: exchange(kind: kind))))
+                draft.append(
+                    Event(
+                        account: id, at: at,
+                        .conversationActivity(
+                            conversation: conversation, kind: kind, incognito: incognito, content: exchange(kind: kind))))
                 last = at
                 // Resumed within days, or months later (after the user's choice, perhaps).
                 let gap = random.chance(70) ? random.int(60...3 * 86_400) : random.int(10 * 86_400...200 * 86_400)
@@ -89,12 +95,18 @@ public struct DemoGenerator: Sendable {
             }
             if random.chance(12) {
                 let fb = "\(conversation)-f1"
-                draft.append(Event(account: id, at: last.adding(seconds: Int64(random.int(5...300))), .feedbackSubmitted(
-                    conversation: conversation, feedback: fb, rating: random.chance(70) ? .up : .down,
-                    comment: random.chance(50) ? random.pick(Self.feedbackComments) : nil)))
+                draft.append(
+                    Event(
+                        account: id, at: last.adding(seconds: Int64(random.int(5...300))),
+                        .feedbackSubmitted(
+                            conversation: conversation, feedback: fb, rating: random.chance(70) ? .up : .down,
+                            comment: random.chance(50) ? random.pick(Self.feedbackComments) : nil)))
             }
             if random.chance(6) {
-                draft.append(Event(account: id, at: last.adding(seconds: Int64(random.int(600...30 * 86_400))), .conversationDeleted(conversation: conversation)))
+                draft.append(
+                    Event(
+                        account: id, at: last.adding(seconds: Int64(random.int(600...30 * 86_400))),
+                        .conversationDeleted(conversation: conversation)))
             }
         }
         if random.chance(1.5) {
@@ -135,33 +147,69 @@ public struct DemoGenerator: Sendable {
         typealias S = SensitiveData
         if kind == .chat {
             switch r.int(0...11) {
-            case 0: return "Hi, I'm \(S.name(&r)). Can you help me write an email to \(S.name(&r)) at \(S.email(&r))? You can mention my number, \(S.phone(&r)).\n\nSure! Here's a draft: ..."
-            case 1: return "My card \(S.card(&r)) was charged twice by the same shop. What should I tell my bank?\n\nCall the number on the back of the card and ask for a chargeback..."
-            case 2: return "Write a short cover letter. Contact details: \(S.name(&r)), \(S.address(&r)), \(S.phone(&r)), \(S.email(&r)).\n\nDear Hiring Manager, ..."
-            case 3: return "The form asks for my SSN, \(S.ssn(&r)). Is it safe to send by email?\n\nNo. Email is not a secure channel for a Social Security number..."
+            case 0:
+                return
+                    "Hi, I'm \(S.name(&r)). Can you help me write an email to \(S.name(&r)) at \(S.email(&r))? You can mention my number, \(S.phone(&r)).\n\nSure! Here's a draft: ..."
+            case 1:
+                return
+                    "My card \(S.card(&r)) was charged twice by the same shop. What should I tell my bank?\n\nCall the number on the back of the card and ask for a chargeback..."
+            case 2:
+                return
+                    "Write a short cover letter. Contact details: \(S.name(&r)), \(S.address(&r)), \(S.phone(&r)), \(S.email(&r)).\n\nDear Hiring Manager, ..."
+            case 3:
+                return
+                    "The form asks for my SSN, \(S.ssn(&r)). Is it safe to send by email?\n\nNo. Email is not a secure channel for a Social Security number..."
             case 4: return "How do I pay rent to IBAN \(S.iban(&r)) from abroad, and what reference should I use?\n\nUse a SEPA transfer..."
-            case 5: return "My wifi password is \(S.password(&r)) - how do I share it with guests without telling them?\n\nMost routers can show a QR code..."
+            case 5:
+                return
+                    "My wifi password is \(S.password(&r)) - how do I share it with guests without telling them?\n\nMost routers can show a QR code..."
             case 6: return "Someone keeps logging in from \(S.ipAddress(&r)). Should I worry?\n\nCheck your account's active sessions..."
             case 7: return "What's a good vegetarian lasagne recipe for six people?\n\nHere's one that works well: ..."
             case 8: return "Summarise the causes of the 1929 stock market crash in five bullet points.\n\n- Speculation on margin..."
-            case 9: return "Translate 'see you next week' into Spanish, French and German.\n\nHasta la semana que viene; à la semaine prochaine; bis nächste Woche."
-            case 10: return "My login is \(S.email(&r)) and my password is \(S.password(&r)), why does the site say it's wrong?\n\nCheck caps lock, then reset it..."
+            case 9:
+                return
+                    "Translate 'see you next week' into Spanish, French and German.\n\nHasta la semana que viene; à la semaine prochaine; bis nächste Woche."
+            case 10:
+                return
+                    "My login is \(S.email(&r)) and my password is \(S.password(&r)), why does the site say it's wrong?\n\nCheck caps lock, then reset it..."
             default: return "Plan a 3-day trip to Lisbon on a budget, please.\n\nDay 1: Alfama and the castle..."
             }
         }
         switch r.int(0...11) {
-        case 0: return "Why does boto3 say access denied?\n\n```python\nimport boto3\nAWS_ACCESS_KEY_ID = \"\(S.awsAccessKey(&r))\"\nAWS_SECRET_ACCESS_KEY = \"\(S.awsSecretKey(&r))\"\ns3 = boto3.client('s3', aws_access_key_id=AWS_ACCESS_KEY_ID, aws_secret_access_key=AWS_SECRET_ACCESS_KEY)\n```\n\nThe key may lack s3:ListBucket..."
-        case 1: return "My CI can't push:\n\n```sh\nexport GITHUB_TOKEN=\(S.githubToken(&r))\ngit push https://x-access-token:$GITHUB_TOKEN@github.com/acme/app.git\n```\n\nThe token needs the repo scope..."
-        case 2: return "Connection refused, what's wrong?\n\n```\nDATABASE_URL=postgres://admin:\(S.password(&r))@db.internal:5432/app\n```\n\nIs the database listening on that host?"
-        case 3: return "```python\nimport openai\nopenai.api_key = \"\(S.openAIKey(&r))\"\nresp = openai.chat.completions.create(model='gpt-4o', messages=msgs)\n```\nWhy is this slow?\n\nBatch your requests..."
-        case 4: return "Refunds fail:\n\n```ruby\nStripe.api_key = '\(S.stripeKey(&r))'\nStripe::Refund.create(charge: charge_id)\n```\n\nThe charge id must start with ch_..."
-        case 5: return "This returns 401:\n\n```sh\ncurl -H \"Authorization: Bearer \(S.jwt(&r))\" https://api.example.com/v1/me\n```\n\nThe token has expired; check its exp claim."
+        case 0:
+            return
+                "Why does boto3 say access denied?\n\n```python\nimport boto3\nAWS_ACCESS_KEY_ID = \"\(S.awsAccessKey(&r))\"\nAWS_SECRET_ACCESS_KEY = \"\(S.awsSecretKey(&r))\"\ns3 = boto3.client('s3', aws_access_key_id=AWS_ACCESS_KEY_ID, aws_secret_access_key=AWS_SECRET_ACCESS_KEY)\n```\n\nThe key may lack s3:ListBucket..."
+        case 1:
+            return
+                "My CI can't push:\n\n```sh\nexport GITHUB_TOKEN=\(S.githubToken(&r))\ngit push https://x-access-token:$GITHUB_TOKEN@github.com/acme/app.git\n```\n\nThe token needs the repo scope..."
+        case 2:
+            return
+                "Connection refused, what's wrong?\n\n```\nDATABASE_URL=postgres://admin:\(S.password(&r))@db.internal:5432/app\n```\n\nIs the database listening on that host?"
+        case 3:
+            return
+                "```python\nimport openai\nopenai.api_key = \"\(S.openAIKey(&r))\"\nresp = openai.chat.completions.create(model='gpt-4o', messages=msgs)\n```\nWhy is this slow?\n\nBatch your requests..."
+        case 4:
+            return
+                "Refunds fail:\n\n```ruby\nStripe.api_key = '\(S.stripeKey(&r))'\nStripe::Refund.create(charge: charge_id)\n```\n\nThe charge id must start with ch_..."
+        case 5:
+            return
+                "This returns 401:\n\n```sh\ncurl -H \"Authorization: Bearer \(S.jwt(&r))\" https://api.example.com/v1/me\n```\n\nThe token has expired; check its exp claim."
         case 6: return "Is this key format right for paramiko?\n\n```\n\(S.privateKey(&r))\n```\n\nYes, that is a PEM RSA key..."
-        case 7: return "```js\nconst { WebClient } = require('@slack/web-api');\nconst slack = new WebClient('\(S.slackToken(&r))');\n```\nWhy does chat.postMessage fail with not_in_channel?\n\nInvite the bot to the channel first."
-        case 8: return "```sh\nANTHROPIC_API_KEY=\(S.anthropicKey(&r)) python agent.py\n```\nThe agent hangs after the first tool call.\n\nCheck that you return tool results..."
-        case 9: return "Maps won't load:\n\n```html\n<script src=\"https://maps.googleapis.com/maps/api/js?key=\(S.googleAPIKey(&r))\"></script>\n```\n\nEnable the Maps JavaScript API for that key."
-        case 10: return "Fix this off-by-one:\n\n```python\nfor i in range(len(xs) + 1):\n    total += xs[i]\n```\n\nUse range(len(xs)), or better, sum(xs)."
-        default: return "Why is this O(n^2)?\n\n```swift\nfor a in items { for b in items where a.id == b.parent { link(a, b) } }\n```\n\nIndex the items by id in a dictionary first."
+        case 7:
+            return
+                "```js\nconst { WebClient } = require('@slack/web-api');\nconst slack = new WebClient('\(S.slackToken(&r))');\n```\nWhy does chat.postMessage fail with not_in_channel?\n\nInvite the bot to the channel first."
+        case 8:
+            return
+                "```sh\nANTHROPIC_API_KEY=\(S.anthropicKey(&r)) python agent.py\n```\nThe agent hangs after the first tool call.\n\nCheck that you return tool results..."
+        case 9:
+            return
+                "Maps won't load:\n\n```html\n<script src=\"https://maps.googleapis.com/maps/api/js?key=\(S.googleAPIKey(&r))\"></script>\n```\n\nEnable the Maps JavaScript API for that key."
+        case 10:
+            return
+                "Fix this off-by-one:\n\n```python\nfor i in range(len(xs) + 1):\n    total += xs[i]\n```\n\nUse range(len(xs)), or better, sum(xs)."
+        default:
+            return
+                "Why is this O(n^2)?\n\n```swift\nfor a in items { for b in items where a.id == b.parent { link(a, b) } }\n```\n\nIndex the items by id in a dictionary first."
         }
     }
 }

@@ -10,13 +10,19 @@ public enum SensitiveData {
     static let base64 = alnum + "+/"
     static let base64url = alnum + "-_"
 
-    public static let firstNames = ["Maria", "James", "Aisha", "Wei", "Olga", "Carlos", "Priya", "Liam", "Fatima", "Noah",
-                                    "Sofia", "Mateo", "Yuki", "Emma", "Kwame", "Elena", "Omar", "Hannah", "Diego", "Chloe"]
-    public static let lastNames = ["Garcia", "Smith", "Khan", "Zhang", "Petrova", "Silva", "Patel", "O'Brien", "Haddad", "Miller",
-                                   "Rossi", "Fernandez", "Tanaka", "Johnson", "Mensah", "Novak", "Farouk", "Becker", "Lopez", "Martin"]
+    public static let firstNames = [
+        "Maria", "James", "Aisha", "Wei", "Olga", "Carlos", "Priya", "Liam", "Fatima", "Noah",
+        "Sofia", "Mateo", "Yuki", "Emma", "Kwame", "Elena", "Omar", "Hannah", "Diego", "Chloe",
+    ]
+    public static let lastNames = [
+        "Garcia", "Smith", "Khan", "Zhang", "Petrova", "Silva", "Patel", "O'Brien", "Haddad", "Miller",
+        "Rossi", "Fernandez", "Tanaka", "Johnson", "Mensah", "Novak", "Farouk", "Becker", "Lopez", "Martin",
+    ]
     static let streets = ["Maple Street", "Oak Avenue", "Elm Road", "Sunset Boulevard", "Harbor Lane", "Church Street", "Mill Road"]
-    static let cities = [("Springfield", "IL", "62704"), ("Portland", "OR", "97205"), ("Austin", "TX", "78701"),
-                         ("Madison", "WI", "53703"), ("Boulder", "CO", "80302"), ("Raleigh", "NC", "27601")]
+    static let cities = [
+        ("Springfield", "IL", "62704"), ("Portland", "OR", "97205"), ("Austin", "TX", "78701"),
+        ("Madison", "WI", "53703"), ("Boulder", "CO", "80302"), ("Raleigh", "NC", "27601"),
+    ]
     static let domains = ["gmail.com", "outlook.com", "proton.me", "yahoo.com", "fastmail.com", "company.io"]
 
     public static func name(_ r: inout DemoRandom) -> String { "\(r.pick(firstNames)) \(r.pick(lastNames))" }
@@ -43,7 +49,9 @@ public enum SensitiveData {
         case 0: prefix = "4"
         case 1: prefix = String(r.int(51...55))
         case 2: prefix = String(r.int(2221...2720))
-        default: prefix = r.pick(["34", "37"]); length = 15
+        default:
+            prefix = r.pick(["34", "37"])
+            length = 15
         }
         var number = prefix + r.string(length - prefix.count - 1, from: digits)
         number.append(String(luhnCheckDigit(number)))
@@ -83,7 +91,8 @@ public enum SensitiveData {
 
     /// An IBAN with correct mod-97 check digits (German or British layout).
     public static func iban(_ r: inout DemoRandom) -> String {
-        let (country, bban) = r.chance(50)
+        let (country, bban) =
+            r.chance(50)
             ? ("DE", r.string(18, from: digits))
             : ("GB", r.pick(["NWBK", "BARC", "HBUK", "LOYD"]) + r.string(14, from: digits))
         let rearranged = bban + country + "00"

@@ -131,7 +131,15 @@ enum Entropy {
     static func classes(_ bytes: ArraySlice<UInt8>) -> Int {
         var lower = false, upper = false, digit = false, other = false
         for b in bytes {
-            if Bytes.isLower(b) { lower = true } else if Bytes.isUpper(b) { upper = true } else if Bytes.isDigit(b) { digit = true } else { other = true }
+            if Bytes.isLower(b) {
+                lower = true
+            } else if Bytes.isUpper(b) {
+                upper = true
+            } else if Bytes.isDigit(b) {
+                digit = true
+            } else {
+                other = true
+            }
         }
         return (lower ? 1 : 0) + (upper ? 1 : 0) + (digit ? 1 : 0) + (other ? 1 : 0)
     }

@@ -53,7 +53,8 @@ struct Detectors {
                 add(i, i + 39 + (text.runEnd(from: i + 39, Bytes.isTokenChar) - (i + 39)), .googleAPIKey)
                 return
             }
-            for prefix: StaticString in ["AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "AROA", "APKA", "ASCA"] where text.hasPrefix(prefix, at: i) {
+            for prefix: StaticString in ["AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "AROA", "APKA", "ASCA"]
+            where text.hasPrefix(prefix, at: i) {
                 let keyEnd = text.runEnd(from: i, { Bytes.isUpper($0) || Bytes.isDigit($0) })
                 if keyEnd - i == 20, text.boundaryAfter(keyEnd), !text.string(i..<keyEnd).hasSuffix("EXAMPLE") {
                     add(i, keyEnd, .awsAccessKey)
@@ -61,8 +62,10 @@ struct Detectors {
                 return
             }
         }
-        if c == UInt8(ascii: "g"), text.hasPrefix("gh", at: i), [UInt8(ascii: "p"), UInt8(ascii: "o"), UInt8(ascii: "u"), UInt8(ascii: "s"), UInt8(ascii: "r")].contains(text[i + 2]),
-           text[i + 3] == UInt8(ascii: "_"), length - 4 >= 30 {
+        if c == UInt8(ascii: "g"), text.hasPrefix("gh", at: i),
+            [UInt8(ascii: "p"), UInt8(ascii: "o"), UInt8(ascii: "u"), UInt8(ascii: "s"), UInt8(ascii: "r")].contains(text[i + 2]),
+            text[i + 3] == UInt8(ascii: "_"), length - 4 >= 30
+        {
             add(i, end, .githubToken)
             return
         }
@@ -136,7 +139,9 @@ struct Detectors {
         let start = i + 3
         // The URL runs to white space or a closing quote; its user-info ends at the last "@"
         // before the path (passwords pasted unencoded may hold "@", "#" or "?").
-        let tokenEnd = text.runEnd(from: start) { !Bytes.isSpace($0) && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "`") }
+        let tokenEnd = text.runEnd(from: start) {
+            !Bytes.isSpace($0) && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "`")
+        }
         var at: Int?
         var k = start
         while k < tokenEnd {
@@ -208,7 +213,9 @@ struct Detectors {
         // Not part of a longer dotted number (an OID, a 5-part version).
         if Bytes.isDigit(text[k]) || (text[k] == UInt8(ascii: ".") && Bytes.isDigit(text[k + 1])) || Bytes.isAlpha(text[k]) { return true }
         let before = text.contextBefore(i, length: 20)
-        if before.hasSuffix("v") || before.contains("version") || before.hasSuffix("ver ") || before.contains("release") || before.contains("build ") {
+        if before.hasSuffix("v") || before.contains("version") || before.hasSuffix("ver ") || before.contains("release")
+            || before.contains("build ")
+        {
             return true
         }
         add(i, k, .ipAddress)
@@ -239,7 +246,9 @@ struct Detectors {
     mutating func card(at i: Int) -> Bool {
         let (digits, groups, end, _) = digitGroups(at: i, separators: " -", maxDigits: 19)
         guard (13...19).contains(digits.count), text.boundaryAfter(end, { Bytes.isAlnum($0) }) else { return false }
-        guard groups.count == 1 || groups.dropLast().allSatisfy({ $0 == 4 }) || groups == [4, 6, 5] || groups == [4, 6, 4] else { return false }
+        guard groups.count == 1 || groups.dropLast().allSatisfy({ $0 == 4 }) || groups == [4, 6, 5] || groups == [4, 6, 4] else {
+            return false
+        }
         guard Redactor.luhnValid(digits), Redactor.isCardPrefix(digits) else { return false }
         add(i, end, .creditCard)
         return true
@@ -292,7 +301,9 @@ struct Detectors {
             digits += end - k
             k = end
             let s = text[k]
-            guard (s == UInt8(ascii: " ") || s == UInt8(ascii: "-") || s == UInt8(ascii: ".")), Bytes.isDigit(text[k + 1]) || text[k + 1] == UInt8(ascii: "(") else { break }
+            guard (s == UInt8(ascii: " ") || s == UInt8(ascii: "-") || s == UInt8(ascii: ".")),
+                Bytes.isDigit(text[k + 1]) || text[k + 1] == UInt8(ascii: "(")
+            else { break }
             separators.append(s)
             k += 1
         }
@@ -301,14 +312,18 @@ struct Detectors {
         let dots = separators.contains(UInt8(ascii: "."))
         let ok: Bool
         if international {
-            ok = (8...15).contains(digits) && groups.count >= 2 && !dots && groups.allSatisfy { $0 <= 6 } || (digits >= 10 && digits <= 13 && groups.count == 1)
+            ok =
+                (8...15).contains(digits) && groups.count >= 2 && !dots && groups.allSatisfy { $0 <= 6 }
+                || (digits >= 10 && digits <= 13 && groups.count == 1)
         } else if parenthesised {
             ok = digits == 10 && (groups == [3, 3, 4])
         } else if groups == [3, 3, 4] {
             ok = Set(separators).count == 1
         } else if groups.first.map({ $0 == 1 }) == true, groups.dropFirst().elementsEqual([3, 3, 4]), text[i] == UInt8(ascii: "1") {
             ok = Set(separators).count == 1
-        } else if text[i] == UInt8(ascii: "0"), (10...11).contains(digits), (2...3).contains(groups.count), !dots, groups.allSatisfy({ $0 >= 3 }) {
+        } else if text[i] == UInt8(ascii: "0"), (10...11).contains(digits), (2...3).contains(groups.count), !dots,
+            groups.allSatisfy({ $0 >= 3 })
+        {
             ok = true
         } else {
             ok = false
@@ -383,7 +398,10 @@ struct Detectors {
             let unitStart = text.runEnd(from: j) { !Bytes.isAlnum($0) }
             let afterWord = text.runEnd(from: unitStart, Bytes.isAlpha) + 1
             let unitEnd = text.runEnd(from: afterWord, Bytes.isAlnum)
-            if unitEnd > afterWord { end = unitEnd; j = unitEnd }
+            if unitEnd > afterWord {
+                end = unitEnd
+                j = unitEnd
+            }
         }
         if text[j] == UInt8(ascii: ","), text[j + 1] == UInt8(ascii: " "), Bytes.isUpper(text[j + 2]) {
             var m = j + 2
@@ -391,7 +409,11 @@ struct Detectors {
             while cityWords < 3, Bytes.isUpper(text[m]) {
                 m = text.runEnd(from: m, Bytes.isAlpha)
                 cityWords += 1
-                if text[m] == UInt8(ascii: " "), Bytes.isUpper(text[m + 1]), !(Bytes.isUpper(text[m + 2]) && !Bytes.isAlpha(text[m + 3])) { m += 1 } else { break }
+                if text[m] == UInt8(ascii: " "), Bytes.isUpper(text[m + 1]), !(Bytes.isUpper(text[m + 2]) && !Bytes.isAlpha(text[m + 3])) {
+                    m += 1
+                } else {
+                    break
+                }
             }
             end = m
             var n = m

@@ -2,13 +2,17 @@
 /// API secrets, AWS secret keys, and credentials in connection strings.
 extension Detectors {
     static let passwordWords = ["password", "passwd", "passphrase", "pwd", "pass"]
-    static let secretWords = ["secret", "token", "apikey", "api_key", "api-key", "access_key", "accesskey", "auth_key",
-                              "private_key", "client_secret", "credential", "signing_key", "encryption_key", "bearer"]
+    static let secretWords = [
+        "secret", "token", "apikey", "api_key", "api-key", "access_key", "accesskey", "auth_key",
+        "private_key", "client_secret", "credential", "signing_key", "encryption_key", "bearer",
+    ]
     /// Names that merely talk about a secret: their values are not secrets.
-    static let harmlessNameParts: Set<String> = ["length", "len", "min", "max", "count", "size", "policy", "hint", "reset", "field",
-                                    "label", "prompt", "strength", "expiry", "expires", "ttl", "timeout", "type", "name",
-                                    "id", "url", "uri", "path", "file", "hash", "santa", "question", "required", "enabled",
-                                    "placeholder", "format", "regex", "pattern", "rule", "mode", "header", "limit", "version"]
+    static let harmlessNameParts: Set<String> = [
+        "length", "len", "min", "max", "count", "size", "policy", "hint", "reset", "field",
+        "label", "prompt", "strength", "expiry", "expires", "ttl", "timeout", "type", "name",
+        "id", "url", "uri", "path", "file", "hash", "santa", "question", "required", "enabled",
+        "placeholder", "format", "regex", "pattern", "rule", "mode", "header", "limit", "version",
+    ]
 
     enum NameKind {
         case password
@@ -80,7 +84,8 @@ extension Detectors {
         if parts.contains(where: { harmlessNameParts.contains($0) }) { return nil }
         if parts.contains("aws") && parts.contains("secret") { return .awsSecret }
         if parts.contains(where: { passwordParts.contains($0) })
-            || parts.last.map({ $0.hasSuffix("password") || $0.hasSuffix("passwd") }) == true {
+            || parts.last.map({ $0.hasSuffix("password") || $0.hasSuffix("passwd") }) == true
+        {
             return .password
         }
         if parts.contains(where: { secretParts.contains($0) }) { return .secret }
@@ -91,10 +96,14 @@ extension Detectors {
     }
 
     static let passwordParts: Set<String> = ["password", "passwd", "passphrase", "pwd", "pw", "pass", "passcode"]
-    static let secretParts: Set<String> = ["secret", "secrets", "token", "tokens", "apikey", "credential", "credentials", "bearer",
-                                           "privatekey", "accesskey", "secretkey"]
-    static let keyQualifiers: Set<String> = ["api", "access", "secret", "private", "signing", "encryption", "client", "master", "auth",
-                                             "app", "license"]
+    static let secretParts: Set<String> = [
+        "secret", "secrets", "token", "tokens", "apikey", "credential", "credentials", "bearer",
+        "privatekey", "accesskey", "secretkey",
+    ]
+    static let keyQualifiers: Set<String> = [
+        "api", "access", "secret", "private", "signing", "encryption", "client", "master", "auth",
+        "app", "license",
+    ]
 
     /// Whether a value reads as code (an expression, a type, an interpolation), not a literal.
     static func looksLikeCode(_ value: ArraySlice<UInt8>) -> Bool {
@@ -154,7 +163,7 @@ extension Detectors {
                 }
             case .secret:
                 guard value.count >= 12, !Self.looksLikeCode(value), Entropy.bits(value) >= 3.2, Entropy.classes(value) >= 2,
-                      Self.classChangeRate(value) >= 0.3 || value.count >= 32 && Entropy.bits(value) >= 4.0
+                    Self.classChangeRate(value) >= 0.3 || value.count >= 32 && Entropy.bits(value) >= 4.0
                 else { continue }
                 add(valueStart, valueEnd, .genericSecret)
             }
@@ -180,12 +189,15 @@ extension Detectors {
             assigned = true
         } else if prose {
             // "password is X", "password was X", "password: X", "password X" after --flag.
-            for word: StaticString in ["is now ", "is ", "was ", "are ", "of ", "to ", "as ", "became ", "= "] where text.hasPrefix(word, at: k, caseInsensitive: true) {
+            for word: StaticString in ["is now ", "is ", "was ", "are ", "of ", "to ", "as ", "became ", "= "]
+            where text.hasPrefix(word, at: k, caseInsensitive: true) {
                 k += word.utf8CodeUnitCount
                 assigned = true
                 break
             }
-            if !assigned, i >= 2, text[i - text.string(0..<i).reversed().prefix(while: { $0 != "-" && $0 != " " }).count - 1] == UInt8(ascii: "-") {
+            if !assigned, i >= 2,
+                text[i - text.string(0..<i).reversed().prefix(while: { $0 != "-" && $0 != " " }).count - 1] == UInt8(ascii: "-")
+            {
                 assigned = true
             }
             // "… and pass Winter2024!": no connector, so only a value that looks like a password.
@@ -212,15 +224,20 @@ extension Detectors {
             return (start, end, true)
         }
         let start = k
-        var end = text.runEnd(from: start) { !Bytes.isSpace($0) && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "`") && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: ",") }
+        var end = text.runEnd(from: start) {
+            !Bytes.isSpace($0) && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "`") && $0 != UInt8(ascii: ";")
+                && $0 != UInt8(ascii: ",")
+        }
         while end > start, ".:)]}".utf8.contains(text[end - 1]) { end -= 1 }
         guard end > start else { return nil }
         return (start, end, false)
     }
 
-    static let typeNames: Set<String> = ["String", "Str", "Data", "Bool", "Int", "Any", "Object", "Text", "Token", "Secret",
-                                         "SecureString", "Optional", "None", "SecretStr", "bytes", "str", "string", "number",
-                                         "boolean", "any", "unknown", "int", "bool", "char", "varchar", "text"]
+    static let typeNames: Set<String> = [
+        "String", "Str", "Data", "Bool", "Int", "Any", "Object", "Text", "Token", "Secret",
+        "SecureString", "Optional", "None", "SecretStr", "bytes", "str", "string", "number",
+        "boolean", "any", "unknown", "int", "bool", "char", "varchar", "text",
+    ]
 
     /// `password: String`, `token: FTS5TokenCallback?`: a declared type, not a value.
     func isTypeAnnotation(_ start: Int, _ end: Int) -> Bool {
@@ -228,7 +245,9 @@ extension Detectors {
         if Self.typeNames.contains(value) { return true }
         guard Bytes.isUpper(text[start]), text.bytes[start..<end].allSatisfy({ Bytes.isAlnum($0) || $0 == 0x5F }) else { return false }
         let next = text[end]
-        return "?!<>)=,{[".utf8.contains(next) || Self.classChangeRate(text.bytes[start..<end]) < 0.3 && text.bytes[start..<end].contains(where: Bytes.isLower) && text.bytes[start..<end].count > 10
+        return "?!<>)=,{[".utf8.contains(next)
+            || Self.classChangeRate(text.bytes[start..<end]) < 0.3 && text.bytes[start..<end].contains(where: Bytes.isLower)
+                && text.bytes[start..<end].count > 10
     }
 
     /// Whether the name at `i` sits in a `Key=Value;` connection string.
@@ -266,7 +285,8 @@ extension Detectors {
         let n = text.count
         while i < n {
             let first = text[i]
-            guard first == UInt8(ascii: "m") || first == UInt8(ascii: "s") || first == UInt8(ascii: "e") || first == UInt8(ascii: " ") else {
+            guard first == UInt8(ascii: "m") || first == UInt8(ascii: "s") || first == UInt8(ascii: "e") || first == UInt8(ascii: " ")
+            else {
                 i += 1
                 continue
             }
@@ -286,7 +306,10 @@ extension Detectors {
                 let start = i + 11
                 let end = text.runEnd(from: start) { !Bytes.isSpace($0) }
                 var s = start, e = end
-                if text[s] == UInt8(ascii: "'") || text[s] == UInt8(ascii: "\"") { s += 1; if e > s, text[e - 1] == text[start] { e -= 1 } }
+                if text[s] == UInt8(ascii: "'") || text[s] == UInt8(ascii: "\"") {
+                    s += 1
+                    if e > s, text[e - 1] == text[start] { e -= 1 }
+                }
                 add(s, e, .password)
             }
             if text.hasPrefix("echo ", at: i) {
@@ -295,7 +318,10 @@ extension Detectors {
                 if text.hasPrefix("| sudo -S", at: end) || text.hasPrefix("| sudo -s", at: end) {
                     var s = start, e = end
                     while e > s, Bytes.isSpace(text[e - 1]) { e -= 1 }
-                    if text[s] == UInt8(ascii: "'") || text[s] == UInt8(ascii: "\"") { s += 1; e -= 1 }
+                    if text[s] == UInt8(ascii: "'") || text[s] == UInt8(ascii: "\"") {
+                        s += 1
+                        e -= 1
+                    }
                     add(s, e, .password)
                 }
             }
@@ -311,7 +337,8 @@ extension Detectors {
             if text[s] == UInt8(ascii: "'") || text[s] == UInt8(ascii: "\"") { s += 1 }
             let end = text.runEnd(from: s) { !Bytes.isSpace($0) && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "\"") }
             if let colon = text.bytes[s..<end].firstIndex(of: UInt8(ascii: ":")), colon > s, end - colon > 3,
-               !text.bytes[s..<end].contains(UInt8(ascii: "/")) {
+                !text.bytes[s..<end].contains(UInt8(ascii: "/"))
+            {
                 add(s, end, .urlCredential)
             }
         }

@@ -34,12 +34,14 @@ extension Detectors {
         "cc: ",
     ]
     /// Capitalised words that begin sentences or headings, never names.
-    static let notNames: Set<String> = ["the", "this", "that", "here", "there", "sure", "yes", "no", "hi", "hello", "dear",
-                                        "thanks", "please", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-                                        "sunday", "january", "february", "march", "april", "may", "june", "july", "august",
-                                        "september", "october", "november", "december", "i", "we", "you", "it", "my", "our",
-                                        "python", "swift", "java", "github", "google", "amazon", "stripe", "slack", "day",
-                                        "use", "check", "call", "ask", "email", "api", "sql", "json", "http", "https", "ok"]
+    static let notNames: Set<String> = [
+        "the", "this", "that", "here", "there", "sure", "yes", "no", "hi", "hello", "dear",
+        "thanks", "please", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+        "sunday", "january", "february", "march", "april", "may", "june", "july", "august",
+        "september", "october", "november", "december", "i", "we", "you", "it", "my", "our",
+        "python", "swift", "java", "github", "google", "amazon", "stripe", "slack", "day",
+        "use", "check", "call", "ask", "email", "api", "sql", "json", "http", "https", "ok",
+    ]
 
     /// A capitalised word (letters, apostrophes, hyphens) at `i`: its end, or nil.
     func capitalisedWord(at i: Int) -> Int? {
@@ -86,8 +88,9 @@ extension Detectors {
                 // Surname(s): capitalised words after a space (O'Brien, Smith-Jones).
                 var surnames = 0
                 while surnames < 2, text[end] == UInt8(ascii: " "), let lastEnd = capitalisedWord(at: end + 1),
-                      !Self.notNames.contains(text.lowercasedString((end + 1)..<lastEnd)),
-                      Detectors.streetSuffixes.contains(text.lowercasedString((end + 1)..<lastEnd)) == false {
+                    !Self.notNames.contains(text.lowercasedString((end + 1)..<lastEnd)),
+                    Detectors.streetSuffixes.contains(text.lowercasedString((end + 1)..<lastEnd)) == false
+                {
                     end = lastEnd
                     surnames += 1
                 }

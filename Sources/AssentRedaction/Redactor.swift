@@ -159,9 +159,17 @@ public struct Redactor: Sendable {
         if v.allSatisfy({ $0 == "*" || $0 == "x" || $0 == "." || $0 == "•" || $0 == "#" || $0 == "-" }) { return true }
         if v.hasPrefix("<") && v.hasSuffix(">") { return true }
         if v.hasPrefix("[") && v.hasSuffix("]") { return true }
-        if v.hasPrefix("{{") || v.hasPrefix("${") || v.hasPrefix("%(") || v.hasPrefix("$") && !v.dropFirst().contains(where: { !$0.isLetter && $0 != "_" }) { return true }
+        if v.hasPrefix("{{") || v.hasPrefix("${") || v.hasPrefix("%(")
+            || v.hasPrefix("$") && !v.dropFirst().contains(where: { !$0.isLetter && $0 != "_" })
+        {
+            return true
+        }
         if Self.placeholders.contains(v) { return true }
-        if v.hasPrefix("your_") || v.hasPrefix("your-") || v.hasPrefix("<your") || Text(bytes: Array(v.utf8)).contains("example", in: 0..<v.utf8.count) { return true }
+        if v.hasPrefix("your_") || v.hasPrefix("your-") || v.hasPrefix("<your")
+            || Text(bytes: Array(v.utf8)).contains("example", in: 0..<v.utf8.count)
+        {
+            return true
+        }
         return false
     }
 
@@ -176,10 +184,12 @@ public struct Redactor: Sendable {
     static func isReference(_ value: String) -> Bool {
         // A member access in code (`form.password.value`, `cfg.db.pass`) names where the value is.
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
-        if parts.count >= 2, parts.allSatisfy({ part in
-            guard let first = part.unicodeScalars.first, first.properties.isAlphabetic || first == "_" else { return false }
-            return part.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" }
-        }), !value.utf8.contains(UInt8(ascii: "@")) {
+        if parts.count >= 2,
+            parts.allSatisfy({ part in
+                guard let first = part.unicodeScalars.first, first.properties.isAlphabetic || first == "_" else { return false }
+                return part.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" }
+            }), !value.utf8.contains(UInt8(ascii: "@"))
+        {
             return true
         }
         let v = value.lowercased()

@@ -51,7 +51,8 @@ extension API {
                     notBefore: Instant(microseconds: now.microseconds - configuration.idempotencyTTLSeconds * 1_000_000)),
                 respond: respond)
             if !outcome.replayed { metrics.recordLedgerEntries(events.count) }
-            return Self.rawJSON(outcome.response, status: .ok, headers: outcome.replayed ? [.init(HeaderNames.idempotentReplayed)!: "true"] : [:])
+            return Self.rawJSON(
+                outcome.response, status: .ok, headers: outcome.replayed ? [.init(HeaderNames.idempotentReplayed)!: "true"] : [:])
         }
     }
 

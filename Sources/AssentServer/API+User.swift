@@ -89,7 +89,8 @@ extension API {
             try await requireEmptyBody(request)
             let recorded = try await userWrite(account) { try await app.deleteAccount(account, actor: caller.actor) }
             return JSONValue.object([
-                "account": .string(account), "deletedAt": .string(recorded.at.rfc3339), "entries": .array(recorded.records.map { .int64($0.seq) }),
+                "account": .string(account), "deletedAt": .string(recorded.at.rfc3339),
+                "entries": .array(recorded.records.map { .int64($0.seq) }),
             ]).response()
         }
     }
@@ -97,10 +98,13 @@ extension API {
     // MARK: The edge of a user's use cases, shared by the API and the pages: rate limit and metrics
 
     /// Accepts the terms in force now and records the choice.
-    func acceptAndChoose(account: AccountID, actor: String, value: ChoiceValue, source: TermsSource,
-                         shownDefault: ChoiceValue?) async throws -> Acceptance {
+    func acceptAndChoose(
+        account: AccountID, actor: String, value: ChoiceValue, source: TermsSource,
+        shownDefault: ChoiceValue?
+    ) async throws -> Acceptance {
         try throttle(account)
-        let acceptance = try await app.acceptAndChoose(account: account, actor: actor, training: value, source: source, shownDefault: shownDefault)
+        let acceptance = try await app.acceptAndChoose(
+            account: account, actor: actor, training: value, source: source, shownDefault: shownDefault)
         metrics.recordLedgerEntries(acceptance.records.count)
         return acceptance
     }

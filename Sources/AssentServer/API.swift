@@ -27,8 +27,9 @@ struct API: Sendable {
     /// The request body as text, under the size limit.
     func bodyText(_ request: Request) async throws -> String {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > configuration.maxBodyBytes {
-            throw APIError(status: .contentTooLarge, code: "payload_too_large",
-                           message: "the request body is over \(configuration.maxBodyBytes) bytes")
+            throw APIError(
+                status: .contentTooLarge, code: "payload_too_large",
+                message: "the request body is over \(configuration.maxBodyBytes) bytes")
         }
         let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
         guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else {
@@ -95,11 +96,13 @@ struct API: Sendable {
         router.get("/metrics") { _, _ -> Response in
             var text = metrics.exposition()
             text += ServerMetrics.exposition(caches: app.cacheStatistics() + [authenticator.tokenCacheStatistics])
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
         }
         router.get("/openapi.yaml") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "application/yaml"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
+            Response(
+                status: .ok, headers: [.contentType: "application/yaml"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
         }
         // The baseline of the load benchmarks: the least a Hummingbird route can do.
         router.get("/hello") { _, _ -> Response in
@@ -112,7 +115,7 @@ struct API: Sendable {
 enum OpenAPIDocument {
     static let bytes: [UInt8] = {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
-              let data = try? Data(contentsOf: url)
+            let data = try? Data(contentsOf: url)
         else { return Array("openapi: 3.1.0\n".utf8) }
         return Array(data)
     }()

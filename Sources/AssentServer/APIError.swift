@@ -21,8 +21,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     /// Too many writes: try again after `seconds`.
     static func tooManyRequests(retryAfter seconds: Int) -> APIError {
-        var error = APIError(status: .tooManyRequests, code: "rate_limited",
-                             message: "too many changes for this account; try again in \(seconds) s")
+        var error = APIError(
+            status: .tooManyRequests, code: "rate_limited",
+            message: "too many changes for this account; try again in \(seconds) s")
         error.headers[.retryAfter] = String(seconds)
         return error
     }
@@ -54,7 +55,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public init(_ error: StoreError) {
         switch error.code {
         case .unavailable:
-            self.init(status: .serviceUnavailable, code: error.code.rawValue, message: "the database is unavailable; the request changed nothing")
+            self.init(
+                status: .serviceUnavailable, code: error.code.rawValue, message: "the database is unavailable; the request changed nothing")
             headers[.retryAfter] = "1"
         case .corrupt, .internal:
             self.init(status: .internalServerError, code: error.code.rawValue, message: "the server failed; the request changed nothing")
@@ -73,12 +75,15 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case let error as any HTTPResponseError:
             switch error.status {
             case .notFound: return .notFound("no such route")
-            case .methodNotAllowed: return APIError(status: .methodNotAllowed, code: "method_not_allowed", message: "this route does not take that method")
-            case .contentTooLarge: return APIError(status: .contentTooLarge, code: "payload_too_large", message: "the request body is over the size limit")
+            case .methodNotAllowed:
+                return APIError(status: .methodNotAllowed, code: "method_not_allowed", message: "this route does not take that method")
+            case .contentTooLarge:
+                return APIError(status: .contentTooLarge, code: "payload_too_large", message: "the request body is over the size limit")
             case let status where (400..<500).contains(status.code):
                 return APIError(status: status, code: "invalid_argument", message: status.reasonPhrase)
             default:
-                return APIError(status: .internalServerError, code: "internal_error", message: "the server failed; the request changed nothing")
+                return APIError(
+                    status: .internalServerError, code: "internal_error", message: "the server failed; the request changed nothing")
             }
         default:
             return APIError(status: .internalServerError, code: "internal_error", message: "the server failed; the request changed nothing")

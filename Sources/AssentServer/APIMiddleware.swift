@@ -20,9 +20,11 @@ struct APIMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch {
             var apiError = APIError.from(error)
-            if apiError.status == .notFound, let allowed = routes.methods(for: request.uri.path), !allowed.contains(request.method.rawValue) {
-                apiError = APIError(status: .methodNotAllowed, code: "method_not_allowed",
-                                    message: "\(request.uri.path) takes \(allowed.joined(separator: ", ")), not \(request.method.rawValue)")
+            if apiError.status == .notFound, let allowed = routes.methods(for: request.uri.path), !allowed.contains(request.method.rawValue)
+            {
+                apiError = APIError(
+                    status: .methodNotAllowed, code: "method_not_allowed",
+                    message: "\(request.uri.path) takes \(allowed.joined(separator: ", ")), not \(request.method.rawValue)")
                 apiError.headers[.allow] = allowed.joined(separator: ", ")
             }
             if apiError.status.code >= 500 {
@@ -36,11 +38,14 @@ struct APIMiddleware: RouterMiddleware {
         let duration = ContinuousClock.now - start
         metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code, duration: duration)
         if context.logger.logLevel <= .info {
-            context.logger.info("request", metadata: [
-                "method": .string(request.method.rawValue), "route": .string(route),
-                "status": .stringConvertible(response.status.code),
-                "duration_ms": .string(String(format: "%.3f", Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1000)),
-            ])
+            context.logger.info(
+                "request",
+                metadata: [
+                    "method": .string(request.method.rawValue), "route": .string(route),
+                    "status": .stringConvertible(response.status.code),
+                    "duration_ms": .string(
+                        String(format: "%.3f", Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1000)),
+                ])
         }
         return response
     }
@@ -64,9 +69,10 @@ final class RouteMethods: Sendable {
         let parts = path.split(separator: "/")
         return table.withLock { table in
             table.first { entry in
-                entry.segments.count == parts.count && zip(entry.segments, parts).allSatisfy { template, part in
-                    template.hasPrefix("{") || template.hasPrefix(":") || template == part
-                }
+                entry.segments.count == parts.count
+                    && zip(entry.segments, parts).allSatisfy { template, part in
+                        template.hasPrefix("{") || template.hasPrefix(":") || template == part
+                    }
             }?.methods
         }
     }

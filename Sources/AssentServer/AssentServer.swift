@@ -12,13 +12,17 @@ import ServiceLifecycle
 /// ```
 public enum AssentServer {
     /// The router with every route of the API and the pages; for tests through HummingbirdTesting.
-    public static func router(app: AssentApp, configuration: ServerConfiguration,
-                              metrics: ServerMetrics = ServerMetrics()) async throws -> Router<AssentRequestContext> {
+    public static func router(
+        app: AssentApp, configuration: ServerConfiguration,
+        metrics: ServerMetrics = ServerMetrics()
+    ) async throws -> Router<AssentRequestContext> {
         try await build(app: app, configuration: configuration, metrics: metrics).router
     }
 
-    static func build(app: AssentApp, configuration: ServerConfiguration,
-                      metrics: ServerMetrics) async throws -> (router: Router<AssentRequestContext>, dashboards: DashboardCache, api: API) {
+    static func build(
+        app: AssentApp, configuration: ServerConfiguration,
+        metrics: ServerMetrics
+    ) async throws -> (router: Router<AssentRequestContext>, dashboards: DashboardCache, api: API) {
         try configuration.validate()
         let router = Router(context: AssentRequestContext.self)
         // First, so that it wraps every route and the not-found answer too.
@@ -30,15 +34,20 @@ public enum AssentServer {
                 app: app, configuration: configuration.userTokens, acceptsDemoKeys: configuration.demo,
                 tokenCacheBytes: configuration.cacheBudget.tokenBytes),
             metrics: metrics, configuration: configuration,
-            exports: ExportCache(root: configuration.exportDirectory, secrets: configuration.secrets), userWrites: RateLimiter(configuration.userWriteRate))
+            exports: ExportCache(root: configuration.exportDirectory, secrets: configuration.secrets),
+            userWrites: RateLimiter(configuration.userWriteRate))
         api.register(on: router)
-        let pages = try await Pages.load(api: api, sessionKey: try await app.deploymentKey(named: "page-sessions", secrets: configuration.secrets), configuration: configuration)
+        let pages = try await Pages.load(
+            api: api, sessionKey: try await app.deploymentKey(named: "page-sessions", secrets: configuration.secrets),
+            configuration: configuration)
         pages.register(on: router)
         let dashboards = DashboardCache(app: app)
         let console = Console(
             pages: pages,
-            sessions: PageSessions(key: .init(data: try await app.deploymentKey(named: "console-sessions", secrets: configuration.secrets)), name: "assent_console",
-                                   sameSite: .strict, secure: configuration.secureCookies),
+            sessions: PageSessions(
+                key: .init(data: try await app.deploymentKey(named: "console-sessions", secrets: configuration.secrets)),
+                name: "assent_console",
+                sameSite: .strict, secure: configuration.secureCookies),
             dashboards: dashboards)
         console.register(on: router)
         routeMethods.set(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })

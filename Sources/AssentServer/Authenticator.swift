@@ -45,8 +45,10 @@ final class Authenticator: Sendable {
 
     /// - Parameter acceptsDemoKeys: whether the `demo-…` keys `serve --demo` made authenticate
     ///   (only under `--demo`: a demo database served for real must not keep a known admin key).
-    init(app: AssentApp, configuration: UserTokenConfiguration, acceptsDemoKeys: Bool = false,
-         tokenCacheBytes: Int = 16 << 20) async throws {
+    init(
+        app: AssentApp, configuration: UserTokenConfiguration, acceptsDemoKeys: Bool = false,
+        tokenCacheBytes: Int = 16 << 20
+    ) async throws {
         self.app = app
         verifiedTokens = ByteBoundedCache(name: "tokens", budgetBytes: tokenCacheBytes) { token, verified in
             token.utf8.count + verified.account.utf8.count + 96
@@ -88,7 +90,7 @@ final class Authenticator: Sendable {
     private func serviceKey(_ secret: String) async throws -> ServiceKey {
         let digest = ServiceKey.digest(ofSecret: secret)
         guard let key = try await app.key(secretSha256: digest),
-              Self.constantTimeEqual(Array(key.secretSha256.utf8), Array(digest.utf8))
+            Self.constantTimeEqual(Array(key.secretSha256.utf8), Array(digest.utf8))
         else {
             throw APIError.unauthorized("unknown service key")
         }
@@ -195,8 +197,10 @@ extension Authenticator {
 /// demo user and for tests.
 public enum UserTokens {
     /// An HS256 JWT for `account` that expires at `expiry`.
-    public static func signHS256(account: AccountID, secret: String, expiry: Instant, notBefore: Instant? = nil, issuer: String? = nil,
-                                 audience: String? = nil) async throws -> String {
+    public static func signHS256(
+        account: AccountID, secret: String, expiry: Instant, notBefore: Instant? = nil, issuer: String? = nil,
+        audience: String? = nil
+    ) async throws -> String {
         try checkSecret(secret)
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)

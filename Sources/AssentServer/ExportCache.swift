@@ -63,8 +63,9 @@ public actor ExportCache {
         let directory = root + "/" + name
         let fm = FileManager.default
         if let written = try? String(contentsOfFile: directory + "/" + stampFile, encoding: .utf8), written == stamp,
-           let text = try? String(contentsOfFile: directory + "/manifest.json", encoding: .utf8),
-           let manifest = try? JSONValue.parse(text) {
+            let text = try? String(contentsOfFile: directory + "/manifest.json", encoding: .utf8),
+            let manifest = try? JSONValue.parse(text)
+        {
             return Export(directory: directory, manifest: manifest, shards: shards(of: manifest))
         }
         // Written beside, then moved into place, so that a reader never sees half an export.

@@ -83,7 +83,9 @@ public struct ServerConfiguration: Sendable {
             configuration.sqliteCacheMiB = mebibytes
         }
         if let text = environment["ASSENT_SQLITE_READERS"] {
-            guard let readers = Int(text), (1...64).contains(readers) else { throw .invalidArgument("ASSENT_SQLITE_READERS must be 1 to 64") }
+            guard let readers = Int(text), (1...64).contains(readers) else {
+                throw .invalidArgument("ASSENT_SQLITE_READERS must be 1 to 64")
+            }
             configuration.sqliteReaders = readers
         }
         if let insecure = environment["ASSENT_INSECURE_COOKIES"], !insecure.isEmpty {
@@ -147,7 +149,9 @@ public struct ServerConfiguration: Sendable {
 
     /// A port number 1–65535 (0 asks the system for a free one).
     public static func parsePort(_ text: String, name: String) throws(AssentError) -> Int {
-        guard let port = Int(text), (0...65_535).contains(port) else { throw .invalidArgument("\(name) must be a port number, not \(text)") }
+        guard let port = Int(text), (0...65_535).contains(port) else {
+            throw .invalidArgument("\(name) must be a port number, not \(text)")
+        }
         return port
     }
 }

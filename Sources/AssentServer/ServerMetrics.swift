@@ -30,8 +30,9 @@ public final class ServerMetrics: Sendable {
 
     public init() {
         ledgerEntries = registry.makeCounter(
-            descriptor: .init(namespace: "assent", metricName: "ledger_entries_written", unitName: "total",
-                              helpText: "Ledger entries this server appended"), labels: [])
+            descriptor: .init(
+                namespace: "assent", metricName: "ledger_entries_written", unitName: "total",
+                helpText: "Ledger entries this server appended"), labels: [])
         purgedConversations = registry.makeCounter(
             descriptor: .init(namespace: "assent", metricName: "purged", unitName: "total", helpText: "Items purged by sweeps"),
             labels: [("kind", "conversation")])
@@ -39,12 +40,14 @@ public final class ServerMetrics: Sendable {
             descriptor: .init(namespace: "assent", metricName: "purged", unitName: "total", helpText: "Items purged by sweeps"),
             labels: [("kind", "feedback")])
         runConversations = registry.makeValueHistogram(
-            descriptor: .init(namespace: "assent", metricName: "run_conversations", unitName: "count",
-                              helpText: "Conversations per created run"),
+            descriptor: .init(
+                namespace: "assent", metricName: "run_conversations", unitName: "count",
+                helpText: "Conversations per created run"),
             labels: [], buckets: [0, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000])
         sweepLastSuccess = registry.makeGauge(
-            descriptor: .init(namespace: "assent", metricName: "sweep_last_success_timestamp", unitName: "seconds",
-                              helpText: "When the last sweep succeeded, in seconds since the epoch"), labels: [])
+            descriptor: .init(
+                namespace: "assent", metricName: "sweep_last_success_timestamp", unitName: "seconds",
+                helpText: "When the last sweep succeeded, in seconds since the epoch"), labels: [])
         let overdue = MetricNameDescriptor(
             namespace: "assent", metricName: "content_overdue", unitName: "",
             helpText: "Stored content whose retention has passed and that no sweep purged yet (0 after every sweep)")
@@ -69,11 +72,13 @@ public final class ServerMetrics: Sendable {
             let pairs = [("route", route), ("method", method), ("status", String(status))]
             let made = (
                 registry.makeCounter(
-                    descriptor: .init(namespace: "assent", subsystem: "http", metricName: "requests", unitName: "total",
-                                      helpText: "HTTP requests by route, method and status"), labels: pairs),
+                    descriptor: .init(
+                        namespace: "assent", subsystem: "http", metricName: "requests", unitName: "total",
+                        helpText: "HTTP requests by route, method and status"), labels: pairs),
                 registry.makeDurationHistogram(
-                    descriptor: .init(namespace: "assent", subsystem: "http", metricName: "request_duration", unitName: "seconds",
-                                      helpText: "HTTP request latency by route, method and status"),
+                    descriptor: .init(
+                        namespace: "assent", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+                        helpText: "HTTP request latency by route, method and status"),
                     labels: pairs, buckets: Self.latencyBuckets)
             )
             instruments[labels] = made
@@ -89,8 +94,9 @@ public final class ServerMetrics: Sendable {
         let counter = decisionCounters.withLock { counters in
             if let existing = counters[key] { return existing }
             let made = registry.makeCounter(
-                descriptor: .init(namespace: "assent", metricName: "decisions", unitName: "total",
-                                  helpText: "Decisions made for requests, by kind and outcome"),
+                descriptor: .init(
+                    namespace: "assent", metricName: "decisions", unitName: "total",
+                    helpText: "Decisions made for requests, by kind and outcome"),
                 labels: [("kind", kind), ("outcome", outcome)])
             counters[key] = made
             return made

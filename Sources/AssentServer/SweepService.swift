@@ -28,10 +28,12 @@ struct SweepService: Service {
     func sweepOnce() async {
         do {
             let result = try await api.sweep(at: api.clock.now(), actor: Self.actor)
-            logger.info("retention sweep", metadata: [
-                "purged_conversations": .stringConvertible(result.conversations.count),
-                "purged_feedback": .stringConvertible(result.feedback.count),
-            ])
+            logger.info(
+                "retention sweep",
+                metadata: [
+                    "purged_conversations": .stringConvertible(result.conversations.count),
+                    "purged_feedback": .stringConvertible(result.feedback.count),
+                ])
         } catch {
             logger.error("retention sweep failed", metadata: ["error": .string("\(error)")])
         }

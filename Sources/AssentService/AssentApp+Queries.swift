@@ -16,7 +16,10 @@ extension AssentApp {
             if kind == .feedback { try write("],\"feedback\":[") }
             let first = Mutex(true)
             try await store.forEachRunItem(run: summary.name, kind: kind) { item in
-                let separator = first.withLock { isFirst in defer { isFirst = false }; return isFirst ? "" : "," }
+                let separator = first.withLock { isFirst in
+                    defer { isFirst = false }
+                    return isFirst ? "" : ","
+                }
                 try write(separator + JSONValue.string(item.id).canonicalText)
             }
         }
@@ -68,7 +71,8 @@ extension AssentApp {
             throw AssentError.unknownConversation("conversation \(id) does not exist at \(instant)")
         }
         let decision = try PolicyEngine(policies: try await store.policyHistory()).eligibility(of: id, in: timeline, at: instant)
-        return Explanation(conversation: id, account: account, at: instant, decision: decision, runs: try await store.runs(holdingConversation: id))
+        return Explanation(
+            conversation: id, account: account, at: instant, decision: decision, runs: try await store.runs(holdingConversation: id))
     }
 
     /// The runs holding an account's data. - Throws: `unknown_account`.
@@ -99,8 +103,13 @@ extension AssentApp {
         let bound = Stamp.endOf(instant)
         return timeline.conversations
             .filter { $0.activities.first.map { $0.stamp <= bound } ?? false }
-            .map { ConversationStatus(conversation: $0, decision: rules.eligibility(of: $0, in: timeline), runs: runsByConversation[$0.id] ?? []) }
-            .sorted { ($0.conversation.activities.last!.stamp, $0.conversation.id) > ($1.conversation.activities.last!.stamp, $1.conversation.id) }
+            .map {
+                ConversationStatus(
+                    conversation: $0, decision: rules.eligibility(of: $0, in: timeline), runs: runsByConversation[$0.id] ?? [])
+            }
+            .sorted {
+                ($0.conversation.activities.last!.stamp, $0.conversation.id) > ($1.conversation.activities.last!.stamp, $1.conversation.id)
+            }
     }
 
     /// Everything Assent holds on an account: its ledger entries with the text of its stored
@@ -119,7 +128,10 @@ extension AssentApp {
             "choice": timeline.choices.last.map { .string($0.value.rawValue) } ?? .null,
             "entries": .array(entries),
             "conversations": .array(statuses.map(\.json)),
-            "runs": .array(held.map { .object(["name": .string($0.name), "conversations": .strings($0.conversations), "feedback": .strings($0.feedback)]) }),
+            "runs": .array(
+                held.map {
+                    .object(["name": .string($0.name), "conversations": .strings($0.conversations), "feedback": .strings($0.feedback)])
+                }),
         ]
         if let prompt = try? PolicyEngine(policies: try await store.policyHistory()).prompt(timeline, at: instant) {
             object["prompt"] = prompt.json

@@ -38,8 +38,10 @@ public final class AssentApp: Sendable {
     // MARK: Events
 
     /// Imports a JSONL file, all or nothing. - Throws: the first refusal, `line N: …`.
-    public func importEvents(lines: any LineSource, fileSha256: String?, actor: String,
-                             progress: (@Sendable (ImportProgress) -> Void)? = nil) async throws -> ImportSummary {
+    public func importEvents(
+        lines: any LineSource, fileSha256: String?, actor: String,
+        progress: (@Sendable (ImportProgress) -> Void)? = nil
+    ) async throws -> ImportSummary {
         try await store.importEvents(lines: lines, fileSha256: fileSha256, actor: actor, now: clock.now(), progress: progress)
     }
 
@@ -49,8 +51,10 @@ public final class AssentApp: Sendable {
     }
 
     /// Appends once per `Idempotency-Key`: a retry replays the first response.
-    public func append(_ events: [Event], actor: String, idempotency: IdempotentRequest,
-                       respond: @escaping @Sendable ([LedgerRecord]) -> String) async throws -> AppendOutcome {
+    public func append(
+        _ events: [Event], actor: String, idempotency: IdempotentRequest,
+        respond: @escaping @Sendable ([LedgerRecord]) -> String
+    ) async throws -> AppendOutcome {
         try await store.append(events, actor: actor, now: clock.now(), idempotency: idempotency, respond: respond)
     }
 
@@ -62,19 +66,23 @@ public final class AssentApp: Sendable {
     // MARK: What a user does (stamped now, in the user's name)
 
     /// Accepts the terms in force now and records the choice: two entries in one batch.
-    public func acceptAndChoose(account: AccountID, actor: String, training value: ChoiceValue, source: TermsSource,
-                                shownDefault: ChoiceValue?) async throws -> Acceptance {
+    public func acceptAndChoose(
+        account: AccountID, actor: String, training value: ChoiceValue, source: TermsSource,
+        shownDefault: ChoiceValue?
+    ) async throws -> Acceptance {
         let now = clock.now()
         let terms = try await store.policyHistory().policy(at: now).termsVersion
-        let choiceSource: ChoiceSource = switch source {
-        case .signup: .signup
-        case .notice: .notice
-        case .api: .api
-        }
-        let records = try await store.append([
-            Event(account: account, at: now, .termsAccepted(version: terms, source: source)),
-            Event(account: account, at: now, .trainingChoice(value: value, source: choiceSource, shownDefault: shownDefault)),
-        ], actor: actor, now: now)
+        let choiceSource: ChoiceSource =
+            switch source {
+            case .signup: .signup
+            case .notice: .notice
+            case .api: .api
+            }
+        let records = try await store.append(
+            [
+                Event(account: account, at: now, .termsAccepted(version: terms, source: source)),
+                Event(account: account, at: now, .trainingChoice(value: value, source: choiceSource, shownDefault: shownDefault)),
+            ], actor: actor, now: now)
         return Acceptance(account: account, at: now, termsVersion: terms, training: value, records: records)
     }
 
@@ -121,9 +129,12 @@ public final class AssentApp: Sendable {
         }
         let shown = all.suffix(page.limit)
         let choices = try shown.compactMap { record -> AccountSettings.Choice? in
-            guard let event = try record.event(), case .trainingChoice(let value, let source, let shownDefault) = event.body else { return nil }
-            return AccountSettings.Choice(seq: record.seq, at: record.at, value: value, source: source, shownDefault: shownDefault,
-                                          actorKind: record.actorKind)
+            guard let event = try record.event(), case .trainingChoice(let value, let source, let shownDefault) = event.body else {
+                return nil
+            }
+            return AccountSettings.Choice(
+                seq: record.seq, at: record.at, value: value, source: source, shownDefault: shownDefault,
+                actorKind: record.actorKind)
         }
         return AccountSettings(
             account: account, at: now, training: timeline.choice(at: bound)?.value,
@@ -164,7 +175,9 @@ public final class AssentApp: Sendable {
     }
 
     /// Writes a run's redacted, pseudonymised shards and manifest into `directory`.
-    public func exportRun(named name: String, to directory: String, exporter: RunExporter = RunExporter()) async throws -> RunExporter.Summary {
+    public func exportRun(named name: String, to directory: String, exporter: RunExporter = RunExporter()) async throws
+        -> RunExporter.Summary
+    {
         try await exporter.export(run: name, from: store, to: directory)
     }
 
@@ -204,7 +217,8 @@ public final class AssentApp: Sendable {
         let result = try await store.verifyLedger()
         var proofs: [LedgerAuditOutcome.Proof] = []
         for checkpoint in checkpoints {
-            proofs.append(LedgerAuditOutcome.Proof(checkpoint: checkpoint, failure: try await whyNotExtended(checkpoint, publicKey: publicKey)))
+            proofs.append(
+                LedgerAuditOutcome.Proof(checkpoint: checkpoint, failure: try await whyNotExtended(checkpoint, publicKey: publicKey)))
         }
         return LedgerAuditOutcome(result: result, proofs: proofs)
     }
@@ -228,8 +242,10 @@ public final class AssentApp: Sendable {
     /// - Parameters:
     ///   - secret: the secret to give it (the demo derives its keys' secrets); a new random one by default.
     ///   - allowDemoName: whether a `demo-…` name is allowed (only `serve --demo` makes those).
-    public func createKey(name: String, scopes: Set<ServiceScope>, secret given: String? = nil,
-                          allowDemoName: Bool = false) async throws -> (key: ServiceKey, secret: String) {
+    public func createKey(
+        name: String, scopes: Set<ServiceScope>, secret given: String? = nil,
+        allowDemoName: Bool = false
+    ) async throws -> (key: ServiceKey, secret: String) {
         if !(allowDemoName && ServiceKey.isDemoName(name)) { try ServiceKey.validateName(name) }
         let secret = given ?? ServiceKey.newSecret()
         let key = ServiceKey(name: name, secretSha256: ServiceKey.digest(ofSecret: secret), scopes: scopes, createdAt: clock.now())

@@ -27,7 +27,8 @@ public struct Clock: Sendable {
     /// under `--demo` (a moved clock in production would accept expired tokens or future events).
     /// - Returns: the clock, and a warning to log when the offset is set but ignored.
     /// - Throws: `invalid_argument` for an offset that is not a whole number of seconds.
-    public static func fromEnvironment(_ environment: [String: String], demo: Bool) throws(AssentError) -> (clock: Clock, warning: String?) {
+    public static func fromEnvironment(_ environment: [String: String], demo: Bool) throws(AssentError) -> (clock: Clock, warning: String?)
+    {
         guard let text = environment["ASSENT_CLOCK_OFFSET_SECONDS"], !text.isEmpty else { return (.system, nil) }
         guard let seconds = Int64(text), abs(seconds) <= 100 * 365 * 86_400 else {
             throw .invalidArgument("ASSENT_CLOCK_OFFSET_SECONDS must be a whole number of seconds within a century")

@@ -64,9 +64,11 @@ public struct Dashboard: Sendable {
         for version in engine.policies.versions {
             boundaries += [version.effectiveFrom, version.policy.rolloutStart, version.policy.decisionDeadline]
         }
-        let window = PendingWindow(start: windowStart, days: pendingDays, now: instant, boundaries: boundaries.filter {
-            $0.microseconds > windowStart && $0 <= instant
-        })
+        let window = PendingWindow(
+            start: windowStart, days: pendingDays, now: instant,
+            boundaries: boundaries.filter {
+                $0.microseconds > windowStart && $0 <= instant
+            })
         let state = Mutex(Accumulator(pendingByDay: Array(repeating: 0, count: pendingDays + 1)))
         // The store streams timelines one after another; the lock only satisfies Sendable.
         try await store.forEachTimeline { timeline in

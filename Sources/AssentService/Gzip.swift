@@ -8,7 +8,10 @@ public enum Gzip {
     public static func compress(_ data: [UInt8], level: Int32 = 6) throws -> [UInt8] {
         var stream = z_stream()
         // windowBits 15 + 16: a gzip wrapper with a default header (mtime 0, no name).
-        guard deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        guard
+            deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+                == Z_OK
+        else {
             throw GzipError("deflateInit2 failed")
         }
         defer { deflateEnd(&stream) }

@@ -110,9 +110,10 @@ extension PolicyHistory {
     /// SPEC §7's `policy show`: the version in force at `now` plus the history.
     public func showJSON(now: Instant) -> JSONValue {
         guard case .object(var object) = version(at: now).json else { return .null }
-        object["history"] = .array(versions.map {
-            .object(["version": .string($0.policy.version), "effectiveFrom": .string($0.effectiveFrom.rfc3339)])
-        })
+        object["history"] = .array(
+            versions.map {
+                .object(["version": .string($0.policy.version), "effectiveFrom": .string($0.effectiveFrom.rfc3339)])
+            })
         return .object(object)
     }
 }
@@ -126,14 +127,15 @@ extension AccountSettings {
             "training": training.map { .string($0.rawValue) } ?? .null,
             "termsVersion": termsVersion.map { .string($0) } ?? .null,
             "retention": .object(["period": .string(retention.period.description), "rule": .string(retention.rule.rawValue)]),
-            "choices": .array(choices.map { choice in
-                var object: [String: JSONValue] = [
-                    "seq": .int64(choice.seq), "at": .string(choice.at.rfc3339), "value": .string(choice.value.rawValue),
-                    "source": .string(choice.source.rawValue), "actor": .string(choice.actorKind),
-                ]
-                if let shownDefault = choice.shownDefault { object["shownDefault"] = .string(shownDefault.rawValue) }
-                return .object(object)
-            }),
+            "choices": .array(
+                choices.map { choice in
+                    var object: [String: JSONValue] = [
+                        "seq": .int64(choice.seq), "at": .string(choice.at.rfc3339), "value": .string(choice.value.rawValue),
+                        "source": .string(choice.source.rawValue), "actor": .string(choice.actorKind),
+                    ]
+                    if let shownDefault = choice.shownDefault { object["shownDefault"] = .string(shownDefault.rawValue) }
+                    return .object(object)
+                }),
         ]
         if let olderBefore { object["olderBefore"] = .int64(olderBefore) }
         return .object(object)

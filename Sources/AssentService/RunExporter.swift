@@ -29,7 +29,8 @@ public struct RunExporter: Sendable {
         let key = try await secrets.key(named: "export-pseudonyms", store: store)
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for file in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where file.hasPrefix("shard-") && file.hasSuffix(".jsonl.gz") || file == "manifest.json" {
+        for file in (try? fm.contentsOfDirectory(atPath: directory)) ?? []
+        where file.hasPrefix("shard-") && file.hasSuffix(".jsonl.gz") || file == "manifest.json" {
             try fm.removeItem(atPath: directory + "/" + file)
         }
         let writer = try ShardWriter(directory: directory, shardBytes: shardBytes, key: key)
@@ -50,9 +51,13 @@ public struct RunExporter: Sendable {
             // What keeps the export from being lined up with the raw-id manifest or product logs.
             "recordOrder": .string("pseudonym"),
             "instantPrecision": .string("day"),
-            "shards": .array(state.shards.map {
-                .object(["name": .string($0.name), "sha256": .string($0.sha256), "records": .number(String($0.records)), "bytes": .number(String($0.bytes))])
-            }),
+            "shards": .array(
+                state.shards.map {
+                    .object([
+                        "name": .string($0.name), "sha256": .string($0.sha256), "records": .number(String($0.records)),
+                        "bytes": .number(String($0.bytes)),
+                    ])
+                }),
             "counts": .object([
                 "conversations": .number(String(state.conversations)), "feedback": .number(String(state.feedback)),
                 "exchanges": .number(String(state.exchanges)),
@@ -61,7 +66,8 @@ public struct RunExporter: Sendable {
                 "conversations": .number(String(state.purgedConversations)), "exchanges": .number(String(state.purgedExchanges)),
                 "feedback": .number(String(state.purgedFeedback)),
             ]),
-            "detected": .object(Dictionary(uniqueKeysWithValues: state.detected.map { ($0.key.rawValue, JSONValue.number(String($0.value))) })),
+            "detected": .object(
+                Dictionary(uniqueKeysWithValues: state.detected.map { ($0.key.rawValue, JSONValue.number(String($0.value))) })),
         ])
         try Array((manifest.canonicalText + "\n").utf8).withUnsafeBufferPointer {
             try Data(buffer: $0).write(to: URL(fileURLWithPath: directory + "/manifest.json"))
@@ -148,9 +154,11 @@ final class ShardWriter: @unchecked Sendable {
             state.conversations += 1
             state.exchanges += exchanges.count
             let id = pseudonym("conversation", item.id)
-            try stage(sortKey: account + " 0 " + id, .object([
-                "type": .string("conversation"), "id": .string(id), "account": .string(account), "exchanges": .array(exchanges),
-            ]))
+            try stage(
+                sortKey: account + " 0 " + id,
+                .object([
+                    "type": .string("conversation"), "id": .string(id), "account": .string(account), "exchanges": .array(exchanges),
+                ]))
         case .feedback:
             let entry = item.entries[0]
             let text = texts.first ?? nil
@@ -160,12 +168,14 @@ final class ShardWriter: @unchecked Sendable {
             }
             state.feedback += 1
             let id = pseudonym("feedback", item.id)
-            try stage(sortKey: account + " 1 " + id, .object([
-                "type": .string("feedback"), "id": .string(id),
-                "conversation": .string(pseudonym("conversation", item.conversation ?? "")),
-                "account": .string(account), "at": .string(Self.day(entry.at)),
-                "comment": text.map { .string(redact($0)) } ?? .null,
-            ]))
+            try stage(
+                sortKey: account + " 1 " + id,
+                .object([
+                    "type": .string("feedback"), "id": .string(id),
+                    "conversation": .string(pseudonym("conversation", item.conversation ?? "")),
+                    "account": .string(account), "at": .string(Self.day(entry.at)),
+                    "comment": text.map { .string(redact($0)) } ?? .null,
+                ]))
         }
     }
 

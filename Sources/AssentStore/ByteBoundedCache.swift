@@ -12,8 +12,10 @@ public struct CacheStatistics: Sendable, Hashable {
     /// Values too big to be worth caching (over a share of the budget): read without caching.
     public var uncached: Int
 
-    public init(name: String, budgetBytes: Int, bytes: Int = 0, entries: Int = 0, hits: Int = 0, misses: Int = 0, evictions: Int = 0,
-                uncached: Int = 0) {
+    public init(
+        name: String, budgetBytes: Int, bytes: Int = 0, entries: Int = 0, hits: Int = 0, misses: Int = 0, evictions: Int = 0,
+        uncached: Int = 0
+    ) {
         self.name = name
         self.budgetBytes = budgetBytes
         self.bytes = bytes

@@ -45,7 +45,7 @@ public struct DeploymentSecrets: Sendable {
             throw .invalidArgument("ASSENT_SECRETS_FILE: \(path) is readable by group or others; chmod 600 it")
         }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8),
-              let value = try? JSONValue.parse(text), case .object(let object) = value
+            let value = try? JSONValue.parse(text), case .object(let object) = value
         else { throw .invalidArgument("ASSENT_SECRETS_FILE: \(path) is not a JSON object of hex secrets") }
         var secrets: [String: [UInt8]] = [:]
         for name in names {
@@ -60,9 +60,11 @@ public struct DeploymentSecrets: Sendable {
     /// A new secrets file's text: every secret fresh from the system's secure generator.
     public static func newFileText() -> String {
         var generator = SystemRandomNumberGenerator()
-        let object = JSONValue.object(Dictionary(uniqueKeysWithValues: names.map { name in
-            (name, JSONValue.string(Digest.hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })))
-        }))
+        let object = JSONValue.object(
+            Dictionary(
+                uniqueKeysWithValues: names.map { name in
+                    (name, JSONValue.string(Digest.hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })))
+                }))
         return object.canonicalText + "\n"
     }
 

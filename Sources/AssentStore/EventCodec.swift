@@ -18,29 +18,57 @@ public enum EventCodec {
         out.append(version)
         switch event.body {
         case .accountCreated(let plan):
-            out.append(0); putInstant(event.at, &out); putString(plan, &out)
+            out.append(0)
+            putInstant(event.at, &out)
+            putString(plan, &out)
         case .planChanged(let plan):
-            out.append(1); putInstant(event.at, &out); putString(plan, &out)
+            out.append(1)
+            putInstant(event.at, &out)
+            putString(plan, &out)
         case .termsAccepted(let version, let source):
-            out.append(2); putInstant(event.at, &out); putString(version, &out); putEnum(source, &out)
+            out.append(2)
+            putInstant(event.at, &out)
+            putString(version, &out)
+            putEnum(source, &out)
         case .trainingChoice(let value, let source, let shownDefault):
-            out.append(3); putInstant(event.at, &out); putEnum(value, &out); putEnum(source, &out); putOptionalEnum(shownDefault, &out)
+            out.append(3)
+            putInstant(event.at, &out)
+            putEnum(value, &out)
+            putEnum(source, &out)
+            putOptionalEnum(shownDefault, &out)
         case .noticeDeferred:
-            out.append(4); putInstant(event.at, &out)
+            out.append(4)
+            putInstant(event.at, &out)
         case .conversationActivity(let conversation, let kind, let incognito, let content):
-            out.append(5); putInstant(event.at, &out); putString(conversation, &out); putEnum(kind, &out)
-            out.append(incognito ? 1 : 0); putOptionalString(content, &out)
+            out.append(5)
+            putInstant(event.at, &out)
+            putString(conversation, &out)
+            putEnum(kind, &out)
+            out.append(incognito ? 1 : 0)
+            putOptionalString(content, &out)
         case .conversationDeleted(let conversation):
-            out.append(6); putInstant(event.at, &out); putString(conversation, &out)
+            out.append(6)
+            putInstant(event.at, &out)
+            putString(conversation, &out)
         case .feedbackSubmitted(let conversation, let feedback, let rating, let comment):
-            out.append(7); putInstant(event.at, &out); putString(conversation, &out); putString(feedback, &out); putEnum(rating, &out)
+            out.append(7)
+            putInstant(event.at, &out)
+            putString(conversation, &out)
+            putString(feedback, &out)
+            putEnum(rating, &out)
             putOptionalString(comment, &out)
         case .accountDeleted:
-            out.append(8); putInstant(event.at, &out)
+            out.append(8)
+            putInstant(event.at, &out)
         case .noticeShown(let surface):
-            out.append(9); putInstant(event.at, &out); putEnum(surface, &out)
+            out.append(9)
+            putInstant(event.at, &out)
+            putEnum(surface, &out)
         case .contentPurged(let conversation, let feedback):
-            out.append(10); putInstant(event.at, &out); putString(conversation, &out); putOptionalString(feedback, &out)
+            out.append(10)
+            putInstant(event.at, &out)
+            putString(conversation, &out)
+            putOptionalString(feedback, &out)
         }
         return out
     }
@@ -186,20 +214,23 @@ public enum EventCodec {
                 body = .termsAccepted(version: version, source: source)
             case 3:
                 guard let value = enumValue(ChoiceValue.self), let source = enumValue(ChoiceSource.self),
-                      let shownDefault = optionalEnum(ChoiceValue.self) else { return nil }
+                    let shownDefault = optionalEnum(ChoiceValue.self)
+                else { return nil }
                 body = .trainingChoice(value: value, source: source, shownDefault: shownDefault)
             case 4:
                 body = .noticeDeferred
             case 5:
                 guard let conversation = string(), let kind = enumValue(ConversationKind.self), let incognito = bool(),
-                      let content = optionalString() else { return nil }
+                    let content = optionalString()
+                else { return nil }
                 body = .conversationActivity(conversation: conversation, kind: kind, incognito: incognito, content: content)
             case 6:
                 guard let conversation = string() else { return nil }
                 body = .conversationDeleted(conversation: conversation)
             case 7:
                 guard let conversation = string(), let feedback = string(), let rating = enumValue(Rating.self),
-                      let comment = optionalString() else { return nil }
+                    let comment = optionalString()
+                else { return nil }
                 body = .feedbackSubmitted(conversation: conversation, feedback: feedback, rating: rating, comment: comment)
             case 8:
                 body = .accountDeleted

@@ -26,12 +26,16 @@ public final class EventIngest {
         /// The timelines of these accounts (absent: the account has no entry yet).
         public var timelines: ([AccountID]) throws -> [AccountID: AccountTimeline]
         /// The owners of these conversations and feedback (absent: not created yet).
-        public var owners: (_ conversations: [ConversationID], _ feedback: [FeedbackID]) throws
-            -> (conversations: [ConversationID: AccountID], feedback: [FeedbackID: AccountID])
+        public var owners:
+            (_ conversations: [ConversationID], _ feedback: [FeedbackID]) throws
+                -> (conversations: [ConversationID: AccountID], feedback: [FeedbackID: AccountID])
 
         public init(
             timelines: @escaping ([AccountID]) throws -> [AccountID: AccountTimeline],
-            owners: @escaping ([ConversationID], [FeedbackID]) throws -> (conversations: [ConversationID: AccountID], feedback: [FeedbackID: AccountID])
+            owners:
+                @escaping ([ConversationID], [FeedbackID]) throws -> (
+                    conversations: [ConversationID: AccountID], feedback: [FeedbackID: AccountID]
+                )
         ) {
             self.timelines = timelines
             self.owners = owners
@@ -151,8 +155,11 @@ public final class EventIngest {
     public func heldTimeline(of account: AccountID) -> AccountTimeline? { cache.peek(account) }
 
     /// A ledger entry for a record that is not an account event (policy, run, sweep).
-    public func record(_ kind: LedgerRecordKind, at instant: Instant, body: JSONValue, actor: String, movesHorizon: Bool) -> (record: LedgerRecord, hash: [UInt8]) {
-        let record = LedgerRecord(seq: nextSeq, at: instant, actor: actor, kind: kind.rawValue, account: nil, body: body.canonicalText, contentSha256: nil)
+    public func record(_ kind: LedgerRecordKind, at instant: Instant, body: JSONValue, actor: String, movesHorizon: Bool) -> (
+        record: LedgerRecord, hash: [UInt8]
+    ) {
+        let record = LedgerRecord(
+            seq: nextSeq, at: instant, actor: actor, kind: kind.rawValue, account: nil, body: body.canonicalText, contentSha256: nil)
         let hash = record.chainHash(after: previousHash)
         nextSeq += 1
         previousHash = hash

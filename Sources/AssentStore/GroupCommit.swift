@@ -107,7 +107,9 @@ public final class TimelineCache: Sendable {
     private let cache: ByteBoundedCache<AccountID, Cached>
 
     public init(budgetBytes: Int) {
-        cache = ByteBoundedCache(name: "timelines", budgetBytes: budgetBytes) { account, cached in
+        // A quarter of the budget for one timeline: a heavy account (40,000 sessions, ~22 MB by
+        // estimate under the default 154 MiB) stays cached, and three others always fit beside it.
+        cache = ByteBoundedCache(name: "timelines", budgetBytes: budgetBytes, maxEntryShare: 0.25) { account, cached in
             account.utf8.count + cached.timeline.estimatedBytes
         }
     }

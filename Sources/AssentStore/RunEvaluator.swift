@@ -19,15 +19,18 @@ public struct RunEvaluator: Sendable {
         for c in timeline.conversations where c.activities[0].at <= rules.at {
             let decision = rules.eligibility(of: c, in: timeline)
             if decision.eligible {
-                conversations.append(RunItem(
-                    kind: .conversation, id: c.id, account: timeline.account, conversation: nil,
-                    entries: decision.exchanges.map { RunItemEntry(seq: $0.seq, at: $0.at, contentSha256: contentSha256($0.seq)) }))
+                conversations.append(
+                    RunItem(
+                        kind: .conversation, id: c.id, account: timeline.account, conversation: nil,
+                        entries: decision.exchanges.map { RunItemEntry(seq: $0.seq, at: $0.at, contentSha256: contentSha256($0.seq)) }))
             }
             for f in c.feedback where f.submitted.at <= rules.at {
                 if rules.eligibility(ofFeedback: f, of: c, in: timeline).eligible {
-                    feedback.append(RunItem(
-                        kind: .feedback, id: f.id, account: timeline.account, conversation: c.id,
-                        entries: [RunItemEntry(seq: f.submitted.seq, at: f.submitted.at, contentSha256: contentSha256(f.submitted.seq))]))
+                    feedback.append(
+                        RunItem(
+                            kind: .feedback, id: f.id, account: timeline.account, conversation: c.id,
+                            entries: [RunItemEntry(seq: f.submitted.seq, at: f.submitted.at, contentSha256: contentSha256(f.submitted.seq))]
+                        ))
                 }
             }
         }

@@ -1,4 +1,9 @@
 public import AssentCore
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One account's items of a run, packed: what a backend stores per (run, account) instead of a
 /// row with a full manifest line per item. The manifest line of each item is rebuilt from the pack
@@ -69,7 +74,7 @@ public enum RunPack {
         func string() throws(StoreError) -> String {
             let length = Int(try varint())
             guard length <= bytes.count - offset,
-                  let text = String(validating: bytes[offset..<offset + length], as: UTF8.self)
+                let text = String(validating: bytes[offset..<offset + length], as: UTF8.self)
             else { throw StoreError.corrupt("a run's packed items are damaged") }
             offset += length
             return text
@@ -100,6 +105,52 @@ public enum RunPack {
         }
         guard offset == bytes.count else { throw StoreError.corrupt("a run's packed items are damaged") }
         return items
+    }
+
+    /// Whether the pack holds conversation `id`: walks the bytes without decoding the items (an
+    /// account with 40,000 sessions is answered without 40,000 strings).
+    public static func holdsConversation(_ id: ConversationID, in bytes: [UInt8]) -> Bool {
+        var id = id
+        return id.withUTF8 { target in
+            bytes.withUnsafeBufferPointer { buffer in
+                var offset = 0
+                func varint() -> Int? {
+                    var result = 0
+                    var shift = 0
+                    while shift < 63, offset < buffer.count {
+                        let b = buffer[offset]
+                        offset += 1
+                        result |= Int(b & 0x7F) << shift
+                        if b < 0x80 { return result }
+                        shift += 7
+                    }
+                    return nil
+                }
+                guard let count = varint() else { return false }
+                for _ in 0..<count {
+                    guard offset < buffer.count else { return false }
+                    let kind = buffer[offset]
+                    offset += 1
+                    guard let length = varint(), length <= buffer.count - offset else { return false }
+                    if kind == 0, length == target.count,
+                        length == 0 || memcmp(buffer.baseAddress! + offset, target.baseAddress!, length) == 0
+                    {
+                        return true
+                    }
+                    offset += length
+                    guard offset < buffer.count else { return false }
+                    let hasConversation = buffer[offset]
+                    offset += 1
+                    if hasConversation == 1 {
+                        guard let skip = varint(), skip <= buffer.count - offset else { return false }
+                        offset += skip
+                    }
+                    guard let entries = varint() else { return false }
+                    for _ in 0..<entries { guard varint() != nil else { return false } }
+                }
+                return false
+            }
+        }
     }
 
     private static func putVarint(_ value: UInt64, _ out: inout [UInt8]) { EventCodec.putVarint(value, &out) }

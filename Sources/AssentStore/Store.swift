@@ -39,8 +39,10 @@ public protocol LedgerWriting: Sendable {
     ///   - lines: the file's lines, read as the import goes.
     ///   - fileSha256: the file's digest, for re-import detection (nil skips it).
     /// - Throws: the first refusal, prefixed `line N: `; nothing is written.
-    func importEvents(lines: any LineSource, fileSha256: String?, actor: String, now: Instant,
-                      progress: (@Sendable (ImportProgress) -> Void)?) async throws -> ImportSummary
+    func importEvents(
+        lines: any LineSource, fileSha256: String?, actor: String, now: Instant,
+        progress: (@Sendable (ImportProgress) -> Void)?
+    ) async throws -> ImportSummary
 
     /// Appends a batch of events, all or nothing; returns their ledger entries.
     func append(_ events: [Event], actor: String, now: Instant) async throws -> [LedgerRecord]
@@ -49,8 +51,10 @@ public protocol LedgerWriting: Sendable {
     /// the same key and request returns the first response and writes nothing.
     /// - Parameter respond: makes the response body from the new entries; stored with the key.
     /// - Throws: `idempotency_conflict` when the key was used with another request.
-    func append(_ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
-                respond: @escaping @Sendable ([LedgerRecord]) -> String) async throws -> AppendOutcome
+    func append(
+        _ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
+        respond: @escaping @Sendable ([LedgerRecord]) -> String
+    ) async throws -> AppendOutcome
 
     /// Forgets `Idempotency-Key`s recorded before `instant`; returns how many.
     func deleteIdempotencyKeys(createdBefore instant: Instant) async throws -> Int

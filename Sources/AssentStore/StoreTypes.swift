@@ -21,8 +21,10 @@ public struct RunSummary: Hashable, Sendable {
     public var ledgerSeq: Int64
     public var policyVersion: String
 
-    public init(name: String, at: Instant, createdAt: Instant, purpose: RunPurpose, conversations: Int, feedback: Int,
-                manifestSha256: String, ledgerSeq: Int64, policyVersion: String) {
+    public init(
+        name: String, at: Instant, createdAt: Instant, purpose: RunPurpose, conversations: Int, feedback: Int,
+        manifestSha256: String, ledgerSeq: Int64, policyVersion: String
+    ) {
         self.name = name
         self.at = at
         self.createdAt = createdAt
@@ -103,20 +105,22 @@ public struct RunItem: Hashable, Sendable {
     /// Reads a manifest line back.
     public init(manifestLine: String) throws {
         guard case .object(let o) = try JSONValue.parse(manifestLine),
-              case .string(let kindText)? = o["type"], let kind = RunItemKind(rawValue: kindText),
-              case .string(let id)? = o["id"], case .string(let account)? = o["account"],
-              case .array(let entries)? = o["entries"]
+            case .string(let kindText)? = o["type"], let kind = RunItemKind(rawValue: kindText),
+            case .string(let id)? = o["id"], case .string(let account)? = o["account"],
+            case .array(let entries)? = o["entries"]
         else { throw AssentError.invalidArgument("malformed manifest line") }
         var conversation: String?
         if case .string(let c)? = o["conversation"] { conversation = c }
-        self.init(kind: kind, id: id, account: account, conversation: conversation, entries: try entries.map { value in
-            guard case .object(let e) = value, case .number(let seq)? = e["seq"], let seqValue = Int64(seq),
-                  case .string(let at)? = e["at"], let instant = Instant.parse(at)
-            else { throw AssentError.invalidArgument("malformed manifest entry") }
-            var sha: String?
-            if case .string(let s)? = e["sha256"] { sha = s }
-            return RunItemEntry(seq: seqValue, at: instant, contentSha256: sha)
-        })
+        self.init(
+            kind: kind, id: id, account: account, conversation: conversation,
+            entries: try entries.map { value in
+                guard case .object(let e) = value, case .number(let seq)? = e["seq"], let seqValue = Int64(seq),
+                    case .string(let at)? = e["at"], let instant = Instant.parse(at)
+                else { throw AssentError.invalidArgument("malformed manifest entry") }
+                var sha: String?
+                if case .string(let s)? = e["sha256"] { sha = s }
+                return RunItemEntry(seq: seqValue, at: instant, contentSha256: sha)
+            })
     }
 }
 

@@ -21,8 +21,10 @@ extension SQLiteStore {
             }
             try db.execute(
                 sql: "INSERT INTO service_keys (name, secret_sha256, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [key.name, key.secretSha256, key.scopes.sorted().map(\.rawValue).joined(separator: " "),
-                            key.createdAt.microseconds, key.revokedAt?.microseconds])
+                arguments: [
+                    key.name, key.secretSha256, key.scopes.sorted().map(\.rawValue).joined(separator: " "),
+                    key.createdAt.microseconds, key.revokedAt?.microseconds,
+                ])
         }
     }
 

@@ -13,7 +13,8 @@ extension SQLiteStore {
         if let content = event.content {
             var feedback: String?
             if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback = f }
-            let statement = try db.cachedStatement(sql: "INSERT INTO content (seq, account, conversation, feedback, text) VALUES (?, ?, ?, ?, ?)")
+            let statement = try db.cachedStatement(
+                sql: "INSERT INTO content (seq, account, conversation, feedback, text) VALUES (?, ?, ?, ?, ?)")
             statement.setUncheckedArguments([accepted.record.seq, event.account, event.conversation, feedback, content])
             try statement.execute()
         }
@@ -29,13 +30,17 @@ extension SQLiteStore {
         }
     }
 
-    public func importEvents(lines: any LineSource, fileSha256: String?, actor: String, now: Instant,
-                             progress: (@Sendable (ImportProgress) -> Void)?) async throws -> ImportSummary {
+    public func importEvents(
+        lines: any LineSource, fileSha256: String?, actor: String, now: Instant,
+        progress: (@Sendable (ImportProgress) -> Void)?
+    ) async throws -> ImportSummary {
         // The source is read only inside the one write transaction below, on GRDB's writer queue.
         nonisolated(unsafe) let lines = lines
         return try await writing { db in
-            if let fileSha256, let row = try Row.fetchOne(
-                db, sql: "SELECT lines, events, first_seq, last_seq FROM imports WHERE file_sha256 = ?", arguments: [fileSha256]) {
+            if let fileSha256,
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT lines, events, first_seq, last_seq FROM imports WHERE file_sha256 = ?", arguments: [fileSha256])
+            {
                 return ImportSummary(lines: row[0], events: row[1], firstSeq: row[2], lastSeq: row[3], alreadyImported: true)
             }
             let head = try Self.head(db)
@@ -100,8 +105,10 @@ extension SQLiteStore {
         return outcome.records
     }
 
-    public func append(_ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
-                       respond: @escaping @Sendable ([LedgerRecord]) -> String) async throws -> AppendOutcome {
+    public func append(
+        _ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
+        respond: @escaping @Sendable ([LedgerRecord]) -> String
+    ) async throws -> AppendOutcome {
         let outcome = try await groupCommit.submit(
             GroupCommit.Request(events: events, actor: actor, now: now, idempotency: (idempotency, respond)))
         return AppendOutcome(response: outcome.response ?? "", replayed: outcome.replayed)
@@ -136,10 +143,12 @@ extension SQLiteStore {
         }
         if let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT request_sha256, response, created_at FROM idempotency_keys WHERE caller = ? AND key = ?"),
-            arguments: [idempotency.caller, idempotency.key]) {
+            arguments: [idempotency.caller, idempotency.key])
+        {
             if (row[2] as Int64) < idempotency.notBefore.microseconds {
                 // Expired: the key starts over.
-                try db.execute(sql: "DELETE FROM idempotency_keys WHERE caller = ? AND key = ?", arguments: [idempotency.caller, idempotency.key])
+                try db.execute(
+                    sql: "DELETE FROM idempotency_keys WHERE caller = ? AND key = ?", arguments: [idempotency.caller, idempotency.key])
             } else {
                 guard row[0] as String == idempotency.requestSha256 else {
                     throw AssentError.idempotencyConflict("Idempotency-Key \(idempotency.key) was used with another request")
@@ -156,7 +165,8 @@ extension SQLiteStore {
     }
 
     func appendKeepingTimelines(_ events: [Event], actor: String, now: Instant, db: Database) throws
-        -> (records: [LedgerRecord], timelines: [(AccountID, Int64, AccountTimeline)]) {
+        -> (records: [LedgerRecord], timelines: [(AccountID, Int64, AccountTimeline)])
+    {
         let head = try Self.head(db)
         let ingest = try self.ingest(db, head: head, now: now)
         defer { self.recordIngest(ingest) }
@@ -184,7 +194,9 @@ extension SQLiteStore {
                 db, sql: "SELECT seq, at, actor, kind, account, body, content_sha256 FROM ledger WHERE account = ? ORDER BY seq",
                 arguments: [account]
             ).map { row in
-                LedgerRecord(seq: row[0], at: Instant(microseconds: row[1]), actor: row[2], kind: row[3], account: row[4], body: row[5], contentSha256: row[6])
+                LedgerRecord(
+                    seq: row[0], at: Instant(microseconds: row[1]), actor: row[2], kind: row[3], account: row[4], body: row[5],
+                    contentSha256: row[6])
             }
         }
     }

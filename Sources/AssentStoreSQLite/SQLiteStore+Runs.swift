@@ -40,8 +40,10 @@ extension SQLiteStore {
             try Self.clearBuild(db, name: name)
             let policies = try self.policyHistory(db)
             let evaluator = RunEvaluator(engine: PolicyEngine(policies: policies), at: instant)
-            var hasher = ManifestHasher(header: ManifestHasher.header(
-                name: name, at: instant, purpose: purpose, ledgerSeq: head.lastSeq, policyVersion: policies.policy(at: instant).version))
+            var hasher = ManifestHasher(
+                header: ManifestHasher.header(
+                    name: name, at: instant, purpose: purpose, ledgerSeq: head.lastSeq, policyVersion: policies.policy(at: instant).version)
+            )
             var conversations = 0
             var feedback = 0
             var after: AccountID?
@@ -63,7 +65,9 @@ extension SQLiteStore {
 
     /// Builds the run on a read snapshot; nil when an entry the run at T would see (or a policy
     /// version) arrived meanwhile, so that the caller tries again.
-    private func buildRunOnSnapshot(name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant) async throws -> RunSummary? {
+    private func buildRunOnSnapshot(name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant) async throws
+        -> RunSummary?
+    {
         try await reading { db in try self.refuseExisting(run: name, db) }
         let snapshot: DatabaseSnapshot
         do { snapshot = try pool.makeSnapshot() } catch { throw Self.storeError(error) }
@@ -73,13 +77,15 @@ extension SQLiteStore {
         try await writing { db in
             try self.refuseExisting(run: name, db)
             try Self.clearBuild(db, name: name)
-            try db.execute(sql: "INSERT INTO run_builds (name, token, started_at) VALUES (?, ?, ?)", arguments: [name, token, now.microseconds])
+            try db.execute(
+                sql: "INSERT INTO run_builds (name, token, started_at) VALUES (?, ?, ?)", arguments: [name, token, now.microseconds])
         }
         do {
             let policyVersion = policies.policy(at: instant).version
             let evaluator = RunEvaluator(engine: PolicyEngine(policies: policies), at: instant)
-            var hasher = ManifestHasher(header: ManifestHasher.header(
-                name: name, at: instant, purpose: purpose, ledgerSeq: head.lastSeq, policyVersion: policyVersion))
+            var hasher = ManifestHasher(
+                header: ManifestHasher.header(
+                    name: name, at: instant, purpose: purpose, ledgerSeq: head.lastSeq, policyVersion: policyVersion))
             var conversations = 0
             var feedback = 0
             var after: AccountID?
@@ -126,9 +132,11 @@ extension SQLiteStore {
     /// Whether anything a decision at `instant` reads arrived after entry `snapshot`: an account
     /// entry at or before the instant, or a policy version.
     static func movedSince(snapshot: Int64, seenAt instant: Instant, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: """
-            SELECT EXISTS (SELECT 1 FROM ledger WHERE seq > ? AND ((account IS NOT NULL AND at <= ?) OR kind = ?))
-            """, arguments: [snapshot, instant.microseconds, LedgerRecordKind.policyApplied.rawValue]) == true
+        try Bool.fetchOne(
+            db,
+            sql: """
+                SELECT EXISTS (SELECT 1 FROM ledger WHERE seq > ? AND ((account IS NOT NULL AND at <= ?) OR kind = ?))
+                """, arguments: [snapshot, instant.microseconds, LedgerRecordKind.policyApplied.rawValue]) == true
     }
 
     /// Reads on the snapshot, with the store's failures.
@@ -180,8 +188,10 @@ extension SQLiteStore {
     }
 
     /// Records the run: its row and its `run.created` entry. From here its items are immutable.
-    func recordRun(_ db: Database, name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant, snapshot: Int64,
-                   policyVersion: String, manifestSha256: String, conversations: Int, feedback: Int) throws -> RunSummary {
+    func recordRun(
+        _ db: Database, name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant, snapshot: Int64,
+        policyVersion: String, manifestSha256: String, conversations: Int, feedback: Int
+    ) throws -> RunSummary {
         let head = try Self.head(db)
         let ingest = try self.ingest(db, head: head, now: now)
         let summary = RunSummary(
@@ -192,11 +202,15 @@ extension SQLiteStore {
         body["policyVersion"] = .string(policyVersion)
         let (record, hash) = ingest.record(.runCreated, at: instant, body: .object(body), actor: actor, movesHorizon: true)
         try Self.insert(record, hash: hash, db: db)
-        try db.execute(sql: """
-            INSERT INTO runs (name, at, created_at, purpose, ledger_seq, policy_version, conversation_count, feedback_count, manifest_sha256, created_seq)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [name, instant.microseconds, now.microseconds, purpose.rawValue, snapshot, policyVersion,
-                             conversations, feedback, manifestSha256, record.seq])
+        try db.execute(
+            sql: """
+                INSERT INTO runs (name, at, created_at, purpose, ledger_seq, policy_version, conversation_count, feedback_count, manifest_sha256, created_seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                name, instant.microseconds, now.microseconds, purpose.rawValue, snapshot, policyVersion,
+                conversations, feedback, manifestSha256, record.seq,
+            ])
         try db.execute(sql: "DELETE FROM run_builds WHERE name = ?", arguments: [name])
         try Self.saveHead(db, ingest: ingest, previous: head)
         return summary
@@ -230,7 +244,9 @@ extension SQLiteStore {
         try await reading { db in try Self.forEachItem(db, run: name, kind: kind, body) }
     }
 
-    public func forEachRunItemWithContent(run name: String, kind: RunItemKind, _ body: @Sendable (RunItem, [String?]) throws -> Void) async throws {
+    public func forEachRunItemWithContent(run name: String, kind: RunItemKind, _ body: @Sendable (RunItem, [String?]) throws -> Void)
+        async throws
+    {
         try await reading { db in
             let content = try db.cachedStatement(sql: "SELECT text FROM content WHERE seq = ?")
             try Self.forEachItem(db, run: name, kind: kind) { item in
@@ -258,23 +274,27 @@ extension SQLiteStore {
 
     public func runs(holdingConversation id: ConversationID) async throws -> [String] {
         try await reading { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT r.name, a.items FROM conversations c JOIN run_accounts a ON a.account = c.account JOIN runs r ON r.name = a.run
-                WHERE c.id = ? ORDER BY r.created_seq
-                """, arguments: [id])
-            return try rows.compactMap { row -> String? in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.name, a.items FROM conversations c JOIN run_accounts a ON a.account = c.account JOIN runs r ON r.name = a.run
+                    WHERE c.id = ? ORDER BY r.created_seq
+                    """, arguments: [id])
+            return rows.compactMap { row -> String? in
                 let packed: Data = row[1]
-                return try RunPack.unpack(Array(packed)).contains { $0.kind == .conversation && $0.id == id } ? row[0] : nil
+                return RunPack.holdsConversation(id, in: Array(packed)) ? row[0] : nil
             }
         }
     }
 
     public func lineage(account: AccountID) async throws -> [LineageRun] {
         try await reading { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT r.name, a.items FROM run_accounts a JOIN runs r ON r.name = a.run
-                WHERE a.account = ? ORDER BY r.created_seq
-                """, arguments: [account])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.name, a.items FROM run_accounts a JOIN runs r ON r.name = a.run
+                    WHERE a.account = ? ORDER BY r.created_seq
+                    """, arguments: [account])
             return try rows.map { row in
                 let packed: Data = row[1]
                 var run = LineageRun(name: row[0], conversations: [], feedback: [])

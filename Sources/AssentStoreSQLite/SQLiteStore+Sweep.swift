@@ -29,8 +29,9 @@ extension SQLiteStore {
                 let head = try Self.head(db)
                 try SnapshotInstant.check(instant, for: .sweep, horizon: head.horizon, now: now)
                 var planned: [PlannedPurge] = []
-                try Self.planPurges(db, upTo: head.lastSeq, after: nil, limit: .max, engine: PolicyEngine(policies: try self.policyHistory(db)),
-                                    at: instant, into: &planned)
+                try Self.planPurges(
+                    db, upTo: head.lastSeq, after: nil, limit: .max, engine: PolicyEngine(policies: try self.policyHistory(db)),
+                    at: instant, into: &planned)
                 return try self.recordPurges(planned, at: instant, actor: actor, db)
             }
         }
@@ -55,8 +56,9 @@ extension SQLiteStore {
             let (chunk, accounts, last) = try await snapshotRead(snapshot) { db in
                 var chunk: [PlannedPurge] = []
                 var accounts = 0
-                let last = try Self.planPurges(db, upTo: head.lastSeq, after: start, limit: Self.chunkAccounts, engine: engine, at: instant,
-                                               into: &chunk, counting: &accounts)
+                let last = try Self.planPurges(
+                    db, upTo: head.lastSeq, after: start, limit: Self.chunkAccounts, engine: engine, at: instant,
+                    into: &chunk, counting: &accounts)
                 return (chunk, accounts, last)
             }
             planned += chunk
@@ -66,8 +68,9 @@ extension SQLiteStore {
         let plan = planned
         return try await writing { db -> SweepResult? in
             guard try !Self.movedSince(snapshot: head.lastSeq, seenAt: instant, db),
-                  try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM ledger WHERE seq > ? AND kind = ?)",
-                                    arguments: [head.lastSeq, LedgerRecordKind.sweepCompleted.rawValue]) == false
+                try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS (SELECT 1 FROM ledger WHERE seq > ? AND kind = ?)",
+                    arguments: [head.lastSeq, LedgerRecordKind.sweepCompleted.rawValue]) == false
             else { return nil }
             return try self.recordPurges(plan, at: instant, actor: actor, db)
         }
@@ -75,14 +78,19 @@ extension SQLiteStore {
 
     /// The purges of up to `limit` accounts after `after`, as of entry `lastSeq`.
     @discardableResult
-    static func planPurges(_ db: Database, upTo lastSeq: Int64, after: AccountID?, limit: Int, engine: PolicyEngine, at instant: Instant,
-                           into planned: inout [PlannedPurge]) throws -> AccountID? {
+    static func planPurges(
+        _ db: Database, upTo lastSeq: Int64, after: AccountID?, limit: Int, engine: PolicyEngine, at instant: Instant,
+        into planned: inout [PlannedPurge]
+    ) throws -> AccountID? {
         var accounts = 0
-        return try planPurges(db, upTo: lastSeq, after: after, limit: limit, engine: engine, at: instant, into: &planned, counting: &accounts)
+        return try planPurges(
+            db, upTo: lastSeq, after: after, limit: limit, engine: engine, at: instant, into: &planned, counting: &accounts)
     }
 
-    static func planPurges(_ db: Database, upTo lastSeq: Int64, after: AccountID?, limit: Int, engine: PolicyEngine, at instant: Instant,
-                           into planned: inout [PlannedPurge], counting accounts: inout Int) throws -> AccountID? {
+    static func planPurges(
+        _ db: Database, upTo lastSeq: Int64, after: AccountID?, limit: Int, engine: PolicyEngine, at instant: Instant,
+        into planned: inout [PlannedPurge], counting accounts: inout Int
+    ) throws -> AccountID? {
         try forEachTimeline(db, upTo: lastSeq, after: after, limit: limit) { timeline, hashes in
             accounts += 1
             for purge in engine.purges(in: timeline, at: instant) {
@@ -98,13 +106,16 @@ extension SQLiteStore {
         let ingest = try self.ingest(db, head: head, now: nil)
         var conversations: [ConversationID] = []
         var feedback: [FeedbackID] = []
-        let tombstone = try db.cachedStatement(sql: """
-            INSERT INTO tombstones (content_seq, purge_seq, account, conversation, feedback, content_sha256, had_content, purged_at)
-            VALUES (?, ?, ?, ?, ?, ?, (SELECT EXISTS (SELECT 1 FROM content WHERE seq = ?)), ?)
-            """)
+        let tombstone = try db.cachedStatement(
+            sql: """
+                INSERT INTO tombstones (content_seq, purge_seq, account, conversation, feedback, content_sha256, had_content, purged_at)
+                VALUES (?, ?, ?, ?, ?, ?, (SELECT EXISTS (SELECT 1 FROM content WHERE seq = ?)), ?)
+                """)
         let deleteContent = try db.cachedStatement(sql: "DELETE FROM content WHERE seq = ?")
         for (k, purge) in planned.enumerated() {
-            if k % EventIngest.chunkSize == 0 { try ingest.prefetch(planned[k..<min(planned.count, k + EventIngest.chunkSize)].lazy.map(\.event)) }
+            if k % EventIngest.chunkSize == 0 {
+                try ingest.prefetch(planned[k..<min(planned.count, k + EventIngest.chunkSize)].lazy.map(\.event))
+            }
             let accepted = try ingest.accept(purge.event, actor: actor)
             try Self.write(accepted, db: db)
             guard case .contentPurged(let conversation, let feedbackID) = purge.event.body else { continue }

@@ -101,7 +101,8 @@ public final class SQLiteStore: Store {
     }
 
     static func head(_ db: Database) throws -> Head {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT last_seq, last_hash, horizon FROM ledger_head WHERE id = 1")) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT last_seq, last_hash, horizon FROM ledger_head WHERE id = 1"))
+        else {
             throw StoreError.corrupt("the database has no ledger head")
         }
         let hash: Data = row[1]
@@ -118,20 +119,22 @@ public final class SQLiteStore: Store {
 
     /// Writes a ledger entry; an account event also gets its `enc` and moves the account's head.
     static func insert(_ record: LedgerRecord, hash: [UInt8], event: Event? = nil, db: Database) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at, enc)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at, enc)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         statement.setUncheckedArguments([
             record.seq, record.at.microseconds, record.actor, record.kind, record.account, record.body,
             record.contentSha256, Data(hash), Self.wallClockMicros(), event.map { Data(EventCodec.encode($0.withoutContent)) },
         ])
         try statement.execute()
         if let account = record.account {
-            let head = try db.cachedStatement(sql: """
-                INSERT INTO accounts (account, last_seq) VALUES (?, ?)
-                ON CONFLICT (account) DO UPDATE SET last_seq = excluded.last_seq
-                """)
+            let head = try db.cachedStatement(
+                sql: """
+                    INSERT INTO accounts (account, last_seq) VALUES (?, ?)
+                    ON CONFLICT (account) DO UPDATE SET last_seq = excluded.last_seq
+                    """)
             head.setUncheckedArguments([account, record.seq])
             try head.execute()
         }
@@ -164,7 +167,8 @@ public final class SQLiteStore: Store {
             let head = try Self.head(db)
             let (_, version) = try self.policyHistory(db).applying(document, horizon: head.horizon)
             let ingest = try self.ingest(db, head: head, now: now)
-            let (record, hash) = ingest.record(.policyApplied, at: version.effectiveFrom, body: version.json, actor: actor, movesHorizon: false)
+            let (record, hash) = ingest.record(
+                .policyApplied, at: version.effectiveFrom, body: version.json, actor: actor, movesHorizon: false)
             try Self.insert(record, hash: hash, db: db)
             try db.execute(
                 sql: "INSERT INTO policy_versions (seq, version, effective_from, document) VALUES (?, ?, ?, ?)",
@@ -198,7 +202,8 @@ public final class SQLiteStore: Store {
         guard !ids.isEmpty else { return [:] }
         var owners: [String: AccountID] = [:]
         let rows = try Row.fetchCursor(
-            db.makeStatement(sql: "SELECT id, account FROM \(table) WHERE id IN (\(placeholders(ids.count)))"), arguments: StatementArguments(ids))
+            db.makeStatement(sql: "SELECT id, account FROM \(table) WHERE id IN (\(placeholders(ids.count)))"),
+            arguments: StatementArguments(ids))
         while let row = try rows.next() { owners[row[0]] = row[1] }
         return owners
     }
@@ -217,9 +222,11 @@ public final class SQLiteStore: Store {
             if let timeline = timelines.get(account, lastSeq: row[1]) { found[account] = timeline } else { missing.append(account) }
         }
         guard !missing.isEmpty else { return found }
-        let rows = try Row.fetchCursor(db.makeStatement(sql: """
-            SELECT account, seq, enc FROM ledger WHERE account IN (\(Self.placeholders(missing.count))) ORDER BY account, at, seq
-            """), arguments: StatementArguments(missing))
+        let rows = try Row.fetchCursor(
+            db.makeStatement(
+                sql: """
+                    SELECT account, seq, enc FROM ledger WHERE account IN (\(Self.placeholders(missing.count))) ORDER BY account, at, seq
+                    """), arguments: StatementArguments(missing))
         var current: String?
         var entries: [TimelineEntry] = []
         func flush() {
@@ -288,8 +295,9 @@ public final class SQLiteStore: Store {
     /// - Parameter keeping: whether a timeline loaded here may be kept (only what a read
     ///   transaction sees is known to be committed).
     func cachedTimeline(_ db: Database, account: AccountID, keeping: Bool) throws -> AccountTimeline? {
-        guard let lastSeq = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT last_seq FROM accounts WHERE account = ?"), arguments: [account])
+        guard
+            let lastSeq = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT last_seq FROM accounts WHERE account = ?"), arguments: [account])
         else { return nil }
         if let timeline = timelines.get(account, lastSeq: lastSeq) { return timeline }
         let timeline = try Self.timeline(db, account: account)?.timeline
@@ -298,7 +306,9 @@ public final class SQLiteStore: Store {
     }
 
     public func account(ofConversation id: ConversationID) async throws -> AccountID? {
-        try await reading { db in try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM conversations WHERE id = ?"), arguments: [id]) }
+        try await reading { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT account FROM conversations WHERE id = ?"), arguments: [id])
+        }
     }
 
     /// Streams every account's timeline in byte order of account ids, as of ledger entry `lastSeq`.
@@ -307,17 +317,24 @@ public final class SQLiteStore: Store {
     ///   - limit: stop after this many accounts.
     /// - Returns: the last account streamed, nil when there was none.
     @discardableResult
-    static func forEachTimeline(_ db: Database, upTo lastSeq: Int64, after: AccountID? = nil, limit: Int = .max,
-                                _ body: (AccountTimeline, [Int64: String]) throws -> Void) throws -> AccountID? {
-        let rows = after == nil
-            ? try Row.fetchCursor(db, sql: """
-                SELECT account, seq, enc, content_sha256 FROM ledger
-                WHERE account IS NOT NULL AND seq <= ? ORDER BY account, at, seq
-                """, arguments: [lastSeq])
-            : try Row.fetchCursor(db, sql: """
-                SELECT account, seq, enc, content_sha256 FROM ledger
-                WHERE account IS NOT NULL AND account > ? AND seq <= ? ORDER BY account, at, seq
-                """, arguments: [after, lastSeq])
+    static func forEachTimeline(
+        _ db: Database, upTo lastSeq: Int64, after: AccountID? = nil, limit: Int = .max,
+        _ body: (AccountTimeline, [Int64: String]) throws -> Void
+    ) throws -> AccountID? {
+        let rows =
+            after == nil
+            ? try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT account, seq, enc, content_sha256 FROM ledger
+                    WHERE account IS NOT NULL AND seq <= ? ORDER BY account, at, seq
+                    """, arguments: [lastSeq])
+            : try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT account, seq, enc, content_sha256 FROM ledger
+                    WHERE account IS NOT NULL AND account > ? AND seq <= ? ORDER BY account, at, seq
+                    """, arguments: [after, lastSeq])
         var current: String?
         var entries: [TimelineEntry] = []
         var hashes: [Int64: String] = [:]

@@ -21,9 +21,17 @@ struct Mutator {
     let base: [String]
 
     enum Kind: String, CaseIterable {
-        case truncation, wrongType = "wrong-type", hugeNumber = "huge-number", nul, invalidUTF8 = "invalid-utf8"
-        case deepNesting = "deep-nesting", hugeLine = "10mb-line", duplicateKey = "duplicate-key", byteFlip = "byte-flip"
-        case fieldDrop = "field-drop", unknownField = "unknown-field"
+        case truncation
+        case wrongType = "wrong-type"
+        case hugeNumber = "huge-number"
+        case nul
+        case invalidUTF8 = "invalid-utf8"
+        case deepNesting = "deep-nesting"
+        case hugeLine = "10mb-line"
+        case duplicateKey = "duplicate-key"
+        case byteFlip = "byte-flip"
+        case fieldDrop = "field-drop"
+        case unknownField = "unknown-field"
     }
 
     mutating func pick<T>(_ items: [T]) -> T { items[Int(random.next() % UInt64(items.count))] }
@@ -51,7 +59,8 @@ struct Mutator {
             return replaceValue(in: line, with: String(repeating: "[", count: depth) + String(repeating: "]", count: depth))
         case .hugeLine:
             let pad = String(repeating: "x", count: 10 << 20)
-            return Array(#"{"type":"account.created","account":"big","plan":"free","at":"2025-07-01T00:00:00Z","pad":""#.utf8) + Array(pad.utf8) + Array(#""}"#.utf8)
+            return Array(#"{"type":"account.created","account":"big","plan":"free","at":"2025-07-01T00:00:00Z","pad":""#.utf8)
+                + Array(pad.utf8) + Array(#""}"#.utf8)
         case .duplicateKey:
             guard let brace = line.lastIndex(of: UInt8(ascii: "}")) else { return line }
             return Array(line[..<brace]) + Array(#","type":"account.deleted"}"#.utf8)
@@ -86,7 +95,9 @@ struct Mutator {
 
     /// The line without one of its fields (a required one most of the time).
     mutating func dropField(_ line: [UInt8]) -> [UInt8] {
-        guard let text = String(validating: line, as: UTF8.self), case .object(var object)? = try? JSONValue.parse(text) else { return line }
+        guard let text = String(validating: line, as: UTF8.self), case .object(var object)? = try? JSONValue.parse(text) else {
+            return line
+        }
         let keys = object.keys.filter { $0 != "content" && $0 != "comment" && $0 != "incognito" && $0 != "shownDefault" }.sorted()
         guard !keys.isEmpty else { return line }
         object.removeValue(forKey: pick(keys))
@@ -118,7 +129,8 @@ func runFuzzImport(_ arguments: BenchArguments) async throws {
     guard case .object(let first)? = try? JSONValue.parse(lines[0]), case .string(let account)? = first["account"] else {
         throw AssentError.invalidArgument("the demo generator gave no account")
     }
-    let valid = Array(#"{"type":"notice.shown","account":"\#(account)","surface":"notice","at":"\#(DemoGenerator.windowEnd.rfc3339)"}"#.utf8)
+    let valid = Array(
+        #"{"type":"notice.shown","account":"\#(account)","surface":"notice","at":"\#(DemoGenerator.windowEnd.rfc3339)"}"#.utf8)
     let sentinel = Array(#"{"type":"no.such.type"}"#.utf8)
     var outcomes: [String: [String: Int]] = [:]
     var failures: [String] = []
@@ -129,7 +141,8 @@ func runFuzzImport(_ arguments: BenchArguments) async throws {
         let mutated = mutator.mutate(kind)
         try Data(valid + [0x0A] + mutated.filter { $0 != 0x0A } + [0x0A] + sentinel + [0x0A]).write(to: URL(fileURLWithPath: file))
         do {
-            _ = try await store!.importEvents(lines: try FileLineSource(path: file), fileSha256: nil, actor: "fuzz", now: now, progress: nil)
+            _ = try await store!.importEvents(
+                lines: try FileLineSource(path: file), fileSha256: nil, actor: "fuzz", now: now, progress: nil)
             failures.append("\(kind.rawValue) #\(k): the import was accepted")
         } catch let error as AssentError {
             if error.message.hasPrefix("line 2: ") {

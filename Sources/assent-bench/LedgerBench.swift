@@ -65,7 +65,7 @@ func runLedgerBench(_ arguments: BenchArguments) async throws {
     try handle.close()
     let conversations = Set(conversationIDs).count
     let fileBytes = (try fm.attributesOfItem(atPath: eventsPath)[.size] as? Int) ?? 0
-    print("generated \(eventCount) events, \(conversations) conversations, \(options.accounts) accounts, \(fileBytes / 1_000_000) MB")
+    report("generated \(eventCount) events, \(conversations) conversations, \(options.accounts) accounts, \(fileBytes / 1_000_000) MB")
 
     // 2. Baseline: a bare insert of the same rows in one transaction.
     let rows = try bareRows(eventsPath)
@@ -75,10 +75,12 @@ func runLedgerBench(_ arguments: BenchArguments) async throws {
     let baselineQueue = try DatabaseQueue(path: baselinePath)
     let bareInsert = try seconds {
         try baselineQueue.write { db in
-            let ledger = try db.makeStatement(sql: """
-                INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at, enc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            let content = try db.makeStatement(sql: "INSERT INTO content (seq, account, conversation, feedback, text) VALUES (?, ?, ?, ?, ?)")
+            let ledger = try db.makeStatement(
+                sql: """
+                    INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at, enc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            let content = try db.makeStatement(
+                sql: "INSERT INTO content (seq, account, conversation, feedback, text) VALUES (?, ?, ?, ?, ?)")
             let hash = Data(repeating: 7, count: 32)
             for (k, row) in rows.enumerated() {
                 let seq = Int64(k + 2)
@@ -101,12 +103,13 @@ func runLedgerBench(_ arguments: BenchArguments) async throws {
     }
     let validateOnly = try seconds {
         let source = try FileLineSource(path: eventsPath)
-        let ingest = EventIngest(policies: PolicyHistory(), now: Clock.wallNow(), lastSeq: 1, lastHash: LedgerChain.genesis,
-                                 loaders: .init(timelines: { _ in [:] }, owners: { _, _ in ([:], [:]) }),
-                                 cacheBytes: Int.max)
+        let ingest = EventIngest(
+            policies: PolicyHistory(), now: Clock.wallNow(), lastSeq: 1, lastHash: LedgerChain.genesis,
+            loaders: .init(timelines: { _ in [:] }, owners: { _, _ in ([:], [:]) }),
+            cacheBytes: Int.max)
         while let line = try source.nextLine() { _ = try ingest.accept(try Event(jsonLine: line), actor: "bench") }
     }
-    print(String(format: "import phases: parse %.2f s; parse + validate + hash %.2f s", parseOnly, validateOnly))
+    report(String(format: "import phases: parse %.2f s; parse + validate + hash %.2f s", parseOnly, validateOnly))
 
     // 3. Assent's import of the file.
     let storePath = options.directory + "/assent.sqlite"
@@ -116,17 +119,22 @@ func runLedgerBench(_ arguments: BenchArguments) async throws {
         summary = try await store.importEvents(
             lines: try FileLineSource(path: eventsPath), fileSha256: nil, actor: "bench", now: Clock.wallNow(), progress: nil)
     }
-    print(String(format: "import: bare insert %.2f s (%.0f rows/s); assent import %.2f s (%.0f events/s); ratio %.2fx",
-                 bareInsert, Double(rows.count) / bareInsert, importSeconds, Double(summary!.events) / importSeconds, importSeconds / bareInsert))
+    report(
+        String(
+            format: "import: bare insert %.2f s (%.0f rows/s); assent import %.2f s (%.0f events/s); ratio %.2fx",
+            bareInsert, Double(rows.count) / bareInsert, importSeconds, Double(summary!.events) / importSeconds, importSeconds / bareInsert)
+    )
 
     // 4. runs create vs. a bare SELECT of the same candidate rows.
     let readQueue = try DatabaseQueue(path: storePath)
     var touched = 0
     let bareSelect = try seconds {
         try readQueue.read { db in
-            let cursor = try Row.fetchCursor(db, sql: """
-                SELECT account, seq, enc, content_sha256 FROM ledger WHERE account IS NOT NULL ORDER BY account, at, seq
-                """)
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT account, seq, enc, content_sha256 FROM ledger WHERE account IS NOT NULL ORDER BY account, at, seq
+                    """)
             while let row = try cursor.next() {
                 let account: String = row[0]
                 let enc: Data = row[2]
@@ -140,8 +148,11 @@ func runLedgerBench(_ arguments: BenchArguments) async throws {
     let runSeconds = try await asyncSeconds {
         run = try await store.createRun(name: "bench", at: at, purpose: .modelTraining, actor: "bench", now: Clock.wallNow())
     }
-    print(String(format: "runs create: bare select %.2f s; assent runs create %.2f s over %d conversations (%d eligible, %d feedback); ratio %.2fx",
-                 bareSelect, runSeconds, conversations, run!.conversations, run!.feedback, runSeconds / bareSelect))
+    report(
+        String(
+            format:
+                "runs create: bare select %.2f s; assent runs create %.2f s over %d conversations (%d eligible, %d feedback); ratio %.2fx",
+            bareSelect, runSeconds, conversations, run!.conversations, run!.feedback, runSeconds / bareSelect))
 
     // 5. explain latency over random conversations.
     var random = DemoRandom(seed: 99)
@@ -150,7 +161,9 @@ func runLedgerBench(_ arguments: BenchArguments) async throws {
     for _ in 0..<options.explainSamples {
         let id = conversationIDs[Int.random(in: 0..<conversationIDs.count, using: &random)]
         let start = DispatchTime.now().uptimeNanoseconds
-        guard let account = try await store.account(ofConversation: id), let timeline = try await store.timeline(of: account) else { continue }
+        guard let account = try await store.account(ofConversation: id), let timeline = try await store.timeline(of: account) else {
+            continue
+        }
         let decision = try PolicyEngine(policies: policies).eligibility(of: id, in: timeline, at: at)
         let runs = try await store.runs(holdingConversation: id)
         latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
@@ -158,12 +171,12 @@ func runLedgerBench(_ arguments: BenchArguments) async throws {
     }
     latencies.sort()
     func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-    print(String(format: "explain: p50 %.3f ms, p99 %.3f ms over %d conversations", percentile(0.5), percentile(0.99), latencies.count))
+    report(String(format: "explain: p50 %.3f ms, p99 %.3f ms over %d conversations", percentile(0.5), percentile(0.99), latencies.count))
     try await store.close()
     blackHole(touched)
 
     try await runAppendsDuringRun(storePath: storePath, accounts: options.accounts, rate: options.appendRate)
-    try await runHeavyAccount(directory: options.directory, samples: options.explainSamples)
+    try await runHeavyAccount(directory: options.directory, samples: min(options.explainSamples, 1000))
 }
 
 /// A second run over the same ledger while appends arrive at a fixed rate (open loop: each
@@ -173,13 +186,18 @@ func runAppendsDuringRun(storePath: String, accounts: Int, rate: Int) async thro
     var configuration = SQLiteStore.Configuration()
     let signalled = Shared(false)
     configuration.afterRunChunk = {
-        let first = signalled.value.withLock { done in defer { done = true }; return !done }
+        let first = signalled.value.withLock { done in
+            defer { done = true }
+            return !done
+        }
         if first { started.continuation.yield() }
     }
     let store = try SQLiteStore(path: storePath, configuration: configuration)
     let at = Clock.wallNow()
     let runStart = DispatchTime.now().uptimeNanoseconds
-    let build = Task { try await store.createRun(name: "bench-during-appends", at: at, purpose: .modelTraining, actor: "bench", now: Clock.wallNow()) }
+    let build = Task {
+        try await store.createRun(name: "bench-during-appends", at: at, purpose: .modelTraining, actor: "bench", now: Clock.wallNow())
+    }
     // Appends start once the build has its snapshot (its first chunk written).
     for await _ in started.stream { break }
     let latencies = Shared<[Double]>([])
@@ -190,7 +208,10 @@ func runAppendsDuringRun(storePath: String, accounts: Int, rate: Int) async thro
     var random = DemoRandom(seed: 5)
     // The run finishing ends the measurement.
     let done = Shared(false)
-    let watcher = Task { _ = try? await build.value; done.value.withLock { $0 = true } }
+    let watcher = Task {
+        _ = try? await build.value
+        done.value.withLock { $0 = true }
+    }
     while !done.value.withLock({ $0 }) {
         tick += interval
         let now = DispatchTime.now().uptimeNanoseconds
@@ -198,14 +219,16 @@ func runAppendsDuringRun(storePath: String, accounts: Int, rate: Int) async thro
         let account = String(format: "acct-%06d", Int.random(in: 1...accounts, using: &random))
         let value: ChoiceValue = k % 2 == 0 ? .off : .on
         k += 1
-        appends.append(Task {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let instant = Clock.wallNow()
-            _ = try await store.append([Event(account: account, at: instant, .trainingChoice(value: value, source: .settings, shownDefault: nil))],
-                                       actor: "bench", now: instant)
-            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            latencies.value.withLock { $0.append(ms) }
-        })
+        appends.append(
+            Task {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let instant = Clock.wallNow()
+                _ = try await store.append(
+                    [Event(account: account, at: instant, .trainingChoice(value: value, source: .settings, shownDefault: nil))],
+                    actor: "bench", now: instant)
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                latencies.value.withLock { $0.append(ms) }
+            })
     }
     await watcher.value
     let run = try await build.value
@@ -214,14 +237,18 @@ func runAppendsDuringRun(storePath: String, accounts: Int, rate: Int) async thro
     var sorted = latencies.value.withLock { $0 }
     sorted.sort()
     func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
-    print(String(format: "appends during runs create: %d appends at %d/s while a run of %d conversations was built (%.2f s): p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-                 sorted.count, rate, run.conversations, runSeconds, percentile(0.5), percentile(0.99), sorted.last ?? 0))
+    report(
+        String(
+            format:
+                "appends during runs create: %d appends at %d/s while a run of %d conversations was built (%.2f s): p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+            sorted.count, rate, run.conversations, runSeconds, percentile(0.5), percentile(0.99), sorted.last ?? 0))
     try await store.close()
 }
 
 /// Prompt and explain for an account with 40,000 coding sessions against one with five, through
 /// the service (warm caches): their p50.
 func runHeavyAccount(directory: String, samples: Int) async throws {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let path = directory + "/heavy.sqlite"
     try? FileManager.default.removeItem(atPath: path)
     let store = try SQLiteStore(path: path)
@@ -229,11 +256,14 @@ func runHeavyAccount(directory: String, samples: Int) async throws {
     var lines: [String] = []
     for (account, count) in [("heavy", 40_000), ("light", 5)] {
         lines.append(#"{"type":"account.created","account":"\#(account)","plan":"max","at":"2025-07-01T00:00:00Z"}"#)
-        lines.append(#"{"type":"terms.accepted","account":"\#(account)","version":"2025-09","source":"notice","at":"2025-09-01T00:00:00Z"}"#)
+        lines.append(
+            #"{"type":"terms.accepted","account":"\#(account)","version":"2025-09","source":"notice","at":"2025-09-01T00:00:00Z"}"#)
         lines.append(#"{"type":"training.choice","account":"\#(account)","value":"on","source":"notice","at":"2025-09-01T00:00:00Z"}"#)
         for c in 0..<count {
             let at = Instant(microseconds: Instant.parse("2025-09-02T00:00:00Z")!.microseconds + Int64(c) * 600_000_000)
-            lines.append(#"{"type":"conversation.activity","account":"\#(account)","conversation":"\#(account)-c\#(c)","kind":"code","at":"\#(at.rfc3339)"}"#)
+            lines.append(
+                #"{"type":"conversation.activity","account":"\#(account)","conversation":"\#(account)-c\#(c)","kind":"code","at":"\#(at.rfc3339)"}"#
+            )
         }
     }
     _ = try await app.importEvents(lines: ArrayLineSource(lines), fileSha256: nil, actor: "bench")
@@ -256,8 +286,10 @@ func runHeavyAccount(directory: String, samples: Int) async throws {
     let lightPrompt = try await p50 { _ in _ = try await app.prompt(account: "light", at: at) }
     let heavyExplain = try await p50 { k in _ = try await app.explain(conversation: heavyIDs[k], at: at) }
     let lightExplain = try await p50 { k in _ = try await app.explain(conversation: lightIDs[k], at: at) }
-    print(String(format: "heavy account (40,000 sessions) vs five: prompt p50 %.3f vs %.3f ms (%.1fx); explain p50 %.3f vs %.3f ms (%.1fx)",
-                 heavyPrompt, lightPrompt, heavyPrompt / lightPrompt, heavyExplain, lightExplain, heavyExplain / lightExplain))
+    report(
+        String(
+            format: "heavy account (40,000 sessions) vs five: prompt p50 %.3f vs %.3f ms (%.1fx); explain p50 %.3f vs %.3f ms (%.1fx)",
+            heavyPrompt, lightPrompt, heavyPrompt / lightPrompt, heavyExplain, lightExplain, heavyExplain / lightExplain))
     try await store.close()
 }
 
@@ -277,10 +309,11 @@ func bareRows(_ path: String) throws -> [BareRow] {
     var rows: [BareRow] = []
     while let line = try source.nextLine() {
         let event = try Event(jsonLine: line)
-        rows.append(BareRow(
-            at: event.at.microseconds, kind: event.type.rawValue, account: event.account, conversation: event.conversation,
-            body: event.json(includingContent: false).canonicalText, content: event.content,
-            enc: Data(EventCodec.encode(event.withoutContent))))
+        rows.append(
+            BareRow(
+                at: event.at.microseconds, kind: event.type.rawValue, account: event.account, conversation: event.conversation,
+                body: event.json(includingContent: false).canonicalText, content: event.content,
+                enc: Data(EventCodec.encode(event.withoutContent))))
     }
     return rows
 }

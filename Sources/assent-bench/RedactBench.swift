@@ -39,6 +39,8 @@ func runRedactBench(_ arguments: BenchArguments) throws {
     let elapsed = seconds {
         for text in texts { found += redactor.spans(in: text).count }
     }
-    print(String(format: "redact: %.1f MB in %.2f s = %.1f MB/s, %d texts, %d spans (one core)",
-                 Double(bytes) / 1e6, elapsed, Double(bytes) / 1e6 / elapsed, texts.count, found))
+    print(
+        String(
+            format: "redact: %.1f MB in %.2f s = %.1f MB/s, %d texts, %d spans (one core)",
+            Double(bytes) / 1e6, elapsed, Double(bytes) / 1e6 / elapsed, texts.count, found))
 }

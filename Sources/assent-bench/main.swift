@@ -59,7 +59,9 @@ func runEligibility(_ arguments: BenchArguments) {
         }
     }
     let conversationCount = conversations
-    print("built \(timelines.count) accounts, \(conversationCount) conversations, \(eventCount) events in \(String(format: "%.2f", buildSeconds)) s: \(Int(Double(eventCount) / buildSeconds)) validated events/s")
+    print(
+        "built \(timelines.count) accounts, \(conversationCount) conversations, \(eventCount) events in \(String(format: "%.2f", buildSeconds)) s: \(Int(Double(eventCount) / buildSeconds)) validated events/s"
+    )
 
     let engine = PolicyEngine(policies: policies)
     let at = DemoGenerator.windowEnd.adding(seconds: 19 * 86_400)
@@ -69,25 +71,29 @@ func runEligibility(_ arguments: BenchArguments) {
     var reasons: [EligibilityReason: Int] = [:]
     for _ in 0..<rounds {
         var touched = 0
-        bestBaseline = min(bestBaseline, seconds {
-            for a in timelines.indices {
-                let account = timelines[a]
-                for c in account.conversations {
-                    // Touch what a decision reads (the account and each activity) without deciding.
-                    touched &+= account.choices.count &+ c.activities.count &+ Int(c.activities[c.activities.count - 1].seq & 1)
+        bestBaseline = min(
+            bestBaseline,
+            seconds {
+                for a in timelines.indices {
+                    let account = timelines[a]
+                    for c in account.conversations {
+                        // Touch what a decision reads (the account and each activity) without deciding.
+                        touched &+= account.choices.count &+ c.activities.count &+ Int(c.activities[c.activities.count - 1].seq & 1)
+                    }
                 }
-            }
-        })
+            })
         blackHole(touched)
         var eligible = 0
-        bestEligibility = min(bestEligibility, seconds {
-            for a in timelines.indices {
-                let conversations = timelines[a].conversations
-                for k in conversations.indices where rules.eligibility(of: conversations[k], in: timelines[a]).eligible {
-                    eligible += 1
+        bestEligibility = min(
+            bestEligibility,
+            seconds {
+                for a in timelines.indices {
+                    let conversations = timelines[a].conversations
+                    for k in conversations.indices where rules.eligibility(of: conversations[k], in: timelines[a]).eligible {
+                        eligible += 1
+                    }
                 }
-            }
-        })
+            })
         blackHole(eligible)
     }
     // The mix of reasons, counted apart from the timed passes.
@@ -97,7 +103,10 @@ func runEligibility(_ arguments: BenchArguments) {
     let n = Double(conversationCount)
     print("reasons at \(at): " + EligibilityReason.allCases.map { "\($0.rawValue)=\(reasons[$0] ?? 0)" }.joined(separator: " "))
     print(String(format: "baseline (touch only): %.3f s, %.1f M conversations/s", bestBaseline, n / bestBaseline / 1e6))
-    print(String(format: "eligibility:           %.3f s, %.2f M decisions/s (best of %d rounds)", bestEligibility, n / bestEligibility / 1e6, rounds))
+    print(
+        String(
+            format: "eligibility:           %.3f s, %.2f M decisions/s (best of %d rounds)", bestEligibility, n / bestEligibility / 1e6,
+            rounds))
     print(String(format: "ratio eligibility/baseline time: %.1fx", bestEligibility / bestBaseline))
 }
 
@@ -108,6 +117,16 @@ case "eligibility":
 case "ledger":
     do {
         try await runLedgerBench(BenchArguments(Array(arguments.dropFirst())))
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
+case "heavy":
+    do {
+        let options = BenchArguments(Array(arguments.dropFirst()))
+        try await runHeavyAccount(
+            directory: options.string("--dir") ?? NSTemporaryDirectory() + "assent-bench-heavy",
+            samples: options.int("--samples", default: 2000))
     } catch {
         print("error: \(error)")
         exit(1)
@@ -129,9 +148,17 @@ case "fuzz-import":
 default:
     print("usage: assent-bench eligibility [--conversations N] [--seed S] [--rounds R]")
     print("       assent-bench fuzz-import [--mutations N] [--seed S]")
-    print("       assent-bench ledger [--accounts N] [--seed S] [--dir D] [--explain-samples K]")
+    print("       assent-bench ledger [--accounts N] [--seed S] [--dir D] [--explain-samples K] [--append-rate R]")
+    print("       assent-bench heavy [--samples K] [--dir D]")
     print("       assent-bench redact [--megabytes N] [--out FILE]")
     exit(arguments.isEmpty ? 0 : 2)
+}
+
+/// Prints a figure at once (standard output to a file is block-buffered): a long run's figures
+/// show as they are measured.
+func report(_ text: String) {
+    print(text)
+    fflush(nil)
 }
 
 /// Keeps a result alive so the optimiser cannot drop the loop that computed it.

@@ -6,7 +6,6 @@ import ArgumentParser
 import Crypto
 import Foundation
 
-
 struct ExplainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain", abstract: "May a conversation enter a run at T, why, and which runs hold it (SPEC §4, §5).")

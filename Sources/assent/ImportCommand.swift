@@ -6,7 +6,6 @@ import ArgumentParser
 import Crypto
 import Foundation
 
-
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import", abstract: "Import JSONL events (SPEC §6), all or nothing.")

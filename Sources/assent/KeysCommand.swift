@@ -13,8 +13,9 @@ struct KeysCommand: AsyncParsableCommand {
 
         @OptionGroup var store: StoreOptions
         @Option(name: .long, help: "The key's name (letters, digits, '.', '_', '-').") var name: String
-        @Option(name: .long, parsing: .upToNextOption,
-                help: ArgumentHelp("Scopes: events:write, runs:write, runs:read, audit:read, admin.", valueName: "S"))
+        @Option(
+            name: .long, parsing: .upToNextOption,
+            help: ArgumentHelp("Scopes: events:write, runs:write, runs:read, audit:read, admin.", valueName: "S"))
         var scope: [String] = []
         @OptionGroup var output: JSONFlag
 
@@ -33,8 +34,9 @@ struct KeysCommand: AsyncParsableCommand {
                 Output.json(.object(object))
             } else {
                 Output.line(secret)
-                Output.warn("key \(name) created with scopes \(key.scopes.sorted().map(\.rawValue).joined(separator: " ")); "
-                    + "the secret above is shown only now")
+                Output.warn(
+                    "key \(name) created with scopes \(key.scopes.sorted().map(\.rawValue).joined(separator: " ")); "
+                        + "the secret above is shown only now")
             }
         }
     }
@@ -52,16 +54,21 @@ struct KeysCommand: AsyncParsableCommand {
             } else if keys.isEmpty {
                 Output.line("no keys")
             } else {
-                Output.table([["NAME", "SCOPES", "CREATED", "STATE"]] + keys.map {
-                    [$0.name, $0.scopes.sorted().map(\.rawValue).joined(separator: " "), $0.createdAt.rfc3339,
-                     $0.revokedAt.map { "revoked \($0.rfc3339)" } ?? "active"]
-                })
+                Output.table(
+                    [["NAME", "SCOPES", "CREATED", "STATE"]]
+                        + keys.map {
+                            [
+                                $0.name, $0.scopes.sorted().map(\.rawValue).joined(separator: " "), $0.createdAt.rfc3339,
+                                $0.revokedAt.map { "revoked \($0.rfc3339)" } ?? "active",
+                            ]
+                        })
             }
         }
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a key: it authenticates nothing from now on.")
+        static let configuration = CommandConfiguration(
+            commandName: "revoke", abstract: "Revoke a key: it authenticates nothing from now on.")
 
         @OptionGroup var store: StoreOptions
         @Argument(help: "The key's name.") var name: String

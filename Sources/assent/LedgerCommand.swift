@@ -6,7 +6,6 @@ import ArgumentParser
 import Crypto
 import Foundation
 
-
 struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger", abstract: "The hash-chained ledger.", subcommands: [Verify.self, Checkpoint.self, Keygen.self])
@@ -14,12 +13,18 @@ struct LedgerCommand: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
-            abstract: "Recompute the chain and what decisions read beside it; name the first broken entry; prove the ledger extends signed checkpoints.")
+            abstract:
+                "Recompute the chain and what decisions read beside it; name the first broken entry; prove the ledger extends signed checkpoints."
+        )
 
         @OptionGroup var store: StoreOptions
-        @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Checkpoint files (from ledger checkpoint) the ledger must extend.", valueName: "FILE"))
+        @Option(
+            name: .long, parsing: .upToNextOption,
+            help: ArgumentHelp("Checkpoint files (from ledger checkpoint) the ledger must extend.", valueName: "FILE"))
         var checkpoint: [String] = []
-        @Option(name: .customLong("public-key"), help: ArgumentHelp("Pin the Ed25519 key checkpoints must be signed with (hex).", valueName: "HEX"))
+        @Option(
+            name: .customLong("public-key"),
+            help: ArgumentHelp("Pin the Ed25519 key checkpoints must be signed with (hex).", valueName: "HEX"))
         var publicKey: String?
         @OptionGroup var output: JSONFlag
 
@@ -40,14 +45,18 @@ struct LedgerCommand: AsyncParsableCommand {
 
         private func pinnedKey() throws -> [UInt8]? {
             guard let publicKey else { return nil }
-            guard let key = Digest.bytes(hex: publicKey), key.count == 32 else { throw AssentError.invalidArgument("--public-key must be 32 bytes in hex") }
+            guard let key = Digest.bytes(hex: publicKey), key.count == 32 else {
+                throw AssentError.invalidArgument("--public-key must be 32 bytes in hex")
+            }
             return key
         }
 
         private func readCheckpoints() throws -> [LedgerCheckpoint] {
             var checkpoints: [LedgerCheckpoint] = []
             for path in checkpoint {
-                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw AssentError.invalidArgument("cannot read \(path)") }
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw AssentError.invalidArgument("cannot read \(path)")
+                }
                 checkpoints.append(try LedgerCheckpoint(json: text))
             }
             return checkpoints
@@ -57,19 +66,24 @@ struct LedgerCommand: AsyncParsableCommand {
             let result = outcome.result
             var json = result.json
             if !outcome.proofs.isEmpty, case .object(var object) = json {
-                object["checkpoints"] = .array(outcome.proofs.map { proof in
-                    var fields: [String: JSONValue] = [
-                        "seq": .int64(proof.checkpoint.seq), "at": .string(proof.checkpoint.at.rfc3339), "ok": .bool(proof.failure == nil),
-                    ]
-                    if let failure = proof.failure { fields["reason"] = .string(failure) }
-                    return .object(fields)
-                })
+                object["checkpoints"] = .array(
+                    outcome.proofs.map { proof in
+                        var fields: [String: JSONValue] = [
+                            "seq": .int64(proof.checkpoint.seq), "at": .string(proof.checkpoint.at.rfc3339),
+                            "ok": .bool(proof.failure == nil),
+                        ]
+                        if let failure = proof.failure { fields["reason"] = .string(failure) }
+                        return .object(fields)
+                    })
                 json = .object(object)
             }
             if output.json {
                 Output.json(json)
             } else {
-                Output.line(result.ok ? "ledger ok: \(result.entries) entries" : "ledger broken at entry #\(result.brokenAt ?? 0): \(result.reason ?? "")")
+                Output.line(
+                    result.ok
+                        ? "ledger ok: \(result.entries) entries" : "ledger broken at entry #\(result.brokenAt ?? 0): \(result.reason ?? "")"
+                )
                 for proof in outcome.proofs {
                     Output.line("checkpoint #\(proof.checkpoint.seq) of \(proof.checkpoint.at.rfc3339): " + (proof.failure ?? "extended"))
                 }
@@ -106,8 +120,8 @@ struct LedgerCommand: AsyncParsableCommand {
 
         static func read(_ path: String) throws -> Curve25519.Signing.PrivateKey {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-                  let bytes = Digest.bytes(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32,
-                  let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes)
+                let bytes = Digest.bytes(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32,
+                let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes)
             else { throw AssentError.invalidArgument("--key: \(path) is not a key made by ledger keygen") }
             return key
         }

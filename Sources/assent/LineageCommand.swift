@@ -6,9 +6,9 @@ import ArgumentParser
 import Crypto
 import Foundation
 
-
 struct LineageCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "lineage", abstract: "Which runs hold an account's or a conversation's data.")
+    static let configuration = CommandConfiguration(
+        commandName: "lineage", abstract: "Which runs hold an account's or a conversation's data.")
 
     @OptionGroup var store: StoreOptions
     @Option(name: .long, help: "An account id.") var account: String?
@@ -32,9 +32,11 @@ struct LineageCommand: AsyncParsableCommand {
         } else if runs.isEmpty {
             Output.line("no run holds data of \(conversation.map { "conversation \($0)" } ?? "account \(owner)")")
         } else {
-            Output.table([["RUN", "CONVERSATIONS", "FEEDBACK"]] + runs.map {
-                [$0.name, $0.conversations.joined(separator: ", "), $0.feedback.joined(separator: ", ")]
-            })
+            Output.table(
+                [["RUN", "CONVERSATIONS", "FEEDBACK"]]
+                    + runs.map {
+                        [$0.name, $0.conversations.joined(separator: ", "), $0.feedback.joined(separator: ", ")]
+                    })
         }
     }
 }

@@ -2,7 +2,7 @@ import AssentCore
 import AssentStore
 import ArgumentParser
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The command line of SPEC §7.
@@ -44,7 +44,8 @@ enum Main {
             // thrown by a command's validate() arrives wrapped; its text is already `code: message`.
             let message = Assent.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             if let colon = message.range(of: ": "), !message[..<colon.lowerBound].isEmpty,
-               message[..<colon.lowerBound].allSatisfy({ $0 == "_" || ("a"..."z").contains($0) }) {
+                message[..<colon.lowerBound].allSatisfy({ $0 == "_" || ("a"..."z").contains($0) })
+            {
                 fflush(Output.out)
                 fputs("error: \(message)\n", Output.err)
                 exit(1)

@@ -7,9 +7,11 @@ import Foundation
 
 /// `--database URL`, shared by every command.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "The database: a SQLite file path (or sqlite:PATH), or postgres://… (default: $ASSENT_DATABASE, else assent.sqlite).",
-        valueName: "url"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The database: a SQLite file path (or sqlite:PATH), or postgres://… (default: $ASSENT_DATABASE, else assent.sqlite).",
+            valueName: "url"))
     var database: String?
 
     /// The database named by the flag, the environment or the default.

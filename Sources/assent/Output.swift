@@ -1,7 +1,7 @@
 import AssentCore
 import AssentStore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writing to standard output and error: buffered, with aligned tables for people and compact

@@ -6,9 +6,9 @@ import ArgumentParser
 import Crypto
 import Foundation
 
-
 struct PolicyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "policy", abstract: "Policy versions (SPEC §2).", subcommands: [Show.self, Apply.self])
+    static let configuration = CommandConfiguration(
+        commandName: "policy", abstract: "Policy versions (SPEC §2).", subcommands: [Show.self, Apply.self])
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "The policy in force now, and its history.")

@@ -6,7 +6,6 @@ import ArgumentParser
 import Crypto
 import Foundation
 
-
 struct PromptCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "prompt", abstract: "What an account must be asked (SPEC §3).")
 
@@ -24,7 +23,10 @@ struct PromptCommand: AsyncParsableCommand {
             Output.fields([
                 ("account", decision.account), ("at", decision.at.rfc3339), ("prompt", decision.prompt.rawValue),
                 ("can use", decision.canUse ? "yes" : "no"), ("deferrable", decision.deferrable ? "yes" : "no"),
-                ("rule", "\(decision.rule) (policy \(decision.policyVersion), terms \(decision.termsVersion), deadline \(decision.decisionDeadline))"),
+                (
+                    "rule",
+                    "\(decision.rule) (policy \(decision.policyVersion), terms \(decision.termsVersion), deadline \(decision.decisionDeadline))"
+                ),
             ])
         }
     }

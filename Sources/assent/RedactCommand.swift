@@ -15,7 +15,9 @@ struct RedactCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The JSONL file; standard input when left out or -.", valueName: "FILE.jsonl"))
     var file: String = "-"
 
-    @Flag(name: .long, help: "Print {\"id\",\"spans\":[{\"start\",\"end\",\"type\"}]} (Unicode-scalar offsets, end exclusive) instead of text.")
+    @Flag(
+        name: .long,
+        help: "Print {\"id\",\"spans\":[{\"start\",\"end\",\"type\"}]} (Unicode-scalar offsets, end exclusive) instead of text.")
     var spans = false
 
     func run() async throws {
@@ -30,12 +32,20 @@ struct RedactCommand: AsyncParsableCommand {
             let (id, text) = try Self.record(line, number: number)
             if spans {
                 let found = redactor.spans(in: text)
-                JSONValue.writeObject([
-                    ("id", id),
-                    ("spans", .array(found.map {
-                        .object(["start": .number(String($0.start)), "end": .number(String($0.end)), "type": .string($0.type.rawValue)])
-                    })),
-                ], to: &out)
+                JSONValue.writeObject(
+                    [
+                        ("id", id),
+                        (
+                            "spans",
+                            .array(
+                                found.map {
+                                    .object([
+                                        "start": .number(String($0.start)), "end": .number(String($0.end)),
+                                        "type": .string($0.type.rawValue),
+                                    ])
+                                })
+                        ),
+                    ], to: &out)
             } else {
                 JSONValue.writeObject([("id", id), ("text", .string(redactor.redact(text)))], to: &out)
             }

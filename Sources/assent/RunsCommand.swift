@@ -6,7 +6,6 @@ import ArgumentParser
 import Crypto
 import Foundation
 
-
 struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs", abstract: "Training runs: immutable snapshots of what is eligible at T.",
@@ -34,7 +33,9 @@ struct RunsCommand: AsyncParsableCommand {
             if output.json {
                 Output.json(summary.manifest)
             } else {
-                Output.line("exported run \(name) to \(out): \(summary.conversations) conversations, \(summary.feedback) feedback in \(summary.shards) shards (manifest.json)")
+                Output.line(
+                    "exported run \(name) to \(out): \(summary.conversations) conversations, \(summary.feedback) feedback in \(summary.shards) shards (manifest.json)"
+                )
             }
         }
     }
@@ -60,8 +61,9 @@ struct RunsCommand: AsyncParsableCommand {
             if output.json {
                 Output.json(.object(summary.json))
             } else {
-                Output.line("created run \(summary.name) at \(summary.at.rfc3339) for \(summary.purpose.rawValue): "
-                    + "\(summary.conversations) conversations, \(summary.feedback) feedback")
+                Output.line(
+                    "created run \(summary.name) at \(summary.at.rfc3339) for \(summary.purpose.rawValue): "
+                        + "\(summary.conversations) conversations, \(summary.feedback) feedback")
                 Output.line("manifest sha256 \(summary.manifestSha256) (ledger #\(summary.ledgerSeq), policy \(summary.policyVersion))")
             }
         }
@@ -80,9 +82,11 @@ struct RunsCommand: AsyncParsableCommand {
             } else if runs.isEmpty {
                 Output.line("no runs")
             } else {
-                Output.table([["NAME", "AT", "PURPOSE", "CONVERSATIONS", "FEEDBACK", "MANIFEST SHA256"]] + runs.map {
-                    [$0.name, $0.at.rfc3339, $0.purpose.rawValue, String($0.conversations), String($0.feedback), $0.manifestSha256]
-                })
+                Output.table(
+                    [["NAME", "AT", "PURPOSE", "CONVERSATIONS", "FEEDBACK", "MANIFEST SHA256"]]
+                        + runs.map {
+                            [$0.name, $0.at.rfc3339, $0.purpose.rawValue, String($0.conversations), String($0.feedback), $0.manifestSha256]
+                        })
             }
         }
     }
@@ -110,9 +114,10 @@ struct RunsCommand: AsyncParsableCommand {
                         Output.line()
                         Output.line(kind == .conversation ? "CONVERSATION  ACCOUNT  EXCHANGES" : "FEEDBACK  ACCOUNT  CONVERSATION")
                         try await store.forEachRunItem(run: name, kind: kind) { item in
-                            Output.line(kind == .conversation
-                                ? "\(item.id)  \(item.account)  \(item.entries.count)"
-                                : "\(item.id)  \(item.account)  \(item.conversation ?? "")")
+                            Output.line(
+                                kind == .conversation
+                                    ? "\(item.id)  \(item.account)  \(item.entries.count)"
+                                    : "\(item.id)  \(item.account)  \(item.conversation ?? "")")
                         }
                     }
                 }

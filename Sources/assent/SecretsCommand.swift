@@ -6,10 +6,10 @@ import ArgumentParser
 import Crypto
 import Foundation
 
-
 struct SecretsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "secrets", abstract: "Deployment secrets kept apart from the database (ASSENT_SECRETS_FILE).", subcommands: [Init.self])
+        commandName: "secrets", abstract: "Deployment secrets kept apart from the database (ASSENT_SECRETS_FILE).", subcommands: [Init.self]
+    )
 
     struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

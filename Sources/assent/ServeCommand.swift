@@ -80,9 +80,16 @@ struct ServeCommand: AsyncParsableCommand {
         let server = try await AssentServer.application(
             app: app, configuration: configuration, logger: logger,
             onServerRunning: { [tour, configuration] port in
-                logger.notice("assent serving", metadata: ["host": .string(configuration.host), "port": .stringConvertible(port),
-                                                           "database": .string(configuration.databaseDescription)])
-                if let tour { Output.line(tour.text(host: configuration.host, port: port)); fflush(Output.out) }
+                logger.notice(
+                    "assent serving",
+                    metadata: [
+                        "host": .string(configuration.host), "port": .stringConvertible(port),
+                        "database": .string(configuration.databaseDescription),
+                    ])
+                if let tour {
+                    Output.line(tour.text(host: configuration.host, port: port))
+                    fflush(Output.out)
+                }
             })
         do {
             try await server.runService()

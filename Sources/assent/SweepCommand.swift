@@ -6,7 +6,6 @@ import ArgumentParser
 import Crypto
 import Foundation
 
-
 struct SweepCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep", abstract: "Purge content whose retention has ended, keeping tombstones (SPEC §5).")

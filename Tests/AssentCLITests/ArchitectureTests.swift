@@ -35,9 +35,11 @@ struct ArchitectureTests {
 
     @Test("error codes are switched over as enums at the edges, never as strings")
     func noStringSwitchOverCodes() throws {
-        let codes = ["invalid_event", "unknown_account", "unknown_conversation", "unknown_run", "account_deleted", "deadline_passed",
-                     "terms_not_accepted", "duplicate_run", "invalid_policy", "invalid_argument", "duplicate_key", "unknown_key",
-                     "idempotency_conflict", "not_found"]
+        let codes = [
+            "invalid_event", "unknown_account", "unknown_conversation", "unknown_run", "account_deleted", "deadline_passed",
+            "terms_not_accepted", "duplicate_run", "invalid_policy", "invalid_argument", "duplicate_key", "unknown_key",
+            "idempotency_conflict", "not_found",
+        ]
         for (name, text) in try Self.sources("AssentServer") + Self.sources("assent") {
             for code in codes {
                 #expect(!text.contains("case \"\(code)\""), "\(name) switches over \"\(code)\" as a string")

@@ -41,7 +41,9 @@ struct EndToEndTests {
         /// Runs `assent ARGS --database <workspace db>` (or stdout to a file).
         @discardableResult
         func run(_ arguments: [String], database: Bool = true, stdoutTo file: String? = nil) throws -> Result {
-            #expect(FileManager.default.isExecutableFile(atPath: EndToEndTests.binary.path), "build the package first: \(EndToEndTests.binary.path)")
+            #expect(
+                FileManager.default.isExecutableFile(atPath: EndToEndTests.binary.path),
+                "build the package first: \(EndToEndTests.binary.path)")
             let process = Process()
             process.executableURL = EndToEndTests.binary
             process.arguments = arguments + (database ? ["--database", path("assent.sqlite")] : [])
@@ -59,7 +61,9 @@ struct EndToEndTests {
             let outData = file == nil ? out.fileHandleForReading.readDataToEndOfFile() : Data()
             let errData = err.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
-            return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+            return Result(
+                status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                stderr: String(decoding: errData, as: UTF8.self))
         }
     }
 
@@ -91,9 +95,11 @@ struct EndToEndTests {
         let account = try #require(explained["account"] as? String)
 
         // The user turns training off in settings.
-        try ws.write("optout.jsonl", [
-            #"{"type":"training.choice","account":"\#(account)","value":"off","source":"settings","at":"2026-11-01T00:00:01Z"}"#
-        ])
+        try ws.write(
+            "optout.jsonl",
+            [
+                #"{"type":"training.choice","account":"\#(account)","value":"off","source":"settings","at":"2026-11-01T00:00:01Z"}"#
+            ])
         #expect(try ws.run(["import", ws.path("optout.jsonl")]).status == 0)
         #expect(try ws.run(["runs", "create", "--name", "r2", "--at", "2026-11-01T00:00:02Z"]).status == 0)
 
@@ -169,7 +175,9 @@ struct EndToEndTests {
             exported += try Self.tool("/bin/gzip", ["-dc", ws.path("out1/\(name)")])
         }
         // Nothing planted leaves: no key prefixes, no private keys, no real ids.
-        for marker in ["AKIA", "ghp_", "sk-proj-", "sk_live_", "xoxb-", "sk-ant-api03-", "AIza", "BEGIN RSA PRIVATE KEY", "acct-", "eyJhbGciOi"] {
+        for marker in [
+            "AKIA", "ghp_", "sk-proj-", "sk_live_", "xoxb-", "sk-ant-api03-", "AIza", "BEGIN RSA PRIVATE KEY", "acct-", "eyJhbGciOi",
+        ] {
             #expect(!exported.contains(marker), "\(marker) leaked")
         }
         let records = exported.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
@@ -182,25 +190,31 @@ struct EndToEndTests {
         }
         #expect(keys == keys.sorted() && keys.count > 10)
         let days = records.flatMap { record -> [String] in
-            ((record?["exchanges"] as? [[String: Any]]) ?? []).compactMap { $0["at"] as? String } + [record?["at"] as? String].compactMap { $0 }
+            ((record?["exchanges"] as? [[String: Any]]) ?? []).compactMap { $0["at"] as? String }
+                + [record?["at"] as? String].compactMap { $0 }
         }
         #expect(!days.isEmpty && days.allSatisfy { $0.count == 10 && $0.dropFirst(4).first == "-" }, "\(days.prefix(3))")
-        #expect(records.count == ((manifest["counts"] as? [String: Int])?["conversations"] ?? 0) + ((manifest["counts"] as? [String: Int])?["feedback"] ?? 0))
+        #expect(
+            records.count == ((manifest["counts"] as? [String: Int])?["conversations"] ?? 0)
+                + ((manifest["counts"] as? [String: Int])?["feedback"] ?? 0))
         // One pseudonym per account: as many as the accounts the run holds.
         let shown = try ws.run(["runs", "show", "r1"]).stdout
-        let accounts = Set(shown.split(separator: "\n").compactMap { line -> String? in
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-            return parts.count == 3 && parts[1].hasPrefix("acct-") ? String(parts[1]) : nil
-        })
+        let accounts = Set(
+            shown.split(separator: "\n").compactMap { line -> String? in
+                let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+                return parts.count == 3 && parts[1].hasPrefix("acct-") ? String(parts[1]) : nil
+            })
         let pseudonyms = Set(records.compactMap { $0?["account"] as? String })
         #expect(pseudonyms.count == accounts.count)
         // Content purged since the run is reported, not exported: a conversation it holds is
         // deleted at the run's instant, so a sweep now (30 days on or later) purges it.
         let held = try #require((try ws.run(["runs", "show", "r1", "--json"]).json()["conversations"] as? [String])?.first)
         let owner = try #require(try ws.run(["explain", "--conversation", held, "--json"]).json()["account"] as? String)
-        try ws.write("delete.jsonl", [
-            #"{"type":"conversation.deleted","account":"\#(owner)","conversation":"\#(held)","at":"2026-11-01T00:00:00Z"}"#
-        ])
+        try ws.write(
+            "delete.jsonl",
+            [
+                #"{"type":"conversation.deleted","account":"\#(owner)","conversation":"\#(held)","at":"2026-11-01T00:00:00Z"}"#
+            ])
         #expect(try ws.run(["import", ws.path("delete.jsonl")]).status == 0)
         let swept = try ws.run(["sweep", "--json"]).json()
         #expect(((swept["purged"] as? [String: Any])?["conversations"] as? [String])?.contains(held) == true)
@@ -214,10 +228,12 @@ struct EndToEndTests {
     @Test("redact: JSONL in, redacted text or spans out")
     func redact() throws {
         let ws = try Workspace()
-        try ws.write("in.jsonl", [
-            #"{"id":"a","text":"mail ana.lopez@example.com or call (415) 555-0132"}"#,
-            #"{"id":7,"text":"nothing here"}"#,
-        ])
+        try ws.write(
+            "in.jsonl",
+            [
+                #"{"id":"a","text":"mail ana.lopez@example.com or call (415) 555-0132"}"#,
+                #"{"id":7,"text":"nothing here"}"#,
+            ])
         let text = try ws.run(["redact", ws.path("in.jsonl")], database: false)
         #expect(text.status == 0)
         #expect(text.stdout == #"{"id":"a","text":"mail [EMAIL] or call [PHONE]"}"# + "\n" + #"{"id":7,"text":"nothing here"}"# + "\n")
@@ -234,10 +250,12 @@ struct EndToEndTests {
         let ws = try Workspace()
         try ws.write("good.jsonl", [#"{"type":"account.created","account":"a1","plan":"free","at":"2025-07-01T10:00:00Z"}"#])
         #expect(try ws.run(["import", ws.path("good.jsonl")]).status == 0)
-        try ws.write("bad.jsonl", [
-            #"{"type":"account.created","account":"a2","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
-            #"{"type":"training.choice","account":"a2","value":"on","source":"settings","at":"2025-09-01T00:00:00Z"}"#,
-        ])
+        try ws.write(
+            "bad.jsonl",
+            [
+                #"{"type":"account.created","account":"a2","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
+                #"{"type":"training.choice","account":"a2","value":"on","source":"settings","at":"2025-09-01T00:00:00Z"}"#,
+            ])
         let bad = try ws.run(["import", ws.path("bad.jsonl")])
         #expect(bad.status != 0)
         #expect(bad.stderr == "error: terms_not_accepted: line 2: account a2 has accepted no terms at or before 2025-09-01T00:00:00Z\n")
@@ -248,7 +266,10 @@ struct EndToEndTests {
         let malformed = try ws.run(["prompt", "--account", "a1", "--at", "soon"])
         #expect(malformed.stderr.hasPrefix("error: invalid_argument: "))
         let prompt = try ws.run(["prompt", "--account", "a1", "--at", "2025-09-01T00:00:00Z", "--json"]).json()
-        #expect(prompt as NSDictionary == ["account": "a1", "at": "2025-09-01T00:00:00Z", "prompt": "notice", "canUse": true, "deferrable": true] as NSDictionary)
+        #expect(
+            prompt as NSDictionary == [
+                "account": "a1", "at": "2025-09-01T00:00:00Z", "prompt": "notice", "canUse": true, "deferrable": true,
+            ] as NSDictionary)
         let missingFile = try ws.run(["import", ws.path("nope.jsonl")])
         #expect(missingFile.stderr.hasPrefix("error: invalid_argument: cannot open"))
         let purpose = try ws.run(["runs", "create", "--name", "x", "--purpose", "ads"])
@@ -286,8 +307,12 @@ struct EndToEndTests {
         #expect(list.stdout.contains("platform"))
         #expect(!list.stdout.contains(secret))
         #expect(try ws.run(["keys", "create", "--name", "platform", "--scope", "admin"]).stderr.hasPrefix("error: duplicate_key: "))
-        #expect(try ws.run(["keys", "create", "--name", "x", "--scope", "root"]).stderr.hasPrefix("error: invalid_argument: unknown scope root"))
-        #expect(try ws.run(["keys", "create", "--name", ".hidden", "--scope", "admin"]).stderr.hasPrefix("error: invalid_argument: a key name is"))
+        #expect(
+            try ws.run(["keys", "create", "--name", "x", "--scope", "root"]).stderr.hasPrefix("error: invalid_argument: unknown scope root")
+        )
+        #expect(
+            try ws.run(["keys", "create", "--name", ".hidden", "--scope", "admin"]).stderr.hasPrefix(
+                "error: invalid_argument: a key name is"))
         #expect(try ws.run(["keys", "create", "--name", "x"]).stderr.hasPrefix("error: invalid_argument: give at least one --scope"))
         #expect(try ws.run(["lineage"]).stderr == "error: invalid_argument: give exactly one of --account or --conversation\n")
         let revoked = try ws.run(["keys", "revoke", "platform"])
@@ -306,10 +331,12 @@ struct EndToEndTests {
         let mode = try FileManager.default.attributesOfItem(atPath: ws.path("checkpoint.key"))[.posixPermissions] as? NSNumber
         #expect(mode?.intValue == 0o600)
         #expect(try ws.run(["ledger", "keygen", "--out", ws.path("checkpoint.key")], database: false).status != 0)
-        try ws.write("events.jsonl", [
-            #"{"type":"account.created","account":"a1","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
-            #"{"type":"account.created","account":"a2","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
-        ])
+        try ws.write(
+            "events.jsonl",
+            [
+                #"{"type":"account.created","account":"a1","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
+                #"{"type":"account.created","account":"a2","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
+            ])
         #expect(try ws.run(["import", ws.path("events.jsonl")]).status == 0)
         let signed = try ws.run(["ledger", "checkpoint", "--key", ws.path("checkpoint.key")])
         #expect(signed.status == 0, "\(signed.stderr)")
@@ -323,22 +350,26 @@ struct EndToEndTests {
         #expect(((try extended.json()["checkpoints"] as? [[String: Any]])?.first?["ok"] as? Bool) == true)
         // Another key, or an altered checkpoint, does not verify.
         let otherKey = String(repeating: "ab", count: 32)
-        #expect(try ws.run(["ledger", "verify", "--checkpoint", ws.path("cp1.json"), "--public-key", otherKey]).stderr
-            .hasPrefix("error: ledger_broken: checkpoint #3: checkpoint #3 was signed by another key"))
+        #expect(
+            try ws.run(["ledger", "verify", "--checkpoint", ws.path("cp1.json"), "--public-key", otherKey]).stderr
+                .hasPrefix("error: ledger_broken: checkpoint #3: checkpoint #3 was signed by another key"))
         let altered = signed.stdout.replacingOccurrences(of: #""seq":3"#, with: #""seq":2"#)
         try ws.write("cp2.json", [altered])
         #expect(try ws.run(["ledger", "verify", "--checkpoint", ws.path("cp2.json")]).stderr.contains("the signature does not verify"))
         // Someone with write access cuts the ledger back to before the checkpoint and fixes the head.
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", "-c", """
+        python.arguments = [
+            "python3", "-c",
+            """
             import sqlite3, sys
             db = sqlite3.connect(sys.argv[1])
             db.executescript("DROP TRIGGER ledger_no_delete; DELETE FROM conversations; DELETE FROM ledger WHERE seq >= 3;")
             db.execute("UPDATE ledger_head SET last_seq = 2, last_hash = (SELECT hash FROM ledger WHERE seq = 2)")
             db.executescript("DELETE FROM accounts; INSERT INTO accounts SELECT account, max(seq) FROM ledger WHERE account IS NOT NULL GROUP BY account;")
             db.commit()
-            """, ws.path("assent.sqlite")]
+            """, ws.path("assent.sqlite"),
+        ]
         try python.run()
         python.waitUntilExit()
         #expect(python.terminationStatus == 0)
@@ -355,7 +386,8 @@ struct EndToEndTests {
         #expect(made.status == 0, "\(made.stderr)")
         let mode = try FileManager.default.attributesOfItem(atPath: ws.path("secrets.json"))[.posixPermissions] as? NSNumber
         #expect(mode?.intValue == 0o600)
-        let secrets = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ws.path("secrets.json")))) as? [String: String])
+        let secrets = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ws.path("secrets.json")))) as? [String: String])
         #expect(Set(secrets.keys) == ["export-pseudonyms", "page-sessions", "console-sessions"])
         #expect(secrets.values.allSatisfy { $0.count == 64 })
     }
@@ -363,8 +395,9 @@ struct EndToEndTests {
     @Test("serve --demo refuses a database holding other data, and demo key names are kept for it")
     func demoOnlyOnItsOwnDatabase() throws {
         let ws = try Workspace()
-        #expect(try ws.run(["keys", "create", "--name", "demo-admin", "--scope", "admin"]).stderr
-            .hasPrefix("error: invalid_argument: key names starting with demo- are kept for serve --demo"))
+        #expect(
+            try ws.run(["keys", "create", "--name", "demo-admin", "--scope", "admin"]).stderr
+                .hasPrefix("error: invalid_argument: key names starting with demo- are kept for serve --demo"))
         try ws.write("events.jsonl", [#"{"type":"account.created","account":"real-1","plan":"free","at":"2025-07-01T10:00:00Z"}"#])
         #expect(try ws.run(["import", ws.path("events.jsonl")]).status == 0)
         let refused = try ws.run(["serve", "--demo", "--port", "0"])

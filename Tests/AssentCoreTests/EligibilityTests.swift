@@ -174,7 +174,8 @@ struct EligibilityTests {
         b.choice("2025-09-24T00:00:00Z", .on)
         let d = try b.eligibility(at: "2025-09-24T00:00:00Z")
         #expect(d.eligible)
-        #expect(d.exchanges.map(\.at) == ["2025-09-02", "2025-09-16", "2025-09-18", "2025-09-20", "2025-09-21"].map { t($0 + "T00:00:00Z") })
+        #expect(
+            d.exchanges.map(\.at) == ["2025-09-02", "2025-09-16", "2025-09-18", "2025-09-20", "2025-09-21"].map { t($0 + "T00:00:00Z") })
         // Under the default (whole) before the new version, the pre-opt-in exchange entered too.
         #expect(try b.eligibility(at: "2025-09-14T00:00:00Z").exchanges.count == 2)
     }

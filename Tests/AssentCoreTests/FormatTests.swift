@@ -5,25 +5,29 @@ import Testing
 
 @Suite("Instants and periods")
 struct InstantTests {
-    @Test("RFC 3339 round trip in canonical UTC form", arguments: [
-        ("2025-09-28T00:00:00Z", "2025-09-28T00:00:00Z"),
-        ("2025-09-28T02:00:00+02:00", "2025-09-28T00:00:00Z"),
-        ("2025-09-27T19:30:00-04:30", "2025-09-28T00:00:00Z"),
-        ("2025-09-28t00:00:00z", "2025-09-28T00:00:00Z"),
-        ("2025-09-28T00:00:00.5Z", "2025-09-28T00:00:00.500Z"),
-        ("2025-09-28T00:00:00.123456789Z", "2025-09-28T00:00:00.123456Z"),
-        ("2024-02-29T23:59:59Z", "2024-02-29T23:59:59Z"),
-        ("1969-12-31T23:59:59.000001Z", "1969-12-31T23:59:59.000001Z"),
-    ])
+    @Test(
+        "RFC 3339 round trip in canonical UTC form",
+        arguments: [
+            ("2025-09-28T00:00:00Z", "2025-09-28T00:00:00Z"),
+            ("2025-09-28T02:00:00+02:00", "2025-09-28T00:00:00Z"),
+            ("2025-09-27T19:30:00-04:30", "2025-09-28T00:00:00Z"),
+            ("2025-09-28t00:00:00z", "2025-09-28T00:00:00Z"),
+            ("2025-09-28T00:00:00.5Z", "2025-09-28T00:00:00.500Z"),
+            ("2025-09-28T00:00:00.123456789Z", "2025-09-28T00:00:00.123456Z"),
+            ("2024-02-29T23:59:59Z", "2024-02-29T23:59:59Z"),
+            ("1969-12-31T23:59:59.000001Z", "1969-12-31T23:59:59.000001Z"),
+        ])
     func roundTrip(input: String, canonical: String) throws {
         #expect(try Instant(rfc3339: input).rfc3339 == canonical)
     }
 
-    @Test("malformed instants are refused", arguments: [
-        "", "2025-09-28", "2025-09-28T00:00:00", "2025-13-01T00:00:00Z", "2025-02-29T00:00:00Z",
-        "2025-09-28T24:00:00Z", "2025-09-28T00:60:00Z", "2025-09-28 00:00:00Z", "2025-09-28T00:00:00.Z",
-        "2025-09-28T00:00:00+0200", "0000-01-01T00:00:00Z", "tomorrow", "2025-09-28T00:00:00Zjunk",
-    ])
+    @Test(
+        "malformed instants are refused",
+        arguments: [
+            "", "2025-09-28", "2025-09-28T00:00:00", "2025-13-01T00:00:00Z", "2025-02-29T00:00:00Z",
+            "2025-09-28T24:00:00Z", "2025-09-28T00:60:00Z", "2025-09-28 00:00:00Z", "2025-09-28T00:00:00.Z",
+            "2025-09-28T00:00:00+0200", "0000-01-01T00:00:00Z", "tomorrow", "2025-09-28T00:00:00Zjunk",
+        ])
     func malformed(input: String) {
         #expect(Instant.parse(input) == nil)
         #expect(thrownError { try Instant(rfc3339: input) }?.code == .invalidArgument)
@@ -38,14 +42,16 @@ struct InstantTests {
         }
     }
 
-    @Test("periods: years are calendar years, days are 24 hours", arguments: [
-        ("5y", "2025-09-02T08:30:00Z", "2030-09-02T08:30:00Z"),
-        ("5y", "2024-02-29T12:00:00Z", "2029-02-28T12:00:00Z"),
-        ("4y", "2024-02-29T12:00:00Z", "2028-02-29T12:00:00Z"),
-        ("30d", "2025-09-02T00:00:00Z", "2025-10-02T00:00:00Z"),
-        ("30d", "2025-02-15T00:00:00Z", "2025-03-17T00:00:00Z"),
-        ("0d", "2025-02-15T00:00:00Z", "2025-02-15T00:00:00Z"),
-    ])
+    @Test(
+        "periods: years are calendar years, days are 24 hours",
+        arguments: [
+            ("5y", "2025-09-02T08:30:00Z", "2030-09-02T08:30:00Z"),
+            ("5y", "2024-02-29T12:00:00Z", "2029-02-28T12:00:00Z"),
+            ("4y", "2024-02-29T12:00:00Z", "2028-02-29T12:00:00Z"),
+            ("30d", "2025-09-02T00:00:00Z", "2025-10-02T00:00:00Z"),
+            ("30d", "2025-02-15T00:00:00Z", "2025-03-17T00:00:00Z"),
+            ("0d", "2025-02-15T00:00:00Z", "2025-02-15T00:00:00Z"),
+        ])
     func periods(text: String, from: String, to: String) throws {
         let period = try RetentionPeriod(parsing: text, field: "optInRetention")
         #expect(period.description == text)
@@ -86,7 +92,8 @@ struct PolicyTests {
     func merge() throws {
         let first = try PolicyDocument(json: #"{"version":"v2","effectiveFrom":"2026-01-01T00:00:00Z","optOutRetention":"14d"}"#)
         let (h1, _) = try PolicyHistory().applying(first, horizon: nil)
-        let second = try PolicyDocument(json: #"{"version":"v3","effectiveFrom":"2026-02-01T00:00:00Z","decisionDeadline":"2026-03-01T00:00:00Z"}"#)
+        let second = try PolicyDocument(
+            json: #"{"version":"v3","effectiveFrom":"2026-02-01T00:00:00Z","decisionDeadline":"2026-03-01T00:00:00Z"}"#)
         let (h2, v3) = try h1.applying(second, horizon: t("2026-01-15T00:00:00Z"))
         #expect(v3.policy.optOutRetention == .days(14))
         #expect(v3.policy.decisionDeadline == t("2026-03-01T00:00:00Z"))
@@ -107,21 +114,32 @@ struct PolicyTests {
         #expect(version.json.canonicalText.contains(#""optInRetention":"5y""#))
     }
 
-    @Test("invalid policies are refused with the field and the reason", arguments: [
-        (#"{"version":"x","effectiveFrom":"2026-01-01T00:00:00Z","consumerPlans":["free","team"]}"#, "consumerPlans: plan \"team\" is also in commercialPlans"),
-        (#"{"version":"x","effectiveFrom":"2026-01-01T00:00:00Z","decisionDeadline":"2020-01-01T00:00:00Z"}"#, "decisionDeadline: "),
-        (#"{"version":"x","effectiveFrom":"2026-01-01T00:00:00Z","optInRetention":"-1y"}"#, "optInRetention: "),
-        (#"{"version":"x","effectiveFrom":"2026-01-01T00:00:00Z","resumedScope":"partial"}"#, "field \"resumedScope\": unknown value"),
-        (#"{"version":"x","effectiveFrom":"2026-01-01T00:00:00Z","retention":"5y"}"#, "unknown field \"retention\""),
-        (#"{"effectiveFrom":"2026-01-01T00:00:00Z"}"#, "missing field \"version\""),
-        (#"{"version":"x"}"#, "missing field \"effectiveFrom\""),
-        (#"{"version":"x","effectiveFrom":"soon"}"#, "field \"effectiveFrom\": malformed instant"),
-        (#"{"version":"x","effectiveFrom":"2026-01-01T00:00:00Z","commercialPlans":["api","api"]}"#, "commercialPlans: plan \"api\" is listed twice"),
-        (#"{"version":"consumer-terms-2025-09","effectiveFrom":"2026-01-01T00:00:00Z"}"#, "version: "),
-        (#"{"version":"x","effectiveFrom":"2025-01-01T00:00:00Z"}"#, "effectiveFrom: 2025-01-01T00:00:00Z is not after the ledger's horizon"),
-        (#"["not an object"]"#, "a policy must be a JSON object"),
-        (#"{"version":"x",}"#, "malformed JSON"),
-    ])
+    @Test(
+        "invalid policies are refused with the field and the reason",
+        arguments: [
+            (
+                #"{"version":"x","effectiveFrom":"2026-01-01T00:00:00Z","consumerPlans":["free","team"]}"#,
+                "consumerPlans: plan \"team\" is also in commercialPlans"
+            ),
+            (#"{"version":"x","effectiveFrom":"2026-01-01T00:00:00Z","decisionDeadline":"2020-01-01T00:00:00Z"}"#, "decisionDeadline: "),
+            (#"{"version":"x","effectiveFrom":"2026-01-01T00:00:00Z","optInRetention":"-1y"}"#, "optInRetention: "),
+            (#"{"version":"x","effectiveFrom":"2026-01-01T00:00:00Z","resumedScope":"partial"}"#, "field \"resumedScope\": unknown value"),
+            (#"{"version":"x","effectiveFrom":"2026-01-01T00:00:00Z","retention":"5y"}"#, "unknown field \"retention\""),
+            (#"{"effectiveFrom":"2026-01-01T00:00:00Z"}"#, "missing field \"version\""),
+            (#"{"version":"x"}"#, "missing field \"effectiveFrom\""),
+            (#"{"version":"x","effectiveFrom":"soon"}"#, "field \"effectiveFrom\": malformed instant"),
+            (
+                #"{"version":"x","effectiveFrom":"2026-01-01T00:00:00Z","commercialPlans":["api","api"]}"#,
+                "commercialPlans: plan \"api\" is listed twice"
+            ),
+            (#"{"version":"consumer-terms-2025-09","effectiveFrom":"2026-01-01T00:00:00Z"}"#, "version: "),
+            (
+                #"{"version":"x","effectiveFrom":"2025-01-01T00:00:00Z"}"#,
+                "effectiveFrom: 2025-01-01T00:00:00Z is not after the ledger's horizon"
+            ),
+            (#"["not an object"]"#, "a policy must be a JSON object"),
+            (#"{"version":"x",}"#, "malformed JSON"),
+        ])
     func invalid(json: String, messagePrefix: String) {
         let error = thrownError {
             let document = try PolicyDocument(json: json)
@@ -134,18 +152,20 @@ struct PolicyTests {
 
 @Suite("Event format (SPEC §6)")
 struct EventFormatTests {
-    @Test("every event type of SPEC §6 parses and prints back", arguments: [
-        #"{"type":"account.created","account":"a1","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
-        #"{"type":"account.plan_changed","account":"a1","plan":"team","at":"2025-07-01T10:00:00Z"}"#,
-        #"{"type":"terms.accepted","account":"a1","version":"2025-09","source":"signup","at":"2025-09-01T00:00:00Z"}"#,
-        #"{"type":"training.choice","account":"a1","value":"on","source":"settings","shownDefault":"on","at":"2025-09-01T00:00:00Z"}"#,
-        #"{"type":"notice.deferred","account":"a1","at":"2025-09-01T00:00:00Z"}"#,
-        #"{"type":"conversation.activity","account":"a1","conversation":"c1","kind":"code","incognito":true,"at":"2025-09-01T00:00:00Z","content":"ls -la\n\"x\""}"#,
-        #"{"type":"conversation.deleted","account":"a1","conversation":"c1","at":"2025-09-01T00:00:00Z"}"#,
-        #"{"type":"feedback.submitted","account":"a1","conversation":"c1","feedback":"f1","rating":"down","comment":"wrong","at":"2025-09-01T00:00:00Z"}"#,
-        #"{"type":"account.deleted","account":"a1","at":"2025-09-01T00:00:00Z"}"#,
-        #"{"type":"notice.shown","account":"a1","surface":"signup","at":"2025-09-01T00:00:00Z"}"#,
-    ])
+    @Test(
+        "every event type of SPEC §6 parses and prints back",
+        arguments: [
+            #"{"type":"account.created","account":"a1","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
+            #"{"type":"account.plan_changed","account":"a1","plan":"team","at":"2025-07-01T10:00:00Z"}"#,
+            #"{"type":"terms.accepted","account":"a1","version":"2025-09","source":"signup","at":"2025-09-01T00:00:00Z"}"#,
+            #"{"type":"training.choice","account":"a1","value":"on","source":"settings","shownDefault":"on","at":"2025-09-01T00:00:00Z"}"#,
+            #"{"type":"notice.deferred","account":"a1","at":"2025-09-01T00:00:00Z"}"#,
+            #"{"type":"conversation.activity","account":"a1","conversation":"c1","kind":"code","incognito":true,"at":"2025-09-01T00:00:00Z","content":"ls -la\n\"x\""}"#,
+            #"{"type":"conversation.deleted","account":"a1","conversation":"c1","at":"2025-09-01T00:00:00Z"}"#,
+            #"{"type":"feedback.submitted","account":"a1","conversation":"c1","feedback":"f1","rating":"down","comment":"wrong","at":"2025-09-01T00:00:00Z"}"#,
+            #"{"type":"account.deleted","account":"a1","at":"2025-09-01T00:00:00Z"}"#,
+            #"{"type":"notice.shown","account":"a1","surface":"signup","at":"2025-09-01T00:00:00Z"}"#,
+        ])
     func roundTrip(line: String) throws {
         let event = try Event(jsonLine: line)
         #expect(try Event(json: event.json()) == event)
@@ -154,33 +174,60 @@ struct EventFormatTests {
 
     @Test("optional fields default: incognito false, no content, no shown default")
     func defaults() throws {
-        let event = try Event(jsonLine: #"{"type":"conversation.activity","account":"a1","conversation":"c1","kind":"chat","at":"2025-09-01T00:00:00Z"}"#)
+        let event = try Event(
+            jsonLine: #"{"type":"conversation.activity","account":"a1","conversation":"c1","kind":"chat","at":"2025-09-01T00:00:00Z"}"#)
         #expect(event.body == .conversationActivity(conversation: "c1", kind: .chat, incognito: false, content: nil))
-        let stripped = try Event(jsonLine: #"{"type":"feedback.submitted","account":"a1","conversation":"c1","feedback":"f1","rating":"up","comment":"secret","at":"2025-09-01T00:00:00Z"}"#).withoutContent
+        let stripped = try Event(
+            jsonLine:
+                #"{"type":"feedback.submitted","account":"a1","conversation":"c1","feedback":"f1","rating":"up","comment":"secret","at":"2025-09-01T00:00:00Z"}"#
+        ).withoutContent
         #expect(stripped.content == nil)
     }
 
-    @Test("malformed lines are invalid_event with the reason", arguments: [
-        (#"{"type":"account.renamed","account":"a1","at":"2025-09-01T00:00:00Z"}"#, "unknown event type"),
-        (#"{"type":"content.purged","account":"a1","conversation":"c1","at":"2025-09-01T00:00:00Z"}"#, "unknown event type"),
-        (#"{"type":"account.created","account":"a1","at":"2025-09-01T00:00:00Z"}"#, "missing field \"plan\""),
-        (#"{"type":"account.created","plan":"free","at":"2025-09-01T00:00:00Z"}"#, "missing field \"account\""),
-        (#"{"type":"account.created","account":"a1","plan":"free"}"#, "missing field \"at\""),
-        (#"{"type":"account.created","account":"a1","plan":"free","at":"2025-09-01"}"#, "field \"at\": malformed instant"),
-        (#"{"type":"account.created","account":"","plan":"free","at":"2025-09-01T00:00:00Z"}"#, "field \"account\" must not be empty"),
-        (#"{"type":"account.created","account":7,"plan":"free","at":"2025-09-01T00:00:00Z"}"#, "field \"account\" must be a string"),
-        (#"{"type":"training.choice","account":"a1","value":"maybe","source":"api","at":"2025-09-01T00:00:00Z"}"#, "field \"value\": unknown value"),
-        (#"{"type":"training.choice","account":"a1","value":"on","source":"email","at":"2025-09-01T00:00:00Z"}"#, "field \"source\": unknown value"),
-        (#"{"type":"terms.accepted","account":"a1","version":"2025-09","source":"settings","at":"2025-09-01T00:00:00Z"}"#, "field \"source\": unknown value"),
-        (#"{"type":"conversation.activity","account":"a1","conversation":"c1","kind":"voice","at":"2025-09-01T00:00:00Z"}"#, "field \"kind\": unknown value"),
-        (#"{"type":"conversation.activity","account":"a1","conversation":"c1","kind":"chat","incognit":true,"at":"2025-09-01T00:00:00Z"}"#, "unknown field \"incognit\""),
-        (#"{"type":"conversation.activity","account":"a1","conversation":"c1","kind":"chat","incognito":"yes","at":"2025-09-01T00:00:00Z"}"#, "field \"incognito\" must be a boolean"),
-        (#"{"type":"feedback.submitted","account":"a1","conversation":"c1","feedback":"f1","rating":"meh","at":"2025-09-01T00:00:00Z"}"#, "field \"rating\": unknown value"),
-        (#"{"type":"notice.shown","account":"a1","surface":"email","at":"2025-09-01T00:00:00Z"}"#, "field \"surface\": unknown value"),
-        (#"{"type":"notice.shown","account":"a1","account":"a2","surface":"notice","at":"2025-09-01T00:00:00Z"}"#, "malformed JSON"),
-        (#"not json"#, "malformed JSON"),
-        (#"[1,2]"#, "an event must be a JSON object"),
-    ])
+    @Test(
+        "malformed lines are invalid_event with the reason",
+        arguments: [
+            (#"{"type":"account.renamed","account":"a1","at":"2025-09-01T00:00:00Z"}"#, "unknown event type"),
+            (#"{"type":"content.purged","account":"a1","conversation":"c1","at":"2025-09-01T00:00:00Z"}"#, "unknown event type"),
+            (#"{"type":"account.created","account":"a1","at":"2025-09-01T00:00:00Z"}"#, "missing field \"plan\""),
+            (#"{"type":"account.created","plan":"free","at":"2025-09-01T00:00:00Z"}"#, "missing field \"account\""),
+            (#"{"type":"account.created","account":"a1","plan":"free"}"#, "missing field \"at\""),
+            (#"{"type":"account.created","account":"a1","plan":"free","at":"2025-09-01"}"#, "field \"at\": malformed instant"),
+            (#"{"type":"account.created","account":"","plan":"free","at":"2025-09-01T00:00:00Z"}"#, "field \"account\" must not be empty"),
+            (#"{"type":"account.created","account":7,"plan":"free","at":"2025-09-01T00:00:00Z"}"#, "field \"account\" must be a string"),
+            (
+                #"{"type":"training.choice","account":"a1","value":"maybe","source":"api","at":"2025-09-01T00:00:00Z"}"#,
+                "field \"value\": unknown value"
+            ),
+            (
+                #"{"type":"training.choice","account":"a1","value":"on","source":"email","at":"2025-09-01T00:00:00Z"}"#,
+                "field \"source\": unknown value"
+            ),
+            (
+                #"{"type":"terms.accepted","account":"a1","version":"2025-09","source":"settings","at":"2025-09-01T00:00:00Z"}"#,
+                "field \"source\": unknown value"
+            ),
+            (
+                #"{"type":"conversation.activity","account":"a1","conversation":"c1","kind":"voice","at":"2025-09-01T00:00:00Z"}"#,
+                "field \"kind\": unknown value"
+            ),
+            (
+                #"{"type":"conversation.activity","account":"a1","conversation":"c1","kind":"chat","incognit":true,"at":"2025-09-01T00:00:00Z"}"#,
+                "unknown field \"incognit\""
+            ),
+            (
+                #"{"type":"conversation.activity","account":"a1","conversation":"c1","kind":"chat","incognito":"yes","at":"2025-09-01T00:00:00Z"}"#,
+                "field \"incognito\" must be a boolean"
+            ),
+            (
+                #"{"type":"feedback.submitted","account":"a1","conversation":"c1","feedback":"f1","rating":"meh","at":"2025-09-01T00:00:00Z"}"#,
+                "field \"rating\": unknown value"
+            ),
+            (#"{"type":"notice.shown","account":"a1","surface":"email","at":"2025-09-01T00:00:00Z"}"#, "field \"surface\": unknown value"),
+            (#"{"type":"notice.shown","account":"a1","account":"a2","surface":"notice","at":"2025-09-01T00:00:00Z"}"#, "malformed JSON"),
+            (#"not json"#, "malformed JSON"),
+            (#"[1,2]"#, "an event must be a JSON object"),
+        ])
     func malformed(line: String, messagePrefix: String) {
         let error = thrownError { try Event(jsonLine: line) }
         #expect(error?.code == .invalidEvent)
@@ -197,17 +244,20 @@ struct JSONTests {
         #expect(try JSONValue.parse(value.canonicalText) == value)
     }
 
-    @Test("syntax errors are refused", arguments: [
-        "", "{", "[1,]", "{\"a\":1,}", "01", "1.", "\"\\x\"", "\"\\ud800\"", "tru", "{\"a\" 1}", "\"a\nb\"", "[1] [2]",
-        String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
-    ])
+    @Test(
+        "syntax errors are refused",
+        arguments: [
+            "", "{", "[1,]", "{\"a\":1,}", "01", "1.", "\"\\x\"", "\"\\ud800\"", "tru", "{\"a\" 1}", "\"a\nb\"", "[1] [2]",
+            String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+        ])
     func syntaxErrors(text: String) {
         #expect(throws: JSONSyntaxError.self) { try JSONValue.parse(text) }
     }
 
     @Test("any string survives writing and parsing")
     func stringRoundTrip() async {
-        await propertyCheck(input: Gen.int(in: 0...0x1F600).map { Character(Unicode.Scalar(UInt32($0)) ?? "?") }.string(of: 0...40)) { text throws in
+        await propertyCheck(input: Gen.int(in: 0...0x1F600).map { Character(Unicode.Scalar(UInt32($0)) ?? "?") }.string(of: 0...40)) {
+            text throws in
             let value = JSONValue.string(text)
             #expect(try JSONValue.parse(value.canonicalText) == value)
         }

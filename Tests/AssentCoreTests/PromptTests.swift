@@ -51,7 +51,10 @@ struct PromptTests {
     @Test("P3 needs the current terms version: a new version prompts again")
     func p3NewTermsVersion() throws {
         var b = TimelineBuilder()
-        let doc = try PolicyDocument(json: #"{"version":"v2","effectiveFrom":"2026-01-01T00:00:00Z","termsVersion":"2026-01","rolloutStart":"2026-01-01T00:00:00Z","decisionDeadline":"2026-02-01T00:00:00Z"}"#)
+        let doc = try PolicyDocument(
+            json:
+                #"{"version":"v2","effectiveFrom":"2026-01-01T00:00:00Z","termsVersion":"2026-01","rolloutStart":"2026-01-01T00:00:00Z","decisionDeadline":"2026-02-01T00:00:00Z"}"#
+        )
         b.policies = try b.policies.applying(doc, horizon: nil).0
         b.created("2025-07-01T10:00:00Z")
         b.acceptAndChoose("2025-09-01T00:00:00Z", .on)
@@ -125,7 +128,9 @@ struct PromptTests {
         var b = TimelineBuilder()
         b.created("2025-07-01T10:00:00Z")
         #expect(thrownError { try b.prompt(at: "2025-06-30T00:00:00Z") }?.code == .unknownAccount)
-        #expect(thrownError { try PolicyEngine().prompt(AccountTimeline(account: "zz"), at: t("2025-09-01T00:00:00Z")) }?.code == .unknownAccount)
+        #expect(
+            thrownError { try PolicyEngine().prompt(AccountTimeline(account: "zz"), at: t("2025-09-01T00:00:00Z")) }?.code
+                == .unknownAccount)
     }
 
     @Test("two events at one instant: both count for a prompt at that instant")
@@ -140,7 +145,8 @@ struct PromptTests {
     @Test("the deadline moved by a new policy version moves P6/P7")
     func movedDeadline() throws {
         var b = TimelineBuilder()
-        let doc = try PolicyDocument(json: #"{"version":"moved","effectiveFrom":"2025-09-20T00:00:00Z","decisionDeadline":"2025-10-08T00:00:00Z"}"#)
+        let doc = try PolicyDocument(
+            json: #"{"version":"moved","effectiveFrom":"2025-09-20T00:00:00Z","decisionDeadline":"2025-10-08T00:00:00Z"}"#)
         b.policies = try b.policies.applying(doc, horizon: nil).0
         b.created("2025-07-01T10:00:00Z")
         #expect(try b.prompt(at: "2025-10-01T00:00:00Z").prompt == .notice)

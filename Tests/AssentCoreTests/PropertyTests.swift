@@ -22,8 +22,11 @@ struct PropertyTests {
         return [
             PolicyHistory(),
             history(#"{"version":"since","effectiveFrom":"2025-01-01T00:00:00Z","resumedScope":"sinceResume"}"#),
-            history(#"{"version":"fb","effectiveFrom":"2025-01-01T00:00:00Z","feedbackTrainingUse":"always","optOutShortensRetention":false}"#),
-            history(#"{"version":"moved","effectiveFrom":"2025-09-20T00:00:00Z","decisionDeadline":"2025-10-08T00:00:00Z","optInRetention":"1y"}"#),
+            history(
+                #"{"version":"fb","effectiveFrom":"2025-01-01T00:00:00Z","feedbackTrainingUse":"always","optOutShortensRetention":false}"#),
+            history(
+                #"{"version":"moved","effectiveFrom":"2025-09-20T00:00:00Z","decisionDeadline":"2025-10-08T00:00:00Z","optInRetention":"1y"}"#
+            ),
         ]
     }()
 
@@ -51,7 +54,8 @@ struct PropertyTests {
             case 3: body = .trainingChoice(value: .off, source: .settings, shownDefault: nil)
             case 4: body = .noticeDeferred
             case 5, 6, 7:
-                body = .conversationActivity(conversation: conversation, kind: conversation == "c2" ? .code : .chat, incognito: conversation == "c3", content: nil)
+                body = .conversationActivity(
+                    conversation: conversation, kind: conversation == "c2" ? .code : .chat, incognito: conversation == "c3", content: nil)
             case 8: body = .conversationDeleted(conversation: conversation)
             case 9:
                 feedbackCount += 1
@@ -180,7 +184,7 @@ struct PropertyTests {
                     let optedInActivity = b.timeline.entries.indices.contains { k in
                         let entry = b.timeline.entries[k]
                         guard entry.event.at <= instant, entry.event.at >= policy.rolloutStart,
-                              case .conversationActivity(let id, _, _, _) = entry.event.body, id == c.id
+                            case .conversationActivity(let id, _, _, _) = entry.event.body, id == c.id
                         else { return false }
                         return Self.optedInByScan(b.timeline, before: k, policy: policy)
                     }
@@ -188,7 +192,9 @@ struct PropertyTests {
                     if !optedInActivity { #expect(!d.eligible) }
                     // And the converse, for the rules before E8: a pass through E1–E7 with such
                     // activity must be eligible unless every exchange was purged.
-                    if optedInActivity, d.reason == .notResumedSinceOptIn { Issue.record("\(c.id) has opted-in activity but E8 at \(instant)") }
+                    if optedInActivity, d.reason == .notResumedSinceOptIn {
+                        Issue.record("\(c.id) has opted-in activity but E8 at \(instant)")
+                    }
                 }
             }
         }
@@ -196,7 +202,8 @@ struct PropertyTests {
 
     @Test("retainUntil never grows when an off choice or a deletion is added")
     func retentionNeverGrows() async {
-        await propertyCheck(count: 150, input: Self.steps, Gen.int(in: 0...3), Gen.int(in: 0...2), Gen.int(in: 0...20_000)) { steps, variant, addition, hours in
+        await propertyCheck(count: 150, input: Self.steps, Gen.int(in: 0...3), Gen.int(in: 0...2), Gen.int(in: 0...20_000)) {
+            steps, variant, addition, hours in
             let original = Self.build(steps, policies: Self.policyVariants[variant])
             var changed = original
             let at = t("2025-06-01T00:00:00Z").adding(seconds: Int64(hours) * 3600).rfc3339

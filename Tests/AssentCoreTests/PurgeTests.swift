@@ -8,10 +8,10 @@ struct PurgeTests {
     func purges() {
         var b = TimelineBuilder()
         b.created("2025-07-01T10:00:00Z")
-        b.activity("2025-09-01T00:00:00Z", "old")            // no choice: 30 days
+        b.activity("2025-09-01T00:00:00Z", "old")  // no choice: 30 days
         b.feedback("2025-09-01T00:01:00Z", "f1", conversation: "old")  // feedback: five years
         b.acceptAndChoose("2025-09-05T00:00:00Z", .on)
-        b.activity("2025-09-06T00:00:00Z", "kept")           // opted in: five years
+        b.activity("2025-09-06T00:00:00Z", "kept")  // opted in: five years
         let at = t("2025-10-01T00:00:00Z")
         let purges = b.engine.purges(in: b.timeline, at: at)
         #expect(purges.map(\.event.body) == [.contentPurged(conversation: "old", feedback: nil)])
@@ -34,8 +34,9 @@ struct PurgeTests {
         b.deleteAccount("2025-09-10T00:00:00Z")
         #expect(b.engine.purges(in: b.timeline, at: t("2025-10-09T00:00:00Z")).isEmpty)
         let purges = b.engine.purges(in: b.timeline, at: t("2025-10-10T00:00:00Z"))
-        #expect(purges.map(\.event.body) == [
-            .contentPurged(conversation: "c1", feedback: nil), .contentPurged(conversation: "c1", feedback: "f1"),
-        ])
+        #expect(
+            purges.map(\.event.body) == [
+                .contentPurged(conversation: "c1", feedback: nil), .contentPurged(conversation: "c1", feedback: "f1"),
+            ])
     }
 }

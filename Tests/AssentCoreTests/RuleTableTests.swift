@@ -16,20 +16,35 @@ struct RuleTableTests {
     }
 
     static let promptRows: [PromptRow] = [
-        PromptRow(rule: "P1", at: "2025-09-10T00:00:00Z", setup: { $0.created("2025-07-01T00:00:00Z"); $0.deleteAccount("2025-09-09T00:00:00Z") },
-                  expected: nil),
-        PromptRow(rule: "P2", at: "2025-10-01T00:00:00Z", setup: { $0.created("2025-07-01T00:00:00Z", plan: "team") },
-                  expected: (.none, true, false)),
-        PromptRow(rule: "P3", at: "2025-10-01T00:00:00Z", setup: { $0.created("2025-07-01T00:00:00Z"); $0.acceptAndChoose("2025-09-01T00:00:00Z", .off) },
-                  expected: (.none, true, false)),
-        PromptRow(rule: "P4", at: "2025-08-01T00:00:00Z", setup: { $0.created("2025-07-01T00:00:00Z") },
-                  expected: (.none, true, false)),
-        PromptRow(rule: "P5", at: "2025-09-01T00:00:00Z", setup: { $0.created("2025-08-30T00:00:00Z") },
-                  expected: (.signup, false, false)),
-        PromptRow(rule: "P6", at: "2025-09-01T00:00:00Z", setup: { $0.created("2025-07-01T00:00:00Z") },
-                  expected: (.notice, true, true)),
-        PromptRow(rule: "P7", at: "2025-09-28T00:00:00Z", setup: { $0.created("2025-07-01T00:00:00Z") },
-                  expected: (.required, false, false)),
+        PromptRow(
+            rule: "P1", at: "2025-09-10T00:00:00Z",
+            setup: {
+                $0.created("2025-07-01T00:00:00Z")
+                $0.deleteAccount("2025-09-09T00:00:00Z")
+            },
+            expected: nil),
+        PromptRow(
+            rule: "P2", at: "2025-10-01T00:00:00Z", setup: { $0.created("2025-07-01T00:00:00Z", plan: "team") },
+            expected: (.none, true, false)),
+        PromptRow(
+            rule: "P3", at: "2025-10-01T00:00:00Z",
+            setup: {
+                $0.created("2025-07-01T00:00:00Z")
+                $0.acceptAndChoose("2025-09-01T00:00:00Z", .off)
+            },
+            expected: (.none, true, false)),
+        PromptRow(
+            rule: "P4", at: "2025-08-01T00:00:00Z", setup: { $0.created("2025-07-01T00:00:00Z") },
+            expected: (.none, true, false)),
+        PromptRow(
+            rule: "P5", at: "2025-09-01T00:00:00Z", setup: { $0.created("2025-08-30T00:00:00Z") },
+            expected: (.signup, false, false)),
+        PromptRow(
+            rule: "P6", at: "2025-09-01T00:00:00Z", setup: { $0.created("2025-07-01T00:00:00Z") },
+            expected: (.notice, true, true)),
+        PromptRow(
+            rule: "P7", at: "2025-09-28T00:00:00Z", setup: { $0.created("2025-07-01T00:00:00Z") },
+            expected: (.required, false, false)),
     ]
 
     @Test("SPEC §3: the first matching row gives the prompt", arguments: promptRows)
@@ -62,15 +77,44 @@ struct RuleTableTests {
     }
 
     static let eligibilityRows: [EligibilityRow] = [
-        EligibilityRow(reason: .accountDeleted, setup: { optedIn(&$0); $0.deleteAccount("2025-09-05T00:00:00Z") }),
-        EligibilityRow(reason: .conversationDeleted, setup: { optedIn(&$0); $0.deleteConversation("2025-09-05T00:00:00Z") }),
-        EligibilityRow(reason: .commercialTerms, setup: { optedIn(&$0); $0.plan("2025-09-05T00:00:00Z", "team") }),
+        EligibilityRow(
+            reason: .accountDeleted,
+            setup: {
+                optedIn(&$0)
+                $0.deleteAccount("2025-09-05T00:00:00Z")
+            }),
+        EligibilityRow(
+            reason: .conversationDeleted,
+            setup: {
+                optedIn(&$0)
+                $0.deleteConversation("2025-09-05T00:00:00Z")
+            }),
+        EligibilityRow(
+            reason: .commercialTerms,
+            setup: {
+                optedIn(&$0)
+                $0.plan("2025-09-05T00:00:00Z", "team")
+            }),
         EligibilityRow(reason: .incognito, setup: { optedIn(&$0, incognito: true) }),
-        EligibilityRow(reason: .noChoice, setup: { $0.created("2025-07-01T00:00:00Z"); $0.activity("2025-09-02T00:00:00Z") }),
-        EligibilityRow(reason: .optedOut, setup: { optedIn(&$0); $0.choice("2025-09-05T00:00:00Z", .off) }),
-        EligibilityRow(reason: .notResumedSinceOptIn, setup: {
-            $0.created("2025-07-01T00:00:00Z"); $0.activity("2025-08-20T00:00:00Z"); $0.acceptAndChoose("2025-09-01T00:00:00Z", .on)
-        }),
+        EligibilityRow(
+            reason: .noChoice,
+            setup: {
+                $0.created("2025-07-01T00:00:00Z")
+                $0.activity("2025-09-02T00:00:00Z")
+            }),
+        EligibilityRow(
+            reason: .optedOut,
+            setup: {
+                optedIn(&$0)
+                $0.choice("2025-09-05T00:00:00Z", .off)
+            }),
+        EligibilityRow(
+            reason: .notResumedSinceOptIn,
+            setup: {
+                $0.created("2025-07-01T00:00:00Z")
+                $0.activity("2025-08-20T00:00:00Z")
+                $0.acceptAndChoose("2025-09-01T00:00:00Z", .on)
+            }),
         EligibilityRow(reason: .eligible, setup: { optedIn(&$0) }),
     ]
 

@@ -57,17 +57,25 @@ struct TimelineBuilder {
 
     // Shorthands for the common events.
     @discardableResult mutating func created(_ at: String, plan: String = "free") -> Int64 { must(at, .accountCreated(plan: plan)) }
-    @discardableResult mutating func accepted(_ at: String, version: String = "2025-09") -> Int64 { must(at, .termsAccepted(version: version, source: .notice)) }
-    @discardableResult mutating func choice(_ at: String, _ value: ChoiceValue) -> Int64 { must(at, .trainingChoice(value: value, source: .settings, shownDefault: nil)) }
+    @discardableResult mutating func accepted(_ at: String, version: String = "2025-09") -> Int64 {
+        must(at, .termsAccepted(version: version, source: .notice))
+    }
+    @discardableResult mutating func choice(_ at: String, _ value: ChoiceValue) -> Int64 {
+        must(at, .trainingChoice(value: value, source: .settings, shownDefault: nil))
+    }
     @discardableResult mutating func acceptAndChoose(_ at: String, _ value: ChoiceValue) -> Int64 {
         accepted(at)
         return must(at, .trainingChoice(value: value, source: .notice, shownDefault: .on))
     }
-    @discardableResult mutating func activity(_ at: String, _ conversation: ConversationID = "c1", kind: ConversationKind = .chat, incognito: Bool = false) -> Int64 {
+    @discardableResult mutating func activity(
+        _ at: String, _ conversation: ConversationID = "c1", kind: ConversationKind = .chat, incognito: Bool = false
+    ) -> Int64 {
         must(at, .conversationActivity(conversation: conversation, kind: kind, incognito: incognito, content: nil))
     }
     @discardableResult mutating func plan(_ at: String, _ plan: String) -> Int64 { must(at, .planChanged(plan: plan)) }
-    @discardableResult mutating func deleteConversation(_ at: String, _ conversation: ConversationID = "c1") -> Int64 { must(at, .conversationDeleted(conversation: conversation)) }
+    @discardableResult mutating func deleteConversation(_ at: String, _ conversation: ConversationID = "c1") -> Int64 {
+        must(at, .conversationDeleted(conversation: conversation))
+    }
     @discardableResult mutating func feedback(_ at: String, _ id: FeedbackID = "f1", conversation: ConversationID = "c1") -> Int64 {
         must(at, .feedbackSubmitted(conversation: conversation, feedback: id, rating: .up, comment: nil))
     }

@@ -61,7 +61,9 @@ struct ValidationTests {
     func unknownConversation() {
         let b = Self.existing()
         #expect(Self.refusal(b, "2025-07-02T00:00:00Z", .conversationDeleted(conversation: "c1")) == "unknown_conversation")
-        #expect(Self.refusal(b, "2025-07-02T00:00:00Z", .feedbackSubmitted(conversation: "c1", feedback: "f1", rating: .up, comment: nil)) == "unknown_conversation")
+        #expect(
+            Self.refusal(b, "2025-07-02T00:00:00Z", .feedbackSubmitted(conversation: "c1", feedback: "f1", rating: .up, comment: nil))
+                == "unknown_conversation")
         var later = b
         later.activity("2025-07-05T00:00:00Z")
         #expect(Self.refusal(later, "2025-07-04T00:00:00Z", .conversationDeleted(conversation: "c1")) == "unknown_conversation")
@@ -72,22 +74,34 @@ struct ValidationTests {
         var b = Self.existing()
         b.foreignConversations = ["c7": "a2"]
         b.foreignFeedback = ["f7": "a2"]
-        #expect(Self.refusal(b, "2025-07-02T00:00:00Z", .conversationActivity(conversation: "c7", kind: .chat, incognito: false, content: nil)) == "invalid_event")
+        #expect(
+            Self.refusal(b, "2025-07-02T00:00:00Z", .conversationActivity(conversation: "c7", kind: .chat, incognito: false, content: nil))
+                == "invalid_event")
         #expect(Self.refusal(b, "2025-07-02T00:00:00Z", .conversationDeleted(conversation: "c7")) == "invalid_event")
         b.activity("2025-07-02T00:00:00Z")
-        #expect(Self.refusal(b, "2025-07-03T00:00:00Z", .feedbackSubmitted(conversation: "c1", feedback: "f7", rating: .up, comment: nil)) == "invalid_event")
+        #expect(
+            Self.refusal(b, "2025-07-03T00:00:00Z", .feedbackSubmitted(conversation: "c1", feedback: "f7", rating: .up, comment: nil))
+                == "invalid_event")
     }
 
     @Test("activity on a deleted conversation, or differing in incognito or kind, is refused")
     func conversationShape() {
         var b = Self.existing()
         b.activity("2025-07-02T00:00:00Z")
-        #expect(Self.refusal(b, "2025-07-03T00:00:00Z", .conversationActivity(conversation: "c1", kind: .chat, incognito: true, content: nil)) == "invalid_event")
-        #expect(Self.refusal(b, "2025-07-03T00:00:00Z", .conversationActivity(conversation: "c1", kind: .code, incognito: false, content: nil)) == "invalid_event")
+        #expect(
+            Self.refusal(b, "2025-07-03T00:00:00Z", .conversationActivity(conversation: "c1", kind: .chat, incognito: true, content: nil))
+                == "invalid_event")
+        #expect(
+            Self.refusal(b, "2025-07-03T00:00:00Z", .conversationActivity(conversation: "c1", kind: .code, incognito: false, content: nil))
+                == "invalid_event")
         b.deleteConversation("2025-07-04T00:00:00Z")
-        #expect(Self.refusal(b, "2025-07-05T00:00:00Z", .conversationActivity(conversation: "c1", kind: .chat, incognito: false, content: nil)) == "invalid_event")
+        #expect(
+            Self.refusal(b, "2025-07-05T00:00:00Z", .conversationActivity(conversation: "c1", kind: .chat, incognito: false, content: nil))
+                == "invalid_event")
         #expect(Self.refusal(b, "2025-07-05T00:00:00Z", .conversationDeleted(conversation: "c1")) == "invalid_event")
-        #expect(Self.refusal(b, "2025-07-05T00:00:00Z", .feedbackSubmitted(conversation: "c1", feedback: "f1", rating: .down, comment: nil)) == "invalid_event")
+        #expect(
+            Self.refusal(b, "2025-07-05T00:00:00Z", .feedbackSubmitted(conversation: "c1", feedback: "f1", rating: .down, comment: nil))
+                == "invalid_event")
     }
 
     @Test("a duplicate feedback id is refused")
@@ -95,18 +109,24 @@ struct ValidationTests {
         var b = Self.existing()
         b.activity("2025-07-02T00:00:00Z")
         b.feedback("2025-07-02T00:00:01Z")
-        #expect(Self.refusal(b, "2025-07-03T00:00:00Z", .feedbackSubmitted(conversation: "c1", feedback: "f1", rating: .down, comment: nil)) == "invalid_event")
+        #expect(
+            Self.refusal(b, "2025-07-03T00:00:00Z", .feedbackSubmitted(conversation: "c1", feedback: "f1", rating: .down, comment: nil))
+                == "invalid_event")
     }
 
     @Test("terms or a choice before the rollout is refused")
     func beforeRollout() {
         #expect(Self.refusal(Self.existing(), "2025-08-27T23:59:59Z", .termsAccepted(version: "2025-09", source: .api)) == "invalid_event")
-        #expect(Self.refusal(Self.existing(), "2025-08-27T23:59:59Z", .trainingChoice(value: .on, source: .api, shownDefault: nil)) == "invalid_event")
+        #expect(
+            Self.refusal(Self.existing(), "2025-08-27T23:59:59Z", .trainingChoice(value: .on, source: .api, shownDefault: nil))
+                == "invalid_event")
     }
 
     @Test("a choice with no terms accepted at or before it is terms_not_accepted")
     func termsNotAccepted() {
-        #expect(Self.refusal(Self.existing(), "2025-09-01T00:00:00Z", .trainingChoice(value: .on, source: .settings, shownDefault: nil)) == "terms_not_accepted")
+        #expect(
+            Self.refusal(Self.existing(), "2025-09-01T00:00:00Z", .trainingChoice(value: .on, source: .settings, shownDefault: nil))
+                == "terms_not_accepted")
         var b = Self.existing()
         b.accepted("2025-09-01T00:00:00Z")
         #expect(Self.refusal(b, "2025-09-01T00:00:00Z", .trainingChoice(value: .on, source: .settings, shownDefault: .off)) == nil)
@@ -153,7 +173,8 @@ struct ValidationTests {
         // A choice backfilled before recorded terms is terms_not_accepted on the merged timeline.
         var c = Self.existing()
         c.accepted("2025-09-05T00:00:00Z")
-        #expect(Self.refusal(c, "2025-09-04T00:00:00Z", .trainingChoice(value: .on, source: .api, shownDefault: nil)) == "terms_not_accepted")
+        #expect(
+            Self.refusal(c, "2025-09-04T00:00:00Z", .trainingChoice(value: .on, source: .api, shownDefault: nil)) == "terms_not_accepted")
         // A valid backfill lands in time order.
         var d = Self.existing()
         d.activity("2025-07-10T00:00:00Z")
@@ -161,7 +182,9 @@ struct ValidationTests {
         #expect(d.timeline.entries.map(\.event.type) == [.accountCreated, .planChanged, .conversationActivity])
         #expect(d.timeline.plan(at: .endOf(t("2025-07-04T00:00:00Z")))?.plan == "pro")
         // Backfilled first activity fixes incognito for the recorded one after it.
-        #expect(Self.refusal(d, "2025-07-09T00:00:00Z", .conversationActivity(conversation: "c1", kind: .chat, incognito: true, content: nil)) == "invalid_event")
+        #expect(
+            Self.refusal(d, "2025-07-09T00:00:00Z", .conversationActivity(conversation: "c1", kind: .chat, incognito: true, content: nil))
+                == "invalid_event")
     }
 
     @Test("events at one instant are ordered by sequence: a deletion at T refuses later events at T")
@@ -175,8 +198,9 @@ struct ValidationTests {
     func wrongAccount() {
         var timeline = AccountTimeline(account: "a1")
         let error = thrownError {
-            try timeline.append(Event(account: "a2", at: t("2025-07-01T00:00:00Z"), .accountCreated(plan: "free")), seq: 1,
-                                validatingWith: ValidationContext(policies: PolicyHistory(), now: nil))
+            try timeline.append(
+                Event(account: "a2", at: t("2025-07-01T00:00:00Z"), .accountCreated(plan: "free")), seq: 1,
+                validatingWith: ValidationContext(policies: PolicyHistory(), now: nil))
         }
         #expect(error?.code == .invalidEvent)
     }

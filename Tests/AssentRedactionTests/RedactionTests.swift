@@ -30,7 +30,11 @@ struct RedactionTests {
                 scores[gold.type, default: Score()].planted += 1
                 // Leak-free: every character of the planted span is inside a detection.
                 let covered = (gold.start..<gold.end).allSatisfy { k in found.contains { $0.start <= k && k < $0.end } }
-                if covered { scores[gold.type, default: Score()].covered += 1 } else if failures.count < 20 { failures.append("missed \(gold.type): \(sample.text)") }
+                if covered {
+                    scores[gold.type, default: Score()].covered += 1
+                } else if failures.count < 20 {
+                    failures.append("missed \(gold.type): \(sample.text)")
+                }
             }
             for span in found {
                 scores[span.type, default: Score()].detected += 1
@@ -67,10 +71,12 @@ struct RedactionTests {
         if !failures.isEmpty { print(failures.prefix(60).joined(separator: "\n")) }
     }
 
-    @Test("offsets are Unicode scalars, end exclusive", arguments: [
-        ("é😀 mail ana.lopez@example.com now", 8, 29),
-        ("ana.lopez@example.com", 0, 21),
-    ])
+    @Test(
+        "offsets are Unicode scalars, end exclusive",
+        arguments: [
+            ("é😀 mail ana.lopez@example.com now", 8, 29),
+            ("ana.lopez@example.com", 0, 21),
+        ])
     func scalarOffsets(text: String, start: Int, end: Int) {
         let spans = Redactor().spans(in: text)
         #expect(spans == [SensitiveSpan(start: start, end: end, type: .email)])
@@ -98,20 +104,24 @@ struct RedactionTests {
         #expect(other != "[\(tokens[0])]")
     }
 
-    @Test("validators: Luhn on every card range, IBAN mod-97, SSN areas", arguments: [
-        ("4111111111111111", true), ("4111111111111112", false), ("5500005555555559", true), ("2221000000000009", true),
-        ("2720999999999996", true), ("378282246310005", true), ("6011111111111117", true), ("3530111333300000", true),
-        ("1234567812345670", false),
-    ])
+    @Test(
+        "validators: Luhn on every card range, IBAN mod-97, SSN areas",
+        arguments: [
+            ("4111111111111111", true), ("4111111111111112", false), ("5500005555555559", true), ("2221000000000009", true),
+            ("2720999999999996", true), ("378282246310005", true), ("6011111111111117", true), ("3530111333300000", true),
+            ("1234567812345670", false),
+        ])
     func cards(number: String, valid: Bool) {
         #expect(Redactor().spans(in: "card \(number) ok").contains { $0.type == .creditCard } == valid)
     }
 
-    @Test("IBANs and SSNs", arguments: [
-        ("GB82 WEST 1234 5698 7654 32", SensitiveType.iban, true), ("GB82WEST12345698765432", .iban, true),
-        ("GB83WEST12345698765432", .iban, false), ("DE89370400440532013000", .iban, true),
-        ("123-45-6789", .usSSN, true), ("000-45-6789", .usSSN, false), ("666-45-6789", .usSSN, false), ("912-45-6789", .usSSN, false),
-    ])
+    @Test(
+        "IBANs and SSNs",
+        arguments: [
+            ("GB82 WEST 1234 5698 7654 32", SensitiveType.iban, true), ("GB82WEST12345698765432", .iban, true),
+            ("GB83WEST12345698765432", .iban, false), ("DE89370400440532013000", .iban, true),
+            ("123-45-6789", .usSSN, true), ("000-45-6789", .usSSN, false), ("666-45-6789", .usSSN, false), ("912-45-6789", .usSSN, false),
+        ])
     func ibansAndSSNs(value: String, type: SensitiveType, valid: Bool) {
         #expect(Redactor().spans(in: "value: \(value) end").contains { $0.type == type } == valid)
     }

@@ -32,9 +32,10 @@ struct Route: Sendable, CustomTestStringConvertible {
         Route(method: .delete, path: "/v1/me/conversations/a1-c1", allowed: .user),
         Route(method: .get, path: "/v1/me/export", allowed: .user),
         Route(method: .delete, path: "/v1/me", allowed: .user),
-        Route(method: .post, path: "/v1/events",
-              body: #"{"events":[{"type":"notice.shown","account":"a3","surface":"notice","at":"2025-09-09T00:00:00Z"}]}"#,
-              allowed: .scope(.eventsWrite)),
+        Route(
+            method: .post, path: "/v1/events",
+            body: #"{"events":[{"type":"notice.shown","account":"a3","surface":"notice","at":"2025-09-09T00:00:00Z"}]}"#,
+            allowed: .scope(.eventsWrite)),
         Route(method: .post, path: "/v1/runs", body: #"{"name":"matrix"}"#, allowed: .scope(.runsWrite)),
         Route(method: .get, path: "/v1/runs", allowed: .scope(.runsRead)),
         Route(method: .get, path: "/v1/runs/r0", allowed: .scope(.runsRead)),
@@ -46,7 +47,8 @@ struct Route: Sendable, CustomTestStringConvertible {
         Route(method: .get, path: "/v1/conversations/a1-c1/lineage", allowed: .scope(.auditRead)),
         Route(method: .get, path: "/v1/ledger/verify", allowed: .scope(.auditRead)),
         Route(method: .get, path: "/v1/policy", allowed: .scope(.auditRead)),
-        Route(method: .post, path: "/v1/policy", body: #"{"version":"v2","effectiveFrom":"2025-09-09T12:00:00Z"}"#, allowed: .scope(.admin)),
+        Route(
+            method: .post, path: "/v1/policy", body: #"{"version":"v2","effectiveFrom":"2025-09-09T12:00:00Z"}"#, allowed: .scope(.admin)),
         Route(method: .post, path: "/v1/sweep", allowed: .scope(.admin)),
     ]
 }
@@ -64,13 +66,14 @@ enum CallerKind: CaseIterable, Sendable {
             return 403
         case .events, .runsWrite, .runsRead, .audit, .admin:
             guard case .scope(let scope) = route.allowed else { return 403 }
-            let held: ServiceScope = switch self {
-            case .events: .eventsWrite
-            case .runsWrite: .runsWrite
-            case .runsRead: .runsRead
-            case .audit: .auditRead
-            default: .admin
-            }
+            let held: ServiceScope =
+                switch self {
+                case .events: .eventsWrite
+                case .runsWrite: .runsWrite
+                case .runsRead: .runsRead
+                case .audit: .auditRead
+                default: .admin
+                }
             return held == scope || held == .admin ? nil : 403
         }
     }
@@ -97,12 +100,16 @@ struct AuthorizationTests {
     func matrix(route: Route) async throws {
         let fixture = try await ServerFixture.make()
         // Refused callers first: a refusal must write nothing.
-        let order = CallerKind.allCases.sorted { ($0.expectedRefusal(on: route) == nil ? 1 : 0) < ($1.expectedRefusal(on: route) == nil ? 1 : 0) }
+        let order = CallerKind.allCases.sorted {
+            ($0.expectedRefusal(on: route) == nil ? 1 : 0) < ($1.expectedRefusal(on: route) == nil ? 1 : 0)
+        }
         let entriesBefore = try await fixture.ledgerEntries()
         var refusedAll = true
         for kind in order {
             let bearer = try await kind.bearer(fixture)
-            let answer = try await fixture.test { client async throws in try await client.call(route.method, route.path, bearer: bearer, body: route.body) }
+            let answer = try await fixture.test { client async throws in
+                try await client.call(route.method, route.path, bearer: bearer, body: route.body)
+            }
             if let refusal = kind.expectedRefusal(on: route) {
                 #expect(answer.status == refusal, "\(kind) on \(route.testDescription): \(answer.status) \(answer.text)")
                 #expect(answer.code == (refusal == 401 ? "unauthorized" : "forbidden"))
@@ -210,8 +217,10 @@ struct AuthorizationTests {
         let good = Self.rawToken(#"{"sub":"a1","exp":4102444800,"aud":"assent-tests"}"#)
         try await fixture.test { client async throws in
             #expect(try await client.call(.get, "/v1/me/prompt", bearer: good).status == 200)
-            for (name, token) in [("no aud", noAudience), ("other aud", otherAudience), ("nbf later", notYet), ("exp 1e300", hugeExp),
-                                  ("exp -1e300", negativeExp), ("nbf 1e300", hugeNbf)] {
+            for (name, token) in [
+                ("no aud", noAudience), ("other aud", otherAudience), ("nbf later", notYet), ("exp 1e300", hugeExp),
+                ("exp -1e300", negativeExp), ("nbf 1e300", hugeNbf),
+            ] {
                 let answer = try await client.call(.get, "/v1/me/prompt", bearer: token)
                 #expect(answer.status == 401, "\(name): \(answer.text)")
                 #expect(answer.code == "unauthorized", "\(name)")
@@ -221,13 +230,17 @@ struct AuthorizationTests {
         }
         // Without an audience the server does not start, except as the demo.
         await #expect(throws: AssentError.self) { _ = try await ServerFixture.make { $0.userTokens.audience = nil } }
-        _ = try await ServerFixture.make { $0.userTokens.audience = nil; $0.demo = true }
+        _ = try await ServerFixture.make {
+            $0.userTokens.audience = nil
+            $0.demo = true
+        }
     }
 
     @Test("demo keys authenticate only under --demo, and no other key may take their names")
     func demoKeys() async throws {
         let secret = ServiceKey.newSecret()
-        let demoKey = ServiceKey(name: "demo-admin", secretSha256: ServiceKey.digest(ofSecret: secret), scopes: [.admin], createdAt: utc("2025-09-01T00:00:00Z"))
+        let demoKey = ServiceKey(
+            name: "demo-admin", secretSha256: ServiceKey.digest(ofSecret: secret), scopes: [.admin], createdAt: utc("2025-09-01T00:00:00Z"))
         for demo in [false, true] {
             let fixture = try await ServerFixture.make { $0.demo = demo }
             try await fixture.store.createServiceKey(demoKey)
@@ -259,8 +272,10 @@ struct AuthorizationTests {
             configuration.userTokens.hs256Secret = nil
             configuration.userTokens.es256PublicKeyPEM = ES256Fixture.publicPEM(privateKey)
         }
-        let good = try await ES256Fixture.sign(account: "a1", key: privateKey, expiry: Instant(microseconds: fixture.clock.now.microseconds + 3_600_000_000))
-        let other = try await ES256Fixture.sign(account: "a1", key: ES256Fixture.privateKey, expiry: Instant(microseconds: fixture.clock.now.microseconds + 3_600_000_000))
+        let good = try await ES256Fixture.sign(
+            account: "a1", key: privateKey, expiry: Instant(microseconds: fixture.clock.now.microseconds + 3_600_000_000))
+        let other = try await ES256Fixture.sign(
+            account: "a1", key: ES256Fixture.privateKey, expiry: Instant(microseconds: fixture.clock.now.microseconds + 3_600_000_000))
         let hs = try await fixture.token("a1")
         try await fixture.test { client async throws in
             #expect(try await client.call(.get, "/v1/me/prompt", bearer: good).status == 200)

@@ -16,12 +16,16 @@ struct ChartTests {
                 guard let range = attributes.range(of: name + "=\"") else { return nil }
                 return String(attributes[range.upperBound...].prefix { $0 != "\"" })
             }
-            return (Double(attribute("x") ?? "") ?? 0, attribute("text-anchor") ?? "start",
-                    String(piece[piece.index(after: close)..<endTag.lowerBound]))
+            return (
+                Double(attribute("x") ?? "") ?? 0, attribute("text-anchor") ?? "start",
+                String(piece[piece.index(after: close)..<endTag.lowerBound])
+            )
         }
     }
 
-    @Test("choices per day: pending accounts on their own labelled right axis; the deadline label stays inside the plot", arguments: [0, 3, 10, 21])
+    @Test(
+        "choices per day: pending accounts on their own labelled right axis; the deadline label stays inside the plot",
+        arguments: [0, 3, 10, 21])
     func pendingAxis(daysToDeadline: Int) {
         let at = utc("2026-11-10T12:00:00Z")
         let deadline = Instant(microseconds: at.microseconds + Int64(daysToDeadline) * 86_400_000_000)

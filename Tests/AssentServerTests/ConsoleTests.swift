@@ -21,8 +21,9 @@ struct ConsoleTests {
         let secret = ServiceKey.newSecret()
         for demo in [false, true] {
             let fixture = try await ServerFixture.make { $0.demo = demo }
-            try await fixture.store.createServiceKey(ServiceKey(
-                name: "demo-admin", secretSha256: ServiceKey.digest(ofSecret: secret), scopes: [.admin], createdAt: fixture.clock.now))
+            try await fixture.store.createServiceKey(
+                ServiceKey(
+                    name: "demo-admin", secretSha256: ServiceKey.digest(ofSecret: secret), scopes: [.admin], createdAt: fixture.clock.now))
             try await fixture.test { client async throws in
                 let (_, answer) = try await Self.signIn(client, key: secret)
                 #expect(answer.status == (demo ? 303 : 401), "demo \(demo)")

@@ -18,8 +18,10 @@ enum ES256Fixture {
     static func sign(account: String, key: ES256PrivateKey, expiry: Instant) async throws -> String {
         let keys = JWTKeyCollection()
         await keys.add(ecdsa: key)
-        return try await keys.sign(Claims(sub: SubjectClaim(value: account),
-                                          exp: ExpirationClaim(value: Date(timeIntervalSince1970: Double(expiry.microseconds / 1_000_000))),
-                                          aud: AudienceClaim(value: [ServerFixture.audience])))
+        return try await keys.sign(
+            Claims(
+                sub: SubjectClaim(value: account),
+                exp: ExpirationClaim(value: Date(timeIntervalSince1970: Double(expiry.microseconds / 1_000_000))),
+                aud: AudienceClaim(value: [ServerFixture.audience])))
     }
 }

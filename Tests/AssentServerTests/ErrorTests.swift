@@ -15,8 +15,9 @@ struct ErrorEdgeTests {
         #expect(answer.code == code.rawValue)
     }
 
-    @Test("a store failure is 503 (with Retry-After) while unavailable, else 500, and keeps its own code",
-          arguments: StoreError.Code.allCases)
+    @Test(
+        "a store failure is 503 (with Retry-After) while unavailable, else 500, and keeps its own code",
+        arguments: StoreError.Code.allCases)
     func storeCodes(code: StoreError.Code) {
         let answer = APIError.from(StoreError(code, "disk on fire at /var/lib/secret-path"))
         #expect(answer.code == code.rawValue)

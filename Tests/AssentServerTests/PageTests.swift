@@ -18,7 +18,9 @@ struct PageBrowser: Sendable {
         return answer
     }
 
-    mutating func post(_ client: any TestClientProtocol, _ path: String, _ fields: [String: String], csrf useToken: Bool = true) async throws -> Answer {
+    mutating func post(_ client: any TestClientProtocol, _ path: String, _ fields: [String: String], csrf useToken: Bool = true)
+        async throws -> Answer
+    {
         var all = fields
         if useToken, let csrf { all["csrf"] = csrf }
         let body = all.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)" }.joined(separator: "&")
@@ -88,8 +90,12 @@ struct PageTests {
             let deferred = try await browser.post(client, "/notice/defer", [:])
             #expect(deferred.status == 200)
             // The toggle left on: training on, with "on" recorded as what was shown.
-            let accepted = try await browser.post(client, "/notice", ["decision": "toggle", "training": "on", "shown_default": "on",
-                                                                      "return_to": "https://app.example.com/done"])
+            let accepted = try await browser.post(
+                client, "/notice",
+                [
+                    "decision": "toggle", "training": "on", "shown_default": "on",
+                    "return_to": "https://app.example.com/done",
+                ])
             #expect(accepted.status == 303)
             #expect(accepted.headers[.location] == "https://app.example.com/done")
         }
@@ -108,8 +114,12 @@ struct PageTests {
             var browser = PageBrowser()
             _ = try await browser.get(client, "/signin?token=\(token)")
             _ = try await browser.get(client, "/notice")
-            let declined = try await browser.post(client, "/notice", ["decision": "off", "training": "on", "shown_default": "on",
-                                                                      "return_to": "https://evil.example.net/"])
+            let declined = try await browser.post(
+                client, "/notice",
+                [
+                    "decision": "off", "training": "on", "shown_default": "on",
+                    "return_to": "https://evil.example.net/",
+                ])
             #expect(declined.status == 303)
             #expect(declined.headers[.location] == "/settings?saved=off")
             let settings = try await browser.get(client, "/settings?saved=off")
@@ -248,7 +258,9 @@ struct PageTests {
         #expect(durations.userWriteRate == RateLimit(perSecond: 5, burst: 20))
         #expect(try ServerConfiguration.fromEnvironment(["ASSENT_SWEEP_INTERVAL": "0"]).sweepIntervalSeconds == 0)
         #expect(try ServerConfiguration.fromEnvironment([:]).sweepIntervalSeconds == 3_600)
-        for bad in [["ASSENT_SWEEP_INTERVAL": "1w"], ["ASSENT_IDLE_TIMEOUT": "0"], ["ASSENT_USER_RATE": "fast"], ["ASSENT_INSECURE_COOKIES": "yes"]] {
+        for bad in [
+            ["ASSENT_SWEEP_INTERVAL": "1w"], ["ASSENT_IDLE_TIMEOUT": "0"], ["ASSENT_USER_RATE": "fast"], ["ASSENT_INSECURE_COOKIES": "yes"],
+        ] {
             #expect(throws: AssentError.self) { _ = try ServerConfiguration.fromEnvironment(bad) }
         }
         #expect(try ServerConfiguration.fromEnvironment([:]).secureCookies == true)

@@ -21,7 +21,10 @@ struct UserRouteTests {
             let answer = try await client.call(.post, "/v1/me/accept", bearer: token, body: #"{"training":"off","shownDefault":"on"}"#)
             #expect(answer.status == 200, "\(answer.text)")
             #expect(answer["termsVersion"] == .string("2025-09"))
-            guard case .object(let prompt)? = answer["prompt"] else { Issue.record("no prompt"); return }
+            guard case .object(let prompt)? = answer["prompt"] else {
+                Issue.record("no prompt")
+                return
+            }
             #expect(prompt["prompt"] == .string("none"))
         }
         let entries = try await fixture.store.ledgerEntries(ofAccount: "a3")
@@ -75,25 +78,34 @@ struct UserRouteTests {
             #expect(off.status == 200)
             #expect(off["training"] == .string("off"))
             #expect(off["retention"] == .object(["period": .string("30d"), "rule": .string("optOut")]))
-            guard case .array(let choices)? = off["choices"] else { Issue.record("no choices"); return }
+            guard case .array(let choices)? = off["choices"] else {
+                Issue.record("no choices")
+                return
+            }
             #expect(choices.count == 2)
             #expect(off["olderBefore"] == nil)
             // The history is paged, newest last: many changes never make one answer grow.
             for k in 0..<7 {
-                _ = try await client.call(.put, "/v1/me/settings", bearer: token, body: k % 2 == 0 ? #"{"training":"on"}"# : #"{"training":"off"}"#)
+                _ = try await client.call(
+                    .put, "/v1/me/settings", bearer: token, body: k % 2 == 0 ? #"{"training":"on"}"# : #"{"training":"off"}"#)
             }
             let all = try await client.call(.get, "/v1/me/settings", bearer: token)
-            guard case .array(let every)? = all["choices"] else { Issue.record("no choices"); return }
+            guard case .array(let every)? = all["choices"] else {
+                Issue.record("no choices")
+                return
+            }
             #expect(every.count == 9)
             #expect(every.allSatisfy { $0.objectValue?["actor"] == .string("user") || $0.objectValue?["actor"] == .string("operator") })
             let first = try await client.call(.get, "/v1/me/settings?limit=4", bearer: token)
             guard case .array(let page1)? = first["choices"], case .number(let older)? = first["olderBefore"] else {
-                Issue.record("no page: \(first.text)"); return
+                Issue.record("no page: \(first.text)")
+                return
             }
             #expect(page1 == Array(every.suffix(4)))
             let second = try await client.call(.get, "/v1/me/settings?limit=4&before=\(older)", bearer: token)
             #expect(second["choices"] == .array(Array(every.dropLast(4).suffix(4))))
-            let last = try await client.call(.get, "/v1/me/settings?limit=4&before=\(second["olderBefore"]?.numberText ?? "")", bearer: token)
+            let last = try await client.call(
+                .get, "/v1/me/settings?limit=4&before=\(second["olderBefore"]?.numberText ?? "")", bearer: token)
             #expect(last["choices"] == .array(Array(every.prefix(1))))
             #expect(last["olderBefore"] == nil)
             #expect(try await client.call(.get, "/v1/me/settings?limit=0", bearer: token).status == 400)
@@ -165,10 +177,11 @@ struct UserRouteTests {
             // names actors by kind only: no key or operator names.
             #expect(export.text.contains("mail me at ada@example.com"))
             #expect(!export.text.contains(#""actor":"test""#) && !export.text.contains("key:"))
-            let actors = Set(entries.compactMap { entry -> String? in
-                guard case .object(let object) = entry, case .string(let actor)? = object["actor"] else { return nil }
-                return actor
-            })
+            let actors = Set(
+                entries.compactMap { entry -> String? in
+                    guard case .object(let object) = entry, case .string(let actor)? = object["actor"] else { return nil }
+                    return actor
+                })
             #expect(actors == ["operator"])
             let deleted = try await client.call(.delete, "/v1/me", bearer: token)
             #expect(deleted.status == 200)
@@ -197,7 +210,8 @@ struct EventRouteTests {
         let key = try #require(fixture.keys["events"])
         let before = try await fixture.ledgerEntries()
         try await fixture.test { client async throws in
-            let bad = #"{"events":[{"type":"account.created","account":"b2","plan":"free","at":"2025-09-03T10:00:00Z"},{"type":"notice.deferred","account":"zz","at":"2025-09-03T10:00:00Z"}]}"#
+            let bad =
+                #"{"events":[{"type":"account.created","account":"b2","plan":"free","at":"2025-09-03T10:00:00Z"},{"type":"notice.deferred","account":"zz","at":"2025-09-03T10:00:00Z"}]}"#
             let refused = try await client.call(.post, "/v1/events", bearer: key, body: bad)
             #expect(refused.status == 404)
             #expect(refused.code == "unknown_account")
@@ -223,10 +237,12 @@ struct EventRouteTests {
         let fixture = try await ServerFixture.make()
         let key = try #require(fixture.keys["events"])
         try await fixture.test { client async throws in
-            let first = try await client.call(.post, "/v1/events", bearer: key, body: Self.batch, headers: [.init("Idempotency-Key")!: "k-1"])
+            let first = try await client.call(
+                .post, "/v1/events", bearer: key, body: Self.batch, headers: [.init("Idempotency-Key")!: "k-1"])
             #expect(first.status == 200)
             let entries = try await fixture.ledgerEntries()
-            let retry = try await client.call(.post, "/v1/events", bearer: key, body: Self.batch, headers: [.init("Idempotency-Key")!: "k-1"])
+            let retry = try await client.call(
+                .post, "/v1/events", bearer: key, body: Self.batch, headers: [.init("Idempotency-Key")!: "k-1"])
             #expect(retry.status == 200)
             #expect(retry.text == first.text)
             #expect(retry.headers[.init("Idempotent-Replayed")!] == "true")
@@ -251,7 +267,9 @@ struct BadInputTests {
         let key = try #require(fixture.keys["events"])
         let before = try await fixture.ledgerEntries()
         try await fixture.test { client async throws in
-            let big = #"{"events":[{"type":"notice.shown","account":"a3","surface":"notice","at":"2025-09-09T00:00:00Z","pad":""# + String(repeating: "x", count: 2_000) + #""}]}"#
+            let big =
+                #"{"events":[{"type":"notice.shown","account":"a3","surface":"notice","at":"2025-09-09T00:00:00Z","pad":""#
+                + String(repeating: "x", count: 2_000) + #""}]}"#
             let answer = try await client.call(.post, "/v1/events", bearer: key, body: big)
             #expect(answer.status == 413)
             #expect(answer.code == "payload_too_large")
@@ -268,8 +286,10 @@ struct BadInputTests {
             #expect(home.headers[.contentType]?.hasPrefix("text/html") == true)
             #expect(home.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true)
             #expect(home.text.contains(#"href="/console/signin""#) && home.text.contains(#"href="/openapi.yaml""#))
-            for (method, path, allow) in [(HTTPRequest.Method.delete, "/v1/runs", "GET, POST"), (.get, "/v1/sweep", "POST"),
-                                          (.post, "/v1/runs/r0/manifest", "GET"), (.put, "/v1/me/conversations/x", "DELETE")] {
+            for (method, path, allow) in [
+                (HTTPRequest.Method.delete, "/v1/runs", "GET, POST"), (.get, "/v1/sweep", "POST"),
+                (.post, "/v1/runs/r0/manifest", "GET"), (.put, "/v1/me/conversations/x", "DELETE"),
+            ] {
                 let answer = try await client.call(method, path)
                 #expect(answer.status == 405, "\(method) \(path)")
                 #expect(answer.code == "method_not_allowed")
@@ -339,13 +359,15 @@ struct ServiceRouteTests {
             let export = try await client.call(.get, "/v1/runs/r1/export", bearer: reader)
             #expect(export.status == 200, "\(export.text)")
             guard case .array(let shards)? = export["shards"], case .object(let shard)? = shards.first,
-                  case .string(let name)? = shard["name"], case .string(let sha)? = shard["sha256"]
+                case .string(let name)? = shard["name"], case .string(let sha)? = shard["sha256"]
             else {
                 Issue.record("no shard in \(export.text)")
                 return
             }
-            let bytes = try await client.execute(uri: "/v1/runs/r1/export/\(name)", method: .get,
-                                                 headers: [.authorization: "Bearer \(reader)"]) { response in
+            let bytes = try await client.execute(
+                uri: "/v1/runs/r1/export/\(name)", method: .get,
+                headers: [.authorization: "Bearer \(reader)"]
+            ) { response in
                 (response.status, Array(buffer: response.body))
             }
             #expect(bytes.0 == .ok)
@@ -367,13 +389,19 @@ struct ServiceRouteTests {
             #expect(explain["eligible"] == .bool(true))
             #expect(explain["runs"] == .array([.string("r0")]))
             let lineage = try await client.call(.get, "/v1/accounts/a1/lineage", bearer: audit)
-            #expect(lineage.json == .object(["account": .string("a1"), "runs": .array([.object(["name": .string("r0"), "conversations": .array([.string("a1-c1")])])])]))
+            #expect(
+                lineage.json
+                    == .object([
+                        "account": .string("a1"),
+                        "runs": .array([.object(["name": .string("r0"), "conversations": .array([.string("a1-c1")])])]),
+                    ]))
             let byConversation = try await client.call(.get, "/v1/conversations/a2-c1/lineage", bearer: audit)
             #expect(byConversation["conversation"] == .string("a2-c1"))
             let verify = try await client.call(.get, "/v1/ledger/verify", bearer: audit)
             #expect(verify["ok"] == .bool(true))
-            let applied = try await client.call(.post, "/v1/policy", bearer: admin,
-                                                 body: #"{"version":"v2","effectiveFrom":"2025-09-09T12:00:00Z","optOutRetention":"14d"}"#)
+            let applied = try await client.call(
+                .post, "/v1/policy", bearer: admin,
+                body: #"{"version":"v2","effectiveFrom":"2025-09-09T12:00:00Z","optOutRetention":"14d"}"#)
             #expect(applied.status == 201, "\(applied.text)")
             let policy = try await client.call(.get, "/v1/policy", bearer: audit)
             #expect(policy["version"] == .string("v2"))
@@ -421,7 +449,9 @@ struct ServiceRouteTests {
         return hits
     }
 
-    @Test("a purge leaves no copy on disk: exports holding it are removed, SQLite overwrites and checkpoints; exports are not redone for other writes")
+    @Test(
+        "a purge leaves no copy on disk: exports holding it are removed, SQLite overwrites and checkpoints; exports are not redone for other writes"
+    )
     func purgedContentLeavesDisk() async throws {
         let fixture = try await ServerFixture.make()
         let marker = "zebra-quartz-7731"
@@ -429,9 +459,11 @@ struct ServiceRouteTests {
         let platform = try #require(fixture.keys["admin"])
         let token = try await fixture.token("a1")
         try await fixture.test { client async throws in
-            let added = try await client.call(.post, "/v1/events", bearer: product, body: """
-                {"events":[{"type":"conversation.activity","account":"a1","conversation":"a1-c9","kind":"chat","at":"2025-09-09T00:00:00Z","content":"remember \(marker) for me"}]}
-                """)
+            let added = try await client.call(
+                .post, "/v1/events", bearer: product,
+                body: """
+                    {"events":[{"type":"conversation.activity","account":"a1","conversation":"a1-c9","kind":"chat","at":"2025-09-09T00:00:00Z","content":"remember \(marker) for me"}]}
+                    """)
             #expect(added.status == 200, "\(added.text)")
             #expect(try await client.call(.post, "/v1/runs", bearer: platform, body: #"{"name":"r1"}"#).status == 201)
             #expect(try await client.call(.get, "/v1/runs/r1/export", bearer: platform).status == 200)
@@ -468,10 +500,13 @@ struct ServiceRouteTests {
         _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         let secrets = try DeploymentSecrets.load(path: path)
         guard case .object(let object) = try JSONValue.parse(text), case .string(let hex)? = object["export-pseudonyms"] else {
-            Issue.record("no key"); return
+            Issue.record("no key")
+            return
         }
         let key = try #require(Digest.bytes(hex: hex))
-        let expected = "p_" + Digest.hex(Array(HMAC<SHA256>.authenticationCode(for: Array("account:a1".utf8), using: SymmetricKey(data: key))).prefix(10))
+        let expected =
+            "p_"
+            + Digest.hex(Array(HMAC<SHA256>.authenticationCode(for: Array("account:a1".utf8), using: SymmetricKey(data: key))).prefix(10))
         let fixture = try await ServerFixture.make { $0.secrets = secrets }
         let reader = try #require(fixture.keys["runs-read"])
         try await fixture.test { client async throws in
@@ -480,7 +515,10 @@ struct ServiceRouteTests {
         #expect(try Self.filesContain(expected, under: fixture.directory + "/exports") != [])
         // The database's own pseudonym key would have given other pseudonyms.
         let fromDatabase = try await fixture.store.deploymentKey(named: "export-pseudonyms")
-        let other = "p_" + Digest.hex(Array(HMAC<SHA256>.authenticationCode(for: Array("account:a1".utf8), using: SymmetricKey(data: fromDatabase))).prefix(10))
+        let other =
+            "p_"
+            + Digest.hex(
+                Array(HMAC<SHA256>.authenticationCode(for: Array("account:a1".utf8), using: SymmetricKey(data: fromDatabase))).prefix(10))
         #expect(try Self.filesContain(other, under: fixture.directory + "/exports") == [])
     }
 
@@ -498,8 +536,10 @@ struct ServiceRouteTests {
             #expect(metrics.text.contains(#"status="404""#))
             #expect(metrics.text.contains(#"assent_decisions_total{kind="prompt",outcome="none"} 1"#))
             // Every cache's bytes, budget, entries, hits, misses and evictions.
-            for family in ["assent_cache_bytes", "assent_cache_budget_bytes", "assent_cache_entries", "assent_cache_hits_total",
-                           "assent_cache_misses_total", "assent_cache_evictions_total", "assent_cache_uncached_total"] {
+            for family in [
+                "assent_cache_bytes", "assent_cache_budget_bytes", "assent_cache_entries", "assent_cache_hits_total",
+                "assent_cache_misses_total", "assent_cache_evictions_total", "assent_cache_uncached_total",
+            ] {
                 for cache in ["timelines", "ingest", "tokens"] {
                     #expect(metrics.text.contains("\(family){cache=\"\(cache)\"} "), "\(family) \(cache)")
                 }

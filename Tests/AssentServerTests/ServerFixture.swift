@@ -66,7 +66,8 @@ struct ServerFixture: Sendable {
         var keys: [String: String] = [:]
         for (name, scopes) in keyScopes {
             let secret = ServiceKey.newSecret()
-            try await store.createServiceKey(ServiceKey(name: name, secretSha256: ServiceKey.digest(ofSecret: secret), scopes: Set(scopes), createdAt: clock.now))
+            try await store.createServiceKey(
+                ServiceKey(name: name, secretSha256: ServiceKey.digest(ofSecret: secret), scopes: Set(scopes), createdAt: clock.now))
             keys[name] = secret
         }
         _ = try await store.revokeServiceKey(named: "revoked", now: clock.now)
@@ -80,8 +81,10 @@ struct ServerFixture: Sendable {
     }
 
     /// A token for `account` signed with the configured secret, valid for a day from the clock.
-    func token(_ account: String, expiresIn seconds: Int64 = 86_400, secret: String = ServerFixture.secret,
-               audience: String? = ServerFixture.audience, notBefore: Instant? = nil) async throws -> String {
+    func token(
+        _ account: String, expiresIn seconds: Int64 = 86_400, secret: String = ServerFixture.secret,
+        audience: String? = ServerFixture.audience, notBefore: Instant? = nil
+    ) async throws -> String {
         try await UserTokens.signHS256(
             account: account, secret: secret, expiry: Instant(microseconds: clock.now.microseconds + seconds * 1_000_000),
             notBefore: notBefore, audience: audience)
@@ -117,8 +120,10 @@ struct Answer: Sendable {
 }
 
 extension TestClientProtocol {
-    func call(_ method: HTTPRequest.Method, _ uri: String, bearer: String? = nil, body: String? = nil,
-              headers extra: HTTPFields = [:]) async throws -> Answer {
+    func call(
+        _ method: HTTPRequest.Method, _ uri: String, bearer: String? = nil, body: String? = nil,
+        headers extra: HTTPFields = [:]
+    ) async throws -> Answer {
         var headers = extra
         if let bearer { headers[.authorization] = "Bearer \(bearer)" }
         if body != nil { headers[.contentType] = "application/json" }

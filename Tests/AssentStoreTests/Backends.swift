@@ -22,12 +22,14 @@ struct Backend: CustomTestStringConvertible, Sendable {
     /// Every backend available on this machine.
     static var all: [Backend] { [.sqlite] }
 
-    static let sqlite = Backend(name: "SQLite", make: { try await sqliteStore(SQLiteStore.Configuration()) }, makeWithCacheBudget: { bytes in
-        var configuration = SQLiteStore.Configuration()
-        configuration.timelineCacheBytes = bytes
-        configuration.ingestCacheBytes = bytes
-        return try await sqliteStore(configuration)
-    })
+    static let sqlite = Backend(
+        name: "SQLite", make: { try await sqliteStore(SQLiteStore.Configuration()) },
+        makeWithCacheBudget: { bytes in
+            var configuration = SQLiteStore.Configuration()
+            configuration.timelineCacheBytes = bytes
+            configuration.ingestCacheBytes = bytes
+            return try await sqliteStore(configuration)
+        })
 
     private static func sqliteStore(_ configuration: SQLiteStore.Configuration) async throws -> OpenedStore {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("assent-tests-\(UUID().uuidString)")
@@ -97,16 +99,19 @@ enum Lines {
     static func choice(_ account: String, _ value: String, _ at: String) -> String {
         #"{"type":"training.choice","account":"\#(account)","value":"\#(value)","source":"settings","at":"\#(at)"}"#
     }
-    static func activity(_ account: String, _ conversation: String, _ at: String, content: String? = nil, incognito: Bool = false) -> String {
+    static func activity(_ account: String, _ conversation: String, _ at: String, content: String? = nil, incognito: Bool = false) -> String
+    {
         let text = content.map { #","content":"\#($0)""# } ?? ""
-        return #"{"type":"conversation.activity","account":"\#(account)","conversation":"\#(conversation)","kind":"chat","incognito":\#(incognito),"at":"\#(at)"\#(text)}"#
+        return
+            #"{"type":"conversation.activity","account":"\#(account)","conversation":"\#(conversation)","kind":"chat","incognito":\#(incognito),"at":"\#(at)"\#(text)}"#
     }
     static func deleted(_ account: String, _ conversation: String, _ at: String) -> String {
         #"{"type":"conversation.deleted","account":"\#(account)","conversation":"\#(conversation)","at":"\#(at)"}"#
     }
     static func feedback(_ account: String, _ conversation: String, _ feedback: String, _ at: String, comment: String? = nil) -> String {
         let text = comment.map { #","comment":"\#($0)""# } ?? ""
-        return #"{"type":"feedback.submitted","account":"\#(account)","conversation":"\#(conversation)","feedback":"\#(feedback)","rating":"up","at":"\#(at)"\#(text)}"#
+        return
+            #"{"type":"feedback.submitted","account":"\#(account)","conversation":"\#(conversation)","feedback":"\#(feedback)","rating":"up","at":"\#(at)"\#(text)}"#
     }
     static func deferred(_ account: String, _ at: String) -> String {
         #"{"type":"notice.deferred","account":"\#(account)","at":"\#(at)"}"#

@@ -41,11 +41,15 @@ struct CacheTests {
         var light = AccountTimeline(account: "a1")
         var heavy = AccountTimeline(account: "a2")
         let context = ValidationContext(policies: PolicyHistory(), now: t("2026-01-01T00:00:00Z"))
-        try light.append(Event(account: "a1", at: t("2025-07-01T00:00:00Z"), .accountCreated(plan: "free")), seq: 1, validatingWith: context)
-        try heavy.append(Event(account: "a2", at: t("2025-07-01T00:00:00Z"), .accountCreated(plan: "free")), seq: 2, validatingWith: context)
+        try light.append(
+            Event(account: "a1", at: t("2025-07-01T00:00:00Z"), .accountCreated(plan: "free")), seq: 1, validatingWith: context)
+        try heavy.append(
+            Event(account: "a2", at: t("2025-07-01T00:00:00Z"), .accountCreated(plan: "free")), seq: 2, validatingWith: context)
         for k in 0..<1_000 {
             try heavy.append(
-                Event(account: "a2", at: t("2025-07-02T00:00:00Z"), .conversationActivity(conversation: "c\(k)", kind: .code, incognito: false, content: nil)),
+                Event(
+                    account: "a2", at: t("2025-07-02T00:00:00Z"),
+                    .conversationActivity(conversation: "c\(k)", kind: .code, incognito: false, content: nil)),
                 seq: Int64(3 + k), validatingWith: context)
         }
         #expect(light.estimatedBytes < 2_000)
@@ -61,7 +65,7 @@ struct CacheTests {
         let store = opened.store
         var lines: [String] = []
         for k in 0..<60 { lines += Lines.optedIn("acct\(k)", conversation: "c\(k)") }
-        // One heavy account: far over an eighth of the budget.
+        // One heavy account: far over a quarter of the budget.
         lines.append(Lines.created("heavy", "2025-07-01T00:00:00Z"))
         for k in 0..<400 { lines.append(Lines.activity("heavy", "h\(k)", "2025-08-01T00:00:00Z")) }
         try await store.importLines(lines)

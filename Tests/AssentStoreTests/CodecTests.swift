@@ -62,10 +62,15 @@ struct CodecTests {
     @Test("a run pack keeps every item, in order, and the seqs of its entries")
     func runPack() throws {
         let items = [
-            RunItem(kind: .conversation, id: "c1", account: "a", conversation: nil, entries: [
-                RunItemEntry(seq: 3, at: Self.at, contentSha256: nil), RunItemEntry(seq: 900_000_000_001, at: Self.at, contentSha256: "x"),
-            ]),
-            RunItem(kind: .feedback, id: "f-ü", account: "a", conversation: "c1", entries: [RunItemEntry(seq: 7, at: Self.at, contentSha256: nil)]),
+            RunItem(
+                kind: .conversation, id: "c1", account: "a", conversation: nil,
+                entries: [
+                    RunItemEntry(seq: 3, at: Self.at, contentSha256: nil),
+                    RunItemEntry(seq: 900_000_000_001, at: Self.at, contentSha256: "x"),
+                ]),
+            RunItem(
+                kind: .feedback, id: "f-ü", account: "a", conversation: "c1",
+                entries: [RunItemEntry(seq: 7, at: Self.at, contentSha256: nil)]),
             RunItem(kind: .conversation, id: "", account: "a", conversation: nil, entries: []),
         ]
         let unpacked = try RunPack.unpack(RunPack.pack(items))
@@ -74,7 +79,12 @@ struct CodecTests {
         #expect(unpacked.map(\.conversation) == items.map(\.conversation))
         #expect(unpacked.map(\.seqs) == items.map { $0.entries.map(\.seq) })
         let packed = RunPack.pack(items)
+        #expect(RunPack.holdsConversation("c1", in: packed))
+        #expect(RunPack.holdsConversation("", in: packed))
+        #expect(!RunPack.holdsConversation("f-ü", in: packed), "a feedback id is not a conversation")
+        #expect(!RunPack.holdsConversation("c", in: packed))
         for cut in 0..<packed.count {
+            #expect(!RunPack.holdsConversation("zz", in: Array(packed.prefix(cut))))
             #expect(throws: StoreError.self) { try RunPack.unpack(Array(packed.prefix(cut))) }
         }
     }

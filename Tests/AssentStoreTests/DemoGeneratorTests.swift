@@ -40,7 +40,9 @@ struct DemoGeneratorTests {
                 choices[value, default: 0] += 1
                 sources.insert(source)
             case .conversationActivity(let c, let kind, let inc, _):
-                if !seen.insert(c).inserted { resumed.insert(c) } else {
+                if !seen.insert(c).inserted {
+                    resumed.insert(c)
+                } else {
                     kinds[kind, default: 0] += 1
                     if inc { incognito += 1 }
                 }
@@ -63,7 +65,10 @@ struct DemoGeneratorTests {
     @Test("exchanges carry the sensitive data redaction must catch, valid where it can be checked")
     func sensitiveContent() {
         let text = Self.generate(seed: 2, accounts: 400).compactMap(\.content).joined(separator: "\n")
-        for marker in ["@", "AKIA", "ghp_", "sk-proj-", "sk_live_", "xoxb-", "sk-ant-api03-", "AIza", "eyJhbGciOi", "BEGIN RSA PRIVATE KEY", "postgres://admin:"] {
+        for marker in [
+            "@", "AKIA", "ghp_", "sk-proj-", "sk_live_", "xoxb-", "sk-ant-api03-", "AIza", "eyJhbGciOi", "BEGIN RSA PRIVATE KEY",
+            "postgres://admin:",
+        ] {
             #expect(text.contains(marker), "\(marker)")
         }
         var random = DemoRandom(seed: 3)

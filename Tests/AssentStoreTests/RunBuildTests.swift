@@ -70,16 +70,23 @@ struct RunBuildTests {
         let (store, directory) = try Self.store(pause: pause)
         defer { try? FileManager.default.removeItem(at: directory) }
         let now = t("2025-10-02T00:00:00Z")
-        _ = try await store.importEvents(lines: ArrayLineSource(Self.lines(accounts: 4_000, conversations: 25)), fileSha256: nil,
-                                         actor: "test", now: now, progress: nil)
-        let build = Task { try await store.createRun(name: "big", at: t("2025-10-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: now) }
+        _ = try await store.importEvents(
+            lines: ArrayLineSource(Self.lines(accounts: 4_000, conversations: 25)), fileSha256: nil,
+            actor: "test", now: now, progress: nil)
+        let build = Task {
+            try await store.createRun(name: "big", at: t("2025-10-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: now)
+        }
         await pause.waitForFirstChunk()
         // The run is half built (its first chunk written, the rest not evaluated): appends go through.
         var slowest: Duration = .zero
         for k in 0..<20 {
             let started = ContinuousClock.now
             let records = try await store.append(
-                [Event(account: String(format: "acct-%05d", k), at: now, .trainingChoice(value: .off, source: .settings, shownDefault: nil))],
+                [
+                    Event(
+                        account: String(format: "acct-%05d", k), at: now, .trainingChoice(value: .off, source: .settings, shownDefault: nil)
+                    )
+                ],
                 actor: "test", now: now)
             slowest = max(slowest, ContinuousClock.now - started)
             #expect(records.count == 1)
@@ -100,15 +107,21 @@ struct RunBuildTests {
         let (store, directory) = try Self.store(pause: pause)
         defer { try? FileManager.default.removeItem(at: directory) }
         let now = t("2025-10-02T00:00:00Z")
-        _ = try await store.importEvents(lines: ArrayLineSource(Self.lines(accounts: 3, conversations: 2)), fileSha256: nil,
-                                         actor: "test", now: now, progress: nil)
-        let build = Task { try await store.createRun(name: "r", at: t("2025-10-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: now) }
+        _ = try await store.importEvents(
+            lines: ArrayLineSource(Self.lines(accounts: 3, conversations: 2)), fileSha256: nil,
+            actor: "test", now: now, progress: nil)
+        let build = Task {
+            try await store.createRun(name: "r", at: t("2025-10-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: now)
+        }
         await pause.waitForFirstChunk()
         // A late-arriving exchange from before T, and a deletion before T.
-        _ = try await store.append([
-            Event(account: "acct-00001", at: t("2025-09-20T00:00:00Z"), .conversationActivity(conversation: "late", kind: .chat, incognito: false, content: nil)),
-            Event(account: "acct-00002", at: t("2025-09-21T00:00:00Z"), .conversationDeleted(conversation: "acct-00002-c0")),
-        ], actor: "test", now: now)
+        _ = try await store.append(
+            [
+                Event(
+                    account: "acct-00001", at: t("2025-09-20T00:00:00Z"),
+                    .conversationActivity(conversation: "late", kind: .chat, incognito: false, content: nil)),
+                Event(account: "acct-00002", at: t("2025-09-21T00:00:00Z"), .conversationDeleted(conversation: "acct-00002-c0")),
+            ], actor: "test", now: now)
         await pause.release()
         let run = try await build.value
         let lineage = try await store.lineage(account: "acct-00001")

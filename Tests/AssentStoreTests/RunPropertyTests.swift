@@ -13,7 +13,8 @@ struct RunPropertyTests {
     func runMatchesEngine(backend: Backend) async {
         let eligibleSeen = Mutex(0)
         let window = (DemoGenerator.windowStart.microseconds / 1_000_000)...(DemoGenerator.windowEnd.microseconds / 1_000_000)
-        await propertyCheck(count: 25, input: Gen.uint64(in: 0...UInt64.max), Gen.int(in: 1...12), Gen.int64(in: window)) { seed, accounts, seconds in
+        await propertyCheck(count: 25, input: Gen.uint64(in: 0...UInt64.max), Gen.int(in: 1...12), Gen.int64(in: window)) {
+            seed, accounts, seconds in
             let at = Instant(secondsSinceEpoch: seconds)
             var generator = DemoGenerator(seed: seed)
             let events = (0..<accounts).flatMap { generator.account(index: $0) }.filter { $0.at <= at }

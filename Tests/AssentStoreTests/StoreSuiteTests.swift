@@ -32,15 +32,25 @@ struct StoreSuiteTests {
     func refusals(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
             let store = opened.store
-            try await store.importLines(Lines.optedIn() + Lines.optedIn("a2", conversation: "c2") + [Lines.accountDeleted("a2", "2025-10-01T00:00:00Z")])
+            try await store.importLines(
+                Lines.optedIn() + Lines.optedIn("a2", conversation: "c2") + [Lines.accountDeleted("a2", "2025-10-01T00:00:00Z")])
             let base = [Lines.created("b1", "2025-07-01T00:00:00Z")]
             let cases: [([String], String, String)] = [
                 ([#"{"type":"account.renamed","account":"b1","at":"2025-07-02T00:00:00Z"}"#], "invalid_event", "unknown event type"),
                 ([Lines.created("b2", "2025-07-02T00:00:00Z", plan: "platinum")], "invalid_event", "unknown plan"),
-                ([#"{"type":"conversation.activity","account":"b1","conversation":"x","kind":"voice","at":"2025-07-02T00:00:00Z"}"#], "invalid_event", "field \"kind\""),
+                (
+                    [#"{"type":"conversation.activity","account":"b1","conversation":"x","kind":"voice","at":"2025-07-02T00:00:00Z"}"#],
+                    "invalid_event", "field \"kind\""
+                ),
                 ([Lines.choice("b1", "maybe", "2025-09-02T00:00:00Z")], "invalid_event", "field \"value\""),
-                ([#"{"type":"terms.accepted","account":"b1","version":"1999","source":"notice","at":"2025-09-02T00:00:00Z"}"#], "invalid_event", "unknown terms version"),
-                ([#"{"type":"terms.accepted","account":"b1","version":"2025-09","source":"fax","at":"2025-09-02T00:00:00Z"}"#], "invalid_event", "field \"source\""),
+                (
+                    [#"{"type":"terms.accepted","account":"b1","version":"1999","source":"notice","at":"2025-09-02T00:00:00Z"}"#],
+                    "invalid_event", "unknown terms version"
+                ),
+                (
+                    [#"{"type":"terms.accepted","account":"b1","version":"2025-09","source":"fax","at":"2025-09-02T00:00:00Z"}"#],
+                    "invalid_event", "field \"source\""
+                ),
                 ([Lines.created("b2", "2025-07-02")], "invalid_event", "field \"at\": malformed instant"),
                 ([Lines.created("b2", "2027-01-01T00:00:00Z")], "invalid_event", "instant 2027-01-01T00:00:00Z is in the future"),
                 ([#"{"type":"account.created","account":"b2","at":"2025-07-02T00:00:00Z"}"#], "invalid_event", "missing field \"plan\""),
@@ -49,8 +59,18 @@ struct StoreSuiteTests {
                 ([Lines.deleted("b1", "nope", "2025-07-02T00:00:00Z")], "unknown_conversation", ""),
                 ([Lines.feedback("b1", "nope", "f9", "2025-07-02T00:00:00Z")], "unknown_conversation", ""),
                 ([Lines.activity("b1", "c1", "2025-07-02T00:00:00Z")], "invalid_event", "belongs to another account"),
-                ([Lines.activity("b1", "x1", "2025-07-02T00:00:00Z"), Lines.deleted("b1", "x1", "2025-07-03T00:00:00Z"), Lines.activity("b1", "x1", "2025-07-04T00:00:00Z")], "invalid_event", "was deleted"),
-                ([Lines.activity("b1", "x1", "2025-07-02T00:00:00Z"), Lines.activity("b1", "x1", "2025-07-03T00:00:00Z", incognito: true)], "invalid_event", "incognito"),
+                (
+                    [
+                        Lines.activity("b1", "x1", "2025-07-02T00:00:00Z"), Lines.deleted("b1", "x1", "2025-07-03T00:00:00Z"),
+                        Lines.activity("b1", "x1", "2025-07-04T00:00:00Z"),
+                    ], "invalid_event", "was deleted"
+                ),
+                (
+                    [
+                        Lines.activity("b1", "x1", "2025-07-02T00:00:00Z"),
+                        Lines.activity("b1", "x1", "2025-07-03T00:00:00Z", incognito: true),
+                    ], "invalid_event", "incognito"
+                ),
                 ([Lines.accepted("b1", "2025-08-01T00:00:00Z")], "invalid_event", "before the rollout"),
                 ([Lines.choice("b1", "on", "2025-08-01T00:00:00Z")], "invalid_event", "before the rollout"),
                 ([Lines.choice("b1", "on", "2025-09-02T00:00:00Z")], "terms_not_accepted", ""),
@@ -65,7 +85,9 @@ struct StoreSuiteTests {
                 let lines = base + extra
                 let error = await store.importError(lines)
                 #expect(error?.code.rawValue == code, "\(extra): \(error?.description ?? "accepted")")
-                #expect(error?.message.hasPrefix("line \(lines.count): ") == true && (message.isEmpty || error?.message.contains(message) == true), "\(error?.message ?? "")")
+                #expect(
+                    error?.message.hasPrefix("line \(lines.count): ") == true
+                        && (message.isEmpty || error?.message.contains(message) == true), "\(error?.message ?? "")")
                 #expect(try await store.verifyLedger().entries == before, "a refused import must write nothing")
                 #expect(try await store.timeline(of: "b1") == nil)
             }
@@ -101,13 +123,19 @@ struct StoreSuiteTests {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("assent-bytes-\(UUID().uuidString).jsonl").path
             defer { try? FileManager.default.removeItem(atPath: path) }
             let good = Array(Lines.activity("a1", "c1", "2025-08-01T00:00:00Z", content: "fine").utf8) + [0x0A]
-            let badUTF8 = Array(#"{"type":"conversation.activity","account":"a1","conversation":"c2","kind":"chat","at":"2025-08-01T00:00:00Z","content":"caf"#.utf8)
+            let badUTF8 =
+                Array(
+                    #"{"type":"conversation.activity","account":"a1","conversation":"c2","kind":"chat","at":"2025-08-01T00:00:00Z","content":"caf"#
+                        .utf8)
                 + [0xE9] + Array(#""}"#.utf8) + [0x0A]
-            for (bytes, message) in [(good + badUTF8, "line 2: the line is not valid UTF-8"),
-                                     (good + Array(Lines.activity("a1", "c3", "2025-08-01T00:00:00Z", content: "a\\u0000b").utf8), "line 2: ")] {
+            for (bytes, message) in [
+                (good + badUTF8, "line 2: the line is not valid UTF-8"),
+                (good + Array(Lines.activity("a1", "c3", "2025-08-01T00:00:00Z", content: "a\\u0000b").utf8), "line 2: "),
+            ] {
                 try Data(bytes).write(to: URL(fileURLWithPath: path))
                 do {
-                    _ = try await store.importEvents(lines: try FileLineSource(path: path), fileSha256: nil, actor: "test", now: testNow, progress: nil)
+                    _ = try await store.importEvents(
+                        lines: try FileLineSource(path: path), fileSha256: nil, actor: "test", now: testNow, progress: nil)
                     Issue.record("accepted: \(message)")
                 } catch let error as AssentError {
                     #expect(error.code == .invalidEvent)
@@ -157,7 +185,8 @@ struct StoreSuiteTests {
                 try await opened.execute("UPDATE ledger SET actor = 'mallory' WHERE seq = 4")
             }
             // ...so an attacker drops the guard first, then flips an opt-out into an opt-in.
-            try await opened.execute("""
+            try await opened.execute(
+                """
                 DROP TRIGGER ledger_no_update;
                 UPDATE ledger SET body = replace(body, '"value":"on"', '"value":"off"') WHERE seq = 5;
                 """)
@@ -179,7 +208,8 @@ struct StoreSuiteTests {
             var store = try await opened.reopen()
             #expect(try await store.verifyLedger().brokenAt == 3)
             try await store.close()
-            try await opened.execute("UPDATE ledger SET account = 'a1' WHERE seq = 3; DROP TRIGGER ledger_no_delete; DELETE FROM ledger WHERE seq = 4")
+            try await opened.execute(
+                "UPDATE ledger SET account = 'a1' WHERE seq = 3; DROP TRIGGER ledger_no_delete; DELETE FROM ledger WHERE seq = 4")
             store = try await opened.reopen()
             let result = try await store.verifyLedger()
             #expect(result.brokenAt == 4)
@@ -196,12 +226,16 @@ struct StoreSuiteTests {
             ("UPDATE conversations SET account = 'a9' WHERE id = 'c1'", "conversation c1"),
             ("UPDATE feedback SET account = 'a9' WHERE id = 'f1'", "feedback f1"),
             ("UPDATE content SET text = 'I never said this' WHERE seq = 3", "stored text of entry #3"),
-            ("DROP TRIGGER ledger_no_update; UPDATE ledger SET enc = (SELECT enc FROM ledger WHERE seq = 4) WHERE seq = 5", "entry #5's enc"),
+            (
+                "DROP TRIGGER ledger_no_update; UPDATE ledger SET enc = (SELECT enc FROM ledger WHERE seq = 4) WHERE seq = 5",
+                "entry #5's enc"
+            ),
             ("UPDATE accounts SET last_seq = 2 WHERE account = 'a1'", "account a1's head"),
         ]
         for (sql, reason) in tamperings {
             try await withFreshStore(backend) { opened in
-                try await opened.store.importLines(Lines.optedIn() + [Lines.feedback("a1", "c1", "f1", "2025-09-02T00:01:00Z", comment: "ok")])
+                try await opened.store.importLines(
+                    Lines.optedIn() + [Lines.feedback("a1", "c1", "f1", "2025-09-02T00:01:00Z", comment: "ok")])
                 let policy = try PolicyDocument(json: #"{"version":"v2","effectiveFrom":"2026-01-01T00:00:00Z"}"#)
                 _ = try await opened.store.applyPolicy(policy, actor: "test", now: testNow)
                 #expect(try await opened.store.verifyLedger().ok)
@@ -223,12 +257,14 @@ struct StoreSuiteTests {
     func runsAndLineage(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
             let store = opened.store
-            try await store.importLines(Lines.optedIn("a1", conversation: "c1") + Lines.optedIn("a2", conversation: "c2") + [
-                Lines.feedback("a1", "c1", "f1", "2025-09-02T00:01:00Z", comment: "nice"),
-                Lines.created("a3", "2025-07-01T00:00:00Z", plan: "team"),
-                Lines.activity("a3", "c3", "2025-09-03T00:00:00Z"),
-            ])
-            let r1 = try await store.createRun(name: "r1", at: t("2025-10-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow)
+            try await store.importLines(
+                Lines.optedIn("a1", conversation: "c1") + Lines.optedIn("a2", conversation: "c2") + [
+                    Lines.feedback("a1", "c1", "f1", "2025-09-02T00:01:00Z", comment: "nice"),
+                    Lines.created("a3", "2025-07-01T00:00:00Z", plan: "team"),
+                    Lines.activity("a3", "c3", "2025-09-03T00:00:00Z"),
+                ])
+            let r1 = try await store.createRun(
+                name: "r1", at: t("2025-10-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow)
             #expect(r1.conversations == 2)
             #expect(r1.feedback == 1)
             #expect(r1.manifestSha256.count == 64)
@@ -240,7 +276,8 @@ struct StoreSuiteTests {
             }
             #expect(backdated?.code == .invalidArgument)
             try await store.importLines([Lines.choice("a1", "off", "2025-10-05T00:00:00Z")])
-            let r2 = try await store.createRun(name: "r2", at: t("2025-10-06T00:00:00Z"), purpose: .safetyClassifier, actor: "test", now: testNow)
+            let r2 = try await store.createRun(
+                name: "r2", at: t("2025-10-06T00:00:00Z"), purpose: .safetyClassifier, actor: "test", now: testNow)
             #expect(r2.conversations == 1)
             #expect(r2.feedback == 0)
             #expect(try await store.run(named: "r1") == r1)
@@ -271,18 +308,27 @@ struct StoreSuiteTests {
         for _ in 0..<2 {
             try await withFreshStore(backend) { opened in
                 try await opened.store.importLines(Lines.optedIn("a1") + Lines.optedIn("a0", conversation: "c0"))
-                digests.append(try await opened.store.createRun(name: "r", at: t("2025-10-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow).manifestSha256)
+                digests.append(
+                    try await opened.store.createRun(
+                        name: "r", at: t("2025-10-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow
+                    ).manifestSha256)
             }
         }
         #expect(digests[0] == digests[1])
         // Computed independently: header, then items account by account in byte order.
         var expected = StreamingDigest()
-        expected.update(line: #"{"at":"2025-10-01T00:00:00Z","ledgerSeq":11,"policyVersion":"consumer-terms-2025-09","purpose":"model-training","run":"r"}"# + "\n")
+        expected.update(
+            line:
+                #"{"at":"2025-10-01T00:00:00Z","ledgerSeq":11,"policyVersion":"consumer-terms-2025-09","purpose":"model-training","run":"r"}"#
+                + "\n")
         for (account, conversation, seqs) in [("a0", "c0", [8, 11]), ("a1", "c1", [3, 6])] {
             let entries = seqs.enumerated().map { k, seq in
                 #"{"at":"\#(k == 0 ? "2025-08-01T00:00:00Z" : "2025-09-02T00:00:00Z")","seq":\#(seq),"sha256":"\#(Digest.sha256Hex(k == 0 ? "hello from \(account)" : "resumed by \(account)"))"}"#
             }
-            expected.update(line: #"{"account":"\#(account)","entries":[\#(entries.joined(separator: ","))],"id":"\#(conversation)","type":"conversation"}"# + "\n")
+            expected.update(
+                line:
+                    #"{"account":"\#(account)","entries":[\#(entries.joined(separator: ","))],"id":"\#(conversation)","type":"conversation"}"#
+                    + "\n")
         }
         #expect(digests[0] == expected.finalize())
     }
@@ -310,7 +356,8 @@ struct StoreSuiteTests {
             #expect(backdated?.code == .invalidArgument)
             // a2 opts in and a later policy keeps opt-out data longer: the purged exchange still never enters.
             try await store.importLines([Lines.accepted("a2", "2025-10-03T00:00:00Z"), Lines.choice("a2", "on", "2025-10-03T00:00:00Z")])
-            var run = try await store.createRun(name: "r1", at: t("2025-10-04T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow)
+            var run = try await store.createRun(
+                name: "r1", at: t("2025-10-04T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow)
             #expect(try await store.runs(holdingConversation: "c2") == [])
             try await store.importLines([Lines.activity("a2", "c2", "2025-10-05T00:00:00Z", content: "new")])
             run = try await store.createRun(name: "r2", at: t("2025-10-06T00:00:00Z"), purpose: .modelTraining, actor: "test", now: testNow)
@@ -349,7 +396,8 @@ struct StoreSuiteTests {
             // At exactly now both are taken, and later ones still can be.
             _ = try await store.createRun(name: "r1", at: now, purpose: .modelTraining, actor: "test", now: now)
             _ = try await store.sweep(at: now, actor: "test", now: now)
-            _ = try await store.createRun(name: "r2", at: t("2025-10-02T00:00:00Z"), purpose: .modelTraining, actor: "test", now: t("2025-10-02T00:00:00Z"))
+            _ = try await store.createRun(
+                name: "r2", at: t("2025-10-02T00:00:00Z"), purpose: .modelTraining, actor: "test", now: t("2025-10-02T00:00:00Z"))
             #expect(try await store.horizon() == t("2025-10-02T00:00:00Z"))
         }
     }
@@ -404,15 +452,24 @@ struct StoreSuiteTests {
         }
     }
 
-    @Test("ids are owned across an import's chunks: another account's conversation is refused, in the same chunk or a later one", arguments: Backend.all)
+    @Test(
+        "ids are owned across an import's chunks: another account's conversation is refused, in the same chunk or a later one",
+        arguments: Backend.all)
     func ownershipAcrossChunks(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
             let store = opened.store
-            let head = [Lines.created("a1", "2025-07-01T00:00:00Z"), Lines.created("a2", "2025-07-01T00:00:00Z"),
-                        Lines.activity("a1", "c1", "2025-07-02T00:00:00Z")]
+            let head = [
+                Lines.created("a1", "2025-07-01T00:00:00Z"), Lines.created("a2", "2025-07-01T00:00:00Z"),
+                Lines.activity("a1", "c1", "2025-07-02T00:00:00Z"),
+            ]
             // The filler pushes the second account's claim past the first chunk of EventIngest.chunkSize events.
-            let filler = (0..<(EventIngest.chunkSize + 3)).map { Lines.activity("a1", "c1", "2025-07-03T00:00:\(String(format: "%02d", $0 % 60))Z") }
-            for lines in [head + [Lines.activity("a2", "c1", "2025-07-04T00:00:00Z")], head + filler.sorted() + [Lines.activity("a2", "c1", "2025-07-04T00:00:00Z")]] {
+            let filler = (0..<(EventIngest.chunkSize + 3)).map {
+                Lines.activity("a1", "c1", "2025-07-03T00:00:\(String(format: "%02d", $0 % 60))Z")
+            }
+            for lines in [
+                head + [Lines.activity("a2", "c1", "2025-07-04T00:00:00Z")],
+                head + filler.sorted() + [Lines.activity("a2", "c1", "2025-07-04T00:00:00Z")],
+            ] {
                 let error = await store.importError(lines)
                 #expect(error?.code == .invalidEvent || error?.code == .unknownConversation, "\(error?.description ?? "accepted")")
                 #expect(error?.message.hasPrefix("line \(lines.count): ") == true, "\(error?.description ?? "")")
@@ -455,7 +512,8 @@ struct StoreSuiteTests {
         try await withFreshStore(backend) { opened in
             let store = opened.store
             try await store.importLines(Lines.optedIn())
-            let good = Event(account: "a1", at: t("2025-10-01T00:00:00Z"), .trainingChoice(value: .off, source: .settings, shownDefault: nil))
+            let good = Event(
+                account: "a1", at: t("2025-10-01T00:00:00Z"), .trainingChoice(value: .off, source: .settings, shownDefault: nil))
             let bad = Event(account: "a1", at: t("2025-10-01T00:00:00Z"), .conversationDeleted(conversation: "zz"))
             await #expect(throws: AssentError.self) { try await store.append([good, bad], actor: "user:a1", now: testNow) }
             #expect(try await store.verifyLedger().entries == 6)
@@ -465,12 +523,14 @@ struct StoreSuiteTests {
         }
     }
 
-    @Test("append with an Idempotency-Key: a retry replays the first answer, another request with the key conflicts", arguments: Backend.all)
+    @Test(
+        "append with an Idempotency-Key: a retry replays the first answer, another request with the key conflicts", arguments: Backend.all)
     func idempotentAppend(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
             let store = opened.store
             try await store.importLines(Lines.optedIn())
-            let off = Event(account: "a1", at: t("2025-10-01T00:00:00Z"), .trainingChoice(value: .off, source: .settings, shownDefault: nil))
+            let off = Event(
+                account: "a1", at: t("2025-10-01T00:00:00Z"), .trainingChoice(value: .off, source: .settings, shownDefault: nil))
             let request = IdempotentRequest(caller: "product", key: "k1", requestSha256: "aa")
             let first = try await store.append([off], actor: "key:product", now: testNow, idempotency: request) { "seq \($0[0].seq)" }
             #expect(first.response == "seq 7")
@@ -490,8 +550,12 @@ struct StoreSuiteTests {
             // A refused batch stores no key: the retry is judged again.
             let bad = Event(account: "a1", at: t("2025-10-03T00:00:00Z"), .conversationDeleted(conversation: "zz"))
             let refused = IdempotentRequest(caller: "product", key: "k2", requestSha256: "cc")
-            await #expect(throws: AssentError.self) { try await store.append([bad], actor: "key:product", now: testNow, idempotency: refused) { _ in "" } }
-            await #expect(throws: AssentError.self) { try await store.append([bad], actor: "key:product", now: testNow, idempotency: refused) { _ in "" } }
+            await #expect(throws: AssentError.self) {
+                try await store.append([bad], actor: "key:product", now: testNow, idempotency: refused) { _ in "" }
+            }
+            await #expect(throws: AssentError.self) {
+                try await store.append([bad], actor: "key:product", now: testNow, idempotency: refused) { _ in "" }
+            }
             let entries = try await store.ledgerEntries(ofAccount: "a1")
             #expect(entries.count == 7)
             #expect(entries.map(\.seq) == entries.map(\.seq).sorted())
@@ -504,15 +568,21 @@ struct StoreSuiteTests {
         try await withFreshStore(backend) { opened in
             let store = opened.store
             try await store.importLines(Lines.optedIn())
-            let off = Event(account: "a1", at: t("2025-10-01T00:00:00Z"), .trainingChoice(value: .off, source: .settings, shownDefault: nil))
+            let off = Event(
+                account: "a1", at: t("2025-10-01T00:00:00Z"), .trainingChoice(value: .off, source: .settings, shownDefault: nil))
             let first = IdempotentRequest(caller: "product", key: "k1", requestSha256: "aa")
-            _ = try await store.append([off], actor: "key:product", now: t("2025-10-01T00:00:00Z"), idempotency: first) { "seq \($0[0].seq)" }
+            _ = try await store.append([off], actor: "key:product", now: t("2025-10-01T00:00:00Z"), idempotency: first) {
+                "seq \($0[0].seq)"
+            }
             // Within the TTL a retry replays; after it the key is forgotten and the request is new.
             let soon = IdempotentRequest(caller: "product", key: "k1", requestSha256: "aa", notBefore: t("2025-09-30T00:00:00Z"))
-            #expect(try await store.append([off], actor: "key:product", now: t("2025-10-01T12:00:00Z"), idempotency: soon) { _ in "" }.replayed)
+            #expect(
+                try await store.append([off], actor: "key:product", now: t("2025-10-01T12:00:00Z"), idempotency: soon) { _ in "" }.replayed)
             let on = Event(account: "a1", at: t("2025-10-03T00:00:00Z"), .trainingChoice(value: .on, source: .settings, shownDefault: nil))
             let late = IdempotentRequest(caller: "product", key: "k1", requestSha256: "bb", notBefore: t("2025-10-02T00:00:00Z"))
-            let again = try await store.append([on], actor: "key:product", now: t("2025-10-03T00:00:00Z"), idempotency: late) { "seq \($0[0].seq)" }
+            let again = try await store.append([on], actor: "key:product", now: t("2025-10-03T00:00:00Z"), idempotency: late) {
+                "seq \($0[0].seq)"
+            }
             #expect(!again.replayed)
             #expect(again.response == "seq 8")
             let other = IdempotentRequest(caller: "product", key: "k2", requestSha256: "cc")
@@ -520,7 +590,9 @@ struct StoreSuiteTests {
             #expect(try await store.deleteIdempotencyKeys(createdBefore: t("2025-10-04T00:00:00Z")) == 1)
             #expect(try await store.deleteIdempotencyKeys(createdBefore: t("2025-10-04T00:00:00Z")) == 0)
             // k2 is still remembered.
-            #expect(try await store.append([off], actor: "key:product", now: t("2025-10-04T00:00:00Z"), idempotency: other) { _ in "" }.replayed)
+            #expect(
+                try await store.append([off], actor: "key:product", now: t("2025-10-04T00:00:00Z"), idempotency: other) { _ in "" }.replayed
+            )
         }
     }
 
@@ -530,13 +602,15 @@ struct StoreSuiteTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/secrets.json"
-        _ = FileManager.default.createFile(atPath: path, contents: Data(DeploymentSecrets.newFileText().utf8), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(
+            atPath: path, contents: Data(DeploymentSecrets.newFileText().utf8), attributes: [.posixPermissions: 0o644])
         #expect(throws: AssentError.self) { _ = try DeploymentSecrets.load(path: path) }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         #expect(try DeploymentSecrets.load(path: path).isFromFile)
         #expect(try DeploymentSecrets.fromEnvironment(["ASSENT_SECRETS_FILE": path]).isFromFile)
         #expect(try !DeploymentSecrets.fromEnvironment([:]).isFromFile)
-        _ = FileManager.default.createFile(atPath: path, contents: Data(#"{"page-sessions":"00"}"#.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: path, contents: Data(#"{"page-sessions":"00"}"#.utf8), attributes: [.posixPermissions: 0o600])
         #expect(throws: AssentError.self) { _ = try DeploymentSecrets.load(path: path) }
     }
 
@@ -567,7 +641,8 @@ struct StoreSuiteTests {
                 for (k, account) in accounts.enumerated() {
                     group.addTask {
                         // Every fourth request names a conversation that does not exist: refused.
-                        let event = k % 4 == 3
+                        let event =
+                            k % 4 == 3
                             ? Event(account: account, at: t("2025-09-01T00:00:00Z"), .conversationDeleted(conversation: "none"))
                             : Event(account: account, at: t("2025-09-01T00:00:00Z"), .noticeShown(surface: .notice))
                         do {
@@ -596,7 +671,8 @@ struct StoreSuiteTests {
             let store = opened.store
             try await store.importLines(Lines.optedIn())
             let first = try #require(try await store.timeline(of: "a1"))
-            let off = Event(account: "a1", at: t("2025-10-01T00:00:00Z"), .trainingChoice(value: .off, source: .settings, shownDefault: nil))
+            let off = Event(
+                account: "a1", at: t("2025-10-01T00:00:00Z"), .trainingChoice(value: .off, source: .settings, shownDefault: nil))
             _ = try await store.append([off], actor: "test", now: testNow)
             let second = try #require(try await store.timeline(of: "a1"))
             #expect(second.entries.count == first.entries.count + 1)
@@ -642,7 +718,8 @@ struct StoreSuiteTests {
         try await withFreshStore(backend) { opened in
             let store = opened.store
             let secret = ServiceKey.newSecret()
-            let key = ServiceKey(name: "platform", secretSha256: ServiceKey.digest(ofSecret: secret), scopes: [.runsRead, .runsWrite], createdAt: testNow)
+            let key = ServiceKey(
+                name: "platform", secretSha256: ServiceKey.digest(ofSecret: secret), scopes: [.runsRead, .runsWrite], createdAt: testNow)
             try await store.createServiceKey(key)
             await #expect(throws: AssentError.duplicateKey("a key named platform exists already")) { try await store.createServiceKey(key) }
             #expect(try await store.serviceKey(secretSha256: ServiceKey.digest(ofSecret: secret)) == key)
@@ -652,7 +729,9 @@ struct StoreSuiteTests {
             #expect(revoked.revokedAt == testNow)
             #expect(!revoked.grants(.runsRead))
             #expect(try await store.serviceKey(secretSha256: key.secretSha256)?.revokedAt == testNow)
-            await #expect(throws: AssentError.unknownKey("no key is named nobody")) { try await store.revokeServiceKey(named: "nobody", now: testNow) }
+            await #expect(throws: AssentError.unknownKey("no key is named nobody")) {
+                try await store.revokeServiceKey(named: "nobody", now: testNow)
+            }
         }
     }
 }

@@ -36,13 +36,18 @@ struct UpgradeTests {
         }
         // The manifest orders items account by account; within one, as the run listed them.
         var byAccount: [(String, [String])] = []
-        var hasher = ManifestHasher(header: ManifestHasher.header(
-            name: run.name, at: run.at, purpose: run.purpose, ledgerSeq: run.ledgerSeq, policyVersion: run.policyVersion))
+        var hasher = ManifestHasher(
+            header: ManifestHasher.header(
+                name: run.name, at: run.at, purpose: run.purpose, ledgerSeq: run.ledgerSeq, policyVersion: run.policyVersion))
         var conversations: [String: [String]] = [:]
         var feedback: [String: [String]] = [:]
         for line in lines.withLock({ $0 }) {
             let item = try RunItem(manifestLine: line)
-            if item.kind == .conversation { conversations[item.account, default: []].append(line) } else { feedback[item.account, default: []].append(line) }
+            if item.kind == .conversation {
+                conversations[item.account, default: []].append(line)
+            } else {
+                feedback[item.account, default: []].append(line)
+            }
         }
         for account in Set(conversations.keys).union(feedback.keys) {
             byAccount.append((account, (conversations[account] ?? []) + (feedback[account] ?? [])))
@@ -70,16 +75,25 @@ struct UpgradeTests {
         }
         let at = try Instant(rfc3339: "2026-11-25T00:00:00Z")
         for expected in try Self.golden("prompts.jsonl") {
-            guard case .object(let fields) = expected, case .string(let account)? = fields["account"] else { Issue.record("bad golden"); continue }
+            guard case .object(let fields) = expected, case .string(let account)? = fields["account"] else {
+                Issue.record("bad golden")
+                continue
+            }
             #expect(try await app.prompt(account: account, at: at).json == expected, "prompt of \(account)")
-            #expect(try await app.lineage(ofAccount: account).json == Self.golden("lineage.jsonl").first { $0.field("account") == .string(account) })
+            #expect(
+                try await app.lineage(ofAccount: account).json
+                    == Self.golden("lineage.jsonl").first { $0.field("account") == .string(account) })
         }
         for expected in try Self.golden("explain.jsonl") {
-            guard case .string(let conversation)? = expected.field("conversation") else { Issue.record("bad golden"); continue }
+            guard case .string(let conversation)? = expected.field("conversation") else {
+                Issue.record("bad golden")
+                continue
+            }
             #expect(try await app.explain(conversation: conversation, at: at).json == expected, "explain \(conversation)")
         }
         // Made after the upgrade, a run's manifest rebuilds to its hash too.
-        let fresh = try await app.createRun(name: "after-upgrade", at: try Instant(rfc3339: "2026-11-30T00:00:00Z"), purpose: .modelTraining, actor: "test")
+        let fresh = try await app.createRun(
+            name: "after-upgrade", at: try Instant(rfc3339: "2026-11-30T00:00:00Z"), purpose: .modelTraining, actor: "test")
         #expect(fresh.conversations > 0)
         #expect(try await Self.recomputedManifest(store, fresh) == fresh.manifestSha256)
         #expect(try await store.verifyLedger().ok)
@@ -92,10 +106,11 @@ struct UpgradeTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let queue = try DatabaseQueue(path: path)
         try await queue.write { db in
-            try db.execute(sql: """
-                DROP TRIGGER run_items_no_update;
-                UPDATE run_items SET manifest_line = replace(manifest_line, '"seq":', '"seq":1') WHERE run = 'middle' AND position = 1;
-                """)
+            try db.execute(
+                sql: """
+                    DROP TRIGGER run_items_no_update;
+                    UPDATE run_items SET manifest_line = replace(manifest_line, '"seq":', '"seq":1') WHERE run = 'middle' AND position = 1;
+                    """)
         }
         try queue.close()
         let before = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -39,7 +39,8 @@ enum Charts {
             for (value, colour) in [(day.on, on), (day.off, off), (day.deferred, deferred)] where value > 0 {
                 let h = Double(value) / Double(peak) * Double(plotHeight)
                 y -= h
-                svg += #"<rect x="\#(fmt(x))" y="\#(fmt(y))" width="\#(fmt(max(1, step - 2)))" height="\#(fmt(h))" fill="\#(colour)"><title>\#(day.day): \#(day.on) on, \#(day.off) off, \#(day.deferred) deferred</title></rect>"#
+                svg +=
+                    #"<rect x="\#(fmt(x))" y="\#(fmt(y))" width="\#(fmt(max(1, step - 2)))" height="\#(fmt(h))" fill="\#(colour)"><title>\#(day.day): \#(day.on) on, \#(day.off) off, \#(day.deferred) deferred</title></rect>"#
             }
         }
         // Pending accounts at the end of each day, as a line on its own scale (right).
@@ -49,7 +50,8 @@ enum Charts {
             "\(fmt(Double(left) + (Double(k) + 0.5) * step)),\(fmt(Double(10 + plotHeight) - Double(day.pending) / Double(pendingPeak) * Double(plotHeight)))"
         }
         if points.count > 1 {
-            svg += #"<polyline points="\#(points.joined(separator: " "))" fill="none" stroke="\#(neutral)" stroke-width="2"><title>pending accounts at the end of each day (right scale, up to \#(pendingPeak))</title></polyline>"#
+            svg +=
+                #"<polyline points="\#(points.joined(separator: " "))" fill="none" stroke="\#(neutral)" stroke-width="2"><title>pending accounts at the end of each day (right scale, up to \#(pendingPeak))</title></polyline>"#
             svg += rightAxis(x: left + plotWidth, top: 10, height: plotHeight, peak: pendingPeak, title: "pending")
         }
         let deadlineDay = String(dashboard.decisionDeadline.rfc3339.prefix(10))
@@ -57,7 +59,8 @@ enum Charts {
             let x = Double(left) + Double(index) * step
             svg += #"<line x1="\#(fmt(x))" y1="10" x2="\#(fmt(x))" y2="\#(10 + plotHeight)" stroke="\#(off)" stroke-dasharray="4 3"/>"#
             let nearRight = x + 4 + 124 > Double(left + plotWidth)  // the label (about 120 px) stays inside the plot
-            svg += #"<text x="\#(fmt(nearRight ? x - 4 : x + 4))" y="22" font-size="12" fill="\#(off)"\#(nearRight ? #" text-anchor="end""# : "")>deadline \#(deadlineDay)</text>"#
+            svg +=
+                #"<text x="\#(fmt(nearRight ? x - 4 : x + 4))" y="22" font-size="12" fill="\#(off)"\#(nearRight ? #" text-anchor="end""# : "")>deadline \#(deadlineDay)</text>"#
         }
         svg += #"<text x="\#(left)" y="\#(height - 8)" font-size="12" fill="\#(neutral)">\#(days.first!.day)</text>"#
         svg += #"<text x="\#(width - 10)" y="\#(height - 8)" font-size="12" fill="\#(neutral)" text-anchor="end">\#(days.last!.day)</text>"#
@@ -76,10 +79,13 @@ enum Charts {
             let y = 10 + k * row
             let rate = Double(plan.optedIn) / Double(plan.accounts)
             let barWidth = rate * Double(width - left - 120)
-            svg += #"<text x="\#(left - 8)" y="\#(y + 17)" font-size="13" fill="\#(neutral)" text-anchor="end">\#(escape(plan.plan))</text>"#
+            svg +=
+                #"<text x="\#(left - 8)" y="\#(y + 17)" font-size="13" fill="\#(neutral)" text-anchor="end">\#(escape(plan.plan))</text>"#
             svg += #"<rect x="\#(left)" y="\#(y + 4)" width="\#(width - left - 120)" height="18" fill="\#(grid)"/>"#
-            svg += #"<rect x="\#(left)" y="\#(y + 4)" width="\#(fmt(barWidth))" height="18" fill="\#(on)"><title>\#(escape(plan.plan)): \#(plan.optedIn) of \#(plan.accounts)</title></rect>"#
-            svg += #"<text x="\#(width - 110)" y="\#(y + 17)" font-size="13" fill="\#(neutral)">\#(percent(rate)) of \#(plan.accounts)</text>"#
+            svg +=
+                #"<rect x="\#(left)" y="\#(y + 4)" width="\#(fmt(barWidth))" height="18" fill="\#(on)"><title>\#(escape(plan.plan)): \#(plan.optedIn) of \#(plan.accounts)</title></rect>"#
+            svg +=
+                #"<text x="\#(width - 110)" y="\#(y + 17)" font-size="13" fill="\#(neutral)">\#(percent(rate)) of \#(plan.accounts)</text>"#
         }
         return svg + "</svg>"
     }
@@ -96,10 +102,12 @@ enum Charts {
         for (k, value) in values.enumerated() {
             let h = Double(value.count) / Double(peak) * Double(plotHeight)
             let x = Double(left) + Double(k) * step + 1
-            svg += #"<rect x="\#(fmt(x))" y="\#(fmt(Double(10 + plotHeight) - h))" width="\#(fmt(max(1, step - 2)))" height="\#(fmt(h))" fill="\#(colour)"><title>\#(escape(value.label)): \#(value.count)</title></rect>"#
+            svg +=
+                #"<rect x="\#(fmt(x))" y="\#(fmt(Double(10 + plotHeight) - h))" width="\#(fmt(max(1, step - 2)))" height="\#(fmt(h))" fill="\#(colour)"><title>\#(escape(value.label)): \#(value.count)</title></rect>"#
         }
         svg += #"<text x="\#(left)" y="\#(height - 8)" font-size="12" fill="\#(neutral)">\#(escape(values.first!.label))</text>"#
-        svg += #"<text x="\#(width - 10)" y="\#(height - 8)" font-size="12" fill="\#(neutral)" text-anchor="end">\#(escape(values.last!.label))</text>"#
+        svg +=
+            #"<text x="\#(width - 10)" y="\#(height - 8)" font-size="12" fill="\#(neutral)" text-anchor="end">\#(escape(values.last!.label))</text>"#
         return svg + "</svg>"
     }
 
@@ -131,7 +139,8 @@ enum Charts {
         var svg = ""
         for (k, (label, colour)) in items.enumerated() {
             let lx = x + k * 90
-            svg += #"<rect x="\#(lx)" y="\#(y - 10)" width="10" height="10" fill="\#(colour)"/><text x="\#(lx + 14)" y="\#(y)" font-size="12" fill="\#(neutral)">\#(label)</text>"#
+            svg +=
+                #"<rect x="\#(lx)" y="\#(y - 10)" width="10" height="10" fill="\#(colour)"/><text x="\#(lx + 14)" y="\#(y)" font-size="12" fill="\#(neutral)">\#(label)</text>"#
         }
         return svg
     }

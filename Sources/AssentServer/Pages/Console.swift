@@ -22,7 +22,7 @@ struct Console: Sendable {
     /// The operator's session, if the key it was opened with still holds `admin`.
     func session(_ request: Request) async throws -> PageSessions.Session {
         guard let session = sessions.session(of: request, now: api.clock.now()),
-              let key = try await api.app.keys().first(where: { "key:\($0.name)" == session.account }), mayOperate(key)
+            let key = try await api.app.keys().first(where: { "key:\($0.name)" == session.account }), mayOperate(key)
         else {
             throw ConsoleRedirect()
         }
@@ -64,8 +64,9 @@ struct Console: Sendable {
                 let secret = form["key"] ?? ""
                 let key = try await api.app.key(forSecret: secret)
                 guard let key, mayOperate(key) else {
-                    return page("console-signin", ["title": "Sign in", "error": "That is not an active key with the admin scope."],
-                                status: .unauthorized, session: nil)
+                    return page(
+                        "console-signin", ["title": "Sign in", "error": "That is not an active key with the admin scope."],
+                        status: .unauthorized, session: nil)
                 }
                 return pages.redirect(to: "/console", setting: sessions.cookie(account: key.actor, now: api.clock.now()))
             }
@@ -96,11 +97,13 @@ struct Console: Sendable {
         router.get("/console/runs/:run") { request, context -> Response in
             await guarded(request) { session in
                 let run = try await api.app.run(named: try API.parameter(context, "run"))
-                return page("console-run", [
-                    "title": "Run \(run.name)", "name": run.name, "at": run.at.rfc3339, "createdAt": run.createdAt.rfc3339,
-                    "purpose": run.purpose.rawValue, "conversations": run.conversations, "feedback": run.feedback,
-                    "policyVersion": run.policyVersion, "ledgerSeq": run.ledgerSeq, "manifestSha256": run.manifestSha256,
-                ], session: session)
+                return page(
+                    "console-run",
+                    [
+                        "title": "Run \(run.name)", "name": run.name, "at": run.at.rfc3339, "createdAt": run.createdAt.rfc3339,
+                        "purpose": run.purpose.rawValue, "conversations": run.conversations, "feedback": run.feedback,
+                        "policyVersion": run.policyVersion, "ledgerSeq": run.ledgerSeq, "manifestSha256": run.manifestSha256,
+                    ], session: session)
             }
         }
         router.get("/console/lineage") { request, _ -> Response in
@@ -110,11 +113,12 @@ struct Console: Sendable {
                 var context: [String: Any] = ["title": "Lineage", "account": account ?? "", "conversation": conversation ?? ""]
                 if account != nil || conversation != nil {
                     do {
-                        let lineage = if let conversation {
-                            try await api.app.lineage(ofConversation: conversation)
-                        } else {
-                            try await api.app.lineage(ofAccount: account!)
-                        }
+                        let lineage =
+                            if let conversation {
+                                try await api.app.lineage(ofConversation: conversation)
+                            } else {
+                                try await api.app.lineage(ofAccount: account!)
+                            }
                         context["searched"] = true
                         context["subject"] = conversation.map { "conversation \($0)" } ?? "account \(lineage.account)"
                         context["runs"] = lineage.runs.map { ["name": $0.name, "conversations": $0.conversations.joined(separator: ", ")] }
@@ -156,17 +160,19 @@ struct Console: Sendable {
                 let verification = try await api.app.verifyLedger()
                 let history = try await api.app.policyHistory()
                 let current = history.version(at: api.clock.now())
-                return page("console-ledger", [
-                    "title": "Ledger", "ok": verification.ok, "entries": verification.entries,
-                    "brokenAt": verification.brokenAt.map(String.init) ?? "", "reason": verification.reason ?? "",
-                    "versions": history.versions.map {
-                        [
-                            "version": $0.policy.version, "effectiveFrom": $0.effectiveFrom.rfc3339, "terms": $0.policy.termsVersion,
-                            "rollout": Pages.day($0.policy.rolloutStart), "deadline": Pages.day($0.policy.decisionDeadline),
-                            "current": $0 == current,
-                        ] as [String: Any]
-                    },
-                ], session: session)
+                return page(
+                    "console-ledger",
+                    [
+                        "title": "Ledger", "ok": verification.ok, "entries": verification.entries,
+                        "brokenAt": verification.brokenAt.map(String.init) ?? "", "reason": verification.reason ?? "",
+                        "versions": history.versions.map {
+                            [
+                                "version": $0.policy.version, "effectiveFrom": $0.effectiveFrom.rfc3339, "terms": $0.policy.termsVersion,
+                                "rollout": Pages.day($0.policy.rolloutStart), "deadline": Pages.day($0.policy.decisionDeadline),
+                                "current": $0 == current,
+                            ] as [String: Any]
+                        },
+                    ], session: session)
             }
         }
     }
@@ -174,23 +180,30 @@ struct Console: Sendable {
     private func dashboard(session: PageSessions.Session) async throws -> Response {
         let (dashboard, stale) = try await dashboards.current()
         let optedIn = dashboard.optInByPlan.reduce(0) { $0 + $1.optedIn }
-        return page("console-dashboard", [
-            "title": "Dashboard", "asOfSeq": dashboard.asOfSeq, "asOf": dashboard.at.rfc3339, "stale": stale,
-            "pending": dashboard.pending, "daysLeft": dashboard.daysLeft, "deadline": Pages.day(dashboard.decisionDeadline),
-            "liveAccounts": dashboard.liveAccounts, "conversations": dashboard.conversations,
-            "optInRate": dashboard.liveAccounts == 0 ? "0%" : Charts.percent(Double(optedIn) / Double(dashboard.liveAccounts)),
-            "choicesChart": Charts.choicesPerDay(dashboard),
-            "plansChart": Charts.optInByPlan(dashboard),
-            "plans": dashboard.optInByPlan.map { ["plan": $0.plan, "optedIn": $0.optedIn, "accounts": $0.accounts] as [String: Any] },
-            "retentionChart": Charts.bars("Stored conversations by the month their retention ends",
-                                          dashboard.retentionByMonth.map { (label: $0.month, count: $0.conversations) }),
-            "purgesChart": Charts.bars("Purges per day", dashboard.days.filter { $0.purged > 0 }.map { (label: $0.day, count: $0.purged) }, colour: Charts.off),
-        ], session: session)
+        return page(
+            "console-dashboard",
+            [
+                "title": "Dashboard", "asOfSeq": dashboard.asOfSeq, "asOf": dashboard.at.rfc3339, "stale": stale,
+                "pending": dashboard.pending, "daysLeft": dashboard.daysLeft, "deadline": Pages.day(dashboard.decisionDeadline),
+                "liveAccounts": dashboard.liveAccounts, "conversations": dashboard.conversations,
+                "optInRate": dashboard.liveAccounts == 0 ? "0%" : Charts.percent(Double(optedIn) / Double(dashboard.liveAccounts)),
+                "choicesChart": Charts.choicesPerDay(dashboard),
+                "plansChart": Charts.optInByPlan(dashboard),
+                "plans": dashboard.optInByPlan.map { ["plan": $0.plan, "optedIn": $0.optedIn, "accounts": $0.accounts] as [String: Any] },
+                "retentionChart": Charts.bars(
+                    "Stored conversations by the month their retention ends",
+                    dashboard.retentionByMonth.map { (label: $0.month, count: $0.conversations) }),
+                "purgesChart": Charts.bars(
+                    "Purges per day", dashboard.days.filter { $0.purged > 0 }.map { (label: $0.day, count: $0.purged) }, colour: Charts.off),
+            ], session: session)
     }
 
     private func runsPage(session: PageSessions.Session) async throws -> Response {
         let runs = try await api.app.runs().reversed().map {
-            ["name": $0.name, "at": $0.at.rfc3339, "purpose": $0.purpose.rawValue, "conversations": $0.conversations, "feedback": $0.feedback] as [String: Any]
+            [
+                "name": $0.name, "at": $0.at.rfc3339, "purpose": $0.purpose.rawValue, "conversations": $0.conversations,
+                "feedback": $0.feedback,
+            ] as [String: Any]
         }
         return page("console-runs", ["title": "Runs", "runs": runs, "hasRuns": !runs.isEmpty], session: session)
     }

@@ -41,8 +41,9 @@ struct PageSessions: Sendable {
         var expiry = Instant(microseconds: now.microseconds + Self.lifetimeSeconds * 1_000_000)
         if let limit, limit < expiry { expiry = limit }
         let seconds = max(0, (expiry.microseconds - now.microseconds) / 1_000_000)
-        return Cookie(name: cookieName, value: cookieValue(account: account, expiry: expiry), maxAge: Int(seconds),
-                      path: "/", secure: secure, httpOnly: true, sameSite: sameSite)
+        return Cookie(
+            name: cookieName, value: cookieValue(account: account, expiry: expiry), maxAge: Int(seconds),
+            path: "/", secure: secure, httpOnly: true, sameSite: sameSite)
     }
 
     var signedOut: Cookie {
@@ -54,7 +55,7 @@ struct PageSessions: Sendable {
         guard let value = request.cookies[cookieName]?.value else { return nil }
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let expiry = Int64(parts[1]), now.microseconds < expiry,
-              let accountBytes = Self.unbase64url(String(parts[0])), !accountBytes.isEmpty
+            let accountBytes = Self.unbase64url(String(parts[0])), !accountBytes.isEmpty
         else { return nil }
         let expected = mac(parts[0] + "." + parts[1])
         guard Authenticator.constantTimeEqual(Array(expected.utf8), Array(parts[2].utf8)) else { return nil }

@@ -13,8 +13,9 @@ extension Pages {
 
     func register(on router: Router<AssentRequestContext>) {
         router.get("/assets/assent.css") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: Self.stylesheet)))
+            Response(
+                status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: Self.stylesheet)))
         }
         // What a new visitor meets: what this server is and where to go, not a JSON 404.
         router.get("/") { _, _ -> Response in
@@ -22,11 +23,14 @@ extension Pages {
         }
         router.get("/signin") { request, _ -> Response in
             await handle {
-                guard let token = request.uri.queryParameters.get("token"), let verified = try? await api.authenticator.verifiedToken(token) else {
-                    throw PageError(status: .unauthorized, heading: "Please sign in", message: "The sign-in link is not valid or has expired.")
+                guard let token = request.uri.queryParameters.get("token"), let verified = try? await api.authenticator.verifiedToken(token)
+                else {
+                    throw PageError(
+                        status: .unauthorized, heading: "Please sign in", message: "The sign-in link is not valid or has expired.")
                 }
-                return try await signIn(verified.account, until: Instant(microseconds: verified.expiry),
-                                        returnTo: request.uri.queryParameters.get("return_to"))
+                return try await signIn(
+                    verified.account, until: Instant(microseconds: verified.expiry),
+                    returnTo: request.uri.queryParameters.get("return_to"))
             }
         }
         if configuration.demo {
@@ -43,7 +47,9 @@ extension Pages {
             await handle {
                 let session = try session(request)
                 _ = try await form(request, session: session)
-                var response = page("message", ["title": "Signed out", "heading": "You are signed out", "message": "You can close this page."], session: nil)
+                var response = page(
+                    "message", ["title": "Signed out", "heading": "You are signed out", "message": "You can close this page."], session: nil
+                )
                 response.setCookie(sessions.signedOut)
                 return response
             }
@@ -56,12 +62,15 @@ extension Pages {
     /// Sets the session cookie and sends the user to what they must answer, or to settings.
     func signIn(_ account: AccountID, until limit: Instant?, returnTo: String?) async throws -> Response {
         let prompt = try await api.prompt(of: account)
-        let query = allowedReturn(returnTo).flatMap { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) }.map { "?return_to=" + $0 } ?? ""
-        let target: String = switch prompt.prompt {
-        case .signup: "/signup" + query
-        case .notice, .required: "/notice" + query
-        case .none: "/settings"
-        }
+        let query =
+            allowedReturn(returnTo).flatMap { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) }.map { "?return_to=" + $0 }
+            ?? ""
+        let target: String =
+            switch prompt.prompt {
+            case .signup: "/signup" + query
+            case .notice, .required: "/notice" + query
+            case .none: "/settings"
+            }
         return redirect(to: target, setting: sessions.cookie(account: account, now: api.clock.now(), until: limit))
     }
 
@@ -74,13 +83,16 @@ extension Pages {
                     let session = try session(request)
                     let prompt = try await api.prompt(of: session.account)
                     if prompt.prompt == .none {
-                        return page("message", [
-                            "title": "Nothing to answer", "heading": "You're all set",
-                            "message": "You have answered the updated terms. You can change your choice at any time.",
-                            "link": "/settings", "linkText": "Privacy settings",
-                        ], session: session)
+                        return page(
+                            "message",
+                            [
+                                "title": "Nothing to answer", "heading": "You're all set",
+                                "message": "You have answered the updated terms. You can change your choice at any time.",
+                                "link": "/settings", "linkText": "Privacy settings",
+                            ], session: session)
                     }
-                    return try await choicePage(prompt, signup: path == "/signup", returnTo: request.uri.queryParameters.get("return_to"), session: session)
+                    return try await choicePage(
+                        prompt, signup: path == "/signup", returnTo: request.uri.queryParameters.get("return_to"), session: session)
                 }
             }
             router.post(RouterPath(stringLiteral: path)) { request, _ -> Response in
@@ -101,13 +113,17 @@ extension Pages {
             await handle {
                 let session = try session(request)
                 let form = try await form(request, session: session)
-                _ = try await api.userWrite(session.account) { try await api.app.deferNotice(account: session.account, actor: "user:\(session.account)") }
+                _ = try await api.userWrite(session.account) {
+                    try await api.app.deferNotice(account: session.account, actor: "user:\(session.account)")
+                }
                 if let target = allowedReturn(form["return_to"]) { return redirect(to: target) }
-                return page("message", [
-                    "title": "Not now", "heading": "We'll ask you later",
-                    "message": "You can keep using the product and decide before the deadline.",
-                    "link": "/notice", "linkText": "Decide now",
-                ], session: session)
+                return page(
+                    "message",
+                    [
+                        "title": "Not now", "heading": "We'll ask you later",
+                        "message": "You can keep using the product and decide before the deadline.",
+                        "link": "/notice", "linkText": "Decide now",
+                    ], session: session)
             }
         }
     }
@@ -119,7 +135,8 @@ extension Pages {
             await handle {
                 let session = try session(request)
                 let saved = request.uri.queryParameters.get("saved").flatMap(ChoiceValue.init(rawValue:))
-                return try await settingsPage(session: session, flash: saved.map { "Saved: model training is \($0 == .on ? "on" : "off")." })
+                return try await settingsPage(
+                    session: session, flash: saved.map { "Saved: model training is \($0 == .on ? "on" : "off")." })
             }
         }
         router.post("/settings") { request, _ -> Response in
@@ -143,7 +160,11 @@ extension Pages {
         router.get("/my-data") { request, _ -> Response in
             await handle {
                 let session = try session(request)
-                return try await myDataPage(session: session, flash: request.uri.queryParameters.get("deleted").map { "Conversation \($0) deleted: it will not be used for training." })
+                return try await myDataPage(
+                    session: session,
+                    flash: request.uri.queryParameters.get("deleted").map {
+                        "Conversation \($0) deleted: it will not be used for training."
+                    })
             }
         }
         router.post("/my-data/conversations/:conversation/delete") { request, context -> Response in
@@ -151,7 +172,9 @@ extension Pages {
                 let session = try session(request)
                 _ = try await form(request, session: session)
                 let id = try API.parameter(context, "conversation")
-                _ = try await api.userWrite(session.account) { try await api.app.deleteConversation(id, of: session.account, actor: "user:\(session.account)") }
+                _ = try await api.userWrite(session.account) {
+                    try await api.app.deleteConversation(id, of: session.account, actor: "user:\(session.account)")
+                }
                 return redirect(to: "/my-data?deleted=" + (id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
             }
         }
@@ -177,11 +200,15 @@ extension Pages {
                 guard form["confirm"] == "yes" else {
                     throw PageError(status: .badRequest, heading: "Not deleted", message: "Tick the box to confirm, then delete.")
                 }
-                _ = try await api.userWrite(session.account) { try await api.app.deleteAccount(session.account, actor: "user:\(session.account)") }
-                var response = page("message", [
-                    "title": "Account deleted", "heading": "Your account is deleted",
-                    "message": "Its conversations will not be used for any training run from now on.",
-                ], session: nil)
+                _ = try await api.userWrite(session.account) {
+                    try await api.app.deleteAccount(session.account, actor: "user:\(session.account)")
+                }
+                var response = page(
+                    "message",
+                    [
+                        "title": "Account deleted", "heading": "Your account is deleted",
+                        "message": "Its conversations will not be used for any training run from now on.",
+                    ], session: nil)
                 response.setCookie(sessions.signedOut)
                 return response
             }

@@ -11,16 +11,20 @@ import NIOCore
 extension Pages {
     func choicePage(_ prompt: PromptDecision, signup: Bool, returnTo: String?, session: PageSessions.Session) async throws -> Response {
         let policy = try await api.app.policy(at: prompt.at)
-        let heading = signup || prompt.prompt == .signup
+        let heading =
+            signup || prompt.prompt == .signup
             ? "Welcome: your privacy choice"
             : prompt.prompt == .required ? "Action required: updated terms" : "Updates to our terms and privacy policy"
-        return page("choice", [
-            "title": heading, "heading": heading, "action": signup ? "/signup" : "/notice", "signup": signup || prompt.prompt == .signup,
-            "required": prompt.prompt == .required, "deferrable": prompt.deferrable && !signup,
-            "deadline": Self.day(prompt.decisionDeadline), "termsVersion": prompt.termsVersion,
-            "optInRetention": Self.words(policy.optInRetention), "optOutRetention": Self.words(policy.optOutRetention),
-            "returnTo": allowedReturn(returnTo) ?? "",
-        ], session: session)
+        return page(
+            "choice",
+            [
+                "title": heading, "heading": heading, "action": signup ? "/signup" : "/notice",
+                "signup": signup || prompt.prompt == .signup,
+                "required": prompt.prompt == .required, "deferrable": prompt.deferrable && !signup,
+                "deadline": Self.day(prompt.decisionDeadline), "termsVersion": prompt.termsVersion,
+                "optInRetention": Self.words(policy.optInRetention), "optOutRetention": Self.words(policy.optOutRetention),
+                "returnTo": allowedReturn(returnTo) ?? "",
+            ], session: session)
     }
 
     func settingsPage(session: PageSessions.Session, flash: String?) async throws -> Response {
@@ -33,15 +37,18 @@ extension Pages {
             ["at": Self.day(choice.at), "value": choice.value == .on ? "On" : "Off", "source": choice.source.rawValue]
         }
         let prompt = try await api.prompt(of: session.account)
-        return page("settings", [
-            "title": "Privacy settings",
-            "trainingWord": training == "on" ? "on" : training == "off" ? "off" : "not chosen yet",
-            "isOn": training == "on", "canChange": settings.termsVersion != nil && prompt.prompt != .required,
-            "optInRetention": Self.words(policy.optInRetention), "optOutRetention": Self.words(policy.optOutRetention),
-            "retentionPeriod": retentionPeriod,
-            "retentionWhy": retentionRule == "optIn" ? "because training is on" : retentionRule == "commercial" ? "under commercial terms" : "because training is off",
-            "history": history, "hasHistory": !history.isEmpty,
-        ], session: session, flash: flash)
+        return page(
+            "settings",
+            [
+                "title": "Privacy settings",
+                "trainingWord": training == "on" ? "on" : training == "off" ? "off" : "not chosen yet",
+                "isOn": training == "on", "canChange": settings.termsVersion != nil && prompt.prompt != .required,
+                "optInRetention": Self.words(policy.optInRetention), "optOutRetention": Self.words(policy.optOutRetention),
+                "retentionPeriod": retentionPeriod,
+                "retentionWhy": retentionRule == "optIn"
+                    ? "because training is on" : retentionRule == "commercial" ? "under commercial terms" : "because training is off",
+                "history": history, "hasHistory": !history.isEmpty,
+            ], session: session, flash: flash)
     }
 
     func myDataPage(session: PageSessions.Session, flash: String?) async throws -> Response {
@@ -56,8 +63,9 @@ extension Pages {
                 "csrf": sessions.csrfToken(for: session),
             ]
         }
-        return page("mydata", ["title": "My data", "conversations": rows, "hasConversations": !rows.isEmpty],
-                    session: session)
+        return page(
+            "mydata", ["title": "My data", "conversations": rows, "hasConversations": !rows.isEmpty],
+            session: session)
     }
 
     // MARK: Words

@@ -29,14 +29,16 @@ struct Pages: Sendable {
             throw StoreError.internal("the page templates are missing from the build")
         }
         let library = try await MustacheLibrary(directory: directory.path)
-        return Pages(api: api, library: library, sessions: PageSessions(key: .init(data: sessionKey), secure: configuration.secureCookies),
-                     configuration: configuration)
+        return Pages(
+            api: api, library: library, sessions: PageSessions(key: .init(data: sessionKey), secure: configuration.secureCookies),
+            configuration: configuration)
     }
 
     static let stylesheet: [UInt8] = {
-        guard let url = Bundle.module.url(forResource: "assets/assent", withExtension: "css")
-            ?? Bundle.module.url(forResource: "assent", withExtension: "css", subdirectory: "assets"),
-              let data = try? Data(contentsOf: url)
+        guard
+            let url = Bundle.module.url(forResource: "assets/assent", withExtension: "css")
+                ?? Bundle.module.url(forResource: "assent", withExtension: "css", subdirectory: "assets"),
+            let data = try? Data(contentsOf: url)
         else { return [] }
         return Array(data)
     }()
@@ -49,20 +51,24 @@ struct Pages: Sendable {
         let origins = configuration.returnOrigins.joined(separator: " ")
         let frameAncestors = origins.isEmpty ? "'none'" : origins
         return [
-            .contentSecurityPolicy: "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'\(origins.isEmpty ? "" : " " + origins); frame-ancestors \(frameAncestors); base-uri 'none'",
+            .contentSecurityPolicy:
+                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'\(origins.isEmpty ? "" : " " + origins); frame-ancestors \(frameAncestors); base-uri 'none'",
             .init("Referrer-Policy")!: "no-referrer",
             .init("X-Content-Type-Options")!: "nosniff",
             .cacheControl: "no-store",
         ]
     }
 
-    func page(_ template: String, _ context: [String: Any], status: HTTPResponse.Status = .ok, session: PageSessions.Session?,
-              flash: String? = nil) -> Response {
+    func page(
+        _ template: String, _ context: [String: Any], status: HTTPResponse.Status = .ok, session: PageSessions.Session?,
+        flash: String? = nil
+    ) -> Response {
         var context = context
         if let flash { context["flash"] = flash }
         context["signedIn"] = session != nil
         if let session, context["csrf"] == nil { context["csrf"] = sessions.csrfToken(for: session) }
-        let html = library.render(context, withTemplate: template) ?? "<!doctype html><title>Error</title><p>The page could not be rendered.</p>"
+        let html =
+            library.render(context, withTemplate: template) ?? "<!doctype html><title>Error</title><p>The page could not be rendered.</p>"
         var headers = securityHeaders
         headers[.contentType] = "text/html; charset=utf-8"
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
@@ -82,8 +88,9 @@ struct Pages: Sendable {
 
     func session(_ request: Request) throws -> PageSessions.Session {
         guard let session = sessions.session(of: request, now: api.clock.now()) else {
-            throw PageError(status: .unauthorized, heading: "Please sign in",
-                            message: "Open this page from the product you use, so that it can sign you in.")
+            throw PageError(
+                status: .unauthorized, heading: "Please sign in",
+                message: "Open this page from the product you use, so that it can sign you in.")
         }
         return session
     }
@@ -92,8 +99,9 @@ struct Pages: Sendable {
     func form(_ request: Request, session: PageSessions.Session) async throws -> Form {
         let form = Form(try await api.bodyText(request))
         guard sessions.checkCSRF(form["csrf"], session: session) else {
-            throw PageError(status: .forbidden, heading: "This form has expired",
-                            message: "Go back, reload the page and try again.")
+            throw PageError(
+                status: .forbidden, heading: "This form has expired",
+                message: "Go back, reload the page and try again.")
         }
         return form
     }

@@ -50,7 +50,9 @@ enum ReturnURL {
         if let colon = authority.lastIndex(of: ":") {
             hostText = authority[..<colon]
             let digits = authority[authority.index(after: colon)...]
-            guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy(\.isASCIIDigit), let number = Int(digits), (1...65_535).contains(number) else {
+            guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy(\.isASCIIDigit), let number = Int(digits),
+                (1...65_535).contains(number)
+            else {
                 return nil
             }
             port = number
@@ -58,10 +60,10 @@ enum ReturnURL {
         let host = hostText.lowercased()
         let labels = host.split(separator: ".", omittingEmptySubsequences: false)
         guard !host.isEmpty, host.count <= 253,
-              labels.allSatisfy({ label in
-                  !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
-                      && label.allSatisfy { $0.isASCIILowercaseLetter || $0.isASCIIDigit || $0 == "-" }
-              })
+            labels.allSatisfy({ label in
+                !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                    && label.allSatisfy { $0.isASCIILowercaseLetter || $0.isASCIIDigit || $0 == "-" }
+            })
         else { return nil }
         if port == 443 && scheme == "https" || port == 80 && scheme == "http" { port = nil }
         // Path and query: the characters RFC 3986 allows there, percent-escapes well formed; no fragment.
@@ -73,7 +75,9 @@ enum ReturnURL {
             query = rest[rest.index(after: mark)...]
         }
         if path.isEmpty { path = "/" }
-        guard path.hasPrefix("/"), !path.hasPrefix("//"), isWellFormed(path, extra: "/:@"), query.map({ isWellFormed($0, extra: "/:@?") }) ?? true else {
+        guard path.hasPrefix("/"), !path.hasPrefix("//"), isWellFormed(path, extra: "/:@"),
+            query.map({ isWellFormed($0, extra: "/:@?") }) ?? true
+        else {
             return nil
         }
         return Parts(scheme: scheme, host: host, port: port, path: String(path), query: query.map(String.init))
