@@ -110,9 +110,14 @@ public enum RunPack {
     /// Whether the pack holds conversation `id`: walks the bytes without decoding the items (an
     /// account with 40,000 sessions is answered without 40,000 strings).
     public static func holdsConversation(_ id: ConversationID, in bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { holdsConversation(id, in: $0) }
+    }
+
+    /// ``holdsConversation(_:in:)`` over bytes in place (a row's blob, uncopied).
+    public static func holdsConversation(_ id: ConversationID, in bytes: UnsafeRawBufferPointer) -> Bool {
         var id = id
         return id.withUTF8 { target in
-            bytes.withUnsafeBufferPointer { buffer in
+            bytes.withMemoryRebound(to: UInt8.self) { buffer in
                 var offset = 0
                 func varint() -> Int? {
                     var result = 0

@@ -88,12 +88,20 @@ extension SQLiteStore {
                     name: name, at: instant, purpose: purpose, ledgerSeq: head.lastSeq, policyVersion: policyVersion))
             var conversations = 0
             var feedback = 0
-            var after: AccountID?
-            while true {
-                let start = after
-                let chunk = try await snapshotRead(snapshot) { db in
-                    try Self.evaluate(db, upTo: head.lastSeq, after: start, limit: Self.chunkAccounts, evaluator: evaluator)
+            // A pipeline on the two halves of the work: while one chunk is hashed and written,
+            // the next is read and evaluated on the snapshot.
+            @Sendable func evaluate(after: AccountID?) -> Task<RunChunk, any Error> {
+                Task {
+                    try await self.snapshotRead(snapshot) { db in
+                        try Self.evaluate(db, upTo: head.lastSeq, after: after, limit: Self.chunkAccounts, evaluator: evaluator)
+                    }
                 }
+            }
+            var pending: Task<RunChunk, any Error>? = evaluate(after: nil)
+            defer { pending?.cancel() }
+            while let task = pending {
+                let chunk = try await task.value
+                pending = chunk.accounts == Self.chunkAccounts && chunk.last != nil ? evaluate(after: chunk.last) : nil
                 for line in chunk.lines { hasher.add(line: line) }
                 conversations += chunk.conversations
                 feedback += chunk.feedback
@@ -104,8 +112,6 @@ extension SQLiteStore {
                     }
                 }
                 await settings.afterRunChunk?()
-                guard chunk.accounts == Self.chunkAccounts, let last = chunk.last else { break }
-                after = last
             }
             let manifestSha256 = hasher.finalize()
             let done = conversations, doneFeedback = feedback
@@ -274,16 +280,21 @@ extension SQLiteStore {
 
     public func runs(holdingConversation id: ConversationID) async throws -> [String] {
         try await reading { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT r.name, a.items FROM conversations c JOIN run_accounts a ON a.account = c.account JOIN runs r ON r.name = a.run
-                    WHERE c.id = ? ORDER BY r.created_seq
-                    """, arguments: [id])
-            return rows.compactMap { row -> String? in
-                let packed: Data = row[1]
-                return RunPack.holdsConversation(id, in: Array(packed)) ? row[0] : nil
+            // A cursor, so that each pack is scanned where SQLite holds it, never copied.
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT r.name, a.items FROM conversations c JOIN run_accounts a ON a.account = c.account
+                        JOIN runs r ON r.name = a.run WHERE c.id = ? ORDER BY r.created_seq
+                        """), arguments: [id])
+            var names: [String] = []
+            while let row = try rows.next() {
+                let holds = try row.withUnsafeData(atIndex: 1) { data in
+                    data?.withUnsafeBytes { RunPack.holdsConversation(id, in: $0) } ?? false
+                }
+                if holds { names.append(row[0]) }
             }
+            return names
         }
     }
 
