@@ -9,6 +9,8 @@
 // Both are reported with their ratio; the goal of issue 2 is >= 2M decisions/s.
 import AssentCore
 import AssentDemo
+import AssentService
+import AssentStoreSQLite
 import Foundation
 
 /// `--name value` pairs of a bench's command line.
@@ -127,6 +129,20 @@ case "heavy":
         try await runHeavyAccount(
             directory: options.string("--dir") ?? NSTemporaryDirectory() + "assent-bench-heavy",
             samples: options.int("--samples", default: 2000))
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
+case "run":
+    // One run over an existing database (for profiling): assent-bench run --db PATH [--at T]
+    do {
+        let options = BenchArguments(Array(arguments.dropFirst()))
+        let store = try SQLiteStore(path: options.string("--db") ?? "assent.sqlite")
+        let at = Instant.parse(options.string("--at") ?? "2026-03-01T00:00:00Z")!
+        let start = DispatchTime.now().uptimeNanoseconds
+        let run = try await store.createRun(name: "profile-\(start)", at: at, purpose: .modelTraining, actor: "bench", now: Clock.wallNow())
+        report(String(format: "run of %d conversations in %.2f s", run.conversations, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+        try await store.close()
     } catch {
         print("error: \(error)")
         exit(1)
