@@ -141,7 +141,9 @@ case "run":
         let at = Instant.parse(options.string("--at") ?? "2026-03-01T00:00:00Z")!
         let start = DispatchTime.now().uptimeNanoseconds
         let run = try await store.createRun(name: "profile-\(start)", at: at, purpose: .modelTraining, actor: "bench", now: Clock.wallNow())
-        report(String(format: "run of %d conversations in %.2f s", run.conversations, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+        report(
+            String(
+                format: "run of %d conversations in %.2f s", run.conversations, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
         try await store.close()
     } catch {
         print("error: \(error)")
