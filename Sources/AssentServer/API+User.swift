@@ -80,7 +80,7 @@ extension API {
         }
         router.get("/v1/me/export") { request, _ -> Response in
             let account = try await caller(request).requireUser()
-            let export = try await app.accountExport(account: account, at: clock.now())
+            let export = try await app.accountExport(account: account, at: clock.now()).json
             return export.response(headers: [.contentDisposition: "attachment; filename=\"assent-export.json\""])
         }
         router.delete("/v1/me") { request, _ -> Response in

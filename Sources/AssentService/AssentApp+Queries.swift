@@ -115,27 +115,35 @@ extension AssentApp {
     /// Everything Assent holds on an account: its ledger entries with the text of its stored
     /// exchanges and feedback (it is their data), its prompt and choice, each conversation's status
     /// and retention, and the runs that hold its data.
-    public func accountExport(account: AccountID, at instant: Instant) async throws -> JSONValue {
+    public func accountExport(account: AccountID, at instant: Instant) async throws -> AccountExport {
         let timeline = try await existingTimeline(of: account)
-        var entries: [JSONValue] = []
+        var entries: [AccountExport.Entry] = []
         for record in try await store.ledgerEntries(ofAccount: account) {
-            entries.append(record.ownerJSON(text: record.contentSha256 == nil ? nil : try await store.content(ofEntry: record.seq)))
+            entries.append(
+                AccountExport.Entry(record: record, text: record.contentSha256 == nil ? nil : try await store.content(ofEntry: record.seq)))
         }
-        let statuses = try await conversationStatuses(of: timeline, at: instant)
-        let held = try await store.lineage(account: account)
-        var object: [String: JSONValue] = [
-            "account": .string(account), "at": .string(instant.rfc3339),
-            "choice": timeline.choices.last.map { .string($0.value.rawValue) } ?? .null,
-            "entries": .array(entries),
-            "conversations": .array(statuses.map(\.json)),
-            "runs": .array(
-                held.map {
-                    .object(["name": .string($0.name), "conversations": .strings($0.conversations), "feedback": .strings($0.feedback)])
-                }),
-        ]
-        if let prompt = try? PolicyEngine(policies: try await store.policyHistory()).prompt(timeline, at: instant) {
-            object["prompt"] = prompt.json
-        }
-        return .object(object)
+        return AccountExport(
+            account: account, at: instant, choice: timeline.choices.last?.value, entries: entries,
+            conversations: try await conversationStatuses(of: timeline, at: instant), runs: try await store.lineage(account: account),
+            prompt: try? PolicyEngine(policies: try await store.policyHistory()).prompt(timeline, at: instant))
     }
+}
+
+/// Everything Assent holds on an account, as its owner may download it.
+public struct AccountExport: Sendable {
+    /// A ledger entry with the text of its exchange or comment while it is stored.
+    public struct Entry: Sendable {
+        public var record: LedgerRecord
+        public var text: String?
+    }
+
+    public var account: AccountID
+    public var at: Instant
+    /// The choice in force last, nil before any.
+    public var choice: ChoiceValue?
+    public var entries: [Entry]
+    public var conversations: [ConversationStatus]
+    public var runs: [LineageRun]
+    /// What the account must be asked now; nil for a deleted account.
+    public var prompt: PromptDecision?
 }

@@ -88,30 +88,42 @@ extension SQLiteStore {
                     name: name, at: instant, purpose: purpose, ledgerSeq: head.lastSeq, policyVersion: policyVersion))
             var conversations = 0
             var feedback = 0
-            // A pipeline on the two halves of the work: while one chunk is hashed and written,
-            // the next is read and evaluated on the snapshot.
-            @Sendable func evaluate(after: AccountID?) -> Task<RunChunk, any Error> {
+            // A pipeline over the two cores: while chunk k is built into timelines and decided,
+            // chunk k + 1 is read on the snapshot and chunk k - 1 is hashed and written.
+            @Sendable func read(after: AccountID?) -> Task<AccountsChunk, any Error> {
                 Task {
                     try await self.snapshotRead(snapshot) { db in
-                        try Self.evaluate(db, upTo: head.lastSeq, after: after, limit: Self.chunkAccounts, evaluator: evaluator)
+                        try Self.read(db, upTo: head.lastSeq, after: after, limit: Self.chunkAccounts)
                     }
                 }
             }
-            var pending: Task<RunChunk, any Error>? = evaluate(after: nil)
-            defer { pending?.cancel() }
-            while let task = pending {
-                let chunk = try await task.value
-                pending = chunk.accounts == Self.chunkAccounts && chunk.last != nil ? evaluate(after: chunk.last) : nil
-                for line in chunk.lines { hasher.add(line: line) }
-                conversations += chunk.conversations
-                feedback += chunk.feedback
-                if !chunk.rows.isEmpty {
-                    try await writing { db in
-                        try Self.holdBuild(db, name: name, token: token)
-                        try Self.insertRows(db, run: name, chunk.rows)
-                    }
+            var reading: Task<AccountsChunk, any Error>? = read(after: nil)
+            var deciding: Task<RunChunk, any Error>?
+            defer {
+                reading?.cancel()
+                deciding?.cancel()
+            }
+            while reading != nil || deciding != nil {
+                var next: Task<RunChunk, any Error>?
+                if let task = reading {
+                    let accounts = try await task.value
+                    reading = accounts.accounts.count == Self.chunkAccounts && accounts.last != nil ? read(after: accounts.last) : nil
+                    next = Task { Self.evaluate(accounts, evaluator: evaluator) }
                 }
-                await settings.afterRunChunk?()
+                if let task = deciding {
+                    let chunk = try await task.value
+                    for line in chunk.lines { hasher.add(line: line) }
+                    conversations += chunk.conversations
+                    feedback += chunk.feedback
+                    if !chunk.rows.isEmpty {
+                        try await writing { db in
+                            try Self.holdBuild(db, name: name, token: token)
+                            try Self.insertRows(db, run: name, chunk.rows)
+                        }
+                    }
+                    await settings.afterRunChunk?()
+                }
+                deciding = next
             }
             let manifestSha256 = hasher.finalize()
             let done = conversations, doneFeedback = feedback
@@ -171,12 +183,33 @@ extension SQLiteStore {
 
     /// Evaluates up to `limit` accounts after `after`, as of entry `lastSeq`.
     static func evaluate(_ db: Database, upTo lastSeq: Int64, after: AccountID?, limit: Int, evaluator: RunEvaluator) throws -> RunChunk {
+        evaluate(try read(db, upTo: lastSeq, after: after, limit: limit), evaluator: evaluator)
+    }
+
+    /// What one chunk of accounts holds as of the snapshot, read and decoded but not yet built
+    /// into timelines: the part of a run's work that needs the database.
+    struct AccountsChunk: Sendable {
+        var accounts: [(account: AccountID, entries: [TimelineEntry], hashes: [Int64: String])] = []
+        var last: AccountID?
+    }
+
+    static func read(_ db: Database, upTo lastSeq: Int64, after: AccountID?, limit: Int) throws -> AccountsChunk {
+        var chunk = AccountsChunk()
+        chunk.last = try forEachAccount(db, upTo: lastSeq, after: after, limit: limit) { account, entries, hashes in
+            chunk.accounts.append((account, entries, hashes))
+        }
+        return chunk
+    }
+
+    /// The run's items of a chunk read: the part of a run's work that needs only the CPU.
+    static func evaluate(_ read: AccountsChunk, evaluator: RunEvaluator) -> RunChunk {
         var chunk = RunChunk()
-        chunk.last = try forEachTimeline(db, upTo: lastSeq, after: after, limit: limit) { timeline, hashes in
-            chunk.accounts += 1
-            let items = evaluator.items(for: timeline, contentSha256: { hashes[$0] })
-            guard !items.isEmpty else { return }
-            chunk.rows.append((timeline.account, RunPack.pack(items)))
+        chunk.last = read.last
+        chunk.accounts = read.accounts.count
+        for (account, entries, hashes) in read.accounts {
+            let items = evaluator.items(for: AccountTimeline(account: account, entries: entries), contentSha256: { hashes[$0] })
+            guard !items.isEmpty else { continue }
+            chunk.rows.append((account, RunPack.pack(items)))
             for item in items {
                 chunk.lines.append(item.manifestLine)
                 if item.kind == .conversation { chunk.conversations += 1 } else { chunk.feedback += 1 }

@@ -321,6 +321,18 @@ public final class SQLiteStore: Store {
         _ db: Database, upTo lastSeq: Int64, after: AccountID? = nil, limit: Int = .max,
         _ body: (AccountTimeline, [Int64: String]) throws -> Void
     ) throws -> AccountID? {
+        try forEachAccount(db, upTo: lastSeq, after: after, limit: limit) { account, entries, hashes in
+            try body(AccountTimeline(account: account, entries: entries), hashes)
+        }
+    }
+
+    /// ``forEachTimeline(_:upTo:after:limit:_:)`` without building the timelines: each account's
+    /// decoded entries and content digests, for a caller that builds them elsewhere.
+    @discardableResult
+    static func forEachAccount(
+        _ db: Database, upTo lastSeq: Int64, after: AccountID? = nil, limit: Int = .max,
+        _ body: (AccountID, [TimelineEntry], [Int64: String]) throws -> Void
+    ) throws -> AccountID? {
         let rows =
             after == nil
             ? try Row.fetchCursor(
@@ -341,7 +353,7 @@ public final class SQLiteStore: Store {
         var streamed = 0
         func flush() throws {
             if let current, !entries.isEmpty {
-                try body(AccountTimeline(account: current, entries: entries), hashes)
+                try body(current, entries, hashes)
                 streamed += 1
             }
             entries.removeAll(keepingCapacity: true)

@@ -181,7 +181,7 @@ extension Pages {
         router.get("/my-data/export") { request, _ -> Response in
             await handle {
                 let session = try session(request)
-                let export = try await api.app.accountExport(account: session.account, at: api.clock.now())
+                let export = try await api.app.accountExport(account: session.account, at: api.clock.now()).json
                 var headers = securityHeaders
                 headers[.contentDisposition] = "attachment; filename=\"my-data.json\""
                 return export.response(headers: headers)
