@@ -115,10 +115,12 @@ extension SQLiteStore {
                     for line in chunk.lines { hasher.add(line: line) }
                     conversations += chunk.conversations
                     feedback += chunk.feedback
-                    if !chunk.rows.isEmpty {
+                    // In short transactions: an append waits behind one of them at most.
+                    for start in stride(from: 0, to: chunk.rows.count, by: max(1, settings.runRowsPerWrite)) {
+                        let rows = Array(chunk.rows[start..<min(chunk.rows.count, start + max(1, settings.runRowsPerWrite))])
                         try await writing { db in
                             try Self.holdBuild(db, name: name, token: token)
-                            try Self.insertRows(db, run: name, chunk.rows)
+                            try Self.insertRows(db, run: name, rows)
                         }
                     }
                     await settings.afterRunChunk?()

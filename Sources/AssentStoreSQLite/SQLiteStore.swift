@@ -30,6 +30,9 @@ public final class SQLiteStore: Store {
         public var timelineCacheBytes = 128 << 20
         /// What one import's or batch's timelines may hold while it runs. Default 64 MiB.
         public var ingestCacheBytes = 64 << 20
+        /// Packed rows one transaction of a run's build writes: an append waits behind one such
+        /// transaction at most. Default 250.
+        public var runRowsPerWrite = 250
         /// Called after each chunk of a run built on a snapshot is written, before the next: lets
         /// tests and benchmarks act while a run is half built. Nil in production.
         public var afterRunChunk: (@Sendable () async -> Void)?

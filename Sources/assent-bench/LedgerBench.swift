@@ -181,7 +181,7 @@ func runLedgerBench(_ arguments: BenchArguments) async throws {
 
 /// A second run over the same ledger while appends arrive at a fixed rate (open loop: each
 /// append starts on its tick whether or not the one before finished): their latency.
-func runAppendsDuringRun(storePath: String, accounts: Int, rate: Int) async throws {
+func runAppendsDuringRun(storePath: String, accounts: Int, rate: Int, rowsPerWrite: Int? = nil) async throws {
     let started = AsyncStream<Void>.makeStream()
     var configuration = SQLiteStore.Configuration()
     let signalled = Shared(false)
@@ -192,13 +192,17 @@ func runAppendsDuringRun(storePath: String, accounts: Int, rate: Int) async thro
         }
         if first { started.continuation.yield() }
     }
+    if let rowsPerWrite { configuration.runRowsPerWrite = rowsPerWrite }
     let store = try SQLiteStore(path: storePath, configuration: configuration)
     let at = Clock.wallNow()
     let runStart = DispatchTime.now().uptimeNanoseconds
     let build = Task {
-        try await store.createRun(name: "bench-during-appends", at: at, purpose: .modelTraining, actor: "bench", now: Clock.wallNow())
+        defer { started.continuation.finish() }
+        return try await store.createRun(
+            name: "bench-during-appends-\(at.microseconds)", at: at, purpose: .modelTraining, actor: "bench", now: Clock.wallNow())
     }
-    // Appends start once the build has its snapshot (its first chunk written).
+    // Appends start once the build has its snapshot (its first chunk written); a build that
+    // failed ends the wait too.
     for await _ in started.stream { break }
     let latencies = Shared<[Double]>([])
     let interval = UInt64(1_000_000_000 / max(1, rate))
@@ -240,8 +244,9 @@ func runAppendsDuringRun(storePath: String, accounts: Int, rate: Int) async thro
     report(
         String(
             format:
-                "appends during runs create: %d appends at %d/s while a run of %d conversations was built (%.2f s): p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-            sorted.count, rate, run.conversations, runSeconds, percentile(0.5), percentile(0.99), sorted.last ?? 0))
+                "appends during runs create: %d appends at %d/s while a run of %d conversations was built (%.2f s; %d rows per write): p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+            sorted.count, rate, run.conversations, runSeconds, configuration.runRowsPerWrite, percentile(0.5), percentile(0.99),
+            sorted.last ?? 0))
     try await store.close()
 }
 

@@ -149,6 +149,18 @@ case "run":
         print("error: \(error)")
         exit(1)
     }
+case "appends":
+    // Appends at a fixed rate while a run is built over an existing database:
+    // assent-bench appends --db PATH --accounts N [--rate R]
+    do {
+        let options = BenchArguments(Array(arguments.dropFirst()))
+        try await runAppendsDuringRun(
+            storePath: options.string("--db") ?? "assent.sqlite", accounts: options.int("--accounts", default: 1_000),
+            rate: options.int("--rate", default: 100), rowsPerWrite: options.string("--rows-per-write").flatMap { Int($0) })
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
 case "redact":
     do {
         try runRedactBench(BenchArguments(Array(arguments.dropFirst())))

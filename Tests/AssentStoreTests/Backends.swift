@@ -16,6 +16,9 @@ struct Backend: CustomTestStringConvertible, Sendable {
     let make: @Sendable () async throws -> OpenedStore
     /// A fresh store whose caches of timelines may hold this many bytes.
     let makeWithCacheBudget: @Sendable (Int) async throws -> OpenedStore
+    /// A fresh store that calls this after each chunk of a run it builds off the writer (so that
+    /// a test can act while a run is half built).
+    let makePausingRuns: @Sendable (@escaping @Sendable () async -> Void) async throws -> OpenedStore
 
     var testDescription: String { name }
 
@@ -28,6 +31,11 @@ struct Backend: CustomTestStringConvertible, Sendable {
             var configuration = SQLiteStore.Configuration()
             configuration.timelineCacheBytes = bytes
             configuration.ingestCacheBytes = bytes
+            return try await sqliteStore(configuration)
+        },
+        makePausingRuns: { hook in
+            var configuration = SQLiteStore.Configuration()
+            configuration.afterRunChunk = hook
             return try await sqliteStore(configuration)
         })
 

@@ -1,7 +1,6 @@
 import AssentCore
 import AssentService
 import AssentStore
-import AssentStoreSQLite
 import Foundation
 import Testing
 
@@ -38,17 +37,9 @@ actor BuildPause {
     var chunksWritten: Int { chunks }
 }
 
-/// Runs are built off the writer (SQLite's snapshot build; the PostgreSQL store has its own).
+/// Runs are built off the writer, on every backend: appends are not held up by a run being built.
 @Suite("Runs built off the writer")
 struct RunBuildTests {
-    static func store(pause: BuildPause) throws -> (SQLiteStore, URL) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("assent-runbuild-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var configuration = SQLiteStore.Configuration()
-        configuration.afterRunChunk = { await pause.chunkWritten() }
-        return (try SQLiteStore(path: directory.appendingPathComponent("assent.sqlite").path, configuration: configuration), directory)
-    }
-
     /// `accounts` opted-in accounts with `conversations` conversations each.
     static func lines(accounts: Int, conversations: Int) -> [String] {
         var lines: [String] = []
@@ -64,11 +55,12 @@ struct RunBuildTests {
         return lines
     }
 
-    @Test("appends are acknowledged while a run over 100k conversations is half built, each within 100 ms")
-    func appendsDuringABuild() async throws {
+    @Test("appends are acknowledged while a run over 100k conversations is half built, each within 100 ms", arguments: Backend.all)
+    func appendsDuringABuild(backend: Backend) async throws {
         let pause = BuildPause()
-        let (store, directory) = try Self.store(pause: pause)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let opened = try await backend.makePausingRuns { await pause.chunkWritten() }
+        defer { opened.cleanup() }
+        let store = opened.store
         let now = t("2025-10-02T00:00:00Z")
         _ = try await store.importEvents(
             lines: ArrayLineSource(Self.lines(accounts: 4_000, conversations: 25)), fileSha256: nil,
@@ -101,11 +93,12 @@ struct RunBuildTests {
         try await store.close()
     }
 
-    @Test("an entry at or before T that lands during the build is in the run: the build is made again")
-    func backdatedEntryDuringABuild() async throws {
+    @Test("an entry at or before T that lands during the build is in the run: the build is made again", arguments: Backend.all)
+    func backdatedEntryDuringABuild(backend: Backend) async throws {
         let pause = BuildPause()
-        let (store, directory) = try Self.store(pause: pause)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let opened = try await backend.makePausingRuns { await pause.chunkWritten() }
+        defer { opened.cleanup() }
+        let store = opened.store
         let now = t("2025-10-02T00:00:00Z")
         _ = try await store.importEvents(
             lines: ArrayLineSource(Self.lines(accounts: 3, conversations: 2)), fileSha256: nil,
