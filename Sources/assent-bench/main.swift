@@ -137,13 +137,30 @@ case "run":
     // One run over an existing database (for profiling): assent-bench run --db PATH [--at T]
     do {
         let options = BenchArguments(Array(arguments.dropFirst()))
-        let store = try SQLiteStore(path: options.string("--db") ?? "assent.sqlite")
+        var configuration = SQLiteStore.Configuration()
+        if let megabytes = options.string("--cache-mb").flatMap({ Int($0) }) { configuration.cacheKiB = megabytes * 1_024 }
+        let store = try SQLiteStore(path: options.string("--db") ?? "assent.sqlite", configuration: configuration)
         let at = Instant.parse(options.string("--at") ?? "2026-03-01T00:00:00Z")!
         let start = DispatchTime.now().uptimeNanoseconds
         let run = try await store.createRun(name: "profile-\(start)", at: at, purpose: .modelTraining, actor: "bench", now: Clock.wallNow())
         report(
             String(
                 format: "run of %d conversations in %.2f s", run.conversations, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+        try await store.close()
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
+case "import":
+    // One import into a new database (for peak memory): assent-bench import --file F --db PATH
+    do {
+        let options = BenchArguments(Array(arguments.dropFirst()))
+        let store = try SQLiteStore(path: options.string("--db") ?? "assent.sqlite")
+        let start = DispatchTime.now().uptimeNanoseconds
+        let summary = try await store.importEvents(
+            lines: try FileLineSource(path: options.string("--file") ?? "events.jsonl"), fileSha256: nil, actor: "bench",
+            now: Clock.wallNow(), progress: nil)
+        report(String(format: "imported %d events in %.2f s", summary.events, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
         try await store.close()
     } catch {
         print("error: \(error)")
