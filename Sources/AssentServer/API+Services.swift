@@ -147,15 +147,15 @@ extension API {
         router.post("/v1/sweep") { request, _ -> Response in
             let key = try await caller(request).require(.admin)
             let text = try await bodyText(request)
-            var at = clock.now()
+            var at: Instant?
             var dryRun = false
             if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                 var fields = try Self.fields(of: text)
-                at = try fields.optionalInstant("at") ?? at
+                at = try fields.optionalInstant("at")
                 dryRun = try fields.optionalBool("dryRun") ?? false
                 try fields.refuseUnknownFields()
             }
-            if dryRun { return try await app.sweepPreview(at: at).json.response() }
+            if dryRun { return try await app.sweepPreview(at: at ?? clock.now()).json.response() }
             return try await sweep(at: at, actor: key.actor).json.response()
         }
     }

@@ -27,7 +27,7 @@ struct SweepService: Service {
     /// One sweep at the clock's now; failures are logged and tried again next time.
     func sweepOnce() async {
         do {
-            let result = try await api.sweep(at: api.clock.now(), actor: Self.actor)
+            let result = try await api.sweep(at: nil, actor: Self.actor)
             logger.info(
                 "retention sweep",
                 metadata: [
@@ -48,7 +48,9 @@ struct SweepService: Service {
 extension API {
     /// A sweep at `at`, with what follows it: metrics, the exports that held purged content
     /// removed at once, and the overdue gauge measured again.
-    func sweep(at instant: Instant, actor: String) async throws -> SweepResult {
+    /// - Parameter instant: the sweep's T; nil sweeps at the clock's now, which leaves nothing
+    ///   overdue (what was due is what it purged), so the gauge is set without a second pass.
+    func sweep(at instant: Instant?, actor: String) async throws -> SweepResult {
         let result = try await app.sweep(at: instant, actor: actor)
         metrics.recordSweep(conversations: result.conversations.count, feedback: result.feedback.count)
         metrics.recordLedgerEntries(result.conversations.count + result.feedback.count + 1)
@@ -56,7 +58,11 @@ extension API {
             try await exports.removeStale(app: app)
         }
         metrics.recordSweepSuccess(at: clock.now())
-        try await measureOverdue()
+        if instant == nil {
+            metrics.recordOverdue(conversations: 0, feedback: 0)
+        } else {
+            try await measureOverdue()
+        }
         return result
     }
 

@@ -477,6 +477,11 @@ struct ServiceRouteTests {
             // The user deletes it; 30 days on the sweep purges it, and with it every copy.
             #expect(try await client.call(.delete, "/v1/me/conversations/a1-c9", bearer: token).status == 200)
             fixture.clock.set(utc("2025-10-20T00:00:00Z"))
+            // A sweep at an earlier T leaves what fell due since then overdue, and the gauge says so.
+            let early = try await client.call(.post, "/v1/sweep", bearer: platform, body: #"{"at":"2025-10-05T00:00:00Z"}"#)
+            #expect(!early.text.contains("a1-c9"), "\(early.text)")
+            let overdue = try await client.call(.get, "/metrics")
+            #expect(overdue.text.contains(#"assent_content_overdue{kind="conversation"} 1"#), "\(overdue.text)")
             let swept = try await client.call(.post, "/v1/sweep", bearer: platform)
             #expect(swept.text.contains("a1-c9"), "\(swept.text)")
             #expect(!FileManager.default.fileExists(atPath: sentinel))
