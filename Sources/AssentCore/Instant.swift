@@ -186,14 +186,17 @@ extension Instant {
         let c = civil
         var out: [UInt8] = []
         out.reserveCapacity(27)
+        // Digits written in place (a run formats millions of these).
         func put(_ value: Int, _ width: Int) {
-            var digits = [UInt8](repeating: 48, count: width)
+            let start = out.count
+            out.append(contentsOf: repeatElement(48, count: width))
             var v = value
-            for k in stride(from: width - 1, through: 0, by: -1) {
-                digits[k] = UInt8(48 + v % 10)
+            var k = start + width - 1
+            while k >= start {
+                out[k] = UInt8(48 + v % 10)
                 v /= 10
+                k -= 1
             }
-            out.append(contentsOf: digits)
         }
         put(c.year, 4)
         out.append(45)
