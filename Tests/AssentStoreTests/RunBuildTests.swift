@@ -55,16 +55,22 @@ struct RunBuildTests {
         return lines
     }
 
-    @Test("appends are acknowledged while a run over 100k conversations is half built, each within 100 ms", arguments: Backend.all)
-    func appendsDuringABuild(backend: Backend) async throws {
+    /// A fresh store that pauses runs at their first chunk, holding `accounts` opted-in accounts.
+    static func filled(_ backend: Backend, accounts: Int, conversations: Int) async throws -> (BuildPause, OpenedStore, Instant) {
         let pause = BuildPause()
         let opened = try await backend.makePausingRuns { await pause.chunkWritten() }
+        let now = t("2025-10-02T00:00:00Z")
+        _ = try await opened.store.importEvents(
+            lines: ArrayLineSource(lines(accounts: accounts, conversations: conversations)), fileSha256: nil,
+            actor: "test", now: now, progress: nil)
+        return (pause, opened, now)
+    }
+
+    @Test("appends are acknowledged while a run over 100k conversations is half built, each within 100 ms", arguments: Backend.all)
+    func appendsDuringABuild(backend: Backend) async throws {
+        let (pause, opened, now) = try await Self.filled(backend, accounts: 4_000, conversations: 25)
         defer { opened.cleanup() }
         let store = opened.store
-        let now = t("2025-10-02T00:00:00Z")
-        _ = try await store.importEvents(
-            lines: ArrayLineSource(Self.lines(accounts: 4_000, conversations: 25)), fileSha256: nil,
-            actor: "test", now: now, progress: nil)
         let build = Task {
             try await store.createRun(name: "big", at: t("2025-10-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: now)
         }
@@ -95,14 +101,9 @@ struct RunBuildTests {
 
     @Test("an entry at or before T that lands during the build is in the run: the build is made again", arguments: Backend.all)
     func backdatedEntryDuringABuild(backend: Backend) async throws {
-        let pause = BuildPause()
-        let opened = try await backend.makePausingRuns { await pause.chunkWritten() }
+        let (pause, opened, now) = try await Self.filled(backend, accounts: 3, conversations: 2)
         defer { opened.cleanup() }
         let store = opened.store
-        let now = t("2025-10-02T00:00:00Z")
-        _ = try await store.importEvents(
-            lines: ArrayLineSource(Self.lines(accounts: 3, conversations: 2)), fileSha256: nil,
-            actor: "test", now: now, progress: nil)
         let build = Task {
             try await store.createRun(name: "r", at: t("2025-10-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: now)
         }
