@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "AssentCore", targets: ["AssentCore"]),
         .library(name: "AssentStore", targets: ["AssentStore"]),
         .library(name: "AssentStoreSQLite", targets: ["AssentStoreSQLite"]),
+        .library(name: "AssentStorePostgres", targets: ["AssentStorePostgres"]),
         .library(name: "AssentService", targets: ["AssentService"]),
         .library(name: "AssentRedaction", targets: ["AssentRedaction"]),
         .library(name: "AssentServer", targets: ["AssentServer"]),
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -65,6 +67,15 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "AssentStorePostgres",
+            dependencies: [
+                "AssentCore", "AssentStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "AssentServer",
             dependencies: [
                 "AssentCore", "AssentStore", "AssentService", "AssentRedaction",
@@ -82,7 +93,8 @@ let package = Package(
         .executableTarget(
             name: "assent",
             dependencies: [
-                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentService", "AssentDemo", "AssentRedaction", "AssentServer",
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentStorePostgres", "AssentService", "AssentDemo", "AssentRedaction",
+                "AssentServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -94,8 +106,9 @@ let package = Package(
         .executableTarget(
             name: "assent-bench",
             dependencies: [
-                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentService", "AssentDemo", "AssentRedaction",
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentStorePostgres", "AssentService", "AssentDemo", "AssentRedaction",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -110,8 +123,9 @@ let package = Package(
         .testTarget(
             name: "AssentStoreTests",
             dependencies: [
-                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentService", "AssentDemo",
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentStorePostgres", "AssentService", "AssentDemo",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings
@@ -124,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "AssentServerTests",
             dependencies: [
-                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentService", "AssentServer", "AssentDemo",
+                "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentStorePostgres", "AssentService", "AssentServer", "AssentDemo",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -1,9 +1,11 @@
 import AssentCore
 import AssentStore
 import AssentService
+import AssentStorePostgres
 import AssentStoreSQLite
 import Foundation
 import GRDB
+import PostgresNIO
 import Testing
 
 /// A backend the shared store suite runs against. Each test gets a fresh, empty database.
@@ -22,8 +24,44 @@ struct Backend: CustomTestStringConvertible, Sendable {
 
     var testDescription: String { name }
 
-    /// Every backend available on this machine.
-    static var all: [Backend] { [.sqlite] }
+    /// Every backend available on this machine: PostgreSQL too when `ASSENT_TEST_POSTGRES_URL`
+    /// names a server (`scripts/pg` starts one; under `CI` a missing one fails the run).
+    static var all: [Backend] {
+        if PostgresTesting.adminURL != nil { return [.sqlite, .postgres] }
+        return [.sqlite]
+    }
+
+    static let postgres = Backend(
+        name: "PostgreSQL", make: { try await postgresStore(PostgresStore.Configuration()) },
+        makeWithCacheBudget: { bytes in
+            var configuration = PostgresStore.Configuration()
+            configuration.timelineCacheBytes = bytes
+            configuration.ingestCacheBytes = bytes
+            return try await postgresStore(configuration)
+        },
+        makePausingRuns: { hook in
+            var configuration = PostgresStore.Configuration()
+            configuration.afterRunChunk = hook
+            return try await postgresStore(configuration)
+        })
+
+    private static func postgresStore(_ configuration: PostgresStore.Configuration) async throws -> OpenedStore {
+        let (url, name) = try await PostgresTesting.freshDatabase()
+        let store = try await PostgresStore.open(url: url, configuration: configuration)
+        return OpenedStore(
+            store: store,
+            contentDigest: {
+                try await store.close()
+                return try await PostgresTesting.digest(url: url)
+            },
+            execute: { sql in try await PostgresAdmin.execute(url: url, sql) },
+            tamper: { sql in
+                // As a superuser who switches the guards off for the session.
+                try await PostgresAdmin.execute(url: url, "SET session_replication_role = replica; \(sql)")
+            },
+            reopen: { try await PostgresStore.open(url: url, configuration: configuration) },
+            cleanup: { PostgresTesting.drop(name) })
+    }
 
     static let sqlite = Backend(
         name: "SQLite", make: { try await sqliteStore(SQLiteStore.Configuration()) },
@@ -57,6 +95,14 @@ struct Backend: CustomTestStringConvertible, Sendable {
                 defer { try? queue.close() }
                 try await queue.write { db in try db.execute(sql: sql) }
             },
+            tamper: { sql in
+                // The ledger's guards dropped first, as an attacker with the file would.
+                let queue = try DatabaseQueue(path: path)
+                defer { try? queue.close() }
+                try await queue.write { db in
+                    try db.execute(sql: "DROP TRIGGER IF EXISTS ledger_no_update; DROP TRIGGER IF EXISTS ledger_no_delete; \(sql)")
+                }
+            },
             reopen: { try SQLiteStore(path: path, configuration: configuration) },
             cleanup: { try? FileManager.default.removeItem(at: directory) })
     }
@@ -67,8 +113,10 @@ struct OpenedStore: Sendable {
     let store: any Store
     /// A digest of every row of every table (closes the store first).
     let contentDigest: @Sendable () async throws -> String
-    /// Runs raw SQL as an attacker or a DBA would, outside the store.
+    /// Runs raw SQL as a DBA would, outside the store (the append-only guards still hold).
     let execute: @Sendable (String) async throws -> Void
+    /// Runs raw SQL as an attacker with full access would: the append-only guards off first.
+    let tamper: @Sendable (String) async throws -> Void
     /// Opens the same database again.
     let reopen: @Sendable () async throws -> any Store
     let cleanup: @Sendable () -> Void
@@ -170,6 +218,56 @@ extension Store {
         } catch {
             Issue.record("unexpected error \(error)")
             return nil
+        }
+    }
+}
+
+/// The PostgreSQL server of the tests (`ASSENT_TEST_POSTGRES_URL`): a database per test.
+enum PostgresTesting {
+    static var adminURL: String? {
+        let url = ProcessInfo.processInfo.environment["ASSENT_TEST_POSTGRES_URL"]
+        return url?.isEmpty == false ? url : nil
+    }
+
+    /// A new empty database collated by ICU's en-US (a byte-order mistake in the store shows).
+    static func freshDatabase() async throws -> (url: String, name: String) {
+        guard let admin = adminURL else { throw StoreError.unavailable("ASSENT_TEST_POSTGRES_URL is not set") }
+        let name = "assent_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        return (try await PostgresAdmin.createDatabase(adminURL: admin, name: name), name)
+    }
+
+    /// Drops a test's database once its store is closed (in the background).
+    static func drop(_ name: String) {
+        guard let admin = adminURL else { return }
+        Task.detached { try? await PostgresAdmin.dropDatabase(adminURL: admin, name: name) }
+    }
+
+    /// A digest of every row of every table.
+    static func digest(url: String) async throws -> String {
+        try await PostgresAdmin.withConnection(url: url) { connection in
+            var digest = StreamingDigest()
+            let logger = Logger(label: "digest")
+            let tables = try await connection.query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1", logger: logger
+            ).collect().map { try $0.decode(String.self) }
+            for table in tables {
+                digest.update(line: "table \(table)\n")
+                for row in try await connection.query(
+                    PostgresQuery(unsafeSQL: "SELECT t::text FROM \"\(table)\" t ORDER BY 1"), logger: logger
+                ).collect() {
+                    digest.update(line: (try row.decode(String.self)) + "\n")
+                }
+            }
+            return digest.finalize()
+        }
+    }
+}
+
+@Suite struct BackendAvailability {
+    @Test("under CI the store suite runs on PostgreSQL too: a missing server fails the run")
+    func postgresUnderCI() {
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            #expect(PostgresTesting.adminURL != nil, "CI sets ASSENT_TEST_POSTGRES_URL through scripts/pg")
         }
     }
 }

@@ -185,9 +185,8 @@ struct StoreSuiteTests {
                 try await opened.execute("UPDATE ledger SET actor = 'mallory' WHERE seq = 4")
             }
             // ...so an attacker drops the guard first, then flips an opt-out into an opt-in.
-            try await opened.execute(
+            try await opened.tamper(
                 """
-                DROP TRIGGER ledger_no_update;
                 UPDATE ledger SET body = replace(body, '"value":"on"', '"value":"off"') WHERE seq = 5;
                 """)
             let store = try await opened.reopen()
@@ -204,12 +203,11 @@ struct StoreSuiteTests {
         try await withFreshStore(backend) { opened in
             try await opened.store.importLines(Lines.optedIn())
             try await opened.store.close()
-            try await opened.execute("DROP TRIGGER ledger_no_update; UPDATE ledger SET account = 'a9' WHERE seq = 3")
+            try await opened.tamper("UPDATE ledger SET account = 'a9' WHERE seq = 3")
             var store = try await opened.reopen()
             #expect(try await store.verifyLedger().brokenAt == 3)
             try await store.close()
-            try await opened.execute(
-                "UPDATE ledger SET account = 'a1' WHERE seq = 3; DROP TRIGGER ledger_no_delete; DELETE FROM ledger WHERE seq = 4")
+            try await opened.tamper("UPDATE ledger SET account = 'a1' WHERE seq = 3; DELETE FROM ledger WHERE seq = 4")
             store = try await opened.reopen()
             let result = try await store.verifyLedger()
             #expect(result.brokenAt == 4)
@@ -227,7 +225,7 @@ struct StoreSuiteTests {
             ("UPDATE feedback SET account = 'a9' WHERE id = 'f1'", "feedback f1"),
             ("UPDATE content SET text = 'I never said this' WHERE seq = 3", "stored text of entry #3"),
             (
-                "DROP TRIGGER ledger_no_update; UPDATE ledger SET enc = (SELECT enc FROM ledger WHERE seq = 4) WHERE seq = 5",
+                "UPDATE ledger SET enc = (SELECT enc FROM ledger WHERE seq = 4) WHERE seq = 5",
                 "entry #5's enc"
             ),
             ("UPDATE accounts SET last_seq = 2 WHERE account = 'a1'", "account a1's head"),
@@ -243,7 +241,7 @@ struct StoreSuiteTests {
                 #expect(hash.count == 32)
                 #expect(try await opened.store.entryHash(seq: 99) == nil)
                 try await opened.store.close()
-                try await opened.execute(sql)
+                try await opened.tamper(sql)
                 let store = try await opened.reopen()
                 let result = try await store.verifyLedger()
                 #expect(!result.ok, "\(sql)")

@@ -1,0 +1,172 @@
+/// The PostgreSQL schema's migrations, tracked in `assent_migrations` and run under an advisory
+/// lock. Frozen once shipped: a change is a new migration.
+///
+/// Version 1 is the SQLite store's v4 schema: ids are `text COLLATE "C"` (manifests order
+/// accounts by bytes, whatever the database's collation), instants `bigint` microseconds.
+enum PostgresMigrations {
+    struct Migration {
+        var version: Int
+        var name: String
+        var sql: String
+    }
+
+    static let all: [Migration] = [
+        Migration(
+            version: 1, name: "store v4: ledger, content, runs, sweeps, keys",
+            sql: """
+                CREATE TABLE ledger (
+                    seq bigint PRIMARY KEY,
+                    at bigint NOT NULL,
+                    actor text NOT NULL,
+                    kind text NOT NULL,
+                    account text COLLATE "C",
+                    body text NOT NULL,
+                    content_sha256 text,
+                    hash bytea NOT NULL,
+                    recorded_at bigint NOT NULL,
+                    enc bytea
+                );
+                CREATE INDEX ledger_by_account ON ledger (account, at, seq) WHERE account IS NOT NULL;
+                CREATE INDEX ledger_by_kind ON ledger (kind, seq) WHERE account IS NULL;
+
+                -- The head of the chain: every ledger write locks this one row (the serialisation point).
+                CREATE TABLE ledger_head (
+                    id integer PRIMARY KEY CHECK (id = 1),
+                    last_seq bigint NOT NULL,
+                    last_hash bytea NOT NULL,
+                    horizon bigint
+                );
+
+                -- Each account's newest ledger entry: a cached timeline is current when it names it.
+                CREATE TABLE accounts (
+                    account text COLLATE "C" PRIMARY KEY,
+                    last_seq bigint NOT NULL
+                );
+
+                CREATE TABLE content (
+                    seq bigint PRIMARY KEY REFERENCES ledger (seq),
+                    account text COLLATE "C" NOT NULL,
+                    conversation text COLLATE "C" NOT NULL,
+                    feedback text COLLATE "C",
+                    text text NOT NULL
+                );
+                CREATE INDEX content_by_conversation ON content (conversation);
+
+                CREATE TABLE tombstones (
+                    content_seq bigint PRIMARY KEY REFERENCES ledger (seq),
+                    purge_seq bigint NOT NULL REFERENCES ledger (seq),
+                    account text COLLATE "C" NOT NULL,
+                    conversation text COLLATE "C" NOT NULL,
+                    feedback text COLLATE "C",
+                    content_sha256 text,
+                    had_content boolean NOT NULL,
+                    purged_at bigint NOT NULL
+                );
+                CREATE INDEX tombstones_by_purge ON tombstones (purge_seq);
+
+                CREATE TABLE conversations (
+                    id text COLLATE "C" PRIMARY KEY,
+                    account text COLLATE "C" NOT NULL,
+                    first_seq bigint NOT NULL REFERENCES ledger (seq)
+                );
+                CREATE TABLE feedback (
+                    id text COLLATE "C" PRIMARY KEY,
+                    account text COLLATE "C" NOT NULL,
+                    conversation text COLLATE "C" NOT NULL,
+                    seq bigint NOT NULL REFERENCES ledger (seq)
+                );
+
+                CREATE TABLE policy_versions (
+                    seq bigint PRIMARY KEY REFERENCES ledger (seq),
+                    version text NOT NULL UNIQUE,
+                    effective_from bigint NOT NULL,
+                    document text NOT NULL
+                );
+
+                CREATE TABLE runs (
+                    name text COLLATE "C" PRIMARY KEY,
+                    at bigint NOT NULL,
+                    created_at bigint NOT NULL,
+                    purpose text NOT NULL,
+                    ledger_seq bigint NOT NULL,
+                    policy_version text NOT NULL,
+                    conversation_count integer NOT NULL,
+                    feedback_count integer NOT NULL,
+                    manifest_sha256 text NOT NULL,
+                    created_seq bigint NOT NULL REFERENCES ledger (seq)
+                );
+                -- A run's items, one row per account, packed (RunPack); written by the run's own
+                -- transaction, immutable once the run exists.
+                CREATE TABLE run_accounts (
+                    run text COLLATE "C" NOT NULL,
+                    account text COLLATE "C" NOT NULL,
+                    items bytea NOT NULL,
+                    PRIMARY KEY (run, account)
+                );
+                CREATE INDEX run_accounts_by_account ON run_accounts (account);
+
+                CREATE TABLE imports (
+                    file_sha256 text PRIMARY KEY,
+                    first_seq bigint,
+                    last_seq bigint,
+                    lines integer NOT NULL,
+                    events integer NOT NULL,
+                    imported_at bigint NOT NULL
+                );
+
+                CREATE TABLE deployment_keys (
+                    name text PRIMARY KEY,
+                    key bytea NOT NULL,
+                    created_at bigint NOT NULL
+                );
+
+                CREATE TABLE service_keys (
+                    name text COLLATE "C" PRIMARY KEY,
+                    secret_sha256 text NOT NULL UNIQUE,
+                    scopes text NOT NULL,
+                    created_at bigint NOT NULL,
+                    revoked_at bigint
+                );
+
+                CREATE TABLE idempotency_keys (
+                    caller text NOT NULL,
+                    key text NOT NULL,
+                    request_sha256 text NOT NULL,
+                    response text NOT NULL,
+                    created_at bigint NOT NULL,
+                    PRIMARY KEY (caller, key)
+                );
+                CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+
+                -- Append-only: refused row by row and as a whole (TRUNCATE skips row triggers).
+                CREATE FUNCTION assent_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'P0001';
+                END $$;
+                CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+                    FOR EACH ROW EXECUTE FUNCTION assent_refuse('the ledger is append-only');
+                CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+                    FOR EACH ROW EXECUTE FUNCTION assent_refuse('the ledger is append-only');
+                CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger
+                    FOR EACH STATEMENT EXECUTE FUNCTION assent_refuse('the ledger is append-only');
+                CREATE TRIGGER runs_no_update BEFORE UPDATE ON runs
+                    FOR EACH ROW EXECUTE FUNCTION assent_refuse('runs are immutable');
+                CREATE TRIGGER runs_no_delete BEFORE DELETE ON runs
+                    FOR EACH ROW EXECUTE FUNCTION assent_refuse('runs are immutable');
+                CREATE TRIGGER runs_no_truncate BEFORE TRUNCATE ON runs
+                    FOR EACH STATEMENT EXECUTE FUNCTION assent_refuse('runs are immutable');
+
+                CREATE FUNCTION assent_run_accounts_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF EXISTS (SELECT 1 FROM runs WHERE name = CASE WHEN TG_OP = 'INSERT' THEN NEW.run ELSE OLD.run END) THEN
+                        RAISE EXCEPTION 'runs are immutable' USING ERRCODE = 'P0001';
+                    END IF;
+                    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+                END $$;
+                CREATE TRIGGER run_accounts_immutable BEFORE INSERT OR UPDATE OR DELETE ON run_accounts
+                    FOR EACH ROW EXECUTE FUNCTION assent_run_accounts_guard();
+                CREATE TRIGGER run_accounts_no_truncate BEFORE TRUNCATE ON run_accounts
+                    FOR EACH STATEMENT EXECUTE FUNCTION assent_refuse('runs are immutable');
+                """)
+    ]
+}

@@ -1,0 +1,202 @@
+public import AssentCore
+public import AssentStore
+import Logging
+import NIOCore
+import PostgresNIO
+
+// `ledger verify` (on one snapshot), service keys and the deployment's secrets.
+extension PostgresStore {
+    public func verifyLedger() async throws -> LedgerVerification {
+        let logger = self.logger
+        return try await transaction(.snapshot) { connection in
+            try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
+            var previous = LedgerChain.genesis
+            var expected: Int64 = 1
+            var failure: LedgerVerification?
+            for try await (seq, at, actor, kind, account, body, digest, stored, enc) in try await connection.query(
+                "SELECT seq, at, actor, kind, account, body, content_sha256, hash, enc FROM ledger ORDER BY seq", logger: logger
+            ).decode((Int64, Int64, String, String, String?, String, String?, ByteBuffer, ByteBuffer?).self) {
+                guard failure == nil else { continue }
+                if seq != expected {
+                    failure = LedgerVerification(
+                        ok: false, entries: Int(expected - 1), brokenAt: expected, reason: "entry #\(expected) is missing")
+                    continue
+                }
+                let record = LedgerRecord(
+                    seq: seq, at: Instant(microseconds: at), actor: actor, kind: kind, account: account, body: body, contentSha256: digest)
+                switch LedgerCodec.verify(record, storedHash: Array(buffer: stored), previous: previous) {
+                case .sound(let hash): previous = hash
+                case .broken(let reason):
+                    failure = LedgerVerification(ok: false, entries: Int(seq - 1), brokenAt: seq, reason: reason)
+                    continue
+                }
+                if let account {
+                    let encoded = try? Self.event(enc, account: account, seq: seq)
+                    guard let encoded, encoded == (try? LedgerCodec.event(seq: seq, body: body)) else {
+                        failure = LedgerVerification(
+                            ok: false, entries: Int(seq - 1), brokenAt: seq, reason: "entry #\(seq)'s enc does not match its body")
+                        continue
+                    }
+                }
+                expected += 1
+            }
+            if let failure { return failure }
+            let head = try await Self.head(connection, logger: logger)
+            let entries = Int(expected - 1)
+            if head.lastSeq != expected - 1 || head.lastHash != previous {
+                return LedgerVerification(
+                    ok: false, entries: entries, brokenAt: expected - 1, reason: "the ledger head does not match its last entry")
+            }
+            if let (seq, reason) = try await Self.checkBesideChain(connection, logger: logger) {
+                return LedgerVerification(ok: false, entries: entries, brokenAt: seq, reason: reason)
+            }
+            return LedgerVerification(ok: true, entries: entries)
+        }
+    }
+
+    /// What decisions read beside the chain, checked against the verified ledger (the same
+    /// checks as the SQLite store's).
+    static func checkBesideChain(_ connection: PostgresConnection, logger: Logger) async throws -> (Int64, String)? {
+        var versions = 0
+        var mismatch: (Int64, String)?
+        for try await (seq, from, document, kind, at, body) in try await connection.query(
+            """
+            SELECT p.seq, p.effective_from, p.document, l.kind, l.at, l.body FROM policy_versions p LEFT JOIN ledger l ON l.seq = p.seq ORDER BY p.seq
+            """, logger: logger
+        ).decode((Int64, Int64, String, String?, Int64?, String?).self) {
+            versions += 1
+            if mismatch == nil, kind != LedgerRecordKind.policyApplied.rawValue || at != from || body != document {
+                mismatch = (seq, "policy version #\(seq) does not match its ledger entry")
+            }
+        }
+        if let mismatch { return mismatch }
+        let applied =
+            try await connection.query(
+                "SELECT count(*) FROM ledger WHERE kind = \(LedgerRecordKind.policyApplied.rawValue)", logger: logger
+            )
+            .collect().first?.decode(Int.self) ?? 0
+        if applied != versions { return (0, "\(applied) policy entries in the ledger, \(versions) policy versions in force") }
+        for try await (id, account, seq, kind, owner, body) in try await connection.query(
+            """
+            SELECT c.id, c.account, c.first_seq, l.kind, l.account, l.body FROM conversations c LEFT JOIN ledger l ON l.seq = c.first_seq
+            """, logger: logger
+        ).decode((String, String, Int64, String?, String?, String?).self) {
+            guard mismatch == nil else { continue }
+            guard kind == EventType.conversationActivity.rawValue, owner == account, let body,
+                (try? LedgerCodec.event(seq: seq, body: body))?.conversation == id
+            else {
+                mismatch = (seq, "conversation \(id)'s owner does not match the entry that created it")
+                continue
+            }
+        }
+        if let mismatch { return mismatch }
+        for try await (id, account, conversation, seq, kind, owner, body) in try await connection.query(
+            """
+            SELECT f.id, f.account, f.conversation, f.seq, l.kind, l.account, l.body FROM feedback f LEFT JOIN ledger l ON l.seq = f.seq
+            """, logger: logger
+        ).decode((String, String, String, Int64, String?, String?, String?).self) {
+            guard mismatch == nil else { continue }
+            guard kind == EventType.feedbackSubmitted.rawValue, owner == account, let body,
+                let event = try? LedgerCodec.event(seq: seq, body: body),
+                case .feedbackSubmitted(let c, let f, _, _) = event.body, f == id, c == conversation
+            else {
+                mismatch = (seq, "feedback \(id)'s owner does not match the entry that created it")
+                continue
+            }
+        }
+        if let mismatch { return mismatch }
+        if let row = try await connection.query(
+            """
+            SELECT l.account, l.newest FROM (SELECT account, max(seq) AS newest FROM ledger WHERE account IS NOT NULL GROUP BY account) l
+            LEFT JOIN accounts a ON a.account = l.account WHERE a.last_seq IS NULL OR a.last_seq != l.newest LIMIT 1
+            """, logger: logger
+        ).collect().first {
+            let (account, newest) = try row.decode((String, Int64).self)
+            return (newest, "account \(account)'s head does not name its newest entry")
+        }
+        if let row = try await connection.query(
+            "SELECT account FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.account = a.account) LIMIT 1", logger: logger
+        ).collect().first {
+            return (0, "account \(try row.decode(String.self))'s head names no entry")
+        }
+        for try await (seq, text, account, digest, owner) in try await connection.query(
+            """
+            SELECT c.seq, c.text, c.account, l.content_sha256, l.account FROM content c LEFT JOIN ledger l ON l.seq = c.seq ORDER BY c.seq
+            """, logger: logger
+        ).decode((Int64, String, String, String?, String?).self) {
+            guard mismatch == nil else { continue }
+            guard let digest, digest == Digest.sha256Hex(text), owner == account else {
+                mismatch = (seq, "the stored text of entry #\(seq) does not match its digest")
+                continue
+            }
+        }
+        return mismatch
+    }
+
+    public func entryHash(seq: Int64) async throws -> [UInt8]? {
+        try await rows("SELECT hash FROM ledger WHERE seq = \(seq)").first.map { Array(buffer: try $0.decode(ByteBuffer.self)) }
+    }
+
+    public func content(ofEntry seq: Int64) async throws -> String? {
+        try await rows("SELECT text FROM content WHERE seq = \(seq)").first?.decode(String.self)
+    }
+
+    // MARK: Service keys
+
+    static func serviceKey(_ row: PostgresRow) throws -> ServiceKey {
+        let (name, sha, scopes, created, revoked) = try row.decode((String, String, String, Int64, Int64?).self)
+        return ServiceKey(
+            name: name, secretSha256: sha, scopes: Set(try scopes.split(separator: " ").map { try ServiceScope.parse(String($0)) }),
+            createdAt: Instant(microseconds: created), revokedAt: revoked.map(Instant.init(microseconds:)))
+    }
+
+    static let keyColumns = "name, secret_sha256, scopes, created_at, revoked_at"
+
+    public func createServiceKey(_ key: ServiceKey) async throws {
+        let inserted = try await rows(
+            """
+            INSERT INTO service_keys (name, secret_sha256, scopes, created_at, revoked_at)
+            VALUES (\(key.name), \(key.secretSha256), \(key.scopes.sorted().map(\.rawValue).joined(separator: " ")),
+                \(key.createdAt.microseconds), \(key.revokedAt?.microseconds))
+            ON CONFLICT (name) DO NOTHING RETURNING 1
+            """)
+        if inserted.isEmpty { throw AssentError.duplicateKey("a key named \(key.name) exists already") }
+    }
+
+    public func serviceKeys() async throws -> [ServiceKey] {
+        try await rows(PostgresQuery(unsafeSQL: "SELECT \(Self.keyColumns) FROM service_keys ORDER BY name")).map(Self.serviceKey)
+    }
+
+    public func revokeServiceKey(named name: String, now: Instant) async throws -> ServiceKey {
+        var query = PostgresQuery(
+            unsafeSQL: """
+                UPDATE service_keys SET revoked_at = coalesce(revoked_at, $1) WHERE name = $2 RETURNING \(Self.keyColumns)
+                """)
+        query.binds.append(now.microseconds)
+        query.binds.append(name)
+        guard let row = try await rows(query).first else { throw AssentError.unknownKey("no key is named \(name)") }
+        return try Self.serviceKey(row)
+    }
+
+    public func serviceKey(secretSha256: String) async throws -> ServiceKey? {
+        var query = PostgresQuery(unsafeSQL: "SELECT \(Self.keyColumns) FROM service_keys WHERE secret_sha256 = $1")
+        query.binds.append(secretSha256)
+        return try await rows(query).first.map(Self.serviceKey)
+    }
+
+    /// Created at random by whichever server asks first (`ON CONFLICT DO NOTHING`), then read:
+    /// every server of one database gets the same secret.
+    public func deploymentKey(named name: String) async throws -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        _ = try await rows(
+            """
+            INSERT INTO deployment_keys (name, key, created_at) VALUES (\(name), \(ByteBuffer(bytes: key)), \(Self.wallClockMicros()))
+            ON CONFLICT (name) DO NOTHING
+            """)
+        guard let row = try await rows("SELECT key FROM deployment_keys WHERE name = \(name)").first else {
+            throw StoreError.corrupt("deployment key \(name) vanished")
+        }
+        return Array(buffer: try row.decode(ByteBuffer.self))
+    }
+}

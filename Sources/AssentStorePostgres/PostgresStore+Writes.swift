@@ -1,0 +1,473 @@
+public import AssentCore
+public import AssentStore
+import Logging
+import NIOCore
+import PostgresNIO
+
+// Writing events: imports, appends (group commit) and policy versions, each all or nothing.
+//
+// The ingest validates synchronously while PostgreSQL answers asynchronously, so a writer loads
+// what a chunk of events needs first (timelines, id owners: one query each) into an
+// ``IngestLoader`` and lets the ingest read from it. A refused request is dropped before anything
+// is written: a failed statement would abort the whole transaction.
+extension PostgresStore {
+    /// One row of `ledger`, with the event its `enc` encodes (account events only).
+    typealias LedgerRow = (record: LedgerRecord, hash: [UInt8], event: Event?)
+
+    /// Writes ledger rows in one statement and moves their accounts' heads.
+    static func insertLedger(_ rows: [LedgerRow], _ connection: PostgresConnection, logger: Logger) async throws {
+        guard !rows.isEmpty else { return }
+        var seqs: [Int64] = [], ats: [Int64] = [], actors: [String] = [], kinds: [String] = [], accounts: [String] = []
+        var bodies: [String] = [], digests: [String] = [], hashes: [ByteBuffer] = [], encs: [ByteBuffer] = []
+        var heads: [String: Int64] = [:]
+        for (record, hash, event) in rows {
+            seqs.append(record.seq)
+            ats.append(record.at.microseconds)
+            actors.append(record.actor)
+            kinds.append(record.kind)
+            accounts.append(record.account ?? "")
+            bodies.append(record.body)
+            digests.append(record.contentSha256 ?? "")
+            hashes.append(ByteBuffer(bytes: hash))
+            encs.append(event.map { ByteBuffer(bytes: EventCodec.encode($0.withoutContent)) } ?? ByteBuffer())
+            if let account = record.account { heads[account] = max(heads[account] ?? 0, record.seq) }
+        }
+        try await connection.query(
+            """
+            INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at, enc)
+            SELECT s, a, ac, k, NULLIF(acc, ''), b, NULLIF(d, ''), h, \(wallClockMicros()), NULLIF(e, '\\x'::bytea)
+            FROM unnest(\(seqs)::bigint[], \(ats)::bigint[], \(actors)::text[], \(kinds)::text[], \(accounts)::text[],
+                        \(bodies)::text[], \(digests)::text[], \(hashes)::bytea[], \(encs)::bytea[]) AS t(s, a, ac, k, acc, b, d, h, e)
+            """, logger: logger)
+        guard !heads.isEmpty else { return }
+        try await connection.query(
+            """
+            INSERT INTO accounts (account, last_seq) SELECT * FROM unnest(\(Array(heads.keys))::text[], \(Array(heads.values))::bigint[])
+            ON CONFLICT (account) DO UPDATE SET last_seq = greatest(accounts.last_seq, excluded.last_seq)
+            """, logger: logger)
+    }
+
+    /// Writes accepted events: their ledger rows, stored text, and the ids they created.
+    static func write(_ accepted: [EventIngest.Accepted], _ connection: PostgresConnection, logger: Logger) async throws {
+        guard !accepted.isEmpty else { return }
+        try await insertLedger(accepted.map { ($0.record, $0.hash, $0.event) }, connection, logger: logger)
+        var contentSeqs: [Int64] = [], contentAccounts: [String] = [], contentConversations: [String] = []
+        var contentFeedback: [String] = [], texts: [String] = []
+        var conversationIds: [String] = [], conversationAccounts: [String] = [], conversationSeqs: [Int64] = []
+        var feedbackIds: [String] = [], feedbackAccounts: [String] = [], feedbackConversations: [String] = [], feedbackSeqs: [Int64] = []
+        for item in accepted {
+            let event = item.event
+            if let content = event.content, let conversation = event.conversation {
+                var feedback = ""
+                if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback = f }
+                contentSeqs.append(item.record.seq)
+                contentAccounts.append(event.account)
+                contentConversations.append(conversation)
+                contentFeedback.append(feedback)
+                texts.append(content)
+            }
+            if let conversation = item.newConversation {
+                conversationIds.append(conversation)
+                conversationAccounts.append(event.account)
+                conversationSeqs.append(item.record.seq)
+            }
+            if let feedback = item.newFeedback, let conversation = event.conversation {
+                feedbackIds.append(feedback)
+                feedbackAccounts.append(event.account)
+                feedbackConversations.append(conversation)
+                feedbackSeqs.append(item.record.seq)
+            }
+        }
+        if !contentSeqs.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO content (seq, account, conversation, feedback, text)
+                SELECT s, a, c, NULLIF(f, ''), t FROM unnest(\(contentSeqs)::bigint[], \(contentAccounts)::text[],
+                    \(contentConversations)::text[], \(contentFeedback)::text[], \(texts)::text[]) AS x(s, a, c, f, t)
+                """, logger: logger)
+        }
+        if !conversationIds.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO conversations (id, account, first_seq)
+                SELECT * FROM unnest(\(conversationIds)::text[], \(conversationAccounts)::text[], \(conversationSeqs)::bigint[])
+                """, logger: logger)
+        }
+        if !feedbackIds.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO feedback (id, account, conversation, seq)
+                SELECT * FROM unnest(\(feedbackIds)::text[], \(feedbackAccounts)::text[], \(feedbackConversations)::text[],
+                    \(feedbackSeqs)::bigint[])
+                """, logger: logger)
+        }
+    }
+
+    /// The owners of these conversations and feedback ids, as the connection sees them.
+    static func owners(_ connection: PostgresConnection, conversations: [String], feedback: [String], logger: Logger) async throws -> (
+        conversations: [String: AccountID], feedback: [String: AccountID]
+    ) {
+        var byConversation: [String: AccountID] = [:]
+        var byFeedback: [String: AccountID] = [:]
+        if !conversations.isEmpty {
+            for try await (id, account) in try await connection.query(
+                "SELECT id, account FROM conversations WHERE id = ANY(\(conversations))", logger: logger
+            ).decode((String, String).self) { byConversation[id] = account }
+        }
+        if !feedback.isEmpty {
+            for try await (id, account) in try await connection.query(
+                "SELECT id, account FROM feedback WHERE id = ANY(\(feedback))", logger: logger
+            ).decode((String, String).self) { byFeedback[id] = account }
+        }
+        return (byConversation, byFeedback)
+    }
+
+    /// Loads into `loader` what accepting `events` needs that `ingest` does not hold (one query
+    /// for timelines, one per id kind), as `connection` sees the ledger.
+    func load(_ events: some Collection<Event>, into loader: IngestLoader, ingest: EventIngest?, _ connection: PostgresConnection)
+        async throws
+    {
+        let needs = IngestLoader.Needs(events)
+        loader.startChunk()
+        var missing: [AccountID] = []
+        for account in needs.accounts {
+            if let held = ingest?.heldTimeline(of: account) { loader.base[account] = held } else { missing.append(account) }
+        }
+        for (account, loaded) in try await timelines(connection, accounts: missing, keeping: false) {
+            loader.base[account] = loaded.timeline
+        }
+        let owners = try await Self.owners(
+            connection, conversations: Array(needs.conversations), feedback: Array(needs.feedback), logger: logger)
+        loader.conversationOwners = owners.conversations
+        loader.feedbackOwners = owners.feedback
+    }
+
+    func ingest(policies: PolicyHistory, head: Head, now: Instant?, loader: IngestLoader) -> EventIngest {
+        EventIngest(
+            policies: policies, now: now, lastSeq: head.lastSeq, lastHash: head.lastHash, loaders: loader.loaders,
+            cacheBytes: settings.ingestCacheBytes)
+    }
+
+    func recordIngest(_ ingest: EventIngest) {
+        let statistics = ingest.cacheStatistics
+        ingestStatistics.withLock { $0.accumulate(statistics) }
+    }
+
+    // MARK: Import
+
+    public func importEvents(
+        lines: any LineSource, fileSha256: String?, actor: String, now: Instant,
+        progress: (@Sendable (ImportProgress) -> Void)?
+    ) async throws -> ImportSummary {
+        // The source is read only inside the one transaction below, by this task.
+        nonisolated(unsafe) let lines = lines
+        let logger = self.logger
+        return try await transaction { connection in
+            // Imports wait for each other and for appends; a long one may take its time.
+            try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
+            if let fileSha256,
+                let row = try await connection.query(
+                    "SELECT lines, events, first_seq, last_seq FROM imports WHERE file_sha256 = \(fileSha256)", logger: logger
+                ).collect().first
+            {
+                let (lines, events, first, last) = try row.decode((Int, Int, Int64?, Int64?).self)
+                return ImportSummary(lines: lines, events: events, firstSeq: first, lastSeq: last, alreadyImported: true)
+            }
+            var head = try await Self.head(connection, lock: true, logger: logger)
+            let policies = try await self.policyHistory(connection)
+            let loader = IngestLoader()
+            let ingest = self.ingest(policies: policies, head: head, now: now, loader: loader)
+            defer { self.recordIngest(ingest) }
+            var lineNumber = 0
+            var events = 0
+            var chunk: [(line: Int, event: Event)] = []
+            chunk.reserveCapacity(EventIngest.chunkSize)
+            func acceptChunk() async throws {
+                guard !chunk.isEmpty else { return }
+                try await self.load(chunk.lazy.map(\.event), into: loader, ingest: ingest, connection)
+                try ingest.prefetch(chunk.lazy.map(\.event))
+                var accepted: [EventIngest.Accepted] = []
+                accepted.reserveCapacity(chunk.count)
+                for (number, event) in chunk {
+                    do {
+                        let item = try ingest.accept(event, actor: actor)
+                        loader.note(item)
+                        accepted.append(item)
+                    } catch let error as AssentError {
+                        throw error.prefixed("line \(number): ")
+                    }
+                }
+                try await Self.write(accepted, connection, logger: logger)
+                events += chunk.count
+                chunk.removeAll(keepingCapacity: true)
+            }
+            while true {
+                let next: String?
+                do {
+                    next = try lines.nextLine()
+                } catch let error as AssentError {
+                    try await acceptChunk()
+                    throw error.prefixed("line \(lineNumber + 1): ")
+                }
+                guard let line = next else { break }
+                lineNumber += 1
+                if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+                do {
+                    chunk.append((lineNumber, try Event(jsonLine: line)))
+                } catch let error as AssentError {
+                    try await acceptChunk()
+                    throw error.prefixed("line \(lineNumber): ")
+                }
+                if chunk.count == EventIngest.chunkSize { try await acceptChunk() }
+                if let progress, lineNumber % 10_000 == 0 {
+                    progress(ImportProgress(lines: lineNumber, bytesRead: lines.bytesRead, totalBytes: lines.totalBytes))
+                }
+            }
+            try await acceptChunk()
+            let firstSeq: Int64? = events > 0 ? head.lastSeq + 1 : nil
+            let lastSeq: Int64? = events > 0 ? ingest.nextSeq - 1 : nil
+            head = Head(
+                lastSeq: ingest.nextSeq - 1, lastHash: ingest.previousHash,
+                horizon: ingest.newestInstant.map { max(head.horizon ?? $0, $0) } ?? head.horizon)
+            try await Self.saveHead(head, connection, logger: logger)
+            if let fileSha256 {
+                try await connection.query(
+                    """
+                    INSERT INTO imports (file_sha256, first_seq, last_seq, lines, events, imported_at)
+                    VALUES (\(fileSha256), \(firstSeq), \(lastSeq), \(lineNumber), \(events), \(Self.wallClockMicros()))
+                    """, logger: logger)
+            }
+            progress?(ImportProgress(lines: lineNumber, bytesRead: lines.bytesRead, totalBytes: lines.totalBytes))
+            return ImportSummary(lines: lineNumber, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false)
+        }
+    }
+
+    // MARK: Appends
+
+    public func append(_ events: [Event], actor: String, now: Instant) async throws -> [LedgerRecord] {
+        try await groupCommit.submit(GroupCommit.Request(events: events, actor: actor, now: now, idempotency: nil)).records
+    }
+
+    public func append(
+        _ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
+        respond: @escaping @Sendable ([LedgerRecord]) -> String
+    ) async throws -> AppendOutcome {
+        let outcome = try await groupCommit.submit(
+            GroupCommit.Request(events: events, actor: actor, now: now, idempotency: (idempotency, respond)))
+        return AppendOutcome(response: outcome.response ?? "", replayed: outcome.replayed)
+    }
+
+    /// Commits a batch of appends in one transaction. The batch's timelines are loaded before the
+    /// chain's head is locked; under the lock only the accounts that moved meanwhile are read
+    /// again. Each request is validated on its own; a refused one is left out, the others are
+    /// written together in one statement per table.
+    func commit(_ requests: [GroupCommit.Request]) async throws -> [Result<GroupCommit.Outcome, any Error>] {
+        let allEvents = requests.flatMap(\.events)
+        let accounts = Array(Set(allEvents.map(\.account)))
+        // Warms the committed cache: under the lock, unmoved accounts are then a cache hit.
+        _ = try await connection { connection in try await self.timelines(connection, accounts: accounts, keeping: true) }
+        let logger = self.logger
+        let (results, cache) = try await transaction { connection in
+            var head = try await Self.head(connection, lock: true, logger: logger)
+            let policies = try await self.policyHistory(connection)
+            let loader = IngestLoader()
+            try await self.load(allEvents, into: loader, ingest: nil, connection)
+            var stored: [IdempotencyKey: (requestSha256: String, response: String, createdAt: Int64)] = [:]
+            let keyed = requests.compactMap { $0.idempotency?.0 }
+            if !keyed.isEmpty {
+                for try await (caller, key, sha, response, created) in try await connection.query(
+                    """
+                    SELECT caller, key, request_sha256, response, created_at FROM idempotency_keys
+                    WHERE (caller, key) IN (SELECT * FROM unnest(\(keyed.map(\.caller))::text[], \(keyed.map(\.key))::text[]))
+                    """, logger: logger
+                ).decode((String, String, String, String, Int64).self) {
+                    stored[IdempotencyKey(caller: caller, key: key)] = (sha, response, created)
+                }
+            }
+            var expired: [IdempotencyKey] = []
+            var newKeys: [(IdempotencyKey, String, String, Int64)] = []
+            var rows: [EventIngest.Accepted] = []
+            var results: [Result<GroupCommit.Outcome, any Error>] = []
+            var cache: [(AccountID, Int64, AccountTimeline)] = []
+            for request in requests {
+                var replay: String?
+                if let (idempotency, _) = request.idempotency {
+                    let key = IdempotencyKey(caller: idempotency.caller, key: idempotency.key)
+                    if let existing = stored[key] {
+                        if existing.createdAt < idempotency.notBefore.microseconds {
+                            expired.append(key)
+                            stored[key] = nil
+                        } else if existing.requestSha256 != idempotency.requestSha256 {
+                            results.append(
+                                .failure(
+                                    AssentError.idempotencyConflict("Idempotency-Key \(idempotency.key) was used with another request")))
+                            continue
+                        } else {
+                            replay = existing.response
+                        }
+                    }
+                }
+                if let replay {
+                    results.append(.success(GroupCommit.Outcome(records: [], response: replay, replayed: true)))
+                    continue
+                }
+                let ingest = self.ingest(policies: policies, head: head, now: request.now, loader: loader)
+                defer { self.recordIngest(ingest) }
+                do {
+                    if request.events.count <= EventIngest.chunkSize { try ingest.prefetch(request.events) }
+                    var accepted: [EventIngest.Accepted] = []
+                    for (k, event) in request.events.enumerated() {
+                        do {
+                            accepted.append(try ingest.accept(event, actor: request.actor))
+                        } catch let error as AssentError where request.events.count > 1 {
+                            throw error.prefixed("event \(k + 1): ")
+                        }
+                    }
+                    for item in accepted { loader.note(item) }
+                    rows += accepted
+                    head = Head(
+                        lastSeq: ingest.nextSeq - 1, lastHash: ingest.previousHash,
+                        horizon: ingest.newestInstant.map { max(head.horizon ?? $0, $0) } ?? head.horizon)
+                    let records = accepted.map(\.record)
+                    var lastSeq: [AccountID: Int64] = [:]
+                    for record in records { if let account = record.account { lastSeq[account] = record.seq } }
+                    for (account, seq) in lastSeq {
+                        if let timeline = ingest.heldTimeline(of: account) { cache.append((account, seq, timeline)) }
+                    }
+                    var response: String?
+                    if let (idempotency, respond) = request.idempotency {
+                        let body = respond(records)
+                        response = body
+                        let key = IdempotencyKey(caller: idempotency.caller, key: idempotency.key)
+                        stored[key] = (idempotency.requestSha256, body, request.now.microseconds)
+                        newKeys.append((key, idempotency.requestSha256, body, request.now.microseconds))
+                    }
+                    results.append(.success(GroupCommit.Outcome(records: records, response: response, replayed: false)))
+                } catch let error as AssentError {
+                    results.append(.failure(error))
+                }
+            }
+            if !expired.isEmpty {
+                try await connection.query(
+                    """
+                    DELETE FROM idempotency_keys WHERE (caller, key) IN
+                        (SELECT * FROM unnest(\(expired.map(\.caller))::text[], \(expired.map(\.key))::text[]))
+                    """, logger: logger)
+            }
+            if !rows.isEmpty {
+                try await Self.write(rows, connection, logger: logger)
+                try await Self.saveHead(head, connection, logger: logger)
+            }
+            if !newKeys.isEmpty {
+                try await connection.query(
+                    """
+                    INSERT INTO idempotency_keys (caller, key, request_sha256, response, created_at)
+                    SELECT * FROM unnest(\(newKeys.map(\.0.caller))::text[], \(newKeys.map(\.0.key))::text[], \(newKeys.map(\.1))::text[],
+                        \(newKeys.map(\.2))::text[], \(newKeys.map(\.3))::bigint[])
+                    ON CONFLICT DO NOTHING
+                    """, logger: logger)
+            }
+            return (results, cache)
+        }
+        // Committed: the timelines the batch built are now the ledger's.
+        for (account, lastSeq, timeline) in cache { timelines.put(account, lastSeq: lastSeq, timeline) }
+        return results
+    }
+
+    struct IdempotencyKey: Hashable, Sendable {
+        var caller: String
+        var key: String
+    }
+
+    // MARK: Policy
+
+    public func applyPolicy(_ document: PolicyDocument, actor: String, now: Instant) async throws -> PolicyVersion {
+        let logger = self.logger
+        return try await transaction { connection in
+            var head = try await Self.head(connection, lock: true, logger: logger)
+            let (_, version) = try await self.policyHistory(connection).applying(document, horizon: head.horizon)
+            let record = LedgerRecord(
+                seq: head.lastSeq + 1, at: version.effectiveFrom, actor: actor, kind: LedgerRecordKind.policyApplied.rawValue,
+                account: nil, body: version.json.canonicalText, contentSha256: nil)
+            let hash = record.chainHash(after: head.lastHash)
+            try await Self.insertLedger([(record, hash, nil)], connection, logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO policy_versions (seq, version, effective_from, document)
+                VALUES (\(record.seq), \(version.policy.version), \(version.effectiveFrom.microseconds), \(record.body))
+                """, logger: logger)
+            head.lastSeq = record.seq
+            head.lastHash = hash
+            try await Self.saveHead(head, connection, logger: logger)
+            return version
+        }
+    }
+
+    public func deleteIdempotencyKeys(createdBefore instant: Instant) async throws -> Int {
+        try await rows(
+            "WITH gone AS (DELETE FROM idempotency_keys WHERE created_at < \(instant.microseconds) RETURNING 1) SELECT count(*) FROM gone"
+        )
+        .first?.decode(Int.self) ?? 0
+    }
+}
+
+/// What an ingest reads while it validates a chunk: the timelines and id owners loaded for the
+/// chunk, plus what the ingest accepted since (so that a timeline it evicted and asks for again
+/// comes back with its new entries).
+final class IngestLoader: @unchecked Sendable {
+    /// Accounts and ids a chunk of events touches.
+    struct Needs {
+        var accounts: [AccountID] = []
+        var conversations: Set<ConversationID> = []
+        var feedback: Set<FeedbackID> = []
+
+        init(_ events: some Collection<Event>) {
+            var seen: Set<AccountID> = []
+            for event in events {
+                if seen.insert(event.account).inserted { accounts.append(event.account) }
+                if let conversation = event.conversation { conversations.insert(conversation) }
+                if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback.insert(f) }
+            }
+        }
+    }
+
+    /// Timelines as of the chunk's start.
+    var base: [AccountID: AccountTimeline] = [:]
+    /// Entries accepted since the chunk's start, by account.
+    var accepted: [AccountID: [TimelineEntry]] = [:]
+    var conversationOwners: [ConversationID: AccountID] = [:]
+    var feedbackOwners: [FeedbackID: AccountID] = [:]
+
+    func startChunk() {
+        base.removeAll(keepingCapacity: true)
+        accepted.removeAll(keepingCapacity: true)
+    }
+
+    func note(_ item: EventIngest.Accepted) {
+        accepted[item.event.account, default: []].append(TimelineEntry(seq: item.record.seq, event: item.event.withoutContent))
+        if let conversation = item.newConversation { conversationOwners[conversation] = item.event.account }
+        if let feedback = item.newFeedback { feedbackOwners[feedback] = item.event.account }
+    }
+
+    var loaders: EventIngest.Loaders {
+        EventIngest.Loaders(
+            timelines: { [self] accounts in
+                var found: [AccountID: AccountTimeline] = [:]
+                for account in accounts {
+                    let added = accepted[account] ?? []
+                    if let timeline = base[account] {
+                        found[account] = added.isEmpty ? timeline : AccountTimeline(account: account, entries: timeline.entries + added)
+                    } else if !added.isEmpty {
+                        found[account] = AccountTimeline(account: account, entries: added)
+                    }
+                }
+                return found
+            },
+            owners: { [self] conversations, feedback in
+                (
+                    conversationOwners.filter { conversations.contains($0.key) },
+                    feedbackOwners.filter { feedback.contains($0.key) }
+                )
+            })
+    }
+}

@@ -1,0 +1,570 @@
+public import AssentCore
+public import AssentStore
+import Foundation
+public import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// The store for several servers: PostgreSQL 15 through PostgresNIO.
+///
+/// The schema mirrors the SQLite store's v4 (ids `text COLLATE "C"`, instants `bigint`
+/// microseconds). Every write that adds to the ledger takes the one row of `ledger_head`
+/// `FOR UPDATE` — the single serialisation point of the chain — and reads and evaluates before it
+/// where it can, so the lock is held for the writing only. Runs, sweeps, `ledger verify` and whole
+/// ledger reads each read one `REPEATABLE READ` snapshot. The rules are the core's, through the
+/// shared ``EventIngest``, ``RunEvaluator`` and the engine's purges.
+public final class PostgresStore: Store {
+    let client: PostgresClient
+    let runner: Task<Void, Never>
+    let logger: Logger
+    let settings: Configuration
+    let policyCache = Mutex<(newestSeq: Int64, history: PolicyHistory)?>(nil)
+    let groupCommit = GroupCommit()
+    let timelines: TimelineCache
+    let ingestStatistics: Mutex<CacheStatistics>
+    let closed = Mutex(false)
+
+    /// Settings of the PostgreSQL store.
+    public struct Configuration: Sendable {
+        /// Connections to the database at most (`ASSENT_PG_MAX_CONNECTIONS`, default 10).
+        public var maximumConnections = 10
+        /// How long a query may wait for a connection before the store answers `store_unavailable`
+        /// (the database is down or every connection is busy). Default 5 s.
+        public var leaseTimeout: Duration = .seconds(5)
+        /// `statement_timeout` of every connection, in ms (default 60,000; runs and imports set
+        /// their own). `lock_timeout` (default 10,000 ms) bounds a wait for the chain's head.
+        public var statementTimeoutMs = 60_000
+        public var lockTimeoutMs = 10_000
+        /// What committed account timelines kept in memory may hold, by estimate. Default 128 MiB.
+        public var timelineCacheBytes = 128 << 20
+        /// What one import's or batch's timelines may hold while it runs. Default 64 MiB.
+        public var ingestCacheBytes = 64 << 20
+        /// Called after each chunk of a run built on a snapshot is written, before the next: lets
+        /// tests act while a run is half built. Nil in production.
+        public var afterRunChunk: (@Sendable () async -> Void)?
+
+        public init() {}
+    }
+
+    /// Where a `postgres://` URL points, without its password (for logs and errors).
+    public struct Location: Sendable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public var user: String
+        public var password: String?
+        public var database: String
+        public var requireTLS: Bool
+
+        /// Parses `postgres://user:password@host:port/database[?sslmode=require]`.
+        /// - Throws: `invalid_argument` naming what is wrong (never the password).
+        public init(url: String) throws(AssentError) {
+            guard let components = URLComponents(string: url), let scheme = components.scheme,
+                scheme == "postgres" || scheme == "postgresql"
+            else { throw AssentError.invalidArgument("--database: not a postgres:// URL") }
+            guard let host = components.host, !host.isEmpty else { throw AssentError.invalidArgument("--database: the URL names no host") }
+            let database = String(components.path.drop(while: { $0 == "/" }))
+            guard !database.isEmpty else { throw AssentError.invalidArgument("--database: the URL names no database") }
+            self.host = host
+            self.port = components.port ?? 5432
+            self.user = components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
+            self.password = components.password.flatMap { $0.removingPercentEncoding }
+            self.database = database.removingPercentEncoding ?? database
+            var tls = false
+            for item in components.queryItems ?? [] {
+                switch (item.name, item.value ?? "") {
+                case ("sslmode", "require"), ("sslmode", "verify-full"), ("sslmode", "verify-ca"): tls = true
+                case ("sslmode", "disable"), ("sslmode", "prefer"), ("sslmode", "allow"): tls = false
+                case ("sslmode", let other): throw AssentError.invalidArgument("--database: unknown sslmode \(other)")
+                default: throw AssentError.invalidArgument("--database: unknown URL parameter \(item.name)")
+                }
+            }
+            self.requireTLS = tls
+        }
+
+        /// `postgres://user@host:port/database`: the password left out.
+        public var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+    }
+
+    /// Connects, brings the schema up to date (under an advisory lock, so that several servers
+    /// may start at once against an empty database) and writes the genesis entry if needed.
+    public static func open(url: String, configuration: Configuration = Configuration(), logger: Logger? = nil) async throws
+        -> PostgresStore
+    {
+        let location = try Location(url: url)
+        let store = PostgresStore(location: location, configuration: configuration, logger: logger ?? Logger(label: "assent.postgres"))
+        do {
+            try await store.migrate()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        return store
+    }
+
+    init(location: Location, configuration: Configuration, logger: Logger) {
+        var config = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
+            tls: location.requireTLS ? .require(.makeClientConfiguration()) : .disable)
+        config.options.maximumConnections = max(2, configuration.maximumConnections)
+        config.options.connectTimeout = configuration.leaseTimeout
+        config.options.additionalStartupParameters = [
+            ("statement_timeout", String(configuration.statementTimeoutMs)),
+            ("lock_timeout", String(configuration.lockTimeoutMs)),
+            ("idle_in_transaction_session_timeout", String(max(configuration.statementTimeoutMs, 600_000))),
+            ("application_name", "assent"),
+        ]
+        var quiet = logger
+        quiet.logLevel = .critical
+        let client = PostgresClient(configuration: config, backgroundLogger: quiet)
+        self.client = client
+        self.runner = Task { await client.run() }
+        self.logger = logger
+        self.settings = configuration
+        timelines = TimelineCache(budgetBytes: configuration.timelineCacheBytes)
+        ingestStatistics = Mutex(CacheStatistics(name: "ingest", budgetBytes: configuration.ingestCacheBytes))
+        groupCommit.commit = { [weak self] requests in
+            guard let self else { throw StoreError.unavailable("the store is closed") }
+            return try await self.commit(requests)
+        }
+    }
+
+    public func close() async throws {
+        let wasClosed = closed.withLock { closed in
+            defer { closed = true }
+            return closed
+        }
+        guard !wasClosed else { return }
+        runner.cancel()
+        await runner.value
+    }
+
+    deinit {
+        runner.cancel()
+    }
+
+    public func cacheStatistics() -> [CacheStatistics] {
+        [timelines.statistics, ingestStatistics.withLock { $0 }]
+    }
+
+    // MARK: Connections and transactions
+
+    /// Runs `body` on a connection of the pool; waits at most ``Configuration/leaseTimeout`` for
+    /// one. Failures of the database become ``StoreError``s; refusals of the rules pass through.
+    func connection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        guard !closed.withLock({ $0 }) else { throw StoreError.unavailable("the store is closed") }
+        let leased = Flag()
+        let client = self.client
+        let timeout = settings.leaseTimeout
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await client.withConnection { connection in
+                        leased.set()
+                        return try await body(connection)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    if !leased.isSet {
+                        throw StoreError.unavailable("the database did not answer within \(timeout)")
+                    }
+                    return nil
+                }
+                while let result = try await group.next() {
+                    if let result {
+                        group.cancelAll()
+                        return result
+                    }
+                }
+                throw StoreError.unavailable("the database connection ended")
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    func transaction<T: Sendable>(
+        _ isolation: Isolation = .readCommitted, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let logger = self.logger
+        return try await connection { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: isolation.begin), logger: logger)
+            do {
+                let result = try await body(connection)
+                try await connection.query("COMMIT", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    enum Isolation {
+        case readCommitted
+        /// One snapshot for every statement of the transaction, which writes nothing.
+        case snapshot
+
+        var begin: String {
+            switch self {
+            case .readCommitted: "BEGIN ISOLATION LEVEL READ COMMITTED"
+            case .snapshot: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+            }
+        }
+    }
+
+    /// Runs one statement on any connection and collects its rows.
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        let logger = self.logger
+        return try await connection { connection in try await connection.query(query, logger: logger).collect() }
+    }
+
+    // MARK: Failures
+
+    /// PostgreSQL's failures as the store's: a database that cannot be reached, is shutting
+    /// down or timed out is `store_unavailable` (retry); anything else `internal_error`, with the
+    /// SQLSTATE and the server's message but never the connection's password.
+    static func storeError(_ error: any Error) -> any Error {
+        switch error {
+        case is AssentError, is StoreError, is CancellationError, is RetryBuild: return error
+        case let error as PSQLError:
+            switch error.code {
+            case .server:
+                let state = error.serverInfo?[.sqlState] ?? ""
+                let message = error.serverInfo?[.message] ?? "no message"
+                if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" || state == "55P03" || state == "57014"
+                    || state == "40001" || state == "40P01" || state == "53100" || state == "53200"
+                {
+                    return StoreError.unavailable("the database is unavailable (\(state)): \(message)")
+                }
+                if state == "XX001" || state == "XX002" {
+                    return StoreError.corrupt("the database reports damage (\(state)): \(message)")
+                }
+                return StoreError.internal("the database failed (\(state)): \(message)")
+            case .authMechanismRequiresPassword, .unsupportedAuthMechanism, .saslError:
+                return StoreError.unavailable("the database refused the credentials")
+            default:
+                return StoreError.unavailable("the database cannot be reached (\(error.code))")
+            }
+        case let error as PostgresError:
+            if case .server(let response) = error {
+                let state = response.fields[.sqlState] ?? ""
+                if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" {
+                    return StoreError.unavailable("the database is unavailable (\(state)): \(response.fields[.message] ?? "")")
+                }
+                return StoreError.internal("the database failed (\(state)): \(response.fields[.message] ?? "")")
+            }
+            return StoreError.unavailable("the database connection failed: \(error.description)")
+        default:
+            if "\(type(of: error))".contains("ConnectionPool") {
+                return StoreError.unavailable("the database cannot be reached")
+            }
+            return StoreError.unavailable("the database connection failed: \(type(of: error))")
+        }
+    }
+
+    /// The SQLSTATE of a server error, if it is one.
+    static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+}
+
+// MARK: Schema
+
+extension PostgresStore {
+    /// Key of the advisory lock migrations run under (and the genesis entry with them).
+    static let migrationLock: Int64 = 0x4153_5345_4E54_0001
+
+    func migrate() async throws {
+        let logger = self.logger
+        try await connection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLock))", logger: logger)
+            do {
+                try await connection.query(
+                    """
+                    CREATE TABLE IF NOT EXISTS assent_migrations (
+                        version integer PRIMARY KEY,
+                        name text NOT NULL,
+                        applied_at timestamptz NOT NULL DEFAULT now()
+                    )
+                    """, logger: logger)
+                var applied: Set<Int> = []
+                for try await version in try await connection.query("SELECT version FROM assent_migrations", logger: logger).decode(
+                    Int.self)
+                {
+                    applied.insert(version)
+                }
+                for migration in PostgresMigrations.all where !applied.contains(migration.version) {
+                    try await connection.query("BEGIN", logger: logger)
+                    do {
+                        for statement in PostgresAdmin.statements(migration.sql) {
+                            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        }
+                        try await connection.query(
+                            "INSERT INTO assent_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger
+                        )
+                        try await connection.query("COMMIT", logger: logger)
+                    } catch {
+                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        throw error
+                    }
+                }
+                try await Self.startLedgerIfEmpty(connection, logger: logger)
+                try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    static func startLedgerIfEmpty(_ connection: PostgresConnection, logger: Logger) async throws {
+        let count = try await connection.query("SELECT count(*) FROM ledger_head", logger: logger).collect().first?.decode(Int64.self) ?? 0
+        guard count == 0 else { return }
+        let version = PolicyVersion(policy: .seedDefault, effectiveFrom: .beginningOfTime)
+        let record = LedgerRecord(
+            seq: 1, at: version.effectiveFrom, actor: "assent", kind: LedgerRecordKind.policyApplied.rawValue,
+            account: nil, body: version.json.canonicalText, contentSha256: nil)
+        let hash = record.chainHash(after: LedgerChain.genesis)
+        try await connection.query("BEGIN", logger: logger)
+        try await insertLedger([(record, hash, nil)], connection, logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO policy_versions (seq, version, effective_from, document)
+            VALUES (1, \(version.policy.version), \(version.effectiveFrom.microseconds), \(record.body))
+            """, logger: logger)
+        try await connection.query(
+            "INSERT INTO ledger_head (id, last_seq, last_hash, horizon) VALUES (1, 1, \(ByteBuffer(bytes: hash)), NULL)", logger: logger)
+        try await connection.query("COMMIT", logger: logger)
+    }
+}
+
+// MARK: Head, policies, timelines
+
+extension PostgresStore {
+    struct Head: Sendable {
+        var lastSeq: Int64
+        var lastHash: [UInt8]
+        var horizon: Instant?
+    }
+
+    /// The chain's head; `lock` takes its row until the transaction ends (every ledger write does).
+    static func head(_ connection: PostgresConnection, lock: Bool = false, logger: Logger) async throws -> Head {
+        let sql = "SELECT last_seq, last_hash, horizon FROM ledger_head WHERE id = 1" + (lock ? " FOR UPDATE" : "")
+        guard let row = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect().first else {
+            throw StoreError.corrupt("the database has no ledger head")
+        }
+        let (seq, hash, horizon) = try row.decode((Int64, ByteBuffer, Int64?).self)
+        return Head(lastSeq: seq, lastHash: Array(buffer: hash), horizon: horizon.map(Instant.init(microseconds:)))
+    }
+
+    static func saveHead(_ head: Head, _ connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            UPDATE ledger_head SET last_seq = \(head.lastSeq), last_hash = \(ByteBuffer(bytes: head.lastHash)),
+                horizon = \(head.horizon?.microseconds) WHERE id = 1
+            """, logger: logger)
+    }
+
+    /// The policy history, parsed once per version applied (versions are only ever added, so the
+    /// newest seq names the state, also when another server applied it).
+    func policyHistory(_ connection: PostgresConnection) async throws -> PolicyHistory {
+        let newest =
+            try await connection.query("SELECT coalesce(max(seq), 0) FROM policy_versions", logger: logger).collect().first?
+            .decode(Int64.self) ?? 0
+        if let cached = policyCache.withLock({ $0 }), cached.newestSeq == newest { return cached.history }
+        var versions: [PolicyVersion] = []
+        for try await (seq, document) in try await connection.query(
+            "SELECT seq, document FROM policy_versions WHERE seq <= \(newest) ORDER BY seq", logger: logger
+        ).decode((Int64, String).self) {
+            versions.append(try LedgerCodec.policyVersion(seq: seq, document: document))
+        }
+        let history = PolicyHistory(versions: versions)
+        policyCache.withLock { cached in
+            if (cached?.newestSeq ?? -1) < newest { cached = (newest, history) }
+        }
+        return history
+    }
+
+    public func policyHistory() async throws -> PolicyHistory {
+        try await connection { connection in try await self.policyHistory(connection) }
+    }
+
+    public func horizon() async throws -> Instant? {
+        let logger = self.logger
+        return try await connection { connection in try await Self.head(connection, logger: logger).horizon }
+    }
+
+    public func lastSeq() async throws -> Int64 {
+        let logger = self.logger
+        return try await connection { connection in try await Self.head(connection, logger: logger).lastSeq }
+    }
+
+    /// The event of an `enc` cell, decoded in place.
+    static func event(_ enc: ByteBuffer?, account: AccountID, seq: Int64) throws -> Event {
+        guard let enc else { throw StoreError.corrupt("ledger entry #\(seq) has no enc") }
+        return try enc.withUnsafeReadableBytes { bytes throws(StoreError) in try EventCodec.decode(bytes, account: account, seq: seq) }
+    }
+
+    /// The timelines of these accounts as the connection sees them: cached ones whose account
+    /// head still names the cached last entry, the rest from the ledger; two queries in all.
+    /// - Parameter keeping: whether what is loaded may be cached (only outside a writing
+    ///   transaction: what it sees is committed).
+    func timelines(_ connection: PostgresConnection, accounts: [AccountID], keeping: Bool) async throws -> [AccountID: (
+        lastSeq: Int64, timeline: AccountTimeline
+    )] {
+        guard !accounts.isEmpty else { return [:] }
+        var found: [AccountID: (Int64, AccountTimeline)] = [:]
+        var missing: [AccountID: Int64] = [:]
+        for try await (account, lastSeq) in try await connection.query(
+            "SELECT account, last_seq FROM accounts WHERE account = ANY(\(accounts))", logger: logger
+        ).decode((String, Int64).self) {
+            if let timeline = timelines.get(account, lastSeq: lastSeq) {
+                found[account] = (lastSeq, timeline)
+            } else {
+                missing[account] = lastSeq
+            }
+        }
+        guard !missing.isEmpty else { return found }
+        var current: String?
+        var entries: [TimelineEntry] = []
+        func flush() {
+            if let current, !entries.isEmpty {
+                let timeline = AccountTimeline(account: current, entries: entries)
+                let lastSeq = missing[current] ?? entries.map(\.seq).max() ?? 0
+                found[current] = (lastSeq, timeline)
+                if keeping { timelines.put(current, lastSeq: lastSeq, timeline) }
+            }
+            entries.removeAll(keepingCapacity: true)
+        }
+        for try await (account, seq, enc) in try await connection.query(
+            "SELECT account, seq, enc FROM ledger WHERE account = ANY(\(Array(missing.keys))) ORDER BY account, at, seq", logger: logger
+        ).decode((String, Int64, ByteBuffer?).self) {
+            if account != current {
+                flush()
+                current = account
+            }
+            entries.append(TimelineEntry(seq: seq, event: try Self.event(enc, account: account, seq: seq)))
+        }
+        flush()
+        return found
+    }
+
+    public func timeline(of account: AccountID) async throws -> AccountTimeline? {
+        try await connection { connection in try await self.timelines(connection, accounts: [account], keeping: true)[account]?.timeline }
+    }
+
+    /// The account's timeline (from memory when the ledger holds no newer entry of it, checked in
+    /// the same query round) and the policy history.
+    public func decisionInputs(account: AccountID) async throws -> (timeline: AccountTimeline?, policies: PolicyHistory) {
+        try await connection { connection in
+            let timeline = try await self.timelines(connection, accounts: [account], keeping: true)[account]?.timeline
+            return (timeline, try await self.policyHistory(connection))
+        }
+    }
+
+    public func account(ofConversation id: ConversationID) async throws -> AccountID? {
+        try await rows("SELECT account FROM conversations WHERE id = \(id)").first?.decode(String.self)
+    }
+
+    public func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord] {
+        try await rows(
+            "SELECT seq, at, actor, kind, account, body, content_sha256 FROM ledger WHERE account = \(account) ORDER BY seq"
+        ).map { row in
+            let (seq, at, actor, kind, account, body, digest) = try row.decode(
+                (Int64, Int64, String, String, String?, String, String?).self)
+            return LedgerRecord(
+                seq: seq, at: Instant(microseconds: at), actor: actor, kind: kind, account: account, body: body, contentSha256: digest)
+        }
+    }
+
+    /// Streams every account's timeline as of one snapshot, in byte order of account ids.
+    public func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws {
+        let logger = self.logger
+        try await withoutActuallyEscaping(body) { body in
+            try await transaction(.snapshot) { connection in
+                let head = try await Self.head(connection, logger: logger)
+                try await Self.forEachAccount(connection, upTo: head.lastSeq, logger: logger) { account, entries, _ in
+                    try body(AccountTimeline(account: account, entries: entries))
+                }
+            }
+        }
+    }
+
+    /// Streams each account's decoded entries and content digests as of entry `lastSeq`, in byte
+    /// order of account ids.
+    /// - Parameters:
+    ///   - after: start after this account; `limit`: at most this many accounts.
+    /// - Returns: the last account streamed and how many were.
+    @discardableResult
+    static func forEachAccount(
+        _ connection: PostgresConnection, upTo lastSeq: Int64, after: AccountID? = nil, limit: Int? = nil, logger: Logger,
+        _ body: (AccountID, [TimelineEntry], [Int64: String]) throws -> Void
+    ) async throws -> (last: AccountID?, count: Int) {
+        let query: PostgresQuery
+        if let limit {
+            // A chunk: the next `limit` accounts that have an entry up to `lastSeq`.
+            query = """
+                SELECT l.account, l.seq, l.enc, l.content_sha256 FROM ledger l
+                WHERE l.account IN (
+                    SELECT a.account FROM accounts a WHERE a.account > \(after ?? "")
+                    AND EXISTS (SELECT 1 FROM ledger f WHERE f.account = a.account AND f.seq <= \(lastSeq))
+                    ORDER BY a.account LIMIT \(limit))
+                AND l.seq <= \(lastSeq) ORDER BY l.account, l.at, l.seq
+                """
+        } else {
+            query = """
+                SELECT account, seq, enc, content_sha256 FROM ledger
+                WHERE account IS NOT NULL AND seq <= \(lastSeq) ORDER BY account, at, seq
+                """
+        }
+        var current: String?
+        var entries: [TimelineEntry] = []
+        var hashes: [Int64: String] = [:]
+        var streamed = 0
+        func flush() throws {
+            if let current, !entries.isEmpty {
+                try body(current, entries, hashes)
+                streamed += 1
+            }
+            entries.removeAll(keepingCapacity: true)
+            hashes.removeAll(keepingCapacity: true)
+        }
+        for try await (account, seq, enc, digest) in try await connection.query(query, logger: logger).decode(
+            (String, Int64, ByteBuffer?, String?).self)
+        {
+            if account != current {
+                try flush()
+                current = account
+            }
+            entries.append(TimelineEntry(seq: seq, event: try event(enc, account: account, seq: seq)))
+            if let digest { hashes[seq] = digest }
+        }
+        try flush()
+        return (current, streamed)
+    }
+
+    /// Each entry's instant and content digest, by seq: what manifest lines need beside the packs.
+    static func entries(_ connection: PostgresConnection, seqs: [Int64], logger: Logger) async throws -> [Int64: RunItemEntry] {
+        guard !seqs.isEmpty else { return [:] }
+        var found: [Int64: RunItemEntry] = [:]
+        for try await (seq, at, digest) in try await connection.query(
+            "SELECT seq, at, content_sha256 FROM ledger WHERE seq = ANY(\(seqs))", logger: logger
+        ).decode((Int64, Int64, String?).self) {
+            found[seq] = RunItemEntry(seq: seq, at: Instant(microseconds: at), contentSha256: digest)
+        }
+        return found
+    }
+
+    static func wallClockMicros() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+}
+
+/// A flag set once, read from other tasks.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+}
