@@ -45,6 +45,19 @@ public final class PostgresStore: Store {
         public var afterRunChunk: (@Sendable () async -> Void)?
 
         public init() {}
+
+        /// The settings from `ASSENT_PG_MAX_CONNECTIONS`, `ASSENT_PG_LEASE_TIMEOUT_MS`,
+        /// `ASSENT_PG_STATEMENT_TIMEOUT_MS` and `ASSENT_PG_LOCK_TIMEOUT_MS` (defaults where unset or
+        /// not a positive number).
+        public static func fromEnvironment(_ environment: [String: String]) -> Configuration {
+            var configuration = Configuration()
+            func positive(_ name: String) -> Int? { environment[name].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } }
+            if let value = positive("ASSENT_PG_MAX_CONNECTIONS") { configuration.maximumConnections = value }
+            if let value = positive("ASSENT_PG_LEASE_TIMEOUT_MS") { configuration.leaseTimeout = .milliseconds(value) }
+            if let value = positive("ASSENT_PG_STATEMENT_TIMEOUT_MS") { configuration.statementTimeoutMs = value }
+            if let value = positive("ASSENT_PG_LOCK_TIMEOUT_MS") { configuration.lockTimeoutMs = value }
+            return configuration
+        }
     }
 
     /// Where a `postgres://` URL points, without its password (for logs and errors).

@@ -1,6 +1,7 @@
 import AssentCore
 import AssentStore
 import AssentService
+import AssentStorePostgres
 import AssentStoreSQLite
 import ArgumentParser
 import Foundation
@@ -19,10 +20,21 @@ struct StoreOptions: ParsableArguments {
         database ?? ProcessInfo.processInfo.environment["ASSENT_DATABASE"] ?? "assent.sqlite"
     }
 
+    /// Whether the location is a PostgreSQL URL.
+    var isPostgres: Bool { location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") }
+
+    /// The location as logs and `/health` may show it: a PostgreSQL URL without its password.
+    var description: String {
+        guard isPostgres else { return location }
+        return (try? PostgresStore.Location(url: location).description) ?? "postgres"
+    }
+
     /// Where `serve` writes run exports and the command line finds them: `ASSENT_EXPORT_DIR`, else
-    /// `<database file>.exports` beside a SQLite file.
+    /// `<database file>.exports` beside a SQLite file, and `assent.exports` in the working folder
+    /// for PostgreSQL (a URL never names a folder: it would put the password in a path).
     var exportDirectory: String {
         if let directory = ProcessInfo.processInfo.environment["ASSENT_EXPORT_DIR"], !directory.isEmpty { return directory }
+        if isPostgres { return "assent.exports" }
         var path = location
         for prefix in ["sqlite://", "sqlite:", "file:"] where path.hasPrefix(prefix) {
             path = String(path.dropFirst(prefix.count))
@@ -32,11 +44,12 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store the location names; the only place the command line picks a backend.
-    func open(sqlite configuration: SQLiteStore.Configuration = SQLiteStore.Configuration()) throws -> any Store {
+    func open(
+        sqlite configuration: SQLiteStore.Configuration = SQLiteStore.Configuration(),
+        postgres: PostgresStore.Configuration = PostgresStore.Configuration.fromEnvironment(ProcessInfo.processInfo.environment)
+    ) async throws -> any Store {
         let location = self.location
-        if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
-            throw AssentError.invalidArgument("this build has no PostgreSQL store yet; use a SQLite path")
-        }
+        if isPostgres { return try await PostgresStore.open(url: location, configuration: postgres) }
         var path = location
         for prefix in ["sqlite://", "sqlite:", "file:"] where path.hasPrefix(prefix) {
             path = String(path.dropFirst(prefix.count))
@@ -77,7 +90,7 @@ enum Actor {
 
 /// Runs `body` with an open store and closes it after.
 func withStore<T>(_ options: StoreOptions, _ body: (AssentApp) async throws -> T) async throws -> T {
-    let app = AssentApp(store: try options.open())
+    let app = AssentApp(store: try await options.open())
     do {
         let result = try await body(app)
         try await app.close()

@@ -3,6 +3,7 @@ import AssentDemo
 import AssentServer
 import AssentStore
 import AssentService
+import AssentStorePostgres
 import AssentStoreSQLite
 import ArgumentParser
 import Crypto
@@ -40,7 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let host { configuration.host = host }
         if let port { configuration.port = port }
         configuration.exportDirectory = store.exportDirectory
-        configuration.databaseDescription = store.location.hasPrefix("postgres") ? "postgres" : store.location
+        configuration.databaseDescription = store.description
 
         let level = environment["ASSENT_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { label in
@@ -67,7 +68,10 @@ struct ServeCommand: AsyncParsableCommand {
         sqlite.maximumReaders = configuration.sqliteReaders
         sqlite.timelineCacheBytes = configuration.cacheBudget.timelineBytes
         sqlite.ingestCacheBytes = configuration.cacheBudget.ingestBytes
-        let app = AssentApp(store: try self.store.open(sqlite: sqlite), clock: clock)
+        var postgres = PostgresStore.Configuration.fromEnvironment(environment)
+        postgres.timelineCacheBytes = configuration.cacheBudget.timelineBytes
+        postgres.ingestCacheBytes = configuration.cacheBudget.ingestBytes
+        let app = AssentApp(store: try await self.store.open(sqlite: sqlite, postgres: postgres), clock: clock)
         var tour: DemoSetup.Tour?
         if demo {
             do {
