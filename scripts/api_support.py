@@ -37,6 +37,24 @@ def sign_hs256(account, secret, expires_in=3600, audience=None):
     return f"{header}.{payload}.{signature}"
 
 
+def fresh_database(workdir):
+    """A new database for one live check: a SQLite file in `workdir`, or, when
+    ASSENT_LIVE_BACKEND=postgres, a new database on the server of ASSENT_TEST_POSTGRES_URL
+    (scripts/pg starts one)."""
+    if os.environ.get("ASSENT_LIVE_BACKEND") != "postgres":
+        return os.path.join(workdir, "assent.sqlite")
+    admin = os.environ.get("ASSENT_TEST_POSTGRES_URL")
+    if not admin:
+        raise RuntimeError("ASSENT_LIVE_BACKEND=postgres needs ASSENT_TEST_POSTGRES_URL (run it under scripts/pg)")
+    name = "assent_live_" + os.urandom(6).hex()
+    subprocess.run(["psql", admin, "-q", "-c", f"CREATE DATABASE {name}"], check=True)
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
+def backend_name():
+    return "PostgreSQL" if os.environ.get("ASSENT_LIVE_BACKEND") == "postgres" else "SQLite"
+
+
 class Server:
     """`assent serve` in a child process on a free port."""
 
@@ -58,7 +76,8 @@ class Server:
         args = [self.binary, "serve", "--database", self.database, "--port", str(self.port)]
         if self.demo:
             args += ["--demo", "--demo-accounts", str(self.demo_accounts)]
-        self.log = open(self.database + f".serve-{self.port}.log", "w+")
+        log_dir = os.path.dirname(self.database) if "://" not in self.database else os.environ.get("TMPDIR", "/tmp")
+        self.log = open(os.path.join(log_dir, f"assent-serve-{os.getpid()}-{self.port}.log"), "w+")
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -10,9 +10,9 @@ import Testing
 
 @Suite("The signed-in user's routes")
 struct UserRouteTests {
-    @Test("accept-and-choose records acceptance and choice as two entries at server time, naming the user")
-    func acceptAndChoose() async throws {
-        let fixture = try await ServerFixture.make()
+    @Test("accept-and-choose records acceptance and choice as two entries at server time, naming the user", arguments: FixtureBackend.all)
+    func acceptAndChoose(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
         let token = try await fixture.token("a3")
         try await fixture.test { client async throws in
             let before = try await client.call(.get, "/v1/me/prompt", bearer: token)
@@ -34,9 +34,9 @@ struct UserRouteTests {
         #expect(last[1].body.contains(#""shownDefault":"on""#))
     }
 
-    @Test("a refused half refuses the whole: a bad choice value writes no acceptance")
-    func acceptIsAtomic() async throws {
-        let fixture = try await ServerFixture.make()
+    @Test("a refused half refuses the whole: a bad choice value writes no acceptance", arguments: FixtureBackend.all)
+    func acceptIsAtomic(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
         let token = try await fixture.token("a3")
         let before = try await fixture.ledgerEntries()
         try await fixture.test { client async throws in
@@ -49,9 +49,9 @@ struct UserRouteTests {
         #expect(try await fixture.ledgerEntries() == before)
     }
 
-    @Test("Not now until the deadline; after it, deadline_passed and the required form")
-    func deferral() async throws {
-        let fixture = try await ServerFixture.make()
+    @Test("Not now until the deadline; after it, deadline_passed and the required form", arguments: FixtureBackend.all)
+    func deferral(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
         let token = try await fixture.token("a3", expiresIn: 90 * 86_400)
         try await fixture.test { client async throws in
             let deferred = try await client.call(.post, "/v1/me/defer", bearer: token)
@@ -66,9 +66,9 @@ struct UserRouteTests {
         }
     }
 
-    @Test("settings: the toggle changes the retention in force and the history comes from the ledger")
-    func settings() async throws {
-        let fixture = try await ServerFixture.make()
+    @Test("settings: the toggle changes the retention in force and the history comes from the ledger", arguments: FixtureBackend.all)
+    func settings(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
         let token = try await fixture.token("a1")
         try await fixture.test { client async throws in
             let on = try await client.call(.get, "/v1/me/settings", bearer: token)
@@ -141,9 +141,9 @@ struct UserRouteTests {
         }
     }
 
-    @Test("deleting a conversation marks it excluded; deleting twice is refused")
-    func deleteConversation() async throws {
-        let fixture = try await ServerFixture.make()
+    @Test("deleting a conversation marks it excluded; deleting twice is refused", arguments: FixtureBackend.all)
+    func deleteConversation(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
         let token = try await fixture.token("a1")
         try await fixture.test { client async throws in
             let list = try await client.call(.get, "/v1/me/conversations", bearer: token)
@@ -159,9 +159,9 @@ struct UserRouteTests {
         }
     }
 
-    @Test("export holds the user's ledger entries, conversations and runs; account deletion ends use")
-    func exportAndDeleteAccount() async throws {
-        let fixture = try await ServerFixture.make()
+    @Test("export holds the user's ledger entries, conversations and runs; account deletion ends use", arguments: FixtureBackend.all)
+    func exportAndDeleteAccount(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
         let token = try await fixture.token("a1")
         try await fixture.test { client async throws in
             let export = try await client.call(.get, "/v1/me/export", bearer: token)
@@ -204,9 +204,9 @@ struct EventRouteTests {
         ]}
         """#
 
-    @Test("a batch is all or nothing, and a refusal names the event")
-    func allOrNothing() async throws {
-        let fixture = try await ServerFixture.make()
+    @Test("a batch is all or nothing, and a refusal names the event", arguments: FixtureBackend.all)
+    func allOrNothing(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
         let key = try #require(fixture.keys["events"])
         let before = try await fixture.ledgerEntries()
         try await fixture.test { client async throws in
@@ -232,9 +232,9 @@ struct EventRouteTests {
         #expect(try await fixture.store.ledgerEntries(ofAccount: "b1").allSatisfy { $0.actor == "key:events" })
     }
 
-    @Test("an Idempotency-Key makes a retry return the first answer and write nothing")
-    func idempotency() async throws {
-        let fixture = try await ServerFixture.make()
+    @Test("an Idempotency-Key makes a retry return the first answer and write nothing", arguments: FixtureBackend.all)
+    func idempotency(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
         let key = try #require(fixture.keys["events"])
         try await fixture.test { client async throws in
             let first = try await client.call(
@@ -336,9 +336,9 @@ struct BadInputTests {
 
 @Suite("Runs, audit and operations")
 struct ServiceRouteTests {
-    @Test("runs: create, list, show, the streamed manifest, and the export's shards with their digests")
-    func runs() async throws {
-        let fixture = try await ServerFixture.make()
+    @Test("runs: create, list, show, the streamed manifest, and the export's shards with their digests", arguments: FixtureBackend.all)
+    func runs(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
         let writer = try #require(fixture.keys["runs-write"])
         let reader = try #require(fixture.keys["runs-read"])
         let auditor = try #require(fixture.keys["audit"])
@@ -377,9 +377,9 @@ struct ServiceRouteTests {
         }
     }
 
-    @Test("audit: prompt and explain at an instant, lineage, ledger verify, policy show and apply, sweep")
-    func audit() async throws {
-        let fixture = try await ServerFixture.make()
+    @Test("audit: prompt and explain at an instant, lineage, ledger verify, policy show and apply, sweep", arguments: FixtureBackend.all)
+    func audit(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
         let audit = try #require(fixture.keys["audit"])
         let admin = try #require(fixture.keys["admin"])
         try await fixture.test { client async throws in

@@ -2,6 +2,7 @@ import AssentCore
 import AssentServer
 import AssentStore
 import AssentService
+import AssentStorePostgres
 import AssentStoreSQLite
 import Foundation
 import Hummingbird
@@ -23,7 +24,29 @@ final class TestClock: Sendable {
 
 func utc(_ text: String) -> Instant { try! Instant(rfc3339: text) }
 
-/// A server over a fresh SQLite store with three consumer accounts, one run, and a key per scope.
+/// The stores a fixture can run on: PostgreSQL too when `ASSENT_TEST_POSTGRES_URL` names a server.
+enum FixtureBackend: String, Sendable, CustomTestStringConvertible {
+    case sqlite = "SQLite"
+    case postgres = "PostgreSQL"
+
+    static var all: [FixtureBackend] {
+        ProcessInfo.processInfo.environment["ASSENT_TEST_POSTGRES_URL"].map { $0.isEmpty ? [.sqlite] : [.sqlite, .postgres] } ?? [.sqlite]
+    }
+
+    var testDescription: String { rawValue }
+
+    func open(directory: String) async throws -> any Store {
+        switch self {
+        case .sqlite: return try SQLiteStore(path: directory + "/assent.sqlite")
+        case .postgres:
+            let admin = ProcessInfo.processInfo.environment["ASSENT_TEST_POSTGRES_URL"] ?? ""
+            let name = "assent_s_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+            return try await PostgresStore.open(url: try await PostgresAdmin.createDatabase(adminURL: admin, name: name))
+        }
+    }
+}
+
+/// A server over a fresh store (SQLite unless told) with three consumer accounts, one run, and a key per scope.
 ///
 /// - `a1`: accepted the terms and turned training on; conversation `a1-c1`.
 /// - `a2`: the same, with conversation `a2-c1`.
@@ -33,7 +56,7 @@ func utc(_ text: String) -> Instant { try! Instant(rfc3339: text) }
 struct ServerFixture: Sendable {
     static let secret = "test-hs256-secret-of-the-identity-provider"
     static let audience = "assent-tests"
-    let store: SQLiteStore
+    let store: any Store
     let clock: TestClock
     let directory: String
     let responder: RouterResponder<AssentRequestContext>
@@ -45,10 +68,12 @@ struct ServerFixture: Sendable {
         ("admin", [.admin]), ("revoked", [.admin]),
     ]
 
-    static func make(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> ServerFixture {
+    static func make(backend: FixtureBackend = .sqlite, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws
+        -> ServerFixture
+    {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("assent-server-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let store = try SQLiteStore(path: directory + "/assent.sqlite")
+        let store = try await backend.open(directory: directory)
         let clock = TestClock(utc("2025-09-10T00:00:00Z"))
         let seed = [
             #"{"type":"account.created","account":"a1","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
