@@ -70,8 +70,8 @@ public final class AssentApp: Sendable {
         account: AccountID, actor: String, training value: ChoiceValue, source: TermsSource,
         shownDefault: ChoiceValue?
     ) async throws -> Acceptance {
-        let now = clock.now()
-        let terms = try await store.policyHistory().policy(at: now).termsVersion
+        let (now, policies) = try await userStamp(account)
+        let terms = policies.policy(at: now).termsVersion
         let choiceSource: ChoiceSource =
             switch source {
             case .signup: .signup
@@ -84,6 +84,17 @@ public final class AssentApp: Sendable {
                 Event(account: account, at: now, .trainingChoice(value: value, source: choiceSource, shownDefault: shownDefault)),
             ], actor: actor, now: now)
         return Acceptance(account: account, at: now, termsVersion: terms, training: value, records: records)
+    }
+
+    /// The instant a user's action is stamped with: now, or the account's newest entry's instant
+    /// when that is later. Servers' clocks differ by seconds; a choice made on one server right
+    /// after one on a server whose clock runs ahead must still sort after it, or the earlier
+    /// choice would win. Read with the policies, in one round trip where the store can.
+    func userStamp(_ account: AccountID) async throws -> (Instant, PolicyHistory) {
+        let now = clock.now()
+        let (timeline, policies) = try await store.decisionInputs(account: account)
+        guard let previous = timeline?.lastStamp?.at, previous > now else { return (now, policies) }
+        return (previous, policies)
     }
 
     /// "Not now" on the notice.
@@ -111,7 +122,7 @@ public final class AssentApp: Sendable {
     }
 
     private func record(_ body: Event.Body, account: AccountID, actor: String) async throws -> Recorded {
-        let now = clock.now()
+        let (now, _) = try await userStamp(account)
         let records = try await store.append([Event(account: account, at: now, body)], actor: actor, now: now)
         return Recorded(account: account, at: now, records: records)
     }

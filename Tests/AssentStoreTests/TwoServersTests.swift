@@ -1,0 +1,181 @@
+import AssentCore
+import AssentService
+import AssentStore
+import Foundation
+import Synchronization
+import Testing
+
+/// Two store instances on one database, as two servers would hold them: writes from both
+/// serialise on the chain, keys and names are unique across them, secrets are shared.
+@Suite("Two servers, one database")
+struct TwoServersTests {
+    static let now = t("2025-10-02T00:00:00Z")
+
+    /// An account that accepted the terms (so that it may choose).
+    static func member(_ account: String) -> [String] {
+        [Lines.created(account, "2025-07-01T00:00:00Z"), Lines.accepted(account, "2025-09-01T00:00:00Z")]
+    }
+
+    static func choice(_ account: String, _ value: ChoiceValue, at: Instant = now) -> Event {
+        Event(account: account, at: at, .trainingChoice(value: value, source: .settings, shownDefault: nil))
+    }
+
+    @Test("concurrent appends through both instances: all acknowledged, each once, the chain unbroken", arguments: Backend.all)
+    func concurrentAppends(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let first = opened.store
+            let second = try await opened.reopen()
+            let accounts = (0..<6).map { "acct\($0)" }
+            try await first.importLines(accounts.flatMap(Self.member))
+            let acknowledged = try await withThrowingTaskGroup(of: [LedgerRecord].self) { group in
+                for k in 0..<60 {
+                    let store = k % 2 == 0 ? first : second
+                    // Shared accounts (both instances write them) and one of each instance's own.
+                    let account = k % 3 == 0 ? "acct\(k % 2 + 4)" : accounts[k % 4]
+                    group.addTask { try await store.append([Self.choice(account, k % 4 == 0 ? .off : .on)], actor: "test", now: Self.now) }
+                }
+                var all: [LedgerRecord] = []
+                for try await records in group { all += records }
+                return all
+            }
+            #expect(acknowledged.count == 60)
+            #expect(Set(acknowledged.map(\.seq)).count == 60, "no seq given twice")
+            let verification = try await second.verifyLedger()
+            #expect(verification.ok, "\(verification)")
+            #expect(verification.entries == 1 + 12 + 60)
+            for account in accounts {
+                let entries = try await first.ledgerEntries(ofAccount: account)
+                let mine = acknowledged.filter { $0.account == account }
+                #expect(Set(entries.map(\.seq)).isSuperset(of: mine.map(\.seq)))
+            }
+            try await second.close()
+        }
+    }
+
+    @Test("one Idempotency-Key sent to both at once: written once, the other answer replays it", arguments: Backend.all)
+    func idempotencyAcrossInstances(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let first = opened.store
+            let second = try await opened.reopen()
+            try await first.importLines(Self.member("a1"))
+            let request = IdempotentRequest(caller: "key:events", key: "retry-1", requestSha256: "same-body")
+            let outcomes = try await withThrowingTaskGroup(of: AppendOutcome.self) { group in
+                for store in [first, second, first, second] {
+                    group.addTask {
+                        try await store.append([Self.choice("a1", .on)], actor: "test", now: Self.now, idempotency: request) { records in
+                            "written as #\(records.map(\.seq).map(String.init).joined(separator: ","))"
+                        }
+                    }
+                }
+                var all: [AppendOutcome] = []
+                for try await outcome in group { all.append(outcome) }
+                return all
+            }
+            #expect(outcomes.filter { !$0.replayed }.count == 1)
+            #expect(Set(outcomes.map(\.response)).count == 1, "\(outcomes.map(\.response))")
+            #expect(try await first.ledgerEntries(ofAccount: "a1").count == 3)
+            try await second.close()
+        }
+    }
+
+    @Test("one run name created through both at once: one run, the other duplicate_run", arguments: Backend.all)
+    func runNameAcrossInstances(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let first = opened.store
+            let second = try await opened.reopen()
+            var lines: [String] = []
+            for k in 0..<50 { lines += Lines.optedIn("acct\(k)", conversation: "c\(k)") }
+            try await first.importLines(lines)
+            let results = await withTaskGroup(of: Result<RunSummary, any Error>.self) { group in
+                for store in [first, second] {
+                    group.addTask {
+                        do {
+                            return .success(
+                                try await store.createRun(
+                                    name: "nightly", at: t("2025-10-01T00:00:00Z"), purpose: .modelTraining, actor: "test", now: Self.now))
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
+                }
+                var all: [Result<RunSummary, any Error>] = []
+                for await result in group { all.append(result) }
+                return all
+            }
+            let made = results.compactMap { try? $0.get() }
+            #expect(made.count == 1)
+            let refusals = results.compactMap { result -> AssentError? in
+                if case .failure(let error) = result { return error as? AssentError }
+                return nil
+            }
+            #expect(refusals.map(\.code) == [.duplicateRun], "\(results)")
+            #expect(try await second.runs().map(\.name) == ["nightly"])
+            #expect(try await second.run(named: "nightly").conversations == 50)
+            #expect(try await first.verifyLedger().ok)
+            try await second.close()
+        }
+    }
+
+    @Test("deployment secrets asked for by both at once are one secret", arguments: Backend.all)
+    func sharedSecrets(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let second = try await opened.reopen()
+            async let a = opened.store.deploymentKey(named: "page-sessions")
+            async let b = second.deploymentKey(named: "page-sessions")
+            let (first, other) = try await (a, b)
+            #expect(first == other)
+            #expect(first.count == 32)
+            #expect(try await second.deploymentKey(named: "page-sessions") == first)
+            try await second.close()
+        }
+    }
+
+    @Test("ledger verify while the other instance writes: always sound", arguments: Backend.all)
+    func verifyWhileWriting(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let writer = opened.store
+            let auditor = try await opened.reopen()
+            try await writer.importLines((0..<20).flatMap { Self.member("acct\($0)") })
+            let done = Mutex(false)
+            let writing = Task {
+                var k = 0
+                while !done.withLock({ $0 }) {
+                    _ = try await writer.append([Self.choice("acct\(k % 20)", k % 2 == 0 ? .on : .off)], actor: "test", now: Self.now)
+                    k += 1
+                }
+                return k
+            }
+            var checks = 0
+            for _ in 0..<15 {
+                let result = try await auditor.verifyLedger()
+                #expect(result.ok, "\(result)")
+                checks += 1
+            }
+            done.withLock { $0 = true }
+            let written = try await writing.value
+            #expect(checks == 15 && written > 0)
+            #expect(try await auditor.verifyLedger().entries == 1 + 40 + written)
+            try await auditor.close()
+        }
+    }
+
+    @Test(
+        "a choice stamped by a server whose clock runs behind still sorts after the account's previous entry", arguments: Backend.all)
+    func skewedClocks(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let second = try await opened.reopen()
+            try await opened.store.importLines(Self.member("a1"))
+            let base = t("2025-10-02T00:00:00Z")
+            let ahead = AssentApp(store: opened.store, clock: Clock(now: { Instant(microseconds: base.microseconds + 2_000_000) }))
+            let behind = AssentApp(store: second, clock: Clock(now: { base }))
+            _ = try await ahead.changeTraining(account: "a1", to: .on, actor: "user:a1")
+            let recorded = try await behind.changeTraining(account: "a1", to: .off, actor: "user:a1")
+            #expect(recorded.at == Instant(microseconds: base.microseconds + 2_000_000), "stamped at the previous entry's instant")
+            let timeline = try #require(try await second.timeline(of: "a1"))
+            #expect(timeline.choices.last?.value == .off, "the later action is the one in force")
+            let later = Instant(microseconds: base.microseconds + 3_000_000)
+            #expect(timeline.choice(at: Stamp.endOf(later))?.value == .off)
+            try await second.close()
+        }
+    }
+}
