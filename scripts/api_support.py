@@ -63,6 +63,9 @@ class Server:
         self.database = database
         self.port = free_port()
         self.env = dict(os.environ, ASSENT_LOG_LEVEL="warning", **(env or {}))
+        if "://" in database and "ASSENT_EXPORT_DIR" not in self.env:
+            # A URL names no folder: the exports go to a temporary one, not the working directory.
+            self.env["ASSENT_EXPORT_DIR"] = os.path.join(os.environ.get("TMPDIR", "/tmp"), "assent-exports-" + os.urandom(4).hex())
         self.demo = demo
         self.demo_accounts = demo_accounts
         self.process = None

@@ -12,6 +12,21 @@ public enum SnapshotInstant {
         case sweep
     }
 
+    /// How far another server's clock may run ahead of this one's (µs) and still be taken as
+    /// "now" for a run or sweep asked without an instant.
+    public static let maxClockSkew: Int64 = 60 * 1_000_000
+
+    /// The instant of a run or sweep and the "now" to check it against. Given an instant, it and
+    /// the clock's now. Asked for "now" (nil), the clock's now — or the ledger's horizon when it is
+    /// later by at most ``maxClockSkew``: several servers share one ledger and their clocks differ
+    /// by seconds, so a server whose clock runs behind sees entries stamped "after now"; its
+    /// "now" is then the newest instant the ledger knows, which no server's entry has passed.
+    public static func resolve(_ instant: Instant?, horizon: Instant?, now: Instant) -> (at: Instant, now: Instant) {
+        if let instant { return (instant, now) }
+        if let horizon, horizon > now, horizon.microseconds - now.microseconds <= maxClockSkew { return (horizon, horizon) }
+        return (now, now)
+    }
+
     /// Checks that `operation` may be taken at `instant`.
     /// - Parameters:
     ///   - horizon: the ledger's horizon (SPEC §2), nil for a ledger with no event yet.

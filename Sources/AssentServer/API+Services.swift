@@ -62,7 +62,8 @@ extension API {
             var fields = try await bodyFields(request)
             let name = try fields.string("name")
             try Self.validateRunName(name)
-            let at = try fields.optionalInstant("at") ?? clock.now()
+            // Absent: "now", which the store resolves against the ledger it reads (servers' clocks differ).
+            let at = try fields.optionalInstant("at")
             let purpose = try fields.optionalEnum("purpose", RunPurpose.self) ?? .modelTraining
             try fields.refuseUnknownFields()
             let summary = try await app.createRun(name: name, at: at, purpose: purpose, actor: key.actor)

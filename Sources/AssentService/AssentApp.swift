@@ -86,15 +86,17 @@ public final class AssentApp: Sendable {
         return Acceptance(account: account, at: now, termsVersion: terms, training: value, records: records)
     }
 
-    /// The instant a user's action is stamped with: now, or the account's newest entry's instant
-    /// when that is later. Servers' clocks differ by seconds; a choice made on one server right
-    /// after one on a server whose clock runs ahead must still sort after it, or the earlier
-    /// choice would win. Read with the policies, in one round trip where the store can.
+    /// The instant a user's action is stamped with: now, or later when the ledger already holds a
+    /// later instant — the account's newest entry, or a run or sweep (the horizon, within
+    /// ``SnapshotInstant/maxClockSkew``). Servers' clocks differ by seconds: a choice made on one
+    /// server right after one on a server whose clock runs ahead must still sort after it (or the
+    /// earlier choice would win), and a withdrawal must not sort before a run that could not
+    /// honour it.
     func userStamp(_ account: AccountID) async throws -> (Instant, PolicyHistory) {
-        let now = clock.now()
         let (timeline, policies) = try await store.decisionInputs(account: account)
-        guard let previous = timeline?.lastStamp?.at, previous > now else { return (now, policies) }
-        return (previous, policies)
+        var (now, _) = SnapshotInstant.resolve(nil, horizon: try await store.horizon(), now: clock.now())
+        if let previous = timeline?.lastStamp?.at, previous > now { now = previous }
+        return (now, policies)
     }
 
     /// "Not now" on the notice.
@@ -170,8 +172,7 @@ public final class AssentApp: Sendable {
 
     /// Creates a run at `at` (now by default). - Throws: `duplicate_run`, `invalid_argument`.
     public func createRun(name: String, at instant: Instant? = nil, purpose: RunPurpose, actor: String) async throws -> RunSummary {
-        let now = clock.now()
-        return try await store.createRun(name: name, at: instant ?? now, purpose: purpose, actor: actor, now: now)
+        try await store.createRun(name: name, at: instant, purpose: purpose, actor: actor, now: clock.now())
     }
 
     /// Every run, oldest first.
@@ -196,8 +197,7 @@ public final class AssentApp: Sendable {
 
     /// Purges what is past its retention at `at` (now by default). - Throws: `invalid_argument`.
     public func sweep(at instant: Instant? = nil, actor: String) async throws -> SweepResult {
-        let now = clock.now()
-        return try await store.sweep(at: instant ?? now, actor: actor, now: now)
+        try await store.sweep(at: instant, actor: actor, now: clock.now())
     }
 
     // MARK: Policy

@@ -76,9 +76,10 @@ public protocol LedgerAudit: Sendable {
 /// Runs (immutable snapshots with lineage) and retention sweeps.
 public protocol RunStore: Sendable {
     /// Creates a run at `at`: evaluates every candidate with the engine and writes its
-    /// immutable manifest.
+    /// immutable manifest. A nil `at` is "now", resolved against the horizon of the ledger state
+    /// the run reads (``SnapshotInstant/resolve(_:horizon:now:)``).
     /// - Throws: `duplicate_run`; `invalid_argument` when `at` precedes the horizon.
-    func createRun(name: String, at: Instant, purpose: RunPurpose, actor: String, now: Instant) async throws -> RunSummary
+    func createRun(name: String, at: Instant?, purpose: RunPurpose, actor: String, now: Instant) async throws -> RunSummary
 
     /// Every run, oldest first.
     func runs() async throws -> [RunSummary]
@@ -99,8 +100,9 @@ public protocol RunStore: Sendable {
     /// The runs holding an account's data, oldest first.
     func lineage(account: AccountID) async throws -> [LineageRun]
 
-    /// Purges content whose retainUntil ≤ `at`, keeping tombstones, and records the purges.
-    func sweep(at: Instant, actor: String, now: Instant) async throws -> SweepResult
+    /// Purges content whose retainUntil ≤ `at`, keeping tombstones, and records the purges. A nil
+    /// `at` is "now", resolved as a run's.
+    func sweep(at: Instant?, actor: String, now: Instant) async throws -> SweepResult
 
     /// The ledger entry of the newest purge, 0 when nothing was ever purged: the state of every
     /// run export (an export changes only when content it held is purged).

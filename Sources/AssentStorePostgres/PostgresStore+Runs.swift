@@ -98,7 +98,7 @@ extension PostgresStore {
     static let runLockSpace: Int32 = 0x4153_0001
     static let sweepLockSpace: Int32 = 0x4153_0002
 
-    public func createRun(name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant) async throws -> RunSummary {
+    public func createRun(name: String, at instant: Instant?, purpose: RunPurpose, actor: String, now: Instant) async throws -> RunSummary {
         for _ in 0..<Self.snapshotAttempts {
             if let summary = try await buildRun(name: name, at: instant, purpose: purpose, actor: actor, now: now, locked: false) {
                 return summary
@@ -114,7 +114,7 @@ extension PostgresStore {
     /// Builds the run. Unlocked: evaluated on a snapshot while a second connection writes the
     /// rows; nil when the ledger moved under it. Locked: the head is locked first and the same
     /// transaction reads (nothing can move).
-    private func buildRun(name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant, locked: Bool) async throws
+    private func buildRun(name: String, at instant: Instant?, purpose: RunPurpose, actor: String, now: Instant, locked: Bool) async throws
         -> RunSummary?
     {
         let hook = settings.afterRunChunk
@@ -127,7 +127,7 @@ extension PostgresStore {
     }
 
     private func buildRunTransaction(
-        name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant, locked: Bool,
+        name: String, at requested: Instant?, purpose: RunPurpose, actor: String, now clockNow: Instant, locked: Bool,
         hook: (@Sendable () async -> Void)?
     ) async throws -> RunSummary? {
         let logger = self.logger
@@ -139,6 +139,7 @@ extension PostgresStore {
             let body: @Sendable (PostgresConnection) async throws -> RunSummary? = { reader in
                 let head = try await Self.head(reader, logger: logger)
                 let policies = try await self.policyHistory(reader)
+                let (instant, now) = SnapshotInstant.resolve(requested, horizon: head.horizon, now: clockNow)
                 try SnapshotInstant.check(instant, for: .run, horizon: head.horizon, now: now)
                 let policyVersion = policies.policy(at: instant).version
                 let evaluator = RunEvaluator(engine: PolicyEngine(policies: policies), at: instant)
@@ -340,7 +341,7 @@ extension PostgresStore {
         var entries: [(seq: Int64, contentSha256: String?)]
     }
 
-    public func sweep(at instant: Instant, actor: String, now: Instant) async throws -> SweepResult {
+    public func sweep(at instant: Instant?, actor: String, now: Instant) async throws -> SweepResult {
         for attempt in 0...Self.snapshotAttempts {
             if let result = try await sweepOnce(at: instant, actor: actor, now: now, locked: attempt == Self.snapshotAttempts) {
                 return result
@@ -351,14 +352,15 @@ extension PostgresStore {
 
     /// Plans on a snapshot (or, `locked`, under the head lock) and records the purges; nil when
     /// the ledger moved under the plan. One sweep at a time (an advisory lock).
-    private func sweepOnce(at instant: Instant, actor: String, now: Instant, locked: Bool) async throws -> SweepResult? {
+    private func sweepOnce(at requested: Instant?, actor: String, now clockNow: Instant, locked: Bool) async throws -> SweepResult? {
         let logger = self.logger
         return try await transaction { writer in
             try await writer.query("SET LOCAL statement_timeout = 0", logger: logger)
             try await writer.query("SELECT pg_advisory_xact_lock(\(Self.sweepLockSpace)::integer, 0)", logger: logger)
             if locked { _ = try await Self.head(writer, lock: true, logger: logger) }
-            let plan: @Sendable (PostgresConnection) async throws -> (Head, [PlannedPurge]) = { reader in
+            let plan: @Sendable (PostgresConnection) async throws -> (Head, Instant, [PlannedPurge]) = { reader in
                 let head = try await Self.head(reader, logger: logger)
+                let (instant, now) = SnapshotInstant.resolve(requested, horizon: head.horizon, now: clockNow)
                 try SnapshotInstant.check(instant, for: .sweep, horizon: head.horizon, now: now)
                 let engine = PolicyEngine(policies: try await self.policyHistory(reader))
                 var planned: [PlannedPurge] = []
@@ -374,9 +376,10 @@ extension PostgresStore {
                     guard count == Self.chunkAccounts, let last else { break }
                     after = last
                 }
-                return (head, planned)
+                return (head, instant, planned)
             }
-            let (snapshot, planned) = locked ? try await plan(writer) : try await self.transaction(.snapshot) { try await plan($0) }
+            let (snapshot, instant, planned) =
+                locked ? try await plan(writer) : try await self.transaction(.snapshot) { try await plan($0) }
             if !locked {
                 let moved = try await Self.movedSince(snapshot: snapshot.lastSeq, seenAt: instant, writer, logger: logger)
                 let swept =

@@ -166,20 +166,22 @@ public final class PostgresStore: Store {
     /// one. Failures of the database become ``StoreError``s; refusals of the rules pass through.
     func connection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         guard !closed.withLock({ $0 }) else { throw StoreError.unavailable("the store is closed") }
-        let leased = Flag()
+        let lease = LeaseState()
         let client = self.client
         let timeout = settings.leaseTimeout
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
                     try await client.withConnection { connection in
-                        leased.set()
+                        // A lease that arrives after the caller was told "unavailable" does nothing:
+                        // a write the caller saw fail must never be made later.
+                        guard lease.start() else { throw StoreError.unavailable("the database did not answer in time") }
                         return try await body(connection)
                     }
                 }
                 group.addTask {
                     try await Task.sleep(for: timeout)
-                    if !leased.isSet {
+                    if lease.abandon() {
                         throw StoreError.unavailable("the database did not answer within \(timeout)")
                     }
                     return nil
@@ -575,9 +577,14 @@ extension PostgresStore {
     static func wallClockMicros() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
 }
 
-/// A flag set once, read from other tasks.
-final class Flag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .releasing) }
-    var isSet: Bool { value.load(ordering: .acquiring) }
+/// Whether a connection's lease began before its caller gave up waiting: exactly one of
+/// ``start()`` and ``abandon()`` wins.
+final class LeaseState: Sendable {
+    private let state = Atomic<Int>(0)  // 0 waiting, 1 leased, 2 abandoned
+
+    /// The lease arrived: true when the caller still waits (the work may run).
+    func start() -> Bool { state.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged }
+
+    /// The caller gives up: true when no lease began (the caller is told "unavailable").
+    func abandon() -> Bool { state.compareExchange(expected: 0, desired: 2, ordering: .acquiringAndReleasing).exchanged }
 }

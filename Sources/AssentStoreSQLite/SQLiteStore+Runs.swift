@@ -26,9 +26,11 @@ extension SQLiteStore {
         var last: AccountID?
     }
 
-    public func createRun(name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant) async throws -> RunSummary {
+    public func createRun(name: String, at requested: Instant?, purpose: RunPurpose, actor: String, now clockNow: Instant) async throws
+        -> RunSummary
+    {
         for _ in 0..<Self.snapshotAttempts {
-            if let summary = try await buildRunOnSnapshot(name: name, at: instant, purpose: purpose, actor: actor, now: now) {
+            if let summary = try await buildRunOnSnapshot(name: name, at: requested, purpose: purpose, actor: actor, now: clockNow) {
                 return summary
             }
         }
@@ -36,6 +38,7 @@ extension SQLiteStore {
         return try await writing { db in
             try self.refuseExisting(run: name, db)
             let head = try Self.head(db)
+            let (instant, now) = SnapshotInstant.resolve(requested, horizon: head.horizon, now: clockNow)
             try SnapshotInstant.check(instant, for: .run, horizon: head.horizon, now: now)
             try Self.clearBuild(db, name: name)
             let policies = try self.policyHistory(db)
@@ -65,13 +68,14 @@ extension SQLiteStore {
 
     /// Builds the run on a read snapshot; nil when an entry the run at T would see (or a policy
     /// version) arrived meanwhile, so that the caller tries again.
-    private func buildRunOnSnapshot(name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant) async throws
-        -> RunSummary?
+    private func buildRunOnSnapshot(name: String, at requested: Instant?, purpose: RunPurpose, actor: String, now clockNow: Instant)
+        async throws -> RunSummary?
     {
         try await reading { db in try self.refuseExisting(run: name, db) }
         let snapshot: DatabaseSnapshot
         do { snapshot = try pool.makeSnapshot() } catch { throw Self.storeError(error) }
         let (head, policies) = try await snapshotRead(snapshot) { db in (try Self.head(db), try self.policyHistory(db)) }
+        let (instant, now) = SnapshotInstant.resolve(requested, horizon: head.horizon, now: clockNow)
         try SnapshotInstant.check(instant, for: .run, horizon: head.horizon, now: now)
         let token = UUID().uuidString
         try await writing { db in

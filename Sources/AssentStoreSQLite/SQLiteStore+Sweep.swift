@@ -16,10 +16,10 @@ extension SQLiteStore {
         var entries: [(seq: Int64, contentSha256: String?)]
     }
 
-    public func sweep(at instant: Instant, actor: String, now: Instant) async throws -> SweepResult {
+    public func sweep(at requested: Instant?, actor: String, now clockNow: Instant) async throws -> SweepResult {
         var result: SweepResult?
         for _ in 0..<Self.snapshotAttempts where result == nil {
-            result = try await sweepOnSnapshot(at: instant, actor: actor, now: now)
+            result = try await sweepOnSnapshot(at: requested, actor: actor, now: clockNow)
         }
         let done: SweepResult
         if let result {
@@ -27,6 +27,7 @@ extension SQLiteStore {
         } else {
             done = try await writing { db in
                 let head = try Self.head(db)
+                let (instant, now) = SnapshotInstant.resolve(requested, horizon: head.horizon, now: clockNow)
                 try SnapshotInstant.check(instant, for: .sweep, horizon: head.horizon, now: now)
                 var planned: [PlannedPurge] = []
                 try Self.planPurges(
@@ -43,10 +44,11 @@ extension SQLiteStore {
     }
 
     /// Plans on a snapshot and records; nil when the ledger moved under the plan.
-    private func sweepOnSnapshot(at instant: Instant, actor: String, now: Instant) async throws -> SweepResult? {
+    private func sweepOnSnapshot(at requested: Instant?, actor: String, now clockNow: Instant) async throws -> SweepResult? {
         let snapshot: DatabaseSnapshot
         do { snapshot = try pool.makeSnapshot() } catch { throw Self.storeError(error) }
         let (head, policies) = try await snapshotRead(snapshot) { db in (try Self.head(db), try self.policyHistory(db)) }
+        let (instant, now) = SnapshotInstant.resolve(requested, horizon: head.horizon, now: clockNow)
         try SnapshotInstant.check(instant, for: .sweep, horizon: head.horizon, now: now)
         let engine = PolicyEngine(policies: policies)
         var planned: [PlannedPurge] = []

@@ -66,7 +66,12 @@ struct AtOption: ParsableArguments {
     var at: String?
 
     func instant() throws -> Instant {
-        guard let at else { return Clock.wallNow() }
+        try given() ?? Clock.wallNow()
+    }
+
+    /// The instant given, or nil for "now" (a run or sweep then resolves it against the ledger).
+    func given() throws -> Instant? {
+        guard let at else { return nil }
         do {
             return try Instant(rfc3339: at)
         } catch {

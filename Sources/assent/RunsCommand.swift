@@ -54,7 +54,7 @@ struct RunsCommand: AsyncParsableCommand {
                 throw AssentError.invalidArgument("--purpose: unknown purpose \"\(purpose)\"; expected model-training or safety-classifier")
             }
             guard !name.isEmpty else { throw AssentError.invalidArgument("--name must not be empty") }
-            let instant = try at.instant()
+            let instant = try at.given()
             let summary = try await withStore(store) { store in
                 try await store.createRun(name: name, at: instant, purpose: purpose, actor: Actor.cli)
             }

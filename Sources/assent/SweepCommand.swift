@@ -17,10 +17,10 @@ struct SweepCommand: AsyncParsableCommand {
     @OptionGroup var output: JSONFlag
 
     func run() async throws {
-        let instant = try at.instant()
+        let instant = try at.given()
         let exports = ExportCache(root: store.exportDirectory)
         let result = try await withStore(store) { store in
-            if dryRun { return try await store.sweepPreview(at: instant) }
+            if dryRun { return try await store.sweepPreview(at: instant ?? store.now()) }
             let result = try await store.sweep(at: instant, actor: Actor.cli)
             // Exports `serve` wrote that held purged content go with it.
             if !result.conversations.isEmpty || !result.feedback.isEmpty { try await exports.removeStale(app: store) }

@@ -179,3 +179,33 @@ struct TwoServersTests {
         }
     }
 }
+
+@Suite("Clock skew between servers")
+struct ClockSkewTests {
+    @Test(
+        "a run or sweep asked for 'now' on a server whose clock runs behind is taken at the horizon; an explicit earlier T is still refused",
+        arguments: Backend.all)
+    func nowBehindTheHorizon(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let second = try await opened.reopen()
+            try await opened.store.importLines(TwoServersTests.member("a1") + Lines.optedIn("a2", conversation: "c2"))
+            let base = t("2025-10-02T00:00:00Z")
+            let aheadClock = Clock(now: { Instant(microseconds: base.microseconds + 2_000_000) })
+            let ahead = AssentApp(store: opened.store, clock: aheadClock)
+            let behind = AssentApp(store: second, clock: Clock(now: { base }))
+            _ = try await ahead.createRun(name: "first", purpose: .modelTraining, actor: "test")
+            // Asked explicitly at its own now, before the horizon: refused as the SPEC says.
+            await #expect(throws: AssentError.self) {
+                _ = try await behind.createRun(name: "explicit", at: base, purpose: .modelTraining, actor: "test")
+            }
+            let run = try await behind.createRun(name: "second", purpose: .modelTraining, actor: "test")
+            #expect(run.at == aheadClock.now(), "taken at the horizon the other server wrote")
+            let swept = try await behind.sweep(actor: "test")
+            #expect(swept.at == aheadClock.now())
+            // A withdrawal on the server behind sorts after the runs it could not be in.
+            let recorded = try await behind.changeTraining(account: "a2", to: .off, actor: "user:a2")
+            #expect(recorded.at >= run.at)
+            try await second.close()
+        }
+    }
+}
