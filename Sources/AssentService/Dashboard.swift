@@ -51,7 +51,6 @@ public struct Dashboard: Sendable {
 
     /// Computes the figures at `instant` from the store's timelines.
     public static func compute(store: any Store, at instant: Instant, pendingDays: Int = 60) async throws -> Dashboard {
-        let asOf = try await store.lastSeq()
         let engine = PolicyEngine(policies: try await store.policyHistory())
         let rules = engine.rules(at: instant)
         let bound = Stamp.endOf(instant)
@@ -71,7 +70,8 @@ public struct Dashboard: Sendable {
             })
         let state = Mutex(Accumulator(pendingByDay: Array(repeating: 0, count: pendingDays + 1)))
         // The store streams timelines one after another; the lock only satisfies Sendable.
-        try await store.forEachTimeline { timeline in
+        // The figures are exact for the entry the one read of the timelines ends at.
+        let asOf = try await store.forEachTimeline { timeline in
             state.withLock {
                 $0.add(timeline, engine: engine, rules: rules, at: instant, bound: bound)
                 $0.addPending(timeline, engine: engine, window: window)

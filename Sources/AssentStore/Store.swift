@@ -25,7 +25,9 @@ public protocol LedgerReading: Sendable {
     func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord]
 
     /// Streams every account's timeline, as of one consistent read, in account order.
-    func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws
+    /// - Returns: the last ledger entry of that read: what the timelines are exact for.
+    @discardableResult
+    func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws -> Int64
 }
 
 /// What adds to the ledger: policy versions, imports and appends, all or nothing.

@@ -497,14 +497,16 @@ extension PostgresStore {
     }
 
     /// Streams every account's timeline as of one snapshot, in byte order of account ids.
-    public func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws {
+    @discardableResult
+    public func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws -> Int64 {
         let logger = self.logger
-        try await withoutActuallyEscaping(body) { body in
+        return try await withoutActuallyEscaping(body) { body in
             try await transaction(.snapshot) { connection in
                 let head = try await Self.head(connection, logger: logger)
                 try await Self.forEachAccount(connection, upTo: head.lastSeq, logger: logger) { account, entries, _ in
                     try body(AccountTimeline(account: account, entries: entries))
                 }
+                return head.lastSeq
             }
         }
     }

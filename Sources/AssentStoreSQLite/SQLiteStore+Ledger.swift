@@ -205,9 +205,12 @@ extension SQLiteStore {
         try await reading { db in try Self.head(db).lastSeq }
     }
 
-    public func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws {
+    @discardableResult
+    public func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws -> Int64 {
         try await reading { db in
-            _ = try Self.forEachTimeline(db, upTo: try Self.head(db).lastSeq) { timeline, _ in try body(timeline) }
+            let lastSeq = try Self.head(db).lastSeq
+            _ = try Self.forEachTimeline(db, upTo: lastSeq) { timeline, _ in try body(timeline) }
+            return lastSeq
         }
     }
 }

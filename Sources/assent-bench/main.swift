@@ -178,6 +178,13 @@ case "appends":
         print("error: \(error)")
         exit(1)
     }
+case "postgres":
+    do {
+        try await runPostgresBench(BenchArguments(Array(arguments.dropFirst())))
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
 case "redact":
     do {
         try runRedactBench(BenchArguments(Array(arguments.dropFirst())))
@@ -197,6 +204,7 @@ default:
     print("       assent-bench fuzz-import [--mutations N] [--seed S]")
     print("       assent-bench ledger [--accounts N] [--seed S] [--dir D] [--explain-samples K] [--append-rate R]")
     print("       assent-bench heavy [--samples K] [--dir D]")
+    print("       assent-bench postgres [--url ADMIN_URL] [--accounts N] [--samples K] [--concurrency C] [--batches B]")
     print("       assent-bench redact [--megabytes N] [--out FILE]")
     exit(arguments.isEmpty ? 0 : 2)
 }

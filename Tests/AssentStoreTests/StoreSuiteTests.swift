@@ -698,7 +698,8 @@ struct StoreSuiteTests {
             try await store.importLines(Lines.optedIn() + Lines.optedIn("a2", conversation: "c2"))
             #expect(try await store.lastSeq() == Int64(try await store.verifyLedger().entries))
             let seen = Mutex<[AccountID: Int]>([:])
-            try await store.forEachTimeline { timeline in seen.withLock { $0[timeline.account] = timeline.entries.count } }
+            let readUpTo = try await store.forEachTimeline { timeline in seen.withLock { $0[timeline.account] = timeline.entries.count } }
+            #expect(readUpTo == (try await store.lastSeq()), "the whole read names the entry it is exact for")
             let expected = [
                 "a1": try #require(try await store.timeline(of: "a1")).entries.count,
                 "a2": try #require(try await store.timeline(of: "a2")).entries.count,

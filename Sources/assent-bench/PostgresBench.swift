@@ -1,0 +1,234 @@
+// assent-bench postgres: the PostgreSQL store against bare PostgresNIO, in one run.
+//
+//   scripts/pg .build/release/assent-bench postgres [--accounts 100000] [--samples 4000] [--concurrency 8]
+//
+// On the server of ASSENT_TEST_POSTGRES_URL (or --url) it creates two databases: one where the
+// rows are written bare (COPY of the same ledger and content rows, a streaming SELECT of the
+// same candidate rows, a primary-key SELECT per call at the same concurrency), one where Assent
+// imports the same file, creates a run, answers prompts and explains, and takes appends.
+import AssentCore
+import AssentDemo
+import AssentService
+import AssentStore
+import AssentStorePostgres
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+func runPostgresBench(_ arguments: BenchArguments) async throws {
+    guard let admin = arguments.string("--url") ?? ProcessInfo.processInfo.environment["ASSENT_TEST_POSTGRES_URL"] else {
+        throw StoreError.unavailable("give --url or run under scripts/pg")
+    }
+    let accounts = arguments.int("--accounts", default: 100_000)
+    let samples = arguments.int("--samples", default: 4_000)
+    let concurrency = arguments.int("--concurrency", default: 8)
+    let directory = NSTemporaryDirectory() + "assent-bench-pg"
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let eventsPath = directory + "/events.jsonl"
+    let generated = try generateDemoFile(eventsPath, accounts: accounts, seed: arguments.uint64("--seed", default: 1))
+    report("generated \(generated.events) events, \(generated.conversations.count) conversations, \(accounts) accounts")
+    let logger = Logger(label: "bench")
+    let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    let bareURL = try await PostgresAdmin.createDatabase(adminURL: admin, name: "bench_bare_\(suffix)", icu: false)
+    let assentURL = try await PostgresAdmin.createDatabase(adminURL: admin, name: "bench_assent_\(suffix)", icu: false)
+    try await PostgresStore.open(url: bareURL).close()  // the same schema
+
+    // 1. Import: bare COPY of the same rows vs. Assent's import.
+    let rows = try bareRows(eventsPath)
+    let copySeconds = try await PostgresAdmin.withConnection(url: bareURL) { connection in
+        try await asyncSeconds {
+            try await connection.query("BEGIN", logger: logger)
+            try await connection.copyFrom(
+                table: "ledger", columns: ["seq", "at", "actor", "kind", "account", "body", "content_sha256", "hash", "recorded_at", "enc"],
+                logger: logger
+            ) { writer in
+                var buffer = ByteBuffer()
+                let hash = "\\\\x" + String(repeating: "07", count: 32)
+                for (k, row) in rows.enumerated() {
+                    buffer.writeString(
+                        "\(k + 2)\t\(row.at)\tbench\t\(copyText(row.kind))\t\(copyText(row.account))\t\(copyText(row.body))\t\\N\t\(hash)\t0\t\\\\x\(Digest.hex(Array(row.enc)))\n"
+                    )
+                    if buffer.readableBytes > 1 << 20 {
+                        try await writer.write(buffer)
+                        buffer.clear()
+                    }
+                }
+                try await writer.write(buffer)
+            }
+            try await connection.copyFrom(table: "content", columns: ["seq", "account", "conversation", "feedback", "text"], logger: logger) {
+                writer in
+                var buffer = ByteBuffer()
+                for (k, row) in rows.enumerated() {
+                    guard let text = row.content, let conversation = row.conversation else { continue }
+                    buffer.writeString("\(k + 2)\t\(copyText(row.account))\t\(copyText(conversation))\t\\N\t\(copyText(text))\n")
+                    if buffer.readableBytes > 1 << 20 {
+                        try await writer.write(buffer)
+                        buffer.clear()
+                    }
+                }
+                try await writer.write(buffer)
+            }
+            try await connection.query("COMMIT", logger: logger)
+        }
+    }
+    let store = try await PostgresStore.open(url: assentURL)
+    var summary: ImportSummary?
+    let importSeconds = try await asyncSeconds {
+        summary = try await store.importEvents(
+            lines: try FileLineSource(path: eventsPath), fileSha256: nil, actor: "bench", now: Clock.wallNow(), progress: nil)
+    }
+    report(
+        String(
+            format: "import: bare COPY %.2f s (%.0f rows/s); assent import %.2f s (%.0f events/s); ratio %.2fx",
+            copySeconds, Double(rows.count) / copySeconds, importSeconds, Double(summary!.events) / importSeconds, importSeconds / copySeconds))
+
+    // 2. runs create vs. a streaming SELECT of the same candidate rows.
+    let selectSeconds = try await PostgresAdmin.withConnection(url: assentURL) { connection in
+        try await asyncSeconds {
+            var touched = 0
+            for try await (account, _, enc, _) in try await connection.query(
+                "SELECT account, seq, enc, content_sha256 FROM ledger WHERE account IS NOT NULL ORDER BY account, at, seq", logger: logger
+            ).decode((String, Int64, ByteBuffer, String?).self) {
+                touched &+= account.utf8.count &+ enc.readableBytes
+            }
+            blackHole(touched)
+        }
+    }
+    let at = DemoGenerator.windowEnd.adding(seconds: 86_400)
+    var run: RunSummary?
+    let runSeconds = try await asyncSeconds {
+        run = try await store.createRun(name: "bench", at: at, purpose: .modelTraining, actor: "bench", now: Clock.wallNow())
+    }
+    report(
+        String(
+            format: "runs create: bare select %.2f s; assent runs create %.2f s over %d conversations (%d eligible); ratio %.2fx",
+            selectSeconds, runSeconds, generated.conversations.count, run!.conversations, runSeconds / selectSeconds))
+
+    // 3. prompt (decisionInputs + engine) vs. a bare primary-key SELECT, both at `concurrency`.
+    let ids = (0..<samples).map { _ in String(format: "acct-%06d", Int.random(in: 1...accounts)) }
+    let client = PostgresClient(configuration: try clientConfiguration(assentURL), backgroundLogger: logger)
+    let runner = Task { await client.run() }
+    let bareRate = try await rate(samples: ids, concurrency: concurrency) { id in
+        _ = try await client.query("SELECT last_seq FROM accounts WHERE account = \(id)").collect()
+    }
+    runner.cancel()
+    let engine = PolicyEngine(policies: try await store.policyHistory())
+    let promptRate = try await rate(samples: ids, concurrency: concurrency) { id in
+        let (timeline, policies) = try await store.decisionInputs(account: id)
+        if let timeline { _ = try PolicyEngine(policies: policies).prompt(timeline, at: at) }
+    }
+    report(
+        String(
+            format: "prompt at concurrency %d: bare point select %.0f/s; assent prompt %.0f/s (%.0f%% of bare)", concurrency, bareRate,
+            promptRate, 100 * promptRate / bareRate))
+
+    // 4. explain latency, one at a time.
+    var latencies: [Double] = []
+    for _ in 0..<min(samples, 2_000) {
+        let id = generated.conversations[Int.random(in: 0..<generated.conversations.count)]
+        let start = DispatchTime.now().uptimeNanoseconds
+        guard let account = try await store.account(ofConversation: id), let timeline = try await store.timeline(of: account) else { continue }
+        _ = try engine.eligibility(of: id, in: timeline, at: at)
+        _ = try await store.runs(holdingConversation: id)
+        latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    latencies.sort()
+    let p = { (q: Double) in latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))] }
+    report(String(format: "explain: p50 %.3f ms, p99 %.3f ms over %d conversations", p(0.5), p(0.99), latencies.count))
+
+    // 5. Appends: batches of 500 activity events (what POST /v1/events takes), 4 submitters.
+    let now = Clock.wallNow()
+    let batches = arguments.int("--batches", default: 60)
+    let submitters = 4
+    let appendSeconds = try await asyncSeconds {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for s in 0..<submitters {
+                group.addTask {
+                    for b in stride(from: s, to: batches, by: submitters) {
+                        let events = (0..<500).map { k -> Event in
+                            let account = String(format: "acct-%06d", (b * 500 + k) % accounts + 1)
+                            return Event(
+                                account: account, at: now,
+                                .conversationActivity(conversation: "bench-\(b)-\(k)", kind: .chat, incognito: false, content: "hello \(k)"))
+                        }
+                        _ = try await store.append(events, actor: "bench", now: now)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+    report(String(format: "appends: %d batches of 500 events in %.2f s: %.0f events/s", batches, appendSeconds, Double(batches * 500) / appendSeconds))
+    #if DEBUG
+        report("(a debug build: figures are not representative)")
+    #endif
+    try await store.close()
+    try await PostgresAdmin.dropDatabase(adminURL: admin, name: "bench_bare_\(suffix)")
+    try await PostgresAdmin.dropDatabase(adminURL: admin, name: "bench_assent_\(suffix)")
+}
+
+/// Calls per second of `body` over `samples`, `concurrency` at a time.
+func rate(samples: [String], concurrency: Int, _ body: @escaping @Sendable (String) async throws -> Void) async throws -> Double {
+    let seconds = try await asyncSeconds {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for c in 0..<concurrency {
+                group.addTask {
+                    for k in stride(from: c, to: samples.count, by: concurrency) { try await body(samples[k]) }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+    return Double(samples.count) / seconds
+}
+
+func clientConfiguration(_ url: String) throws -> PostgresClient.Configuration {
+    let location = try PostgresStore.Location(url: url)
+    return PostgresClient.Configuration(
+        host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
+        tls: .disable)
+}
+
+/// Text for COPY's text format: backslash, tab, newline and carriage return escaped.
+func copyText(_ text: String) -> String {
+    guard text.contains(where: { $0 == "\\" || $0 == "\t" || $0 == "\n" || $0 == "\r" }) else { return text }
+    var out = ""
+    for character in text {
+        switch character {
+        case "\\": out += "\\\\"
+        case "\t": out += "\\t"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        default: out.append(character)
+        }
+    }
+    return out
+}
+
+/// Writes the demo generator's events for `accounts` accounts as JSONL (untimed).
+func generateDemoFile(_ path: String, accounts: Int, seed: UInt64) throws -> (events: Int, conversations: [String]) {
+    var generator = DemoGenerator(seed: seed)
+    _ = FileManager.default.createFile(atPath: path, contents: nil)
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    var buffer: [UInt8] = []
+    var events = 0
+    var conversations: [String] = []
+    var seen: Set<String> = []
+    for k in 0..<accounts {
+        for event in generator.account(index: k) {
+            event.json().write(to: &buffer)
+            buffer.append(0x0A)
+            events += 1
+            if case .conversationActivity(let c, _, _, _) = event.body, seen.insert(c).inserted { conversations.append(c) }
+        }
+        if buffer.count > 1 << 22 {
+            handle.write(Data(buffer))
+            buffer.removeAll(keepingCapacity: true)
+        }
+    }
+    handle.write(Data(buffer))
+    try handle.close()
+    return (events, conversations)
+}
