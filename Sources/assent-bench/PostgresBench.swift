@@ -41,7 +41,8 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
         try await asyncSeconds {
             try await connection.query("BEGIN", logger: logger)
             try await connection.copyFrom(
-                table: "ledger", columns: ["seq", "at", "actor", "kind", "account", "body", "content_sha256", "hash", "recorded_at", "enc"],
+                table: "ledger",
+                columns: ["seq", "at", "actor", "kind", "account", "body", "content_sha256", "hash", "recorded_at", "enc"],
                 logger: logger
             ) { writer in
                 var buffer = ByteBuffer()
@@ -57,7 +58,9 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
                 }
                 try await writer.write(buffer)
             }
-            try await connection.copyFrom(table: "content", columns: ["seq", "account", "conversation", "feedback", "text"], logger: logger) {
+            try await connection.copyFrom(
+                table: "content", columns: ["seq", "account", "conversation", "feedback", "text"], logger: logger
+            ) {
                 writer in
                 var buffer = ByteBuffer()
                 for (k, row) in rows.enumerated() {
@@ -82,7 +85,8 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
     report(
         String(
             format: "import: bare COPY %.2f s (%.0f rows/s); assent import %.2f s (%.0f events/s); ratio %.2fx",
-            copySeconds, Double(rows.count) / copySeconds, importSeconds, Double(summary!.events) / importSeconds, importSeconds / copySeconds))
+            copySeconds, Double(rows.count) / copySeconds, importSeconds, Double(summary!.events) / importSeconds,
+            importSeconds / copySeconds))
 
     // 2. runs create vs. a streaming SELECT of the same candidate rows.
     let selectSeconds = try await PostgresAdmin.withConnection(url: assentURL) { connection in
@@ -129,7 +133,9 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
     for _ in 0..<min(samples, 2_000) {
         let id = generated.conversations[Int.random(in: 0..<generated.conversations.count)]
         let start = DispatchTime.now().uptimeNanoseconds
-        guard let account = try await store.account(ofConversation: id), let timeline = try await store.timeline(of: account) else { continue }
+        guard let account = try await store.account(ofConversation: id), let timeline = try await store.timeline(of: account) else {
+            continue
+        }
         _ = try engine.eligibility(of: id, in: timeline, at: at)
         _ = try await store.runs(holdingConversation: id)
         latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
@@ -151,7 +157,8 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
                             let account = String(format: "acct-%06d", (b * 500 + k) % accounts + 1)
                             return Event(
                                 account: account, at: now,
-                                .conversationActivity(conversation: "bench-\(b)-\(k)", kind: .chat, incognito: false, content: "hello \(k)"))
+                                .conversationActivity(conversation: "bench-\(b)-\(k)", kind: .chat, incognito: false, content: "hello \(k)")
+                            )
                         }
                         _ = try await store.append(events, actor: "bench", now: now)
                     }
@@ -160,7 +167,10 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
             try await group.waitForAll()
         }
     }
-    report(String(format: "appends: %d batches of 500 events in %.2f s: %.0f events/s", batches, appendSeconds, Double(batches * 500) / appendSeconds))
+    report(
+        String(
+            format: "appends: %d batches of 500 events in %.2f s: %.0f events/s", batches, appendSeconds,
+            Double(batches * 500) / appendSeconds))
     #if DEBUG
         report("(a debug build: figures are not representative)")
     #endif
