@@ -137,6 +137,22 @@ public final class ServerMetrics: Sendable {
         return Array(text.utf8)
     }
 
+    /// The chain lock's waits (PostgreSQL: `SELECT … FROM ledger_head FOR UPDATE`), as a summary.
+    static func exposition(chainLock waits: LockWaitStatistics?) -> [UInt8] {
+        guard let waits else { return [] }
+        let name = "assent_chain_lock_wait_seconds"
+        return Array(
+            """
+            # HELP \(name) Time ledger writers waited for the chain's head lock (quantiles over the last \(LockWaitRecorder.window) waits)
+            # TYPE \(name) summary
+            \(name){quantile="0.5"} \(waits.p50Seconds)
+            \(name){quantile="0.99"} \(waits.p99Seconds)
+            \(name)_sum \(waits.totalSeconds)
+            \(name)_count \(waits.count)
+
+            """.utf8)
+    }
+
     /// The Prometheus text exposition.
     public func exposition() -> [UInt8] {
         var buffer: [UInt8] = []

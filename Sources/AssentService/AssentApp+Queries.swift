@@ -67,12 +67,13 @@ extension AssentApp {
     /// May the conversation enter a run at `at`, why, and which runs hold it.
     /// - Throws: `unknown_conversation`, also before its first activity.
     public func explain(conversation id: ConversationID, at instant: Instant) async throws -> Explanation {
-        guard let account = try await store.account(ofConversation: id), let timeline = try await store.timeline(of: account) else {
+        // The runs are looked up beside the decision's inputs (independent reads).
+        async let runs = store.runs(holdingConversation: id)
+        guard let (account, timeline, policies) = try await store.decisionInputs(conversation: id) else {
             throw AssentError.unknownConversation("conversation \(id) does not exist at \(instant)")
         }
-        let decision = try PolicyEngine(policies: try await store.policyHistory()).eligibility(of: id, in: timeline, at: instant)
-        return Explanation(
-            conversation: id, account: account, at: instant, decision: decision, runs: try await store.runs(holdingConversation: id))
+        let decision = try PolicyEngine(policies: policies).eligibility(of: id, in: timeline, at: instant)
+        return Explanation(conversation: id, account: account, at: instant, decision: decision, runs: try await runs)
     }
 
     /// The runs holding an account's data. - Throws: `unknown_account`.

@@ -33,6 +33,9 @@ public final class AssentApp: Sendable {
 
     public func cacheStatistics() -> [CacheStatistics] { store.cacheStatistics() }
 
+    /// Waits for the ledger chain's lock, where the store measures them (PostgreSQL).
+    public func chainLockWaits() -> LockWaitStatistics? { store.chainLockWaits() }
+
     public func close() async throws { try await store.close() }
 
     // MARK: Events
@@ -292,6 +295,29 @@ public final class AssentApp: Sendable {
     /// Choices, deferrals, purges and pending notices by day, as of `at` (now by default).
     public func dashboard(at instant: Instant? = nil) async throws -> Dashboard {
         try await Dashboard.compute(store: store, at: instant ?? clock.now())
+    }
+
+    /// The dashboard as every server of the database shares it: the stored figures when they are
+    /// exact for the ledger's newest entry; else computed by this server under the lease (and
+    /// stored for the others); while another server holds the lease, the stored figures even if
+    /// behind (computed here only when none were ever stored).
+    public func sharedDashboard() async throws -> Dashboard {
+        let head = try await store.lastSeq()
+        if let stored = try await store.storedFigures(named: Dashboard.figuresName), stored.asOfSeq == head,
+            let dashboard = try? Dashboard(storedText: stored.text)
+        {
+            return dashboard
+        }
+        let computed = try await store.computeFigures(named: Dashboard.figuresName) { [self] in
+            let dashboard = try await self.dashboard()
+            return StoredFigures(asOfSeq: dashboard.asOfSeq, text: dashboard.storedText)
+        }
+        if let computed { return try Dashboard(storedText: computed.text) }
+        if let stored = try await store.storedFigures(named: Dashboard.figuresName), let dashboard = try? Dashboard(storedText: stored.text)
+        {
+            return dashboard
+        }
+        return try await dashboard()
     }
 }
 

@@ -180,3 +180,78 @@ public struct Dashboard: Sendable {
         }
     }
 }
+
+// MARK: Stored figures
+
+extension Dashboard {
+    /// The name the figures are stored under (``SharedFigures``).
+    public static let figuresName = "dashboard"
+
+    /// The figures as stored text (canonical JSON), read back by ``init(storedText:)``.
+    public var storedText: String {
+        func int(_ value: Int) -> JSONValue { .int(value) }
+        return JSONValue.object([
+            "asOfSeq": .int64(asOfSeq), "at": .string(at.rfc3339), "rolloutStart": .string(rolloutStart.rfc3339),
+            "decisionDeadline": .string(decisionDeadline.rfc3339),
+            "days": .array(
+                days.map {
+                    .object([
+                        "day": .string($0.day), "on": int($0.on), "off": int($0.off), "deferred": int($0.deferred),
+                        "purged": int($0.purged), "pending": int($0.pending),
+                    ])
+                }),
+            "pending": int(pending), "liveAccounts": int(liveAccounts),
+            "optInByPlan": .array(
+                optInByPlan.map { .object(["plan": .string($0.plan), "optedIn": int($0.optedIn), "accounts": int($0.accounts)]) }),
+            "retentionByMonth": .array(retentionByMonth.map { .array([.string($0.month), int($0.conversations)]) }),
+            "conversations": int(conversations),
+        ]).canonicalText
+    }
+
+    /// Figures read back from ``storedText``. - Throws: `StoreError.corrupt` for text it did not write.
+    public init(storedText text: String) throws {
+        let bad = StoreError.corrupt("the stored dashboard figures cannot be read")
+        guard case .object(let root)? = try? JSONValue.parse(text) else { throw bad }
+        func int(_ value: JSONValue?) throws -> Int {
+            guard case .number(let text)? = value, let number = Int(text) else { throw bad }
+            return number
+        }
+        func string(_ value: JSONValue?) throws -> String {
+            guard case .string(let text)? = value else { throw bad }
+            return text
+        }
+        func instant(_ value: JSONValue?) throws -> Instant {
+            guard let instant = try? Instant(rfc3339: try string(value)) else { throw bad }
+            return instant
+        }
+        func objects(_ value: JSONValue?) throws -> [[String: JSONValue]] {
+            guard case .array(let items)? = value else { throw bad }
+            return try items.map { item in
+                guard case .object(let object) = item else { throw bad }
+                return object
+            }
+        }
+        guard case .array(let months)? = root["retentionByMonth"] else { throw bad }
+        self.init(
+            asOfSeq: Int64(try int(root["asOfSeq"])), at: try instant(root["at"]), rolloutStart: try instant(root["rolloutStart"]),
+            decisionDeadline: try instant(root["decisionDeadline"]),
+            days: try objects(root["days"]).map { object in
+                var day = Day(day: try string(object["day"]))
+                day.on = try int(object["on"])
+                day.off = try int(object["off"])
+                day.deferred = try int(object["deferred"])
+                day.purged = try int(object["purged"])
+                day.pending = try int(object["pending"])
+                return day
+            },
+            pending: try int(root["pending"]), liveAccounts: try int(root["liveAccounts"]),
+            optInByPlan: try objects(root["optInByPlan"]).map {
+                PlanRate(plan: try string($0["plan"]), optedIn: try int($0["optedIn"]), accounts: try int($0["accounts"]))
+            },
+            retentionByMonth: try months.map { pair in
+                guard case .array(let parts) = pair, parts.count == 2 else { throw bad }
+                return (try string(parts[0]), try int(parts[1]))
+            },
+            conversations: try int(root["conversations"]))
+    }
+}

@@ -1,4 +1,5 @@
 public import AssentCore
+import Synchronization
 
 /// What decisions read: the policy history, timelines and the ledger's state.
 public protocol LedgerReading: Sendable {
@@ -20,6 +21,12 @@ public protocol LedgerReading: Sendable {
 
     /// The account a conversation belongs to, or nil.
     func account(ofConversation id: ConversationID) async throws -> AccountID?
+
+    /// The owner of a conversation with its timeline and the policy history: what `explain`
+    /// needs, in one round trip where the backend can. Nil when the conversation does not exist.
+    func decisionInputs(conversation id: ConversationID) async throws -> (
+        account: AccountID, timeline: AccountTimeline, policies: PolicyHistory
+    )?
 
     /// Every ledger entry of an account (its events, purges included), in ledger order.
     func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord]
@@ -130,27 +137,112 @@ public protocol KeyStore: Sendable {
     func deploymentKey(named name: String) async throws -> [UInt8]
 }
 
+/// Figures one server computes for every server of a database (the console's dashboard), stored
+/// with the ledger entry they are exact for, so that N servers do not each scan the ledger.
+public protocol SharedFigures: Sendable {
+    /// The figures stored under `name`, if any.
+    func storedFigures(named name: String) async throws -> StoredFigures?
+
+    /// Computes figures under a lease on `name`: when no other server holds it, runs `compute`,
+    /// stores what it returns (unless newer figures were stored meanwhile) and returns it; nil
+    /// when another server is computing them now.
+    func computeFigures(named name: String, _ compute: @escaping @Sendable () async throws -> StoredFigures) async throws
+        -> StoredFigures?
+}
+
+/// Figures as stored: their text and the ledger entry they are exact for.
+public struct StoredFigures: Sendable, Equatable {
+    public var asOfSeq: Int64
+    public var text: String
+
+    public init(asOfSeq: Int64, text: String) {
+        self.asOfSeq = asOfSeq
+        self.text = text
+    }
+}
+
 /// What Assent needs from storage: the ledger, the content beside it, runs and sweeps, keys.
 ///
 /// A store narrows and streams; the rules are decided by `AssentCore` (through
 /// ``EventIngest`` and ``RunEvaluator``, which every backend shares, and the engine's purges). Every
 /// write is atomic: a refused import or request leaves the store as it was. The requirements are
 /// split by concern into the protocols above; a backend implements them all.
-public protocol Store: LedgerReading, LedgerWriting, LedgerAudit, RunStore, KeyStore {
+public protocol Store: LedgerReading, LedgerWriting, LedgerAudit, RunStore, KeyStore, SharedFigures {
     /// Closes the database.
     func close() async throws
 
     /// How the store's caches are doing, for `/metrics`.
     func cacheStatistics() -> [CacheStatistics]
+
+    /// How long writers waited for the ledger chain's lock (nil where the store does not measure it).
+    func chainLockWaits() -> LockWaitStatistics?
 }
 
 extension Store {
     public func cacheStatistics() -> [CacheStatistics] { [] }
+    public func chainLockWaits() -> LockWaitStatistics? { nil }
+}
+
+/// Waits for a lock: how many, their total, and quantiles of the most recent ones.
+public struct LockWaitStatistics: Sendable, Equatable {
+    public var count: Int
+    public var totalSeconds: Double
+    /// Quantiles (0.5, 0.99) of the last ``LockWaitRecorder/window`` waits, in seconds.
+    public var p50Seconds: Double
+    public var p99Seconds: Double
+
+    public init(count: Int, totalSeconds: Double, p50Seconds: Double, p99Seconds: Double) {
+        self.count = count
+        self.totalSeconds = totalSeconds
+        self.p50Seconds = p50Seconds
+        self.p99Seconds = p99Seconds
+    }
+}
+
+/// Records lock waits in a fixed window (constant memory), for ``LockWaitStatistics``.
+public final class LockWaitRecorder: Sendable {
+    public static let window = 2_048
+
+    private struct State {
+        var recent = [Double](repeating: 0, count: LockWaitRecorder.window)
+        var next = 0
+        var count = 0
+        var total = 0.0
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func record(seconds: Double) {
+        state.withLock { state in
+            state.recent[state.next] = seconds
+            state.next = (state.next + 1) % Self.window
+            state.count += 1
+            state.total += seconds
+        }
+    }
+
+    public var statistics: LockWaitStatistics {
+        state.withLock { state in
+            let sorted = state.recent.prefix(min(state.count, Self.window)).sorted()
+            func quantile(_ q: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
+            return LockWaitStatistics(count: state.count, totalSeconds: state.total, p50Seconds: quantile(0.5), p99Seconds: quantile(0.99))
+        }
+    }
 }
 
 extension LedgerReading {
     public func decisionInputs(account: AccountID) async throws -> (timeline: AccountTimeline?, policies: PolicyHistory) {
         (try await timeline(of: account), try await policyHistory())
+    }
+
+    public func decisionInputs(conversation id: ConversationID) async throws -> (
+        account: AccountID, timeline: AccountTimeline, policies: PolicyHistory
+    )? {
+        guard let account = try await account(ofConversation: id) else { return nil }
+        let (timeline, policies) = try await decisionInputs(account: account)
+        return timeline.map { (account, $0, policies) }
     }
 }
 

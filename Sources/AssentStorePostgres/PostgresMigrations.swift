@@ -167,6 +167,18 @@ enum PostgresMigrations {
                     FOR EACH ROW EXECUTE FUNCTION assent_run_accounts_guard();
                 CREATE TRIGGER run_accounts_no_truncate BEFORE TRUNCATE ON run_accounts
                     FOR EACH STATEMENT EXECUTE FUNCTION assent_refuse('runs are immutable');
-                """)
+                """),
+        Migration(
+            version: 2, name: "shared figures",
+            sql: """
+                -- Figures one server computes under a lease for every server (the dashboard), with
+                -- the ledger entry they are exact for.
+                CREATE TABLE shared_figures (
+                    name text PRIMARY KEY,
+                    as_of_seq bigint NOT NULL,
+                    text text NOT NULL,
+                    computed_at bigint NOT NULL
+                );
+                """),
     ]
 }

@@ -184,6 +184,46 @@ extension PostgresStore {
         return try await rows(query).first.map(Self.serviceKey)
     }
 
+    static let figuresLockSpace: Int32 = 0x4153_0003
+
+    public func storedFigures(named name: String) async throws -> StoredFigures? {
+        try await rows("SELECT as_of_seq, text FROM shared_figures WHERE name = \(name)").first.map {
+            let (seq, text) = try $0.decode((Int64, String).self)
+            return StoredFigures(asOfSeq: seq, text: text)
+        }
+    }
+
+    /// The lease is a session advisory lock held on one connection while `compute` runs on
+    /// others: released at the end, or by PostgreSQL when the server holding it dies.
+    public func computeFigures(named name: String, _ compute: @escaping @Sendable () async throws -> StoredFigures) async throws
+        -> StoredFigures?
+    {
+        let logger = self.logger
+        return try await connection { connection in
+            let held = try await connection.query(
+                "SELECT pg_try_advisory_lock(\(Self.figuresLockSpace)::integer, hashtext(\(name)))", logger: logger
+            ).collect().first?.decode(Bool.self)
+            guard held == true else { return nil }
+            do {
+                let figures = try await compute()
+                try await connection.query(
+                    """
+                    INSERT INTO shared_figures (name, as_of_seq, text, computed_at)
+                    VALUES (\(name), \(figures.asOfSeq), \(figures.text), \(Self.wallClockMicros()))
+                    ON CONFLICT (name) DO UPDATE SET as_of_seq = excluded.as_of_seq, text = excluded.text, computed_at = excluded.computed_at
+                    WHERE excluded.as_of_seq >= shared_figures.as_of_seq
+                    """, logger: logger)
+                try await connection.query(
+                    "SELECT pg_advisory_unlock(\(Self.figuresLockSpace)::integer, hashtext(\(name)))", logger: logger)
+                return figures
+            } catch {
+                _ = try? await connection.query(
+                    "SELECT pg_advisory_unlock(\(Self.figuresLockSpace)::integer, hashtext(\(name)))", logger: logger)
+                throw error
+            }
+        }
+    }
+
     /// Created at random by whichever server asks first (`ON CONFLICT DO NOTHING`), then read:
     /// every server of one database gets the same secret.
     public func deploymentKey(named name: String) async throws -> [UInt8] {

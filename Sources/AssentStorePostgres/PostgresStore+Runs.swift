@@ -135,7 +135,7 @@ extension PostgresStore {
             try await writer.query("SET LOCAL statement_timeout = 0", logger: logger)
             try await Self.holdName(name, writer, logger: logger)
             try await Self.refuseExisting(run: name, writer, logger: logger)
-            if locked { _ = try await Self.head(writer, lock: true, logger: logger) }
+            if locked { _ = try await self.lockHead(writer) }
             let body: @Sendable (PostgresConnection) async throws -> RunSummary? = { reader in
                 let head = try await Self.head(reader, logger: logger)
                 let policies = try await self.policyHistory(reader)
@@ -151,25 +151,32 @@ extension PostgresStore {
                 // Pipelined: chunk k + 1 is read while chunk k is decided and chunk k - 1 written.
                 var next: AccountsChunk? = try await Self.read(reader, upTo: head.lastSeq, after: nil, logger: logger)
                 var deciding: Task<RunChunk, Never>?
-                while next != nil || deciding != nil {
-                    var upcoming: Task<RunChunk, Never>?
-                    var reading: Task<AccountsChunk, any Error>?
-                    if let chunk = next {
-                        upcoming = Task { Self.evaluate(chunk, evaluator: evaluator) }
-                        if chunk.count == Self.chunkAccounts, let last = chunk.last {
-                            reading = Task { try await Self.read(reader, upTo: head.lastSeq, after: last, logger: logger) }
+                var reading: Task<AccountsChunk, any Error>?
+                do {
+                    while next != nil || deciding != nil {
+                        var upcoming: Task<RunChunk, Never>?
+                        reading = nil
+                        if let chunk = next {
+                            upcoming = Task { Self.evaluate(chunk, evaluator: evaluator) }
+                            if chunk.count == Self.chunkAccounts, let last = chunk.last {
+                                reading = Task { try await Self.read(reader, upTo: head.lastSeq, after: last, logger: logger) }
+                            }
                         }
+                        if let task = deciding {
+                            let chunk = await task.value
+                            for line in chunk.lines { hasher.add(line: line) }
+                            conversations += chunk.conversations
+                            feedback += chunk.feedback
+                            try await Self.insertRows(writer, run: name, chunk, logger: logger)
+                            await hook?()
+                        }
+                        next = try await reading?.value
+                        deciding = upcoming
                     }
-                    if let task = deciding {
-                        let chunk = await task.value
-                        for line in chunk.lines { hasher.add(line: line) }
-                        conversations += chunk.conversations
-                        feedback += chunk.feedback
-                        try await Self.insertRows(writer, run: name, chunk, logger: logger)
-                        await hook?()
-                    }
-                    next = try await reading?.value
-                    deciding = upcoming
+                } catch {
+                    // The reader's query ends before its transaction does.
+                    _ = try? await reading?.value
+                    throw error
                 }
                 if !locked {
                     guard try await !Self.movedSince(snapshot: head.lastSeq, seenAt: instant, writer, logger: logger) else { return nil }
@@ -193,7 +200,7 @@ extension PostgresStore {
         _ connection: PostgresConnection, name: String, at instant: Instant, purpose: RunPurpose, actor: String, now: Instant,
         snapshot: Int64, policyVersion: String, manifestSha256: String, conversations: Int, feedback: Int
     ) async throws -> RunSummary {
-        var head = try await Self.head(connection, lock: true, logger: logger)
+        var head = try await self.lockHead(connection)
         let summary = RunSummary(
             name: name, at: instant, createdAt: now, purpose: purpose, conversations: conversations, feedback: feedback,
             manifestSha256: manifestSha256, ledgerSeq: snapshot, policyVersion: policyVersion)
@@ -263,6 +270,8 @@ extension PostgresStore {
                     .decode(Bool.self) == true
             else { throw AssentError.unknownRun("no run named \(name)") }
             var batch: [(AccountID, [RunPack.Item])] = []
+            // A page of accounts at a time (keyset), each read whole before the next query: one
+            // connection cannot stream rows and answer another query at once.
             func flush() async throws {
                 let seqs = batch.flatMap { $0.1.flatMap(\.seqs) }
                 let entries = try await Self.entries(connection, seqs: seqs, logger: logger)
@@ -285,23 +294,20 @@ extension PostgresStore {
                 }
                 batch.removeAll(keepingCapacity: true)
             }
-            var pending: [(AccountID, ByteBuffer)] = []
-            for try await (account, packed) in try await connection.query(
-                "SELECT account, items FROM run_accounts WHERE run = \(name) ORDER BY account", logger: logger
-            ).decode((String, ByteBuffer).self) {
-                pending.append((account, packed))
-                if pending.count == 500 {
-                    for (account, packed) in pending {
-                        batch.append((account, try RunPack.unpack(Array(buffer: packed)).filter { $0.kind == kind }))
-                    }
-                    pending.removeAll(keepingCapacity: true)
-                    // The stream stays open: entries are read on the same snapshot after it.
+            var after = ""
+            while true {
+                let page = try await connection.query(
+                    "SELECT account, items FROM run_accounts WHERE run = \(name) AND account > \(after) ORDER BY account LIMIT 500",
+                    logger: logger
+                ).collect()
+                for row in page {
+                    let (account, packed) = try row.decode((String, ByteBuffer).self)
+                    batch.append((account, try RunPack.unpack(Array(buffer: packed)).filter { $0.kind == kind }))
+                    after = account
                 }
+                try await flush()
+                if page.count < 500 { break }
             }
-            for (account, packed) in pending {
-                batch.append((account, try RunPack.unpack(Array(buffer: packed)).filter { $0.kind == kind }))
-            }
-            try await flush()
         }
     }
 
@@ -357,7 +363,7 @@ extension PostgresStore {
         return try await transaction { writer in
             try await writer.query("SET LOCAL statement_timeout = 0", logger: logger)
             try await writer.query("SELECT pg_advisory_xact_lock(\(Self.sweepLockSpace)::integer, 0)", logger: logger)
-            if locked { _ = try await Self.head(writer, lock: true, logger: logger) }
+            if locked { _ = try await self.lockHead(writer) }
             let plan: @Sendable (PostgresConnection) async throws -> (Head, Instant, [PlannedPurge]) = { reader in
                 let head = try await Self.head(reader, logger: logger)
                 let (instant, now) = SnapshotInstant.resolve(requested, horizon: head.horizon, now: clockNow)
@@ -398,7 +404,7 @@ extension PostgresStore {
     func recordPurges(_ planned: [PlannedPurge], at instant: Instant, actor: String, _ connection: PostgresConnection) async throws
         -> SweepResult
     {
-        var head = try await Self.head(connection, lock: true, logger: logger)
+        var head = try await self.lockHead(connection)
         let loader = IngestLoader()
         let ingest = self.ingest(policies: try await policyHistory(connection), head: head, now: nil, loader: loader)
         defer { recordIngest(ingest) }

@@ -173,7 +173,7 @@ extension PostgresStore {
                 let (lines, events, first, last) = try row.decode((Int, Int, Int64?, Int64?).self)
                 return ImportSummary(lines: lines, events: events, firstSeq: first, lastSeq: last, alreadyImported: true)
             }
-            var head = try await Self.head(connection, lock: true, logger: logger)
+            var head = try await self.lockHead(connection)
             let policies = try await self.policyHistory(connection)
             let loader = IngestLoader()
             let ingest = self.ingest(policies: policies, head: head, now: now, loader: loader)
@@ -268,7 +268,7 @@ extension PostgresStore {
         _ = try await connection { connection in try await self.timelines(connection, accounts: accounts, keeping: true) }
         let logger = self.logger
         let (results, cache) = try await transaction { connection in
-            var head = try await Self.head(connection, lock: true, logger: logger)
+            var head = try await self.lockHead(connection)
             let policies = try await self.policyHistory(connection)
             let loader = IngestLoader()
             try await self.load(allEvents, into: loader, ingest: nil, connection)
@@ -384,7 +384,7 @@ extension PostgresStore {
     public func applyPolicy(_ document: PolicyDocument, actor: String, now: Instant) async throws -> PolicyVersion {
         let logger = self.logger
         return try await transaction { connection in
-            var head = try await Self.head(connection, lock: true, logger: logger)
+            var head = try await self.lockHead(connection)
             let (_, version) = try await self.policyHistory(connection).applying(document, horizon: head.horizon)
             let record = LedgerRecord(
                 seq: head.lastSeq + 1, at: version.effectiveFrom, actor: actor, kind: LedgerRecordKind.policyApplied.rawValue,

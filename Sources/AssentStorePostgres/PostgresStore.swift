@@ -24,6 +24,7 @@ public final class PostgresStore: Store {
     let timelines: TimelineCache
     let ingestStatistics: Mutex<CacheStatistics>
     let closed = Mutex(false)
+    let lockWaits = LockWaitRecorder()
 
     /// Settings of the PostgreSQL store.
     public struct Configuration: Sendable {
@@ -159,6 +160,8 @@ public final class PostgresStore: Store {
     public func cacheStatistics() -> [CacheStatistics] {
         [timelines.statistics, ingestStatistics.withLock { $0 }]
     }
+
+    public func chainLockWaits() -> LockWaitStatistics? { lockWaits.statistics }
 
     // MARK: Connections and transactions
 
@@ -376,6 +379,15 @@ extension PostgresStore {
         return Head(lastSeq: seq, lastHash: Array(buffer: hash), horizon: horizon.map(Instant.init(microseconds:)))
     }
 
+    /// Locks the chain's head for this transaction (every ledger write does), timing the wait.
+    func lockHead(_ connection: PostgresConnection) async throws -> Head {
+        let started = ContinuousClock.now
+        let head = try await Self.head(connection, lock: true, logger: logger)
+        let waited = ContinuousClock.now - started
+        lockWaits.record(seconds: Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18)
+        return head
+    }
+
     static func saveHead(_ head: Head, _ connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
             """
@@ -390,6 +402,11 @@ extension PostgresStore {
         let newest =
             try await connection.query("SELECT coalesce(max(seq), 0) FROM policy_versions", logger: logger).collect().first?
             .decode(Int64.self) ?? 0
+        return try await policyHistory(connection, newest: newest)
+    }
+
+    /// The policy history whose newest version is entry `newest`, from the cache when it holds it.
+    func policyHistory(_ connection: PostgresConnection, newest: Int64) async throws -> PolicyHistory {
         if let cached = policyCache.withLock({ $0 }), cached.newestSeq == newest { return cached.history }
         var versions: [PolicyVersion] = []
         for try await (seq, document) in try await connection.query(
@@ -475,9 +492,42 @@ extension PostgresStore {
     /// The account's timeline (from memory when the ledger holds no newer entry of it, checked in
     /// the same query round) and the policy history.
     public func decisionInputs(account: AccountID) async throws -> (timeline: AccountTimeline?, policies: PolicyHistory) {
-        try await connection { connection in
-            let timeline = try await self.timelines(connection, accounts: [account], keeping: true)[account]?.timeline
-            return (timeline, try await self.policyHistory(connection))
+        let logger = self.logger
+        return try await connection { connection in
+            // One round trip when the caches hold both: the account's head and the newest policy.
+            let row = try await connection.query(
+                """
+                SELECT (SELECT last_seq FROM accounts WHERE account = \(account)), (SELECT coalesce(max(seq), 0) FROM policy_versions)
+                """, logger: logger
+            ).collect().first
+            guard let (lastSeq, newest) = try row?.decode((Int64?, Int64).self) else { throw StoreError.corrupt("no answer") }
+            let policies = try await self.policyHistory(connection, newest: newest)
+            guard let lastSeq else { return (nil, policies) }
+            if let timeline = self.timelines.get(account, lastSeq: lastSeq) { return (timeline, policies) }
+            return (try await self.timelines(connection, accounts: [account], keeping: true)[account]?.timeline, policies)
+        }
+    }
+
+    /// One round trip when the caches hold the timeline and the policies: the owner, its head and
+    /// the newest policy version together.
+    public func decisionInputs(conversation id: ConversationID) async throws -> (
+        account: AccountID, timeline: AccountTimeline, policies: PolicyHistory
+    )? {
+        let logger = self.logger
+        return try await connection { connection in
+            let row = try await connection.query(
+                """
+                SELECT c.account, a.last_seq, (SELECT coalesce(max(seq), 0) FROM policy_versions)
+                FROM conversations c JOIN accounts a ON a.account = c.account WHERE c.id = \(id)
+                """, logger: logger
+            ).collect().first
+            guard let (account, lastSeq, newest) = try row?.decode((String, Int64, Int64).self) else { return nil }
+            let policies = try await self.policyHistory(connection, newest: newest)
+            if let timeline = self.timelines.get(account, lastSeq: lastSeq) { return (account, timeline, policies) }
+            guard let timeline = try await self.timelines(connection, accounts: [account], keeping: true)[account]?.timeline else {
+                return nil
+            }
+            return (account, timeline, policies)
         }
     }
 
@@ -523,15 +573,23 @@ extension PostgresStore {
     ) async throws -> (last: AccountID?, count: Int) {
         let query: PostgresQuery
         if let limit {
-            // A chunk: the next `limit` accounts that have an entry up to `lastSeq`.
-            query = """
-                SELECT l.account, l.seq, l.enc, l.content_sha256 FROM ledger l
-                WHERE l.account IN (
-                    SELECT a.account FROM accounts a WHERE a.account > \(after ?? "")
-                    AND EXISTS (SELECT 1 FROM ledger f WHERE f.account = a.account AND f.seq <= \(lastSeq))
-                    ORDER BY a.account LIMIT \(limit))
-                AND l.seq <= \(lastSeq) ORDER BY l.account, l.at, l.seq
-                """
+            // A chunk: the accounts after `after` up to the limit-th one, read as one range of the
+            // (account, at, seq) index. (A join with the chunk's accounts made PostgreSQL hash the
+            // whole ledger for every chunk.) Every account the snapshot shows has an entry in it.
+            let upper = try await connection.query(
+                "SELECT account FROM accounts WHERE account > \(after ?? "") ORDER BY account OFFSET \(limit - 1) LIMIT 1", logger: logger
+            ).collect().first?.decode(String.self)
+            if let upper {
+                query = """
+                    SELECT account, seq, enc, content_sha256 FROM ledger
+                    WHERE account > \(after ?? "") AND account <= \(upper) AND seq <= \(lastSeq) ORDER BY account, at, seq
+                    """
+            } else {
+                query = """
+                    SELECT account, seq, enc, content_sha256 FROM ledger
+                    WHERE account > \(after ?? "") AND seq <= \(lastSeq) ORDER BY account, at, seq
+                    """
+            }
         } else {
             query = """
                 SELECT account, seq, enc, content_sha256 FROM ledger

@@ -169,6 +169,24 @@ enum Migrations {
         migrator.registerMigration("v5: store v4 — compact events, account heads, packed run items") { db in
             try StoreV4.migrate(db)
         }
+        migrator.registerMigration("v6: shared figures") { db in
+            // Figures computed once for every server (the dashboard), with the entry they are exact for.
+            try db.execute(
+                sql: """
+                    CREATE TABLE shared_figures (
+                        name TEXT PRIMARY KEY,
+                        as_of_seq INTEGER NOT NULL,
+                        text TEXT NOT NULL,
+                        computed_at INTEGER NOT NULL
+                    );
+                    -- Who computes them now: a lease with an expiry (a process that died frees it then).
+                    CREATE TABLE figure_leases (
+                        name TEXT PRIMARY KEY,
+                        holder TEXT NOT NULL,
+                        expires_at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -68,6 +68,53 @@ extension SQLiteStore {
         try await reading { db in try String.fetchOne(db, sql: "SELECT text FROM content WHERE seq = ?", arguments: [seq]) }
     }
 
+    /// How long a figures lease lasts at most (a computation over a large ledger takes minutes).
+    static let figureLeaseMicros: Int64 = 15 * 60 * 1_000_000
+
+    public func storedFigures(named name: String) async throws -> StoredFigures? {
+        try await reading { db in
+            try Row.fetchOne(db, sql: "SELECT as_of_seq, text FROM shared_figures WHERE name = ?", arguments: [name]).map {
+                StoredFigures(asOfSeq: $0[0], text: $0[1])
+            }
+        }
+    }
+
+    public func computeFigures(named name: String, _ compute: @escaping @Sendable () async throws -> StoredFigures) async throws
+        -> StoredFigures?
+    {
+        // The lease is a row (every process and store instance on the file sees it), with an
+        // expiry so that a process that died while computing frees it.
+        let holder = UUID().uuidString
+        let acquired = try await writing { db -> Bool in
+            let now = Self.wallClockMicros()
+            try db.execute(sql: "DELETE FROM figure_leases WHERE name = ? AND expires_at < ?", arguments: [name, now])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO figure_leases (name, holder, expires_at) VALUES (?, ?, ?)",
+                arguments: [name, holder, now + Self.figureLeaseMicros])
+            return db.changesCount == 1
+        }
+        guard acquired else { return nil }
+        let figures: StoredFigures
+        do {
+            figures = try await compute()
+        } catch {
+            _ = try? await writing { db in
+                try db.execute(sql: "DELETE FROM figure_leases WHERE name = ? AND holder = ?", arguments: [name, holder])
+            }
+            throw error
+        }
+        try await writing { db in
+            try db.execute(sql: "DELETE FROM figure_leases WHERE name = ? AND holder = ?", arguments: [name, holder])
+            try db.execute(
+                sql: """
+                    INSERT INTO shared_figures (name, as_of_seq, text, computed_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (name) DO UPDATE SET as_of_seq = excluded.as_of_seq, text = excluded.text, computed_at = excluded.computed_at
+                    WHERE excluded.as_of_seq >= shared_figures.as_of_seq
+                    """, arguments: [name, figures.asOfSeq, figures.text, Self.wallClockMicros()])
+        }
+        return figures
+    }
+
     public func deploymentKey(named name: String) async throws -> [UInt8] {
         try await writing { db in
             if let key = try Data.fetchOne(db, sql: "SELECT key FROM deployment_keys WHERE name = ?", arguments: [name]) {

@@ -527,9 +527,9 @@ struct ServiceRouteTests {
         #expect(try Self.filesContain(other, under: fixture.directory + "/exports") == [])
     }
 
-    @Test("health checks the database; metrics count requests and decisions; the OpenAPI document is served")
-    func operations() async throws {
-        let fixture = try await ServerFixture.make()
+    @Test("health checks the database; metrics count requests and decisions; the OpenAPI document is served", arguments: FixtureBackend.all)
+    func operations(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
         let token = try await fixture.token("a1")
         try await fixture.test { client async throws in
             let health = try await client.call(.get, "/health")
@@ -551,6 +551,12 @@ struct ServiceRouteTests {
             }
             #expect(metrics.text.contains(#"assent_cache_misses_total{cache="tokens"} 1"#))
             #expect(metrics.text.contains("# TYPE assent_cache_hits_total counter"))
+            // PostgreSQL measures the waits for the chain's head lock (the fixture's writes took it).
+            #expect(metrics.text.contains("# TYPE assent_chain_lock_wait_seconds summary") == (backend == .postgres))
+            if backend == .postgres {
+                #expect(metrics.text.contains(#"assent_chain_lock_wait_seconds{quantile="0.99"} "#))
+                #expect(!metrics.text.contains("assent_chain_lock_wait_seconds_count 0\n"))
+            }
             let openapi = try await client.call(.get, "/openapi.yaml")
             #expect(openapi.status == 200)
             #expect(openapi.text.hasPrefix("openapi: 3.1"))

@@ -209,3 +209,74 @@ struct ClockSkewTests {
         }
     }
 }
+
+@Suite("Shared figures")
+struct SharedFiguresTests {
+    @Test("the dashboard is computed by one instance under a lease, stored with its entry, and read by the other", arguments: Backend.all)
+    func dashboardShared(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let second = try await opened.reopen()
+            try await opened.store.importLines(Lines.optedInAndNeverChose)
+            let clock = Clock(now: { t("2025-10-02T00:00:00Z") })
+            let first = AssentApp(store: opened.store, clock: clock)
+            let other = AssentApp(store: second, clock: clock)
+            let computed = try await first.sharedDashboard()
+            let head = try await second.lastSeq()
+            #expect(computed.asOfSeq == head)
+            let stored = try #require(try await second.storedFigures(named: Dashboard.figuresName))
+            #expect(stored.asOfSeq == head)
+            let read = try await other.sharedDashboard()
+            #expect(read.storedText == computed.storedText, "the other instance reads the stored figures")
+            #expect(read.liveAccounts == 2 && read.conversations == computed.conversations)
+            // While one instance holds the lease, the other is refused it (and reads what is stored).
+            let holding = AsyncGate()
+            let release = AsyncGate()
+            let leaseHolder = Task {
+                try await opened.store.computeFigures(named: "probe") {
+                    await holding.open()
+                    await release.wait()
+                    return StoredFigures(asOfSeq: head, text: "{}")
+                }
+            }
+            await holding.wait()
+            #expect(try await second.computeFigures(named: "probe") { StoredFigures(asOfSeq: head, text: "other") } == nil)
+            await release.open()
+            #expect(try await leaseHolder.value == StoredFigures(asOfSeq: head, text: "{}"))
+            #expect(try await second.computeFigures(named: "probe") { StoredFigures(asOfSeq: head, text: "again") }?.text == "again")
+            // Figures older than the stored ones never replace them.
+            _ = try await second.computeFigures(named: "probe") { StoredFigures(asOfSeq: head - 1, text: "older") }
+            #expect(try await opened.store.storedFigures(named: "probe")?.text == "again")
+            try await second.close()
+        }
+    }
+
+    @Test("stored dashboard figures read back exactly")
+    func storedTextRoundTrip() async throws {
+        try await withFreshStore(.sqlite) { opened in
+            try await opened.store.importLines(Lines.optedInAndNeverChose + [Lines.deferred("a2", "2025-09-05T00:00:00Z")])
+            let dashboard = try await AssentApp(store: opened.store, clock: Clock(now: { t("2025-10-02T00:00:00Z") })).dashboard()
+            let read = try Dashboard(storedText: dashboard.storedText)
+            #expect(read.storedText == dashboard.storedText)
+            #expect(read.days == dashboard.days && read.optInByPlan == dashboard.optInByPlan)
+            #expect(read.retentionByMonth.map(\.month) == dashboard.retentionByMonth.map(\.month))
+            #expect(throws: StoreError.self) { try Dashboard(storedText: "{\"asOfSeq\":1}") }
+        }
+    }
+}
+
+/// A one-shot signal between tasks.
+actor AsyncGate {
+    private var isOpen = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func open() {
+        isOpen = true
+        for waiter in waiters { waiter.resume() }
+        waiters.removeAll()
+    }
+
+    func wait() async {
+        if isOpen { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+}

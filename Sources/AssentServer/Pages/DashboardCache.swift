@@ -33,7 +33,8 @@ actor DashboardCache {
     func refresh() -> Task<Dashboard, any Error> {
         if let running { return running }
         let app = app
-        let task = Task { try await app.dashboard() }
+        // Shared by the servers of one database: one computes under a lease, the others read it.
+        let task = Task { try await app.sharedDashboard() }
         running = task
         Task {
             let result = try? await task.value
