@@ -178,3 +178,74 @@ public final class EventIngest {
         return try loaders.timelines([account])[account] ?? AccountTimeline(account: account)
     }
 }
+
+/// An import file read as chunks of parsed events (at most ``EventIngest/chunkSize``), each with
+/// its line number; blank lines are skipped. Every backend's import reads through it.
+///
+/// The first refusal is the one reported: a line that cannot be read or parsed ends the chunk
+/// before it (returned first, so that the caller validates the lines above), and the next call
+/// throws the line's refusal, prefixed `line N: `.
+public struct ImportChunks {
+    private let lines: any LineSource
+    private let progress: (@Sendable (ImportProgress) -> Void)?
+    private var deferred: AssentError?
+    private var ended = false
+    /// Lines read so far (blank ones included).
+    public private(set) var lineNumber = 0
+
+    public init(_ lines: any LineSource, progress: (@Sendable (ImportProgress) -> Void)?) {
+        self.lines = lines
+        self.progress = progress
+    }
+
+    /// The next chunk, or nil at the end of the file. - Throws: a line's refusal.
+    public mutating func next() throws -> [(line: Int, event: Event)]? {
+        if let deferred {
+            self.deferred = nil
+            ended = true
+            throw deferred
+        }
+        guard !ended else { return nil }
+        var chunk: [(line: Int, event: Event)] = []
+        chunk.reserveCapacity(EventIngest.chunkSize)
+        var refusal: AssentError?
+        while chunk.count < EventIngest.chunkSize, refusal == nil {
+            let next: String?
+            do {
+                next = try lines.nextLine()
+            } catch let error as AssentError {
+                refusal = error.prefixed("line \(lineNumber + 1): ")
+                break
+            }
+            guard let line = next else {
+                ended = true
+                report()
+                return chunk.isEmpty ? nil : chunk
+            }
+            lineNumber += 1
+            if lineNumber % 10_000 == 0 { report() }
+            if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+            switch Result(catching: { () throws(AssentError) -> Event in try Event(jsonLine: line) }) {
+            case .success(let event): chunk.append((lineNumber, event))
+            case .failure(let error): refusal = error.prefixed("line \(lineNumber): ")
+            }
+        }
+        if let refusal { return try stop(chunk, refusal) }
+        return chunk
+    }
+
+    /// The chunk read before a refusal, the refusal deferred to the next call (thrown now when
+    /// there is no chunk to validate first).
+    private mutating func stop(_ chunk: [(line: Int, event: Event)], _ error: AssentError) throws -> [(line: Int, event: Event)] {
+        guard !chunk.isEmpty else {
+            ended = true
+            throw error
+        }
+        deferred = error
+        return chunk
+    }
+
+    private func report() {
+        progress?(ImportProgress(lines: lineNumber, bytesRead: lines.bytesRead, totalBytes: lines.totalBytes))
+    }
+}

@@ -178,12 +178,9 @@ extension PostgresStore {
             let loader = IngestLoader()
             let ingest = self.ingest(policies: policies, head: head, now: now, loader: loader)
             defer { self.recordIngest(ingest) }
-            var lineNumber = 0
             var events = 0
-            var chunk: [(line: Int, event: Event)] = []
-            chunk.reserveCapacity(EventIngest.chunkSize)
-            func acceptChunk() async throws {
-                guard !chunk.isEmpty else { return }
+            var chunks = ImportChunks(lines, progress: progress)
+            while let chunk = try chunks.next() {
                 try await self.load(chunk.lazy.map(\.event), into: loader, ingest: ingest, connection)
                 try ingest.prefetch(chunk.lazy.map(\.event))
                 var accepted: [EventIngest.Accepted] = []
@@ -199,31 +196,8 @@ extension PostgresStore {
                 }
                 try await Self.write(accepted, connection, logger: logger)
                 events += chunk.count
-                chunk.removeAll(keepingCapacity: true)
             }
-            while true {
-                let next: String?
-                do {
-                    next = try lines.nextLine()
-                } catch let error as AssentError {
-                    try await acceptChunk()
-                    throw error.prefixed("line \(lineNumber + 1): ")
-                }
-                guard let line = next else { break }
-                lineNumber += 1
-                if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
-                do {
-                    chunk.append((lineNumber, try Event(jsonLine: line)))
-                } catch let error as AssentError {
-                    try await acceptChunk()
-                    throw error.prefixed("line \(lineNumber): ")
-                }
-                if chunk.count == EventIngest.chunkSize { try await acceptChunk() }
-                if let progress, lineNumber % 10_000 == 0 {
-                    progress(ImportProgress(lines: lineNumber, bytesRead: lines.bytesRead, totalBytes: lines.totalBytes))
-                }
-            }
-            try await acceptChunk()
+            let lineNumber = chunks.lineNumber
             let firstSeq: Int64? = events > 0 ? head.lastSeq + 1 : nil
             let lastSeq: Int64? = events > 0 ? ingest.nextSeq - 1 : nil
             head = Head(
@@ -237,7 +211,6 @@ extension PostgresStore {
                     VALUES (\(fileSha256), \(firstSeq), \(lastSeq), \(lineNumber), \(events), \(Self.wallClockMicros()))
                     """, logger: logger)
             }
-            progress?(ImportProgress(lines: lineNumber, bytesRead: lines.bytesRead, totalBytes: lines.totalBytes))
             return ImportSummary(lines: lineNumber, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false)
         }
     }

@@ -46,12 +46,10 @@ extension SQLiteStore {
             let head = try Self.head(db)
             let ingest = try self.ingest(db, head: head, now: now)
             defer { self.recordIngest(ingest) }
-            var lineNumber = 0
             var events = 0
-            // A chunk of parsed events with their line numbers: what one prefetch loads for.
-            var chunk: [(line: Int, event: Event)] = []
-            chunk.reserveCapacity(EventIngest.chunkSize)
-            func acceptChunk() throws {
+            // Chunks of parsed events with their line numbers: what one prefetch loads for.
+            var chunks = ImportChunks(lines, progress: progress)
+            while let chunk = try chunks.next() {
                 try ingest.prefetch(chunk.lazy.map(\.event))
                 for (number, event) in chunk {
                     do {
@@ -61,32 +59,8 @@ extension SQLiteStore {
                     }
                 }
                 events += chunk.count
-                chunk.removeAll(keepingCapacity: true)
             }
-            while true {
-                let next: String?
-                do {
-                    next = try lines.nextLine()
-                } catch let error as AssentError {
-                    // The lines before it are checked first: the first refusal is the one reported.
-                    try acceptChunk()
-                    throw error.prefixed("line \(lineNumber + 1): ")
-                }
-                guard let line = next else { break }
-                lineNumber += 1
-                if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
-                do {
-                    chunk.append((lineNumber, try Event(jsonLine: line)))
-                } catch let error as AssentError {
-                    try acceptChunk()
-                    throw error.prefixed("line \(lineNumber): ")
-                }
-                if chunk.count == EventIngest.chunkSize { try acceptChunk() }
-                if let progress, lineNumber % 10_000 == 0 {
-                    progress(ImportProgress(lines: lineNumber, bytesRead: lines.bytesRead, totalBytes: lines.totalBytes))
-                }
-            }
-            try acceptChunk()
+            let lineNumber = chunks.lineNumber
             try Self.saveHead(db, ingest: ingest, previous: head)
             let firstSeq: Int64? = events > 0 ? head.lastSeq + 1 : nil
             let lastSeq: Int64? = events > 0 ? ingest.nextSeq - 1 : nil
@@ -95,7 +69,6 @@ extension SQLiteStore {
                     sql: "INSERT INTO imports (file_sha256, first_seq, last_seq, lines, events, imported_at) VALUES (?, ?, ?, ?, ?, ?)",
                     arguments: [fileSha256, firstSeq, lastSeq, lineNumber, events, Self.wallClockMicros()])
             }
-            progress?(ImportProgress(lines: lineNumber, bytesRead: lines.bytesRead, totalBytes: lines.totalBytes))
             return ImportSummary(lines: lineNumber, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false)
         }
     }
