@@ -59,6 +59,22 @@ public final class GroupCommit: Sendable {
         set { committer.withLock { $0 = newValue } }
     }
 
+    /// Appends a batch in the next group commit; returns its ledger entries (what a store's
+    /// `append(_:actor:now:)` answers).
+    public func append(_ events: [Event], actor: String, now: Instant) async throws -> [LedgerRecord] {
+        try await submit(Request(events: events, actor: actor, now: now, idempotency: nil)).records
+    }
+
+    /// Appends a batch once per `Idempotency-Key` in the next group commit (what a store's
+    /// idempotent `append` answers).
+    public func append(
+        _ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
+        respond: @escaping @Sendable ([LedgerRecord]) -> String
+    ) async throws -> AppendOutcome {
+        let outcome = try await submit(Request(events: events, actor: actor, now: now, idempotency: (idempotency, respond)))
+        return AppendOutcome(response: outcome.response ?? "", replayed: outcome.replayed)
+    }
+
     public func submit(_ request: Request) async throws -> Outcome {
         try await withCheckedThrowingContinuation { continuation in
             let start = state.withLock { state -> Bool in

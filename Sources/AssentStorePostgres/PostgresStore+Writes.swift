@@ -218,16 +218,14 @@ extension PostgresStore {
     // MARK: Appends
 
     public func append(_ events: [Event], actor: String, now: Instant) async throws -> [LedgerRecord] {
-        try await groupCommit.submit(GroupCommit.Request(events: events, actor: actor, now: now, idempotency: nil)).records
+        try await groupCommit.append(events, actor: actor, now: now)
     }
 
     public func append(
         _ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
         respond: @escaping @Sendable ([LedgerRecord]) -> String
     ) async throws -> AppendOutcome {
-        let outcome = try await groupCommit.submit(
-            GroupCommit.Request(events: events, actor: actor, now: now, idempotency: (idempotency, respond)))
-        return AppendOutcome(response: outcome.response ?? "", replayed: outcome.replayed)
+        try await groupCommit.append(events, actor: actor, now: now, idempotency: idempotency, respond: respond)
     }
 
     /// Commits a batch of appends in one transaction. The batch's timelines are loaded before the

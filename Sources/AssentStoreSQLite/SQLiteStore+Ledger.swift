@@ -74,17 +74,14 @@ extension SQLiteStore {
     }
 
     public func append(_ events: [Event], actor: String, now: Instant) async throws -> [LedgerRecord] {
-        let outcome = try await groupCommit.submit(GroupCommit.Request(events: events, actor: actor, now: now, idempotency: nil))
-        return outcome.records
+        try await groupCommit.append(events, actor: actor, now: now)
     }
 
     public func append(
         _ events: [Event], actor: String, now: Instant, idempotency: IdempotentRequest,
         respond: @escaping @Sendable ([LedgerRecord]) -> String
     ) async throws -> AppendOutcome {
-        let outcome = try await groupCommit.submit(
-            GroupCommit.Request(events: events, actor: actor, now: now, idempotency: (idempotency, respond)))
-        return AppendOutcome(response: outcome.response ?? "", replayed: outcome.replayed)
+        try await groupCommit.append(events, actor: actor, now: now, idempotency: idempotency, respond: respond)
     }
 
     /// Applies a batch of appends in one transaction, each in its own savepoint: a refused
