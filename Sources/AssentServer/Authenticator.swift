@@ -88,17 +88,14 @@ final class Authenticator: Sendable {
     }
 
     private func serviceKey(_ secret: String) async throws -> ServiceKey {
-        let digest = ServiceKey.digest(ofSecret: secret)
-        guard let key = try await app.key(secretSha256: digest),
-            Self.constantTimeEqual(Array(key.secretSha256.utf8), Array(digest.utf8))
-        else {
-            throw APIError.unauthorized("unknown service key")
+        switch try await app.authenticateKey(secret: secret) {
+        case .refused(let reason): throw APIError.unauthorized(reason)
+        case .accepted(let key):
+            if ServiceKey.isDemoName(key.name) && !acceptsDemoKeys {
+                throw APIError.unauthorized("demo keys authenticate only under serve --demo")
+            }
+            return key
         }
-        guard key.revokedAt == nil else { throw APIError.unauthorized("this service key was revoked") }
-        if ServiceKey.isDemoName(key.name) && !acceptsDemoKeys {
-            throw APIError.unauthorized("demo keys authenticate only under serve --demo")
-        }
-        return key
     }
 
     /// The account a user token names. - Throws: 401 when it does not check out.

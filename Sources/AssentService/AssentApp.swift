@@ -1,6 +1,7 @@
 public import AssentCore
 public import AssentStore
 public import Crypto
+import Synchronization
 
 /// Assent's use cases, each one function with typed inputs and results: what the command line,
 /// the HTTP API, the pages and the console do, and the only thing they call.
@@ -12,6 +13,9 @@ public final class AssentApp: Sendable {
     /// The storage behind the use cases; edges never reach it.
     let store: any Store
     public let clock: Clock
+    /// When this process last recorded each key's use (name → µs): a key used on every request
+    /// is written at most once per ``ServiceKey/lastUseResolution``.
+    private let keyUses = Mutex<[String: Int64]>([:])
 
     public init(store: any Store, clock: Clock = .system) {
         self.store = store
@@ -256,15 +260,54 @@ public final class AssentApp: Sendable {
     /// - Parameters:
     ///   - secret: the secret to give it (the demo derives its keys' secrets); a new random one by default.
     ///   - allowDemoName: whether a `demo-…` name is allowed (only `serve --demo` makes those).
+    ///   - expiresInSeconds: how long the key lasts; forever by default.
     public func createKey(
         name: String, scopes: Set<ServiceScope>, secret given: String? = nil,
-        allowDemoName: Bool = false
+        allowDemoName: Bool = false, expiresInSeconds: Int64? = nil
     ) async throws -> (key: ServiceKey, secret: String) {
         if !(allowDemoName && ServiceKey.isDemoName(name)) { try ServiceKey.validateName(name) }
+        if let expiresInSeconds, expiresInSeconds <= 0 { throw AssentError.invalidArgument("a key's lifetime must be positive") }
         let secret = given ?? ServiceKey.newSecret()
-        let key = ServiceKey(name: name, secretSha256: ServiceKey.digest(ofSecret: secret), scopes: scopes, createdAt: clock.now())
+        let now = clock.now()
+        let key = ServiceKey(
+            name: name, secretSha256: ServiceKey.digest(ofSecret: secret), scopes: scopes, createdAt: now,
+            expiresAt: expiresInSeconds.map { Instant(microseconds: now.microseconds + $0 * 1_000_000) })
         try await store.createServiceKey(key)
         return (key, secret)
+    }
+
+    /// Gives a key a new secret (returned, shown once); the old one keeps working for
+    /// `overlapSeconds`. - Throws: `unknown_key`; `invalid_argument` for a revoked or expired key.
+    /// - Parameter expiresInSeconds: the key's new lifetime; by default it keeps the one it had.
+    public func rotateKey(named name: String, overlapSeconds: Int64, expiresInSeconds: Int64? = nil) async throws -> (
+        key: ServiceKey, secret: String
+    ) {
+        if let expiresInSeconds, expiresInSeconds <= 0 { throw AssentError.invalidArgument("a key's lifetime must be positive") }
+        guard let key = try await store.serviceKeys().first(where: { $0.name == name }) else {
+            throw AssentError.unknownKey("no key is named \(name)")
+        }
+        let secret = ServiceKey.newSecret()
+        let rotated = try key.rotated(
+            newSecretSha256: ServiceKey.digest(ofSecret: secret), at: clock.now(), overlapSeconds: overlapSeconds,
+            expiresInSeconds: expiresInSeconds)
+        try await store.replaceServiceKey(rotated, expectedSecretSha256: key.secretSha256)
+        return (rotated, secret)
+    }
+
+    /// What a presented key secret is worth now: the key it authenticates, or why it is refused.
+    /// A use is recorded as the key's last (at most once a minute).
+    public func authenticateKey(secret: String) async throws -> KeyCheck {
+        let digest = ServiceKey.digest(ofSecret: secret)
+        guard let key = try await store.serviceKey(secretSha256: digest) else { return .refused("unknown service key") }
+        let now = clock.now()
+        if let refusal = key.refusal(secretSha256: digest, at: now) { return .refused(refusal) }
+        let due = keyUses.withLock { uses -> Bool in
+            if let last = uses[key.name], now.microseconds - last < ServiceKey.lastUseResolution { return false }
+            uses[key.name] = now.microseconds
+            return true
+        }
+        if due { try await store.recordServiceKeyUse(named: key.name, at: now) }
+        return .accepted(key)
     }
 
     /// Every key, revoked ones included, by name.
@@ -273,6 +316,13 @@ public final class AssentApp: Sendable {
     /// Revokes a key. - Throws: `unknown_key`.
     public func revokeKey(named name: String) async throws -> ServiceKey {
         try await store.revokeServiceKey(named: name, now: clock.now())
+    }
+
+    /// What ``authenticateKey(secret:)`` found.
+    public enum KeyCheck: Sendable {
+        case accepted(ServiceKey)
+        /// Why not, in words for the caller.
+        case refused(String)
     }
 
     /// The key a secret names, revoked or not.

@@ -27,6 +27,8 @@ public enum ServiceScope: String, CaseIterable, Hashable, Sendable, Comparable {
 }
 
 /// A service key as stored: its name, scopes and the SHA-256 of the secret, never the secret.
+/// A key may expire, and may be rotated: the new secret is valid at once and the one it replaced
+/// stays valid beside it until the overlap ends.
 public struct ServiceKey: Hashable, Sendable {
     public var name: String
     /// Hex SHA-256 of the secret the holder presents.
@@ -34,13 +36,79 @@ public struct ServiceKey: Hashable, Sendable {
     public var scopes: Set<ServiceScope>
     public var createdAt: Instant
     public var revokedAt: Instant?
+    /// From this instant on the key authenticates nothing. Default never.
+    public var expiresAt: Instant?
+    /// When the current secret replaced the one before (`keys rotate`).
+    public var rotatedAt: Instant?
+    /// The replaced secret's SHA-256, valid until ``previousSecretExpiresAt``.
+    public var previousSecretSha256: String?
+    public var previousSecretExpiresAt: Instant?
+    /// When a request last authenticated with the key (recorded at most once a minute).
+    public var lastUsedAt: Instant?
 
-    public init(name: String, secretSha256: String, scopes: Set<ServiceScope>, createdAt: Instant, revokedAt: Instant? = nil) {
+    public init(
+        name: String, secretSha256: String, scopes: Set<ServiceScope>, createdAt: Instant, revokedAt: Instant? = nil,
+        expiresAt: Instant? = nil, rotatedAt: Instant? = nil, previousSecretSha256: String? = nil,
+        previousSecretExpiresAt: Instant? = nil, lastUsedAt: Instant? = nil
+    ) {
         self.name = name
         self.secretSha256 = secretSha256
         self.scopes = scopes
         self.createdAt = createdAt
         self.revokedAt = revokedAt
+        self.expiresAt = expiresAt
+        self.rotatedAt = rotatedAt
+        self.previousSecretSha256 = previousSecretSha256
+        self.previousSecretExpiresAt = previousSecretExpiresAt
+        self.lastUsedAt = lastUsedAt
+    }
+
+    /// How often a key's last use is written at most.
+    public static let lastUseResolution: Int64 = 60 * 1_000_000
+
+    /// Why a request presenting the secret whose SHA-256 is `digest` is refused at `now`, or nil
+    /// when the key authenticates it: revoked, expired, or a secret rotated out whose overlap ended.
+    public func refusal(secretSha256 digest: String, at now: Instant) -> String? {
+        if let revokedAt { return "this service key was revoked at \(revokedAt.rfc3339)" }
+        if let expiresAt, now >= expiresAt { return "this service key expired at \(expiresAt.rfc3339)" }
+        if digest != secretSha256 {
+            guard digest == previousSecretSha256, let until = previousSecretExpiresAt else { return "unknown service key" }
+            if now >= until {
+                return "this secret of key \(name) was replaced at \((rotatedAt ?? until).rfc3339); it stopped working at \(until.rfc3339)"
+            }
+        }
+        return nil
+    }
+
+    /// Whether the key authenticates anything at `now`: neither revoked nor expired.
+    public func isActive(at now: Instant) -> Bool {
+        revokedAt == nil && (expiresAt.map { now < $0 } ?? true)
+    }
+
+    /// The key after `keys rotate` at `now`: `newSecretSha256` is its secret, the current one stays
+    /// valid until `now + overlap`; the key's expiry moves on by the time since its secret was issued
+    /// when `expiresIn` is not given (a 90-day key stays a 90-day key), or to `now + expiresIn`.
+    /// - Throws: `invalid_argument` for a revoked or expired key, or a negative overlap.
+    public func rotated(newSecretSha256: String, at now: Instant, overlapSeconds: Int64, expiresInSeconds: Int64?) throws(AssentError)
+        -> ServiceKey
+    {
+        guard revokedAt == nil else { throw .invalidArgument("key \(name) is revoked: create a new one") }
+        guard isActive(at: now) else { throw .invalidArgument("key \(name) has expired: create a new one") }
+        guard overlapSeconds >= 0 else { throw .invalidArgument("the overlap must not be negative") }
+        var key = self
+        key.previousSecretSha256 = secretSha256
+        key.previousSecretExpiresAt = Instant(microseconds: now.microseconds + overlapSeconds * 1_000_000)
+        if let expiresAt {
+            key.previousSecretExpiresAt = min(key.previousSecretExpiresAt!, expiresAt)
+        }
+        key.secretSha256 = newSecretSha256
+        key.rotatedAt = now
+        if let expiresInSeconds {
+            key.expiresAt = Instant(microseconds: now.microseconds + expiresInSeconds * 1_000_000)
+        } else if let expiresAt {
+            key.expiresAt = Instant(microseconds: now.microseconds + (expiresAt.microseconds - (rotatedAt ?? createdAt).microseconds))
+        }
+        return key
     }
 
     /// Whether the key grants `scope`: it holds it, or holds `admin`.
@@ -51,12 +119,17 @@ public struct ServiceKey: Hashable, Sendable {
     /// The name a ledger entry written with this key records as its actor.
     public var actor: String { "key:\(name)" }
 
-    /// `{"name","scopes","createdAt","revokedAt"}` (the digest stays inside).
+    /// `{"name","scopes","createdAt","revokedAt","expiresAt","rotatedAt","previousSecretExpiresAt","lastUsedAt"}`
+    /// (the digests stay inside).
     public var json: JSONValue {
         var object: [String: JSONValue] = [
             "name": .string(name), "scopes": .strings(scopes.sorted().map(\.rawValue)), "createdAt": .string(createdAt.rfc3339),
         ]
         object["revokedAt"] = revokedAt.map { .string($0.rfc3339) } ?? .null
+        object["expiresAt"] = expiresAt.map { .string($0.rfc3339) } ?? .null
+        object["rotatedAt"] = rotatedAt.map { .string($0.rfc3339) } ?? .null
+        object["previousSecretExpiresAt"] = previousSecretExpiresAt.map { .string($0.rfc3339) } ?? .null
+        object["lastUsedAt"] = lastUsedAt.map { .string($0.rfc3339) } ?? .null
         return .object(object)
     }
 

@@ -129,8 +129,18 @@ public protocol KeyStore: Sendable {
     /// Marks a key revoked; it authenticates nothing from then on. - Throws: `unknown_key`.
     func revokeServiceKey(named name: String, now: Instant) async throws -> ServiceKey
 
-    /// The key whose secret has this SHA-256, revoked or not.
+    /// The key whose secret, or whose replaced secret still kept after a rotation, has this SHA-256,
+    /// revoked, expired or not (``ServiceKey/refusal(secretSha256:at:)`` decides).
     func serviceKey(secretSha256: String) async throws -> ServiceKey?
+
+    /// Replaces a key's row by its rotated form (``ServiceKey/rotated(newSecretSha256:at:overlapSeconds:expiresInSeconds:)``),
+    /// provided its secret is still `expectedSecretSha256` (a rotation from elsewhere meanwhile
+    /// → `invalid_argument`). - Throws: `unknown_key`.
+    func replaceServiceKey(_ key: ServiceKey, expectedSecretSha256: String) async throws
+
+    /// Records that the key authenticated a request at `instant`, unless a use within
+    /// ``ServiceKey/lastUseResolution`` before it is recorded already (no write on every request).
+    func recordServiceKeyUse(named name: String, at instant: Instant) async throws
 
     /// A secret of this deployment (created at random on first use, never exported): keys the
     /// pseudonyms of exports.

@@ -180,5 +180,18 @@ enum PostgresMigrations {
                     computed_at bigint NOT NULL
                 );
                 """),
+        Migration(
+            version: 3, name: "keys that expire and rotate",
+            sql: """
+                -- A key's expiry; after `keys rotate`, the replaced secret's digest and the end of its
+                -- overlap (looked up like the current one); when the key was last used.
+                ALTER TABLE service_keys ADD COLUMN expires_at bigint;
+                ALTER TABLE service_keys ADD COLUMN rotated_at bigint;
+                ALTER TABLE service_keys ADD COLUMN previous_secret_sha256 text;
+                ALTER TABLE service_keys ADD COLUMN previous_expires_at bigint;
+                ALTER TABLE service_keys ADD COLUMN last_used_at bigint;
+                CREATE UNIQUE INDEX service_keys_by_previous_secret ON service_keys(previous_secret_sha256)
+                    WHERE previous_secret_sha256 IS NOT NULL;
+                """),
     ]
 }

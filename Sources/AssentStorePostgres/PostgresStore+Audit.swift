@@ -144,23 +144,72 @@ extension PostgresStore {
     // MARK: Service keys
 
     static func serviceKey(_ row: PostgresRow) throws -> ServiceKey {
-        let (name, sha, scopes, created, revoked) = try row.decode((String, String, String, Int64, Int64?).self)
+        let (name, sha, scopes, created, revoked, expires, rotated, previous, previousExpires, lastUsed) = try row.decode(
+            (String, String, String, Int64, Int64?, Int64?, Int64?, String?, Int64?, Int64?).self)
         return ServiceKey(
             name: name, secretSha256: sha, scopes: Set(try scopes.split(separator: " ").map { try ServiceScope.parse(String($0)) }),
-            createdAt: Instant(microseconds: created), revokedAt: revoked.map(Instant.init(microseconds:)))
+            createdAt: Instant(microseconds: created), revokedAt: revoked.map(Instant.init(microseconds:)),
+            expiresAt: expires.map(Instant.init(microseconds:)), rotatedAt: rotated.map(Instant.init(microseconds:)),
+            previousSecretSha256: previous, previousSecretExpiresAt: previousExpires.map(Instant.init(microseconds:)),
+            lastUsedAt: lastUsed.map(Instant.init(microseconds:)))
     }
 
-    static let keyColumns = "name, secret_sha256, scopes, created_at, revoked_at"
+    static let keyColumns = """
+        name, secret_sha256, scopes, created_at, revoked_at, expires_at, rotated_at, previous_secret_sha256, \
+        previous_expires_at, last_used_at
+        """
+
+    /// `$1`… `$10` in ``keyColumns``' order.
+    static func keyBinds(_ key: ServiceKey) -> PostgresBindings {
+        var binds = PostgresBindings()
+        binds.append(key.name)
+        binds.append(key.secretSha256)
+        binds.append(key.scopes.sorted().map(\.rawValue).joined(separator: " "))
+        binds.append(key.createdAt.microseconds)
+        binds.append(key.revokedAt?.microseconds)
+        binds.append(key.expiresAt?.microseconds)
+        binds.append(key.rotatedAt?.microseconds)
+        binds.append(key.previousSecretSha256)
+        binds.append(key.previousSecretExpiresAt?.microseconds)
+        binds.append(key.lastUsedAt?.microseconds)
+        return binds
+    }
 
     public func createServiceKey(_ key: ServiceKey) async throws {
-        let inserted = try await rows(
-            """
-            INSERT INTO service_keys (name, secret_sha256, scopes, created_at, revoked_at)
-            VALUES (\(key.name), \(key.secretSha256), \(key.scopes.sorted().map(\.rawValue).joined(separator: " ")),
-                \(key.createdAt.microseconds), \(key.revokedAt?.microseconds))
-            ON CONFLICT (name) DO NOTHING RETURNING 1
-            """)
-        if inserted.isEmpty { throw AssentError.duplicateKey("a key named \(key.name) exists already") }
+        let query = PostgresQuery(
+            unsafeSQL: """
+                INSERT INTO service_keys (\(Self.keyColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                ON CONFLICT (name) DO NOTHING RETURNING 1
+                """, binds: Self.keyBinds(key))
+        if try await rows(query).isEmpty { throw AssentError.duplicateKey("a key named \(key.name) exists already") }
+    }
+
+    public func replaceServiceKey(_ key: ServiceKey, expectedSecretSha256: String) async throws {
+        var binds = Self.keyBinds(key)
+        binds.append(expectedSecretSha256)
+        let query = PostgresQuery(
+            unsafeSQL: """
+                UPDATE service_keys SET secret_sha256 = $2, scopes = $3, created_at = $4, revoked_at = $5, expires_at = $6,
+                    rotated_at = $7, previous_secret_sha256 = $8, previous_expires_at = $9, last_used_at = $10
+                WHERE name = $1 AND secret_sha256 = $11 RETURNING 1
+                """, binds: binds)
+        if try await rows(query).isEmpty {
+            var exists = PostgresQuery(unsafeSQL: "SELECT 1 FROM service_keys WHERE name = $1")
+            exists.binds.append(key.name)
+            guard try await !rows(exists).isEmpty else { throw AssentError.unknownKey("no key is named \(key.name)") }
+            throw AssentError.invalidArgument("key \(key.name) was rotated meanwhile: list the keys and try again")
+        }
+    }
+
+    public func recordServiceKeyUse(named name: String, at instant: Instant) async throws {
+        var query = PostgresQuery(
+            unsafeSQL: """
+                UPDATE service_keys SET last_used_at = $1 WHERE name = $2 AND (last_used_at IS NULL OR last_used_at <= $3)
+                """)
+        query.binds.append(instant.microseconds)
+        query.binds.append(name)
+        query.binds.append(instant.microseconds - ServiceKey.lastUseResolution)
+        _ = try await rows(query)
     }
 
     public func serviceKeys() async throws -> [ServiceKey] {
@@ -179,7 +228,8 @@ extension PostgresStore {
     }
 
     public func serviceKey(secretSha256: String) async throws -> ServiceKey? {
-        var query = PostgresQuery(unsafeSQL: "SELECT \(Self.keyColumns) FROM service_keys WHERE secret_sha256 = $1")
+        var query = PostgresQuery(
+            unsafeSQL: "SELECT \(Self.keyColumns) FROM service_keys WHERE secret_sha256 = $1 OR previous_secret_sha256 = $1")
         query.binds.append(secretSha256)
         return try await rows(query).first.map(Self.serviceKey)
     }

@@ -187,6 +187,20 @@ enum Migrations {
                     );
                     """)
         }
+        migrator.registerMigration("v7: keys that expire and rotate") { db in
+            // A key's expiry; after `keys rotate`, the replaced secret's digest and the end of its
+            // overlap (looked up like the current one); when the key was last used.
+            try db.execute(
+                sql: """
+                    ALTER TABLE service_keys ADD COLUMN expires_at INTEGER;
+                    ALTER TABLE service_keys ADD COLUMN rotated_at INTEGER;
+                    ALTER TABLE service_keys ADD COLUMN previous_secret_sha256 TEXT;
+                    ALTER TABLE service_keys ADD COLUMN previous_expires_at INTEGER;
+                    ALTER TABLE service_keys ADD COLUMN last_used_at INTEGER;
+                    CREATE UNIQUE INDEX service_keys_by_previous_secret ON service_keys(previous_secret_sha256)
+                        WHERE previous_secret_sha256 IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }

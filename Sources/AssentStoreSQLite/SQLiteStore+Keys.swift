@@ -9,9 +9,20 @@ extension SQLiteStore {
 
     static func serviceKey(_ row: Row) throws -> ServiceKey {
         let scopes = try (row["scopes"] as String).split(separator: " ").map { try ServiceScope.parse(String($0)) }
+        func instant(_ column: String) -> Instant? { (row[column] as Int64?).map(Instant.init(microseconds:)) }
         return ServiceKey(
             name: row["name"], secretSha256: row["secret_sha256"], scopes: Set(scopes),
-            createdAt: Instant(microseconds: row["created_at"]), revokedAt: (row["revoked_at"] as Int64?).map(Instant.init(microseconds:)))
+            createdAt: Instant(microseconds: row["created_at"]), revokedAt: instant("revoked_at"), expiresAt: instant("expires_at"),
+            rotatedAt: instant("rotated_at"), previousSecretSha256: row["previous_secret_sha256"],
+            previousSecretExpiresAt: instant("previous_expires_at"), lastUsedAt: instant("last_used_at"))
+    }
+
+    static func keyArguments(_ key: ServiceKey) -> StatementArguments {
+        [
+            key.secretSha256, key.scopes.sorted().map(\.rawValue).joined(separator: " "), key.createdAt.microseconds,
+            key.revokedAt?.microseconds, key.expiresAt?.microseconds, key.rotatedAt?.microseconds, key.previousSecretSha256,
+            key.previousSecretExpiresAt?.microseconds, key.lastUsedAt?.microseconds, key.name,
+        ]
     }
 
     public func createServiceKey(_ key: ServiceKey) async throws {
@@ -20,11 +31,11 @@ extension SQLiteStore {
                 throw AssentError.duplicateKey("a key named \(key.name) exists already")
             }
             try db.execute(
-                sql: "INSERT INTO service_keys (name, secret_sha256, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [
-                    key.name, key.secretSha256, key.scopes.sorted().map(\.rawValue).joined(separator: " "),
-                    key.createdAt.microseconds, key.revokedAt?.microseconds,
-                ])
+                sql: """
+                    INSERT INTO service_keys (secret_sha256, scopes, created_at, revoked_at, expires_at, rotated_at,
+                        previous_secret_sha256, previous_expires_at, last_used_at, name)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: Self.keyArguments(key))
         }
     }
 
@@ -48,8 +59,35 @@ extension SQLiteStore {
 
     public func serviceKey(secretSha256: String) async throws -> ServiceKey? {
         try await reading { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM service_keys WHERE secret_sha256 = ?"), arguments: [secretSha256])
-                .map(Self.serviceKey)
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM service_keys WHERE secret_sha256 = ? OR previous_secret_sha256 = ?"),
+                arguments: [secretSha256, secretSha256]
+            ).map(Self.serviceKey)
+        }
+    }
+
+    public func replaceServiceKey(_ key: ServiceKey, expectedSecretSha256: String) async throws {
+        try await writing { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM service_keys WHERE name = ?", arguments: [key.name]) else {
+                throw AssentError.unknownKey("no key is named \(key.name)")
+            }
+            guard try Self.serviceKey(row).secretSha256 == expectedSecretSha256 else {
+                throw AssentError.invalidArgument("key \(key.name) was rotated meanwhile: list the keys and try again")
+            }
+            try db.execute(
+                sql: """
+                    UPDATE service_keys SET secret_sha256 = ?, scopes = ?, created_at = ?, revoked_at = ?, expires_at = ?,
+                        rotated_at = ?, previous_secret_sha256 = ?, previous_expires_at = ?, last_used_at = ?
+                    WHERE name = ?
+                    """, arguments: Self.keyArguments(key))
+        }
+    }
+
+    public func recordServiceKeyUse(named name: String, at instant: Instant) async throws {
+        try await writing { db in
+            try db.execute(
+                sql: "UPDATE service_keys SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
+                arguments: [instant.microseconds, name, instant.microseconds - ServiceKey.lastUseResolution])
         }
     }
 

@@ -321,6 +321,34 @@ struct EndToEndTests {
         #expect(try ws.run(["keys", "revoke", "nobody"]).stderr.hasPrefix("error: unknown_key: "))
     }
 
+    @Test("keys: --expires-in sets an expiry, rotate prints a new secret and keeps the old one for --overlap")
+    func keyLifetimes() throws {
+        let ws = try Workspace()
+        let created = try ws.run(["keys", "create", "--name", "ingest", "--scope", "events:write", "--expires-in", "90d", "--json"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let key = try created.json()
+        let createdAt = try Instant(rfc3339: try #require(key["createdAt"] as? String))
+        let expiresAt = try Instant(rfc3339: try #require(key["expiresAt"] as? String))
+        #expect(expiresAt.microseconds - createdAt.microseconds == 90 * 86_400 * 1_000_000)
+        let rotated = try ws.run(["keys", "rotate", "ingest", "--overlap", "2h", "--json"])
+        #expect(rotated.status == 0, "\(rotated.stderr)")
+        let after = try rotated.json()
+        let secret = try #require(after["secret"] as? String)
+        #expect(secret.hasPrefix("assent_") && secret != key["secret"] as? String)
+        let rotatedAt = try Instant(rfc3339: try #require(after["rotatedAt"] as? String))
+        let overlapEnds = try Instant(rfc3339: try #require(after["previousSecretExpiresAt"] as? String))
+        #expect(overlapEnds.microseconds - rotatedAt.microseconds == 2 * 3_600 * 1_000_000)
+        let table = try ws.run(["keys", "list"]).stdout
+        #expect(table.contains("EXPIRES") && table.contains("LAST USED") && table.contains("old secret until"))
+        #expect(try ws.run(["keys", "rotate", "nobody"]).stderr.hasPrefix("error: unknown_key: "))
+        #expect(
+            try ws.run(["keys", "create", "--name", "x", "--scope", "admin", "--expires-in", "soon"]).stderr.hasPrefix(
+                "error: invalid_argument: --expires-in must be seconds or a duration"))
+        #expect(
+            try ws.run(["keys", "create", "--name", "x", "--scope", "admin", "--expires-in", "0"]).stderr.hasPrefix(
+                "error: invalid_argument: --expires-in must be positive"))
+    }
+
     @Test("ledger checkpoints: signed, verified, and a ledger cut back or a checkpoint altered is caught")
     func checkpoints() throws {
         let ws = try Workspace()

@@ -174,6 +174,30 @@ struct AuthorizationTests {
         }
     }
 
+    @Test("an expiring key answers 401 saying it expired; a rotated key's old secret works until the overlap ends")
+    func expiryAndRotation() async throws {
+        let fixture = try await ServerFixture.make()
+        let app = AssentApp(store: fixture.store, clock: fixture.clock.serverClock)
+        let (_, secret) = try await app.createKey(name: "quarterly", scopes: [.auditRead], expiresInSeconds: 3_600)
+        try await fixture.test { client async throws in
+            #expect(try await client.call(.get, "/v1/ledger/verify", bearer: secret).status == 200)
+            let (_, rotated) = try await app.rotateKey(named: "quarterly", overlapSeconds: 600)
+            #expect(try await client.call(.get, "/v1/ledger/verify", bearer: secret).status == 200, "within the overlap")
+            fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 601_000_000))
+            let old = try await client.call(.get, "/v1/ledger/verify", bearer: secret)
+            #expect(old.status == 401)
+            #expect(old.text.contains("stopped working"))
+            #expect(try await client.call(.get, "/v1/ledger/verify", bearer: rotated).status == 200)
+            fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 3_600_000_000))
+            let expired = try await client.call(.get, "/v1/ledger/verify", bearer: rotated)
+            #expect(expired.status == 401)
+            #expect(expired.code == "unauthorized")
+            #expect(expired.text.contains("this service key expired at"))
+        }
+        let listed = try #require(try await app.keys().first { $0.name == "quarterly" })
+        #expect(listed.lastUsedAt != nil, "the key's use was recorded")
+    }
+
     @Test("malformed Authorization headers and other schemes are refused")
     func malformedCredentials() async throws {
         let fixture = try await ServerFixture.make()

@@ -733,6 +733,115 @@ struct StoreSuiteTests {
             }
         }
     }
+
+    @Test("service keys expire: refused from their expiry on, with a message that says so", arguments: Backend.all)
+    func keysExpire(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let now = Mutex(testNow)
+            let app = AssentApp(store: opened.store, clock: Clock { now.withLock { $0 } })
+            let (key, secret) = try await app.createKey(name: "nightly", scopes: [.runsRead], expiresInSeconds: 90 * 86_400)
+            #expect(key.expiresAt == t("2027-02-24T00:00:00Z"))
+            #expect(try await opened.store.serviceKeys().first?.expiresAt == key.expiresAt, "the expiry is stored")
+            guard case .accepted = try await app.authenticateKey(secret: secret) else {
+                Issue.record("a fresh key is refused")
+                return
+            }
+            now.withLock { $0 = t("2027-02-23T23:59:59Z") }
+            guard case .accepted = try await app.authenticateKey(secret: secret) else {
+                Issue.record("refused before expiry")
+                return
+            }
+            now.withLock { $0 = t("2027-02-24T00:00:00Z") }
+            guard case .refused(let reason) = try await app.authenticateKey(secret: secret) else {
+                Issue.record("an expired key authenticates")
+                return
+            }
+            #expect(reason == "this service key expired at 2027-02-24T00:00:00Z")
+            await #expect(throws: AssentError.invalidArgument("key nightly has expired: create a new one")) {
+                try await app.rotateKey(named: "nightly", overlapSeconds: 3_600)
+            }
+            await #expect(throws: AssentError.invalidArgument("a key's lifetime must be positive")) {
+                try await app.createKey(name: "never", scopes: [.runsRead], expiresInSeconds: 0)
+            }
+        }
+    }
+
+    @Test("service keys rotate: both secrets work during the overlap, then only the new one", arguments: Backend.all)
+    func keysRotate(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let now = Mutex(testNow)
+            let app = AssentApp(store: opened.store, clock: Clock { now.withLock { $0 } })
+            let (_, old) = try await app.createKey(name: "ingest", scopes: [.eventsWrite], expiresInSeconds: 30 * 86_400)
+            now.withLock { $0 = t("2026-12-06T00:00:00Z") }
+            let (rotated, new) = try await app.rotateKey(named: "ingest", overlapSeconds: 86_400)
+            #expect(rotated.rotatedAt == t("2026-12-06T00:00:00Z"))
+            #expect(rotated.previousSecretExpiresAt == t("2026-12-07T00:00:00Z"))
+            #expect(rotated.expiresAt == t("2027-01-05T00:00:00Z"), "a 30-day key stays a 30-day key")
+            #expect(try await opened.store.serviceKeys() == [rotated], "the rotation is stored as returned")
+            for secret in [old, new] {
+                guard case .accepted(let key) = try await app.authenticateKey(secret: secret) else {
+                    Issue.record("refused during the overlap")
+                    return
+                }
+                #expect(key.name == "ingest")
+            }
+            now.withLock { $0 = t("2026-12-07T00:00:00Z") }
+            guard case .refused(let reason) = try await app.authenticateKey(secret: old) else {
+                Issue.record("the old secret works after the overlap")
+                return
+            }
+            #expect(reason.contains("was replaced at 2026-12-06T00:00:00Z; it stopped working at 2026-12-07T00:00:00Z"))
+            guard case .accepted = try await app.authenticateKey(secret: new) else {
+                Issue.record("the new secret is refused")
+                return
+            }
+            // Rotating again forgets the first secret entirely; a concurrent rotation is refused.
+            let (twice, newest) = try await app.rotateKey(named: "ingest", overlapSeconds: 0, expiresInSeconds: 86_400)
+            #expect(twice.expiresAt == t("2026-12-08T00:00:00Z"))
+            guard case .refused = try await app.authenticateKey(secret: new) else {
+                Issue.record("no overlap was asked")
+                return
+            }
+            guard case .accepted = try await app.authenticateKey(secret: newest) else {
+                Issue.record("the newest is refused")
+                return
+            }
+            #expect(try await opened.store.serviceKey(secretSha256: ServiceKey.digest(ofSecret: old)) == nil)
+            await #expect(throws: AssentError.invalidArgument("key ingest was rotated meanwhile: list the keys and try again")) {
+                try await opened.store.replaceServiceKey(twice, expectedSecretSha256: rotated.secretSha256)
+            }
+            await #expect(throws: AssentError.unknownKey("no key is named nobody")) {
+                try await app.rotateKey(named: "nobody", overlapSeconds: 0)
+            }
+            _ = try await app.revokeKey(named: "ingest")
+            guard case .refused(let revoked) = try await app.authenticateKey(secret: newest) else {
+                Issue.record("a revoked key authenticates")
+                return
+            }
+            #expect(revoked.hasPrefix("this service key was revoked at"))
+        }
+    }
+
+    @Test("a key's last use is recorded, at most once a minute, also from a second process", arguments: Backend.all)
+    func keysLastUsed(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let now = Mutex(testNow)
+            let clock = Clock { now.withLock { $0 } }
+            let app = AssentApp(store: opened.store, clock: clock)
+            let (_, secret) = try await app.createKey(name: "audit", scopes: [.auditRead])
+            #expect(try await opened.store.serviceKeys().first?.lastUsedAt == nil)
+            _ = try await app.authenticateKey(secret: secret)
+            #expect(try await opened.store.serviceKeys().first?.lastUsedAt == testNow)
+            now.withLock { $0 = Instant(microseconds: testNow.microseconds + 59_000_000) }
+            _ = try await app.authenticateKey(secret: secret)
+            // Another process (its own memory) within the minute: the store's condition holds it back.
+            try await opened.store.recordServiceKeyUse(named: "audit", at: now.withLock { $0 })
+            #expect(try await opened.store.serviceKeys().first?.lastUsedAt == testNow, "not written within the minute")
+            now.withLock { $0 = Instant(microseconds: testNow.microseconds + 61_000_000) }
+            _ = try await app.authenticateKey(secret: secret)
+            #expect(try await opened.store.serviceKeys().first?.lastUsedAt == now.withLock { $0 })
+        }
+    }
 }
 
 /// A tiny lock for collecting from `@Sendable` callbacks in tests.

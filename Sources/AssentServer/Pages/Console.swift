@@ -22,7 +22,8 @@ struct Console: Sendable {
     /// The operator's session, if the key it was opened with still holds `admin`.
     func session(_ request: Request) async throws -> PageSessions.Session {
         guard let session = sessions.session(of: request, now: api.clock.now()),
-            let key = try await api.app.keys().first(where: { "key:\($0.name)" == session.account }), mayOperate(key)
+            let key = try await api.app.keys().first(where: { "key:\($0.name)" == session.account }),
+            key.isActive(at: api.clock.now()), mayOperate(key)
         else {
             throw ConsoleRedirect()
         }
@@ -62,8 +63,7 @@ struct Console: Sendable {
             await pages.handle {
                 let form = Form(try await api.bodyText(request))
                 let secret = form["key"] ?? ""
-                let key = try await api.app.key(forSecret: secret)
-                guard let key, mayOperate(key) else {
+                guard case .accepted(let key) = try await api.app.authenticateKey(secret: secret), mayOperate(key) else {
                     return page(
                         "console-signin", ["title": "Sign in", "error": "That is not an active key with the admin scope."],
                         status: .unauthorized, session: nil)
