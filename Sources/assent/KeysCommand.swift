@@ -36,16 +36,9 @@ struct KeysCommand: AsyncParsableCommand {
             let (key, secret) = try await withStore(store) {
                 try await $0.createKey(name: name, scopes: scopes, expiresInSeconds: lifetime)
             }
-            if output.json {
-                guard case .object(var object) = key.json else { return }
-                object["secret"] = .string(secret)
-                Output.json(.object(object))
-            } else {
-                Output.line(secret)
-                Output.warn(
-                    "key \(name) created with scopes \(key.scopes.sorted().map(\.rawValue).joined(separator: " ")); "
-                        + "the secret above is shown only now")
-            }
+            KeysCommand.printSecret(
+                key, secret, json: output.json,
+                note: "key \(name) created with scopes \(key.scopes.sorted().map(\.rawValue).joined(separator: " "))")
         }
     }
 
@@ -100,16 +93,21 @@ struct KeysCommand: AsyncParsableCommand {
             let (key, secret) = try await withStore(store) {
                 try await $0.rotateKey(named: name, overlapSeconds: overlapSeconds, expiresInSeconds: lifetime)
             }
-            if output.json {
-                guard case .object(var object) = key.json else { return }
-                object["secret"] = .string(secret)
-                Output.json(.object(object))
-            } else {
-                Output.line(secret)
-                Output.warn(
-                    "key \(name) rotated; the old secret works until \(key.previousSecretExpiresAt?.rfc3339 ?? "now"); "
-                        + "the secret above is shown only now")
-            }
+            KeysCommand.printSecret(
+                key, secret, json: output.json,
+                note: "key \(name) rotated; the old secret works until \(key.previousSecretExpiresAt?.rfc3339 ?? "now")")
+        }
+    }
+
+    /// The key with its new secret (`--json`), or the secret alone on stdout and `note` on stderr.
+    static func printSecret(_ key: ServiceKey, _ secret: String, json: Bool, note: String) {
+        if json {
+            guard case .object(var object) = key.json else { return }
+            object["secret"] = .string(secret)
+            Output.json(.object(object))
+        } else {
+            Output.line(secret)
+            Output.warn(note + "; the secret above is shown only now")
         }
     }
 
