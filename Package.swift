@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "AssentServer", targets: ["AssentServer"]),
         .executable(name: "assent", targets: ["assent"]),
         .executable(name: "assent-bench", targets: ["assent-bench"]),
+        .executable(name: "assent-test-idp", targets: ["assent-test-idp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -33,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -86,6 +88,7 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             resources: [.copy("Resources/openapi.yaml"), .copy("Resources/templates"), .copy("Resources/assets")],
             swiftSettings: strictSettings
@@ -101,6 +104,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "AssentTestIdentityProvider",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "assent-test-idp",
+            dependencies: ["AssentTestIdentityProvider", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -139,6 +158,7 @@ let package = Package(
             name: "AssentServerTests",
             dependencies: [
                 "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentStorePostgres", "AssentService", "AssentServer", "AssentDemo",
+                "AssentTestIdentityProvider",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -38,6 +38,8 @@ struct UserClaims: JWTPayload {
 final class Authenticator: Sendable {
     private let app: AssentApp
     private let keys: JWTKeyCollection?
+    /// The identity providers whose JWKS sign user tokens, by issuer.
+    private let providers: [String: ProviderKeys]
     private let configuration: UserTokenConfiguration
     private var clock: Clock { app.clock }
     private let acceptsDemoKeys: Bool
@@ -47,9 +49,13 @@ final class Authenticator: Sendable {
     ///   (only under `--demo`: a demo database served for real must not keep a known admin key).
     init(
         app: AssentApp, configuration: UserTokenConfiguration, acceptsDemoKeys: Bool = false,
-        tokenCacheBytes: Int = 16 << 20
+        tokenCacheBytes: Int = 16 << 20, fetcher: any IdentityFetcher = HTTPIdentityFetcher()
     ) async throws {
         self.app = app
+        let clock = app.clock
+        providers = Dictionary(
+            configuration.providers.map { ($0.issuer, ProviderKeys(provider: $0, fetcher: fetcher, now: { clock.now() })) },
+            uniquingKeysWith: { first, _ in first })
         verifiedTokens = ByteBoundedCache(name: "tokens", budgetBytes: tokenCacheBytes) { token, verified in
             token.utf8.count + verified.account.utf8.count + 96
         }
@@ -106,13 +112,21 @@ final class Authenticator: Sendable {
     /// The account a user token names and when the token expires.
     /// - Throws: 401 when it does not check out.
     func verifiedToken(_ token: String) async throws -> VerifiedToken {
-        guard let keys else { throw APIError.unauthorized("user tokens are not configured on this server") }
-        // A token's signature and claims never change: once verified, only its validity period
-        // is checked again (against the clock, on every request).
-        if let verified = verifiedTokens.get(token) {
+        let unverified = try UnverifiedToken(token)
+        if case .string(let issuer) = unverified.payload["iss"], let provider = providers[issuer] {
+            let verified = try await providerToken(token, unverified, provider: provider)
             try verified.checkValid(at: clock.now())
+            verifiedTokens.put(token, verified)
             return verified
         }
+        guard let keys, let alg = unverified.algorithm, ["HS256", "ES256"].contains(alg) else {
+            if !providers.isEmpty, let alg = unverified.algorithm, UserTokenAlgorithms.accepted.contains(alg) {
+                throw APIError.unauthorized("the token's issuer is not accepted")
+            }
+            if keys == nil && providers.isEmpty { throw APIError.unauthorized("user tokens are not configured on this server") }
+            throw APIError.unauthorized("the token's algorithm \(unverified.algorithm ?? "(none)") is not accepted")
+        }
+        _ = alg
         let claims: UserClaims
         do {
             claims = try await keys.verify(token, as: UserClaims.self, iteratingKeys: true)
@@ -137,6 +151,48 @@ final class Authenticator: Sendable {
         verifiedTokens.put(token, verified)
         return verified
     }
+
+    /// A token from an identity provider: an accepted algorithm, a `kid` among the provider's
+    /// keys (fetched again when unknown, at most once per 30 s), a signature that checks out,
+    /// `aud` naming this deployment, `exp` (and `nbf` when present) within the leeway, and the
+    /// configured subject claim.
+    private func providerToken(_ token: String, _ unverified: UnverifiedToken, provider: ProviderKeys) async throws -> VerifiedToken {
+        let settings = provider.provider
+        guard let alg = unverified.algorithm, UserTokenAlgorithms.accepted.contains(alg) else {
+            throw APIError.unauthorized(
+                "the token's algorithm \(unverified.algorithm ?? "(none)") is not accepted: RS256, RS384, ES256, ES384 or EdDSA")
+        }
+        guard let kid = unverified.kid, !kid.isEmpty else { throw APIError.unauthorized("the token names no signing key (kid)") }
+        guard let keys = await provider.keys(for: kid) else {
+            throw APIError.unauthorized("the token's signing key \(kid) is not one of \(settings.issuer)'s keys")
+        }
+        do {
+            _ = try await keys.verify(token, as: OpaqueClaims.self)
+        } catch {
+            throw APIError.unauthorized("the token's signature does not check out")
+        }
+        let audiences: [String]
+        switch unverified.payload["aud"] {
+        case .string(let audience): audiences = [audience]
+        case .array(let values): audiences = values.compactMap { if case .string(let text) = $0 { text } else { nil } }
+        default: audiences = []
+        }
+        guard audiences.contains(settings.audience) else { throw APIError.unauthorized("the token is not for this audience") }
+        guard let exp = unverified.instant("exp") else { throw APIError.unauthorized("the token has no valid exp") }
+        let leeway = configuration.leewaySeconds * 1_000_000
+        var notBefore: Int64?
+        if unverified.payload["nbf"] != nil {
+            guard let nbf = unverified.instant("nbf") else { throw APIError.unauthorized("the token's nbf is out of range") }
+            notBefore = nbf - leeway
+        }
+        guard case .string(let subject) = unverified.payload[configuration.subjectClaim], !subject.isEmpty else {
+            throw APIError.unauthorized("the token has no \(configuration.subjectClaim) claim naming the account")
+        }
+        return VerifiedToken(account: subject, expiry: exp + leeway, notBefore: notBefore)
+    }
+
+    /// How each configured identity provider's key cache is doing (for tests and `/health`).
+    func providerFetches(issuer: String) async -> Int? { await providers[issuer]?.fetches }
 
     /// A claim's instant in microseconds since the epoch, or nil when it is not a finite instant
     /// between the years 1 and 9999 (`exp: 1e300` must be a 401, never a trap).
@@ -169,6 +225,46 @@ extension Caller {
         guard case .user(let account) = self else { throw APIError.forbidden("this route is for a signed-in user") }
         return account
     }
+}
+
+/// A token's header and claims as written, before anything is checked: they pick the provider
+/// and the checks; nothing in them is trusted until the signature is.
+struct UnverifiedToken {
+    var header: [String: JSONValue]
+    var payload: [String: JSONValue]
+
+    init(_ token: String) throws {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let header = Self.object(parts[0]), let payload = Self.object(parts[1]) else {
+            throw APIError.unauthorized("the token is not a JWT")
+        }
+        self.header = header
+        self.payload = payload
+    }
+
+    var algorithm: String? { if case .string(let alg) = header["alg"] { alg } else { nil } }
+    var kid: String? { if case .string(let kid) = header["kid"] { kid } else { nil } }
+
+    /// A NumericDate claim in microseconds, nil when absent or out of range.
+    func instant(_ claim: String) -> Int64? {
+        guard case .number(let text) = payload[claim], let seconds = Double(text) else { return nil }
+        return Authenticator.microseconds(Date(timeIntervalSince1970: seconds))
+    }
+
+    private static func object(_ part: Substring) -> [String: JSONValue]? {
+        guard part.utf8.count < 16_384, let bytes = PageSessions.unbase64url(String(part)),
+            case .object(let fields)? = try? JSONValue.parse(String(decoding: bytes, as: UTF8.self))
+        else { return nil }
+        return fields
+    }
+}
+
+/// What jwt-kit decodes of a provider's token: nothing (the claims are read as JSON, since the
+/// subject claim is configurable); it checks the signature.
+struct OpaqueClaims: JWTPayload {
+    init(from decoder: any Decoder) throws {}
+    func encode(to encoder: any Encoder) throws {}
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 
 struct VerifiedToken: Sendable {

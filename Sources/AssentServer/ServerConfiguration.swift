@@ -64,10 +64,7 @@ public struct ServerConfiguration: Sendable {
             guard let value = Int(bytes), value > 0 else { throw .invalidArgument("ASSENT_MAX_BODY_BYTES must be a positive integer") }
             configuration.maxBodyBytes = value
         }
-        configuration.userTokens.hs256Secret = environment["ASSENT_JWT_HS256_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
-        configuration.userTokens.es256PublicKeyPEM = environment["ASSENT_JWT_ES256_PUBLIC_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        configuration.userTokens.issuer = environment["ASSENT_JWT_ISSUER"].flatMap { $0.isEmpty ? nil : $0 }
-        configuration.userTokens.audience = environment["ASSENT_JWT_AUDIENCE"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.userTokens = try UserTokenConfiguration.fromEnvironment(environment)
         if let directory = environment["ASSENT_EXPORT_DIR"], !directory.isEmpty { configuration.exportDirectory = directory }
         configuration.secrets = try DeploymentSecrets.fromEnvironment(environment)
         if let text = environment["ASSENT_CACHE_MB"] {
@@ -168,8 +165,74 @@ public struct UserTokenConfiguration: Sendable {
     /// A token's `aud` must contain it. Required (`ServerConfiguration.validate()`) except under
     /// `--demo`. Default none.
     public var audience: String?
+    /// Identity providers whose tokens are checked against their published keys (JWKS):
+    /// `ASSENT_JWT_JWKS_URL` with `ASSENT_JWT_ISSUER` (one issuer per URL, in order), and
+    /// `ASSENT_OIDC_ISSUER` (keys found through discovery); each with its audience from
+    /// `ASSENT_JWT_AUDIENCE` (one for all, or one per provider: JWKS URLs first, then issuers).
+    public var providers: [TokenProvider] = []
+    /// How far past `exp` (and before `nbf`) a provider's token is still accepted: clocks differ.
+    /// Default 60 s (`ASSENT_JWT_LEEWAY`).
+    public var leewaySeconds: Int64 = 60
+    /// The claim of a provider's token that holds the account id. Default `sub`
+    /// (`ASSENT_JWT_SUBJECT_CLAIM`).
+    public var subjectClaim = "sub"
 
     public init() {}
+
+    /// Reads the token settings from the environment. - Throws: `invalid_argument`.
+    static func fromEnvironment(_ environment: [String: String]) throws(AssentError) -> UserTokenConfiguration {
+        func list(_ name: String) -> [String] {
+            (environment[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        var tokens = UserTokenConfiguration()
+        tokens.hs256Secret = environment["ASSENT_JWT_HS256_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        tokens.es256PublicKeyPEM = environment["ASSENT_JWT_ES256_PUBLIC_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        let jwksURLs = list("ASSENT_JWT_JWKS_URL")
+        let issuers = list("ASSENT_JWT_ISSUER")
+        let discovered = list("ASSENT_OIDC_ISSUER")
+        let audiences = list("ASSENT_JWT_AUDIENCE")
+        if jwksURLs.isEmpty {
+            guard issuers.count <= 1 else {
+                throw .invalidArgument("ASSENT_JWT_ISSUER names one issuer (several only with ASSENT_JWT_JWKS_URL)")
+            }
+            tokens.issuer = issuers.first
+        } else if issuers.count != jwksURLs.count {
+            throw .invalidArgument("ASSENT_JWT_ISSUER must name one issuer per ASSENT_JWT_JWKS_URL, in the same order")
+        }
+        let count = jwksURLs.count + discovered.count
+        guard count == 0 || audiences.count <= 1 || audiences.count == count else {
+            throw .invalidArgument(
+                "ASSENT_JWT_AUDIENCE names one audience, or one per identity provider (JWKS URLs first, then OIDC issuers)")
+        }
+        if count == 0, audiences.count > 1 { throw .invalidArgument("ASSENT_JWT_AUDIENCE names one audience") }
+        tokens.audience = audiences.first
+        for (index, url) in (jwksURLs + discovered).enumerated() {
+            let issuer = index < jwksURLs.count ? issuers[index] : url
+            for address in index < jwksURLs.count ? [url, issuer] : [issuer] {
+                guard address.hasPrefix("https://") || isLoopback(address) else {
+                    throw .invalidArgument("identity provider addresses must be https:// (http:// only on loopback): \(address)")
+                }
+            }
+            guard let audience = audiences.count == count ? audiences[index] : audiences.first else {
+                throw .invalidArgument("ASSENT_JWT_AUDIENCE is required with an identity provider: a token must be issued for Assent")
+            }
+            tokens.providers.append(
+                TokenProvider(issuer: issuer, audience: audience, keys: index < jwksURLs.count ? .jwks(url) : .discovery))
+        }
+        if let text = environment["ASSENT_JWT_LEEWAY"] {
+            tokens.leewaySeconds = try ServerConfiguration.parseSeconds(text, name: "ASSENT_JWT_LEEWAY")
+            guard tokens.leewaySeconds <= 600 else { throw .invalidArgument("ASSENT_JWT_LEEWAY must be at most 10m") }
+        }
+        if let claim = environment["ASSENT_JWT_SUBJECT_CLAIM"], !claim.isEmpty { tokens.subjectClaim = claim }
+        return tokens
+    }
+
+    /// `http://127.0.0.1…`, `http://localhost…`, `http://[::1]…`: where plain HTTP is allowed (tests).
+    static func isLoopback(_ address: String) -> Bool {
+        ["http://127.0.0.1", "http://localhost", "http://[::1]"].contains { prefix in
+            address == prefix || address.hasPrefix(prefix + ":") || address.hasPrefix(prefix + "/")
+        }
+    }
 }
 
 /// A token bucket's settings: a steady rate and a burst.
