@@ -1,4 +1,5 @@
 import AssentStore
+import Crypto
 public import AssentService
 public import Hummingbird
 public import Logging
@@ -42,13 +43,21 @@ public enum AssentServer {
             configuration: configuration)
         pages.register(on: router)
         let dashboards = DashboardCache(app: app)
+        let consoleKey = SymmetricKey(data: try await app.deploymentKey(named: "console-sessions", secrets: configuration.secrets))
+        var oidc: ConsoleOIDC?
+        if let issuer = configuration.console.issuer, let clientID = configuration.console.clientID {
+            let clock = app.clock
+            oidc = ConsoleOIDC(
+                settings: configuration.console,
+                keys: ProviderKeys(
+                    provider: TokenProvider(issuer: issuer, audience: clientID, keys: .discovery), fetcher: HTTPIdentityFetcher(),
+                    now: { clock.now() }),
+                key: consoleKey, secure: configuration.secureCookies, now: { clock.now() })
+        }
         let console = Console(
             pages: pages,
-            sessions: PageSessions(
-                key: .init(data: try await app.deploymentKey(named: "console-sessions", secrets: configuration.secrets)),
-                name: "assent_console",
-                sameSite: .strict, secure: configuration.secureCookies),
-            dashboards: dashboards)
+            sessions: PageSessions(key: consoleKey, name: "assent_console", sameSite: .strict, secure: configuration.secureCookies),
+            dashboards: dashboards, oidc: oidc)
         console.register(on: router)
         routeMethods.set(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
         return (router, dashboards, api)

@@ -152,43 +152,14 @@ final class Authenticator: Sendable {
         return verified
     }
 
-    /// A token from an identity provider: an accepted algorithm, a `kid` among the provider's
-    /// keys (fetched again when unknown, at most once per 30 s), a signature that checks out,
-    /// `aud` naming this deployment, `exp` (and `nbf` when present) within the leeway, and the
-    /// configured subject claim.
+    /// A token from an identity provider (``ProviderKeys/verify(_:_:leewaySeconds:)``) naming
+    /// the account in the configured subject claim.
     private func providerToken(_ token: String, _ unverified: UnverifiedToken, provider: ProviderKeys) async throws -> VerifiedToken {
-        let settings = provider.provider
-        guard let alg = unverified.algorithm, UserTokenAlgorithms.accepted.contains(alg) else {
-            throw APIError.unauthorized(
-                "the token's algorithm \(unverified.algorithm ?? "(none)") is not accepted: RS256, RS384, ES256, ES384 or EdDSA")
-        }
-        guard let kid = unverified.kid, !kid.isEmpty else { throw APIError.unauthorized("the token names no signing key (kid)") }
-        guard let keys = await provider.keys(for: kid) else {
-            throw APIError.unauthorized("the token's signing key \(kid) is not one of \(settings.issuer)'s keys")
-        }
-        do {
-            _ = try await keys.verify(token, as: OpaqueClaims.self)
-        } catch {
-            throw APIError.unauthorized("the token's signature does not check out")
-        }
-        let audiences: [String]
-        switch unverified.payload["aud"] {
-        case .string(let audience): audiences = [audience]
-        case .array(let values): audiences = values.compactMap { if case .string(let text) = $0 { text } else { nil } }
-        default: audiences = []
-        }
-        guard audiences.contains(settings.audience) else { throw APIError.unauthorized("the token is not for this audience") }
-        guard let exp = unverified.instant("exp") else { throw APIError.unauthorized("the token has no valid exp") }
-        let leeway = configuration.leewaySeconds * 1_000_000
-        var notBefore: Int64?
-        if unverified.payload["nbf"] != nil {
-            guard let nbf = unverified.instant("nbf") else { throw APIError.unauthorized("the token's nbf is out of range") }
-            notBefore = nbf - leeway
-        }
+        let verified = try await provider.verify(token, unverified, leewaySeconds: configuration.leewaySeconds)
         guard case .string(let subject) = unverified.payload[configuration.subjectClaim], !subject.isEmpty else {
             throw APIError.unauthorized("the token has no \(configuration.subjectClaim) claim naming the account")
         }
-        return VerifiedToken(account: subject, expiry: exp + leeway, notBefore: notBefore)
+        return VerifiedToken(account: subject, expiry: verified.expiry, notBefore: verified.notBefore)
     }
 
     /// How each configured identity provider's key cache is doing (for tests and `/health`).
@@ -225,46 +196,6 @@ extension Caller {
         guard case .user(let account) = self else { throw APIError.forbidden("this route is for a signed-in user") }
         return account
     }
-}
-
-/// A token's header and claims as written, before anything is checked: they pick the provider
-/// and the checks; nothing in them is trusted until the signature is.
-struct UnverifiedToken {
-    var header: [String: JSONValue]
-    var payload: [String: JSONValue]
-
-    init(_ token: String) throws {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let header = Self.object(parts[0]), let payload = Self.object(parts[1]) else {
-            throw APIError.unauthorized("the token is not a JWT")
-        }
-        self.header = header
-        self.payload = payload
-    }
-
-    var algorithm: String? { if case .string(let alg) = header["alg"] { alg } else { nil } }
-    var kid: String? { if case .string(let kid) = header["kid"] { kid } else { nil } }
-
-    /// A NumericDate claim in microseconds, nil when absent or out of range.
-    func instant(_ claim: String) -> Int64? {
-        guard case .number(let text) = payload[claim], let seconds = Double(text) else { return nil }
-        return Authenticator.microseconds(Date(timeIntervalSince1970: seconds))
-    }
-
-    private static func object(_ part: Substring) -> [String: JSONValue]? {
-        guard part.utf8.count < 16_384, let bytes = PageSessions.unbase64url(String(part)),
-            case .object(let fields)? = try? JSONValue.parse(String(decoding: bytes, as: UTF8.self))
-        else { return nil }
-        return fields
-    }
-}
-
-/// What jwt-kit decodes of a provider's token: nothing (the claims are read as JSON, since the
-/// subject claim is configurable); it checks the signature.
-struct OpaqueClaims: JWTPayload {
-    init(from decoder: any Decoder) throws {}
-    func encode(to encoder: any Encoder) throws {}
-    func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 
 struct VerifiedToken: Sendable {

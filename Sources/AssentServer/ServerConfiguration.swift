@@ -47,6 +47,8 @@ public struct ServerConfiguration: Sendable {
     public var sqliteReaders = 4
     /// Where the deployment's secrets come from: the database, or `ASSENT_SECRETS_FILE`.
     public var secrets = DeploymentSecrets.inDatabase
+    /// How operators sign in to the console: by SSO (OIDC), by an admin key, or both.
+    public var console = ConsoleSignInConfiguration()
     /// The store's description for logs (never credentials).
     public var databaseDescription = "assent.sqlite"
 
@@ -65,6 +67,7 @@ public struct ServerConfiguration: Sendable {
             configuration.maxBodyBytes = value
         }
         configuration.userTokens = try UserTokenConfiguration.fromEnvironment(environment)
+        configuration.console = try ConsoleSignInConfiguration.fromEnvironment(environment)
         if let directory = environment["ASSENT_EXPORT_DIR"], !directory.isEmpty { configuration.exportDirectory = directory }
         configuration.secrets = try DeploymentSecrets.fromEnvironment(environment)
         if let text = environment["ASSENT_CACHE_MB"] {
@@ -138,6 +141,7 @@ public struct ServerConfiguration: Sendable {
     /// token the identity provider issued for another application is not accepted here.
     /// - Throws: `invalid_argument`.
     public func validate() throws(AssentError) {
+        try console.validate()
         let tokensConfigured = userTokens.hs256Secret != nil || userTokens.es256PublicKeyPEM != nil
         if tokensConfigured && userTokens.audience == nil && !demo {
             throw .invalidArgument("ASSENT_JWT_AUDIENCE is required when user tokens are configured: a token must be issued for Assent")
@@ -231,6 +235,76 @@ public struct UserTokenConfiguration: Sendable {
     static func isLoopback(_ address: String) -> Bool {
         ["http://127.0.0.1", "http://localhost", "http://[::1]"].contains { prefix in
             address == prefix || address.hasPrefix(prefix + ":") || address.hasPrefix(prefix + "/")
+        }
+    }
+}
+
+/// How operators sign in to the console. With an OIDC issuer, by the authorization-code flow
+/// with PKCE at the company's identity provider; the role comes from a claim of the id token.
+/// The admin-key form stays for deployments without SSO, and is off once SSO is configured
+/// unless `ASSENT_CONSOLE_KEY_SIGNIN=1`.
+public struct ConsoleSignInConfiguration: Sendable {
+    /// The provider's issuer; its discovery document names the endpoints (`ASSENT_CONSOLE_OIDC_ISSUER`).
+    public var issuer: String?
+    /// `ASSENT_CONSOLE_OIDC_CLIENT_ID` and `ASSENT_CONSOLE_OIDC_CLIENT_SECRET`: the console's
+    /// registration at the provider (a confidential client).
+    public var clientID: String?
+    public var clientSecret: String?
+    /// Where people reach this server, `https://assent.example.com` (`ASSENT_PUBLIC_URL`): the
+    /// redirect URI registered at the provider is this plus `/console/oidc/callback`.
+    public var publicURL: String?
+    /// The id token's claim holding the operator's roles or groups. Default `groups`
+    /// (`ASSENT_CONSOLE_ROLE_CLAIM`).
+    public var roleClaim = "groups"
+    /// Values of that claim that make an admin (everything) and an auditor (read only). Defaults
+    /// `assent-admins` and `assent-auditors` (`ASSENT_CONSOLE_ADMIN_ROLES`, `ASSENT_CONSOLE_AUDITOR_ROLES`,
+    /// comma-separated).
+    public var adminRoles: Set<String> = ["assent-admins"]
+    public var auditorRoles: Set<String> = ["assent-auditors"]
+    /// Whether the admin-key form signs in: always without OIDC; with it only when
+    /// `ASSENT_CONSOLE_KEY_SIGNIN=1`.
+    public var keySignInWithOIDC = false
+
+    public init() {}
+
+    public var usesOIDC: Bool { issuer != nil }
+    public var keySignIn: Bool { !usesOIDC || keySignInWithOIDC }
+    public var redirectURI: String? { publicURL.map { (($0.hasSuffix("/") ? String($0.dropLast()) : $0)) + "/console/oidc/callback" } }
+
+    static func fromEnvironment(_ environment: [String: String]) throws(AssentError) -> ConsoleSignInConfiguration {
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        func set(_ name: String) -> Set<String>? {
+            value(name).map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
+        }
+        var console = ConsoleSignInConfiguration()
+        console.issuer = value("ASSENT_CONSOLE_OIDC_ISSUER")
+        console.clientID = value("ASSENT_CONSOLE_OIDC_CLIENT_ID")
+        console.clientSecret = value("ASSENT_CONSOLE_OIDC_CLIENT_SECRET")
+        console.publicURL = value("ASSENT_PUBLIC_URL")
+        if let claim = value("ASSENT_CONSOLE_ROLE_CLAIM") { console.roleClaim = claim }
+        if let roles = set("ASSENT_CONSOLE_ADMIN_ROLES") { console.adminRoles = roles }
+        if let roles = set("ASSENT_CONSOLE_AUDITOR_ROLES") { console.auditorRoles = roles }
+        if let flag = value("ASSENT_CONSOLE_KEY_SIGNIN") {
+            guard flag == "1" || flag == "0" else { throw .invalidArgument("ASSENT_CONSOLE_KEY_SIGNIN must be 1 or 0") }
+            console.keySignInWithOIDC = flag == "1"
+        }
+        return console
+    }
+
+    /// - Throws: `invalid_argument` when OIDC is half configured or an address is plain http off loopback.
+    func validate() throws(AssentError) {
+        guard let issuer else { return }
+        guard clientID != nil, clientSecret != nil else {
+            throw .invalidArgument("ASSENT_CONSOLE_OIDC_ISSUER needs ASSENT_CONSOLE_OIDC_CLIENT_ID and ASSENT_CONSOLE_OIDC_CLIENT_SECRET")
+        }
+        guard let publicURL else {
+            throw .invalidArgument("ASSENT_CONSOLE_OIDC_ISSUER needs ASSENT_PUBLIC_URL: the redirect URI is built from it")
+        }
+        for address in [issuer, publicURL] where !(address.hasPrefix("https://") || UserTokenConfiguration.isLoopback(address)) {
+            throw .invalidArgument("console sign-in addresses must be https:// (http:// only on loopback): \(address)")
+        }
+        guard adminRoles.isDisjoint(with: auditorRoles) else {
+            throw .invalidArgument("ASSENT_CONSOLE_ADMIN_ROLES and ASSENT_CONSOLE_AUDITOR_ROLES must not share a value")
         }
     }
 }

@@ -170,6 +170,23 @@ public final class TestIdentityProvider: Sendable {
         return Self.base64url(Data(header.utf8)) + "." + Self.base64url(Data(payload.utf8)) + "."
     }
 
+    /// Signs `subject` in with `groups` for an authorization request (its `redirect_uri`,
+    /// `state`, `code_challenge` and `nonce`): a one-time code valid for two minutes.
+    /// - Returns: where the browser goes next (the redirect URI with `code` and `state`), or nil
+    ///   for a request that lacks them.
+    public func approve(_ request: [String: String], subject: String, groups: [String]) -> String? {
+        guard let redirect = request["redirect_uri"], let state = request["state"], let challenge = request["code_challenge"] else {
+            return nil
+        }
+        let code = Self.randomToken()
+        let grant = Grant(
+            subject: subject, groups: groups, clientID: clientID, redirectURI: redirect,
+            nonce: request["nonce"].flatMap { $0.isEmpty ? nil : $0 }, challenge: challenge, expires: Date().addingTimeInterval(120))
+        self.state.withLock { $0.grants[code] = grant }
+        let separator = redirect.contains("?") ? "&" : "?"
+        return redirect + separator + "code=\(Self.percent(code))&state=\(Self.percent(state))"
+    }
+
     // MARK: HTTP
 
     public func router() -> Router<BasicRequestContext> {
@@ -220,21 +237,10 @@ public final class TestIdentityProvider: Sendable {
         }
         router.post("/authorize") { request, _ -> Response in
             let form = Self.form(String(buffer: try await request.body.collect(upTo: 1 << 16)))
-            guard let redirect = form["redirect_uri"], let state = form["state"], let challenge = form["code_challenge"],
-                let subject = form["subject"], !subject.isEmpty
+            guard let subject = form["subject"], !subject.isEmpty,
+                let location = self.approve(form, subject: subject, groups: (form["groups"] ?? "").split(separator: " ").map(String.init))
             else { return Self.html(status: .badRequest, "<p>bad form</p>") }
-            let code = Self.randomToken()
-            let grant = Grant(
-                subject: subject, groups: (form["groups"] ?? "").split(separator: " ").map(String.init), clientID: self.clientID,
-                redirectURI: redirect, nonce: form["nonce"].flatMap { $0.isEmpty ? nil : $0 }, challenge: challenge,
-                expires: Date().addingTimeInterval(120))
-            self.state.withLock { $0.grants[code] = grant }
-            let separator = redirect.contains("?") ? "&" : "?"
-            return Response(
-                status: .found,
-                headers: [
-                    .location: redirect + separator + "code=\(Self.percent(code))&state=\(Self.percent(state))"
-                ])
+            return Response(status: .found, headers: [.location: location])
         }
         router.post("/token") { request, _ -> Response in
             let form = Self.form(String(buffer: try await request.body.collect(upTo: 1 << 16)))

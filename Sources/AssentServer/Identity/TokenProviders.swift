@@ -121,6 +121,46 @@ actor ProviderKeys {
         return kids.contains(kid) ? collection : nil
     }
 
+    /// Checks a token this provider signed: an accepted algorithm, a `kid` among its keys, a
+    /// signature that checks out, `aud` naming the provider's audience, `exp` (and `nbf` when
+    /// present) within the leeway. - Returns: the validity period, leeway included.
+    /// - Throws: 401 saying which check failed.
+    func verify(_ token: String, _ unverified: UnverifiedToken, leewaySeconds: Int64) async throws -> (expiry: Int64, notBefore: Int64?) {
+        guard let alg = unverified.algorithm, UserTokenAlgorithms.accepted.contains(alg) else {
+            throw APIError.unauthorized(
+                "the token's algorithm \(unverified.algorithm ?? "(none)") is not accepted: RS256, RS384, ES256, ES384 or EdDSA")
+        }
+        guard let kid = unverified.kid, !kid.isEmpty else { throw APIError.unauthorized("the token names no signing key (kid)") }
+        guard let keys = await keys(for: kid) else {
+            throw APIError.unauthorized("the token's signing key \(kid) is not one of \(provider.issuer)'s keys")
+        }
+        do {
+            _ = try await keys.verify(token, as: OpaqueClaims.self)
+        } catch {
+            throw APIError.unauthorized("the token's signature does not check out")
+        }
+        guard case .string(provider.issuer) = unverified.payload["iss"] else {
+            throw APIError.unauthorized("the token's issuer is not accepted")
+        }
+        let audiences: [String]
+        switch unverified.payload["aud"] {
+        case .string(let audience): audiences = [audience]
+        case .array(let values): audiences = values.compactMap { if case .string(let text) = $0 { text } else { nil } }
+        default: audiences = []
+        }
+        guard audiences.contains(provider.audience) else { throw APIError.unauthorized("the token is not for this audience") }
+        guard let exp = unverified.instant("exp") else { throw APIError.unauthorized("the token has no valid exp") }
+        let leeway = leewaySeconds * 1_000_000
+        var notBefore: Int64?
+        if unverified.payload["nbf"] != nil {
+            guard let nbf = unverified.instant("nbf") else { throw APIError.unauthorized("the token's nbf is out of range") }
+            notBefore = nbf - leeway
+        }
+        let validity = VerifiedToken(account: "", expiry: exp + leeway, notBefore: notBefore)
+        try validity.checkValid(at: now())
+        return (validity.expiry, notBefore)
+    }
+
     private func refresh(at instant: Int64) async {
         if let inFlight {
             await inFlight.value
@@ -151,17 +191,39 @@ actor ProviderKeys {
         }
     }
 
-    /// The `jwks_uri` of the issuer's discovery document, which must name the same issuer.
+    /// The `jwks_uri` of the issuer's discovery document.
     private func discover() async throws -> String {
+        guard let jwksURI = try await discovery()["jwks_uri"] else {
+            throw AssentError.invalidArgument("the discovery document of \(provider.issuer) has no jwks_uri")
+        }
+        return jwksURI
+    }
+
+    private var discovered: [String: String]?
+
+    /// The issuer's discovery document's addresses (`jwks_uri`, `authorization_endpoint`,
+    /// `token_endpoint`, …), fetched once; it must name the same issuer and use https (or loopback).
+    /// - Throws: when the provider cannot be reached or the document does not check out.
+    func discovery() async throws -> [String: String] {
+        if let discovered { return discovered }
         fetches += 1
         let document = try await fetcher.get(TokenProvider.discoveryURL(issuer: provider.issuer))
         guard case .object(let fields) = try JSONValue.parse(String(decoding: document.body, as: UTF8.self)),
-            case .string(let issuer) = fields["issuer"], case .string(let jwksURI) = fields["jwks_uri"]
-        else { throw AssentError.invalidArgument("the discovery document of \(provider.issuer) has no issuer and jwks_uri") }
+            case .string(let issuer) = fields["issuer"]
+        else { throw AssentError.invalidArgument("the discovery document of \(provider.issuer) names no issuer") }
         guard issuer == provider.issuer else {
             throw AssentError.invalidArgument("the discovery document of \(provider.issuer) names the issuer \(issuer)")
         }
-        return jwksURI
+        var addresses: [String: String] = [:]
+        for (name, value) in fields {
+            guard case .string(let address) = value, name == "jwks_uri" || name.hasSuffix("_endpoint") else { continue }
+            guard address.hasPrefix("https://") || UserTokenConfiguration.isLoopback(address) else {
+                throw AssentError.invalidArgument("the discovery document of \(provider.issuer) names \(name) over plain http")
+            }
+            addresses[name] = address
+        }
+        discovered = addresses
+        return addresses
     }
 
     /// The signing keys of a JWKS: RSA, EC and OKP keys with a `kid` whose `use` is absent or
@@ -189,4 +251,44 @@ actor ProviderKeys {
 /// The signature algorithms accepted from an identity provider's JWKS: never `none`, never HS*.
 enum UserTokenAlgorithms {
     static let accepted: Set<String> = ["RS256", "RS384", "ES256", "ES384", "EdDSA"]
+}
+
+/// A token's header and claims as written, before anything is checked: they pick the provider
+/// and the checks; nothing in them is trusted until the signature is.
+struct UnverifiedToken {
+    var header: [String: JSONValue]
+    var payload: [String: JSONValue]
+
+    init(_ token: String) throws {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let header = Self.object(parts[0]), let payload = Self.object(parts[1]) else {
+            throw APIError.unauthorized("the token is not a JWT")
+        }
+        self.header = header
+        self.payload = payload
+    }
+
+    var algorithm: String? { if case .string(let alg) = header["alg"] { alg } else { nil } }
+    var kid: String? { if case .string(let kid) = header["kid"] { kid } else { nil } }
+
+    /// A NumericDate claim in microseconds, nil when absent or out of range.
+    func instant(_ claim: String) -> Int64? {
+        guard case .number(let text) = payload[claim], let seconds = Double(text) else { return nil }
+        return Authenticator.microseconds(Date(timeIntervalSince1970: seconds))
+    }
+
+    private static func object(_ part: Substring) -> [String: JSONValue]? {
+        guard part.utf8.count < 16_384, let bytes = PageSessions.unbase64url(String(part)),
+            case .object(let fields)? = try? JSONValue.parse(String(decoding: bytes, as: UTF8.self))
+        else { return nil }
+        return fields
+    }
+}
+
+/// What jwt-kit decodes of a provider's token: nothing (the claims are read as JSON, since the
+/// subject claim is configurable); it checks the signature.
+struct OpaqueClaims: JWTPayload {
+    init(from decoder: any Decoder) throws {}
+    func encode(to encoder: any Encoder) throws {}
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
 }

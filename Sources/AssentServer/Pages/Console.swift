@@ -10,24 +10,51 @@ struct Console: Sendable {
     let pages: Pages
     let sessions: PageSessions
     let dashboards: DashboardCache
+    /// Sign-in by the company's identity provider, when configured.
+    let oidc: ConsoleOIDC?
 
     var api: API { pages.api }
+    var settings: ConsoleSignInConfiguration { pages.configuration.console }
 
-    func page(_ template: String, _ context: [String: Any], status: HTTPResponse.Status = .ok, session: PageSessions.Session?) -> Response {
-        var context = context
-        if let session { context["csrf"] = sessions.csrfToken(for: session) }
-        return pages.page(template, context, status: status, session: session)
+    /// Who is signed in to the console, and what they may do.
+    struct Operator: Sendable {
+        var session: PageSessions.Session
+        /// What ledger entries they write name: `key:NAME`, or `operator:SUBJECT` by SSO.
+        var actor: String
+        /// Admins write (create runs); auditors only read.
+        var mayWrite: Bool
+        var role: String
     }
 
-    /// The operator's session, if the key it was opened with still holds `admin`.
-    func session(_ request: Request) async throws -> PageSessions.Session {
-        guard let session = sessions.session(of: request, now: api.clock.now()),
+    func page(_ template: String, _ context: [String: Any], status: HTTPResponse.Status = .ok, operator: Operator?) -> Response {
+        var context = context
+        if let `operator` {
+            context["csrf"] = sessions.csrfToken(for: `operator`.session)
+            context["mayWrite"] = `operator`.mayWrite
+            context["operatorName"] = `operator`.actor
+            context["operatorRole"] = `operator`.role
+        }
+        return pages.page(template, context, status: status, session: `operator`?.session)
+    }
+
+    /// The operator of a session: one opened with a key that is still active and holds `admin`,
+    /// or one opened by SSO while SSO is configured.
+    func signedIn(_ request: Request) async throws -> Operator {
+        guard let session = sessions.session(of: request, now: api.clock.now()) else { throw ConsoleRedirect() }
+        if session.account.hasPrefix("oidc:") {
+            let parts = session.account.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard oidc != nil, parts.count == 3, let role = ConsoleOIDC.Role(rawValue: String(parts[1])), !parts[2].isEmpty else {
+                throw ConsoleRedirect()
+            }
+            return Operator(session: session, actor: "operator:\(parts[2])", mayWrite: role == .admin, role: role.rawValue)
+        }
+        guard settings.keySignIn,
             let key = try await api.app.keys().first(where: { "key:\($0.name)" == session.account }),
             key.isActive(at: api.clock.now()), mayOperate(key)
         else {
             throw ConsoleRedirect()
         }
-        return session
+        return Operator(session: session, actor: key.actor, mayWrite: true, role: "admin")
     }
 
     /// An active admin key; the `demo-…` keys only under `--demo`, as on the API.
@@ -37,65 +64,94 @@ struct Console: Sendable {
 
     struct ConsoleRedirect: Error {}
 
-    func guarded(_ request: Request, _ body: (PageSessions.Session) async throws -> Response) async -> Response {
+    static let readOnly = PageError(
+        status: .forbidden, heading: "Read only", message: "Auditors see the console; creating runs takes the admin role.")
+
+    func guarded(_ request: Request, _ body: (Operator) async throws -> Response) async -> Response {
         await pages.handle {
             do {
-                return try await body(try await session(request))
+                return try await body(try await signedIn(request))
             } catch is ConsoleRedirect {
                 return pages.redirect(to: "/console/signin")
             }
         }
     }
 
-    func form(_ request: Request, session: PageSessions.Session) async throws -> Form {
+    func signInPage(error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+        var context: [String: Any] = ["title": "Sign in", "keySignIn": settings.keySignIn, "sso": oidc != nil]
+        if let error { context["error"] = error }
+        if let issuer = settings.issuer { context["provider"] = URL(string: issuer)?.host ?? issuer }
+        return page("console-signin", context, status: status, operator: nil)
+    }
+
+    func form(_ request: Request, operator: Operator) async throws -> Form {
         let form = Form(try await api.bodyText(request))
-        guard sessions.checkCSRF(form["csrf"], session: session) else {
+        guard sessions.checkCSRF(form["csrf"], session: `operator`.session) else {
             throw PageError(status: .forbidden, heading: "This form has expired", message: "Go back, reload the page and try again.")
         }
         return form
     }
 
     func register(on router: Router<AssentRequestContext>) {
-        router.get("/console/signin") { _, _ -> Response in
-            page("console-signin", ["title": "Sign in"], session: nil)
-        }
+        router.get("/console/signin") { _, _ -> Response in signInPage() }
         router.post("/console/signin") { request, _ -> Response in
             await pages.handle {
+                guard settings.keySignIn else {
+                    return signInPage(error: "Sign-in with a key is off here: sign in with your company account.", status: .forbidden)
+                }
                 let form = Form(try await api.bodyText(request))
                 let secret = form["key"] ?? ""
                 guard case .accepted(let key) = try await api.app.authenticateKey(secret: secret), mayOperate(key) else {
-                    return page(
-                        "console-signin", ["title": "Sign in", "error": "That is not an active key with the admin scope."],
-                        status: .unauthorized, session: nil)
+                    return signInPage(error: "That is not an active key with the admin scope.", status: .unauthorized)
                 }
                 return pages.redirect(to: "/console", setting: sessions.cookie(account: key.actor, now: api.clock.now()))
             }
         }
+        router.get("/console/oidc/start") { _, _ -> Response in
+            await pages.handle {
+                guard let oidc else { throw PageError(status: .notFound, heading: "Not found", message: "SSO is not configured here.") }
+                return try await oidc.start()
+            }
+        }
+        router.get("/console/oidc/callback") { request, _ -> Response in
+            await pages.handle {
+                guard let oidc else { throw PageError(status: .notFound, heading: "Not found", message: "SSO is not configured here.") }
+                let (subject, role) = try await oidc.finish(request)
+                // The session cookie is SameSite=Strict, so a redirect chain that began at the
+                // provider would arrive without it: this page sets it, then moves on from here.
+                var response = pages.page(
+                    "console-continue", ["title": "Signed in", "to": "/console", "refreshTo": "/console"], session: nil)
+                response.setCookie(sessions.cookie(account: "oidc:\(role.rawValue):\(subject)", now: api.clock.now()))
+                response.setCookie(oidc.cleared)
+                return response
+            }
+        }
         router.post("/console/signout") { request, _ -> Response in
-            await guarded(request) { session in
-                _ = try await form(request, session: session)
+            await guarded(request) { op in
+                _ = try await form(request, operator: op)
                 return pages.redirect(to: "/console/signin", setting: sessions.signedOut)
             }
         }
         router.get("/console") { request, _ -> Response in
-            await guarded(request) { session in try await dashboard(session: session) }
+            await guarded(request) { op in try await dashboard(operator: op) }
         }
         router.get("/console/runs") { request, _ -> Response in
-            await guarded(request) { session in try await runsPage(session: session) }
+            await guarded(request) { op in try await runsPage(operator: op) }
         }
         router.post("/console/runs") { request, _ -> Response in
-            await guarded(request) { session in
-                let form = try await form(request, session: session)
+            await guarded(request) { op in
+                guard op.mayWrite else { throw Self.readOnly }
+                let form = try await form(request, operator: op)
                 let name = form["name"] ?? ""
                 try API.validateRunName(name)
                 let purpose = form["purpose"].flatMap(RunPurpose.init(rawValue:)) ?? .modelTraining
-                let summary = try await api.app.createRun(name: name, purpose: purpose, actor: session.account)
+                let summary = try await api.app.createRun(name: name, purpose: purpose, actor: op.actor)
                 api.metrics.recordRun(conversations: summary.conversations)
                 return pages.redirect(to: "/console/runs/\(name)")
             }
         }
         router.get("/console/runs/:run") { request, context -> Response in
-            await guarded(request) { session in
+            await guarded(request) { op in
                 let run = try await api.app.run(named: try API.parameter(context, "run"))
                 return page(
                     "console-run",
@@ -103,11 +159,11 @@ struct Console: Sendable {
                         "title": "Run \(run.name)", "name": run.name, "at": run.at.rfc3339, "createdAt": run.createdAt.rfc3339,
                         "purpose": run.purpose.rawValue, "conversations": run.conversations, "feedback": run.feedback,
                         "policyVersion": run.policyVersion, "ledgerSeq": run.ledgerSeq, "manifestSha256": run.manifestSha256,
-                    ], session: session)
+                    ], operator: op)
             }
         }
         router.get("/console/lineage") { request, _ -> Response in
-            await guarded(request) { session in
+            await guarded(request) { op in
                 let account = request.uri.queryParameters.get("account").flatMap { $0.isEmpty ? nil : $0 }
                 let conversation = request.uri.queryParameters.get("conversation").flatMap { $0.isEmpty ? nil : $0 }
                 var context: [String: Any] = ["title": "Lineage", "account": account ?? "", "conversation": conversation ?? ""]
@@ -127,11 +183,11 @@ struct Console: Sendable {
                         context["error"] = error.message
                     }
                 }
-                return page("console-lineage", context, session: session)
+                return page("console-lineage", context, operator: op)
             }
         }
         router.get("/console/explain") { request, _ -> Response in
-            await guarded(request) { session in
+            await guarded(request) { op in
                 let conversation = request.uri.queryParameters.get("conversation") ?? ""
                 let atText = request.uri.queryParameters.get("at") ?? ""
                 var context: [String: Any] = ["title": "Explain", "conversation": conversation, "at": atText]
@@ -152,11 +208,11 @@ struct Console: Sendable {
                         context["error"] = error.message
                     }
                 }
-                return page("console-explain", context, session: session)
+                return page("console-explain", context, operator: op)
             }
         }
         router.get("/console/ledger") { request, _ -> Response in
-            await guarded(request) { session in
+            await guarded(request) { op in
                 let verification = try await api.app.verifyLedger()
                 let history = try await api.app.policyHistory()
                 let current = history.version(at: api.clock.now())
@@ -172,12 +228,12 @@ struct Console: Sendable {
                                 "current": $0 == current,
                             ] as [String: Any]
                         },
-                    ], session: session)
+                    ], operator: op)
             }
         }
     }
 
-    private func dashboard(session: PageSessions.Session) async throws -> Response {
+    private func dashboard(operator op: Operator) async throws -> Response {
         let (dashboard, stale) = try await dashboards.current()
         let optedIn = dashboard.optInByPlan.reduce(0) { $0 + $1.optedIn }
         return page(
@@ -195,16 +251,16 @@ struct Console: Sendable {
                     dashboard.retentionByMonth.map { (label: $0.month, count: $0.conversations) }),
                 "purgesChart": Charts.bars(
                     "Purges per day", dashboard.days.filter { $0.purged > 0 }.map { (label: $0.day, count: $0.purged) }, colour: Charts.off),
-            ], session: session)
+            ], operator: op)
     }
 
-    private func runsPage(session: PageSessions.Session) async throws -> Response {
+    private func runsPage(operator op: Operator) async throws -> Response {
         let runs = try await api.app.runs().reversed().map {
             [
                 "name": $0.name, "at": $0.at.rfc3339, "purpose": $0.purpose.rawValue, "conversations": $0.conversations,
                 "feedback": $0.feedback,
             ] as [String: Any]
         }
-        return page("console-runs", ["title": "Runs", "runs": runs, "hasRuns": !runs.isEmpty], session: session)
+        return page("console-runs", ["title": "Runs", "runs": runs, "hasRuns": !runs.isEmpty], operator: op)
     }
 }
