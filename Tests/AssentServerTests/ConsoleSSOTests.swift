@@ -91,15 +91,9 @@ struct ConsoleSSOTests {
         }
     }
 
-    func withProvider(_ body: (TestIdentityProvider) async throws -> Void) async throws {
-        let (provider, server) = try await TestIdentityProvider.start()
-        defer { server.cancel() }
-        try await body(provider)
-    }
-
     @Test("an auditor sees the console without its write forms; a forged POST answers 403")
     func auditor() async throws {
-        try await withProvider { provider in
+        try await withTestIdentityProvider { provider in
             let fixture = try await Self.fixture(provider)
             try await fixture.test { client async throws in
                 var jar = CookieJar()
@@ -125,7 +119,7 @@ struct ConsoleSSOTests {
 
     @Test("an admin creates a run whose ledger entry names the operator")
     func admin() async throws {
-        try await withProvider { provider in
+        try await withTestIdentityProvider { provider in
             let fixture = try await Self.fixture(provider)
             try await fixture.test { client async throws in
                 var jar = CookieJar()
@@ -143,7 +137,7 @@ struct ConsoleSSOTests {
 
     @Test("a state mismatch, a replayed code, no role, or no flow cookie: refused, no session")
     func refusals() async throws {
-        try await withProvider { provider in
+        try await withTestIdentityProvider { provider in
             let fixture = try await Self.fixture(provider)
             try await fixture.test { client async throws in
                 var jar = CookieJar()
@@ -176,7 +170,7 @@ struct ConsoleSSOTests {
 
     @Test("with SSO, the key form is off unless ASSENT_CONSOLE_KEY_SIGNIN=1")
     func keySignIn() async throws {
-        try await withProvider { provider in
+        try await withTestIdentityProvider { provider in
             for allowed in [false, true] {
                 let fixture = try await Self.fixture(provider, keySignIn: allowed)
                 let admin = try #require(fixture.keys["admin"])

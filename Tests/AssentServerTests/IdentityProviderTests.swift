@@ -5,6 +5,13 @@ import Foundation
 import HummingbirdTesting
 import Testing
 
+/// Runs `body` with the test identity provider listening on loopback, and stops it after.
+func withTestIdentityProvider(_ body: (TestIdentityProvider) async throws -> Void) async throws {
+    let (provider, server) = try await TestIdentityProvider.start()
+    defer { server.cancel() }
+    try await body(provider)
+}
+
 /// User tokens from an identity provider's JWKS (issue 15), against the test provider on loopback.
 @Suite("Identity providers")
 struct IdentityProviderTests {
@@ -26,15 +33,9 @@ struct IdentityProviderTests {
 
     static func seconds(_ instant: Instant) -> Int64 { instant.microseconds / 1_000_000 }
 
-    func withProvider(_ body: (TestIdentityProvider) async throws -> Void) async throws {
-        let (provider, server) = try await TestIdentityProvider.start()
-        defer { server.cancel() }
-        try await body(provider)
-    }
-
     @Test("RS256, ES256 and EdDSA tokens from the JWKS are accepted; by discovery too")
     func algorithms() async throws {
-        try await withProvider { provider in
+        try await withTestIdentityProvider { provider in
             for discovery in [false, true] {
                 let fixture = try await Self.fixture(provider, discovery: discovery)
                 let expires = Self.seconds(fixture.clock.now) + 3_600
@@ -51,7 +52,7 @@ struct IdentityProviderTests {
 
     @Test("a rotated key is accepted without a restart; an unknown kid not in the refetched JWKS is refused")
     func rotation() async throws {
-        try await withProvider { provider in
+        try await withTestIdentityProvider { provider in
             let fixture = try await Self.fixture(provider)
             let expires = Self.seconds(fixture.clock.now) + 3_600
             try await fixture.test { client async throws in
@@ -73,7 +74,7 @@ struct IdentityProviderTests {
 
     @Test("1,000 tokens with made-up kids cause at most one JWKS fetch per 30 s")
     func bogusKids() async throws {
-        try await withProvider { provider in
+        try await withTestIdentityProvider { provider in
             let fixture = try await Self.fixture(provider)
             let expires = Self.seconds(fixture.clock.now) + 3_600
             try await fixture.test { client async throws in
@@ -99,7 +100,7 @@ struct IdentityProviderTests {
 
     @Test("the provider down: cached keys keep working past max-age")
     func providerDown() async throws {
-        try await withProvider { provider in
+        try await withTestIdentityProvider { provider in
             let fixture = try await Self.fixture(provider)
             let expires = Self.seconds(fixture.clock.now) + 7_200
             try await fixture.test { client async throws in
@@ -118,7 +119,7 @@ struct IdentityProviderTests {
 
     @Test("wrong iss or aud, expired, not yet valid, alg none, HS256 with the public key as secret: all 401")
     func refusals() async throws {
-        try await withProvider { provider in
+        try await withTestIdentityProvider { provider in
             let fixture = try await Self.fixture(provider)
             let now = Self.seconds(fixture.clock.now)
             let cases: [(String, String, String)] = [
@@ -160,7 +161,7 @@ struct IdentityProviderTests {
 
     @Test("the account may live in another claim (ASSENT_JWT_SUBJECT_CLAIM)")
     func subjectClaim() async throws {
-        try await withProvider { provider in
+        try await withTestIdentityProvider { provider in
             let fixture = try await Self.fixture(provider, subjectClaim: "account_id")
             let expires = Self.seconds(fixture.clock.now) + 3_600
             try await fixture.test { client async throws in
