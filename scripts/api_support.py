@@ -3,6 +3,7 @@ tokens as an identity provider would, and make requests."""
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -143,3 +145,61 @@ def request(method, url, bearer=None, body=None, headers=None, timeout=30):
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
+
+
+class IdentityProvider:
+    """The test OpenID Connect provider (`assent-test-idp`) on a free loopback port: discovery,
+    JWKS, the authorization-code flow with PKCE, and /admin routes to mint tokens."""
+
+    CLIENT_ID = "assent-console"
+    CLIENT_SECRET = "test-client-secret"
+
+    def __init__(self, binary=None):
+        self.binary = binary or os.path.join(ROOT, ".build/debug/assent-test-idp")
+        self.port = free_port()
+        self.process = None
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout=60):
+        args = [self.binary, "--port", str(self.port), "--client-id", self.CLIENT_ID, "--client-secret", self.CLIENT_SECRET]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"assent-test-idp exited with {self.process.returncode}")
+            try:
+                if request("GET", self.base + "/.well-known/openid-configuration")[0] == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("assent-test-idp did not start")
+
+    def mint(self, **fields):
+        """A token: sub, aud, alg (RS256, ES256, EdDSA, none, HS256-confusion), kid, iss, exp, nbf."""
+        body = "&".join(f"{k}={urllib.parse.quote(str(v))}" for k, v in fields.items())
+        status, _, token = request("POST", self.base + "/admin/mint", body=body,
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 200, token
+        return token.decode()
+
+    def approve(self, fields):
+        """Posts the provider's sign-in form as a browser would; returns the redirect it answers."""
+        body = urllib.parse.urlencode(fields)
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        connection.request("POST", "/authorize", body=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        return response.status, response.getheader("Location")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
