@@ -6,8 +6,8 @@ import Logging
 import Synchronization
 import _CryptoExtras
 
-/// An OpenID Connect provider for tests, on loopback: discovery, a JWKS (RS256, ES256 and EdDSA
-/// keys, rotated on request), the authorization-code flow with PKCE (an `/authorize` form that
+/// An OpenID Connect provider for tests, on loopback: discovery, a JWKS (RS256, RS384, ES256,
+/// ES384 and EdDSA keys, rotated on request), the authorization-code flow with PKCE (an `/authorize` form that
 /// signs in whoever is typed, with the groups picked), a token endpoint, and `/admin/…` routes for
 /// scripts: mint a token, rotate the keys, take the provider down and up, count JWKS fetches.
 ///
@@ -79,7 +79,8 @@ public final class TestIdentityProvider: Sendable {
         return (provider, server)
     }
 
-    /// A fresh RSA, EC and Ed25519 key, named `rsa-N`, `ec-N`, `ed-N`.
+    /// A fresh RSA key (as `rsa-N` for RS256 and `rsa384-N` for RS384), P-256 and P-384 keys
+    /// (`ec-N`, `ec384-N`) and an Ed25519 key (`ed-N`).
     static func generation(_ n: Int) async throws -> [SigningKey] {
         let rsa = try Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
         let (modulus, exponent) = try rsa.publicKey.getKeyPrimitives()
@@ -89,6 +90,12 @@ public final class TestIdentityProvider: Sendable {
         let ecKeys = JWTKeyCollection()
         await ecKeys.add(ecdsa: ec, kid: JWKIdentifier(string: "ec-\(n)"))
         let (x, y) = ec.parameters!
+        let rsa384Keys = JWTKeyCollection()
+        await rsa384Keys.add(rsa: rsa, digestAlgorithm: .sha384, kid: JWKIdentifier(string: "rsa384-\(n)"))
+        let ec384 = try ES384PrivateKey(backing: P384.Signing.PrivateKey())
+        let ec384Keys = JWTKeyCollection()
+        await ec384Keys.add(ecdsa: ec384, kid: JWKIdentifier(string: "ec384-\(n)"))
+        let (x384, y384) = ec384.parameters!
         let ed = try EdDSA.PrivateKey(curve: .ed25519)
         let edKeys = JWTKeyCollection()
         await edKeys.add(eddsa: ed, kid: JWKIdentifier(string: "ed-\(n)"))
@@ -101,6 +108,15 @@ public final class TestIdentityProvider: Sendable {
                 kid: "ec-\(n)", alg: "ES256",
                 jwk: ["kty": "EC", "use": "sig", "alg": "ES256", "kid": "ec-\(n)", "crv": "P-256", "x": x, "y": y],
                 keys: ecKeys),
+            SigningKey(
+                kid: "rsa384-\(n)", alg: "RS384",
+                jwk: [
+                    "kty": "RSA", "use": "sig", "alg": "RS384", "kid": "rsa384-\(n)", "n": base64url(modulus), "e": base64url(exponent),
+                ], keys: rsa384Keys),
+            SigningKey(
+                kid: "ec384-\(n)", alg: "ES384",
+                jwk: ["kty": "EC", "use": "sig", "alg": "ES384", "kid": "ec384-\(n)", "crv": "P-384", "x": x384, "y": y384],
+                keys: ec384Keys),
             SigningKey(
                 kid: "ed-\(n)", alg: "EdDSA",
                 jwk: [
@@ -201,7 +217,7 @@ public final class TestIdentityProvider: Sendable {
                 [
                     "issuer": self.issuer, "jwks_uri": self.issuer + "/jwks.json", "authorization_endpoint": self.issuer + "/authorize",
                     "token_endpoint": self.issuer + "/token", "response_types_supported": ["code"],
-                    "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+                    "id_token_signing_alg_values_supported": ["RS256", "RS384", "ES256", "ES384", "EdDSA"],
                     "code_challenge_methods_supported": ["S256"], "subject_types_supported": ["public"],
                 ])
         }

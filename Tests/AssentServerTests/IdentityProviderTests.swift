@@ -33,14 +33,14 @@ struct IdentityProviderTests {
 
     static func seconds(_ instant: Instant) -> Int64 { instant.microseconds / 1_000_000 }
 
-    @Test("RS256, ES256 and EdDSA tokens from the JWKS are accepted; by discovery too")
+    @Test("RS256, RS384, ES256, ES384 and EdDSA tokens from the JWKS are accepted; by discovery too")
     func algorithms() async throws {
         try await withTestIdentityProvider { provider in
             for discovery in [false, true] {
                 let fixture = try await Self.fixture(provider, discovery: discovery)
                 let expires = Self.seconds(fixture.clock.now) + 3_600
                 try await fixture.test { client async throws in
-                    for alg in ["RS256", "ES256", "EdDSA"] {
+                    for alg in ["RS256", "RS384", "ES256", "ES384", "EdDSA"] {
                         let token = try await provider.mint(subject: "a1", audience: Self.audience, alg: alg, expires: expires)
                         let answer = try await client.call(.get, "/v1/me/prompt", bearer: token)
                         #expect(answer.status == 200, "\(alg) by \(discovery ? "discovery" : "JWKS URL"): \(answer.text)")
