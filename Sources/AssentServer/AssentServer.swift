@@ -33,7 +33,8 @@ public enum AssentServer {
             app: app,
             authenticator: try await Authenticator(
                 app: app, configuration: configuration.userTokens, acceptsDemoKeys: configuration.demo,
-                tokenCacheBytes: configuration.cacheBudget.tokenBytes),
+                tokenCacheBytes: configuration.cacheBudget.tokenBytes,
+                onKeyFetch: { metrics.recordKeyFetch(provider: $0, succeeded: $1) }),
             metrics: metrics, configuration: configuration,
             exports: ExportCache(root: configuration.exportDirectory, secrets: configuration.secrets),
             userWrites: RateLimiter(configuration.userWriteRate))
@@ -51,7 +52,7 @@ public enum AssentServer {
                 settings: configuration.console,
                 keys: ProviderKeys(
                     provider: TokenProvider(issuer: issuer, audience: clientID, keys: .discovery), fetcher: HTTPIdentityFetcher(),
-                    now: { clock.now() }),
+                    now: { clock.now() }, onFetch: { metrics.recordKeyFetch(provider: issuer, succeeded: $0) }),
                 key: consoleKey, secure: configuration.secureCookies, now: { clock.now() })
         }
         let console = Console(

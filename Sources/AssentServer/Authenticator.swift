@@ -49,13 +49,19 @@ final class Authenticator: Sendable {
     ///   (only under `--demo`: a demo database served for real must not keep a known admin key).
     init(
         app: AssentApp, configuration: UserTokenConfiguration, acceptsDemoKeys: Bool = false,
-        tokenCacheBytes: Int = 16 << 20, fetcher: any IdentityFetcher = HTTPIdentityFetcher()
+        tokenCacheBytes: Int = 16 << 20, fetcher: any IdentityFetcher = HTTPIdentityFetcher(),
+        onKeyFetch: @escaping @Sendable (_ issuer: String, _ succeeded: Bool) -> Void = { _, _ in }
     ) async throws {
         self.app = app
         let clock = app.clock
         providers = Dictionary(
-            configuration.providers.map { ($0.issuer, ProviderKeys(provider: $0, fetcher: fetcher, now: { clock.now() })) },
-            uniquingKeysWith: { first, _ in first })
+            configuration.providers.map { provider in
+                (
+                    provider.issuer,
+                    ProviderKeys(
+                        provider: provider, fetcher: fetcher, now: { clock.now() }, onFetch: { onKeyFetch(provider.issuer, $0) })
+                )
+            }, uniquingKeysWith: { first, _ in first })
         verifiedTokens = ByteBoundedCache(name: "tokens", budgetBytes: tokenCacheBytes) { token, verified in
             token.utf8.count + verified.account.utf8.count + 96
         }
@@ -112,6 +118,12 @@ final class Authenticator: Sendable {
     /// The account a user token names and when the token expires.
     /// - Throws: 401 when it does not check out.
     func verifiedToken(_ token: String) async throws -> VerifiedToken {
+        // A token's signature and claims never change: once verified, only its validity period
+        // is checked again (against the clock, on every request).
+        if let verified = verifiedTokens.get(token) {
+            try verified.checkValid(at: clock.now())
+            return verified
+        }
         let unverified = try UnverifiedToken(token)
         if case .string(let issuer) = unverified.payload["iss"], let provider = providers[issuer] {
             let verified = try await providerToken(token, unverified, provider: provider)
@@ -119,14 +131,15 @@ final class Authenticator: Sendable {
             verifiedTokens.put(token, verified)
             return verified
         }
-        guard let keys, let alg = unverified.algorithm, ["HS256", "ES256"].contains(alg) else {
-            if !providers.isEmpty, let alg = unverified.algorithm, UserTokenAlgorithms.accepted.contains(alg) {
+        // Not a provider's: only HS256 or ES256 under the configured keys.
+        let algorithm = unverified.algorithm ?? "(none)"
+        guard let keys, ["HS256", "ES256"].contains(algorithm) else {
+            if !providers.isEmpty && UserTokenAlgorithms.accepted.contains(algorithm) {
                 throw APIError.unauthorized("the token's issuer is not accepted")
             }
             if keys == nil && providers.isEmpty { throw APIError.unauthorized("user tokens are not configured on this server") }
-            throw APIError.unauthorized("the token's algorithm \(unverified.algorithm ?? "(none)") is not accepted")
+            throw APIError.unauthorized("the token's algorithm \(algorithm) is not accepted")
         }
-        _ = alg
         let claims: UserClaims
         do {
             claims = try await keys.verify(token, as: UserClaims.self, iteratingKeys: true)
@@ -161,9 +174,6 @@ final class Authenticator: Sendable {
         }
         return VerifiedToken(account: subject, expiry: verified.expiry, notBefore: verified.notBefore)
     }
-
-    /// How each configured identity provider's key cache is doing (for tests and `/health`).
-    func providerFetches(issuer: String) async -> Int? { await providers[issuer]?.fetches }
 
     /// A claim's instant in microseconds since the epoch, or nil when it is not a finite instant
     /// between the years 1 and 9999 (`exp: 1e300` must be a 401, never a trap).

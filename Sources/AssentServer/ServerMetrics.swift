@@ -9,6 +9,7 @@ public final class ServerMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let requestInstruments = Mutex<[RequestLabels: (Counter, DurationHistogram)]>([:])
     private let decisionCounters = Mutex<[String: Counter]>([:])
+    private let keyFetchCounters = Mutex<[String: Counter]>([:])
     private let ledgerEntries: Counter
     private let purgedConversations: Counter
     private let purgedFeedback: Counter
@@ -99,6 +100,23 @@ public final class ServerMetrics: Sendable {
                     helpText: "Decisions made for requests, by kind and outcome"),
                 labels: [("kind", kind), ("outcome", outcome)])
             counters[key] = made
+            return made
+        }
+        counter.increment()
+    }
+
+    /// Counts a fetch of an identity provider's JWKS or discovery document, by issuer and outcome
+    /// (`ok`, `failed`): a provider that is down shows here while its cached keys keep working.
+    func recordKeyFetch(provider: String, succeeded: Bool) {
+        let outcome = succeeded ? "ok" : "failed"
+        let counter = keyFetchCounters.withLock { counters in
+            if let existing = counters[provider + "\u{0}" + outcome] { return existing }
+            let made = registry.makeCounter(
+                descriptor: .init(
+                    namespace: "assent", metricName: "identity_key_fetches", unitName: "total",
+                    helpText: "Fetches of identity providers' signing keys, by provider and outcome"),
+                labels: [("provider", provider), ("outcome", outcome)])
+            counters[provider + "\u{0}" + outcome] = made
             return made
         }
         counter.increment()

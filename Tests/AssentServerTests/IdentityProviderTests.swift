@@ -117,6 +117,34 @@ struct IdentityProviderTests {
         }
     }
 
+    @Test("a verified token is not checked again until it expires; key fetches are counted in /metrics")
+    func verifiedOnce() async throws {
+        try await withTestIdentityProvider { provider in
+            let fixture = try await Self.fixture(provider)
+            let expires = Self.seconds(fixture.clock.now) + 7_200
+            let admin = try #require(fixture.keys["admin"])
+            try await fixture.test { client async throws in
+                let token = try await provider.mint(subject: "a1", audience: Self.audience, expires: expires)
+                #expect(try await client.call(.get, "/v1/me/prompt", bearer: token).status == 200)
+                // The key that signed it leaves the JWKS, and the cache is past its max-age: a
+                // token checked again would now be refused; the one already verified is not.
+                try await provider.rotate(dropOld: true)
+                fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 301_000_000))
+                let fresh = try await provider.mint(subject: "a2", audience: Self.audience, expires: expires)
+                #expect(try await client.call(.get, "/v1/me/prompt", bearer: fresh).status == 200, "the new key was fetched")
+                #expect(try await client.call(.get, "/v1/me/prompt", bearer: token).status == 200, "verified once, kept until exp")
+                provider.setDown(true)
+                fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 301_000_000))
+                let whileDown = try await provider.mint(subject: "a1", audience: Self.audience, alg: "ES256", expires: expires)
+                #expect(try await client.call(.get, "/v1/me/prompt", bearer: whileDown).status == 200, "the held keys still work")
+                let metrics = try await client.call(.get, "/metrics", bearer: admin).text
+                let issuer = provider.issuer
+                #expect(metrics.contains(#"assent_identity_key_fetches_total{provider="\#(issuer)",outcome="ok"} 2"#), "\(metrics)")
+                #expect(metrics.contains(#"assent_identity_key_fetches_total{provider="\#(issuer)",outcome="failed"} 1"#))
+            }
+        }
+    }
+
     @Test("wrong iss or aud, expired, not yet valid, alg none, HS256 with the public key as secret: all 401")
     func refusals() async throws {
         try await withTestIdentityProvider { provider in

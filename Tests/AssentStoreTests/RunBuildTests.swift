@@ -66,7 +66,10 @@ struct RunBuildTests {
         return (pause, opened, now)
     }
 
-    @Test("appends are acknowledged while a run over 100k conversations is half built, each within 100 ms", arguments: Backend.all)
+    /// The run is held at its first chunk until the appends are done: were appends queued behind
+    /// the build, they could not complete while it is held (no timing is asserted here; how fast
+    /// they are is the benchmarks' business).
+    @Test("appends are acknowledged while a run over 100k conversations is held half built", arguments: Backend.all)
     func appendsDuringABuild(backend: Backend) async throws {
         let (pause, opened, now) = try await Self.filled(backend, accounts: 4_000, conversations: 25)
         defer { opened.cleanup() }
@@ -76,9 +79,7 @@ struct RunBuildTests {
         }
         await pause.waitForFirstChunk()
         // The run is half built (its first chunk written, the rest not evaluated): appends go through.
-        var slowest: Duration = .zero
         for k in 0..<20 {
-            let started = ContinuousClock.now
             let records = try await store.append(
                 [
                     Event(
@@ -86,10 +87,9 @@ struct RunBuildTests {
                     )
                 ],
                 actor: "test", now: now)
-            slowest = max(slowest, ContinuousClock.now - started)
             #expect(records.count == 1)
         }
-        #expect(slowest < .milliseconds(100), "slowest append \(slowest)")
+        #expect(await pause.chunksWritten == 1, "the run was still held at its first chunk")
         #expect(try await store.runs().isEmpty, "the run is not visible before it is recorded")
         await pause.release()
         let run = try await build.value

@@ -93,24 +93,27 @@ actor ProviderKeys {
     let provider: TokenProvider
     private let fetcher: any IdentityFetcher
     private let now: @Sendable () -> Instant
+    /// Told the outcome of every fetch (the metrics).
+    private let onFetch: @Sendable (Bool) -> Void
     private var collection = JWTKeyCollection()
     private var kids: Set<String> = []
     private var freshUntil = Int64.min
     private var lastAttempt: Int64?
     private var inFlight: Task<Void, Never>?
     private var jwksURL: String?
-    /// Fetch attempts so far (JWKS and discovery documents), and the last failure.
-    private(set) var fetches = 0
-    private(set) var lastFailure: String?
 
     static let minimumInterval: Int64 = 30 * 1_000_000
     static let defaultMaxAge: Int64 = 300
     static let maxAgeRange: ClosedRange<Int64> = 60...86_400
 
-    init(provider: TokenProvider, fetcher: any IdentityFetcher, now: @escaping @Sendable () -> Instant) {
+    init(
+        provider: TokenProvider, fetcher: any IdentityFetcher, now: @escaping @Sendable () -> Instant,
+        onFetch: @escaping @Sendable (Bool) -> Void = { _ in }
+    ) {
         self.provider = provider
         self.fetcher = fetcher
         self.now = now
+        self.onFetch = onFetch
         if case .jwks(let url) = provider.keys { jwksURL = url }
     }
 
@@ -178,16 +181,15 @@ actor ProviderKeys {
         do {
             if jwksURL == nil { jwksURL = try await discover() }
             guard let url = jwksURL else { return }
-            fetches += 1
             let document = try await fetcher.get(url)
             let (collection, kids) = try await Self.keySet(document.body)
             self.collection = collection
             self.kids = kids
             let maxAge = min(max(document.maxAgeSeconds ?? Self.defaultMaxAge, Self.maxAgeRange.lowerBound), Self.maxAgeRange.upperBound)
             freshUntil = instant + maxAge * 1_000_000
-            lastFailure = nil
+            onFetch(true)
         } catch {
-            lastFailure = "\(error)"
+            onFetch(false)
         }
     }
 
@@ -206,7 +208,6 @@ actor ProviderKeys {
     /// - Throws: when the provider cannot be reached or the document does not check out.
     func discovery() async throws -> [String: String] {
         if let discovered { return discovered }
-        fetches += 1
         let document = try await fetcher.get(TokenProvider.discoveryURL(issuer: provider.issuer))
         guard case .object(let fields) = try JSONValue.parse(String(decoding: document.body, as: UTF8.self)),
             case .string(let issuer) = fields["issuer"]
