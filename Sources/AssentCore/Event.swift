@@ -126,6 +126,21 @@ public struct Event: Hashable, Sendable {
         return copy
     }
 
+    /// The event carrying `content` as its exchange text or feedback comment (the inverse of
+    /// ``withoutContent``); other events are returned as they are.
+    public func withContent(_ content: String?) -> Event {
+        var copy = self
+        switch body {
+        case .conversationActivity(let c, let k, let i, _):
+            copy.body = .conversationActivity(conversation: c, kind: k, incognito: i, content: content)
+        case .feedbackSubmitted(let c, let f, let r, _):
+            copy.body = .feedbackSubmitted(conversation: c, feedback: f, rating: r, comment: content)
+        default:
+            break
+        }
+        return copy
+    }
+
     /// The text of an exchange or a feedback comment, if the event carries one.
     public var content: String? {
         switch body {

@@ -158,8 +158,19 @@ public final class EventIngest {
     public func record(_ kind: LedgerRecordKind, at instant: Instant, body: JSONValue, actor: String, movesHorizon: Bool) -> (
         record: LedgerRecord, hash: [UInt8]
     ) {
-        let record = LedgerRecord(
-            seq: nextSeq, at: instant, actor: actor, kind: kind.rawValue, account: nil, body: body.canonicalText, contentSha256: nil)
+        chain(
+            LedgerRecord(
+                seq: nextSeq, at: instant, actor: actor, kind: kind.rawValue, account: nil, body: body.canonicalText, contentSha256: nil),
+            movesHorizon: movesHorizon)
+    }
+
+    /// Chains an entry whose event was validated by an earlier ingest whose view of its account
+    /// has not changed since (a staged import): the entry as given, at the next seq, without
+    /// validating it again. The caller vouches for that; the ingest's timelines do not see it.
+    public func chain(_ entry: LedgerRecord, movesHorizon: Bool) -> (record: LedgerRecord, hash: [UInt8]) {
+        var record = entry
+        record.seq = nextSeq
+        let instant = record.at
         let hash = record.chainHash(after: previousHash)
         nextSeq += 1
         previousHash = hash

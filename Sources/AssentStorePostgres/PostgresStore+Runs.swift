@@ -14,7 +14,6 @@ import PostgresNIO
 extension PostgresStore {
     static let chunkAccounts = 2_000
     static let snapshotAttempts = 3
-    static let rowsPerStatement = 1_000
 
     struct RunChunk: Sendable {
         var accounts: [String] = []
@@ -56,16 +55,17 @@ extension PostgresStore {
         return chunk
     }
 
+    /// Writes a chunk's run rows with COPY.
     static func insertRows(_ connection: PostgresConnection, run name: String, _ chunk: RunChunk, logger: Logger) async throws {
-        for start in stride(from: 0, to: chunk.accounts.count, by: rowsPerStatement) {
-            let end = min(chunk.accounts.count, start + rowsPerStatement)
-            let accounts = Array(chunk.accounts[start..<end])
-            let packs = Array(chunk.packs[start..<end])
-            try await connection.query(
-                """
-                INSERT INTO run_accounts (run, account, items) SELECT \(name), a, i FROM unnest(\(accounts)::text[], \(packs)::bytea[]) AS t(a, i)
-                """, logger: logger)
+        guard !chunk.accounts.isEmpty else { return }
+        var rows = CopyText(capacity: chunk.packs.reduce(0) { $0 + $1.readableBytes * 2 + 64 })
+        for (account, pack) in zip(chunk.accounts, chunk.packs) {
+            rows.text(name)
+            rows.text(account)
+            rows.bytes(pack.readableBytesView)
+            rows.endRow()
         }
+        try await copy(rows.take(), into: "run_accounts", columns: ["run", "account", "items"], connection, logger: logger)
     }
 
     /// Whether anything a decision at `instant` reads arrived after entry `snapshot`.

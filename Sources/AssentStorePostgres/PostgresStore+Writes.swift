@@ -124,9 +124,14 @@ extension PostgresStore {
 
     /// Loads into `loader` what accepting `events` needs that `ingest` does not hold (one query
     /// for timelines, one per id kind), as `connection` sees the ledger.
-    func load(_ events: some Collection<Event>, into loader: IngestLoader, ingest: EventIngest?, _ connection: PostgresConnection)
-        async throws
-    {
+    ///
+    /// - Parameter stagedAfter: while an import is staged (its events in the temporary stage table,
+    ///   not in the ledger), the seq it validates after: its staged events count as written, the
+    ///   `n`-th at seq `stagedAfter + n`.
+    func load(
+        _ events: some Collection<Event>, into loader: IngestLoader, ingest: EventIngest?, _ connection: PostgresConnection,
+        stagedAfter: Int64? = nil
+    ) async throws {
         let needs = IngestLoader.Needs(events)
         loader.startChunk()
         var missing: [AccountID] = []
@@ -136,10 +141,48 @@ extension PostgresStore {
         for (account, loaded) in try await timelines(connection, accounts: missing, keeping: false) {
             loader.base[account] = loaded.timeline
         }
-        let owners = try await Self.owners(
+        var owners = try await Self.owners(
             connection, conversations: Array(needs.conversations), feedback: Array(needs.feedback), logger: logger)
+        if let stagedAfter {
+            try await loadStaged(after: stagedAfter, accounts: missing, needs: needs, into: loader, owners: &owners, connection)
+        }
         loader.conversationOwners = owners.conversations
         loader.feedbackOwners = owners.feedback
+    }
+
+    /// Adds what the import being staged accepted so far: its entries of `accounts` (whose
+    /// timelines the ingest no longer holds) and the ids it created.
+    private func loadStaged(
+        after stagedAfter: Int64, accounts: [AccountID], needs: IngestLoader.Needs, into loader: IngestLoader,
+        owners: inout (conversations: [ConversationID: AccountID], feedback: [FeedbackID: AccountID]), _ connection: PostgresConnection
+    ) async throws {
+        if !accounts.isEmpty {
+            var staged: [AccountID: [TimelineEntry]] = [:]
+            for try await (n, account, enc) in try await connection.query(
+                "SELECT n, account, enc FROM pg_temp.assent_import_stage WHERE account = ANY(\(accounts)) ORDER BY n", logger: logger
+            ).decode((Int64, String, ByteBuffer).self) {
+                let seq = stagedAfter + n
+                staged[account, default: []].append(
+                    TimelineEntry(seq: seq, event: try EventCodec.decode(Array(buffer: enc), account: account, seq: seq)))
+            }
+            for (account, entries) in staged {
+                loader.base[account] = AccountTimeline(account: account, entries: (loader.base[account]?.entries ?? []) + entries)
+            }
+        }
+        if !needs.conversations.isEmpty {
+            for try await (id, account) in try await connection.query(
+                """
+                SELECT new_conversation, account FROM pg_temp.assent_import_stage
+                WHERE new_conversation = ANY(\(Array(needs.conversations)))
+                """, logger: logger
+            ).decode((String, String).self) { owners.conversations[id] = account }
+        }
+        if !needs.feedback.isEmpty {
+            for try await (id, account) in try await connection.query(
+                "SELECT new_feedback, account FROM pg_temp.assent_import_stage WHERE new_feedback = ANY(\(Array(needs.feedback)))",
+                logger: logger
+            ).decode((String, String).self) { owners.feedback[id] = account }
+        }
     }
 
     func ingest(policies: PolicyHistory, head: Head, now: Instant?, loader: IngestLoader) -> EventIngest {
@@ -151,68 +194,6 @@ extension PostgresStore {
     func recordIngest(_ ingest: EventIngest) {
         let statistics = ingest.cacheStatistics
         ingestStatistics.withLock { $0.accumulate(statistics) }
-    }
-
-    // MARK: Import
-
-    public func importEvents(
-        lines: any LineSource, fileSha256: String?, actor: String, now: Instant,
-        progress: (@Sendable (ImportProgress) -> Void)?
-    ) async throws -> ImportSummary {
-        // The source is read only inside the one transaction below, by this task.
-        nonisolated(unsafe) let lines = lines
-        let logger = self.logger
-        return try await transaction { connection in
-            // Imports wait for each other and for appends; a long one may take its time.
-            try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
-            if let fileSha256,
-                let row = try await connection.query(
-                    "SELECT lines, events, first_seq, last_seq FROM imports WHERE file_sha256 = \(fileSha256)", logger: logger
-                ).collect().first
-            {
-                let (lines, events, first, last) = try row.decode((Int, Int, Int64?, Int64?).self)
-                return ImportSummary(lines: lines, events: events, firstSeq: first, lastSeq: last, alreadyImported: true)
-            }
-            var head = try await self.lockHead(connection)
-            let policies = try await self.policyHistory(connection)
-            let loader = IngestLoader()
-            let ingest = self.ingest(policies: policies, head: head, now: now, loader: loader)
-            defer { self.recordIngest(ingest) }
-            var events = 0
-            var chunks = ImportChunks(lines, progress: progress)
-            while let chunk = try chunks.next() {
-                try await self.load(chunk.lazy.map(\.event), into: loader, ingest: ingest, connection)
-                try ingest.prefetch(chunk.lazy.map(\.event))
-                var accepted: [EventIngest.Accepted] = []
-                accepted.reserveCapacity(chunk.count)
-                for (number, event) in chunk {
-                    do {
-                        let item = try ingest.accept(event, actor: actor)
-                        loader.note(item)
-                        accepted.append(item)
-                    } catch let error as AssentError {
-                        throw error.prefixed("line \(number): ")
-                    }
-                }
-                try await Self.write(accepted, connection, logger: logger)
-                events += chunk.count
-            }
-            let lineNumber = chunks.lineNumber
-            let firstSeq: Int64? = events > 0 ? head.lastSeq + 1 : nil
-            let lastSeq: Int64? = events > 0 ? ingest.nextSeq - 1 : nil
-            head = Head(
-                lastSeq: ingest.nextSeq - 1, lastHash: ingest.previousHash,
-                horizon: ingest.newestInstant.map { max(head.horizon ?? $0, $0) } ?? head.horizon)
-            try await Self.saveHead(head, connection, logger: logger)
-            if let fileSha256 {
-                try await connection.query(
-                    """
-                    INSERT INTO imports (file_sha256, first_seq, last_seq, lines, events, imported_at)
-                    VALUES (\(fileSha256), \(firstSeq), \(lastSeq), \(lineNumber), \(events), \(Self.wallClockMicros()))
-                    """, logger: logger)
-            }
-            return ImportSummary(lines: lineNumber, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false)
-        }
     }
 
     // MARK: Appends

@@ -44,6 +44,9 @@ public final class PostgresStore: Store {
         /// Called after each chunk of a run built on a snapshot is written, before the next: lets
         /// tests act while a run is half built. Nil in production.
         public var afterRunChunk: (@Sendable () async -> Void)?
+        /// Called when an import is staged (validated, not yet written to the ledger), before it
+        /// takes the chain's lock: lets tests write meanwhile. Nil in production.
+        public var afterImportStaged: (@Sendable () async -> Void)?
 
         public init() {}
 

@@ -1,0 +1,377 @@
+public import AssentCore
+public import AssentStore
+import Logging
+import NIOCore
+import PostgresNIO
+
+// Imports, in two steps so that a large file does not hold every other writer up:
+//
+// 1. Staged, without the chain's lock: every line is validated through the engine against the
+//    ledger as it stands (read committed), and written with COPY to a temporary table.
+// 2. Under the lock, in one transaction: accounts that moved since step 1 began (an entry of
+//    theirs landed, or an id they create was taken meanwhile) are validated again from their
+//    staged events, in order, against the ledger as it is now — every account when a policy
+//    version was applied meanwhile; the others keep their validation. Then each event gets its
+//    seq and hash, and the ledger, content and owners are written with COPY.
+//
+// All or nothing: a refusal in either step (`invalid_event: line N: …`) writes nothing.
+extension PostgresStore {
+    /// The temporary table an import is staged in (per connection; dropped when it ends).
+    static let stageTable = "assent_import_stage"
+    /// Staged rows read back at a time under the lock.
+    static let stagePage = 5_000
+
+    /// One staged event: what step 2 needs to chain it, or to validate it again.
+    struct StagedEvent {
+        var n: Int64
+        var line: Int64
+        var record: LedgerRecord
+        var enc: [UInt8]
+        var content: String?
+        var conversation: ConversationID?
+        var feedback: FeedbackID?
+        var newConversation: ConversationID?
+        var newFeedback: FeedbackID?
+        /// The entry's chain hash, once step 2 has chained it.
+        var hash: [UInt8] = []
+
+        init(n: Int64, line: Int64, accepted: EventIngest.Accepted) {
+            self.n = n
+            self.line = line
+            record = accepted.record
+            enc = EventCodec.encode(accepted.event.withoutContent)
+            content = accepted.event.content
+            conversation = accepted.event.conversation
+            if case .feedbackSubmitted(_, let f, _, _) = accepted.event.body { feedback = f }
+            newConversation = accepted.newConversation
+            newFeedback = accepted.newFeedback
+            hash = accepted.hash
+        }
+
+        init(row: PostgresRow, actor: String) throws {
+            let (n, line, at, kind, account, body, digest, enc, content, conversation, feedback, newConversation, newFeedback) =
+                try row.decode(
+                    (Int64, Int64, Int64, String, String, String, String?, ByteBuffer, String?, String?, String?, String?, String?).self)
+            self.n = n
+            self.line = line
+            record = LedgerRecord(
+                seq: 0, at: Instant(microseconds: at), actor: actor, kind: kind, account: account, body: body, contentSha256: digest)
+            self.enc = Array(buffer: enc)
+            self.content = content
+            self.conversation = conversation
+            self.feedback = feedback
+            self.newConversation = newConversation
+            self.newFeedback = newFeedback
+        }
+
+        /// The event, as validation reads it.
+        func event() throws -> Event {
+            try EventCodec.decode(enc, account: record.account ?? "", seq: record.seq).withContent(content)
+        }
+
+        func stage(into copy: inout CopyText) {
+            copy.int(n)
+            copy.int(line)
+            copy.int(record.at.microseconds)
+            copy.text(record.kind)
+            copy.text(record.account)
+            copy.text(record.body)
+            copy.text(record.contentSha256)
+            copy.bytes(enc)
+            copy.text(content)
+            copy.text(conversation)
+            copy.text(feedback)
+            copy.text(newConversation)
+            copy.text(newFeedback)
+            copy.endRow()
+        }
+    }
+
+    static let stageColumns = [
+        "n", "line", "at", "kind", "account", "body", "content_sha256", "enc", "content", "conversation", "feedback",
+        "new_conversation", "new_feedback",
+    ]
+
+    public func importEvents(
+        lines: any LineSource, fileSha256: String?, actor: String, now: Instant,
+        progress: (@Sendable (ImportProgress) -> Void)?
+    ) async throws -> ImportSummary {
+        // The source is read only by this task, in step 1.
+        nonisolated(unsafe) let lines = lines
+        let logger = self.logger
+        let afterStaged = settings.afterImportStaged
+        return try await connection { connection in
+            try await connection.query(
+                """
+                CREATE TEMP TABLE IF NOT EXISTS assent_import_stage (
+                    n bigint PRIMARY KEY, line bigint NOT NULL, at bigint NOT NULL, kind text NOT NULL,
+                    account text COLLATE "C" NOT NULL, body text NOT NULL, content_sha256 text, enc bytea NOT NULL,
+                    content text, conversation text, feedback text, new_conversation text, new_feedback text)
+                """, logger: logger)
+            // Read while staging: a timeline the ingest let go of, the ids the import created.
+            for index in [
+                "CREATE INDEX IF NOT EXISTS assent_import_stage_by_account ON pg_temp.assent_import_stage (account, n)",
+                "CREATE INDEX IF NOT EXISTS assent_import_stage_by_conversation ON pg_temp.assent_import_stage (new_conversation)",
+                "CREATE INDEX IF NOT EXISTS assent_import_stage_by_feedback ON pg_temp.assent_import_stage (new_feedback)",
+            ] {
+                try await connection.query(PostgresQuery(unsafeSQL: index), logger: logger)
+            }
+            do {
+                let summary: ImportSummary
+                if let fileSha256, let imported = try await Self.imported(fileSha256, connection, logger: logger) {
+                    summary = imported
+                } else {
+                    let staged = try await self.stage(lines, actor: actor, now: now, progress: progress, connection)
+                    await afterStaged?()
+                    summary = try await self.commitStaged(staged, fileSha256: fileSha256, actor: actor, now: now, connection)
+                }
+                try await connection.query("DROP TABLE IF EXISTS pg_temp.assent_import_stage", logger: logger)
+                return summary
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                _ = try? await connection.query("DROP TABLE IF EXISTS pg_temp.assent_import_stage", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    /// What step 1 found: the ledger's head it validated against, the lines read, the events staged.
+    struct Staged {
+        var head: Head
+        var lines: Int
+        var events: Int64
+    }
+
+    /// The summary of a file imported before, if it was.
+    static func imported(_ fileSha256: String, _ connection: PostgresConnection, logger: Logger) async throws -> ImportSummary? {
+        guard
+            let row = try await connection.query(
+                "SELECT lines, events, first_seq, last_seq FROM imports WHERE file_sha256 = \(fileSha256)", logger: logger
+            ).collect().first
+        else { return nil }
+        let (lines, events, first, last) = try row.decode((Int, Int, Int64?, Int64?).self)
+        return ImportSummary(lines: lines, events: events, firstSeq: first, lastSeq: last, alreadyImported: true)
+    }
+
+    /// Step 1: validates every line against the ledger as it stands, without the chain's lock,
+    /// and stages the accepted events. - Throws: the first refusal, `line N: …`.
+    func stage(
+        _ lines: any LineSource, actor: String, now: Instant, progress: (@Sendable (ImportProgress) -> Void)?,
+        _ connection: PostgresConnection
+    ) async throws -> Staged {
+        try await connection.query("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
+        try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
+        try await connection.query("TRUNCATE pg_temp.assent_import_stage", logger: logger)
+        // Read before anything else: an account that moves after this is validated again in step 2.
+        let head = try await Self.head(connection, logger: logger)
+        let policies = try await policyHistory(connection)
+        let loader = IngestLoader()
+        let ingest = self.ingest(policies: policies, head: head, now: now, loader: loader)
+        defer { recordIngest(ingest) }
+        var chunks = ImportChunks(lines, progress: progress)
+        var n: Int64 = 0
+        while let chunk = try chunks.next() {
+            try await load(chunk.lazy.map(\.event), into: loader, ingest: ingest, connection, stagedAfter: head.lastSeq)
+            try ingest.prefetch(chunk.lazy.map(\.event))
+            var copy = CopyText()
+            for (number, event) in chunk {
+                do {
+                    let item = try ingest.accept(event, actor: actor)
+                    loader.note(item)
+                    n += 1
+                    StagedEvent(n: n, line: Int64(number), accepted: item).stage(into: &copy)
+                } catch let error as AssentError {
+                    throw error.prefixed("line \(number): ")
+                }
+            }
+            try await Self.copy(copy.take(), into: Self.stageTable, columns: Self.stageColumns, connection, logger: logger)
+        }
+        try await connection.query("COMMIT", logger: logger)
+        return Staged(head: head, lines: chunks.lineNumber, events: n)
+    }
+
+    /// Step 2: under the chain's lock, validates again what moved, chains every staged event and
+    /// writes it, in one transaction.
+    func commitStaged(_ staged: Staged, fileSha256: String?, actor: String, now: Instant, _ connection: PostgresConnection)
+        async throws -> ImportSummary
+    {
+        try await connection.query("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
+        try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
+        var head = try await lockHead(connection)
+        if let fileSha256, let imported = try await Self.imported(fileSha256, connection, logger: logger) {
+            // The same file, imported by another process meanwhile.
+            try await connection.query("ROLLBACK", logger: logger)
+            return imported
+        }
+        let policies = try await policyHistory(connection)
+        let (moved, allMoved) = try await movedAccounts(since: staged.head.lastSeq, head: head, connection)
+        let loader = IngestLoader()
+        let ingest = self.ingest(policies: policies, head: head, now: now, loader: loader)
+        defer { recordIngest(ingest) }
+        var after: Int64 = 0
+        while true {
+            var page: [StagedEvent] = []
+            page.reserveCapacity(Self.stagePage)
+            for row in try await connection.query(
+                """
+                SELECT n, line, at, kind, account, body, content_sha256, enc, content, conversation, feedback, new_conversation,
+                    new_feedback
+                FROM pg_temp.assent_import_stage WHERE n > \(after) ORDER BY n LIMIT \(Self.stagePage)
+                """, logger: logger
+            ).collect() {
+                page.append(try StagedEvent(row: row, actor: actor))
+            }
+            guard let last = page.last else { break }
+            after = last.n
+            var rows: [StagedEvent] = []
+            rows.reserveCapacity(page.count)
+            for chunk in stride(from: 0, to: page.count, by: EventIngest.chunkSize).map({
+                page[$0..<min($0 + EventIngest.chunkSize, page.count)]
+            }) {
+                let again = try chunk.filter { allMoved || moved.contains($0.record.account ?? "") }.map { ($0, try $0.event()) }
+                if !again.isEmpty {
+                    try await load(again.lazy.map(\.1), into: loader, ingest: ingest, connection)
+                    try ingest.prefetch(again.lazy.map(\.1))
+                }
+                var events = again.makeIterator()
+                for item in chunk {
+                    if allMoved || moved.contains(item.record.account ?? "") {
+                        guard let (_, event) = events.next() else { break }
+                        do {
+                            let accepted = try ingest.accept(event, actor: actor)
+                            loader.note(accepted)
+                            rows.append(StagedEvent(n: item.n, line: item.line, accepted: accepted))
+                        } catch let error as AssentError {
+                            throw error.prefixed("line \(item.line): ")
+                        }
+                    } else {
+                        var row = item
+                        (row.record, row.hash) = ingest.chain(item.record, movesHorizon: true)
+                        rows.append(row)
+                    }
+                }
+            }
+            try await writeChained(rows, connection)
+        }
+        let events = Int(ingest.nextSeq - 1 - head.lastSeq)
+        let firstSeq: Int64? = events > 0 ? head.lastSeq + 1 : nil
+        let lastSeq: Int64? = events > 0 ? ingest.nextSeq - 1 : nil
+        head = Head(
+            lastSeq: ingest.nextSeq - 1, lastHash: ingest.previousHash,
+            horizon: ingest.newestInstant.map { max(head.horizon ?? $0, $0) } ?? head.horizon)
+        try await Self.saveHead(head, connection, logger: logger)
+        if let fileSha256 {
+            try await connection.query(
+                """
+                INSERT INTO imports (file_sha256, first_seq, last_seq, lines, events, imported_at)
+                VALUES (\(fileSha256), \(firstSeq), \(lastSeq), \(staged.lines), \(events), \(Self.wallClockMicros()))
+                """, logger: logger)
+        }
+        try await connection.query("COMMIT", logger: logger)
+        return ImportSummary(lines: staged.lines, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false)
+    }
+
+    /// The staged accounts whose validation may no longer hold: an entry of theirs landed after
+    /// `seq`, or an id they create was created by another meanwhile. All of them when a policy
+    /// version was applied meanwhile (it may change what any event means).
+    func movedAccounts(since seq: Int64, head: Head, _ connection: PostgresConnection) async throws -> (Set<AccountID>, all: Bool) {
+        guard head.lastSeq != seq else { return ([], false) }
+        let policyApplied =
+            try await connection.query("SELECT EXISTS (SELECT 1 FROM policy_versions WHERE seq > \(seq))", logger: logger).collect()
+            .first?.decode(Bool.self) ?? true
+        if policyApplied { return ([], true) }
+        var moved: Set<AccountID> = []
+        for try await account in try await connection.query(
+            """
+            SELECT DISTINCT l.account FROM ledger l
+            WHERE l.seq > \(seq) AND l.account IN (SELECT account FROM pg_temp.assent_import_stage)
+            UNION SELECT s.account FROM pg_temp.assent_import_stage s JOIN conversations c ON c.id = s.new_conversation
+            WHERE c.first_seq > \(seq)
+            UNION SELECT s.account FROM pg_temp.assent_import_stage s JOIN feedback f ON f.id = s.new_feedback WHERE f.seq > \(seq)
+            """, logger: logger
+        ).decode(String.self) {
+            moved.insert(account)
+        }
+        return (moved, false)
+    }
+
+    /// Writes chained events with COPY: ledger rows (with their hashes), stored text, the ids
+    /// they create, and their accounts' heads.
+    func writeChained(_ rows: [StagedEvent], _ connection: PostgresConnection) async throws {
+        guard !rows.isEmpty else { return }
+        var ledger = CopyText(capacity: rows.count * 256)
+        var content = CopyText()
+        var conversations = CopyText()
+        var feedback = CopyText()
+        var heads: [String: Int64] = [:]
+        let recordedAt = Self.wallClockMicros()
+        for row in rows {
+            let record = row.record
+            ledger.int(record.seq)
+            ledger.int(record.at.microseconds)
+            ledger.text(record.actor)
+            ledger.text(record.kind)
+            ledger.text(record.account)
+            ledger.text(record.body)
+            ledger.text(record.contentSha256)
+            ledger.bytes(row.hash)
+            ledger.int(recordedAt)
+            ledger.bytes(row.enc)
+            ledger.endRow()
+            if let account = record.account { heads[account] = max(heads[account] ?? 0, record.seq) }
+            if let text = row.content, let conversation = row.conversation {
+                content.int(record.seq)
+                content.text(record.account)
+                content.text(conversation)
+                content.text(row.feedback)
+                content.text(text)
+                content.endRow()
+            }
+            if let id = row.newConversation {
+                conversations.text(id)
+                conversations.text(record.account)
+                conversations.int(record.seq)
+                conversations.endRow()
+            }
+            if let id = row.newFeedback, let conversation = row.conversation {
+                feedback.text(id)
+                feedback.text(record.account)
+                feedback.text(conversation)
+                feedback.int(record.seq)
+                feedback.endRow()
+            }
+        }
+        try await Self.copy(
+            ledger.take(), into: "ledger",
+            columns: ["seq", "at", "actor", "kind", "account", "body", "content_sha256", "hash", "recorded_at", "enc"], connection,
+            logger: logger)
+        if content.rows > 0 {
+            try await Self.copy(
+                content.take(), into: "content", columns: ["seq", "account", "conversation", "feedback", "text"], connection, logger: logger
+            )
+        }
+        if conversations.rows > 0 {
+            try await Self.copy(
+                conversations.take(), into: "conversations", columns: ["id", "account", "first_seq"], connection, logger: logger)
+        }
+        if feedback.rows > 0 {
+            try await Self.copy(
+                feedback.take(), into: "feedback", columns: ["id", "account", "conversation", "seq"], connection, logger: logger)
+        }
+        try await connection.query(
+            """
+            INSERT INTO accounts (account, last_seq) SELECT * FROM unnest(\(Array(heads.keys))::text[], \(Array(heads.values))::bigint[])
+            ON CONFLICT (account) DO UPDATE SET last_seq = greatest(accounts.last_seq, excluded.last_seq)
+            """, logger: logger)
+    }
+
+    /// `COPY table (columns) FROM STDIN` with rows in text form.
+    static func copy(_ rows: ByteBuffer, into table: String, columns: [String], _ connection: PostgresConnection, logger: Logger)
+        async throws
+    {
+        guard rows.readableBytes > 0 else { return }
+        try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+            try await writer.write(rows)
+        }
+    }
+}
