@@ -21,8 +21,9 @@ extension PostgresStore {
     /// Staged rows read back at a time under the lock.
     static let stagePage = 5_000
 
-    /// One staged event: what step 2 needs to chain it, or to validate it again.
-    struct StagedEvent {
+    /// An account event as it is written: staged by an import (step 2 chains it, or validates it
+    /// again), or accepted by an append.
+    struct EventRow {
         var n: Int64
         var line: Int64
         var record: LedgerRecord
@@ -179,7 +180,7 @@ extension PostgresStore {
                     let item = try ingest.accept(event, actor: actor)
                     loader.note(item)
                     n += 1
-                    StagedEvent(n: n, line: Int64(number), accepted: item).stage(into: &copy)
+                    EventRow(n: n, line: Int64(number), accepted: item).stage(into: &copy)
                 } catch let error as AssentError {
                     throw error.prefixed("line \(number): ")
                 }
@@ -210,7 +211,7 @@ extension PostgresStore {
         defer { recordIngest(ingest) }
         var after: Int64 = 0
         while true {
-            var page: [StagedEvent] = []
+            var page: [EventRow] = []
             page.reserveCapacity(Self.stagePage)
             for row in try await connection.query(
                 """
@@ -219,11 +220,11 @@ extension PostgresStore {
                 FROM pg_temp.assent_import_stage WHERE n > \(after) ORDER BY n LIMIT \(Self.stagePage)
                 """, logger: logger
             ).collect() {
-                page.append(try StagedEvent(row: row, actor: actor))
+                page.append(try EventRow(row: row, actor: actor))
             }
             guard let last = page.last else { break }
             after = last.n
-            var rows: [StagedEvent] = []
+            var rows: [EventRow] = []
             rows.reserveCapacity(page.count)
             for chunk in stride(from: 0, to: page.count, by: EventIngest.chunkSize).map({
                 page[$0..<min($0 + EventIngest.chunkSize, page.count)]
@@ -240,7 +241,7 @@ extension PostgresStore {
                         do {
                             let accepted = try ingest.accept(event, actor: actor)
                             loader.note(accepted)
-                            rows.append(StagedEvent(n: item.n, line: item.line, accepted: accepted))
+                            rows.append(EventRow(n: item.n, line: item.line, accepted: accepted))
                         } catch let error as AssentError {
                             throw error.prefixed("line \(item.line): ")
                         }
@@ -251,7 +252,7 @@ extension PostgresStore {
                     }
                 }
             }
-            try await writeChained(rows, connection)
+            try await Self.writeEvents(rows, connection, logger: logger)
         }
         let events = Int(ingest.nextSeq - 1 - head.lastSeq)
         let firstSeq: Int64? = events > 0 ? head.lastSeq + 1 : nil
@@ -297,14 +298,14 @@ extension PostgresStore {
 
     /// Writes chained events with COPY: ledger rows (with their hashes), stored text, the ids
     /// they create, and their accounts' heads.
-    func writeChained(_ rows: [StagedEvent], _ connection: PostgresConnection) async throws {
+    static func writeEvents(_ rows: [EventRow], _ connection: PostgresConnection, logger: Logger) async throws {
         guard !rows.isEmpty else { return }
         var ledger = CopyText(capacity: rows.count * 256)
         var content = CopyText()
         var conversations = CopyText()
         var feedback = CopyText()
         var heads: [String: Int64] = [:]
-        let recordedAt = Self.wallClockMicros()
+        let recordedAt = wallClockMicros()
         for row in rows {
             let record = row.record
             ledger.int(record.seq)
@@ -341,12 +342,12 @@ extension PostgresStore {
                 feedback.endRow()
             }
         }
-        try await Self.copy(
+        try await copy(
             ledger.take(), into: "ledger",
             columns: ["seq", "at", "actor", "kind", "account", "body", "content_sha256", "hash", "recorded_at", "enc"], connection,
             logger: logger)
         if content.rows > 0 {
-            try await Self.copy(
+            try await copy(
                 content.take(), into: "content", columns: ["seq", "account", "conversation", "feedback", "text"], connection, logger: logger
             )
         }

@@ -47,60 +47,9 @@ extension PostgresStore {
             """, logger: logger)
     }
 
-    /// Writes accepted events: their ledger rows, stored text, and the ids they created.
+    /// Writes accepted events: their ledger rows, stored text, and the ids they created (COPY).
     static func write(_ accepted: [EventIngest.Accepted], _ connection: PostgresConnection, logger: Logger) async throws {
-        guard !accepted.isEmpty else { return }
-        try await insertLedger(accepted.map { ($0.record, $0.hash, $0.event) }, connection, logger: logger)
-        var contentSeqs: [Int64] = [], contentAccounts: [String] = [], contentConversations: [String] = []
-        var contentFeedback: [String] = [], texts: [String] = []
-        var conversationIds: [String] = [], conversationAccounts: [String] = [], conversationSeqs: [Int64] = []
-        var feedbackIds: [String] = [], feedbackAccounts: [String] = [], feedbackConversations: [String] = [], feedbackSeqs: [Int64] = []
-        for item in accepted {
-            let event = item.event
-            if let content = event.content, let conversation = event.conversation {
-                var feedback = ""
-                if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback = f }
-                contentSeqs.append(item.record.seq)
-                contentAccounts.append(event.account)
-                contentConversations.append(conversation)
-                contentFeedback.append(feedback)
-                texts.append(content)
-            }
-            if let conversation = item.newConversation {
-                conversationIds.append(conversation)
-                conversationAccounts.append(event.account)
-                conversationSeqs.append(item.record.seq)
-            }
-            if let feedback = item.newFeedback, let conversation = event.conversation {
-                feedbackIds.append(feedback)
-                feedbackAccounts.append(event.account)
-                feedbackConversations.append(conversation)
-                feedbackSeqs.append(item.record.seq)
-            }
-        }
-        if !contentSeqs.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO content (seq, account, conversation, feedback, text)
-                SELECT s, a, c, NULLIF(f, ''), t FROM unnest(\(contentSeqs)::bigint[], \(contentAccounts)::text[],
-                    \(contentConversations)::text[], \(contentFeedback)::text[], \(texts)::text[]) AS x(s, a, c, f, t)
-                """, logger: logger)
-        }
-        if !conversationIds.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO conversations (id, account, first_seq)
-                SELECT * FROM unnest(\(conversationIds)::text[], \(conversationAccounts)::text[], \(conversationSeqs)::bigint[])
-                """, logger: logger)
-        }
-        if !feedbackIds.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO feedback (id, account, conversation, seq)
-                SELECT * FROM unnest(\(feedbackIds)::text[], \(feedbackAccounts)::text[], \(feedbackConversations)::text[],
-                    \(feedbackSeqs)::bigint[])
-                """, logger: logger)
-        }
+        try await writeEvents(accepted.map { EventRow(n: 0, line: 0, accepted: $0) }, connection, logger: logger)
     }
 
     /// The owners of these conversations and feedback ids, as the connection sees them.
