@@ -74,12 +74,12 @@ extension PostgresStore {
     /// Loads into `loader` what accepting `events` needs that `ingest` does not hold (one query
     /// for timelines, one per id kind), as `connection` sees the ledger.
     ///
-    /// - Parameter stagedAfter: while an import is staged (its events in the temporary stage table,
-    ///   not in the ledger), the seq it validates after: its staged events count as written, the
-    ///   `n`-th at seq `stagedAfter + n`.
+    /// - Parameter staged: while an import is staged (its events in the temporary stage table,
+    ///   not in the ledger), what it staged so far: those events count as written, the `n`-th at
+    ///   seq `after + n`.
     func load(
         _ events: some Collection<Event>, into loader: IngestLoader, ingest: EventIngest?, _ connection: PostgresConnection,
-        stagedAfter: Int64? = nil
+        staged: StagedKeys? = nil
     ) async throws {
         let needs = IngestLoader.Needs(events)
         loader.startChunk()
@@ -92,8 +92,8 @@ extension PostgresStore {
         }
         var owners = try await Self.owners(
             connection, conversations: Array(needs.conversations), feedback: Array(needs.feedback), logger: logger)
-        if let stagedAfter {
-            try await loadStaged(after: stagedAfter, accounts: missing, needs: needs, into: loader, owners: &owners, connection)
+        if let staged {
+            try await loadStaged(staged, accounts: missing, needs: needs, into: loader, owners: &owners, connection)
         }
         loader.conversationOwners = owners.conversations
         loader.feedbackOwners = owners.feedback
@@ -102,9 +102,14 @@ extension PostgresStore {
     /// Adds what the import being staged accepted so far: its entries of `accounts` (whose
     /// timelines the ingest no longer holds) and the ids it created.
     private func loadStaged(
-        after stagedAfter: Int64, accounts: [AccountID], needs: IngestLoader.Needs, into loader: IngestLoader,
+        _ keys: StagedKeys, accounts all: [AccountID], needs: IngestLoader.Needs, into loader: IngestLoader,
         owners: inout (conversations: [ConversationID: AccountID], feedback: [FeedbackID: AccountID]), _ connection: PostgresConnection
     ) async throws {
+        let stagedAfter = keys.after
+        // Only what may have been staged is looked up (most of a chunk is new to the import).
+        let accounts = all.filter { keys.mayHold(account: $0) }
+        let conversations = Array(needs.conversations.filter { keys.mayHold(conversation: $0) })
+        let feedback = Array(needs.feedback.filter { keys.mayHold(feedback: $0) })
         if !accounts.isEmpty {
             var staged: [AccountID: [TimelineEntry]] = [:]
             for try await (n, account, enc) in try await connection.query(
@@ -118,17 +123,17 @@ extension PostgresStore {
                 loader.base[account] = AccountTimeline(account: account, entries: (loader.base[account]?.entries ?? []) + entries)
             }
         }
-        if !needs.conversations.isEmpty {
+        if !conversations.isEmpty {
             for try await (id, account) in try await connection.query(
                 """
                 SELECT new_conversation, account FROM pg_temp.assent_import_stage
-                WHERE new_conversation = ANY(\(Array(needs.conversations)))
+                WHERE new_conversation = ANY(\(conversations))
                 """, logger: logger
             ).decode((String, String).self) { owners.conversations[id] = account }
         }
-        if !needs.feedback.isEmpty {
+        if !feedback.isEmpty {
             for try await (id, account) in try await connection.query(
-                "SELECT new_feedback, account FROM pg_temp.assent_import_stage WHERE new_feedback = ANY(\(Array(needs.feedback)))",
+                "SELECT new_feedback, account FROM pg_temp.assent_import_stage WHERE new_feedback = ANY(\(feedback))",
                 logger: logger
             ).decode((String, String).self) { owners.feedback[id] = account }
         }

@@ -15,6 +15,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 func runPostgresBench(_ arguments: BenchArguments) async throws {
     guard let admin = arguments.string("--url") ?? ProcessInfo.processInfo.environment["ASSENT_TEST_POSTGRES_URL"] else {
@@ -77,16 +78,46 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
         }
     }
     let store = try await PostgresStore.open(url: assentURL)
-    var summary: ImportSummary?
-    let importSeconds = try await asyncSeconds {
-        summary = try await store.importEvents(
-            lines: try FileLineSource(path: eventsPath), fileSha256: nil, actor: "bench", now: Clock.wallNow(), progress: nil)
+    // While the import runs, another writer appends one event at a time: how long it waits shows
+    // how long the import holds the chain's lock.
+    let side = try await PostgresStore.open(url: assentURL)
+    let sideNow = DemoGenerator.windowEnd  // before the run's instant: the side writes do not move the horizon past it
+    _ = try await side.append([Event(account: "bench-side", at: sideNow, .accountCreated(plan: "free"))], actor: "bench", now: sideNow)
+    let done = DoneFlag()
+    let importing = Task {
+        defer { done.set() }
+        return try await asyncSeconds {
+            _ = try await store.importEvents(
+                lines: try FileLineSource(path: eventsPath), fileSha256: nil, actor: "bench", now: Clock.wallNow(), progress: nil)
+        }
     }
+    var sideLatencies: [Double] = []
+    var sideFailures = 0
+    var k = 0
+    while !done.isSet {
+        k += 1
+        let event = Event(
+            account: "bench-side", at: sideNow,
+            .conversationActivity(conversation: "bench-side-\(k)", kind: .chat, incognito: false, content: nil))
+        let start = DispatchTime.now().uptimeNanoseconds
+        do {
+            _ = try await side.append([event], actor: "bench", now: sideNow)
+        } catch {
+            sideFailures += 1
+        }
+        sideLatencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    let importSeconds = try await importing.value
+    try await side.close()
+    let events = try await store.lastSeq() - 2 - Int64(k - sideFailures)
+    sideLatencies.sort()
     report(
         String(
-            format: "import: bare COPY %.2f s (%.0f rows/s); assent import %.2f s (%.0f events/s); ratio %.2fx",
-            copySeconds, Double(rows.count) / copySeconds, importSeconds, Double(summary!.events) / importSeconds,
-            importSeconds / copySeconds))
+            format:
+                "import: bare COPY %.2f s (%.0f rows/s); assent import %.2f s (%.0f events/s); ratio %.2fx; %d appends meanwhile: p50 %.1f ms, max %.1f ms, %d failed",
+            copySeconds, Double(rows.count) / copySeconds, importSeconds, Double(events) / importSeconds, importSeconds / copySeconds,
+            sideLatencies.count, sideLatencies[sideLatencies.count / 2], sideLatencies.last ?? 0, sideFailures))
 
     // 2. runs create vs. a streaming SELECT of the same candidate rows.
     let selectSeconds = try await PostgresAdmin.withConnection(url: assentURL) { connection in
@@ -204,6 +235,13 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
         try await PostgresAdmin.dropDatabase(adminURL: admin, name: "bench_bare_\(suffix)")
         try await PostgresAdmin.dropDatabase(adminURL: admin, name: "bench_assent_\(suffix)")
     }
+}
+
+/// A flag one task sets and another reads.
+final class DoneFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }
 
 /// Calls per second of `body` over `samples`, `concurrency` at a time.
