@@ -112,8 +112,14 @@ extension PostgresStore {
             // Read while staging: a timeline the ingest let go of, the ids the import created.
             for index in [
                 "CREATE INDEX IF NOT EXISTS assent_import_stage_by_account ON pg_temp.assent_import_stage (account, n)",
-                "CREATE INDEX IF NOT EXISTS assent_import_stage_by_conversation ON pg_temp.assent_import_stage (new_conversation)",
-                "CREATE INDEX IF NOT EXISTS assent_import_stage_by_feedback ON pg_temp.assent_import_stage (new_feedback)",
+                """
+                CREATE INDEX IF NOT EXISTS assent_import_stage_by_conversation ON pg_temp.assent_import_stage (new_conversation)
+                    WHERE new_conversation IS NOT NULL
+                """,
+                """
+                CREATE INDEX IF NOT EXISTS assent_import_stage_by_feedback ON pg_temp.assent_import_stage (new_feedback)
+                    WHERE new_feedback IS NOT NULL
+                """,
             ] {
                 try await connection.query(PostgresQuery(unsafeSQL: index), logger: logger)
             }

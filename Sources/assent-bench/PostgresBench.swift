@@ -119,6 +119,13 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
             copySeconds, Double(rows.count) / copySeconds, importSeconds, Double(events) / importSeconds, importSeconds / copySeconds,
             sideLatencies.count, sideLatencies[sideLatencies.count / 2], sideLatencies.last ?? 0, sideFailures))
 
+    if arguments.string("--only") == "import" {
+        try await store.close()
+        try await PostgresAdmin.dropDatabase(adminURL: admin, name: "bench_bare_\(suffix)")
+        try await PostgresAdmin.dropDatabase(adminURL: admin, name: "bench_assent_\(suffix)")
+        return
+    }
+
     // 2. runs create vs. a streaming SELECT of the same candidate rows.
     let selectSeconds = try await PostgresAdmin.withConnection(url: assentURL) { connection in
         try await asyncSeconds {

@@ -204,7 +204,9 @@ default:
     print("       assent-bench fuzz-import [--mutations N] [--seed S]")
     print("       assent-bench ledger [--accounts N] [--seed S] [--dir D] [--explain-samples K] [--append-rate R]")
     print("       assent-bench heavy [--samples K] [--dir D]")
-    print("       assent-bench postgres [--url ADMIN_URL] [--accounts N] [--samples K] [--concurrency C] [--batches B]")
+    print(
+        "       assent-bench postgres [--url ADMIN_URL] [--accounts N] [--samples K] [--concurrency C] [--batches B] [--only import] [--keep x]"
+    )
     print("       assent-bench redact [--megabytes N] [--out FILE]")
     exit(arguments.isEmpty ? 0 : 2)
 }
