@@ -266,7 +266,7 @@ public final class AssentApp: Sendable {
         allowDemoName: Bool = false, expiresInSeconds: Int64? = nil
     ) async throws -> (key: ServiceKey, secret: String) {
         if !(allowDemoName && ServiceKey.isDemoName(name)) { try ServiceKey.validateName(name) }
-        if let expiresInSeconds, expiresInSeconds <= 0 { throw AssentError.invalidArgument("a key's lifetime must be positive") }
+        try Self.checkLifetime(expiresInSeconds)
         let secret = given ?? ServiceKey.newSecret()
         let now = clock.now()
         let key = ServiceKey(
@@ -282,7 +282,7 @@ public final class AssentApp: Sendable {
     public func rotateKey(named name: String, overlapSeconds: Int64, expiresInSeconds: Int64? = nil) async throws -> (
         key: ServiceKey, secret: String
     ) {
-        if let expiresInSeconds, expiresInSeconds <= 0 { throw AssentError.invalidArgument("a key's lifetime must be positive") }
+        try Self.checkLifetime(expiresInSeconds)
         guard let key = try await store.serviceKeys().first(where: { $0.name == name }) else {
             throw AssentError.unknownKey("no key is named \(name)")
         }
@@ -316,6 +316,11 @@ public final class AssentApp: Sendable {
     /// Revokes a key. - Throws: `unknown_key`.
     public func revokeKey(named name: String) async throws -> ServiceKey {
         try await store.revokeServiceKey(named: name, now: clock.now())
+    }
+
+    /// - Throws: `invalid_argument` for a key lifetime that is not positive.
+    private static func checkLifetime(_ seconds: Int64?) throws(AssentError) {
+        if let seconds, seconds <= 0 { throw .invalidArgument("a key's lifetime must be positive") }
     }
 
     /// What ``authenticateKey(secret:)`` found.

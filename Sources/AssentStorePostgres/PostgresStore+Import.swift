@@ -146,7 +146,7 @@ extension PostgresStore {
     /// created: a key not in them was not staged, so the stage need not be asked (a hash that
     /// collides only costs a lookup). Past `capacity` keys of a kind it stops remembering and
     /// answers "maybe" for all: memory stays bounded whatever the file's size.
-    final class StagedKeys: @unchecked Sendable {
+    struct StagedKeys: Sendable {
         let after: Int64
         private var accounts: Set<UInt64> = []
         private var conversations: Set<UInt64> = []
@@ -162,7 +162,7 @@ extension PostgresStore {
             return UInt64(bitPattern: Int64(hasher.finalize()))
         }
 
-        func note(_ item: EventIngest.Accepted) {
+        mutating func note(_ item: EventIngest.Accepted) {
             guard !saturated else { return }
             accounts.insert(Self.key(item.event.account))
             if let conversation = item.newConversation { conversations.insert(Self.key(conversation)) }
@@ -219,7 +219,7 @@ extension PostgresStore {
         defer { recordIngest(ingest) }
         var chunks = ImportChunks(lines, progress: progress)
         var n: Int64 = 0
-        let staged = StagedKeys(after: head.lastSeq)
+        var staged = StagedKeys(after: head.lastSeq)
         while let chunk = try chunks.next() {
             try await load(chunk.lazy.map(\.event), into: loader, ingest: ingest, connection, staged: staged)
             try ingest.prefetch(chunk.lazy.map(\.event))

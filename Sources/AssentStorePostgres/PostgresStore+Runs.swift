@@ -211,7 +211,7 @@ extension PostgresStore {
             seq: head.lastSeq + 1, at: instant, actor: actor, kind: LedgerRecordKind.runCreated.rawValue, account: nil,
             body: JSONValue.object(body).canonicalText, contentSha256: nil)
         let hash = record.chainHash(after: head.lastHash)
-        try await Self.insertLedger([(record, hash, nil)], connection, logger: logger)
+        try await Self.insertRecord(record, hash: hash, connection, logger: logger)
         try await connection.query(
             """
             INSERT INTO runs (name, at, created_at, purpose, ledger_seq, policy_version, conversation_count, feedback_count, manifest_sha256, created_seq)
@@ -449,7 +449,7 @@ extension PostgresStore {
             "purged": .object(["conversations": .number(String(conversations.count)), "feedback": .number(String(feedback.count))]),
         ])
         let (record, hash) = ingest.record(.sweepCompleted, at: instant, body: body, actor: actor, movesHorizon: true)
-        try await Self.insertLedger([(record, hash, nil)], connection, logger: logger)
+        try await Self.insertRecord(record, hash: hash, connection, logger: logger)
         head = Head(
             lastSeq: ingest.nextSeq - 1, lastHash: ingest.previousHash,
             horizon: ingest.newestInstant.map { max(head.horizon ?? $0, $0) } ?? head.horizon)

@@ -11,39 +11,14 @@ import PostgresNIO
 // ``IngestLoader`` and lets the ingest read from it. A refused request is dropped before anything
 // is written: a failed statement would abort the whole transaction.
 extension PostgresStore {
-    /// One row of `ledger`, with the event its `enc` encodes (account events only).
-    typealias LedgerRow = (record: LedgerRecord, hash: [UInt8], event: Event?)
-
-    /// Writes ledger rows in one statement and moves their accounts' heads.
-    static func insertLedger(_ rows: [LedgerRow], _ connection: PostgresConnection, logger: Logger) async throws {
-        guard !rows.isEmpty else { return }
-        var seqs: [Int64] = [], ats: [Int64] = [], actors: [String] = [], kinds: [String] = [], accounts: [String] = []
-        var bodies: [String] = [], digests: [String] = [], hashes: [ByteBuffer] = [], encs: [ByteBuffer] = []
-        var heads: [String: Int64] = [:]
-        for (record, hash, event) in rows {
-            seqs.append(record.seq)
-            ats.append(record.at.microseconds)
-            actors.append(record.actor)
-            kinds.append(record.kind)
-            accounts.append(record.account ?? "")
-            bodies.append(record.body)
-            digests.append(record.contentSha256 ?? "")
-            hashes.append(ByteBuffer(bytes: hash))
-            encs.append(event.map { ByteBuffer(bytes: EventCodec.encode($0.withoutContent)) } ?? ByteBuffer())
-            if let account = record.account { heads[account] = max(heads[account] ?? 0, record.seq) }
-        }
+    /// Writes one entry that is not an account event (the genesis, a policy version, a run, a
+    /// sweep): no `enc`, no account head. Account events go through ``writeEvents(_:_:logger:)``.
+    static func insertRecord(_ record: LedgerRecord, hash: [UInt8], _ connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
             """
             INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at, enc)
-            SELECT s, a, ac, k, NULLIF(acc, ''), b, NULLIF(d, ''), h, \(wallClockMicros()), NULLIF(e, '\\x'::bytea)
-            FROM unnest(\(seqs)::bigint[], \(ats)::bigint[], \(actors)::text[], \(kinds)::text[], \(accounts)::text[],
-                        \(bodies)::text[], \(digests)::text[], \(hashes)::bytea[], \(encs)::bytea[]) AS t(s, a, ac, k, acc, b, d, h, e)
-            """, logger: logger)
-        guard !heads.isEmpty else { return }
-        try await connection.query(
-            """
-            INSERT INTO accounts (account, last_seq) SELECT * FROM unnest(\(Array(heads.keys))::text[], \(Array(heads.values))::bigint[])
-            ON CONFLICT (account) DO UPDATE SET last_seq = greatest(accounts.last_seq, excluded.last_seq)
+            VALUES (\(record.seq), \(record.at.microseconds), \(record.actor), \(record.kind), \(record.account), \(record.body),
+                \(record.contentSha256), \(ByteBuffer(bytes: hash)), \(wallClockMicros()), NULL)
             """, logger: logger)
     }
 
@@ -296,7 +271,7 @@ extension PostgresStore {
                 seq: head.lastSeq + 1, at: version.effectiveFrom, actor: actor, kind: LedgerRecordKind.policyApplied.rawValue,
                 account: nil, body: version.json.canonicalText, contentSha256: nil)
             let hash = record.chainHash(after: head.lastHash)
-            try await Self.insertLedger([(record, hash, nil)], connection, logger: logger)
+            try await Self.insertRecord(record, hash: hash, connection, logger: logger)
             try await connection.query(
                 """
                 INSERT INTO policy_versions (seq, version, effective_from, document)

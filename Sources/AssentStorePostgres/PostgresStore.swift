@@ -351,7 +351,7 @@ extension PostgresStore {
             account: nil, body: version.json.canonicalText, contentSha256: nil)
         let hash = record.chainHash(after: LedgerChain.genesis)
         try await connection.query("BEGIN", logger: logger)
-        try await insertLedger([(record, hash, nil)], connection, logger: logger)
+        try await insertRecord(record, hash: hash, connection, logger: logger)
         try await connection.query(
             """
             INSERT INTO policy_versions (seq, version, effective_from, document)
