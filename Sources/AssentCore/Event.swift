@@ -72,7 +72,9 @@ public struct Event: Hashable, Sendable {
         case accountCreated(plan: String)
         case planChanged(plan: String)
         case termsAccepted(version: String, source: TermsSource)
-        case trainingChoice(value: ChoiceValue, source: ChoiceSource, shownDefault: ChoiceValue?)
+        /// `gpc`: the request that made the choice carried the Global Privacy Control signal
+        /// (`Sec-GPC: 1`); written to the ledger only when true.
+        case trainingChoice(value: ChoiceValue, source: ChoiceSource, shownDefault: ChoiceValue?, gpc: Bool = false)
         case noticeDeferred
         case conversationActivity(conversation: ConversationID, kind: ConversationKind, incognito: Bool, content: String?)
         case conversationDeleted(conversation: ConversationID)
@@ -206,7 +208,8 @@ extension Event {
             body = .trainingChoice(
                 value: try f.requiredEnum("value", ChoiceValue.self),
                 source: try f.requiredEnum("source", ChoiceSource.self),
-                shownDefault: try f.optionalEnum("shownDefault", ChoiceValue.self))
+                shownDefault: try f.optionalEnum("shownDefault", ChoiceValue.self),
+                gpc: try f.optionalBool("gpc") ?? false)
         case .noticeDeferred:
             body = .noticeDeferred
         case .conversationActivity:
@@ -260,10 +263,12 @@ extension Event {
         case .termsAccepted(let version, let source):
             o.append(("version", .string(version)))
             o.append(("source", .string(source.rawValue)))
-        case .trainingChoice(let value, let source, let shownDefault):
+        case .trainingChoice(let value, let source, let shownDefault, let gpc):
             o.append(("value", .string(value.rawValue)))
             o.append(("source", .string(source.rawValue)))
             if let shownDefault { o.append(("shownDefault", .string(shownDefault.rawValue))) }
+            // Only when present: entries written before the signal was recorded hash as they did.
+            if gpc { o.append(("gpc", .bool(true))) }
         case .noticeDeferred, .accountDeleted:
             break
         case .conversationActivity(let c, let kind, let incognito, let content):

@@ -414,7 +414,7 @@ public struct AccountTimeline: Sendable {
             state.plans.append(PlanMark(evidence: evidence, plan: plan))
         case .termsAccepted(let version, _):
             state.acceptances.append(AcceptanceMark(evidence: evidence, version: version))
-        case .trainingChoice(let value, _, _):
+        case .trainingChoice(let value, _, _, _):
             state.choices.append(ChoiceMark(evidence: evidence, value: value))
         case .noticeDeferred:
             state.deferrals.append(evidence)

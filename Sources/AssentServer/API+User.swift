@@ -20,7 +20,8 @@ extension API {
             let shownDefault = try fields.optionalEnum("shownDefault", ChoiceValue.self)
             try fields.refuseUnknownFields()
             let acceptance = try await acceptAndChoose(
-                account: account, actor: caller.actor, value: value, source: source, shownDefault: shownDefault)
+                account: account, actor: caller.actor, value: value, source: source, shownDefault: shownDefault,
+                gpc: Self.globalPrivacyControl(request))
             return JSONValue.object([
                 "account": .string(account), "at": .string(acceptance.at.rfc3339), "termsVersion": .string(acceptance.termsVersion),
                 "training": .string(value.rawValue), "entries": .array(acceptance.records.map { .int64($0.seq) }),
@@ -59,7 +60,9 @@ extension API {
             var fields = try await bodyFields(request)
             let value = try fields.requiredEnum("training", ChoiceValue.self)
             try fields.refuseUnknownFields()
-            _ = try await userWrite(account) { try await app.changeTraining(account: account, to: value, actor: caller.actor) }
+            _ = try await userWrite(account) {
+                try await app.changeTraining(account: account, to: value, actor: caller.actor, gpc: Self.globalPrivacyControl(request))
+            }
             return try await app.settings(of: account).json.response()
         }
         router.get("/v1/me/conversations") { request, _ -> Response in
@@ -100,13 +103,19 @@ extension API {
     /// Accepts the terms in force now and records the choice.
     func acceptAndChoose(
         account: AccountID, actor: String, value: ChoiceValue, source: TermsSource,
-        shownDefault: ChoiceValue?
+        shownDefault: ChoiceValue?, gpc: Bool
     ) async throws -> Acceptance {
         try throttle(account)
         let acceptance = try await app.acceptAndChoose(
-            account: account, actor: actor, training: value, source: source, shownDefault: shownDefault)
+            account: account, actor: actor, training: value, source: source, shownDefault: shownDefault, gpc: gpc)
         metrics.recordLedgerEntries(acceptance.records.count)
         return acceptance
+    }
+
+    /// Whether the request carries the Global Privacy Control signal (`Sec-GPC: 1`): a choice it
+    /// makes records it, and the pages show the training toggle off by default.
+    static func globalPrivacyControl(_ request: Request) -> Bool {
+        request.headers[.init("Sec-GPC")!]?.trimmingCharacters(in: .whitespaces) == "1"
     }
 
     /// Runs one of a user's writes under the rate limit, counting its entries.

@@ -78,6 +78,7 @@ struct API: Sendable {
         registerEvents(on: router)
         registerRuns(on: router)
         registerAudit(on: router)
+        registerDownstream(on: router)
     }
 
     private func registerSystem(on router: Router<AssentRequestContext>) {

@@ -16,10 +16,18 @@ public final class AssentApp: Sendable {
     /// When this process last recorded each key's use (name → µs): a key used on every request
     /// is written at most once per ``ServiceKey/lastUseResolution``.
     private let keyUses = Mutex<[String: Int64]>([:])
+    /// Signalled after each write this process makes to the ledger: what long polls and the
+    /// webhook sender wait on.
+    public let ledgerWrites = LedgerSignal()
 
-    public init(store: any Store, clock: Clock = .system) {
+    /// How often a waiter (a long poll, the webhook sender) reads the ledger again for entries
+    /// that other processes or servers wrote: those of this process wake it at once.
+    public let otherWritersPoll: Duration
+
+    public init(store: any Store, clock: Clock = .system, otherWritersPoll: Duration = .seconds(1)) {
         self.store = store
         self.clock = clock
+        self.otherWritersPoll = otherWritersPoll
     }
 
     public func now() -> Instant { clock.now() }
@@ -42,6 +50,12 @@ public final class AssentApp: Sendable {
 
     public func close() async throws { try await store.close() }
 
+    /// Signals a write to the ledger and passes its result on.
+    private func written<T>(_ result: T) -> T {
+        ledgerWrites.notify()
+        return result
+    }
+
     // MARK: Events
 
     /// Imports a JSONL file, all or nothing. - Throws: the first refusal, `line N: …`.
@@ -49,12 +63,13 @@ public final class AssentApp: Sendable {
         lines: any LineSource, fileSha256: String?, actor: String,
         progress: (@Sendable (ImportProgress) -> Void)? = nil
     ) async throws -> ImportSummary {
-        try await store.importEvents(lines: lines, fileSha256: fileSha256, actor: actor, now: clock.now(), progress: progress)
+        try written(
+            await store.importEvents(lines: lines, fileSha256: fileSha256, actor: actor, now: clock.now(), progress: progress))
     }
 
     /// Appends the product's batch, all or nothing.
     public func append(_ events: [Event], actor: String) async throws -> [LedgerRecord] {
-        try await store.append(events, actor: actor, now: clock.now())
+        try written(await store.append(events, actor: actor, now: clock.now()))
     }
 
     /// Appends once per `Idempotency-Key`: a retry replays the first response.
@@ -62,7 +77,7 @@ public final class AssentApp: Sendable {
         _ events: [Event], actor: String, idempotency: IdempotentRequest,
         respond: @escaping @Sendable ([LedgerRecord]) -> String
     ) async throws -> AppendOutcome {
-        try await store.append(events, actor: actor, now: clock.now(), idempotency: idempotency, respond: respond)
+        try written(await store.append(events, actor: actor, now: clock.now(), idempotency: idempotency, respond: respond))
     }
 
     /// Forgets `Idempotency-Key`s older than `seconds`; returns how many.
@@ -75,7 +90,7 @@ public final class AssentApp: Sendable {
     /// Accepts the terms in force now and records the choice: two entries in one batch.
     public func acceptAndChoose(
         account: AccountID, actor: String, training value: ChoiceValue, source: TermsSource,
-        shownDefault: ChoiceValue?
+        shownDefault: ChoiceValue?, gpc: Bool = false
     ) async throws -> Acceptance {
         let (now, policies) = try await userStamp(account)
         let terms = policies.policy(at: now).termsVersion
@@ -88,8 +103,10 @@ public final class AssentApp: Sendable {
         let records = try await store.append(
             [
                 Event(account: account, at: now, .termsAccepted(version: terms, source: source)),
-                Event(account: account, at: now, .trainingChoice(value: value, source: choiceSource, shownDefault: shownDefault)),
+                Event(
+                    account: account, at: now, .trainingChoice(value: value, source: choiceSource, shownDefault: shownDefault, gpc: gpc)),
             ], actor: actor, now: now)
+        ledgerWrites.notify()
         return Acceptance(account: account, at: now, termsVersion: terms, training: value, records: records)
     }
 
@@ -111,9 +128,9 @@ public final class AssentApp: Sendable {
         try await record(.noticeDeferred, account: account, actor: actor)
     }
 
-    /// The toggle in privacy settings.
-    public func changeTraining(account: AccountID, to value: ChoiceValue, actor: String) async throws -> Recorded {
-        try await record(.trainingChoice(value: value, source: .settings, shownDefault: nil), account: account, actor: actor)
+    /// The toggle in privacy settings; `gpc` when the request carried the Global Privacy Control signal.
+    public func changeTraining(account: AccountID, to value: ChoiceValue, actor: String, gpc: Bool = false) async throws -> Recorded {
+        try await record(.trainingChoice(value: value, source: .settings, shownDefault: nil, gpc: gpc), account: account, actor: actor)
     }
 
     /// Deletes one of the account's conversations; another account's is answered exactly like
@@ -132,7 +149,7 @@ public final class AssentApp: Sendable {
 
     private func record(_ body: Event.Body, account: AccountID, actor: String) async throws -> Recorded {
         let (now, _) = try await userStamp(account)
-        let records = try await store.append([Event(account: account, at: now, body)], actor: actor, now: now)
+        let records = try written(await store.append([Event(account: account, at: now, body)], actor: actor, now: now))
         return Recorded(account: account, at: now, records: records)
     }
 
@@ -149,11 +166,11 @@ public final class AssentApp: Sendable {
         }
         let shown = all.suffix(page.limit)
         let choices = try shown.compactMap { record -> AccountSettings.Choice? in
-            guard let event = try record.event(), case .trainingChoice(let value, let source, let shownDefault) = event.body else {
+            guard let event = try record.event(), case .trainingChoice(let value, let source, let shownDefault, let gpc) = event.body else {
                 return nil
             }
             return AccountSettings.Choice(
-                seq: record.seq, at: record.at, value: value, source: source, shownDefault: shownDefault,
+                seq: record.seq, at: record.at, value: value, source: source, shownDefault: shownDefault, gpc: gpc,
                 actorKind: record.actorKind)
         }
         return AccountSettings(
@@ -179,7 +196,7 @@ public final class AssentApp: Sendable {
 
     /// Creates a run at `at` (now by default). - Throws: `duplicate_run`, `invalid_argument`.
     public func createRun(name: String, at instant: Instant? = nil, purpose: RunPurpose, actor: String) async throws -> RunSummary {
-        try await store.createRun(name: name, at: instant, purpose: purpose, actor: actor, now: clock.now())
+        try written(await store.createRun(name: name, at: instant, purpose: purpose, actor: actor, now: clock.now()))
     }
 
     /// Every run, oldest first.
@@ -204,7 +221,7 @@ public final class AssentApp: Sendable {
 
     /// Purges what is past its retention at `at` (now by default). - Throws: `invalid_argument`.
     public func sweep(at instant: Instant? = nil, actor: String) async throws -> SweepResult {
-        try await store.sweep(at: instant, actor: actor, now: clock.now())
+        try written(await store.sweep(at: instant, actor: actor, now: clock.now()))
     }
 
     // MARK: Policy
@@ -213,7 +230,7 @@ public final class AssentApp: Sendable {
 
     /// Adds a policy version. - Throws: `invalid_policy`.
     public func applyPolicy(_ document: PolicyDocument, actor: String) async throws -> PolicyVersion {
-        try await store.applyPolicy(document, actor: actor, now: clock.now())
+        try written(await store.applyPolicy(document, actor: actor, now: clock.now()))
     }
 
     // MARK: The ledger
@@ -426,6 +443,8 @@ public struct AccountSettings: Sendable {
         public var value: ChoiceValue
         public var source: ChoiceSource
         public var shownDefault: ChoiceValue?
+        /// The request carried the Global Privacy Control signal.
+        public var gpc: Bool
         /// `user`, `service` or `operator`: never a key's or a person's name.
         public var actorKind: String
     }

@@ -134,6 +134,7 @@ extension AccountSettings {
                         "source": .string(choice.source.rawValue), "actor": .string(choice.actorKind),
                     ]
                     if let shownDefault = choice.shownDefault { object["shownDefault"] = .string(shownDefault.rawValue) }
+                    if choice.gpc { object["gpc"] = .bool(true) }
                     return .object(object)
                 }),
         ]
@@ -159,4 +160,23 @@ extension AccountExport {
         if let prompt { object["prompt"] = prompt.json }
         return .object(object)
     }
+}
+
+extension Change {
+    /// One change of `GET /v1/changes` and `assent changes --json`.
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "seq": .int64(seq), "at": .string(at.rfc3339), "type": .string(type.rawValue), "account": .string(account),
+            "training": .string(training.rawValue),
+        ]
+        if let conversation { object["conversation"] = .string(conversation) }
+        if let feedback { object["feedback"] = .string(feedback) }
+        if let value { object["value"] = .string(value) }
+        return .object(object)
+    }
+}
+
+extension ChangePage {
+    /// `GET /v1/changes`: `{"changes":[…],"next":SEQ}`.
+    public var json: JSONValue { .object(["changes": .array(changes.map(\.json)), "next": .int64(next)]) }
 }

@@ -104,7 +104,7 @@ final class ShardWriter: @unchecked Sendable {
     private let directory: String
     private let bucketDirectory: String
     private let shardBytes: Int
-    private let key: [UInt8]
+    private let pseudonyms: Pseudonyms
     private let redactor: Redactor
     private var buckets: [FileHandle?] = Array(repeating: nil, count: 256)
     private var buffer: [UInt8] = []
@@ -115,16 +115,13 @@ final class ShardWriter: @unchecked Sendable {
         self.directory = directory
         self.bucketDirectory = directory + "/.buckets"
         self.shardBytes = shardBytes
-        self.key = key
         redactor = Redactor(masking: .pseudonym(key: key))
+        pseudonyms = Pseudonyms(key: key)
         try FileManager.default.createDirectory(atPath: bucketDirectory, withIntermediateDirectories: true)
     }
 
     /// A keyed pseudonym for an id: the mapping never leaves the deployment.
-    func pseudonym(_ kind: String, _ id: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array("\(kind):\(id)".utf8), using: SymmetricKey(data: key))
-        return "p_" + Digest.hex(Array(mac).prefix(10))
-    }
+    func pseudonym(_ kind: String, _ id: String) -> String { pseudonyms.pseudonym(kind, id) }
 
     /// The day of an instant: exact instants in an export could be matched against product logs.
     static func day(_ instant: Instant) -> String { String(instant.rfc3339.prefix(10)) }

@@ -30,8 +30,10 @@ public enum EventCodec {
             putInstant(event.at, &out)
             putString(version, &out)
             putEnum(source, &out)
-        case .trainingChoice(let value, let source, let shownDefault):
-            out.append(3)
+        case .trainingChoice(let value, let source, let shownDefault, let gpc):
+            // A choice made under Global Privacy Control has its own tag: rows written before it
+            // existed decode as they did.
+            out.append(gpc ? 11 : 3)
             putInstant(event.at, &out)
             putEnum(value, &out)
             putEnum(source, &out)
@@ -212,11 +214,11 @@ public enum EventCodec {
             case 2:
                 guard let version = string(), let source = enumValue(TermsSource.self) else { return nil }
                 body = .termsAccepted(version: version, source: source)
-            case 3:
+            case 3, 11:
                 guard let value = enumValue(ChoiceValue.self), let source = enumValue(ChoiceSource.self),
                     let shownDefault = optionalEnum(ChoiceValue.self)
                 else { return nil }
-                body = .trainingChoice(value: value, source: source, shownDefault: shownDefault)
+                body = .trainingChoice(value: value, source: source, shownDefault: shownDefault, gpc: tag == 11)
             case 4:
                 body = .noticeDeferred
             case 5:

@@ -11,6 +11,8 @@ public enum ServiceScope: String, CaseIterable, Hashable, Sendable, Comparable {
     case runsRead = "runs:read"
     /// Explain, prompt and lineage for any account, verify the ledger, read the policy: compliance.
     case auditRead = "audit:read"
+    /// Read the change feed: downstream systems that must learn of withdrawals and purges.
+    case changesRead = "changes:read"
     /// Everything above, plus applying a policy and running a sweep: operators.
     case admin
 

@@ -31,6 +31,11 @@ public protocol LedgerReading: Sendable {
     /// Every ledger entry of an account (its events, purges included), in ledger order.
     func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord]
 
+    /// The entries of these kinds with a sequence number in `(after, after + scanning]`, at most
+    /// `limit`, in sequence order, read from one snapshot: a page of the change feed whose work is
+    /// bounded however sparse the kinds are.
+    func ledgerEntries(after seq: Int64, kinds: [String], limit: Int, scanning: Int64) async throws -> LedgerPage
+
     /// Streams every account's timeline, as of one consistent read, in account order.
     /// - Returns: the last ledger entry of that read: what the timelines are exact for.
     @discardableResult

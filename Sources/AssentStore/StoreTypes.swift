@@ -228,3 +228,22 @@ public struct LineageRun: Hashable, Sendable {
         self.feedback = feedback
     }
 }
+
+/// A page of ledger entries read in sequence order (``LedgerReading/ledgerEntries(after:kinds:limit:scanning:)``).
+public struct LedgerPage: Sendable, Equatable {
+    public var entries: [LedgerRecord]
+    /// The read is complete through this entry: the next page starts after it. The last entry's
+    /// sequence number when the page is full, else the end of the range scanned (at most the
+    /// ledger's last entry).
+    public var through: Int64
+
+    public init(entries: [LedgerRecord], through: Int64) {
+        self.entries = entries
+        self.through = through
+    }
+
+    /// The page of `entries` (those in the range, in order) read from `after` over `scanned`.
+    public static func of(_ entries: [LedgerRecord], limit: Int, scannedThrough upper: Int64) -> LedgerPage {
+        LedgerPage(entries: entries, through: entries.count >= limit ? entries.last!.seq : upper)
+    }
+}

@@ -549,6 +549,25 @@ extension PostgresStore {
         }
     }
 
+    public func ledgerEntries(after seq: Int64, kinds: [String], limit: Int, scanning: Int64) async throws -> LedgerPage {
+        let logger = self.logger
+        return try await transaction(.snapshot) { connection in
+            let upper = min(seq + scanning, try await Self.head(connection, logger: logger).lastSeq)
+            let entries = try await connection.query(
+                """
+                SELECT seq, at, actor, kind, account, body, content_sha256 FROM ledger
+                WHERE seq > \(seq) AND seq <= \(upper) AND kind = ANY(\(kinds)) ORDER BY seq LIMIT \(limit)
+                """, logger: logger
+            ).collect().map { row in
+                let (seq, at, actor, kind, account, body, digest) = try row.decode(
+                    (Int64, Int64, String, String, String?, String, String?).self)
+                return LedgerRecord(
+                    seq: seq, at: Instant(microseconds: at), actor: actor, kind: kind, account: account, body: body, contentSha256: digest)
+            }
+            return LedgerPage.of(entries, limit: limit, scannedThrough: max(upper, seq))
+        }
+    }
+
     /// Streams every account's timeline as of one snapshot, in byte order of account ids.
     @discardableResult
     public func forEachTimeline(_ body: @Sendable (AccountTimeline) throws -> Void) async throws -> Int64 {

@@ -171,6 +171,29 @@ extension SQLiteStore {
         }
     }
 
+    public func ledgerEntries(after seq: Int64, kinds: [String], limit: Int, scanning: Int64) async throws -> LedgerPage {
+        try await reading { db in
+            let upper = min(seq + scanning, try Self.head(db).lastSeq)
+            let marks = Array(repeating: "?", count: kinds.count).joined(separator: ", ")
+            var arguments: [any DatabaseValueConvertible] = [seq, upper]
+            arguments += kinds as [any DatabaseValueConvertible]
+            arguments.append(limit)
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, at, actor, kind, account, body, content_sha256 FROM ledger
+                    WHERE seq > ? AND seq <= ? AND kind IN (\(marks)) ORDER BY seq LIMIT ?
+                    """,
+                arguments: StatementArguments(arguments))
+            let entries = rows.map { row in
+                LedgerRecord(
+                    seq: row[0], at: Instant(microseconds: row[1]), actor: row[2], kind: row[3], account: row[4], body: row[5],
+                    contentSha256: row[6])
+            }
+            return LedgerPage.of(entries, limit: limit, scannedThrough: max(upper, seq))
+        }
+    }
+
     public func lastSeq() async throws -> Int64 {
         try await reading { db in try Self.head(db).lastSeq }
     }

@@ -113,6 +113,7 @@ enum DemoSetup {
         ("demo-product", [.eventsWrite], "the product's back end"),
         ("demo-platform", [.runsWrite, .runsRead], "the data platform"),
         ("demo-auditor", [.auditRead], "compliance"),
+        ("demo-downstream", [.changesRead], "downstream systems (the change feed)"),
         ("demo-admin", [.admin], "an operator"),
     ]
 

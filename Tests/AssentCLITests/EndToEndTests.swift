@@ -481,4 +481,76 @@ struct EndToEndTests {
         #expect(try ws.run(["ledger", "verify", "--json"]).json()["ok"] as? Bool == true)
         #expect(try ws.run(["policy", "show", "--json"]).status == 0)
     }
+    @Test("changes: a consumer resumes exactly after a restart from its cursor; --follow prints entries another process writes")
+    func changes() throws {
+        let ws = try Workspace()
+        try ws.write(
+            "a.jsonl",
+            [
+                #"{"type":"account.created","account":"u1","plan":"free","at":"2025-07-01T00:00:00Z"}"#,
+                #"{"type":"terms.accepted","account":"u1","version":"2025-09","source":"notice","at":"2025-09-01T00:00:00Z"}"#,
+                #"{"type":"training.choice","account":"u1","value":"on","source":"notice","at":"2025-09-01T00:00:00Z"}"#,
+                #"{"type":"conversation.activity","account":"u1","conversation":"u1-c1","kind":"chat","at":"2025-09-02T00:00:00Z"}"#,
+            ])
+        try ws.write(
+            "b.jsonl",
+            [
+                #"{"type":"conversation.deleted","account":"u1","conversation":"u1-c1","at":"2025-09-03T00:00:00Z"}"#,
+                #"{"type":"training.choice","account":"u1","value":"off","source":"settings","at":"2025-09-04T00:00:00Z"}"#,
+            ])
+        #expect(try ws.run(["import", ws.path("a.jsonl")]).status == 0)
+        let first = try ws.run(["changes", "--after", "0", "--json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let seen = first.stdout.split(separator: "\n").map { try! JSONValue.parse(String($0)) }
+        #expect(seen.map { $0.field("type") } == ["terms.accepted", "training.choice"])
+        #expect(seen.map { $0.field("training") } == ["excluded", "included"])
+        let cursor = try #require(seen.last?.field("seq"))
+        // A new process, after more was written, from the stored cursor: exactly what followed.
+        #expect(try ws.run(["import", ws.path("b.jsonl")]).status == 0)
+        let resumed = try ws.run(["changes", "--after", cursor])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let lines = resumed.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.first?.contains("conversation.deleted\tu1 conversation u1-c1\texcluded") == true, "\(resumed.stdout)")
+        #expect(lines.last?.hasSuffix("training.choice\tu1 off\texcluded") == true, "\(resumed.stdout)")
+        #expect(try ws.run(["changes", "--after", "x"]).stderr.hasPrefix("error: "))
+        #expect(try ws.run(["changes", "--limit", "0"]).stderr.hasPrefix("error: invalid_argument: limit must be 1 to 1000"))
+
+        // --follow: waits, and prints what an import by another process adds.
+        let head = try #require(try ws.run(["ledger", "verify", "--json"]).json()["entries"] as? Int)
+        let follow = Process()
+        follow.executableURL = EndToEndTests.binary
+        follow.arguments = ["changes", "--follow", "--json", "--after", String(head), "--database", ws.path("assent.sqlite")]
+        let out = Pipe()
+        follow.standardOutput = out
+        try follow.run()
+        defer { if follow.isRunning { follow.terminate() } }
+        try ws.write(
+            "c.jsonl", [#"{"type":"account.deleted","account":"u1","at":"2025-09-05T00:00:00Z"}"#])
+        #expect(try ws.run(["import", ws.path("c.jsonl")]).status == 0)
+        // Reads until the first line arrives (the follower reads the ledger again every second).
+        var received = Data()
+        while !received.contains(0x0A) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            received.append(chunk)
+        }
+        let line = try JSONValue.parse(String(decoding: received, as: UTF8.self).split(separator: "\n")[0].description)
+        #expect(line.field("type") == "account.deleted")
+        #expect(line.field("seq") == String(head + 1))
+        follow.terminate()
+        follow.waitUntilExit()
+    }
+}
+
+extension JSONValue {
+    /// An object's field as text: a string's value or a number's digits.
+    func field(_ name: String) -> String? {
+        guard case .object(let object) = self else { return nil }
+        switch object[name] {
+        case .string(let text)?: return text
+        case .number(let text)?: return text
+        default: return nil
+        }
+    }
 }

@@ -92,7 +92,7 @@ struct PropertyTests {
         for entry in timeline.entries[..<index] {
             switch entry.event.body {
             case .accountCreated(let p), .planChanged(let p): plan = p
-            case .trainingChoice(let value, _, _): choice = value
+            case .trainingChoice(let value, _, _, _): choice = value
             default: break
             }
         }

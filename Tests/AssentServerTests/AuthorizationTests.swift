@@ -50,12 +50,13 @@ struct Route: Sendable, CustomTestStringConvertible {
         Route(
             method: .post, path: "/v1/policy", body: #"{"version":"v2","effectiveFrom":"2025-09-09T12:00:00Z"}"#, allowed: .scope(.admin)),
         Route(method: .post, path: "/v1/sweep", allowed: .scope(.admin)),
+        Route(method: .get, path: "/v1/changes?after=0", allowed: .scope(.changesRead)),
     ]
 }
 
 /// A caller kind of the matrix.
 enum CallerKind: CaseIterable, Sendable {
-    case anonymous, user, events, runsWrite, runsRead, audit, admin, revokedKey, garbageKey, garbageToken
+    case anonymous, user, events, runsWrite, runsRead, audit, changes, admin, revokedKey, garbageKey, garbageToken
 
     /// The status class a caller of this kind gets on `route`: nil for "allowed" (anything but 401/403).
     func expectedRefusal(on route: Route) -> Int? {
@@ -64,7 +65,7 @@ enum CallerKind: CaseIterable, Sendable {
         case .user:
             if case .user = route.allowed { return nil }
             return 403
-        case .events, .runsWrite, .runsRead, .audit, .admin:
+        case .events, .runsWrite, .runsRead, .audit, .changes, .admin:
             guard case .scope(let scope) = route.allowed else { return 403 }
             let held: ServiceScope =
                 switch self {
@@ -72,6 +73,7 @@ enum CallerKind: CaseIterable, Sendable {
                 case .runsWrite: .runsWrite
                 case .runsRead: .runsRead
                 case .audit: .auditRead
+                case .changes: .changesRead
                 default: .admin
                 }
             return held == scope || held == .admin ? nil : 403
@@ -86,6 +88,7 @@ enum CallerKind: CaseIterable, Sendable {
         case .runsWrite: return fixture.keys["runs-write"]
         case .runsRead: return fixture.keys["runs-read"]
         case .audit: return fixture.keys["audit"]
+        case .changes: return fixture.keys["changes"]
         case .admin: return fixture.keys["admin"]
         case .revokedKey: return fixture.keys["revoked"]
         case .garbageKey: return "assent_" + String(repeating: "0", count: 48)

@@ -11,9 +11,13 @@ import Testing
 struct PageBrowser: Sendable {
     var cookie: String?
     var csrf: String?
+    /// Sent with every request (e.g. `Sec-GPC: 1`).
+    var headers: HTTPFields = [:]
 
     mutating func get(_ client: any TestClientProtocol, _ path: String) async throws -> Answer {
-        let answer = try await client.call(.get, path, headers: cookie.map { [.cookie: $0] } ?? [:])
+        var headers = self.headers
+        if let cookie { headers[.cookie] = cookie }
+        let answer = try await client.call(.get, path, headers: headers)
         remember(answer)
         return answer
     }
@@ -24,7 +28,8 @@ struct PageBrowser: Sendable {
         var all = fields
         if useToken, let csrf { all["csrf"] = csrf }
         let body = all.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)" }.joined(separator: "&")
-        var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+        var headers = self.headers
+        headers[.contentType] = "application/x-www-form-urlencoded"
         if let cookie { headers[.cookie] = cookie }
         let answer = try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
             Answer(status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
@@ -104,6 +109,35 @@ struct PageTests {
         #expect(entries.last?.body.contains(#""shownDefault":"on""#) == true)
         #expect(entries.last?.body.contains(#""value":"on""#) == true)
         #expect(entries.last?.actor == "user:a3")
+    }
+
+    @Test("Global Privacy Control: the toggle starts off, the choice records the signal, settings show it")
+    func globalPrivacyControl() async throws {
+        let fixture = try await Self.fixture()
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            browser.headers[.init("Sec-GPC")!] = "1"
+            _ = try await browser.get(client, "/signin?token=\(try await fixture.token("a3"))")
+            let page = try await browser.get(client, "/notice")
+            #expect(page.text.contains(#"<input type="checkbox" id="training" name="training" value="on">"#), "unchecked")
+            #expect(page.text.contains(#"name="shown_default" value="off""#))
+            #expect(page.text.contains("Global Privacy Control"))
+            // An unchecked box sends nothing: accepted with training off, under the signal.
+            let accepted = try await browser.post(client, "/notice", ["decision": "toggle", "shown_default": "off"])
+            #expect(accepted.status == 303)
+            let settings = try await browser.get(client, "/settings")
+            #expect(settings.text.contains("<td>Off</td><td>notice</td><td>Global Privacy Control</td>"))
+            // Without the signal the same page starts on, and a choice records none.
+            var plain = PageBrowser()
+            _ = try await plain.get(client, "/signin?token=\(try await fixture.token("a3"))")
+            _ = try await plain.get(client, "/settings")
+            #expect(try await plain.post(client, "/settings", ["training": "on"]).status == 303)
+            let after = try await plain.get(client, "/settings")
+            #expect(after.text.contains("<td>On</td><td>settings</td><td></td>"))
+        }
+        let choices = try await fixture.store.ledgerEntries(ofAccount: "a3").filter { $0.kind == "training.choice" }
+        #expect(choices.map { $0.body.contains(#""gpc":true"#) } == [true, false])
+        #expect(choices.first?.body.contains(#""shownDefault":"off""#) == true)
     }
 
     @Test("declining is one click, like accepting; return_to outside the allowed origins is ignored")

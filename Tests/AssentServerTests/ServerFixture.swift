@@ -57,20 +57,22 @@ struct ServerFixture: Sendable {
     static let secret = "test-hs256-secret-of-the-identity-provider"
     static let audience = "assent-tests"
     let store: any Store
+    let app: AssentApp
     let clock: TestClock
     let directory: String
     let responder: RouterResponder<AssentRequestContext>
-    /// Secret per key name: `events`, `runs-write`, `runs-read`, `audit`, `admin`, `revoked`.
+    /// Secret per key name: `events`, `runs-write`, `runs-read`, `audit`, `changes`, `admin`, `revoked`.
     let keys: [String: String]
 
     static let keyScopes: [(String, [ServiceScope])] = [
         ("events", [.eventsWrite]), ("runs-write", [.runsWrite]), ("runs-read", [.runsRead]), ("audit", [.auditRead]),
-        ("admin", [.admin]), ("revoked", [.admin]),
+        ("changes", [.changesRead]), ("admin", [.admin]), ("revoked", [.admin]),
     ]
 
-    static func make(backend: FixtureBackend = .sqlite, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws
-        -> ServerFixture
-    {
+    static func make(
+        backend: FixtureBackend = .sqlite, otherWritersPoll: Duration = .seconds(1),
+        configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> ServerFixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("assent-server-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let store = try await backend.open(directory: directory)
@@ -101,8 +103,9 @@ struct ServerFixture: Sendable {
         configuration.userTokens.audience = audience
         configuration.exportDirectory = directory + "/exports"
         configure(&configuration)
-        let router = try await AssentServer.router(app: AssentApp(store: store, clock: clock.serverClock), configuration: configuration)
-        return ServerFixture(store: store, clock: clock, directory: directory, responder: router.buildResponder(), keys: keys)
+        let app = AssentApp(store: store, clock: clock.serverClock, otherWritersPoll: otherWritersPoll)
+        let router = try await AssentServer.router(app: app, configuration: configuration)
+        return ServerFixture(store: store, app: app, clock: clock, directory: directory, responder: router.buildResponder(), keys: keys)
     }
 
     /// A token for `account` signed with the configured secret, valid for a day from the clock.

@@ -15,6 +15,7 @@ struct CodecTests {
         Event(account: "a", at: Instant(microseconds: -62_135_596_800_000_000), .termsAccepted(version: "2025-09", source: .api)),
         Event(account: "a", at: at, .trainingChoice(value: .off, source: .settings, shownDefault: nil)),
         Event(account: "a", at: at, .trainingChoice(value: .on, source: .signup, shownDefault: .off)),
+        Event(account: "a", at: at, .trainingChoice(value: .off, source: .notice, shownDefault: .off, gpc: true)),
         Event(account: "a", at: Instant(microseconds: 253_402_300_799_999_999), .noticeDeferred),
         Event(account: "a", at: at, .conversationActivity(conversation: "c-ü-日本", kind: .code, incognito: true, content: nil)),
         Event(account: "a", at: at, .conversationActivity(conversation: "c", kind: .chat, incognito: false, content: "héllo\n")),

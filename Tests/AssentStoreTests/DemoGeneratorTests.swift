@@ -36,7 +36,7 @@ struct DemoGeneratorTests {
             case .accountCreated(let plan):
                 plans[plan, default: 0] += 1
                 if event.at < Policy.seedDefault.rolloutStart { createdBeforeRollout += 1 }
-            case .trainingChoice(let value, let source, _):
+            case .trainingChoice(let value, let source, _, _):
                 choices[value, default: 0] += 1
                 sources.insert(source)
             case .conversationActivity(let c, let kind, let inc, _):

@@ -628,6 +628,74 @@ struct StoreSuiteTests {
         }
     }
 
+    @Test("ledger pages for the change feed: kinds, limit and a bounded scan, resumable by their cursor", arguments: Backend.all)
+    func ledgerPages(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            var lines = Lines.optedIn()  // seq 2–6: created, activity, accepted, choice on (5), activity
+            for k in 0..<20 { lines.append(Lines.activity("a1", "c\(k + 10)", "2025-09-03T00:00:\(10 + k)Z")) }  // 7–26
+            lines.append(Lines.choice("a1", "off", "2025-09-04T00:00:00Z"))  // 27
+            lines.append(Lines.deleted("a1", "c10", "2025-09-04T00:00:01Z"))  // 28
+            try await store.importLines(lines)
+            let kinds = ["training.choice", "conversation.deleted"]
+            let all = try await store.ledgerEntries(after: 0, kinds: kinds, limit: 100, scanning: 1_000)
+            #expect(all.entries.map(\.seq) == [5, 27, 28])
+            #expect(all.through == 28, "the whole ledger was read")
+            let full = try await store.ledgerEntries(after: 0, kinds: kinds, limit: 2, scanning: 1_000)
+            #expect(full.entries.map(\.seq) == [5, 27])
+            #expect(full.through == 27, "a full page ends at its last entry")
+            let rest = try await store.ledgerEntries(after: full.through, kinds: kinds, limit: 2, scanning: 1_000)
+            #expect(rest.entries.map(\.seq) == [28])
+            // A sparse stretch is read a window at a time: nothing in 6…15, and the cursor moves on.
+            let window = try await store.ledgerEntries(after: 5, kinds: kinds, limit: 2, scanning: 10)
+            #expect(window.entries.isEmpty)
+            #expect(window.through == 15)
+            let end = try await store.ledgerEntries(after: 28, kinds: kinds, limit: 2, scanning: 1_000)
+            #expect(end == LedgerPage(entries: [], through: 28))
+            #expect(all.entries[1].body.contains(#""value":"off""#))
+        }
+    }
+
+    @Test("the change feed: what each entry means, pseudonyms as exports name them, resumed by its cursor", arguments: Backend.all)
+    func changeFeed(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let app = AssentApp(store: opened.store, clock: Clock { testNow })
+            try await opened.store.importLines(
+                Lines.optedIn() + [
+                    Lines.feedback("a1", "c1", "f1", "2025-09-02T00:01:00Z"), Lines.choice("a1", "off", "2025-09-04T00:00:00Z"),
+                    Lines.deleted("a1", "c1", "2025-09-04T00:00:01Z"),
+                ])
+            _ = try await app.sweep(at: t("2025-10-05T00:00:00Z"), actor: "test")
+            let page = try await app.changes(after: 0, limit: 100)
+            #expect(
+                page.changes.map(\.type) == [
+                    .termsAccepted, .trainingChoice, .trainingChoice, .conversationDeleted, .contentPurged, .contentPurged,
+                ])
+            #expect(page.changes.map(\.training) == [.excluded, .included, .excluded, .excluded, .purged, .purged])
+            #expect(page.changes[3].conversation == "c1")
+            #expect(page.changes.compactMap(\.feedback) == ["f1"])
+            #expect(page.next == (try await app.lastSeq()))
+            // A consumer that stored a cursor gets exactly what followed it, and nothing twice.
+            let first = try await app.changes(after: 0, limit: 2)
+            let second = try await app.changes(after: first.next, limit: 100)
+            #expect(first.changes + second.changes == page.changes)
+            // Pseudonymous: the ids an export of the same deployment uses.
+            let key = try await app.deploymentKey(named: "export-pseudonyms")
+            let named = try await app.changes(after: 0, limit: 100, pseudonyms: Pseudonyms(key: key))
+            #expect(named.changes.allSatisfy { $0.account == Pseudonyms(key: key).pseudonym("account", "a1") })
+            #expect(named.changes[3].conversation == Pseudonyms(key: key).pseudonym("conversation", "c1"))
+            #expect(!named.changes.map(\.json.canonicalText).joined().contains("a1"))
+            await #expect(throws: AssentError.self) { try await app.changes(after: -1, limit: 10) }
+            await #expect(throws: AssentError.self) { try await app.changes(after: 0, limit: 0) }
+            // A cursor beyond the ledger's end: another database, or one restored from an older backup.
+            await #expect {
+                try await app.changes(after: page.next + 1, limit: 10)
+            } throws: {
+                ($0 as? AssentError)?.code == .invalidArgument && "\($0)".contains("beyond the ledger's last entry")
+            }
+        }
+    }
+
     @Test("concurrent appends: each is all or nothing on its own, refusals leave the others committed", arguments: Backend.all)
     func concurrentAppends(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in

@@ -92,7 +92,8 @@ extension Pages {
                             ], session: session)
                     }
                     return try await choicePage(
-                        prompt, signup: path == "/signup", returnTo: request.uri.queryParameters.get("return_to"), session: session)
+                        prompt, signup: path == "/signup", returnTo: request.uri.queryParameters.get("return_to"),
+                        globalPrivacyControl: API.globalPrivacyControl(request), session: session)
                 }
             }
             router.post(RouterPath(stringLiteral: path)) { request, _ -> Response in
@@ -103,7 +104,8 @@ extension Pages {
                     let shownDefault = form["shown_default"].flatMap(ChoiceValue.init(rawValue:))
                     _ = try await api.acceptAndChoose(
                         account: session.account, actor: "user:\(session.account)", value: value,
-                        source: path == "/signup" ? .signup : .notice, shownDefault: shownDefault)
+                        source: path == "/signup" ? .signup : .notice, shownDefault: shownDefault,
+                        gpc: API.globalPrivacyControl(request))
                     if let target = allowedReturn(form["return_to"]) { return redirect(to: target) }
                     return redirect(to: "/settings?saved=" + value.rawValue)
                 }
@@ -147,7 +149,8 @@ extension Pages {
                     throw PageError(status: .badRequest, heading: "Choose on or off", message: "Pick one of the two options, then save.")
                 }
                 _ = try await api.userWrite(session.account) {
-                    try await api.app.changeTraining(account: session.account, to: value, actor: "user:\(session.account)")
+                    try await api.app.changeTraining(
+                        account: session.account, to: value, actor: "user:\(session.account)", gpc: API.globalPrivacyControl(request))
                 }
                 return redirect(to: "/settings?saved=" + value.rawValue)
             }

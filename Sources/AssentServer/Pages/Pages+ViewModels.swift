@@ -9,7 +9,11 @@ import NIOCore
 // The pages' view models: the typed results of the use cases, put in the words and shapes the
 // templates show.
 extension Pages {
-    func choicePage(_ prompt: PromptDecision, signup: Bool, returnTo: String?, session: PageSessions.Session) async throws -> Response {
+    /// The signup choice or the notice. Under Global Privacy Control the training toggle starts
+    /// off (and the form says the default it showed was off).
+    func choicePage(
+        _ prompt: PromptDecision, signup: Bool, returnTo: String?, globalPrivacyControl: Bool, session: PageSessions.Session
+    ) async throws -> Response {
         let policy = try await api.app.policy(at: prompt.at)
         let heading =
             signup || prompt.prompt == .signup
@@ -24,6 +28,8 @@ extension Pages {
                 "deadline": Self.day(prompt.decisionDeadline), "termsVersion": prompt.termsVersion,
                 "optInRetention": Self.words(policy.optInRetention), "optOutRetention": Self.words(policy.optOutRetention),
                 "returnTo": allowedReturn(returnTo) ?? "",
+                "defaultOn": !globalPrivacyControl, "shownDefault": globalPrivacyControl ? "off" : "on",
+                "gpc": globalPrivacyControl,
             ], session: session)
     }
 
@@ -34,7 +40,10 @@ extension Pages {
         let retentionPeriod = Self.words(settings.retention.period)
         let retentionRule = settings.retention.rule.rawValue
         let history: [[String: Any]] = settings.choices.reversed().map { choice in
-            ["at": Self.day(choice.at), "value": choice.value == .on ? "On" : "Off", "source": choice.source.rawValue]
+            [
+                "at": Self.day(choice.at), "value": choice.value == .on ? "On" : "Off", "source": choice.source.rawValue,
+                "gpc": choice.gpc,
+            ]
         }
         let prompt = try await api.prompt(of: session.account)
         return page(

@@ -1,0 +1,42 @@
+import AssentCore
+import AssentStore
+import AssentService
+import Hummingbird
+
+// What downstream systems read and are told: the change feed (issue 14).
+extension API {
+    func registerDownstream(on router: Router<AssentRequestContext>) {
+        router.get("/v1/changes") { request, _ -> Response in
+            _ = try await caller(request).require(.changesRead)
+            let query = request.uri.queryParameters
+            let after = try Self.integer(query.get("after"), "after", default: 0, in: 0...Int64.max)
+            let limit = try Self.integer(query.get("limit"), "limit", default: 100, in: 1...Int64(AssentApp.maximumChangesLimit))
+            let wait = try Self.integer(
+                query.get("wait"), "wait", default: 0, in: 0...AssentApp.maximumChangesWait.components.seconds)
+            let pseudonymous = try Self.boolean(query.get("pseudonymous"), "pseudonymous")
+            let pseudonyms =
+                pseudonymous
+                ? Pseudonyms(key: try await app.deploymentKey(named: "export-pseudonyms", secrets: configuration.secrets)) : nil
+            let page = try await app.waitForChanges(after: after, limit: Int(limit), wait: .seconds(wait), pseudonyms: pseudonyms)
+            return page.json.response()
+        }
+    }
+
+    /// A query parameter as a whole number in `range`, or `default` when absent.
+    static func integer(_ text: String?, _ name: String, default value: Int64, in range: ClosedRange<Int64>) throws -> Int64 {
+        guard let text else { return value }
+        guard let number = Int64(text), range.contains(number) else {
+            throw APIError.invalidArgument("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    /// A query parameter `true` or `false`; absent is false.
+    static func boolean(_ text: String?, _ name: String) throws -> Bool {
+        switch text {
+        case nil, "false": return false
+        case "true": return true
+        default: throw APIError.invalidArgument("\(name) must be true or false")
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import AssentCore
+import AssentServer
+import AssentStore
+import AssentService
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// What downstream systems read and are told (issue 14): the change feed.
+@Suite("Downstream")
+struct DownstreamTests {
+    @Test("the change feed pages by its cursor and says what each entry means", arguments: FixtureBackend.all)
+    func feed(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
+        let key = try #require(fixture.keys["changes"])
+        let token = try await fixture.token("a1")
+        try await fixture.test { client async throws in
+            let first = try await client.call(.get, "/v1/changes?after=0&limit=3", bearer: key)
+            #expect(first.status == 200)
+            let changes = try #require(first["changes"]?.arrayValue)
+            #expect(changes.map { $0["type"] } == [.string("terms.accepted"), .string("training.choice"), .string("terms.accepted")])
+            #expect(changes[1]["training"] == .string("included"))
+            #expect(changes[1]["value"] == .string("on"))
+            let next = try #require(first["next"]?.numberText)
+            #expect(next == changes[2]["seq"]?.numberText, "a full page's cursor is its last entry")
+            // The user turns training off: the next page holds exactly that.
+            #expect(try await client.call(.put, "/v1/me/settings", bearer: token, body: #"{"training":"off"}"#).status == 200)
+            let rest = try await client.call(.get, "/v1/changes?after=\(next)", bearer: key)
+            let later = try #require(rest["changes"]?.arrayValue)
+            #expect(later.map { $0["type"] } == [.string("training.choice"), .string("training.choice")])
+            #expect(later.last?["account"] == .string("a1"))
+            #expect(later.last?["training"] == .string("excluded"))
+            // Pseudonymous: no raw id leaves.
+            let hidden = try await client.call(.get, "/v1/changes?after=0&pseudonymous=true", bearer: key)
+            #expect(hidden.status == 200)
+            #expect(!hidden.text.contains("\"a1\"") && hidden.text.contains("\"p_"))
+            for bad in ["after=-1", "limit=0", "limit=1001", "wait=31", "wait=soon", "pseudonymous=yes"] {
+                let answer = try await client.call(.get, "/v1/changes?\(bad)", bearer: key)
+                #expect(answer.status == 400, "\(bad)")
+                #expect(answer.code == "invalid_argument", "\(bad)")
+            }
+        }
+    }
+
+    @Test("a long poll waits for the next entry and answers as soon as it is written", arguments: FixtureBackend.all)
+    func longPoll(backend: FixtureBackend) async throws {
+        // Reading again for other servers' entries only after an hour: only the write can wake the poll.
+        let fixture = try await ServerFixture.make(backend: backend, otherWritersPoll: .seconds(3_600))
+        let key = try #require(fixture.keys["changes"])
+        let token = try await fixture.token("a3")
+        let head = try await fixture.app.lastSeq()
+        try await fixture.test { client async throws in
+            async let polled = client.call(.get, "/v1/changes?after=\(head)&wait=30", bearer: key)
+            // Write once the poll waits (an event, not a time): the write must wake it.
+            while fixture.app.ledgerWrites.waiters == 0 { await Task.yield() }
+            let started = ContinuousClock.now
+            #expect(try await client.call(.post, "/v1/me/accept", bearer: token, body: #"{"training":"off"}"#).status == 200)
+            let answer = try await polled
+            let changes = try #require(answer["changes"]?.arrayValue)
+            #expect(changes.map { $0["type"] } == [.string("terms.accepted"), .string("training.choice")])
+            print("long poll answered \(ContinuousClock.now - started) after the write began")
+        }
+    }
+}
+
+@Suite("Global Privacy Control")
+struct GlobalPrivacyControlTests {
+    @Test("Sec-GPC: 1 on a user's choice through the API is recorded with it, and settings say so", arguments: FixtureBackend.all)
+    func api(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
+        let token = try await fixture.token("a3")
+        try await fixture.test { client async throws in
+            let signal: HTTPFields = [.init("Sec-GPC")!: "1"]
+            let accepted = try await client.call(.post, "/v1/me/accept", bearer: token, body: #"{"training":"off"}"#, headers: signal)
+            #expect(accepted.status == 200)
+            #expect(try await client.call(.put, "/v1/me/settings", bearer: token, body: #"{"training":"on"}"#).status == 200)
+            let zero = try await client.call(
+                .put, "/v1/me/settings", bearer: token, body: #"{"training":"off"}"#, headers: [.init("Sec-GPC")!: "0"])
+            let choices = try #require(zero["choices"]?.arrayValue)
+            #expect(choices.map { $0["gpc"] } == [.bool(true), nil, nil], "only Sec-GPC: 1 is the signal")
+        }
+    }
+
+    @Test("the signal is part of the event: in its JSON only when present, so older entries hash as they did")
+    func event() throws {
+        let with = try Event(
+            json: try JSONValue.parse(
+                #"{"type":"training.choice","account":"a","value":"off","source":"notice","gpc":true,"at":"2025-09-10T00:00:00Z"}"#))
+        #expect(with.body == .trainingChoice(value: .off, source: .notice, shownDefault: nil, gpc: true))
+        #expect(with.canonicalText(includingContent: false).contains(#""gpc":true"#))
+        let without = try Event(
+            json: try JSONValue.parse(
+                #"{"type":"training.choice","account":"a","value":"off","source":"notice","gpc":false,"at":"2025-09-10T00:00:00Z"}"#))
+        #expect(!without.canonicalText(includingContent: false).contains("gpc"))
+        #expect(throws: AssentError.self) {
+            try Event(
+                json: try JSONValue.parse(
+                    #"{"type":"training.choice","account":"a","value":"off","source":"notice","gpc":"yes","at":"2025-09-10T00:00:00Z"}"#))
+        }
+    }
+}
+
+extension JSONValue {
+    var arrayValue: [JSONValue]? {
+        if case .array(let array) = self { return array }
+        return nil
+    }
+
+    subscript(_ key: String) -> JSONValue? { objectValue?[key] }
+}
