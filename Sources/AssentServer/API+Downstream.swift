@@ -14,12 +14,29 @@ extension API {
             let wait = try Self.integer(
                 query.get("wait"), "wait", default: 0, in: 0...AssentApp.maximumChangesWait.components.seconds)
             let pseudonymous = try Self.boolean(query.get("pseudonymous"), "pseudonymous")
-            let pseudonyms =
-                pseudonymous
-                ? Pseudonyms(key: try await app.deploymentKey(named: "export-pseudonyms", secrets: configuration.secrets)) : nil
-            let page = try await app.waitForChanges(after: after, limit: Int(limit), wait: .seconds(wait), pseudonyms: pseudonyms)
+            let page = try await app.waitForChanges(
+                after: after, limit: Int(limit), wait: .seconds(wait), pseudonyms: pseudonymous ? pseudonyms : nil)
             return page.json.response()
         }
+        router.get("/.well-known/jwks.json") { _, _ -> Response in
+            receipts.jwks.response(headers: [.cacheControl: "public, max-age=3600"])
+        }
+        router.get("/v1/me/receipts") { request, _ -> Response in
+            let account = try await caller(request).requireUser()
+            return try await receiptsAnswer(account)
+        }
+        router.get("/v1/accounts/:account/receipts") { request, context -> Response in
+            _ = try await caller(request).require(.auditRead)
+            return try await receiptsAnswer(try Self.parameter(context, "account"))
+        }
+    }
+
+    /// `{"account","receipts":[{"seq","receipt","jws"}],"jwks"}`: every receipt of the account.
+    func receiptsAnswer(_ account: AccountID, headers: HTTPFields = [:]) async throws -> Response {
+        let receipts = try await app.receipts(of: account, signer: receipts, pseudonyms: pseudonyms)
+        return JSONValue.object([
+            "account": .string(account), "receipts": .array(receipts.map(\.json)), "jwks": .string("/.well-known/jwks.json"),
+        ]).response(headers: headers)
     }
 
     /// A query parameter as a whole number in `range`, or `default` when absent.

@@ -17,6 +17,10 @@ struct API: Sendable {
     let configuration: ServerConfiguration
     let exports: ExportCache
     let userWrites: RateLimiter
+    /// Signs consent receipts with the deployment's `receipt-signing` key.
+    let receipts: ReceiptSigner
+    /// The deployment's pseudonyms (those of exports): the change feed's and the receipts' subjects.
+    let pseudonyms: Pseudonyms
 
     // MARK: Request helpers
 

@@ -37,7 +37,11 @@ public enum AssentServer {
                 onKeyFetch: { metrics.recordKeyFetch(provider: $0, succeeded: $1) }),
             metrics: metrics, configuration: configuration,
             exports: ExportCache(root: configuration.exportDirectory, secrets: configuration.secrets),
-            userWrites: RateLimiter(configuration.userWriteRate))
+            userWrites: RateLimiter(configuration.userWriteRate),
+            receipts: try ReceiptSigner(
+                seed: try await app.deploymentKey(named: "receipt-signing", secrets: configuration.secrets),
+                controller: configuration.controllerName),
+            pseudonyms: Pseudonyms(key: try await app.deploymentKey(named: "export-pseudonyms", secrets: configuration.secrets)))
         api.register(on: router)
         let pages = try await Pages.load(
             api: api, sessionKey: try await app.deploymentKey(named: "page-sessions", secrets: configuration.secrets),

@@ -51,6 +51,9 @@ public struct ServerConfiguration: Sendable {
     public var console = ConsoleSignInConfiguration()
     /// The store's description for logs (never credentials).
     public var databaseDescription = "assent.sqlite"
+    /// The controller named in consent receipts (`ASSENT_CONTROLLER_NAME`): who decides what the
+    /// data is used for.
+    public var controllerName = "the operator of this Assent deployment"
 
     public init() {}
 
@@ -118,6 +121,9 @@ public struct ServerConfiguration: Sendable {
                 }
                 return trimmed
             }
+        }
+        if let name = environment["ASSENT_CONTROLLER_NAME"]?.trimmingCharacters(in: .whitespaces), !name.isEmpty {
+            configuration.controllerName = name
         }
         return configuration
     }

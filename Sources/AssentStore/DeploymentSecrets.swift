@@ -14,7 +14,10 @@ import Foundation
 /// ```
 public struct DeploymentSecrets: Sendable {
     /// The names of the secrets a deployment uses.
-    public static let names = ["export-pseudonyms", "page-sessions", "console-sessions"]
+    public static let names = ["export-pseudonyms", "page-sessions", "console-sessions", "receipt-signing"]
+    /// The secrets a file must hold; those added later (`receipt-signing`, the Ed25519 seed that
+    /// signs consent receipts) are asked for only when used, so that an older file keeps working.
+    static let required = ["export-pseudonyms", "page-sessions", "console-sessions"]
 
     private let fromFile: [String: [UInt8]]?
 
@@ -48,7 +51,7 @@ public struct DeploymentSecrets: Sendable {
             let value = try? JSONValue.parse(text), case .object(let object) = value
         else { throw .invalidArgument("ASSENT_SECRETS_FILE: \(path) is not a JSON object of hex secrets") }
         var secrets: [String: [UInt8]] = [:]
-        for name in names {
+        for name in names where required.contains(name) || object[name] != nil {
             guard case .string(let hex)? = object[name], let bytes = Digest.bytes(hex: hex), bytes.count >= 32 else {
                 throw .invalidArgument("ASSENT_SECRETS_FILE: \(name) must be at least 32 bytes in hex")
             }
@@ -74,7 +77,11 @@ public struct DeploymentSecrets: Sendable {
     /// One secret, from the file or the store.
     public func key(named name: String, store: any Store) async throws -> [UInt8] {
         if let fromFile {
-            guard let key = fromFile[name] else { throw AssentError.invalidArgument("ASSENT_SECRETS_FILE has no secret \(name)") }
+            guard let key = fromFile[name] else {
+                throw AssentError.invalidArgument(
+                    "ASSENT_SECRETS_FILE has no secret \(name): add 32 random bytes in hex under that name (assent secrets init writes every secret)"
+                )
+            }
             return key
         }
         return try await store.deploymentKey(named: name)

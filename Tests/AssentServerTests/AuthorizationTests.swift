@@ -31,6 +31,7 @@ struct Route: Sendable, CustomTestStringConvertible {
         Route(method: .get, path: "/v1/me/conversations", allowed: .user),
         Route(method: .delete, path: "/v1/me/conversations/a1-c1", allowed: .user),
         Route(method: .get, path: "/v1/me/export", allowed: .user),
+        Route(method: .get, path: "/v1/me/receipts", allowed: .user),
         Route(method: .delete, path: "/v1/me", allowed: .user),
         Route(
             method: .post, path: "/v1/events",
@@ -51,6 +52,7 @@ struct Route: Sendable, CustomTestStringConvertible {
             method: .post, path: "/v1/policy", body: #"{"version":"v2","effectiveFrom":"2025-09-09T12:00:00Z"}"#, allowed: .scope(.admin)),
         Route(method: .post, path: "/v1/sweep", allowed: .scope(.admin)),
         Route(method: .get, path: "/v1/changes?after=0", allowed: .scope(.changesRead)),
+        Route(method: .get, path: "/v1/accounts/a1/receipts", allowed: .scope(.auditRead)),
     ]
 }
 

@@ -2,6 +2,7 @@ import AssentCore
 import AssentServer
 import AssentStore
 import AssentService
+import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -60,6 +61,85 @@ struct DownstreamTests {
             let changes = try #require(answer["changes"]?.arrayValue)
             #expect(changes.map { $0["type"] } == [.string("terms.accepted"), .string("training.choice")])
             print("long poll answered \(ContinuousClock.now - started) after the write began")
+        }
+    }
+}
+
+@Suite("Consent receipts")
+struct ReceiptTests {
+    /// Verifies a compact JWS with the JWKS alone, as a receiver would: nil when it does not hold.
+    static func verify(_ jws: String, jwks: JSONValue) throws -> JSONValue? {
+        let parts = jws.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3 else { return nil }
+        func bytes(_ text: String) -> Data? {
+            var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            while base64.count % 4 != 0 { base64 += "=" }
+            return Data(base64Encoded: base64)
+        }
+        let header = try JSONValue.parse(String(decoding: try #require(bytes(parts[0])), as: UTF8.self))
+        let key = try #require(jwks["keys"]?.arrayValue?.first { $0["kid"] == header["kid"] })
+        #expect(header["alg"] == .string("EdDSA") && key["crv"] == .string("Ed25519"))
+        guard case .string(let x)? = key["x"], let signature = bytes(parts[2]), let payload = bytes(parts[1]) else { return nil }
+        let publicKey = try Curve25519.Signing.PublicKey(rawRepresentation: try #require(bytes(x)))
+        guard publicKey.isValidSignature(signature, for: Data("\(parts[0]).\(parts[1])".utf8)) else { return nil }
+        return try JSONValue.parse(String(decoding: payload, as: UTF8.self))
+    }
+
+    @Test(
+        "every choice and acceptance has a receipt that verifies with the published key; a changed byte fails",
+        arguments: FixtureBackend.all)
+    func receipts(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend) { $0.controllerName = "Example AI, Inc." }
+        let token = try await fixture.token("a3")
+        let audit = try #require(fixture.keys["audit"])
+        try await fixture.test { client async throws in
+            let gpc: HTTPFields = [.init("Sec-GPC")!: "1"]
+            #expect(
+                try await client.call(
+                    .post, "/v1/me/accept", bearer: token, body: #"{"training":"off","shownDefault":"off"}"#, headers: gpc
+                )
+                .status == 200)
+            #expect(try await client.call(.put, "/v1/me/settings", bearer: token, body: #"{"training":"on"}"#).status == 200)
+            let jwks = try await client.call(.get, "/.well-known/jwks.json")
+            #expect(jwks.status == 200)
+            let mine = try await client.call(.get, "/v1/me/receipts", bearer: token)
+            #expect(mine.status == 200)
+            let receipts = try #require(mine["receipts"]?.arrayValue)
+            #expect(receipts.count == 3, "terms, choice off, choice on")
+            let entries = try await fixture.store.ledgerEntries(ofAccount: "a3")
+            for receipt in receipts {
+                guard case .string(let jws)? = receipt["jws"] else {
+                    Issue.record("no jws")
+                    continue
+                }
+                let payload = try #require(try Self.verify(jws, jwks: jwks.json), "the receipt verifies")
+                #expect(payload == receipt["receipt"])
+                // It names the entry and its chain hash, as stored.
+                let seq = try #require(payload["ledger"]?["seq"]?.numberText.flatMap { Int64($0) })
+                let hash = try #require(try await fixture.store.entryHash(seq: seq))
+                #expect(payload["ledger"]?["hash"] == .string(hash.map { String(format: "%02x", $0) }.joined()))
+                #expect(entries.contains { $0.seq == seq })
+                #expect(payload["controller"] == .object(["name": .string("Example AI, Inc.")]))
+                #expect(payload["subject"].map { "\($0)" }?.contains("p_") == true, "the subject by pseudonym")
+                #expect(!jws.contains("a3") && !"\(payload)".contains("\"a3\""))
+                // One changed character of the payload, and it no longer verifies.
+                var parts = jws.split(separator: ".").map(String.init)
+                var payloadChars = Array(parts[1])
+                let k = payloadChars.count / 2
+                payloadChars[k] = payloadChars[k] == "A" ? "B" : "A"
+                parts[1] = String(payloadChars)
+                #expect(try Self.verify(parts.joined(separator: "."), jwks: jwks.json) == nil, "a changed byte fails")
+            }
+            let states = receipts.compactMap { $0["receipt"]?["state"] }
+            #expect(states.map { $0["status"] } == [.string("accepted"), .string("withdrawn-or-refused"), .string("given")])
+            #expect(states[1]["globalPrivacyControl"] == .bool(true) && states[1]["defaultShown"] == .string("off"))
+            #expect(states[2]["globalPrivacyControl"] == .bool(false))
+            #expect(receipts[1]["receipt"]?["purposes"]?.arrayValue?.first?["legalBasis"] == .string("consent"))
+            #expect(receipts[1]["receipt"]?["notice"]?["termsVersion"] == .string("2025-09"))
+            // Compliance reads the same receipts; the same entry always gives the same receipt.
+            let audited = try await client.call(.get, "/v1/accounts/a3/receipts", bearer: audit)
+            #expect(audited["receipts"] == mine["receipts"])
+            #expect(try await client.call(.get, "/v1/accounts/nobody/receipts", bearer: audit).status == 404)
         }
     }
 }

@@ -127,6 +127,12 @@ struct PageTests {
             #expect(accepted.status == 303)
             let settings = try await browser.get(client, "/settings")
             #expect(settings.text.contains("<td>Off</td><td>notice</td><td>Global Privacy Control</td>"))
+            // The receipts' download link, and the download: signed receipts of both entries.
+            #expect(settings.text.contains(#"<a href="/my-data/receipts" download>"#))
+            let receipts = try await browser.get(client, "/my-data/receipts")
+            #expect(receipts.status == 200)
+            #expect(receipts.headers[.contentDisposition] == "attachment; filename=\"consent-receipts.json\"")
+            #expect(receipts["receipts"]?.arrayValue?.count == 2)
             // Without the signal the same page starts on, and a choice records none.
             var plain = PageBrowser()
             _ = try await plain.get(client, "/signin?token=\(try await fixture.token("a3"))")

@@ -190,6 +190,14 @@ extension Pages {
                 return export.response(headers: headers)
             }
         }
+        router.get("/my-data/receipts") { request, _ -> Response in
+            await handle {
+                let session = try session(request)
+                var headers = securityHeaders
+                headers[.contentDisposition] = "attachment; filename=\"consent-receipts.json\""
+                return try await api.receiptsAnswer(session.account, headers: headers)
+            }
+        }
         router.get("/my-data/delete") { request, _ -> Response in
             await handle {
                 let session = try session(request)
