@@ -26,6 +26,8 @@ public struct AssentError: Error, Hashable, Sendable, CustomStringConvertible {
         case duplicateKey = "duplicate_key"
         case unknownKey = "unknown_key"
         case idempotencyConflict = "idempotency_conflict"
+        case unknownWebhook = "unknown_webhook"
+        case unknownDelivery = "unknown_delivery"
     }
 
     /// The stable machine-readable code, e.g. `invalid_event`.
@@ -63,4 +65,8 @@ public struct AssentError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func unknownKey(_ message: String) -> AssentError { AssentError(.unknownKey, message) }
     /// An `Idempotency-Key` was reused with a different request.
     public static func idempotencyConflict(_ message: String) -> AssentError { AssentError(.idempotencyConflict, message) }
+    /// No webhook has that id.
+    public static func unknownWebhook(_ message: String) -> AssentError { AssentError(.unknownWebhook, message) }
+    /// No webhook delivery has that id.
+    public static func unknownDelivery(_ message: String) -> AssentError { AssentError(.unknownDelivery, message) }
 }

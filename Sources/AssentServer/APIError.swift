@@ -41,7 +41,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     /// Every domain code's status, checked by the compiler to cover them all.
     static func status(of code: AssentError.Code) -> HTTPResponse.Status {
         switch code {
-        case .unknownAccount, .unknownConversation, .unknownFeedback, .unknownRun, .unknownKey:
+        case .unknownAccount, .unknownConversation, .unknownFeedback, .unknownRun, .unknownKey, .unknownWebhook, .unknownDelivery:
             return .notFound
         case .duplicateRun, .duplicateKey, .idempotencyConflict, .accountDeleted, .deadlinePassed, .termsNotAccepted:
             return .conflict

@@ -193,5 +193,38 @@ enum PostgresMigrations {
                 CREATE UNIQUE INDEX service_keys_by_previous_secret ON service_keys(previous_secret_sha256)
                     WHERE previous_secret_sha256 IS NOT NULL;
                 """),
+        Migration(
+            version: 4, name: "webhooks and their outbox",
+            sql: """
+                -- `kinds` is `,kind,kind,`; a delivery is queued in the transaction that writes its
+                -- entry (PostgresStore.queueDeliveries) and is pending until delivered or failed.
+                CREATE TABLE webhooks (
+                    id text COLLATE "C" PRIMARY KEY,
+                    url text NOT NULL,
+                    categories text NOT NULL,
+                    kinds text NOT NULL,
+                    secret text NOT NULL,
+                    created_at bigint NOT NULL,
+                    removed_at bigint
+                );
+                CREATE TABLE webhook_deliveries (
+                    id bigserial PRIMARY KEY,
+                    webhook text COLLATE "C" NOT NULL REFERENCES webhooks(id),
+                    seq bigint NOT NULL,
+                    account text COLLATE "C" NOT NULL,
+                    created_at bigint NOT NULL,
+                    next_attempt_at bigint NOT NULL,
+                    attempts integer NOT NULL DEFAULT 0,
+                    last_status integer,
+                    last_error text,
+                    delivered_at bigint,
+                    failed_at bigint,
+                    UNIQUE (webhook, seq)
+                );
+                CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+                    WHERE delivered_at IS NULL AND failed_at IS NULL;
+                CREATE INDEX webhook_deliveries_by_account ON webhook_deliveries (webhook, account, seq)
+                    WHERE delivered_at IS NULL AND failed_at IS NULL;
+                """),
     ]
 }

@@ -392,6 +392,7 @@ extension PostgresStore {
     }
 
     static func saveHead(_ head: Head, _ connection: PostgresConnection, logger: Logger) async throws {
+        try await queueDeliveries(through: head.lastSeq, connection, logger: logger)
         try await connection.query(
             """
             UPDATE ledger_head SET last_seq = \(head.lastSeq), last_hash = \(ByteBuffer(bytes: head.lastHash)),

@@ -201,6 +201,40 @@ enum Migrations {
                         WHERE previous_secret_sha256 IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v8: webhooks and their outbox") { db in
+            // `kinds` is `,kind,kind,`; a delivery is queued in the transaction that writes its
+            // entry (SQLiteStore.queueDeliveries) and is pending until delivered or failed.
+            try db.execute(
+                sql: """
+                    CREATE TABLE webhooks (
+                        id TEXT PRIMARY KEY,
+                        url TEXT NOT NULL,
+                        categories TEXT NOT NULL,
+                        kinds TEXT NOT NULL,
+                        secret TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        removed_at INTEGER
+                    );
+                    CREATE TABLE webhook_deliveries (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        webhook TEXT NOT NULL REFERENCES webhooks(id),
+                        seq INTEGER NOT NULL,
+                        account TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        next_attempt_at INTEGER NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        last_status INTEGER,
+                        last_error TEXT,
+                        delivered_at INTEGER,
+                        failed_at INTEGER,
+                        UNIQUE (webhook, seq)
+                    );
+                    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+                        WHERE delivered_at IS NULL AND failed_at IS NULL;
+                    CREATE INDEX webhook_deliveries_by_account ON webhook_deliveries (webhook, account, seq)
+                        WHERE delivered_at IS NULL AND failed_at IS NULL;
+                    """)
+        }
         return migrator
     }
 }

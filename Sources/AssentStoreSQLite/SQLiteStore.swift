@@ -116,6 +116,7 @@ public final class SQLiteStore: Store {
     static func saveHead(_ db: Database, ingest: EventIngest, previous: Head) throws {
         var horizon = previous.horizon
         if let newest = ingest.newestInstant { horizon = max(horizon ?? newest, newest) }
+        try queueDeliveries(db, through: ingest.nextSeq - 1)
         try db.cachedStatement(sql: "UPDATE ledger_head SET last_seq = ?, last_hash = ?, horizon = ? WHERE id = 1")
             .execute(arguments: [ingest.nextSeq - 1, Data(ingest.previousHash), horizon?.microseconds])
     }

@@ -696,6 +696,86 @@ struct StoreSuiteTests {
         }
     }
 
+    @Test(
+        "webhooks: deliveries are queued with the entries that cause them, for the kinds subscribed, never for refusals",
+        arguments: Backend.all)
+    func webhookOutbox(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.createWebhook(
+                Webhook(id: "wh1", url: "https://a.example/hook", categories: [.choice, .deletion], secret: "s1", createdAt: testNow))
+            try await store.createWebhook(
+                Webhook(id: "wh2", url: "https://b.example/hook", categories: [.purge], secret: "s2", createdAt: testNow))
+            await #expect(throws: AssentError.self) {
+                try await store.createWebhook(
+                    Webhook(id: "wh1", url: "https://c.example", categories: [.plan], secret: "s", createdAt: testNow))
+            }
+            try await store.importLines(Lines.optedIn() + [Lines.deleted("a1", "c1", "2025-09-03T00:00:00Z")])  // 2–7
+            func choice(_ account: String, _ value: ChoiceValue, _ at: String) -> Event {
+                Event(account: account, at: t(at), .trainingChoice(value: value, source: .settings, shownDefault: nil))
+            }
+            _ = try await store.append([choice("a1", .off, "2025-09-04T00:00:00Z")], actor: "t", now: testNow)  // 8
+            // A refused batch queues nothing.
+            await #expect(throws: AssentError.self) {
+                _ = try await store.append(
+                    [choice("a1", .off, "2025-09-05T00:00:00Z"), choice("zz", .on, "2025-09-05T00:00:00Z")], actor: "t", now: testNow)
+            }
+            _ = try await store.sweep(at: t("2025-10-10T00:00:00Z"), actor: "t", now: testNow)  // purges c1
+            let queued = try await store.deliveries(DeliveryFilter(limit: 100)).sorted { $0.id < $1.id }
+            let purge = try #require(try await store.ledgerEntries(ofAccount: "a1").last { $0.kind == "content.purged" })
+            #expect(queued.map(\.webhook) == ["wh1", "wh1", "wh1", "wh2"])
+            #expect(queued.map(\.seq) == [5, 7, 8, purge.seq])
+            #expect(queued.allSatisfy { $0.state == "pending" && $0.account == "a1" && $0.attempts == 0 })
+            #expect(try await store.oldestUndelivered() != nil)
+            // A removed webhook gets nothing more, and its pending deliveries are dropped.
+            _ = try await store.removeWebhook(id: "wh2", now: testNow)
+            await #expect(throws: AssentError.self) { _ = try await store.removeWebhook(id: "nope", now: testNow) }
+            #expect(try await store.deliveries(DeliveryFilter(webhook: "wh2", failedOnly: true)).count == 1)
+            #expect(try await store.webhooks().map(\.id) == ["wh1", "wh2"])
+            #expect(try await store.webhooks().last?.removedAt == testNow)
+        }
+    }
+
+    @Test("webhook deliveries are claimed in order per account, leased, retried, given up and retried by hand", arguments: Backend.all)
+    func webhookClaims(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.createWebhook(
+                Webhook(id: "wh", url: "https://a.example", categories: [.choice, .terms], secret: "s", createdAt: testNow))
+            try await store.importLines(Lines.optedIn("a1") + Lines.optedIn("a2", conversation: "c2"))
+            // a1: terms (4), choice (5); a2: terms (9), choice (10).
+            // Deliveries are stamped with the wall clock when queued: the sender's "now" follows it.
+            let base = Int64(Date().timeIntervalSince1970 * 1_000_000) + 3_600_000_000
+            func at(_ seconds: Int64) -> Instant { Instant(microseconds: base + seconds * 1_000_000) }
+            let now = at(0)
+            let lease = at(60)
+            let first = try await store.claimDeliveries(now: now, leaseUntil: lease, limit: 10)
+            try #require(first.map(\.seq) == [4, 9], "one per account: the later ones wait for the earlier")
+            #expect(first.allSatisfy { $0.attempts == 1 && $0.nextAttemptAt == lease })
+            // Claimed (leased): nobody else takes them, and later ones stay held back.
+            #expect(try await store.claimDeliveries(now: now, leaseUntil: lease, limit: 10).isEmpty)
+            try await store.finishDelivery(id: first[0].id, outcome: .delivered(status: 204, at: now))
+            try await store.finishDelivery(
+                id: first[1].id, outcome: .retry(status: 500, error: "HTTP 500", next: at(10)))
+            let second = try await store.claimDeliveries(now: now, leaseUntil: lease, limit: 10)
+            #expect(second.map(\.seq) == [5], "a1's next; a2's retry is not due, and holds a2's next back")
+            // The lease lapses (a server died mid-send): the delivery is due again.
+            let again = try await store.claimDeliveries(now: at(60), leaseUntil: at(120), limit: 10)
+            try #require(again.map(\.seq) == [5, 9])
+            #expect(again.map(\.attempts) == [2, 2])
+            try await store.finishDelivery(id: again[1].id, outcome: .failed(status: nil, error: "connection refused", at: now))
+            let failed = try await store.deliveries(DeliveryFilter(failedOnly: true))
+            try #require(failed.map(\.seq) == [9])
+            #expect(failed.first?.lastError == "connection refused")
+            // A delivery given up no longer holds its account back.
+            let next = try await store.claimDeliveries(now: at(180), leaseUntil: at(240), limit: 10)
+            #expect(next.map(\.seq) == [5, 10])
+            let retried = try await store.retryDelivery(id: failed[0].id, now: now)
+            #expect(retried.state == "pending" && retried.attempts == 2)
+            await #expect(throws: AssentError.self) { _ = try await store.retryDelivery(id: 999_999, now: now) }
+        }
+    }
+
     @Test("concurrent appends: each is all or nothing on its own, refusals leave the others committed", arguments: Backend.all)
     func concurrentAppends(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in

@@ -136,7 +136,7 @@ struct Pages: Sendable {
         case .accountDeleted: return "This account was deleted"
         case .unknownAccount: return "We don't know this account yet"
         case .unknownConversation: return "No such conversation"
-        case .unknownFeedback, .unknownRun, .unknownKey: return "Not found"
+        case .unknownFeedback, .unknownRun, .unknownKey, .unknownWebhook, .unknownDelivery: return "Not found"
         case .duplicateRun, .duplicateKey, .idempotencyConflict: return "That already exists"
         case .invalidEvent, .invalidPolicy, .invalidArgument: return "That did not work"
         }
