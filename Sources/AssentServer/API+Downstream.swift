@@ -18,6 +18,7 @@ extension API {
                 after: after, limit: Int(limit), wait: .seconds(wait), pseudonyms: pseudonymous ? pseudonyms : nil)
             return page.json.response()
         }
+        registerWebhooks(on: router)
         router.get("/.well-known/jwks.json") { _, _ -> Response in
             receipts.jwks.response(headers: [.cacheControl: "public, max-age=3600"])
         }
@@ -28,6 +29,44 @@ extension API {
         router.get("/v1/accounts/:account/receipts") { request, context -> Response in
             _ = try await caller(request).require(.auditRead)
             return try await receiptsAnswer(try Self.parameter(context, "account"))
+        }
+    }
+
+    func registerWebhooks(on router: Router<AssentRequestContext>) {
+        router.post("/v1/webhooks") { request, _ -> Response in
+            _ = try await caller(request).require(.admin)
+            var fields = try await bodyFields(request)
+            let url = try fields.string("url")
+            let events = try fields.optionalStringArray("events")
+            try fields.refuseUnknownFields()
+            let categories = try Webhook.Category.parseList((events ?? Webhook.Category.allCases.map(\.rawValue)).joined(separator: ","))
+            let webhook = try await app.addWebhook(url: url, categories: categories, allowLoopback: configuration.webhooks.allowLoopback)
+            var json = webhook.json
+            json["secret"] = .string(webhook.secret)
+            return JSONValue.object(json).response(status: .created)
+        }
+        router.get("/v1/webhooks") { request, _ -> Response in
+            _ = try await caller(request).require(.admin)
+            return JSONValue.object(["webhooks": .array(try await app.webhooks().map { .object($0.json) })]).response()
+        }
+        router.delete("/v1/webhooks/:webhook") { request, context -> Response in
+            _ = try await caller(request).require(.admin)
+            return JSONValue.object(try await app.removeWebhook(id: try Self.parameter(context, "webhook")).json).response()
+        }
+        router.get("/v1/webhooks/deliveries") { request, _ -> Response in
+            _ = try await caller(request).require(.admin)
+            let query = request.uri.queryParameters
+            let filter = DeliveryFilter(
+                webhook: query.get("webhook"), failedOnly: try Self.boolean(query.get("failed"), "failed"),
+                limit: Int(try Self.integer(query.get("limit"), "limit", default: 100, in: 1...1_000)))
+            return JSONValue.object(["deliveries": .array(try await app.deliveries(filter).map(\.json))]).response()
+        }
+        router.post("/v1/webhooks/deliveries/:delivery/retry") { request, context -> Response in
+            _ = try await caller(request).require(.admin)
+            guard let id = Int64(try Self.parameter(context, "delivery")) else {
+                throw APIError.invalidArgument("a delivery id is a whole number")
+            }
+            return try await app.retryDelivery(id: id).json.response()
         }
     }
 

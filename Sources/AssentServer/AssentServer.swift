@@ -75,7 +75,10 @@ public enum AssentServer {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> some ApplicationProtocol {
         let built = try await build(app: app, configuration: configuration, metrics: ServerMetrics())
-        var services: [any Service] = [DashboardRefresher(cache: built.dashboards, app: app)]
+        var services: [any Service] = [
+            DashboardRefresher(cache: built.dashboards, app: app),
+            WebhookSender(app: app, settings: configuration.webhooks, metrics: built.api.metrics, logger: logger),
+        ]
         if configuration.sweepIntervalSeconds > 0 {
             services.append(SweepService(api: built.api, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger))
         }

@@ -54,6 +54,8 @@ public struct ServerConfiguration: Sendable {
     /// The controller named in consent receipts (`ASSENT_CONTROLLER_NAME`): who decides what the
     /// data is used for.
     public var controllerName = "the operator of this Assent deployment"
+    /// The webhook sender: which addresses webhooks may have, retries.
+    public var webhooks = WebhookSettings()
 
     public init() {}
 
@@ -121,6 +123,20 @@ public struct ServerConfiguration: Sendable {
                 }
                 return trimmed
             }
+        }
+        if let flag = environment["ASSENT_WEBHOOKS_ALLOW_LOOPBACK"], !flag.isEmpty {
+            guard flag == "1" || flag == "0" else { throw .invalidArgument("ASSENT_WEBHOOKS_ALLOW_LOOPBACK must be 1 or 0") }
+            configuration.webhooks.allowLoopback = flag == "1"
+        }
+        if let text = environment["ASSENT_WEBHOOK_FIRST_RETRY"] {
+            let seconds = try parseSeconds(text, name: "ASSENT_WEBHOOK_FIRST_RETRY")
+            guard seconds > 0 else { throw .invalidArgument("ASSENT_WEBHOOK_FIRST_RETRY must be positive") }
+            configuration.webhooks.firstRetry = .seconds(seconds)
+        }
+        if let text = environment["ASSENT_WEBHOOK_GIVE_UP"] {
+            let seconds = try parseSeconds(text, name: "ASSENT_WEBHOOK_GIVE_UP")
+            guard seconds > 0 else { throw .invalidArgument("ASSENT_WEBHOOK_GIVE_UP must be positive") }
+            configuration.webhooks.giveUpAfter = .seconds(seconds)
         }
         if let name = environment["ASSENT_CONTROLLER_NAME"]?.trimmingCharacters(in: .whitespaces), !name.isEmpty {
             configuration.controllerName = name

@@ -17,6 +17,10 @@ public final class ServerMetrics: Sendable {
     private let sweepLastSuccess: Gauge
     private let overdueConversations: Gauge
     private let overdueFeedback: Gauge
+    private let webhookDelivered: Counter
+    private let webhookRetried: Counter
+    private let webhookFailed: Counter
+    private let webhookOldest: Gauge
 
     private struct RequestLabels: Hashable {
         var route: String
@@ -54,6 +58,28 @@ public final class ServerMetrics: Sendable {
             helpText: "Stored content whose retention has passed and that no sweep purged yet (0 after every sweep)")
         overdueConversations = registry.makeGauge(descriptor: overdue, labels: [("kind", "conversation")])
         overdueFeedback = registry.makeGauge(descriptor: overdue, labels: [("kind", "feedback")])
+        let deliveries = MetricNameDescriptor(
+            namespace: "assent", metricName: "webhook_deliveries", unitName: "total",
+            helpText: "Webhook delivery attempts by outcome: delivered, retry (failed, tried again later), failed (given up)")
+        webhookDelivered = registry.makeCounter(descriptor: deliveries, labels: [("outcome", "delivered")])
+        webhookRetried = registry.makeCounter(descriptor: deliveries, labels: [("outcome", "retry")])
+        webhookFailed = registry.makeCounter(descriptor: deliveries, labels: [("outcome", "failed")])
+        webhookOldest = registry.makeGauge(
+            descriptor: .init(
+                namespace: "assent", metricName: "webhook_oldest_undelivered", unitName: "seconds",
+                helpText: "Age of the oldest webhook delivery not yet delivered nor given up (0 when none)"), labels: [])
+    }
+
+    func recordWebhookDelivery(_ outcome: DeliveryOutcome) {
+        switch outcome {
+        case .delivered: webhookDelivered.increment()
+        case .retry: webhookRetried.increment()
+        case .failed: webhookFailed.increment()
+        }
+    }
+
+    func recordWebhookBacklog(oldest: Instant?, now: Instant) {
+        webhookOldest.set(oldest.map { Double(max(0, now.microseconds - $0.microseconds)) / 1_000_000 } ?? 0)
     }
 
     func recordSweepSuccess(at instant: Instant) {

@@ -180,3 +180,29 @@ extension ChangePage {
     /// `GET /v1/changes`: `{"changes":[…],"next":SEQ}`.
     public var json: JSONValue { .object(["changes": .array(changes.map(\.json)), "next": .int64(next)]) }
 }
+
+extension Webhook {
+    /// A webhook as listed: never its secret (shown once, when added).
+    public var json: [String: JSONValue] {
+        var object: [String: JSONValue] = [
+            "id": .string(id), "url": .string(url), "events": .strings(categories.sorted().map(\.rawValue)),
+            "createdAt": .string(createdAt.rfc3339),
+        ]
+        if let removedAt { object["removedAt"] = .string(removedAt.rfc3339) }
+        return object
+    }
+}
+
+extension WebhookDelivery {
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .int64(id), "webhook": .string(webhook), "seq": .int64(seq), "account": .string(account), "state": .string(state),
+            "attempts": .int(attempts), "createdAt": .string(createdAt.rfc3339), "nextAttemptAt": .string(nextAttemptAt.rfc3339),
+        ]
+        if let lastStatus { object["lastStatus"] = .int(lastStatus) }
+        if let lastError { object["lastError"] = .string(lastError) }
+        if let deliveredAt { object["deliveredAt"] = .string(deliveredAt.rfc3339) }
+        if let failedAt { object["failedAt"] = .string(failedAt.rfc3339) }
+        return .object(object)
+    }
+}

@@ -128,7 +128,7 @@ extension SQLiteStore {
                     WHERE id = ? AND delivered_at IS NULL
                       AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = webhook AND w.removed_at IS NOT NULL)
                     """, arguments: [now.microseconds, id])
-            return try Self.delivery(try Row.fetchOne(db, sql: "SELECT * FROM webhook_deliveries WHERE id = ?", arguments: [id])!)
+            return Self.delivery(try Row.fetchOne(db, sql: "SELECT * FROM webhook_deliveries WHERE id = ?", arguments: [id])!)
         }
     }
 

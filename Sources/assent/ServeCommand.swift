@@ -56,6 +56,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let clockWarning { logger.warning("\(clockWarning)") }
         if demo {
             configuration.demo = true
+            // The demo's webhooks may point at a receiver on this machine.
+            configuration.webhooks.allowLoopback = true
             // The demo is served over plain HTTP on loopback.
             if environment["ASSENT_INSECURE_COOKIES"] == nil { configuration.secureCookies = false }
         }

@@ -53,6 +53,11 @@ struct Route: Sendable, CustomTestStringConvertible {
         Route(method: .post, path: "/v1/sweep", allowed: .scope(.admin)),
         Route(method: .get, path: "/v1/changes?after=0", allowed: .scope(.changesRead)),
         Route(method: .get, path: "/v1/accounts/a1/receipts", allowed: .scope(.auditRead)),
+        Route(method: .post, path: "/v1/webhooks", body: #"{"url":"https://hooks.example.com/a"}"#, allowed: .scope(.admin)),
+        Route(method: .get, path: "/v1/webhooks", allowed: .scope(.admin)),
+        Route(method: .delete, path: "/v1/webhooks/wh_0", allowed: .scope(.admin)),
+        Route(method: .get, path: "/v1/webhooks/deliveries?failed=true", allowed: .scope(.admin)),
+        Route(method: .post, path: "/v1/webhooks/deliveries/1/retry", allowed: .scope(.admin)),
     ]
 }
 

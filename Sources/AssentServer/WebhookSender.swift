@@ -1,0 +1,196 @@
+import AssentCore
+import AssentStore
+public import AssentService
+import AsyncHTTPClient
+import Foundation
+public import Logging
+import NIOCore
+import NIOPosix
+public import ServiceLifecycle
+
+/// How the webhook sender behaves.
+public struct WebhookSettings: Sendable {
+    /// Whether webhooks may point at loopback (`ASSENT_WEBHOOKS_ALLOW_LOOPBACK=1`; the demo and tests).
+    public var allowLoopback = false
+    /// The first retry's delay; each later one doubles, up to ``maximumDelay``, with jitter.
+    public var firstRetry: Duration = .seconds(5)
+    public var maximumDelay: Duration = .seconds(3_600)
+    /// How long a delivery is retried before it is marked failed.
+    public var giveUpAfter: Duration = .seconds(86_400)
+    /// How long one attempt may take (connect, send, answer).
+    public var timeout: Duration = .seconds(10)
+    /// A claimed delivery not finished by then (the server died mid-send) is taken over.
+    public var lease: Duration = .seconds(60)
+    /// Deliveries sent at once.
+    public var concurrency = 16
+
+    public init() {}
+
+    /// The delay before attempt `attempts + 1`: `firstRetry · 2^(attempts − 1)`, capped, times a
+    /// random factor in [0.5, 1] so that receivers coming back are not hit by every sender at once.
+    public func delay(afterAttempts attempts: Int, jitter: Double) -> Duration {
+        let exponent = min(max(attempts - 1, 0), 30)
+        let base =
+            min(Double(firstRetry.components.seconds) + Double(firstRetry.components.attoseconds) / 1e18, 1e9) * pow(2, Double(exponent))
+        let capped = min(base, Double(maximumDelay.components.seconds))
+        return .milliseconds(Int64(capped * (0.5 + 0.5 * min(max(jitter, 0), 1)) * 1_000))
+    }
+}
+
+/// Sends the outbox's deliveries (issue 14): claims what is due (in order per account, leased
+/// so that servers share the work and a crash loses nothing), posts each signed body, and
+/// records the outcome — delivered on 2xx, else retried with exponential backoff and jitter for
+/// a day, then failed until `webhooks retry`. Woken by this server's writes; reads the outbox
+/// again every second for other servers'.
+public struct WebhookSender: Service {
+    let app: AssentApp
+    let settings: WebhookSettings
+    let metrics: ServerMetrics
+    let logger: Logger
+
+    public init(app: AssentApp, settings: WebhookSettings, metrics: ServerMetrics, logger: Logger) {
+        self.app = app
+        self.settings = settings
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let client = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: HTTPClient.Configuration(
+                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(settings.timeout.components.seconds)))
+        )
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let generation = app.ledgerWrites.generation
+                if try await !sendDue(client) {
+                    await app.ledgerWrites.wait(after: generation, timeout: app.otherWritersPoll)
+                }
+            }
+        }
+        try await client.shutdown()
+    }
+
+    /// Sends one claim's deliveries. - Returns: whether there were any.
+    func sendDue(_ client: HTTPClient) async throws -> Bool {
+        let claimed: [WebhookDelivery]
+        do {
+            claimed = try await app.claimDeliveries(limit: settings.concurrency, lease: settings.lease)
+            metrics.recordWebhookBacklog(oldest: try await app.oldestUndelivered(), now: Clock.wallNow())
+        } catch {
+            logger.error("webhook outbox unavailable", metadata: ["error": .string("\(error)")])
+            try await Task.sleep(for: app.otherWritersPoll)
+            return false
+        }
+        guard !claimed.isEmpty else { return false }
+        let webhooks = Dictionary(uniqueKeysWithValues: try await app.webhooks().map { ($0.id, $0) })
+        await withTaskGroup(of: Void.self) { group in
+            for delivery in claimed {
+                group.addTask { await send(delivery, to: webhooks[delivery.webhook], client: client) }
+            }
+        }
+        return true
+    }
+
+    func send(_ delivery: WebhookDelivery, to webhook: Webhook?, client: HTTPClient) async {
+        let outcome: DeliveryOutcome
+        do {
+            guard let webhook, webhook.removedAt == nil else {
+                throw AssentError.unknownWebhook("the webhook was removed")
+            }
+            let status = try await post(delivery, to: webhook, client: client)
+            if (200..<300).contains(status) {
+                outcome = .delivered(status: status, at: Clock.wallNow())
+            } else {
+                outcome = failure(delivery, status: status, error: "HTTP \(status)")
+            }
+        } catch let error as AssentError where error.code == .unknownWebhook {
+            outcome = .failed(status: nil, error: error.message, at: Clock.wallNow())
+        } catch {
+            outcome = failure(delivery, status: nil, error: String("\(error)".prefix(300)))
+        }
+        metrics.recordWebhookDelivery(outcome)
+        do {
+            try await app.finishDelivery(id: delivery.id, outcome: outcome)
+        } catch {
+            // The lease lapses and the delivery is sent again: at least once.
+            logger.error(
+                "recording a webhook delivery failed",
+                metadata: ["delivery": .stringConvertible(delivery.id), "error": .string("\(error)")])
+        }
+    }
+
+    /// A failed attempt: retried after the backoff, or given up once the delivery is a day old.
+    func failure(_ delivery: WebhookDelivery, status: Int?, error: String) -> DeliveryOutcome {
+        let now = Clock.wallNow()
+        let age = now.microseconds - delivery.createdAt.microseconds
+        if age >= settings.giveUpAfter.components.seconds * 1_000_000 {
+            return .failed(status: status, error: error, at: now)
+        }
+        let delay = settings.delay(afterAttempts: delivery.attempts, jitter: Double.random(in: 0...1))
+        let micros = delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000
+        return .retry(status: status, error: error, next: Instant(microseconds: now.microseconds + micros))
+    }
+
+    /// Posts the signed body; returns the status. - Throws: when the address is refused or the
+    /// receiver cannot be reached.
+    func post(_ delivery: WebhookDelivery, to webhook: Webhook, client: HTTPClient) async throws -> Int {
+        let address = try WebhookAddress.parse(webhook.url, allowLoopback: settings.allowLoopback)
+        try await Self.checkResolved(address, allowLoopback: settings.allowLoopback)
+        let body = try await app.deliveryBody(delivery)
+        var request = HTTPClientRequest(url: webhook.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "Assent-Webhooks/1")
+        request.headers.add(
+            name: "Assent-Signature", value: WebhookSignature.header(body: body, secret: webhook.secret, at: Clock.wallNow()))
+        request.headers.add(name: "Assent-Delivery", value: String(delivery.id))
+        request.headers.add(name: "Assent-Seq", value: String(delivery.seq))
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await client.execute(request, timeout: .seconds(settings.timeout.components.seconds))
+        // Read (at most 64 KiB of) the answer so the connection can be reused; its text is not kept.
+        _ = try? await response.body.collect(upTo: 64 << 10)
+        return Int(response.status.code)
+    }
+
+    /// Resolves the host and refuses it when any address it names is private, link-local or
+    /// otherwise inside (loopback only when allowed): a name cannot smuggle a delivery inward.
+    static func checkResolved(_ address: WebhookAddress, allowLoopback: Bool) async throws {
+        let addresses = try await NIOThreadPool.singleton.runIfActive { try resolve(address.host, port: address.port) }
+        guard !addresses.isEmpty else { throw AssentError.invalidArgument("\(address.host) does not resolve") }
+        for bytes in addresses {
+            if WebhookAddress.isLoopback(bytes) {
+                guard allowLoopback else { throw AssentError.invalidArgument("\(address.host) resolves to loopback") }
+            } else if let range = WebhookAddress.forbiddenRange(bytes) {
+                throw AssentError.invalidArgument("\(address.host) resolves to a \(range) address")
+            }
+        }
+    }
+
+    static func resolve(_ host: String, port: Int) throws -> [[UInt8]] {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &result)
+        guard status == 0, let first = result else { throw AssentError.invalidArgument("\(host) does not resolve") }
+        defer { freeaddrinfo(first) }
+        var addresses: [[UInt8]] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let info = cursor {
+            if let socket = info.pointee.ai_addr {
+                switch Int32(info.pointee.ai_family) {
+                case AF_INET:
+                    var address = socket.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+                    addresses.append(withUnsafeBytes(of: &address) { Array($0) })
+                case AF_INET6:
+                    var address = socket.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
+                    addresses.append(withUnsafeBytes(of: &address) { Array($0) })
+                default: break
+                }
+            }
+            cursor = info.pointee.ai_next
+        }
+        return addresses
+    }
+}

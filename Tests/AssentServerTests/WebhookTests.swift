@@ -1,0 +1,220 @@
+import AssentCore
+import AssentServer
+import AssentStore
+import AssentService
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Synchronization
+import Testing
+
+/// A webhook receiver on loopback that fails its first `failures` requests with 500 and records
+/// every request it answers 200.
+final class WebhookReceiver: Sendable {
+    struct Received: Sendable {
+        var signature: String
+        var seqHeader: String
+        var body: String
+    }
+
+    private struct State {
+        var failuresLeft: Int
+        var attempts = 0
+        var received: [Received] = []
+        var waiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+
+    /// The state, shared with the route's closure.
+    private final class Shared: Sendable {
+        let state: Mutex<State>
+        init(_ state: State) { self.state = Mutex(state) }
+
+        func wake() {
+            let ready = state.withLock { state in
+                let count = state.received.count
+                let ready = state.waiters.filter { $0.count <= count }.map(\.continuation)
+                state.waiters.removeAll { $0.count <= count }
+                return ready
+            }
+            for continuation in ready { continuation.resume() }
+        }
+    }
+
+    private let shared: Shared
+    let port: Int
+    private let server: Task<Void, any Error>
+
+    init(failures: Int) async throws {
+        let shared = Shared(State(failuresLeft: failures))
+        self.shared = shared
+        let router = Router()
+        router.post("/hook") { request, _ -> Response in
+            let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            let fail = shared.state.withLock { state -> Bool in
+                state.attempts += 1
+                if state.failuresLeft > 0 {
+                    state.failuresLeft -= 1
+                    return true
+                }
+                state.received.append(
+                    Received(
+                        signature: request.headers[.init("Assent-Signature")!] ?? "",
+                        seqHeader: request.headers[.init("Assent-Seq")!] ?? "",
+                        body: body))
+                return false
+            }
+            if !fail { shared.wake() }
+            return Response(status: fail ? .internalServerError : .noContent)
+        }
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        var quiet = Logger(label: "webhook-receiver")
+        quiet.logLevel = .critical
+        let application = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                continuation.yield(channel.localAddress?.port ?? 0)
+                continuation.finish()
+            }, logger: quiet)
+        server = Task { try await application.run() }
+        var iterator = ports.makeAsyncIterator()
+        port = await iterator.next() ?? 0
+    }
+
+    deinit { server.cancel() }
+
+    var url: String { "http://127.0.0.1:\(port)/hook" }
+    var received: [Received] { shared.state.withLock { $0.received } }
+    var attempts: Int { shared.state.withLock { $0.attempts } }
+
+    /// Returns once `count` requests were received (answered 200).
+    func waitFor(_ count: Int) async {
+        await withCheckedContinuation { continuation in
+            let now = shared.state.withLock { state -> Bool in
+                if state.received.count >= count { return true }
+                state.waiters.append((count, continuation))
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}
+
+@Suite("Webhooks")
+struct WebhookTests {
+    @Test("every entry is delivered, signed, in order per account, through a receiver that fails at first", arguments: FixtureBackend.all)
+    func delivery(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend) { $0.webhooks.allowLoopback = true }
+        let receiver = try await WebhookReceiver(failures: 3)
+        let admin = try #require(fixture.keys["admin"])
+        var settings = WebhookSettings()
+        settings.allowLoopback = true
+        settings.firstRetry = .milliseconds(20)
+        settings.maximumDelay = .seconds(1)
+        var quiet = Logger(label: "webhooks")
+        quiet.logLevel = .critical
+        let sender = Task { try await WebhookSender(app: fixture.app, settings: settings, metrics: ServerMetrics(), logger: quiet).run() }
+        defer { sender.cancel() }
+        let (secret, expected) = try await fixture.test { client async throws -> (String, Int) in
+            let added = try await client.call(
+                .post, "/v1/webhooks", bearer: admin, body: #"{"url":"\#(receiver.url)","events":["choice","deletion"]}"#)
+            #expect(added.status == 201, "\(added.text)")
+            guard case .string(let secret)? = added["secret"] else { throw AssentError.invalidArgument("no secret") }
+            let a1 = try await fixture.token("a1")
+            let a2 = try await fixture.token("a2")
+            var writes = 0
+            for value in ["off", "on", "off"] {
+                #expect(try await client.call(.put, "/v1/me/settings", bearer: a1, body: #"{"training":"\#(value)"}"#).status == 200)
+                writes += 1
+            }
+            #expect(try await client.call(.put, "/v1/me/settings", bearer: a2, body: #"{"training":"off"}"#).status == 200)
+            #expect(try await client.call(.delete, "/v1/me/conversations/a1-c1", bearer: a1).status == 200)
+            #expect(try await client.call(.delete, "/v1/me/conversations/a2-c1", bearer: a2).status == 200)
+            // Not subscribed: a deferral and a plan change are not delivered.
+            return (secret, writes + 3)
+        }
+        await receiver.waitFor(expected)
+        let received = receiver.received
+        #expect(receiver.attempts >= expected + 3, "the first three attempts failed and were retried")
+        var seen: [String: [Int64]] = [:]
+        for item in received {
+            #expect(WebhookSignature.verify(header: item.signature, body: item.body, secret: secret, now: Clock.wallNow()))
+            #expect(!WebhookSignature.verify(header: item.signature, body: item.body + " ", secret: secret, now: Clock.wallNow()))
+            let body = try JSONValue.parse(item.body)
+            let seq = try #require(body["seq"]?.numberText.flatMap { Int64($0) })
+            #expect(item.seqHeader == String(seq))
+            guard case .string(let account)? = body["change"]?["account"] else {
+                Issue.record("no account")
+                continue
+            }
+            seen[account, default: []].append(seq)
+        }
+        // At least once, and in order per account (a retried delivery may arrive twice; never out of order).
+        for (account, seqs) in seen {
+            #expect(seqs == seqs.sorted(), "\(account): \(seqs)")
+        }
+        #expect(Set(seen.values.flatMap { $0 }).count == expected)
+        // The sender records each outcome after the receiver answered: wait for the last record.
+        var deliveries = try await fixture.app.deliveries(DeliveryFilter())
+        for _ in 0..<1_000 where !deliveries.allSatisfy({ $0.state == "delivered" }) {
+            try await Task.sleep(for: .milliseconds(10))
+            deliveries = try await fixture.app.deliveries(DeliveryFilter())
+        }
+        #expect(deliveries.count == expected)
+        #expect(deliveries.allSatisfy { $0.state == "delivered" })
+    }
+
+    @Test("webhook URLs: https to public addresses only; private, link-local and loopback ranges refused (SSRF)")
+    func addresses() async throws {
+        let fixture = try await ServerFixture.make()
+        let admin = try #require(fixture.keys["admin"])
+        try await fixture.test { client async throws in
+            for url in [
+                "http://example.com/hook", "https://10.0.0.5/hook", "https://169.254.169.254/latest/meta-data", "https://127.0.0.1/hook",
+                "https://localhost:8443/hook", "https://[::1]/hook", "https://[fd00::1]/hook", "https://[::ffff:192.168.1.1]/hook",
+                "https://user:pw@example.com/hook", "ftp://example.com", "not a url", "https://100.64.0.1/x", "https://0.0.0.0/",
+            ] {
+                let answer = try await client.call(.post, "/v1/webhooks", bearer: admin, body: #"{"url":"\#(url)"}"#)
+                #expect(answer.status == 400, "\(url): \(answer.text)")
+                #expect(answer.code == "invalid_argument")
+            }
+            let unknown = try await client.call(
+                .post, "/v1/webhooks", bearer: admin, body: #"{"url":"https://example.com","events":["gossip"]}"#)
+            #expect(unknown.status == 400)
+            let ok = try await client.call(.post, "/v1/webhooks", bearer: admin, body: #"{"url":"https://hooks.example.com/assent"}"#)
+            #expect(ok.status == 201)
+            let listed = try await client.call(.get, "/v1/webhooks", bearer: admin)
+            #expect(!listed.text.contains("whsec_"), "the secret is shown once, never listed")
+            guard case .string(let id)? = ok["id"] else { return }
+            #expect(try await client.call(.delete, "/v1/webhooks/\(id)", bearer: admin).status == 200)
+            #expect(try await client.call(.delete, "/v1/webhooks/wh_nope", bearer: admin).status == 404)
+            #expect(try await client.call(.post, "/v1/webhooks/deliveries/12345/retry", bearer: admin).status == 404)
+        }
+    }
+
+    @Test(
+        "address ranges",
+        arguments: [
+            ("8.8.8.8", nil), ("10.1.2.3", "private"), ("172.16.0.1", "private"), ("172.32.0.1", nil), ("192.168.0.1", "private"),
+            ("169.254.169.254", "link-local (cloud metadata)"), ("100.64.0.1", "shared (carrier-grade NAT)"), ("100.128.0.1", nil),
+            ("127.0.0.1", "loopback"), ("0.0.0.0", "unspecified"), ("224.0.0.1", "multicast or reserved"), ("192.0.2.1", "documentation"),
+            ("2001:4860:4860::8888", nil), ("::1", "loopback"), ("fc00::1", "private (unique local)"), ("fe80::1", "link-local"),
+            ("::ffff:10.0.0.1", "private"), ("::ffff:8.8.8.8", nil), ("2001:db8::1", "documentation"), ("64:ff9b::a00:1", "private"),
+        ] as [(String, String?)])
+    func ranges(address: String, range: String?) throws {
+        let bytes = try #require(WebhookAddress.address(of: address))
+        #expect(WebhookAddress.forbiddenRange(bytes) == range)
+    }
+
+    @Test("backoff doubles from the first retry, is capped, and jitters between half and all of it")
+    func backoff() {
+        var settings = WebhookSettings()
+        settings.firstRetry = .seconds(5)
+        settings.maximumDelay = .seconds(3_600)
+        #expect(settings.delay(afterAttempts: 1, jitter: 1) == .seconds(5))
+        #expect(settings.delay(afterAttempts: 2, jitter: 1) == .seconds(10))
+        #expect(settings.delay(afterAttempts: 4, jitter: 0) == .seconds(20))
+        #expect(settings.delay(afterAttempts: 30, jitter: 1) == .seconds(3_600))
+        #expect(settings.delay(afterAttempts: 1_000, jitter: 0.5) == .milliseconds(2_700_000))
+    }
+}
