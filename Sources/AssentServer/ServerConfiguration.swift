@@ -133,6 +133,11 @@ public struct ServerConfiguration: Sendable {
             guard seconds > 0 else { throw .invalidArgument("ASSENT_WEBHOOK_FIRST_RETRY must be positive") }
             configuration.webhooks.firstRetry = .seconds(seconds)
         }
+        if let text = environment["ASSENT_WEBHOOK_LEASE"] {
+            let seconds = try parseSeconds(text, name: "ASSENT_WEBHOOK_LEASE")
+            guard seconds > 0 else { throw .invalidArgument("ASSENT_WEBHOOK_LEASE must be positive") }
+            configuration.webhooks.lease = .seconds(seconds)
+        }
         if let text = environment["ASSENT_WEBHOOK_GIVE_UP"] {
             let seconds = try parseSeconds(text, name: "ASSENT_WEBHOOK_GIVE_UP")
             guard seconds > 0 else { throw .invalidArgument("ASSENT_WEBHOOK_GIVE_UP must be positive") }
