@@ -541,6 +541,45 @@ struct EndToEndTests {
         follow.terminate()
         follow.waitUntilExit()
     }
+
+    @Test("webhooks: add prints the secret once, list hides it, imports queue deliveries, retry and remove")
+    func webhooks() throws {
+        let ws = try Workspace()
+        let added = try ws.run(["webhooks", "add", "--url", "https://hooks.example.com/assent", "--events", "choice,deletion", "--json"])
+        #expect(added.status == 0, "\(added.stderr)")
+        let webhook = try added.json()
+        let id = try #require(webhook["id"] as? String)
+        #expect((webhook["secret"] as? String)?.hasPrefix("whsec_") == true)
+        #expect(webhook["events"] as? [String] == ["choice", "deletion"])
+        let listed = try ws.run(["webhooks", "list"])
+        #expect(listed.stdout.contains(id) && listed.stdout.contains("choice,deletion") && !listed.stdout.contains("whsec_"))
+        for refused in ["http://hooks.example.com/x", "https://10.1.1.1/x", "https://169.254.169.254/", "https://localhost/x"] {
+            let answer = try ws.run(["webhooks", "add", "--url", refused])
+            #expect(answer.status == 1)
+            #expect(answer.stderr.hasPrefix("error: invalid_argument: the webhook URL"), "\(refused): \(answer.stderr)")
+        }
+        #expect(
+            try ws.run(["webhooks", "add", "--url", "https://a.example", "--events", "gossip"]).stderr.contains("unknown webhook event"))
+        try ws.write(
+            "e.jsonl",
+            [
+                #"{"type":"account.created","account":"u1","plan":"free","at":"2025-07-01T00:00:00Z"}"#,
+                #"{"type":"terms.accepted","account":"u1","version":"2025-09","source":"notice","at":"2025-09-01T00:00:00Z"}"#,
+                #"{"type":"training.choice","account":"u1","value":"on","source":"notice","at":"2025-09-01T00:00:00Z"}"#,
+                #"{"type":"account.deleted","account":"u1","at":"2025-09-05T00:00:00Z"}"#,
+            ])
+        #expect(try ws.run(["import", ws.path("e.jsonl")]).status == 0)
+        let deliveries = try ws.run(["webhooks", "deliveries", "--json"])
+        let items = try #require(try JSONSerialization.jsonObject(with: Data(deliveries.stdout.utf8)) as? [[String: Any]])
+        #expect(items.map { $0["seq"] as? Int } == [5, 4], "the choice and the deletion, newest first; not the terms")
+        #expect(items.allSatisfy { $0["state"] as? String == "pending" })
+        let retried = try ws.run(["webhooks", "retry", String(items[0]["id"] as? Int ?? 0)])
+        #expect(retried.status == 0 && retried.stdout.contains("pending"), "\(retried.stderr)")
+        #expect(try ws.run(["webhooks", "retry", "424242"]).stderr.hasPrefix("error: unknown_delivery"))
+        #expect(try ws.run(["webhooks", "remove", id]).stdout == "webhook \(id) removed\n")
+        #expect(try ws.run(["webhooks", "deliveries", "--failed"]).stdout.contains("the webhook was removed"))
+        #expect(try ws.run(["webhooks", "remove", "wh_nope"]).stderr.hasPrefix("error: unknown_webhook"))
+    }
 }
 
 extension JSONValue {
