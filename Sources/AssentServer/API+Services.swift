@@ -145,6 +145,12 @@ extension API {
             metrics.recordLedgerEntries(1)
             return version.json.response(status: .created)
         }
+        router.post("/v1/policy/what-if") { request, _ -> Response in
+            _ = try await caller(request).require(.admin)
+            let document = try PolicyDocument(json: try await bodyText(request))
+            let at = try request.uri.queryParameters.get("at").map { _ in try instant(request) }
+            return try await app.whatIf(document, at: at).json.response()
+        }
         router.post("/v1/sweep") { request, _ -> Response in
             let key = try await caller(request).require(.admin)
             let text = try await bodyText(request)

@@ -206,3 +206,62 @@ extension WebhookDelivery {
         return .object(object)
     }
 }
+
+extension WhatIfOutcome {
+    /// `assent policy what-if --json` and `POST /v1/policy/what-if`.
+    public var json: JSONValue {
+        func bucket(_ b: PolicyWhatIf.Bucket, _ extra: [String: JSONValue]) -> JSONValue {
+            var object = extra
+            object["accounts"] = .int(b.accounts)
+            object["sample"] = .strings(b.sample)
+            return .object(object)
+        }
+        func transitions(_ map: [PolicyWhatIf.Transition: PolicyWhatIf.Bucket], counts: Bool) -> JSONValue {
+            .array(
+                map.keys.sorted().map { key in
+                    let b = map[key]!
+                    var extra: [String: JSONValue] = ["from": .string(key.from), "to": .string(key.to)]
+                    if counts {
+                        extra["conversations"] = .int(b.conversations)
+                        extra["feedback"] = .int(b.feedback)
+                    }
+                    return bucket(b, extra)
+                })
+        }
+        func months(_ map: [String: PolicyWhatIf.Bucket]) -> JSONValue {
+            .array(
+                map.keys.sorted().map {
+                    bucket(
+                        map[$0]!,
+                        ["month": .string($0), "conversations": .int(map[$0]!.conversations), "feedback": .int(map[$0]!.feedback)])
+                })
+        }
+        let r = report
+        return .object([
+            "at": .string(r.at.rfc3339), "asOfSeq": .int64(asOfSeq), "candidate": candidate.json,
+            "inForce": .object(["version": .string(inForce.policy.version), "effectiveFrom": .string(inForce.effectiveFrom.rfc3339)]),
+            "applicable": .bool(applicable), "horizon": horizon.map { .string($0.rfc3339) } ?? .null,
+            "examined": .object(["accounts": .int(r.accounts), "conversations": .int(r.conversations), "feedback": .int(r.feedback)]),
+            "prompts": .object([
+                "changed": .int(r.prompts.values.reduce(0) { $0 + $1.accounts }), "transitions": transitions(r.prompts, counts: false),
+            ]),
+            "eligibility": .object([
+                "changed": .object([
+                    "conversations": .int(r.eligibility.values.reduce(0) { $0 + $1.conversations }),
+                    "feedback": .int(r.eligibility.values.reduce(0) { $0 + $1.feedback }),
+                ]),
+                "transitions": transitions(r.eligibility, counts: true),
+            ]),
+            "retention": .object(["keptLonger": months(r.keptLonger), "purgedEarlier": months(r.purgedEarlier)]),
+            "runs": .array(
+                r.runs.map {
+                    bucket(
+                        $0.bucket,
+                        [
+                            "name": .string($0.name), "at": .string($0.at.rfc3339), "affected": .bool($0.affected),
+                            "conversations": .int($0.bucket.conversations), "feedback": .int($0.bucket.feedback),
+                        ])
+                }),
+        ])
+    }
+}

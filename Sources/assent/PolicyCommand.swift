@@ -8,7 +8,7 @@ import Foundation
 
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "policy", abstract: "Policy versions (SPEC §2).", subcommands: [Show.self, Apply.self])
+        commandName: "policy", abstract: "Policy versions (SPEC §2).", subcommands: [Show.self, Apply.self, WhatIf.self])
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "The policy in force now, and its history.")
@@ -55,6 +55,101 @@ struct PolicyCommand: AsyncParsableCommand {
             let document = try PolicyDocument(json: text)
             let version = try await withStore(store) { try await $0.applyPolicy(document, actor: Actor.cli) }
             Output.line("applied policy \(version.policy.version), in force from \(version.effectiveFrom.rfc3339)")
+        }
+    }
+
+    struct WhatIf: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "what-if",
+            abstract: "What a candidate policy version would change, against the one in force; writes nothing.")
+
+        @OptionGroup var store: StoreOptions
+        @Argument(help: ArgumentHelp("The candidate policy file (as for apply).", valueName: "FILE.json")) var file: String
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Compare prompts, eligibility and retention at T (default: when the candidate takes effect, or now if later).",
+                valueName: "T"))
+        var at: String?
+        @OptionGroup var output: JSONFlag
+
+        func run() async throws {
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw AssentError.invalidArgument("cannot read \(file)")
+            }
+            let document = try PolicyDocument(json: text)
+            let instant = try AtOption.parse(at.map { ["--at", $0] } ?? []).given()
+            let outcome = try await withStore(store) { try await $0.whatIf(document, at: instant) }
+            if output.json { return Output.json(outcome.json) }
+            Self.print(outcome)
+        }
+
+        static func print(_ outcome: WhatIfOutcome) {
+            let r = outcome.report
+            Output.line(
+                "candidate \(outcome.candidate.policy.version) (from \(outcome.candidate.effectiveFrom.rfc3339)) against \(outcome.inForce.policy.version), at \(r.at.rfc3339)"
+            )
+            if !outcome.applicable {
+                Output.line(
+                    "note: it takes effect at or before the ledger's horizon \(outcome.horizon!.rfc3339): policy apply would refuse it")
+            }
+            Output.line("examined \(r.accounts) accounts, \(r.conversations) conversations, \(r.feedback) feedback")
+            func sample(_ b: PolicyWhatIf.Bucket) -> String {
+                b.sample.joined(separator: ", ") + (b.accounts > b.sample.count ? ", …" : "")
+            }
+            Output.line()
+            if r.prompts.isEmpty {
+                Output.line("prompts: no change")
+            } else {
+                Output.table(
+                    [["PROMPT FROM", "TO", "ACCOUNTS", "FOR EXAMPLE"]]
+                        + r.prompts.keys.sorted().map { [$0.from, $0.to, String(r.prompts[$0]!.accounts), sample(r.prompts[$0]!)] })
+            }
+            Output.line()
+            if r.eligibility.isEmpty {
+                Output.line("eligibility: no change")
+            } else {
+                Output.table(
+                    [["ELIGIBILITY FROM", "TO", "CONVERSATIONS", "FEEDBACK", "FOR EXAMPLE"]]
+                        + r.eligibility.keys.sorted().map {
+                            let b = r.eligibility[$0]!
+                            return [$0.from, $0.to, String(b.conversations), String(b.feedback), sample(b)]
+                        })
+            }
+            Output.line()
+            if r.keptLonger.isEmpty && r.purgedEarlier.isEmpty {
+                Output.line("retention: no change")
+            } else {
+                Output.table(
+                    [["RETENTION", "MONTH", "CONVERSATIONS", "FEEDBACK", "FOR EXAMPLE"]]
+                        + r.purgedEarlier.keys.sorted().map {
+                            let b = r.purgedEarlier[$0]!
+                            return ["purged earlier", $0, String(b.conversations), String(b.feedback), sample(b)]
+                        }
+                        + r.keptLonger.keys.sorted().map {
+                            let b = r.keptLonger[$0]!
+                            return ["kept longer", $0, String(b.conversations), String(b.feedback), sample(b)]
+                        })
+            }
+            Output.line()
+            if r.runs.isEmpty {
+                Output.line("runs: none")
+            } else {
+                Output.table(
+                    [["RUN", "AT", "WOULD DIFFER", "FOR EXAMPLE"]]
+                        + r.runs.map { run in
+                            [
+                                run.name, run.at.rfc3339,
+                                run.affected
+                                    ? "\(run.bucket.conversations) conversations, \(run.bucket.feedback) feedback"
+                                    : "no (before the candidate)",
+                                sample(run.bucket),
+                            ]
+                        })
+            }
         }
     }
 }
