@@ -580,6 +580,39 @@ struct EndToEndTests {
         #expect(try ws.run(["webhooks", "deliveries", "--failed"]).stdout.contains("the webhook was removed"))
         #expect(try ws.run(["webhooks", "remove", "wh_nope"]).stderr.hasPrefix("error: unknown_webhook"))
     }
+
+    @Test("policy what-if: a table for people, SPEC-style JSON for programs, nothing written; bad files refused")
+    func whatIf() throws {
+        let ws = try Workspace()
+        try ws.write(
+            "e.jsonl",
+            [
+                #"{"type":"account.created","account":"u1","plan":"free","at":"2025-07-01T00:00:00Z"}"#,
+                #"{"type":"account.created","account":"u2","plan":"free","at":"2025-07-01T00:00:00Z"}"#,
+                #"{"type":"terms.accepted","account":"u2","version":"2025-09","source":"notice","at":"2025-09-01T00:00:00Z"}"#,
+                #"{"type":"training.choice","account":"u2","value":"on","source":"notice","at":"2025-09-01T00:00:00Z"}"#,
+                #"{"type":"conversation.activity","account":"u2","conversation":"u2-c1","kind":"chat","at":"2025-09-02T00:00:00Z"}"#,
+            ])
+        #expect(try ws.run(["import", ws.path("e.jsonl")]).status == 0)
+        try ws.write(
+            "later.json",
+            [#"{"version":"later","effectiveFrom":"2025-09-20T00:00:00Z","decisionDeadline":"2025-10-08T00:00:00Z","optInRetention":"1y"}"#]
+        )
+        let entries = try ws.run(["ledger", "verify", "--json"]).json()["entries"] as? Int
+        let table = try ws.run(["policy", "what-if", ws.path("later.json"), "--at", "2025-10-01T00:00:00Z"])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("candidate later (from 2025-09-20T00:00:00Z) against consumer-terms-2025-09"))
+        #expect(table.stdout.contains("required") && table.stdout.contains("u1"))
+        #expect(table.stdout.contains("purged earlier") && table.stdout.contains("2026-09"))
+        let json = try ws.run(["policy", "what-if", ws.path("later.json"), "--at", "2025-10-01T00:00:00Z", "--json"]).json()
+        let prompts = try #require(json["prompts"] as? [String: Any])
+        #expect(prompts["changed"] as? Int == 1)
+        #expect(try ws.run(["ledger", "verify", "--json"]).json()["entries"] as? Int == entries, "nothing written")
+        #expect(try ws.run(["policy", "show", "--json"]).json()["version"] as? String == "consumer-terms-2025-09")
+        try ws.write("bad.json", [#"{"version":"bad","effectiveFrom":"2026-01-01T00:00:00Z","optInRetention":"forever"}"#])
+        #expect(try ws.run(["policy", "what-if", ws.path("bad.json")]).stderr.hasPrefix("error: invalid_policy"))
+        #expect(try ws.run(["policy", "what-if", ws.path("later.json"), "--at", "tomorrow"]).stderr.hasPrefix("error: invalid_argument"))
+    }
 }
 
 extension JSONValue {

@@ -51,6 +51,10 @@ struct Route: Sendable, CustomTestStringConvertible {
         Route(
             method: .post, path: "/v1/policy", body: #"{"version":"v2","effectiveFrom":"2025-09-09T12:00:00Z"}"#, allowed: .scope(.admin)),
         Route(method: .post, path: "/v1/sweep", allowed: .scope(.admin)),
+        Route(
+            method: .post, path: "/v1/policy/what-if",
+            body: #"{"version":"w","effectiveFrom":"2026-01-01T00:00:00Z","optInRetention":"1y"}"#,
+            allowed: .scope(.admin)),
         Route(method: .get, path: "/v1/changes?after=0", allowed: .scope(.changesRead)),
         Route(method: .get, path: "/v1/accounts/a1/receipts", allowed: .scope(.auditRead)),
         Route(method: .post, path: "/v1/webhooks", body: #"{"url":"https://hooks.example.com/a"}"#, allowed: .scope(.admin)),

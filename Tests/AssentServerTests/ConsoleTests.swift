@@ -90,6 +90,28 @@ struct ConsoleTests {
         #expect(after.asOfSeq == dashboard.asOfSeq + 1)
     }
 
+    @Test("what-if from the console: the candidate's tables, CSRF required, nothing written")
+    func whatIf() async throws {
+        let fixture = try await ServerFixture.make()
+        let admin = try #require(fixture.keys["admin"])
+        let before = try await fixture.ledgerEntries()
+        try await fixture.test { client async throws in
+            var (browser, _) = try await Self.signIn(client, key: admin)
+            let form = try await browser.get(client, "/console/what-if")
+            #expect(form.status == 200 && form.text.contains(#"<textarea id="policy" name="policy""#))
+            let policy = #"{"version":"later","effectiveFrom":"2025-09-20T00:00:00Z","decisionDeadline":"2025-10-08T00:00:00Z"}"#
+            let forged = try await browser.post(client, "/console/what-if", ["policy": policy], csrf: false)
+            #expect(forged.status == 403)
+            let compared = try await browser.post(client, "/console/what-if", ["policy": policy, "at": "2025-10-01T00:00:00Z"])
+            #expect(compared.status == 200)
+            #expect(compared.text.contains("later against consumer-terms-2025-09, at 2025-10-01T00:00:00Z"))
+            #expect(compared.text.contains("<tr><td>required</td><td>notice</td><td>1</td><td>a3</td></tr>"))
+            let bad = try await browser.post(client, "/console/what-if", ["policy": #"{"version":"x"}"#])
+            #expect(bad.status == 200 && bad.text.contains(#"role="alert""#) && bad.text.contains("effectiveFrom"))
+        }
+        #expect(try await fixture.ledgerEntries() == before)
+    }
+
     @Test("runs: create from the console with CSRF, open one, find lineage, explain, ledger")
     func runsLineageExplainLedger() async throws {
         let fixture = try await ServerFixture.make()

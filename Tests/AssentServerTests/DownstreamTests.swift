@@ -65,6 +65,33 @@ struct DownstreamTests {
     }
 }
 
+@Suite("Policy what-if route")
+struct WhatIfRouteTests {
+    @Test("POST /v1/policy/what-if answers the comparison and writes nothing", arguments: FixtureBackend.all)
+    func whatIf(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
+        let admin = try #require(fixture.keys["admin"])
+        let before = try await fixture.ledgerEntries()
+        try await fixture.test { client async throws in
+            let answer = try await client.call(
+                .post, "/v1/policy/what-if?at=2025-10-01T00:00:00Z", bearer: admin,
+                body: #"{"version":"later","effectiveFrom":"2025-09-20T00:00:00Z","decisionDeadline":"2025-10-08T00:00:00Z"}"#)
+            #expect(answer.status == 200, "\(answer.text)")
+            #expect(answer["at"] == .string("2025-10-01T00:00:00Z"))
+            let transitions = try #require(answer["prompts"]?["transitions"]?.arrayValue)
+            #expect(transitions.first?["from"] == .string("required") && transitions.first?["to"] == .string("notice"))
+            #expect(transitions.first?["sample"] == .array([.string("a3")]))
+            #expect(answer["candidate"]?["decisionDeadline"] == .string("2025-10-08T00:00:00Z"))
+            let bad = try await client.call(.post, "/v1/policy/what-if", bearer: admin, body: #"{"version":"x"}"#)
+            #expect(bad.status == 400 && bad.code == "invalid_policy")
+            let badAt = try await client.call(
+                .post, "/v1/policy/what-if?at=soon", bearer: admin, body: #"{"version":"x","effectiveFrom":"2026-01-01T00:00:00Z"}"#)
+            #expect(badAt.status == 400 && badAt.code == "invalid_argument")
+        }
+        #expect(try await fixture.ledgerEntries() == before)
+    }
+}
+
 @Suite("Consent receipts")
 struct ReceiptTests {
     /// Verifies a compact JWS with the JWKS alone, as a receiver would: nil when it does not hold.

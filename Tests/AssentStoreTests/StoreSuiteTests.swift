@@ -776,6 +776,47 @@ struct StoreSuiteTests {
         }
     }
 
+    @Test("policy what-if over the stored timelines: the engine's comparison, nothing written", arguments: Backend.all)
+    func whatIf(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let app = AssentApp(store: opened.store, clock: Clock { testNow })
+            try await opened.store.importLines(
+                Lines.optedIn("a1") + [Lines.created("a2", "2025-07-01T00:00:00Z"), Lines.created("a3", "2025-07-02T00:00:00Z")])
+            _ = try await app.createRun(name: "r1", at: t("2025-09-03T00:00:00Z"), purpose: .modelTraining, actor: "test")
+            let before = try await opened.store.verifyLedger().entries
+            let document = try PolicyDocument(
+                json:
+                    #"{"version":"later","effectiveFrom":"2025-09-20T00:00:00Z","decisionDeadline":"2025-10-08T00:00:00Z","optInRetention":"1y"}"#
+            )
+            let outcome = try await app.whatIf(document, at: t("2025-10-01T00:00:00Z"))
+            #expect(outcome.applicable, "after the horizon (the run at 09-03): apply would take it")
+            #expect(outcome.report.accounts == 3)
+            #expect(outcome.report.prompts[PolicyWhatIf.Transition(from: "required", to: "notice")]?.sample == ["a2", "a3"])
+            #expect(outcome.report.purgedEarlier["2026-09"]?.conversations == 1)
+            #expect(outcome.report.runs.map(\.name) == ["r1"])
+            #expect(outcome.report.runs[0].affected == false, "the run is before the candidate")
+            // Before the horizon: policy apply would refuse it; a what-if compares it, the run too.
+            let past = try await app.whatIf(
+                try PolicyDocument(
+                    json: #"{"version":"past","effectiveFrom":"2025-08-01T00:00:00Z","rolloutStart":"2025-09-05T00:00:00Z"}"#),
+                at: t("2025-09-10T00:00:00Z"))
+            #expect(!past.applicable)
+            #expect(past.report.runs[0].affected && past.report.runs[0].bucket.conversations == 1)
+            #expect(outcome.asOfSeq == (try await app.lastSeq()))
+            #expect(try await opened.store.verifyLedger().entries == before, "a what-if writes nothing")
+            #expect(try await opened.store.policyHistory().versions.count == 1)
+            // Refused like apply where the document is wrong; a taken name too.
+            await #expect(throws: AssentError.self) {
+                _ = try await app.whatIf(
+                    try PolicyDocument(json: #"{"version":"consumer-terms-2025-09","effectiveFrom":"2030-01-01T00:00:00Z"}"#))
+            }
+            // Without --at: compared when the candidate takes effect (or now, if later).
+            let future = try await app.whatIf(
+                try PolicyDocument(json: #"{"version":"f","effectiveFrom":"2027-01-01T00:00:00Z","optOutRetention":"60d"}"#))
+            #expect(future.report.at == t("2027-01-01T00:00:00Z") && future.applicable)
+        }
+    }
+
     @Test("concurrent appends: each is all or nothing on its own, refusals leave the others committed", arguments: Backend.all)
     func concurrentAppends(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in

@@ -211,6 +211,29 @@ struct Console: Sendable {
                 return page("console-explain", context, operator: op)
             }
         }
+        router.get("/console/what-if") { request, _ -> Response in
+            await guarded(request) { op in
+                page("console-what-if", ["title": "Policy what-if", "policy": Self.whatIfExample], operator: op)
+            }
+        }
+        router.post("/console/what-if") { request, _ -> Response in
+            await guarded(request) { op in
+                guard op.mayWrite else {
+                    throw PageError(status: .forbidden, heading: "Read only", message: "The what-if takes the admin role.")
+                }
+                let form = try await form(request, operator: op)
+                let policy = form["policy"] ?? ""
+                let atText = (form["at"] ?? "").trimmingCharacters(in: .whitespaces)
+                var context: [String: Any] = ["title": "Policy what-if", "policy": policy, "at": atText]
+                do {
+                    let at = atText.isEmpty ? nil : try Instant(rfc3339: atText)
+                    context.merge(Self.whatIfContext(try await api.app.whatIf(try PolicyDocument(json: policy), at: at))) { $1 }
+                } catch let error as AssentError {
+                    context["error"] = error.message
+                }
+                return page("console-what-if", context, operator: op)
+            }
+        }
         router.get("/console/ledger") { request, _ -> Response in
             await guarded(request) { op in
                 let verification = try await api.app.verifyLedger()
@@ -252,6 +275,47 @@ struct Console: Sendable {
                 "purgesChart": Charts.bars(
                     "Purges per day", dashboard.days.filter { $0.purged > 0 }.map { (label: $0.day, count: $0.purged) }, colour: Charts.off),
             ], operator: op)
+    }
+
+    static let whatIfExample = #"{"version":"consumer-terms-2026-03","effectiveFrom":"2026-03-01T00:00:00Z","optInRetention":"2y"}"#
+
+    /// The what-if's tables for the page.
+    static func whatIfContext(_ outcome: WhatIfOutcome) -> [String: Any] {
+        let r = outcome.report
+        func sample(_ b: PolicyWhatIf.Bucket) -> String { b.sample.joined(separator: ", ") + (b.accounts > b.sample.count ? ", …" : "") }
+        let prompts = r.prompts.keys.sorted().map {
+            ["from": $0.from, "to": $0.to, "count": r.prompts[$0]!.accounts, "sample": sample(r.prompts[$0]!)]
+        }
+        let eligibility = r.eligibility.keys.sorted().map { key -> [String: Any] in
+            let b = r.eligibility[key]!
+            return [
+                "from": Pages.words(EligibilityReason(rawValue: key.from)!), "to": Pages.words(EligibilityReason(rawValue: key.to)!),
+                "conversations": b.conversations, "feedback": b.feedback, "sample": sample(b),
+            ]
+        }
+        func months(_ map: [String: PolicyWhatIf.Bucket], _ change: String) -> [[String: Any]] {
+            map.keys.sorted().map {
+                [
+                    "change": change, "month": $0, "conversations": map[$0]!.conversations, "feedback": map[$0]!.feedback,
+                    "sample": sample(map[$0]!),
+                ]
+            }
+        }
+        let retention = months(r.purgedEarlier, "purged earlier") + months(r.keptLonger, "kept longer")
+        let runs = r.runs.map { run -> [String: Any] in
+            [
+                "name": run.name, "at": run.at.rfc3339, "sample": sample(run.bucket),
+                "differ": run.affected
+                    ? "\(run.bucket.conversations) conversations, \(run.bucket.feedback) feedback" : "no (it precedes the candidate)",
+            ]
+        }
+        return [
+            "compared": true, "candidate": outcome.candidate.policy.version, "inForce": outcome.inForce.policy.version, "at": r.at.rfc3339,
+            "applicable": outcome.applicable, "horizon": outcome.horizon?.rfc3339 ?? "", "accounts": r.accounts,
+            "conversations": r.conversations, "feedback": r.feedback, "asOfSeq": outcome.asOfSeq, "prompts": prompts,
+            "hasPrompts": !prompts.isEmpty, "eligibility": eligibility, "hasEligibility": !eligibility.isEmpty, "retention": retention,
+            "hasRetention": !retention.isEmpty, "runs": runs, "hasRuns": !runs.isEmpty,
+        ]
     }
 
     private func runsPage(operator op: Operator) async throws -> Response {
