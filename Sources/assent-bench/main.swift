@@ -185,6 +185,13 @@ case "postgres":
         print("error: \(error)")
         exit(1)
     }
+case "what-if":
+    do {
+        try await runWhatIfBench(BenchArguments(Array(arguments.dropFirst())))
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
 case "redact":
     do {
         try runRedactBench(BenchArguments(Array(arguments.dropFirst())))
@@ -208,6 +215,7 @@ default:
         "       assent-bench postgres [--url ADMIN_URL] [--accounts N] [--samples K] [--concurrency C] [--batches B] [--only import] [--keep x]"
     )
     print("       assent-bench redact [--megabytes N] [--out FILE]")
+    print("       assent-bench what-if [--accounts N] [--seed S] [--dir D]")
     exit(arguments.isEmpty ? 0 : 2)
 }
 
