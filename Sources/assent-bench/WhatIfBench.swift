@@ -65,7 +65,8 @@ func runWhatIfBench(_ arguments: BenchArguments) async throws {
         let r = outcome!.report
         report(
             String(
-                format: "what-if (%@): %.2f s, %.2fx the run; %d conversations examined, %d prompt changes, %d eligibility changes, %d retention changes, runs differing: %d",
+                format: "what-if (%@): %.2f s, %.2fx the run; %d conversations examined, %d prompt changes, "
+                    + "%d eligibility changes, %d retention changes, runs differing: %d",
                 label, seconds, seconds / runSeconds, r.conversations, r.prompts.values.reduce(0) { $0 + $1.accounts },
                 r.eligibility.values.reduce(0) { $0 + $1.conversations },
                 (Array(r.keptLonger.values) + Array(r.purgedEarlier.values)).reduce(0) { $0 + $1.conversations },
