@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A candidate detection in byte offsets.
 struct ByteSpan: Hashable {
     var start: Int
@@ -26,7 +30,12 @@ struct Detectors {
             switch c {
             case UInt8(ascii: "@"): email(at: i)
             case UInt8(ascii: "-"): if text.hasPrefix("-----BEGIN ", at: i) { i = privateKey(at: i) }
-            case UInt8(ascii: ":"): if text.hasPrefix("://", at: i) { urlCredential(at: i) }
+            case UInt8(ascii: ":"):
+                if text.hasPrefix("://", at: i) {
+                    urlCredential(at: i)
+                } else if text[i + 1] == UInt8(ascii: ":"), text.boundaryBefore(i, { Bytes.isTokenChar($0) || $0 == 0x3A }) {
+                    _ = ipv6(at: i)  // "::1", "::ffff:…"
+                }
             case UInt8(ascii: "+"), UInt8(ascii: "("): phone(at: i)
             default:
                 if Bytes.isDigit(c), text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 == 0x2E || $0 == 0x2D || $0 == 0x2B }) {
@@ -45,6 +54,7 @@ struct Detectors {
 
     /// Tokens that start with a known prefix: cloud and SaaS keys, JWTs, IBANs, addresses' words.
     mutating func tokenAt(_ i: Int) {
+        if Bytes.isHex(text[i]), ipv6(at: i) { return }  // "fe80::…", "abcd:ef01::…"
         let end = text.runEnd(from: i, Bytes.isTokenChar)
         let length = end - i
         let c = text[i]
@@ -192,6 +202,7 @@ struct Detectors {
 
     /// Everything that starts with a digit: cards, SSNs, IPs, phones, street addresses.
     mutating func digitsAt(_ i: Int) {
+        if ipv6(at: i) { return }
         if ipv4(at: i) { return }
         if card(at: i) { return }
         if ssn(at: i) { return }
@@ -218,8 +229,67 @@ struct Detectors {
         {
             return true
         }
+        let octets = text.string(i..<k).split(separator: ".").map { UInt8($0)! }
+        if !Self.isPersonalAddress(octets) { return true }
         add(i, k, .ipAddress)
         return true
+    }
+
+    // MARK: IPv6
+
+    /// An IPv6 address in any textual form (RFC 4291 and 5952: groups with leading zeros left out,
+    /// `::`, an embedded IPv4 tail), inside brackets with a port or in a URL or JDBC host too: the
+    /// candidate is the run of hex digits, colons and dots, validated by `inet_pton`.
+    /// - Returns: whether the text here is an IPv6 address (flagged or not).
+    mutating func ipv6(at i: Int) -> Bool {
+        // Only where an address can start (not inside one already seen), and a cheap test first:
+        // a group of at most four hex digits, then a colon.
+        guard text[i] == 0x3A || !(text[i - 1] == 0x3A || text[i - 1] == 0x2E || Bytes.isHex(text[i - 1])) else { return false }
+        var k = i
+        while k - i < 5, Bytes.isHex(text[k]) { k += 1 }
+        guard k - i <= 4, text[k] == UInt8(ascii: ":") else { return false }
+        let runEnd = text.runEnd(from: i, limit: 64) { Bytes.isHex($0) || $0 == 0x3A || $0 == 0x2E }
+        var end = runEnd
+        // A sentence's full stop or a colon after the address (not a final "::") is not part of it.
+        while end > i, text[end - 1] == 0x2E || (text[end - 1] == 0x3A && text[end - 2] != 0x3A) { end -= 1 }
+        guard end - i >= 3, end - i <= 45, !Bytes.isAlnum(text[end]), text[end] != UInt8(ascii: "_") else { return false }
+        var colons = 0
+        var digit = false
+        for j in i..<end {
+            if text[j] == 0x3A { colons += 1 } else if Bytes.isDigit(text[j]) { digit = true }
+        }
+        // Two colons at least, and a digit: `std::` or `dead::beef` in code is not an address.
+        guard colons >= 2, digit, let bytes = Self.ipv6Bytes(text.string(i..<end)) else { return false }
+        if Self.isPersonalAddress(bytes) { add(i, end, .ipAddress) }
+        return true
+    }
+
+    static func ipv6Bytes(_ candidate: String) -> [UInt8]? {
+        var address = in6_addr()
+        guard inet_pton(AF_INET6, candidate, &address) == 1 else { return nil }
+        return withUnsafeBytes(of: &address) { Array($0) }
+    }
+
+    /// Whether an address (4 or 16 bytes) can point at a person: not loopback, unspecified,
+    /// link-local, documentation, multicast or reserved (issue 13; `127.0.0.0/8`, `::1`,
+    /// `192.0.2.0/24`, `2001:db8::/32`, …). IPv4-mapped addresses are judged as IPv4.
+    static func isPersonalAddress(_ bytes: [UInt8]) -> Bool {
+        if bytes.count == 16 {
+            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+                return isPersonalAddress(Array(bytes[12..<16]))
+            }
+            if bytes[0..<15].allSatisfy({ $0 == 0 }) { return false }  // ::, ::1
+            if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return false }  // fe80::/10
+            if bytes[0] == 0xFF { return false }  // multicast
+            if bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x0D && bytes[3] == 0xB8 { return false }  // 2001:db8::/32
+            return true
+        }
+        guard bytes.count == 4 else { return false }
+        switch (bytes[0], bytes[1], bytes[2]) {
+        case (0, _, _), (127, _, _), (169, 254, _), (192, 0, 2), (198, 51, 100), (203, 0, 113): return false
+        case (224...255, _, _): return false
+        default: return true
+        }
     }
 
     /// Digits in groups separated by one separator; the digits and where the run ends.
