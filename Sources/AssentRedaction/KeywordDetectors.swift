@@ -170,6 +170,7 @@ extension Detectors {
         }
         awsSecretsByContext()
         shellPasswords()
+        typedSecrets()
     }
 
     /// The value assigned to a name ending at `i`, if one is.

@@ -416,7 +416,7 @@ struct EndToEndTests {
         #expect(mode?.intValue == 0o600)
         let secrets = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ws.path("secrets.json")))) as? [String: String])
-        #expect(Set(secrets.keys) == ["export-pseudonyms", "page-sessions", "console-sessions"])
+        #expect(Set(secrets.keys) == ["export-pseudonyms", "page-sessions", "console-sessions", "receipt-signing"])
         #expect(secrets.values.allSatisfy { $0.count == 64 })
     }
 

@@ -610,6 +610,14 @@ struct StoreSuiteTests {
         _ = FileManager.default.createFile(
             atPath: path, contents: Data(#"{"page-sessions":"00"}"#.utf8), attributes: [.posixPermissions: 0o600])
         #expect(throws: AssentError.self) { _ = try DeploymentSecrets.load(path: path) }
+        // A file made before receipts existed still loads; the receipts' key is asked for when used.
+        let hex = String(repeating: "ab", count: 32)
+        _ = FileManager.default.createFile(
+            atPath: path,
+            contents: Data(#"{"export-pseudonyms":"\#(hex)","page-sessions":"\#(hex)","console-sessions":"\#(hex)"}"#.utf8),
+            attributes: [.posixPermissions: 0o600])
+        let older = try DeploymentSecrets.load(path: path)
+        #expect(older.isFromFile)
     }
 
     @Test("the newest purge names the state of exports: 0 until a sweep purges, then its ledger entry", arguments: Backend.all)
