@@ -221,8 +221,10 @@ struct Detectors {
                 k += 1
             }
         }
-        // Not part of a longer dotted number (an OID, a 5-part version).
-        if Bytes.isDigit(text[k]) || (text[k] == UInt8(ascii: ".") && Bytes.isDigit(text[k + 1])) || Bytes.isAlpha(text[k]) { return true }
+        // Not part of a longer dotted number (an OID, a 5-part version, a French phone number:
+        // other detectors may still take it).
+        if Bytes.isDigit(text[k]) || (text[k] == UInt8(ascii: ".") && Bytes.isDigit(text[k + 1])) { return false }
+        if Bytes.isAlpha(text[k]) { return true }
         let before = text.contextBefore(i, length: 20)
         if before.hasSuffix("v") || before.contains("version") || before.hasSuffix("ver ") || before.contains("release")
             || before.contains("build ")
@@ -339,6 +341,18 @@ struct Detectors {
         return true
     }
 
+    /// Words that make a bare run of digits a phone number, in the languages people write in.
+    static let phoneWords: [StaticString] = [
+        "call", "phone", "tel", "mobile", "cell", "whatsapp", "text me", "sms", "fax", "dial", "ring",
+        "llamó", "llame", "llamar", "teléfono", "telefono", "móvil", "movil", "celular", "appel", "téléphone", "telephone",
+        "portable", "handy", "telefon", "anruf", "ruf ", "mobil", "ligue", "ligar", "telefone", "chiama", "cellulare",
+        "bellen", "mobiel", "nummer", "número", "numero",
+    ]
+
+    /// Phone numbers of every country: international (`+49 (0)30 1234 5678`, `0049 …`), national
+    /// with a trunk prefix (`030 1234 5678`, `06 12 34 56 78`, `020 7946 0958`), North American
+    /// formats, and bare runs of digits where a word around says it is a number to call — each
+    /// validated against the numbering plan of its country where one can be named.
     mutating func phone(at i: Int) {
         var k = i
         var international = false
@@ -347,16 +361,22 @@ struct Detectors {
             international = true
             k += 1
         }
-        var digits = 0
+        var digits: [UInt8] = []
         var groups: [Int] = []
         var separators: [UInt8] = []
         var parenthesised = false
-        while k < text.count {
+        while k < text.count, digits.count <= 16 {
             if text[k] == UInt8(ascii: "(") {
+                // "(0)" after a calling code: the national trunk prefix, not dialled from abroad.
+                if international, !digits.isEmpty, text[k + 1] == UInt8(ascii: "0"), text[k + 2] == UInt8(ascii: ")") {
+                    k += 3
+                    if text[k] == UInt8(ascii: " ") || text[k] == UInt8(ascii: "-") { k += 1 }
+                    continue
+                }
                 let end = text.runEnd(from: k + 1, Bytes.isDigit)
                 guard end - k - 1 >= 2, end - k - 1 <= 4, text[end] == UInt8(ascii: ")") else { break }
                 groups.append(end - k - 1)
-                digits += end - k - 1
+                for j in (k + 1)..<end { digits.append(text[j] - 0x30) }
                 parenthesised = true
                 k = end + 1
                 if text[k] == UInt8(ascii: " ") || text[k] == UInt8(ascii: "-") {
@@ -368,33 +388,47 @@ struct Detectors {
             let end = text.runEnd(from: k, Bytes.isDigit)
             guard end > k else { break }
             groups.append(end - k)
-            digits += end - k
+            for j in k..<end { digits.append(text[j] - 0x30) }
             k = end
             let s = text[k]
-            guard (s == UInt8(ascii: " ") || s == UInt8(ascii: "-") || s == UInt8(ascii: ".")),
+            guard s == UInt8(ascii: " ") || s == UInt8(ascii: "-") || s == UInt8(ascii: ".") || s == UInt8(ascii: "/"),
                 Bytes.isDigit(text[k + 1]) || text[k + 1] == UInt8(ascii: "(")
             else { break }
             separators.append(s)
             k += 1
         }
-        guard text.boundaryAfter(k, { Bytes.isAlnum($0) }), !groups.isEmpty else { return }
+        guard text.boundaryAfter(k, { Bytes.isAlnum($0) }), !groups.isEmpty, digits.count <= 16 else { return }
         if i > 0, text[i - 1] == UInt8(ascii: "(") || text[i - 1] == UInt8(ascii: "/") || text[i - 1] == UInt8(ascii: ":") { return }
         let dots = separators.contains(UInt8(ascii: "."))
+        let slashes = separators.contains(UInt8(ascii: "/"))
+        let oneSeparator = Set(separators).count <= 1
         let ok: Bool
         if international {
             ok =
-                (8...15).contains(digits) && groups.count >= 2 && !dots && groups.allSatisfy { $0 <= 6 }
-                || (digits >= 10 && digits <= 13 && groups.count == 1)
+                groups.allSatisfy { $0 <= 8 } && (groups.count >= 2 || (10...13).contains(digits.count))
+                && (PhoneNumberingPlans.isInternational(digits)
+                    // North American numbers of every area code the writer may use (+1 NXX NXX XXXX).
+                    || digits.count == 11 && digits[0] == 1 && digits[1] >= 2 && digits[4] >= 2 && !dots)
+        } else if digits.count >= 10, digits[0] == 0, digits[1] == 0 {
+            // 0049 30 1234567: the international prefix dialled from Europe.
+            ok = groups.count >= 2 && oneSeparator && PhoneNumberingPlans.isInternational(Array(digits.dropFirst(2)))
         } else if parenthesised {
-            ok = digits == 10 && (groups == [3, 3, 4])
+            ok =
+                digits.count == 10 && groups == [3, 3, 4]
+                || (10...11).contains(digits.count) && groups.first == 2 && PhoneNumberingPlans.isNational([0] + digits)
         } else if groups == [3, 3, 4] {
-            ok = Set(separators).count == 1
+            ok = oneSeparator && !slashes
         } else if groups.first.map({ $0 == 1 }) == true, groups.dropFirst().elementsEqual([3, 3, 4]), text[i] == UInt8(ascii: "1") {
-            ok = Set(separators).count == 1
-        } else if text[i] == UInt8(ascii: "0"), (10...11).contains(digits), (2...3).contains(groups.count), !dots,
-            groups.allSatisfy({ $0 >= 3 })
+            ok = oneSeparator && !slashes
+        } else if digits[0] == 0, groups.count >= 2, oneSeparator, groups.allSatisfy({ $0 >= 2 }),
+            digits.count >= 10 || digits.count == 9 && hasPhoneWord(before: i)
         {
-            ok = true
+            // National, with the trunk prefix: 030 1234 5678, 06 12 34 56 78, 020 7946 0958.
+            ok = PhoneNumberingPlans.isNational(digits) && !(groups.count == 3 && dots && groups.last == 4)
+        } else if groups.count == 1, (8...15).contains(digits.count), hasPhoneWord(before: i) {
+            ok =
+                PhoneNumberingPlans.isNational(digits) || PhoneNumberingPlans.isNorthAmerican(digits)
+                || PhoneNumberingPlans.isInternational(digits)
         } else {
             ok = false
         }
@@ -402,6 +436,13 @@ struct Detectors {
         // Dates and times written with the same separators are not phone numbers.
         if groups.first == 4, separators.first == UInt8(ascii: "-") { return }
         add(i, k, .phone)
+    }
+
+    /// Whether a phone word appears in the 32 bytes before `i` (on the same line).
+    func hasPhoneWord(before i: Int) -> Bool {
+        var start = max(0, i - 32)
+        if let newline = text.bytes[start..<i].lastIndex(of: 0x0A) { start = newline + 1 }
+        return Self.phoneWords.contains { text.contains($0, in: start..<i) }
     }
 
     // MARK: IBAN

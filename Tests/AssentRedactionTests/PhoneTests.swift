@@ -1,0 +1,51 @@
+import AssentRedaction
+import Testing
+
+/// Phone numbers of every country (issue 13, part 1), validated against libphonenumber's plans.
+@Suite("Phone numbers")
+struct PhoneTests {
+    static func flagged(_ text: String) -> [String] {
+        let scalars = Array(text.unicodeScalars)
+        return Redactor().spans(in: text).filter { $0.type == .phone }.map { String(String.UnicodeScalarView(scalars[$0.start..<$0.end])) }
+    }
+
+    @Test(
+        "international and national forms of many countries",
+        arguments: [
+            ("ruf mich an: +49 30 12345678", "+49 30 12345678"),
+            ("Handy +49 (0)151 2345 6789 bitte", "+49 (0)151 2345 6789"),
+            ("Tel. 030 1234 5678", "030 1234 5678"),
+            ("Mobil: 0151/23456789", "0151/23456789"),
+            ("appelez le 06 12 34 56 78 ce soir", "06 12 34 56 78"),
+            ("mon portable 06.12.34.56.78", "06.12.34.56.78"),
+            ("+33 6 12 34 56 78", "+33 6 12 34 56 78"),
+            ("llamó desde el +34 612 34 56 78", "+34 612 34 56 78"),
+            ("móvil 612 345 678 pero", nil),
+            ("chiama il +39 06 6982 1234", "+39 06 6982 1234"),
+            ("bel me op 06-12345678", "06-12345678"),
+            ("+31 20 123 4567", "+31 20 123 4567"),
+            ("ligue para (11) 91234-5678", "(11) 91234-5678"),
+            ("+55 11 91234-5678", "+55 11 91234-5678"),
+            ("call 020 7946 0958 today", "020 7946 0958"),
+            ("+44 20 7946 0958", "+44 20 7946 0958"),
+            ("dial 0049 89 1234567", "0049 89 1234567"),
+            ("WhatsApp 4917612345678", "4917612345678"),
+            ("call me at (415) 555-0132", "(415) 555-0132"),
+            ("+1 415 555 0132", "+1 415 555 0132"),
+            ("+81 3-1234-5678", "+81 3-1234-5678"),
+            ("+91 98765 43210", "+91 98765 43210"),
+        ] as [(String, String?)])
+    func found(text: String, number: String?) {
+        #expect(Self.flagged(text) == (number.map { [$0] } ?? []), "\(Self.flagged(text))")
+    }
+
+    @Test(
+        "numbers that are not phone numbers",
+        arguments: [
+            "order 4917612345678 shipped", "version 1.2.3.4567", "on 01.02.2025 at 10:30", "invoice 0123 4567", "+12 34",
+            "+999 1234 5678 9", "id 12345678901", "2025-09-01", "ISBN 978-3-16-148410-0", "total 0.50 / 1.25", "+49 123",
+        ])
+    func notPhones(text: String) {
+        #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
+    }
+}
