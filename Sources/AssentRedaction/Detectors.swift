@@ -47,6 +47,7 @@ struct Detectors {
             i += 1
         }
         keywordSecrets()
+        addressesByWords()
         people()
     }
 
@@ -477,9 +478,45 @@ struct Detectors {
 
     // MARK: Addresses
 
+    /// USPS street suffixes (Publication 28, appendix C1: the names and their standard and common
+    /// abbreviations), with the UK's and Ireland's common ones.
     static let streetSuffixes: Set<String> = [
-        "street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd", "lane", "ln", "drive", "dr", "court", "ct", "way",
-        "place", "pl", "terrace", "parkway", "pkwy", "circle", "cir", "highway", "hwy", "square", "sq", "trail", "row", "close",
+        "alley", "aly", "allee", "anex", "anx", "annex", "arcade", "arc", "avenue", "ave", "av", "aven", "avn", "bayou", "byu",
+        "beach", "bch", "bend", "bnd", "bluff", "blf", "bluffs", "blfs", "bottom", "btm", "boulevard", "blvd", "boul", "branch",
+        "br", "brnch", "bridge", "brg", "brook", "brk", "brooks", "brks", "burg", "bg", "burgs", "bgs", "bypass", "byp", "camp",
+        "cp", "canyon", "cyn", "cape", "cpe", "causeway", "cswy", "center", "ctr", "centre", "cntr", "centers", "ctrs", "circle",
+        "cir", "circ", "circles", "cirs", "cliff", "clf", "cliffs", "clfs", "club", "clb", "common", "cmn", "commons", "cmns",
+        "corner", "cor", "corners", "cors", "course", "crse", "court", "ct", "courts", "cts", "cove", "cv", "coves", "cvs", "creek",
+        "crk", "crescent", "cres", "crest", "crst", "crossing", "xing", "crossroad", "xrd", "crossroads", "xrds", "curve", "curv",
+        "dale", "dl", "dam", "dm", "divide", "dv", "drive", "dr", "drives", "drs", "estate", "est", "estates", "ests",
+        "expressway", "expy", "extension", "ext", "extensions", "exts", "fall", "falls", "fls", "ferry", "fry", "field", "fld",
+        "fields", "flds", "flat", "flt", "flats", "flts", "ford", "frd", "fords", "frds", "forest", "frst", "forge", "frg", "forges",
+        "frgs", "fork", "frk", "forks", "frks", "fort", "ft", "freeway", "fwy", "garden", "gdn", "gardens", "gdns", "gateway",
+        "gtwy", "glen", "gln", "glens", "glns", "green", "grn", "greens", "grns", "grove", "grv", "groves", "grvs", "harbor", "hbr",
+        "harbors", "hbrs", "haven", "hvn", "heights", "hts", "highway", "hwy", "hill", "hl", "hills", "hls", "hollow", "holw",
+        "inlet", "inlt", "island", "is", "islands", "iss", "isle", "junction", "jct", "junctions", "jcts", "key", "ky", "keys",
+        "kys", "knoll", "knl", "knolls", "knls", "lake", "lk", "lakes", "lks", "land", "landing", "lndg", "lane", "ln", "light",
+        "lgt", "lights", "lgts", "loaf", "lf", "lock", "lck", "locks", "lcks", "lodge", "ldg", "loop", "mall", "manor", "mnr",
+        "manors", "mnrs", "meadow", "mdw", "meadows", "mdws", "mews", "mill", "ml", "mills", "mls", "mission", "msn", "motorway",
+        "mtwy", "mount", "mt", "mountain", "mtn", "mountains", "mtns", "neck", "nck", "orchard", "orch", "oval", "overpass",
+        "opas", "park", "parks", "parkway", "pkwy", "parkways", "pass", "passage", "psge", "path", "pike", "pine", "pne", "pines",
+        "pnes", "place", "pl", "plain", "pln", "plains", "plns", "plaza", "plz", "point", "pt", "points", "pts", "port", "prt",
+        "ports", "prts", "prairie", "pr", "radial", "radl", "ramp", "ranch", "rnch", "rapid", "rpd", "rapids", "rpds", "rest",
+        "rst", "ridge", "rdg", "ridges", "rdgs", "river", "riv", "road", "rd", "roads", "rds", "route", "rte", "row", "rue", "run",
+        "shoal", "shl", "shoals", "shls", "shore", "shr", "shores", "shrs", "skyway", "skwy", "spring", "spg", "springs", "spgs",
+        "spur", "spurs", "square", "sq", "squares", "sqs", "station", "sta", "stravenue", "stra", "stream", "strm", "street",
+        "st", "str", "streets", "sts", "summit", "smt", "terrace", "ter", "throughway", "trwy", "trace", "trce", "track", "trak",
+        "trafficway", "trfy", "trail", "trl", "trailer", "trlr", "tunnel", "tunl", "turnpike", "tpke", "underpass", "upas",
+        "union", "un", "unions", "uns", "valley", "vly", "valleys", "vlys", "viaduct", "via", "view", "vw", "views", "vws",
+        "village", "vlg", "villages", "vlgs", "ville", "vl", "vista", "vis", "walk", "walks", "wall", "way", "wy", "ways", "well",
+        "wl", "wells", "wls", "close", "crescent", "gate", "gardens", "grove", "hill", "mews", "rise", "walk", "wharf", "yard",
+    ]
+
+    /// USPS secondary unit designators (Publication 28, appendix C2) before a unit's number.
+    static let unitDesignators: [StaticString] = [
+        "apartment ", "apt ", "apt. ", "basement", "bsmt", "building ", "bldg ", "department ", "dept ", "floor ", "fl ", "front",
+        "hangar ", "hngr ", "lobby", "lot ", "lower", "office", "ofc", "penthouse", "ph ", "pier ", "rear", "room ", "rm ",
+        "side", "slip ", "space ", "spc ", "stop ", "suite ", "ste ", "trailer ", "trlr ", "unit ", "upper", "#",
     ]
 
     mutating func address(at i: Int) {
@@ -503,15 +540,19 @@ struct Detectors {
             k += 1
         }
         guard var end = suffixEnd else { return }
-        // ", City, ST 12345" or ", City ST 12345" (and "Apt 4B" before it).
+        // ", City, ST 12345" or ", City ST 12345" (and a unit — "Apt 4B", "Ste. 200", "# 12" — before it).
         var j = end
-        if text.hasPrefix(", Apt ", at: j) || text.hasPrefix(", Suite ", at: j) || text.hasPrefix(" Apt ", at: j) {
-            let unitStart = text.runEnd(from: j) { !Bytes.isAlnum($0) }
-            let afterWord = text.runEnd(from: unitStart, Bytes.isAlpha) + 1
-            let unitEnd = text.runEnd(from: afterWord, Bytes.isAlnum)
+        let unitAt = text[j] == UInt8(ascii: ",") && text[j + 1] == UInt8(ascii: " ") ? j + 2 : text[j] == UInt8(ascii: " ") ? j + 1 : nil
+        if let unitAt, let designator = Self.unitDesignators.first(where: { text.hasPrefix($0, at: unitAt, caseInsensitive: true) }) {
+            var afterWord = unitAt + designator.utf8CodeUnitCount
+            while text[afterWord] == UInt8(ascii: " ") { afterWord += 1 }
+            let unitEnd = text.runEnd(from: afterWord) { Bytes.isAlnum($0) || $0 == UInt8(ascii: "-") }
             if unitEnd > afterWord {
                 end = unitEnd
                 j = unitEnd
+            } else if !Bytes.isAlpha(text[afterWord]) {
+                end = afterWord
+                j = afterWord
             }
         }
         if text[j] == UInt8(ascii: ","), text[j + 1] == UInt8(ascii: " "), Bytes.isUpper(text[j + 2]) {
@@ -529,7 +570,9 @@ struct Detectors {
             end = m
             var n = m
             if text[n] == UInt8(ascii: ",") { n += 1 }
-            if text[n] == UInt8(ascii: " "), Bytes.isUpper(text[n + 1]), Bytes.isUpper(text[n + 2]), !Bytes.isAlpha(text[n + 3]) {
+            if text[n] == UInt8(ascii: " "), let postcode = ukPostcode(at: n + 1) {
+                end = postcode  // ", London SW1A 2AA"
+            } else if text[n] == UInt8(ascii: " "), Bytes.isUpper(text[n + 1]), Bytes.isUpper(text[n + 2]), !Bytes.isAlnum(text[n + 3]) {
                 end = n + 3
                 if text[end] == UInt8(ascii: " "), Bytes.isDigit(text[end + 1]) {
                     let zipEnd = text.runEnd(from: end + 1, limit: 5, Bytes.isDigit)

@@ -1,0 +1,251 @@
+/// Postal addresses beyond the US house-number-first form (issue 13, part 2): street-type words
+/// before the name (`rue`, `calle`, `via`, `rua`, …), street names ending in a street word
+/// (`Hauptstraße`, `Keizersgracht`), house numbers before or after, then a postal code of the
+/// country's shape and the city; PO boxes and US military addresses. The whole address is masked.
+extension Detectors {
+    /// Words that open a street's name (French, Spanish, Italian, Portuguese, Catalan, English).
+    static let streetTypeWords: [StaticString] = [
+        "rue", "avenue", "boulevard", "allée", "allee", "chemin", "impasse", "quai", "place", "cours", "route",
+        "calle", "avenida", "paseo", "plaza", "camino", "carrer", "carretera", "ronda", "travesía",
+        "via", "viale", "piazza", "corso", "largo", "vicolo", "piazzale", "strada",
+        "rua", "travessa", "praça", "praca", "alameda", "estrada", "rodovia",
+    ]
+    /// The type words packed as lower-cased bytes (at most 16), by their first byte: a word is
+    /// compared with the few that start like it, as two integers, with no String and no hashing.
+    static let packedTypeWords: [[PackedWord]] = {
+        var table = Array(repeating: [PackedWord](), count: 256)
+        for word in streetTypeWords { table[Int(Bytes.lower(word.utf8Start[0]))].append(PackedWord(word)) }
+        return table
+    }()
+
+    /// Endings of street names written as one word (German, Dutch) and the separate German words.
+    static let streetEndings: [StaticString] = [
+        "straße", "strasse", "str.", "weg", "platz", "allee", "gasse", "ring", "damm", "ufer", "chaussee", "steig",
+        "straat", "gracht", "plein", "laan", "kade", "singel", "dijk", "markt",
+    ]
+
+    mutating func addressesByWords() {
+        // Every form holds a number (a house number, a postcode, a box): a text without a digit
+        // has no address to find.
+        guard text.bytes.contains(where: { $0 &- 0x30 < 10 }) else { return }
+        let n = text.count
+        var i = 0
+        while i < n {
+            guard Bytes.isAlpha(text[i]) || text[i] >= 0xC0, text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 >= 0x80 }) else {
+                i += 1
+                continue
+            }
+            let wordEnd = text.runEnd(from: i) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D }
+            defer { i = max(i + 1, wordEnd) }
+            let first = text[i]
+            let boxOrUnit =
+                first == UInt8(ascii: "P") || first == UInt8(ascii: "p") || first == UInt8(ascii: "U") || first == UInt8(ascii: "C")
+                || first == UInt8(ascii: "A")
+            if let (start, end) = typeWordFirst(at: i, wordEnd: wordEnd) ?? streetEndingFirst(at: i, wordEnd: wordEnd)
+                ?? (boxOrUnit ? poBox(at: i).map({ (i, $0) }) ?? military(at: i).map({ (i, $0) }) : nil)
+            {
+                add(start, end, .address)
+                i = end
+            }
+        }
+    }
+
+    /// `12 rue de la Paix`, `rue de la Paix 12`: a type word (with a number before it, or a number
+    /// after the name), then the name's words.
+    private func typeWordFirst(at i: Int, wordEnd: Int) -> (Int, Int)? {
+        let candidates = Self.packedTypeWords[Int(Bytes.lower(text[i]))]
+        guard !candidates.isEmpty, wordEnd - i <= 16, text[wordEnd] == 0x20, candidates.contains(PackedWord(text.bytes, i, wordEnd)) else {
+            return nil
+        }
+        // The name: up to six words, particles (de, la, del, di, das, …) lower case, names capitalised.
+        var k = wordEnd
+        var nameWords = 0
+        var lastNameEnd = wordEnd
+        while nameWords < 6, text[k] == 0x20 {
+            let start = k + 1
+            let end = text.runEnd(from: start) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x27 || $0 == 0x2D }
+            guard end > start else { break }
+            // A capitalised word; an acronym ("via HTTP 2") is not a street's name.
+            let capitalised =
+                (Bytes.isUpper(text[start]) || text[start] >= 0xC0) && (end - start == 1 || !Bytes.isUpper(text[start + 1]))
+            let particle = end - start <= 4 && Bytes.isLower(text[start])
+            guard capitalised || particle else { break }
+            k = end
+            if capitalised { lastNameEnd = end }
+            nameWords += 1
+        }
+        guard lastNameEnd > wordEnd else { return nil }
+        let numberBefore = houseNumber(before: i)
+        var end = lastNameEnd
+        // A number after the name: "Via Roma 10", "Calle Mayor, 5", "Rua das Flores, 123".
+        if numberBefore == nil {
+            guard let after = houseNumber(after: end) else { return nil }
+            end = after
+        }
+        return (numberBefore ?? i, postcodeAndCity(after: end) ?? end)
+    }
+
+    /// `Hauptstraße 12`, `Keizersgracht 123`: a street name ending in a street word, a number after.
+    private func streetEndingFirst(at i: Int, wordEnd: Int) -> (Int, Int)? {
+        // Cheap first: capitalised, and a number (or "str.") right after.
+        guard Bytes.isUpper(text[i]) || text[i] >= 0xC0, wordEnd - i >= 4,
+            text[wordEnd] == 0x20 && Bytes.isDigit(text[wordEnd + 1]) || text[wordEnd] == 0x2E
+        else { return nil }
+        var nameEnd = wordEnd
+        if text[nameEnd] == 0x2E { nameEnd += 1 }  // "Hauptstr."
+        let matched = Self.streetEndings.contains { ending in
+            let count = ending.utf8CodeUnitCount
+            return nameEnd - i > count && text.hasPrefix(ending, at: nameEnd - count, caseInsensitive: true)
+        }
+        // "Unter den Linden 77" has no ending word: not found here (nor in most writing about it).
+        guard matched, let end = houseNumber(after: nameEnd) else { return nil }
+        return (i, postcodeAndCity(after: end) ?? end)
+    }
+
+    /// `P.O. Box 123`, `PO Box 4190`, `Postfach 10 20 30`, `Apartado 123`.
+    private func poBox(at i: Int) -> Int? {
+        for opener: StaticString in ["P.O. Box ", "PO Box ", "P. O. Box ", "Postfach ", "Apartado ", "Caixa Postal "]
+        where text.hasPrefix(opener, at: i, caseInsensitive: true) {
+            let start = i + opener.utf8CodeUnitCount
+            let end = text.runEnd(from: start) { Bytes.isDigit($0) || $0 == 0x20 }
+            var trimmed = end
+            while trimmed > start, text[trimmed - 1] == 0x20 { trimmed -= 1 }
+            guard trimmed > start else { return nil }
+            return postcodeAndCity(after: trimmed) ?? usCityStateZip(after: trimmed) ?? trimmed
+        }
+        return nil
+    }
+
+    /// US military mail: `PSC 1234, Box 5678, APO AE 09204`, `Unit 2050 Box 4190, APO AP 96278`,
+    /// `USNS Comfort, FPO AA 34090`, `USS Nimitz (CVN 68), FPO AP 96620`.
+    private func military(at i: Int) -> Int? {
+        guard
+            text.hasPrefix("PSC ", at: i) || text.hasPrefix("Unit ", at: i) || text.hasPrefix("USNS ", at: i)
+                || text.hasPrefix("USS ", at: i) || text.hasPrefix("CMR ", at: i)
+        else { return nil }
+        let line = text.runEnd(from: i, limit: 96) { $0 != 0x0A }
+        var k = i
+        while k + 7 <= line {
+            for post: StaticString in ["APO ", "FPO ", "DPO "] where text.hasPrefix(post, at: k) {
+                let region = k + 4
+                guard text[region] == UInt8(ascii: "A"), "AEP".utf8.contains(text[region + 1]), text[region + 2] == 0x20 else { return nil }
+                let zipEnd = text.runEnd(from: region + 3, limit: 5, Bytes.isDigit)
+                return zipEnd - region - 3 == 5 ? zipEnd : nil
+            }
+            k += 1
+        }
+        return nil
+    }
+
+    /// A house number at `i` after spaces or ", ": `12`, `12a`, `12-14`, `123 bis`; its end.
+    private func houseNumber(after i: Int) -> Int? {
+        var k = i
+        if text[k] == 0x2C { k += 1 }
+        guard text[k] == 0x20, Bytes.isDigit(text[k + 1]) else { return nil }
+        var end = text.runEnd(from: k + 1, limit: 5, Bytes.isDigit)
+        if Bytes.isAlpha(text[end]), !Bytes.isAlpha(text[end + 1]) { end += 1 }  // 12a
+        if text[end] == 0x2D, Bytes.isDigit(text[end + 1]) { end = text.runEnd(from: end + 1, limit: 5, Bytes.isDigit) }
+        guard !Bytes.isAlnum(text[end]) else { return nil }
+        return end
+    }
+
+    /// A house number just before `i` ("12 rue …", "12, rue …").
+    private func houseNumber(before i: Int) -> Int? {
+        var k = i - 1
+        guard k > 0, text[k] == 0x20 else { return nil }
+        if text[k - 1] == 0x2C { k -= 1 }
+        let start = text.runStart(before: k, Bytes.isDigit)
+        guard start < k, k - start <= 5, text.boundaryBefore(start, Bytes.isAlnum) else { return nil }
+        return start
+    }
+
+    /// `, 75002 Paris`, `, 10115 Berlin`, `, 1015 CJ Amsterdam`, `, London SW1A 2AA`,
+    /// ` - Centro, São Paulo - SP, 01001-000`: the postcode of one of the countries and the city.
+    private func postcodeAndCity(after i: Int) -> Int? {
+        var k = i
+        // Brazil: " - Bairro, Cidade - UF, 01001-000" (the district and city before the CEP).
+        let line = text.runEnd(from: i, limit: 80) { $0 != 0x0A }
+        var cep = k
+        while cep + 9 <= line {
+            if Bytes.isDigit(text[cep]), text.runEnd(from: cep, limit: 5, Bytes.isDigit) - cep == 5, text[cep + 5] == 0x2D,
+                text.runEnd(from: cep + 6, limit: 3, Bytes.isDigit) - cep - 6 == 3, !Bytes.isDigit(text[cep + 9]),
+                text.boundaryBefore(cep, Bytes.isDigit)
+            {
+                return cep + 9
+            }
+            cep += 1
+        }
+        guard text[k] == 0x2C || text[k] == 0x20 else { return nil }
+        if text[k] == 0x2C { k += 1 }
+        guard text[k] == 0x20 else { return nil }
+        k += 1
+        // Five digits (DE, FR, ES, IT) or four digits and two letters (NL), then the city.
+        let digitsEnd = text.runEnd(from: k, limit: 5, Bytes.isDigit)
+        var codeEnd: Int?
+        if digitsEnd - k == 5, !Bytes.isAlnum(text[digitsEnd]) {
+            codeEnd = digitsEnd
+        } else if digitsEnd - k == 4, text[digitsEnd] == 0x20, Bytes.isUpper(text[digitsEnd + 1]), Bytes.isUpper(text[digitsEnd + 2]),
+            !Bytes.isAlpha(text[digitsEnd + 3])
+        {
+            codeEnd = digitsEnd + 3
+        }
+        if let codeEnd {
+            guard text[codeEnd] == 0x20, Bytes.isUpper(text[codeEnd + 1]) || text[codeEnd + 1] >= 0xC0 else { return codeEnd }
+            return text.runEnd(from: codeEnd + 1) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D }
+        }
+        // UK: "London SW1A 2AA" (a city, then the postcode).
+        if Bytes.isUpper(text[k]) {
+            let cityEnd = text.runEnd(from: k) { Bytes.isAlpha($0) }
+            if text[cityEnd] == 0x20 || text[cityEnd] == 0x2C, let postcode = ukPostcode(at: cityEnd + (text[cityEnd] == 0x2C ? 2 : 1)) {
+                return postcode
+            }
+        }
+        return nil
+    }
+
+    /// A UK postcode at `i` (`SW1A 2AA`, `M1 1AE`, `EC1A 1BB`); its end.
+    func ukPostcode(at i: Int) -> Int? {
+        let outward = text.runEnd(from: i, limit: 4) { Bytes.isUpper($0) || Bytes.isDigit($0) }
+        let length = outward - i
+        guard (2...4).contains(length), Bytes.isUpper(text[i]), Bytes.isDigit(text[i + 1]) || Bytes.isDigit(text[i + 2]),
+            text[outward] == 0x20, Bytes.isDigit(text[outward + 1]), Bytes.isUpper(text[outward + 2]), Bytes.isUpper(text[outward + 3]),
+            !Bytes.isAlnum(text[outward + 4])
+        else { return nil }
+        return outward + 4
+    }
+
+    /// `, Springfield, IL 62704` after a US street or box.
+    private func usCityStateZip(after i: Int) -> Int? {
+        guard text[i] == 0x2C, text[i + 1] == 0x20, Bytes.isUpper(text[i + 2]) else { return nil }
+        let line = text.runEnd(from: i, limit: 48) { $0 != 0x0A }
+        var k = i + 2
+        while k + 8 <= line {
+            if Bytes.isUpper(text[k]), Bytes.isUpper(text[k + 1]), text[k + 2] == 0x20, text[k - 1] == 0x20,
+                text.runEnd(from: k + 3, limit: 5, Bytes.isDigit) - k - 3 == 5
+            {
+                return k + 8
+            }
+            k += 1
+        }
+        return nil
+    }
+}
+
+/// Up to 16 bytes of a word, lower-cased (ASCII), as two integers: a set lookup with no String.
+struct PackedWord: Hashable, Sendable {
+    var low: UInt64 = 0
+    var high: UInt64 = 0
+
+    init(_ word: StaticString) {
+        let p = word.utf8Start
+        for k in 0..<min(word.utf8CodeUnitCount, 16) { put(Bytes.lower(p[k]), at: k) }
+    }
+
+    init(_ bytes: [UInt8], _ start: Int, _ end: Int) {
+        for k in 0..<min(end - start, 16) { put(Bytes.lower(bytes[start + k]), at: k) }
+    }
+
+    private mutating func put(_ byte: UInt8, at k: Int) {
+        if k < 8 { low |= UInt64(byte) << UInt64(8 * k) } else { high |= UInt64(byte) << UInt64(8 * (k - 8)) }
+    }
+}

@@ -1,0 +1,50 @@
+import AssentRedaction
+import Testing
+
+/// Postal addresses of the countries people write from (issue 13, part 2): masked whole.
+@Suite("Postal addresses")
+struct PostalAddressTests {
+    static func flagged(_ text: String) -> [String] {
+        let scalars = Array(text.unicodeScalars)
+        return Redactor().spans(in: text).filter { $0.type == .address }.map {
+            String(String.UnicodeScalarView(scalars[$0.start..<$0.end]))
+        }
+    }
+
+    @Test(
+        "each country's forms, whole",
+        arguments: [
+            ("send it to 1600 Pennsylvania Avenue NW, Washington, DC 20500", "1600 Pennsylvania Avenue"),
+            ("ship to 742 Evergreen Terrace, Apt 4B, Springfield, IL 62704 please", "742 Evergreen Terrace, Apt 4B, Springfield, IL 62704"),
+            ("office at 350 Fifth Ave Ste 3300, New York, NY 10118", "350 Fifth Ave Ste 3300, New York, NY 10118"),
+            ("mail: P.O. Box 1234, Anchorage, AK 99501", "P.O. Box 1234, Anchorage, AK 99501"),
+            ("write to PSC 1234, Box 5678, APO AE 09204", "PSC 1234, Box 5678, APO AE 09204"),
+            ("Unit 2050 Box 4190, APO AP 96278 is his", "Unit 2050 Box 4190, APO AP 96278"),
+            ("USNS Comfort, FPO AA 34090", "USNS Comfort, FPO AA 34090"),
+            ("we live at 10 Downing Street, London SW1A 2AA now", "10 Downing Street, London SW1A 2AA"),
+            ("meine Adresse: Hauptstraße 12, 10115 Berlin", "Hauptstraße 12, 10115 Berlin"),
+            ("Lieferung an Lindenweg 3a, 80331 München", "Lindenweg 3a, 80331 München"),
+            ("j'habite 12 rue de la Paix, 75002 Paris", "12 rue de la Paix, 75002 Paris"),
+            ("au 5 allée des Tilleuls, 69003 Lyon", "5 allée des Tilleuls, 69003 Lyon"),
+            ("vivo en Calle Mayor 5, 28013 Madrid", "Calle Mayor 5, 28013 Madrid"),
+            ("Avenida de América 10, 28028 Madrid", "Avenida de América 10, 28028 Madrid"),
+            ("abito in Via Roma 10, 00184 Roma", "Via Roma 10, 00184 Roma"),
+            ("Piazza Navona 45, 00186 Roma", "Piazza Navona 45, 00186 Roma"),
+            ("ons adres is Keizersgracht 123, 1015 CJ Amsterdam", "Keizersgracht 123, 1015 CJ Amsterdam"),
+            ("moro na Rua das Flores, 123 - Centro, São Paulo - SP, 01001-000", "Rua das Flores, 123 - Centro, São Paulo - SP, 01001-000"),
+        ])
+    func found(text: String, address: String) {
+        #expect(Self.flagged(text).contains(address), "\(Self.flagged(text))")
+    }
+
+    @Test(
+        "look-alikes stay clean",
+        arguments: [
+            "the rue of it all", "via the API", "via HTTP 2", "Via Roma is a street", "we went to the plaza yesterday",
+            "route 66 config", "the weg function", "Calle is a word", "Unit tests passed", "unit 5 failed", "the ring buffer 3",
+            "use the Platz object", "PO Box", "section 12 rue", "avenida de la paz",
+        ])
+    func clean(text: String) {
+        #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
+    }
+}
