@@ -4,13 +4,7 @@ import Testing
 /// IP addresses (issue 13): IPv6 in every written form, and the ranges that point at nobody.
 @Suite("IP addresses")
 struct AddressTests {
-    /// The text of each IP_ADDRESS span.
-    static func flagged(_ text: String) -> [String] {
-        let scalars = Array(text.unicodeScalars)
-        return Redactor().spans(in: text).filter { $0.type == .ipAddress }.map {
-            String(String.UnicodeScalarView(scalars[$0.start..<$0.end]))
-        }
-    }
+    static func flagged(_ text: String) -> [String] { flaggedTexts(text, [.ipAddress]) }
 
     @Test(
         "IPv6 in every form is flagged whole",

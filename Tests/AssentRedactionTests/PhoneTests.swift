@@ -4,10 +4,7 @@ import Testing
 /// Phone numbers of every country (issue 13, part 1), validated against libphonenumber's plans.
 @Suite("Phone numbers")
 struct PhoneTests {
-    static func flagged(_ text: String) -> [String] {
-        let scalars = Array(text.unicodeScalars)
-        return Redactor().spans(in: text).filter { $0.type == .phone }.map { String(String.UnicodeScalarView(scalars[$0.start..<$0.end])) }
-    }
+    static func flagged(_ text: String) -> [String] { flaggedTexts(text, [.phone]) }
 
     @Test(
         "international and national forms of many countries",

@@ -4,12 +4,7 @@ import Testing
 /// Postal addresses of the countries people write from (issue 13, part 2): masked whole.
 @Suite("Postal addresses")
 struct PostalAddressTests {
-    static func flagged(_ text: String) -> [String] {
-        let scalars = Array(text.unicodeScalars)
-        return Redactor().spans(in: text).filter { $0.type == .address }.map {
-            String(String.UnicodeScalarView(scalars[$0.start..<$0.end]))
-        }
-    }
+    static func flagged(_ text: String) -> [String] { flaggedTexts(text, [.address]) }
 
     @Test(
         "each country's forms, whole",

@@ -4,13 +4,7 @@ import Testing
 /// Secrets people type where nothing names them `password = …` (issue 13, part 5).
 @Suite("Typed secrets")
 struct TypedSecretTests {
-    /// The texts of the spans of `types` in `text`.
-    static func flagged(_ text: String, _ types: Set<SensitiveType> = [.password, .genericSecret, .urlCredential]) -> [String] {
-        let scalars = Array(text.unicodeScalars)
-        return Redactor().spans(in: text).filter { types.contains($0.type) }.map {
-            String(String.UnicodeScalarView(scalars[$0.start..<$0.end]))
-        }
-    }
+    static func flagged(_ text: String) -> [String] { flaggedTexts(text, [.password, .genericSecret, .urlCredential]) }
 
     @Test(
         "each form is found, and only the secret is masked",
