@@ -61,12 +61,19 @@ public struct WebhookSender: Service {
             configuration: HTTPClient.Configuration(
                 redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(settings.timeout.components.seconds)))
         )
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let generation = app.ledgerWrites.generation
-                if try await !sendDue(client) {
-                    await app.ledgerWrites.wait(after: generation, timeout: app.otherWritersPoll)
+                let sent: Bool
+                do {
+                    sent = try await sendDue(client)
+                } catch {
+                    // The database is away: try again in a while; never stop sending for good.
+                    if Task.isCancelled { break }
+                    logger.error("webhook sender", metadata: ["error": .string("\(error)")])
+                    sent = false
                 }
+                if !sent { await app.ledgerWrites.wait(after: generation, timeout: app.otherWritersPoll) }
             }
         }
         try await client.shutdown()
@@ -80,7 +87,6 @@ public struct WebhookSender: Service {
             metrics.recordWebhookBacklog(oldest: try await app.oldestUndelivered(), now: Clock.wallNow())
         } catch {
             logger.error("webhook outbox unavailable", metadata: ["error": .string("\(error)")])
-            try await Task.sleep(for: app.otherWritersPoll)
             return false
         }
         guard !claimed.isEmpty else { return false }

@@ -58,7 +58,17 @@ extension SQLiteStore {
     }
 
     public func claimDeliveries(now: Instant, leaseUntil: Instant, limit: Int) async throws -> [WebhookDelivery] {
-        try await writing { db in
+        // Most calls find nothing due: a read answers those without taking the writer.
+        let due = try await reading { db in
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM webhook_deliveries
+                    WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?)
+                    """, arguments: [now.microseconds]) ?? false
+        }
+        guard due else { return [] }
+        return try await writing { db in
             let ids = try Int64.fetchAll(
                 db,
                 sql: """
