@@ -94,6 +94,21 @@ struct Text {
 
     func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
 
+    /// The Unicode scalar whose UTF-8 starts at `i`, and its length in bytes; nil when the bytes
+    /// there are not a well-formed scalar.
+    func scalar(at i: Int) -> (Unicode.Scalar, Int)? {
+        let lead = self[i]
+        let length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 ? 2 : 0
+        guard length > 0, i + length <= count else { return nil }
+        var value = length == 1 ? UInt32(lead) : UInt32(lead) & (0xFF >> UInt32(length + 1))
+        for k in 1..<max(length, 1) {
+            let byte = self[i + k]
+            guard byte & 0xC0 == 0x80 else { return nil }
+            value = value << 6 | UInt32(byte & 0x3F)
+        }
+        return Unicode.Scalar(value).map { ($0, length) }
+    }
+
     /// The ASCII-lower-cased text of a range (other bytes as they are).
     func lowercasedString(_ range: Range<Int>) -> String {
         String(unsafeUninitializedCapacity: range.count) { buffer in
