@@ -10,6 +10,17 @@ struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy", abstract: "Policy versions (SPEC §2).", subcommands: [Show.self, Apply.self, WhatIf.self])
 
+    /// A policy file parsed. - Throws: `invalid_argument` when it cannot be read, `invalid_policy`.
+    static func document(_ file: String) throws -> PolicyDocument {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw AssentError.invalidArgument("cannot read \(file)")
+        }
+        return try PolicyDocument(json: text)
+    }
+
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "The policy in force now, and its history.")
 
@@ -46,13 +57,7 @@ struct PolicyCommand: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("The policy file.", valueName: "FILE.json")) var file: String
 
         func run() async throws {
-            let text: String
-            do {
-                text = try String(contentsOfFile: file, encoding: .utf8)
-            } catch {
-                throw AssentError.invalidArgument("cannot read \(file)")
-            }
-            let document = try PolicyDocument(json: text)
+            let document = try PolicyCommand.document(file)
             let version = try await withStore(store) { try await $0.applyPolicy(document, actor: Actor.cli) }
             Output.line("applied policy \(version.policy.version), in force from \(version.effectiveFrom.rfc3339)")
         }
@@ -74,13 +79,7 @@ struct PolicyCommand: AsyncParsableCommand {
         @OptionGroup var output: JSONFlag
 
         func run() async throws {
-            let text: String
-            do {
-                text = try String(contentsOfFile: file, encoding: .utf8)
-            } catch {
-                throw AssentError.invalidArgument("cannot read \(file)")
-            }
-            let document = try PolicyDocument(json: text)
+            let document = try PolicyCommand.document(file)
             let instant = try AtOption.parse(at.map { ["--at", $0] } ?? []).given()
             let outcome = try await withStore(store) { try await $0.whatIf(document, at: instant) }
             if output.json { return Output.json(outcome.json) }
