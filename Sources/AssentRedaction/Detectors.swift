@@ -512,6 +512,13 @@ struct Detectors {
         "wl", "wells", "wls", "close", "crescent", "gate", "gardens", "grove", "hill", "mews", "rise", "walk", "wharf", "yard",
     ]
 
+    /// Street words that end an address rather than a person's name ("Anna Street" is a street; but
+    /// not the whole USPS list: Green, Hill, Park, Ford, Wells and Key are family names too).
+    static let streetWordsAfterNames: Set<String> = [
+        "street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd", "lane", "ln", "drive", "dr", "court", "ct", "way",
+        "place", "pl", "terrace", "parkway", "pkwy", "circle", "cir", "highway", "hwy", "square", "sq", "trail", "row", "close",
+    ]
+
     /// USPS secondary unit designators (Publication 28, appendix C2) before a unit's number.
     static let unitDesignators: [StaticString] = [
         "apartment ", "apt ", "apt. ", "basement", "bsmt", "building ", "bldg ", "department ", "dept ", "floor ", "fl ", "front",

@@ -150,7 +150,7 @@ extension Detectors {
                         particles += 1
                     }
                     guard let lastEnd = capitalisedWord(at: start), !Self.notNames.contains(text.lowercasedString(start..<lastEnd)),
-                        Detectors.streetSuffixes.contains(text.lowercasedString(start..<lastEnd)) == false
+                        Detectors.streetWordsAfterNames.contains(text.lowercasedString(start..<lastEnd)) == false
                     else { break }
                     end = lastEnd
                     surnames += 1

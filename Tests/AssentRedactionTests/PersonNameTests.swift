@@ -22,6 +22,8 @@ struct PersonNameTests {
             ("Ludwig von Mises wrote", nil),
             ("Dear Łukasz Nowak, thanks", "Łukasz Nowak"),
             ("called from Søren Kierkegaard's office", "Søren Kierkegaard's"),
+            // Family names that are also USPS street suffixes stay names.
+            ("ask Anna Green about it", "Anna Green"), ("Emma Park wrote", "Emma Park"), ("David Hill said", "David Hill"),
         ] as [(String, String?)])
     func found(text: String, name: String?) {
         let flagged = Self.flagged(text)
