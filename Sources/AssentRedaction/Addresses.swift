@@ -24,30 +24,23 @@ extension Detectors {
         "straat", "gracht", "plein", "laan", "kade", "singel", "dijk", "markt",
     ]
 
-    mutating func addressesByWords() {
-        // Every form holds a number (a house number, a postcode, a box): a text without a digit
-        // has no address to find.
-        guard text.bytes.contains(where: { $0 &- 0x30 < 10 }) else { return }
-        let n = text.count
-        var i = 0
-        while i < n {
-            guard Bytes.isAlpha(text[i]) || text[i] >= 0xC0, text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 >= 0x80 }) else {
-                i += 1
-                continue
-            }
-            let wordEnd = text.runEnd(from: i) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D }
-            defer { i = max(i + 1, wordEnd) }
-            let first = text[i]
-            let boxOrUnit =
-                first == UInt8(ascii: "P") || first == UInt8(ascii: "p") || first == UInt8(ascii: "U") || first == UInt8(ascii: "C")
-                || first == UInt8(ascii: "A")
-            if let (start, end) = typeWordFirst(at: i, wordEnd: wordEnd) ?? streetEndingFirst(at: i, wordEnd: wordEnd)
-                ?? (boxOrUnit ? poBox(at: i).map({ (i, $0) }) ?? military(at: i).map({ (i, $0) }) : nil)
-            {
-                add(start, end, .address)
-                i = end
-            }
+    /// Addresses that start with a word at `i` (a letter after neither a letter nor a digit):
+    /// a street-type word, a street name ending in a street word, a PO box, a military address.
+    /// Returns where the next such word may start. Only called on texts holding a digit: every
+    /// form holds a number (a house number, a postcode, a box).
+    mutating func addressByWords(at i: Int) -> Int {
+        let wordEnd = text.runEnd(from: i) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D }
+        let first = text[i]
+        let boxOrUnit =
+            first == UInt8(ascii: "P") || first == UInt8(ascii: "p") || first == UInt8(ascii: "U") || first == UInt8(ascii: "C")
+            || first == UInt8(ascii: "A")
+        if let (start, end) = typeWordFirst(at: i, wordEnd: wordEnd) ?? streetEndingFirst(at: i, wordEnd: wordEnd)
+            ?? (boxOrUnit ? poBox(at: i).map({ (i, $0) }) ?? military(at: i).map({ (i, $0) }) : nil)
+        {
+            add(start, end, .address)
+            return max(end + 1, wordEnd)
         }
+        return max(i + 1, wordEnd)
     }
 
     /// `12 rue de la Paix`, `rue de la Paix 12`: a type word (with a number before it, or a number

@@ -9,11 +9,20 @@ struct ByteSpan: Hashable {
     var type: SensitiveType
 }
 
-/// The detectors: each scans the text once (or from the few bytes that can start its format)
-/// and appends candidates; `Redactor` resolves overlaps.
+/// The detectors, run in one pass over the bytes (issue 13, part 6): letters and digits are
+/// taken a run at a time; only where a run starts, and at the few punctuation bytes some format
+/// starts with, is any detector asked, and each detector checks its own boundary. Detectors
+/// that read past a word say where they may next start (`…Resume`), so none sees a position
+/// twice. `Redactor` resolves overlaps.
 struct Detectors {
     let text: Text
     var found: [ByteSpan] = []
+    /// Where the keyword, address and person detectors may next start.
+    private var keywordResume = 0
+    private var addressResume = 0
+    private var personResume = 0
+    /// Whether the text holds a digit: every address form does.
+    private var hasDigit = false
 
     init(_ bytes: [UInt8]) { text = Text(bytes: bytes) }
 
@@ -23,10 +32,24 @@ struct Detectors {
     }
 
     mutating func runAll() {
-        let n = text.count
+        let bytes = text.bytes
+        let n = bytes.count
+        hasDigit = bytes.contains { $0 &- 0x30 < 10 }
         var i = 0
         while i < n {
-            let c = text[i]
+            let c = bytes[i]
+            if Bytes.isAlnum(c) {
+                // The start of a run of letters and digits (the loop skips to the run's end).
+                let end = text.runEnd(from: i, Bytes.isAlnum)
+                if Bytes.isDigit(c) {
+                    if text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 == 0x2E || $0 == 0x2D || $0 == 0x2B }) { digitsAt(i) }
+                } else {
+                    wordAt(i)
+                }
+                if text.boundaryBefore(i, Bytes.isBase64) { awsSecretByContext(at: i) }
+                i = end
+                continue
+            }
             switch c {
             case UInt8(ascii: "@"): email(at: i)
             case UInt8(ascii: "-"): if text.hasPrefix("-----BEGIN ", at: i) { i = privateKey(at: i) }
@@ -36,19 +59,36 @@ struct Detectors {
                 } else if text[i + 1] == UInt8(ascii: ":"), text.boundaryBefore(i, { Bytes.isTokenChar($0) || $0 == 0x3A }) {
                     _ = ipv6(at: i)  // "::1", "::ffff:…"
                 }
-            case UInt8(ascii: "+"), UInt8(ascii: "("): phone(at: i)
+            case UInt8(ascii: "+"):
+                phone(at: i)
+                if text.boundaryBefore(i, Bytes.isBase64) { awsSecretByContext(at: i) }
+            case UInt8(ascii: "("): phone(at: i)
+            case UInt8(ascii: "/"): if text.boundaryBefore(i, Bytes.isBase64) { awsSecretByContext(at: i) }
+            case UInt8(ascii: " "):
+                if text[i + 1] == UInt8(ascii: "-") { userFlag(at: i) }
+                typedSecretAfterSpace(at: i)
+            case UInt8(ascii: "_"): registryToken(at: i)
             default:
-                if Bytes.isDigit(c), text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 == 0x2E || $0 == 0x2D || $0 == 0x2B }) {
-                    digitsAt(i)
-                } else if Bytes.isAlpha(c), text.boundaryBefore(i, Bytes.isTokenChar) {
-                    tokenAt(i)
+                // A letter outside ASCII starting a word: a name or a street (Élodie, Łukasz, Érable).
+                if c >= 0xC0, text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 >= 0x80 }) {
+                    if hasDigit, i >= addressResume { addressResume = addressByWords(at: i) }
+                    if c >= 0xC3, i >= personResume, text.boundaryBefore(i, { $0 == 0x5F }) { personResume = person(at: i) }
                 }
             }
             i += 1
         }
-        keywordSecrets()
-        addressesByWords()
-        people()
+    }
+
+    /// Every detector that can start at a word: `i` is a letter after a byte that is neither a
+    /// letter nor a digit.
+    private mutating func wordAt(_ i: Int) {
+        let previous = text[i - 1]
+        if i == 0 || !Bytes.isTokenChar(previous) { tokenAt(i) }
+        if i >= keywordResume, i == 0 || previous != 0x5F { keywordResume = keywordSecret(at: i) }
+        if hasDigit, i >= addressResume, i == 0 || previous < 0x80 { addressResume = addressByWords(at: i) }
+        if Bytes.isUpper(text[i]), i >= personResume, i == 0 || previous < 0x80 && previous != 0x5F { personResume = person(at: i) }
+        shellPassword(at: i)
+        typedSecret(at: i)
     }
 
     // MARK: Prefixed tokens

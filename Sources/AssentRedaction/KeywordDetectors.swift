@@ -125,52 +125,44 @@ extension Detectors {
     }
 
     /// `name = value`, `name: value`, `"name": "value"`, `--name value`, and prose such as
-    /// "my password is value".
-    mutating func keywordSecrets() {
+    /// "my password is value", for a name starting at `i` (a letter after neither a letter, a
+    /// digit nor `_`). Returns where the next name may start (after this one).
+    mutating func keywordSecret(at i: Int) -> Int {
         let bytes = text.bytes
-        var i = 0
-        while i < bytes.count {
-            guard Bytes.isAlpha(bytes[i]), text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 == 0x5F }) else {
-                i += 1
-                continue
-            }
-            let nameEnd = text.runEnd(from: i) { Bytes.isAlnum($0) || $0 == 0x5F || $0 == 0x2D || $0 == 0x2E }
-            defer { i = max(i + 1, nameEnd) }
-            // Cheap prefilter on bytes before building any string: most words name no secret.
-            guard nameEnd - i >= 2, Self.mayNameSecret(bytes, i, nameEnd) else { continue }
-            let name = text.string(i..<nameEnd)
-            guard let kind = Self.nameKind(name) else { continue }
-            guard let (valueStart, valueEnd, quoted) = assignedValue(after: nameEnd, prose: true) else { continue }
-            let value = text.bytes[valueStart..<valueEnd]
-            let valueText = text.string(valueStart..<valueEnd)
-            if Redactor.isPlaceholder(valueText) || Redactor.isReference(valueText) { continue }
-            if !quoted, isTypeAnnotation(valueStart, valueEnd) { continue }
-            if isConnectionString(around: i), kind == .password {
-                add(valueStart, valueEnd, .urlCredential)
-                continue
-            }
-            switch kind {
-            case .password:
-                guard value.count >= 4, value.count <= 128, !(quoted == false && Self.looksLikeCode(value)) else { continue }
-                if !quoted, value.allSatisfy(Bytes.isDigit), value.count < 6 { continue }
-                if ["true", "false", "null", "none", "nil", "required", "optional"].contains(valueText.lowercased()) { continue }
-                add(valueStart, valueEnd, .password)
-            case .awsSecret:
-                if value.count == 40, Entropy.classes(value) >= 3, !valueText.hasSuffix("EXAMPLEKEY") {
-                    add(valueStart, valueEnd, .awsSecretKey)
-                } else if value.count >= 16, Entropy.bits(value) >= 3.5 {
-                    add(valueStart, valueEnd, .genericSecret)
-                }
-            case .secret:
-                guard value.count >= 12, !Self.looksLikeCode(value), Entropy.bits(value) >= 3.2, Entropy.classes(value) >= 2,
-                    Self.classChangeRate(value) >= 0.3 || value.count >= 32 && Entropy.bits(value) >= 4.0
-                else { continue }
+        let nameEnd = text.runEnd(from: i) { Bytes.isAlnum($0) || $0 == 0x5F || $0 == 0x2D || $0 == 0x2E }
+        let resume = max(i + 1, nameEnd)
+        // Cheap prefilter on bytes before building any string: most words name no secret.
+        guard nameEnd - i >= 2, Self.mayNameSecret(bytes, i, nameEnd) else { return resume }
+        let name = text.string(i..<nameEnd)
+        guard let kind = Self.nameKind(name) else { return resume }
+        guard let (valueStart, valueEnd, quoted) = assignedValue(after: nameEnd, prose: true) else { return resume }
+        let value = text.bytes[valueStart..<valueEnd]
+        let valueText = text.string(valueStart..<valueEnd)
+        if Redactor.isPlaceholder(valueText) || Redactor.isReference(valueText) { return resume }
+        if !quoted, isTypeAnnotation(valueStart, valueEnd) { return resume }
+        if isConnectionString(around: i), kind == .password {
+            add(valueStart, valueEnd, .urlCredential)
+            return resume
+        }
+        switch kind {
+        case .password:
+            guard value.count >= 4, value.count <= 128, !(quoted == false && Self.looksLikeCode(value)) else { return resume }
+            if !quoted, value.allSatisfy(Bytes.isDigit), value.count < 6 { return resume }
+            if ["true", "false", "null", "none", "nil", "required", "optional"].contains(valueText.lowercased()) { return resume }
+            add(valueStart, valueEnd, .password)
+        case .awsSecret:
+            if value.count == 40, Entropy.classes(value) >= 3, !valueText.hasSuffix("EXAMPLEKEY") {
+                add(valueStart, valueEnd, .awsSecretKey)
+            } else if value.count >= 16, Entropy.bits(value) >= 3.5 {
                 add(valueStart, valueEnd, .genericSecret)
             }
+        case .secret:
+            guard value.count >= 12, !Self.looksLikeCode(value), Entropy.bits(value) >= 3.2, Entropy.classes(value) >= 2,
+                Self.classChangeRate(value) >= 0.3 || value.count >= 32 && Entropy.bits(value) >= 4.0
+            else { return resume }
+            add(valueStart, valueEnd, .genericSecret)
         }
-        awsSecretsByContext()
-        shellPasswords()
-        typedSecrets()
+        return resume
     }
 
     /// The value assigned to a name ending at `i`, if one is.
@@ -259,79 +251,64 @@ extension Detectors {
             || text.contains("user id=", in: line) || text.contains("uid=", in: line) || text.contains("database=", in: line)
     }
 
-    /// 40-character AWS secret keys named by the line around them rather than by assignment.
-    mutating func awsSecretsByContext() {
-        var i = 0
-        let n = text.count
-        while i < n {
-            guard Bytes.isBase64(text[i]), text.boundaryBefore(i, Bytes.isBase64) else {
-                i += 1
-                continue
-            }
-            let end = text.runEnd(from: i, Bytes.isBase64)
-            defer { i = end + 1 }
-            guard end - i == 40, text.boundaryAfter(end, { Bytes.isBase64($0) || $0 == UInt8(ascii: "=") }) else { continue }
-            let value = text.bytes[i..<end]
-            guard Entropy.classes(value) >= 3, Entropy.bits(value) > 4.0 else { continue }
-            let context = text.lineContextRange(i)
-            guard text.contains("aws", in: context) || text.contains("secret", in: context) else { continue }
-            if text.string(i..<end).hasSuffix("EXAMPLEKEY") { continue }
-            add(i, end, .awsSecretKey)
-        }
+    /// A 40-character AWS secret key named by the line around it rather than by assignment, for
+    /// a run of base64 characters starting at `i` (after a byte that is not one).
+    mutating func awsSecretByContext(at i: Int) {
+        let end = text.runEnd(from: i, Bytes.isBase64)
+        guard end - i == 40, text.boundaryAfter(end, { Bytes.isBase64($0) || $0 == UInt8(ascii: "=") }) else { return }
+        let value = text.bytes[i..<end]
+        guard Entropy.classes(value) >= 3, Entropy.bits(value) > 4.0 else { return }
+        let context = text.lineContextRange(i)
+        guard text.contains("aws", in: context) || text.contains("secret", in: context) else { return }
+        if text.string(i..<end).hasSuffix("EXAMPLEKEY") { return }
+        add(i, end, .awsSecretKey)
     }
 
-    /// Passwords given to shell commands: `mysql -pX`, `sshpass -p X`, `echo X | sudo -S`, `--password=X`.
-    mutating func shellPasswords() {
-        var i = 0
-        let n = text.count
-        while i < n {
-            let first = text[i]
-            guard first == UInt8(ascii: "m") || first == UInt8(ascii: "s") || first == UInt8(ascii: "e") || first == UInt8(ascii: " ")
-            else {
-                i += 1
-                continue
-            }
-            if text.hasPrefix("mysql", at: i) {
-                var k = i
-                let lineEnd = text.runEnd(from: i) { $0 != 0x0A }
-                while k < lineEnd {
-                    if text.hasPrefix(" -p", at: k), !Bytes.isSpace(text[k + 3]), text[k + 3] != 0 {
-                        let end = text.runEnd(from: k + 3) { !Bytes.isSpace($0) }
-                        if end - k - 3 >= 3 { add(k + 3, end, .password) }
-                    }
-                    k += 1
+    /// Passwords given to shell commands, for a word starting at `i`: `mysql -pX`, `sshpass -p X`,
+    /// `echo X | sudo -S` (`curl -u user:pass` is found from the space before its flag).
+    mutating func shellPassword(at i: Int) {
+        switch text[i] {
+        case UInt8(ascii: "m"):
+            guard text.hasPrefix("mysql", at: i) else { return }
+            var k = i
+            let lineEnd = text.runEnd(from: i) { $0 != 0x0A }
+            while k < lineEnd {
+                if text.hasPrefix(" -p", at: k), !Bytes.isSpace(text[k + 3]), text[k + 3] != 0 {
+                    let end = text.runEnd(from: k + 3) { !Bytes.isSpace($0) }
+                    if end - k - 3 >= 3 { add(k + 3, end, .password) }
                 }
+                k += 1
             }
-            if first == UInt8(ascii: " "), text[i + 1] == UInt8(ascii: "-") { userFlag(at: i) }
-            if text.hasPrefix("sshpass -p ", at: i) {
-                let start = i + 11
-                let end = text.runEnd(from: start) { !Bytes.isSpace($0) }
+        case UInt8(ascii: "s"):
+            guard text.hasPrefix("sshpass -p ", at: i) else { return }
+            let start = i + 11
+            let end = text.runEnd(from: start) { !Bytes.isSpace($0) }
+            var s = start, e = end
+            if text[s] == UInt8(ascii: "'") || text[s] == UInt8(ascii: "\"") {
+                s += 1
+                if e > s, text[e - 1] == text[start] { e -= 1 }
+            }
+            add(s, e, .password)
+        case UInt8(ascii: "e"):
+            guard text.hasPrefix("echo ", at: i) else { return }
+            let start = i + 5
+            let end = text.runEnd(from: start) { $0 != UInt8(ascii: "|") && $0 != 0x0A }
+            if text.hasPrefix("| sudo -S", at: end) || text.hasPrefix("| sudo -s", at: end) {
                 var s = start, e = end
+                while e > s, Bytes.isSpace(text[e - 1]) { e -= 1 }
                 if text[s] == UInt8(ascii: "'") || text[s] == UInt8(ascii: "\"") {
                     s += 1
-                    if e > s, text[e - 1] == text[start] { e -= 1 }
+                    e -= 1
                 }
                 add(s, e, .password)
             }
-            if text.hasPrefix("echo ", at: i) {
-                let start = i + 5
-                let end = text.runEnd(from: start) { $0 != UInt8(ascii: "|") && $0 != 0x0A }
-                if text.hasPrefix("| sudo -S", at: end) || text.hasPrefix("| sudo -s", at: end) {
-                    var s = start, e = end
-                    while e > s, Bytes.isSpace(text[e - 1]) { e -= 1 }
-                    if text[s] == UInt8(ascii: "'") || text[s] == UInt8(ascii: "\"") {
-                        s += 1
-                        e -= 1
-                    }
-                    add(s, e, .password)
-                }
-            }
-            i += 1
+        default:
+            break
         }
     }
 
     /// `curl -u user:password`, `--user user:password`.
-    private mutating func userFlag(at i: Int) {
+    mutating func userFlag(at i: Int) {
         for flag: StaticString in [" -u ", " --user ", " --user=", " -U "] where text.hasPrefix(flag, at: i) {
             let start = i + flag.utf8CodeUnitCount
             var s = start

@@ -94,74 +94,58 @@ extension Detectors {
         return end
     }
 
-    mutating func people() {
-        var i = 0
-        let n = text.count
-        while i < n {
-            guard Bytes.isUpper(text[i]) || text[i] >= 0xC3,
-                text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 == UInt8(ascii: "_") || $0 >= 0x80 })
-            else {
-                i += 1
-                continue
+    /// A person's name starting at `i` (an upper-case letter, of any script, after neither a
+    /// letter, a digit nor `_`). Returns where the next name may start.
+    mutating func person(at i: Int) -> Int {
+        guard let firstEnd = capitalisedWord(at: i) else { return i + 1 }
+        // Names and titles are short: longer words are neither, and need no string.
+        guard firstEnd - i <= 12 else { return firstEnd }
+        let ascii = !text.bytes[i..<firstEnd].contains { $0 >= 0x80 }
+        let first = ascii ? text.lowercasedString(i..<firstEnd) : text.string(i..<firstEnd).lowercased()
+        // Title + name(s).
+        if Self.titles.contains(first) {
+            var k = firstEnd
+            if text[k] == UInt8(ascii: ".") { k += 1 }
+            if text[k] == UInt8(ascii: " "), let nameEnd = capitalisedWord(at: k + 1) {
+                var end = nameEnd
+                if text[end] == UInt8(ascii: " "), let lastEnd = capitalisedWord(at: end + 1) { end = lastEnd }
+                add(i, end, .person)
+                return end
             }
-            guard let firstEnd = capitalisedWord(at: i) else {
-                i += 1
-                continue
-            }
-            // Names and titles are short: longer words are neither, and need no string.
-            guard firstEnd - i <= 12 else {
-                i = firstEnd
-                continue
-            }
-            let ascii = !text.bytes[i..<firstEnd].contains { $0 >= 0x80 }
-            let first = ascii ? text.lowercasedString(i..<firstEnd) : text.string(i..<firstEnd).lowercased()
-            // Title + name(s).
-            if Self.titles.contains(first) {
-                var k = firstEnd
-                if text[k] == UInt8(ascii: ".") { k += 1 }
-                if text[k] == UInt8(ascii: " "), let nameEnd = capitalisedWord(at: k + 1) {
-                    var end = nameEnd
-                    if text[end] == UInt8(ascii: " "), let lastEnd = capitalisedWord(at: end + 1) { end = lastEnd }
-                    add(i, end, .person)
-                    i = end
-                    continue
-                }
-            }
-            let known = Self.firstNames.contains(first)
-            let introduced =
-                i >= 2
-                && Self.introducersByPenultimate[Int(Bytes.lower(text[i - 2]))].contains {
-                    text.hasPrefix($0, at: i - $0.utf8CodeUnitCount, caseInsensitive: true)
-                }
-            if (known || introduced), !Self.notNames.contains(first) {
-                var end = firstEnd
-                // Surname(s): capitalised words after a space (O'Brien, Smith-Jones).
-                var surnames = 0
-                while surnames < 2, text[end] == UInt8(ascii: " ") {
-                    // Particles before a family name: "van", "de la", "da", "von".
-                    var start = end + 1
-                    var particles = 0
-                    while particles < 2, Bytes.isLower(text[start]) {
-                        let particleEnd = text.runEnd(from: start, Bytes.isLower)
-                        guard text[particleEnd] == UInt8(ascii: " "), Self.particles.contains(text.string(start..<particleEnd)) else {
-                            break
-                        }
-                        start = particleEnd + 1
-                        particles += 1
-                    }
-                    guard let lastEnd = capitalisedWord(at: start), !Self.notNames.contains(text.lowercasedString(start..<lastEnd)),
-                        Detectors.streetWordsAfterNames.contains(text.lowercasedString(start..<lastEnd)) == false
-                    else { break }
-                    end = lastEnd
-                    surnames += 1
-                }
-                if known && (surnames > 0 || introduced) || introduced && surnames > 0 {
-                    add(i, end, .person)
-                    i = end
-                    continue
-                }
-            }
-            i = firstEnd
         }
+        let known = Self.firstNames.contains(first)
+        let introduced =
+            i >= 2
+            && Self.introducersByPenultimate[Int(Bytes.lower(text[i - 2]))].contains {
+                text.hasPrefix($0, at: i - $0.utf8CodeUnitCount, caseInsensitive: true)
+            }
+        if (known || introduced), !Self.notNames.contains(first) {
+            var end = firstEnd
+            // Surname(s): capitalised words after a space (O'Brien, Smith-Jones).
+            var surnames = 0
+            while surnames < 2, text[end] == UInt8(ascii: " ") {
+                // Particles before a family name: "van", "de la", "da", "von".
+                var start = end + 1
+                var particles = 0
+                while particles < 2, Bytes.isLower(text[start]) {
+                    let particleEnd = text.runEnd(from: start, Bytes.isLower)
+                    guard text[particleEnd] == UInt8(ascii: " "), Self.particles.contains(text.string(start..<particleEnd)) else {
+                        break
+                    }
+                    start = particleEnd + 1
+                    particles += 1
+                }
+                guard let lastEnd = capitalisedWord(at: start), !Self.notNames.contains(text.lowercasedString(start..<lastEnd)),
+                    Detectors.streetWordsAfterNames.contains(text.lowercasedString(start..<lastEnd)) == false
+                else { break }
+                end = lastEnd
+                surnames += 1
+            }
+            if known && (surnames > 0 || introduced) || introduced && surnames > 0 {
+                add(i, end, .person)
+                return end
+            }
+        }
+        return firstEnd
     }
 }

@@ -81,7 +81,9 @@ public struct Redactor: Sendable {
     /// Keeps, of overlapping candidates, the more specific (then the longer); merges nothing.
     static func resolve(_ candidates: [ByteSpan]) -> [ByteSpan] {
         let ordered = candidates.sorted {
-            $0.type.priority != $1.type.priority ? $0.type.priority > $1.type.priority : ($0.end - $0.start) > ($1.end - $1.start)
+            if $0.type.priority != $1.type.priority { return $0.type.priority > $1.type.priority }
+            if $0.end - $0.start != $1.end - $1.start { return $0.end - $0.start > $1.end - $1.start }
+            return $0.start < $1.start
         }
         var kept: [ByteSpan] = []
         for candidate in ordered where !kept.contains(where: { $0.start < candidate.end && candidate.start < $0.end }) {

@@ -8,42 +8,44 @@ extension Detectors {
         "benutzer", "anmeldung", "identifiant", "usuario", "utente", "usuário", "gebruiker",
     ]
 
-    mutating func typedSecrets() {
-        let n = text.count
-        var i = 0
-        while i < n {
-            switch text[i] {
-            case UInt8(ascii: " "):
-                if text[i + 1] == UInt8(ascii: "/"), text[i + 2] == UInt8(ascii: " ") { slashLogin(at: i) }
-                if text[i + 1] == UInt8(ascii: "-") { loginFlag(at: i) }
-            case UInt8(ascii: "a"), UInt8(ascii: "A"):
-                if text.hasPrefix("auth", at: i, caseInsensitive: true) { authTuple(at: i) }
-                if text.hasPrefix("authorization:", at: i, caseInsensitive: true) { basicAuthorization(at: i + 14) }
-            case UInt8(ascii: "H"):
-                if text.hasPrefix("HTTPBasicAuth(", at: i) { basicAuthCall(at: i + 14) }
-            case UInt8(ascii: "d"):
-                if text.hasPrefix("django-insecure-", at: i), text.boundaryBefore(i, Bytes.isTokenChar) {
-                    let end = text.runEnd(from: i + 16) { !Bytes.isSpace($0) && $0 != 0x22 && $0 != 0x27 && $0 != 0x60 }
-                    if end - i - 16 >= 20 { add(i, end, .genericSecret) }
-                }
-            case UInt8(ascii: "_"):
-                for name: StaticString in ["_authToken=", "_auth=", "_password="] where text.hasPrefix(name, at: i) {
-                    let start = i + name.utf8CodeUnitCount
-                    let end = text.runEnd(from: start) { !Bytes.isSpace($0) && $0 != 0x22 && $0 != 0x27 }
-                    let value = text.string(start..<end)
-                    if end - start >= 8, !Redactor.isReference(value), !Redactor.isPlaceholder(value) { add(start, end, .genericSecret) }
-                }
-            case UInt8(ascii: "X"), UInt8(ascii: "x"):
-                for name: StaticString in ["x-amz-signature=", "x-goog-signature="] where text.hasPrefix(name, at: i, caseInsensitive: true)
-                {
-                    let start = i + name.utf8CodeUnitCount
-                    let end = text.runEnd(from: start, Bytes.isHex)
-                    if end - start >= 32 { add(start, end, .genericSecret) }
-                }
-            default:
-                break
+    /// At a space: `user / password` and a login command's `-p`.
+    mutating func typedSecretAfterSpace(at i: Int) {
+        if text[i + 1] == UInt8(ascii: "/"), text[i + 2] == UInt8(ascii: " ") { slashLogin(at: i) }
+        if text[i + 1] == UInt8(ascii: "-") { loginFlag(at: i) }
+    }
+
+    /// At `_`: npm's `_authToken=`, `_auth=`, `_password=`.
+    mutating func registryToken(at i: Int) {
+        for name: StaticString in ["_authToken=", "_auth=", "_password="] where text.hasPrefix(name, at: i) {
+            let start = i + name.utf8CodeUnitCount
+            let end = text.runEnd(from: start) { !Bytes.isSpace($0) && $0 != 0x22 && $0 != 0x27 }
+            let value = text.string(start..<end)
+            if end - start >= 8, !Redactor.isReference(value), !Redactor.isPlaceholder(value) { add(start, end, .genericSecret) }
+        }
+    }
+
+    /// At the start of a word: `auth=(…)`, `Authorization: Basic …`, `HTTPBasicAuth(…)`,
+    /// `django-insecure-…`, `X-Amz-Signature=…`.
+    mutating func typedSecret(at i: Int) {
+        switch text[i] {
+        case UInt8(ascii: "a"), UInt8(ascii: "A"):
+            if text.hasPrefix("auth", at: i, caseInsensitive: true) { authTuple(at: i) }
+            if text.hasPrefix("authorization:", at: i, caseInsensitive: true) { basicAuthorization(at: i + 14) }
+        case UInt8(ascii: "H"):
+            if text.hasPrefix("HTTPBasicAuth(", at: i) { basicAuthCall(at: i + 14) }
+        case UInt8(ascii: "d"):
+            if text.hasPrefix("django-insecure-", at: i), text.boundaryBefore(i, Bytes.isTokenChar) {
+                let end = text.runEnd(from: i + 16) { !Bytes.isSpace($0) && $0 != 0x22 && $0 != 0x27 && $0 != 0x60 }
+                if end - i - 16 >= 20 { add(i, end, .genericSecret) }
             }
-            i += 1
+        case UInt8(ascii: "X"), UInt8(ascii: "x"):
+            for name: StaticString in ["x-amz-signature=", "x-goog-signature="] where text.hasPrefix(name, at: i, caseInsensitive: true) {
+                let start = i + name.utf8CodeUnitCount
+                let end = text.runEnd(from: start, Bytes.isHex)
+                if end - start >= 32 { add(start, end, .genericSecret) }
+            }
+        default:
+            break
         }
     }
 
