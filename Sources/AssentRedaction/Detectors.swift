@@ -95,10 +95,19 @@ struct Detectors {
 
     /// Tokens that start with a known prefix: cloud and SaaS keys, JWTs, IBANs, addresses' words.
     mutating func tokenAt(_ i: Int) {
-        if Bytes.isHex(text[i]), ipv6(at: i) { return }  // "fe80::…", "abcd:ef01::…"
+        let c = text[i]
+        if Bytes.isHex(c), ipv6(at: i) { return }  // "fe80::…", "abcd:ef01::…"
+        switch c {
+        case UInt8(ascii: "A"), UInt8(ascii: "g"), UInt8(ascii: "x"), UInt8(ascii: "s"), UInt8(ascii: "r"), UInt8(ascii: "w"),
+            UInt8(ascii: "e"):
+            break
+        default:
+            // No prefixed token starts with another letter; an IBAN starts with its country.
+            if Bytes.isUpper(c), Bytes.isUpper(text[i + 1]), Bytes.isDigit(text[i + 2]), Bytes.isDigit(text[i + 3]) { iban(at: i) }
+            return
+        }
         let end = text.runEnd(from: i, Bytes.isTokenChar)
         let length = end - i
-        let c = text[i]
         if c == UInt8(ascii: "A") {
             if text.hasPrefix("AIza", at: i), length >= 39 {
                 add(i, i + 39 + (text.runEnd(from: i + 39, Bytes.isTokenChar) - (i + 39)), .googleAPIKey)
@@ -216,7 +225,7 @@ struct Detectors {
         // The user-info of a URL is not an email address.
         var back = localStart
         while back > 0, !Bytes.isSpace(text[back - 1]), text[back - 1] != UInt8(ascii: "\"") { back -= 1 }
-        if text.string(back..<i).contains("://") { return }
+        if text.contains("://", in: back..<i) { return }
         var k = i + 1
         var labels = 0
         var lastLabelStart = k

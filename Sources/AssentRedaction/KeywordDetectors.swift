@@ -188,8 +188,9 @@ extension Detectors {
                 assigned = true
                 break
             }
+            // A `--flag` name: the nearest space or hyphen before the name is a hyphen.
             if !assigned, i >= 2,
-                text[i - text.string(0..<i).reversed().prefix(while: { $0 != "-" && $0 != " " }).count - 1] == UInt8(ascii: "-")
+                text[text.runStart(before: i) { $0 != UInt8(ascii: "-") && $0 != UInt8(ascii: " ") } - 1] == UInt8(ascii: "-")
             {
                 assigned = true
             }

@@ -55,6 +55,10 @@ extension Detectors {
         "caro ", "cara ", "gentile ", "saluti,\n", "mi chiamo ", "sono ", "hoi ", "beste ", "groeten,\n", "ik ben ",
         "mijn naam is ", "olá ", "oi ", "prezado ", "prezada ", "atenciosamente,\n", "abraços,\n", "me chamo ", "meu nome é ",
         "nombre: ", "nom : ", "nom: ", "naam: ", "nome: ",
+        // Sign-offs on the same line, e-mail signatures, git trailers and doc comments.
+        "thanks, ", "danke, ", "merci, ", "gracias, ", "grazie, ", "obrigado, ", "obrigada, ", "bedankt, ", "--\n", "-- \n",
+        "signed-off-by: ", "co-authored-by: ", "reviewed-by: ", "reported-by: ", "@author ", "written by ", "maintainer: ",
+        "owner: ", "assignee: ", "reviewer: ", "vorname: ", "nachname: ", "prénom : ", "prénom: ",
     ]
     /// The introducers by the byte before their last one (the end of their last word, lower
     /// case): a capitalised word is compared only with those that can end just before it.
@@ -75,6 +79,8 @@ extension Detectors {
         "september", "october", "november", "december", "i", "we", "you", "it", "my", "our",
         "python", "swift", "java", "github", "google", "amazon", "stripe", "slack", "day",
         "use", "check", "call", "ask", "email", "api", "sql", "json", "http", "https", "ok",
+        // Assistants and products named like people: "Hi Claude", "Alexa Skills".
+        "claude", "siri", "alexa", "cortana", "gemini", "jarvis", "copilot", "bard", "ollama", "llama", "mistral",
     ]
 
     /// A capitalised word (letters of any script, apostrophes, hyphens) at `i`: its end, or nil.
@@ -94,16 +100,95 @@ extension Detectors {
         return end
     }
 
+    /// What the name lists say of a word: a given name, a family name, an English dictionary word.
+    struct NameFlags: OptionSet {
+        let rawValue: UInt8
+        static let given = NameFlags(rawValue: 1)
+        static let family = NameFlags(rawValue: 2)
+        static let dictionary = NameFlags(rawValue: 4)
+    }
+
+    /// The generated lists (`NameLists`, from census and registry lists) and the hand-written
+    /// given names, as one table keyed by the packed lower-cased word.
+    static let nameTable: [PackedWord: NameFlags] = {
+        var table: [PackedWord: NameFlags] = [:]
+        table.reserveCapacity(110_000)
+        func add(_ words: String, _ flag: NameFlags) {
+            for word in words.utf8.split(whereSeparator: { $0 == 0x20 || $0 == 0x0A }) where word.count <= 16 {
+                let bytes = Array(word)
+                table[PackedWord(bytes, 0, bytes.count), default: []].insert(flag)
+            }
+        }
+        add(NameLists.givenNames, .given)
+        add(NameLists.familyNames, .family)
+        add(NameLists.dictionaryWords, .dictionary)
+        for name in firstNames {
+            let bytes = Array(name.utf8)
+            if bytes.count <= 16 { table[PackedWord(bytes, 0, bytes.count), default: []].insert(.given) }
+        }
+        return table
+    }()
+
+    /// The table's flags for the word `start..<end` (compared lower-cased; a word starting with
+    /// a letter outside ASCII is lower-cased as Unicode).
+    func nameFlags(_ start: Int, _ end: Int) -> NameFlags {
+        guard end - start <= 16 else { return [] }
+        if text[start] < 0x80 { return Self.nameTable[PackedWord(text.bytes, start, end)] ?? [] }
+        let lower = Array(text.string(start..<end).lowercased().utf8)
+        guard lower.count <= 16 else { return [] }
+        return Self.nameTable[PackedWord(lower, 0, lower.count)] ?? []
+    }
+
+    /// Names of fields that hold a person's name in JSON, YAML, CSV headers and forms.
+    static let nameFields: Set<String> = [
+        "name", "fullname", "full_name", "firstname", "first_name", "givenname", "given_name", "lastname", "last_name",
+        "surname", "familyname", "family_name", "displayname", "display_name", "author", "contact", "contact_name",
+        "customer", "customer_name", "owner", "assignee", "reviewer", "patient", "patient_name", "employee", "nombre",
+        "apellido", "apellidos", "nom", "prenom", "prénom", "vorname", "nachname", "nome", "cognome", "naam", "achternaam",
+        "voornaam", "sobrenome",
+    ]
+
+    /// Whether the word at `i` is the value of a field that holds a name: `"name": "…"`,
+    /// `full_name: …`, `author = '…'`, `<name>…`.
+    func isNameFieldValue(_ i: Int) -> Bool {
+        var k = i
+        if text[k - 1] == 0x22 || text[k - 1] == 0x27 || text[k - 1] == UInt8(ascii: ">") { k -= 1 }
+        let tag = text[k] == UInt8(ascii: ">")
+        if !tag {
+            while text[k - 1] == 0x20 { k -= 1 }
+            guard text[k - 1] == UInt8(ascii: ":") || text[k - 1] == UInt8(ascii: "=") else { return false }
+            k -= 1
+            while text[k - 1] == 0x20 { k -= 1 }
+            if text[k - 1] == 0x22 || text[k - 1] == 0x27 { k -= 1 }
+        }
+        let keyStart = text.runStart(before: k) { Bytes.isAlpha($0) || $0 == 0x5F || $0 >= 0x80 }
+        guard k - keyStart >= 3, k - keyStart <= 14 else { return false }
+        return Self.nameFields.contains(text.string(keyStart..<k).lowercased())
+    }
+
     /// A person's name starting at `i` (an upper-case letter, of any script, after neither a
     /// letter, a digit nor `_`). Returns where the next name may start.
+    ///
+    /// A given name from the lists followed by a family name; a name after a title, after words
+    /// that introduce one ("Dear", "my name is", "Author:", sign-offs) or as the value of a name
+    /// field. A word the English dictionary holds ("Mark", "Grace", "Bill") is a given name only
+    /// before a family name from the lists (and one that is a word too — "Brown" — only in the
+    /// middle of a sentence); a word after a given name is a family name when the lists say so
+    /// or when it is no English word ("Julia Roberts", "Jürgen Weber", not "Julia Language").
     mutating func person(at i: Int) -> Int {
         guard let firstEnd = capitalisedWord(at: i) else { return i + 1 }
         // Names and titles are short: longer words are neither, and need no string.
-        guard firstEnd - i <= 12 else { return firstEnd }
-        let ascii = !text.bytes[i..<firstEnd].contains { $0 >= 0x80 }
-        let first = ascii ? text.lowercasedString(i..<firstEnd) : text.string(i..<firstEnd).lowercased()
+        guard firstEnd - i <= 16 else { return firstEnd }
+        let firstKey: PackedWord
+        if text[i] < 0x80 {
+            firstKey = PackedWord(text.bytes, i, firstEnd)
+        } else {
+            let lower = Array(text.string(i..<firstEnd).lowercased().utf8)
+            guard lower.count <= 16 else { return firstEnd }
+            firstKey = PackedWord(lower, 0, lower.count)
+        }
         // Title + name(s).
-        if Self.titles.contains(first) {
+        if Self.titleKeys.contains(firstKey) {
             var k = firstEnd
             if text[k] == UInt8(ascii: ".") { k += 1 }
             if text[k] == UInt8(ascii: " "), let nameEnd = capitalisedWord(at: k + 1) {
@@ -113,39 +198,58 @@ extension Detectors {
                 return end
             }
         }
-        let known = Self.firstNames.contains(first)
+        guard !Self.notNameKeys.contains(firstKey) else { return firstEnd }
+        let flags = Self.nameTable[firstKey] ?? []
+        let known = flags.contains(.given)
         let introduced =
             i >= 2
-            && Self.introducersByPenultimate[Int(Bytes.lower(text[i - 2]))].contains {
+            && (Self.introducersByPenultimate[Int(Bytes.lower(text[i - 2]))].contains {
                 text.hasPrefix($0, at: i - $0.utf8CodeUnitCount, caseInsensitive: true)
-            }
-        if (known || introduced), !Self.notNames.contains(first) {
-            var end = firstEnd
-            // Surname(s): capitalised words after a space (O'Brien, Smith-Jones).
-            var surnames = 0
-            while surnames < 2, text[end] == UInt8(ascii: " ") {
-                // Particles before a family name: "van", "de la", "da", "von".
-                var start = end + 1
-                var particles = 0
-                while particles < 2, Bytes.isLower(text[start]) {
-                    let particleEnd = text.runEnd(from: start, Bytes.isLower)
-                    guard text[particleEnd] == UInt8(ascii: " "), Self.particles.contains(text.string(start..<particleEnd)) else {
-                        break
-                    }
-                    start = particleEnd + 1
-                    particles += 1
-                }
-                guard let lastEnd = capitalisedWord(at: start), !Self.notNames.contains(text.lowercasedString(start..<lastEnd)),
-                    Detectors.streetWordsAfterNames.contains(text.lowercasedString(start..<lastEnd)) == false
+            } || isNameFieldValue(i))
+        guard known || introduced else { return firstEnd }
+        let wordGiven = flags.contains(.dictionary)
+        let midSentence = text[i - 1] == 0x20 && (Bytes.isLower(text[i - 2]) || text[i - 2] == UInt8(ascii: ","))
+        var end = firstEnd
+        // Surname(s): capitalised words after a space (O'Brien, Smith-Jones).
+        var surnames = 0
+        while surnames < 2, text[end] == UInt8(ascii: " ") {
+            // Particles before a family name: "van", "de la", "da", "von".
+            var start = end + 1
+            var particles = 0
+            while particles < 2, Bytes.isLower(text[start]) {
+                let particleEnd = text.runEnd(from: start, Bytes.isLower)
+                guard text[particleEnd] == UInt8(ascii: " "), particleEnd - start <= 16,
+                    Self.particleKeys.contains(PackedWord(text.bytes, start, particleEnd))
                 else { break }
-                end = lastEnd
-                surnames += 1
+                start = particleEnd + 1
+                particles += 1
             }
-            if known && (surnames > 0 || introduced) || introduced && surnames > 0 {
-                add(i, end, .person)
-                return end
+            guard let lastEnd = capitalisedWord(at: start) else { break }
+            let key = PackedWord(text.bytes, start, lastEnd)
+            guard !Self.notNameKeys.contains(key), !Self.streetWordKeys.contains(key) else { break }
+            let surname = nameFlags(start, lastEnd)
+            let isWord = surname.contains(.dictionary)
+            let accepted: Bool
+            if introduced || particles > 0 {
+                accepted = true
+            } else if wordGiven {
+                accepted = surname.contains(.family) && (!isWord || midSentence)
+            } else {
+                accepted = surname.contains(.family) || !isWord
             }
+            guard accepted else { break }
+            end = lastEnd
+            surnames += 1
+        }
+        if known && (surnames > 0 || introduced) || introduced && surnames > 0 {
+            add(i, end, .person)
+            return end
         }
         return firstEnd
     }
+
+    static let titleKeys = Set(titles.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
+    static let notNameKeys = Set(notNames.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
+    static let particleKeys = Set(particles.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
+    static let streetWordKeys = Set(streetWordsAfterNames.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
 }
