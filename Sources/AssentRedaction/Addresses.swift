@@ -9,6 +9,16 @@ extension Detectors {
         "calle", "avenida", "paseo", "plaza", "camino", "carrer", "carretera", "ronda", "travesía",
         "via", "viale", "piazza", "corso", "largo", "vicolo", "piazzale", "strada",
         "rua", "travessa", "praça", "praca", "alameda", "estrada", "rodovia",
+        // More of each country's street types (Italy's toponomastica, Spain's and Brazil's
+        // tipos de vía / logradouro, France's voies, Poland's ulica / aleja / plac / osiedle).
+        "rotonda", "incrocio", "canale", "borgo", "contrada", "lungomare", "piazzetta", "salita", "stretto", "galleria",
+        "traversa", "vico", "rampa", "urbanización", "urbanizacion", "glorieta", "pasaje", "callejón", "rambla", "cuesta",
+        "vía", "acceso", "cañada", "plazuela", "bajada", "senda", "carrera", "chácara", "esplanada", "fazenda", "campo",
+        "vale", "residencial", "núcleo", "jardim", "estação", "favela", "quadra", "conjunto", "setor", "vila", "parque",
+        "ladeira", "viela", "loteamento", "sítio", "condomínio", "morro", "passarela", "aeroporto", "lagoa", "trecho",
+        "distrito", "recanto", "colônia", "square", "passage", "sentier", "voie", "faubourg", "promenade", "résidence",
+        "hameau", "ulica", "aleja", "plac", "osiedle", "ul.", "al.", "pl.", "os.", "c.", "vial", "pasadizo", "viaduto", "pátio",
+        "área", "vereda", "praia",
     ]
     /// The type words packed as lower-cased bytes (at most 16), by their first byte: a word is
     /// compared with the few that start like it, as two integers, with no String and no hashing.
@@ -21,7 +31,8 @@ extension Detectors {
     /// Endings of street names written as one word (German, Dutch) and the separate German words.
     static let streetEndings: [StaticString] = [
         "straße", "strasse", "str.", "weg", "platz", "allee", "gasse", "ring", "damm", "ufer", "chaussee", "steig",
-        "straat", "gracht", "plein", "laan", "kade", "singel", "dijk", "markt",
+        "straat", "gracht", "plein", "laan", "kade", "singel", "dijk", "markt", "hof", "pad", "dreef", "steeg", "baan", "wal",
+        "erf", "plantsoen", "burgwal", "hoven", "veld", "straatweg", "boulevard",
     ]
 
     /// Addresses that start with a word at `i` (a letter after neither a letter nor a digit):
@@ -34,8 +45,10 @@ extension Detectors {
         let boxOrUnit =
             first == UInt8(ascii: "P") || first == UInt8(ascii: "p") || first == UInt8(ascii: "U") || first == UInt8(ascii: "C")
             || first == UInt8(ascii: "A")
+        let flat = first == UInt8(ascii: "F") || first == UInt8(ascii: "S") || first == UInt8(ascii: "A") || first == UInt8(ascii: "U")
         if let (start, end) = typeWordFirst(at: i, wordEnd: wordEnd) ?? streetEndingFirst(at: i, wordEnd: wordEnd)
             ?? (boxOrUnit ? poBox(at: i).map({ (i, $0) }) ?? military(at: i).map({ (i, $0) }) : nil)
+            ?? (flat ? flatFirst(at: i, wordEnd: wordEnd).map({ (i, $0) }) : nil)
         {
             add(start, end, .address)
             return max(end + 1, wordEnd)
@@ -45,8 +58,10 @@ extension Detectors {
 
     /// `12 rue de la Paix`, `rue de la Paix 12`: a type word (with a number before it, or a number
     /// after the name), then the name's words.
-    private func typeWordFirst(at i: Int, wordEnd: Int) -> (Int, Int)? {
+    private func typeWordFirst(at i: Int, wordEnd typeEnd: Int) -> (Int, Int)? {
         let candidates = Self.packedTypeWords[Int(Bytes.lower(text[i]))]
+        // "ul. Miła 40", "al. Jerozolimskie 44": an abbreviated type word keeps its full stop.
+        let wordEnd = text[typeEnd] == 0x2E && text[typeEnd + 1] == 0x20 && typeEnd - i <= 3 ? typeEnd + 1 : typeEnd
         guard !candidates.isEmpty, wordEnd - i <= 16, text[wordEnd] == 0x20, candidates.contains(PackedWord(text.bytes, i, wordEnd)) else {
             return nil
         }
@@ -72,7 +87,15 @@ extension Detectors {
         var end = lastNameEnd
         // A number after the name: "Via Roma 10", "Calle Mayor, 5", "Rua das Flores, 123".
         if numberBefore == nil {
-            guard let after = houseNumber(after: end) else { return nil }
+            guard let after = houseNumber(after: end) else {
+                // No house number, but a postcode and a city: "Residencial de Andrade, 87577-019 Barros".
+                guard let city = postcodeAndCity(after: end) else { return nil }
+                return (i, city)
+            }
+            if postcodeAndCity(after: after) == nil, after - end >= 6, text[after] == 0x20, let city = city(at: after + 1) {
+                // The number was the postcode: "rue Masse, 31336 Fleury".
+                return (i, city)
+            }
             end = after
         }
         return (numberBefore ?? i, postcodeAndCity(after: end) ?? end)
@@ -93,6 +116,29 @@ extension Detectors {
         // "Unter den Linden 77" has no ending word: not found here (nor in most writing about it).
         guard matched, let end = houseNumber(after: nameEnd) else { return nil }
         return (i, postcodeAndCity(after: end) ?? end)
+    }
+
+    /// British flats first: `Flat 6, Amanda Hill, Lake Francesmouth, S0H 8BX`, `Studio 2, Butler
+    /// Green`: the flat, then a street whose last word is a street word, then the town and postcode.
+    private func flatFirst(at i: Int, wordEnd: Int) -> Int? {
+        guard text[wordEnd] == 0x20, Bytes.isDigit(text[wordEnd + 1]),
+            ["flat", "studio", "apartment", "unit"].contains(text.lowercasedString(i..<wordEnd))
+        else { return nil }
+        var k = text.runEnd(from: wordEnd + 1, limit: 5, Bytes.isDigit)
+        if Bytes.isAlpha(text[k]), !Bytes.isAlpha(text[k + 1]) { k += 1 }  // 72z
+        guard text[k] == 0x2C, text[k + 1] == 0x20 else { return nil }
+        // The street: capitalised words, the last a street word.
+        var m = k + 2
+        var streetEnd: Int?
+        for _ in 0..<4 {
+            guard Bytes.isUpper(text[m]) else { break }
+            let end = text.runEnd(from: m) { Bytes.isAlpha($0) || $0 == 0x27 }
+            if Self.streetSuffixes.contains(text.lowercasedString(m..<end)), m > k + 2 { streetEnd = end }
+            guard text[end] == 0x20 else { break }
+            m = end + 1
+        }
+        guard let streetEnd else { return nil }
+        return postcodeAndCity(after: streetEnd) ?? streetEnd
     }
 
     /// `P.O. Box 123`, `PO Box 4190`, `Postfach 10 20 30`, `Apartado 123`.
@@ -130,15 +176,60 @@ extension Detectors {
         return nil
     }
 
-    /// A house number at `i` after spaces or ", ": `12`, `12a`, `12-14`, `123 bis`; its end.
+    /// A house number at `i` after spaces or ", ": `12`, `12a`, `12-14`, `42/71` (a flat after the
+    /// slash), then a flat or floor (`Apt. 4`, `Piso 7`, `Appartamento 37`, `m. 5`); its end.
     private func houseNumber(after i: Int) -> Int? {
         var k = i
         if text[k] == 0x2C { k += 1 }
         guard text[k] == 0x20, Bytes.isDigit(text[k + 1]) else { return nil }
         var end = text.runEnd(from: k + 1, limit: 5, Bytes.isDigit)
         if Bytes.isAlpha(text[end]), !Bytes.isAlpha(text[end + 1]) { end += 1 }  // 12a
-        if text[end] == 0x2D, Bytes.isDigit(text[end + 1]) { end = text.runEnd(from: end + 1, limit: 5, Bytes.isDigit) }
+        if text[end] == 0x2D || text[end] == 0x2F, Bytes.isDigit(text[end + 1]) {
+            end = text.runEnd(from: end + 1, limit: 5, Bytes.isDigit)
+        }
         guard !Bytes.isAlnum(text[end]) else { return nil }
+        return unit(after: end) ?? end
+    }
+
+    /// Words that name a flat, floor or door after a house number, in the countries issue 13 names.
+    static let unitWords: [StaticString] = [
+        "apt. ", "apt ", "apto. ", "apto ", "apartment ", "appartamento ", "apartamento ", "piano ", "piso ", "puerta ", "planta ",
+        "escalera ", "interno ", "int. ", "scala ", "étage ", "bâtiment ", "bât. ", "andar ", "bloco ", "sala ", "casa ",
+        "wohnung ", "whg. ", "etage ", "m. ", "lok. ", "suite ", "ste ", "unit ", "flat ",
+    ]
+
+    /// A unit after a house number (`, Piso 7`, ` Apt. 02`); its end.
+    private func unit(after i: Int) -> Int? {
+        var k = i
+        if text[k] == 0x2C { k += 1 }
+        guard text[k] == 0x20 else { return nil }
+        k += 1
+        guard let word = Self.unitWords.first(where: { text.hasPrefix($0, at: k, caseInsensitive: true) }) else { return nil }
+        let number = k + word.utf8CodeUnitCount
+        let end = text.runEnd(from: number, limit: 6) { Bytes.isAlnum($0) }
+        guard end > number, Bytes.isDigit(text[number]), !Bytes.isAlnum(text[end]) else { return nil }
+        return end
+    }
+
+    /// A city's name at `i`: up to four capitalised words, hyphenated or with particles between
+    /// them (`Sainte Gilbert`, `Starogard Gdański`, `Cavalcanti de Goiás`, `Laag-Soeren`); its end.
+    private func city(at i: Int) -> Int? {
+        guard Bytes.isUpper(text[i]) || text[i] >= 0xC0 else { return nil }
+        var end = text.runEnd(from: i) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D || $0 == 0x27 }
+        var words = 1
+        while words < 4, text[end] == 0x20 {
+            var k = end + 1
+            // Particles: "de", "da", "do", "sur", "am", "aan de".
+            for _ in 0..<2 {
+                let particleEnd = text.runEnd(from: k, limit: 4, Bytes.isLower)
+                if particleEnd > k, particleEnd - k <= 3, text[particleEnd] == 0x20 { k = particleEnd + 1 }
+            }
+            guard Bytes.isUpper(text[k]) || text[k] >= 0xC0, !(Bytes.isUpper(text[k + 1]) && Bytes.isDigit(text[k + 2])) else { break }
+            // A UK postcode after the city is not part of its name.
+            if ukPostcode(at: k) != nil { break }
+            end = text.runEnd(from: k) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D || $0 == 0x27 }
+            words += 1
+        }
         return end
     }
 
@@ -164,34 +255,47 @@ extension Detectors {
                 text.runEnd(from: cep + 6, limit: 3, Bytes.isDigit) - cep - 6 == 3, !Bytes.isDigit(text[cep + 9]),
                 text.boundaryBefore(cep, Bytes.isDigit)
             {
+                // "73203-674 Cavalcante": the city after the CEP.
+                if text[cep + 9] == 0x20, let cityEnd = city(at: cep + 10) { return cityEnd }
                 return cep + 9
             }
             cep += 1
         }
+        if text[k] == 0x20, text[k + 1] == 0x2C { k += 1 }  // "Piso 5 , 10407 Burgos"
         guard text[k] == 0x2C || text[k] == 0x20 else { return nil }
         if text[k] == 0x2C { k += 1 }
         guard text[k] == 0x20 else { return nil }
         k += 1
-        // Five digits (DE, FR, ES, IT) or four digits and two letters (NL), then the city.
-        let digitsEnd = text.runEnd(from: k, limit: 5, Bytes.isDigit)
+        // Five digits (DE, FR, ES, IT), four digits and two letters (NL, with or without the
+        // space), two digits, a hyphen and three (PL), eight digits (a CEP without its hyphen);
+        // then the city.
+        let digitsEnd = text.runEnd(from: k, limit: 8, Bytes.isDigit)
         var codeEnd: Int?
-        if digitsEnd - k == 5, !Bytes.isAlnum(text[digitsEnd]) {
+        if digitsEnd - k == 5 || digitsEnd - k == 8, !Bytes.isAlnum(text[digitsEnd]) {
             codeEnd = digitsEnd
         } else if digitsEnd - k == 4, text[digitsEnd] == 0x20, Bytes.isUpper(text[digitsEnd + 1]), Bytes.isUpper(text[digitsEnd + 2]),
             !Bytes.isAlpha(text[digitsEnd + 3])
         {
             codeEnd = digitsEnd + 3
+        } else if digitsEnd - k == 4, Bytes.isUpper(text[digitsEnd]), Bytes.isUpper(text[digitsEnd + 1]),
+            !Bytes.isAlnum(text[digitsEnd + 2])
+        {
+            codeEnd = digitsEnd + 2
+        } else if digitsEnd - k == 2, text[digitsEnd] == 0x2D,
+            text.runEnd(from: digitsEnd + 1, limit: 4, Bytes.isDigit) - digitsEnd - 1 == 3,
+            !Bytes.isAlnum(text[digitsEnd + 4])
+        {
+            codeEnd = digitsEnd + 4
         }
         if let codeEnd {
-            guard text[codeEnd] == 0x20, Bytes.isUpper(text[codeEnd + 1]) || text[codeEnd + 1] >= 0xC0 else { return codeEnd }
-            return text.runEnd(from: codeEnd + 1) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D }
+            guard text[codeEnd] == 0x20, let cityEnd = city(at: codeEnd + 1) else { return codeEnd }
+            return cityEnd
         }
-        // UK: "London SW1A 2AA" (a city, then the postcode).
-        if Bytes.isUpper(text[k]) {
-            let cityEnd = text.runEnd(from: k) { Bytes.isAlpha($0) }
-            if text[cityEnd] == 0x20 || text[cityEnd] == 0x2C, let postcode = ukPostcode(at: cityEnd + (text[cityEnd] == 0x2C ? 2 : 1)) {
-                return postcode
-            }
+        // UK: "London SW1A 2AA", "Lake Leah, M10 1XQ" (a city, then the postcode).
+        if let cityEnd = city(at: k), text[cityEnd] == 0x20 || text[cityEnd] == 0x2C,
+            let postcode = ukPostcode(at: cityEnd + (text[cityEnd] == 0x2C ? 2 : 1))
+        {
+            return postcode
         }
         return nil
     }

@@ -28,7 +28,25 @@ struct Detectors {
 
     mutating func add(_ start: Int, _ end: Int, _ type: SensitiveType) {
         guard end > start else { return }
+        switch type {
+        case .githubToken, .slackToken, .stripeKey, .openAIKey, .anthropicKey, .googleAPIKey, .awsAccessKey:
+            if isFiller(start, end) { return }
+        default:
+            break
+        }
         found.append(ByteSpan(start: start, end: end, type: type))
+    }
+
+    /// A vendor's prefix on a stand-in rather than a key: `sk_test_XXXXXXXXXXXXXXXX`,
+    /// `ghp_000000…`, `AIza…your…`: a run of six identical characters (a random key of these
+    /// lengths holds one with odds below one in ten million), or "example" or "your".
+    private func isFiller(_ start: Int, _ end: Int) -> Bool {
+        var run = 1
+        for k in (start + 1)..<end {
+            run = text[k] == text[k - 1] ? run + 1 : 1
+            if run >= 6 { return true }
+        }
+        return text.contains("example", in: start..<end) || text.contains("your", in: start..<end)
     }
 
     mutating func runAll() {
@@ -277,7 +295,7 @@ struct Detectors {
         if Bytes.isAlpha(text[k]) { return true }
         let before = text.contextBefore(i, length: 20)
         if before.hasSuffix("v") || before.contains("version") || before.hasSuffix("ver ") || before.contains("release")
-            || before.contains("build ")
+            || before.contains("build")
         {
             return true
         }
@@ -367,7 +385,7 @@ struct Detectors {
 
     mutating func card(at i: Int) -> Bool {
         let (digits, groups, end, _) = digitGroups(at: i, separators: " -", maxDigits: 19)
-        guard (13...19).contains(digits.count), text.boundaryAfter(end, { Bytes.isAlnum($0) }) else { return false }
+        guard (12...19).contains(digits.count), text.boundaryAfter(end, { Bytes.isAlnum($0) }) else { return false }
         guard groups.count == 1 || groups.dropLast().allSatisfy({ $0 == 4 }) || groups == [4, 6, 5] || groups == [4, 6, 4] else {
             return false
         }
@@ -396,7 +414,8 @@ struct Detectors {
         "call", "phone", "tel", "mobile", "cell", "whatsapp", "text me", "sms", "fax", "dial", "ring",
         "llamó", "llame", "llamar", "teléfono", "telefono", "móvil", "movil", "celular", "appel", "téléphone", "telephone",
         "portable", "handy", "telefon", "anruf", "ruf ", "mobil", "ligue", "ligar", "telefone", "chiama", "cellulare",
-        "bellen", "mobiel", "nummer", "número", "numero",
+        "bellen", "mobiel", "nummer", "número", "numero", "numéro", "numer", "tél", "komórka", "zadzwoń", "dzwonił", "appelé",
+        "chiamato", "ligou", "belde",
     ]
 
     /// Phone numbers of every country: international (`+49 (0)30 1234 5678`, `0049 …`), national
@@ -424,7 +443,7 @@ struct Detectors {
                     continue
                 }
                 let end = text.runEnd(from: k + 1, Bytes.isDigit)
-                guard end - k - 1 >= 2, end - k - 1 <= 4, text[end] == UInt8(ascii: ")") else { break }
+                guard end - k - 1 >= 2, end - k - 1 <= 5, text[end] == UInt8(ascii: ")") else { break }
                 groups.append(end - k - 1)
                 for j in (k + 1)..<end { digits.append(text[j] - 0x30) }
                 parenthesised = true
@@ -441,6 +460,8 @@ struct Detectors {
             for j in k..<end { digits.append(text[j] - 0x30) }
             k = end
             let s = text[k]
+            // "+44(0)113": the trunk prefix in brackets right after the calling code.
+            if international, s == UInt8(ascii: "("), text[k + 1] == UInt8(ascii: "0"), text[k + 2] == UInt8(ascii: ")") { continue }
             guard s == UInt8(ascii: " ") || s == UInt8(ascii: "-") || s == UInt8(ascii: ".") || s == UInt8(ascii: "/"),
                 Bytes.isDigit(text[k + 1]) || text[k + 1] == UInt8(ascii: "(")
             else { break }
@@ -454,8 +475,9 @@ struct Detectors {
         let oneSeparator = Set(separators).count <= 1
         let ok: Bool
         if international {
+            // Grouped as people write them, or E.164 in one run (`+393883659411`).
             ok =
-                groups.allSatisfy { $0 <= 8 } && (groups.count >= 2 || (10...13).contains(digits.count))
+                (groups.count >= 2 && groups.allSatisfy { $0 <= 12 } || (9...15).contains(digits.count))
                 && (PhoneNumberingPlans.isInternational(digits)
                     // North American numbers of every area code the writer may use (+1 NXX NXX XXXX).
                     || digits.count == 11 && digits[0] == 1 && digits[1] >= 2 && digits[4] >= 2 && !dots)
@@ -463,9 +485,11 @@ struct Detectors {
             // 0049 30 1234567: the international prefix dialled from Europe.
             ok = groups.count >= 2 && oneSeparator && PhoneNumberingPlans.isInternational(Array(digits.dropFirst(2)))
         } else if parenthesised {
+            // (555) 123-4567, (11) 91234-5678, and an area code with its trunk 0: (0191) 496 0693.
             ok =
                 digits.count == 10 && groups == [3, 3, 4]
                 || (10...11).contains(digits.count) && groups.first == 2 && PhoneNumberingPlans.isNational([0] + digits)
+                || digits[0] == 0 && (groups.first ?? 0) >= 3 && PhoneNumberingPlans.isNational(digits)
         } else if groups == [3, 3, 4] {
             ok = oneSeparator && !slashes
         } else if groups.first.map({ $0 == 1 }) == true, groups.dropFirst().elementsEqual([3, 3, 4]), text[i] == UInt8(ascii: "1") {
@@ -478,13 +502,19 @@ struct Detectors {
         } else if groups.count == 1, (8...15).contains(digits.count), hasPhoneWord(before: i) {
             ok =
                 PhoneNumberingPlans.isNational(digits) || PhoneNumberingPlans.isNorthAmerican(digits)
-                || PhoneNumberingPlans.isInternational(digits)
+                || PhoneNumberingPlans.isInternational(digits) || PhoneNumberingPlans.isNationalWithoutTrunk(digits)
+        } else if groups.count >= 2, separators.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") }),
+            groups.allSatisfy({ $0 >= 2 }), (9...11).contains(digits.count), hasPhoneWord(before: i)
+        {
+            // Grouped, after a phone word, with no trunk prefix: countries that dial none (514 178 800
+            // in Poland, 912 34 56 78 in Spain) and area codes written without it (31 2277-5152 in Brazil).
+            ok = PhoneNumberingPlans.isNationalWithoutTrunk(digits) || PhoneNumberingPlans.isNational([0] + digits)
         } else {
             ok = false
         }
         guard ok else { return }
         // Dates and times written with the same separators are not phone numbers.
-        if groups.first == 4, separators.first == UInt8(ascii: "-") { return }
+        if groups.first == 4, separators.first == UInt8(ascii: "-"), !parenthesised { return }
         add(i, k, .phone)
     }
 
@@ -492,7 +522,19 @@ struct Detectors {
     func hasPhoneWord(before i: Int) -> Bool {
         var start = max(0, i - 32)
         if let newline = text.bytes[start..<i].lastIndex(of: 0x0A) { start = newline + 1 }
-        return Self.phoneWords.contains { text.contains($0, in: start..<i) }
+        let range = start..<i
+        return Self.phoneWords.contains { word in
+            // At the start of a word: "tel" is not a phone word inside "bestelling".
+            var k = range.lowerBound
+            let count = word.utf8CodeUnitCount
+            while k + count <= range.upperBound {
+                if text.hasPrefix(word, at: k, caseInsensitive: true), text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 }) {
+                    return true
+                }
+                k += 1
+            }
+            return false
+        }
     }
 
     // MARK: IBAN

@@ -2,1786 +2,3026 @@
 //
 // Given names: nam_dict.txt (2008-11-30) by Jörg Michael, as PyPI gender-guesser 0.4.0 ships it,
 // GNU Free Documentation License 1.2 or later (this derived list is under the same licence):
-// names with a frequency of 2 or more in at least one of its 55 countries; and the 1990 US
+// every name with a frequency in at least one of its 55 countries; and the 1990 US
 // Census given names (public domain) as PyPI names 0.3.0 ships them (MIT).
 // Family names: the 30,000 most frequent of the 1990 US Census surnames (public domain),
 // as PyPI names 0.3.0 ships them (MIT).
 // Dictionary words: Debian wamerican (SCOWL; permissive licence), lower-case words only, less a
 // few frequent given names whose dictionary sense is rare (scripts/gen-name-lists).
 //
-// 23,163 given names, 30,000 family names, 63,736 dictionary words.
+// 38,301 given names, 30,000 family names, 63,736 dictionary words.
 
 // swift-format-ignore-file
 enum NameLists {
     static let givenNames = """
-        aad aadu aafke aage aagje aalt aaltje aamir aapo aappo aare aarne aarno aaro aaron aarre aart
-        aarti aase aatos aatto aave aavo ab abai abay abaz abbas abbey abbie abbo abby abd abdal abdalla
-        abdallah abdel abdelilah abdellah abdeslam abdi abdo abdou abdoul abdu abdul abdulah abdulbaki
-        abdulilah abdulkadir abdulla abdullah abdulmedjit abdurahman abdurrahim abdurrahman abdyl
-        abdülhalim abdülkadir abe abed abeda abedin abeer abel abelardo abha abhay abhilasha abid abida
-        abidin abigail abilio abir abla ablah abraham abram abramo abu abubekir abílio aca achille
-        achilleas achillefs achim acilino aco acácio ad ada adah adalbert adalberto adalet adalgisa
-        adaline adam adamantia adamantios adamo adan adarsh adda addie addolorata addy adel adela
-        adelaida adelaide adelbert adele adelgunde adelheid adelia adelina adelinde adeline adelino
-        adelio adell adella adelle adelmo adelya adelė adem adena adham adhurim adi adib adil adila
-        adilbek adile adina adinel adir adis adisa aditi adiya admir admira admirim adnan adnand ado
-        adolf adolfas adolfina adolfine adolfo adolph adolphe adomas adonis adoración adoram adorján
-        adosinda adri adria adriaan adrian adriana adriane adrianna adrianne adriano adrianus adriatik
-        adrie adrien adriena adriene adrienn adrienne adrijan adrijana adrián adrião adriënne adriāns
-        adua advija ady adão adèle adéla adélaïde adélia adérito ae aedal aeilt aelita aenne afa afaf
-        afag afanasie afaq afat aferdita afet afif afifa afifah afke afonso afra afrim afrodita afroditi
-        afsaneh afsar afshin aftab afton afzal afërdita agaath agafia agan agapia agapito agata agate
-        agatha agathe agathi agatina agatino age ageeth agetina aghasi aghavni aghvan agil agim agita
-        agla aglaia agnar agne agnelo agner agnes agnesa agnese agneta agnete agnetha agnethe agneza
-        agni agnieszka agnija agnis agnus agnès agnė ago agon agoritsa agostina agostinho agostino agota
-        agra agripina agris agrita agron agshin agu agueda agustin agustina agustín agáta ah aharon
-        ahilan ahile ahlerich ahlrich ahmad ahmed ahmet ahsen ahti ahto ahu ahuva ai aibek aicha aida
-        aidan aidar aidas aide aideen aidel aiga aigar aigars aigerim aigul aija aikaterini aiko aila
-        ailbhe aile aileen ailene aili ailin ailish ailsa aiman aimar aime aimee aimi aimilia aimo aimur
-        aimé aimée ain aina ainagul ainar ainars ainash ainhoa aini ainis aino ainur ainura ainārs aira
-        aire aires airi airina aischa aisha aishah aisling aislinn aisma aita aiten aitor aiva aivar
-        aivaras aivars aive aivi aivis aivo aizhan aiša aja ajay ajaz ajda ajdin ajet ajete ajit ajiša
-        ajka ajla ajmer ajrie ajshe ajtene ajub ajša akaki akan akane akash akbar akbota akemi akgül
-        akhtar aki akif akifumi akihiko akihiro akihisa akihito akiko akil akila akilah akimasa akimitsu
-        akina akinori akio akira akito akitoshi akiva akiyo akkie akmal akmaral akper akram akrivi akrom
-        aksana aksel akseli aku akylbek akın al ala alaa alaattin aladdin aladár alain alaina alaine
-        alajos alak alakananda alan alana alane alanna alar alari alarik alasdair alastair alayna alba
-        alban albana albano albena albert alberta albertas alberte albertha albertina albertine
-        albertino albertje alberto alberts albertus albi albin albina albinas albine albino albion
-        albrecht albulena albína albīna alcide alcides alcina alcindo alcino alda alden aldijana aldin
-        aldina aldis aldo aldona aldonija aldonis aldís alease alec alecia alecsandra alecsandrina
-        alecsandru aleen aleg aleh aleid aleida aleisha alejandra alejandrina alejandro alejo aleka
-        aleko alekper aleks aleksa aleksandar aleksander aleksandr aleksandra aleksandras aleksandre
-        aleksandrina aleksandrs aleksanteri aleksas aleksei aleksej aleksejs aleksejus aleksey aleksi
-        aleksy alem alen alena alene alenka alerich alesha aleshia alesia alesja alessandra alessandrina
-        alessandro alessia alessio alessja alessya alesya aleta aletha alethea alethia aletta alev
-        alevtina alevtīna alex alexa alexan alexandar alexander alexandr alexandra alexandre alexandria
-        alexandrina alexandrine alexandros alexandru alexe alexei alexej alexey alexi alexia alexios
-        alexis alexía aleš aleša alf alfa alfia alfiero alfija alfio alfiya alfons alfonsa alfonsas
-        alfonsina alfonso alfonz alfonzo alfred alfreda alfredas alfredia alfredo alfreð alfried alfréd
-        alfrēds alfs algimantas algirdas algis ali alia aliaksandr aliaksandra aliaksei aliaksey alibay
-        alibek alibi alica alican alice alicia alicja alida alie alien alies aliina aliisa alija alije
-        alik alikhan aliki alim alima alime alimzhan alin alina alinda aline alion aliona aliosha
-        aliriza alis alisa alise alisha alisher alishia alisia alison alissa alistair alita alix aliya
-        aliye aliza aljaž aljona aljoscha aljoša alka alkan alke alket alketa alkistis alkiviadis alla
-        allan allar allard alle alleen allegra allen allena allene alli allie alline allison allyn
-        allyson alma almagul almantas almar almas almat almaz almeda almerinda almeta almin almir almira
-        almudena almut almuth alnis alo alois aloisia aloisie aloizs alojz alojzia alojzij alojzija
-        alojzije alok aloke alon alona alonso alonzo aloys aloyse aloyzas alp alparslan alpaslan alpay
-        alper alperen alpha alphonse alphonsine alphonso alpo alqi alrich alta altaf altagracia altan
-        altay alter altha althea altin altje alton altti altun altynai altynay altynbek alun alush alva
-        alvapillai alvar alvard alvaro alve alvera alverta alvils alvin alvina alvis alvydas alwin
-        alwine alwyn aly alya alyce alycia alyona alysa alyse alysha alysia alyson alyssa alzira alípio
-        alīna alžbeta alžběta am amada amadeo amadeu amado amador amaia amal amala amalan amalia amalie
-        amalija amalio amalía aman amancio amanda amandine amando amani amanollah amanpreet amanullah
-        amar amaresh amarilda amarildo amarjeet amarjit amaro amaury amaya amber amberly ambika ambre
-        ambrogio ambros ambrose ambrosio ambroz ambrozie amedea amedeo amee ameen ameer ameeta amel
-        amela amelia amelie amelio amer america americo amerigo amet ami amie amiee amiel amihai amil
-        amila amilcare amin amina aminah amine aminullah amir amira amirah amiran amire amit amita
-        amitabh amitava amjad amke amleto ammar ammie amnon amor amos amparo amr amra amrik amrit amrita
-        amro amund amy amália amândio amélia amélie américa américo amílcar an ana ana-belén anabel
-        anabela anacleto anaelle anahit anahita anaida analisa anamaria anamarija anamika anand ananda
-        anandaraja anar anara anargyros anas anass anastacia anastas anastase anastasia anastasija
-        anastasika anastasio anastasios anastasiya anastassia anastassija anastassios anastassiya
-        anastasya anastazie anastazija anastazja anastázia anat anatol anatoli anatolie anatolii
-        anatolij anatolijs anatolijus anatoliy anatoly anaïs anca ance ancuţa anda ander andera anders
-        anderson andi andis ando andon andoni andor andra andranik andraş andraž andre andrea andreas
-        andree andreea andrei andreia andreiana andreina andrej andreja andrejs andrejus andres andrew
-        andrey andri andria andrian andriana andriani andriejus andries andrii andrij andrija andrijana
-        andris andrius andriy andro andromachi androniki andrus andrzej andrás andré andréa andrée
-        andrés andu anduela andy andzela anděla ane aneesh aneeta anel anela anelia anelija aneliya
-        anelma anelė anes anesti anestis aneta anete anett anetta anette anežka anfisa ang ange angel
-        angela angele angelena angeles angelia angelic angelica angelie angelien angelika angeliki
-        angelina angeline angelino angelique angelita angelka angella angelo angelos angelyn angelė
-        anghel anghelina angie angila angiola angiolina angiolino angiolo angjelin angjelina angla angle
-        anglea anglu angret angus angèle angéla angélica angéline angélique anh ani anibal anica aniceta
-        anicetas aniceto anicuta aniela aniello anife anika anikó anil anila anine anis anisa anisha
-        anissa anita anitha anitra anitta anişoara anja anjali anjan anjana anjanette anjani anje anjela
-        anjelica anjeza anjo anju anjum anjuta ank anka anke anker ankica ankie ankit anky ann anna
-        annabel annabell annabelle annalee annalisa annalise annamae annamari annamaria annamarie
-        annamária annarita annarosa annchen anne anne-ly anne-marie annedore annegret annegrete
-        annegrethe anneke annela annele anneleen anneli annelie annelies anneliese annelis annelise
-        annelle annelore annely annemari annemarie annemette annemie annemiek annemieke annerose annerös
-        annet annett annetta annette anni annibale annica annice annick annie anniina annija annika
-        annikki annina annis annita annmarie anno annukka annunciata annunziata anny anný anouar anouk
-        anri ans ansa ansar anselm anselmi anselmo ansgar anshu ansi ansis anssi ant anta antal antanas
-        antanina antchen ante antero anthea anthi anthony anthoula anti antica antigona antigoni antimo
-        antine antione antionette antje antke anto antoaneta antoine antoinette antolin anton antone
-        antonela antonella antonello antoneta antonetta antonette antoni antonia antonica antonie
-        antonieta antonietta antonija antonin antonina antonino antonio antonios antonipillai antonis
-        antoniu antonius antoniya antons antony antonía antonín antoon antoun antoņina antra ants antti
-        antto antun antwan antónia antónio anu anuar anunciación anunciação anupam anupama anupoorna
-        anuradha anuschka anush anushavan anusuya anuţa anvar anwaar anwar anya anyuta anzhela anzhelika
-        anzor anzori anália aníbal aníta anđa anđela anđelija anđelka anđelko anđelo anıl anže anželika
-        ao aoi aoibheann aoife ap aparajita aparna apolinaras apolinário apollonia apolonia apolonija
-        apostol apostolia apostolos appie apputhurai april apryl aqif aqil aqila aquilina aquilino ara
-        arabinda araceli aracelis aracely aradhana araksya aram aramais aranit aranka aranđel ararat
-        aras arasch arash arata aravinthan arax arayik araz arba arbana arben arbenita arber arbi arbnor
-        arbnore arbër arbëreshë arbërie arcadie arcadio arcangela arcangelo arcelia archana archibald
-        archie archil archna arco ard arda ardak ardath ardelia ardell ardella ardelle arden ardi ardian
-        ardiana ardijana ardis ardit ardita ardith ardjan ardo arduino are aref areg aren arend aretha
-        areti aretina arevik argelia argentina arghira argimiro argita argjend argjent argo argyrios
-        argyris argyro argyroula ari ariadni arian ariana ariane arianit arianna arianne arica arick
-        arie arieh ariel ariela arielle arieta arif arifa arife arijana arik arild arimo arina arinbjörn
-        ariola aris arisa aristea aristeidis aristide aristidh aristidis aristiţa aristomenis aristotel
-        aristotelis aristoula arita aritina ariton arja arjan arjana arjen arjeta arjo arjola arjun
-        arkadi arkadij arkadiusz arkadiy arkady arkan arkin arkādijs arla arlean arleen arlen arlena
-        arlene arlete arletha arletta arlette arlie arlind arlinda arlindo arline arly arlyne arman
-        armand armanda armande armandina armando armands armas armağan armel armela armelle armen
-        armenak armend armenuhi armi armida armin arminda armindo armine armir arménio armīns arn arna
-        arnak arnaldo arnaldur arnar arnaud arnbjörg arnbjörn arnd arndt arndís arne arnela arnetta
-        arnette arney arnfinn arnfinnur arnfríður arngrímur arnheiður arnhild arnhildur arnis arnita
-        arnljot arno arnold arnoldas arnoldo arnolds arnoud arnout arnošt arnrún arnstein arnt arnulf
-        arnulfo arnór arnþrúður arnþór aroldo aron arpine arpita arpád arqile arrigo arron arsen arseni
-        arsenij arsenije arsenio arseniy arseny arshad arshak arshaluys arshavir arshi arsi arsim arslan
-        arsène art arta artak artan artashes artavazd artem artemio artemios artemis artemiza arthur
-        arti artie artiom artis arto arton artor artsiom artturi artur arturo arturs artush artyom artúr
-        artūras artūrs arul arulampalam arulanantham arulanatham arulappu arumugam arumugan arun aruna
-        arunasalam arup arusyak arve arvet arvi arvid arvilla arvind arvinder arvis arvo arvydas arvīds
-        arwa arye aryeh arystan arzu aránzazu arūnas asa asaad asad asaf asako asal asam asami asan
-        asaph asbjørn ascension ascensão aschat aschraf asel asen asena asger asghar asha ashanti ashat
-        ashely asher ashfaq ashima ashkhen ashlea ashlee ashleigh ashley ashli ashlie ashling ashly
-        ashlyn ashok ashot ashraf ashton ashutosh ashwani asi asia asif asifa asim asimina asis asit
-        asiya asiye asja askar asker askhat asko askolds asla aslam aslan aslaug asle asley asllan aslı
-        aslıhan asma asmaa asmir asparuch aspasia aspazia asqeri assaad assad assaf assam assan assar
-        assel assem assemgul assen asser asset assi assia assif assija assiya assja assma assmaa assunta
-        assunção assya assyl assylbek asta asterios astghik astra astri astrid astride astrit astrīda
-        asuka asuman asuncion asunción asya asım ata atakan atalay atallah atanas atanase atanasie
-        atanaska atdhe ate atef atena athanasia athanasios athanassios athena athina atie atif atifete
-        atila atilla atiq atis atiye atle atli atossa atousa ats atsuko atsumi atsunori atsushi atte
-        attie attila attilia attilio atul atushi atvars aubrey aud aude audie audra audrea audrey audria
-        audrie audris audrius audronius audronė audry audrys audun august augusta augustas auguste
-        augustin augustina augustinas augustine augusto augusts augustus augustyn augustín auke aukje
-        auksė aukusti auli aulika aulikki aulis aulona aundrea aune aura aurea aurel aurela aurelia
-        aurelian aureliano aurelija aurelijus aurelio aureliu auri aurica aurimas aurora aurore aurél
-        aurélia aurélie aurélien aurélio ausilia ausma austin austra austris autumn auvo auðbjörg auðun
-        auðunn auður aušra aušrinė ava avag avdi avdija avdo avdotja avdotya avdul avdulla avdullah
-        avdyl ave avelina avelino averil avery avetik avetis avgust avi aviad avichai avigail avigdor
-        avihai avihay avijit avinash avinoam avis avishai avishay avital aviv aviva avner avni avo
-        avraham avram avril avroham avrohom avshalom avtandil avtar awa awad awilda awni axel axelle
-        axenia aya ayaka ayako ayala ayami ayan ayana ayanna ayano ayaz aybaniz aybek ayberk aybike
-        aybüke aycan ayda aydan aydin aydın ayelet ayelt ayesha ayfer aygul aygun aygül aygün ayhan
-        ayise ayka aykan aykhan aykut ayla aylin ayman aymeric aynur aynura ayoub aysel ayseli ayser
-        aysha aysu aysun aytan aytaç aytekin ayten aytül ayuko ayumi ayça ayşe ayşegül ayşen ayşenur
-        ayşin aza azad azalee azam azamat azar azat azed azem azemina azemine azer azhar azim azime aziz
-        aziza azize azmat azmi azniv azra azucena azumi azusa azzam azzie aðalbjörg aðalbjörn aðalgeir
-        aðalheiður aðalsteinn aþena aļona aşkın ba baard babak babar babara babette babita babken babli
-        babrak babs babu bac bach bachir badea badi badia badiah badr badradin badri bae baek bafti
-        baftjar bagdat bagrat baha bahaddin bahadur bahadır bahar bahattin baheerathan bahij bahjat
-        bahman bahram bahri bahrie bahrije bahriye bahrudin bai baiba baila bailey bajan bajo bajraktari
-        bajram bajro bakhshish bakhtiyar bakhyt baki bakir bakr bakyt bal bala balabek balachandran
-        balasa balasingam balasubramaniam balbina balbino balbir baldassare baldev baldomero baldur
-        baldvin balendran baljeet baljinder baljit balkar baltasar baltazar baltazár balthasar
-        baltramiejus balvinder balvir balwinder balyeet balys balzhan balázs bambi bambina ban bana bang
-        banko bano banu banush banushi bao baptist baptiste bara barabara barak baran barb barbar
-        barbara barbera barbie barbora barbra barbro barbu bardha bardhi bardhok bardhosh bardhyl barend
-        bari bariaa bariah barica bariša barna barnabás barnali barney barrett barrie barry bart
-        bartholomew bartolo bartolomeo bartolomé barton bartosz bartu bartul bartłomiej baruch barys
-        barði barış bas basabi basanti basel basem bashar basheer bashir bashkim basil basilia basilio
-        basilisa basim basima basimah basit baskaran basma basmah basra basri bassam bassel bassem
-        bassil bassim bassima bastiaan bastian bastien bastri bastrie basílio bat-sheva batoul batsheva
-        battal battista battistina batuhan batul baturhan batya bauke baukje baurzhan bautista bauyrzhan
-        bavani bay baya bayan bayla bayram bağdagül başak başar be bea beant beat beata beate beatrice
-        beatris beatrise beatrix beatriz beau beaulah bebe becca bechir becki beckie becky bedia bedri
-        bedrie bedrije bedriye bedřich bedřiška bee beena bega bego begoña begum begüm behar behare
-        behice behija behiye behjat behrend behrouz behruz behudin behzad behzat behçet bei beibut beila
-        bejo bejtulla bejtullah bejtush beka bekim bekir bektas bektash bekzod bela belal belen belgin
-        belia belina belinda belkis belkıs bell bella belle belma belmira belmiro belul belva belén ben
-        ben-zion bence bende bendik bendina bendix bendt benedek benedetta benedetto benedict benedicta
-        benedicte benedicto benedikt benedikta benediktas benedikte benedita bengi bengisu bengt bengü
-        bengül bengüsu benhür beniamin beniamino benigna benigno benilde benita benito benjam benjamim
-        benjamin benjaminas benjamín bennett bennie benno benny benný benone benoît bensu bent bente
-        benthe bento benton bentzion benvenuto benvinda benyamin benzion benóný beom beong bep beppie
-        beqir ber berardino berat berber beren berend berendine berenice berenike berfin berfu bergdís
-        berghildur berglind bergljot bergljót bergrós bergrún bergsteinn bergsveinn bergur bergvin
-        bergþór bergþóra berik beril berina berislav berislava berit berith berivan berk berkan berkant
-        berkay berke berna bernadeta bernadete bernadett bernadetta bernadette bernadine bernard
-        bernarda bernardas bernardica bernardina bernardine bernardino bernardo bernardína bernd berndt
-        berneice bernetta bernhard bernhardine bernharð bernharður bernice bernie berniece bernita bernt
-        bernward berra berrin berry bert berta bertalan bertel bertha berthe berthold berti bertie
-        bertil bertilla bertine berto bertold bertram bertrand bertta bertus beryl besa besar besarion
-        besart besarta beshir besi besiana besik besim besima besime besjan besjana besmir besmira
-        besnik besnike bess bessi bessie beste besti beth bethan bethanie bethann bethany bethel bethli
-        beti betim betina betsey betsie betsy bette bettie bettina betty bettyann bettye bettý betzalel
-        betzy betül beula beulah bev beverlee beverley beverly bexhet beybut beyhan beytullah beyza
-        beáta bećir beşir bhagvati bhagwan bhagwant bhajan bharat bharati bharti bhaskar bhavani bhavna
-        bhopinder bhupinder bi biagia biagio bianca bianka biao bibbi bibi bibiana bibiane bibica
-        bibiána bice bich bidzina bien bienvenida bienvenido bihter bijan bijoy bikash bikram bilal
-        bilbil bilge bilgehan bilgen bilgi bilgin bilha biljana bill billi billie billur billy billye
-        bilyana bimla bin bina binak bindu bing binh binnaz binnur binyamin bircan birdie birger birgid
-        birgir birgit birgith birgitt birgitta birgitte birgül birka birkir birna birnir birol birsen
-        birta birte birtha birthe biruta birutė biser biserka bislim bisser bistra biswajit bita bitten
-        bjargey bjarke bjarki bjarmi bjarndís bjarne bjarney bjarnfríður bjarnheiður bjarni bjarnveig
-        bjarnþór bjarte bjartey bjartmar bjartur bjorn björg björgvin björk björn björt bjørg bjørk
-        bjørn bjørnar blaga blagica blago blagoj blagoja blagoje blagojka blagojče blagomir blagorodna
-        blagota blagovest blagoy blagoyka blahoslav blaine blair blaise blake blanca blanch blanche
-        blandine blanka blas blaško blaž blaže blažej blažena blaženka blaženko blažo bledar bledi
-        bledion blendi blerim blerina blerta blondell blossom bluma blythe bo boaz bob boban bobbi
-        bobbie bobby bobbye bobette bobi bobur bodil bodo bog bogdan bogdana bogdanka bogi bogić
-        bogoljub bogomil bogomir bogoslav bogumil bogumił bogumiła bogusław bogusława bohdan bohdana
-        bohumil bohumila bohumír bohuslav bohuslava bohuš boika boiko bojan bojana bojanka boje bojidar
-        bojidarka bojil bojka bojko bok bolat bolatbek boldizsár boleslovas bolesław bolette bolius
-        bolli bon bona bonaria boncho bong bonifacia bonifacio bonita bonka bonne bonnie bonno bonny boo
-        booker bora borana borbála bore borgar borghild borghildur borgny borgþór borica boris borisav
-        borislav borislava boriss borivoj borivoje borja borjana borka borko boro bortolo boruch borut
-        boryana borys borče bosiljka bosmat bosse botagoz botakoz botir botond bouchra boudewijn bouke
-        boukje boushra boutros boy boyan boyana boyanka boyce boyd boye boyka boyko bozan bozana bozanka
-        bozhan bozhana bozhanka bozhidar bozhidarka bozhil bozhko bozidar bozidarka bozil bozko bořek
-        bořivoj boško boštjan bożena boža božana bože božena boženka boženko božica božidar božin božo
-        bracha braco brad bradford bradley bradly brady bragi brahim brain bram brana branca branco
-        branda brande brandee branden brandi brandie brandon brandur brandy brane branimir branislav
-        branislava branka brankica branko brano brant bratislav bratu braulio breana breann breanna
-        breanne brechtje breda bree breeda bregje breindel breki brenda brendan brendon brenna brent
-        brenton bret brett brian briana brianna brianne brice bridget bridgett bridgette bridie brigette
-        brighid brigid brigida brigit brigita brigitta brigitte briitta brijender brikena brina brinda
-        brisilda brit brita britany brith britney britni britt britta brittaney brittani brittanie
-        brittany britteny brittney brittni brittny brjánn brock broderick broer bronislav bronislava
-        bronislavas bronislovas bronisław bronisława bronius bronwen bronwyn bronė brook brooke brooks
-        bror broņislava broņislavs bruce brun bruna brunella brunhild brunhilde brunilda bruno bryan
-        bryanna bryant bryce bryn bryna bryndís bryngeir brynhildur brynja brynjar brynjólfur brynn
-        bryon brá bríd bríet brígida brînduşa bu buck bucur bud buddy budimir buena buenaventura buffy
-        buford bujar bujor buket bukurie bukurije bula bulah bulat bulut bum bun bunny burak burbuqe
-        burchard burckhard burcu burghard burgi burhan burim burkhard burkhardt burl burma burt burton
-        burçak burçin buse bushra buster butros butrus buğra byeong bylgja byong byoung byron bystrík
-        byung bálint bára bárbara bárður bärbel bård bæring bé béatrice béla bénedicte bénédicte
-        bérangère bérengère bérénice bóas börchert börje börkur böðvar børge børje børre búi bülbül
-        bülent bünyamin büşra běla břetislav caetano cafer cahangir cahide cahit cai caitlin caitlyn
-        caitlín caitríona cajsa calandra calcidon caleb caliopia calista calixto callie calmo calogera
-        calogero calvin cam camelia camellia cameron cami camie camiel camila camilla camille camillo
-        camilo cammie cammy can cana canan canberk candace candan candance candelaria candelas candi
-        candice candida candido candie candis candra candy candyce caner canh canka canko cansel cansu
-        cansın cao caoimhe capitolina caprice capucine cara carel caren carey cari caridad carie carien
-        carin carina carine carisa carissa carita carl carla carlee carleen carlena carlene carles
-        carletta carley carli carlie carlien carline carlita carlo carlos carlota carlotta carlton carly
-        carlyn carma carman carme carmel carmela carmelia carmelina carmelinda carmelita carmella
-        carmelo carmen carmina carminda carmine carmit carmo carmon carol carola carolann carole carolee
-        carolien carolin carolina caroline caroll carolus carolyn carolyne carolynn caron caroyln carri
-        carrie carrol carroll carry carson carsten carter cary caryl carylon caryn cas casandra casey
-        casiana casie casimira casimiro caspar casper cassandra cassaundra cassey cassi cassiano cassidy
-        cassie cassilda cassondra cassy cataldo catalina catarina catarino catello catena caterina
-        cathal catharina catharine catherin catherina catherine cathern catheryn cathey cathi cathie
-        cathleen cathrin cathrine cathriona cathryn cathy catia catina catinca cato catrice catrin
-        catrina catrine catriona caush cavid cavidan cavide cavit cay cayetano cayla ce cebrail ceca
-        cecelia ceciel cecil cecila cecile cecilia cecilie cecilija cecille cecily cecylia cecília
-        cecílio cedric cedrick cees ceferino celal celalettin celedonio celena celesta celeste celestina
-        celestine celestino celia celil celina celinda celine celsa celso cem cemal cemil cemile cemre
-        cen cengiz cengizhan cenk cenka cennet ceno ceola cerasela cerciz ceren ceri cerstin cesaltina
-        cesar cesare cesarea cesareo cesarina cesarino cesc cesira cesur cesário cevahir cevat cevdet
-        cevriye ceyda ceyhun ceylan cezar cezara cezarina cezariusz cezary cha chad chadi chadwick chae
-        chagit chai chaim chaker chal chan chana chanah chanan chance chanchal chand chanda chandan
-        chandana chandar chander chandra chandrakumar chandran chanel chanell chanelle chang chanh
-        channa chantal chantale chantalle chantay chante chantel chantell chantelle chao chara
-        charalambos charalampos charan charanjit charbel charikleia chariklia charilaos charis charise
-        charissa charisse charita charity charla charleen charlena charlene charles charlesetta
-        charlette charley charlie charline charlott charlotta charlotte charlsie charly charlyn charlène
-        charmain charmaine charolette charu chas chase chasidy chasity chassia chassidy chastity chau
-        chauncey chava chavah chavdar chaya chayah che chedva chee chel chellapah chelliah chelsea
-        chelsey chelsie chen cheng cheol cheon cheong cher chere cheree cherelle cheri cherie cherilyn
-        cherise cherish cherly cherlyn cherri cherrie cherry cherryl chery cheryl cheryle cheryll
-        chester chet cheul cheyenne chhanda chhaya chi chia chiaki chiara chie chieko chiel chiemi chien
-        chieu chiharu chihiro chiho chika chikage chikako chikara chikashi chil chin china chinara ching
-        chingiz chinh chiquita chira chirata chiriac chiril chirilă chirine chisa chisako chisato chitra
-        chitralekha chiwa chiyo chiyoko chizuko chizuru chloe chloé cho choi chokan chokri chol chon
-        chong choo choon choong choukri chousein chresten chris chrissoula chrissy christ christa
-        christal christeen christel christelle christen christena christene christer christi christia
-        christiaan christian christiana christiane christianne christie christien christin christina
-        christine christinia christl christodoulos christof christofer christoff christoffer
-        christoforos christoper christoph christophe christopher christos christy christèle chrysa
-        chrysanthi chrysi chrysostomos chrysoula chrystal chrystel chrystelle chrystèle chu chuan chuang
-        chuck chui chukri chul chule chun chung chuong chuyen cian ciara ciaran cicely cicerone cidem
-        cidália ciera cierra cihan cihangir cihat cili cilia cilli cillian cinda cinderella cindi cindie
-        cindy cinta cinthia cinzia ciprian cipriana cipriano cira ciriaco ciril ciro cisca ciska claas
-        claes clair claire clara clare clarence claretha claretta claribel clarice clarinda clarine
-        claris clarisa clarissa clarisse clarita clariţa clark clas classie claud claude claudette
-        claudia claudie claudina claudine claudino claudio claudiu claudy claus clay clayton clelia
-        clemencia clemens clement clementa clemente clementie clementina clementine clemmie cleo
-        cleopatra cleora cleotilde cleta cletus cleveland cliff clifford clifton clint clinton clirim
-        clive clivia clodagh clora clorinda clothilde clotilde clyde cláudia cláudio clémence clément
-        clémentine clíodhna clíona co coba cobi cobie coby cock codi codin codrut codruta cody coen
-        colby cole coleen coleman colene coletta colette colin colinda coline colleen collen collene
-        collette collin colm colmán colomba colton colum columbus coman con conan conceição concepcio
-        concepcion concepción concepta conception concetta concettina concetto concha conchita cong
-        conju conka connell conni connie connor conny conor conrad conrado consiglia consolación
-        constance constancio constant constantin constantina constantino constanze constanţa consuela
-        consuelo contessa conyu coord cor cora coral coralee coralia coralie corazon cord cordelia
-        cordell cordia cordie cordula coreen corene corentin coretta corey cori corie corien coriena
-        corin corina corine corinna corinne coriolan corliss cormac corneille cornel cornelia cornelis
-        corneliu cornelius cornell corné corrado corrie corrin corrina corrine corrinne corry cortez
-        cortney cory cosetta cosette cosima cosimo cosmin cosmina cosmo costache costachi costan
-        costante costantina costantino costanza costanzo costel costică costin costina costinel courtney
-        coy coşkun craciun craig crenguta creola crescencia crescencio crescenzo crina crinuţa cris
-        criselda crissy crista cristache cristal cristea cristel cristen crister cristi cristian
-        cristiana cristiano cristie cristin cristina cristine cristinel cristinela cristino cristobal
-        cristofor cristoforo cristopher cristy cristóbal cristóvão crişan crocifissa cruz crysta crystal
-        crystle csaba csilla ctibor cu cuc cui cuma cumali cumhur cun cuong curt curtis custódia
-        custódio cveta cvetan cvetana cvetanka cvetelina cvetka cvetko cveto cvijeta cvijetko cvita
-        cvitan cvitko cvjatko cvyatko cyndi cyndy cynthia cyrielle cyril cyrill cyrille cyrstal cyrus
-        cythia czesław czesława cáit cátia cândida cândido cäcilia cécile cécilia cédric célestin
-        célestine célia céline césar cüneyt călin călina cătălin cătălina da da'd daan dac dace dacia
-        daciana dado dae dafina dafinka dafna dafni dag dagbjartur dagbjört dagfin dagfinn dagmar
-        dagmara dagmāra dagnija dagnis dagny dagný dagrunn dagrún dagur dahlia dai daiga daiji daiki
-        dailonis daina daine dainis dainius dainuvīte daira daisey daishiro daisuke daisy daithí daiva
-        dajana dako dakota dal dalal dalbir dale dalene daler dali dalia daliah dalibor dalila dalimil
-        dalimír dalina dalip dalit dalius daljeet daljit dallas dallëndyshe dalton damaris damaso damian
-        damiana damiano damianos damien damijan damilja damilya damion damir damira damián damjan
-        damjana damla damon damyan damyanti dan dana danae danai danail danara dancho dane danelle
-        danette dang danguolė danh dani dania danial daniar danica daniel daniela daniele danielius
-        daniell daniella danielle daniels daniil danijel danijela danika danil danila danille danilo
-        danira danita daniyar danièle daniël daniëlla daniëlle danjela danka danko dann danna dannette
-        danni dannie dannielle danny dante danuta danutė danuše dany danyel danyell danyelle danylo
-        daníel dao daoud daouda daphine daphna daphne dara daragh darah darby darcel darcey darci darcie
-        darcy dardan dare dareen darejan darell daren daria dariga darija darijo darin darina darine
-        darinka dario darioush darius dariusz dariya darja darka darkhan darko darla darleen darlena
-        darlene darline darnell daron darragh darrel darrell darren darri darrick darrin darron darryl
-        darshan darwin darya daryia daryl daryosh darío dashamir dashamira dashnor dashuri dashurie
-        dashurije dat dato dau daud daulet daumants dauren daurenbek daut dave davender david davida
-        davide davina davinder davis davit davor davorin davorka davron davud davut davy davíð dawid
-        dawn dawna dawne daya dayle dayna daysi daði daša de dea deadra dean deana deandra deandre
-        deandrea deane deangelo deann deanna deanne deb debarata debashis debasish debbi debbie debbra
-        debby debera debi debora deborah debra debrah debroah decebal declan dede dedra dedë dee deeann
-        deeanna deedee deedra deema deena deep deepa deepak deepali deepika deepmala deepshikha deepti
-        deetta defne deidra deidre deike deimantas deirdre deivi deividas deja dejan dejana dekel del
-        delaine delana delbert delcie delena delfim delfina delia delicia delila delilah delinda delio
-        delisa dell della delma delmar delmer delmira delmy delois deloise delora deloras delores
-        deloris delorse delpha delphia delphina delphine delsie delta delya demarcus demet demeter
-        demetra demetria demetrice demetrio demetrios demetrius demir demush dena denada denae dencho
-        deneen denese denica denice denis denisa denise denisha deniss denisse denita denitza deniz
-        denka denna dennis dennise denny denver denys denyse deok deolinda deon deonna derek derenik
-        derick derk dermot derrick dervish derviš dervo derya des desa desanka deshawn desideria
-        desiderio desimir desirae desire desiree desirée desislava desmond despa despina despoina despot
-        dessie dessislava destiny detchko detelina detlef detlev detmer detra dettmar dettmer deuk
-        devendra devesh devi devin devinder devis devon devona devora devorah devrim dewayne dewey
-        dewitt dexter deyan dezider dezideriu dezső deša dganit dhanraj dharam dhian dhimiter dhimitra
-        dhimitraq dhimosten dhori dhurata di dia diala diamantino diamantis diamanto diamond dian diana
-        diane dianka diann dianna dianne diarmuid dias dib dick dickla dicky dicle dida didar didde
-        didem didier didina didzis diederik diederike diedra diedre diedrich diego dieke diellza diem
-        diema dien dieneke diep dierdre dierk dieta dieter dietert diethard dietlinde dietmar dietrich
-        dieu dieuwke diftir digna dijan dijana dijanka dik dikla dilan dilara dilaver dilay dilbagh
-        dilber dildora dilek dilfuza diliana dilip dilja diljana diljá dillon dilmurod dilnoza dilschad
-        dilshad dilshod dilya dilyana dilyara dilys dilşad dima dimas dimcho dime dimitar dimitra
-        dimitri dimitria dimitrie dimitrija dimitrije dimitrijka dimitrika dimitrin dimitrina dimitrinka
-        dimitrios dimitris dimitritchka dimitriya dimitriyka dimka dimko dimo dimos dimostenis
-        dimosthenis dimphy dimple dimče din dina dinah dinand dinant dinara dincho dine dineke dinesh
-        ding dinh dini dinie dinis dinjo dinka dinko dino dinorah dinu diny dinyo dinçer diogenis diogo
-        dion dione dionisia dionisie dionisio dionna dionne dionysia dionysios dionýz dip dipak dipankar
-        dirce diren dirk dita ditlef ditlev ditmar ditte dittmar diva divina divna divya dixie diyan
-        diyana diyanka diyor diána diðrik diāna diğdem djako djamel djamila djamilya djamschid djamshid
-        djavad dmitri dmitrii dmitrij dmitrijs dmitrijus dmitriy dmitro dmitry dmytriy dmytro do doan
-        doanh dobra dobre dobri dobrica dobrila dobrin dobrina dobrinka dobrita dobrivoje dobromila
-        dobromir dobrosav dobroslav dobroslava doc doca dochiţa dode dodie doede doeke doetie doha doina
-        doinita dok dolf dollie dolly dolores doloris dolors dolorès domagoj domen domenic domenica
-        domenico domicelė domicėlė dominga domingo domingos dominic dominica dominick dominik dominika
-        dominikas domininkas dominique dominque domitila domitília domnica domniţa domonique don dona
-        donagh donal donald donara donat donata donatas donatella donato doncho donella donetta donette
-        dong donika donita doniyor donjeta donka donko donn donna donnacha donncha donnchadh donnell
-        donnetta donnette donnie donny donovan donte donya donát dončo doo doortje dora dorata dorathy
-        dorcas doreatha doreen dorel dorene doretha dorethea doretta dori doria dorian doriana doriane
-        doriano dorie dorien dorin dorina dorinda dorine dorinel doris dorit dorjan dorjana dorla dorli
-        dormidont doron dorota dorotea doroteja doroteo dorotha dorothea dorothee dorothy dorothé
-        dorothée dorottya dorris dorrit dorsey dorte dortha dorthe dorthea dorthey dorthy doru doruk
-        doruntina dory dot dotchka dottie dotty dou doudy doug douglas douglass douwe dov dovid dovie
-        doyle doğa doğan doğukan draga dragan dragana drage dragi dragica draginja dragić dragiša drago
-        dragoja dragoje dragojla dragoljub dragomir dragorad dragoslav dragoslava dragoş dragutin
-        drahomír drahomíra drahoslava drako draško dražan dražen dražena draženka dreama drejtori drema
-        dren drew dries drilon drilona drin drini driss drita dritan driton dritë droplaug dror drora
-        drucilla drusilla druvis drífa dröfn drăguţa du duan duane duarte dubravka dubravko duc dudi
-        dudley dudu due duilio duje dujo duk dukagjin duke dula dulari dulce dulcie dule dumitra
-        dumitriţa dumitru dun duncan dung dunia dunja duo duoc duong duran durim duriye durk durkje
-        durmuş dursun duru dusti dustin dusty duy duyen duygu dušan dušanka dušica duška duško duţu dvir
-        dvora dvorah dwain dwana dwayne dwight dwijendra dyan dylan dylaver dylbere dympna dziana
-        dzianis dzidra dzimitry dzintars dzintra dziyana dzmitri dzmitrij dzmitriy dzmitry dália dániel
-        dária dário dávid dáša déborah dénes désiré désirée dëfrim dëshira díana dís dísa dóra dóróthea
-        dögg döndü döne dönüs dörte dörthe dündar dünya dürdane dýrfinna dýrleif dănuţ dănuţa džana
-        dželal dželaludin džema džemal džemaludin džemila dženan dženana dženeta dženita dževad ea eamon
-        eamonn earl earle earlean earleen earlene earlie earline earnest earnestine eartha easter ebba
-        ebbe ebe eberhard eboni ebonie ebony ebrahim ebru ebubekir ecaterina ece ecem ecenur echo eckard
-        eckart eckehard eckhard ed eda edda eddie eddy ede edel edelgard edelmira edeltraud edeltraut
-        edeltrud edeltrude eden edgar edgard edgardo edgars edhem edi edib edibe edie edijs edik edim
-        edin edina edine edip edis edisa edison edit edita edite edith editha ediz edle edlir edlira
-        edmond edmonda edmonde edmondo edmund edmundas edmundo edmunds edna edo edoardo edon edona
-        edouard edra edris eduard eduarda eduardas eduardo eduards eduart edurne edvard edvardas edvige
-        edvin edvinas edvīns edward edwardo edwige edwin edwina edyta edyth edythe edzard edīte edžus
-        eef eefje eelco eeli eelis eelke eelkje eemeli eemil eerik eerikki eero eesi eeva eevi efe effie
-        effrosyni efi efim efimia efisio efkan efraim efrain efrat efren efstathia efstathios efstratia
-        efstratios efterpi efthalia efthimios efthychia efthymia efthymios eftim eftimie eftychia egbert
-        ege egemen egert eggert egidia egidijus egidio egija egil egill egils egisto egita eglantina
-        egle eglė egon egons egor egzon egzona egīls eha ehme ehrentraud ehsan ehtel ehud ei eibe
-        eibhlín eibo eigil eigo eiichi eiichiro eija eiji eike eiko eila eileen eilene eilert eilhard
-        eili eilif eilish eilon eilrich eilt eilís eimantas eimear eimo eimutis einar einari einars
-        einat einav eine einer eino einārs eir eira eirik eirin eirini eiríka eiríkur eissa eisuke eitan
-        eitaro eithne eivind eivor eizo eiður eje ejgil ejlif ejnar ejner ejona ejub ejup ejvind eka
-        ekaterina ekaterine ekaterini ekber eke ekin ekkehard eko ekrem ekta ela elaad elad eladia
-        eladio elaina elaine elana elane elanor elar elayathamby elayne elba elbert elchanan elchin
-        elcin elda eldad eldar elden eldin eldon eldor eldora eldrid eldridge eleanor eleanora eleanore
-        elease elefterie eleftheria eleftherios elek elemér elemír elen elena elene eleni elenka elenor
-        elenora elenore eleodor eleonor eleonora eleonore eleonóra eleriin eleuterio elez elfa elfar
-        elfete elfi elfie elfreda elfrida elfrieda elfriede elfrída elga elguja elham elhanan eli elia
-        eliahu eliana eliane elias elica elicia elida elide elidia elidon elie eliese eliette eliezer
-        elif elife eligio eliina eliis eliisa elijah elimar elimelech elin elina eline elinor elinore
-        elinóra elio elira eliran elis elisa elisabet elisabeta elisabete elisabeth elisabetta elisavet
-        elisaveta elise elisei elisenda eliseo elisete eliseu elisha elisheva elissa elissavet
-        elissaveta elita eliverta eliyahu eliz eliza elizabet elizabeta elizabete elizabeth elizaveta
-        elizbar elizbeth elize elizebeth eliška elja eljas eljon eljona elka elke elkhan ella ellada
-        ellamae ellan elle ellen ellena ellert elles elli ellie ellina elling ellinor elliot elliott
-        ellis ellmer ellsworth elly ellyn ellý elma elman elmar elmas elmaz elmaze elmedin elmedina
-        elmer elmi elmin elmina elmir elmira elmo elmurod elmārs elna elnara elnora elnur elo elodia
-        elodie elof eloi elois eloisa eloise elon elona elouise eloy eloína eloísa elpida elpiniki elroy
-        els elsa elsbeth elsche else elsebet elsebeth elshad elshan elsi elsie elsine elsje elske elso
-        elspeth elsy eltion elton elva elvan elvana elvane elvar elve elvedin elvedina elvera elvi elvia
-        elvie elviira elvijs elvin elvina elvio elvir elvira elvire elvis elvy elvyra elvíra elvīra
-        elwanda elwira elwood elxan elya elyse elza elçin eléonore elí elías elín elínborg elínrós elís
-        elísa elísabet elísio elīna elżbieta elžbieta ema emad eman emanoel emanoela emanoil emanuel
-        emanuela emanuele emanuil embla emek emel emelda emelia emelie emelina emeline emely emelía emer
-        emerald emeric emerita emerson emery emese emeterio emi emica emidio emiel emika emiko emil
-        emile emilee emilia emilian emiliana emiliano emilie emilien emilienne emilija emilijan emilio
-        emiliya emiliyan emilián emily emilía emin emina emine emini emir emira emirjon emke emma
-        emmaline emmanouela emmanouil emmanuel emmanuelle emmerich emmet emmett emmi emmie emmitt emmy
-        emogene emory emrah emre emri emriye emro emrullah emrush emsal emzar emídio emília emílio emöke
-        emīlija emīls en ena enache enar encarna encarnación encarnação encho enda endel ender endla
-        endre endri endrit ene enea enedina eneida enes engelbart engelbert engelien engeline engelke
-        engilbert engin engjell engjellushe engracia engrácia enid enida enikő enio enis enisa enise
-        enita enkel enkeleda enkelejd enkelejda enn enne enni ennio enno eno enoch enok enoks enola
-        enric enrica enrichetta enrico enrik enrikas enrique enriqueta ensio entela enton enver enza
-        enzo eoghan eoin ephraim ephrat epifania epifanio epp eqerem era erald eralda eraldo eran erand
-        eranda erasmia erasmo eray erbil erblina ercan ercole ercüment erdal erdem erdener erdinç erdit
-        erdoğan erel erella eren erez ergin ergo ergun ergys ergül ergün erhan erhard erhardt eri eric
-        erica erich erick ericka erida erik erika erikas eriko erin erina erind erinda erinn eriola
-        erion eriona eris erisa eriseld eriselda erja erjola erjon erjona erkan erki erkin erkka erkki
-        erla erlan erland erlend erlendur erlene erlinda erline erling erlingur erma ermal erman ermanno
-        ermelinda ermenegilda ermenegildo ermes ermin ermina erminia erminio ermir ermira ermo ermonela
-        erna ernest ernesta ernestas ernestina ernestine ernesto ernests ernestína ernie ernir ernst
-        erny ernő erol eroll eron eros errol ersan ersel ersela ersida ersilia ersin ersoy ertal ertan
-        ertuğrul ervand ervehe ervin ervis ervisa ervín ervīns erwan erwin erxhan eryn erza erzhan
-        erzsébet esa esad esaias esam esat esben esbjörn esdert ese esed esen esengül eser esin eskil
-        eskild esko esma esmail esme esmeralda esmir esmira esmiralda espen esperanza esperança esra
-        essam essedin essi essie esta este esteban estefana estefania estela estell estella estelle
-        ester estera esteri esterina esther estibaliz estref estrela estrella eszter eta etel etela
-        etelca etelka etelvina eter etha ethan ethel ethelene ethelyn ethem ethyl eti etibar etienne
-        etiennette etje etleva etsuji etsuko etsuo etsuyo etta ettie ettje ettore etty eudochia eufemia
-        eufimia eufrosina eufrosinia eugen eugena eugene eugeni eugenia eugenie eugenija eugenijus
-        eugenio eugeniu eugeniusz eugeniya eugeny eugène eugénia eugénie eugénio euh eui eul eula eulah
-        eulalia eulalio eulogia eulogio eun euna eung eunice euphemia eura eurico eusebia eusebio
-        eusebiu eustaquio eustaţiu eustolia eutimio eva evald evaldas evalyn evan evangelia evangelina
-        evangeline evangelista evangelos evanthia evantia evaristo evdokia evdokija evdokiya evdoxia eve
-        eveli evelia evelien eveliina evelin evelina eveline evelio evely evelyn evelyne evelynn even
-        everdine everett everette everhard evert evette evgen evgeni evgenia evgenii evgenij evgenija
-        evgeniy evgeniya evgeny evgenya evgheni evi evia evica evie evija evis evisa evita evon evonne
-        evren evridiki evrim evripidis evrydiki evtim evy evzal evžen evženie ewa ewald ewan ewelina
-        ewgenia exie eyad eyal eydís eygló eyja eyjólfur eylem eylül eymundur eynulla eyrún eystein
-        eysteinn eytan eyvindur eyyüp eyüp eyþór ezekiel ezequiel ezgi ezio ezis ezra ezriel ezzedin
-        eðvald eðvarð eşref ešef ešref fa fabian fabiana fabiano fabien fabienne fabijan fabio fabiola
-        fabjola fabrice fabrizia fabrizio fadel fadhel fadhil fadhila fadi fadia fadil fadila fadile
-        fadime fadwa fady fadya fadıl fae fagan fahd faheem fahim fahima fahira fahmi fahmy fahrettin
-        fahri fahrie fahrija fahrije fahriye fahrudin faig faiga faik faiq fairy faisal faith faiz faiza
-        fakete fakhri falah falk falko fallah fallon fan fanel fang fani fanica fanka fannar fanndís
-        fanney fannie fanny fanný fanourios faouzi farah farahnaz faraj faramarz faranaz farangiz fares
-        farhad farhan farhod fari fariba farid farida faridah farideh farie faried farije faris farman
-        farookh farooq farouk farrah farrokh farrukh farrux farsad farshid farudin faruk faruque farzad
-        farzana farzaneh farzin fata fatbardh fatbardha fateen fateh fatema fatemeh faten fathi fathy
-        fatih fatiha fatima fatimah fatime fatin fatina fatinah fation fationa fatjon fatjona fatlinda
-        fatlum fatma fatme fatmeh fatmir fatmira fatmire faton fatos fatri fausta faustina faustino
-        fausto fauzia fauziah faviola fawad fawaz fawn fawwaz fawzi fawzia fawzieh fawzy fay faycal faye
-        fayez fayge fayiz faysal fayssal fayza fazil fazila fazile fazilet fazli fazlı fazıl fe fedai
-        fedde fedele federica federico federíco fedir fedja fedor fedora fehim fehime fehmi fei feige
-        feike feikje feim feisal feivel fejzi fejzo felecia felica felice felicia felician feliciana
-        feliciano felicidad felicidade felicija felicisimo felicita felicitas felicity feliks feliksas
-        felikss felipa felipe felisa felisha felismina felix feliz felizitas felton felícia felício femi
-        femke femmie femmy fen feng fenna fennie fenno fenny feodor feodora feodosia feodosie ferah
-        feras ferat feray ferda ferdi ferdinand ferdinanda ferdinando ferdinant ferdo ferdos ferdous
-        ferdynand ferenc ferencné fereshteh fergal fergus ferhan ferhat ferial ferid ferida feride
-        feridun feriha ferihan feristah ferit feriz fermin fermina fermín fern fernand fernanda fernande
-        fernando ferne ferny ferran ferruccio ferruh ferry fershteh ferudun feruza feryal festim feta
-        fetah fethi fethiye feti fetie fetije fetnete fettah fetullah fevzi fevzije fevziye feyza feyzi
-        feyzullah feđa fiach fiammetta fida fidan fidel fidela fidelia fidelma fie fieke fien figen
-        fikret fikreta fikri fikrie fikrije fikriye fila filaret filaretos filcho file filiberto filimon
-        filio filip filipa filipe filippa filippo filippos filiz filka filloreta filofteia filoftia
-        filomena filoména finbarr fini finka finn finnbjörn finnbogi finnur finola fintan fiodor fiona
-        fionnuala fioralba fioravante fiore fiorella fiorentina fiorenza fiorenzo fiorina fiqiret
-        fiqirete fiqiri fira firas firdevs firmin firmino firmo firoozeh firouz firoz firuz firuza
-        firuţa fisnik fitim fitnete fiton fitore fjalar fjodor fjolla fjoralba fjóla fjölnir flamur
-        flavia flaviano flavie flavien flavio flaviu flavius flemming fleta fletcher fleur fllanza flo
-        floare floarea floor flor flora florance flore florea florenc florence florencia florencio
-        florene florent florentia florentin florentina florentine florentino florenţa floresha floretta
-        floria florian floriana floriane floriano florica florida florie florijan florije florika florim
-        florin florina florinda florindo florine florinel florinela floris florián florjan florrie flosi
-        flossie floy floyd flurina flutura flóki flóra focke focko foeke foekje foivos fokje fokke fokko
-        foline folke folker folkert folkmar folmer folmine fonda fons fooke foppe forest foroogh forough
-        forrest fortuna fortunata fortunato fosca foster foteini fotini fotios fotis foto fouad fouzia
-        fragkiskos fraida fran franc franca france francelina francene frances francesc francesca
-        franceschina francesco francette franchesca franci francie francien francina francine francis
-        francisc francisca francisco franciscus franciska franciszek franck francka francky franco
-        francoise frane franjka franjo frank franka frankie franklin franklyn franko franky frano frans
-        fransisca františek františka frants frantz frantzeska franz franziska françois françoise fraser
-        frasina frauke fraukea frayda fred freda fredda freddie freddy frede frederic frederica
-        frederick fredericka frederico frederik frederique fredi fredia fredo fredric fredrick fredricka
-        fredrik fredrika fredy freeda freek freeman freerk freida freideriki freja frerich frerk freydís
-        freyja freyr freysteinn fricis frid frida frideriki frido fridolin fridrich fridtjof frieda
-        friedbert friedchen friede friedel friedemann frieder friederike friedhelm friedl friedo
-        friedrich frigyes friso frits fritz friðberg friðbert friðbjörg friðbjörn friðfinnur friðgeir
-        friðgerður friðjón friðleifur friðný friðrik friðrika friðrikka friðþjófur frode frosti froukje
-        fruma frumah frunze frusina frutuoso fruzsina fryderyk fränzi frédéric frédérick frédérique
-        frímann fríða fríður fróði frøydis fu fuad fuat fuencisla fuensanta fujiko fujio fulden
-        fulgencio fulvia fulvio fulya fumi fumiaki fumie fumihiko fumihiro fumihito fumiko fumio fumiyo
-        funda furio furkan furkat fusako fusao futoshi fuyuka fyodor fátima félicie félicien félix fíona
-        fönn füsun fănică fırat ga gab gabi gabil gabino gabriel gabriela gabriele gabriella gabrielle
-        gabrieluta gabrielė gabrijel gabrijela gabriëlle gabríel gaby gad gadi gady gaetana gaetano
-        gafita gafur gagik gai gaida gaidis gail gaini gajana gak gal gala gale galen gali galia galib
-        galija galin galina galinka galip galit galiya galja gallus galo galust galya galym galymzhan
-        galyna gamal gamlet gamze gan gana gancho ganesalingam ganesh ganeshan gang ganga gani ganimet
-        ganimete ganka ganna gao gaqo garbrand gard garegin gareth garfield garik garima garip garland
-        garnet garnett garnik garofiţa garrelt garret garrett garri garry garth gary garyfalia
-        garyfallia garðar gasan gaspar gasparas gaspare gasper gaston gastone gatis gaukhar gauri gautam
-        gaute gauthier gauti gautier gautur gavan gavin gavina gavino gavriel gavril gavriliţă gavrilă
-        gavrosh gay gayana gayane gayatri gaye gayla gayle gaylene gaylord gaynell gaynelle gaynor
-        gazanfer gazi gaziz gazmend gazmir gaétane gaël gaëlle gaëtan gaļina gašpar gašper ge gea
-        geanina gearldine gearóid gebhard gebke gebkea gedalia gedalyah gederts gediminas gee geerd
-        geert geertje geesche geesje geeske geeta geetha gegam gegham gehde geidi geike geir geirlaug
-        geirþrúður geja gejza geke gela gellért gelsomina gelu gema gemma gen gena genadi genadijus
-        genaro genc gencho genci gene generosa generoso genesis geneva genevie genevieve genevive
-        geneviève geng genia genie genka genki genna gennadi gennadij gennadijs gennadiy gennady gennaro
-        gennie genny genovaitė genovefa genoveffa genoveva genovéva genowefa genrikh gent genti gentian
-        gentiana gentjan gentjana genādijs genė geoff geoffrey geoffroy georg georgann george georgeann
-        georgeanna georgel georgene georges georgeta georgetta georgette georgi georgia georgian
-        georgiana georgiann georgianna georgianne georgica georgie georgii georgij georgijs georgijus
-        georgina georgine georgios georgiy georgs georgy ger gera geraint gerald geralda geraldine
-        geraldo geralyn gerard gerarda gerardas gerardina gerardine gerardo gerardus gerasimos
-        gerassimos gerben gerbert gerbrand gercho gerco gerd gerda gerdi gerdie gerdien gerdy gerfried
-        gergana gergely gergina gerhard gerhardine gerhardt gerhart gerhild geri gerie geriet gerit
-        gerjan gerjet gerke gerli gerlind gerlinde gerlof germ germa germain germaine german germana
-        germano germán gerno gernot gero gerolamo gerold gerri gerrie gerriet gerrit gerry gershon gert
-        gerta gertha gerti gertie gertjan gertje gertraud gertraude gertrud gertrude gertrudes gertrudis
-        gertrúda gertrūde gertude gerty gervasio gerwin gerða gerður gesa gesche gesina gesine gestur
-        gesuina geta geula geun gevorg gevork gezim ghada ghadah ghalib ghassan ghazal ghazi ghenadi
-        ghenadie gheorghe gheorghi gheorghiţă gherasim gherghina ghida ghina ghinwa ghiorghe ghiorghi
-        ghiorghiţă ghislain ghislaine ghita ghiwa ghizela ghiţă gholam ghulam gi gia giac giacinta
-        giacinto giacoma giacomina giacomino giacomo giambattista giampaolo giampiero giampietro gian
-        gianbattista giancarla giancarlo giandomenico gianfranca gianfranco giang gianina gianluca
-        gianluigi gianmario gianna gianni giannina giannino giannis giannoula gianpaolo gianpiero
-        gianpietro giao giasone gideon gidget giedrius giedrė giel giesela giga gigel gigi gigliola gijs
-        gijsbert gil gila gilad gilbert gilberte gilberto gilda gildas gildo giles gili gilles gillian
-        gillis gilma gina gines ginetta ginette ginevra ginger ginka ginny gino ginta gintaras gintas
-        gintautas gints ginutis gioacchino gioconda gioia giordana giordano giorgi giorgia giorgina
-        giorgio giorgios giosuè gioula giouli giovan giovanbattista giovanna giovanni giovannina
-        giovannino giovina girija girolama girolamo gisbert gisela gisele gisella giselle gislaine
-        gissur gisèle gita gitanjali gitchka gitcho gitta gitte gittel giuditta giulia giuliana giuliano
-        giulietta giulio giuseppa giuseppe giuseppina giuseppino giustina giustino giusto givi gizela
-        gizella gizem gjenovefa gjergj gjergji gjin gjinovefa gjok gjoko gjon gjore gjorgje gjorgji
-        gjorgjija gjovalin gjurgja gjyle gjyltene gjystina gladis glady gladys glauco glayds gleb glen
-        glenda glendora glenn glenna glennie glennis glenys gligor glinda gloria glory glyn glynda
-        glynis glynn glódís glória gnanasekaran go gobind gobnait goce gocha goda godfrey godfried
-        godwin goffredo gogi goh gohar goichi gojka gojko golan golda golden goldie golnaz gon gonca
-        gonda gong gonnie gonny gonzalo gonçalo goo gopal gopalarajah gor goran gorana goranka gorančo
-        gorazd gordan gordana gordon gorg gorica gorjana gorm goryana goscho gosho gospava gospodin
-        gospodinka gosse gotcho gottfrid gottfried gotthard gottlieb gottskálk gouri govert govind goði
-        grace gracia gracie graciela graciete gracija gracinda gradimir grady graeme graham grahame
-        graig graine gramoz granit grant granville grayce grazia graziana graziano graziela graziella
-        grazio grazyna graça graţian graţiana graţiela grażyna gražina gražvydas greet greetje greg
-        grega greger gregg gregor gregoria gregorio gregory gregório gresa gret greta gretchen grete
-        gretel gretha grethe greti gretje gretl gretta grettir gretus grezzju grga grgo gricelda griet
-        grietje grigol grigor grigore grigori grigoria grigorie grigorii grigorij grigorijs grigorios
-        grigoriy grigory grischa grisel griselda grisha grit grita grith gritje gro grover grozda
-        grozdana gry grygorii grygorij grygory grytsje grzegorz gráinne gré grégoire grégory gréta
-        grétar grímur gróa gu guadalupe gualdino gualtiero guan guang gudbrand gudmund gudrun gue guen
-        guerino guerrina guerrino gugash guglielmina guglielmo gui guido guilhem guilherme guilhermina
-        guilhermino guillaume guillermina guillermo guitta guk gul gula gulab gulam gular gulara gulbanu
-        gulhayo gulja gull gullan gulli gulmira gulnar gulnara gulnaz gulnora gulnur gulshan gulshara
-        gulshat gulshen gulsum gulya gulyara gulzada gulzar gulzat gulzhan gulzhazira gumersindo gun
-        guna gunaratnam gunaseelan gunay gunborg gunbritt gunda gundars gundega gundi gundolf gundula
-        gunel gunhild gunilla gunita gunjan gunmala gunn gunna gunnar gunnbjörn gunnel gunnhild
-        gunnhildur gunnlaug gunnlaugur gunnsteinn gunnur gunnvor gunnvör gunnþór gunnþóra gunnþórunn
-        gunta guntars gunter gunther guntis guntram gunver gunvor gunārs guo guram gurbachan gurbaksh
-        gurban gurbax gurbhajan gurcharan gurdarshan gurdeep gurdev gurdial gurdip gurgen guri gurinder
-        gurjant gurjeet gurjit gurli gurmail gurmeet gurmej gurmit gurnam guro gurpal gurpreet gurwinder
-        gus gussie gustaaf gustaf gustav gustave gustavo gustaw gusts gustáv gusztáv guttorm guttormur
-        guus guy guylaine guylène guzel guðberg guðbergur guðbjartur guðbjörg guðbjörn guðbjört guðborg
-        guðbrandur guðfinna guðfinnur guðgeir guðjón guðjóna guðlaug guðlaugur guðleif guðleifur guðmann
-        guðmar guðmunda guðmundur guðmundína guðni guðný guðríður guðrún guðsteinn guðvarður guðveig
-        gvantsa gvido gvozden gwang gwen gwenaël gwenda gwendolen gwendoline gwendolyn gwenn gwilym gwyn
-        gwyneth gwénaëlle gyda gye gylfi gytis gyu gyula gyun gyung gyða gyöngyi gyöngyvér györgy
-        györgyi győző gábor gáborné gáspár gé gérald géraldine gérard géry géza gëzim gëzime gígja gísli
-        gíslína gökalp gökay gökben gökhan gökmen göksel göksu göktuğ gökçe gönül göran görel görkem
-        gösta göta göte götz gözde gøril gústaf gústav gül gülay gülbahar gülbeyaz gülcan gülce gülcihan
-        güldal güldane gülden güldeniz gülderen gülen gülendam gülender gülengül güler güleser gülfer
-        gülfidan gülgün gülhan gülhanim gülhatun gülin gülistan güliz gülizar güller güllü güllüzar
-        gülnaz gülnur gülperi gülser gülseren gülseven gülsevim gülsüm gülsün gültekin gülten gülçin
-        gülümser gülüstan gülüzar gülşah gülşen günay gündüz güner güney güneş güngör günsel günseli
-        günter günther güray gürcan gürhan gürkan gürman gürsel güven güzide güzin gėnė ha haa haakon
-        habbe habbo habib habiba habibe habibollah habibullah habip hacer haci hack hacı hadas hadasa
-        hadassa hadassah hadi hadia hadice hadie hadil hady hadžo hae haeng hafdís hafez hafida hafiz
-        hafiza hafize hafliði hafrún hafsteinn hafþór hagai hagar hagay hagen hagit hai haidar haider
-        haifa haifaa haik hailey haim haimar hain hainer haitham hajdar haje hajime hajnal hajnalka hajo
-        hajredin hajri hajrie hajrija hajrije hajriz hajrudin hajrulla hak hakan hakeem haki hakija
-        hakim hakima hakime hakkı hakob hakop hal hala haldis hale haleema haley halid halida halide
-        halil halim halima halime halimi halina halis halise halit halla hallbera hallbjörn halldís
-        halldór halldóra halley hallfríður hallgerður hallgrímur hallie hallsteinn hallur hallvarður
-        hallveig halszka haluk halvard halvor hamad hamayak hambartsum hamdi hamdija hamdiye hamdo hamdy
-        hamed hameed hamid hamida hamide hamidiye hamidollah hamidullah hamish hamit hamiyet hamlet
-        hamood hampus hamud hamza hamzeh han hana hanaa hanadee hanadi hanady hanae hanako hanan hanane
-        handan hande hando hane hanfried hang hanh hani hania hanife hanifi hanin hanita hank hanna
-        hannah hannan hanne hanneke hannele hannelore hannes hanni hannie hanno hanns hannu hanny hanoch
-        hanora hans hansdieter hansine hansjörg hansjürg hansjürgen hansl hanspeter hansruedi hansueli
-        hansína hany hanım hao har haralambie haralampie harald haralds haraldur harbans harbhajan
-        hardeep hardev hardi hardip hardy hardyal hari hariharan harijs harika hariklia harilla harillaq
-        harinder haris harish haritina harivender harjeet harjinder harjit harlan harland harles harley
-        harly harm harma harmannus harmen harmina harminder harmine harmke harmony harold haroon haroun
-        harpa harpal harpreet harprit harri harrie harriet harriett harriette harris harrison harriëtte
-        harro harry harsh harsharan harshita hartmann hartmut hartvig hartwig harue haruhiko haruhito
-        haruka haruki haruko harumi harun haruna harunobu haruo harutyun harvey harvinder harwinder hary
-        hasan hasbi haseeb hasena hashem hashim hasib hasiba hasibe hasim hasime hasina hasko hasmik
-        hasna hasnaa hasnija haso hasret hassan hassanah hasse hassib hassie hassina hasso hasudin hat
-        hatay hatem hateme hatice hatidža hatixhe hatmane hatsue hatsumi hattie hatun hau hauke haukur
-        hava havasxon havva haxhere haxhi haxhire hay haya hayam hayat hayati hayato haydar haydee
-        hayden hayder haydn haye hayet hayfa hayk haykaz hayley hayo hayrani hayrettin hayri hayriye
-        hayrul hayrulla hayrullah haytham haywood hazal hazbi hazbije hazel hazem hazim hazir haziz
-        haşim hašim he hea heath heather heba hector hedda hedi hediye hedvig hedviga hedvika hedwig
-        hedwige hedy hee heena heera heere hege hei heide heidelinde heidelore heidemarie heiderose
-        heidi heidrun heidy heie heigo heike heiki heikki heiko heili heimir heimo hein heinar heine
-        heiner heini heink heinke heino heinrich heinrihs heinz heio heiti heitor heiða heiðar heiðbjört
-        heiðdís heiðrún heiður heiðveig hekla hektor hekuran hela helaine helder heldur hele heleen
-        heleena helen helena helene heleno heleri helfried helga helgard helge helgi heli helidon helin
-        helina helinä helio heliodoro helis heljo helju heljä helka helke hella helle hellen hellevi
-        helli hellin hellmut hellmuth helma helmer helmi helmie helmut helmuth helmuts helmy helve helvi
-        helwig hely helén helēna hema hemant hemlata hemma henach henadz henadzi henar hendra hendri
-        hendrie hendrik hendrika hendrikus hendrina heng henk henn henna hennadij hennadiy hennadzy
-        henni hennie henning henno henny henný henri henric henrich henrie henrieta henriett henrietta
-        henriette henrik henrikas henrike henrikh henrikki henrique henriqueta henriët henriëtte henry
-        henryk henryka heon hera herb herbert herberts herborg herculano herdis herdís herfriede hergen
-        heribert heriberta heriberto herke herlinda herlinde herluf herm herma herman hermanda hermann
-        hermanni hermannus hermelinda hermelinde hermenegildo hermi hermien hermila hermina hermine
-        herminia herminio hermod hermína hermínia hermínio hernán hernâni hero herolinda herrmann
-        herschel hershel herta hertha hervé herward herwig herwin herzel hesham hessel hester heta hetem
-        hettie hetty heui heung hey heydar heye heyke heyko heyo hezi hi hiam hiba hibi hicham hichem
-        hicran hidajet hidajeta hidajete hidayet hidde hideaki hidehiko hidehisa hidekazu hideki hideko
-        hidemasa hidemi hidenari hidenori hideo hideshi hidetaka hideto hidetoshi hideyo hideyuki hie
-        hiedi hieke hielke hiema hien hieng hiep hieronim hieu higinio hiie hikari hikariko hikaru
-        hikmat hikmet hila hilah hilal hilaria hilario hilary hilbert hilbrand hilda hildburg hilde
-        hildegard hildegarda hildegarde hildegund hildegunde hildi hildigunnur hilding hildred hildur
-        hilja hilka hilke hilkka hilko hillar hillary hille hillel hillevi hillie hillrich hilly hilma
-        hilmar hilmi hilmir hilmo hilrich hiltje hilton hiltraud hiltrud hiltsje himadri himel himmet
-        himzo hinako hind hinderika hinderikus hinderk hindertje hinke hinrich hinriette hinrik hinrika
-        hinrike hinrikus hipolito hipólito hiqmet hira hiraku hiram hiro hiroaki hirobumi hiroe hirofumi
-        hirohiko hirohisa hirohito hirokazu hiroki hiroko hiromasa hiromi hiromichi hiromitsu hirono
-        hironobu hironori hiroo hiroshi hirotada hirotaka hiroto hirotoshi hiroya hiroyasu hiroyuki hisa
-        hisae hisaki hisako hisami hisanaga hisano hisanobu hisao hisashi hisato hisatoshi hisayo
-        hisayoshi hisham hiske hitomi hitoshi hiyam hjalmar hjalti hjálmar hjálmfríður hjálmtýr hjördis
-        hjördís hjörleifur hjörtur hjörvar hjørdis hlynur hlíf hlín hlíðar hlöðver ho hoa hoai hoan
-        hoang hobert hoc hocine hoda hodo hoe hoi holger holley holli hollie hollis holly holta homa
-        homaira homayoon homayoun homayun homeira homer honey hong honorata honorio hoo hoon hope horace
-        horacio horaţiu horea horia horst hortencia hortense hortensia horácio hosea hosein hosni
-        hossain hossam hossein houcine houda houssain houssam houssein houston hovannes hovhannes howard
-        hoyt hrachia hrachik hrachuhi hrachya hrafn hrafnhildur hrafnkell hrair hranislav hrannar hrant
-        hranush hrefna hreggviður hreinn hreiðar hringur hripsik hripsime hriska hrista hristache
-        hristijan hristina hristinka hristo hristos hristu hrund hrvoje hróbjartur hrólfur hrönn hsiu hu
-        hua huai huan huang hubert huberta huberte hubertus huda hudoishukur hue huey hugborg hugh hugi
-        huginn hugo hugrún hugues huguette hui huib huld hulda hulusi huma humam humayun humberto
-        humphrey hun hung hunter huong hup huri huriye hurshid hursut hurşit husain husam husayn husein
-        huseyn husni husnida husnija huso hussain hussam hussein huu huub huw huy huyen huynh hwa hwan
-        hwang hy hyacinth hyang hye hyen hyeng hyeon hyeong hylke hyman hynek hyo hyok hyon hyong hyoun
-        hyoung hyqmet hyra hyrie hyrije hysen hysni hysnie hysnije hyuk hyun hyung hákon hálfdán
-        hávarður håkan håkon håvard héctor hélia héloïse hélène héléna héðinn hólmar hólmfríður hólmgeir
-        hólmsteinn högni hörn hörður höskuldur hülya hümeyra hünkar hürriyet hüsamettin hüseyin hüsne
-        hüsniye hüsnü hüsnüye hıdır hızır ia iacob iain iakovos ian iana iancu ianos ib iben ibo ibolya
-        ibrahim ibro ibtesam ibtihaj ibtisam ibtissam ibtissem ichiro ichirou iciar icke ida idajet
-        idajete idalia idalina idan idar ideal idell idella idit idith idlir ido idoia idrees idris
-        idriz idrizi iesha iet ieva ieviņa ifat ifeta ifigeneia ifigenia iftach iftikhar iftim iftimia
-        igal igbal igbale igballe igino igli ignac ignace ignacia ignacio ignacy ignas ignatius ignaz
-        ignazia ignazio ignaţiu ignjat ignác igor igoris igors igorče ihab ihar ihne ihno ihor ihsan
-        ihssan iida iina iiris iiro iisakki iivari iivi ijaz ik ika ikbal ikbale ike ikko iko ikram ikue
-        ikuko ikumi ikuo ikuyo il ila ilaha ilan ilana ilanit ilari ilaria ilarie ilario ilarion ilcho
-        ilda ildar ilde ildefonso ildiko ildikó ildze ile ileana ileen ilektra ilene ilga ilgar ilgmārs
-        ilgonis ilgvars ilgın ilham ilhama ilhom ilia ilian iliana ilias ilie ilija ilijan ilijana
-        ilinka ilio ilir ilira iliriana ilirjan ilirjana ilit iliya iliyan iliyana ilja iljaz ilka ilke
-        ilkin ilkka ilko illa illar ille illugi illya illés ilma ilmar ilmari ilme ilmi ilmije ilmira
-        ilmo ilmārs ilo ilona ilonca ilonka ilpo ilqar ilse iluminada iluta ilva ilvars ilvi ilya ilyas
-        ilze ilídio im ima imad iman imants imbi imdad imed imelda imer imka imke immacolata immanuel
-        immanuels immo imogene impress imran imrane imre imrich imréné imtiaz in ina inabat inara inas
-        inaya inbal inbar incoronata indalecio indars inderjit india indira indra indrakumar indrani
-        indrek indrit indriði indriķis indro indrė indu indu-bala indulis indíana ine ineke inell ines
-        inesa inese inesis inessa ineta inez ineza ing inga ingalill ingar ingard ingars inge ingebjørg
-        ingeborg ingeborga ingeburg ingegerd ingegärd ingela ingelise ingelore ingemar inger ingerid
-        ingerlise ingi ingiberg ingibergur ingibjörg ingibjörn ingigerður ingileif ingimar ingimundur
-        ingiríður ingjaldur ingjerd ingmar ingmari ingmārs ingo ingolf ingrid ingrida ingrit ingrīda
-        inguna ingunn ingus ingvald ingvaldur ingvar ingvard ingvars ingveldur ingvi ingvild ingólfur
-        ingþór ingūna inha inita inka inken inkeri inmaculada inna inno innocenzo inocencia inocencio
-        inocêncio insa inse inta intars intisar intissar ints inácia inácio inès inés inês ināra inārs
-        ioachim ioan ioana ioanna ioannis iola iolan iolanda iole ioli ion iona ionaş ione ionel ionela
-        ionelia ionică ioniţă ionut ionuţ iordanis iori ioseb iosef iosefina iosif ioulia iov ipolitas
-        ippe ippokratis iqbal ira irada iraida iraj irakli iraklis irana ireene irek iren irena irene
-        ireneusz irfan iria irida iride irimie irina irine irinel irini irinka iris irisa irish irit
-        irith irja irjat irma irmak irmantas irmeli irmgard irmhild irmtraud irmtraut iro iroda iroshka
-        irun irvin irving irwin iryna irène irén iréne irēna irīna isa isaac isaak isabel isabela
-        isabell isabella isabelle isadora isaia isaiah isaias isak isam isamu isao isaura isela ishai
-        ishay ishkhan isiah isida iside isidora isidoro isidoros isidra isidro isilda isis iskandar
-        iskander iskender iskra iskren islam ismael ismahan ismail ismat ismayil ismet ismeta ismimi
-        ismir ismo isni isobel isolde isolina israel isreal issa issac issam issei istrate istref istván
-        istvánné isuf isăilă ita itai itala italia italo itamar itay ito itoko itsik itsuko itsuro ittai
-        itzak itzchak itzhak itziar itır iudita iulia iulian iuliana iuliu iulius iurie iurii iustin
-        iustina iustinian iuza iva ivaila ivailo ivajla ivajlo ivan ivana ivanas ivanca ivancho ivane
-        ivanka ivanna ivano ivans ivančica ivančo ivar ivars ivayla ivaylo ivelin ivelina ivelisse iver
-        iveri iveta ivetta ivette ivey ivi ivica ivika ivka ivo ivona ivone ivonna ivonne ivor ivory ivy
-        ivzi iván iwan iwao iwona iyad iyadurai iyampillai iyathurai izabela izabella izabelė izak izat
-        izchak izet izeta izetta izhak izhar izidor izidorius izola izolda iztok izudin izumi izzak
-        izzat iðunn iñaki iļja iľja işık işıl işılay ja jaacov jaagup jaak jaakko jaakov jaan jaana
-        jaanika jaano jaanus jaap jaba jabar jabbar jabbo jaber jac jacalyn jacco jace jacek jacelyn
-        jacinda jacinta jacinto jack jackeline jackelyn jacki jackie jacklyn jackqueline jackson jacky
-        jaclyn jaco jacob jacoba jacobo jacobus jacolien jacoline jacqualine jacque jacquelien jacquelin
-        jacqueline jacquelyn jacquelyne jacquelynn jacques jacquetta jacqui jacquie jacquiline jacquline
-        jacqulyn jad jada jade jadran jadranka jadranko jadviga jadvyga jadwiga jae jafar jaffar jagbir
-        jagdesh jagdev jagdish jagica jagir jagjit jagmohan jagoda jagraj jagtar jahan jahanara jahn
-        jahongir jai jaime jaimee jaimie jair jaiveer jak jaka jake jakica jakim jakob jakoba jakobine
-        jakobus jakobína jakov jakovs jakub jakup jalal jale jaleesa jalil jalisa jalmari jalo
-        jaloliddin jama jamaal jamal jamar jame jamee jameel jamel james jamey jami jamie jamiel jamika
-        jamil jamila jamilah jamile jamilia jamilya jamison jammie jamshed jamshid jan jana janae janaki
-        janaq janar janat janay jandirk jandre jane janean janee janeen janek janel janell janella
-        janelle janely janene janessa janet janeta janeth janett janetta janette janey janez jang jani
-        janica janice janick janie janiece janika janina janine janique janis janise janita janja janka
-        janke janki janko jann janna janne janneke jannes jannet jannette janni jannicke jannie jannik
-        janno janny jans jantcho jantien jantina jantine jantje jantsje january janus janusz januário
-        jany janyce janė janīna jaouad japke jappie jaqueline jaquelyn jared jari jarir jarkko jarl
-        jarle jarmil jarmila jarmo jarnail jarno jarod jarolím jaromír jaromíra jaroslav jaroslava
-        jarosłav jarosław jarred jarrett jarrod jaruška jarvis jarþrúður jas jasbir jasem jasenka
-        jasenko jashar jasim jasmin jasmina jasmine jasminka jasminko jasna jason jaspal jasper jassem
-        jassim jassir jasur jasvinder jasvir jaswant jaswinder jatinder jatta jauhen jaume jaunita
-        jaunutis jausma jautrīte javad javed javeed javid javier jawad jawdat jawed jaweed jawid jay
-        jaya jayanthi jayanti jayaram jayashree jaye jayme jaymie jayna jayne jayshree jayson jazmin
-        jazmine jc je jea jean jean-claude jean-luc jean-marie jean-paul jean-pierre jeana jeane
-        jeanelle jeanene jeanet jeanett jeanetta jeanette jeanice jeanie jeanine jeaninne jeanmarie
-        jeanna jeanne jeannet jeannetta jeannette jeannie jeannine jeannot jeanny jed jee jeen jef jeff
-        jefferey jefferson jeffery jeffie jeffrey jeffry jegatheeswaran jegor jegors jehad jehona jehuda
-        jeka jekaterina jeko jela jelde jelena jelenka jelica jelisava jelisaveta jeljazka jeljazko
-        jeljo jelju jelka jelle jellie jelly jelmer jelo jelsche jelte jeltje jelto jeltsje jemal
-        jemiina jemma jen jena jenae jene jenee jenell jenelle jenette jeneva jeni jenica jenice jenifer
-        jeniffer jenine jenise jenja jenna jennefer jenneke jennell jennet jennette jenni jennie
-        jennifer jenniffer jennine jenny jenný jens jensína jenő jeom jeon jeong jeppe jerald jeraldine
-        jeramy jere jeremiah jeremy jergis jeri jerica jerilyn jerina jerka jerker jerko jerlan jerlene
-        jermaine jernej jerneja jeroen jerold jerolim jerome jeromy jeronim jeronimas jeronimo jerrell
-        jerri jerrica jerrie jerrod jerrold jerry jerzy jerónimo jes jesenia jesica jesmond jesper jess
-        jesse jessenia jessi jessia jessica jessie jessika jessy jestine jesus jesusa jesusita
-        jesuthasan jesús jet jeta jetchka jetcho jetmir jetmira jetnor jeton jetske jetta jette jettie
-        jetty jetze jeung jevgeni jevgenia jevgenij jevgenija jevgenijs jevgeniy jevgeņijs jevgēnija
-        jevgēnijs jewad jewel jewell jewgeni jewgenij jeyachandran jeyakumar jeyakumaran jeyakumari
-        jeyananthan jeyarajah jeyarani jeyaratnam jeyathevan jeyhun jeļena jharna ji jia jian jiang jiao
-        jibbo jie jihad jihan jihane jikke jill jillian jim jimmi jimmie jimmy jin jina jinane jindra
-        jindřich jindřiška jing jinny jiong jip jirka jiro jit jitka jitske jitze jivka jivko jiwan
-        jiřina jiří jo joachim joacim joakim joan joana joane joanie joann joanna joanne joannes joannie
-        joaquim joaquin joaquina joaquín job jocelyn jocelyne jochem jochen jodee jodi jodie jody joe
-        joeann joel joella joelle joellen joep joeri joesph joetta joette joey joffrey joga joginder
-        johan johana johann johanna johanne johannes johar john john-mary johna johnathan johnathon
-        johnetta johnette johnie johnna johnni johnnie johnny johnsie johnson johny joi joie joita joji
-        joke joko jokūbas jolana jolanda jolande jolanta jole joleen jolene jolie jolien joline jolita
-        jolyn jolynn jolán jon jona jonah jonas jonathan jonathon jone jonell jonelle jong joni jonida
-        jonie jonilda jonka jonko jonna jonne jonnie jonny jonuz joo joon joona joonas joong joop joosep
-        joost jopie jora jordan jordana jordanka jordančo jordi jordon jordy joresa jorg jorgaq jorge
-        jorgji jorgo jori jorida jorien joris jorma joro jorrit jorun jorunn jos jose joseba josee josef
-        josefa josefien josefin josefina josefine joselyn joselyne josep joseph joseph-mary josephina
-        josephine josette josh joshua josiah josiane josianne josie josien josif josifas josifs josine
-        josip josipa joslyn joso jospeh josphine josse josseline jost jostein josue josy josèphe josé
-        josée joséphine jouji jouke joukje jouko joumana joung jouni jovan jovana jovanka jovcho jovica
-        jovita jovka jovo joy joya joyce joycelyn joye jozef jozefa jozefína jozo joão joé joël joëlle
-        joško jože jožef jožefa jožica ju juan juana juanita jubran jude judi judie judit judita judite
-        judith judson judy judīte jue jugoslav juha juhan juhana juhani juhi juho jukka jule julee
-        julene jules juli julia julian juliana juliane juliann julianna julianne julide julie julieann
-        julieanne julien julienne juliet julieta julietta juliette julij julija julijan julijana julije
-        julijona julijonas julika julinda julio julissa julita julius juliusz juliya juliyan juliyana
-        julián juliëtte juljan julka julo julya julė jum jumana jumanah jumpei jun juna june jung
-        junichi junichiro junie junior junita junji junko junpei junya juozapas juozas jur juraj jure
-        jurek jurga jurgen jurgis jurgita juri jurica jurij jurijs jurijus juris juriy jurjen juro juryj
-        jurģis juso jusra jussi justa justin justina justinas justine justino justo justus justyna jusuf
-        jusztina juta jutta juul juuso juvenal juzefa jyoti jyotsna jyri jyrki jytte jyun ján jános
-        jánosné jérémie jérémy jérôme jódís jóel jófríður jóhann jóhanna jóhannes jón jóna jónas jónatan
-        jónmundur jónína jórunn jósef jósefína jósep józef józefa józsef józsefné jökull jörg jörgen
-        jörk jörn jörundur jørgen jørn júlia júlio július júlía júlíana júlíanna júlíus jülide jürendine
-        jürg jürgen jüri jürn jürren jānis jāzeps jēkabs jūlija jūlijs jūra jūratė ka kaan kaare kaarel
-        kaari kaarin kaarina kaarle kaarlo kabal kabeer kabir kacey kaci kacie kacper kacy kadash kader
-        kadi kadife kadir kadira kadire kadri kadrie kadrija kadriye kae kahraman kai kaia kaidi kaido
-        kaie kaija kaila kailasapillai kailash kaili kaino kairat kaire kairi kairit kais kaisa kaisar
-        kaiss kaissar kaisu kait kaitlin kaitlyn kaj kaja kajo kajsa kakha kakhaber kala kalcho kaleb
-        kaleigh kalervo kalev kaleva kalevi kaley kali kalin kalina kalinka kaliopi kalja kaljo kalju
-        kalle kallie kalliopi kallirroi kallol kalmer kalo kalojan kaloyan kalpana kalpna kaltrina
-        kaludka kalvi kalvis kalya kalyan kalyani kalyn kam kama kamal kamala kamalanathan kamaljit
-        kamber kambiz kamel kamelia kamelija kameliya kamen kamer kami kamil kamila kamilah kamile
-        kamilja kamilla kamilya kamini kamla kamlesh kamma kamo kamoliddin kampe kamran kamuran kan kana
+        aad aadam aadje aadu aaf aafke aafkea aafko aage aagje aagot aagoth aalbert aalderich aalderk
+        aaldrik aale aaliyah aalke aalt aaltien aaltinus aaltje aaltsje aamir aant aapeli aapo aappo
+        aard aare aarent aarjan aarne aarni aarno aarnoud aarnout aaro aaron aarre aarron aart aarti
+        aarón aase aashild aat aatami aatos aatto aatu aave aavo ab abad abagail abai abas abay abaz
+        abbas abbe abbey abbie abbigail abbo abbondanza abbondanzio abbondio abby abd abdal abdalla
+        abdallah abdel abdelilah abdellah abdeslam abdi abdija abdo abdon abdorassoul abdou abdoul abdu
+        abduh abdul abdulah abdulbaki abdulcabbar abdulhakim abdulilah abdulkader abdulkadir abdulkadyr
+        abdulkerim abdulla abdullah abdulmalik abdulmedjit abdulsamet abdurahman abdurrahim abdurrahman
+        abdyl abdülhalim abdülhamid abdülkadir abdülkerim abdüllatif abdülsamet abe abed abeda abedin
+        abeer abel abelardo abele abelia abeline abelio abelius abelle abha abhay abhilasha abid abida
+        abidin abigail abigale abigayle abigaël abigaëlle abilia abilio abir abla ablah abner abraham
+        abram abramina abramo abrar abraão abrytha abu abubekir abuzar abuzer aby abygaël abygaëlle
+        abília abílio aca acacio accursia accursio achaz achicam achikam achilina achille achilleas
+        achillefs achim achiropita achraf acilino acim acke acko aco aculina acácio acúrcio ad ada adah
+        adair adakras adalbert adalberta adalberto adalciza adalet adalgira adalgisa adalgiso adaline
+        adalmiina adam adama adamantia adamantini adamantios adamira adamo adan adaniel adar adarsh adda
+        addi addie addison addolorata addolorato addy ade adea adeele adel adela adelaida adelaide
+        adelaido adelajde adelaïde adelbert adelchi adele adelfa adelfo adelfried adelgund adelgunde
+        adelhard adelheid adelheide adelia adelin adelina adelinda adelinde adelindo adeline adelino
+        adelio adelisa adeliya adell adella adelle adelma adelmar adelmina adelmino adelmira adelmo
+        adelo adelphine adeltraud adeltraut adeluţa adelya adelyne adelė adem ademar ademara ademaro
+        aden adena adeodata adeodato aderita aderito adham adhurim adhémar adi adib adiba adil adila
+        adilbek adile adilia adilkhan adin adina adinda adine adinel adino adir adis adisa aditi aditya
+        adiya adje adjuto admeto admir admira admirim adnan adnana adnand ado adolf adolfa adolfas
+        adolfina adolfine adolfo adolina adolph adolphe adolphine adolphus adomas adone adonis adoración
+        adoram adorata adorján adorna adorno adosinda adosinha adrasto adri adria adriaan adrian adriana
+        adriane adrianna adrianne adriano adrianus adriatik adrie adrien adriena adriene adrienn
+        adrienne adrijan adrijana adrio adrián adrião adriëlle adriënne adriāns adua aduo advija ady
+        adán adão adèle adéla adélaïde adéle adélia adélie adélio adérito adília ae aedal aedin aeihso
+        aeilt aelbert aelita aeneas aengus aenne aerend aernout aeron aeronwen aeronwy aert afa afaf
+        afag afanasie afanasii afanasijs afaq afat afelien aferdita afet affie afgan afia afie afif
+        afifa afifah afiya afke afonso afra afrim afro afrodita afroditi afsaneh afsar afschin afshin
+        aftab aftandil aftina aftinia afton afzal afërdita afşar aga agaat agaath agafia agah agan agapi
+        agapia agapios agapita agapito agata agate agatha agathe agathi agatho agatia agatina agatino
+        agazio agda age ageet ageeth agenore ager agesilao agetina agge aggeo aggie agha aghasi aghavni
+        aghvan agide agil agilbert agilmar agim agis agisilaos agita agla aglaea aglaia aglaja aglaya
+        aglaé aglaée agle agna agnar agne agnela agnella agnello agnelo agner agnes agnesa agnese agneta
+        agnete agnetha agnethe agneza agni agnieszka agnietė agnieška agnija agnis agnita agnus agnès
+        agnė ago agon agora agoritsa agostina agostinho agostino agostiña agota agra agripina agrippina
+        agrippino agris agrita agron agshin agu agueda aguinaldo agunde agurne agurtzane agusti agustin
+        agustina agustín agáta ah aharon aherine ahilan ahile ahlam ahlerich ahlke ahlrich ahlrike ahmad
+        ahmed ahmet ahmo ahrend ahsen ahti ahto ahu ahuva ahuvah ai aia aiace aibek aicha aicke aida
+        aidan aidana aidar aidas aide aideen aidel aiden aido aiert aiga aigar aigars aigerim aigris
+        aigul aija aikaterini aike aiki aiko aila ailbhe aile ailean aileen ailene ailert aili ailidh
+        ailie ailin ailis ailish ailsa ailt ailín ailís aima aimable aiman aimantas aimar aime aimee
+        aimeric aimery aimi aimie aimilia aimilios aimo aimur aimy aimé aimée ain aina ainagul ainar
+        ainara ainars ainash aindrias aindriú aine aingeru ainhoa aini ainikki ainis aino ainoriitta
+        ainsley ainsworth aintzane ainur ainura ainārs aira aire aires airete airi airidas airina airo
+        aischa aisha aishah aishe aishling aislin aisling aislinn aisma aiso aita aitan aitana aiten
+        aitor aitzol aiva aivar aivaras aivars aive aivi aivils aivis aivo aiyana aize aizhan aizo aiša
+        aja ajay ajaz ajda ajdin ajdina ajet ajeta ajete ajit ajiša ajka ajkun ajkune ajla ajmal ajmer
+        ajrie ajshe ajten ajtene ajub ajša akaki akan akane akari akash akbar akbota ake akeem akemi
+        aketza akgül akhila akhtar aki akiba akif akife akifumi akiharu akihiko akihiro akihisa akihito
+        akikazu akiko akil akila akilah akim akimasa akimitsu akina akindynos akino akinobu akinori akio
+        akira akito akitomo akitoshi akiva akiyo akiyoshi akke akkie akmal akmaral akmini akper akram
+        akrivi akrom aksana aksel akseli aku akylbek akçay akın al ala alaa alaaddin alaattin aladdin
+        aladina aladino aladár alaeddine alaettin alaga alain alaina alaine alaitz alajos alak
+        alakananda alam alamanno alamgir alan alana alanah alane alanis alanna alannah alar alari alaric
+        alarich alarico alarik alasdair alastair alaster alayna alayne alazdin alazne alaïs alba albain
+        alban albana albane albanie albanne albano albena alber alberdina alberdine alberica alberico
+        albert alberta albertas albertdine alberte albertha alberthe albertien albertina albertine
+        albertino albertje alberto alberts albertus albi albin albina albinas albinca albine albino
+        albinus albion albo albrecht albulena alby albéric albína albīna alcea alceo alceste alceu
+        alcide alcides alcina alcinda alcindo alcino alco alcídia alcínio alda aldas aldegonda alden
+        alderico aldesina aldesino aldi aldijana aldin aldina aldine aldino aldis aldo aldobrando aldona
+        aldonija aldonis aldor aldous aldric aldrich aldrik alduina alduino aldwin aldwyn aldéric aldís
+        aldónio ale aleah aleandra aleandro alearda aleardo alease alec alecia aleck alecsandra
+        alecsandrina alecsandru alecse aled aleen aleg alegria aleh aleid aleida aleisha aleja alejandra
+        alejandrina alejandrino alejandro alejo aleka aleko alekper aleks aleksa aleksandar aleksander
+        aleksandr aleksandra aleksandras aleksandre aleksandrina aleksandrs aleksanteri aleksas aleksei
+        aleksej aleksejs aleksejus aleksey aleksi aleksiejus aleksy aleksėjus alem alemanno alen alena
+        alene alenka alenushka alerich alerk alesander alesha aleshia alesia alesja alessandra
+        alessandrina alessandrino alessandro alessia alessio alessja alessya alesya aleta aletha alethea
+        alethia aletta alette alev alevtina alevtīna alex alexa alexan alexandar alexander alexandr
+        alexandra alexandre alexandrea alexandria alexandrie alexandrina alexandrine alexandrino
+        alexandro alexandros alexandru alexane alexanne alexe alexei alexej alexey alexi alexia alexiane
+        alexie alexina alexine alexios alexis alexus alexy alexía aleyna aleš aleša alf alfa alfaia
+        alfea alfeo alfeu alfhard alfhild alfia alfiera alfiero alfija alfina alfino alfinus alfio
+        alfiya alfo alfons alfonsa alfonsas alfonsina alfonsino alfonso alfonz alfonzo alford alfred
+        alfreda alfredas alfredia alfredina alfredine alfredo alfreð alfrid alfried alfréd alfrēds alfs
+        alger algimanta algimantas algimas algirdas algis algrid algunde algė alhard alhed alheid
+        alheide alheidis ali alia aliah aliaksandr aliaksandra aliaksei aliaksej aliaksey alibay alibek
+        alibi alica alican alice alicia alicija alicio aliciya alicja alick alida alide alie alien
+        aliene alienor alies aliete aliette alighiero aligi alihan aliina aliisa alija alijah alije alik
+        alikhan aliki alim alima alime alimzhan alin alina alinda alinde aline alino aliodija alion
+        aliona aliosha aliosman alipio aliriza alis alisa alisdair alise alisha alisher alishia alisia
+        alison alisone alissa alisson alissone alistair alistaire alister alisé alisée alita alitsia
+        alius alivia alix alixe alixia aliya aliyah aliye aliyya aliz aliza alize alizé alizéa alizée
+        alja aljaž alje aljet aljo aljona aljoscha aljosha aljoša alka alkaios alkan alke alkea alket
+        alketa alki alkinoi alkis alkistis alkiviadis alla allain allal allan allana allar allard allart
+        alle alleen allegonda allegonde allegra allegro allen allena allene alli allie alliette alline
+        allison allister allmar ally allyn allyson allyssa alma almagul almantas almar almarin almarina
+        almas almat almath almaz almeda almerina almerinda almerindo almerino almeta almin alminas
+        almine alminus almir almira almirka almiro almke almo almtrud almudena almut almute almuth alnis
+        alo alodie alois aloisa aloisia aloisie aloisio aloisius aloizas aloizs alojz alojzia alojzij
+        alojzija alojzije alok aloke alon alona alondra alonsa alonso alonzo aloys aloyse aloysia
+        aloysius aloyzas aloïs aloïse alp alparslan alpaslan alpay alpcan alper alperen alpha alphons
+        alphonsa alphonse alphonsine alphonso alphonsus alpo alptekin alptuğ alqi alric alrich alrick
+        alrik alroy alrun alser alston alta altaf altagracia altair altan altay altea alteo alter altera
+        altero alteus altfried altha althea altin altina altinaj altine altino altis altje alto alton
+        altraud altrud altti altun altunay altuğ altynai altynay altynbek alun alush alv alva alvan
+        alvapillai alvar alvara alvard alvaro alve alvera alverta alvida alvidas alvie alviina alvilde
+        alvils alvin alvina alvine alvino alvira alvis alvisa alvise alvyda alvydas alwie alwies alwin
+        alwina alwine alwyn aly alya alyce alycia alyette alyn alyona alyosha alys alysa alyse alysha
+        alysia alyson alyssa alysée alyzée alzira alícia alídio alípio alívio alė alīna alısan alžbeta
+        alžběta am amabel amabile amable amada amadea amadeo amadeu amadeus amadio amado amador amadora
+        amaelle amaia amal amala amalan amale amalia amalie amalija amalio amalric amalía aman amance
+        amancia amancio amand amanda amande amandine amando amandus amani amanollah amanpreet amant
+        amanta amanullah amanzhan amanzia amanzio amar amara amaral amarande amaranta amaresh amari
+        amarilda amarildo amarilis amarion amarjeet amarjit amaro amata amato amaury amaya amaël amber
+        amberly ambika ambira ambra ambraziejus ambre ambrine ambrogia ambrogina ambrogino ambrogio
+        ambroise ambroisine ambros ambrose ambrosia ambrosio ambrosius ambroz ambrozie ambroziu ambrus
+        ambrósio ame amedea amedeo amedeu amee ameen ameer ameeta ameetha amel amela amelia amelie
+        amelija ameline amelio amelius amely amena amer america americo ameriga amerigo amery amet
+        amfilochios amhlaoibh ami amie amiee amiel amiela amihai amil amila amilcar amilcare amin amina
+        aminah aminata amine aminullah amir amira amirah amiram amiran amire amiri amishi amit amita
+        amitabh amitai amitava amiya amiyah amjad amke amleto ammar ammaria ammie ammo ammon amneris
+        amnon amodio amon amor amorim amory amos amour amparo ampelia ampelio amr amra amrei amrik amrit
+        amrita amro amrou amsah amund amy amya amzie amália amável amândio amé amédé amédée amélia
+        amélie amélien amélina amélyne américa américo amílcar amūras an ana ana-belén anabel anabela
+        anabella anabelle anaclet anacleta anacleto anaelle anagnost anahi anahit anahita anaida analisa
+        analía anamari anamaria anamarija anamika anan anand ananda anandaraja anandarajah anania ananio
+        anar anara anarbek anargyros anarsija anartz anary anas anasia anass anastacia anastas anastase
+        anastasia anastasie anastasiea anastasiia anastasija anastasika anastasio anastasios anastasiya
+        anastassia anastassija anastassios anastassiya anastasya anastazas anastazia anastazie
+        anastazija anastazja anasthasie anastácia anastácio anastázia anasztázia anat anatilde anatol
+        anatole anatoli anatolia anatolie anatolii anatolij anatolija anatolijs anatolijus anatolio
+        anatoliy anatoliya anatoly anaya anaël anaële anaïs anbar anbjørn anca ance ancelin anchise
+        ancilla anco ancuţa anda ande andele ander andera andere anders anderson andi andie andima andin
+        andina andino andis andj ando andoche andolin andolina andon andoni andor andra andrada andranik
+        andraş andraž andre andrea andreana andreano andreas andree andreea andrees andrei andreia
+        andreiana andreias andreina andreino andreiu andrej andreja andrejka andrejs andrejus andres
+        andresa andreu andrew andrey andri andria andrian andriana andriani andrianna andriejus andries
+        andrievs andrii andrij andrija andrijana andrijs andrik andrin andrina andris andrius andriy
+        andro andromachi androniki androula andrus andrzej andrzelika andrás andrès andré andréa
+        andréane andréanne andréas andrée andrés andrėjus andu anduel anduela andy andzela anděla andřej
+        ane aneel aneesh aneeta aneirin aneke anel anela anelia anelija anelise aneliya anelma anelė
+        anemarie anemona anemone aner anes anesti anestis anet aneta anete anett anetta anette aneurin
+        anežka anfisa anfried anfriede ang angantýr ange angel angela angele angelena angeles angelia
+        angelic angelica angelichi angelico angelie angelien angeliene angeliina angelija angelika
+        angeliki angelin angelina angeline angelino angelique angelita angelka angella angelle angelo
+        angelos angely angelyn angelė angervo angham angharad anghard anghel anghelache anghelina
+        angheluţa angi angie angila angiola angiolina angiolino angiolo angjelin angjelina angla angle
+        anglea anglu angonita angret angus angyalka angèle angéla angélica angélico angéline angélique
+        anh ani ania anibal anica anice anicet aniceta anicetas aniceto anicette anick anicuta aniek
+        aniela aniella aniello anif anife anika anikó anil anila anina aninda anindo anine anique anis
+        anisa anisca anisha anisia anisor anissa anita anitha anito anitra anitta aniya aniyah anişoara
+        anja anjali anjan anjana anjanette anjani anje anjela anjelica anjelien anjeza anjo anju anjum
+        anjuta ank anka anke anker ankeus anki ankica ankie ankit ankje anko anky anlaug ann anna
+        annabel annabell annabella annabelle annabeth annachiara annagret annagreth annakatrin annalee
+        annaleena annalena annalene annalies annaliese annaliisa annalis annalisa annalise annamae
+        annamaija annamari annamaria annamarie annamarja annamária annariitta annarita annarosa annarose
+        annarös annatina annaëlle annaïg annchen anne anne-ly anne-marie annebeth annebärbel annechien
+        anneclaar annedore annedoris annedorle annedörte annegie annegien annegold annegreet annegret
+        annegrete annegreth annegrethe annegriet anneheide annehild annehilde annejet annekathrin
+        annekatrin anneke annekee annekristin annekäthe annel annela annele annelee anneleen annelen
+        annelene anneli annelie annelieke annelien annelies anneliese annelijn annelinde annelis
+        annelise annelle anneloes annelore annelotte annelouise anneluise annely annelyse annemargret
+        annemari annemaria annemarie annemarieke annemarije annemarijn annemette annemie annemiek
+        annemieke annemien annemijn annemirl annemone annerie annerieke anneriet annerike anneros
+        annerose anneruth annerös annest annet annetraud annetraude annetrud annetrude annett annetta
+        annette annetto anneus annewil anney anni annibale annica annice annick annie anniek annig
+        annigje anniina annija annik annika annikka annikki annina annine annino annique annis annita
+        annito annja annkathrin annkatrin annliese annmari annmarie anno annoeska annonciade annot annu
+        annukka annunciata annunciato annunzia annunziata annunziatina annunziato annunzio annunzjato
+        annushka annuska annwyl anny annäus anný ano anoek anoeska anona anostol anouar anouchka anouck
+        anouk anouschka anoush anri anrich ans ansa ansaldo ansar ansbert ansel anselm anselma anselme
+        anselmi anselmo ansgar ansgard anshu ansi ansis ansje ansley anson anssi anstein ant anta antal
+        antamo antanas antanina antanė antchen antcho ante antea antenore anteo antera antero anteus
+        anthea anthelme anthi anthime anthimos anthippi anthon anthonie anthony anthoula anti antica
+        antigona antigone antigoni antim antima antimo antina antine antino antinus antioca antioco
+        antione antionette antja antje antjedine antjelina antjeline antke antkea antkeo antli anto
+        antoan antoanela antoanella antoaneta antoin antoine antoinette antolin antolina antolino anton
+        antonache antone antonel antonela antonella antonello antoneta antonetta antonette antoni
+        antonia antonica antonie antoniea antonien antonieta antonietta antonietto antonija antonije
+        antonim antonin antonina antonine antonino antonio antonios antonipillai antonis antoniu
+        antonius antoniya antons antony antonía antonín antoon antosia antoun antoņina antra ants antsje
+        antti antto antu antun antwan antwon antxon antónia antónio anu anuar anuja anunciación
+        anunciação anupam anupama anupoorna anupras anuradha anusca anuschka anush anushavan anushka
+        anushree anushya anusuya anuška anuţa anvar anwaar anwar anxhela anxo anya anyuta anzhela
+        anzhelika anzor anzori anália aníbal aníta anđa anđela anđelija anđelina anđelka anđelko anđelo
+        anıl anže anžela anželika ao aodh aodhan aodhán aodren aoi aoibheann aoibhínn aoife aoiffe aoko
+        aonghas aonghus ap aparajita aparicio aparna aphroditi apolinar apolinaras apolino apolinário
+        apollinaire apolline apollo apollon apollonia apollonie apollonio apolonia apolonija apoloniusz
+        apostol apostolache apostolia apostolica apostolos appie appio appolinaire appoline appolonie
+        apputhurai appy april apryl aqif aqil aqila aquiles aquilina aquilino ara arabella arabelle
+        arabinda araceli aracelis aracely aradhana arakel araksya aral aralda araldo aram aramais aramis
+        aranca aranit aranita aranka arantxa arantza arantzazu aranwen aranđel ararat aras arasch arash
+        arata aravinthan arax arayik araz araújo arba arbana arbel arben arbenita arber arberesha arbi
+        arbnor arbnora arbnore arbënor arbënora arbër arbëreshë arbërie arcade arcadia arcadie arcadii
+        arcadio arcangela arcangelina arcangelo arcelia archan archana archange archibald archie archil
+        archimede archna arco ard arda ardak ardath arde ardeleana ardelia ardell ardella ardelle arden
+        ardengo ardeth ardi ardian ardiana ardie ardijan ardijana ardine ardis ardit ardita ardith
+        ardito ardjan ardo ardolino arduina arduino ardy are aref areg arek areke arella arely aren
+        arend arenda arendien arendine arendje arendt arenijus arent ares areta aretha areti aretia
+        aretin aretina aretusa arevik argan argante argelia argenide argenta argentina argentine
+        argentino argento arghir arghira argimira argimiro argirdas argiri argirios argita argiñe
+        argjela argjend argjent argjentina argjirulla argo argyri argyrios argyris argyro argyroula
+        argélia arhire ari aria ariadna ariadni arialdo arian ariana arianda ariane arianit arianna
+        arianne ariano arianwen arib aribert aric arica aricijana arick ariclia aridna arie arieana
+        arieh arieke ariel ariela arielle ariello arien arieta ariete ariette arif arifa arife arijana
+        arijanit arijoutsi arik arikan aril arild arimantas arimo arin arina arinbjörn aringas arinori
+        ario ariol ariola arion aris arisa arise arist aristarchos ariste aristea aristeia aristeidis
+        aristel aristeo aristeu aristi aristia aristica aristida aristide aristides aristidh aristidis
+        aristiţa aristodema aristodemo aristomenis aristotel aristotele aristotelis aristoula arisztid
+        arita arite aritica aritina aritomo ariton arièle arié ariëlla ariën ariënne ariëtte arja arjan
+        arjana arjanne arje arjen arjet arjeta arjo arjola arjon arjun arkadi arkadii arkadij arkadijus
+        arkadius arkadiusz arkadiy arkady arkaitz arkan arkin arko arkādijs arla arlan arland arlean
+        arlee arleen arleigh arlen arlena arlene arlenne arleta arlete arletha arletta arlette arli
+        arlie arlin arlind arlinda arlinde arlindo arline arlo arly arlyne arman armance armand armanda
+        armandas armande armandina armandine armandino armando armands armani armanno armantas armantine
+        armas armağan armel armela armele armelle armen armenak armend armenio armenuhi armgard armi
+        armida armido armin armina arminas arminda armindo armine arminia arminio armir armira armo
+        armon armond armstrong arménia arménio armīns arn arna arnak arnalda arnaldo arnaldur arnar
+        arnas arnaud arnauld arnault arnbert arnbjörg arnbjörn arnd arndt arndís arne arnela arnetta
+        arnette arney arnfinn arnfinnur arnfred arnfried arnfríður arngrímur arngunnur arnhart arnheiður
+        arnhild arnhildur arnhold arnie arnim arnis arnisa arnita arnkell arnlaug arnlaugur arnleif
+        arnljot arnljótur arno arnold arnolda arnoldas arnoldina arnoldo arnolds arnolf arnolfo arnon
+        arnor arnoud arnould arnout arnošt arnošta arnoštka arnrún arnstein arnt arntraud arnulf arnulfo
+        arnór arnþrúður arnþór arold aroldo aron arona aronne arpine arpita arpád arqile arran arrigo
+        arron arsaluis arsen arsene arseni arsenia arsenie arsenij arsenije arsenio arseniy arseny
+        arshad arshak arshaluys arshavir arshi arshleen arsi arsim arslan arsène arsénio art arta artak
+        artan artana artane artashes artavazd artem artemia artemie artemio artemios artemis artemisia
+        artemiy artemiza artemizia arthur arthémise arti artian artie artimisia artimiza artimizia
+        artimon artin artiom artiomas artis artjoms arto arton artor artsiom artturi artur artura
+        arturas arturo arturs artush arty artyom artúr artūras artūrs arub arul arulampalam arulanantham
+        arulanatham arulappu arumugam arumugan arun aruna arunasalam arup arushi arusyak arve arved
+        arvenita arvet arvi arvid arvida arvil arvilla arvin arvind arvinder arvis arvo arvyda arvydas
+        arvīds arwa arwed arwen arwid arwin arxhira ary aryan aryana aryanna arye aryeh arystan arzi
+        arzie arzu aránzazu arėjas arūnas arūnė asa asaad asad asadulla asael asaf asako asal asam asami
+        asan asaph asayo asbjörn asbjørg asbjørn ascan ascanio ascención ascension ascensão ascenza
+        ascenzo aschat aschraf aschwin asdrubal asdrubale asdrúbal asel aseliya asen asena asger asghar
+        asha ashanti ashat ashayra ashely asher ashfaq ashima ashish ashkhen ashlea ashlee ashleigh
+        ashley ashli ashlie ashling ashly ashlyn ashlynn ashok ashot ashraf ashton ashtyn ashutosh
+        ashwani asi asia asie asier asif asifa asil asim asimakis asime asimelda asimina asio asis asit
+        asiya asiye asja askanaz askar asker askhat asko askolds asla aslak aslam aslan aslaug asle
+        asley aslind asllan aslög aslı aslıhan asma asmaa asmarina asmin asmir asmunn asmus asparuch
+        aspasia aspasija aspazia aspen asqeri assa assaad assad assaf assam assan assar asse assel
+        asseline assem assemgul assen asser asset assi assia assif assija assis assiya assja assma
+        assmaa asso assumpta assunta assuntina assuntino assunto assunção assya assyl assylbek asta
+        asteria asterio asterios astghik astolfo astorre astra astrea astri astrid astride astrit astro
+        astrīda asuka asuman asumi asuncion asunción aswin asya asylbek asım ata atacan atagün atahan
+        atakan atakhan atalay atallah atalíbio ataman atanas atanasa atanase atanasia atanasie atanasio
+        atanaska atanur ataru atay atdhe ate atef atena ateş athanase athanasia athanasie athanasios
+        athanassia athanassios athena athina athle athmane athol athos ati atie atif atifa atifete atila
+        atilana atilano atilio atilla atina atiq atis atixhe atiye atje atlandida atle atli atman atmane
+        atos atossa atousa ats atso atsuhisa atsuko atsumi atsunori atsuo atsushi atsutoshi atte attie
+        attila attilia attilio atty atuf atul atushi atvars aty atze atınç aubane aubert aubin aubree
+        aubrey aubrie aubry aud aude audeline audette audie audra audran audrea audren audrey audria
+        audric audrie audris audrius audronis audronius audronė audry audrys audun audusinda augenijus
+        august augusta augustas auguste augustijn augustin augustina augustinas augustine augustino
+        augustinus augusto augusts augustus augustyn augustín augutė auguust auk auke aukje auksė
+        aukusti aulay auli aulika aulikki aulis aulo aulona aun auna aundrea aune aura aurane aure aurea
+        aurel aurela aurelia aurelian aureliana aureliano aurelie aureliea aurelien aurelija aurelijus
+        aurelina aurelindo aurelio aureliu aurelius aurelle aureo auri auriane aurianne aurica aurika
+        aurimas aurkene auro aurora aurore aurèle aurél aurélia auréliane aurélie aurélien aurélienne
+        aurélio ausilia ausilio ausma ausonia ausonio austen austin auston austra austris austyn autumn
+        auvo auxane auxence auzinda auðbjörg auðna auðun auðunn auður aušra aušrelė aušrinė aušvidas
+        aušvydas ava avag avantika avdi avdie avdija avdije avdo avdotja avdotya avdul avdulah avdulla
+        avdullah avdyl ave aveli avelien avelina aveline avelino avellina avellino avemari aventina
+        aventino averardo averell averil avery aveshlom avetik avetis avgerinos avgoustinos avgust
+        avguštin avi avia aviad aviana avichai avida aviezri avigail avigdor avihai avihay avijit
+        avinash avine avinoam aviram avis avishai avishay avit avital aviv aviva avner avni avo avon
+        avraham avram avril avroham avrohom avrom avrora avshalom avtandil avtar awa awad awatif awilda
+        awni axania axel axelle axenia axente axentie axinia axèle aya ayaka ayako ayal ayala ayami ayan
+        ayana ayanna ayano ayaz aybaniz aybars aybek ayberk aybike aybüke aycan ayda aydan ayden aydin
+        aydogan aydın ayelet ayelt ayesha ayfer aygul aygun aygül aygün ayhan ayise ayka aykan aykhan
+        aykut ayla ayleen aylin ayman aymer aymeric aymerick ayn aynur aynura ayo ayoe ayoub aysan aysel
+        ayseli ayseni ayser aysha aysu aysun aytan aytaç aytekin ayten aytun aytunç aytül ayuko ayumi
+        ayumu ayça ayçin ayşe ayşegül ayşen ayşenur ayşin aza azad azalee azaleea azam azamat azar azat
+        azed azeglio azelia azeline azelio azem azemina azemine azer azhar azim azima azime azin azir
+        azire azisa aziz aziza azize azmat azmi azmir aznar azniv azra azriel azrielle azucena azumi
+        azusa azzah azzam azzedine azzie azzo azzouz azzurra azzurro azélie aïda aðalbjörg aðalbjörn
+        aðalgeir aðalheiður aðalsteinn aþena aļona aşkın ba baadur baard baba babak babar babara babet
+        babeth babett babette babita babken babli babrak babs babsi babu babür bac baccio bach bachar
+        bachier bachir bachisia bachisio bachit badea badi badia badiah badin badina badita badiu badr
+        badradin badreddine badri badrieh bae baek bafti baftije baftjar bagdat bagdonas bagrat baha
+        bahaddin bahadur bahadır bahar bahareh bahattin baheerathan baher bahi bahia bahij bahija bahir
+        bahjat bahman bahram bahri bahrie bahrije bahriye bahrudin bahtie bahtije bahtiyar bai baiba
+        baila bailee bailey bairbre baird bajan bajo bajraktari bajram bajro bajrush bakarne bakhshish
+        bakhtiyar bakhva bakhyt baki bakir bakr bakyt bal bala balabek balachandran balasa balasi
+        balasingam balasubramaniam balbina balbine balbino balbir balda baldassare baldassarre baldev
+        baldewijn baldina baldino baldo baldomera baldomero baldovino balduina balduino baldur baldvin
+        baldvina balendin balendran baler balfour baljeet baljinder baljit balkar balro baltasar
+        baltazar baltazár balthasar baltramiejus baltras balvinder balvir balwinder balyeet balys
+        balzhan balázs bambi bambina bambino bamir bamse ban bana banafsheh bandi bang banga banguolis
+        banko bano banu banush banushi bao baptist baptiste baptistin baptistine bara barabara barabas
+        barack barak baran barb barba barbar barbara barbaro barbaros barbato barbe barbel barbera
+        barberine barbi barbie barbla barbli barbora barbra barbro barbu barclay bardh bardha bardhi
+        bardhok bardhosh bardhyl bardhyle bardo barend bari bariaa bariah barica barin bariša barkın
+        barlas barlina barna barnaba barnabas barnaby barnabás barnabé barnali barney barnie baron barra
+        barrett barri barrie barris barron barry bart bartel barteld barteldina barthel bartho barthold
+        bartholomeus bartholomew bartholomäus bartholomé barthélémy bartinus bartley bartola bartold
+        bartolo bartolomea bartolomej bartolomeo bartolomeu bartolomäus bartolomé barton bartosch
+        bartosz bartu bartul bartłomiej baruch barukh barys barão barði barış barışcan bas basabi
+        basanti basel basem basha bashar basharat basheer bashir bashkim basil basile basilia basilina
+        basilio basilisa basiliso basilius basim basima basimah basit baskaran baskije basma basmah
+        basra basri bassam bassel bassem bassil bassim bassima bastiaan bastian bastiana bastiano
+        bastien bastienne bastri bastrie basílio bat-sheva bata bathilde batista batiste bato batoul
+        batsheva batta battal battista battistina battistino batu batuhan batul batur baturhan batya
+        batıhan batıkan baudelio baudilia baudilio baudoin baudouin baudílio bauke baukea baukje bauko
+        baurzhan bautista bauwine bauyrzhan bavani baxter bay baya bayan bayla baylee bayram bazile
+        bazilijus baziliu bağdagül başak başar baša be bea beant beat beata beate beathe beatie beato
+        beatrice beatricea beatrijs beatris beatrise beatrix beatriz beattie beatty beau beaulah bebe
+        bebhinn becca bechara bechir becki beckie becky beda bedia bediha bedirhan bediya bedri bedrie
+        bedrije bedriye bedwyr bedřich bedřiška bee beeke beena beene beer beezie bega begajeta begie
+        bego begoña begum beguna begüm behadil behar behare behice behija behixhe behiye behjat behlül
+        behnam behrad behrend behrouz behruz behudin behzad behzat behçet bei beibut beila beinteinn
+        beitske bejkush bejo bejtulla bejtullah bejtush bejushe beka beke bekim bekin bekir bekircan
+        bektas bektash bekzod bel bela belal belandina belarmina belarmino belen belgin belia belina
+        belinda belisario belizanda belkis belkıs bell bella belle bellina bellino belma belmira belmiro
+        belo belovs belul beluše belva belén ben ben-zion benan bence bende bendik bendina bendine
+        bendix bendt bendte beneamin benedek benedetta benedetto benedict benedicta benedicte benedicto
+        benedikt benedikta benediktas benedikte benediktus benedita benedito benedykt benet benezar
+        benfeito benfje bengi bengisu bengt bengta bengü bengül bengüsu benhür beni beniamin beniamina
+        beniamino benicia benicio benigna benigno beniko benilda benilde benildo benine benita benito
+        benius benjam benjamil benjamim benjamin benjamina benjaminas benjamine benjamín benji benjiman
+        benjámin benko benn bennet bennett benni bennie benno benny benný benoist benone benoni benonia
+        benonie benoît benoîte bensu bent bente benthe bento benton bentzion bentína benvenuta benvenuto
+        benvida benvinda benyamin benzion benóný beom beong bep beppe beppie beppina beppino beppo beppy
+        beqir ber bera berajeta berardina berardino berardo berat berber berdi beren berend berendien
+        berendiena berendina berendine berendje berengario berenice berenike berfin berfu bergdís
+        berghildur berglind bergljot bergljót bergmundur bergný bergrós bergrún bergsteinn bergsveinn
+        bergur bergvin bergþór bergþóra berik beril berina berislav berislava berit berith berivan berk
+        berkan berkant berkay berke berkin berlind berlinda berlinde berna bernadeta bernadete bernadett
+        bernadetta bernadette bernadien bernadine bernan bernard bernarda bernardas bernardete
+        bernardetta bernardette bernardi bernardica bernardin bernardina bernardine bernardino
+        bernardita bernardo bernardus bernardína bernd berndien berndina berndt berneice bernetta
+        bernfried berngard bernhard bernharda bernhardiene bernhardin bernhardina bernhardine bernhardt
+        bernhardus bernhart bernharð bernharður bernhild bernhilde bernhold berni bernice bernie
+        berniece bernita berno bernold bernt bernth berntraud bernulf bernward berny bernát bernódus
+        berra berrak berrin berry bert berta bertalan bertel bertfriede berth bertha berthe berthi
+        berthild berthilde berthile berthille berthold berthy berti bertie bertien bertil bertile
+        bertilla bertille bertillo bertin bertina bertine bertineke bertino bertjan bertl bertlinde
+        berto bertold bertolt bertram bertrand bertrande bertrando bertraud bertraut bertta bertu bertus
+        bertwald bertwalda bertwin berty bertília berush berwyn beryl besa besar besarion besart besarta
+        besfort beshir besi besian besiana besije besik besim besima besime besir besjan besjana besmir
+        besmira besnik besnike bess bessi bessie bessy bessí bestar beste besti bet beth betha bethan
+        bethanie bethann bethany bethel bethia bethina bethli bethly beti betim betina betli betsan
+        betsey betsi betsie betsy betta bette betti bettie bettina bettine bettino betty bettyann bettye
+        bettý betzalel betzy betül beula beulah bev bevan beven beverlee beverley beverly bevin bevis
+        bewe bexhet beyazit beybala beybut beyhan beytullah beyukaga beyza beáta beñat bećir bećo beşir
+        bešir bežir bhagvati bhagwan bhagwant bhajan bharat bharati bharti bhaskar bhavana bhavani
+        bhavna bhopinder bhupinder bi biagia biagina biagino biagio bian bianca bianchina bianco bianka
+        biao biba bibbi bibeta bibi bibiana bibiane bibica bibiána bibiñe bibo bice bich bidzina bieito
+        bien bienaimé bienvenida bienvenido biggi biggy bihter bijan bijoy bikash bikram bilal bilbil
+        bilek bilel bilge bilgehan bilgen bilgi bilgin bilha biljana bilke bill billee billi billie
+        billur billy billye bilyana bimla bin bina binak binali bindiya bindo bindu bine bing bingen
+        binh binnaz binne binnur binyamin bionda biondina biondo bircan birdie birga birge birger
+        birghild birgid birgir birgit birgith birgitt birgitta birgitte birglinde birgül birk birka
+        birkan birke birkhild birkir birna birnir birol birsen birta birte birten birtha birthe biruta
+        birutė biser biserka bisharah bishr bislim bisser bistra biswajit bita bitte bitten bittor
+        bixente bjargey bjarghildur bjargmundur bjarke bjarkey bjarki bjarmi bjarndís bjarne bjarney
+        bjarnfinnur bjarnfríður bjarnheiður bjarnhild bjarnhildur bjarnhéðinn bjarni bjarnrún bjarnveig
+        bjarnþór bjarnþóra bjarte bjartey bjartmar bjartur bjinse bjorn björg björgvin björgólfur
+        björgúlfur björk björn björt bjørg bjørk bjørn bjørnar bladimir blaga blagica blagiu blago
+        blagoj blagoja blagoje blagojka blagojče blagojčo blagomir blagorodna blagota blagovest
+        blagovesta blagoy blagoyka blaguna blahomír blahoslav blain blaine blair blaire blaise blaj
+        blaju blake blanca blanch blanche blanchette blandina blandine blandino blane blanka blas
+        blasius blayne blaze blaško blaž blaže blažej blažena blaženka blaženko blažiejus blažo bleda
+        bledar bleddyn bledi bledian bledion blendi blerata blerim blerina blerona blerta bleuette blin
+        blinera blodwen blodwin blodwyn blondell blossom bluette bluma blythe bláithín bláthnaid bo
+        boasathan boaventura boaz bob boban bobbi bobbie bobby bobbye bobe bobette bobi bobo bobur bocea
+        boco bodhild bodil bodmar bodo bodomar bog bogdan bogdana bogdanel bogdanka bogdans bogey bogi
+        boginja bogić bogoljub bogomil bogomila bogomir bogosav bogoslav bogumil bogumił bogumiła
+        bogusław bogusława bohdan bohdana bohle bohumil bohumila bohumír bohumíra bohuslav bohuslava
+        bohuš boi boie boika boiko bojan bojana bojanka boje bojidar bojidarka bojil bojislav bojka
+        bojko bojčo bok bolat bolatbek boldizsár boleslavas boleslovas bolesław bolette bolius bolivar
+        bolko bolli bombonica bon bona bonaria bonaventura bonaventure boncho bonella bonfiglio bong
+        bonifacas boniface bonifacia bonifacio bonifaz bonifácio bonita bonju bonka bonna bonne bonnie
+        bonnigje bonno bonny bono bontje bonyu boo bookem booker bora boran borana borbala borbála
+        borchert bore borga borgar borghild borghildur borgny borgþór borian borica borina borinka boris
+        borisas borisav borislav borislava borislavka boriss borivoj borivoje borja borjan borjana
+        borjanka borka borko borlaug boro borromäus bortola bortolo boruch borut borwin boryan boryana
+        borys borče bosiljka bosiljko bosmat bosse botagoz botakoz botho botir botjo botju boto botond
+        bottolf botyo botyu bouchra boud boudewijn boudy bouke boukje boushra boutros bowen bowie boy
+        boyan boyana boyanka boyce boyd boyden boye boyka boyko bozan bozana bozanka bozdana bozhan
+        bozhana bozhanka bozhdana bozhidar bozhidarka bozhil bozhko bozidar bozidarka bozil bozko boði
+        boğaç bořek bořik bořivoj boško boštjan bożena boža božana božanka bože božena boženka boženko
+        božica božidar božidarja božidarka božin božo bracan bracha braco brad braden bradford bradley
+        bradly bradon brady bradyn braeden braedon braga bragi brahim braiden brain bram brana branca
+        branco brand branda brandan branddís brande brandee branden brandi brandie brandilyn brandin
+        brando brandolf brandon brandur brandusa brandy brandyn brane branimir branimira branimirka
+        branislav branislava branislavka branka brankica branko brannon brano branquinha brant branwen
+        bratislav bratislava bratu braulia braulio braxton brayan brayden braydon breana breandan
+        breandán breann breanna breanne brecht brechta brechter brechtje breda bree breeda breffney
+        bregje breindel breki brenda brendan brenden brendon brenna brennan brennen brenno brennon brent
+        brenton breonna bret brett bretton bria briac briag briallen brian briana brianna brianne brice
+        bridget bridgett bridgette bridie brieg brielle brien brieuc brieux brigette brighid brigid
+        brigida brigido brigit brigita brigitta brigitte briitta brijan brijender briken brikena brikene
+        brilhantina brimar brina brinda bringfried bringfriede brinley brionna briony brisa brisilda
+        brit brita britany brites brith britney britni britt britta brittaney brittani brittanie
+        brittany britteny brittney brittni brittny britton brizia brizio brjánn brocha brock broddi
+        broder broderick brodie brody broer broerine bronagh bronis bronislav bronislava bronislavas
+        bronislova bronislovas bronisław bronisława bronius bronno bronson bronte bronwen bronwyn bronys
+        bronė brook brooke brookie brooklyn brooklynn brooks bror broņislava broņislavs bruce brun bruna
+        brune bruneau brunehilde brunella brunellesco brunello bruneta brunetta brunette brunetto
+        brunhild brunhilda brunhilde brunhildis bruni brunilda brunilde brunke bruno brunonas bruto
+        brutus bryan bryana bryann bryanna bryant bryce brycen bryden brygida bryn bryna bryndís
+        bryngeir bryngerður brynhildur brynja brynjar brynjólfur brynjúlfur brynleifur brynley brynn
+        bryon bryony bryson brá brás bríd bríet brígida brígido brînduşa brünhild brünhilde bu buck
+        bucky bucur bucura bucurel bud buddug buddy budimir budimirka budjoni budyoni buena buenaventura
+        buffy buford bujar bujare bujor bujorel buket bukurie bukurije bukurosh bukuroshe bula bulah
+        bulat bulut bum bun buna bunny buono burak burakcan burbuqe burchard burckard burckhard
+        burckhardt burcu burg burga burgel burgfried burghard burghardt burghart burghild burghilde
+        burgi burgis burgl burglind burglinde burgunda burgunde burhadin burhamedin burhan burhanettin
+        burim burkard burkardt burkhard burkhardt burkhart burkhild burkni burl burma burnell burt
+        burton burçak burçin buse bushra buster butch butros butrus buzz buğra byeong bylgja byong
+        byoung byrdie byron bystrík byung báirbre bálint bára bárbara bárbaro bárður bärbel bärbele
+        bärbl bård bæring bé béatrice béatrix bébhinn béla bénedicte bénédicte béranger bérangère
+        bérenger bérengère bérénice bóas bóel bóthildur börchert börge börje börjes börkur börries
+        böðvar børge børje børre búi bülbül bülent bünyamin büşra běla břetislav cabbar cabiria cacilda
+        cade cadell caden cadence cadfan cadi cadwaladr caerwyn caetana caetano cafer cafiero cahangir
+        cahide cahill cahit cai caiden cailín cain caio cairistiona cairn caisa cait caitlin caitlyn
+        caitlín caitríona caja cajsa cal calae calandra calcedonia calcedonio calcidon calder cale caleb
+        caley cali caline caliopa caliope caliopia calista calisto calita calixta calixte calixto callan
+        calle calli callie calliope callista callisto callistus callum cally calmo calogera calogero
+        calum calvin calvino cam camden camelia camellia cameron cami camie camiel camila camilia
+        camilla camille camillo camilo cammie cammy campbell camron camryn camélia can cana canalp canan
+        canberk candace candan candance candela candelaria candelario candelas candelo candelora
+        candeloro candi candica candice candida candide candido candie candis candra candy candyce
+        candylène canelle caner cang canh canice canio canka canko cankut cannelle cano cansel canser
+        cansever cansu cansın canudo canzio cao caoilfhionn caoimhe caoimhin caoimhín caolan caong
+        capitolina capitolino caprice capucine cara caradoc caragh carel carelle caren carey cari
+        carianne caridad caridwen carie carien carin carina carine carinne carino caris carisa carissa
+        carita carl carla carlee carleen carlena carlene carles carleton carletta carletto carley
+        carlheinz carli carlie carlien carlijn carlin carlina carlinde carline carlino carlita carlo
+        carlon carlos carlota carlotta carlton carly carlyle carlyn carma carman carme carmel carmela
+        carmele carmelia carmelina carmelinda carmelindo carmelino carmelita carmella carmelle carmelo
+        carmen carmena carmina carminantonio carminda carmindo carmine carminella carmit carmo carmon
+        carmélia carne carnell carney carol carola carolane carolann carolanne carole carolee carolien
+        carolijn carolin carolina caroline carolino caroll carolle carolus carolyn carolyne carolynn
+        caron caroyln carr carri carrick carrie carrol carroll carry carsjen carson carsta carsten
+        carter cary caryl carylon caryn carys carène cas casandra casey casian casiana casiano casie
+        casimer casimir casimira casimiro casjen caspar casper cass cassandra cassandre cassaundra
+        cassen cassey cassi cassia cassiana cassiano cassidy cassie cassilda cassio cassiopée cassondra
+        cassy castillo casério cat catalda cataldo catalina catalino catarina catarino cate catela
+        catella catello cateluta catena cateno caterina caterino cath cathal cathalijne catharien
+        catharina catharine catharinus cathelijn cathelijne catheline cathelyne catherin catherina
+        catherine cathern catheryn cathey cathi cathia cathie cathleen cathrien cathrin cathrine
+        cathriona cathryn cathy cati catia catina catinca catino catiţa catiţia catja cato catone
+        catrice catriel catrien catrin catrina catrine catrinel catriona catullo caty caush cavan cavid
+        cavidan cavide cavit cay cayden cayetana cayetano cayla ce ceara cebrail cebrián ceca cecchina
+        cecchino cece cecelia ceciel cecil cecila cecile cecilia cecilie cecilija cecilio cecille cecily
+        cecylia cecília cecílio cedric cedrick cees ceferina ceferino cei cela celal celalettin celarian
+        celedonia celedonio celena celene celep celerina celerino celesta celeste celestin celestina
+        celestine celestino celia celil celina celinda celine celino celio cella celsa celsina celsino
+        celso celus celyn cem cemal cemalettin cemil cemile cemre cemshid cen cena cenap cendrine cengiz
+        cengizhan cenk cenka cenko cennet ceno censu centa ceola cerasela cerasella cerciz ceredig ceren
+        ceri ceridwen ceridwyn cerine cerise cersten cerstin cerwyn cerys cesaltina cesar cesara cesare
+        cesarea cesareo cesarina cesarino cesc cesco cesella cesello cesidia cesidio cesilie cesio
+        cesira cesiro cesur cesário cettina cevahir cevat cevdet cevriye ceyda ceyhan ceyhun ceylan
+        cezalina cezalinda cezar cezara cezaria cezarina cezaris cezariusz cezary cezka cezmi cha
+        chabier chad chadd chadi chadia chadrick chadwick chae chafdar chafic chaggai chagit chai chaim
+        chaimas chaker chakib chakira chal chalmer chalmers chan chana chanah chanan chance chanchal
+        chand chanda chandan chandana chandar chander chandini chandita chandler chandra chandrakumar
+        chandran chandrima chanel chanell chanelle chanett chang chanh chanko channa channing chantal
+        chantale chantall chantalle chantay chante chantel chantell chantelle chanya chao chara
+        charalambos charalampia charalampos charan charanjit charbel charif charikleia chariklia
+        charilaos charis charise charissa charisse charita charitini charity charl charla charlaine
+        charleen charlemagne charlena charlene charles charlesetta charlette charley charleyne charlie
+        charlien charline charlize charlot charlott charlotta charlotte charlsie charly charlye charlyn
+        charlyne charlène charmain charmaine charolette charon charrie charu charyl chas chase chasidy
+        chasim chasity chassia chassidy chastity chasya chatrin chatrine chau chauncey chava chavah
+        chavdar chaviv chawki chay chaya chayah chaz che chedva chee chel chellapah chelliah chelo
+        chelsea chelsey chelsi chelsie chen cheney cheng cheol cheon cheong cher chere cheree cherelle
+        cheri cheridwen cherie cherif cherilyn cherine cherise cherish cherly cherlyn chernjo chernyo
+        cherri cherrie cherry cherryl cherubina cherubino chery cheryl cheryle cheryll chester chet
+        cheul cheyanne cheyenne chhanda chhaya chi chia chiaffreda chiaffredo chiaki chiang chiara
+        chiarella chiaro chicca chie chieko chiel chiem chiemi chien chieu chifor chigusa chihara
+        chiharu chihiro chiho chihoko chika chikae chikage chikako chikao chikara chikashi chil chimène
+        chin china chinami chinara ching chingiz chinh chino chip chiquita chira chirana chirata chiriac
+        chiriachita chiril chirilă chirine chisa chisako chisato chiseko chisholm chita chitra
+        chitralekha chiu chiwa chiyo chiyoe chiyoko chiyomi chizu chizuko chizuo chizuru chloe chloi
+        chloé chloée cho choi chokan chokri chol chon chong choo choon choong choukri chousein chresten
+        chris chrisavalantis chrisje chrislaine chrissie chrissoula chrissy christ christa christabelle
+        christal christamaria christeen christel christell christella christelle christen christena
+        christene christer christfried christfriede christhard christhardt christhart christhelm
+        christhild christhilde christi christia christiaan christian christiana christiane christianna
+        christianne christiano christianus christie christien christijan christin christina christine
+        christineke christinia christl christliebe christmut christodoulos christof christofer christoff
+        christoffer christofili christoforos christoper christoph christophe christopher christopherus
+        christophoros christophorus christos christoula christsolde christward christy christèle chrysa
+        chrysafo chrysanthi chrysavalantis chrysi chrysosthemis chrysostomia chrysostomos chrysoula
+        chrysovalanti chryssa chryssanthi chryssi chryssoula chrystal chrystalla chrystel chrystelle
+        chrystèle chrétien chu chuan chuang chuck chui chukri chul chule chun chung chuong chuse chuyen
+        chyna ci cian ciano ciara ciaran ciccio cicely cicerone cicilia cidalina cidalino cidem cidália
+        ciera cieran cierra cihad cihan cihangir cihat cilgia cili cilia cilla cilli cillian cilly
+        cillín cimdins cina cinda cinderella cindi cindie cindij cindy cino cinta cinthia cinthya cintia
+        cinzia cinzio ciprian cipriana cipriano cira ciresica ciresila ciriaca ciriaco ciril cirila
+        cirilis cirilla cirillo cirina cirino ciro cirsten ciríaco cisca ciska ciske cissy citlali claar
+        claas cladinoro claes clair claire clairette clancy clara clarance clare clarence claretha
+        claretta clariano claribel clarice clarinda clarine claris clarisa clarissa clarisse clarita
+        clariţa clark clarke claro clarysse clas clasien clasina clasine classie claud claude claudette
+        claudi claudia claudiane claudie claudina claudine claudino claudio claudiu claudius claudy
+        claus clay clayton clazina cleante cleanthis clelia clelio clem clemance clemansa clemencia
+        clemencio clemens clemensa clement clementa clemente clementie clementina clementine clementino
+        clemenza clemmie clemência cleo cleofe cleon cleopatra cleora cleotilde clet cleta clete cleto
+        cletus cleve cleveland cliff clifford clifton clint clinton clio clirim clita clito clive clivia
+        clizia clodagh clodette clodomira clodomiro clodovea clodoveo clora clorinda clorinde clorindo
+        clotaire clothilde clotilda clotilde clovis cloyd cloé cluny clyde cláudia cláudio cläre clélia
+        clélie clémence clément clémente clémentin clémentine cléo clíodhna clíona co coba cobers cobi
+        cobie cobien cobus coby cock coco codey codi codie codin codrin codrina codrut codruta cody coen
+        coenraad coenrardus coerd coert coinneach colan colas colbert colby cole coleen coleman colene
+        coletta colette colie colin colina colinda coline coll colla colleen collen collene collette
+        collin colm colman colmán colomba colombano colombe colombina colombine colombo colt colten
+        colton coltura colturo colum columba columbus colwyn coman comana con cona conal conall conan
+        conceição concepcio concepcion concepción concepta conception concetta concettina concettino
+        concetto concezia concezio concha conchita cong conja conju conka conleth conley conn connel
+        connell conner conni connie connor conny cono conor conrad conrada conradine conrado conring
+        conroy consalvo consiglia consiglio consilia consolación consolata constance constancia
+        constancio constanse constant constantijn constantin constantina constantine constantino
+        constanza constanze constança constanţa constância consuela consuelo contardo contessa conway
+        conyu cooper coord cor cora coral coralee coralia coralie coralien coraline coraly coralyne
+        corantin corazon corbin corbinian cord cordelia cordell cordero cordia cordian cordie cordt
+        cordula core coreen corene corentin corentine coretta corey cori corianna corianne corie corien
+        coriena corin corina corinda corine corinna corinne corinno coriolan coriolano corjan corky
+        corlien corline corliss cormac corne corneel corneille cornel cornelia cornelie corneliea
+        cornelien cornelio cornelis corneliu cornelius cornell cornella corné cornélie coro corona
+        corrada corradina corradino corrado corran corrie corrin corrina corrine corrinne corry corsin
+        corso corstiaan cortez cortney corwin cory corália cos cosetta cosette cosima cosimo cosma cosme
+        cosmin cosmina cosmo costache costachi costan costante costantin costantina costantino costanza
+        costanzo costas costel costiana costică costin costina costinel costinela coty courtenay
+        courteney courtland courtney cowan coy cozette cozma coşar coşkun craciun craciuna craciunita
+        craig craita crawford creighton cremilde crenguta creola crescencia crescencio crescentia
+        crescentina crescentino crescenza crescenzo crina crinela crinu crinuţa crionna cris crisante
+        criselda crisitina crispijn crispin crispina crispino crissie crissy crista cristache cristal
+        cristea cristel cristelle cristen crister cristi cristiaan cristian cristiana cristiano cristie
+        cristiean cristieana cristien cristin cristina cristine cristinel cristinela cristino cristo
+        cristobal cristofer cristofor cristoforo cristopher cristy cristèle cristóbal cristóvão
+        crisálida crisóstomo crişan crişana crişanta crni croce crocifissa crocifisso crona cronan
+        cruciano cruz crysta crystal crystelle crystle crystèle crépin csaba csenge csilla ctibor cu cuc
+        cucuta cui culai culina culita cullen cully cuma cumali cumhur cun cune cunegonda cunera
+        cunningham cuno cuong cupertina curd curdin curt curth curtis curtiss curzio custodia custodio
+        custódia custódio cuthbert cvanko cveta cvetan cvetana cvetanka cvetelin cvetelina cvetil cvetin
+        cvetka cvetko cveto cvija cvijan cvijeta cvijetko cvita cvitan cvitko cvjatka cvjatko cvyatka
+        cvyatko cy cybil cyd cydney cyme cynan cyndee cyndi cyndie cyndy cyntha cynthia cyntia cyprian
+        cyprien cyprienne cyr cyra cyrena cyriacos cyriaque cyrielle cyril cyrill cyrille cyrstal cyrus
+        cythia czesław czesława cáit cátia cândida cândido cäcilia cäcilie cäzilia cäzilie cécile
+        cécilia cédric cédrick cédrik cédrine céleste célestin célestine célia célian céliane célie
+        célien célina céline célyne célénie césaire césar césarine cília cíntia côme cüneyt călin călina
+        cătălin cătălina da da'd daaf daam daan dabir dac dace dacia dacian daciana daciano dacina daco
+        dadash dadda dado dae dafin dafina dafinka dafinë dafna dafne dafni dafnoula dafydd dag dagan
+        dagbjartur dagbjört dage dagfin dagfinn dagheid dagi dagmar dagmara dagmāra dagnija dagnis dagny
+        dagný dagobert dagoberto dagomar dagrund dagrunn dagrún dagur dahlia dai daiana daichi daiga
+        daiji daiki dailonis daina daine dainis dainius dainoras dainotas dainuvīte daira dairi daisey
+        daisha daishiro daisuke daisy daithi daithí daiva daja dajana dako dakota dakotah dal dalal
+        dalbir dale dalene daler daley dalgiza dali dalia daliah dalibor daliborka dalida dalija dalila
+        dalimil dalimír dalina dalio dalip dalit dalius daljeet daljit dalla dallas dallin dallëndyshe
+        dalma dalmann dalmazia dalmazio dalmira dalmiro dalrós dalton dalva dalė damaris damasa damase
+        damaso dameliya dameon damhnait damia damian damiana damiano damianos damien damienne damijan
+        damijonas damil damilja damilya damion damir damira damián damjan damjana damla damnjan damon
+        damond damyan damyanti damásio dan dana danae danah danai danail danara danas dancho dandre dane
+        danelle danette daneš danfríður dang dangelo dangeras dangira dangirdas dangirutis danguolė danh
+        dani dania danial daniar danica danie daniel daniela daniele danielius daniell daniella danielle
+        daniels daniil danijel danijela danika danil danila danille danilo danio danira danita danius
+        daniyar danièle daniël daniëla daniëlla daniëlle danjela danju danka dankfried dankhard dankmar
+        danko dankward dankwart dann danna dannette danni dannie dannielle danny dante dantina danuta
+        danutė danuša danuše danuška dany danyel danyell danyelle danylo danyu daníel dao daoud daouda
+        daphine daphna daphne daphné daphnée daquan dara daragh darah darby darcel darcey darci darcie
+        darcy dardan dare dareen darejan darek darell daren daria darian darie darien dariga darija
+        darijo darijus darin darina darine darinka dario darion darioush darius dariush dariusz dariya
+        darja darka darkhan darko darla darleen darlena darlene darlinda darline darnell darold daromir
+        daron daroslava darragh darrel darrell darrelle darren darri darrian darrick darrien darrin
+        darrion darrius darron darry darryl darshan darshana darvin darwin darya daryia daryl daryle
+        daryll daryna daryoosh daryosh darío dasantila dasara dashamir dashamira dashawn dashnor dashuri
+        dashurie dashurije dasia dat dato datzo dau daud daugirdas daulet daumantas daumants dauren
+        daurenbek daut dava dave davender davey david davida davide davidson davin davina davinder
+        davine davino davion davis davit daviti davon davonte davor davorin davorka davron davud davut
+        davy davyd davíð dawid dawn dawna dawne dawson dax daya dayana dayanara dayenne dayle dayna
+        daysi dayton daðey daði dağhan daša dašena de dea deadra dean deana deandra deandre deandrea
+        deane deangelo deann deanna deanne dearbhail dearbháil deb debarata debashis debasish debbee
+        debbi debbie debbra debby debera debi debora deborah debra debrah debroah decebal decia decima
+        decimo decio declan dedda dedde deddo dede dediu dedo dedra dedric dedrick dedë dee deeann
+        deeanna deedee deedra deema deena deep deepa deepak deepali deepika deepla deepmala deepshikha
+        deepti deerk deert dees deetta defne degenhard degenhardt degenhart deha deian deidra deidre
+        deike deimantas deiniol deion deirbhile deirdre deivi deividas deivydas deja dejan dejana dejuan
+        deke dekel del dela delaine delana delaney delano delbert delcea delcho delcie delena delf delfa
+        delfim delfina delfino delfo delia deliana delicia delila delilah delina delinda delio delioara
+        delisa delja deljan deljana deljanka delju delka dell della dellene delma delmar delmas delmer
+        delmina delmira delmy delois deloise delora deloras delores deloris delorse delpha delphia
+        delphin delphina delphine delroy delsie delta delton delu delvin delwyn delya delyan delyana
+        delyanka delyth delyu demarco demarcus demario demet demeter demetra demetria demetrice
+        demetrina demetrio demetrios demetrius demetru demetília demi demir demirali demircan demirhan
+        demis demond demosten demostene demosteni dempsey demush demy demétria dena denada denae dencho
+        deneen denel denese deng denica denice deniece denis denisa denise denisha denisia deniss
+        denissa denisse denita denitza deniz denizcan denizhan denju denka denko denna dennie dennis
+        dennise denny denver denys denyse denyu denzel denzil denécia deo deociolinda deodato deogilde
+        deok deolinda deolindo deon deondre deonna deontae deonte dequan dera derae derald derdine
+        dereck derek derenik deric derick derik derk dermot deron derrell derren derrick derry derryck
+        derryl derval derverdine dervish derviş dervişhan derviš dervla dervo derwen derwin derwyn derya
+        deryn des desa desanka deschka desdemona deshaun deshawn deshka desi desibor desiderata
+        desiderato desideria desiderio desideriu desiderius desidério desimir desimirka desirae desire
+        desiree desirée desislava desmond desolina despa despina despoina despot dessie dessislava
+        destin destinee destiney destini destiny detchka detchko detcho detdeus detelin detelina detert
+        dethard detine detjon detjona detlef detlev detmar detmer detra detrich detsje detta dette
+        dettmar dettmer dettmerdine deuk deva devan devante deven devendra devesh devi devin devina
+        devinder devis devleta devlin devon devona devonta devontae devonte devora devorah devran devrim
+        devyani devyn dewayne dewey dewi dewitt dexter deyan deyana dezider dezideriu dezső deša dganit
+        dhanraj dharam dhian dhimiter dhimitra dhimitraq dhimosten dhiogjen dhori dhurata di dia diaana
+        diala dialita diamandi diamanta diamante diamantia diamantina diamantino diamantis diamanto
+        diamantoula diamond dian diana diane dianka diann dianna dianne diano diantha diarmaid diarmid
+        diarmuid dias dib dick dickie dickla dicky dicle dico dida didar didde diddo didem diderich
+        diderik diderike didi didier didima didimo didina didio dido didona didrich didrik didy didzis
+        diede diederich diederick diederik diederike diedra diedre diedrich diega diego dieke dieks
+        diella diellza diem diema diemo diemut dien dieneke diep dierck dierdre dierk diet dieta
+        dietbald dietbert dietburg dieter dieterich dietert dietfried dietgar dietgard dietger diethard
+        diethardt diethart diethelm diether diethild diethilde diethmar dietke dietlind dietlinde
+        dietmar dietmund dietmute dietolf dietram dietrich dietwald dietwalt dietwolf dietwulf dietz
+        dieu dieudonné dieuwer dieuwertje dieuwke diewertje dife diftir digna digno dijan dijana dijanka
+        dik dikkie dikky dikla diko dila dilan dilara dilaver dilawar dilay dilbagh dilbar dilber
+        dildora dile dilek diletta diletto dilfuza dilia diliana dilip dilja diljan diljana diljá dillan
+        dillard dillion dillon dillwyn dilmurat dilmurod dilnoza diloram dilruba dilschad dilshad
+        dilshod dilwen dilwyn dilya dilyan dilyana dilyara dilys dilşad dima dimas dimcho dime dimitar
+        dimitilde dimitra dimitri dimitria dimitrie dimitrii dimitrija dimitrije dimitrijka dimitrika
+        dimitrin dimitrina dimitrinka dimitrios dimitris dimitritchka dimitriya dimitriyka dimitroula
+        dimka dimko dimo dimokritos dimos dimostenis dimosthenis dimphy dimple dimče dimčo dimšo din
+        dina dinah dinand dinant dinara dinca dinchen dincho dine dineke dinesh ding dingeman dinh dini
+        dinică dinie dinis diniţă dinja dinjo dinju dinka dinko dino dinora dinorah dinu dinuca dinus
+        diny dinyo dinyu dinçer diocleciano diodora diodoro diogene diogenis diogo diomede diomid
+        diomidis diomira diomiro dion dione dionigi dionigia dionigio dionisia dionisie dionisio
+        dionizas dionna dionne dionte dionys dionysia dionysios dionysius dionyzas dionísia dionísio
+        dionýz diora diotima dip dipak dipankar dirce dirch dirck diren direne direnç dirk dirkjan
+        dirkje dirksje dirtje disma dismo dita ditbardh ditchka ditchko ditha dithard ditlef ditlev
+        ditmar ditmir ditrich ditsa ditta ditte ditthard dittmar ditty dituri diva divina divino divna
+        divo divya dixie dixon diyan diyana diyanka diyor diána diðrik diāna diğdem djafar djako djamel
+        djamila djamilya djamschid djamshid djana djavad djeni djenka djibril djumberi djurre dmitar
+        dmitri dmitrie dmitrii dmitrij dmitrijs dmitrijus dmitriy dmitro dmitry dmytriy dmytro do doan
+        doanh dobilas dobra dobre dobri dobrica dobrila dobrilo dobrin dobrina dobrinka dobrita
+        dobrivoje dobromila dobromir dobrosav dobroslav dobroslava dobrotin doc doca dochia dochina
+        dochiţa dode dodea dodie dodo dodu doede doedo doedrich doeke doekes doetie dofri doha doina
+        doinel doinita doireann dojka dojna dojno dojtcho dok dola dolan dolcho dolf dollie dolly
+        dolores doloris dolors dolorès dolph domagoj domantas domas domen domenic domenica domenico
+        domhnall domicelė domicėlė domien dominga domingo domingos dominic dominica dominick dominik
+        dominika dominikas dominike dominikus domininkas dominique dominque dominykas domitila domitilla
+        domitille domitilo domitília domizia domiziana domiziano domizio domna domnica domniţa domonique
+        domonkos don dona donagh donal donald donalda donaldina donara donat donata donatas donate
+        donatella donatello donatien donatienne donatina donatino donato donatus donavan doncho done
+        donell donella donetta donette dong donia donielle donik donika donita doniyor donjeta donju
+        donka donko donley donn donna donnacha donncha donnchadh donnell donnetta donnette donnie donny
+        donovan donta dontae donte donya donyu donzília donát dončo doo dooitze door doortje dor dora
+        doralice doralina doraline doranda dorando dorata dorathy dorcas dorchen dore doreatha doree
+        doreen dorel dorella dorena dorene doreth doretha dorethea doretta dorette dori doria dorian
+        doriana doriane dorianne doriano dorie dorien dorin dorina dorinda dorine dorinel dorinela
+        dorinne dorino doris dorit dorita dorith doritha doritta dorjan dorjana dorkas dorla dorle dorli
+        dorlies dorlinde dorlis dorly dorman dormidont doro doron dorota dorotea doroteja doroteo
+        dorotha dorothe dorothea dorothee dorotheia dorotheus dorothy dorothé dorothée dorottya dorren
+        dorrie dorris dorrit dorsey dorte dortha dorthe dorthea dorthey dorthy dortje doru doruk dorukan
+        dorukhan dorulet doruntina dorus doruţ doruţa dory dosta dot dotchka dotcho dottie dotty dotza
+        dou doudy doug dougal dougald douglas douglass douwe douwina douwine dov dovid dovie doyka doyle
+        doyna doyno doytcho doğa doğacan doğan doğancan doğaç doğu doğucan doğukan doğuş draga dragan
+        dragana drage dragi dragica dragija draginja dragić dragiša dragna drago dragobie dragoj dragoja
+        dragoje dragojla dragoljub dragomila dragomir dragomira dragomirka dragorad dragoslav dragoslava
+        dragoy dragoş dragu dragulin dragulina dragusin dragut dragutin drahomír drahomíra drahoslav
+        drahoslava drahuša drake drako drandofile draupnir draven draško dražan dražana dražen dražena
+        draženka dražimir dre dreama drees drejtori drema dren drenka drenko drenusha drew dries driljon
+        drilon drilona drin drini drino driss drissia drit drita dritan dritana driton dritë droplaug
+        dror drora dru drucilla drumi drummond drusiana drusilla druvis dré drífa dröfn drăguţa drąsutis
+        du duan duane duarte dubava dubica dubravka dubravko duc duccia duccio duco dudi dudley dudu due
+        duffy dugald dugan duilia duilio duje dujka dujo duk dukagjin duke dula dulach dulandina dulari
+        dulce dulcie dulcina dule dulina dumitra dumitriana dumitrina dumitriţa dumitru dun duncan dung
+        dunia dunja duo duoc duong duran durante duri durim durime duriye durk durkje durmish durmo
+        durmuş durs dursine dursiye dursum dursun duru durward durwin durwood duschka duschko dushka
+        dushko dusten dusti dustin dusty duwayne duy duyen duygu dušan dušanka dušica duška duško duţu
+        dvir dvira dvora dvorah dwain dwaine dwana dwane dwayne dwight dwijendra dwynwen dyan dyana
+        dylan dylane dylaver dylber dylbere dylis dyllis dylon dymph dymphna dymphy dympna dzanna
+        dzemilja dzevdet dzheni dzhenka dziamyan dziana dzianis dzidis dzidra dzimitry dzintars dzintra
+        dziyana dzmitri dzmitrij dzmitriy dzmitry dzuvita dáire dália dániel dária dário dávid dáša
+        débora déborah décia décio délio dénes déolinda désiré désirée dëfrim dëshira día díana dídac
+        dídio dília dís dísa dómhildur dóra dóróthea dögg dölf döndü döne dönüs dörte dörthe dúa dúfa
+        dúi dúna dündar dünya dürdane düriye dýrfinna dýri dýrleif dýrunn dănuţ dănuţa dżiugas džafer
+        džamela džana džanko džanuna džavid dželal dželaludin džema džemail džemaili džemal džemaludin
+        džemil džemila džemka džemo dženan dženana dženeta dženita dževad dževdet džibo džilda džingis
+        džiugas ea eamon eamonn ean ear earl earle earlean earleen earlene earlie earline earnest
+        earnestine eartha easter easton eavan ebba ebbe ebbel ebbo ebe ebeline ebeling ebenezer eberardo
+        eberhard eberhardine eberhardt eberhart ebo eboni ebonie ebony ebrahim ebru ebubekir ecaterina
+        ece ecem ecenur ecevit echo eckard eckardt eckart eckbert ecke eckehard eckehardt eckehart
+        eckert eckfried eckhard eckhardt eckhart eckhold ed eda edalberto edan edana edber edd edda eddi
+        eddie eddo eddy ede edehard edel edela edelbert edelburg edelfried edelfriede edelgard edelhard
+        edelinde edeline edelmira edelmiro edelmut edelt edeltraud edeltraude edeltraudt edeltraut
+        edeltrud edeltrude edeltrudis edelwald eden eder edern edgar edgard edgarda edgardo edgars edger
+        edhem edi edib edibe edie edija edijs edik edilia edilio edim edin edina edine edip edis edisa
+        edison edit edita edite edith editha edivaldo ediz edle edlef edlir edlira edmar edmea edmeia
+        edmeo edminas edmond edmonda edmonde edmondo edmund edmunda edmundas edmundo edmunds edmé edmée
+        edna edny edo edoarda edoardo edon edona edonjeta edorta edouard edouardos edra edrina edris
+        edsel edson eduard eduarda eduardas eduardo eduards eduardt eduart eduartina eduina eduino
+        edurne edvard edvardas edvige edvin edvinas edvīns edward edwardo edwige edwin edwina edwine edy
+        edyta edyth edythe edzard edīte edžus eea eef eefje eefke eefkea eelco eeli eelika eelis eelke
+        eelkje eelko eemeli eemil eep eeri eerik eerikki eero eesi eetu eeuwkje eeva eevertti eevi efe
+        efecan efekan efemía effi effie effrosini effrosyni efi efigenia efigenio efigénia efim efimia
+        efimija efisia efisio efka efkan efkea efmorfia efqan efraim efrain efrat efraín efrem efren
+        efrosina efrosinia efrossini efsevia efstathia efstathios efstatios efstratia efstratios efsun
+        eftalia eftaxia eftemie eftenia eftenie efterpi efthalia efthemia efthimios efthychia efthymia
+        efthymios eftica eftichia eftim eftime eftimia eftimie eftimita eftychia eftychios egbert
+        egberto ege egea egecan egehan egemen egeo egert egge eggerke eggert eggo eghard egidia egidija
+        egidijus egidio egidius egija egil egill egils eginald eginhard eginhardt egishe egista egisto
+        egita eglantina eglantine egle eglina eglė egmont egne egoitz egomar egon egons egor egron
+        eguskiñe eguzkiñe egzon egzona egídio egīls eha ehme ehrenfried ehrenfrieda ehrengard ehrenreich
+        ehrentraud ehrentraut ehrentrud ehrentrudis ehrfried ehrhard ehrhardt ehrmut ehsan ehtel ehud ei
+        eibe eibhleann eibhlis eibhlín eibo eichi eicke eida eidanas eider eidmantas eielt eigaudė eigil
+        eigild eigo eiichi eiichiro eija eiji eik eike eikichi eikka eiko eila eilam eilard eilardt
+        eilbertus eildert eildine eileen eilef eilen eilene eiler eilerich eilert eilfried eilhard eili
+        eilidh eilif eilika eilike eilis eilish eiliv eilke eilon eilrich eilt eilífur eilís eimantas
+        eimear eimo eimuntas eimutis eina einar einara einaras einari einars einat einav eine einer
+        einfrid einhard einhardt einhildur eini einike einion einir eino einte einvarður einy einārs eir
+        eira eirian eirianwen eirik eirin eirini eiriol eirlys eirný eiry eiríka eiríkur eisine eissa
+        eisuke eitan eitaro eitel eitelbert eitelfritz eithne eitvydas eivind eivor eizo eiður ejda
+        ejder eje ejgil ejlif ejnar ejner ejona ejub ejup ejvind ejvor eka ekain ekaitz ekaterina
+        ekaterine ekaterini ekber eke ekea ekhard ekhardt ekin ekkard ekkardt ekkart ekke ekkehard
+        ekkehardt ekkehart ekko ekmel eko ekrem ekta el ela elaad elaazar elad eladia eladio elaheh
+        elaina elaine elan elana elane elanor elar elard elayathamby elayne elba elbe elbert elbertus
+        elbjørg elbrus elchanan elchin elcin elco elda eldad eldar eldaras eldbjørg eldbjørn elden eldin
+        eldiona eldo eldon eldor eldora eldred eldrid eldridge eldur ele eleana eleanor eleanora
+        eleanore elease eleder eleftera elefteria elefterie elefteriu eleftheria eleftherios elegido
+        elegis elek elektra elemér elemír elen elena elene eleni elenita elenka eleno elenor elenora
+        elenore eleodor eleonor eleonora eleonore eleonoro eleonóra eler eleri eleriin elerte eletta
+        eletto elettra elettro eleuteria eleuterio eleutéria eleutério elez elfa elfan elfar elfete
+        elfetie elfgard elfgund elfi elfidio elfie elfimiu elfreda elfrida elfride elfrieda elfriede
+        elfrun elfryda elfrída elfur elfy elga elgard elgars elger elgin elgine elguja elham elhanan
+        elhard eli elia eliahu elian eliana eliane elianiv elianne eliano elias eliashiv elica elicia
+        elida elide elidia elidio elido elidon elidona elie eliel elien eliena eliene elies eliesabeth
+        eliese eliette eliezer elif elife eligia eligija eligijus eligio eligiusz elihu eliina eliis
+        eliisa elijah elijas elik elika elimar elimelech elin elina elinda eline elinka elinoor elinor
+        elinore elinóra elio eliodoro elionor elionora elior eliot elira eliran elis elisa elisabelle
+        elisabet elisabeta elisabete elisabeth elisabetha elisabetta elisardo elisavet elisaveta elisbet
+        elise elisea elisei eliseiu elisenda eliseo elisete eliseu elisha elisheva eliso elissa
+        elissavet elissaveta elisária elisée elita elitka elitza eliverta elixabete eliyahu eliz eliza
+        elizabet elizabeta elizabete elizabeth elizaveta elizbar elizbeth elize elizebeth eliška elja
+        eljas eljon eljona elka elke elkhan elkmar elko ella ellada ellamae ellan elle ellef ellen
+        ellena ellengard ellentraud ellert ellery elles elli ellice ellie ellina elling ellinor elliot
+        elliott ellis ellisiv elliði ellmarie ellmary ellmer ellory ellrich ellsworth ellu ellwood elly
+        ellyn ellý elma elman elmano elmar elmas elmaz elmaze elmedin elmedina elmer elmet elmi elmija
+        elmije elmin elmina elmine elmino elmir elmira elmire elmo elmore elmuntas elmurod elmut elmārs
+        elna elnar elnara elnatan elnora elnur elo elodia elodie elody elof eloi elois eloisa eloise
+        elon elona elouan elouise elov eloy eloína eloísa elphège elpida elpidia elpidio elpiniki
+        elpídio elric elrike elrond elroy els elsa elsabe elsbe elsbeth elsche else elsebet elsebeth
+        elselien elseline elselore elselotte elsemarie elsgard elshad elshan elsi elsie elsien elsine
+        elsje elske elskea elsko elso elspeth elsun elsy eltaj eltay eltion eltje elton eluned elva
+        elvan elvana elvane elvar elve elvedin elvedina elver elvera elvezia elvezio elvi elvia elvie
+        elviera elviira elviire elvijs elvin elvina elvine elvio elvir elvira elvire elviro elvis elvisa
+        elvita elvo elvy elvyda elvyra elvíra elvīra elwanda elwin elwine elwira elwood elwyn elxan elya
+        elyane elyas elyes elyette elyne elysa elyse elyssa elza elze elzemarijke elzie elzo elçin
+        eléonore elí elías elídia elín elínbjörg elínborg elínora elínrós elís elísa elísabet elísio
+        elói elīna elżbieta elžbieta ema emad emalie eman emanoel emanoela emanoil emanoila emanouil
+        emanuel emanuela emanuele emanuelis emanuella emanuelle emanuil embla embrecht embrulla emek
+        emel emelda emelia emelie emelina emeline emely emelyne emelía emer emerald emeram emeraude
+        emeria emeric emerich emerik emerita emerito emerson emery emese emeteria emeterio emi emica
+        emidia emidio emie emiel emika emiko emil emila emile emilee emili emilia emilian emiliana
+        emiliano emilianos emilie emilien emilienne emilija emilijan emilijana emilio emilius emiliya
+        emiliyan emiliyana emilián emiljan emiljana emilko emily emilyn emilía emilė emin emina emine
+        emini emir emira emirarslan emircan emirhan emiri emirjon emirjona emke emko emlyn emma emmalee
+        emmaliese emmaline emmanouela emmanouil emmanuel emmanuela emmanuele emmanuella emmanuelle
+        emmeke emmelie emmeline emmeram emmeran emmerich emmet emmett emmi emmie emmit emmitt emmo emmy
+        emo emogene emory emperatriz emrah emre emrecan emrehan emri emrije emriye emro emrullah emrush
+        emrys emsal emuna emy emyr emzar emídio emília emílio emöke emīlija emīls en ena enache enar
+        enara enbal encarna encarnación encarnação encho enda endel ender endika endla endorina endre
+        endri endrik endrit endrita ene enea enedina enedino eneida eneko enela eneli enely eneo enes
+        enfys engbert engbertus engel engela engelbart engelbert engelberta engelbertus engelbrecht
+        engelfried engelgard engelhard engelhardt engelica engelien engeliene engelina engeline engelke
+        engelmar engeltje engilbert engin engjell engjellushe englbert engracia engrácia engrácio
+        enguerran enguerrand enia eniana enid enida enikő enio enis enisa enise enita eniu enke enkel
+        enkela enkeleda enkelejd enkelejda enn enna enne enneke ennen enni ennia ennie ennio ennis enno
+        ennu enny eno enoch enok enoks enola enora enos enric enrica enrichetta enrichetto enrico enrik
+        enrikas enriketa enrique enriqueta ensi ensio entela enton entonio enus enuta enver envere enza
+        enzo eoghan eoghann eoin ep epaminonda ephraim ephrat ephrem ephrona epie epifania epifanio
+        epifânio epiphanie epistimia epke epp eppie eppo epraxia eqerem er era eracle eraclia eraclie
+        erald eralda eraldo eralp eran erand eranda erasma erasmia erasmo erasmus erast erato eray erazm
+        erberto erbil erblin erblina ercan ercilia ercole ercolina ercolino ercüment erda erdal erdaun
+        erdem erdemir erden erdener erdet erdfried erdheide erdinç erdit erdita erdmann erdmute erdmuthe
+        erdoğan erdwin erdzan erel erela erella erem eren erencan eret erez erfan erfried ergen ergica
+        ergin ergo ergun ergys ergül ergün erhan erhard erhardt erhart eri eria eriana eriberto eric
+        erica erich erick ericka erico erida eridano eridjona erietta eriika erik erika erikas erike
+        erikki eriko erim erin erina erind erinda erinka erinn erino erinç erio eriola erion eriona eris
+        erisa eriseld eriselda erja erjan erjeta erjol erjola erjon erjona erk erkal erkam erkan erkand
+        erkanda erkhild erki erkin erkka erkki erkko erkmar erko erkut erla erlan erland erlantz erlen
+        erlend erlendur erlene erlfried erlgard erlinda erline erling erlingur erlis erltrud erlwine
+        erma ermal erman ermanda ermando ermanna ermanno ermelinda ermelinde ermelindo ermellina
+        ermellino ermenegilda ermenegildo ermenfried ermengarda ermenhild ermes ermete ermil ermilia
+        ermin ermina erminia erminio ermino ermir ermira ermo ermond ermonela ermínia erna ernald ernani
+        ernesa ernest ernesta ernestas ernesti ernestina ernestine ernestino ernesto ernests ernestus
+        ernestína ernfrid erni ernie ernir erno ernst ernstfried ernstine erny ernő erofelia eroftei
+        erofteiu erol eroll eron erona eronim eror eros erramun errapel errica errico errol erroll ersan
+        ersel ersela ersen ersida ersilia ersilio ersin erskine ersoy ersun ertal ertan ertekin ertil
+        ertila ertunç ertuğrul ervand ervard ervehe ervin ervine ervis ervisa ervín ervīns erwan erwann
+        erwien erwin erwina erwyn erxhan eryk eryka eryn erza erzhan erzsi erzsébet erçin esa esad
+        esaias esam esat esben esbjörn esdert ese esed esen esengül eser esfira esha esin eskarne eske
+        eskil eskild esko esli esma esmahan esmail esmantas esme esmee esmehan esmeralda esmeraldo
+        esmerenciana esmihan esmir esmira esmiralda esmond esmée esofina espedita espedito espen
+        esperanza esperança esperia esperio espiridión espérance espírito esra essam essedin essence
+        essi essie essyllt esta este esteban estebana estefana estefania estefano estefánia estel estela
+        estelina estell estella estelle ester estera esteri esterina esterino estevan esthel esther
+        estibaliz estref estrela estrella estrid estèle estévão esyllt eszter eszti eta etel etela
+        etelca etelka etelvina etem eter etha ethan ethel ethelene ethelyn ethem ethna ethyl eti etibar
+        etienne etiennette etimad etje etkin etlena etleva etly etsuji etsuko etsuo etsuyo etta etti
+        ettie ettina ettine ettje etto ettora ettore ettorina ettorino etty euan euclides euda eudes
+        eudochia eudocia eudoxia eudoxie eufemia eufemiano eufemio eufimia eufrasia eufrasio eufrosina
+        eufrosinia eufrozina eugen eugena eugene eugeni eugenia eugenie eugeniea eugenija eugenijus
+        eugenio eugeniu eugenius eugeniusz eugeniya eugeny eugène eugénia eugénie eugénio euh eui eukene
+        eul eula eulah eulalia eulalie eulalio euloge eulogia eulogio eulália eun euna eung eunice
+        eunike euphemia euphrasie eura eurelijus eurico euridice eurielle eurika euron eurydice eusebia
+        eusebio eusebiu eustache eustachia eustachio eustachius eustafie eustaquia eustaquio eustasia
+        eustasio eustaţia eustaţiu eustolia eusèbe eusébio eutimia eutimio eutizio eutrope eutropia
+        eutropio eva evald evaldas evaleen evalina evalinde evaline evalyn evamaria evamarie evan
+        evander evandra evandro evangelia evangelina evangeline evangelini evangelista evangelos
+        evanghelina evanghelita evann evanna evanthia evanthis evantia evar evarista evariste evaristo
+        evasio evchen evda evdokia evdokija evdokiya evdoxia eve eveleen eveli evelia evelien eveliene
+        eveliina evelijn evelijne evelin evelina evelinde eveline evelino evelio evelore evely evelyn
+        evelyne evelynn even evencia evencio everarda everardo everardus everbert everdina everdine
+        everet everett everette everhard everhardt everina everino evert everwien evette evgen evgeneia
+        evgeni evgenia evgenii evgenij evgenija evgeniy evgeniya evgeny evgenya evgheni evghenia
+        evghenii evi evia evica evie evija evina evis evisa evita evlalia evlampia evmorfia evolo evon
+        evonne evor evrard evren evridiki evrim evripidis evrydiki evrykleia evstati evteka evterpi
+        evtim evtimija evtimiya evy evyatar evzal evžen evžena evženie ewa ewald ewalda ewan eward
+        ewdoksia ewelina ewen ewert ewgenia ewold ewoud ewout ewy exie eyad eyal eybjörg eyck eydís
+        eygerður eygló eyja eyjólfur eyke eylem eylül eymar eymundur eynulla eyrún eystein eysteinn
+        eytan eyvind eyvindur eyvör eyyüp eyüp eyþór eyþóra ezechiel ezechiele ezekiel ezell ezequiel
+        ezgi ezia ezio ezis ezra ezriel ezzedin ezzelina ezzelino eðvald eðvarð eşref ešef ešref fa faas
+        fabia fabian fabiana fabiane fabiano fabien fabienne fabijan fabio fabiola fabjola fabrice
+        fabriciana fabriciano fabricio fabrizia fabrizio fabrícia fachtna facunda facundo fadel fadhel
+        fadhil fadhila fadi fadia fadil fadila fadile fadim fadime fadl fadri fadwa fady fadya fadıl fae
+        fagan fahad fahd faheem fahida fahim fahima fahira fahmi fahmy fahrettin fahri fahrie fahrija
+        fahrije fahriye fahrudin faidon faidra faig faiga faigel faik faina faiq fair fairy faisal faith
+        faiz faiza faize faketa fakete fakhraddin fakhri fakira falah falak faliero falih falk falkhard
+        falkmar falko fallah fallon famke fan fanch fanchon fane fanel fanette fang fani fanica fanie
+        fanita fanka fanna fannar fanndís fanney fanni fannie fanny fanný fanourios fantina fantine
+        fantino fany fanélie faouzi faqir farah farahnaz faraj faramarz faranaz farangiz farcaş farda
+        fares farhad farhadbek farhan farhana farhod fari faria fariba farid farida faridah farideh
+        farie faried farije faris fariz farkhondeh farman farmanela farnaz faron farookh farooq farouk
+        farquhar farrah farrell farrokh farrukh farrux farsad farschid farshad farshid farudin faruk
+        faruque farzad farzana farzaneh farzin fata fatbardh fatbardha fateen fateh fatema fatemeh faten
+        fathi fathy fatih fatiha fatima fatimah fatime fatin fatina fatinah fation fationa fatjon
+        fatjona fatlina fatlinda fatlum fatlume fatma fatme fatmeh fatmir fatmira fatmire faton fatos
+        fatri fatushe fausta faustin faustina faustine faustino fausto fauzia fauziah favian faviana
+        faviola fawad fawaz fawn fawna fawwaz fawzi fawzia fawzieh fawzy fay faycal faye fayez faygah
+        fayge fayiz faysal fayssal fayyad fayza fazil fazila fazile fazilet fazli fazlie fazlije fazlı
+        fazıl fe feargal fearghal fearghus feargus fearne fedai fedde feddo fede fedela fedele federica
+        federico federigo federíca federíco fedir fedja fedor fedora fedoro fedosia fedra fedro fee
+        feeko feeline fehim fehime fehmi fehmije fehrat fei feico feidhlim feiga feige feije feike
+        feikea feikje feiko feikobus feim feisal feival feivel fejzi fejzo fejzulla fejzullah felecia
+        feli felia felica felice felicia felician feliciana feliciano felicidad felicidade felicien
+        felicija felicijana felicijonas felicio felicisima felicisimo felicita felicitas felicity
+        felicíssima feliks feliksas felikss felim feline felio felipa felipe felipina felisa felisbela
+        felisberto felisha felismina felita felix feliz felizarda felizardo felizia felizitas felton
+        felícia felício femi femke femme femmie femmy fen fenella feng fenisia fenja fenke fenko fenna
+        fenne fennie fennigje fennique fenno fenny fentje fenwick feodor feodora feodosia feodosie
+        feodosii feodosij feodosiy fer ferah feras ferat feray ferd ferda ferdane ferdi ferdie ferdinand
+        ferdinanda ferdinande ferdinandine ferdinando ferdinandus ferdinant ferdo ferdos ferdous ferdy
+        ferdynand ferenc ferencné fereshteh ferfried fergal fergus ferguson ferhan ferhard ferhart
+        ferhat feri ferial ferid ferida feridan feride feridun feriha ferihan feristah ferit feriz ferko
+        ferma fermin fermina fermo fermín fern fernand fernanda fernande fernandina fernando ferne ferny
+        fernão ferran ferrante ferrina ferrino ferris ferruccia ferruccio ferruh ferry ferréol fershteh
+        ferudun feruza feryal festim feston festus feta fetah fethi fethiye fethullah feti fetie fetih
+        fetije fetinja fetnete fettah fetulla fetullah fetush feuke fevronia fevzi fevzie fevzije
+        fevziye feyyaz feyza feyzi feyzullah feza feđa ffion ffiona fflur fia fiach fiachra fiacre
+        fiamma fiammetta fida fidalma fidalmo fidan fidana fidanka fidel fidela fidelia fideline fidelio
+        fidelius fidelma fidenzia fidenzio fidèle fidélia fie fieke fien fiep fiepko fiete fietje figen
+        fikret fikreta fikri fikrie fikrije fikriye fila filadelfa filadelfia filadelfio filadelfo
+        filanthi filaret filareta filaretos filcho file filemon fili filiberta filiberto filimon filinto
+        filio filion filip filipa filipe filipina filippa filippina filippo filippos filippus filippía
+        filips filitiţa filiz filiţa filka filko filloreta filoftea filofteia filoftia filomela filomena
+        filomeno filoména filora filotea filoteia filoteo filoti filotia filotita filuta fima fimmie
+        fina finbar finbarr finchen findlay fine finella fini finie finja finka finlay finley finn
+        finnbar finnbjörg finnbjörn finnbogi finnborg finni finnian finnuala finnur finny fino finola
+        fintan finy fiodor fion fiona fionbharr fionn fionnghuala fionntán fionnuala fionnula fionola
+        fiora fioralba fiorangela fiorangelo fioranna fioravante fiordalisa fiore fiorella fiorello
+        fiorentina fiorentino fiorenza fiorenzo fioretta fioretto fiorina fiorinda fiorindo fiorino
+        fiqiret fiqirete fiqiri fiqirije fira firas firdaus firdes firdevs firica firmin firmina firmine
+        firminia firminio firmino firmo firoozeh firouz firoz firth firu firuz firuza firuţa firyal
+        firyuza fisnik fisnike fita fitim fitnat fitnete fiton fitor fitore five fixhrie fjalar fjodor
+        fjolla fjoralba fjorda fjorela fjorentina fjóla fjölnir flakron flaminia flaminio flamur flavia
+        flavian flaviana flaviano flavie flavien flavienne flavio flaviu flavius flemming fleta fletcher
+        fleur fleurette fleuriane fleurine fleury flip fllanza flo floare floarea flokart floor floortje
+        flor flora floran florance floranda florane florbela flore florea florel florela florelle floren
+        florenc florence florencia florencio florene florent florentia florentien florentin florentina
+        florentine florentino florentius florenz florenza florenzo florenţa flores floresha florestan
+        florestine floretta florette floria florian floriana floriane florianne floriano floriant
+        florica floricica florida floridor florie floriean florien florient florijan florije florika
+        florim florimond florin florina florinda florindo florine florinel florinela florinka florino
+        florio floris florián floriţa florjan floro floros florrie florry floréal florência flosi
+        flossie floy floyd flurije flurim flurin flurina flutur flutura flynn flávia flávio flóki flóra
+        flórido focke focko foeke foekje foelke fohlke foivos fok foka fokje fokka fokke fokken fokko
+        fola folco folf folgert folina foline folke folkea folkeline folker folkert folkeus folkhard
+        folkhardt folkhart folkje folkmar folko folla folline follrich folma folmer folmine folrat
+        folrich foltje fonda fons fontana fooke foolke foppe forbes forest foroogh forough forrest
+        fortuna fortunat fortunata fortunatas fortunato fortuné fortunée fosca fosco foster foteini
+        fotini fotios fotis foto fotula fouad fouke fouzia frachia fradel fraga fragkiskos fragkoula
+        fraida fraidel framhild fran franc franca france francelina franceline francelino francelyne
+        francene frances francesc francesca franceschina franceschino francesco francette franchesca
+        franchette franchina franchino franci francia franciane francie francien francies francina
+        francine francis francisc francisca francisco franciscus franciska francisque franciszek
+        franciška franck francka franckie francky franco francoise frane franek frania franja franjka
+        franjo frank franka franke frankie franklim franklin franklyn frankmut franko franky franny
+        frano frans fransien fransisca fransje františek františka frants frantz frantzeska frantzisko
+        franya franz franzi franziska franziskus franzl franzpeter franzsepp françois françoise fraser
+        frasier frasina frauke fraukea fraukeline fraukje frauko frayda fraydoun frazer frazão fre frea
+        freark fred freda fredda freddi freddie freddy frede frederic frederica frederick fredericka
+        fredericke frederico frederieke frederik frederika frederike frederikke frederikus frederique
+        fredi fredia frediana frediano fredo fredric fredrick fredricka fredrik fredrika fredrikk fredu
+        fredy free freeda freek freeman freerich freerk freerkje freida freideriki freimund freimut
+        freimuth freiwald frej freja freke frens frerich frerk freya freydís freygerður freyja freyr
+        freysteinn fricis frid frida fridegund friderich friderika friderike frideriki fridi frido
+        fridolin fridolina fridoline fridrich fridthjof fridtjof fridtjov fridulf fridy fried frieda
+        friedbald friedberg friedbert friedburg friedchen friede friedebert friedeborg friedeborn
+        friedeburg friedegard friedegund friedegunde friedel friedeltraud friedemann friedemar frieder
+        friederich friedericke friederieke friederika friederike friederikus friederun friedewald
+        friedgard friedhard friedhardt friedhart friedhelm friedhild friedhilde friedhold friedhorst
+        friedi friedjörg friedl friedlenchen friedlieb friedlies friedliese friedlind friedlinde
+        friedmar friedmut friedmuth friedo friedolf friedolin friedolina friedoline friedrich friedrick
+        friedrika friedrike friedrun friedus friedwald friedwin friedy frieling frieso frigga frigyes
+        frine friso frithiof frithjof frits fritz fritzi friðberg friðbert friðbjörg friðbjörn friðborg
+        friðdóra friðfinnur friðgeir friðgerður friðjón friðleifur friðmar friðmey friðný friðrik
+        friðrika friðrikka friðþjófur friðþór frode frodo frohlinde frohmund frohmut frohwald fronka
+        frosa frosica frosti frouk frouke froukje frouwa frouwe frouwktje frowin frowine fruma frumah
+        frunze frusina frutuosa frutuoso fruzsina fryderyk fryni fränze fränzi fré frédéric frédérick
+        frédérique frímann fríða fríður fróði frøydis fu fuad fuada fuat fuencisla fuensanta fujiko
+        fujio fukuju fukuko fukumi fulbert fulden fulga fulgence fulgencia fulgencio fulgentas fulgenzia
+        fulgenzio fulguta fulvia fulvio fulvius fulya fumi fumiaki fumie fumihiko fumihiro fumihito
+        fumiki fumiko fumio fumitoshi fumiyo funda funs fup furio furkan furkat fusako fusami fusao
+        futoshi fuyuka fyodor fábia fáfnir fátima félicia félicie félicien félicienne félicité félix
+        félixa fífa fíona fönn fügen fülöp füsun fănică fırat fıratcan ga gaard gab gabbriella
+        gabbriello gabe gabi gabie gabil gabin gabina gabino gabrand gabriel gabriela gabriele gabriella
+        gabrielle gabriellina gabriello gabrieluta gabrielė gabrijel gabrijela gabrièle gabriëlle
+        gabríel gaby gad gada gadalia gadi gady gael gaenor gaetan gaetana gaetanina gaetanino gaetano
+        gafia gafina gafita gafur gage gagik gahraman gai gaia gaida gaidis gail gaini gaio gair gaisa
+        gait gaitske gaizka gajana gak gal gala galatea galatée galdina galdino gale galeazzo galen gali
+        galia galiano galib galija galilea galileo galileu galin galina galini galinka galip galit
+        galiya galja galliana galliano gallo gallus galo galt galust galvano galvin galya galym
+        galymzhan galyna gamal gamlet gamliel gamze gan gana ganaël ganaëlle gancho gandert gandolfa
+        gandolfo ganesalingam ganesh ganeshan gang ganga gangolf gani ganimet ganimeta ganimete ganit
+        ganka ganna gao gaqo gar garabet garaitz garan garance garbis garbiñe garbrand gard garda
+        garegin gareth garett garfield gari garibaldo garik garikoitz garima garip garland garlef
+        garlich garmen garmer garnet garnett garnette garnik garoafa garofina garofiţa garold garoufalia
+        garrelda garrelt garret garreth garrett garri garrick garrie garrison garry garth garvie garvin
+        gary garyfalia garyfallia garym garðar gasan gashi gashije gaspar gaspara gasparas gaspard
+        gaspare gasper gaston gastone gastonne gastão gatien gatienne gatis gatze gaudencia gaudencio
+        gaudentas gaudenz gaudenzia gaudenzio gauja gaukhar gaukur gaultier gaurangi gauri gautam gaute
+        gauthier gauti gautier gautur gauvain gauvin gavan gaven gavin gavina gavino gavrail gavriel
+        gavril gavriliţă gavrilă gavro gavrosh gavyn gawain gay gayana gayane gayatri gaye gayla gayland
+        gayle gaylen gaylene gaylon gaylord gayna gaynell gaynelle gaynor gazanfer gazi gazim gaziz
+        gazmend gazmir gazmira gazmor gazsi gaétane gaétanne gaël gaëla gaële gaëlla gaëlle gaëtan
+        gaļina gašpar gašper ge gea geani geanina geanino gearld gearldine geart geartsje geary gearóid
+        gebbine gebhard gebhardt gebhart gebke gebkea gedalia gedaliahu gedalyah gedas gedeone gederts
+        gediminas gedvydas gee geek geeke geelke geelt geena geerd geerda geerlien geert geerte geerten
+        geertje geertjen geertruida geertruidie gees geesa geesche geesje geeske geeta geetha gefion
+        gegam gegham gehde geidi geike geikeline geiko geir geirlaug geirlaugur geirmund geirmundur
+        geirþrúður geja gejza geke gela gelareh gelasio gelbert gelinda gelindo geline gellért gelminas
+        gelsomina gelsomino gelt geltrude gelu gema geminiano gemma gemutė gen gena genadi genadij
+        genadijus genara genaro genc gencay gencer gencho genci gendrutis gene genel genelyn general
+        generosa generoso genesia genesio genesis geneva genevie genevieve genevive geneviève geng genia
+        genica genie genioara geniu genka genki genna gennadi gennadij gennadijs gennadios gennadiy
+        gennady gennara gennarina gennarino gennaro gennie genny geno genovaitė genovefa genoveffa
+        genoveva genovia genovica genovéva genowefa genrikh gent genta gentas genti gentia gentian
+        gentiana gentiane gentile gentjan gentjana gentrit gentzane genut genuta genutė gençay genādijs
+        genė geo geoff geoffrey geoffroy geordie georg georga georgann george georgeann georgeanna
+        georgel georgene georges georgeta georgete georgetta georgette georgi georgia georgian georgiana
+        georgiann georgianna georgianne georgica georgie georgii georgij georgijs georgijus georgina
+        georgine georgios georgiy georgs georgy georgína geppie ger gera geraint gerald geralda
+        geraldina geraldine geraldo gerallt geralyn gerard gerarda gerardas gerardette gerardina
+        gerardine gerardino gerardo gerardus gerasimos gerasimoula gerassimos geraud gerben gerbert
+        gerbin gerbina gerborg gerbrand gerbrich gerbrig gerburg gercas gercho gerco gerd gerda gerdas
+        gerdemie gerdfried gerdhild gerdhilde gerdi gerdie gerdien gerdina gerdine gerdineke gerdje
+        gerdt gerdy geremia gereon gerfred gerfried gerfriede gerga gergana gergely gergin gergina gergő
+        gerhard gerharda gerharde gerhardina gerhardine gerhardt gerhardus gerhart gerheide gerhild
+        gerhilde gerhilt gerhold geri gerianne gerie geriene geriet gerina gerino gerit gerjan gerjanne
+        gerjet gerke gerko gerlach gerlanda gerlando gerli gerlien gerlind gerlinda gerlinde gerline
+        gerlof gerlofke gerly germ germa germain germaine german germana germann germano germar
+        germelino germesindo germien germina germinia germo germut germán gernfried gerno gernod gernold
+        gernot gernulf gero gerolama gerolamo gerold gerolda gerolf geronda geronima geronimo gerrard
+        gerrelt gerreltje gerret gerri gerrianne gerrie gerriet gerrit gerrita gerritdina gerry gersende
+        gershon gerson gert gerta gertha gerthilde gerthold gerti gertie gertjan gertje gertjedine
+        gertmund gerto gerton gertraud gertraude gertraut gertraute gertrud gertruda gertrude gertrudes
+        gertrudis gertrudt gertrúda gertrūde gertude gertwin gerty gervais gervaise gervas gervasia
+        gervasio gervin gervydas gervásio gerwald gerwin gerwine gery gerzon gerða gerður gesa gesche
+        gesina gesine gesinus geskea gesko gessica gestur gesualda gesualdo gesuina gesuino geta gethin
+        getta getulia getulio getuta getzel geula geun geva gevorg gevork geziena gezienus gezim gezina
+        gezinus ghada ghadah ghalia ghalib ghanim gharib ghassan ghazal ghazala ghazanfar ghazar ghazi
+        ghenadi ghenadie gheorghe gheorghi gheorghina gheorghiţă gherarda gherardo gherasim gherghina
+        gherghiţă ghica ghida ghina ghinita ghino ghinwa ghiocel ghiorghe ghiorghi ghiorghiţă ghirasim
+        ghislain ghislaine ghita ghiwa ghiyath ghizela ghiţă ghobad gholam ghulam ghyslain ghyslaine gi
+        gia giac giacinta giacinto giacobba giacobbe giacoma giacomina giacomino giacomo giada
+        giambattista giammaria giammario giampaola giampaolo giampiera giampiero giampietro gian
+        gianalberto gianandrea gianangela gianangelo gianantonio gianbattista gianbruno giancarla
+        giancarlo gianclaudio giandomenica giandomenico giandonato gianenrico gianfranca gianfrancesco
+        gianfranco giang giangiorgio giangiuseppe gianguido gianina gianlorenzo gianluca gianluigi
+        gianmarco gianmaria gianmario gianmauro gianmichele gianna giannella giannetta giannetto gianni
+        giannicola giannina giannino giannis giannos giannoula giannoulis giano gianpaola gianpaolo
+        gianpiera gianpiero gianpietro gianroberto gianstefano giantvigka gianvincenzo gianvittorio giao
+        giasone gibora gicu gică gidas gidda gideon gidget gidi gido giedrima giedrius giedrutis giedrė
+        giel gien gieneke gieri giesa giesbert giesela gieselind gieseltraud gieslinde gieze gifford
+        giga gigel gigi gigica giglia giglio gigliola gijs gijsbert gijsbertus gijsje gil gila gilad
+        gilbert gilberta gilberte gilberto gilda gildas gildo giles gilette gili gilia gilian giliane
+        gilio giljunka gill gilla gille gillean gilles gillette gillian gilliane gillina gillis gillo
+        gilly gilma gilman gilmar gilmore gilroy gils gilta gilvira gilyunka gina ginas gincho gine
+        gines ginetta ginette ginevra ginger ginka ginko ginny gino ginta gintaras gintaris gintarė
+        gintas gintautas gints gintė ginutis gioacchina gioacchino giobbe gioconda giocondo gioele gioia
+        giolanda giona gionata gionatan giora giordana giordano giorgi giorgia giorgiana giorgina
+        giorgino giorgio giorgios giosuè giota giotto gioula giouli giovacchina giovacchino giovan
+        giovanbattista giovanna giovannella giovanni giovannina giovannino giovenale giovina giovino
+        girard giray girija girolama girolamo gisa gisbert gisberta gisberto gisela giselbert gisele
+        giselher giselind gisella giselle gisello giseltraud gislain gislaine gisle gislena gislind
+        gislinde gislène gismar gismonde giso gisselle gissur gisèle gita gitana gitanjali gitchka
+        gitcho giti gitta gittan gitte gittel gitti gitza giuditta giulia giuliana giuliano giulietta
+        giulietto giulio giurgea giuseppa giuseppantonio giuseppe giuseppina giuseppino giusi giusta
+        giustina giustino giusto giusy givi giwi giyasettin gizdar gizel gizela gizella gizem gizi gizur
+        gjelosh gjenovefa gjeraqina gjergj gjergji gjermund gjin gjinovefa gjok gjokan gjoko gjon gjore
+        gjorgje gjorgji gjorgjija gjovalin gjuljeta gjurga gjurgena gjurgenka gjurgja gjurgjica gjuro
+        gjyle gjylferie gjylferije gjylnaze gjylshah gjylshahe gjyltene gjystina gjøran gladis glady
+        gladys glan glauca glauco glayds gleb glen glenda glendon glendora glendower glenn glenna
+        glennie glennis glenny glenys gliceria glicerio gligor gligorije glinda gliša gloria gloriana
+        glorianne gloriano glory glwadys glyn glynda glyndwer glynis glynn glynne glynys glódís glória
+        gnanasegaram gnanasegaran gnanasekaram gnanasekaran gná go gobind gobnait goce gocha goda
+        godefriedus godefroy godehard godehardt godehart godeleine godelieve godelind godfrey godfried
+        godi godo godofreda godofredo godtfred godwin gody goeman goffreda goffredo gogi gogita goh
+        gohar goichi goitzen goizargi gojart gojka gojko golan golchehr golda golden goldie goldina
+        goldine goldtraud golnaz golo golub golupka gon gonca gonda gong gonne gonneke gonnie gonny
+        gontran gonzague gonzalo gonçalo goo gooi gooitsen gooitske gooitzen gopal gopalarajah gor goran
+        gorana goranka gorančo gorazd gorch gordan gordana gordian gordon gordy gore gorete goretti gorg
+        gorica gorjana gorka gorki gorm gorman goro goronwy goryana goscho gose goshgar gosho gospava
+        gospodin gospodinka gosse gosselke goswin gota gotcho gotelind gotelinde gotfred gotje gotlind
+        gottarda gottardo gottfrid gottfried gottfrieda gottfriede gotthard gottharda gotthardt gotthart
+        gotthelf gotthilf gotthold gottholde gottlieb gottliebe gottlob gottreich gottskálk gottwald
+        gottwaldt gottwalt gotzon gotzone goudarz goulven gouri govan govert govind govinda gowan gowert
+        gowri goði goše grace gracelino gracia gracian graciana gracianne graciano gracie graciela
+        graciete gracieuse gracija gracijus graciliana graciliano gracinda graciosa grad gradimir
+        gradislava gradje gradus grady graeme graham grahame graig graine gralf gramoz grania granit
+        granita grant granville gratianne gratien gratienne gray grayce grayson grazia graziana graziano
+        graziela graziella graziello grazio grazyna graça graţia graţian graţiana graţiela grażyna
+        gražbylė gražina gražvydas gre greer greet greetje greg grega greger gregert gregg greggory
+        gregoor gregor gregoria gregorian gregoriana gregorio gregorios gregoris gregoriu gregory
+        gregório greig gresa gret greta gretchen grete gretel greth gretha grethe greti gretje gretjen
+        gretl gretlies gretta grettir gretus grety greyson grezzju grga grgo gricelda griet grieteke
+        grietje griffin griffith grigol grigor grigore grigori grigoria grigorie grigorii grigorij
+        grigorijs grigorijus grigorios grigoriy grigoriţă grigory grimaldo grimbert grischa grisel
+        griselda griseldis grisha grishe grit grita grith gritje gritt gritta grizel grizelda gro gronw
+        grover grozda grozdana grozdanka grozdju grozdyu grozju grozyu gruffudd gruffydd gruia gry
+        grygorii grygorij grygoriy grygory grytsje grzegorz gráinne gré grégoire grégorie grégory gréta
+        grétar gríma grímkell grímur gróa gu guadalupe gualberto gualdim gualdino gualfredo gualtiero
+        guan guang guarino guda gudbjørg gudbrand gudlaug gudmund gudrun gudula gudveig gue guelfa
+        guelfo guen guendalina guenevere guenièvre guerina guerino guerric guerrina guerrino guewen
+        gugash guglielma guglielmina guglielmino guglielmo gui guia guibert guida guido guilain guilaine
+        guilhem guilherme guilhermina guilhermino guillain guillaine guillaume guillaumette guillem
+        guillemette guillerma guillermina guillermo guilène guinevere guiomar guiscardo guislain
+        guislaine guitta guk gul gula gulab gulam gular gulara gulbanu gulborg gulea gulhayo gulja gull
+        gullan gullbrand gulli gullveig gully gulmira gulnar gulnara gulnaz gulnora gulnur gulsen
+        gulshan gulshara gulshat gulshen gulsum gultekin gulten gulya gulyara gulzada gulzamira gulzar
+        gulzat gulzhan gulzhazira gumercindo gumersinda gumersindo gun guna gunaras gunaratnam
+        gunaseelan gunay gunborg gunbritt gunda gundars gunde gundega gundel gundela gundelinde
+        gundeline gundemarie gunder gundhard gundhart gundhild gundhilde gundi gundl gundmar gundolf
+        gundula gunel gunfried gunhard gunhild gunhilde gunilla gunita gunjan gunju gunlaug gunmala gunn
+        gunna gunnar gunnbjörn gunnbjørg gunndís gunne gunnel gunnfríður gunnhild gunnhildur gunnjóna
+        gunnlaug gunnlaugur gunnsteinn gunnur gunnvor gunnvör gunnþór gunnþóra gunnþórunn gunta guntars
+        gunter gunthard gunther gunthild guntis guntmar guntram gunvald gunveig gunver gunvor gunyu
+        gunārs guo gur guram gurbachan gurbaksh gurban gurbax gurbet gurbhajan gurcharan gurdarshan
+        gurdeep gurdev gurdial gurdip gurgen guri gurinder gurine gurjant gurjeet gurjit gurli gurmail
+        gurmeet gurmej gurmit gurnam guro gurpal gurpreet gurutz gurutze guruzne gurvan gurwinder gus
+        gussie gust gusta gustaaf gustaf gustau gustav gustava gustave gustavo gustaw gustawa gustel
+        gusti gustine gustl gusts gustáv gusztáv guttorm guttormur guurt guus guxim guy guylain guylaine
+        guylène guyonne guzel guénaëlle guénolé guðberg guðbergur guðbjartur guðbjörg guðbjörn guðbjört
+        guðborg guðbrandur guðdís guðfinna guðfinnur guðfríður guðgeir guðjón guðjóna guðlaug guðlaugur
+        guðleif guðleifur guðlín guðmann guðmar guðmunda guðmundur guðmundína guðni guðný guðráður
+        guðríður guðrún guðsteinn guðvarður guðveig gvantsa gvidas gvido gvidonas gvozden gwang gwanwyn
+        gwawr gweltaz gwen gwenael gwenaelle gwenaël gwenaële gwenaëlle gwenda gwendal gwendolen
+        gwendolene gwendolin gwendoline gwendolyn gwendolyne gwendolynn gwendolynne gweneth gwenevere
+        gwenhaël gwenhwyfar gwenith gwenllian gwenn gwenna gwennaelle gwenneth gwennie gwennoline
+        gwenola gwenyth gwerfyl gwern gwilym gwion gwladys gwydion gwyn gwynedd gwyneira gwyneth gwynn
+        gwynne gwénaëlle gwénolé gyda gyde gye gylfi gyrite gyrithe gysbert gyslaine gysèle gytautas
+        gytis gytte gyu gyula gyulnara gyun gyung gyuri gyuszi gyða gyöngyi gyöngyvér györgy györgyi
+        győző gábor gáborné gáspár gé géke gérald géralde géraldine gérard gérarde gérardine géraud géry
+        gérôme géza gëzim gëzime gígja gísli gíslína göcke gökalp gökay gökben gökberk gökcan göke göker
+        gökhan gökhun gökmen göko göksan göksel göksu gökten göktuğ göktürk gökçe gökşen gönke göntje
+        gönül göpf göran görel görkem gösta göta göte götha göthe götz gözde gøran gøril gøsta gústaf
+        gústav gül gülan gülay gülbahar gülbeyaz gülcan gülce gülcihan güldal güldane gülden güldeniz
+        gülderen gülen gülendam gülender gülengül güler güleser gülfem gülfer gülfidan gülgün gülhan
+        gülhanim gülhatun gülin gülistan güliz gülizar güller güllü güllüzar gülnaz gülnur gülperi
+        gülriz gülser gülseren gülseven gülsevim gülsin gülsina gülsü gülsüm gülsün gültekin gülten
+        gülçin gülümser gülüstan gülüzar gülüşen gülşah gülşen günay günce gündüz güner güney güneş
+        güngör günhan günnur günsel günseli günter günther güray gürbüz gürcan gürcü gürel gürhan gürkan
+        gürman gürol gürsel gürsoy güven güvenç güzide güzin güçlü gėnė ha haa haagen haakon habbe habbo
+        habib habiba habibe habibollah habibullah habip hacer hachiro haci hack hacı hadas hadasa
+        hadassa hadassah hadburg hadda hademar hadewich hadewig hadi hadia hadice hadie hadije hadil
+        hadire hadis hadley hadmut hadmuthe hadrian hadrien hadubert hadumod hadumoth hadwig hadwiga
+        hady hadžira hadžo hae haeng hafdís hafez hafid hafida hafiz hafiza hafize hafizullah hafliði
+        hafren hafrún hafsa hafsah hafsteinn hafþór hagai hagar hagay hagen hagit hai haida haidar haide
+        haideh haidemarie haider haidi haifa haifaa haig haik haike haikel haiko haile hailee hailey
+        hailie haim haimar haimo hain hainer haio haitham hajdar haje hajime hajnal hajnalka hajo
+        hajredin hajri hajrie hajrija hajrije hajriz hajrudin hajrulla hak hakan hakancan hakeem haki
+        hakiema hakija hakim hakima hakime hakkı hakob hakop hal hala halbe haldis haldo haldor haldun
+        hale haleema haleigh haley halfdan hali halid halida halide halie halil halim halima halime
+        halimi halina halis halise halit halla hallbera hallberg hallbjörg hallbjörn halldís halldór
+        halldóra halle halley hallfreður hallfrid hallfríður hallgerður hallgrímur hallie hallmann
+        hallmar hallmundur hallstein hallsteinn hallur hallvard hallvarður hallveig halmar halsten
+        halszka haluk halvar halvard halvor hamad hamayak hambartsum hamdi hamdija hamdiye hamdo hamdy
+        hamed hameed hamet hami hamid hamida hamide hamideh hamidiye hamidollah hamidullah hamilton
+        hamine hamish hamit hamite hamiyet hamlet hammie hammy hamo hamood hampus hamud hamutal hamza
+        hamzeh han hana hanaa hanadee hanadi hanady hanae hanako hanan hanane handan hande hando hane
+        hanfried hang hange hango hanh hani hania hanif hanifa hanife hanifi hanimela hanin haninah
+        hanita hanička hanjo hank hanka hanke hanko hanna hannah hannakaisa hannan hannchen hanne
+        hannedore hannegret hanneke hannele hannelene hanneli hannelie hanneliese hannelise hannelore
+        hannelotte hannemarie hannerose hannes hannetraud hanni hannibal hannie hannjo hannlenie
+        hannmeike hanno hanns hannsgeorg hannsjörg hannsjürgen hannspeter hannu hanny hanný hanoch
+        hanora hans hansdieter hansell hansfried hansfriedrich hansgeorg hansgerd hansgünter hansgünther
+        hansheinz hanshelmut hanshermann hansi hansigne hansine hansjakob hansjoachim hansjochen
+        hansjörg hansjörn hansjürg hansjürgen hanskarl hansl hansludwig hansmartin hansotto hanspeter
+        hansruedi hansueli hanswalter hanswerner hanswilhelm hanswolf hansína hanumica hany hanım hao
+        har haralamb haralambie haralampie haralan harald haralda haralds haraldur harbans harbert
+        harbhajan harco harda hardeep hardev hardi hardiene hardine harding hardip hardo hardy hardyal
+        harel hareta haretina hari haricleea hariclia hariharan harijs harika harikleia hariklia harilla
+        harillaq harinder hariolf haris harish haristina haritina hariton haritonas haritz harivender
+        hariz hariëtte harjeet harjinder harjit hark harke harko harlan harland harlen harles harley
+        harlow harly harm harma harmanda harmanna harmannus harmen harmina harminder harmine harmke
+        harmon harmonie harmony harmtine haro harold haroon haroun haroutium harpa harpal harper
+        harpreet harprit harrell harri harribert harrie harriet harrieth harriett harriette harris
+        harrison harriëtte harro harry harsh harsharan harshita hartfried hartger hartina hartje
+        hartlieb hartman hartmann hartmund hartmut hartmuth harto hartraud hartvig hartwald hartwig
+        hartwiga hartwin harue haruhi haruhiko haruhiro haruhito haruka harukazu haruki haruko harumi
+        harun haruna harunobu haruo harutaka harutyun haruyo harvey harvinder harwant harwinder hary
+        hasan hasancan hasbi haseeb hasena hashem hashim hashmik hasib hasiba hasibe hasim hasime hasina
+        haskell hasko hasmik hasna hasnaa hasnija haso hasret hassan hassanah hasse hassib hassie
+        hassina hasso hasudin hat hatay hatem hateme hatemina hatice hatidža hatim hatixhe hatmane hatsu
+        hatsue hatsumi hattie hatto hatun hau haug hauke haukea haukur hauður hava havasxon haven havva
+        hawa haxhere haxherije haxhi haxhire hay haya hayam hayat hayati hayato haydar haydee hayden
+        hayder haydn haye hayet hayfa hayk haykaz haykel hayko haylee hayley haylie haymo hayna hayo
+        hayrani hayrettin hayri hayriye hayrul hayrulla hayrullah haytham hayward haywood hazal hazan
+        hazar hazbi hazbie hazbije hazel hazem hazim hazir haziz hazrudin hazuko haşim haša hašema hašim
+        he hea heath heather heaven heba heber hebko hector hedda hedde heddine heddo heddwyn heddy hedi
+        hedie hedije hediye hedley hedva hedvig hedviga hedvika hedwig hedwige hedy hee heena heepke
+        heera heere heerine heerke heero hege hei heide heidebert heidegard heidegret heidegunde
+        heidelies heideliese heidelind heidelinde heideline heidelore heidemaria heidemarie heiderich
+        heiderose heidetraud heidfried heidi heidie heidine heidje heido heidrun heidy heie heigo heije
+        heijo heike heikea heiki heikki heiko heili heilke heilmuth heilwig heima heimar heimbert
+        heimfrid heimfried heimgard heimhart heimir heimke heimo heimtraud heimwald hein heinar
+        heinckeline heine heiner heinfried heingert heini heinie heink heinke heino heinolf heinrich
+        heinrihs heinrike heintje heinz heinzdieter heinzfried heinzhermann heinzjörg heinzjürgen
+        heinzkarl heinzpeter heinzwerner heio heit heita heiti heitina heitor heivi heiða heiðar
+        heiðbjört heiðbrá heiðdís heiðrún heiður heiðveig hekla hektor hekuran hela helaine helari
+        helbert helder heldur hele heledd heleen heleena helen helena helene heleno heleri helfred
+        helfrid helfried helfriede helga helgard helge helgert helgi helgine helgo helgomar helgrid
+        helgrit heli heliane helidon heliette helin helina helinä helio heliodora heliodoro helis helja
+        helje heljo helju heljä helka helke helko helky hella hellari hellat helle hellen hellevi
+        hellfried hellgard helli hellin hellmut hellmuth helly hellä helm helma helmar helmbrecht helmer
+        helmfried helmgard helmi helmie helmine helmke helmo helmrich helmtraud helmtraut helmtrud
+        helmtrude helmut helmuth helmuts helmward helmy helny heloise helouisa heloísa helrike heltrud
+        helve helver helvi helwart helwig helwin hely helén helēna hema hemant hemke hemkea hemkeus
+        hemko hemlata hemma hemme hemmi hemmine hemmo henach henadz henadzi henar henderika henderikus
+        henderson hendra hendrelino hendri hendrica hendrick hendricus hendrie hendrien hendrik hendrika
+        hendrike hendrikje hendrikka hendrikus hendrina hendry heng henia henja henk henka henn henna
+        hennadij hennadiy hennadzy henner hennes henni hennie hennig henning henno henny henný henorel
+        henri henriane henric henrica henrich henrick henricus henrie henrieke henriet henrieta henriett
+        henrietta henriette henriikka henrik henrika henrikas henrike henrikh henrikki henriko henrique
+        henriqueta henriët henriëtte henry henryetta henryk henryka hens heon heorhi hera heraclia
+        heraclio herakles herald heraldas herb herbert herberth herberto herberts herbjørn herborg
+        herculano herda herdis herdís here heredia heredio herfried herfriede hergen herger heribert
+        heriberta heriberto heriona herjólfur herke herko herkules herlaug herle herlind herlinda
+        herlinde herluf herm herma herman hermana hermance hermanda hermandus hermann hermanna hermanni
+        hermannus hermanus hermelinda hermelinde hermeline hermen hermenegilda hermenegildo hermes
+        hermfried hermi hermieke hermien hermila hermina herminda hermindo hermine herminia herminie
+        herminio hermod hermosinda hermt hermund hermundur hermína hermínia hermínio hermóður herna
+        hernanda hernando hernesto hernán hernâni hero herold herolind herolinda herondina herper
+        herribert herriët herrmann herro herschel hershel hersir hersteinn herta hertha hertraud hertta
+        herulf herveline hervé hervör herwald herward herwart herwarth herwig herwiga herwin herzel
+        herzlinde heráclio hesham hessel hester heta hetem heti hette hetti hettie hetty heui heulwen
+        heulyn heung hew hey heydar heye heyke heyko heyno heyo hezekiah hezi hi hiam hiba hibah hibi
+        hicham hichem hicko hicran hidajet hidajeta hidajete hidayet hidde hidderich hideaki hidefumi
+        hidehiko hidehisa hidekazu hideki hideko hidemasa hidemi hidemitsu hidenao hidenari hidenori
+        hideo hideshi hidetaka hidetake hideto hidetoshi hideyo hideyuki hie hiebo hiedi hieke hiekje
+        hielke hielkje hiema hiemke hiemkea hien hieng hiep hieronim hieronima hieronimus hieronym
+        hieronymus hieu higinia higinio higína higíno hiie hijiri hikari hikariko hikaru hikko hikmat
+        hikmet hil hila hilah hilaire hilal hilar hilaria hilario hilarion hilarius hilary hilbert
+        hilbjørg hilbrand hilbrecht hilda hildburg hildburga hilde hildebert hildeberto hildebrand
+        hildeburg hildegard hildegarda hildegarde hildegardt hildegret hildegun hildegund hildegunde
+        hildegunn hildelies hildelind hildemar hildemarie hilderich hilderose hildetraud hildi
+        hildigunnur hilding hildmar hildo hildred hildrun hildtraud hildur hildy hilel hilfried hilga
+        hilge hilgrun hilja hilje hilka hilke hilkea hilkeline hilkeus hilkje hilkka hilko hilkäa hilla
+        hillar hillard hillary hillbrand hille hillebrand hillebrandt hillebrecht hillechien hillel
+        hillerich hillert hillevi hillie hilligje hillit hillmar hillrich hilly hilma hilmar hilmer
+        hilmi hilmije hilmir hilmo hilpa hilrich hilsa hiltje hilton hiltraud hiltraut hiltrud hiltrude
+        hiltrun hiltsje hilvert hilwert hilária hilário himadri himel himke himkea himmet himzo hinako
+        hind hinda hinderich hinderika hinderike hinderikus hinderk hindertje hindrik hindrike hindrikus
+        hinerk hinke hinnar hinne hinnerich hinnerika hinnerike hinnerikus hinnerk hinnertje hinrich
+        hinriette hinrik hinrika hinrike hinrikus hipolita hipolito hippe hippolyte hippolytus hipólito
+        hiqmet hira hirad hiraku hiram hirendra hiro hiroaki hirobumi hiroe hirofumi hirohide hirohiko
+        hirohisa hirohito hiroichi hiroji hirokazu hiroki hiroko hiromasa hiromi hiromichi hiromitsu
+        hiromoto hirona hironari hirondina hirono hironobu hironori hiroo hiroshi hirota hirotada
+        hirotaka hiroto hirotoshi hirotsugu hiroya hiroyasu hiroyo hiroyuki his hisa hisae hisakazu
+        hisaki hisako hisami hisanaga hisano hisanobu hisanori hisao hisashi hisato hisatoshi hisaya
+        hisayo hisayoshi hisayuki hisham hiske hiskea hisse hitje hitomi hitoshi hiyam hizki hišam
+        hjalmar hjalti hjálmar hjálmdís hjálmfríður hjálmtýr hjálmur hjördis hjördís hjörleifur hjörtur
+        hjörvar hjørdis hlaðgerður hlynur hlédís hlíf hlífar hlín hlíðar hlöðver ho hoa hoai hoan hoang
+        hobart hobert hoc hocine hod hoda hodo hoe hoeke hogne hoi hoimar hoivo hoko hokuto holden
+        holdina holger holk holle holley holli hollie hollis holly holm holmer holta homa homaira
+        homayoon homayoun homayun homeira homer homero honey hong honor honora honorat honorata honorato
+        honoria honorin honorina honorine honorio honoriu honorius honoré honorée hoo hooman hoon hope
+        horace horacia horacio horatio horaţiu horea horia horst horstfried horstmar hortencia hortense
+        hortensia hortensio hortênsia hortênsio horácio hosea hosein hoshi hosni hossain hossam hossein
+        hotske hotze hou houcine houda houk houke houkje houssain houssam houssein houston hovannes
+        hovhannes hovnan howard howell howie hoyt hoyte hozumi hrachia hrachik hrachuhi hrachya hrafn
+        hrafndís hrafnhildur hrafnkell hrair hranislav hrannar hrant hranush hratschik hratshik hrayr
+        hrefna hreggviður hreinn hreiðar hringur hripsik hripsime hriska hrisonka hrissonka hrissoula
+        hrista hristache hristea hristijan hristina hristinka hristivoj hristivoje hristo hristodor
+        hristofer hristofor hristoforos hristos hristoslav hristovoje hristu hrisula hrund hrusto hrvoje
+        hrvojka hróar hróbjartur hrólfur hróðmar hróðný hrönn hsin hsiu hsuan hu hua huai huan huang
+        huba huben huberdina hubert huberta huberte hubertina hubertine huberto hubertus hubertusz huda
+        hudoishukur hudson hue huei huey hugborg hugh hugi huginn hugo hugrún hugues huguette hui huib
+        huibert huko huld hulda huldar huldine huldís hulisi hulusi huma humam humayun humbert humberto
+        hume humildad humphrey humpy hun hung hunter huong hup huri huriye hurma hurshid hursut hurşit
+        husain husam husayn husein husejin huseyn husik husni husnida husnija husno huso hussain hussam
+        hussein huu huub huugo huw huy huybert huyen huynh hvönn hwa hwan hwang hy hyacinta hyacinth
+        hyacinthe hyang hye hyen hyeng hyeon hyeong hygerta hylke hylkije hyltsje hyman hynek hyo hyok
+        hyon hyong hyosuke hyoun hyoung hyqmet hyra hyri hyrie hyrije hyrmet hyrmete hysen hysni hysnie
+        hysnije hyuk hyun hyung hywel hywela hywell hákon hálfdán hávarður håkan håkon hårek håvar
+        håvard héctor hélia hélio héloïse hélyette hélène héléna héðinn hólmar hólmfríður hólmgeir
+        hólmgrímur hólmsteinn hödd högni hörn hörður höskuldur húni hüdaye hüdayi hülya hümeyra hüner
+        hünkar hürrem hürriyet hüsamettin hüseyin hüsne hüsniye hüsnü hüsnüye hüsrev hıdır hızır ia
+        iacob iacobina iacopo iacov iago iain iakovos iakup iamandi ian iana iancu ianos ianto ianula
+        iason iasonas ib ibai ibala iban ibar ibbe ibbine ibbo ibeling iben ibo ibolya ibon ibone
+        ibrahim ibrahimi ibričim ibro ibtesam ibtihaj ibtisam ibtissam ibtissem ica icaro ice ichiko
+        ichiro ichirou iciar icilia icilio icke ico iconia iconie ida idajet idajete idalgo idalia
+        idalina idalino idalécio idamarie idan idar iddo ide ideal idelette idell idella idelma idelmo
+        identas idit idith idlir ido idoia idoya idrees idris idriz idrizi ids idske idun idurre idália
+        idálio idília idílio ieke iektje ieme iemie iemy ieremia ieremias ieronim iesha iestyn iet
+        ieteke ietie ietse ietske ieuan ieva ieviņa ifat ifeta iffat ifigeneia ifigenia ifigenija ifor
+        ifrim iftach iftadiye iftene iftikhar iftim iftimia iftimie igal igbal igbale igballe igge iggo
+        igina iginia iginio igino igli ignaat ignac ignacas ignace ignacia ignacijo ignacio ignacy ignas
+        ignasas ignasi ignat ignatia ignatios ignatius ignatz ignaz ignazia ignazio ignaţiu ignjat
+        ignotas ignác igon igone igor igori igoris igors igorče ihab ihar ihbo ihna ihne ihno ihor ihsan
+        ihssan iida iikka iina iiris iiro iisak iisakki iivari iivi iivo ijaz ijlal ik ika ikbal ikbale
+        ike iker ikerne ikko iko ikram ikue ikuhiro ikuho ikuko ikumi ikuo ikuyo il ila ilaha ilan ilana
+        ilanit ilari ilaria ilarian ilariana ilarie ilario ilarion ilariu ilars ilazki ilcho ilda ildar
+        ilde ildebrando ildefonsa ildefonso ildegarda ildegonda ildi ildiko ildikó ildo ildze ile ileana
+        ileano ileen ilektra ilene ilenia ilga ilgar ilgars ilgmārs ilgonis ilgvars ilgın ilham ilhama
+        ilhom ili ilia ilian iliana ilianka ilias ilidio ilie ilija ilijan ilijana ilijanka ilina ilinka
+        ilio ilioara ilionora ilir ilira ilirian iliriana ilirjan ilirjana ilit iliuţă iliya iliyan
+        iliyana iliyanka ilja iljana iljaz iljko ilka ilkan ilke ilkin ilkinas ilkka ilko illa illar
+        ille illi illugi illya illés ilma ilmar ilmari ilme ilmi ilmie ilmije ilmira ilmo ilmur ilmārs
+        ilo ilona ilonca ilonka ilpo ilppo ilqar ilrich ilsa ilsabe ilse ilsebärbel ilsedore ilsefriede
+        ilsegard ilsegret ilselore ilsemarie ilseruth ilsetraud ilsetraut ilta iluminada iluminado iluta
+        ilva ilvars ilvi ilvija ilvis ilvo ilya ilyana ilyas ilza ilze ilídia ilídio ilče im ima imad
+        iman imane imani imanol imantas imants imari imbi imca imcke imdad imed imelda imeldo imer
+        imeria imerio imka imke imkea imkemina imkje imko imma immacolata immanuel immanuela immanuels
+        immanuël imme immo imogen imogene imola imolo impi impress imran imrane imre imrich imréné
+        imtiaz imzo in ina inabat inara inas inaya inayat inbal inbar incoronata incoronato inda
+        indalecia indalecio indars inder inderjit india indira indra indrakumar indrani indrek
+        indrischka indrishka indrit indriði indriķis indro indrė indu indu-bala indulis indíana ine
+        ineke inell ines inesa inese inesis inessa ineta inez ineza ing inga ingalill ingar ingard
+        ingars ingbert inge ingebjørg ingeborg ingeborga ingebritt ingeburg ingedore ingegerd ingegärd
+        ingela ingelene ingelies ingelinde ingeline ingelise ingelore ingelotte ingelta ingemar
+        ingemarie inger ingerid ingerlise ingerose ingeruth ingetraud ingetraut ingetrud ingfrid
+        ingfried inghard ingi ingiberg ingibergur ingibjartur ingibjörg ingibjörn ingigerður ingileif
+        ingimar ingimundur ingiríður ingjaldur ingjerd ingke ingken ingmar ingmari ingmārs ingo ingobert
+        ingolde ingolf ingomar ingowart ingram ingrid ingrida ingried ingrit ingrun ingrīda ingun inguna
+        ingund ingunde ingunn ingurs ingus ingvald ingvaldur ingvar ingvard ingvarda ingvars ingveldur
+        ingvi ingvild ingwar ingwer ingólfur ingþór ingė ingūna inha ini inie inis inita inka inke inken
+        inkeri inkmar inko inma inmaculada inna innar innart inne innes innis inno innocent innocenta
+        innocente innocentina innocenza innocenzia innocenzio innocenzo innozenz ino inocencia inocencio
+        inocenţia inocenţiu inocência inocêncio inoue insa insaf inse insine inske insken inso inta
+        intars intisar intissar ints iny inácia inácio inès inés inézia inês ināra inārs ioachim ioan
+        ioana ioanna ioannina ioannis iola iolan iolanda iolando iole ioli iolo ion iona ionas ionaş
+        ione ionel ionela ionelia ionică ioniţă ionut ionuţ ionuţa iordanis iori iorwerth ioseb iosef
+        iosefina iosif ioulia ioulieta ioulietta iounona iov iova iovan iovanca iovica iovu iowerth ipe
+        ipke ipolitas ippazia ippazio ippe ippokratis ippolita ippolito iqbal iqrame ira iracema irada
+        iraida iraj irakli iraklis iran irana iranka irantxu irantzu iratze ireen ireene irek iren irena
+        irene irenea irenej ireneo ireneus ireneusz irenäus irfan irfana iria irida iride iridenta
+        irimia irimie irina irine irinel irinela irini irinka irio iris irisa irish iriska irit irith
+        irja irjat irlanda irlinda irma irmak irmantas irmchen irmela irmeli irmelie irmelin irmelinde
+        irmengard irmengild irmentraud irmentraut irmfried irmfriede irmgard irmgarda irmgardt irmhild
+        irmhilde irmi irmie irmin irmina irmine irminfried irmingard irmintraud irmlind irmlinde irmo
+        irmtraud irmtraude irmtraut irmtrud irmtrude irnerio iro iroda irodia irodion irodita iromel
+        ironim iroshka irshad irtautas irun irune irv irvin irvine irving irwin iryna irène irén iréne
+        irénée irēna irīna isa isaac isaak isabala isabeau isabel isabela isabell isabella isabelle
+        isabelo isac isacco isadora isadore isai isaia isaiah isaias isaiu isak isaline isaltina isam
+        isamu isao isaul isaura isaure isaurinda isavella isaías isaïe isbert iseabail isebrand isedore
+        isela iseline iselore iseult isfried isgard ishai ishay ishbel ishild ishilde ishkhan isiah
+        isida iside isidor isidora isidore isidoro isidoros isidra isidro isilda isildo isis iska
+        iskandar iskander iske iskender iskra iskren isla islam islwyn ismael ismaele ismahan ismail
+        ismat ismay ismayil ismed ismena ismene ismet ismeta ismimi ismir ismo isni iso isobel isola
+        isolda isolde isolina isolinda isoline isolino isotta ispas ispasa israel israr isreal issa
+        issac issachar issam issei istina isto istrate istref istván istvánné isuf isăilă ita itai itala
+        italia italo itamar itay ite ithel itiel ito itoko itsaso itsik itsuki itsuko itsumi itsuo
+        itsuro itta ittai itu itxaso itzak itzchak itzel itzhak itziar itzik itzo itır iudita iulia
+        iulian iuliana iuliea iuliean iulieana iuliu iulius iurie iurii iustin iustina iustinian
+        iustiniana iuza iva ivaila ivailo ivajla ivajlo ivalda ivaldo ivalin ivalina ivan ivana ivanas
+        ivanca ivancea ivancho ivanciu ivane ivania ivanica ivanildo ivanio ivanitchka ivanka ivanko
+        ivanna ivanne ivanno ivano ivans ivančica ivančo ivar ivars ivayla ivaylo ivelin ivelina
+        ivelisse iven ivenita iver iveri ives iveta ivetta ivette ivey ivi ivica ivika ivita ivka ivo
+        ivon ivona ivone ivoneta ivonna ivonne ivor ivory ivy ivzi iván iwan iwao iwona ixone iyad
+        iyadurai iyampillai iyana iyanna iyathurai izaak izabela izabella izabelė izaiah izak izampo
+        izar izaskun izat izchak izet izeta izetta izhak izhar izidor izidorius izola izolda iztok
+        izudin izumi izvorinka izzak izzat iða iðunn iñaki iļja iľja işık işıl işılay işın ja jaacov
+        jaago jaagup jaak jaakko jaako jaakob jaakoppi jaakov jaan jaana jaanar jaanika jaano jaanus
+        jaap jaapjan jaba jabar jabari jabbar jabbo jaber jabez jabina jabine jablanka jablena jablenka
+        jac jacalyn jacco jace jacek jacelyn jacey jaci jacinda jacinta jacinthe jacinto jack jackelien
+        jackeline jackelyn jacki jackie jacklyn jackqueline jackson jacky jaclyn jaco jacob jacoba
+        jacobien jacobina jacobine jacobje jacobo jacobus jacoby jacolien jacolies jacoline jacomien
+        jacomijn jacomina jacomine jacopo jacqualine jacque jacquelien jacquelin jacquelina jacqueline
+        jacquelyn jacquelyne jacquelynn jacques jacquetta jacqui jacquie jacquiline jacquline jacqulyn
+        jad jada jade jaden jadon jadran jadranka jadranko jadviga jadvyga jadwiga jadyn jae jaeden
+        jaelyn jafar jafet jaffar jagbir jagdesh jagdev jagdish jagica jagir jagjit jagmohan jagoda
+        jagodica jagodinka jagraj jagtar jahan jahanara jahangir jaheim jahn jahongir jai jaida jaiden
+        jaidyn jaike jailene jailyn jaime jaimee jaimie jaione jair jairo jaiveer jak jaka jakab jakayla
+        jake jakey jaki jakica jakie jakim jakkele jakko jako jakob jakoba jakobina jakobine jakobus
+        jakobína jakolien jakov jakovs jakub jakup jaky jakša jalal jale jaleel jaleesa jaleh jalen
+        jalil jalisa jaliyah jalldëz jalldëze jalmari jalo jaloliddin jalyn jalynn jama jamaal jamal
+        jamar jamarcus jamari jamarion jame jamee jameel jamel james jamesina jameson jamey jami jamie
+        jamiel jamieson jamika jamil jamila jamilah jamile jamilia jamilya jamin jamison jammie jamschid
+        jamshed jamshid jamshida jamya jan jana janae janaki janalee janan janaq janar janas janat janay
+        jancee jancho jancko janco jancsi jandieter jandirk jandre jane janean janee janeen janek janel
+        janell janella janelle janely janene janessa janet janeta janeth janett janetta janette janey
+        janez janfried jang jani janica janice janick janie janiece janieke janika janin janina janine
+        janique janis janise janita janitza janiya janiyah janiëlle janja janka janke janki janko jankó
+        jann janna janne janneke jannel jannell jannemarie jannemie jannemieke jannes jannet jannetje
+        jannetta jannette janni jannica jannick jannicke jannie janniene jannik jannine jannis jannita
+        janno jannus janny jano janou jans jant jantcho janter jantien jantina jantine jantinus jantje
+        jantjedine jantjeline jantsje january janulia janus janusch januschka janush janushka janusz
+        janutė januz januário janušas janwillem jany janyce janė janīna jaouad jaouen japke jappe jappie
+        jaquan jaqueline jaquelyn jara jardanas jared jarek jaren jari jarig jaring jarir jarka jarkko
+        jarl jarle jarlfrid jarmil jarmila jarmo jarna jarnail jarno jaro jarod jarolím jaromir jaromír
+        jaromíra jaron jaronimas jaroslav jaroslava jaroslavas jarosłav jarosław jarred jarrell jarret
+        jarrett jarrod jaruška jarvis jaryn jarþrúður jas jasbir jascha jasem jasemin jasen jasenka
+        jasenko jaser jashar jasim jasmijn jasmijne jasmin jasmina jasmine jasminka jasminko jasmir
+        jasmyn jasna jason jasone jaspal jasper jasperd jaspert jassem jassen jassim jassir jasur
+        jasvinder jasvir jaswant jaswinder jatinder jatta jauhen jaume jaunita jaunius jaunuta jaunutis
+        jausma jautrīte javad javed javeed javid javier javiera javion javon javonte javor javorina
+        jawad jawdat jawed jaweed jawhar jawid jawor jaxon jaxson jay jaya jayanthi jayanti jayaram
+        jayashree jayasri jayati jayce jaycee jayda jayde jayden jaydon jaye jayla jaylan jaylen jaylene
+        jaylin jaylon jaylyn jaylynn jayme jaymie jayna jayne jayshree jayson jazlyn jazmin jazmine
+        jazmyn jazmyne jc je jea jean jean-claude jean-luc jean-marie jean-paul jean-pierre jeana jeane
+        jeanelle jeanene jeanet jeaneta jeanett jeanetta jeanette jeanice jeanick jeanie jeanine
+        jeaninne jeanmarie jeanna jeanne jeanneke jeannet jeannett jeannetta jeannette jeannick jeannie
+        jeannina jeannine jeannot jeanny jeb jebbe jed jedediah jedidiah jedidja jedinko jee jeen jeep
+        jeeva jef jeff jefferey jefferson jeffery jeffie jeffrey jeffry jefimijus jeftha jefto
+        jegatheeswaran jegor jegoras jegors jehad jehan jehanne jehona jehuda jeikeline jeikobus jejno
+        jeka jekaterina jeko jel jela jelde jelena jelenka jelez jelezna jelica jelisava jelisaveta
+        jelisavka jelizaveta jeljazka jeljazko jeljo jelju jelka jell jella jelle jellie jellieke
+        jelline jelly jelmar jelmer jelo jelsche jelske jelso jelte jeltina jeltje jelto jeltsje jemal
+        jemiina jemina jemma jen jena jenae jenara jenaro jenci jendrik jene jenee jenell jenelle
+        jenette jeneva jeng jeni jenica jenice jenifer jeniffer jenine jenise jenita jenička jenja jenn
+        jenna jenne jennefer jenneke jennell jennet jennette jenney jenni jennie jennifer jenniffer
+        jennine jennita jenny jennyfer jenný jens jense jenson jenspeter jensína jentina jentje jenő
+        jeom jeon jeong jeppe jera jerad jerald jeraldine jeramie jeramy jere jered jerel jereme jeremey
+        jeremiah jeremias jeremie jeremy jeremías jergis jeri jerica jerilyn jerina jerk jerka jerke
+        jerker jerko jerlan jerlene jermaine jermey jermu jermund jernej jerneja jerod jeroen jerold
+        jerolim jerom jerome jeromy jeronim jeronima jeronimas jeronimo jerrell jerri jerrica jerrie
+        jerrilyn jerrod jerrold jerry jeruham jerzy jerónimo jes jesenia jesica jeske jesko jesmond
+        jesper jess jessamyn jesse jessenia jessi jessia jessica jessicah jessie jessika jessy jessyca
+        jessye jestine jesus jesusa jesusita jesuthasan jesuína jesuíno jesús jet jeta jetchka jetchko
+        jetcho jetje jetmir jetmira jetnor jeton jetse jetske jett jetta jette jettie jettine jetty
+        jetze jeu jeung jevdoka jevdokija jevgeni jevgenia jevgenij jevgenija jevgenijs jevgenijus
+        jevgeniy jevgeņijs jevgēnija jevgēnijs jevhen jevhenas jevon jevrem jewad jewel jewell jewgeni
+        jewgenij jeyachandran jeyakumar jeyakumaran jeyakumari jeyananthan jeyarajah jeyarani jeyaratnam
+        jeyathevan jeyhun jezdimir jeļena jharna ji jia jian jiang jianu jiao jibbe jibbo jica jicu jida
+        jie jiem jihad jihan jihane jikke jil jill jille jilles jillette jillian jilliane jillis jilly
+        jilt jim jimena jimi jimm jimmi jimmie jimmy jin jina jinan jinane jindra jindřich jindřiška
+        jinela jing jinny jinyu jiong jip jirair jirina jirji jirka jiro jisk jiska jiske jit jitka
+        jitske jittie jitty jitze jiu jiun jivica jivitza jivka jivko jiwan jiřina jiří jo joachim
+        joacim joakim joan joana joane joanie joann joanna joanne joanneke joannes joannie joanny joany
+        joaquim joaquin joaquina joaquín joas job joba jobbe jobbo jobeth jobina jobka jobst jocelin
+        joceline jocelyn jocelyne jochem jochen jochum jocimar jock jocko jodee jodelle jodi jodie
+        jodine jodok jodokus jody joe joeann joeke joel joelene joella joelle joellen joellyn joelma
+        joely joep joeri joerie joery joesph joetta joette joey joffrette joffrey joga jogana joginder
+        johan johana johane johanie johann johanna johanne johanneke johannes johannette johannus
+        johanny johar john john-mary johna johnathan johnathon johnetta johnette johnie johnna johnni
+        johnnie johnny johnpaul johnsie johnson johnston johny johs joi joice joie joita jojanneke joji
+        joke jokelien jokimas jokin joko jokūbas jola jolana jolanda jolande jolando jolanta jolante
+        jolantha jolanthe jole joleen jolena jolene jolie jolien jolies jolijn joline jolita jolle jolly
+        jolyn jolynn jolán jon jona jonah jonas jonathan jonathon jone jonell jonelle jones jonette jong
+        joni jonica jonida jonie jonila jonilda jonka jonko jonn jonna jonne jonneke jonnie jonno jonny
+        jono jons jonuz jonáš joo joon joona joonas joong joop joosep jooseppi joost joosten joosua jop
+        jopie joppe jora joram jorane jord jordan jordana jordanas jordane jordanka jordančo jorden
+        jordi jordie jordon jordy jordyn joren joresa jorg jorgaq jorge jorgia jorgji jorgo jorgos jori
+        jorian joric jorid jorida jorien joriene jorik joril jorill jorina jorinda jorinde jorine joris
+        jorj jorjeta jork jorma jorn jornt joro jorolf jorrik jorrit jort jorun jorunn jory jos josca
+        josceline joscelyne joscha joschka jose joseba josebe josebias josee josef josefa josefien
+        josefiina josefin josefina josefine josefína joseildo joseline joselino joselle joselyn joselyne
+        josep joseph joseph-mary josepha josephien josephina josephine josephus josette josh josha
+        joshka joshua josi josiah josiane josianne josie josien josif josifas josifs josina josine josip
+        josipa joska joske joslyn joso jospeh josphine joss josse jossel josselin josseline josselyn
+        josselyne jossif jost josta jostein josu josua josue josuke josune josué josy josyane josyanne
+        josè josèphe josé josé-marie josée josélia joséphine joto jouji jouk jouke joukje jouko joumana
+        joung jouni joute jovan jovana jovanka jovcho jovica jovilė jovita jovito joviša jovka jovo
+        jowanka jowita joxe joy joya joyce joycelyn joye jozef jozefa jozefína jozias jozien jozijna
+        jozo joão joé joévin joël joële joëlle joško jošt jože jožef jožefa jožeta jožica ju juan juana
+        juanita juanito jubran jucundino judah judd jude judge judi judica judicaël judicaëlle judie
+        judit judita judite judith juditha judson judy judīte jue jugoslav juha juhan juhana juhani juhi
+        juho juke jukka juko jula julchen jule julee julen julene jules juli julia juliaan julian
+        juliana julianda juliane juliann julianna julianne juliano julide julie julieann julieanne
+        julien julienne juliet julieta julietta juliette julij julija julijan julijana julije julijeta
+        julijona julijonas julijus julika julina julinda juline julio juliska julissa julita julius
+        juliusz juliya juliyan juliyana julián julião juliëtte juljan julka jullieta julo julya julė jum
+        jumana jumanah jumpei jun juna june jung junichi junichiro junie junior junita junius junji
+        junko juno junpei junya juozapa juozapas juozas jupp jur jura juraj juras jure jurek jurg jurga
+        jurgen jurgis jurgita juri juriaan jurian jurica jurij jurijs jurijus jurina jurine jurino
+        jurinus juris juriy jurjan jurjen jurke juro jurre jurriaan jurrian jurrien jurrina jurrit
+        jurriën juryj jurģis juso jusra jussef jussi jussuf just justa justas justen justi justice
+        justin justina justinas justine justinian justiniana justinien justino justo juston justus
+        justyn justyna justyne jusuf jusup jusztina juta jutka jutta juul juuli juulia juuljus juuso
+        juvelina juvenal juvencijus juwan juzefa juzė jyldyz jyoti jyotika jyotsna jyri jyrki jytte jyun
+        jácint ján jános jánosné jämes jéromine jérémi jérémie jérémy jérôme jódís jóel jófríður jóhann
+        jóhanna jóhannes jón jóna jónas jónasína jónatan jónbjörg jónbjörn jóney jónfríður jóngeir
+        jónheiður jóninna jónmundur jónsteinn jónína jórunn jósafat jósef jósefína jósep jóska jósteinn
+        józef józefa józsef józsefné józsi jökull jöran jördis jörg jörgen jörgfried jörk jörn jörundur
+        jøran jørg jørgen jørgine jørn júlia júlio július júlía júlíana júlíanna júlíus júnia júníus
+        jüchem jülide jürdine jürendine jürg jürgen jüri jürina jürine jürino jürinus jürn jürren
+        jürrine jānis jāzeps jēkabs jūlija jūlijs jūra jūratė ka kaaleb kaan kaapriel kaare kaarel
+        kaaren kaari kaarin kaarina kaarle kaarlo kaat kaatje kabal kabeer kabir kacandone kacey kaci
+        kacie kacper kacy kadash kade kadee kadeem kaden kadence kader kadi kadife kadin kadir kadira
+        kadircan kadire kadmiel kado kadri kadrie kadrija kadriye kadro kady kae kaela kaelig kaelyn
+        kaho kahori kahraman kai kaia kaiden kaidi kaido kaidor kaidu kaidy kaie kaija kaila
+        kailasapillai kailash kailee kailey kaili kailyn kaimar kaino kairat kaire kairi kairit kais
+        kaisa kaisar kaisi kaiss kaissar kaisu kaisy kait kaitlin kaitlyn kaitlynn kaius kaiya kaj kaja
+        kajal kajetan kajo kajsa kakha kakhaber kakhi kal kala kalanit kalcho kaldi kale kaleb kaleen
+        kaleigh kalender kalervo kalev kaleva kalevi kaley kali kalie kalin kalina kalinikos kalinka
+        kaliope kaliopi kalja kaljo kaljonka kaljopa kalju kalla kalle kallie kalliopi kallirroi
+        kallitsa kallol kallu kalmar kalmer kalo kalojan kalomira kaloudis kaloyan kalpana kalpna
+        kaltrina kaluda kaludka kalvar kalvi kalvis kalvo kalya kalyan kalyani kalyn kalyonka kam kama
+        kamal kamala kamalanathan kamaljit kamber kambiz kamel kamelia kamelija kamelin kameliya kamelya
+        kamen kamenko kamentin kamer kameron kami kamil kamila kamilah kamile kamilja kamilla kamilya
+        kamini kamita kamla kamlesh kamma kamo kamoliddin kampe kamran kamron kamryn kamuran kan kana
         kanae kanagalingam kanagarajah kanagaratnam kanagasabai kanagasabapathy kanagasapapathy
-        kanagasingam kanako kanan kanapathipillai kanapathy kanat kanchan kandace kandan kandasamy
-        kandavanam kandi kandiah kandice kandis kandra kandy kanella kanesadas kanesalingam kanesha
-        kaneshadas kanesu kang kanika kanisha kanji kanstantsin kanta kanthan kanthasamy kanthiah kanti
-        kaori kaoru kap kapil kapka kara karam karamjit karan karapet kardelen kareem kareen karel karem
-        karen karena karey kari karianne karie karien karim karima karin karina karine karisa karissa
-        karitas karl karla karleen karlen karlene karlheinz karlijn karlo karlotta karly karlygash
-        karlyn karma karmela karmen karmenu karmo karna karnail karnit karo karol karola karole
-        karoliina karolin karolina karoline karolis karolyn karolína karon karren karri karrie karry
-        karst karsten kartar karthigesu karuna karunakaran kary karyl karyn karítas karólína kasandra
-        kasem kasey kasha kashif kashmir kasi kasie kasim kasinathar kaspar kaspars kasper kassandra
-        kassem kassiani kassie kassim kastehelmi kastriot kasturi kastytis kasumi kasım kata katalin
-        katariina katarina katarzyna katarína katayoun kate katelin katelyn katelynn katerina katerine
-        kateryna kateřina kathaleen katharina katharine katharyn kathe katheleen katherin katherina
-        katherine kathern katheryn kathey kathi kathie kathirgamathamby kathirithamby kathleen kathlene
-        kathline kathlyn kathrin kathrine kathryn kathryne kathy kathyrn kati katia katibe katica katie
-        katija katina katinka katja katjuša katla katleen katlyn katre katri katrice katrien katriina
-        katrin katrina katrine katrín katrīna katsiaryna katsuaki katsue katsuhiko katsuhiro katsuhisa
-        katsuhito katsuko katsumi katsunari katsunori katsushi katsutoshi katsuya katsuyuki kattie katy
-        katya kauko kauno kaupo kaur kaushal kaushalya kaushik kavita kavitha kay kaya kayce kaycee kaye
-        kayhan kayla kaylee kayleen kayleigh kaylene kayo kayoko kays kazbek kazem kazi kazim kazimiera
-        kazimieras kazimierz kazimirs kazuaki kazue kazufumi kazuhide kazuhiko kazuhiro kazuhito kazuho
-        kazuki kazuko kazuma kazumasa kazumi kazunari kazunobu kazunori kazuo kazushi kazushige kazutaka
-        kazuto kazuya kazuyo kazuyoshi kazuyuki kazys kazė kazım kağan kažimir ke kea kecia kee keeley
-        keely keena keenan kees keesha kei keida keigo keiichi keiichiro keiichirou keiji keijo keiko
-        keila keira keisha keishi keisuke keit keita keith keitha keizo keld keli kell kelle kellee
-        kelley kelli kellie kelly kellye kelsey kelsi kelsie kelvin kemal kemalettin kemberly ken
-        ken'ichi kena kenan kenda kendal kendall kendra kendrick keneth kengo kenia kenichi kenichiro
-        kenichirou kenisha kenji kenjiro kenn kenna kennert kennet kenneth kennith kenny keno kensaku
-        kensuke kent kenta kentaro kentarou kenth kenton kenul kenya kenyatta kenyetta kenzo keon kera
-        kerana keranka kerem keren keri kerim kerka kerle kerli kerly kermit kerri kerrie kerry kersten
-        kersti kerstin kert kerttu kerttuli kertu kesha keshia ketevan ketheeswaran keti ketil ketill
-        ketty keturah keum keun keva kevan keven kevin kevser kewal key kezban keziban kfir kha khac
-        khachatur khachik khadija khadijah khadijeh khadim khadra khai khaldoun khaldun khaled khalid
-        khalida khalil khalilah khanh khatuna khayal khilola khoa khoat khodor khoi khosrow khouloud
-        khrystyna khulud khuong khurram khursheed khurshid ki kia kiana kiara kibariye kielo kien kiera
-        kieran kiersten kiesha kiet kieth kieu kikuko kikuyo kil kiley kilian killian kim kima kimber
-        kimberely kimberlee kimberley kimberli kimberlie kimberly kimbery kimbra kimet kimete kimi
-        kimiaki kimie kimihiro kimiko kiminori kimiyo kimiyoshi kimmo kin kina kinda kindra king kinga
-        kingo kingsley kinh kinka kinuko kinuyo kinya kip kira kiran kiraz kirby kircho kire kiril
-        kirila kirill kirils kirk kiro kirpal kirsi kirsten kirsti kirstie kirstin kirstine kirsty kirti
-        kirubakaran kirupakaran kiryl kiryll kisha kishan kit kitchka kitija kitt kittie kitty kiyo
-        kiyoko kiyomi kiyoshi kiyotaka kiyoteru kiyoyuki kizzie kizzy kjartan kjeld kjell kjellaug
-        kjersti kjerstin kjetil klaas klaasje klara klarita klas klasine klaske klaudia klaudija
-        klaudiusz klaus klavdija klavs klazien kleanthi kleanthis klemen klemens klemensas klement
-        klemenz kleopatra klevis klimis kliti kliton klodeta klodian klodiana klodjan klodjana klotilda
-        klára knarik knud knut knútur ko koba kobi kobra koby koco koen koert kofi kohei kohji kohsuke
-        koichi koichiro koika koit koitcho koji kojka kojtcho koki kokila kolbeinn kolbjørn kolbrún kole
-        kolfinna koli koljo kolju kolo koloman kolya kolyo kolyu kon konca konda kong konný konrad
-        konráð konstadinos konstancija konstantin konstantina konstantinas konstantine konstantinos
-        konstantyn konstantīns konstanze konul konštantin koo kook koos koprinka kor korab koraljka
-        koray kordula korey korhan kori korina korkmaz korlan kormákur kornel kornelia kornelija
-        kornelius kornilia kornél kornélia kornēlija kortney kory koryun kosa kosaku kosju kosmas
-        kosovka kosta kostadin kostadinka kostanca kostandin kostantinos kostaq kostas kostatinka kosti
-        kostiantyn kostoula kostyantin kostyantyn kosuke kosyu kota kotaro kotoko kotono kotryna kou
-        kouhei kouichi kouichirou kouji kouki kourtney kousuke koviljka koyka koytcho kozeta kozma kozo
-        kozue koče kraig krasen krasimir krasimira krassen krassimir krassimira kremena krenar krenare
-        kreshnik kresten krešimir krešo krijn kris krishan krishna krishnakumar krishnamoorthy krishnan
-        krishnapillai krishnasamy krissy krista kristal kristalina kristan kristaps kristaq kristberg
-        kristbjörg kristbjörn kristborg kristeen kristel kristen krister kristi kristiaan kristian
-        kristiana kristiane kristians kristie kristien kristiina kristijan kristijana kristin kristina
-        kristine kristinn kristián kristjan kristjana kristján kristjón kristle kristleifur kristmann
-        kristmundur kristný kristo kristof kristofer kristoffer kristofor kristopher kristrún krists
-        kristsina kristveig kristy kristyn kristín kristína kristóf kristófer kristýna kristīna kristīne
-        krisztina krisztián krišjanis križan krsta krste krsto krum kruno krunoslav krustina krustinka
-        krustju krustyu krut krysta krystal krystalia krystallia krysten krystian krystin krystina
-        krystle krystsina krystyna krysztof krzysztof ksenia ksenija kseniya ksenja ksenofon ksenya ku
-        kuan kuanysh kuat kubilay kuddusi kudret kuganathan kugathasan kui kuido kujtesa kujtim kuk
-        kulbir kuldeep kuldip kulendran kullervo kulvinder kulvir kulwant kulwinder kulyash kum kumar
-        kumara kumarasamy kumaravelu kumaresu kumari kumi kumiko kumkum kumrie kumrije kumud kun kuna
-        kuncho kundan kunibert kunigunde kunihiko kunihiro kunihito kuniko kunio kunka kuno kuralay
-        kurban kurt kurti kurtis kurtuluş kusai kushtrim kussai kustaa kusum kuzma kveta kvetoslav
-        kvetoslava kvído květa květoslav květoslava květuše kwan kwang kweon kwi kwon ky kye kyeon
-        kyeong kyeung kyla kyle kylee kylie kyllikki kym kymberly kyo kyoichi kyoko kyong kyoo kyou
-        kyouko kyoung kyra kyriaki kyriakos kyriakoula kyrre kyrylo kyu kyum kyun kyung kyösti kálmán
-        kári károly kázmér kärt käte käthe käthi käthy kätlin kåre köksal kübra külli küllike kürşat
-        kārlis kęstutis kıvanç kıymet labib labinot labros lac lacey lachelle lachezar laci lacie
-        lacresha lacy lada ladan ladawn ladina ladislau ladislaus ladislav ladislava lado ladonna lady
-        lae lael laetitia lage lahja lahoma lai laib laila laili laima laimas laimdota laimonas laimonis
-        laimutis laimutė laimė laina laine laith lajla lajos lajosné lajuana lakeesha lakeisha lakendra
-        lakenya lakesha lakeshia lakhbir lakhvir lakhwinder lakia lakiesha lakisha lakita lakshmi lal
-        lala lale laleh lali lalit lalita lalith lalizar lalka lam lama laman lamar lambert lamberto
-        lambertus lambrini lame lamia lamiaa lamiah lamija lamine lamis lamiya lammert lammie lammy
-        lamonica lamont lamprini lampros lamya lan lana lance landa landon lane lanell lanelle lanette
-        lanfranco lang lanh lani lanie lanita lannie lanny lanora lap laquanda laquita lara larae
-        laraine laree larhonda lari larisa larissa larita laronda larraine larry lars larue larysa
-        lasandra lasha lashanda lashandra lashaun lashaunda lashawn lashawna lashawnda lashay lashell
-        lashon lashonda lashunda lasonya lasse lassi lata latanya latarsha latasha latashia latchezar
-        latesha latha latia laticia latif latifa latife latika latina latinka latisha latonia latonya
-        latoria latosha latoya latoyia latrice latricia latrina latrisha lau laufey lauma launa laura
-        lauralee lauran laure laureano laureen laurel lauren laurena laurence laurene laurens laurent
-        laurentino laurentiu laurenţia laurenţiu laureta lauretta laurette lauri laurian lauriane
-        laurice laurids laurie laurinda laurine lauris laurits lauro lauryn laurynas laurène lavada
-        lavdie lavdim lavdosh lavelle lavenia laver lavera lavern laverna laverne laveta lavette lavina
-        lavinia lavon lavona lavonda lavone lavonia lavonna lavonne lavrenti lawana lawanda lawanna
-        lawerence lawrence laxmi layal layla layne layth lazar lazaro lazaros laziza lazo lazzaro lazzat
-        lazăr laëtitia le lea leah lean leana leanca leandra leandro leanid leann leanna leanne leanora
-        leatha leatrice lech lecia leda ledi ledia lediana ledio ledion ledja lee leeann leeanna leeanne
-        leela leelo leen leena leendert leesa leevi lefter lehte lei leia leib leibel leida leif leifur
-        leigh leigha leighann leila leilani leili leisa leisha leith lejla lek leka leke lekisha lela
-        lelah leland lelda lelde leli lelia lelio leman lembi lembit lemmi lemmikki lemonia lemuel len
-        lena lenard lence lenchen lendita lene lenette leni lenie lenita lenka lenke lenko lenna lennart
-        lennie lenny lenora lenore lenuţa leny leo leokadia leokadija leola leoma leon leona leonard
-        leonarda leonardas leonardo leonards leonardus leonas leoncio leone leonel leonello leonhard
-        leonia leonid leonida leonidas leonidha leonie leonila leonilde leonor leonora leonore leons
-        leonte leontien leontij leontin leontina leontine leontiy leontína leontīna leontīne leonīds
-        leopold leopoldas leopoldina leopoldine leopoldo leopolds leora leota leoš lepa leposava lera
-        leri lernik leroy les lesa lesha lesia lesja leslee lesley lesli leslie lessie lester lesya
-        leszek lesław leta letha leticia letisha letitia letizia letiţia letteria letterio lettie letty
-        leutrim lev levan levana levent levente levi levon lew lewis lex lexie leyla leylashka leyli
-        lezlie leó león li lia liam lian liana liane liang lianna lianne liat liba libbie libby libera
-        liberata liberato libero liberty libertário libor liborio librada libuša libuše libânio libório
-        licia lida lidia lidie lidija lidiya lido lidwien lidy lie lieke liem lien liena liene lieneke
-        lienīte lies liesa liesbeth liese liesel lieselotte lieu lieuwe lieve ligia ligija ligita lihi
-        lii liia liidia liilia liina liis liisa liisamaria liisi liivi liivia liivo lija lijana lila
-        lilach lili lilia lilian liliana liliane lilianna lilianne lilica lilija lilijana lilit lilita
-        liliya lilja liljan liljana lill lilla lillemor lilli lillia lilliam lillian lilliana lillie
-        lilly lillý lily lilya lilyan lilyana lim liman limor lin lina linards linas lincoln lind linda
-        linde lindita lindsay lindsey lindsy lindy line lineke linette ling lingarajah lingeswaran linh
-        lini linka linn linnea linnie linnéa lino linsey linus linwood lionel lionello lionginas lionė
-        lior liora lioubov liparit liran liri liridon liridona lirie lirije lirim liron lis lisa
-        lisabeth lisandra lisanne lisbet lisbeth lise liselott liselotte liset lisete lisetta lisette
-        lisha liss lissa lissette lissi lissie lissy lita litsa liu liuba liuben liubka liubomir
-        liubomira liubov liubovi liucija liuda liudas liudmil liudmila liudvika liudvikas liutauras liv
-        liva livea livia liviana livio liviu liya liz liza lizabeth lizaveta lizbeth lizet lizeta lizeth
-        lizette lizica lizzette lizzi lizzie liāna ljerka ljilja ljiljan ljiljana ljuba ljuban ljube
-        ljuben ljubica ljubinka ljubinko ljubisav ljubiša ljubka ljubo ljubomir ljubomira ljubov ljuda
-        ljudevit ljudmil ljudmila ljudmilla ljupka ljupko ljupče ljupčo llambi llambro llazar llazi
-        llesh lloyd lluis lluisa lluka llukan lo loan lobar lobke loc lodewijk lodovico loek loes loftur
-        logan loganathan logeswaran logi loi loida lois loise lojze lokman lola lolita loma lon lona
-        londa lone long longhin longin longina loni lonna lonneke lonni lonnie lonny lookman lora
-        loraine loralee lorang lore lorean loredana loree loreen lorelei lorella loren lorena lorenc
-        lorene lorentz lorenz lorenza lorenzina lorenzo loreta loreto loretta lorette lori loria loriana
-        loriann lorica lorie lorik lorilee lorina lorinda lorine loris lorita lorna lorraine lorretta
-        lorri lorriane lorrie lorrine lory lotfi lothar lotta lotte lotti lottie lotty lotārs lou louai
-        louann louanne louay loubna louella louetta louie louis louisa louise louisette louiza loukas
-        loukia loulou loura lourdes lourens lourenço lourie louvenia love lovella lovetta lovie lovisa
-        lovise lovorka lovorko lovre lovro lovísa lowell loyce loyd loïc lu luai luan luana luann luanna
-        luanne luat luay luba lubna lubnah lubomir lubomír lubomíra lubor lubov luboš luc luca lucas
-        luce lucette luchezar luci lucia lucian luciana luciano lucica lucie luciea lucien lucienne
-        lucija lucila lucile lucilla lucille lucina lucinda lucindo lucio lucius luciën luciënne lucjan
-        lucrecia lucretia lucrezia lucreţia lucrèce lucy lucyna lucía lucília luda ludgarda ludger
-        ludgero ludgerus ludie ludis ludivina ludivine ludmila ludmilla ludmiła ludmyla ludo ludolf
-        ludovic ludovica ludovico ludovina ludvig ludvigs ludvik ludvík ludwig ludwik ludwika luděk lue
-        luella luetta luftar luigi luigia luigina luigino luigj luis luisa luise luisella luiza lujza
-        luk luka lukas luke lukács lukáš lula lule luljeta lulu lulzim lulëzim luma lume luminiţa lumnie
-        lumnije lumturi lumturie lumturije lumír lun luna luo luong lupa lupe lupita lupu luqman lura
-        lurdes lurlene lurline lusine lutfi luther lutvo lutz luu luuk luule luvenia luz luzi luzia luís
-        luísa ly lyailya lyalya lyazzat lyda lydia lydie lydía lykke lykourgos lyla lyle lyman lyn lynda
-        lyndia lyndon lyndsay lyndsey lynell lynelle lynetta lynette lynn lynna lynne lynnette lynsey
-        lynwood lysbeth lysiane lyuba lyuben lyubka lyubomir lyubomira lyubov lyudmil lyudmila lyudmyla
-        lyun lyyli lára lárus lászló lászlóné léa léandre léna léo léon léonard léonce léone léonie
-        léontine léopold lídia líf lína líney lísa lísbet lívia lívio lóa lúcia lúcio lúther lúðvík
-        lübbe lübbo lüder lüken lüppo lütfi lütfiye lütfü lýdia lýður lāsma lăcrămioara līga līvija
-        lūcija ma maaike maaja maamoun maan maaret maaria maarika maarit maarja maarten maartje maayan
-        mabel mabelle mable mac macarena macario machelle machiel machiko machla machteld macide macie
-        maciej mack mackenzie macy madalena madalene madalin madalina madaline madalyn madara madars
-        maddalena maddie maddy made madelaine madeleine madelen madelene madeline madelon madelyn madge
-        madhav madhavan madhavi madhu madhu-bala madhubala madhulika madhumita madhuri madi madie madina
-        madis madison madjid madlen madlena madli madlyn madoka madonna mads mae maegan maeng maeva
-        maeve mafalda magali magalie magaly magan magaret magarete magbula magbule magda magdalen
-        magdalena magdalene magdalina magdalini magdaléna magdolna maged magen maggie maggy maggý
-        maglena magna magnar magndís magne magnea magnhild magnhildur magni magnolia magnus magnuss
-        magnús magnúsína magomed magret magrit magðalena maha mahadevan mahalia mahalingam mahbube mahdi
-        mahendra mahendran mahendrarajah maher mahesh maheswaran mahin mahir mahmod mahmood mahmooda
-        mahmoud mahmud mahmure mahmut mahnaz maho mahsa mahua mai maia maibrit maibritt maida maido maie
-        maiga maigi maija maiju maik maike maikel maiken maiko maila maile maili mailis maimo maimu mair
-        maira maire mairi mairis mairita mairtín mairéad mais maisa maisha maisie maisun maisy mait
-        maite maiu maive maiya maj maja majbrit majbritt majd majda majed majeed majella majid majida
-        majidah majken majlinda majlis major majorie majram maka makayla makbule makeda makfire makhach
-        makhan maki makiko mako makoto makpal makram maks maksat maksim maksims maksud maksut maksym
-        makvala mal mala malabika malakah malake malakeh malathi malcolm malcom malek malena malene
-        malia malik malika malin malina malinda malini maliq maliqe malisa malissa malka malkah malkhaz
-        malkiat malkit mall malle mallie mallika mallory malo malorie malou malte malti malva malvina
-        malvinder malvína mamadou mamdouh mamed mamertas mami mamia mamie mamiko mamikon mamme mammie
-        mamoru mamoun mamta mamuka mamun mamurjon man mana manabu manaf manal manami manana manca manda
-        mandeep mandi mandica mandie mandita mandy mane manel manfred manfreda mang mangal manh manie
-        maninder manish manisha manivannan manja manjari manjeet manjinder manjiri manjit manjola manju
-        manjula manjulata manlio manmeet mannan manoharan manoj manojlo manol manola manole manolis
-        manon manoochehr manoocher manorama manoranjan manos manouchehr manshuk mansoor mansoora
-        mansooreh mansour mansoura mansoureh mansur mantas manu manual manucher manuel manuela manuella
-        manuelpillai manuk manushaqe manvel manwel many manya manzoor manzur manzura mao maor maple
-        mapril maqsood mar mara maragaret maragret maral maranda marat maraš marc marceau marcel marcela
-        marcelene marcelina marceline marcelino marcell marcella marcelle marcellina marcelline marcello
-        marcellus marcelo marcelė marcene marchelle marcho marci marcia marcial marcie marcijona marcin
-        marco marcolino marcos marcus marcy mardell mare mareike marek mareka mareke mareks marel
-        marelle maren maret maretta marg marga margalit margaret margareta margarete margareth
-        margaretha margarethe margarett margaretta margarette margarida margarido margarit margarita
-        margarite margaritha margarito margart margaryta margaréta margaux marge margeir margene
-        margeret margert margery marget margherita marghioala margie margit margita margitta margje
-        margo margonis margorie margot margreet margret margrete margreth margrethe margrett margriet
-        margrieta margrit margrith margrét marguerita marguerite margurite margus marguy margy marharita
-        marharyta marhta mari maria mariaana mariah marialuisa mariam marian mariana marianela
-        mariangela marianka mariann marianna marianne mariano marians marianthi maribel maribeth marica
-        maricel maricela marichen maricica maricruz marie marie-pierre mariea mariechen marieke mariel
-        mariela mariella marielle mariet marieta marietje marietta mariette marigona mariitta marij
-        marija marijan marijana marijanka marije marijka marijke marijn marijo marijona marijonas marika
-        marike mariko marilee marilena mariliis marilin marilou marilu marilyn marilyne marilynn
-        marimuthu marin marina marinca marinda marine marinel marinela marinella marinette marinică
-        marinka marinko marino marinos marinus marinó mario marion marios mariosa maris marisa marisca
-        marisela marisha mariska marisol marissa maristella marit marita maritha maritta maritza
-        mariuccia marius mariusz marivel mariya mariyam mariyan mariyana mariyanka mariyka marián mariël
-        mariëlla mariëlle mariët mariëtte marja marjaana marjan marjana marjanca marjanne marjančo
-        marjatta marje marjeta marjetka marjo marjola marjolein marjolijn marjon marjonka marjorie
-        marjory marju marjukka marjut mark markandu markar markelian marketta markita markko markku
-        marko markos marks markus markéta markús marla marlana marleen marlen marlena marlene marlie
-        marlies marliese marlin marline marlis marlise marlo marloes marlon marlous marly marlyn marlys
-        marlyse marlène marna marni marnie marnix maronia maronna maroon marouan maroun maroš marquerite
-        marquetta marquis marquita marquitta marrie marry marsel marsela marsha marshall marsibil
-        marsida mart marta marte marteinn marten marth martha marthe marthese marti martial martien
-        martijn martin martina martine martinho martino martinus martiros martje martta martti marty
-        martyn martyna martynas martín maruan marun maruschka marushka maruta maruša marva marve marvel
-        marvella marvin marvis marwa marwan marx mary marya maryalice maryam maryann maryanna maryanne
-        marybelle marybeth maryellen maryetta maryia maryjane maryjo maryland marylee marylin maryline
-        maryln marylou marylouise marylyn marylynn marylène maryna maryrose maryse marytė maryvonne
-        marzena marzhan marzia marzieh marzio marziyeh maría maríanna marília marín maríus marė marģeris
-        marģers masaaki masae masafumi masaharu masahide masahiko masahiro masahisa masahito masakatsu
-        masakazu masaki masako masami masamichi masamune masanari masanobu masanori masao masaru masashi
-        masataka masatake masato masatomo masatoshi masaya masayasu masayo masayoshi masayuki mascha
-        masha masis masja mason masood masoomeh masoud masouma masoumeh massimiliano massimo massoud
-        massouda massouma massoumeh massud massuda massumah massumeh masud masuda masuma masumah masumeh
-        masumi masuo mat matan matana matanah matas mate matei matej mateja matejka mateo mateus mateusz
-        matevž matha mathew mathias mathieu mathijs mathilda mathilde mathivannan mathé mati matias
-        matic matija matilda matilde matimila matina matis matisyahu matityahu matjaž matko mato mats
-        matt mattea matteo matthaios matthew matthias matthieu matthijs matthildur matthäus matthías
-        matti mattia mattias mattie matts matty matvei matylda matías matúš matīss maud maude maudie
-        mauno maunu maura maureen mauri maurice mauricette mauricio maurine maurita maurits mauritz
-        maurizia maurizio mauro maurus maurício mavis mavluda max maxat maxence maxie maxim maxima
-        maxime maximiano maximilian maximiliano maximilien maximina maximino maximo maxine maxwell
-        maxíma maxímo may maya maybell maybelle maybritt maye mayke mayme maynard mayo mayola mayra
-        mayram maysa maysam maysoon maysoun maysun maytal mayu mayuko mayumi mazal mazen mazhar mazie
-        mazin maël maëlle małgorzata maša mckenzie mckinley me meadhbh meagan meaghan mecbure mechelle
-        mechthild mechtild mecit meda medardas medet mediha medina medine mee meeli meelika meelis meena
-        meenakshi meenu meera meeri meeta mefail meg megan meggan megha meghan meghana meghann meglena
-        megumi mehar mehdi mehman mehmed mehmedalija mehmet meho mehran mehrdad mehriban mehrnoush
-        mehseti mehtap mei meik meike meiko meili meilutė meilė mein meindert meine meinert meinhard
-        meinhardt meinrad meint meir meira meirav meital mejra mejreme mekkín mel melachroini melahat
-        melaine melani melania melanie melanija melaniya melany melanya melba melchior melchor melda
-        melech melehat melek meleqe meletios melf melia melida melih meliha melihat melihate melika
-        melike melina melinda meline melis melisa melissa melissia melita melitta melker melkorka melle
-        mellie mellisa mellissa melodee melodi melodie melody melonie melony melpomeni mels meltem melva
-        melvin melvina melvyn melynda melánia memnuna memnune mena menachem menahem menashe mendel
-        menderes mendy menekşe menelaos meng menhard meni menka menna menne menno meno mense mensur
-        mensura mentor menşure merab meral merav mercan mercedes mercedez mercy mercè mercédesz meredith
-        meredydd mereke merel merete merethe merge mergim meri meriam merideth meridith merih merike
-        merili merilin merilyn merima merissa merit merita meritë meriç merja merje merle merlene merli
-        merlin merlinda merlyn merna meropi merri merrie merrilee merrill merry mersiha mersija mersin
-        mert mertcan mertie meruert merujan merushe meruyert merve mervi mervin mervyn mery meryem meryl
-        messaouda mesud mesude mesure mesut meta metanet metaxia mete metehan metha metije metin metka
-        metod metodi metodija mette mevlan mevlida mevlide mevlija mevlude mevludin mevlüde mevlüt
-        mexhide mexhit mečislovas mher mi mia mian miao mica micael micaela micah micha michael michaela
-        michaele michail michailas michailo michal michala michale michalina michalis michaylo michaël
-        michał micheal michel michela michelangelo michele michelina micheline michelino michell
-        michelle michiaki michie michiel michihiko michihiro michihisa michiko michio michiru michiyo
-        michoel michèle mick mickael mickaël mickey micki mickie mico micol midhat midori mie mieczysław
-        mieczysława mieke mieko mien mientje miep miervaldis mies miesha migdalia migena miglena mignon
-        miguel miguelina miha mihael mihaela mihai mihaiela mihail mihaila mihailo mihails mihaiu
-        mihajlo mihal mihallaq mihane miharu mihhail mihkel miho mihoko mihovil mihran mihret mihriban
-        mihrican mihrije mihály mihăiţă miia miika miikka mijat mijo mika mikael mikaela mikail mikako
-        mikal mikalai mikalaj mikas mikayel mikayil mike mikel mikhael mikhail mikhailo mikhaylo mikheil
-        miki mikie mikiko mikio mikito mikk mikkel mikki mikko miklós miko mikola mikolaj mikołaj miktat
-        miku mikuláš mila milad milada miladi miladin milagro milagros milaim milan milana milanka
-        milanko milcho milda mildred mile milen milena milenija milenka milenko miles mileta mileva
-        milford milian milibor milica milija milijan milijana milina milinka milinko milisav milissa
-        militiadis milivoj milivoje milić milja miljan miljenka miljenko miljko miljonka milka milko
-        milla millard mille millicent millie milly milo miloje milojka milojko miloljub milomir milorad
-        miloranka milosav milosava miloslav miloslava milot milovan milovanka miloš miltiadis miltjadh
-        milton milun milunka milutin miluše miluška miluţă milva milvi milvia milyonka milčo mima mimi
-        mimke mimmi mimoza min mina minah minako minakshi minami minara minas minavere mincho minda
-        mindaugas mindel mindi mindia mindy mine minekazu minela minella minerva ming minh minire minka
-        minke minko minna minne minnie minodora minori minoru minta mintauts minushe miny mio mioara
-        miodrag miomir miqael miquel mir mira miradie miradije miralem miran miranda miranta mirash
-        miray miraç mircea mircela mircho mirco mirdash mirdza mireia mireille mirel mirela mirella
-        miren mireya mirha miri miria miriam mirian mirie miriyam mirja mirjam mirjami mirjan mirjana
-        mirjanka mirjeta mirka mirkka mirko mirlinda mirna mirnel mirnes mirnesa miro miroljub miron
-        miroslav miroslava mirosław mirosława mirsad mirsada mirsade mirso mirta mirte mirtha miruna
-        mirvat mirvete mirvjen miryam mirza mirzet mirzeta mirzhan misa misaki misako misao misato
-        mischa misha mishel mislav miss missy mist misti mistie misty misu misuzu mita mitar mitat mitch
-        mitchel mitchell mite mithat mithilesh mithlesh mitică mitja mitka mitko mito mitra mitre mitru
-        mitsuaki mitsue mitsuharu mitsuhiko mitsuhiro mitsuki mitsuko mitsunori mitsuo mitsuru
-        mitsutoshi mitsuya mitsuyo mitsuyoshi mitsuyuki mittie mitzi mitzie miwa miwako miyako miyoko
-        miyu miyuki mizue mizuho mizuki mizuko mićo mičo miķelis miłosz miša miše miško mišo mjöll
-        mkhitar mkrtich mladen mladenka mladenko mlađan mnatsakan mo modesta modestas modesto modra
-        modris modrīte moe mog mogens mohamad mohamadou mohamed mohammad mohammadou mohammed mohan
-        mohanathas mohigul mohinder mohini mohsen mohsin mohssen moin moira moise moises moisi moisés
-        mojca mojgan mojmír mojtaba mok mollie molly momchil momir momka momo momoe momoko momčilo mona
-        monah monet mong monia monica moniek monika monique monisha monja monnie monroe monserrat
-        monserrate monta monte montse montserrat monty moo mook moon moonika mor mora morad morag moran
-        mordecai mordechai mordechay mordehai mordehay morena moreno morgan morgane moriah morihiko
-        morihisa morio moritz morris morta morten morteza morton mosa mose moses moshe mostafa moti
-        motiejus motoaki motofumi motohiro motohisa motoi motoki motoko motonori motoo mototsugu motti
-        moufid mouhamad mouhamed mouhammad mouhammed mouin mouloud mouna mounah moung mounia mounir
-        mounira mourad mousa moussa moustafa mouzaffar movses moya mozell mozella mozelle moïse
-        mridalini mridula mrinal mu mualla muamar muamer muammar muammer muarem muayad muazzez mubarak
-        mubariz mubera muchtar mudīte mufid muguette mugur mugurel muhamad muhamed muhamet muhammad
-        muhammed muhammer muhammet muharem muharrem muhedin muhidin muhittin muhsin muhsine muhterem
-        muhyiddin mui muin muireann mujo muk mukadder mukaddes mukades mukaram mukhayyo mukhtar mukhtiar
-        mukta mukul mumtaz mun muna munawar muneer muneera munever munevera munib munir munira muoi
-        murad muraleetharan murat muratbek muriel murielle murman murray murugan murugesu musa mushegh
-        mushtak mushtaq musli mustafa mustapha mutasem mutazz muthaih muthiah muthu muthukumaru
-        muthuthamby mutlu mutsumi muwafak muwaffak muzafere muzaffar muzaffer muzzaffar mušan my myeong
-        myesha myfit myftar mykhailo mykhajlo mykhaylo mykola mykolas myles mylvaganam mylène mynevere
-        mynyr myong myoung myra myriam myrl myrle myrna myron myroslav myroslava myrsini myrta myrte
-        myrteza myrtha myrtice myrtie myrtis myrtle myrto myrvete myslym myung myzafer myzejen mzia
-        máire máirín málfríður máni már mária mário márta márton mártón mátyás máximo märt märta märtha
-        målfrid mårten méabh mégane mélanie mélinda mélissa mélodie mícheál móeiður mónica mónika
-        mücahit müfit müge müjdat müjde müjgan mükerrem mülkiye mümin münevver münir münire mürsel
-        mürsüde mürvet mürüvvet müslüm müyesser müzeyyen müşerref māra mārcis māris mārtiņš mārīte
-        măricuţa mărioara na naama naamah nabeel nabeela nabih nabil nabila nabilah nachman nachshon
-        nachum naci naciye nada nadan nadarajah nadarajan nadarasa nadav nadeem nadeer nadejda nadene
-        nader nadezda nadezhda nadežda nadhim nadia nadica nadide nadija nadim nadine nadir nadira
-        nadirah nadire nadiya nadiyah nadiye nadja nadjia nadka nadya nadzeya nadège naděžda nadžija
-        naeem naeema nael nafi nafie nafije nafisa nafissa nafiye nafiz nafsika naftali nagalingam
-        nagamany nagamuthu nagan nagarajah nagehan nageswaran nageswary nagi nagib nagihan nagima nagisa
-        nagy nahed naheed nahid nahida nahide nahil nahit nahla nahlah naho nahod nahoko nahum nai naida
-        naiden nail naila naile nailia nailja nailya naim naima naime naina naira naja najada najah
-        najat najden najdo najeebullah naji najia najib najiba najibullah najim najla najma najwa nak
-        nakesha nakia nakisha nakita nako nakuleswaran nalan nalini nallathamby nalliah nam nami namig
-        namik namiko namiq namita namus namık nan nana nanae nanako nanam nancee nancey nanci nancie
-        nancy nanda nandan nandini nandita nando nane nanette nang nani nanka nanna nanne nannette
-        nannie nanny nansy nanthakumar nanuli nao naohiko naohiro naohisa naohito naoki naoko naoma
-        naomi naor naoto naoya naoyuki napoleon napoleonas napolon nara narayan narcis narcisa narciso
-        narcisse nare narek narender naresh narges nargis nargiz nargiza nariman narimantas narin
-        narinder narine naritaka narmin narmina naryja nasar nascimento naseem naseema naseer naser nasi
-        nasiba nasibe nasiha nasim nasima nasir nasko nasra nasreddin nasreen nasriddin nasrin nasrine
-        nasser nassim nassir nassrin nastase nastasia nastassia nastja nastya nata natacha natale natali
-        natalia natalie nataliia natalija natalina natalino natalio natalita nataliya natalja natallia
-        nataly natalya natan natascha natasha natashia natasja natavan nataļja nataşa nataša natela
-        natella nathalie nathan nathanael nathanial nathaniel nati natia natig natik natiq natisha
-        natividad natividade natko nato natosha natsuki natsuko natsumi naty natália natércia natālija
-        naum naun nauris nava navah navaratnam navdeep naveed naveen navid navit navtej nawal nawaz
-        naxhie naxhije nayden nayla nayma naz nazan nazanin nazar nazareno nazario nazaré nazdar nazeer
-        nazeli nazgul nazif nazifa nazife nazih naziha nazik nazila nazim nazime nazir nazira nazire
-        nazlie nazlije nazlı nazmi nazmie nazmije nazmiye nazrin nazym nazzarena nazzareno nazzarenu
-        nazım naďa nađa nderim ndriçim ndue neacsa neaga neagu neal neasa nebahat nebi nebih nebiha
-        nebojša necat necati necdet nechama nechemia necibe necip necla necmettin necmi necmiye necole
-        neculae neculai neculina ned neda nedaa nedal nedelcho nedelcu nedelea nedelia nedelja nedeljko
-        nedelko nedelya nedia nediljka nediljko nedim nedime nedjalka nedjalko nedju nedka nedko nedo
-        nedra nedyalka nedyalko nedyo nedyu nedžad nedžat neel neela neelam neelima neelofar neeltje
-        neelu neely neeme neena neera neeraj neerja neeru neeta neeti neetu nefise neha nehat nehir
-        neida neil nejat nejc nejdet nejka nejla nejra nektaria nektarios nel nela nelda nele neli nelia
-        nelica nelida nelja nell nella nelle nelleke nelli nellie nellija nello nelly nellya nelson nelu
-        nelya nelė nemanja nemesio nena nenad nencho neng nenita nenka neno neoma neomi nera nerea
-        nereida nereo nergis nergiz neri nerijus neriman nerina neringa nerissa neritan nermana nermin
-        nermina nerses nertil nertila nery nesat neset neshet nesibe nesim neslihan nesrin nesrine nessa
-        nessrine nesta nesti nestor nestoras nestori neta netanel nete netta nettie netty neus neva
-        nevada neval neven nevena nevenka nevenko nevide nevila neville nevim nevin nevio nevjanka nevra
-        nevrie nevruz nevyanka nevzat newroz newton nexhat nexhi nexhip nexhmedin nexhmi nexhmie
-        nexhmije neyka neyla nezahat nezaket neziha nezihe nezir nezira neziye neđeljka neđeljko neđelka
-        neđelko neđib neđo neşe neşet neža nga ngan nghi nghia nghiem ngoc nguyet nha nham nhan nhat nhi
-        nhieu nhu nhuan nhung nhuong ni nia niall niamh nian nibal nic nicanor nicasio nicat nichelle
-        nichita nichol nichola nicholas nichole nicholette nicholle nick nicki nickie nicklas nickolas
-        nickole nicky nicla niclas nico nicoară nicol nicola nicolaas nicolae nicolai nicolaie nicolaj
-        nicolas nicolasa nicolay nicole nicolet nicoleta nicoletta nicolette nicolien nicolina nicoline
-        nicolino nicolita nicolle nicolás nicolò nicu niculae niculai niculaie niculina niculiţa nicuşor
-        nică nida nidaa nidal nidhi nidia niek niels nienke niesha nieves nigar nigara nigel nigina
-        nigora nigyar nihad nihada nihal nihan nihat niilo niina nijaz nijolė nik nika nikhil niki nikia
-        nikica nikifor nikiforos nikita nikitas nikki niklas niklaus niko nikodemas nikol nikola nikolai
-        nikolaj nikolajs nikolajus nikolaos nikolaus nikolay nikole nikoleta nikoletta nikolin nikolina
-        nikolinka nikolitsa nikoll nikolla nikollaq nikoloz nikolče nikos nikula nikulás nikša nil nila
-        nilay nilda nileema nilgün nili nilofar niloofar niloufar nils nilsa nilufar nily nilüfer nim
-        nima nimalan nimet nimrod nina ninel nineta ninette ninfa ning ninja ninna nino ninoslav
-        ninoslava nir nira nirmal nirmala niroji niroy nis nisan nisar nisha nishan nishi nisim nisrin
-        nisrine nissan nisse nissim nistor nisvet nita nitzan niv nives niyamaddin niyazi nizam
-        nizamettin nizami nizar niče niğmet niţa njazi njegomir njomza njáll njörður noa noach noah noam
-        noble noboru noboyuki nobuaki nobue nobuhiko nobuhiro nobuko nobuo nobutaka nobuyoshi nobuyuki
-        nodar nodira nodirbek noe noel noelia noelie noella noelle noemi noemí noga noha nohemi nokta
-        nola nolan nollaig nolwenn noma nomeda nona nong nonka nonna noor noora noori nooria nooriya
-        noortje nora norah norair norayr norbert norberto noreen norene nori noria noriaki norica norie
-        norifumi norihide norihiro norihisa norihito norik noriko norina norine norio noris noritaka
-        noritoshi noriyoshi noriyuki norma norman normand normann normunds norris notburga noud nouha
-        nouhad nour noura nouri nouria nova novak novel novella novica novka novo novruz nozima nozomi
-        nozomu noémi noémia noémie noël noëla noëlla noëlle nshan nu nuala nubar nubia nugzar nuh nuha
-        nuhad nuhi nukri numan numbers nune nuno nunu nunzia nunziata nunzio nuo nupur nur nural nurali
-        nuran nurana nuray nurbanu nurbek nurbol nurcan nurdan nurdane nurdin nuredin nurettin nurgul
-        nurgül nurhan nurhayat nuri nuria nuriddin nurie nurija nurije nurit nurith nuriye nurlan
-        nurlana nuro nursel nursultan nurten nurudin nurul nurullah nurzhan nurşah nurşen nusrat nusret
-        nusreta nusrettin nutan nuša nuţa nuţi nuţu nvard nver nydia nyla nynke nynne nysret nándor
-        nélia nélida níels nína nói nóra nökkvi númi nüket oak oana oanh obdulia obrad obren ocie
-        ockeline octave octavia octavian octavie octavio octávio océane oda odd oddbjörg oddfríður
-        oddgeir oddmund oddny oddný oddrún oddur oddvar oded odelia odell odessa odeta odete odetta
-        odette odil odile odilia odis odise odvar odysseas odyssefs odília ofelia ofeliya ofer offir
-        ofir ofra ofélia oganes ognen ognjan ognjen ognyan ogün oh ohad oili oiva ojārs ok okamoto okan
-        okka okko oksana oktam oktavía oktay ola olaf olafs olan olari olaug olav olavi olavo olcay
-        oldřich oldřiška ole oleg olegario olegas oleh oleksander oleksandr oleksandra oleksey oleksii
-        oleksij oleksiy olen olena olene olesia olesja olessia olessja olessya olesya oleta olev olevia
-        olexander olexandr olexandra olexiy olga olgeir olgerta olgica olgierd olguta olha olimpia
-        olimpija olimpiu olin olinda olindo oline oliva olive oliver olivera olivia olivier oliviero
-        olivija oliviu olivo olle olli ollie olmas olof olov olsi olta oltion oltjana oltjon oltmann
-        oluf olwen olya olympia olzhas olímpia olímpio olívia om oma omaima omar ombretta omeed omega
-        omer omero omi omid omied ommo omri on ona onat ondrej ondřej one oneida onelia onerva onie onik
-        onita onkar onke onni onno onofrio onorel onorica onorina onur onutė oonagh opal ophelia ophir
-        ophélie oprea oprica ora orah oral oralee oralia orazia orazio ordančo oren orest oreste oretha
-        orfeo orges orhan orhideja ori oriana oriano orietta oriol orit orith orjola orkhan orkide orkun
-        orla orlanda orlando orli orlin orly orna ornela ornella oronzo orpha orri orsola orsolina
-        orsolya ortansa ortanta ortenzia ortrud ortwin orval orville orvokki orxan orçun osama osamu
-        oscar oshrah oshri oshrit oskar oskaras oskari oskars oskár osman osmo osnat ossama ossi ossian
-        ossie osvald osvaldas osvaldo osvalds oswald oswaldo oszkár ota otabek otakar otar otelia otello
-        otha othmar otilia otilie otis otmar oto ott ottar ottavia ottavio otti ottilia ottilie ottmar
-        otto ottorino ottó otylia otília ou ouida oumaima ourania ousama oussama outi ovadia ove ovidia
-        ovidijus ovidio ovidiu ovsanna owe owen oxana oya oz ozan ozell ozella ozie ozoda ozra ozren
-        oğuz oğuzhan oļegs oļģerts oľga pa paata paavali paavo pablo paddy padma padraigin pae page
-        pagona paige pajo pajtim pakize pal palaghia pallavi palle palma palmer palmira palmiro palmyre
-        paloma palwinder pam pamala pamela pamelia pamella pamfil pamila pamula pan panagiota panagiotis
-        panagis panagoula panait panajot panayiota panayiotis panayot pandele pandeli pandelica pandi
-        pandora pankaj panko panoraia panorea pansy pantaleo pantelie pantelimon pantelis panto panu
-        panče paola paolina paolino paolo paramalingam paramasivam parameswaran parameswary paramjit
-        paramsothy paraschiva paraschkeva parascovia parashkeva paraskeva paraskevas paraskevi pardeep
-        pari paride parijat parimal paris parisa parissa parkash parker parminder parmjeet parmjit
-        parmod parthena parthenia particia parul parvaneh parvati parveen parvez parvin parvinder parviz
-        pascal pascale pascaline pascalle paschalis pascu pascual pascuala pashk pashko pasi pasqua
-        pasquale pasqualina pasqualino pasquina pasty pasupathy pat pathmanathan pathmini patience
-        patrekur patria patric patrica patrice patricia patricija patricio patrick patrik patrina
-        patrizia patrizio patrocinio patrocínia patrocínio patrycja patrícia patrício patsy patti pattie
-        patty paul paula paule paulene pauletta paulette pauli paulica paulien pauliina paulin paulina
-        pauline paulino paulis paulita paulius paulo pauls paulus paulína paulė paun pauna paunka pava
-        pavail pavao pave pavel pavels pavica pavla pavle pavli pavlina pavlinka pavllo pavlo pavlos
-        pavlína pavo pavol paw pawan pawel paweł payam paz paško peadar pearl pearle pearlene pearlie
-        pearline pearly pece peco peder pedro peedu peep peer peet peeter peg pegah peggie peggy pehr
-        pei peitcho pejman pejo pejtcho peju pekka peko pelagia pelin pelivan pelle pellegrino pellervo
-        pembe pena pencho penelope peng penina peninah penjo penka penko penney penni pennie penny
-        pentti penyo pepa pepi pepijn peppino per pera percival percy pere perel peretz perfecto perica
-        perihan perikli periklis perla perlat permin pernilla pernille pero perrine perry persa
-        persefoni persida persijs pertef pertti perttu perunika pervez pervin perviz pesach pesha peshah
-        peta petar pete petek peter petja petje petkana petko petr petra petrache petrana petranka
-        petraq petras petre petrea petri petria petrica petrică petrika petrina petrit petrişor petro
-        petronela petronella petronila petronilla petroniu petronėlė petros petroula petru petruna
-        petrus petruţa petrína petrė petter petteri petya peyman peytcho peyton peyu phan phat phebe phi
-        phil philemon philip philipp philippa philippe phillip phillis philomena philomène phoebe phong
-        phu phuc phung phuoc phuong phylicia phylis phyliss phyllis pia piedad piedade pier piera
-        pierangela pierangelo pierantonio pierce piergiorgio pierina pierino pierluigi piero pierpaolo
-        pierre pierrette pierrick piet pieta pietari pieter pieternel pietje pietra pietrina pietro
-        pietsje pigi piia pijus pikria pil pilar pile pille pilvi pim pin pina pinchas pinchos pinelopi
-        ping pinhas pinkie pino pinto pinuccia pio piotr piper pipsa pirabakaran piret pirita piritta
-        pirjo pirkko pirmin piro piroska pirro pius pjero pjeter pjotr pjotrs placido plamen plamena
-        platon plácido pnina pninah po poghos pok pol polad polat poldi policarpo polichronis polikron
-        polina polixenia polly polona polychronis polykarpos polymnia polytimi polyxeni pompei pompeo
-        pompilia pompiliu ponnaiah ponnambalam ponnampalam ponniah ponnudurai ponnusamy ponnuthurai
-        pontus pooja poonam pooyan popi poppe porfirio porfírio porsche porsha porter portia poul poula
-        poulia pouyan povilas povl poļina prabha prabhat pradeep pragya prakash pramila pramod pranas
-        pranciška pranciškus pranvera pranė prasad prasanta prashant pratap pratheep pratibha pratima
-        praveen pravit prazeres preben preciosa precious predag predrag preet preeti prem premakumar
-        premkumar presentación preston pricilla pricop priit primitiva primitivo primo primož prince
-        princess prisca priscila priscilla priscillia priska prit pritam priti priya priyanka prmod
-        prodan prodomos profira prokop promila providencia prošper prudence prudencia prudencio prvoslav
-        przemek przemysław pu publio puck puica puiu punit pura purantharan purificación purificação
-        purvan pusa pushpa puvaneswaran puyan pyo pyotr pyrros pyung pádraic pádraig pál pála páll
-        pálmar pálmi pálína päivi päivikki päiviö pär pål péter pétur pëllumb përparim pārsla pāvels
-        pēteris pınar přemysl přibyslava qadeer qadir qais qaiss qamar qamil qamile qani qasem qassem
-        qazi qazim qefsere qemal qenan qendro qerim qi qian qiana qiang qiao qin qing qiong qirjako qiu
-        quan quang que queen queenie quentin qui quiana quincy quinn quinten quintin quinto quinton
-        quirino qun quoc qusai qusay qussai quy quyen quyet quynh qëndresa qëndrim ra raafat raakel
-        raanan rabab rabee rabia rabiaa rabiah rabie rabih rabija rabije rabindra rabiye rachael rachal
-        rachamim rachayl racheal rachel rachele racheli rachell rachelle rachid rachil rachna racquel
-        rada radan radana rade radek radenka radenko radha radhika radi radiana radica radim radisav
-        radislav radita radivoj radivoje radiša radka radko radmila radmilo rado radoica radoje radojica
-        radojka radoljub radomil radomir radomír radomíra radosav radoslav radoslava radost radostin
-        radostina radosław radosława radovan radoš radu raducan raducanu raducu radule radwan rae raeann
-        raed raelene rafa rafaat rafael rafaela rafah rafail rafat rafał rafet raffael raffaela raffaele
-        raffaella raffaello raffy rafi rafie rafif rafig rafik rafila rafiq rafn rafnar ragavan ragbir
-        raghda raghdah raghid raghida raghidah ragib ragini ragip ragna ragnar ragne ragnheiður ragnhild
-        ragnhildur ragni ragnvald raguel rahel rahim rahima rahime rahman rahmatullah rahmi rahul raid
-        raido raif raigo raija raik raikhan raiko rail raila raili raimo raimond raimonda raimondas
-        raimondo raimonds raimund raimundas raimundo rain raina raine rainer rainis raisa raissa rait
-        raita raitcho raitis raitsa raivis raivo raiza raizel raj raj-pal raja rajab rajadurai rajah
-        rajakumar rajalingam rajan rajaratnam rajathurai rajbir rajeev rajender rajendra rajendram
-        rajendran rajesh rajeshwar rajeshwari rajeswary raji rajinder rajiv rajka rajko rajkumar rajmond
-        rajmonda rajmund rajna rajni rajshri rajtcho raju rajvinder rajwant rajwinder rak rakel rakesh
-        rakhee rakhi rakip rakipe ralda raleigh ralf ralfs ralica ralitza ralph raluca ram rama ramadan
-        ramalingam raman ramana ramanan ramanathan ramayya ramaz ramazan ramesh rameshan rami ramil
-        ramin ramina raminder ramiro ramiz ramiza ramkumari ramo ramon ramona ramonita ramunė ramutis
-        ramutė ramy ramzi ramzy ramón ramūnas ran rana ranae ranbir rand randa randah randal randall
-        randee randell randi rando randolph randver randy ranee ranganathan ranganayaki rangel rani
-        rania ranit ranjan ranjana ranjeet ranjeeta ranjini ranjit ranjith ranka ranko rannveig ranu
-        ranvir raouf raoul raphael raphaela raphaël raphaëlle rapolas raquel raquelina rares rasa
-        rasaiah rasalingam raschid rasema rasha rashad rasheed rasheeda rashid rashida rashidbek rashmi
-        rashpal rasiah rasim rasima rasma rasmus rastislav rastko rasto rasu rasul ratan ratcho rathy
-        rati ratimir ratka ratko ratna ratnabali ratnam ratnasingam ratomir rattan rauf rauha raul rauli
-        rauni rauno raushan raveca raveendran raven ravendran ravi ravichandran ravil ravinder ravindran
-        ravit ravshan rawail rawan rawia ray raya raye rayford rayko raylene raymon raymond raymonde
-        raymundo rayna raytcho rayya raz razan razi razia razieh razija raziye raziyeh razmik razzak
-        razzaq raúl raşit rea reagan reanna reatha reba rebbeca rebbecca rebeca rebecca rebecka rebeka
-        rebekah rebekka recai recep reda redas redha redi redon redona redouane redžep reed reeli
-        reelika reem reema reemt reena reent reet reeta reetta refael refat refik refika refiye refoel
-        refugia refugio regan regena regenia reggie reghina regimantas regina reginald regine reginia
-        regis regitze regnar regner regula regína regīna rehan rehana rei reid reidar reidun reigo reijo
-        reika reiko reili reima reimar reimer reimund rein reina reinaldo reinder reindert reine reiner
-        reinert reingard reinhard reinhardt reinhart reinhild reinhilde reinhold reinie reinier reinis
-        reinke reino reint reita reizel rejane rekha rela relika relja rella relly rema remco remedios
-        remigijus remigio remigiusz remko remmer remo remon remona remus remy remza remzi remzie remzija
-        remzije remziye ren rena renae renald renaldo renat renata renatas renate renato renaud renay
-        renda rene renea renee reneta renetta rengin reni renie renita renke renko renna rennie renno
-        renny reno rens renske renu renuka renza renze renzo renáta rené renée renārs renāte rephael
-        resa resat resham reshat reshit reshma resi resmi resmije resmiye ressie resul reta retha reto
-        retta reuben reut reuven reva revaz reveica revital rex rexhep rey reyes reyhan reyna reynald
-        reynalda reynaldo reynir reyr reza rezan rezana rezart rezarta rezearta rezo rezsö rezzan reşat
-        reşit rešad rhea rheba rhett rhian rhiannon rhoda rhona rhonda ri ria riad riadh rian rianne
-        riaz rica ricah ricard ricarda ricardina ricardo riccardo rich richa richard richardt richelle
-        richie richárd rick rickard rickey ricki rickie ricklef ricky rico rida ridha ridvan rie riead
-        riek rieke riekie riekje rieko rieky rien rienk rients ries riet rietje rifaat rifadije rifat
-        rifet riffat rifka rifkah rigmor rigoberto rihab riham rihan rihana rihard rihards riho riichi
-        riikka riin riina riitta rik rika rikako rikard rikhard rikie rikiya rikke rikki riku rikus
-        riley rilka rim rima rimah rimantas rimas rimgaudas rimma rimtautas rimutė rimvydas rin rina
-        rinako rinaldo rinalds rinat rineke rini rinie rino rinor rinse rinske rinus riny rinze rio rip
-        risa ristana riste risto rita ritienne ritsuko ritta ritu ritums ritva ritvan ritvars riva rivka
-        rivkah rivo riyaad riyad riyadh riza rizwan riëtte ričardas ričards ro roald roar rob robbert
-        robbi robbie robbin robby robbyn robena robert roberta robertas roberte robertina robertino
-        roberto roberts robi robil robin robina robt roby robyn rocco rochel rochell rochelle rocio
-        rocky rocío rod roderick rodger rodica rodion rodna rodney rodolfo rodoljub rodolphe rodrick
-        rodrigo rodrigue roee roei roel roeland roelf roelie roelien roelof roey rogelio roger roghieh
-        rogier rogér rogério rohini roika roin roine roisin roiza rojka rok rokhaya roko roksanda rola
-        roland rolanda rolandas rolande rolando rolands rolf rolland rolv roma romain romaine romaldas
-        roman romana romanas romane romanita romano romans romas romelia romen romeo romesh romet romeu
-        romica romik romilda romina romolo romona romuald romualda romualdas romualdo romualds romulus
-        romy román romāns ron rona ronak ronald ronan ronda ronen rong roni ronit ronna ronni ronnie
-        ronny rony roope roos roosevelt roqhaia roque rory rosa rosalba rosalee rosaleen rosalia rosalie
-        rosalina rosalind rosalinda rosalinde rosaline rosalva rosalyn rosalía rosamaria rosamond
-        rosamund rosana rosanda rosangela rosann rosanna rosanne rosaria rosarie rosario rosaura roscoe
-        rose roseann roseanna roseanne rosel roselee roselia roseline rosella roselle roselyn roselyne
-        rosemarie rosemary rosen rosena rosenda rosendo roser rosetta rosette roshan roshni rosi rosia
-        rosica rosie rosina rosine rosio rosita rositza roska roslyn rosmarie rosolino ross rossana
-        rossano rossella rossen rossie rostislav rostyslav roswita roswitha rosy rosária rosário rota
-        rotem rouba roula roumen roumena roumpini rouslan rouzbeh rovena rovshan rovshana rowena rowland
-        rowschan rowschana roxana roxane roxani roxann roxanna roxanne roxie roxy roy roya royal royce
-        royka roza rozalia rozalija rozalina rozana rozanne rozbeh rozella rozeta rozina rozka rozle
-        rozália rozálie roža rožana rrahman rrapush rrustem ru ruadhán ruairí ruba ruben rubi rubie
-        rubik rubin rubina ruby rubye rubén ruchama ruchi ruchika rucsandra rud rudi rudie rudik rudina
-        rudolf rudolfine rudolph rudy rudīte rueben ruedi rufat rufina rufino rufus ruggero ruggiero
-        ruhama ruhan ruhi rui rukhsana rukie rukija rukije rukiye rukmani rula rumen rumena rumeysa rumi
-        rumiko rumjana rumjanka rumyana rumyanka run runa runak runar rune runólfur rupa rupert rupinder
-        ruri ruriko rus rusanda rusanka ruse rushit rusi ruska ruslan ruslana ruslans rusmir russ
-        russanka russel russell russi rustam rustem rusty rusudan rut ruta rute rutger ruth rutha
-        ruthann ruthanne ruthe ruthi ruthie ruthy rutt ruud ruurd ruwaydah ruxanda ruxandra ruzan
-        ruzanna ruzha ruzhdi ruža ruždija ružena ružica ryad ryan ryang ryann ryanne rye ryhor rymantas
-        ryo ryoh ryohei ryoichi ryoji ryoko ryong ryosuke ryota ryotaro ryou ryouko ryousuke ryouta
-        ryszard ryszarda rytis ryu ryuichi ryuji ryuko ryul ryun ryung ryusuke ryutaro ryuuji rán
-        réginald régine régis réjane réka rémi rémy ríkarður ríkey ríkharð ríkharður róbert rós rósa
-        rósamunda rósant rósmundur róza rózsa róża rögnvaldur rösli rösly rønnaug rún rúna rúnar rüdiger
-        rümeysa rünno rüstem rüveyda rüştü răzvan rıdvan rıfat rıza rūdolfs rūta růžena sa saaba saad
-        saadat saadet saadettin saadi saadia saana saara saba sabah sabahat sabahattin sabaheta
-        sabahudin sabapathipillai sabaratnam sabatino sabato sabaudin sabbir sabesan sabiha sabin sabina
-        sabine sabino sabir sabira sabire sabit sabiye sabra sabri sabria sabrie sabrija sabrije sabrina
-        sabriye saburo sabīne sacha sachi sachie sachiko sachin sachiyo sacide sad sadaf sadao sadat
-        sadayuki saddam sade sadedin sadek sadeq sadet sadeta sadete sadettin sadhana sadhna sadi sadia
-        sadie sadig sadije sadik sadika sadiya sadiye sadri sadula sadullah sady sadye sadık sae saeed
-        saeko safa safdar safet safeta safete saffet safia safiye safta saga sage sagi sagie sagit
-        sagrario sahak sahar saher sahib sahire sahra sai saibe said saida saide saied saif saija saiko
-        saila saim saima saime saimir saimira sait saja sajda sajid sajida sajjad sajjan sajjid sajmir
-        sajmira sakae sakari sake saken saki sakib sakiko sakina sakine sakineh sakir sakire sakthivel
-        sakura sal salah salaheddine salahuddin salajdin salam salama salamah salbjörg saleem saleh
-        salem salena sali salih saliha salihe salil salim salima salime salina salka salko salla salley
-        sallie sally salma salman salme salome salomeia salomia salomon salomé salomėja saltanat salud
-        salvador salvadora salvatore salvatrice salvijs salvina salvino salvis salvo salvu salvör salwa
-        salóme sam sama samah saman samantha samar samara samat samatha samedin sameer sameh samella
-        samer samera samet sami samia samid samih samiha samija samil samina samir samira samirah samire
-        samita sammie sammy samo sampo sampsa samra samson samu samual samudra samuel samuele samuils
-        samuli samvel samy samya samúel san sana sanaa sanae sanah sanda sandee sandeep sandel sander
-        sandhu sandhya sandi sandie sandijs sandis sandra sandrine sandris sandro sandu sandugash sandy
-        sanel sanela sanelma sanem sanford sang sangeeta sangita sanie sanija sanije sanita saniya
-        saniye sanja sanjar sanjay sanjeev sanjin sanjiv sanjuana sanjuanita sanjukta sanjulata sankar
-        sanna sanne sanni sanora santa santana sante santeri santhakumar santhirasegaram santi santiaga
-        santiago santina santino santo santokh santos santosh santoshi sanzhar saori sapfo sapna sara
-        sarabjit sarah sarai saran saranda sarantis saraswati saravanabavan saravanamuthu saray sarbjit
-        sardar sardor sare sargis sari saribek sarika sarina sarit sarita sariye sarkis sarla sarlota
-        sarma sarmad sarmila sarmis sarmite sarmīte saroginidevi saroj saroja sarojini sarolta sarp
-        sarvar sarwan sascha saschka saschko sascho saschtka sasha sashka sashko sasho sashtka sasikaran
-        sasikumar saskia sason sathananthan sathasivam satheeskumar sathiyaseelan sati satinder satish
-        satkurunathan satnam sato satoko satomi satoru satoshi satpal satsuki sattar satu saturnina
-        saturnino satwant satwinder satya satyajit satılmış sau saudin saul saulcerīte saule sauli
-        saulius saulutė saulė saundra sauro sava savanna savannah savaş savelina saveria saverimuthu
-        saverio saveta savica savina savino saviour savita savitri savka savo savu savvas sawako sawsan
-        sayaka sayako sayd sayda sayde sayed sayeed sayeeda sayf sayoko sayuri sayyid sayım sazan sazime
-        saša saško sašo scarlat scarlet scarlett schahin schahnaz schantin schirin scholpan schorena
-        scot scott scottie scotty se sead seamus sean season sebahat sebahate sebahattin sebastiaan
-        sebastian sebastiana sebastiano sebastijan sebastián sebastião sebastjan sebestyén sebiha sebiye
-        sebrina secondina secondo secundino seda sedat seddigheh sedef sedighe sedigheh sedin sedina see
-        seead seeko seema seeta seevaratnam sefa sefedin sefer sefi segunda segundo seher sei seid seigo
-        seiichi seiichiro seija seiji seiko seiran seit seiya seiyu sejad sejdo sejer sejfudin sejo seka
-        sekhar selahattin selahittin selam selamet selami selatin selaudin selay selcan selda selen
-        selena selene selim selime selin selina selladurai sellam sellan sellapah sellaph sellar
-        sellathurai selliah selma selman selmin selvadurai selvakumar selvamalar selvanathan selvarajah
-        selvaraju selvaratnam selvedina selvendran selver selvet selveta selvete selvi selvije selvinaz
-        selçuk sema semanur semen semih semiha semija semin semion semir semira semiye semra sen sena
-        senad senada senaida sencer senem seniha senija senja senka senni senthilkumaran senthilvelu seo
-        seob seok seon seong seosamh seoung sepideh sepp seppo september septimiu serafeim serafim
-        serafima serafin serafina serafino seraina serap seray serban sercan serdal serdar seren serena
-        serenella serge sergei sergeij sergej sergeja sergejs sergejus sergey serghei sergi sergii
-        sergij sergio sergios sergiu sergiusz sergiy sergo serguei serguey serhan serhat serhei serhii
-        serhij serhiy serik serikzhan serin serina serita serkan serpil serra sertan sertaç servet
-        servete sesselja sesto seth setsuko settimio settimo seun seung seva sevak seval sevara
-        sevastian sevastiţa sevcan sevda sevdalina sevdie sevdije sever severi severiano severin
-        severina severine severino sevgi sevgin sevil sevilay sevim sevinc sevinj sevinç seviye sevli
-        sevtap sewa seweryn seydi seyed seyfettin seyfi seyfullah seyhan seyit seymour seymur seyran
-        seza sezai sezen sezer sezgin sezin seán seçil seçkin sha shaban shabana shabbir shabeer
-        shabhavi shabir shachar shad shadi shadia shadije shady shadya shae shafa shafeeka shafik
-        shafika shafiq shafiqa shaghayegh shahab shahar shaheen shahen shahid shahida shahien shahin
-        shahla shahnaz shahnoza shahram shahriar shahrokh shahrzad shai shail shaila shailee shailendra
-        shaimaa shaina shaindel shaip shakeel shakeela shaker shakhla shakia shakil shakila shakir
-        shakira shakita shakoor shakti shakuntala shala shalanda shalev shalini shalom shalon shalonda
-        shalva sham shamai shameen shameena shameka shamika shamil shamim shamin shamina shammai
-        shamsher shan shana shanae shanda shandi shandra shane shaneka shanel shanell shanelle shang
-        shani shanice shanika shaniqua shanita shankar shanmugalingam shanmugam shanna shannan shannon
-        shanon shanta shantae shantay shante shantel shantell shantelle shanti shanti-devi shantimitra
-        shao shaqir shaquana shaquita shara sharad sharaf sharan sharda sharee sharell sharen shari
-        sharice sharie sharif sharifa sharifah sharika sharilyn sharita sharla sharleen sharlene
-        sharmaine sharmila sharmistha sharokh sharolyn sharon sharona sharonda sharri sharron sharyl
-        sharyn shashi shashi-kala shashi-prabha shasta shatha shaul shaun shauna shaunda shaunna shaunta
-        shaunte shavarsh shavit shavon shavonda shavonne shawana shawanda shawanna shawki shawn shawna
-        shawnda shawnee shawnna shawnta shawqi shay shayla shayna shayne shazia shea sheba sheela sheema
-        sheena sheetal shefali shefik shefkate shefki shefkije shefqet shehide sheila sheilah sheindel
-        sheker shekhar shela shelagh shelba shelby sheldon shelia shella shelley shelli shellie shelly
-        shelton sheme shemeka shemika shemsedin shemsi shemsie shemsije shen shena sheng shenika shenita
-        shenna shera sheree shereen sherell sheri sheriban sherice sheridan sherie sherif sherife
-        sherika sherill sherilyn sherise sherita sherlene sherley sherly sherlyn sherman sheron sherrell
-        sherri sherrie sherril sherrill sherron sherry sherryl sherwood shery sheryl sheryll sherzod
-        shezai shi shiela shifra shigehiro shigeki shigeko shigemasa shigenobu shigenori shigeo shigeru
-        shigeya shigeyoshi shigeyuki shiho shik shikha shila shiloh shilpa shim shima shimon shimpei
-        shimshon shin shin'ichi shingo shinichi shinichiro shinichirou shinji shinnichi shinnosuke
-        shinobu shinpei shinsaku shinsuke shintaro shintarou shinya shiori shira shiraz shirely shirin
-        shirine shirl shirlee shirleen shirlene shirley shirly shiro shirou shivani shizue shizuka
-        shizuko shizuo shkumbin shkurtë shkëlqim shkëlzen shkëndije shlomi shlomit shlomith shlomo
-        shlomoh shmaryahu shmoolik shmuel shmuela shmulik sho shobha shobhna shogo shoham shohei
-        shohista shoichi shoichiro shoira shoji shoko sholeh sholom sholpan shon shona shonda shondra
-        shonna shonta shorena shosaku shoshana shoshi shota shotaro shou shouichi shouko shouta shozo
-        shpend shpresa shprintza shprinza shpëtim shqipe shqiponja shraddha shraga shreekant shri shruti
-        shu shuang shubha shubhra shuhei shuichi shuichiro shuji shukhrat shukri shukrie shukrije
-        shulamit shulamith shun shunichi shunji shunsuke shuo shushan shweta shyam shyamal shyamala
-        shyamapada shyhrete shyla shynar shyqiri shyqyri si siad siamion siamon sian siana siarhei
-        siarhej siarhey sibel sibyl sibylle sică sid sidi sidki sidney sidonie sidonija sidor sidse
-        sidsel sidónia sidónio sie siebe siebelt siebo siebren siegbert siegfried sieglinde siegmar
-        siegmund siegrid siem siemen siep siepie sierra sieta sietse sietske sietze sif sigal sigalit
-        sigbjörn sigbritt sigfinnur sigfred sigfríð sigfríður sigfús siggeir sighvatur sigita sigitas
-        siglinde sigmar sigmund sigmundur signe signý sigrid sigried sigrun sigrunn sigríður sigrún
-        sigtryggur sigurberg sigurbergur sigurbjartur sigurbjörg sigurbjörn sigurborg sigurd sigurds
-        sigurdís sigurdór sigurfinnur sigurgeir sigurgísli sigurjón sigurjóna sigurlaug sigurlín
-        sigurlína sigurpáll sigurrós sigursteinn sigursveinn sigurveig sigurvin sigurður sigurósk
-        sigurþór sigutė sigvaldi sigvard sigþrúður sigþór sigþóra sihaam siham sihveri siim siiri sijana
-        sijka sijke sik sika sikke sil silas silja silje silke sille silva silvan silvana silvano silver
-        silverio silvestar silvester silvestras silvestre silvestro silvestru silvi silvia silvian
-        silvica silvie silviea silvija silvina silvino silvio silviu silviya silvo silvério sim sima
-        siman simarjit simas simcha simen simeon simeonka simge simin simina simion simka simo simon
-        simona simonas simone simonetta simonne simão sin sina sinan sindre sindri sindy sine sinem
-        singarajah singaratnam sinh sini sinikka siniša sinja sinnadurai sinnappu sinnarajah sinnathambi
-        sinnathamby sinnathurai sinne sinniah sintija siny sinéad siobhan sipke sippie siranoush
-        siranush sirena siret siri sirio sirje sirkka sirkku sirle sirli siro sirpa sirvan sirwan siska
-        sisko siss sisse sissel sisto sita sitanath sithamparapillai sittampalam siu siv siva sivabalan
+        kanagasingam kanako kaname kanami kanan kanapathipillai kanapathy kanaris kanat kanatbek kanchan
+        kandace kandan kandasamy kandavanam kandi kandiah kandice kandis kandra kandy kane kaneaki
+        kanella kanerva kanesadas kanesalingam kanesha kaneshadas kanesu kang kanika kanisha kanja kanji
+        kanstantsin kant kanta kanth kantha kanthan kanthasamy kanthiah kanti kanwarjit kanya kaori
+        kaoru kaoruko kap kapil kapka kara karalyn karam karaman karamfila karamfilka karamjit karan
+        karanfila karapet karcsi kardelen kareem kareen karel karelle karem karen karena karey kari
+        karianne karie karien kariena karim karima karin karina karine kariofilis karis karisa karissa
+        karit karita karitas karl karla karlee karleen karlen karlene karlernst karleugen karley
+        karlfried karlfrieder karlfriedrich karlgeorg karlgünter karlhans karlheiner karlheinrich
+        karlheinz karlhorst karli karlie karlien karlijn karline karlmann karlo karlos karlotta karlotto
+        karlpeter karly karlygash karlyn karlína karma karmel karmela karmele karmelita karmelo karmen
+        karmenu karmija karmila karmiya karmo karmyn karna karnail karnam karni karnit karo karol karola
+        karole karoliina karolin karolina karoline karolis karolus karolyn karolína karon karren karri
+        karrie karry kars karson karst karsta karstein karsten kartal kartar karthigesu karthik karthika
+        karuna karunakaran karvel kary karyl karyn karyne karène karítas karólína kas kasandra kasem
+        kasey kasha kashif kashmir kasi kasia kasie kasim kasimir kasimira kasinathar kasjen kaspar
+        kaspars kasper kasperi kassandra kassem kassen kassiani kassidy kassie kassim kaste kastehelmi
+        kastriot kasturi kastytis kasumi kasım kat kata katalin katalina katariina katarin katarina
+        katarzyna katarína katayoun kate katel katelijn katelijne katelin kateline katell katelyn
+        katelynn katerina katerine katerinka kateryna katey kateřina kath kathaleen katharien katharina
+        katharine katharyn kathe katheleen kathelijn kathelijne katherin katherina katherine kathern
+        katheryn katheryne kathey kathi kathia kathie kathirgamathamby kathirithamby kathleen kathlene
+        kathline kathlyn kathrein kathrien kathrin kathrina kathrinchen kathrine kathryn kathryne kathy
+        kathyrn kati katia katibe katica katie katija katina katinka katip katiusa katiuscia katixa
+        katja katje katjuscha katjusha katjuša katla katleen katlin katlyn katlynn kato katre katrein
+        katri katrice katrien katriina katrijn katrin katrina katrine katriona katrín katrīna katsiaryna
+        katsuaki katsue katsuhide katsuhiko katsuhiro katsuhisa katsuhito katsuji katsuki katsuko
+        katsumasa katsumi katsunari katsunori katsura katsushi katsusuke katsutoshi katsuya katsuyoshi
+        katsuyuki kattie katty katy katya katyusha katzue kauko kauno kaupo kaur kaushal kaushalya
+        kaushik kavan kaveh kavita kavitha kaweh kay kaya kayahan kayce kaycee kayden kaydence kaye
+        kayhan kayla kaylah kayle kaylee kayleen kayleigh kaylene kayley kayli kaylie kaylin kaylyn
+        kaylynn kayne kayo kayoko kays kazbek kazem kazi kazik kazim kazimiera kazimieras kazimierz
+        kazimir kazimira kazimiras kazimirs kazimír kazuaki kazue kazufumi kazuha kazuhide kazuhiko
+        kazuhiro kazuhisa kazuhito kazuho kazuki kazuko kazuma kazumasa kazumi kazumitsu kazunari
+        kazunobu kazunori kazuo kazusa kazushi kazushige kazutaka kazuto kazutoshi kazuya kazuyo
+        kazuyoshi kazuyuki kazys kazė kazım kağan kažimir ke kea keagan kealey kean keane keanu keatica
+        keaton kecia kedrick kee keegan keela keeley keelin keely keena keenan kees keesha keetje kegan
+        kei keida keigo keiichi keiichiro keiichirou keiji keijo keiki keiko keila keina keir keira
+        keiran keisha keishi keistutis keisuke keit keita keitarou keith keitha keiu keizo kelby keld
+        keler keli kelig kell kelle kellee kellen kelley kelli kellie kelly kellye kelmend kelment
+        kelsea kelsey kelsi kelsie kelton kelvin kelvyn kemal kemalettin kemberly ken ken'ichi kena
+        kenan kenda kendal kendall kendell kendra kendrick kendy keneth keng kengo kenia kenichi
+        kenichiro kenichirou kenisha kenji kenjiro kenkichi kenley kenn kenna kennan kennedi kennedy
+        kennert kennet kenneth kenney kennie kennith kenny keno kenrick kensaku kensuke kent kenta
+        kentaro kentarou kenth kento kenton kenul kenya kenyatta kenyetta kenyon kenza kenzi kenzie
+        kenzo keon kepa kera keramettin keran kerana keranka kerasoula kerdo kerem keren keri kerica
+        kerim keritza kerka kerkyra kerle kerli kerly kerman kermit kern kerr kerri kerrie kerrin kerry
+        kersten kersti kerstien kerstin kert kerti kerttu kerttuli kertu kerwin kerys kesha keshawn
+        keshia kester keta ketel ketevan kethe ketheeswaran keti ketil ketill ketlin ketrin kettil ketty
+        keturah keum keun kev keva kevan keven kevin kevina kevon kevser kevyn kewal key keyla keyon
+        keyshawn keyvan kezban keziban kfir kha khac khachatur khachik khadija khadijah khadijeh khadim
+        khadra khai khairi khaldoun khaldun khaled khalid khalida khalig khalil khalilah khalis khanh
+        khashayar khasim khatuna khayal khayr khilola khoa khoat khodor khoi khoren khosrow khouloud
+        khrystyna khulud khuong khurram khursheed khurshid khuyen ki kia kian kiana kianna kiara kibar
+        kibariye kica kick kicki kiek kiel kielo kien kiera kieran kieren kiernan kieron kierra kiersten
+        kierston kiesha kiet kieth kieu kihachirou kiia kiichi kiichirou kiira kika kiki kikue kikuko
+        kikumi kikuo kikuyo kil kiley kilian killian kim kima kimber kimberely kimberlee kimberley
+        kimberli kimberlie kimberly kimberlyn kimbery kimbra kimet kimete kimi kimiaki kimie kimihide
+        kimihiko kimihiro kimiko kiminori kimio kimiya kimiyo kimiyoshi kimm kimmo kin kina kinda kindra
+        king kinga kingo kingsley kinh kinji kinka kinneret kino kinsey kintaro kinue kinuko kinuyo
+        kinya kip kipp kipras kira kiran kiratsou kiraz kirby kircho kire kiriaki kiriko kiril kirila
+        kirilka kirill kirils kirjak kirk kiro kiroko kirpal kirsi kirsten kirsti kirstie kirstin
+        kirstine kirsty kirt kirtcho kirti kirubakaran kirupakaran kiruschka kirushka kiryak kiryl
+        kiryll kisha kishan kishiko kisho kit kita kitchka kiti kitija kitron kitt kitti kittie kitty
+        kittý kitza kiwako kiyo kiyohiko kiyohisa kiyoko kiyomi kiyomitsu kiyonori kiyoshi kiyotaka
+        kiyotake kiyoteru kiyoto kiyotsugu kiyoyuki kiyuko kizzie kizzy kjartan kjeld kjell kjellaug
+        kjersti kjerstin kjetil klaarke klaartje klaas klaasje klaes klaidas klara klare klarina
+        klarissa klarita klas klasiene klasina klasine klaske klaudia klaudie klaudija klaudius
+        klaudiusz klaudyna klaus klausdieter klausjürgen klauspeter klavdia klavdija klavdiya klavs
+        klazien klaziena klazina klaßine kleanthi kleanthis kleanthos klearchos kleber kleio klemas
+        klemen klemens klemensas klement klementina klementine klemento klemenz kleo kleomenis kleoniki
+        kleopas kleopatra klervi klevis klime klimis kliti kliton klodeta klodian klodiana klodjan
+        klodjana klothilde klothildis klotild klotilda klotilde klára klári kläre kläri kläry knarik
+        knilles knud knut knuth knútur ko koba kobe kobi kobie kobra kobus koby koco kody koen koenraad
+        koerd koert koertdine kofi kohei kohji kohsuke koichi koichiro koidula koika koit koitcho koji
+        kojiro kojka kojno kojo kojtcho koju kok koki kokichi kokila kokkie koko kokoro kolbeinn
+        kolbjørn kolbrún kolby koldo koldobika koldobike kole kolfinna koli kolja koljo kolju kolo
+        koloman kolton kolya kolyo kolyu kommer kon konami konca konda kondzha kong konika konke konný
+        konrad konradin konradine konráð konsta konstadina konstadinos konstancija konstanse konstantia
+        konstantin konstantina konstantinas konstantine konstantinia konstantinos konstanty konstantyn
+        konstantīns konstanze konstyantyn kontxesi kontxi konul konštantin koo kook koop koord koos
+        koprinka kor kora korab koraljka koray korbin korbinian kord kordelia kordula koreen korekiyo
+        korentin korey korhan kori korina korinna korkmaz korkut korlan kormákur kornel kornelia
+        kornelija kornelis kornelius korneliya kornilia kornél kornélia kornēlija korrie kort kortney
+        kory koryun kosa kosaku kosana koshi kosho kosjo kosju kosmas kosova kosovka kosta kostadin
+        kostadinka kostanca kostandin kostantinos kostantza kostaq kostas kostatin kostatina kostatinka
+        kosti kostiantyn kostja kostoula kostyantin kostyantyn kostė kosuke kosumo kosyo kosyu kota
+        kotaro kotoko kotono kotrina kotryna kou kouhei kouichi kouichirou kouji koujirou kouki kourosh
+        kourtney koushi koushirou kousuke kouta koutarou koviljka kovinka koyka koyno koytcho koyu
+        kozeta kozma kozo kozue koče kraig krasen krasimir krasimira krassen krassimir krassimira
+        kremena krenar krenare kreshnik kresten kreszentia kreszenz kreszenzia krete krešimir krešo
+        kriemhild kriemhilde kriene krieno krijn krijna krimhild krimhilde krino kris krischan krishan
+        krishna krishnakumar krishnamoorthy krishnan krishnapillai krishnasamy krissy krist krista
+        kristal kristalia kristalina kristan kristaps kristaq kristberg kristbjörg kristbjörn kristborg
+        kristeen kristel kristell kristelle kristen krister kristgeir kristi kristiaan kristian
+        kristiana kristiane kristians kristie kristien kristiina kristiine kristijan kristijana
+        kristijonas kristin kristina kristine kristinn kristinu kristiyana kristián kristjaana kristjan
+        kristjana kristján kristjón kristl kristlaug kristle kristleifur kristmann kristmar kristmundur
+        kristný kristo kristof kristofa kristofer kristoffer kristofor kristopher kristrún krists
+        kristsina kristveig kristvin kristy kristyn kristíana kristín kristína kristóf kristófer
+        kristýna kristþór kristīna kristīne krisztina krisztián krišjanis križan kron krsman krsta krste
+        krsto krum krune krunislava kruno krunoslav krustan krustina krustinka krustjo krustju krustyo
+        krustyu krut kruttika krymbek kryno krysta krystal krystalia krystallia krystallo krystelle
+        krysten krystian krystin krystina krystle krystsina krystyn krystyna krysztof kryštof krzysztof
+        krõõt ksenia ksenija kseniya ksenja ksenofon ksenya ku kuan kuang kuanysh kuat kubilay kuddusi
+        kudret kudrete kuganathan kugathasan kui kuido kuisma kujtesa kujtim kujtime kuk kukka kukoo
+        kukuri kulbir kuldar kuldeep kuldip kulendran kulju kullervo kulno kulu kulvinder kulvir kulwant
+        kulwinder kulyash kulyu kum kumar kumara kumarasamy kumaravelu kumaresu kumari kumi kumie kumiko
+        kumkum kumrie kumrije kumud kun kuna kuncho kundan kuni kuniaki kunibert kunigunda kunigunde
+        kunihiko kunihiro kunihito kunikatsu kuniko kunio kunka kuno kunotas kuo kuralay kuralbek kurban
+        kurd kuriko kurmanbek kurt kurth kurti kurtis kurtuluş kurumi kusai kushtrim kussai kusta kustaa
+        kustas kusum kutay kutlu kutluhan kutsi kuuda kuulo kuuno kuzey kuzma kveta kvetoslav kvetoslava
+        kvído květa květoslav květoslava květuše kwan kwang kweon kwi kwon ky kya kye kyeon kyeong
+        kyeung kyla kylan kyle kylee kyleigh kyler kylian kylie kyllikki kym kymberly kyna kyo kyohei
+        kyoichi kyoji kyoko kyong kyoo kyosuke kyou kyouko kyoung kyoung-beong kyousuke kyra kyran
+        kyriaki kyriakos kyriakoula kyrill kyrillos kyrre kyrto kyrylo kyu kyum kyun kyung kyösti kálmán
+        kári károly kázmér kärstin kärt kätchen käte käthchen käthe käthi käthy kätli kätlin kåre kåri
+        köbi köksal kübra külle külli küllike külliki kürşad kürşat kārlis kęstutis kıvanç kıymet labib
+        labinot labros lac lacey lachelle lachezar lachlan laci lacie lacresha lacy lada ladan ladarius
+        ladawn ladda laddie ladeana ladina ladislao ladislau ladislaus ladislav ladislava lado ladonna
+        lady lae lael laerte laeticia laetitia lafayette lage lahja lahoma lai laia laib laida laido
+        laila laili laima laimas laimdota laimis laimonas laimondas laimonis laimontas laimuntas laimute
+        laimutis laimutė laimė laina laine laird laisvūnas laith laivi lajla lajos lajosné lajuana
+        lakeesha lakeisha laken lakendra lakenya lakesha lakeshia lakhbir lakhdar lakhvir lakhwinder
+        lakia lakiesha lakisha lakita lako lakshmi lakštutė lal lala lale laleh lalehan lali lalit
+        lalita lalith lalitha lalizar lalka lalla lalli lallo lam lama laman lamar lamara lambartus
+        lambert lamberta lambertdina lamberth lamberto lambertus lambrini lame lamia lamiaa lamiah
+        lamija lamine lamis lamiya lammers lammert lammie lammy lamon lamond lamonica lamont lamprini
+        lampros lamya lan lana lance lancelot landa landen lander lando landolf landolfo landon landry
+        lane lanell lanelle lanette laney lanfranca lanfranco lang langdon lanh lani lanie lanita lannie
+        lanny lanora lao laografias laoise lap lapo laquanda laquita lara larae laraine larbi lard laree
+        larhonda lari larisa larissa larita laron laronda larraine larraitz larry lars larue larussia
+        larysa lasandra lasha lashanda lashandra lashaun lashaunda lashawn lashawna lashawnda lashay
+        lashell lashon lashonda lashunda laska laskarouda lasonya lasse lassi lata latanya latarsha
+        latasha latashia latchezar latesha latha latia laticia latif latifa latifah latife latika latina
+        latinka latino latisha latka latonia latonya latoria latosha latoya latoyia latrice latricia
+        latrina latrisha latza lau laudine laufey lauha lauma launa laur laura lauralee lauralie lauran
+        laurana laurance laurane lauranne laure laurean laureana laureano laureen laurel laureline
+        lauren laurena laurence laurene laurens laurenske laurent laurentien laurentina laurentine
+        laurentino laurentiu laurentius laurenz laurenza laurenzia laurenzio laurenţia laurenţiu
+        lauresha laureta lauretta laurette lauretto lauri laurian lauriane laurianne laurice laurids
+        laurie laurien laurin laurina laurinda laurindo laurine laurino lauris laurits lauritz lauro
+        laurs laury lauryn lauryna laurynas lauryne laurène lauwrens lavada lavaine lavar lavdi lavdie
+        lavdim lavdimir lavdosh lavdërim lavelle lavenia laver lavera lavern laverna laverne laveta
+        lavette lavina lavinia lavinio laviniu lavon lavona lavonda lavone lavonia lavonna lavonne
+        lavrenti lavrentios lavrentis lavínia lawahiz lawana lawanda lawanna lawerence lawrence lawrie
+        lawson laxmi layal layla layne layth layton lazar lazara lazare lazarina lazarinka lazaro
+        lazaros laziza lazo lazzara lazzaro lazzat lazăr lazărica lazărina laëtitia le lea leagh leah
+        leal leamon lean leana leanca leander leandra leandro leandros leandru leane leanid leann leanna
+        leanne leanora lear learco leatha leatrice leba leberecht lebrecht lech lechosław lecia leda
+        ledi ledia ledian lediana ledina ledio ledion ledja ledjana ledjon ledjona ledo lee leeann
+        leeanna leeanne leefhard leefke leela leelo leen leena leendert leenhard leenhardt leeni leentje
+        leeroy leesa leeuwe leevi leff leffert lefka lefkothea lefter leftera lefteria lehel lehnhard
+        leho lehte lehti lei leia leib leiba leibel leida leidy leif leifur leigh leigha leighann
+        leighanne leighton leiknir leila leilani leili leina leire leisa leisha leith leiv leivi lejla
+        lek leka leke lekisha lela lelah leland lelda lelde lele lelet leli lelia lelian leliana leliea
+        leliete lelija lelio lelioara lelja lella lello lelouda lelya leman lembi lembit lemi lemmi
+        lemmikki lemmitty lemmy lemonia lempi lemuel len lena lenaick lenaig lenaik lenard lence lenchen
+        lendita lenditë lene leneke lenette lenhard leni lenia lenie lenina lenio lenita lenka lenke
+        lenko lenna lennaert lennard lennart lennarth lenneke lennert lennie lennox lenny leno lenora
+        lenore lense lenuţa leny lenz leo leocadia leocadio leocádia leocádio leokadia leokadija leola
+        leoma leon leona leonara leonard leonarda leonardas leonardo leonards leonardus leonas leoncia
+        leoncio leone leonel leonella leonello leonete leonetta leonetto leongard leonhard leonharda
+        leonhardine leonhardt leonhart leoni leonia leonica leonid leonida leonidas leonide leonidha
+        leonido leonie leonieke leoniida leonikos leonila leonilda leonilde leonildo leonilia leonina
+        leonino leonio leonitë leonoor leonor leonora leonore leons leonte leonti leontien leontij
+        leontin leontina leontine leontiy leontxo leontína leontīna leontīne leonydas leonzia leonzio
+        leonídio leonīds leopold leopolda leopoldas leopoldina leopoldine leopoldo leopolds leopoldína
+        leor leora leosė leota leotilde leoš lepa lepanto lepido lepomir leposava lera leri lerke lernik
+        leroy les lesa lesbek lesha lesia lesja leslee lesley lesli leslie lesly lessie lester lesya
+        leszek lesław leta letcho letha leticia letisha letitia letizia letizio letiţia letka letteria
+        letterio lettie letty letícia leuthold leutrim lev levan levana levar levas levent levente levi
+        levia levica levien levin levina levita levke levon lew lewin lewis lex lexi lexie lexus leyla
+        leylashka leyli leyton lezlie leó león leónia li lia liam lian liana liane liang lianna lianne
+        liano liao liat liba libbe libbie libby libera liberata liberatina liberato liberatore liberdade
+        libero liberto liberty libertário libi libor libora liboria liborio liborius librada libuša
+        libuše libânia libânio libério libório licia licinia licinio licio licínia licínio lida liddy
+        lide lidewij lidia lidiana lidiano lidie lidiea lidija lidio lidiya lidmila lido lidwien lidwina
+        lidwine lidy lie liebgard liebgunde liebhard liebhardt liebhilde liefke lieke liekele lieliea
+        liem lien liena lienard liene lieneke lienhard lienhardt lienke lienīte lies liesa liesbeth
+        lieschen liese liesegret liesel lieselene lieselore lieselotte liesgret lieske liesl lieu lieuwe
+        lieve lieveke lieven ligia ligiana ligija ligita ligénia liher lihi lii liia liidia liilia liina
+        liis liisa liisamaria liisbet liisi liive liivi liivia liivo lija lijana lijanne lika lil lila
+        lilach lilana lilas lilea lilena lilette lili lilia lilian liliana liliane lilianka lilianna
+        lilianne liliano lilias lilibeth lilica lilie lilieana lilija lilijana lilio lilioara lilit
+        lilita lilith liliya lilja liljan liljana liljanka liljar liljeta lill lilla lille lillemor
+        lilli lillia lilliam lillian lilliana lilliane lillie lillo lilly lillý lilo lilou lily lilya
+        lilyan lilyana lilyane lilyanka lim lima liman limanka limor lin lina linard linards linas linca
+        lincoln lind linda linde lindell lindemarie lindhilde lindije lindita linditë lindley lindmar
+        lindo lindsay lindsey lindsy lindy line lineke linett linette ling lingarajah lingeswaran linh
+        linhart linhilde lini linica linie linka linn linnea linnie linnéa lino linos linsey linton
+        lintrud linus linwood linzee lio lioba liolė lion lionel lionella lionelle lionello lionginas
+        lionius lionnel lionė lior liora lioubov liparit liran liraz liri liria liridon liridona lirie
+        lirije lirika lirim lirio liron lis lisa lisabeta lisabeth lisamarie lisan lisandra lisandras
+        lisandrina lisandru lisann lisanne lisardo lisava lisaveta lisbet lisbeth lise lisel liseli
+        liselore liselot liselott liselotte liset liseta lisete liseth lisetta lisette lisetto lisha
+        lisi lisianne lisjana liske lisl lison liss lissa lissette lissi lissie lissy lita lital litiţia
+        litiţiea litsa litterio litty litzy liu liuba liuben liubika liubita liubka liubomila liubomir
+        liubomira liubomiras liubov liubovi liubovia liubovė liucija liucijonas liuda liudas liudgardas
+        liudmil liudmila liudomira liudovika liudvika liudvikas liutauras liutcho liutza liv liva livea
+        livia livian liviana liviano livie livingstone livio livioara liviu livius livnat liya liz liza
+        lizabeth lizan lizanne lizaveta lizbeth lize lizet lizeta lizeth lizette lizica lizie lizuca
+        lizzette lizzi lizzie lizzy liāna liūda ljemana ljerka ljilja ljiljan ljiljana ljiljanka ljuba
+        ljuban ljube ljuben ljubica ljubika ljubinka ljubinko ljubisav ljubislav ljubivoj ljubivoje
+        ljubiša ljubka ljubo ljubodrag ljubomila ljubomir ljubomira ljubov ljuca ljuda ljudevit ljudi
+        ljudmil ljudmila ljudmilla ljuljana ljupka ljupko ljupče ljupčo ljusi ljussi ljutcho ljutza
+        ljósbrá llambi llambrini llambro llanos llazar llazi llesh llewellyn llinos llio lloyd lluis
+        lluisa lluka llukan llwyd llyn llyr llywelyn llúcia lo loan loana loane lobar lobke loc lodewijk
+        lodewyk lodovica lodovico loek loeke loekie loeky loert loes loftur loga logan loganathan
+        logeswaran logi loi loida lois loise loisl loit loizos lojze lokman lola lolita lolke lolkje
+        lolo loma lombardo lon lona londa london lone long longhin longin longina longinos longinus loni
+        lonn lonna lonne lonneke lonni lonnie lonny lookman loore lope lora loraine lorainne loralee
+        loran lorang lorcán lore lorea lorean loredana loredano loree loreen lorelei lorelies loreliese
+        lorella loremarie loren lorena lorenc lorene loreno lorenta lorentz lorenz lorenza lorenzina
+        lorenzino lorenzo loreta loretas loreto loretta lorette loretto lori loria lorian loriana
+        loriane loriann lorianne loriano loric lorica lorida lorie lorik lorilee lorilei lorimer lorin
+        lorina lorinda lorine loring lorino loris lorissa lorita lorito lorna lorne loron lorraine
+        lorretta lorri lorriane lorrie lorrine lorris lorry lory lorène lot lota lotario lotfi lothaire
+        lothar lotje lotta lotte lottelore lottemaria lotten lotti lottie lotty lotár lotārs lou louai
+        louann louanne louay loubna louella louetta louie louis louisa louise louiselle louisette
+        louisiane louison louiza louk louka loukas loukia loulou lounes loup loura lourdes lourens
+        lourenço lourie lousine louvenia louw louwe louwra louwrens love lovel loveleen lovella lovetta
+        lovie lovis lovisa lovise lovorka lovorko lovre lovro lovísa lowe lowell lowie lowri loy loyal
+        loyce loyd lozan lozena lozenka loziena lozka loída loïc loïck loïg loïk loïs loïse lu luai luan
+        luana luann luanna luanne luano luat luay luba lubba lubbe lubbert lubna lubnah lubomir lubomír
+        lubomíra lubor luboslav lubov luboš lubélia luc luca lucas luce lucetta lucette luchezar luci
+        lucia lucian luciana luciane luciano lucica lucidio lucie luciea luciean lucien lucienne lucija
+        lucijan lucijana lucila lucile lucilio lucilla lucille lucillo lucilo lucina lucinda lucindo
+        lucine lucino lucio lucious lucius lucián luciën luciënne lucjan lucjana lucky lucrecia lucreta
+        lucretia lucrezia lucrezio lucreţia lucreţiea lucreţiu lucrèce lucy lucylla lucyna lucía lucídio
+        lucília lucílio luda ludbert ludde lude ludgarda ludgardo ludger ludgera ludgero ludgerus ludie
+        ludis ludivina ludivine ludivino ludka ludmil ludmila ludmilla ludmiła ludmyla ludo ludolf
+        ludomila ludovic ludovica ludovick ludovico ludovina ludvig ludvigs ludviine ludvik ludvík
+        ludwig ludwiga ludwik ludwika ludwin ludwina ludwine ludwinus luděk lue luella luetta luftar
+        luftim luice luigi luigia luigina luigino luigj luiken luis luisa luise luisella luisete luissa
+        luite luitgard luitgart luitjen luitpold luitwin luitzen luiza luize lujza luk luka lukas luke
+        lukošas lukrecia lukrecija lukreciya lukretzia lukretzija lukretziya lukács lukáš lukša lula
+        lulash lulcho lule luljeta lulmir lulu lulzim lulzime lulëzim lulëzime luma lume luminiţa lumir
+        lumnie lumnije lumri lumturi lumturie lumturije lumír lun luna luned lunetta lunn luo luong lupa
+        lupe lupita lupo lupu luqman lura lurdes lurlene lurline lusa lusia lusilla lusine lusya luta
+        lute lutetia lutetiu lutfi luthard luther lutien lutske lutvo lutwin lutwinus lutz luu luuc luud
+        luuk luule luut luutske luvenia luxa luxandra luxita luz luzi luzia luzica luzie luzius luís
+        luísa lući ly lya lyailya lyall lyalya lyan lyana lyanne lyazzat lycke lyckle lyda lydia lydiane
+        lydianne lydie lydéric lydía lyka lykke lykourgos lyla lyle lylian lyly lyman lyn lyna lynae
+        lynann lynda lyndi lyndia lyndon lyndsay lyndsey lyndy lyne lynell lynelle lynetta lynette lynn
+        lynna lynne lynnette lynsey lynwood lyonel lyra lyric lysa lysandra lysandre lysandros lysann
+        lysanne lysbeth lyse lysiane lytza lyuba lyuben lyubika lyubka lyubomila lyubomir lyubomira
+        lyubomyr lyubov lyuca lyuda lyudi lyudmil lyudmila lyudmyla lyulyana lyun lyusi lyutcho lyydia
+        lyyli lár lára lárentsínus lárus lászló lászlóné lázár léa léandra léandre léane léanne léna
+        lénaïc léo léocadia léocadie léon léona léonard léonce léoncia léoncie léone léonide léonie
+        léonne léonor léonore léontine léopold léopoldine líadáin lídia líf lígia lília lína líneik
+        líney lísa lísbet lívia lívio lóa lóránd lóránt lúcia lúcio lúther lúvísa lúðvík lübba lübbe
+        lübbert lübbine lübbo lübertus lübke lübkea lücke lückea lüdecke lüder lüer lüke lükea lüken
+        lükke lükko lüko lümko lüpke lüpko lüppo lür lürro lütfi lütfiye lütfü lütken lüür lýdia lýður
+        lāsma lăcrimioara lăcrămioara lėta līga līvija lūcija ma ma'anit maaike maaikel maaja maamar
+        maamoun maan maano maanus maare maaret maaria maarika maaris maarit maarius maarja maart maarten
+        maartje maaya maayan maayke mabel mabelle mabilia mable mabli mabrouk mabuchi mac macaire
+        macarena macaria macarie macario macavei macedonio maceo macey machelina machelle machi machiel
+        machiko machla machteld machtelt maci macia macide macie maciej maciel macit mack mackenzie
+        macrina macsim macy madalena madalene madalin madalina madaline madalyn madalynn madara madars
+        maddalena maddie maddison maddox maddy made madelaine madelein madeleine madelen madelene
+        madelien madelijne madeline madelon madelyn madelynn madge madhav madhavan madhavi madhu
+        madhu-bala madhubala madhulika madhumita madhuri madi madie madilyn madina madine madis madisen
+        madison madisyn madita madjid madlaina madleine madlen madlena madlene madli madlyn madoc madoka
+        madonna mads mady madyson mae maegan mael maela maella maeng maes maeva maeve mafalda maffeo
+        maftei mafumi maga magali magalie magaly magan magaret magarete magbul magbula magbule magda
+        magdaleen magdalen magdalena magdalene magdaleni magdalenka magdalina magdalini magdaléna
+        magdeleine magdeline magdolna magdė maged magen magga maggie maggiorina maggiorino maggy maggý
+        magi maglena magloire magna magnar magndís magne magnea magnfríður magnhild magnhildur magni
+        magno magnolia magnus magnuss magny magnús magnúsína magný magnþóra magomed magret magrit
+        maguelonne maguy magðalena maha mahadevan mahalia mahalingam mahaut mahbube mahdi mahendra
+        mahendran mahendrarajah maher mahesh maheswaran mahfuz mahieddine mahin mahir mahira mahiras
+        mahlon mahmod mahmood mahmooda mahmoud mahmud mahmudie mahmure mahmut mahnaz mahnoosh maho mahsa
+        mahsun mahtab mahua mahulena mahvash mahé mai maia maialen maibrit maibritt maic maico maida
+        maider maido maidu maie maiga maighread maigi maija maiju maik maika maike maikel maiken maiki
+        maikki maiko maila maile maili mailin mailis maimo maimu mainardo mainio mainura mair maira
+        maire mairearad mairghread mairi mairis mairit mairita mairtín mairwen mairéad mais maisa maisha
+        maisie maissa maisun maisy mait maita maitane maite maiteder maitena maitreyi maiu maive maivor
+        maixent maiya maj maja majbrit majbritt majd majda majdi majed majeed majella majeris majid
+        majida majidah majka majken majlinda majlis major majorie majram majvi maka makaila makarie
+        makarije makarios makayla makbule makeda makena makenna makenzie makfire makhach makhan makhmud
+        maki makie makiko makin maklena mako makoto makpal makram makrina maks maksat maksim maksimiljan
+        maksims maksud maksut maksutbek maksym makvala mal mala malabika malachi malachy malak malakah
+        malake malakeh malalia malalija malaliya malathi malaurie malaury malay malaya malbora malcho
+        malcolm malcom malda maldwyn maleah maleen malek malen malena malene mali malia malidienne
+        maliha malik malika malin malina malinda malini malinka maliq maliqe malisa malissa malita
+        maliyah malka malkah malkhaz malkiat malkit mall mallaurie mallaury malle mallie mallika
+        mallorie mallory malo malorie malory malou malte malti maltina malu malva malve malvern malvin
+        malvina malvinder malvino malvyn malvína malwine malya mamadou mamdouh mamduh mamed mamertas
+        mami mamia mamie mamiko mamikon mamme mammie mamoru mamoun mamta mamuka mamun mamurjon man mana
+        manabu manaf manaila manal manami manana manca mancho manda mandache mandea mandeep mandi
+        mandica mandie mandita mandy mane manel manelle manfred manfreda manfredi manfredo manfried mang
+        mangal mangla manh manhard manhardt manhold mani mania manie manijeh manika manila manilo
+        maninder manish manisha maniu manivannan manja manjari manjeet manjinder manjiri manjit manjola
+        manju manjula manjulata manko manlia manlio manmeet manna mannan manne manno mannus manny mano
+        manoel manoharan manoil manoj manojlo manol manola manolache manole manolica manolis manolita
+        manolito manoliu manolo manon manoochehr manoocher manor manorama manoranjan manos manouchehr
+        manoël manrica manrico mans manshuk mansoor mansoora mansooreh mansour mansoura mansoureh
+        mansueta mansueto mansur mansura mantas manti manu manual manuchar manucher manuel manuela
+        manuele manuelina manuella manuelle manuelpillai manuk manus manushaqe manushe manutschar manvel
+        manwel many manya manzoor manzur manzura mao maor maoz maple mapril maqsood mar mara maragaret
+        maragret maral maralyn maranda marash marat maraš marbod marc marca marcantonio marcas marceau
+        marcel marcela marcelene marcelien marcelin marcelina marceline marcelino marcell marcella
+        marcelle marcellin marcellina marcelline marcellino marcello marcellus marcelo marcelė marcene
+        march marchel marchelle marchien marcho marci marcia marcial marciano marcie marcien marcienne
+        marcijona marcijonas marcin marcio marco marcolina marcolino marcos marcus marcy marcília
+        marcílio mardell mare mared mareen mareena marei mareike mareile marek mareka mareke mareks
+        marel marella marelle maren marena maret maretta marfisa marfried marfriede marg marga margalida
+        margalit margaret margareta margarete margareth margaretha margarethe margarett margaretta
+        margarette margarida margarido margarit margarita margarite margaritha margaritis margaritka
+        margarito margaritta margart margaryta margaréta margaux marge marged margeir margene margeret
+        margert margery marget margheoala margherita marghioala marghiolita marghita margie margit
+        margita margith margitta margitte margje margo margolf margon margonda margonis margorie margot
+        margoth margreet margret margrete margreth margretha margrethe margrett margrid margriet
+        margrieta margrit margrith margrét marguerita marguerite margund margunde margurite margus
+        marguy margy marharita marharyta marhild marhta mari maria mariaana mariah marialba marialuisa
+        mariam marian mariana mariane marianela marianella mariangela marianka mariann marianna marianne
+        mariannick marianno mariano marians marianthi mariantonietta marianus mariapia maribel maribelle
+        maribeth marica maricel maricela marichen maricica marico maricruz marie marie-andré
+        marie-joseph marie-luce marie-pascale marie-pierre mariea mariean marieana marieanne mariechen
+        mariedore mariegret marieka marieke mariel mariela mariele marielene marielies marieliese
+        mariella marielle mariello marielouise marieluise marien mariet marieta marietheres marietina
+        marietje marietraud marietta mariette marietto marigon marigona marii mariin mariita mariitta
+        marij marija marijan marijana marijanas marijanka marije marijela marijka marijke marijn marijne
+        marijo marijona marijonas marijtje marika marike mariken marikka mariko marikukka marila marilee
+        marileen marilen marilena marilene mariliis marilijn marilin marilina marilisa mariliza marilo
+        marilou marilu marilyn marilyne marilynn marilynne marilyse marilène marimuthu marin marina
+        marinca marincho marinda marine marinel marinela marinella marinello marineta marinete marinette
+        marinică marinka marinke marinko marino marinos marinus marinó mario mariola mariolina mariolino
+        marion mariora marios mariosa maris marisa marisca marise marisel marisela marisha mariska
+        mariso marisol marissa maristella marit marita maritana marith maritha maritta maritxu maritza
+        mariuccia mariuccio marius mariusz marivel mariya mariyam mariyan mariyana mariyanka mariyka
+        marián mariël mariëlla mariëlle mariët mariëtte marja marjaana marjan marjana marjanas marjanca
+        marjanna marjanne marjančo marjatta marje marjelle marjeta marjetka marjo marjoke marjola
+        marjolaine marjolein marjoleine marjolijn marjolijne marjolène marjon marjonka marjorie marjory
+        marju marjukka marjut mark markandu markar markas markel markelian markeljana markell markella
+        marketta markita markko markku marko markolf markos marks markus markward markwart markéta
+        markús marla marlan marlana marlea marlee marleen marleine marlen marlena marlene marley marli
+        marlie marlieke marlien marlies marliese marliis marlijn marlin marlinde marlindo marline marlis
+        marlisa marlise marlit marlitt marlo marloes marlon marlotte marlous marly marlyn marlyne marlys
+        marlyse marlène marlén marna marni marnie marnix marny maro maroesjka marold maron maronia
+        maronna maroon marouan marouane maroula maroun marouso maroš marquerite marques marquetta
+        marquis marquise marquita marquitta marrie marrigje marrij marrit marry marsali marsel marsela
+        marsha marshall marsibil marsida marsilia marsilio marsona mart marta marte marteinn martell
+        marten marth martha marthe marthese marthijn marthinus marti martial martie martien martiene
+        martijke martijn martim martin martina martine martinella martinho martinian martiniano martino
+        martinus martirio martiros martje martrud martta martti martty marty martyn martyna martynas
+        martín maruan maruf marulka marun maruschka marushka marusja maruska marusya maruta maruša
+        maruše marv marva marve marvel marvella marven marvin marvis marvyn marwa marwan marx mary marya
+        maryada maryalice maryam maryan maryann maryanna maryanne marybelle marybeth marye maryelle
+        maryellen maryetta maryia maryjane maryjo maryla maryland marylaure marylee marylin maryline
+        marylise maryln marylou marylouise marylyn marylynn marylène maryna maryrose maryse marytė
+        maryvonne marzel marzellus marzena marzhan marzia marziale marzieh marzio marziyeh maría marían
+        maríangel maríanna marías marília marín marís maríus marė marģeris marģers masaaki masaatsu
+        masae masafumi masaharu masahide masahiko masahiro masahisa masahito masakatsu masakazu masaki
+        masako masami masamichi masamitsu masamune masanao masanari masanobu masanori masao masaomi
+        masaru masashi masataka masatake masato masatomo masatoshi masaya masayasu masayo masayoshi
+        masayuki masayushi masazumi mascha masha masina masino masis masja mason masood masoomeh masoud
+        masouma masoumeh massima massimiana massimiliana massimiliano massimina massimino massimo massom
+        massoud massouda massouma massoumeh massud massuda massumah massumeh masud masuda masuko masuma
+        masumah masumeh masumi masuo masuyo mat matache matan matana matanah matas mate matei mateiu
+        matej mateja matejka mateo materne mateu mateus mateusz mateušas matevž matha matheson mathew
+        mathias mathieu mathijs mathilda mathilde mathildus mathis mathivannan mathurin mathurine
+        mathäus mathé mati matias matic matija matild matilda matilde matimila matina matinoula matis
+        matisha matisse matisyahu matityahu matjaž matko mato matriona matroana matrona mats matsje
+        matsue matt mattea matteo matthaios matthea matthew matthias matthieu matthijs matthildi
+        matthildur matthis matthissa matthäus matthías matti mattia mattias mattie mattin matts matty
+        matvei matxalen matylda matías matúš matīss maud maude maudie maudy mauk mauno maunu maura
+        maurane maureen mauri maurice mauriceta mauricette mauricia mauricio mauriciu maurilia maurilio
+        maurin maurine maurita maurits mauritz maurizia maurizio mauro maurus maury maurícia maurício
+        maverick mavis mavluda mavretta max maxance maxat maxence maxi maxie maxim maxima maxime
+        maximiana maximiano maximiliaan maximilian maximiliana maximiliane maximiliano maximilien
+        maximilienne maximillian maximin maximina maximino maximo maxine maxl maxwell maxíma maxímo may
+        maya mayako maybell maybelle maybrit maybritt maye mayeul mayk mayke maykel mayme maynard mayo
+        mayola mayra mayram maysa maysam maysan maysoon maysoun maysun maytal mayte mayu mayuko mayumi
+        mayura mayyadah mazal maze mazen mazhar maziar mazie mazin mazlum maël maëlane maële maëlenn
+        maëlie maëlig maëline maëlis maëliss maëlle maëly maëlys maëlyss maïly maïlys maïna maïthe
+        maïwen maïwenn małgorzata maša mcarthur mckayla mckenna mckenzie mckinley me mea meadhbh meadow
+        meagan meaghan mebarek mecbure mechelle mechteld mechthild mechthilde mechtild mechtilde
+        mechtildis mecit mecnun meda medaim medard medarda medardas medardo medardus medea medet mediha
+        medina medine medrea mee meeli meelika meelike meelis meeme meena meenakshi meenal meendert
+        meene meener meenhard meenje meenke meeno meent meentje meentke meenu meera meeri mees meeta
+        mefail mefküre mefodija meg megan meggan megha meghan meghana meghann megi meglena megsed megumi
+        megumu mehar mehdi mehdo mehebbet mehis mehludin mehman mehme mehmed mehmedalija mehmet meho
+        mehran mehrangiz mehrdad mehriban mehrie mehrnaz mehrnoush mehroo mehrudin mehseti mehtap mehveş
+        mei meida meigo meik meike meikel meiko meili meiline meilutė meilė mein meina meinard meindert
+        meine meineke meinert meinfried meinfriede meinhard meinharda meinhardine meinhardt meinhart
+        meini meinie meino meinold meinolf meinou meinrad meint meinte meinulf meir meira meirav meirion
+        meisje meital mejra mejreme mejse mejtan mejte mekkín mel melachroini melahat melaine melani
+        melania melanie melanija melaniya melany melanya melba melchert melchior melchiora melchiore
+        melchiorre melchor melda meldra melech melehat melek melentina meleqe meleri meletios melf
+        melhem melia melida melih meliha melihat melihate melihcan melik melika melike melina melinda
+        meline melinija melino melis melisa melisande melise melissa melissia melita melitina melitta
+        melker melkon melkorka mellanie melle mellie mellisa mellissa melodee melodi melodie melody
+        melonie melony melpomeni mels meltem meltiade melton meluta melva melvin melvina melvyn melynda
+        melánia melánie memduh memet memis memke memnuna memnune men mena menachem menahem menandros
+        menashe menasseh mende mendel menderes mendim mendushe mendy menekşe menelaos meng menga mengia
+        menhard meni menk menka menke menko menna menne menno meno mensaidas mense mensur mensura mentar
+        mentko mentor mentore menucha menyhért menzies menzo menşure mera merab meral meralina merav
+        mercan mercede mercedes mercedez mercy mercè mercédesz mercês meredith meredydd meredyth mereke
+        merel merens meret merete merethe merge mergim mergita meri meriam merid merideth meridith
+        meriel merih merijn merike merilda merilee merili merilin merily merilyn merima merino merissa
+        merit merita meriton merituuli meritë meriç merja merje merka merl merle merlene merli merlijn
+        merlin merlind merlinda merlinde merlyn merna meropi merra merri merrie merrilee merrill merritt
+        merry mersed mersiha mersija mersin mersudin mert mertcan merten merter mertie mertin mertkan
+        merton meruert merujan merushe meruyert mervana merve mervi mervin mervyn mery meryem meryl
+        meschka meshka messaline messaoud messaouda mesud mesude mesure mesut meta metanet metaxia mete
+        metehan metella metello metha methúsalem metie metije metin metje metka metod metodi metodija
+        metody metta mette mettje meurig mevlan mevlida mevlide mevlija mevlude mevludin mevlüde mevlüt
+        mevlüthan mevser mevsud mevsür mevzet mexhide mexhit meydan meyke meyvant mečislavas mečislovas
+        mečys mhairi mher mi mia miah mian miao miapetra mica micael micaela micah micha michael
+        michaela michaele michail michailas michailo michal michala michale michalina michalis
+        michalitsa michaylo michaël michaëlle michał micheal michel michela michelangela michelangelo
+        michele michelina micheline michelino michell michella michelle michi michiaki michie michiel
+        michiharu michihiko michihiro michihisa michiko michio michirou michiru michiya michiyasu
+        michiyo michl michoel michou michèle mick mickael mickaël mickaëlle micke mickey micki mickie
+        micko micky mico micol micsunel micsunica micuta middent midhad midhat midori mie mieczysław
+        mieczysława miek mieke mieko miel mien miens mient miente mientje miep miervaldis mies miesha
+        mietta migdalia migena miglena miglutė mignon miguel miguela miguelina miha mihael mihaela mihai
+        mihaica mihaiela mihail mihaila mihailo mihails mihaiu mihajlo mihal mihallaq mihane miharu
+        mihhail mihkel miho mihoko mihovil mihoyo mihran mihret mihriban mihrican mihrije mihály mihăiţă
+        miia miika miikka miina mijat mijke mijnie mijo mik mika mikael mikaela mikail mikako mikal
+        mikala mikalai mikalaj mikas mikasė mikayel mikayil mikayla mikaëlle mike mikel mikelijne
+        mikhael mikhail mikhailo mikhajlo mikhaylo mikheil miki mikie mikiko mikio mikis mikito mikk
+        mikkel mikkeline mikki mikko miklós miko mikola mikolaj mikołaj miks miktat miku mikuláš mila
+        milad milada miladi miladin miladinka milagro milagros milagrosa milaim milan milana milanka
+        milanko milašin milburn milcho milda mildaras mildred mildrid mile mileda milen milena milenija
+        milenka milenko mileno miles mileta mileva milford mili milia milian miliana milibor milica
+        milija milijan milijana milijanka milika milimir milina milinka milinko milisav milissa
+        militiadis militza milivoj milivoje milić miliţa milja miljan miljana miljenka miljenko miljeta
+        miljka miljko miljonka milka milkana milko milla millan millard mille milli millicent millie
+        millo milly milo miloje milojka milojko miloljub milomir milorad miloranka milosav milosava
+        miloslav miloslava milot milou miloud milovan milovanka miloš milt miltiade miltiadh miltiadis
+        miltjadh milton miluc miludia milun milunka milutin miluše miluška miluţă milva milve milvert
+        milvi milvia milvio milvo mily milyonka milène milčo mima mimes mimi mimke mimma mimmi mimmo
+        mimo mimoza mimy min mina minah minako minakshi minal minami minara minas minavere mincho minda
+        mindaugas mindel mindert mindi mindia mindra mindy mine minea minekazu mineke mineko minel
+        minela minella mineo minerva mineta minette ming minh minica minicus minija minir minire minja
+        minjo minka minke minko minna minne minni minnie minno mino minodor minodora minola minoo minori
+        minoru minta mintautas mintauts mintje minttu minush minushe minvydas miny minyo mio mioara
+        miodrag mioko miomir miorita miqael miquel miquela miquelina mir mira mirabela mirabelle miracle
+        miradie miradije miral miraldina miraldine miralem miralena miran miranda mirande mirando
+        miranta mirari mirash miray miraç mirbana mirca mircea mircela mircho mirco mirdash mirdza mirei
+        mireia mireille mirel mirela mirella mirelle mirello miren mirena mireno mireya mirga mirgjen
+        mirgjin mirha mirhan miri miria miriam mirian miriana miriano mirie mirijam mirijela mirio
+        miriyam mirja mirjam mirjami mirjan mirjana mirjanka mirjeta mirka mirkka mirkku mirko mirlind
+        mirlinda mirna mirnel mirnes mirnesa mirnije miro miroljub miron mirona mironica mirosava
+        mirosavka miroslav miroslava mirosław mirosława mirsad mirsada mirsade mirsie mirso mirta mirte
+        mirtha mirthe mirtila mirto mirton miruna mirush mirushe mirva mirvat mirveta mirvete mirvjen
+        mirvjena miryam mirza mirzet mirzeta mirzhan misa misae misael misak misaki misako misao misato
+        misbah mischa mischel misericordia miseta misha mishel misi misja miska mislav miss missy mist
+        misti mistie misty misu misuzu mita mitana mitar mitat mitch mitchel mitchell mite mithat
+        mithilesh mithlesh mitică mitiţă mitja mitju mitka mitko mito mitra mitre mitrea mitrita mitru
+        mitruta mitsuaki mitsue mitsugu mitsuharu mitsuhiko mitsuhiro mitsuki mitsuko mitsumasa
+        mitsunobu mitsunori mitsuo mitsuru mitsutoshi mitsuya mitsuyo mitsuyoshi mitsuyuki mittie mituta
+        mitxel mityu mitzi mitzie mitzka miwa miwako miya miyako miyase miyo miyoko miyu miyuki mizir
+        mizka mizue mizuho mizuki mizuko mićo mičo miķelis miłosz miłowit miša miše mišić miško mišo
+        mjöll mkhitar mkrtich mladen mladenka mladenko mlađan mnatsakan mo modesta modestas modeste
+        modestina modestine modestino modesto modra modris modrīte moe moeko moeteus mog mogens mohamad
+        mohamadou mohamed mohammad mohammadou mohammed mohan mohana mohanathas mohigul mohinder mohini
+        mohsen mohsin mohssen moin moina moira moire moireach moiriosa moise moises moisi moisés mojca
+        mojgan mojmír mojsije mojtaba mok mokhtar mollie molly momchil momir momka momme momo momoe
+        momoko momčilo mon mona monah monalda monaldo monalisa moncef monet monette mong moni monia
+        monica moniek monieke monika monique monisha monja monka monna monnie monno monroe monserrat
+        monserrate monta montana monte montgomery monther montje montse montserrat montxo monty moo mook
+        moon moona moonika moos mootje mor mora morad morag moran morane moravka moray mordecai
+        mordechai mordechay mordehai mordehay morella morello morena moreno morfudd morfydd morgan
+        morgana morgane morgann morganne morgiane mori moriah morihiko morihiro morihisa morimasa morio
+        moris morits moritz morkus morna morris morrison morry mort morta morten morteza mortimer morton
+        morvan morven morvyn morwen morwenna mosa moschka moscu mose moses moshe moshka mostafa mostyn
+        mosè moti motiejus motoaki motofumi motohiko motohiro motohisa motoi motoki motoko motomitsu
+        motonobu motonori motoo mototsugu motti moufid mouhamad mouhamed mouhammad mouhammed mouin
+        mouloud mouna mounah moung mounia mounir mounira mounjid mourad mousa moussa moustafa mouzaffar
+        movlud movses mowlud moya moyna mozell mozella mozelle moïse mridalini mridula mrinal mu mualla
+        muamar muamer muamir muammar muammer muarem muayad muaz muazzez mubarak mubariz mubera muchtar
+        mudīte muemil mufid mugihiko muguette mugur mugurel muhamad muhamed muhamet muhammad muhammed
+        muhammer muhammet muharem muharrem muhedin muhiba muhibija muhidin muhittin muho muhsin muhsine
+        muhtar muhterem muhyiddin mui muin muir muire muireall muireann muiris muirne mujesira mujo muk
+        mukadder mukaddes mukades mukaram mukelefa mukesh mukhayyo mukhran mukhtar mukhtiar mukta mukul
+        mukula mumtaz mun muna munawar munda muneer muneera munehito muneo munever munevera mungo munib
+        muniba munir munira munro muoi mura murad muradif muraleetharan murat muratbek muratcan murathan
+        murdo murdoch muriel murielle murièle muriël murk murman murphy murray murrough murtaza murugan
+        murugesu murvete musa musat musema mushegh mushtak mushtaq musli muslum mustafa mustapha mutasem
+        mutasim mutazz muteus muthaih muthiah muthild muthu muthukumar muthukumaru muthuthamby mutlu
+        mutsuko mutsumi mutsunori muttalip muwafak muwaffak muzafer muzafere muzaffar muzaffer muzio
+        muzzaffar mušan my mya myah myeong myesha myfanwy myfit myftar myhaylo mykhailo mykhajlo
+        mykhaylo mykola mykolas mykyta myles mylvaganam mylène mynevere mynire mynyr myong myoung
+        myqerem myra myranda myrddin myriam myriame myriane myrianne myriel myrielle myrjam myrke myrl
+        myrle myrna myron myroslav myroslava myrsini myrta myrte myrteza myrtha myrthe myrtice myrtie
+        myrtille myrtis myrtle myrto myrvete mysie myslym mysti myung myzafer myzaferr myzejen mzia
+        máire máirín málfríður málhildur málmfríður máni már márcia márcio mária mário márk márta márton
+        mártón márus mátyás máximo mänetta märit märt märta märtha målfrid månika måns mårten méabh
+        médard médéric médérick mégane mélaine mélanie mélie mélinda méline mélisa mélissa mélodie
+        mélusine mélyna mélyssa mériadec mërgime mërkur mícheál móeiður mónica mónika mörður müberra
+        mücahit mücella müfit müge müjdat müjde müjgan mükerrem mükremin mükrime mülkiye mümin mümtaz
+        münevver münir münire münür mürsel mürsüde mürvet mürüvvet müslüm müyesser müzeyyen müşerref
+        māra mārcis māris mārtiņš mārīte măricuţa mărioara măriuţa mūza na naama naamah naaman naana
+        nabeel nabeela nabih nabiha nabihah nabil nabila nabilah nacer nachman nacho nachshon nachum
+        naci naciye nada nadan nadaraj nadaraja nadarajah nadarajan nadarasa nadav nadea nadeem nadeer
+        nadeige nadejda nadene nader nadeschda nadette nadezda nadezhda nadežda nadhim nadia nadica
+        nadide nadien nadija nadije nadim nadin nadine nadir nadira nadirah nadire nadiv nadiya nadiyah
+        nadiye nadiège nadja nadjia nadka nado nadra nadwa nadya nadzeya nadège naděnka naděžda nadžija
+        naeem naeema nael naemi nafi nafie nafije nafisa nafissa nafiye nafiz nafsika naftali nagako
+        nagalingam nagamany nagamuthu nagan nagarajah nagehan nageswaran nageswary naghmeh nagi nagib
+        nagihan nagima nagisa nagore nagy nahed naheed nahid nahida nahide nahil nahit nahla nahlah
+        nahman nahne naho nahod nahoko nahum nai naida naiden nail naila naile nailia nailja nailya naim
+        naima naimat naime naina naira nairi nairn nairne naitcho naja najada najah najat najda najdan
+        najden najdenka najdo najee najeebullah naji najia najib najiba najibullah najim najla najma
+        najtcho najwa nak nakesha nakhshun nakia nakim nakisa nakisha nakita nako nakuleswaran nalan
+        nalda naldina naldo nalini nallathamby nalliah nam nami namig namik namiko namiq namir namira
+        namita namus namık nan nana nanae nanako nanam nanami nancee nancey nanci nancie nancy nanda
+        nandan nandini nandita nando nane nanette nang nani nanja nanjo nanka nanke nanko nanna nanne
+        nannette nanni nannie nanning nanno nanny nansy nanthakumar nantke nantkea nanuli nanyo nao
+        naohiko naohiro naohisa naohito naoise naoji naoki naoko naoma naomi naomie naor naotaka naoto
+        naoya naoyuki napalis napalys napoleon napoleonas napoleone napolon napoléon nara narayan narcis
+        narcisa narciso narcisse narciza narcizas narcizia narcyz nard narda nardine nardo nare narek
+        narender naresa naresh narfi narges nargis nargiz nargiza nariaki nariman narimantas narin
+        narinder narine naritaka narjes narmila narmin narmina narsutis narumi narve naryja narūnas
+        nasar nascimento naseem naseema naseer naser nashreen nasi nasib nasiba nasibe nasiha nasim
+        nasima nasir nasiruddin nasja nasko nasra nasreddin nasreddine nasreen nasri nasriddin nasrin
+        nasrine nasser nassif nassim nassir nassrin nastafa nastaran nastase nastasia nastasie nastasja
+        nastassia nastja nastya nasuh nat nata natacha natala natale natalee natali natalia natalie
+        nataliea nataliia natalija natalina natalino natalio natalita nataliya natalja natallia nataly
+        natalya natan natanael nataniel natascha natascia natasha natashia natasja natavan nataļja
+        nataşa nataša nate natela natella nathalia nathalie nathaly nathan nathanael nathanaëlle
+        nathanial nathaniel nathasja nathaël nathen nathir nati natia natig natija natik natiq natisha
+        natividad natividade natko nato natosha natsuki natsuko natsumi natsuo natusuko naty natália
+        natálie natálio natércia natércio natālija naughton naum naun nauris nausica naut nautílio nava
+        navah navaratnam navdeep naveed naveen navid navin navina navit navtej nawal nawaz naxhi naxhie
+        naxhije nay nayda nayden naydenka nayeli nayla nayma naytcho naz nazaire nazan nazanin nazar
+        nazarena nazareno nazaria nazario nazaré nazdar nazeer nazeli nazgul nazif nazifa nazife nazih
+        naziha nazik nazila nazim nazima nazime nazir nazira nazire nazlie nazlije nazlı nazmi nazmican
+        nazmie nazmije nazmiye nazrin nazym nazzarena nazzareno nazzarenu nazzario nazım naëlle naďa
+        nađa naşide naşit nderim ndriçim ndue nea neacsa neacsu neaga neagoe neagu neal neala neale
+        neasa neascu neassa nebahat nebi nebih nebiha nebojša necaattin necat necati necattin necdet
+        nechama nechemia nechita necibe necip necla necmettin necmi necmiye necole nectara nectarie
+        nector neculae neculai neculaiu neculina neculita ned neda nedaa nedal nedda neddo nedea
+        nedelcho nedelcu nedelea nedelia nedelina nedelja nedeljko nedelko nedelya nedia nediljka
+        nediljko nedim nedime nedin nedjalka nedjalko nedju nedka nedko nedo nedra nedret nedyalka
+        nedyalko nedyo nedyu nedžad nedžat needa neel neela neelam neele neelie neelima neelofar neeltje
+        neelu neely neeme neena neera neeraj neerja neeru neeta neeti neetu nefisa nefise nefsad neftali
+        negar negoslava neguta neha nehal nehat nehemiah nehir neida neidhard neidhardt neige neil
+        neilan neilius neill neithard neithart nejat nejc nejdet nejka nejko nejla nejra nekane nektaria
+        nektarios nel nela nelda neldo nele nelea neli nelia neliana nelica nelida nelie neliha nelina
+        nelio nelja neljana nelke nell nella nelle nelleke nelli nellianne nellie nellija nellina nello
+        nelly nellya nels nelson nelu neluţa neluţu nelya nelyana nelė nemanja nemesia nemesio nemrin
+        nena nenad nencho neng nenita nenka nenko neno nenu neoma neomi neonila nepomuk nera nere nerea
+        nereida nereo nergis nergiz neri neria nerijus neriman nerimane nerina neringa nerino nerio
+        neris nerissa neritan nermana nermin nermina nermine nermira nerses nertil nertila nerutė nery
+        nerys nesa nesat nescha neschka neset nesha neshama neshet neshka nesib nesibe nesim neslihan
+        nesrije nesrin nesrine nessa nessie nessrine nest nesta nesti nestor nestoras nestore nestori
+        neta netanel nete netice netta nette netti nettie netty netuta netzach neus neva nevada nevaeh
+        neval neve neven nevena nevenka nevenko nevia nevide nevijo nevil nevila neville nevim nevin
+        nevio nevjana nevjanka nevjanko nevra nevres nevrie nevriye nevruz nevyana nevyanka nevyanko
+        nevzat nevzeta newell newroz newt newton nexhat nexhi nexhip nexhmedin nexhmi nexhmie nexhmije
+        neyka neyko neyla nezabravka nezahat nezaket nezha nezih neziha nezihe nezir nezira neziye
+        neđada neđeljka neđeljko neđelka neđelko neđib neđo neşe neşet neža nga ngan nghi nghia nghiem
+        ngoc nguyet nha nham nhan nhat nhi nhieu nhu nhuan nhung nhuong ni nia nial niall niamh nian
+        niang nibal nic nica nicandro nicanor nicanora nicasia nicasio nicat niccola niccolina niccolino
+        niccolò niceta niceto nicette nichelle nichita nichol nichola nicholas nichole nicholette
+        nicholle nick nickel nicki nickie nicklas nickolas nickole nicky nicla niclas niclo nico nicoară
+        nicodemo nicodème nicol nicola nicolaas nicolae nicolai nicolaie nicolaj nicolas nicolasa
+        nicolau nicolaus nicolay nicole nicolet nicoleta nicoletta nicolette nicoletto nicolien nicolina
+        nicoline nicolino nicolita nicolle nicolo nicolosa nicolás nicolò nicomedes nicomède nicu
+        niculae niculai niculaie niculeta niculina niculiţa nicuşor nică nida nidaa nidal nidelea nidhi
+        nidia nieck niek nieke nieki niels nielsine nienke nies niesha nieve nieves nifon nigar nigara
+        nigel nighean night nigina nigjare nigora nigulas nigyar nihad nihada nihal nihan nihat niila
+        niilo niina nijaz nijolė nik nika nike nikhil niki nikia nikica nikie nikifor nikiforos nikita
+        nikitas nikki nikky niklaas niklas niklaus niko nikodem nikodemas nikodemus nikodim nikol nikola
+        nikolaas nikolai nikolaidis nikolaitcho nikolaj nikolajs nikolajtcho nikolajus nikolaos nikolas
+        nikolaus nikolay nikolaytcho nikole nikoleta nikolett nikoletta nikolin nikolina nikolinka
+        nikolitsa nikoll nikolla nikollaq nikolle nikoloz nikolče nikos nikosava nikula nikulás nikša
+        nil nila nilay nilda nilde nileema nilgül nilgün nili nilla nillo nilo nilofar niloofar niloufar
+        nils nilsa nilsine nilufar nily nilüfer nim nima nimalan nimet nimete nimfodora nimr nimrod nina
+        ninako ninaz nine nineke ninel ninela ninell nineta ninette ninfa ning nini ninia ninian ninja
+        ninna ninni ninnie nino ninon ninoslav ninoslava ninuccia ninuccio nionila niosha niovi nir nira
+        nirgül nirmal nirmala niroji niroy nirvana nirvano nis nisa nisan nisar nisha nishan nishi nisim
+        nisrin nisrine nissan nisse nissim nistor nisvet nisveta nita nitu nitzan niu niv niva nives
+        nivo niwako niyamaddin niyazi nizam nizamettin nizami nizar niče niğmet niţa njazi njegomir
+        njegoslav njomza njomëza njáll njörður noa noach noah noak noam noble noboru noboyuki nobuaki
+        nobue nobufumi nobuhiko nobuhiro nobuhisa nobuki nobuko nobumitsu nobuo nobutaka nobuyasu nobuyo
+        nobuyoshi nobuyuki nochum nodar nodira nodirbek noe noel noeleen noelia noelie noella noelle
+        noelly noeme noemi noemia noemija noemí noga noha nohemi nokta nola nolan noldi nollag nollaig
+        nolly nolwen nolwenn noma nomde nomeda nomme non nona nonce nonda nong nonita nonka nonna noomi
+        noor noora noori nooria nooriya noortje nora norah norair noralf norayr norbert norberta
+        norberto nordfried nordrun noreen noreena norel norela norene noreta norfried nori noria noriaki
+        noriane norica norie norifumi norihide norihiro norihisa norihito norik norika noriko norimasa
+        norina norine norino norio noris norishige noritaka noritoshi noriyoshi noriyuki norka norlinda
+        norma norman normand normann normanna normanno normunds norocel norris norton nortrud nortrun
+        norval norwin norwood nosrat nota notburg notburga notfried notker noud nouha nouhad nour noura
+        nouri nouria nova novak novel novella novello novica novilia novilio novka novo novruz noyale
+        nozima nozomi nozomu noé noélia noémi noémia noémie noémy noël noëla noële noëline noëlla noëlle
+        noëllie noëlline noëmi nshan nu nuala nubar nubia nuccia nuccio nugzar nuh nuha nuhad nuhi nukri
+        numa numan numbers nune nuno nunu nunuta nunzia nunziata nunziatina nunziatino nunziato nunzio
+        nunzius nuo nupur nur nural nurali nuran nurana nuray nurbanu nurbek nurbol nurcan nurdagül
+        nurdan nurdane nurdin nurdogan nuredin nurettin nurgul nurgül nurhan nurhayat nuri nuria
+        nuriddin nurie nurija nurije nurit nurith nuriye nurlan nurlana nuro nursal nursel nursultan
+        nurten nurtene nurudin nurul nurulla nurullah nurzhan nurşah nurşat nurşen nusa nusrat nusret
+        nusreta nusrettin nutan nutica nuša nuţ nuţa nuţi nuţu nvard nver nyah nyasia nydia nye nyla
+        nyncke nynke nynne nysret nysrete nándor néhémie nélia nélida níels nína nói nóra nótt nökkvi
+        númi núria nüket oak oana oanh obbe obdulia obdulio oberdan oberto obie obrad obren ochi ocie
+        ocka ocke ockeline ocko octave octavi octavia octavian octaviana octavie octaviea octaviean
+        octavien octavio octávia octávio océane océanne oda odalia odalis odd odda oddbjörg oddfríður
+        oddgeir oddlaug oddmund oddny oddný oddo oddrun oddrún oddsteinn oddur oddvar oddveig oddvin ode
+        oded odelia odeline odell odessa odeta odete odetta odette odharnait odhran odhrán odiel odil
+        odile odilia odilio odille odilo odilon odina odine odino odis odise odo odoarda odoardo
+        oduvaldo odvar odyle odysseas odyssefs odília oeds oege oene ofelia ofelija ofelio ofeliya
+        ofelya ofer offir ofir ofra ofélia oganes ogilvie ognen ognjan ognjančo ognjen ognyan ogün oh
+        ohad oier oihana oihane oili oisin oisín oiva oivi ojārs ok okamoto okan okay oke oketa okka
+        okke okkel okko oksana oktam oktavián oktavía oktawiusz oktay okyay ola olaf olafs olalla olallo
+        olan olana olari olatz olaug olav olavi olavo olcay olda oldřich oldřiška ole oleg olegaria
+        olegario olegas oleh oleksa oleksander oleksandr oleksandra olekseij oleksey oleksii oleksij
+        oleksiy olen olena olene oles olesia olesja olessia olessja olessya olesya oleta olev olevi
+        olevia olexander olexandr olexandra olexiy olf olga olgay olgeir olgert olgerta olgica olgierd
+        olgun olguta olha oli olia oliga oligert oligerta olimar olimpia olimpiada olimpija olimpio
+        olimpiu olin olinda olinde olindo oline olinta olinto oliva olive oliver olivera oliverio
+        oliveriu olivette olivia olivian olivier oliviera oliviero olivija olivio oliviu olivo oliwia
+        olja olka olle olli ollie ollivier olly olmas olof olov olrik olsa olsi olta oltian oltiana
+        oltion oltjana oltjon oltman oltmann oluf olwen olwin olya olympe olympia olzhas olçun olímpia
+        olímpio olívia olívio om oma omaima omar omari omarion ombeline ombline ombretta omeed omega
+        omer omera omero omi omid omied omiros omme ommo omran omri on ona onan onat onay ondina ondine
+        ondino ondrej ondřej one oneal oneida onel onela onelia onelio onerva onesia onesta onesto onica
+        onie oniga onik onisim onita onişor oniţa onkar onke onko onne onnen onni onnilde onno onnofried
+        onntje onofria onofrio onorata onorato onorel onoria onorica onorina onorino onorio onoriu onsim
+        ontje onufrei onur onuralp onurcan onurhan onut onutė onésime onė oona oonagh opal ophelia ophir
+        ophélia ophélie ophély opra oprea oprica oprina oprisa oprisan oprisor oprita ora orah oral
+        oralee oralia oran orane orania oras oratiu orazia orazio orbán ordančo oren orest oresta oreste
+        orestia orestilla orestina oretha oretta orfea orfelina orfeo orfeu orges orhan orhideea
+        orhideja orhun ori oria oriana oriane orianne oriano orie oriella oriello orietta orietto orin
+        orio oriol oriole orion oriona orit orith orjola orjona orkan orkhan orkide orkun orla orlagh
+        orland orlanda orlandina orlandino orlando orlane orli orlie orlin orlinda orly ormar ormes
+        orminda ormond ormur orna ornela ornella ornello ornulf oron oronza oronzo orpha orphée orri
+        orrin orsi orsina orsino orsola orsolina orsolino orsolya orson ortansa ortanta ortanza
+        ortelinda ortensia ortensio ortenzia ortfried ortgies ortmund ortraud ortrud ortrun ortwin oruç
+        orval orvil orville orvo orvokki orxan orçun orélie osama osamu osane osanna oscar oscarina
+        osebrand oshra oshrah oshri oshrit oskar oskaras oskari oskars oskár oslinde osman osmo osmund
+        osnat ossama ossi ossian ossie ostilia ostilio osuma osvald osvalda osvaldas osvaldo osvalds
+        oswald oswalda oswaldo oswin oswina oszkár ot ota otabek otakar otar otbert otelia otelinda
+        otella otello otfrid otfried otger otha otheinrich othello othman othmar othniel otho othon
+        otilia otilie otilio otinel otis otmar oto otokar otonas ott ottar ottavia ottaviana ottaviano
+        ottavina ottavino ottavio ottfried otthard otthart otthein ottheinrich ottheinz otthold otti
+        ottilde ottilia ottilie ottis ottje ottkar ottmar otto ottobert ottokar ottolien ottomar ottone
+        ottorina ottorino ottwin ottília ottó otwald otwin otylia otylie otília otílio ou oude ouida
+        oumaima oumar ourania ousama oussama outi ovadia ove oved ovidia ovidijus ovidio ovidiu ovsanna
+        owain owe owen owena oxana oya oytun oz ozan ozana ozell ozella ozie ozoda ozra ozren ozrenka
+        ozzie ozzy oğul oğulcan oğuz oğuzcan oğuzhan oļegs oļģerts oľga pa paata paavali paavo pabla
+        pablita pablo paca pace pachita pacifica pacifico pacina pacino paco pacuta pacôme paddy padelea
+        padma padraigin pae page pagona paige pajo pajtim pakize pal paladia palaghia palbo pallavi
+        palle palma palmer palmeria palmerina palmerino palmerio palmiero palmira palmire palmiro palmo
+        palmyre paloma paltin palwinder palys pam pamala pamela pamelia pamella pamfil pamfila pamfilia
+        pamfilica pamila pamina pamphile pamula pan panaghia panagio panagiota panagiotis panagis
+        panagoula panait panaite panajot panajota panayiota panayiotis panayot panayota pancho pancrazia
+        pancrazio pandele pandelea pandeli pandelica pandi pandora panfilia panfilio panfilo pani panka
+        pankaj panko pankratius pankraz panna pano panoraia panorea panos pansela panseluta pansy
+        pantalea pantaleo pantaleon pantaleone pantasis pantazi pantazica panteleimon pantelejmon
+        panteleymon pantelia pantelie pantelimon pantelis pantilie pantilimon panto pantxika panu panuta
+        panče paola paolina paolino paolo paquita paramalingam paramasivam parameswaran parameswary
+        paramjit paramsothy parand paraschiv paraschiva paraschkev paraschkeva parascovia parashkev
+        parashkeva paraskeva paraskevas paraskevi parcídio pardeep pardis pareschka pareshka parfait
+        pari paride parijat parimal paris parisa parisina parissa parkash parker parminder parmjeet
+        parmjit parmod parrish parry partenie parthena parthenia particia parul paruschka parushka
+        parvaneh parvati parveen parvez parvin parvinder parviz parwin pasca pascal pascale pascaline
+        pascalle pascasia pascasio paschalis pascu pascual pascuala pasha pashije pashk pashko pasi
+        paska pasqua pasqual pasquala pasquale pasqualina pasqualine pasqualino pasquina pasquino pastor
+        pastora pasty pasupathy pat pathmanathan pathmini patience patrekur patria patric patrica
+        patrice patricia patricie patricija patricio patrick patrik patrina patrinia patrizia patrizio
+        patriţia patrocinia patrocinio patrocínia patrocínio patroula patrycja patryk patrícia patrício
+        patsy patti pattie patty patxi pau pauka paul paula paule pauleen paulen paulene pauletta
+        paulette pauley paulfried pauli paulica paulie paulien pauliina paulin paulina pauline paulino
+        paulinus paulis paulita paulius paulo pauls paulus paulína paulė paun pauna paunica paunita
+        paunka pauno pauwine pava pavail pavao pave pavel pavelas pavelina pavels pavica pavla pavle
+        pavli pavlina pavlinka pavllo pavlo pavlos pavlína pavo pavol pavuna paw pawan pawel paweł pawlu
+        paxton payam payton paz pazia pazit paško peadar pearce pearl pearle pearlene pearlie pearline
+        pearly pearu pece peco peder pedr pedro peedu peep peer peerke peet peeter peg pegah pegeen
+        peggie pegguy peggy peguy pehr pei peider peigi peio peitcho peitsa pejman pejo pejtcho peju
+        pekka peko pelagheia pelaghia pelaghiea pelagia pelayo peleghia peli pelin pelivan pelle
+        pellegrina pellegrino pellervo pelopidas pembe pembroke pen pena pencho penelope penelopia peng
+        penilopa penina peninah penita penjo penju penka penko penney penni pennie penny peno pentti
+        penyo penyu penélope peo peoro pepa pepe pepi pepijn pepita pepo peppi peppina peppino per pera
+        perceval percival percy pere peredur peregrine perel peretz perfecta perfecto perica pericle
+        perihan perikli periklis peristera periša perla perlat perle perline permin pernell pernelle
+        pernilla pernille pero perpetua perpetuo perpétua perpétue perrine perry persa persefoni
+        persefonia persida persijs pertef pertti perttu perunika pervenche pervez pervin perviz pesach
+        pesha peshah pessa pessi peta petar pete petek peter peti petinka petja petje petjo petka
+        petkana petko petr petra petrache petran petrana petranka petraq petras petre petrea petref
+        petrel petri petria petrica petrică petrie petrija petrika petrimir petrina petrine petrinel
+        petrit petrişor petro petrona petronela petronella petronila petronilla petronilo petronio
+        petroniu petronius petronėlė petros petroula petru petruna petrus petruţ petruţa petrína petrė
+        petter petteri petty pety petya petyo peyman peyo peytcho peyton peyu phaedra phan phaong phat
+        phebe phelan phera phi phil philbert philemon philibert philiberte philine philip philipa
+        philipine philipp philippa philippe philippine philippo philippos philippus phillip phillipa
+        phillipp phillippa phillippe phillippus phillis philomena philomina philomène phoebe phoenix
+        phong phu phuc phung phuoc phuong phylicia phylis phyliss phyllida phyllis pia piaras pica
+        piccarda pie piebe piedad piedade pien pier piera pieralberto pieralda pieraldo pierandrea
+        pierangela pierangelo pieranna pierantonia pierantonio pierbruno piercarla piercarlo pierce
+        piercesare pierclaudio pierdomenico pierenrico pierette pierfranca pierfrancesco pierfranco
+        piergaetano piergiorgio piergiovanna piergiovanni piergiuseppe pierguglielmo pierina pierino
+        pierluigi pierluisa piermaria piermario piermassimo piermauro piermichele piernicola piero
+        pieros pierpaola pierpaolo pierre pierrette pierrick pierrine pierrot piers piervincenzo
+        piervittorio piet pieta pietari pieter pieterjan pieternel pieternella pietie pietje pietra
+        pietrina pietrino pietrix pietro pietsje piety pigi pii piia pijus pikne pikria pil pilade pilar
+        pile pili pille pilvi pilypas pim pin pina pinchas pinchos pindaro pindaros pinelopi ping pinhas
+        pinka pinkas pinkie pino pintea pintilie pinto pinuccia pinuccio pio piotr piotras pip piper
+        pipina pippa pippo pipsa pirabakaran piramo piret pirita piritta pirja pirjo pirketta pirkko
+        pirmin piro piroska pirro pista pisti pit piter pitsa pius pjero pjeter pjetur pjotr pjotrs
+        placide placidia placido plamen plamena plamenka plarent platon pleun pleurat plinia plinio
+        plonie plony ploumi pluma plutarco plácida plácido plínio pnina pninah po podgorka poema poghos
+        pok pol polad polat poldi polemarchos poliana policarpo polichronis polidoro polikron polimeris
+        polin polina polinka polissena polivas polivio polixeni polixenia polja pollie polly pollý polo
+        polona polonca polya polyanthi polychronis polykarpos polymeris polymilis polymnia polytimi
+        polyvios polyxeni polívio polė pomme pompea pompei pompeiu pompeo pompeu pompilia pompilian
+        pompiliana pompilie pompilio pompiliu ponnaiah ponnambalam ponnampalam ponniah ponnudurai
+        ponnusamy ponnuthurai pontus ponzio pooja poonam pooyan popi popkea poppe poppy poppäus porcina
+        porfire porfiria porfirie porfirio porfírio porsche porsha porter portia portokalle porzia
+        poseidon possidónio potita potito potitsa poul poula poulia pouline pouyan povilas povl powell
+        poļina prabha prabhat pradeep pradoslav pragiya pragya prakash prakseda pramila pramod pranas
+        pranciška pranciškus pranvera pranė prasad prasanta prashant prassede pratap pratheep pratibha
+        pratima praveen pravit pravoslav prazeres preben precilia precillia preciosa precious predag
+        predrag preet preeti prem premakumar premkumar prescilia prescilla prescillia presentación
+        presley preston previslav preziosa prezioso priama priamo price pricilla pricop pricopa pricopie
+        priidu priit prima primetta primetto primiana primiano primitiva primitivo primo primož prince
+        princess prisca priscila priscilia priscilla priscille priscillia prisco priska prit pritam
+        priti priya priyanka prmod procopie procopio prodan prodomos profir profira proinsias prokop
+        prokopios prokopis promila pronas prosper prospera prospero providencia prošper prudence
+        prudencia prudencio prudent prudência prune prunelle prvoslav pryderi prydwen prys przemek
+        przemko przemysław próspero pu publio puck pui puia puica puiu puk pulcheria pulchérie punit
+        pura purantharan pureza purificación purificação purvan purvoleta pusa pushpa puvaneswaran puyan
+        pyo pyotr pyrros pyrs pyry pyt pyung pádraic pádraig pál pála pálfríður páll pálmar pálmey pálmi
+        pálína pâquerette päbe päivi päivikki päiviö pälvi pär pål pélagie pépin périne péroline péter
+        pétronille pétur pëllumb pëllumbesha përparim përparime pārsla pāvels pēteris pınar přemysl
+        přibyslava qadeer qadir qais qaiss qamar qamil qamile qani qasem qasim qassem qazi qazim qefsere
+        qemail qemal qenan qendro qerim qi qian qiana qiang qiao qin qing qiong qirjako qiu qu quan
+        quang quarta quartina quartino quarto que queen queenie quentin querine qui quiana quincy quinn
+        quinta quinten quintilia quintilio quintin quintina quintino quinto quinton quintus quinty
+        quinzio quique quirica quirico quirien quirijn quirijne quirin quirina quirine quirino quirinus
+        quiterie quitterie qun quoc qusai qusay qussai quy quyen quyet quynh qëndresa qëndrim qëndrime
+        ra raafat raakel raakkeli raanan rab rabab rabea rabee rabi rabia rabiaa rabiah rabie rabih
+        rabija rabije rabindra rabiye racha rachael rachal rachamim rachayl racheal rachel rachela
+        rachele racheli rachell rachella rachelle rachhapal rachhpal rachid rachida rachil rachila
+        rachna rachèle racquel rada radan radana rade radegonde radegundis radek radelina radena radenka
+        radenko radha radhika radi radia radian radiana radica radim radimir radina radionas radisav
+        radislav radislava radislavka radita radivoj radivoje radiša radka radko radmil radmila radmilo
+        rado radoica radoj radoje radojica radojka radolija radoljub radoman radomil radomila radomir
+        radomír radomíra radosav radoslav radoslava radost radostin radostina radosław radosława radovan
+        radovinka radoy radoš radu raducan raducanu raducu radule radunka radwan rae raeann raed raegan
+        raekwon raelene raeto rafa rafaat rafael rafaela rafaelle rafah rafail rafal rafat rafaël
+        rafaële rafał rafel rafet raffael raffaela raffaele raffaella raffaello raffaelo raffi raffy
+        rafi rafia rafie rafif rafig rafik rafila rafiq rafiye rafn rafnar ragavan ragbir raghad raghda
+        raghdah ragheb raghib raghid raghida raghidah ragib ragini ragip ragna ragnar ragne ragnheiður
+        ragnhild ragnhildur ragni ragnvald raguel rahamim rahel rahid rahim rahima rahime rahman
+        rahmatullah rahmi rahul raid raida raidi raido raif raigo raija raik raika raikas raikhan raiko
+        rail raila raili raimar raimer raimo raimon raimond raimonda raimondas raimondo raimonds raimund
+        raimunda raimundas raimunde raimundo rain raina rainald rainar raine rainer raineri rainerio
+        raingard raingardis rainhard rainhardt rainhart rainhold rainier rainis rainmund raino rainulf
+        raio raisa raissa rait raita raitcho raitis raitsa raivis raivo raiza raizel raj raj-pal raja
+        rajab rajadurai rajah rajakumar rajalingam rajan rajaratnam rajathurai rajbir rajeev rajender
+        rajendra rajendram rajendran rajesh rajeshwar rajeshwari rajeswary raji rajinder rajiv rajka
+        rajko rajkumar rajmond rajmonda rajmund rajna rajni rajno rajnold rajshri rajtcho raju rajvinder
+        rajwant rajwinder rak rakel rakesh rakhee rakhi rakhiya rakhshan rakin rakip rakipe rakita
+        ralcho ralda raleigh ralf ralfs rali ralica ralitza ralph raluca ram rama ramadan ramalingam
+        raman ramana ramanan ramanathan ramayya ramaz ramazan rameen ramesh rameshan rami ramid ramije
+        ramil ramin ramina raminder raminta ramintas ramira ramiro ramiz ramiza ramkumari ramo ramon
+        ramona ramonita ramsay ramsey ramunė ramush ramutis ramutė ramuš ramy ramzi ramzia ramzy ramón
+        ramūnas ran rana ranae ranald ranan ranbir rance rand randa randah randal randall randee randel
+        randell randi randle rando randolf randolfo randolph randveig randver randy randí ranee ranga
+        ranganathan ranganayaki rangel ranheid rani rania raniera raniero ranisav ranit ranjan ranjana
+        ranjeet ranjeeta ranjini ranjit ranjith ranka ranko ranner rannheid rannveig rannver ranu
+        ranveig ranvir ranya rao raouf raoufa raoul raphael raphaela raphaël raphaële raphaëlle raphy
+        rapolas raquel raquelina rares rasa rasaiah rasalingam raschid rasela rasema rasha rashad
+        rashada rashawn rasheed rasheeda rashid rashida rashidbek rashmi rashpal rasiah rasim rasima
+        rasita rasma rasmus rassima rasso rassul rastislav rastko rasto rasu rasul ratan ratcho
+        rathgunde rathnait rathy rati ratibor ratimir ratka ratko ratna ratnabali ratnam ratnasingam
+        ratomir rattan ratza rauf rauha raul raulf rauli raun rauna rauni rauno raushan rauthgundis
+        raveca raveendran raven ravendran ravi ravichandran ravid ravil ravinder ravindera ravindran
+        ravit raviv ravshan rawail rawan rawia ray raya rayburn raye rayford rayka rayko raylene raymon
+        raymond raymonde raymund raymundo rayna raynald raynard rayno raytcho rayya rayyan raz razan
+        razi razia razie razieh razija razije raziye raziyeh razmik razzak razzaq raúl raşit rašid
+        rašida rea reagan reamonn reanna reasilvia reasilviea reatha reba rebbeca rebbecca rebeca
+        rebecca rebecka rebeka rebekah rebekka recai recep red reda redas redbad redelf redenta redento
+        redha redi redion rediona redlef redmond redo redolf redon redona redouane redžep reece reed
+        reeli reelika reem reema reemhard reemt reemtdine reena reene reenhard reenhold reeni reeno
+        reent reentje reese reesi reet reeta reetta reeve refael refat refik refika refiqe refiye refki
+        refoel refugia refugio reg regan regelinde regelindis regena regenia reggie reggy reghina regi
+        regien regiena regiene regimantas regin regina reginald reginalda reginaldo reginbert regine
+        reginhard reginhardt reginia reginn regis regitze reglind reglindis regnar regner regolo regula
+        regína regīna reha rehan rehana rei reid reidar reidun reidunn reigo reija reijer reiji reijn
+        reijo reik reika reike reiko reili reilika reilly reima reimar reimer reimo reimonas reimund
+        rein reina reinald reinalda reinaldo reinar reinardus reinbert reinburga reind reinder reindert
+        reine reineke reiner reinert reinetta reinette reinfried reinfriede reingard reinhard reinharda
+        reinhardine reinhardt reinhart reinhild reinhilde reinhildis reinhold reinholde reinholdine
+        reinholds reinholdt reini reinie reinier reinis reinke reinlinde reinmar reino reinold reinolde
+        reinolf reinoud reinout reinoutje reint reintraud reintraut reinu reinulf reinwald reiny reita
+        reitse reivo reizel rejane rekha rela relija relika relina relinde relindis relja rella relly
+        relvo rem rema rembert remco remedios remi remie remigia remigija remigijus remigio remigius
+        remigiusz remington remke remkea remko remmelt remmer remmert remo remola remolo remon remona
+        remus remy remys remza remzi remzie remzija remzije remziye remzo remígio ren rena renae renald
+        renaldo renan renat renata renatas renate renato renatus renaud renay renco renda rende rene
+        renea renee renelde renelle reneta renetta reneus renfrew renger rengin rengina renhard renhold
+        reni renie renilde renita renius renke renko renna renne rennell rennie renno renny reno renold
+        rens rensche rense rensia rensina rensine rensje renske renstine renu renuka renus reny renza
+        renze renzo renáta rené renée renārs renāte reoven rephael repina repsimia res resa resana resat
+        resel resham reshat reshef reshit reshma resi resie resilotte resmi resmie resmije resmiye
+        ressie ressurreição restituta resul reta retha reto retta reuben reuf reuma reut reuven reva
+        revaz reveca reveica reveka revert revital rewert rex rexha rexhep rexhie rexhije rey reyer
+        reyes reyhan reyhaneh reyk reymond reymonde reyna reynald reynalda reynaldo reynar reynier
+        reynir reynold reyr reza rezan rezana rezart rezarta rezearta rezki rezo rezsö rezzan rezzo
+        reşat reşit rešad rhain rhea rheba rhett rhiain rhian rhiane rhianna rhiannan rhianne rhiannon
+        rhianwen rhisiart rhoda rhodri rhona rhonda rhonwen rhosyn rhun rhys ri ria riad riadh rian
+        riana rianda rianna rianne rianneke riaz ribana rica ricah ricard ricarda ricardina ricardo
+        ricca riccarda riccardo ricciarda ricciardo ricco rich richa richard richarda richarde richardis
+        richardt richelle richie richt richtje richtsje richárd ricia rick rickard rickelt rickert
+        rickey ricki rickie ricklef rickleff rickmer ricky rico ricu rida ridha ridley ridmandas ridunel
+        ridvan rie riead rieja riejanne riek rieka rieke riekele rieki riekie riekje rieko riekus rieky
+        riem riemy rien rienelt rienk rienke rients riepke ries riet rieta rietie rietje riette rieuwert
+        rifaat rifadije rifat rifet riffat rifka rifkah riga rigbert rigmor rigo rigobert rigoberta
+        rigoberto rigolf rigopoula rigtje rihab riham rihan rihana rihard rihards riho riia riichi riika
+        riikka riiko riin riina riitta rijeta rijk rik rika rikako rikard rike rikhard riki rikie rikio
+        rikiya rikke rikkea rikki riko rikst riku rikupekka rikus rilana riley rilka rim rima rimah
+        rimantas rimantė rimas rimbert rimgaudas rimma rimmer rimmert rimtautas rimutė rimvydas rin rina
+        rinako rinalda rinaldas rinaldo rinalds rinat rinck rinco rindelt rindert rine rineke rinette
+        ringo ringolds rini rinie rinje rink rinke rinkje rinko rinnie rinny rino rinor rinse rinske
+        rintje rinus riny rinze rio riobeard riobna riona riorita rip ris risa rissa rista ristana riste
+        risteárd risto rita ritchie ritienne rito ritsa ritsaert ritsuko ritta ritu ritums ritva ritvan
+        ritvars riu riva river rivi rivka rivkah rivo rixa rixt rixta rixte riyaad riyad riyadh riza
+        riziero rizk rizumi rizwan riëlle riëtte ričardas ričards ro roald roanna roar rob robat robb
+        robbert robbi robbie robbin robby robbyn robena rober robert roberta robertas roberte robertina
+        robertine robertino roberto roberts robertson robertus robi robil robin robina robrecht robt
+        roby robyn robèr rocca rocco roch rochel rochell rochelle rochiana rochus rocilde rocio rock
+        rockford rocky rocus rocío rod rodan rodanthi rodd roddie roddy roderic roderich roderick
+        roderik rodger rodica rodion rodman rodna rodney rodolf rodolfa rodolfo rodoljub rodolphe
+        rodovica rodric rodrick rodriga rodrigo rodrigue roedi roee roei roel roeland roelant roelf
+        roelfien roelfiene roelfina roelfine roeli roelie roelien roeliene roelienke roelina roeline
+        roelof roelofje roelofke roely roemer roey roffe rogan rogatien rogelia rogelio roger rogerio
+        roghieh rogier rogélia rogér rogéria rogério rohan rohini roibeard roij roika roin roine rois
+        roisin roiza rojka rok rokas rokhaya roko roksana roksanda rokuro rola roland rolanda rolandas
+        rolande rolando rolands rolandus roldán rolf rolfke rolfkea roli rolien rolina rolinda rolinde
+        roline rolland rollande rollie rollin rollo rolof rolph rolv roly roma romain romaine romal
+        romaldas roman romana romanas romane romanina romanino romanita romanko romano romans romantas
+        romanus romaric romas rombout romea romed romee romel romelia romeliu romen romeo romero romesh
+        romet romeu romi romica romik romilda romildo romina romita rommert rommie rommy romney romola
+        romolo romona romu romuald romualda romualdas romualdo romualds romul romulus romus romutis romy
+        román roméo romāns ron rona ronak ronald ronalda ronaldo ronaldus ronan ronda ronen ronette rong
+        roni ronit ronja ronna ronni ronnie ronny rony ronė roobert roode rooland roolf roomet roonald
+        rooney roope roopertti roos roosa roosevelt roosje roosmarij roosmarijn roqhaia roque rorie rory
+        ros rosa rosabela rosabelle rosaire rosalba rosalee rosaleen rosalia rosalie rosalien rosalina
+        rosalind rosalinda rosalinde rosalindo rosaline rosalino rosalio rosalva rosalyn rosalynn
+        rosalynne rosalía rosamaria rosamarie rosamond rosamund rosamunde rosan rosana rosanda rosane
+        rosanella rosangela rosangelo rosann rosanna rosanne rosanno rosaria rosarie rosario rosaura
+        roscoe rose roseann roseanna roseanne rosegret rosegunde rosehilde rosel roselee roselene
+        roselette roselia roselies roseliese roselind roselinde roseline roselius rosella roselle
+        rosellina rosello roselore roselotte rosely roselyn roselyne rosemaria rosemarie rosemary
+        rosemie rosemonde rosen rosena rosenda rosendo roser roseta rosete rosetraut rosetta rosette
+        rosetto rosevelt roshan roshni rosi rosia rosiane rosica rosidarinka rosie rosina rosinda rosine
+        rosino rosio rosita rositha rosito rositta rositza roska rosl roslin roslinda roslinde roslyn
+        rosmaria rosmarie rosmunda rosmundo rosolina rosolino rosolo ross rossana rossanna rossano
+        rossella rossen rossie rossiter rosska rostislav rostyslav roswita roswitha rosy rosália rosária
+        rosário rota rotem rotger rothmund rotka rotraud rotraut rou rouba rouben roula roumen roumena
+        roumpini rouslan rouven rouzbeh rovena rovnak rovshan rovshana rowan rowdy rowen rowena rowland
+        rowschan rowschana roxana roxanda roxandra roxane roxani roxann roxanna roxanne roxie roxy roy
+        roya royal royce royka royza roza rozalia rozalija rozalin rozalina rozalinda rozalinta rozalyn
+        rozana rozanne rozarijo rozario rozbeh rozella rozemarijn rozen rozenn rozeta rozina rozinka
+        rozka rozle rozália rozálie roža rožana rrahim rrahman rrapush rrustem ru ruadhri ruadhán
+        ruaidhri ruaidhrí ruairi ruairidh ruairí ruan ruaraidh ruba ruben rubens rubi rubie rubik rubin
+        rubina rubino ruby rubye rubén ruchama ruchi ruchika ruchma rucsanda rucsandra rud rudenz rudger
+        rudi rudie rudik rudina rudmer rudolf rudolfa rudolfina rudolfine rudolph rudolphe rudolphus
+        rudy rudīte rueben ruedi ruedy rufat ruffina ruffino rufin rufina rufine rufino rufo rufus
+        ruggera ruggero ruggiero rugilė ruhama ruhan ruhi rui ruja rukan rukhsana rukie rukija rukije
+        rukiye rukmani rula rumelia rumen rumena rumenitchka rumeysa rumi rumia rumiko rumjana rumjanka
+        rumyana rumyanka run runa runak runald runar rune runfried runhild runólfur ruo rupa rupert
+        ruperta rupertus rupinder rupini ruppert rupprecht ruprecht ruri ruriko rus rusa rusanda
+        rusandra rusanka ruse rusen rush rushit rusi ruska rusko ruslan ruslana ruslanas ruslans rusmir
+        rusmira russ russa russanka russel russell russi rustam rustem rustemas rusty rusudan rut ruta
+        rute rutger rutgerus ruth rutha ruthann ruthanne ruthard ruthe ruthi ruthie ruthild ruthilde
+        ruthy ruti rutilia rutilio rutt ruttar rutti ruud ruurd ruut ruvins ruwaydah ruwen ruxanda
+        ruxandra ruxhdi ruy ruza ruzan ruzana ruzanna ruzha ruzhdi ruzhdie ruzmir ruzmira ruža ruždija
+        ružena ružica ryad ryan ryang ryann ryanne ryder rye ryhor rylan rylee ryleigh rylie rymantas
+        ryne ryno ryo ryoh ryohei ryoichi ryoji ryoko ryong ryooko ryosaku ryosuke ryota ryotaro ryou
+        ryouhei ryouichi ryouji ryouko ryousuke ryouta ryoutarou ryozo ryszard ryszarda rytas rytis ryu
+        ryuichi ryuji ryuko ryul ryun ryung ryunosuke ryusuke ryutaro ryuuji ryuuzaburou ryuzaburo ryuzo
+        ráhel rán ráðhildur räto régina réginald régine régis régulo réjane réjanne réjeanne réka rémi
+        rémy rénald ríkarður ríkey ríkharð ríkharður ríona ríonach róbert rómulo rós rósa rósalind
+        rósamunda rósant rósar rósbjörg rósfríður róshildur rósinkrans rósmundur róza rózsa rózsi
+        rózsika róża röbke rögnvaldur röpke rös röschen rösel rösi rösli rösly rösy rötger röttger
+        rønnaug rún rúna rúnar rúrik rút rüdiger rümeysa rünno rüstem rütger rüveyda rüya rüştü răzvan
+        rıdvan rıfat rıza rūdolfs rūta rūtenis růžena sa saaba saad saadat saadet saadettin saadi saadia
+        saale saana saandra saapke saara saaskia saba sabah sabaha sabahat sabahattin sabaheta sabahudin
+        sabapathipillai sabaratnam sabas sabata sabatina sabatino sabato sabaudin sabbir sabella saber
+        sabesan sabien sabiene sabiha sabila sabin sabina sabinchen sabine sabino sabir sabira sabire
+        sabit sabiye sabra sabri sabria sabrie sabrija sabrije sabrina sabrine sabriye saburi saburo
+        sabīne sacha sachi sachie sachika sachiko sachin sachiyo sacide sacit sad sada sadaaki sadaf
+        sadakazu sadam sadao sadat sadayuki saddam sade sadedin sadek sadeq sadet sadeta sadete sadettin
+        sadhana sadhbh sadhna sadi sadia sadie sadig sadija sadije sadik sadika sadiya sadiye sadko
+        sadmir sadri sadudin sadula sadulla sadullah sady sadye sadık sae saeed saeko saemi safa safdar
+        safet safeta safete saffet safia safije safiye safta safwan saga sagar sagara sagardeep sage
+        sagi sagie sagit sagita sagrario sahak sahand sahar sahba saher sahib sahira sahire sahra sai
+        saibe said saida saidas saide saied saif saifuddin saige saija saiko saila saim saima saime
+        saimi saimir saimira saini sait saito saja sajda sajid sajida sajjad sajjan sajjid sajmir
+        sajmira sakae sakari sakarias sake saken saki sakib sakiko sakina sakine sakineh sakir sakire
+        sako sakthivel sakuko sakumi sakura sakurako sal salah salaheddine salahuddin salajdin salam
+        salama salamah salbjörg saleem saleh salem salena sali saliamonas salih saliha salihcan salihe
+        salil salim salima salime salina salinda saline saliye salka salko salla salle salley salli
+        sallie sally salma salman salme salmi salmon salný salome salomea salomeea salomeia salomena
+        salomia salomon salomé salomée salomón salomėja salonica saltanat saltuk salud salva salvador
+        salvadora salvadore salvar salvatora salvatore salvatorica salvatorico salvatrice salvijs
+        salvina salvino salvinu salvis salvo salvu salvör salwa salóme salómon salćin sam sama samad
+        samah saman samanta samantha samar samara samat samatha sambula samedin sameer sameh samella
+        samer samera samet sami samia samid samih samiha samihah samija samil samin samina samir samira
+        samirah samire samita samitha sammie sammy samo samoil samoila sampana sampo sampsa samra samson
+        samu samual samudra samuel samuela samuele samuelle samuil samuils samuilă samuli samvel samwel
+        samy samya samúel san sana sanaa sanae sanah sanam sanami sanaz sancha sancho sanda sandalia
+        sandalio sandee sandeep sandel sander sanderijn sandhu sandhya sandi sandie sandijs sandina
+        sandis sandita sandra sandrien sandrina sandrine sandrino sandris sandro sandu sandugash sandy
+        sanel sanela sanelma sanem saner sanford sang sangeeta sangita sanie sanija sanije sanita saniya
+        saniye sanja sanjar sanjay sanjeev sanjeeva sanjin sanjiv sanjiva sanjuana sanjuanita sanjukta
+        sanjulata sankar sanna sanne sanneke sanni sannie sanny sanora santa santana sante santeri
+        santhakumar santhirasegaram santhirasegaran santi santiaga santiago santina santine santino
+        santo santokh santos santosh santoshi santtu sanyi sanzhar sanzia sanzio saoirse saori sapar
+        saparbek sape sapfo sapna saqib sara sarab sarabjit sarah sarai saran saranda sarantis saraswati
+        saravanabavan saravanamuthu saray sarbjit sardar sardin sardor sare sareh sargis sari sarianna
+        saribek sariel sarienke sarika sarina sarino sarit sarita sarith sariye sarkis sarla sarlota
+        sarma sarmad sarmila sarmis sarmite sarmiza sarmīte saro saroginidevi saroj saroja sarojini
+        sarolta sarp sarper saruhan sarvar sarwan sas sasan sascha saschka saschko sascho saschtka sasha
+        sashka sashko sasho sashtka sasikaran sasikumar sasja saskia sason sassa sathananthan sathasivam
+        satheeskumar sathiyaseelan sati satinder satish satka satkurunathan satnam sato satoko satomi
+        satoru satoshi satpal satsuki sattar satu saturna saturnin saturnina saturnino saturno satwant
+        satwinder satya satyajit satılmış sau saudin saudina saul saula saulcerīte saule sauli saulius
+        saulo saulutė saulytė saulė saundra saura saurimas sauro sauveur sava savanah savanna savannah
+        savastina savastinca savastiţa savatije savaş save savel savelie savelina saveria saverimuthu
+        saverio saveta savetka savian saviana savica savin savina savine savinien savino savion saviour
+        savita savitri savka savko savo savu savva savvas sawa sawako sawao sawsan sawyer sayaka sayako
+        sayd sayda sayde sayed sayeed sayeeda sayer sayf saygın sayime sayo sayoko sayuri sayyid sayım
+        sazan sazime saća saša saško sašo scarlat scarlet scarlett scarlette schadi schahab schahin
+        schahnaz schahresa schaker schantin schelte schenka schirin schivko scholastika scholastique
+        scholastyka scholpan schorena schorsch schteliana schtelijana schteriana schterijana schterju
+        schturjanka schuyler schwanette schwanhild schweer schwero schwittert scilla scipione scolastica
+        scot scott scottie scotty se sead seamus sean seana season seb sebahat sebahate sebahattin
+        sebald sebas sebastiaan sebastian sebastiana sebastiano sebastianus sebastien sebastijan
+        sebastián sebastião sebastjan seben sebestyén sebiha sebino sebiye sebnem sebouh sebrina sebuhi
+        seconda secondina secondino secondo secunda secundina secundino seda sedat seddigheh sedef
+        sedefka seden sedighe sedigheh sedin sedina sediq sedko sedrick sedžad see seead seede seeko
+        seema seena seeta seevaratnam sef sefa sefedin sefer sefi sefora sefy segunda segundo seher
+        sehmudin sei seibold seid seido seigo seiichi seiichiro seija seiji seika seiki seiko seino
+        seiran seishi seit seita seiya seiyu sejad sejada sejdi sejdo sejer sejfudin sejo seka sekhar
+        selahattin selahittin selam selamet selami selamije selatin selaudin selay selcan selda selen
+        selena selene selfinaz selim selima selime selimir selin selina selinde seline selladurai sellam
+        sellan sellapah sellaph sellapha sellar sellathurai selliah selma selman selmin selmir selva
+        selvadurai selvaggia selvakumar selvamalar selvanathan selvarajah selvaraju selvaratnam
+        selvedina selvendran selver selvet selveta selvete selvi selvie selvije selvinaz selwa selwyn
+        selyf selçuk sema semahat semanur semen semih semiha semija semin semion semir semira semiramide
+        semiramis semire semiye semião semjon semra semyon sen sena senad senada senahid senaida senan
+        sencer sendija seneca senem senen seng senga seniha senija senja senka senni seno senol senta
+        senthilkumaran senthilvelu sentiliana sentiljana seo seob seok seon seona seonaid seong seoras
+        seosamh seosamhin seoung sepehr sepideh sepp seppi seppl seppo september septimiu serafeim
+        serafim serafima serafin serafina serafine serafino serafína seraina seral serap seray serban
+        serbana sercan sercay serdal serdar seren serena serenella serenity sereno serge sergei sergeij
+        sergej sergeja sergejs sergejus sergen sergey serghe serghei serghi serghie sergi sergia sergii
+        sergij sergijus sergine sergio sergios sergiu sergius sergiusz sergiy sergo serguei serguey
+        serhad serhan serhat serhei serhii serhij serhiy serik serikzhan serin serina serine seringül
+        serita serjoscha serkan sermet serpil serra serse sertan sertaç sertorio sertório servais servan
+        servanda servando servane servanne servat servatius servet servete servulo sesselja sesselía
+        sesta sestilia sestilio sesto setareh seth setsuko settima settimia settimio settimo seumas seun
+        seung seva sevak seval sevan sevara sevasta sevastaska sevasti sevastia sevastian sevastiana
+        sevastiţa sevcan sevda sevdalija sevdalin sevdalina sevdie sevdije seve seved sever severa
+        severi severiana severiano severin severina severine severino severinus severo sevgi sevgin
+        sevil sevilay sevilljan sevim sevinc sevinj sevinç seviye sevleta sevli sevtap sewa seweryn
+        seydi seyed seyfettin seyfi seyfullah seyh seyhan seyhun seyidaga seyit seymour seymur seyran
+        seza sezai sezayi sezen sezer sezgi sezgin sezin seán seçil seçkin seëra sha shaban shabana
+        shabbir shabeer shabhavi shabir shabsai shabsi shabtai shachar shad shadi shadia shadije shady
+        shadya shae shafa shafeeka shafik shafika shafiq shafiqa shaghayegh shahab shahar shahbaz
+        shaheen shahen shahid shahida shahide shahien shahin shahla shahnaz shahnoza shahram shahresa
+        shahriar shahrokh shahryar shahrzad shahzad shai shail shaila shailee shailendra shaimaa shaina
+        shaindel shaip shaira shaista shaked shakeel shakeela shaker shakhla shakhriyar shakia shakil
+        shakila shakir shakira shakita shakoor shakti shakuntala shakuntla shala shalanda shalev shalini
+        shalom shalon shalonda shalva sham shamai shamar shameen shameena shameer shameera shameka
+        shamika shamil shamim shamin shamina shamir shamira shamiram shammai shamsher shamsuddin shan
+        shana shanae shanaz shanda shandi shandra shandy shane shaneka shanel shanell shanelle shang
+        shani shania shanice shanika shaniqua shanita shaniya shankar shanmugalingam shanmugam shanna
+        shannah shannan shannen shannon shanon shanta shantae shantay shante shantel shantell shantelle
+        shantha shanti shanti-devi shantimitra shanya shao shaqir shaqire shaquan shaquana shaquille
+        shaquita shara sharad sharaf sharam sharan sharareh sharbil sharda sharee shareen sharell sharen
+        shari sharice sharie sharif sharifa sharifah sharika sharilyn sharise sharita sharla sharleen
+        sharlene sharmaine sharman sharmila sharmistha sharokh sharolyn sharon sharona sharonda sharri
+        sharron sharyl sharyn shashi shashi-kala shashi-prabha shasta shatha shaul shaun shauna shaunda
+        shaunna shaunta shaunte shavarsh shavit shavon shavonda shavonne shawana shawanda shawanna
+        shawkat shawki shawn shawna shawnda shawne shawnee shawnna shawnta shawqi shay shaye shayla
+        shaylee shayna shayne shazia shazie shea sheba shedighalid sheela sheelagh sheema sheena sheera
+        sheetal shefali sheffield shefik shefkate shefki shefkie shefkije shefqet shefquet shega shehide
+        shehrie sheila sheilah sheindel sheker shekhar shektibay shela shelagh shelba shelbi shelbie
+        shelby sheldon shelia shella shelley shelli shellie shelly shelton shelva sheme shemeka shemika
+        shemsedin shemsi shemsie shemsije shen shena shendvera sheng shenika shenita shenka shenna shera
+        shere sheree shereen sherell sherelle sherene sheri sheriban sheribane sherice sheridan sherie
+        sherif sherife sherika sherill sherilyn sherise sherita sherlene sherley sherly sherlyn sherm
+        sherman sheron sherrell sherri sherrie sherril sherrill sherron sherry sherryl shervin sherwin
+        sherwood shery sheryl sheryll sheryn sherzod sheva shezai shi shida shideh shiela shifra
+        shigeaki shigehiro shigekazu shigeki shigeko shigemasa shigemi shigemitsu shigenobu shigenori
+        shigeo shigeru shigeta shigeto shigeya shigeyo shigeyoshi shigeyuki shih shihab shiho shihomi
+        shik shikha shikibu shila shile shiloh shilpa shim shima shimon shimpei shimshon shin shin'ichi
+        shinako shinar shingo shinichi shinichiro shinichirou shinji shinnichi shinnosuke shino shinobu
+        shinpei shinsaku shinsuke shintaro shintarou shinya shinzo shiona shiori shiqirie shiqirije
+        shira shiran shiraz shireen shirely shirin shirine shirl shirlee shirleen shirlene shirley
+        shirly shiro shirou shiv shiva shivani shivko shizu shizue shizuka shizuko shizuo shkumbin
+        shkurtë shkëlqim shkëlzen shkëndije shloma shlomi shlomit shlomith shlomo shlomoh shmaryahu
+        shmavon shmoolik shmuel shmuela shmulik sho shoba shobha shobhna shogo shoham shohei shohista
+        shoichi shoichiro shoira shoji shoko shokouh sholeh sholom sholpan sholto shon shona shonagh
+        shonah shonda shondra shonna shonta shorena shosaku shoshana shoshi shota shotaro shou shouichi
+        shouko shouta shoutarou shozo shpend shpresa shprintza shprinza shpëtim shqipe shqiponja
+        shraddha shraga shreekant shreya shri shruti shtelijana shteliyana shterijana shteriyana shterju
+        shteryu shturyanka shu shuan shuang shubha shubhra shuhei shuichi shuichiro shuji shukhrat shuki
+        shuko shukri shukrie shukrije shulamit shulamith shun shunichi shunji shunsuke shuo shuri
+        shusaku shushan shuzo shweta shyam shyamal shyamala shyamapada shyan shyana shyann shyanne
+        shyhrete shyla shynar shyqiri shyqyri si sia siad siamion siamon sian siana siani siarhei
+        siarhej siarhey sibbele sibbern sibe sibel sibele sibila sibilla sibille sibin sibinka sibo
+        sibrand sibren sibyl sibyla sibylla sibylle sibéal sicco sicke sică sid sidi sidik sidki sidney
+        sido sidoine sidonia sidonie sidonija sidonius sidor sidse sidsel sidónia sidónio sie siea sieb
+        siebe siebeld siebeldiene siebelt siebentje siebert siebo siebolt siebrand siebrecht siebren
+        sieds siefke siegbert siegberta siegbritta siegenot sieger siegert siegfred siegfrid siegfried
+        siegfrieda siegfriede sieghard siegharda sieghardt sieghart sieghelm sieghild sieghilde sieglind
+        sieglinde siegmar siegmund siegrid siegrun siegtraud siegulf siegwald siegward siegwart siek
+        sieka sieko siem sieme siemen siemie siemon siemona siemone sien sienna siep siepie sieppie
+        sierd sierk sierra siet sieta siete sietha sietie sietje sieto sietse sietske siety sietze
+        sieuwke siever sievert sif sifet sig sigal sigalit sigbert sigbjörn sigbjørn sigbritt sigdís
+        sigdór sigenot sigfinnur sigfred sigfrid sigfrido sigfried sigfríð sigfríður sigfús sigge
+        siggeir siggerður siggi sighard sighart sighelm sighild sighilde sighle sighvatur sigi sigifredo
+        sigisbert sigishelm sigismond sigismonda sigismondo sigismund sigita sigitas sigle siglind
+        siglinde sigmar sigmund sigmundur sigmut signe signhild signý sigolf sigolène sigourney sigrid
+        sigried sigrun sigrund sigrunn sigríður sigrún sigtraud sigtrud sigtryggur sigun sigunde sigune
+        sigurberg sigurbergur sigurbjarni sigurbjartur sigurbjörg sigurbjörn sigurborg sigurd sigurds
+        sigurdís sigurdór sigurey sigurfinnur sigurgeir sigurgrímur sigurgísli sigurhanna sigurhans
+        sigurjón sigurjóna sigurkarl sigurlaug sigurlaugur sigurleif sigurleifur sigurlín sigurlína
+        sigurmundur sigurpáll sigurrós sigursteinn sigursveinn sigurveig sigurvin sigurást sigurásta
+        sigurður siguróli sigurósk sigurþór sigurþóra sigutis sigutė sigvald sigvaldi sigvard sigvor
+        sigward sigwart sigyn sigþrúður sigþór sigþóra sihaam siham sihveri siim siire siiri siive sija
+        sijana sijbren sije sijka sijke sijme sijtse sijtske sijtze sik sika sikira sikke sikkeline
+        sikko sikstilija sil sila silas sile silena silene silfá silia silio silja silje silka silke
+        silko silla sille silo silva silvain silvaine silvan silvana silvano silvas silve silver
+        silveria silverio silvestar silvester silvestr silvestra silvestras silvestre silvestro
+        silvestru silvi silvia silvian silviana silviane silvica silvie silviea silvija silvije silvijo
+        silvina silvino silvio silviu silviya silvja silvo silvy silvère silvéria silvério sim sima
+        siman simanka simarjit simas simbad simcha simen simeon simeone simeonka simge simi simin simina
+        siminica simioana simion simka simme simmo simo simon simona simonas simone simonetta simonette
+        simonetto simonne simons simpert simperta simplicio simplício simson simão siméon sin sina
+        sinaida sinan sincere sincero sinclair sindre sindri sindy sine sinefta sineke sinel sinela
+        sinem sineta singa singarajah singaratnam sinh sini sinibaldo sinica sinikka siniša sinja sinje
+        sinnadurai sinnappu sinnarajah sinnathambi sinnathamby sinnathurai sinne sinniah sintija siny
+        sinéad sinđelija siobhan siofra sion sioned sipi sipke sippe sippie sippo sira sirak siranoush
+        siranush sirena siret siri siria siriana siriano sirikit sirine sirio sirja sirje sirka sirke
+        sirkka sirkkaliisa sirkku sirko sirle sirlei sirli sirlis sirly sirma siro sirp sirpa sirrý siru
+        sirvan sirwan sisaltina sisira siska sisko siss sisse sissel sissi sissy sista sistina sistino
+        sisto sita sitanath sithamparapillai sittampalam siu siubhan siun siurt siv siva sivabalan
         sivagnanam sivaguru sivagurunathan sivaji sivajini sivakumar sivakumaran sivakurunathan
         sivalingam sivan sivanantham sivananthan sivanathan sivanesan sivapatham sivarajah sivasamy
-        sivasubramaniam sivasundaram sivathas sivert sivine siviä siw sixta sixten sixto siyana siyka
-        sjaak sjaan sjan sjef sjirk sjoerd sjon sjors sjouke sjoukje sjöfn skafti skaidrīte skaistutė
-        skaistė skapti skarphéðinn skerdilaid skifter skirmantas skirmantė skjöldur skye skyler skënder
-        skúli slagjan slagjana slava slavcho slave slaveika slavejka slaven slavenka slaveyka slavi
-        slavica slavik slaviša slavka slavko slavo slavoj slavojka slavoljub slavomir slavomír slavomíra
-        slavčo slawa slađan slađana slim slobodan slobodanka slyvia slávka smadar smail smajil smajo
-        smaragda smaranda smaro smbat smilja smiljan smiljana smiljka smita smriti smári snefrid sneh
-        sneh-lata sneha snehlata snejana snezana snezanka snezhana snezhanka snežana sniazhana snieguolė
-        snježana snjólaug snorre snorri snæbjörn snædís snæfríður snær snævar snævarr so soad soan sobha
-        sobhi sobhie socorro soffía sofi sofia sofian sofiane sofica sofie sofija sofiya sofiţa sofja
-        sofka sofokli sofoklis sofya sofía soghra soh soha sohad sohail sohaila sohan sohei soheil
-        soheila soheir sohrab soichiro soila soile soili soini sointu soizic sok sokol sokrat sokratis
-        sol solange solbjørg soledad soledade solfrid solmaz solomon solveig solveiga solvejg solvig
-        solvita solweig solène som soma somasundaram somer somia sommer somnath son sona sonal sonali
-        sonay sondra soner song songül sonia sonila soniya sonja sonny sonoko sonsoles sonya soo sooad
-        sook sool soon sooriyakala soosaipillai sop sophia sophie sophio sopho sora sorana soraya sorcha
-        sorica sorin sorina sorinel soso sotir sotiraq sotiria sotirios sou souad soudabeh souha souhail
+        sivasubramaniam sivasundaram sivathas sivathasa sive sivert sivine siviä siw siwan sixta sixte
+        sixten sixtine sixto sixtus siya siyana siyka sjaak sjaan sjack sjak sjambertus sjan sjanelle
+        sjanie sjannie sjef sjeng sjirk sjoeke sjoerd sjoerdje sjoke sjon sjonni sjonnie sjonny sjors
+        sjouk sjouke sjoukje sjur sjut sjuttje sjöfn skafti skaidrius skaidrīte skaistis skaistutė
+        skaistė skapti skarlatos skarphéðinn skender skerdian skerdilaid skifter skip skippy skirmantas
+        skirmantė skirmundas skjöldur skorri skrima sky skye skyla skylar skyler skæringur skënder
+        skírnir skúli skúlína slagjan slagjana slas slava slavcho slave slaveika slaveiko slavej
+        slavejka slavejko slaven slavena slavenka slavenko slavey slaveyka slaveyko slavi slavia slavica
+        slavija slavik slavina slaviya slaviša slavka slavko slavna slavo slavoj slavojka slavoljub
+        slavoljubka slavomil slavomila slavomir slavomír slavomíra slavčo slawa slađan slađana slim
+        slimane sloane slobodan slobodanka slobodka slyvia sláva slávka smadar smail smajil smajo
+        smaragda smarand smaranda smarandache smarandita smaro smbat smeralda smeraldo smilja smiljan
+        smiljana smiljka smita smriti smári snefrid sneh sneh-lata sneha snehlata snejana sneza snezana
+        snezanka snezha snezhana snezhanka snežana sniazhana snieguolė snježana snjáfríður snjólaug
+        snjólfur snorre snorri snæbjörg snæbjörn snædís snæfríður snær snævar snævarr snæþór so soad
+        soan soava soave soazic soazig sobha sobhi sobhie sobina sobine soccorsa soccorso socorro
+        socrate soeke soffía sofi sofia sofian sofiane sofica sofie sofiea sofieke sofija sofije sofijka
+        sofika sofio sofiya sofiyka sofiţa sofja sofka sofokli sofoklis sofoklli sofoula sofraniasas
+        sofronije sofronio sofus sofya sofía soghra soh soha sohad sohail sohaila sohan sohei soheil
+        soheila soheir sohrab sohvi soichi soichiro soila soile soili soilikki soini sointu soizic
+        sojeva soji sok soka soki sokol sokrat sokratis sol solange solbjørg solbritt soledad soledade
+        solen solenne solfrid soline solja sollaug solmaz solo solomia solomie solomon solomonia sols
+        soltana soltanica solveig solveiga solvejg solvig solvita solvy solweig soly solza solène som
+        soma somasundaram somer somia sommer somna somnath son sona sonal sonali sonay sondra soner song
+        songül sonia sonica soniea sonila soniya sonja sonka sonnfried sonngard sonnhard sonnhardt
+        sonnhild sonnhilde sonnie sonny sonný sonoe sonoko sonomi sonsoles sonya soo sooad sook sool
+        soon sooriyakala soosaipillai sop sophia sophie sophio sopho sophoklis sophy sora sorana soraya
+        sorcha sorica sorin sorina sorinel sorinela sorkunde sorne sorusch sorush soso sossia sossio
+        sosthène sosuke sotaro sotir sotira sotiraq sotiria sotirios sou souad soudabeh souha souhail
         souhair souheil souheila souheir souichirou souk soultana soumen soumia soumitra soun soung
-        souraya sousan souzan soňa sparkle spartaco spartak spas spasa spase spasenija spaska spasoje
-        spass spencer speranta speranza spiridione spiridon spiro spiros spiru spomenka spomenko spresa
-        spring spyridon spyridoula spyros srbislav srboljub srebrenko sreten sretko srećko srečko srečo
-        sri sriharan srikanthan srini srinivas srinivasa sriskantharajah sritharan srđa srđan stacee
-        stacey staci stacia stacie stacy staffan staika staiko stajka stajko staka stamantina stamatia
-        stamatios stamatis stamen stamena stamenko stan stana stanca stancho stanciu stancu stane stanel
-        stanford stanica stanika stanimir stanislao stanislas stanislau stanislaus stanislav stanislava
-        stanislavas stanislaw stanislovas stanisław stanisława staniša stanju stanka stanko stanley
-        stanoje stanton stanyu star starla starr stas stasia stasys stasė stav stavri stavrica stavro
-        stavros stavroula stayka stayko staņislava staņislavs steef steen steeve stef stefa stefaan
-        stefan stefana stefani stefania stefanie stefanija stefanka stefano stefanos stefany stefanía
-        stefcho steffanie steffen steffi stefka stefko stefnir stefán stein steina steinar steinarr
-        steindór steingerður steingrímur steinn steinunn steinvör steinþór steinþóra stela stelian
-        steliana stelica stelios stella stellan steluţa sten stepan stepanie stepas stephaine stephan
-        stephane stephani stephania stephanie stephany stephen stephenie stephine stephnie steponas
-        stere sterea stergiani stergios sterian steriana sterica sterling stevan steve steven stevica
-        stevie stevo stevče stevčo stewart stian stig stijn stilian stiliana stiliani stilijan stilijana
-        stiliyan stiliyana stina stine stiofán stipan stipe stipo stjepan stjepo stoian stoika stoiko
-        stoil stoitcho stoja stojadin stojan stojana stojanka stojanče stojka stojko stojna stojtcho
-        stoju stojče stole stormy stoyan stoyana stoyanka stoyka stoyko stoytcho stoyu strahil stuart
-        sture sturla sturlaugur styliani stylianos styrmir ståle stéphan stéphane stéphanie stígur
-        stănică su suad suada suanne suat suayip sub subaskaran subha subhas subhash subhendu subhi
-        subhra subi subina subir subka subramaniam subramanian subramaniyam subrata sucha sucheta
-        suchitra sudaba sudarshan sudesh sudeshna sudha sudhir sudie sudipta sue sueann suela suellen
-        sufia sufian sufiya sufyan sug sugata suguru suha suhad suhail suhair suhasini suhayl suhayla
-        suhayr suheil sui sujata sujit suk sukhbir sukhder sukhdev sukhjinder sukhpal sukhvinder
-        sukhwant sukhwinder sukla sul sulaiman sulayman suleiman sulejman sulekha sulema sulev sulevi
-        suleyman suliko suljo sulo sultan sultana sultanka suman sumarliði sumathy sumati sumaya sumayya
-        sumeeta sumi sumie sumiko sumio sumire sumit sumita sumitra summer sun suna sunanda sunay
-        sundaralingam sundaram sundarampillai sunday sundralingam sune sunetra sung sunil sunita suniti
-        sunna sunnat sunneva sunni sunny sunshine suntke sunčana sunčica suoma sup suphi suphiye suppiah
-        sura suraj suranjan surat suraya surekha suren surender suresh sureshkumar sureskumar surinder
-        surjeet surjit suruchi surya suryo susan susana susann susanna susannah susanne susete sushil
-        sushila sushma susi susie susmita sussan sussi sussie susumu susy sutapa suthakaran sutharshan
-        sutharshini suu suvad suvada suvi suy suzan suzana suzann suzanna suzanne suzete suzette suzi
-        suzie suzuyo suzy svajūnas svala svana svanberg svanbjörg svanborg svandís svanfríður svanhild
-        svanhildur svanhvít svanlaug svante svanur svata svatava svatopluk svatoslav svava svavar svea
-        svein sveinbjörg sveinbjörn sveinborg sveindís sveinn sveinung sven svend svenja sverker sverre
-        sverrir sveta svetin svetislav svetla svetlan svetlana svetlin svetlomir svetlomira svetlozar
-        sveto svetolik svetomir svetoslav svetozar sviatlana sviatoslav svilen svitlana svjetlana
-        svyatoslav světlana světluše swapan swapna swarn swaroop swati sweety swen swenja sweta swetlana
-        sy sybil sybille syble sybren sydney syed syeda syle sylejman sylke sylva sylvain sylvaine
-        sylvester sylvette sylvi sylvia sylviane sylvie sylvère sylvía sylwester sylwia symeon synnøve
-        synthia synøve syohei syreeta syrja sytse sytske syung szabina szabolcs szczepan szilveszter
-        szilvia szilárd szymon sándor sándorné sára säde sæberg sæbjörg sæbjörn sædís sæmundur særún
-        sæunn sævar sæþór séamus sébastien ségolène sérgio séverine síle símon sînziana sólberg sólborg
-        sóldís sóley sólmundur sólon sólrún sólveig sónia sölvi sönke sönmez sören sølvi søren søs
-        súsanna süha süheyla süleyman sümeyra sümeyya sümeyye süreyya sürmeli săndica sıddıka sıdıka
-        sıla sırrı sıtkı sławomir sławomira ta taavi tabatha tabea tabetha tabitha tacettin tache
-        taciser taco tad tadaaki tadahiko tadahiro tadahisa tadanori tadao tadas tadashi tadasu tade
-        tadej tadeja tadeus tadeusz tadhg tadija tado tae taek taeko tafil tage taghi taghrid taha tahar
-        taher tahera tahere tahereh tahir tahira tahire tahmeena tahmina tahsin tai taib taiba taibe
-        taichi taiga taija taiji taik taiki taimi taina tair taisha taisia taisier taisija taisir taisto
-        taisuke taisya taito taivo taiyo taizo tajar tajinder tajuana tak takaaki takae takafumi
-        takaharu takahiko takahiro takahisa takakazu takako takamasa takamichi takanari takanori takao
-        takashi takatoshi takatsugu takaya takayasu takayo takayoshi takayuki take takeaki takefumi
-        takehiko takehiro takehisa takehito takeo takeru takeshi takis takisha taku takuji takuma takumi
-        takuro takuto takuya tal talal talat talea taleus talgat tali talia talib taline talip talisha
-        talitha talvikki taly talya tam tama tamae tamaki tamala tamami tamar tamara tamas tamatha tamaz
-        tambra tameika tameka tamekia tamela tamer tamera tamerlan tamesha tami tamica tamie tamika
-        tamiko tamila tamilla tamim tamio tamir tamisha tammara tamme tammera tammi tammie tammo tammy
-        tamotsu tamra tamta tamás tamāra tan tana tanasije tandra tandri tandy tane taneja taneka tanel
-        taneli taner tanesha tang tangela tanguy tania tanika tanisha tanja tanju tanna tanner tansu
-        tanta tanuja tanush tanveer tanvier tanvir tanya tanyu tao tapan tapani tapas tapash tapasi
-        tapati tapio tara tarah tarana taras tarcisio tarek taren tareq tari tariel tarik tariq tarja
-        tarkan tarlan tarlochan tarmo taro taron tarra tarsem tarsha taru tarun tarvi tarvo taryn tarık
-        tasha tashia tashina tasia tassos tat tatevik tatiana tatijana tatjana tatsiana tatsuhiko
-        tatsuhiro tatsuji tatsumi tatsuo tatsuya tatsuyuki tatsyana tatu tatum tatuya tatyana taufik
-        taufiq taulant tauno taunya tautvydas tawana tawanda tawanna tawfik tawfiq tawna tawny tawnya
-        taxiarchis tayfun taylan taylor tayna tayseer taysir taşkın taťana taťjana taťána te tea teag
-        teake techiya tecla ted teda teddy teele teemu teena teet tefik tefta tegan tehila tehilah
-        tehilla tei teija teijo teika teiksma teimur teimuraz teisha teitur teja tejvir teki tekin teklė
-        tekmile telemak tellervo telli telma telman telmo temeka temel temelko temenuga temenura
-        temenuschka temenushka temenuzhka temenuzka temika temirlan temo tempie temple temur temuri tena
-        tencho tenesha teng tengiz tenho tenisha tenna tennie tennille tenzile teo teodor teodora
-        teodoras teodoro teodors teodosia teodosie teofil teofila teofilis teofilo teofilė teoman teona
-        teppei teppo tequila tera tereasa terence teresa terese teresia teresina teresio teresita
-        teressa teresė tereza terezia terezie terezija terhi terho teri terica terina terisa terje tero
-        terra terrance terrell terrence terresa terri terrie terrilyn terry terttu teruaki terufumi
-        terumi teruo teréz terézia terēzija tesha teslime tess tessa tessie tetiana tetjana tetsu
-        tetsuhiro tetsuji tetsumi tetsuo tetsuro tetsushi tetsuya tetyana teun teunis teus teuta teuvo
-        tevfik teymur tha thac thach thad thaddeus thade thai thaleia thalia thambiah thambimuthu
-        thambipillai thambirajah thambo thambu thampiah than thanabalasingam thanas thanendran thang
-        thangarajah thangavadivel thangavelu thanh thao tharmakulasingam tharmalingam thavarajah
-        thavarasa thavaseelan thayalan thayaparan the thea theda theis thekla thelma themis themistoklis
-        theo theocharis theodhor theodoor theodor theodora theodore theodoros theodorus theodosios
-        theodosis theodór theodóra theofania theofanis theofilos theola theologos theoni thera theres
-        theresa therese theresia theressa theron thersa thessalia theun thevarajah theódór theódóra thi
-        thiagarajah thibaud thibault thibaut thien thierry thiet thijs thilde thillaiampalam thilo thin
-        thinh thiong thiru thirukumar thirunavukkarasu thiyagarajah thiyakarajah tho thoa thom thoma
-        thomas thomasena thomasina thomasine thommy thong thor thora thorben thorbjörn thorbjørn thord
-        thordis thore thorkil thorkild thorleif thormod thorsten thorvald thouraya thresa thu thuan thuc
-        thung thuong thuraiappah thuraiappiah thurairajah thuraisamy thuraisingam thuraya thurayya thure
-        thurman thuy thuyen thyge thyra théo théodore théophile thérèse ti tia tiago tian tiana tianna
-        tiara tiberia tiberiu tibor tiborné tibério tido tie tiemen tien tiera tierra ties tiesha tiet
-        tifany tiffaney tiffani tiffanie tiffany tiffiny tigran tihana tiho tihomir tihomira tiia tiina
-        tiit tiiu tija tijana tijen tijuana tikva tikvah tila tilda tilemachos till tilla tillie tilly
-        tilo tim timika timm timmy timo timofei timofej timofey timon timotei timotej timoteo timothy
-        timothée timur timuçin timóteo tin tina tinatin tinca tincuta tine tineke ting tinh tini tinie
-        tinisha tinka tinko tinna tino tinok tinus tiny tiphaine tisa tish tisha titas titel titi titia
-        titiana tito titta titti titu titus tivadar tiziana tiziano tiţă tjade tjado tjard tjark tjarko
-        tjaša tjebbe tjeerd tjerk tjitske tjitte tjörvi to toader toan tobe tobi tobias tobie toby
-        toccara tod todd todor todora todorka tofayl tofik togrul togzhan tohru toi toimi toine toini
-        toivo toke tokiko tokinori tokio toko tokuzo tolga toli tolkyn tom toma tomas tomasa tomaso
-        tomass tomasz tomaž tome tomeka tomer tomi tomica tomika tomiko tomio tomislav tomislava
-        tomisław tomita tomm tomma tommasina tommaso tommi tommie tommy tommye tomo tomoaki tomoe
-        tomohiko tomohiro tomohisa tomoji tomokazu tomoki tomoko tomomi tomomitsu tomonori tomoo tomor
-        tomorr tomotaka tomoya tomoyo tomoyoshi tomoyuki toms tomás tomáš tomče ton tona tonda tone
-        tonette toney tong toni tonia tonie tonin tonino tonio tonisha tonita tonja tonje tonka tonko
-        tonni tonnie tonny tony tonya tonći tonči toomas toon tooru toos tor tora torben torbjörn
-        torbjørg torbjørn tord tordis tore torfhildur torfi torgeir torgny torgom torhild tori toribio
-        torie toril torild torill torjus torkil torkild tormod tornike toros torri torrie torstein
-        torsten toru torunn torvald tory tosca toschka toschko tosha toshia toshiaki toshie toshifumi
-        toshiharu toshihide toshihiko toshihiro toshikatsu toshikazu toshiki toshiko toshimi toshimitsu
-        toshinobu toshio toshiro toshiya toshiyasu toshiyuki toshka toshko tosun totka toufic toufik
-        touko tova tovah tove tovmas towanda toya toyo toyokazu toyoko toyomi tracee tracey traci tracie
-        tracy traian traiko trajan trajanka trajko trajče tram tran trandafir trandafira trang traude
-        traudel traudl traugott trausti traute travis trayan trayanka trayko trea treasa treena trees
-        trena trendafil trent trenton tresa tressa tressie treva trevor trey tri triantafilos
-        triantafyllia triantafyllos tricia trienke trientje trieu trifan trifon trifun triin triinu
-        trijnie trijntje trina trine trinh trinidad trinidade trinity trinus triona tripo tripta tripti
-        trish trisha trista tristan tritan trix troels trofim tron trond trong troy tru truc trude trudi
-        trudie trudy trufka trula truls truman trung truong truus tryggvi trygve trëndelina tsahi tsolak
-        tsubasa tsukasa tsuneaki tsunemi tsuneo tsung tsutomu tsuyoshi tsvee tsvi tsviya tu tuan tuba
-        tudor tudora tudorache tudorel tudorina tudoriţa tue tufan tugay tugomir tuija tuire tula tullia
-        tullio tulsa tumi tuna tunahan tunay tuncay tuncer tung tunko tunç tuomas tuomo tuong tuovi
-        tural turan ture turgay turgut turhan turi turid tuula tuuli tuulia tuulikki tuure tuvia tuy
-        tuyen tuyet tuğba tuğrul tuğçe twan twana twanda twanna twanny twila twyla ty tyesha tyisha
-        tyler tynisha tyra tyree tyrell tyron tyrone tyson tyyne tzahi tzanka tzanko tzeni tzenka tzeno
-        tzetza tzipora tziporah tzippi tzippora tzipporah tzivia tzonju tzonka tzoulia tzvi tzviya táňa
-        tânia tímea tómas tõnis tõnu tönjes tönnies tülay tülin tülün tünde türkan türker tālis
-        tālivaldis tănase ubaldo ubbe ubbine ubbo ucha uda udaya udi udo ueli uffe ufuk uglješa ugo uh
-        ui ujjal uk ukë ula uladzimir uladzislau uladzmir ulan ulaş ulderico uldis ulf ulfat ulfert uli
-        ulisse uliya ulja uljana ulla ulli ullrich ulrica ulrich ulrik ulrika ulrike ultan ulugbek ulvi
-        ulviya ulviye ulviyya ulya ulyana ulysses uma uma-devi umar umashankar umay umbelina umberto
-        umesh umid umida umur umut un una undine undinė unelma ung unn unnar unni unnsteinn unnur uno
-        untamo unto uolevi upinder uran urbain urban urbano urho uri uriel urim urmas urmi urmil urmila
-        urmo uroš urpo urs ursel ursi ursina ursola ursula urszula urvashi urve urður urša urška uršulė
-        usama usamah uschi usha usko usman usmon uta ute uthayakumar uthayakumaran uthayasooriyan uthman
-        utku utpal uttam uuno uwe uyen uzeir uzi uzy uğur uğurcan uģis vachagan vaclava vaclovas vacys
-        vada vadim vadims vadivelu vadym vadzim vafa vagarshak vagharshak vaghinak vagif vagn vagner
-        vahagn vahan vahe vahid vahida vahide vahidin vahit vahram vahur vaia vaidas vaide vaido
-        vaidotas vaike vaiko vainamo vaios vaira vairamuthu vaishali vaithialingam vaithilingam vaiva
-        vaja vaka vakhtang val vala valarie valarmathy valbjörn valbona valborg valda valdas valde
-        valdeko valdemar valdemaras valdet valdete valdimar valdis valdo valdrin valdur valdís valencia
-        valene valent valentim valentin valentina valentinas valentine valentino valentyn valentyna
-        valentín valentīna valentīns valer valeri valeria valerian valeriana valeriano valerica valerie
-        valerii valerij valerija valerijonas valerijus valerio valeriu valerius valeriy valeriya valery
-        valeryia valev valgarð valgarður valgeir valgerður valiantsina valida valija valis valja valle
-        valli vallie vallipuram vallo valmir valon valorie valrie valter valters valto valts valtter
-        valtteri valtýr valur valve valya valère valéria valérie valério valéry valþór valērija valērijs
-        valė van vance vanda vandana vandna vanesa vanessa vanetta vangel vangelis vanghelita vangjel
-        vangjush vania vanik vanita vanja vanjo vanko vanna vannesa vannessa vanni vano vanya vanyo
-        vančo vappu varathan varazdat varda vardan vardges vardit varduhi varis varje varlam varmo varpu
-        varsha vartan varujan varvara vasa vasanthakumar vasanthan vasanti vasco vaseekaran vasfi vashti
-        vasif vasil vasila vasile vasilea vasileia vasileios vasilena vasili vasilia vasilică vasilie
-        vasilii vasilij vasilija vasilije vasilijs vasilijus vasilika vasiliki vasilios vasilis vasilisa
-        vasiliy vasilka vasillaq vasily vasja vaska vaske vasko vaso vassil vassila vassilena vassili
-        vassilij vassiliki vassilios vassiliy vassilka vassily vasudha vasundhara vasyl vath vathsala
-        vatroslav vaughn vazgen vazha vaško veaceslav veatriki veda vedad vedat vedia vedran vedrana
-        veena veer veera veerle vefa vegar vegard vehbi vehip veigar veijo veikko veiko veine veit veiz
-        vela velautham velauthan velauthapillai velcho velda veldin veledin velga veli velia velibor
-        velida velik velika veliko velimir velin velinka velislav velislava velitchka velitchko velizar
-        veljko veljo velka velko vella vellamo velli vello velma velta velupillai veluppillai velva
-        velvet vena venancio venanzio vencislav vendel vendelín vendula vendulka venelin venera
-        veneranda venessa veneta venetka venetta veniamin venice venita venka venkat venkatesh venko
-        venla vennie vents ventzislav venus venâncio veola vera veranika verda verdell verdie vered
-        verena vergie vergil vergilia vergiliu verginia verginica verginija verginiya verica verjine
-        verka verla verlene verlie verline vern verna vernell verner verneri verners vernetta vernharður
-        vernia vernice vernie vernita vernon veroljub verona veronica veronika veronique veroslava
-        versie vertie veríssimo verónica vesa vesel vesela veselin veselina veselinka veseljko veselka
-        veselko vesile veska vesko vesna vessa vessela vesselin vesselina vesselinka vesselka vesta
-        vestimir veta veton veturia veysel vezire vi viaceslav viachaslau viacheslau viacheslav
-        viatcheslav vibe vibeke vibha vica vice vicenta vicente vicenţiu vickey vicki vickie vicko vicky
-        victoire victor victoria victoriana victoriano victorija victorina victorine victorino victorio
-        victorita victoriya vid vida vidadi vidaga vidak vidal vidar vidas vidhu vidju vidmantas vidoje
-        vidosav vidosava vidya vidyu vidūnas vien vieno viera vieroslava viesturs viet vigan vigdis
-        vigdís vigen vigfús viggo viggó vigitha vigneswaran vignir vihtori viia viiu viive viivi vija
-        vijay vijaya vijayakumar vijayarajah vijayaratnam vijayathasan vika vikas viki vikki viknarajah
-        vikram vikramjit viktar viktor viktoras viktoria viktorija viktoriya viktors viktorya viktoryia
-        viktoría viktória vilberg vilborg vildan vildana vildís vilem vilen vilhelm vilhelmas vilhelmina
-        vilhelms vilhelmína vilhjálmur vilho vili viliam vilija vilim vilis vilius vilja viljam viljami
-        viljar viljem viljo ville villem villiam villu villy vilma vilmantas vilmar vilmos vilmundur
-        vilmārs vilnis vilson vilve vilém vimalan vimla vina vinay vincas vince vincenc vincent
-        vincentas vincents vincenza vincenzina vincenzo vincenţiu vinciane vineet vineeta vineta vinh
-        vinicio vinita vinka vinko vinni vinnie vinod viny vinzenz viola violaine violanda violet
-        violeta violetka violetta violette viorel viorela viorelia viorica viorika vira virgaudas virge
-        virgen virgie virgil virgile virgilijus virgilio virgiliu virgina virginia virginica virginie
-        virginija virginijus virginio virgo virgolino virgílio virgínia virjinia virjinija virjiniya
-        viron virpa virpi virva virve virzhinia virzhinija virzhiniya virág visar visare visarion
-        visitación visuvalingam visvaldis visvalingam vita vitali vitalian vitaliano vitalie vitalii
-        vitalij vitalija vitalijs vitalijus vitalina vitalius vitaliy vitallium vitaly vitantonio vitas
-        vitauts vitchka vitcho vito vitoldas vitolds vitomir vitore vitoriano vitorino vittoria
-        vittorina vittorino vittorio vitória vitālijs viva vivan viveca vivek viveka vivi vivian viviana
-        viviane vivianne vivien vivienne vivika vizma viðar višnja višnjica vjacheslav vjara vjarka
-        vjatcheslav vjatšeslav vjačeslavs vjekoslav vjekoslava vjera vjeran vjola vjolca vjollca vjosa
-        vlad vlada vladan vladana vladanka vladas vlade vladeta vladica vladik vladilen vladimer
-        vladimir vladimira vladimiras vladimiro vladimirs vladimír vladimíra vladislav vladislava
-        vladislavas vladislavs vladislovas vladlen vladlena vlado vladymyr vladyslav vlajko vlash
-        vlasios vlasta vlastimil vlastimila vlastimir vlastislav vlatka vlatko vlora voica voichiţa
-        voicu voitto vojimir vojin vojislav vojislavka vojka vojko vojmír vojna vojo vojsava vojtech
-        vojteška vojtěch voldemar voldemaras voldemārs volha volkan volker volkert volkmar volodia
-        volodimir volodya volodymyr von voncile vonda vonnie vram vratislav vrej vreni vreny vsevolod
-        vsevolods vu vugar vui vujica vuk vukadin vukan vukašin vukica vukomir vukosava vulchan vulcho
-        vulka vulkana vulko vullnet vung vuokko vuong vuqar vural vurban vurbinka vusal vusala vučina
-        vyacheslav vyara vyarka vyatcheslav vygantas vygaudas vytas vytautas vytautė vytenis václav
-        václava väino väinämö väinö védís véronique vérène vésteinn víctor vífill víglundur víkingur vít
-        vítor vítězslav vítězslava víðir vēsma věnceslava věra věroslava wacław wacława wadad waddah
-        wade wadhah wadi wadih wadim wael wafa wafaa wafik wagn wagner wahab waheed wahib wahid
-        wahidullah wai waiel wail wajdi wajid wajieh wajih wakako wakana walburga waldemar waldo waleed
-        walentin walentyna waleri walerij wali walid walker wallace walli wally walpurga walter walther
-        walton waltraud waltraude waltraut wan wanda waneta wanetta wang wanita waqar ward warner warren
-        waseem wasili wasim wassili wassim wataru wava waylon wayne weert weertdine wei weldon wen
-        wenche wendelin wendell wendi wendie wendolyn wendy wenona weon wera werner weronika werra wes
-        wesam wesley wessam wessel weston wha whan whitley whitney whoan wia wiard wibo wichert widad
-        widar wiebe wiebke wiebren wieger wieke wiel wieland wieneke wiep wiepie wies wiesje wiesław
-        wiesława wietse wietske wietze wiggo wijnand wiktor wiktoria wil wilber wilbert wilbur wilburn
-        wilco wilda wiley wilford wilfred wilfredo wilfrid wilfried wilfriede wilhelm wilhelmina
-        wilhelmine wilhelmus wilhemina wilke wilko will willa willard willeke willem willemien willemijn
-        willena willene willetta willette willi willia william williams willian willibald willie
-        williemae willis willm willodean willow willy wilm wilma wilmer wilson wilton wiltraud wiltrud
-        wim windy winford winfred winfried winifred winni winnie winnifred winona winston winter
-        wioletta wisam wissam wit witali witalij witlof witold wivi wjatscheslaw wladimir wladislaw wm
-        wo wojciech woldemar wolf wolfgang wolfram wolter won wonda wong woo woodrow wook woom woon
-        woong wout wouter wu wuk wulf wyatt wybe wynell wynona wübbo wübke władysław władysława
-        włodzimierz xander xandra xanum xaver xavier xayrullo xenia xenija xeniya xenofon xenophon
-        xhafer xhaferr xhavit xheladin xhelal xhelil xhemal xhemil xhemile xhensila xheva xhevahir
-        xhevahire xhevair xhevat xhevdet xhevit xhevrije xhezair xhezide xhilda xhoana xhuliana xhuljeta
-        xi xia xian xiang xiao xin xing xiomara xiong xiu xoan xochitl xu xuan xue xumar xun xuong
-        xuraman ya yaacov yaakov yaara yacine yackov yacov yadigar yadira yadollah yae yaeko yael yafa
-        yaffa yahaira yahya yair yajaira yakim yakir yakov yakup yalchin yalçın yamato yamina yamini
-        yamit yan yana yanaki yang yani yanina yanira yaniv yanka yanko yann yanna yannick yantcho yao
-        yaprak yaraslau yaren yaron yaroslav yaroslava yaseen yasemen yasemin yaser yashar yashoda
-        yashpal yashwant yasin yasir yasmin yasmina yasmine yassar yasser yassin yassine yassir yasue
-        yasuharu yasuhide yasuhiko yasuhiro yasuhisa yasuhito yasuji yasuko yasumasa yasumitsu yasunari
-        yasunobu yasunori yasuo yasushi yasutaka yasutomo yasutoshi yasuyo yasuyoshi yasuyuki yatinder
-        yauhen yauheni yauhenia yauheniya yavuz yayoi yazid yağmur yağız yaşar yde ye yechezkel yechiam
-        yechiel yee yegana yegor yehezkel yehia yehiel yehonatan yehoshua yehoshuah yehuda yehudah
-        yehudis yehudit yekaterina yekta yelda yeldar yelena yeliz yen yener yeng yeo yeol yeon yeong
-        yer yerachmiel yerbol yerkin yerlan yermek yermiyahu yernar yershan yerucham yeruham yervand
-        yerzhan yesenia yeshayahu yessenia yeter yetkin yetta yeul yeun yeva yevette yevgen yevgeni
-        yevgenia yevgenii yevgeniy yevgeniya yevgeny yeşim yi yifat yiftach yigal yil yin ying yinon
-        yishai yishay yisrael yisroel yitzchak yitzchok yitzhak yitzshak yiğit ylber ylermi ylfa ylli
-        yllka ylva ymer ymkje yngvar yngve yngvi yo yoan yoann yoav yochai yochanan yocheved yoe yoel
-        yogalingam yoganathan yogarajah yogarasa yogendra yogendran yogesh yogeshwer yogeswaran yogita
-        yohai yohei yoheved yohichi yohko yoichi yoichiro yoji yoko yol yolaine yolanda yolande yolando
-        yolonda yon yona yonah yonatan yonathan yonca yong yonit yoo yoon yoram yorck yordan yoriko
-        yosef yoseph yoshi yoshiaki yoshie yoshifumi yoshiharu yoshihide yoshihiko yoshihiro yoshihisa
-        yoshihito yoshiji yoshikatsu yoshikazu yoshiki yoshiko yoshimasa yoshimi yoshimichi yoshimitsu
-        yoshinari yoshinobu yoshinori yoshio yoshiro yoshitaka yoshito yoshitoshi yoshiyasu yoshiyuki
-        yosma yosra yossef yossi yossy yosuke you youcef youichi youji youko youl youlanda youlia
-        youlian youliana youn younes young youri youriy yousef yousif yousra youssef youssi youssif
-        youssouf youssra yousuf yousuke youval ype yrjö yrsa ytje ytsje yu yuan yudai yue yuen yuette
-        yuhei yuhi yui yuichi yuichiro yuiko yuji yujiro yuk yuka yukako yukari yuki yukie yukihiko
-        yukihiro yukiko yukimasa yukimi yukinobu yukinori yukio yukitoshi yuko yul yulanda yulduz yuli
-        yulia yulian yuliana yuliia yulija yuliy yuliya yuliyan yuliyana yulya yuma yumi yumiko yun yuna
-        yung yunis yunus yuonne yup yura yurdagül yuri yurii yurij yurik yurika yuriko yuriy yury yushi
-        yusif yusra yusrah yussuf yusuf yusuke yuta yutaka yuu yuuichi yuuji yuuki yuuko yuumi yuuna
-        yuusuke yuuta yuuto yuval yuya yuzo yuzuru yvan yveline yves yveta yvetta yvette yvo yvon yvona
-        yvone yvonne yzeir yücel yüksel yıldıray yıldırım yıldız yılmaz zaal zabihullah zabil zacarias
-        zachariah zacharias zacharoula zachary zachery zack zackary zada zafar zafeiria zafer zafira
-        zagorka zahari zaharia zaharie zahava zaheda zaheer zaher zahi zahid zahida zahide zahir zahoor
-        zahra zaid zaida zaiga zaim zainab zaira zajko zakaria zakariya zakarya zaki zakia zakir
-        zakiyyah zalman zalo zaman zamfir zamfira zamil zamin zamir zamira zan zana zanda zandra zane
-        zanna zaprjan zapryan zara zarema zarif zarifa zarife zarije zarina zaruhi zaur zaure zauresh
-        zaven zayd zaydan zayn zayna zaynab zaynah zaza zbignevas zbigniew zbyněk zdena zdenek zdenka
-        zdenko zdeno zdeněk zdeňka zdislav zdravka zdravko zduard zdzisław zdzisława ze zeena zeev zef
-        zeferino zefirel zehava zehra zeid zeidan zein zeina zeinab zejna zejnepe zejnije zejnil zekai
-        zekeria zekeriya zekeriye zeki zekija zekir zekiye zelal zelda zelig zeliha zella zelma zeltīte
-        zeman zemfira zemira zemrie zena zenaida zenel zenepe zenia zennur zenobia zenon zenonas zenons
-        zenovia zenta zenun zeqir zeqo zerrin zetta zev zeyad zeycan zeynab zeynal zeynel zeynep
-        zhamilja zhamilya zhan zhana zhanar zhanat zhandos zhaneta zhang zhani zhanibek zhanna zhannat
-        zhao zhasmina zhazira zhe zheka zheko zheljazka zheljazko zheljo zhelju zhelka zhelo zhelyazka
-        zhelyazko zhelyo zhelyu zhen zheng zheni zhenja zhenya zhetchka zhetcho zhi zhibek zhiger zhivka
-        zhivko zhong zhoresa zhoro zhou zhu zhuang zhuldyz zhulian zhulieta zhuliyan zhuljeta zhuo zi
-        zia ziad ziba zied ziedonis zigfrīds zigmantas zigmas zigmunds zigmārs zigrīda zigurds zihni
-        zija zijad zijada zijah zijo zilha zina zinaida zinayda zinaīda zinca zineta zini zinovie zinta
-        zintis zion zipi zipora zippora zissel zita ziv ziva ziver ziwar ziya ziyad ziyba ziynet zlata
-        zlatan zlatana zlate zlati zlatica zlatija zlatin zlatina zlatinka zlatka zlatko zlatomir zmaga
-        zmago zoe zoea zofia zofija zografia zohar zohra zohrab zohreh zoi zoia zoica zoila zois zoiţa
-        zoja zojë zola zoltán zoltánné zona zonia zophanías zophonías zora zoraida zoran zorana zorel
-        zorica zorislav zoriţa zorka zorko zosė zouhair zouheir zoya zoé zrinka zrinko zsanett zsigmond
-        zsolt zsuzsa zsuzsanna zsófia zuhair zuhal zuhayr zuhdija zuheir zuhra zula zulema zulfaqar
-        zulfia zulfija zulfikar zulfiqar zulfiya zulma zulmira zumrud zuo zura zurab zuzana zuzanna
-        zveta zvetan zvetana zvetanka zvetelina zvezdan zvezdelina zvi zviad zviadi zvjatko zvjezdan
-        zvjezdana zvonimir zvonka zvonko zwaantje zyber zydi zygmunt zyhdi zyhra zylfije zymryte zyra
-        zyrafete zyta zäzilia zélia zöhre zübeyda zübeyde zühre zühriye züleyha zülfiye zülfü àngels
-        ádám áfrica ágnes ágoston ágota águeda ágúst ágústa ágústína áine áki ákos álfheiður álfhildur
-        álfrún álvaro ámundi ángel ángela ángeles árdís ármann árni árnína árný áron árpád ársæll áróra
-        ása ásberg ásbjörg ásbjörn ásdís ásgeir ásgerður ásgrímur áshildur áskell áslaug ásmundur ásrún
-        ásta ástdís ásthildur ástráður ástríður ástrós ástrún ástvaldur ástþór ásþór áurea ângela ângelo
-        änne åge ågot åke åsa åse åshild åsmund ægir ævar ævarr çağatay çağdaş çağla çağlar çağlasu
-        çağlayan çağrı çağın çetin çimen çiçek çiğdem çınar ève éadaoin éamonn éanna éibhear éva ída íde
-        ína íris ísabella ísak ísar ísleifur ísólfur ívar íñigo ófeigur óla ólafur ólafía óli ólína ólöf
-        ómar órlaith óscar ósk óskar óttar óttarr óðinn õie ödön ögmundur ögn ömer ömür önder öner önne
-        önundur örjan örlygur örn örne örnólfur örvar ösp össur östen öykü özay özcan özdal özden özen
-        özer özge özgen özgenur özgü özgül özgün özgür özhan özkan özlem öznur öztürk øistein øivind
-        ørjan ørnulf øystein øyvind øyvor úlfar úlfhildur úlfur úna úrsúla ülari ülker ülkü üllar ülle
-        ülo ülviye ümit ümmü ümmügülsüm ümmühan ümran ünal ünsal ünzile üzeyir ýmir ýr ýrr þorbergur
-        þorbjörg þorbjörn þorfinnur þorgeir þorgerður þorgils þorgrímur þorkell þorleifur þorlákur
-        þormar þormóður þorri þorsteinn þorvaldur þorvarður þráinn þrándur þröstur þrúður þuríður þyri
-        þyrí þór þóra þóranna þórarinn þórdís þórey þórgunnur þórhalla þórhallur þórhildur þórir
-        þórkatla þórlaug þórleif þórmundur þórný þóroddur þórunn þórður þórólfur þöll ādolfs ārija ārijs
-        āris ćamil ćazim ćiril časlav čedo čedomil čedomir čenék česlavas česlovas čestmír črt črtomir
-        đenan đenana đenita đorđe đorđije đuka đula đuro đurđa đurđica ērika ēriks ēvalds ģertrūde ģirts
-        ļevs ļubova ľuba ľubica ľubomír ľubomíra ľubor ľuboslava ľuboš ľucián ľudmila ľudovít łucja
-        łukasz ņina şaban şafak şahika şahin şansın şaziment şaziye şebnem şefik şefika şehri şehriban
-        şemsettin şemsi şenay şenel şener şengül şeniz şennur şenol şentürk şerafettin şeref şerif
-        şerife şermin şevket şevki şevkinaz şevkiye şevval şeyda şeyma şinasi şirin ştefan ştefana
-        ştefania ştefanita ştefanut şule şüheda şükran şükriye şükrü šaban šarlota šarūnas šaćir šefik
-        šefika šefkija šefko šeina šejla šemsa šemso šemsudin šerif ševal ševala šima šime šimun špela
-        špiro štefa štefan štefanija štefica štefka štefánia štěpán štěpánka šukrija šárka żaneta
-        žaklina žana žaneta žanete žanis žanna žarko želimir željan željana željka željko želmíra ženija
-        žiga žilvinas živa živadin živadinka živan živana živilė živka živko živojin živomir živorad
-        života žofia žofie žydrūnas žygimantas
+        souraya souren sousan souzan soyoko soňa sparkle spartaco spartak spas spasa spase spasenija
+        spasenka spaska spasoje spass spencer spenser speranta speranza spirache spirica spiridione
+        spiridon spiridona spiridoula spiro spiros spiru spomenka spomenko spresa spring spyridon
+        spyridonas spyridoula spyrini spyrinia spyronikolas spyros sraar srbijanka srbin srbislav
+        srbislava srbo srboljub srboslav srebrenka srebrenko sretan sreten sretko srećka srećko srečko
+        srečo srgjan sri sriharan srikanthan srini srinivas srinivasa sriskantharajah sritharan srđa
+        srđan sršan stacee stacey stach staci stacia stacie stacy staffan stafford staika staiko stajka
+        stajko staka stamantina stamatia stamatios stamatis stamatoula stamen stamena stamenka stamenko
+        stamo stan stana stanca stancho stanciu stancu stancuta standa stane stanel stanford stani
+        stanica stanika stanimir stanislao stanislas stanislau stanislaus stanislav stanislava
+        stanislavas stanislaw stanislova stanislovas stanisław stanisława staniša stanjo stanju stanka
+        stanko stanley stanny stanoj stanoje stanojka stanoy stans stanton stanuta stanyo stanyu stančo
+        star starla starr starri stas stasia stasja stasya stasys stasė stathis stati statko stav stavre
+        stavri stavrica stavro stavros stavroula stavru stavrula stayka stayko staņislava staņislavs
+        stašimir steef steen steeve steeven stef stefa stefaan stefan stefana stefani stefania stefanie
+        stefanija stefanina stefanino stefanio stefaniya stefanka stefano stefanos stefanus stefany
+        stefanía stefcho steff steffan steffanie steffen steffi steffie stefka stefko stefnir stefán
+        stefánia stein steina steinar steinarr steinberg steindór steindóra steingerður steingrímur
+        steinhildur steini steinn steinunn steinvör steinþór steinþóra steivan stela stelia stelian
+        steliana stelica stelija stelijana stelio stelios steliya steliyana steljana stelka stella
+        stellan steluţa stelvia stelvio stelyana sten stepan stepanas stepanie stepas steph stephaine
+        stephan stephane stephani stephania stephanie stephanus stephany stephen stephenie stephine
+        stephnie stephon steponas stere sterea stergiani stergianoula stergios sterian steriana sterica
+        sterie sterina sterling stern sterre steuart stevan stevana steve steven stevica stevie stevo
+        stevče stevčo stewart steyn stian stieg stig stigbjörn stiina stijn stila stilian stiliana
+        stiliani stilianos stilijan stilijana stiliyan stiliyana stiljan stilla stina stine stinus
+        stiofán stipan stipe stipo stirling stjepan stjepana stjepo stoffel stoian stoiana stoika stoiko
+        stoil stoilana stoios stoitcho stoja stojadin stojan stojana stojancho stojanka stojanče stojka
+        stojko stojna stojtcho stoju stojče stole stone stoney storm stormie stormy stoyadin stoyan
+        stoyana stoyancho stoyanka stoyka stoyko stoyna stoytcho stoyu strahil stratos stratton straško
+        strezju strezyu struan stu stuart sture sturla sturlaugur sturmhard sturmius styliani stylianos
+        stynke styrbjörn styrkár styrmir ståle stéfane stélio stéphan stéphane stéphanette stéphanie
+        stígur stănică su suad suada suan suanne suat suayip sub subaskaran subeetha subha subhas
+        subhash subhendu subhi subhra subi subina subinka subir subka subramaniam subramanian
+        subramaniyam subrata sucha sucheta suchitra sudaba sudarshan sudesh sudeshna sudha sudhir sudie
+        sudipta sue sueann suela suellen sufe sufia sufian sufiya sufyan sug sugata suguru suha suhad
+        suhail suhair suhasini suhayl suhayla suhayr suheil sui sujata sujit sujko suk sukhbir sukhder
+        sukhdev sukhjinder sukhpal sukhvinder sukhwant sukhwinder sukla sul sulaiman sulayman suleika
+        suleiman sulejman sulekha sulema sulev sulevi suleyman suliko suljo sullivan sulltane sulo
+        sulpice sultan sultana sultanka suma sumako suman sumanda sumangala sumarliði sumarrós sumathy
+        sumati sumaya sumayya sumeeta sumi sumie sumiko sumio sumire sumit sumita sumiteru sumitra
+        summer sumru sun suna sunanda sunay sundaralingam sundaram sundarampillai sunday sundralingam
+        sune sunetra sung sunhild sunija sunil sunit sunita sunitha suniti sunke sunna sunnat sunnefa
+        sunneva sunni sunniva sunny sunshine suntke sunčana sunčica suoma sup suphi suphiye suppiah sura
+        suraj suranjan surat suraya surekha suren surender suresh sureshkumar sureskumar surinder
+        surjeet surjit suruchi sururi surya suryo susan susana susann susanna susannah susanne suse
+        suseela suseenthira susen susete susette sushil sushila sushma susi susie susmita sussan sussane
+        susse sussi sussie susumu susy sutapa suthakaran sutharshan sutharshini sutherland suu suule
+        suus suvad suvada suvi suvikki suy suyko suzan suzana suzann suzanna suzannah suzanne suze suzel
+        suzelle suzeta suzete suzette suzi suzie suzon suzue suzuyo suzy svafa svafar svajūnas svala
+        svan svana svanberg svanbjörg svanbjörn svanborg svandís svanfríður svanhild svanhildur svanhvít
+        svanibor svanlaug svanlaugur svante svantje svanur svanþór svata svatava svatomír svatopluk
+        svatoslav svatoslava svava svavar svea svein sveina sveinberg sveinbjörg sveinbjörn sveinborg
+        sveindís sveinfríður sveinhildur sveinlaug sveinn sveinsína sveinung sveinþór sven svend svenja
+        svenn sverker sverre sverrir sveta svetin svetinka svetislav svetislava svetko svetla svetlan
+        svetlana svetlin svetljo svetlomir svetlomira svetlozar svetlyo sveto svetolik svetomir
+        svetoslav svetoslava svetozar sveva sviatlana sviatoslav svilen svitlana svjatoslav svjetlana
+        svyatoslav sváfnir svätoslav světla světlana světluše swaantje swan swanette swaneus swanhild
+        swanhilde swanja swanje swann swantje swapan swapna swarn swaroop swati sweder sweer sweety swen
+        swenja sweta swetlana swibertus swidbert swjatoslaw sy sybe sybil sybill sybilla sybille syble
+        sybrand sybren syd sydnee sydney sydni sydnie syed syeda syert syle sylejman sylka sylke sylko
+        sylva sylvain sylvaine sylvana sylvane sylvanie sylvelin sylvester sylvestre sylvette sylvi
+        sylvia sylvian sylviane sylvianne sylvie sylvine sylvio sylvius sylvère sylvía sylwester sylwia
+        symela symeon symon symphorien synne synnöve synnøve synthia synøve syohei syreeta syria syrja
+        syssel sytse sytske sytze syung szabina szabolcs szandra szczepan szeréna szilveszter szilvia
+        szilárd szonja sztevana szvetlana szymon sámuel sándor sándorné sára sári säde sämi sæberg
+        sæbjörg sæbjörn sædís sæmundur sær særós særún sæunn sævald sævaldur sævar sæþór séamas séamus
+        sébastian sébastien sébastienne ségolène séraphin séraphine sérgio séverin séverine síle sílvio
+        símon sînzian sînziana sófus sólberg sólbjörg sólbjört sólborg sóldís sóley sóllilja sólmundur
+        sólon sólrún sólveig sónia söhnke söke sölvi söncke sönke sönmez söntke sören sølvi søren søs
+        súsanna süha sühel süheyl süheyla süleyman sümer sümeyra sümeyya sümeyye sünje sünke sünko
+        süntje süntke süral süreyya sürmeli săndica săvan sıddık sıddıka sıdıka sıla sırrı sıtkı
+        sławomir sławomira ta taake taalke taavet taavetti taavi taavo tab tabatha tabea tabetha tabitha
+        tacettin tache taciser tacito taco tad tadaaki tadaharu tadahiko tadahiro tadahisa tadako
+        tadamasa tadamichi tadanobu tadanori tadao tadas tadashi tadasu tadayasu tadayoshi tadayuki
+        taddea taddeo tade tadej tadeja tadeo tadeus tadeusz tadeušas tadeáš tadgh tadhg tadija tado tae
+        taek taeke taeko tafil tage taghi taghie taghrid taha tahamtan tahar taher tahera tahere tahereh
+        tahir tahira tahire tahmeena tahmina tahnee tahsin tai taib taiba taibe taichi taide taiga taigo
+        taija taiji taijirou taik taiki taima taimi taimo taina tair tairi taisha taisi taisia taisier
+        taisija taisir taisto taisuke taisya taito taivo taiyo taizo tajar taje tajinder tajuana tak
+        takaaki takae takafumi takaharu takahide takahiko takahiro takahisa takahito takaji takakazu
+        takako takamasa takamichi takanari takanori takao takashi takatoshi takatsugu takaya takayasu
+        takayo takayoshi takayuki take takeaki takefumi takehiko takehiro takehisa takehito takejiro
+        takenori takeo takeru takeshi takeyuki takiko takis takisha tako taku takuji takuko takuma
+        takumi takuo takuro takurou takuto takuya tal tala talaat talal talat talbot tale talea taleb
+        taleke taletta taleus talgat tali talia talib talida taliesin talih talina taline talip talis
+        talisha talitha taliyah talja talke talko tallina talma talmadge talmon talon talvikki taly
+        talya tam tama tamae tamaki tamala tamami tamar tamara tamas tamatha tamayo tamaz tambet tambra
+        tameika tameka tamekia tamela tamer tamera tamerlan tamesha tami tamia tamica tamie tamika
+        tamiko tamila tamilla tamim tamio tamir tamisha tamiya tammara tamme tammera tammi tammie tammo
+        tammy tamotsu tamra tamsin tamta tamuita tamzin tamás tamāra tan tana tanasa tanasache tanasica
+        tanasie tanasije tancho tancredi tancredo tancrède tandra tandri tandy tane taneja taneka tanel
+        taneli taner tanesha tang tangela tangi tangie tanguy tani tania tanika taniko tanina tanino
+        tanisha taniusa tanja tanju tanka tankred tankut tanna tanneke tanner tannie tanno tanny tano
+        tansel tansu tanta tantica tanuja tanush tanveer tanvier tanvir tanwen tanya tanyu tao taoufik
+        tapan tapani tapas tapash tapasi tapati tapio tara tarah taran tarana taras tarcis tarcisia
+        tarcisio tarcísio tare tarek taren tareq targo tari tariel tarik tariq tarja tarjaliisa tarkan
+        tarlan tarlochan tarmo taro taron tarquin tarquinia tarquinio tarra tarran tarrant tarsem tarsha
+        tarsilia tarsilio tarsita taru tarun tarvi tarvo taryn tarık taschka tascu tasha tashia tashina
+        tashka tasia tasica tasja taslima tassilo tasso tassos tasuku tat tate tateo tatevik tatiana
+        tatieana tatijana tatja tatjana tatje tatsiana tatsufumi tatsuhiko tatsuhiro tatsuji tatsuki
+        tatsumi tatsuo tatsushi tatsutoshi tatsuya tatsuyuki tatsyana tatu tatum tatuya tatyana taufik
+        taufiq taulant taunita tauno taunya tauras taurean tauri taurino tauris taurus tautvydas tavares
+        tavia tavis tavish tavon tawana tawanda tawanna tawfik tawfiq tawna tawnee tawni tawny tawnya
+        taxiarchis taxiarchoula taya tayfun tayfur taygun taylan tayler taylor tayna tayseer taysir
+        tayuko tayunomi tayyar tayyibe tayyip tazio tazuko taşkın taško taťana taťjana taťána te tea
+        teade teag teagan teague teake teatske tebbe tebbo techiya tecla tecwyn ted teda tedd teddy
+        teele teelke teemu teena teet tefik tefta tegan tegwen tehila tehilah tehilla tei teija teije
+        teijo teika teiksma teilo teimur teimuraz teis teisha teisuke teisutis teit teitur teivi teja
+        tejvir teki tekin tekla teklia teklė tekmile tekna tela telemaco telemak teleri telesforo telisa
+        telke tell tellervo telli telly telma telman telmo telsa telse temeka temel temelko temenuga
+        temenura temenuschka temenushka temenuzhka temenuzka temika temima temir temira temirlan
+        temistocle temma temme temmo temo tempie temple temur temuri tena tencho tenesha teng tengiz
+        tenho tenisha tenjo tenna tennie tennille tenshi tenyo tenzile teo teobalda teobaldo teodolinda
+        teodolindo teodor teodora teodoras teodorian teodorica teodorico teodorin teodorina teodoro
+        teodors teodoru teodosia teodosie teodosio teodula teodulo teodóra teofan teofana teofanija
+        teofil teofila teofilia teofilija teofilis teofilo teofilė teohari teoman teona teotóneo
+        teotónio tepa teppei teppo tequila tera tercero tere tereasa terence terenzia terenzio teresa
+        terese teresia teresina teresinha teresio teresita teressa teresė tereza terezia terezie
+        terezija terezina terhi terhikka terho teri terica terigio terina terisa terje terkel tero terra
+        terrance terrell terrence terresa terri terrie terrill terrilyn terry tersilla tersillo terttu
+        teru teruaki terufumi teruko terumi teruo teruyo terza terzia terzina terzino terzio terzo teréz
+        terézia terēzija terţulia terţulian tesha teslime tess tessa tesse tessel tessie tessy tetiana
+        tetjana tetje tetsu tetsuhiro tetsuji tetsukazu tetsuko tetsumi tetsuo tetsuro tetsushi tetsuya
+        tette tettje tetyana teufik teun teunie teunis teuntje teus teuta teuvo tevfik tevie tevin tex
+        teye teyfik teymur tezcan tezer teófilo tešo tha thabit thac thach thad thaddeus thaddäus
+        thaddée thade thado thage thai thalea thaleia thalia thalie thamar thamara thambiah thambimuthu
+        thambipillai thambirajah thambo thambu thampiah than thanabalasingam thanas thanasis thane
+        thanendran thang thangarajah thangavadivel thangavelu thanh thanja thankmar thao
+        tharmakulasingam tharmalingam thassilo thavarajah thavarasa thavaseelan thayalan thayaparan
+        thaïs the thea thecla theda theddy thede thedo thedy thees thei theile theis thekla thelma
+        themis themistoklis theo theobald theobalda theobert theocharis theodeline theodhor theodolinde
+        theodoor theodor theodora theodore theodoros theodorus theodosia theodosios theodosis theodoula
+        theodór theodóra theofan theofaneia theofania theofanis theofano theofil theofila theofilaktos
+        theofilos theofried theohold theoklis theola theolinde theologos theona theoni theonia
+        theophanis theophil theophilus theopoula thera theres theresa therese theresia theresie theressa
+        theron thersa thessalia theun theunis theus thevarajah theventhira theventira theódór theódóra
+        thi thiagarajah thibaud thibault thibaut thido thielo thiemo thien thierry thiery thies thiet
+        thieu thieß thijmen thijn thijs thilde thildi thildy thillaiampalam thilo thimaq thimo thimothée
+        thin thinh thiong thiphaine thiru thirukumar thirunavukarasu thirunavukkarasu thirza
+        thiyagarajah thiyakarajah thiébaud tho thoa thobe thom thoma thomas thomasena thomasina
+        thomasine thommy thong thor thora thoralf thorben thorbjörn thorbjørg thorbjørn thord thordis
+        thore thorfin thorkil thorkild thorleif thormod thorolf thorstein thorsten thorun thorunn
+        thorvald thouraya threasa thresa thron thu thuan thuc thung thuong thuraiappah thuraiappiah
+        thurairajah thuraisamy thuraisingam thuraya thurayya thure thurid thurman thusnelda thuy thuyen
+        thyge thyl thyra thé théau théo théodora théodore théodorine théodose théodule théophane
+        théophile théotime thérèse thérèsine thérèze ti tia tiago tian tiana tianna tiara tiberia
+        tiberio tiberiu tiberius tibina tibor tiborné tiburce tiburcia tiburcio tiburtius tibério
+        tibúrcio tica tico ticu ticuta ticuşor tido tie tiede tiedo tiek tieke tiembinus tieme tiemen
+        tiemo tien tiene tieneke tieny tiera tiernan tierney tierra ties tiesha tiet tietje tietsia
+        tifaine tifanie tifany tifenn tiferet tiffaney tiffani tiffanie tiffany tiffiny tifor tigran
+        tihamér tihana tiho tihomil tihomir tihomira tiia tiido tiina tiit tiitas tiitus tiiu tiivi tija
+        tijana tije tijen tijl tijmen tijn tijs tijuana tikva tikvah til tila tilbert tilda tildanat
+        tilde tilemachos tilen tilica tilina tilko till tilla tilli tillie tillmann tilly tilman tilmann
+        tilo tim timi timika timka timm timme timmie timmo timmy timo timofei timofej timofey timoftei
+        timoftie timon timotea timotei timotej timoteo timotheus timothey timothy timothé timothée timur
+        timuçin timóteo tin tina tinatin tinca tincuta tindara tindaro tine tineke tinel tinela ting
+        tinh tini tinie tinisha tinka tinko tinna tino tinok tinus tiny tiphaine tiphanie tiphany tippi
+        tippy tiream tirtsa tirtsah tirza tirzah tisa tish tisha tita titas titel titi titia titiana
+        titie titina tito titta titti titu titus tivadar tizian tiziana tiziano tizio tiţă tjaard tjaart
+        tjabbe tjaberich tjabert tjabo tjade tjaden tjadine tjadke tjado tjake tjakea tjakko tjako
+        tjakobus tjalda tjalke tjallie tjallien tjalline tjalling tjamdine tjamko tjanka tjard tjardo
+        tjark tjarkea tjarkje tjarko tjaša tjebbe tjeerd tjerk tjeu tjip tjipke tjipkje tjisse tjitske
+        tjitte tjomme tjorven tjörvi to toader toan tobe tobi tobia tobias tobie tobin toby toccara tod
+        todd toderita todor todora todorina todorka todosia toe toetie tofayl tofik togrul togzhan tohei
+        tohru toi toimi toine toini toivo toke tokie tokiko tokinori tokio toko tokuzo tole tolentino
+        tolga tolgahan tolgay toli tolkyn tolmina tolmino tolomeo tolunay tom toma tomaida tomas tomasa
+        tomasina tomasino tomaso tomass tomasz tomazina tomaž tome tomeka tomer tomi tomica tomie
+        tomihiro tomijs tomika tomiko tomio tomishige tomislav tomislava tomisław tomisława tomita tomka
+        tomke tomm tomma tommas tommasa tommasina tommasino tommaso tommi tommie tommy tommye tomo
+        tomoaki tomoe tomohiko tomohiro tomohisa tomohito tomoji tomokatsu tomokazu tomoki tomoko tomomi
+        tomomitsu tomonori tomoo tomor tomorr tomos tomosuke tomotaka tomoya tomoyo tomoyoshi tomoyuki
+        toms tomás tomáš tomče ton tona toncho tonda tone tonette toney tong toni tonia tonica tonie
+        tonin tonina tonino tonio tonisha tonita tonius tonja tonje tonjo tonju tonka tonko tonn tonna
+        tonni tonnie tonny tony tonya tonyo tonyu tonći tonči toomas toon toontje tooru toos topi topias
+        toprak tor tora toralf toralv torben torbjörn torbjørg torbjørn torcato tord tordis tore torella
+        torello torey torfhildur torfi torfin torfinn torge torgeir torgny torgom torgun torgunn torhild
+        tori toribia toribio torie toril torild torill torin torina torindo torino torjus torkel torkil
+        torkild torkjell torlaug torleif tormod tornike toros torquato torquil torrance torrence torrey
+        torri torrie torstein torsten toru torun torunn torvald tory tosca toschin toschka toschko tosco
+        tosha toshia toshiaki toshie toshifumi toshiharu toshihide toshihiko toshihiro toshihito toshiji
+        toshikatsu toshikazu toshiki toshiko toshimasa toshimi toshimitsu toshin toshinobu toshinori
+        toshio toshiro toshirou toshiya toshiyasu toshiyuki toshka toshko tosun tota totka totti toufic
+        toufik touko touma touria toussaint toussainte tova tovah tove tovjašas tovmas towanda toya
+        toygar toyo toyoaki toyokazu toyoko toyomi toyomichi trace tracee tracey traci tracie tracy trae
+        traian traiana traiko trajan trajanka trajka trajko trajče trajčo tram tran trandafir trandafira
+        trang tranquilla tranquillino tranquillo traolach traude traudel traudi traudl traudlinde
+        traugott trauhard trausti trautchen traute trauthilde trautlind trautlinde travis travon trayan
+        trayanka trayko tre trea treacy treasa treena trees trefor tremaine tremayne tremol trena
+        trendafil trendafila trendafilka trent trenton tresa tressa tressie tressy treufried treuhard
+        treuhart treva trevelyan trever trevina trevion trevon trevor trey tri triada triana
+        triantafilos triantafyllia triantafyllitsa triantafyllos trica tricia trien trienette trienke
+        trientje trientke trieu trifan trifon trifu trifun triin triine triinu trijn trijnie trijnke
+        trijntje trijntsje trina trinchen trine trinh trini trinidad trinidade trinity trinité trino
+        trinold trintje trinus triona tripo tripta tripti trisevgeni trish trisha trista tristan
+        tristana tristano tristen tristian tristin triston tristram tristán tritan trix trixi trixie
+        troels trofim trofimena trofin troita troju tron trond trong troy troyu trpe tru truc trudbert
+        trude trudel trudi trudie trudy trufka trui trula truls truman trung truong trutz truus tryfon
+        tryggve tryggvi trygve trynke tryntsje trystan trëndafile trëndelina tsahi tsai tsan tseard
+        tseng tsirla tsivia tsjeard tsjebbe tsjerk tsolak tsu tsubasa tsuguhiro tsuguhisa tsukasa tsukie
+        tsuneaki tsunehiro tsuneji tsuneko tsunemi tsuneo tsung tsutomu tsuyoshi tsvee tsvi tsviya tu
+        tuan tuba tucker tudor tudora tudorache tudorel tudorin tudorina tudoriţa tudose tudosia tudosie
+        tudur tue tufail tufan tugay tugdual tugomir tuija tuire tula tulcho tulia tulio tuljo tullia
+        tullio tully tulsa tumi tuna tunahan tunay tuncay tuncer tung tunko tunnis tunç tuo tuomas tuomo
+        tuong tuovi turadj tural turan ture turel turgay turgut turhan turi turid turkan turkka turlough
+        turner turo turs tutku tuukka tuula tuulevi tuuli tuulia tuulikki tuure tuvia tuy tuyen tuyet
+        tuğba tuğberk tuğra tuğrul tuğçe tvrtko twan twana twanda twanna twanny twila twm twyla txomin
+        ty tyanka tybritt tycho tye tyesha tyge tyisha tyko tylaj tyler tylor tymoteusz tyn tynisha
+        typhaine typhanie tyquan tyra tyree tyrel tyrell tyrese tyrfingur tyron tyrone tyrza tyshawn
+        tyson tytti tyyne tzahi tzana tzanka tzanko tzela tzemach tzeni tzenka tzenko tzeno tzetza
+        tzezka tziona tzipi tzipora tziporah tzippi tzippora tzipporah tzivia tzonju tzonka tzoulia tzvi
+        tzvika tzviya táňa tânia tätje tímea tómas tõiv tõnis tõnu töbea tönjes tönna tönnies tönno töns
+        túlio tülay tülbeyda tülin tülün tümay tümer tünde türkan türkay türker tālis tālivaldis tănase
+        ubalda ubaldina ubaldino ubaldo ubbe ubbina ubbine ubbo uberta ubertina ubertino uberto
+        ubeydullah ucha uda udai uday udaya ude udi udo udrea ueli ufe uffe uffo ufo ufuk uga uggi
+        ughetta ughetto uglješa ugo ugolina ugolino ugutz uh ui uilkje uilliam uisdean ujjal uk uke uko
+        ukë ula uladzimir uladzislau uladzmir ulan ulaş ulbert ulbertus ulderica ulderico uldis ulf
+        ulfat ulferdina ulfert ulfrida ulfried uli uliana uliano ulises ulisse ulisses uliva ulivo uliya
+        ulja uljana uljas ulla ulli ullrich ulpia ulpian ulpiana ulpio ulpiu ulpt ulric ulrica ulrich
+        ulricke ulrico ulrik ulrika ulrike ulrikke ultan ultima ultimo ulugbek uluç ulvi ulvika ulviya
+        ulviye ulviyya ulviyye ulwin ulya ulyana ulysse ulysses uma uma-devi umar umashankar umay
+        umaymah umbelina umberta umbertina umbertino umberto umbra umbro umesh umid umida umme ummo umur
+        umut umutcan un una unai undine undinė undis unelma unette ung unity unn unnar unni unnie
+        unnsteinn unnur unny unnþór uno untamo unto uolevi upinder upke ural uran urania uranie uranio
+        uranius urara uras uraz urazaly urbain urbaine urban urbana urbano urbe urbina urbino urbo urda
+        urfeta urgel urho uri uria uriah uriel urielle urim urime urio urko urmas urmet urmi urmil
+        urmila urmo uroš urpo urs ursel ursela ursi ursina ursl ursola ursula ursule ursulina ursus
+        urszula urta urtan urte urthe urtza urtzi urvashi urve urvi urður urša urška uršula uršulė usama
+        usamah uschi usha usko usman usmon uta utae utako ute uthayakumar uthayakumaran uthayasooriyan
+        uthman utho utkan utku utkucan utkur uto utpal utta uttam utto utz uudo uuno uuras uusi uuve uve
+        uvo uwe uxía uxío uyen uygar uzay uzeifa uzeir uzi uzy uğur uğurcan uģis vaagn vachagan vache
+        vacius vaclava vaclovas vacys vada vadim vadimas vadims vadivelu vadym vadzim vafa vagarshak
+        vagharsh vagharshak vaghinak vagia vagiani vagif vagn vagner vahagn vahan vahap vahbie vahe
+        vahid vahida vahide vahidin vahit vahram vahur vaia vaida vaidas vaide vaidievutis vaidilutė
+        vaido vaidotas vaidutis vaike vaiko vaili vaimi vainamo vaios vaira vairamuthu vaishali
+        vaithialingam vaithilingam vaiva vaja vaka vakhtang vakina val vala valantis valarie valarmathy
+        valbjörg valbjörn valbon valbona valbone valborg valda valdar valdas valdberga valde valdek
+        valdeko valdemar valdemara valdemaras valdemaro valdemars valdeminas valdet valdete valdi
+        valdimar valdina valdino valdis valdo valdonė valdor valdrin valdrina valdu valdur valdís
+        valencia valene valent valentas valente valentien valentijn valentim valentin valentina
+        valentinas valentine valentini valentino valentyn valentyna valentín valentínus valentīna
+        valentīns valer valeri valeria valerian valeriana valeriano valerica valerie valeriea valerii
+        valerij valerija valerijan valerijonas valerijs valerijus valerio valerionas valeriu valerius
+        valeriy valeriya valeriyan valeru valeruţa valery valeryia valesca valeska valev valfrid valgarð
+        valgarður valgeir valgerður valiantsin valiantsina valida valierius valija valis valja valjet
+        valju valle vallentin valli vallie vallipuram vallis vallo vally valma valmar valmir valmundur
+        valný valon valorie valpas valpuri valrie valsamis valter valters valther valto valts valtter
+        valtteri valtýr valur valvanera valve valvi valya valène valère valéria valériane valérianne
+        valérie valérien valérine valério valéry valþór valērija valērijs valė van vanaja vance vancho
+        vanda vandana vandna vando vanea vanesa vanessa vanetta vangel vangelica vangelija vangelis
+        vangeliya vangelka vanghele vangheli vanghelie vanghelina vanghelita vangjel vangjeli vangjush
+        vania vanik vanina vanio vanita vanja vanjo vanju vanjuscha vanko vanna vannesa vannessa vanni
+        vannina vannino vano vanora vanuschka vanushka vanya vanyo vanyu vanyusha vančo vappu vara
+        varathan varazdat varda vardan vardges vardit varduhi varhudi varinia varis varja varje varlam
+        varlan varmo varo varol varpu varsha vartan vartolomei vartolomeu varujan varvara vasa
+        vasanthakumar vasanthan vasanti vasatha vasco vaseekaran vasfi vashti vasi vasif vasil vasila
+        vasile vasilea vasileia vasileios vasilena vasili vasilia vasilică vasilie vasilii vasilij
+        vasilija vasilije vasilijs vasilijus vasilika vasiliki vasilina vasilios vasilis vasilisa
+        vasiliy vasiliya vasiliţa vasilka vasillaq vasily vasja vaska vaske vasko vaso vassil vassila
+        vassilena vassili vassilia vassilij vassilija vassiliki vassilios vassiliy vassiliya vassilka
+        vassily vassja vasudha vasundhara vasya vasyl vasylyj vath vathsala vatica vatroslav vaughan
+        vaughn vaxhid vaxhide vazgen vazha vaško veaceslav veatriki vecdi veda vedad vedat vedia vediha
+        vedran vedrana veena veer veera veerle vefa vega vegar vegard vegim vehbi vehibe vehid vehip
+        veigar veijo veikko veiko veimo veine veit veith veiz vejsil vela velautham velauthan
+        velauthapillai velcho velda veldin velea veledin veleslav velga veli velia velianna veliano
+        velibor velida velie velija velik velika veliko velimir velimirka velin velina velinka velio
+        velislav velislava velissarios velitchka velitchko velizar velizara veljko veljo velka velko
+        vella vellamo velleda velli vellipillu vello velma veloudo velta velten veltishko velupillai
+        veluppillai velva velvet velyo vemija vena venancia venancio venanzia venanzio vencel venceslao
+        venceslav venceslava vencislav vendel vendela vendelín vendula vendulka venelin venelina venera
+        veneranda venerando venere venerica venerina venerino venerio venerka venero venessa veneta
+        venetia venetka venetta venia veniamin veniamina venice venio venira venita venja venka venkat
+        venkatesh venke venko venla vennie vents ventura venturina venturino venturo ventzislav venus
+        venuše venância venâncio veola vera veranda veranika verbena verda verdell verdi verdiana
+        verdiano verdie vered verena vergie vergil vergila vergilia vergilica vergilie vergiliu vergina
+        verginia verginica verginija verginiya verica veridiana verika verim veritchka verity verjine
+        verjinia verjinija verjiniya verka verl verla verle verlene verlie verlin verline verlyn vern
+        verna verne vernell verner verneri verners vernetta vernharður vernia vernice vernie vernita
+        vernon vero veroana veroljub veron verona veroni veronica veronie veronika veroniki veronique
+        veroonika veroslava versie versilia verter vertie verzhinia verzhinija verzhiniya veríssimo
+        verónica vesa vesel vesela veselin veselina veselinka veselinko veseljka veseljko veselka
+        veselko vesena vesik vesile veska vesko vesna vespasian vespasiano vessa vessel vessela vesselin
+        vesselina vesselinka vesselka vessena vessik vesta vester vestimir veta vetka veton vetu veturia
+        veturliði vetuta veva vexi veysel veysi vezen vezhen vezia vezio vezira vezire vi viaceslav
+        viachaslau viacheslau viacheslav viana vianne vianney vianor viatcheslav viačeslavas vibe
+        vibecke vibeke vibekke vibha vibretha vic vica vicdan vice vicenc vicent vicenta vicente
+        vicenţia vicenţiu vick vickey vicki vickie vicko vicky vico victoire victor victoria victoriana
+        victoriano victorien victorija victorin victorina victorine victorino victorio victorita
+        victoriya vicência vid vida vidadi vidaga vidak vidakas vidal vidan vidar vidas vidhu vidija
+        vidimantas vidin vidju vidka vidmanta vidmantas vidmantis vidmantė vidminas vidmondas vido
+        vidoje vidojko vidol vidolina vidosav vidosava vidoslav vidu vidutė vidya vidyu vidūnas vien
+        vienna vieno viera vieri viero vieroslava viesturs viet vig vigan vigantas vigdis vigdís vigen
+        vigfús viggo viggó vigilia vigilio vigintas vigita vigitha vigneswaran vignir vihtori viia viigo
+        viiu viive viivi viivika vija vijay vijaya vijayakumar vijayalaxmi vijayarajah vijayaratnam
+        vijayathasan vika vikas viki viking vikis vikki viknarajah vikram vikramjit viktar viktor
+        viktoras viktoria viktorie viktorien viktorija viktoriya viktors viktorya viktoryia viktoría
+        viktória vilayat vilberg vilbergur vilborg vildan vildana vilde vildís vilem vilemína vilen
+        vilenas vilfred vilfredo vilfrido vilfríður vilhelm vilhelmas vilhelmi vilhelmiina vilhelmina
+        vilhelms vilhelmína vilheme vilhjálmur vilho vili vilia viliam vilibald vilibalda vilica vilija
+        vilim vilimas vilio vilis vilius vilja viljam viljami viljar viljem viljo villar ville villem
+        villi villiam villu villy vilma vilmantas vilmar vilmer vilmo vilmos vilmundur vilmus vilmārs
+        vilna vilnis vilouš vilson vilve vilvi vilém viléma vimalan vimla vin vina vinaldina vinay
+        vincas vince vincenc vincencij vincent vincentas vincente vincentine vincents vincenz vincenza
+        vincenzina vincenzino vincenzo vincenţiu vinciane vincianne vineet vineeta vineta vinga vinh
+        vini vinicia vinicio vinicius vinita vinka vinko vinni vinnie vinod vinuc viny vinzent vinzenz
+        viola violaine violanda violanta violante violanthi violantina violet violeta violetka violetta
+        violette violetë violina violène viorel viorela viorelia viorica viorika viorina vipul vipula
+        vira virag virgaudas virge virgen virgie virgil virgile virgilia virgilijus virgilio virgiliu
+        virgilius virgina virginia virginica virginie virginija virginijus virginio virginiya virgis
+        virgle virgo virgolino virgília virgílio virgínia viriato viridiana virjinia virjinija virjiniya
+        virko virmantas virna viroana viron virona virpa virpi virtyt virva virve virzhinia virzhinija
+        virzhiniya virág visa visan visar visare visarion visitación vismantas vistiana vistina
+        visuvalingam visvaldas visvaldis visvalingam vita vital vitala vitale vitali vitalia vitalian
+        vitaliana vitaliano vitalie vitalii vitalij vitalija vitalijs vitalijus vitalina vitaline
+        vitalino vitalio vitalis vitalius vitaliy vitallium vitaly vitan vitantonia vitantonio vitas
+        vitauts vitchka vitcho vitilina vitka vito vitold vitoldas vitolds vitolis vitomir vitore
+        vitoriano vitorina vitorino vitorio vitto vittore vittoria vittoriana vittoriano vittorina
+        vittorino vittorio vitus vitória vitório vitālijs viuţa viva vivalda vivaldo vivan viveca vivek
+        viveka vivenzio vivette vivi vivian viviana viviane vivianne viviano vivien vivienne vivijana
+        vivika viviyana vizgirdas vizma viðar višeslava višnja višnjica vjacheslav vjara vjarka
+        vjatcheslav vjatsheslav vjatšeslav vjačeslavs vjekoslav vjekoslava vjera vjeran vjola vjolca
+        vjollca vjosa vlad vlada vladan vladana vladanka vladas vlade vladena vladeta vladiana vladica
+        vladik vladilen vladilena vladimer vladimieras vladimir vladimira vladimiras vladimiro
+        vladimiros vladimirs vladimír vladimíra vladislav vladislava vladislavas vladislavs vladislovas
+        vladka vladko vladlen vladlena vlado vladymyr vladyslav vladė vlajko vlash vlasios vlasta
+        vlastimil vlastimila vlastimir vlastimír vlastislav vlasto vlatka vlatko vlefta vlera vlora
+        vlăduţ vocke voica voichiţa voicu voijin voimir voinea voitto voja vojimir vojin vojislav
+        vojislavka vojka vojko vojmír vojn vojna vojo vojsava vojtech vojteška vojtěch vojtěška vokke
+        voldemar voldemaras voldemārs voldimaras volha voline volkan volkard volkart volkbert volkea
+        volker volkert volkeus volkhard volkhardt volkhart volkher volkmar volkrad volkward volkwart
+        volkwin volline vollrath vollrich volma volmar volmer volodia volodimir volodja volodya
+        volodymyr volrad volratas voltaire volturno von voncile vonda vonne vonnie vootele vordís voske
+        voula voyn vram vratislav vratislava vrej vreneli vreni vreny vribella vries vroni vroukje
+        vsevolod vsevolods vu vugar vui vujica vuk vukadin vukadinka vukan vukašin vukica vukić vuko
+        vukoje vukoman vukomir vukosav vukosava vukota vuksan vula vulchan vulcho vule vulka vulkan
+        vulkana vulko vullnet vulo vung vuokko vuong vuqar vural vurban vurbinka vusal vusala vuslat
+        vuta vutjo vutka vuto vuturica vutyo vučeta vučina vyacheslav vyara vyarka vyatcheslav vyda
+        vydas vygandas vygantas vygaudas vygintas vytas vytautas vytautė vytenis vytoldas václav václava
+        väino väinämö väinö värdi védís vélia véra vérane véronica véronique vérène vésteinn víctor
+        vífill víglundur víkingur vít vítor vítězslav vítězslava víðir víťazoslav vöggur völundur văluc
+        vēsma věnceslav věnceslava věra věroslava věruška waalke wacław wacława wadad waddah wade wadhah
+        wadi wadid wadih wadim wael wafa wafaa wafi wafik wagn wagner wahab waheed wahib wahiba wahid
+        wahidullah wai waiel wail wajdi wajid wajieh wajih wakaba wakako wakana wako walbert walburg
+        walburga walda waldburga waldburgis waldemar waldfried waldfriede waldo waldtraud waldtraut
+        waleed walentin walentina walenty walentyna waleri waleria walerij walery walfried walfrieda
+        walfriede wali walid walker wallace walli wallie wallis wally walpurga walraad walt walter
+        walther walti walton waltraud waltraude waltraut waltrud waltrude waltrudis walty wampie wan
+        wanda wander wando wandrille waneta wanetta wang wanita wanja wanne waqar ward wardell warner
+        warnfried warren warrick warwick waseem wasil wasili wasilij wasim wassili wassily wassim wastl
+        wataru watban watse watte watze wava way wayde wayland waylon waymon wayne webster weda wedig
+        wedigo weera weert weertdine wego wei weikhard weine weldon welf welfhard welmoed welmoet wen
+        wenche wencke wenda wendee wendel wendela wendelgard wendelien wendelin wendeline wendelinus
+        wendell wendemar wendi wendie wendolyn wendy wenka wenke wennemar wenno wenona wenzel wenzu weon
+        wera werner wernfried werngard wernhard wernher wernhild weronika werra werter werther wes wesam
+        wesley wessam wessel wesseline westley weston wha whan whitley whitney whoan wia wiard wiarda
+        wiardus wibbe wibbo wibecke wibekke wiberty wibke wibo wibrand wibrandus wichard wicher wichert
+        wichor wictor wida widad widar wido wiebcke wiebe wiebelt wiebertus wiebke wiebo wiebold wiebren
+        wiechert wiegand wiegbert wieger wiegert wieghart wieke wiel wieland wiemer wieneke wienik
+        wienke wiep wiepie wiepke wiepkje wierd wies wiesje wiesław wiesława wiet wiete wieteke wiethold
+        wietje wietse wietske wietze wigand wigbert wigdis wiggo wiglaf wijbren wijnand wijnanda wike
+        wiking wikje wiktor wiktoria wil wilber wilbert wilbrand wilbrandt wilbur wilburn wilco wilda
+        wilderich wiley wilford wilfred wilfredo wilfrid wilfrida wilfried wilfrieda wilfriede wilgard
+        wilger wilhard wilhardt wilhelm wilhelma wilhelmina wilhelmine wilhelmus wilhemina wilja wilka
+        wilke wilken wilko will willa willard wille willehad willeke willem willemieke willemien
+        willemijn willemina willempje willena willene willetta willette willfried willhart willi willia
+        william williams willian willianne willibald willibert willibrord willibrordus willie williemae
+        willien willis willm willma willmar willms willo willodean willow willrich willy wilm wilma
+        wilmar wilmer wilmhard wilmo wilmut wilmy wilson wilt wilton wiltraud wiltraut wiltrud wiltrude
+        wiltrudis wim wimjan win winand wincenty windell windy winfield winford winfred winfrid winfried
+        winfrieda winfriede wing wingolf winifred winke winni winnie winnifred winnimar winny winona
+        winrich winston winter wintrud wioletta wipke wisam wissam wisse wit wita witali witalij withold
+        witlof witmar witold witosława witta wittmar wiveca wiveka wivi wivine wiwi wjatscheslaw
+        wladimir wladimiro wladislaus wladislaw wm wo wobke wojcek wojciech wolbert wolbertus wolbrich
+        woldemar wolf wolfbert wolfdieter wolfdietrich wolfeckart wolff wolfgang wolfgard wolfgünter
+        wolfhard wolfhardt wolfhart wolfhelm wolfhermann wolfhilde wolfmar wolfram wolfrid wolfried
+        woline wolline wollrich wolrad wolter wolther won wonda wong woo woodrow woody wook woom woon
+        woong wopke wout wouter woutriëlle wren writzer wu wubbo wuk wulf wulfhard wulfhardt wum
+        wunibald wunnibald wyatt wybe wybke wybrand wybren wykeline wylie wylko wyman wyn wynand wyndham
+        wyneken wynell wynn wynne wynona wypkje wytse wytske wytze wärner wübbe wübbina wübbine wübbo
+        wübke wübkea władek władysław władysława włodzimierz xabi xabier xan xander xandl xandra xanthe
+        xanthi xanthos xanthoula xanum xarles xaveer xaver xaveria xaverius xavi xavier xaviera xavière
+        xayrullo xeni xenia xenie xenija xeniya xenofon xenofontas xenophon xesus xhafer xhaferr xhavit
+        xheladin xhelal xhelil xhemajl xhemal xhemil xhemile xhemir xhensila xherald xheva xhevahir
+        xhevahire xhevair xhevat xhevdet xhevit xhevrie xhevrije xhezair xhezide xhilda xhirald xhoana
+        xhuliana xhuljeta xi xia xian xiang xiao xie ximena xin xing xiomara xiong xiu xoan xoaquin
+        xochitl xosé xu xuan xue xufe xulio xumar xun xuong xuraman ya yaacov yaakov yaara yaarit
+        yablena yablenka yachin yachiyo yacine yackov yackova yacob yacov yadigar yadin yadira yadollah
+        yadviga yae yaeko yael yafa yaffa yafit yahaira yahavit yahel yahor yahya yair yajaira yakar
+        yaki yakim yakir yakov yakup yakut yalchin yalçın yalım yalın yaman yamato yamaç yamina yamini
+        yamit yan yana yanaki yancho yang yani yanica yanick yanik yanina yanira yaniv yanka yanko yann
+        yanna yanne yannic yannick yannig yannik yannis yantcho yanush yanushka yao yaprak yara yaraslau
+        yardena yareli yaren yaron yaroslav yaroslava yaseen yasemen yasemin yasen yaser yashar yashoda
+        yashpal yashwant yasin yasir yasmin yasmina yasmine yassar yassen yasser yassin yassine yassir
+        yasuaki yasue yasufumi yasuharu yasuhide yasuhiko yasuhiro yasuhisa yasuhito yasuichi yasuji
+        yasukata yasukazu yasuki yasuko yasumasa yasumi yasumitsu yasunaga yasunari yasunobu yasunori
+        yasuo yasuro yasushi yasutaka yasutomo yasutoshi yasuyo yasuyoshi yasuyuki yatinder yauhen
+        yauheni yauhenia yauheniya yaun yaver yavor yavuz yavuzhan yawar yayoi yazid yazmin yaël yaëlle
+        yağmur yağız yağızcan yaşar yda yde ye yecheskel yechezkel yechiam yechiel yee yegana yegor
+        yeheskel yehezkel yehia yehiel yehonatan yehoshua yehoshuah yehoyakim yehuda yehudah yehudis
+        yehudit yekaterina yekta yelda yeldar yelena yeliz yeltay yelva yen yener yeng yeo yeol yeon
+        yeong yer yerachmiel yerbol yerkin yerlan yermek yermiyahu yernar yershan yerucham yeruham
+        yervand yerzhan yesen yesenia yeshaiahu yeshayahu yesica yessen yessenia yeter yetkin yetta yeul
+        yeun yeva yevette yevgen yevgeni yevgenia yevgenii yevgeniy yevgeniya yevgeny yeşim yfke yi yian
+        yiehiel yifat yiftach yigal yil yin ying yinon yishai yishay yisrael yisroel yitzchak yitzchok
+        yitzhak yitzshak yivsam yiğit yiğitcan yiğithan yke ylber yle ylenia ylermi ylfa ylli yllka ylva
+        ylvije ymer ymke ymkje ymte yngvar yngve yngvi yngvild ynon ynske ynès yo yoad yoan yoann yoav
+        yochai yochanan yocheved yoe yoel yoeri yogalingam yoganathan yogarajah yogarasa yogendra
+        yogendran yogesh yogeshwer yogeswaran yogev yogita yohai yohanan yohei yoheved yohichi yohji
+        yohko yoichi yoichiro yoji yoko yol yolaine yoland yolanda yolande yolando yolanta yolonda
+        yolène yon yona yonadav yonah yonatan yonathan yonca yong yoni yonina yonit yoo yoon yoram yorck
+        yordan yorick yoriko york yosef yosefa yoselin yoseph yoshi yoshiaki yoshie yoshifumi yoshiharu
+        yoshihide yoshihiko yoshihiro yoshihisa yoshihito yoshiichirou yoshiji yoshikatsu yoshikazu
+        yoshiki yoshiko yoshimasa yoshimi yoshimichi yoshimitsu yoshimoto yoshinari yoshinobu yoshinori
+        yoshio yoshiro yoshitaka yoshito yoshitoshi yoshiya yoshiyasu yoshiyuki yosio yosma yosra yossef
+        yossi yossy yosuke yosun you youcef youichi youichirou youji youki youko youl youlanda youli
+        youlia youlian youliana youn younes young youri youriy yousef yousif yousra youssef youssi
+        youssif youssouf youssra yousuf yousuke youtarou youval yovcho ypatia ype yrjö yrsa ysaline
+        yseult yt ytje ytsje yu yuan yudai yue yuee yuen yuette yuha yuhei yuhi yui yuichi yuichiro
+        yuiko yuji yujin yujiro yuk yuka yukako yukano yukari yuki yukie yukihiko yukihiro yukiko
+        yukimasa yukimi yukinari yukine yukino yukinobu yukinori yukio yukitoshi yukiyo yuko yul yulanda
+        yulduz yuli yulia yulian yuliana yuliia yulija yuliy yuliya yuliyan yuliyana yulka yulya yuma
+        yumi yumie yumika yumiko yun yuna yung yunis yunus yuonne yup yura yurdagül yuri yuria yurie
+        yurii yurij yurik yurika yuriko yuriy yury yusaku yushi yusif yusra yusrah yussuf yusuf yusufcan
+        yusuke yuta yutaka yuu yuuichi yuuichirou yuuji yuuka yuuki yuuko yuumi yuuna yuusuke yuuta
+        yuuto yuval yuya yuzo yuzu yuzuru yvain yvan yvana yvane yvanie yvanna yvanne yveline yvelise
+        yvelyne yves yveta yvetta yvette yvo yvon yvona yvone yvonna yvonne yvonnette yvonni yvonnick
+        yzebrand yzeir yücel yüksel yıldıray yıldırım yıldız yılmaz zaal zabelė zabihullah zabil
+        zacarias zaccaria zaccheo zach zacharenia zacharia zachariah zacharias zacharie zacharoula
+        zachary zachei zachery zack zackary zackery zada zafar zafeiria zafeiris zafeiroula zafer zafira
+        zafirka zagorca zagorka zahara zahari zaharia zaharica zaharie zahariea zaharina zaharinka
+        zahava zahed zaheda zaheer zaher zahi zahia zahid zahida zahide zahir zahit zahoor zahra zaid
+        zaida zaide zaiga zaim zainab zainea zaira zairo zajko zak zakar zakaria zakariya zakary zakarya
+        zaker zaki zakia zakir zakira zakiyyah zalja zalman zalo zalya zaman zamanbek zamfir zamfira
+        zamfirica zamfiriţa zamig zamil zamin zamir zamira zan zana zanas zanda zander zandra zane
+        zanfir zanfira zanica zanna zannis zao zaprjan zapryan zara zarach zarah zarakh zareef zareh
+        zarema zarfija zaria zarif zarifa zarife zarije zarik zarin zarina zaro zaruhi zaur zaure
+        zauresh zavastia zavastiea zaven zayd zaydan zayn zayna zaynab zaynah zaza zbignevas zbignevs
+        zbigniew zborov zbyněk zbysław zbyšek zdena zdenek zdenka zdenko zdeno zdeněk zdeňka zdislav
+        zdislava zdravenka zdravka zdravko zdrino zduanida zduard zdzisław zdzisława ze zechariah zed
+        zeda zeena zeesha zeeshan zeetje zeev zef zeferas zeferina zeferino zefferina zefferino zefira
+        zefirel zefirina zefirino zeger zehava zehorit zehra zehrudin zeid zeidan zein zeina zeinab
+        zejna zejnepe zejnie zejnije zejnil zejxhane zekai zeke zekeria zekerijah zekeriya zekeriye zeki
+        zekie zekija zekir zekiye zelai zelal zelda zelea zelig zeliha zelina zelinda zelindo zelino
+        zelio zella zelma zelmira zelmiro zeltīte zeman zemfira zemira zemrie zemrije zena zenaida zenel
+        zenepe zeng zeni zenia zenica zenius zennur zennure zeno zenobia zenobio zenon zenonas zenone
+        zenons zenovia zenovica zenovie zenoviea zenta zenun zenys zenzi zepp zeqie zeqir zeqje zeqo
+        zernin zerrin zetta zev zeyad zeycan zeynab zeynal zeynel zeynep zeynulla zhamilja zhamilya zhan
+        zhana zhanar zhanat zhandos zhaneta zhang zhani zhanibek zhanina zhanna zhannat zhao zhasmina
+        zhazira zhe zhejno zheka zheko zhelez zhelezna zheljazka zheljazko zheljo zhelju zhelka zhelo
+        zhelyazka zhelyazko zhelyo zhelyu zhen zheng zheni zhenja zhenya zhetchka zhetchko zhetcho
+        zheyno zhi zhibek zhiger zhinela zhirayr zhitinja zhivica zhivitza zhivka zhivko zhong zhoresa
+        zhoro zhorzh zhorzheta zhou zhu zhuang zhulduz zhuldyz zhulian zhuliana zhulieta zhulijan
+        zhuliyan zhuljeta zhun zhuo zi zia ziad ziba zied ziedonis ziemowit zigfridas zigfrīds zigmantas
+        zigmas zigmontas zigmundas zigmunds zigmuntas zigmārs zigor zigridas zigrīda zigurds zihnet
+        zihni zihnija zija zijad zijada zijah zijo zikret zikrija zikriye zila zilha zilli zina zinaida
+        zinautas zinayda zinaīda zinca zincuta zinedine zineta zini zinica zino zinon zinovia zinovie
+        zinovii zinta zintis zion zipi zipora zippora zirafete ziska zissel zissis zita ziv ziva ziver
+        ziwar ziya ziyad ziyaettin ziyba ziynet zizi zizica zişan zlata zlatan zlatana zlate zlati
+        zlatica zlatija zlatin zlatina zlatinka zlatislava zlatka zlatko zlatomir zlatuše zmaga zmago
+        zoe zoea zoeke zoey zofia zofija zografia zohar zohra zohrab zohreh zoi zoia zoica zoie zoiea
+        zoika zoila zois zoitchka zoitsa zoiţa zoja zoje zojka zojë zola zoli zoltán zoltánné zona zong
+        zonia zoniea zophanías zophonías zora zorada zoraida zoran zorana zorel zorela zorica zorina
+        zorione zorislav zoritza zoriţa zorka zorko zornica zornitza zoroslav zosia zosė zoubir zouhair
+        zouheir zoulfia zoulikha zoya zoyka zoárd zoé zoë zrinka zrinko zsanett zsiga zsigmond zsolt
+        zsolti zsuzsa zsuzsanna zsuzsi zsófia zsóka zuhair zuhal zuhayr zuhdija zuhdo zuheir zuhra zula
+        zulema zulfaqar zulfia zulfija zulfikar zulfiqar zulfiya zulma zulmira zumrud zunan zuo zura
+        zurab zuriñe zuzana zuzanna zvanko zveta zvetan zvetana zvetanka zvetelin zvetelina zvetil
+        zvetka zvetko zvezda zvezdan zvezdelina zvi zviad zviadi zvika zviya zvjatka zvjatko zvjezdan
+        zvjezdana zvonimir zvonimira zvonka zvonko zvulun zwaan zwaanhilde zwaantje zwanette zwantien
+        zwantje zweer zyber zydi zygfryd zygmunt zyhdi zyhra zyhrie zylfie zylfije zymbyle zymer zymryd
+        zymryte zyra zyrafete zyrie zyrjeta zyta záboj zäzilia zäzilie zélia zélie zéline zéphir
+        zéphirin zéphirine zéphyr zília zöhre zübeyda zübeyde zühre zühriye zühtü züleyha zülfiye zülfü
+        zülküf zümrüt züsi àngels ábel ádám áfrica ági ágnes ágoston ágota águeda ágúst ágústa ágústína
+        áine áki ákos álfdís álfheiður álfhildur álfrún álmos álvara álvaro ámundi ángel ángela ángeles
+        árdís ármann ármey árni árnína árný áron árpád ársæll áróra ása ásberg ásbjörg ásbjörn ásdís
+        ásgeir ásgerður ásgrímur áshildur áskell áslaug áslaugur ásmundur ásrún ásta ástbjörg ástbjörn
+        ástdís ástfríður ásthildur ástmar ástmundur ástráður ástríður ástrós ástrún ástvaldur ástþór
+        ásvaldur ásþór áurea ângela ângelo ädu ägidius älke ännchen änne ådne åge ågot ågoth åke åsa åse
+        åsgeir åshild åslaug åsmund åste ægir æsa ævar ævarr çajup çağatay çağdaş çağla çağlar çağlasu
+        çağlayan çağrı çağın çelik çetin çiljeta çimen çiçek çiğdem çınar ève éabha éadaoin éamonn éanna
+        éibhear élaine élcio élia élio énio éponine éva ída íde ína ír írena íris ísabella ísafold ísak
+        ísar ísey ísidór ísleifur ísólfur íva ívar íñigo ófeigur óla ólafur ólafía óli ólína ólöf ómar
+        órlaith óscar ósk óskar ósvaldur óttar óttarr óðinn õie õlme ödön ögmundur ögn öivind ökkeş
+        ölver ölvir ömer ömercan ömür önder öner önne önundur örjan örlygur örn örne örnólfur örvar ösp
+        össur östen öykü özay özcan özdal özdemir özden özen özer özge özgen özgenur özgü özgül özgün
+        özgür özhan özkan özlem özmen öznur öztürk øistein øivind øivor øjvind ørjan ørnulf øystein
+        øyvind øyvor úlfar úlfhildur úlfur úlla úna úndína úrsúla ülar ülari ülevi ülker ülkü üllar ülle
+        ülo ülviye ümit ümitcan ümmiye ümmü ümmügülsüm ümmühan ümran ünal ünsal ünver ünzile üzeyir ýmir
+        ýr ýrgrun ýrr þengill þeyr þorbergur þorbjörg þorbjörn þorfinnur þorgeir þorgerður þorgils
+        þorgrímur þorkell þorleifur þorlákur þormar þormóður þorri þorsteina þorsteinn þorvaldur
+        þorvarður þráinn þrándur þröstur þrúður þuríður þyri þyrí þór þóra þóranna þórarinn þórdís þórey
+        þórfríður þórgunnur þórhalla þórhallur þórheiður þórhildur þórir þórkatla þórlaug þórleif
+        þórlindur þórmundur þórný þóroddur þórstína þórunn þórveig þórður þórólfur þöll ādolfs ārija
+        ārijs āris ćamil ćamila ćazim ćemal ćerima ćiril ćirilo časlav čazir čedo čedomil čedomila
+        čedomir čenék česlav česlava česlavas česlovas čestmír česė črt črtomir đenan đenana đeni đenita
+        đoka đoko đorđe đorđije đuka đula đulijana đulka đura đurica đuro đurđa đurđica ērika ēriks
+        ēvalds ģertrūde ģirts ĳpe ĳsbrand ĳtje ĳtsje ĳttje ļevs ļubova ľuba ľubica ľubomír ľubomíra
+        ľubor ľuboslava ľuboš ľucián ľudevít ľudmila ľudo ľudovít łucja łukasz ņina şaban şaduman şafak
+        şahap şahika şahin şansın şaziment şaziye şebnem şefik şefika şehmus şehmuz şehnaz şehri
+        şehriban şemsettin şemsi şenay şenel şener şengül şeniz şennur şenol şentürk şerafettin şeref
+        şerif şerife şermin şevket şevki şevkinaz şevkiye şevval şeyda şeyma şiir şima şinasi şirin
+        ştefan ştefana ştefania ştefanita ştefanut şule şüheda şükran şükriye şükrü šaban šarlota
+        šarūnas šaćir šefik šefika šefkija šefkije šefko šefćet šeina šejla šemsa šemso šemsudin šerif
+        šerifa ševal ševala šima šime šimun špela špelca špiro štefa štefan štefanija štefica štefka
+        štefánia štěpán štěpánka šukrija šućro šzeir šárka żaneta żanna žaklina žan žana žanas žaneta
+        žanete žanis žanna žarko želimir želimír želislava željan željana željka željko želmíra ženija
+        žeraldas žeraras žiga žigmund žika žilvinas živa živadin živadinka živan živana živilė živka
+        živkica živko živodrag živojin živomir živorad života životije žofia žofie žydronė žydrė
+        žydrūnas žygantas žygimantas žygintas
         """
 
     static let familyNames = """

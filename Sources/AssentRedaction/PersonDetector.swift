@@ -42,7 +42,21 @@ extension Detectors {
         "bin", "al", "el", "y", "e",
     ]
 
-    static let titles: Set<String> = ["mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "mx"]
+    static let titles: Set<String> = [
+        "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "mx", "herr", "frau", "dra", "sr", "sra", "srta", "sig",
+        "sig.ra", "dott", "dott.ssa", "avv", "ing", "mme", "mlle", "pan", "pani", "dhr", "mevr", "don", "doña", "dña", "univ.prof",
+    ]
+    /// Degrees and suffixes written after a name: "Annette Röhrdanz B.Sc.", "Carl Jones Jr.".
+    static let nameSuffixes: [StaticString] = [
+        " B.Sc.", " M.Sc.", " B.A.", " M.A.", " Ph.D.", " PhD", " MBA", " Jr.", " Sr.", " MD", " Dipl.-Ing.", " B.Eng.", " M.Eng.",
+    ]
+    /// Capitalised particles inside a family name: "Benjamin Dos Santos", "Stéphane Le Mace".
+    static let capitalisedParticles: Set<String> = [
+        "de", "da", "do", "dos", "das", "del", "della", "di", "du", "la", "le", "van", "von", "der", "den", "ter", "ten",
+    ]
+    /// Particles that, after any capitalised word, say a family name follows ("Pippa van
+    /// Dooren", "Ludwig von Mises"): the Dutch and German ones (the Romance ones open places too).
+    static let strongParticles: Set<String> = ["van", "von", "ter", "ten", "zu"]
     /// Words that introduce a person's name, strongly enough to trust a name not in the list.
     static let introducers: [StaticString] = [
         "my name is ", "name is ", "i'm ", "i am ", "dear ", "hi ", "hello ", "name: ", "regards,\n", "regards, ", "contact: ",
@@ -79,6 +93,15 @@ extension Detectors {
         "september", "october", "november", "december", "i", "we", "you", "it", "my", "our",
         "python", "swift", "java", "github", "google", "amazon", "stripe", "slack", "day",
         "use", "check", "call", "ask", "email", "api", "sql", "json", "http", "https", "ok",
+        // Days and months abbreviated (git's "Date: Tue Mar 3"), and words that begin sentences
+        // in the other languages: determiners and possessives ("Meine Handynummer").
+        "mon", "tue", "wed", "thu", "fri", "sat", "sun", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
+        "nov", "dec", "mein", "meine", "meinen", "ihre", "unser", "unsere", "die", "der", "das", "ein", "eine", "le", "la",
+        "les", "mon", "ma", "mes", "notre", "votre", "el", "los", "las", "mi", "mis", "il", "lo", "gli", "mio", "mia", "het",
+        "een", "mijn", "onze", "os", "um", "uma", "meu", "minha", "mój", "moja", "nasz", "nasza",
+        // Greetings and the world they greet, in the languages of the introducers ("Hola Mundo").
+        "hola", "hallo", "bonjour", "salut", "ciao", "olá", "ola", "hoi", "hey", "buongiorno", "buenos", "buenas", "guten",
+        "mundo", "welt", "monde", "mondo", "wereld", "world", "todos", "tutti", "allemaal", "zusammen",
         // Assistants and products named like people: "Hi Claude", "Alexa Skills".
         "claude", "siri", "alexa", "cortana", "gemini", "jarvis", "copilot", "bard", "ollama", "llama", "mistral",
     ]
@@ -193,33 +216,57 @@ extension Detectors {
             if text[k] == UInt8(ascii: ".") { k += 1 }
             if text[k] == UInt8(ascii: " "), let nameEnd = capitalisedWord(at: k + 1) {
                 var end = nameEnd
-                if text[end] == UInt8(ascii: " "), let lastEnd = capitalisedWord(at: end + 1) { end = lastEnd }
-                add(i, end, .person)
+                for _ in 0..<2 {
+                    guard text[end] == UInt8(ascii: " "), let lastEnd = capitalisedWord(at: end + 1) else { break }
+                    end = lastEnd
+                }
+                add(extendedStart(i), extendedEnd(end), .person)
                 return end
             }
         }
         guard !Self.notNameKeys.contains(firstKey) else { return firstEnd }
-        let flags = Self.nameTable[firstKey] ?? []
+        var flags = Self.nameTable[firstKey] ?? []
+        // A hyphenated given name: "Marie-Therese", "Simone-Anouk", by its first part.
+        if !flags.contains(.given), let hyphen = text.bytes[i..<firstEnd].firstIndex(of: 0x2D), hyphen - i >= 2 {
+            flags = nameFlags(i, hyphen).intersection(.given)
+        }
         let known = flags.contains(.given)
-        let introduced =
+        let introducedByWord =
             i >= 2
             && (Self.introducersByPenultimate[Int(Bytes.lower(text[i - 2]))].contains {
                 text.hasPrefix($0, at: i - $0.utf8CodeUnitCount, caseInsensitive: true)
             } || isNameFieldValue(i))
-        guard known || introduced else { return firstEnd }
+        let particleFollows: Bool = {
+            guard text[firstEnd] == 0x20, Bytes.isLower(text[firstEnd + 1]) else { return false }
+            let particleEnd = text.runEnd(from: firstEnd + 1, Bytes.isLower)
+            return text[particleEnd] == 0x20 && Self.strongParticles.contains(text.string((firstEnd + 1)..<particleEnd))
+        }()
+        // A word no list knows, not an English word, before a family name the lists know ("Aylla
+        // Costa", "Lunna Oliveira"): a given name they miss.
+        let unknownBeforeFamily: Bool = {
+            guard !known, flags.isEmpty, firstEnd - i >= 3, text[firstEnd] == 0x20, let lastEnd = capitalisedWord(at: firstEnd + 1)
+            else { return false }
+            let surname = nameFlags(firstEnd + 1, lastEnd)
+            return surname.contains(.family) && !surname.contains(.dictionary)
+        }()
+        let introduced = introducedByWord || precededByTitle(i)
+        guard known || introduced || unknownBeforeFamily || particleFollows && !flags.contains(.dictionary) else { return firstEnd }
         let wordGiven = flags.contains(.dictionary)
         let midSentence = text[i - 1] == 0x20 && (Bytes.isLower(text[i - 2]) || text[i - 2] == UInt8(ascii: ","))
         var end = firstEnd
         // Surname(s): capitalised words after a space (O'Brien, Smith-Jones).
         var surnames = 0
-        while surnames < 2, text[end] == UInt8(ascii: " ") {
-            // Particles before a family name: "van", "de la", "da", "von".
+        while surnames < 3, text[end] == UInt8(ascii: " ") {
+            // Particles before a family name: "van", "de la", "da", "von", "Dos", "Le".
             var start = end + 1
             var particles = 0
-            while particles < 2, Bytes.isLower(text[start]) {
-                let particleEnd = text.runEnd(from: start, Bytes.isLower)
-                guard text[particleEnd] == UInt8(ascii: " "), particleEnd - start <= 16,
-                    Self.particleKeys.contains(PackedWord(text.bytes, start, particleEnd))
+            while particles < 2, Bytes.isLower(text[start]) || Bytes.isUpper(text[start]) && Bytes.isLower(text[start + 1]) {
+                let particleEnd = text.runEnd(from: start, Bytes.isAlpha)
+                guard text[particleEnd] == UInt8(ascii: " "), particleEnd - start <= 5,
+                    Bytes.isLower(text[start])
+                        ? Self.particleKeys.contains(PackedWord(text.bytes, start, particleEnd))
+                        : Self.capitalisedParticles.contains(text.lowercasedString(start..<particleEnd))
+                            && capitalisedWord(at: particleEnd + 1) != nil
                 else { break }
                 start = particleEnd + 1
                 particles += 1
@@ -241,11 +288,47 @@ extension Detectors {
             end = lastEnd
             surnames += 1
         }
-        if known && (surnames > 0 || introduced) || introduced && surnames > 0 {
-            add(i, end, .person)
+        if known && (surnames > 0 || introduced) || (introduced || particleFollows || unknownBeforeFamily) && surnames > 0 {
+            add(extendedStart(i), extendedEnd(end), .person)
             return end
         }
         return firstEnd
+    }
+
+    /// Where a name found at `i` starts once a title or a second given name before it is
+    /// counted: "pani Janina Wawszczyk", "Srta. Maria Porto", "Davi Lucas Caldeira".
+    func extendedStart(_ i: Int) -> Int {
+        guard i >= 2, text[i - 1] == 0x20 else { return i }
+        var wordEnd = i - 1
+        if text[wordEnd - 1] == 0x2E { wordEnd -= 1 }
+        let wordStart = text.runStart(before: wordEnd) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2E }
+        guard wordStart < wordEnd, text.boundaryBefore(wordStart, { Bytes.isAlnum($0) || $0 >= 0x80 }) else { return i }
+        let word = text.string(wordStart..<wordEnd).lowercased()
+        if Self.titles.contains(word) || Self.titles.contains(word.split(separator: ".").last.map(String.init) ?? "") {
+            return wordStart
+        }
+        let flags = nameFlags(wordStart, wordEnd)
+        if Bytes.isUpper(text[wordStart]), wordEnd == i - 1, flags.contains(.given), !flags.contains(.dictionary) { return wordStart }
+        return i
+    }
+
+    /// Whether a title in any case stands just before `i`: "pani Liwia", "Sra. Emanuelly".
+    func precededByTitle(_ i: Int) -> Bool {
+        guard i >= 3, text[i - 1] == 0x20 else { return false }
+        var wordEnd = i - 1
+        if text[wordEnd - 1] == 0x2E { wordEnd -= 1 }
+        let wordStart = text.runStart(before: wordEnd) { Bytes.isAlpha($0) || $0 >= 0x80 }
+        guard wordStart < wordEnd, wordEnd - wordStart <= 9 else { return false }
+        return Self.titleKeys.contains(PackedWord(text.bytes, wordStart, wordEnd))
+    }
+
+    /// Where a name ending at `end` ends once a degree or suffix after it is counted.
+    func extendedEnd(_ end: Int) -> Int {
+        for suffix in Self.nameSuffixes where text.hasPrefix(suffix, at: end) {
+            let after = end + suffix.utf8CodeUnitCount
+            if !Bytes.isAlnum(text[after]) { return after }
+        }
+        return end
     }
 
     static let titleKeys = Set(titles.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })

@@ -145,7 +145,7 @@ extension PhoneNumberingPlans {
                     starts: [
                         0x0, 0x6ebff000000000, 0xdf051f6ffc00ffc, 0x9bfffffdc003ff00,
                         0x7e3ffa4000003ff0, 0xf003ffffdfeffc03, 0xffc0053bff003f, 0xbffab1e2483ffffc,
-                        0xbc46ffdfafffbeff, 0xffbff6, 0xf000000000000000, 0xffffffffffffffff,
+                        0xbc46ffdfafffbeff, 0xffbff6, 0xf00000003ff00000, 0xffffffffffffffff,
                         0xffffffff, 0xffc0000, 0xffc000, 0x0,
                     ]),
                 Kind(
@@ -285,6 +285,14 @@ extension PhoneNumberingPlans {
                         0xffc000000000, 0x0, 0x0, 0x0,
                         0x0, 0x0, 0x0, 0x0,
                     ]),
+                Kind(
+                    lengths: 0x1800,
+                    starts: [
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0xffffffffffffffff, 0x3f, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                    ]),
             ]),
         // RO
         40: Plan(
@@ -316,9 +324,17 @@ extension PhoneNumberingPlans {
                     starts: [
                         0x0, 0x0, 0x0, 0x3ff003ffffc0000,
                         0xffc0000000fffff0, 0x3fffffff, 0xffffc00ffc000000, 0xc000000000000003,
-                        0x3ffffc00003ffff, 0x3ffffc00003ff0, 0xfffff0000000000, 0xffffc00fffffffc0,
+                        0x3ffffc00003ffff, 0x3ffffc00003ff0, 0xfffff0000000000, 0xffffd15fffffffc0,
                         0xffc01ffffffff, 0x400000011500, 0xffc430, 0x0,
-                    ])
+                    ]),
+                Kind(
+                    lengths: 0x1000,
+                    starts: [
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x10000000, 0x0, 0x0,
+                    ]),
             ]),
         // AT
         43: Plan(
@@ -398,8 +414,8 @@ extension PhoneNumberingPlans {
                     starts: [
                         0x0, 0x0, 0x402100000, 0x0,
                         0x3ff00000000000, 0xffc00003ffffc00, 0x0, 0x0,
-                        0x3ffffc000000000, 0x0, 0xf000000000000000, 0x4ffffffffffffff,
-                        0x101fffffffc, 0x1c000003000, 0xc30, 0x0,
+                        0x3ffffc000000000, 0x0, 0xf000000000000000, 0xfdffffffffffffff,
+                        0x101ffffffff, 0x1c000003000, 0xc30, 0x0,
                     ]),
             ]),
         // DK
@@ -448,8 +464,16 @@ extension PhoneNumberingPlans {
                     starts: [
                         0x0, 0x1fe000000000, 0x0, 0x0,
                         0x0, 0x0, 0x0, 0x0,
-                        0x0, 0x0, 0xf000000000000000, 0xff7f800fffff003f,
+                        0x0, 0x0, 0xf000000000000000, 0xff7fbfdfffff003f,
                         0xfffff3ff, 0x0, 0x0, 0x0,
+                    ]),
+                Kind(
+                    lengths: 0x1000,
+                    starts: [
+                        0x0, 0x0, 0x0, 0xd000000000000000,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x5e00000000, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
                     ]),
             ]),
         // NO SJ
@@ -470,13 +494,21 @@ extension PhoneNumberingPlans {
                         0x0, 0x0, 0x0, 0x3fffffffffc0000,
                         0xffc0000000000000, 0xfffc00ffc00fffff, 0xfffff003f, 0xc00003fffffffffc,
                         0xffffffc00fffffff, 0xfffffffc0000000f, 0xfffffffffff003ff, 0xffffffffffffffff,
-                        0x20100403ffffffff, 0x1000000fc0000, 0xfffffffffffffff0, 0xffffffffff,
+                        0x20103403ffffffff, 0x1000000fc0000, 0xfffffffffffffff0, 0xffffffffff,
                     ]),
             ]),
         // PL
         48: Plan(
             trunk: [],
             kinds: [
+                Kind(
+                    lengths: 0x3c0,
+                    starts: [
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x3ff, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                    ]),
                 Kind(
                     lengths: 0x280,
                     starts: [
@@ -506,6 +538,14 @@ extension PhoneNumberingPlans {
         49: Plan(
             trunk: ["0"],
             kinds: [
+                Kind(
+                    lengths: 0x7ff0,
+                    starts: [
+                        0x0, 0x0, 0x31000000000, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                    ]),
                 Kind(
                     lengths: 0xffe0,
                     starts: [
@@ -552,6 +592,14 @@ extension PhoneNumberingPlans {
                         0x0, 0x0, 0x0, 0x0,
                         0x0, 0x0, 0x0, 0x0,
                         0x0, 0x0, 0x1000000000000000, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                    ]),
+                Kind(
+                    lengths: 0x3000,
+                    starts: [
+                        0x0, 0x0, 0xffc0dffc00000, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
                         0x0, 0x0, 0x0, 0x0,
                     ]),
             ]),
@@ -788,6 +836,14 @@ extension PhoneNumberingPlans {
         61: Plan(
             trunk: ["0"],
             kinds: [
+                Kind(
+                    lengths: 0x3e0,
+                    starts: [
+                        0x0, 0x0, 0x800000000, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                    ]),
                 Kind(
                     lengths: 0x1540,
                     starts: [
@@ -1029,7 +1085,7 @@ extension PhoneNumberingPlans {
                 Kind(
                     lengths: 0x400,
                     starts: [
-                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x3ff00,
                         0x0, 0x0, 0x0, 0x3fe0000000000000,
                         0x0, 0x3fe000000, 0xe000000000000000, 0x3f,
                         0x3fe00000000, 0x0, 0x3fe0, 0x0,
@@ -1066,7 +1122,7 @@ extension PhoneNumberingPlans {
                 Kind(
                     lengths: 0x600,
                     starts: [
-                        0x0, 0xfffffff000000000, 0xffffffff00000003, 0xff,
+                        0x0, 0xfffffff000000000, 0xffffffffffc00003, 0xff,
                         0x0, 0x0, 0x0, 0x0,
                         0x0, 0x0, 0x0, 0x0,
                         0x0, 0x0, 0x0, 0x0,
@@ -1187,7 +1243,7 @@ extension PhoneNumberingPlans {
                     starts: [
                         0x0, 0x0, 0x0, 0x1144511541100000,
                         0x4100000154150545, 0x5555545515441154, 0x4455154150000115, 0x7ff0015455054550,
-                        0xd016fffffffc1010, 0x150040, 0x0, 0x0,
+                        0xd016fffffffc1011, 0x150040, 0x0, 0x0,
                         0x0, 0x100000000040000, 0x14, 0x0,
                     ]),
                 Kind(
@@ -1599,7 +1655,7 @@ extension PhoneNumberingPlans {
                 Kind(
                     lengths: 0x80,
                     starts: [
-                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x8000000,
                         0x3ff00000000000, 0x1, 0xffc0, 0x0,
                         0x0, 0x0, 0x0, 0x0,
                         0x0, 0x0, 0x0, 0x0,
@@ -2394,7 +2450,7 @@ extension PhoneNumberingPlans {
                     starts: [
                         0x0, 0x0, 0x20000000000, 0xfa3edfbffffc0000,
                         0x3ff19a7effb6ef, 0x0, 0x0, 0x0,
-                        0x0, 0x8000000382000000, 0x8000000020080140, 0x70000000000001a,
+                        0x0, 0x8000400383000000, 0x8002000020080140, 0x70000000000001a,
                         0x30500000000, 0x10000000000000, 0x100fffffffc000, 0x3ff,
                     ])
             ]),
@@ -2461,7 +2517,7 @@ extension PhoneNumberingPlans {
                         0x0, 0x0, 0x22100000ff800000, 0x0,
                         0x0, 0x0, 0x0, 0x0,
                         0x0, 0x0, 0x0, 0x0,
-                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x83ff080200800008, 0x0, 0x0,
                     ]),
             ]),
         // IS
@@ -2473,8 +2529,8 @@ extension PhoneNumberingPlans {
                     starts: [
                         0x0, 0x0, 0x0, 0x0,
                         0x0, 0x0, 0x377fcff9dc000000, 0xc20bddcf7ffff5ff,
-                        0x9fffffcf9afda5ff, 0xdefef6, 0x0, 0x0,
-                        0x3ff00000000, 0x10000000000, 0x1bf0, 0x0,
+                        0x9fffffcf9afda5ff, 0xdefef6, 0x2000000000000, 0x0,
+                        0x3ff00000000, 0x1418000000000, 0x4400000000001bf0, 0x0,
                     ]),
                 Kind(
                     lengths: 0x280,
@@ -2531,7 +2587,7 @@ extension PhoneNumberingPlans {
                     starts: [
                         0x0, 0x0, 0x0, 0xfc00fffffffe4a00,
                         0xffc01f, 0x800000000, 0x0, 0xec30000000000000,
-                        0x3ffff, 0x0, 0x0, 0x20000,
+                        0x3ffff, 0x0, 0x0, 0x20080,
                         0x1ffc00ffc, 0x0, 0x3ff000000, 0xfff0200200,
                     ])
             ]),
@@ -3038,7 +3094,15 @@ extension PhoneNumberingPlans {
                         0xffc00fffffffffff, 0xfffc00ffc00003ff, 0xffc00ffff, 0xc00ffffffffff000,
                         0xfffffffffffc00ff, 0x1feffffff, 0xf000000000000000, 0xfffff8007,
                         0xc00ffc01ffc00ffc, 0x3ffff, 0xffc0000000007610, 0x17400,
-                    ])
+                    ]),
+                Kind(
+                    lengths: 0x1e00,
+                    starts: [
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0xffc00000000, 0x3ff,
+                    ]),
             ]),
         // SK
         421: Plan(
@@ -3051,6 +3115,14 @@ extension PhoneNumberingPlans {
                         0xffc00fffffffffff, 0xffffffffffffffff, 0xfffffffffc00003f, 0xc00003ffffffffff,
                         0xffffffffffffffff, 0x2003fff, 0x0, 0x0,
                         0x8000000000000, 0x0, 0x0, 0x0,
+                    ]),
+                Kind(
+                    lengths: 0x80,
+                    starts: [
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x2000, 0x0,
                     ]),
                 Kind(
                     lengths: 0x200,
@@ -3080,6 +3152,14 @@ extension PhoneNumberingPlans {
                         0x0, 0x0, 0x0, 0x0,
                         0x0, 0x0, 0x1fffffe0, 0x10004ffc000000,
                         0x201fffffffc, 0x0, 0x0, 0x0,
+                    ]),
+                Kind(
+                    lengths: 0x200,
+                    starts: [
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x200000000000000, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
                     ]),
             ]),
         // FK
@@ -3501,6 +3581,14 @@ extension PhoneNumberingPlans {
                         0x0, 0x0, 0x0, 0x0,
                         0x0, 0x0, 0x37c5800000000000, 0x1d8773e0,
                     ]),
+                Kind(
+                    lengths: 0x100,
+                    starts: [
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x800000000000000, 0x0,
+                    ]),
             ]),
         // TL
         670: Plan(
@@ -3570,7 +3658,7 @@ extension PhoneNumberingPlans {
                     lengths: 0x80,
                     starts: [
                         0x0, 0x0, 0x10000000000000, 0xff00,
-                        0xfffff00000580000, 0x3ff, 0x3ff000000000, 0xffc00ffc,
+                        0xfffff0000058c000, 0x3ff, 0x3ff000000000, 0xffc00ffc,
                         0x3ffffc0000, 0x0, 0x3fe, 0x0,
                         0x0, 0xf740000, 0x0, 0x3ffffc00,
                     ]),
@@ -3696,9 +3784,9 @@ extension PhoneNumberingPlans {
                     lengths: 0x40,
                     starts: [
                         0x0, 0x0, 0x0, 0x0,
-                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x3ff0000, 0x0,
                         0x0, 0x0, 0x0, 0x3ff0000,
-                        0xfff0000000000000, 0xff, 0xfffff000000, 0x0,
+                        0xfff003ff00000000, 0xff, 0xfffff000000, 0x0,
                     ]),
                 Kind(
                     lengths: 0x200,
@@ -3933,8 +4021,8 @@ extension PhoneNumberingPlans {
                     starts: [
                         0x0, 0x0, 0x0, 0xffffffffbffc0000,
                         0xfdde7fffffffffff, 0x9dff7fdfd700000, 0xff0001000240fdef, 0xc00000001ffff003,
-                        0x7f5ff7fdfffffff7, 0xfffffffffeffc03f, 0xefffbfffffffffff, 0x7b,
-                        0x4cfb7c0000000000, 0x31f27, 0xffffffffffff7fe0, 0x3fffffff,
+                        0x7f5ff7fdfffffff7, 0xfffffffffeffc03f, 0xefffbfffffffffff, 0x2d68880e3f8f92fb,
+                        0x4cfb7c00797cc610, 0x31f27, 0xffffffffffff7fe0, 0x3fffffff,
                     ]),
                 Kind(
                     lengths: 0x200,
@@ -4125,7 +4213,7 @@ extension PhoneNumberingPlans {
                     starts: [
                         0x0, 0x0, 0x0, 0x0,
                         0x0, 0x0, 0x80000000000, 0x0,
-                        0x0, 0x0, 0xf000000000000000, 0x3ff00bf,
+                        0x0, 0x0, 0xf000000000000000, 0xc0003ff00bf,
                         0xfffe7f9c, 0x0, 0x0, 0x0,
                     ]),
             ]),
@@ -4357,6 +4445,14 @@ extension PhoneNumberingPlans {
                         0x0, 0x0, 0x0, 0x0,
                         0x0, 0x0, 0x0, 0x0,
                     ]),
+                Kind(
+                    lengths: 0x1800,
+                    starts: [
+                        0x0, 0x0, 0x800000, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                    ]),
             ]),
         // BH
         973: Plan(
@@ -4375,6 +4471,14 @@ extension PhoneNumberingPlans {
         974: Plan(
             trunk: [],
             kinds: [
+                Kind(
+                    lengths: 0x80,
+                    starts: [
+                        0x0, 0x0, 0x0, 0xffc00ffc0000,
+                        0x3ff0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                        0x0, 0x0, 0x0, 0x0,
+                    ]),
                 Kind(
                     lengths: 0xa80,
                     starts: [

@@ -51,6 +51,16 @@ enum PhoneNumberingPlans {
         return trunkZero.contains { $0.allows(rest) }
     }
 
+    /// Every plan dialled nationally without a trunk prefix (Italy, Spain, Poland, Portugal,
+    /// Denmark, Norway, …), merged.
+    static let noTrunk: [Kind] = plans.values.filter { $0.trunk.isEmpty }.flatMap(\.kinds)
+
+    /// `digits` written nationally in a country with no trunk prefix: the national number itself.
+    static func isNationalWithoutTrunk(_ digits: [UInt8]) -> Bool {
+        guard (8...12).contains(digits.count) else { return false }
+        return noTrunk.contains { $0.allows(digits[...]) }
+    }
+
     /// A North American number: ten digits (or eleven after a 1) that plan 1 allows.
     static func isNorthAmerican(_ digits: [UInt8]) -> Bool {
         let rest = digits.count == 11 && digits[0] == 1 ? digits[1...] : digits[...]

@@ -122,7 +122,7 @@ public struct Redactor: Sendable {
     }
 
     /// Issuer prefixes of the card networks (Visa, Mastercard incl. 2-series, Amex, Discover,
-    /// JCB, Diners, UnionPay, Maestro).
+    /// JCB, Diners, UnionPay, Maestro with its 12-digit numbers).
     static func isCardPrefix(_ digits: [UInt8]) -> Bool {
         func prefix(_ n: Int) -> Int { Int(String(decoding: digits.prefix(n), as: UTF8.self)) ?? -1 }
         let count = digits.count
@@ -131,6 +131,7 @@ public struct Redactor: Sendable {
         if [34, 37].contains(prefix(2)) { return count == 15 }
         if prefix(4) == 6011 || prefix(2) == 65 || (644...649).contains(prefix(3)) { return (16...19).contains(count) }
         if (3528...3589).contains(prefix(4)) { return (16...19).contains(count) }
+        if prefix(4) == 2131 || prefix(4) == 1800 { return count == 15 }  // JCB's older 15-digit numbers
         if [36, 38, 39].contains(prefix(2)) || (300...305).contains(prefix(3)) { return (14...19).contains(count) }
         if prefix(2) == 62 { return (16...19).contains(count) }
         if [50, 56, 57, 58, 67].contains(prefix(2)) || prefix(2) == 63 { return (12...19).contains(count) }

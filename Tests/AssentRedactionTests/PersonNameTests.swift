@@ -61,6 +61,18 @@ struct PersonNameTests {
             ("@author Ingeborg Halvorsen", "Ingeborg Halvorsen"),
             // A frequent given name whose dictionary sense is rare needs no listed family name.
             ("Maria Farouk replied", "Maria Farouk"),
+            // Titles and degrees in several languages, four-word Spanish names, capitalised
+            // particles, hyphenated given names, and a given name no list knows before a listed
+            // family name.
+            ("rozmawiałem z pani Liwia Jarmuż wczoraj", "pani Liwia Jarmuż"),
+            ("Sra. Emanuelly Marques ligou", "Sra. Emanuelly Marques"),
+            ("Dr. Luiz Felipe Vieira atende", "Dr. Luiz Felipe Vieira"),
+            ("Annette Röhrdanz B.Sc. leitet das Team", "Annette Röhrdanz B.Sc."),
+            ("Marisela Ainara Castell Asenjo firmó", "Marisela Ainara Castell Asenjo"),
+            ("Benjamin Dos Santos a écrit", "Benjamin Dos Santos"),
+            ("Marie-Therese Junck hat angerufen", "Marie-Therese Junck"),
+            ("Lunna Oliveira mandou", "Lunna Oliveira"),
+            ("met Pippa van Dooren gesproken", "Pippa van Dooren"),
         ] as [(String, String)])
     func fromLists(text: String, name: String) {
         #expect(Self.flagged(text) == [name])
@@ -72,6 +84,7 @@ struct PersonNameTests {
             "Bill Payment Options", "Grace Period ends", "Max Value reached", "Julia Language docs", "Hi Claude, can you help?",
             "Ruby Gems are installed", "Jasmine Tests pass", "Will Power matters", "Rose Garden Road", "Mark Down the price",
             "Hello Claude Code", "Chase Bank statement", "Amber Alert issued", "Dawn Patrol", "Hunter Green paint",
+            "Date:   Tue Mar 3 10:22:01 2026", "Meine Handynummer ist neu", "Hola Mundo", "Kubernetes Cluster Autoscaler",
         ])
     func notPeople(text: String) {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")

@@ -27,6 +27,19 @@ struct PostalAddressTests {
             ("Piazza Navona 45, 00186 Roma", "Piazza Navona 45, 00186 Roma"),
             ("ons adres is Keizersgracht 123, 1015 CJ Amsterdam", "Keizersgracht 123, 1015 CJ Amsterdam"),
             ("moro na Rua das Flores, 123 - Centro, São Paulo - SP, 01001-000", "Rua das Flores, 123 - Centro, São Paulo - SP, 01001-000"),
+            // Poland (ul./al./pl., NN-NNN), flats after a slash, units after the number, cities of
+            // several words, Dutch endings and postcodes without the space, British flats first.
+            ("mieszkam przy ul. Miła 40, 90-457 Żory.", "ul. Miła 40, 90-457 Żory"),
+            ("al. Jerozolimskie 44/12, 00-024 Warszawa", "al. Jerozolimskie 44/12, 00-024 Warszawa"),
+            ("Lieferung: Mühlenweg 21/3, 49528 Bad Iburg", "Mühlenweg 21/3, 49528 Bad Iburg"),
+            ("Strada Nuova, 64 Appartamento 37, 73040 Ferrandina", "Strada Nuova, 64 Appartamento 37, 73040 Ferrandina"),
+            ("Glorieta de Bilbao 4 Piso 2, 28004 Madrid", "Glorieta de Bilbao 4 Piso 2, 28004 Madrid"),
+            ("woon op Thijshof 22, 6930 HD Westervoort", "Thijshof 22, 6930 HD Westervoort"),
+            ("Hannahbaan 89, 7221KL Krimpen aan de Lek", "Hannahbaan 89, 7221KL Krimpen aan de Lek"),
+            ("Flat 3, Abbey Road, St Johns Wood, NW8 9AY", "Flat 3, Abbey Road, St Johns Wood, NW8 9AY"),
+            ("Rua Augusta, 1500, 01304-001 São Paulo", "Rua Augusta, 1500, 01304-001 São Paulo"),
+            ("Residencial Aurora, 86010-190 Londrina", "Residencial Aurora, 86010-190 Londrina"),
+            ("écrire au rue de la Paix, 75002 Paris", "rue de la Paix, 75002 Paris"),
         ])
     func found(text: String, address: String) {
         #expect(Self.flagged(text).contains(address), "\(Self.flagged(text))")
@@ -38,6 +51,7 @@ struct PostalAddressTests {
             "the rue of it all", "via the API", "via HTTP 2", "Via Roma is a street", "we went to the plaza yesterday",
             "route 66 config", "the weg function", "Calle is a word", "Unit tests passed", "unit 5 failed", "the ring buffer 3",
             "use the Platz object", "PO Box", "section 12 rue", "avenida de la paz",
+            "et al. 2019 found", "see pl. 4", "Flat 5 rates", "Studio 2022 Pro", "Campo 7 is required",
         ])
     func clean(text: String) {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")

@@ -10,6 +10,8 @@ struct TypedSecretTests {
         "each form is found, and only the secret is masked",
         arguments: [
             ("the staging login is admin / Tr0ub4dor&3 for now", "Tr0ub4dor&3"),
+            // Brackets inside a password are its punctuation, not a call.
+            ("DB_PASSWORD=UEXpE&2F5)n6WYra", "UEXpE&2F5)n6WYra"), ("password: &%R*(kWikA4", "&%R*(kWikA4"),
             ("Credentials: jdoe / hunter22", "hunter22"),
             ("Login:\nops-team / s3cr3t-Pass!", "s3cr3t-Pass!"),
             ("Benutzer: mueller / Sommer2025!", "Sommer2025!"),
