@@ -294,8 +294,9 @@ struct Detectors {
         if Bytes.isDigit(text[k]) || (text[k] == UInt8(ascii: ".") && Bytes.isDigit(text[k + 1])) { return false }
         if Bytes.isAlpha(text[k]) { return true }
         let before = text.contextBefore(i, length: 20)
+        // A version (or an image's tag: `image: app:2.12.25.44`), not an address.
         if before.hasSuffix("v") || before.contains("version") || before.hasSuffix("ver ") || before.contains("release")
-            || before.contains("build")
+            || before.contains("build") || before.contains("image")
         {
             return true
         }
@@ -415,7 +416,7 @@ struct Detectors {
         "llamó", "llame", "llamar", "teléfono", "telefono", "móvil", "movil", "celular", "appel", "téléphone", "telephone",
         "portable", "handy", "telefon", "anruf", "ruf ", "mobil", "ligue", "ligar", "telefone", "chiama", "cellulare",
         "bellen", "mobiel", "nummer", "número", "numero", "numéro", "numer", "tél", "komórka", "zadzwoń", "dzwonił", "appelé",
-        "chiamato", "ligou", "belde",
+        "chiamato", "ligou", "belde", "kontakt:", "contact:", "contacto:", "contatto:", "contato:",
     ]
 
     /// Phone numbers of every country: international (`+49 (0)30 1234 5678`, `0049 …`), national
@@ -469,7 +470,13 @@ struct Detectors {
             k += 1
         }
         guard text.boundaryAfter(k, { Bytes.isAlnum($0) }), !groups.isEmpty, digits.count <= 16 else { return }
-        if i > 0, text[i - 1] == UInt8(ascii: "(") || text[i - 1] == UInt8(ascii: "/") || text[i - 1] == UInt8(ascii: ":") { return }
+        // Inside brackets only when the number fills them: "(0113 496 0435)", "(+39 393 2046325)".
+        if i > 0,
+            text[i - 1] == UInt8(ascii: "(") && text[k] != UInt8(ascii: ")") || text[i - 1] == UInt8(ascii: "/")
+                || text[i - 1] == UInt8(ascii: ":")
+        {
+            return
+        }
         let dots = separators.contains(UInt8(ascii: "."))
         let slashes = separators.contains(UInt8(ascii: "/"))
         let oneSeparator = Set(separators).count <= 1

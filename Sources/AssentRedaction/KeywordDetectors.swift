@@ -139,7 +139,9 @@ extension Detectors {
         guard nameEnd - i >= 2, Self.mayNameSecret(bytes, i, nameEnd) else { return resume }
         let name = text.string(i..<nameEnd)
         guard let kind = Self.nameKind(name) else { return resume }
-        guard let (valueStart, valueEnd, quoted) = assignedValue(after: nameEnd, prose: true) else { return resume }
+        guard let (valueStart, valueEnd, quoted) = assignedValue(after: nameEnd, prose: true) ?? namedEntryValue(i, nameEnd) else {
+            return resume
+        }
         let value = text.bytes[valueStart..<valueEnd]
         let valueText = text.string(valueStart..<valueEnd)
         if Redactor.isPlaceholder(valueText) || Redactor.isReference(valueText) { return resume }
@@ -167,6 +169,32 @@ extension Detectors {
             add(valueStart, valueEnd, .genericSecret)
         }
         return resume
+    }
+
+    /// A secret's name given as the `name` of an entry whose `value` follows: Kubernetes'
+    /// `- name: SMTP_PASSWORD` / `value: "…"`, `{"name": "API_TOKEN", "value": "…"}`,
+    /// `Name=DB_PASS,Value=…`.
+    func namedEntryValue(_ start: Int, _ end: Int) -> (Int, Int, Bool)? {
+        var k = start
+        if text[k - 1] == 0x22 || text[k - 1] == 0x27 { k -= 1 }
+        while text[k - 1] == 0x20 { k -= 1 }
+        guard text[k - 1] == UInt8(ascii: ":") || text[k - 1] == UInt8(ascii: "=") else { return nil }
+        k -= 1
+        if text[k - 1] == 0x22 || text[k - 1] == 0x27 { k -= 1 }
+        guard k >= 4, text.hasPrefix("name", at: k - 4, caseInsensitive: true), !Bytes.isAlnum(text[k - 5]) || k == 4 else { return nil }
+        // `value` after the name: on the same line after a comma, or on the next line.
+        var m = end
+        if text[m] == 0x22 || text[m] == 0x27 { m += 1 }
+        let lineEnd = text.runEnd(from: m) { $0 != 0x0A }
+        let searchEnd = min(text.runEnd(from: min(lineEnd + 1, text.count)) { $0 != 0x0A }, m + 160)
+        var v = m
+        while v + 5 <= searchEnd {
+            if text.hasPrefix("value", at: v, caseInsensitive: true), !Bytes.isAlnum(text[v - 1]), !Bytes.isAlnum(text[v + 5]) {
+                return assignedValue(after: v + 5, prose: false)
+            }
+            v += 1
+        }
+        return nil
     }
 
     /// The value assigned to a name ending at `i`, if one is.

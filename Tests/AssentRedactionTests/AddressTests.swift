@@ -30,6 +30,8 @@ struct AddressTests {
             "link-local 169.254.169.254", "multicast ff02::1 and 224.0.0.251", "time 10:30:45 and 2025-09-01T10:00:00Z",
             "mac 00:1a:2b:3c:4d:5e", "rust std::vec::Vec and a::b::c", "c++ std::map<int, int>", "hex dead::beef",
             "ratio 3:2 and 16:9",
+            // Four-part versions and image tags shaped like IPv4.
+            "build=2.5.11.221", "  image: app:2.12.25.44", "Version: 4.26.28.119",
         ])
     func notPersonal(text: String) {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")

@@ -12,6 +12,9 @@ struct TypedSecretTests {
             ("the staging login is admin / Tr0ub4dor&3 for now", "Tr0ub4dor&3"),
             // Brackets inside a password are its punctuation, not a call.
             ("DB_PASSWORD=UEXpE&2F5)n6WYra", "UEXpE&2F5)n6WYra"), ("password: &%R*(kWikA4", "&%R*(kWikA4"),
+            // A secret's name as an entry's `name`, its value as the entry's `value`.
+            ("env:\n  - name: SMTP_PASSWORD\n    value: \"W@9hO3Fs2Y^G3\"\n", "W@9hO3Fs2Y^G3"),
+            (#"[{"name": "DB_PASS", "value": "Verano1991."}]"#, "Verano1991."),
             ("Credentials: jdoe / hunter22", "hunter22"),
             ("Login:\nops-team / s3cr3t-Pass!", "s3cr3t-Pass!"),
             ("Benutzer: mueller / Sommer2025!", "Sommer2025!"),
