@@ -272,8 +272,10 @@ struct Detectors {
     mutating func digitsAt(_ i: Int) {
         if ipv6(at: i) { return }
         if ipv4(at: i) { return }
-        if card(at: i) { return }
-        if ssn(at: i) { return }
+        // Cards and SSNs read the same groups: digits separated by one of " -".
+        let groups = digitGroups(at: i, maxDigits: 19)
+        if card(at: i, groups) { return }
+        if ssn(at: i, groups) { return }
         phone(at: i)
         address(at: i)
     }
@@ -293,10 +295,10 @@ struct Detectors {
         // other detectors may still take it).
         if Bytes.isDigit(text[k]) || (text[k] == UInt8(ascii: ".") && Bytes.isDigit(text[k + 1])) { return false }
         if Bytes.isAlpha(text[k]) { return true }
-        let before = text.contextBefore(i, length: 20)
+        let before = contextRange(before: i, length: 20)
         // A version (or an image's tag: `image: app:2.12.25.44`), not an address.
-        if before.hasSuffix("v") || before.contains("version") || before.hasSuffix("ver ") || before.contains("release")
-            || before.contains("build") || before.contains("image")
+        if Bytes.lower(text[i - 1]) == UInt8(ascii: "v") || text.contains("version", in: before) || text.contains("ver ", in: before)
+            || text.contains("release", in: before) || text.contains("build", in: before) || text.contains("image", in: before)
         {
             return true
         }
@@ -363,10 +365,13 @@ struct Detectors {
         }
     }
 
-    /// Digits in groups separated by one separator; the digits and where the run ends.
-    func digitGroups(at i: Int, separators: String, maxDigits: Int) -> (digits: [UInt8], groups: [Int], end: Int, separator: UInt8?) {
+    /// Digits in groups separated by one separator (a space or a hyphen, the same throughout);
+    /// the digits and where the run ends.
+    func digitGroups(at i: Int, maxDigits: Int) -> (digits: [UInt8], groups: [Int], end: Int, separator: UInt8?) {
         var digits: [UInt8] = []
+        digits.reserveCapacity(20)
         var groups: [Int] = []
+        groups.reserveCapacity(6)
         var k = i
         var separator: UInt8?
         while true {
@@ -377,15 +382,15 @@ struct Detectors {
             k = end
             guard digits.count <= maxDigits else { break }
             let s = text[k]
-            guard separators.utf8.contains(s), Bytes.isDigit(text[k + 1]), separator == nil || separator == s else { break }
+            guard s == 0x20 || s == 0x2D, Bytes.isDigit(text[k + 1]), separator == nil || separator == s else { break }
             separator = s
             k += 1
         }
         return (digits, groups, k, separator)
     }
 
-    mutating func card(at i: Int) -> Bool {
-        let (digits, groups, end, _) = digitGroups(at: i, separators: " -", maxDigits: 19)
+    mutating func card(at i: Int, _ run: (digits: [UInt8], groups: [Int], end: Int, separator: UInt8?)) -> Bool {
+        let (digits, groups, end, _) = run
         guard (12...19).contains(digits.count), text.boundaryAfter(end, { Bytes.isAlnum($0) }) else { return false }
         guard groups.count == 1 || groups.dropLast().allSatisfy({ $0 == 4 }) || groups == [4, 6, 5] || groups == [4, 6, 4] else {
             return false
@@ -395,12 +400,13 @@ struct Detectors {
         return true
     }
 
-    mutating func ssn(at i: Int) -> Bool {
-        let (digits, groups, end, separator) = digitGroups(at: i, separators: "- ", maxDigits: 9)
+    mutating func ssn(at i: Int, _ run: (digits: [UInt8], groups: [Int], end: Int, separator: UInt8?)) -> Bool {
+        let (digits, groups, end, separator) = run
         guard digits.count == 9, text.boundaryAfter(end, { Bytes.isAlnum($0) || $0 == UInt8(ascii: "-") }) else { return false }
-        let contextual = text.contextBefore(i, length: 40)
-        let mentioned = contextual.contains("ssn") || contextual.contains("social security") || contextual.contains("social sec")
-        guard groups == [3, 2, 4] || (groups == [9] && mentioned) else { return false }
+        guard groups == [3, 2, 4] || groups == [9] else { return false }
+        let context = contextRange(before: i, length: 40)
+        let mentioned = text.contains("ssn", in: context) || text.contains("social sec", in: context)
+        guard groups == [3, 2, 4] || mentioned else { return false }
         if groups == [3, 2, 4], separator == UInt8(ascii: " "), !mentioned { return false }
         let area = Int(String(decoding: digits[0..<3], as: UTF8.self))!
         let group = Int(String(decoding: digits[3..<5], as: UTF8.self))!
@@ -529,19 +535,28 @@ struct Detectors {
     func hasPhoneWord(before i: Int) -> Bool {
         var start = max(0, i - 32)
         if let newline = text.bytes[start..<i].lastIndex(of: 0x0A) { start = newline + 1 }
-        let range = start..<i
-        return Self.phoneWords.contains { word in
-            // At the start of a word: "tel" is not a phone word inside "bestelling".
-            var k = range.lowerBound
-            let count = word.utf8CodeUnitCount
-            while k + count <= range.upperBound {
-                if text.hasPrefix(word, at: k, caseInsensitive: true), text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 }) {
-                    return true
-                }
-                k += 1
+        // Only at the start of a word ("tel" is not a phone word inside "bestelling"), compared
+        // with the words that start with its letter.
+        for k in start..<i where text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 }) {
+            for word in Self.phoneWordsByFirst[Int(Bytes.lower(text[k]))]
+            where k + word.utf8CodeUnitCount <= i && text.hasPrefix(word, at: k, caseInsensitive: true) {
+                return true
             }
-            return false
         }
+        return false
+    }
+
+    static let phoneWordsByFirst: [[StaticString]] = {
+        var table = Array(repeating: [StaticString](), count: 256)
+        for word in phoneWords { table[Int(word.utf8Start[0])].append(word) }
+        return table
+    }()
+
+    /// The `length` bytes before `i`, within its line.
+    func contextRange(before i: Int, length: Int) -> Range<Int> {
+        var start = max(0, i - length)
+        if let newline = text.bytes[start..<i].lastIndex(of: 0x0A) { start = newline + 1 }
+        return start..<i
     }
 
     // MARK: IBAN

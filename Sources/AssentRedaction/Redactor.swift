@@ -92,17 +92,27 @@ public struct Redactor: Sendable {
         return kept.sorted { $0.start < $1.start }
     }
 
+    /// `spans` (sorted, not overlapping) in Unicode-scalar offsets: one walk over the bytes up to
+    /// the last span's end, counting the bytes that start a scalar (all but UTF-8 continuations).
     static func toScalarOffsets(_ spans: [ByteSpan], bytes: [UInt8]) -> [SensitiveSpan] {
         guard !spans.isEmpty else { return [] }
-        // Scalars start at every byte that is not a UTF-8 continuation byte.
-        var scalarIndex = [Int](repeating: 0, count: bytes.count + 1)
-        var count = 0
-        for (k, b) in bytes.enumerated() {
-            scalarIndex[k] = count
-            if b & 0xC0 != 0x80 { count += 1 }
+        var result: [SensitiveSpan] = []
+        result.reserveCapacity(spans.count)
+        var byte = 0
+        var scalars = 0
+        func advance(to target: Int) {
+            while byte < target {
+                if bytes[byte] & 0xC0 != 0x80 { scalars += 1 }
+                byte += 1
+            }
         }
-        scalarIndex[bytes.count] = count
-        return spans.map { SensitiveSpan(start: scalarIndex[$0.start], end: scalarIndex[$0.end], type: $0.type) }
+        for span in spans {
+            advance(to: span.start)
+            let start = scalars
+            advance(to: span.end)
+            result.append(SensitiveSpan(start: start, end: scalars, type: span.type))
+        }
+        return result
     }
 
     // MARK: Validation shared by detectors

@@ -1,3 +1,4 @@
+import AssentCore
 import AssentDemo
 import AssentRedaction
 import Foundation
@@ -5,25 +6,41 @@ import Foundation
 // assent-bench redact: single-core throughput of AssentRedaction over generated chat and code
 // text (the demo generator's exchanges, full of planted sensitive data), in MB/s.
 //
-//   swift run -c release assent-bench redact [--megabytes 50] [--out FILE]
+//   swift run -c release assent-bench redact [--megabytes 50] [--out FILE] [--input FILE]
 //
 // With --out the same text is also written as JSONL {"id","text"} so other tools can be run on
-// exactly the same input.
+// exactly the same input. With --input the texts are those of a JSONL file (the evaluation
+// corpora: Evaluation/redaction/*.jsonl), repeated until there are --megabytes of them.
 func runRedactBench(_ arguments: BenchArguments) throws {
     let megabytes = arguments.int("--megabytes", default: 50)
     let outPath = arguments.string("--out")
-    var generator = DemoGenerator(seed: 11)
     var texts: [String] = []
     var bytes = 0
-    var index = 0
-    while bytes < megabytes * 1_000_000 {
-        for event in generator.account(index: index) {
-            if let text = event.content {
+    if let input = arguments.string("--input") {
+        var corpus: [String] = []
+        for line in try String(contentsOfFile: input, encoding: .utf8).split(separator: "\n") {
+            let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            if let text = record?["text"] as? String { corpus.append(text) }
+        }
+        guard !corpus.isEmpty else { throw AssentError.invalidArgument("no texts in \(input)") }
+        while bytes < megabytes * 1_000_000 {
+            for text in corpus {
                 texts.append(text)
                 bytes += text.utf8.count
             }
         }
-        index += 1
+    } else {
+        var generator = DemoGenerator(seed: 11)
+        var index = 0
+        while bytes < megabytes * 1_000_000 {
+            for event in generator.account(index: index) {
+                if let text = event.content {
+                    texts.append(text)
+                    bytes += text.utf8.count
+                }
+            }
+            index += 1
+        }
     }
     if let outPath {
         var out = Data()
