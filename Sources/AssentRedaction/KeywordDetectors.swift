@@ -108,10 +108,10 @@ extension Detectors {
     /// Whether a value reads as code (an expression, a type, an interpolation), not a literal.
     static func looksLikeCode(_ value: ArraySlice<UInt8>) -> Bool {
         if value.contains(where: { "<>{}[]\\ ,;".utf8.contains($0) }) { return true }
-        // A call (`getenv("X")`, `read_secret()`): a name, "(", and ")" at the end. Brackets
-        // elsewhere are a password's punctuation (`UEXpE&2F5)n6WYra`).
-        guard let open = value.firstIndex(of: UInt8(ascii: "(")), value.last == UInt8(ascii: ")") else { return false }
-        return open > value.startIndex && value[value.startIndex..<open].allSatisfy { Bytes.isAlnum($0) || $0 == 0x5F || $0 == 0x2E }
+        // A call or a tuple (`getenv("X")`, `sign(user`, `(a, b)`): a bracket opened right after
+        // a name, or first. Brackets elsewhere are a password's punctuation (`UEXpE&2F5)n6WYra`).
+        guard let open = value.firstIndex(of: UInt8(ascii: "(")) else { return false }
+        return value[value.startIndex..<open].allSatisfy { Bytes.isAlnum($0) || $0 == 0x5F || $0 == 0x2E }
     }
 
     /// How often the character class changes along a value: random keys change often,

@@ -9,3019 +9,3027 @@
 // Dictionary words: Debian wamerican (SCOWL; permissive licence), lower-case words only, less a
 // few frequent given names whose dictionary sense is rare (scripts/gen-name-lists).
 //
-// 38,301 given names, 30,000 family names, 63,736 dictionary words.
+// Rare given names (a frequency of 1 or 2 of 13 wherever nam_dict lists them) are apart: they
+// count only before a listed family name.
+//
+// 18,541 given names, 19,760 rare given names, 30,000 family names,
+// 63,736 dictionary words.
 
 // swift-format-ignore-file
 enum NameLists {
     static let givenNames = """
-        aad aadam aadje aadu aaf aafke aafkea aafko aage aagje aagot aagoth aalbert aalderich aalderk
-        aaldrik aale aaliyah aalke aalt aaltien aaltinus aaltje aaltsje aamir aant aapeli aapo aappo
-        aard aare aarent aarjan aarne aarni aarno aarnoud aarnout aaro aaron aarre aarron aart aarti
-        aarón aase aashild aat aatami aatos aatto aatu aave aavo ab abad abagail abai abas abay abaz
-        abbas abbe abbey abbie abbigail abbo abbondanza abbondanzio abbondio abby abd abdal abdalla
-        abdallah abdel abdelilah abdellah abdeslam abdi abdija abdo abdon abdorassoul abdou abdoul abdu
-        abduh abdul abdulah abdulbaki abdulcabbar abdulhakim abdulilah abdulkader abdulkadir abdulkadyr
-        abdulkerim abdulla abdullah abdulmalik abdulmedjit abdulsamet abdurahman abdurrahim abdurrahman
-        abdyl abdülhalim abdülhamid abdülkadir abdülkerim abdüllatif abdülsamet abe abed abeda abedin
-        abeer abel abelardo abele abelia abeline abelio abelius abelle abha abhay abhilasha abid abida
-        abidin abigail abigale abigayle abigaël abigaëlle abilia abilio abir abla ablah abner abraham
-        abram abramina abramo abrar abraão abrytha abu abubekir abuzar abuzer aby abygaël abygaëlle
-        abília abílio aca acacio accursia accursio achaz achicam achikam achilina achille achilleas
-        achillefs achim achiropita achraf acilino acim acke acko aco aculina acácio acúrcio ad ada adah
-        adair adakras adalbert adalberta adalberto adalciza adalet adalgira adalgisa adalgiso adaline
-        adalmiina adam adama adamantia adamantini adamantios adamira adamo adan adaniel adar adarsh adda
-        addi addie addison addolorata addolorato addy ade adea adeele adel adela adelaida adelaide
-        adelaido adelajde adelaïde adelbert adelchi adele adelfa adelfo adelfried adelgund adelgunde
-        adelhard adelheid adelheide adelia adelin adelina adelinda adelinde adelindo adeline adelino
-        adelio adelisa adeliya adell adella adelle adelma adelmar adelmina adelmino adelmira adelmo
-        adelo adelphine adeltraud adeltraut adeluţa adelya adelyne adelė adem ademar ademara ademaro
-        aden adena adeodata adeodato aderita aderito adham adhurim adhémar adi adib adiba adil adila
-        adilbek adile adilia adilkhan adin adina adinda adine adinel adino adir adis adisa aditi aditya
-        adiya adje adjuto admeto admir admira admirim adnan adnana adnand ado adolf adolfa adolfas
-        adolfina adolfine adolfo adolina adolph adolphe adolphine adolphus adomas adone adonis adoración
-        adoram adorata adorján adorna adorno adosinda adosinha adrasto adri adria adriaan adrian adriana
-        adriane adrianna adrianne adriano adrianus adriatik adrie adrien adriena adriene adrienn
-        adrienne adrijan adrijana adrio adrián adrião adriëlle adriënne adriāns adua aduo advija ady
-        adán adão adèle adéla adélaïde adéle adélia adélie adélio adérito adília ae aedal aedin aeihso
-        aeilt aelbert aelita aeneas aengus aenne aerend aernout aeron aeronwen aeronwy aert afa afaf
-        afag afanasie afanasii afanasijs afaq afat afelien aferdita afet affie afgan afia afie afif
-        afifa afifah afiya afke afonso afra afrim afro afrodita afroditi afsaneh afsar afschin afshin
-        aftab aftandil aftina aftinia afton afzal afërdita afşar aga agaat agaath agafia agah agan agapi
-        agapia agapios agapita agapito agata agate agatha agathe agathi agatho agatia agatina agatino
-        agazio agda age ageet ageeth agenore ager agesilao agetina agge aggeo aggie agha aghasi aghavni
-        aghvan agide agil agilbert agilmar agim agis agisilaos agita agla aglaea aglaia aglaja aglaya
-        aglaé aglaée agle agna agnar agne agnela agnella agnello agnelo agner agnes agnesa agnese agneta
-        agnete agnetha agnethe agneza agni agnieszka agnietė agnieška agnija agnis agnita agnus agnès
-        agnė ago agon agora agoritsa agostina agostinho agostino agostiña agota agra agripina agrippina
-        agrippino agris agrita agron agshin agu agueda aguinaldo agunde agurne agurtzane agusti agustin
-        agustina agustín agáta ah aharon aherine ahilan ahile ahlam ahlerich ahlke ahlrich ahlrike ahmad
-        ahmed ahmet ahmo ahrend ahsen ahti ahto ahu ahuva ahuvah ai aia aiace aibek aicha aicke aida
-        aidan aidana aidar aidas aide aideen aidel aiden aido aiert aiga aigar aigars aigerim aigris
-        aigul aija aikaterini aike aiki aiko aila ailbhe aile ailean aileen ailene ailert aili ailidh
-        ailie ailin ailis ailish ailsa ailt ailín ailís aima aimable aiman aimantas aimar aime aimee
-        aimeric aimery aimi aimie aimilia aimilios aimo aimur aimy aimé aimée ain aina ainagul ainar
-        ainara ainars ainash aindrias aindriú aine aingeru ainhoa aini ainikki ainis aino ainoriitta
-        ainsley ainsworth aintzane ainur ainura ainārs aira aire aires airete airi airidas airina airo
-        aischa aisha aishah aishe aishling aislin aisling aislinn aisma aiso aita aitan aitana aiten
-        aitor aitzol aiva aivar aivaras aivars aive aivi aivils aivis aivo aiyana aize aizhan aizo aiša
-        aja ajay ajaz ajda ajdin ajdina ajet ajeta ajete ajit ajiša ajka ajkun ajkune ajla ajmal ajmer
-        ajrie ajshe ajten ajtene ajub ajša akaki akan akane akari akash akbar akbota ake akeem akemi
-        aketza akgül akhila akhtar aki akiba akif akife akifumi akiharu akihiko akihiro akihisa akihito
-        akikazu akiko akil akila akilah akim akimasa akimitsu akina akindynos akino akinobu akinori akio
-        akira akito akitomo akitoshi akiva akiyo akiyoshi akke akkie akmal akmaral akmini akper akram
-        akrivi akrom aksana aksel akseli aku akylbek akçay akın al ala alaa alaaddin alaattin aladdin
-        aladina aladino aladár alaeddine alaettin alaga alain alaina alaine alaitz alajos alak
-        alakananda alam alamanno alamgir alan alana alanah alane alanis alanna alannah alar alari alaric
-        alarich alarico alarik alasdair alastair alaster alayna alayne alazdin alazne alaïs alba albain
-        alban albana albane albanie albanne albano albena alber alberdina alberdine alberica alberico
-        albert alberta albertas albertdine alberte albertha alberthe albertien albertina albertine
-        albertino albertje alberto alberts albertus albi albin albina albinas albinca albine albino
-        albinus albion albo albrecht albulena alby albéric albína albīna alcea alceo alceste alceu
-        alcide alcides alcina alcinda alcindo alcino alco alcídia alcínio alda aldas aldegonda alden
-        alderico aldesina aldesino aldi aldijana aldin aldina aldine aldino aldis aldo aldobrando aldona
-        aldonija aldonis aldor aldous aldric aldrich aldrik alduina alduino aldwin aldwyn aldéric aldís
-        aldónio ale aleah aleandra aleandro alearda aleardo alease alec alecia aleck alecsandra
-        alecsandrina alecsandru alecse aled aleen aleg alegria aleh aleid aleida aleisha aleja alejandra
-        alejandrina alejandrino alejandro alejo aleka aleko alekper aleks aleksa aleksandar aleksander
-        aleksandr aleksandra aleksandras aleksandre aleksandrina aleksandrs aleksanteri aleksas aleksei
-        aleksej aleksejs aleksejus aleksey aleksi aleksiejus aleksy aleksėjus alem alemanno alen alena
-        alene alenka alenushka alerich alerk alesander alesha aleshia alesia alesja alessandra
-        alessandrina alessandrino alessandro alessia alessio alessja alessya alesya aleta aletha alethea
-        alethia aletta alette alev alevtina alevtīna alex alexa alexan alexandar alexander alexandr
-        alexandra alexandre alexandrea alexandria alexandrie alexandrina alexandrine alexandrino
-        alexandro alexandros alexandru alexane alexanne alexe alexei alexej alexey alexi alexia alexiane
-        alexie alexina alexine alexios alexis alexus alexy alexía aleyna aleš aleša alf alfa alfaia
-        alfea alfeo alfeu alfhard alfhild alfia alfiera alfiero alfija alfina alfino alfinus alfio
-        alfiya alfo alfons alfonsa alfonsas alfonsina alfonsino alfonso alfonz alfonzo alford alfred
-        alfreda alfredas alfredia alfredina alfredine alfredo alfreð alfrid alfried alfréd alfrēds alfs
-        alger algimanta algimantas algimas algirdas algis algrid algunde algė alhard alhed alheid
-        alheide alheidis ali alia aliah aliaksandr aliaksandra aliaksei aliaksej aliaksey alibay alibek
-        alibi alica alican alice alicia alicija alicio aliciya alicja alick alida alide alie alien
-        aliene alienor alies aliete aliette alighiero aligi alihan aliina aliisa alija alijah alije alik
-        alikhan aliki alim alima alime alimzhan alin alina alinda alinde aline alino aliodija alion
-        aliona aliosha aliosman alipio aliriza alis alisa alisdair alise alisha alisher alishia alisia
-        alison alisone alissa alisson alissone alistair alistaire alister alisé alisée alita alitsia
-        alius alivia alix alixe alixia aliya aliyah aliye aliyya aliz aliza alize alizé alizéa alizée
-        alja aljaž alje aljet aljo aljona aljoscha aljosha aljoša alka alkaios alkan alke alkea alket
-        alketa alki alkinoi alkis alkistis alkiviadis alla allain allal allan allana allar allard allart
-        alle alleen allegonda allegonde allegra allegro allen allena allene alli allie alliette alline
-        allison allister allmar ally allyn allyson allyssa alma almagul almantas almar almarin almarina
-        almas almat almath almaz almeda almerina almerinda almerindo almerino almeta almin alminas
-        almine alminus almir almira almirka almiro almke almo almtrud almudena almut almute almuth alnis
-        alo alodie alois aloisa aloisia aloisie aloisio aloisius aloizas aloizs alojz alojzia alojzij
-        alojzija alojzije alok aloke alon alona alondra alonsa alonso alonzo aloys aloyse aloysia
-        aloysius aloyzas aloïs aloïse alp alparslan alpaslan alpay alpcan alper alperen alpha alphons
-        alphonsa alphonse alphonsine alphonso alphonsus alpo alptekin alptuğ alqi alric alrich alrick
-        alrik alroy alrun alser alston alta altaf altagracia altair altan altay altea alteo alter altera
-        altero alteus altfried altha althea altin altina altinaj altine altino altis altje alto alton
-        altraud altrud altti altun altunay altuğ altynai altynay altynbek alun alush alv alva alvan
-        alvapillai alvar alvara alvard alvaro alve alvera alverta alvida alvidas alvie alviina alvilde
-        alvils alvin alvina alvine alvino alvira alvis alvisa alvise alvyda alvydas alwie alwies alwin
-        alwina alwine alwyn aly alya alyce alycia alyette alyn alyona alyosha alys alysa alyse alysha
-        alysia alyson alyssa alysée alyzée alzira alícia alídio alípio alívio alė alīna alısan alžbeta
-        alžběta am amabel amabile amable amada amadea amadeo amadeu amadeus amadio amado amador amadora
-        amaelle amaia amal amala amalan amale amalia amalie amalija amalio amalric amalía aman amance
-        amancia amancio amand amanda amande amandine amando amandus amani amanollah amanpreet amant
-        amanta amanullah amanzhan amanzia amanzio amar amara amaral amarande amaranta amaresh amari
-        amarilda amarildo amarilis amarion amarjeet amarjit amaro amata amato amaury amaya amaël amber
-        amberly ambika ambira ambra ambraziejus ambre ambrine ambrogia ambrogina ambrogino ambrogio
-        ambroise ambroisine ambros ambrose ambrosia ambrosio ambrosius ambroz ambrozie ambroziu ambrus
-        ambrósio ame amedea amedeo amedeu amee ameen ameer ameeta ameetha amel amela amelia amelie
-        amelija ameline amelio amelius amely amena amer america americo ameriga amerigo amery amet
-        amfilochios amhlaoibh ami amie amiee amiel amiela amihai amil amila amilcar amilcare amin amina
-        aminah aminata amine aminullah amir amira amirah amiram amiran amire amiri amishi amit amita
-        amitabh amitai amitava amiya amiyah amjad amke amleto ammar ammaria ammie ammo ammon amneris
-        amnon amodio amon amor amorim amory amos amour amparo ampelia ampelio amr amra amrei amrik amrit
-        amrita amro amrou amsah amund amy amya amzie amália amável amândio amé amédé amédée amélia
-        amélie amélien amélina amélyne américa américo amílcar amūras an ana ana-belén anabel anabela
-        anabella anabelle anaclet anacleta anacleto anaelle anagnost anahi anahit anahita anaida analisa
-        analía anamari anamaria anamarija anamika anan anand ananda anandaraja anandarajah anania ananio
-        anar anara anarbek anargyros anarsija anartz anary anas anasia anass anastacia anastas anastase
-        anastasia anastasie anastasiea anastasiia anastasija anastasika anastasio anastasios anastasiya
-        anastassia anastassija anastassios anastassiya anastasya anastazas anastazia anastazie
-        anastazija anastazja anasthasie anastácia anastácio anastázia anasztázia anat anatilde anatol
-        anatole anatoli anatolia anatolie anatolii anatolij anatolija anatolijs anatolijus anatolio
-        anatoliy anatoliya anatoly anaya anaël anaële anaïs anbar anbjørn anca ance ancelin anchise
-        ancilla anco ancuţa anda ande andele ander andera andere anders anderson andi andie andima andin
-        andina andino andis andj ando andoche andolin andolina andon andoni andor andra andrada andranik
-        andraş andraž andre andrea andreana andreano andreas andree andreea andrees andrei andreia
-        andreiana andreias andreina andreino andreiu andrej andreja andrejka andrejs andrejus andres
-        andresa andreu andrew andrey andri andria andrian andriana andriani andrianna andriejus andries
-        andrievs andrii andrij andrija andrijana andrijs andrik andrin andrina andris andrius andriy
-        andro andromachi androniki androula andrus andrzej andrzelika andrás andrès andré andréa
-        andréane andréanne andréas andrée andrés andrėjus andu anduel anduela andy andzela anděla andřej
-        ane aneel aneesh aneeta aneirin aneke anel anela anelia anelija anelise aneliya anelma anelė
-        anemarie anemona anemone aner anes anesti anestis anet aneta anete anett anetta anette aneurin
-        anežka anfisa anfried anfriede ang angantýr ange angel angela angele angelena angeles angelia
-        angelic angelica angelichi angelico angelie angelien angeliene angeliina angelija angelika
-        angeliki angelin angelina angeline angelino angelique angelita angelka angella angelle angelo
-        angelos angely angelyn angelė angervo angham angharad anghard anghel anghelache anghelina
-        angheluţa angi angie angila angiola angiolina angiolino angiolo angjelin angjelina angla angle
-        anglea anglu angonita angret angus angyalka angèle angéla angélica angélico angéline angélique
-        anh ani ania anibal anica anice anicet aniceta anicetas aniceto anicette anick anicuta aniek
-        aniela aniella aniello anif anife anika anikó anil anila anina aninda anindo anine anique anis
-        anisa anisca anisha anisia anisor anissa anita anitha anito anitra anitta aniya aniyah anişoara
-        anja anjali anjan anjana anjanette anjani anje anjela anjelica anjelien anjeza anjo anju anjum
-        anjuta ank anka anke anker ankeus anki ankica ankie ankit ankje anko anky anlaug ann anna
-        annabel annabell annabella annabelle annabeth annachiara annagret annagreth annakatrin annalee
-        annaleena annalena annalene annalies annaliese annaliisa annalis annalisa annalise annamae
-        annamaija annamari annamaria annamarie annamarja annamária annariitta annarita annarosa annarose
-        annarös annatina annaëlle annaïg annchen anne anne-ly anne-marie annebeth annebärbel annechien
-        anneclaar annedore annedoris annedorle annedörte annegie annegien annegold annegreet annegret
-        annegrete annegreth annegrethe annegriet anneheide annehild annehilde annejet annekathrin
-        annekatrin anneke annekee annekristin annekäthe annel annela annele annelee anneleen annelen
-        annelene anneli annelie annelieke annelien annelies anneliese annelijn annelinde annelis
-        annelise annelle anneloes annelore annelotte annelouise anneluise annely annelyse annemargret
-        annemari annemaria annemarie annemarieke annemarije annemarijn annemette annemie annemiek
-        annemieke annemien annemijn annemirl annemone annerie annerieke anneriet annerike anneros
-        annerose anneruth annerös annest annet annetraud annetraude annetrud annetrude annett annetta
-        annette annetto anneus annewil anney anni annibale annica annice annick annie anniek annig
-        annigje anniina annija annik annika annikka annikki annina annine annino annique annis annita
-        annito annja annkathrin annkatrin annliese annmari annmarie anno annoeska annonciade annot annu
-        annukka annunciata annunciato annunzia annunziata annunziatina annunziato annunzio annunzjato
-        annushka annuska annwyl anny annäus anný ano anoek anoeska anona anostol anouar anouchka anouck
-        anouk anouschka anoush anri anrich ans ansa ansaldo ansar ansbert ansel anselm anselma anselme
-        anselmi anselmo ansgar ansgard anshu ansi ansis ansje ansley anson anssi anstein ant anta antal
-        antamo antanas antanina antanė antchen antcho ante antea antenore anteo antera antero anteus
-        anthea anthelme anthi anthime anthimos anthippi anthon anthonie anthony anthoula anti antica
-        antigona antigone antigoni antim antima antimo antina antine antino antinus antioca antioco
-        antione antionette antja antje antjedine antjelina antjeline antke antkea antkeo antli anto
-        antoan antoanela antoanella antoaneta antoin antoine antoinette antolin antolina antolino anton
-        antonache antone antonel antonela antonella antonello antoneta antonetta antonette antoni
-        antonia antonica antonie antoniea antonien antonieta antonietta antonietto antonija antonije
-        antonim antonin antonina antonine antonino antonio antonios antonipillai antonis antoniu
-        antonius antoniya antons antony antonía antonín antoon antosia antoun antoņina antra ants antsje
-        antti antto antu antun antwan antwon antxon antónia antónio anu anuar anuja anunciación
-        anunciação anupam anupama anupoorna anupras anuradha anusca anuschka anush anushavan anushka
-        anushree anushya anusuya anuška anuţa anvar anwaar anwar anxhela anxo anya anyuta anzhela
-        anzhelika anzor anzori anália aníbal aníta anđa anđela anđelija anđelina anđelka anđelko anđelo
-        anıl anže anžela anželika ao aodh aodhan aodhán aodren aoi aoibheann aoibhínn aoife aoiffe aoko
-        aonghas aonghus ap aparajita aparicio aparna aphroditi apolinar apolinaras apolino apolinário
-        apollinaire apolline apollo apollon apollonia apollonie apollonio apolonia apolonija apoloniusz
-        apostol apostolache apostolia apostolica apostolos appie appio appolinaire appoline appolonie
-        apputhurai appy april apryl aqif aqil aqila aquiles aquilina aquilino ara arabella arabelle
-        arabinda araceli aracelis aracely aradhana arakel araksya aral aralda araldo aram aramais aramis
-        aranca aranit aranita aranka arantxa arantza arantzazu aranwen aranđel ararat aras arasch arash
-        arata aravinthan arax arayik araz araújo arba arbana arbel arben arbenita arber arberesha arbi
-        arbnor arbnora arbnore arbënor arbënora arbër arbëreshë arbërie arcade arcadia arcadie arcadii
-        arcadio arcangela arcangelina arcangelo arcelia archan archana archange archibald archie archil
-        archimede archna arco ard arda ardak ardath arde ardeleana ardelia ardell ardella ardelle arden
-        ardengo ardeth ardi ardian ardiana ardie ardijan ardijana ardine ardis ardit ardita ardith
-        ardito ardjan ardo ardolino arduina arduino ardy are aref areg arek areke arella arely aren
-        arend arenda arendien arendine arendje arendt arenijus arent ares areta aretha areti aretia
-        aretin aretina aretusa arevik argan argante argelia argenide argenta argentina argentine
-        argentino argento arghir arghira argimira argimiro argirdas argiri argirios argita argiñe
-        argjela argjend argjent argjentina argjirulla argo argyri argyrios argyris argyro argyroula
-        argélia arhire ari aria ariadna ariadni arialdo arian ariana arianda ariane arianit arianna
-        arianne ariano arianwen arib aribert aric arica aricijana arick ariclia aridna arie arieana
-        arieh arieke ariel ariela arielle ariello arien arieta ariete ariette arif arifa arife arijana
-        arijanit arijoutsi arik arikan aril arild arimantas arimo arin arina arinbjörn aringas arinori
-        ario ariol ariola arion aris arisa arise arist aristarchos ariste aristea aristeia aristeidis
-        aristel aristeo aristeu aristi aristia aristica aristida aristide aristides aristidh aristidis
-        aristiţa aristodema aristodemo aristomenis aristotel aristotele aristotelis aristoula arisztid
-        arita arite aritica aritina aritomo ariton arièle arié ariëlla ariën ariënne ariëtte arja arjan
-        arjana arjanne arje arjen arjet arjeta arjo arjola arjon arjun arkadi arkadii arkadij arkadijus
-        arkadius arkadiusz arkadiy arkady arkaitz arkan arkin arko arkādijs arla arlan arland arlean
-        arlee arleen arleigh arlen arlena arlene arlenne arleta arlete arletha arletta arlette arli
-        arlie arlin arlind arlinda arlinde arlindo arline arlo arly arlyne arman armance armand armanda
-        armandas armande armandina armandine armandino armando armands armani armanno armantas armantine
-        armas armağan armel armela armele armelle armen armenak armend armenio armenuhi armgard armi
-        armida armido armin armina arminas arminda armindo armine arminia arminio armir armira armo
-        armon armond armstrong arménia arménio armīns arn arna arnak arnalda arnaldo arnaldur arnar
-        arnas arnaud arnauld arnault arnbert arnbjörg arnbjörn arnd arndt arndís arne arnela arnetta
-        arnette arney arnfinn arnfinnur arnfred arnfried arnfríður arngrímur arngunnur arnhart arnheiður
-        arnhild arnhildur arnhold arnie arnim arnis arnisa arnita arnkell arnlaug arnlaugur arnleif
-        arnljot arnljótur arno arnold arnolda arnoldas arnoldina arnoldo arnolds arnolf arnolfo arnon
-        arnor arnoud arnould arnout arnošt arnošta arnoštka arnrún arnstein arnt arntraud arnulf arnulfo
-        arnór arnþrúður arnþór arold aroldo aron arona aronne arpine arpita arpád arqile arran arrigo
-        arron arsaluis arsen arsene arseni arsenia arsenie arsenij arsenije arsenio arseniy arseny
-        arshad arshak arshaluys arshavir arshi arshleen arsi arsim arslan arsène arsénio art arta artak
-        artan artana artane artashes artavazd artem artemia artemie artemio artemios artemis artemisia
-        artemiy artemiza artemizia arthur arthémise arti artian artie artimisia artimiza artimizia
-        artimon artin artiom artiomas artis artjoms arto arton artor artsiom artturi artur artura
-        arturas arturo arturs artush arty artyom artúr artūras artūrs arub arul arulampalam arulanantham
-        arulanatham arulappu arumugam arumugan arun aruna arunasalam arup arushi arusyak arve arved
-        arvenita arvet arvi arvid arvida arvil arvilla arvin arvind arvinder arvis arvo arvyda arvydas
-        arvīds arwa arwed arwen arwid arwin arxhira ary aryan aryana aryanna arye aryeh arystan arzi
-        arzie arzu aránzazu arėjas arūnas arūnė asa asaad asad asadulla asael asaf asako asal asam asami
-        asan asaph asayo asbjörn asbjørg asbjørn ascan ascanio ascención ascension ascensão ascenza
-        ascenzo aschat aschraf aschwin asdrubal asdrubale asdrúbal asel aseliya asen asena asger asghar
-        asha ashanti ashat ashayra ashely asher ashfaq ashima ashish ashkhen ashlea ashlee ashleigh
-        ashley ashli ashlie ashling ashly ashlyn ashlynn ashok ashot ashraf ashton ashtyn ashutosh
-        ashwani asi asia asie asier asif asifa asil asim asimakis asime asimelda asimina asio asis asit
-        asiya asiye asja askanaz askar asker askhat asko askolds asla aslak aslam aslan aslaug asle
-        asley aslind asllan aslög aslı aslıhan asma asmaa asmarina asmin asmir asmunn asmus asparuch
-        aspasia aspasija aspazia aspen asqeri assa assaad assad assaf assam assan assar asse assel
-        asseline assem assemgul assen asser asset assi assia assif assija assis assiya assja assma
-        assmaa asso assumpta assunta assuntina assuntino assunto assunção assya assyl assylbek asta
-        asteria asterio asterios astghik astolfo astorre astra astrea astri astrid astride astrit astro
-        astrīda asuka asuman asumi asuncion asunción aswin asya asylbek asım ata atacan atagün atahan
-        atakan atakhan atalay atallah atalíbio ataman atanas atanasa atanase atanasia atanasie atanasio
-        atanaska atanur ataru atay atdhe ate atef atena ateş athanase athanasia athanasie athanasios
-        athanassia athanassios athena athina athle athmane athol athos ati atie atif atifa atifete atila
-        atilana atilano atilio atilla atina atiq atis atixhe atiye atje atlandida atle atli atman atmane
-        atos atossa atousa ats atso atsuhisa atsuko atsumi atsunori atsuo atsushi atsutoshi atte attie
-        attila attilia attilio atty atuf atul atushi atvars aty atze atınç aubane aubert aubin aubree
-        aubrey aubrie aubry aud aude audeline audette audie audra audran audrea audren audrey audria
-        audric audrie audris audrius audronis audronius audronė audry audrys audun audusinda augenijus
-        august augusta augustas auguste augustijn augustin augustina augustinas augustine augustino
-        augustinus augusto augusts augustus augustyn augustín augutė auguust auk auke aukje auksė
-        aukusti aulay auli aulika aulikki aulis aulo aulona aun auna aundrea aune aura aurane aure aurea
-        aurel aurela aurelia aurelian aureliana aureliano aurelie aureliea aurelien aurelija aurelijus
-        aurelina aurelindo aurelio aureliu aurelius aurelle aureo auri auriane aurianne aurica aurika
-        aurimas aurkene auro aurora aurore aurèle aurél aurélia auréliane aurélie aurélien aurélienne
-        aurélio ausilia ausilio ausma ausonia ausonio austen austin auston austra austris austyn autumn
-        auvo auxane auxence auzinda auðbjörg auðna auðun auðunn auður aušra aušrelė aušrinė aušvidas
-        aušvydas ava avag avantika avdi avdie avdija avdije avdo avdotja avdotya avdul avdulah avdulla
-        avdullah avdyl ave aveli avelien avelina aveline avelino avellina avellino avemari aventina
-        aventino averardo averell averil avery aveshlom avetik avetis avgerinos avgoustinos avgust
-        avguštin avi avia aviad aviana avichai avida aviezri avigail avigdor avihai avihay avijit
-        avinash avine avinoam aviram avis avishai avishay avit avital aviv aviva avner avni avo avon
-        avraham avram avril avroham avrohom avrom avrora avshalom avtandil avtar awa awad awatif awilda
-        awni axania axel axelle axenia axente axentie axinia axèle aya ayaka ayako ayal ayala ayami ayan
-        ayana ayanna ayano ayaz aybaniz aybars aybek ayberk aybike aybüke aycan ayda aydan ayden aydin
-        aydogan aydın ayelet ayelt ayesha ayfer aygul aygun aygül aygün ayhan ayise ayka aykan aykhan
-        aykut ayla ayleen aylin ayman aymer aymeric aymerick ayn aynur aynura ayo ayoe ayoub aysan aysel
-        ayseli ayseni ayser aysha aysu aysun aytan aytaç aytekin ayten aytun aytunç aytül ayuko ayumi
-        ayumu ayça ayçin ayşe ayşegül ayşen ayşenur ayşin aza azad azalee azaleea azam azamat azar azat
-        azed azeglio azelia azeline azelio azem azemina azemine azer azhar azim azima azime azin azir
-        azire azisa aziz aziza azize azmat azmi azmir aznar azniv azra azriel azrielle azucena azumi
-        azusa azzah azzam azzedine azzie azzo azzouz azzurra azzurro azélie aïda aðalbjörg aðalbjörn
-        aðalgeir aðalheiður aðalsteinn aþena aļona aşkın ba baadur baard baba babak babar babara babet
-        babeth babett babette babita babken babli babrak babs babsi babu babür bac baccio bach bachar
-        bachier bachir bachisia bachisio bachit badea badi badia badiah badin badina badita badiu badr
-        badradin badreddine badri badrieh bae baek bafti baftije baftjar bagdat bagdonas bagrat baha
-        bahaddin bahadur bahadır bahar bahareh bahattin baheerathan baher bahi bahia bahij bahija bahir
-        bahjat bahman bahram bahri bahrie bahrije bahriye bahrudin bahtie bahtije bahtiyar bai baiba
-        baila bailee bailey bairbre baird bajan bajo bajraktari bajram bajro bajrush bakarne bakhshish
-        bakhtiyar bakhva bakhyt baki bakir bakr bakyt bal bala balabek balachandran balasa balasi
-        balasingam balasubramaniam balbina balbine balbino balbir balda baldassare baldassarre baldev
-        baldewijn baldina baldino baldo baldomera baldomero baldovino balduina balduino baldur baldvin
-        baldvina balendin balendran baler balfour baljeet baljinder baljit balkar balro baltasar
-        baltazar baltazár balthasar baltramiejus baltras balvinder balvir balwinder balyeet balys
-        balzhan balázs bambi bambina bambino bamir bamse ban bana banafsheh bandi bang banga banguolis
-        banko bano banu banush banushi bao baptist baptiste baptistin baptistine bara barabara barabas
-        barack barak baran barb barba barbar barbara barbaro barbaros barbato barbe barbel barbera
-        barberine barbi barbie barbla barbli barbora barbra barbro barbu barclay bardh bardha bardhi
-        bardhok bardhosh bardhyl bardhyle bardo barend bari bariaa bariah barica barin bariša barkın
-        barlas barlina barna barnaba barnabas barnaby barnabás barnabé barnali barney barnie baron barra
-        barrett barri barrie barris barron barry bart bartel barteld barteldina barthel bartho barthold
-        bartholomeus bartholomew bartholomäus bartholomé barthélémy bartinus bartley bartola bartold
-        bartolo bartolomea bartolomej bartolomeo bartolomeu bartolomäus bartolomé barton bartosch
-        bartosz bartu bartul bartłomiej baruch barukh barys barão barði barış barışcan bas basabi
-        basanti basel basem basha bashar basharat basheer bashir bashkim basil basile basilia basilina
-        basilio basilisa basiliso basilius basim basima basimah basit baskaran baskije basma basmah
-        basra basri bassam bassel bassem bassil bassim bassima bastiaan bastian bastiana bastiano
-        bastien bastienne bastri bastrie basílio bat-sheva bata bathilde batista batiste bato batoul
-        batsheva batta battal battista battistina battistino batu batuhan batul batur baturhan batya
-        batıhan batıkan baudelio baudilia baudilio baudoin baudouin baudílio bauke baukea baukje bauko
-        baurzhan bautista bauwine bauyrzhan bavani baxter bay baya bayan bayla baylee bayram bazile
-        bazilijus baziliu bağdagül başak başar baša be bea beant beat beata beate beathe beatie beato
-        beatrice beatricea beatrijs beatris beatrise beatrix beatriz beattie beatty beau beaulah bebe
-        bebhinn becca bechara bechir becki beckie becky beda bedia bediha bedirhan bediya bedri bedrie
-        bedrije bedriye bedwyr bedřich bedřiška bee beeke beena beene beer beezie bega begajeta begie
-        bego begoña begum beguna begüm behadil behar behare behice behija behixhe behiye behjat behlül
-        behnam behrad behrend behrouz behruz behudin behzad behzat behçet bei beibut beila beinteinn
-        beitske bejkush bejo bejtulla bejtullah bejtush bejushe beka beke bekim bekin bekir bekircan
-        bektas bektash bekzod bel bela belal belandina belarmina belarmino belen belgin belia belina
-        belinda belisario belizanda belkis belkıs bell bella belle bellina bellino belma belmira belmiro
-        belo belovs belul beluše belva belén ben ben-zion benan bence bende bendik bendina bendine
-        bendix bendt bendte beneamin benedek benedetta benedetto benedict benedicta benedicte benedicto
-        benedikt benedikta benediktas benedikte benediktus benedita benedito benedykt benet benezar
-        benfeito benfje bengi bengisu bengt bengta bengü bengül bengüsu benhür beni beniamin beniamina
-        beniamino benicia benicio benigna benigno beniko benilda benilde benildo benine benita benito
-        benius benjam benjamil benjamim benjamin benjamina benjaminas benjamine benjamín benji benjiman
-        benjámin benko benn bennet bennett benni bennie benno benny benný benoist benone benoni benonia
-        benonie benoît benoîte bensu bent bente benthe bento benton bentzion bentína benvenuta benvenuto
-        benvida benvinda benyamin benzion benóný beom beong bep beppe beppie beppina beppino beppo beppy
-        beqir ber bera berajeta berardina berardino berardo berat berber berdi beren berend berendien
-        berendiena berendina berendine berendje berengario berenice berenike berfin berfu bergdís
-        berghildur berglind bergljot bergljót bergmundur bergný bergrós bergrún bergsteinn bergsveinn
-        bergur bergvin bergþór bergþóra berik beril berina berislav berislava berit berith berivan berk
-        berkan berkant berkay berke berkin berlind berlinda berlinde berna bernadeta bernadete bernadett
-        bernadetta bernadette bernadien bernadine bernan bernard bernarda bernardas bernardete
-        bernardetta bernardette bernardi bernardica bernardin bernardina bernardine bernardino
-        bernardita bernardo bernardus bernardína bernd berndien berndina berndt berneice bernetta
-        bernfried berngard bernhard bernharda bernhardiene bernhardin bernhardina bernhardine bernhardt
-        bernhardus bernhart bernharð bernharður bernhild bernhilde bernhold berni bernice bernie
-        berniece bernita berno bernold bernt bernth berntraud bernulf bernward berny bernát bernódus
-        berra berrak berrin berry bert berta bertalan bertel bertfriede berth bertha berthe berthi
-        berthild berthilde berthile berthille berthold berthy berti bertie bertien bertil bertile
-        bertilla bertille bertillo bertin bertina bertine bertineke bertino bertjan bertl bertlinde
-        berto bertold bertolt bertram bertrand bertrande bertrando bertraud bertraut bertta bertu bertus
-        bertwald bertwalda bertwin berty bertília berush berwyn beryl besa besar besarion besart besarta
-        besfort beshir besi besian besiana besije besik besim besima besime besir besjan besjana besmir
-        besmira besnik besnike bess bessi bessie bessy bessí bestar beste besti bet beth betha bethan
-        bethanie bethann bethany bethel bethia bethina bethli bethly beti betim betina betli betsan
-        betsey betsi betsie betsy betta bette betti bettie bettina bettine bettino betty bettyann bettye
-        bettý betzalel betzy betül beula beulah bev bevan beven beverlee beverley beverly bevin bevis
-        bewe bexhet beyazit beybala beybut beyhan beytullah beyukaga beyza beáta beñat bećir bećo beşir
-        bešir bežir bhagvati bhagwan bhagwant bhajan bharat bharati bharti bhaskar bhavana bhavani
-        bhavna bhopinder bhupinder bi biagia biagina biagino biagio bian bianca bianchina bianco bianka
-        biao biba bibbi bibeta bibi bibiana bibiane bibica bibiána bibiñe bibo bice bich bidzina bieito
-        bien bienaimé bienvenida bienvenido biggi biggy bihter bijan bijoy bikash bikram bilal bilbil
-        bilek bilel bilge bilgehan bilgen bilgi bilgin bilha biljana bilke bill billee billi billie
-        billur billy billye bilyana bimla bin bina binak binali bindiya bindo bindu bine bing bingen
-        binh binnaz binne binnur binyamin bionda biondina biondo bircan birdie birga birge birger
-        birghild birgid birgir birgit birgith birgitt birgitta birgitte birglinde birgül birk birka
-        birkan birke birkhild birkir birna birnir birol birsen birta birte birten birtha birthe biruta
-        birutė biser biserka bisharah bishr bislim bisser bistra biswajit bita bitte bitten bittor
-        bixente bjargey bjarghildur bjargmundur bjarke bjarkey bjarki bjarmi bjarndís bjarne bjarney
-        bjarnfinnur bjarnfríður bjarnheiður bjarnhild bjarnhildur bjarnhéðinn bjarni bjarnrún bjarnveig
-        bjarnþór bjarnþóra bjarte bjartey bjartmar bjartur bjinse bjorn björg björgvin björgólfur
-        björgúlfur björk björn björt bjørg bjørk bjørn bjørnar bladimir blaga blagica blagiu blago
-        blagoj blagoja blagoje blagojka blagojče blagojčo blagomir blagorodna blagota blagovest
-        blagovesta blagoy blagoyka blaguna blahomír blahoslav blain blaine blair blaire blaise blaj
-        blaju blake blanca blanch blanche blanchette blandina blandine blandino blane blanka blas
-        blasius blayne blaze blaško blaž blaže blažej blažena blaženka blaženko blažiejus blažo bleda
-        bledar bleddyn bledi bledian bledion blendi blerata blerim blerina blerona blerta bleuette blin
-        blinera blodwen blodwin blodwyn blondell blossom bluette bluma blythe bláithín bláthnaid bo
-        boasathan boaventura boaz bob boban bobbi bobbie bobby bobbye bobe bobette bobi bobo bobur bocea
-        boco bodhild bodil bodmar bodo bodomar bog bogdan bogdana bogdanel bogdanka bogdans bogey bogi
-        boginja bogić bogoljub bogomil bogomila bogomir bogosav bogoslav bogumil bogumił bogumiła
-        bogusław bogusława bohdan bohdana bohle bohumil bohumila bohumír bohumíra bohuslav bohuslava
-        bohuš boi boie boika boiko bojan bojana bojanka boje bojidar bojidarka bojil bojislav bojka
-        bojko bojčo bok bolat bolatbek boldizsár boleslavas boleslovas bolesław bolette bolius bolivar
-        bolko bolli bombonica bon bona bonaria bonaventura bonaventure boncho bonella bonfiglio bong
-        bonifacas boniface bonifacia bonifacio bonifaz bonifácio bonita bonju bonka bonna bonne bonnie
-        bonnigje bonno bonny bono bontje bonyu boo bookem booker bora boran borana borbala borbála
-        borchert bore borga borgar borghild borghildur borgny borgþór borian borica borina borinka boris
-        borisas borisav borislav borislava borislavka boriss borivoj borivoje borja borjan borjana
-        borjanka borka borko borlaug boro borromäus bortola bortolo boruch borut borwin boryan boryana
-        borys borče bosiljka bosiljko bosmat bosse botagoz botakoz botho botir botjo botju boto botond
-        bottolf botyo botyu bouchra boud boudewijn boudy bouke boukje boushra boutros bowen bowie boy
-        boyan boyana boyanka boyce boyd boyden boye boyka boyko bozan bozana bozanka bozdana bozhan
-        bozhana bozhanka bozhdana bozhidar bozhidarka bozhil bozhko bozidar bozidarka bozil bozko boði
-        boğaç bořek bořik bořivoj boško boštjan bożena boža božana božanka bože božena boženka boženko
-        božica božidar božidarja božidarka božin božo bracan bracha braco brad braden bradford bradley
-        bradly bradon brady bradyn braeden braedon braga bragi brahim braiden brain bram brana branca
-        branco brand branda brandan branddís brande brandee branden brandi brandie brandilyn brandin
-        brando brandolf brandon brandur brandusa brandy brandyn brane branimir branimira branimirka
-        branislav branislava branislavka branka brankica branko brannon brano branquinha brant branwen
-        bratislav bratislava bratu braulia braulio braxton brayan brayden braydon breana breandan
-        breandán breann breanna breanne brecht brechta brechter brechtje breda bree breeda breffney
-        bregje breindel breki brenda brendan brenden brendon brenna brennan brennen brenno brennon brent
-        brenton breonna bret brett bretton bria briac briag briallen brian briana brianna brianne brice
-        bridget bridgett bridgette bridie brieg brielle brien brieuc brieux brigette brighid brigid
-        brigida brigido brigit brigita brigitta brigitte briitta brijan brijender briken brikena brikene
-        brilhantina brimar brina brinda bringfried bringfriede brinley brionna briony brisa brisilda
-        brit brita britany brites brith britney britni britt britta brittaney brittani brittanie
-        brittany britteny brittney brittni brittny britton brizia brizio brjánn brocha brock broddi
-        broder broderick brodie brody broer broerine bronagh bronis bronislav bronislava bronislavas
-        bronislova bronislovas bronisław bronisława bronius bronno bronson bronte bronwen bronwyn bronys
-        bronė brook brooke brookie brooklyn brooklynn brooks bror broņislava broņislavs bruce brun bruna
-        brune bruneau brunehilde brunella brunellesco brunello bruneta brunetta brunette brunetto
-        brunhild brunhilda brunhilde brunhildis bruni brunilda brunilde brunke bruno brunonas bruto
-        brutus bryan bryana bryann bryanna bryant bryce brycen bryden brygida bryn bryna bryndís
-        bryngeir bryngerður brynhildur brynja brynjar brynjólfur brynjúlfur brynleifur brynley brynn
-        bryon bryony bryson brá brás bríd bríet brígida brígido brînduşa brünhild brünhilde bu buck
-        bucky bucur bucura bucurel bud buddug buddy budimir budimirka budjoni budyoni buena buenaventura
-        buffy buford bujar bujare bujor bujorel buket bukurie bukurije bukurosh bukuroshe bula bulah
-        bulat bulut bum bun buna bunny buono burak burakcan burbuqe burchard burckard burckhard
-        burckhardt burcu burg burga burgel burgfried burghard burghardt burghart burghild burghilde
-        burgi burgis burgl burglind burglinde burgunda burgunde burhadin burhamedin burhan burhanettin
-        burim burkard burkardt burkhard burkhardt burkhart burkhild burkni burl burma burnell burt
-        burton burçak burçin buse bushra buster butch butros butrus buzz buğra byeong bylgja byong
-        byoung byrdie byron bystrík byung báirbre bálint bára bárbara bárbaro bárður bärbel bärbele
-        bärbl bård bæring bé béatrice béatrix bébhinn béla bénedicte bénédicte béranger bérangère
-        bérenger bérengère bérénice bóas bóel bóthildur börchert börge börje börjes börkur börries
-        böðvar børge børje børre búi bülbül bülent bünyamin büşra běla břetislav cabbar cabiria cacilda
-        cade cadell caden cadence cadfan cadi cadwaladr caerwyn caetana caetano cafer cafiero cahangir
-        cahide cahill cahit cai caiden cailín cain caio cairistiona cairn caisa cait caitlin caitlyn
-        caitlín caitríona caja cajsa cal calae calandra calcedonia calcedonio calcidon calder cale caleb
-        caley cali caline caliopa caliope caliopia calista calisto calita calixta calixte calixto callan
-        calle calli callie calliope callista callisto callistus callum cally calmo calogera calogero
-        calum calvin calvino cam camden camelia camellia cameron cami camie camiel camila camilia
-        camilla camille camillo camilo cammie cammy campbell camron camryn camélia can cana canalp canan
-        canberk candace candan candance candela candelaria candelario candelas candelo candelora
-        candeloro candi candica candice candida candide candido candie candis candra candy candyce
-        candylène canelle caner cang canh canice canio canka canko cankut cannelle cano cansel canser
-        cansever cansu cansın canudo canzio cao caoilfhionn caoimhe caoimhin caoimhín caolan caong
-        capitolina capitolino caprice capucine cara caradoc caragh carel carelle caren carey cari
-        carianne caridad caridwen carie carien carin carina carine carinne carino caris carisa carissa
-        carita carl carla carlee carleen carlena carlene carles carleton carletta carletto carley
-        carlheinz carli carlie carlien carlijn carlin carlina carlinde carline carlino carlita carlo
-        carlon carlos carlota carlotta carlton carly carlyle carlyn carma carman carme carmel carmela
-        carmele carmelia carmelina carmelinda carmelindo carmelino carmelita carmella carmelle carmelo
-        carmen carmena carmina carminantonio carminda carmindo carmine carminella carmit carmo carmon
-        carmélia carne carnell carney carol carola carolane carolann carolanne carole carolee carolien
-        carolijn carolin carolina caroline carolino caroll carolle carolus carolyn carolyne carolynn
-        caron caroyln carr carri carrick carrie carrol carroll carry carsjen carson carsta carsten
-        carter cary caryl carylon caryn carys carène cas casandra casey casian casiana casiano casie
-        casimer casimir casimira casimiro casjen caspar casper cass cassandra cassandre cassaundra
-        cassen cassey cassi cassia cassiana cassiano cassidy cassie cassilda cassio cassiopée cassondra
-        cassy castillo casério cat catalda cataldo catalina catalino catarina catarino cate catela
-        catella catello cateluta catena cateno caterina caterino cath cathal cathalijne catharien
-        catharina catharine catharinus cathelijn cathelijne catheline cathelyne catherin catherina
-        catherine cathern catheryn cathey cathi cathia cathie cathleen cathrien cathrin cathrine
-        cathriona cathryn cathy cati catia catina catinca catino catiţa catiţia catja cato catone
-        catrice catriel catrien catrin catrina catrine catrinel catriona catullo caty caush cavan cavid
-        cavidan cavide cavit cay cayden cayetana cayetano cayla ce ceara cebrail cebrián ceca cecchina
-        cecchino cece cecelia ceciel cecil cecila cecile cecilia cecilie cecilija cecilio cecille cecily
-        cecylia cecília cecílio cedric cedrick cees ceferina ceferino cei cela celal celalettin celarian
-        celedonia celedonio celena celene celep celerina celerino celesta celeste celestin celestina
-        celestine celestino celia celil celina celinda celine celino celio cella celsa celsina celsino
-        celso celus celyn cem cemal cemalettin cemil cemile cemre cemshid cen cena cenap cendrine cengiz
-        cengizhan cenk cenka cenko cennet ceno censu centa ceola cerasela cerasella cerciz ceredig ceren
-        ceri ceridwen ceridwyn cerine cerise cersten cerstin cerwyn cerys cesaltina cesar cesara cesare
-        cesarea cesareo cesarina cesarino cesc cesco cesella cesello cesidia cesidio cesilie cesio
-        cesira cesiro cesur cesário cettina cevahir cevat cevdet cevriye ceyda ceyhan ceyhun ceylan
-        cezalina cezalinda cezar cezara cezaria cezarina cezaris cezariusz cezary cezka cezmi cha
-        chabier chad chadd chadi chadia chadrick chadwick chae chafdar chafic chaggai chagit chai chaim
-        chaimas chaker chakib chakira chal chalmer chalmers chan chana chanah chanan chance chanchal
-        chand chanda chandan chandana chandar chander chandini chandita chandler chandra chandrakumar
-        chandran chandrima chanel chanell chanelle chanett chang chanh chanko channa channing chantal
-        chantale chantall chantalle chantay chante chantel chantell chantelle chanya chao chara
-        charalambos charalampia charalampos charan charanjit charbel charif charikleia chariklia
-        charilaos charis charise charissa charisse charita charitini charity charl charla charlaine
-        charleen charlemagne charlena charlene charles charlesetta charlette charley charleyne charlie
-        charlien charline charlize charlot charlott charlotta charlotte charlsie charly charlye charlyn
-        charlyne charlène charmain charmaine charolette charon charrie charu charyl chas chase chasidy
-        chasim chasity chassia chassidy chastity chasya chatrin chatrine chau chauncey chava chavah
-        chavdar chaviv chawki chay chaya chayah chaz che chedva chee chel chellapah chelliah chelo
-        chelsea chelsey chelsi chelsie chen cheney cheng cheol cheon cheong cher chere cheree cherelle
-        cheri cheridwen cherie cherif cherilyn cherine cherise cherish cherly cherlyn chernjo chernyo
-        cherri cherrie cherry cherryl cherubina cherubino chery cheryl cheryle cheryll chester chet
-        cheul cheyanne cheyenne chhanda chhaya chi chia chiaffreda chiaffredo chiaki chiang chiara
-        chiarella chiaro chicca chie chieko chiel chiem chiemi chien chieu chifor chigusa chihara
-        chiharu chihiro chiho chihoko chika chikae chikage chikako chikao chikara chikashi chil chimène
-        chin china chinami chinara ching chingiz chinh chino chip chiquita chira chirana chirata chiriac
-        chiriachita chiril chirilă chirine chisa chisako chisato chiseko chisholm chita chitra
-        chitralekha chiu chiwa chiyo chiyoe chiyoko chiyomi chizu chizuko chizuo chizuru chloe chloi
-        chloé chloée cho choi chokan chokri chol chon chong choo choon choong choukri chousein chresten
-        chris chrisavalantis chrisje chrislaine chrissie chrissoula chrissy christ christa christabelle
-        christal christamaria christeen christel christell christella christelle christen christena
-        christene christer christfried christfriede christhard christhardt christhart christhelm
-        christhild christhilde christi christia christiaan christian christiana christiane christianna
-        christianne christiano christianus christie christien christijan christin christina christine
-        christineke christinia christl christliebe christmut christodoulos christof christofer christoff
-        christoffer christofili christoforos christoper christoph christophe christopher christopherus
-        christophoros christophorus christos christoula christsolde christward christy christèle chrysa
-        chrysafo chrysanthi chrysavalantis chrysi chrysosthemis chrysostomia chrysostomos chrysoula
-        chrysovalanti chryssa chryssanthi chryssi chryssoula chrystal chrystalla chrystel chrystelle
-        chrystèle chrétien chu chuan chuang chuck chui chukri chul chule chun chung chuong chuse chuyen
-        chyna ci cian ciano ciara ciaran ciccio cicely cicerone cicilia cidalina cidalino cidem cidália
-        ciera cieran cierra cihad cihan cihangir cihat cilgia cili cilia cilla cilli cillian cilly
-        cillín cimdins cina cinda cinderella cindi cindie cindij cindy cino cinta cinthia cinthya cintia
-        cinzia cinzio ciprian cipriana cipriano cira ciresica ciresila ciriaca ciriaco ciril cirila
-        cirilis cirilla cirillo cirina cirino ciro cirsten ciríaco cisca ciska ciske cissy citlali claar
-        claas cladinoro claes clair claire clairette clancy clara clarance clare clarence claretha
-        claretta clariano claribel clarice clarinda clarine claris clarisa clarissa clarisse clarita
-        clariţa clark clarke claro clarysse clas clasien clasina clasine classie claud claude claudette
-        claudi claudia claudiane claudie claudina claudine claudino claudio claudiu claudius claudy
-        claus clay clayton clazina cleante cleanthis clelia clelio clem clemance clemansa clemencia
-        clemencio clemens clemensa clement clementa clemente clementie clementina clementine clementino
-        clemenza clemmie clemência cleo cleofe cleon cleopatra cleora cleotilde clet cleta clete cleto
-        cletus cleve cleveland cliff clifford clifton clint clinton clio clirim clita clito clive clivia
-        clizia clodagh clodette clodomira clodomiro clodovea clodoveo clora clorinda clorinde clorindo
-        clotaire clothilde clotilda clotilde clovis cloyd cloé cluny clyde cláudia cláudio cläre clélia
-        clélie clémence clément clémente clémentin clémentine cléo clíodhna clíona co coba cobers cobi
-        cobie cobien cobus coby cock coco codey codi codie codin codrin codrina codrut codruta cody coen
-        coenraad coenrardus coerd coert coinneach colan colas colbert colby cole coleen coleman colene
-        coletta colette colie colin colina colinda coline coll colla colleen collen collene collette
-        collin colm colman colmán colomba colombano colombe colombina colombine colombo colt colten
-        colton coltura colturo colum columba columbus colwyn coman comana con cona conal conall conan
-        conceição concepcio concepcion concepción concepta conception concetta concettina concettino
-        concetto concezia concezio concha conchita cong conja conju conka conleth conley conn connel
-        connell conner conni connie connor conny cono conor conrad conrada conradine conrado conring
-        conroy consalvo consiglia consiglio consilia consolación consolata constance constancia
-        constancio constanse constant constantijn constantin constantina constantine constantino
-        constanza constanze constança constanţa constância consuela consuelo contardo contessa conway
-        conyu cooper coord cor cora coral coralee coralia coralie coralien coraline coraly coralyne
-        corantin corazon corbin corbinian cord cordelia cordell cordero cordia cordian cordie cordt
-        cordula core coreen corene corentin corentine coretta corey cori corianna corianne corie corien
-        coriena corin corina corinda corine corinna corinne corinno coriolan coriolano corjan corky
-        corlien corline corliss cormac corne corneel corneille cornel cornelia cornelie corneliea
-        cornelien cornelio cornelis corneliu cornelius cornell cornella corné cornélie coro corona
-        corrada corradina corradino corrado corran corrie corrin corrina corrine corrinne corry corsin
-        corso corstiaan cortez cortney corwin cory corália cos cosetta cosette cosima cosimo cosma cosme
-        cosmin cosmina cosmo costache costachi costan costante costantin costantina costantino costanza
-        costanzo costas costel costiana costică costin costina costinel costinela coty courtenay
-        courteney courtland courtney cowan coy cozette cozma coşar coşkun craciun craciuna craciunita
-        craig craita crawford creighton cremilde crenguta creola crescencia crescencio crescentia
-        crescentina crescentino crescenza crescenzo crina crinela crinu crinuţa crionna cris crisante
-        criselda crisitina crispijn crispin crispina crispino crissie crissy crista cristache cristal
-        cristea cristel cristelle cristen crister cristi cristiaan cristian cristiana cristiano cristie
-        cristiean cristieana cristien cristin cristina cristine cristinel cristinela cristino cristo
-        cristobal cristofer cristofor cristoforo cristopher cristy cristèle cristóbal cristóvão
-        crisálida crisóstomo crişan crişana crişanta crni croce crocifissa crocifisso crona cronan
-        cruciano cruz crysta crystal crystelle crystle crystèle crépin csaba csenge csilla ctibor cu cuc
-        cucuta cui culai culina culita cullen cully cuma cumali cumhur cun cune cunegonda cunera
-        cunningham cuno cuong cupertina curd curdin curt curth curtis curtiss curzio custodia custodio
-        custódia custódio cuthbert cvanko cveta cvetan cvetana cvetanka cvetelin cvetelina cvetil cvetin
-        cvetka cvetko cveto cvija cvijan cvijeta cvijetko cvita cvitan cvitko cvjatka cvjatko cvyatka
-        cvyatko cy cybil cyd cydney cyme cynan cyndee cyndi cyndie cyndy cyntha cynthia cyntia cyprian
-        cyprien cyprienne cyr cyra cyrena cyriacos cyriaque cyrielle cyril cyrill cyrille cyrstal cyrus
-        cythia czesław czesława cáit cátia cândida cândido cäcilia cäcilie cäzilia cäzilie cécile
-        cécilia cédric cédrick cédrik cédrine céleste célestin célestine célia célian céliane célie
-        célien célina céline célyne célénie césaire césar césarine cília cíntia côme cüneyt călin călina
-        cătălin cătălina da da'd daaf daam daan dabir dac dace dacia dacian daciana daciano dacina daco
-        dadash dadda dado dae dafin dafina dafinka dafinë dafna dafne dafni dafnoula dafydd dag dagan
-        dagbjartur dagbjört dage dagfin dagfinn dagheid dagi dagmar dagmara dagmāra dagnija dagnis dagny
-        dagný dagobert dagoberto dagomar dagrund dagrunn dagrún dagur dahlia dai daiana daichi daiga
-        daiji daiki dailonis daina daine dainis dainius dainoras dainotas dainuvīte daira dairi daisey
-        daisha daishiro daisuke daisy daithi daithí daiva daja dajana dako dakota dakotah dal dalal
-        dalbir dale dalene daler daley dalgiza dali dalia daliah dalibor daliborka dalida dalija dalila
-        dalimil dalimír dalina dalio dalip dalit dalius daljeet daljit dalla dallas dallin dallëndyshe
-        dalma dalmann dalmazia dalmazio dalmira dalmiro dalrós dalton dalva dalė damaris damasa damase
-        damaso dameliya dameon damhnait damia damian damiana damiano damianos damien damienne damijan
-        damijonas damil damilja damilya damion damir damira damián damjan damjana damla damnjan damon
-        damond damyan damyanti damásio dan dana danae danah danai danail danara danas dancho dandre dane
-        danelle danette daneš danfríður dang dangelo dangeras dangira dangirdas dangirutis danguolė danh
-        dani dania danial daniar danica danie daniel daniela daniele danielius daniell daniella danielle
-        daniels daniil danijel danijela danika danil danila danille danilo danio danira danita danius
-        daniyar danièle daniël daniëla daniëlla daniëlle danjela danju danka dankfried dankhard dankmar
-        danko dankward dankwart dann danna dannette danni dannie dannielle danny dante dantina danuta
-        danutė danuša danuše danuška dany danyel danyell danyelle danylo danyu daníel dao daoud daouda
-        daphine daphna daphne daphné daphnée daquan dara daragh darah darby darcel darcey darci darcie
-        darcy dardan dare dareen darejan darek darell daren daria darian darie darien dariga darija
-        darijo darijus darin darina darine darinka dario darion darioush darius dariush dariusz dariya
-        darja darka darkhan darko darla darleen darlena darlene darlinda darline darnell darold daromir
-        daron daroslava darragh darrel darrell darrelle darren darri darrian darrick darrien darrin
-        darrion darrius darron darry darryl darshan darshana darvin darwin darya daryia daryl daryle
-        daryll daryna daryoosh daryosh darío dasantila dasara dashamir dashamira dashawn dashnor dashuri
-        dashurie dashurije dasia dat dato datzo dau daud daugirdas daulet daumantas daumants dauren
-        daurenbek daut dava dave davender davey david davida davide davidson davin davina davinder
-        davine davino davion davis davit daviti davon davonte davor davorin davorka davron davud davut
-        davy davyd davíð dawid dawn dawna dawne dawson dax daya dayana dayanara dayenne dayle dayna
-        daysi dayton daðey daði dağhan daša dašena de dea deadra dean deana deandra deandre deandrea
-        deane deangelo deann deanna deanne dearbhail dearbháil deb debarata debashis debasish debbee
-        debbi debbie debbra debby debera debi debora deborah debra debrah debroah decebal decia decima
-        decimo decio declan dedda dedde deddo dede dediu dedo dedra dedric dedrick dedë dee deeann
-        deeanna deedee deedra deema deena deep deepa deepak deepali deepika deepla deepmala deepshikha
-        deepti deerk deert dees deetta defne degenhard degenhardt degenhart deha deian deidra deidre
-        deike deimantas deiniol deion deirbhile deirdre deivi deividas deivydas deja dejan dejana dejuan
-        deke dekel del dela delaine delana delaney delano delbert delcea delcho delcie delena delf delfa
-        delfim delfina delfino delfo delia deliana delicia delila delilah delina delinda delio delioara
-        delisa delja deljan deljana deljanka delju delka dell della dellene delma delmar delmas delmer
-        delmina delmira delmy delois deloise delora deloras delores deloris delorse delpha delphia
-        delphin delphina delphine delroy delsie delta delton delu delvin delwyn delya delyan delyana
-        delyanka delyth delyu demarco demarcus demario demet demeter demetra demetria demetrice
-        demetrina demetrio demetrios demetrius demetru demetília demi demir demirali demircan demirhan
-        demis demond demosten demostene demosteni dempsey demush demy demétria dena denada denae dencho
-        deneen denel denese deng denica denice deniece denis denisa denise denisha denisia deniss
-        denissa denisse denita denitza deniz denizcan denizhan denju denka denko denna dennie dennis
-        dennise denny denver denys denyse denyu denzel denzil denécia deo deociolinda deodato deogilde
-        deok deolinda deolindo deon deondre deonna deontae deonte dequan dera derae derald derdine
-        dereck derek derenik deric derick derik derk dermot deron derrell derren derrick derry derryck
-        derryl derval derverdine dervish derviş dervişhan derviš dervla dervo derwen derwin derwyn derya
-        deryn des desa desanka deschka desdemona deshaun deshawn deshka desi desibor desiderata
-        desiderato desideria desiderio desideriu desiderius desidério desimir desimirka desirae desire
-        desiree desirée desislava desmond desolina despa despina despoina despot dessie dessislava
-        destin destinee destiney destini destiny detchka detchko detcho detdeus detelin detelina detert
-        dethard detine detjon detjona detlef detlev detmar detmer detra detrich detsje detta dette
-        dettmar dettmer dettmerdine deuk deva devan devante deven devendra devesh devi devin devina
-        devinder devis devleta devlin devon devona devonta devontae devonte devora devorah devran devrim
-        devyani devyn dewayne dewey dewi dewitt dexter deyan deyana dezider dezideriu dezső deša dganit
-        dhanraj dharam dhian dhimiter dhimitra dhimitraq dhimosten dhiogjen dhori dhurata di dia diaana
-        diala dialita diamandi diamanta diamante diamantia diamantina diamantino diamantis diamanto
-        diamantoula diamond dian diana diane dianka diann dianna dianne diano diantha diarmaid diarmid
-        diarmuid dias dib dick dickie dickla dicky dicle dico dida didar didde diddo didem diderich
-        diderik diderike didi didier didima didimo didina didio dido didona didrich didrik didy didzis
-        diede diederich diederick diederik diederike diedra diedre diedrich diega diego dieke dieks
-        diella diellza diem diema diemo diemut dien dieneke diep dierck dierdre dierk diet dieta
-        dietbald dietbert dietburg dieter dieterich dietert dietfried dietgar dietgard dietger diethard
-        diethardt diethart diethelm diether diethild diethilde diethmar dietke dietlind dietlinde
-        dietmar dietmund dietmute dietolf dietram dietrich dietwald dietwalt dietwolf dietwulf dietz
-        dieu dieudonné dieuwer dieuwertje dieuwke diewertje dife diftir digna digno dijan dijana dijanka
-        dik dikkie dikky dikla diko dila dilan dilara dilaver dilawar dilay dilbagh dilbar dilber
-        dildora dile dilek diletta diletto dilfuza dilia diliana dilip dilja diljan diljana diljá dillan
-        dillard dillion dillon dillwyn dilmurat dilmurod dilnoza diloram dilruba dilschad dilshad
-        dilshod dilwen dilwyn dilya dilyan dilyana dilyara dilys dilşad dima dimas dimcho dime dimitar
-        dimitilde dimitra dimitri dimitria dimitrie dimitrii dimitrija dimitrije dimitrijka dimitrika
-        dimitrin dimitrina dimitrinka dimitrios dimitris dimitritchka dimitriya dimitriyka dimitroula
-        dimka dimko dimo dimokritos dimos dimostenis dimosthenis dimphy dimple dimče dimčo dimšo din
-        dina dinah dinand dinant dinara dinca dinchen dincho dine dineke dinesh ding dingeman dinh dini
-        dinică dinie dinis diniţă dinja dinjo dinju dinka dinko dino dinora dinorah dinu dinuca dinus
-        diny dinyo dinyu dinçer diocleciano diodora diodoro diogene diogenis diogo diomede diomid
-        diomidis diomira diomiro dion dione dionigi dionigia dionigio dionisia dionisie dionisio
-        dionizas dionna dionne dionte dionys dionysia dionysios dionysius dionyzas dionísia dionísio
-        dionýz diora diotima dip dipak dipankar dirce dirch dirck diren direne direnç dirk dirkjan
-        dirkje dirksje dirtje disma dismo dita ditbardh ditchka ditchko ditha dithard ditlef ditlev
-        ditmar ditmir ditrich ditsa ditta ditte ditthard dittmar ditty dituri diva divina divino divna
-        divo divya dixie dixon diyan diyana diyanka diyor diána diðrik diāna diğdem djafar djako djamel
-        djamila djamilya djamschid djamshid djana djavad djeni djenka djibril djumberi djurre dmitar
-        dmitri dmitrie dmitrii dmitrij dmitrijs dmitrijus dmitriy dmitro dmitry dmytriy dmytro do doan
-        doanh dobilas dobra dobre dobri dobrica dobrila dobrilo dobrin dobrina dobrinka dobrita
-        dobrivoje dobromila dobromir dobrosav dobroslav dobroslava dobrotin doc doca dochia dochina
-        dochiţa dode dodea dodie dodo dodu doede doedo doedrich doeke doekes doetie dofri doha doina
-        doinel doinita doireann dojka dojna dojno dojtcho dok dola dolan dolcho dolf dollie dolly
-        dolores doloris dolors dolorès dolph domagoj domantas domas domen domenic domenica domenico
-        domhnall domicelė domicėlė domien dominga domingo domingos dominic dominica dominick dominik
-        dominika dominikas dominike dominikus domininkas dominique dominque dominykas domitila domitilla
-        domitille domitilo domitília domizia domiziana domiziano domizio domna domnica domniţa domonique
-        domonkos don dona donagh donal donald donalda donaldina donara donat donata donatas donate
-        donatella donatello donatien donatienne donatina donatino donato donatus donavan doncho done
-        donell donella donetta donette dong donia donielle donik donika donita doniyor donjeta donju
-        donka donko donley donn donna donnacha donncha donnchadh donnell donnetta donnette donnie donny
-        donovan donta dontae donte donya donyu donzília donát dončo doo dooitze door doortje dor dora
-        doralice doralina doraline doranda dorando dorata dorathy dorcas dorchen dore doreatha doree
-        doreen dorel dorella dorena dorene doreth doretha dorethea doretta dorette dori doria dorian
-        doriana doriane dorianne doriano dorie dorien dorin dorina dorinda dorine dorinel dorinela
-        dorinne dorino doris dorit dorita dorith doritha doritta dorjan dorjana dorkas dorla dorle dorli
-        dorlies dorlinde dorlis dorly dorman dormidont doro doron dorota dorotea doroteja doroteo
-        dorotha dorothe dorothea dorothee dorotheia dorotheus dorothy dorothé dorothée dorottya dorren
-        dorrie dorris dorrit dorsey dorte dortha dorthe dorthea dorthey dorthy dortje doru doruk dorukan
-        dorukhan dorulet doruntina dorus doruţ doruţa dory dosta dot dotchka dotcho dottie dotty dotza
-        dou doudy doug dougal dougald douglas douglass douwe douwina douwine dov dovid dovie doyka doyle
-        doyna doyno doytcho doğa doğacan doğan doğancan doğaç doğu doğucan doğukan doğuş draga dragan
-        dragana drage dragi dragica dragija draginja dragić dragiša dragna drago dragobie dragoj dragoja
-        dragoje dragojla dragoljub dragomila dragomir dragomira dragomirka dragorad dragoslav dragoslava
-        dragoy dragoş dragu dragulin dragulina dragusin dragut dragutin drahomír drahomíra drahoslav
-        drahoslava drahuša drake drako drandofile draupnir draven draško dražan dražana dražen dražena
-        draženka dražimir dre dreama drees drejtori drema dren drenka drenko drenusha drew dries driljon
-        drilon drilona drin drini drino driss drissia drit drita dritan dritana driton dritë droplaug
-        dror drora dru drucilla drumi drummond drusiana drusilla druvis dré drífa dröfn drăguţa drąsutis
-        du duan duane duarte dubava dubica dubravka dubravko duc duccia duccio duco dudi dudley dudu due
-        duffy dugald dugan duilia duilio duje dujka dujo duk dukagjin duke dula dulach dulandina dulari
-        dulce dulcie dulcina dule dulina dumitra dumitriana dumitrina dumitriţa dumitru dun duncan dung
-        dunia dunja duo duoc duong duran durante duri durim durime duriye durk durkje durmish durmo
-        durmuş durs dursine dursiye dursum dursun duru durward durwin durwood duschka duschko dushka
-        dushko dusten dusti dustin dusty duwayne duy duyen duygu dušan dušanka dušica duška duško duţu
-        dvir dvira dvora dvorah dwain dwaine dwana dwane dwayne dwight dwijendra dwynwen dyan dyana
-        dylan dylane dylaver dylber dylbere dylis dyllis dylon dymph dymphna dymphy dympna dzanna
-        dzemilja dzevdet dzheni dzhenka dziamyan dziana dzianis dzidis dzidra dzimitry dzintars dzintra
-        dziyana dzmitri dzmitrij dzmitriy dzmitry dzuvita dáire dália dániel dária dário dávid dáša
-        débora déborah décia décio délio dénes déolinda désiré désirée dëfrim dëshira día díana dídac
-        dídio dília dís dísa dómhildur dóra dóróthea dögg dölf döndü döne dönüs dörte dörthe dúa dúfa
-        dúi dúna dündar dünya dürdane düriye dýrfinna dýri dýrleif dýrunn dănuţ dănuţa dżiugas džafer
-        džamela džana džanko džanuna džavid dželal dželaludin džema džemail džemaili džemal džemaludin
-        džemil džemila džemka džemo dženan dženana dženeta dženita dževad dževdet džibo džilda džingis
-        džiugas ea eamon eamonn ean ear earl earle earlean earleen earlene earlie earline earnest
-        earnestine eartha easter easton eavan ebba ebbe ebbel ebbo ebe ebeline ebeling ebenezer eberardo
-        eberhard eberhardine eberhardt eberhart ebo eboni ebonie ebony ebrahim ebru ebubekir ecaterina
-        ece ecem ecenur ecevit echo eckard eckardt eckart eckbert ecke eckehard eckehardt eckehart
-        eckert eckfried eckhard eckhardt eckhart eckhold ed eda edalberto edan edana edber edd edda eddi
-        eddie eddo eddy ede edehard edel edela edelbert edelburg edelfried edelfriede edelgard edelhard
-        edelinde edeline edelmira edelmiro edelmut edelt edeltraud edeltraude edeltraudt edeltraut
-        edeltrud edeltrude edeltrudis edelwald eden eder edern edgar edgard edgarda edgardo edgars edger
-        edhem edi edib edibe edie edija edijs edik edilia edilio edim edin edina edine edip edis edisa
-        edison edit edita edite edith editha edivaldo ediz edle edlef edlir edlira edmar edmea edmeia
-        edmeo edminas edmond edmonda edmonde edmondo edmund edmunda edmundas edmundo edmunds edmé edmée
-        edna edny edo edoarda edoardo edon edona edonjeta edorta edouard edouardos edra edrina edris
-        edsel edson eduard eduarda eduardas eduardo eduards eduardt eduart eduartina eduina eduino
-        edurne edvard edvardas edvige edvin edvinas edvīns edward edwardo edwige edwin edwina edwine edy
-        edyta edyth edythe edzard edīte edžus eea eef eefje eefke eefkea eelco eeli eelika eelis eelke
-        eelkje eelko eemeli eemil eep eeri eerik eerikki eero eesi eetu eeuwkje eeva eevertti eevi efe
-        efecan efekan efemía effi effie effrosini effrosyni efi efigenia efigenio efigénia efim efimia
-        efimija efisia efisio efka efkan efkea efmorfia efqan efraim efrain efrat efraín efrem efren
-        efrosina efrosinia efrossini efsevia efstathia efstathios efstatios efstratia efstratios efsun
-        eftalia eftaxia eftemie eftenia eftenie efterpi efthalia efthemia efthimios efthychia efthymia
-        efthymios eftica eftichia eftim eftime eftimia eftimie eftimita eftychia eftychios egbert
-        egberto ege egea egecan egehan egemen egeo egert egge eggerke eggert eggo eghard egidia egidija
-        egidijus egidio egidius egija egil egill egils eginald eginhard eginhardt egishe egista egisto
-        egita eglantina eglantine egle eglina eglė egmont egne egoitz egomar egon egons egor egron
-        eguskiñe eguzkiñe egzon egzona egídio egīls eha ehme ehrenfried ehrenfrieda ehrengard ehrenreich
-        ehrentraud ehrentraut ehrentrud ehrentrudis ehrfried ehrhard ehrhardt ehrmut ehsan ehtel ehud ei
-        eibe eibhleann eibhlis eibhlín eibo eichi eicke eida eidanas eider eidmantas eielt eigaudė eigil
-        eigild eigo eiichi eiichiro eija eiji eik eike eikichi eikka eiko eila eilam eilard eilardt
-        eilbertus eildert eildine eileen eilef eilen eilene eiler eilerich eilert eilfried eilhard eili
-        eilidh eilif eilika eilike eilis eilish eiliv eilke eilon eilrich eilt eilífur eilís eimantas
-        eimear eimo eimuntas eimutis eina einar einara einaras einari einars einat einav eine einer
-        einfrid einhard einhardt einhildur eini einike einion einir eino einte einvarður einy einārs eir
-        eira eirian eirianwen eirik eirin eirini eiriol eirlys eirný eiry eiríka eiríkur eisine eissa
-        eisuke eitan eitaro eitel eitelbert eitelfritz eithne eitvydas eivind eivor eizo eiður ejda
-        ejder eje ejgil ejlif ejnar ejner ejona ejub ejup ejvind ejvor eka ekain ekaitz ekaterina
-        ekaterine ekaterini ekber eke ekea ekhard ekhardt ekin ekkard ekkardt ekkart ekke ekkehard
-        ekkehardt ekkehart ekko ekmel eko ekrem ekta el ela elaad elaazar elad eladia eladio elaheh
-        elaina elaine elan elana elane elanor elar elard elayathamby elayne elba elbe elbert elbertus
-        elbjørg elbrus elchanan elchin elcin elco elda eldad eldar eldaras eldbjørg eldbjørn elden eldin
-        eldiona eldo eldon eldor eldora eldred eldrid eldridge eldur ele eleana eleanor eleanora
-        eleanore elease eleder eleftera elefteria elefterie elefteriu eleftheria eleftherios elegido
-        elegis elek elektra elemér elemír elen elena elene eleni elenita elenka eleno elenor elenora
-        elenore eleodor eleonor eleonora eleonore eleonoro eleonóra eler eleri eleriin elerte eletta
-        eletto elettra elettro eleuteria eleuterio eleutéria eleutério elez elfa elfan elfar elfete
-        elfetie elfgard elfgund elfi elfidio elfie elfimiu elfreda elfrida elfride elfrieda elfriede
-        elfrun elfryda elfrída elfur elfy elga elgard elgars elger elgin elgine elguja elham elhanan
-        elhard eli elia eliahu elian eliana eliane elianiv elianne eliano elias eliashiv elica elicia
-        elida elide elidia elidio elido elidon elidona elie eliel elien eliena eliene elies eliesabeth
-        eliese eliette eliezer elif elife eligia eligija eligijus eligio eligiusz elihu eliina eliis
-        eliisa elijah elijas elik elika elimar elimelech elin elina elinda eline elinka elinoor elinor
-        elinore elinóra elio eliodoro elionor elionora elior eliot elira eliran elis elisa elisabelle
-        elisabet elisabeta elisabete elisabeth elisabetha elisabetta elisardo elisavet elisaveta elisbet
-        elise elisea elisei eliseiu elisenda eliseo elisete eliseu elisha elisheva eliso elissa
-        elissavet elissaveta elisária elisée elita elitka elitza eliverta elixabete eliyahu eliz eliza
-        elizabet elizabeta elizabete elizabeth elizaveta elizbar elizbeth elize elizebeth eliška elja
-        eljas eljon eljona elka elke elkhan elkmar elko ella ellada ellamae ellan elle ellef ellen
-        ellena ellengard ellentraud ellert ellery elles elli ellice ellie ellina elling ellinor elliot
-        elliott ellis ellisiv elliði ellmarie ellmary ellmer ellory ellrich ellsworth ellu ellwood elly
-        ellyn ellý elma elman elmano elmar elmas elmaz elmaze elmedin elmedina elmer elmet elmi elmija
-        elmije elmin elmina elmine elmino elmir elmira elmire elmo elmore elmuntas elmurod elmut elmārs
-        elna elnar elnara elnatan elnora elnur elo elodia elodie elody elof eloi elois eloisa eloise
-        elon elona elouan elouise elov eloy eloína eloísa elphège elpida elpidia elpidio elpiniki
-        elpídio elric elrike elrond elroy els elsa elsabe elsbe elsbeth elsche else elsebet elsebeth
-        elselien elseline elselore elselotte elsemarie elsgard elshad elshan elsi elsie elsien elsine
-        elsje elske elskea elsko elso elspeth elsun elsy eltaj eltay eltion eltje elton eluned elva
-        elvan elvana elvane elvar elve elvedin elvedina elver elvera elvezia elvezio elvi elvia elvie
-        elviera elviira elviire elvijs elvin elvina elvine elvio elvir elvira elvire elviro elvis elvisa
-        elvita elvo elvy elvyda elvyra elvíra elvīra elwanda elwin elwine elwira elwood elwyn elxan elya
-        elyane elyas elyes elyette elyne elysa elyse elyssa elza elze elzemarijke elzie elzo elçin
-        eléonore elí elías elídia elín elínbjörg elínborg elínora elínrós elís elísa elísabet elísio
-        elói elīna elżbieta elžbieta ema emad emalie eman emanoel emanoela emanoil emanoila emanouil
-        emanuel emanuela emanuele emanuelis emanuella emanuelle emanuil embla embrecht embrulla emek
-        emel emelda emelia emelie emelina emeline emely emelyne emelía emer emerald emeram emeraude
-        emeria emeric emerich emerik emerita emerito emerson emery emese emeteria emeterio emi emica
-        emidia emidio emie emiel emika emiko emil emila emile emilee emili emilia emilian emiliana
-        emiliano emilianos emilie emilien emilienne emilija emilijan emilijana emilio emilius emiliya
-        emiliyan emiliyana emilián emiljan emiljana emilko emily emilyn emilía emilė emin emina emine
-        emini emir emira emirarslan emircan emirhan emiri emirjon emirjona emke emko emlyn emma emmalee
-        emmaliese emmaline emmanouela emmanouil emmanuel emmanuela emmanuele emmanuella emmanuelle
-        emmeke emmelie emmeline emmeram emmeran emmerich emmet emmett emmi emmie emmit emmitt emmo emmy
-        emo emogene emory emperatriz emrah emre emrecan emrehan emri emrije emriye emro emrullah emrush
-        emrys emsal emuna emy emyr emzar emídio emília emílio emöke emīlija emīls en ena enache enar
-        enara enbal encarna encarnación encarnação encho enda endel ender endika endla endorina endre
-        endri endrik endrit endrita ene enea enedina enedino eneida eneko enela eneli enely eneo enes
-        enfys engbert engbertus engel engela engelbart engelbert engelberta engelbertus engelbrecht
-        engelfried engelgard engelhard engelhardt engelica engelien engeliene engelina engeline engelke
-        engelmar engeltje engilbert engin engjell engjellushe englbert engracia engrácia engrácio
-        enguerran enguerrand enia eniana enid enida enikő enio enis enisa enise enita eniu enke enkel
-        enkela enkeleda enkelejd enkelejda enn enna enne enneke ennen enni ennia ennie ennio ennis enno
-        ennu enny eno enoch enok enoks enola enora enos enric enrica enrichetta enrichetto enrico enrik
-        enrikas enriketa enrique enriqueta ensi ensio entela enton entonio enus enuta enver envere enza
-        enzo eoghan eoghann eoin ep epaminonda ephraim ephrat ephrem ephrona epie epifania epifanio
-        epifânio epiphanie epistimia epke epp eppie eppo epraxia eqerem er era eracle eraclia eraclie
-        erald eralda eraldo eralp eran erand eranda erasma erasmia erasmo erasmus erast erato eray erazm
-        erberto erbil erblin erblina ercan ercilia ercole ercolina ercolino ercüment erda erdal erdaun
-        erdem erdemir erden erdener erdet erdfried erdheide erdinç erdit erdita erdmann erdmute erdmuthe
-        erdoğan erdwin erdzan erel erela erella erem eren erencan eret erez erfan erfried ergen ergica
-        ergin ergo ergun ergys ergül ergün erhan erhard erhardt erhart eri eria eriana eriberto eric
-        erica erich erick ericka erico erida eridano eridjona erietta eriika erik erika erikas erike
-        erikki eriko erim erin erina erind erinda erinka erinn erino erinç erio eriola erion eriona eris
-        erisa eriseld eriselda erja erjan erjeta erjol erjola erjon erjona erk erkal erkam erkan erkand
-        erkanda erkhild erki erkin erkka erkki erkko erkmar erko erkut erla erlan erland erlantz erlen
-        erlend erlendur erlene erlfried erlgard erlinda erline erling erlingur erlis erltrud erlwine
-        erma ermal erman ermanda ermando ermanna ermanno ermelinda ermelinde ermelindo ermellina
-        ermellino ermenegilda ermenegildo ermenfried ermengarda ermenhild ermes ermete ermil ermilia
-        ermin ermina erminia erminio ermino ermir ermira ermo ermond ermonela ermínia erna ernald ernani
-        ernesa ernest ernesta ernestas ernesti ernestina ernestine ernestino ernesto ernests ernestus
-        ernestína ernfrid erni ernie ernir erno ernst ernstfried ernstine erny ernő erofelia eroftei
-        erofteiu erol eroll eron erona eronim eror eros erramun errapel errica errico errol erroll ersan
-        ersel ersela ersen ersida ersilia ersilio ersin erskine ersoy ersun ertal ertan ertekin ertil
-        ertila ertunç ertuğrul ervand ervard ervehe ervin ervine ervis ervisa ervín ervīns erwan erwann
-        erwien erwin erwina erwyn erxhan eryk eryka eryn erza erzhan erzsi erzsébet erçin esa esad
-        esaias esam esat esben esbjörn esdert ese esed esen esengül eser esfira esha esin eskarne eske
-        eskil eskild esko esli esma esmahan esmail esmantas esme esmee esmehan esmeralda esmeraldo
-        esmerenciana esmihan esmir esmira esmiralda esmond esmée esofina espedita espedito espen
-        esperanza esperança esperia esperio espiridión espérance espírito esra essam essedin essence
-        essi essie essyllt esta este esteban estebana estefana estefania estefano estefánia estel estela
-        estelina estell estella estelle ester estera esteri esterina esterino estevan esthel esther
-        estibaliz estref estrela estrella estrid estèle estévão esyllt eszter eszti eta etel etela
-        etelca etelka etelvina etem eter etha ethan ethel ethelene ethelyn ethem ethna ethyl eti etibar
-        etienne etiennette etimad etje etkin etlena etleva etly etsuji etsuko etsuo etsuyo etta etti
-        ettie ettina ettine ettje etto ettora ettore ettorina ettorino etty euan euclides euda eudes
-        eudochia eudocia eudoxia eudoxie eufemia eufemiano eufemio eufimia eufrasia eufrasio eufrosina
-        eufrosinia eufrozina eugen eugena eugene eugeni eugenia eugenie eugeniea eugenija eugenijus
-        eugenio eugeniu eugenius eugeniusz eugeniya eugeny eugène eugénia eugénie eugénio euh eui eukene
-        eul eula eulah eulalia eulalie eulalio euloge eulogia eulogio eulália eun euna eung eunice
-        eunike euphemia euphrasie eura eurelijus eurico euridice eurielle eurika euron eurydice eusebia
-        eusebio eusebiu eustache eustachia eustachio eustachius eustafie eustaquia eustaquio eustasia
-        eustasio eustaţia eustaţiu eustolia eusèbe eusébio eutimia eutimio eutizio eutrope eutropia
-        eutropio eva evald evaldas evaleen evalina evalinde evaline evalyn evamaria evamarie evan
-        evander evandra evandro evangelia evangelina evangeline evangelini evangelista evangelos
-        evanghelina evanghelita evann evanna evanthia evanthis evantia evar evarista evariste evaristo
-        evasio evchen evda evdokia evdokija evdokiya evdoxia eve eveleen eveli evelia evelien eveliene
-        eveliina evelijn evelijne evelin evelina evelinde eveline evelino evelio evelore evely evelyn
-        evelyne evelynn even evencia evencio everarda everardo everardus everbert everdina everdine
-        everet everett everette everhard everhardt everina everino evert everwien evette evgen evgeneia
-        evgeni evgenia evgenii evgenij evgenija evgeniy evgeniya evgeny evgenya evgheni evghenia
-        evghenii evi evia evica evie evija evina evis evisa evita evlalia evlampia evmorfia evolo evon
-        evonne evor evrard evren evridiki evrim evripidis evrydiki evrykleia evstati evteka evterpi
-        evtim evtimija evtimiya evy evyatar evzal evžen evžena evženie ewa ewald ewalda ewan eward
-        ewdoksia ewelina ewen ewert ewgenia ewold ewoud ewout ewy exie eyad eyal eybjörg eyck eydís
-        eygerður eygló eyja eyjólfur eyke eylem eylül eymar eymundur eynulla eyrún eystein eysteinn
-        eytan eyvind eyvindur eyvör eyyüp eyüp eyþór eyþóra ezechiel ezechiele ezekiel ezell ezequiel
-        ezgi ezia ezio ezis ezra ezriel ezzedin ezzelina ezzelino eðvald eðvarð eşref ešef ešref fa faas
-        fabia fabian fabiana fabiane fabiano fabien fabienne fabijan fabio fabiola fabjola fabrice
-        fabriciana fabriciano fabricio fabrizia fabrizio fabrícia fachtna facunda facundo fadel fadhel
-        fadhil fadhila fadi fadia fadil fadila fadile fadim fadime fadl fadri fadwa fady fadya fadıl fae
-        fagan fahad fahd faheem fahida fahim fahima fahira fahmi fahmy fahrettin fahri fahrie fahrija
-        fahrije fahriye fahrudin faidon faidra faig faiga faigel faik faina faiq fair fairy faisal faith
-        faiz faiza faize faketa fakete fakhraddin fakhri fakira falah falak faliero falih falk falkhard
-        falkmar falko fallah fallon famke fan fanch fanchon fane fanel fanette fang fani fanica fanie
-        fanita fanka fanna fannar fanndís fanney fanni fannie fanny fanný fanourios fantina fantine
-        fantino fany fanélie faouzi faqir farah farahnaz faraj faramarz faranaz farangiz farcaş farda
-        fares farhad farhadbek farhan farhana farhod fari faria fariba farid farida faridah farideh
-        farie faried farije faris fariz farkhondeh farman farmanela farnaz faron farookh farooq farouk
-        farquhar farrah farrell farrokh farrukh farrux farsad farschid farshad farshid farudin faruk
-        faruque farzad farzana farzaneh farzin fata fatbardh fatbardha fateen fateh fatema fatemeh faten
-        fathi fathy fatih fatiha fatima fatimah fatime fatin fatina fatinah fation fationa fatjon
-        fatjona fatlina fatlinda fatlum fatlume fatma fatme fatmeh fatmir fatmira fatmire faton fatos
-        fatri fatushe fausta faustin faustina faustine faustino fausto fauzia fauziah favian faviana
-        faviola fawad fawaz fawn fawna fawwaz fawzi fawzia fawzieh fawzy fay faycal faye fayez faygah
-        fayge fayiz faysal fayssal fayyad fayza fazil fazila fazile fazilet fazli fazlie fazlije fazlı
-        fazıl fe feargal fearghal fearghus feargus fearne fedai fedde feddo fede fedela fedele federica
-        federico federigo federíca federíco fedir fedja fedor fedora fedoro fedosia fedra fedro fee
-        feeko feeline fehim fehime fehmi fehmije fehrat fei feico feidhlim feiga feige feije feike
-        feikea feikje feiko feikobus feim feisal feival feivel fejzi fejzo fejzulla fejzullah felecia
-        feli felia felica felice felicia felician feliciana feliciano felicidad felicidade felicien
-        felicija felicijana felicijonas felicio felicisima felicisimo felicita felicitas felicity
-        felicíssima feliks feliksas felikss felim feline felio felipa felipe felipina felisa felisbela
-        felisberto felisha felismina felita felix feliz felizarda felizardo felizia felizitas felton
-        felícia felício femi femke femme femmie femmy fen fenella feng fenisia fenja fenke fenko fenna
-        fenne fennie fennigje fennique fenno fenny fentje fenwick feodor feodora feodosia feodosie
-        feodosii feodosij feodosiy fer ferah feras ferat feray ferd ferda ferdane ferdi ferdie ferdinand
-        ferdinanda ferdinande ferdinandine ferdinando ferdinandus ferdinant ferdo ferdos ferdous ferdy
-        ferdynand ferenc ferencné fereshteh ferfried fergal fergus ferguson ferhan ferhard ferhart
-        ferhat feri ferial ferid ferida feridan feride feridun feriha ferihan feristah ferit feriz ferko
-        ferma fermin fermina fermo fermín fern fernand fernanda fernande fernandina fernando ferne ferny
-        fernão ferran ferrante ferrina ferrino ferris ferruccia ferruccio ferruh ferry ferréol fershteh
-        ferudun feruza feryal festim feston festus feta fetah fethi fethiye fethullah feti fetie fetih
-        fetije fetinja fetnete fettah fetulla fetullah fetush feuke fevronia fevzi fevzie fevzije
-        fevziye feyyaz feyza feyzi feyzullah feza feđa ffion ffiona fflur fia fiach fiachra fiacre
-        fiamma fiammetta fida fidalma fidalmo fidan fidana fidanka fidel fidela fidelia fideline fidelio
-        fidelius fidelma fidenzia fidenzio fidèle fidélia fie fieke fien fiep fiepko fiete fietje figen
-        fikret fikreta fikri fikrie fikrije fikriye fila filadelfa filadelfia filadelfio filadelfo
-        filanthi filaret filareta filaretos filcho file filemon fili filiberta filiberto filimon filinto
-        filio filion filip filipa filipe filipina filippa filippina filippo filippos filippus filippía
-        filips filitiţa filiz filiţa filka filko filloreta filoftea filofteia filoftia filomela filomena
-        filomeno filoména filora filotea filoteia filoteo filoti filotia filotita filuta fima fimmie
-        fina finbar finbarr finchen findlay fine finella fini finie finja finka finlay finley finn
-        finnbar finnbjörg finnbjörn finnbogi finnborg finni finnian finnuala finnur finny fino finola
-        fintan finy fiodor fion fiona fionbharr fionn fionnghuala fionntán fionnuala fionnula fionola
-        fiora fioralba fiorangela fiorangelo fioranna fioravante fiordalisa fiore fiorella fiorello
-        fiorentina fiorentino fiorenza fiorenzo fioretta fioretto fiorina fiorinda fiorindo fiorino
-        fiqiret fiqirete fiqiri fiqirije fira firas firdaus firdes firdevs firica firmin firmina firmine
-        firminia firminio firmino firmo firoozeh firouz firoz firth firu firuz firuza firuţa firyal
-        firyuza fisnik fisnike fita fitim fitnat fitnete fiton fitor fitore five fixhrie fjalar fjodor
-        fjolla fjoralba fjorda fjorela fjorentina fjóla fjölnir flakron flaminia flaminio flamur flavia
-        flavian flaviana flaviano flavie flavien flavienne flavio flaviu flavius flemming fleta fletcher
-        fleur fleurette fleuriane fleurine fleury flip fllanza flo floare floarea flokart floor floortje
-        flor flora floran florance floranda florane florbela flore florea florel florela florelle floren
-        florenc florence florencia florencio florene florent florentia florentien florentin florentina
-        florentine florentino florentius florenz florenza florenzo florenţa flores floresha florestan
-        florestine floretta florette floria florian floriana floriane florianne floriano floriant
-        florica floricica florida floridor florie floriean florien florient florijan florije florika
-        florim florimond florin florina florinda florindo florine florinel florinela florinka florino
-        florio floris florián floriţa florjan floro floros florrie florry floréal florência flosi
-        flossie floy floyd flurije flurim flurin flurina flutur flutura flynn flávia flávio flóki flóra
-        flórido focke focko foeke foekje foelke fohlke foivos fok foka fokje fokka fokke fokken fokko
-        fola folco folf folgert folina foline folke folkea folkeline folker folkert folkeus folkhard
-        folkhardt folkhart folkje folkmar folko folla folline follrich folma folmer folmine folrat
-        folrich foltje fonda fons fontana fooke foolke foppe forbes forest foroogh forough forrest
-        fortuna fortunat fortunata fortunatas fortunato fortuné fortunée fosca fosco foster foteini
-        fotini fotios fotis foto fotula fouad fouke fouzia frachia fradel fraga fragkiskos fragkoula
-        fraida fraidel framhild fran franc franca france francelina franceline francelino francelyne
-        francene frances francesc francesca franceschina franceschino francesco francette franchesca
-        franchette franchina franchino franci francia franciane francie francien francies francina
-        francine francis francisc francisca francisco franciscus franciska francisque franciszek
-        franciška franck francka franckie francky franco francoise frane franek frania franja franjka
-        franjo frank franka franke frankie franklim franklin franklyn frankmut franko franky franny
-        frano frans fransien fransisca fransje františek františka frants frantz frantzeska frantzisko
-        franya franz franzi franziska franziskus franzl franzpeter franzsepp françois françoise fraser
-        frasier frasina frauke fraukea fraukeline fraukje frauko frayda fraydoun frazer frazão fre frea
-        freark fred freda fredda freddi freddie freddy frede frederic frederica frederick fredericka
-        fredericke frederico frederieke frederik frederika frederike frederikke frederikus frederique
-        fredi fredia frediana frediano fredo fredric fredrick fredricka fredrik fredrika fredrikk fredu
-        fredy free freeda freek freeman freerich freerk freerkje freida freideriki freimund freimut
-        freimuth freiwald frej freja freke frens frerich frerk freya freydís freygerður freyja freyr
-        freysteinn fricis frid frida fridegund friderich friderika friderike frideriki fridi frido
-        fridolin fridolina fridoline fridrich fridthjof fridtjof fridtjov fridulf fridy fried frieda
-        friedbald friedberg friedbert friedburg friedchen friede friedebert friedeborg friedeborn
-        friedeburg friedegard friedegund friedegunde friedel friedeltraud friedemann friedemar frieder
-        friederich friedericke friederieke friederika friederike friederikus friederun friedewald
-        friedgard friedhard friedhardt friedhart friedhelm friedhild friedhilde friedhold friedhorst
-        friedi friedjörg friedl friedlenchen friedlieb friedlies friedliese friedlind friedlinde
-        friedmar friedmut friedmuth friedo friedolf friedolin friedolina friedoline friedrich friedrick
-        friedrika friedrike friedrun friedus friedwald friedwin friedy frieling frieso frigga frigyes
-        frine friso frithiof frithjof frits fritz fritzi friðberg friðbert friðbjörg friðbjörn friðborg
-        friðdóra friðfinnur friðgeir friðgerður friðjón friðleifur friðmar friðmey friðný friðrik
-        friðrika friðrikka friðþjófur friðþór frode frodo frohlinde frohmund frohmut frohwald fronka
-        frosa frosica frosti frouk frouke froukje frouwa frouwe frouwktje frowin frowine fruma frumah
-        frunze frusina frutuosa frutuoso fruzsina fryderyk fryni fränze fränzi fré frédéric frédérick
-        frédérique frímann fríða fríður fróði frøydis fu fuad fuada fuat fuencisla fuensanta fujiko
-        fujio fukuju fukuko fukumi fulbert fulden fulga fulgence fulgencia fulgencio fulgentas fulgenzia
-        fulgenzio fulguta fulvia fulvio fulvius fulya fumi fumiaki fumie fumihiko fumihiro fumihito
-        fumiki fumiko fumio fumitoshi fumiyo funda funs fup furio furkan furkat fusako fusami fusao
-        futoshi fuyuka fyodor fábia fáfnir fátima félicia félicie félicien félicienne félicité félix
-        félixa fífa fíona fönn fügen fülöp füsun fănică fırat fıratcan ga gaard gab gabbriella
-        gabbriello gabe gabi gabie gabil gabin gabina gabino gabrand gabriel gabriela gabriele gabriella
-        gabrielle gabriellina gabriello gabrieluta gabrielė gabrijel gabrijela gabrièle gabriëlle
-        gabríel gaby gad gada gadalia gadi gady gael gaenor gaetan gaetana gaetanina gaetanino gaetano
-        gafia gafina gafita gafur gage gagik gahraman gai gaia gaida gaidis gail gaini gaio gair gaisa
-        gait gaitske gaizka gajana gak gal gala galatea galatée galdina galdino gale galeazzo galen gali
-        galia galiano galib galija galilea galileo galileu galin galina galini galinka galip galit
-        galiya galja galliana galliano gallo gallus galo galt galust galvano galvin galya galym
-        galymzhan galyna gamal gamlet gamliel gamze gan gana ganaël ganaëlle gancho gandert gandolfa
-        gandolfo ganesalingam ganesh ganeshan gang ganga gangolf gani ganimet ganimeta ganimete ganit
-        ganka ganna gao gaqo gar garabet garaitz garan garance garbis garbiñe garbrand gard garda
-        garegin gareth garett garfield gari garibaldo garik garikoitz garima garip garland garlef
-        garlich garmen garmer garnet garnett garnette garnik garoafa garofina garofiţa garold garoufalia
-        garrelda garrelt garret garreth garrett garri garrick garrie garrison garry garth garvie garvin
-        gary garyfalia garyfallia garym garðar gasan gashi gashije gaspar gaspara gasparas gaspard
-        gaspare gasper gaston gastone gastonne gastão gatien gatienne gatis gatze gaudencia gaudencio
-        gaudentas gaudenz gaudenzia gaudenzio gauja gaukhar gaukur gaultier gaurangi gauri gautam gaute
-        gauthier gauti gautier gautur gauvain gauvin gavan gaven gavin gavina gavino gavrail gavriel
-        gavril gavriliţă gavrilă gavro gavrosh gavyn gawain gay gayana gayane gayatri gaye gayla gayland
-        gayle gaylen gaylene gaylon gaylord gayna gaynell gaynelle gaynor gazanfer gazi gazim gaziz
-        gazmend gazmir gazmira gazmor gazsi gaétane gaétanne gaël gaëla gaële gaëlla gaëlle gaëtan
-        gaļina gašpar gašper ge gea geani geanina geanino gearld gearldine geart geartsje geary gearóid
-        gebbine gebhard gebhardt gebhart gebke gebkea gedalia gedaliahu gedalyah gedas gedeone gederts
-        gediminas gedvydas gee geek geeke geelke geelt geena geerd geerda geerlien geert geerte geerten
-        geertje geertjen geertruida geertruidie gees geesa geesche geesje geeske geeta geetha gefion
-        gegam gegham gehde geidi geike geikeline geiko geir geirlaug geirlaugur geirmund geirmundur
-        geirþrúður geja gejza geke gela gelareh gelasio gelbert gelinda gelindo geline gellért gelminas
-        gelsomina gelsomino gelt geltrude gelu gema geminiano gemma gemutė gen gena genadi genadij
-        genadijus genara genaro genc gencay gencer gencho genci gendrutis gene genel genelyn general
-        generosa generoso genesia genesio genesis geneva genevie genevieve genevive geneviève geng genia
-        genica genie genioara geniu genka genki genna gennadi gennadij gennadijs gennadios gennadiy
-        gennady gennara gennarina gennarino gennaro gennie genny geno genovaitė genovefa genoveffa
-        genoveva genovia genovica genovéva genowefa genrikh gent genta gentas genti gentia gentian
-        gentiana gentiane gentile gentjan gentjana gentrit gentzane genut genuta genutė gençay genādijs
-        genė geo geoff geoffrey geoffroy geordie georg georga georgann george georgeann georgeanna
-        georgel georgene georges georgeta georgete georgetta georgette georgi georgia georgian georgiana
-        georgiann georgianna georgianne georgica georgie georgii georgij georgijs georgijus georgina
-        georgine georgios georgiy georgs georgy georgína geppie ger gera geraint gerald geralda
-        geraldina geraldine geraldo gerallt geralyn gerard gerarda gerardas gerardette gerardina
-        gerardine gerardino gerardo gerardus gerasimos gerasimoula gerassimos geraud gerben gerbert
-        gerbin gerbina gerborg gerbrand gerbrich gerbrig gerburg gercas gercho gerco gerd gerda gerdas
-        gerdemie gerdfried gerdhild gerdhilde gerdi gerdie gerdien gerdina gerdine gerdineke gerdje
-        gerdt gerdy geremia gereon gerfred gerfried gerfriede gerga gergana gergely gergin gergina gergő
-        gerhard gerharda gerharde gerhardina gerhardine gerhardt gerhardus gerhart gerheide gerhild
-        gerhilde gerhilt gerhold geri gerianne gerie geriene geriet gerina gerino gerit gerjan gerjanne
-        gerjet gerke gerko gerlach gerlanda gerlando gerli gerlien gerlind gerlinda gerlinde gerline
-        gerlof gerlofke gerly germ germa germain germaine german germana germann germano germar
-        germelino germesindo germien germina germinia germo germut germán gernfried gerno gernod gernold
-        gernot gernulf gero gerolama gerolamo gerold gerolda gerolf geronda geronima geronimo gerrard
-        gerrelt gerreltje gerret gerri gerrianne gerrie gerriet gerrit gerrita gerritdina gerry gersende
-        gershon gerson gert gerta gertha gerthilde gerthold gerti gertie gertjan gertje gertjedine
-        gertmund gerto gerton gertraud gertraude gertraut gertraute gertrud gertruda gertrude gertrudes
-        gertrudis gertrudt gertrúda gertrūde gertude gertwin gerty gervais gervaise gervas gervasia
-        gervasio gervin gervydas gervásio gerwald gerwin gerwine gery gerzon gerða gerður gesa gesche
-        gesina gesine gesinus geskea gesko gessica gestur gesualda gesualdo gesuina gesuino geta gethin
-        getta getulia getulio getuta getzel geula geun geva gevorg gevork geziena gezienus gezim gezina
-        gezinus ghada ghadah ghalia ghalib ghanim gharib ghassan ghazal ghazala ghazanfar ghazar ghazi
-        ghenadi ghenadie gheorghe gheorghi gheorghina gheorghiţă gherarda gherardo gherasim gherghina
-        gherghiţă ghica ghida ghina ghinita ghino ghinwa ghiocel ghiorghe ghiorghi ghiorghiţă ghirasim
-        ghislain ghislaine ghita ghiwa ghiyath ghizela ghiţă ghobad gholam ghulam ghyslain ghyslaine gi
-        gia giac giacinta giacinto giacobba giacobbe giacoma giacomina giacomino giacomo giada
-        giambattista giammaria giammario giampaola giampaolo giampiera giampiero giampietro gian
-        gianalberto gianandrea gianangela gianangelo gianantonio gianbattista gianbruno giancarla
-        giancarlo gianclaudio giandomenica giandomenico giandonato gianenrico gianfranca gianfrancesco
-        gianfranco giang giangiorgio giangiuseppe gianguido gianina gianlorenzo gianluca gianluigi
-        gianmarco gianmaria gianmario gianmauro gianmichele gianna giannella giannetta giannetto gianni
-        giannicola giannina giannino giannis giannos giannoula giannoulis giano gianpaola gianpaolo
-        gianpiera gianpiero gianpietro gianroberto gianstefano giantvigka gianvincenzo gianvittorio giao
-        giasone gibora gicu gică gidas gidda gideon gidget gidi gido giedrima giedrius giedrutis giedrė
-        giel gien gieneke gieri giesa giesbert giesela gieselind gieseltraud gieslinde gieze gifford
-        giga gigel gigi gigica giglia giglio gigliola gijs gijsbert gijsbertus gijsje gil gila gilad
-        gilbert gilberta gilberte gilberto gilda gildas gildo giles gilette gili gilia gilian giliane
-        gilio giljunka gill gilla gille gillean gilles gillette gillian gilliane gillina gillis gillo
-        gilly gilma gilman gilmar gilmore gilroy gils gilta gilvira gilyunka gina ginas gincho gine
-        gines ginetta ginette ginevra ginger ginka ginko ginny gino ginta gintaras gintaris gintarė
-        gintas gintautas gints gintė ginutis gioacchina gioacchino giobbe gioconda giocondo gioele gioia
-        giolanda giona gionata gionatan giora giordana giordano giorgi giorgia giorgiana giorgina
-        giorgino giorgio giorgios giosuè giota giotto gioula giouli giovacchina giovacchino giovan
-        giovanbattista giovanna giovannella giovanni giovannina giovannino giovenale giovina giovino
-        girard giray girija girolama girolamo gisa gisbert gisberta gisberto gisela giselbert gisele
-        giselher giselind gisella giselle gisello giseltraud gislain gislaine gisle gislena gislind
-        gislinde gislène gismar gismonde giso gisselle gissur gisèle gita gitana gitanjali gitchka
-        gitcho giti gitta gittan gitte gittel gitti gitza giuditta giulia giuliana giuliano giulietta
-        giulietto giulio giurgea giuseppa giuseppantonio giuseppe giuseppina giuseppino giusi giusta
-        giustina giustino giusto giusy givi giwi giyasettin gizdar gizel gizela gizella gizem gizi gizur
-        gjelosh gjenovefa gjeraqina gjergj gjergji gjermund gjin gjinovefa gjok gjokan gjoko gjon gjore
-        gjorgje gjorgji gjorgjija gjovalin gjuljeta gjurga gjurgena gjurgenka gjurgja gjurgjica gjuro
-        gjyle gjylferie gjylferije gjylnaze gjylshah gjylshahe gjyltene gjystina gjøran gladis glady
-        gladys glan glauca glauco glayds gleb glen glenda glendon glendora glendower glenn glenna
-        glennie glennis glenny glenys gliceria glicerio gligor gligorije glinda gliša gloria gloriana
-        glorianne gloriano glory glwadys glyn glynda glyndwer glynis glynn glynne glynys glódís glória
-        gnanasegaram gnanasegaran gnanasekaram gnanasekaran gná go gobind gobnait goce gocha goda
-        godefriedus godefroy godehard godehardt godehart godeleine godelieve godelind godfrey godfried
-        godi godo godofreda godofredo godtfred godwin gody goeman goffreda goffredo gogi gogita goh
-        gohar goichi goitzen goizargi gojart gojka gojko golan golchehr golda golden goldie goldina
-        goldine goldtraud golnaz golo golub golupka gon gonca gonda gong gonne gonneke gonnie gonny
-        gontran gonzague gonzalo gonçalo goo gooi gooitsen gooitske gooitzen gopal gopalarajah gor goran
-        gorana goranka gorančo gorazd gorch gordan gordana gordian gordon gordy gore gorete goretti gorg
-        gorica gorjana gorka gorki gorm gorman goro goronwy goryana goscho gose goshgar gosho gospava
-        gospodin gospodinka gosse gosselke goswin gota gotcho gotelind gotelinde gotfred gotje gotlind
-        gottarda gottardo gottfrid gottfried gottfrieda gottfriede gotthard gottharda gotthardt gotthart
-        gotthelf gotthilf gotthold gottholde gottlieb gottliebe gottlob gottreich gottskálk gottwald
-        gottwaldt gottwalt gotzon gotzone goudarz goulven gouri govan govert govind govinda gowan gowert
-        gowri goði goše grace gracelino gracia gracian graciana gracianne graciano gracie graciela
-        graciete gracieuse gracija gracijus graciliana graciliano gracinda graciosa grad gradimir
-        gradislava gradje gradus grady graeme graham grahame graig graine gralf gramoz grania granit
-        granita grant granville gratianne gratien gratienne gray grayce grayson grazia graziana graziano
-        graziela graziella graziello grazio grazyna graça graţia graţian graţiana graţiela grażyna
-        gražbylė gražina gražvydas gre greer greet greetje greg grega greger gregert gregg greggory
-        gregoor gregor gregoria gregorian gregoriana gregorio gregorios gregoris gregoriu gregory
-        gregório greig gresa gret greta gretchen grete gretel greth gretha grethe greti gretje gretjen
-        gretl gretlies gretta grettir gretus grety greyson grezzju grga grgo gricelda griet grieteke
-        grietje griffin griffith grigol grigor grigore grigori grigoria grigorie grigorii grigorij
-        grigorijs grigorijus grigorios grigoriy grigoriţă grigory grimaldo grimbert grischa grisel
-        griselda griseldis grisha grishe grit grita grith gritje gritt gritta grizel grizelda gro gronw
-        grover grozda grozdana grozdanka grozdju grozdyu grozju grozyu gruffudd gruffydd gruia gry
-        grygorii grygorij grygoriy grygory grytsje grzegorz gráinne gré grégoire grégorie grégory gréta
-        grétar gríma grímkell grímur gróa gu guadalupe gualberto gualdim gualdino gualfredo gualtiero
-        guan guang guarino guda gudbjørg gudbrand gudlaug gudmund gudrun gudula gudveig gue guelfa
-        guelfo guen guendalina guenevere guenièvre guerina guerino guerric guerrina guerrino guewen
-        gugash guglielma guglielmina guglielmino guglielmo gui guia guibert guida guido guilain guilaine
-        guilhem guilherme guilhermina guilhermino guillain guillaine guillaume guillaumette guillem
-        guillemette guillerma guillermina guillermo guilène guinevere guiomar guiscardo guislain
-        guislaine guitta guk gul gula gulab gulam gular gulara gulbanu gulborg gulea gulhayo gulja gull
-        gullan gullbrand gulli gullveig gully gulmira gulnar gulnara gulnaz gulnora gulnur gulsen
-        gulshan gulshara gulshat gulshen gulsum gultekin gulten gulya gulyara gulzada gulzamira gulzar
-        gulzat gulzhan gulzhazira gumercindo gumersinda gumersindo gun guna gunaras gunaratnam
-        gunaseelan gunay gunborg gunbritt gunda gundars gunde gundega gundel gundela gundelinde
-        gundeline gundemarie gunder gundhard gundhart gundhild gundhilde gundi gundl gundmar gundolf
-        gundula gunel gunfried gunhard gunhild gunhilde gunilla gunita gunjan gunju gunlaug gunmala gunn
-        gunna gunnar gunnbjörn gunnbjørg gunndís gunne gunnel gunnfríður gunnhild gunnhildur gunnjóna
-        gunnlaug gunnlaugur gunnsteinn gunnur gunnvor gunnvör gunnþór gunnþóra gunnþórunn gunta guntars
-        gunter gunthard gunther gunthild guntis guntmar guntram gunvald gunveig gunver gunvor gunyu
-        gunārs guo gur guram gurbachan gurbaksh gurban gurbax gurbet gurbhajan gurcharan gurdarshan
-        gurdeep gurdev gurdial gurdip gurgen guri gurinder gurine gurjant gurjeet gurjit gurli gurmail
-        gurmeet gurmej gurmit gurnam guro gurpal gurpreet gurutz gurutze guruzne gurvan gurwinder gus
-        gussie gust gusta gustaaf gustaf gustau gustav gustava gustave gustavo gustaw gustawa gustel
-        gusti gustine gustl gusts gustáv gusztáv guttorm guttormur guurt guus guxim guy guylain guylaine
-        guylène guyonne guzel guénaëlle guénolé guðberg guðbergur guðbjartur guðbjörg guðbjörn guðbjört
-        guðborg guðbrandur guðdís guðfinna guðfinnur guðfríður guðgeir guðjón guðjóna guðlaug guðlaugur
-        guðleif guðleifur guðlín guðmann guðmar guðmunda guðmundur guðmundína guðni guðný guðráður
-        guðríður guðrún guðsteinn guðvarður guðveig gvantsa gvidas gvido gvidonas gvozden gwang gwanwyn
-        gwawr gweltaz gwen gwenael gwenaelle gwenaël gwenaële gwenaëlle gwenda gwendal gwendolen
-        gwendolene gwendolin gwendoline gwendolyn gwendolyne gwendolynn gwendolynne gweneth gwenevere
-        gwenhaël gwenhwyfar gwenith gwenllian gwenn gwenna gwennaelle gwenneth gwennie gwennoline
-        gwenola gwenyth gwerfyl gwern gwilym gwion gwladys gwydion gwyn gwynedd gwyneira gwyneth gwynn
-        gwynne gwénaëlle gwénolé gyda gyde gye gylfi gyrite gyrithe gysbert gyslaine gysèle gytautas
-        gytis gytte gyu gyula gyulnara gyun gyung gyuri gyuszi gyða gyöngyi gyöngyvér györgy györgyi
-        győző gábor gáborné gáspár gé géke gérald géralde géraldine gérard gérarde gérardine géraud géry
-        gérôme géza gëzim gëzime gígja gísli gíslína göcke gökalp gökay gökben gökberk gökcan göke göker
-        gökhan gökhun gökmen göko göksan göksel göksu gökten göktuğ göktürk gökçe gökşen gönke göntje
-        gönül göpf göran görel görkem gösta göta göte götha göthe götz gözde gøran gøril gøsta gústaf
-        gústav gül gülan gülay gülbahar gülbeyaz gülcan gülce gülcihan güldal güldane gülden güldeniz
-        gülderen gülen gülendam gülender gülengül güler güleser gülfem gülfer gülfidan gülgün gülhan
-        gülhanim gülhatun gülin gülistan güliz gülizar güller güllü güllüzar gülnaz gülnur gülperi
-        gülriz gülser gülseren gülseven gülsevim gülsin gülsina gülsü gülsüm gülsün gültekin gülten
-        gülçin gülümser gülüstan gülüzar gülüşen gülşah gülşen günay günce gündüz güner güney güneş
-        güngör günhan günnur günsel günseli günter günther güray gürbüz gürcan gürcü gürel gürhan gürkan
-        gürman gürol gürsel gürsoy güven güvenç güzide güzin güçlü gėnė ha haa haagen haakon habbe habbo
-        habib habiba habibe habibollah habibullah habip hacer hachiro haci hack hacı hadas hadasa
-        hadassa hadassah hadburg hadda hademar hadewich hadewig hadi hadia hadice hadie hadije hadil
-        hadire hadis hadley hadmut hadmuthe hadrian hadrien hadubert hadumod hadumoth hadwig hadwiga
-        hady hadžira hadžo hae haeng hafdís hafez hafid hafida hafiz hafiza hafize hafizullah hafliði
-        hafren hafrún hafsa hafsah hafsteinn hafþór hagai hagar hagay hagen hagit hai haida haidar haide
-        haideh haidemarie haider haidi haifa haifaa haig haik haike haikel haiko haile hailee hailey
-        hailie haim haimar haimo hain hainer haio haitham hajdar haje hajime hajnal hajnalka hajo
-        hajredin hajri hajrie hajrija hajrije hajriz hajrudin hajrulla hak hakan hakancan hakeem haki
-        hakiema hakija hakim hakima hakime hakkı hakob hakop hal hala halbe haldis haldo haldor haldun
-        hale haleema haleigh haley halfdan hali halid halida halide halie halil halim halima halime
-        halimi halina halis halise halit halla hallbera hallberg hallbjörg hallbjörn halldís halldór
-        halldóra halle halley hallfreður hallfrid hallfríður hallgerður hallgrímur hallie hallmann
-        hallmar hallmundur hallstein hallsteinn hallur hallvard hallvarður hallveig halmar halsten
-        halszka haluk halvar halvard halvor hamad hamayak hambartsum hamdi hamdija hamdiye hamdo hamdy
-        hamed hameed hamet hami hamid hamida hamide hamideh hamidiye hamidollah hamidullah hamilton
-        hamine hamish hamit hamite hamiyet hamlet hammie hammy hamo hamood hampus hamud hamutal hamza
-        hamzeh han hana hanaa hanadee hanadi hanady hanae hanako hanan hanane handan hande hando hane
-        hanfried hang hange hango hanh hani hania hanif hanifa hanife hanifi hanimela hanin haninah
-        hanita hanička hanjo hank hanka hanke hanko hanna hannah hannakaisa hannan hannchen hanne
-        hannedore hannegret hanneke hannele hannelene hanneli hannelie hanneliese hannelise hannelore
-        hannelotte hannemarie hannerose hannes hannetraud hanni hannibal hannie hannjo hannlenie
-        hannmeike hanno hanns hannsgeorg hannsjörg hannsjürgen hannspeter hannu hanny hanný hanoch
-        hanora hans hansdieter hansell hansfried hansfriedrich hansgeorg hansgerd hansgünter hansgünther
-        hansheinz hanshelmut hanshermann hansi hansigne hansine hansjakob hansjoachim hansjochen
-        hansjörg hansjörn hansjürg hansjürgen hanskarl hansl hansludwig hansmartin hansotto hanspeter
-        hansruedi hansueli hanswalter hanswerner hanswilhelm hanswolf hansína hanumica hany hanım hao
-        har haralamb haralambie haralampie haralan harald haralda haralds haraldur harbans harbert
-        harbhajan harco harda hardeep hardev hardi hardiene hardine harding hardip hardo hardy hardyal
-        harel hareta haretina hari haricleea hariclia hariharan harijs harika harikleia hariklia harilla
-        harillaq harinder hariolf haris harish haristina haritina hariton haritonas haritz harivender
-        hariz hariëtte harjeet harjinder harjit hark harke harko harlan harland harlen harles harley
-        harlow harly harm harma harmanda harmanna harmannus harmen harmina harminder harmine harmke
-        harmon harmonie harmony harmtine haro harold haroon haroun haroutium harpa harpal harper
-        harpreet harprit harrell harri harribert harrie harriet harrieth harriett harriette harris
-        harrison harriëtte harro harry harsh harsharan harshita hartfried hartger hartina hartje
-        hartlieb hartman hartmann hartmund hartmut hartmuth harto hartraud hartvig hartwald hartwig
-        hartwiga hartwin harue haruhi haruhiko haruhiro haruhito haruka harukazu haruki haruko harumi
-        harun haruna harunobu haruo harutaka harutyun haruyo harvey harvinder harwant harwinder hary
-        hasan hasancan hasbi haseeb hasena hashem hashim hashmik hasib hasiba hasibe hasim hasime hasina
-        haskell hasko hasmik hasna hasnaa hasnija haso hasret hassan hassanah hasse hassib hassie
-        hassina hasso hasudin hat hatay hatem hateme hatemina hatice hatidža hatim hatixhe hatmane hatsu
-        hatsue hatsumi hattie hatto hatun hau haug hauke haukea haukur hauður hava havasxon haven havva
-        hawa haxhere haxherije haxhi haxhire hay haya hayam hayat hayati hayato haydar haydee hayden
-        hayder haydn haye hayet hayfa hayk haykaz haykel hayko haylee hayley haylie haymo hayna hayo
-        hayrani hayrettin hayri hayriye hayrul hayrulla hayrullah haytham hayward haywood hazal hazan
-        hazar hazbi hazbie hazbije hazel hazem hazim hazir haziz hazrudin hazuko haşim haša hašema hašim
-        he hea heath heather heaven heba heber hebko hector hedda hedde heddine heddo heddwyn heddy hedi
-        hedie hedije hediye hedley hedva hedvig hedviga hedvika hedwig hedwige hedy hee heena heepke
-        heera heere heerine heerke heero hege hei heide heidebert heidegard heidegret heidegunde
-        heidelies heideliese heidelind heidelinde heideline heidelore heidemaria heidemarie heiderich
-        heiderose heidetraud heidfried heidi heidie heidine heidje heido heidrun heidy heie heigo heije
-        heijo heike heikea heiki heikki heiko heili heilke heilmuth heilwig heima heimar heimbert
-        heimfrid heimfried heimgard heimhart heimir heimke heimo heimtraud heimwald hein heinar
-        heinckeline heine heiner heinfried heingert heini heinie heink heinke heino heinolf heinrich
-        heinrihs heinrike heintje heinz heinzdieter heinzfried heinzhermann heinzjörg heinzjürgen
-        heinzkarl heinzpeter heinzwerner heio heit heita heiti heitina heitor heivi heiða heiðar
-        heiðbjört heiðbrá heiðdís heiðrún heiður heiðveig hekla hektor hekuran hela helaine helari
-        helbert helder heldur hele heledd heleen heleena helen helena helene heleno heleri helfred
-        helfrid helfried helfriede helga helgard helge helgert helgi helgine helgo helgomar helgrid
-        helgrit heli heliane helidon heliette helin helina helinä helio heliodora heliodoro helis helja
-        helje heljo helju heljä helka helke helko helky hella hellari hellat helle hellen hellevi
-        hellfried hellgard helli hellin hellmut hellmuth helly hellä helm helma helmar helmbrecht helmer
-        helmfried helmgard helmi helmie helmine helmke helmo helmrich helmtraud helmtraut helmtrud
-        helmtrude helmut helmuth helmuts helmward helmy helny heloise helouisa heloísa helrike heltrud
-        helve helver helvi helwart helwig helwin hely helén helēna hema hemant hemke hemkea hemkeus
-        hemko hemlata hemma hemme hemmi hemmine hemmo henach henadz henadzi henar henderika henderikus
-        henderson hendra hendrelino hendri hendrica hendrick hendricus hendrie hendrien hendrik hendrika
-        hendrike hendrikje hendrikka hendrikus hendrina hendry heng henia henja henk henka henn henna
-        hennadij hennadiy hennadzy henner hennes henni hennie hennig henning henno henny henný henorel
-        henri henriane henric henrica henrich henrick henricus henrie henrieke henriet henrieta henriett
-        henrietta henriette henriikka henrik henrika henrikas henrike henrikh henrikki henriko henrique
-        henriqueta henriët henriëtte henry henryetta henryk henryka hens heon heorhi hera heraclia
-        heraclio herakles herald heraldas herb herbert herberth herberto herberts herbjørn herborg
-        herculano herda herdis herdís here heredia heredio herfried herfriede hergen herger heribert
-        heriberta heriberto heriona herjólfur herke herko herkules herlaug herle herlind herlinda
-        herlinde herluf herm herma herman hermana hermance hermanda hermandus hermann hermanna hermanni
-        hermannus hermanus hermelinda hermelinde hermeline hermen hermenegilda hermenegildo hermes
-        hermfried hermi hermieke hermien hermila hermina herminda hermindo hermine herminia herminie
-        herminio hermod hermosinda hermt hermund hermundur hermína hermínia hermínio hermóður herna
-        hernanda hernando hernesto hernán hernâni hero herold herolind herolinda herondina herper
-        herribert herriët herrmann herro herschel hershel hersir hersteinn herta hertha hertraud hertta
-        herulf herveline hervé hervör herwald herward herwart herwarth herwig herwiga herwin herzel
-        herzlinde heráclio hesham hessel hester heta hetem heti hette hetti hettie hetty heui heulwen
-        heulyn heung hew hey heydar heye heyke heyko heyno heyo hezekiah hezi hi hiam hiba hibah hibi
-        hicham hichem hicko hicran hidajet hidajeta hidajete hidayet hidde hidderich hideaki hidefumi
-        hidehiko hidehisa hidekazu hideki hideko hidemasa hidemi hidemitsu hidenao hidenari hidenori
-        hideo hideshi hidetaka hidetake hideto hidetoshi hideyo hideyuki hie hiebo hiedi hieke hiekje
-        hielke hielkje hiema hiemke hiemkea hien hieng hiep hieronim hieronima hieronimus hieronym
-        hieronymus hieu higinia higinio higína higíno hiie hijiri hikari hikariko hikaru hikko hikmat
-        hikmet hil hila hilah hilaire hilal hilar hilaria hilario hilarion hilarius hilary hilbert
-        hilbjørg hilbrand hilbrecht hilda hildburg hildburga hilde hildebert hildeberto hildebrand
-        hildeburg hildegard hildegarda hildegarde hildegardt hildegret hildegun hildegund hildegunde
-        hildegunn hildelies hildelind hildemar hildemarie hilderich hilderose hildetraud hildi
-        hildigunnur hilding hildmar hildo hildred hildrun hildtraud hildur hildy hilel hilfried hilga
-        hilge hilgrun hilja hilje hilka hilke hilkea hilkeline hilkeus hilkje hilkka hilko hilkäa hilla
-        hillar hillard hillary hillbrand hille hillebrand hillebrandt hillebrecht hillechien hillel
-        hillerich hillert hillevi hillie hilligje hillit hillmar hillrich hilly hilma hilmar hilmer
-        hilmi hilmije hilmir hilmo hilpa hilrich hilsa hiltje hilton hiltraud hiltraut hiltrud hiltrude
-        hiltrun hiltsje hilvert hilwert hilária hilário himadri himel himke himkea himmet himzo hinako
-        hind hinda hinderich hinderika hinderike hinderikus hinderk hindertje hindrik hindrike hindrikus
-        hinerk hinke hinnar hinne hinnerich hinnerika hinnerike hinnerikus hinnerk hinnertje hinrich
-        hinriette hinrik hinrika hinrike hinrikus hipolita hipolito hippe hippolyte hippolytus hipólito
-        hiqmet hira hirad hiraku hiram hirendra hiro hiroaki hirobumi hiroe hirofumi hirohide hirohiko
-        hirohisa hirohito hiroichi hiroji hirokazu hiroki hiroko hiromasa hiromi hiromichi hiromitsu
-        hiromoto hirona hironari hirondina hirono hironobu hironori hiroo hiroshi hirota hirotada
-        hirotaka hiroto hirotoshi hirotsugu hiroya hiroyasu hiroyo hiroyuki his hisa hisae hisakazu
-        hisaki hisako hisami hisanaga hisano hisanobu hisanori hisao hisashi hisato hisatoshi hisaya
-        hisayo hisayoshi hisayuki hisham hiske hiskea hisse hitje hitomi hitoshi hiyam hizki hišam
-        hjalmar hjalti hjálmar hjálmdís hjálmfríður hjálmtýr hjálmur hjördis hjördís hjörleifur hjörtur
-        hjörvar hjørdis hlaðgerður hlynur hlédís hlíf hlífar hlín hlíðar hlöðver ho hoa hoai hoan hoang
-        hobart hobert hoc hocine hod hoda hodo hoe hoeke hogne hoi hoimar hoivo hoko hokuto holden
-        holdina holger holk holle holley holli hollie hollis holly holm holmer holta homa homaira
-        homayoon homayoun homayun homeira homer homero honey hong honor honora honorat honorata honorato
-        honoria honorin honorina honorine honorio honoriu honorius honoré honorée hoo hooman hoon hope
-        horace horacia horacio horatio horaţiu horea horia horst horstfried horstmar hortencia hortense
-        hortensia hortensio hortênsia hortênsio horácio hosea hosein hoshi hosni hossain hossam hossein
-        hotske hotze hou houcine houda houk houke houkje houssain houssam houssein houston hovannes
-        hovhannes hovnan howard howell howie hoyt hoyte hozumi hrachia hrachik hrachuhi hrachya hrafn
-        hrafndís hrafnhildur hrafnkell hrair hranislav hrannar hrant hranush hratschik hratshik hrayr
-        hrefna hreggviður hreinn hreiðar hringur hripsik hripsime hriska hrisonka hrissonka hrissoula
-        hrista hristache hristea hristijan hristina hristinka hristivoj hristivoje hristo hristodor
-        hristofer hristofor hristoforos hristos hristoslav hristovoje hristu hrisula hrund hrusto hrvoje
-        hrvojka hróar hróbjartur hrólfur hróðmar hróðný hrönn hsin hsiu hsuan hu hua huai huan huang
-        huba huben huberdina hubert huberta huberte hubertina hubertine huberto hubertus hubertusz huda
-        hudoishukur hudson hue huei huey hugborg hugh hugi huginn hugo hugrún hugues huguette hui huib
-        huibert huko huld hulda huldar huldine huldís hulisi hulusi huma humam humayun humbert humberto
-        hume humildad humphrey humpy hun hung hunter huong hup huri huriye hurma hurshid hursut hurşit
-        husain husam husayn husein husejin huseyn husik husni husnida husnija husno huso hussain hussam
-        hussein huu huub huugo huw huy huybert huyen huynh hvönn hwa hwan hwang hy hyacinta hyacinth
-        hyacinthe hyang hye hyen hyeng hyeon hyeong hygerta hylke hylkije hyltsje hyman hynek hyo hyok
-        hyon hyong hyosuke hyoun hyoung hyqmet hyra hyri hyrie hyrije hyrmet hyrmete hysen hysni hysnie
-        hysnije hyuk hyun hyung hywel hywela hywell hákon hálfdán hávarður håkan håkon hårek håvar
-        håvard héctor hélia hélio héloïse hélyette hélène héléna héðinn hólmar hólmfríður hólmgeir
-        hólmgrímur hólmsteinn hödd högni hörn hörður höskuldur húni hüdaye hüdayi hülya hümeyra hüner
-        hünkar hürrem hürriyet hüsamettin hüseyin hüsne hüsniye hüsnü hüsnüye hüsrev hıdır hızır ia
-        iacob iacobina iacopo iacov iago iain iakovos iakup iamandi ian iana iancu ianos ianto ianula
-        iason iasonas ib ibai ibala iban ibar ibbe ibbine ibbo ibeling iben ibo ibolya ibon ibone
-        ibrahim ibrahimi ibričim ibro ibtesam ibtihaj ibtisam ibtissam ibtissem ica icaro ice ichiko
-        ichiro ichirou iciar icilia icilio icke ico iconia iconie ida idajet idajete idalgo idalia
-        idalina idalino idalécio idamarie idan idar iddo ide ideal idelette idell idella idelma idelmo
-        identas idit idith idlir ido idoia idoya idrees idris idriz idrizi ids idske idun idurre idália
-        idálio idília idílio ieke iektje ieme iemie iemy ieremia ieremias ieronim iesha iestyn iet
-        ieteke ietie ietse ietske ieuan ieva ieviņa ifat ifeta iffat ifigeneia ifigenia ifigenija ifor
-        ifrim iftach iftadiye iftene iftikhar iftim iftimia iftimie igal igbal igbale igballe igge iggo
-        igina iginia iginio igino igli ignaat ignac ignacas ignace ignacia ignacijo ignacio ignacy ignas
-        ignasas ignasi ignat ignatia ignatios ignatius ignatz ignaz ignazia ignazio ignaţiu ignjat
-        ignotas ignác igon igone igor igori igoris igors igorče ihab ihar ihbo ihna ihne ihno ihor ihsan
-        ihssan iida iikka iina iiris iiro iisak iisakki iivari iivi iivo ijaz ijlal ik ika ikbal ikbale
-        ike iker ikerne ikko iko ikram ikue ikuhiro ikuho ikuko ikumi ikuo ikuyo il ila ilaha ilan ilana
-        ilanit ilari ilaria ilarian ilariana ilarie ilario ilarion ilariu ilars ilazki ilcho ilda ildar
-        ilde ildebrando ildefonsa ildefonso ildegarda ildegonda ildi ildiko ildikó ildo ildze ile ileana
-        ileano ileen ilektra ilene ilenia ilga ilgar ilgars ilgmārs ilgonis ilgvars ilgın ilham ilhama
-        ilhom ili ilia ilian iliana ilianka ilias ilidio ilie ilija ilijan ilijana ilijanka ilina ilinka
-        ilio ilioara ilionora ilir ilira ilirian iliriana ilirjan ilirjana ilit iliuţă iliya iliyan
-        iliyana iliyanka ilja iljana iljaz iljko ilka ilkan ilke ilkin ilkinas ilkka ilko illa illar
-        ille illi illugi illya illés ilma ilmar ilmari ilme ilmi ilmie ilmije ilmira ilmo ilmur ilmārs
-        ilo ilona ilonca ilonka ilpo ilppo ilqar ilrich ilsa ilsabe ilse ilsebärbel ilsedore ilsefriede
-        ilsegard ilsegret ilselore ilsemarie ilseruth ilsetraud ilsetraut ilta iluminada iluminado iluta
-        ilva ilvars ilvi ilvija ilvis ilvo ilya ilyana ilyas ilza ilze ilídia ilídio ilče im ima imad
-        iman imane imani imanol imantas imants imari imbi imca imcke imdad imed imelda imeldo imer
-        imeria imerio imka imke imkea imkemina imkje imko imma immacolata immanuel immanuela immanuels
-        immanuël imme immo imogen imogene imola imolo impi impress imran imrane imre imrich imréné
-        imtiaz imzo in ina inabat inara inas inaya inayat inbal inbar incoronata incoronato inda
-        indalecia indalecio indars inder inderjit india indira indra indrakumar indrani indrek
-        indrischka indrishka indrit indriði indriķis indro indrė indu indu-bala indulis indíana ine
-        ineke inell ines inesa inese inesis inessa ineta inez ineza ing inga ingalill ingar ingard
-        ingars ingbert inge ingebjørg ingeborg ingeborga ingebritt ingeburg ingedore ingegerd ingegärd
-        ingela ingelene ingelies ingelinde ingeline ingelise ingelore ingelotte ingelta ingemar
-        ingemarie inger ingerid ingerlise ingerose ingeruth ingetraud ingetraut ingetrud ingfrid
-        ingfried inghard ingi ingiberg ingibergur ingibjartur ingibjörg ingibjörn ingigerður ingileif
-        ingimar ingimundur ingiríður ingjaldur ingjerd ingke ingken ingmar ingmari ingmārs ingo ingobert
-        ingolde ingolf ingomar ingowart ingram ingrid ingrida ingried ingrit ingrun ingrīda ingun inguna
-        ingund ingunde ingunn ingurs ingus ingvald ingvaldur ingvar ingvard ingvarda ingvars ingveldur
-        ingvi ingvild ingwar ingwer ingólfur ingþór ingė ingūna inha ini inie inis inita inka inke inken
-        inkeri inkmar inko inma inmaculada inna innar innart inne innes innis inno innocent innocenta
-        innocente innocentina innocenza innocenzia innocenzio innocenzo innozenz ino inocencia inocencio
-        inocenţia inocenţiu inocência inocêncio inoue insa insaf inse insine inske insken inso inta
-        intars intisar intissar ints iny inácia inácio inès inés inézia inês ināra inārs ioachim ioan
-        ioana ioanna ioannina ioannis iola iolan iolanda iolando iole ioli iolo ion iona ionas ionaş
-        ione ionel ionela ionelia ionică ioniţă ionut ionuţ ionuţa iordanis iori iorwerth ioseb iosef
-        iosefina iosif ioulia ioulieta ioulietta iounona iov iova iovan iovanca iovica iovu iowerth ipe
-        ipke ipolitas ippazia ippazio ippe ippokratis ippolita ippolito iqbal iqrame ira iracema irada
-        iraida iraj irakli iraklis iran irana iranka irantxu irantzu iratze ireen ireene irek iren irena
-        irene irenea irenej ireneo ireneus ireneusz irenäus irfan irfana iria irida iride iridenta
-        irimia irimie irina irine irinel irinela irini irinka irio iris irisa irish iriska irit irith
-        irja irjat irlanda irlinda irma irmak irmantas irmchen irmela irmeli irmelie irmelin irmelinde
-        irmengard irmengild irmentraud irmentraut irmfried irmfriede irmgard irmgarda irmgardt irmhild
-        irmhilde irmi irmie irmin irmina irmine irminfried irmingard irmintraud irmlind irmlinde irmo
-        irmtraud irmtraude irmtraut irmtrud irmtrude irnerio iro iroda irodia irodion irodita iromel
-        ironim iroshka irshad irtautas irun irune irv irvin irvine irving irwin iryna irène irén iréne
-        irénée irēna irīna isa isaac isaak isabala isabeau isabel isabela isabell isabella isabelle
-        isabelo isac isacco isadora isadore isai isaia isaiah isaias isaiu isak isaline isaltina isam
-        isamu isao isaul isaura isaure isaurinda isavella isaías isaïe isbert iseabail isebrand isedore
-        isela iseline iselore iseult isfried isgard ishai ishay ishbel ishild ishilde ishkhan isiah
-        isida iside isidor isidora isidore isidoro isidoros isidra isidro isilda isildo isis iska
-        iskandar iskander iske iskender iskra iskren isla islam islwyn ismael ismaele ismahan ismail
-        ismat ismay ismayil ismed ismena ismene ismet ismeta ismimi ismir ismo isni iso isobel isola
-        isolda isolde isolina isolinda isoline isolino isotta ispas ispasa israel israr isreal issa
-        issac issachar issam issei istina isto istrate istref istván istvánné isuf isăilă ita itai itala
-        italia italo itamar itay ite ithel itiel ito itoko itsaso itsik itsuki itsuko itsumi itsuo
-        itsuro itta ittai itu itxaso itzak itzchak itzel itzhak itziar itzik itzo itır iudita iulia
-        iulian iuliana iuliea iuliean iulieana iuliu iulius iurie iurii iustin iustina iustinian
-        iustiniana iuza iva ivaila ivailo ivajla ivajlo ivalda ivaldo ivalin ivalina ivan ivana ivanas
-        ivanca ivancea ivancho ivanciu ivane ivania ivanica ivanildo ivanio ivanitchka ivanka ivanko
-        ivanna ivanne ivanno ivano ivans ivančica ivančo ivar ivars ivayla ivaylo ivelin ivelina
-        ivelisse iven ivenita iver iveri ives iveta ivetta ivette ivey ivi ivica ivika ivita ivka ivo
-        ivon ivona ivone ivoneta ivonna ivonne ivor ivory ivy ivzi iván iwan iwao iwona ixone iyad
-        iyadurai iyampillai iyana iyanna iyathurai izaak izabela izabella izabelė izaiah izak izampo
-        izar izaskun izat izchak izet izeta izetta izhak izhar izidor izidorius izola izolda iztok
-        izudin izumi izvorinka izzak izzat iða iðunn iñaki iļja iľja işık işıl işılay işın ja jaacov
-        jaago jaagup jaak jaakko jaako jaakob jaakoppi jaakov jaan jaana jaanar jaanika jaano jaanus
-        jaap jaapjan jaba jabar jabari jabbar jabbo jaber jabez jabina jabine jablanka jablena jablenka
-        jac jacalyn jacco jace jacek jacelyn jacey jaci jacinda jacinta jacinthe jacinto jack jackelien
-        jackeline jackelyn jacki jackie jacklyn jackqueline jackson jacky jaclyn jaco jacob jacoba
-        jacobien jacobina jacobine jacobje jacobo jacobus jacoby jacolien jacolies jacoline jacomien
-        jacomijn jacomina jacomine jacopo jacqualine jacque jacquelien jacquelin jacquelina jacqueline
-        jacquelyn jacquelyne jacquelynn jacques jacquetta jacqui jacquie jacquiline jacquline jacqulyn
-        jad jada jade jaden jadon jadran jadranka jadranko jadviga jadvyga jadwiga jadyn jae jaeden
-        jaelyn jafar jafet jaffar jagbir jagdesh jagdev jagdish jagica jagir jagjit jagmohan jagoda
-        jagodica jagodinka jagraj jagtar jahan jahanara jahangir jaheim jahn jahongir jai jaida jaiden
-        jaidyn jaike jailene jailyn jaime jaimee jaimie jaione jair jairo jaiveer jak jaka jakab jakayla
-        jake jakey jaki jakica jakie jakim jakkele jakko jako jakob jakoba jakobina jakobine jakobus
-        jakobína jakolien jakov jakovs jakub jakup jaky jakša jalal jale jaleel jaleesa jaleh jalen
-        jalil jalisa jaliyah jalldëz jalldëze jalmari jalo jaloliddin jalyn jalynn jama jamaal jamal
-        jamar jamarcus jamari jamarion jame jamee jameel jamel james jamesina jameson jamey jami jamie
-        jamiel jamieson jamika jamil jamila jamilah jamile jamilia jamilya jamin jamison jammie jamschid
-        jamshed jamshid jamshida jamya jan jana janae janaki janalee janan janaq janar janas janat janay
-        jancee jancho jancko janco jancsi jandieter jandirk jandre jane janean janee janeen janek janel
-        janell janella janelle janely janene janessa janet janeta janeth janett janetta janette janey
-        janez janfried jang jani janica janice janick janie janiece janieke janika janin janina janine
-        janique janis janise janita janitza janiya janiyah janiëlle janja janka janke janki janko jankó
-        jann janna janne janneke jannel jannell jannemarie jannemie jannemieke jannes jannet jannetje
-        jannetta jannette janni jannica jannick jannicke jannie janniene jannik jannine jannis jannita
-        janno jannus janny jano janou jans jant jantcho janter jantien jantina jantine jantinus jantje
-        jantjedine jantjeline jantsje january janulia janus janusch januschka janush janushka janusz
-        janutė januz januário janušas janwillem jany janyce janė janīna jaouad jaouen japke jappe jappie
-        jaquan jaqueline jaquelyn jara jardanas jared jarek jaren jari jarig jaring jarir jarka jarkko
-        jarl jarle jarlfrid jarmil jarmila jarmo jarna jarnail jarno jaro jarod jarolím jaromir jaromír
-        jaromíra jaron jaronimas jaroslav jaroslava jaroslavas jarosłav jarosław jarred jarrell jarret
-        jarrett jarrod jaruška jarvis jaryn jarþrúður jas jasbir jascha jasem jasemin jasen jasenka
-        jasenko jaser jashar jasim jasmijn jasmijne jasmin jasmina jasmine jasminka jasminko jasmir
-        jasmyn jasna jason jasone jaspal jasper jasperd jaspert jassem jassen jassim jassir jasur
-        jasvinder jasvir jaswant jaswinder jatinder jatta jauhen jaume jaunita jaunius jaunuta jaunutis
-        jausma jautrīte javad javed javeed javid javier javiera javion javon javonte javor javorina
-        jawad jawdat jawed jaweed jawhar jawid jawor jaxon jaxson jay jaya jayanthi jayanti jayaram
-        jayashree jayasri jayati jayce jaycee jayda jayde jayden jaydon jaye jayla jaylan jaylen jaylene
-        jaylin jaylon jaylyn jaylynn jayme jaymie jayna jayne jayshree jayson jazlyn jazmin jazmine
-        jazmyn jazmyne jc je jea jean jean-claude jean-luc jean-marie jean-paul jean-pierre jeana jeane
-        jeanelle jeanene jeanet jeaneta jeanett jeanetta jeanette jeanice jeanick jeanie jeanine
-        jeaninne jeanmarie jeanna jeanne jeanneke jeannet jeannett jeannetta jeannette jeannick jeannie
-        jeannina jeannine jeannot jeanny jeb jebbe jed jedediah jedidiah jedidja jedinko jee jeen jeep
-        jeeva jef jeff jefferey jefferson jeffery jeffie jeffrey jeffry jefimijus jeftha jefto
-        jegatheeswaran jegor jegoras jegors jehad jehan jehanne jehona jehuda jeikeline jeikobus jejno
-        jeka jekaterina jeko jel jela jelde jelena jelenka jelez jelezna jelica jelisava jelisaveta
-        jelisavka jelizaveta jeljazka jeljazko jeljo jelju jelka jell jella jelle jellie jellieke
-        jelline jelly jelmar jelmer jelo jelsche jelske jelso jelte jeltina jeltje jelto jeltsje jemal
-        jemiina jemina jemma jen jena jenae jenara jenaro jenci jendrik jene jenee jenell jenelle
-        jenette jeneva jeng jeni jenica jenice jenifer jeniffer jenine jenise jenita jenička jenja jenn
-        jenna jenne jennefer jenneke jennell jennet jennette jenney jenni jennie jennifer jenniffer
-        jennine jennita jenny jennyfer jenný jens jense jenson jenspeter jensína jentina jentje jenő
-        jeom jeon jeong jeppe jera jerad jerald jeraldine jeramie jeramy jere jered jerel jereme jeremey
-        jeremiah jeremias jeremie jeremy jeremías jergis jeri jerica jerilyn jerina jerk jerka jerke
-        jerker jerko jerlan jerlene jermaine jermey jermu jermund jernej jerneja jerod jeroen jerold
-        jerolim jerom jerome jeromy jeronim jeronima jeronimas jeronimo jerrell jerri jerrica jerrie
-        jerrilyn jerrod jerrold jerry jeruham jerzy jerónimo jes jesenia jesica jeske jesko jesmond
-        jesper jess jessamyn jesse jessenia jessi jessia jessica jessicah jessie jessika jessy jessyca
-        jessye jestine jesus jesusa jesusita jesuthasan jesuína jesuíno jesús jet jeta jetchka jetchko
-        jetcho jetje jetmir jetmira jetnor jeton jetse jetske jett jetta jette jettie jettine jetty
-        jetze jeu jeung jevdoka jevdokija jevgeni jevgenia jevgenij jevgenija jevgenijs jevgenijus
-        jevgeniy jevgeņijs jevgēnija jevgēnijs jevhen jevhenas jevon jevrem jewad jewel jewell jewgeni
-        jewgenij jeyachandran jeyakumar jeyakumaran jeyakumari jeyananthan jeyarajah jeyarani jeyaratnam
-        jeyathevan jeyhun jezdimir jeļena jharna ji jia jian jiang jianu jiao jibbe jibbo jica jicu jida
-        jie jiem jihad jihan jihane jikke jil jill jille jilles jillette jillian jilliane jillis jilly
-        jilt jim jimena jimi jimm jimmi jimmie jimmy jin jina jinan jinane jindra jindřich jindřiška
-        jinela jing jinny jinyu jiong jip jirair jirina jirji jirka jiro jisk jiska jiske jit jitka
-        jitske jittie jitty jitze jiu jiun jivica jivitza jivka jivko jiwan jiřina jiří jo joachim
-        joacim joakim joan joana joane joanie joann joanna joanne joanneke joannes joannie joanny joany
-        joaquim joaquin joaquina joaquín joas job joba jobbe jobbo jobeth jobina jobka jobst jocelin
-        joceline jocelyn jocelyne jochem jochen jochum jocimar jock jocko jodee jodelle jodi jodie
-        jodine jodok jodokus jody joe joeann joeke joel joelene joella joelle joellen joellyn joelma
-        joely joep joeri joerie joery joesph joetta joette joey joffrette joffrey joga jogana joginder
-        johan johana johane johanie johann johanna johanne johanneke johannes johannette johannus
-        johanny johar john john-mary johna johnathan johnathon johnetta johnette johnie johnna johnni
-        johnnie johnny johnpaul johnsie johnson johnston johny johs joi joice joie joita jojanneke joji
-        joke jokelien jokimas jokin joko jokūbas jola jolana jolanda jolande jolando jolanta jolante
-        jolantha jolanthe jole joleen jolena jolene jolie jolien jolies jolijn joline jolita jolle jolly
-        jolyn jolynn jolán jon jona jonah jonas jonathan jonathon jone jonell jonelle jones jonette jong
-        joni jonica jonida jonie jonila jonilda jonka jonko jonn jonna jonne jonneke jonnie jonno jonny
-        jono jons jonuz jonáš joo joon joona joonas joong joop joosep jooseppi joost joosten joosua jop
-        jopie joppe jora joram jorane jord jordan jordana jordanas jordane jordanka jordančo jorden
-        jordi jordie jordon jordy jordyn joren joresa jorg jorgaq jorge jorgia jorgji jorgo jorgos jori
-        jorian joric jorid jorida jorien joriene jorik joril jorill jorina jorinda jorinde jorine joris
-        jorj jorjeta jork jorma jorn jornt joro jorolf jorrik jorrit jort jorun jorunn jory jos josca
-        josceline joscelyne joscha joschka jose joseba josebe josebias josee josef josefa josefien
-        josefiina josefin josefina josefine josefína joseildo joseline joselino joselle joselyn joselyne
-        josep joseph joseph-mary josepha josephien josephina josephine josephus josette josh josha
-        joshka joshua josi josiah josiane josianne josie josien josif josifas josifs josina josine josip
-        josipa joska joske joslyn joso jospeh josphine joss josse jossel josselin josseline josselyn
-        josselyne jossif jost josta jostein josu josua josue josuke josune josué josy josyane josyanne
-        josè josèphe josé josé-marie josée josélia joséphine joto jouji jouk jouke joukje jouko joumana
-        joung jouni joute jovan jovana jovanka jovcho jovica jovilė jovita jovito joviša jovka jovo
-        jowanka jowita joxe joy joya joyce joycelyn joye jozef jozefa jozefína jozias jozien jozijna
-        jozo joão joé joévin joël joële joëlle joško jošt jože jožef jožefa jožeta jožica ju juan juana
-        juanita juanito jubran jucundino judah judd jude judge judi judica judicaël judicaëlle judie
-        judit judita judite judith juditha judson judy judīte jue jugoslav juha juhan juhana juhani juhi
-        juho juke jukka juko jula julchen jule julee julen julene jules juli julia juliaan julian
-        juliana julianda juliane juliann julianna julianne juliano julide julie julieann julieanne
-        julien julienne juliet julieta julietta juliette julij julija julijan julijana julije julijeta
-        julijona julijonas julijus julika julina julinda juline julio juliska julissa julita julius
-        juliusz juliya juliyan juliyana julián julião juliëtte juljan julka jullieta julo julya julė jum
-        jumana jumanah jumpei jun juna june jung junichi junichiro junie junior junita junius junji
-        junko juno junpei junya juozapa juozapas juozas jupp jur jura juraj juras jure jurek jurg jurga
-        jurgen jurgis jurgita juri juriaan jurian jurica jurij jurijs jurijus jurina jurine jurino
-        jurinus juris juriy jurjan jurjen jurke juro jurre jurriaan jurrian jurrien jurrina jurrit
-        jurriën juryj jurģis juso jusra jussef jussi jussuf just justa justas justen justi justice
-        justin justina justinas justine justinian justiniana justinien justino justo juston justus
-        justyn justyna justyne jusuf jusup jusztina juta jutka jutta juul juuli juulia juuljus juuso
-        juvelina juvenal juvencijus juwan juzefa juzė jyldyz jyoti jyotika jyotsna jyri jyrki jytte jyun
-        jácint ján jános jánosné jämes jéromine jérémi jérémie jérémy jérôme jódís jóel jófríður jóhann
-        jóhanna jóhannes jón jóna jónas jónasína jónatan jónbjörg jónbjörn jóney jónfríður jóngeir
-        jónheiður jóninna jónmundur jónsteinn jónína jórunn jósafat jósef jósefína jósep jóska jósteinn
-        józef józefa józsef józsefné józsi jökull jöran jördis jörg jörgen jörgfried jörk jörn jörundur
-        jøran jørg jørgen jørgine jørn júlia júlio július júlía júlíana júlíanna júlíus júnia júníus
-        jüchem jülide jürdine jürendine jürg jürgen jüri jürina jürine jürino jürinus jürn jürren
-        jürrine jānis jāzeps jēkabs jūlija jūlijs jūra jūratė ka kaaleb kaan kaapriel kaare kaarel
-        kaaren kaari kaarin kaarina kaarle kaarlo kaat kaatje kabal kabeer kabir kacandone kacey kaci
-        kacie kacper kacy kadash kade kadee kadeem kaden kadence kader kadi kadife kadin kadir kadira
-        kadircan kadire kadmiel kado kadri kadrie kadrija kadriye kadro kady kae kaela kaelig kaelyn
-        kaho kahori kahraman kai kaia kaiden kaidi kaido kaidor kaidu kaidy kaie kaija kaila
-        kailasapillai kailash kailee kailey kaili kailyn kaimar kaino kairat kaire kairi kairit kais
-        kaisa kaisar kaisi kaiss kaissar kaisu kaisy kait kaitlin kaitlyn kaitlynn kaius kaiya kaj kaja
-        kajal kajetan kajo kajsa kakha kakhaber kakhi kal kala kalanit kalcho kaldi kale kaleb kaleen
-        kaleigh kalender kalervo kalev kaleva kalevi kaley kali kalie kalin kalina kalinikos kalinka
-        kaliope kaliopi kalja kaljo kaljonka kaljopa kalju kalla kalle kallie kalliopi kallirroi
-        kallitsa kallol kallu kalmar kalmer kalo kalojan kalomira kaloudis kaloyan kalpana kalpna
-        kaltrina kaluda kaludka kalvar kalvi kalvis kalvo kalya kalyan kalyani kalyn kalyonka kam kama
-        kamal kamala kamalanathan kamaljit kamber kambiz kamel kamelia kamelija kamelin kameliya kamelya
-        kamen kamenko kamentin kamer kameron kami kamil kamila kamilah kamile kamilja kamilla kamilya
-        kamini kamita kamla kamlesh kamma kamo kamoliddin kampe kamran kamron kamryn kamuran kan kana
-        kanae kanagalingam kanagarajah kanagaratnam kanagasabai kanagasabapathy kanagasapapathy
-        kanagasingam kanako kaname kanami kanan kanapathipillai kanapathy kanaris kanat kanatbek kanchan
-        kandace kandan kandasamy kandavanam kandi kandiah kandice kandis kandra kandy kane kaneaki
-        kanella kanerva kanesadas kanesalingam kanesha kaneshadas kanesu kang kanika kanisha kanja kanji
-        kanstantsin kant kanta kanth kantha kanthan kanthasamy kanthiah kanti kanwarjit kanya kaori
-        kaoru kaoruko kap kapil kapka kara karalyn karam karaman karamfila karamfilka karamjit karan
-        karanfila karapet karcsi kardelen kareem kareen karel karelle karem karen karena karey kari
-        karianne karie karien kariena karim karima karin karina karine kariofilis karis karisa karissa
-        karit karita karitas karl karla karlee karleen karlen karlene karlernst karleugen karley
-        karlfried karlfrieder karlfriedrich karlgeorg karlgünter karlhans karlheiner karlheinrich
-        karlheinz karlhorst karli karlie karlien karlijn karline karlmann karlo karlos karlotta karlotto
-        karlpeter karly karlygash karlyn karlína karma karmel karmela karmele karmelita karmelo karmen
-        karmenu karmija karmila karmiya karmo karmyn karna karnail karnam karni karnit karo karol karola
-        karole karoliina karolin karolina karoline karolis karolus karolyn karolína karon karren karri
-        karrie karry kars karson karst karsta karstein karsten kartal kartar karthigesu karthik karthika
-        karuna karunakaran karvel kary karyl karyn karyne karène karítas karólína kas kasandra kasem
-        kasey kasha kashif kashmir kasi kasia kasie kasim kasimir kasimira kasinathar kasjen kaspar
-        kaspars kasper kasperi kassandra kassem kassen kassiani kassidy kassie kassim kaste kastehelmi
-        kastriot kasturi kastytis kasumi kasım kat kata katalin katalina katariina katarin katarina
-        katarzyna katarína katayoun kate katel katelijn katelijne katelin kateline katell katelyn
-        katelynn katerina katerine katerinka kateryna katey kateřina kath kathaleen katharien katharina
-        katharine katharyn kathe katheleen kathelijn kathelijne katherin katherina katherine kathern
-        katheryn katheryne kathey kathi kathia kathie kathirgamathamby kathirithamby kathleen kathlene
-        kathline kathlyn kathrein kathrien kathrin kathrina kathrinchen kathrine kathryn kathryne kathy
-        kathyrn kati katia katibe katica katie katija katina katinka katip katiusa katiuscia katixa
-        katja katje katjuscha katjusha katjuša katla katleen katlin katlyn katlynn kato katre katrein
-        katri katrice katrien katriina katrijn katrin katrina katrine katriona katrín katrīna katsiaryna
-        katsuaki katsue katsuhide katsuhiko katsuhiro katsuhisa katsuhito katsuji katsuki katsuko
-        katsumasa katsumi katsunari katsunori katsura katsushi katsusuke katsutoshi katsuya katsuyoshi
-        katsuyuki kattie katty katy katya katyusha katzue kauko kauno kaupo kaur kaushal kaushalya
-        kaushik kavan kaveh kavita kavitha kaweh kay kaya kayahan kayce kaycee kayden kaydence kaye
-        kayhan kayla kaylah kayle kaylee kayleen kayleigh kaylene kayley kayli kaylie kaylin kaylyn
-        kaylynn kayne kayo kayoko kays kazbek kazem kazi kazik kazim kazimiera kazimieras kazimierz
-        kazimir kazimira kazimiras kazimirs kazimír kazuaki kazue kazufumi kazuha kazuhide kazuhiko
-        kazuhiro kazuhisa kazuhito kazuho kazuki kazuko kazuma kazumasa kazumi kazumitsu kazunari
-        kazunobu kazunori kazuo kazusa kazushi kazushige kazutaka kazuto kazutoshi kazuya kazuyo
-        kazuyoshi kazuyuki kazys kazė kazım kağan kažimir ke kea keagan kealey kean keane keanu keatica
-        keaton kecia kedrick kee keegan keela keeley keelin keely keena keenan kees keesha keetje kegan
-        kei keida keigo keiichi keiichiro keiichirou keiji keijo keiki keiko keila keina keir keira
-        keiran keisha keishi keistutis keisuke keit keita keitarou keith keitha keiu keizo kelby keld
-        keler keli kelig kell kelle kellee kellen kelley kelli kellie kelly kellye kelmend kelment
-        kelsea kelsey kelsi kelsie kelton kelvin kelvyn kemal kemalettin kemberly ken ken'ichi kena
-        kenan kenda kendal kendall kendell kendra kendrick kendy keneth keng kengo kenia kenichi
-        kenichiro kenichirou kenisha kenji kenjiro kenkichi kenley kenn kenna kennan kennedi kennedy
-        kennert kennet kenneth kenney kennie kennith kenny keno kenrick kensaku kensuke kent kenta
-        kentaro kentarou kenth kento kenton kenul kenya kenyatta kenyetta kenyon kenza kenzi kenzie
-        kenzo keon kepa kera keramettin keran kerana keranka kerasoula kerdo kerem keren keri kerica
-        kerim keritza kerka kerkyra kerle kerli kerly kerman kermit kern kerr kerri kerrie kerrin kerry
-        kersten kersti kerstien kerstin kert kerti kerttu kerttuli kertu kerwin kerys kesha keshawn
-        keshia kester keta ketel ketevan kethe ketheeswaran keti ketil ketill ketlin ketrin kettil ketty
-        keturah keum keun kev keva kevan keven kevin kevina kevon kevser kevyn kewal key keyla keyon
-        keyshawn keyvan kezban keziban kfir kha khac khachatur khachik khadija khadijah khadijeh khadim
-        khadra khai khairi khaldoun khaldun khaled khalid khalida khalig khalil khalilah khalis khanh
-        khashayar khasim khatuna khayal khayr khilola khoa khoat khodor khoi khoren khosrow khouloud
-        khrystyna khulud khuong khurram khursheed khurshid khuyen ki kia kian kiana kianna kiara kibar
-        kibariye kica kick kicki kiek kiel kielo kien kiera kieran kieren kiernan kieron kierra kiersten
-        kierston kiesha kiet kieth kieu kihachirou kiia kiichi kiichirou kiira kika kiki kikue kikuko
-        kikumi kikuo kikuyo kil kiley kilian killian kim kima kimber kimberely kimberlee kimberley
-        kimberli kimberlie kimberly kimberlyn kimbery kimbra kimet kimete kimi kimiaki kimie kimihide
-        kimihiko kimihiro kimiko kiminori kimio kimiya kimiyo kimiyoshi kimm kimmo kin kina kinda kindra
-        king kinga kingo kingsley kinh kinji kinka kinneret kino kinsey kintaro kinue kinuko kinuyo
-        kinya kip kipp kipras kira kiran kiratsou kiraz kirby kircho kire kiriaki kiriko kiril kirila
-        kirilka kirill kirils kirjak kirk kiro kiroko kirpal kirsi kirsten kirsti kirstie kirstin
-        kirstine kirsty kirt kirtcho kirti kirubakaran kirupakaran kiruschka kirushka kiryak kiryl
-        kiryll kisha kishan kishiko kisho kit kita kitchka kiti kitija kitron kitt kitti kittie kitty
-        kittý kitza kiwako kiyo kiyohiko kiyohisa kiyoko kiyomi kiyomitsu kiyonori kiyoshi kiyotaka
-        kiyotake kiyoteru kiyoto kiyotsugu kiyoyuki kiyuko kizzie kizzy kjartan kjeld kjell kjellaug
-        kjersti kjerstin kjetil klaarke klaartje klaas klaasje klaes klaidas klara klare klarina
-        klarissa klarita klas klasiene klasina klasine klaske klaudia klaudie klaudija klaudius
-        klaudiusz klaudyna klaus klausdieter klausjürgen klauspeter klavdia klavdija klavdiya klavs
-        klazien klaziena klazina klaßine kleanthi kleanthis kleanthos klearchos kleber kleio klemas
-        klemen klemens klemensas klement klementina klementine klemento klemenz kleo kleomenis kleoniki
-        kleopas kleopatra klervi klevis klime klimis kliti kliton klodeta klodian klodiana klodjan
-        klodjana klothilde klothildis klotild klotilda klotilde klára klári kläre kläri kläry knarik
-        knilles knud knut knuth knútur ko koba kobe kobi kobie kobra kobus koby koco kody koen koenraad
-        koerd koert koertdine kofi kohei kohji kohsuke koichi koichiro koidula koika koit koitcho koji
-        kojiro kojka kojno kojo kojtcho koju kok koki kokichi kokila kokkie koko kokoro kolbeinn
-        kolbjørn kolbrún kolby koldo koldobika koldobike kole kolfinna koli kolja koljo kolju kolo
-        koloman kolton kolya kolyo kolyu kommer kon konami konca konda kondzha kong konika konke konný
-        konrad konradin konradine konráð konsta konstadina konstadinos konstancija konstanse konstantia
-        konstantin konstantina konstantinas konstantine konstantinia konstantinos konstanty konstantyn
-        konstantīns konstanze konstyantyn kontxesi kontxi konul konštantin koo kook koop koord koos
-        koprinka kor kora korab koraljka koray korbin korbinian kord kordelia kordula koreen korekiyo
-        korentin korey korhan kori korina korinna korkmaz korkut korlan kormákur kornel kornelia
-        kornelija kornelis kornelius korneliya kornilia kornél kornélia kornēlija korrie kort kortney
-        kory koryun kosa kosaku kosana koshi kosho kosjo kosju kosmas kosova kosovka kosta kostadin
-        kostadinka kostanca kostandin kostantinos kostantza kostaq kostas kostatin kostatina kostatinka
-        kosti kostiantyn kostja kostoula kostyantin kostyantyn kostė kosuke kosumo kosyo kosyu kota
-        kotaro kotoko kotono kotrina kotryna kou kouhei kouichi kouichirou kouji koujirou kouki kourosh
-        kourtney koushi koushirou kousuke kouta koutarou koviljka kovinka koyka koyno koytcho koyu
-        kozeta kozma kozo kozue koče kraig krasen krasimir krasimira krassen krassimir krassimira
-        kremena krenar krenare kreshnik kresten kreszentia kreszenz kreszenzia krete krešimir krešo
-        kriemhild kriemhilde kriene krieno krijn krijna krimhild krimhilde krino kris krischan krishan
-        krishna krishnakumar krishnamoorthy krishnan krishnapillai krishnasamy krissy krist krista
-        kristal kristalia kristalina kristan kristaps kristaq kristberg kristbjörg kristbjörn kristborg
-        kristeen kristel kristell kristelle kristen krister kristgeir kristi kristiaan kristian
-        kristiana kristiane kristians kristie kristien kristiina kristiine kristijan kristijana
-        kristijonas kristin kristina kristine kristinn kristinu kristiyana kristián kristjaana kristjan
-        kristjana kristján kristjón kristl kristlaug kristle kristleifur kristmann kristmar kristmundur
-        kristný kristo kristof kristofa kristofer kristoffer kristofor kristopher kristrún krists
-        kristsina kristveig kristvin kristy kristyn kristíana kristín kristína kristóf kristófer
-        kristýna kristþór kristīna kristīne krisztina krisztián krišjanis križan kron krsman krsta krste
-        krsto krum krune krunislava kruno krunoslav krustan krustina krustinka krustjo krustju krustyo
-        krustyu krut kruttika krymbek kryno krysta krystal krystalia krystallia krystallo krystelle
-        krysten krystian krystin krystina krystle krystsina krystyn krystyna krysztof kryštof krzysztof
-        krõõt ksenia ksenija kseniya ksenja ksenofon ksenya ku kuan kuang kuanysh kuat kubilay kuddusi
-        kudret kudrete kuganathan kugathasan kui kuido kuisma kujtesa kujtim kujtime kuk kukka kukoo
-        kukuri kulbir kuldar kuldeep kuldip kulendran kulju kullervo kulno kulu kulvinder kulvir kulwant
-        kulwinder kulyash kulyu kum kumar kumara kumarasamy kumaravelu kumaresu kumari kumi kumie kumiko
-        kumkum kumrie kumrije kumud kun kuna kuncho kundan kuni kuniaki kunibert kunigunda kunigunde
-        kunihiko kunihiro kunihito kunikatsu kuniko kunio kunka kuno kunotas kuo kuralay kuralbek kurban
-        kurd kuriko kurmanbek kurt kurth kurti kurtis kurtuluş kurumi kusai kushtrim kussai kusta kustaa
-        kustas kusum kutay kutlu kutluhan kutsi kuuda kuulo kuuno kuzey kuzma kveta kvetoslav kvetoslava
-        kvído květa květoslav květoslava květuše kwan kwang kweon kwi kwon ky kya kye kyeon kyeong
-        kyeung kyla kylan kyle kylee kyleigh kyler kylian kylie kyllikki kym kymberly kyna kyo kyohei
-        kyoichi kyoji kyoko kyong kyoo kyosuke kyou kyouko kyoung kyoung-beong kyousuke kyra kyran
-        kyriaki kyriakos kyriakoula kyrill kyrillos kyrre kyrto kyrylo kyu kyum kyun kyung kyösti kálmán
-        kári károly kázmér kärstin kärt kätchen käte käthchen käthe käthi käthy kätli kätlin kåre kåri
-        köbi köksal kübra külle külli küllike külliki kürşad kürşat kārlis kęstutis kıvanç kıymet labib
-        labinot labros lac lacey lachelle lachezar lachlan laci lacie lacresha lacy lada ladan ladarius
-        ladawn ladda laddie ladeana ladina ladislao ladislau ladislaus ladislav ladislava lado ladonna
-        lady lae lael laerte laeticia laetitia lafayette lage lahja lahoma lai laia laib laida laido
-        laila laili laima laimas laimdota laimis laimonas laimondas laimonis laimontas laimuntas laimute
-        laimutis laimutė laimė laina laine laird laisvūnas laith laivi lajla lajos lajosné lajuana
-        lakeesha lakeisha laken lakendra lakenya lakesha lakeshia lakhbir lakhdar lakhvir lakhwinder
-        lakia lakiesha lakisha lakita lako lakshmi lakštutė lal lala lale laleh lalehan lali lalit
-        lalita lalith lalitha lalizar lalka lalla lalli lallo lam lama laman lamar lamara lambartus
-        lambert lamberta lambertdina lamberth lamberto lambertus lambrini lame lamia lamiaa lamiah
-        lamija lamine lamis lamiya lammers lammert lammie lammy lamon lamond lamonica lamont lamprini
-        lampros lamya lan lana lance lancelot landa landen lander lando landolf landolfo landon landry
-        lane lanell lanelle lanette laney lanfranca lanfranco lang langdon lanh lani lanie lanita lannie
-        lanny lanora lao laografias laoise lap lapo laquanda laquita lara larae laraine larbi lard laree
-        larhonda lari larisa larissa larita laron laronda larraine larraitz larry lars larue larussia
-        larysa lasandra lasha lashanda lashandra lashaun lashaunda lashawn lashawna lashawnda lashay
-        lashell lashon lashonda lashunda laska laskarouda lasonya lasse lassi lata latanya latarsha
-        latasha latashia latchezar latesha latha latia laticia latif latifa latifah latife latika latina
-        latinka latino latisha latka latonia latonya latoria latosha latoya latoyia latrice latricia
-        latrina latrisha latza lau laudine laufey lauha lauma launa laur laura lauralee lauralie lauran
-        laurana laurance laurane lauranne laure laurean laureana laureano laureen laurel laureline
-        lauren laurena laurence laurene laurens laurenske laurent laurentien laurentina laurentine
-        laurentino laurentiu laurentius laurenz laurenza laurenzia laurenzio laurenţia laurenţiu
-        lauresha laureta lauretta laurette lauretto lauri laurian lauriane laurianne laurice laurids
-        laurie laurien laurin laurina laurinda laurindo laurine laurino lauris laurits lauritz lauro
-        laurs laury lauryn lauryna laurynas lauryne laurène lauwrens lavada lavaine lavar lavdi lavdie
-        lavdim lavdimir lavdosh lavdërim lavelle lavenia laver lavera lavern laverna laverne laveta
-        lavette lavina lavinia lavinio laviniu lavon lavona lavonda lavone lavonia lavonna lavonne
-        lavrenti lavrentios lavrentis lavínia lawahiz lawana lawanda lawanna lawerence lawrence lawrie
-        lawson laxmi layal layla layne layth layton lazar lazara lazare lazarina lazarinka lazaro
-        lazaros laziza lazo lazzara lazzaro lazzat lazăr lazărica lazărina laëtitia le lea leagh leah
-        leal leamon lean leana leanca leander leandra leandro leandros leandru leane leanid leann leanna
-        leanne leanora lear learco leatha leatrice leba leberecht lebrecht lech lechosław lecia leda
-        ledi ledia ledian lediana ledina ledio ledion ledja ledjana ledjon ledjona ledo lee leeann
-        leeanna leeanne leefhard leefke leela leelo leen leena leendert leenhard leenhardt leeni leentje
-        leeroy leesa leeuwe leevi leff leffert lefka lefkothea lefter leftera lefteria lehel lehnhard
-        leho lehte lehti lei leia leib leiba leibel leida leidy leif leifur leigh leigha leighann
-        leighanne leighton leiknir leila leilani leili leina leire leisa leisha leith leiv leivi lejla
-        lek leka leke lekisha lela lelah leland lelda lelde lele lelet leli lelia lelian leliana leliea
-        leliete lelija lelio lelioara lelja lella lello lelouda lelya leman lembi lembit lemi lemmi
-        lemmikki lemmitty lemmy lemonia lempi lemuel len lena lenaick lenaig lenaik lenard lence lenchen
-        lendita lenditë lene leneke lenette lenhard leni lenia lenie lenina lenio lenita lenka lenke
-        lenko lenna lennaert lennard lennart lennarth lenneke lennert lennie lennox lenny leno lenora
-        lenore lense lenuţa leny lenz leo leocadia leocadio leocádia leocádio leokadia leokadija leola
-        leoma leon leona leonara leonard leonarda leonardas leonardo leonards leonardus leonas leoncia
-        leoncio leone leonel leonella leonello leonete leonetta leonetto leongard leonhard leonharda
-        leonhardine leonhardt leonhart leoni leonia leonica leonid leonida leonidas leonide leonidha
-        leonido leonie leonieke leoniida leonikos leonila leonilda leonilde leonildo leonilia leonina
-        leonino leonio leonitë leonoor leonor leonora leonore leons leonte leonti leontien leontij
-        leontin leontina leontine leontiy leontxo leontína leontīna leontīne leonydas leonzia leonzio
-        leonídio leonīds leopold leopolda leopoldas leopoldina leopoldine leopoldo leopolds leopoldína
-        leor leora leosė leota leotilde leoš lepa lepanto lepido lepomir leposava lera leri lerke lernik
-        leroy les lesa lesbek lesha lesia lesja leslee lesley lesli leslie lesly lessie lester lesya
-        leszek lesław leta letcho letha leticia letisha letitia letizia letizio letiţia letka letteria
-        letterio lettie letty letícia leuthold leutrim lev levan levana levar levas levent levente levi
-        levia levica levien levin levina levita levke levon lew lewin lewis lex lexi lexie lexus leyla
-        leylashka leyli leyton lezlie leó león leónia li lia liam lian liana liane liang lianna lianne
-        liano liao liat liba libbe libbie libby libera liberata liberatina liberato liberatore liberdade
-        libero liberto liberty libertário libi libor libora liboria liborio liborius librada libuša
-        libuše libânia libânio libério libório licia licinia licinio licio licínia licínio lida liddy
-        lide lidewij lidia lidiana lidiano lidie lidiea lidija lidio lidiya lidmila lido lidwien lidwina
-        lidwine lidy lie liebgard liebgunde liebhard liebhardt liebhilde liefke lieke liekele lieliea
-        liem lien liena lienard liene lieneke lienhard lienhardt lienke lienīte lies liesa liesbeth
-        lieschen liese liesegret liesel lieselene lieselore lieselotte liesgret lieske liesl lieu lieuwe
-        lieve lieveke lieven ligia ligiana ligija ligita ligénia liher lihi lii liia liidia liilia liina
-        liis liisa liisamaria liisbet liisi liive liivi liivia liivo lija lijana lijanne lika lil lila
-        lilach lilana lilas lilea lilena lilette lili lilia lilian liliana liliane lilianka lilianna
-        lilianne liliano lilias lilibeth lilica lilie lilieana lilija lilijana lilio lilioara lilit
-        lilita lilith liliya lilja liljan liljana liljanka liljar liljeta lill lilla lille lillemor
-        lilli lillia lilliam lillian lilliana lilliane lillie lillo lilly lillý lilo lilou lily lilya
-        lilyan lilyana lilyane lilyanka lim lima liman limanka limor lin lina linard linards linas linca
-        lincoln lind linda linde lindell lindemarie lindhilde lindije lindita linditë lindley lindmar
-        lindo lindsay lindsey lindsy lindy line lineke linett linette ling lingarajah lingeswaran linh
-        linhart linhilde lini linica linie linka linn linnea linnie linnéa lino linos linsey linton
-        lintrud linus linwood linzee lio lioba liolė lion lionel lionella lionelle lionello lionginas
-        lionius lionnel lionė lior liora lioubov liparit liran liraz liri liria liridon liridona lirie
-        lirije lirika lirim lirio liron lis lisa lisabeta lisabeth lisamarie lisan lisandra lisandras
-        lisandrina lisandru lisann lisanne lisardo lisava lisaveta lisbet lisbeth lise lisel liseli
-        liselore liselot liselott liselotte liset liseta lisete liseth lisetta lisette lisetto lisha
-        lisi lisianne lisjana liske lisl lison liss lissa lissette lissi lissie lissy lita lital litiţia
-        litiţiea litsa litterio litty litzy liu liuba liuben liubika liubita liubka liubomila liubomir
-        liubomira liubomiras liubov liubovi liubovia liubovė liucija liucijonas liuda liudas liudgardas
-        liudmil liudmila liudomira liudovika liudvika liudvikas liutauras liutcho liutza liv liva livea
-        livia livian liviana liviano livie livingstone livio livioara liviu livius livnat liya liz liza
-        lizabeth lizan lizanne lizaveta lizbeth lize lizet lizeta lizeth lizette lizica lizie lizuca
-        lizzette lizzi lizzie lizzy liāna liūda ljemana ljerka ljilja ljiljan ljiljana ljiljanka ljuba
-        ljuban ljube ljuben ljubica ljubika ljubinka ljubinko ljubisav ljubislav ljubivoj ljubivoje
-        ljubiša ljubka ljubo ljubodrag ljubomila ljubomir ljubomira ljubov ljuca ljuda ljudevit ljudi
-        ljudmil ljudmila ljudmilla ljuljana ljupka ljupko ljupče ljupčo ljusi ljussi ljutcho ljutza
-        ljósbrá llambi llambrini llambro llanos llazar llazi llesh llewellyn llinos llio lloyd lluis
-        lluisa lluka llukan llwyd llyn llyr llywelyn llúcia lo loan loana loane lobar lobke loc lodewijk
-        lodewyk lodovica lodovico loek loeke loekie loeky loert loes loftur loga logan loganathan
-        logeswaran logi loi loida lois loise loisl loit loizos lojze lokman lola lolita lolke lolkje
-        lolo loma lombardo lon lona londa london lone long longhin longin longina longinos longinus loni
-        lonn lonna lonne lonneke lonni lonnie lonny lookman loore lope lora loraine lorainne loralee
-        loran lorang lorcán lore lorea lorean loredana loredano loree loreen lorelei lorelies loreliese
-        lorella loremarie loren lorena lorenc lorene loreno lorenta lorentz lorenz lorenza lorenzina
-        lorenzino lorenzo loreta loretas loreto loretta lorette loretto lori loria lorian loriana
-        loriane loriann lorianne loriano loric lorica lorida lorie lorik lorilee lorilei lorimer lorin
-        lorina lorinda lorine loring lorino loris lorissa lorita lorito lorna lorne loron lorraine
-        lorretta lorri lorriane lorrie lorrine lorris lorry lory lorène lot lota lotario lotfi lothaire
-        lothar lotje lotta lotte lottelore lottemaria lotten lotti lottie lotty lotár lotārs lou louai
-        louann louanne louay loubna louella louetta louie louis louisa louise louiselle louisette
-        louisiane louison louiza louk louka loukas loukia loulou lounes loup loura lourdes lourens
-        lourenço lourie lousine louvenia louw louwe louwra louwrens love lovel loveleen lovella lovetta
-        lovie lovis lovisa lovise lovorka lovorko lovre lovro lovísa lowe lowell lowie lowri loy loyal
-        loyce loyd lozan lozena lozenka loziena lozka loída loïc loïck loïg loïk loïs loïse lu luai luan
-        luana luann luanna luanne luano luat luay luba lubba lubbe lubbert lubna lubnah lubomir lubomír
-        lubomíra lubor luboslav lubov luboš lubélia luc luca lucas luce lucetta lucette luchezar luci
-        lucia lucian luciana luciane luciano lucica lucidio lucie luciea luciean lucien lucienne lucija
-        lucijan lucijana lucila lucile lucilio lucilla lucille lucillo lucilo lucina lucinda lucindo
-        lucine lucino lucio lucious lucius lucián luciën luciënne lucjan lucjana lucky lucrecia lucreta
-        lucretia lucrezia lucrezio lucreţia lucreţiea lucreţiu lucrèce lucy lucylla lucyna lucía lucídio
-        lucília lucílio luda ludbert ludde lude ludgarda ludgardo ludger ludgera ludgero ludgerus ludie
-        ludis ludivina ludivine ludivino ludka ludmil ludmila ludmilla ludmiła ludmyla ludo ludolf
-        ludomila ludovic ludovica ludovick ludovico ludovina ludvig ludvigs ludviine ludvik ludvík
-        ludwig ludwiga ludwik ludwika ludwin ludwina ludwine ludwinus luděk lue luella luetta luftar
-        luftim luice luigi luigia luigina luigino luigj luiken luis luisa luise luisella luisete luissa
-        luite luitgard luitgart luitjen luitpold luitwin luitzen luiza luize lujza luk luka lukas luke
-        lukošas lukrecia lukrecija lukreciya lukretzia lukretzija lukretziya lukács lukáš lukša lula
-        lulash lulcho lule luljeta lulmir lulu lulzim lulzime lulëzim lulëzime luma lume luminiţa lumir
-        lumnie lumnije lumri lumturi lumturie lumturije lumír lun luna luned lunetta lunn luo luong lupa
-        lupe lupita lupo lupu luqman lura lurdes lurlene lurline lusa lusia lusilla lusine lusya luta
-        lute lutetia lutetiu lutfi luthard luther lutien lutske lutvo lutwin lutwinus lutz luu luuc luud
-        luuk luule luut luutske luvenia luxa luxandra luxita luz luzi luzia luzica luzie luzius luís
-        luísa lući ly lya lyailya lyall lyalya lyan lyana lyanne lyazzat lycke lyckle lyda lydia lydiane
-        lydianne lydie lydéric lydía lyka lykke lykourgos lyla lyle lylian lyly lyman lyn lyna lynae
-        lynann lynda lyndi lyndia lyndon lyndsay lyndsey lyndy lyne lynell lynelle lynetta lynette lynn
-        lynna lynne lynnette lynsey lynwood lyonel lyra lyric lysa lysandra lysandre lysandros lysann
-        lysanne lysbeth lyse lysiane lytza lyuba lyuben lyubika lyubka lyubomila lyubomir lyubomira
-        lyubomyr lyubov lyuca lyuda lyudi lyudmil lyudmila lyudmyla lyulyana lyun lyusi lyutcho lyydia
-        lyyli lár lára lárentsínus lárus lászló lászlóné lázár léa léandra léandre léane léanne léna
-        lénaïc léo léocadia léocadie léon léona léonard léonce léoncia léoncie léone léonide léonie
-        léonne léonor léonore léontine léopold léopoldine líadáin lídia líf lígia lília lína líneik
-        líney lísa lísbet lívia lívio lóa lóránd lóránt lúcia lúcio lúther lúvísa lúðvík lübba lübbe
-        lübbert lübbine lübbo lübertus lübke lübkea lücke lückea lüdecke lüder lüer lüke lükea lüken
-        lükke lükko lüko lümko lüpke lüpko lüppo lür lürro lütfi lütfiye lütfü lütken lüür lýdia lýður
-        lāsma lăcrimioara lăcrămioara lėta līga līvija lūcija ma ma'anit maaike maaikel maaja maamar
-        maamoun maan maano maanus maare maaret maaria maarika maaris maarit maarius maarja maart maarten
-        maartje maaya maayan maayke mabel mabelle mabilia mable mabli mabrouk mabuchi mac macaire
-        macarena macaria macarie macario macavei macedonio maceo macey machelina machelle machi machiel
-        machiko machla machteld machtelt maci macia macide macie maciej maciel macit mack mackenzie
-        macrina macsim macy madalena madalene madalin madalina madaline madalyn madalynn madara madars
-        maddalena maddie maddison maddox maddy made madelaine madelein madeleine madelen madelene
-        madelien madelijne madeline madelon madelyn madelynn madge madhav madhavan madhavi madhu
-        madhu-bala madhubala madhulika madhumita madhuri madi madie madilyn madina madine madis madisen
-        madison madisyn madita madjid madlaina madleine madlen madlena madlene madli madlyn madoc madoka
-        madonna mads mady madyson mae maegan mael maela maella maeng maes maeva maeve mafalda maffeo
-        maftei mafumi maga magali magalie magaly magan magaret magarete magbul magbula magbule magda
-        magdaleen magdalen magdalena magdalene magdaleni magdalenka magdalina magdalini magdaléna
-        magdeleine magdeline magdolna magdė maged magen magga maggie maggiorina maggiorino maggy maggý
-        magi maglena magloire magna magnar magndís magne magnea magnfríður magnhild magnhildur magni
-        magno magnolia magnus magnuss magny magnús magnúsína magný magnþóra magomed magret magrit
-        maguelonne maguy magðalena maha mahadevan mahalia mahalingam mahaut mahbube mahdi mahendra
-        mahendran mahendrarajah maher mahesh maheswaran mahfuz mahieddine mahin mahir mahira mahiras
-        mahlon mahmod mahmood mahmooda mahmoud mahmud mahmudie mahmure mahmut mahnaz mahnoosh maho mahsa
-        mahsun mahtab mahua mahulena mahvash mahé mai maia maialen maibrit maibritt maic maico maida
-        maider maido maidu maie maiga maighread maigi maija maiju maik maika maike maikel maiken maiki
-        maikki maiko maila maile maili mailin mailis maimo maimu mainardo mainio mainura mair maira
-        maire mairearad mairghread mairi mairis mairit mairita mairtín mairwen mairéad mais maisa maisha
-        maisie maissa maisun maisy mait maita maitane maite maiteder maitena maitreyi maiu maive maivor
-        maixent maiya maj maja majbrit majbritt majd majda majdi majed majeed majella majeris majid
-        majida majidah majka majken majlinda majlis major majorie majram majvi maka makaila makarie
-        makarije makarios makayla makbule makeda makena makenna makenzie makfire makhach makhan makhmud
-        maki makie makiko makin maklena mako makoto makpal makram makrina maks maksat maksim maksimiljan
-        maksims maksud maksut maksutbek maksym makvala mal mala malabika malachi malachy malak malakah
-        malake malakeh malalia malalija malaliya malathi malaurie malaury malay malaya malbora malcho
-        malcolm malcom malda maldwyn maleah maleen malek malen malena malene mali malia malidienne
-        maliha malik malika malin malina malinda malini malinka maliq maliqe malisa malissa malita
-        maliyah malka malkah malkhaz malkiat malkit mall mallaurie mallaury malle mallie mallika
-        mallorie mallory malo malorie malory malou malte malti maltina malu malva malve malvern malvin
-        malvina malvinder malvino malvyn malvína malwine malya mamadou mamdouh mamduh mamed mamertas
-        mami mamia mamie mamiko mamikon mamme mammie mamoru mamoun mamta mamuka mamun mamurjon man mana
-        manabu manaf manaila manal manami manana manca mancho manda mandache mandea mandeep mandi
-        mandica mandie mandita mandy mane manel manelle manfred manfreda manfredi manfredo manfried mang
-        mangal mangla manh manhard manhardt manhold mani mania manie manijeh manika manila manilo
-        maninder manish manisha maniu manivannan manja manjari manjeet manjinder manjiri manjit manjola
-        manju manjula manjulata manko manlia manlio manmeet manna mannan manne manno mannus manny mano
-        manoel manoharan manoil manoj manojlo manol manola manolache manole manolica manolis manolita
-        manolito manoliu manolo manon manoochehr manoocher manor manorama manoranjan manos manouchehr
-        manoël manrica manrico mans manshuk mansoor mansoora mansooreh mansour mansoura mansoureh
-        mansueta mansueto mansur mansura mantas manti manu manual manuchar manucher manuel manuela
-        manuele manuelina manuella manuelle manuelpillai manuk manus manushaqe manushe manutschar manvel
-        manwel many manya manzoor manzur manzura mao maor maoz maple mapril maqsood mar mara maragaret
-        maragret maral maralyn maranda marash marat maraš marbod marc marca marcantonio marcas marceau
-        marcel marcela marcelene marcelien marcelin marcelina marceline marcelino marcell marcella
-        marcelle marcellin marcellina marcelline marcellino marcello marcellus marcelo marcelė marcene
-        march marchel marchelle marchien marcho marci marcia marcial marciano marcie marcien marcienne
-        marcijona marcijonas marcin marcio marco marcolina marcolino marcos marcus marcy marcília
-        marcílio mardell mare mared mareen mareena marei mareike mareile marek mareka mareke mareks
-        marel marella marelle maren marena maret maretta marfisa marfried marfriede marg marga margalida
+        aad aafke aage aaltje aappo aare aarne aarno aaro aaron aarre aart aarti aase aatos aatto aavo
+        ab abai abay abaz abbas abbey abbie abby abdal abdalla abdallah abdel abdelilah abdellah
+        abdeslam abdo abdou abdoul abdu abdul abdulah abdulilah abdulkadir abdulla abdullah abdulmedjit
+        abdurahman abdurrahman abdyl abdülkadir abe abed abedin abeer abel abha abhay abhilasha abid
+        abidin abigail abir abla ablah abraham abram abu abílio aca achille achilleas achim aco acácio
+        ad ada adah adalbert adalberto adalet adalgisa adaline adam adamantia adamo adan adda addie
+        addolorata adel adela adelaida adelaide adele adelheid adelia adelina adeline adelino adell
+        adella adelle adelmo adelya adelė adem adena adhurim adi adib adil adila adilbek adile adina
+        adis adisa aditi adiya admir admirim adnan adnand adolf adolfas adolfina adolfo adolph adolphe
+        adomas adoración adoram adri adria adriaan adrian adriana adriane adrianna adrianne adriano
+        adrianus adriatik adrie adrien adriena adriene adrienn adrienne adrián advija ady adèle adéla
+        adélia ae afa afaf afag afanasie afaq afat aferdita afet afif afke afonso afrim afroditi afsaneh
+        afton afzal afërdita agan agapito agata agatha agathe agathi ageeth aghasi aghvan agil agim
+        agita agla aglaia agnar agne agnes agnesa agnese agneta agnete agnethe agni agnieszka agnija
+        agnis agnus agnès ago agon agostina agostinho agostino agota agra agripina agris agrita agron
+        agshin agu agueda agustin agustina agustín agáta ah aharon ahmad ahmed ahmet ahti ahto ahu ahuva
+        ai aibek aicha aida aidan aidar aidas aide aideen aiga aigar aigars aigerim aigul aija
+        aikaterini aiko aila ailbhe aile aileen ailene aili aiman aime aimee aimilia aimo aimur aimé
+        aimée ain aina ainagul ainar ainars ainash aini ainis aino ainur ainura ainārs aira aire aires
+        airi aischa aisha aishah aisling aita aiten aitor aiva aivar aivaras aivars aive aivi aivis aivo
+        aizhan aiša aja ajay ajdin ajet ajete ajit ajiša ajla ajmer ajrie ajshe ajtene ajša akaki akane
+        akbar akbota akemi akgül akhtar aki akif akihiko akihiro akihisa akihito akiko akilah akimasa
+        akina akinori akio akira akitoshi akiva akmal akmaral akper akram akrivi akrom aksana aksel
+        akseli akylbek akın al ala alaa alaattin aladdin aladár alain alaina alaine alajos alan alana
+        alane alanna alar alari alarik alastair alayna alba alban albana albano albena albert alberta
+        albertas alberte albertha albertina albertine alberto alberts albertus albi albin albina albinas
+        albine albino albrecht albulena albína alcides alcina alda alden aldijana aldin aldina aldis
+        aldo aldona aldonis aldís alease alec alecia aleen aleg aleh aleida aleisha alejandra
+        alejandrina alejandro aleko alekper aleks aleksa aleksandar aleksander aleksandr aleksandra
+        aleksandras aleksandre aleksandrs aleksanteri aleksas aleksei aleksej aleksejs aleksey aleksi
+        aleksy alem alen alena alene alenka alesha aleshia alesia alesja alessandra alessandro alessia
+        alessio alessja alessya alesya aleta aletha alethea alethia aletta alev alevtina alex alexa
+        alexan alexandar alexander alexandr alexandra alexandre alexandria alexandrina alexandros
+        alexandru alexei alexej alexey alexi alexia alexios alexis aleš aleša alf alfija alfio alfiya
+        alfons alfonsa alfonsas alfonsina alfonso alfonz alfonzo alfred alfreda alfredas alfredia
+        alfredo alfreð alfréd alfrēds algimantas algirdas algis ali alia aliaksandr aliaksandra aliaksei
+        aliaksey alibay alibek alibi alica alice alicia alicja alida alie alien alija alik alikhan aliki
+        alim alima alime alimzhan alin alina alinda aline aliona aliosha alisa alise alisha alisher
+        alishia alisia alison alissa alistair alita alix aliya aliye aliza aljaž aljona aljoscha aljoša
+        alka alkan alke alket alketa alla allan allard alleen allegra allen allena allene alli allie
+        alline allison allyn allyson alma almagul almantas almar almas almat almaz almeda almeta almin
+        almir almira almudena almut almuth alo alois aloisia aloisie alojz alojzia alojzij alojzija
+        alojzije alok aloke alon alona alonso alonzo aloyse aloyzas alp alparslan alpaslan alpay alper
+        alperen alpha alphonse alphonso alpo alqi alta altaf altagracia altan alter altha althea altin
+        alton altynai altynay altynbek alun alush alva alvar alvard alvaro alvera alverta alvils alvin
+        alvina alvis alvydas alwin alwine aly alyce alycia alyona alysa alyse alysha alysia alyson
+        alyssa alzira alípio alžbeta alžběta am amada amadeu amado amador amal amalia amalie amalija
+        amanda amandine amani amar amarilda amarildo amarjeet amarjit amaro amaya amber amberly ambika
+        ambrogio ambrose ambrosio ambrozie amedeo amee ameen ameer amel amela amelia amer america
+        amerigo amet ami amie amiee amil amila amin amina aminah amine amir amira amiran amire amit
+        amita amitava ammar ammie amnon amos amparo amra amrik amrit amund amy amália amândio amélia
+        amélie américo amílcar an ana ana-belén anabel anabela anahit anaida analisa anamaria anamarija
+        anamika anand ananda anar anara anastacia anastas anastasia anastasija anastasika anastasio
+        anastasios anastasiya anastassia anastassija anastassiya anastasya anastazija anastazja
+        anastázia anat anatol anatoli anatolie anatolii anatolij anatolijs anatolijus anatoliy anatoly
+        anaïs anca ancuţa anda andera anders anderson andi andis ando andon andor andra andranik andraž
+        andre andrea andreas andree andreea andrei andreia andreina andrej andreja andrejs andrejus
+        andres andrew andrey andri andria andrian andriana andriani andries andrii andrij andrija andris
+        andrius andriy andro andromachi androniki andrus andrzej andrás andré andréa andrée andrés andy
+        ane aneesh aneeta anel anela anelia anelija aneliya anelma anelė anes anesti aneta anete anett
+        anetta anette anežka anfisa ang ange angel angela angele angelena angeles angelia angelic
+        angelica angelien angelika angeliki angelina angeline angelique angelita angelka angella angelo
+        angelos angelyn angelė anghel anghelina angie angila angiolina angiolino angjelin angla angle
+        anglea angus angèle angéla angélica angélique anh ani anibal anica aniceta anicetas aniela
+        aniello anife anika anikó anil anila anis anisa anisha anissa anita anitra anitta anişoara anja
+        anjali anjana anjanette anjela anjelica anjeza anjo anju anjum ank anka anke anker ankica ankie
+        ann anna annabel annabell annabelle annalee annalisa annalise annamae annamari annamaria
+        annamarie annamária annarita annchen anne anne-ly anne-marie annegret annegrethe anneke anneli
+        annelie annelies anneliese annelise annelle annelore annely annemarie annemette annemie annemiek
+        annemieke annerose annet annett annetta annette anni annibale annica annice annick annie anniina
+        annika annikki annina annis annita annmarie annukka annunziata anny anný anouar anouk anri ans
+        ansa anselmo anshu ansis anssi ant anta antal antanas antanina antchen ante antero anthi anthony
+        anthoula anti antica antigona antigoni antione antionette antje anto antoaneta antoine
+        antoinette antolin anton antone antonela antonella antonello antoneta antonetta antonette antoni
+        antonia antonie antonieta antonietta antonija antonin antonina antonino antonio antonios antonis
+        antoniu antonius antoniya antons antony antonín antoon antoņina antra ants antti antun antwan
+        antónia antónio anu anuar anunciación anupam anupama anuradha anush anushavan anuţa anvar anwaar
+        anwar anya anzhela anzhelika anzor anzori aníbal aníta anđa anđela anđelija anđelka anđelko anıl
+        anže ao aoi aoife aparajita aparna apolinaras apolinário apolonia apolonija apostol apostolos
+        appie apputhurai april apryl aqif aqil aquilino ara arabinda araceli aracelis aracely aradhana
+        araksya aram aramais aranit aranka aranđel ararat arash aravinthan arayik araz arbana arben
+        arbenita arber arbnor arbnore arbër arbëreshë arbërie arcadie arcangela arcangelo arcelia
+        archana archibald archie archil archna ard arda ardak ardath ardelia ardell ardella ardelle
+        arden ardi ardian ardiana ardijana ardis ardit ardita ardith ardjan are aref areg aren arend
+        aretha areti arevik argelia argentina argjent argo argyrios argyro ari ariadni arian ariana
+        ariane arianit arianna arianne arica arie arieh ariel ariela arielle arif arifa arife arijana
+        arild arimo arina ariola aris aristea aristeidis aristide aristidh aristidis aristiţa aristotel
+        aristotelis aristoula arita arja arjan arjana arjen arjeta arjola arkadi arkadij arkadiusz
+        arkadiy arkady arkādijs arla arlean arleen arlen arlena arlene arlete arletha arletta arlette
+        arlie arlind arlinda arlindo arline arlyne arman armand armanda armandina armando armands armas
+        armağan armela armelle armen armenak armend armenuhi armi armida armin arminda armindo armine
+        armir arménio arn arna arnak arnaldo arnaldur arnar arnaud arnbjörg arndís arne arnela arnetta
+        arnette arney arnfinn arnfríður arngrímur arnheiður arnis arnita arno arnold arnoldas arnoldo
+        arnolds arnoud arnošt arnstein arnulfo arnór arnþrúður arnþór aron arpine arpita arpád arqile
+        arrigo arron arsen arseni arsenije arsenio arseny arshak arshaluys arshavir arsim arslan art
+        arta artak artan artashes artavazd artem artemios artemis arthur arti artie artiom artis arto
+        arton artsiom artturi artur arturo arturs artush artyom artúr artūras artūrs arul arulanantham
+        arumugam arumugan arun aruna arunasalam arusyak arve arvi arvid arvilla arvind arvis arvo
+        arvydas arvīds arye aryeh arystan arzu aránzazu arūnas asa asaad asad asaf asako asami asan
+        asaph asbjørn ascension aschat aschraf asel asen asena asger asghar asha ashanti ashat ashely
+        asher ashkhen ashlea ashlee ashleigh ashley ashli ashlie ashly ashlyn ashok ashot ashraf ashton
+        ashwani asia asif asifa asim asimina asit asiye asja askar askhat asko askolds asla aslan aslaug
+        asle asley asllan aslı aslıhan asma asmaa asmir aspasia asqeri assaad assad assaf assan assel
+        assem assemgul assen asser asset assi assija assiya assja assma assmaa assunta assunção assya
+        assyl assylbek asta astghik astra astri astrid astride astrit astrīda asuka asuman asuncion
+        asunción asya asım ata atakan atalay atanas atanaska atdhe atef atena athanasia athanasios
+        athena athina atif atifete atila atilla atis atiye atle atli ats atsuko atsumi atsushi atte
+        attila attilia attilio atul atushi aubrey aud aude audie audra audrea audrey audria audrie
+        audrius audronė audry audun august augusta auguste augustin augustina augustinas augustine
+        augusto augusts augustus augustyn augustín auke aukje auksė aukusti auli aulikki aulis aulona
+        aundrea aune aura aurea aurel aurela aurelia aurelian aurelija aurelijus aurelio aureliu aurica
+        aurora aurore aurél aurélia aurélie aurélien aurélio ausma austin austra austris autumn auvo
+        auðbjörg auðun auðunn auður aušra ava avag avdi avdija avdo avdotja avdotya avdul avdulla
+        avdullah avdyl ave avelina avelino avery avetik avetis avgust avi aviad avichai avigail avigdor
+        avihai avinoam avis avishai avishay avital aviv aviva avner avni avo avraham avram avril avrohom
+        avtandil avtar awad awilda awni axel axelle axenia aya ayaka ayako ayala ayan ayana ayanna ayano
+        aybaniz aybüke aycan aydan aydin aydın ayelet ayesha ayfer aygul aygun aygül ayhan ayise ayka
+        aykhan aykut ayla aylin ayman aymeric aynur aynura ayoub aysel aysha aysun aytan aytaç aytekin
+        ayten ayumi ayça ayşe ayşegül ayşen ayşenur aza azad azalee azam azamat azar azat azem azemina
+        azemine azer azhar azim azime aziz aziza azmi azra azucena azusa azzie aðalbjörg aðalbjörn
+        aðalheiður aðalsteinn aþena aļona aşkın ba baard babak babara babette babken babli babu bac bach
+        bachir badea badia badr badri bae baek bafti baftjar bagdat bagrat bahadur bahadır bahar
+        bahattin bahjat bahman bahram bahri bahrie bahrije bahriye bahrudin bai baiba baila bailey bajan
+        bajram bajro bakhtiyar bakhyt baki bakir bakyt bal bala balabek balachandran balasingam
+        balasubramaniam balbir baldev baldomero baldur baldvin baljeet baljinder baljit balkar baltasar
+        baltazar baltazár balvinder balvir balwinder balys balzhan balázs bambi ban bana bang banu
+        banush banushi bao baptist baptiste bara barabara barak baran barb barbar barbara barbera barbie
+        barbora barbra barbro barbu bardha bardhi bardhok bardhyl bari bariah barica barnabás barnali
+        barney barrett barrie barry bart bartolomeo bartolomé barton bartosz bartłomiej baruch barys
+        barði barış bas basanti basel basem bashar basheer bashir bashkim basil basilia basilio basilisa
+        basim basima basimah baskaran basma bassam bassel bassem bassil bassim bassima bastiaan bastian
+        bastien bastri bastrie basílio bat-sheva batsheva battista batuhan batya bauke baukje baurzhan
+        bautista bauyrzhan bay bayan bayla bayram bağdagül başak be bea beant beat beata beate beatrice
+        beatris beatrix beatriz beau beaulah bebe becki beckie becky bedia bedri bedrie bedriye bedřich
+        bedřiška bee beena bega bego begoña begum begüm behar behare behija behiye behrouz behruz
+        behudin behzad behçet bei beibut beila bejo bejtulla bejtullah bejtush beka bekim bekir bektas
+        bektash bekzod bela belal belen belgin belia belinda belkis belkıs bell bella belle belma
+        belmiro belul belva belén ben ben-zion bence bendik bendix bendt benedetta benedetto benedict
+        benedicte benedikt benedikta benediktas benedikte benedita bengisu bengt beniamin beniamino
+        benigno benita benito benjamin benjaminas benjamín bennett bennie benno benny benoît bensu bent
+        bente benthe benton bentzion benyamin beom bep beqir berat berend berenice berfu bergdís
+        berglind bergljot bergljót bergrún bergsteinn bergsveinn bergur bergþór bergþóra berik beril
+        berina berislav berislava berit berith berk berkay berna bernadeta bernadete bernadett
+        bernadetta bernadette bernadine bernard bernarda bernardas bernardina bernardine bernardino
+        bernardo bernardína bernd berndt berneice bernetta bernhard bernharð bernice bernie berniece
+        bernita bernt berrin berry bert berta bertalan bertha berthe berthold berti bertie bertil
+        bertine bertram bertrand bertus beryl besa besar besarion besart besarta beshir besiana besik
+        besim besima besime besjana besmir besmira besnik bess bessie beste beth bethanie bethann
+        bethany bethel beti betim betina betsey betsie betsy bette bettie bettina betty bettyann bettye
+        betül beula beulah bev beverlee beverley beverly bexhet beybut beyhan beytullah beyza beáta
+        bećir beşir bhagwan bhajan bharti bhopinder bhupinder biagio bianca bianka biao bibi bibiana
+        bibiána bice bich bidzina bien bienvenido bijoy bilal bilbil bilge bilgehan bilgi bilgin bilha
+        biljana bill billi billie billy billye bilyana bimla bin bing binh binnaz binnur binyamin bircan
+        birdie birger birgir birgit birgith birgitt birgitta birgitte birgül birkir birna birnir birol
+        birsen birta birte birthe biruta birutė biser biserka bislim bisser bistra bitten bjargey bjarke
+        bjarki bjarndís bjarne bjarney bjarnheiður bjarni bjarnveig bjartmar bjartur bjorn björg
+        björgvin björk björn björt bjørg bjørn bjørnar blaga blagica blagoj blagoja blagoje blagojka
+        blagojče blagomir blagorodna blagoy blahoslav blaine blair blaise blake blanca blanch blanche
+        blandine blanka blas blaž blaže blažej blažena blaženka blažo bledar blendi blerim blerina
+        blerta blondell blossom blythe bo boaz bob boban bobbi bobbie bobby bobbye bobette bobi bobur
+        bodil bodo bog bogdan bogdana bogi bogoljub bogomil bogomir bogumił bogumiła bogusław bogusława
+        bohdan bohdana bohumil bohumila bohumír bohuslav bohuslava bohuš boika boiko bojan bojana
+        bojanka bojidar bojidarka bojka bojko bok bolat bolatbek boldizsár boleslovas bolesław bolette
+        bolli bon bonaria boncho bong bonifacio bonita bonka bonnie bonny boo booker bora borana borbála
+        bore borgar borghild borghildur borgny borgþór borica boris borisav borislav borislava boriss
+        borivoj borivoje borja borjana borka borko boro boruch borut boryana borys borče bosiljka
+        botagoz botakoz botir bouchra boudewijn boukje boushra boutros boyan boyanka boyce boyd boye
+        boyka boyko bozan bozana bozanka bozhan bozhana bozhanka bozhidar bozhidarka bozhil bozhko
+        bozidar bozil bozko bořivoj boško boštjan bożena božana bože božena božica božidar božin božo
+        bracha brad bradford bradley bradly brady bragi brahim brain bram brana branco branda brande
+        brandee branden brandi brandie brandon brandy brane branimir branislav branislava branka
+        brankica branko brano brant bratislav breana breann breanna breanne breda bree breki brenda
+        brendan brendon brenna brent brenton bret brett brian briana brianna brianne brice bridget
+        bridgett bridgette brigette brigid brigida brigit brigita brigitta brigitte brikena brina brinda
+        brisilda brit brita britany brith britney britni britt britta brittaney brittani brittanie
+        brittany britteny brittney brittni brittny brock broderick bronislav bronislava bronislavas
+        bronislovas bronisław bronisława bronius bronwyn bronė brook brooke brooks bror broņislavs bruce
+        bruna brunella brunhilde brunilda bruno bryan bryanna bryant bryce bryndís brynhildur brynja
+        brynjar brynjólfur brynn bryon brá bríd bríet brígida bu buck bud buddy budimir buena buffy
+        buford bujar buket bukurie bukurije bula bulah bulat bum bun bunny burak burbuqe burcu burghard
+        burhan burim burkhard burl burma burt burton burçin buse bushra buster buğra byeong bylgja byong
+        byoung byron bystrík byung bálint bára bárbara bárður bärbel bård bæring béatrice béla bénédicte
+        börje börkur böðvar børge børre bülent bünyamin büşra břetislav caetano cafer cahangir cahide
+        cahit cai caitlin caitlyn caitríona calandra caleb calista callie calogera calogero calvin cam
+        camelia camellia cameron cami camie camiel camila camilla camille camillo camilo cammie cammy
+        can canan candace candan candance candelaria candelas candi candice candida candido candie
+        candis candra candy candyce caner canh canka canko cansu cansın cao caoimhe caprice cara carel
+        caren carey cari caridad carie carin carina carine carisa carissa carita carl carla carlee
+        carleen carlena carlene carles carletta carley carli carlie carline carlita carlo carlos carlota
+        carlotta carlton carly carlyn carma carman carme carmel carmela carmelia carmelina carmelita
+        carmella carmelo carmen carmina carmine carmit carmon carol carola carolann carole carolee
+        carolien carolin carolina caroline caroll carolus carolyn carolyne carolynn caron caroyln carri
+        carrie carrol carroll carry carson carsten carter cary caryl carylon caryn casandra casey casie
+        casimira casimiro casper cassandra cassaundra cassey cassi cassidy cassie cassondra cassy
+        cataldo catalina catarina caterina cathal catharina catharine catherin catherina catherine
+        cathern catheryn cathey cathi cathie cathleen cathrin cathrine cathriona cathryn cathy catia
+        catina cato catrice catrin catrina catrine catriona caush cavid cavit cayetano cayla ceca
+        cecelia cecil cecila cecile cecilia cecilie cecilija cecille cecily cecylia cecília cecílio
+        cedric cedrick cees ceferino celal celena celesta celeste celestina celestine celestino celia
+        celina celinda celine celsa celso cem cemal cemil cemile cemre cengiz cenk cenka cennet ceola
+        cerciz ceren cesar cesare cesareo cesarina cesira cesur cevahir cevat cevdet ceyda ceyhun ceylan
+        cezar cezara cezary cha chad chadi chadwick chae chai chaim chan chana chanah chanan chance
+        chanchal chand chanda chandan chander chandra chandrakumar chanel chanell chanelle chang chanh
+        channa chantal chantay chante chantel chantell chantelle chao chara charalampos charanjit
+        charbel charikleia chariklia charilaos charis charise charissa charisse charita charity charla
+        charleen charlena charlene charles charlesetta charlette charley charlie charline charlott
+        charlotta charlotte charlsie charly charlyn charlène charmain charmaine charolette charu chas
+        chase chasidy chasity chassidy chastity chau chauncey chava chavah chaya chayah chedva chee chel
+        chelliah chelsea chelsey chelsie chen cheng cheol cheon cheong cher chere cheree cherelle cheri
+        cherie cherilyn cherise cherish cherly cherlyn cherri cherrie cherry cherryl chery cheryl
+        cheryle cheryll chester chet cheul cheyenne chhaya chi chia chiaki chiara chie chieko chiemi
+        chien chieu chiharu chihiro chiho chika chikako chil chin china chinara ching chingiz chinh
+        chiquita chiriac chiril chirine chisa chisako chisato chitra chiyo chiyoko chizuko chizuru chloe
+        chloé cho choi chokan chokri chol chon chong choo choon choong chris chrissy christa christal
+        christeen christel christelle christen christena christene christer christi christia christiaan
+        christian christiana christiane christianne christie christien christin christina christine
+        christinia christl christodoulos christof christoffer christoforos christoper christoph
+        christophe christopher christos christy christèle chrysa chrysanthi chrysi chrysoula chrystal
+        chrystelle chu chuan chuck chul chule chun chung chuong chuyen cian ciara ciaran cicely cidália
+        ciera cierra cihan cihat cilli cillian cinda cinderella cindi cindie cindy cinthia cinzia
+        ciprian cipriano cira ciril ciro ciska claas claes clair claire clara clare clarence claretha
+        claretta claribel clarice clarinda clarine claris clarisa clarissa clarisse clarita clark clas
+        classie claud claude claudette claudia claudie claudine claudio claudiu claus clay clayton
+        clelia clemencia clemens clement clemente clementina clementine clemmie cleo cleopatra cleora
+        cleotilde cleta cletus cleveland cliff clifford clifton clint clinton clirim clive clodagh clora
+        clorinda clotilde clyde cláudia cláudio clémence clément clémentine clíodhna clíona co cobi
+        cobie coby codi cody coen colby cole coleen coleman colene coletta colette colin colleen collen
+        collene collette collin colm colmán colton colum columbus con conceição concepcion concepción
+        conception concetta concettina concha conchita cong conka conni connie connor conny conor conrad
+        consiglia consolación constance constant constantin constantina constantino constanze constanţa
+        consuela consuelo contessa cor cora coral coralee coralie corazon cordelia cordell cordia cordie
+        cordula coreen corene corentin coretta corey cori corie corien corina corine corinna corinne
+        corliss cormac corneille cornel cornelia cornelis corneliu cornelius cornell corné corrado
+        corrie corrin corrina corrine corrinne corry cortez cortney cory cosima cosimo cosmin costache
+        costantina costantino costanza costel costică costin courtney coy coşkun craig creola crina cris
+        criselda crissy crista cristache cristal cristea cristen cristi cristian cristiana cristiano
+        cristie cristin cristina cristine cristinel cristino cristobal cristopher cristy cristóbal cruz
+        crysta crystal crystle csaba csilla ctibor cu cuc cuma cumhur cuong curt curtis custódia
+        custódio cveta cvetan cvetana cvetanka cvetelina cvetka cvetko cveto cvita cvjatko cvyatko cyndi
+        cyndy cynthia cyril cyrille cyrstal cyrus cythia czesław czesława cáit cândida cândido cäcilia
+        cécile cécilia cédric célia céline césar cüneyt călin călina cătălin cătălina da daan dac dace
+        dacia dae dafina dafinka dafna dafni dag dagbjartur dagbjört dagfinn dagmar dagmara dagmāra
+        dagnija dagnis dagny dagný dagrún dagur dahlia dai daiga daiji daiki dailonis daina daine dainis
+        dainius daira daisey daisuke daisy daiva dajana dakota dal dalal dalbir dale dalene dali dalia
+        daliah dalibor dalila dalimír dalip dalit dalius daljeet daljit dallas dallëndyshe dalton
+        damaris damian damiano damianos damien damijan damilja damilya damion damir damira damián damjan
+        damjana damla damon damyan dan dana danae danail danara dancho dane danelle danette dang
+        danguolė danh dani dania danial daniar danica daniel daniela daniele danielius daniell daniella
+        danielle daniil danijel danijela danika danil danila danille danilo danita daniyar danièle
+        daniël daniëlla daniëlle danjela danka danko dann danna dannette dannie dannielle danny dante
+        danuta danutė danuše dany danyel danyell danyelle danylo daníel dao daphine daphna daphne dara
+        darah darby darcel darcey darci darcie darcy dardan dare dareen darejan darell daren daria
+        dariga darija darin darina darinka dario darius dariusz dariya darja darka darkhan darko darla
+        darleen darlena darlene darline darnell daron darragh darrel darrell darren darri darrick darrin
+        darron darryl darshan darwin darya daryia daryl darío dashamir dashnor dashurije dat dato dau
+        daulet dauren daurenbek daut dave davender david davida davide davina davinder davis davit davor
+        davorin davorka davron davud davut davy davíð dawid dawn dawna dawne daya dayle dayna daysi daði
+        daša de deadra dean deana deandra deandre deandrea deane deangelo deann deanna deanne deb
+        debashis debasish debbi debbie debbra debby debera debi debora deborah debra debrah debroah
+        declan dede dedra dee deeann deeanna deedee deedra deema deena deep deepa deepak deepali deepika
+        deepshikha deepti deetta deidra deidre deimantas deirdre deja dejan dejana del delaine delana
+        delbert delcie delena delfim delfina delia delicia delila delilah delinda delisa dell della
+        delma delmar delmer delmy delois deloise delora deloras delores deloris delorse delpha delphia
+        delphine delsie delta delya demarcus demet demetra demetria demetrice demetrio demetrius demir
+        demush dena denada denae dencho deneen denese denice denis denisa denise denisha deniss denisse
+        denita deniz denka denna dennis dennise denny denver denys denyse deok deolinda deon deonna
+        derek derenik derick derk dermot derrick dervish derviš dervo derya des desanka deshawn desimir
+        desirae desire desiree desirée desislava desmond despa despina despoina despot dessie dessislava
+        destiny detelina detlef detlev detra deuk devi devin devinder devis devon devona devora devorah
+        devrim dewayne dewey dewitt dexter deyan dezider dezső deša dhanraj dhian dhimiter dhimitra
+        dhimitraq dhori dhurata di dia diala diamantino diamantis diamanto diamond dian diana diane
+        dianka diann dianna dianne diarmuid dias dick didar didem didier didina didzis diederik diedra
+        diedre diedrich diego diellza diem diema dien diep dierdre dieter dietlinde dietmar dietrich
+        dieu dieuwke digna dijan dijana dik dikla dilan dilara dilaver dilbagh dilber dildora dilek
+        dilfuza dilip dilja diljá dillon dilmurod dilnoza dilshad dilshod dilya dilyara dilys dima
+        dimcho dime dimitar dimitra dimitri dimitrie dimitrija dimitrije dimitrina dimitrinka dimitrios
+        dimitris dimitritchka dimka dimko dimo dimostenis dimosthenis dimple dimče din dina dinah dinand
+        dinara dineke dinesh ding dinh dini dinie dinjo dinka dinko dino dinorah dinu diny dinyo dinçer
+        diogo dion dione dionisia dionisie dionisio dionna dionne dionysia dionysios dionýz dipak
+        dipankar diren dirk dita ditlef ditlev ditte divina divna divya dixie diyan diyana diyor diāna
+        djamila djamilya dmitri dmitrii dmitrij dmitrijs dmitriy dmitro dmitry dmytriy dmytro do doan
+        doanh dobra dobre dobri dobrica dobrila dobrin dobrina dobrinka dobrita dobrivoje dobromila
+        dobromir dobrosav doc doca dode dodie doina doinita dok dolf dollie dolly dolores doloris dolors
+        dolorès domagoj domen domenic domenica domenico domicėlė dominga domingo domingos dominic
+        dominica dominick dominik dominika dominique dominque domitila domnica domonique don dona donal
+        donald donara donata donatas donatella donato doncho donella donetta donette dong donika donita
+        doniyor donjeta donka donn donna donnacha donnchadh donnell donnetta donnette donnie donny
+        donovan donte donya dončo doo dora dorathy dorcas doreatha doreen dorel dorene doretha dorethea
+        doretta dori doria dorian doriana dorie dorien dorin dorina dorinda dorine doris dorit dorjan
+        dorjana dorla dormidont doron dorota dorotea doroteja doroteo dorotha dorothea dorothee dorothy
+        dorothé dorothée dorottya dorris dorrit dorsey dorte dortha dorthe dorthea dorthey dorthy doru
+        doruntina dot dotchka dottie dotty doug douglas douglass douwe dov dovid dovie doyle doğan draga
+        dragan dragana drage dragi dragica draginja dragić dragiša drago dragoja dragoljub dragomir
+        dragoslav dragoslava dragoş dragutin drahomír drahomíra drahoslava drako draško dražen draženka
+        dreama drejtori drema dren drew dries drilon drilona drin drini driss drita dritan driton dritë
+        dror drora drucilla drusilla druvis drífa dröfn du duan duane duarte dubravka dubravko duc dudi
+        dudley dudu due duilio duje dujo duk dukagjin duke dulari dulce dulcie dumitra dumitru duncan
+        dung dunia dunja duo duoc duong duran durim durk durmuş dursun dusti dustin dusty duy duyen
+        duygu dušan dušanka dušica duško duţu dvir dvora dwain dwana dwayne dwight dyan dylan dylaver
+        dylbere dziana dzianis dzidra dzimitry dzintars dzintra dziyana dzmitri dzmitrij dzmitriy
+        dzmitry dániel dário dáša déborah dénes désirée dëfrim dëshira díana dís dóra dóróthea dögg
+        döndü döne dörte dörthe dürdane dýrleif dănuţ džana dželal dželaludin džema džemal džemaludin
+        džemila dženan dženana dženeta dženita dževad ea eamon earl earle earlean earleen earlene earlie
+        earline earnest earnestine eartha easter ebba ebbe eberhard eboni ebonie ebony ebrahim ebru
+        ecaterina ece ecem echo eckard eckart eckhard ed eda edda eddie eddy ede edel edelgard edelmira
+        edeltraud edeltraut eden edgar edgard edgardo edgars edhem edi edib edibe edie edijs edik edim
+        edin edina edip edis edisa edison edit edita edite edith ediz edlir edlira edmond edmonda edmund
+        edmundas edmundo edmunds edna edo edoardo edon edona edouard edra edris eduard eduarda eduardas
+        eduardo eduards eduart edvard edvardas edvige edvin edvinas edvīns edward edwardo edwige edwin
+        edwina edyta edyth edythe edzard edīte eef eelco eelis eelke eemeli eemil eerik eerikki eero
+        eeva efe effie effrosyni efi efim efisio efraim efrain efrat efren efstathia efstathios
+        efstratia efstratios efterpi efthalia efthymia efthymios eftim eftychia egbert ege eggert
+        egidijus egidio egil egill egils egita eglantina egle eglė egon egons egor egzon egzona egīls
+        eha ehsan ehtel ehud eibhlín eibo eigil eiichi eiichiro eija eiji eike eiko eila eileen eilene
+        eilert eilif eilt eilís eimantas eimear eimutis einar einari einat eine eino einārs eir eira
+        eirik eirini eiríkur eisuke eitan eithne eivind eivor eizo eiður ejgil ejnar ejner ejona ejub
+        ejup ejvind eka ekaterina ekaterine ekaterini ekin ekkehard ekrem ekta ela elad eladia eladio
+        elaina elaine elana elane elanor elayathamby elayne elba elbert elchin elcin elda eldar elden
+        eldin eldon eldor eldora eldridge eleanor eleanora eleanore elease eleftheria eleftherios elek
+        elemér elemír elen elena elene eleni elenka elenor elenora elenore eleonor eleonora eleonore
+        eleonóra eleriin eleuterio elez elfa elfar elfete elfi elfreda elfrida elfrieda elfriede elfrída
+        elga elguja elham eli elia eliahu eliana eliane elias elica elicia elida elide elidia elidon
+        elie eliezer elif elife eligio eliisa elijah elimelech elin elina eline elinor elinore elio
+        elira eliran elis elisa elisabet elisabeta elisabete elisabeth elisabetta elisavet elisaveta
+        elise elisei eliseo elisha elisheva elissa elissavet elissaveta elita eliverta eliyahu eliz
+        eliza elizabet elizabeta elizabeth elizaveta elizbar elizbeth elizebeth eliška eljas eljon
+        eljona elka elke elkhan ella ellada ellamae ellan elle ellen ellena ellert elles elli ellie
+        ellina ellinor elliot elliott ellis ellsworth elly ellyn ellý elma elman elmar elmas elmaz
+        elmaze elmedin elmedina elmer elmi elmin elmina elmir elmira elmo elmurod elmārs elna elnara
+        elnora elnur elo elodia elodie elof elois eloisa eloise elona elouise eloy eloísa elpida elroy
+        els elsa elsbeth else elsebeth elshad elshan elsi elsie elsje elske elspeth elsy elton elva
+        elvan elvana elvane elvar elvedin elvedina elvera elvi elvia elvie elvijs elvin elvina elvio
+        elvir elvira elvire elvis elvy elvíra elvīra elwanda elwira elwood elxan elya elyse elza elçin
+        eléonore elí elías elín elínborg elís elísa elísabet elísio elīna elżbieta elžbieta ema emad
+        emanoil emanuel emanuela emanuele embla emel emelda emelia emelie emelina emeline emely emelía
+        emer emerald emerita emerson emery emese emi emidio emiel emiko emil emile emilee emilia emilian
+        emiliana emiliano emilie emilien emilienne emilija emilio emiliya emilián emily emilía emin
+        emina emine emir emira emirjon emma emmaline emmanouela emmanouil emmanuel emmanuelle emmerich
+        emmet emmett emmi emmie emmitt emmy emogene emory emrah emre emri emriye emro emrullah emrush
+        emzar emídio emília emílio emöke emīlija emīls en ena enar encarnación encarnação encho enda
+        endel ender endla endre endri endrit ene enea enedina eneida enes engelbert engilbert engin
+        engjell engjellushe engracia enid enida enikő enis enisa enita enkel enkeleda enkelejda enn enni
+        ennio enno enoch enola enric enrica enrichetta enrico enrik enrique enriqueta ensio entela enton
+        enver enza enzo eoghan eoin ephraim epifania epifanio epp eqerem era erald eralda eraldo eran
+        eranda erasmia erasmo eray erbil ercan ercole ercüment erdal erdem erdinç erdoğan eren erez
+        ergin ergo ergys ergül ergün erhan erhard eri eric erica erich erick ericka erida erik erika
+        erikas eriko erin erind erinda erinn eriola erion eriona eris erisa eriselda erja erjola erjon
+        erjona erkan erki erkin erkki erla erlan erland erlend erlendur erlene erlinda erline erling
+        erlingur erma ermal ermanno ermelinda ermenegildo ermes ermin ermina erminia erminio ermir
+        ermira erna ernest ernesta ernestina ernestine ernesto ernests ernestína ernie ernir ernst erny
+        ernő erol eroll eron errol ersan ersela ersida ersilia ersin ersoy ertan ertuğrul ervand ervehe
+        ervin ervis ervisa ervín ervīns erwan erwin erxhan eryn erzhan erzsébet esa esad esaias esam
+        esat esben esed esen eser esin eskil eskild esko esma esme esmeralda esmir esmira esmiralda
+        espen esperanza esperança esra essam essi essie esta esteban estefana estefania estela estell
+        estella estelle ester esteri esterina esther estref estrella eszter etela etelka etelvina eter
+        etha ethan ethel ethelene ethelyn ethem ethyl eti etibar etienne etleva etsuko etsuo etta ettie
+        ettore etty eudochia eufemia eufrosina eufrosinia eugen eugena eugene eugeni eugenia eugenie
+        eugenija eugenijus eugenio eugeniu eugeniusz eugeniya eugeny eugène eugénia eugénie eugénio eui
+        eul eula eulah eulalia eulogio eun euna eung eunice euphemia eura eurico eusebia eusebio
+        eustaquio eustolia eva evald evaldas evalyn evan evangelia evangelina evangeline evangelos
+        evanthia evaristo evdokia evdokija evdokiya evdoxia eve eveli evelia evelien eveliina evelin
+        evelina eveline evely evelyn evelyne evelynn even everett everette evert evette evgen evgeni
+        evgenia evgenii evgenij evgenija evgeniy evgeniya evgeny evgenya evgheni evi evia evica evie
+        evija evis evisa evita evon evonne evren evrim evtim evy evžen evženie ewa ewald ewelina ewgenia
+        exie eyal eydís eygló eyjólfur eylem eylül eynulla eyrún eysteinn eytan eyvindur eyyüp eyüp
+        eyþór ezekiel ezequiel ezgi ezio ezra ezzedin eðvald eðvarð eşref ešef ešref fabian fabiana
+        fabien fabienne fabijan fabio fabiola fabjola fabrice fabrizia fabrizio fadel fadhel fadhil fadi
+        fadia fadil fadila fadile fadime fadwa fady fadıl fae fagan fahd fahim fahira fahmi fahrettin
+        fahri fahrie fahrija fahrije fahriye fahrudin faig faiga faik faiq fairy faisal faith faiz faiza
+        fakete fakhri falah falk falko fallon fan fang fani fanica fanka fannar fanney fannie fanny
+        fanný fanourios farah farahnaz faramarz faranaz farangiz fares farhad farhod fariba farid farida
+        faridah farideh farie faried farije faris farookh farooq farouk farrah farrokh farrukh farrux
+        farudin faruk faruque farzaneh fata fatbardh fatbardha fatema fatemeh faten fathi fatih fatima
+        fatimah fatime fatina fatinah fation fatjon fatjona fatlum fatma fatme fatmeh fatmir fatmira
+        fatmire faton fatos fatri fausta faustina faustino fausto fauzia fauziah faviola fawad fawaz
+        fawn fawwaz fawzi fawzia fawzy fay faye fayez fayiz faysal fayssal fazile fazilet fazli fazlı fe
+        fedele federica federico federíco fedir fedja fedor fedora fehim fehime fehmi fei feim feisal
+        fejzi fejzo felecia felica felice felicia feliciana feliciano felicidad felicija felicita
+        felicitas felicity feliks feliksas felipa felipe felisa felisha felix felton femke femmy fen
+        feng fenna fenny feodor feodora feodosie ferah feras ferat feray ferda ferdi ferdinand
+        ferdinando ferdinant ferenc ferencné fergal fergus ferhan ferhat ferial ferid ferida feride
+        feridun feriha ferit feriz fermin fermina fermín fern fernand fernanda fernande fernando ferne
+        ferruccio ferry feruza fetah fethi fethiye feti fetie fetije fevzi fevzije feyza feyzullah fida
+        fidan fidel fidela fidelia fidelma fien figen fikret fikreta fikri fikrie fikrije fikriye filcho
+        file filiberto filip filipa filipe filippa filippo filippos filiz filka filloreta filofteia
+        filomena filoména finbarr finka finn finnbogi finnur fiodor fiona fionnuala fioralba fiorella
+        fiorenza fiorenzo fiorina fiqiret fiqirete fiqiri fira firas firdevs firmin firmino firouz firoz
+        firuz firuza fisnik fitim fitnete fiton fitore fjodor fjolla fjoralba fjóla fjölnir flamur
+        flavia flavio flaviu flemming fleta fletcher fleur fllanza flo floare floarea floor flor flora
+        florance flore florea florenc florence florencia florencio florene florent florentin florentina
+        florentino florenţa floretta floria florian floriana floriane florica florida florie florije
+        florim florin florina florinda florindo florine florinel floris florián florjan florrie flosi
+        flossie floy floyd flutura focko foivos fokje fokke fokko foline folke folkert folmer fonda fons
+        forest foroogh forough forrest fortunata fortunato foster foteini fotini fotios fotis foto fouad
+        fouzia fragkiskos fraida fran franc franca france francene frances francesc francesca francesco
+        franchesca franci francie francien francina francine francis francisc francisca francisco
+        franciscus franciszek franck francka franco francoise frane franjo frank franka frankie franklin
+        franklyn franky frano frans fransisca františek františka franz franziska françois françoise
+        frauke fraukea fred freda fredda freddie freddy frede frederic frederica frederick fredericka
+        frederico frederik fredi fredia fredo fredric fredrick fredricka fredrik fredrika fredy freeda
+        freek freeman freerk freida freideriki frerich freydís freyja freyr frida frideriki fridolin
+        fridrich frieda friedel friederike friedhelm friedl friedrich frigyes frits fritz friðberg
+        friðbjörg friðbjörn friðfinnur friðgeir friðjón friðrik friðrika friðþjófur frode frosti froukje
+        frunze frusina fruzsina fränzi frédéric frédérick frédérique frímann fríða fríður frøydis fu
+        fuad fuat fuencisla fujiko fulvia fulvio fulya fumi fumiaki fumie fumihiko fumihiro fumihito
+        fumiko fumio fumiyo funda furkan furkat fusako fyodor fátima félicie félix fíona füsun fănică
+        fırat gab gabi gabil gabino gabriel gabriela gabriele gabriella gabrielle gabrijel gabrijela
+        gabriëlle gaby gad gaetana gaetano gafur gagik gai gaida gaidis gail gaini gal gala gale galen
+        gali galia galib galija galin galina galinka galit galiya galja galust galya galym galymzhan
+        galyna gamal gamze gan gancho ganesalingam ganesh ganeshan gang gani ganimete ganka ganna gao
+        gaqo gard garegin gareth garfield garik garland garnet garnett garnik garrelt garret garrett
+        garri garry garth gary garyfalia garyfallia garðar gasan gaspar gaspare gasper gaston gastone
+        gatis gaukhar gauri gautam gaute gauti gavin gavino gavril gavrilă gavrosh gay gayane gayatri
+        gaye gayla gayle gaylene gaylord gaynell gaynelle gaynor gazi gaziz gazmend gazmir gaël gaëlle
+        gaëtan gaļina gašpar gašper ge gea gearldine gearóid gebhard gedalia gediminas gee geerd geert
+        geertje geeske geeta geetha gegam gegham geir geirlaug geirþrúður gejza geke gela gellért
+        gelsomina gelu gema gemma gena genadijus genaro genc gencho genci gene generosa genesis geneva
+        genevie genevieve genevive geneviève geng genia genie genka genki genna gennadi gennadij
+        gennadijs gennadiy gennady gennaro gennie genny genovaitė genoveffa genoveva genowefa genrikh
+        gent genti gentian gentiana gentjan gentjana genādijs genė geoff geoffrey georg georgann george
+        georgeann georgeanna georgel georgene georges georgeta georgetta georgette georgi georgia
+        georgiana georgiann georgianna georgianne georgica georgie georgii georgij georgina georgine
+        georgios georgiy georgs georgy ger gerald geraldine geraldo geralyn gerard gerarda gerardine
+        gerardo gerardus gerasimos gerassimos gerben gerco gerd gerda gerdien gergana gergely gergina
+        gerhard gerhardine gerhild geri gerjan gerli gerlinde germain germaine german germana germano
+        germán gernot gerold gerri gerrie gerriet gerrit gerry gershon gert gerta gertha gerti gertie
+        gertjan gertraud gertraude gertrud gertrude gertrudes gertrudis gertude gerwin gerða gerður gesa
+        gesche gesine gestur geta geula geun gevorg gevork ghada ghadah ghassan ghazal ghazi ghenadi
+        ghenadie gheorghe gheorghiţă gherghina ghida ghina ghinwa ghiorghe ghislain ghislaine ghita
+        ghiţă gholam ghulam gi gia giac giacinto giacoma giacomina giacomo giambattista giampaolo
+        giampiero giampietro gian giancarla giancarlo gianfranca gianfranco giang gianluca gianluigi
+        gianna gianni giannina giannino giannis giannoula gianpaolo gianpiero giao gideon gidget
+        giedrius giedrė giel giesela giga gigi gigliola gijs gil gila gilad gilbert gilberte gilberto
+        gilda gilles gillian gilma gina gines ginette ginger ginka ginny gino ginta gintaras gintas
+        gintautas gints gioacchino gioconda giordano giorgi giorgia giorgina giorgio giorgios giovan
+        giovanna giovanni giovannina girolamo gisela gisele gisella giselle gissur gisèle gita gitchka
+        gitta gitte gittel giuditta giulia giuliana giuliano giulietta giulio giuseppa giuseppe
+        giuseppina giustina givi gizela gizella gizem gjenovefa gjergj gjergji gjin gjinovefa gjok gjoko
+        gjon gjore gjorgje gjorgji gjorgjija gjovalin gjurgja gjyle gjyltene gladis glady gladys glayds
+        gleb glen glenda glendora glenn glenna glennie glennis glenys gligor glinda gloria glory glyn
+        glynda glynis glória go gobnait goce gocha godfrey godwin gogi gohar gojko golda golden goldie
+        gon gonca gonda gong gonnie gonny gonzalo gonçalo goo gopal gor goran goranka gorančo gorazd
+        gordan gordana gordon gorica gorm gospava gospodin gospodinka gosse gottfried gottlieb gouri
+        govind grace gracia gracie graciela graciete gracija gracinda gradimir grady graeme graham graig
+        graine gramoz granit grant granville grayce grazia graziano graziela graziella grazio grazyna
+        graça graţian graţiela grażyna gražina greet greetje greg grega greger gregg gregor gregoria
+        gregorio gregory gresa greta gretchen grete gretha grethe greti gretje gretl gretta gretus
+        grezzju grga grgo gricelda griet grietje grigol grigor grigore grigori grigoria grigorii
+        grigorij grigorijs grigorios grigoriy grigory grisel griselda grisha grit gro grover grozda
+        grozdana gry grygorii grygorij grygory grzegorz gráinne gré grégoire grégory gréta grétar grímur
+        gróa gu guadalupe gualtiero guan guang gudmund gudrun guerrino guglielmo gui guido guilherme
+        guilhermina guillaume guillermina guillermo guk gul gula gulab gular gulara gulbanu gulhayo
+        gulja gull gullan gulli gulmira gulnar gulnara gulnaz gulnora gulnur gulshan gulshara gulshat
+        gulshen gulya gulyara gulzada gulzar gulzat gulzhan gulzhazira gun guna gunaratnam gunay gunborg
+        gunda gundars gundega gundula gunel gunhild gunilla gunita gunjan gunn gunnar gunnel gunnhildur
+        gunnlaug gunnlaugur gunnsteinn gunnur gunnvor gunnþór gunnþórunn gunta guntars gunter gunther
+        guntis gunvor gunārs guo guram gurbachan gurbaksh gurban gurbax gurcharan gurdeep gurdev gurdial
+        gurdip gurgen guri gurinder gurjit gurli gurmail gurmeet gurmit guro gurpreet gus gussie gustaaf
+        gustaf gustav gustave gustavo gusts gustáv gusztáv guttorm guttormur guus guy guzel guðbergur
+        guðbjartur guðbjörg guðbjörn guðbrandur guðfinna guðfinnur guðgeir guðjón guðlaug guðlaugur
+        guðleif guðmann guðmar guðmunda guðmundur guðni guðný guðríður guðrún gvantsa gvido gvozden
+        gwang gwen gwenda gwendoline gwendolyn gwenn gwyn gwyneth gwénaëlle gye gylfi gytis gyu gyula
+        gyun gyung gyða gyöngyi györgy györgyi győző gábor gáborné gáspár gérald géraldine gérard géry
+        géza gëzim gëzime gígja gísli gíslína gökay gökhan göksel göksu gökçe gönül göran görkem gösta
+        göte götz gözde gústaf gústav gül gülay gülbahar gülcan gülce güldane gülden gülderen güler
+        güleser gülhan gülhanim gülistan gülizar güllü gülnaz gülnur gülser gülseren gülsüm gültekin
+        gülten gülçin gülümser gülüstan gülüzar gülşah gülşen günay gündüz güner güney güneş güngör
+        günter günther gürcan gürhan gürkan gürsel güven güzin ha haa haakon habbe habib habiba habibe
+        habip hacer hack hacı hadas hadassa hadi hadia hadice hadie hady hadžo hae haeng hafdís hafiz
+        hafiza hafize hafliði hafrún hafsteinn hafþór hagai hagay hagen hagit hai haidar haider haifa
+        haifaa haik hailey haim haitham hajdar hajime hajnalka hajo hajredin hajri hajrie hajrija
+        hajrije hajriz hajrudin hajrulla hak hakan haki hakija hakim hakima hakkı hakob hakop hal hala
+        haldis hale haley halid halida halide halil halim halima halime halimi halina halis halise halit
+        halla halldór halldóra halley hallfríður hallgerður hallgrímur hallie hallur hallveig halszka
+        haluk halvard halvor hamad hamayak hambartsum hamdi hamdija hamdo hamed hameed hamid hamida
+        hamide hamit hamlet hampus hamza han hana hanaa hanadi hanady hanae hanako hanan handan hande
+        hando hang hanh hani hanife hanifi hank hanna hannah hanne hanneke hannele hannelore hannes
+        hanni hannie hanno hannu hanny hanora hans hansjörg hansjürg hanspeter hansruedi hansueli
+        hansína hany hanım hao haralambie haralampie harald haralds haraldur harbans harbhajan hardeep
+        hardev hardi hardip hardy hardyal hari harijs hariklia harilla harinder haris harish harjinder
+        harjit harlan harland harley harm harma harmen harminder harmine harmony harold haroon haroun
+        harpa harpal harpreet harri harrie harriet harriett harriette harris harrison harro harry harsh
+        hartmann hartmut hartvig hartwig harue haruhiko haruka haruki haruko harumi harun haruna haruo
+        harutyun harvey harvinder harwinder hasan haseeb hasena hashem hashim hasib hasiba hasibe hasime
+        hasina hasmik hasna hasnija haso hasret hassan hasse hassie hassina hasso hasudin hat hatem
+        hateme hatice hatidža hatixhe hatmane hattie hatun hau hauke haukur hava havasxon havva haxhere
+        haxhi haxhire hay haya hayat hayati hayato haydar haydee hayden hayder hayfa hayk haykaz hayley
+        hayrettin hayri hayriye hayrulla haytham haywood hazal hazbi hazbije hazel hazem hazim hazir
+        haziz haşim hašim he hea heath heather heba hector hedi hediye hedvig hedviga hedvika hedwig
+        hedy hee heera hege heide heidelinde heidemarie heiderose heidi heidrun heidy heigo heike heiki
+        heikki heiko heili heimir heimo hein heine heiner heini heino heinrich heinrihs heinz heitor
+        heiða heiðar heiðbjört heiðdís heiðrún heiður hekla hektor hekuran hela helaine helder heldur
+        hele heleen heleena helen helena helene heleri helfried helga helge helgi heli helidon helina
+        helinä heliodoro heljo helju heljä helka hella helle hellen hellevi helma helmer helmi helmut
+        helmuth helmuts helve helvi hely helén helēna henadz henadzi hendra hendrik hendrika heng henk
+        henn henna hennadij hennadiy hennadzy henni hennie henning henno henny henný henri henric
+        henrich henrieta henriett henrietta henriette henrik henrikas henrike henrikh henrikki henrique
+        henriqueta henriët henriëtte henry henryk henryka heon hera herb herbert herborg herculano
+        herdis herdís hergen heribert heriberto herlinda herlinde herluf herma herman hermann hermanni
+        hermelinda hermien hermila hermina hermine herminia herminio hermínia hermínio hernâni hero
+        herolinda herschel hershel herta hertha hervé herwig hessel hester hetem hettie hetty heui heung
+        hey heydar heye hi hiba hicham hicran hidajet hidajeta hidajete hidayet hideaki hidekazu hideki
+        hideko hidenori hideo hidetoshi hideyo hideyuki hie hiedi hielke hien hiep hieronim hieu higinio
+        hiie hikari hikaru hikmat hikmet hila hilal hilaria hilario hilary hilda hilde hildegard
+        hildegarda hildegarde hildigunnur hilding hildred hildur hilja hilke hilkka hilko hillar hillary
+        hille hillel hillevi hillie hillrich hilly hilma hilmar hilmi hilmir hilmo hilton hiltrud
+        himadri himmet himzo hinako hind hinderk hinke hinrich hinriette hinrik hinrikus hipolito hiqmet
+        hira hiram hiro hiroaki hiroe hirofumi hirohiko hirohisa hirokazu hiroki hiroko hiromasa hiromi
+        hiromichi hiromitsu hironobu hironori hiroo hiroshi hirotaka hiroto hiroya hiroyasu hiroyuki
+        hisae hisako hisami hisanobu hisao hisashi hisato hisayoshi hisham hitomi hitoshi hiyam hjalti
+        hjálmar hjördis hjördís hjörleifur hjörtur hjörvar hjørdis hlynur hlíf hlín hlíðar hlöðver ho
+        hoa hoai hoan hoang hobert hoc hocine hoda hodo hoe hoi holger holley holli hollie hollis holly
+        holta homa homayoon homayoun homayun homer honey hong honorio hoo hoon hope horace horacio
+        horaţiu horia horst hortencia hortense hortensia horácio hosea hosein hosni hossain hossam
+        hossein houcine houda houssain houssam houssein houston hovannes hovhannes howard hoyt hrachia
+        hrachik hrachuhi hrachya hrafn hrafnhildur hrafnkell hrair hranislav hrannar hrant hranush
+        hrefna hreggviður hreinn hreiðar hripsik hripsime hriska hrista hristijan hristina hristo
+        hristos hrund hrvoje hrólfur hrönn hsiu hu hua huan hubert hubertus huda hudoishukur hue huey
+        hugh hugi hugo hugrún hugues huguette hui huib huld hulda hulusi huma humayun humberto humphrey
+        hun hung hunter huong huriye hurshid husain husam husayn husein huseyn husni husnida husnija
+        huso hussain hussam hussein huu huub huy huyen huynh hwa hwan hwang hy hyacinth hyang hye hyeon
+        hyeong hyman hynek hyo hyon hyong hyoun hyoung hyqmet hyra hyrie hyrije hysen hysni hysnije hyuk
+        hyun hyung hákon hálfdán håkan håkon håvard héctor hélène héléna héðinn hólmar hólmfríður högni
+        hörn hörður höskuldur hülya hürriyet hüseyin hüsne hüsniye hüsnü hıdır hızır ia iacob iain ian
+        iana iancu ib iben ibolya ibrahim ibro ibtisam ibtissam ibtissem ichiro ida idajet idajete
+        idalia idalina idan idar ideal idell idella idit idith idlir ido idrees idriz idrizi iesha ieva
+        ifeta ifigeneia ifigenia iftach iftikhar iftim igal igbale igballe igino igli ignac ignace
+        ignacia ignacio ignacy ignas ignatius ignaz ignazia ignazio ignjat ignác igor igoris igors
+        igorče ihar ihno ihor ihsan iida iina iiris iiro iisakki ik ika ikbal ikbale ike ikram ikue
+        ikuko ikumi ikuo ikuyo il ila ilaha ilan ilana ilanit ilari ilaria ilario ilarion ilcho ilda
+        ildar ildefonso ildiko ildikó ile ileana ileen ilektra ilene ilga ilgar ilgmārs ilgonis ilgvars
+        ilgın ilham ilhama ilhom ilia ilian iliana ilias ilie ilija ilijan ilijana ilinka ilir ilira
+        ilirjan ilirjana iliya iliyan iliyana ilja iljaz ilka ilkin ilkka ilko illa ille illya illés
+        ilma ilmar ilmari ilme ilmi ilmije ilmira ilmo ilmārs ilo ilona ilonka ilpo ilqar ilse iluminada
+        ilvars ilya ilyas ilze ilídio im ima imad iman imants imbi imed imelda imer imke immacolata
+        immanuel imogene imran imrane imre imrich imréné imtiaz in ina inabat inara inas inaya inbal
+        inderjit india indira indra indrek indrit indriði indu indulis indíana ine ineke inell ines
+        inesa inese inesis inessa ineta inez ineza ing inga ingalill ingar ingars inge ingebjørg
+        ingeborg ingeborga ingeburg ingegerd ingegärd ingela ingelise ingelore ingemar inger ingerlise
+        ingi ingibergur ingibjörg ingigerður ingileif ingimar ingimundur ingiríður ingjerd ingmar ingo
+        ingolf ingrid ingrida ingrit ingrīda inguna ingunn ingus ingvald ingvar ingvars ingveldur ingvi
+        ingvild ingólfur ingþór ingūna inha inita inka inken inkeri inmaculada inna inno inocencia
+        inocencio inocêncio insa inta intars ints inácia inácio inès inés inês ināra ioan ioana ioanna
+        ioannis iola iolanda iole ion iona ione ionel ionela ionică ionuţ iordanis ioseb iosefina iosif
+        ioulia iqbal ira irada iraida iraj irakli iraklis irana irek iren irena irene ireneusz irfan
+        irida iride irina irine irinel irini irinka iris irisa irish irit irith irja irma irmeli irmgard
+        irmtraud iro iroda iroshka irvin irving irwin iryna irène irén iréne irēna irīna isa isaac isaak
+        isabel isabell isabella isabelle isadora isaiah isaias isak isam isamu isao isaura isela ishai
+        ishkhan isiah isida isidora isidoro isidoros isidra isidro isis iskandar iskander iskra iskren
+        islam ismael ismail ismat ismayil ismet ismeta ismimi ismir ismo isni isobel isolde israel
+        isreal issa issac issam istván istvánné isuf ita itai italia italo itamar itay ito itoko itsuko
+        itsuro ittai itzak itzchak itzhak itziar iulia iulian iuliana iuliu iurie iurii iuza iva ivailo
+        ivajlo ivan ivana ivanas ivancho ivane ivanka ivanna ivano ivans ivančica ivančo ivar ivars
+        ivaylo ivelin ivelina ivelisse iver iveri iveta ivetta ivette ivey ivi ivica ivika ivka ivo
+        ivona ivone ivonna ivonne ivor ivory ivy ivzi iván iwan iwona iyad iyadurai iyampillai izabela
+        izabella izak izchak izet izeta izetta izhak izidor izola iztok izudin izumi izzak izzat iðunn
+        iñaki iļja işık işıl işılay ja jaak jaakko jaan jaana jaanika jaanus jaap jaba jabbar jaber jac
+        jacalyn jacco jacek jacelyn jacinda jacinta jacinto jack jackeline jackelyn jacki jackie jacklyn
+        jackqueline jackson jacky jaclyn jaco jacob jacobus jacqualine jacque jacquelien jacquelin
+        jacqueline jacquelyn jacquelyne jacquelynn jacques jacquetta jacqui jacquie jacquiline jacquline
+        jacqulyn jad jada jade jadranka jadviga jadvyga jadwiga jae jafar jagdev jagdish jagir jagjit
+        jagmohan jagoda jagtar jahn jahongir jai jaime jaimee jaimie jak jaka jake jakob jakobus
+        jakobína jakov jakub jakup jalal jale jaleesa jalisa jalmari jalo jaloliddin jama jamaal jamal
+        jamar jame jamee jameel jamel james jamey jami jamie jamiel jamika jamil jamila jamilah jamilia
+        jamilya jamison jammie jamshid jan jana janae janaki janaq janar janat janay jandre jane janean
+        janee janeen janek janel janell janella janelle janene janessa janet janeta janeth janett
+        janetta janette janey janez jang jani janice janie janiece janika janina janine janis janise
+        janita janja janka janke janko jann janna janne janneke jannes jannet jannette janni jannie
+        jannik janno janny jans jantcho jantina jantine jantje january janus janusz janyce janė janīna
+        jappie jaqueline jaquelyn jared jari jarkko jarl jarle jarmila jarmo jarnail jarno jarod jarolím
+        jaromír jaromíra jaroslav jaroslava jarosłav jarosław jarred jarrett jarrod jaruška jarvis
+        jarþrúður jasbir jasem jasenka jasenko jashar jasim jasmin jasmina jasmine jasminka jasna jason
+        jaspal jasper jassem jassim jassir jasur jasvinder jasvir jaswant jaswinder jatinder jatta
+        jauhen jaume jaunita jaunutis javad javed javeed javid javier jawad jawdat jaweed jawid jay jaya
+        jayanti jayashree jaye jayme jaymie jayna jayne jayson jazmin jazmine jc je jea jean jean-claude
+        jean-luc jean-marie jean-paul jean-pierre jeana jeane jeanelle jeanene jeanet jeanett jeanetta
+        jeanette jeanice jeanie jeanine jeanmarie jeanna jeanne jeannet jeannetta jeannette jeannie
+        jeannine jeannot jeanny jed jee jef jeff jefferey jefferson jeffery jeffie jeffrey jeffry
+        jegatheeswaran jegor jehad jehona jehuda jekaterina jeko jela jelena jelenka jelica jelisaveta
+        jeljazka jeljazko jelju jelka jelle jellie jelly jelmer jeltje jemal jemma jen jena jenae jene
+        jenee jenell jenelle jenette jeneva jeni jenica jenice jenifer jeniffer jenine jenise jenja
+        jenna jennefer jennell jennet jennette jenni jennie jennifer jenniffer jennine jenny jenný jens
+        jensína jenő jeom jeon jeong jeppe jerald jeraldine jeramy jere jeremiah jeremy jeri jerica
+        jerilyn jerina jerka jerker jerko jerlan jerlene jermaine jernej jerneja jeroen jerold jerome
+        jeromy jeronim jeronimas jeronimo jerrell jerri jerrica jerrie jerrod jerrold jerry jerzy
+        jerónimo jes jesenia jesica jesmond jesper jess jesse jessenia jessi jessia jessica jessie
+        jessika jessy jestine jesus jesusa jesusita jesús jet jeta jetchka jetcho jetmir jetmira jetnor
+        jeton jetta jette jettie jetty jeung jevgeni jevgenia jevgenij jevgenija jevgenijs jevgeniy
+        jevgeņijs jevgēnija jevgēnijs jewel jewell jewgenij jeyachandran jeyakumar jeyakumaran
+        jeyakumari jeyarajah jeyaratnam jeyhun jeļena jharna ji jia jian jiang jiao jie jihad jihan
+        jikke jill jillian jim jimmi jimmie jimmy jin jina jindra jindřich jindřiška jing jinny jiong
+        jiro jit jitka jitske jivka jivko jiřina jiří jo joachim joacim joakim joan joana joane joanie
+        joann joanna joanne joannes joannie joaquim joaquin joaquina joaquín job jocelyn jocelyne jochem
+        jochen jodee jodi jodie jody joe joeann joel joella joelle joellen joep joeri joesph joetta
+        joette joey joga joginder johan johana johann johanna johanne johannes john john-mary johna
+        johnathan johnathon johnetta johnette johnie johnna johnni johnnie johnny johnsie johnson johny
+        joi joie joita joke jokūbas jolana jolanda jolande jolanta joleen jolene jolie jolien joline
+        jolita jolyn jolynn jolán jon jona jonah jonas jonathan jonathon jone jonell jonelle jong joni
+        jonida jonie jonka jonna jonne jonnie jonny jonuz joo joon joona joonas joong joop joost jopie
+        jora jordan jordanka jordančo jordi jordon jordy jorgaq jorge jorgji jorgo jorida joris jorma
+        joro jorun jorunn jos jose josef josefa josefin josefina josefine joselyn josep joseph
+        joseph-mary josephina josephine josette josh joshua josiah josiane josianne josie josien josif
+        josip josipa joslyn joso jospeh josphine jostein josue josy josèphe josé josée joséphine jouke
+        joukje jouko joumana joung jouni jovan jovana jovanka jovcho jovica jovita jovka jovo joy joya
+        joyce joycelyn joye jozef jozefa jozefína jozo joão joé joël joëlle joško jože jožef jožefa
+        jožica ju juan juana juanita jude judi judie judit judita judite judith judson judy judīte jue
+        juha juhan juhana juhani juho jukka jule julee julene jules juli julia julian juliana juliane
+        juliann julianna julianne julie julieann julien julienne juliet julieta julietta juliette julija
+        julijan julijana julijona julijonas julinda julio julissa julita julius juliusz juliya juliyan
+        juliyana julián julya jum jumana jumanah jun juna june jung junichi junichiro junie junior
+        junita junji junko junya juozapas juozas juraj jure jurgen jurgis jurgita juri jurica jurij
+        jurijs jurijus juris juriy jurjen juro juryj jurģis juso jusra jussi justa justin justina
+        justinas justine justino justo justyna jusuf juta jutta juul juuso juzefa jyoti jyotsna jyri
+        jyrki jytte jyun ján jános jánosné jérémie jérémy jérôme jódís jóel jófríður jóhann jóhanna
+        jóhannes jón jóna jónas jónatan jónína jórunn jósef jósep józef józefa józsef józsefné jökull
+        jörg jörgen jörn jörundur jørgen jørn júlia júlio július júlía júlíana júlíus jürg jürgen jüri
+        jānis jāzeps jēkabs jūlija jūlijs jūra jūratė ka kaan kaare kaarel kaari kaarina kaarle kaarlo
+        kabeer kabir kacey kaci kacie kacper kacy kader kadi kadir kadira kadire kadri kadrie kadrija
+        kadriye kae kai kaia kaidi kaido kaie kaija kaila kailasapillai kailash kaili kaino kairat kaire
+        kairi kairit kais kaisa kaisar kaissar kaisu kaitlin kaitlyn kaj kaja kajsa kakha kakhaber kala
+        kaleigh kalervo kalev kaleva kalevi kaley kali kalina kalinka kalja kaljo kalju kalle kallie
+        kalliopi kallirroi kalmer kalo kalojan kaloyan kalpana kaltrina kalvis kalya kalyan kalyani
+        kalyn kam kama kamal kamala kamalanathan kamaljit kamber kamel kamelia kamelija kameliya kamen
+        kamer kami kamil kamila kamilah kamile kamilja kamilla kamilya kamini kamla kamlesh kamma kamo
+        kamoliddin kamran kamuran kan kana kanae kanagalingam kanagarajah kanagaratnam kanagasabai
+        kanagasingam kanako kanapathipillai kanapathy kanat kanchan kandace kandan kandasamy kandi
+        kandiah kandice kandis kandra kandy kanella kanesalingam kanesha kang kanisha kanstantsin kanta
+        kanthiah kanti kaori kaoru kap kapka kara karam karamjit karan karapet kareem kareen karel karen
+        karena karey kari karianne karie karim karima karin karina karine karisa karissa karitas karl
+        karla karleen karlen karlene karlheinz karlo karlotta karly karlygash karlyn karma karmela
+        karmen karna karnail karo karol karola karole karoliina karolina karoline karolis karolyn
+        karolína karon karren karri karrie karry karsten karthigesu karuna karunakaran kary karyl karyn
+        karítas karólína kasandra kasem kasey kasha kashmir kasi kasie kasim kasinathar kaspar kaspars
+        kasper kassandra kassem kassie kastriot kastytis kasumi kasım kata katalin katariina katarina
+        katarzyna katarína kate katelin katelyn katelynn katerina katerine kateryna kateřina kathaleen
+        katharina katharine katharyn kathe katheleen katherin katherina katherine kathern katheryn
+        kathey kathi kathie kathleen kathlene kathline kathlyn kathrin kathrine kathryn kathryne kathy
+        kathyrn kati katia katica katie katija katina katja katjuša katla katleen katlyn katre katri
+        katrice katriina katrin katrina katrine katrín katrīna katsiaryna katsuaki katsue katsuhiko
+        katsuhiro katsuhisa katsumi katsunori katsutoshi katsuya katsuyuki kattie katy katya kauko kauno
+        kaupo kaushal kaushalya kavita kavitha kay kaya kayce kaycee kaye kayla kaylee kayleen kayleigh
+        kaylene kayo kayoko kays kazi kazimiera kazimieras kazimierz kazimirs kazuaki kazue kazufumi
+        kazuhiko kazuhiro kazuho kazuki kazuko kazuma kazumasa kazumi kazunari kazunori kazuo kazushi
+        kazushige kazutaka kazuto kazuya kazuyo kazuyoshi kazuyuki kazys kazım kažimir ke kecia kee
+        keeley keely keena keenan kees keesha kei keigo keiichi keiichiro keiji keijo keiko keila keira
+        keisha keishi keisuke keita keith keitha keizo keld keli kelle kellee kelley kelli kellie kelly
+        kellye kelsey kelsi kelsie kelvin kemal kemberly ken ken'ichi kena kenan kenda kendal kendall
+        kendra kendrick keneth kengo kenia kenichi kenichiro kenisha kenji kenjiro kenn kenna kennet
+        kenneth kennith kenny kensaku kensuke kent kenta kentaro kentarou kenth kenton kenul kenya
+        kenyatta kenyetta keon kera keranka kerem keren keri kerim kerka kerli kermit kerri kerrie kerry
+        kersti kerstin kert kerttu kertu kesha keshia ketevan ketheeswaran keti ketil ketill ketty
+        keturah keum keun keva keven kevin kevser kewal key kezban keziban kfir kha khac khachatur
+        khachik khadija khadijah khadijeh khadim khadra khai khaldoun khaldun khaled khalid khalil
+        khalilah khanh khatuna khayal khilola khoa khoat khoi khrystyna khuong ki kia kiana kiara kien
+        kiera kieran kiersten kiesha kiet kieth kieu kikuko kil kiley kilian killian kim kima kimber
+        kimberely kimberlee kimberley kimberli kimberlie kimberly kimbery kimbra kimete kimi kimie
+        kimiko kiminori kimmo kina kindra king kinga kinh kip kira kiran kiraz kirby kircho kire kiril
+        kirila kirill kirk kiro kirpal kirsi kirsten kirsti kirstie kirstin kirstine kirsty kirti kiryl
+        kiryll kisha kishan kit kitchka kitija kittie kitty kiyoko kiyomi kiyoshi kiyotaka kiyoteru
+        kizzie kizzy kjartan kjeld kjell kjellaug kjersti kjerstin kjetil klaas klaasje klara klarita
+        klas klaske klaudia klaudija klaudiusz klaus klavdija kleanthi kleanthis klemen klemens
+        klemensas klement kleopatra kliti kliton klodeta klodian klodiana klodjan klodjana klára knarik
+        knud knut knútur ko koba kobi kobra koby koco koen kohei koichi koichiro koika koit koji kojka
+        koki kokila kolbeinn kolbjørn kolbrún kole kolfinna koli koljo kolju kolo koloman kolya kolyo
+        kolyu kon kong konrad konráð konstadinos konstancija konstantin konstantina konstantinas
+        konstantine konstantinos konstantyn konstantīns konul konštantin koo kook koos kor korab
+        koraljka koray korey kori korlan kornel kornelia kornél kornélia kornēlija kortney kory koryun
+        kosju kosmas kosovka kosta kostadin kostadinka kostandin kostaq kostas kostatinka kosti
+        kostiantyn kostyantin kostyantyn kosuke kosyu kota kotaro kotryna kouhei kouichi kouji kouki
+        kourtney kousuke koviljka koyka kozeta kozma kozo kozue koče kraig krasen krasimir krasimira
+        krassen krassimir krassimira kremena krenar krenare kreshnik kresten krešimir krešo kris krishan
+        krishna krishnakumar krishnapillai krishnasamy krissy krista kristal kristan kristaps kristaq
+        kristbjörg kristbjörn kristeen kristel kristen krister kristi kristiaan kristian kristiana
+        kristians kristie kristien kristiina kristijan kristin kristina kristine kristinn kristián
+        kristjan kristjana kristján kristle kristmann kristmundur kristo kristof kristofer kristoffer
+        kristofor kristopher kristrún krists kristsina kristy kristyn kristín kristína kristófer
+        kristýna kristīne krisztina krisztián krišjanis krsta krste krsto kruno krunoslav krustina
+        krustinka krustju krustyu krysta krystal krystallia krysten krystian krystin krystina krystle
+        krystsina krystyna krysztof krzysztof ksenia ksenija kseniya ksenja ksenya ku kuan kuanysh kuat
+        kubilay kudret kui kuido kujtesa kujtim kuk kulbir kuldeep kuldip kullervo kulvinder kulwant
+        kulwinder kulyash kum kumar kumara kumarasamy kumari kumi kumiko kumrie kumrije kumud kun kuna
+        kuncho kundan kunihiko kuniko kunio kunka kuno kuralay kurt kurtis kurtuluş kushtrim kustaa
+        kusum kvetoslav kvetoslava květa květoslav květoslava květuše kwan kwang kweon kwi kwon ky kye
+        kyeong kyla kyle kylee kylie kyllikki kym kymberly kyo kyoichi kyoko kyong kyoo kyoung kyra
+        kyriaki kyriakos kyrylo kyu kyum kyun kyung kyösti kálmán kári károly kärt käte käthe käthi
+        käthy kätlin kåre köksal kübra külli küllike kürşat kārlis kęstutis kıvanç kıymet labib labinot
+        lac lacey lachelle lachezar laci lacie lacresha lacy lada ladawn ladislav ladislava lado ladonna
+        lady lae lael laetitia lahja lahoma lai laib laila laima laimdota laimonas laimonis laimutis
+        laimutė laina laine laith lajos lajosné lajuana lakeesha lakeisha lakendra lakenya lakesha
+        lakeshia lakhbir lakhwinder lakia lakiesha lakisha lakita lakshmi lal lala lale lali lalita
+        lalka lam lama laman lamar lambert lamberto lambrini lamia lamiaa lamiah lamija lamiya lammert
+        lamonica lamont lamprini lampros lamya lan lana lance landa landon lane lanell lanelle lanette
+        lang lanh lani lanie lanita lannie lanny lanora lap laquanda laquita lara larae laraine laree
+        larhonda lari larisa larissa larita laronda larraine larry lars larue larysa lasandra lasha
+        lashanda lashandra lashaun lashaunda lashawn lashawna lashawnda lashay lashell lashon lashonda
+        lashunda lasonya lasse lassi lata latanya latarsha latasha latashia latchezar latesha latia
+        laticia latif latife latika latina latinka latisha latonia latonya latoria latosha latoya
+        latoyia latrice latricia latrina latrisha lau laufey lauma launa laura lauralee lauran laure
+        laureano laureen laurel lauren laurena laurence laurene laurens laurent laurentino laurenţia
+        laurenţiu laureta lauretta laurette lauri laurice laurids laurie laurinda laurine lauris laurits
+        lauryn laurynas lavada lavdie lavdosh lavelle lavenia laver lavera lavern laverna laverne laveta
+        lavette lavina lavinia lavon lavona lavonda lavone lavonia lavonna lavonne lavrenti lawana
+        lawanda lawanna lawerence lawrence laxmi layal layla layne layth lazar lazaro lazaros laziza
+        lazo lazzat lazăr laëtitia le lea leah lean leana leandra leandro leanid leann leanna leanne
+        leanora leatha leatrice lech lecia leda ledia ledio ledion lee leeann leeanna leeanne leela leen
+        leena leendert leesa leevi lefter lei leia leib leida leif leifur leigh leigha leighann leila
+        leilani leili leisa leisha lejla lek leka leke lekisha lela lelah leland lelde leli lelia leman
+        lembi lembit lemuel len lena lenard lence lendita lene lenie lenita lenka lenke lenna lennart
+        lennie lenny lenora lenore lenuţa leny leo leokadia leokadija leola leoma leon leona leonard
+        leonarda leonardas leonardo leonards leonardus leonas leoncio leone leonel leonhard leonia
+        leonid leonida leonidas leonidha leonie leonila leonor leonora leonore leons leontin leontina
+        leontine leontína leonīds leopold leopoldina leopoldine leopoldo leora leota leoš lepa leposava
+        lera leri lernik leroy les lesa lesha lesia lesja leslee lesley lesli leslie lessie lester lesya
+        leszek lesław leta letha leticia letisha letitia letizia letiţia lettie letty leutrim lev levan
+        levana levent levi levon lew lewis lex lexie leyla leylashka leyli lezlie leó león li lia liam
+        lian liana liane liang lianna lianne liat libbie libby libera libero liberty libor librada
+        libuša libuše licia lida lidia lidija lidiya lidy lie lieke liem lien liene lienīte lies
+        liesbeth lieselotte lieu lieuwe lieve ligia ligita lihi lii liia liidia liilia liina liis liisa
+        liisi liivi lija lila lilach lili lilia lilian liliana liliane lilianna lilija lilijana lilit
+        lilita liliya lilja liljan liljana lill lilla lillemor lilli lillia lilliam lillian lilliana
+        lillie lilly lillý lily lilya lilyan lilyana lim liman limor lin lina linards linas lincoln lind
+        linda lindita lindsay lindsey lindsy lindy line lineke linette ling linh linn linnea linnie
+        linnéa lino linsey linus linwood lionel lionginas lior liora lioubov liparit liran liri liridon
+        liridona lirie lirije lirim liron lis lisa lisabeth lisandra lisbet lisbeth lise liselott
+        liselotte lisette lisha lissa lissette lissi lissie lissy lita liu liuba liuben liubka liubomir
+        liubov liubovi liucija liuda liudas liudmil liudmila liudvika liudvikas liutauras liv liva livia
+        livio liviu liya liz liza lizabeth lizaveta lizbeth lizeth lizette lizzette lizzi lizzie liāna
+        ljerka ljilja ljiljan ljiljana ljuba ljube ljuben ljubica ljubinka ljubinko ljubisav ljubiša
+        ljubka ljubo ljubomir ljubov ljudevit ljudmil ljudmila ljupka ljupče ljupčo llambi llazar llesh
+        lloyd lluis llukan lo loan lobar loc lodewijk lodovico loek loes loftur logan loganathan logi
+        loi loida lois loise lojze lokman lola lolita loma lon lona londa lone long loni lonna lonneke
+        lonni lonnie lonny lookman lora loraine loralee lorang lore lorean loredana loree loreen lorelei
+        lorella loren lorena lorenc lorene lorenz lorenza lorenzo loreta loreto loretta lorette lori
+        loria loriann lorie lorik lorilee lorina lorinda lorine loris lorita lorna lorraine lorretta
+        lorri lorriane lorrie lorrine lory lotfi lothar lotta lotte lotti lottie lou louai louann
+        louanne louay louella louetta louie louis louisa louise louisette louiza loukas loukia loura
+        lourdes lourenço lourie louvenia love lovella lovetta lovie lovisa lovise lovísa lowell loyce
+        loyd loïc lu luai luan luana luann luanna luanne luat luay luba lubna lubomir lubomír lubov
+        luboš luc luca lucas lucette luchezar luci lucia lucian luciana luciano lucica lucie lucien
+        lucienne lucija lucila lucile lucilla lucille lucina lucinda lucio lucius luciënne lucjan
+        lucrecia lucretia lucrezia lucreţia lucrèce lucy lucyna lucía lucília ludger ludie ludivina
+        ludivine ludmila ludmilla ludmyla ludo ludovic ludovica ludvig ludvik ludvík ludwig ludwik
+        ludwika luděk lue luella luetta luftar luigi luigia luigina luigino luigj luis luisa luise
+        luisella luiza lujza luka lukas luke lukáš lula luljeta lulu lulzim lulëzim luminiţa lumnie
+        lumnije lumturi lumturie lumturije lumír luna luo luong lupe lupita lura lurdes lurlene lurline
+        lusine lutfi luther lutvo lutz luu luuk luule luvenia luz luzia luís luísa ly lyailya lyazzat
+        lyda lydia lydie lykke lykourgos lyla lyle lyman lyn lynda lyndia lyndon lyndsay lyndsey lynell
+        lynelle lynetta lynette lynn lynna lynne lynnette lynsey lynwood lysiane lyuba lyuben lyubka
+        lyubomir lyubov lyudmil lyudmila lyudmyla lyun lára lárus lászló lászlóné léa léo léon léonard
+        léonce léone léonie léontine léopold lídia líf lína líney lísa lísbet lívia lóa lúcia lúðvík
+        lübbo lütfi lütfiye lütfü lýdia lýður lāsma lăcrămioara līga līvija lūcija ma maaike maamoun
+        maaret maaria maarika maarit maarja maarten maartje mabel mabelle mable mac machelle machiko
+        machla macie maciej mack mackenzie macy madalena madalene madalina madaline madalyn madara
+        maddalena maddie madelaine madeleine madelene madeline madelon madelyn madge madhavi madhu
+        madhumita madhuri madi madie madina madis madison madlena madli madlyn madoka madonna mads mae
+        maegan maeva maeve mafalda magali magalie magaly magan magaret magarete magbula magbule magda
+        magdalen magdalena magdalene magdalina magdalini magdaléna magdolna magen maggie maggy magne
+        magnea magnhild magni magnolia magnus magnús magomed magret maha mahadevan mahalia mahalingam
+        mahdi mahendra mahendran mahendrarajah maher mahesh maheswaran mahin mahir mahmod mahmood
+        mahmooda mahmoud mahmud mahmure mahmut mahnaz maho mahua mai maia maibritt maida maido maie
+        maiga maija maiju maik maike maikel maiken maiko maila maile mailis maimu mair maira maire mairi
+        mairis mairita mairéad mais maisha maisie maisun maisy mait maite maj maja majbrit majbritt
+        majda majed majeed majella majid majida majidah majken majlinda major majorie maka makbule
+        makeda makfire makhach makhan maki makiko mako makoto makpal makram maks maksat maksim maksims
+        maksud maksym makvala mal mala malakah malakeh malcolm malcom malek malena malene malia malik
+        malika malin malina malinda malini maliq malisa malissa malka malkah malkhaz malkiat malkit mall
+        malle mallie mallory malorie malou malte malti malvina malvína mamed mami mamia mamie mamiko
+        mamikon mammie mamoru mamoun mamta mamuka mamurjon man mana manabu manal manami manana manca
+        manda mandeep mandi mandica mandie mandy mane manfred manfreda mangal manh manie maninder
+        manisha manivannan manja manjari manjeet manjinder manjit manjola manju manjula manlio manoharan
+        manoj manojlo manol manolis manon manoochehr manoocher manouchehr manshuk mansoor mansour
+        mansoura mansoureh mansur manual manucher manuel manuela manuk manvel manwel many manya manzoor
+        manzur manzura mao maor maple maqsood mar mara maragaret maragret maral maranda marat maraš marc
+        marcel marcela marcelene marcelina marceline marcelino marcell marcella marcelle marcello
+        marcellus marcelo marcelė marcene marchelle marcho marci marcia marcial marcie marcin marco
+        marcos marcus marcy mardell mare mareike marek mareks marel maren maret maretta marg marga
         margalit margaret margareta margarete margareth margaretha margarethe margarett margaretta
-        margarette margarida margarido margarit margarita margarite margaritha margaritis margaritka
-        margarito margaritta margart margaryta margaréta margaux marge marged margeir margene margeret
-        margert margery marget margheoala margherita marghioala marghiolita marghita margie margit
-        margita margith margitta margitte margje margo margolf margon margonda margonis margorie margot
-        margoth margreet margret margrete margreth margretha margrethe margrett margrid margriet
-        margrieta margrit margrith margrét marguerita marguerite margund margunde margurite margus
-        marguy margy marharita marharyta marhild marhta mari maria mariaana mariah marialba marialuisa
-        mariam marian mariana mariane marianela marianella mariangela marianka mariann marianna marianne
-        mariannick marianno mariano marians marianthi mariantonietta marianus mariapia maribel maribelle
-        maribeth marica maricel maricela marichen maricica marico maricruz marie marie-andré
-        marie-joseph marie-luce marie-pascale marie-pierre mariea mariean marieana marieanne mariechen
-        mariedore mariegret marieka marieke mariel mariela mariele marielene marielies marieliese
-        mariella marielle mariello marielouise marieluise marien mariet marieta marietheres marietina
-        marietje marietraud marietta mariette marietto marigon marigona marii mariin mariita mariitta
-        marij marija marijan marijana marijanas marijanka marije marijela marijka marijke marijn marijne
-        marijo marijona marijonas marijtje marika marike mariken marikka mariko marikukka marila marilee
-        marileen marilen marilena marilene mariliis marilijn marilin marilina marilisa mariliza marilo
-        marilou marilu marilyn marilyne marilynn marilynne marilyse marilène marimuthu marin marina
-        marinca marincho marinda marine marinel marinela marinella marinello marineta marinete marinette
-        marinică marinka marinke marinko marino marinos marinus marinó mario mariola mariolina mariolino
-        marion mariora marios mariosa maris marisa marisca marise marisel marisela marisha mariska
-        mariso marisol marissa maristella marit marita maritana marith maritha maritta maritxu maritza
-        mariuccia mariuccio marius mariusz marivel mariya mariyam mariyan mariyana mariyanka mariyka
-        marián mariël mariëlla mariëlle mariët mariëtte marja marjaana marjan marjana marjanas marjanca
-        marjanna marjanne marjančo marjatta marje marjelle marjeta marjetka marjo marjoke marjola
-        marjolaine marjolein marjoleine marjolijn marjolijne marjolène marjon marjonka marjorie marjory
-        marju marjukka marjut mark markandu markar markas markel markelian markeljana markell markella
-        marketta markita markko markku marko markolf markos marks markus markward markwart markéta
-        markús marla marlan marlana marlea marlee marleen marleine marlen marlena marlene marley marli
-        marlie marlieke marlien marlies marliese marliis marlijn marlin marlinde marlindo marline marlis
-        marlisa marlise marlit marlitt marlo marloes marlon marlotte marlous marly marlyn marlyne marlys
-        marlyse marlène marlén marna marni marnie marnix marny maro maroesjka marold maron maronia
-        maronna maroon marouan marouane maroula maroun marouso maroš marquerite marques marquetta
-        marquis marquise marquita marquitta marrie marrigje marrij marrit marry marsali marsel marsela
-        marsha marshall marsibil marsida marsilia marsilio marsona mart marta marte marteinn martell
-        marten marth martha marthe marthese marthijn marthinus marti martial martie martien martiene
-        martijke martijn martim martin martina martine martinella martinho martinian martiniano martino
-        martinus martirio martiros martje martrud martta martti martty marty martyn martyna martynas
-        martín maruan maruf marulka marun maruschka marushka marusja maruska marusya maruta maruša
-        maruše marv marva marve marvel marvella marven marvin marvis marvyn marwa marwan marx mary marya
-        maryada maryalice maryam maryan maryann maryanna maryanne marybelle marybeth marye maryelle
-        maryellen maryetta maryia maryjane maryjo maryla maryland marylaure marylee marylin maryline
-        marylise maryln marylou marylouise marylyn marylynn marylène maryna maryrose maryse marytė
-        maryvonne marzel marzellus marzena marzhan marzia marziale marzieh marzio marziyeh maría marían
-        maríangel maríanna marías marília marín marís maríus marė marģeris marģers masaaki masaatsu
-        masae masafumi masaharu masahide masahiko masahiro masahisa masahito masakatsu masakazu masaki
-        masako masami masamichi masamitsu masamune masanao masanari masanobu masanori masao masaomi
-        masaru masashi masataka masatake masato masatomo masatoshi masaya masayasu masayo masayoshi
-        masayuki masayushi masazumi mascha masha masina masino masis masja mason masood masoomeh masoud
-        masouma masoumeh massima massimiana massimiliana massimiliano massimina massimino massimo massom
-        massoud massouda massouma massoumeh massud massuda massumah massumeh masud masuda masuko masuma
-        masumah masumeh masumi masuo masuyo mat matache matan matana matanah matas mate matei mateiu
-        matej mateja matejka mateo materne mateu mateus mateusz mateušas matevž matha matheson mathew
-        mathias mathieu mathijs mathilda mathilde mathildus mathis mathivannan mathurin mathurine
-        mathäus mathé mati matias matic matija matild matilda matilde matimila matina matinoula matis
-        matisha matisse matisyahu matityahu matjaž matko mato matriona matroana matrona mats matsje
-        matsue matt mattea matteo matthaios matthea matthew matthias matthieu matthijs matthildi
-        matthildur matthis matthissa matthäus matthías matti mattia mattias mattie mattin matts matty
-        matvei matxalen matylda matías matúš matīss maud maude maudie maudy mauk mauno maunu maura
-        maurane maureen mauri maurice mauriceta mauricette mauricia mauricio mauriciu maurilia maurilio
-        maurin maurine maurita maurits mauritz maurizia maurizio mauro maurus maury maurícia maurício
-        maverick mavis mavluda mavretta max maxance maxat maxence maxi maxie maxim maxima maxime
-        maximiana maximiano maximiliaan maximilian maximiliana maximiliane maximiliano maximilien
-        maximilienne maximillian maximin maximina maximino maximo maxine maxl maxwell maxíma maxímo may
-        maya mayako maybell maybelle maybrit maybritt maye mayeul mayk mayke maykel mayme maynard mayo
-        mayola mayra mayram maysa maysam maysan maysoon maysoun maysun maytal mayte mayu mayuko mayumi
-        mayura mayyadah mazal maze mazen mazhar maziar mazie mazin mazlum maël maëlane maële maëlenn
-        maëlie maëlig maëline maëlis maëliss maëlle maëly maëlys maëlyss maïly maïlys maïna maïthe
-        maïwen maïwenn małgorzata maša mcarthur mckayla mckenna mckenzie mckinley me mea meadhbh meadow
-        meagan meaghan mebarek mecbure mechelle mechteld mechthild mechthilde mechtild mechtilde
-        mechtildis mecit mecnun meda medaim medard medarda medardas medardo medardus medea medet mediha
-        medina medine medrea mee meeli meelika meelike meelis meeme meena meenakshi meenal meendert
-        meene meener meenhard meenje meenke meeno meent meentje meentke meenu meera meeri mees meeta
-        mefail mefküre mefodija meg megan meggan megha meghan meghana meghann megi meglena megsed megumi
-        megumu mehar mehdi mehdo mehebbet mehis mehludin mehman mehme mehmed mehmedalija mehmet meho
-        mehran mehrangiz mehrdad mehriban mehrie mehrnaz mehrnoush mehroo mehrudin mehseti mehtap mehveş
-        mei meida meigo meik meike meikel meiko meili meiline meilutė meilė mein meina meinard meindert
-        meine meineke meinert meinfried meinfriede meinhard meinharda meinhardine meinhardt meinhart
-        meini meinie meino meinold meinolf meinou meinrad meint meinte meinulf meir meira meirav meirion
-        meisje meital mejra mejreme mejse mejtan mejte mekkín mel melachroini melahat melaine melani
-        melania melanie melanija melaniya melany melanya melba melchert melchior melchiora melchiore
-        melchiorre melchor melda meldra melech melehat melek melentina meleqe meleri meletios melf
-        melhem melia melida melih meliha melihat melihate melihcan melik melika melike melina melinda
-        meline melinija melino melis melisa melisande melise melissa melissia melita melitina melitta
-        melker melkon melkorka mellanie melle mellie mellisa mellissa melodee melodi melodie melody
-        melonie melony melpomeni mels meltem meltiade melton meluta melva melvin melvina melvyn melynda
-        melánia melánie memduh memet memis memke memnuna memnune men mena menachem menahem menandros
-        menashe menasseh mende mendel menderes mendim mendushe mendy menekşe menelaos meng menga mengia
-        menhard meni menk menka menke menko menna menne menno meno mensaidas mense mensur mensura mentar
-        mentko mentor mentore menucha menyhért menzies menzo menşure mera merab meral meralina merav
-        mercan mercede mercedes mercedez mercy mercè mercédesz mercês meredith meredydd meredyth mereke
-        merel merens meret merete merethe merge mergim mergita meri meriam merid merideth meridith
-        meriel merih merijn merike merilda merilee merili merilin merily merilyn merima merino merissa
-        merit merita meriton merituuli meritë meriç merja merje merka merl merle merlene merli merlijn
-        merlin merlind merlinda merlinde merlyn merna meropi merra merri merrie merrilee merrill merritt
-        merry mersed mersiha mersija mersin mersudin mert mertcan merten merter mertie mertin mertkan
-        merton meruert merujan merushe meruyert mervana merve mervi mervin mervyn mery meryem meryl
-        meschka meshka messaline messaoud messaouda mesud mesude mesure mesut meta metanet metaxia mete
-        metehan metella metello metha methúsalem metie metije metin metje metka metod metodi metodija
-        metody metta mette mettje meurig mevlan mevlida mevlide mevlija mevlude mevludin mevlüde mevlüt
-        mevlüthan mevser mevsud mevsür mevzet mexhide mexhit meydan meyke meyvant mečislavas mečislovas
-        mečys mhairi mher mi mia miah mian miao miapetra mica micael micaela micah micha michael
-        michaela michaele michail michailas michailo michal michala michale michalina michalis
-        michalitsa michaylo michaël michaëlle michał micheal michel michela michelangela michelangelo
-        michele michelina micheline michelino michell michella michelle michi michiaki michie michiel
-        michiharu michihiko michihiro michihisa michiko michio michirou michiru michiya michiyasu
-        michiyo michl michoel michou michèle mick mickael mickaël mickaëlle micke mickey micki mickie
-        micko micky mico micol micsunel micsunica micuta middent midhad midhat midori mie mieczysław
-        mieczysława miek mieke mieko miel mien miens mient miente mientje miep miervaldis mies miesha
-        mietta migdalia migena miglena miglutė mignon miguel miguela miguelina miha mihael mihaela mihai
-        mihaica mihaiela mihail mihaila mihailo mihails mihaiu mihajlo mihal mihallaq mihane miharu
-        mihhail mihkel miho mihoko mihovil mihoyo mihran mihret mihriban mihrican mihrije mihály mihăiţă
-        miia miika miikka miina mijat mijke mijnie mijo mik mika mikael mikaela mikail mikako mikal
-        mikala mikalai mikalaj mikas mikasė mikayel mikayil mikayla mikaëlle mike mikel mikelijne
-        mikhael mikhail mikhailo mikhajlo mikhaylo mikheil miki mikie mikiko mikio mikis mikito mikk
-        mikkel mikkeline mikki mikko miklós miko mikola mikolaj mikołaj miks miktat miku mikuláš mila
-        milad milada miladi miladin miladinka milagro milagros milagrosa milaim milan milana milanka
-        milanko milašin milburn milcho milda mildaras mildred mildrid mile mileda milen milena milenija
-        milenka milenko mileno miles mileta mileva milford mili milia milian miliana milibor milica
-        milija milijan milijana milijanka milika milimir milina milinka milinko milisav milissa
-        militiadis militza milivoj milivoje milić miliţa milja miljan miljana miljenka miljenko miljeta
-        miljka miljko miljonka milka milkana milko milla millan millard mille milli millicent millie
-        millo milly milo miloje milojka milojko miloljub milomir milorad miloranka milosav milosava
-        miloslav miloslava milot milou miloud milovan milovanka miloš milt miltiade miltiadh miltiadis
-        miltjadh milton miluc miludia milun milunka milutin miluše miluška miluţă milva milve milvert
-        milvi milvia milvio milvo mily milyonka milène milčo mima mimes mimi mimke mimma mimmi mimmo
-        mimo mimoza mimy min mina minah minako minakshi minal minami minara minas minavere mincho minda
-        mindaugas mindel mindert mindi mindia mindra mindy mine minea minekazu mineke mineko minel
-        minela minella mineo minerva mineta minette ming minh minica minicus minija minir minire minja
-        minjo minka minke minko minna minne minni minnie minno mino minodor minodora minola minoo minori
-        minoru minta mintautas mintauts mintje minttu minush minushe minvydas miny minyo mio mioara
-        miodrag mioko miomir miorita miqael miquel miquela miquelina mir mira mirabela mirabelle miracle
-        miradie miradije miral miraldina miraldine miralem miralena miran miranda mirande mirando
-        miranta mirari mirash miray miraç mirbana mirca mircea mircela mircho mirco mirdash mirdza mirei
-        mireia mireille mirel mirela mirella mirelle mirello miren mirena mireno mireya mirga mirgjen
-        mirgjin mirha mirhan miri miria miriam mirian miriana miriano mirie mirijam mirijela mirio
-        miriyam mirja mirjam mirjami mirjan mirjana mirjanka mirjeta mirka mirkka mirkku mirko mirlind
-        mirlinda mirna mirnel mirnes mirnesa mirnije miro miroljub miron mirona mironica mirosava
-        mirosavka miroslav miroslava mirosław mirosława mirsad mirsada mirsade mirsie mirso mirta mirte
-        mirtha mirthe mirtila mirto mirton miruna mirush mirushe mirva mirvat mirveta mirvete mirvjen
-        mirvjena miryam mirza mirzet mirzeta mirzhan misa misae misael misak misaki misako misao misato
-        misbah mischa mischel misericordia miseta misha mishel misi misja miska mislav miss missy mist
-        misti mistie misty misu misuzu mita mitana mitar mitat mitch mitchel mitchell mite mithat
-        mithilesh mithlesh mitică mitiţă mitja mitju mitka mitko mito mitra mitre mitrea mitrita mitru
-        mitruta mitsuaki mitsue mitsugu mitsuharu mitsuhiko mitsuhiro mitsuki mitsuko mitsumasa
-        mitsunobu mitsunori mitsuo mitsuru mitsutoshi mitsuya mitsuyo mitsuyoshi mitsuyuki mittie mituta
-        mitxel mityu mitzi mitzie mitzka miwa miwako miya miyako miyase miyo miyoko miyu miyuki mizir
-        mizka mizue mizuho mizuki mizuko mićo mičo miķelis miłosz miłowit miša miše mišić miško mišo
-        mjöll mkhitar mkrtich mladen mladenka mladenko mlađan mnatsakan mo modesta modestas modeste
-        modestina modestine modestino modesto modra modris modrīte moe moeko moeteus mog mogens mohamad
-        mohamadou mohamed mohammad mohammadou mohammed mohan mohana mohanathas mohigul mohinder mohini
-        mohsen mohsin mohssen moin moina moira moire moireach moiriosa moise moises moisi moisés mojca
-        mojgan mojmír mojsije mojtaba mok mokhtar mollie molly momchil momir momka momme momo momoe
-        momoko momčilo mon mona monah monalda monaldo monalisa moncef monet monette mong moni monia
-        monica moniek monieke monika monique monisha monja monka monna monnie monno monroe monserrat
-        monserrate monta montana monte montgomery monther montje montse montserrat montxo monty moo mook
-        moon moona moonika moos mootje mor mora morad morag moran morane moravka moray mordecai
-        mordechai mordechay mordehai mordehay morella morello morena moreno morfudd morfydd morgan
-        morgana morgane morgann morganne morgiane mori moriah morihiko morihiro morihisa morimasa morio
-        moris morits moritz morkus morna morris morrison morry mort morta morten morteza mortimer morton
-        morvan morven morvyn morwen morwenna mosa moschka moscu mose moses moshe moshka mostafa mostyn
-        mosè moti motiejus motoaki motofumi motohiko motohiro motohisa motoi motoki motoko motomitsu
-        motonobu motonori motoo mototsugu motti moufid mouhamad mouhamed mouhammad mouhammed mouin
-        mouloud mouna mounah moung mounia mounir mounira mounjid mourad mousa moussa moustafa mouzaffar
-        movlud movses mowlud moya moyna mozell mozella mozelle moïse mridalini mridula mrinal mu mualla
-        muamar muamer muamir muammar muammer muarem muayad muaz muazzez mubarak mubariz mubera muchtar
-        mudīte muemil mufid mugihiko muguette mugur mugurel muhamad muhamed muhamet muhammad muhammed
-        muhammer muhammet muharem muharrem muhedin muhiba muhibija muhidin muhittin muho muhsin muhsine
-        muhtar muhterem muhyiddin mui muin muir muire muireall muireann muiris muirne mujesira mujo muk
-        mukadder mukaddes mukades mukaram mukelefa mukesh mukhayyo mukhran mukhtar mukhtiar mukta mukul
-        mukula mumtaz mun muna munawar munda muneer muneera munehito muneo munever munevera mungo munib
-        muniba munir munira munro muoi mura murad muradif muraleetharan murat muratbek muratcan murathan
-        murdo murdoch muriel murielle murièle muriël murk murman murphy murray murrough murtaza murugan
-        murugesu murvete musa musat musema mushegh mushtak mushtaq musli muslum mustafa mustapha mutasem
-        mutasim mutazz muteus muthaih muthiah muthild muthu muthukumar muthukumaru muthuthamby mutlu
-        mutsuko mutsumi mutsunori muttalip muwafak muwaffak muzafer muzafere muzaffar muzaffer muzio
-        muzzaffar mušan my mya myah myeong myesha myfanwy myfit myftar myhaylo mykhailo mykhajlo
-        mykhaylo mykola mykolas mykyta myles mylvaganam mylène mynevere mynire mynyr myong myoung
-        myqerem myra myranda myrddin myriam myriame myriane myrianne myriel myrielle myrjam myrke myrl
-        myrle myrna myron myroslav myroslava myrsini myrta myrte myrteza myrtha myrthe myrtice myrtie
-        myrtille myrtis myrtle myrto myrvete mysie myslym mysti myung myzafer myzaferr myzejen mzia
-        máire máirín málfríður málhildur málmfríður máni már márcia márcio mária mário márk márta márton
-        mártón márus mátyás máximo mänetta märit märt märta märtha målfrid månika måns mårten méabh
-        médard médéric médérick mégane mélaine mélanie mélie mélinda méline mélisa mélissa mélodie
-        mélusine mélyna mélyssa mériadec mërgime mërkur mícheál móeiður mónica mónika mörður müberra
-        mücahit mücella müfit müge müjdat müjde müjgan mükerrem mükremin mükrime mülkiye mümin mümtaz
-        münevver münir münire münür mürsel mürsüde mürvet mürüvvet müslüm müyesser müzeyyen müşerref
-        māra mārcis māris mārtiņš mārīte măricuţa mărioara măriuţa mūza na naama naamah naaman naana
-        nabeel nabeela nabih nabiha nabihah nabil nabila nabilah nacer nachman nacho nachshon nachum
-        naci naciye nada nadan nadaraj nadaraja nadarajah nadarajan nadarasa nadav nadea nadeem nadeer
-        nadeige nadejda nadene nader nadeschda nadette nadezda nadezhda nadežda nadhim nadia nadica
-        nadide nadien nadija nadije nadim nadin nadine nadir nadira nadirah nadire nadiv nadiya nadiyah
-        nadiye nadiège nadja nadjia nadka nado nadra nadwa nadya nadzeya nadège naděnka naděžda nadžija
-        naeem naeema nael naemi nafi nafie nafije nafisa nafissa nafiye nafiz nafsika naftali nagako
-        nagalingam nagamany nagamuthu nagan nagarajah nagehan nageswaran nageswary naghmeh nagi nagib
-        nagihan nagima nagisa nagore nagy nahed naheed nahid nahida nahide nahil nahit nahla nahlah
-        nahman nahne naho nahod nahoko nahum nai naida naiden nail naila naile nailia nailja nailya naim
-        naima naimat naime naina naira nairi nairn nairne naitcho naja najada najah najat najda najdan
-        najden najdenka najdo najee najeebullah naji najia najib najiba najibullah najim najla najma
-        najtcho najwa nak nakesha nakhshun nakia nakim nakisa nakisha nakita nako nakuleswaran nalan
-        nalda naldina naldo nalini nallathamby nalliah nam nami namig namik namiko namiq namir namira
-        namita namus namık nan nana nanae nanako nanam nanami nancee nancey nanci nancie nancy nanda
-        nandan nandini nandita nando nane nanette nang nani nanja nanjo nanka nanke nanko nanna nanne
-        nannette nanni nannie nanning nanno nanny nansy nanthakumar nantke nantkea nanuli nanyo nao
-        naohiko naohiro naohisa naohito naoise naoji naoki naoko naoma naomi naomie naor naotaka naoto
-        naoya naoyuki napalis napalys napoleon napoleonas napoleone napolon napoléon nara narayan narcis
-        narcisa narciso narcisse narciza narcizas narcizia narcyz nard narda nardine nardo nare narek
-        narender naresa naresh narfi narges nargis nargiz nargiza nariaki nariman narimantas narin
-        narinder narine naritaka narjes narmila narmin narmina narsutis narumi narve naryja narūnas
-        nasar nascimento naseem naseema naseer naser nashreen nasi nasib nasiba nasibe nasiha nasim
-        nasima nasir nasiruddin nasja nasko nasra nasreddin nasreddine nasreen nasri nasriddin nasrin
-        nasrine nasser nassif nassim nassir nassrin nastafa nastaran nastase nastasia nastasie nastasja
-        nastassia nastja nastya nasuh nat nata natacha natala natale natalee natali natalia natalie
-        nataliea nataliia natalija natalina natalino natalio natalita nataliya natalja natallia nataly
-        natalya natan natanael nataniel natascha natascia natasha natashia natasja natavan nataļja
-        nataşa nataša nate natela natella nathalia nathalie nathaly nathan nathanael nathanaëlle
-        nathanial nathaniel nathasja nathaël nathen nathir nati natia natig natija natik natiq natisha
-        natividad natividade natko nato natosha natsuki natsuko natsumi natsuo natusuko naty natália
-        natálie natálio natércia natércio natālija naughton naum naun nauris nausica naut nautílio nava
-        navah navaratnam navdeep naveed naveen navid navin navina navit navtej nawal nawaz naxhi naxhie
-        naxhije nay nayda nayden naydenka nayeli nayla nayma naytcho naz nazaire nazan nazanin nazar
-        nazarena nazareno nazaria nazario nazaré nazdar nazeer nazeli nazgul nazif nazifa nazife nazih
-        naziha nazik nazila nazim nazima nazime nazir nazira nazire nazlie nazlije nazlı nazmi nazmican
-        nazmie nazmije nazmiye nazrin nazym nazzarena nazzareno nazzarenu nazzario nazım naëlle naďa
-        nađa naşide naşit nderim ndriçim ndue nea neacsa neacsu neaga neagoe neagu neal neala neale
-        neasa neascu neassa nebahat nebi nebih nebiha nebojša necaattin necat necati necattin necdet
-        nechama nechemia nechita necibe necip necla necmettin necmi necmiye necole nectara nectarie
-        nector neculae neculai neculaiu neculina neculita ned neda nedaa nedal nedda neddo nedea
-        nedelcho nedelcu nedelea nedelia nedelina nedelja nedeljko nedelko nedelya nedia nediljka
-        nediljko nedim nedime nedin nedjalka nedjalko nedju nedka nedko nedo nedra nedret nedyalka
-        nedyalko nedyo nedyu nedžad nedžat needa neel neela neelam neele neelie neelima neelofar neeltje
-        neelu neely neeme neena neera neeraj neerja neeru neeta neeti neetu nefisa nefise nefsad neftali
-        negar negoslava neguta neha nehal nehat nehemiah nehir neida neidhard neidhardt neige neil
-        neilan neilius neill neithard neithart nejat nejc nejdet nejka nejko nejla nejra nekane nektaria
-        nektarios nel nela nelda neldo nele nelea neli nelia neliana nelica nelida nelie neliha nelina
-        nelio nelja neljana nelke nell nella nelle nelleke nelli nellianne nellie nellija nellina nello
-        nelly nellya nels nelson nelu neluţa neluţu nelya nelyana nelė nemanja nemesia nemesio nemrin
-        nena nenad nencho neng nenita nenka nenko neno nenu neoma neomi neonila nepomuk nera nere nerea
-        nereida nereo nergis nergiz neri neria nerijus neriman nerimane nerina neringa nerino nerio
-        neris nerissa neritan nermana nermin nermina nermine nermira nerses nertil nertila nerutė nery
-        nerys nesa nesat nescha neschka neset nesha neshama neshet neshka nesib nesibe nesim neslihan
-        nesrije nesrin nesrine nessa nessie nessrine nest nesta nesti nestor nestoras nestore nestori
-        neta netanel nete netice netta nette netti nettie netty netuta netzach neus neva nevada nevaeh
-        neval neve neven nevena nevenka nevenko nevia nevide nevijo nevil nevila neville nevim nevin
-        nevio nevjana nevjanka nevjanko nevra nevres nevrie nevriye nevruz nevyana nevyanka nevyanko
-        nevzat nevzeta newell newroz newt newton nexhat nexhi nexhip nexhmedin nexhmi nexhmie nexhmije
-        neyka neyko neyla nezabravka nezahat nezaket nezha nezih neziha nezihe nezir nezira neziye
-        neđada neđeljka neđeljko neđelka neđelko neđib neđo neşe neşet neža nga ngan nghi nghia nghiem
-        ngoc nguyet nha nham nhan nhat nhi nhieu nhu nhuan nhung nhuong ni nia nial niall niamh nian
-        niang nibal nic nica nicandro nicanor nicanora nicasia nicasio nicat niccola niccolina niccolino
-        niccolò niceta niceto nicette nichelle nichita nichol nichola nicholas nichole nicholette
-        nicholle nick nickel nicki nickie nicklas nickolas nickole nicky nicla niclas niclo nico nicoară
-        nicodemo nicodème nicol nicola nicolaas nicolae nicolai nicolaie nicolaj nicolas nicolasa
-        nicolau nicolaus nicolay nicole nicolet nicoleta nicoletta nicolette nicoletto nicolien nicolina
-        nicoline nicolino nicolita nicolle nicolo nicolosa nicolás nicolò nicomedes nicomède nicu
-        niculae niculai niculaie niculeta niculina niculiţa nicuşor nică nida nidaa nidal nidelea nidhi
-        nidia nieck niek nieke nieki niels nielsine nienke nies niesha nieve nieves nifon nigar nigara
-        nigel nighean night nigina nigjare nigora nigulas nigyar nihad nihada nihal nihan nihat niila
-        niilo niina nijaz nijolė nik nika nike nikhil niki nikia nikica nikie nikifor nikiforos nikita
-        nikitas nikki nikky niklaas niklas niklaus niko nikodem nikodemas nikodemus nikodim nikol nikola
-        nikolaas nikolai nikolaidis nikolaitcho nikolaj nikolajs nikolajtcho nikolajus nikolaos nikolas
-        nikolaus nikolay nikolaytcho nikole nikoleta nikolett nikoletta nikolin nikolina nikolinka
-        nikolitsa nikoll nikolla nikollaq nikolle nikoloz nikolče nikos nikosava nikula nikulás nikša
-        nil nila nilay nilda nilde nileema nilgül nilgün nili nilla nillo nilo nilofar niloofar niloufar
-        nils nilsa nilsine nilufar nily nilüfer nim nima nimalan nimet nimete nimfodora nimr nimrod nina
-        ninako ninaz nine nineke ninel ninela ninell nineta ninette ninfa ning nini ninia ninian ninja
-        ninna ninni ninnie nino ninon ninoslav ninoslava ninuccia ninuccio nionila niosha niovi nir nira
-        nirgül nirmal nirmala niroji niroy nirvana nirvano nis nisa nisan nisar nisha nishan nishi nisim
-        nisrin nisrine nissan nisse nissim nistor nisvet nisveta nita nitu nitzan niu niv niva nives
-        nivo niwako niyamaddin niyazi nizam nizamettin nizami nizar niče niğmet niţa njazi njegomir
-        njegoslav njomza njomëza njáll njörður noa noach noah noak noam noble noboru noboyuki nobuaki
-        nobue nobufumi nobuhiko nobuhiro nobuhisa nobuki nobuko nobumitsu nobuo nobutaka nobuyasu nobuyo
-        nobuyoshi nobuyuki nochum nodar nodira nodirbek noe noel noeleen noelia noelie noella noelle
-        noelly noeme noemi noemia noemija noemí noga noha nohemi nokta nola nolan noldi nollag nollaig
-        nolly nolwen nolwenn noma nomde nomeda nomme non nona nonce nonda nong nonita nonka nonna noomi
-        noor noora noori nooria nooriya noortje nora norah norair noralf norayr norbert norberta
-        norberto nordfried nordrun noreen noreena norel norela norene noreta norfried nori noria noriaki
-        noriane norica norie norifumi norihide norihiro norihisa norihito norik norika noriko norimasa
-        norina norine norino norio noris norishige noritaka noritoshi noriyoshi noriyuki norka norlinda
-        norma norman normand normann normanna normanno normunds norocel norris norton nortrud nortrun
-        norval norwin norwood nosrat nota notburg notburga notfried notker noud nouha nouhad nour noura
-        nouri nouria nova novak novel novella novello novica novilia novilio novka novo novruz noyale
-        nozima nozomi nozomu noé noélia noémi noémia noémie noémy noël noëla noële noëline noëlla noëlle
-        noëllie noëlline noëmi nshan nu nuala nubar nubia nuccia nuccio nugzar nuh nuha nuhad nuhi nukri
-        numa numan numbers nune nuno nunu nunuta nunzia nunziata nunziatina nunziatino nunziato nunzio
-        nunzius nuo nupur nur nural nurali nuran nurana nuray nurbanu nurbek nurbol nurcan nurdagül
-        nurdan nurdane nurdin nurdogan nuredin nurettin nurgul nurgül nurhan nurhayat nuri nuria
-        nuriddin nurie nurija nurije nurit nurith nuriye nurlan nurlana nuro nursal nursel nursultan
-        nurten nurtene nurudin nurul nurulla nurullah nurzhan nurşah nurşat nurşen nusa nusrat nusret
-        nusreta nusrettin nutan nutica nuša nuţ nuţa nuţi nuţu nvard nver nyah nyasia nydia nye nyla
-        nyncke nynke nynne nysret nysrete nándor néhémie nélia nélida níels nína nói nóra nótt nökkvi
-        númi núria nüket oak oana oanh obbe obdulia obdulio oberdan oberto obie obrad obren ochi ocie
-        ocka ocke ockeline ocko octave octavi octavia octavian octaviana octavie octaviea octaviean
-        octavien octavio octávia octávio océane océanne oda odalia odalis odd odda oddbjörg oddfríður
-        oddgeir oddlaug oddmund oddny oddný oddo oddrun oddrún oddsteinn oddur oddvar oddveig oddvin ode
-        oded odelia odeline odell odessa odeta odete odetta odette odharnait odhran odhrán odiel odil
-        odile odilia odilio odille odilo odilon odina odine odino odis odise odo odoarda odoardo
-        oduvaldo odvar odyle odysseas odyssefs odília oeds oege oene ofelia ofelija ofelio ofeliya
-        ofelya ofer offir ofir ofra ofélia oganes ogilvie ognen ognjan ognjančo ognjen ognyan ogün oh
-        ohad oier oihana oihane oili oisin oisín oiva oivi ojārs ok okamoto okan okay oke oketa okka
-        okke okkel okko oksana oktam oktavián oktavía oktawiusz oktay okyay ola olaf olafs olalla olallo
-        olan olana olari olatz olaug olav olavi olavo olcay olda oldřich oldřiška ole oleg olegaria
-        olegario olegas oleh oleksa oleksander oleksandr oleksandra olekseij oleksey oleksii oleksij
-        oleksiy olen olena olene oles olesia olesja olessia olessja olessya olesya oleta olev olevi
-        olevia olexander olexandr olexandra olexiy olf olga olgay olgeir olgert olgerta olgica olgierd
-        olgun olguta olha oli olia oliga oligert oligerta olimar olimpia olimpiada olimpija olimpio
-        olimpiu olin olinda olinde olindo oline olinta olinto oliva olive oliver olivera oliverio
-        oliveriu olivette olivia olivian olivier oliviera oliviero olivija olivio oliviu olivo oliwia
-        olja olka olle olli ollie ollivier olly olmas olof olov olrik olsa olsi olta oltian oltiana
-        oltion oltjana oltjon oltman oltmann oluf olwen olwin olya olympe olympia olzhas olçun olímpia
-        olímpio olívia olívio om oma omaima omar omari omarion ombeline ombline ombretta omeed omega
-        omer omera omero omi omid omied omiros omme ommo omran omri on ona onan onat onay ondina ondine
-        ondino ondrej ondřej one oneal oneida onel onela onelia onelio onerva onesia onesta onesto onica
-        onie oniga onik onisim onita onişor oniţa onkar onke onko onne onnen onni onnilde onno onnofried
-        onntje onofria onofrio onorata onorato onorel onoria onorica onorina onorino onorio onoriu onsim
-        ontje onufrei onur onuralp onurcan onurhan onut onutė onésime onė oona oonagh opal ophelia ophir
-        ophélia ophélie ophély opra oprea oprica oprina oprisa oprisan oprisor oprita ora orah oral
-        oralee oralia oran orane orania oras oratiu orazia orazio orbán ordančo oren orest oresta oreste
-        orestia orestilla orestina oretha oretta orfea orfelina orfeo orfeu orges orhan orhideea
-        orhideja orhun ori oria oriana oriane orianne oriano orie oriella oriello orietta orietto orin
-        orio oriol oriole orion oriona orit orith orjola orjona orkan orkhan orkide orkun orla orlagh
-        orland orlanda orlandina orlandino orlando orlane orli orlie orlin orlinda orly ormar ormes
-        orminda ormond ormur orna ornela ornella ornello ornulf oron oronza oronzo orpha orphée orri
-        orrin orsi orsina orsino orsola orsolina orsolino orsolya orson ortansa ortanta ortanza
-        ortelinda ortensia ortensio ortenzia ortfried ortgies ortmund ortraud ortrud ortrun ortwin oruç
-        orval orvil orville orvo orvokki orxan orçun orélie osama osamu osane osanna oscar oscarina
-        osebrand oshra oshrah oshri oshrit oskar oskaras oskari oskars oskár oslinde osman osmo osmund
-        osnat ossama ossi ossian ossie ostilia ostilio osuma osvald osvalda osvaldas osvaldo osvalds
-        oswald oswalda oswaldo oswin oswina oszkár ot ota otabek otakar otar otbert otelia otelinda
-        otella otello otfrid otfried otger otha otheinrich othello othman othmar othniel otho othon
-        otilia otilie otilio otinel otis otmar oto otokar otonas ott ottar ottavia ottaviana ottaviano
-        ottavina ottavino ottavio ottfried otthard otthart otthein ottheinrich ottheinz otthold otti
-        ottilde ottilia ottilie ottis ottje ottkar ottmar otto ottobert ottokar ottolien ottomar ottone
-        ottorina ottorino ottwin ottília ottó otwald otwin otylia otylie otília otílio ou oude ouida
-        oumaima oumar ourania ousama oussama outi ovadia ove oved ovidia ovidijus ovidio ovidiu ovsanna
-        owain owe owen owena oxana oya oytun oz ozan ozana ozell ozella ozie ozoda ozra ozren ozrenka
-        ozzie ozzy oğul oğulcan oğuz oğuzcan oğuzhan oļegs oļģerts oľga pa paata paavali paavo pabla
-        pablita pablo paca pace pachita pacifica pacifico pacina pacino paco pacuta pacôme paddy padelea
-        padma padraigin pae page pagona paige pajo pajtim pakize pal paladia palaghia palbo pallavi
-        palle palma palmer palmeria palmerina palmerino palmerio palmiero palmira palmire palmiro palmo
-        palmyre paloma paltin palwinder palys pam pamala pamela pamelia pamella pamfil pamfila pamfilia
-        pamfilica pamila pamina pamphile pamula pan panaghia panagio panagiota panagiotis panagis
-        panagoula panait panaite panajot panajota panayiota panayiotis panayot panayota pancho pancrazia
-        pancrazio pandele pandelea pandeli pandelica pandi pandora panfilia panfilio panfilo pani panka
-        pankaj panko pankratius pankraz panna pano panoraia panorea panos pansela panseluta pansy
-        pantalea pantaleo pantaleon pantaleone pantasis pantazi pantazica panteleimon pantelejmon
-        panteleymon pantelia pantelie pantelimon pantelis pantilie pantilimon panto pantxika panu panuta
-        panče paola paolina paolino paolo paquita paramalingam paramasivam parameswaran parameswary
-        paramjit paramsothy parand paraschiv paraschiva paraschkev paraschkeva parascovia parashkev
-        parashkeva paraskeva paraskevas paraskevi parcídio pardeep pardis pareschka pareshka parfait
-        pari paride parijat parimal paris parisa parisina parissa parkash parker parminder parmjeet
-        parmjit parmod parrish parry partenie parthena parthenia particia parul paruschka parushka
-        parvaneh parvati parveen parvez parvin parvinder parviz parwin pasca pascal pascale pascaline
-        pascalle pascasia pascasio paschalis pascu pascual pascuala pasha pashije pashk pashko pasi
-        paska pasqua pasqual pasquala pasquale pasqualina pasqualine pasqualino pasquina pasquino pastor
-        pastora pasty pasupathy pat pathmanathan pathmini patience patrekur patria patric patrica
-        patrice patricia patricie patricija patricio patrick patrik patrina patrinia patrizia patrizio
-        patriţia patrocinia patrocinio patrocínia patrocínio patroula patrycja patryk patrícia patrício
-        patsy patti pattie patty patxi pau pauka paul paula paule pauleen paulen paulene pauletta
-        paulette pauley paulfried pauli paulica paulie paulien pauliina paulin paulina pauline paulino
-        paulinus paulis paulita paulius paulo pauls paulus paulína paulė paun pauna paunica paunita
-        paunka pauno pauwine pava pavail pavao pave pavel pavelas pavelina pavels pavica pavla pavle
-        pavli pavlina pavlinka pavllo pavlo pavlos pavlína pavo pavol pavuna paw pawan pawel paweł pawlu
-        paxton payam payton paz pazia pazit paško peadar pearce pearl pearle pearlene pearlie pearline
-        pearly pearu pece peco peder pedr pedro peedu peep peer peerke peet peeter peg pegah pegeen
-        peggie pegguy peggy peguy pehr pei peider peigi peio peitcho peitsa pejman pejo pejtcho peju
-        pekka peko pelagheia pelaghia pelaghiea pelagia pelayo peleghia peli pelin pelivan pelle
-        pellegrina pellegrino pellervo pelopidas pembe pembroke pen pena pencho penelope penelopia peng
-        penilopa penina peninah penita penjo penju penka penko penney penni pennie penny peno pentti
-        penyo penyu penélope peo peoro pepa pepe pepi pepijn pepita pepo peppi peppina peppino per pera
-        perceval percival percy pere peredur peregrine perel peretz perfecta perfecto perica pericle
-        perihan perikli periklis peristera periša perla perlat perle perline permin pernell pernelle
-        pernilla pernille pero perpetua perpetuo perpétua perpétue perrine perry persa persefoni
-        persefonia persida persijs pertef pertti perttu perunika pervenche pervez pervin perviz pesach
-        pesha peshah pessa pessi peta petar pete petek peter peti petinka petja petje petjo petka
-        petkana petko petr petra petrache petran petrana petranka petraq petras petre petrea petref
-        petrel petri petria petrica petrică petrie petrija petrika petrimir petrina petrine petrinel
-        petrit petrişor petro petrona petronela petronella petronila petronilla petronilo petronio
-        petroniu petronius petronėlė petros petroula petru petruna petrus petruţ petruţa petrína petrė
-        petter petteri petty pety petya petyo peyman peyo peytcho peyton peyu phaedra phan phaong phat
-        phebe phelan phera phi phil philbert philemon philibert philiberte philine philip philipa
-        philipine philipp philippa philippe philippine philippo philippos philippus phillip phillipa
-        phillipp phillippa phillippe phillippus phillis philomena philomina philomène phoebe phoenix
-        phong phu phuc phung phuoc phuong phylicia phylis phyliss phyllida phyllis pia piaras pica
-        piccarda pie piebe piedad piedade pien pier piera pieralberto pieralda pieraldo pierandrea
-        pierangela pierangelo pieranna pierantonia pierantonio pierbruno piercarla piercarlo pierce
-        piercesare pierclaudio pierdomenico pierenrico pierette pierfranca pierfrancesco pierfranco
-        piergaetano piergiorgio piergiovanna piergiovanni piergiuseppe pierguglielmo pierina pierino
-        pierluigi pierluisa piermaria piermario piermassimo piermauro piermichele piernicola piero
-        pieros pierpaola pierpaolo pierre pierrette pierrick pierrine pierrot piers piervincenzo
-        piervittorio piet pieta pietari pieter pieterjan pieternel pieternella pietie pietje pietra
-        pietrina pietrino pietrix pietro pietsje piety pigi pii piia pijus pikne pikria pil pilade pilar
-        pile pili pille pilvi pilypas pim pin pina pinchas pinchos pindaro pindaros pinelopi ping pinhas
-        pinka pinkas pinkie pino pintea pintilie pinto pinuccia pinuccio pio piotr piotras pip piper
-        pipina pippa pippo pipsa pirabakaran piramo piret pirita piritta pirja pirjo pirketta pirkko
-        pirmin piro piroska pirro pista pisti pit piter pitsa pius pjero pjeter pjetur pjotr pjotrs
-        placide placidia placido plamen plamena plamenka plarent platon pleun pleurat plinia plinio
-        plonie plony ploumi pluma plutarco plácida plácido plínio pnina pninah po podgorka poema poghos
-        pok pol polad polat poldi polemarchos poliana policarpo polichronis polidoro polikron polimeris
-        polin polina polinka polissena polivas polivio polixeni polixenia polja pollie polly pollý polo
-        polona polonca polya polyanthi polychronis polykarpos polymeris polymilis polymnia polytimi
-        polyvios polyxeni polívio polė pomme pompea pompei pompeiu pompeo pompeu pompilia pompilian
-        pompiliana pompilie pompilio pompiliu ponnaiah ponnambalam ponnampalam ponniah ponnudurai
-        ponnusamy ponnuthurai pontus ponzio pooja poonam pooyan popi popkea poppe poppy poppäus porcina
-        porfire porfiria porfirie porfirio porfírio porsche porsha porter portia portokalle porzia
-        poseidon possidónio potita potito potitsa poul poula poulia pouline pouyan povilas povl powell
-        poļina prabha prabhat pradeep pradoslav pragiya pragya prakash prakseda pramila pramod pranas
-        pranciška pranciškus pranvera pranė prasad prasanta prashant prassede pratap pratheep pratibha
-        pratima praveen pravit pravoslav prazeres preben precilia precillia preciosa precious predag
-        predrag preet preeti prem premakumar premkumar prescilia prescilla prescillia presentación
-        presley preston previslav preziosa prezioso priama priamo price pricilla pricop pricopa pricopie
-        priidu priit prima primetta primetto primiana primiano primitiva primitivo primo primož prince
-        princess prisca priscila priscilia priscilla priscille priscillia prisco priska prit pritam
-        priti priya priyanka prmod procopie procopio prodan prodomos profir profira proinsias prokop
-        prokopios prokopis promila pronas prosper prospera prospero providencia prošper prudence
-        prudencia prudencio prudent prudência prune prunelle prvoslav pryderi prydwen prys przemek
-        przemko przemysław próspero pu publio puck pui puia puica puiu puk pulcheria pulchérie punit
-        pura purantharan pureza purificación purificação purvan purvoleta pusa pushpa puvaneswaran puyan
-        pyo pyotr pyrros pyrs pyry pyt pyung pádraic pádraig pál pála pálfríður páll pálmar pálmey pálmi
-        pálína pâquerette päbe päivi päivikki päiviö pälvi pär pål pélagie pépin périne péroline péter
-        pétronille pétur pëllumb pëllumbesha përparim përparime pārsla pāvels pēteris pınar přemysl
-        přibyslava qadeer qadir qais qaiss qamar qamil qamile qani qasem qasim qassem qazi qazim qefsere
-        qemail qemal qenan qendro qerim qi qian qiana qiang qiao qin qing qiong qirjako qiu qu quan
-        quang quarta quartina quartino quarto que queen queenie quentin querine qui quiana quincy quinn
-        quinta quinten quintilia quintilio quintin quintina quintino quinto quinton quintus quinty
-        quinzio quique quirica quirico quirien quirijn quirijne quirin quirina quirine quirino quirinus
-        quiterie quitterie qun quoc qusai qusay qussai quy quyen quyet quynh qëndresa qëndrim qëndrime
-        ra raafat raakel raakkeli raanan rab rabab rabea rabee rabi rabia rabiaa rabiah rabie rabih
-        rabija rabije rabindra rabiye racha rachael rachal rachamim rachayl racheal rachel rachela
-        rachele racheli rachell rachella rachelle rachhapal rachhpal rachid rachida rachil rachila
-        rachna rachèle racquel rada radan radana rade radegonde radegundis radek radelina radena radenka
-        radenko radha radhika radi radia radian radiana radica radim radimir radina radionas radisav
-        radislav radislava radislavka radita radivoj radivoje radiša radka radko radmil radmila radmilo
-        rado radoica radoj radoje radojica radojka radolija radoljub radoman radomil radomila radomir
-        radomír radomíra radosav radoslav radoslava radost radostin radostina radosław radosława radovan
-        radovinka radoy radoš radu raducan raducanu raducu radule radunka radwan rae raeann raed raegan
-        raekwon raelene raeto rafa rafaat rafael rafaela rafaelle rafah rafail rafal rafat rafaël
-        rafaële rafał rafel rafet raffael raffaela raffaele raffaella raffaello raffaelo raffi raffy
-        rafi rafia rafie rafif rafig rafik rafila rafiq rafiye rafn rafnar ragavan ragbir raghad raghda
-        raghdah ragheb raghib raghid raghida raghidah ragib ragini ragip ragna ragnar ragne ragnheiður
-        ragnhild ragnhildur ragni ragnvald raguel rahamim rahel rahid rahim rahima rahime rahman
-        rahmatullah rahmi rahul raid raida raidi raido raif raigo raija raik raika raikas raikhan raiko
-        rail raila raili raimar raimer raimo raimon raimond raimonda raimondas raimondo raimonds raimund
-        raimunda raimundas raimunde raimundo rain raina rainald rainar raine rainer raineri rainerio
-        raingard raingardis rainhard rainhardt rainhart rainhold rainier rainis rainmund raino rainulf
-        raio raisa raissa rait raita raitcho raitis raitsa raivis raivo raiza raizel raj raj-pal raja
-        rajab rajadurai rajah rajakumar rajalingam rajan rajaratnam rajathurai rajbir rajeev rajender
-        rajendra rajendram rajendran rajesh rajeshwar rajeshwari rajeswary raji rajinder rajiv rajka
-        rajko rajkumar rajmond rajmonda rajmund rajna rajni rajno rajnold rajshri rajtcho raju rajvinder
-        rajwant rajwinder rak rakel rakesh rakhee rakhi rakhiya rakhshan rakin rakip rakipe rakita
-        ralcho ralda raleigh ralf ralfs rali ralica ralitza ralph raluca ram rama ramadan ramalingam
-        raman ramana ramanan ramanathan ramayya ramaz ramazan rameen ramesh rameshan rami ramid ramije
-        ramil ramin ramina raminder raminta ramintas ramira ramiro ramiz ramiza ramkumari ramo ramon
-        ramona ramonita ramsay ramsey ramunė ramush ramutis ramutė ramuš ramy ramzi ramzia ramzy ramón
-        ramūnas ran rana ranae ranald ranan ranbir rance rand randa randah randal randall randee randel
-        randell randi randle rando randolf randolfo randolph randveig randver randy randí ranee ranga
-        ranganathan ranganayaki rangel ranheid rani rania raniera raniero ranisav ranit ranjan ranjana
-        ranjeet ranjeeta ranjini ranjit ranjith ranka ranko ranner rannheid rannveig rannver ranu
-        ranveig ranvir ranya rao raouf raoufa raoul raphael raphaela raphaël raphaële raphaëlle raphy
-        rapolas raquel raquelina rares rasa rasaiah rasalingam raschid rasela rasema rasha rashad
-        rashada rashawn rasheed rasheeda rashid rashida rashidbek rashmi rashpal rasiah rasim rasima
-        rasita rasma rasmus rassima rasso rassul rastislav rastko rasto rasu rasul ratan ratcho
-        rathgunde rathnait rathy rati ratibor ratimir ratka ratko ratna ratnabali ratnam ratnasingam
-        ratomir rattan ratza rauf rauha raul raulf rauli raun rauna rauni rauno raushan rauthgundis
-        raveca raveendran raven ravendran ravi ravichandran ravid ravil ravinder ravindera ravindran
-        ravit raviv ravshan rawail rawan rawia ray raya rayburn raye rayford rayka rayko raylene raymon
-        raymond raymonde raymund raymundo rayna raynald raynard rayno raytcho rayya rayyan raz razan
-        razi razia razie razieh razija razije raziye raziyeh razmik razzak razzaq raúl raşit rašid
-        rašida rea reagan reamonn reanna reasilvia reasilviea reatha reba rebbeca rebbecca rebeca
-        rebecca rebecka rebeka rebekah rebekka recai recep red reda redas redbad redelf redenta redento
-        redha redi redion rediona redlef redmond redo redolf redon redona redouane redžep reece reed
-        reeli reelika reem reema reemhard reemt reemtdine reena reene reenhard reenhold reeni reeno
-        reent reentje reese reesi reet reeta reetta reeve refael refat refik refika refiqe refiye refki
-        refoel refugia refugio reg regan regelinde regelindis regena regenia reggie reggy reghina regi
-        regien regiena regiene regimantas regin regina reginald reginalda reginaldo reginbert regine
-        reginhard reginhardt reginia reginn regis regitze reglind reglindis regnar regner regolo regula
-        regína regīna reha rehan rehana rei reid reidar reidun reidunn reigo reija reijer reiji reijn
-        reijo reik reika reike reiko reili reilika reilly reima reimar reimer reimo reimonas reimund
-        rein reina reinald reinalda reinaldo reinar reinardus reinbert reinburga reind reinder reindert
-        reine reineke reiner reinert reinetta reinette reinfried reinfriede reingard reinhard reinharda
-        reinhardine reinhardt reinhart reinhild reinhilde reinhildis reinhold reinholde reinholdine
-        reinholds reinholdt reini reinie reinier reinis reinke reinlinde reinmar reino reinold reinolde
-        reinolf reinoud reinout reinoutje reint reintraud reintraut reinu reinulf reinwald reiny reita
-        reitse reivo reizel rejane rekha rela relija relika relina relinde relindis relja rella relly
-        relvo rem rema rembert remco remedios remi remie remigia remigija remigijus remigio remigius
-        remigiusz remington remke remkea remko remmelt remmer remmert remo remola remolo remon remona
-        remus remy remys remza remzi remzie remzija remzije remziye remzo remígio ren rena renae renald
-        renaldo renan renat renata renatas renate renato renatus renaud renay renco renda rende rene
-        renea renee renelde renelle reneta renetta reneus renfrew renger rengin rengina renhard renhold
-        reni renie renilde renita renius renke renko renna renne rennell rennie renno renny reno renold
-        rens rensche rense rensia rensina rensine rensje renske renstine renu renuka renus reny renza
-        renze renzo renáta rené renée renārs renāte reoven rephael repina repsimia res resa resana resat
-        resel resham reshat reshef reshit reshma resi resie resilotte resmi resmie resmije resmiye
-        ressie ressurreição restituta resul reta retha reto retta reuben reuf reuma reut reuven reva
-        revaz reveca reveica reveka revert revital rewert rex rexha rexhep rexhie rexhije rey reyer
-        reyes reyhan reyhaneh reyk reymond reymonde reyna reynald reynalda reynaldo reynar reynier
-        reynir reynold reyr reza rezan rezana rezart rezarta rezearta rezki rezo rezsö rezzan rezzo
-        reşat reşit rešad rhain rhea rheba rhett rhiain rhian rhiane rhianna rhiannan rhianne rhiannon
-        rhianwen rhisiart rhoda rhodri rhona rhonda rhonwen rhosyn rhun rhys ri ria riad riadh rian
-        riana rianda rianna rianne rianneke riaz ribana rica ricah ricard ricarda ricardina ricardo
-        ricca riccarda riccardo ricciarda ricciardo ricco rich richa richard richarda richarde richardis
-        richardt richelle richie richt richtje richtsje richárd ricia rick rickard rickelt rickert
-        rickey ricki rickie ricklef rickleff rickmer ricky rico ricu rida ridha ridley ridmandas ridunel
-        ridvan rie riead rieja riejanne riek rieka rieke riekele rieki riekie riekje rieko riekus rieky
-        riem riemy rien rienelt rienk rienke rients riepke ries riet rieta rietie rietje riette rieuwert
-        rifaat rifadije rifat rifet riffat rifka rifkah riga rigbert rigmor rigo rigobert rigoberta
-        rigoberto rigolf rigopoula rigtje rihab riham rihan rihana rihard rihards riho riia riichi riika
-        riikka riiko riin riina riitta rijeta rijk rik rika rikako rikard rike rikhard riki rikie rikio
-        rikiya rikke rikkea rikki riko rikst riku rikupekka rikus rilana riley rilka rim rima rimah
-        rimantas rimantė rimas rimbert rimgaudas rimma rimmer rimmert rimtautas rimutė rimvydas rin rina
-        rinako rinalda rinaldas rinaldo rinalds rinat rinck rinco rindelt rindert rine rineke rinette
-        ringo ringolds rini rinie rinje rink rinke rinkje rinko rinnie rinny rino rinor rinse rinske
-        rintje rinus riny rinze rio riobeard riobna riona riorita rip ris risa rissa rista ristana riste
-        risteárd risto rita ritchie ritienne rito ritsa ritsaert ritsuko ritta ritu ritums ritva ritvan
-        ritvars riu riva river rivi rivka rivkah rivo rixa rixt rixta rixte riyaad riyad riyadh riza
-        riziero rizk rizumi rizwan riëlle riëtte ričardas ričards ro roald roanna roar rob robat robb
-        robbert robbi robbie robbin robby robbyn robena rober robert roberta robertas roberte robertina
-        robertine robertino roberto roberts robertson robertus robi robil robin robina robrecht robt
-        roby robyn robèr rocca rocco roch rochel rochell rochelle rochiana rochus rocilde rocio rock
-        rockford rocky rocus rocío rod rodan rodanthi rodd roddie roddy roderic roderich roderick
-        roderik rodger rodica rodion rodman rodna rodney rodolf rodolfa rodolfo rodoljub rodolphe
-        rodovica rodric rodrick rodriga rodrigo rodrigue roedi roee roei roel roeland roelant roelf
-        roelfien roelfiene roelfina roelfine roeli roelie roelien roeliene roelienke roelina roeline
-        roelof roelofje roelofke roely roemer roey roffe rogan rogatien rogelia rogelio roger rogerio
-        roghieh rogier rogélia rogér rogéria rogério rohan rohini roibeard roij roika roin roine rois
-        roisin roiza rojka rok rokas rokhaya roko roksana roksanda rokuro rola roland rolanda rolandas
-        rolande rolando rolands rolandus roldán rolf rolfke rolfkea roli rolien rolina rolinda rolinde
-        roline rolland rollande rollie rollin rollo rolof rolph rolv roly roma romain romaine romal
-        romaldas roman romana romanas romane romanina romanino romanita romanko romano romans romantas
-        romanus romaric romas rombout romea romed romee romel romelia romeliu romen romeo romero romesh
-        romet romeu romi romica romik romilda romildo romina romita rommert rommie rommy romney romola
-        romolo romona romu romuald romualda romualdas romualdo romualds romul romulus romus romutis romy
-        román roméo romāns ron rona ronak ronald ronalda ronaldo ronaldus ronan ronda ronen ronette rong
-        roni ronit ronja ronna ronni ronnie ronny rony ronė roobert roode rooland roolf roomet roonald
-        rooney roope roopertti roos roosa roosevelt roosje roosmarij roosmarijn roqhaia roque rorie rory
-        ros rosa rosabela rosabelle rosaire rosalba rosalee rosaleen rosalia rosalie rosalien rosalina
-        rosalind rosalinda rosalinde rosalindo rosaline rosalino rosalio rosalva rosalyn rosalynn
-        rosalynne rosalía rosamaria rosamarie rosamond rosamund rosamunde rosan rosana rosanda rosane
-        rosanella rosangela rosangelo rosann rosanna rosanne rosanno rosaria rosarie rosario rosaura
-        roscoe rose roseann roseanna roseanne rosegret rosegunde rosehilde rosel roselee roselene
-        roselette roselia roselies roseliese roselind roselinde roseline roselius rosella roselle
-        rosellina rosello roselore roselotte rosely roselyn roselyne rosemaria rosemarie rosemary
-        rosemie rosemonde rosen rosena rosenda rosendo roser roseta rosete rosetraut rosetta rosette
-        rosetto rosevelt roshan roshni rosi rosia rosiane rosica rosidarinka rosie rosina rosinda rosine
-        rosino rosio rosita rositha rosito rositta rositza roska rosl roslin roslinda roslinde roslyn
-        rosmaria rosmarie rosmunda rosmundo rosolina rosolino rosolo ross rossana rossanna rossano
-        rossella rossen rossie rossiter rosska rostislav rostyslav roswita roswitha rosy rosália rosária
-        rosário rota rotem rotger rothmund rotka rotraud rotraut rou rouba rouben roula roumen roumena
-        roumpini rouslan rouven rouzbeh rovena rovnak rovshan rovshana rowan rowdy rowen rowena rowland
-        rowschan rowschana roxana roxanda roxandra roxane roxani roxann roxanna roxanne roxie roxy roy
-        roya royal royce royka royza roza rozalia rozalija rozalin rozalina rozalinda rozalinta rozalyn
-        rozana rozanne rozarijo rozario rozbeh rozella rozemarijn rozen rozenn rozeta rozina rozinka
-        rozka rozle rozália rozálie roža rožana rrahim rrahman rrapush rrustem ru ruadhri ruadhán
-        ruaidhri ruaidhrí ruairi ruairidh ruairí ruan ruaraidh ruba ruben rubens rubi rubie rubik rubin
-        rubina rubino ruby rubye rubén ruchama ruchi ruchika ruchma rucsanda rucsandra rud rudenz rudger
-        rudi rudie rudik rudina rudmer rudolf rudolfa rudolfina rudolfine rudolph rudolphe rudolphus
-        rudy rudīte rueben ruedi ruedy rufat ruffina ruffino rufin rufina rufine rufino rufo rufus
-        ruggera ruggero ruggiero rugilė ruhama ruhan ruhi rui ruja rukan rukhsana rukie rukija rukije
-        rukiye rukmani rula rumelia rumen rumena rumenitchka rumeysa rumi rumia rumiko rumjana rumjanka
-        rumyana rumyanka run runa runak runald runar rune runfried runhild runólfur ruo rupa rupert
-        ruperta rupertus rupinder rupini ruppert rupprecht ruprecht ruri ruriko rus rusa rusanda
-        rusandra rusanka ruse rusen rush rushit rusi ruska rusko ruslan ruslana ruslanas ruslans rusmir
-        rusmira russ russa russanka russel russell russi rustam rustem rustemas rusty rusudan rut ruta
-        rute rutger rutgerus ruth rutha ruthann ruthanne ruthard ruthe ruthi ruthie ruthild ruthilde
-        ruthy ruti rutilia rutilio rutt ruttar rutti ruud ruurd ruut ruvins ruwaydah ruwen ruxanda
-        ruxandra ruxhdi ruy ruza ruzan ruzana ruzanna ruzha ruzhdi ruzhdie ruzmir ruzmira ruža ruždija
-        ružena ružica ryad ryan ryang ryann ryanne ryder rye ryhor rylan rylee ryleigh rylie rymantas
-        ryne ryno ryo ryoh ryohei ryoichi ryoji ryoko ryong ryooko ryosaku ryosuke ryota ryotaro ryou
-        ryouhei ryouichi ryouji ryouko ryousuke ryouta ryoutarou ryozo ryszard ryszarda rytas rytis ryu
-        ryuichi ryuji ryuko ryul ryun ryung ryunosuke ryusuke ryutaro ryuuji ryuuzaburou ryuzaburo ryuzo
-        ráhel rán ráðhildur räto régina réginald régine régis régulo réjane réjanne réjeanne réka rémi
-        rémy rénald ríkarður ríkey ríkharð ríkharður ríona ríonach róbert rómulo rós rósa rósalind
-        rósamunda rósant rósar rósbjörg rósfríður róshildur rósinkrans rósmundur róza rózsa rózsi
-        rózsika róża röbke rögnvaldur röpke rös röschen rösel rösi rösli rösly rösy rötger röttger
-        rønnaug rún rúna rúnar rúrik rút rüdiger rümeysa rünno rüstem rütger rüveyda rüya rüştü răzvan
-        rıdvan rıfat rıza rūdolfs rūta rūtenis růžena sa saaba saad saadat saadet saadettin saadi saadia
-        saale saana saandra saapke saara saaskia saba sabah sabaha sabahat sabahattin sabaheta sabahudin
-        sabapathipillai sabaratnam sabas sabata sabatina sabatino sabato sabaudin sabbir sabella saber
-        sabesan sabien sabiene sabiha sabila sabin sabina sabinchen sabine sabino sabir sabira sabire
-        sabit sabiye sabra sabri sabria sabrie sabrija sabrije sabrina sabrine sabriye saburi saburo
-        sabīne sacha sachi sachie sachika sachiko sachin sachiyo sacide sacit sad sada sadaaki sadaf
-        sadakazu sadam sadao sadat sadayuki saddam sade sadedin sadek sadeq sadet sadeta sadete sadettin
-        sadhana sadhbh sadhna sadi sadia sadie sadig sadija sadije sadik sadika sadiya sadiye sadko
-        sadmir sadri sadudin sadula sadulla sadullah sady sadye sadık sae saeed saeko saemi safa safdar
-        safet safeta safete saffet safia safije safiye safta safwan saga sagar sagara sagardeep sage
-        sagi sagie sagit sagita sagrario sahak sahand sahar sahba saher sahib sahira sahire sahra sai
-        saibe said saida saidas saide saied saif saifuddin saige saija saiko saila saim saima saime
-        saimi saimir saimira saini sait saito saja sajda sajid sajida sajjad sajjan sajjid sajmir
-        sajmira sakae sakari sakarias sake saken saki sakib sakiko sakina sakine sakineh sakir sakire
-        sako sakthivel sakuko sakumi sakura sakurako sal salah salaheddine salahuddin salajdin salam
-        salama salamah salbjörg saleem saleh salem salena sali saliamonas salih saliha salihcan salihe
-        salil salim salima salime salina salinda saline saliye salka salko salla salle salley salli
-        sallie sally salma salman salme salmi salmon salný salome salomea salomeea salomeia salomena
-        salomia salomon salomé salomée salomón salomėja salonica saltanat saltuk salud salva salvador
-        salvadora salvadore salvar salvatora salvatore salvatorica salvatorico salvatrice salvijs
-        salvina salvino salvinu salvis salvo salvu salvör salwa salóme salómon salćin sam sama samad
-        samah saman samanta samantha samar samara samat samatha sambula samedin sameer sameh samella
-        samer samera samet sami samia samid samih samiha samihah samija samil samin samina samir samira
-        samirah samire samita samitha sammie sammy samo samoil samoila sampana sampo sampsa samra samson
-        samu samual samudra samuel samuela samuele samuelle samuil samuils samuilă samuli samvel samwel
-        samy samya samúel san sana sanaa sanae sanah sanam sanami sanaz sancha sancho sanda sandalia
-        sandalio sandee sandeep sandel sander sanderijn sandhu sandhya sandi sandie sandijs sandina
-        sandis sandita sandra sandrien sandrina sandrine sandrino sandris sandro sandu sandugash sandy
-        sanel sanela sanelma sanem saner sanford sang sangeeta sangita sanie sanija sanije sanita saniya
-        saniye sanja sanjar sanjay sanjeev sanjeeva sanjin sanjiv sanjiva sanjuana sanjuanita sanjukta
-        sanjulata sankar sanna sanne sanneke sanni sannie sanny sanora santa santana sante santeri
-        santhakumar santhirasegaram santhirasegaran santi santiaga santiago santina santine santino
-        santo santokh santos santosh santoshi santtu sanyi sanzhar sanzia sanzio saoirse saori sapar
-        saparbek sape sapfo sapna saqib sara sarab sarabjit sarah sarai saran saranda sarantis saraswati
-        saravanabavan saravanamuthu saray sarbjit sardar sardin sardor sare sareh sargis sari sarianna
-        saribek sariel sarienke sarika sarina sarino sarit sarita sarith sariye sarkis sarla sarlota
-        sarma sarmad sarmila sarmis sarmite sarmiza sarmīte saro saroginidevi saroj saroja sarojini
-        sarolta sarp sarper saruhan sarvar sarwan sas sasan sascha saschka saschko sascho saschtka sasha
-        sashka sashko sasho sashtka sasikaran sasikumar sasja saskia sason sassa sathananthan sathasivam
-        satheeskumar sathiyaseelan sati satinder satish satka satkurunathan satnam sato satoko satomi
-        satoru satoshi satpal satsuki sattar satu saturna saturnin saturnina saturnino saturno satwant
-        satwinder satya satyajit satılmış sau saudin saudina saul saula saulcerīte saule sauli saulius
-        saulo saulutė saulytė saulė saundra saura saurimas sauro sauveur sava savanah savanna savannah
-        savastina savastinca savastiţa savatije savaş save savel savelie savelina saveria saverimuthu
-        saverio saveta savetka savian saviana savica savin savina savine savinien savino savion saviour
-        savita savitri savka savko savo savu savva savvas sawa sawako sawao sawsan sawyer sayaka sayako
-        sayd sayda sayde sayed sayeed sayeeda sayer sayf saygın sayime sayo sayoko sayuri sayyid sayım
-        sazan sazime saća saša saško sašo scarlat scarlet scarlett scarlette schadi schahab schahin
-        schahnaz schahresa schaker schantin schelte schenka schirin schivko scholastika scholastique
-        scholastyka scholpan schorena schorsch schteliana schtelijana schteriana schterijana schterju
-        schturjanka schuyler schwanette schwanhild schweer schwero schwittert scilla scipione scolastica
-        scot scott scottie scotty se sead seamus sean seana season seb sebahat sebahate sebahattin
-        sebald sebas sebastiaan sebastian sebastiana sebastiano sebastianus sebastien sebastijan
-        sebastián sebastião sebastjan seben sebestyén sebiha sebino sebiye sebnem sebouh sebrina sebuhi
-        seconda secondina secondino secondo secunda secundina secundino seda sedat seddigheh sedef
-        sedefka seden sedighe sedigheh sedin sedina sediq sedko sedrick sedžad see seead seede seeko
-        seema seena seeta seevaratnam sef sefa sefedin sefer sefi sefora sefy segunda segundo seher
-        sehmudin sei seibold seid seido seigo seiichi seiichiro seija seiji seika seiki seiko seino
-        seiran seishi seit seita seiya seiyu sejad sejada sejdi sejdo sejer sejfudin sejo seka sekhar
-        selahattin selahittin selam selamet selami selamije selatin selaudin selay selcan selda selen
-        selena selene selfinaz selim selima selime selimir selin selina selinde seline selladurai sellam
-        sellan sellapah sellaph sellapha sellar sellathurai selliah selma selman selmin selmir selva
-        selvadurai selvaggia selvakumar selvamalar selvanathan selvarajah selvaraju selvaratnam
-        selvedina selvendran selver selvet selveta selvete selvi selvie selvije selvinaz selwa selwyn
-        selyf selçuk sema semahat semanur semen semih semiha semija semin semion semir semira semiramide
-        semiramis semire semiye semião semjon semra semyon sen sena senad senada senahid senaida senan
-        sencer sendija seneca senem senen seng senga seniha senija senja senka senni seno senol senta
-        senthilkumaran senthilvelu sentiliana sentiljana seo seob seok seon seona seonaid seong seoras
-        seosamh seosamhin seoung sepehr sepideh sepp seppi seppl seppo september septimiu serafeim
-        serafim serafima serafin serafina serafine serafino serafína seraina seral serap seray serban
-        serbana sercan sercay serdal serdar seren serena serenella serenity sereno serge sergei sergeij
-        sergej sergeja sergejs sergejus sergen sergey serghe serghei serghi serghie sergi sergia sergii
-        sergij sergijus sergine sergio sergios sergiu sergius sergiusz sergiy sergo serguei serguey
-        serhad serhan serhat serhei serhii serhij serhiy serik serikzhan serin serina serine seringül
-        serita serjoscha serkan sermet serpil serra serse sertan sertaç sertorio sertório servais servan
-        servanda servando servane servanne servat servatius servet servete servulo sesselja sesselía
-        sesta sestilia sestilio sesto setareh seth setsuko settima settimia settimio settimo seumas seun
-        seung seva sevak seval sevan sevara sevasta sevastaska sevasti sevastia sevastian sevastiana
-        sevastiţa sevcan sevda sevdalija sevdalin sevdalina sevdie sevdije seve seved sever severa
-        severi severiana severiano severin severina severine severino severinus severo sevgi sevgin
-        sevil sevilay sevilljan sevim sevinc sevinj sevinç seviye sevleta sevli sevtap sewa seweryn
-        seydi seyed seyfettin seyfi seyfullah seyh seyhan seyhun seyidaga seyit seymour seymur seyran
-        seza sezai sezayi sezen sezer sezgi sezgin sezin seán seçil seçkin seëra sha shaban shabana
-        shabbir shabeer shabhavi shabir shabsai shabsi shabtai shachar shad shadi shadia shadije shady
-        shadya shae shafa shafeeka shafik shafika shafiq shafiqa shaghayegh shahab shahar shahbaz
-        shaheen shahen shahid shahida shahide shahien shahin shahla shahnaz shahnoza shahram shahresa
-        shahriar shahrokh shahryar shahrzad shahzad shai shail shaila shailee shailendra shaimaa shaina
-        shaindel shaip shaira shaista shaked shakeel shakeela shaker shakhla shakhriyar shakia shakil
-        shakila shakir shakira shakita shakoor shakti shakuntala shakuntla shala shalanda shalev shalini
-        shalom shalon shalonda shalva sham shamai shamar shameen shameena shameer shameera shameka
-        shamika shamil shamim shamin shamina shamir shamira shamiram shammai shamsher shamsuddin shan
-        shana shanae shanaz shanda shandi shandra shandy shane shaneka shanel shanell shanelle shang
-        shani shania shanice shanika shaniqua shanita shaniya shankar shanmugalingam shanmugam shanna
-        shannah shannan shannen shannon shanon shanta shantae shantay shante shantel shantell shantelle
-        shantha shanti shanti-devi shantimitra shanya shao shaqir shaqire shaquan shaquana shaquille
-        shaquita shara sharad sharaf sharam sharan sharareh sharbil sharda sharee shareen sharell sharen
-        shari sharice sharie sharif sharifa sharifah sharika sharilyn sharise sharita sharla sharleen
-        sharlene sharmaine sharman sharmila sharmistha sharokh sharolyn sharon sharona sharonda sharri
-        sharron sharyl sharyn shashi shashi-kala shashi-prabha shasta shatha shaul shaun shauna shaunda
-        shaunna shaunta shaunte shavarsh shavit shavon shavonda shavonne shawana shawanda shawanna
-        shawkat shawki shawn shawna shawnda shawne shawnee shawnna shawnta shawqi shay shaye shayla
-        shaylee shayna shayne shazia shazie shea sheba shedighalid sheela sheelagh sheema sheena sheera
-        sheetal shefali sheffield shefik shefkate shefki shefkie shefkije shefqet shefquet shega shehide
-        shehrie sheila sheilah sheindel sheker shekhar shektibay shela shelagh shelba shelbi shelbie
-        shelby sheldon shelia shella shelley shelli shellie shelly shelton shelva sheme shemeka shemika
-        shemsedin shemsi shemsie shemsije shen shena shendvera sheng shenika shenita shenka shenna shera
-        shere sheree shereen sherell sherelle sherene sheri sheriban sheribane sherice sheridan sherie
-        sherif sherife sherika sherill sherilyn sherise sherita sherlene sherley sherly sherlyn sherm
-        sherman sheron sherrell sherri sherrie sherril sherrill sherron sherry sherryl shervin sherwin
-        sherwood shery sheryl sheryll sheryn sherzod sheva shezai shi shida shideh shiela shifra
-        shigeaki shigehiro shigekazu shigeki shigeko shigemasa shigemi shigemitsu shigenobu shigenori
-        shigeo shigeru shigeta shigeto shigeya shigeyo shigeyoshi shigeyuki shih shihab shiho shihomi
-        shik shikha shikibu shila shile shiloh shilpa shim shima shimon shimpei shimshon shin shin'ichi
-        shinako shinar shingo shinichi shinichiro shinichirou shinji shinnichi shinnosuke shino shinobu
-        shinpei shinsaku shinsuke shintaro shintarou shinya shinzo shiona shiori shiqirie shiqirije
-        shira shiran shiraz shireen shirely shirin shirine shirl shirlee shirleen shirlene shirley
-        shirly shiro shirou shiv shiva shivani shivko shizu shizue shizuka shizuko shizuo shkumbin
-        shkurtë shkëlqim shkëlzen shkëndije shloma shlomi shlomit shlomith shlomo shlomoh shmaryahu
-        shmavon shmoolik shmuel shmuela shmulik sho shoba shobha shobhna shogo shoham shohei shohista
-        shoichi shoichiro shoira shoji shoko shokouh sholeh sholom sholpan sholto shon shona shonagh
-        shonah shonda shondra shonna shonta shorena shosaku shoshana shoshi shota shotaro shou shouichi
-        shouko shouta shoutarou shozo shpend shpresa shprintza shprinza shpëtim shqipe shqiponja
-        shraddha shraga shreekant shreya shri shruti shtelijana shteliyana shterijana shteriyana shterju
-        shteryu shturyanka shu shuan shuang shubha shubhra shuhei shuichi shuichiro shuji shukhrat shuki
-        shuko shukri shukrie shukrije shulamit shulamith shun shunichi shunji shunsuke shuo shuri
-        shusaku shushan shuzo shweta shyam shyamal shyamala shyamapada shyan shyana shyann shyanne
-        shyhrete shyla shynar shyqiri shyqyri si sia siad siamion siamon sian siana siani siarhei
-        siarhej siarhey sibbele sibbern sibe sibel sibele sibila sibilla sibille sibin sibinka sibo
-        sibrand sibren sibyl sibyla sibylla sibylle sibéal sicco sicke sică sid sidi sidik sidki sidney
-        sido sidoine sidonia sidonie sidonija sidonius sidor sidse sidsel sidónia sidónio sie siea sieb
-        siebe siebeld siebeldiene siebelt siebentje siebert siebo siebolt siebrand siebrecht siebren
-        sieds siefke siegbert siegberta siegbritta siegenot sieger siegert siegfred siegfrid siegfried
-        siegfrieda siegfriede sieghard siegharda sieghardt sieghart sieghelm sieghild sieghilde sieglind
-        sieglinde siegmar siegmund siegrid siegrun siegtraud siegulf siegwald siegward siegwart siek
-        sieka sieko siem sieme siemen siemie siemon siemona siemone sien sienna siep siepie sieppie
-        sierd sierk sierra siet sieta siete sietha sietie sietje sieto sietse sietske siety sietze
-        sieuwke siever sievert sif sifet sig sigal sigalit sigbert sigbjörn sigbjørn sigbritt sigdís
-        sigdór sigenot sigfinnur sigfred sigfrid sigfrido sigfried sigfríð sigfríður sigfús sigge
-        siggeir siggerður siggi sighard sighart sighelm sighild sighilde sighle sighvatur sigi sigifredo
-        sigisbert sigishelm sigismond sigismonda sigismondo sigismund sigita sigitas sigle siglind
-        siglinde sigmar sigmund sigmundur sigmut signe signhild signý sigolf sigolène sigourney sigrid
-        sigried sigrun sigrund sigrunn sigríður sigrún sigtraud sigtrud sigtryggur sigun sigunde sigune
-        sigurberg sigurbergur sigurbjarni sigurbjartur sigurbjörg sigurbjörn sigurborg sigurd sigurds
-        sigurdís sigurdór sigurey sigurfinnur sigurgeir sigurgrímur sigurgísli sigurhanna sigurhans
-        sigurjón sigurjóna sigurkarl sigurlaug sigurlaugur sigurleif sigurleifur sigurlín sigurlína
-        sigurmundur sigurpáll sigurrós sigursteinn sigursveinn sigurveig sigurvin sigurást sigurásta
-        sigurður siguróli sigurósk sigurþór sigurþóra sigutis sigutė sigvald sigvaldi sigvard sigvor
-        sigward sigwart sigyn sigþrúður sigþór sigþóra sihaam siham sihveri siim siire siiri siive sija
-        sijana sijbren sije sijka sijke sijme sijtse sijtske sijtze sik sika sikira sikke sikkeline
-        sikko sikstilija sil sila silas sile silena silene silfá silia silio silja silje silka silke
-        silko silla sille silo silva silvain silvaine silvan silvana silvano silvas silve silver
-        silveria silverio silvestar silvester silvestr silvestra silvestras silvestre silvestro
-        silvestru silvi silvia silvian silviana silviane silvica silvie silviea silvija silvije silvijo
-        silvina silvino silvio silviu silviya silvja silvo silvy silvère silvéria silvério sim sima
-        siman simanka simarjit simas simbad simcha simen simeon simeone simeonka simge simi simin simina
-        siminica simioana simion simka simme simmo simo simon simona simonas simone simonetta simonette
-        simonetto simonne simons simpert simperta simplicio simplício simson simão siméon sin sina
-        sinaida sinan sincere sincero sinclair sindre sindri sindy sine sinefta sineke sinel sinela
-        sinem sineta singa singarajah singaratnam sinh sini sinibaldo sinica sinikka siniša sinja sinje
-        sinnadurai sinnappu sinnarajah sinnathambi sinnathamby sinnathurai sinne sinniah sintija siny
-        sinéad sinđelija siobhan siofra sion sioned sipi sipke sippe sippie sippo sira sirak siranoush
-        siranush sirena siret siri siria siriana siriano sirikit sirine sirio sirja sirje sirka sirke
-        sirkka sirkkaliisa sirkku sirko sirle sirlei sirli sirlis sirly sirma siro sirp sirpa sirrý siru
-        sirvan sirwan sisaltina sisira siska sisko siss sisse sissel sissi sissy sista sistina sistino
-        sisto sita sitanath sithamparapillai sittampalam siu siubhan siun siurt siv siva sivabalan
-        sivagnanam sivaguru sivagurunathan sivaji sivajini sivakumar sivakumaran sivakurunathan
-        sivalingam sivan sivanantham sivananthan sivanathan sivanesan sivapatham sivarajah sivasamy
-        sivasubramaniam sivasundaram sivathas sivathasa sive sivert sivine siviä siw siwan sixta sixte
-        sixten sixtine sixto sixtus siya siyana siyka sjaak sjaan sjack sjak sjambertus sjan sjanelle
-        sjanie sjannie sjef sjeng sjirk sjoeke sjoerd sjoerdje sjoke sjon sjonni sjonnie sjonny sjors
-        sjouk sjouke sjoukje sjur sjut sjuttje sjöfn skafti skaidrius skaidrīte skaistis skaistutė
-        skaistė skapti skarlatos skarphéðinn skender skerdian skerdilaid skifter skip skippy skirmantas
-        skirmantė skirmundas skjöldur skorri skrima sky skye skyla skylar skyler skæringur skënder
-        skírnir skúli skúlína slagjan slagjana slas slava slavcho slave slaveika slaveiko slavej
-        slavejka slavejko slaven slavena slavenka slavenko slavey slaveyka slaveyko slavi slavia slavica
-        slavija slavik slavina slaviya slaviša slavka slavko slavna slavo slavoj slavojka slavoljub
-        slavoljubka slavomil slavomila slavomir slavomír slavomíra slavčo slawa slađan slađana slim
-        slimane sloane slobodan slobodanka slobodka slyvia sláva slávka smadar smail smajil smajo
-        smaragda smarand smaranda smarandache smarandita smaro smbat smeralda smeraldo smilja smiljan
-        smiljana smiljka smita smriti smári snefrid sneh sneh-lata sneha snehlata snejana sneza snezana
-        snezanka snezha snezhana snezhanka snežana sniazhana snieguolė snježana snjáfríður snjólaug
-        snjólfur snorre snorri snæbjörg snæbjörn snædís snæfríður snær snævar snævarr snæþór so soad
-        soan soava soave soazic soazig sobha sobhi sobhie sobina sobine soccorsa soccorso socorro
-        socrate soeke soffía sofi sofia sofian sofiane sofica sofie sofiea sofieke sofija sofije sofijka
-        sofika sofio sofiya sofiyka sofiţa sofja sofka sofokli sofoklis sofoklli sofoula sofraniasas
-        sofronije sofronio sofus sofya sofía soghra soh soha sohad sohail sohaila sohan sohei soheil
-        soheila soheir sohrab sohvi soichi soichiro soila soile soili soilikki soini sointu soizic
-        sojeva soji sok soka soki sokol sokrat sokratis sol solange solbjørg solbritt soledad soledade
-        solen solenne solfrid soline solja sollaug solmaz solo solomia solomie solomon solomonia sols
-        soltana soltanica solveig solveiga solvejg solvig solvita solvy solweig soly solza solène som
-        soma somasundaram somer somia sommer somna somnath son sona sonal sonali sonay sondra soner song
-        songül sonia sonica soniea sonila soniya sonja sonka sonnfried sonngard sonnhard sonnhardt
-        sonnhild sonnhilde sonnie sonny sonný sonoe sonoko sonomi sonsoles sonya soo sooad sook sool
-        soon sooriyakala soosaipillai sop sophia sophie sophio sopho sophoklis sophy sora sorana soraya
-        sorcha sorica sorin sorina sorinel sorinela sorkunde sorne sorusch sorush soso sossia sossio
-        sosthène sosuke sotaro sotir sotira sotiraq sotiria sotirios sou souad soudabeh souha souhail
-        souhair souheil souheila souheir souichirou souk soultana soumen soumia soumitra soun soung
-        souraya souren sousan souzan soyoko soňa sparkle spartaco spartak spas spasa spase spasenija
-        spasenka spaska spasoje spass spencer spenser speranta speranza spirache spirica spiridione
-        spiridon spiridona spiridoula spiro spiros spiru spomenka spomenko spresa spring spyridon
-        spyridonas spyridoula spyrini spyrinia spyronikolas spyros sraar srbijanka srbin srbislav
-        srbislava srbo srboljub srboslav srebrenka srebrenko sretan sreten sretko srećka srećko srečko
-        srečo srgjan sri sriharan srikanthan srini srinivas srinivasa sriskantharajah sritharan srđa
-        srđan sršan stacee stacey stach staci stacia stacie stacy staffan stafford staika staiko stajka
-        stajko staka stamantina stamatia stamatios stamatis stamatoula stamen stamena stamenka stamenko
-        stamo stan stana stanca stancho stanciu stancu stancuta standa stane stanel stanford stani
-        stanica stanika stanimir stanislao stanislas stanislau stanislaus stanislav stanislava
-        stanislavas stanislaw stanislova stanislovas stanisław stanisława staniša stanjo stanju stanka
-        stanko stanley stanny stanoj stanoje stanojka stanoy stans stanton stanuta stanyo stanyu stančo
-        star starla starr starri stas stasia stasja stasya stasys stasė stathis stati statko stav stavre
-        stavri stavrica stavro stavros stavroula stavru stavrula stayka stayko staņislava staņislavs
-        stašimir steef steen steeve steeven stef stefa stefaan stefan stefana stefani stefania stefanie
-        stefanija stefanina stefanino stefanio stefaniya stefanka stefano stefanos stefanus stefany
-        stefanía stefcho steff steffan steffanie steffen steffi steffie stefka stefko stefnir stefán
-        stefánia stein steina steinar steinarr steinberg steindór steindóra steingerður steingrímur
-        steinhildur steini steinn steinunn steinvör steinþór steinþóra steivan stela stelia stelian
-        steliana stelica stelija stelijana stelio stelios steliya steliyana steljana stelka stella
-        stellan steluţa stelvia stelvio stelyana sten stepan stepanas stepanie stepas steph stephaine
-        stephan stephane stephani stephania stephanie stephanus stephany stephen stephenie stephine
-        stephnie stephon steponas stere sterea stergiani stergianoula stergios sterian steriana sterica
-        sterie sterina sterling stern sterre steuart stevan stevana steve steven stevica stevie stevo
-        stevče stevčo stewart steyn stian stieg stig stigbjörn stiina stijn stila stilian stiliana
-        stiliani stilianos stilijan stilijana stiliyan stiliyana stiljan stilla stina stine stinus
-        stiofán stipan stipe stipo stirling stjepan stjepana stjepo stoffel stoian stoiana stoika stoiko
-        stoil stoilana stoios stoitcho stoja stojadin stojan stojana stojancho stojanka stojanče stojka
-        stojko stojna stojtcho stoju stojče stole stone stoney storm stormie stormy stoyadin stoyan
-        stoyana stoyancho stoyanka stoyka stoyko stoyna stoytcho stoyu strahil stratos stratton straško
-        strezju strezyu struan stu stuart sture sturla sturlaugur sturmhard sturmius styliani stylianos
-        stynke styrbjörn styrkár styrmir ståle stéfane stélio stéphan stéphane stéphanette stéphanie
-        stígur stănică su suad suada suan suanne suat suayip sub subaskaran subeetha subha subhas
-        subhash subhendu subhi subhra subi subina subinka subir subka subramaniam subramanian
-        subramaniyam subrata sucha sucheta suchitra sudaba sudarshan sudesh sudeshna sudha sudhir sudie
-        sudipta sue sueann suela suellen sufe sufia sufian sufiya sufyan sug sugata suguru suha suhad
-        suhail suhair suhasini suhayl suhayla suhayr suheil sui sujata sujit sujko suk sukhbir sukhder
-        sukhdev sukhjinder sukhpal sukhvinder sukhwant sukhwinder sukla sul sulaiman sulayman suleika
-        suleiman sulejman sulekha sulema sulev sulevi suleyman suliko suljo sullivan sulltane sulo
-        sulpice sultan sultana sultanka suma sumako suman sumanda sumangala sumarliði sumarrós sumathy
-        sumati sumaya sumayya sumeeta sumi sumie sumiko sumio sumire sumit sumita sumiteru sumitra
-        summer sumru sun suna sunanda sunay sundaralingam sundaram sundarampillai sunday sundralingam
-        sune sunetra sung sunhild sunija sunil sunit sunita sunitha suniti sunke sunna sunnat sunnefa
-        sunneva sunni sunniva sunny sunshine suntke sunčana sunčica suoma sup suphi suphiye suppiah sura
-        suraj suranjan surat suraya surekha suren surender suresh sureshkumar sureskumar surinder
-        surjeet surjit suruchi sururi surya suryo susan susana susann susanna susannah susanne suse
-        suseela suseenthira susen susete susette sushil sushila sushma susi susie susmita sussan sussane
-        susse sussi sussie susumu susy sutapa suthakaran sutharshan sutharshini sutherland suu suule
-        suus suvad suvada suvi suvikki suy suyko suzan suzana suzann suzanna suzannah suzanne suze suzel
-        suzelle suzeta suzete suzette suzi suzie suzon suzue suzuyo suzy svafa svafar svajūnas svala
-        svan svana svanberg svanbjörg svanbjörn svanborg svandís svanfríður svanhild svanhildur svanhvít
-        svanibor svanlaug svanlaugur svante svantje svanur svanþór svata svatava svatomír svatopluk
-        svatoslav svatoslava svava svavar svea svein sveina sveinberg sveinbjörg sveinbjörn sveinborg
-        sveindís sveinfríður sveinhildur sveinlaug sveinn sveinsína sveinung sveinþór sven svend svenja
-        svenn sverker sverre sverrir sveta svetin svetinka svetislav svetislava svetko svetla svetlan
-        svetlana svetlin svetljo svetlomir svetlomira svetlozar svetlyo sveto svetolik svetomir
-        svetoslav svetoslava svetozar sveva sviatlana sviatoslav svilen svitlana svjatoslav svjetlana
-        svyatoslav sváfnir svätoslav světla světlana světluše swaantje swan swanette swaneus swanhild
-        swanhilde swanja swanje swann swantje swapan swapna swarn swaroop swati sweder sweer sweety swen
-        swenja sweta swetlana swibertus swidbert swjatoslaw sy sybe sybil sybill sybilla sybille syble
-        sybrand sybren syd sydnee sydney sydni sydnie syed syeda syert syle sylejman sylka sylke sylko
-        sylva sylvain sylvaine sylvana sylvane sylvanie sylvelin sylvester sylvestre sylvette sylvi
-        sylvia sylvian sylviane sylvianne sylvie sylvine sylvio sylvius sylvère sylvía sylwester sylwia
-        symela symeon symon symphorien synne synnöve synnøve synthia synøve syohei syreeta syria syrja
-        syssel sytse sytske sytze syung szabina szabolcs szandra szczepan szeréna szilveszter szilvia
-        szilárd szonja sztevana szvetlana szymon sámuel sándor sándorné sára sári säde sämi sæberg
-        sæbjörg sæbjörn sædís sæmundur sær særós særún sæunn sævald sævaldur sævar sæþór séamas séamus
-        sébastian sébastien sébastienne ségolène séraphin séraphine sérgio séverin séverine síle sílvio
-        símon sînzian sînziana sófus sólberg sólbjörg sólbjört sólborg sóldís sóley sóllilja sólmundur
-        sólon sólrún sólveig sónia söhnke söke sölvi söncke sönke sönmez söntke sören sølvi søren søs
-        súsanna süha sühel süheyl süheyla süleyman sümer sümeyra sümeyya sümeyye sünje sünke sünko
-        süntje süntke süral süreyya sürmeli săndica săvan sıddık sıddıka sıdıka sıla sırrı sıtkı
-        sławomir sławomira ta taake taalke taavet taavetti taavi taavo tab tabatha tabea tabetha tabitha
-        tacettin tache taciser tacito taco tad tadaaki tadaharu tadahiko tadahiro tadahisa tadako
-        tadamasa tadamichi tadanobu tadanori tadao tadas tadashi tadasu tadayasu tadayoshi tadayuki
-        taddea taddeo tade tadej tadeja tadeo tadeus tadeusz tadeušas tadeáš tadgh tadhg tadija tado tae
-        taek taeke taeko tafil tage taghi taghie taghrid taha tahamtan tahar taher tahera tahere tahereh
-        tahir tahira tahire tahmeena tahmina tahnee tahsin tai taib taiba taibe taichi taide taiga taigo
-        taija taiji taijirou taik taiki taima taimi taimo taina tair tairi taisha taisi taisia taisier
-        taisija taisir taisto taisuke taisya taito taivo taiyo taizo tajar taje tajinder tajuana tak
-        takaaki takae takafumi takaharu takahide takahiko takahiro takahisa takahito takaji takakazu
-        takako takamasa takamichi takanari takanori takao takashi takatoshi takatsugu takaya takayasu
-        takayo takayoshi takayuki take takeaki takefumi takehiko takehiro takehisa takehito takejiro
-        takenori takeo takeru takeshi takeyuki takiko takis takisha tako taku takuji takuko takuma
-        takumi takuo takuro takurou takuto takuya tal tala talaat talal talat talbot tale talea taleb
-        taleke taletta taleus talgat tali talia talib talida taliesin talih talina taline talip talis
-        talisha talitha taliyah talja talke talko tallina talma talmadge talmon talon talvikki taly
-        talya tam tama tamae tamaki tamala tamami tamar tamara tamas tamatha tamayo tamaz tambet tambra
-        tameika tameka tamekia tamela tamer tamera tamerlan tamesha tami tamia tamica tamie tamika
-        tamiko tamila tamilla tamim tamio tamir tamisha tamiya tammara tamme tammera tammi tammie tammo
-        tammy tamotsu tamra tamsin tamta tamuita tamzin tamás tamāra tan tana tanasa tanasache tanasica
-        tanasie tanasije tancho tancredi tancredo tancrède tandra tandri tandy tane taneja taneka tanel
-        taneli taner tanesha tang tangela tangi tangie tanguy tani tania tanika taniko tanina tanino
-        tanisha taniusa tanja tanju tanka tankred tankut tanna tanneke tanner tannie tanno tanny tano
-        tansel tansu tanta tantica tanuja tanush tanveer tanvier tanvir tanwen tanya tanyu tao taoufik
-        tapan tapani tapas tapash tapasi tapati tapio tara tarah taran tarana taras tarcis tarcisia
-        tarcisio tarcísio tare tarek taren tareq targo tari tariel tarik tariq tarja tarjaliisa tarkan
-        tarlan tarlochan tarmo taro taron tarquin tarquinia tarquinio tarra tarran tarrant tarsem tarsha
-        tarsilia tarsilio tarsita taru tarun tarvi tarvo taryn tarık taschka tascu tasha tashia tashina
-        tashka tasia tasica tasja taslima tassilo tasso tassos tasuku tat tate tateo tatevik tatiana
-        tatieana tatijana tatja tatjana tatje tatsiana tatsufumi tatsuhiko tatsuhiro tatsuji tatsuki
-        tatsumi tatsuo tatsushi tatsutoshi tatsuya tatsuyuki tatsyana tatu tatum tatuya tatyana taufik
-        taufiq taulant taunita tauno taunya tauras taurean tauri taurino tauris taurus tautvydas tavares
-        tavia tavis tavish tavon tawana tawanda tawanna tawfik tawfiq tawna tawnee tawni tawny tawnya
-        taxiarchis taxiarchoula taya tayfun tayfur taygun taylan tayler taylor tayna tayseer taysir
-        tayuko tayunomi tayyar tayyibe tayyip tazio tazuko taşkın taško taťana taťjana taťána te tea
-        teade teag teagan teague teake teatske tebbe tebbo techiya tecla tecwyn ted teda tedd teddy
-        teele teelke teemu teena teet tefik tefta tegan tegwen tehila tehilah tehilla tei teija teije
-        teijo teika teiksma teilo teimur teimuraz teis teisha teisuke teisutis teit teitur teivi teja
-        tejvir teki tekin tekla teklia teklė tekmile tekna tela telemaco telemak teleri telesforo telisa
-        telke tell tellervo telli telly telma telman telmo telsa telse temeka temel temelko temenuga
-        temenura temenuschka temenushka temenuzhka temenuzka temika temima temir temira temirlan
-        temistocle temma temme temmo temo tempie temple temur temuri tena tencho tenesha teng tengiz
-        tenho tenisha tenjo tenna tennie tennille tenshi tenyo tenzile teo teobalda teobaldo teodolinda
-        teodolindo teodor teodora teodoras teodorian teodorica teodorico teodorin teodorina teodoro
-        teodors teodoru teodosia teodosie teodosio teodula teodulo teodóra teofan teofana teofanija
-        teofil teofila teofilia teofilija teofilis teofilo teofilė teohari teoman teona teotóneo
-        teotónio tepa teppei teppo tequila tera tercero tere tereasa terence terenzia terenzio teresa
-        terese teresia teresina teresinha teresio teresita teressa teresė tereza terezia terezie
-        terezija terezina terhi terhikka terho teri terica terigio terina terisa terje terkel tero terra
-        terrance terrell terrence terresa terri terrie terrill terrilyn terry tersilla tersillo terttu
-        teru teruaki terufumi teruko terumi teruo teruyo terza terzia terzina terzino terzio terzo teréz
-        terézia terēzija terţulia terţulian tesha teslime tess tessa tesse tessel tessie tessy tetiana
-        tetjana tetje tetsu tetsuhiro tetsuji tetsukazu tetsuko tetsumi tetsuo tetsuro tetsushi tetsuya
-        tette tettje tetyana teufik teun teunie teunis teuntje teus teuta teuvo tevfik tevie tevin tex
-        teye teyfik teymur tezcan tezer teófilo tešo tha thabit thac thach thad thaddeus thaddäus
-        thaddée thade thado thage thai thalea thaleia thalia thalie thamar thamara thambiah thambimuthu
-        thambipillai thambirajah thambo thambu thampiah than thanabalasingam thanas thanasis thane
-        thanendran thang thangarajah thangavadivel thangavelu thanh thanja thankmar thao
-        tharmakulasingam tharmalingam thassilo thavarajah thavarasa thavaseelan thayalan thayaparan
-        thaïs the thea thecla theda theddy thede thedo thedy thees thei theile theis thekla thelma
-        themis themistoklis theo theobald theobalda theobert theocharis theodeline theodhor theodolinde
-        theodoor theodor theodora theodore theodoros theodorus theodosia theodosios theodosis theodoula
-        theodór theodóra theofan theofaneia theofania theofanis theofano theofil theofila theofilaktos
-        theofilos theofried theohold theoklis theola theolinde theologos theona theoni theonia
-        theophanis theophil theophilus theopoula thera theres theresa therese theresia theresie theressa
-        theron thersa thessalia theun theunis theus thevarajah theventhira theventira theódór theódóra
-        thi thiagarajah thibaud thibault thibaut thido thielo thiemo thien thierry thiery thies thiet
-        thieu thieß thijmen thijn thijs thilde thildi thildy thillaiampalam thilo thimaq thimo thimothée
-        thin thinh thiong thiphaine thiru thirukumar thirunavukarasu thirunavukkarasu thirza
-        thiyagarajah thiyakarajah thiébaud tho thoa thobe thom thoma thomas thomasena thomasina
-        thomasine thommy thong thor thora thoralf thorben thorbjörn thorbjørg thorbjørn thord thordis
-        thore thorfin thorkil thorkild thorleif thormod thorolf thorstein thorsten thorun thorunn
-        thorvald thouraya threasa thresa thron thu thuan thuc thung thuong thuraiappah thuraiappiah
-        thurairajah thuraisamy thuraisingam thuraya thurayya thure thurid thurman thusnelda thuy thuyen
-        thyge thyl thyra thé théau théo théodora théodore théodorine théodose théodule théophane
-        théophile théotime thérèse thérèsine thérèze ti tia tiago tian tiana tianna tiara tiberia
-        tiberio tiberiu tiberius tibina tibor tiborné tiburce tiburcia tiburcio tiburtius tibério
-        tibúrcio tica tico ticu ticuta ticuşor tido tie tiede tiedo tiek tieke tiembinus tieme tiemen
-        tiemo tien tiene tieneke tieny tiera tiernan tierney tierra ties tiesha tiet tietje tietsia
-        tifaine tifanie tifany tifenn tiferet tiffaney tiffani tiffanie tiffany tiffiny tifor tigran
-        tihamér tihana tiho tihomil tihomir tihomira tiia tiido tiina tiit tiitas tiitus tiiu tiivi tija
-        tijana tije tijen tijl tijmen tijn tijs tijuana tikva tikvah til tila tilbert tilda tildanat
-        tilde tilemachos tilen tilica tilina tilko till tilla tilli tillie tillmann tilly tilman tilmann
-        tilo tim timi timika timka timm timme timmie timmo timmy timo timofei timofej timofey timoftei
-        timoftie timon timotea timotei timotej timoteo timotheus timothey timothy timothé timothée timur
-        timuçin timóteo tin tina tinatin tinca tincuta tindara tindaro tine tineke tinel tinela ting
-        tinh tini tinie tinisha tinka tinko tinna tino tinok tinus tiny tiphaine tiphanie tiphany tippi
-        tippy tiream tirtsa tirtsah tirza tirzah tisa tish tisha tita titas titel titi titia titiana
-        titie titina tito titta titti titu titus tivadar tizian tiziana tiziano tizio tiţă tjaard tjaart
-        tjabbe tjaberich tjabert tjabo tjade tjaden tjadine tjadke tjado tjake tjakea tjakko tjako
-        tjakobus tjalda tjalke tjallie tjallien tjalline tjalling tjamdine tjamko tjanka tjard tjardo
-        tjark tjarkea tjarkje tjarko tjaša tjebbe tjeerd tjerk tjeu tjip tjipke tjipkje tjisse tjitske
-        tjitte tjomme tjorven tjörvi to toader toan tobe tobi tobia tobias tobie tobin toby toccara tod
-        todd toderita todor todora todorina todorka todosia toe toetie tofayl tofik togrul togzhan tohei
-        tohru toi toimi toine toini toivo toke tokie tokiko tokinori tokio toko tokuzo tole tolentino
-        tolga tolgahan tolgay toli tolkyn tolmina tolmino tolomeo tolunay tom toma tomaida tomas tomasa
-        tomasina tomasino tomaso tomass tomasz tomazina tomaž tome tomeka tomer tomi tomica tomie
-        tomihiro tomijs tomika tomiko tomio tomishige tomislav tomislava tomisław tomisława tomita tomka
-        tomke tomm tomma tommas tommasa tommasina tommasino tommaso tommi tommie tommy tommye tomo
-        tomoaki tomoe tomohiko tomohiro tomohisa tomohito tomoji tomokatsu tomokazu tomoki tomoko tomomi
-        tomomitsu tomonori tomoo tomor tomorr tomos tomosuke tomotaka tomoya tomoyo tomoyoshi tomoyuki
-        toms tomás tomáš tomče ton tona toncho tonda tone tonette toney tong toni tonia tonica tonie
-        tonin tonina tonino tonio tonisha tonita tonius tonja tonje tonjo tonju tonka tonko tonn tonna
-        tonni tonnie tonny tony tonya tonyo tonyu tonći tonči toomas toon toontje tooru toos topi topias
-        toprak tor tora toralf toralv torben torbjörn torbjørg torbjørn torcato tord tordis tore torella
-        torello torey torfhildur torfi torfin torfinn torge torgeir torgny torgom torgun torgunn torhild
-        tori toribia toribio torie toril torild torill torin torina torindo torino torjus torkel torkil
-        torkild torkjell torlaug torleif tormod tornike toros torquato torquil torrance torrence torrey
-        torri torrie torstein torsten toru torun torunn torvald tory tosca toschin toschka toschko tosco
-        tosha toshia toshiaki toshie toshifumi toshiharu toshihide toshihiko toshihiro toshihito toshiji
-        toshikatsu toshikazu toshiki toshiko toshimasa toshimi toshimitsu toshin toshinobu toshinori
-        toshio toshiro toshirou toshiya toshiyasu toshiyuki toshka toshko tosun tota totka totti toufic
-        toufik touko touma touria toussaint toussainte tova tovah tove tovjašas tovmas towanda toya
-        toygar toyo toyoaki toyokazu toyoko toyomi toyomichi trace tracee tracey traci tracie tracy trae
-        traian traiana traiko trajan trajanka trajka trajko trajče trajčo tram tran trandafir trandafira
-        trang tranquilla tranquillino tranquillo traolach traude traudel traudi traudl traudlinde
-        traugott trauhard trausti trautchen traute trauthilde trautlind trautlinde travis travon trayan
-        trayanka trayko tre trea treacy treasa treena trees trefor tremaine tremayne tremol trena
-        trendafil trendafila trendafilka trent trenton tresa tressa tressie tressy treufried treuhard
-        treuhart treva trevelyan trever trevina trevion trevon trevor trey tri triada triana
-        triantafilos triantafyllia triantafyllitsa triantafyllos trica tricia trien trienette trienke
-        trientje trientke trieu trifan trifon trifu trifun triin triine triinu trijn trijnie trijnke
-        trijntje trijntsje trina trinchen trine trinh trini trinidad trinidade trinity trinité trino
-        trinold trintje trinus triona tripo tripta tripti trisevgeni trish trisha trista tristan
-        tristana tristano tristen tristian tristin triston tristram tristán tritan trix trixi trixie
-        troels trofim trofimena trofin troita troju tron trond trong troy troyu trpe tru truc trudbert
-        trude trudel trudi trudie trudy trufka trui trula truls truman trung truong trutz truus tryfon
-        tryggve tryggvi trygve trynke tryntsje trystan trëndafile trëndelina tsahi tsai tsan tseard
-        tseng tsirla tsivia tsjeard tsjebbe tsjerk tsolak tsu tsubasa tsuguhiro tsuguhisa tsukasa tsukie
-        tsuneaki tsunehiro tsuneji tsuneko tsunemi tsuneo tsung tsutomu tsuyoshi tsvee tsvi tsviya tu
-        tuan tuba tucker tudor tudora tudorache tudorel tudorin tudorina tudoriţa tudose tudosia tudosie
-        tudur tue tufail tufan tugay tugdual tugomir tuija tuire tula tulcho tulia tulio tuljo tullia
-        tullio tully tulsa tumi tuna tunahan tunay tuncay tuncer tung tunko tunnis tunç tuo tuomas tuomo
-        tuong tuovi turadj tural turan ture turel turgay turgut turhan turi turid turkan turkka turlough
-        turner turo turs tutku tuukka tuula tuulevi tuuli tuulia tuulikki tuure tuvia tuy tuyen tuyet
-        tuğba tuğberk tuğra tuğrul tuğçe tvrtko twan twana twanda twanna twanny twila twm twyla txomin
-        ty tyanka tybritt tycho tye tyesha tyge tyisha tyko tylaj tyler tylor tymoteusz tyn tynisha
-        typhaine typhanie tyquan tyra tyree tyrel tyrell tyrese tyrfingur tyron tyrone tyrza tyshawn
-        tyson tytti tyyne tzahi tzana tzanka tzanko tzela tzemach tzeni tzenka tzenko tzeno tzetza
-        tzezka tziona tzipi tzipora tziporah tzippi tzippora tzipporah tzivia tzonju tzonka tzoulia tzvi
-        tzvika tzviya táňa tânia tätje tímea tómas tõiv tõnis tõnu töbea tönjes tönna tönnies tönno töns
-        túlio tülay tülbeyda tülin tülün tümay tümer tünde türkan türkay türker tālis tālivaldis tănase
-        ubalda ubaldina ubaldino ubaldo ubbe ubbina ubbine ubbo uberta ubertina ubertino uberto
-        ubeydullah ucha uda udai uday udaya ude udi udo udrea ueli ufe uffe uffo ufo ufuk uga uggi
-        ughetta ughetto uglješa ugo ugolina ugolino ugutz uh ui uilkje uilliam uisdean ujjal uk uke uko
-        ukë ula uladzimir uladzislau uladzmir ulan ulaş ulbert ulbertus ulderica ulderico uldis ulf
-        ulfat ulferdina ulfert ulfrida ulfried uli uliana uliano ulises ulisse ulisses uliva ulivo uliya
-        ulja uljana uljas ulla ulli ullrich ulpia ulpian ulpiana ulpio ulpiu ulpt ulric ulrica ulrich
-        ulricke ulrico ulrik ulrika ulrike ulrikke ultan ultima ultimo ulugbek uluç ulvi ulvika ulviya
-        ulviye ulviyya ulviyye ulwin ulya ulyana ulysse ulysses uma uma-devi umar umashankar umay
-        umaymah umbelina umberta umbertina umbertino umberto umbra umbro umesh umid umida umme ummo umur
-        umut umutcan un una unai undine undinė undis unelma unette ung unity unn unnar unni unnie
-        unnsteinn unnur unny unnþór uno untamo unto uolevi upinder upke ural uran urania uranie uranio
-        uranius urara uras uraz urazaly urbain urbaine urban urbana urbano urbe urbina urbino urbo urda
-        urfeta urgel urho uri uria uriah uriel urielle urim urime urio urko urmas urmet urmi urmil
-        urmila urmo uroš urpo urs ursel ursela ursi ursina ursl ursola ursula ursule ursulina ursus
-        urszula urta urtan urte urthe urtza urtzi urvashi urve urvi urður urša urška uršula uršulė usama
-        usamah uschi usha usko usman usmon uta utae utako ute uthayakumar uthayakumaran uthayasooriyan
-        uthman utho utkan utku utkucan utkur uto utpal utta uttam utto utz uudo uuno uuras uusi uuve uve
-        uvo uwe uxía uxío uyen uygar uzay uzeifa uzeir uzi uzy uğur uğurcan uģis vaagn vachagan vache
-        vacius vaclava vaclovas vacys vada vadim vadimas vadims vadivelu vadym vadzim vafa vagarshak
-        vagharsh vagharshak vaghinak vagia vagiani vagif vagn vagner vahagn vahan vahap vahbie vahe
-        vahid vahida vahide vahidin vahit vahram vahur vaia vaida vaidas vaide vaidievutis vaidilutė
-        vaido vaidotas vaidutis vaike vaiko vaili vaimi vainamo vaios vaira vairamuthu vaishali
-        vaithialingam vaithilingam vaiva vaja vaka vakhtang vakina val vala valantis valarie valarmathy
-        valbjörg valbjörn valbon valbona valbone valborg valda valdar valdas valdberga valde valdek
-        valdeko valdemar valdemara valdemaras valdemaro valdemars valdeminas valdet valdete valdi
-        valdimar valdina valdino valdis valdo valdonė valdor valdrin valdrina valdu valdur valdís
-        valencia valene valent valentas valente valentien valentijn valentim valentin valentina
-        valentinas valentine valentini valentino valentyn valentyna valentín valentínus valentīna
-        valentīns valer valeri valeria valerian valeriana valeriano valerica valerie valeriea valerii
-        valerij valerija valerijan valerijonas valerijs valerijus valerio valerionas valeriu valerius
-        valeriy valeriya valeriyan valeru valeruţa valery valeryia valesca valeska valev valfrid valgarð
-        valgarður valgeir valgerður valiantsin valiantsina valida valierius valija valis valja valjet
-        valju valle vallentin valli vallie vallipuram vallis vallo vally valma valmar valmir valmundur
-        valný valon valorie valpas valpuri valrie valsamis valter valters valther valto valts valtter
-        valtteri valtýr valur valvanera valve valvi valya valène valère valéria valériane valérianne
-        valérie valérien valérine valério valéry valþór valērija valērijs valė van vanaja vance vancho
-        vanda vandana vandna vando vanea vanesa vanessa vanetta vangel vangelica vangelija vangelis
-        vangeliya vangelka vanghele vangheli vanghelie vanghelina vanghelita vangjel vangjeli vangjush
-        vania vanik vanina vanio vanita vanja vanjo vanju vanjuscha vanko vanna vannesa vannessa vanni
-        vannina vannino vano vanora vanuschka vanushka vanya vanyo vanyu vanyusha vančo vappu vara
-        varathan varazdat varda vardan vardges vardit varduhi varhudi varinia varis varja varje varlam
-        varlan varmo varo varol varpu varsha vartan vartolomei vartolomeu varujan varvara vasa
-        vasanthakumar vasanthan vasanti vasatha vasco vaseekaran vasfi vashti vasi vasif vasil vasila
-        vasile vasilea vasileia vasileios vasilena vasili vasilia vasilică vasilie vasilii vasilij
-        vasilija vasilije vasilijs vasilijus vasilika vasiliki vasilina vasilios vasilis vasilisa
-        vasiliy vasiliya vasiliţa vasilka vasillaq vasily vasja vaska vaske vasko vaso vassil vassila
-        vassilena vassili vassilia vassilij vassilija vassiliki vassilios vassiliy vassiliya vassilka
-        vassily vassja vasudha vasundhara vasya vasyl vasylyj vath vathsala vatica vatroslav vaughan
-        vaughn vaxhid vaxhide vazgen vazha vaško veaceslav veatriki vecdi veda vedad vedat vedia vediha
-        vedran vedrana veena veer veera veerle vefa vega vegar vegard vegim vehbi vehibe vehid vehip
-        veigar veijo veikko veiko veimo veine veit veith veiz vejsil vela velautham velauthan
-        velauthapillai velcho velda veldin velea veledin veleslav velga veli velia velianna veliano
-        velibor velida velie velija velik velika veliko velimir velimirka velin velina velinka velio
-        velislav velislava velissarios velitchka velitchko velizar velizara veljko veljo velka velko
-        vella vellamo velleda velli vellipillu vello velma veloudo velta velten veltishko velupillai
-        veluppillai velva velvet velyo vemija vena venancia venancio venanzia venanzio vencel venceslao
-        venceslav venceslava vencislav vendel vendela vendelín vendula vendulka venelin venelina venera
-        veneranda venerando venere venerica venerina venerino venerio venerka venero venessa veneta
-        venetia venetka venetta venia veniamin veniamina venice venio venira venita venja venka venkat
-        venkatesh venke venko venla vennie vents ventura venturina venturino venturo ventzislav venus
-        venuše venância venâncio veola vera veranda veranika verbena verda verdell verdi verdiana
-        verdiano verdie vered verena vergie vergil vergila vergilia vergilica vergilie vergiliu vergina
-        verginia verginica verginija verginiya verica veridiana verika verim veritchka verity verjine
-        verjinia verjinija verjiniya verka verl verla verle verlene verlie verlin verline verlyn vern
-        verna verne vernell verner verneri verners vernetta vernharður vernia vernice vernie vernita
-        vernon vero veroana veroljub veron verona veroni veronica veronie veronika veroniki veronique
-        veroonika veroslava versie versilia verter vertie verzhinia verzhinija verzhiniya veríssimo
-        verónica vesa vesel vesela veselin veselina veselinka veselinko veseljka veseljko veselka
-        veselko vesena vesik vesile veska vesko vesna vespasian vespasiano vessa vessel vessela vesselin
-        vesselina vesselinka vesselka vessena vessik vesta vester vestimir veta vetka veton vetu veturia
-        veturliði vetuta veva vexi veysel veysi vezen vezhen vezia vezio vezira vezire vi viaceslav
-        viachaslau viacheslau viacheslav viana vianne vianney vianor viatcheslav viačeslavas vibe
-        vibecke vibeke vibekke vibha vibretha vic vica vicdan vice vicenc vicent vicenta vicente
-        vicenţia vicenţiu vick vickey vicki vickie vicko vicky vico victoire victor victoria victoriana
-        victoriano victorien victorija victorin victorina victorine victorino victorio victorita
-        victoriya vicência vid vida vidadi vidaga vidak vidakas vidal vidan vidar vidas vidhu vidija
-        vidimantas vidin vidju vidka vidmanta vidmantas vidmantis vidmantė vidminas vidmondas vido
-        vidoje vidojko vidol vidolina vidosav vidosava vidoslav vidu vidutė vidya vidyu vidūnas vien
-        vienna vieno viera vieri viero vieroslava viesturs viet vig vigan vigantas vigdis vigdís vigen
-        vigfús viggo viggó vigilia vigilio vigintas vigita vigitha vigneswaran vignir vihtori viia viigo
-        viiu viive viivi viivika vija vijay vijaya vijayakumar vijayalaxmi vijayarajah vijayaratnam
-        vijayathasan vika vikas viki viking vikis vikki viknarajah vikram vikramjit viktar viktor
-        viktoras viktoria viktorie viktorien viktorija viktoriya viktors viktorya viktoryia viktoría
-        viktória vilayat vilberg vilbergur vilborg vildan vildana vilde vildís vilem vilemína vilen
-        vilenas vilfred vilfredo vilfrido vilfríður vilhelm vilhelmas vilhelmi vilhelmiina vilhelmina
-        vilhelms vilhelmína vilheme vilhjálmur vilho vili vilia viliam vilibald vilibalda vilica vilija
-        vilim vilimas vilio vilis vilius vilja viljam viljami viljar viljem viljo villar ville villem
-        villi villiam villu villy vilma vilmantas vilmar vilmer vilmo vilmos vilmundur vilmus vilmārs
-        vilna vilnis vilouš vilson vilve vilvi vilém viléma vimalan vimla vin vina vinaldina vinay
-        vincas vince vincenc vincencij vincent vincentas vincente vincentine vincents vincenz vincenza
-        vincenzina vincenzino vincenzo vincenţiu vinciane vincianne vineet vineeta vineta vinga vinh
-        vini vinicia vinicio vinicius vinita vinka vinko vinni vinnie vinod vinuc viny vinzent vinzenz
-        viola violaine violanda violanta violante violanthi violantina violet violeta violetka violetta
-        violette violetë violina violène viorel viorela viorelia viorica viorika viorina vipul vipula
-        vira virag virgaudas virge virgen virgie virgil virgile virgilia virgilijus virgilio virgiliu
-        virgilius virgina virginia virginica virginie virginija virginijus virginio virginiya virgis
-        virgle virgo virgolino virgília virgílio virgínia viriato viridiana virjinia virjinija virjiniya
-        virko virmantas virna viroana viron virona virpa virpi virtyt virva virve virzhinia virzhinija
-        virzhiniya virág visa visan visar visare visarion visitación vismantas vistiana vistina
-        visuvalingam visvaldas visvaldis visvalingam vita vital vitala vitale vitali vitalia vitalian
-        vitaliana vitaliano vitalie vitalii vitalij vitalija vitalijs vitalijus vitalina vitaline
-        vitalino vitalio vitalis vitalius vitaliy vitallium vitaly vitan vitantonia vitantonio vitas
-        vitauts vitchka vitcho vitilina vitka vito vitold vitoldas vitolds vitolis vitomir vitore
-        vitoriano vitorina vitorino vitorio vitto vittore vittoria vittoriana vittoriano vittorina
-        vittorino vittorio vitus vitória vitório vitālijs viuţa viva vivalda vivaldo vivan viveca vivek
-        viveka vivenzio vivette vivi vivian viviana viviane vivianne viviano vivien vivienne vivijana
-        vivika viviyana vizgirdas vizma viðar višeslava višnja višnjica vjacheslav vjara vjarka
-        vjatcheslav vjatsheslav vjatšeslav vjačeslavs vjekoslav vjekoslava vjera vjeran vjola vjolca
-        vjollca vjosa vlad vlada vladan vladana vladanka vladas vlade vladena vladeta vladiana vladica
-        vladik vladilen vladilena vladimer vladimieras vladimir vladimira vladimiras vladimiro
-        vladimiros vladimirs vladimír vladimíra vladislav vladislava vladislavas vladislavs vladislovas
-        vladka vladko vladlen vladlena vlado vladymyr vladyslav vladė vlajko vlash vlasios vlasta
-        vlastimil vlastimila vlastimir vlastimír vlastislav vlasto vlatka vlatko vlefta vlera vlora
-        vlăduţ vocke voica voichiţa voicu voijin voimir voinea voitto voja vojimir vojin vojislav
-        vojislavka vojka vojko vojmír vojn vojna vojo vojsava vojtech vojteška vojtěch vojtěška vokke
-        voldemar voldemaras voldemārs voldimaras volha voline volkan volkard volkart volkbert volkea
-        volker volkert volkeus volkhard volkhardt volkhart volkher volkmar volkrad volkward volkwart
-        volkwin volline vollrath vollrich volma volmar volmer volodia volodimir volodja volodya
-        volodymyr volrad volratas voltaire volturno von voncile vonda vonne vonnie vootele vordís voske
-        voula voyn vram vratislav vratislava vrej vreneli vreni vreny vribella vries vroni vroukje
-        vsevolod vsevolods vu vugar vui vujica vuk vukadin vukadinka vukan vukašin vukica vukić vuko
-        vukoje vukoman vukomir vukosav vukosava vukota vuksan vula vulchan vulcho vule vulka vulkan
-        vulkana vulko vullnet vulo vung vuokko vuong vuqar vural vurban vurbinka vusal vusala vuslat
-        vuta vutjo vutka vuto vuturica vutyo vučeta vučina vyacheslav vyara vyarka vyatcheslav vyda
-        vydas vygandas vygantas vygaudas vygintas vytas vytautas vytautė vytenis vytoldas václav václava
-        väino väinämö väinö värdi védís vélia véra vérane véronica véronique vérène vésteinn víctor
-        vífill víglundur víkingur vít vítor vítězslav vítězslava víðir víťazoslav vöggur völundur văluc
-        vēsma věnceslav věnceslava věra věroslava věruška waalke wacław wacława wadad waddah wade wadhah
-        wadi wadid wadih wadim wael wafa wafaa wafi wafik wagn wagner wahab waheed wahib wahiba wahid
-        wahidullah wai waiel wail wajdi wajid wajieh wajih wakaba wakako wakana wako walbert walburg
-        walburga walda waldburga waldburgis waldemar waldfried waldfriede waldo waldtraud waldtraut
-        waleed walentin walentina walenty walentyna waleri waleria walerij walery walfried walfrieda
-        walfriede wali walid walker wallace walli wallie wallis wally walpurga walraad walt walter
-        walther walti walton waltraud waltraude waltraut waltrud waltrude waltrudis walty wampie wan
-        wanda wander wando wandrille waneta wanetta wang wanita wanja wanne waqar ward wardell warner
-        warnfried warren warrick warwick waseem wasil wasili wasilij wasim wassili wassily wassim wastl
-        wataru watban watse watte watze wava way wayde wayland waylon waymon wayne webster weda wedig
-        wedigo weera weert weertdine wego wei weikhard weine weldon welf welfhard welmoed welmoet wen
-        wenche wencke wenda wendee wendel wendela wendelgard wendelien wendelin wendeline wendelinus
-        wendell wendemar wendi wendie wendolyn wendy wenka wenke wennemar wenno wenona wenzel wenzu weon
-        wera werner wernfried werngard wernhard wernher wernhild weronika werra werter werther wes wesam
-        wesley wessam wessel wesseline westley weston wha whan whitley whitney whoan wia wiard wiarda
-        wiardus wibbe wibbo wibecke wibekke wiberty wibke wibo wibrand wibrandus wichard wicher wichert
-        wichor wictor wida widad widar wido wiebcke wiebe wiebelt wiebertus wiebke wiebo wiebold wiebren
-        wiechert wiegand wiegbert wieger wiegert wieghart wieke wiel wieland wiemer wieneke wienik
-        wienke wiep wiepie wiepke wiepkje wierd wies wiesje wiesław wiesława wiet wiete wieteke wiethold
-        wietje wietse wietske wietze wigand wigbert wigdis wiggo wiglaf wijbren wijnand wijnanda wike
-        wiking wikje wiktor wiktoria wil wilber wilbert wilbrand wilbrandt wilbur wilburn wilco wilda
-        wilderich wiley wilford wilfred wilfredo wilfrid wilfrida wilfried wilfrieda wilfriede wilgard
-        wilger wilhard wilhardt wilhelm wilhelma wilhelmina wilhelmine wilhelmus wilhemina wilja wilka
-        wilke wilken wilko will willa willard wille willehad willeke willem willemieke willemien
-        willemijn willemina willempje willena willene willetta willette willfried willhart willi willia
-        william williams willian willianne willibald willibert willibrord willibrordus willie williemae
-        willien willis willm willma willmar willms willo willodean willow willrich willy wilm wilma
-        wilmar wilmer wilmhard wilmo wilmut wilmy wilson wilt wilton wiltraud wiltraut wiltrud wiltrude
-        wiltrudis wim wimjan win winand wincenty windell windy winfield winford winfred winfrid winfried
-        winfrieda winfriede wing wingolf winifred winke winni winnie winnifred winnimar winny winona
-        winrich winston winter wintrud wioletta wipke wisam wissam wisse wit wita witali witalij withold
-        witlof witmar witold witosława witta wittmar wiveca wiveka wivi wivine wiwi wjatscheslaw
-        wladimir wladimiro wladislaus wladislaw wm wo wobke wojcek wojciech wolbert wolbertus wolbrich
-        woldemar wolf wolfbert wolfdieter wolfdietrich wolfeckart wolff wolfgang wolfgard wolfgünter
-        wolfhard wolfhardt wolfhart wolfhelm wolfhermann wolfhilde wolfmar wolfram wolfrid wolfried
-        woline wolline wollrich wolrad wolter wolther won wonda wong woo woodrow woody wook woom woon
-        woong wopke wout wouter woutriëlle wren writzer wu wubbo wuk wulf wulfhard wulfhardt wum
-        wunibald wunnibald wyatt wybe wybke wybrand wybren wykeline wylie wylko wyman wyn wynand wyndham
-        wyneken wynell wynn wynne wynona wypkje wytse wytske wytze wärner wübbe wübbina wübbine wübbo
-        wübke wübkea władek władysław władysława włodzimierz xabi xabier xan xander xandl xandra xanthe
-        xanthi xanthos xanthoula xanum xarles xaveer xaver xaveria xaverius xavi xavier xaviera xavière
-        xayrullo xeni xenia xenie xenija xeniya xenofon xenofontas xenophon xesus xhafer xhaferr xhavit
-        xheladin xhelal xhelil xhemajl xhemal xhemil xhemile xhemir xhensila xherald xheva xhevahir
-        xhevahire xhevair xhevat xhevdet xhevit xhevrie xhevrije xhezair xhezide xhilda xhirald xhoana
-        xhuliana xhuljeta xi xia xian xiang xiao xie ximena xin xing xiomara xiong xiu xoan xoaquin
-        xochitl xosé xu xuan xue xufe xulio xumar xun xuong xuraman ya yaacov yaakov yaara yaarit
-        yablena yablenka yachin yachiyo yacine yackov yackova yacob yacov yadigar yadin yadira yadollah
-        yadviga yae yaeko yael yafa yaffa yafit yahaira yahavit yahel yahor yahya yair yajaira yakar
-        yaki yakim yakir yakov yakup yakut yalchin yalçın yalım yalın yaman yamato yamaç yamina yamini
-        yamit yan yana yanaki yancho yang yani yanica yanick yanik yanina yanira yaniv yanka yanko yann
-        yanna yanne yannic yannick yannig yannik yannis yantcho yanush yanushka yao yaprak yara yaraslau
-        yardena yareli yaren yaron yaroslav yaroslava yaseen yasemen yasemin yasen yaser yashar yashoda
-        yashpal yashwant yasin yasir yasmin yasmina yasmine yassar yassen yasser yassin yassine yassir
-        yasuaki yasue yasufumi yasuharu yasuhide yasuhiko yasuhiro yasuhisa yasuhito yasuichi yasuji
-        yasukata yasukazu yasuki yasuko yasumasa yasumi yasumitsu yasunaga yasunari yasunobu yasunori
-        yasuo yasuro yasushi yasutaka yasutomo yasutoshi yasuyo yasuyoshi yasuyuki yatinder yauhen
-        yauheni yauhenia yauheniya yaun yaver yavor yavuz yavuzhan yawar yayoi yazid yazmin yaël yaëlle
-        yağmur yağız yağızcan yaşar yda yde ye yecheskel yechezkel yechiam yechiel yee yegana yegor
-        yeheskel yehezkel yehia yehiel yehonatan yehoshua yehoshuah yehoyakim yehuda yehudah yehudis
-        yehudit yekaterina yekta yelda yeldar yelena yeliz yeltay yelva yen yener yeng yeo yeol yeon
-        yeong yer yerachmiel yerbol yerkin yerlan yermek yermiyahu yernar yershan yerucham yeruham
-        yervand yerzhan yesen yesenia yeshaiahu yeshayahu yesica yessen yessenia yeter yetkin yetta yeul
-        yeun yeva yevette yevgen yevgeni yevgenia yevgenii yevgeniy yevgeniya yevgeny yeşim yfke yi yian
-        yiehiel yifat yiftach yigal yil yin ying yinon yishai yishay yisrael yisroel yitzchak yitzchok
-        yitzhak yitzshak yivsam yiğit yiğitcan yiğithan yke ylber yle ylenia ylermi ylfa ylli yllka ylva
-        ylvije ymer ymke ymkje ymte yngvar yngve yngvi yngvild ynon ynske ynès yo yoad yoan yoann yoav
-        yochai yochanan yocheved yoe yoel yoeri yogalingam yoganathan yogarajah yogarasa yogendra
-        yogendran yogesh yogeshwer yogeswaran yogev yogita yohai yohanan yohei yoheved yohichi yohji
-        yohko yoichi yoichiro yoji yoko yol yolaine yoland yolanda yolande yolando yolanta yolonda
-        yolène yon yona yonadav yonah yonatan yonathan yonca yong yoni yonina yonit yoo yoon yoram yorck
-        yordan yorick yoriko york yosef yosefa yoselin yoseph yoshi yoshiaki yoshie yoshifumi yoshiharu
-        yoshihide yoshihiko yoshihiro yoshihisa yoshihito yoshiichirou yoshiji yoshikatsu yoshikazu
-        yoshiki yoshiko yoshimasa yoshimi yoshimichi yoshimitsu yoshimoto yoshinari yoshinobu yoshinori
-        yoshio yoshiro yoshitaka yoshito yoshitoshi yoshiya yoshiyasu yoshiyuki yosio yosma yosra yossef
-        yossi yossy yosuke yosun you youcef youichi youichirou youji youki youko youl youlanda youli
-        youlia youlian youliana youn younes young youri youriy yousef yousif yousra youssef youssi
-        youssif youssouf youssra yousuf yousuke youtarou youval yovcho ypatia ype yrjö yrsa ysaline
-        yseult yt ytje ytsje yu yuan yudai yue yuee yuen yuette yuha yuhei yuhi yui yuichi yuichiro
-        yuiko yuji yujin yujiro yuk yuka yukako yukano yukari yuki yukie yukihiko yukihiro yukiko
-        yukimasa yukimi yukinari yukine yukino yukinobu yukinori yukio yukitoshi yukiyo yuko yul yulanda
-        yulduz yuli yulia yulian yuliana yuliia yulija yuliy yuliya yuliyan yuliyana yulka yulya yuma
-        yumi yumie yumika yumiko yun yuna yung yunis yunus yuonne yup yura yurdagül yuri yuria yurie
-        yurii yurij yurik yurika yuriko yuriy yury yusaku yushi yusif yusra yusrah yussuf yusuf yusufcan
-        yusuke yuta yutaka yuu yuuichi yuuichirou yuuji yuuka yuuki yuuko yuumi yuuna yuusuke yuuta
-        yuuto yuval yuya yuzo yuzu yuzuru yvain yvan yvana yvane yvanie yvanna yvanne yveline yvelise
-        yvelyne yves yveta yvetta yvette yvo yvon yvona yvone yvonna yvonne yvonnette yvonni yvonnick
-        yzebrand yzeir yücel yüksel yıldıray yıldırım yıldız yılmaz zaal zabelė zabihullah zabil
-        zacarias zaccaria zaccheo zach zacharenia zacharia zachariah zacharias zacharie zacharoula
-        zachary zachei zachery zack zackary zackery zada zafar zafeiria zafeiris zafeiroula zafer zafira
-        zafirka zagorca zagorka zahara zahari zaharia zaharica zaharie zahariea zaharina zaharinka
-        zahava zahed zaheda zaheer zaher zahi zahia zahid zahida zahide zahir zahit zahoor zahra zaid
-        zaida zaide zaiga zaim zainab zainea zaira zairo zajko zak zakar zakaria zakariya zakary zakarya
-        zaker zaki zakia zakir zakira zakiyyah zalja zalman zalo zalya zaman zamanbek zamfir zamfira
-        zamfirica zamfiriţa zamig zamil zamin zamir zamira zan zana zanas zanda zander zandra zane
-        zanfir zanfira zanica zanna zannis zao zaprjan zapryan zara zarach zarah zarakh zareef zareh
-        zarema zarfija zaria zarif zarifa zarife zarije zarik zarin zarina zaro zaruhi zaur zaure
-        zauresh zavastia zavastiea zaven zayd zaydan zayn zayna zaynab zaynah zaza zbignevas zbignevs
-        zbigniew zborov zbyněk zbysław zbyšek zdena zdenek zdenka zdenko zdeno zdeněk zdeňka zdislav
-        zdislava zdravenka zdravka zdravko zdrino zduanida zduard zdzisław zdzisława ze zechariah zed
-        zeda zeena zeesha zeeshan zeetje zeev zef zeferas zeferina zeferino zefferina zefferino zefira
-        zefirel zefirina zefirino zeger zehava zehorit zehra zehrudin zeid zeidan zein zeina zeinab
-        zejna zejnepe zejnie zejnije zejnil zejxhane zekai zeke zekeria zekerijah zekeriya zekeriye zeki
-        zekie zekija zekir zekiye zelai zelal zelda zelea zelig zeliha zelina zelinda zelindo zelino
-        zelio zella zelma zelmira zelmiro zeltīte zeman zemfira zemira zemrie zemrije zena zenaida zenel
-        zenepe zeng zeni zenia zenica zenius zennur zennure zeno zenobia zenobio zenon zenonas zenone
-        zenons zenovia zenovica zenovie zenoviea zenta zenun zenys zenzi zepp zeqie zeqir zeqje zeqo
-        zernin zerrin zetta zev zeyad zeycan zeynab zeynal zeynel zeynep zeynulla zhamilja zhamilya zhan
-        zhana zhanar zhanat zhandos zhaneta zhang zhani zhanibek zhanina zhanna zhannat zhao zhasmina
-        zhazira zhe zhejno zheka zheko zhelez zhelezna zheljazka zheljazko zheljo zhelju zhelka zhelo
-        zhelyazka zhelyazko zhelyo zhelyu zhen zheng zheni zhenja zhenya zhetchka zhetchko zhetcho
-        zheyno zhi zhibek zhiger zhinela zhirayr zhitinja zhivica zhivitza zhivka zhivko zhong zhoresa
-        zhoro zhorzh zhorzheta zhou zhu zhuang zhulduz zhuldyz zhulian zhuliana zhulieta zhulijan
-        zhuliyan zhuljeta zhun zhuo zi zia ziad ziba zied ziedonis ziemowit zigfridas zigfrīds zigmantas
-        zigmas zigmontas zigmundas zigmunds zigmuntas zigmārs zigor zigridas zigrīda zigurds zihnet
-        zihni zihnija zija zijad zijada zijah zijo zikret zikrija zikriye zila zilha zilli zina zinaida
-        zinautas zinayda zinaīda zinca zincuta zinedine zineta zini zinica zino zinon zinovia zinovie
-        zinovii zinta zintis zion zipi zipora zippora zirafete ziska zissel zissis zita ziv ziva ziver
-        ziwar ziya ziyad ziyaettin ziyba ziynet zizi zizica zişan zlata zlatan zlatana zlate zlati
-        zlatica zlatija zlatin zlatina zlatinka zlatislava zlatka zlatko zlatomir zlatuše zmaga zmago
-        zoe zoea zoeke zoey zofia zofija zografia zohar zohra zohrab zohreh zoi zoia zoica zoie zoiea
-        zoika zoila zois zoitchka zoitsa zoiţa zoja zoje zojka zojë zola zoli zoltán zoltánné zona zong
-        zonia zoniea zophanías zophonías zora zorada zoraida zoran zorana zorel zorela zorica zorina
-        zorione zorislav zoritza zoriţa zorka zorko zornica zornitza zoroslav zosia zosė zoubir zouhair
-        zouheir zoulfia zoulikha zoya zoyka zoárd zoé zoë zrinka zrinko zsanett zsiga zsigmond zsolt
-        zsolti zsuzsa zsuzsanna zsuzsi zsófia zsóka zuhair zuhal zuhayr zuhdija zuhdo zuheir zuhra zula
-        zulema zulfaqar zulfia zulfija zulfikar zulfiqar zulfiya zulma zulmira zumrud zunan zuo zura
-        zurab zuriñe zuzana zuzanna zvanko zveta zvetan zvetana zvetanka zvetelin zvetelina zvetil
-        zvetka zvetko zvezda zvezdan zvezdelina zvi zviad zviadi zvika zviya zvjatka zvjatko zvjezdan
-        zvjezdana zvonimir zvonimira zvonka zvonko zvulun zwaan zwaanhilde zwaantje zwanette zwantien
-        zwantje zweer zyber zydi zygfryd zygmunt zyhdi zyhra zyhrie zylfie zylfije zymbyle zymer zymryd
-        zymryte zyra zyrafete zyrie zyrjeta zyta záboj zäzilia zäzilie zélia zélie zéline zéphir
-        zéphirin zéphirine zéphyr zília zöhre zübeyda zübeyde zühre zühriye zühtü züleyha zülfiye zülfü
-        zülküf zümrüt züsi àngels ábel ádám áfrica ági ágnes ágoston ágota águeda ágúst ágústa ágústína
-        áine áki ákos álfdís álfheiður álfhildur álfrún álmos álvara álvaro ámundi ángel ángela ángeles
-        árdís ármann ármey árni árnína árný áron árpád ársæll áróra ása ásberg ásbjörg ásbjörn ásdís
-        ásgeir ásgerður ásgrímur áshildur áskell áslaug áslaugur ásmundur ásrún ásta ástbjörg ástbjörn
-        ástdís ástfríður ásthildur ástmar ástmundur ástráður ástríður ástrós ástrún ástvaldur ástþór
-        ásvaldur ásþór áurea ângela ângelo ädu ägidius älke ännchen änne ådne åge ågot ågoth åke åsa åse
-        åsgeir åshild åslaug åsmund åste ægir æsa ævar ævarr çajup çağatay çağdaş çağla çağlar çağlasu
-        çağlayan çağrı çağın çelik çetin çiljeta çimen çiçek çiğdem çınar ève éabha éadaoin éamonn éanna
-        éibhear élaine élcio élia élio énio éponine éva ída íde ína ír írena íris ísabella ísafold ísak
-        ísar ísey ísidór ísleifur ísólfur íva ívar íñigo ófeigur óla ólafur ólafía óli ólína ólöf ómar
-        órlaith óscar ósk óskar ósvaldur óttar óttarr óðinn õie õlme ödön ögmundur ögn öivind ökkeş
-        ölver ölvir ömer ömercan ömür önder öner önne önundur örjan örlygur örn örne örnólfur örvar ösp
-        össur östen öykü özay özcan özdal özdemir özden özen özer özge özgen özgenur özgü özgül özgün
-        özgür özhan özkan özlem özmen öznur öztürk øistein øivind øivor øjvind ørjan ørnulf øystein
-        øyvind øyvor úlfar úlfhildur úlfur úlla úna úndína úrsúla ülar ülari ülevi ülker ülkü üllar ülle
-        ülo ülviye ümit ümitcan ümmiye ümmü ümmügülsüm ümmühan ümran ünal ünsal ünver ünzile üzeyir ýmir
-        ýr ýrgrun ýrr þengill þeyr þorbergur þorbjörg þorbjörn þorfinnur þorgeir þorgerður þorgils
-        þorgrímur þorkell þorleifur þorlákur þormar þormóður þorri þorsteina þorsteinn þorvaldur
-        þorvarður þráinn þrándur þröstur þrúður þuríður þyri þyrí þór þóra þóranna þórarinn þórdís þórey
-        þórfríður þórgunnur þórhalla þórhallur þórheiður þórhildur þórir þórkatla þórlaug þórleif
-        þórlindur þórmundur þórný þóroddur þórstína þórunn þórveig þórður þórólfur þöll ādolfs ārija
-        ārijs āris ćamil ćamila ćazim ćemal ćerima ćiril ćirilo časlav čazir čedo čedomil čedomila
-        čedomir čenék česlav česlava česlavas česlovas čestmír česė črt črtomir đenan đenana đeni đenita
-        đoka đoko đorđe đorđije đuka đula đulijana đulka đura đurica đuro đurđa đurđica ērika ēriks
-        ēvalds ģertrūde ģirts ĳpe ĳsbrand ĳtje ĳtsje ĳttje ļevs ļubova ľuba ľubica ľubomír ľubomíra
-        ľubor ľuboslava ľuboš ľucián ľudevít ľudmila ľudo ľudovít łucja łukasz ņina şaban şaduman şafak
-        şahap şahika şahin şansın şaziment şaziye şebnem şefik şefika şehmus şehmuz şehnaz şehri
-        şehriban şemsettin şemsi şenay şenel şener şengül şeniz şennur şenol şentürk şerafettin şeref
-        şerif şerife şermin şevket şevki şevkinaz şevkiye şevval şeyda şeyma şiir şima şinasi şirin
-        ştefan ştefana ştefania ştefanita ştefanut şule şüheda şükran şükriye şükrü šaban šarlota
-        šarūnas šaćir šefik šefika šefkija šefkije šefko šefćet šeina šejla šemsa šemso šemsudin šerif
-        šerifa ševal ševala šima šime šimun špela špelca špiro štefa štefan štefanija štefica štefka
-        štefánia štěpán štěpánka šukrija šućro šzeir šárka żaneta żanna žaklina žan žana žanas žaneta
-        žanete žanis žanna žarko želimir želimír želislava željan željana željka željko želmíra ženija
-        žeraldas žeraras žiga žigmund žika žilvinas živa živadin živadinka živan živana živilė živka
-        živkica živko živodrag živojin živomir živorad života životije žofia žofie žydronė žydrė
-        žydrūnas žygantas žygimantas žygintas
+        margarette margarida margarido margarit margarita margarite margarito margart margaryta
+        margaréta margaux marge margeir margene margeret margert margery marget margherita margie margit
+        margita margitta margje margo margorie margot margreet margret margrete margreth margrethe
+        margrett margriet margrit margrith margrét marguerita marguerite margurite margus margy
+        marharita marharyta marhta mari maria mariah marialuisa mariam marian mariana marianela
+        mariangela marianka mariann marianna marianne mariano marianthi maribel maribeth marica maricel
+        maricela maricica maricruz marie marie-pierre mariea mariechen marieke mariel mariela mariella
+        marielle mariet marieta marietje marietta mariette marigona mariitta marija marijan marijana
+        marijanka marije marijka marijke marijn marijo marijona marijonas marika marike mariko marilee
+        marilena marilin marilou marilu marilyn marilyne marilynn marimuthu marin marina marinda marine
+        marinel marinela marinella marinette marinka marinko marino marinos marinus marinó mario marion
+        marios mariosa maris marisa marisela marisha mariska marisol marissa marit marita maritha
+        maritta maritza mariuccia marius mariusz marivel mariya mariyam mariyana mariyanka mariyka
+        marián mariël mariëlle mariët mariëtte marja marjaana marjan marjana marjanca marjanne marjančo
+        marjatta marje marjeta marjetka marjo marjola marjolein marjolijn marjon marjonka marjorie
+        marjory marju marjukka marjut mark markandu markar markelian marketta markita markko markku
+        marko markos marks markus markéta markús marla marlana marleen marlen marlena marlene marlie
+        marlies marlin marline marlis marlise marlo marloes marlon marly marlyn marlys marlyse marlène
+        marna marni marnie marnix maroun maroš marquerite marquetta marquis marquita marquitta marry
+        marsel marsela marsha marshall marsida mart marta marte marteinn marten marth martha marthe
+        marthese marti martial martien martijn martin martina martine martinho martino martinus martiros
+        martje martta martti marty martyn martyna martynas martín maruan maruta maruša marva marve
+        marvel marvella marvin marvis marwa marwan marx mary marya maryalice maryam maryann maryanna
+        maryanne marybelle marybeth maryellen maryetta maryia maryjane maryjo maryland marylee marylin
+        maryline maryln marylou marylouise marylyn marylynn marylène maryna maryrose maryse marytė
+        maryvonne marzena marzhan marzia marzieh maría maríanna marília marín maríus marė masaaki masae
+        masafumi masaharu masahide masahiko masahiro masahisa masahito masakatsu masakazu masaki masako
+        masami masamichi masanobu masanori masao masaru masashi masataka masato masatoshi masaya
+        masayasu masayo masayoshi masayuki mascha masha masis mason masood masoomeh masoud masouma
+        masoumeh massimiliano massimo massoud massouda massouma massoumeh massud massuda massumah
+        massumeh masud masuda masuma masumah masumeh masumi mat matas mate matei matej mateja matejka
+        mateo mateus mateusz matevž matha mathew mathias mathieu mathilda mathilde mathé mati matias
+        matic matija matilda matilde matis matityahu matjaž matko mato mats matt matteo matthaios
+        matthew matthias matthieu matthijs matthildur matthäus matthías matti mattias mattie matts
+        matías matúš matīss maud maude maudie mauno maura maureen mauri maurice mauricette mauricio
+        maurine maurita maurits maurizia maurizio mauro maurício mavis mavluda max maxat maxence maxie
+        maxim maxima maxime maximilian maximiliano maximina maximino maximo maxine maxwell maxímo may
+        maya maybell maybelle maye mayme maynard mayo mayola mayra maysa maysam maysoon maysoun maysun
+        mayu mayuko mayumi mazal mazen mazie mazin małgorzata maša mckenzie mckinley me meadhbh meagan
+        meaghan mechelle mechthild meda medet mediha medina medine mee meeli meelis meena meenakshi
+        meenu meera meeri mefail meg megan meggan megha meghan meghana meghann megumi mehar mehdi mehman
+        mehmed mehmedalija mehmet meho mehrdad mehriban mehseti mehtap mei meik meike meiko meilutė mein
+        meindert meinhard meinrad meir meira meirav mejra mejreme mekkín mel melahat melaine melani
+        melania melanie melaniya melany melanya melba melda melek melia melida melih meliha melihate
+        melika melike melina melinda melisa melissa melissia melita melitta melkorka mellie mellisa
+        mellissa melodee melodi melodie melody melonie melony melpomeni mels meltem melva melvin melvina
+        melvyn melynda melánia menachem menahem menashe mendel mendy menekşe meng menka menno mensur
+        mensura mentor merab meral merav mercan mercedes mercedez mercy mercè mercédesz meredith mereke
+        merel merete merethe meri merideth meridith merih merike merilin merilyn merima merissa merit
+        merita meritë meriç merja merje merle merlene merli merlin merlyn merna meropi merri merrie
+        merrilee merrill merry mersiha mersija mersin mert mertie meruert merujan meruyert merve mervi
+        mervin mervyn mery meryem meryl mesud mesude mesut meta metanet metaxia mete metije metin metka
+        metod metodi metodija mette mevlan mevlida mevlide mevlija mevlude mevludin mevlüde mevlüt
+        mexhide mexhit mečislovas mher mi mia mian miao mica micael micaela micah micha michael michaela
+        michaele michail michailas michailo michal michale michalina michalis michaylo michaël michał
+        micheal michel michela michelangelo michele michelina micheline michell michelle michiaki michie
+        michiel michihiro michihisa michiko michio michiru michiyo michoel michèle mick mickael mickaël
+        mickey micki mickie mico midhat midori mie mieczysław mieczysława mieke mieko mien miervaldis
+        miesha migdalia migena miglena mignon miguel miguelina miha mihael mihaela mihai mihail mihailo
+        mihails mihajlo mihal mihallaq mihane miharu mihhail mihkel miho mihoko mihovil mihran mihret
+        mihriban mihrije mihály mihăiţă miia miika miikka mijo mika mikael mikaela mikail mikako mikalai
+        mikalaj mikas mikayel mikayil mike mikel mikhael mikhail mikhailo mikhaylo mikheil miki mikie
+        mikiko mikio mikk mikkel mikki mikko miklós miko mikola miktat mikuláš mila milad milada miladi
+        miladin milagro milagros milaim milan milana milanka milanko milcho milda mildred mile milen
+        milena milenija milenka milenko miles mileta mileva milford milibor milica milija milijan
+        milijana milinka milinko milisav milissa militiadis milivoj milivoje milić milja miljan miljenka
+        miljenko miljko milka milko milla millard mille millicent millie milly milo miloje milojka
+        milojko miloljub milomir milorad miloranka milosav milosava miloslav miloslava milot milovan
+        milovanka miloš miltiadis milton milun milunka milutin miluše miluška milvi milčo mimi mimoza
+        min mina minako minakshi minami minas minavere mincho minda mindaugas mindel mindi mindia mindy
+        mine minela minella minerva ming minh minire minka minke minna minnie minodora minori minoru
+        minta mintauts mio mioara miodrag miomir miqael miquel mir mira miradie miradije miralem miran
+        miranda miraç mircea mircho mirco mirdza mireia mireille mirel mirela mirella miren mireya mirha
+        miri miriam mirian mirie mirja mirjam mirjami mirjana mirjanka mirjeta mirka mirko mirlinda
+        mirna mirnel mirnes mirnesa miro miroljub miron miroslav miroslava mirosław mirosława mirsad
+        mirsada mirso mirta mirtha mirvat mirvete miryam mirza mirzet mirzeta mirzhan misa misaki misako
+        misao misato mischa misha miss missy mist misti mistie misty mita mitar mitat mitch mitchel
+        mitchell mite mithat mithilesh mithlesh mitică mitja mitka mitko mitra mitre mitsuaki mitsue
+        mitsuhiro mitsuko mitsuo mitsuru mitsuyo mitsuyoshi mittie mitzi mitzie miwa miwako miyako
+        miyoko miyuki mizue mizuko miķelis miłosz miša miško mišo mjöll mkhitar mkrtich mladen mladenka
+        mlađan mnatsakan mo modesta modestas modesto modris mog mogens mohamad mohamed mohammad mohammed
+        mohan mohigul mohinder mohini mohsen mohsin moin moira moises moisi moisés mojca mojgan mojmír
+        mok mollie molly momir momoko momčilo mona monah monet mong monia monica moniek monika monique
+        monnie monroe monserrat monserrate monte montserrat monty moo moon moonika mor mora morad morag
+        moran mordecai mordechai mordechay mordehai mordehay morena moreno morgan morgane moriah
+        morihisa moritz morris morta morten morteza morton mose moses moshe mostafa moti motiejus
+        motoaki motohisa motoki motoko motonori mototsugu motti mouhamad mouhamed mouhammad mouhammed
+        mouin mouna mounah moung mounir mounira mourad moussa moustafa movses mozell mozella mozelle
+        mridula mrinal mu mualla muamer muammer muarem muazzez mubariz mubera mudīte mufid muhamad
+        muhamed muhamet muhammad muhammed muhammet muharem muharrem muhidin muhittin muhsin mui muin
+        muireann mujo muk mukaddes mukades mukaram mukhayyo mukhtar mukta mukul mumtaz mun muna munawar
+        muneer munever munevera munib munir munira muoi murad murat muratbek muriel murielle murman
+        murray murugan murugesu musa mushegh mushtak mushtaq musli mustafa mustapha muthukumaru
+        muthuthamby mutlu muzafere muzaffar muzaffer mušan my myeong myesha myfit myftar mykhailo
+        mykhajlo mykhaylo mykola mykolas myles mylvaganam mylène mynevere mynyr myong myoung myra myriam
+        myrl myrle myrna myron myroslav myroslava myrsini myrta myrte myrteza myrtha myrtice myrtie
+        myrtis myrtle myrto myrvete myslym myung myzafer myzejen mzia máire máirín málfríður máni már
+        mária mário márta márton mártón mátyás märt märta målfrid mårten méabh mélanie mélissa mícheál
+        mónica mónika müge müjgan münevver münir mürsel mürvet müslüm müyesser müzeyyen māra mārcis
+        māris mārtiņš mārīte mărioara na naama naamah nabeel nabeela nabil nabila nabilah nachman naci
+        naciye nada nadarajah nadarasa nadav nadeem nadejda nadene nader nadezda nadezhda nadežda nadhim
+        nadia nadica nadide nadija nadim nadine nadir nadira nadirah nadire nadiya nadiyah nadiye nadja
+        nadjia nadka nadya nadzeya nadège naděžda nadžija naeem naeema nafi nafie nafije nafisa nafissa
+        nafiye naftali nagalingam nagamuthu nagan nagarajah nageswary nagi nagihan nagima nagisa nagy
+        nahed nahid nahida nahide nahla nahlah naho nahod nahoko naida naiden nail naila naile nailia
+        nailja nailya naim naima naime naina naira naja najah najden najdo naji najia najib najibullah
+        najla najwa nak nakesha nakia nakisha nakita nalan nalini nalliah nam nami namig namik namiq
+        namita namus namık nan nana nanae nanako nancee nancey nanci nancie nancy nanda nandini nandita
+        nanette nang nanka nanna nannette nannie nanthakumar nanuli nao naohiro naohito naoki naoko
+        naoma naomi naoto naoya naoyuki napoleon napoleonas napolon nara narayan narcisa narciso narek
+        narender naresh narges nargis nargiz nargiza nariman narinder narine narmin narmina naryja
+        nascimento naseem naseer naser nasi nasiba nasiha nasim nasima nasir nasko nasreen nasriddin
+        nasrin nasser nassim nassir nassrin nastasia nastassia nastja nastya nata natacha natale natali
+        natalia natalie nataliia natalija natalina natalino nataliya natalja natallia nataly natalya
+        natan natascha natasha natashia natasja natavan nataļja nataša natela natella nathalie nathan
+        nathanael nathanial nathaniel natia natig natik natiq natisha natividad nato natosha natsuki
+        natsuko natsumi natália natércia natālija naum naun nauris nava navah navaratnam naveed naveen
+        navid naxhie naxhije nayden nayla nazan nazar nazaré nazeli nazgul nazif nazifa nazife nazik
+        nazila nazim nazir nazira nazire nazlie nazlije nazlı nazmi nazmie nazmije nazmiye nazrin nazym
+        nazzareno nazım naďa nađa ndriçim ndue neagu neal neasa nebahat nebi nebih nebojša necati necdet
+        nechama necip necla necmettin necmi necmiye necole neculae neculai ned neda nedal nedelcho
+        nedelia nedelja nedeljko nedelko nedelya nediljka nediljko nedim nedjalka nedjalko nedka nedko
+        nedra nedyalka nedyalko nedžad nedžat neela neelam neelima neelofar neeltje neely neeme neena
+        neera neeraj neerja neeru neeta neetu neha nehat nehir neida neil nejat nejc nejdet nejka nejla
+        nejra nektaria nektarios nel nela nelda neli nelia nelida nelja nell nella nelle nelleke nelli
+        nellie nellija nello nelly nelson nelu nelya nelė nemanja nemesio nena nenad nencho nenita nenka
+        neoma neomi nereida nergiz nerijus neriman nerina nerissa neritan nermana nermin nermina nerses
+        nertil nertila nery neslihan nesrin nesrine nesti nestor nestori neta nete netta nettie netty
+        neva nevada neval neven nevena nevenka nevila neville nevin nevjanka nevrie nevruz nevzat newton
+        nexhat nexhip nexhmedin nexhmi nexhmie nexhmije neyka neyla nezahat nezaket neziha nezihe nezir
+        nezira neđeljka neđeljko neđelka neđib neşe neşet neža nga ngan nghi nghia nghiem ngoc nguyet
+        nha nham nhan nhat nhi nhieu nhu nhuan nhung nhuong ni nia niall niamh nibal nic nicanor nicat
+        nichelle nichol nichola nicholas nichole nicholette nicholle nick nicki nickie nicklas nickolas
+        nickole nicky niclas nico nicoară nicol nicola nicolae nicolai nicolaie nicolaj nicolas nicolasa
+        nicolay nicole nicoleta nicoletta nicolette nicolien nicolina nicolino nicolita nicolle nicolás
+        nicolò nicu niculae niculai niculina nicuşor nida nidaa nidal nidia niek niels nienke niesha
+        nieves nigar nigara nigel nigina nigora nigyar nihad nihada nihal nihan nihat niilo niina nijaz
+        nijolė nika niki nikia nikica nikifor nikiforos nikita nikitas nikki niklas niklaus niko nikola
+        nikolai nikolaj nikolajs nikolajus nikolaos nikolaus nikolay nikole nikoletta nikolin nikolina
+        nikolinka nikolitsa nikoll nikolla nikollaq nikoloz nikolče nikos nikulás nikša nil nila nilay
+        nilda nileema nilgün nili nilofar niloofar niloufar nils nilsa nilufar nily nilüfer nim nimalan
+        nimet nimrod nina ninel ninfa ning ninna nino nir nira nirmal nirmala nis nisha nishan nishi
+        nisim nisrin nisrine nissan nissim nistor nisvet nita nitzan niv nives niyamaddin niyazi
+        nizamettin nizami nizar niče niţa njazi njomza njáll noa noach noah noam noble noboru noboyuki
+        nobuaki nobue nobuhiko nobuhiro nobuko nobuo nobuyoshi nobuyuki nodar nodira nodirbek noe noel
+        noelia noella noelle noemi noemí noga noha nohemi nola nolan nollaig noma nona nonka nonna noor
+        noora noori nooria nooriya nora norah norair norayr norbert norberto noreen norene noria noriaki
+        norica norie norifumi norihiro norihito norik noriko norina norine norio noritaka noritoshi
+        noriyuki norma norman normand normann normunds norris notburga noud nouha nour noura nouri
+        nouria nova novak novel novella novica novo novruz nozima nozomi nozomu noémi noémia noémie noël
+        noëlle nshan nu nuala nubar nubia nugzar nuh nuha nuhi nukri numan numbers nune nuno nunu nunzia
+        nunziata nunzio nupur nur nurali nuran nurana nuray nurbek nurbol nurcan nurdan nurdin nuredin
+        nurettin nurgul nurgül nurhan nurhayat nuri nuria nuriddin nurie nurija nurit nurith nuriye
+        nurlan nurlana nuro nursel nursultan nurten nurudin nurul nurullah nurzhan nurşen nusret nusreta
+        nutan nuša nvard nver nydia nyla nynke nándor níels nína nóra nökkvi oak oana oanh obdulia obrad
+        ocie octavia octavian octavio octávio océane oda odd oddgeir oddmund oddný oddrún oddur oddvar
+        oded odelia odell odessa odeta odete odette odil odile odilia odis odise odvar odysseas odília
+        ofelia ofeliya ofer offir ofra ofélia oganes ognen ognjan ognjen ognyan oh ohad oili oiva ojārs
+        ok okan oksana oktam oktay ola olaf olafs olan olari olaug olav olavi olavo olcay oldřich
+        oldřiška ole oleg olegas oleh oleksander oleksandr oleksandra oleksey oleksii oleksij oleksiy
+        olen olena olene olesia olesja olessia olessja olessya olesya oleta olev olevia olexander
+        olexandr olexandra olexiy olga olgeir olgica olgierd olha olimpia olimpiu olin olinda oliva
+        olive oliver olivera olivia olivier oliviero olle olli ollie olmas olof olov olsi olta oltion
+        oltjon oluf olwen olya olympia olzhas olímpia olívia oma omar omeed omega omer omid omied omri
+        on ona ondrej ondřej one oneida onerva onie onik onita onkar onni onno onofrio onorel onorica
+        onorina onur oonagh opal ophelia ophir ophélie oprea ora orah oralee oralia orazio ordančo oren
+        oreste oretha orges orhan orhideja ori oriana orietta oriol orit orith orjola orkhan orkun orla
+        orlanda orlando orli orlin orly orna ornela ornella oronzo orpha orri orsola orsolya ortansa
+        orval orville orvokki orxan osama osamu oscar oshri oshrit oskar oskari oskars oskár osman osmo
+        osnat ossama ossi ossian ossie osvaldas osvaldo osvalds oswald oswaldo oszkár ota otabek otakar
+        otar otelia otello otha othmar otilia otilie otis otmar oto ott ottavia ottavio otti ottilie
+        ottmar otto ottorino ottó otylia otília ou ouida ourania ousama oussama outi ovadia ove ovidiu
+        owe owen oxana oya ozan ozell ozella ozie ozoda oğuz oğuzhan oļegs oļģerts oľga pa paata paavali
+        paavo pablo paddy padma page pagona paige pajtim pakize pal pallavi palle palma palmer palmira
+        paloma pam pamala pamela pamelia pamella pamfil pamila pamula pan panagiota panagiotis panagoula
+        panajot panayiota panayiotis panayot pandeli pandi pandora pankaj panko panoraia pansy pantelis
+        panto panče paola paolina paolino paolo parameswaran parameswary paramjit paramsothy paraschiva
+        paraschkeva parascovia parashkeva paraskeva paraskevas paraskevi pari parimal paris parisa
+        parissa parker parminder parmjeet parmjit parthenia particia parul parvaneh parveen parvez
+        parvin parviz pascal pascale pascaline paschalis pascual pashk pasi pasqua pasquale pasqualina
+        pasqualino pasty pasupathy pat pathmanathan patience patrekur patria patric patrica patrice
+        patricia patricija patricio patrick patrik patrina patrizia patrizio patrocinio patrycja
+        patrícia patsy patti pattie patty paul paula paule paulene pauletta paulette pauli paulien
+        pauliina paulin paulina pauline paulino paulis paulita paulius paulo pauls paulus paulína pauna
+        paunka pava pavail pavao pave pavel pavels pavica pavla pavle pavli pavlina pavlinka pavllo
+        pavlo pavlos pavlína pavo pavol paw pawan pawel paweł paz paško pearl pearle pearlene pearlie
+        pearline pearly pece peco peder pedro peep peer peeter peg peggie peggy pei peitcho pejman pejo
+        pejtcho peju pekka pelagia pelin pelivan pellervo pembe pena pencho penelope peng penina penjo
+        penka penko penney penni pennie penny pentti penyo pepa pepi per pera percy pere perica perihan
+        perikli periklis perla perlat pernilla pernille pero perrine perry persa persida pertti perttu
+        pervez pervin perviz pesha petar pete peter petja petkana petko petr petra petrana petranka
+        petraq petras petre petrea petri petrică petrika petrina petrit petrişor petro petronela
+        petronella petronila petronėlė petros petru petrus petruţa petrína petter petteri petya peyman
+        peytcho peyu phan phat phebe phi phil philip philipp philippa philippe phillip phillis philomena
+        phoebe phong phu phuc phung phuoc phuong phylicia phylis phyliss phyllis pia piedad piedade pier
+        piera pierangelo piergiorgio pierina pierino pierluigi piero pierpaolo pierre pierrette pierrick
+        piet pietari pieter pietra pietrina pietro piia pijus pikria pil pilar pile pille pilvi pim pin
+        pina pinchas pinelopi ping pinkie pio piotr piper pipsa piret pirjo pirkko piro piroska pirro
+        pius pjeter pjotr plamen plamena platon plácido pnina poghos pok pol polad polat polina
+        polixenia polly polona polychronis polyxeni pompiliu ponnaiah ponnambalam ponnampalam ponniah
+        ponnuthurai pontus pooja poonam popi poppe porfirio porfírio porsche porsha porter portia poul
+        pouyan povilas povl poļina prabha prabhat pradeep prakash pramila pramod pranas pranciškus
+        pranvera pranė prasad prasanta prashant pratap pratibha pratima praveen preben precious predag
+        predrag preeti prem premkumar presentación preston pricilla priit primitivo primo primož prince
+        princess prisca priscila priscilla priska pritam priti priya priyanka prodan profira promila
+        providencia prošper prudence prudencio prvoslav przemek przemysław pu pura purificación
+        purificação purvan pushpa pyotr pyung pádraig pál pála páll pálmar pálmi pálína päivi päivikki
+        päiviö pär pål péter pétur pëllumb përparim pārsla pāvels pēteris pınar přemysl qadeer qamil
+        qamile qani qasem qazi qazim qefsere qemal qerim qi qian qiana qiang qiao qin qing qiong qirjako
+        qiu quan quang que queen queenie quentin qui quiana quincy quinn quintin quinto quinton qun quoc
+        quy quyen quyet quynh qëndresa qëndrim ra raafat raakel raanan rabab rabee rabia rabie rabih
+        rabija rabije rabiye rachael rachal rachayl racheal rachel rachele rachell rachelle rachid
+        rachna racquel rada radan radana rade radek radenka radenko radha radhika radi radiana radica
+        radim radisav radita radivoj radivoje radiša radka radko radmila radmilo rado radoica radoje
+        radojica radojka radoljub radomil radomir radomír radomíra radosav radoslav radoslava radostina
+        radosław radovan radoš radu radule radwan rae raeann raed raelene rafael rafaela rafah rafail
+        rafat rafał rafet raffaela raffaele raffaella raffaello rafi rafie rafif rafig rafik rafiq rafn
+        ragbir raghda raghdah raghida raghidah ragib ragini ragip ragna ragnar ragnheiður ragnhild
+        ragnhildur ragnvald raguel rahel rahim rahime rahman rahmi rahul raid raido raif raigo raija
+        raikhan raiko raila raili raimo raimond raimonda raimondas raimondo raimonds raimund raimundas
+        raimundo rain raina rainer rainis raisa raissa rait raitis raivis raivo raizel raj raja rajab
+        rajadurai rajalingam rajan rajaratnam rajathurai rajeev rajendra rajendram rajesh rajeshwar
+        rajeshwari rajeswary rajinder rajiv rajka rajko rajkumar rajmond rajmonda rajmund rajna rajni
+        rajshri rajtcho rak rakel rakesh rakhi rakip raleigh ralf ralfs ralica ralitza ralph raluca ram
+        rama ramadan ramalingam raman ramanan ramanathan ramayya ramaz ramazan ramesh rami ramil ramin
+        ramina raminder ramiro ramiz ramiza ramo ramon ramona ramonita ramunė ramutis ramutė ramy ramzi
+        ramzy ramón ramūnas ran rana ranae ranbir randa randah randal randall randee randell randi rando
+        randolph randy ranee ranganathan ranganayaki rangel rani rania ranit ranjan ranjana ranjeet
+        ranjeeta ranjit ranka ranko rannveig ranu raouf raoul raphael raphaël rapolas raquel rares rasa
+        raschid rasema rasha rashad rasheed rasheeda rashid rashida rashidbek rashmi rashpal rasiah
+        rasim rasima rasma rasmus rastislav rastko rasto rasu ratan ratcho rati ratka ratko ratna ratnam
+        ratnasingam rattan rauf rauha raul rauni rauno raushan raveendran raven ravi ravichandran ravil
+        ravinder ravindran ravit ravshan rawia ray raya raye rayford rayko raylene raymon raymond
+        raymonde raymundo rayna raytcho razia razija raziye razmik razzak razzaq raúl raşit rea reagan
+        reanna reatha reba rebbeca rebbecca rebeca rebecca rebecka rebekah rebekka recai recep reda redi
+        redžep reed reelika reem reema reemt reena reet reeta reetta refael refat refik refika refiye
+        refoel refugia refugio regan regena regenia reggie reghina regimantas regina reginald regine
+        reginia regitze regula regína regīna rei reid reidar reidun reigo reijo reika reiko reili reima
+        rein reina reinaldo reinder reine reiner reinert reinhard reinhardt reinhilde reinhold reinier
+        reinis reino reita reizel rekha relja rema remco remedios remigijus remigio remigiusz remko
+        remmer remo remona remus remza remzi remzie remzija remzije remziye ren rena renae renaldo renat
+        renata renatas renate renato renaud renay renda rene renea renee renetta renita renke renna
+        rennie reno rens renske renu renuka renza renzo renáta rené renée renārs renāte resham reshat
+        reshit reshma resi resmi resmije ressie resul reta retha reto retta reuben reut reuven reva
+        revaz revital rex rexhep rey reyes reyhan reyna reynalda reynaldo reynir reyr reza rezart
+        rezarta rezearta rezo rezsö rezzan reşat rešad rhea rheba rhett rhiannon rhoda rhona rhonda ri
+        ria riad riadh rian rianne riaz ricarda ricardina ricardo riccardo rich richa richard richardt
+        richelle richie richárd rick rickard rickey ricki rickie ricky rico rida ridha ridvan rie riead
+        riek rieko rien rienk riet rifaat rifadije rifat rifet riffat rifka rigmor rigoberto rihards
+        riho riikka riin riina riitta rik rika rikard rikhard rikke rikki riku riley rim rima rimah
+        rimantas rimas rimgaudas rimma rimutė rimvydas rin rina rinaldo rinalds rinat rini rinie rino
+        rinor rinske rinus riny rinze risa ristana riste risto rita ritienne ritsuko ritu ritva ritvan
+        ritvars riva rivka rivkah rivo riyaad riyad riyadh riza rizwan ričardas ro roald roar rob
+        robbert robbi robbie robbin robby robbyn robena robert roberta robertas roberte robertina
+        roberto roberts robi robin robina robt robyn rocco rochel rochell rochelle rocio rocky rocío rod
+        roderick rodger rodica rodion rodna rodney rodolfo rodoljub rodolphe rodrick rodrigo roee roel
+        roelf roelie roelien roelof rogelio roger roghieh rogier rogér rogério rohini roin roine roisin
+        rok roko roksanda rola roland rolanda rolandas rolande rolando rolands rolf rolland roma romain
+        romaine roman romana romanas romano romans romas romelia romen romeo romesh romet romica romik
+        romina romolo romona romuald romualda romualdas romualds romulus romy román romāns ron rona
+        ronak ronald ronan ronda ronen rong roni ronit ronna ronni ronnie ronny rony roope roos
+        roosevelt rory rosa rosalba rosalee rosaleen rosalia rosalie rosalina rosalind rosalinda
+        rosalinde rosaline rosalva rosalyn rosalía rosamaria rosamond rosana rosangela rosann rosanna
+        rosanne rosaria rosarie rosario rosaura roscoe rose roseann roseanna roseanne roselee roselia
+        roseline rosella roselle roselyn roselyne rosemarie rosemary rosen rosena rosenda rosendo roser
+        rosetta rosette roshan rosi rosia rosica rosie rosina rosio rosita rositza roska roslyn rosmarie
+        ross rossana rossano rossella rossen rossie rostislav rostyslav roswitha rosy rosário rota rotem
+        roula roumen roumena rouslan rovena rovshan rovshana rowena rowschan rowschana roxana roxane
+        roxani roxann roxanna roxanne roxie roxy roy roya royal royce roza rozalia rozalija rozalina
+        rozanne rozella rozeta rozina rozle rozália rozálie roža rožana rrahman rrapush ru ruairí ruba
+        ruben rubi rubie rubik rubin rubina ruby rubye rubén ruchama ruchi ruchika rud rudi rudie rudik
+        rudina rudolf rudolfine rudolph rudy rudīte rueben ruedi rufat rufina rufino rufus ruggero ruhan
+        ruhi rui rukhsana rukie rukija rukiye rula rumen rumena rumi rumiko rumjana rumjanka rumyana
+        rumyanka run runak runar rune runólfur rupert rupinder ruri rus rusanka ruse rushit rusi ruska
+        ruslan ruslana ruslans rusmir russ russanka russel russell russi rustam rustem rusty rusudan rut
+        ruta rute rutger ruth rutha ruthann ruthanne ruthe ruthi ruthie rutt ruud ruurd ruxandra ruzan
+        ruzanna ruzhdi ruža ružena ružica ryad ryan ryann rye ryhor ryo ryoichi ryoji ryoko ryong
+        ryosuke ryota ryousuke ryouta ryszard ryszarda rytis ryu ryuichi ryuji ryuko ryul ryun ryung
+        ryusuke ryutaro rán régine régis réjane réka rémi rémy ríkarður ríkey ríkharður róbert rós rósa
+        rózsa róża rögnvaldur rösli rønnaug rún rúna rúnar rüdiger rümeysa rüştü răzvan rıdvan rıfat
+        rıza rūdolfs rūta růžena sa saad saadat saadet saadi saadia saara sabah sabahat sabahattin
+        sabaheta sabahudin sabaratnam sabatino sabaudin sabbir sabesan sabiha sabin sabina sabine sabino
+        sabir sabira sabit sabra sabri sabria sabrie sabrije sabrina sabriye sabīne sacha sachie sachiko
+        sachiyo sad sadayuki sade sadek sadeq sadet sadete sadettin sadhana sadhna sadi sadia sadie
+        sadije sadik sadika sadiya sadiye sadri sadula sadye sadık sae saeed saeko safa safdar safet
+        safeta safete safiye safta saga sage sagi sagie sagit sagrario sahak sahar sahib sahra said
+        saida saif saija saiko saila saim saime saimir sait sajda sajid sajjad sajmir sakari saken saki
+        sakib sakiko sakina sakine sakineh sakir sakura sal salah salahuddin salajdin salam salama
+        salamah saleem saleh salem salena sali salih saliha salil salim salima salina salka salko salla
+        salley sallie sally salma salman salme salome salomėja saltanat salvador salvatore salvatrice
+        salvina salvino salvis salvu salvör salwa salóme sam sama saman samantha samar samara samat
+        samatha sameer samella samer samera samet sami samia samid samih samiha samija samil samir
+        samira samirah samire sammie sammy samo sampo sampsa samra samson samual samudra samuel samuli
+        samvel samy samúel san sana sanaa sanae sanah sanda sandee sandeep sander sandhya sandi sandie
+        sandijs sandis sandra sandrine sandris sandro sandu sandugash sandy sanel sanela sanford sang
+        sangeeta sangita sanie sanija sanije sanita saniye sanja sanjar sanjay sanjeev sanjin sanjiv
+        sanjuana sanjuanita sankar sanna sanne sanni sanora santa santana sante santeri santi santiago
+        santina santino santo santokh santos santosh sanzhar saori sapfo sapna sara sarabjit sarah sarai
+        saran saranda sarantis saravanamuthu sarbjit sardor sargis sari saribek sarika sarina sarit
+        sarita sarkis sarla sarma sarmad sarmila sarmīte saroj sarojini sarolta sarvar sarwan sascha
+        saschka sascho sasha sashka sasho saskia sathasivam satheeskumar sathiyaseelan sati satinder
+        satish satnam sato satoko satomi satoru satoshi satpal satsuki satu saturnina saturnino satwant
+        satwinder satya satyajit satılmış sau saudin saul saule sauli saulius saulė saundra sauro sava
+        savanna savannah savaş saveria saverio savica savina savino saviour savita savitri savka savo
+        savvas sawako sawsan sayaka sayako sayd sayda sayed sayeed sayf sayoko sayuri sazan saša saško
+        sašo scarlet scarlett schahin schirin scholpan schorena scot scott scottie scotty se sead sean
+        season sebahat sebahate sebahattin sebastiaan sebastian sebastiana sebastiano sebastijan
+        sebastián sebastião sebastjan sebiha sebrina secondo seda sedat seddigheh sedef sedighe sedigheh
+        sedin sedina see seema sefa sefedin sefer segundo seher sei seid seiichi seiichiro seija seiji
+        seiko seiran seit seiya sejad sejfudin sejo selahattin selami selatin selaudin selda selen
+        selena selene selim selime selin selina selladurai sellan sellathurai selliah selma selman
+        selmin selvanathan selvarajah selvaratnam selvedina selver selveta selvete selvi selvije selçuk
+        sema semen semih semiha semija semin semion semir semira semra sen sena senad senada senaida
+        senem senija senja senka seo seob seok seon seong seosamh seoung sepideh sepp seppo september
+        septimiu serafeim serafim serafima serafin serafina serafino seraina serap seray serban sercan
+        serdal serdar serena serenella serge sergei sergeij sergej sergeja sergejs sergejus sergey
+        serghei sergii sergij sergio sergios sergiu sergiy sergo serguei serguey serhan serhat serhei
+        serhii serhij serhiy serik serikzhan serina serita serkan serpil servet servete sesselja seth
+        setsuko settimio seung seva sevak seval sevara sevastiţa sevda sevdalina sevdie sevdije sever
+        severina severine severino sevgi sevil sevilay sevim sevinc sevinj sevinç sevtap sewa seweryn
+        seyed seyfettin seyhan seyit seymour seymur seyran sezai sezen sezer sezgin seán seçil seçkin
+        sha shaban shabbir shabeer shabir shachar shad shadi shadia shadije shady shae shafa shafeeka
+        shafik shafika shafiq shafiqa shahar shaheen shahen shahid shahien shahin shahla shahnaz
+        shahnoza shahram shai shaila shaimaa shaina shaindel shaip shakeel shakeela shaker shakhla
+        shakia shakil shakila shakira shakita shakti shakuntala shala shalanda shalini shalom shalon
+        shalonda shalva sham shameka shamika shamil shamim shamsher shan shana shanae shanda shandi
+        shandra shane shaneka shanel shanell shanelle shani shanice shanika shaniqua shanita shankar
+        shanmugam shanna shannan shannon shanon shanta shantae shantay shante shantel shantell shantelle
+        shanti shao shaqir shaquana shaquita shara sharad sharan sharda sharee sharell sharen shari
+        sharice sharie sharif sharifa sharifah sharika sharilyn sharita sharla sharleen sharlene
+        sharmaine sharmistha sharolyn sharon sharonda sharri sharron sharyl sharyn shashi shasta shatha
+        shaul shaun shauna shaunda shaunna shaunta shaunte shavarsh shavon shavonda shavonne shawana
+        shawanda shawanna shawki shawn shawna shawnda shawnee shawnna shawnta shay shayla shayna shayne
+        shazia shea sheba sheela sheema sheena sheetal shefali shefik shefki shefkije shefqet shehide
+        sheila sheilah sheindel sheker shela shelagh shelba shelby sheldon shelia shella shelley shelli
+        shellie shelly shelton shemeka shemika shemsedin shemsi shemsie shemsije shen shena sheng
+        shenika shenita shenna shera sheree shereen sherell sheri sheriban sherice sheridan sherie
+        sherif sherife sherika sherill sherilyn sherise sherita sherlene sherley sherly sherlyn sherman
+        sheron sherrell sherri sherrie sherril sherrill sherron sherry sherryl sherwood shery sheryl
+        sheryll sherzod shezai shi shiela shifra shigeki shigeko shigeo shigeru shigeyuki shiho shik
+        shikha shila shiloh shilpa shim shima shimon shimshon shin shin'ichi shingo shinichi shinichiro
+        shinji shinnosuke shinobu shinpei shinsaku shinsuke shintaro shinya shiori shira shiraz shirely
+        shirin shirine shirl shirlee shirleen shirlene shirley shirly shiro shivani shizue shizuka
+        shizuko shkumbin shkurtë shkëlqim shkëlzen shkëndije shlomi shlomit shlomith shlomo shlomoh
+        shmuel sho shobha shobhna shogo shoham shohei shohista shoichi shoira shoji shoko sholom sholpan
+        shon shona shonda shondra shonna shonta shorena shoshana shota shotaro shozo shpend shpresa
+        shpëtim shqipe shraga shruti shu shuang shubhra shuhei shuichi shuji shukhrat shukrie shukrije
+        shulamit shulamith shun shunichi shunji shunsuke shuo shushan shweta shyam shyhrete shyla shynar
+        shyqyri si siad siamion siamon sian siana siarhei siarhej siarhey sibel sibyl sibylle sid sidney
+        sidsel sidónio siebe siebelt siebo siegfried sieglinde siegrid siem sierra sietse sietske sietze
+        sif sigal sigalit sigfinnur sigfríð sigfríður sigfús sighvatur sigita sigitas siglinde sigmar
+        sigmund sigmundur signe signý sigrid sigrun sigríður sigrún sigtryggur sigurbergur sigurbjörg
+        sigurbjörn sigurborg sigurd sigurds sigurdís sigurgeir sigurjón sigurjóna sigurlaug sigurlín
+        sigurlína sigurrós sigursteinn sigurveig sigurvin sigurður sigurþór sigutė sigvaldi sigvard
+        sigþrúður sigþór sihaam siham siim siiri sijana sijka sik sika sil silas silja silje silke sille
+        silva silvan silvana silvano silver silvester silvestre silvestro silvi silvia silvie silvija
+        silvina silvio silviu silviya silvo silvério sim sima simas simcha simen simeon simge simin
+        simion simka simo simon simona simonas simone simonetta simonne sin sina sinan sindri sindy sine
+        sinem singarajah sinh sini sinikka siniša sinnadurai sinnappu sinnathamby sinnathurai sinniah
+        sintija sinéad siobhan sipke siranoush siranush sirena siret siri sirje sirkka sirkku sirli
+        sirpa sisko sisse sissel sita siu siv siva sivaguru sivakumar sivakumaran sivalingam sivan
+        sivanantham sivanathan sivanesan sivapatham sivarajah sivasamy sivasubramaniam sivathas sivert
+        siviä siw sixta sixten sixto siyana siyka sjaak sjan sjef sjoerd sjors sjouke sjoukje sjöfn
+        skafti skaidrīte skaistutė skarphéðinn skirmantas skye skënder skúli slagjan slagjana slava
+        slavcho slave slaveika slavejka slaven slaveyka slavi slavica slavik slaviša slavka slavko slavo
+        slavoj slavoljub slavomir slavomír slavomíra slavčo slawa slađan slađana slobodan slobodanka
+        slyvia slávka smadar smail smajil smajo smaragda smaranda smbat smilja smiljana smiljka smita
+        smriti smári sneh sneh-lata snehlata snejana snezana snezanka snezhana snezhanka snežana
+        sniazhana snježana snjólaug snorre snorri snæbjörn snædís snæfríður snær snævar snævarr so soad
+        soan socorro soffía sofi sofia sofiane sofie sofija sofiya sofka sofokli sofoklis sofya sofía
+        soh soha sohail sohaila sohei soheil soheila soheir sohrab soila soile soili soini sointu sok
+        sokol sokrat sokratis sol solange solbjørg soledad solfrid solomon solveig solveiga solvejg
+        solvig solvita solène som somasundaram somer sommer son sona sonal sonali sonay sondra soner
+        song songül sonia sonila soniya sonja sonny sonoko sonsoles sonya soo sooad sook sool soon sop
+        sophia sophie sophio sopho sora soraya sorcha sorin sorina soso sotir sotiraq sotiria sotirios
+        sou souad soudabeh souha souhail souhair souheil souheila souheir souk soumen soumitra soung
+        souraya soňa sparkle spartak spas spasa spase spasenija spaska spasoje spass spencer speranza
+        spiridione spiridon spiro spiru spomenka spomenko spresa spring spyridon spyridoula spyros
+        srbislav srboljub sreten sretko srećko srečko srečo sri sriharan srikanthan sriskantharajah
+        sritharan srđa srđan stacee stacey staci stacia stacie stacy staffan staiko stajko stamantina
+        stamatia stamatios stamen stamenko stan stana stanca stancho stancu stane stanford stanica
+        stanika stanimir stanislas stanislau stanislav stanislava stanislavas stanislaw stanislovas
+        stanisław stanisława staniša stanju stanka stanko stanley stanoje stanton stanyu star starla
+        starr stas stasia stasys stasė stavri stavro stavros stavroula stayko staņislavs steen stef
+        stefa stefaan stefan stefana stefani stefania stefanie stefanija stefanka stefano stefanos
+        stefany stefanía stefcho steffanie steffen steffi stefka stefko stefnir stefán stein steina
+        steinar steinarr steindór steingerður steingrímur steinn steinunn steinþór stela stelian
+        steliana stelica stelios stella stellan steluţa sten stepan stepanie stepas stephaine stephan
+        stephane stephani stephania stephanie stephany stephen stephenie stephine stephnie steponas
+        stere stergiani stergios sterling stevan steve steven stevie stevo stevče stevčo stewart stian
+        stig stijn stilian stiliana stiliani stilijan stiliyan stina stine stipan stipe stipo stjepan
+        stoian stoika stoiko stoil stoitcho stoja stojadin stojan stojana stojanka stojanče stojka
+        stojko stojna stojtcho stoju stojče stole stormy stoyan stoyana stoyanka stoyka stoyko stoytcho
+        stoyu strahil stuart sture sturla styliani stylianos styrmir ståle stéphan stéphane stéphanie su
+        suad suada suanne suat sub subaskaran subhash subhi subi subka subramaniam subramanian
+        subramaniyam sucha suchitra sudaba sudesh sudeshna sudha sudhir sudie sudipta sue sueann suela
+        suellen sug sugata suguru suha suhad suhail suhair suhayl suhayla suhayr suheil sui sujata suk
+        sukhbir sukhder sukhdev sukhjinder sukhpal sukhvinder sukhwant sukhwinder sukla sul sulaiman
+        sulayman suleiman sulejman sulema sulev suleyman suliko suljo sulo sultan sultana sultanka suman
+        sumarliði sumaya sumayya sumeeta sumiko sumio sumire sumita sumitra summer sun suna sunanda
+        sunay sundaram sunday sune sung sunil sunita sunna sunnat sunneva sunni sunny sunshine sunčica
+        sup suppiah suraya suren surender suresh sureshkumar surinder surjit suruchi surya susan susana
+        susann susanna susannah susanne susete sushil sushila sushma susi susie susmita sussan sussi
+        sussie susumu susy suthakaran suu suvad suvada suvi suy suzan suzana suzann suzanna suzanne
+        suzete suzette suzi suzie suzy svajūnas svala svana svanborg svandís svanfríður svanhildur
+        svanhvít svanlaug svante svanur svatava svatopluk svava svavar svea svein sveinbjörg sveinbjörn
+        sveinn sven svend svenja sverre sverrir sveta svetislav svetla svetlana svetlin svetlomir
+        svetlomira svetlozar svetolik svetomir svetoslav svetozar sviatlana svilen svitlana svjetlana
+        svyatoslav swapan swapna swarn swati sweta swetlana sy sybil sybille syble sydney syed syeda
+        sylejman sylke sylva sylvain sylvaine sylvester sylvette sylvi sylvia sylviane sylvie sylvía
+        sylwester sylwia synnøve synthia synøve syreeta syrja syung szabolcs szczepan szilveszter
+        szilvia szilárd szymon sándor sándorné sára sæberg sædís sæmundur særún sæunn sævar sæþór séamus
+        sébastien sérgio séverine síle símon sólborg sóley sólrún sólveig sónia sölvi sören sølvi søren
+        søs súsanna süha süheyla süleyman süreyya sıddıka sıdıka sıla sıtkı sławomir sławomira ta taavi
+        tabatha tabetha tabitha tacettin tad tadahiro tadas tadashi tade tadej tadeja tadeusz tadhg
+        tadija tado tae taek taeko tafil tage taha tahar taher tahereh tahir tahira tahmeena tahmina
+        tahsin tai taib taiba taibe taichi taiga taiji taik taimi taina tair taisha taisia taisir taisto
+        taisuke taisya taito taivo tajar tajinder tajuana tak takaaki takafumi takahiko takahiro
+        takahisa takako takamichi takanori takao takashi takaya takayasu takayoshi takayuki takehiko
+        takehiro takehisa takehito takeo takeshi takis takisha taku takuji takuma takumi takuro takuya
+        tal talal talat talgat tali talia talib talip talisha talitha talvikki taly talya tam tama
+        tamaki tamala tamami tamar tamara tamas tamatha tamaz tambra tameika tameka tamekia tamela tamer
+        tamera tamerlan tamesha tami tamica tamie tamika tamiko tamila tamilla tamir tamisha tammara
+        tammera tammi tammie tammy tamotsu tamra tamta tamás tamāra tan tana tandra tandri tandy tane
+        taneka tanel taneli taner tanesha tang tangela tania tanika tanisha tanja tanju tanna tanner
+        tanta tanveer tanvir tanya tao tapan tapani tapas tapio tara tarah tarana taras tarcisio tarek
+        taren tareq tari tariel tarik tariq tarja tarkan tarlan tarmo taro taron tarra tarsem tarsha
+        taru tarvi tarvo taryn tarık tasha tashia tashina tasia tat tatevik tatiana tatjana tatsiana
+        tatsuo tatsuya tatsyana tatu tatum tatyana taufik taufiq taulant tauno taunya tawana tawanda
+        tawanna tawfik tawfiq tawna tawny tawnya taxiarchis tayfun taylan taylor tayna taysir taťana
+        taťána te tea ted teddy teele teemu teena teet tefik tefta tegan tehila tehilah tei teija teijo
+        teimur teimuraz teisha teitur teja teki tekin teklė telemak tellervo telma telman telmo temeka
+        temel temelko temenuga temenuzhka temenuzka temika temirlan temo tempie temple temur temuri tena
+        tenesha teng tengiz tenho tenisha tenna tennie tennille teo teodor teodora teodoras teodoro
+        teodors teofil teofila teofilo teofilė teoman teona teppei teppo tequila tera tereasa terence
+        teresa terese teresia teresina teresita teressa teresė tereza terezia terezie terezija terhi
+        terho teri terica terina terisa terje tero terra terrance terrell terrence terresa terri terrie
+        terrilyn terry terttu teruaki terumi teréz terézia tesha tess tessa tessie tetiana tetjana tetsu
+        tetsuji tetsuo tetsuro tetsuya tetyana teun teuta teuvo tevfik teymur tha thac thach thad
+        thaddeus thai thaleia thalia thambiah thambipillai thambirajah thambu than thanas thang
+        thangarajah thanh thao tharmalingam thayalan thayaparan the thea theda theis thekla thelma
+        themis themistoklis theo theocharis theodoor theodor theodora theodore theodoros theodosios
+        theodór theodóra theofanis theofilos theola theoni theres theresa therese theresia theressa
+        theron thersa thevarajah theódór theódóra thi thibault thibaut thien thierry thiet thijs
+        thillaiampalam thilo thin thinh thiong thirunavukkarasu thiyagarajah tho thoa thom thoma thomas
+        thomasena thomasina thomasine thommy thong thor thora thorbjörn thorbjørn thord thore thorkild
+        thorleif thorsten thorvald thouraya thresa thu thuan thuc thung thuong thurairajah thuraisamy
+        thuraisingam thuraya thurayya thurman thuy thuyen théo théodore théophile thérèse tia tiago tian
+        tiana tianna tiara tiberiu tibor tiborné tie tien tiera tierra tiesha tiet tifany tiffaney
+        tiffani tiffanie tiffany tiffiny tigran tihomir tiia tiina tiit tiiu tija tijuana tikva tilda
+        tilemachos tillie tilly tilo tim timika timmy timo timofei timofej timofey timotej timothy timur
+        timóteo tin tina tinatin tinca tine tineke ting tinh tini tinie tinisha tinka tinna tino tinok
+        tinus tiny tiphaine tisa tish tisha titi titia tito titti titu titus tivadar tiziana tiziano
+        tjark tjaša tjeerd tjitske to toader toan tobi tobias tobie toby toccara tod todd todor todorka
+        tofik togrul togzhan tohru toi toine toini toivo tokiko tolga toli tolkyn tom toma tomas tomasa
+        tomasz tomaž tome tomeka tomer tomi tomica tomika tomiko tomislav tommaso tommi tommie tommy
+        tommye tomo tomoaki tomoe tomohiko tomohiro tomohisa tomokazu tomoki tomoko tomomi tomomitsu
+        tomonori tomor tomorr tomoya tomoyuki toms tomás tomáš tomče ton tona tonda tone tonette toney
+        tong toni tonia tonie tonin tonino tonio tonisha tonita tonja tonka tonko tonni tonnie tonny
+        tony tonya tonći tonči toomas toon tooru toos tor tora torben torbjörn torbjørg torbjørn tord
+        tordis tore torfhildur torfi torgeir torgny torgom tori torie toril torild torill tormod tornike
+        toros torri torrie torstein torsten toru torunn tory tosca toschka toschko tosha toshia toshiaki
+        toshie toshifumi toshihide toshihiko toshihiro toshikatsu toshikazu toshiki toshiko toshimi
+        toshio toshiro toshiya toshiyuki toshka toshko totka toufic toufik touko tova tove tovmas
+        towanda toya toyo toyokazu toyoko toyomi tracee tracey traci tracie tracy traian trajan trajanka
+        trajko trajče tram tran trandafir trang traude trausti traute travis trea treasa treena trees
+        trena trendafil trent trenton tresa tressa tressie treva trevor trey tri triantafyllos tricia
+        trienke trientje trieu trifon trifun triin triinu trijnie trijntje trina trine trinh trinidad
+        trinity tripo tripta trish trisha trista tristan troels tron trond trong troy tru truc trude
+        trudi trudie trudy trula truls truman trung truong truus tryggvi trygve trëndelina tsolak
+        tsubasa tsukasa tsuneo tsutomu tsuyoshi tsvi tu tuan tuba tudor tudora tudorel tudoriţa tue
+        tufan tuija tuire tula tullio tumi tuna tuncay tuncer tung tuomas tuomo tuong tuovi tural turan
+        ture turgay turgut turhan turi turid tuula tuuli tuulia tuulikki tuvia tuy tuyen tuyet tuğba
+        tuğrul tuğçe twan twana twanda twanna twanny twila twyla ty tyesha tyisha tyler tynisha tyra
+        tyree tyrell tyron tyrone tyson tyyne tzahi tzanka tzanko tzenka tzetza tzipora tziporah
+        tzippora tzipporah tzonka tzvi tzviya táňa tímea tómas tõnis tõnu tönjes tülay tülin tünde
+        türkan türker tālis tālivaldis tănase ubaldo ubbo ucha udo ueli uffe ufuk ugo uh ui ujjal uk ukë
+        ula uladzimir uladzislau uladzmir ulan ulaş uldis ulf ulfat ulfert uliya ulja uljana ulla
+        ullrich ulrica ulrich ulrik ulrika ulrike ulugbek ulvi ulviya ulviyya ulya ulyana ulysses uma
+        umar umay umberto umid umida umut un una unelma ung unn unnar unni unnsteinn unnur uno untamo
+        unto uolevi uran urbain urban urbano urho uri uriel urim urmas urmila urmo uroš urpo urs ursel
+        ursi ursina ursola ursula urszula urve urður urša urška uršulė usama usamah uschi usha usman
+        usmon uta ute uthayakumar utku uuno uwe uyen uzeir uzi uzy uğur uģis vachagan vaclovas vacys
+        vada vadim vadims vadym vadzim vafa vagarshak vagharshak vaghinak vagif vagn vagner vahagn vahan
+        vahe vahid vahide vahidin vahram vahur vaidas vaide vaidotas vaike vaira vaithilingam vaja vaka
+        vakhtang val vala valarie valbona valborg valda valdas valdemar valdemaras valdet valdete
+        valdimar valdis valdrin valdís valencia valene valent valentim valentin valentina valentinas
+        valentine valentino valentyn valentyna valentín valentīna valentīns valer valeri valeria
+        valerian valeriano valerica valerie valerii valerij valerija valerijonas valerijus valerio
+        valeriu valeriy valeriya valery valeryia valgarður valgeir valgerður valiantsina valida valija
+        valja valli vallie vallipuram vallo valmir valon valorie valrie valter valters valto valts
+        valtter valtteri valtýr valur valve valya valère valéria valérie valērija valērijs valė van
+        vance vanda vandana vandna vanesa vanessa vanetta vangel vangelis vangjel vangjush vania vanik
+        vanita vanja vanjo vanko vanna vannesa vannessa vano vanya vanyo vančo vappu varazdat varda
+        vardan vardges varduhi varis varlam varpu varsha vartan varujan varvara vasa vasanthakumar
+        vasanthan vasco vaseekaran vasfi vashti vasif vasil vasila vasile vasilea vasileia vasileios
+        vasilena vasili vasilia vasilică vasilie vasilii vasilij vasilija vasilijs vasilika vasiliki
+        vasilios vasilis vasiliy vasilka vasillaq vasily vasja vaska vaske vasko vaso vassil vassila
+        vassilena vassili vassilij vassiliki vassilios vassiliy vassilka vassily vasudha vasundhara
+        vasyl vatroslav vaughn vazgen vazha vaško veaceslav veda vedad vedat vedran vedrana veena veer
+        veera veerle vefa vegard vehbi vehip veigar veijo veikko veiko veiz velautham velauthan
+        velauthapillai velcho velda veledin velga veli velia velibor velida velika veliko velimir velin
+        velislava velitchka velitchko velizar veljko veljo velko vella velli vello velma velta
+        velupillai veluppillai velva velvet vena venancio vencislav vendelín vendula venelin venera
+        veneranda venessa veneta venetka venetta venice venita venka venkat venko vennie vents
+        ventzislav venus veola vera veranika verda verdell verdie vered verena vergie vergil verginia
+        verica verjine verka verla verlene verlie verline vern verna vernell verner verneri verners
+        vernetta vernia vernice vernie vernita vernon veroljub verona veronica veronika veronique
+        veroslava versie vertie verónica vesa vesel vesela veselin veselina veselinka veselka vesile
+        veska vesko vesna vessa vessela vesselin vesselina vesselinka vesselka vesta veta veton veysel
+        vezire vi viaceslav viachaslau viacheslau viacheslav viatcheslav vibe vibeke vibha vica vice
+        vicenta vicente vicenţiu vickey vicki vickie vicko vicky victor victoria victoriana victoriano
+        victorija victorina victorine victorino victorio victorita victoriya vid vida vidadi vidak vidal
+        vidar vidas vidmantas vidoje vidosav vidosava vidya vien vieno viera vieroslava viesturs viet
+        vigan vigdis vigdís vigen vigfús viggo viggó vigitha vigneswaran vignir vihtori viiu viive viivi
+        vija vijay vijaya vijayaratnam vika vikas viki vikki viktar viktor viktoras viktoria viktorija
+        viktoriya viktors viktorya viktoryia viktoría viktória vilberg vilborg vildan vildana vilen
+        vilhelm vilhelms vilhelmína vilhjálmur vilho viliam vilija vilim vilis vilius viljam viljami
+        viljar viljem viljo ville villu villy vilma vilmantas vilmar vilmos vilmundur vilmārs vilnis
+        vilson vilém vimalan vimla vina vinay vincas vince vincenc vincent vincentas vincenza vincenzina
+        vincenzo vinciane vineta vinh vinicio vinita vinka vinko vinni vinnie vinod vinzenz viola violet
+        violeta violetka violetta violette viorel viorica viorika vira virge virgen virgie virgil
+        virgilijus virgilio virgiliu virgina virginia virginie virginija virginijus virginio virgílio
+        virgínia viron virpa virpi virve visar visare visarion visitación visuvalingam visvaldis vita
+        vitali vitalie vitalii vitalij vitalija vitalijus vitaliy vitallium vitaly vitas vitauts vitchka
+        vito vitoldas vitolds vitomir vitore vitorino vittoria vittorina vittorino vittorio vitória
+        vitālijs viva vivan viveca vivek viveka vivi vivian viviana viviane vivianne vivien vivienne
+        vivika vizma viðar višnja višnjica vjacheslav vjara vjarka vjatcheslav vjatšeslav vjačeslavs
+        vjekoslav vjeran vjola vjolca vjollca vjosa vlad vlada vladan vladanka vladas vlade vladeta
+        vladica vladik vladilen vladimer vladimir vladimiras vladimirs vladimír vladimíra vladislav
+        vladislava vladislavs vladislovas vladlena vlado vladymyr vladyslav vlajko vlash vlasios vlasta
+        vlastimil vlastimila vlastimir vlastislav vlatka vlatko vlora voica voichiţa voicu voitto
+        vojimir vojin vojislav vojka vojko vojo vojsava vojtech vojtěch voldemaras voldemārs volha
+        volkan volker volkmar volodia volodimir volodya volodymyr von voncile vonda vonnie vram
+        vratislav vrej vreni vreny vsevolod vu vugar vui vujica vuk vukašin vukica vukosava vulcho
+        vulkana vulko vullnet vung vuokko vuong vuqar vural vurban vurbinka vusal vusala vyacheslav
+        vyara vyarka vyatcheslav vytas vytautas vytenis václav václava väino väinö védís véronique
+        víctor víglundur víkingur vít vítor vítězslav víðir vēsma věra věroslava wacław wacława wadad
+        wade wadim wael wafa wafaa wafik wagner waheed wahid wai waiel wail wajdi wakako wakana walburga
+        waldemar waldo waleed walentin walentyna waleri walerij walid walker wallace wally walpurga
+        walter walther walton waltraud waltraut wan wanda waneta wanetta wang wanita ward warner warren
+        waseem wasili wasim wassili wassim wataru wava waylon wayne weert wei weldon wen wenche wendell
+        wendi wendie wendolyn wendy wenona weon wera werner weronika wes wesam wesley wessam weston wha
+        whan whitley whitney wiard widar wiebe wiebke wieger wieke wiel wies wiesław wiesława wietse
+        wietske wietze wijnand wiktor wiktoria wil wilber wilbert wilbur wilburn wilco wilda wiley
+        wilford wilfred wilfredo wilfried wilhelm wilhelmina wilhelmine wilhelmus wilhemina wilke wilko
+        will willa willard willeke willem willemien willemijn willena willene willetta willette willi
+        willia william williams willian willibald willie williemae willis willodean willow willy wilma
+        wilmer wilson wilton wiltrud wim windy winford winfred winfried winifred winnie winnifred winona
+        winston winter wioletta wisam wissam witali witold wjatscheslaw wladimir wladislaw wm wo
+        wojciech wolf wolfgang wolfram wolter won wonda wong woo woodrow wook woon woong wout wouter wu
+        wuk wyatt wynell wynona władysław władysława włodzimierz xanum xaver xavier xayrullo xenia
+        xenija xeniya xenofon xhafer xhaferr xhavit xheladin xhelal xhelil xhemal xhemil xhemile
+        xhensila xheva xhevahir xhevahire xhevair xhevat xhevdet xhevit xhevrije xhezide xhilda xhuljeta
+        xi xia xian xiang xiao xin xing xiomara xiong xiu xoan xochitl xu xuan xue xumar xun xuong
+        xuraman ya yaacov yaakov yaara yacov yadigar yadira yae yaeko yael yafa yaffa yahaira yahya yair
+        yajaira yakir yakov yakup yalchin yalçın yamato yan yana yanaki yang yani yanina yanira yaniv
+        yanka yanko yann yanna yannick yantcho yao yaraslau yaren yaron yaroslav yaseen yasemin yaser
+        yashar yashoda yasin yasir yasmin yasmina yasmine yasser yassin yassine yassir yasue yasuharu
+        yasuhiko yasuhiro yasuhisa yasuhito yasuji yasuko yasunari yasunobu yasunori yasuo yasushi
+        yasutaka yasuyo yasuyuki yauhen yauheni yauhenia yauheniya yavuz yayoi yağmur yaşar ye yechiel
+        yee yegana yegor yehia yehiel yehonatan yehoshua yehuda yehudah yehudis yehudit yekaterina yelda
+        yeldar yelena yeliz yen yener yeo yeol yeon yeong yer yerbol yerkin yerlan yermek yernar yershan
+        yerucham yervand yerzhan yesenia yeshayahu yessenia yeter yetta yeun yeva yevette yevgen yevgeni
+        yevgenia yevgenii yevgeniy yevgeniya yevgeny yeşim yi yifat yigal yin ying yisrael yisroel
+        yitzchak yitzchok yitzhak yitzshak yiğit ylber ylfa ylli yllka ylva ymer yngvar yngve yngvi yo
+        yoann yoav yocheved yoel yoganathan yogarajah yogesh yogeswaran yogita yohei yohko yoichi yoko
+        yol yolanda yolande yolando yolonda yon yona yonatan yonathan yonca yong yonit yoo yoon yoram
+        yordan yoriko yosef yoseph yoshi yoshiaki yoshie yoshifumi yoshiharu yoshihide yoshihiko
+        yoshihiro yoshihisa yoshihito yoshikatsu yoshikazu yoshiki yoshiko yoshimasa yoshimi yoshimichi
+        yoshimitsu yoshinobu yoshinori yoshio yoshiro yoshitaka yoshito yoshiyuki yosra yossef yossi
+        yossy yosuke you youichi youko youl youlanda youlia youlian youliana youn younes young youri
+        youriy yousef yousif yousra youssef youssi youssif youssouf youssra yousuf yousuke youval yrjö
+        yrsa yu yuan yue yuen yuette yuhei yui yuichi yuichiro yuiko yuji yujiro yuk yuka yukako yukari
+        yuki yukie yukihiko yukihiro yukiko yukinori yukio yukitoshi yuko yul yulanda yulduz yulia
+        yulian yuliana yuliia yulija yuliya yuliyan yuliyana yulya yumi yumiko yun yung yunis yunus
+        yuonne yup yura yurdagül yuri yurii yurij yurik yurika yuriko yuriy yury yushi yusif yusra
+        yusrah yussuf yusuf yusuke yuta yutaka yuu yuuichi yuuji yuuki yuuko yuusuke yuuto yuval yuzo
+        yuzuru yvan yveline yves yveta yvette yvon yvona yvone yvonne yzeir yücel yüksel yıldıray
+        yıldırım yıldız yılmaz zaal zabil zachariah zacharias zacharoula zachary zachery zack zackary
+        zada zafar zafer zagorka zahari zaharia zahava zaheer zaher zahi zahid zahide zahir zahra zaid
+        zaida zaiga zaim zainab zajko zakaria zakariya zakarya zaki zakia zakir zalman zamfir zamfira
+        zamil zamir zamira zana zanda zandra zane zara zarema zarifa zarife zarije zarina zaruhi zaur
+        zaure zauresh zaven zayd zayna zaynab zaynah zaza zbigniew zbyněk zdena zdenek zdenka zdenko
+        zdeno zdeněk zdeňka zdravka zdravko zdzisław zdzisława ze zeena zeev zef zehra zeid zeina zeinab
+        zejna zejnepe zejnije zejnil zekeriya zeki zekija zekiye zelda zelig zeliha zella zelma zemfira
+        zemira zemrie zena zenaida zenel zenepe zenia zenobia zenon zenonas zenons zenovia zenta zenun
+        zeqir zerrin zetta zev zeycan zeynal zeynel zeynep zhamilja zhamilya zhan zhana zhanar zhanat
+        zhandos zhaneta zhang zhani zhanibek zhanna zhannat zhao zhazira zhe zheko zheljazka zheljazko
+        zhelju zhelka zhelyazka zhelyazko zhelyu zhen zheng zheni zhenja zhenya zhetchka zhetcho zhi
+        zhibek zhiger zhivka zhivko zhong zhoro zhou zhu zhuldyz zhulian zhulieta zhuliyan zhuljeta zhuo
+        zi ziad ziba ziedonis zigfrīds zigmantas zigmas zigmunds zigmārs zigrīda zigurds zija zijad
+        zijada zijah zilha zina zinaida zinayda zinaīda zineta zini zinta zintis zion zipora zippora
+        zita ziv ziva ziya ziyad ziyba ziynet zlata zlatan zlate zlati zlatica zlatin zlatina zlatka
+        zlatko zlatomir zmaga zmago zoe zofia zofija zohar zohra zohrab zohreh zoi zoia zoila zoja zojë
+        zola zoltán zoltánné zona zonia zora zoraida zoran zorana zorica zorka zosė zouhair zouheir zoya
+        zoé zrinka zrinko zsanett zsigmond zsolt zsuzsa zsuzsanna zsófia zuhair zuhal zuhayr zuhdija
+        zuheir zuhra zula zulema zulfaqar zulfia zulfija zulfikar zulfiqar zulfiya zulma zulmira zumrud
+        zura zurab zuzana zuzanna zveta zvetan zvetana zvetanka zvetelina zvezdan zvi zviad zviadi
+        zvjatko zvjezdan zvjezdana zvonimir zvonka zvonko zyber zygmunt zyhra zylfije zymryte zyra
+        zyrafete zäzilia zöhre zübeyde züleyha zülfiye zülfü ádám áfrica ágnes ágoston ágota águeda
+        ágúst ágústa áine áki ákos álfheiður álfhildur álvaro ámundi ángel ángela ángeles árdís ármann
+        árni árný áron árpád ársæll áróra ása ásberg ásbjörg ásbjörn ásdís ásgeir ásgerður ásgrímur
+        áslaug ásmundur ásrún ásta ásthildur ástráður ástríður ástrós ástvaldur ástþór ásþór ângela
+        ângelo änne åge åke åsa åse ægir ævar ævarr çağatay çağdaş çağla çağlar çağlayan çağrı çetin
+        çimen çiçek çiğdem çınar ève éamonn éva ína íris ísabella ísak ísleifur ívar íñigo ófeigur
+        ólafur ólafía óli ólína ólöf ómar óscar ósk óskar óttar óðinn ödön ögmundur ömer ömür önder
+        örjan örlygur örn örnólfur örvar ösp östen öykü özcan özden özen özer özge özgen özgül özgün
+        özgür özhan özkan özlem öznur øistein øivind øystein øyvind úlfar úlfhildur úlfur úna úrsúla
+        ülker ülkü üllar ülle ülo ümit ümmü ümmügülsüm ümmühan ümran ünal ünsal üzeyir ýmir ýr ýrr
+        þorbergur þorbjörg þorbjörn þorfinnur þorgeir þorgerður þorgils þorgrímur þorkell þorleifur
+        þorlákur þormóður þorri þorsteinn þorvaldur þorvarður þráinn þröstur þrúður þuríður þyri þór
+        þóra þóranna þórarinn þórdís þórey þórhalla þórhallur þórhildur þórir þórkatla þórlaug þórmundur
+        þórný þóroddur þórunn þórður þórólfur þöll ārija ārijs āris ćamil ćazim časlav čedomil čedomir
+        čenék česlovas čestmír črt črtomir đenan đenana đenita đorđe đorđije đula đuro đurđa đurđica
+        ērika ēriks ēvalds ģertrūde ģirts ļevs ļubova ľuba ľubica ľubomír ľubomíra ľubor ľuboslava ľuboš
+        ľudmila ľudovít łucja łukasz ņina şaban şafak şahin şaziye şebnem şefik şefika şehri şehriban
+        şenay şenel şener şengül şennur şenol şerafettin şeref şerif şerife şermin şevket şeyda şeyma
+        şirin ştefan ştefana ştefania şule şükran şükriye şükrü šaban šarlota šarūnas šefik šefika
+        šefkija šefko šejla šemsa šemso šemsudin šerif ševal ševala šime šimun špela špiro štefan
+        štefanija štefica štefka štefánia štěpán štěpánka šárka žaklina žana žanete žanis žanna žarko
+        želimir željana željka željko želmíra ženija žiga žilvinas živa živadin živadinka živan živana
+        živilė živka živko živojin živomir živorad života žofia žofie žydrūnas
+        """
+
+    static let rareGivenNames = """
+        aadam aadje aadu aaf aafkea aafko aagje aagot aagoth aalbert aalderich aalderk aaldrik aale
+        aaliyah aalke aalt aaltien aaltinus aaltsje aamir aant aapeli aapo aard aarent aarjan aarni
+        aarnoud aarnout aarron aarón aashild aat aatami aatu aave abad abagail abas abbe abbigail abbo
+        abbondanza abbondanzio abbondio abd abdi abdija abdon abdorassoul abduh abdulbaki abdulcabbar
+        abdulhakim abdulkader abdulkadyr abdulkerim abdulmalik abdulsamet abdurrahim abdülhalim
+        abdülhamid abdülkerim abdüllatif abdülsamet abeda abelardo abele abelia abeline abelio abelius
+        abelle abida abigale abigayle abigaël abigaëlle abilia abilio abner abramina abramo abrar abraão
+        abrytha abubekir abuzar abuzer aby abygaël abygaëlle abília acacio accursia accursio achaz
+        achicam achikam achilina achillefs achiropita achraf acilino acim acke acko aculina acúrcio
+        adair adakras adalberta adalciza adalgira adalgiso adalmiina adama adamantini adamantios adamira
+        adaniel adar adarsh addi addison addolorato addy ade adea adeele adelaido adelajde adelaïde
+        adelbert adelchi adelfa adelfo adelfried adelgund adelgunde adelhard adelheide adelin adelinda
+        adelinde adelindo adelio adelisa adeliya adelma adelmar adelmina adelmino adelmira adelo
+        adelphine adeltraud adeltraut adeluţa adelyne ademar ademara ademaro aden adeodata adeodato
+        aderita aderito adham adhémar adiba adilia adilkhan adin adinda adine adinel adino adir aditya
+        adje adjuto admeto admira adnana ado adolfa adolfine adolina adolphine adolphus adone adonis
+        adorata adorján adorna adorno adosinda adosinha adrasto adrijan adrijana adrio adrião adriëlle
+        adriënne adriāns adua aduo adán adão adélaïde adéle adélie adélio adérito adília aedal aedin
+        aeihso aeilt aelbert aelita aeneas aengus aenne aerend aernout aeron aeronwen aeronwy aert
+        afanasii afanasijs afelien affie afgan afia afie afifa afifah afiya afra afro afrodita afsar
+        afschin afshin aftab aftandil aftina aftinia afşar aga agaat agaath agafia agah agapi agapia
+        agapios agapita agate agatho agatia agatina agatino agazio agda age ageet agenore ager agesilao
+        agetina agge aggeo aggie agha aghavni agide agilbert agilmar agis agisilaos aglaea aglaja aglaya
+        aglaé aglaée agle agna agnela agnella agnello agnelo agner agnetha agneza agnietė agnieška
+        agnita agnė agora agoritsa agostiña agrippina agrippino aguinaldo agunde agurne agurtzane agusti
+        aherine ahilan ahile ahlam ahlerich ahlke ahlrich ahlrike ahmo ahrend ahsen ahuvah aia aiace
+        aicke aidana aidel aiden aido aiert aigris aike aiki ailean ailert ailidh ailie ailin ailis
+        ailish ailsa ailt ailín ailís aima aimable aimantas aimar aimeric aimery aimi aimie aimilios
+        aimy ainara aindrias aindriú aine aingeru ainhoa ainikki ainoriitta ainsley ainsworth aintzane
+        airete airidas airina airo aishe aishling aislin aislinn aisma aiso aitan aitana aitzol aivils
+        aiyana aize aizo ajaz ajda ajdina ajeta ajka ajkun ajkune ajmal ajten ajub akan akari akash ake
+        akeem aketza akhila akiba akife akifumi akiharu akikazu akil akila akim akimitsu akindynos akino
+        akinobu akito akitomo akiyo akiyoshi akke akkie akmini aku akçay alaaddin aladina aladino
+        alaeddine alaettin alaga alaitz alak alakananda alam alamanno alamgir alanah alanis alannah
+        alaric alarich alarico alasdair alaster alayne alazdin alazne alaïs albain albane albanie
+        albanne alber alberdina alberdine alberica alberico albertdine alberthe albertien albertino
+        albertje albinca albinus albion albo alby albéric albīna alcea alceo alceste alceu alcide
+        alcinda alcindo alcino alco alcídia alcínio aldas aldegonda alderico aldesina aldesino aldi
+        aldine aldino aldobrando aldonija aldor aldous aldric aldrich aldrik alduina alduino aldwin
+        aldwyn aldéric aldónio ale aleah aleandra aleandro alearda aleardo aleck alecsandra alecsandrina
+        alecsandru alecse aled alegria aleid aleja alejandrino alejo aleka aleksandrina aleksejus
+        aleksiejus aleksėjus alemanno alenushka alerich alerk alesander alessandrina alessandrino alette
+        alevtīna alexandrea alexandrie alexandrine alexandrino alexandro alexane alexanne alexe alexiane
+        alexie alexina alexine alexus alexy alexía aleyna alfa alfaia alfea alfeo alfeu alfhard alfhild
+        alfia alfiera alfiero alfina alfino alfinus alfo alfonsino alford alfredina alfredine alfrid
+        alfried alfs alger algimanta algimas algrid algunde algė alhard alhed alheid alheide alheidis
+        aliah aliaksej alican alicija alicio aliciya alick alide aliene alienor alies aliete aliette
+        alighiero aligi alihan aliina aliisa alijah alije alinde alino aliodija alion aliosman alipio
+        aliriza alis alisdair alisone alisson alissone alistaire alister alisé alisée alitsia alius
+        alivia alixe alixia aliyah aliyya aliz alize alizé alizéa alizée alja alje aljet aljo aljosha
+        alkaios alkea alki alkinoi alkis alkistis alkiviadis allain allal allana allar allart alle
+        allegonda allegonde allegro alliette allister allmar ally allyssa almarin almarina almath
+        almerina almerinda almerindo almerino alminas almine alminus almirka almiro almke almo almtrud
+        almute alnis alodie aloisa aloisio aloisius aloizas aloizs alondra alonsa aloys aloysia aloysius
+        aloïs aloïse alpcan alphons alphonsa alphonsine alphonsus alptekin alptuğ alric alrich alrick
+        alrik alroy alrun alser alston altair altay altea alteo altera altero alteus altfried altina
+        altinaj altine altino altis altje alto altraud altrud altti altun altunay altuğ alv alvan
+        alvapillai alvara alve alvida alvidas alvie alviina alvilde alvine alvino alvira alvisa alvise
+        alvyda alwie alwies alwina alwyn alya alyette alyn alyosha alys alysée alyzée alícia alídio
+        alívio alė alīna alısan amabel amabile amable amadea amadeo amadeus amadio amadora amaelle amaia
+        amala amalan amale amalio amalric amalía aman amance amancia amancio amand amande amando amandus
+        amanollah amanpreet amant amanta amanullah amanzhan amanzia amanzio amara amaral amarande
+        amaranta amaresh amari amarilis amarion amata amato amaury amaël ambira ambra ambraziejus ambre
+        ambrine ambrogia ambrogina ambrogino ambroise ambroisine ambros ambrosia ambrosius ambroz
+        ambroziu ambrus ambrósio ame amedea amedeu ameeta ameetha amelie amelija ameline amelio amelius
+        amely amena americo ameriga amery amfilochios amhlaoibh amiel amiela amihai amilcar amilcare
+        aminata aminullah amirah amiram amiri amishi amitabh amitai amiya amiyah amjad amke amleto
+        ammaria ammo ammon amneris amodio amon amor amorim amory amour ampelia ampelio amr amrei amrita
+        amro amrou amsah amya amzie amável amé amédé amédée amélien amélina amélyne américa amūras
+        anabella anabelle anaclet anacleta anacleto anaelle anagnost anahi anahita analía anamari anan
+        anandaraja anandarajah anania ananio anarbek anargyros anarsija anartz anary anas anasia anass
+        anastase anastasie anastasiea anastasiia anastassios anastazas anastazia anastazie anasthasie
+        anastácia anastácio anasztázia anatilde anatole anatolia anatolija anatolio anatoliya anaya
+        anaël anaële anbar anbjørn ance ancelin anchise ancilla anco ande andele ander andere andie
+        andima andin andina andino andj andoche andolin andolina andoni andrada andraş andreana andreano
+        andrees andreiana andreias andreino andreiu andrejka andresa andreu andrianna andriejus andrievs
+        andrijana andrijs andrik andrin andrina androula andrzelika andrès andréane andréanne andréas
+        andrėjus andu anduel anduela andzela anděla andřej aneel aneirin aneke anelise anemarie anemona
+        anemone aner anestis anet aneurin anfried anfriede angantýr angelichi angelico angelie angeliene
+        angeliina angelija angelin angelino angelle angely angervo angham angharad anghard anghelache
+        angheluţa angi angiola angiolo angjelina anglu angonita angret angyalka angélico angéline ania
+        anice anicet aniceto anicette anick anicuta aniek aniella anif anina aninda anindo anine anique
+        anisca anisia anisor anitha anito aniya aniyah anjan anjani anje anjelien anjuta ankeus anki
+        ankit ankje anko anky anlaug annabella annabeth annachiara annagret annagreth annakatrin
+        annaleena annalena annalene annalies annaliese annaliisa annalis annamaija annamarja annariitta
+        annarosa annarose annarös annatina annaëlle annaïg annebeth annebärbel annechien anneclaar
+        annedore annedoris annedorle annedörte annegie annegien annegold annegreet annegrete annegreth
+        annegriet anneheide annehild annehilde annejet annekathrin annekatrin annekee annekristin
+        annekäthe annel annela annele annelee anneleen annelen annelene annelieke annelien annelijn
+        annelinde annelis anneloes annelotte annelouise anneluise annelyse annemargret annemari
+        annemaria annemarieke annemarije annemarijn annemien annemijn annemirl annemone annerie
+        annerieke anneriet annerike anneros anneruth annerös annest annetraud annetraude annetrud
+        annetrude annetto anneus annewil anney anniek annig annigje annija annik annikka annine annino
+        annique annito annja annkathrin annkatrin annliese annmari anno annoeska annonciade annot annu
+        annunciata annunciato annunzia annunziatina annunziato annunzio annunzjato annushka annuska
+        annwyl annäus ano anoek anoeska anona anostol anouchka anouck anouschka anoush anrich ansaldo
+        ansar ansbert ansel anselm anselma anselme anselmi ansgar ansgard ansi ansje ansley anson
+        anstein antamo antanė antcho antea antenore anteo antera anteus anthea anthelme anthime anthimos
+        anthippi anthon anthonie antigone antim antima antimo antina antine antino antinus antioca
+        antioco antja antjedine antjelina antjeline antke antkea antkeo antli antoan antoanela
+        antoanella antoin antolina antolino antonache antonel antonica antoniea antonien antonietto
+        antonije antonim antonine antonipillai antonía antosia antoun antsje antto antu antwon antxon
+        anuja anunciação anupoorna anupras anusca anuschka anushka anushree anushya anusuya anuška
+        anxhela anxo anyuta anália anđelina anđelo anžela anželika aodh aodhan aodhán aodren aoibheann
+        aoibhínn aoiffe aoko aonghas aonghus ap aparicio aphroditi apolinar apolino apollinaire apolline
+        apollo apollon apollonia apollonie apollonio apoloniusz apostolache apostolia apostolica appio
+        appolinaire appoline appolonie appy aqila aquiles aquilina arabella arabelle arakel aral aralda
+        araldo aramis aranca aranita arantxa arantza arantzazu aranwen aras arasch arata arax araújo
+        arba arbel arberesha arbi arbnora arbënor arbënora arcade arcadia arcadii arcadio arcangelina
+        archan archange archimede arco arde ardeleana ardengo ardeth ardie ardijan ardine ardito ardo
+        ardolino arduina arduino ardy arek areke arella arely arenda arendien arendine arendje arendt
+        arenijus arent ares areta aretia aretin aretina aretusa argan argante argenide argenta argentine
+        argentino argento arghir arghira argimira argimiro argirdas argiri argirios argita argiñe
+        argjela argjend argjentina argjirulla argyri argyris argyroula argélia arhire aria ariadna
+        arialdo arianda ariano arianwen arib aribert aric aricijana arick ariclia aridna arieana arieke
+        ariello arien arieta ariete ariette arijanit arijoutsi arik arikan aril arimantas arin arinbjörn
+        aringas arinori ario ariol arion arisa arise arist aristarchos ariste aristeia aristel aristeo
+        aristeu aristi aristia aristica aristida aristides aristodema aristodemo aristomenis aristotele
+        arisztid arite aritica aritina aritomo ariton arièle arié ariëlla ariën ariënne ariëtte arjanne
+        arje arjet arjo arjon arjun arkadii arkadijus arkadius arkaitz arkan arkin arko arlan arland
+        arlee arleigh arlenne arleta arli arlin arlinde arlo arly armance armandas armande armandine
+        armandino armani armanno armantas armantine armel armele armenio armgard armido armina arminas
+        arminia arminio armira armo armon armond armstrong arménia armīns arnalda arnas arnauld arnault
+        arnbert arnbjörn arnd arndt arnfinnur arnfred arnfried arngunnur arnhart arnhild arnhildur
+        arnhold arnie arnim arnisa arnkell arnlaug arnlaugur arnleif arnljot arnljótur arnolda arnoldina
+        arnolf arnolfo arnon arnor arnould arnout arnošta arnoštka arnrún arnt arntraud arnulf arold
+        aroldo arona aronne arran arsaluis arsene arsenia arsenie arsenij arseniy arshad arshi arshleen
+        arsi arsène arsénio artana artane artemia artemie artemio artemisia artemiy artemiza artemizia
+        arthémise artian artimisia artimiza artimizia artimon artin artiomas artjoms artor artura
+        arturas arty arub arulampalam arulanatham arulappu arup arushi arved arvenita arvet arvida arvil
+        arvin arvinder arvyda arwa arwed arwen arwid arwin arxhira ary aryan aryana aryanna arzi arzie
+        arėjas arūnė asadulla asael asal asam asayo asbjörn asbjørg ascan ascanio ascención ascensão
+        ascenza ascenzo aschwin asdrubal asdrubale asdrúbal aseliya ashayra ashfaq ashima ashish ashling
+        ashlynn ashtyn ashutosh asi asie asier asil asimakis asime asimelda asio asis asiya askanaz
+        asker aslak aslam aslind aslög asmarina asmin asmunn asmus asparuch aspasija aspazia aspen assa
+        assam assar asse asseline assia assif assis asso assumpta assuntina assuntino assunto asteria
+        asterio asterios astolfo astorre astrea astro asumi aswin asylbek atacan atagün atahan atakhan
+        atallah atalíbio ataman atanasa atanase atanasia atanasie atanasio atanur ataru atay ate ateş
+        athanase athanasie athanassia athanassios athle athmane athol athos ati atie atifa atilana
+        atilano atilio atina atiq atixhe atje atlandida atman atmane atos atossa atousa atso atsuhisa
+        atsunori atsuo atsutoshi attie atty atuf atvars aty atze atınç aubane aubert aubin aubree aubrie
+        aubry audeline audette audran audren audric audris audronis audronius audrys audusinda augenijus
+        augustas augustijn augustino augustinus augutė auguust auk aulay aulika aulo aun auna aurane
+        aure aureliana aureliano aurelie aureliea aurelien aurelina aurelindo aurelius aurelle aureo
+        auri auriane aurianne aurika aurimas aurkene auro aurèle auréliane aurélienne ausilia ausilio
+        ausonia ausonio austen auston austyn auxane auxence auzinda auðna aušrelė aušrinė aušvidas
+        aušvydas avantika avdie avdije avdulah aveli avelien aveline avellina avellino avemari aventina
+        aventino averardo averell averil aveshlom avgerinos avgoustinos avguštin avia aviana avida
+        aviezri avihay avijit avinash avine aviram avit avon avroham avrom avrora avshalom awa awatif
+        axania axente axentie axinia axèle ayal ayami ayaz aybars aybek ayberk aybike ayda ayden aydogan
+        ayelt aygün aykan ayleen aymer aymerick ayn ayo ayoe aysan ayseli ayseni ayser aysu aytun aytunç
+        aytül ayuko ayumu ayçin ayşin azaleea azed azeglio azelia azeline azelio azima azin azir azire
+        azisa azize azmat azmir aznar azniv azriel azrielle azumi azzah azzam azzedine azzo azzouz
+        azzurra azzurro azélie aïda aðalgeir baadur baba babar babet babeth babett babita babrak babs
+        babsi babür baccio bachar bachier bachisia bachisio bachit badi badiah badin badina badita badiu
+        badradin badreddine badrieh baftije bagdonas baha bahaddin bahareh baheerathan baher bahi bahia
+        bahij bahija bahir bahtie bahtije bahtiyar bailee bairbre baird bajo bajraktari bajrush bakarne
+        bakhshish bakhva bakr balasa balasi balbina balbine balbino balda baldassare baldassarre
+        baldewijn baldina baldino baldo baldomera baldovino balduina balduino baldvina balendin
+        balendran baler balfour balro balthasar baltramiejus baltras balyeet bambina bambino bamir bamse
+        banafsheh bandi banga banguolis banko bano baptistin baptistine barabas barack barba barbaro
+        barbaros barbato barbe barbel barberine barbi barbla barbli barclay bardh bardhosh bardhyle
+        bardo barend bariaa barin bariša barkın barlas barlina barna barnaba barnabas barnaby barnabé
+        barnie baron barra barri barris barron bartel barteld barteldina barthel bartho barthold
+        bartholomeus bartholomew bartholomäus bartholomé barthélémy bartinus bartley bartola bartold
+        bartolo bartolomea bartolomej bartolomeu bartolomäus bartosch bartu bartul barukh barão barışcan
+        basabi basha basharat basile basilina basiliso basilius basit baskije basmah basra basri
+        bastiana bastiano bastienne bata bathilde batista batiste bato batoul batta battal battistina
+        battistino batu batul batur baturhan batıhan batıkan baudelio baudilia baudilio baudoin baudouin
+        baudílio baukea bauko bauwine bavani baxter baya baylee bazile bazilijus baziliu başar baša
+        beathe beatie beato beatricea beatrijs beatrise beattie beatty bebhinn becca bechara bechir beda
+        bediha bedirhan bediya bedrije bedwyr beeke beene beer beezie begajeta begie beguna behadil
+        behice behixhe behjat behlül behnam behrad behrend behzat beinteinn beitske bejkush bejushe beke
+        bekin bekircan bel belandina belarmina belarmino belina belisario belizanda bellina bellino
+        belmira belo belovs beluše benan bende bendina bendine bendte beneamin benedek benedicta
+        benedicto benediktus benedito benedykt benet benezar benfeito benfje bengi bengta bengü bengül
+        bengüsu benhür beni beniamina benicia benicio benigna beniko benilda benilde benildo benine
+        benius benjam benjamil benjamim benjamina benjamine benji benjiman benjámin benko benn bennet
+        benni benný benoist benone benoni benonia benonie benoîte bento bentína benvenuta benvenuto
+        benvida benvinda benzion benóný beong beppe beppie beppina beppino beppo beppy ber bera berajeta
+        berardina berardino berardo berber berdi beren berendien berendiena berendina berendine berendje
+        berengario berenike berfin berghildur bergmundur bergný bergrós bergvin berivan berkan berkant
+        berke berkin berlind berlinda berlinde bernadien bernan bernardete bernardetta bernardette
+        bernardi bernardica bernardin bernardita bernardus berndien berndina bernfried berngard
+        bernharda bernhardiene bernhardin bernhardina bernhardine bernhardt bernhardus bernhart
+        bernharður bernhild bernhilde bernhold berni berno bernold bernth berntraud bernulf bernward
+        berny bernát bernódus berra berrak bertel bertfriede berth berthi berthild berthilde berthile
+        berthille berthy bertien bertile bertilla bertille bertillo bertin bertina bertineke bertino
+        bertjan bertl bertlinde berto bertold bertolt bertrande bertrando bertraud bertraut bertta bertu
+        bertwald bertwalda bertwin berty bertília berush berwyn besfort besi besian besije besir besjan
+        besnike bessi bessy bessí bestar besti bet betha bethan bethia bethina bethli bethly betli
+        betsan betsi betta betti bettine bettino bettý betzalel betzy bevan beven bevin bevis bewe
+        beyazit beybala beyukaga beñat bećo bešir bežir bhagvati bhagwant bharat bharati bhaskar bhavana
+        bhavani bhavna bi biagia biagina biagino bian bianchina bianco biba bibbi bibeta bibiane bibica
+        bibiñe bibo bieito bienaimé bienvenida biggi biggy bihter bijan bikash bikram bilek bilel bilgen
+        bilke billee billur bina binak binali bindiya bindo bindu bine bingen binne bionda biondina
+        biondo birga birge birghild birgid birglinde birk birka birkan birke birkhild birten birtha
+        bisharah bishr biswajit bita bitte bittor bixente bjarghildur bjargmundur bjarkey bjarmi
+        bjarnfinnur bjarnfríður bjarnhild bjarnhildur bjarnhéðinn bjarnrún bjarnþór bjarnþóra bjarte
+        bjartey bjinse björgólfur björgúlfur bjørk bladimir blagiu blago blagojčo blagota blagovest
+        blagovesta blagoyka blaguna blahomír blain blaire blaj blaju blanchette blandina blandino blane
+        blasius blayne blaze blaško blaženko blažiejus bleda bleddyn bledi bledian bledion blerata
+        blerona bleuette blin blinera blodwen blodwin blodwyn bluette bluma bláithín bláthnaid boasathan
+        boaventura bobe bobo bocea boco bodhild bodmar bodomar bogdanel bogdanka bogdans bogey boginja
+        bogić bogomila bogosav bogoslav bogumil bohle bohumíra boi boie boje bojil bojislav bojčo
+        boleslavas bolius bolivar bolko bombonica bona bonaventura bonaventure bonella bonfiglio
+        bonifacas boniface bonifacia bonifaz bonifácio bonju bonna bonne bonnigje bonno bono bontje
+        bonyu bookem boran borbala borchert borga borian borina borinka borisas borislavka borjan
+        borjanka borlaug borromäus bortola bortolo borwin boryan bosiljko bosmat bosse botho botjo botju
+        boto botond bottolf botyo botyu boud boudy bouke bowen bowie boy boyana boyden bozdana bozhdana
+        bozidarka boði boğaç bořek bořik boža božanka boženka boženko božidarja božidarka bracan braco
+        braden bradon bradyn braeden braedon braga braiden branca brand brandan branddís brandilyn
+        brandin brando brandolf brandur brandusa brandyn branimira branimirka branislavka brannon
+        branquinha branwen bratislava bratu braulia braulio braxton brayan brayden braydon breandan
+        breandán brecht brechta brechter brechtje breeda breffney bregje breindel brenden brennan
+        brennen brenno brennon breonna bretton bria briac briag briallen bridie brieg brielle brien
+        brieuc brieux brighid brigido briitta brijan brijender briken brikene brilhantina brimar
+        bringfried bringfriede brinley brionna briony brisa brites britton brizia brizio brjánn brocha
+        broddi broder brodie brody broer broerine bronagh bronis bronislova bronno bronson bronte
+        bronwen bronys brookie brooklyn brooklynn broņislava brun brune bruneau brunehilde brunellesco
+        brunello bruneta brunetta brunette brunetto brunhild brunhilda brunhildis bruni brunilde brunke
+        brunonas bruto brutus bryana bryann brycen bryden brygida bryn bryna bryngeir bryngerður
+        brynjúlfur brynleifur brynley bryony bryson brás brígido brînduşa brünhild brünhilde bucky bucur
+        bucura bucurel buddug budimirka budjoni budyoni buenaventura bujare bujor bujorel bukurosh
+        bukuroshe bulut buna buono burakcan burchard burckard burckhard burckhardt burg burga burgel
+        burgfried burghardt burghart burghild burghilde burgi burgis burgl burglind burglinde burgunda
+        burgunde burhadin burhamedin burhanettin burkard burkardt burkhardt burkhart burkhild burkni
+        burnell burçak butch butros butrus buzz byrdie báirbre bárbaro bärbele bärbl bé béatrix bébhinn
+        bénedicte béranger bérangère bérenger bérengère bérénice bóas bóel bóthildur börchert börge
+        börjes börries børje búi bülbül běla cabbar cabiria cacilda cade cadell caden cadence cadfan
+        cadi cadwaladr caerwyn caetana cafiero cahill caiden cailín cain caio cairistiona cairn caisa
+        cait caitlín caja cajsa cal calae calcedonia calcedonio calcidon calder cale caley cali caline
+        caliopa caliope caliopia calisto calita calixta calixte calixto callan calle calli calliope
+        callista callisto callistus callum cally calmo calum calvino camden camilia campbell camron
+        camryn camélia cana canalp canberk candela candelario candelo candelora candeloro candica
+        candide candylène canelle cang canice canio cankut cannelle cano cansel canser cansever canudo
+        canzio caoilfhionn caoimhin caoimhín caolan caong capitolina capitolino capucine caradoc caragh
+        carelle carianne caridwen carien carinne carino caris carleton carletto carlheinz carlien
+        carlijn carlin carlina carlinde carlino carlon carlyle carmele carmelinda carmelindo carmelino
+        carmelle carmena carminantonio carminda carmindo carminella carmo carmélia carne carnell carney
+        carolane carolanne carolijn carolino carolle carr carrick carsjen carsta carys carène cas casian
+        casiana casiano casimer casimir casjen caspar cass cassandre cassen cassia cassiana cassiano
+        cassilda cassio cassiopée castillo casério cat catalda catalino catarino cate catela catella
+        catello cateluta catena cateno caterino cath cathalijne catharien catharinus cathelijn
+        cathelijne catheline cathelyne cathia cathrien cati catinca catino catiţa catiţia catja catone
+        catriel catrien catrinel catullo caty cavan cavidan cavide cay cayden cayetana ce ceara cebrail
+        cebrián cecchina cecchino cece ceciel cecilio ceferina cei cela celalettin celarian celedonia
+        celedonio celene celep celerina celerino celestin celil celino celio cella celsina celsino celus
+        celyn cemalettin cemshid cen cena cenap cendrine cengizhan cenko ceno censu centa cerasela
+        cerasella ceredig ceri ceridwen ceridwyn cerine cerise cersten cerstin cerwyn cerys cesaltina
+        cesara cesarea cesarino cesc cesco cesella cesello cesidia cesidio cesilie cesio cesiro cesário
+        cettina cevriye ceyhan cezalina cezalinda cezaria cezarina cezaris cezariusz cezka cezmi chabier
+        chadd chadia chadrick chafdar chafic chaggai chagit chaimas chaker chakib chakira chal chalmer
+        chalmers chandana chandar chandini chandita chandler chandran chandrima chanett chanko channing
+        chantale chantall chantalle chanya charalambos charalampia charan charif charitini charl
+        charlaine charlemagne charleyne charlien charlize charlot charlye charlyne charon charrie charyl
+        chasim chassia chasya chatrin chatrine chavdar chaviv chawki chay chaz che chellapah chelo
+        chelsi cheney cheridwen cherif cherine chernjo chernyo cherubina cherubino cheyanne chhanda
+        chiaffreda chiaffredo chiang chiarella chiaro chicca chiel chiem chifor chigusa chihara chihoko
+        chikae chikage chikao chikara chikashi chimène chinami chino chip chira chirana chirata
+        chiriachita chirilă chiseko chisholm chita chitralekha chiu chiwa chiyoe chiyomi chizu chizuo
+        chloi chloée choukri chousein chresten chrisavalantis chrisje chrislaine chrissie chrissoula
+        christ christabelle christamaria christell christella christfried christfriede christhard
+        christhardt christhart christhelm christhild christhilde christianna christiano christianus
+        christijan christineke christliebe christmut christofer christoff christofili christopherus
+        christophoros christophorus christoula christsolde christward chrysafo chrysavalantis
+        chrysosthemis chrysostomia chrysostomos chrysovalanti chryssa chryssanthi chryssi chryssoula
+        chrystalla chrystel chrystèle chrétien chuang chui chukri chuse chyna ci ciano ciccio cicerone
+        cicilia cidalina cidalino cidem cieran cihad cihangir cilgia cili cilia cilla cilly cillín
+        cimdins cina cindij cino cinta cinthya cintia cinzio cipriana ciresica ciresila ciriaca ciriaco
+        cirila cirilis cirilla cirillo cirina cirino cirsten ciríaco cisca ciske cissy citlali claar
+        cladinoro clairette clancy clarance clariano clariţa clarke claro clarysse clasien clasina
+        clasine claudi claudiane claudina claudino claudius claudy clazina cleante cleanthis clelio clem
+        clemance clemansa clemencio clemensa clementa clementie clementino clemenza clemência cleofe
+        cleon clet clete cleto cleve clio clita clito clivia clizia clodette clodomira clodomiro
+        clodovea clodoveo clorinde clorindo clotaire clothilde clotilda clovis cloyd cloé cluny cläre
+        clélia clélie clémente clémentin cléo coba cobers cobien cobus cock coco codey codie codin
+        codrin codrina codrut codruta coenraad coenrardus coerd coert coinneach colan colas colbert
+        colie colina colinda coline coll colla colman colomba colombano colombe colombina colombine
+        colombo colt colten coltura colturo columba colwyn coman comana cona conal conall conan
+        concepcio concepta concettino concetto concezia concezio conja conju conleth conley conn connel
+        connell conner cono conrada conradine conrado conring conroy consalvo consiglio consilia
+        consolata constancia constancio constanse constantijn constantine constanza constança constância
+        contardo conway conyu cooper coord coralia coralien coraline coraly coralyne corantin corbin
+        corbinian cord cordero cordian cordt core corentine corianna corianne coriena corin corinda
+        corinno coriolan coriolano corjan corky corlien corline corne corneel cornelie corneliea
+        cornelien cornelio cornella cornélie coro corona corrada corradina corradino corran corsin corso
+        corstiaan corwin corália cos cosetta cosette cosma cosme cosmina cosmo costachi costan costante
+        costantin costanzo costas costiana costina costinel costinela coty courtenay courteney courtland
+        cowan cozette cozma coşar craciun craciuna craciunita craita crawford creighton cremilde
+        crenguta crescencia crescencio crescentia crescentina crescentino crescenza crescenzo crinela
+        crinu crinuţa crionna crisante crisitina crispijn crispin crispina crispino crissie cristel
+        cristelle crister cristiaan cristiean cristieana cristien cristinela cristo cristofer cristofor
+        cristoforo cristèle cristóvão crisálida crisóstomo crişan crişana crişanta crni croce crocifissa
+        crocifisso crona cronan cruciano crystelle crystèle crépin csenge cucuta cui culai culina culita
+        cullen cully cumali cun cune cunegonda cunera cunningham cuno cupertina curd curdin curth
+        curtiss curzio custodia custodio cuthbert cvanko cvetelin cvetil cvetin cvija cvijan cvijeta
+        cvijetko cvitan cvitko cvjatka cvyatka cy cybil cyd cydney cyme cynan cyndee cyndie cyntha
+        cyntia cyprian cyprien cyprienne cyr cyra cyrena cyriacos cyriaque cyrielle cyrill cátia cäcilie
+        cäzilia cäzilie cédrick cédrik cédrine céleste célestin célestine célian céliane célie célien
+        célina célyne célénie césaire césarine cília cíntia côme da'd daaf daam dabir dacian daciana
+        daciano dacina daco dadash dadda dado dafin dafinë dafne dafnoula dafydd dagan dage dagfin
+        dagheid dagi dagobert dagoberto dagomar dagrund dagrunn daiana daichi dainoras dainotas
+        dainuvīte dairi daisha daishiro daithi daithí daja dako dakotah daler daley dalgiza daliborka
+        dalida dalija dalimil dalina dalio dalla dallin dalma dalmann dalmazia dalmazio dalmira dalmiro
+        dalrós dalva dalė damasa damase damaso dameliya dameon damhnait damia damiana damienne damijonas
+        damil damnjan damond damyanti damásio danah danai danas dandre daneš danfríður dangelo dangeras
+        dangira dangirdas dangirutis danie daniels danio danira danius daniëla danju dankfried dankhard
+        dankmar dankward dankwart danni dantina danuša danuška danyu daoud daouda daphné daphnée daquan
+        daragh darek darian darie darien darijo darijus darine darion darioush dariush darlinda darold
+        daromir daroslava darrelle darrian darrien darrion darrius darry darshana darvin daryle daryll
+        daryna daryoosh daryosh dasantila dasara dashamira dashawn dashuri dashurie dasia datzo daud
+        daugirdas daumantas daumants dava davey davidson davin davine davino davion daviti davon davonte
+        davyd dawson dax dayana dayanara dayenne dayton daðey dağhan dašena dea dearbhail dearbháil
+        debarata debbee decebal decia decima decimo decio dedda dedde deddo dediu dedo dedric dedrick
+        dedë deepla deepmala deerk deert dees defne degenhard degenhardt degenhart deha deian deike
+        deiniol deion deirbhile deivi deividas deivydas dejuan deke dekel dela delaney delano delcea
+        delcho delf delfa delfino delfo deliana delina delio delioara delja deljan deljana deljanka
+        delju delka dellene delmas delmina delmira delphin delphina delroy delton delu delvin delwyn
+        delyan delyana delyanka delyth delyu demarco demario demeter demetrina demetrios demetru
+        demetília demi demirali demircan demirhan demis demond demosten demostene demosteni dempsey demy
+        demétria denel deng denica deniece denisia denissa denitza denizcan denizhan denju denko dennie
+        denyu denzel denzil denécia deo deociolinda deodato deogilde deolindo deondre deontae deonte
+        dequan dera derae derald derdine dereck deric derik deron derrell derren derry derryck derryl
+        derval derverdine derviş dervişhan dervla derwen derwin derwyn deryn desa deschka desdemona
+        deshaun deshka desi desibor desiderata desiderato desideria desiderio desideriu desiderius
+        desidério desimirka desolina destin destinee destiney destini detchka detchko detcho detdeus
+        detelin detert dethard detine detjon detjona detmar detmer detrich detsje detta dette dettmar
+        dettmer dettmerdine deva devan devante deven devendra devesh devina devleta devlin devonta
+        devontae devonte devran devyani devyn dewi deyana dezideriu dganit dharam dhimosten dhiogjen
+        diaana dialita diamandi diamanta diamante diamantia diamantina diamantoula diano diantha
+        diarmaid diarmid dib dickie dickla dicky dicle dico dida didde diddo diderich diderik diderike
+        didi didima didimo didio dido didona didrich didrik didy diede diederich diederick diederike
+        diega dieke dieks diella diemo diemut dieneke dierck dierk diet dieta dietbald dietbert dietburg
+        dieterich dietert dietfried dietgar dietgard dietger diethard diethardt diethart diethelm
+        diether diethild diethilde diethmar dietke dietlind dietmund dietmute dietolf dietram dietwald
+        dietwalt dietwolf dietwulf dietz dieudonné dieuwer dieuwertje diewertje dife diftir digno
+        dijanka dikkie dikky diko dila dilawar dilay dilbar dile diletta diletto dilia diliana diljan
+        diljana dillan dillard dillion dillwyn dilmurat diloram dilruba dilschad dilwen dilwyn dilyan
+        dilyana dilşad dimas dimitilde dimitria dimitrii dimitrijka dimitrika dimitrin dimitriya
+        dimitriyka dimitroula dimokritos dimos dimphy dimčo dimšo dinant dinca dinchen dincho dine
+        dingeman dinică dinis diniţă dinja dinju dinora dinuca dinus dinyu diocleciano diodora diodoro
+        diogene diogenis diomede diomid diomidis diomira diomiro dionigi dionigia dionigio dionizas
+        dionte dionys dionysius dionyzas dionísia dionísio diora diotima dip dirce dirch dirck direne
+        direnç dirkjan dirkje dirksje dirtje disma dismo ditbardh ditchka ditchko ditha dithard ditmar
+        ditmir ditrich ditsa ditta ditthard dittmar ditty dituri diva divino divo dixon diyanka diána
+        diðrik diğdem djafar djako djamel djamschid djamshid djana djavad djeni djenka djibril djumberi
+        djurre dmitar dmitrie dmitrijus dobilas dobrilo dobroslav dobroslava dobrotin dochia dochina
+        dochiţa dodea dodo dodu doede doedo doedrich doeke doekes doetie dofri doha doinel doireann
+        dojka dojna dojno dojtcho dola dolan dolcho dolph domantas domas domhnall domicelė domien
+        dominikas dominike dominikus domininkas dominykas domitilla domitille domitilo domitília domizia
+        domiziana domiziano domizio domna domniţa domonkos donagh donalda donaldina donat donate
+        donatello donatien donatienne donatina donatino donatus donavan done donell donia donielle donik
+        donju donko donley donncha donta dontae donyu donzília donát dooitze door doortje dor doralice
+        doralina doraline doranda dorando dorata dorchen dore doree dorella dorena doreth dorette
+        doriane dorianne doriano dorinel dorinela dorinne dorino dorita dorith doritha doritta dorkas
+        dorle dorli dorlies dorlinde dorlis dorly dorman doro dorothe dorotheia dorotheus dorren dorrie
+        dortje doruk dorukan dorukhan dorulet dorus doruţ doruţa dory dosta dotcho dotza dou doudy
+        dougal dougald douwina douwine doyka doyna doyno doytcho doğa doğacan doğancan doğaç doğu
+        doğucan doğukan doğuş dragija dragna dragobie dragoj dragoje dragojla dragomila dragomira
+        dragomirka dragorad dragoy dragu dragulin dragulina dragusin dragut drahoslav drahuša drake
+        drandofile draupnir draven dražan dražana dražena dražimir dre drees drenka drenko drenusha
+        driljon drino drissia drit dritana droplaug dru drumi drummond drusiana dré drăguţa drąsutis
+        dubava dubica duccia duccio duco duffy dugald dugan duilia dujka dula dulach dulandina dulcina
+        dule dulina dumitriana dumitrina dumitriţa dun durante duri durime duriye durkje durmish durmo
+        durs dursine dursiye dursum duru durward durwin durwood duschka duschko dushka dushko dusten
+        duwayne duška dvira dvorah dwaine dwane dwijendra dwynwen dyana dylane dylber dylis dyllis dylon
+        dymph dymphna dymphy dympna dzanna dzemilja dzevdet dzheni dzhenka dziamyan dzidis dzuvita dáire
+        dália dária dávid débora décia décio délio déolinda désiré día dídac dídio dília dísa dómhildur
+        dölf dönüs dúa dúfa dúi dúna dündar dünya düriye dýrfinna dýri dýrunn dănuţa dżiugas džafer
+        džamela džanko džanuna džavid džemail džemaili džemil džemka džemo dževdet džibo džilda džingis
+        džiugas eamonn ean ear easton eavan ebbel ebbo ebe ebeline ebeling ebenezer eberardo eberhardine
+        eberhardt eberhart ebo ebubekir ecenur ecevit eckardt eckbert ecke eckehard eckehardt eckehart
+        eckert eckfried eckhardt eckhart eckhold edalberto edan edana edber edd eddi eddo edehard edela
+        edelbert edelburg edelfried edelfriede edelhard edelinde edeline edelmiro edelmut edelt
+        edeltraude edeltraudt edeltrud edeltrude edeltrudis edelwald eder edern edgarda edger edija
+        edilia edilio edine editha edivaldo edle edlef edmar edmea edmeia edmeo edminas edmonde edmondo
+        edmunda edmé edmée edny edoarda edonjeta edorta edouardos edrina edsel edson eduardt eduartina
+        eduina eduino edurne edwine edy edžus eea eefje eefke eefkea eeli eelika eelkje eelko eep eeri
+        eesi eetu eeuwkje eevertti eevi efecan efekan efemía effi effrosini efigenia efigenio efigénia
+        efimia efimija efisia efka efkan efkea efmorfia efqan efraín efrem efrosina efrosinia efrossini
+        efsevia efstatios efsun eftalia eftaxia eftemie eftenia eftenie efthemia efthimios efthychia
+        eftica eftichia eftime eftimia eftimie eftimita eftychios egberto egea egecan egehan egemen egeo
+        egert egge eggerke eggo eghard egidia egidija egidius egija eginald eginhard eginhardt egishe
+        egista egisto eglantine eglina egmont egne egoitz egomar egron eguskiñe eguzkiñe egídio ehme
+        ehrenfried ehrenfrieda ehrengard ehrenreich ehrentraud ehrentraut ehrentrud ehrentrudis ehrfried
+        ehrhard ehrhardt ehrmut ei eibe eibhleann eibhlis eichi eicke eida eidanas eider eidmantas eielt
+        eigaudė eigild eigo eik eikichi eikka eilam eilard eilardt eilbertus eildert eildine eilef eilen
+        eiler eilerich eilfried eilhard eili eilidh eilika eilike eilis eilish eiliv eilke eilon eilrich
+        eilífur eimo eimuntas eina einara einaras einars einav einer einfrid einhard einhardt einhildur
+        eini einike einion einir einte einvarður einy eirian eirianwen eirin eiriol eirlys eirný eiry
+        eiríka eisine eissa eitaro eitel eitelbert eitelfritz eitvydas ejda ejder eje ejlif ejvor ekain
+        ekaitz ekber eke ekea ekhard ekhardt ekkard ekkardt ekkart ekke ekkehardt ekkehart ekko ekmel
+        eko el elaad elaazar elaheh elan elar elard elbe elbertus elbjørg elbrus elchanan elco eldad
+        eldaras eldbjørg eldbjørn eldiona eldo eldred eldrid eldur ele eleana eleder eleftera elefteria
+        elefterie elefteriu elegido elegis elektra elenita eleno eleodor eleonoro eler eleri elerte
+        eletta eletto elettra elettro eleuteria eleutéria eleutério elfan elfetie elfgard elfgund
+        elfidio elfie elfimiu elfride elfrun elfryda elfur elfy elgard elgars elger elgin elgine elhanan
+        elhard elian elianiv elianne eliano eliashiv elidio elido elidona eliel elien eliena eliene
+        elies eliesabeth eliese eliette eligia eligija eligijus eligiusz elihu eliina eliis elijas elik
+        elika elimar elinda elinka elinoor elinóra eliodoro elionor elionora elior eliot elisabelle
+        elisabetha elisardo elisbet elisea eliseiu elisenda elisete eliseu eliso elisária elisée elitka
+        elitza elixabete elizabete elize elja elkmar elko ellef ellengard ellentraud ellery ellice
+        elling ellisiv elliði ellmarie ellmary ellmer ellory ellrich ellu ellwood elmano elmet elmija
+        elmije elmine elmino elmire elmore elmuntas elmut elnar elnatan elody eloi elon elouan elov
+        eloína elphège elpidia elpidio elpiniki elpídio elric elrike elrond elsabe elsbe elsche elsebet
+        elselien elseline elselore elselotte elsemarie elsgard elsien elsine elskea elsko elso elsun
+        eltaj eltay eltion eltje eluned elve elver elvezia elvezio elviera elviira elviire elvine elviro
+        elvisa elvita elvo elvyda elvyra elwin elwine elwyn elyane elyas elyes elyette elyne elysa
+        elyssa elze elzemarijke elzie elzo elídia elínbjörg elínora elínrós elói emalie eman emanoel
+        emanoela emanoila emanouil emanuelis emanuella emanuelle emanuil embrecht embrulla emek emelyne
+        emeram emeraude emeria emeric emerich emerik emerito emeteria emeterio emica emidia emie emika
+        emila emili emilianos emilijan emilijana emilius emiliyan emiliyana emiljan emiljana emilko
+        emilyn emilė emini emirarslan emircan emirhan emiri emirjona emke emko emlyn emmalee emmaliese
+        emmanuela emmanuele emmanuella emmeke emmelie emmeline emmeram emmeran emmit emmo emo emperatriz
+        emrecan emrehan emrije emrys emsal emuna emy emyr enache enara enbal encarna endika endorina
+        endrik endrita enedino eneko enela eneli enely eneo enfys engbert engbertus engel engela
+        engelbart engelberta engelbertus engelbrecht engelfried engelgard engelhard engelhardt engelica
+        engelien engeliene engelina engeline engelke engelmar engeltje englbert engrácia engrácio
+        enguerran enguerrand enia eniana enio enise eniu enke enkela enkelejd enna enne enneke ennen
+        ennia ennie ennis ennu enny eno enok enoks enora enos enrichetto enrikas enriketa ensi entonio
+        enus enuta envere eoghann ep epaminonda ephrat ephrem ephrona epie epifânio epiphanie epistimia
+        epke eppie eppo epraxia er eracle eraclia eraclie eralp erand erasma erasmus erast erato erazm
+        erberto erblin erblina ercilia ercolina ercolino erda erdaun erdemir erden erdener erdet
+        erdfried erdheide erdit erdita erdmann erdmute erdmuthe erdwin erdzan erel erela erella erem
+        erencan eret erfan erfried ergen ergica ergun erhardt erhart eria eriana eriberto erico eridano
+        eridjona erietta eriika erike erikki erim erina erinka erino erinç erio eriseld erjan erjeta
+        erjol erk erkal erkam erkand erkanda erkhild erkka erkko erkmar erko erkut erlantz erlen
+        erlfried erlgard erlis erltrud erlwine erman ermanda ermando ermanna ermelinde ermelindo
+        ermellina ermellino ermenegilda ermenfried ermengarda ermenhild ermete ermil ermilia ermino ermo
+        ermond ermonela ermínia ernald ernani ernesa ernestas ernesti ernestino ernestus ernfrid erni
+        erno ernstfried ernstine erofelia eroftei erofteiu erona eronim eror eros erramun errapel errica
+        errico erroll ersel ersen ersilio erskine ersun ertal ertekin ertil ertila ertunç ervard ervine
+        erwann erwien erwina erwyn eryk eryka erza erzsi erçin esbjörn esdert ese esengül esfira esha
+        eskarne eske esli esmahan esmail esmantas esmee esmehan esmeraldo esmerenciana esmihan esmond
+        esmée esofina espedita espedito esperia esperio espiridión espérance espírito essedin essence
+        essyllt este estebana estefano estefánia estel estelina estera esterino estevan esthel estibaliz
+        estrela estrid estèle estévão esyllt eszti eta etel etelca etem ethna etiennette etimad etje
+        etkin etlena etly etsuji etsuyo etti ettina ettine ettje etto ettora ettorina ettorino euan
+        euclides euda eudes eudocia eudoxia eudoxie eufemiano eufemio eufimia eufrasia eufrasio
+        eufrozina eugeniea eugenius euh eukene eulalie eulalio euloge eulogia eulália eunike euphrasie
+        eurelijus euridice eurielle eurika euron eurydice eusebiu eustache eustachia eustachio
+        eustachius eustafie eustaquia eustasia eustasio eustaţia eustaţiu eusèbe eusébio eutimia eutimio
+        eutizio eutrope eutropia eutropio evaleen evalina evalinde evaline evamaria evamarie evander
+        evandra evandro evangelini evangelista evanghelina evanghelita evann evanna evanthis evantia
+        evar evarista evariste evasio evchen evda eveleen eveliene evelijn evelijne evelinde evelino
+        evelio evelore evencia evencio everarda everardo everardus everbert everdina everdine everet
+        everhard everhardt everina everino everwien evgeneia evghenia evghenii evina evlalia evlampia
+        evmorfia evolo evor evrard evridiki evripidis evrydiki evrykleia evstati evteka evterpi evtimija
+        evtimiya evyatar evzal evžena ewalda ewan eward ewdoksia ewen ewert ewold ewoud ewout ewy eyad
+        eybjörg eyck eygerður eyja eyke eymar eymundur eystein eyvind eyvör eyþóra ezechiel ezechiele
+        ezell ezia ezis ezriel ezzelina ezzelino fa faas fabia fabiane fabiano fabriciana fabriciano
+        fabricio fabrícia fachtna facunda facundo fadhila fadim fadl fadri fadya fahad faheem fahida
+        fahima fahmy faidon faidra faigel faina fair faize faketa fakhraddin fakira falak faliero falih
+        falkhard falkmar fallah famke fanch fanchon fane fanel fanette fanie fanita fanna fanndís fanni
+        fantina fantine fantino fany fanélie faouzi faqir faraj farcaş farda farhadbek farhan farhana
+        fari faria fariz farkhondeh farman farmanela farnaz faron farquhar farrell farsad farschid
+        farshad farshid farzad farzana farzin fateen fateh fathy fatiha fatin fationa fatlina fatlinda
+        fatlume fatushe faustin faustine favian faviana fawna fawzieh faycal faygah fayge fayyad fayza
+        fazil fazila fazlie fazlije fazıl feargal fearghal fearghus feargus fearne fedai fedde feddo
+        fede fedela federigo federíca fedoro fedosia fedra fedro fee feeko feeline fehmije fehrat feico
+        feidhlim feiga feige feije feike feikea feikje feiko feikobus feival feivel fejzulla fejzullah
+        feli felia felician felicidade felicien felicijana felicijonas felicio felicisima felicisimo
+        felicíssima felikss felim feline felio felipina felisbela felisberto felismina felita feliz
+        felizarda felizardo felizia felizitas felícia felício femi femme femmie fenella fenisia fenja
+        fenke fenko fenne fennie fennigje fennique fenno fentje fenwick feodosia feodosii feodosij
+        feodosiy fer ferd ferdane ferdie ferdinanda ferdinande ferdinandine ferdinandus ferdo ferdos
+        ferdous ferdy ferdynand fereshteh ferfried ferguson ferhard ferhart feri feridan ferihan
+        feristah ferko ferma fermo fernandina ferny fernão ferran ferrante ferrina ferrino ferris
+        ferruccia ferruh ferréol fershteh ferudun feryal festim feston festus feta fethullah fetih
+        fetinja fetnete fettah fetulla fetullah fetush feuke fevronia fevzie fevziye feyyaz feyzi feza
+        feđa ffion ffiona fflur fia fiach fiachra fiacre fiamma fiammetta fidalma fidalmo fidana fidanka
+        fideline fidelio fidelius fidenzia fidenzio fidèle fidélia fie fieke fiep fiepko fiete fietje
+        fila filadelfa filadelfia filadelfio filadelfo filanthi filaret filareta filaretos filemon fili
+        filiberta filimon filinto filio filion filipina filippina filippus filippía filips filitiţa
+        filiţa filko filoftea filoftia filomela filomeno filora filotea filoteia filoteo filoti filotia
+        filotita filuta fima fimmie fina finbar finchen findlay fine finella fini finie finja finlay
+        finley finnbar finnbjörg finnbjörn finnborg finni finnian finnuala finny fino finola fintan finy
+        fion fionbharr fionn fionnghuala fionntán fionnula fionola fiora fiorangela fiorangelo fioranna
+        fioravante fiordalisa fiore fiorello fiorentina fiorentino fioretta fioretto fiorinda fiorindo
+        fiorino fiqirije firdaus firdes firica firmina firmine firminia firminio firmo firoozeh firth
+        firu firuţa firyal firyuza fisnike fita fitnat fitor five fixhrie fjalar fjorda fjorela
+        fjorentina flakron flaminia flaminio flavian flaviana flaviano flavie flavien flavienne flavius
+        fleurette fleuriane fleurine fleury flip flokart floortje floran floranda florane florbela
+        florel florela florelle floren florentia florentien florentine florentius florenz florenza
+        florenzo flores floresha florestan florestine florette florianne floriano floriant floricica
+        floridor floriean florien florient florijan florika florimond florinela florinka florino florio
+        floriţa floro floros florry floréal florência flurije flurim flurin flurina flutur flynn flávia
+        flávio flóki flóra flórido focke foeke foekje foelke fohlke fok foka fokka fokken fola folco
+        folf folgert folina folkea folkeline folker folkeus folkhard folkhardt folkhart folkje folkmar
+        folko folla folline follrich folma folmine folrat folrich foltje fontana fooke foolke foppe
+        forbes fortuna fortunat fortunatas fortuné fortunée fosca fosco fotula fouke frachia fradel
+        fraga fragkoula fraidel framhild francelina franceline francelino francelyne franceschina
+        franceschino francette franchette franchina franchino francia franciane francies franciska
+        francisque franciška franckie francky franek frania franja franjka franke franklim frankmut
+        franko franny fransien fransje frants frantz frantzeska frantzisko franya franzi franziskus
+        franzl franzpeter franzsepp fraser frasier frasina fraukeline fraukje frauko frayda fraydoun
+        frazer frazão fre frea freark freddi fredericke frederieke frederika frederike frederikke
+        frederikus frederique frediana frediano fredrikk fredu free freerich freerkje freimund freimut
+        freimuth freiwald frej freja freke frens frerk freya freygerður freysteinn fricis frid fridegund
+        friderich friderika friderike fridi frido fridolina fridoline fridthjof fridtjof fridtjov
+        fridulf fridy fried friedbald friedberg friedbert friedburg friedchen friede friedebert
+        friedeborg friedeborn friedeburg friedegard friedegund friedegunde friedeltraud friedemann
+        friedemar frieder friederich friedericke friederieke friederika friederikus friederun friedewald
+        friedgard friedhard friedhardt friedhart friedhild friedhilde friedhold friedhorst friedi
+        friedjörg friedlenchen friedlieb friedlies friedliese friedlind friedlinde friedmar friedmut
+        friedmuth friedo friedolf friedolin friedolina friedoline friedrick friedrika friedrike friedrun
+        friedus friedwald friedwin friedy frieling frieso frigga frine friso frithiof frithjof fritzi
+        friðbert friðborg friðdóra friðgerður friðleifur friðmar friðmey friðný friðrikka friðþór frodo
+        frohlinde frohmund frohmut frohwald fronka frosa frosica frouk frouke frouwa frouwe frouwktje
+        frowin frowine fruma frumah frutuosa frutuoso fryderyk fryni fränze fré fróði fuada fuensanta
+        fujio fukuju fukuko fukumi fulbert fulden fulga fulgence fulgencia fulgencio fulgentas fulgenzia
+        fulgenzio fulguta fulvius fumiki fumitoshi funs fup furio fusami fusao futoshi fuyuka fábia
+        fáfnir félicia félicien félicienne félicité félixa fífa fönn fügen fülöp fıratcan ga gaard
+        gabbriella gabbriello gabe gabie gabin gabina gabrand gabriellina gabriello gabrieluta gabrielė
+        gabrièle gabríel gada gadalia gadi gady gael gaenor gaetan gaetanina gaetanino gafia gafina
+        gafita gage gahraman gaia gaio gair gaisa gait gaitske gaizka gajana gak galatea galatée galdina
+        galdino galeazzo galiano galilea galileo galileu galini galip galliana galliano gallo gallus
+        galo galt galvano galvin gamlet gamliel gana ganaël ganaëlle gandert gandolfa gandolfo ganga
+        gangolf ganimet ganimeta ganit gar garabet garaitz garan garance garbis garbiñe garbrand garda
+        garett gari garibaldo garikoitz garima garip garlef garlich garmen garmer garnette garoafa
+        garofina garofiţa garold garoufalia garrelda garreth garrick garrie garrison garvie garvin garym
+        gashi gashije gaspara gasparas gaspard gastonne gastão gatien gatienne gatze gaudencia gaudencio
+        gaudentas gaudenz gaudenzia gaudenzio gauja gaukur gaultier gaurangi gauthier gautier gautur
+        gauvain gauvin gavan gaven gavina gavrail gavriel gavriliţă gavro gavyn gawain gayana gayland
+        gaylen gaylon gayna gazanfer gazim gazmira gazmor gazsi gaétane gaétanne gaëla gaële gaëlla
+        geani geanina geanino gearld geart geartsje geary gebbine gebhardt gebhart gebke gebkea
+        gedaliahu gedalyah gedas gedeone gederts gedvydas geek geeke geelke geelt geena geerda geerlien
+        geerte geerten geertjen geertruida geertruidie gees geesa geesche geesje gefion gehde geidi
+        geike geikeline geiko geirlaugur geirmund geirmundur geja gelareh gelasio gelbert gelinda
+        gelindo geline gelminas gelsomino gelt geltrude geminiano gemutė gen genadi genadij genara
+        gencay gencer gendrutis genel genelyn general generoso genesia genesio genica genioara geniu
+        gennadios gennara gennarina gennarino geno genovefa genovia genovica genovéva genta gentas
+        gentia gentiane gentile gentrit gentzane genut genuta genutė gençay geo geoffroy geordie georga
+        georgete georgian georgijs georgijus georgína geppie gera geraint geralda geraldina gerallt
+        gerardas gerardette gerardina gerardino gerasimoula geraud gerbert gerbin gerbina gerborg
+        gerbrand gerbrich gerbrig gerburg gercas gercho gerdas gerdemie gerdfried gerdhild gerdhilde
+        gerdi gerdie gerdina gerdine gerdineke gerdje gerdt gerdy geremia gereon gerfred gerfried
+        gerfriede gerga gergin gergő gerharda gerharde gerhardina gerhardt gerhardus gerhart gerheide
+        gerhilde gerhilt gerhold gerianne gerie geriene geriet gerina gerino gerit gerjanne gerjet gerke
+        gerko gerlach gerlanda gerlando gerlien gerlind gerlinda gerline gerlof gerlofke gerly germ
+        germa germann germar germelino germesindo germien germina germinia germo germut gernfried gerno
+        gernod gernold gernulf gero gerolama gerolamo gerolda gerolf geronda geronima geronimo gerrard
+        gerrelt gerreltje gerret gerrianne gerrita gerritdina gersende gerson gerthilde gerthold gertje
+        gertjedine gertmund gerto gerton gertraut gertraute gertruda gertrudt gertrúda gertrūde gertwin
+        gerty gervais gervaise gervas gervasia gervasio gervin gervydas gervásio gerwald gerwine gery
+        gerzon gesina gesinus geskea gesko gessica gesualda gesualdo gesuina gesuino gethin getta
+        getulia getulio getuta getzel geva geziena gezienus gezim gezina gezinus ghalia ghalib ghanim
+        gharib ghazala ghazanfar ghazar gheorghi gheorghina gherarda gherardo gherasim gherghiţă ghica
+        ghinita ghino ghiocel ghiorghi ghiorghiţă ghirasim ghiwa ghiyath ghizela ghobad ghyslain
+        ghyslaine giacinta giacobba giacobbe giacomino giada giammaria giammario giampaola giampiera
+        gianalberto gianandrea gianangela gianangelo gianantonio gianbattista gianbruno gianclaudio
+        giandomenica giandomenico giandonato gianenrico gianfrancesco giangiorgio giangiuseppe gianguido
+        gianina gianlorenzo gianmarco gianmaria gianmario gianmauro gianmichele giannella giannetta
+        giannetto giannicola giannos giannoulis giano gianpaola gianpiera gianpietro gianroberto
+        gianstefano giantvigka gianvincenzo gianvittorio giasone gibora gicu gică gidas gidda gidi gido
+        giedrima giedrutis gien gieneke gieri giesa giesbert gieselind gieseltraud gieslinde gieze
+        gifford gigel gigica giglia giglio gijsbert gijsbertus gijsje gilberta gildas gildo giles
+        gilette gili gilia gilian giliane gilio giljunka gill gilla gille gillean gillette gilliane
+        gillina gillis gillo gilly gilman gilmar gilmore gilroy gils gilta gilvira gilyunka ginas gincho
+        gine ginetta ginevra ginko gintaris gintarė gintė ginutis gioacchina giobbe giocondo gioele
+        gioia giolanda giona gionata gionatan giora giordana giorgiana giorgino giosuè giota giotto
+        gioula giouli giovacchina giovacchino giovanbattista giovannella giovannino giovenale giovina
+        giovino girard giray girija girolama gisa gisbert gisberta gisberto giselbert giselher giselind
+        gisello giseltraud gislain gislaine gisle gislena gislind gislinde gislène gismar gismonde giso
+        gisselle gitana gitanjali gitcho giti gittan gitti gitza giulietto giurgea giuseppantonio
+        giuseppino giusi giusta giustino giusto giusy giwi giyasettin gizdar gizel gizi gizur gjelosh
+        gjeraqina gjermund gjokan gjuljeta gjurga gjurgena gjurgenka gjurgjica gjuro gjylferie
+        gjylferije gjylnaze gjylshah gjylshahe gjystina gjøran glan glauca glauco glendon glendower
+        glenny gliceria glicerio gligorije gliša gloriana glorianne gloriano glwadys glyndwer glynn
+        glynne glynys glódís gnanasegaram gnanasegaran gnanasekaram gnanasekaran gná gobind goda
+        godefriedus godefroy godehard godehardt godehart godeleine godelieve godelind godfried godi godo
+        godofreda godofredo godtfred gody goeman goffreda goffredo gogita goh goichi goitzen goizargi
+        gojart gojka golan golchehr goldina goldine goldtraud golnaz golo golub golupka gonne gonneke
+        gontran gonzague gooi gooitsen gooitske gooitzen gopalarajah gorana gorch gordian gordy gore
+        gorete goretti gorg gorjana gorka gorki gorman goro goronwy goryana goscho gose goshgar gosho
+        gosselke goswin gota gotcho gotelind gotelinde gotfred gotje gotlind gottarda gottardo gottfrid
+        gottfrieda gottfriede gotthard gottharda gotthardt gotthart gotthelf gotthilf gotthold gottholde
+        gottliebe gottlob gottreich gottskálk gottwald gottwaldt gottwalt gotzon gotzone goudarz goulven
+        govan govert govinda gowan gowert gowri goði goše gracelino gracian graciana gracianne graciano
+        gracieuse gracijus graciliana graciliano graciosa grad gradislava gradje gradus grahame gralf
+        grania granita gratianne gratien gratienne gray grayson graziana graziello graţia graţiana
+        gražbylė gražvydas gre greer gregert greggory gregoor gregorian gregoriana gregorios gregoris
+        gregoriu gregório greig gret gretel greth gretjen gretlies grettir grety greyson grieteke
+        griffin griffith grigorie grigorijus grigoriţă grimaldo grimbert grischa griseldis grishe grita
+        grith gritje gritt gritta grizel grizelda gronw grozdanka grozdju grozdyu grozju grozyu gruffudd
+        gruffydd gruia grygoriy grytsje grégorie gríma grímkell gualberto gualdim gualdino gualfredo
+        guarino guda gudbjørg gudbrand gudlaug gudula gudveig gue guelfa guelfo guen guendalina
+        guenevere guenièvre guerina guerino guerric guerrina guewen gugash guglielma guglielmina
+        guglielmino guia guibert guida guilain guilaine guilhem guilhermino guillain guillaine
+        guillaumette guillem guillemette guillerma guilène guinevere guiomar guiscardo guislain
+        guislaine guitta gulam gulborg gulea gullbrand gullveig gully gulsen gulsum gultekin gulten
+        gulzamira gumercindo gumersinda gumersindo gunaras gunaseelan gunbritt gunde gundel gundela
+        gundelinde gundeline gundemarie gunder gundhard gundhart gundhild gundhilde gundi gundl gundmar
+        gundolf gunfried gunhard gunhilde gunju gunlaug gunmala gunna gunnbjörn gunnbjørg gunndís gunne
+        gunnfríður gunnhild gunnjóna gunnvör gunnþóra gunthard gunthild guntmar guntram gunvald gunveig
+        gunver gunyu gur gurbet gurbhajan gurdarshan gurine gurjant gurjeet gurmej gurnam gurpal gurutz
+        gurutze guruzne gurvan gurwinder gust gusta gustau gustava gustaw gustawa gustel gusti gustine
+        gustl guurt guxim guylain guylaine guylène guyonne guénaëlle guénolé guðberg guðbjört guðborg
+        guðdís guðfríður guðjóna guðleifur guðlín guðmundína guðráður guðsteinn guðvarður guðveig gvidas
+        gvidonas gwanwyn gwawr gweltaz gwenael gwenaelle gwenaël gwenaële gwenaëlle gwendal gwendolen
+        gwendolene gwendolin gwendolyne gwendolynn gwendolynne gweneth gwenevere gwenhaël gwenhwyfar
+        gwenith gwenllian gwenna gwennaelle gwenneth gwennie gwennoline gwenola gwenyth gwerfyl gwern
+        gwilym gwion gwladys gwydion gwynedd gwyneira gwynn gwynne gwénolé gyda gyde gyrite gyrithe
+        gysbert gyslaine gysèle gytautas gytte gyulnara gyuri gyuszi gyöngyvér gé géke géralde gérarde
+        gérardine géraud gérôme göcke gökalp gökben gökberk gökcan göke göker gökhun gökmen göko göksan
+        gökten göktuğ göktürk gökşen gönke göntje göpf görel göta götha göthe gøran gøril gøsta gülan
+        gülbeyaz gülcihan güldal güldeniz gülen gülendam gülender gülengül gülfem gülfer gülfidan gülgün
+        gülhatun gülin güliz güller güllüzar gülperi gülriz gülseven gülsevim gülsin gülsina gülsü
+        gülsün gülüşen günce günhan günnur günsel günseli güray gürbüz gürcü gürel gürman gürol gürsoy
+        güvenç güzide güçlü gėnė haagen habbo habibollah habibullah hachiro haci hadasa hadassah hadburg
+        hadda hademar hadewich hadewig hadije hadil hadire hadis hadley hadmut hadmuthe hadrian hadrien
+        hadubert hadumod hadumoth hadwig hadwiga hadžira hafez hafid hafida hafizullah hafren hafsa
+        hafsah hagar haida haide haideh haidemarie haidi haig haike haikel haiko haile hailee hailie
+        haimar haimo hain hainer haio haje hajnal hakancan hakeem hakiema hakime halbe haldo haldor
+        haldun haleema haleigh halfdan hali halie hallbera hallberg hallbjörg hallbjörn halldís halle
+        hallfreður hallfrid hallmann hallmar hallmundur hallstein hallsteinn hallvard hallvarður halmar
+        halsten halvar hamdiye hamdy hamet hami hamideh hamidiye hamidollah hamidullah hamilton hamine
+        hamish hamite hamiyet hammie hammy hamo hamood hamud hamutal hamzeh hanadee hanane hane hanfried
+        hange hango hania hanif hanifa hanimela hanin haninah hanita hanička hanjo hanka hanke hanko
+        hannakaisa hannan hannchen hannedore hannegret hannelene hanneli hannelie hanneliese hannelise
+        hannelotte hannemarie hannerose hannetraud hannibal hannjo hannlenie hannmeike hanns hannsgeorg
+        hannsjörg hannsjürgen hannspeter hanný hanoch hansdieter hansell hansfried hansfriedrich
+        hansgeorg hansgerd hansgünter hansgünther hansheinz hanshelmut hanshermann hansi hansigne
+        hansine hansjakob hansjoachim hansjochen hansjörn hansjürgen hanskarl hansl hansludwig
+        hansmartin hansotto hanswalter hanswerner hanswilhelm hanswolf hanumica har haralamb haralan
+        haralda harbert harco harda hardiene hardine harding hardo harel hareta haretina haricleea
+        hariclia hariharan harika harikleia harillaq hariolf haristina haritina hariton haritonas haritz
+        harivender hariz hariëtte harjeet hark harke harko harlen harles harlow harly harmanda harmanna
+        harmannus harmina harmke harmon harmonie harmtine haro haroutium harper harprit harrell
+        harribert harrieth harriëtte harsharan harshita hartfried hartger hartina hartje hartlieb
+        hartman hartmund hartmuth harto hartraud hartwald hartwiga hartwin haruhi haruhiro haruhito
+        harukazu harunobu harutaka haruyo harwant hary hasancan hasbi hashmik hasim haskell hasko hasnaa
+        hassanah hassib hatay hatemina hatim hatsu hatsue hatsumi hatto haug haukea hauður haven hawa
+        haxherije hayam haydn haye hayet haykel hayko haylee haylie haymo hayna hayo hayrani hayrul
+        hayrullah hayward hazan hazar hazbie hazrudin hazuko haša hašema heaven heber hebko hedda hedde
+        heddine heddo heddwyn heddy hedie hedije hedley hedva hedwige heena heepke heere heerine heerke
+        heero hei heidebert heidegard heidegret heidegunde heidelies heideliese heidelind heideline
+        heidelore heidemaria heiderich heidetraud heidfried heidie heidine heidje heido heie heije heijo
+        heikea heilke heilmuth heilwig heima heimar heimbert heimfrid heimfried heimgard heimhart heimke
+        heimtraud heimwald heinar heinckeline heinfried heingert heinie heink heinke heinolf heinrike
+        heintje heinzdieter heinzfried heinzhermann heinzjörg heinzjürgen heinzkarl heinzpeter
+        heinzwerner heio heit heita heiti heitina heivi heiðbrá heiðveig helari helbert heledd heleno
+        helfred helfrid helfriede helgard helgert helgine helgo helgomar helgrid helgrit heliane
+        heliette helin helio heliodora helis helja helje helke helko helky hellari hellat hellfried
+        hellgard helli hellin hellmut hellmuth helly hellä helm helmar helmbrecht helmfried helmgard
+        helmie helmine helmke helmo helmrich helmtraud helmtraut helmtrud helmtrude helmward helmy helny
+        heloise helouisa heloísa helrike heltrud helver helwart helwig helwin hema hemant hemke hemkea
+        hemkeus hemko hemlata hemma hemme hemmi hemmine hemmo henach henar henderika henderikus
+        henderson hendrelino hendri hendrica hendrick hendricus hendrie hendrien hendrike hendrikje
+        hendrikka hendrikus hendrina hendry henia henja henka henner hennes hennig henorel henriane
+        henrica henrick henricus henrie henrieke henriet henriikka henrika henriko henryetta hens heorhi
+        heraclia heraclio herakles herald heraldas herberth herberto herberts herbjørn herda here
+        heredia heredio herfried herfriede herger heriberta heriona herjólfur herke herko herkules
+        herlaug herle herlind herm hermana hermance hermanda hermandus hermanna hermannus hermanus
+        hermelinde hermeline hermen hermenegilda hermenegildo hermes hermfried hermi hermieke herminda
+        hermindo herminie hermod hermosinda hermt hermund hermundur hermína hermóður herna hernanda
+        hernando hernesto hernán herold herolind herondina herper herribert herriët herrmann herro
+        hersir hersteinn hertraud hertta herulf herveline hervör herwald herward herwart herwarth
+        herwiga herwin herzel herzlinde heráclio hesham heta heti hette hetti heulwen heulyn hew heyke
+        heyko heyno heyo hezekiah hezi hiam hibah hibi hichem hicko hidde hidderich hidefumi hidehiko
+        hidehisa hidemasa hidemi hidemitsu hidenao hidenari hideshi hidetaka hidetake hideto hiebo hieke
+        hiekje hielkje hiema hiemke hiemkea hieng hieronima hieronimus hieronym hieronymus higinia
+        higína higíno hijiri hikariko hikko hil hilah hilaire hilar hilarion hilarius hilbert hilbjørg
+        hilbrand hilbrecht hildburg hildburga hildebert hildeberto hildebrand hildeburg hildegardt
+        hildegret hildegun hildegund hildegunde hildegunn hildelies hildelind hildemar hildemarie
+        hilderich hilderose hildetraud hildi hildmar hildo hildrun hildtraud hildy hilel hilfried hilga
+        hilge hilgrun hilje hilka hilkea hilkeline hilkeus hilkje hilkäa hilla hillard hillbrand
+        hillebrand hillebrandt hillebrecht hillechien hillerich hillert hilligje hillit hillmar hilmer
+        hilmije hilpa hilrich hilsa hiltje hiltraud hiltraut hiltrude hiltrun hiltsje hilvert hilwert
+        hilária hilário himel himke himkea hinda hinderich hinderika hinderike hinderikus hindertje
+        hindrik hindrike hindrikus hinerk hinnar hinne hinnerich hinnerika hinnerike hinnerikus hinnerk
+        hinnertje hinrika hinrike hipolita hippe hippolyte hippolytus hipólito hirad hiraku hirendra
+        hirobumi hirohide hirohito hiroichi hiroji hiromoto hirona hironari hirondina hirono hirota
+        hirotada hirotoshi hirotsugu hiroyo his hisa hisakazu hisaki hisanaga hisano hisanori hisatoshi
+        hisaya hisayo hisayuki hiske hiskea hisse hitje hizki hišam hjalmar hjálmdís hjálmfríður
+        hjálmtýr hjálmur hlaðgerður hlédís hlífar hobart hod hoeke hogne hoimar hoivo hoko hokuto holden
+        holdina holk holle holm holmer homaira homeira homero honor honora honorat honorata honorato
+        honoria honorin honorina honorine honoriu honorius honoré honorée hooman horacia horatio horea
+        horstfried horstmar hortensio hortênsia hortênsio hoshi hotske hotze hou houk houke houkje
+        hovnan howell howie hoyte hozumi hrafndís hratschik hratshik hrayr hringur hrisonka hrissonka
+        hrissoula hristache hristea hristinka hristivoj hristivoje hristodor hristofer hristofor
+        hristoforos hristoslav hristovoje hristu hrisula hrusto hrvojka hróar hróbjartur hróðmar hróðný
+        hsin hsuan huai huang huba huben huberdina huberta huberte hubertina hubertine huberto hubertusz
+        hudson huei hugborg huginn huibert huko huldar huldine huldís hulisi humam humbert hume humildad
+        humpy hup huri hurma hursut hurşit husejin husik husno huugo huw huybert hvönn hyacinta
+        hyacinthe hyen hyeng hygerta hylke hylkije hyltsje hyok hyosuke hyri hyrmet hyrmete hysnie hywel
+        hywela hywell hávarður hårek håvar hélia hélio héloïse hélyette hólmgeir hólmgrímur hólmsteinn
+        hödd húni hüdaye hüdayi hümeyra hüner hünkar hürrem hüsamettin hüsnüye hüsrev iacobina iacopo
+        iacov iago iakovos iakup iamandi ianos ianto ianula iason iasonas ibai ibala iban ibar ibbe
+        ibbine ibbo ibeling ibo ibon ibone ibrahimi ibričim ibtesam ibtihaj ica icaro ice ichiko ichirou
+        iciar icilia icilio icke ico iconia iconie idalgo idalino idalécio idamarie iddo ide idelette
+        idelma idelmo identas idoia idoya idris ids idske idun idurre idália idálio idília idílio ieke
+        iektje ieme iemie iemy ieremia ieremias ieronim iestyn iet ieteke ietie ietse ietske ieuan
+        ieviņa ifat iffat ifigenija ifor ifrim iftadiye iftene iftimia iftimie igbal igge iggo igina
+        iginia iginio ignaat ignacas ignacijo ignasas ignasi ignat ignatia ignatios ignatz ignaţiu
+        ignotas igon igone igori ihab ihbo ihna ihne ihssan iikka iisak iivari iivi iivo ijaz ijlal iker
+        ikerne ikko iko ikuhiro ikuho ilarian ilariana ilarie ilariu ilars ilazki ilde ildebrando
+        ildefonsa ildegarda ildegonda ildi ildo ildze ileano ilenia ilgars ili ilianka ilidio ilijanka
+        ilina ilio ilioara ilionora ilirian iliriana ilit iliuţă iliyanka iljana iljko ilkan ilke
+        ilkinas illar illi illugi ilmie ilmur ilonca ilppo ilrich ilsa ilsabe ilsebärbel ilsedore
+        ilsefriede ilsegard ilsegret ilselore ilsemarie ilseruth ilsetraud ilsetraut ilta iluminado
+        iluta ilva ilvi ilvija ilvis ilvo ilyana ilza ilídia ilče imane imani imanol imantas imari imca
+        imcke imdad imeldo imeria imerio imka imkea imkemina imkje imko imma immanuela immanuels
+        immanuël imme immo imogen imola imolo impi impress imzo inayat inbar incoronata incoronato inda
+        indalecia indalecio indars inder indrakumar indrani indrischka indrishka indriķis indro indrė
+        indu-bala ingard ingbert ingebritt ingedore ingelene ingelies ingelinde ingeline ingelotte
+        ingelta ingemarie ingerid ingerose ingeruth ingetraud ingetraut ingetrud ingfrid ingfried
+        inghard ingiberg ingibjartur ingibjörn ingjaldur ingke ingken ingmari ingmārs ingobert ingolde
+        ingomar ingowart ingram ingried ingrun ingun ingund ingunde ingurs ingvaldur ingvard ingvarda
+        ingwar ingwer ingė ini inie inis inke inkmar inko inma innar innart inne innes innis innocent
+        innocenta innocente innocentina innocenza innocenzia innocenzio innocenzo innozenz ino inocenţia
+        inocenţiu inocência inoue insaf inse insine inske insken inso intisar intissar iny inézia inārs
+        ioachim ioannina iolan iolando ioli iolo ionas ionaş ionelia ioniţă ionut ionuţa iori iorwerth
+        iosef ioulieta ioulietta iounona iov iova iovan iovanca iovica iovu iowerth ipe ipke ipolitas
+        ippazia ippazio ippe ippokratis ippolita ippolito iqrame iracema iran iranka irantxu irantzu
+        iratze ireen ireene irenea irenej ireneo ireneus irenäus irfana iria iridenta irimia irimie
+        irinela irio iriska irjat irlanda irlinda irmak irmantas irmchen irmela irmelie irmelin
+        irmelinde irmengard irmengild irmentraud irmentraut irmfried irmfriede irmgarda irmgardt irmhild
+        irmhilde irmi irmie irmin irmina irmine irminfried irmingard irmintraud irmlind irmlinde irmo
+        irmtraude irmtraut irmtrud irmtrude irnerio irodia irodion irodita iromel ironim irshad irtautas
+        irun irune irv irvine irénée isabala isabeau isabela isabelo isac isacco isadore isai isaia
+        isaiu isaline isaltina isaul isaure isaurinda isavella isaías isaïe isbert iseabail isebrand
+        isedore iseline iselore iseult isfried isgard ishay ishbel ishild ishilde iside isidor isidore
+        isilda isildo iska iske iskender isla islwyn ismaele ismahan ismay ismed ismena ismene iso isola
+        isolda isolina isolinda isoline isolino isotta ispas ispasa israr issachar issei istina isto
+        istrate istref isăilă itala ite ithel itiel itsaso itsik itsuki itsumi itsuo itta itu itxaso
+        itzel itzik itzo itır iudita iuliea iuliean iulieana iulius iustin iustina iustinian iustiniana
+        ivaila ivajla ivalda ivaldo ivalin ivalina ivanca ivancea ivanciu ivania ivanica ivanildo ivanio
+        ivanitchka ivanko ivanne ivanno ivayla iven ivenita ives ivita ivon ivoneta iwao ixone iyana
+        iyanna iyathurai izaak izabelė izaiah izampo izar izaskun izat izhar izidorius izolda izvorinka
+        iða iľja işın jaacov jaago jaagup jaako jaakob jaakoppi jaakov jaanar jaano jaapjan jabar jabari
+        jabbo jabez jabina jabine jablanka jablena jablenka jace jacey jaci jacinthe jackelien jacoba
+        jacobien jacobina jacobine jacobje jacobo jacoby jacolien jacolies jacoline jacomien jacomijn
+        jacomina jacomine jacopo jacquelina jaden jadon jadran jadranko jadyn jaeden jaelyn jafet jaffar
+        jagbir jagdesh jagica jagodica jagodinka jagraj jahan jahanara jahangir jaheim jaida jaiden
+        jaidyn jaike jailene jailyn jaione jair jairo jaiveer jakab jakayla jakey jaki jakica jakie
+        jakim jakkele jakko jako jakoba jakobina jakobine jakolien jakovs jaky jakša jaleel jaleh jalen
+        jalil jaliyah jalldëz jalldëze jalyn jalynn jamarcus jamari jamarion jamesina jameson jamieson
+        jamile jamin jamschid jamshed jamshida jamya janalee janan janas jancee jancho jancko janco
+        jancsi jandieter jandirk janely janfried janica janick janieke janin janique janitza janiya
+        janiyah janiëlle janki jankó jannel jannell jannemarie jannemie jannemieke jannetje jannetta
+        jannica jannick jannicke janniene jannine jannis jannita jannus jano janou jant janter jantien
+        jantinus jantjedine jantjeline jantsje janulia janusch januschka janush janushka janutė januz
+        januário janušas janwillem jany jaouad jaouen japke jappe jaquan jara jardanas jarek jaren jarig
+        jaring jarir jarka jarlfrid jarmil jarna jaro jaromir jaron jaronimas jaroslavas jarrell jarret
+        jaryn jas jascha jasemin jasen jaser jasmijn jasmijne jasminko jasmir jasmyn jasone jasperd
+        jaspert jassen jaunius jaunuta jausma jautrīte javiera javion javon javonte javor javorina jawed
+        jawhar jawor jaxon jaxson jayanthi jayaram jayasri jayati jayce jaycee jayda jayde jayden jaydon
+        jayla jaylan jaylen jaylene jaylin jaylon jaylyn jaylynn jayshree jazlyn jazmyn jazmyne jeaneta
+        jeanick jeaninne jeanneke jeannett jeannick jeannina jeb jebbe jedediah jedidiah jedidja jedinko
+        jeen jeep jeeva jefimijus jeftha jefto jegoras jegors jehan jehanne jeikeline jeikobus jejno
+        jeka jel jelde jelez jelezna jelisava jelisavka jelizaveta jeljo jell jella jellieke jelline
+        jelmar jelo jelsche jelske jelso jelte jeltina jelto jeltsje jemiina jemina jenara jenaro jenci
+        jendrik jeng jenita jenička jenn jenne jenneke jenney jennita jennyfer jense jenson jenspeter
+        jentina jentje jera jerad jeramie jered jerel jereme jeremey jeremias jeremie jeremías jergis
+        jerk jerke jermey jermu jermund jerod jerolim jerom jeronima jerrilyn jeruham jeske jesko
+        jessamyn jessicah jessyca jessye jesuthasan jesuína jesuíno jetchko jetje jetse jetske jett
+        jettine jetze jeu jevdoka jevdokija jevgenijus jevhen jevhenas jevon jevrem jewad jewgeni
+        jeyananthan jeyarani jeyathevan jezdimir jianu jibbe jibbo jica jicu jida jiem jihane jil jille
+        jilles jillette jilliane jillis jilly jilt jimena jimi jimm jinan jinane jinela jinyu jip jirair
+        jirina jirji jirka jisk jiska jiske jittie jitty jitze jiu jiun jivica jivitza jiwan joanneke
+        joanny joany joas joba jobbe jobbo jobeth jobina jobka jobst jocelin joceline jochum jocimar
+        jock jocko jodelle jodine jodok jodokus joeke joelene joellyn joelma joely joerie joery
+        joffrette joffrey jogana johane johanie johanneke johannette johannus johanny johar johnpaul
+        johnston johs joice jojanneke joji jokelien jokimas jokin joko jola jolando jolante jolantha
+        jolanthe jole jolena jolies jolijn jolle jolly jones jonette jonica jonila jonilda jonko jonn
+        jonneke jonno jono jons jonáš joosep jooseppi joosten joosua jop joppe joram jorane jord jordana
+        jordanas jordane jorden jordie jordyn joren joresa jorg jorgia jorgos jori jorian joric jorid
+        jorien joriene jorik joril jorill jorina jorinda jorinde jorine jorj jorjeta jork jorn jornt
+        jorolf jorrik jorrit jort jory josca josceline joscelyne joscha joschka joseba josebe josebias
+        josee josefien josefiina josefína joseildo joseline joselino joselle joselyne josepha josephien
+        josephus josha joshka josi josifas josifs josina josine joska joske joss josse jossel josselin
+        josseline josselyn josselyne jossif jost josta josu josua josuke josune josué josyane josyanne
+        josè josé-marie josélia joto jouji jouk joute jovilė jovito joviša jowanka jowita joxe jozias
+        jozien jozijna joévin joële jošt jožeta juanito jubran jucundino judah judd judge judica
+        judicaël judicaëlle juditha jugoslav juhi juke juko jula julchen julen juliaan julianda juliano
+        julide julieanne julij julije julijeta julijus julika julina juline juliska julião juliëtte
+        juljan julka jullieta julo julė jumpei junius juno junpei juozapa jupp jur jura juras jurek jurg
+        jurga juriaan jurian jurina jurine jurino jurinus jurjan jurke jurre jurriaan jurrian jurrien
+        jurrina jurrit jurriën jussef jussuf just justas justen justi justice justinian justiniana
+        justinien juston justus justyn justyne jusup jusztina jutka juuli juulia juuljus juvelina
+        juvenal juvencijus juwan juzė jyldyz jyotika jácint jämes jéromine jérémi jónasína jónbjörg
+        jónbjörn jóney jónfríður jóngeir jónheiður jóninna jónmundur jónsteinn jósafat jósefína jóska
+        jósteinn józsi jöran jördis jörgfried jörk jøran jørg jørgine júlíanna júnia júníus jüchem
+        jülide jürdine jürendine jürina jürine jürino jürinus jürn jürren jürrine kaaleb kaapriel kaaren
+        kaarin kaat kaatje kabal kacandone kadash kade kadee kadeem kaden kadence kadife kadin kadircan
+        kadmiel kado kadro kady kaela kaelig kaelyn kaho kahori kahraman kaiden kaidor kaidu kaidy
+        kailee kailey kailyn kaimar kaisi kaiss kaisy kait kaitlynn kaius kaiya kajal kajetan kajo kakhi
+        kal kalanit kalcho kaldi kale kaleb kaleen kalender kalie kalin kalinikos kaliope kaliopi
+        kaljonka kaljopa kalla kallitsa kallol kallu kalmar kalomira kaloudis kalpna kaluda kaludka
+        kalvar kalvi kalvo kalyonka kambiz kamelin kamelya kamenko kamentin kameron kamita kampe kamron
+        kamryn kanagasabapathy kanagasapapathy kaname kanami kanan kanaris kanatbek kandavanam kane
+        kaneaki kanerva kanesadas kaneshadas kanesu kanika kanja kanji kant kanth kantha kanthan
+        kanthasamy kanwarjit kanya kaoruko kapil karalyn karaman karamfila karamfilka karanfila karcsi
+        kardelen karelle karem karien kariena kariofilis karis karit karita karlee karlernst karleugen
+        karley karlfried karlfrieder karlfriedrich karlgeorg karlgünter karlhans karlheiner karlheinrich
+        karlhorst karli karlie karlien karlijn karline karlmann karlos karlotto karlpeter karlína karmel
+        karmele karmelita karmelo karmenu karmija karmila karmiya karmo karmyn karnam karni karnit
+        karolin karolus kars karson karst karsta karstein kartal kartar karthik karthika karvel karyne
+        karène kas kashif kasia kasimir kasimira kasjen kasperi kassen kassiani kassidy kassim kaste
+        kastehelmi kasturi kat katalina katarin katayoun katel katelijn katelijne kateline katell
+        katerinka katey kath katharien kathelijn kathelijne katheryne kathia kathirgamathamby
+        kathirithamby kathrein kathrien kathrina kathrinchen katibe katinka katip katiusa katiuscia
+        katixa katje katjuscha katjusha katlin katlynn kato katrein katrien katrijn katriona katsuhide
+        katsuhito katsuji katsuki katsuko katsumasa katsunari katsura katsushi katsusuke katsuyoshi
+        katty katyusha katzue kaur kaushik kavan kaveh kaweh kayahan kayden kaydence kayhan kaylah kayle
+        kayley kayli kaylie kaylin kaylyn kaylynn kayne kazbek kazem kazik kazim kazimir kazimira
+        kazimiras kazimír kazuha kazuhide kazuhisa kazuhito kazumitsu kazunobu kazusa kazutoshi kazė
+        kağan kea keagan kealey kean keane keanu keatica keaton kedrick keegan keela keelin keetje kegan
+        keida keiichirou keiki keina keir keiran keistutis keit keitarou keiu kelby keler kelig kell
+        kellen kelmend kelment kelsea kelton kelvyn kemalettin kendell kendy keng kenichirou kenkichi
+        kenley kennan kennedi kennedy kennert kenney kennie keno kenrick kento kenyon kenza kenzi kenzie
+        kenzo kepa keramettin keran kerana kerasoula kerdo kerica keritza kerkyra kerle kerly kerman
+        kern kerr kerrin kersten kerstien kerti kerttuli kerwin kerys keshawn kester keta ketel kethe
+        ketlin ketrin kettil kev kevan kevina kevon kevyn keyla keyon keyshawn keyvan khairi khalida
+        khalig khalis khashayar khasim khayr khodor khoren khosrow khouloud khulud khurram khursheed
+        khurshid khuyen kian kianna kibar kibariye kica kick kicki kiek kiel kielo kieren kiernan kieron
+        kierra kierston kihachirou kiia kiichi kiichirou kiira kika kiki kikue kikumi kikuo kikuyo
+        kimberlyn kimet kimiaki kimihide kimihiko kimihiro kimio kimiya kimiyo kimiyoshi kimm kin kinda
+        kingo kingsley kinji kinka kinneret kino kinsey kintaro kinue kinuko kinuyo kinya kipp kipras
+        kiratsou kiriaki kiriko kirilka kirils kirjak kiroko kirt kirtcho kirubakaran kirupakaran
+        kiruschka kirushka kiryak kishiko kisho kita kiti kitron kitt kitti kittý kitza kiwako kiyo
+        kiyohiko kiyohisa kiyomitsu kiyonori kiyotake kiyoto kiyotsugu kiyoyuki kiyuko klaarke klaartje
+        klaes klaidas klare klarina klarissa klasiene klasina klasine klaudie klaudius klaudyna
+        klausdieter klausjürgen klauspeter klavdia klavdiya klavs klazien klaziena klazina klaßine
+        kleanthos klearchos kleber kleio klemas klementina klementine klemento klemenz kleo kleomenis
+        kleoniki kleopas klervi klevis klime klimis klothilde klothildis klotild klotilda klotilde klári
+        kläre kläri kläry knilles knuth kobe kobie kobus kody koenraad koerd koert koertdine kofi kohji
+        kohsuke koidula koitcho kojiro kojno kojo kojtcho koju kok kokichi kokkie koko kokoro kolby
+        koldo koldobika koldobike kolja kolton kommer konami konca konda kondzha konika konke konný
+        konradin konradine konsta konstadina konstanse konstantia konstantinia konstanty konstanze
+        konstyantyn kontxesi kontxi koop koord koprinka kora korbin korbinian kord kordelia kordula
+        koreen korekiyo korentin korhan korina korinna korkmaz korkut kormákur kornelija kornelis
+        kornelius korneliya kornilia korrie kort kosa kosaku kosana koshi kosho kosjo kosova kostanca
+        kostantinos kostantza kostatin kostatina kostja kostoula kostė kosumo kosyo kotoko kotono
+        kotrina kou kouichirou koujirou kourosh koushi koushirou kouta koutarou kovinka koyno koytcho
+        koyu kreszentia kreszenz kreszenzia krete kriemhild kriemhilde kriene krieno krijn krijna
+        krimhild krimhilde krino krischan krishnamoorthy krishnan krist kristalia kristalina kristberg
+        kristborg kristell kristelle kristgeir kristiane kristiine kristijana kristijonas kristinu
+        kristiyana kristjaana kristjón kristl kristlaug kristleifur kristmar kristný kristofa kristveig
+        kristvin kristíana kristóf kristþór kristīna križan kron krsman krum krune krunislava krustan
+        krustjo krustyo krut kruttika krymbek kryno krystalia krystallo krystelle krystyn kryštof krõõt
+        ksenofon kuang kuddusi kudrete kuganathan kugathasan kuisma kujtime kukka kukoo kukuri kuldar
+        kulendran kulju kulno kulu kulvir kulyu kumaravelu kumaresu kumie kumkum kuni kuniaki kunibert
+        kunigunda kunigunde kunihiro kunihito kunikatsu kunotas kuo kuralbek kurban kurd kuriko
+        kurmanbek kurth kurti kurumi kusai kussai kusta kustas kutay kutlu kutluhan kutsi kuuda kuulo
+        kuuno kuzey kuzma kveta kvído kya kyeon kyeung kylan kyleigh kyler kylian kyna kyohei kyoji
+        kyosuke kyou kyouko kyoung-beong kyousuke kyran kyriakoula kyrill kyrillos kyrre kyrto kázmér
+        kärstin kätchen käthchen kätli kåri köbi külle külliki kürşad labros lachlan ladan ladarius
+        ladda laddie ladeana ladina ladislao ladislau ladislaus laerte laeticia lafayette lage laia
+        laida laido laili laimas laimis laimondas laimontas laimuntas laimute laimė laird laisvūnas
+        laivi lajla laken lakhdar lakhvir lako lakštutė laleh lalehan lalit lalith lalitha lalizar lalla
+        lalli lallo lamara lambartus lamberta lambertdina lamberth lambertus lame lamine lamis lammers
+        lammie lammy lamon lamond lancelot landen lander lando landolf landolfo landry laney lanfranca
+        lanfranco langdon lao laografias laoise lapo larbi lard laron larraitz larussia laska laskarouda
+        latha latifa latifah latino latka latza laudine lauha laur lauralie laurana laurance laurane
+        lauranne laurean laureana laureline laurenske laurentien laurentina laurentine laurentiu
+        laurentius laurenz laurenza laurenzia laurenzio lauresha lauretto laurian lauriane laurianne
+        laurien laurin laurina laurindo laurino lauritz lauro laurs laury lauryna lauryne laurène
+        lauwrens lavaine lavar lavdi lavdim lavdimir lavdërim lavinio laviniu lavrentios lavrentis
+        lavínia lawahiz lawrie lawson layton lazara lazare lazarina lazarinka lazzara lazzaro lazărica
+        lazărina leagh leal leamon leanca leander leandros leandru leane lear learco leba leberecht
+        lebrecht lechosław ledi ledian lediana ledina ledja ledjana ledjon ledjona ledo leefhard leefke
+        leelo leenhard leenhardt leeni leentje leeroy leeuwe leff leffert lefka lefkothea leftera
+        lefteria lehel lehnhard leho lehte lehti leiba leibel leidy leighanne leighton leiknir leina
+        leire leith leiv leivi lelda lele lelet lelian leliana leliea leliete lelija lelio lelioara
+        lelja lella lello lelouda lelya lemi lemmi lemmikki lemmitty lemmy lemonia lempi lenaick lenaig
+        lenaik lenchen lenditë leneke lenette lenhard leni lenia lenina lenio lenko lennaert lennard
+        lennarth lenneke lennert lennox leno lense lenz leocadia leocadio leocádia leocádio leonara
+        leoncia leonella leonello leonete leonetta leonetto leongard leonharda leonhardine leonhardt
+        leonhart leoni leonica leonide leonido leonieke leoniida leonikos leonilda leonilde leonildo
+        leonilia leonina leonino leonio leonitë leonoor leonte leonti leontien leontij leontiy leontxo
+        leontīna leontīne leonydas leonzia leonzio leonídio leopolda leopoldas leopolds leopoldína leor
+        leosė leotilde lepanto lepido lepomir lerke lesbek lesly letcho letizio letka letteria letterio
+        letícia leuthold levar levas levente levia levica levien levin levina levita levke lewin lexi
+        lexus leyton leónia liano liao liba libbe liberata liberatina liberato liberatore liberdade
+        liberto libertário libi libora liboria liborio liborius libânia libânio libério libório licinia
+        licinio licio licínia licínio liddy lide lidewij lidiana lidiano lidie lidiea lidio lidmila lido
+        lidwien lidwina lidwine liebgard liebgunde liebhard liebhardt liebhilde liefke liekele lieliea
+        liena lienard lieneke lienhard lienhardt lienke liesa lieschen liese liesegret liesel lieselene
+        lieselore liesgret lieske liesl lieveke lieven ligiana ligija ligénia liher liisamaria liisbet
+        liive liivia liivo lijana lijanne lika lil lilana lilas lilea lilena lilette lilianka lilianne
+        liliano lilias lilibeth lilica lilie lilieana lilio lilioara lilith liljanka liljar liljeta
+        lille lilliane lillo lilo lilou lilyane lilyanka lima limanka linard linca linde lindell
+        lindemarie lindhilde lindije linditë lindley lindmar lindo linett lingarajah lingeswaran linhart
+        linhilde lini linica linie linka linos linton lintrud linzee lio lioba liolė lion lionella
+        lionelle lionello lionius lionnel lionė liraz liria lirika lirio lisabeta lisamarie lisan
+        lisandras lisandrina lisandru lisann lisanne lisardo lisava lisaveta lisel liseli liselore
+        liselot liset liseta lisete liseth lisetta lisetto lisi lisianne lisjana liske lisl lison liss
+        lital litiţia litiţiea litsa litterio litty litzy liubika liubita liubomila liubomira liubomiras
+        liubovia liubovė liucijonas liudgardas liudomira liudovika liutcho liutza livea livian liviana
+        liviano livie livingstone livioara livius livnat lizan lizanne lize lizet lizeta lizica lizie
+        lizuca lizzy liūda ljemana ljiljanka ljuban ljubika ljubislav ljubivoj ljubivoje ljubodrag
+        ljubomila ljubomira ljuca ljuda ljudi ljudmilla ljuljana ljupko ljusi ljussi ljutcho ljutza
+        ljósbrá llambrini llambro llanos llazi llewellyn llinos llio lluisa lluka llwyd llyn llyr
+        llywelyn llúcia loana loane lobke lodewyk lodovica loeke loekie loeky loert loga logeswaran
+        loisl loit loizos lolke lolkje lolo lombardo london longhin longin longina longinos longinus
+        lonn lonne loore lope lorainne loran lorcán lorea loredano lorelies loreliese loremarie loreno
+        lorenta lorentz lorenzina lorenzino loretas loretto lorian loriana loriane lorianne loriano
+        loric lorica lorida lorilei lorimer lorin loring lorino lorissa lorito lorne loron lorris lorry
+        lorène lot lota lotario lothaire lotje lottelore lottemaria lotten lotty lotár lotārs loubna
+        louiselle louisiane louison louk louka loulou lounes loup lourens lousine louw louwe louwra
+        louwrens lovel loveleen lovis lovorka lovorko lovre lovro lowe lowie lowri loy loyal lozan
+        lozena lozenka loziena lozka loída loïck loïg loïk loïs loïse luano lubba lubbe lubbert lubnah
+        lubomíra lubor luboslav lubélia luce lucetta luciane lucidio luciea luciean lucijan lucijana
+        lucilio lucillo lucilo lucindo lucine lucino lucious lucián luciën lucjana lucky lucreta
+        lucrezio lucreţiea lucreţiu lucylla lucídio lucílio luda ludbert ludde lude ludgarda ludgardo
+        ludgera ludgero ludgerus ludis ludivino ludka ludmil ludmiła ludolf ludomila ludovick ludovico
+        ludovina ludvigs ludviine ludwiga ludwin ludwina ludwine ludwinus luftim luice luiken luisete
+        luissa luite luitgard luitgart luitjen luitpold luitwin luitzen luize luk lukošas lukrecia
+        lukrecija lukreciya lukretzia lukretzija lukretziya lukács lukša lulash lulcho lule lulmir
+        lulzime lulëzime luma lume lumir lumri lun luned lunetta lunn lupa lupo lupu luqman lusa lusia
+        lusilla lusya luta lute lutetia lutetiu luthard lutien lutske lutwin lutwinus luuc luud luut
+        luutske luxa luxandra luxita luzi luzica luzie luzius lući lya lyall lyalya lyan lyana lyanne
+        lycke lyckle lydiane lydianne lydéric lydía lyka lylian lyly lyna lynae lynann lyndi lyndy lyne
+        lyonel lyra lyric lysa lysandra lysandre lysandros lysann lysanne lysbeth lyse lytza lyubika
+        lyubomila lyubomira lyubomyr lyuca lyuda lyudi lyulyana lyusi lyutcho lyydia lyyli lár
+        lárentsínus lázár léandra léandre léane léanne léna lénaïc léocadia léocadie léona léoncia
+        léoncie léonide léonne léonor léonore léopoldine líadáin lígia lília líneik lívio lóránd lóránt
+        lúcio lúther lúvísa lübba lübbe lübbert lübbine lübertus lübke lübkea lücke lückea lüdecke lüder
+        lüer lüke lükea lüken lükke lükko lüko lümko lüpke lüpko lüppo lür lürro lütken lüür lăcrimioara
+        lėta ma'anit maaikel maaja maamar maan maano maanus maare maaris maarius maart maaya maayan
+        maayke mabilia mabli mabrouk mabuchi macaire macarena macaria macarie macario macavei macedonio
+        maceo macey machelina machi machiel machteld machtelt maci macia macide maciel macit macrina
+        macsim madalin madalynn madars maddison maddox maddy made madelein madelen madelien madelijne
+        madelynn madhav madhavan madhu-bala madhubala madhulika madilyn madine madisen madisyn madita
+        madjid madlaina madleine madlen madlene madoc mady madyson mael maela maella maeng maes maffeo
+        maftei mafumi maga magbul magdaleen magdaleni magdalenka magdeleine magdeline magdė maged magga
+        maggiorina maggiorino maggý magi maglena magloire magna magnar magndís magnfríður magnhildur
+        magno magnuss magny magnúsína magný magnþóra magrit maguelonne maguy magðalena mahaut mahbube
+        mahfuz mahieddine mahira mahiras mahlon mahmudie mahnoosh mahsa mahsun mahtab mahulena mahvash
+        mahé maialen maibrit maic maico maider maidu maighread maigi maika maiki maikki maili mailin
+        maimo mainardo mainio mainura mairearad mairghread mairit mairtín mairwen maisa maissa maita
+        maitane maiteder maitena maitreyi maiu maive maivor maixent maiya majd majdi majeris majka
+        majlis majram majvi makaila makarie makarije makarios makayla makena makenna makenzie makhmud
+        makie makin maklena makrina maksimiljan maksut maksutbek malabika malachi malachy malak malake
+        malalia malalija malaliya malathi malaurie malaury malay malaya malbora malcho malda maldwyn
+        maleah maleen malen mali malidienne maliha malinka maliqe malita maliyah mallaurie mallaury
+        mallika mallorie malo malory maltina malu malva malve malvern malvin malvinder malvino malvyn
+        malwine malya mamadou mamdouh mamduh mamertas mamme mamun manaf manaila mancho mandache mandea
+        mandita manel manelle manfredi manfredo manfried mang mangla manhard manhardt manhold mani mania
+        manijeh manika manila manilo manish maniu manjiri manjulata manko manlia manmeet manna mannan
+        manne manno mannus manny mano manoel manoil manola manolache manole manolica manolita manolito
+        manoliu manolo manor manorama manoranjan manos manoël manrica manrico mans mansoora mansooreh
+        mansueta mansueto mansura mantas manti manu manuchar manuele manuelina manuella manuelle
+        manuelpillai manus manushaqe manushe manutschar maoz mapril maralyn marash marbod marca
+        marcantonio marcas marceau marcelien marcelin marcellin marcellina marcelline marcellino march
+        marchel marchien marciano marcien marcienne marcijona marcijonas marcio marcolina marcolino
+        marcília marcílio mared mareen mareena marei mareile mareka mareke marella marelle marena
+        marfisa marfried marfriede margalida margaritha margaritis margaritka margaritta marged
+        margheoala marghioala marghiolita marghita margith margitte margolf margon margonda margonis
+        margoth margretha margrid margrieta margund margunde marguy marhild mariaana marialba mariane
+        marianella mariannick marianno marians mariantonietta marianus mariapia maribelle marichen
+        marico marie-andré marie-joseph marie-luce marie-pascale mariean marieana marieanne mariedore
+        mariegret marieka mariele marielene marielies marieliese mariello marielouise marieluise marien
+        marietheres marietina marietraud marietto marigon marii mariin mariita marij marijanas marijela
+        marijne marijtje mariken marikka marikukka marila marileen marilen marilene mariliis marilijn
+        marilina marilisa mariliza marilo marilynne marilyse marilène marinca marincho marinello
+        marineta marinete marinică marinke mariola mariolina mariolino mariora marisca marise marisel
+        mariso maristella maritana marith maritxu mariuccio mariyan mariëlla marjanas marjanna marjelle
+        marjoke marjolaine marjoleine marjolijne marjolène markas markel markeljana markell markella
+        markolf markward markwart marlan marlea marlee marleine marley marli marlieke marlien marliese
+        marliis marlijn marlinde marlindo marlisa marlit marlitt marlotte marlous marlyne marlén marny
+        maro maroesjka marold maron maronia maronna maroon marouan marouane maroula marouso marques
+        marquise marrie marrigje marrij marrit marsali marsibil marsilia marsilio marsona martell
+        marthijn marthinus martie martiene martijke martim martinella martinian martiniano martirio
+        martrud martty maruf marulka marun maruschka marushka marusja maruska marusya maruše marv marven
+        marvyn maryada maryan marye maryelle maryla marylaure marylise marzel marzellus marziale marzio
+        marziyeh marían maríangel marías marís marģeris marģers masaatsu masamitsu masamune masanao
+        masanari masaomi masatake masatomo masayushi masazumi masina masino masja massima massimiana
+        massimiliana massimina massimino massom masuko masuo masuyo matache matan matana matanah mateiu
+        materne mateu mateušas matheson mathijs mathildus mathis mathivannan mathurin mathurine mathäus
+        matild matimila matina matinoula matisha matisse matisyahu matriona matroana matrona matsje
+        matsue mattea matthea matthildi matthis matthissa mattia mattin matty matvei matxalen matylda
+        maudy mauk maunu maurane mauriceta mauricia mauriciu maurilia maurilio maurin mauritz maurus
+        maury maurícia maverick mavretta maxance maxi maximiana maximiano maximiliaan maximiliana
+        maximiliane maximilien maximilienne maximillian maximin maxl maxíma mayako maybrit maybritt
+        mayeul mayk mayke maykel mayram maysan maytal mayte mayura mayyadah maze mazhar maziar mazlum
+        maël maëlane maële maëlenn maëlie maëlig maëline maëlis maëliss maëlle maëly maëlys maëlyss
+        maïly maïlys maïna maïthe maïwen maïwenn mcarthur mckayla mckenna mea meadow mebarek mecbure
+        mechteld mechthilde mechtild mechtilde mechtildis mecit mecnun medaim medard medarda medardas
+        medardo medardus medea medrea meelika meelike meeme meenal meendert meene meener meenhard meenje
+        meenke meeno meent meentje meentke mees meeta mefküre mefodija megi meglena megsed megumu mehdo
+        mehebbet mehis mehludin mehme mehran mehrangiz mehrie mehrnaz mehrnoush mehroo mehrudin mehveş
+        meida meigo meikel meili meiline meilė meina meinard meine meineke meinert meinfried meinfriede
+        meinharda meinhardine meinhardt meinhart meini meinie meino meinold meinolf meinou meint meinte
+        meinulf meirion meisje meital mejse mejtan mejte melachroini melanija melchert melchior
+        melchiora melchiore melchiorre melchor meldra melech melehat melentina meleqe meleri meletios
+        melf melhem melihat melihcan melik meline melinija melino melis melisande melise melitina melker
+        melkon mellanie melle meltiade melton meluta melánie memduh memet memis memke memnuna memnune
+        men mena menandros menasseh mende menderes mendim mendushe menelaos menga mengia menhard meni
+        menk menke menko menna menne meno mensaidas mense mentar mentko mentore menucha menyhért menzies
+        menzo menşure mera meralina mercede mercês meredydd meredyth merens meret merge mergim mergita
+        meriam merid meriel merijn merilda merilee merili merily merino meriton merituuli merka merl
+        merlijn merlind merlinda merlinde merra merritt mersed mersudin mertcan merten merter mertin
+        mertkan merton merushe mervana meschka meshka messaline messaoud messaouda mesure metehan
+        metella metello metha methúsalem metie metje metody metta mettje meurig mevlüthan mevser mevsud
+        mevsür mevzet meydan meyke meyvant mečislavas mečys mhairi miah miapetra michala michalitsa
+        michaëlle michelangela michelino michella michi michiharu michihiko michirou michiya michiyasu
+        michl michou mickaëlle micke micko micky micol micsunel micsunica micuta middent midhad miek
+        miel miens mient miente mientje miep mies mietta miglutė miguela mihaica mihaiela mihaila mihaiu
+        mihoyo mihrican miina mijat mijke mijnie mik mikal mikala mikasė mikayla mikaëlle mikelijne
+        mikhajlo mikis mikito mikkeline mikolaj mikołaj miks miku miladinka milagrosa milašin milburn
+        mildaras mildrid mileda mileno mili milia milian miliana milijanka milika milimir milina militza
+        miliţa miljana miljeta miljka miljonka milkana millan milli millo milou miloud milt miltiade
+        miltiadh miltjadh miluc miludia miluţă milva milve milvert milvia milvio milvo mily milyonka
+        milène mima mimes mimke mimma mimmi mimmo mimo mimy minah minal minara mindert mindra minea
+        minekazu mineke mineko minel mineo mineta minette minica minicus minija minir minja minjo minko
+        minne minni minno mino minodor minola minoo mintautas mintje minttu minush minushe minvydas miny
+        minyo mioko miorita miquela miquelina mirabela mirabelle miracle miral miraldina miraldine
+        miralena mirande mirando miranta mirari mirash miray mirbana mirca mircela mirdash mirei mirelle
+        mirello mirena mireno mirga mirgjen mirgjin mirhan miria miriana miriano mirijam mirijela mirio
+        miriyam mirjan mirkka mirkku mirlind mirnije mirona mironica mirosava mirosavka mirsade mirsie
+        mirte mirthe mirtila mirto mirton miruna mirush mirushe mirva mirveta mirvjen mirvjena misae
+        misael misak misbah mischel misericordia miseta mishel misi misja miska mislav misu misuzu
+        mitana mitiţă mitju mito mitrea mitrita mitru mitruta mitsugu mitsuharu mitsuhiko mitsuki
+        mitsumasa mitsunobu mitsunori mitsutoshi mitsuya mitsuyuki mituta mitxel mityu mitzka miya
+        miyase miyo miyu mizir mizka mizuho mizuki mićo mičo miłowit miše mišić mladenko modeste
+        modestina modestine modestino modra modrīte moe moeko moeteus mohamadou mohammadou mohana
+        mohanathas mohssen moina moire moireach moiriosa moise mojsije mojtaba mokhtar momchil momka
+        momme momo momoe mon monalda monaldo monalisa moncef monette moni monieke monisha monja monka
+        monna monno monta montana montgomery monther montje montse montxo mook moona moos mootje morane
+        moravka moray morella morello morfudd morfydd morgana morgann morganne morgiane mori morihiko
+        morihiro morimasa morio moris morits morkus morna morrison morry mort mortimer morvan morven
+        morvyn morwen morwenna mosa moschka moscu moshka mostyn mosè motofumi motohiko motohiro motoi
+        motomitsu motonobu motoo moufid mouloud mounia mounjid mousa mouzaffar movlud mowlud moya moyna
+        moïse mridalini muamar muamir muammar muayad muaz mubarak muchtar muemil mugihiko muguette mugur
+        mugurel muhammer muhedin muhiba muhibija muho muhsine muhtar muhterem muhyiddin muir muire
+        muireall muiris muirne mujesira mukadder mukelefa mukesh mukhran mukhtiar mukula munda muneera
+        munehito muneo mungo muniba munro mura muradif muraleetharan muratcan murathan murdo murdoch
+        murièle muriël murk murphy murrough murtaza murvete musat musema muslum mutasem mutasim mutazz
+        muteus muthaih muthiah muthild muthu muthukumar mutsuko mutsumi mutsunori muttalip muwafak
+        muwaffak muzafer muzio muzzaffar mya myah myfanwy myhaylo mykyta mynire myqerem myranda myrddin
+        myriame myriane myrianne myriel myrielle myrjam myrke myrthe myrtille mysie mysti myzaferr
+        málhildur málmfríður márcia márcio márk márus máximo mänetta märit märtha månika måns médard
+        médéric médérick mégane mélaine mélie mélinda méline mélisa mélodie mélusine mélyna mélyssa
+        mériadec mërgime mërkur móeiður mörður müberra mücahit mücella müfit müjdat müjde mükerrem
+        mükremin mükrime mülkiye mümin mümtaz münire münür mürsüde mürüvvet müşerref măricuţa măriuţa
+        mūza naaman naana nabih nabiha nabihah nacer nacho nachshon nachum nadan nadaraj nadaraja
+        nadarajan nadea nadeer nadeige nadeschda nadette nadien nadije nadin nadiv nadiège nado nadra
+        nadwa naděnka nael naemi nafiz nafsika nagako nagamany nagehan nageswaran naghmeh nagib nagore
+        naheed nahil nahit nahman nahne nahum nai naimat nairi nairn nairne naitcho najada najat najda
+        najdan najdenka najee najeebullah najiba najim najma najtcho nakhshun nakim nakisa nako
+        nakuleswaran nalda naldina naldo nallathamby namiko namir namira nanam nanami nandan nando nane
+        nani nanja nanjo nanke nanko nanne nanni nanning nanno nanny nansy nantke nantkea nanyo naohiko
+        naohisa naoise naoji naomie naor naotaka napalis napalys napoleone napoléon narcis narcisse
+        narciza narcizas narcizia narcyz nard narda nardine nardo nare naresa narfi nariaki narimantas
+        narin naritaka narjes narmila narsutis narumi narve narūnas nasar naseema nashreen nasib nasibe
+        nasiruddin nasja nasra nasreddin nasreddine nasri nasrine nassif nastafa nastaran nastase
+        nastasie nastasja nasuh nat natala natalee nataliea natalio natalita natanael nataniel natascia
+        nataşa nate nathalia nathaly nathanaëlle nathasja nathaël nathen nathir nati natija natividade
+        natko natsuo natusuko naty natálie natálio natércio naughton nausica naut nautílio navdeep navin
+        navina navit navtej nawal nawaz naxhi nay nayda naydenka nayeli nayma naytcho naz nazaire
+        nazanin nazarena nazareno nazaria nazario nazdar nazeer nazih naziha nazima nazime nazmican
+        nazzarena nazzarenu nazzario naëlle naşide naşit nderim nea neacsa neacsu neaga neagoe neala
+        neale neascu neassa nebiha necaattin necat necattin nechemia nechita necibe nectara nectarie
+        nector neculaiu neculina neculita nedaa nedda neddo nedea nedelcu nedelea nedelina nedia nedime
+        nedin nedju nedo nedret nedyo nedyu needa neel neele neelie neelu neeti nefisa nefise nefsad
+        neftali negar negoslava neguta nehal nehemiah neidhard neidhardt neige neilan neilius neill
+        neithard neithart nejko nekane neldo nele nelea neliana nelica nelie neliha nelina nelio neljana
+        nelke nellianne nellina nellya nels neluţa neluţu nelyana nemesia nemrin neng nenko neno nenu
+        neonila nepomuk nera nere nerea nereo nergis neri neria nerimane neringa nerino nerio neris
+        nermine nermira nerutė nerys nesa nesat nescha neschka neset nesha neshama neshet neshka nesib
+        nesibe nesim nesrije nessa nessie nessrine nest nesta nestoras nestore netanel netice nette
+        netti netuta netzach neus nevaeh neve nevenko nevia nevide nevijo nevil nevim nevio nevjana
+        nevjanko nevra nevres nevriye nevyana nevyanka nevyanko nevzeta newell newroz newt nexhi neyko
+        nezabravka nezha nezih neziye neđada neđelko neđo nial nian niang nica nicandro nicanora nicasia
+        nicasio niccola niccolina niccolino niccolò niceta niceto nicette nichita nickel nicla niclo
+        nicodemo nicodème nicolaas nicolau nicolaus nicolet nicoletto nicoline nicolo nicolosa nicomedes
+        nicomède niculaie niculeta niculiţa nică nidelea nidhi nieck nieke nieki nielsine nies nieve
+        nifon nighean night nigjare nigulas niila nik nike nikhil nikie nikky niklaas nikodem nikodemas
+        nikodemus nikodim nikol nikolaas nikolaidis nikolaitcho nikolajtcho nikolas nikolaytcho nikoleta
+        nikolett nikolle nikosava nikula nilde nilgül nilla nillo nilo nilsine nima nimete nimfodora
+        nimr ninako ninaz nine nineke ninela ninell nineta ninette nini ninia ninian ninja ninni ninnie
+        ninon ninoslav ninoslava ninuccia ninuccio nionila niosha niovi nirgül niroji niroy nirvana
+        nirvano nisa nisan nisar nisse nisveta nitu niu niva nivo niwako nizam niğmet njegomir njegoslav
+        njomëza njörður noak nobufumi nobuhisa nobuki nobumitsu nobutaka nobuyasu nobuyo nochum noeleen
+        noelie noelly noeme noemia noemija nokta noldi nollag nolly nolwen nolwenn nomde nomeda nomme
+        non nonce nonda nong nonita noomi noortje noralf norberta nordfried nordrun noreena norel norela
+        noreta norfried nori noriane norihide norihisa norika norimasa norino noris norishige noriyoshi
+        norka norlinda normanna normanno norocel norton nortrud nortrun norval norwin norwood nosrat
+        nota notburg notfried notker nouhad novello novilia novilio novka noyale noé noélia noémy noëla
+        noële noëline noëlla noëllie noëlline noëmi nuccia nuccio nuhad numa nunuta nunziatina
+        nunziatino nunziato nunzius nuo nural nurbanu nurdagül nurdane nurdogan nurije nursal nurtene
+        nurulla nurşah nurşat nusa nusrat nusrettin nutica nuţ nuţa nuţi nuţu nyah nyasia nye nyncke
+        nynne nysret nysrete néhémie nélia nélida nói nótt númi núria nüket obbe obdulio oberdan oberto
+        obie obren ochi ocka ocke ockeline ocko octave octavi octaviana octavie octaviea octaviean
+        octavien octávia océanne odalia odalis odda oddbjörg oddfríður oddlaug oddny oddo oddrun
+        oddsteinn oddveig oddvin ode odeline odetta odharnait odhran odhrán odiel odilio odille odilo
+        odilon odina odine odino odo odoarda odoardo oduvaldo odyle odyssefs oeds oege oene ofelija
+        ofelio ofelya ofir ogilvie ognjančo ogün oier oihana oihane oisin oisín oivi okamoto okay oke
+        oketa okka okke okkel okko oktavián oktavía oktawiusz okyay olalla olallo olana olatz olda
+        olegaria olegario oleksa olekseij oles olevi olf olgay olgert olgerta olgun olguta oli olia
+        oliga oligert oligerta olimar olimpiada olimpija olimpio olinde olindo oline olinta olinto
+        oliverio oliveriu olivette olivian oliviera olivija olivio oliviu olivo oliwia olja olka
+        ollivier olly olrik olsa oltian oltiana oltjana oltman oltmann olwin olympe olçun olímpio olívio
+        om omaima omari omarion ombeline ombline ombretta omera omero omi omiros omme ommo omran onan
+        onat onay ondina ondine ondino oneal onel onela onelia onelio onesia onesta onesto onica oniga
+        onisim onişor oniţa onke onko onne onnen onnilde onnofried onntje onofria onorata onorato onoria
+        onorino onorio onoriu onsim ontje onufrei onuralp onurcan onurhan onut onutė onésime onė oona
+        ophélia ophély opra oprica oprina oprisa oprisan oprisor oprita oral oran orane orania oras
+        oratiu orazia orbán orest oresta orestia orestilla orestina oretta orfea orfelina orfeo orfeu
+        orhideea orhun oria oriane orianne oriano orie oriella oriello orietto orin orio oriole orion
+        oriona orjona orkan orkide orlagh orland orlandina orlandino orlane orlie orlinda ormar ormes
+        orminda ormond ormur ornello ornulf oron oronza orphée orrin orsi orsina orsino orsolina
+        orsolino orson ortanta ortanza ortelinda ortensia ortensio ortenzia ortfried ortgies ortmund
+        ortraud ortrud ortrun ortwin oruç orvil orvo orçun orélie osane osanna oscarina osebrand oshra
+        oshrah oskaras oslinde osmund ostilia ostilio osuma osvald osvalda oswalda oswin oswina ot
+        otbert otelinda otella otfrid otfried otger otheinrich othello othman othniel otho othon otilio
+        otinel otokar otonas ottar ottaviana ottaviano ottavina ottavino ottfried otthard otthart
+        otthein ottheinrich ottheinz otthold ottilde ottilia ottis ottje ottkar ottobert ottokar
+        ottolien ottomar ottone ottorina ottwin ottília otwald otwin otylie otílio oude oumaima oumar
+        oved ovidia ovidijus ovidio ovsanna owain owena oytun oz ozana ozra ozren ozrenka ozzie ozzy
+        oğul oğulcan oğuzcan pabla pablita paca pace pachita pacifica pacifico pacina pacino paco pacuta
+        pacôme padelea padraigin pae pajo paladia palaghia palbo palmeria palmerina palmerino palmerio
+        palmiero palmire palmiro palmo palmyre paltin palwinder palys pamfila pamfilia pamfilica pamina
+        pamphile panaghia panagio panagis panait panaite panajota panayota pancho pancrazia pancrazio
+        pandele pandelea pandelica panfilia panfilio panfilo pani panka pankratius pankraz panna pano
+        panorea panos pansela panseluta pantalea pantaleo pantaleon pantaleone pantasis pantazi
+        pantazica panteleimon pantelejmon panteleymon pantelia pantelie pantelimon pantilie pantilimon
+        pantxika panu panuta paquita paramalingam paramasivam parand paraschiv paraschkev parashkev
+        parcídio pardeep pardis pareschka pareshka parfait paride parijat parisina parkash parmod
+        parrish parry partenie parthena paruschka parushka parvati parvinder parwin pasca pascalle
+        pascasia pascasio pascu pascuala pasha pashije pashko paska pasqual pasquala pasqualine pasquina
+        pasquino pastor pastora pathmini patricie patrinia patriţia patrocinia patrocínia patrocínio
+        patroula patryk patrício patxi pau pauka pauleen paulen pauley paulfried paulica paulie paulinus
+        paulė paun paunica paunita pauno pauwine pavelas pavelina pavuna pawlu paxton payam payton pazia
+        pazit peadar pearce pearu pedr peedu peerke peet pegah pegeen pegguy peguy pehr peider peigi
+        peio peitsa peko pelagheia pelaghia pelaghiea pelayo peleghia peli pelle pellegrina pellegrino
+        pelopidas pembroke pen penelopia penilopa peninah penita penju peno penyu penélope peo peoro
+        pepe pepijn pepita pepo peppi peppina peppino perceval percival peredur peregrine perel peretz
+        perfecta perfecto pericle peristera periša perle perline permin pernell pernelle perpetua
+        perpetuo perpétua perpétue persefoni persefonia persijs pertef perunika pervenche pesach peshah
+        pessa pessi peta petek peti petinka petje petjo petka petrache petran petref petrel petria
+        petrica petrie petrija petrimir petrine petrinel petrona petronilla petronilo petronio petroniu
+        petronius petroula petruna petruţ petrė petty pety petyo peyo peyton phaedra phaong phelan phera
+        philbert philemon philibert philiberte philine philipa philipine philippine philippo philippos
+        philippus phillipa phillipp phillippa phillippe phillippus philomina philomène phoenix phyllida
+        piaras pica piccarda pie piebe pien pieralberto pieralda pieraldo pierandrea pierangela pieranna
+        pierantonia pierantonio pierbruno piercarla piercarlo pierce piercesare pierclaudio pierdomenico
+        pierenrico pierette pierfranca pierfrancesco pierfranco piergaetano piergiovanna piergiovanni
+        piergiuseppe pierguglielmo pierluisa piermaria piermario piermassimo piermauro piermichele
+        piernicola pieros pierpaola pierrine pierrot piers piervincenzo piervittorio pieta pieterjan
+        pieternel pieternella pietie pietje pietrino pietrix pietsje piety pigi pii pikne pilade pili
+        pilypas pinchos pindaro pindaros pinhas pinka pinkas pino pintea pintilie pinto pinuccia
+        pinuccio piotras pip pipina pippa pippo pirabakaran piramo pirita piritta pirja pirketta pirmin
+        pista pisti pit piter pitsa pjero pjetur pjotrs placide placidia placido plamenka plarent pleun
+        pleurat plinia plinio plonie plony ploumi pluma plutarco plácida plínio pninah po podgorka poema
+        poldi polemarchos poliana policarpo polichronis polidoro polikron polimeris polin polinka
+        polissena polivas polivio polixeni polja pollie pollý polo polonca polya polyanthi polykarpos
+        polymeris polymilis polymnia polytimi polyvios polívio polė pomme pompea pompei pompeiu pompeo
+        pompeu pompilia pompilian pompiliana pompilie pompilio ponnudurai ponnusamy ponzio pooyan popkea
+        poppy poppäus porcina porfire porfiria porfirie portokalle porzia poseidon possidónio potita
+        potito potitsa poula poulia pouline powell pradoslav pragiya pragya prakseda pranciška prassede
+        pratheep pravit pravoslav prazeres precilia precillia preciosa preet premakumar prescilia
+        prescilla prescillia presley previslav preziosa prezioso priama priamo price pricop pricopa
+        pricopie priidu prima primetta primetto primiana primiano primitiva priscilia priscille
+        priscillia prisco prit prmod procopie procopio prodomos profir proinsias prokop prokopios
+        prokopis pronas prosper prospera prospero prudencia prudent prudência prune prunelle pryderi
+        prydwen prys przemko próspero publio puck pui puia puica puiu puk pulcheria pulchérie punit
+        purantharan pureza purvoleta pusa puvaneswaran puyan pyo pyrros pyrs pyry pyt pádraic pálfríður
+        pálmey pâquerette päbe pälvi pélagie pépin périne péroline pétronille pëllumbesha përparime
+        přibyslava qadir qais qaiss qamar qasim qassem qemail qenan qendro qu quarta quartina quartino
+        quarto querine quinta quinten quintilia quintilio quintina quintino quintus quinty quinzio
+        quique quirica quirico quirien quirijn quirijne quirin quirina quirine quirino quirinus quiterie
+        quitterie qusai qusay qussai qëndrime raakkeli rab rabea rabi rabiaa rabiah rabindra racha
+        rachamim rachela racheli rachella rachhapal rachhpal rachida rachil rachila rachèle radegonde
+        radegundis radelina radena radia radian radimir radina radionas radislav radislava radislavka
+        radmil radoj radolija radoman radomila radost radostin radosława radovinka radoy raducan
+        raducanu raducu radunka raegan raekwon raeto rafa rafaat rafaelle rafal rafaël rafaële rafel
+        raffael raffaelo raffi raffy rafia rafila rafiye rafnar ragavan raghad ragheb raghib raghid
+        ragne ragni rahamim rahid rahima rahmatullah raida raidi raik raika raikas rail raimar raimer
+        raimon raimunda raimunde rainald rainar raine raineri rainerio raingard raingardis rainhard
+        rainhardt rainhart rainhold rainier rainmund raino rainulf raio raita raitcho raitsa raiza
+        raj-pal rajah rajakumar rajbir rajender rajendran raji rajno rajnold raju rajvinder rajwant
+        rajwinder rakhee rakhiya rakhshan rakin rakipe rakita ralcho ralda rali ramana rameen rameshan
+        ramid ramije raminta ramintas ramira ramkumari ramsay ramsey ramush ramuš ramzia ranald ranan
+        rance rand randel randle randolf randolfo randveig randver randí ranga ranheid raniera raniero
+        ranisav ranjini ranjith ranner rannheid rannver ranveig ranvir ranya rao raoufa raphaela
+        raphaële raphaëlle raphy raquelina rasaiah rasalingam rasela rashada rashawn rasita rassima
+        rasso rassul rasul rathgunde rathnait rathy ratibor ratimir ratnabali ratomir ratza raulf rauli
+        raun rauna rauthgundis raveca ravendran ravid ravindera raviv rawail rawan rayburn rayka raymund
+        raynald raynard rayno rayya rayyan raz razan razi razie razieh razije raziyeh rašid rašida
+        reamonn reasilvia reasilviea rebeka red redas redbad redelf redenta redento redha redion rediona
+        redlef redmond redo redolf redon redona redouane reece reeli reemhard reemtdine reene reenhard
+        reenhold reeni reeno reent reentje reese reesi reeve refiqe refki reg regelinde regelindis reggy
+        regi regien regiena regiene regin reginalda reginaldo reginbert reginhard reginhardt reginn
+        regis reglind reglindis regnar regner regolo reha rehan rehana reidunn reija reijer reiji reijn
+        reik reike reilika reilly reimar reimer reimo reimonas reimund reinald reinalda reinar reinardus
+        reinbert reinburga reind reindert reineke reinetta reinette reinfried reinfriede reingard
+        reinharda reinhardine reinhart reinhild reinhildis reinholde reinholdine reinholds reinholdt
+        reini reinie reinke reinlinde reinmar reinold reinolde reinolf reinoud reinout reinoutje reint
+        reintraud reintraut reinu reinulf reinwald reiny reitse reivo rejane rela relija relika relina
+        relinde relindis rella relly relvo rem rembert remi remie remigia remigija remigius remington
+        remke remkea remmelt remmert remola remolo remon remy remys remzo remígio renald renan renatus
+        renco rende renelde renelle reneta reneus renfrew renger rengin rengina renhard renhold reni
+        renie renilde renius renko renne rennell renno renny renold rensche rense rensia rensina rensine
+        rensje renstine renus reny renze reoven rephael repina repsimia res resa resana resat resel
+        reshef resie resilotte resmie resmiye ressurreição restituta reuf reuma reveca reveica reveka
+        revert rewert rexha rexhie rexhije reyer reyhaneh reyk reymond reymonde reynald reynar reynier
+        reynold rezan rezana rezki rezzo reşit rhain rhiain rhian rhiane rhianna rhiannan rhianne
+        rhianwen rhisiart rhodri rhonwen rhosyn rhun rhys riana rianda rianna rianneke ribana rica ricah
+        ricard ricca riccarda ricciarda ricciardo ricco richarda richarde richardis richt richtje
+        richtsje ricia rickelt rickert ricklef rickleff rickmer ricu ridley ridmandas ridunel rieja
+        riejanne rieka rieke riekele rieki riekie riekje riekus rieky riem riemy rienelt rienke rients
+        riepke ries rieta rietie rietje riette rieuwert rifkah riga rigbert rigo rigobert rigoberta
+        rigolf rigopoula rigtje rihab riham rihan rihana rihard riia riichi riika riiko rijeta rijk
+        rikako rike riki rikie rikio rikiya rikkea riko rikst rikupekka rikus rilana rilka rimantė
+        rimbert rimmer rimmert rimtautas rinako rinalda rinaldas rinck rinco rindelt rindert rine rineke
+        rinette ringo ringolds rinje rink rinke rinkje rinko rinnie rinny rinse rintje rio riobeard
+        riobna riona riorita rip ris rissa rista risteárd ritchie rito ritsa ritsaert ritta ritums riu
+        river rivi rixa rixt rixta rixte riziero rizk rizumi riëlle riëtte ričards roanna robat robb
+        rober robertine robertino robertson robertus robil robrecht roby robèr rocca roch rochiana
+        rochus rocilde rock rockford rocus rodan rodanthi rodd roddie roddy roderic roderich roderik
+        rodman rodolf rodolfa rodovica rodric rodriga rodrigue roedi roei roeland roelant roelfien
+        roelfiene roelfina roelfine roeli roeliene roelienke roelina roeline roelofje roelofke roely
+        roemer roey roffe rogan rogatien rogelia rogerio rogélia rogéria rohan roibeard roij roika rois
+        roiza rojka rokas rokhaya roksana rokuro rolandus roldán rolfke rolfkea roli rolien rolina
+        rolinda rolinde roline rollande rollie rollin rollo rolof rolph rolv roly romal romaldas romane
+        romanina romanino romanita romanko romantas romanus romaric rombout romea romed romee romel
+        romeliu romero romeu romi romilda romildo romita rommert rommie rommy romney romola romu
+        romualdo romul romus romutis roméo ronalda ronaldo ronaldus ronette ronja ronė roobert roode
+        rooland roolf roomet roonald rooney roopertti roosa roosje roosmarij roosmarijn roqhaia roque
+        rorie ros rosabela rosabelle rosaire rosalien rosalindo rosalino rosalio rosalynn rosalynne
+        rosamarie rosamund rosamunde rosan rosanda rosane rosanella rosangelo rosanno rosegret rosegunde
+        rosehilde rosel roselene roselette roselies roseliese roselind roselinde roselius rosellina
+        rosello roselore roselotte rosely rosemaria rosemie rosemonde roseta rosete rosetraut rosetto
+        rosevelt roshni rosiane rosidarinka rosinda rosine rosino rositha rosito rositta rosl roslin
+        roslinda roslinde rosmaria rosmunda rosmundo rosolina rosolino rosolo rossanna rossiter rosska
+        roswita rosália rosária rotger rothmund rotka rotraud rotraut rou rouba rouben roumpini rouven
+        rouzbeh rovnak rowan rowdy rowen rowland roxanda roxandra royka royza rozalin rozalinda
+        rozalinta rozalyn rozana rozarijo rozario rozbeh rozemarijn rozen rozenn rozinka rozka rrahim
+        rrustem ruadhri ruadhán ruaidhri ruaidhrí ruairi ruairidh ruan ruaraidh rubens rubino ruchma
+        rucsanda rucsandra rudenz rudger rudmer rudolfa rudolfina rudolphe rudolphus ruedy ruffina
+        ruffino rufin rufine rufo ruggera ruggiero rugilė ruhama ruja rukan rukije rukmani rumelia
+        rumenitchka rumeysa rumia runa runald runfried runhild ruo rupa ruperta rupertus rupini ruppert
+        rupprecht ruprecht ruriko rusa rusanda rusandra rusen rush rusko ruslanas rusmira russa rustemas
+        rutgerus ruthard ruthild ruthilde ruthy ruti rutilia rutilio ruttar rutti ruut ruvins ruwaydah
+        ruwen ruxanda ruxhdi ruy ruza ruzana ruzha ruzhdie ruzmir ruzmira ruždija ryang ryanne ryder
+        rylan rylee ryleigh rylie rymantas ryne ryno ryoh ryohei ryooko ryosaku ryotaro ryou ryouhei
+        ryouichi ryouji ryouko ryoutarou ryozo rytas ryunosuke ryuuji ryuuzaburou ryuzaburo ryuzo ráhel
+        ráðhildur räto régina réginald régulo réjanne réjeanne rénald ríkharð ríona ríonach rómulo
+        rósalind rósamunda rósant rósar rósbjörg rósfríður róshildur rósinkrans rósmundur róza rózsi
+        rózsika röbke röpke rös röschen rösel rösi rösly rösy rötger röttger rúrik rút rünno rüstem
+        rütger rüveyda rüya rūtenis saaba saadettin saale saana saandra saapke saaskia saba sabaha
+        sabapathipillai sabas sabata sabatina sabato sabella saber sabien sabiene sabila sabinchen
+        sabire sabiye sabrija sabrine saburi saburo sachi sachika sachin sacide sacit sada sadaaki sadaf
+        sadakazu sadam sadao sadat saddam sadedin sadeta sadhbh sadig sadija sadko sadmir sadudin
+        sadulla sadullah sady saemi saffet safia safije safwan sagar sagara sagardeep sagita sahand
+        sahba saher sahira sahire sai saibe saidas saide saied saifuddin saige saima saimi saimira saini
+        saito saja sajida sajjan sajjid sajmira sakae sakarias sake sakire sako sakthivel sakuko sakumi
+        sakurako salaheddine salbjörg saliamonas salihcan salihe salime salinda saline saliye salle
+        salli salmi salmon salný salomea salomeea salomeia salomena salomia salomon salomé salomée
+        salomón salonica saltuk salud salva salvadora salvadore salvar salvatora salvatorica salvatorico
+        salvijs salvinu salvo salómon salćin samad samah samanta sambula samedin sameh samihah samin
+        samina samita samitha samoil samoila sampana samu samuela samuele samuelle samuil samuils
+        samuilă samwel samya sanam sanami sanaz sancha sancho sandalia sandalio sandel sanderijn sandhu
+        sandina sandita sandrien sandrina sandrino sanelma sanem saner saniya sanjeeva sanjiva sanjukta
+        sanjulata sanneke sannie sanny santhakumar santhirasegaram santhirasegaran santiaga santine
+        santoshi santtu sanyi sanzia sanzio saoirse sapar saparbek sape saqib sarab saraswati
+        saravanabavan saray sardar sardin sare sareh sarianna sariel sarienke sarino sarith sariye
+        sarlota sarmis sarmite sarmiza saro saroginidevi saroja sarp sarper saruhan sas sasan saschko
+        saschtka sashko sashtka sasikaran sasikumar sasja sason sassa sathananthan satka satkurunathan
+        sattar saturna saturnin saturno saudina saula saulcerīte saulo saulutė saulytė saura saurimas
+        sauveur savanah savastina savastinca savastiţa savatije save savel savelie savelina saverimuthu
+        saveta savetka savian saviana savin savine savinien savion savko savu savva sawa sawao sawyer
+        sayde sayeeda sayer saygın sayime sayo sayyid sayım sazime saća scarlat scarlette schadi schahab
+        schahnaz schahresa schaker schantin schelte schenka schivko scholastika scholastique scholastyka
+        schorsch schteliana schtelijana schteriana schterijana schterju schturjanka schuyler schwanette
+        schwanhild schweer schwero schwittert scilla scipione scolastica seamus seana seb sebald sebas
+        sebastianus sebastien seben sebestyén sebino sebiye sebnem sebouh sebuhi seconda secondina
+        secondino secunda secundina secundino sedefka seden sediq sedko sedrick sedžad seead seede seeko
+        seena seeta seevaratnam sef sefi sefora sefy segunda sehmudin seibold seido seigo seika seiki
+        seino seishi seita seiyu sejada sejdi sejdo sejer seka sekhar selahittin selam selamet selamije
+        selay selcan selfinaz selima selimir selinde seline sellam sellapah sellaph sellapha sellar
+        selmir selva selvadurai selvaggia selvakumar selvamalar selvaraju selvendran selvet selvie
+        selvinaz selwa selwyn selyf semahat semanur semiramide semiramis semire semiye semião semjon
+        semyon senahid senan sencer sendija seneca senen seng senga seniha senni seno senol senta
+        senthilkumaran senthilvelu sentiliana sentiljana seona seonaid seoras seosamhin sepehr seppi
+        seppl serafine serafína seral serbana sercay seren serenity sereno sergen serghe serghi serghie
+        sergi sergia sergijus sergine sergius sergiusz serhad serin serine seringül serjoscha sermet
+        serra serse sertan sertaç sertorio sertório servais servan servanda servando servane servanne
+        servat servatius servulo sesselía sesta sestilia sestilio sesto setareh settima settimia settimo
+        seumas seun sevan sevasta sevastaska sevasti sevastia sevastian sevastiana sevcan sevdalija
+        sevdalin seve seved severa severi severiana severiano severin severinus severo sevgin sevilljan
+        seviye sevleta sevli seydi seyfi seyfullah seyh seyhun seyidaga seza sezayi sezgi sezin seëra
+        shabana shabhavi shabsai shabsi shabtai shadya shaghayegh shahab shahbaz shahida shahide
+        shahresa shahriar shahrokh shahryar shahrzad shahzad shail shailee shailendra shaira shaista
+        shaked shakhriyar shakir shakoor shakuntla shalev shamai shamar shameen shameena shameer
+        shameera shamin shamina shamir shamira shamiram shammai shamsuddin shanaz shandy shang shania
+        shaniya shanmugalingam shannah shannen shantha shanti-devi shantimitra shanya shaqire shaquan
+        shaquille sharaf sharam sharareh sharbil shareen sharise sharman sharmila sharokh sharona
+        shashi-kala shashi-prabha shavit shawkat shawne shawqi shaye shaylee shazie shedighalid sheelagh
+        sheera sheffield shefkate shefkie shefquet shega shehrie shekhar shektibay shelbi shelbie shelva
+        sheme shendvera shenka shere sherelle sherene sheribane sherm shervin sherwin sheryn sheva shida
+        shideh shigeaki shigehiro shigekazu shigemasa shigemi shigemitsu shigenobu shigenori shigeta
+        shigeto shigeya shigeyo shigeyoshi shih shihab shihomi shikibu shile shimpei shinako shinar
+        shinichirou shinnichi shino shintarou shinzo shiona shiqirie shiqirije shiran shireen shirou
+        shiv shiva shivko shizu shizuo shloma shmaryahu shmavon shmoolik shmuela shmulik shoba shoichiro
+        shokouh sholeh sholto shonagh shonah shosaku shoshi shou shouichi shouko shouta shoutarou
+        shprintza shprinza shqiponja shraddha shreekant shreya shri shtelijana shteliyana shterijana
+        shteriyana shterju shteryu shturyanka shuan shubha shuichiro shuki shuko shukri shuri shusaku
+        shuzo shyamal shyamala shyamapada shyan shyana shyann shyanne shyqiri sia siani sibbele sibbern
+        sibe sibele sibila sibilla sibille sibin sibinka sibo sibrand sibren sibyla sibylla sibéal sicco
+        sicke sică sidi sidik sidki sido sidoine sidonia sidonie sidonija sidonius sidor sidse sidónia
+        sie siea sieb siebeld siebeldiene siebentje siebert siebolt siebrand siebrecht siebren sieds
+        siefke siegbert siegberta siegbritta siegenot sieger siegert siegfred siegfrid siegfrieda
+        siegfriede sieghard siegharda sieghardt sieghart sieghelm sieghild sieghilde sieglind siegmar
+        siegmund siegrun siegtraud siegulf siegwald siegward siegwart siek sieka sieko sieme siemen
+        siemie siemon siemona siemone sien sienna siep siepie sieppie sierd sierk siet sieta siete
+        sietha sietie sietje sieto siety sieuwke siever sievert sifet sig sigbert sigbjörn sigbjørn
+        sigbritt sigdís sigdór sigenot sigfred sigfrid sigfrido sigfried sigge siggeir siggerður siggi
+        sighard sighart sighelm sighild sighilde sighle sigi sigifredo sigisbert sigishelm sigismond
+        sigismonda sigismondo sigismund sigle siglind sigmut signhild sigolf sigolène sigourney sigried
+        sigrund sigrunn sigtraud sigtrud sigun sigunde sigune sigurberg sigurbjarni sigurbjartur
+        sigurdór sigurey sigurfinnur sigurgrímur sigurgísli sigurhanna sigurhans sigurkarl sigurlaugur
+        sigurleif sigurleifur sigurmundur sigurpáll sigursveinn sigurást sigurásta siguróli sigurósk
+        sigurþóra sigutis sigvald sigvor sigward sigwart sigyn sigþóra sihveri siire siive sija sijbren
+        sije sijke sijme sijtse sijtske sijtze sikira sikke sikkeline sikko sikstilija sila sile silena
+        silene silfá silia silio silka silko silla silo silvain silvaine silvas silve silveria silverio
+        silvestar silvestr silvestra silvestras silvestru silvian silviana silviane silvica silviea
+        silvije silvijo silvino silvja silvy silvère silvéria siman simanka simarjit simbad simeone
+        simeonka simi simina siminica simioana simme simmo simonette simonetto simons simpert simperta
+        simplicio simplício simson simão siméon sinaida sincere sincero sinclair sindre sinefta sineke
+        sinel sinela sineta singa singaratnam sinibaldo sinica sinja sinje sinnarajah sinnathambi sinne
+        siny sinđelija siofra sion sioned sipi sippe sippie sippo sira sirak siria siriana siriano
+        sirikit sirine sirio sirja sirka sirke sirkkaliisa sirko sirle sirlei sirlis sirly sirma siro
+        sirp sirrý siru sirvan sirwan sisaltina sisira siska siss sissi sissy sista sistina sistino
+        sisto sitanath sithamparapillai sittampalam siubhan siun siurt sivabalan sivagnanam
+        sivagurunathan sivaji sivajini sivakurunathan sivananthan sivasundaram sivathasa sive sivine
+        siwan sixte sixtine sixtus siya sjaan sjack sjak sjambertus sjanelle sjanie sjannie sjeng sjirk
+        sjoeke sjoerdje sjoke sjon sjonni sjonnie sjonny sjouk sjur sjut sjuttje skaidrius skaistis
+        skaistė skapti skarlatos skender skerdian skerdilaid skifter skip skippy skirmantė skirmundas
+        skjöldur skorri skrima sky skyla skylar skyler skæringur skírnir skúlína slas slaveiko slavej
+        slavejko slavena slavenka slavenko slavey slaveyko slavia slavija slavina slaviya slavna
+        slavojka slavoljubka slavomil slavomila slim slimane sloane slobodka sláva smarand smarandache
+        smarandita smaro smeralda smeraldo smiljan snefrid sneha sneza snezha snieguolė snjáfríður
+        snjólfur snæbjörg snæþór soava soave soazic soazig sobha sobhi sobhie sobina sobine soccorsa
+        soccorso socrate soeke sofian sofica sofiea sofieke sofije sofijka sofika sofio sofiyka sofiţa
+        sofja sofoklli sofoula sofraniasas sofronije sofronio sofus soghra sohad sohan sohvi soichi
+        soichiro soilikki soizic sojeva soji soka soki solbritt soledade solen solenne soline solja
+        sollaug solmaz solo solomia solomie solomonia sols soltana soltanica solvy solweig soly solza
+        soma somia somna somnath sonica soniea sonka sonnfried sonngard sonnhard sonnhardt sonnhild
+        sonnhilde sonnie sonný sonoe sonomi sooriyakala soosaipillai sophoklis sophy sorana sorica
+        sorinel sorinela sorkunde sorne sorusch sorush sossia sossio sosthène sosuke sotaro sotira
+        souichirou soultana soumia soun souren sousan souzan soyoko spartaco spasenka spenser speranta
+        spirache spirica spiridona spiridoula spiros spyridonas spyrini spyrinia spyronikolas sraar
+        srbijanka srbin srbislava srbo srboslav srebrenka srebrenko sretan srećka srgjan srini srinivas
+        srinivasa sršan stach stafford staika stajka staka stamatis stamatoula stamena stamenka stamo
+        stanciu stancuta standa stanel stani stanislao stanislaus stanislova stanjo stanny stanoj
+        stanojka stanoy stans stanuta stanyo stančo starri stasja stasya stathis stati statko stav
+        stavre stavrica stavru stavrula stayka staņislava stašimir steef steeve steeven stefanina
+        stefanino stefanio stefaniya stefanus steff steffan steffie stefánia steinberg steindóra
+        steinhildur steini steinvör steinþóra steivan stelia stelija stelijana stelio steliya steliyana
+        steljana stelka stelvia stelvio stelyana stepanas steph stephanus stephon sterea stergianoula
+        sterian steriana sterica sterie sterina stern sterre steuart stevana stevica steyn stieg
+        stigbjörn stiina stila stilianos stilijana stiliyana stiljan stilla stinus stiofán stirling
+        stjepana stjepo stoffel stoiana stoilana stoios stojancho stone stoney storm stormie stoyadin
+        stoyancho stoyna stratos stratton straško strezju strezyu struan stu sturlaugur sturmhard
+        sturmius stynke styrbjörn styrkár stéfane stélio stéphanette stígur stănică suan suayip subeetha
+        subha subhas subhendu subhra subina subinka subir subrata sucheta sudarshan sufe sufia sufian
+        sufiya sufyan suhasini sujit sujko suleika sulekha sulevi sullivan sulltane sulpice suma sumako
+        sumanda sumangala sumarrós sumathy sumati sumi sumie sumit sumiteru sumru sundaralingam
+        sundarampillai sundralingam sunetra sunhild sunija sunit sunitha suniti sunke sunnefa sunniva
+        suntke sunčana suoma suphi suphiye sura suraj suranjan surat surekha sureskumar surjeet sururi
+        suryo suse suseela suseenthira susen susette sussane susse sutapa sutharshan sutharshini
+        sutherland suule suus suvikki suyko suzannah suze suzel suzelle suzeta suzon suzue suzuyo svafa
+        svafar svan svanberg svanbjörg svanbjörn svanhild svanibor svanlaugur svantje svanþór svata
+        svatomír svatoslav svatoslava sveina sveinberg sveinborg sveindís sveinfríður sveinhildur
+        sveinlaug sveinsína sveinung sveinþór svenn sverker svetin svetinka svetislava svetko svetlan
+        svetljo svetlyo sveto svetoslava sveva sviatoslav svjatoslav sváfnir svätoslav světla světlana
+        světluše swaantje swan swanette swaneus swanhild swanhilde swanja swanje swann swantje swaroop
+        sweder sweer sweety swen swenja swibertus swidbert swjatoslaw sybe sybill sybilla sybrand sybren
+        syd sydnee sydni sydnie syert syle sylka sylko sylvana sylvane sylvanie sylvelin sylvestre
+        sylvian sylvianne sylvine sylvio sylvius sylvère symela symeon symon symphorien synne synnöve
+        syohei syria syssel sytse sytske sytze szabina szandra szeréna szonja sztevana szvetlana sámuel
+        sári säde sämi sæbjörg sæbjörn sær særós sævald sævaldur séamas sébastian sébastienne ségolène
+        séraphin séraphine séverin sílvio sînzian sînziana sófus sólberg sólbjörg sólbjört sóldís
+        sóllilja sólmundur sólon söhnke söke söncke sönke sönmez söntke sühel süheyl sümer sümeyra
+        sümeyya sümeyye sünje sünke sünko süntje süntke süral sürmeli săndica săvan sıddık sırrı taake
+        taalke taavet taavetti taavo tab tabea tache taciser tacito taco tadaaki tadaharu tadahiko
+        tadahisa tadako tadamasa tadamichi tadanobu tadanori tadao tadasu tadayasu tadayoshi tadayuki
+        taddea taddeo tadeo tadeus tadeušas tadeáš tadgh taeke taghi taghie taghrid tahamtan tahera
+        tahere tahire tahnee taide taigo taija taijirou taiki taima taimo tairi taisi taisier taisija
+        taiyo taizo taje takae takaharu takahide takahito takaji takakazu takamasa takanari takatoshi
+        takatsugu takayo take takeaki takefumi takejiro takenori takeru takeyuki takiko tako takuko
+        takuo takurou takuto tala talaat talbot tale talea taleb taleke taletta taleus talida taliesin
+        talih talina taline talis taliyah talja talke talko tallina talma talmadge talmon talon tamae
+        tamayo tambet tamia tamim tamio tamiya tamme tammo tamsin tamuita tamzin tanasa tanasache
+        tanasica tanasie tanasije tancho tancredi tancredo tancrède taneja tangi tangie tanguy tani
+        taniko tanina tanino taniusa tanka tankred tankut tanneke tannie tanno tanny tano tansel tansu
+        tantica tanuja tanush tanvier tanwen tanyu taoufik tapash tapasi tapati taran tarcis tarcisia
+        tarcísio tare targo tarjaliisa tarlochan tarquin tarquinia tarquinio tarran tarrant tarsilia
+        tarsilio tarsita tarun taschka tascu tashka tasica tasja taslima tassilo tasso tassos tasuku
+        tate tateo tatieana tatijana tatja tatje tatsufumi tatsuhiko tatsuhiro tatsuji tatsuki tatsumi
+        tatsushi tatsutoshi tatsuyuki tatuya taunita tauras taurean tauri taurino tauris taurus
+        tautvydas tavares tavia tavis tavish tavon tawnee tawni taxiarchoula taya tayfur taygun tayler
+        tayseer tayuko tayunomi tayyar tayyibe tayyip tazio tazuko taşkın taško taťjana teade teag
+        teagan teague teake teatske tebbe tebbo techiya tecla tecwyn teda tedd teelke tegwen tehilla
+        teije teika teiksma teilo teis teisuke teisutis teit teivi tejvir tekla teklia tekmile tekna
+        tela telemaco teleri telesforo telisa telke tell telli telly telsa telse temenura temenuschka
+        temenushka temima temir temira temistocle temma temme temmo tencho tenjo tenshi tenyo tenzile
+        teobalda teobaldo teodolinda teodolindo teodorian teodorica teodorico teodorin teodorina teodoru
+        teodosia teodosie teodosio teodula teodulo teodóra teofan teofana teofanija teofilia teofilija
+        teofilis teohari teotóneo teotónio tepa tercero tere terenzia terenzio teresinha teresio
+        terezina terhikka terigio terkel terrill tersilla tersillo teru terufumi teruko teruo teruyo
+        terza terzia terzina terzino terzio terzo terēzija terţulia terţulian teslime tesse tessel tessy
+        tetje tetsuhiro tetsukazu tetsuko tetsumi tetsushi tette tettje teufik teunie teunis teuntje
+        teus tevie tevin tex teye teyfik tezcan tezer teófilo tešo thabit thaddäus thaddée thade thado
+        thage thalea thalie thamar thamara thambimuthu thambo thampiah thanabalasingam thanasis thane
+        thanendran thangavadivel thangavelu thanja thankmar tharmakulasingam thassilo thavarajah
+        thavarasa thavaseelan thaïs thecla theddy thede thedo thedy thees thei theile theobald theobalda
+        theobert theodeline theodhor theodolinde theodorus theodosia theodosis theodoula theofan
+        theofaneia theofania theofano theofil theofila theofilaktos theofried theohold theoklis
+        theolinde theologos theona theonia theophanis theophil theophilus theopoula thera theresie
+        thessalia theun theunis theus theventhira theventira thiagarajah thibaud thido thielo thiemo
+        thiery thies thieu thieß thijmen thijn thilde thildi thildy thimaq thimo thimothée thiphaine
+        thiru thirukumar thirunavukarasu thirza thiyakarajah thiébaud thobe thoralf thorben thorbjørg
+        thordis thorfin thorkil thormod thorolf thorstein thorun thorunn threasa thron thuraiappah
+        thuraiappiah thure thurid thusnelda thyge thyl thyra thé théau théodora théodorine théodose
+        théodule théophane théotime thérèsine thérèze ti tiberia tiberio tiberius tibina tiburce
+        tiburcia tiburcio tiburtius tibério tibúrcio tica tico ticu ticuta ticuşor tido tiede tiedo tiek
+        tieke tiembinus tieme tiemen tiemo tiene tieneke tieny tiernan tierney ties tietje tietsia
+        tifaine tifanie tifenn tiferet tifor tihamér tihana tiho tihomil tihomira tiido tiitas tiitus
+        tiivi tijana tije tijen tijl tijmen tijn tijs tikvah til tila tilbert tildanat tilde tilen
+        tilica tilina tilko till tilla tilli tillmann tilman tilmann timi timka timm timme timmie timmo
+        timoftei timoftie timon timotea timotei timoteo timotheus timothey timothé timothée timuçin
+        tincuta tindara tindaro tinel tinela tinko tiphanie tiphany tippi tippy tiream tirtsa tirtsah
+        tirza tirzah tita titas titel titiana titie titina titta tizian tizio tiţă tjaard tjaart tjabbe
+        tjaberich tjabert tjabo tjade tjaden tjadine tjadke tjado tjake tjakea tjakko tjako tjakobus
+        tjalda tjalke tjallie tjallien tjalline tjalling tjamdine tjamko tjanka tjard tjardo tjarkea
+        tjarkje tjarko tjebbe tjerk tjeu tjip tjipke tjipkje tjisse tjitte tjomme tjorven tjörvi tobe
+        tobia tobin toderita todora todorina todosia toe toetie tofayl tohei toimi toke tokie tokinori
+        tokio toko tokuzo tole tolentino tolgahan tolgay tolmina tolmino tolomeo tolunay tomaida
+        tomasina tomasino tomaso tomass tomazina tomie tomihiro tomijs tomio tomishige tomislava
+        tomisław tomisława tomita tomka tomke tomm tomma tommas tommasa tommasina tommasino tomohito
+        tomoji tomokatsu tomoo tomos tomosuke tomotaka tomoyo tomoyoshi toncho tonica tonina tonius
+        tonje tonjo tonju tonn tonna tonyo tonyu toontje topi topias toprak toralf toralv torcato
+        torella torello torey torfin torfinn torge torgun torgunn torhild toribia toribio torin torina
+        torindo torino torjus torkel torkil torkild torkjell torlaug torleif torquato torquil torrance
+        torrence torrey torun torvald toschin tosco toshiharu toshihito toshiji toshimasa toshimitsu
+        toshin toshinobu toshinori toshirou toshiyasu tosun tota totti touma touria toussaint toussainte
+        tovah tovjašas toygar toyoaki toyomichi trace trae traiana traiko trajka trajčo trandafira
+        tranquilla tranquillino tranquillo traolach traudel traudi traudl traudlinde traugott trauhard
+        trautchen trauthilde trautlind trautlinde travon trayan trayanka trayko tre treacy trefor
+        tremaine tremayne tremol trendafila trendafilka tressy treufried treuhard treuhart trevelyan
+        trever trevina trevion trevon triada triana triantafilos triantafyllia triantafyllitsa trica
+        trien trienette trientke trifan trifu triine trijn trijnke trijntsje trinchen trini trinidade
+        trinité trino trinold trintje trinus triona tripti trisevgeni tristana tristano tristen tristian
+        tristin triston tristram tristán tritan trix trixi trixie trofim trofimena trofin troita troju
+        troyu trpe trudbert trudel trufka trui trutz tryfon tryggve trynke tryntsje trystan trëndafile
+        tsahi tsai tsan tseard tseng tsirla tsivia tsjeard tsjebbe tsjerk tsu tsuguhiro tsuguhisa tsukie
+        tsuneaki tsunehiro tsuneji tsuneko tsunemi tsung tsvee tsviya tucker tudorache tudorin tudorina
+        tudose tudosia tudosie tudur tufail tugay tugdual tugomir tulcho tulia tulio tuljo tullia tully
+        tulsa tunahan tunay tunko tunnis tunç tuo turadj turel turkan turkka turlough turner turo turs
+        tutku tuukka tuulevi tuure tuğberk tuğra tvrtko twm txomin tyanka tybritt tycho tye tyge tyko
+        tylaj tylor tymoteusz tyn typhaine typhanie tyquan tyrel tyrese tyrfingur tyrza tyshawn tytti
+        tzana tzela tzemach tzeni tzenko tzeno tzezka tziona tzipi tzippi tzivia tzonju tzoulia tzvika
+        tânia tätje tõiv töbea tönna tönnies tönno töns túlio tülbeyda tülün tümay tümer türkay ubalda
+        ubaldina ubaldino ubbe ubbina ubbine uberta ubertina ubertino uberto ubeydullah uda udai uday
+        udaya ude udi udrea ufe uffo ufo uga uggi ughetta ughetto uglješa ugolina ugolino ugutz uilkje
+        uilliam uisdean uke uko ulbert ulbertus ulderica ulderico ulferdina ulfrida ulfried uli uliana
+        uliano ulises ulisse ulisses uliva ulivo uljas ulli ulpia ulpian ulpiana ulpio ulpiu ulpt ulric
+        ulricke ulrico ulrikke ultan ultima ultimo uluç ulvika ulviye ulviyye ulwin ulysse uma-devi
+        umashankar umaymah umbelina umberta umbertina umbertino umbra umbro umesh umme ummo umur umutcan
+        unai undine undinė undis unette unity unnie unny unnþór upinder upke ural urania uranie uranio
+        uranius urara uras uraz urazaly urbaine urbana urbe urbina urbino urbo urda urfeta urgel uria
+        uriah urielle urime urio urko urmet urmi urmil ursela ursl ursule ursulina ursus urta urtan urte
+        urthe urtza urtzi urvashi urvi uršula usko utae utako uthayakumaran uthayasooriyan uthman utho
+        utkan utkucan utkur uto utpal utta uttam utto utz uudo uuras uusi uuve uve uvo uxía uxío uygar
+        uzay uzeifa uğurcan vaagn vache vacius vaclava vadimas vadivelu vagharsh vagia vagiani vahap
+        vahbie vahida vahit vaia vaida vaidievutis vaidilutė vaido vaidutis vaiko vaili vaimi vainamo
+        vaios vairamuthu vaishali vaithialingam vaiva vakina valantis valarmathy valbjörg valbjörn
+        valbon valbone valdar valdberga valde valdek valdeko valdemara valdemaro valdemars valdeminas
+        valdi valdina valdino valdo valdonė valdor valdrina valdu valdur valentas valente valentien
+        valentijn valentini valentínus valeriana valeriea valerijan valerijs valerionas valerius
+        valeriyan valeru valeruţa valesca valeska valev valfrid valgarð valiantsin valierius valis
+        valjet valju valle vallentin vallis vally valma valmar valmundur valný valpas valpuri valsamis
+        valther valvanera valvi valène valériane valérianne valérien valérine valério valéry valþór
+        vanaja vancho vando vanea vangelica vangelija vangeliya vangelka vanghele vangheli vanghelie
+        vanghelina vanghelita vangjeli vanina vanio vanju vanjuscha vanni vannina vannino vanora
+        vanuschka vanushka vanyu vanyusha vara varathan vardit varhudi varinia varja varje varlan varmo
+        varo varol vartolomei vartolomeu vasanti vasatha vasi vasilije vasilijus vasilina vasilisa
+        vasiliya vasiliţa vassilia vassilija vassiliya vassja vasya vasylyj vath vathsala vatica vaughan
+        vaxhid vaxhide veatriki vecdi vedia vediha vega vegar vegim vehibe vehid veimo veine veit veith
+        vejsil vela veldin velea veleslav velianna veliano velie velija velik velimirka velina velinka
+        velio velislav velissarios velizara velka vellamo velleda vellipillu veloudo velten veltishko
+        velyo vemija venancia venanzia venanzio vencel venceslao venceslav venceslava vendel vendela
+        vendulka venelina venerando venere venerica venerina venerino venerio venerka venero venetia
+        venia veniamin veniamina venio venira venja venkatesh venke venla ventura venturina venturino
+        venturo venuše venância venâncio veranda verbena verdi verdiana verdiano vergila vergilia
+        vergilica vergilie vergiliu vergina verginica verginija verginiya veridiana verika verim
+        veritchka verity verjinia verjinija verjiniya verl verle verlin verlyn verne vernharður vero
+        veroana veron veroni veronie veroniki veroonika versilia verter verzhinia verzhinija verzhiniya
+        veríssimo veselinko veseljka veseljko veselko vesena vesik vespasian vespasiano vessel vessena
+        vessik vester vestimir vetka vetu veturia veturliði vetuta veva vexi veysi vezen vezhen vezia
+        vezio vezira viana vianne vianney vianor viačeslavas vibecke vibekke vibretha vic vicdan vicenc
+        vicent vicenţia vick vico victoire victorien victorin vicência vidaga vidakas vidan vidhu vidija
+        vidimantas vidin vidju vidka vidmanta vidmantis vidmantė vidminas vidmondas vido vidojko vidol
+        vidolina vidoslav vidu vidutė vidyu vidūnas vienna vieri viero vig vigantas vigilia vigilio
+        vigintas vigita viia viigo viivika vijayakumar vijayalaxmi vijayarajah vijayathasan viking vikis
+        viknarajah vikram vikramjit viktorie viktorien vilayat vilbergur vilde vildís vilem vilemína
+        vilenas vilfred vilfredo vilfrido vilfríður vilhelmas vilhelmi vilhelmiina vilhelmina vilheme
+        vili vilia vilibald vilibalda vilica vilimas vilio vilja villar villem villi villiam vilmer
+        vilmo vilmus vilna vilouš vilve vilvi viléma vin vinaldina vincencij vincente vincentine
+        vincents vincenz vincenzino vincenţiu vincianne vineet vineeta vinga vini vinicia vinicius vinuc
+        viny vinzent violaine violanda violanta violante violanthi violantina violetë violina violène
+        viorela viorelia viorina vipul vipula virag virgaudas virgile virgilia virgilius virginica
+        virginiya virgis virgle virgo virgolino virgília viriato viridiana virjinia virjinija virjiniya
+        virko virmantas virna viroana virona virtyt virva virzhinia virzhinija virzhiniya virág visa
+        visan vismantas vistiana vistina visvaldas visvalingam vital vitala vitale vitalia vitalian
+        vitaliana vitaliano vitalijs vitalina vitaline vitalino vitalio vitalis vitalius vitan
+        vitantonia vitantonio vitcho vitilina vitka vitold vitolis vitoriano vitorina vitorio vitto
+        vittore vittoriana vittoriano vitus vitório viuţa vivalda vivaldo vivenzio vivette viviano
+        vivijana viviyana vizgirdas višeslava vjatsheslav vjekoslava vjera vladana vladena vladiana
+        vladilena vladimieras vladimira vladimiro vladimiros vladislavas vladka vladko vladlen vladė
+        vlastimír vlasto vlefta vlera vlăduţ vocke voijin voimir voinea voja vojislavka vojmír vojn
+        vojna vojteška vojtěška vokke voldemar voldimaras voline volkard volkart volkbert volkea volkert
+        volkeus volkhard volkhardt volkhart volkher volkrad volkward volkwart volkwin volline vollrath
+        vollrich volma volmar volmer volodja volrad volratas voltaire volturno vonne vootele vordís
+        voske voula voyn vratislava vreneli vribella vries vroni vroukje vsevolods vukadin vukadinka
+        vukan vukić vuko vukoje vukoman vukomir vukosav vukota vuksan vula vulchan vule vulka vulkan
+        vulo vuslat vuta vutjo vutka vuto vuturica vutyo vučeta vučina vyda vydas vygandas vygantas
+        vygaudas vygintas vytautė vytoldas väinämö värdi vélia véra vérane véronica vérène vésteinn
+        vífill vítězslava víťazoslav vöggur völundur văluc věnceslav věnceslava věruška waalke waddah
+        wadhah wadi wadid wadih wafi wagn wahab wahib wahiba wahidullah wajid wajieh wajih wakaba wako
+        walbert walburg walda waldburga waldburgis waldfried waldfriede waldtraud waldtraut walentina
+        walenty waleria walery walfried walfrieda walfriede wali walli wallie wallis walraad walt walti
+        waltraude waltrud waltrude waltrudis walty wampie wander wando wandrille wanja wanne waqar
+        wardell warnfried warrick warwick wasil wasilij wassily wastl watban watse watte watze way wayde
+        wayland waymon webster weda wedig wedigo weera weertdine wego weikhard weine welf welfhard
+        welmoed welmoet wencke wenda wendee wendel wendela wendelgard wendelien wendelin wendeline
+        wendelinus wendemar wenka wenke wennemar wenno wenzel wenzu wernfried werngard wernhard wernher
+        wernhild werra werter werther wessel wesseline westley whoan wia wiarda wiardus wibbe wibbo
+        wibecke wibekke wiberty wibke wibo wibrand wibrandus wichard wicher wichert wichor wictor wida
+        widad wido wiebcke wiebelt wiebertus wiebo wiebold wiebren wiechert wiegand wiegbert wiegert
+        wieghart wieland wiemer wieneke wienik wienke wiep wiepie wiepke wiepkje wierd wiesje wiet wiete
+        wieteke wiethold wietje wigand wigbert wigdis wiggo wiglaf wijbren wijnanda wike wiking wikje
+        wilbrand wilbrandt wilderich wilfrid wilfrida wilfrieda wilfriede wilgard wilger wilhard
+        wilhardt wilhelma wilja wilka wilken wille willehad willemieke willemina willempje willfried
+        willhart willianne willibert willibrord willibrordus willien willm willma willmar willms willo
+        willrich wilm wilmar wilmhard wilmo wilmut wilmy wilt wiltraud wiltraut wiltrude wiltrudis
+        wimjan win winand wincenty windell winfield winfrid winfrieda winfriede wing wingolf winke winni
+        winnimar winny winrich wintrud wipke wisse wit wita witalij withold witlof witmar witosława
+        witta wittmar wiveca wiveka wivi wivine wiwi wladimiro wladislaus wobke wojcek wolbert wolbertus
+        wolbrich woldemar wolfbert wolfdieter wolfdietrich wolfeckart wolff wolfgard wolfgünter wolfhard
+        wolfhardt wolfhart wolfhelm wolfhermann wolfhilde wolfmar wolfrid wolfried woline wolline
+        wollrich wolrad wolther woody woom wopke woutriëlle wren writzer wubbo wulf wulfhard wulfhardt
+        wum wunibald wunnibald wybe wybke wybrand wybren wykeline wylie wylko wyman wyn wynand wyndham
+        wyneken wynn wynne wypkje wytse wytske wytze wärner wübbe wübbina wübbine wübbo wübke wübkea
+        władek xabi xabier xan xander xandl xandra xanthe xanthi xanthos xanthoula xarles xaveer xaveria
+        xaverius xavi xaviera xavière xeni xenie xenofontas xenophon xesus xhemajl xhemir xherald
+        xhevrie xhezair xhirald xhoana xhuliana xie ximena xoaquin xosé xufe xulio yaarit yablena
+        yablenka yachin yachiyo yacine yackov yackova yacob yadin yadollah yadviga yafit yahavit yahel
+        yahor yakar yaki yakim yakut yalım yalın yaman yamaç yamina yamini yamit yancho yanica yanick
+        yanik yanne yannic yannig yannik yannis yanush yanushka yaprak yara yardena yareli yaroslava
+        yasemen yasen yashpal yashwant yassar yassen yasuaki yasufumi yasuhide yasuichi yasukata
+        yasukazu yasuki yasumasa yasumi yasumitsu yasunaga yasuro yasutomo yasutoshi yasuyoshi yatinder
+        yaun yaver yavor yavuzhan yawar yazid yazmin yaël yaëlle yağız yağızcan yda yde yecheskel
+        yechezkel yechiam yeheskel yehezkel yehoshuah yehoyakim yekta yeltay yelva yeng yerachmiel
+        yermiyahu yeruham yesen yeshaiahu yesica yessen yetkin yeul yfke yian yiehiel yiftach yil yinon
+        yishai yishay yivsam yiğitcan yiğithan yke yle ylenia ylermi ylvije ymke ymkje ymte yngvild ynon
+        ynske ynès yoad yoan yochai yochanan yoe yoeri yogalingam yogarasa yogendra yogendran yogeshwer
+        yogev yohai yohanan yoheved yohichi yohji yoichiro yoji yolaine yoland yolanta yolène yonadav
+        yonah yoni yonina yorck yorick york yosefa yoselin yoshiichirou yoshiji yoshimoto yoshinari
+        yoshitoshi yoshiya yoshiyasu yosio yosma yosun youcef youichirou youji youki youli youtarou
+        yovcho ypatia ype ysaline yseult yt ytje ytsje yudai yuee yuha yuhi yujin yukano yukimasa yukimi
+        yukinari yukine yukino yukinobu yukiyo yuli yuliy yulka yuma yumie yumika yuna yuria yurie
+        yusaku yusufcan yuuichirou yuuka yuumi yuuna yuuta yuya yuzu yvain yvana yvane yvanie yvanna
+        yvanne yvelise yvelyne yvetta yvo yvonna yvonnette yvonni yvonnick yzebrand zabelė zabihullah
+        zacarias zaccaria zaccheo zach zacharenia zacharia zacharie zachei zackery zafeiria zafeiris
+        zafeiroula zafira zafirka zagorca zahara zaharica zaharie zahariea zaharina zaharinka zahed
+        zaheda zahia zahida zahit zahoor zaide zainea zaira zairo zak zakar zakary zaker zakira zakiyyah
+        zalja zalo zalya zaman zamanbek zamfirica zamfiriţa zamig zamin zan zanas zander zanfir zanfira
+        zanica zanna zannis zao zaprjan zapryan zarach zarah zarakh zareef zareh zarfija zaria zarif
+        zarik zarin zaro zavastia zavastiea zaydan zayn zbignevas zbignevs zborov zbysław zbyšek zdislav
+        zdislava zdravenka zdrino zduanida zduard zechariah zed zeda zeesha zeeshan zeetje zeferas
+        zeferina zeferino zefferina zefferino zefira zefirel zefirina zefirino zeger zehava zehorit
+        zehrudin zeidan zein zejnie zejxhane zekai zeke zekeria zekerijah zekeriye zekie zekir zelai
+        zelal zelea zelina zelinda zelindo zelino zelio zelmira zelmiro zeltīte zeman zemrije zeng zeni
+        zenica zenius zennur zennure zeno zenobio zenone zenovica zenovie zenoviea zenys zenzi zepp
+        zeqie zeqje zeqo zernin zeyad zeynab zeynulla zhanina zhasmina zhejno zheka zhelez zhelezna
+        zheljo zhelo zhelyo zhetchko zheyno zhinela zhirayr zhitinja zhivica zhivitza zhoresa zhorzh
+        zhorzheta zhuang zhulduz zhuliana zhulijan zhun zia zied ziemowit zigfridas zigmontas zigmundas
+        zigmuntas zigor zigridas zihnet zihni zihnija zijo zikret zikrija zikriye zila zilli zinautas
+        zinca zincuta zinedine zinica zino zinon zinovia zinovie zinovii zipi zirafete ziska zissel
+        zissis ziver ziwar ziyaettin zizi zizica zişan zlatana zlatija zlatinka zlatislava zlatuše zoea
+        zoeke zoey zografia zoica zoie zoiea zoika zois zoitchka zoitsa zoiţa zoje zojka zoli zong
+        zoniea zophanías zophonías zorada zorel zorela zorina zorione zorislav zoritza zoriţa zorko
+        zornica zornitza zoroslav zosia zoubir zoulfia zoulikha zoyka zoárd zoë zsiga zsolti zsuzsi
+        zsóka zuhdo zunan zuo zuriñe zvanko zvetelin zvetil zvetka zvetko zvezda zvezdelina zvika zviya
+        zvjatka zvonimira zvulun zwaan zwaanhilde zwaantje zwanette zwantien zwantje zweer zydi zygfryd
+        zyhdi zyhrie zylfie zymbyle zymer zymryd zyrie zyrjeta zyta záboj zäzilie zélia zélie zéline
+        zéphir zéphirin zéphirine zéphyr zília zübeyda zühre zühriye zühtü zülküf zümrüt züsi àngels
+        ábel ági ágústína álfdís álfrún álmos álvara ármey árnína áshildur áskell áslaugur ástbjörg
+        ástbjörn ástdís ástfríður ástmar ástmundur ástrún ásvaldur áurea ädu ägidius älke ännchen ådne
+        ågot ågoth åsgeir åshild åslaug åsmund åste æsa çajup çağlasu çağın çelik çiljeta éabha éadaoin
+        éanna éibhear élaine élcio élia élio énio éponine ída íde ír írena ísafold ísar ísey ísidór
+        ísólfur íva óla órlaith ósvaldur óttarr õie õlme ögn öivind ökkeş ölver ölvir ömercan öner önne
+        önundur örne össur özay özdal özdemir özgenur özgü özmen öztürk øivor øjvind ørjan ørnulf øyvor
+        úlla úndína ülar ülari ülevi ülviye ümitcan ümmiye ünver ünzile ýrgrun þengill þeyr þormar
+        þorsteina þrándur þyrí þórfríður þórgunnur þórheiður þórleif þórlindur þórstína þórveig ādolfs
+        ćamila ćemal ćerima ćiril ćirilo čazir čedo čedomila česlav česlava česlavas česė đeni đoka đoko
+        đuka đulijana đulka đura đurica ĳpe ĳsbrand ĳtje ĳtsje ĳttje ľucián ľudevít ľudo şaduman şahap
+        şahika şansın şaziment şehmus şehmuz şehnaz şemsettin şemsi şeniz şentürk şevki şevkinaz şevkiye
+        şevval şiir şima şinasi ştefanita ştefanut şüheda šaćir šefkije šefćet šeina šerifa šima špelca
+        štefa šukrija šućro šzeir żaneta żanna žan žanas žaneta želimír želislava željan žeraldas
+        žeraras žigmund žika živkica živodrag životije žydronė žydrė žygantas žygimantas žygintas
         """
 
     static let familyNames = """

@@ -102,6 +102,15 @@ extension Detectors {
         // Greetings and the world they greet, in the languages of the introducers ("Hola Mundo").
         "hola", "hallo", "bonjour", "salut", "ciao", "olá", "ola", "hoi", "hey", "buongiorno", "buenos", "buenas", "guten",
         "mundo", "welt", "monde", "mondo", "wereld", "world", "todos", "tutti", "allemaal", "zusammen",
+        // Prepositions and the like that start sentences in the other languages ("Bei Fragen").
+        "bei", "mit", "für", "und", "oder", "auf", "aus", "nach", "vor", "über", "unter", "seit", "ohne", "zum", "zur", "im",
+        "am", "als", "wie", "wenn", "sehr", "auch", "noch", "nur", "schon", "hier", "heute", "bitte", "pour", "avec", "sans",
+        "chez", "dans", "sur", "sous", "para", "con", "sin", "por", "desde", "hasta", "senza", "com", "sem", "voor", "met",
+        "zonder", "bij", "dla", "przy", "bez",
+        // Languages and nationalities (family names too, but "Debian's English" is no person).
+        "english", "french", "german", "spanish", "italian", "dutch", "portuguese", "polish", "irish", "welsh", "scottish",
+        "british", "american", "european", "chinese", "japanese", "korean", "russian", "swedish", "danish", "norwegian",
+        "finnish", "greek", "turkish", "arabic", "hindi", "latin",
         // Assistants and products named like people: "Hi Claude", "Alexa Skills".
         "claude", "siri", "alexa", "cortana", "gemini", "jarvis", "copilot", "bard", "ollama", "llama", "mistral",
     ]
@@ -129,6 +138,8 @@ extension Detectors {
         static let given = NameFlags(rawValue: 1)
         static let family = NameFlags(rawValue: 2)
         static let dictionary = NameFlags(rawValue: 4)
+        /// A given name rare in every country that lists it ("Bei"): if short, only before a family name.
+        static let rareGiven = NameFlags(rawValue: 8)
     }
 
     /// The generated lists (`NameLists`, from census and registry lists) and the hand-written
@@ -143,6 +154,7 @@ extension Detectors {
             }
         }
         add(NameLists.givenNames, .given)
+        add(NameLists.rareGivenNames, .rareGiven)
         add(NameLists.familyNames, .family)
         add(NameLists.dictionaryWords, .dictionary)
         for name in firstNames {
@@ -230,7 +242,10 @@ extension Detectors {
         if !flags.contains(.given), let hyphen = text.bytes[i..<firstEnd].firstIndex(of: 0x2D), hyphen - i >= 2 {
             flags = nameFlags(i, hyphen).intersection(.given)
         }
-        let known = flags.contains(.given)
+        // A short rare given name ("Bei", "Mit") is as often a word of another language: read like
+        // an English word, only a family name after it counts. Longer rare ones are names.
+        if flags.contains(.rareGiven), firstEnd - i >= 4 { flags.insert(.given) }
+        let known = flags.contains(.given) || flags.contains(.rareGiven)
         let introducedByWord =
             i >= 2
             && (Self.introducersByPenultimate[Int(Bytes.lower(text[i - 2]))].contains {
@@ -251,7 +266,7 @@ extension Detectors {
         }()
         let introduced = introducedByWord || precededByTitle(i)
         guard known || introduced || unknownBeforeFamily || particleFollows && !flags.contains(.dictionary) else { return firstEnd }
-        let wordGiven = flags.contains(.dictionary)
+        let wordGiven = flags.contains(.dictionary) || !flags.contains(.given)
         let midSentence = text[i - 1] == 0x20 && (Bytes.isLower(text[i - 2]) || text[i - 2] == UInt8(ascii: ","))
         var end = firstEnd
         // Surname(s): capitalised words after a space (O'Brien, Smith-Jones).

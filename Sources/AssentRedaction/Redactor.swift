@@ -205,6 +205,12 @@ public struct Redactor: Sendable {
         {
             return true
         }
+        // A shell or template variable, alone or at the head of a path: `$TOKEN`, `$B/v1/me`.
+        if value.hasPrefix("$") {
+            let name = value.utf8.dropFirst().prefix { Bytes.isUpper($0) || Bytes.isDigit($0) || $0 == 0x5F }
+            let rest = value.utf8.dropFirst(1 + name.count)
+            if !name.isEmpty, rest.isEmpty || rest.first == UInt8(ascii: "/") { return true }
+        }
         let v = value.lowercased()
         return v.hasPrefix("process.env") || v.hasPrefix("os.environ") || v.hasPrefix("os.getenv") || v.hasPrefix("getenv(")
             || v.hasPrefix("env[") || v.hasPrefix("env.") || v.hasPrefix("config.") || v.hasPrefix("settings.") || v.hasPrefix("secrets.")
