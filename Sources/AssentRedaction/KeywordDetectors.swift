@@ -20,29 +20,6 @@ extension Detectors {
         case awsSecret
     }
 
-    /// The words of an identifier: split at `_`, `-`, `.`, and camelCase boundaries, lower-cased.
-    static func words(of identifier: String) -> [String] {
-        var words: [String] = []
-        var current: [UInt8] = []
-        var previousLower = false
-        for c in identifier.utf8 {
-            guard Bytes.isAlnum(c) else {
-                if !current.isEmpty { words.append(String(decoding: current, as: UTF8.self)) }
-                current.removeAll(keepingCapacity: true)
-                previousLower = false
-                continue
-            }
-            if Bytes.isUpper(c), previousLower, !current.isEmpty {
-                words.append(String(decoding: current, as: UTF8.self))
-                current.removeAll(keepingCapacity: true)
-            }
-            current.append(Bytes.lower(c))
-            previousLower = !Bytes.isUpper(c)
-        }
-        if !current.isEmpty { words.append(String(decoding: current, as: UTF8.self)) }
-        return words
-    }
-
     /// Whether the bytes contain, case-insensitively, a fragment every secret-naming word has.
     static func mayNameSecret(_ bytes: [UInt8], _ start: Int, _ end: Int) -> Bool {
         var k = start
@@ -77,23 +54,63 @@ extension Detectors {
         return true
     }
 
-    /// Classifies an identifier like `DB_PASSWORD` or `stripeSecret`.
-    static func nameKind(_ identifier: String) -> NameKind? {
-        let parts = words(of: identifier)
-        guard !parts.isEmpty else { return nil }
-        if parts.contains(where: { harmlessNameParts.contains($0) }) { return nil }
-        if parts.contains("aws") && parts.contains("secret") { return .awsSecret }
-        if parts.contains(where: { passwordParts.contains($0) })
-            || parts.last.map({ $0.hasSuffix("password") || $0.hasSuffix("passwd") }) == true
-        {
-            return .password
+    /// Classifies the identifier `bytes[start..<end]`, like `DB_PASSWORD` or `stripeSecret`, by
+    /// its words (split at `_`, `-`, `.` and camelCase boundaries, compared lower-cased and packed:
+    /// no `String`).
+    static func nameKind(_ bytes: [UInt8], _ start: Int, _ end: Int) -> NameKind? {
+        var words = 0
+        var aws = false, secretWord = false, password = false, secret = false, keyQualified = false
+        var previous: PackedWord?
+        var lastWord = start..<start
+        var wordStart = start
+        var previousLower = false
+        func word(_ range: Range<Int>) -> Bool {
+            guard !range.isEmpty else { return true }
+            let w = PackedWord(bytes, range.lowerBound, range.upperBound)
+            if harmlessKeys.contains(w) { return false }
+            words += 1
+            if w == awsKey { aws = true }
+            if w == secretKey { secretWord = true }
+            if passwordKeys.contains(w) { password = true }
+            if secretKeys.contains(w) { secret = true }
+            if w == keyKey, let previous, keyQualifierKeys.contains(previous) { keyQualified = true }
+            previous = w
+            lastWord = range
+            return true
         }
-        if parts.contains(where: { secretParts.contains($0) }) { return .secret }
-        if let k = parts.lastIndex(of: "key"), k > 0, keyQualifiers.contains(parts[k - 1]) {
-            return .secret
+        for k in start..<end {
+            let c = bytes[k]
+            guard Bytes.isAlnum(c) else {
+                guard word(wordStart..<k) else { return nil }
+                wordStart = k + 1
+                previousLower = false
+                continue
+            }
+            if Bytes.isUpper(c), previousLower, k > wordStart {
+                guard word(wordStart..<k) else { return nil }
+                wordStart = k
+            }
+            previousLower = !Bytes.isUpper(c)
         }
+        guard word(wordStart..<end), words > 0 else { return nil }
+        if aws && secretWord { return .awsSecret }
+        let endsLikePassword =
+            lastWord.count >= 6
+            && (matches(bytes, lastWord.upperBound - 6, "passwd")
+                || lastWord.count >= 8 && matches(bytes, lastWord.upperBound - 8, "password"))
+        if password || endsLikePassword { return .password }
+        if secret || keyQualified { return .secret }
         return nil
     }
+
+    static func packed(_ words: Set<String>) -> Set<PackedWord> { Set(words.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) }) }
+    static let harmlessKeys = packed(harmlessNameParts)
+    static let passwordKeys = packed(passwordParts)
+    static let secretKeys = packed(secretParts)
+    static let keyQualifierKeys = packed(keyQualifiers)
+    static let awsKey = PackedWord("aws")
+    static let secretKey = PackedWord("secret")
+    static let keyKey = PackedWord("key")
 
     static let passwordParts: Set<String> = ["password", "passwd", "passphrase", "pwd", "pw", "pass", "passcode"]
     static let secretParts: Set<String> = [
@@ -137,8 +154,7 @@ extension Detectors {
         let resume = max(i + 1, nameEnd)
         // Cheap prefilter on bytes before building any string: most words name no secret.
         guard nameEnd - i >= 2, Self.mayNameSecret(bytes, i, nameEnd) else { return resume }
-        let name = text.string(i..<nameEnd)
-        guard let kind = Self.nameKind(name) else { return resume }
+        guard let kind = Self.nameKind(bytes, i, nameEnd) else { return resume }
         guard let (valueStart, valueEnd, quoted) = assignedValue(after: nameEnd, prose: true) ?? namedEntryValue(i, nameEnd) else {
             return resume
         }

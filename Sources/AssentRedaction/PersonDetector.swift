@@ -254,7 +254,8 @@ extension Detectors {
         let particleFollows: Bool = {
             guard text[firstEnd] == 0x20, Bytes.isLower(text[firstEnd + 1]) else { return false }
             let particleEnd = text.runEnd(from: firstEnd + 1, Bytes.isLower)
-            return text[particleEnd] == 0x20 && Self.strongParticles.contains(text.string((firstEnd + 1)..<particleEnd))
+            return text[particleEnd] == 0x20 && particleEnd - firstEnd <= 4
+                && Self.strongParticleKeys.contains(PackedWord(text.bytes, firstEnd + 1, particleEnd))
         }()
         // A word no list knows, not an English word, before a family name the lists know ("Aylla
         // Costa", "Lunna Oliveira"): a given name they miss.
@@ -349,5 +350,6 @@ extension Detectors {
     static let titleKeys = Set(titles.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
     static let notNameKeys = Set(notNames.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
     static let particleKeys = Set(particles.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
+    static let strongParticleKeys = Set(strongParticles.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
     static let streetWordKeys = Set(streetWordsAfterNames.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
 }
