@@ -64,7 +64,13 @@ struct Detectors {
                 } else {
                     wordAt(i)
                 }
-                if text.boundaryBefore(i, Bytes.isBase64) { awsSecretByContext(at: i) }
+                // An AWS secret is a run of exactly 40 base64 characters: only a run of letters and
+                // digits that long, or one that goes on with "+" or "/", can be one.
+                if end - i == 40 || text[end] == UInt8(ascii: "+") || text[end] == UInt8(ascii: "/"),
+                    text.boundaryBefore(i, Bytes.isBase64)
+                {
+                    awsSecretByContext(at: i)
+                }
                 i = end
                 continue
             }

@@ -22,30 +22,44 @@ extension Detectors {
 
     /// Whether the bytes contain, case-insensitively, a fragment every secret-naming word has.
     static func mayNameSecret(_ bytes: [UInt8], _ start: Int, _ end: Int) -> Bool {
-        var k = start
-        while k + 1 < end {
-            switch Bytes.lower(bytes[k]) {
-            case 0x70:  // p: pass, pwd, pw
-                let b = Bytes.lower(bytes[k + 1])
-                if b == 0x77 { return true }
-                if b == 0x61, k + 3 < end, Bytes.lower(bytes[k + 2]) == 0x73, Bytes.lower(bytes[k + 3]) == 0x73 { return true }
-            case 0x73:  // secret
-                if k + 5 < end, matches(bytes, k, "secret") { return true }
-            case 0x74:  // token
-                if k + 4 < end, matches(bytes, k, "token") { return true }
-            case 0x6B:  // key
-                if k + 2 < end, matches(bytes, k, "key") { return true }
-            case 0x63:  // cred
-                if k + 3 < end, matches(bytes, k, "cred") { return true }
-            case 0x62:  // bearer
-                if k + 5 < end, matches(bytes, k, "bearer") { return true }
-            default:
-                break
+        bytes.withUnsafeBufferPointer { p in
+            var k = start
+            while k + 1 < end {
+                // Most bytes start no fragment: one table lookup says so.
+                guard fragmentStarts[Int(p[k])] else {
+                    k += 1
+                    continue
+                }
+                switch p[k] | 0x20 {
+                case 0x70:  // p: pass, pwd, pw
+                    let b = p[k + 1] | 0x20
+                    if b == 0x77 { return true }
+                    if b == 0x61, k + 3 < end, p[k + 2] | 0x20 == 0x73, p[k + 3] | 0x20 == 0x73 { return true }
+                case 0x73:  // secret
+                    if k + 5 < end, matches(bytes, k, "secret") { return true }
+                case 0x74:  // token
+                    if k + 4 < end, matches(bytes, k, "token") { return true }
+                case 0x6B:  // key
+                    if k + 2 < end, matches(bytes, k, "key") { return true }
+                case 0x63:  // cred
+                    if k + 3 < end, matches(bytes, k, "cred") { return true }
+                case 0x62:  // bearer
+                    if k + 5 < end, matches(bytes, k, "bearer") { return true }
+                default:
+                    break
+                }
+                k += 1
             }
-            k += 1
+            return false
         }
-        return false
     }
+
+    /// The letters a secret-naming fragment starts with, either case: p, s, t, k, c, b.
+    static let fragmentStarts: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for c in "pstkcbPSTKCB".utf8 { table[Int(c)] = true }
+        return table
+    }()
 
     @inline(__always)
     static func matches(_ bytes: [UInt8], _ at: Int, _ word: StaticString) -> Bool {
@@ -124,12 +138,19 @@ extension Detectors {
 
     /// Whether a value reads as code (an expression, a type, an interpolation), not a literal.
     static func looksLikeCode(_ value: ArraySlice<UInt8>) -> Bool {
-        if value.contains(where: { "<>{}[]\\ ,;".utf8.contains($0) }) { return true }
+        if value.contains(where: { codeBytes[Int($0)] }) { return true }
         // A call or a tuple (`getenv("X")`, `sign(user`, `(a, b)`): a bracket opened right after
         // a name, or first. Brackets elsewhere are a password's punctuation (`UEXpE&2F5)n6WYra`).
         guard let open = value.firstIndex(of: UInt8(ascii: "(")) else { return false }
         return value[value.startIndex..<open].allSatisfy { Bytes.isAlnum($0) || $0 == 0x5F || $0 == 0x2E }
     }
+
+    /// The bytes that make a value read as code: `<>{}[]\ ,;`.
+    static let codeBytes: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for c in "<>{}[]\\ ,;".utf8 { table[Int(c)] = true }
+        return table
+    }()
 
     /// How often the character class changes along a value: random keys change often,
     /// identifiers (`FTS5CustomTokenizer`) rarely.
