@@ -167,6 +167,8 @@ public struct Redactor: Sendable {
 
     /// Values that stand in for a secret rather than being one.
     static func isPlaceholder(_ value: String) -> Bool {
+        let u = value.utf8
+        if !u.isEmpty, !u.contains(where: { $0 >= 0x80 }) { return isASCIIPlaceholder(u) }
         let v = value.lowercased()
         if v.isEmpty { return true }
         if v.allSatisfy({ $0 == "*" || $0 == "x" || $0 == "." || $0 == "•" || $0 == "#" || $0 == "-" }) { return true }
@@ -186,6 +188,31 @@ public struct Redactor: Sendable {
         return false
     }
 
+    /// `isPlaceholder` for ASCII values, on the bytes (no lower-cased copy).
+    static func isASCIIPlaceholder(_ u: String.UTF8View) -> Bool {
+        if u.allSatisfy({ "*x.#-".utf8.contains(Bytes.lower($0)) }) { return true }
+        let first = u.first!, last = u.last!
+        if first == UInt8(ascii: "<") && last == UInt8(ascii: ">") || first == UInt8(ascii: "[") && last == UInt8(ascii: "]") {
+            return true
+        }
+        if startsCaseInsensitive(u, "{{") || startsCaseInsensitive(u, "${") || startsCaseInsensitive(u, "%(")
+            || first == UInt8(ascii: "$") && u.dropFirst().allSatisfy({ Bytes.isAlpha($0) || $0 == 0x5F })
+        {
+            return true
+        }
+        let bytes = Array(u)
+        if bytes.count <= 16 {
+            if placeholderKeys.contains(PackedWord(bytes, 0, bytes.count)) { return true }
+        } else if placeholders.contains(String(decoding: u.map(Bytes.lower), as: UTF8.self)) {
+            return true
+        }
+        if startsCaseInsensitive(u, "your_") || startsCaseInsensitive(u, "your-") || startsCaseInsensitive(u, "<your") { return true }
+        // "example" anywhere, case-insensitively.
+        return Text(bytes: bytes).contains("example", in: 0..<bytes.count)
+    }
+
+    static let placeholderKeys = Set(placeholders.filter { $0.utf8.count <= 16 }.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
+
     static let placeholders: Set<String> = [
         "password", "pass", "pwd", "secret", "changeme_placeholder", "your_password", "yourpassword", "your-password",
         "your_api_key", "your-api-key", "your_token", "your_secret", "redacted", "example", "placeholder", "dummy", "none",
@@ -195,27 +222,64 @@ public struct Redactor: Sendable {
 
     /// Values that name where a secret comes from (an environment variable, a config lookup).
     static func isReference(_ value: String) -> Bool {
+        let u = value.utf8
         // A member access in code (`form.password.value`, `cfg.db.pass`) names where the value is.
-        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
-        if parts.count >= 2,
-            parts.allSatisfy({ part in
-                guard let first = part.unicodeScalars.first, first.properties.isAlphabetic || first == "_" else { return false }
-                return part.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" }
-            }), !value.utf8.contains(UInt8(ascii: "@"))
-        {
-            return true
+        if u.contains(UInt8(ascii: ".")), !u.contains(UInt8(ascii: "@")) {
+            if u.contains(where: { $0 >= 0x80 }) {
+                let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+                if parts.allSatisfy({ part in
+                    guard let first = part.unicodeScalars.first, first.properties.isAlphabetic || first == "_" else { return false }
+                    return part.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" }
+                }) {
+                    return true
+                }
+            } else if isMemberAccess(u) {
+                return true
+            }
         }
         // A shell or template variable, alone or at the head of a path: `$TOKEN`, `$B/v1/me`.
         if value.hasPrefix("$") {
-            let name = value.utf8.dropFirst().prefix { Bytes.isUpper($0) || Bytes.isDigit($0) || $0 == 0x5F }
-            let rest = value.utf8.dropFirst(1 + name.count)
+            let name = u.dropFirst().prefix { Bytes.isUpper($0) || Bytes.isDigit($0) || $0 == 0x5F }
+            let rest = u.dropFirst(1 + name.count)
             if !name.isEmpty, rest.isEmpty || rest.first == UInt8(ascii: "/") { return true }
         }
-        let v = value.lowercased()
-        return v.hasPrefix("process.env") || v.hasPrefix("os.environ") || v.hasPrefix("os.getenv") || v.hasPrefix("getenv(")
-            || v.hasPrefix("env[") || v.hasPrefix("env.") || v.hasPrefix("config.") || v.hasPrefix("settings.") || v.hasPrefix("secrets.")
-            || v.hasPrefix("self.") || v.hasPrefix("this.") || v.hasPrefix("request.") || v.hasPrefix("args.") || v.hasPrefix("vault:")
-            || v.hasSuffix("()") || v.utf8.contains(UInt8(ascii: "(")) && v.hasSuffix(")") || v == "true" || v == "false"
+        for prefix: StaticString in [
+            "process.env", "os.environ", "os.getenv", "getenv(", "env[", "env.", "config.", "settings.", "secrets.", "self.", "this.",
+            "request.", "args.", "vault:",
+        ] where startsCaseInsensitive(u, prefix) {
+            return true
+        }
+        if u.last == UInt8(ascii: ")"), u.contains(UInt8(ascii: "(")) { return true }  // `read()`, `get("x")`
+        return u.count <= 5 && (startsCaseInsensitive(u, "true") && u.count == 4 || startsCaseInsensitive(u, "false") && u.count == 5)
+    }
+
+    /// ASCII identifiers joined by dots, none empty: `form.password.value`.
+    static func isMemberAccess(_ u: String.UTF8View) -> Bool {
+        var atPartStart = true
+        for c in u {
+            if c == UInt8(ascii: ".") {
+                if atPartStart { return false }
+                atPartStart = true
+            } else if atPartStart {
+                guard Bytes.isAlpha(c) || c == 0x5F else { return false }
+                atPartStart = false
+            } else {
+                guard Bytes.isAlnum(c) || c == 0x5F else { return false }
+            }
+        }
+        return !atPartStart
+    }
+
+    /// Whether `u` starts with `prefix` (ASCII, lower case), compared case-insensitively.
+    static func startsCaseInsensitive(_ u: String.UTF8View, _ prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        var k = 0
+        for c in u {
+            if k == count { return true }
+            if Bytes.lower(c) != prefix.utf8Start[k] { return false }
+            k += 1
+        }
+        return k == count
     }
 
     /// A bare hex digest (a checksum or commit id) rather than a secret.
