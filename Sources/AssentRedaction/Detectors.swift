@@ -514,16 +514,16 @@ struct Detectors {
         } else if groups.first.map({ $0 == 1 }) == true, groups.dropFirst().elementsEqual([3, 3, 4]), text[i] == UInt8(ascii: "1") {
             ok = oneSeparator && !slashes
         } else if digits[0] == 0, groups.count >= 2, oneSeparator, groups.allSatisfy({ $0 >= 2 }),
-            digits.count >= 10 || digits.count == 9 && hasPhoneWord(before: i)
+            digits.count >= 10 || digits.count == 9 && saysPhone(before: i)
         {
             // National, with the trunk prefix: 030 1234 5678, 06 12 34 56 78, 020 7946 0958.
             ok = PhoneNumberingPlans.isNational(digits) && !(groups.count == 3 && dots && groups.last == 4)
-        } else if groups.count == 1, (8...15).contains(digits.count), hasPhoneWord(before: i) {
+        } else if groups.count == 1, (8...15).contains(digits.count), saysPhone(before: i) {
             ok =
                 PhoneNumberingPlans.isNational(digits) || PhoneNumberingPlans.isNorthAmerican(digits)
                 || PhoneNumberingPlans.isInternational(digits) || PhoneNumberingPlans.isNationalWithoutTrunk(digits)
         } else if groups.count >= 2, separators.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") }),
-            groups.allSatisfy({ $0 >= 2 }), (9...11).contains(digits.count), hasPhoneWord(before: i)
+            groups.allSatisfy({ $0 >= 2 }), (9...11).contains(digits.count), saysPhone(before: i)
         {
             // Grouped, after a phone word, with no trunk prefix: countries that dial none (514 178 800
             // in Poland, 912 34 56 78 in Spain) and area codes written without it (31 2277-5152 in Brazil).
@@ -537,9 +537,9 @@ struct Detectors {
         add(i, k, .phone)
     }
 
-    /// Whether a phone word appears in the 32 bytes before `i` (on the same line).
-    func hasPhoneWord(before i: Int) -> Bool {
-        var start = max(0, i - 32)
+    /// Whether a phone word appears in the 32 bytes before `i` (or from `lower`), on its line.
+    func hasPhoneWord(before i: Int, from lower: Int? = nil) -> Bool {
+        var start = lower ?? max(0, i - 32)
         if let newline = text.bytes[start..<i].lastIndex(of: 0x0A) { start = newline + 1 }
         // Only at the start of a word ("tel" is not a phone word inside "bestelling"), compared
         // with the words that start with its letter.
@@ -548,6 +548,43 @@ struct Detectors {
             where k + word.utf8CodeUnitCount <= i && text.hasPrefix(word, at: k, caseInsensitive: true) {
                 return true
             }
+        }
+        return false
+    }
+
+    /// Whether a phone word is said for the number at `i`: on its line before it, or as the
+    /// header of its column in a CSV file or a Markdown table ("id,name,phone" above "7,Ann,…").
+    func saysPhone(before i: Int) -> Bool {
+        hasPhoneWord(before: i) || phoneColumn(i)
+    }
+
+    /// Whether the number at `i` sits in a column (cells split by `,`, `;`, tab or `|`) whose
+    /// header, up to 20 lines above without a blank line between, holds a phone word.
+    func phoneColumn(_ i: Int) -> Bool {
+        let lineStart = text.runStart(before: i) { $0 != 0x0A }
+        guard
+            let separator = [UInt8(ascii: ","), UInt8(ascii: ";"), 0x09, UInt8(ascii: "|")].first(where: { sep in
+                text.bytes[lineStart..<i].contains(sep)
+            })
+        else { return false }
+        let column = text.bytes[lineStart..<i].reduce(0) { $1 == separator ? $0 + 1 : $0 }
+        var end = lineStart - 1  // the newline ending the line above
+        for _ in 0..<20 {
+            guard end > 0 else { return false }
+            let start = text.runStart(before: end) { $0 != 0x0A }
+            guard end > start else { return false }  // a blank line ends the table
+            // This line's cell at the same index: the header when it names a phone.
+            var cell = 0
+            var cellStart = start
+            for k in start...end where k == end || text[k] == separator {
+                if cell == column {
+                    if k - cellStart <= 40, hasPhoneWord(before: k, from: cellStart) { return true }
+                    break
+                }
+                cell += 1
+                cellStart = k + 1
+            }
+            end = start - 1
         }
         return false
     }
