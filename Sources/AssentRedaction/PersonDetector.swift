@@ -107,6 +107,8 @@ extension Detectors {
         "am", "als", "wie", "wenn", "sehr", "auch", "noch", "nur", "schon", "hier", "heute", "bitte", "pour", "avec", "sans",
         "chez", "dans", "sur", "sous", "para", "con", "sin", "por", "desde", "hasta", "senza", "com", "sem", "voor", "met",
         "zonder", "bij", "dla", "przy", "bez",
+        // The first words of places named after saints ("San Diego", "São Paulo", "Santa Monica").
+        "san", "são", "santa", "santo", "sankt", "saint", "sainte", "st", "ste", "sta",
         // Languages and nationalities (family names too, but "Debian's English" is no person).
         "english", "french", "german", "spanish", "italian", "dutch", "portuguese", "polish", "irish", "welsh", "scottish",
         "british", "american", "european", "chinese", "japanese", "korean", "russian", "swedish", "danish", "norwegian",
