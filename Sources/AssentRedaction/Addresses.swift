@@ -342,6 +342,15 @@ struct PackedWord: Hashable, Sendable {
         for k in 0..<min(end - start, 16) { put(Bytes.lower(bytes[start + k]), at: k) }
     }
 
+    init(_ word: String) {
+        for (k, byte) in word.utf8.prefix(16).enumerated() { put(Bytes.lower(byte), at: k) }
+    }
+
+    /// The words (of at most 16 bytes: longer ones could not be told apart) as a set.
+    static func set(_ words: some Sequence<String>) -> Set<PackedWord> {
+        Set(words.lazy.filter { $0.utf8.count <= 16 }.map(PackedWord.init))
+    }
+
     private mutating func put(_ byte: UInt8, at k: Int) {
         if k < 8 { low |= UInt64(byte) << UInt64(8 * k) } else { high |= UInt64(byte) << UInt64(8 * (k - 8)) }
     }

@@ -51,16 +51,11 @@ struct Text {
         return k
     }
 
-    /// Lower-cased text of the `length` bytes before `i` (within the line), for context words.
-    func contextBefore(_ i: Int, length: Int = 48) -> String {
+    /// The `length` bytes before `i`, within its line: where context words are looked for.
+    func contextRange(before i: Int, length: Int) -> Range<Int> {
         var start = max(0, i - length)
         if let newline = bytes[start..<i].lastIndex(of: 0x0A) { start = newline + 1 }
-        return String(decoding: bytes[start..<i].map(Bytes.lower), as: UTF8.self)
-    }
-
-    /// Lower-cased text of the line around `i`, and the line before it.
-    func lineContext(_ i: Int) -> String {
-        String(decoding: bytes[lineContextRange(i)].map(Bytes.lower), as: UTF8.self)
+        return start..<i
     }
 
     /// The range of the line around `i` and the line before it.

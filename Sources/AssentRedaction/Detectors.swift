@@ -301,7 +301,7 @@ struct Detectors {
         // other detectors may still take it).
         if Bytes.isDigit(text[k]) || (text[k] == UInt8(ascii: ".") && Bytes.isDigit(text[k + 1])) { return false }
         if Bytes.isAlpha(text[k]) { return true }
-        let before = contextRange(before: i, length: 20)
+        let before = text.contextRange(before: i, length: 20)
         // A version (or an image's tag: `image: app:2.12.25.44`), not an address.
         if Bytes.lower(text[i - 1]) == UInt8(ascii: "v") || text.contains("version", in: before) || text.contains("ver ", in: before)
             || text.contains("release", in: before) || text.contains("build", in: before) || text.contains("image", in: before)
@@ -410,7 +410,7 @@ struct Detectors {
         let (digits, groups, end, separator) = run
         guard digits.count == 9, text.boundaryAfter(end, { Bytes.isAlnum($0) || $0 == UInt8(ascii: "-") }) else { return false }
         guard groups == [3, 2, 4] || groups == [9] else { return false }
-        let context = contextRange(before: i, length: 40)
+        let context = text.contextRange(before: i, length: 40)
         let mentioned = text.contains("ssn", in: context) || text.contains("social sec", in: context)
         guard groups == [3, 2, 4] || mentioned else { return false }
         if groups == [3, 2, 4], separator == UInt8(ascii: " "), !mentioned { return false }
@@ -539,8 +539,7 @@ struct Detectors {
 
     /// Whether a phone word appears in the 32 bytes before `i` (or from `lower`), on its line.
     func hasPhoneWord(before i: Int, from lower: Int? = nil) -> Bool {
-        var start = lower ?? max(0, i - 32)
-        if let newline = text.bytes[start..<i].lastIndex(of: 0x0A) { start = newline + 1 }
+        let start = text.contextRange(before: i, length: lower.map { i - $0 } ?? 32).lowerBound
         // Only at the start of a word ("tel" is not a phone word inside "bestelling"), compared
         // with the words that start with its letter.
         for k in start..<i where text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 }) {
@@ -594,13 +593,6 @@ struct Detectors {
         for word in phoneWords { table[Int(word.utf8Start[0])].append(word) }
         return table
     }()
-
-    /// The `length` bytes before `i`, within its line.
-    func contextRange(before i: Int, length: Int) -> Range<Int> {
-        var start = max(0, i - length)
-        if let newline = text.bytes[start..<i].lastIndex(of: 0x0A) { start = newline + 1 }
-        return start..<i
-    }
 
     // MARK: IBAN
 

@@ -1,11 +1,6 @@
 /// Secrets recognised by the name they are given or the words around them: passwords, generic
 /// API secrets, AWS secret keys, and credentials in connection strings.
 extension Detectors {
-    static let passwordWords = ["password", "passwd", "passphrase", "pwd", "pass"]
-    static let secretWords = [
-        "secret", "token", "apikey", "api_key", "api-key", "access_key", "accesskey", "auth_key",
-        "private_key", "client_secret", "credential", "signing_key", "encryption_key", "bearer",
-    ]
     /// Names that merely talk about a secret: their values are not secrets.
     static let harmlessNameParts: Set<String> = [
         "length", "len", "min", "max", "count", "size", "policy", "hint", "reset", "field",
@@ -117,11 +112,10 @@ extension Detectors {
         return nil
     }
 
-    static func packed(_ words: Set<String>) -> Set<PackedWord> { Set(words.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) }) }
-    static let harmlessKeys = packed(harmlessNameParts)
-    static let passwordKeys = packed(passwordParts)
-    static let secretKeys = packed(secretParts)
-    static let keyQualifierKeys = packed(keyQualifiers)
+    static let harmlessKeys = PackedWord.set(harmlessNameParts)
+    static let passwordKeys = PackedWord.set(passwordParts)
+    static let secretKeys = PackedWord.set(secretParts)
+    static let keyQualifierKeys = PackedWord.set(keyQualifiers)
     static let awsKey = PackedWord("aws")
     static let secretKey = PackedWord("secret")
     static let keyKey = PackedWord("key")

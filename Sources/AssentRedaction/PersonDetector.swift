@@ -159,21 +159,23 @@ extension Detectors {
         add(NameLists.rareGivenNames, .rareGiven)
         add(NameLists.familyNames, .family)
         add(NameLists.dictionaryWords, .dictionary)
-        for name in firstNames {
-            let bytes = Array(name.utf8)
-            if bytes.count <= 16 { table[PackedWord(bytes, 0, bytes.count), default: []].insert(.given) }
-        }
+        for name in firstNames where name.utf8.count <= 16 { table[PackedWord(name), default: []].insert(.given) }
         return table
     }()
 
     /// The table's flags for the word `start..<end` (compared lower-cased; a word starting with
     /// a letter outside ASCII is lower-cased as Unicode).
     func nameFlags(_ start: Int, _ end: Int) -> NameFlags {
-        guard end - start <= 16 else { return [] }
-        if text[start] < 0x80 { return Self.nameTable[PackedWord(text.bytes, start, end)] ?? [] }
-        let lower = Array(text.string(start..<end).lowercased().utf8)
-        guard lower.count <= 16 else { return [] }
-        return Self.nameTable[PackedWord(lower, 0, lower.count)] ?? []
+        lowercasedKey(start, end).flatMap { Self.nameTable[$0] } ?? []
+    }
+
+    /// The word `start..<end` packed lower-cased (as Unicode when it starts outside ASCII:
+    /// "Élodie"), or nil when longer than 16 bytes.
+    func lowercasedKey(_ start: Int, _ end: Int) -> PackedWord? {
+        guard end - start <= 16 else { return nil }
+        if text[start] < 0x80 { return PackedWord(text.bytes, start, end) }
+        let lower = text.string(start..<end).lowercased()
+        return lower.utf8.count <= 16 ? PackedWord(lower) : nil
     }
 
     /// Names of fields that hold a person's name in JSON, YAML, CSV headers and forms.
@@ -214,16 +216,8 @@ extension Detectors {
     /// or when it is no English word ("Julia Roberts", "Jürgen Weber", not "Julia Language").
     mutating func person(at i: Int) -> Int {
         guard let firstEnd = capitalisedWord(at: i) else { return i + 1 }
-        // Names and titles are short: longer words are neither, and need no string.
-        guard firstEnd - i <= 16 else { return firstEnd }
-        let firstKey: PackedWord
-        if text[i] < 0x80 {
-            firstKey = PackedWord(text.bytes, i, firstEnd)
-        } else {
-            let lower = Array(text.string(i..<firstEnd).lowercased().utf8)
-            guard lower.count <= 16 else { return firstEnd }
-            firstKey = PackedWord(lower, 0, lower.count)
-        }
+        // Names and titles are short: longer words are neither.
+        guard let firstKey = lowercasedKey(i, firstEnd) else { return firstEnd }
         // Title + name(s).
         if Self.titleKeys.contains(firstKey) {
             var k = firstEnd
@@ -267,7 +261,7 @@ extension Detectors {
             let surname = nameFlags(firstEnd + 1, lastEnd)
             return surname.contains(.family) && !surname.contains(.dictionary)
         }()
-        let introduced = introducedByWord || precededByTitle(i)
+        let introduced = introducedByWord || titleStart(before: i) != nil
         guard known || introduced || unknownBeforeFamily || particleFollows && !flags.contains(.dictionary) else { return firstEnd }
         let wordGiven = flags.contains(.dictionary) || !flags.contains(.given)
         let midSentence = text[i - 1] == 0x20 && (Bytes.isLower(text[i - 2]) || text[i - 2] == UInt8(ascii: ","))
@@ -316,28 +310,28 @@ extension Detectors {
     /// Where a name found at `i` starts once a title or a second given name before it is
     /// counted: "pani Janina Wawszczyk", "Srta. Maria Porto", "Davi Lucas Caldeira".
     func extendedStart(_ i: Int) -> Int {
+        if let title = titleStart(before: i) { return title }
         guard i >= 2, text[i - 1] == 0x20 else { return i }
+        let wordStart = text.runStart(before: i - 1) { Bytes.isAlpha($0) || $0 >= 0x80 }
+        guard wordStart < i - 1, Bytes.isUpper(text[wordStart]), text.boundaryBefore(wordStart, { $0 == 0x2E }) else { return i }
+        let flags = nameFlags(wordStart, i - 1)
+        return flags.contains(.given) && !flags.contains(.dictionary) ? wordStart : i
+    }
+
+    /// Where a title, in any case, stands just before `i` (then a space): "pani ", "Sra. ",
+    /// "Univ.Prof. " (a dotted title is looked up whole, then by its last part).
+    func titleStart(before i: Int) -> Int? {
+        guard i >= 3, text[i - 1] == 0x20 else { return nil }
         var wordEnd = i - 1
         if text[wordEnd - 1] == 0x2E { wordEnd -= 1 }
         let wordStart = text.runStart(before: wordEnd) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2E }
-        guard wordStart < wordEnd, text.boundaryBefore(wordStart, { Bytes.isAlnum($0) || $0 >= 0x80 }) else { return i }
-        let word = text.string(wordStart..<wordEnd).lowercased()
-        if Self.titles.contains(word) || Self.titles.contains(word.split(separator: ".").last.map(String.init) ?? "") {
+        guard wordStart < wordEnd, text.boundaryBefore(wordStart, { Bytes.isAlnum($0) || $0 >= 0x80 }) else { return nil }
+        if wordEnd - wordStart <= 16, Self.titleKeys.contains(PackedWord(text.bytes, wordStart, wordEnd)) { return wordStart }
+        let lastPart = text.runStart(before: wordEnd) { $0 != 0x2E }
+        if lastPart > wordStart, wordEnd - lastPart <= 16, Self.titleKeys.contains(PackedWord(text.bytes, lastPart, wordEnd)) {
             return wordStart
         }
-        let flags = nameFlags(wordStart, wordEnd)
-        if Bytes.isUpper(text[wordStart]), wordEnd == i - 1, flags.contains(.given), !flags.contains(.dictionary) { return wordStart }
-        return i
-    }
-
-    /// Whether a title in any case stands just before `i`: "pani Liwia", "Sra. Emanuelly".
-    func precededByTitle(_ i: Int) -> Bool {
-        guard i >= 3, text[i - 1] == 0x20 else { return false }
-        var wordEnd = i - 1
-        if text[wordEnd - 1] == 0x2E { wordEnd -= 1 }
-        let wordStart = text.runStart(before: wordEnd) { Bytes.isAlpha($0) || $0 >= 0x80 }
-        guard wordStart < wordEnd, wordEnd - wordStart <= 9 else { return false }
-        return Self.titleKeys.contains(PackedWord(text.bytes, wordStart, wordEnd))
+        return nil
     }
 
     /// Where a name ending at `end` ends once a degree or suffix after it is counted.
@@ -349,9 +343,9 @@ extension Detectors {
         return end
     }
 
-    static let titleKeys = Set(titles.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
-    static let notNameKeys = Set(notNames.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
-    static let particleKeys = Set(particles.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
-    static let strongParticleKeys = Set(strongParticles.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
-    static let streetWordKeys = Set(streetWordsAfterNames.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
+    static let titleKeys = PackedWord.set(titles)
+    static let notNameKeys = PackedWord.set(notNames)
+    static let particleKeys = PackedWord.set(particles)
+    static let strongParticleKeys = PackedWord.set(strongParticles)
+    static let streetWordKeys = PackedWord.set(streetWordsAfterNames)
 }

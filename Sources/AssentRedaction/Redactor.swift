@@ -211,7 +211,7 @@ public struct Redactor: Sendable {
         return Text(bytes: bytes).contains("example", in: 0..<bytes.count)
     }
 
-    static let placeholderKeys = Set(placeholders.filter { $0.utf8.count <= 16 }.map { PackedWord(Array($0.utf8), 0, $0.utf8.count) })
+    static let placeholderKeys = PackedWord.set(placeholders)
 
     static let placeholders: Set<String> = [
         "password", "pass", "pwd", "secret", "changeme_placeholder", "your_password", "yourpassword", "your-password",

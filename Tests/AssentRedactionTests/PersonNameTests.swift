@@ -61,6 +61,8 @@ struct PersonNameTests {
             ("@author Ingeborg Halvorsen", "Ingeborg Halvorsen"),
             // A frequent given name whose dictionary sense is rare needs no listed family name.
             ("Maria Farouk replied", "Maria Farouk"),
+            // Form text, and a dotted title looked up whole.
+            ("name Jürgen Weber, social 123-45-6789", "Jürgen Weber"), ("scrivere a Sig.ra Aria Ruberto oggi", "Sig.ra Aria Ruberto"),
             // Titles and degrees in several languages, four-word Spanish names, capitalised
             // particles, hyphenated given names, and a given name no list knows before a listed
             // family name.

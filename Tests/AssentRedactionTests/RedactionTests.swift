@@ -90,6 +90,15 @@ struct RedactionTests {
         #expect(Redactor().redact(text) == "key [AWS_ACCESS_KEY] and card [CREDIT_CARD].")
     }
 
+    @Test(
+        "a vendor's prefix on filler is no key",
+        arguments: [
+            "sk_test_XXXXXXXXXXXXXXXXXXXX", "ghp_000000000000000000000000000000000000", "AKIAYOUREXAMPLEKEY12", "xoxb-your-token-here-x",
+        ])
+    func filler(value: String) {
+        #expect(Redactor().spans(in: "key: \(value) ok").isEmpty)
+    }
+
     @Test("keyed pseudonyms: the same value maps to the same token, different values and keys differ")
     func pseudonyms() {
         let key = Array("deployment key for tests".utf8)
