@@ -183,10 +183,16 @@ extension Instant {
     /// The canonical RFC 3339 form in UTC: `2025-09-28T00:00:00Z`, with `.mmm` or `.uuuuuu`
     /// only when the instant has a fraction of a second.
     public var rfc3339: String {
-        let c = civil
         var out: [UInt8] = []
         out.reserveCapacity(27)
-        // Digits written in place (a run formats millions of these).
+        writeRFC3339(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends ``rfc3339``'s UTF-8 to `out` (a run's manifest formats millions of these).
+    public func writeRFC3339(to out: inout [UInt8]) {
+        let c = civil
+        // Digits written in place.
         func put(_ value: Int, _ width: Int) {
             let start = out.count
             out.append(contentsOf: repeatElement(48, count: width))
@@ -216,6 +222,5 @@ extension Instant {
             if fraction % 1000 == 0 { put(fraction / 1000, 3) } else { put(fraction, 6) }
         }
         out.append(90)
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -61,5 +61,10 @@ public struct ManifestHasher {
         hasher.update(data: [0x0A])
     }
 
+    /// Adds lines already written as UTF-8, each ending with a newline.
+    public mutating func add(lines: [UInt8]) {
+        hasher.update(data: lines)
+    }
+
     public func finalize() -> String { Digest.hex(hasher.finalize()) }
 }

@@ -77,6 +77,12 @@ public struct RunItem: Hashable, Sendable {
     public var manifestLine: String {
         var out: [UInt8] = []
         out.reserveCapacity(96 + entries.count * 110)
+        writeManifestLine(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends ``manifestLine``'s UTF-8 (no newline) to `out`.
+    public func writeManifestLine(to out: inout [UInt8]) {
         out.append(contentsOf: #"{"account":"#.utf8)
         JSONValue.writeString(account, to: &out)
         if let conversation {
@@ -87,9 +93,9 @@ public struct RunItem: Hashable, Sendable {
         for (k, entry) in entries.enumerated() {
             if k > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: #"{"at":""#.utf8)
-            out.append(contentsOf: entry.at.rfc3339.utf8)
+            entry.at.writeRFC3339(to: &out)
             out.append(contentsOf: #"","seq":"#.utf8)
-            out.append(contentsOf: String(entry.seq).utf8)
+            Self.writeDecimal(entry.seq, to: &out)
             out.append(contentsOf: #","sha256":"#.utf8)
             if let sha = entry.contentSha256 { JSONValue.writeString(sha, to: &out) } else { out.append(contentsOf: "null".utf8) }
             out.append(UInt8(ascii: "}"))
@@ -99,7 +105,20 @@ public struct RunItem: Hashable, Sendable {
         out.append(contentsOf: #","type":"#.utf8)
         JSONValue.writeString(kind.rawValue, to: &out)
         out.append(UInt8(ascii: "}"))
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func writeDecimal(_ value: Int64, to out: inout [UInt8]) {
+        guard value > 0 else {
+            out.append(contentsOf: String(value).utf8)
+            return
+        }
+        let start = out.count
+        var v = value
+        while v > 0 {
+            out.append(UInt8(48 + v % 10))
+            v /= 10
+        }
+        out[start...].reverse()
     }
 
     /// Reads a manifest line back.

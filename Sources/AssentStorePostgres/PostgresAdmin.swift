@@ -64,6 +64,11 @@ public enum PostgresAdmin {
         precondition(name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "a plain database name")
         let locale = icu ? " TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'" : ""
         try await execute(url: adminURL, "CREATE DATABASE \(name)\(locale)")
+        return try databaseURL(adminURL: adminURL, name: name)
+    }
+
+    /// The URL of database `name` on the server of `adminURL`.
+    public static func databaseURL(adminURL: String, name: String) throws -> String {
         var location = try PostgresStore.Location(url: adminURL)
         location.database = name
         return location.url

@@ -226,5 +226,25 @@ enum PostgresMigrations {
                 CREATE INDEX webhook_deliveries_by_account ON webhook_deliveries (webhook, account, seq)
                     WHERE delivered_at IS NULL AND failed_at IS NULL;
                 """),
+        Migration(
+            version: 5, name: "run items guarded once per statement",
+            sql: """
+                -- A run's items are written with COPY, thousands of rows at a time: the guard that
+                -- refuses items for a run already recorded now runs once per statement over the
+                -- statement's new rows, not once per row (a query per row cost seconds per run).
+                CREATE FUNCTION assent_run_accounts_insert_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF EXISTS (SELECT 1 FROM assent_new_rows n JOIN runs r ON r.name = n.run) THEN
+                        RAISE EXCEPTION 'runs are immutable' USING ERRCODE = 'P0001';
+                    END IF;
+                    RETURN NULL;
+                END $$;
+                DROP TRIGGER run_accounts_immutable ON run_accounts;
+                CREATE TRIGGER run_accounts_immutable BEFORE UPDATE OR DELETE ON run_accounts
+                    FOR EACH ROW EXECUTE FUNCTION assent_run_accounts_guard();
+                CREATE TRIGGER run_accounts_insert_guard AFTER INSERT ON run_accounts
+                    REFERENCING NEW TABLE AS assent_new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION assent_run_accounts_insert_guard();
+                """),
     ]
 }

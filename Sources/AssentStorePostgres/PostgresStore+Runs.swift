@@ -18,7 +18,8 @@ extension PostgresStore {
     struct RunChunk: Sendable {
         var accounts: [String] = []
         var packs: [ByteBuffer] = []
-        var lines: [String] = []
+        /// The manifest lines in order, UTF-8, each ending with a newline.
+        var manifest: [UInt8] = []
         var conversations = 0
         var feedback = 0
     }
@@ -48,7 +49,8 @@ extension PostgresStore {
             chunk.accounts.append(account)
             chunk.packs.append(ByteBuffer(bytes: RunPack.pack(items)))
             for item in items {
-                chunk.lines.append(item.manifestLine)
+                item.writeManifestLine(to: &chunk.manifest)
+                chunk.manifest.append(0x0A)
                 if item.kind == .conversation { chunk.conversations += 1 } else { chunk.feedback += 1 }
             }
         }
@@ -148,10 +150,12 @@ extension PostgresStore {
                         name: name, at: instant, purpose: purpose, ledgerSeq: head.lastSeq, policyVersion: policyVersion))
                 var conversations = 0
                 var feedback = 0
-                // Pipelined: chunk k + 1 is read while chunk k is decided and chunk k - 1 written.
+                // Pipelined: chunk k + 1 is read while chunk k is decided and chunk k - 1 written,
+                // each on its own (the reader's and the writer's connections, and the CPU).
                 var next: AccountsChunk? = try await Self.read(reader, upTo: head.lastSeq, after: nil, logger: logger)
                 var deciding: Task<RunChunk, Never>?
                 var reading: Task<AccountsChunk, any Error>?
+                var writing: Task<Void, any Error>?
                 do {
                     while next != nil || deciding != nil {
                         var upcoming: Task<RunChunk, Never>?
@@ -164,18 +168,24 @@ extension PostgresStore {
                         }
                         if let task = deciding {
                             let chunk = await task.value
-                            for line in chunk.lines { hasher.add(line: line) }
+                            hasher.add(lines: chunk.manifest)
                             conversations += chunk.conversations
                             feedback += chunk.feedback
-                            try await Self.insertRows(writer, run: name, chunk, logger: logger)
-                            await hook?()
+                            try await writing?.value
+                            writing = Task {
+                                try await Self.insertRows(writer, run: name, chunk, logger: logger)
+                                await hook?()
+                            }
                         }
                         next = try await reading?.value
                         deciding = upcoming
                     }
+                    try await writing?.value
                 } catch {
-                    // The reader's query ends before its transaction does.
+                    // The reader's query ends before its transaction does, and the writer's COPY
+                    // before the transaction is rolled back.
                     _ = try? await reading?.value
+                    _ = try? await writing?.value
                     throw error
                 }
                 if !locked {

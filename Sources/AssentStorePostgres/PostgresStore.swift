@@ -465,6 +465,16 @@ extension PostgresStore {
             }
         }
         guard !missing.isEmpty else { return found }
+        for (account, loaded) in try await timelines(connection, heads: missing, keeping: keeping) { found[account] = loaded }
+        return found
+    }
+
+    /// The timelines of accounts whose heads the caller just read (`heads`: account → last seq),
+    /// from the ledger in one query.
+    func timelines(_ connection: PostgresConnection, heads missing: [AccountID: Int64], keeping: Bool) async throws -> [AccountID: (
+        lastSeq: Int64, timeline: AccountTimeline
+    )] {
+        var found: [AccountID: (Int64, AccountTimeline)] = [:]
         var current: String?
         var entries: [TimelineEntry] = []
         func flush() {
@@ -508,7 +518,7 @@ extension PostgresStore {
             let policies = try await self.policyHistory(connection, newest: newest)
             guard let lastSeq else { return (nil, policies) }
             if let timeline = self.timelines.get(account, lastSeq: lastSeq) { return (timeline, policies) }
-            return (try await self.timelines(connection, accounts: [account], keeping: true)[account]?.timeline, policies)
+            return (try await self.timelines(connection, heads: [account: lastSeq], keeping: true)[account]?.timeline, policies)
         }
     }
 
@@ -528,7 +538,7 @@ extension PostgresStore {
             guard let (account, lastSeq, newest) = try row?.decode((String, Int64, Int64).self) else { return nil }
             let policies = try await self.policyHistory(connection, newest: newest)
             if let timeline = self.timelines.get(account, lastSeq: lastSeq) { return (account, timeline, policies) }
-            guard let timeline = try await self.timelines(connection, accounts: [account], keeping: true)[account]?.timeline else {
+            guard let timeline = try await self.timelines(connection, heads: [account: lastSeq], keeping: true)[account]?.timeline else {
                 return nil
             }
             return (account, timeline, policies)
@@ -594,6 +604,9 @@ extension PostgresStore {
         _ connection: PostgresConnection, upTo lastSeq: Int64, after: AccountID? = nil, limit: Int? = nil, logger: Logger,
         _ body: (AccountID, [TimelineEntry], [Int64: String]) throws -> Void
     ) async throws -> (last: AccountID?, count: Int) {
+        // One row per account: its entries packed by PostgreSQL in timeline order (see
+        // `packedEntries`), so the client decodes one row where it used to decode one per entry
+        // (PostgresNIO's per-row cost bounded a run's read).
         let query: PostgresQuery
         if let limit {
             // A chunk: the accounts after `after` up to the limit-th one, read as one range of the
@@ -604,45 +617,70 @@ extension PostgresStore {
             ).collect().first?.decode(String.self)
             if let upper {
                 query = """
-                    SELECT account, seq, enc, content_sha256 FROM ledger
-                    WHERE account > \(after ?? "") AND account <= \(upper) AND seq <= \(lastSeq) ORDER BY account, at, seq
+                    SELECT account, \(unescaped: packedEntries) FROM ledger
+                    WHERE account > \(after ?? "") AND account <= \(upper) AND seq <= \(lastSeq) GROUP BY account ORDER BY account
                     """
             } else {
                 query = """
-                    SELECT account, seq, enc, content_sha256 FROM ledger
-                    WHERE account > \(after ?? "") AND seq <= \(lastSeq) ORDER BY account, at, seq
+                    SELECT account, \(unescaped: packedEntries) FROM ledger
+                    WHERE account > \(after ?? "") AND seq <= \(lastSeq) GROUP BY account ORDER BY account
                     """
             }
         } else {
             query = """
-                SELECT account, seq, enc, content_sha256 FROM ledger
-                WHERE account IS NOT NULL AND seq <= \(lastSeq) ORDER BY account, at, seq
+                SELECT account, \(unescaped: packedEntries) FROM ledger
+                WHERE account IS NOT NULL AND seq <= \(lastSeq) GROUP BY account ORDER BY account
                 """
         }
-        var current: String?
         var entries: [TimelineEntry] = []
         var hashes: [Int64: String] = [:]
         var streamed = 0
-        func flush() throws {
-            if let current, !entries.isEmpty {
-                try body(current, entries, hashes)
-                streamed += 1
-            }
+        var current: String?
+        for try await (account, packed) in try await connection.query(query, logger: logger).decode((String, ByteBuffer).self) {
             entries.removeAll(keepingCapacity: true)
             hashes.removeAll(keepingCapacity: true)
+            try unpackEntries(packed, account: account, into: &entries, hashes: &hashes)
+            try body(account, entries, hashes)
+            streamed += 1
+            current = account
         }
-        for try await (account, seq, enc, digest) in try await connection.query(query, logger: logger).decode(
-            (String, Int64, ByteBuffer?, String?).self)
-        {
-            if account != current {
-                try flush()
-                current = account
+        return (current, streamed)
+    }
+
+    /// An account's entries packed into one `bytea`: for each, its seq (8 bytes), the length of
+    /// its `enc` (4 bytes, -1 when missing) and the `enc`, the length of its content digest (2
+    /// bytes, 0 when none) and the digest's text. Big-endian, as `int8send`/`int4send`/`int2send`
+    /// write them. In the order the (account, at, seq) index gives them, which is timeline order;
+    /// ``unpackEntries(_:account:into:hashes:)`` sorts them should PostgreSQL ever not (an
+    /// `ORDER BY` inside the aggregate would sort every account again: PostgreSQL 15 does not
+    /// know its input is sorted).
+    static let packedEntries = """
+        string_agg(int8send(seq) || int4send(coalesce(octet_length(enc), -1)) || coalesce(enc, ''::bytea)
+            || int2send(coalesce(octet_length(content_sha256), 0)::smallint) || coalesce(convert_to(content_sha256, 'UTF8'), ''::bytea),
+            ''::bytea)
+        """
+
+    /// Decodes what ``packedEntries`` packed.
+    static func unpackEntries(
+        _ packed: ByteBuffer, account: AccountID, into entries: inout [TimelineEntry], hashes: inout [Int64: String]
+    ) throws {
+        var buffer = packed
+        while buffer.readableBytes > 0 {
+            guard let seq = buffer.readInteger(endianness: .big, as: Int64.self),
+                let length = buffer.readInteger(endianness: .big, as: Int32.self)
+            else { throw StoreError.corrupt("a packed timeline of \(account) ends early") }
+            guard length >= 0 else { throw StoreError.corrupt("ledger entry #\(seq) has no enc") }
+            guard let enc = buffer.readSlice(length: Int(length)) else {
+                throw StoreError.corrupt("a packed timeline of \(account) ends early")
             }
             entries.append(TimelineEntry(seq: seq, event: try event(enc, account: account, seq: seq)))
-            if let digest { hashes[seq] = digest }
+            guard let digestLength = buffer.readInteger(endianness: .big, as: Int16.self), digestLength >= 0,
+                let digest = buffer.readString(length: Int(digestLength))
+            else { throw StoreError.corrupt("a packed timeline of \(account) ends early") }
+            if digestLength > 0 { hashes[seq] = digest }
         }
-        try flush()
-        return (current, streamed)
+        let inOrder = { (a: TimelineEntry, b: TimelineEntry) in a.event.at < b.event.at || (a.event.at == b.event.at && a.seq < b.seq) }
+        if zip(entries, entries.dropFirst()).contains(where: { !inOrder($0, $1) }) { entries.sort(by: inOrder) }
     }
 
     /// Each entry's instant and content digest, by seq: what manifest lines need beside the packs.

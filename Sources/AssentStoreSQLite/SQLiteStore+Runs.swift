@@ -19,7 +19,8 @@ extension SQLiteStore {
     /// One chunk of a run: the packed rows, the manifest lines in order, counts.
     struct RunChunk: Sendable {
         var rows: [(account: AccountID, items: [UInt8])] = []
-        var lines: [String] = []
+        /// The manifest lines in order, UTF-8, each ending with a newline.
+        var manifest: [UInt8] = []
         var conversations = 0
         var feedback = 0
         var accounts = 0
@@ -52,7 +53,7 @@ extension SQLiteStore {
             var after: AccountID?
             while true {
                 let chunk = try Self.evaluate(db, upTo: head.lastSeq, after: after, limit: Self.chunkAccounts, evaluator: evaluator)
-                for line in chunk.lines { hasher.add(line: line) }
+                hasher.add(lines: chunk.manifest)
                 try Self.insertRows(db, run: name, chunk.rows)
                 conversations += chunk.conversations
                 feedback += chunk.feedback
@@ -116,7 +117,7 @@ extension SQLiteStore {
                 }
                 if let task = deciding {
                     let chunk = try await task.value
-                    for line in chunk.lines { hasher.add(line: line) }
+                    hasher.add(lines: chunk.manifest)
                     conversations += chunk.conversations
                     feedback += chunk.feedback
                     // In short transactions: an append waits behind one of them at most.
@@ -217,7 +218,8 @@ extension SQLiteStore {
             guard !items.isEmpty else { continue }
             chunk.rows.append((account, RunPack.pack(items)))
             for item in items {
-                chunk.lines.append(item.manifestLine)
+                item.writeManifestLine(to: &chunk.manifest)
+                chunk.manifest.append(0x0A)
                 if item.kind == .conversation { chunk.conversations += 1 } else { chunk.feedback += 1 }
             }
         }

@@ -1,6 +1,7 @@
 // assent-bench postgres: the PostgreSQL store against bare PostgresNIO, in one run.
 //
 //   scripts/pg .build/release/assent-bench postgres [--accounts 100000] [--samples 4000] [--concurrency 8]
+//       [--only import,runs,prompt,explain,appends] [--keep x] [--reuse SUFFIX] [--at T]
 //
 // On the server of ASSENT_TEST_POSTGRES_URL (or --url) it creates two databases: one where the
 // rows are written bare (COPY of the same ledger and content rows, a streaming SELECT of the
@@ -24,19 +25,193 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
     let accounts = arguments.int("--accounts", default: 100_000)
     let samples = arguments.int("--samples", default: 4_000)
     let concurrency = arguments.int("--concurrency", default: 8)
-    let directory = NSTemporaryDirectory() + "assent-bench-pg"
-    try? FileManager.default.removeItem(atPath: directory)
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let eventsPath = directory + "/events.jsonl"
-    let generated = try generateDemoFile(eventsPath, accounts: accounts, seed: arguments.uint64("--seed", default: 1))
-    report("generated \(generated.events) events, \(generated.conversations.count) conversations, \(accounts) accounts")
+    // `--only a,b` runs those steps (import, runs, prompt, explain, appends); `--reuse SUFFIX`
+    // takes the databases a `--keep` run left (printed as it starts) instead of importing again.
+    let only = arguments.string("--only").map { Set($0.split(separator: ",").map(String.init)) }
+    let wants = { (step: String) in only?.contains(step) ?? true }
     let logger = Logger(label: "bench")
-    let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-    let bareURL = try await PostgresAdmin.createDatabase(adminURL: admin, name: "bench_bare_\(suffix)", icu: false)
-    let assentURL = try await PostgresAdmin.createDatabase(adminURL: admin, name: "bench_assent_\(suffix)", icu: false)
-    try await PostgresStore.open(url: bareURL).close()  // the same schema
+    let reuse = arguments.string("--reuse")
+    let suffix = reuse ?? String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)  // names this invocation's runs and accounts
+    let bareURL: String
+    let assentURL: String
+    var conversations: [String]
+    if reuse != nil {
+        bareURL = try PostgresAdmin.databaseURL(adminURL: admin, name: "bench_bare_\(suffix)")
+        assentURL = try PostgresAdmin.databaseURL(adminURL: admin, name: "bench_assent_\(suffix)")
+        conversations = try await PostgresAdmin.withConnection(url: assentURL) { connection in
+            var ids: [String] = []
+            for try await id in try await connection.query("SELECT id FROM conversations ORDER BY id", logger: logger).decode(
+                String.self)
+            {
+                if !id.hasPrefix("bench-") { ids.append(id) }
+            }
+            return ids
+        }
+        report("reusing bench_assent_\(suffix): \(conversations.count) conversations")
+    } else {
+        report("databases bench_bare_\(suffix), bench_assent_\(suffix)")
+        let directory = NSTemporaryDirectory() + "assent-bench-pg"
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let eventsPath = directory + "/events.jsonl"
+        let generated = try generateDemoFile(eventsPath, accounts: accounts, seed: arguments.uint64("--seed", default: 1))
+        conversations = generated.conversations
+        report("generated \(generated.events) events, \(conversations.count) conversations, \(accounts) accounts")
+        bareURL = try await PostgresAdmin.createDatabase(adminURL: admin, name: "bench_bare_\(suffix)", icu: false)
+        assentURL = try await PostgresAdmin.createDatabase(adminURL: admin, name: "bench_assent_\(suffix)", icu: false)
+        try await PostgresStore.open(url: bareURL).close()  // the same schema
+        try await benchImport(eventsPath: eventsPath, bareURL: bareURL, assentURL: assentURL, logger: logger)
+    }
+    let store = try await PostgresStore.open(url: assentURL)
+    // Appends are stamped before this instant, so a database kept for `--reuse` can be asked again.
+    let at = arguments.string("--at").flatMap(Instant.parse) ?? DemoGenerator.windowEnd.adding(seconds: 86_400)
+    if wants("runs") {
+        // `--baseline no` leaves the bare select out (to profile the run alone).
+        try await benchRuns(
+            store: store, url: assentURL, name: "bench-\(tag)", at: at, baseline: arguments.string("--baseline") != "no", logger: logger)
+    }
+    if wants("prompt") {
+        try await benchPrompt(store: store, url: assentURL, accounts: accounts, samples: samples, concurrency: concurrency, at: at)
+    }
+    if wants("explain") { try await benchExplain(store: store, conversations: conversations, samples: samples, at: at) }
+    if wants("appends") { try await benchAppends(store: store, batches: arguments.int("--batches", default: 60), tag: tag) }
+    #if DEBUG
+        report("(a debug build: figures are not representative)")
+    #endif
+    try await store.close()
+    if arguments.string("--keep") == nil {
+        try await PostgresAdmin.dropDatabase(adminURL: admin, name: "bench_bare_\(suffix)")
+        try await PostgresAdmin.dropDatabase(adminURL: admin, name: "bench_assent_\(suffix)")
+    }
+}
 
-    // 1. Import: bare COPY of the same rows vs. Assent's import.
+/// Step 2: `runs create` vs. a streaming SELECT of the same candidate rows.
+func benchRuns(store: PostgresStore, url assentURL: String, name: String, at: Instant, baseline: Bool, logger: Logger) async throws {
+    let selectSeconds =
+        !baseline
+        ? .nan
+        : try await PostgresAdmin.withConnection(url: assentURL) { connection in
+            try await asyncSeconds {
+                var touched = 0
+                for try await (account, _, enc, _) in try await connection.query(
+                    "SELECT account, seq, enc, content_sha256 FROM ledger WHERE account IS NOT NULL ORDER BY account, at, seq",
+                    logger: logger
+                ).decode((String, Int64, ByteBuffer, String?).self) {
+                    touched &+= account.utf8.count &+ enc.readableBytes
+                }
+                blackHole(touched)
+            }
+        }
+    let total = try await PostgresAdmin.withConnection(url: assentURL) { connection in
+        try await connection.query("SELECT count(*) FROM conversations", logger: logger).collect().first?.decode(Int.self) ?? 0
+    }
+    var run: RunSummary?
+    let runSeconds = try await asyncSeconds {
+        run = try await store.createRun(name: name, at: at, purpose: .modelTraining, actor: "bench", now: Clock.wallNow())
+    }
+    report(
+        String(
+            format: "runs create: bare select %.2f s; assent runs create %.2f s over %d conversations (%d eligible); ratio %.2fx",
+            selectSeconds, runSeconds, total, run!.conversations, runSeconds / selectSeconds))
+}
+
+/// Step 3: prompt (`decisionInputs` + engine) vs. a bare primary-key SELECT.
+func benchPrompt(store: PostgresStore, url assentURL: String, accounts: Int, samples: Int, concurrency: Int, at: Instant) async throws {
+
+    let ids = (0..<samples).map { _ in String(format: "acct-%06d", Int.random(in: 1...accounts)) }
+    let client = PostgresClient(configuration: try clientConfiguration(assentURL), backgroundLogger: Logger(label: "bench"))
+    let runner = Task { await client.run() }
+    let bareRate = try await rate(samples: ids, concurrency: concurrency) { id in
+        _ = try await client.query("SELECT last_seq FROM accounts WHERE account = \(id)").collect()
+    }
+    runner.cancel()
+    let promptRate = try await rate(samples: ids, concurrency: concurrency) { id in
+        let (timeline, policies) = try await store.decisionInputs(account: id)
+        // A deleted account's prompt is a refusal (account_deleted): an answer all the same.
+        if let timeline { _ = try? PolicyEngine(policies: policies).prompt(timeline, at: at) }
+    }
+    // The same accounts again: their timelines are now in the cache (a server's active users).
+    let warmRate = try await rate(samples: ids, concurrency: concurrency) { id in
+        let (timeline, policies) = try await store.decisionInputs(account: id)
+        if let timeline { _ = try? PolicyEngine(policies: policies).prompt(timeline, at: at) }
+    }
+    // One small query through the store's connection handling (lease with timeout, errors).
+    let wrapperRate = try await rate(samples: ids, concurrency: concurrency) { _ in _ = try await store.lastSeq() }
+    report(
+        String(
+            format:
+                "prompt at concurrency %d: bare point select %.0f/s; assent prompt, timelines not cached %.0f/s (%.0f%% of bare), cached %.0f/s (%.0f%%); one query through the store %.0f/s (%.0f%%)",
+            concurrency, bareRate, promptRate, 100 * promptRate / bareRate, warmRate, 100 * warmRate / bareRate, wrapperRate,
+            100 * wrapperRate / bareRate))
+}
+
+/// Step 4: explain latency, one at a time (what `GET /v1/conversations/{id}/explain` runs).
+func benchExplain(store: PostgresStore, conversations: [String], samples: Int, at: Instant) async throws {
+    let app = AssentApp(store: store)
+    var latencies: [Double] = []
+    for _ in 0..<min(samples, 2_000) {
+        let id = conversations[Int.random(in: 0..<conversations.count)]
+        let start = DispatchTime.now().uptimeNanoseconds
+        _ = try await app.explain(conversation: id, at: at)
+        latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    latencies.sort()
+    let p = { (q: Double) in latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))] }
+    report(
+        String(
+            format: "explain: p50 %.3f ms, p99 %.3f ms over %d conversations (timelines not cached)", p(0.5), p(0.99), latencies.count))
+    // Again over conversations whose timelines are now cached.
+    let cachedIds = (0..<min(samples, 2_000)).map { _ in
+        conversations[Int.random(in: 0..<min(conversations.count, 2_000))]
+    }
+    for id in Set(cachedIds) { _ = try await app.explain(conversation: id, at: at) }
+    latencies.removeAll()
+    for id in cachedIds {
+        let start = DispatchTime.now().uptimeNanoseconds
+        _ = try await app.explain(conversation: id, at: at)
+        latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    latencies.sort()
+    report(String(format: "explain: p50 %.3f ms, p99 %.3f ms over %d conversations (cached)", p(0.5), p(0.99), latencies.count))
+}
+
+/// Step 5: appends, batches of 500 activity events (what POST /v1/events takes), 4 submitters.
+func benchAppends(store: PostgresStore, batches: Int, tag: String) async throws {
+    let now = DemoGenerator.windowEnd
+    let submitters = 4
+    let appendSeconds = try await asyncSeconds {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for s in 0..<submitters {
+                group.addTask {
+                    for b in stride(from: s, to: batches, by: submitters) {
+                        // 250 new accounts, each created with its first exchange (a signup batch).
+                        let events = (0..<250).flatMap { k -> [Event] in
+                            let account = "bench-\(tag)-\(b)-\(k)"
+                            return [
+                                Event(account: account, at: now, .accountCreated(plan: "free")),
+                                Event(
+                                    account: account, at: now,
+                                    .conversationActivity(
+                                        conversation: "\(account)-c", kind: .chat, incognito: false, content: "hello \(k)")),
+                            ]
+                        }
+                        _ = try await store.append(events, actor: "bench", now: now)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+    report(
+        String(
+            format: "appends: %d batches of 500 events in %.2f s: %.0f events/s", batches, appendSeconds,
+            Double(batches * 500) / appendSeconds))
+}
+
+/// Step 1, import: a bare COPY of the same rows vs. Assent's import, with another store appending
+/// one event every 50 ms meanwhile.
+func benchImport(eventsPath: String, bareURL: String, assentURL: String, logger: Logger) async throws {
     let rows = try bareRows(eventsPath)
     let copySeconds = try await PostgresAdmin.withConnection(url: bareURL) { connection in
         try await asyncSeconds {
@@ -119,129 +294,7 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
             copySeconds, Double(rows.count) / copySeconds, importSeconds, Double(events) / importSeconds, importSeconds / copySeconds,
             sideLatencies.count, sideLatencies[sideLatencies.count / 2], sideLatencies.last ?? 0, sideFailures))
 
-    if arguments.string("--only") == "import" {
-        try await store.close()
-        try await PostgresAdmin.dropDatabase(adminURL: admin, name: "bench_bare_\(suffix)")
-        try await PostgresAdmin.dropDatabase(adminURL: admin, name: "bench_assent_\(suffix)")
-        return
-    }
-
-    // 2. runs create vs. a streaming SELECT of the same candidate rows.
-    let selectSeconds = try await PostgresAdmin.withConnection(url: assentURL) { connection in
-        try await asyncSeconds {
-            var touched = 0
-            for try await (account, _, enc, _) in try await connection.query(
-                "SELECT account, seq, enc, content_sha256 FROM ledger WHERE account IS NOT NULL ORDER BY account, at, seq", logger: logger
-            ).decode((String, Int64, ByteBuffer, String?).self) {
-                touched &+= account.utf8.count &+ enc.readableBytes
-            }
-            blackHole(touched)
-        }
-    }
-    let at = DemoGenerator.windowEnd.adding(seconds: 86_400)
-    var run: RunSummary?
-    let runSeconds = try await asyncSeconds {
-        run = try await store.createRun(name: "bench", at: at, purpose: .modelTraining, actor: "bench", now: Clock.wallNow())
-    }
-    report(
-        String(
-            format: "runs create: bare select %.2f s; assent runs create %.2f s over %d conversations (%d eligible); ratio %.2fx",
-            selectSeconds, runSeconds, generated.conversations.count, run!.conversations, runSeconds / selectSeconds))
-
-    // 3. prompt (decisionInputs + engine) vs. a bare primary-key SELECT, both at `concurrency`.
-    let ids = (0..<samples).map { _ in String(format: "acct-%06d", Int.random(in: 1...accounts)) }
-    let client = PostgresClient(configuration: try clientConfiguration(assentURL), backgroundLogger: logger)
-    let runner = Task { await client.run() }
-    let bareRate = try await rate(samples: ids, concurrency: concurrency) { id in
-        _ = try await client.query("SELECT last_seq FROM accounts WHERE account = \(id)").collect()
-    }
-    runner.cancel()
-    let promptRate = try await rate(samples: ids, concurrency: concurrency) { id in
-        let (timeline, policies) = try await store.decisionInputs(account: id)
-        // A deleted account's prompt is a refusal (account_deleted): an answer all the same.
-        if let timeline { _ = try? PolicyEngine(policies: policies).prompt(timeline, at: at) }
-    }
-    // The same accounts again: their timelines are now in the cache (a server's active users).
-    let warmRate = try await rate(samples: ids, concurrency: concurrency) { id in
-        let (timeline, policies) = try await store.decisionInputs(account: id)
-        if let timeline { _ = try? PolicyEngine(policies: policies).prompt(timeline, at: at) }
-    }
-    // One small query through the store's connection handling (lease with timeout, errors).
-    let wrapperRate = try await rate(samples: ids, concurrency: concurrency) { _ in _ = try await store.lastSeq() }
-    report(
-        String(
-            format:
-                "prompt at concurrency %d: bare point select %.0f/s; assent prompt, timelines not cached %.0f/s (%.0f%% of bare), cached %.0f/s (%.0f%%); one query through the store %.0f/s (%.0f%%)",
-            concurrency, bareRate, promptRate, 100 * promptRate / bareRate, warmRate, 100 * warmRate / bareRate, wrapperRate,
-            100 * wrapperRate / bareRate))
-
-    // 4. explain latency, one at a time (what `GET /v1/conversations/{id}/explain` runs).
-    let app = AssentApp(store: store)
-    var latencies: [Double] = []
-    for _ in 0..<min(samples, 2_000) {
-        let id = generated.conversations[Int.random(in: 0..<generated.conversations.count)]
-        let start = DispatchTime.now().uptimeNanoseconds
-        _ = try await app.explain(conversation: id, at: at)
-        latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-    }
-    latencies.sort()
-    let p = { (q: Double) in latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))] }
-    report(
-        String(
-            format: "explain: p50 %.3f ms, p99 %.3f ms over %d conversations (timelines not cached)", p(0.5), p(0.99), latencies.count))
-    // Again over conversations whose timelines are now cached.
-    let cachedIds = (0..<min(samples, 2_000)).map { _ in
-        generated.conversations[Int.random(in: 0..<min(generated.conversations.count, 2_000))]
-    }
-    for id in Set(cachedIds) { _ = try await app.explain(conversation: id, at: at) }
-    latencies.removeAll()
-    for id in cachedIds {
-        let start = DispatchTime.now().uptimeNanoseconds
-        _ = try await app.explain(conversation: id, at: at)
-        latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-    }
-    latencies.sort()
-    report(String(format: "explain: p50 %.3f ms, p99 %.3f ms over %d conversations (cached)", p(0.5), p(0.99), latencies.count))
-
-    // 5. Appends: batches of 500 activity events (what POST /v1/events takes), 4 submitters.
-    let now = Clock.wallNow()
-    let batches = arguments.int("--batches", default: 60)
-    let submitters = 4
-    let appendSeconds = try await asyncSeconds {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for s in 0..<submitters {
-                group.addTask {
-                    for b in stride(from: s, to: batches, by: submitters) {
-                        // 250 new accounts, each created with its first exchange (a signup batch).
-                        let events = (0..<250).flatMap { k -> [Event] in
-                            let account = "bench-\(b)-\(k)"
-                            return [
-                                Event(account: account, at: now, .accountCreated(plan: "free")),
-                                Event(
-                                    account: account, at: now,
-                                    .conversationActivity(
-                                        conversation: "\(account)-c", kind: .chat, incognito: false, content: "hello \(k)")),
-                            ]
-                        }
-                        _ = try await store.append(events, actor: "bench", now: now)
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-    }
-    report(
-        String(
-            format: "appends: %d batches of 500 events in %.2f s: %.0f events/s", batches, appendSeconds,
-            Double(batches * 500) / appendSeconds))
-    #if DEBUG
-        report("(a debug build: figures are not representative)")
-    #endif
     try await store.close()
-    if arguments.string("--keep") == nil {
-        try await PostgresAdmin.dropDatabase(adminURL: admin, name: "bench_bare_\(suffix)")
-        try await PostgresAdmin.dropDatabase(adminURL: admin, name: "bench_assent_\(suffix)")
-    }
 }
 
 /// A flag one task sets and another reads.
