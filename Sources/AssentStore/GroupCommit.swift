@@ -135,6 +135,9 @@ public final class TimelineCache: Sendable {
         return cached.timeline
     }
 
+    /// Whether some timeline of the account is cached (current or not), without touching its recency.
+    public func holds(_ account: AccountID) -> Bool { cache.peek(account) != nil }
+
     public func put(_ account: AccountID, lastSeq: Int64, _ timeline: AccountTimeline) {
         if let existing = cache.peek(account), existing.lastSeq > lastSeq { return }
         cache.put(account, Cached(lastSeq: lastSeq, timeline: timeline))

@@ -322,17 +322,15 @@ extension PostgresStore {
     }
 
     public func runs(holdingConversation id: ConversationID) async throws -> [String] {
-        var names: [String] = []
-        for row in try await rows(
-            """
-            SELECT r.name, a.items FROM conversations c JOIN run_accounts a ON a.account = c.account
-            JOIN runs r ON r.name = a.run WHERE c.id = \(id) ORDER BY r.created_seq
-            """)
-        {
-            let (name, packed) = try row.decode((String, ByteBuffer).self)
-            if packed.withUnsafeReadableBytes({ RunPack.holdsConversation(id, in: $0) }) { names.append(name) }
+        let logger = self.logger
+        return try await connection { connection in
+            var names: [String] = []
+            for try await (name, packed) in try await connection.execute(RunsOfConversationOwnerStatement(conversation: id), logger: logger)
+            {
+                if packed.withUnsafeReadableBytes({ RunPack.holdsConversation(id, in: $0) }) { names.append(name) }
+            }
+            return names
         }
-        return names
     }
 
     public func lineage(account: AccountID) async throws -> [LineageRun] {

@@ -503,46 +503,63 @@ extension PostgresStore {
         try await connection { connection in try await self.timelines(connection, accounts: [account], keeping: true)[account]?.timeline }
     }
 
-    /// The account's timeline (from memory when the ledger holds no newer entry of it, checked in
-    /// the same query round) and the policy history.
+    /// The account's timeline (from memory when the ledger holds no newer entry of it) and the
+    /// policy history: one round trip. When a timeline of the account is cached, the first asks
+    /// only for the account's head and the newest policy (and the entries in a second, should the
+    /// head have moved); otherwise it brings the entries too.
     public func decisionInputs(account: AccountID) async throws -> (timeline: AccountTimeline?, policies: PolicyHistory) {
         let logger = self.logger
         return try await connection { connection in
-            // One round trip when the caches hold both: the account's head and the newest policy.
-            let row = try await connection.query(
-                """
-                SELECT (SELECT last_seq FROM accounts WHERE account = \(account)), (SELECT coalesce(max(seq), 0) FROM policy_versions)
-                """, logger: logger
-            ).collect().first
-            guard let (lastSeq, newest) = try row?.decode((Int64?, Int64).self) else { throw StoreError.corrupt("no answer") }
-            let policies = try await self.policyHistory(connection, newest: newest)
-            guard let lastSeq else { return (nil, policies) }
+            guard self.timelines.holds(account) else {
+                var rows: [AccountInputsStatement.Row] = []
+                for try await row in try await connection.execute(AccountInputsStatement(account: account), logger: logger) {
+                    rows.append(row)
+                }
+                guard let first = rows.first else { throw StoreError.corrupt("no answer") }
+                let policies = try await self.policyHistory(connection, newest: first.newestPolicy)
+                guard let lastSeq = first.lastSeq else { return (nil, policies) }
+                return (try self.timeline(of: account, lastSeq: lastSeq, rows.map { ($0.seq, $0.enc) }), policies)
+            }
+            var head: AccountHeadStatement.Row?
+            for try await row in try await connection.execute(AccountHeadStatement(account: account), logger: logger) { head = row }
+            guard let head else { throw StoreError.corrupt("no answer") }
+            let policies = try await self.policyHistory(connection, newest: head.newestPolicy)
+            guard let lastSeq = head.lastSeq else { return (nil, policies) }
             if let timeline = self.timelines.get(account, lastSeq: lastSeq) { return (timeline, policies) }
             return (try await self.timelines(connection, heads: [account: lastSeq], keeping: true)[account]?.timeline, policies)
         }
     }
 
-    /// One round trip when the caches hold the timeline and the policies: the owner, its head and
-    /// the newest policy version together.
+    /// A conversation's owner, the owner's timeline and the policy history, in one round trip:
+    /// the owner, its head and the newest policy version come with the owner's entries (not
+    /// decoded when the cached timeline is still the ledger's).
     public func decisionInputs(conversation id: ConversationID) async throws -> (
         account: AccountID, timeline: AccountTimeline, policies: PolicyHistory
     )? {
         let logger = self.logger
         return try await connection { connection in
-            let row = try await connection.query(
-                """
-                SELECT c.account, a.last_seq, (SELECT coalesce(max(seq), 0) FROM policy_versions)
-                FROM conversations c JOIN accounts a ON a.account = c.account WHERE c.id = \(id)
-                """, logger: logger
-            ).collect().first
-            guard let (account, lastSeq, newest) = try row?.decode((String, Int64, Int64).self) else { return nil }
-            let policies = try await self.policyHistory(connection, newest: newest)
-            if let timeline = self.timelines.get(account, lastSeq: lastSeq) { return (account, timeline, policies) }
-            guard let timeline = try await self.timelines(connection, heads: [account: lastSeq], keeping: true)[account]?.timeline else {
-                return nil
+            var rows: [ConversationInputsStatement.Row] = []
+            for try await row in try await connection.execute(ConversationInputsStatement(conversation: id), logger: logger) {
+                rows.append(row)
             }
-            return (account, timeline, policies)
+            guard let first = rows.first else { return nil }
+            let policies = try await self.policyHistory(connection, newest: first.newestPolicy)
+            if let timeline = self.timelines.get(first.account, lastSeq: first.lastSeq) { return (first.account, timeline, policies) }
+            return (first.account, try self.timeline(of: first.account, lastSeq: first.lastSeq, rows.map { ($0.seq, $0.enc) }), policies)
         }
+    }
+
+    /// The timeline of `entries` (seq and enc; none when the account has no entry), read in the
+    /// same statement as the account's head `lastSeq`, cached.
+    private func timeline(of account: AccountID, lastSeq: Int64, _ entries: [(seq: Int64?, enc: ByteBuffer?)]) throws -> AccountTimeline {
+        var decoded: [TimelineEntry] = []
+        decoded.reserveCapacity(entries.count)
+        for case let (seq?, enc) in entries {
+            decoded.append(TimelineEntry(seq: seq, event: try Self.event(enc, account: account, seq: seq)))
+        }
+        let timeline = AccountTimeline(account: account, entries: decoded)
+        timelines.put(account, lastSeq: lastSeq, timeline)
+        return timeline
     }
 
     public func account(ofConversation id: ConversationID) async throws -> AccountID? {

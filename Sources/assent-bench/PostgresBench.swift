@@ -74,7 +74,7 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
     if wants("prompt") {
         try await benchPrompt(store: store, url: assentURL, accounts: accounts, samples: samples, concurrency: concurrency, at: at)
     }
-    if wants("explain") { try await benchExplain(store: store, conversations: conversations, samples: samples, at: at) }
+    if wants("explain") { try await benchExplain(store: store, url: assentURL, conversations: conversations, samples: samples, at: at) }
     if wants("appends") { try await benchAppends(store: store, batches: arguments.int("--batches", default: 60), tag: tag) }
     #if DEBUG
         report("(a debug build: figures are not representative)")
@@ -147,7 +147,7 @@ func benchPrompt(store: PostgresStore, url assentURL: String, accounts: Int, sam
 }
 
 /// Step 4: explain latency, one at a time (what `GET /v1/conversations/{id}/explain` runs).
-func benchExplain(store: PostgresStore, conversations: [String], samples: Int, at: Instant) async throws {
+func benchExplain(store: PostgresStore, url assentURL: String, conversations: [String], samples: Int, at: Instant) async throws {
     let app = AssentApp(store: store)
     var latencies: [Double] = []
     for _ in 0..<min(samples, 2_000) {
@@ -161,6 +161,27 @@ func benchExplain(store: PostgresStore, conversations: [String], samples: Int, a
     report(
         String(
             format: "explain: p50 %.3f ms, p99 %.3f ms over %d conversations (timelines not cached)", p(0.5), p(0.99), latencies.count))
+    // Its two lookups alone (each over other conversations, not cached): explain waits for both.
+    // Beside them, one trivial query through the store and through a bare `PostgresClient`.
+    let client = PostgresClient(configuration: try clientConfiguration(assentURL), backgroundLogger: Logger(label: "bench"))
+    let runner = Task { await client.run() }
+    defer { runner.cancel() }
+    for (label, lookup) in [
+        ("the decision's inputs", { (id: String) async throws in _ = try await store.decisionInputs(conversation: id) }),
+        ("the runs holding it", { (id: String) async throws in _ = try await store.runs(holdingConversation: id) }),
+        ("one trivial query through the store", { (_: String) async throws in _ = try await store.lastSeq() }),
+        ("one trivial query, bare", { (_: String) async throws in _ = try await client.query("SELECT 1").collect() }),
+    ] as [(String, (String) async throws -> Void)] {
+        latencies.removeAll()
+        for _ in 0..<min(samples, 2_000) {
+            let id = conversations[Int.random(in: 0..<conversations.count)]
+            let start = DispatchTime.now().uptimeNanoseconds
+            try await lookup(id)
+            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        latencies.sort()
+        report(String(format: "explain: %@ alone: p50 %.3f ms, p99 %.3f ms", label, p(0.5), p(0.99)))
+    }
     // Again over conversations whose timelines are now cached.
     let cachedIds = (0..<min(samples, 2_000)).map { _ in
         conversations[Int.random(in: 0..<min(conversations.count, 2_000))]
