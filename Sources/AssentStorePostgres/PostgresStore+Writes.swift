@@ -22,9 +22,80 @@ extension PostgresStore {
             """, logger: logger)
     }
 
-    /// Writes accepted events: their ledger rows, stored text, and the ids they created (COPY).
+    /// Writes an append's accepted events — their ledger rows, stored text, the ids they created
+    /// and their accounts' heads — in one statement over arrays: one round trip, where a `COPY`
+    /// per table cost one each and waited on the copy protocol's turns (imports, whose files are
+    /// large, keep `COPY`). The rows of every table go in together, so the foreign keys to the
+    /// ledger are checked once the ledger rows are there (at the end of the statement).
     static func write(_ accepted: [EventIngest.Accepted], _ connection: PostgresConnection, logger: Logger) async throws {
-        try await writeEvents(accepted.map { EventRow(n: 0, line: 0, accepted: $0) }, connection, logger: logger)
+        guard !accepted.isEmpty else { return }
+        var ledger = (
+            seq: [Int64](), at: [Int64](), actor: [String](), kind: [String](), account: [String](), body: [String](),
+            digest: [String](), hash: [ByteBuffer](), enc: [ByteBuffer]()
+        )
+        var content = (seq: [Int64](), account: [String](), conversation: [String](), feedback: [String](), text: [String]())
+        var conversations = (id: [String](), account: [String](), seq: [Int64]())
+        var feedback = (id: [String](), account: [String](), conversation: [String](), seq: [Int64]())
+        var heads: [String: Int64] = [:]
+        for item in accepted {
+            let row = EventRow(n: 0, line: 0, accepted: item)
+            let record = row.record
+            let account = record.account ?? ""
+            ledger.seq.append(record.seq)
+            ledger.at.append(record.at.microseconds)
+            ledger.actor.append(record.actor)
+            ledger.kind.append(record.kind)
+            ledger.account.append(account)
+            ledger.body.append(record.body)
+            ledger.digest.append(record.contentSha256 ?? "")
+            ledger.hash.append(ByteBuffer(bytes: row.hash))
+            ledger.enc.append(ByteBuffer(bytes: row.enc))
+            heads[account] = max(heads[account] ?? 0, record.seq)
+            if let text = row.content, let conversation = row.conversation {
+                content.seq.append(record.seq)
+                content.account.append(account)
+                content.conversation.append(conversation)
+                content.feedback.append(row.feedback ?? "")
+                content.text.append(text)
+            }
+            if let id = row.newConversation {
+                conversations.id.append(id)
+                conversations.account.append(account)
+                conversations.seq.append(record.seq)
+            }
+            if let id = row.newFeedback, let conversation = row.conversation {
+                feedback.id.append(id)
+                feedback.account.append(account)
+                feedback.conversation.append(conversation)
+                feedback.seq.append(record.seq)
+            }
+        }
+        // Account events always name their account, and a content digest or feedback id is never
+        // empty: the empty string stands for NULL in the arrays.
+        try await connection.query(
+            """
+            WITH ledger_rows AS (
+                INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at, enc)
+                SELECT seq, at, actor, kind, account, body, nullif(digest, ''), hash, \(wallClockMicros()), enc
+                FROM unnest(\(ledger.seq)::bigint[], \(ledger.at)::bigint[], \(ledger.actor)::text[], \(ledger.kind)::text[],
+                    \(ledger.account)::text[], \(ledger.body)::text[], \(ledger.digest)::text[], \(ledger.hash)::bytea[],
+                    \(ledger.enc)::bytea[]) AS r(seq, at, actor, kind, account, body, digest, hash, enc)
+            ), content_rows AS (
+                INSERT INTO content (seq, account, conversation, feedback, text)
+                SELECT seq, account, conversation, nullif(feedback, ''), text
+                FROM unnest(\(content.seq)::bigint[], \(content.account)::text[], \(content.conversation)::text[],
+                    \(content.feedback)::text[], \(content.text)::text[]) AS r(seq, account, conversation, feedback, text)
+            ), conversation_rows AS (
+                INSERT INTO conversations (id, account, first_seq)
+                SELECT * FROM unnest(\(conversations.id)::text[], \(conversations.account)::text[], \(conversations.seq)::bigint[])
+            ), feedback_rows AS (
+                INSERT INTO feedback (id, account, conversation, seq)
+                SELECT * FROM unnest(\(feedback.id)::text[], \(feedback.account)::text[], \(feedback.conversation)::text[],
+                    \(feedback.seq)::bigint[])
+            )
+            INSERT INTO accounts (account, last_seq) SELECT * FROM unnest(\(Array(heads.keys))::text[], \(Array(heads.values))::bigint[])
+            ON CONFLICT (account) DO UPDATE SET last_seq = greatest(accounts.last_seq, excluded.last_seq)
+            """, logger: logger)
     }
 
     /// The owners of these conversations and feedback ids, as the connection sees them.
@@ -345,10 +416,12 @@ final class IngestLoader: @unchecked Sendable {
                 return found
             },
             owners: { [self] conversations, feedback in
-                (
-                    conversationOwners.filter { conversations.contains($0.key) },
-                    feedbackOwners.filter { feedback.contains($0.key) }
-                )
+                // Each asked id looked up (the loader may hold thousands of owners).
+                var conversationsFound: [ConversationID: AccountID] = [:]
+                for id in conversations { if let owner = conversationOwners[id] { conversationsFound[id] = owner } }
+                var feedbackFound: [FeedbackID: AccountID] = [:]
+                for id in feedback { if let owner = feedbackOwners[id] { feedbackFound[id] = owner } }
+                return (conversationsFound, feedbackFound)
             })
     }
 }
