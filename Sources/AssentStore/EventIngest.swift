@@ -8,7 +8,7 @@ public import AssentCore
 /// asks the store, through the loaders, for timelines and id owners it has not seen.
 public final class EventIngest {
     /// One accepted event, ready to be written.
-    public struct Accepted {
+    public struct Accepted: Sendable {
         public let record: LedgerRecord
         /// The entry's chain hash.
         public let hash: [UInt8]
@@ -18,6 +18,17 @@ public final class EventIngest {
         public let newConversation: ConversationID?
         /// A feedback this event created.
         public let newFeedback: FeedbackID?
+
+        /// The same entry at `seq`, chained after `previous`: for an entry validated before the
+        /// chain's lock was taken, when entries of other accounts landed meanwhile (the caller
+        /// vouches that nothing its validation read has moved).
+        public func chained(at seq: Int64, after previous: [UInt8]) -> Accepted {
+            var moved = record
+            moved.seq = seq
+            return Accepted(
+                record: moved, hash: moved.chainHash(after: previous), event: event, newConversation: newConversation,
+                newFeedback: newFeedback)
+        }
     }
 
     /// How the store answers what the ingest does not hold, a chunk of events at a time: one call

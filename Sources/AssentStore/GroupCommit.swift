@@ -38,17 +38,29 @@ public final class GroupCommit: Sendable {
     private struct Pending: Sendable {
         var request: Request
         var continuation: CheckedContinuation<Outcome, any Error>
+        var accounts: Set<AccountID>
     }
 
     private struct State {
         var pending: [Pending] = []
-        var draining = false
+        var draining = 0
+        /// The accounts of each batch being committed, by drain.
+        var inFlight: [Int: Set<AccountID>] = [:]
+        var nextDrain = 0
     }
 
     /// Most requests per transaction: bounds the latency a large batch adds to the first waiter.
     public static let maxBatch = 256
 
-    public init() {}
+    /// How many batches may be committed at once: 1 where a batch is validated under the
+    /// database's write lock (SQLite); more where a batch is validated before it takes the chain's
+    /// lock (PostgreSQL), so that one batch is validated while another is written.
+    public let concurrency: Int
+
+    public init(concurrency: Int = 1) {
+        precondition(concurrency >= 1)
+        self.concurrency = concurrency
+    }
 
     private let state = Mutex(State())
     private let committer = Mutex<(@Sendable ([Request]) async throws -> [Result<Outcome, any Error>])?>(nil)
@@ -77,27 +89,49 @@ public final class GroupCommit: Sendable {
 
     public func submit(_ request: Request) async throws -> Outcome {
         try await withCheckedThrowingContinuation { continuation in
-            let start = state.withLock { state -> Bool in
-                state.pending.append(Pending(request: request, continuation: continuation))
-                if state.draining { return false }
-                state.draining = true
-                return true
+            let start = state.withLock { state -> Int? in
+                state.pending.append(
+                    Pending(request: request, continuation: continuation, accounts: Set(request.events.map(\.account))))
+                if state.draining >= concurrency { return nil }
+                state.draining += 1
+                state.nextDrain += 1
+                return state.nextDrain
             }
-            // One writer task at a time; it awaits the database without holding a thread.
-            if start { Task { await self.drain() } }
+            // At most `concurrency` writer tasks; each awaits the database without holding a thread.
+            if let start { Task { await self.drain(start) } }
         }
     }
 
-    private func drain() async {
+    /// Commits batches until none is left that it may take. A batch takes requests in arrival
+    /// order, passing over one whose accounts another batch being committed holds (and every
+    /// later request of those accounts): requests of one account are committed in the order
+    /// they arrived, whatever the concurrency.
+    private func drain(_ id: Int) async {
         let commit = self.commit
         while true {
             let batch = state.withLock { state -> [Pending] in
-                if state.pending.isEmpty {
-                    state.draining = false
+                state.inFlight[id] = nil
+                var blocked = Set<AccountID>()
+                for accounts in state.inFlight.values { blocked.formUnion(accounts) }
+                var taken: [Pending] = []
+                var left: [Pending] = []
+                var accounts = Set<AccountID>()
+                for pending in state.pending {
+                    if taken.count < Self.maxBatch && blocked.isDisjoint(with: pending.accounts) {
+                        accounts.formUnion(pending.accounts)
+                        taken.append(pending)
+                    } else {
+                        blocked.formUnion(pending.accounts)
+                        left.append(pending)
+                    }
+                }
+                if taken.isEmpty {
+                    // Nothing, or what is left waits for a batch being committed (whose drain takes it).
+                    state.draining -= 1
                     return []
                 }
-                let taken = Array(state.pending.prefix(Self.maxBatch))
-                state.pending.removeFirst(taken.count)
+                state.inFlight[id] = accounts
+                state.pending = left
                 return taken
             }
             if batch.isEmpty { return }

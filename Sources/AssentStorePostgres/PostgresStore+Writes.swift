@@ -209,106 +209,42 @@ extension PostgresStore {
         try await groupCommit.append(events, actor: actor, now: now, idempotency: idempotency, respond: respond)
     }
 
-    /// Commits a batch of appends in one transaction. The batch's timelines are loaded before the
-    /// chain's head is locked; under the lock only the accounts that moved meanwhile are read
-    /// again. Each request is validated on its own; a refused one is left out, the others are
-    /// written together in one statement per table.
+    /// Commits a batch of appends. The batch is validated first, outside the chain's lock,
+    /// against the ledger as it stands (``plan(_:head:_:)``); then, in one transaction under the
+    /// lock: when no entry landed meanwhile, the plan is written as it is; when entries landed
+    /// but none of the batch's accounts, ids, keys or the policy moved, its entries are only
+    /// chained again after the new head; otherwise the batch is validated again under the lock.
+    /// Each request is validated on its own; a refused one is left out, the others are written
+    /// together in one statement. Two batches are committed at once (``GroupCommit``): one is
+    /// validated while the other holds the lock.
     func commit(_ requests: [GroupCommit.Request]) async throws -> [Result<GroupCommit.Outcome, any Error>] {
-        let allEvents = requests.flatMap(\.events)
-        let accounts = Array(Set(allEvents.map(\.account)))
-        // Warms the committed cache: under the lock, unmoved accounts are then a cache hit.
-        _ = try await connection { connection in try await self.timelines(connection, accounts: accounts, keeping: true) }
         let logger = self.logger
+        let planned = try await connection { connection in
+            try await self.plan(requests, head: try await Self.head(connection, logger: logger), connection)
+        }
+        await settings.afterAppendPlanned?()
         let (results, cache) = try await transaction { connection in
-            var head = try await self.lockHead(connection)
-            let policies = try await self.policyHistory(connection)
-            let loader = IngestLoader()
-            try await self.load(allEvents, into: loader, ingest: nil, connection)
-            var stored: [IdempotencyKey: (requestSha256: String, response: String, createdAt: Int64)] = [:]
-            let keyed = requests.compactMap { $0.idempotency?.0 }
-            if !keyed.isEmpty {
-                for try await (caller, key, sha, response, created) in try await connection.query(
-                    """
-                    SELECT caller, key, request_sha256, response, created_at FROM idempotency_keys
-                    WHERE (caller, key) IN (SELECT * FROM unnest(\(keyed.map(\.caller))::text[], \(keyed.map(\.key))::text[]))
-                    """, logger: logger
-                ).decode((String, String, String, String, Int64).self) {
-                    stored[IdempotencyKey(caller: caller, key: key)] = (sha, response, created)
+            let head = try await self.lockHead(connection)
+            var plan = planned
+            let headMoved = head.lastSeq != planned.head.lastSeq
+            if headMoved || requests.contains(where: { $0.idempotency != nil }) {
+                if try await self.moved(planned, headMoved: headMoved, requests: requests, connection) {
+                    plan = try await self.plan(requests, head: head, connection)
+                } else if headMoved {
+                    plan = planned.chained(after: head)
                 }
             }
-            var expired: [IdempotencyKey] = []
-            var newKeys: [(IdempotencyKey, String, String, Int64)] = []
-            var rows: [EventIngest.Accepted] = []
-            var results: [Result<GroupCommit.Outcome, any Error>] = []
-            var cache: [(AccountID, Int64, AccountTimeline)] = []
-            for request in requests {
-                var replay: String?
-                if let (idempotency, _) = request.idempotency {
-                    let key = IdempotencyKey(caller: idempotency.caller, key: idempotency.key)
-                    if let existing = stored[key] {
-                        if existing.createdAt < idempotency.notBefore.microseconds {
-                            expired.append(key)
-                            stored[key] = nil
-                        } else if existing.requestSha256 != idempotency.requestSha256 {
-                            results.append(
-                                .failure(
-                                    AssentError.idempotencyConflict("Idempotency-Key \(idempotency.key) was used with another request")))
-                            continue
-                        } else {
-                            replay = existing.response
-                        }
-                    }
-                }
-                if let replay {
-                    results.append(.success(GroupCommit.Outcome(records: [], response: replay, replayed: true)))
-                    continue
-                }
-                let ingest = self.ingest(policies: policies, head: head, now: request.now, loader: loader)
-                defer { self.recordIngest(ingest) }
-                do {
-                    if request.events.count <= EventIngest.chunkSize { try ingest.prefetch(request.events) }
-                    var accepted: [EventIngest.Accepted] = []
-                    for (k, event) in request.events.enumerated() {
-                        do {
-                            accepted.append(try ingest.accept(event, actor: request.actor))
-                        } catch let error as AssentError where request.events.count > 1 {
-                            throw error.prefixed("event \(k + 1): ")
-                        }
-                    }
-                    for item in accepted { loader.note(item) }
-                    rows += accepted
-                    head = Head(
-                        lastSeq: ingest.nextSeq - 1, lastHash: ingest.previousHash,
-                        horizon: ingest.newestInstant.map { max(head.horizon ?? $0, $0) } ?? head.horizon)
-                    let records = accepted.map(\.record)
-                    var lastSeq: [AccountID: Int64] = [:]
-                    for record in records { if let account = record.account { lastSeq[account] = record.seq } }
-                    for (account, seq) in lastSeq {
-                        if let timeline = ingest.heldTimeline(of: account) { cache.append((account, seq, timeline)) }
-                    }
-                    var response: String?
-                    if let (idempotency, respond) = request.idempotency {
-                        let body = respond(records)
-                        response = body
-                        let key = IdempotencyKey(caller: idempotency.caller, key: idempotency.key)
-                        stored[key] = (idempotency.requestSha256, body, request.now.microseconds)
-                        newKeys.append((key, idempotency.requestSha256, body, request.now.microseconds))
-                    }
-                    results.append(.success(GroupCommit.Outcome(records: records, response: response, replayed: false)))
-                } catch let error as AssentError {
-                    results.append(.failure(error))
-                }
-            }
-            if !expired.isEmpty {
+            let (results, newKeys) = plan.outcomes(of: requests)
+            if !plan.expired.isEmpty {
                 try await connection.query(
                     """
                     DELETE FROM idempotency_keys WHERE (caller, key) IN
-                        (SELECT * FROM unnest(\(expired.map(\.caller))::text[], \(expired.map(\.key))::text[]))
+                        (SELECT * FROM unnest(\(plan.expired.map(\.caller))::text[], \(plan.expired.map(\.key))::text[]))
                     """, logger: logger)
             }
-            if !rows.isEmpty {
-                try await Self.write(rows, connection, logger: logger)
-                try await Self.saveHead(head, connection, logger: logger)
+            if !plan.rows.isEmpty {
+                try await Self.write(plan.rows, connection, logger: logger)
+                try await Self.saveHead(plan.newHead, connection, logger: logger)
             }
             if !newKeys.isEmpty {
                 try await connection.query(
@@ -319,11 +255,207 @@ extension PostgresStore {
                     ON CONFLICT DO NOTHING
                     """, logger: logger)
             }
-            return (results, cache)
+            return (results, plan.cache)
         }
         // Committed: the timelines the batch built are now the ledger's.
         for (account, lastSeq, timeline) in cache { timelines.put(account, lastSeq: lastSeq, timeline) }
         return results
+    }
+
+    /// What validating a batch decided, as of the ledger's entry `head`.
+    struct AppendPlan: Sendable {
+        enum Decision: Sendable {
+            /// Answered from the stored key's response.
+            case replay(String)
+            /// The same key as an earlier request of the batch: its response.
+            case replayOf(Int)
+            case refused(any Error)
+            /// Written: these rows of the plan.
+            case accepted(Range<Int>)
+        }
+
+        var head: Head
+        var decisions: [Decision] = []
+        var rows: [EventIngest.Accepted] = []
+        var newHead: Head
+        /// The newest instant the rows write (for the horizon).
+        var newestInstant: Instant?
+        /// Stored keys past their lifetime, deleted before the batch's are written.
+        var expired: [IdempotencyKey] = []
+        /// The stored keys of the batch's requests the plan saw.
+        var seenKeys: Set<IdempotencyKey> = []
+        /// Timelines with each account's last entry, to cache once committed.
+        var cache: [(AccountID, Int64, AccountTimeline)] = []
+
+        /// The plan with its rows chained after `head` instead (nothing it read has moved).
+        func chained(after head: Head) -> AppendPlan {
+            var plan = self
+            plan.head = head
+            var previous = head.lastHash
+            for k in rows.indices {
+                plan.rows[k] = rows[k].chained(at: head.lastSeq + 1 + Int64(k), after: previous)
+                previous = plan.rows[k].hash
+            }
+            plan.newHead = Head(
+                lastSeq: head.lastSeq + Int64(rows.count), lastHash: previous,
+                horizon: newestInstant.map { max(head.horizon ?? $0, $0) } ?? head.horizon)
+            // The timelines were built with the entries' first seqs: read again when needed.
+            plan.cache = []
+            return plan
+        }
+
+        /// Each request's outcome (responses made from the final entries) and the keys to store.
+        func outcomes(of requests: [GroupCommit.Request]) -> (
+            [Result<GroupCommit.Outcome, any Error>], [(IdempotencyKey, String, String, Int64)]
+        ) {
+            var results: [Result<GroupCommit.Outcome, any Error>] = []
+            var newKeys: [(IdempotencyKey, String, String, Int64)] = []
+            var responses: [Int: String] = [:]
+            for (k, request) in requests.enumerated() {
+                switch decisions[k] {
+                case .replay(let response):
+                    results.append(.success(GroupCommit.Outcome(records: [], response: response, replayed: true)))
+                case .replayOf(let earlier):
+                    results.append(.success(GroupCommit.Outcome(records: [], response: responses[earlier], replayed: true)))
+                case .refused(let error):
+                    results.append(.failure(error))
+                case .accepted(let range):
+                    let records = rows[range].map(\.record)
+                    var response: String?
+                    if let (idempotency, respond) = request.idempotency {
+                        let body = respond(records)
+                        response = body
+                        responses[k] = body
+                        newKeys.append(
+                            (
+                                IdempotencyKey(caller: idempotency.caller, key: idempotency.key), idempotency.requestSha256, body,
+                                request.now.microseconds
+                            ))
+                    }
+                    results.append(.success(GroupCommit.Outcome(records: records, response: response, replayed: false)))
+                }
+            }
+            return (results, newKeys)
+        }
+    }
+
+    /// Validates a batch against the ledger as the connection sees it, entries chained after
+    /// `head`: the stored Idempotency-Keys, then each request on its own (what earlier requests
+    /// of the batch accepted counts).
+    func plan(_ requests: [GroupCommit.Request], head: Head, _ connection: PostgresConnection) async throws -> AppendPlan {
+        let logger = self.logger
+        let allEvents = requests.flatMap(\.events)
+        let policies = try await self.policyHistory(connection)
+        let loader = IngestLoader()
+        try await self.load(allEvents, into: loader, ingest: nil, connection)
+        var stored: [IdempotencyKey: (requestSha256: String, response: String, createdAt: Int64)] = [:]
+        let keyed = requests.compactMap { $0.idempotency?.0 }
+        if !keyed.isEmpty {
+            for try await (caller, key, sha, response, created) in try await connection.query(
+                """
+                SELECT caller, key, request_sha256, response, created_at FROM idempotency_keys
+                WHERE (caller, key) IN (SELECT * FROM unnest(\(keyed.map(\.caller))::text[], \(keyed.map(\.key))::text[]))
+                """, logger: logger
+            ).decode((String, String, String, String, Int64).self) {
+                stored[IdempotencyKey(caller: caller, key: key)] = (sha, response, created)
+            }
+        }
+        var plan = AppendPlan(head: head, newHead: head)
+        plan.seenKeys = Set(stored.keys)
+        // Keys first written by a request of this batch: the request and its digest.
+        var inBatch: [IdempotencyKey: (request: Int, requestSha256: String)] = [:]
+        for (n, request) in requests.enumerated() {
+            if let (idempotency, _) = request.idempotency {
+                let key = IdempotencyKey(caller: idempotency.caller, key: idempotency.key)
+                if let earlier = inBatch[key] {
+                    plan.decisions.append(
+                        earlier.requestSha256 == idempotency.requestSha256
+                            ? .replayOf(earlier.request)
+                            : .refused(AssentError.idempotencyConflict("Idempotency-Key \(idempotency.key) was used with another request")))
+                    continue
+                }
+                if let existing = stored[key] {
+                    if existing.createdAt < idempotency.notBefore.microseconds {
+                        plan.expired.append(key)
+                        stored[key] = nil
+                    } else if existing.requestSha256 != idempotency.requestSha256 {
+                        plan.decisions.append(
+                            .refused(AssentError.idempotencyConflict("Idempotency-Key \(idempotency.key) was used with another request")))
+                        continue
+                    } else {
+                        plan.decisions.append(.replay(existing.response))
+                        continue
+                    }
+                }
+            }
+            let ingest = self.ingest(policies: policies, head: plan.newHead, now: request.now, loader: loader)
+            defer { self.recordIngest(ingest) }
+            do {
+                if request.events.count <= EventIngest.chunkSize { try ingest.prefetch(request.events) }
+                var accepted: [EventIngest.Accepted] = []
+                for (k, event) in request.events.enumerated() {
+                    do {
+                        accepted.append(try ingest.accept(event, actor: request.actor))
+                    } catch let error as AssentError where request.events.count > 1 {
+                        throw error.prefixed("event \(k + 1): ")
+                    }
+                }
+                for item in accepted { loader.note(item) }
+                plan.decisions.append(.accepted(plan.rows.count..<(plan.rows.count + accepted.count)))
+                plan.rows += accepted
+                if let newest = ingest.newestInstant { plan.newestInstant = max(plan.newestInstant ?? newest, newest) }
+                plan.newHead = Head(
+                    lastSeq: ingest.nextSeq - 1, lastHash: ingest.previousHash,
+                    horizon: ingest.newestInstant.map { max(plan.newHead.horizon ?? $0, $0) } ?? plan.newHead.horizon)
+                var lastSeq: [AccountID: Int64] = [:]
+                for item in accepted { if let account = item.record.account { lastSeq[account] = item.record.seq } }
+                for (account, seq) in lastSeq {
+                    if let timeline = ingest.heldTimeline(of: account) { plan.cache.append((account, seq, timeline)) }
+                }
+                if let (idempotency, _) = request.idempotency {
+                    inBatch[IdempotencyKey(caller: idempotency.caller, key: idempotency.key)] = (n, idempotency.requestSha256)
+                }
+            } catch let error as AssentError {
+                plan.decisions.append(.refused(error))
+            }
+        }
+        return plan
+    }
+
+    /// Whether anything a plan made before the lock read has moved since its head (the lock is
+    /// held): when entries landed (`headMoved`), a policy version applied, an entry of one of the
+    /// batch's accounts, an id the batch creates taken; and, entries or not, a stored
+    /// Idempotency-Key of the batch written or removed meanwhile.
+    func moved(_ plan: AppendPlan, headMoved: Bool, requests: [GroupCommit.Request], _ connection: PostgresConnection) async throws
+        -> Bool
+    {
+        if headMoved {
+            let since = plan.head.lastSeq
+            let accounts = Array(Set(requests.flatMap { $0.events.map(\.account) }))
+            let conversations = plan.rows.compactMap(\.newConversation)
+            let feedback = plan.rows.compactMap(\.newFeedback)
+            let moved = try await connection.query(
+                """
+                SELECT EXISTS (SELECT 1 FROM policy_versions WHERE seq > \(since))
+                    OR EXISTS (SELECT 1 FROM accounts WHERE account = ANY(\(accounts)) AND last_seq > \(since))
+                    OR EXISTS (SELECT 1 FROM conversations WHERE id = ANY(\(conversations)))
+                    OR EXISTS (SELECT 1 FROM feedback WHERE id = ANY(\(feedback)))
+                """, logger: logger
+            ).collect().first?.decode(Bool.self)
+            if moved != false { return true }
+        }
+        let keyed = requests.compactMap { $0.idempotency?.0 }
+        guard !keyed.isEmpty else { return false }
+        var present: Set<IdempotencyKey> = []
+        for try await (caller, key) in try await connection.query(
+            """
+            SELECT caller, key FROM idempotency_keys
+            WHERE (caller, key) IN (SELECT * FROM unnest(\(keyed.map(\.caller))::text[], \(keyed.map(\.key))::text[]))
+            """, logger: logger
+        ).decode((String, String).self) {
+            present.insert(IdempotencyKey(caller: caller, key: key))
+        }
+        return present != plan.seenKeys
     }
 
     struct IdempotencyKey: Hashable, Sendable {

@@ -20,7 +20,8 @@ public final class PostgresStore: Store {
     let logger: Logger
     let settings: Configuration
     let policyCache = Mutex<(newestSeq: Int64, history: PolicyHistory)?>(nil)
-    let groupCommit = GroupCommit()
+    /// Two batches at once: one is validated while the other holds the chain's lock.
+    let groupCommit = GroupCommit(concurrency: 2)
     let timelines: TimelineCache
     let ingestStatistics: Mutex<CacheStatistics>
     let closed = Mutex(false)
@@ -47,6 +48,9 @@ public final class PostgresStore: Store {
         /// Called when an import is staged (validated, not yet written to the ledger), before it
         /// takes the chain's lock: lets tests write meanwhile. Nil in production.
         public var afterImportStaged: (@Sendable () async -> Void)?
+        /// Called when a batch of appends is validated, before it takes the chain's lock: lets
+        /// tests write meanwhile. Nil in production.
+        public var afterAppendPlanned: (@Sendable () async -> Void)?
 
         public init() {}
 

@@ -75,7 +75,10 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
         try await benchPrompt(store: store, url: assentURL, accounts: accounts, samples: samples, concurrency: concurrency, at: at)
     }
     if wants("explain") { try await benchExplain(store: store, url: assentURL, conversations: conversations, samples: samples, at: at) }
-    if wants("appends") { try await benchAppends(store: store, batches: arguments.int("--batches", default: 60), tag: tag) }
+    if wants("appends") {
+        try await benchAppends(
+            store: store, batches: arguments.int("--batches", default: 60), submitters: arguments.int("--submitters", default: 4), tag: tag)
+    }
     #if DEBUG
         report("(a debug build: figures are not representative)")
     #endif
@@ -197,10 +200,11 @@ func benchExplain(store: PostgresStore, url assentURL: String, conversations: [S
     report(String(format: "explain: p50 %.3f ms, p99 %.3f ms over %d conversations (cached)", p(0.5), p(0.99), latencies.count))
 }
 
-/// Step 5: appends, batches of 500 activity events (what POST /v1/events takes), 4 submitters.
-func benchAppends(store: PostgresStore, batches: Int, tag: String) async throws {
+/// Step 5: appends, batches of 500 activity events (what POST /v1/events takes), from
+/// `submitters` clients at once (4 unless `--submitters`), each sending its next batch once the
+/// last was acknowledged.
+func benchAppends(store: PostgresStore, batches: Int, submitters: Int, tag: String) async throws {
     let now = DemoGenerator.windowEnd
-    let submitters = 4
     let appendSeconds = try await asyncSeconds {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for s in 0..<submitters {
@@ -226,7 +230,7 @@ func benchAppends(store: PostgresStore, batches: Int, tag: String) async throws 
     }
     report(
         String(
-            format: "appends: %d batches of 500 events in %.2f s: %.0f events/s", batches, appendSeconds,
+            format: "appends: %d batches of 500 events from %d submitters in %.2f s: %.0f events/s", batches, submitters, appendSeconds,
             Double(batches * 500) / appendSeconds))
 }
 

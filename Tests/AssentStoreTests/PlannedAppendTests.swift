@@ -1,0 +1,131 @@
+import AssentCore
+import AssentStore
+import AssentStorePostgres
+import Synchronization
+import Testing
+
+/// PostgreSQL validates a batch of appends before it takes the chain's lock (issue 11): when
+/// entries land meanwhile, the batch is chained after them if nothing it read moved, and
+/// validated again under the lock if something did.
+@Suite("Appends validated before the chain's lock (PostgreSQL)", .enabled(if: PostgresTesting.adminURL != nil))
+struct PlannedAppendTests {
+    /// An appender that pauses once, after validating its first batch, and another store on the
+    /// same fresh database.
+    static func stores() async throws -> (appender: PostgresStore, other: PostgresStore, pause: StagedImportTests.StagePause, name: String)
+    {
+        let (url, name) = try await PostgresTesting.freshDatabase()
+        let pause = StagedImportTests.StagePause()
+        let once = OnceFlag()
+        var configuration = PostgresStore.Configuration()
+        configuration.afterAppendPlanned = { if once.first() { await pause.staged() } }
+        let appender = try await PostgresStore.open(url: url, configuration: configuration)
+        let other = try await PostgresStore.open(url: url)
+        return (appender, other, pause, name)
+    }
+
+    /// Runs `body` with the two stores, closing them and dropping the database after.
+    static func withStores(_ body: (PostgresStore, PostgresStore, StagedImportTests.StagePause) async throws -> Void) async throws {
+        let (appender, other, pause, name) = try await stores()
+        defer { PostgresTesting.drop(name) }
+        try await body(appender, other, pause)
+        try await appender.close()
+        try await other.close()
+    }
+
+    static func choice(_ account: String, _ value: ChoiceValue = .off, at: String) -> Event {
+        Event(account: account, at: t(at), .trainingChoice(value: value, source: .settings, shownDefault: nil))
+    }
+
+    @Test("entries of other accounts land meanwhile: the batch is chained after them; its answer names the entries written")
+    func chainedAfterOthers() async throws {
+        try await Self.withStores { appender, other, pause in
+            try await other.importLines(Lines.optedIn("a1") + Lines.optedIn("b1", conversation: "c2"))
+            let appending = Task { try await appender.append([Self.choice("a1", at: "2025-09-20T00:00:00Z")], actor: "test", now: testNow) }
+            await pause.waitUntilStaged()
+            let meanwhile = try await other.append(
+                [Self.choice("b1", at: "2025-09-20T00:00:00Z"), Self.choice("b1", .on, at: "2025-09-21T00:00:00Z")], actor: "test",
+                now: testNow)
+            await pause.release()
+            let appended = try await appending.value
+            #expect(appended.map(\.seq) == [meanwhile[1].seq + 1], "chained after what landed meanwhile")
+            let written = try await other.ledgerEntries(ofAccount: "a1")
+            #expect(written.last == appended.last, "the answer is the entry in the ledger")
+            let verification = try await other.verifyLedger()
+            #expect(verification.ok, "\(verification)")
+            #expect(try await appender.timeline(of: "a1")?.entries.last?.seq == appended[0].seq)
+        }
+    }
+
+    @Test("the batch's account moved meanwhile: validated again under the lock — deleted meanwhile, the append is refused")
+    func movedAccountRefused() async throws {
+        try await Self.withStores { appender, other, pause in
+            try await other.importLines(Lines.optedIn("a1"))
+            let appending = Task {
+                try await appender.append(
+                    [
+                        Event(
+                            account: "a1", at: t("2025-09-25T00:00:00Z"),
+                            .conversationActivity(conversation: "late", kind: .chat, incognito: false, content: nil))
+                    ],
+                    actor: "test", now: testNow)
+            }
+            await pause.waitUntilStaged()
+            _ = try await other.append([Event(account: "a1", at: t("2025-09-24T00:00:00Z"), .accountDeleted)], actor: "test", now: testNow)
+            let before = try await other.lastSeq()
+            await pause.release()
+            await #expect(throws: AssentError.self) { _ = try await appending.value }
+            #expect(try await other.lastSeq() == before, "nothing of the refused batch was written")
+            #expect(try await other.verifyLedger().ok)
+        }
+    }
+
+    @Test("a conversation id another account created meanwhile: validated again and refused")
+    func idTakenMeanwhile() async throws {
+        try await Self.withStores { appender, other, pause in
+            try await other.importLines(Lines.optedIn("a1") + Lines.optedIn("b1", conversation: "c2"))
+            let activity = { @Sendable (account: String) in
+                Event(
+                    account: account, at: t("2025-09-25T00:00:00Z"),
+                    .conversationActivity(conversation: "shared", kind: .chat, incognito: false, content: nil))
+            }
+            let appending = Task { try await appender.append([activity("a1")], actor: "test", now: testNow) }
+            await pause.waitUntilStaged()
+            _ = try await other.append([activity("b1")], actor: "test", now: testNow)
+            await pause.release()
+            await #expect(throws: AssentError.self) { _ = try await appending.value }
+            #expect(try await other.account(ofConversation: "shared") == "b1")
+            #expect(try await other.verifyLedger().ok)
+        }
+    }
+
+    @Test("an Idempotency-Key the other server wrote meanwhile: the request is replayed, not written twice")
+    func keyWrittenMeanwhile() async throws {
+        try await Self.withStores { appender, other, pause in
+            try await other.importLines(Lines.optedIn("a1"))
+            let request = IdempotentRequest(caller: "product", key: "retry-1", requestSha256: "same-body")
+            let events = [Self.choice("a1", at: "2025-09-20T00:00:00Z")]
+            let respond: @Sendable ([LedgerRecord]) -> String = { records in records.map { String($0.seq) }.joined(separator: ",") }
+            let appending = Task { try await appender.append(events, actor: "test", now: testNow, idempotency: request, respond: respond) }
+            await pause.waitUntilStaged()
+            let first = try await other.append(events, actor: "test", now: testNow, idempotency: request, respond: respond)
+            let after = try await other.lastSeq()
+            await pause.release()
+            let second = try await appending.value
+            #expect(!first.replayed)
+            #expect(second.replayed)
+            #expect(second.response == first.response)
+            #expect(try await other.lastSeq() == after, "written once")
+        }
+    }
+}
+
+/// True the first time only.
+final class OnceFlag: Sendable {
+    private let used = Mutex(false)
+    func first() -> Bool {
+        used.withLock { used in
+            defer { used = true }
+            return !used
+        }
+    }
+}
