@@ -43,6 +43,8 @@ public final class GroupCommit: Sendable {
 
     private struct State {
         var pending: [Pending] = []
+        /// The events of `pending`.
+        var pendingEvents = 0
         var draining = 0
         /// The accounts of each batch being committed, by drain.
         var inFlight: [Int: Set<AccountID>] = [:]
@@ -56,10 +58,14 @@ public final class GroupCommit: Sendable {
     /// database's write lock (SQLite); more where a batch is validated before it takes the chain's
     /// lock (PostgreSQL), so that one batch is validated while another is written.
     public let concurrency: Int
+    /// A batch beside one being committed starts only once this many events wait: a few small
+    /// requests are cheaper in the next batch than in a transaction of their own.
+    public let eventsForAnotherBatch: Int
 
-    public init(concurrency: Int = 1) {
+    public init(concurrency: Int = 1, eventsForAnotherBatch: Int = 0) {
         precondition(concurrency >= 1)
         self.concurrency = concurrency
+        self.eventsForAnotherBatch = eventsForAnotherBatch
     }
 
     private let state = Mutex(State())
@@ -92,7 +98,9 @@ public final class GroupCommit: Sendable {
             let start = state.withLock { state -> Int? in
                 state.pending.append(
                     Pending(request: request, continuation: continuation, accounts: Set(request.events.map(\.account))))
+                state.pendingEvents += request.events.count
                 if state.draining >= concurrency { return nil }
+                if state.draining > 0 && state.pendingEvents < eventsForAnotherBatch { return nil }
                 state.draining += 1
                 state.nextDrain += 1
                 return state.nextDrain
@@ -132,6 +140,7 @@ public final class GroupCommit: Sendable {
                 }
                 state.inFlight[id] = accounts
                 state.pending = left
+                state.pendingEvents -= taken.reduce(0) { $0 + $1.request.events.count }
                 return taken
             }
             if batch.isEmpty { return }

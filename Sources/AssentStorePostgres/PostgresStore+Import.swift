@@ -93,6 +93,9 @@ extension PostgresStore {
         "new_conversation", "new_feedback",
     ]
 
+    /// Imports of at least this many events are followed by `ANALYZE` of the tables they wrote.
+    static let analyzeAfterEvents = 100_000
+
     public func importEvents(
         lines: any LineSource, fileSha256: String?, actor: String, now: Instant,
         progress: (@Sendable (ImportProgress) -> Void)?
@@ -133,6 +136,16 @@ extension PostgresStore {
                     summary = try await self.commitStaged(staged, fileSha256: fileSha256, actor: actor, now: now, connection)
                 }
                 try await connection.query("DROP TABLE IF EXISTS pg_temp.assent_import_stage", logger: logger)
+                if summary.events >= Self.analyzeAfterEvents {
+                    // A large import changes the tables' statistics at once: the planner learns them
+                    // now rather than when autovacuum gets to it (committed already, so best effort).
+                    do {
+                        try await connection.query(
+                            "ANALYZE ledger, content, conversations, feedback, accounts", logger: logger)
+                    } catch {
+                        logger.warning("ANALYZE after the import failed: \(String(describing: Self.storeError(error)))")
+                    }
+                }
                 return summary
             } catch {
                 _ = try? await connection.query("ROLLBACK", logger: logger)

@@ -209,30 +209,45 @@ extension PostgresStore {
         try await groupCommit.append(events, actor: actor, now: now, idempotency: idempotency, respond: respond)
     }
 
-    /// Commits a batch of appends. The batch is validated first, outside the chain's lock,
-    /// against the ledger as it stands (``plan(_:head:_:)``); then, in one transaction under the
-    /// lock: when no entry landed meanwhile, the plan is written as it is; when entries landed
+    /// Commits a batch of appends. A batch of at least `planBeforeLockEvents` events is validated
+    /// first, outside the chain's lock, against the ledger as it stands (``plan(_:head:_:)``);
+    /// then, in one transaction under the lock: when no entry landed meanwhile, the plan is written as it is; when entries landed
     /// but none of the batch's accounts, ids, keys or the policy moved, its entries are only
     /// chained again after the new head; otherwise the batch is validated again under the lock.
     /// Each request is validated on its own; a refused one is left out, the others are written
-    /// together in one statement. Two batches are committed at once (``GroupCommit``): one is
-    /// validated while the other holds the lock.
+    /// together in one statement. Two batches are committed at once (``GroupCommit``) when
+    /// enough events wait: one is validated while the other holds the lock. A smaller batch is
+    /// validated under the lock.
     func commit(_ requests: [GroupCommit.Request]) async throws -> [Result<GroupCommit.Outcome, any Error>] {
         let logger = self.logger
-        let planned = try await connection { connection in
-            try await self.plan(requests, head: try await Self.head(connection, logger: logger), connection)
+        let planned: AppendPlan?
+        if requests.reduce(0, { $0 + $1.events.count }) >= settings.planBeforeLockEvents {
+            planned = try await connection { connection in
+                try await self.plan(requests, head: try await Self.head(connection, logger: logger), connection)
+            }
+            await settings.afterAppendPlanned?()
+        } else {
+            // A few users' choices: validated under the lock, their timelines read before it (under
+            // it, unmoved accounts are a cache hit) — cheaper than a plan and its check.
+            let accounts = Array(Set(requests.flatMap { $0.events.map(\.account) }))
+            _ = try await connection { connection in try await self.timelines(connection, accounts: accounts, keeping: true) }
+            planned = nil
         }
-        await settings.afterAppendPlanned?()
         let (results, cache) = try await transaction { connection in
             let head = try await self.lockHead(connection)
-            var plan = planned
-            let headMoved = head.lastSeq != planned.head.lastSeq
-            if headMoved || requests.contains(where: { $0.idempotency != nil }) {
-                if try await self.moved(planned, headMoved: headMoved, requests: requests, connection) {
-                    plan = try await self.plan(requests, head: head, connection)
-                } else if headMoved {
-                    plan = planned.chained(after: head)
+            var plan: AppendPlan
+            if let planned {
+                plan = planned
+                let headMoved = head.lastSeq != planned.head.lastSeq
+                if headMoved || requests.contains(where: { $0.idempotency != nil }) {
+                    if try await self.moved(planned, headMoved: headMoved, requests: requests, connection) {
+                        plan = try await self.plan(requests, head: head, connection)
+                    } else if headMoved {
+                        plan = planned.chained(after: head)
+                    }
                 }
+            } else {
+                plan = try await self.plan(requests, head: head, connection)
             }
             let (results, newKeys) = plan.outcomes(of: requests)
             if !plan.expired.isEmpty {

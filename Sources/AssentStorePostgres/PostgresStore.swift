@@ -20,8 +20,9 @@ public final class PostgresStore: Store {
     let logger: Logger
     let settings: Configuration
     let policyCache = Mutex<(newestSeq: Int64, history: PolicyHistory)?>(nil)
-    /// Two batches at once: one is validated while the other holds the chain's lock.
-    let groupCommit = GroupCommit(concurrency: 2)
+    /// Two batches at once, one validated while the other holds the chain's lock, once
+    /// `planBeforeLockEvents` events wait (set in `init`).
+    let groupCommit: GroupCommit
     let timelines: TimelineCache
     let ingestStatistics: Mutex<CacheStatistics>
     let closed = Mutex(false)
@@ -51,6 +52,11 @@ public final class PostgresStore: Store {
         /// Called when a batch of appends is validated, before it takes the chain's lock: lets
         /// tests write meanwhile. Nil in production.
         public var afterAppendPlanned: (@Sendable () async -> Void)?
+        /// A batch of appends with at least this many events is validated before it takes the
+        /// chain's lock, and this many waiting events start a second batch beside one being
+        /// committed. Smaller batches (a few users' choices) are validated under the lock: a plan
+        /// and its check cost them more than the lock saves. Default 500.
+        public var planBeforeLockEvents = 500
 
         public init() {}
 
@@ -132,6 +138,9 @@ public final class PostgresStore: Store {
         config.options.additionalStartupParameters = [
             ("statement_timeout", String(configuration.statementTimeoutMs)),
             ("lock_timeout", String(configuration.lockTimeoutMs)),
+            // Compiling a query costs up to a second, which its estimate (stale after a bulk
+            // load) may call worth it; Assent's queries are short or streaming: never compile.
+            ("jit", "off"),
             ("idle_in_transaction_session_timeout", String(max(configuration.statementTimeoutMs, 600_000))),
             ("application_name", "assent"),
         ]
@@ -143,6 +152,7 @@ public final class PostgresStore: Store {
         self.logger = logger
         self.settings = configuration
         timelines = TimelineCache(budgetBytes: configuration.timelineCacheBytes)
+        groupCommit = GroupCommit(concurrency: 2, eventsForAnotherBatch: configuration.planBeforeLockEvents)
         ingestStatistics = Mutex(CacheStatistics(name: "ingest", budgetBytes: configuration.ingestCacheBytes))
         groupCommit.commit = { [weak self] requests in
             guard let self else { throw StoreError.unavailable("the store is closed") }

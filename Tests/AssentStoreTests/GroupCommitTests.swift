@@ -52,6 +52,35 @@ struct GroupCommitTests {
         #expect(batches.withLock { $0 } == [["a"], ["b"], ["a"]])
     }
 
+    @Test("a second batch starts only once enough events wait", .timeLimit(.minutes(1)))
+    func secondBatchThreshold() async throws {
+        let group = GroupCommit(concurrency: 2, eventsForAnotherBatch: 3)
+        let (firstStarted, firstSignal) = AsyncStream<Void>.makeStream()
+        let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+        let batches = Mutex<[[AccountID]]>([])
+        group.commit = { requests in
+            let n = batches.withLock { batches in
+                batches.append(requests.flatMap { $0.events.map(\.account) })
+                return batches.count
+            }
+            if n == 1 {
+                firstSignal.yield()
+                for await _ in release { break }
+            }
+            return Self.answered(requests)
+        }
+        async let first = group.append([Self.event("a", 0)], actor: "test", now: Instant(microseconds: 9))
+        for await _ in firstStarted { break }
+        // Two events wait: under the threshold, they wait for the first batch's drain.
+        async let b = group.append([Self.event("b", 0), Self.event("b", 1)], actor: "test", now: Instant(microseconds: 9))
+        // A third: a second batch starts beside the first (which is still held) and takes all three.
+        async let c = group.append([Self.event("c", 0)], actor: "test", now: Instant(microseconds: 9))
+        while batches.withLock({ $0.count }) < 2 { await Task.yield() }
+        releaseSignal.yield()
+        _ = try await (first, b, c)
+        #expect(batches.withLock { $0 }.map { Set($0) } == [["a"], ["b", "c"]])
+    }
+
     @Test("under load: never two batches holding one account at once; every request answered; each account's requests in order")
     func underLoad() async throws {
         let group = GroupCommit(concurrency: 2)

@@ -18,6 +18,7 @@ struct PlannedAppendTests {
         let once = OnceFlag()
         var configuration = PostgresStore.Configuration()
         configuration.afterAppendPlanned = { if once.first() { await pause.staged() } }
+        configuration.planBeforeLockEvents = 1  // every batch, however small
         let appender = try await PostgresStore.open(url: url, configuration: configuration)
         let other = try await PostgresStore.open(url: url)
         return (appender, other, pause, name)
@@ -116,6 +117,48 @@ struct PlannedAppendTests {
             #expect(second.response == first.response)
             #expect(try await other.lastSeq() == after, "written once")
         }
+    }
+}
+
+extension PlannedAppendTests {
+    @Test("two stores appending at once, every batch validated before the lock: all acknowledged, each once, the chain unbroken")
+    func concurrentPlanned() async throws {
+        let (url, name) = try await PostgresTesting.freshDatabase()
+        defer { PostgresTesting.drop(name) }
+        var configuration = PostgresStore.Configuration()
+        configuration.planBeforeLockEvents = 1
+        let first = try await PostgresStore.open(url: url, configuration: configuration)
+        let second = try await PostgresStore.open(url: url, configuration: configuration)
+        let accounts = (0..<6).map { "acct\($0)" }
+        try await first.importLines(accounts.flatMap { Lines.optedIn($0, conversation: "\($0)-c") })
+        let acknowledged = try await withThrowingTaskGroup(of: [LedgerRecord].self) { group in
+            for k in 0..<120 {
+                let store = k % 2 == 0 ? first : second
+                // Shared accounts (both stores write them) and each store's own; new accounts too.
+                let account = k % 3 == 0 ? "acct\(k % 2 + 4)" : accounts[k % 4]
+                group.addTask {
+                    try await store.append(
+                        [
+                            Self.choice(account, k % 4 == 0 ? .off : .on, at: "2025-10-01T00:00:00Z"),
+                            Event(account: "new\(k)", at: t("2025-10-01T00:00:00Z"), .accountCreated(plan: "free")),
+                        ],
+                        actor: "test", now: testNow)
+                }
+            }
+            var all: [LedgerRecord] = []
+            for try await records in group { all += records }
+            return all
+        }
+        #expect(acknowledged.count == 240)
+        #expect(Set(acknowledged.map(\.seq)).count == 240, "no seq given twice")
+        let verification = try await second.verifyLedger()
+        #expect(verification.ok, "\(verification)")
+        #expect(verification.entries == 1 + 6 * 5 + 240)
+        for record in acknowledged.prefix(40) {
+            #expect(try await first.ledgerEntries(ofAccount: record.account ?? "").contains(record), "\(record.seq) as answered")
+        }
+        try await first.close()
+        try await second.close()
     }
 }
 
