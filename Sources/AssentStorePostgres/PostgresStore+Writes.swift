@@ -211,9 +211,10 @@ extension PostgresStore {
 
     /// Commits a batch of appends. A batch of at least `planBeforeLockEvents` events is validated
     /// first, outside the chain's lock, against the ledger as it stands (``plan(_:head:_:)``);
-    /// then, in one transaction under the lock: when no entry landed meanwhile, the plan is written as it is; when entries landed
-    /// but none of the batch's accounts, ids, keys or the policy moved, its entries are only
-    /// chained again after the new head; otherwise the batch is validated again under the lock.
+    /// then, in one transaction under the lock: when no entry landed meanwhile, the plan is
+    /// written as it is; when entries landed but none of the batch's accounts, ids, keys or the
+    /// policy moved, its entries are only chained again after the new head; otherwise the batch
+    /// is validated again under the lock.
     /// Each request is validated on its own; a refused one is left out, the others are written
     /// together in one statement. Two batches are committed at once (``GroupCommit``) when
     /// enough events wait: one is validated while the other holds the lock. A smaller batch is
