@@ -17,6 +17,12 @@ struct APIMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         var response: Response
         do {
+            // U+0000 in a path or query never names anything, and PostgreSQL's text refuses it (a
+            // lookup would fail as a server error there and find nothing on SQLite): refused on
+            // every backend alike, as JSON bodies are.
+            if Self.carriesNUL(request.uri.description) {
+                throw APIError.invalidArgument("the request's path or query contains U+0000")
+            }
             response = try await next(request, context)
         } catch {
             var apiError = APIError.from(error)
@@ -48,6 +54,21 @@ struct APIMiddleware: RouterMiddleware {
                 ])
         }
         return response
+    }
+}
+
+extension APIMiddleware {
+    /// Whether a request target holds U+0000, raw or percent-encoded (`%00`).
+    static func carriesNUL(_ target: String) -> Bool {
+        var bytes = target.utf8.makeIterator()
+        var previous: (UInt8, UInt8) = (0xFF, 0xFF)
+        while let byte = bytes.next() {
+            if byte == 0 || (previous.0 == UInt8(ascii: "%") && previous.1 == UInt8(ascii: "0") && byte == UInt8(ascii: "0")) {
+                return true
+            }
+            previous = (previous.1, byte)
+        }
+        return false
     }
 }
 
