@@ -17,6 +17,25 @@ struct GroupCommitTests {
         Event(account: account, at: Instant(microseconds: Int64(k)), .accountCreated(plan: "free"))
     }
 
+    /// The accounts of each batch committed, in order.
+    final class Batches: Sendable {
+        let list = Mutex<[[AccountID]]>([])
+    }
+
+    /// Makes `group` record each batch and run `during(n)` inside the n-th batch's commit.
+    static func recording(_ group: GroupCommit, during: @escaping @Sendable (Int) async -> Void) -> Batches {
+        let batches = Batches()
+        group.commit = { requests in
+            let n = batches.list.withLock { list in
+                list.append(requests.flatMap { $0.events.map(\.account) })
+                return list.count
+            }
+            await during(n)
+            return Self.answered(requests)
+        }
+        return batches
+    }
+
     static func answered(_ requests: [GroupCommit.Request]) -> [Result<GroupCommit.Outcome, any Error>] {
         requests.map { _ in .success(GroupCommit.Outcome(records: [], response: nil, replayed: false)) }
     }
@@ -28,12 +47,7 @@ struct GroupCommitTests {
         let group = GroupCommit(concurrency: 2)
         let (firstStarted, firstSignal) = AsyncStream<Void>.makeStream()
         let (secondStarted, secondSignal) = AsyncStream<Void>.makeStream()
-        let batches = Mutex<[[AccountID]]>([])
-        group.commit = { requests in
-            let n = batches.withLock { batches in
-                batches.append(requests.flatMap { $0.events.map(\.account) })
-                return batches.count
-            }
+        let batches = Self.recording(group) { n in
             if n == 1 {
                 firstSignal.yield()
                 // Held until the second batch is being committed: both at once.
@@ -41,7 +55,6 @@ struct GroupCommitTests {
             } else if n == 2 {
                 secondSignal.yield()
             }
-            return Self.answered(requests)
         }
         async let first = group.append([Self.event("a", 0)], actor: "test", now: Instant(microseconds: 9))
         for await _ in firstStarted { break }
@@ -49,7 +62,7 @@ struct GroupCommitTests {
         async let again = group.append([Self.event("a", 1)], actor: "test", now: Instant(microseconds: 9))
         async let other = group.append([Self.event("b", 0)], actor: "test", now: Instant(microseconds: 9))
         _ = try await (first, again, other)
-        #expect(batches.withLock { $0 } == [["a"], ["b"], ["a"]])
+        #expect(batches.list.withLock { $0 } == [["a"], ["b"], ["a"]])
     }
 
     @Test("a second batch starts only once enough events wait", .timeLimit(.minutes(1)))
@@ -57,17 +70,11 @@ struct GroupCommitTests {
         let group = GroupCommit(concurrency: 2, eventsForAnotherBatch: 3)
         let (firstStarted, firstSignal) = AsyncStream<Void>.makeStream()
         let (release, releaseSignal) = AsyncStream<Void>.makeStream()
-        let batches = Mutex<[[AccountID]]>([])
-        group.commit = { requests in
-            let n = batches.withLock { batches in
-                batches.append(requests.flatMap { $0.events.map(\.account) })
-                return batches.count
-            }
+        let batches = Self.recording(group) { n in
             if n == 1 {
                 firstSignal.yield()
                 for await _ in release { break }
             }
-            return Self.answered(requests)
         }
         async let first = group.append([Self.event("a", 0)], actor: "test", now: Instant(microseconds: 9))
         for await _ in firstStarted { break }
@@ -75,10 +82,10 @@ struct GroupCommitTests {
         async let b = group.append([Self.event("b", 0), Self.event("b", 1)], actor: "test", now: Instant(microseconds: 9))
         // A third: a second batch starts beside the first (which is still held) and takes all three.
         async let c = group.append([Self.event("c", 0)], actor: "test", now: Instant(microseconds: 9))
-        while batches.withLock({ $0.count }) < 2 { await Task.yield() }
+        while batches.list.withLock({ $0.count }) < 2 { await Task.yield() }
         releaseSignal.yield()
         _ = try await (first, b, c)
-        #expect(batches.withLock { $0 }.map { Set($0) } == [["a"], ["b", "c"]])
+        #expect(batches.list.withLock { $0 }.map { Set($0) } == [["a"], ["b", "c"]])
     }
 
     @Test("under load: never two batches holding one account at once; every request answered; each account's requests in order")
