@@ -346,9 +346,11 @@ struct PackedWord: Hashable, Sendable {
         for (k, byte) in word.utf8.prefix(16).enumerated() { put(Bytes.lower(byte), at: k) }
     }
 
+    init() {}
+
     /// The words (of at most 16 bytes: longer ones could not be told apart) as a set.
-    static func set(_ words: some Sequence<String>) -> Set<PackedWord> {
-        Set(words.lazy.filter { $0.utf8.count <= 16 }.map(PackedWord.init))
+    static func set(_ words: some Sequence<String>) -> PackedWordTable<Bool> {
+        PackedWordTable(words: words)
     }
 
     private mutating func put(_ byte: UInt8, at k: Int) {

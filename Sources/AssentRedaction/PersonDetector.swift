@@ -146,21 +146,21 @@ extension Detectors {
 
     /// The generated lists (`NameLists`, from census and registry lists) and the hand-written
     /// given names, as one table keyed by the packed lower-cased word.
-    static let nameTable: [PackedWord: NameFlags] = {
-        var table: [PackedWord: NameFlags] = [:]
-        table.reserveCapacity(110_000)
+    static let nameTable: PackedWordTable<NameFlags> = {
+        var entries: [(PackedWord, NameFlags)] = []
+        entries.reserveCapacity(140_000)
         func add(_ words: String, _ flag: NameFlags) {
             for word in words.utf8.split(whereSeparator: { $0 == 0x20 || $0 == 0x0A }) where word.count <= 16 {
                 let bytes = Array(word)
-                table[PackedWord(bytes, 0, bytes.count), default: []].insert(flag)
+                entries.append((PackedWord(bytes, 0, bytes.count), flag))
             }
         }
         add(NameLists.givenNames, .given)
         add(NameLists.rareGivenNames, .rareGiven)
         add(NameLists.familyNames, .family)
         add(NameLists.dictionaryWords, .dictionary)
-        for name in firstNames where name.utf8.count <= 16 { table[PackedWord(name), default: []].insert(.given) }
-        return table
+        for name in firstNames where name.utf8.count <= 16 { entries.append((PackedWord(name), .given)) }
+        return PackedWordTable(entries) { $0.union($1) }
     }()
 
     /// The table's flags for the word `start..<end` (compared lower-cased; a word starting with

@@ -1,0 +1,83 @@
+/// A read-only hash table keyed by `PackedWord`: open addressing with linear probing and a
+/// multiply-shift hash of the two integers. The detectors look a word up at nearly every word of
+/// the text (names, titles, particles, secret-naming parts); Swift's `Set` and `Dictionary` seed
+/// and finalise SipHash on every lookup, which cost more than the lookup itself.
+///
+/// Built once per process (the tables are `static let`s) and never changed, so it is shared
+/// between threads without locking.
+final class PackedWordTable<Value>: @unchecked Sendable {
+    private let keys: UnsafeMutablePointer<PackedWord>
+    private let values: UnsafeMutablePointer<Value>
+    private let used: UnsafeMutablePointer<Bool>
+    private let capacity: Int
+    private let shift: UInt64
+    let count: Int
+
+    /// The table of `entries`; a key given twice keeps `combine(old, new)`.
+    init(_ entries: some Sequence<(PackedWord, Value)>, combine: (Value, Value) -> Value = { _, new in new }) {
+        let list = Array(entries)
+        var capacity = 16
+        var bits: UInt64 = 4
+        while capacity < list.count * 2 {
+            capacity *= 2
+            bits += 1
+        }
+        self.capacity = capacity
+        shift = 64 - bits
+        keys = .allocate(capacity: capacity)
+        keys.initialize(repeating: PackedWord(), count: capacity)
+        values = .allocate(capacity: capacity)
+        used = .allocate(capacity: capacity)
+        used.initialize(repeating: false, count: capacity)
+        var count = 0
+        for (key, value) in list {
+            var slot = Self.slot(key, shift)
+            while used[slot], keys[slot] != key { slot = (slot + 1) & (capacity - 1) }
+            if used[slot] {
+                values[slot] = combine(values[slot], value)
+            } else {
+                used[slot] = true
+                keys[slot] = key
+                (values + slot).initialize(to: value)
+                count += 1
+            }
+        }
+        self.count = count
+    }
+
+    deinit {
+        for slot in 0..<capacity where used[slot] { (values + slot).deinitialize(count: 1) }
+        keys.deallocate()
+        values.deallocate()
+        used.deallocate()
+    }
+
+    @inline(__always)
+    private static func slot(_ key: PackedWord, _ shift: UInt64) -> Int {
+        var h = key.low &* 0x9E37_79B9_7F4A_7C15 ^ (key.high &+ 0x632B_E59B_D9B4_E019) &* 0xC2B2_AE3D_27D4_EB4F
+        h ^= h >> 31
+        h = h &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: h >> shift)
+    }
+
+    /// The value stored for `key`, or nil.
+    @inline(__always)
+    subscript(key: PackedWord) -> Value? {
+        var slot = Self.slot(key, shift)
+        while used[slot] {
+            if keys[slot] == key { return values[slot] }
+            slot = (slot + 1) & (capacity - 1)
+        }
+        return nil
+    }
+
+    @inline(__always)
+    func contains(_ key: PackedWord) -> Bool { self[key] != nil }
+}
+
+extension PackedWordTable where Value == Bool {
+    /// The words (of at most 16 bytes: longer ones could not be told apart) as a set.
+    convenience init(words: some Sequence<String>) {
+        self.init(words.lazy.filter { $0.utf8.count <= 16 }.map { (PackedWord($0), true) })
+    }
+}
