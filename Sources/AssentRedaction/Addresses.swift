@@ -342,6 +342,14 @@ struct PackedWord: Hashable, Sendable {
         for k in 0..<min(end - start, 16) { put(Bytes.lower(bytes[start + k]), at: k) }
     }
 
+    init(_ bytes: ArraySlice<UInt8>) {
+        var k = 0
+        for byte in bytes.prefix(16) {
+            put(Bytes.lower(byte), at: k)
+            k += 1
+        }
+    }
+
     init(_ word: String) {
         for (k, byte) in word.utf8.prefix(16).enumerated() { put(Bytes.lower(byte), at: k) }
     }

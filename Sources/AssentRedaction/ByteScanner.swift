@@ -126,15 +126,18 @@ enum Entropy {
     /// Shannon entropy in bits per byte.
     static func bits(_ bytes: ArraySlice<UInt8>) -> Double {
         guard !bytes.isEmpty else { return 0 }
-        var counts = [Int](repeating: 0, count: 256)
-        for b in bytes { counts[Int(b)] += 1 }
-        let n = Double(bytes.count)
-        var h = 0.0
-        for c in counts where c > 0 {
-            let p = Double(c) / n
-            h -= p * log2(p)
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: 256) { counts in
+            counts.initialize(repeating: 0)
+            for b in bytes { counts[Int(b)] += 1 }
+            let n = Double(bytes.count)
+            var h = 0.0
+            // The same sum in the same order as over every byte value: only those present add.
+            for c in counts where c > 0 {
+                let p = Double(c) / n
+                h -= p * log2(p)
+            }
+            return h
         }
-        return h
     }
 
     /// How many of the classes lower, upper, digit, other a value mixes.

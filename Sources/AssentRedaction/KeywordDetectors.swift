@@ -116,6 +116,8 @@ extension Detectors {
     static let passwordKeys = PackedWord.set(passwordParts)
     static let secretKeys = PackedWord.set(secretParts)
     static let keyQualifierKeys = PackedWord.set(keyQualifiers)
+    /// Values that say something of a password rather than being one (compared lower-cased).
+    static let notPasswordKeys = PackedWord.set(["true", "false", "null", "none", "nil", "required", "optional"])
     static let awsKey = PackedWord("aws")
     static let secretKey = PackedWord("secret")
     static let keyKey = PackedWord("key")
@@ -174,8 +176,7 @@ extension Detectors {
             return resume
         }
         let value = text.bytes[valueStart..<valueEnd]
-        let valueText = text.string(valueStart..<valueEnd)
-        if Redactor.isPlaceholder(valueText) || Redactor.isReference(valueText) { return resume }
+        if Redactor.isPlaceholder(bytes: value) || Redactor.isReference(bytes: value) { return resume }
         if !quoted, isTypeAnnotation(valueStart, valueEnd) { return resume }
         if isConnectionString(around: i), kind == .password {
             add(valueStart, valueEnd, .urlCredential)
@@ -185,10 +186,10 @@ extension Detectors {
         case .password:
             guard value.count >= 4, value.count <= 128, !(quoted == false && Self.looksLikeCode(value)) else { return resume }
             if !quoted, value.allSatisfy(Bytes.isDigit), value.count < 6 { return resume }
-            if ["true", "false", "null", "none", "nil", "required", "optional"].contains(valueText.lowercased()) { return resume }
+            if value.count <= 8, Self.notPasswordKeys.contains(PackedWord(value)) { return resume }
             add(valueStart, valueEnd, .password)
         case .awsSecret:
-            if value.count == 40, Entropy.classes(value) >= 3, !valueText.hasSuffix("EXAMPLEKEY") {
+            if value.count == 40, Entropy.classes(value) >= 3, !value.suffix(10).elementsEqual("EXAMPLEKEY".utf8) {
                 add(valueStart, valueEnd, .awsSecretKey)
             } else if value.count >= 16, Entropy.bits(value) >= 3.5 {
                 add(valueStart, valueEnd, .genericSecret)
@@ -324,7 +325,7 @@ extension Detectors {
         guard Entropy.classes(value) >= 3, Entropy.bits(value) > 4.0 else { return }
         let context = text.lineContextRange(i)
         guard text.contains("aws", in: context) || text.contains("secret", in: context) else { return }
-        if text.string(i..<end).hasSuffix("EXAMPLEKEY") { return }
+        if text.bytes[i..<end].suffix(10).elementsEqual("EXAMPLEKEY".utf8) { return }
         add(i, end, .awsSecretKey)
     }
 

@@ -30,7 +30,7 @@ public struct Redactor: Sendable {
 
     /// The sensitive spans of `text`, in Unicode-scalar offsets, sorted, never overlapping.
     public func spans(in text: String) -> [SensitiveSpan] {
-        let bytes = Array(text.utf8)
+        let bytes = Self.utf8Bytes(text)
         let resolved = Self.detect(bytes)
         return Self.toScalarOffsets(resolved, bytes: bytes)
     }
@@ -42,7 +42,7 @@ public struct Redactor: Sendable {
 
     /// The redacted text and what was found (in the original text's scalar offsets).
     public func redactWithSpans(_ text: String) -> (text: String, spans: [SensitiveSpan]) {
-        let bytes = Array(text.utf8)
+        let bytes = Self.utf8Bytes(text)
         let resolved = Self.detect(bytes)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
@@ -54,6 +54,11 @@ public struct Redactor: Sendable {
         }
         out.append(contentsOf: bytes[cursor...])
         return (String(decoding: out, as: UTF8.self), Self.toScalarOffsets(resolved, bytes: bytes))
+    }
+
+    /// The text's UTF-8 bytes, copied at once from a native string's storage.
+    static func utf8Bytes(_ text: String) -> [UInt8] {
+        text.utf8.withContiguousStorageIfAvailable { Array($0) } ?? Array(text.utf8)
     }
 
     func token(for type: SensitiveType, value: ArraySlice<UInt8>) -> String {
@@ -80,6 +85,28 @@ public struct Redactor: Sendable {
 
     /// Keeps, of overlapping candidates, the more specific (then the longer); merges nothing.
     static func resolve(_ candidates: [ByteSpan]) -> [ByteSpan] {
+        // Most texts' candidates overlap nowhere: then every one is kept, in order of start.
+        var byStart = candidates
+        if byStart.count > 1 {
+            var sorted = true
+            for k in 1..<byStart.count where byStart[k].start < byStart[k - 1].start {
+                sorted = false
+                break
+            }
+            if !sorted { byStart.sort { $0.start < $1.start } }
+            var reach = byStart[0].end
+            var overlapping = false
+            for k in 1..<byStart.count {
+                if byStart[k].start < reach {
+                    overlapping = true
+                    break
+                }
+                reach = max(reach, byStart[k].end)
+            }
+            if !overlapping { return byStart }
+        } else {
+            return byStart
+        }
         let ordered = candidates.sorted {
             if $0.type.priority != $1.type.priority { return $0.type.priority > $1.type.priority }
             if $0.end - $0.start != $1.end - $1.start { return $0.end - $0.start > $1.end - $1.start }
@@ -168,7 +195,17 @@ public struct Redactor: Sendable {
     /// Values that stand in for a secret rather than being one.
     static func isPlaceholder(_ value: String) -> Bool {
         let u = value.utf8
-        if !u.isEmpty, !u.contains(where: { $0 >= 0x80 }) { return isASCIIPlaceholder(u) }
+        if !u.isEmpty, !u.contains(where: { $0 >= 0x80 }) { return isASCIIPlaceholder(Array(u)[...]) }
+        return isUnicodePlaceholder(value)
+    }
+
+    /// `isPlaceholder` of the bytes of a value (UTF-8): judged on the bytes when they are ASCII.
+    static func isPlaceholder(bytes value: ArraySlice<UInt8>) -> Bool {
+        if !value.isEmpty, !value.contains(where: { $0 >= 0x80 }) { return isASCIIPlaceholder(value) }
+        return isUnicodePlaceholder(String(decoding: value, as: UTF8.self))
+    }
+
+    private static func isUnicodePlaceholder(_ value: String) -> Bool {
         let v = value.lowercased()
         if v.isEmpty { return true }
         if v.allSatisfy({ $0 == "*" || $0 == "x" || $0 == "." || $0 == "•" || $0 == "#" || $0 == "-" }) { return true }
@@ -188,9 +225,14 @@ public struct Redactor: Sendable {
         return false
     }
 
-    /// `isPlaceholder` for ASCII values, on the bytes (no lower-cased copy).
-    static func isASCIIPlaceholder(_ u: String.UTF8View) -> Bool {
-        if u.allSatisfy({ "*x.#-".utf8.contains(Bytes.lower($0)) }) { return true }
+    /// `isPlaceholder` for ASCII values (not empty), on the bytes (no lower-cased copy).
+    static func isASCIIPlaceholder(_ u: ArraySlice<UInt8>) -> Bool {
+        if u.allSatisfy({ c in
+            let l = Bytes.lower(c)
+            return l == 0x2A || l == 0x78 || l == 0x2E || l == 0x23 || l == 0x2D  // * x . # -
+        }) {
+            return true
+        }
         let first = u.first!, last = u.last!
         if first == UInt8(ascii: "<") && last == UInt8(ascii: ">") || first == UInt8(ascii: "[") && last == UInt8(ascii: "]") {
             return true
@@ -200,18 +242,21 @@ public struct Redactor: Sendable {
         {
             return true
         }
-        let bytes = Array(u)
-        if bytes.count <= 16 {
-            if placeholderKeys.contains(PackedWord(bytes, 0, bytes.count)) { return true }
-        } else if placeholders.contains(String(decoding: u.map(Bytes.lower), as: UTF8.self)) {
+        if u.count <= 16 {
+            if placeholderKeys.contains(PackedWord(u)) { return true }
+        } else if longPlaceholders.contains(where: { word in
+            word.count == u.count && zip(word, u).allSatisfy { $0 == Bytes.lower($1) }
+        }) {
             return true
         }
         if startsCaseInsensitive(u, "your_") || startsCaseInsensitive(u, "your-") || startsCaseInsensitive(u, "<your") { return true }
         // "example" anywhere, case-insensitively.
-        return Text(bytes: bytes).contains("example", in: 0..<bytes.count)
+        return containsCaseInsensitive(u, "example")
     }
 
     static let placeholderKeys = PackedWord.set(placeholders)
+    /// The placeholders longer than a packed word, as bytes.
+    static let longPlaceholders: [[UInt8]] = placeholders.filter { $0.utf8.count > 16 }.map { Array($0.utf8) }
 
     static let placeholders: Set<String> = [
         "password", "pass", "pwd", "secret", "changeme_placeholder", "your_password", "yourpassword", "your-password",
@@ -222,10 +267,15 @@ public struct Redactor: Sendable {
 
     /// Values that name where a secret comes from (an environment variable, a config lookup).
     static func isReference(_ value: String) -> Bool {
-        let u = value.utf8
+        isReference(bytes: Array(value.utf8)[...])
+    }
+
+    /// `isReference` of the bytes of a value (UTF-8).
+    static func isReference(bytes u: ArraySlice<UInt8>) -> Bool {
         // A member access in code (`form.password.value`, `cfg.db.pass`) names where the value is.
         if u.contains(UInt8(ascii: ".")), !u.contains(UInt8(ascii: "@")) {
             if u.contains(where: { $0 >= 0x80 }) {
+                let value = String(decoding: u, as: UTF8.self)
                 let parts = value.split(separator: ".", omittingEmptySubsequences: false)
                 if parts.allSatisfy({ part in
                     guard let first = part.unicodeScalars.first, first.properties.isAlphabetic || first == "_" else { return false }
@@ -238,7 +288,7 @@ public struct Redactor: Sendable {
             }
         }
         // A shell or template variable, alone or at the head of a path: `$TOKEN`, `$B/v1/me`.
-        if value.hasPrefix("$") {
+        if u.first == UInt8(ascii: "$") {
             let name = u.dropFirst().prefix { Bytes.isUpper($0) || Bytes.isDigit($0) || $0 == 0x5F }
             let rest = u.dropFirst(1 + name.count)
             if !name.isEmpty, rest.isEmpty || rest.first == UInt8(ascii: "/") { return true }
@@ -254,7 +304,7 @@ public struct Redactor: Sendable {
     }
 
     /// ASCII identifiers joined by dots, none empty: `form.password.value`.
-    static func isMemberAccess(_ u: String.UTF8View) -> Bool {
+    static func isMemberAccess(_ u: ArraySlice<UInt8>) -> Bool {
         var atPartStart = true
         for c in u {
             if c == UInt8(ascii: ".") {
@@ -271,15 +321,28 @@ public struct Redactor: Sendable {
     }
 
     /// Whether `u` starts with `prefix` (ASCII, lower case), compared case-insensitively.
-    static func startsCaseInsensitive(_ u: String.UTF8View, _ prefix: StaticString) -> Bool {
+    static func startsCaseInsensitive(_ u: ArraySlice<UInt8>, _ prefix: StaticString) -> Bool {
         let count = prefix.utf8CodeUnitCount
-        var k = 0
-        for c in u {
-            if k == count { return true }
-            if Bytes.lower(c) != prefix.utf8Start[k] { return false }
-            k += 1
+        guard u.count >= count else { return false }
+        let p = prefix.utf8Start
+        var i = u.startIndex
+        for k in 0..<count {
+            if Bytes.lower(u[i]) != p[k] { return false }
+            i += 1
         }
-        return k == count
+        return true
+    }
+
+    /// Whether `u` contains `word` (ASCII, lower case), compared case-insensitively.
+    static func containsCaseInsensitive(_ u: ArraySlice<UInt8>, _ word: StaticString) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard u.count >= count else { return false }
+        var i = u.startIndex
+        while i + count <= u.endIndex {
+            if startsCaseInsensitive(u[i...], word) { return true }
+            i += 1
+        }
+        return false
     }
 
     /// A bare hex digest (a checksum or commit id) rather than a secret.
