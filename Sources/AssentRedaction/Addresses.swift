@@ -46,7 +46,8 @@ extension Detectors {
             first == UInt8(ascii: "P") || first == UInt8(ascii: "p") || first == UInt8(ascii: "U") || first == UInt8(ascii: "C")
             || first == UInt8(ascii: "A")
         let flat = first == UInt8(ascii: "F") || first == UInt8(ascii: "S") || first == UInt8(ascii: "A") || first == UInt8(ascii: "U")
-        if let (start, end) = typeWordFirst(at: i, wordEnd: wordEnd) ?? streetEndingFirst(at: i, wordEnd: wordEnd)
+        let typeWord = streetTypeWordAt(i)
+        if let (start, end) = (typeWord ? typeWordFirst(at: i, wordEnd: wordEnd) : nil) ?? streetEndingFirst(at: i, wordEnd: wordEnd)
             ?? (boxOrUnit ? poBox(at: i).map({ (i, $0) }) ?? military(at: i).map({ (i, $0) }) : nil)
             ?? (flat ? flatFirst(at: i, wordEnd: wordEnd).map({ (i, $0) }) : nil)
         {

@@ -23,6 +23,13 @@ struct Detectors {
     private var personResume = 0
     /// Whether the text holds a digit: every address form does.
     private var hasDigit = false
+    /// Where the keyword automaton found each kind of keyword (`KeywordAutomaton`), by start, and
+    /// how far each detector has read them.
+    private var secretFragments: [(start: Int, nameStart: Int)] = []
+    private var shellCommandStarts: [Int] = []
+    private var typedSecretStarts: [Int] = []
+    private var streetTypeStarts: [Int] = []
+    private var fragmentCursor = 0, shellCursor = 0, typedCursor = 0, streetCursor = 0
 
     init(_ bytes: [UInt8]) { text = Text(bytes: bytes) }
 
@@ -53,6 +60,7 @@ struct Detectors {
         let bytes = text.bytes
         let n = bytes.count
         hasDigit = bytes.contains { $0 &- 0x30 < 10 }
+        findKeywords()
         var i = 0
         while i < n {
             let c = bytes[i]
@@ -104,16 +112,50 @@ struct Detectors {
     }
 
     /// Every detector that can start at a word: `i` is a letter after a byte that is neither a
-    /// letter nor a digit.
+    /// letter nor a digit. The keyword detectors only where the automaton found their keyword.
     private mutating func wordAt(_ i: Int) {
         let previous = text[i - 1]
         if i == 0 || !Bytes.isTokenChar(previous) { tokenAt(i) }
-        if i >= keywordResume, i == 0 || previous != 0x5F { keywordResume = keywordSecret(at: i) }
+        if i >= keywordResume, i == 0 || previous != 0x5F, secretFragmentInName(from: i) { keywordResume = keywordSecret(at: i) }
         if hasDigit, i >= addressResume, i == 0 || previous < 0x80 { addressResume = addressByWords(at: i) }
         if Bytes.isUpper(text[i]), i >= personResume, i == 0 || previous < 0x80 && previous != 0x5F { personResume = person(at: i) }
-        shellPassword(at: i)
-        typedSecret(at: i)
+        if Self.startsAt(i, shellCommandStarts, &shellCursor) { shellPassword(at: i) }
+        if Self.startsAt(i, typedSecretStarts, &typedCursor) { typedSecret(at: i) }
     }
+
+    // MARK: Keywords
+
+    /// Runs the keyword automaton over the text and keeps where each kind of keyword starts.
+    private mutating func findKeywords() {
+        for hit in Self.keywordAutomaton.hits(in: text.bytes) {
+            if hit.kinds.contains(.secretFragment) {
+                // The identifier it is part of starts here (letters, digits, `_`, `-`, `.`).
+                let nameStart = text.runStart(before: hit.start) { Bytes.isAlnum($0) || $0 == 0x5F || $0 == 0x2D || $0 == 0x2E }
+                secretFragments.append((hit.start, nameStart))
+            }
+            if hit.kinds.contains(.shellCommand) { shellCommandStarts.append(hit.start) }
+            if hit.kinds.contains(.typedSecret) { typedSecretStarts.append(hit.start) }
+            if hit.kinds.contains(.streetType) { streetTypeStarts.append(hit.start) }
+        }
+    }
+
+    /// Whether a keyword of a kind starts at `i`; asked at increasing `i` (the cursor moves on).
+    @inline(__always)
+    static func startsAt(_ i: Int, _ starts: [Int], _ cursor: inout Int) -> Bool {
+        while cursor < starts.count, starts[cursor] < i { cursor += 1 }
+        return cursor < starts.count && starts[cursor] == i
+    }
+
+    /// Whether the identifier from `i` (letters, digits, `_`, `-`, `.`) holds a secret-naming
+    /// fragment at or after `i`: the next fragment's identifier starts at or before `i`.
+    @inline(__always)
+    private mutating func secretFragmentInName(from i: Int) -> Bool {
+        while fragmentCursor < secretFragments.count, secretFragments[fragmentCursor].start < i { fragmentCursor += 1 }
+        return fragmentCursor < secretFragments.count && secretFragments[fragmentCursor].nameStart <= i
+    }
+
+    /// Whether a street-type word starts at `i` (asked at increasing `i`).
+    mutating func streetTypeWordAt(_ i: Int) -> Bool { Self.startsAt(i, streetTypeStarts, &streetCursor) }
 
     // MARK: Prefixed tokens
 
