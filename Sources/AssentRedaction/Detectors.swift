@@ -127,16 +127,40 @@ struct Detectors {
 
     /// Runs the keyword automaton over the text and keeps where each kind of keyword starts.
     private mutating func findKeywords() {
-        for hit in Self.keywordAutomaton.hits(in: text.bytes) {
+        // In order of end; kept by start (a keyword inside a longer one of its kind ending later
+        // would start earlier: put in its place).
+        func keep(_ start: Int, in starts: inout [Int]) {
+            starts.append(start)
+            var k = starts.count - 1
+            while k > 0, starts[k - 1] > starts[k] {
+                starts.swapAt(k - 1, k)
+                k -= 1
+            }
+        }
+        var fragments: [(start: Int, nameStart: Int)] = []
+        var shell: [Int] = [], typed: [Int] = [], street: [Int] = []
+        let text = self.text
+        Self.keywordAutomaton.scan(text.bytes) { hit in
             if hit.kinds.contains(.secretFragment) {
                 // The identifier it is part of starts here (letters, digits, `_`, `-`, `.`).
                 let nameStart = text.runStart(before: hit.start) { Bytes.isAlnum($0) || $0 == 0x5F || $0 == 0x2D || $0 == 0x2E }
-                secretFragments.append((hit.start, nameStart))
+                fragments.append((hit.start, nameStart))
+                var k = fragments.count - 1
+                while k > 0, fragments[k - 1].start > fragments[k].start {
+                    fragments.swapAt(k - 1, k)
+                    k -= 1
+                }
             }
-            if hit.kinds.contains(.shellCommand) { shellCommandStarts.append(hit.start) }
-            if hit.kinds.contains(.typedSecret) { typedSecretStarts.append(hit.start) }
-            if hit.kinds.contains(.streetType) { streetTypeStarts.append(hit.start) }
+            // The others are only asked at the start of a word.
+            guard hit.kinds != .secretFragment, hit.start == 0 || !Bytes.isAlnum(text[hit.start - 1]) else { return }
+            if hit.kinds.contains(.shellCommand) { keep(hit.start, in: &shell) }
+            if hit.kinds.contains(.typedSecret) { keep(hit.start, in: &typed) }
+            if hit.kinds.contains(.streetType) { keep(hit.start, in: &street) }
         }
+        secretFragments = fragments
+        shellCommandStarts = shell
+        typedSecretStarts = typed
+        streetTypeStarts = street
     }
 
     /// Whether a keyword of a kind starts at `i`; asked at increasing `i` (the cursor moves on).

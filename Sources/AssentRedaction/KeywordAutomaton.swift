@@ -27,23 +27,24 @@ final class KeywordAutomaton: @unchecked Sendable {
         var kinds: Kinds
     }
 
-    private let classOf: [UInt16]
+    private let classOf: [Int32]
     private let classCount: Int
-    /// `next[state * classCount + class]`: the state after reading a byte of that class.
+    /// `next[state * classCount + class]`: the state after reading a byte of that class, times
+    /// two (`state * classCount * 2`), plus one when patterns end in it.
     private let next: [Int32]
-    /// The patterns that end in each state (its own and its suffixes'), as (length, kinds) in
-    /// `outputs[outputStart[state]..<outputStart[state + 1]]`.
+    /// The patterns that end in each state (its own, the longest first, then its suffixes'), as
+    /// (length, kinds) in `outputs[outputStart[state]..<outputStart[state + 1]]`.
     private let outputStart: [Int32]
     private let outputs: [(length: Int, kinds: Kinds)]
 
     /// The automaton of `patterns` (compared with ASCII letters folded to lower case).
     init(_ patterns: [(word: [UInt8], kinds: Kinds)]) {
         // Byte classes: every other byte is class 0, each byte a pattern holds gets its own.
-        var classOf = [UInt16](repeating: 0, count: 256)
+        var classOf = [Int32](repeating: 0, count: 256)
         var classCount = 1
         for (word, _) in patterns {
             for byte in word where classOf[Int(Bytes.lower(byte))] == 0 {
-                classOf[Int(Bytes.lower(byte))] = UInt16(classCount)
+                classOf[Int(Bytes.lower(byte))] = Int32(classCount)
                 classCount += 1
             }
         }
@@ -100,8 +101,13 @@ final class KeywordAutomaton: @unchecked Sendable {
         var outputStart: [Int32] = [0]
         var outputs: [(length: Int, kinds: Kinds)] = []
         for state in 0..<states {
-            outputs += outputsOf[state].map { (length: $0.0, kinds: $0.1) }
+            outputs += outputsOf[state].sorted { $0.0 > $1.0 }.map { (length: $0.0, kinds: $0.1) }
             outputStart.append(Int32(outputs.count))
+        }
+        // Entries as the next state's offset in the table, doubled, plus one where patterns end.
+        for k in next.indices {
+            let state = Int(next[k])
+            next[k] = Int32(state * classCount * 2 + (outputsOf[state].isEmpty ? 0 : 1))
         }
         self.classOf = classOf
         self.classCount = classCount
@@ -110,35 +116,40 @@ final class KeywordAutomaton: @unchecked Sendable {
         self.outputs = outputs
     }
 
-    /// Every occurrence of every pattern in `bytes`, ordered by start (then by end).
-    func hits(in bytes: [UInt8]) -> [Hit] {
-        var hits: [Hit] = []
+    /// Calls `body` with every occurrence of every pattern in `bytes`, in order of end (those
+    /// ending at one byte the longest first).
+    @inline(__always)
+    func scan(_ bytes: [UInt8], _ body: (Hit) -> Void) {
         classOf.withUnsafeBufferPointer { classOf in
             next.withUnsafeBufferPointer { next in
-                outputStart.withUnsafeBufferPointer { outputStart in
-                    let classCount = self.classCount
-                    var state = 0
-                    for (position, byte) in bytes.enumerated() {
-                        state = Int(next[state * classCount + Int(classOf[Int(byte)])])
-                        let first = Int(outputStart[state]), last = Int(outputStart[state + 1])
-                        guard first < last else { continue }
-                        for output in outputs[first..<last] {
-                            hits.append(Hit(start: position + 1 - output.length, end: position + 1, kinds: output.kinds))
+                bytes.withUnsafeBufferPointer { bytes in
+                    guard let base = bytes.baseAddress, let classOf = classOf.baseAddress, let next = next.baseAddress else { return }
+                    let count = bytes.count
+                    var entry = 0
+                    var position = 0
+                    while position < count {
+                        // The tight loop: from state to state until one where patterns end.
+                        repeat {
+                            entry = Int(next[entry >> 1 + Int(classOf[Int(base[position])])])
+                            position += 1
+                        } while entry & 1 == 0 && position < count
+                        guard entry & 1 != 0 else { break }
+                        let state = entry >> 1 / classCount
+                        for k in Int(outputStart[state])..<Int(outputStart[state + 1]) {
+                            let output = outputs[k]
+                            body(Hit(start: position - output.length, end: position, kinds: output.kinds))
                         }
                     }
                 }
             }
         }
-        // Found in order of end: a longer pattern ending later may start earlier (rare).
-        for k in hits.indices.dropFirst() {
-            var j = k
-            let hit = hits[k]
-            while j > 0, hits[j - 1].start > hit.start || hits[j - 1].start == hit.start && hits[j - 1].end > hit.end {
-                hits[j] = hits[j - 1]
-                j -= 1
-            }
-            hits[j] = hit
-        }
+    }
+
+    /// Every occurrence of every pattern in `bytes`, ordered by start (then by end).
+    func hits(in bytes: [UInt8]) -> [Hit] {
+        var hits: [Hit] = []
+        scan(bytes) { hits.append($0) }
+        hits.sort { $0.start != $1.start ? $0.start < $1.start : $0.end < $1.end }
         return hits
     }
 }
