@@ -42,12 +42,16 @@ extension Detectors {
     mutating func addressByWords(at i: Int) -> Int {
         let wordEnd = text.runEnd(from: i) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D }
         let first = text[i]
-        let boxOrUnit =
-            first == UInt8(ascii: "P") || first == UInt8(ascii: "p") || first == UInt8(ascii: "U") || first == UInt8(ascii: "C")
-            || first == UInt8(ascii: "A")
         let flat = first == UInt8(ascii: "F") || first == UInt8(ascii: "S") || first == UInt8(ascii: "A") || first == UInt8(ascii: "U")
+        // The keyword automaton says where a type word or a box's or military address's opener starts.
         let typeWord = streetTypeWordAt(i)
-        if let (start, end) = (typeWord ? typeWordFirst(at: i, wordEnd: wordEnd) : nil) ?? streetEndingFirst(at: i, wordEnd: wordEnd)
+        let boxOrUnit = addressOpenerAt(i)
+        // A street name ending in a street word is capitalised and followed by a number or "str.".
+        let after = text[wordEnd]
+        let streetEnding = (Bytes.isUpper(first) || first >= 0xC0) && (after == 0x20 && Bytes.isDigit(text[wordEnd + 1]) || after == 0x2E)
+        guard typeWord || streetEnding || boxOrUnit || flat && after == 0x20 else { return max(i + 1, wordEnd) }
+        if let (start, end) = (typeWord ? typeWordFirst(at: i, wordEnd: wordEnd) : nil)
+            ?? (streetEnding ? streetEndingFirst(at: i, wordEnd: wordEnd) : nil)
             ?? (boxOrUnit ? poBox(at: i).map({ (i, $0) }) ?? military(at: i).map({ (i, $0) }) : nil)
             ?? (flat ? flatFirst(at: i, wordEnd: wordEnd).map({ (i, $0) }) : nil)
         {
@@ -56,6 +60,11 @@ extension Detectors {
         }
         return max(i + 1, wordEnd)
     }
+
+    /// What opens a PO box or a US military address (`poBox`, `military`).
+    static let addressOpeners: [StaticString] = [
+        "P.O. Box ", "PO Box ", "P. O. Box ", "Postfach ", "Apartado ", "Caixa Postal ", "PSC ", "Unit ", "USNS ", "USS ", "CMR ",
+    ]
 
     /// `12 rue de la Paix`, `rue de la Paix 12`: a type word (with a number before it, or a number
     /// after the name), then the name's words.
@@ -144,7 +153,7 @@ extension Detectors {
 
     /// `P.O. Box 123`, `PO Box 4190`, `Postfach 10 20 30`, `Apartado 123`.
     private func poBox(at i: Int) -> Int? {
-        for opener: StaticString in ["P.O. Box ", "PO Box ", "P. O. Box ", "Postfach ", "Apartado ", "Caixa Postal "]
+        for opener in Self.addressOpeners.prefix(6)
         where text.hasPrefix(opener, at: i, caseInsensitive: true) {
             let start = i + opener.utf8CodeUnitCount
             let end = text.runEnd(from: start) { Bytes.isDigit($0) || $0 == 0x20 }

@@ -29,7 +29,8 @@ struct Detectors {
     private var shellCommandStarts: [Int] = []
     private var typedSecretStarts: [Int] = []
     private var streetTypeStarts: [Int] = []
-    private var fragmentCursor = 0, shellCursor = 0, typedCursor = 0, streetCursor = 0
+    private var addressOpenerStarts: [Int] = []
+    private var fragmentCursor = 0, shellCursor = 0, typedCursor = 0, streetCursor = 0, openerCursor = 0
 
     init(_ bytes: [UInt8]) { text = Text(bytes: bytes) }
 
@@ -41,6 +42,7 @@ struct Detectors {
         default:
             break
         }
+        if found.capacity == 0 { found.reserveCapacity(8) }
         found.append(ByteSpan(start: start, end: end, type: type))
     }
 
@@ -97,8 +99,13 @@ struct Detectors {
             case UInt8(ascii: "("): phone(at: i)
             case UInt8(ascii: "/"): if text.boundaryBefore(i, Bytes.isBase64) { awsSecretByContext(at: i) }
             case UInt8(ascii: " "):
-                if text[i + 1] == UInt8(ascii: "-") { userFlag(at: i) }
-                typedSecretAfterSpace(at: i)
+                let next = text[i + 1]
+                if next == UInt8(ascii: "-") {
+                    userFlag(at: i)
+                    typedSecretAfterSpace(at: i)
+                } else if next == UInt8(ascii: "/") {
+                    typedSecretAfterSpace(at: i)
+                }
             case UInt8(ascii: "_"): registryToken(at: i)
             default:
                 // A letter outside ASCII starting a word: a name or a street (Élodie, Łukasz, Érable).
@@ -138,7 +145,7 @@ struct Detectors {
             }
         }
         var fragments: [(start: Int, nameStart: Int)] = []
-        var shell: [Int] = [], typed: [Int] = [], street: [Int] = []
+        var shell: [Int] = [], typed: [Int] = [], street: [Int] = [], opener: [Int] = []
         let text = self.text
         Self.keywordAutomaton.scan(text.bytes) { hit in
             if hit.kinds.contains(.secretFragment) {
@@ -156,11 +163,13 @@ struct Detectors {
             if hit.kinds.contains(.shellCommand) { keep(hit.start, in: &shell) }
             if hit.kinds.contains(.typedSecret) { keep(hit.start, in: &typed) }
             if hit.kinds.contains(.streetType) { keep(hit.start, in: &street) }
+            if hit.kinds.contains(.addressOpener) { keep(hit.start, in: &opener) }
         }
         secretFragments = fragments
         shellCommandStarts = shell
         typedSecretStarts = typed
         streetTypeStarts = street
+        addressOpenerStarts = opener
     }
 
     /// Whether a keyword of a kind starts at `i`; asked at increasing `i` (the cursor moves on).
@@ -181,15 +190,35 @@ struct Detectors {
     /// Whether a street-type word starts at `i` (asked at increasing `i`).
     mutating func streetTypeWordAt(_ i: Int) -> Bool { Self.startsAt(i, streetTypeStarts, &streetCursor) }
 
+    /// Whether a PO box's or military address's opener starts at `i` (asked at increasing `i`).
+    mutating func addressOpenerAt(_ i: Int) -> Bool { Self.startsAt(i, addressOpenerStarts, &openerCursor) }
+
     // MARK: Prefixed tokens
 
     /// Tokens that start with a known prefix: cloud and SaaS keys, JWTs, IBANs, addresses' words.
     mutating func tokenAt(_ i: Int) {
         let c = text[i]
-        if Bytes.isHex(c), ipv6(at: i) { return }  // "fe80::…", "abcd:ef01::…"
+        // "fe80::…", "abcd:ef01::…": a group of at most four hex digits, then a colon.
+        if Bytes.isHex(c) {
+            var k = i + 1
+            while k - i < 5, Bytes.isHex(text[k]) { k += 1 }
+            if k - i <= 4, text[k] == UInt8(ascii: ":"), ipv6(at: i) { return }
+        }
+        // The prefixes' first two bytes: AI/AK/AS/… (Google and AWS keys), gh/gi (GitHub), xo
+        // (Slack), sk/rk/wh (Stripe, OpenAI, Anthropic), ey (JWT).
+        let second = text[i + 1]
+        let prefixed: Bool
         switch c {
-        case UInt8(ascii: "A"), UInt8(ascii: "g"), UInt8(ascii: "x"), UInt8(ascii: "s"), UInt8(ascii: "r"), UInt8(ascii: "w"),
-            UInt8(ascii: "e"):
+        case UInt8(ascii: "A"): prefixed = "IKSBCGNRP".utf8.contains(second)
+        case UInt8(ascii: "g"): prefixed = second == UInt8(ascii: "h") || second == UInt8(ascii: "i")
+        case UInt8(ascii: "x"): prefixed = second == UInt8(ascii: "o")
+        case UInt8(ascii: "s"), UInt8(ascii: "r"): prefixed = second == UInt8(ascii: "k")
+        case UInt8(ascii: "w"): prefixed = second == UInt8(ascii: "h")
+        case UInt8(ascii: "e"): prefixed = second == UInt8(ascii: "y")
+        default: prefixed = false
+        }
+        switch c {
+        case _ where prefixed:
             break
         default:
             // No prefixed token starts with another letter; an IBAN starts with its country.

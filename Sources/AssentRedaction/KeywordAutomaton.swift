@@ -18,6 +18,8 @@ final class KeywordAutomaton: @unchecked Sendable {
         static let typedSecret = Kinds(rawValue: 4)
         /// A word that opens a street's name (`rue`, `calle`, `via`, `ul.`).
         static let streetType = Kinds(rawValue: 8)
+        /// What opens a PO box or a US military address (`PO Box `, `Postfach `, `PSC `, `USNS `).
+        static let addressOpener = Kinds(rawValue: 16)
     }
 
     /// A pattern found: its bytes are `start..<end` of the text.
@@ -167,6 +169,7 @@ extension Detectors {
         add(["mysql", "sshpass -p ", "echo "], .shellCommand)
         add(["auth", "httpbasicauth(", "django-insecure-", "x-amz-signature=", "x-goog-signature="], .typedSecret)
         add(streetTypeWords, .streetType)
+        add(addressOpeners, .addressOpener)
         return KeywordAutomaton(patterns)
     }()
 }
