@@ -373,19 +373,38 @@ struct Detectors {
     mutating func digitsAt(_ i: Int) {
         if ipv6(at: i) { return }
         if ipv4(at: i) { return }
-        // Cards and SSNs read the same groups: digits separated by one of " -".
-        let groups = digitGroups(at: i, maxDigits: 19)
-        if card(at: i, groups) { return }
-        if ssn(at: i, groups) { return }
+        // Cards and SSNs read the same groups: digits separated by one of " -" — nine digits at
+        // least, so a shorter run of digits, spaces and hyphens is neither.
+        var digitCount = 0
+        var k = i
+        while k - i < 24, Bytes.isDigit(text[k]) || text[k] == 0x20 || text[k] == 0x2D {
+            if Bytes.isDigit(text[k]) { digitCount += 1 }
+            k += 1
+        }
+        if digitCount >= 9 {
+            let groups = digitGroups(at: i, maxDigits: 19)
+            if card(at: i, groups) { return }
+            if ssn(at: i, groups) { return }
+        }
         phone(at: i)
         address(at: i)
     }
 
     mutating func ipv4(at i: Int) -> Bool {
         var k = i
+        var octets: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
         for part in 0..<4 {
             let end = text.runEnd(from: k, limit: 3, Bytes.isDigit)
-            guard end > k, Int(text.string(k..<end))! <= 255 else { return false }
+            guard end > k else { return false }
+            var value = 0
+            for j in k..<end { value = value * 10 + Int(text[j] - 0x30) }
+            guard value <= 255 else { return false }
+            switch part {
+            case 0: octets.0 = UInt8(value)
+            case 1: octets.1 = UInt8(value)
+            case 2: octets.2 = UInt8(value)
+            default: octets.3 = UInt8(value)
+            }
             k = end
             if part < 3 {
                 guard text[k] == UInt8(ascii: "."), Bytes.isDigit(text[k + 1]) else { return false }
@@ -403,8 +422,7 @@ struct Detectors {
         {
             return true
         }
-        let octets = text.string(i..<k).split(separator: ".").map { UInt8($0)! }
-        if !Self.isPersonalAddress(octets) { return true }
+        if !Self.isPersonalAddress([octets.0, octets.1, octets.2, octets.3]) { return true }
         add(i, k, .ipAddress)
         return true
     }
@@ -539,8 +557,11 @@ struct Detectors {
             k += 1
         }
         var digits: [UInt8] = []
+        digits.reserveCapacity(20)
         var groups: [Int] = []
+        groups.reserveCapacity(8)
         var separators: [UInt8] = []
+        separators.reserveCapacity(8)
         var parenthesised = false
         while k < text.count, digits.count <= 16 {
             if text[k] == UInt8(ascii: "(") {
@@ -586,7 +607,7 @@ struct Detectors {
         }
         let dots = separators.contains(UInt8(ascii: "."))
         let slashes = separators.contains(UInt8(ascii: "/"))
-        let oneSeparator = Set(separators).count <= 1
+        let oneSeparator = separators.allSatisfy { $0 == separators[0] }
         let ok: Bool
         if international {
             // Grouped as people write them, or E.164 in one run (`+393883659411`).
