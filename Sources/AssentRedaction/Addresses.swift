@@ -40,7 +40,12 @@ extension Detectors {
     /// Returns where the next such word may start. Only called on texts holding a digit: every
     /// form holds a number (a house number, a postcode, a box).
     mutating func addressByWords(at i: Int) -> Int {
-        let wordEnd = text.runEnd(from: i) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D }
+        addressByWords(at: i, wordEnd: text.runEnd(from: i) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D })
+    }
+
+    /// `addressByWords(at:)` when the caller knows where the word (letters, `-`, bytes outside
+    /// ASCII) ends.
+    mutating func addressByWords(at i: Int, wordEnd: Int) -> Int {
         let first = text[i]
         let flat = first == UInt8(ascii: "F") || first == UInt8(ascii: "S") || first == UInt8(ascii: "A") || first == UInt8(ascii: "U")
         // The keyword automaton says where a type word or a box's or military address's opener starts.

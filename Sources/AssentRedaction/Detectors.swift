@@ -67,12 +67,25 @@ struct Detectors {
         while i < n {
             let c = bytes[i]
             if Bytes.isAlnum(c) {
-                // The start of a run of letters and digits (the loop skips to the run's end).
-                let end = text.runEnd(from: i, Bytes.isAlnum)
+                // The start of a run of letters and digits (the loop skips to the run's end), and
+                // where its first digit is.
+                var end = i + 1
+                var firstDigit = Bytes.isDigit(c) ? i : n
+                while end < n {
+                    let b = bytes[end]
+                    if Bytes.isAlpha(b) {
+                        end += 1
+                    } else if Bytes.isDigit(b) {
+                        if firstDigit == n { firstDigit = end }
+                        end += 1
+                    } else {
+                        break
+                    }
+                }
                 if Bytes.isDigit(c) {
                     if text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 == 0x2E || $0 == 0x2D || $0 == 0x2B }) { digitsAt(i) }
                 } else {
-                    wordAt(i)
+                    wordAt(i, runEnd: end, lettersEnd: min(firstDigit, end))
                 }
                 // An AWS secret is a run of exactly 40 base64 characters: only a run of letters and
                 // digits that long, or one that goes on with "+" or "/", can be one.
@@ -120,11 +133,15 @@ struct Detectors {
 
     /// Every detector that can start at a word: `i` is a letter after a byte that is neither a
     /// letter nor a digit. The keyword detectors only where the automaton found their keyword.
-    private mutating func wordAt(_ i: Int) {
+    private mutating func wordAt(_ i: Int, runEnd: Int, lettersEnd: Int) {
         let previous = text[i - 1]
         if i == 0 || !Bytes.isTokenChar(previous) { tokenAt(i) }
         if i >= keywordResume, i == 0 || previous != 0x5F, secretFragmentInName(from: i) { keywordResume = keywordSecret(at: i) }
-        if hasDigit, i >= addressResume, i == 0 || previous < 0x80 { addressResume = addressByWords(at: i) }
+        if hasDigit, i >= addressResume, i == 0 || previous < 0x80 {
+            // The word's letters (with `-` and letters outside ASCII after them): no digit.
+            let wordEnd = lettersEnd < runEnd ? lettersEnd : text.runEnd(from: runEnd) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D }
+            addressResume = addressByWords(at: i, wordEnd: wordEnd)
+        }
         if Bytes.isUpper(text[i]), i >= personResume, i == 0 || previous < 0x80 && previous != 0x5F { personResume = person(at: i) }
         if Self.startsAt(i, shellCommandStarts, &shellCursor) { shellPassword(at: i) }
         if Self.startsAt(i, typedSecretStarts, &typedCursor) { typedSecret(at: i) }

@@ -128,6 +128,15 @@ public struct Redactor: Sendable {
         var byte = 0
         var scalars = 0
         func advance(to target: Int) {
+            bytes.withUnsafeBytes { raw in
+                // Eight bytes at a time: a byte starts a scalar unless it is 0b10xxxxxx.
+                while byte + 8 <= target {
+                    let word = raw.loadUnaligned(fromByteOffset: byte, as: UInt64.self)
+                    let continuation = word & ~(word << 1) & 0x8080_8080_8080_8080
+                    scalars += 8 - continuation.nonzeroBitCount
+                    byte += 8
+                }
+            }
             while byte < target {
                 if bytes[byte] & 0xC0 != 0x80 { scalars += 1 }
                 byte += 1
