@@ -354,7 +354,34 @@ struct PackedWord: Hashable, Sendable {
     }
 
     init(_ bytes: [UInt8], _ start: Int, _ end: Int) {
-        for k in 0..<min(end - start, 16) { put(Bytes.lower(bytes[start + k]), at: k) }
+        let length = min(end - start, 16)
+        guard length > 0 else { return }
+        if start >= 0, start + 16 <= bytes.count {
+            // Sixteen bytes loaded at once, lower-cased eight at a time, cut to the length.
+            bytes.withUnsafeBytes { raw in
+                low = Self.lowered(raw.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+                high = Self.lowered(raw.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self))
+            }
+            if length < 8 {
+                low &= (1 << UInt64(8 * length)) - 1
+                high = 0
+            } else if length < 16 {
+                high &= (1 << UInt64(8 * (length - 8))) - 1
+            }
+            return
+        }
+        for k in 0..<length { put(Bytes.lower(bytes[start + k]), at: k) }
+    }
+
+    /// The eight bytes of `x` (little-endian) with A–Z turned to a–z, every other byte kept.
+    @inline(__always)
+    static func lowered(_ x: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let heptets = x & 0x7F7F_7F7F_7F7F_7F7F
+        let atLeastA = heptets &+ (0x80 - 0x41) &* ones
+        let pastZ = heptets &+ (0x80 - 0x5B) &* ones
+        let upper = atLeastA & ~pastZ & ~x & 0x8080_8080_8080_8080
+        return x | upper >> 2
     }
 
     init(_ bytes: ArraySlice<UInt8>) {

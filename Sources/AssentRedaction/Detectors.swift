@@ -135,14 +135,20 @@ struct Detectors {
     /// letter nor a digit. The keyword detectors only where the automaton found their keyword.
     private mutating func wordAt(_ i: Int, runEnd: Int, lettersEnd: Int) {
         let previous = text[i - 1]
-        if i == 0 || !Bytes.isTokenChar(previous) { tokenAt(i) }
+        let c = text[i], second = text[i + 1]
+        if i == 0 || !Bytes.isTokenChar(previous), Self.mayStartToken(c, second, text, i) { tokenAt(i) }
         if i >= keywordResume, i == 0 || previous != 0x5F, secretFragmentInName(from: i) { keywordResume = keywordSecret(at: i) }
         if hasDigit, i >= addressResume, i == 0 || previous < 0x80 {
             // The word's letters (with `-` and letters outside ASCII after them): no digit.
             let wordEnd = lettersEnd < runEnd ? lettersEnd : text.runEnd(from: runEnd) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D }
             addressResume = addressByWords(at: i, wordEnd: wordEnd)
         }
-        if Bytes.isUpper(text[i]), i >= personResume, i == 0 || previous < 0x80 && previous != 0x5F { personResume = person(at: i) }
+        // A capitalised word (`capitalisedWord`): upper case, then lower case, `'` or a letter outside ASCII.
+        if Bytes.isUpper(c), Bytes.isLower(second) || second == UInt8(ascii: "'") || second >= 0xC0, i >= personResume,
+            i == 0 || previous < 0x80 && previous != 0x5F
+        {
+            personResume = person(at: i)
+        }
         if Self.startsAt(i, shellCommandStarts, &shellCursor) { shellPassword(at: i) }
         if Self.startsAt(i, typedSecretStarts, &typedCursor) { typedSecret(at: i) }
     }
@@ -211,6 +217,22 @@ struct Detectors {
     mutating func addressOpenerAt(_ i: Int) -> Bool { Self.startsAt(i, addressOpenerStarts, &openerCursor) }
 
     // MARK: Prefixed tokens
+
+    /// Whether `tokenAt` can find anything at a word starting with `c`, `second`: a hex group and
+    /// a colon within five bytes (IPv6), a vendor's prefix's first letter, an IBAN's country and
+    /// check digits.
+    @inline(__always)
+    static func mayStartToken(_ c: UInt8, _ second: UInt8, _ text: Text, _ i: Int) -> Bool {
+        if Bytes.isHex(c), second == 0x3A || text[i + 2] == 0x3A || text[i + 3] == 0x3A || text[i + 4] == 0x3A { return true }
+        switch c {
+        case UInt8(ascii: "A"), UInt8(ascii: "g"), UInt8(ascii: "x"), UInt8(ascii: "s"), UInt8(ascii: "r"), UInt8(ascii: "w"),
+            UInt8(ascii: "e"):
+            return true
+        default:
+            break
+        }
+        return Bytes.isUpper(c) && Bytes.isUpper(second) && Bytes.isDigit(text[i + 2]) && Bytes.isDigit(text[i + 3])
+    }
 
     /// Tokens that start with a known prefix: cloud and SaaS keys, JWTs, IBANs, addresses' words.
     mutating func tokenAt(_ i: Int) {
