@@ -128,11 +128,16 @@ enum Entropy {
         guard !bytes.isEmpty else { return 0 }
         return withUnsafeTemporaryAllocation(of: Int32.self, capacity: 256) { counts in
             counts.initialize(repeating: 0)
-            for b in bytes { counts[Int(b)] += 1 }
+            var low = 255, high = 0
+            for b in bytes {
+                counts[Int(b)] += 1
+                low = min(low, Int(b))
+                high = max(high, Int(b))
+            }
             let n = Double(bytes.count)
             var h = 0.0
             // The same sum in the same order as over every byte value: only those present add.
-            for c in counts where c > 0 {
+            for c in counts[low...high] where c > 0 {
                 let p = Double(c) / n
                 h -= p * log2(p)
             }

@@ -61,7 +61,7 @@ struct Detectors {
     mutating func runAll() {
         let bytes = text.bytes
         let n = bytes.count
-        hasDigit = bytes.contains { $0 &- 0x30 < 10 }
+        hasDigit = Self.containsDigit(bytes)
         findKeywords()
         var i = 0
         while i < n {
@@ -128,6 +128,28 @@ struct Detectors {
                 }
             }
             i += 1
+        }
+    }
+
+    /// Whether any byte is an ASCII digit, eight bytes at a time.
+    static func containsDigit(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            var k = 0
+            while k + 8 <= raw.count {
+                let x = raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                // Bit 7 of a byte set when it is in 0x30...0x39 (and below 0x80).
+                let heptets = x & 0x7F7F_7F7F_7F7F_7F7F
+                let atLeast0 = heptets &+ (0x80 - 0x30) &* ones
+                let past9 = heptets &+ (0x80 - 0x3A) &* ones
+                if atLeast0 & ~past9 & ~x & 0x8080_8080_8080_8080 != 0 { return true }
+                k += 8
+            }
+            while k < raw.count {
+                if raw[k] &- 0x30 < 10 { return true }
+                k += 1
+            }
+            return false
         }
     }
 
@@ -588,6 +610,20 @@ struct Detectors {
     /// formats, and bare runs of digits where a word around says it is a number to call — each
     /// validated against the numbering plan of its country where one can be named.
     mutating func phone(at i: Int) {
+        // Every form below has eight digits at least, among the digits, separators and brackets
+        // that follow: fewer, and there is nothing to read.
+        var seen = 0
+        var m = i
+        while seen < 8 {
+            let b = text[m]
+            if Bytes.isDigit(b) {
+                seen += 1
+            } else if !(b == 0x20 || b == 0x2D || b == 0x2E || b == 0x2F || b == 0x28 || b == 0x29 || b == 0x2B) {
+                break
+            }
+            m += 1
+        }
+        guard seen == 8 else { return }
         var k = i
         var international = false
         if text[k] == UInt8(ascii: "+") {
