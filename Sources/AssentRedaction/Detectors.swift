@@ -69,19 +69,7 @@ struct Detectors {
             if Bytes.isAlnum(c) {
                 // The start of a run of letters and digits (the loop skips to the run's end), and
                 // where its first digit is.
-                var end = i + 1
-                var firstDigit = Bytes.isDigit(c) ? i : n
-                while end < n {
-                    let b = bytes[end]
-                    if Bytes.isAlpha(b) {
-                        end += 1
-                    } else if Bytes.isDigit(b) {
-                        if firstDigit == n { firstDigit = end }
-                        end += 1
-                    } else {
-                        break
-                    }
-                }
+                let (end, firstDigit) = Self.alnumRun(bytes, from: i)
                 if Bytes.isDigit(c) {
                     if text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 == 0x2E || $0 == 0x2D || $0 == 0x2B }) { digitsAt(i) }
                 } else {
@@ -129,6 +117,50 @@ struct Detectors {
             }
             i += 1
         }
+    }
+
+    /// The end of the run of ASCII letters and digits starting at `i` (a letter or digit), and
+    /// where its first digit is (`bytes.count` when none): eight bytes at a time.
+    static func alnumRun(_ bytes: [UInt8], from i: Int) -> (end: Int, firstDigit: Int) {
+        let n = bytes.count
+        var firstDigit = Bytes.isDigit(bytes[i]) ? i : n
+        var end = i + 1
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let finished: Bool = bytes.withUnsafeBytes { raw in
+            while end + 8 <= n {
+                let x = raw.loadUnaligned(fromByteOffset: end, as: UInt64.self)
+                // Bit 7 of each byte: a digit; a letter (bit 5 set folds A–Z onto a–z, and only them).
+                let heptets = x & 0x7F7F_7F7F_7F7F_7F7F
+                let ascii = ~x & high
+                let digits = (heptets &+ (0x80 - 0x30) &* ones) & ~(heptets &+ (0x80 - 0x3A) &* ones) & ascii
+                let folded = heptets | 0x2020_2020_2020_2020
+                let letters = (folded &+ (0x80 - 0x61) &* ones) & ~(folded &+ (0x80 - 0x7B) &* ones) & ascii
+                let other = ~(digits | letters) & high
+                let stop = other == 0 ? 8 : other.trailingZeroBitCount >> 3
+                if firstDigit == n {
+                    let inRun = stop == 8 ? digits : digits & ((1 << UInt64(stop * 8)) - 1)
+                    if inRun != 0 { firstDigit = end + inRun.trailingZeroBitCount >> 3 }
+                }
+                end += stop
+                if stop < 8 { return true }
+            }
+            return false
+        }
+        if !finished {
+            while end < n {
+                let b = bytes[end]
+                if Bytes.isAlpha(b) {
+                    end += 1
+                } else if Bytes.isDigit(b) {
+                    if firstDigit == n { firstDigit = end }
+                    end += 1
+                } else {
+                    break
+                }
+            }
+        }
+        return (end, firstDigit)
     }
 
     /// Whether any byte is an ASCII digit, eight bytes at a time.
