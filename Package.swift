@@ -151,7 +151,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AssentRedactionTests",
-            dependencies: ["AssentRedaction", "AssentDemo", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "AssentRedaction", "AssentDemo", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -158,7 +158,10 @@ final class KeywordAutomaton: @unchecked Sendable {
 
 extension Detectors {
     /// The detectors' keywords: see `KeywordAutomaton`.
-    static let keywordAutomaton: KeywordAutomaton = {
+    static let keywordAutomaton = KeywordAutomaton(keywordPatterns)
+
+    /// The keywords and what each introduces.
+    static let keywordPatterns: [(word: [UInt8], kinds: KeywordAutomaton.Kinds)] = {
         var patterns: [(word: [UInt8], kinds: KeywordAutomaton.Kinds)] = []
         func add(_ words: [StaticString], _ kinds: KeywordAutomaton.Kinds) {
             for word in words {
@@ -170,6 +173,6 @@ extension Detectors {
         add(["auth", "httpbasicauth(", "django-insecure-", "x-amz-signature=", "x-goog-signature="], .typedSecret)
         add(streetTypeWords, .streetType)
         add(addressOpeners, .addressOpener)
-        return KeywordAutomaton(patterns)
+        return patterns
     }()
 }
