@@ -384,6 +384,14 @@ struct PackedWord: Hashable, Sendable {
         return x | upper >> 2
     }
 
+    init(bytes: some Collection<UInt8>) {
+        var k = 0
+        for byte in bytes.prefix(16) {
+            put(Bytes.lower(byte), at: k)
+            k += 1
+        }
+    }
+
     init(_ bytes: ArraySlice<UInt8>) {
         var k = 0
         for byte in bytes.prefix(16) {

@@ -11,14 +11,20 @@ final class PackedWordTable<Value>: @unchecked Sendable {
     private let used: UnsafeMutablePointer<Bool>
     private let capacity: Int
     private let shift: UInt64
-    let count: Int
+    private(set) var count = 0
 
     /// The table of `entries`; a key given twice keeps `combine(old, new)`.
-    init(_ entries: some Sequence<(PackedWord, Value)>, combine: (Value, Value) -> Value = { _, new in new }) {
+    convenience init(_ entries: some Sequence<(PackedWord, Value)>, combine: (Value, Value) -> Value = { _, new in new }) {
         let list = Array(entries)
+        self.init(expecting: list.count, list, combine: combine)
+    }
+
+    /// An empty table with room for `expecting` entries, filled by `insert` before it is shared.
+    init(expecting: Int) {
         var capacity = 16
         var bits: UInt64 = 4
-        while capacity < list.count * 2 {
+        // At most seven in ten slots used: short probes, and a name table of 110,000 words in 4 MiB.
+        while capacity * 7 < expecting * 10 {
             capacity *= 2
             bits += 1
         }
@@ -29,20 +35,27 @@ final class PackedWordTable<Value>: @unchecked Sendable {
         values = .allocate(capacity: capacity)
         used = .allocate(capacity: capacity)
         used.initialize(repeating: false, count: capacity)
-        var count = 0
-        for (key, value) in list {
-            var slot = Self.slot(key, shift)
-            while used[slot], keys[slot] != key { slot = (slot + 1) & (capacity - 1) }
-            if used[slot] {
-                values[slot] = combine(values[slot], value)
-            } else {
-                used[slot] = true
-                keys[slot] = key
-                (values + slot).initialize(to: value)
-                count += 1
-            }
+    }
+
+    convenience init(expecting: Int, _ entries: some Sequence<(PackedWord, Value)>, combine: (Value, Value) -> Value) {
+        self.init(expecting: expecting)
+        for (key, value) in entries { insert(key, value, combine: combine) }
+    }
+
+    /// Adds `value` for `key` (`combine(old, value)` when the key is there). Only while the table
+    /// is built, before anything reads it.
+    func insert(_ key: PackedWord, _ value: Value, combine: (Value, Value) -> Value) {
+        var slot = Self.slot(key, shift)
+        while used[slot], keys[slot] != key { slot = (slot + 1) & (capacity - 1) }
+        if used[slot] {
+            values[slot] = combine(values[slot], value)
+        } else {
+            precondition(count * 10 < capacity * 8, "more entries than the table was sized for")
+            used[slot] = true
+            keys[slot] = key
+            (values + slot).initialize(to: value)
+            count += 1
         }
-        self.count = count
     }
 
     deinit {

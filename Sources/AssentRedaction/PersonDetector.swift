@@ -147,20 +147,27 @@ extension Detectors {
     /// The generated lists (`NameLists`, from census and registry lists) and the hand-written
     /// given names, as one table keyed by the packed lower-cased word.
     static let nameTable: PackedWordTable<NameFlags> = {
-        var entries: [(PackedWord, NameFlags)] = []
-        entries.reserveCapacity(140_000)
-        func add(_ words: String, _ flag: NameFlags) {
-            for word in words.utf8.split(whereSeparator: { $0 == 0x20 || $0 == 0x0A }) where word.count <= 16 {
-                let bytes = Array(word)
-                entries.append((PackedWord(bytes, 0, bytes.count), flag))
+        let lists: [(String, NameFlags)] = [
+            (NameLists.givenNames, .given), (NameLists.rareGivenNames, .rareGiven), (NameLists.familyNames, .family),
+            (NameLists.dictionaryWords, .dictionary),
+        ]
+        let expected = lists.reduce(firstNames.count) { total, list in
+            total + list.0.utf8.reduce(1) { $1 == 0x20 || $1 == 0x0A ? $0 + 1 : $0 }
+        }
+        let table = PackedWordTable<NameFlags>(expecting: expected)
+        // Each list's words read in place from its bytes: no array of them while the table is built.
+        for (words, flag) in lists {
+            var list = words
+            list.withUTF8 { bytes in
+                var start = 0
+                for end in 0...bytes.count where end == bytes.count || bytes[end] == 0x20 || bytes[end] == 0x0A {
+                    if end > start, end - start <= 16 { table.insert(PackedWord(bytes: bytes[start..<end]), flag) { $0.union($1) } }
+                    start = end + 1
+                }
             }
         }
-        add(NameLists.givenNames, .given)
-        add(NameLists.rareGivenNames, .rareGiven)
-        add(NameLists.familyNames, .family)
-        add(NameLists.dictionaryWords, .dictionary)
-        for name in firstNames where name.utf8.count <= 16 { entries.append((PackedWord(name), .given)) }
-        return PackedWordTable(entries) { $0.union($1) }
+        for name in firstNames where name.utf8.count <= 16 { table.insert(PackedWord(name), .given) { $0.union($1) } }
+        return table
     }()
 
     /// The table's flags for the word `start..<end` (compared lower-cased; a word starting with
