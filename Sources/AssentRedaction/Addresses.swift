@@ -49,8 +49,9 @@ extension Detectors {
         let first = text[i]
         let flat = first == UInt8(ascii: "F") || first == UInt8(ascii: "S") || first == UInt8(ascii: "A") || first == UInt8(ascii: "U")
         // The keyword automaton says where a type word or a box's or military address's opener starts.
-        let typeWord = streetTypeWordAt(i)
-        let boxOrUnit = addressOpenerAt(i)
+        let keywords = keywordsStarting(at: i)
+        let typeWord = keywords.contains(.streetType)
+        let boxOrUnit = keywords.contains(.addressOpener)
         // A street name ending in a street word is capitalised and followed by a number or "str.".
         let after = text[wordEnd]
         let streetEnding = (Bytes.isUpper(first) || first >= 0xC0) && (after == 0x20 && Bytes.isDigit(text[wordEnd + 1]) || after == 0x2E)
@@ -384,6 +385,7 @@ struct PackedWord: Hashable, Sendable {
         return x | upper >> 2
     }
 
+    /// The first 16 bytes, lower-cased.
     init(bytes: some Collection<UInt8>) {
         var k = 0
         for byte in bytes.prefix(16) {
@@ -392,10 +394,11 @@ struct PackedWord: Hashable, Sendable {
         }
     }
 
-    init(_ bytes: ArraySlice<UInt8>) {
+    /// The first 16 bytes as they are (not lower-cased).
+    init(exactly bytes: ArraySlice<UInt8>) {
         var k = 0
         for byte in bytes.prefix(16) {
-            put(Bytes.lower(byte), at: k)
+            put(byte, at: k)
             k += 1
         }
     }

@@ -14,6 +14,25 @@ enum Bytes {
     @inline(__always) static func isBase64(_ c: UInt8) -> Bool { isAlnum(c) || c == 0x2B || c == 0x2F }
     @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
     @inline(__always) static func lower(_ c: UInt8) -> UInt8 { isUpper(c) ? c | 0x20 : c }
+
+    /// Whether `word` (ASCII, lower case) occurs in `bytes`, compared case-insensitively: only
+    /// where its first letter is are the rest compared.
+    static func contains(_ word: StaticString, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard count > 0, bytes.count >= count else { return false }
+        let p = word.utf8Start
+        let first = p[0]
+        var i = 0
+        while i + count <= bytes.count {
+            if lower(bytes[i]) == first {
+                var k = 1
+                while k < count, lower(bytes[i + k]) == p[k] { k += 1 }
+                if k == count { return true }
+            }
+            i += 1
+        }
+        return false
+    }
 }
 
 /// The text being scanned, with bounds-checked helpers.
@@ -76,15 +95,7 @@ struct Text {
 
     /// Whether `word` (ASCII, lower case) occurs in `range`, compared case-insensitively.
     func contains(_ word: StaticString, in range: Range<Int>) -> Bool {
-        let count = word.utf8CodeUnitCount
-        guard count > 0, range.count >= count else { return false }
-        let first = word.utf8Start[0]
-        var k = range.lowerBound
-        while k + count <= range.upperBound {
-            if Bytes.lower(bytes[k]) == first, hasPrefix(word, at: k, caseInsensitive: true) { return true }
-            k += 1
-        }
-        return false
+        bytes.withUnsafeBufferPointer { Bytes.contains(word, in: UnsafeBufferPointer(rebasing: $0[range])) }
     }
 
     func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }

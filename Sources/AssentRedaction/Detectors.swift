@@ -23,14 +23,12 @@ struct Detectors {
     private var personResume = 0
     /// Whether the text holds a digit: every address form does.
     private var hasDigit = false
-    /// Where the keyword automaton found each kind of keyword (`KeywordAutomaton`), by start, and
-    /// how far each detector has read them.
+    /// Where the keyword automaton (`KeywordAutomaton`) found secret-naming fragments (and where
+    /// the identifier holding each starts), and the other keywords that start a word, by start;
+    /// and how far the detectors have read each list (they ask at increasing positions).
     private var secretFragments: [(start: Int, nameStart: Int)] = []
-    private var shellCommandStarts: [Int] = []
-    private var typedSecretStarts: [Int] = []
-    private var streetTypeStarts: [Int] = []
-    private var addressOpenerStarts: [Int] = []
-    private var fragmentCursor = 0, shellCursor = 0, typedCursor = 0, streetCursor = 0, openerCursor = 0
+    private var wordKeywords: [(start: Int, kinds: KeywordAutomaton.Kinds)] = []
+    private var fragmentCursor = 0, keywordCursor = 0
 
     init(_ bytes: [UInt8]) { text = Text(bytes: bytes) }
 
@@ -203,57 +201,48 @@ struct Detectors {
         {
             personResume = person(at: i)
         }
-        if Self.startsAt(i, shellCommandStarts, &shellCursor) { shellPassword(at: i) }
-        if Self.startsAt(i, typedSecretStarts, &typedCursor) { typedSecret(at: i) }
+        let keywords = keywordsStarting(at: i)
+        if keywords.contains(.shellCommand) { shellPassword(at: i) }
+        if keywords.contains(.typedSecret) { typedSecret(at: i) }
     }
 
     // MARK: Keywords
 
     /// Runs the keyword automaton over the text and keeps where each kind of keyword starts.
     private mutating func findKeywords() {
-        // In order of end; kept by start (a keyword inside a longer one of its kind ending later
-        // would start earlier: put in its place).
-        func keep(_ start: Int, in starts: inout [Int]) {
-            starts.append(start)
-            var k = starts.count - 1
-            while k > 0, starts[k - 1] > starts[k] {
-                starts.swapAt(k - 1, k)
-                k -= 1
-            }
-        }
+        // Hits come in order of end; kept by start (a keyword inside a longer one ending later
+        // would start earlier: put in its place), the kinds of keywords starting at one byte merged.
         var fragments: [(start: Int, nameStart: Int)] = []
-        var shell: [Int] = [], typed: [Int] = [], street: [Int] = [], opener: [Int] = []
+        var keywords: [(start: Int, kinds: KeywordAutomaton.Kinds)] = []
         let text = self.text
         Self.keywordAutomaton.scan(text.bytes) { hit in
             if hit.kinds.contains(.secretFragment) {
                 // The identifier it is part of starts here (letters, digits, `_`, `-`, `.`).
                 let nameStart = text.runStart(before: hit.start) { Bytes.isAlnum($0) || $0 == 0x5F || $0 == 0x2D || $0 == 0x2E }
-                fragments.append((hit.start, nameStart))
-                var k = fragments.count - 1
-                while k > 0, fragments[k - 1].start > fragments[k].start {
-                    fragments.swapAt(k - 1, k)
-                    k -= 1
-                }
+                var k = fragments.count
+                while k > 0, fragments[k - 1].start > hit.start { k -= 1 }
+                fragments.insert((hit.start, nameStart), at: k)
             }
             // The others are only asked at the start of a word.
-            guard hit.kinds != .secretFragment, hit.start == 0 || !Bytes.isAlnum(text[hit.start - 1]) else { return }
-            if hit.kinds.contains(.shellCommand) { keep(hit.start, in: &shell) }
-            if hit.kinds.contains(.typedSecret) { keep(hit.start, in: &typed) }
-            if hit.kinds.contains(.streetType) { keep(hit.start, in: &street) }
-            if hit.kinds.contains(.addressOpener) { keep(hit.start, in: &opener) }
+            let kinds = hit.kinds.subtracting(.secretFragment)
+            guard !kinds.isEmpty, hit.start == 0 || !Bytes.isAlnum(text[hit.start - 1]) else { return }
+            var k = keywords.count
+            while k > 0, keywords[k - 1].start > hit.start { k -= 1 }
+            if k > 0, keywords[k - 1].start == hit.start {
+                keywords[k - 1].kinds.formUnion(kinds)
+            } else {
+                keywords.insert((hit.start, kinds), at: k)
+            }
         }
         secretFragments = fragments
-        shellCommandStarts = shell
-        typedSecretStarts = typed
-        streetTypeStarts = street
-        addressOpenerStarts = opener
+        wordKeywords = keywords
     }
 
-    /// Whether a keyword of a kind starts at `i`; asked at increasing `i` (the cursor moves on).
+    /// The kinds of keyword that start at `i` (a word's start); asked at increasing `i`.
     @inline(__always)
-    static func startsAt(_ i: Int, _ starts: [Int], _ cursor: inout Int) -> Bool {
-        while cursor < starts.count, starts[cursor] < i { cursor += 1 }
-        return cursor < starts.count && starts[cursor] == i
+    mutating func keywordsStarting(at i: Int) -> KeywordAutomaton.Kinds {
+        while keywordCursor < wordKeywords.count, wordKeywords[keywordCursor].start < i { keywordCursor += 1 }
+        return keywordCursor < wordKeywords.count && wordKeywords[keywordCursor].start == i ? wordKeywords[keywordCursor].kinds : []
     }
 
     /// Whether the identifier from `i` (letters, digits, `_`, `-`, `.`) holds a secret-naming
@@ -263,12 +252,6 @@ struct Detectors {
         while fragmentCursor < secretFragments.count, secretFragments[fragmentCursor].start < i { fragmentCursor += 1 }
         return fragmentCursor < secretFragments.count && secretFragments[fragmentCursor].nameStart <= i
     }
-
-    /// Whether a street-type word starts at `i` (asked at increasing `i`).
-    mutating func streetTypeWordAt(_ i: Int) -> Bool { Self.startsAt(i, streetTypeStarts, &streetCursor) }
-
-    /// Whether a PO box's or military address's opener starts at `i` (asked at increasing `i`).
-    mutating func addressOpenerAt(_ i: Int) -> Bool { Self.startsAt(i, addressOpenerStarts, &openerCursor) }
 
     // MARK: Prefixed tokens
 

@@ -69,21 +69,22 @@ extension Detectors {
     static func nameKind(_ bytes: [UInt8], _ start: Int, _ end: Int) -> NameKind? {
         var words = 0
         var aws = false, secretWord = false, password = false, secret = false, keyQualified = false
-        var previous: PackedWord?
+        var previous: NameWordFlags = []
         var lastWord = start..<start
         var wordStart = start
         var previousLower = false
         func word(_ range: Range<Int>) -> Bool {
             guard !range.isEmpty else { return true }
-            let w = PackedWord(bytes, range.lowerBound, range.upperBound)
-            if harmlessKeys.contains(w) { return false }
+            // One lookup says everything the lists say of the word.
+            let flags = nameWordFlags[PackedWord(bytes, range.lowerBound, range.upperBound)] ?? []
+            if flags.contains(.harmless) { return false }
             words += 1
-            if w == awsKey { aws = true }
-            if w == secretKey { secretWord = true }
-            if passwordKeys.contains(w) { password = true }
-            if secretKeys.contains(w) { secret = true }
-            if w == keyKey, let previous, keyQualifierKeys.contains(previous) { keyQualified = true }
-            previous = w
+            if flags.contains(.aws) { aws = true }
+            if flags.contains(.secretWord) { secretWord = true }
+            if flags.contains(.password) { password = true }
+            if flags.contains(.secret) { secret = true }
+            if flags.contains(.key), previous.contains(.keyQualifier) { keyQualified = true }
+            previous = flags
             lastWord = range
             return true
         }
@@ -112,15 +113,37 @@ extension Detectors {
         return nil
     }
 
-    static let harmlessKeys = PackedWord.set(harmlessNameParts)
-    static let passwordKeys = PackedWord.set(passwordParts)
-    static let secretKeys = PackedWord.set(secretParts)
-    static let keyQualifierKeys = PackedWord.set(keyQualifiers)
+    /// What the name lists say of a word of an identifier.
+    struct NameWordFlags: OptionSet {
+        let rawValue: UInt8
+        static let harmless = NameWordFlags(rawValue: 1)
+        static let aws = NameWordFlags(rawValue: 2)
+        static let secretWord = NameWordFlags(rawValue: 4)
+        static let password = NameWordFlags(rawValue: 8)
+        static let secret = NameWordFlags(rawValue: 16)
+        static let key = NameWordFlags(rawValue: 32)
+        static let keyQualifier = NameWordFlags(rawValue: 64)
+    }
+
+    /// `harmlessNameParts`, `passwordParts`, `secretParts`, `keyQualifiers` and the words `aws`,
+    /// `secret`, `key`, in one table.
+    static let nameWordFlags: PackedWordTable<NameWordFlags> = {
+        var entries: [(PackedWord, NameWordFlags)] = []
+        func add(_ words: some Sequence<String>, _ flags: NameWordFlags) {
+            for word in words where word.utf8.count <= 16 { entries.append((PackedWord(word), flags)) }
+        }
+        add(harmlessNameParts, .harmless)
+        add(passwordParts, .password)
+        add(secretParts, .secret)
+        add(keyQualifiers, .keyQualifier)
+        add(["aws"], .aws)
+        add(["secret"], .secretWord)
+        add(["key"], .key)
+        return PackedWordTable(entries, combine: { $0.union($1) })
+    }()
+
     /// Values that say something of a password rather than being one (compared lower-cased).
     static let notPasswordKeys = PackedWord.set(["true", "false", "null", "none", "nil", "required", "optional"])
-    static let awsKey = PackedWord("aws")
-    static let secretKey = PackedWord("secret")
-    static let keyKey = PackedWord("key")
 
     static let passwordParts: Set<String> = ["password", "passwd", "passphrase", "pwd", "pw", "pass", "passcode"]
     static let secretParts: Set<String> = [
@@ -186,7 +209,7 @@ extension Detectors {
         case .password:
             guard value.count >= 4, value.count <= 128, !(quoted == false && Self.looksLikeCode(value)) else { return resume }
             if !quoted, value.allSatisfy(Bytes.isDigit), value.count < 6 { return resume }
-            if value.count <= 8, Self.notPasswordKeys.contains(PackedWord(value)) { return resume }
+            if value.count <= 8, Self.notPasswordKeys.contains(PackedWord(bytes: value)) { return resume }
             add(valueStart, valueEnd, .password)
         case .awsSecret:
             if value.count == 40, Entropy.classes(value) >= 3, !value.suffix(10).elementsEqual("EXAMPLEKEY".utf8) {
@@ -297,10 +320,13 @@ extension Detectors {
         "boolean", "any", "unknown", "int", "bool", "char", "varchar", "text",
     ]
 
+    /// `typeNames` as spelled (compared case-sensitively; none is longer than 16 bytes).
+    static let typeNameKeys = PackedWordTable(typeNames.map { (PackedWord(exactly: Array($0.utf8)[...]), true) })
+
     /// `password: String`, `token: FTS5TokenCallback?`: a declared type, not a value.
     func isTypeAnnotation(_ start: Int, _ end: Int) -> Bool {
-        let value = text.string(start..<end)
-        if Self.typeNames.contains(value) { return true }
+        let value = text.bytes[start..<end]
+        if value.count <= 16, !value.contains(0), Self.typeNameKeys.contains(PackedWord(exactly: value)) { return true }
         guard Bytes.isUpper(text[start]), text.bytes[start..<end].allSatisfy({ Bytes.isAlnum($0) || $0 == 0x5F }) else { return false }
         let next = text[end]
         return "?!<>)=,{[".utf8.contains(next)

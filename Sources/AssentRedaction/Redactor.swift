@@ -252,7 +252,7 @@ public struct Redactor: Sendable {
             return true
         }
         if u.count <= 16 {
-            if placeholderKeys.contains(PackedWord(u)) { return true }
+            if placeholderKeys.contains(PackedWord(bytes: u)) { return true }
         } else if longPlaceholders.contains(where: { word in
             word.count == u.count && zip(word, u).allSatisfy { $0 == Bytes.lower($1) }
         }) {
@@ -344,14 +344,7 @@ public struct Redactor: Sendable {
 
     /// Whether `u` contains `word` (ASCII, lower case), compared case-insensitively.
     static func containsCaseInsensitive(_ u: ArraySlice<UInt8>, _ word: StaticString) -> Bool {
-        let count = word.utf8CodeUnitCount
-        guard u.count >= count else { return false }
-        var i = u.startIndex
-        while i + count <= u.endIndex {
-            if startsCaseInsensitive(u[i...], word) { return true }
-            i += 1
-        }
-        return false
+        u.withUnsafeBufferPointer { Bytes.contains(word, in: $0) }
     }
 
     /// A bare hex digest (a checksum or commit id) rather than a secret.

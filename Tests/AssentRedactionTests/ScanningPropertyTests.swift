@@ -101,7 +101,12 @@ struct ScanningPropertyTests {
                 if k < 8 { reference.low |= lower << UInt64(8 * k) } else { reference.high |= lower << UInt64(8 * (k - 8)) }
             }
             #expect(PackedWord(bytes, start, end) == reference)
-            #expect(PackedWord(bytes[start..<end]) == reference)
+            #expect(PackedWord(bytes: bytes[start..<end]) == reference)
+            var exact = PackedWord()
+            for (k, byte) in bytes[start..<end].prefix(16).enumerated() {
+                if k < 8 { exact.low |= UInt64(byte) << UInt64(8 * k) } else { exact.high |= UInt64(byte) << UInt64(8 * (k - 8)) }
+            }
+            #expect(PackedWord(exactly: bytes[start..<end]) == exact)
         }
     }
 
