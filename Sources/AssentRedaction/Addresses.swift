@@ -183,7 +183,9 @@ extension Detectors {
         while k + 7 <= line {
             for post: StaticString in ["APO ", "FPO ", "DPO "] where text.hasPrefix(post, at: k) {
                 let region = k + 4
-                guard text[region] == UInt8(ascii: "A"), "AEP".utf8.contains(text[region + 1]), text[region + 2] == 0x20 else { return nil }
+                guard text[region] == UInt8(ascii: "A"), Bytes.isOne(of: "AEP", text[region + 1]), text[region + 2] == 0x20 else {
+                    return nil
+                }
                 let zipEnd = text.runEnd(from: region + 3, limit: 5, Bytes.isDigit)
                 return zipEnd - region - 3 == 5 ? zipEnd : nil
             }

@@ -15,6 +15,14 @@ enum Bytes {
     @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
     @inline(__always) static func lower(_ c: UInt8) -> UInt8 { isUpper(c) ? c | 0x20 : c }
 
+    /// Whether `c` is one of the bytes of `set` (ASCII): a loop over a literal's bytes, where a
+    /// `String`'s `utf8.contains` would iterate generically.
+    @inline(__always) static func isOne(of set: StaticString, _ c: UInt8) -> Bool {
+        let p = set.utf8Start
+        for k in 0..<set.utf8CodeUnitCount where p[k] == c { return true }
+        return false
+    }
+
     /// Whether `word` (ASCII, lower case) occurs in `bytes`, compared case-insensitively: only
     /// where its first letter is are the rest compared.
     static func contains(_ word: StaticString, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -48,12 +48,15 @@ struct Detectors {
     /// `ghp_000000…`, `AIza…your…`: a run of six identical characters (a random key of these
     /// lengths holds one with odds below one in ten million), or "example" or "your".
     private func isFiller(_ start: Int, _ end: Int) -> Bool {
-        var run = 1
-        for k in (start + 1)..<end {
-            run = text[k] == text[k - 1] ? run + 1 : 1
-            if run >= 6 { return true }
+        text.bytes.withUnsafeBufferPointer { all in
+            let value = UnsafeBufferPointer(rebasing: all[start..<end])
+            var run = 1
+            for k in 1..<value.count {
+                run = value[k] == value[k - 1] ? run + 1 : 1
+                if run >= 6 { return true }
+            }
+            return Bytes.contains("example", in: value) || Bytes.contains("your", in: value)
         }
-        return text.contains("example", in: start..<end) || text.contains("your", in: start..<end)
     }
 
     mutating func runAll() {
@@ -221,7 +224,11 @@ struct Detectors {
                 let nameStart = text.runStart(before: hit.start) { Bytes.isAlnum($0) || $0 == 0x5F || $0 == 0x2D || $0 == 0x2E }
                 var k = fragments.count
                 while k > 0, fragments[k - 1].start > hit.start { k -= 1 }
-                fragments.insert((hit.start, nameStart), at: k)
+                if k == fragments.count {
+                    fragments.append((hit.start, nameStart))
+                } else {
+                    fragments.insert((hit.start, nameStart), at: k)
+                }
             }
             // The others are only asked at the start of a word.
             let kinds = hit.kinds.subtracting(.secretFragment)
@@ -230,6 +237,8 @@ struct Detectors {
             while k > 0, keywords[k - 1].start > hit.start { k -= 1 }
             if k > 0, keywords[k - 1].start == hit.start {
                 keywords[k - 1].kinds.formUnion(kinds)
+            } else if k == keywords.count {
+                keywords.append((hit.start, kinds))
             } else {
                 keywords.insert((hit.start, kinds), at: k)
             }
@@ -285,7 +294,7 @@ struct Detectors {
         let second = text[i + 1]
         let prefixed: Bool
         switch c {
-        case UInt8(ascii: "A"): prefixed = "IKSBCGNRP".utf8.contains(second)
+        case UInt8(ascii: "A"): prefixed = Bytes.isOne(of: "IKSBCGNRP", second)
         case UInt8(ascii: "g"): prefixed = second == UInt8(ascii: "h") || second == UInt8(ascii: "i")
         case UInt8(ascii: "x"): prefixed = second == UInt8(ascii: "o")
         case UInt8(ascii: "s"), UInt8(ascii: "r"): prefixed = second == UInt8(ascii: "k")
@@ -328,7 +337,7 @@ struct Detectors {
             add(i, end, .githubToken)
             return
         }
-        if text.hasPrefix("xox", at: i), "baprse".utf8.contains(text[i + 3]), text[i + 4] == UInt8(ascii: "-"), length >= 15 {
+        if text.hasPrefix("xox", at: i), Bytes.isOne(of: "baprse", text[i + 3]), text[i + 4] == UInt8(ascii: "-"), length >= 15 {
             add(i, end, .slackToken)
             return
         }
@@ -415,7 +424,7 @@ struct Detectors {
     // MARK: Email
 
     mutating func email(at i: Int) {
-        let localStart = text.runStart(before: i) { Bytes.isAlnum($0) || "._%+-".utf8.contains($0) }
+        let localStart = text.runStart(before: i) { Bytes.isAlnum($0) || Bytes.isOne(of: "._%+-", $0) }
         guard localStart < i else { return }
         // The user-info of a URL is not an email address.
         var back = localStart
@@ -439,7 +448,7 @@ struct Detectors {
         let local = text.string(localStart..<i)
         if local == "git" && text[k] == UInt8(ascii: ":") { return }
         var start = localStart
-        while start < i, "._%+-".utf8.contains(text[start]) { start += 1 }
+        while start < i, Bytes.isOne(of: "._%+-", text[start]) { start += 1 }
         add(start, k, .email)
     }
 

@@ -286,7 +286,7 @@ extension Detectors {
                 let start = text.runEnd(from: k) { $0 == UInt8(ascii: " ") }
                 let end = text.runEnd(from: start) { !Bytes.isSpace($0) }
                 var trimmed = end
-                while trimmed > start, ".,;:)]}".utf8.contains(text[trimmed - 1]) { trimmed -= 1 }
+                while trimmed > start, Bytes.isOne(of: ".,;:)]}", text[trimmed - 1]) { trimmed -= 1 }
                 let value = text.bytes[start..<trimmed]
                 if value.count >= 6, value.count <= 64, Entropy.classes(value) >= 3, value.contains(where: Bytes.isDigit) {
                     return (start, trimmed, false)
@@ -309,7 +309,7 @@ extension Detectors {
             !Bytes.isSpace($0) && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "`") && $0 != UInt8(ascii: ";")
                 && $0 != UInt8(ascii: ",")
         }
-        while end > start, ".:)]}".utf8.contains(text[end - 1]) { end -= 1 }
+        while end > start, Bytes.isOne(of: ".:)]}", text[end - 1]) { end -= 1 }
         guard end > start else { return nil }
         return (start, end, false)
     }
@@ -329,7 +329,7 @@ extension Detectors {
         if value.count <= 16, !value.contains(0), Self.typeNameKeys.contains(PackedWord(exactly: value)) { return true }
         guard Bytes.isUpper(text[start]), text.bytes[start..<end].allSatisfy({ Bytes.isAlnum($0) || $0 == 0x5F }) else { return false }
         let next = text[end]
-        return "?!<>)=,{[".utf8.contains(next)
+        return Bytes.isOne(of: "?!<>)=,{[", next)
             || Self.classChangeRate(text.bytes[start..<end]) < 0.3 && text.bytes[start..<end].contains(where: Bytes.isLower)
                 && text.bytes[start..<end].count > 10
     }

@@ -55,7 +55,7 @@ extension Detectors {
         guard i - userStart >= 2, i - userStart <= 64 else { return }
         let start = i + 3
         var end = text.runEnd(from: start) { !Bytes.isSpace($0) }
-        while end > start, ".,;)]}\"'`".utf8.contains(text[end - 1]) { end -= 1 }
+        while end > start, Bytes.isOne(of: ".,;)]}\"'`", text[end - 1]) { end -= 1 }
         guard end - start >= 3, end - start <= 64, hasLoginWord(before: userStart) else { return }
         let value = text.string(start..<end)
         guard !Redactor.isPlaceholder(value), !Redactor.isReference(value) else { return }
