@@ -157,7 +157,7 @@ extension Detectors {
 
     /// Whether a value reads as code (an expression, a type, an interpolation), not a literal.
     static func looksLikeCode(_ value: ArraySlice<UInt8>) -> Bool {
-        if value.contains(where: { codeBytes[Int($0)] }) { return true }
+        if value.contains(where: isCodeByte) { return true }
         // A call or a tuple (`getenv("X")`, `sign(user`, `(a, b)`): a bracket opened right after
         // a name, or first. Brackets elsewhere are a password's punctuation (`UEXpE&2F5)n6WYra`).
         guard let open = value.firstIndex(of: UInt8(ascii: "(")) else { return false }
@@ -165,11 +165,13 @@ extension Detectors {
     }
 
     /// The bytes that make a value read as code: `<>{}[]\ ,;`.
-    static let codeBytes: [Bool] = {
-        var table = [Bool](repeating: false, count: 256)
-        for c in "<>{}[]\\ ,;".utf8 { table[Int(c)] = true }
-        return table
-    }()
+    @inline(__always)
+    static func isCodeByte(_ c: UInt8) -> Bool {
+        switch c {
+        case 0x3C, 0x3E, 0x7B, 0x7D, 0x5B, 0x5D, 0x5C, 0x20, 0x2C, 0x3B: return true
+        default: return false
+        }
+    }
 
     /// How often the character class changes along a value: random keys change often,
     /// identifiers (`FTS5CustomTokenizer`) rarely.
@@ -201,7 +203,7 @@ extension Detectors {
         let value = text.bytes[valueStart..<valueEnd]
         if Redactor.isPlaceholder(bytes: value) || Redactor.isReference(bytes: value) { return resume }
         if !quoted, isTypeAnnotation(valueStart, valueEnd) { return resume }
-        if isConnectionString(around: i), kind == .password {
+        if kind == .password, isConnectionString(around: i) {
             add(valueStart, valueEnd, .urlCredential)
             return resume
         }
@@ -218,8 +220,9 @@ extension Detectors {
                 add(valueStart, valueEnd, .genericSecret)
             }
         case .secret:
-            guard value.count >= 12, !Self.looksLikeCode(value), Entropy.bits(value) >= 3.2, Entropy.classes(value) >= 2,
-                Self.classChangeRate(value) >= 0.3 || value.count >= 32 && Entropy.bits(value) >= 4.0
+            guard value.count >= 12, !Self.looksLikeCode(value) else { return resume }
+            let bits = Entropy.bits(value)
+            guard bits >= 3.2, Entropy.classes(value) >= 2, Self.classChangeRate(value) >= 0.3 || value.count >= 32 && bits >= 4.0
             else { return resume }
             add(valueStart, valueEnd, .genericSecret)
         }

@@ -142,16 +142,27 @@ extension Detectors {
         static let dictionary = NameFlags(rawValue: 4)
         /// A given name rare in every country that lists it ("Bei"): if short, only before a family name.
         static let rareGiven = NameFlags(rawValue: 8)
+        /// A title (`titles`), a word that is never a name (`notNames`), a street word that ends
+        /// an address (`streetWordsAfterNames`): in the same table, so one lookup says all.
+        static let title = NameFlags(rawValue: 16)
+        static let notName = NameFlags(rawValue: 32)
+        static let streetWord = NameFlags(rawValue: 64)
+        /// What the name lists say, without the three above.
+        static let nameKinds: NameFlags = [.given, .family, .dictionary, .rareGiven]
     }
 
-    /// The generated lists (`NameLists`, from census and registry lists) and the hand-written
-    /// given names, as one table keyed by the packed lower-cased word.
+    /// The generated lists (`NameLists`, from census and registry lists), the hand-written given
+    /// names, titles, words that are never names and street words, as one table keyed by the
+    /// packed lower-cased word.
     static let nameTable: PackedWordTable<NameFlags> = {
         let lists: [(String, NameFlags)] = [
             (NameLists.givenNames, .given), (NameLists.rareGivenNames, .rareGiven), (NameLists.familyNames, .family),
             (NameLists.dictionaryWords, .dictionary),
         ]
-        let expected = lists.reduce(firstNames.count) { total, list in
+        let small: [(Set<String>, NameFlags)] = [
+            (firstNames, .given), (titles, .title), (notNames, .notName), (streetWordsAfterNames, .streetWord),
+        ]
+        let expected = lists.reduce(small.reduce(0) { $0 + $1.0.count }) { total, list in
             total + list.0.utf8.reduce(1) { $1 == 0x20 || $1 == 0x0A ? $0 + 1 : $0 }
         }
         let table = PackedWordTable<NameFlags>(expecting: expected)
@@ -166,12 +177,14 @@ extension Detectors {
                 }
             }
         }
-        for name in firstNames where name.utf8.count <= 16 { table.insert(PackedWord(name), .given) { $0.union($1) } }
+        for (words, flag) in small {
+            for word in words where word.utf8.count <= 16 { table.insert(PackedWord(word), flag) { $0.union($1) } }
+        }
         return table
     }()
 
     /// The table's flags for the word `start..<end` (compared lower-cased; a word starting with
-    /// a letter outside ASCII is lower-cased as Unicode).
+    /// a letter outside ASCII is lower-cased as Unicode). Callers ask for the name kinds they need.
     func nameFlags(_ start: Int, _ end: Int) -> NameFlags {
         lowercasedKey(start, end).flatMap { Self.nameTable[$0] } ?? []
     }
@@ -225,8 +238,9 @@ extension Detectors {
         guard let firstEnd = capitalisedWord(at: i) else { return i + 1 }
         // Names and titles are short: longer words are neither.
         guard let firstKey = lowercasedKey(i, firstEnd) else { return firstEnd }
+        let firstFlags = Self.nameTable[firstKey] ?? []
         // Title + name(s).
-        if Self.titleKeys.contains(firstKey) {
+        if firstFlags.contains(.title) {
             var k = firstEnd
             if text[k] == UInt8(ascii: ".") { k += 1 }
             if text[k] == UInt8(ascii: " "), let nameEnd = capitalisedWord(at: k + 1) {
@@ -239,8 +253,8 @@ extension Detectors {
                 return end
             }
         }
-        guard !Self.notNameKeys.contains(firstKey) else { return firstEnd }
-        var flags = Self.nameTable[firstKey] ?? []
+        guard !firstFlags.contains(.notName) else { return firstEnd }
+        var flags = firstFlags.intersection(.nameKinds)
         // A hyphenated given name: "Marie-Therese", "Simone-Anouk", by its first part.
         if !flags.contains(.given), let hyphen = text.bytes[i..<firstEnd].firstIndex(of: 0x2D), hyphen - i >= 2 {
             flags = nameFlags(i, hyphen).intersection(.given)
@@ -291,9 +305,10 @@ extension Detectors {
                 particles += 1
             }
             guard let lastEnd = capitalisedWord(at: start) else { break }
-            let key = PackedWord(text.bytes, start, lastEnd)
-            guard !Self.notNameKeys.contains(key), !Self.streetWordKeys.contains(key) else { break }
             let surname = nameFlags(start, lastEnd)
+            // Never a name, or a street word (compared as ASCII: a word starting with an upper-case
+            // letter outside ASCII is neither list's).
+            guard text[start] >= 0x80 || surname.isDisjoint(with: [.notName, .streetWord]) else { break }
             let isWord = surname.contains(.dictionary)
             let accepted: Bool
             if introduced || particles > 0 {
@@ -351,8 +366,6 @@ extension Detectors {
     }
 
     static let titleKeys = PackedWord.set(titles)
-    static let notNameKeys = PackedWord.set(notNames)
     static let particleKeys = PackedWord.set(particles)
     static let strongParticleKeys = PackedWord.set(strongParticles)
-    static let streetWordKeys = PackedWord.set(streetWordsAfterNames)
 }
