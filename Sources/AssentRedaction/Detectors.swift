@@ -122,6 +122,7 @@ struct Detectors {
 
     /// The end of the run of ASCII letters and digits starting at `i` (a letter or digit), and
     /// where its first digit is (`bytes.count` when none): eight bytes at a time.
+    @inline(__always)
     static func alnumRun(_ bytes: [UInt8], from i: Int) -> (end: Int, firstDigit: Int) {
         let n = bytes.count
         var firstDigit = Bytes.isDigit(bytes[i]) ? i : n
@@ -196,7 +197,15 @@ struct Detectors {
         if hasDigit, i >= addressResume, i == 0 || previous < 0x80 {
             // The word's letters (with `-` and letters outside ASCII after them): no digit.
             let wordEnd = lettersEnd < runEnd ? lettersEnd : text.runEnd(from: runEnd) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D }
-            addressResume = addressByWords(at: i, wordEnd: wordEnd)
+            // Only a street-type word, a box's opener, or a capitalised word followed by a space or
+            // a full stop opens an address (`addressByWords` would refuse any other at once).
+            if Bytes.isUpper(c) && (text[wordEnd] == 0x20 || text[wordEnd] == 0x2E)
+                || !keywordsStarting(at: i).isDisjoint(with: [.streetType, .addressOpener])
+            {
+                addressResume = addressByWords(at: i, wordEnd: wordEnd)
+            } else {
+                addressResume = max(i + 1, wordEnd)
+            }
         }
         // A capitalised word (`capitalisedWord`): upper case, then lower case, `'` or a letter outside ASCII.
         if Bytes.isUpper(c), Bytes.isLower(second) || second == UInt8(ascii: "'") || second >= 0xC0, i >= personResume,
