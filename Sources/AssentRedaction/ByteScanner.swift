@@ -106,6 +106,26 @@ struct Text {
         bytes.withUnsafeBufferPointer { Bytes.contains(word, in: UnsafeBufferPointer(rebasing: $0[range])) }
     }
 
+    /// Where `word` (compared byte for byte) first occurs in `range`, or nil: `memchr` finds each
+    /// place its first byte is, then the rest is compared.
+    func find(_ word: StaticString, in range: Range<Int>) -> Int? {
+        let count = word.utf8CodeUnitCount
+        guard count > 0, range.count >= count else { return nil }
+        let p = word.utf8Start
+        return bytes.withUnsafeBufferPointer { all -> Int? in
+            guard let base = all.baseAddress else { return nil }
+            var k = range.lowerBound
+            let last = range.upperBound - count
+            while k <= last {
+                guard let hit = memchr(base + k, Int32(p[0]), last - k + 1) else { return nil }
+                k = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
+                if memcmp(base + k, p, count) == 0 { return k }
+                k += 1
+            }
+            return nil
+        }
+    }
+
     func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
 
     /// The Unicode scalar whose UTF-8 starts at `i`, and its length in bytes; nil when the bytes

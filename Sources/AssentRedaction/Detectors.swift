@@ -392,19 +392,14 @@ struct Detectors {
     /// `-----BEGIN … PRIVATE KEY-----` through its END line; returns where scanning resumes.
     mutating func privateKey(at i: Int) -> Int {
         let lineEnd = text.runEnd(from: i) { $0 != 0x0A }
-        let header = text.string(i..<lineEnd)
-        guard header.contains("PRIVATE KEY") else { return i }
-        var k = lineEnd
-        while k < text.count {
-            if text.hasPrefix("-----END ", at: k) {
-                let close = text.runEnd(from: k) { $0 != 0x0A }
-                add(i, close, .privateKey)
-                return close
-            }
-            k += 1
+        guard text.find("PRIVATE KEY", in: i..<lineEnd) != nil else { return i }
+        guard let k = text.find("-----END ", in: lineEnd..<text.count) else {
+            add(i, text.count, .privateKey)
+            return text.count
         }
-        add(i, text.count, .privateKey)
-        return text.count
+        let close = text.runEnd(from: k) { $0 != 0x0A }
+        add(i, close, .privateKey)
+        return close
     }
 
     /// `scheme://user:password@host`: the whole user-info is masked.

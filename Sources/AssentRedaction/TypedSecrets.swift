@@ -16,6 +16,7 @@ extension Detectors {
 
     /// At `_`: npm's `_authToken=`, `_auth=`, `_password=`.
     mutating func registryToken(at i: Int) {
+        guard text[i + 1] == UInt8(ascii: "a") || text[i + 1] == UInt8(ascii: "p") else { return }
         for name: StaticString in ["_authToken=", "_auth=", "_password="] where text.hasPrefix(name, at: i) {
             let start = i + name.utf8CodeUnitCount
             let end = text.runEnd(from: start) { !Bytes.isSpace($0) && $0 != 0x22 && $0 != 0x27 }
