@@ -356,7 +356,9 @@ struct PackedWord: Hashable, Sendable {
         for k in 0..<min(word.utf8CodeUnitCount, 16) { put(Bytes.lower(p[k]), at: k) }
     }
 
-    init(_ bytes: [UInt8], _ start: Int, _ end: Int) {
+    /// `bytes[start..<end]` (its first 16 bytes) lower-cased. The array is borrowed: an
+    /// initialiser's arguments are otherwise passed owned, a retain and release on every call.
+    init(_ bytes: borrowing [UInt8], _ start: Int, _ end: Int) {
         let length = min(end - start, 16)
         guard length > 0 else { return }
         if start >= 0, start + 16 <= bytes.count {
