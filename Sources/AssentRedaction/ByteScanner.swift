@@ -173,16 +173,42 @@ enum Entropy {
                 low = min(low, Int(b))
                 high = max(high, Int(b))
             }
-            let n = Double(bytes.count)
+            let count = bytes.count
+            let n = Double(count)
             var h = 0.0
             // The same sum in the same order as over every byte value: only those present add.
-            for c in counts[low...high] where c > 0 {
-                let p = Double(c) / n
-                h -= p * log2(p)
+            if count <= termsUpTo {
+                // Each term read from the table, computed there by the same operations.
+                let row = count * (count - 1) / 2 - 1
+                terms.withUnsafeBufferPointer { terms in
+                    for c in counts[low...high] where c > 0 { h -= terms[row + Int(c)] }
+                }
+            } else {
+                for c in counts[low...high] where c > 0 {
+                    let p = Double(c) / n
+                    h -= p * log2(p)
+                }
             }
             return h
         }
     }
+
+    /// The longest value whose terms are in `terms`.
+    static let termsUpTo = 128
+    /// `p * log2(p)` for `p = c / n`, for every `n` in `1...termsUpTo` and `c` in `1...n` (row `n`
+    /// starts at `n * (n - 1) / 2`): values' entropy without a logarithm per byte value (64 KiB).
+    static let terms: [Double] = {
+        var terms: [Double] = []
+        terms.reserveCapacity(termsUpTo * (termsUpTo + 1) / 2)
+        for count in 1...termsUpTo {
+            let n = Double(count)
+            for c in 1...count {
+                let p = Double(c) / n
+                terms.append(p * log2(p))
+            }
+        }
+        return terms
+    }()
 
     /// How many of the classes lower, upper, digit, other a value mixes.
     static func classes(_ bytes: ArraySlice<UInt8>) -> Int {
