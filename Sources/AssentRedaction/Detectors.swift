@@ -192,7 +192,7 @@ struct Detectors {
     private mutating func wordAt(_ i: Int, runEnd: Int, lettersEnd: Int) {
         let previous = text[i - 1]
         let c = text[i], second = text[i + 1]
-        if i == 0 || !Bytes.isTokenChar(previous), Self.mayStartToken(c, second, text, i) { tokenAt(i) }
+        if i == 0 || !Bytes.isTokenChar(previous), Self.mayStartToken(c, second, text, i, runEnd: runEnd) { tokenAt(i) }
         if i >= keywordResume, i == 0 || previous != 0x5F, secretFragmentInName(from: i) { keywordResume = keywordSecret(at: i) }
         if hasDigit, i >= addressResume, i == 0 || previous < 0x80 {
             // The word's letters (with `-` and letters outside ASCII after them): no digit.
@@ -275,10 +275,12 @@ struct Detectors {
 
     /// Whether `tokenAt` can find anything at a word starting with `c`, `second`: a hex group and
     /// a colon within five bytes (IPv6), a vendor's prefix's first letter, an IBAN's country and
-    /// check digits.
+    /// check digits. `runEnd` is where the word's letters and digits end: a colon comes after it.
     @inline(__always)
-    static func mayStartToken(_ c: UInt8, _ second: UInt8, _ text: Text, _ i: Int) -> Bool {
-        if Bytes.isHex(c), second == 0x3A || text[i + 2] == 0x3A || text[i + 3] == 0x3A || text[i + 4] == 0x3A { return true }
+    static func mayStartToken(_ c: UInt8, _ second: UInt8, _ text: Text, _ i: Int, runEnd: Int) -> Bool {
+        if Bytes.isHex(c), runEnd <= i + 4, second == 0x3A || text[i + 2] == 0x3A || text[i + 3] == 0x3A || text[i + 4] == 0x3A {
+            return true
+        }
         switch c {
         case UInt8(ascii: "A"), UInt8(ascii: "g"), UInt8(ascii: "x"), UInt8(ascii: "s"), UInt8(ascii: "r"), UInt8(ascii: "w"),
             UInt8(ascii: "e"):

@@ -129,13 +129,43 @@ final class KeywordAutomaton: @unchecked Sendable {
                     let count = bytes.count
                     var entry = 0
                     var position = 0
+                    @inline(__always) func step(_ at: Int) -> Int { Int(next[entry >> 1 &+ Int(classOf[Int(base[at])])]) }
                     while position < count {
-                        // The tight loop: from state to state until one where patterns end.
-                        repeat {
-                            entry = Int(next[entry >> 1 + Int(classOf[Int(base[position])])])
-                            position += 1
-                        } while entry & 1 == 0 && position < count
-                        guard entry & 1 != 0 else { break }
+                        // The tight loop: from state to state until one where patterns end, four
+                        // bytes a round while four remain (the end checked once a round).
+                        var ended = false
+                        while position &+ 4 <= count {
+                            entry = step(position)
+                            if entry & 1 != 0 {
+                                position &+= 1
+                                ended = true
+                                break
+                            }
+                            entry = step(position &+ 1)
+                            if entry & 1 != 0 {
+                                position &+= 2
+                                ended = true
+                                break
+                            }
+                            entry = step(position &+ 2)
+                            if entry & 1 != 0 {
+                                position &+= 3
+                                ended = true
+                                break
+                            }
+                            entry = step(position &+ 3)
+                            position &+= 4
+                            if entry & 1 != 0 {
+                                ended = true
+                                break
+                            }
+                        }
+                        while !ended, position < count {
+                            entry = step(position)
+                            position &+= 1
+                            ended = entry & 1 != 0
+                        }
+                        guard ended else { break }
                         let state = entry >> 1 / classCount
                         for k in Int(outputStart[state])..<Int(outputStart[state + 1]) {
                             let output = outputs[k]
