@@ -140,6 +140,44 @@ struct ScanningPropertyTests {
         }
     }
 
+    /// Pieces of texts for the literal searches: the words searched for, in several cases, cut.
+    static let searchTexts = Gen.element(of: [
+        "example", "EXAMPLE", "ExAmp", "le", "exa", "your", "YOUR", "you", "r", "-----END ", "-----", "END ", "PRIVATE KEY",
+        "PRIVATE", " KEY", "x", " ", "é", "\n", "(", ")", "a", "b",
+    ]).map { $0! }.array(of: 0...30).map { Array($0.joined().utf8) }
+
+    @Test("literal searches (case-insensitive, byte for byte, one byte of a set) agree with a comparison at every position")
+    func literalSearches() async {
+        func naive(_ word: String, in bytes: [UInt8], from: Int, caseInsensitive: Bool) -> Int? {
+            let w = Array(word.utf8)
+            guard bytes.count - from >= w.count else { return nil }
+            for start in from...(bytes.count - w.count) {
+                let found = w.indices.allSatisfy { k in
+                    caseInsensitive ? Bytes.lower(bytes[start + k]) == w[k] : bytes[start + k] == w[k]
+                }
+                if found { return start }
+            }
+            return nil
+        }
+        await propertyCheck(count: 300, input: Self.searchTexts, Gen.int(in: 0...40)) { bytes, from in
+            let from = min(from, bytes.count)
+            let text = Text(bytes: bytes)
+            let searched: [(StaticString, String)] = [("example", "example"), ("your", "your"), ("ab", "ab"), ("a", "a")]
+            for (word, name) in searched {
+                let found = bytes.withUnsafeBufferPointer { Bytes.contains(word, in: UnsafeBufferPointer(rebasing: $0[from...])) }
+                #expect(found == (naive(name, in: bytes, from: from, caseInsensitive: true) != nil))
+                #expect(text.contains(word, in: from..<bytes.count) == found)
+            }
+            let exact: [(StaticString, String)] = [("-----END ", "-----END "), ("PRIVATE KEY", "PRIVATE KEY"), ("r", "r")]
+            for (word, name) in exact {
+                #expect(text.find(word, in: from..<bytes.count) == naive(name, in: bytes, from: from, caseInsensitive: false))
+            }
+            for byte in bytes {
+                #expect(Bytes.isOne(of: "._%+-", byte) == "._%+-".utf8.contains(byte))
+            }
+        }
+    }
+
     @Test("entropy over the byte values present equals the sum over every byte value")
     func entropy() async {
         // Values up to 200 bytes: those of at most `Entropy.termsUpTo` read their terms from a table.
