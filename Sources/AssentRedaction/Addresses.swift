@@ -381,12 +381,7 @@ struct PackedWord: Hashable, Sendable {
     /// The eight bytes of `x` (little-endian) with A–Z turned to a–z, every other byte kept.
     @inline(__always)
     static func lowered(_ x: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let heptets = x & 0x7F7F_7F7F_7F7F_7F7F
-        let atLeastA = heptets &+ (0x80 - 0x41) &* ones
-        let pastZ = heptets &+ (0x80 - 0x5B) &* ones
-        let upper = atLeastA & ~pastZ & ~x & 0x8080_8080_8080_8080
-        return x | upper >> 2
+        x | WordBytes.upper(x) >> 2
     }
 
     /// The first 16 bytes, lower-cased.

@@ -43,6 +43,28 @@ enum Bytes {
     }
 }
 
+/// Byte classes eight bytes at a time: a `UInt64` loaded from the text (little-endian), a mask
+/// with bit 7 of each byte set where that byte is in the class.
+enum WordBytes {
+    static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// The bytes of `x` in `low...high` (ASCII; bytes from 0x80 up are never in it).
+    @inline(__always)
+    static func inRange(_ x: UInt64, _ low: UInt8, _ high: UInt8) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let heptets = x & 0x7F7F_7F7F_7F7F_7F7F
+        // Bit 7 set by the first sum when the byte is at least `low`, by the second past `high`.
+        let atLeastLow = heptets &+ (0x80 - UInt64(low)) &* ones
+        let pastHigh = heptets &+ (0x80 - UInt64(high) - 1) &* ones
+        return atLeastLow & ~pastHigh & ~x & highBits
+    }
+
+    @inline(__always) static func digits(_ x: UInt64) -> UInt64 { inRange(x, 0x30, 0x39) }
+    @inline(__always) static func upper(_ x: UInt64) -> UInt64 { inRange(x, 0x41, 0x5A) }
+    /// Letters of either case (setting bit 5 folds A–Z onto a–z, and nothing else onto them).
+    @inline(__always) static func letters(_ x: UInt64) -> UInt64 { inRange(x | 0x2020_2020_2020_2020, 0x61, 0x7A) }
+}
+
 /// The text being scanned, with bounds-checked helpers.
 struct Text {
     let bytes: [UInt8]

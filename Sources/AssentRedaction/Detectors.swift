@@ -127,18 +127,11 @@ struct Detectors {
         let n = bytes.count
         var firstDigit = Bytes.isDigit(bytes[i]) ? i : n
         var end = i + 1
-        let high: UInt64 = 0x8080_8080_8080_8080
-        let ones: UInt64 = 0x0101_0101_0101_0101
         let finished: Bool = bytes.withUnsafeBytes { raw in
             while end + 8 <= n {
                 let x = raw.loadUnaligned(fromByteOffset: end, as: UInt64.self)
-                // Bit 7 of each byte: a digit; a letter (bit 5 set folds A–Z onto a–z, and only them).
-                let heptets = x & 0x7F7F_7F7F_7F7F_7F7F
-                let ascii = ~x & high
-                let digits = (heptets &+ (0x80 - 0x30) &* ones) & ~(heptets &+ (0x80 - 0x3A) &* ones) & ascii
-                let folded = heptets | 0x2020_2020_2020_2020
-                let letters = (folded &+ (0x80 - 0x61) &* ones) & ~(folded &+ (0x80 - 0x7B) &* ones) & ascii
-                let other = ~(digits | letters) & high
+                let digits = WordBytes.digits(x)
+                let other = ~(digits | WordBytes.letters(x)) & WordBytes.highBits
                 let stop = other == 0 ? 8 : other.trailingZeroBitCount >> 3
                 if firstDigit == n {
                     let inRun = stop == 8 ? digits : digits & ((1 << UInt64(stop * 8)) - 1)
@@ -168,15 +161,9 @@ struct Detectors {
     /// Whether any byte is an ASCII digit, eight bytes at a time.
     static func containsDigit(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { raw in
-            let ones: UInt64 = 0x0101_0101_0101_0101
             var k = 0
             while k + 8 <= raw.count {
-                let x = raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)
-                // Bit 7 of a byte set when it is in 0x30...0x39 (and below 0x80).
-                let heptets = x & 0x7F7F_7F7F_7F7F_7F7F
-                let atLeast0 = heptets &+ (0x80 - 0x30) &* ones
-                let past9 = heptets &+ (0x80 - 0x3A) &* ones
-                if atLeast0 & ~past9 & ~x & 0x8080_8080_8080_8080 != 0 { return true }
+                if WordBytes.digits(raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)) != 0 { return true }
                 k += 8
             }
             while k < raw.count {
