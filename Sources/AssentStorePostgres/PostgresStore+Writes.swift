@@ -29,47 +29,8 @@ extension PostgresStore {
     /// ledger are checked once the ledger rows are there (at the end of the statement).
     static func write(_ accepted: [EventIngest.Accepted], _ connection: PostgresConnection, logger: Logger) async throws {
         guard !accepted.isEmpty else { return }
-        var ledger = (
-            seq: [Int64](), at: [Int64](), actor: [String](), kind: [String](), account: [String](), body: [String](),
-            digest: [String](), hash: [ByteBuffer](), enc: [ByteBuffer]()
-        )
-        var content = (seq: [Int64](), account: [String](), conversation: [String](), feedback: [String](), text: [String]())
-        var conversations = (id: [String](), account: [String](), seq: [Int64]())
-        var feedback = (id: [String](), account: [String](), conversation: [String](), seq: [Int64]())
-        var heads: [String: Int64] = [:]
-        for item in accepted {
-            let row = EventRow(n: 0, line: 0, accepted: item)
-            let record = row.record
-            let account = record.account ?? ""
-            ledger.seq.append(record.seq)
-            ledger.at.append(record.at.microseconds)
-            ledger.actor.append(record.actor)
-            ledger.kind.append(record.kind)
-            ledger.account.append(account)
-            ledger.body.append(record.body)
-            ledger.digest.append(record.contentSha256 ?? "")
-            ledger.hash.append(ByteBuffer(bytes: row.hash))
-            ledger.enc.append(ByteBuffer(bytes: row.enc))
-            heads[account] = max(heads[account] ?? 0, record.seq)
-            if let text = row.content, let conversation = row.conversation {
-                content.seq.append(record.seq)
-                content.account.append(account)
-                content.conversation.append(conversation)
-                content.feedback.append(row.feedback ?? "")
-                content.text.append(text)
-            }
-            if let id = row.newConversation {
-                conversations.id.append(id)
-                conversations.account.append(account)
-                conversations.seq.append(record.seq)
-            }
-            if let id = row.newFeedback, let conversation = row.conversation {
-                feedback.id.append(id)
-                feedback.account.append(account)
-                feedback.conversation.append(conversation)
-                feedback.seq.append(record.seq)
-            }
-        }
+        let rows = WriteRows(accepted)
+        let (ledger, content, conversations, feedback) = (rows.ledger, rows.content, rows.conversations, rows.feedback)
         // Account events always name their account, and a content digest or feedback id is never
         // empty: the empty string stands for NULL in the arrays.
         try await connection.query(
@@ -93,12 +54,22 @@ extension PostgresStore {
                 SELECT * FROM unnest(\(feedback.id)::text[], \(feedback.account)::text[], \(feedback.conversation)::text[],
                     \(feedback.seq)::bigint[])
             )
-            INSERT INTO accounts (account, last_seq) SELECT * FROM unnest(\(Array(heads.keys))::text[], \(Array(heads.values))::bigint[])
+            INSERT INTO accounts (account, last_seq) SELECT * FROM unnest(\(rows.headAccounts)::text[], \(rows.headSeqs)::bigint[])
             ON CONFLICT (account) DO UPDATE SET last_seq = greatest(accounts.last_seq, excluded.last_seq)
             """, logger: logger)
     }
 
-    /// The owners of these conversations and feedback ids, as the connection sees them.
+    /// Writes an append's rows, queues their webhook deliveries and moves the head to `head`, in
+    /// one prepared statement (``AppendWriteStatement``): what ``write(_:_:logger:)`` then
+    /// ``saveHead(_:_:logger:)`` do, in one round trip instead of three and planned once per
+    /// connection. Under the chain lock, so every round trip saved is time the next batch waits less.
+    static func writeAppend(_ accepted: [EventIngest.Accepted], head: Head, _ connection: PostgresConnection, logger: Logger)
+        async throws
+    {
+        let statement = AppendWriteStatement(rows: WriteRows(accepted), head: head, now: wallClockMicros())
+        for try await _ in try await connection.execute(statement, logger: logger) {}
+    }
+
     static func owners(_ connection: PostgresConnection, conversations: [String], feedback: [String], logger: Logger) async throws -> (
         conversations: [String: AccountID], feedback: [String: AccountID]
     ) {
@@ -258,10 +229,7 @@ extension PostgresStore {
                         (SELECT * FROM unnest(\(plan.expired.map(\.caller))::text[], \(plan.expired.map(\.key))::text[]))
                     """, logger: logger)
             }
-            if !plan.rows.isEmpty {
-                try await Self.write(plan.rows, connection, logger: logger)
-                try await Self.saveHead(plan.newHead, connection, logger: logger)
-            }
+            if !plan.rows.isEmpty { try await Self.writeAppend(plan.rows, head: plan.newHead, connection, logger: logger) }
             if !newKeys.isEmpty {
                 try await connection.query(
                     """
