@@ -6,7 +6,8 @@ import PostgresNIO
 // Webhooks and their outbox (issue 14).
 extension PostgresStore {
     /// Queues the deliveries of the entries after the stored head up to `lastSeq`: run by every
-    /// write in its transaction just before the head moves (``saveHead(_:_:logger:)``). Webhooks
+    /// write in its transaction just before the head moves (``saveHead(_:_:logger:)``; an
+    /// append queues its own in ``AppendWriteStatement``, from the rows it inserts). Webhooks
     /// drive the join (LATERAL), so with none there is no work.
     static func queueDeliveries(through lastSeq: Int64, _ connection: PostgresConnection, logger: Logger) async throws {
         let now = wallClockMicros()
