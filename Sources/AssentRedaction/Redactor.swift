@@ -77,9 +77,9 @@ public struct Redactor: Sendable {
 
     // MARK: Detection
 
-    static func detect(_ bytes: [UInt8]) -> [ByteSpan] {
+    static func detect(_ bytes: [UInt8], gated: Bool = true) -> [ByteSpan] {
         var detectors = Detectors(bytes)
-        detectors.runAll()
+        detectors.runAll(gated: gated)
         return resolve(detectors.found)
     }
 

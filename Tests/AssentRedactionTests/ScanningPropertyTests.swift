@@ -140,6 +140,39 @@ struct ScanningPropertyTests {
         }
     }
 
+    /// Pieces of texts that reach the keyword-led detectors: names given to secrets and values,
+    /// shell commands, typed secrets' headers, street words with numbers, boxes' openers.
+    static let gatedTexts = Gen.element(
+        of: pieces + [
+            "DB_PASSWORD=", "apiKey: ", "password is ", "S3cr3t!Pass2024", "\"", "'", "mysql -u root -pHunter2Hunter2 ", "echo ",
+            " | sudo -S ", "sshpass -p 'Xy9!aa7Bq' ", "auth=(\"admin\", \"Pw0rd-Pw0rd\")", "Authorization: Basic YWRtaW46c2VjcmV0MTIz",
+            "12 ", "rue de la Paix", "Hauptstraße 5", "Calle Mayor 7", "Via Roma 10", "PO Box 123", "Unit 2050 Box 4190 APO AE 09012",
+            "Maria Schmidt", "Dear ", "token: ", "ghp_", "X-Amz-Signature=9f8e7d6c5b4a39281706f5e4d3c2b1a0", "django-insecure-",
+        ]
+    ).map { $0! }.array(of: 0...30).map { $0.joined() }
+
+    @Test("the keyword automaton's gates change no span: every keyword-led detector asked at every word finds the same")
+    func gatesAreNecessaryConditions() async throws {
+        await propertyCheck(count: 400, input: Self.gatedTexts) { text in
+            let bytes = Array(text.utf8)
+            #expect(Redactor.detect(bytes) == Redactor.detect(bytes, gated: false))
+        }
+        // And every text of the evaluation corpora.
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Evaluation/redaction")
+        for file in ["corpus.jsonl", "held-out.jsonl", "held-out-2.jsonl"] {
+            let lines = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8).split(separator: "\n")
+            #expect(lines.count > 100)
+            for line in lines {
+                guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                    let text = object["text"] as? String
+                else { continue }
+                let bytes = Array(text.utf8)
+                let gated = Redactor.detect(bytes)
+                #expect(gated == Redactor.detect(bytes, gated: false), "\(text.prefix(80))")
+            }
+        }
+    }
+
     /// Pieces of texts for the literal searches: the words searched for, in several cases, cut.
     static let searchTexts = Gen.element(of: [
         "example", "EXAMPLE", "ExAmp", "le", "exa", "your", "YOUR", "you", "r", "-----END ", "-----", "END ", "PRIVATE KEY",
