@@ -358,6 +358,7 @@ struct PackedWord: Hashable, Sendable {
 
     /// `bytes[start..<end]` (its first 16 bytes) lower-cased. The array is borrowed: an
     /// initialiser's arguments are otherwise passed owned, a retain and release on every call.
+    @inline(__always)
     init(_ bytes: borrowing [UInt8], _ start: Int, _ end: Int) {
         let length = min(end - start, 16)
         guard length > 0 else { return }

@@ -50,12 +50,28 @@ struct Detectors {
     private func isFiller(_ start: Int, _ end: Int) -> Bool {
         text.bytes.withUnsafeBufferPointer { all in
             let value = UnsafeBufferPointer(rebasing: all[start..<end])
-            var run = 1
-            for k in 1..<value.count {
-                run = value[k] == value[k - 1] ? run + 1 : 1
-                if run >= 6 { return true }
+            // One pass: the run of identical bytes so far, and the two words where an `e` or a `y` is.
+            func word(_ word: StaticString, at k: Int) -> Bool {
+                let p = word.utf8Start
+                let count = word.utf8CodeUnitCount
+                guard k + count <= value.count else { return false }
+                for j in 1..<count where Bytes.lower(value[k + j]) != p[j] { return false }
+                return true
             }
-            return Bytes.contains("example", in: value) || Bytes.contains("your", in: value)
+            var run = 0
+            var previous: UInt8 = 0
+            for k in 0..<value.count {
+                let c = value[k]
+                run = k > 0 && c == previous ? run + 1 : 1
+                if run >= 6 { return true }
+                previous = c
+                switch c | 0x20 {
+                case UInt8(ascii: "e"): if word("example", at: k) { return true }
+                case UInt8(ascii: "y"): if word("your", at: k) { return true }
+                default: break
+                }
+            }
+            return false
         }
     }
 
