@@ -70,6 +70,7 @@ extension PostgresStore {
         for try await _ in try await connection.execute(statement, logger: logger) {}
     }
 
+    /// The owners of these conversations and feedback ids, as the connection sees them.
     static func owners(_ connection: PostgresConnection, conversations: [String], feedback: [String], logger: Logger) async throws -> (
         conversations: [String: AccountID], feedback: [String: AccountID]
     ) {
