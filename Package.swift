@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "AssentCoreTests",
             dependencies: [
-                "AssentCore",
+                "AssentCore", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings

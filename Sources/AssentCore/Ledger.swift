@@ -61,6 +61,15 @@ public struct LedgerRecord: Hashable, Sendable {
 
     /// The bytes the chain hashes.
     public var canonicalBytes: [UInt8] {
+        var out = canonicalBytesBeforeSeq
+        Self.appendSeq(seq, to: &out)
+        return out
+    }
+
+    /// The canonical bytes up to the seq's digits (`…,"seq":`): all that a change of the entry's
+    /// seq alone leaves as it is, so an entry given another seq is hashed again without being
+    /// written out again (``chainHash(canonicalBytesBeforeSeq:seq:after:)``).
+    public var canonicalBytesBeforeSeq: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(body.utf8.count + 160)
         out.append(UInt8(ascii: "{"))
@@ -82,16 +91,29 @@ public struct LedgerRecord: Hashable, Sendable {
         out.append(contentsOf: #","kind":"#.utf8)
         JSONValue.writeString(kind, to: &out)
         out.append(contentsOf: #","seq":"#.utf8)
+        return out
+    }
+
+    /// The canonical bytes' tail: the seq's digits and the closing brace.
+    private static func appendSeq(_ seq: Int64, to out: inout [UInt8]) {
         out.append(contentsOf: String(seq).utf8)
         out.append(UInt8(ascii: "}"))
-        return out
     }
 
     /// This entry's chain hash after `previous` (``LedgerChain/genesis`` for the first entry).
     public func chainHash(after previous: [UInt8]) -> [UInt8] {
+        Self.chainHash(canonicalBytesBeforeSeq: canonicalBytesBeforeSeq, seq: seq, after: previous)
+    }
+
+    /// The chain hash of the entry whose ``canonicalBytesBeforeSeq`` are `prefix`, at `seq`.
+    public static func chainHash(canonicalBytesBeforeSeq prefix: [UInt8], seq: Int64, after previous: [UInt8]) -> [UInt8] {
+        var tail: [UInt8] = []
+        tail.reserveCapacity(21)
+        appendSeq(seq, to: &tail)
         var hasher = SHA256()
         hasher.update(data: previous)
-        hasher.update(data: canonicalBytes)
+        hasher.update(data: prefix)
+        hasher.update(data: tail)
         return Array(hasher.finalize())
     }
 }

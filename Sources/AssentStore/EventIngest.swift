@@ -18,17 +18,6 @@ public final class EventIngest {
         public let newConversation: ConversationID?
         /// A feedback this event created.
         public let newFeedback: FeedbackID?
-
-        /// The same entry at `seq`, chained after `previous`: for an entry validated before the
-        /// chain's lock was taken, when entries of other accounts landed meanwhile (the caller
-        /// vouches that nothing its validation read has moved).
-        public func chained(at seq: Int64, after previous: [UInt8]) -> Accepted {
-            var moved = record
-            moved.seq = seq
-            return Accepted(
-                record: moved, hash: moved.chainHash(after: previous), event: event, newConversation: newConversation,
-                newFeedback: newFeedback)
-        }
     }
 
     /// How the store answers what the ingest does not hold, a chunk of events at a time: one call

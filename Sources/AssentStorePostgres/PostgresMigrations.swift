@@ -246,5 +246,50 @@ enum PostgresMigrations {
                     REFERENCING NEW TABLE AS assent_new_rows
                     FOR EACH STATEMENT EXECUTE FUNCTION assent_run_accounts_insert_guard();
                 """),
+        Migration(
+            version: 6, name: "rows that name a ledger entry checked once per statement; an unused index dropped",
+            sql: """
+                -- The foreign keys of content, conversations and feedback to the ledger ran a query of
+                -- their own for each row written, which also locked the ledger row: a third of the
+                -- time an append's write statement took under the chain's lock. The ledger's rows are
+                -- never changed or removed (its triggers), so all they guarded is that a row written
+                -- names an entry: checked here once per statement, over the statement's new rows.
+                CREATE FUNCTION assent_names_ledger_entry() RETURNS trigger LANGUAGE plpgsql AS $$
+                DECLARE
+                    missing bigint;
+                BEGIN
+                    IF TG_TABLE_NAME = 'conversations' THEN
+                        SELECT n.first_seq INTO missing FROM assent_new_rows n
+                        WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.seq = n.first_seq) LIMIT 1;
+                    ELSE
+                        SELECT n.seq INTO missing FROM assent_new_rows n
+                        WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.seq = n.seq) LIMIT 1;
+                    END IF;
+                    IF missing IS NOT NULL THEN
+                        RAISE EXCEPTION 'a row of % names ledger entry #%, which does not exist', TG_TABLE_NAME, missing
+                            USING ERRCODE = '23503';
+                    END IF;
+                    RETURN NULL;
+                END $$;
+                ALTER TABLE content DROP CONSTRAINT content_seq_fkey;
+                ALTER TABLE conversations DROP CONSTRAINT conversations_first_seq_fkey;
+                ALTER TABLE feedback DROP CONSTRAINT feedback_seq_fkey;
+                CREATE TRIGGER content_names_ledger_entry AFTER INSERT ON content REFERENCING NEW TABLE AS assent_new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION assent_names_ledger_entry();
+                CREATE TRIGGER conversations_name_ledger_entry AFTER INSERT ON conversations REFERENCING NEW TABLE AS assent_new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION assent_names_ledger_entry();
+                CREATE TRIGGER feedback_names_ledger_entry AFTER INSERT ON feedback REFERENCING NEW TABLE AS assent_new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION assent_names_ledger_entry();
+                -- No query reads stored text by conversation (each reads it by its entry's seq): the
+                -- index only cost every append an insert into it.
+                DROP INDEX content_by_conversation;
+                -- A row's entry is fixed once written (as the foreign keys held it): refused outright.
+                CREATE TRIGGER content_entry_fixed BEFORE UPDATE OF seq ON content
+                    FOR EACH ROW EXECUTE FUNCTION assent_refuse('a row''s ledger entry is fixed');
+                CREATE TRIGGER conversations_entry_fixed BEFORE UPDATE OF first_seq ON conversations
+                    FOR EACH ROW EXECUTE FUNCTION assent_refuse('a row''s ledger entry is fixed');
+                CREATE TRIGGER feedback_entry_fixed BEFORE UPDATE OF seq ON feedback
+                    FOR EACH ROW EXECUTE FUNCTION assent_refuse('a row''s ledger entry is fixed');
+                """),
     ]
 }

@@ -22,51 +22,26 @@ extension PostgresStore {
             """, logger: logger)
     }
 
-    /// Writes an append's accepted events — their ledger rows, stored text, the ids they created
-    /// and their accounts' heads — in one statement over arrays: one round trip, where a `COPY`
-    /// per table cost one each and waited on the copy protocol's turns (imports, whose files are
-    /// large, keep `COPY`). The rows of every table go in together, so the foreign keys to the
-    /// ledger are checked once the ledger rows are there (at the end of the statement).
+    /// Writes accepted events — their ledger rows, stored text, the ids they created and their
+    /// accounts' heads — in one prepared statement over arrays (``WriteRowsStatement``): one round
+    /// trip, where a `COPY` per table cost one each and waited on the copy protocol's turns (imports,
+    /// whose files are large, keep `COPY`). The rows of every table go in together, so the check
+    /// that each row names a ledger entry (once per statement, migration 6) runs once the ledger
+    /// rows are there (at the end of the statement).
     static func write(_ accepted: [EventIngest.Accepted], _ connection: PostgresConnection, logger: Logger) async throws {
         guard !accepted.isEmpty else { return }
-        let rows = WriteRows(accepted)
-        let (ledger, content, conversations, feedback) = (rows.ledger, rows.content, rows.conversations, rows.feedback)
-        // Account events always name their account, and a content digest or feedback id is never
-        // empty: the empty string stands for NULL in the arrays.
-        try await connection.query(
-            """
-            WITH ledger_rows AS (
-                INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at, enc)
-                SELECT seq, at, actor, kind, account, body, nullif(digest, ''), hash, \(wallClockMicros()), enc
-                FROM unnest(\(ledger.seq)::bigint[], \(ledger.at)::bigint[], \(ledger.actor)::text[], \(ledger.kind)::text[],
-                    \(ledger.account)::text[], \(ledger.body)::text[], \(ledger.digest)::text[], \(ledger.hash)::bytea[],
-                    \(ledger.enc)::bytea[]) AS r(seq, at, actor, kind, account, body, digest, hash, enc)
-            ), content_rows AS (
-                INSERT INTO content (seq, account, conversation, feedback, text)
-                SELECT seq, account, conversation, nullif(feedback, ''), text
-                FROM unnest(\(content.seq)::bigint[], \(content.account)::text[], \(content.conversation)::text[],
-                    \(content.feedback)::text[], \(content.text)::text[]) AS r(seq, account, conversation, feedback, text)
-            ), conversation_rows AS (
-                INSERT INTO conversations (id, account, first_seq)
-                SELECT * FROM unnest(\(conversations.id)::text[], \(conversations.account)::text[], \(conversations.seq)::bigint[])
-            ), feedback_rows AS (
-                INSERT INTO feedback (id, account, conversation, seq)
-                SELECT * FROM unnest(\(feedback.id)::text[], \(feedback.account)::text[], \(feedback.conversation)::text[],
-                    \(feedback.seq)::bigint[])
-            )
-            INSERT INTO accounts (account, last_seq) SELECT * FROM unnest(\(rows.headAccounts)::text[], \(rows.headSeqs)::bigint[])
-            ON CONFLICT (account) DO UPDATE SET last_seq = greatest(accounts.last_seq, excluded.last_seq)
-            """, logger: logger)
+        let statement = WriteRowsStatement(rows: WriteRows(accepted), now: wallClockMicros())
+        for try await _ in try await connection.execute(statement, logger: logger) {}
     }
 
-    /// Writes an append's rows, queues their webhook deliveries and moves the head to `head`, in
-    /// one prepared statement (``AppendWriteStatement``): what ``write(_:_:logger:)`` then
-    /// ``saveHead(_:_:logger:)`` do, in one round trip instead of three and planned once per
-    /// connection. Under the chain lock, so every round trip saved is time the next batch waits less.
-    static func writeAppend(_ accepted: [EventIngest.Accepted], head: Head, _ connection: PostgresConnection, logger: Logger)
-        async throws
-    {
-        let statement = AppendWriteStatement(rows: WriteRows(accepted), head: head, now: wallClockMicros())
+    /// Writes a plan's rows, queues their webhook deliveries and moves the head to the plan's new
+    /// head, in one prepared statement (``AppendWriteStatement``): what ``write(_:_:logger:)`` then
+    /// ``saveHead(_:_:logger:)`` do, in one round trip instead of three. Under the chain lock, so
+    /// every round trip saved is time the next batch waits less; the rows were bound when the plan
+    /// was made.
+    static func writeAppend(_ plan: AppendPlan, _ connection: PostgresConnection, logger: Logger) async throws {
+        guard let rows = plan.write else { return }
+        let statement = AppendWriteStatement(rows: rows, head: plan.newHead, now: wallClockMicros())
         for try await _ in try await connection.execute(statement, logger: logger) {}
     }
 
@@ -230,7 +205,7 @@ extension PostgresStore {
                         (SELECT * FROM unnest(\(plan.expired.map(\.caller))::text[], \(plan.expired.map(\.key))::text[]))
                     """, logger: logger)
             }
-            if !plan.rows.isEmpty { try await Self.writeAppend(plan.rows, head: plan.newHead, connection, logger: logger) }
+            try await Self.writeAppend(plan, connection, logger: logger)
             if !newKeys.isEmpty {
                 try await connection.query(
                     """
@@ -261,7 +236,12 @@ extension PostgresStore {
 
         var head: Head
         var decisions: [Decision] = []
+        /// The accepted events, as validated (their seqs before ``chained(after:)``: ``records(_:)``).
         var rows: [EventIngest.Accepted] = []
+        /// How far ``chained(after:)`` moved the rows' seqs.
+        var seqShift: Int64 = 0
+        /// `rows` bound for writing (nil when there are none), with their final seqs and hashes.
+        var write: WriteRows?
         var newHead: Head
         /// The newest instant the rows write (for the horizon).
         var newestInstant: Instant?
@@ -272,21 +252,29 @@ extension PostgresStore {
         /// Timelines with each account's last entry, to cache once committed.
         var cache: [(AccountID, Int64, AccountTimeline)] = []
 
-        /// The plan with its rows chained after `head` instead (nothing it read has moved).
+        /// The plan with its rows chained after `head` instead (nothing it read has moved): only
+        /// their hashes are computed again (``WriteRows/chain(after:)``), their records' seqs shifted
+        /// when they are read (``records(_:)``).
         func chained(after head: Head) -> AppendPlan {
             var plan = self
             plan.head = head
-            var previous = head.lastHash
-            for k in rows.indices {
-                plan.rows[k] = rows[k].chained(at: head.lastSeq + 1 + Int64(k), after: previous)
-                previous = plan.rows[k].hash
-            }
+            plan.seqShift = head.lastSeq - self.head.lastSeq + seqShift
+            let last = plan.write?.chain(after: head) ?? head.lastHash
             plan.newHead = Head(
-                lastSeq: head.lastSeq + Int64(rows.count), lastHash: previous,
+                lastSeq: head.lastSeq + Int64(rows.count), lastHash: last,
                 horizon: newestInstant.map { max(head.horizon ?? $0, $0) } ?? head.horizon)
             // The timelines were built with the entries' first seqs: read again when needed.
             plan.cache = []
             return plan
+        }
+
+        /// The records of these rows, at the seqs they are written at.
+        func records(_ range: Range<Int>) -> [LedgerRecord] {
+            rows[range].map { row in
+                var record = row.record
+                record.seq += seqShift
+                return record
+            }
         }
 
         /// Each request's outcome (responses made from the final entries) and the keys to store.
@@ -305,7 +293,7 @@ extension PostgresStore {
                 case .refused(let error):
                     results.append(.failure(error))
                 case .accepted(let range):
-                    let records = rows[range].map(\.record)
+                    let records = records(range)
                     var response: String?
                     if let (idempotency, respond) = request.idempotency {
                         let body = respond(records)
@@ -404,6 +392,7 @@ extension PostgresStore {
                 plan.decisions.append(.refused(error))
             }
         }
+        if !plan.rows.isEmpty { plan.write = WriteRows(plan.rows) }
         return plan
     }
 
@@ -419,14 +408,9 @@ extension PostgresStore {
             let accounts = Array(Set(requests.flatMap { $0.events.map(\.account) }))
             let conversations = plan.rows.compactMap(\.newConversation)
             let feedback = plan.rows.compactMap(\.newFeedback)
-            let moved = try await connection.query(
-                """
-                SELECT EXISTS (SELECT 1 FROM policy_versions WHERE seq > \(since))
-                    OR EXISTS (SELECT 1 FROM accounts WHERE account = ANY(\(accounts)) AND last_seq > \(since))
-                    OR EXISTS (SELECT 1 FROM conversations WHERE id = ANY(\(conversations)))
-                    OR EXISTS (SELECT 1 FROM feedback WHERE id = ANY(\(feedback)))
-                """, logger: logger
-            ).collect().first?.decode(Bool.self)
+            let statement = MovedSinceStatement(since: since, accounts: accounts, conversations: conversations, feedback: feedback)
+            var moved: Bool?
+            for try await row in try await connection.execute(statement, logger: logger) { moved = row }
             if moved != false { return true }
         }
         let keyed = requests.compactMap { $0.idempotency?.0 }

@@ -97,37 +97,83 @@ struct RunsOfConversationOwnerStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode((String, ByteBuffer).self) }
 }
 
-/// The rows a batch of accepted events writes, as the arrays the write statements take: ledger
-/// entries, content, new conversations and feedback, and each account's newest seq.
-struct WriteRows {
-    var ledger = (
-        seq: [Int64](), at: [Int64](), actor: [String](), kind: [String](), account: [String](), body: [String](),
-        digest: [String](), hash: [ByteBuffer](), enc: [ByteBuffer]()
-    )
-    var content = (seq: [Int64](), account: [String](), conversation: [String](), feedback: [String](), text: [String]())
-    var conversations = (id: [String](), account: [String](), seq: [Int64]())
-    var feedback = (id: [String](), account: [String](), conversation: [String](), seq: [Int64]())
-    var headAccounts: [String] = []
-    var headSeqs: [Int64] = []
+/// Whether anything an append's plan read has moved since entry `since` (under the chain's lock):
+/// a policy version applied, an entry of one of its accounts, one of the ids it creates taken.
+struct MovedSinceStatement: PostgresPreparedStatement {
+    static let name = "assent_moved_since_1"
+    static let sql = """
+        SELECT EXISTS (SELECT 1 FROM policy_versions WHERE seq > $1)
+            OR EXISTS (SELECT 1 FROM accounts WHERE account = ANY($2::text[]) AND last_seq > $1)
+            OR EXISTS (SELECT 1 FROM conversations WHERE id = ANY($3::text[]))
+            OR EXISTS (SELECT 1 FROM feedback WHERE id = ANY($4::text[]))
+        """
+    typealias Row = Bool
 
+    var since: Int64
+    var accounts: [String]
+    var conversations: [String]
+    var feedback: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 4)
+        bindings.append(since)
+        bindings.append(accounts)
+        bindings.append(conversations)
+        bindings.append(feedback)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Bool.self) }
+}
+
+/// The rows a batch of accepted events writes — ledger entries, content, new conversations and
+/// feedback, and each account's newest entry — bound as the arrays the write statements take,
+/// before the chain's lock is taken. Every seq is bound as an offset from the batch's first entry,
+/// so the only parameters the lock decides, the first seq and the entries' hashes, are bound last
+/// (``bindings(now:)``): an append planned before the lock is not written out again under it,
+/// only hashed again (``chain(after:)``) when other entries landed first.
+/// The empty string stands for NULL in the arrays (account events always name their account; a
+/// digest or a feedback id is never empty).
+struct WriteRows: Sendable {
+    /// The head-independent parameters, `$1`…`$21` of ``sql``.
+    private let independent: PostgresBindings
+    /// Each entry's canonical bytes up to its seq.
+    private let canonicalBytesBeforeSeq: [[UInt8]]
+    /// The first entry's seq and each entry's hash: as validated, or as chained again.
+    private(set) var first: Int64
+    private(set) var hashes: [[UInt8]]
+    var count: Int { hashes.count }
+
+    /// The rows of `accepted`, whose seqs follow each other.
     init(_ accepted: [EventIngest.Accepted]) {
+        var ledger = (
+            at: [Int64](), actor: [String](), kind: [String](), account: [String](), body: [String](), digest: [String](),
+            enc: [ByteBuffer]()
+        )
+        var content = (k: [Int64](), account: [String](), conversation: [String](), feedback: [String](), text: [String]())
+        var conversations = (id: [String](), account: [String](), k: [Int64]())
+        var feedback = (id: [String](), account: [String](), conversation: [String](), k: [Int64]())
         var heads: [String: Int64] = [:]
+        var prefixes: [[UInt8]] = []
+        prefixes.reserveCapacity(accepted.count)
+        let first = accepted.first?.record.seq ?? 0
         for item in accepted {
             let row = PostgresStore.EventRow(n: 0, line: 0, accepted: item)
             let record = row.record
+            let k = record.seq - first
+            precondition(k == Int64(prefixes.count), "the rows of a write follow each other")
             let account = record.account ?? ""
-            ledger.seq.append(record.seq)
             ledger.at.append(record.at.microseconds)
             ledger.actor.append(record.actor)
             ledger.kind.append(record.kind)
             ledger.account.append(account)
             ledger.body.append(record.body)
             ledger.digest.append(record.contentSha256 ?? "")
-            ledger.hash.append(ByteBuffer(bytes: row.hash))
             ledger.enc.append(ByteBuffer(bytes: row.enc))
-            heads[account] = max(heads[account] ?? 0, record.seq)
+            prefixes.append(record.canonicalBytesBeforeSeq)
+            heads[account] = max(heads[account] ?? 0, k)
             if let text = row.content, let conversation = row.conversation {
-                content.seq.append(record.seq)
+                content.k.append(k)
                 content.account.append(account)
                 content.conversation.append(conversation)
                 content.feedback.append(row.feedback ?? "")
@@ -136,86 +182,134 @@ struct WriteRows {
             if let id = row.newConversation {
                 conversations.id.append(id)
                 conversations.account.append(account)
-                conversations.seq.append(record.seq)
+                conversations.k.append(k)
             }
             if let id = row.newFeedback, let conversation = row.conversation {
                 feedback.id.append(id)
                 feedback.account.append(account)
                 feedback.conversation.append(conversation)
-                feedback.seq.append(record.seq)
+                feedback.k.append(k)
             }
         }
-        headAccounts = Array(heads.keys)
-        headSeqs = headAccounts.map { heads[$0]! }
-    }
-}
-
-/// An append's whole write under the chain lock: the ledger entries, content, new conversations
-/// and feedback, the accounts' heads, the webhook deliveries of the new entries (from the rows
-/// inserted: a statement does not see its own inserts) and the chain's head. The empty string
-/// stands for NULL in the arrays (account events always name their account; a digest or a
-/// feedback id is never empty).
-struct AppendWriteStatement: PostgresPreparedStatement {
-    static let name = "assent_append_write_1"
-    static let sql = """
-        WITH ledger_rows AS (
-            INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at, enc)
-            SELECT seq, at, actor, kind, account, body, nullif(digest, ''), hash, $10::bigint, enc
-            FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[],
-                $9::bytea[]) AS r(seq, at, actor, kind, account, body, digest, hash, enc)
-            RETURNING seq, account, kind
-        ), content_rows AS (
-            INSERT INTO content (seq, account, conversation, feedback, text)
-            SELECT seq, account, conversation, nullif(feedback, ''), text
-            FROM unnest($11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[]) AS r(seq, account, conversation, feedback, text)
-        ), conversation_rows AS (
-            INSERT INTO conversations (id, account, first_seq) SELECT * FROM unnest($16::text[], $17::text[], $18::bigint[])
-        ), feedback_rows AS (
-            INSERT INTO feedback (id, account, conversation, seq) SELECT * FROM unnest($19::text[], $20::text[], $21::text[], $22::bigint[])
-        ), account_rows AS (
-            INSERT INTO accounts (account, last_seq) SELECT * FROM unnest($23::text[], $24::bigint[])
-            ON CONFLICT (account) DO UPDATE SET last_seq = greatest(accounts.last_seq, excluded.last_seq)
-        ), head_row AS (
-            UPDATE ledger_head SET last_seq = $25::bigint, last_hash = $26::bytea, horizon = $27::bigint WHERE id = 1
-        )
-        INSERT INTO webhook_deliveries (webhook, seq, account, created_at, next_attempt_at)
-        SELECT w.id, l.seq, l.account, $10::bigint, $10::bigint FROM webhooks w CROSS JOIN ledger_rows l
-        WHERE l.account IS NOT NULL AND w.removed_at IS NULL AND position(',' || l.kind || ',' in w.kinds) > 0
-        """
-    typealias Row = Void
-
-    var rows: WriteRows
-    var head: PostgresStore.Head
-    /// The wall clock: the entries' `recorded_at` and the deliveries' creation.
-    var now: Int64
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 27)
-        let (ledger, content, conversations, feedback) = (rows.ledger, rows.content, rows.conversations, rows.feedback)
-        bindings.append(ledger.seq)
+        canonicalBytesBeforeSeq = prefixes
+        self.first = first
+        hashes = accepted.map(\.hash)
+        let headAccounts = Array(heads.keys)
+        var bindings = PostgresBindings(capacity: Self.parameters + 6)
         bindings.append(ledger.at)
         bindings.append(ledger.actor)
         bindings.append(ledger.kind)
         bindings.append(ledger.account)
         bindings.append(ledger.body)
         bindings.append(ledger.digest)
-        bindings.append(ledger.hash)
         bindings.append(ledger.enc)
-        bindings.append(now)
-        bindings.append(content.seq)
+        bindings.append(content.k)
         bindings.append(content.account)
         bindings.append(content.conversation)
         bindings.append(content.feedback)
         bindings.append(content.text)
         bindings.append(conversations.id)
         bindings.append(conversations.account)
-        bindings.append(conversations.seq)
+        bindings.append(conversations.k)
         bindings.append(feedback.id)
         bindings.append(feedback.account)
         bindings.append(feedback.conversation)
-        bindings.append(feedback.seq)
-        bindings.append(rows.headAccounts)
-        bindings.append(rows.headSeqs)
+        bindings.append(feedback.k)
+        bindings.append(headAccounts)
+        bindings.append(headAccounts.map { heads[$0]! })
+        independent = bindings
+    }
+
+    /// How many parameters ``sql`` takes.
+    static let parameters = 24
+
+    /// Makes the rows entries `head.lastSeq + 1`, … chained after `head` (what validated them has
+    /// not moved, only other entries landed first); returns the last one's hash.
+    mutating func chain(after head: PostgresStore.Head) -> [UInt8] {
+        first = head.lastSeq + 1
+        var previous = head.lastHash
+        for k in hashes.indices {
+            previous = LedgerRecord.chainHash(canonicalBytesBeforeSeq: canonicalBytesBeforeSeq[k], seq: first + Int64(k), after: previous)
+            hashes[k] = previous
+        }
+        return previous
+    }
+
+    /// ``sql``'s parameters, the rows recorded at `now`.
+    func bindings(now: Int64) -> PostgresBindings {
+        var bindings = independent
+        bindings.append(first)
+        bindings.append(hashes.map { ByteBuffer(bytes: $0) })
+        bindings.append(now)
+        return bindings
+    }
+
+    /// The common table expressions writing the rows: `ledger_rows` returns each entry's seq,
+    /// account and kind. `$22` is the first entry's seq, `$23` the hashes, `$24` the wall clock
+    /// (`recorded_at`).
+    static let sql = """
+        WITH ledger_rows AS (
+            INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at, enc)
+            SELECT $22::bigint + n - 1, at, actor, kind, account, body, nullif(digest, ''), hash, $24::bigint, enc
+            FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $23::bytea[])
+                WITH ORDINALITY AS r(at, actor, kind, account, body, digest, enc, hash, n)
+            RETURNING seq, account, kind
+        ), content_rows AS (
+            INSERT INTO content (seq, account, conversation, feedback, text)
+            SELECT $22::bigint + k, account, conversation, nullif(feedback, ''), text
+            FROM unnest($8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[]) AS r(k, account, conversation, feedback, text)
+        ), conversation_rows AS (
+            INSERT INTO conversations (id, account, first_seq)
+            SELECT id, account, $22::bigint + k FROM unnest($13::text[], $14::text[], $15::bigint[]) AS r(id, account, k)
+        ), feedback_rows AS (
+            INSERT INTO feedback (id, account, conversation, seq)
+            SELECT id, account, conversation, $22::bigint + k
+            FROM unnest($16::text[], $17::text[], $18::text[], $19::bigint[]) AS r(id, account, conversation, k)
+        ), account_rows AS (
+            INSERT INTO accounts (account, last_seq) SELECT account, $22::bigint + k FROM unnest($20::text[], $21::bigint[]) AS r(account, k)
+            ON CONFLICT (account) DO UPDATE SET last_seq = greatest(accounts.last_seq, excluded.last_seq)
+        )
+        """
+}
+
+/// Writes rows alone (a sweep's purges, whose deliveries and head the sweep writes at its end).
+struct WriteRowsStatement: PostgresPreparedStatement {
+    static let name = "assent_write_rows_1"
+    static let sql = WriteRows.sql + " SELECT count(*) FROM ledger_rows"
+    typealias Row = Void
+
+    var rows: WriteRows
+    var now: Int64
+
+    func makeBindings() throws -> PostgresBindings { rows.bindings(now: now) }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {}
+}
+
+/// An append's whole write under the chain lock: its rows (``WriteRows``), the webhook deliveries
+/// of the new entries (from the rows inserted: a statement does not see its own inserts) and the
+/// chain's head, in one statement.
+struct AppendWriteStatement: PostgresPreparedStatement {
+    static let name = "assent_append_write_2"
+    static let sql =
+        WriteRows.sql + """
+            , head_row AS (
+                UPDATE ledger_head SET last_seq = $25::bigint, last_hash = $26::bytea, horizon = $27::bigint WHERE id = 1
+            )
+            INSERT INTO webhook_deliveries (webhook, seq, account, created_at, next_attempt_at)
+            SELECT w.id, l.seq, l.account, $24::bigint, $24::bigint FROM webhooks w CROSS JOIN ledger_rows l
+            WHERE l.account IS NOT NULL AND w.removed_at IS NULL AND position(',' || l.kind || ',' in w.kinds) > 0
+            """
+    typealias Row = Void
+
+    var rows: WriteRows
+    /// The chain's head after the rows.
+    var head: PostgresStore.Head
+    /// The wall clock: the entries' `recorded_at` and the deliveries' creation.
+    var now: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = rows.bindings(now: now)
         bindings.append(head.lastSeq)
         bindings.append(ByteBuffer(bytes: head.lastHash))
         bindings.append(head.horizon?.microseconds)

@@ -1,4 +1,5 @@
 import AssentCore
+import Crypto
 import Foundation
 import PropertyBased
 import Testing
@@ -288,5 +289,39 @@ struct CodableTests {
         let error = thrownError { try JSONDecoder().decode(Policy.self, from: Data(#"{"optInRetention":"-5y"}"#.utf8)) }
         #expect(error?.code == .invalidPolicy)
         #expect(error?.message.hasPrefix("optInRetention") == true)
+    }
+}
+
+@Suite("Ledger chain hashes")
+struct ChainHashTests {
+    @Test("an entry's canonical bytes: sorted keys, absent values left out, the seq last")
+    func canonicalBytes() throws {
+        let record = LedgerRecord(
+            seq: 42, at: try Instant(rfc3339: "2025-09-28T00:00:00Z"), actor: "api", kind: "training.choice", account: "u\"1",
+            body: #"{"choice":"allow"}"#, contentSha256: nil)
+        #expect(
+            String(decoding: record.canonicalBytes, as: UTF8.self)
+                == #"{"account":"u\"1","actor":"api","at":"2025-09-28T00:00:00Z","body":{"choice":"allow"},"kind":"training.choice","seq":42}"#
+        )
+        var hasher = SHA256()
+        hasher.update(data: [UInt8](repeating: 7, count: 32))
+        hasher.update(data: record.canonicalBytes)
+        #expect(record.chainHash(after: [UInt8](repeating: 7, count: 32)) == Array(hasher.finalize()))
+    }
+
+    @Test("an entry hashed at another seq from its bytes before the seq = the entry at that seq hashed whole")
+    func rechained() async {
+        await propertyCheck(input: Gen.int(in: 1...Int.max), Gen.int(in: 0...999_999_999), Gen.bool) { seq, micros, hasDigest in
+            let record = LedgerRecord(
+                seq: 1, at: Instant(microseconds: Int64(micros)), actor: "bench \(micros % 7)", kind: "conversation.activity",
+                account: "acct-\(micros % 1000)", body: #"{"n":\#(micros)}"#, contentSha256: hasDigest ? Digest.sha256Hex("\(seq)") : nil)
+            var moved = record
+            moved.seq = Int64(seq)
+            let previous = Array(SHA256.hash(data: Array("\(micros)".utf8)))
+            #expect(
+                LedgerRecord.chainHash(canonicalBytesBeforeSeq: record.canonicalBytesBeforeSeq, seq: Int64(seq), after: previous)
+                    == moved.chainHash(after: previous))
+            #expect(moved.canonicalBytes == moved.canonicalBytesBeforeSeq + Array("\(seq)}".utf8))
+        }
     }
 }

@@ -39,3 +39,39 @@ struct PostgresGuardTests {
         }
     }
 }
+
+/// The rows beside the ledger that name one of its entries (stored text, conversations, feedback):
+/// checked once per statement, whether written by an append, an import's `COPY` or by hand.
+@Suite("PostgreSQL's guards on rows that name a ledger entry", .enabled(if: PostgresTesting.adminURL != nil))
+struct PostgresLedgerEntryGuardTests {
+    @Test("a row naming no ledger entry is refused (alone or among good rows); a row's entry cannot be changed")
+    func namesAnEntry() async throws {
+        try await withFreshStore(.postgres) { opened in
+            try await opened.store.importLines(Lines.optedIn("a1", conversation: "c1"))
+            let last = try await opened.store.lastSeq()
+            for (sql, expected) in [
+                (
+                    "INSERT INTO content (seq, account, conversation, text) VALUES (\(last + 5), 'a1', 'c1', 'x')",
+                    "ledger entry #\(last + 5)"
+                ),
+                (
+                    "INSERT INTO conversations (id, account, first_seq) VALUES ('c8', 'a1', \(last)), ('c9', 'a1', \(last + 7))",
+                    "ledger entry #\(last + 7)"
+                ),
+                (
+                    "INSERT INTO feedback (id, account, conversation, seq) VALUES ('f9', 'a1', 'c1', \(last + 9))",
+                    "ledger entry #\(last + 9)"
+                ),
+                ("UPDATE content SET seq = seq + 100", "a row's ledger entry is fixed"),
+                ("UPDATE conversations SET first_seq = 1", "a row's ledger entry is fixed"),
+            ] {
+                let message = await PostgresGuardTests.refusal(opened, sql)
+                #expect(message?.contains(expected) == true, "\(sql): \(message ?? "accepted")")
+            }
+            // A row naming an entry that exists is what every write does.
+            #expect(
+                await PostgresGuardTests.refusal(opened, "INSERT INTO conversations (id, account, first_seq) VALUES ('c8', 'a1', \(last))")
+                    == nil)
+        }
+    }
+}
