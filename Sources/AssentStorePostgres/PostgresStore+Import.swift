@@ -12,7 +12,10 @@ import PostgresNIO
 //    theirs landed, or an id they create was taken meanwhile) are validated again from their
 //    staged events, in order, against the ledger as it is now — every account when a policy
 //    version was applied meanwhile; the others keep their validation. Then each event gets its
-//    seq and hash, and the ledger, content and owners are written with COPY.
+//    seq and hash. When no staged account moved (the usual case, also with other accounts'
+//    entries landing meanwhile), only the hashes are computed here, from the few columns they
+//    cover, and the server copies the rows from the stage into the ledger, content and owners
+//    itself; otherwise every row is read back, validated again or chained, and written with COPY.
 //
 // All or nothing: a refusal in either step (`invalid_event: line N: …`) writes nothing.
 extension PostgresStore {
@@ -274,6 +277,39 @@ extension PostgresStore {
         let loader = IngestLoader()
         let ingest = self.ingest(policies: policies, head: head, now: now, loader: loader)
         defer { recordIngest(ingest) }
+        if moved.isEmpty && !allMoved {
+            try await writeStagedAsValidated(after: head, ingest: ingest, actor: actor, connection)
+        } else {
+            try await validateAgainAndWrite(moved: moved, allMoved: allMoved, ingest: ingest, loader: loader, actor: actor, connection)
+        }
+        let events = Int(ingest.nextSeq - 1 - head.lastSeq)
+        guard events == staged.events else {
+            throw StoreError.corrupt("the import staged \(staged.events) events but \(events) were read back")
+        }
+        let firstSeq: Int64? = events > 0 ? head.lastSeq + 1 : nil
+        let lastSeq: Int64? = events > 0 ? ingest.nextSeq - 1 : nil
+        head = Head(
+            lastSeq: ingest.nextSeq - 1, lastHash: ingest.previousHash,
+            horizon: ingest.newestInstant.map { max(head.horizon ?? $0, $0) } ?? head.horizon)
+        try await Self.saveHead(head, connection, logger: logger)
+        if let fileSha256 {
+            try await connection.query(
+                """
+                INSERT INTO imports (file_sha256, first_seq, last_seq, lines, events, imported_at)
+                VALUES (\(fileSha256), \(firstSeq), \(lastSeq), \(staged.lines), \(events), \(Self.wallClockMicros()))
+                """, logger: logger)
+        }
+        try await connection.query("COMMIT", logger: logger)
+        return ImportSummary(lines: staged.lines, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false)
+    }
+
+    /// Step 2 when staged accounts moved: their events are validated again, in order, against the
+    /// ledger as it is now, the others chained as staged; every row is read back and written with
+    /// COPY.
+    func validateAgainAndWrite(
+        moved: Set<AccountID>, allMoved: Bool, ingest: EventIngest, loader: IngestLoader, actor: String,
+        _ connection: PostgresConnection
+    ) async throws {
         var after: Int64 = 0
         while true {
             var page: [EventRow] = []
@@ -319,25 +355,71 @@ extension PostgresStore {
             }
             try await Self.writeEvents(rows, connection, logger: logger)
         }
-        let events = Int(ingest.nextSeq - 1 - head.lastSeq)
-        guard events == staged.events else {
-            throw StoreError.corrupt("the import staged \(staged.events) events but \(events) were read back")
-        }
-        let firstSeq: Int64? = events > 0 ? head.lastSeq + 1 : nil
-        let lastSeq: Int64? = events > 0 ? ingest.nextSeq - 1 : nil
-        head = Head(
-            lastSeq: ingest.nextSeq - 1, lastHash: ingest.previousHash,
-            horizon: ingest.newestInstant.map { max(head.horizon ?? $0, $0) } ?? head.horizon)
-        try await Self.saveHead(head, connection, logger: logger)
-        if let fileSha256 {
+    }
+
+    /// Step 2 when no staged account moved (other entries may have landed first): every event
+    /// keeps the validation it was staged with, and only its seq and hash are new. The hashes are
+    /// computed here from the staged entries, a page at a time; the rows themselves go from the
+    /// stage to the tables inside the server, never read back whole.
+    func writeStagedAsValidated(after head: Head, ingest: EventIngest, actor: String, _ connection: PostgresConnection)
+        async throws
+    {
+        let base = head.lastSeq
+        let recordedAt = Self.wallClockMicros()
+        var after: Int64 = 0
+        while true {
+            var hashes: [ByteBuffer] = []
+            hashes.reserveCapacity(Self.stagePage)
+            for row in try await connection.query(
+                """
+                SELECT n, at, kind, account, body, content_sha256 FROM pg_temp.assent_import_stage
+                WHERE n > \(after) ORDER BY n LIMIT \(Self.stagePage)
+                """, logger: logger
+            ).collect() {
+                let (n, at, kind, account, body, digest) = try row.decode((Int64, Int64, String, String, String, String?).self)
+                let entry = LedgerRecord(
+                    seq: 0, at: Instant(microseconds: at), actor: actor, kind: kind, account: account, body: body, contentSha256: digest)
+                let (record, hash) = ingest.chain(entry, movesHorizon: true)
+                guard n == after + 1, record.seq == base + n else {
+                    throw StoreError.corrupt("the import's staged event \(n) came after \(after)")
+                }
+                hashes.append(ByteBuffer(bytes: hash))
+                after = n
+            }
+            guard !hashes.isEmpty else { break }
+            let first = after - Int64(hashes.count) + 1
             try await connection.query(
                 """
-                INSERT INTO imports (file_sha256, first_seq, last_seq, lines, events, imported_at)
-                VALUES (\(fileSha256), \(firstSeq), \(lastSeq), \(staged.lines), \(events), \(Self.wallClockMicros()))
+                INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at, enc)
+                SELECT \(base)::bigint + s.n, s.at, \(actor), s.kind, s.account, s.body, s.content_sha256, h.hash, \(recordedAt)::bigint,
+                    s.enc
+                FROM unnest(\(hashes)::bytea[]) WITH ORDINALITY AS h(hash, k)
+                JOIN pg_temp.assent_import_stage s ON s.n = \(first)::bigint + h.k - 1
                 """, logger: logger)
         }
-        try await connection.query("COMMIT", logger: logger)
-        return ImportSummary(lines: staged.lines, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false)
+        for statement: PostgresQuery in [
+            """
+            INSERT INTO content (seq, account, conversation, feedback, text)
+            SELECT \(base)::bigint + n, account, conversation, feedback, content FROM pg_temp.assent_import_stage
+            WHERE content IS NOT NULL AND conversation IS NOT NULL
+            """,
+            """
+            INSERT INTO conversations (id, account, first_seq)
+            SELECT new_conversation, account, \(base)::bigint + n FROM pg_temp.assent_import_stage WHERE new_conversation IS NOT NULL
+            """,
+            """
+            INSERT INTO feedback (id, account, conversation, seq)
+            SELECT new_feedback, account, conversation, \(base)::bigint + n FROM pg_temp.assent_import_stage
+            WHERE new_feedback IS NOT NULL AND conversation IS NOT NULL
+            """,
+            """
+            INSERT INTO accounts (account, last_seq)
+            SELECT account, \(base)::bigint + max(n) FROM pg_temp.assent_import_stage GROUP BY account
+            ON CONFLICT (account) DO UPDATE SET last_seq = greatest(accounts.last_seq, excluded.last_seq)
+            """,
+        ] {
+            try await connection.query(statement, logger: logger)
+        }
     }
 
     /// The staged accounts whose validation may no longer hold: an entry of theirs landed after

@@ -41,8 +41,10 @@ struct PlannedAppendTests {
     func chainedAfterOthers() async throws {
         try await Self.withStores { appender, other, pause in
             try await other.importLines(Lines.optedIn("a1") + Lines.optedIn("b1", conversation: "c2"))
-            let appending = Task { try await appender.append([Self.choice("a1", at: "2025-09-20T00:00:00Z")], actor: "test", now: testNow) }
-            await pause.waitUntilStaged()
+            let appending = pause.task {
+                try await appender.append([Self.choice("a1", at: "2025-09-20T00:00:00Z")], actor: "test", now: testNow)
+            }
+            try await pause.waitUntilStaged()
             let meanwhile = try await other.append(
                 [Self.choice("b1", at: "2025-09-20T00:00:00Z"), Self.choice("b1", .on, at: "2025-09-21T00:00:00Z")], actor: "test",
                 now: testNow)
@@ -61,7 +63,7 @@ struct PlannedAppendTests {
     func movedAccountRefused() async throws {
         try await Self.withStores { appender, other, pause in
             try await other.importLines(Lines.optedIn("a1"))
-            let appending = Task {
+            let appending = pause.task {
                 try await appender.append(
                     [
                         Event(
@@ -70,7 +72,7 @@ struct PlannedAppendTests {
                     ],
                     actor: "test", now: testNow)
             }
-            await pause.waitUntilStaged()
+            try await pause.waitUntilStaged()
             _ = try await other.append([Event(account: "a1", at: t("2025-09-24T00:00:00Z"), .accountDeleted)], actor: "test", now: testNow)
             let before = try await other.lastSeq()
             await pause.release()
@@ -89,8 +91,8 @@ struct PlannedAppendTests {
                     account: account, at: t("2025-09-25T00:00:00Z"),
                     .conversationActivity(conversation: "shared", kind: .chat, incognito: false, content: nil))
             }
-            let appending = Task { try await appender.append([activity("a1")], actor: "test", now: testNow) }
-            await pause.waitUntilStaged()
+            let appending = pause.task { try await appender.append([activity("a1")], actor: "test", now: testNow) }
+            try await pause.waitUntilStaged()
             _ = try await other.append([activity("b1")], actor: "test", now: testNow)
             await pause.release()
             await #expect(throws: AssentError.self) { _ = try await appending.value }
@@ -106,8 +108,10 @@ struct PlannedAppendTests {
             let request = IdempotentRequest(caller: "product", key: "retry-1", requestSha256: "same-body")
             let events = [Self.choice("a1", at: "2025-09-20T00:00:00Z")]
             let respond: @Sendable ([LedgerRecord]) -> String = { records in records.map { String($0.seq) }.joined(separator: ",") }
-            let appending = Task { try await appender.append(events, actor: "test", now: testNow, idempotency: request, respond: respond) }
-            await pause.waitUntilStaged()
+            let appending = pause.task {
+                try await appender.append(events, actor: "test", now: testNow, idempotency: request, respond: respond)
+            }
+            try await pause.waitUntilStaged()
             let first = try await other.append(events, actor: "test", now: testNow, idempotency: request, respond: respond)
             let after = try await other.lastSeq()
             await pause.release()

@@ -11,6 +11,7 @@ struct StagedImportTests {
     /// Held when an import is staged, until the test lets it go on.
     actor StagePause {
         private var arrived = false
+        private var workEnded = false
         private var arrival: CheckedContinuation<Void, Never>?
         private let gate = AsyncGate()
 
@@ -21,9 +22,27 @@ struct StagedImportTests {
             await gate.wait()
         }
 
-        func waitUntilStaged() async {
-            if arrived { return }
-            await withCheckedContinuation { arrival = $0 }
+        /// Waits until the import is staged, or has ended without being staged (a line refused in
+        /// step 1): then the test fails rather than wait for ever.
+        func waitUntilStaged() async throws {
+            if !arrived && !workEnded { await withCheckedContinuation { arrival = $0 } }
+            try #require(arrived, "the work ended before it paused")
+        }
+
+        /// Starts `work` in a task that tells this pause when it ends: work that fails before it
+        /// pauses then ends `waitUntilStaged` instead of leaving it waiting for ever.
+        nonisolated func task<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) -> Task<T, any Error> {
+            Task {
+                defer { Task { await self.ended() } }
+                return try await work()
+            }
+        }
+
+        /// The paused work ended (it may never have paused).
+        func ended() {
+            workEnded = true
+            arrival?.resume()
+            arrival = nil
         }
 
         func release() async { await gate.open() }
@@ -52,8 +71,8 @@ struct StagedImportTests {
         let lines = (0..<1_200).flatMap { k in
             [Lines.created("n\(k)", "2025-08-01T00:00:00Z"), Lines.accepted("n\(k)", "2025-09-01T00:00:00Z")]
         }
-        let importing = Task { try await importer.importLines(lines) }
-        await pause.waitUntilStaged()
+        let importing = pause.task { try await importer.importLines(lines) }
+        try await pause.waitUntilStaged()
         // The import is validated and held before the lock: appends go through meanwhile.
         let appended = try await other.append([Self.choice("a1", at: "2025-09-20T00:00:00Z")], actor: "test", now: testNow)
         await pause.release()
@@ -63,6 +82,51 @@ struct StagedImportTests {
         let verification = try await other.verifyLedger()
         #expect(verification.ok, "\(verification)")
         #expect(try await other.timeline(of: "n1199")?.entries.count == 2)
+        try await importer.close()
+        try await other.close()
+    }
+
+    @Test("other accounts' entries landed while staged: the import keeps its validation; text, ids and heads land at the shifted seqs")
+    func othersLandedMeanwhile() async throws {
+        let (importer, other, pause, name) = try await Self.stores()
+        defer { PostgresTesting.drop(name) }
+        try await other.importLines(Lines.optedIn("a9", conversation: "c9"))
+        let lines =
+            Lines.optedInAndNeverChose + [
+                Lines.created("a3", "2025-07-01T00:00:00Z"), Lines.activity("a3", "c3", "2025-09-03T00:00:00Z", content: "tab\\there"),
+            ]
+        let importing = pause.task { try await importer.importLines(lines) }
+        try await pause.waitUntilStaged()
+        let appended = try await other.append(
+            [Self.choice("a9", at: "2025-09-20T00:00:00Z"), Self.choice("a9", at: "2025-09-21T00:00:00Z")], actor: "test", now: testNow)
+        await pause.release()
+        let summary = try await importing.value
+        let first = try #require(summary.firstSeq)
+        #expect(first == appended[1].seq + 1, "the import took its seqs after the appends")
+        #expect(summary.lastSeq == first + Int64(lines.count) - 1)
+        // Line k of the file is entry first + k - 1: its text, and the ids it created, name it.
+        #expect(try await other.content(ofEntry: first + 1) == "hello from a1")
+        #expect(try await other.content(ofEntry: first + 6) == "opted-out chat")
+        #expect(try await other.content(ofEntry: first + 7) == "kept five years")
+        #expect(try await other.content(ofEntry: first + 9) == "tab\there")
+        #expect(try await other.account(ofConversation: "c1") == "a1")
+        #expect(try await other.account(ofConversation: "c3") == "a3")
+        // f2 is a2's: another account cannot submit it (its owner row was written).
+        await #expect(throws: AssentError.self) {
+            _ = try await other.append(
+                [
+                    Event(
+                        account: "a3", at: t("2025-09-04T00:00:00Z"),
+                        .feedbackSubmitted(conversation: "c3", feedback: "f2", rating: .up, comment: nil))
+                ],
+                actor: "test", now: testNow)
+        }
+        #expect(try await other.timeline(of: "a2")?.entries.map(\.seq) == [first + 5, first + 6, first + 7])
+        // The accounts' heads moved with the import: an entry appended now is checked against it.
+        let later = try await other.append([Self.choice("a1", at: "2025-09-26T00:00:00Z")], actor: "test", now: testNow)
+        #expect(later[0].seq == first + Int64(lines.count))
+        let verification = try await other.verifyLedger()
+        #expect(verification.ok, "\(verification)")
         try await importer.close()
         try await other.close()
     }
@@ -94,8 +158,8 @@ struct StagedImportTests {
             Lines.created("x1", "2025-08-01T00:00:00Z"),
             Lines.activity("a1", "a1-late", "2025-09-25T00:00:00Z"),
         ]
-        let importing = Task { try await importer.importLines(lines) }
-        await pause.waitUntilStaged()
+        let importing = pause.task { try await importer.importLines(lines) }
+        try await pause.waitUntilStaged()
         _ = try await other.append(
             [Event(account: "a1", at: t("2025-09-24T00:00:00Z"), .accountDeleted)], actor: "test", now: testNow)
         await pause.release()
@@ -117,8 +181,8 @@ struct StagedImportTests {
         let (importer, other, pause, name) = try await Self.stores()
         defer { PostgresTesting.drop(name) }
         try await other.importLines(Lines.optedIn("a1"))
-        let importing = Task { try await importer.importLines([Lines.activity("a1", "a1-new", "2025-09-25T00:00:00Z")]) }
-        await pause.waitUntilStaged()
+        let importing = pause.task { try await importer.importLines([Lines.activity("a1", "a1-new", "2025-09-25T00:00:00Z")]) }
+        try await pause.waitUntilStaged()
         let choice = try await other.append([Self.choice("a1", at: "2025-09-21T00:00:00Z")], actor: "test", now: testNow)
         await pause.release()
         let summary = try await importing.value
@@ -135,8 +199,8 @@ struct StagedImportTests {
         let (importer, other, pause, name) = try await Self.stores()
         defer { PostgresTesting.drop(name) }
         try await other.importLines(Lines.optedIn("a1") + Lines.optedIn("a2", conversation: "c2"))
-        let importing = Task { try await importer.importLines([Lines.activity("a2", "c9", "2025-09-25T00:00:00Z")]) }
-        await pause.waitUntilStaged()
+        let importing = pause.task { try await importer.importLines([Lines.activity("a2", "c9", "2025-09-25T00:00:00Z")]) }
+        try await pause.waitUntilStaged()
         _ = try await other.append(
             [
                 Event(
@@ -163,8 +227,8 @@ struct StagedImportTests {
         defer { PostgresTesting.drop(name) }
         try await other.importLines(Lines.optedIn("a1"))
         let lines = [Lines.activity("a1", "a1-new", "2025-09-25T00:00:00Z"), Lines.created("z1", "2025-08-01T00:00:00Z")]
-        let importing = Task { try await importer.importLines(lines) }
-        await pause.waitUntilStaged()
+        let importing = pause.task { try await importer.importLines(lines) }
+        try await pause.waitUntilStaged()
         _ = try await other.applyPolicy(
             try PolicyDocument(json: #"{"version":"v2","effectiveFrom":"2026-01-01T00:00:00Z"}"#), actor: "test", now: testNow)
         await pause.release()
