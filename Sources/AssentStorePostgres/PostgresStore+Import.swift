@@ -7,7 +7,8 @@ import PostgresNIO
 // Imports, in two steps so that a large file does not hold every other writer up:
 //
 // 1. Staged, without the chain's lock: every line is validated through the engine against the
-//    ledger as it stands (read committed), and written with COPY to a temporary table.
+//    ledger as it stands (read committed), and written with COPY to a temporary table — each
+//    chunk's COPY running while the next chunk is validated.
 // 2. Under the lock, in one transaction: accounts that moved since step 1 began (an entry of
 //    theirs landed, or an id they create was taken meanwhile) are validated again from their
 //    staged events, in order, against the ledger as it is now — every account when a policy
@@ -196,6 +197,20 @@ extension PostgresStore {
         func mayHold(feedback id: FeedbackID) -> Bool { saturated || feedback.contains(Self.key(id)) }
     }
 
+    /// A staged chunk on its way to the stage: its rows, and what the next chunk's loads must see
+    /// of it — its entries by account and the ids it created.
+    struct InFlight {
+        var rows = ByteBuffer()
+        var entries: [AccountID: [TimelineEntry]] = [:]
+        var conversations: [ConversationID: AccountID] = [:]
+        var feedback: [FeedbackID: AccountID] = [:]
+
+        mutating func note(_ item: EventIngest.Accepted) {
+            if let id = item.newConversation { conversations[id] = item.event.account }
+            if let id = item.newFeedback { feedback[id] = item.event.account }
+        }
+    }
+
     /// What step 1 found: the ledger's head it validated against, the lines read, the events staged.
     struct Staged {
         var head: Head
@@ -236,23 +251,40 @@ extension PostgresStore {
         var chunks = ImportChunks(lines, progress: progress)
         var n: Int64 = 0
         var staged = StagedKeys(after: head.lastSeq)
+        // Each chunk is copied to the stage while the next one is validated (the server writes
+        // while the ingest works); its entries and ids are handed to the next chunk's loads, which
+        // run before the copy and so do not find them in the stage.
+        var flight = InFlight()
         while let chunk = try chunks.next() {
-            try await load(chunk.lazy.map(\.event), into: loader, ingest: ingest, connection, staged: staged)
-            try ingest.prefetch(chunk.lazy.map(\.event))
-            var copy = CopyText()
-            for (number, event) in chunk {
-                do {
-                    let item = try ingest.accept(event, actor: actor)
-                    loader.note(item)
-                    staged.note(item)
-                    n += 1
-                    EventRow(n: n, line: Int64(number), accepted: item).stage(into: &copy)
-                } catch let error as AssentError {
-                    throw error.prefixed("line \(number): ")
+            try await load(chunk.lazy.map(\.event), into: loader, ingest: ingest, connection, staged: staged, inFlight: flight)
+            let rows = flight.rows
+            let copying = Task { try await Self.copy(rows, into: Self.stageTable, columns: Self.stageColumns, connection, logger: logger) }
+            var next = InFlight()
+            do {
+                try ingest.prefetch(chunk.lazy.map(\.event))
+                var copy = CopyText()
+                for (number, event) in chunk {
+                    do {
+                        let item = try ingest.accept(event, actor: actor)
+                        loader.note(item)
+                        staged.note(item)
+                        next.note(item)
+                        n += 1
+                        EventRow(n: n, line: Int64(number), accepted: item).stage(into: &copy)
+                    } catch let error as AssentError {
+                        throw error.prefixed("line \(number): ")
+                    }
                 }
+                next.rows = copy.take()
+                next.entries = loader.accepted
+            } catch {
+                _ = await copying.result  // the connection is the caller's again only once it is done
+                throw error
             }
-            try await Self.copy(copy.take(), into: Self.stageTable, columns: Self.stageColumns, connection, logger: logger)
+            try await copying.value
+            flight = next
         }
+        try await Self.copy(flight.rows, into: Self.stageTable, columns: Self.stageColumns, connection, logger: logger)
         try await connection.query("COMMIT", logger: logger)
         // For step 2's joins with the ledger and the owners.
         try await connection.query("ANALYZE pg_temp.assent_import_stage", logger: logger)

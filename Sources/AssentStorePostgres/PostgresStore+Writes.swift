@@ -70,9 +70,11 @@ extension PostgresStore {
     /// - Parameter staged: while an import is staged (its events in the temporary stage table,
     ///   not in the ledger), what it staged so far: those events count as written, the `n`-th at
     ///   seq `after + n`.
+    /// - Parameter inFlight: the chunk staged last, still being copied to the stage (it is copied
+    ///   after these loads run): its entries and ids count as staged too.
     func load(
         _ events: some Collection<Event>, into loader: IngestLoader, ingest: EventIngest?, _ connection: PostgresConnection,
-        staged: StagedKeys? = nil
+        staged: StagedKeys? = nil, inFlight: InFlight? = nil
     ) async throws {
         let needs = IngestLoader.Needs(events)
         loader.startChunk()
@@ -87,6 +89,15 @@ extension PostgresStore {
             connection, conversations: Array(needs.conversations), feedback: Array(needs.feedback), logger: logger)
         if let staged {
             try await loadStaged(staged, accounts: missing, needs: needs, into: loader, owners: &owners, connection)
+        }
+        if let inFlight {
+            // Staged after what the stage holds: their entries come last.
+            for account in missing {
+                guard let entries = inFlight.entries[account] else { continue }
+                loader.base[account] = AccountTimeline(account: account, entries: (loader.base[account]?.entries ?? []) + entries)
+            }
+            for id in needs.conversations { if let owner = inFlight.conversations[id] { owners.conversations[id] = owner } }
+            for id in needs.feedback { if let owner = inFlight.feedback[id] { owners.feedback[id] = owner } }
         }
         loader.conversationOwners = owners.conversations
         loader.feedbackOwners = owners.feedback
