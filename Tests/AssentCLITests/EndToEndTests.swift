@@ -436,9 +436,9 @@ struct EndToEndTests {
         #expect(try ws.run(["prompt", "--account", "acct-000001"]).stderr.hasPrefix("error: unknown_account"))
     }
 
-    /// Asks `url` (curl) until `done` holds for its body, at most 100 times, 0.1 s apart.
+    /// Asks `url` (curl) until `done` holds for its body, at most 600 times, 0.1 s apart.
     static func poll(_ url: String, until done: (String) -> Bool) throws -> Bool {
-        for _ in 0..<100 {
+        for _ in 0..<600 {
             let curl = Process()
             curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
             curl.arguments = ["-sf", url]
@@ -452,18 +452,40 @@ struct EndToEndTests {
         return false
     }
 
+    /// The port `serve` logs once it listens ("assent serving" … `port=N`), read from its log as
+    /// it is written; nil when the process ends first (or after a minute).
+    static func servingPort(_ logPath: String, of process: Process) throws -> Int? {
+        for _ in 0..<600 {
+            let log = try String(contentsOfFile: logPath, encoding: .utf8)
+            if let line = log.split(separator: "\n").first(where: { $0.hasSuffix("assent serving") }),
+                let field = line.split(separator: " ").first(where: { $0.hasPrefix("port=") })
+            {
+                return Int(field.dropFirst("port=".count))
+            }
+            guard process.isRunning else { return nil }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return nil
+    }
+
     @Test("serve: answers on its port, stops on SIGTERM after closing the database")
     func serveStopsGracefully() throws {
         let ws = try Workspace()
-        let port = Int.random(in: 20_000...60_000)
         let process = Process()
         process.executableURL = EndToEndTests.binary
-        process.arguments = ["serve", "--database", ws.path("assent.sqlite"), "--port", String(port)]
+        // Port 0: the system picks a free one and the server logs it (a port picked here could be
+        // taken meanwhile, e.g. by one of the many connections the other tests open).
+        process.arguments = ["serve", "--database", ws.path("assent.sqlite"), "--port", "0"]
         process.environment = ["ASSENT_LOG_LEVEL": "info", "PATH": "/usr/bin:/bin"]
-        let out = Pipe()
+        let logPath = ws.path("serve.log")
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = out
         process.standardError = out
         try process.run()
+        let servingPort = try Self.servingPort(logPath, of: process)
+        let startLog = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        let port = try #require(servingPort, "\(startLog)")
         let healthy = try Self.poll("http://127.0.0.1:\(port)/health") { $0.contains("\"ok\"") }
         #expect(healthy)
         // Retention enforces itself: the server sweeps once at start-up, without anyone asking.
@@ -475,7 +497,7 @@ struct EndToEndTests {
         #expect(swept, "the start-up sweep ran")
         process.terminate()  // SIGTERM
         process.waitUntilExit()
-        let log = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let log = try String(contentsOfFile: logPath, encoding: .utf8)
         #expect(process.terminationStatus == 0, "\(log)")
         #expect(log.contains("assent stopped"))
         #expect(try ws.run(["ledger", "verify", "--json"]).json()["ok"] as? Bool == true)
