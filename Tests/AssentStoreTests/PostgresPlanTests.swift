@@ -1,0 +1,63 @@
+import AssentCore
+import AssentStore
+@testable import AssentStorePostgres
+import PostgresNIO
+import Testing
+
+/// How PostgreSQL plans the store's batch lookups on the store's own connections.
+@Suite("PostgreSQL plans a batch's lookups with the index", .enabled(if: PostgresTesting.adminURL != nil))
+struct PostgresPlanTests {
+    /// The plan of `sql` (one text array parameter) on one of the store's connections.
+    static func plan(_ store: PostgresStore, _ sql: String, _ names: [String]) async throws -> String {
+        try await store.connection { connection in
+            var lines: [String] = []
+            var query = PostgresQuery(unsafeSQL: "EXPLAIN " + sql)
+            query.binds.append(names)
+            for try await line in try await connection.query(query, logger: store.logger).decode(String.self) { lines.append(line) }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    @Test("a few hundred accounts looked up among 100,000: index scans, not a sequential scan of the table")
+    func batchLookupsUseTheIndex() async throws {
+        let (url, name) = try await PostgresTesting.freshDatabase()
+        defer { PostgresTesting.drop(name) }
+        let store = try await PostgresStore.open(url: url)
+        do {
+            try await PostgresAdmin.execute(
+                url: url,
+                """
+                INSERT INTO accounts (account, last_seq) SELECT 'acct-' || g, 1 FROM generate_series(1, 100000) g;
+                ANALYZE accounts
+                """)
+            // A batch of sign-ups: accounts that are not there yet, as an append's plan asks.
+            let names = (0..<500).map { "new-\($0)" }
+            let heads = try await Self.plan(store, "SELECT account, last_seq FROM accounts WHERE account = ANY($1)", names)
+            #expect(!heads.contains("Seq Scan on accounts"), "\(heads)")
+            #expect(heads.contains("accounts_pkey"), "\(heads)")
+            // The store's connections carry the setting that makes it so.
+            let cost = try await store.connection { connection in
+                var value = ""
+                for try await row in try await connection.query("SHOW random_page_cost", logger: store.logger).decode(String.self) {
+                    value = row
+                }
+                return value
+            }
+            #expect(cost == "1.1")
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+
+    @Test("ASSENT_PG_RANDOM_PAGE_COST: a positive number, or server to keep the server's; anything else keeps 1.1")
+    func randomPageCostFromEnvironment() {
+        #expect(PostgresStore.Configuration.fromEnvironment([:]).randomPageCost == 1.1)
+        #expect(PostgresStore.Configuration.fromEnvironment(["ASSENT_PG_RANDOM_PAGE_COST": "4"]).randomPageCost == 4)
+        #expect(PostgresStore.Configuration.fromEnvironment(["ASSENT_PG_RANDOM_PAGE_COST": "server"]).randomPageCost == nil)
+        for bad in ["0", "-1", "nan", "fast"] {
+            #expect(PostgresStore.Configuration.fromEnvironment(["ASSENT_PG_RANDOM_PAGE_COST": bad]).randomPageCost == 1.1)
+        }
+    }
+}
