@@ -101,7 +101,7 @@ struct API: Sendable {
         router.get("/metrics") { _, _ -> Response in
             var text = metrics.exposition()
             text += ServerMetrics.exposition(caches: app.cacheStatistics() + [authenticator.tokenCacheStatistics])
-            text += ServerMetrics.exposition(chainLock: app.chainLockWaits())
+            text += ServerMetrics.exposition(chainLock: app.chainLockWaits(), appendHolds: app.appendLockHolds())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
         }

@@ -181,13 +181,23 @@ public final class ServerMetrics: Sendable {
         return Array(text.utf8)
     }
 
-    /// The chain lock's waits (PostgreSQL: `SELECT … FROM ledger_head FOR UPDATE`), as a summary.
-    static func exposition(chainLock waits: LockWaitStatistics?) -> [UInt8] {
+    /// The chain lock's waits (PostgreSQL: `SELECT … FROM ledger_head FOR UPDATE`) and how long
+    /// batches of appends held it, as summaries.
+    static func exposition(chainLock waits: LockWaitStatistics?, appendHolds holds: LockWaitStatistics?) -> [UInt8] {
+        summary(
+            "assent_chain_lock_wait_seconds",
+            "Time ledger writers waited for the chain's head lock (quantiles over the last \(LockWaitRecorder.window) waits)", waits)
+            + summary(
+                "assent_append_lock_held_seconds",
+                "Time each batch of appends held the chain's head lock, to its commit's end (quantiles over the last \(LockWaitRecorder.window) batches)",
+                holds)
+    }
+
+    private static func summary(_ name: String, _ help: String, _ waits: LockWaitStatistics?) -> [UInt8] {
         guard let waits else { return [] }
-        let name = "assent_chain_lock_wait_seconds"
         return Array(
             """
-            # HELP \(name) Time ledger writers waited for the chain's head lock (quantiles over the last \(LockWaitRecorder.window) waits)
+            # HELP \(name) \(help)
             # TYPE \(name) summary
             \(name){quantile="0.5"} \(waits.p50Seconds)
             \(name){quantile="0.99"} \(waits.p99Seconds)

@@ -47,6 +47,7 @@ public final class AssentApp: Sendable {
 
     /// Waits for the ledger chain's lock, where the store measures them (PostgreSQL).
     public func chainLockWaits() -> LockWaitStatistics? { store.chainLockWaits() }
+    public func appendLockHolds() -> LockWaitStatistics? { store.appendLockHolds() }
 
     public func close() async throws { try await store.close() }
 

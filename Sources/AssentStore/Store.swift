@@ -191,11 +191,16 @@ public protocol Store: LedgerReading, LedgerWriting, LedgerAudit, RunStore, KeyS
 
     /// How long writers waited for the ledger chain's lock (nil where the store does not measure it).
     func chainLockWaits() -> LockWaitStatistics?
+
+    /// How long each batch of appends held the chain's lock, from taking it to its commit's end
+    /// (nil where the store does not measure it): what bounds the rate of appends.
+    func appendLockHolds() -> LockWaitStatistics?
 }
 
 extension Store {
     public func cacheStatistics() -> [CacheStatistics] { [] }
     public func chainLockWaits() -> LockWaitStatistics? { nil }
+    public func appendLockHolds() -> LockWaitStatistics? { nil }
 }
 
 /// Waits for a lock: how many, their total, and quantiles of the most recent ones.
@@ -214,7 +219,7 @@ public struct LockWaitStatistics: Sendable, Equatable {
     }
 }
 
-/// Records lock waits in a fixed window (constant memory), for ``LockWaitStatistics``.
+/// Records lock waits (or holds) in a fixed window (constant memory), for ``LockWaitStatistics``.
 public final class LockWaitRecorder: Sendable {
     public static let window = 2_048
 

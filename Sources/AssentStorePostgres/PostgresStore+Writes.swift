@@ -3,6 +3,7 @@ public import AssentStore
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 // Writing events: imports, appends (group commit) and policy versions, each all or nothing.
 //
@@ -192,8 +193,12 @@ extension PostgresStore {
             _ = try await connection { connection in try await self.timelines(connection, accounts: accounts, keeping: true) }
             planned = nil
         }
+        // When the lock was taken: its hold ends with the transaction (committed or rolled back).
+        let locked = Mutex<ContinuousClock.Instant?>(nil)
+        defer { if let taken = locked.withLock({ $0 }) { appendHolds.record(seconds: Self.seconds(ContinuousClock.now - taken)) } }
         let (results, cache) = try await transaction { connection in
             let head = try await self.lockHead(connection)
+            locked.withLock { $0 = ContinuousClock.now }
             var plan: AppendPlan
             if let planned {
                 plan = planned

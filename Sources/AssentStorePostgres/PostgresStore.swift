@@ -27,6 +27,7 @@ public final class PostgresStore: Store {
     let ingestStatistics: Mutex<CacheStatistics>
     let closed = Mutex(false)
     let lockWaits = LockWaitRecorder()
+    let appendHolds = LockWaitRecorder()
 
     /// Settings of the PostgreSQL store.
     public struct Configuration: Sendable {
@@ -196,6 +197,7 @@ public final class PostgresStore: Store {
     }
 
     public func chainLockWaits() -> LockWaitStatistics? { lockWaits.statistics }
+    public func appendLockHolds() -> LockWaitStatistics? { appendHolds.statistics }
 
     // MARK: Connections and transactions
 
@@ -417,9 +419,12 @@ extension PostgresStore {
     func lockHead(_ connection: PostgresConnection) async throws -> Head {
         let started = ContinuousClock.now
         let head = try await Self.head(connection, lock: true, logger: logger)
-        let waited = ContinuousClock.now - started
-        lockWaits.record(seconds: Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18)
+        lockWaits.record(seconds: Self.seconds(ContinuousClock.now - started))
         return head
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     static func saveHead(_ head: Head, _ connection: PostgresConnection, logger: Logger) async throws {

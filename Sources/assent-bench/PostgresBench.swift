@@ -236,6 +236,13 @@ func benchAppends(store: PostgresStore, batches: Int, submitters: Int, tag: Stri
         String(
             format: "appends: %d batches of 500 events from %d submitters in %.2f s: %.0f events/s", batches, submitters, appendSeconds,
             Double(batches * 500) / appendSeconds))
+    // What bounds that rate: how long each committed batch held the chain's lock.
+    if let holds = store.appendLockHolds(), holds.count > 0 {
+        report(
+            String(
+                format: "appends: the chain's lock held p50 %.1f ms, p99 %.1f ms over %d commits (%.0f%% of the time)",
+                holds.p50Seconds * 1000, holds.p99Seconds * 1000, holds.count, 100 * holds.totalSeconds / appendSeconds))
+    }
 }
 
 /// Step 1, import: a bare COPY of the same rows vs. Assent's import, with another store appending

@@ -536,6 +536,8 @@ struct ServiceRouteTests {
             #expect(health["status"] == .string("ok"))
             _ = try await client.call(.get, "/v1/me/prompt", bearer: token)
             _ = try await client.call(.get, "/v1/nowhere")
+            // An append (the fixture itself only imports).
+            #expect(try await client.call(.put, "/v1/me/settings", bearer: token, body: #"{"training":"off"}"#).status == 200)
             let metrics = try await client.call(.get, "/metrics")
             #expect(metrics.text.contains(#"assent_http_requests_total{route="/v1/me/prompt",method="GET",status="200"} 1"#))
             #expect(metrics.text.contains(#"status="404""#))
@@ -553,9 +555,13 @@ struct ServiceRouteTests {
             #expect(metrics.text.contains("# TYPE assent_cache_hits_total counter"))
             // PostgreSQL measures the waits for the chain's head lock (the fixture's writes took it).
             #expect(metrics.text.contains("# TYPE assent_chain_lock_wait_seconds summary") == (backend == .postgres))
+            #expect(metrics.text.contains("# TYPE assent_append_lock_held_seconds summary") == (backend == .postgres))
             if backend == .postgres {
                 #expect(metrics.text.contains(#"assent_chain_lock_wait_seconds{quantile="0.99"} "#))
                 #expect(!metrics.text.contains("assent_chain_lock_wait_seconds_count 0\n"))
+                // And how long the append held it.
+                #expect(metrics.text.contains(#"assent_append_lock_held_seconds{quantile="0.5"} "#))
+                #expect(!metrics.text.contains("assent_append_lock_held_seconds_count 0\n"))
             }
             let openapi = try await client.call(.get, "/openapi.yaml")
             #expect(openapi.status == 200)

@@ -853,6 +853,13 @@ struct StoreSuiteTests {
                 return try await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
             }
             #expect(results.filter { $0.value }.map(\.key).sorted() == (0..<40).filter { $0 % 4 != 3 })
+            // PostgreSQL measures how long each batch held the chain's lock, refused ones too.
+            if let holds = store.appendLockHolds() {
+                #expect(backend.name == "PostgreSQL")
+                #expect(holds.count >= 1 && holds.totalSeconds > 0 && holds.p99Seconds >= holds.p50Seconds)
+            } else {
+                #expect(backend.name == "SQLite")
+            }
             let verification = try await store.verifyLedger()
             #expect(verification.ok)
             #expect(verification.entries == before + 30 * 2)
