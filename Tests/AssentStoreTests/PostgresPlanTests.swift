@@ -20,12 +20,9 @@ struct PostgresPlanTests {
 
     @Test("a few hundred accounts looked up among 100,000: index scans, not a sequential scan of the table")
     func batchLookupsUseTheIndex() async throws {
-        let (url, name) = try await PostgresTesting.freshDatabase()
-        defer { PostgresTesting.drop(name) }
-        let store = try await PostgresStore.open(url: url)
-        do {
-            try await PostgresAdmin.execute(
-                url: url,
+        try await withFreshStore(.postgres) { opened in
+            let store = try #require(opened.store as? PostgresStore)
+            try await opened.execute(
                 """
                 INSERT INTO accounts (account, last_seq) SELECT 'acct-' || g, 1 FROM generate_series(1, 100000) g;
                 ANALYZE accounts
@@ -44,11 +41,7 @@ struct PostgresPlanTests {
                 return value
             }
             #expect(cost == "1.1")
-        } catch {
-            try? await store.close()
-            throw error
         }
-        try await store.close()
     }
 
     @Test("ASSENT_PG_RANDOM_PAGE_COST: a positive number, or server to keep the server's; anything else keeps 1.1")
