@@ -68,21 +68,33 @@ public final class PostgresStore: Store {
         public init() {}
 
         /// The settings from `ASSENT_PG_MAX_CONNECTIONS`, `ASSENT_PG_LEASE_TIMEOUT_MS`,
-        /// `ASSENT_PG_STATEMENT_TIMEOUT_MS` and `ASSENT_PG_LOCK_TIMEOUT_MS` (defaults where unset or
-        /// not a positive number), and `ASSENT_PG_RANDOM_PAGE_COST` (a positive number, or `server`
+        /// `ASSENT_PG_STATEMENT_TIMEOUT_MS` and `ASSENT_PG_LOCK_TIMEOUT_MS` (positive integers;
+        /// defaults where unset), and `ASSENT_PG_RANDOM_PAGE_COST` (a positive number, or `server`
         /// to keep the server's setting).
-        public static func fromEnvironment(_ environment: [String: String]) -> Configuration {
+        /// - Throws: `invalid_argument` naming the setting whose value is malformed: a typo must not
+        ///   leave a server running quietly on the default (a lock timeout of 10 s where 1 was meant).
+        public static func fromEnvironment(_ environment: [String: String]) throws(AssentError) -> Configuration {
             var configuration = Configuration()
-            func positive(_ name: String) -> Int? { environment[name].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } }
-            if let value = positive("ASSENT_PG_MAX_CONNECTIONS") { configuration.maximumConnections = value }
-            if let value = positive("ASSENT_PG_LEASE_TIMEOUT_MS") { configuration.leaseTimeout = .milliseconds(value) }
-            if let value = positive("ASSENT_PG_STATEMENT_TIMEOUT_MS") { configuration.statementTimeoutMs = value }
-            if let value = positive("ASSENT_PG_LOCK_TIMEOUT_MS") { configuration.lockTimeoutMs = value }
+            func positive(_ name: String, atMost limit: Int) throws(AssentError) -> Int? {
+                guard let text = environment[name] else { return nil }
+                guard let value = Int(text), (1...limit).contains(value) else {
+                    throw .invalidArgument("\(name) must be a whole number from 1 to \(limit), not \"\(text)\"")
+                }
+                return value
+            }
+            // PostgreSQL takes timeouts in ms as a 32-bit integer.
+            let maxMs = Int(Int32.max)
+            if let value = try positive("ASSENT_PG_MAX_CONNECTIONS", atMost: 10_000) { configuration.maximumConnections = value }
+            if let value = try positive("ASSENT_PG_LEASE_TIMEOUT_MS", atMost: maxMs) { configuration.leaseTimeout = .milliseconds(value) }
+            if let value = try positive("ASSENT_PG_STATEMENT_TIMEOUT_MS", atMost: maxMs) { configuration.statementTimeoutMs = value }
+            if let value = try positive("ASSENT_PG_LOCK_TIMEOUT_MS", atMost: maxMs) { configuration.lockTimeoutMs = value }
             if let value = environment["ASSENT_PG_RANDOM_PAGE_COST"] {
                 if value == "server" {
                     configuration.randomPageCost = nil
                 } else if let cost = Double(value), cost > 0, cost.isFinite {
                     configuration.randomPageCost = cost
+                } else {
+                    throw .invalidArgument("ASSENT_PG_RANDOM_PAGE_COST must be a positive number or server, not \"\(value)\"")
                 }
             }
             return configuration

@@ -46,10 +46,13 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store the location names; the only place the command line picks a backend.
     func open(
         sqlite configuration: SQLiteStore.Configuration = SQLiteStore.Configuration(),
-        postgres: PostgresStore.Configuration = PostgresStore.Configuration.fromEnvironment(ProcessInfo.processInfo.environment)
+        postgres: PostgresStore.Configuration? = nil
     ) async throws -> any Store {
         let location = self.location
-        if isPostgres { return try await PostgresStore.open(url: location, configuration: postgres) }
+        if isPostgres {
+            let configuration = try postgres ?? PostgresStore.Configuration.fromEnvironment(ProcessInfo.processInfo.environment)
+            return try await PostgresStore.open(url: location, configuration: configuration)
+        }
         var path = location
         for prefix in ["sqlite://", "sqlite:", "file:"] where path.hasPrefix(prefix) {
             path = String(path.dropFirst(prefix.count))

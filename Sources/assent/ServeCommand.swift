@@ -70,7 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
         sqlite.maximumReaders = configuration.sqliteReaders
         sqlite.timelineCacheBytes = configuration.cacheBudget.timelineBytes
         sqlite.ingestCacheBytes = configuration.cacheBudget.ingestBytes
-        var postgres = PostgresStore.Configuration.fromEnvironment(environment)
+        var postgres = try PostgresStore.Configuration.fromEnvironment(environment)
         postgres.timelineCacheBytes = configuration.cacheBudget.timelineBytes
         postgres.ingestCacheBytes = configuration.cacheBudget.ingestBytes
         let app = AssentApp(store: try await self.store.open(sqlite: sqlite, postgres: postgres), clock: clock)

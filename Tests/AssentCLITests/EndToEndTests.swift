@@ -40,7 +40,9 @@ struct EndToEndTests {
 
         /// Runs `assent ARGS --database <workspace db>` (or stdout to a file).
         @discardableResult
-        func run(_ arguments: [String], database: Bool = true, stdoutTo file: String? = nil) throws -> Result {
+        func run(_ arguments: [String], database: Bool = true, stdoutTo file: String? = nil, environment: [String: String] = [:]) throws
+            -> Result
+        {
             #expect(
                 FileManager.default.isExecutableFile(atPath: EndToEndTests.binary.path),
                 "build the package first: \(EndToEndTests.binary.path)")
@@ -48,6 +50,9 @@ struct EndToEndTests {
             process.executableURL = EndToEndTests.binary
             process.arguments = arguments + (database ? ["--database", path("assent.sqlite")] : [])
             process.currentDirectoryURL = directory
+            if !environment.isEmpty {
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            }
             let out = Pipe()
             let err = Pipe()
             if let file {
@@ -64,6 +69,21 @@ struct EndToEndTests {
             return Result(
                 status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                 stderr: String(decoding: errData, as: UTF8.self))
+        }
+    }
+
+    @Test("a malformed ASSENT_PG_* setting stops a command and serve before the database is opened, naming the setting")
+    func malformedPostgresSetting() throws {
+        let ws = try Workspace()
+        // Nothing listens on port 1: the setting is refused before any connection is tried.
+        let database = ["--database", "postgres://assent@127.0.0.1:1/assent"]
+        for arguments in [["ledger", "verify"], ["serve", "--port", "0"]] {
+            let result = try ws.run(arguments + database, database: false, environment: ["ASSENT_PG_LOCK_TIMEOUT_MS": "10s"])
+            #expect(result.status != 0, "\(arguments)")
+            #expect(
+                result.stderr.contains(
+                    #"error: invalid_argument: ASSENT_PG_LOCK_TIMEOUT_MS must be a whole number from 1 to 2147483647, not "10s""#),
+                "\(arguments): \(result.stderr)")
         }
     }
 

@@ -44,13 +44,42 @@ struct PostgresPlanTests {
         }
     }
 
-    @Test("ASSENT_PG_RANDOM_PAGE_COST: a positive number, or server to keep the server's; anything else keeps 1.1")
-    func randomPageCostFromEnvironment() {
-        #expect(PostgresStore.Configuration.fromEnvironment([:]).randomPageCost == 1.1)
-        #expect(PostgresStore.Configuration.fromEnvironment(["ASSENT_PG_RANDOM_PAGE_COST": "4"]).randomPageCost == 4)
-        #expect(PostgresStore.Configuration.fromEnvironment(["ASSENT_PG_RANDOM_PAGE_COST": "server"]).randomPageCost == nil)
-        for bad in ["0", "-1", "nan", "fast"] {
-            #expect(PostgresStore.Configuration.fromEnvironment(["ASSENT_PG_RANDOM_PAGE_COST": bad]).randomPageCost == 1.1)
+    @Test("ASSENT_PG_RANDOM_PAGE_COST: a positive number, or server to keep the server's; anything else refused, naming the setting")
+    func randomPageCostFromEnvironment() throws {
+        #expect(try PostgresStore.Configuration.fromEnvironment([:]).randomPageCost == 1.1)
+        #expect(try PostgresStore.Configuration.fromEnvironment(["ASSENT_PG_RANDOM_PAGE_COST": "4"]).randomPageCost == 4)
+        #expect(try PostgresStore.Configuration.fromEnvironment(["ASSENT_PG_RANDOM_PAGE_COST": "server"]).randomPageCost == nil)
+        for bad in ["0", "-1", "nan", "fast", ""] {
+            #expect {
+                _ = try PostgresStore.Configuration.fromEnvironment(["ASSENT_PG_RANDOM_PAGE_COST": bad])
+            } throws: { error in
+                (error as? AssentError)?.code == .invalidArgument && "\(error)".contains("ASSENT_PG_RANDOM_PAGE_COST")
+            }
+        }
+    }
+
+    @Test("ASSENT_PG_* numbers: whole and positive, else refused naming the setting (never the default kept quietly)")
+    func numbersFromEnvironment() throws {
+        let set = try PostgresStore.Configuration.fromEnvironment([
+            "ASSENT_PG_MAX_CONNECTIONS": "4", "ASSENT_PG_LEASE_TIMEOUT_MS": "250", "ASSENT_PG_STATEMENT_TIMEOUT_MS": "30000",
+            "ASSENT_PG_LOCK_TIMEOUT_MS": "1000",
+        ])
+        #expect(set.maximumConnections == 4)
+        #expect(set.leaseTimeout == .milliseconds(250))
+        #expect(set.statementTimeoutMs == 30_000)
+        #expect(set.lockTimeoutMs == 1_000)
+        let defaults = try PostgresStore.Configuration.fromEnvironment([:])
+        #expect(defaults.maximumConnections == 10 && defaults.lockTimeoutMs == 10_000)
+        for name in [
+            "ASSENT_PG_MAX_CONNECTIONS", "ASSENT_PG_LEASE_TIMEOUT_MS", "ASSENT_PG_STATEMENT_TIMEOUT_MS", "ASSENT_PG_LOCK_TIMEOUT_MS",
+        ] {
+            for bad in ["0", "-5", "1.5", "10s", "", "99999999999"] {
+                #expect("\(name)=\(bad)") {
+                    _ = try PostgresStore.Configuration.fromEnvironment([name: bad])
+                } throws: { error in
+                    (error as? AssentError)?.code == .invalidArgument && "\(error)".contains(name)
+                }
+            }
         }
     }
 }
