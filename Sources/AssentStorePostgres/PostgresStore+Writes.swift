@@ -181,58 +181,90 @@ extension PostgresStore {
     func commit(_ requests: [GroupCommit.Request]) async throws -> [Result<GroupCommit.Outcome, any Error>] {
         let logger = self.logger
         let planned: AppendPlan?
+        // The plan chained after this store's batches that landed (or are being written) since its
+        // head, when none of them touched what the plan read: written as it is if the lock finds
+        // the head they leave.
+        let prechained: AppendPlan?
         if requests.reduce(0, { $0 + $1.events.count }) >= settings.planBeforeLockEvents {
-            planned = try await connection { connection in
+            let plan = try await connection { connection in
                 try await self.plan(requests, head: try await Self.head(connection, logger: logger), connection)
             }
+            planned = plan
             await settings.afterAppendPlanned?()
+            if let (landed, end) = landedBatches.following(plan.head), landed.isDisjoint(with: plan.footprint(of: requests)) {
+                prechained = plan.chained(after: end)
+            } else {
+                prechained = nil
+            }
         } else {
             // A few users' choices: validated under the lock, their timelines read before it (under
             // it, unmoved accounts are a cache hit) — cheaper than a plan and its check.
             let accounts = Array(Set(requests.flatMap { $0.events.map(\.account) }))
             _ = try await connection { connection in try await self.timelines(connection, accounts: accounts, keeping: true) }
             planned = nil
+            prechained = nil
         }
         // When the lock was taken: its hold ends with the transaction (committed or rolled back).
         let locked = Mutex<ContinuousClock.Instant?>(nil)
         defer { if let taken = locked.withLock({ $0 }) { appendHolds.record(seconds: Self.seconds(ContinuousClock.now - taken)) } }
-        let (results, cache) = try await transaction { connection in
-            let head = try await self.lockHead(connection)
-            locked.withLock { $0 = ContinuousClock.now }
-            var plan: AppendPlan
-            if let planned {
-                plan = planned
-                let headMoved = head.lastSeq != planned.head.lastSeq
-                if headMoved || requests.contains(where: { $0.idempotency != nil }) {
-                    if try await self.moved(planned, headMoved: headMoved, requests: requests, connection) {
-                        plan = try await self.plan(requests, head: head, connection)
-                    } else if headMoved {
-                        plan = planned.chained(after: head)
+        // The batch as written under the lock: forgotten if its transaction does not commit.
+        let written = Mutex<LandedBatches.Batch?>(nil)
+        let committed: ([Result<GroupCommit.Outcome, any Error>], [(AccountID, Int64, AccountTimeline)])
+        do {
+            committed = try await transaction { connection in
+                let head = try await self.lockHead(connection)
+                locked.withLock { $0 = ContinuousClock.now }
+                var plan: AppendPlan
+                if let planned {
+                    plan = planned
+                    let headMoved = head.lastSeq != planned.head.lastSeq
+                    if let prechained, prechained.head.names(head) {
+                        // Only this store's batches landed, and none touched what the plan read.
+                        plan = prechained
+                        self.planChecks.withLock { $0.prechained += 1 }
+                        if try await self.keysMoved(planned, requests: requests, connection) {
+                            plan = try await self.plan(requests, head: head, connection)
+                        }
+                    } else if headMoved || requests.contains(where: { $0.idempotency != nil }) {
+                        if try await self.moved(planned, head: head, requests: requests, connection) {
+                            plan = try await self.plan(requests, head: head, connection)
+                        } else if headMoved {
+                            plan = planned.chained(after: head)
+                        }
                     }
+                } else {
+                    plan = try await self.plan(requests, head: head, connection)
                 }
-            } else {
-                plan = try await self.plan(requests, head: head, connection)
+                if let rows = plan.write {
+                    let batch = LandedBatches.Batch(after: head, newHead: plan.newHead, footprint: rows.footprint)
+                    self.landedBatches.record(batch)
+                    written.withLock { $0 = batch }
+                }
+                let (results, newKeys) = plan.outcomes(of: requests)
+                if !plan.expired.isEmpty {
+                    try await connection.query(
+                        """
+                        DELETE FROM idempotency_keys WHERE (caller, key) IN
+                            (SELECT * FROM unnest(\(plan.expired.map(\.caller))::text[], \(plan.expired.map(\.key))::text[]))
+                        """, logger: logger)
+                }
+                try await Self.writeAppend(plan, connection, logger: logger)
+                if !newKeys.isEmpty {
+                    try await connection.query(
+                        """
+                        INSERT INTO idempotency_keys (caller, key, request_sha256, response, created_at)
+                        SELECT * FROM unnest(\(newKeys.map(\.0.caller))::text[], \(newKeys.map(\.0.key))::text[], \(newKeys.map(\.1))::text[],
+                            \(newKeys.map(\.2))::text[], \(newKeys.map(\.3))::bigint[])
+                        ON CONFLICT DO NOTHING
+                        """, logger: logger)
+                }
+                return (results, plan.cache)
             }
-            let (results, newKeys) = plan.outcomes(of: requests)
-            if !plan.expired.isEmpty {
-                try await connection.query(
-                    """
-                    DELETE FROM idempotency_keys WHERE (caller, key) IN
-                        (SELECT * FROM unnest(\(plan.expired.map(\.caller))::text[], \(plan.expired.map(\.key))::text[]))
-                    """, logger: logger)
-            }
-            try await Self.writeAppend(plan, connection, logger: logger)
-            if !newKeys.isEmpty {
-                try await connection.query(
-                    """
-                    INSERT INTO idempotency_keys (caller, key, request_sha256, response, created_at)
-                    SELECT * FROM unnest(\(newKeys.map(\.0.caller))::text[], \(newKeys.map(\.0.key))::text[], \(newKeys.map(\.1))::text[],
-                        \(newKeys.map(\.2))::text[], \(newKeys.map(\.3))::bigint[])
-                    ON CONFLICT DO NOTHING
-                    """, logger: logger)
-            }
-            return (results, plan.cache)
+        } catch {
+            if let batch = written.withLock({ $0 }) { landedBatches.forget(after: batch.after, newHead: batch.newHead) }
+            throw error
         }
+        let (results, cache) = committed
         // Committed: the timelines the batch built are now the ledger's.
         for (account, lastSeq, timeline) in cache { timelines.put(account, lastSeq: lastSeq, timeline) }
         return results
@@ -282,6 +314,14 @@ extension PostgresStore {
             // The timelines were built with the entries' first seqs: read again when needed.
             plan.cache = []
             return plan
+        }
+
+        /// What validating the batch read that another batch may change: the accounts of every
+        /// request (accepted or not) and the ids its rows create.
+        func footprint(of requests: [GroupCommit.Request]) -> LandedBatches.Footprint {
+            LandedBatches.Footprint(
+                accounts: requests.flatMap { $0.events.map(\.account) }, conversations: write?.footprint.conversations ?? [],
+                feedback: write?.footprint.feedback ?? [])
         }
 
         /// The records of these rows, at the seqs they are written at.
@@ -416,10 +456,15 @@ extension PostgresStore {
     /// held): when entries landed (`headMoved`), a policy version applied, an entry of one of the
     /// batch's accounts, an id the batch creates taken; and, entries or not, a stored
     /// Idempotency-Key of the batch written or removed meanwhile.
-    func moved(_ plan: AppendPlan, headMoved: Bool, requests: [GroupCommit.Request], _ connection: PostgresConnection) async throws
-        -> Bool
-    {
-        if headMoved {
+    func moved(_ plan: AppendPlan, head: Head, requests: [GroupCommit.Request], _ connection: PostgresConnection) async throws -> Bool {
+        if head.lastSeq != plan.head.lastSeq {
+            if let landed = landedBatches.footprint(from: plan.head, to: head) {
+                // Only this store's batches landed: what they wrote is known.
+                planChecks.withLock { $0.inMemory += 1 }
+                if !landed.isDisjoint(with: plan.footprint(of: requests)) { return true }
+                return try await keysMoved(plan, requests: requests, connection)
+            }
+            planChecks.withLock { $0.byQuery += 1 }
             let since = plan.head.lastSeq
             let accounts = Array(Set(requests.flatMap { $0.events.map(\.account) }))
             let conversations = plan.rows.compactMap(\.newConversation)
@@ -429,6 +474,12 @@ extension PostgresStore {
             for try await row in try await connection.execute(statement, logger: logger) { moved = row }
             if moved != false { return true }
         }
+        return try await keysMoved(plan, requests: requests, connection)
+    }
+
+    /// Whether a stored Idempotency-Key of the batch was written or removed since the plan read
+    /// the keys (entries landed or not: keys expire outside the lock).
+    func keysMoved(_ plan: AppendPlan, requests: [GroupCommit.Request], _ connection: PostgresConnection) async throws -> Bool {
         let keyed = requests.compactMap { $0.idempotency?.0 }
         guard !keyed.isEmpty else { return false }
         var present: Set<IdempotencyKey> = []

@@ -28,6 +28,10 @@ public final class PostgresStore: Store {
     let closed = Mutex(false)
     let lockWaits = LockWaitRecorder()
     let appendHolds = LockWaitRecorder()
+    /// This store's last batches of appends (``LandedBatches``) and how batches validated before
+    /// the lock were found unmoved or moved under it.
+    let landedBatches = LandedBatches()
+    let planChecks = Mutex(AppendPlanChecks())
 
     /// Settings of the PostgreSQL store.
     public struct Configuration: Sendable {
@@ -210,6 +214,10 @@ public final class PostgresStore: Store {
 
     public func chainLockWaits() -> LockWaitStatistics? { lockWaits.statistics }
     public func appendLockHolds() -> LockWaitStatistics? { appendHolds.statistics }
+
+    /// How the batches of appends validated before the chain's lock were checked under it, since
+    /// the store opened.
+    public var appendPlanChecks: AppendPlanChecks { planChecks.withLock { $0 } }
 
     // MARK: Connections and transactions
 

@@ -143,6 +143,9 @@ struct WriteRows: Sendable {
     private(set) var first: Int64
     private(set) var hashes: [[UInt8]]
     var count: Int { hashes.count }
+    /// What the rows write that a batch validated beside them may have read: their accounts and
+    /// the ids they create.
+    let footprint: LandedBatches.Footprint
 
     /// The rows of `accepted`, whose seqs follow each other.
     init(_ accepted: [EventIngest.Accepted]) {
@@ -195,6 +198,7 @@ struct WriteRows: Sendable {
         self.first = first
         hashes = accepted.map(\.hash)
         let headAccounts = Array(heads.keys)
+        footprint = LandedBatches.Footprint(accounts: headAccounts, conversations: conversations.id, feedback: feedback.id)
         var bindings = PostgresBindings(capacity: Self.parameters + 6)
         bindings.append(ledger.at)
         bindings.append(ledger.actor)

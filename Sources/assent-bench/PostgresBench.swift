@@ -243,6 +243,11 @@ func benchAppends(store: PostgresStore, batches: Int, submitters: Int, tag: Stri
                 format: "appends: the chain's lock held p50 %.1f ms, p99 %.1f ms over %d commits (%.0f%% of the time)",
                 holds.p50Seconds * 1000, holds.p99Seconds * 1000, holds.count, 100 * holds.totalSeconds / appendSeconds))
     }
+    // How batches validated before the lock were found under it, entries having landed meanwhile.
+    let checks = store.appendPlanChecks
+    report(
+        "appends: under the lock, \(checks.prechained) batches already chained after this store's, \(checks.inMemory) checked in memory, \(checks.byQuery) by a query"
+    )
 }
 
 /// Step 1, import: a bare COPY of the same rows vs. Assent's import, with another store appending

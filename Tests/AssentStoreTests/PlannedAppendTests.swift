@@ -37,25 +37,45 @@ struct PlannedAppendTests {
         Event(account: account, at: t(at), .trainingChoice(value: value, source: .settings, shownDefault: nil))
     }
 
-    @Test("entries of other accounts land meanwhile: the batch is chained after them; its answer names the entries written")
-    func chainedAfterOthers() async throws {
+    /// Who writes while the appender's batch waits between its validation and the lock: another
+    /// store on the database (its entries are asked of the database under the lock), or the
+    /// appender itself, a second batch beside the first (what it wrote is known in memory).
+    enum Meanwhile: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case otherStore = "another store"
+        case sameStore = "the same store"
+        var testDescription: String { rawValue }
+
+        func writer(appender: PostgresStore, other: PostgresStore) -> PostgresStore { self == .sameStore ? appender : other }
+    }
+
+    @Test(
+        "entries of other accounts land meanwhile: the batch is chained after them; its answer names the entries written",
+        arguments: Meanwhile.allCases)
+    func chainedAfterOthers(_ meanwhile: Meanwhile) async throws {
         try await Self.withStores { appender, other, pause in
             try await other.importLines(Lines.optedIn("a1") + Lines.optedIn("b1", conversation: "c2"))
             let appending = pause.task {
                 try await appender.append([Self.choice("a1", at: "2025-09-20T00:00:00Z")], actor: "test", now: testNow)
             }
             try await pause.waitUntilStaged()
-            let meanwhile = try await other.append(
+            let landed = try await meanwhile.writer(appender: appender, other: other).append(
                 [Self.choice("b1", at: "2025-09-20T00:00:00Z"), Self.choice("b1", .on, at: "2025-09-21T00:00:00Z")], actor: "test",
                 now: testNow)
             await pause.release()
             let appended = try await appending.value
-            #expect(appended.map(\.seq) == [meanwhile[1].seq + 1], "chained after what landed meanwhile")
+            #expect(appended.map(\.seq) == [landed[1].seq + 1], "chained after what landed meanwhile")
             let written = try await other.ledgerEntries(ofAccount: "a1")
             #expect(written.last == appended.last, "the answer is the entry in the ledger")
             let verification = try await other.verifyLedger()
             #expect(verification.ok, "\(verification)")
             #expect(try await appender.timeline(of: "a1")?.entries.last?.seq == appended[0].seq)
+            // The same store's batch: chained after it before the lock, written as it was.
+            let checks = appender.appendPlanChecks
+            #expect(
+                checks
+                    == (meanwhile == .sameStore
+                        ? AppendPlanChecks(prechained: 1) : AppendPlanChecks(byQuery: 1)),
+                "\(checks)")
         }
     }
 
@@ -79,11 +99,12 @@ struct PlannedAppendTests {
             await #expect(throws: AssentError.self) { _ = try await appending.value }
             #expect(try await other.lastSeq() == before, "nothing of the refused batch was written")
             #expect(try await other.verifyLedger().ok)
+            #expect(appender.appendPlanChecks.byQuery == 1, "another store's entry: asked of the database")
         }
     }
 
-    @Test("a conversation id another account created meanwhile: validated again and refused")
-    func idTakenMeanwhile() async throws {
+    @Test("a conversation id another account created meanwhile: validated again and refused", arguments: Meanwhile.allCases)
+    func idTakenMeanwhile(_ meanwhile: Meanwhile) async throws {
         try await Self.withStores { appender, other, pause in
             try await other.importLines(Lines.optedIn("a1") + Lines.optedIn("b1", conversation: "c2"))
             let activity = { @Sendable (account: String) in
@@ -93,11 +114,16 @@ struct PlannedAppendTests {
             }
             let appending = pause.task { try await appender.append([activity("a1")], actor: "test", now: testNow) }
             try await pause.waitUntilStaged()
-            _ = try await other.append([activity("b1")], actor: "test", now: testNow)
+            _ = try await meanwhile.writer(appender: appender, other: other).append([activity("b1")], actor: "test", now: testNow)
+            let before = try await other.lastSeq()
             await pause.release()
             await #expect(throws: AssentError.self) { _ = try await appending.value }
             #expect(try await other.account(ofConversation: "shared") == "b1")
+            #expect(try await other.lastSeq() == before, "nothing of the refused batch was written")
             #expect(try await other.verifyLedger().ok)
+            let checks = appender.appendPlanChecks
+            #expect(
+                checks == (meanwhile == .sameStore ? AppendPlanChecks(inMemory: 1) : AppendPlanChecks(byQuery: 1)), "\(checks)")
         }
     }
 

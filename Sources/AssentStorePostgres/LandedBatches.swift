@@ -1,0 +1,124 @@
+import AssentCore
+import Synchronization
+
+/// The last batches of appends this store wrote under the chain's lock, each with the head it
+/// was chained after and the head it left: when every entry that landed between a plan's head and
+/// the head its batch then locks is of these batches (the usual case on one server, where the
+/// batch validated beside the one holding the lock follows it), what moved is known without
+/// asking the database, and the plan can even be chained after them before the lock is taken.
+///
+/// A path of batches from one head to another is only taken as the ledger's when both ends'
+/// hashes match: the chain's hash commits to every entry between them, so another writer's entries
+/// (another server, an import, a policy, a run, a sweep) in between never match and leave the
+/// question to the database.
+final class LandedBatches: Sendable {
+    /// What a batch wrote that a batch validated before it landed may have read (or, for a batch
+    /// being checked, what it read that another may have written): accounts and created ids.
+    struct Footprint: Sendable, Equatable {
+        var accounts: [AccountID] = []
+        var conversations: [ConversationID] = []
+        var feedback: [FeedbackID] = []
+
+        mutating func add(_ other: Footprint) {
+            accounts += other.accounts
+            conversations += other.conversations
+            feedback += other.feedback
+        }
+
+        /// Whether the two share no account and no id (a set of this one's, probed with the other's).
+        func isDisjoint(with other: Footprint) -> Bool {
+            func disjoint(_ mine: [String], _ theirs: [String]) -> Bool {
+                guard !mine.isEmpty, !theirs.isEmpty else { return true }
+                let set = Set(mine)
+                return !theirs.contains(where: set.contains)
+            }
+            return disjoint(accounts, other.accounts) && disjoint(conversations, other.conversations)
+                && disjoint(feedback, other.feedback)
+        }
+    }
+
+    struct Batch: Sendable {
+        /// The head the batch's entries were chained after, and the head they left.
+        var after: PostgresStore.Head
+        var newHead: PostgresStore.Head
+        var footprint: Footprint
+    }
+
+    /// How many batches are kept: two are committed at once, so a plan is overtaken by a few.
+    static let capacity = 8
+
+    private let recent = Mutex<[Batch]>([])
+
+    /// Records a batch about to be written under the lock.
+    func record(_ batch: Batch) {
+        recent.withLock { recent in
+            recent.append(batch)
+            if recent.count > Self.capacity { recent.removeFirst(recent.count - Self.capacity) }
+        }
+    }
+
+    /// Forgets a batch whose transaction did not commit (its entries are not the ledger's).
+    func forget(after head: PostgresStore.Head, newHead: PostgresStore.Head) {
+        recent.withLock { recent in
+            recent.removeAll { $0.after.names(head) && $0.newHead.names(newHead) }
+        }
+    }
+
+    /// What the batches recorded here wrote between `from` and `to`, when the entries between
+    /// them are exactly some of these batches' (nil otherwise: another writer's entries are
+    /// among them, or a batch is no longer recorded).
+    func footprint(from: PostgresStore.Head, to: PostgresStore.Head) -> Footprint? {
+        let batches = recent.withLock { $0 }
+        return Self.path(batches, from: from, to: to, depth: 0)
+    }
+
+    /// The batches recorded here that follow `from` one after the other, as far as they go: what
+    /// they wrote and the head the last one left (nil when none follows `from`). A plan chained
+    /// after that head is the ledger's if the lock then finds it there.
+    func following(_ from: PostgresStore.Head) -> (footprint: Footprint, end: PostgresStore.Head)? {
+        let batches = recent.withLock { $0 }
+        var footprint = Footprint()
+        var end = from
+        for _ in 0..<Self.capacity {
+            guard let next = batches.last(where: { $0.after.names(end) }) else { break }
+            footprint.add(next.footprint)
+            end = next.newHead
+        }
+        return end.names(from) ? nil : (footprint, end)
+    }
+
+    private static func path(_ batches: [Batch], from: PostgresStore.Head, to: PostgresStore.Head, depth: Int) -> Footprint? {
+        if from.lastSeq >= to.lastSeq { return from.names(to) ? Footprint() : nil }
+        guard depth < capacity else { return nil }
+        for batch in batches where batch.after.names(from) && batch.newHead.lastSeq <= to.lastSeq {
+            if var rest = path(batches, from: batch.newHead, to: to, depth: depth + 1) {
+                rest.add(batch.footprint)
+                return rest
+            }
+        }
+        return nil
+    }
+}
+
+extension PostgresStore.Head {
+    /// Whether both name the same entry of the chain (its seq and hash).
+    func names(_ other: PostgresStore.Head) -> Bool { lastSeq == other.lastSeq && lastHash == other.lastHash }
+}
+
+/// How the batches of appends validated before the chain's lock were found under it when entries
+/// had landed since their validation.
+public struct AppendPlanChecks: Sendable, Equatable {
+    /// Chained before the lock after this store's batches, found at the head they left: written
+    /// as they were.
+    public var prechained = 0
+    /// Only this store's batches had landed: checked against what they wrote, in memory.
+    public var inMemory = 0
+    /// Other writers' entries had landed: checked by a query.
+    public var byQuery = 0
+
+    public init(prechained: Int = 0, inMemory: Int = 0, byQuery: Int = 0) {
+        self.prechained = prechained
+        self.inMemory = inMemory
+        self.byQuery = byQuery
+    }
+}
