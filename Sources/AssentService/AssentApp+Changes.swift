@@ -71,8 +71,8 @@ extension AssentApp {
     }
 
     /// ``changes(after:limit:pseudonyms:)``, waiting up to `wait` for a first change when there is
-    /// none yet: woken by this process's writes at once, and reading again every
-    /// ``otherWritersPoll`` for those of other servers.
+    /// none yet: woken by this process's writes at once, by other servers' too where the store
+    /// announces them (``watchOtherWriters()``), and reading again every ``otherWritersPoll``.
     public func waitForChanges(after: Int64, limit: Int, wait: Duration, pseudonyms: Pseudonyms? = nil) async throws -> ChangePage {
         guard wait >= .zero, wait <= Self.maximumChangesWait else {
             throw AssentError.invalidArgument("wait must be 0 to \(Self.maximumChangesWait.components.seconds) seconds")

@@ -16,12 +16,15 @@ public final class AssentApp: Sendable {
     /// When this process last recorded each key's use (name → µs): a key used on every request
     /// is written at most once per ``ServiceKey/lastUseResolution``.
     private let keyUses = Mutex<[String: Int64]>([:])
-    /// Signalled after each write this process makes to the ledger: what long polls and the
-    /// webhook sender wait on.
+    /// Signalled after each write this process makes to the ledger, and, once
+    /// ``watchOtherWriters()`` is called on PostgreSQL, after each write of another server: what
+    /// long polls and the webhook sender wait on.
     public let ledgerWrites = LedgerSignal()
 
     /// How often a waiter (a long poll, the webhook sender) reads the ledger again for entries
-    /// that other processes or servers wrote: those of this process wake it at once.
+    /// that other processes or servers wrote: those of this process wake it at once, and so do
+    /// other servers' where the store announces them (``watchOtherWriters()``); the timer is what
+    /// is left when it does not (SQLite) or while it cannot (the database away).
     public let otherWritersPoll: Duration
 
     public init(store: any Store, clock: Clock = .system, otherWritersPoll: Duration = .seconds(1)) {
@@ -31,6 +34,14 @@ public final class AssentApp: Sendable {
     }
 
     public func now() -> Instant { clock.now() }
+
+    /// Wakes the waiters on ``ledgerWrites`` after writes by other processes and servers too,
+    /// where the store hears them (PostgreSQL's notifications); `serve` calls it once. Returns
+    /// whether the store does.
+    @discardableResult
+    public func watchOtherWriters() -> Bool {
+        store.watchLedgerWrites { [ledgerWrites] in ledgerWrites.notify() }
+    }
 
     // MARK: The store's state
 

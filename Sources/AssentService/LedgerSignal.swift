@@ -1,8 +1,9 @@
 import Synchronization
 
 /// Wakes those waiting for the ledger to grow (the change feed's long polls, the webhook sender)
-/// when this process writes to it. Writes by other processes or servers are not seen here: a
-/// waiter also wakes after its timeout and reads the ledger again.
+/// when this process writes to it, and when the store hears another's write
+/// (``AssentApp/watchOtherWriters()``); a waiter also wakes after its timeout and reads the
+/// ledger again.
 public final class LedgerSignal: Sendable {
     private struct State {
         var generation: UInt64 = 0

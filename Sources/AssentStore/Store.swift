@@ -195,12 +195,19 @@ public protocol Store: LedgerReading, LedgerWriting, LedgerAudit, RunStore, KeyS
     /// How long each batch of appends held the chain's lock, from taking it to its commit's end
     /// (nil where the store does not measure it): what bounds the rate of appends.
     func appendLockHolds() -> LockWaitStatistics?
+
+    /// Calls `onWrite` after every ledger write that commits on this database, whoever made it
+    /// (another process, another server), until the store closes; also once each time it starts
+    /// (or starts again) listening, since writes meanwhile were not heard. Returns false where the
+    /// store cannot hear others' writes (SQLite: its waiters read the ledger again on a timer).
+    func watchLedgerWrites(_ onWrite: @escaping @Sendable () -> Void) -> Bool
 }
 
 extension Store {
     public func cacheStatistics() -> [CacheStatistics] { [] }
     public func chainLockWaits() -> LockWaitStatistics? { nil }
     public func appendLockHolds() -> LockWaitStatistics? { nil }
+    public func watchLedgerWrites(_ onWrite: @escaping @Sendable () -> Void) -> Bool { false }
 }
 
 /// Waits for a lock: how many, their total, and quantiles of the most recent ones.

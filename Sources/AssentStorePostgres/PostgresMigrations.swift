@@ -291,5 +291,19 @@ enum PostgresMigrations {
                 CREATE TRIGGER feedback_entry_fixed BEFORE UPDATE OF seq ON feedback
                     FOR EACH ROW EXECUTE FUNCTION assent_refuse('a row''s ledger entry is fixed');
                 """),
+        Migration(
+            version: 7, name: "ledger writes announced to listeners",
+            sql: """
+                -- Every ledger write moves the head in its transaction: a notification on channel
+                -- assent_ledger (payload: the new last seq), delivered when it commits, wakes the
+                -- long polls and webhook senders of every server (PostgresStore.watchLedgerWrites).
+                CREATE FUNCTION assent_announce_ledger_write() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM pg_notify('assent_ledger', NEW.last_seq::text);
+                    RETURN NULL;
+                END $$;
+                CREATE TRIGGER ledger_head_announced AFTER UPDATE ON ledger_head
+                    FOR EACH ROW EXECUTE FUNCTION assent_announce_ledger_write();
+                """),
     ]
 }

@@ -32,6 +32,8 @@ public final class PostgresStore: Store {
     /// the lock were found unmoved or moved under it.
     let landedBatches = LandedBatches()
     let planChecks = Mutex(AppendPlanChecks())
+    /// The tasks listening for ledger writes (``watchLedgerWrites(_:)``), stopped by `close()`.
+    let listeners = Mutex<[Task<Void, Never>]>([])
 
     /// Settings of the PostgreSQL store.
     public struct Configuration: Sendable {
@@ -164,7 +166,8 @@ public final class PostgresStore: Store {
         var config = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
             tls: location.requireTLS ? .require(.makeClientConfiguration()) : .disable)
-        config.options.maximumConnections = max(2, configuration.maximumConnections)
+        // One more than asked: `serve` holds one while it listens for other servers' writes.
+        config.options.maximumConnections = max(2, configuration.maximumConnections) + 1
         config.options.connectTimeout = configuration.leaseTimeout
         config.options.additionalStartupParameters = [
             ("statement_timeout", String(configuration.statementTimeoutMs)),
@@ -200,8 +203,52 @@ public final class PostgresStore: Store {
             return closed
         }
         guard !wasClosed else { return }
+        let listening = listeners.withLock { listeners in
+            defer { listeners.removeAll() }
+            return listeners
+        }
+        for listener in listening {
+            listener.cancel()
+            await listener.value
+        }
         runner.cancel()
         await runner.value
+    }
+
+    /// The channel every ledger write notifies when it commits (migration 7's trigger on the head).
+    static let ledgerChannel = "assent_ledger"
+
+    /// Listens on ``ledgerChannel`` on one of the pool's connections (held while listening) and
+    /// calls `onWrite` for each notification, and once each time listening starts. When the
+    /// connection is lost (the database went away), listens again once a connection can be had,
+    /// trying every second.
+    public func watchLedgerWrites(_ onWrite: @escaping @Sendable () -> Void) -> Bool {
+        let client = self.client
+        let logger = self.logger
+        let listener = Task {
+            while !Task.isCancelled {
+                do {
+                    try await client.withConnection { connection in
+                        try await connection.listen(on: Self.ledgerChannel) { notifications in
+                            // Writes before the LISTEN took effect were not heard: read again now.
+                            onWrite()
+                            for try await _ in notifications { onWrite() }
+                        }
+                    }
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.debug("listening for ledger writes stopped; trying again", metadata: ["error": "\(type(of: error))"])
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        let accepted = listeners.withLock { listeners -> Bool in
+            if closed.withLock({ $0 }) { return false }
+            listeners.append(listener)
+            return true
+        }
+        if !accepted { listener.cancel() }
+        return accepted
     }
 
     deinit {

@@ -74,6 +74,8 @@ struct ServeCommand: AsyncParsableCommand {
         postgres.timelineCacheBytes = configuration.cacheBudget.timelineBytes
         postgres.ingestCacheBytes = configuration.cacheBudget.ingestBytes
         let app = AssentApp(store: try await self.store.open(sqlite: sqlite, postgres: postgres), clock: clock)
+        // Long polls and the webhook sender wake at other servers' writes too (PostgreSQL).
+        app.watchOtherWriters()
         var tour: DemoSetup.Tour?
         if demo {
             do {

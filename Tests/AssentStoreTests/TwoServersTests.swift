@@ -178,6 +178,56 @@ struct TwoServersTests {
             try await second.close()
         }
     }
+
+    @Test(
+        "a write through one instance is heard by the other where the store announces writes (PostgreSQL), not on SQLite",
+        .timeLimit(.minutes(1)), arguments: Backend.all)
+    func writesHeardAcrossInstances(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let listening = opened.store
+            let writing = try await opened.reopen()
+            try await writing.importLines(Self.member("a1"))
+            let (heard, hear) = AsyncStream.makeStream(of: Void.self)
+            let watching = listening.watchLedgerWrites { hear.yield() }
+            #expect(watching == (backend.name == "PostgreSQL"))
+            if watching {
+                var signals = heard.makeAsyncIterator()
+                // Once when listening starts (what was written before it was not heard) ...
+                #expect(await signals.next() != nil)
+                // ... then once per committed write of the other instance (the event; no timer).
+                _ = try await writing.append([Self.choice("a1", .off)], actor: "test", now: Self.now)
+                #expect(await signals.next() != nil)
+                _ = try await writing.append([Self.choice("a1", .on)], actor: "test", now: Self.now)
+                #expect(await signals.next() != nil)
+            }
+            try await writing.close()
+        }
+    }
+
+    @Test(
+        "a long poll on one server is woken by another server's write, its timer an hour (PostgreSQL)",
+        .timeLimit(.minutes(1)), arguments: Backend.all.filter { $0.name == "PostgreSQL" })
+    func longPollWokenByOtherServer(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let polled = AssentApp(store: opened.store, otherWritersPoll: .seconds(3_600))
+            let writing = try await opened.reopen()
+            try await writing.importLines(Self.member("a1"))
+            #expect(polled.watchOtherWriters())
+            // Listening has started once it signals (what was written before was not heard).
+            while polled.ledgerWrites.generation == 0 { await Task.yield() }
+            let listening = polled.ledgerWrites.generation
+            let head = try await polled.lastSeq()
+            async let page = polled.waitForChanges(after: head, limit: 10, wait: .seconds(30))
+            // Write once the poll waits (an event): this server does not write, its timer is an
+            // hour, so only the other server's announced write can wake the poll.
+            while polled.ledgerWrites.waiters == 0 { await Task.yield() }
+            _ = try await writing.append([Self.choice("a1", .off)], actor: "test", now: Self.now)
+            let answered = try await page
+            #expect(answered.changes.map(\.type) == [.trainingChoice])
+            #expect(polled.ledgerWrites.generation > listening, "woken by the other server's write")
+            try await writing.close()
+        }
+    }
 }
 
 @Suite("Clock skew between servers")
