@@ -7,6 +7,7 @@ public import Logging
 import NIOCore
 import NIOPosix
 public import ServiceLifecycle
+import Synchronization
 
 /// How the webhook sender behaves.
 public struct WebhookSettings: Sendable {
@@ -23,6 +24,9 @@ public struct WebhookSettings: Sendable {
     public var lease: Duration = .seconds(60)
     /// Deliveries sent at once.
     public var concurrency = 16
+    /// Resolves a webhook's host to its addresses (4 or 16 bytes each): the system's resolver;
+    /// tests give names of their own.
+    public var resolve: @Sendable (String, Int) throws -> [[UInt8]] = WebhookSender.systemResolve
 
     public init() {}
 
@@ -40,8 +44,13 @@ public struct WebhookSettings: Sendable {
 /// Sends the outbox's deliveries (issue 14): claims what is due (in order per account, leased
 /// so that servers share the work and a crash loses nothing), posts each signed body, and
 /// records the outcome — delivered on 2xx, else retried with exponential backoff and jitter for
-/// a day, then failed until `webhooks retry`. Woken by this server's writes; reads the outbox
-/// again every second for other servers'.
+/// a day, then failed until `webhooks retry`. Woken by this server's writes and, on PostgreSQL,
+/// other servers' (``AssentApp/watchOtherWriters()``); reads the outbox again every second anyway.
+///
+/// Each attempt resolves the webhook's host, checks every address, and connects to the address it
+/// checked (AsyncHTTPClient's DNS override; the request still names the host, and TLS verifies the
+/// host's certificate): a name that answers a public address to the check and a private one to
+/// the connection (DNS rebinding) cannot steer a delivery inward.
 public struct WebhookSender: Service {
     let app: AssentApp
     let settings: WebhookSettings
@@ -56,9 +65,8 @@ public struct WebhookSender: Service {
     }
 
     public func run() async throws {
-        let client = HTTPClient(
-            eventLoopGroupProvider: .singleton,
-            configuration: HTTPClient.Configuration(
+        let client = PinnedClients(
+            HTTPClient.Configuration(
                 redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(settings.timeout.components.seconds)))
         )
         await cancelWhenGracefulShutdown {
@@ -76,11 +84,11 @@ public struct WebhookSender: Service {
                 if !sent { await app.ledgerWrites.wait(after: generation, timeout: app.otherWritersPoll) }
             }
         }
-        try await client.shutdown()
+        await client.shutdown()
     }
 
     /// Sends one claim's deliveries. - Returns: whether there were any.
-    func sendDue(_ client: HTTPClient) async throws -> Bool {
+    func sendDue(_ client: PinnedClients) async throws -> Bool {
         let claimed: [WebhookDelivery]
         do {
             claimed = try await app.claimDeliveries(limit: settings.concurrency, lease: settings.lease)
@@ -99,7 +107,7 @@ public struct WebhookSender: Service {
         return true
     }
 
-    func send(_ delivery: WebhookDelivery, to webhook: Webhook?, client: HTTPClient) async {
+    func send(_ delivery: WebhookDelivery, to webhook: Webhook?, client: PinnedClients) async {
         let outcome: DeliveryOutcome
         do {
             guard let webhook, webhook.removedAt == nil else {
@@ -141,9 +149,11 @@ public struct WebhookSender: Service {
 
     /// Posts the signed body; returns the status. - Throws: when the address is refused or the
     /// receiver cannot be reached.
-    func post(_ delivery: WebhookDelivery, to webhook: Webhook, client: HTTPClient) async throws -> Int {
+    func post(_ delivery: WebhookDelivery, to webhook: Webhook, client clients: PinnedClients) async throws -> Int {
         let address = try WebhookAddress.parse(webhook.url, allowLoopback: settings.allowLoopback)
-        try await Self.checkResolved(address, allowLoopback: settings.allowLoopback)
+        let checked = try await Self.checkResolved(address, allowLoopback: settings.allowLoopback, resolve: settings.resolve)
+        // Connect to the address just checked, not to what the name resolves to next.
+        let client = clients.client(host: address.host, address: checked)
         let body = try await app.deliveryBody(delivery)
         var request = HTTPClientRequest(url: webhook.url)
         request.method = .POST
@@ -162,9 +172,14 @@ public struct WebhookSender: Service {
 
     /// Resolves the host and refuses it when any address it names is private, link-local or
     /// otherwise inside (loopback only when allowed): a name cannot smuggle a delivery inward.
-    static func checkResolved(_ address: WebhookAddress, allowLoopback: Bool) async throws {
-        let addresses = try await NIOThreadPool.singleton.runIfActive { try resolve(address.host, port: address.port) }
-        guard !addresses.isEmpty else { throw AssentError.invalidArgument("\(address.host) does not resolve") }
+    /// - Returns: the address to connect to, every one having been checked: the first IPv4 one if
+    ///   any (reachable from the most networks; a connection to one address has no other to fall
+    ///   back to), else the first.
+    static func checkResolved(
+        _ address: WebhookAddress, allowLoopback: Bool, resolve: @escaping @Sendable (String, Int) throws -> [[UInt8]]
+    ) async throws -> [UInt8] {
+        let addresses = try await NIOThreadPool.singleton.runIfActive { try resolve(address.host, address.port) }
+        guard let first = addresses.first else { throw AssentError.invalidArgument("\(address.host) does not resolve") }
         for bytes in addresses {
             if WebhookAddress.isLoopback(bytes) {
                 guard allowLoopback else { throw AssentError.invalidArgument("\(address.host) resolves to loopback") }
@@ -172,11 +187,15 @@ public struct WebhookSender: Service {
                 throw AssentError.invalidArgument("\(address.host) resolves to a \(range) address")
             }
         }
+        return addresses.first { $0.count == 4 } ?? first
     }
 
-    static func resolve(_ host: String, port: Int) throws -> [[UInt8]] {
+    /// The addresses the system's resolver gives for `host` (4 or 16 bytes each).
+    @Sendable public static func systemResolve(_ host: String, port: Int) throws -> [[UInt8]] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        // Only the families this machine has an address of: none it could not connect to.
+        hints.ai_flags = AI_ADDRCONFIG
         var result: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &result)
         guard status == 0, let first = result else { throw AssentError.invalidArgument("\(host) does not resolve") }
@@ -198,5 +217,54 @@ public struct WebhookSender: Service {
             cursor = info.pointee.ai_next
         }
         return addresses
+    }
+}
+
+/// HTTP clients that connect each host to an address the sender checked: one client per host and
+/// address (AsyncHTTPClient's `dnsOverride` is per client), kept for reuse, the oldest shut down
+/// past ``limit``.
+final class PinnedClients: Sendable {
+    static let limit = 32
+
+    private let configuration: HTTPClient.Configuration
+    private let clients = Mutex<[(key: String, client: HTTPClient)]>([])
+
+    init(_ configuration: HTTPClient.Configuration) { self.configuration = configuration }
+
+    /// The client whose connections to `host` go to `address`.
+    func client(host: String, address: [UInt8]) -> HTTPClient {
+        let literal = Self.literal(address)
+        let key = host + " " + literal
+        let (client, retired) = clients.withLock { clients -> (HTTPClient, [HTTPClient]) in
+            if let found = clients.first(where: { $0.key == key }) { return (found.client, []) }
+            var configuration = self.configuration
+            configuration.dnsOverride = [host: literal]
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            clients.append((key, client))
+            let retired = clients.count > Self.limit ? clients.prefix(clients.count - Self.limit).map(\.client) : []
+            clients.removeFirst(retired.count)
+            return (client, retired)
+        }
+        // A retired client finishes what it is sending, then closes.
+        for old in retired { Task { try? await old.shutdown() } }
+        return client
+    }
+
+    func shutdown() async {
+        let all = clients.withLock { clients in
+            defer { clients.removeAll() }
+            return clients.map(\.client)
+        }
+        for client in all { try? await client.shutdown() }
+    }
+
+    /// An address's text: dotted IPv4, or IPv6 as `inet_ntop` writes it.
+    static func literal(_ address: [UInt8]) -> String {
+        if address.count == 4 { return address.map(String.init).joined(separator: ".") }
+        var storage = in6_addr()
+        withUnsafeMutableBytes(of: &storage) { $0.copyBytes(from: address.prefix(16)) }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard inet_ntop(AF_INET6, &storage, &text, socklen_t(text.count)) != nil else { return "::" }
+        return String(cString: text)
     }
 }

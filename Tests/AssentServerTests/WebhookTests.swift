@@ -1,5 +1,5 @@
 import AssentCore
-import AssentServer
+@testable import AssentServer
 import AssentStore
 import AssentService
 import Foundation
@@ -163,6 +163,57 @@ struct WebhookTests {
         }
         #expect(deliveries.count == expected)
         #expect(deliveries.allSatisfy { $0.state == "delivered" })
+    }
+
+    @Test(
+        "a delivery connects to the address its check resolved, not to a second lookup of the name (DNS rebinding)",
+        .timeLimit(.minutes(1)))
+    func pinnedAddress() async throws {
+        let fixture = try await ServerFixture.make { $0.webhooks.allowLoopback = true }
+        let receiver = try await WebhookReceiver(failures: 0)
+        let admin = try #require(fixture.keys["admin"])
+        var settings = WebhookSettings()
+        settings.allowLoopback = true
+        // Only the sender's own resolver knows this name (the system's does not): a delivery that
+        // arrives was sent to the address the check saw.
+        settings.resolve = { host, port in
+            host == "rebind.localhost" ? [[127, 0, 0, 1]] : try WebhookSender.systemResolve(host, port: port)
+        }
+        var quiet = Logger(label: "webhooks")
+        quiet.logLevel = .critical
+        let sender = Task { try await WebhookSender(app: fixture.app, settings: settings, metrics: ServerMetrics(), logger: quiet).run() }
+        defer { sender.cancel() }
+        try await fixture.test { client async throws in
+            let added = try await client.call(
+                .post, "/v1/webhooks", bearer: admin, body: #"{"url":"http://rebind.localhost:\#(receiver.port)/hook","events":["choice"]}"#
+            )
+            #expect(added.status == 201, "\(added.text)")
+            let a1 = try await fixture.token("a1")
+            #expect(try await client.call(.put, "/v1/me/settings", bearer: a1, body: #"{"training":"off"}"#).status == 200)
+        }
+        await receiver.waitFor(1)
+        #expect(receiver.received.count >= 1)
+    }
+
+    @Test("the checked address: every address of the name must pass; the first is the one connected to")
+    func checkedAddress() async throws {
+        let address = try WebhookAddress.parse("https://hooks.example.com/in", allowLoopback: false)
+        let public4: [UInt8] = [93, 184, 216, 34]
+        let checked = try await WebhookSender.checkResolved(address, allowLoopback: false) { _, _ in [public4, [8, 8, 8, 8]] }
+        #expect(checked == public4)
+        // IPv4 preferred: the connection has no other address to fall back to.
+        let public6: [UInt8] = [0x2a, 0x00, 0x14, 0x50] + [UInt8](repeating: 0, count: 11) + [1]
+        #expect(try await WebhookSender.checkResolved(address, allowLoopback: false) { _, _ in [public6, public4] } == public4)
+        #expect(try await WebhookSender.checkResolved(address, allowLoopback: false) { _, _ in [public6] } == public6)
+        // One private address among public ones is enough to refuse (the connection might take it).
+        await #expect(throws: AssentError.self) {
+            _ = try await WebhookSender.checkResolved(address, allowLoopback: false) { _, _ in [public4, [10, 0, 0, 1]] }
+        }
+        await #expect(throws: AssentError.self) {
+            _ = try await WebhookSender.checkResolved(address, allowLoopback: false) { _, _ in [] }
+        }
+        #expect(PinnedClients.literal(public4) == "93.184.216.34")
+        #expect(PinnedClients.literal([0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]) == "2001:db8::1")
     }
 
     @Test("webhook URLs: https to public addresses only; private, link-local and loopback ranges refused (SSRF)")
