@@ -453,9 +453,10 @@ extension PostgresStore {
     }
 
     /// Whether anything a plan made before the lock read has moved since its head (the lock is
-    /// held): when entries landed (`headMoved`), a policy version applied, an entry of one of the
-    /// batch's accounts, an id the batch creates taken; and, entries or not, a stored
-    /// Idempotency-Key of the batch written or removed meanwhile.
+    /// held, at `head`): when entries landed, a policy version applied, an entry of one of the
+    /// batch's accounts, an id the batch creates taken — known in memory when only this store's
+    /// batches landed (``LandedBatches``), else asked of the database; and, entries or not, a
+    /// stored Idempotency-Key of the batch written or removed meanwhile.
     func moved(_ plan: AppendPlan, head: Head, requests: [GroupCommit.Request], _ connection: PostgresConnection) async throws -> Bool {
         if head.lastSeq != plan.head.lastSeq {
             if let landed = landedBatches.footprint(from: plan.head, to: head) {
