@@ -67,8 +67,8 @@ public struct WebhookSender: Service {
     public func run() async throws {
         let client = PinnedClients(
             HTTPClient.Configuration(
-                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(settings.timeout.components.seconds)))
-        )
+                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(settings.timeout.components.seconds))),
+            requestTimeout: settings.timeout)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let generation = app.ledgerWrites.generation
@@ -221,34 +221,55 @@ public struct WebhookSender: Service {
 }
 
 /// HTTP clients that connect each host to an address the sender checked: one client per host and
-/// address (AsyncHTTPClient's `dnsOverride` is per client), kept for reuse, the oldest shut down
-/// past ``limit``.
+/// address (AsyncHTTPClient's `dnsOverride` is per client), kept for reuse, the least recently
+/// used retired past ``limit``.
 final class PinnedClients: Sendable {
-    static let limit = 32
+    let limit: Int
+    /// How long a send may take: a retired client is shut down only after it, so that a send
+    /// already on it ends as it would have (every send has this deadline).
+    let requestTimeout: Duration
 
     private let configuration: HTTPClient.Configuration
+    /// Least recently used first.
     private let clients = Mutex<[(key: String, client: HTTPClient)]>([])
 
-    init(_ configuration: HTTPClient.Configuration) { self.configuration = configuration }
+    init(_ configuration: HTTPClient.Configuration, requestTimeout: Duration, limit: Int = 32) {
+        self.configuration = configuration
+        self.requestTimeout = requestTimeout
+        self.limit = limit
+    }
 
     /// The client whose connections to `host` go to `address`.
     func client(host: String, address: [UInt8]) -> HTTPClient {
         let literal = Self.literal(address)
         let key = host + " " + literal
         let (client, retired) = clients.withLock { clients -> (HTTPClient, [HTTPClient]) in
-            if let found = clients.first(where: { $0.key == key }) { return (found.client, []) }
+            if let k = clients.firstIndex(where: { $0.key == key }) {
+                let found = clients.remove(at: k)
+                clients.append(found)
+                return (found.client, [])
+            }
             var configuration = self.configuration
             configuration.dnsOverride = [host: literal]
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             clients.append((key, client))
-            let retired = clients.count > Self.limit ? clients.prefix(clients.count - Self.limit).map(\.client) : []
+            let retired = clients.count > limit ? clients.prefix(clients.count - limit).map(\.client) : []
             clients.removeFirst(retired.count)
             return (client, retired)
         }
-        // A retired client finishes what it is sending, then closes.
-        for old in retired { Task { try? await old.shutdown() } }
+        // A retired client's sends end by their deadline; then it closes.
+        let grace = requestTimeout + .seconds(5)
+        for old in retired {
+            Task {
+                try? await Task.sleep(for: grace)
+                try? await old.shutdown()
+            }
+        }
         return client
     }
+
+    /// The pairs held, least recently used first (for tests).
+    var keys: [String] { clients.withLock { $0.map(\.key) } }
 
     func shutdown() async {
         let all = clients.withLock { clients in

@@ -1,6 +1,7 @@
 import AssentCore
 @testable import AssentServer
 import AssentStore
+import AsyncHTTPClient
 import AssentService
 import Foundation
 import Hummingbird
@@ -213,6 +214,15 @@ struct WebhookTests {
             _ = try await WebhookSender.checkResolved(address, allowLoopback: false) { _, _ in [] }
         }
         #expect(PinnedClients.literal(public4) == "93.184.216.34")
+        // One client per host and address, reused; past the limit the least recently used is retired.
+        let clients = PinnedClients(HTTPClient.Configuration(), requestTimeout: .seconds(1), limit: 2)
+        let first = clients.client(host: "a.example.com", address: public4)
+        #expect(clients.client(host: "a.example.com", address: public4) === first)
+        _ = clients.client(host: "b.example.com", address: public4)
+        _ = clients.client(host: "a.example.com", address: public4)  // used again: now the most recent
+        _ = clients.client(host: "a.example.com", address: [8, 8, 8, 8])  // the name moved: a client of its own
+        #expect(clients.keys == ["a.example.com 93.184.216.34", "a.example.com 8.8.8.8"])
+        await clients.shutdown()
         #expect(PinnedClients.literal([0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]) == "2001:db8::1")
     }
 
