@@ -286,6 +286,6 @@ final class PinnedClients: Sendable {
         withUnsafeMutableBytes(of: &storage) { $0.copyBytes(from: address.prefix(16)) }
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         guard inet_ntop(AF_INET6, &storage, &text, socklen_t(text.count)) != nil else { return "::" }
-        return String(cString: text)
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
