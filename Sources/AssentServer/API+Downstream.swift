@@ -40,7 +40,8 @@ extension API {
             let events = try fields.optionalStringArray("events")
             try fields.refuseUnknownFields()
             let categories = try Webhook.Category.parseList((events ?? Webhook.Category.allCases.map(\.rawValue)).joined(separator: ","))
-            let webhook = try await app.addWebhook(url: url, categories: categories, allowLoopback: configuration.webhooks.allowLoopback)
+            let webhook = try await app.addWebhook(
+                url: url, categories: categories, allowLoopback: configuration.webhooks.allowLoopback, secrets: configuration.secrets)
             var json = webhook.json
             json["secret"] = .string(webhook.secret)
             return JSONValue.object(json).response(status: .created)

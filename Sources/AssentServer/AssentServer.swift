@@ -77,7 +77,8 @@ public enum AssentServer {
         let built = try await build(app: app, configuration: configuration, metrics: ServerMetrics())
         var services: [any Service] = [
             DashboardRefresher(cache: built.dashboards, app: app),
-            WebhookSender(app: app, settings: configuration.webhooks, metrics: built.api.metrics, logger: logger),
+            WebhookSender(
+                app: app, settings: configuration.webhooks, metrics: built.api.metrics, logger: logger, secrets: configuration.secrets),
         ]
         if configuration.sweepIntervalSeconds > 0 {
             services.append(SweepService(api: built.api, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger))

@@ -1,5 +1,5 @@
 import AssentCore
-import AssentStore
+public import AssentStore
 public import AssentService
 import AsyncHTTPClient
 import Foundation
@@ -56,12 +56,23 @@ public struct WebhookSender: Service {
     let settings: WebhookSettings
     let metrics: ServerMetrics
     let logger: Logger
+    /// Where the key that opens the webhooks' sealed signing secrets comes from.
+    let secrets: DeploymentSecrets
+    /// That key's seal, read once, when a sealed secret is first met (the key never changes
+    /// while the server runs: a file's, or a database row written once).
+    private let seal = SealCache()
 
-    public init(app: AssentApp, settings: WebhookSettings, metrics: ServerMetrics, logger: Logger) {
+    private final class SealCache: Sendable {
+        let value = Mutex<WebhookSecretSeal?>(nil)
+    }
+
+    public init(app: AssentApp, settings: WebhookSettings, metrics: ServerMetrics, logger: Logger, secrets: DeploymentSecrets = .inDatabase)
+    {
         self.app = app
         self.settings = settings
         self.metrics = metrics
         self.logger = logger
+        self.secrets = secrets
     }
 
     public func run() async throws {
@@ -155,12 +166,13 @@ public struct WebhookSender: Service {
         // Connect to the address just checked, not to what the name resolves to next.
         let client = clients.client(host: address.host, address: checked)
         let body = try await app.deliveryBody(delivery)
+        let secret = try await signingSecret(of: webhook)
         var request = HTTPClientRequest(url: webhook.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "Assent-Webhooks/1")
         request.headers.add(
-            name: "Assent-Signature", value: WebhookSignature.header(body: body, secret: webhook.secret, at: Clock.wallNow()))
+            name: "Assent-Signature", value: WebhookSignature.header(body: body, secret: secret, at: Clock.wallNow()))
         request.headers.add(name: "Assent-Delivery", value: String(delivery.id))
         request.headers.add(name: "Assent-Seq", value: String(delivery.seq))
         request.body = .bytes(ByteBuffer(string: body))
@@ -168,6 +180,21 @@ public struct WebhookSender: Service {
         // Read (at most 64 KiB of) the answer so the connection can be reused; its text is not kept.
         _ = try? await response.body.collect(upTo: 64 << 10)
         return Int(response.status.code)
+    }
+
+    /// The secret deliveries to `webhook` are signed with: its stored secret opened (as it is
+    /// when stored before secrets were sealed). - Throws: `invalid_argument` when it does not open
+    /// under this deployment's key — the attempt fails and is retried; nothing is signed wrongly.
+    func signingSecret(of webhook: Webhook) async throws -> String {
+        guard WebhookSecretSeal.isSealed(webhook.secret) else { return webhook.secret }
+        let seal: WebhookSecretSeal
+        if let cached = self.seal.value.withLock({ $0 }) {
+            seal = cached
+        } else {
+            seal = try await app.webhookSeal(secrets: secrets)
+            self.seal.value.withLock { $0 = seal }
+        }
+        return try seal.open(webhook.secret, webhook: webhook.id)
     }
 
     /// Resolves the host and refuses it when any address it names is private, link-local or

@@ -7,15 +7,21 @@ import Crypto
 // time — their retries, their age, the signature's timestamp a receiver checks against its own
 // clock — so they read the wall clock, never the (demo-movable) clock of the rules.
 extension AssentApp {
-    /// Adds a webhook; returns it with its signing secret, shown this once.
-    /// - Throws: `invalid_argument` for a URL that is not allowed (``WebhookAddress``).
-    public func addWebhook(url: String, categories: Set<Webhook.Category>, allowLoopback: Bool) async throws -> Webhook {
+    /// Adds a webhook; returns it with its signing secret, shown this once (stored sealed under
+    /// the deployment's `webhook-secrets` key from `secrets`: ``WebhookSecretSeal``).
+    /// - Throws: `invalid_argument` for a URL that is not allowed (``WebhookAddress``), or a
+    ///   secrets file without `webhook-secrets`.
+    public func addWebhook(
+        url: String, categories: Set<Webhook.Category>, allowLoopback: Bool, secrets: DeploymentSecrets = .inDatabase
+    ) async throws -> Webhook {
         let address = try WebhookAddress.parse(url, allowLoopback: allowLoopback)
         var generator = SystemRandomNumberGenerator()
         func random(_ count: Int) -> String { Digest.hex((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }) }
         let webhook = Webhook(
             id: "wh_" + random(8), url: address.url, categories: categories, secret: "whsec_" + random(32), createdAt: Clock.wallNow())
-        try await store.createWebhook(webhook)
+        var stored = webhook
+        stored.secret = try await webhookSeal(secrets: secrets).seal(webhook.secret, webhook: webhook.id)
+        try await store.createWebhook(stored)
         return webhook
     }
 

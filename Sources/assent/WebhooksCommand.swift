@@ -28,8 +28,9 @@ struct WebhooksCommand: AsyncParsableCommand {
         func run() async throws {
             let categories = try Webhook.Category.parseList(events ?? Webhook.Category.allCases.map(\.rawValue).joined(separator: ","))
             let allowLoopback = ProcessInfo.processInfo.environment["ASSENT_WEBHOOKS_ALLOW_LOOPBACK"] == "1"
+            let secrets = try DeploymentSecrets.fromEnvironment(ProcessInfo.processInfo.environment)
             let webhook = try await withStore(store) {
-                try await $0.addWebhook(url: url, categories: categories, allowLoopback: allowLoopback)
+                try await $0.addWebhook(url: url, categories: categories, allowLoopback: allowLoopback, secrets: secrets)
             }
             if output.json {
                 var json = webhook.json

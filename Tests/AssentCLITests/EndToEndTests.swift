@@ -436,7 +436,7 @@ struct EndToEndTests {
         #expect(mode?.intValue == 0o600)
         let secrets = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ws.path("secrets.json")))) as? [String: String])
-        #expect(Set(secrets.keys) == ["export-pseudonyms", "page-sessions", "console-sessions", "receipt-signing"])
+        #expect(Set(secrets.keys) == ["export-pseudonyms", "page-sessions", "console-sessions", "receipt-signing", "webhook-secrets"])
         #expect(secrets.values.allSatisfy { $0.count == 64 })
     }
 
@@ -602,6 +602,23 @@ struct EndToEndTests {
         }
         #expect(
             try ws.run(["webhooks", "add", "--url", "https://a.example", "--events", "gossip"]).stderr.contains("unknown webhook event"))
+        // With ASSENT_SECRETS_FILE the key sealing the secrets comes from the file; a file made
+        // before secrets were sealed lacks it, and the error says which secret to add.
+        #expect(try ws.run(["secrets", "init", "--out", ws.path("secrets.json")], database: false).status == 0)
+        let fromFile = try ws.run(
+            ["webhooks", "add", "--url", "https://hooks.example.com/b", "--json"],
+            environment: ["ASSENT_SECRETS_FILE": ws.path("secrets.json")])
+        #expect(fromFile.status == 0, "\(fromFile.stderr)")
+        #expect(try ws.run(["webhooks", "remove", try #require(try fromFile.json()["id"] as? String)]).status == 0)
+        let text = try String(contentsOfFile: ws.path("secrets.json"), encoding: .utf8)
+        guard case .object(var older) = try JSONValue.parse(text) else { throw AssentError.invalidArgument("not an object") }
+        older["webhook-secrets"] = nil
+        try ws.write("older.json", [JSONValue.object(older).canonicalText])
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: ws.path("older.json"))
+        let lacking = try ws.run(
+            ["webhooks", "add", "--url", "https://hooks.example.com/c"], environment: ["ASSENT_SECRETS_FILE": ws.path("older.json")])
+        #expect(lacking.status == 1)
+        #expect(lacking.stderr.hasPrefix("error: invalid_argument: ASSENT_SECRETS_FILE has no secret webhook-secrets"), "\(lacking.stderr)")
         try ws.write(
             "e.jsonl",
             [

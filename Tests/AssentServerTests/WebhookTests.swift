@@ -164,6 +164,9 @@ struct WebhookTests {
         }
         #expect(deliveries.count == expected)
         #expect(deliveries.allSatisfy { $0.state == "delivered" })
+        // What the database holds is sealed: not the secret the deliveries were signed with.
+        let stored = try #require(try await fixture.app.webhooks().first?.secret)
+        #expect(stored.hasPrefix("sealed:v1:") && !stored.contains(secret), "\(stored)")
     }
 
     @Test(
@@ -278,5 +281,50 @@ struct WebhookTests {
         #expect(settings.delay(afterAttempts: 4, jitter: 0) == .seconds(20))
         #expect(settings.delay(afterAttempts: 30, jitter: 1) == .seconds(3_600))
         #expect(settings.delay(afterAttempts: 1_000, jitter: 0.5) == .milliseconds(2_700_000))
+    }
+}
+
+@Suite("Webhook secrets sealed at rest")
+struct WebhookSecretSealTests {
+    static func key(_ byte: UInt8) -> [UInt8] { [UInt8](repeating: byte, count: 32) }
+
+    @Test("sealed and opened under the same key, for the same webhook; each sealing differs")
+    func roundTrip() throws {
+        let seal = WebhookSecretSeal(key: Self.key(1))
+        let stored = try seal.seal("whsec_abc", webhook: "wh_1")
+        #expect(WebhookSecretSeal.isSealed(stored))
+        #expect(!stored.contains("whsec_abc"))
+        #expect(try seal.open(stored, webhook: "wh_1") == "whsec_abc")
+        #expect(try seal.seal("whsec_abc", webhook: "wh_1") != stored, "a fresh nonce each time")
+    }
+
+    @Test("refused: another key, another webhook, a changed byte; a secret stored in clear is used as it is")
+    func refusals() throws {
+        let seal = WebhookSecretSeal(key: Self.key(1))
+        let stored = try seal.seal("whsec_abc", webhook: "wh_1")
+        #expect(throws: AssentError.self) { try WebhookSecretSeal(key: Self.key(2)).open(stored, webhook: "wh_1") }
+        #expect(throws: AssentError.self) { try seal.open(stored, webhook: "wh_2") }
+        var bytes = Array(stored.utf8)
+        bytes[bytes.count - 3] = bytes[bytes.count - 3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        #expect(throws: AssentError.self) { try seal.open(String(decoding: bytes, as: UTF8.self), webhook: "wh_1") }
+        #expect(throws: AssentError.self) { try seal.open("sealed:v1:not base64!", webhook: "wh_1") }
+        #expect(try seal.open("whsec_from_before", webhook: "wh_1") == "whsec_from_before")
+    }
+
+    @Test("the sender signs with the opened secret, and refuses one sealed under another deployment's key")
+    func sender() async throws {
+        let fixture = try await ServerFixture.make()
+        let sender = WebhookSender(app: fixture.app, settings: WebhookSettings(), metrics: ServerMetrics(), logger: Logger(label: "t"))
+        let own = try await fixture.app.webhookSeal(secrets: .inDatabase)
+        let mine = Webhook(
+            id: "wh_1", url: "https://example.com/h", categories: [.choice], secret: try own.seal("whsec_1", webhook: "wh_1"),
+            createdAt: Clock.wallNow())
+        #expect(try await sender.signingSecret(of: mine) == "whsec_1")
+        let foreign = Webhook(
+            id: "wh_2", url: "https://example.com/h", categories: [.choice],
+            secret: try WebhookSecretSeal(key: Self.key(9)).seal("whsec_2", webhook: "wh_2"), createdAt: Clock.wallNow())
+        await #expect(throws: AssentError.self) { try await sender.signingSecret(of: foreign) }
+        let clear = Webhook(id: "wh_3", url: "https://example.com/h", categories: [.choice], secret: "whsec_3", createdAt: Clock.wallNow())
+        #expect(try await sender.signingSecret(of: clear) == "whsec_3")
     }
 }
