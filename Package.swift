@@ -144,6 +144,7 @@ let package = Package(
             dependencies: [
                 "AssentCore", "AssentStore", "AssentStoreSQLite", "AssentStorePostgres", "AssentService", "AssentDemo",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],

@@ -215,21 +215,46 @@ public final class PostgresStore: Store {
         await runner.value
     }
 
+    /// Whether the listener is in an outage, so that each outage is reported once.
+    final class ListenerOutage: Sendable {
+        private let inOutage = Mutex(false)
+
+        /// Listening failed: true when this begins an outage (report it).
+        func began() -> Bool {
+            inOutage.withLock { state in
+                defer { state = true }
+                return !state
+            }
+        }
+
+        /// Listening (re)started: true when this ends an outage (report it).
+        func ended() -> Bool {
+            inOutage.withLock { state in
+                defer { state = false }
+                return state
+            }
+        }
+    }
+
     /// The channel every ledger write notifies when it commits (migration 7's trigger on the head).
     static let ledgerChannel = "assent_ledger"
 
     /// Listens on ``ledgerChannel`` on one of the pool's connections (held while listening) and
     /// calls `onWrite` for each notification, and once each time listening starts. When the
     /// connection is lost (the database went away), listens again once a connection can be had,
-    /// trying every second.
+    /// trying every second. An operator is told: a warning when listening stops (once per outage:
+    /// other servers' writes are then only noticed by the one-second reads) and a notice when it
+    /// is back.
     public func watchLedgerWrites(_ onWrite: @escaping @Sendable () -> Void) -> Bool {
         let client = self.client
         let logger = self.logger
         let listener = Task {
+            let outage = ListenerOutage()
             while !Task.isCancelled {
                 do {
                     try await client.withConnection { connection in
                         try await connection.listen(on: Self.ledgerChannel) { notifications in
+                            if outage.ended() { logger.notice("listening for other servers' ledger writes again") }
                             // Writes before the LISTEN took effect were not heard: read again now.
                             onWrite()
                             for try await _ in notifications { onWrite() }
@@ -237,7 +262,14 @@ public final class PostgresStore: Store {
                     }
                 } catch {
                     if Task.isCancelled { break }
-                    logger.debug("listening for ledger writes stopped; trying again", metadata: ["error": "\(type(of: error))"])
+                    let metadata: Logger.Metadata = ["error": "\(type(of: error))"]
+                    if outage.began() {
+                        logger.warning(
+                            "not listening for other servers' ledger writes: long polls and webhook sends notice them within a second, not at once; trying again every second",
+                            metadata: metadata)
+                    } else {
+                        logger.debug("listening for ledger writes: still trying", metadata: metadata)
+                    }
                 }
                 try? await Task.sleep(for: .seconds(1))
             }
