@@ -40,7 +40,7 @@ public enum AssentServer {
             userWrites: RateLimiter(configuration.userWriteRate),
             receipts: try ReceiptSigner(
                 seed: try await app.deploymentKey(named: "receipt-signing", secrets: configuration.secrets),
-                controller: configuration.controllerName),
+                controller: configuration.controllerName, retiredKeys: configuration.retiredReceiptKeys),
             pseudonyms: Pseudonyms(key: try await app.deploymentKey(named: "export-pseudonyms", secrets: configuration.secrets)))
         api.register(on: router)
         let pages = try await Pages.load(

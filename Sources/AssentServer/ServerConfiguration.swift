@@ -1,5 +1,7 @@
 public import AssentCore
 public import AssentStore
+import AssentService
+public import Crypto
 import Foundation
 
 /// How `assent serve` runs. Every field has a default and an environment variable.
@@ -54,6 +56,9 @@ public struct ServerConfiguration: Sendable {
     /// The controller named in consent receipts (`ASSENT_CONTROLLER_NAME`): who decides what the
     /// data is used for.
     public var controllerName = "the operator of this Assent deployment"
+    /// Receipt-signing public keys retired by a rotation, still published in the JWKS
+    /// (`ASSENT_RECEIPT_RETIRED_KEYS`: their `x`, comma-separated).
+    public var retiredReceiptKeys: [Curve25519.Signing.PublicKey] = []
     /// The webhook sender: which addresses webhooks may have, retries.
     public var webhooks = WebhookSettings()
 
@@ -145,6 +150,15 @@ public struct ServerConfiguration: Sendable {
         }
         if let name = environment["ASSENT_CONTROLLER_NAME"]?.trimmingCharacters(in: .whitespaces), !name.isEmpty {
             configuration.controllerName = name
+        }
+        if let text = environment["ASSENT_RECEIPT_RETIRED_KEYS"] {
+            for x in text.split(separator: ",") {
+                do {
+                    configuration.retiredReceiptKeys.append(try ReceiptSigner.publicKey(x: x.trimmingCharacters(in: .whitespaces)))
+                } catch {
+                    throw .invalidArgument("ASSENT_RECEIPT_RETIRED_KEYS: \(error.message)")
+                }
+            }
         }
         return configuration
     }

@@ -12,25 +12,46 @@ public struct ReceiptSigner: Sendable {
     public let privateKey: Curve25519.Signing.PrivateKey
     /// Who decides the purposes of the processing (TS 27560's controller).
     public let controller: String
+    /// Public keys that signed receipts before the `receipt-signing` secret was rotated
+    /// (`ASSENT_RECEIPT_RETIRED_KEYS`): published beside the current one, so that a receipt
+    /// handed out before the rotation still verifies. Nothing is signed with them.
+    public let retiredKeys: [Curve25519.Signing.PublicKey]
 
     /// - Parameter seed: 32 bytes (the deployment's `receipt-signing` secret).
-    public init(seed: [UInt8], controller: String) throws {
-        privateKey = try Curve25519.Signing.PrivateKey(rawRepresentation: seed.prefix(32))
+    public init(seed: [UInt8], controller: String, retiredKeys: [Curve25519.Signing.PublicKey] = []) throws {
+        let privateKey = try Curve25519.Signing.PrivateKey(rawRepresentation: seed.prefix(32))
+        self.privateKey = privateKey
         self.controller = controller
+        self.retiredKeys = retiredKeys.filter { $0.rawRepresentation != privateKey.publicKey.rawRepresentation }
     }
 
     /// The key's id: the first 16 hex digits of the SHA-256 of the public key.
-    public var keyID: String { String(Digest.hex(SHA256.hash(data: privateKey.publicKey.rawRepresentation)).prefix(16)) }
+    public var keyID: String { Self.keyID(of: privateKey.publicKey) }
 
-    /// The JWKS that verifies this signer's receipts (RFC 8037's OKP key).
+    static func keyID(of key: Curve25519.Signing.PublicKey) -> String {
+        String(Digest.hex(SHA256.hash(data: key.rawRepresentation)).prefix(16))
+    }
+
+    /// A public key as the JWKS gives it (`x`: base64url of its 32 bytes), for
+    /// `ASSENT_RECEIPT_RETIRED_KEYS`. - Throws: `invalid_argument` when it is not one.
+    public static func publicKey(x text: String) throws(AssentError) -> Curve25519.Signing.PublicKey {
+        guard let bytes = Base64URL.decode(text), bytes.count == 32,
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: bytes)
+        else { throw .invalidArgument("\"\(text)\" is not an Ed25519 public key as the JWKS gives it (x: 43 base64url characters)") }
+        return key
+    }
+
+    /// The JWKS that verifies this signer's receipts (RFC 8037's OKP keys): the current key first,
+    /// then the retired ones.
     public var jwks: JSONValue {
         .object([
-            "keys": .array([
-                .object([
-                    "kty": .string("OKP"), "crv": .string("Ed25519"), "alg": .string("EdDSA"), "use": .string("sig"),
-                    "kid": .string(keyID), "x": .string(Base64URL.encode(Array(privateKey.publicKey.rawRepresentation))),
-                ])
-            ])
+            "keys": .array(
+                ([privateKey.publicKey] + retiredKeys).map { key in
+                    .object([
+                        "kty": .string("OKP"), "crv": .string("Ed25519"), "alg": .string("EdDSA"), "use": .string("sig"),
+                        "kid": .string(Self.keyID(of: key)), "x": .string(Base64URL.encode(Array(key.rawRepresentation))),
+                    ])
+                })
         ])
     }
 

@@ -172,6 +172,55 @@ struct ReceiptTests {
     }
 }
 
+@Suite("Receipt keys rotated")
+struct RetiredReceiptKeyTests {
+    static func string(_ value: JSONValue?) -> String? {
+        if case .string(let text)? = value { return text }
+        return nil
+    }
+
+    @Test("a receipt signed before the receipt-signing secret was rotated verifies with the JWKS that lists its key as retired")
+    func retiredKeyPublished() async throws {
+        let old = try ReceiptSigner(seed: [UInt8](repeating: 1, count: 32), controller: "c")
+        let receipt = try old.sign(.object(["seq": .int64(7)]))
+        let x = try #require(Self.string(old.jwks["keys"]?.arrayValue?.first?["x"]))
+        let environment = ["ASSENT_RECEIPT_RETIRED_KEYS": " \(x) "]
+        let configured = try ServerConfiguration.fromEnvironment(environment)
+        let fixture = try await ServerFixture.make { $0.retiredReceiptKeys = configured.retiredReceiptKeys }
+        try await fixture.test { client async throws in
+            let jwks = try await client.call(.get, "/.well-known/jwks.json")
+            let keys = try #require(jwks["keys"]?.arrayValue)
+            #expect(keys.count == 2, "the current key, then the retired one")
+            #expect(keys[1]["kid"] == .string(old.keyID) && keys[0]["kid"] != keys[1]["kid"])
+            #expect(try ReceiptTests.verify(receipt, jwks: jwks.json) == .object(["seq": .int64(7)]))
+            // What the server signs now names the current key.
+            let token = try await fixture.token("a3")
+            #expect(try await client.call(.post, "/v1/me/accept", bearer: token, body: #"{"training":"on"}"#).status == 200)
+            let mine = try await client.call(.get, "/v1/me/receipts", bearer: token)
+            let jws = try #require(Self.string(mine["receipts"]?.arrayValue?.last?["jws"]))
+            #expect(try ReceiptTests.verify(jws, jwks: jwks.json) != nil)
+            #expect(!jws.hasPrefix(receipt.split(separator: ".")[0]), "not signed with the retired key")
+        }
+    }
+
+    @Test("ASSENT_RECEIPT_RETIRED_KEYS: each an Ed25519 public key as the JWKS gives it, else refused naming the setting")
+    func parsing() throws {
+        let key = try ReceiptSigner(seed: [UInt8](repeating: 2, count: 32), controller: "c")
+        let x = try #require(Self.string(key.jwks["keys"]?.arrayValue?.first?["x"]))
+        #expect(try ServerConfiguration.fromEnvironment(["ASSENT_RECEIPT_RETIRED_KEYS": "\(x),\(x)"]).retiredReceiptKeys.count == 2)
+        for bad in ["abc", String(x.dropLast()), x + "AA", "not base64!"] {
+            #expect {
+                _ = try ServerConfiguration.fromEnvironment(["ASSENT_RECEIPT_RETIRED_KEYS": bad])
+            } throws: { error in
+                (error as? AssentError)?.message.hasPrefix("ASSENT_RECEIPT_RETIRED_KEYS:") == true
+            }
+        }
+        // The current key among the retired ones is listed once.
+        let signer = try ReceiptSigner(seed: [UInt8](repeating: 2, count: 32), controller: "c", retiredKeys: [key.privateKey.publicKey])
+        #expect(signer.jwks["keys"]?.arrayValue?.count == 1)
+    }
+}
+
 @Suite("Global Privacy Control")
 struct GlobalPrivacyControlTests {
     @Test("Sec-GPC: 1 on a user's choice through the API is recorded with it, and settings say so", arguments: FixtureBackend.all)
