@@ -16,7 +16,8 @@ public struct DeploymentSecrets: Sendable {
     /// The names of the secrets a deployment uses.
     public static let names = ["export-pseudonyms", "page-sessions", "console-sessions", "receipt-signing", "webhook-secrets"]
     /// The secrets a file must hold; those added later (`receipt-signing`, the Ed25519 seed that
-    /// signs consent receipts) are asked for only when used, so that an older file keeps working.
+    /// signs consent receipts; `webhook-secrets`, the key sealing webhooks' signing secrets) are
+    /// asked for only when used, so that an older file keeps working.
     static let required = ["export-pseudonyms", "page-sessions", "console-sessions"]
 
     private let fromFile: [String: [UInt8]]?
