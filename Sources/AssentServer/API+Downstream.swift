@@ -38,10 +38,12 @@ extension API {
             var fields = try await bodyFields(request)
             let url = try fields.string("url")
             let events = try fields.optionalStringArray("events")
+            let pseudonymous = try fields.optionalBool("pseudonymous") ?? false
             try fields.refuseUnknownFields()
             let categories = try Webhook.Category.parseList((events ?? Webhook.Category.allCases.map(\.rawValue)).joined(separator: ","))
             let webhook = try await app.addWebhook(
-                url: url, categories: categories, allowLoopback: configuration.webhooks.allowLoopback, secrets: configuration.secrets)
+                url: url, categories: categories, allowLoopback: configuration.webhooks.allowLoopback, pseudonymous: pseudonymous,
+                secrets: configuration.secrets)
             var json = webhook.json
             json["secret"] = .string(webhook.secret)
             return JSONValue.object(json).response(status: .created)

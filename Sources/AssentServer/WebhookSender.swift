@@ -61,9 +61,15 @@ public struct WebhookSender: Service {
     /// That key's seal, read once, when a sealed secret is first met (the key never changes
     /// while the server runs: a file's, or a database row written once).
     private let seal = SealCache()
+    /// The export pseudonyms pseudonymous webhooks name ids by, read once when first needed.
+    private let pseudonyms = PseudonymsCache()
 
     private final class SealCache: Sendable {
         let value = Mutex<WebhookSecretSeal?>(nil)
+    }
+
+    private final class PseudonymsCache: Sendable {
+        let value = Mutex<Pseudonyms?>(nil)
     }
 
     public init(app: AssentApp, settings: WebhookSettings, metrics: ServerMetrics, logger: Logger, secrets: DeploymentSecrets = .inDatabase)
@@ -165,7 +171,7 @@ public struct WebhookSender: Service {
         let checked = try await Self.checkResolved(address, allowLoopback: settings.allowLoopback, resolve: settings.resolve)
         // Connect to the address just checked, not to what the name resolves to next.
         let client = clients.client(host: address.host, address: checked)
-        let body = try await app.deliveryBody(delivery)
+        let body = try await app.deliveryBody(delivery, pseudonyms: webhook.pseudonymous ? try await exportPseudonyms() : nil)
         let secret = try await signingSecret(of: webhook)
         var request = HTTPClientRequest(url: webhook.url)
         request.method = .POST
@@ -195,6 +201,15 @@ public struct WebhookSender: Service {
             self.seal.value.withLock { $0 = seal }
         }
         return try seal.open(webhook.secret, webhook: webhook.id)
+    }
+
+    /// The deployment's export pseudonyms (`export-pseudonyms`), what a pseudonymous webhook's
+    /// deliveries name ids by: the same as runs' exports and `/v1/changes?pseudonymous=true`.
+    func exportPseudonyms() async throws -> Pseudonyms {
+        if let cached = pseudonyms.value.withLock({ $0 }) { return cached }
+        let made = Pseudonyms(key: try await app.deploymentKey(named: "export-pseudonyms", secrets: secrets))
+        pseudonyms.value.withLock { $0 = made }
+        return made
     }
 
     /// Resolves the host and refuses it when any address it names is private, link-local or

@@ -12,13 +12,15 @@ extension AssentApp {
     /// - Throws: `invalid_argument` for a URL that is not allowed (``WebhookAddress``), or a
     ///   secrets file without `webhook-secrets`.
     public func addWebhook(
-        url: String, categories: Set<Webhook.Category>, allowLoopback: Bool, secrets: DeploymentSecrets = .inDatabase
+        url: String, categories: Set<Webhook.Category>, allowLoopback: Bool, pseudonymous: Bool = false,
+        secrets: DeploymentSecrets = .inDatabase
     ) async throws -> Webhook {
         let address = try WebhookAddress.parse(url, allowLoopback: allowLoopback)
         var generator = SystemRandomNumberGenerator()
         func random(_ count: Int) -> String { Digest.hex((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }) }
         let webhook = Webhook(
-            id: "wh_" + random(8), url: address.url, categories: categories, secret: "whsec_" + random(32), createdAt: Clock.wallNow())
+            id: "wh_" + random(8), url: address.url, categories: categories, secret: "whsec_" + random(32), createdAt: Clock.wallNow(),
+            pseudonymous: pseudonymous)
         var stored = webhook
         stored.secret = try await webhookSeal(secrets: secrets).seal(webhook.secret, webhook: webhook.id)
         try await store.createWebhook(stored)
@@ -64,9 +66,10 @@ extension AssentApp {
     public func oldestUndelivered() async throws -> Instant? { try await store.oldestUndelivered() }
 
     /// The body a delivery sends: `{"delivery","webhook","seq","change"}`, the change as the feed
-    /// gives it. - Throws: `invalid_argument` when the entry is not one the feed holds.
-    public func deliveryBody(_ delivery: WebhookDelivery) async throws -> String {
-        let page = try await changes(after: delivery.seq - 1, limit: 1)
+    /// gives it (its ids by their pseudonyms when `pseudonyms` are given: a pseudonymous webhook).
+    /// - Throws: `invalid_argument` when the entry is not one the feed holds.
+    public func deliveryBody(_ delivery: WebhookDelivery, pseudonyms: Pseudonyms? = nil) async throws -> String {
+        let page = try await changes(after: delivery.seq - 1, limit: 1, pseudonyms: pseudonyms)
         guard let change = page.changes.first, change.seq == delivery.seq else {
             throw AssentError.invalidArgument("ledger entry \(delivery.seq) is not a change")
         }

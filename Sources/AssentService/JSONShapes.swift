@@ -186,7 +186,7 @@ extension Webhook {
     public var json: [String: JSONValue] {
         var object: [String: JSONValue] = [
             "id": .string(id), "url": .string(url), "events": .strings(categories.sorted().map(\.rawValue)),
-            "createdAt": .string(createdAt.rfc3339),
+            "createdAt": .string(createdAt.rfc3339), "pseudonymous": .bool(pseudonymous),
         ]
         if let removedAt { object["removedAt"] = .string(removedAt.rfc3339) }
         return object

@@ -52,14 +52,22 @@ public struct Webhook: Hashable, Sendable {
     public var secret: String
     public var createdAt: Instant
     public var removedAt: Instant?
+    /// Whether deliveries name accounts and conversations by their export pseudonyms (as
+    /// `/v1/changes?pseudonymous=true` does), for a downstream system that holds only pseudonymous
+    /// data (the runs' exports) and must not learn the raw ids.
+    public var pseudonymous: Bool
 
-    public init(id: String, url: String, categories: Set<Category>, secret: String, createdAt: Instant, removedAt: Instant? = nil) {
+    public init(
+        id: String, url: String, categories: Set<Category>, secret: String, createdAt: Instant, removedAt: Instant? = nil,
+        pseudonymous: Bool = false
+    ) {
         self.id = id
         self.url = url
         self.categories = categories
         self.secret = secret
         self.createdAt = createdAt
         self.removedAt = removedAt
+        self.pseudonymous = pseudonymous
     }
 
     /// The ledger kinds delivered, as stored: `,kind,kind,` (a kind matches where `,kind,` occurs).

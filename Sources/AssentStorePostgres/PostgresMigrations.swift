@@ -305,5 +305,11 @@ enum PostgresMigrations {
                 CREATE TRIGGER ledger_head_announced AFTER UPDATE ON ledger_head
                     FOR EACH ROW EXECUTE FUNCTION assent_announce_ledger_write();
                 """),
+        Migration(
+            version: 8, name: "pseudonymous webhooks",
+            sql: """
+                -- Deliveries name accounts and conversations by their export pseudonyms (Webhook.pseudonymous).
+                ALTER TABLE webhooks ADD COLUMN pseudonymous boolean NOT NULL DEFAULT false;
+                """),
     ]
 }

@@ -23,16 +23,16 @@ extension PostgresStore {
             """, logger: logger)
     }
 
-    static let webhookColumns = "id, url, categories, secret, created_at, removed_at"
+    static let webhookColumns = "id, url, categories, secret, created_at, removed_at, pseudonymous"
     static let deliveryColumns =
         "id, webhook, seq, account, created_at, next_attempt_at, attempts, last_status, last_error, delivered_at, failed_at"
 
     public func createWebhook(_ webhook: Webhook) async throws {
         let inserted = try await rows(
             """
-            INSERT INTO webhooks (id, url, categories, kinds, secret, created_at)
+            INSERT INTO webhooks (id, url, categories, kinds, secret, created_at, pseudonymous)
             VALUES (\(webhook.id), \(webhook.url), \(webhook.storedCategories), \(webhook.storedKinds), \(webhook.secret),
-                \(webhook.createdAt.microseconds))
+                \(webhook.createdAt.microseconds), \(webhook.pseudonymous))
             ON CONFLICT DO NOTHING RETURNING id
             """)
         guard !inserted.isEmpty else { throw AssentError.invalidArgument("a webhook \(webhook.id) exists already") }
@@ -141,10 +141,11 @@ extension PostgresStore {
     }
 
     static func webhook(_ row: PostgresRow) throws -> Webhook {
-        let (id, url, categories, secret, created, removed) = try row.decode((String, String, String, String, Int64, Int64?).self)
+        let (id, url, categories, secret, created, removed, pseudonymous) = try row.decode(
+            (String, String, String, String, Int64, Int64?, Bool).self)
         return Webhook(
             id: id, url: url, categories: Webhook.categories(stored: categories), secret: secret, createdAt: Instant(microseconds: created),
-            removedAt: removed.map(Instant.init(microseconds:)))
+            removedAt: removed.map(Instant.init(microseconds:)), pseudonymous: pseudonymous)
     }
 
     static func delivery(_ row: PostgresRow) throws -> WebhookDelivery {

@@ -235,6 +235,10 @@ enum Migrations {
                         WHERE delivered_at IS NULL AND failed_at IS NULL;
                     """)
         }
+        migrator.registerMigration("v9: pseudonymous webhooks") { db in
+            // Deliveries name accounts and conversations by their export pseudonyms (Webhook.pseudonymous).
+            try db.execute(sql: "ALTER TABLE webhooks ADD COLUMN pseudonymous INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

@@ -27,9 +27,10 @@ extension SQLiteStore {
                 throw AssentError.invalidArgument("a webhook \(webhook.id) exists already")
             }
             try db.execute(
-                sql: "INSERT INTO webhooks (id, url, categories, kinds, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                sql: "INSERT INTO webhooks (id, url, categories, kinds, secret, created_at, pseudonymous) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
                     webhook.id, webhook.url, webhook.storedCategories, webhook.storedKinds, webhook.secret, webhook.createdAt.microseconds,
+                    webhook.pseudonymous,
                 ])
         }
     }
@@ -154,7 +155,8 @@ extension SQLiteStore {
         let removed: Int64? = row["removed_at"]
         return Webhook(
             id: row["id"], url: row["url"], categories: Webhook.categories(stored: row["categories"]), secret: row["secret"],
-            createdAt: Instant(microseconds: row["created_at"]), removedAt: removed.map(Instant.init(microseconds:)))
+            createdAt: Instant(microseconds: row["created_at"]), removedAt: removed.map(Instant.init(microseconds:)),
+            pseudonymous: row["pseudonymous"])
     }
 
     static func delivery(_ row: Row) -> WebhookDelivery {

@@ -19,6 +19,7 @@ struct WebhooksCommand: AsyncParsableCommand {
             name: .long,
             help: ArgumentHelp("What to deliver, comma-separated: choice, terms, deletion, purge, plan (default: all).", valueName: "E"))
         var events: String?
+        @Flag(name: .long, help: "Name accounts and conversations in deliveries by their export pseudonyms.") var pseudonymous = false
         @OptionGroup var output: JSONFlag
 
         func validate() throws {
@@ -30,14 +31,17 @@ struct WebhooksCommand: AsyncParsableCommand {
             let allowLoopback = ProcessInfo.processInfo.environment["ASSENT_WEBHOOKS_ALLOW_LOOPBACK"] == "1"
             let secrets = try DeploymentSecrets.fromEnvironment(ProcessInfo.processInfo.environment)
             let webhook = try await withStore(store) {
-                try await $0.addWebhook(url: url, categories: categories, allowLoopback: allowLoopback, secrets: secrets)
+                try await $0.addWebhook(
+                    url: url, categories: categories, allowLoopback: allowLoopback, pseudonymous: pseudonymous, secrets: secrets)
             }
             if output.json {
                 var json = webhook.json
                 json["secret"] = .string(webhook.secret)
                 Output.json(.object(json))
             } else {
-                Output.line("webhook \(webhook.id) added for \(webhook.storedCategories) → \(webhook.url)")
+                Output.line(
+                    "webhook \(webhook.id) added for \(webhook.storedCategories) → \(webhook.url)"
+                        + (webhook.pseudonymous ? " (ids by their export pseudonyms)" : ""))
                 Output.line("signing secret (shown once; deliveries carry Assent-Signature: t=…,v1=HMAC-SHA256(secret, \"t.body\")):")
                 Output.line(webhook.secret)
             }
@@ -55,10 +59,10 @@ struct WebhooksCommand: AsyncParsableCommand {
             if output.json { return Output.json(.array(webhooks.map { .object($0.json) })) }
             guard !webhooks.isEmpty else { return Output.line("no webhooks") }
             Output.table(
-                [["ID", "URL", "EVENTS", "CREATED", "STATE"]]
+                [["ID", "URL", "EVENTS", "IDS", "CREATED", "STATE"]]
                     + webhooks.map {
                         [
-                            $0.id, $0.url, $0.storedCategories, $0.createdAt.rfc3339,
+                            $0.id, $0.url, $0.storedCategories, $0.pseudonymous ? "pseudonyms" : "raw", $0.createdAt.rfc3339,
                             $0.removedAt.map { "removed \($0.rfc3339)" } ?? "active",
                         ]
                     })

@@ -609,7 +609,13 @@ struct EndToEndTests {
             ["webhooks", "add", "--url", "https://hooks.example.com/b", "--json"],
             environment: ["ASSENT_SECRETS_FILE": ws.path("secrets.json")])
         #expect(fromFile.status == 0, "\(fromFile.stderr)")
-        #expect(try ws.run(["webhooks", "remove", try #require(try fromFile.json()["id"] as? String)]).status == 0)
+        #expect(try fromFile.json()["pseudonymous"] as? Bool == false)
+        let pseudonymous = try ws.run(["webhooks", "add", "--url", "https://hooks.example.com/p", "--pseudonymous", "--json"])
+        #expect(try pseudonymous.json()["pseudonymous"] as? Bool == true, "\(pseudonymous.stderr)")
+        #expect(try ws.run(["webhooks", "list"]).stdout.contains("pseudonyms"))
+        for added in [fromFile, pseudonymous] {
+            #expect(try ws.run(["webhooks", "remove", try #require(try added.json()["id"] as? String)]).status == 0)
+        }
         let text = try String(contentsOfFile: ws.path("secrets.json"), encoding: .utf8)
         guard case .object(var older) = try JSONValue.parse(text) else { throw AssentError.invalidArgument("not an object") }
         older["webhook-secrets"] = nil

@@ -103,18 +103,27 @@ final class WebhookReceiver: Sendable {
 
 @Suite("Webhooks")
 struct WebhookTests {
+    /// A sender for the fixture's app (loopback allowed, logging quiet), running until cancelled.
+    static func sender(_ fixture: ServerFixture, _ adjust: (inout WebhookSettings) -> Void = { _ in }) -> Task<Void, any Error> {
+        var settings = WebhookSettings()
+        settings.allowLoopback = true
+        adjust(&settings)
+        var quiet = Logger(label: "webhooks")
+        quiet.logLevel = .critical
+        return Task { [settings] in
+            try await WebhookSender(app: fixture.app, settings: settings, metrics: ServerMetrics(), logger: quiet).run()
+        }
+    }
+
     @Test("every entry is delivered, signed, in order per account, through a receiver that fails at first", arguments: FixtureBackend.all)
     func delivery(backend: FixtureBackend) async throws {
         let fixture = try await ServerFixture.make(backend: backend) { $0.webhooks.allowLoopback = true }
         let receiver = try await WebhookReceiver(failures: 3)
         let admin = try #require(fixture.keys["admin"])
-        var settings = WebhookSettings()
-        settings.allowLoopback = true
-        settings.firstRetry = .milliseconds(20)
-        settings.maximumDelay = .seconds(1)
-        var quiet = Logger(label: "webhooks")
-        quiet.logLevel = .critical
-        let sender = Task { try await WebhookSender(app: fixture.app, settings: settings, metrics: ServerMetrics(), logger: quiet).run() }
+        let sender = Self.sender(fixture) {
+            $0.firstRetry = .milliseconds(20)
+            $0.maximumDelay = .seconds(1)
+        }
         defer { sender.cancel() }
         let (secret, expected) = try await fixture.test { client async throws -> (String, Int) in
             let added = try await client.call(
@@ -176,16 +185,13 @@ struct WebhookTests {
         let fixture = try await ServerFixture.make { $0.webhooks.allowLoopback = true }
         let receiver = try await WebhookReceiver(failures: 0)
         let admin = try #require(fixture.keys["admin"])
-        var settings = WebhookSettings()
-        settings.allowLoopback = true
         // Only the sender's own resolver knows this name (the system's does not): a delivery that
         // arrives was sent to the address the check saw.
-        settings.resolve = { host, port in
-            host == "rebind.localhost" ? [[127, 0, 0, 1]] : try WebhookSender.systemResolve(host, port: port)
+        let sender = Self.sender(fixture) {
+            $0.resolve = { host, port in
+                host == "rebind.localhost" ? [[127, 0, 0, 1]] : try WebhookSender.systemResolve(host, port: port)
+            }
         }
-        var quiet = Logger(label: "webhooks")
-        quiet.logLevel = .critical
-        let sender = Task { try await WebhookSender(app: fixture.app, settings: settings, metrics: ServerMetrics(), logger: quiet).run() }
         defer { sender.cancel() }
         try await fixture.test { client async throws in
             let added = try await client.call(
@@ -197,6 +203,43 @@ struct WebhookTests {
         }
         await receiver.waitFor(1)
         #expect(receiver.received.count >= 1)
+    }
+
+    @Test(
+        "a pseudonymous webhook's deliveries name the account and conversation as the pseudonymous change feed does, never raw",
+        .timeLimit(.minutes(1)), arguments: FixtureBackend.all)
+    func pseudonymous(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend) { $0.webhooks.allowLoopback = true }
+        let receiver = try await WebhookReceiver(failures: 0)
+        let admin = try #require(fixture.keys["admin"])
+        let sender = Self.sender(fixture)
+        defer { sender.cancel() }
+        let feed = try await fixture.test { client async throws -> JSONValue in
+            let added = try await client.call(
+                .post, "/v1/webhooks", bearer: admin,
+                body: #"{"url":"\#(receiver.url)","events":["choice","deletion"],"pseudonymous":true}"#)
+            #expect(added.status == 201, "\(added.text)")
+            #expect(added["pseudonymous"] == .bool(true))
+            let listed = try await client.call(.get, "/v1/webhooks", bearer: admin)
+            #expect(listed["webhooks"]?.arrayValue?.first?["pseudonymous"] == .bool(true))
+            #expect(
+                try await client.call(.post, "/v1/webhooks", bearer: admin, body: #"{"url":"\#(receiver.url)","pseudonymous":"yes"}"#)
+                    .status == 400)
+            let a1 = try await fixture.token("a1")
+            #expect(try await client.call(.put, "/v1/me/settings", bearer: a1, body: #"{"training":"off"}"#).status == 200)
+            #expect(try await client.call(.delete, "/v1/me/conversations/a1-c1", bearer: a1).status == 200)
+            let reader = try #require(fixture.keys["changes"])
+            return try await client.call(.get, "/v1/changes?after=0&limit=1000&pseudonymous=true", bearer: reader).json
+        }
+        await receiver.waitFor(2)
+        let changes = try #require(feed["changes"]?.arrayValue)
+        for item in receiver.received.prefix(2) {
+            #expect(!item.body.contains(#""a1""#) && !item.body.contains(#""a1-c1""#), "no raw id: \(item.body)")
+            let body = try JSONValue.parse(item.body)
+            let seq = try #require(body["seq"]?.numberText)
+            let change = try #require(changes.first { $0["seq"]?.numberText == seq }, "seq \(seq) in the pseudonymous feed")
+            #expect(body["change"] == change, "the same change as the pseudonymous feed gives")
+        }
     }
 
     @Test("the checked address: every address of the name must pass; the first is the one connected to")

@@ -715,7 +715,9 @@ struct StoreSuiteTests {
             try await store.createWebhook(
                 Webhook(id: "wh1", url: "https://a.example/hook", categories: [.choice, .deletion], secret: "s1", createdAt: testNow))
             try await store.createWebhook(
-                Webhook(id: "wh2", url: "https://b.example/hook", categories: [.purge], secret: "s2", createdAt: testNow))
+                Webhook(
+                    id: "wh2", url: "https://b.example/hook", categories: [.purge], secret: "s2", createdAt: testNow, pseudonymous: true))
+            #expect(try await store.webhooks().map(\.pseudonymous) == [false, true], "stored as added")
             await #expect(throws: AssentError.self) {
                 try await store.createWebhook(
                     Webhook(id: "wh1", url: "https://c.example", categories: [.plan], secret: "s", createdAt: testNow))
@@ -743,6 +745,7 @@ struct StoreSuiteTests {
             #expect(try await store.deliveries(DeliveryFilter(webhook: "wh2", failedOnly: true)).count == 1)
             #expect(try await store.webhooks().map(\.id) == ["wh1", "wh2"])
             #expect(try await store.webhooks().last?.removedAt == testNow)
+            #expect(try await store.webhooks().last?.pseudonymous == true, "kept through its removal")
         }
     }
 
