@@ -60,16 +60,21 @@ public struct WebhookSender: Service {
     let secrets: DeploymentSecrets
     /// That key's seal, read once, when a sealed secret is first met (the key never changes
     /// while the server runs: a file's, or a database row written once).
-    private let seal = SealCache()
+    private let seal = ReadOnce<WebhookSecretSeal>()
     /// The export pseudonyms pseudonymous webhooks name ids by, read once when first needed.
-    private let pseudonyms = PseudonymsCache()
+    private let pseudonyms = ReadOnce<Pseudonyms>()
 
-    private final class SealCache: Sendable {
-        let value = Mutex<WebhookSecretSeal?>(nil)
-    }
+    /// A value made from a deployment secret the first time it is needed, then kept (a failed
+    /// read is tried again next time).
+    private final class ReadOnce<Value: Sendable>: Sendable {
+        private let value = Mutex<Value?>(nil)
 
-    private final class PseudonymsCache: Sendable {
-        let value = Mutex<Pseudonyms?>(nil)
+        func get(_ make: () async throws -> Value) async throws -> Value {
+            if let made = value.withLock({ $0 }) { return made }
+            let made = try await make()
+            value.withLock { $0 = made }
+            return made
+        }
     }
 
     public init(app: AssentApp, settings: WebhookSettings, metrics: ServerMetrics, logger: Logger, secrets: DeploymentSecrets = .inDatabase)
@@ -193,23 +198,13 @@ public struct WebhookSender: Service {
     /// under this deployment's key — the attempt fails and is retried; nothing is signed wrongly.
     func signingSecret(of webhook: Webhook) async throws -> String {
         guard WebhookSecretSeal.isSealed(webhook.secret) else { return webhook.secret }
-        let seal: WebhookSecretSeal
-        if let cached = self.seal.value.withLock({ $0 }) {
-            seal = cached
-        } else {
-            seal = try await app.webhookSeal(secrets: secrets)
-            self.seal.value.withLock { $0 = seal }
-        }
-        return try seal.open(webhook.secret, webhook: webhook.id)
+        return try await seal.get { try await app.webhookSeal(secrets: secrets) }.open(webhook.secret, webhook: webhook.id)
     }
 
     /// The deployment's export pseudonyms (`export-pseudonyms`), what a pseudonymous webhook's
     /// deliveries name ids by: the same as runs' exports and `/v1/changes?pseudonymous=true`.
     func exportPseudonyms() async throws -> Pseudonyms {
-        if let cached = pseudonyms.value.withLock({ $0 }) { return cached }
-        let made = Pseudonyms(key: try await app.deploymentKey(named: "export-pseudonyms", secrets: secrets))
-        pseudonyms.value.withLock { $0 = made }
-        return made
+        try await pseudonyms.get { Pseudonyms(key: try await app.deploymentKey(named: "export-pseudonyms", secrets: secrets)) }
     }
 
     /// Resolves the host and refuses it when any address it names is private, link-local or
