@@ -451,6 +451,48 @@ public struct AccountTimeline: Sendable {
         }
     }
 
+    // MARK: Renumbering
+
+    /// The same timeline with every entry after seq `after` given a seq `shift` greater, in the
+    /// entries and in every fact derived from them: what the timeline of a batch's account
+    /// becomes when the batch, validated after entry `after`, is written after `shift` entries of
+    /// other accounts instead. Nothing is validated again and the order is unchanged: the entries
+    /// moved stay after every entry at or before `after`, and among themselves.
+    /// - Precondition: `shift >= 0`.
+    public func shiftingSeqs(after: Int64, by shift: Int64) -> AccountTimeline {
+        precondition(shift >= 0, "seqs only move later")
+        guard shift > 0, state.entries.contains(where: { $0.seq > after }) else { return self }
+        var shifted = self
+        shifted.state = state.copy()
+        let state = shifted.state
+        func move(_ evidence: inout Evidence) { if evidence.seq > after { evidence.seq += shift } }
+        func move(_ evidence: inout Evidence?) { if evidence != nil { move(&evidence!) } }
+        for k in state.entries.indices where state.entries[k].seq > after { state.entries[k].seq += shift }
+        move(&state.creation)
+        move(&state.deletion)
+        for k in state.plans.indices { move(&state.plans[k].evidence) }
+        for k in state.acceptances.indices { move(&state.acceptances[k].evidence) }
+        for k in state.choices.indices { move(&state.choices[k].evidence) }
+        for k in state.deferrals.indices { move(&state.deferrals[k]) }
+        for k in state.conversations.indices {
+            let c = state.conversations[k]
+            let touched =
+                c.activities.contains { $0.seq > after } || (c.deletion?.seq ?? 0) > after
+                || c.feedback.contains { $0.submitted.seq > after || ($0.purge?.seq ?? 0) > after } || c.purges.contains { $0.seq > after }
+            guard touched else { continue }
+            state.conversations[k].mutate { box in
+                for a in box.activities.indices { move(&box.activities[a]) }
+                move(&box.deletion)
+                for f in box.feedback.indices {
+                    move(&box.feedback[f].submitted)
+                    move(&box.feedback[f].purge)
+                }
+                for p in box.purges.indices { move(&box.purges[p]) }
+            }
+        }
+        return shifted
+    }
+
     // MARK: Facts at a bound
 
     /// Index of the last element whose stamp is at or before `bound`, or nil.

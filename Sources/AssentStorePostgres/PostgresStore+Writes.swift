@@ -311,8 +311,13 @@ extension PostgresStore {
             plan.newHead = Head(
                 lastSeq: head.lastSeq + Int64(rows.count), lastHash: last,
                 horizon: newestInstant.map { max(head.horizon ?? $0, $0) } ?? head.horizon)
-            // The timelines were built with the entries' first seqs: read again when needed.
-            plan.cache = []
+            // The timelines were built with the entries' seqs as planned: renumbered as the rows
+            // are (only the batch's own entries are after the plan's head), so that they are
+            // cached once committed instead of read again on the account's next write.
+            let shift = head.lastSeq - self.head.lastSeq
+            plan.cache = cache.map { account, lastSeq, timeline in
+                (account, lastSeq + shift, timeline.shiftingSeqs(after: self.head.lastSeq, by: shift))
+            }
             return plan
         }
 

@@ -1,7 +1,7 @@
 // assent-bench postgres: the PostgreSQL store against bare PostgresNIO, in one run.
 //
 //   scripts/pg .build/release/assent-bench postgres [--accounts 100000] [--samples 4000] [--concurrency 8]
-//       [--only import,runs,prompt,explain,appends] [--keep x] [--reuse SUFFIX] [--at T]
+//       [--only import,runs,prompt,explain,appends,activity] [--timeline-cache-mb N] [--keep x] [--reuse SUFFIX] [--at T]
 //
 // On the server of ASSENT_TEST_POSTGRES_URL (or --url) it creates two databases: one where the
 // rows are written bare (COPY of the same ledger and content rows, a streaming SELECT of the
@@ -67,7 +67,10 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
         try await PostgresStore.open(url: bareURL).close()  // the same schema
         try await benchImport(eventsPath: eventsPath, bareURL: bareURL, assentURL: assentURL, logger: logger)
     }
-    let store = try await PostgresStore.open(url: assentURL)
+    // `--timeline-cache-mb N`: the store's timeline cache (the server's default otherwise).
+    var configuration = PostgresStore.Configuration()
+    if let mb = arguments.string("--timeline-cache-mb").flatMap(Int.init) { configuration.timelineCacheBytes = mb << 20 }
+    let store = try await PostgresStore.open(url: assentURL, configuration: configuration)
     // Appends are stamped before this instant, so a database kept for `--reuse` can be asked again.
     let at = arguments.string("--at").flatMap(Instant.parse) ?? DemoGenerator.windowEnd.adding(seconds: 86_400)
     if wants("runs") {
@@ -82,6 +85,12 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
     if wants("appends") {
         try await benchAppends(
             store: store, batches: arguments.int("--batches", default: 60), submitters: arguments.int("--submitters", default: 4), tag: tag)
+    }
+    if wants("activity") {
+        let accounts = try await activeAccounts(url: assentURL, logger: logger)
+        try await benchActivity(
+            store: store, accounts: accounts, batches: arguments.int("--batches", default: 60),
+            submitters: arguments.int("--submitters", default: 4), tag: tag)
     }
     #if DEBUG
         report("(a debug build: figures are not representative)")
@@ -248,6 +257,76 @@ func benchAppends(store: PostgresStore, batches: Int, submitters: Int, tag: Stri
     report(
         "appends: under the lock, \(checks.prechained) batches already chained after this store's, \(checks.inMemory) checked in memory, \(checks.byQuery) by a query"
     )
+}
+
+/// The imported accounts that may still write (not deleted), in byte order.
+func activeAccounts(url: String, logger: Logger) async throws -> [String] {
+    try await PostgresAdmin.withConnection(url: url) { connection in
+        var ids: [String] = []
+        for try await id in try await connection.query(
+            """
+            SELECT account FROM accounts a WHERE account NOT LIKE 'bench-%'
+                AND NOT EXISTS (SELECT FROM ledger l WHERE l.account = a.account AND l.kind = 'account.deleted')
+            ORDER BY account
+            """, logger: logger
+        ).decode(String.self) {
+            ids.append(id)
+        }
+        return ids
+    }
+}
+
+/// Step 5b (`--only activity`): batches of 500 `conversation.activity` events of existing
+/// accounts (the imported ones not deleted), what a product's event pipeline sends. Each event is
+/// a new exchange in the account's bench conversation (a new conversation the first time). The
+/// accounts are split between the submitters, as a pipeline partitioned by account would send
+/// them (two submitters' batches never share an account, so none waits for the other's); each
+/// batch is 500 distinct accounts drawn from the submitter's share in turn.
+func benchActivity(store: PostgresStore, accounts: [String], batches: Int, submitters: Int, tag: String) async throws {
+    guard accounts.count >= submitters * 500 else {
+        throw StoreError.unavailable("activity needs at least \(submitters * 500) active accounts; import more (--accounts)")
+    }
+    let now = DemoGenerator.windowEnd
+    let shares = (0..<submitters).map { s in accounts.enumerated().filter { $0.offset % submitters == s }.map(\.element) }
+    let holdsBefore = store.appendLockHolds()?.count ?? 0
+    let seconds = try await asyncSeconds {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for s in 0..<submitters {
+                let share = shares[s]
+                group.addTask {
+                    var next = 0
+                    for b in stride(from: s, to: batches, by: submitters) {
+                        let events = (0..<500).map { k -> Event in
+                            let account = share[(next + k) % share.count]
+                            return Event(
+                                account: account, at: now,
+                                .conversationActivity(
+                                    conversation: "\(account)-b\(tag)", kind: .chat, incognito: false, content: "hello \(b) \(k)"))
+                        }
+                        next = (next + 500) % share.count
+                        _ = try await store.append(events, actor: "bench", now: now)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+    report(
+        String(
+            format: "activity: %d batches of 500 activity events of %d existing accounts from %d submitters in %.2f s: %.0f events/s",
+            batches, accounts.count, submitters, seconds, Double(batches * 500) / seconds))
+    for cache in store.cacheStatistics() {
+        report(
+            "activity: cache \(cache.name): \(cache.entries) entries, \(cache.bytes >> 20) of \(cache.budgetBytes >> 20) MiB, \(cache.hits) hits, \(cache.misses) misses, \(cache.evictions) evictions"
+        )
+    }
+    // The store's figures cover every append it took: printed when this step was its only one.
+    if holdsBefore == 0, let holds = store.appendLockHolds(), holds.count > 0 {
+        report(
+            String(
+                format: "activity: the chain's lock held p50 %.1f ms, p99 %.1f ms over %d commits (%.0f%% of the time)",
+                holds.p50Seconds * 1000, holds.p99Seconds * 1000, holds.count, 100 * holds.totalSeconds / seconds))
+    }
 }
 
 /// Step 1, import: a bare COPY of the same rows vs. Assent's import, with another store appending

@@ -212,7 +212,7 @@ default:
     print("       assent-bench ledger [--accounts N] [--seed S] [--dir D] [--explain-samples K] [--append-rate R]")
     print("       assent-bench heavy [--samples K] [--dir D]")
     print(
-        "       assent-bench postgres [--url ADMIN_URL] [--accounts N] [--samples K] [--concurrency C] [--batches B] [--only import,runs,prompt,explain,appends] [--keep x] [--reuse SUFFIX] [--at T]"
+        "       assent-bench postgres [--url ADMIN_URL] [--accounts N] [--samples K] [--concurrency C] [--batches B] [--only import,runs,prompt,explain,appends,activity] [--timeline-cache-mb N] [--keep x] [--reuse SUFFIX] [--at T]"
     )
     print("       assent-bench redact [--megabytes N] [--out FILE]")
     print("       assent-bench what-if [--accounts N] [--seed S] [--dir D]")

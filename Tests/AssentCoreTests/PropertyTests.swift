@@ -226,6 +226,53 @@ struct PropertyTests {
         }
     }
 
+    /// Every fact a timeline derives, for comparing two timelines.
+    struct Facts: Equatable {
+        var entries: [TimelineEntry]
+        var creation: Evidence?
+        var plans: [PlanMark]
+        var acceptances: [AcceptanceMark]
+        var choices: [ChoiceMark]
+        var deferrals: [Evidence]
+        var deletion: Evidence?
+        var conversations: [ConversationTimeline]
+        var feedbackConversation: [FeedbackID: ConversationID]
+
+        init(_ t: AccountTimeline) {
+            entries = t.entries
+            creation = t.creation
+            plans = t.plans
+            acceptances = t.acceptances
+            choices = t.choices
+            deferrals = t.deferrals
+            deletion = t.deletion
+            conversations = t.conversations
+            feedbackConversation = t.feedbackConversation
+        }
+    }
+
+    @Test("a timeline renumbered after a seq is the timeline of its entries so renumbered, and the original is unchanged")
+    func shiftingSeqs() async {
+        await propertyCheck(count: 150, input: Self.steps, Gen.int(in: 0...3), Gen.int(in: 0...100), Gen.int(in: 1...5_000)) {
+            steps, variant, cut, shift in
+            var b = Self.build(steps, policies: Self.policyVariants[variant])
+            // Purges too (a sweep's entries), of a conversation and of a feedback, when there are any.
+            let later = b.timeline.entries.last!.event.at.adding(seconds: 3600)
+            if let c = b.timeline.conversations.first {
+                _ = try? b.add(later.rfc3339, .contentPurged(conversation: c.id, feedback: c.feedback.first?.id))
+                _ = try? b.add(later.adding(seconds: 60).rfc3339, .contentPurged(conversation: c.id, feedback: nil))
+            }
+            let original = b.timeline
+            let before = Facts(original)
+            let after = Int64(cut) * (b.nextSeq - 1) / 100
+            let shifted = original.shiftingSeqs(after: after, by: Int64(shift))
+            let renumbered = original.entries.map { TimelineEntry(seq: $0.seq > after ? $0.seq + Int64(shift) : $0.seq, event: $0.event) }
+            #expect(Facts(shifted) == Facts(AccountTimeline(account: original.account, entries: renumbered)))
+            #expect(Facts(original) == before)
+            if after < b.nextSeq - 1 { #expect(Facts(shifted) != before) }
+        }
+    }
+
     @Test("the generator reaches every reason, so the properties are not vacuous")
     func generatorCoversReasons() async {
         var seen: Set<EligibilityReason> = []

@@ -11,8 +11,9 @@ import Testing
 struct PlannedAppendTests {
     /// An appender that pauses once, after validating its first batch, and another store on the
     /// same fresh database.
-    static func stores() async throws -> (appender: PostgresStore, other: PostgresStore, pause: StagedImportTests.StagePause, name: String)
-    {
+    static func stores() async throws -> (
+        appender: PostgresStore, other: PostgresStore, pause: StagedImportTests.StagePause, url: String, name: String
+    ) {
         let (url, name) = try await PostgresTesting.freshDatabase()
         let pause = StagedImportTests.StagePause()
         let once = OnceFlag()
@@ -21,16 +22,35 @@ struct PlannedAppendTests {
         configuration.planBeforeLockEvents = 1  // every batch, however small
         let appender = try await PostgresStore.open(url: url, configuration: configuration)
         let other = try await PostgresStore.open(url: url)
-        return (appender, other, pause, name)
+        return (appender, other, pause, url, name)
     }
 
-    /// Runs `body` with the two stores, closing them and dropping the database after.
-    static func withStores(_ body: (PostgresStore, PostgresStore, StagedImportTests.StagePause) async throws -> Void) async throws {
-        let (appender, other, pause, name) = try await stores()
+    /// Runs `body` with the two stores (and their database's URL), closing them and dropping the
+    /// database after.
+    static func withStores(_ body: (PostgresStore, PostgresStore, StagedImportTests.StagePause, String) async throws -> Void) async throws {
+        let (appender, other, pause, url, name) = try await stores()
         defer { PostgresTesting.drop(name) }
-        try await body(appender, other, pause)
+        try await body(appender, other, pause, url)
         try await appender.close()
         try await other.close()
+    }
+
+    /// What a timeline holds, seqs included, in a comparable form.
+    static func facts(_ timeline: AccountTimeline?) -> String {
+        guard let timeline else { return "none" }
+        let conversations = timeline.conversations.map {
+            "\($0.id): \($0.activities) \(String(describing: $0.deletion)) \($0.feedback) \($0.purges)"
+        }
+        return
+            "\(timeline.entries)\n\(String(describing: timeline.creation)) \(timeline.plans) \(timeline.acceptances) \(timeline.choices) \(timeline.deferrals) \(String(describing: timeline.deletion))\n\(conversations)"
+    }
+
+    /// The account's timeline as a store that has cached nothing reads it from the ledger.
+    static func coldTimeline(_ account: AccountID, url: String) async throws -> AccountTimeline? {
+        let fresh = try await PostgresStore.open(url: url)
+        let timeline = try await fresh.timeline(of: account)
+        try await fresh.close()
+        return timeline
     }
 
     static func choice(_ account: String, _ value: ChoiceValue = .off, at: String) -> Event {
@@ -52,7 +72,7 @@ struct PlannedAppendTests {
         "entries of other accounts land meanwhile: the batch is chained after them; its answer names the entries written",
         arguments: Meanwhile.allCases)
     func chainedAfterOthers(_ meanwhile: Meanwhile) async throws {
-        try await Self.withStores { appender, other, pause in
+        try await Self.withStores { appender, other, pause, url in
             try await other.importLines(Lines.optedIn("a1") + Lines.optedIn("b1", conversation: "c2"))
             let appending = pause.task {
                 try await appender.append([Self.choice("a1", at: "2025-09-20T00:00:00Z")], actor: "test", now: testNow)
@@ -68,7 +88,13 @@ struct PlannedAppendTests {
             #expect(written.last == appended.last, "the answer is the entry in the ledger")
             let verification = try await other.verifyLedger()
             #expect(verification.ok, "\(verification)")
-            #expect(try await appender.timeline(of: "a1")?.entries.last?.seq == appended[0].seq)
+            // The timeline the batch built was renumbered with its rows and cached: the next read
+            // is a hit, and it is the timeline as the ledger has it.
+            let hits = appender.cacheStatistics()[0].hits
+            let cached = try #require(try await appender.timeline(of: "a1"))
+            #expect(appender.cacheStatistics()[0].hits == hits + 1, "cached once committed")
+            #expect(cached.entries.last?.seq == appended[0].seq)
+            #expect(try await Self.facts(cached) == Self.facts(Self.coldTimeline("a1", url: url)))
             // The same store's batch: chained after it before the lock, written as it was.
             let checks = appender.appendPlanChecks
             #expect(
@@ -81,7 +107,7 @@ struct PlannedAppendTests {
 
     @Test("the batch's account moved meanwhile: validated again under the lock — deleted meanwhile, the append is refused")
     func movedAccountRefused() async throws {
-        try await Self.withStores { appender, other, pause in
+        try await Self.withStores { appender, other, pause, _ in
             try await other.importLines(Lines.optedIn("a1"))
             let appending = pause.task {
                 try await appender.append(
@@ -105,7 +131,7 @@ struct PlannedAppendTests {
 
     @Test("a conversation id another account created meanwhile: validated again and refused", arguments: Meanwhile.allCases)
     func idTakenMeanwhile(_ meanwhile: Meanwhile) async throws {
-        try await Self.withStores { appender, other, pause in
+        try await Self.withStores { appender, other, pause, _ in
             try await other.importLines(Lines.optedIn("a1") + Lines.optedIn("b1", conversation: "c2"))
             let activity = { @Sendable (account: String) in
                 Event(
@@ -129,7 +155,7 @@ struct PlannedAppendTests {
 
     @Test("an Idempotency-Key the other server wrote meanwhile: the request is replayed, not written twice")
     func keyWrittenMeanwhile() async throws {
-        try await Self.withStores { appender, other, pause in
+        try await Self.withStores { appender, other, pause, _ in
             try await other.importLines(Lines.optedIn("a1"))
             let request = IdempotentRequest(caller: "product", key: "retry-1", requestSha256: "same-body")
             let events = [Self.choice("a1", at: "2025-09-20T00:00:00Z")]
@@ -186,6 +212,13 @@ extension PlannedAppendTests {
         #expect(verification.entries == 1 + 6 * 5 + 240)
         for record in acknowledged.prefix(40) {
             #expect(try await first.ledgerEntries(ofAccount: record.account ?? "").contains(record), "\(record.seq) as answered")
+        }
+        // Batches chained after others cached their timelines renumbered: each as the ledger has it.
+        for account in accounts + ["new0", "new1", "new7"] {
+            for store in [first, second] {
+                #expect(
+                    try await Self.facts(store.timeline(of: account)) == Self.facts(Self.coldTimeline(account, url: url)), "\(account)")
+            }
         }
         try await first.close()
         try await second.close()
