@@ -78,8 +78,10 @@ public struct DeploymentSecrets: Sendable {
     /// One secret, from the file or the store.
     public func key(named name: String, store: any Store) async throws -> [UInt8] {
         if let fromFile {
+            // The deployment's files are wrong, not the request that needed the secret: a server
+            // answers 500 (`internal_error`), the command line exits 3.
             guard let key = fromFile[name] else {
-                throw AssentError.invalidArgument(
+                throw StoreError.internal(
                     "ASSENT_SECRETS_FILE has no secret \(name): add 32 random bytes in hex under that name (assent secrets init writes every secret)"
                 )
             }

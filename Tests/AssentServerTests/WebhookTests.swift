@@ -272,6 +272,29 @@ struct WebhookTests {
         #expect(PinnedClients.literal([0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]) == "2001:db8::1")
     }
 
+    @Test("a secrets file without webhook-secrets: adding a webhook is the server's failure (500), and nothing is stored")
+    func secretsFileLacking() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("assent-secrets-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        guard case .object(var file) = try JSONValue.parse(DeploymentSecrets.newFileText()) else {
+            throw AssentError.invalidArgument("not an object")
+        }
+        file["webhook-secrets"] = nil
+        let path = directory + "/secrets.json"
+        try JSONValue.object(file).canonicalText.write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        let secrets = try DeploymentSecrets.load(path: path)
+        let fixture = try await ServerFixture.make { $0.secrets = secrets }
+        let admin = try #require(fixture.keys["admin"])
+        try await fixture.test { client async throws in
+            let answer = try await client.call(.post, "/v1/webhooks", bearer: admin, body: #"{"url":"https://hooks.example.com/assent"}"#)
+            #expect(answer.status == 500, "\(answer.text)")
+            #expect(answer.code == "internal_error")
+            #expect(!answer.text.contains("whsec_"))
+        }
+        #expect(try await fixture.store.webhooks().isEmpty, "nothing stored")
+    }
+
     @Test("webhook URLs: https to public addresses only; private, link-local and loopback ranges refused (SSRF)")
     func addresses() async throws {
         let fixture = try await ServerFixture.make()
