@@ -3,7 +3,6 @@ import AssentServer
 import AssentStore
 import AssentTestIdentityProvider
 import Foundation
-import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -51,8 +50,10 @@ struct CookieJar: Sendable {
 struct ConsoleSSOTests {
     static let publicURL = "http://127.0.0.1:8443"
 
-    static func fixture(_ provider: TestIdentityProvider, keySignIn: Bool = false) async throws -> ServerFixture {
-        try await ServerFixture.make { configuration in
+    static func fixture(_ provider: TestIdentityProvider, keySignIn: Bool = false, backend: FixtureBackend = .sqlite) async throws
+        -> ServerFixture
+    {
+        try await ServerFixture.make(backend: backend) { configuration in
             configuration.console.issuer = provider.issuer
             configuration.console.clientID = provider.clientID
             configuration.console.clientSecret = provider.clientSecret
@@ -82,13 +83,10 @@ struct ConsoleSSOTests {
 
     /// The actor of the run's `run.created` entry (the run's `ledgerSeq` is the entry its snapshot
     /// was exact for, before it).
+    /// Read through the store, so on either backend.
     static func actor(ofRun name: String, _ fixture: ServerFixture) async throws -> String? {
-        let queue = try DatabaseQueue(path: fixture.directory + "/assent.sqlite")
-        return try await queue.read { db in
-            try String.fetchOne(
-                db, sql: "SELECT actor FROM ledger WHERE kind = 'run.created' AND body LIKE ? ORDER BY seq DESC",
-                arguments: ["%\"" + name + "\"%"])
-        }
+        let page = try await fixture.store.ledgerEntries(after: 0, kinds: ["run.created"], limit: 1_000, scanning: .max / 2)
+        return page.entries.last { $0.body.contains("\"" + name + "\"") }?.actor
     }
 
     @Test("an auditor sees the console without its write forms; a forged POST answers 403")
@@ -117,10 +115,10 @@ struct ConsoleSSOTests {
         }
     }
 
-    @Test("an admin creates a run whose ledger entry names the operator")
-    func admin() async throws {
+    @Test("an admin creates a run whose ledger entry names the operator", arguments: FixtureBackend.all)
+    func admin(backend: FixtureBackend) async throws {
         try await withTestIdentityProvider { provider in
-            let fixture = try await Self.fixture(provider)
+            let fixture = try await Self.fixture(provider, backend: backend)
             try await fixture.test { client async throws in
                 var jar = CookieJar()
                 let callback = try await Self.authorize(
