@@ -18,6 +18,10 @@ public final class EventIngest {
         public let newConversation: ConversationID?
         /// A feedback this event created.
         public let newFeedback: FeedbackID?
+        /// The record's canonical bytes up to its seq (``LedgerRecord/canonicalBytesBeforeSeq``),
+        /// as hashed: kept so that a backend chaining the entry again at another seq does not
+        /// write them out again.
+        public let canonicalBytesBeforeSeq: [UInt8]
     }
 
     /// How the store answers what the ingest does not hold, a chunk of events at a time: one call
@@ -139,7 +143,8 @@ public final class EventIngest {
         let seq = nextSeq
         try timeline.append(event.withoutContent, seq: seq, validatingWith: context)
         let record = LedgerRecord(event: event, seq: seq, actor: actor)
-        let hash = record.chainHash(after: previousHash)
+        let prefix = record.canonicalBytesBeforeSeq
+        let hash = LedgerRecord.chainHash(canonicalBytesBeforeSeq: prefix, seq: seq, after: previousHash)
         advance(hash: hash, at: event.at)
         if isNewConversation, event.type == .conversationActivity, let conversation, askedConversations.contains(conversation) {
             conversationOwners[conversation] = event.account
@@ -148,7 +153,7 @@ public final class EventIngest {
         return Accepted(
             record: record, hash: hash, event: event,
             newConversation: isNewConversation && event.type == .conversationActivity ? conversation : nil,
-            newFeedback: feedback)
+            newFeedback: feedback, canonicalBytesBeforeSeq: prefix)
     }
 
     /// The account's timeline as this ingest holds it (with the events it accepted), if it does.

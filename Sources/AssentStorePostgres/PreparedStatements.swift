@@ -173,7 +173,7 @@ struct WriteRows: Sendable {
             ledger.body.append(record.body)
             ledger.digest.append(record.contentSha256 ?? "")
             ledger.enc.append(ByteBuffer(bytes: row.enc))
-            prefixes.append(record.canonicalBytesBeforeSeq)
+            prefixes.append(item.canonicalBytesBeforeSeq)
             heads[account] = max(heads[account] ?? 0, k)
             if let text = row.content, let conversation = row.conversation {
                 content.k.append(k)
