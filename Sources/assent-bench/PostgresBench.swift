@@ -289,6 +289,8 @@ func benchActivity(store: PostgresStore, accounts: [String], batches: Int, submi
     let now = DemoGenerator.windowEnd
     let shares = (0..<submitters).map { s in accounts.enumerated().filter { $0.offset % submitters == s }.map(\.element) }
     let holdsBefore = store.appendLockHolds()?.count ?? 0
+    // The caches' counts before this step: what it did is the difference (earlier steps read too).
+    let cachesBefore = Dictionary(store.cacheStatistics().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     let seconds = try await asyncSeconds {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for s in 0..<submitters {
@@ -316,8 +318,9 @@ func benchActivity(store: PostgresStore, accounts: [String], batches: Int, submi
             format: "activity: %d batches of 500 activity events of %d existing accounts from %d submitters in %.2f s: %.0f events/s",
             batches, accounts.count, submitters, seconds, Double(batches * 500) / seconds))
     for cache in store.cacheStatistics() {
+        let before = cachesBefore[cache.name]
         report(
-            "activity: cache \(cache.name): \(cache.entries) entries, \(cache.bytes >> 20) of \(cache.budgetBytes >> 20) MiB, \(cache.hits) hits, \(cache.misses) misses, \(cache.evictions) evictions"
+            "activity: cache \(cache.name): \(cache.entries) entries, \(cache.bytes >> 20) of \(cache.budgetBytes >> 20) MiB; during this step \(cache.hits - (before?.hits ?? 0)) hits, \(cache.misses - (before?.misses ?? 0)) misses, \(cache.evictions - (before?.evictions ?? 0)) evictions"
         )
     }
     // The store's figures cover every append it took: printed when this step was its only one.
