@@ -460,11 +460,19 @@ public struct AccountTimeline: Sendable {
     /// moved stay after every entry at or before `after`, and among themselves.
     /// - Precondition: `shift >= 0`.
     public func shiftingSeqs(after: Int64, by shift: Int64) -> AccountTimeline {
-        precondition(shift >= 0, "seqs only move later")
-        guard shift > 0, state.entries.contains(where: { $0.seq > after }) else { return self }
         var shifted = self
-        shifted.state = state.copy()
-        let state = shifted.state
+        shifted.shiftSeqs(after: after, by: shift)
+        return shifted
+    }
+
+    /// Renumbers this timeline as ``shiftingSeqs(after:by:)`` does, in place: when nothing else
+    /// holds the timeline (a batch's, once written), no entry or fact is copied.
+    /// - Precondition: `shift >= 0`.
+    public mutating func shiftSeqs(after: Int64, by shift: Int64) {
+        precondition(shift >= 0, "seqs only move later")
+        guard shift > 0, state.entries.contains(where: { $0.seq > after }) else { return }
+        if !isKnownUniquelyReferenced(&state) { state = state.copy() }
+        let state = self.state
         func move(_ evidence: inout Evidence) { if evidence.seq > after { evidence.seq += shift } }
         func move(_ evidence: inout Evidence?) { if evidence != nil { move(&evidence!) } }
         for k in state.entries.indices where state.entries[k].seq > after { state.entries[k].seq += shift }
@@ -490,7 +498,6 @@ public struct AccountTimeline: Sendable {
                 for p in box.purges.indices { move(&box.purges[p]) }
             }
         }
-        return shifted
     }
 
     // MARK: Facts at a bound

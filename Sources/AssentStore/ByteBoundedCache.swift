@@ -95,9 +95,17 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
 
     /// Removes and returns the value for `key` (a use): for a caller that changes the value and
     /// puts it back, so that it is not shared (and copied) while it changes.
-    public func take(_ key: Key) -> Value? {
+    public func take(_ key: Key) -> Value? { take(key, if: { _ in true }) }
+
+    /// Removes and returns the value for `key` when `condition` holds for it (a hit; otherwise a
+    /// miss, and the value stays).
+    public func take(_ key: Key, if condition: (Value) -> Bool) -> Value? {
         state.withLock { state in
-            guard let slot = Self.lookUp(key, &state) else { return nil }
+            guard let slot = state.index[key], condition(state.nodes[slot]!.value) else {
+                state.statistics.misses += 1
+                return nil
+            }
+            state.statistics.hits += 1
             let value = state.nodes[slot]!.value
             Self.remove(slot, &state)
             return value
@@ -151,10 +159,14 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
         }
     }
 
-    /// Forgets `key`.
-    public func remove(_ key: Key) {
+    /// Forgets `key`, without counting a use. - Returns: the value it held, if any.
+    @discardableResult
+    public func remove(_ key: Key) -> Value? {
         state.withLock { state in
-            if let slot = state.index[key] { Self.remove(slot, &state) }
+            guard let slot = state.index[key] else { return nil }
+            let value = state.nodes[slot]!.value
+            Self.remove(slot, &state)
+            return value
         }
     }
 

@@ -178,6 +178,13 @@ public final class TimelineCache: Sendable {
         return cached.timeline
     }
 
+    /// Removes and returns the account's timeline when it is cached with this last entry: for a
+    /// writer that extends it and puts it back once committed, so that it is not shared (and
+    /// copied) while it changes. Until then readers of the account read the ledger.
+    public func take(_ account: AccountID, lastSeq: Int64) -> AccountTimeline? {
+        cache.take(account, if: { $0.lastSeq == lastSeq })?.timeline
+    }
+
     /// Whether some timeline of the account is cached (current or not), without touching its recency.
     public func holds(_ account: AccountID) -> Bool { cache.peek(account) != nil }
 

@@ -73,17 +73,22 @@ extension PostgresStore {
     ///   seq `after + n`.
     /// - Parameter inFlight: the chunk staged last, still being copied to the stage (it is copied
     ///   after these loads run): its entries and ids count as staged too.
+    /// - Parameter handingOver: an append's plan: the cached timelines are taken out of the
+    ///   store's cache and the loader hands each over to the ingest that asks for it
+    ///   (``IngestLoader/handsOver``), so that no copy of a timeline is made while the batch
+    ///   extends it.
     func load(
         _ events: some Collection<Event>, into loader: IngestLoader, ingest: EventIngest?, _ connection: PostgresConnection,
-        staged: StagedKeys? = nil, inFlight: InFlight? = nil
+        staged: StagedKeys? = nil, inFlight: InFlight? = nil, handingOver: Bool = false
     ) async throws {
         let needs = IngestLoader.Needs(events)
         loader.startChunk()
+        loader.handsOver = handingOver
         var missing: [AccountID] = []
         for account in needs.accounts {
             if let held = ingest?.heldTimeline(of: account) { loader.base[account] = held } else { missing.append(account) }
         }
-        for (account, loaded) in try await timelines(connection, accounts: missing, keeping: false) {
+        for (account, loaded) in try await timelines(connection, accounts: missing, keeping: false, taking: handingOver) {
             loader.base[account] = loaded.timeline
         }
         var owners = try await Self.owners(
@@ -144,10 +149,12 @@ extension PostgresStore {
         }
     }
 
-    func ingest(policies: PolicyHistory, head: Head, now: Instant?, loader: IngestLoader) -> EventIngest {
+    /// - Parameter unbounded: the ingest keeps every timeline it is given (a plan's: a request's
+    ///   accounts, whose timelines the loader held anyway), so it never asks for one twice.
+    func ingest(policies: PolicyHistory, head: Head, now: Instant?, loader: IngestLoader, unbounded: Bool = false) -> EventIngest {
         EventIngest(
             policies: policies, now: now, lastSeq: head.lastSeq, lastHash: head.lastHash, loaders: loader.loaders,
-            cacheBytes: settings.ingestCacheBytes)
+            cacheBytes: unbounded ? .max : settings.ingestCacheBytes)
     }
 
     func recordIngest(_ ingest: EventIngest) {
@@ -209,7 +216,7 @@ extension PostgresStore {
         defer { if let taken = locked.withLock({ $0 }) { appendHolds.record(seconds: Self.seconds(ContinuousClock.now - taken)) } }
         // The batch as written under the lock: forgotten if its transaction does not commit.
         let written = Mutex<LandedBatches.Batch?>(nil)
-        let committed: ([Result<GroupCommit.Outcome, any Error>], [(AccountID, Int64, AccountTimeline)])
+        let committed: ([Result<GroupCommit.Outcome, any Error>], AppendPlan.Timelines, validatedAfter: Int64, shift: Int64)
         do {
             committed = try await transaction { connection in
                 let head = try await self.lockHead(connection)
@@ -258,15 +265,20 @@ extension PostgresStore {
                         ON CONFLICT DO NOTHING
                         """, logger: logger)
                 }
-                return (results, plan.cache)
+                return (results, plan.timelines, plan.validatedAfter, plan.seqShift)
             }
         } catch {
             if let batch = written.withLock({ $0 }) { landedBatches.forget(after: batch.after, newHead: batch.newHead) }
             throw error
         }
-        let (results, cache) = committed
-        // Committed: the timelines the batch built are now the ledger's.
-        for (account, lastSeq, timeline) in cache { timelines.put(account, lastSeq: lastSeq, timeline) }
+        let (results, built, validatedAfter, shift) = committed
+        // Committed: the timelines the batch built are now the ledger's, once renumbered as its
+        // rows were written (in place: the plan held them alone).
+        var list = built.take()
+        while var entry = list.popLast() {
+            entry.2.shiftSeqs(after: validatedAfter, by: shift)
+            timelines.put(entry.0, lastSeq: entry.1 + shift, entry.2)
+        }
         return results
     }
 
@@ -297,8 +309,29 @@ extension PostgresStore {
         var expired: [IdempotencyKey] = []
         /// The stored keys of the batch's requests the plan saw.
         var seenKeys: Set<IdempotencyKey> = []
-        /// Timelines with each account's last entry, to cache once committed.
-        var cache: [(AccountID, Int64, AccountTimeline)] = []
+        /// The head the rows were validated after: their seqs, and their timelines', start after it.
+        var validatedAfter: Int64
+        /// The timelines the rows' accounts have with them, each with the account's last entry (seqs
+        /// as validated): renumbered by ``seqShift`` and cached once the plan is committed.
+        var timelines = Timelines()
+
+        /// A plan's timelines, shared by the plan's copies (as validated, chained after other
+        /// batches) so that the one committed takes them unshared and renumbers them in place.
+        final class Timelines: Sendable {
+            private let list = Mutex<[(AccountID, Int64, AccountTimeline)]>([])
+
+            func append(_ account: AccountID, lastSeq: Int64, _ timeline: AccountTimeline) {
+                list.withLock { $0.append((account, lastSeq, timeline)) }
+            }
+
+            /// The timelines, taken out (none are left).
+            func take() -> [(AccountID, Int64, AccountTimeline)] {
+                list.withLock { list in
+                    defer { list = [] }
+                    return list
+                }
+            }
+        }
 
         /// The plan with its rows chained after `head` instead (nothing it read has moved): only
         /// their hashes are computed again (``WriteRows/chain(after:)``), their records' seqs shifted
@@ -311,13 +344,9 @@ extension PostgresStore {
             plan.newHead = Head(
                 lastSeq: head.lastSeq + Int64(rows.count), lastHash: last,
                 horizon: newestInstant.map { max(head.horizon ?? $0, $0) } ?? head.horizon)
-            // The timelines were built with the entries' seqs as planned: renumbered as the rows
-            // are (only the batch's own entries are after the plan's head), so that they are
-            // cached once committed instead of read again on the account's next write.
-            let shift = head.lastSeq - self.head.lastSeq
-            plan.cache = cache.map { account, lastSeq, timeline in
-                (account, lastSeq + shift, timeline.shiftingSeqs(after: self.head.lastSeq, by: shift))
-            }
+            // The timelines keep the seqs as validated: renumbered by `seqShift` once committed
+            // (only the batch's own entries are after `validatedAfter`), so that they are cached
+            // instead of read again on the accounts' next writes.
             return plan
         }
 
@@ -381,7 +410,7 @@ extension PostgresStore {
         let allEvents = requests.flatMap(\.events)
         let policies = try await self.policyHistory(connection)
         let loader = IngestLoader()
-        try await self.load(allEvents, into: loader, ingest: nil, connection)
+        try await self.load(allEvents, into: loader, ingest: nil, connection, handingOver: true)
         var stored: [IdempotencyKey: (requestSha256: String, response: String, createdAt: Int64)] = [:]
         let keyed = requests.compactMap { $0.idempotency?.0 }
         if !keyed.isEmpty {
@@ -394,7 +423,9 @@ extension PostgresStore {
                 stored[IdempotencyKey(caller: caller, key: key)] = (sha, response, created)
             }
         }
-        var plan = AppendPlan(head: head, newHead: head)
+        var plan = AppendPlan(head: head, newHead: head, validatedAfter: head.lastSeq)
+        // Each account's last accepted entry.
+        var lastSeqs: [AccountID: Int64] = [:]
         plan.seenKeys = Set(stored.keys)
         // Keys first written by a request of this batch: the request and its digest.
         var inBatch: [IdempotencyKey: (request: Int, requestSha256: String)] = [:]
@@ -422,8 +453,10 @@ extension PostgresStore {
                     }
                 }
             }
-            let ingest = self.ingest(policies: policies, head: plan.newHead, now: request.now, loader: loader)
+            let ingest = self.ingest(policies: policies, head: plan.newHead, now: request.now, loader: loader, unbounded: true)
             defer { self.recordIngest(ingest) }
+            let accounts = Set(request.events.map(\.account))
+            let before = plan.newHead.lastSeq
             do {
                 if request.events.count <= EventIngest.chunkSize { try ingest.prefetch(request.events) }
                 var accepted: [EventIngest.Accepted] = []
@@ -441,17 +474,27 @@ extension PostgresStore {
                 plan.newHead = Head(
                     lastSeq: ingest.nextSeq - 1, lastHash: ingest.previousHash,
                     horizon: ingest.newestInstant.map { max(plan.newHead.horizon ?? $0, $0) } ?? plan.newHead.horizon)
-                var lastSeq: [AccountID: Int64] = [:]
-                for item in accepted { if let account = item.record.account { lastSeq[account] = item.record.seq } }
-                for (account, seq) in lastSeq {
-                    if let timeline = ingest.heldTimeline(of: account) { plan.cache.append((account, seq, timeline)) }
-                }
+                for item in accepted { if let account = item.record.account { lastSeqs[account] = item.record.seq } }
                 if let (idempotency, _) = request.idempotency {
                     inBatch[IdempotencyKey(caller: idempotency.caller, key: idempotency.key)] = (n, idempotency.requestSha256)
                 }
+                // The timelines, with what the request added, for the batch's next requests.
+                for account in accounts { loader.giveBack(account, ingest.releaseTimeline(of: account)) }
             } catch let error as AssentError {
                 plan.decisions.append(.refused(error))
+                // The timelines as they were before the request (the entries it added dropped).
+                for account in accounts {
+                    loader.giveBack(
+                        account,
+                        ingest.releaseTimeline(of: account).map { timeline in
+                            guard timeline.entries.contains(where: { $0.seq > before }) else { return timeline }
+                            return AccountTimeline(account: account, entries: timeline.entries.filter { $0.seq <= before })
+                        })
+                }
             }
+        }
+        for (account, lastSeq) in lastSeqs {
+            if let timeline = loader.base.removeValue(forKey: account) { plan.timelines.append(account, lastSeq: lastSeq, timeline) }
         }
         if !plan.rows.isEmpty { plan.write = WriteRows(plan.rows) }
         return plan
@@ -557,20 +600,39 @@ final class IngestLoader: @unchecked Sendable {
         }
     }
 
-    /// Timelines as of the chunk's start.
+    /// Timelines as of the chunk's start; when the loader hands them over, as given back.
     var base: [AccountID: AccountTimeline] = [:]
-    /// Entries accepted since the chunk's start, by account.
+    /// Entries accepted since the chunk's start, by account (not kept when handing over).
     var accepted: [AccountID: [TimelineEntry]] = [:]
     var conversationOwners: [ConversationID: AccountID] = [:]
     var feedbackOwners: [FeedbackID: AccountID] = [:]
+    /// Whether each timeline asked for is handed over — removed from `base`, so that the ingest
+    /// holds it alone and extends it without copying — and given back after each request
+    /// (``giveBack(_:_:)``), instead of lent with the entries accepted since added. The ingest
+    /// must then keep what it is given (an unbounded one): a timeline asked for again before it
+    /// is given back is an error.
+    var handsOver = false
+    /// Accounts whose timeline was handed over and not given back yet.
+    private var lent: Set<AccountID> = []
 
     func startChunk() {
         base.removeAll(keepingCapacity: true)
         accepted.removeAll(keepingCapacity: true)
+        lent.removeAll(keepingCapacity: true)
+    }
+
+    /// Takes back a timeline handed over, or made by the ingest for an account that had none. Nil
+    /// (the ingest holds none: it never asked for the account) leaves the loader as it was.
+    func giveBack(_ account: AccountID, _ timeline: AccountTimeline?) {
+        guard let timeline else { return }
+        lent.remove(account)
+        base[account] = timeline
     }
 
     func note(_ item: EventIngest.Accepted) {
-        accepted[item.event.account, default: []].append(TimelineEntry(seq: item.record.seq, event: item.event.withoutContent))
+        if !handsOver {
+            accepted[item.event.account, default: []].append(TimelineEntry(seq: item.record.seq, event: item.event.withoutContent))
+        }
         if let conversation = item.newConversation { conversationOwners[conversation] = item.event.account }
         if let feedback = item.newFeedback { feedbackOwners[feedback] = item.event.account }
     }
@@ -580,6 +642,15 @@ final class IngestLoader: @unchecked Sendable {
             timelines: { [self] accounts in
                 var found: [AccountID: AccountTimeline] = [:]
                 for account in accounts {
+                    if handsOver {
+                        if let timeline = base.removeValue(forKey: account) {
+                            found[account] = timeline
+                            lent.insert(account)
+                        } else if lent.contains(account) {
+                            throw StoreError.internal("the timeline of \(account) was asked for again before it was given back")
+                        }
+                        continue
+                    }
                     let added = accepted[account] ?? []
                     if let timeline = base[account] {
                         found[account] = added.isEmpty ? timeline : AccountTimeline(account: account, entries: timeline.entries + added)

@@ -584,16 +584,18 @@ extension PostgresStore {
     /// head still names the cached last entry, the rest from the ledger; two queries in all.
     /// - Parameter keeping: whether what is loaded may be cached (only outside a writing
     ///   transaction: what it sees is committed).
-    func timelines(_ connection: PostgresConnection, accounts: [AccountID], keeping: Bool) async throws -> [AccountID: (
-        lastSeq: Int64, timeline: AccountTimeline
-    )] {
+    /// - Parameter taking: whether cached timelines are taken out of the cache (for a writer that
+    ///   extends them and puts them back once committed) instead of shared.
+    func timelines(_ connection: PostgresConnection, accounts: [AccountID], keeping: Bool, taking: Bool = false) async throws
+        -> [AccountID: (lastSeq: Int64, timeline: AccountTimeline)]
+    {
         guard !accounts.isEmpty else { return [:] }
         var found: [AccountID: (Int64, AccountTimeline)] = [:]
         var missing: [AccountID: Int64] = [:]
         for try await (account, lastSeq) in try await connection.query(
             "SELECT account, last_seq FROM accounts WHERE account = ANY(\(accounts))", logger: logger
         ).decode((String, Int64).self) {
-            if let timeline = timelines.get(account, lastSeq: lastSeq) {
+            if let timeline = taking ? timelines.take(account, lastSeq: lastSeq) : timelines.get(account, lastSeq: lastSeq) {
                 found[account] = (lastSeq, timeline)
             } else {
                 missing[account] = lastSeq

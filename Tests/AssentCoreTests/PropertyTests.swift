@@ -251,7 +251,7 @@ struct PropertyTests {
         }
     }
 
-    @Test("a timeline renumbered after a seq is the timeline of its entries so renumbered, and the original is unchanged")
+    @Test("a timeline renumbered after a seq, copied or in place, is the timeline of its entries so renumbered; the original is unchanged")
     func shiftingSeqs() async {
         await propertyCheck(count: 150, input: Self.steps, Gen.int(in: 0...3), Gen.int(in: 0...100), Gen.int(in: 1...5_000)) {
             steps, variant, cut, shift in
@@ -270,6 +270,10 @@ struct PropertyTests {
             #expect(Facts(shifted) == Facts(AccountTimeline(account: original.account, entries: renumbered)))
             #expect(Facts(original) == before)
             if after < b.nextSeq - 1 { #expect(Facts(shifted) != before) }
+            // In place, on a timeline nothing else holds (no copy made): the same facts.
+            var unique = AccountTimeline(account: original.account, entries: original.entries)
+            unique.shiftSeqs(after: after, by: Int64(shift))
+            #expect(Facts(unique) == Facts(shifted))
         }
     }
 

@@ -1,0 +1,82 @@
+import AssentCore
+import AssentStore
+@testable import AssentStorePostgres
+import Testing
+
+/// A PostgreSQL batch of several requests validates them one after another, each against the
+/// timelines the requests before it left; the timelines are handed from the store's cache to the
+/// batch and back without being copied, so a refused request's entries must be taken out again.
+@Suite("One batch of several requests, its timelines handed over (PostgreSQL)", .enabled(if: PostgresTesting.adminURL != nil))
+struct BatchTimelinesTests {
+    static func activity(_ account: String, _ conversation: String, _ kind: ConversationKind, at: String) -> Event {
+        Event(account: account, at: t(at), .conversationActivity(conversation: conversation, kind: kind, incognito: false, content: "x"))
+    }
+
+    static func request(_ events: [Event]) -> GroupCommit.Request {
+        GroupCommit.Request(events: events, actor: "test", now: testNow, idempotency: nil)
+    }
+
+    /// Whether the outcome is a refusal with this code.
+    static func refused(_ result: Result<GroupCommit.Outcome, any Error>, _ code: AssentError.Code) -> Bool {
+        guard case .failure(let error) = result else { return false }
+        return (error as? AssentError)?.code == code
+    }
+
+    @Test(
+        "a request sees what the batch's earlier requests wrote, not what a refused one tried; the cached timelines are the ledger's",
+        arguments: [1, 500])
+    func refusedRequestLeavesNoTrace(planBeforeLockEvents: Int) async throws {
+        let (url, name) = try await PostgresTesting.freshDatabase()
+        defer { PostgresTesting.drop(name) }
+        var configuration = PostgresStore.Configuration()
+        // 1: the batch is validated before the chain's lock; 500: under it.
+        configuration.planBeforeLockEvents = planBeforeLockEvents
+        let store = try await PostgresStore.open(url: url, configuration: configuration)
+        try await store.importLines(Lines.optedIn("a1"))
+        // Cached, so that the batch takes a1's timeline from the cache rather than the ledger.
+        _ = try await store.timeline(of: "a1")
+        let at = "2025-10-01T00:00:00Z"
+        let results = try await store.commit([
+            Self.request([Self.activity("a1", "cA", .chat, at: at)]),
+            // Its first event is valid, its second not: refused whole.
+            Self.request([
+                Self.activity("a1", "cR", .chat, at: at),
+                Event(account: "a1", at: t(at), .conversationDeleted(conversation: "nowhere")),
+            ]),
+            // cR does not exist (its activity was refused): a code session may open it.
+            Self.request([Self.activity("a1", "cR", .code, at: at)]),
+            // cA does: a chat, from the first request.
+            Self.request([Self.activity("a1", "cA", .code, at: at)]),
+            // A new account whose creation was refused with its request, then created.
+            Self.request([
+                Event(account: "n1", at: t(at), .accountCreated(plan: "free")),
+                Event(account: "n1", at: t(at), .conversationDeleted(conversation: "nowhere")),
+            ]),
+            Self.request([Self.activity("n1", "cN", .chat, at: at)]),
+            Self.request([Event(account: "n1", at: t(at), .accountCreated(plan: "free"))]),
+        ])
+        #expect(results.count == 7)
+        #expect((try? results[0].get()) != nil)
+        #expect(Self.refused(results[1], .unknownConversation), "\(results[1])")
+        #expect((try? results[2].get()) != nil, "\(results[2])")
+        #expect(Self.refused(results[3], .invalidEvent), "\(results[3])")
+        #expect(Self.refused(results[4], .unknownConversation), "\(results[4])")
+        #expect(Self.refused(results[5], .unknownAccount), "\(results[5])")
+        #expect((try? results[6].get()) != nil, "\(results[6])")
+        let verification = try await store.verifyLedger()
+        #expect(verification.ok, "\(verification)")
+        // The batch's timelines were cached once committed: each read is a hit, and what the
+        // ledger holds.
+        for account in ["a1", "n1"] {
+            let hits = try #require(store.cacheStatistics().first { $0.name == "timelines" }?.hits)
+            let cached = try await store.timeline(of: account)
+            #expect(store.cacheStatistics().first { $0.name == "timelines" }?.hits == hits + 1, "\(account) cached")
+            #expect(
+                try await PlannedAppendTests.facts(cached) == PlannedAppendTests.facts(PlannedAppendTests.coldTimeline(account, url: url)))
+        }
+        let a1 = try #require(try await store.timeline(of: "a1"))
+        #expect(a1.conversation("cR")?.kind == .code)
+        #expect(a1.conversation("cA")?.activities.count == 1)
+        try await store.close()
+    }
+}
