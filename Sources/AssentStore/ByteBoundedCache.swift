@@ -170,6 +170,18 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
         }
     }
 
+    /// Removes and returns every entry, without counting uses (counters stay).
+    public func takeAll() -> [(key: Key, value: Value)] {
+        state.withLock { state in
+            let taken = state.nodes.compactMap { $0.map { (key: $0.key, value: $0.value) } }
+            let statistics = state.statistics
+            state = State(statistics: statistics)
+            state.statistics.bytes = 0
+            state.statistics.entries = 0
+            return taken
+        }
+    }
+
     /// Forgets everything (counters stay).
     public func removeAll() {
         state.withLock { state in

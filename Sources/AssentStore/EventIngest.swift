@@ -159,10 +159,12 @@ public final class EventIngest {
     /// The account's timeline as this ingest holds it (with the events it accepted), if it does.
     public func heldTimeline(of account: AccountID) -> AccountTimeline? { cache.peek(account) }
 
-    /// Removes the account's timeline from this ingest and returns it (with the events it
-    /// accepted), if it holds it: for a caller that goes on with the timeline, unshared (an
-    /// account the ingest no longer holds is loaded again, through the loaders, if asked).
-    public func releaseTimeline(of account: AccountID) -> AccountTimeline? { cache.remove(account) }
+    /// Removes every timeline from this ingest and returns them (with the events it accepted): for
+    /// a caller that goes on with them, unshared (an account the ingest no longer holds is loaded
+    /// again, through the loaders, if asked).
+    public func releaseTimelines() -> [(account: AccountID, timeline: AccountTimeline)] {
+        cache.takeAll().map { (account: $0.key, timeline: $0.value) }
+    }
 
     /// A ledger entry for a record that is not an account event (policy, run, sweep).
     public func record(_ kind: LedgerRecordKind, at instant: Instant, body: JSONValue, actor: String, movesHorizon: Bool) -> (

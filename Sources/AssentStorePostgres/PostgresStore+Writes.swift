@@ -318,11 +318,9 @@ extension PostgresStore {
         /// A plan's timelines, shared by the plan's copies (as validated, chained after other
         /// batches) so that the one committed takes them unshared and renumbers them in place.
         final class Timelines: Sendable {
-            private let list = Mutex<[(AccountID, Int64, AccountTimeline)]>([])
+            private let list: Mutex<[(AccountID, Int64, AccountTimeline)]>
 
-            func append(_ account: AccountID, lastSeq: Int64, _ timeline: AccountTimeline) {
-                list.withLock { $0.append((account, lastSeq, timeline)) }
-            }
+            init(_ list: [(AccountID, Int64, AccountTimeline)] = []) { self.list = Mutex(list) }
 
             /// The timelines, taken out (none are left).
             func take() -> [(AccountID, Int64, AccountTimeline)] {
@@ -455,7 +453,6 @@ extension PostgresStore {
             }
             let ingest = self.ingest(policies: policies, head: plan.newHead, now: request.now, loader: loader, unbounded: true)
             defer { self.recordIngest(ingest) }
-            let accounts = Set(request.events.map(\.account))
             let before = plan.newHead.lastSeq
             do {
                 if request.events.count <= EventIngest.chunkSize { try ingest.prefetch(request.events) }
@@ -479,23 +476,20 @@ extension PostgresStore {
                     inBatch[IdempotencyKey(caller: idempotency.caller, key: idempotency.key)] = (n, idempotency.requestSha256)
                 }
                 // The timelines, with what the request added, for the batch's next requests.
-                for account in accounts { loader.giveBack(account, ingest.releaseTimeline(of: account)) }
+                for (account, timeline) in ingest.releaseTimelines() { loader.giveBack(account, timeline) }
             } catch let error as AssentError {
                 plan.decisions.append(.refused(error))
                 // The timelines as they were before the request (the entries it added dropped).
-                for account in accounts {
+                for (account, timeline) in ingest.releaseTimelines() {
                     loader.giveBack(
                         account,
-                        ingest.releaseTimeline(of: account).map { timeline in
-                            guard timeline.entries.contains(where: { $0.seq > before }) else { return timeline }
-                            return AccountTimeline(account: account, entries: timeline.entries.filter { $0.seq <= before })
-                        })
+                        timeline.entries.contains(where: { $0.seq > before })
+                            ? AccountTimeline(account: account, entries: timeline.entries.filter { $0.seq <= before }) : timeline)
                 }
             }
         }
-        for (account, lastSeq) in lastSeqs {
-            if let timeline = loader.base.removeValue(forKey: account) { plan.timelines.append(account, lastSeq: lastSeq, timeline) }
-        }
+        plan.timelines = AppendPlan.Timelines(
+            lastSeqs.compactMap { account, lastSeq in loader.base.removeValue(forKey: account).map { (account, lastSeq, $0) } })
         if !plan.rows.isEmpty { plan.write = WriteRows(plan.rows) }
         return plan
     }
@@ -621,10 +615,8 @@ final class IngestLoader: @unchecked Sendable {
         lent.removeAll(keepingCapacity: true)
     }
 
-    /// Takes back a timeline handed over, or made by the ingest for an account that had none. Nil
-    /// (the ingest holds none: it never asked for the account) leaves the loader as it was.
-    func giveBack(_ account: AccountID, _ timeline: AccountTimeline?) {
-        guard let timeline else { return }
+    /// Takes back a timeline handed over, or made by the ingest for an account that had none.
+    func giveBack(_ account: AccountID, _ timeline: AccountTimeline) {
         lent.remove(account)
         base[account] = timeline
     }
