@@ -91,8 +91,24 @@ extension PostgresStore {
         for (account, loaded) in try await timelines(connection, accounts: missing, keeping: false, taking: handingOver) {
             loader.base[account] = loaded.timeline
         }
+        // An id in its account's timeline is that account's (ids are unique across accounts): not
+        // asked of the database — an activity of an existing conversation, what a product mostly
+        // sends, asks nothing.
+        var known: (conversations: [ConversationID: AccountID], feedback: [FeedbackID: AccountID]) = ([:], [:])
+        for event in events {
+            guard let timeline = loader.base[event.account] else { continue }
+            if let conversation = event.conversation, timeline.conversation(conversation) != nil {
+                known.conversations[conversation] = event.account
+            }
+            if case .feedbackSubmitted(_, let feedback, _, _) = event.body, timeline.feedbackConversation[feedback] != nil {
+                known.feedback[feedback] = event.account
+            }
+        }
         var owners = try await Self.owners(
-            connection, conversations: Array(needs.conversations), feedback: Array(needs.feedback), logger: logger)
+            connection, conversations: needs.conversations.filter { known.conversations[$0] == nil },
+            feedback: needs.feedback.filter { known.feedback[$0] == nil }, logger: logger)
+        owners.conversations.merge(known.conversations) { stored, _ in stored }
+        owners.feedback.merge(known.feedback) { stored, _ in stored }
         if let staged {
             try await loadStaged(staged, accounts: missing, needs: needs, into: loader, owners: &owners, connection)
         }
@@ -211,13 +227,14 @@ extension PostgresStore {
             planned = nil
             prechained = nil
         }
-        // When the lock was taken: its hold ends with the transaction (committed or rolled back).
+        // When the lock was taken.
         let locked = Mutex<ContinuousClock.Instant?>(nil)
-        defer { if let taken = locked.withLock({ $0 }) { appendHolds.record(seconds: Self.seconds(ContinuousClock.now - taken)) } }
         // The batch as written under the lock: forgotten if its transaction does not commit.
         let written = Mutex<LandedBatches.Batch?>(nil)
         let committed: ([Result<GroupCommit.Outcome, any Error>], AppendPlan.Timelines, validatedAfter: Int64, shift: Int64)
         do {
+            // The hold ends with the transaction (committed or rolled back), before the timelines are cached.
+            defer { if let taken = locked.withLock({ $0 }) { appendHolds.record(seconds: Self.seconds(ContinuousClock.now - taken)) } }
             committed = try await transaction { connection in
                 let head = try await self.lockHead(connection)
                 locked.withLock { $0 = ContinuousClock.now }

@@ -74,6 +74,14 @@ struct BatchTimelinesTests {
             #expect(
                 try await PlannedAppendTests.facts(cached) == PlannedAppendTests.facts(PlannedAppendTests.coldTimeline(account, url: url)))
         }
+        // c1 is in a1's timeline, which the batch reads (so its owner is not asked of the database):
+        // another account's activity in it is refused all the same.
+        let claims = try await store.commit([
+            Self.request([Self.activity("a1", "c1", .chat, at: at)]),
+            Self.request([Self.activity("n1", "c1", .chat, at: at)]),
+        ])
+        #expect((try? claims[0].get()) != nil, "\(claims[0])")
+        #expect(Self.refused(claims[1], .invalidEvent), "\(claims[1])")
         let a1 = try #require(try await store.timeline(of: "a1"))
         #expect(a1.conversation("cR")?.kind == .code)
         #expect(a1.conversation("cA")?.activities.count == 1)
