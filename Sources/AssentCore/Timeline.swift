@@ -475,19 +475,20 @@ public struct AccountTimeline: Sendable {
         let state = self.state
         func move(_ evidence: inout Evidence) { if evidence.seq > after { evidence.seq += shift } }
         func move(_ evidence: inout Evidence?) { if evidence != nil { move(&evidence!) } }
-        for k in state.entries.indices where state.entries[k].seq > after { state.entries[k].seq += shift }
+        // The conversations whose facts hold a moved entry: the ones the moved entries name.
+        var touched: [ConversationID] = []
+        for k in state.entries.indices where state.entries[k].seq > after {
+            state.entries[k].seq += shift
+            if let id = state.entries[k].event.conversation, !touched.contains(id) { touched.append(id) }
+        }
         move(&state.creation)
         move(&state.deletion)
         for k in state.plans.indices { move(&state.plans[k].evidence) }
         for k in state.acceptances.indices { move(&state.acceptances[k].evidence) }
         for k in state.choices.indices { move(&state.choices[k].evidence) }
         for k in state.deferrals.indices { move(&state.deferrals[k]) }
-        for k in state.conversations.indices {
-            let c = state.conversations[k]
-            let touched =
-                c.activities.contains { $0.seq > after } || (c.deletion?.seq ?? 0) > after
-                || c.feedback.contains { $0.submitted.seq > after || ($0.purge?.seq ?? 0) > after } || c.purges.contains { $0.seq > after }
-            guard touched else { continue }
+        for id in touched {
+            guard let k = state.conversationIndex[id] else { continue }
             state.conversations[k].mutate { box in
                 for a in box.activities.indices { move(&box.activities[a]) }
                 move(&box.deletion)
