@@ -224,3 +224,11 @@ extension Instant {
         out.append(90)
     }
 }
+
+extension Duration {
+    /// The duration in seconds, fractions included (for metrics, logs and backoffs).
+    public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+
+    /// The duration in whole microseconds, the ledger's precision (what is finer is dropped).
+    public var inMicroseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
+}

@@ -50,7 +50,7 @@ struct APIMiddleware: RouterMiddleware {
                     "method": .string(request.method.rawValue), "route": .string(route),
                     "status": .stringConvertible(response.status.code),
                     "duration_ms": .string(
-                        String(format: "%.3f", Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1000)),
+                        String(format: "%.3f", duration.inSeconds * 1000)),
                 ])
         }
         return response

@@ -34,9 +34,8 @@ public struct WebhookSettings: Sendable {
     /// random factor in [0.5, 1] so that receivers coming back are not hit by every sender at once.
     public func delay(afterAttempts attempts: Int, jitter: Double) -> Duration {
         let exponent = min(max(attempts - 1, 0), 30)
-        let base =
-            min(Double(firstRetry.components.seconds) + Double(firstRetry.components.attoseconds) / 1e18, 1e9) * pow(2, Double(exponent))
-        let capped = min(base, Double(maximumDelay.components.seconds))
+        let base = min(firstRetry.inSeconds, 1e9) * pow(2, Double(exponent))
+        let capped = min(base, maximumDelay.inSeconds)
         return .milliseconds(Int64(capped * (0.5 + 0.5 * min(max(jitter, 0), 1)) * 1_000))
     }
 }
@@ -161,12 +160,11 @@ public struct WebhookSender: Service {
     func failure(_ delivery: WebhookDelivery, status: Int?, error: String) -> DeliveryOutcome {
         let now = Clock.wallNow()
         let age = now.microseconds - delivery.createdAt.microseconds
-        if age >= settings.giveUpAfter.components.seconds * 1_000_000 {
+        if age >= settings.giveUpAfter.inMicroseconds {
             return .failed(status: status, error: error, at: now)
         }
         let delay = settings.delay(afterAttempts: delivery.attempts, jitter: Double.random(in: 0...1))
-        let micros = delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000
-        return .retry(status: status, error: error, next: Instant(microseconds: now.microseconds + micros))
+        return .retry(status: status, error: error, next: Instant(microseconds: now.microseconds + delay.inMicroseconds))
     }
 
     /// Posts the signed body; returns the status. - Throws: when the address is refused or the

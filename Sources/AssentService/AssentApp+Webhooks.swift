@@ -54,7 +54,7 @@ extension AssentApp {
     public func claimDeliveries(limit: Int, lease: Duration) async throws -> [WebhookDelivery] {
         let now = Clock.wallNow()
         return try await store.claimDeliveries(
-            now: now, leaseUntil: Instant(microseconds: now.microseconds + lease.components.seconds * 1_000_000), limit: limit)
+            now: now, leaseUntil: Instant(microseconds: now.microseconds + lease.inMicroseconds), limit: limit)
     }
 
     /// Records how an attempt ended.

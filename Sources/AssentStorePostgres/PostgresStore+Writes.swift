@@ -234,7 +234,7 @@ extension PostgresStore {
         let committed: ([Result<GroupCommit.Outcome, any Error>], AppendPlan.Timelines, validatedAfter: Int64, shift: Int64)
         do {
             // The hold ends with the transaction (committed or rolled back), before the timelines are cached.
-            defer { if let taken = locked.withLock({ $0 }) { appendHolds.record(seconds: Self.seconds(ContinuousClock.now - taken)) } }
+            defer { if let taken = locked.withLock({ $0 }) { appendHolds.record(seconds: (ContinuousClock.now - taken).inSeconds) } }
             committed = try await transaction { connection in
                 let head = try await self.lockHead(connection)
                 locked.withLock { $0 = ContinuousClock.now }

@@ -518,12 +518,8 @@ extension PostgresStore {
     func lockHead(_ connection: PostgresConnection) async throws -> Head {
         let started = ContinuousClock.now
         let head = try await Self.head(connection, lock: true, logger: logger)
-        lockWaits.record(seconds: Self.seconds(ContinuousClock.now - started))
+        lockWaits.record(seconds: (ContinuousClock.now - started).inSeconds)
         return head
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     static func saveHead(_ head: Head, _ connection: PostgresConnection, logger: Logger) async throws {

@@ -67,6 +67,24 @@ struct InstantTests {
     }
 }
 
+@Suite("Durations in seconds and microseconds")
+struct DurationTests {
+    @Test(
+        "fractions kept in seconds, dropped below the microsecond, negative durations too",
+        arguments: [
+            (Duration.milliseconds(1_500), 1.5, Int64(1_500_000)),
+            (.microseconds(2_500_001), 2.500001, 2_500_001),
+            (.nanoseconds(1_999), 0.000001999, 1),
+            (.seconds(86_400), 86_400, 86_400_000_000),
+            (.milliseconds(-1_500), -1.5, -1_500_000),
+            (.zero, 0, 0),
+        ])
+    func conversions(duration: Duration, seconds: Double, microseconds: Int64) {
+        #expect(abs(duration.inSeconds - seconds) < 1e-12, "\(duration)")
+        #expect(duration.inMicroseconds == microseconds, "\(duration)")
+    }
+}
+
 @Suite("Policy document (SPEC §2)")
 struct PolicyTests {
     @Test("the built-in default carries the seed's values")
