@@ -84,9 +84,13 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
     }
 
     /// The value for `key`, now the most recently used.
-    public func get(_ key: Key) -> Value? {
+    public func get(_ key: Key) -> Value? { get(key, if: { _ in true }) }
+
+    /// The value for `key` when `condition` holds for it, now the most recently used (a hit;
+    /// otherwise a miss, and its recency is unchanged).
+    public func get(_ key: Key, if condition: (Value) -> Bool) -> Value? {
         state.withLock { state in
-            guard let slot = Self.lookUp(key, &state) else { return nil }
+            guard let slot = Self.lookUp(key, &state, if: condition) else { return nil }
             Self.unlink(slot, &state)
             Self.linkNewest(slot, &state)
             return state.nodes[slot]!.value
@@ -101,20 +105,16 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
     /// miss, and the value stays).
     public func take(_ key: Key, if condition: (Value) -> Bool) -> Value? {
         state.withLock { state in
-            guard let slot = state.index[key], condition(state.nodes[slot]!.value) else {
-                state.statistics.misses += 1
-                return nil
-            }
-            state.statistics.hits += 1
+            guard let slot = Self.lookUp(key, &state, if: condition) else { return nil }
             let value = state.nodes[slot]!.value
             Self.remove(slot, &state)
             return value
         }
     }
 
-    /// The slot of `key`, counted as a hit or a miss.
-    private static func lookUp(_ key: Key, _ state: inout State) -> Int? {
-        guard let slot = state.index[key] else {
+    /// The slot of `key` when `condition` holds for its value, counted as a hit or a miss.
+    private static func lookUp(_ key: Key, _ state: inout State, if condition: (Value) -> Bool) -> Int? {
+        guard let slot = state.index[key], condition(state.nodes[slot]!.value) else {
             state.statistics.misses += 1
             return nil
         }
@@ -159,14 +159,10 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
         }
     }
 
-    /// Forgets `key`, without counting a use. - Returns: the value it held, if any.
-    @discardableResult
-    public func remove(_ key: Key) -> Value? {
+    /// Forgets `key`.
+    public func remove(_ key: Key) {
         state.withLock { state in
-            guard let slot = state.index[key] else { return nil }
-            let value = state.nodes[slot]!.value
-            Self.remove(slot, &state)
-            return value
+            if let slot = state.index[key] { Self.remove(slot, &state) }
         }
     }
 
@@ -174,22 +170,19 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
     public func takeAll() -> [(key: Key, value: Value)] {
         state.withLock { state in
             let taken = state.nodes.compactMap { $0.map { (key: $0.key, value: $0.value) } }
-            let statistics = state.statistics
-            state = State(statistics: statistics)
-            state.statistics.bytes = 0
-            state.statistics.entries = 0
+            Self.empty(&state)
             return taken
         }
     }
 
     /// Forgets everything (counters stay).
-    public func removeAll() {
-        state.withLock { state in
-            let statistics = state.statistics
-            state = State(statistics: statistics)
-            state.statistics.bytes = 0
-            state.statistics.entries = 0
-        }
+    public func removeAll() { state.withLock { Self.empty(&$0) } }
+
+    /// No entries left; the counters of uses stay.
+    private static func empty(_ state: inout State) {
+        state = State(statistics: state.statistics)
+        state.statistics.bytes = 0
+        state.statistics.entries = 0
     }
 
     public var statistics: CacheStatistics { state.withLock { $0.statistics } }

@@ -174,8 +174,8 @@ public final class TimelineCache: Sendable {
     }
 
     public func get(_ account: AccountID, lastSeq: Int64) -> AccountTimeline? {
-        guard let cached = cache.get(account), cached.lastSeq == lastSeq else { return nil }
-        return cached.timeline
+        // One with another last entry is stale: a miss, left for the next put to replace.
+        cache.get(account, if: { $0.lastSeq == lastSeq })?.timeline
     }
 
     /// Removes and returns the account's timeline when it is cached with this last entry: for a

@@ -36,6 +36,23 @@ struct CacheTests {
         #expect(cache.statistics.misses == 1)
     }
 
+    @Test("a cached timeline with another last entry is a miss, read or taken; taken with its own, it leaves the cache")
+    func timelineCacheCountsStaleAsMiss() throws {
+        let cache = TimelineCache(budgetBytes: 1 << 20)
+        cache.put("a1", lastSeq: 5, AccountTimeline(account: "a1"))
+        let counts = { (cache.statistics.hits, cache.statistics.misses) }
+        #expect(cache.get("a1", lastSeq: 6) == nil)
+        #expect(counts() == (0, 1))
+        #expect(cache.take("a1", lastSeq: 6) == nil)
+        #expect(counts() == (0, 2))
+        #expect(cache.holds("a1"), "a stale timeline stays until a put replaces it")
+        #expect(cache.get("a1", lastSeq: 5)?.account == "a1")
+        #expect(counts() == (1, 2))
+        #expect(cache.take("a1", lastSeq: 5)?.account == "a1")
+        #expect(counts() == (2, 2))
+        #expect(!cache.holds("a1"))
+    }
+
     @Test("a timeline's estimate grows with its entries and conversations")
     func timelineEstimate() throws {
         var light = AccountTimeline(account: "a1")
