@@ -52,8 +52,8 @@ public final class EventIngest {
     public let policies: PolicyHistory
     private let now: Instant?
     private let loaders: Loaders
-    /// Timelines this ingest holds (with the events it accepted), bounded by their bytes.
-    private let cache: ByteBoundedCache<AccountID, AccountTimeline>
+    /// Timelines this ingest holds (with the events it accepted).
+    private var held: HeldTimelines
     /// The next ledger sequence number.
     public private(set) var nextSeq: Int64
     /// The hash of the last entry written.
@@ -80,9 +80,7 @@ public final class EventIngest {
         self.nextSeq = lastSeq + 1
         self.previousHash = lastHash
         self.loaders = loaders
-        // One timeline may take the whole budget: a heavy account that misses here would be
-        // loaded again for each of its events.
-        self.cache = ByteBoundedCache(name: "ingest", budgetBytes: cacheBytes, maxEntryShare: 1) { $1.estimatedBytes }
+        self.held = HeldTimelines(budgetBytes: cacheBytes)
     }
 
     /// Loads what accepting `events` needs that the ingest does not hold: the timelines of
@@ -91,17 +89,19 @@ public final class EventIngest {
     /// works, one load per miss.
     public func prefetch(_ events: some Collection<Event>) throws {
         var accounts: [AccountID] = []
-        var seen: Set<AccountID> = []
-        var conversations: Set<ConversationID> = []
+        // Sized up front: grown an insert at a time, a set is hashed again at each doubling.
+        var seen = Set<AccountID>(minimumCapacity: events.count)
+        var conversations = Set<ConversationID>(minimumCapacity: events.count)
         var feedback: Set<FeedbackID> = []
         for event in events {
-            if seen.insert(event.account).inserted, cache.peek(event.account) == nil { accounts.append(event.account) }
+            if seen.insert(event.account).inserted, held.peek(event.account) == nil { accounts.append(event.account) }
             if let conversation = event.conversation { conversations.insert(conversation) }
             if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback.insert(f) }
         }
         if !accounts.isEmpty {
             let loaded = try loaders.timelines(accounts)
-            for account in accounts { cache.put(account, loaded[account] ?? AccountTimeline(account: account)) }
+            held.reserve(accounts.count)
+            for account in accounts { held.put(account, loaded[account] ?? AccountTimeline(account: account)) }
         }
         let owners = try loaders.owners(Array(conversations), Array(feedback))
         conversationOwners = owners.conversations
@@ -121,14 +121,14 @@ public final class EventIngest {
     }
 
     /// How the ingest's cache did.
-    public var cacheStatistics: CacheStatistics { cache.statistics }
+    public var cacheStatistics: CacheStatistics { held.statistics }
 
     /// Validates `event` and returns its ledger entry.
     /// - Throws: `AssentError` refusals; a loader's storage error.
     public func accept(_ event: Event, actor: String) throws -> Accepted {
         // Taken out of the cache while it changes, so that appending does not copy it.
         var timeline = try takeTimeline(event.account)
-        defer { cache.put(event.account, timeline) }
+        defer { held.put(event.account, timeline) }
         let conversation = event.conversation
         var feedback: FeedbackID?
         if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback = f }
@@ -157,13 +157,13 @@ public final class EventIngest {
     }
 
     /// The account's timeline as this ingest holds it (with the events it accepted), if it does.
-    public func heldTimeline(of account: AccountID) -> AccountTimeline? { cache.peek(account) }
+    public func heldTimeline(of account: AccountID) -> AccountTimeline? { held.peek(account) }
 
     /// Removes every timeline from this ingest and returns them (with the events it accepted): for
     /// a caller that goes on with them, unshared (an account the ingest no longer holds is loaded
     /// again, through the loaders, if asked).
     public func releaseTimelines() -> [(account: AccountID, timeline: AccountTimeline)] {
-        cache.takeAll().map { (account: $0.key, timeline: $0.value) }
+        held.takeAll()
     }
 
     /// A ledger entry for a record that is not an account event (policy, run, sweep).
@@ -197,7 +197,7 @@ public final class EventIngest {
     }
 
     private func takeTimeline(_ account: AccountID) throws -> AccountTimeline {
-        if let timeline = cache.take(account) { return timeline }
+        if let timeline = held.take(account) { return timeline }
         return try loaders.timelines([account])[account] ?? AccountTimeline(account: account)
     }
 }
@@ -270,5 +270,66 @@ public struct ImportChunks {
 
     private func report() {
         progress?(ImportProgress(lines: lineNumber, bytesRead: lines.bytesRead, totalBytes: lines.totalBytes))
+    }
+}
+
+/// The timelines an ingest holds between events: in a cache bounded by their estimated bytes, or,
+/// with no bound (an append's plan, which holds a request's accounts anyway), in a dictionary —
+/// without the cache's lock, recency list and size estimate on every event.
+private struct HeldTimelines {
+    private let bounded: ByteBoundedCache<AccountID, AccountTimeline>?
+    private var all: [AccountID: AccountTimeline] = [:]
+    private var hits = 0
+    private var misses = 0
+
+    /// - Parameter budgetBytes: `Int.max` for no bound.
+    init(budgetBytes: Int) {
+        // One timeline may take the whole budget: a heavy account that misses here would be
+        // loaded again for each of its events.
+        bounded =
+            budgetBytes == .max
+            ? nil : ByteBoundedCache(name: "ingest", budgetBytes: budgetBytes, maxEntryShare: 1) { $1.estimatedBytes }
+    }
+
+    func peek(_ account: AccountID) -> AccountTimeline? {
+        if let bounded { return bounded.peek(account) }
+        return all[account]
+    }
+
+    /// Room for `count` more timelines (a bounded cache makes its own).
+    mutating func reserve(_ count: Int) {
+        if bounded == nil { all.reserveCapacity(all.count + count) }
+    }
+
+    mutating func put(_ account: AccountID, _ timeline: AccountTimeline) {
+        if let bounded {
+            bounded.put(account, timeline)
+        } else {
+            all[account] = timeline
+        }
+    }
+
+    /// The account's timeline, taken out (a hit), or nil (a miss).
+    mutating func take(_ account: AccountID) -> AccountTimeline? {
+        if let bounded { return bounded.take(account) }
+        guard let timeline = all.removeValue(forKey: account) else {
+            misses += 1
+            return nil
+        }
+        hits += 1
+        return timeline
+    }
+
+    mutating func takeAll() -> [(account: AccountID, timeline: AccountTimeline)] {
+        if let bounded { return bounded.takeAll().map { (account: $0.key, timeline: $0.value) } }
+        defer { all = [:] }
+        return all.map { (account: $0.key, timeline: $0.value) }
+    }
+
+    var statistics: CacheStatistics {
+        if let bounded { return bounded.statistics }
+        return CacheStatistics(
+            name: "ingest", budgetBytes: .max, bytes: all.values.reduce(0) { $0 + $1.estimatedBytes }, entries: all.count, hits: hits,
+            misses: misses)
     }
 }

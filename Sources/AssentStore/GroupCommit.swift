@@ -119,11 +119,14 @@ public final class GroupCommit: Sendable {
         while true {
             let batch = state.withLock { state -> [Pending] in
                 state.inFlight[id] = nil
-                var blocked = Set<AccountID>()
+                // Sized up front: grown one insert at a time, these sets were hashed again at each
+                // doubling, under the lock every submitter waits on.
+                let batchAccounts = state.pending.prefix(Self.maxBatch).reduce(0) { $0 + $1.accounts.count }
+                var blocked = Set<AccountID>(minimumCapacity: state.inFlight.values.reduce(batchAccounts) { $0 + $1.count })
                 for accounts in state.inFlight.values { blocked.formUnion(accounts) }
                 var taken: [Pending] = []
                 var left: [Pending] = []
-                var accounts = Set<AccountID>()
+                var accounts = Set<AccountID>(minimumCapacity: batchAccounts)
                 for pending in state.pending {
                     if taken.count < Self.maxBatch && blocked.isDisjoint(with: pending.accounts) {
                         accounts.formUnion(pending.accounts)

@@ -94,7 +94,9 @@ extension PostgresStore {
         // An id in its account's timeline is that account's (ids are unique across accounts): not
         // asked of the database — an activity of an existing conversation, what a product mostly
         // sends, asks nothing.
-        var known: (conversations: [ConversationID: AccountID], feedback: [FeedbackID: AccountID]) = ([:], [:])
+        var known: (conversations: [ConversationID: AccountID], feedback: [FeedbackID: AccountID]) = (
+            .init(minimumCapacity: needs.conversations.count), [:]
+        )
         for event in events {
             guard let timeline = loader.base[event.account] else { continue }
             if let conversation = event.conversation, timeline.conversation(conversation) != nil {
@@ -107,6 +109,7 @@ extension PostgresStore {
         var owners = try await Self.owners(
             connection, conversations: needs.conversations.filter { known.conversations[$0] == nil },
             feedback: needs.feedback.filter { known.feedback[$0] == nil }, logger: logger)
+        owners.conversations.reserveCapacity(owners.conversations.count + known.conversations.count)
         owners.conversations.merge(known.conversations) { stored, _ in stored }
         owners.feedback.merge(known.feedback) { stored, _ in stored }
         if let staged {
@@ -440,7 +443,7 @@ extension PostgresStore {
         }
         var plan = AppendPlan(head: head, newHead: head, validatedAfter: head.lastSeq)
         // Each account's last accepted entry.
-        var lastSeqs: [AccountID: Int64] = [:]
+        var lastSeqs = [AccountID: Int64](minimumCapacity: allEvents.count)
         plan.seenKeys = Set(stored.keys)
         // Keys first written by a request of this batch: the request and its digest.
         var inBatch: [IdempotencyKey: (request: Int, requestSha256: String)] = [:]
@@ -602,7 +605,11 @@ final class IngestLoader: @unchecked Sendable {
         var feedback: Set<FeedbackID> = []
 
         init(_ events: some Collection<Event>) {
-            var seen: Set<AccountID> = []
+            // Sized for the events up front (grown an insert at a time, a set is hashed again at
+            // each doubling).
+            var seen = Set<AccountID>(minimumCapacity: events.count)
+            accounts.reserveCapacity(events.count)
+            conversations.reserveCapacity(events.count)
             for event in events {
                 if seen.insert(event.account).inserted { accounts.append(event.account) }
                 if let conversation = event.conversation { conversations.insert(conversation) }
@@ -649,7 +656,7 @@ final class IngestLoader: @unchecked Sendable {
     var loaders: EventIngest.Loaders {
         EventIngest.Loaders(
             timelines: { [self] accounts in
-                var found: [AccountID: AccountTimeline] = [:]
+                var found = [AccountID: AccountTimeline](minimumCapacity: accounts.count)
                 for account in accounts {
                     if handsOver {
                         if let timeline = base.removeValue(forKey: account) {
@@ -671,7 +678,7 @@ final class IngestLoader: @unchecked Sendable {
             },
             owners: { [self] conversations, feedback in
                 // Each asked id looked up (the loader may hold thousands of owners).
-                var conversationsFound: [ConversationID: AccountID] = [:]
+                var conversationsFound = [ConversationID: AccountID](minimumCapacity: conversations.count)
                 for id in conversations { if let owner = conversationOwners[id] { conversationsFound[id] = owner } }
                 var feedbackFound: [FeedbackID: AccountID] = [:]
                 for id in feedback { if let owner = feedbackOwners[id] { feedbackFound[id] = owner } }

@@ -586,7 +586,7 @@ extension PostgresStore {
         -> [AccountID: (lastSeq: Int64, timeline: AccountTimeline)]
     {
         guard !accounts.isEmpty else { return [:] }
-        var found: [AccountID: (Int64, AccountTimeline)] = [:]
+        var found = [AccountID: (Int64, AccountTimeline)](minimumCapacity: accounts.count)
         var missing: [AccountID: Int64] = [:]
         for try await (account, lastSeq) in try await connection.query(
             "SELECT account, last_seq FROM accounts WHERE account = ANY(\(accounts))", logger: logger
@@ -609,7 +609,7 @@ extension PostgresStore {
     func timelines(_ connection: PostgresConnection, heads missing: [AccountID: Int64], keeping: Bool) async throws -> [AccountID: (
         lastSeq: Int64, timeline: AccountTimeline
     )] {
-        var found: [AccountID: (Int64, AccountTimeline)] = [:]
+        var found = [AccountID: (Int64, AccountTimeline)](minimumCapacity: missing.count)
         var entries: [TimelineEntry] = []
         for try await (account, packed) in try await connection.query(
             "SELECT account, \(unescaped: Self.packedTimeline) FROM ledger WHERE account = ANY(\(Array(missing.keys))) GROUP BY account",

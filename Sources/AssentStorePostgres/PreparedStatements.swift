@@ -156,7 +156,7 @@ struct WriteRows: Sendable {
         var content = (k: [Int64](), account: [String](), conversation: [String](), feedback: [String](), text: [String]())
         var conversations = (id: [String](), account: [String](), k: [Int64]())
         var feedback = (id: [String](), account: [String](), conversation: [String](), k: [Int64]())
-        var heads: [String: Int64] = [:]
+        var heads = [String: Int64](minimumCapacity: accepted.count)
         var prefixes: [[UInt8]] = []
         prefixes.reserveCapacity(accepted.count)
         let first = accepted.first?.record.seq ?? 0
