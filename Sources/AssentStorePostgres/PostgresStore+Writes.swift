@@ -90,6 +90,7 @@ extension PostgresStore {
         }
         for (account, loaded) in try await timelines(connection, accounts: missing, keeping: false, taking: handingOver) {
             loader.base[account] = loaded.timeline
+            if handingOver { loader.readLastSeqs[account] = loaded.lastSeq }
         }
         // An id in its account's timeline is that account's (ids are unique across accounts): not
         // asked of the database — an activity of an existing conversation, what a product mostly
@@ -510,6 +511,13 @@ extension PostgresStore {
         }
         plan.timelines = AppendPlan.Timelines(
             lastSeqs.compactMap { account, lastSeq in loader.base.removeValue(forKey: account).map { (account, lastSeq, $0) } })
+        // The accounts none of whose requests was accepted (refused, replayed): their timelines,
+        // taken from the cache, are as read (a refused request's entries taken out again): cached
+        // again now, with the last entry they were read at, whatever becomes of the batch.
+        for (account, timeline) in loader.base {
+            if let read = loader.readLastSeqs[account] { self.timelines.put(account, lastSeq: read, timeline) }
+        }
+        loader.base.removeAll()
         if !plan.rows.isEmpty { plan.write = WriteRows(plan.rows) }
         return plan
     }
@@ -620,6 +628,9 @@ final class IngestLoader: @unchecked Sendable {
 
     /// Timelines as of the chunk's start; when the loader hands them over, as given back.
     var base: [AccountID: AccountTimeline] = [:]
+    /// When handing over: the last entry of each account whose timeline was read from the
+    /// ledger or the store's cache (an account with no entry has none).
+    var readLastSeqs: [AccountID: Int64] = [:]
     /// Entries accepted since the chunk's start, by account (not kept when handing over).
     var accepted: [AccountID: [TimelineEntry]] = [:]
     var conversationOwners: [ConversationID: AccountID] = [:]
@@ -635,6 +646,7 @@ final class IngestLoader: @unchecked Sendable {
 
     func startChunk() {
         base.removeAll(keepingCapacity: true)
+        readLastSeqs.removeAll(keepingCapacity: true)
         accepted.removeAll(keepingCapacity: true)
         lent.removeAll(keepingCapacity: true)
     }

@@ -87,4 +87,42 @@ struct BatchTimelinesTests {
         #expect(a1.conversation("cA")?.activities.count == 1)
         try await store.close()
     }
+
+    @Test(
+        "the accounts none of whose requests was accepted (refused, replayed) keep their cached timelines, as the ledger has them",
+        arguments: [1, 500])
+    func untouchedAccountsStayCached(planBeforeLockEvents: Int) async throws {
+        let (url, name) = try await PostgresTesting.freshDatabase()
+        defer { PostgresTesting.drop(name) }
+        var configuration = PostgresStore.Configuration()
+        configuration.planBeforeLockEvents = planBeforeLockEvents
+        let store = try await PostgresStore.open(url: url, configuration: configuration)
+        try await store.importLines(Lines.optedIn("r1", conversation: "c1") + Lines.optedIn("p1", conversation: "c2"))
+        let at = "2025-10-01T00:00:00Z"
+        let keyed = { (events: [Event]) in
+            GroupCommit.Request(
+                events: events, actor: "test", now: testNow,
+                idempotency: (IdempotentRequest(caller: "test", key: "k1", requestSha256: "s1"), { "written \($0.count)" }))
+        }
+        let first = try await store.commit([keyed([Self.activity("p1", "cP", .chat, at: at)])])
+        #expect((try? first[0].get())?.replayed == false)
+        _ = try await store.timeline(of: "r1")
+        let results = try await store.commit([
+            Self.request([
+                Self.activity("r1", "cR", .chat, at: at), Event(account: "r1", at: t(at), .conversationDeleted(conversation: "nowhere")),
+            ]),
+            keyed([Self.activity("p1", "cP", .chat, at: at)]),
+        ])
+        #expect(Self.refused(results[0], .unknownConversation), "\(results[0])")
+        #expect((try? results[1].get())?.replayed == true, "\(results[1])")
+        for account in ["r1", "p1"] {
+            let before = try #require(store.cacheStatistics().first { $0.name == "timelines" })
+            let cached = try await store.timeline(of: account)
+            let after = try #require(store.cacheStatistics().first { $0.name == "timelines" })
+            #expect(after.hits == before.hits + 1 && after.misses == before.misses, "\(account) still cached")
+            #expect(
+                try await PlannedAppendTests.facts(cached) == PlannedAppendTests.facts(PlannedAppendTests.coldTimeline(account, url: url)))
+        }
+        try await store.close()
+    }
 }
