@@ -26,12 +26,29 @@ struct BatchTimelinesTests {
         "a request sees what the batch's earlier requests wrote, not what a refused one tried; the cached timelines are the ledger's",
         arguments: [1, 500])
     func refusedRequestLeavesNoTrace(planBeforeLockEvents: Int) async throws {
+        try await Self.withStore(planBeforeLockEvents: planBeforeLockEvents) { store, url in
+            try await self.refusedRequestLeavesNoTrace(store, url: url)
+        }
+    }
+
+    /// A store on a database of its own, its batches validated before the chain's lock
+    /// (`planBeforeLockEvents` 1) or under it (500), closed after `body`.
+    static func withStore(planBeforeLockEvents: Int, _ body: (PostgresStore, String) async throws -> Void) async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
         var configuration = PostgresStore.Configuration()
-        // 1: the batch is validated before the chain's lock; 500: under it.
         configuration.planBeforeLockEvents = planBeforeLockEvents
         let store = try await PostgresStore.open(url: url, configuration: configuration)
+        do {
+            try await body(store, url)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+
+    func refusedRequestLeavesNoTrace(_ store: PostgresStore, url: String) async throws {
         try await store.importLines(Lines.optedIn("a1"))
         // Cached, so that the batch takes a1's timeline from the cache rather than the ledger.
         _ = try await store.timeline(of: "a1")
@@ -85,18 +102,18 @@ struct BatchTimelinesTests {
         let a1 = try #require(try await store.timeline(of: "a1"))
         #expect(a1.conversation("cR")?.kind == .code)
         #expect(a1.conversation("cA")?.activities.count == 1)
-        try await store.close()
     }
 
     @Test(
         "the accounts none of whose requests was accepted (refused, replayed) keep their cached timelines, as the ledger has them",
         arguments: [1, 500])
     func untouchedAccountsStayCached(planBeforeLockEvents: Int) async throws {
-        let (url, name) = try await PostgresTesting.freshDatabase()
-        defer { PostgresTesting.drop(name) }
-        var configuration = PostgresStore.Configuration()
-        configuration.planBeforeLockEvents = planBeforeLockEvents
-        let store = try await PostgresStore.open(url: url, configuration: configuration)
+        try await Self.withStore(planBeforeLockEvents: planBeforeLockEvents) { store, url in
+            try await self.untouchedAccountsStayCached(store, url: url)
+        }
+    }
+
+    func untouchedAccountsStayCached(_ store: PostgresStore, url: String) async throws {
         try await store.importLines(Lines.optedIn("r1", conversation: "c1") + Lines.optedIn("p1", conversation: "c2"))
         let at = "2025-10-01T00:00:00Z"
         let keyed = { (events: [Event]) in
@@ -123,6 +140,5 @@ struct BatchTimelinesTests {
             #expect(
                 try await PlannedAppendTests.facts(cached) == PlannedAppendTests.facts(PlannedAppendTests.coldTimeline(account, url: url)))
         }
-        try await store.close()
     }
 }
