@@ -235,6 +235,8 @@ extension PostgresStore {
         let locked = Mutex<ContinuousClock.Instant?>(nil)
         // The batch as written under the lock: forgotten if its transaction does not commit.
         let written = Mutex<LandedBatches.Batch?>(nil)
+        // The plan tried under the lock (when not the one made before it).
+        let attempted = Mutex<AppendPlan?>(nil)
         let committed: ([Result<GroupCommit.Outcome, any Error>], AppendPlan.Timelines, validatedAfter: Int64, shift: Int64)
         do {
             // The hold ends with the transaction (committed or rolled back), before the timelines are cached.
@@ -263,6 +265,7 @@ extension PostgresStore {
                 } else {
                     plan = try await self.plan(requests, head: head, connection)
                 }
+                attempted.withLock { $0 = plan }
                 if let rows = plan.write {
                     let batch = LandedBatches.Batch(after: head, newHead: plan.newHead, footprint: rows.footprint)
                     self.landedBatches.record(batch)
@@ -290,6 +293,10 @@ extension PostgresStore {
             }
         } catch {
             if let batch = written.withLock({ $0 }) { landedBatches.forget(after: batch.after, newHead: batch.newHead) }
+            // Not committed (a lock or statement timeout, the database gone): the timelines the
+            // plans took from the cache go back as they were read, instead of being read again.
+            planned?.giveBackUncommitted(to: timelines)
+            attempted.withLock { $0 }?.giveBackUncommitted(to: timelines)
             throw error
         }
         let (results, built, validatedAfter, shift) = committed
@@ -297,8 +304,8 @@ extension PostgresStore {
         // rows were written (in place: the plan held them alone).
         var list = built.take()
         while var entry = list.popLast() {
-            entry.2.shiftSeqs(after: validatedAfter, by: shift)
-            timelines.put(entry.0, lastSeq: entry.1 + shift, entry.2)
+            entry.timeline.shiftSeqs(after: validatedAfter, by: shift)
+            timelines.put(entry.account, lastSeq: entry.lastSeq + shift, entry.timeline)
         }
         return results
     }
@@ -339,16 +346,38 @@ extension PostgresStore {
         /// A plan's timelines, shared by the plan's copies (as validated, chained after other
         /// batches) so that the one committed takes them unshared and renumbers them in place.
         final class Timelines: Sendable {
-            private let list: Mutex<[(AccountID, Int64, AccountTimeline)]>
+            struct Built: Sendable {
+                var account: AccountID
+                /// The account's last entry in the batch (its seq as validated).
+                var lastSeq: Int64
+                /// The account's last entry when its timeline was read (nil: it had none).
+                var readLastSeq: Int64?
+                var timeline: AccountTimeline
+            }
 
-            init(_ list: [(AccountID, Int64, AccountTimeline)] = []) { self.list = Mutex(list) }
+            private let list: Mutex<[Built]>
+
+            init(_ list: [Built] = []) { self.list = Mutex(list) }
 
             /// The timelines, taken out (none are left).
-            func take() -> [(AccountID, Int64, AccountTimeline)] {
+            func take() -> [Built] {
                 list.withLock { list in
                     defer { list = [] }
                     return list
                 }
+            }
+        }
+
+        /// Puts the timelines this plan took back in `cache` as they were read — without the
+        /// batch's entries, keyed by the accounts' last entries then — when it was not committed.
+        func giveBackUncommitted(to cache: TimelineCache) {
+            for built in timelines.take() {
+                guard let read = built.readLastSeq else { continue }
+                let timeline = built.timeline
+                cache.put(
+                    built.account, lastSeq: read,
+                    timeline.entries.contains(where: { $0.seq > validatedAfter })
+                        ? AccountTimeline(account: built.account, entries: timeline.entries.filter { $0.seq <= validatedAfter }) : timeline)
             }
         }
 
@@ -510,7 +539,11 @@ extension PostgresStore {
             }
         }
         plan.timelines = AppendPlan.Timelines(
-            lastSeqs.compactMap { account, lastSeq in loader.base.removeValue(forKey: account).map { (account, lastSeq, $0) } })
+            lastSeqs.compactMap { account, lastSeq in
+                loader.base.removeValue(forKey: account).map {
+                    AppendPlan.Timelines.Built(account: account, lastSeq: lastSeq, readLastSeq: loader.readLastSeqs[account], timeline: $0)
+                }
+            })
         // The accounts none of whose requests was accepted (refused, replayed): their timelines,
         // taken from the cache, are as read (a refused request's entries taken out again): cached
         // again now, with the last entry they were read at, whatever becomes of the batch.

@@ -1,5 +1,6 @@
 import AssentCore
 import AssentStore
+import Logging
 @testable import AssentStorePostgres
 import Testing
 
@@ -33,11 +34,14 @@ struct BatchTimelinesTests {
 
     /// A store on a database of its own, its batches validated before the chain's lock
     /// (`planBeforeLockEvents` 1) or under it (500), closed after `body`.
-    static func withStore(planBeforeLockEvents: Int, _ body: (PostgresStore, String) async throws -> Void) async throws {
+    static func withStore(
+        planBeforeLockEvents: Int, lockTimeoutMs: Int = 10_000, _ body: (PostgresStore, String) async throws -> Void
+    ) async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
         var configuration = PostgresStore.Configuration()
         configuration.planBeforeLockEvents = planBeforeLockEvents
+        configuration.lockTimeoutMs = lockTimeoutMs
         let store = try await PostgresStore.open(url: url, configuration: configuration)
         do {
             try await body(store, url)
@@ -140,5 +144,59 @@ struct BatchTimelinesTests {
             #expect(
                 try await PlannedAppendTests.facts(cached) == PlannedAppendTests.facts(PlannedAppendTests.coldTimeline(account, url: url)))
         }
+    }
+
+    @Test(
+        "a batch that does not commit (the chain's lock not had in time, its write failing) gives its accounts' timelines back to the cache as read",
+        arguments: [1, 500])
+    func uncommittedBatchGivesTimelinesBack(planBeforeLockEvents: Int) async throws {
+        try await Self.withStore(planBeforeLockEvents: planBeforeLockEvents, lockTimeoutMs: 200) { store, url in
+            try await self.uncommittedBatchGivesTimelinesBack(store, url: url)
+        }
+    }
+
+    /// Expects the account's timeline to be read from the cache, and to be the ledger's.
+    static func expectCachedAsLedger(_ account: String, _ store: PostgresStore, url: String) async throws {
+        let before = try #require(store.cacheStatistics().first { $0.name == "timelines" })
+        let cached = try #require(try await store.timeline(of: account))
+        let after = try #require(store.cacheStatistics().first { $0.name == "timelines" })
+        #expect(after.hits == before.hits + 1 && after.misses == before.misses, "\(account) still cached")
+        #expect(try await PlannedAppendTests.facts(cached) == PlannedAppendTests.facts(PlannedAppendTests.coldTimeline(account, url: url)))
+    }
+
+    func uncommittedBatchGivesTimelinesBack(_ store: PostgresStore, url: String) async throws {
+        let logger = Logger(label: "test")
+        try await store.importLines(Lines.optedIn("a1"))
+        _ = try await store.timeline(of: "a1")
+        let activity = Self.activity("a1", "cNew", .chat, at: "2025-10-01T00:00:00Z")
+        // Another transaction holds the chain's head: the batch's wait for it times out (before
+        // the lock: a plan made before it, if any, took the timeline).
+        try await PostgresAdmin.withConnection(url: url) { holder in
+            try await holder.query("BEGIN", logger: logger)
+            try await holder.query("SELECT last_seq FROM ledger_head FOR UPDATE", logger: logger)
+            let results = try? await store.commit([Self.request([activity])])
+            #expect(results == nil, "the batch could not have the lock")
+            try await holder.query("ROLLBACK", logger: logger)
+        }
+        try await Self.expectCachedAsLedger("a1", store, url: url)
+        // The write fails under the lock (a plan made under it took the timeline).
+        try await PostgresAdmin.withConnection(url: url) { connection in
+            try await connection.query(
+                """
+                CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
+                """, logger: logger)
+            try await connection.query(
+                "CREATE TRIGGER test_refuse BEFORE INSERT ON content FOR EACH ROW EXECUTE FUNCTION test_refuse()", logger: logger)
+        }
+        let refused = try? await store.commit([Self.request([activity])])
+        #expect(refused == nil, "the write failed")
+        try await Self.expectCachedAsLedger("a1", store, url: url)
+        try await PostgresAdmin.withConnection(url: url) { connection in
+            _ = try await connection.query("DROP TRIGGER test_refuse ON content", logger: logger)
+        }
+        // Once the lock is free, the batch goes through.
+        let results = try await store.commit([Self.request([activity])])
+        #expect((try? results[0].get()) != nil)
+        #expect(try await store.timeline(of: "a1")?.conversation("cNew") != nil)
     }
 }
