@@ -293,8 +293,9 @@ extension PostgresStore {
             }
         } catch {
             if let batch = written.withLock({ $0 }) { landedBatches.forget(after: batch.after, newHead: batch.newHead) }
-            // Not committed (a lock or statement timeout, the database gone): the timelines the
-            // plans took from the cache go back as they were read, instead of being read again.
+            // Not committed (a lock or statement timeout, a failed write, the database gone): the
+            // timelines the plans took from the cache go back as they were read, instead of being
+            // read again.
             planned?.giveBackUncommitted(to: timelines)
             attempted.withLock { $0 }?.giveBackUncommitted(to: timelines)
             throw error
