@@ -27,9 +27,7 @@ struct BatchTimelinesTests {
         "a request sees what the batch's earlier requests wrote, not what a refused one tried; the cached timelines are the ledger's",
         arguments: [1, 500])
     func refusedRequestLeavesNoTrace(planBeforeLockEvents: Int) async throws {
-        try await Self.withStore(planBeforeLockEvents: planBeforeLockEvents) { store, url in
-            try await self.refusedRequestLeavesNoTrace(store, url: url)
-        }
+        try await Self.withStore(planBeforeLockEvents: planBeforeLockEvents, Self.refusedRequestLeavesNoTrace)
     }
 
     /// A store on a database of its own, its batches validated before the chain's lock
@@ -52,7 +50,7 @@ struct BatchTimelinesTests {
         try await store.close()
     }
 
-    func refusedRequestLeavesNoTrace(_ store: PostgresStore, url: String) async throws {
+    static func refusedRequestLeavesNoTrace(_ store: PostgresStore, url: String) async throws {
         try await store.importLines(Lines.optedIn("a1"))
         // Cached, so that the batch takes a1's timeline from the cache rather than the ledger.
         _ = try await store.timeline(of: "a1")
@@ -88,13 +86,7 @@ struct BatchTimelinesTests {
         #expect(verification.ok, "\(verification)")
         // The batch's timelines were cached once committed: each read is a hit, and what the
         // ledger holds.
-        for account in ["a1", "n1"] {
-            let hits = try #require(store.cacheStatistics().first { $0.name == "timelines" }?.hits)
-            let cached = try await store.timeline(of: account)
-            #expect(store.cacheStatistics().first { $0.name == "timelines" }?.hits == hits + 1, "\(account) cached")
-            #expect(
-                try await PlannedAppendTests.facts(cached) == PlannedAppendTests.facts(PlannedAppendTests.coldTimeline(account, url: url)))
-        }
+        for account in ["a1", "n1"] { try await Self.expectCachedAsLedger(account, store, url: url) }
         // c1 is in a1's timeline, which the batch reads (so its owner is not asked of the database):
         // another account's activity in it is refused all the same.
         let claims = try await store.commit([
@@ -112,12 +104,10 @@ struct BatchTimelinesTests {
         "the accounts none of whose requests was accepted (refused, replayed) keep their cached timelines, as the ledger has them",
         arguments: [1, 500])
     func untouchedAccountsStayCached(planBeforeLockEvents: Int) async throws {
-        try await Self.withStore(planBeforeLockEvents: planBeforeLockEvents) { store, url in
-            try await self.untouchedAccountsStayCached(store, url: url)
-        }
+        try await Self.withStore(planBeforeLockEvents: planBeforeLockEvents, Self.untouchedAccountsStayCached)
     }
 
-    func untouchedAccountsStayCached(_ store: PostgresStore, url: String) async throws {
+    static func untouchedAccountsStayCached(_ store: PostgresStore, url: String) async throws {
         try await store.importLines(Lines.optedIn("r1", conversation: "c1") + Lines.optedIn("p1", conversation: "c2"))
         let at = "2025-10-01T00:00:00Z"
         let keyed = { (events: [Event]) in
@@ -136,23 +126,14 @@ struct BatchTimelinesTests {
         ])
         #expect(Self.refused(results[0], .unknownConversation), "\(results[0])")
         #expect((try? results[1].get())?.replayed == true, "\(results[1])")
-        for account in ["r1", "p1"] {
-            let before = try #require(store.cacheStatistics().first { $0.name == "timelines" })
-            let cached = try await store.timeline(of: account)
-            let after = try #require(store.cacheStatistics().first { $0.name == "timelines" })
-            #expect(after.hits == before.hits + 1 && after.misses == before.misses, "\(account) still cached")
-            #expect(
-                try await PlannedAppendTests.facts(cached) == PlannedAppendTests.facts(PlannedAppendTests.coldTimeline(account, url: url)))
-        }
+        for account in ["r1", "p1"] { try await Self.expectCachedAsLedger(account, store, url: url) }
     }
 
     @Test(
         "a batch that does not commit (the chain's lock not had in time, its write failing) gives its accounts' timelines back to the cache as read",
         arguments: [1, 500])
     func uncommittedBatchGivesTimelinesBack(planBeforeLockEvents: Int) async throws {
-        try await Self.withStore(planBeforeLockEvents: planBeforeLockEvents, lockTimeoutMs: 200) { store, url in
-            try await self.uncommittedBatchGivesTimelinesBack(store, url: url)
-        }
+        try await Self.withStore(planBeforeLockEvents: planBeforeLockEvents, lockTimeoutMs: 200, Self.uncommittedBatchGivesTimelinesBack)
     }
 
     /// Expects the account's timeline to be read from the cache, and to be the ledger's.
@@ -164,7 +145,7 @@ struct BatchTimelinesTests {
         #expect(try await PlannedAppendTests.facts(cached) == PlannedAppendTests.facts(PlannedAppendTests.coldTimeline(account, url: url)))
     }
 
-    func uncommittedBatchGivesTimelinesBack(_ store: PostgresStore, url: String) async throws {
+    static func uncommittedBatchGivesTimelinesBack(_ store: PostgresStore, url: String) async throws {
         let logger = Logger(label: "test")
         try await store.importLines(Lines.optedIn("a1"))
         _ = try await store.timeline(of: "a1")
