@@ -39,10 +39,7 @@ public enum ChangeFeed {
         case .trainingChoice(.off, _, _, _): return .excluded
         default: break
         }
-        guard var timeline else { return .excluded }
-        if timeline.entries.contains(where: { $0.seq > entry.seq }) {
-            timeline = AccountTimeline(account: timeline.account, entries: timeline.entries.filter { $0.seq <= entry.seq })
-        }
+        guard let timeline = timeline?.upTo(seq: entry.seq) else { return .excluded }
         return timeline.isOptedIn(at: entry.stamp, policy: policies.policy(at: entry.event.at)) ? .included : .excluded
     }
 }

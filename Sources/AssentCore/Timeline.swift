@@ -465,6 +465,13 @@ public struct AccountTimeline: Sendable {
         return shifted
     }
 
+    /// The timeline as it was before the entries after seq `last` were accepted (itself when it
+    /// has none): rebuilt from the entries at or before it.
+    public func upTo(seq last: Int64) -> AccountTimeline {
+        guard entries.contains(where: { $0.seq > last }) else { return self }
+        return AccountTimeline(account: account, entries: entries.filter { $0.seq <= last })
+    }
+
     /// Renumbers this timeline as ``shiftingSeqs(after:by:)`` does, in place: when nothing else
     /// holds the timeline (a batch's, once written), no entry or fact is copied.
     /// - Precondition: `shift >= 0`.

@@ -374,11 +374,7 @@ extension PostgresStore {
         func giveBackUncommitted(to cache: TimelineCache) {
             for built in timelines.take() {
                 guard let read = built.readLastSeq else { continue }
-                let timeline = built.timeline
-                cache.put(
-                    built.account, lastSeq: read,
-                    timeline.entries.contains(where: { $0.seq > validatedAfter })
-                        ? AccountTimeline(account: built.account, entries: timeline.entries.filter { $0.seq <= validatedAfter }) : timeline)
+                cache.put(built.account, lastSeq: read, built.timeline.upTo(seq: validatedAfter))
             }
         }
 
@@ -532,10 +528,7 @@ extension PostgresStore {
                 plan.decisions.append(.refused(error))
                 // The timelines as they were before the request (the entries it added dropped).
                 for (account, timeline) in ingest.releaseTimelines() {
-                    loader.giveBack(
-                        account,
-                        timeline.entries.contains(where: { $0.seq > before })
-                            ? AccountTimeline(account: account, entries: timeline.entries.filter { $0.seq <= before }) : timeline)
+                    loader.giveBack(account, timeline.upTo(seq: before))
                 }
             }
         }

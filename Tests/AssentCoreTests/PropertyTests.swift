@@ -277,6 +277,19 @@ struct PropertyTests {
         }
     }
 
+    @Test("a timeline cut after a seq is the timeline it was when that entry was the last accepted")
+    func upToSeq() async {
+        await propertyCheck(count: 150, input: Self.steps, Gen.int(in: 0...3), Gen.int(in: 0...100)) { steps, variant, cut in
+            let full = Self.build(steps, policies: Self.policyVariants[variant]).timeline
+            // The same steps, stopped earlier: what the timeline was then.
+            // (At least the first step: it also picks the plan the account is created with.)
+            let earlier = Self.build(Array(steps.prefix(max(1, steps.count * cut / 100))), policies: Self.policyVariants[variant]).timeline
+            let last = earlier.entries.map(\.seq).max() ?? 0
+            #expect(Facts(full.upTo(seq: last)) == Facts(earlier))
+            #expect(full.upTo(seq: last).entries.map(\.seq).sorted() == earlier.entries.map(\.seq).sorted())
+        }
+    }
+
     @Test("the generator reaches every reason, so the properties are not vacuous")
     func generatorCoversReasons() async {
         var seen: Set<EligibilityReason> = []
