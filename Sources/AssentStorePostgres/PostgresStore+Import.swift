@@ -11,12 +11,12 @@ import PostgresNIO
 //    chunk's COPY running while the next chunk is validated.
 // 2. Under the lock, in one transaction: accounts that moved since step 1 began (an entry of
 //    theirs landed, or an id they create was taken meanwhile) are validated again from their
-//    staged events, in order, against the ledger as it is now — every account when a policy
-//    version was applied meanwhile; the others keep their validation. Then each event gets its
-//    seq and hash. When no staged account moved (the usual case, also with other accounts'
-//    entries landing meanwhile), only the hashes are computed here, from the few columns they
-//    cover, and the server copies the rows from the stage into the ledger, content and owners
-//    itself; otherwise every row is read back, validated again or chained, and written with COPY.
+//    staged events — only theirs are read back —, in order, against the ledger as it is now; the
+//    others keep their validation. Then each event gets its seq and hash: only the hashes are
+//    computed here, from the few columns they cover, and the server copies the rows from the
+//    stage into the ledger, content and owners itself. When a policy version was applied
+//    meanwhile (it may change what any event means), every row is read back, validated again and
+//    written with COPY.
 //
 // All or nothing: a refusal in either step (`invalid_event: line N: …`) writes nothing.
 extension PostgresStore {
@@ -309,10 +309,13 @@ extension PostgresStore {
         let loader = IngestLoader()
         let ingest = self.ingest(policies: policies, head: head, now: now, loader: loader)
         defer { recordIngest(ingest) }
-        if moved.isEmpty && !allMoved {
-            try await writeStagedAsValidated(after: head, ingest: ingest, actor: actor, connection)
+        if allMoved {
+            try await validateEveryEventAgainAndWrite(ingest: ingest, loader: loader, actor: actor, connection)
         } else {
-            try await validateAgainAndWrite(moved: moved, allMoved: allMoved, ingest: ingest, loader: loader, actor: actor, connection)
+            if !moved.isEmpty {
+                try await validateAgain(moved, policies: policies, head: head, now: now, actor: actor, connection)
+            }
+            try await writeStagedAsValidated(after: head, ingest: ingest, actor: actor, connection)
         }
         let events = Int(ingest.nextSeq - 1 - head.lastSeq)
         guard events == staged.events else {
@@ -335,62 +338,116 @@ extension PostgresStore {
         return ImportSummary(lines: staged.lines, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false)
     }
 
-    /// Step 2 when staged accounts moved: their events are validated again, in order, against the
-    /// ledger as it is now, the others chained as staged; every row is read back and written with
-    /// COPY.
-    func validateAgainAndWrite(
-        moved: Set<AccountID>, allMoved: Bool, ingest: EventIngest, loader: IngestLoader, actor: String,
-        _ connection: PostgresConnection
-    ) async throws {
-        var after: Int64 = 0
-        while true {
-            var page: [EventRow] = []
-            page.reserveCapacity(Self.stagePage)
-            for row in try await connection.query(
-                """
-                SELECT n, line, at, kind, account, body, content_sha256, enc, content, conversation, feedback, new_conversation,
-                    new_feedback
-                FROM pg_temp.assent_import_stage WHERE n > \(after) ORDER BY n LIMIT \(Self.stagePage)
-                """, logger: logger
-            ).collect() {
-                page.append(try EventRow(row: row, actor: actor))
-            }
-            guard let last = page.last else { break }
-            after = last.n
+    /// Step 2 when a policy version was applied while the import was staged: every event is
+    /// validated again, in order, against the ledger as it is now; every row is read back and
+    /// written with COPY.
+    func validateEveryEventAgainAndWrite(ingest: EventIngest, loader: IngestLoader, actor: String, _ connection: PostgresConnection)
+        async throws
+    {
+        try await readStagedBack(of: nil, actor: actor, connection) { page in
             var rows: [EventRow] = []
             rows.reserveCapacity(page.count)
-            for chunk in stride(from: 0, to: page.count, by: EventIngest.chunkSize).map({
-                page[$0..<min($0 + EventIngest.chunkSize, page.count)]
-            }) {
-                let again = try chunk.filter { allMoved || moved.contains($0.record.account ?? "") }.map { ($0, try $0.event()) }
-                if !again.isEmpty {
-                    try await load(again.lazy.map(\.1), into: loader, ingest: ingest, connection)
-                    try ingest.prefetch(again.lazy.map(\.1))
-                }
-                var events = again.makeIterator()
-                for item in chunk {
-                    if allMoved || moved.contains(item.record.account ?? "") {
-                        guard let (_, event) = events.next() else { break }
-                        do {
-                            let accepted = try ingest.accept(event, actor: actor)
-                            loader.note(accepted)
-                            rows.append(EventRow(n: item.n, line: item.line, accepted: accepted))
-                        } catch let error as AssentError {
-                            throw error.prefixed("line \(item.line): ")
-                        }
-                    } else {
-                        var row = item
-                        (row.record, row.hash) = ingest.chain(item.record, movesHorizon: true)
-                        rows.append(row)
-                    }
-                }
+            try await validate(page, ingest: ingest, loader: loader, actor: actor, connection) { item, accepted in
+                rows.append(EventRow(n: item.n, line: item.line, accepted: accepted))
             }
             try await Self.writeEvents(rows, connection, logger: logger)
         }
     }
 
-    /// Step 2 when no staged account moved (other entries may have landed first): every event
-    /// keeps the validation it was staged with, and only its seq and hash are new. The hashes are
+    /// Step 2 when staged accounts moved (and no policy was applied): only their staged events
+    /// are read back and validated again, in order, against the ledger as it is now — by an
+    /// ingest of their own, whose seqs (after the head, in file order) order them among the
+    /// ledger's entries as the seqs they are written at do. An event that still holds may only be
+    /// told differently whether it starts its conversation or feedback (its account may have
+    /// started it meanwhile): the stage is corrected, then written as staged
+    /// (``writeStagedAsValidated(after:ingest:actor:_:)``).
+    /// - Throws: the first refusal, prefixed with its line.
+    func validateAgain(
+        _ moved: Set<AccountID>, policies: PolicyHistory, head: Head, now: Instant, actor: String, _ connection: PostgresConnection
+    ) async throws {
+        let loader = IngestLoader()
+        let ingest = self.ingest(policies: policies, head: head, now: now, loader: loader)
+        defer { recordIngest(ingest) }
+        let accounts = Array(moved)
+        var corrected: (n: [Int64], conversations: [String], feedback: [String]) = ([], [], [])
+        try await readStagedBack(of: accounts, actor: actor, connection) { page in
+            try await validate(page, ingest: ingest, loader: loader, actor: actor, connection) { item, accepted in
+                guard accepted.newConversation != item.newConversation || accepted.newFeedback != item.newFeedback else { return }
+                corrected.n.append(item.n)
+                corrected.conversations.append(accepted.newConversation ?? "")
+                corrected.feedback.append(accepted.newFeedback ?? "")
+            }
+        }
+        if !corrected.n.isEmpty {
+            try await connection.query(
+                """
+                UPDATE pg_temp.assent_import_stage s SET new_conversation = nullif(c.conversation, ''), new_feedback = nullif(c.feedback, '')
+                FROM unnest(\(corrected.n)::bigint[], \(corrected.conversations)::text[], \(corrected.feedback)::text[])
+                    AS c(n, conversation, feedback)
+                WHERE s.n = c.n
+                """, logger: logger)
+        }
+    }
+
+    /// Reads the staged rows back in order, a page at a time (of `accounts` only, when given),
+    /// handing each page to `body`; then tells ``Configuration/afterImportReadBack`` how many.
+    func readStagedBack(
+        of accounts: [AccountID]?, actor: String, _ connection: PostgresConnection, _ body: ([EventRow]) async throws -> Void
+    ) async throws {
+        let columns = Self.stageColumns.joined(separator: ", ")
+        var after: Int64 = 0
+        var count = 0
+        while true {
+            let query: PostgresQuery
+            if let accounts {
+                query = """
+                    SELECT \(unescaped: columns) FROM pg_temp.assent_import_stage
+                    WHERE account = ANY(\(accounts)) AND n > \(after) ORDER BY n LIMIT \(Self.stagePage)
+                    """
+            } else {
+                query =
+                    "SELECT \(unescaped: columns) FROM pg_temp.assent_import_stage WHERE n > \(after) ORDER BY n LIMIT \(Self.stagePage)"
+            }
+            var page: [EventRow] = []
+            page.reserveCapacity(Self.stagePage)
+            for row in try await connection.query(query, logger: logger).collect() {
+                page.append(try EventRow(row: row, actor: actor))
+            }
+            guard let last = page.last else { break }
+            after = last.n
+            count += page.count
+            try await body(page)
+        }
+        await settings.afterImportReadBack?(count)
+    }
+
+    /// Validates staged rows again, in order, chunk by chunk, handing each accepted event to
+    /// `accepted` with its row.
+    /// - Throws: the first refusal, prefixed with its line.
+    func validate(
+        _ page: [EventRow], ingest: EventIngest, loader: IngestLoader, actor: String, _ connection: PostgresConnection,
+        accepted: (EventRow, EventIngest.Accepted) -> Void
+    ) async throws {
+        for start in stride(from: 0, to: page.count, by: EventIngest.chunkSize) {
+            let chunk = page[start..<min(start + EventIngest.chunkSize, page.count)]
+            let events = try chunk.map { try $0.event() }
+            try await load(events, into: loader, ingest: ingest, connection)
+            try ingest.prefetch(events)
+            for (item, event) in zip(chunk, events) {
+                do {
+                    let entry = try ingest.accept(event, actor: actor)
+                    loader.note(entry)
+                    accepted(item, entry)
+                } catch let error as AssentError {
+                    throw error.prefixed("line \(item.line): ")
+                }
+            }
+        }
+    }
+
+    /// Step 2 unless a policy was applied meanwhile (other entries may have landed first, and
+    /// the accounts that moved were validated again): every event keeps the validation it was
+    /// staged with, and only its seq and hash are new. The hashes are
     /// computed here from the staged entries, a page at a time; the rows themselves go from the
     /// stage to the tables inside the server, never read back whole.
     func writeStagedAsValidated(after head: Head, ingest: EventIngest, actor: String, _ connection: PostgresConnection)

@@ -56,6 +56,10 @@ public final class PostgresStore: Store {
         /// Called when an import is staged (validated, not yet written to the ledger), before it
         /// takes the chain's lock: lets tests write meanwhile. Nil in production.
         public var afterImportStaged: (@Sendable () async -> Void)?
+        /// Called under the chain's lock when an import's staged events were read back to be
+        /// validated again (accounts moved while it was staged), with how many were read: lets
+        /// tests see what was. Nil in production.
+        public var afterImportReadBack: (@Sendable (Int) async -> Void)?
         /// Called when a batch of appends is validated, before it takes the chain's lock: lets
         /// tests write meanwhile. Nil in production.
         public var afterAppendPlanned: (@Sendable () async -> Void)?

@@ -2,6 +2,7 @@
 //
 //   scripts/pg .build/release/assent-bench postgres [--accounts 100000] [--samples 4000] [--concurrency 8]
 //       [--only import,runs,prompt,explain,appends,activity] [--timeline-cache-mb N] [--keep x] [--reuse SUFFIX] [--at T]
+//       [--moved-account yes]
 //
 // On the server of ASSENT_TEST_POSTGRES_URL (or --url) it creates two databases: one where the
 // rows are written bare (COPY of the same ledger and content rows, a streaming SELECT of the
@@ -65,7 +66,9 @@ func runPostgresBench(_ arguments: BenchArguments) async throws {
         bareURL = try await PostgresAdmin.createDatabase(adminURL: admin, name: "bench_bare_\(suffix)", icu: false)
         assentURL = try await PostgresAdmin.createDatabase(adminURL: admin, name: "bench_assent_\(suffix)", icu: false)
         try await PostgresStore.open(url: bareURL).close()  // the same schema
-        try await benchImport(eventsPath: eventsPath, bareURL: bareURL, assentURL: assentURL, logger: logger)
+        try await benchImport(
+            eventsPath: eventsPath, bareURL: bareURL, assentURL: assentURL, movedAccount: arguments.string("--moved-account") == "yes",
+            logger: logger)
     }
     // `--timeline-cache-mb N`: the store's timeline cache (the server's default otherwise).
     var configuration = PostgresStore.Configuration()
@@ -333,8 +336,10 @@ func benchActivity(store: PostgresStore, accounts: [String], batches: Int, submi
 }
 
 /// Step 1, import: a bare COPY of the same rows vs. Assent's import, with another store appending
-/// one event every 50 ms meanwhile.
-func benchImport(eventsPath: String, bareURL: String, assentURL: String, logger: Logger) async throws {
+/// one event every 50 ms meanwhile. With `movedAccount`, the file also holds one event of the
+/// side writer's account, which the side writer moves once the import is staged: the import
+/// validates that account again under the chain's lock.
+func benchImport(eventsPath: String, bareURL: String, assentURL: String, movedAccount: Bool, logger: Logger) async throws {
     let rows = try bareRows(eventsPath)
     let copySeconds = try await PostgresAdmin.withConnection(url: bareURL) { connection in
         try await asyncSeconds {
@@ -375,18 +380,30 @@ func benchImport(eventsPath: String, bareURL: String, assentURL: String, logger:
             try await connection.query("COMMIT", logger: logger)
         }
     }
-    let store = try await PostgresStore.open(url: assentURL)
     // While the import runs, another writer appends one event at a time: how long it waits shows
     // how long the import holds the chain's lock.
     let side = try await PostgresStore.open(url: assentURL)
     let sideNow = DemoGenerator.windowEnd  // before the run's instant: the side writes do not move the horizon past it
     _ = try await side.append([Event(account: "bench-side", at: sideNow, .accountCreated(plan: "free"))], actor: "bench", now: sideNow)
+    var configuration = PostgresStore.Configuration()
+    var importPath = eventsPath
+    if movedAccount {
+        importPath = eventsPath + ".moved"
+        var file = try String(contentsOfFile: eventsPath, encoding: .utf8)
+        file += #"{"type":"notice.shown","account":"bench-side","surface":"settings","at":"\#(sideNow)"}"# + "\n"
+        try file.write(toFile: importPath, atomically: true, encoding: .utf8)
+        configuration.afterImportStaged = {
+            _ = try? await side.append(
+                [Event(account: "bench-side", at: sideNow, .noticeShown(surface: .notice))], actor: "bench", now: sideNow)
+        }
+    }
+    let store = try await PostgresStore.open(url: assentURL, configuration: configuration)
     let done = DoneFlag()
     let importing = Task {
         defer { done.set() }
         return try await asyncSeconds {
             _ = try await store.importEvents(
-                lines: try FileLineSource(path: eventsPath), fileSha256: nil, actor: "bench", now: Clock.wallNow(), progress: nil)
+                lines: try FileLineSource(path: importPath), fileSha256: nil, actor: "bench", now: Clock.wallNow(), progress: nil)
         }
     }
     var sideLatencies: [Double] = []
@@ -408,14 +425,15 @@ func benchImport(eventsPath: String, bareURL: String, assentURL: String, logger:
     }
     let importSeconds = try await importing.value
     try await side.close()
-    let events = try await store.lastSeq() - 2 - Int64(k - sideFailures)
+    let events = try await store.lastSeq() - 2 - Int64(k - sideFailures) - (movedAccount ? 1 : 0)
     sideLatencies.sort()
     report(
-        String(
-            format:
-                "import: bare COPY %.2f s (%.0f rows/s); assent import %.2f s (%.0f events/s); ratio %.2fx; %d appends meanwhile: p50 %.1f ms, max %.1f ms, %d failed",
-            copySeconds, Double(rows.count) / copySeconds, importSeconds, Double(events) / importSeconds, importSeconds / copySeconds,
-            sideLatencies.count, sideLatencies[sideLatencies.count / 2], sideLatencies.last ?? 0, sideFailures))
+        (movedAccount ? "import (one staged account moved): " : "import: ")
+            + String(
+                format:
+                    "bare COPY %.2f s (%.0f rows/s); assent import %.2f s (%.0f events/s); ratio %.2fx; %d appends meanwhile: p50 %.1f ms, max %.1f ms, %d failed",
+                copySeconds, Double(rows.count) / copySeconds, importSeconds, Double(events) / importSeconds, importSeconds / copySeconds,
+                sideLatencies.count, sideLatencies[sideLatencies.count / 2], sideLatencies.last ?? 0, sideFailures))
 
     try await store.close()
 }

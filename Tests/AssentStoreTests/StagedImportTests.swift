@@ -48,12 +48,21 @@ struct StagedImportTests {
         func release() async { await gate.open() }
     }
 
+    /// How many staged events each import read back under the lock.
+    actor ReadBack {
+        private(set) var counts: [Int] = []
+        func record(_ count: Int) { counts.append(count) }
+    }
+
     /// An importer that pauses once staged, and another store on the same fresh database.
-    static func stores() async throws -> (importer: PostgresStore, other: PostgresStore, pause: StagePause, name: String) {
+    static func stores(readBack: ReadBack? = nil) async throws -> (
+        importer: PostgresStore, other: PostgresStore, pause: StagePause, name: String
+    ) {
         let (url, name) = try await PostgresTesting.freshDatabase()
         let pause = StagePause()
         var configuration = PostgresStore.Configuration()
         configuration.afterImportStaged = { await pause.staged() }
+        if let readBack { configuration.afterImportReadBack = { await readBack.record($0) } }
         let importer = try await PostgresStore.open(url: url, configuration: configuration)
         let other = try await PostgresStore.open(url: url)
         return (importer, other, pause, name)
@@ -176,19 +185,55 @@ struct StagedImportTests {
         try await other.close()
     }
 
-    @Test("an account that moved while staged but whose lines still hold is imported, after what moved it")
+    @Test("an account that moved while staged but whose lines still hold is imported, after what moved it; only its lines are read back")
     func movedAccountStillValid() async throws {
-        let (importer, other, pause, name) = try await Self.stores()
+        let readBack = ReadBack()
+        let (importer, other, pause, name) = try await Self.stores(readBack: readBack)
         defer { PostgresTesting.drop(name) }
         try await other.importLines(Lines.optedIn("a1"))
-        let importing = pause.task { try await importer.importLines([Lines.activity("a1", "a1-new", "2025-09-25T00:00:00Z")]) }
+        let lines =
+            [Lines.created("x1", "2025-08-01T00:00:00Z"), Lines.activity("a1", "a1-new", "2025-09-25T00:00:00Z")]
+            + Lines.optedIn("x2", conversation: "x2-c")
+        let importing = pause.task { try await importer.importLines(lines) }
         try await pause.waitUntilStaged()
         let choice = try await other.append([Self.choice("a1", at: "2025-09-21T00:00:00Z")], actor: "test", now: testNow)
         await pause.release()
         let summary = try await importing.value
         #expect(try #require(summary.firstSeq) == choice[0].seq + 1)
+        #expect(await readBack.counts == [1], "the moved account's one line, not the file")
         #expect(try await other.account(ofConversation: "a1-new") == "a1")
+        #expect(try await other.account(ofConversation: "x2-c") == "x2")
         #expect(try await other.timeline(of: "a1")?.entries.count == Lines.optedIn("a1").count + 2)
+        #expect(try await other.timeline(of: "x2")?.entries.count == Lines.optedIn("x2").count)
+        #expect(try await other.verifyLedger().ok)
+        try await importer.close()
+        try await other.close()
+    }
+
+    @Test("an account that started a staged conversation itself while the import was staged: the staged activity continues it")
+    func movedAccountStartedConversation() async throws {
+        let readBack = ReadBack()
+        let (importer, other, pause, name) = try await Self.stores(readBack: readBack)
+        defer { PostgresTesting.drop(name) }
+        try await other.importLines(Lines.optedIn("a1"))
+        let lines = [Lines.activity("a1", "both", "2025-09-25T00:00:00Z"), Lines.created("x1", "2025-08-01T00:00:00Z")]
+        let importing = pause.task { try await importer.importLines(lines) }
+        try await pause.waitUntilStaged()
+        let started = try await other.append(
+            [
+                Event(
+                    account: "a1", at: t("2025-09-24T00:00:00Z"),
+                    .conversationActivity(conversation: "both", kind: .chat, incognito: false, content: "first"))
+            ],
+            actor: "test", now: testNow)
+        await pause.release()
+        let summary = try await importing.value
+        #expect(summary.events == 2)
+        #expect(await readBack.counts == [1])
+        let conversation = try #require(try await other.timeline(of: "a1")?.conversation("both"))
+        #expect(conversation.activities.map(\.seq) == [started[0].seq, try #require(summary.firstSeq)])
+        #expect(try await other.account(ofConversation: "both") == "a1")
+        #expect(try await other.timeline(of: "x1") != nil)
         #expect(try await other.verifyLedger().ok)
         try await importer.close()
         try await other.close()
@@ -223,7 +268,8 @@ struct StagedImportTests {
 
     @Test("a policy applied while the import was staged: the import is validated again (every account) and lands after it")
     func policyAppliedMeanwhile() async throws {
-        let (importer, other, pause, name) = try await Self.stores()
+        let readBack = ReadBack()
+        let (importer, other, pause, name) = try await Self.stores(readBack: readBack)
         defer { PostgresTesting.drop(name) }
         try await other.importLines(Lines.optedIn("a1"))
         let lines = [Lines.activity("a1", "a1-new", "2025-09-25T00:00:00Z"), Lines.created("z1", "2025-08-01T00:00:00Z")]
@@ -234,6 +280,7 @@ struct StagedImportTests {
         await pause.release()
         let summary = try await importing.value
         #expect(summary.events == 2)
+        #expect(await readBack.counts == [2], "every line")
         #expect(try await other.verifyLedger().ok)
         try await importer.close()
         try await other.close()
