@@ -178,7 +178,17 @@ public struct AccountTimeline: Sendable {
     final class State: @unchecked Sendable {
         // Mutated only while uniquely referenced (see `record`), and never while being read:
         // the dynamic exclusivity checks would only cost time on the eligibility hot path.
-        @exclusivity(unchecked) var entries: [TimelineEntry] = []
+        // The entries, in ledger order: each one's seq, and its event in `EventCodec`'s form, one
+        // after another in `entryBytes` (entry k's end at `entryEnds[k]`) — a third of the
+        // memory of `TimelineEntry` values, whose strings (ids longer than 15 bytes) would be a
+        // heap allocation each.
+        @exclusivity(unchecked) var entrySeqs: [Int64] = []
+        @exclusivity(unchecked) var entryEnds: [UInt32] = []
+        @exclusivity(unchecked) var entryBytes: [UInt8] = []
+        // The index in `conversations` of the conversation each entry is about, -1 for none: what
+        // renumbering needs without decoding an entry.
+        @exclusivity(unchecked) var entryConversations: [Int32] = []
+        @exclusivity(unchecked) var last: Stamp?
         @exclusivity(unchecked) var creation: Evidence?
         @exclusivity(unchecked) var plans: [PlanMark] = []
         @exclusivity(unchecked) var acceptances: [AcceptanceMark] = []
@@ -189,9 +199,21 @@ public struct AccountTimeline: Sendable {
         @exclusivity(unchecked) var conversationIndex: [ConversationID: Int] = [:]
         @exclusivity(unchecked) var feedbackConversation: [FeedbackID: ConversationID] = [:]
 
+        /// Room for `count` entries (their bytes estimated).
+        func reserve(_ count: Int) {
+            entrySeqs.reserveCapacity(count)
+            entryEnds.reserveCapacity(count)
+            entryBytes.reserveCapacity(count * 32)
+            entryConversations.reserveCapacity(count)
+        }
+
         func copy() -> State {
             let state = State()
-            state.entries = entries
+            state.entrySeqs = entrySeqs
+            state.entryEnds = entryEnds
+            state.entryBytes = entryBytes
+            state.entryConversations = entryConversations
+            state.last = last
             state.creation = creation
             state.plans = plans
             state.acceptances = acceptances
@@ -205,8 +227,22 @@ public struct AccountTimeline: Sendable {
         }
     }
 
-    /// Every accepted event, in ledger order (instant, then sequence number).
-    public var entries: [TimelineEntry] { state.entries }
+    /// Every accepted event, in ledger order (instant, then sequence number), decoded.
+    public var entries: [TimelineEntry] { (0..<state.entrySeqs.count).map(entry(at:)) }
+    /// How many entries the timeline holds.
+    public var entryCount: Int { state.entrySeqs.count }
+
+    /// The `k`-th entry in ledger order, decoded.
+    public func entry(at k: Int) -> TimelineEntry {
+        let state = self.state
+        let start = k == 0 ? 0 : Int(state.entryEnds[k - 1])
+        let end = Int(state.entryEnds[k])
+        let event = state.entryBytes.withUnsafeBytes {
+            EventCodec.decode(UnsafeRawBufferPointer(rebasing: $0[start..<end]), account: account)
+        }
+        guard let event else { preconditionFailure("entry #\(state.entrySeqs[k]) of \(account)'s timeline does not decode") }
+        return TimelineEntry(seq: state.entrySeqs[k], event: event)
+    }
     public var creation: Evidence? { state.creation }
     /// Plan changes in ledger order, starting with the plan given at creation.
     public var plans: [PlanMark] { state.plans }
@@ -229,7 +265,7 @@ public struct AccountTimeline: Sendable {
     public init(account: AccountID, entries: [TimelineEntry]) {
         self.account = account
         let sorted = entries.sorted { $0.stamp < $1.stamp }
-        state.entries.reserveCapacity(sorted.count)
+        state.reserve(sorted.count)
         for entry in sorted { record(entry) }
     }
 
@@ -239,7 +275,7 @@ public struct AccountTimeline: Sendable {
     }
 
     /// The stamp of the last entry, if any.
-    public var lastStamp: Stamp? { entries.last?.stamp }
+    public var lastStamp: Stamp? { state.last }
 
     /// Validates `event` against this timeline (SPEC §6) and adds it.
     ///
@@ -269,7 +305,7 @@ public struct AccountTimeline: Sendable {
         let position = merged.firstIndex { entry.stamp < $0.stamp } ?? merged.count
         merged.insert(entry, at: position)
         var rebuilt = AccountTimeline(account: account)
-        rebuilt.state.entries.reserveCapacity(merged.count)
+        rebuilt.state.reserve(merged.count)
         for candidate in merged {
             do {
                 try rebuilt.check(candidate, context: context)
@@ -404,8 +440,13 @@ public struct AccountTimeline: Sendable {
     private mutating func record(_ entry: TimelineEntry) {
         if !isKnownUniquelyReferenced(&state) { state = state.copy() }
         let state = self.state
-        state.entries.append(entry)
+        state.entrySeqs.append(entry.seq)
+        EventCodec.append(entry.event, to: &state.entryBytes)
+        precondition(state.entryBytes.count <= UInt32.max, "a timeline of over 4 GiB")
+        state.entryEnds.append(UInt32(truncatingIfNeeded: state.entryBytes.count))
+        state.last = entry.stamp
         let evidence = entry.evidence
+        var about: Int?
         switch entry.event.body {
         case .accountCreated(let plan):
             state.creation = evidence
@@ -428,10 +469,13 @@ public struct AccountTimeline: Sendable {
                 state.conversationIndex[id] = k
             }
             state.conversations[k].mutate { $0.activities.append(evidence) }
+            about = k
         case .conversationDeleted(let id):
-            if let k = state.conversationIndex[id] { state.conversations[k].mutate { $0.deletion = evidence } }
+            about = state.conversationIndex[id]
+            if let k = about { state.conversations[k].mutate { $0.deletion = evidence } }
         case .feedbackSubmitted(let id, let feedback, let rating, _):
-            if let k = state.conversationIndex[id] {
+            about = state.conversationIndex[id]
+            if let k = about {
                 state.conversations[k].mutate { $0.feedback.append(FeedbackRecord(id: feedback, submitted: evidence, rating: rating)) }
             }
             state.feedbackConversation[feedback] = id
@@ -440,7 +484,8 @@ public struct AccountTimeline: Sendable {
         case .noticeShown:
             break
         case .contentPurged(let id, let feedback):
-            guard let k = state.conversationIndex[id] else { break }
+            about = state.conversationIndex[id]
+            guard let k = about else { break }
             state.conversations[k].mutate { box in
                 if let feedback {
                     if let f = box.feedback.firstIndex(where: { $0.id == feedback }) { box.feedback[f].purge = evidence }
@@ -449,6 +494,7 @@ public struct AccountTimeline: Sendable {
                 }
             }
         }
+        state.entryConversations.append(about.map { Int32(truncatingIfNeeded: $0) } ?? -1)
     }
 
     // MARK: Renumbering
@@ -468,7 +514,7 @@ public struct AccountTimeline: Sendable {
     /// The timeline as it was before the entries after seq `last` were accepted (itself when it
     /// has none): rebuilt from the entries at or before it.
     public func upTo(seq last: Int64) -> AccountTimeline {
-        guard entries.contains(where: { $0.seq > last }) else { return self }
+        guard state.entrySeqs.contains(where: { $0 > last }) else { return self }
         return AccountTimeline(account: account, entries: entries.filter { $0.seq <= last })
     }
 
@@ -477,25 +523,26 @@ public struct AccountTimeline: Sendable {
     /// - Precondition: `shift >= 0`.
     public mutating func shiftSeqs(after: Int64, by shift: Int64) {
         precondition(shift >= 0, "seqs only move later")
-        guard shift > 0, state.entries.contains(where: { $0.seq > after }) else { return }
+        guard shift > 0, state.entrySeqs.contains(where: { $0 > after }) else { return }
         if !isKnownUniquelyReferenced(&state) { state = state.copy() }
         let state = self.state
         func move(_ evidence: inout Evidence) { if evidence.seq > after { evidence.seq += shift } }
         func move(_ evidence: inout Evidence?) { if evidence != nil { move(&evidence!) } }
-        // The conversations whose facts hold a moved entry: the ones the moved entries name.
-        var touched: [ConversationID] = []
-        for k in state.entries.indices where state.entries[k].seq > after {
-            state.entries[k].seq += shift
-            if let id = state.entries[k].event.conversation, !touched.contains(id) { touched.append(id) }
+        // The conversations whose facts hold a moved entry: the ones the moved entries are about.
+        var touched: [Int] = []
+        for k in state.entrySeqs.indices where state.entrySeqs[k] > after {
+            state.entrySeqs[k] += shift
+            let about = Int(state.entryConversations[k])
+            if about >= 0, !touched.contains(about) { touched.append(about) }
         }
+        if let last = state.last, let seq = state.entrySeqs.last { state.last = Stamp(at: last.at, seq: seq) }
         move(&state.creation)
         move(&state.deletion)
         for k in state.plans.indices { move(&state.plans[k].evidence) }
         for k in state.acceptances.indices { move(&state.acceptances[k].evidence) }
         for k in state.choices.indices { move(&state.choices[k].evidence) }
         for k in state.deferrals.indices { move(&state.deferrals[k]) }
-        for id in touched {
-            guard let k = state.conversationIndex[id] else { continue }
+        for k in touched {
             state.conversations[k].mutate { box in
                 for a in box.activities.indices { move(&box.activities[a]) }
                 move(&box.deletion)
@@ -555,13 +602,16 @@ public struct AccountTimeline: Sendable {
 
 extension AccountTimeline {
     /// An estimate of the memory this timeline holds, in bytes, for caches bounded by size: the
-    /// entries (with the strings of their events), the marks derived from them and the
-    /// conversations with their index. Computed from counts alone, so it costs nothing to ask on
-    /// every write; it errs high, never by orders of magnitude.
+    /// entries' storage as allocated, the facts derived from them (an evidence or a mark each,
+    /// with their lists' room to grow) and the conversations with their index. Costs nothing to
+    /// ask on every write; it errs high, never by orders of magnitude.
     public var estimatedBytes: Int {
+        let state = self.state
+        let entries =
+            state.entryBytes.capacity + state.entrySeqs.capacity * 8 + state.entryEnds.capacity * 4 + state.entryConversations.capacity * 4
+        let perFact = MemoryLayout<PlanMark>.stride
         let stringBytes = 48  // an id or a short value: inline up to 15 bytes, else a heap copy
-        let perEntry = MemoryLayout<TimelineEntry>.stride + 2 * stringBytes + MemoryLayout<PlanMark>.stride
         let perConversation = MemoryLayout<ConversationTimeline>.stride + 128 + 3 * stringBytes
-        return 512 + account.utf8.count + state.entries.count * perEntry + state.conversations.count * perConversation
+        return 512 + account.utf8.count + entries + state.entrySeqs.count * perFact + state.conversations.count * perConversation
     }
 }

@@ -1,8 +1,7 @@
-public import AssentCore
-
-/// The ledger's `enc` column: a compact binary form of an account event, which timelines, runs,
-/// sweeps and the dashboard decode without parsing JSON. The hashed `body` stays the truth;
-/// `ledger verify` checks that each `enc` decodes to the event its `body` holds.
+/// A compact binary form of an account event: the ledger's `enc` column, which runs, sweeps and
+/// the dashboard decode without parsing JSON, and the form in which a timeline keeps its entries.
+/// In the ledger the hashed `body` stays the truth; `ledger verify` checks that each `enc` decodes
+/// to the event its `body` holds.
 ///
 /// Layout (version 1): the version byte, the type's tag, the instant as a zigzag varint of
 /// microseconds, then the body's fields in declaration order — strings as a varint length and
@@ -15,6 +14,12 @@ public enum EventCodec {
     public static func encode(_ event: Event) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(48)
+        append(event, to: &out)
+        return out
+    }
+
+    /// Appends the event's bytes (``encode(_:)``) to `out`.
+    public static func append(_ event: Event, to out: inout [UInt8]) {
         out.append(version)
         switch event.body {
         case .accountCreated(let plan):
@@ -72,30 +77,19 @@ public enum EventCodec {
             putString(conversation, &out)
             putOptionalString(feedback, &out)
         }
-        return out
     }
 
-    /// The event `bytes` encode, for `account`.
-    /// - Throws: `StoreError.corrupt` naming the entry when the bytes are not an event.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, account: AccountID, seq: Int64) throws(StoreError) -> Event {
+    /// The event `bytes` encode, for `account`; nil when they are not one.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, account: AccountID) -> Event? {
         var reader = Reader(bytes: bytes)
-        guard let event = reader.event(account: account), reader.atEnd else {
-            throw StoreError.corrupt("ledger entry #\(seq): its enc column is not an event")
-        }
-        return event
-    }
-
-    /// ``decode(_:account:seq:)`` over an array.
-    public static func decode(_ bytes: [UInt8], account: AccountID, seq: Int64) throws(StoreError) -> Event {
-        let event = bytes.withUnsafeBytes { buffer -> Event? in try? decode(buffer, account: account, seq: seq) }
-        guard let event else { throw StoreError.corrupt("ledger entry #\(seq): its enc column is not an event") }
+        guard let event = reader.event(account: account), reader.atEnd else { return nil }
         return event
     }
 
     // MARK: Writing
 
     /// Appends `value` as a LEB128 varint (shared with ``RunPack``).
-    static func putVarint(_ value: UInt64, _ out: inout [UInt8]) {
+    package static func putVarint(_ value: UInt64, _ out: inout [UInt8]) {
         var v = value
         while v >= 0x80 {
             out.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -110,7 +104,7 @@ public enum EventCodec {
     }
 
     /// Appends a varint length and the UTF-8 bytes (shared with ``RunPack``).
-    static func putString(_ text: String, _ out: inout [UInt8]) {
+    package static func putString(_ text: String, _ out: inout [UInt8]) {
         var text = text
         text.withUTF8 { utf8 in
             putVarint(UInt64(utf8.count), &out)

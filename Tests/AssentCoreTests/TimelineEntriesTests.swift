@@ -1,0 +1,78 @@
+import PropertyBased
+import Testing
+
+@testable import AssentCore
+
+/// A timeline keeps its entries encoded (`EventCodec`) and decodes them when asked: what it gives
+/// back must be what it was given, for every kind of event and string.
+@Suite("A timeline's entries, held encoded")
+struct TimelineEntriesTests {
+    /// Ids and values short and long (over 15 bytes, a heap string), empty, non-ASCII.
+    static let strings = [
+        "c1", "", "conversation-6f1c2d9e-8a4b-4c3d-9e2f-0123456789ab", "会話-ü-🙂", "f", "free", "2025-09", "x\ty\n\\z",
+    ]
+    static let steps = zip(Gen.int(in: 0...12), Gen.int(in: 0...1_000), Gen.int(in: 0...63)).array(of: 0...40)
+
+    /// Events of every type (with and without content, every optional), at instants that go back
+    /// and forth, with distinct seqs in an order unrelated to the instants'.
+    static func entries(_ steps: [(Int, Int, Int)]) -> [TimelineEntry] {
+        steps.enumerated().map { k, step in
+            let (kind, offset, pick) = step
+            let a = strings[pick % strings.count]
+            let b = strings[(pick / 8) % strings.count]
+            let flag = pick % 2 == 0
+            let body: Event.Body
+            switch kind {
+            case 0: body = .accountCreated(plan: a)
+            case 1: body = .planChanged(plan: b)
+            case 2: body = .termsAccepted(version: a, source: TermsSource.allCases[pick % 3])
+            case 3:
+                body = .trainingChoice(
+                    value: flag ? .on : .off, source: ChoiceSource.allCases[pick % 4], shownDefault: pick % 3 == 0 ? nil : .off,
+                    gpc: pick % 5 == 0)
+            case 4: body = .noticeDeferred
+            case 5:
+                body = .conversationActivity(conversation: a, kind: flag ? .chat : .code, incognito: pick % 3 == 0, content: flag ? b : nil)
+            case 6: body = .conversationDeleted(conversation: a)
+            case 7: body = .feedbackSubmitted(conversation: a, feedback: b, rating: flag ? .up : .down, comment: pick % 3 == 0 ? a : nil)
+            case 8: body = .accountDeleted
+            case 9: body = .noticeShown(surface: Surface.allCases[pick % 3])
+            case 10: body = .contentPurged(conversation: a, feedback: flag ? b : nil)
+            case 11: body = .contentPurged(conversation: b, feedback: nil)
+            default: body = .conversationActivity(conversation: b, kind: .chat, incognito: false, content: nil)
+            }
+            let at = t("2025-06-01T00:00:00Z").adding(seconds: Int64(offset) * 3_600 - 1_000_000 * Int64(pick % 2))
+            return TimelineEntry(seq: Int64(1 + (k * 37) % 1_000 + 1_000 * k), event: Event(account: "a1", at: at, body))
+        }
+    }
+
+    @Test("entries come back as given, in ledger order; the last stamp and the count are theirs")
+    func roundTrip() async {
+        await propertyCheck(count: 300, input: Self.steps) { steps in
+            let given = Self.entries(steps)
+            let timeline = AccountTimeline(account: "a1", entries: given)
+            let ordered = given.sorted { $0.stamp < $1.stamp }
+            #expect(timeline.entries == ordered)
+            #expect(timeline.entryCount == given.count)
+            #expect(timeline.lastStamp == ordered.last?.stamp)
+            for k in ordered.indices { #expect(timeline.entry(at: k) == ordered[k]) }
+        }
+    }
+
+    @Test("renumbered and cut timelines give back their entries renumbered and cut")
+    func renumberedAndCut() async {
+        await propertyCheck(count: 200, input: Self.steps, Gen.int(in: 0...45_000), Gen.int(in: 1...5_000)) { steps, after, shift in
+            let given = Self.entries(steps)
+            let original = AccountTimeline(account: "a1", entries: given)
+            let after = Int64(after)
+            var shifted = original
+            shifted.shiftSeqs(after: after, by: Int64(shift))
+            let renumbered = given.map { TimelineEntry(seq: $0.seq > after ? $0.seq + Int64(shift) : $0.seq, event: $0.event) }
+                .sorted { $0.stamp < $1.stamp }
+            #expect(shifted.entries == renumbered)
+            #expect(shifted.lastStamp == renumbered.last?.stamp)
+            #expect(original.entries == given.sorted { $0.stamp < $1.stamp }, "the copy renumbered, not the original")
+            #expect(original.upTo(seq: after).entries == given.filter { $0.seq <= after }.sorted { $0.stamp < $1.stamp })
+        }
+    }
+}
