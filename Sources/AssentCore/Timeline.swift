@@ -165,6 +165,14 @@ public struct ValidationContext {
     }
 }
 
+/// Where a timeline's entry is: its seq, the end of its bytes in the timeline's byte array and the
+/// index of the conversation it is about (-1 for none).
+struct EntrySlot: Sendable {
+    var seq: Int64
+    var end: UInt32
+    var conversation: Int32
+}
+
 /// One account's ordered timeline (SPEC §1, §6) and the facts derived from it.
 ///
 /// Entries are ordered by instant, then sequence number. Appending validates the event against
@@ -178,16 +186,12 @@ public struct AccountTimeline: Sendable {
     final class State: @unchecked Sendable {
         // Mutated only while uniquely referenced (see `record`), and never while being read:
         // the dynamic exclusivity checks would only cost time on the eligibility hot path.
-        // The entries, in ledger order: each one's seq, and its event in `EventCodec`'s form, one
-        // after another in `entryBytes` (entry k's end at `entryEnds[k]`) — a third of the
-        // memory of `TimelineEntry` values, whose strings (ids longer than 15 bytes) would be a
-        // heap allocation each.
-        @exclusivity(unchecked) var entrySeqs: [Int64] = []
-        @exclusivity(unchecked) var entryEnds: [UInt32] = []
+        // The entries, in ledger order: each one's event in `EventCodec`'s form, one after
+        // another in `entryBytes`, and its slot — its seq, where its bytes end and the conversation
+        // it is about. A third of the memory of `TimelineEntry` values, whose strings (ids longer
+        // than 15 bytes) would be a heap allocation each; two arrays, so a copy allocates twice.
         @exclusivity(unchecked) var entryBytes: [UInt8] = []
-        // The index in `conversations` of the conversation each entry is about, -1 for none: what
-        // renumbering needs without decoding an entry.
-        @exclusivity(unchecked) var entryConversations: [Int32] = []
+        @exclusivity(unchecked) var entrySlots: [EntrySlot] = []
         @exclusivity(unchecked) var last: Stamp?
         @exclusivity(unchecked) var creation: Evidence?
         @exclusivity(unchecked) var plans: [PlanMark] = []
@@ -201,18 +205,14 @@ public struct AccountTimeline: Sendable {
 
         /// Room for `count` entries (their bytes estimated).
         func reserve(_ count: Int) {
-            entrySeqs.reserveCapacity(count)
-            entryEnds.reserveCapacity(count)
+            entrySlots.reserveCapacity(count)
             entryBytes.reserveCapacity(count * 32)
-            entryConversations.reserveCapacity(count)
         }
 
         func copy() -> State {
             let state = State()
-            state.entrySeqs = entrySeqs
-            state.entryEnds = entryEnds
             state.entryBytes = entryBytes
-            state.entryConversations = entryConversations
+            state.entrySlots = entrySlots
             state.last = last
             state.creation = creation
             state.plans = plans
@@ -228,20 +228,20 @@ public struct AccountTimeline: Sendable {
     }
 
     /// Every accepted event, in ledger order (instant, then sequence number), decoded.
-    public var entries: [TimelineEntry] { (0..<state.entrySeqs.count).map(entry(at:)) }
+    public var entries: [TimelineEntry] { (0..<state.entrySlots.count).map(entry(at:)) }
     /// How many entries the timeline holds.
-    public var entryCount: Int { state.entrySeqs.count }
+    public var entryCount: Int { state.entrySlots.count }
 
     /// The `k`-th entry in ledger order, decoded.
     public func entry(at k: Int) -> TimelineEntry {
         let state = self.state
-        let start = k == 0 ? 0 : Int(state.entryEnds[k - 1])
-        let end = Int(state.entryEnds[k])
+        let start = k == 0 ? 0 : Int(state.entrySlots[k - 1].end)
+        let end = Int(state.entrySlots[k].end)
         let event = state.entryBytes.withUnsafeBytes {
             EventCodec.decode(UnsafeRawBufferPointer(rebasing: $0[start..<end]), account: account)
         }
-        guard let event else { preconditionFailure("entry #\(state.entrySeqs[k]) of \(account)'s timeline does not decode") }
-        return TimelineEntry(seq: state.entrySeqs[k], event: event)
+        guard let event else { preconditionFailure("entry #\(state.entrySlots[k].seq) of \(account)'s timeline does not decode") }
+        return TimelineEntry(seq: state.entrySlots[k].seq, event: event)
     }
     public var creation: Evidence? { state.creation }
     /// Plan changes in ledger order, starting with the plan given at creation.
@@ -440,10 +440,8 @@ public struct AccountTimeline: Sendable {
     private mutating func record(_ entry: TimelineEntry) {
         if !isKnownUniquelyReferenced(&state) { state = state.copy() }
         let state = self.state
-        state.entrySeqs.append(entry.seq)
         EventCodec.append(entry.event, to: &state.entryBytes)
         precondition(state.entryBytes.count <= UInt32.max, "a timeline of over 4 GiB")
-        state.entryEnds.append(UInt32(truncatingIfNeeded: state.entryBytes.count))
         state.last = entry.stamp
         let evidence = entry.evidence
         var about: Int?
@@ -494,7 +492,10 @@ public struct AccountTimeline: Sendable {
                 }
             }
         }
-        state.entryConversations.append(about.map { Int32(truncatingIfNeeded: $0) } ?? -1)
+        state.entrySlots.append(
+            EntrySlot(
+                seq: entry.seq, end: UInt32(truncatingIfNeeded: state.entryBytes.count),
+                conversation: about.map { Int32(truncatingIfNeeded: $0) } ?? -1))
     }
 
     // MARK: Renumbering
@@ -514,7 +515,7 @@ public struct AccountTimeline: Sendable {
     /// The timeline as it was before the entries after seq `last` were accepted (itself when it
     /// has none): rebuilt from the entries at or before it.
     public func upTo(seq last: Int64) -> AccountTimeline {
-        guard state.entrySeqs.contains(where: { $0 > last }) else { return self }
+        guard state.entrySlots.contains(where: { $0.seq > last }) else { return self }
         return AccountTimeline(account: account, entries: entries.filter { $0.seq <= last })
     }
 
@@ -523,19 +524,19 @@ public struct AccountTimeline: Sendable {
     /// - Precondition: `shift >= 0`.
     public mutating func shiftSeqs(after: Int64, by shift: Int64) {
         precondition(shift >= 0, "seqs only move later")
-        guard shift > 0, state.entrySeqs.contains(where: { $0 > after }) else { return }
+        guard shift > 0, state.entrySlots.contains(where: { $0.seq > after }) else { return }
         if !isKnownUniquelyReferenced(&state) { state = state.copy() }
         let state = self.state
         func move(_ evidence: inout Evidence) { if evidence.seq > after { evidence.seq += shift } }
         func move(_ evidence: inout Evidence?) { if evidence != nil { move(&evidence!) } }
         // The conversations whose facts hold a moved entry: the ones the moved entries are about.
         var touched: [Int] = []
-        for k in state.entrySeqs.indices where state.entrySeqs[k] > after {
-            state.entrySeqs[k] += shift
-            let about = Int(state.entryConversations[k])
+        for k in state.entrySlots.indices where state.entrySlots[k].seq > after {
+            state.entrySlots[k].seq += shift
+            let about = Int(state.entrySlots[k].conversation)
             if about >= 0, !touched.contains(about) { touched.append(about) }
         }
-        if let last = state.last, let seq = state.entrySeqs.last { state.last = Stamp(at: last.at, seq: seq) }
+        if let last = state.last, let seq = state.entrySlots.last?.seq { state.last = Stamp(at: last.at, seq: seq) }
         move(&state.creation)
         move(&state.deletion)
         for k in state.plans.indices { move(&state.plans[k].evidence) }
@@ -608,10 +609,10 @@ extension AccountTimeline {
     public var estimatedBytes: Int {
         let state = self.state
         let entries =
-            state.entryBytes.capacity + state.entrySeqs.capacity * 8 + state.entryEnds.capacity * 4 + state.entryConversations.capacity * 4
+            state.entryBytes.capacity + state.entrySlots.capacity * MemoryLayout<EntrySlot>.stride
         let perFact = MemoryLayout<PlanMark>.stride
         let stringBytes = 48  // an id or a short value: inline up to 15 bytes, else a heap copy
         let perConversation = MemoryLayout<ConversationTimeline>.stride + 128 + 3 * stringBytes
-        return 512 + account.utf8.count + entries + state.entrySeqs.count * perFact + state.conversations.count * perConversation
+        return 512 + account.utf8.count + entries + state.entrySlots.count * perFact + state.conversations.count * perConversation
     }
 }
