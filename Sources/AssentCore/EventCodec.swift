@@ -86,6 +86,14 @@ public enum EventCodec {
         return event
     }
 
+    /// The instant of the event `bytes` encode, read without decoding the rest; nil when they do
+    /// not start as an event does.
+    public static func instant(of bytes: UnsafeRawBufferPointer) -> Instant? {
+        var reader = Reader(bytes: bytes)
+        guard reader.byte() == version, reader.byte() != nil else { return nil }
+        return reader.instant()
+    }
+
     // MARK: Writing
 
     /// Appends `value` as a LEB128 varint (shared with ``RunPack``).

@@ -232,6 +232,16 @@ public struct AccountTimeline: Sendable {
     /// How many entries the timeline holds.
     public var entryCount: Int { state.entrySlots.count }
 
+    /// The instant of the `k`-th entry in ledger order, read without decoding the entry.
+    public func entryInstant(at k: Int) -> Instant {
+        let state = self.state
+        let start = k == 0 ? 0 : Int(state.entrySlots[k - 1].end)
+        let end = Int(state.entrySlots[k].end)
+        let instant = state.entryBytes.withUnsafeBytes { EventCodec.instant(of: UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+        guard let instant else { preconditionFailure("entry #\(state.entrySlots[k].seq) of \(account)'s timeline does not decode") }
+        return instant
+    }
+
     /// The `k`-th entry in ledger order, decoded.
     public func entry(at k: Int) -> TimelineEntry {
         let state = self.state

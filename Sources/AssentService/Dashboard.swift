@@ -122,8 +122,9 @@ public struct Dashboard: Sendable {
         mutating func addPending(_ timeline: AccountTimeline, engine: PolicyEngine, window: PendingWindow) {
             let dayMicros: Int64 = 86_400_000_000
             var changes = [Instant(microseconds: window.start)]
-            for entry in timeline.entries where entry.event.at.microseconds > window.start && entry.event.at <= window.now {
-                changes.append(entry.event.at)
+            for k in 0..<timeline.entryCount {
+                let at = timeline.entryInstant(at: k)
+                if at.microseconds > window.start && at <= window.now { changes.append(at) }
             }
             changes += window.boundaries
             changes.sort()

@@ -46,7 +46,7 @@ struct TimelineEntriesTests {
         }
     }
 
-    @Test("entries come back as given, in ledger order; the last stamp and the count are theirs")
+    @Test("entries come back as given, in ledger order; their instants, the last stamp and the count are theirs")
     func roundTrip() async {
         await propertyCheck(count: 300, input: Self.steps) { steps in
             let given = Self.entries(steps)
@@ -55,7 +55,10 @@ struct TimelineEntriesTests {
             #expect(timeline.entries == ordered)
             #expect(timeline.entryCount == given.count)
             #expect(timeline.lastStamp == ordered.last?.stamp)
-            for k in ordered.indices { #expect(timeline.entry(at: k) == ordered[k]) }
+            for k in ordered.indices {
+                #expect(timeline.entry(at: k) == ordered[k])
+                #expect(timeline.entryInstant(at: k) == ordered[k].event.at)
+            }
         }
     }
 
