@@ -188,8 +188,9 @@ public struct AccountTimeline: Sendable {
         // the dynamic exclusivity checks would only cost time on the eligibility hot path.
         // The entries, in ledger order: each one's event in `EventCodec`'s form, one after
         // another in `entryBytes`, and its slot — its seq, where its bytes end and the conversation
-        // it is about. A third of the memory of `TimelineEntry` values, whose strings (ids longer
-        // than 15 bytes) would be a heap allocation each; two arrays, so a copy allocates twice.
+        // it is about. Less than half the memory of `TimelineEntry` values, whose strings (ids
+        // longer than 15 bytes) would be a heap allocation each; two arrays, so a copy allocates
+        // twice.
         @exclusivity(unchecked) var entryBytes: [UInt8] = []
         @exclusivity(unchecked) var entrySlots: [EntrySlot] = []
         @exclusivity(unchecked) var last: Stamp?
@@ -234,24 +235,23 @@ public struct AccountTimeline: Sendable {
 
     /// The instant of the `k`-th entry in ledger order, read without decoding the entry.
     public func entryInstant(at k: Int) -> Instant {
-        let state = self.state
-        let start = k == 0 ? 0 : Int(state.entrySlots[k - 1].end)
-        let end = Int(state.entrySlots[k].end)
-        let instant = state.entryBytes.withUnsafeBytes { EventCodec.instant(of: UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
-        guard let instant else { preconditionFailure("entry #\(state.entrySlots[k].seq) of \(account)'s timeline does not decode") }
-        return instant
+        readEntry(k) { EventCodec.instant(of: $0) }
     }
 
     /// The `k`-th entry in ledger order, decoded.
     public func entry(at k: Int) -> TimelineEntry {
+        TimelineEntry(seq: state.entrySlots[k].seq, event: readEntry(k) { EventCodec.decode($0, account: account) })
+    }
+
+    /// What `read` finds in the `k`-th entry's bytes; they were encoded here, so it finds something.
+    private func readEntry<T>(_ k: Int, _ read: (UnsafeRawBufferPointer) -> T?) -> T {
         let state = self.state
         let start = k == 0 ? 0 : Int(state.entrySlots[k - 1].end)
         let end = Int(state.entrySlots[k].end)
-        let event = state.entryBytes.withUnsafeBytes {
-            EventCodec.decode(UnsafeRawBufferPointer(rebasing: $0[start..<end]), account: account)
+        guard let found = state.entryBytes.withUnsafeBytes({ read(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }) else {
+            preconditionFailure("entry #\(state.entrySlots[k].seq) of \(account)'s timeline does not decode")
         }
-        guard let event else { preconditionFailure("entry #\(state.entrySlots[k].seq) of \(account)'s timeline does not decode") }
-        return TimelineEntry(seq: state.entrySlots[k].seq, event: event)
+        return found
     }
     public var creation: Evidence? { state.creation }
     /// Plan changes in ledger order, starting with the plan given at creation.
