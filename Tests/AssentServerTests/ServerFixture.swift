@@ -41,7 +41,11 @@ enum FixtureBackend: String, Sendable, CustomTestStringConvertible {
         case .postgres:
             let admin = ProcessInfo.processInfo.environment["ASSENT_TEST_POSTGRES_URL"] ?? ""
             let name = "assent_s_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-            return try await PostgresStore.open(url: try await PostgresAdmin.createDatabase(adminURL: admin, name: name))
+            // A connection may take a minute to come (see AssentStoreTests' PostgresTesting.configuration).
+            var configuration = PostgresStore.Configuration()
+            configuration.leaseTimeout = .seconds(60)
+            return try await PostgresStore.open(
+                url: try await PostgresAdmin.createDatabase(adminURL: admin, name: name), configuration: configuration)
         }
     }
 }

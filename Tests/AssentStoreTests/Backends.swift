@@ -32,15 +32,15 @@ struct Backend: CustomTestStringConvertible, Sendable {
     }
 
     static let postgres = Backend(
-        name: "PostgreSQL", make: { try await postgresStore(PostgresStore.Configuration()) },
+        name: "PostgreSQL", make: { try await postgresStore(PostgresTesting.configuration()) },
         makeWithCacheBudget: { bytes in
-            var configuration = PostgresStore.Configuration()
+            var configuration = PostgresTesting.configuration()
             configuration.timelineCacheBytes = bytes
             configuration.ingestCacheBytes = bytes
             return try await postgresStore(configuration)
         },
         makePausingRuns: { hook in
-            var configuration = PostgresStore.Configuration()
+            var configuration = PostgresTesting.configuration()
             configuration.afterRunChunk = hook
             return try await postgresStore(configuration)
         })
@@ -227,6 +227,17 @@ enum PostgresTesting {
     static var adminURL: String? {
         let url = ProcessInfo.processInfo.environment["ASSENT_TEST_POSTGRES_URL"]
         return url?.isEmpty == false ? url : nil
+    }
+
+    /// The store's configuration in tests: the defaults, but a connection may take a minute to
+    /// come. The tests run in parallel on few cores, and CPU-bound ones (the property tests) can
+    /// keep the pool that serves the connections busy for seconds: the default 5 s lease timeout
+    /// then answered `store_unavailable` with the database up — a test waiting for time, not for
+    /// the event. The tests of the timeout itself set their own.
+    static func configuration() -> PostgresStore.Configuration {
+        var configuration = PostgresStore.Configuration()
+        configuration.leaseTimeout = .seconds(60)
+        return configuration
     }
 
     /// A new empty database collated by ICU's en-US (a byte-order mistake in the store shows).

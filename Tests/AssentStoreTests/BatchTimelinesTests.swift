@@ -37,7 +37,7 @@ struct BatchTimelinesTests {
     ) async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
-        var configuration = PostgresStore.Configuration()
+        var configuration = PostgresTesting.configuration()
         configuration.planBeforeLockEvents = planBeforeLockEvents
         configuration.lockTimeoutMs = lockTimeoutMs
         let store = try await PostgresStore.open(url: url, configuration: configuration)

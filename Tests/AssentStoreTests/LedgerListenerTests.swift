@@ -14,7 +14,9 @@ struct LedgerListenerTests {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
         let logs = CapturedLogs()
-        let store = try await PostgresStore.open(url: url, logger: Logger(label: "test") { _ in CapturingLogHandler(logs: logs) })
+        let store = try await PostgresStore.open(
+            url: url, configuration: PostgresTesting.configuration(), logger: Logger(label: "test") { _ in CapturingLogHandler(logs: logs) }
+        )
         let (heard, hear) = AsyncStream.makeStream(of: Void.self)
         #expect(store.watchLedgerWrites { hear.yield() })
         var signals = heard.makeAsyncIterator()

@@ -17,11 +17,11 @@ struct PlannedAppendTests {
         let (url, name) = try await PostgresTesting.freshDatabase()
         let pause = StagedImportTests.StagePause()
         let once = OnceFlag()
-        var configuration = PostgresStore.Configuration()
+        var configuration = PostgresTesting.configuration()
         configuration.afterAppendPlanned = { if once.first() { await pause.staged() } }
         configuration.planBeforeLockEvents = 1  // every batch, however small
         let appender = try await PostgresStore.open(url: url, configuration: configuration)
-        let other = try await PostgresStore.open(url: url)
+        let other = try await PostgresStore.open(url: url, configuration: PostgresTesting.configuration())
         return (appender, other, pause, url, name)
     }
 
@@ -47,7 +47,7 @@ struct PlannedAppendTests {
 
     /// The account's timeline as a store that has cached nothing reads it from the ledger.
     static func coldTimeline(_ account: AccountID, url: String) async throws -> AccountTimeline? {
-        let fresh = try await PostgresStore.open(url: url)
+        let fresh = try await PostgresStore.open(url: url, configuration: PostgresTesting.configuration())
         let timeline = try await fresh.timeline(of: account)
         try await fresh.close()
         return timeline
@@ -182,7 +182,7 @@ extension PlannedAppendTests {
     func concurrentPlanned() async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
-        var configuration = PostgresStore.Configuration()
+        var configuration = PostgresTesting.configuration()
         configuration.planBeforeLockEvents = 1
         let first = try await PostgresStore.open(url: url, configuration: configuration)
         let second = try await PostgresStore.open(url: url, configuration: configuration)

@@ -60,11 +60,11 @@ struct StagedImportTests {
     ) {
         let (url, name) = try await PostgresTesting.freshDatabase()
         let pause = StagePause()
-        var configuration = PostgresStore.Configuration()
+        var configuration = PostgresTesting.configuration()
         configuration.afterImportStaged = { await pause.staged() }
         if let readBack { configuration.afterImportReadBack = { await readBack.record($0) } }
         let importer = try await PostgresStore.open(url: url, configuration: configuration)
-        let other = try await PostgresStore.open(url: url)
+        let other = try await PostgresStore.open(url: url, configuration: PostgresTesting.configuration())
         return (importer, other, pause, name)
     }
 
