@@ -126,11 +126,11 @@ public enum EventCodec {
         putString(text, &out)
     }
 
-    private static func putEnum<E: CaseIterable & Equatable>(_ value: E, _ out: inout [UInt8]) where E.AllCases == [E] {
-        out.append(UInt8(E.allCases.firstIndex(of: value)!))
+    private static func putEnum<E: CodecEnum>(_ value: E, _ out: inout [UInt8]) {
+        out.append(UInt8(E.codecCases.firstIndex(of: value)!))
     }
 
-    private static func putOptionalEnum<E: CaseIterable & Equatable>(_ value: E?, _ out: inout [UInt8]) where E.AllCases == [E] {
+    private static func putOptionalEnum<E: CodecEnum>(_ value: E?, _ out: inout [UInt8]) {
         guard let value else { return out.append(0) }
         out.append(1)
         putEnum(value, &out)
@@ -182,12 +182,12 @@ public enum EventCodec {
             }
         }
 
-        mutating func enumValue<E: CaseIterable>(_: E.Type) -> E? where E.AllCases == [E] {
-            guard let b = byte(), Int(b) < E.allCases.count else { return nil }
-            return E.allCases[Int(b)]
+        mutating func enumValue<E: CodecEnum>(_: E.Type) -> E? {
+            guard let b = byte(), Int(b) < E.codecCases.count else { return nil }
+            return E.codecCases[Int(b)]
         }
 
-        mutating func optionalEnum<E: CaseIterable>(_: E.Type) -> E?? where E.AllCases == [E] {
+        mutating func optionalEnum<E: CodecEnum>(_: E.Type) -> E?? {
             switch byte() {
             case 0: return .some(nil)
             case 1: return enumValue(E.self).map { .some($0) }
@@ -251,3 +251,16 @@ public enum EventCodec {
         }
     }
 }
+
+/// An enum the codec writes as its index in `allCases`, read from a table made once (a
+/// synthesized `allCases` builds its array at each call).
+protocol CodecEnum: CaseIterable, Equatable where AllCases == [Self] {
+    static var codecCases: [Self] { get }
+}
+
+extension TermsSource: CodecEnum { static let codecCases = allCases }
+extension ChoiceValue: CodecEnum { static let codecCases = allCases }
+extension ChoiceSource: CodecEnum { static let codecCases = allCases }
+extension ConversationKind: CodecEnum { static let codecCases = allCases }
+extension Rating: CodecEnum { static let codecCases = allCases }
+extension Surface: CodecEnum { static let codecCases = allCases }
