@@ -204,10 +204,10 @@ public struct AccountTimeline: Sendable {
         @exclusivity(unchecked) var conversationIndex: [ConversationID: Int] = [:]
         @exclusivity(unchecked) var feedbackConversation: [FeedbackID: ConversationID] = [:]
 
-        /// Room for `count` entries (their bytes estimated).
-        func reserve(_ count: Int) {
+        /// Room for `count` entries of `bytes` bytes in all (estimated when nil).
+        func reserve(_ count: Int, bytes: Int? = nil) {
             entrySlots.reserveCapacity(count)
-            entryBytes.reserveCapacity(count * 32)
+            entryBytes.reserveCapacity(bytes ?? count * 32)
         }
 
         func copy() -> State {
@@ -282,6 +282,12 @@ public struct AccountTimeline: Sendable {
     /// The conversation with this id, if it has any activity.
     public func conversation(_ id: ConversationID) -> ConversationTimeline? {
         state.conversationIndex[id].map { state.conversations[$0] }
+    }
+
+    /// Makes room for `count` entries of `bytes` bytes in all.
+    mutating func reserve(entries count: Int, bytes: Int) {
+        if !isKnownUniquelyReferenced(&state) { state = state.copy() }
+        state.reserve(count, bytes: bytes)
     }
 
     /// The stamp of the last entry, if any.
@@ -446,11 +452,12 @@ public struct AccountTimeline: Sendable {
 
     // MARK: Recording
 
-    /// Adds an entry known to be valid and ordered after every recorded one.
-    private mutating func record(_ entry: TimelineEntry) {
+    /// Adds an entry known to be valid and ordered after every recorded one: its event's bytes
+    /// as `encoded` holds them (read from the ledger), else encoded here.
+    mutating func record(_ entry: TimelineEntry, encoded: UnsafeRawBufferPointer? = nil) {
         if !isKnownUniquelyReferenced(&state) { state = state.copy() }
         let state = self.state
-        EventCodec.append(entry.event, to: &state.entryBytes)
+        if let encoded { state.entryBytes.append(contentsOf: encoded) } else { EventCodec.append(entry.event, to: &state.entryBytes) }
         precondition(state.entryBytes.count <= UInt32.max, "a timeline of over 4 GiB")
         state.last = entry.stamp
         let evidence = entry.evidence

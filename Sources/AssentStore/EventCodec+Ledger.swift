@@ -17,3 +17,15 @@ extension EventCodec {
         return event
     }
 }
+
+extension EncodedEntries {
+    /// Adds ledger entry `seq` of `account`, whose `enc` column is `enc`.
+    /// - Throws: `StoreError.corrupt` naming the entry when the bytes are not an event.
+    @discardableResult
+    public mutating func add(seq: Int64, enc: UnsafeRawBufferPointer, account: AccountID) throws(StoreError) -> TimelineEntry {
+        guard let entry = add(seq: seq, encoded: enc, account: account) else {
+            throw StoreError.corrupt("ledger entry #\(seq): its enc column is not an event")
+        }
+        return entry
+    }
+}

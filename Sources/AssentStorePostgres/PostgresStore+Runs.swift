@@ -25,7 +25,7 @@ extension PostgresStore {
     }
 
     struct AccountsChunk: Sendable {
-        var accounts: [(account: AccountID, entries: [TimelineEntry], hashes: [Int64: String])] = []
+        var accounts: [(account: AccountID, entries: EncodedEntries, hashes: [Int64: String])] = []
         var last: AccountID?
         var count = 0
     }
@@ -44,7 +44,7 @@ extension PostgresStore {
     static func evaluate(_ read: AccountsChunk, evaluator: RunEvaluator) -> RunChunk {
         var chunk = RunChunk()
         for (account, entries, hashes) in read.accounts {
-            let items = evaluator.items(for: AccountTimeline(account: account, entries: entries), contentSha256: { hashes[$0] })
+            let items = evaluator.items(for: AccountTimeline(account: account, encoded: entries), contentSha256: { hashes[$0] })
             guard !items.isEmpty else { continue }
             chunk.accounts.append(account)
             chunk.packs.append(ByteBuffer(bytes: RunPack.pack(items)))
@@ -383,7 +383,7 @@ extension PostgresStore {
                     let (last, count) = try await Self.forEachAccount(
                         reader, upTo: head.lastSeq, after: after, limit: Self.chunkAccounts, logger: logger
                     ) { account, entries, hashes in
-                        for purge in engine.purges(in: AccountTimeline(account: account, entries: entries), at: instant) {
+                        for purge in engine.purges(in: AccountTimeline(account: account, encoded: entries), at: instant) {
                             planned.append(PlannedPurge(event: purge.event, entries: purge.entries.map { ($0.seq, hashes[$0.seq]) }))
                         }
                     }

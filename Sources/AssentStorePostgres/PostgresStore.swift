@@ -614,7 +614,7 @@ extension PostgresStore {
         lastSeq: Int64, timeline: AccountTimeline
     )] {
         var found = [AccountID: (Int64, AccountTimeline)](minimumCapacity: missing.count)
-        var entries: [TimelineEntry] = []
+        var entries = EncodedEntries()
         for try await (account, packed) in try await connection.query(
             "SELECT account, \(unescaped: Self.packedTimeline) FROM ledger WHERE account = ANY(\(Array(missing.keys))) GROUP BY account",
             logger: logger
@@ -622,8 +622,8 @@ extension PostgresStore {
             entries.removeAll(keepingCapacity: true)
             try Self.unpackTimeline(packed, account: account, into: &entries)
             guard !entries.isEmpty else { continue }
-            let timeline = AccountTimeline(account: account, entries: entries)
-            let lastSeq = missing[account] ?? entries.map(\.seq).max() ?? 0
+            let timeline = AccountTimeline(account: account, encoded: entries)
+            let lastSeq = missing[account] ?? entries.entries.map(\.seq).max() ?? 0
             found[account] = (lastSeq, timeline)
             if keeping { timelines.put(account, lastSeq: lastSeq, timeline) }
         }
@@ -683,12 +683,12 @@ extension PostgresStore {
     /// The timeline of `entries` (seq and enc; none when the account has no entry), read in the
     /// same statement as the account's head `lastSeq`, cached.
     private func timeline(of account: AccountID, lastSeq: Int64, _ entries: [(seq: Int64?, enc: ByteBuffer?)]) throws -> AccountTimeline {
-        var decoded: [TimelineEntry] = []
-        decoded.reserveCapacity(entries.count)
+        var decoded = EncodedEntries()
         for case let (seq?, enc) in entries {
-            decoded.append(TimelineEntry(seq: seq, event: try Self.event(enc, account: account, seq: seq)))
+            guard let enc else { throw StoreError.corrupt("ledger entry #\(seq) has no enc") }
+            _ = try enc.withUnsafeReadableBytes { bytes throws(StoreError) in try decoded.add(seq: seq, enc: bytes, account: account) }
         }
-        let timeline = AccountTimeline(account: account, entries: decoded)
+        let timeline = AccountTimeline(account: account, encoded: decoded)
         timelines.put(account, lastSeq: lastSeq, timeline)
         return timeline
     }
@@ -735,7 +735,7 @@ extension PostgresStore {
             try await transaction(.snapshot) { connection in
                 let head = try await Self.head(connection, logger: logger)
                 try await Self.forEachAccount(connection, upTo: head.lastSeq, logger: logger) { account, entries, _ in
-                    try body(AccountTimeline(account: account, entries: entries))
+                    try body(AccountTimeline(account: account, encoded: entries))
                 }
                 return head.lastSeq
             }
@@ -750,7 +750,7 @@ extension PostgresStore {
     @discardableResult
     static func forEachAccount(
         _ connection: PostgresConnection, upTo lastSeq: Int64, after: AccountID? = nil, limit: Int? = nil, logger: Logger,
-        _ body: (AccountID, [TimelineEntry], [Int64: String]) throws -> Void
+        _ body: (AccountID, EncodedEntries, [Int64: String]) throws -> Void
     ) async throws -> (last: AccountID?, count: Int) {
         // One row per account: its entries packed by PostgreSQL in timeline order (see
         // `packedEntries`), so the client decodes one row where it used to decode one per entry
@@ -780,7 +780,7 @@ extension PostgresStore {
                 WHERE account IS NOT NULL AND seq <= \(lastSeq) GROUP BY account ORDER BY account
                 """
         }
-        var entries: [TimelineEntry] = []
+        var entries = EncodedEntries()
         var hashes: [Int64: String] = [:]
         var streamed = 0
         var current: String?
@@ -799,9 +799,9 @@ extension PostgresStore {
     /// its `enc` (4 bytes, -1 when missing) and the `enc`, the length of its content digest (2
     /// bytes, 0 when none) and the digest's text. Big-endian, as `int8send`/`int4send`/`int2send`
     /// write them. In the order the (account, at, seq) index gives them, which is timeline order;
-    /// ``unpackEntries(_:account:into:hashes:)`` sorts them should PostgreSQL ever not (an
-    /// `ORDER BY` inside the aggregate would sort every account again: PostgreSQL 15 does not
-    /// know its input is sorted).
+    /// the timeline built from them (`AccountTimeline(account:encoded:)`) sorts them should
+    /// PostgreSQL ever not (an `ORDER BY` inside the aggregate would sort every account again:
+    /// PostgreSQL 15 does not know its input is sorted).
     static let packedEntries = """
         string_agg(int8send(seq) || int4send(coalesce(octet_length(enc), -1)) || coalesce(enc, ''::bytea)
             || int2send(coalesce(octet_length(content_sha256), 0)::smallint) || coalesce(convert_to(content_sha256, 'UTF8'), ''::bytea),
@@ -817,14 +817,17 @@ extension PostgresStore {
         """
 
     /// Decodes what ``packedTimeline`` packed, in the order it was packed.
-    static func unpackTimeline(_ packed: ByteBuffer, account: AccountID, into entries: inout [TimelineEntry]) throws {
+    static func unpackTimeline(_ packed: ByteBuffer, account: AccountID, into entries: inout EncodedEntries) throws {
         var buffer = packed
-        while buffer.readableBytes > 0 { entries.append(try unpackEntry(&buffer, account: account)) }
+        while buffer.readableBytes > 0 { try unpackEntry(&buffer, account: account, into: &entries) }
     }
 
     /// One packed entry: its seq, `enc`'s length and `enc` (``packedTimeline``, the start of each
     /// of ``packedEntries``).
-    private static func unpackEntry(_ buffer: inout ByteBuffer, account: AccountID) throws -> TimelineEntry {
+    @discardableResult
+    private static func unpackEntry(_ buffer: inout ByteBuffer, account: AccountID, into entries: inout EncodedEntries) throws
+        -> TimelineEntry
+    {
         guard let seq = buffer.readInteger(endianness: .big, as: Int64.self),
             let length = buffer.readInteger(endianness: .big, as: Int32.self)
         else { throw StoreError.corrupt("a packed timeline of \(account) ends early") }
@@ -832,24 +835,21 @@ extension PostgresStore {
         guard let enc = buffer.readSlice(length: Int(length)) else {
             throw StoreError.corrupt("a packed timeline of \(account) ends early")
         }
-        return TimelineEntry(seq: seq, event: try event(enc, account: account, seq: seq))
+        return try enc.withUnsafeReadableBytes { bytes throws(StoreError) in try entries.add(seq: seq, enc: bytes, account: account) }
     }
 
     /// Decodes what ``packedEntries`` packed.
     static func unpackEntries(
-        _ packed: ByteBuffer, account: AccountID, into entries: inout [TimelineEntry], hashes: inout [Int64: String]
+        _ packed: ByteBuffer, account: AccountID, into entries: inout EncodedEntries, hashes: inout [Int64: String]
     ) throws {
         var buffer = packed
         while buffer.readableBytes > 0 {
-            let entry = try unpackEntry(&buffer, account: account)
-            entries.append(entry)
+            let entry = try unpackEntry(&buffer, account: account, into: &entries)
             guard let digestLength = buffer.readInteger(endianness: .big, as: Int16.self), digestLength >= 0,
                 let digest = buffer.readString(length: Int(digestLength))
             else { throw StoreError.corrupt("a packed timeline of \(account) ends early") }
             if digestLength > 0 { hashes[entry.seq] = digest }
         }
-        let inOrder = { (a: TimelineEntry, b: TimelineEntry) in a.event.at < b.event.at || (a.event.at == b.event.at && a.seq < b.seq) }
-        if zip(entries, entries.dropFirst()).contains(where: { !inOrder($0, $1) }) { entries.sort(by: inOrder) }
     }
 
     /// Each entry's instant and content digest, by seq: what manifest lines need beside the packs.

@@ -196,7 +196,7 @@ extension SQLiteStore {
     /// What one chunk of accounts holds as of the snapshot, read and decoded but not yet built
     /// into timelines: the part of a run's work that needs the database.
     struct AccountsChunk: Sendable {
-        var accounts: [(account: AccountID, entries: [TimelineEntry], hashes: [Int64: String])] = []
+        var accounts: [(account: AccountID, entries: EncodedEntries, hashes: [Int64: String])] = []
         var last: AccountID?
     }
 
@@ -214,7 +214,7 @@ extension SQLiteStore {
         chunk.last = read.last
         chunk.accounts = read.accounts.count
         for (account, entries, hashes) in read.accounts {
-            let items = evaluator.items(for: AccountTimeline(account: account, entries: entries), contentSha256: { hashes[$0] })
+            let items = evaluator.items(for: AccountTimeline(account: account, encoded: entries), contentSha256: { hashes[$0] })
             guard !items.isEmpty else { continue }
             chunk.rows.append((account, RunPack.pack(items)))
             for item in items {

@@ -232,9 +232,9 @@ public final class SQLiteStore: Store {
                     SELECT account, seq, enc FROM ledger WHERE account IN (\(Self.placeholders(missing.count))) ORDER BY account, at, seq
                     """), arguments: StatementArguments(missing))
         var current: String?
-        var entries: [TimelineEntry] = []
+        var entries = EncodedEntries()
         func flush() {
-            if let current, !entries.isEmpty { found[current] = AccountTimeline(account: current, entries: entries) }
+            if let current, !entries.isEmpty { found[current] = AccountTimeline(account: current, encoded: entries) }
             entries.removeAll(keepingCapacity: true)
         }
         while let row = try rows.next() {
@@ -244,7 +244,7 @@ public final class SQLiteStore: Store {
                 current = account
             }
             let seq: Int64 = row[1]
-            entries.append(TimelineEntry(seq: seq, event: try Self.event(row, encAt: 2, account: account, seq: seq)))
+            try Self.add(row, encAt: 2, account: account, seq: seq, to: &entries)
         }
         flush()
         return found
@@ -263,15 +263,23 @@ public final class SQLiteStore: Store {
     static func timeline(_ db: Database, account: AccountID) throws -> (timeline: AccountTimeline, hashes: [Int64: String])? {
         let rows = try Row.fetchCursor(
             db.cachedStatement(sql: "SELECT seq, enc, content_sha256 FROM ledger WHERE account = ? ORDER BY at, seq"), arguments: [account])
-        var entries: [TimelineEntry] = []
+        var entries = EncodedEntries()
         var hashes: [Int64: String] = [:]
         while let row = try rows.next() {
             let seq: Int64 = row[0]
-            entries.append(TimelineEntry(seq: seq, event: try Self.event(row, encAt: 1, account: account, seq: seq)))
+            try Self.add(row, encAt: 1, account: account, seq: seq, to: &entries)
             if let hash: String = row[2] { hashes[seq] = hash }
         }
         guard !entries.isEmpty else { return nil }
-        return (AccountTimeline(account: account, entries: entries), hashes)
+        return (AccountTimeline(account: account, encoded: entries), hashes)
+    }
+
+    /// Adds a row's entry to `entries`, its event read from its `enc` column in place.
+    static func add(_ row: Row, encAt index: Int, account: AccountID, seq: Int64, to entries: inout EncodedEntries) throws {
+        try row.withUnsafeData(atIndex: index) { data in
+            guard let data else { throw StoreError.corrupt("ledger entry #\(seq) has no enc") }
+            _ = try data.withUnsafeBytes { bytes throws(StoreError) in try entries.add(seq: seq, enc: bytes, account: account) }
+        }
     }
 
     /// The event of a row's `enc` column, decoded in place.
@@ -326,16 +334,16 @@ public final class SQLiteStore: Store {
         _ body: (AccountTimeline, [Int64: String]) throws -> Void
     ) throws -> AccountID? {
         try forEachAccount(db, upTo: lastSeq, after: after, limit: limit) { account, entries, hashes in
-            try body(AccountTimeline(account: account, entries: entries), hashes)
+            try body(AccountTimeline(account: account, encoded: entries), hashes)
         }
     }
 
     /// ``forEachTimeline(_:upTo:after:limit:_:)`` without building the timelines: each account's
-    /// decoded entries and content digests, for a caller that builds them elsewhere.
+    /// entries (read, decoded) and content digests, for a caller that builds them elsewhere.
     @discardableResult
     static func forEachAccount(
         _ db: Database, upTo lastSeq: Int64, after: AccountID? = nil, limit: Int = .max,
-        _ body: (AccountID, [TimelineEntry], [Int64: String]) throws -> Void
+        _ body: (AccountID, EncodedEntries, [Int64: String]) throws -> Void
     ) throws -> AccountID? {
         let rows =
             after == nil
@@ -352,7 +360,7 @@ public final class SQLiteStore: Store {
                     WHERE account IS NOT NULL AND account > ? AND seq <= ? ORDER BY account, at, seq
                     """, arguments: [after, lastSeq])
         var current: String?
-        var entries: [TimelineEntry] = []
+        var entries = EncodedEntries()
         var hashes: [Int64: String] = [:]
         var streamed = 0
         func flush() throws {
@@ -371,7 +379,7 @@ public final class SQLiteStore: Store {
                 current = account
             }
             let seq: Int64 = row[1]
-            entries.append(TimelineEntry(seq: seq, event: try Self.event(row, encAt: 2, account: account, seq: seq)))
+            try Self.add(row, encAt: 2, account: account, seq: seq, to: &entries)
             if let hash: String = row[3] { hashes[seq] = hash }
         }
         try flush()

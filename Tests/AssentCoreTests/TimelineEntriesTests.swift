@@ -78,4 +78,24 @@ struct TimelineEntriesTests {
             #expect(original.upTo(seq: after).entries == given.filter { $0.seq <= after }.sorted { $0.stamp < $1.stamp })
         }
     }
+
+    @Test("a timeline built from entries read encoded is the timeline built from them decoded; bytes that are not an event add nothing")
+    func fromEncoded() async {
+        await propertyCheck(count: 200, input: Self.steps) { steps in
+            let given = Self.entries(steps)
+            var encoded = EncodedEntries()
+            for entry in given {
+                let bytes = EventCodec.encode(entry.event)
+                // Cut short, the bytes are not an event: refused, nothing added.
+                if bytes.count > 3 {
+                    #expect(bytes.dropLast().withUnsafeBytes { encoded.add(seq: entry.seq, encoded: $0, account: "a1") } == nil)
+                }
+                #expect(bytes.withUnsafeBytes { encoded.add(seq: entry.seq, encoded: $0, account: "a1") } == entry)
+            }
+            #expect(encoded.entries == given)
+            let timeline = AccountTimeline(account: "a1", encoded: encoded)
+            #expect(PropertyTests.Facts(timeline) == PropertyTests.Facts(AccountTimeline(account: "a1", entries: given)))
+            #expect(timeline.lastStamp == given.map(\.stamp).max())
+        }
+    }
 }

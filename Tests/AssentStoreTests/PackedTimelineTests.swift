@@ -28,7 +28,7 @@ struct PackedTimelineTests {
     static let choice = Event(
         account: "a1", at: t("2025-07-15T00:00:00Z"), .trainingChoice(value: .on, source: .settings, shownDefault: nil, gpc: false))
 
-    @Test("entries come back in timeline order (instant, then seq) with their content digests, whatever order they were packed in")
+    @Test("entries make a timeline in timeline order (instant, then seq) with their content digests, whatever order they were packed in")
     func order() throws {
         let digest = String(repeating: "ab", count: 32)
         // Seq order is not timeline order here: the choice (seq 4) happened before the activity (seq 3).
@@ -37,11 +37,12 @@ struct PackedTimelineTests {
             (2, EventCodec.encode(Self.created), nil),
             (3, EventCodec.encode(Self.activity), digest),
         ])
-        var entries: [TimelineEntry] = []
+        var entries = EncodedEntries()
         var hashes: [Int64: String] = [:]
         try PostgresStore.unpackEntries(packed, account: "a1", into: &entries, hashes: &hashes)
-        #expect(entries.map(\.seq) == [2, 4, 3])
-        #expect(entries.map(\.event.at) == [Self.created.at, Self.choice.at, Self.activity.at])
+        let timeline = AccountTimeline(account: "a1", encoded: entries)
+        #expect(timeline.entries.map(\.seq) == [2, 4, 3])
+        #expect(timeline.entries.map(\.event) == [Self.created, Self.choice, Self.activity])
         #expect(hashes == [3: digest])
     }
 
@@ -52,7 +53,7 @@ struct PackedTimelineTests {
             (Self.pack([(2, nil, nil)]), "ledger entry #2 has no enc"),
         ])
     func corrupt(packed: ByteBuffer, message: String) {
-        var entries: [TimelineEntry] = []
+        var entries = EncodedEntries()
         var hashes: [Int64: String] = [:]
         #expect {
             try PostgresStore.unpackEntries(packed, account: "a1", into: &entries, hashes: &hashes)
