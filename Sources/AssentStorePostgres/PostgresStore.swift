@@ -576,9 +576,18 @@ extension PostgresStore {
 
     /// The event of an `enc` cell, decoded in place.
     static func event(_ enc: ByteBuffer?, account: AccountID, seq: Int64) throws -> Event {
-        guard let enc else { throw StoreError.corrupt("ledger entry #\(seq) has no enc") }
-        return try enc.withUnsafeReadableBytes { bytes throws(StoreError) in try EventCodec.decode(bytes, account: account, seq: seq) }
+        try withEnc(enc, seq: seq) { bytes in try EventCodec.decode(bytes, account: account, seq: seq) }
     }
+
+    /// `body` over the bytes of ledger entry `seq`'s `enc` cell, in place.
+    /// - Throws: `StoreError.corrupt` when the entry has none; what `body` throws.
+    static func withEnc<T>(_ enc: ByteBuffer?, seq: Int64, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        guard let enc else { throw noEnc(seq) }
+        return try enc.withUnsafeReadableBytes(body)
+    }
+
+    /// Ledger entry `seq` has no `enc` (a damaged ledger: every account entry is written with one).
+    static func noEnc(_ seq: Int64) -> StoreError { StoreError.corrupt("ledger entry #\(seq) has no enc") }
 
     /// The timelines of these accounts as the connection sees them: cached ones whose account
     /// head still names the cached last entry, the rest from the ledger; two queries in all.
@@ -685,8 +694,7 @@ extension PostgresStore {
     private func timeline(of account: AccountID, lastSeq: Int64, _ entries: [(seq: Int64?, enc: ByteBuffer?)]) throws -> AccountTimeline {
         var decoded = EncodedEntries()
         for case let (seq?, enc) in entries {
-            guard let enc else { throw StoreError.corrupt("ledger entry #\(seq) has no enc") }
-            _ = try enc.withUnsafeReadableBytes { bytes throws(StoreError) in try decoded.add(seq: seq, enc: bytes, account: account) }
+            _ = try Self.withEnc(enc, seq: seq) { bytes in try decoded.add(seq: seq, enc: bytes, account: account) }
         }
         let timeline = AccountTimeline(account: account, encoded: decoded)
         timelines.put(account, lastSeq: lastSeq, timeline)
@@ -831,11 +839,11 @@ extension PostgresStore {
         guard let seq = buffer.readInteger(endianness: .big, as: Int64.self),
             let length = buffer.readInteger(endianness: .big, as: Int32.self)
         else { throw StoreError.corrupt("a packed timeline of \(account) ends early") }
-        guard length >= 0 else { throw StoreError.corrupt("ledger entry #\(seq) has no enc") }
+        guard length >= 0 else { throw noEnc(seq) }
         guard let enc = buffer.readSlice(length: Int(length)) else {
             throw StoreError.corrupt("a packed timeline of \(account) ends early")
         }
-        return try enc.withUnsafeReadableBytes { bytes throws(StoreError) in try entries.add(seq: seq, enc: bytes, account: account) }
+        return try withEnc(enc, seq: seq) { bytes in try entries.add(seq: seq, enc: bytes, account: account) }
     }
 
     /// Decodes what ``packedEntries`` packed.

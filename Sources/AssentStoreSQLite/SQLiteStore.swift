@@ -276,17 +276,20 @@ public final class SQLiteStore: Store {
 
     /// Adds a row's entry to `entries`, its event read from its `enc` column in place.
     static func add(_ row: Row, encAt index: Int, account: AccountID, seq: Int64, to entries: inout EncodedEntries) throws {
-        try row.withUnsafeData(atIndex: index) { data in
-            guard let data else { throw StoreError.corrupt("ledger entry #\(seq) has no enc") }
-            _ = try data.withUnsafeBytes { bytes throws(StoreError) in try entries.add(seq: seq, enc: bytes, account: account) }
-        }
+        _ = try withEnc(row, at: index, seq: seq) { bytes in try entries.add(seq: seq, enc: bytes, account: account) }
     }
 
     /// The event of a row's `enc` column, decoded in place.
     static func event(_ row: Row, encAt index: Int, account: AccountID, seq: Int64) throws -> Event {
-        try row.withUnsafeData(atIndex: index) { data -> Event in
+        try withEnc(row, at: index, seq: seq) { bytes in try EventCodec.decode(bytes, account: account, seq: seq) }
+    }
+
+    /// `body` over the bytes of the `enc` column of ledger entry `seq`'s row, in place.
+    /// - Throws: `StoreError.corrupt` when the entry has none; what `body` throws.
+    private static func withEnc<T>(_ row: Row, at index: Int, seq: Int64, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        try row.withUnsafeData(atIndex: index) { data in
             guard let data else { throw StoreError.corrupt("ledger entry #\(seq) has no enc") }
-            return try data.withUnsafeBytes { bytes throws(StoreError) in try EventCodec.decode(bytes, account: account, seq: seq) }
+            return try data.withUnsafeBytes(body)
         }
     }
 
