@@ -242,12 +242,77 @@ extension Event {
         .object(Dictionary(uniqueKeysWithValues: jsonPairs(includingContent: includingContent)))
     }
 
-    /// The event's canonical JSON text (keys sorted), written without building a dictionary.
+    /// The event's canonical JSON text: the bytes `JSONValue.writeObject` gives for
+    /// ``jsonPairs(includingContent:)`` (keys in byte order), written field by field in that order —
+    /// each type's keys are fixed, so nothing is gathered or sorted (every ledger entry's body).
     public func canonicalText(includingContent: Bool) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(160)
-        JSONValue.writeObject(jsonPairs(includingContent: includingContent), to: &out)
+        writeCanonical(includingContent: includingContent, to: &out)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    func writeCanonical(includingContent: Bool, to out: inout [UInt8]) {
+        func key(_ name: StaticString) {
+            out.append(UInt8(ascii: ","))
+            out.append(UInt8(ascii: "\""))
+            name.withUTF8Buffer { out.append(contentsOf: $0) }
+            out.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: ":"))
+        }
+        func string(_ name: StaticString, _ value: String) {
+            key(name)
+            JSONValue.writeString(value, to: &out)
+        }
+        func bool(_ name: StaticString, _ value: Bool) {
+            key(name)
+            out.append(contentsOf: (value ? "true" : "false").utf8)
+        }
+        // "account" and "at" sort before every other key; "type" falls among each type's own.
+        out.append(contentsOf: #"{"account":"#.utf8)
+        JSONValue.writeString(account, to: &out)
+        string("at", at.rfc3339)
+        let type = type.rawValue
+        switch body {
+        case .accountCreated(let plan), .planChanged(let plan):
+            string("plan", plan)
+            string("type", type)
+        case .termsAccepted(let version, let source):
+            string("source", source.rawValue)
+            string("type", type)
+            string("version", version)
+        case .trainingChoice(let value, let source, let shownDefault, let gpc):
+            if gpc { bool("gpc", true) }
+            if let shownDefault { string("shownDefault", shownDefault.rawValue) }
+            string("source", source.rawValue)
+            string("type", type)
+            string("value", value.rawValue)
+        case .noticeDeferred, .accountDeleted:
+            string("type", type)
+        case .conversationActivity(let c, let kind, let incognito, let content):
+            if includingContent, let content { string("content", content) }
+            string("conversation", c)
+            bool("incognito", incognito)
+            string("kind", kind.rawValue)
+            string("type", type)
+        case .conversationDeleted(let c):
+            string("conversation", c)
+            string("type", type)
+        case .feedbackSubmitted(let c, let fb, let rating, let comment):
+            if includingContent, let comment { string("comment", comment) }
+            string("conversation", c)
+            string("feedback", fb)
+            string("rating", rating.rawValue)
+            string("type", type)
+        case .noticeShown(let surface):
+            string("surface", surface.rawValue)
+            string("type", type)
+        case .contentPurged(let c, let fb):
+            string("conversation", c)
+            if let fb { string("feedback", fb) }
+            string("type", type)
+        }
+        out.append(UInt8(ascii: "}"))
     }
 
     /// The event's fields as JSON pairs, in no particular order.

@@ -273,6 +273,22 @@ struct JSONTests {
         #expect(throws: JSONSyntaxError.self) { try JSONValue.parse(text) }
     }
 
+    @Test("an event's canonical text, written field by field, is its JSON's sorted text: every type, every optional")
+    func eventCanonicalText() async {
+        let strings = TimelineEntriesTests.strings
+        await propertyCheck(count: 300, input: TimelineEntriesTests.steps, Gen.int(in: 0...63)) { steps, pick in
+            for entry in TimelineEntriesTests.entries(steps) {
+                var event = entry.event
+                event.account = strings[pick % strings.count]
+                for includingContent in [false, true] {
+                    #expect(
+                        event.canonicalText(includingContent: includingContent)
+                            == event.json(includingContent: includingContent).canonicalText)
+                }
+            }
+        }
+    }
+
     @Test("any string survives writing and parsing")
     func stringRoundTrip() async {
         await propertyCheck(input: Gen.int(in: 0...0x1F600).map { Character(Unicode.Scalar(UInt32($0)) ?? "?") }.string(of: 0...40)) {
