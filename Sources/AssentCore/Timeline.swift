@@ -284,6 +284,12 @@ public struct AccountTimeline: Sendable {
         state.conversationIndex[id].map { state.conversations[$0] }
     }
 
+    /// Whether the conversation with this id has any activity (``conversation(_:)`` without
+    /// copying it out).
+    public func hasConversation(_ id: ConversationID) -> Bool {
+        state.conversationIndex[id] != nil
+    }
+
     /// Makes room for `count` entries of `bytes` bytes in all.
     mutating func reserve(entries count: Int, bytes: Int) {
         if !isKnownUniquelyReferenced(&state) { state = state.copy() }

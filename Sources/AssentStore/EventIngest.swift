@@ -10,7 +10,7 @@ public final class EventIngest {
     /// One accepted event, ready to be written.
     public struct Accepted: Sendable {
         public let record: LedgerRecord
-        /// The entry's chain hash.
+        /// The entry's chain hash (empty when the ingest does not chain: ``chainsEntries``).
         public let hash: [UInt8]
         /// The event as accepted (with its content, which the ledger does not hold).
         public let event: Event
@@ -56,8 +56,12 @@ public final class EventIngest {
     private var held: HeldTimelines
     /// The next ledger sequence number.
     public private(set) var nextSeq: Int64
-    /// The hash of the last entry written.
+    /// The hash of the last entry written (the one it was made with when it does not chain).
     public private(set) var previousHash: [UInt8]
+    /// Whether accepted entries are hashed into the chain. A backend that will chain them after
+    /// another head anyway (PostgreSQL, before its lock) turns it off: their ``Accepted/hash`` is
+    /// then empty, and it hashes them once from their ``Accepted/canonicalBytesBeforeSeq``.
+    public var chainsEntries = true
     /// The newest instant written by this ingest, for the horizon.
     public private(set) var newestInstant: Instant?
     /// The owners of the ids the last prefetch asked about, and of those created since: for these
@@ -133,19 +137,19 @@ public final class EventIngest {
         var feedback: FeedbackID?
         if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback = f }
         // Prefetch the owners the validation may ask about: only this event's ids are new here.
-        let conversationOwner = try conversation.flatMap { timeline.conversation($0) == nil ? try owner(ofConversation: $0) : nil }
+        let isNewConversation = conversation.map { !timeline.hasConversation($0) } ?? false
+        let conversationOwner = try conversation.flatMap { isNewConversation ? try owner(ofConversation: $0) : nil }
         let feedbackOwner = try feedback.flatMap { timeline.feedbackConversation[$0] == nil ? try owner(ofFeedback: $0) : nil }
         let context = ValidationContext(
             policies: policies, now: now,
             ownerOfConversation: { $0 == conversation ? conversationOwner : nil },
             ownerOfFeedback: { $0 == feedback ? feedbackOwner : nil })
-        let isNewConversation = conversation.map { timeline.conversation($0) == nil } ?? false
         let seq = nextSeq
         try timeline.append(event.withoutContent, seq: seq, validatingWith: context)
         let record = LedgerRecord(event: event, seq: seq, actor: actor)
         let prefix = record.canonicalBytesBeforeSeq
-        let hash = LedgerRecord.chainHash(canonicalBytesBeforeSeq: prefix, seq: seq, after: previousHash)
-        advance(hash: hash, at: event.at)
+        let hash = chainsEntries ? LedgerRecord.chainHash(canonicalBytesBeforeSeq: prefix, seq: seq, after: previousHash) : []
+        advance(hash: chainsEntries ? hash : previousHash, at: event.at)
         if isNewConversation, event.type == .conversationActivity, let conversation, askedConversations.contains(conversation) {
             conversationOwners[conversation] = event.account
         }
@@ -180,6 +184,7 @@ public final class EventIngest {
     /// has not changed since (a staged import): the entry as given, at the next seq, without
     /// validating it again. The caller vouches for that; the ingest's timelines do not see it.
     public func chain(_ entry: LedgerRecord, movesHorizon: Bool) -> (record: LedgerRecord, hash: [UInt8]) {
+        precondition(chainsEntries, "an ingest that does not chain its entries has no head to chain a record after")
         var record = entry
         record.seq = nextSeq
         let instant = record.at

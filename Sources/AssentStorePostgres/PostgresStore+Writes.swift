@@ -42,6 +42,7 @@ extension PostgresStore {
     /// was made.
     static func writeAppend(_ plan: AppendPlan, _ connection: PostgresConnection, logger: Logger) async throws {
         guard let rows = plan.write else { return }
+        precondition(plan.isChained, "an append plan is written chained")
         let statement = AppendWriteStatement(rows: rows, head: plan.newHead, now: wallClockMicros())
         for try await _ in try await connection.execute(statement, logger: logger) {}
     }
@@ -100,7 +101,7 @@ extension PostgresStore {
         )
         for event in events {
             guard let timeline = loader.base[event.account] else { continue }
-            if let conversation = event.conversation, timeline.conversation(conversation) != nil {
+            if let conversation = event.conversation, timeline.hasConversation(conversation) {
                 known.conversations[conversation] = event.account
             }
             if case .feedbackSubmitted(_, let feedback, _, _) = event.body, timeline.feedbackConversation[feedback] != nil {
@@ -213,14 +214,18 @@ extension PostgresStore {
         // the head they leave.
         let prechained: AppendPlan?
         if requests.reduce(0, { $0 + $1.events.count }) >= settings.planBeforeLockEvents {
+            // Validated unchained: its entries are hashed once, after the head they will most
+            // likely follow (a batch of this store's landing meanwhile, or the plan's own head).
             let plan = try await connection { connection in
-                try await self.plan(requests, head: try await Self.head(connection, logger: logger), connection)
+                try await self.plan(requests, head: try await Self.head(connection, logger: logger), connection, chaining: false)
             }
-            planned = plan
             await settings.afterAppendPlanned?()
             if let (landed, end) = landedBatches.following(plan.head), landed.isDisjoint(with: plan.footprint(of: requests)) {
+                // Chained under the lock after the head it finds if that is not `end` (below).
+                planned = plan
                 prechained = plan.chained(after: end)
             } else {
+                planned = plan.chained(after: plan.head)
                 prechained = nil
             }
         } else {
@@ -261,6 +266,10 @@ extension PostgresStore {
                         } else if headMoved {
                             plan = planned.chained(after: head)
                         }
+                    }
+                    if !plan.isChained {
+                        // Neither chained after `end` (that batch did not land) nor moved: the head is the plan's.
+                        plan = plan.chained(after: head)
                     }
                 } else {
                     plan = try await self.plan(requests, head: head, connection)
@@ -331,7 +340,11 @@ extension PostgresStore {
         var seqShift: Int64 = 0
         /// `rows` bound for writing (nil when there are none), with their final seqs and hashes.
         var write: WriteRows?
+        /// The head after the rows (its hash unknown until the plan is chained).
         var newHead: Head
+        /// Whether the rows are hashed into the chain (after `head`): a plan made with `chaining:
+        /// false` is not, until ``chained(after:)``; only a chained plan is written.
+        var isChained = true
         /// The newest instant the rows write (for the horizon).
         var newestInstant: Instant?
         /// Stored keys past their lifetime, deleted before the batch's are written.
@@ -384,6 +397,7 @@ extension PostgresStore {
         func chained(after head: Head) -> AppendPlan {
             var plan = self
             plan.head = head
+            plan.isChained = true
             plan.seqShift = head.lastSeq - self.head.lastSeq + seqShift
             let last = plan.write?.chain(after: head) ?? head.lastHash
             plan.newHead = Head(
@@ -447,10 +461,13 @@ extension PostgresStore {
         }
     }
 
-    /// Validates a batch against the ledger as the connection sees it, entries chained after
-    /// `head`: the stored Idempotency-Keys, then each request on its own (what earlier requests
-    /// of the batch accepted counts).
-    func plan(_ requests: [GroupCommit.Request], head: Head, _ connection: PostgresConnection) async throws -> AppendPlan {
+    /// Validates a batch against the ledger as the connection sees it, entries after `head`: the
+    /// stored Idempotency-Keys, then each request on its own (what earlier requests of the batch
+    /// accepted counts). With `chaining`, the entries are hashed after `head`; without, the
+    /// caller chains the plan (``AppendPlan/chained(after:)``) before writing it.
+    func plan(
+        _ requests: [GroupCommit.Request], head: Head, _ connection: PostgresConnection, chaining: Bool = true
+    ) async throws -> AppendPlan {
         let logger = self.logger
         let allEvents = requests.flatMap(\.events)
         let policies = try await self.policyHistory(connection)
@@ -468,7 +485,7 @@ extension PostgresStore {
                 stored[IdempotencyKey(caller: caller, key: key)] = (sha, response, created)
             }
         }
-        var plan = AppendPlan(head: head, newHead: head, validatedAfter: head.lastSeq)
+        var plan = AppendPlan(head: head, newHead: head, isChained: chaining, validatedAfter: head.lastSeq)
         // Each account's last accepted entry.
         var lastSeqs = [AccountID: Int64](minimumCapacity: allEvents.count)
         plan.seenKeys = Set(stored.keys)
@@ -499,6 +516,7 @@ extension PostgresStore {
                 }
             }
             let ingest = self.ingest(policies: policies, head: plan.newHead, now: request.now, loader: loader, unbounded: true)
+            ingest.chainsEntries = chaining
             defer { self.recordIngest(ingest) }
             let before = plan.newHead.lastSeq
             do {

@@ -59,6 +59,14 @@ struct TimelineEntriesTests {
                 #expect(timeline.entry(at: k) == ordered[k])
                 #expect(timeline.entryInstant(at: k) == ordered[k].event.at)
             }
+            for id in Self.strings {
+                let active = given.contains {
+                    if case .conversationActivity(id, _, _, _) = $0.event.body { return true }
+                    return false
+                }
+                #expect(timeline.hasConversation(id) == active)
+                #expect((timeline.conversation(id) != nil) == active)
+            }
         }
     }
 
