@@ -149,11 +149,21 @@ struct WriteRows: Sendable {
 
     /// The rows of `accepted`, whose seqs follow each other.
     init(_ accepted: [EventIngest.Accepted]) {
+        // The ledger's and content's columns, bound as they are built (``WireArray``): one element
+        // per entry; a batch's new ids and accounts are few, bound from arrays.
         var ledger = (
-            at: [Int64](), actor: [String](), kind: [String](), account: [String](), body: [String](), digest: [String](),
-            enc: [ByteBuffer]()
+            at: WireArray<WireInt64>(reservingBytes: 12 * accepted.count),
+            actor: WireArray<WireText>(reservingBytes: 16 * accepted.count),
+            kind: WireArray<WireText>(reservingBytes: 28 * accepted.count),
+            account: WireArray<WireText>(reservingBytes: 24 * accepted.count),
+            body: WireArray<WireText>(reservingBytes: 160 * accepted.count),
+            digest: WireArray<WireText>(reservingBytes: 8 * accepted.count),
+            enc: WireArray<WireBytes>(reservingBytes: 48 * accepted.count)
         )
-        var content = (k: [Int64](), account: [String](), conversation: [String](), feedback: [String](), text: [String]())
+        var content = (
+            k: WireArray<WireInt64>(), account: WireArray<WireText>(), conversation: WireArray<WireText>(),
+            feedback: WireArray<WireText>(), text: WireArray<WireText>()
+        )
         var conversations = (id: [String](), account: [String](), k: [Int64]())
         var feedback = (id: [String](), account: [String](), conversation: [String](), k: [Int64]())
         var heads = [String: Int64](minimumCapacity: accepted.count)
@@ -172,7 +182,7 @@ struct WriteRows: Sendable {
             ledger.account.append(account)
             ledger.body.append(record.body)
             ledger.digest.append(record.contentSha256 ?? "")
-            ledger.enc.append(ByteBuffer(bytes: row.enc))
+            ledger.enc.append(row.enc)
             prefixes.append(item.canonicalBytesBeforeSeq)
             heads[account] = max(heads[account] ?? 0, k)
             if let text = row.content, let conversation = row.conversation {
@@ -243,7 +253,9 @@ struct WriteRows: Sendable {
     func bindings(now: Int64) -> PostgresBindings {
         var bindings = independent
         bindings.append(first)
-        bindings.append(hashes.map { ByteBuffer(bytes: $0) })
+        var wireHashes = WireArray<WireBytes>(reservingBytes: 36 * hashes.count)
+        for hash in hashes { wireHashes.append(hash) }
+        bindings.append(wireHashes)
         bindings.append(now)
         return bindings
     }
