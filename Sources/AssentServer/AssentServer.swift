@@ -47,7 +47,7 @@ public enum AssentServer {
             api: api, sessionKey: try await app.deploymentKey(named: "page-sessions", secrets: configuration.secrets),
             configuration: configuration)
         pages.register(on: router)
-        let dashboards = DashboardCache(app: app)
+        let dashboards = DashboardCache(app: app, pacing: DashboardPacing(intervalSeconds: configuration.dashboardIntervalSeconds))
         let consoleKey = SymmetricKey(data: try await app.deploymentKey(named: "console-sessions", secrets: configuration.secrets))
         var oidc: ConsoleOIDC?
         if let issuer = configuration.console.issuer, let clientID = configuration.console.clientID {

@@ -35,6 +35,11 @@ public struct ServerConfiguration: Sendable {
     /// once at start-up, then every interval. Default 1 h (`ASSENT_SWEEP_INTERVAL`: `1h`, `15m`,
     /// `3600`; `0` turns it off).
     public var sweepIntervalSeconds: Int64 = 3_600
+    /// The console dashboard's figures, shared by the servers of a database, are computed again
+    /// while the ledger moves no sooner than this after the last computation, nor sooner than nine
+    /// times as long as it took (``DashboardPacing``). Default 30 s (`ASSENT_DASHBOARD_INTERVAL`:
+    /// `10s`, `5m`, …; `0` leaves the tenth-of-the-time bound alone).
+    public var dashboardIntervalSeconds: Int64 = 30
     /// How long an `Idempotency-Key` is remembered. Default 24 h (`ASSENT_IDEMPOTENCY_TTL`).
     public var idempotencyTTLSeconds: Int64 = 86_400
     /// Writes per second one account may make through the user routes and pages, with a burst.
@@ -108,6 +113,9 @@ public struct ServerConfiguration: Sendable {
         }
         if let text = environment["ASSENT_SWEEP_INTERVAL"] {
             configuration.sweepIntervalSeconds = try parseSeconds(text, name: "ASSENT_SWEEP_INTERVAL")
+        }
+        if let text = environment["ASSENT_DASHBOARD_INTERVAL"] {
+            configuration.dashboardIntervalSeconds = try parseSeconds(text, name: "ASSENT_DASHBOARD_INTERVAL")
         }
         if let text = environment["ASSENT_IDEMPOTENCY_TTL"] {
             configuration.idempotencyTTLSeconds = try parseSeconds(text, name: "ASSENT_IDEMPOTENCY_TTL")

@@ -382,13 +382,15 @@ public final class AssentApp: Sendable {
     }
 
     /// The dashboard as every server of the database shares it: the stored figures when they are
-    /// exact for the ledger's newest entry; else computed by this server under the lease (and
-    /// stored for the others); while another server holds the lease, the stored figures even if
-    /// behind (computed here only when none were ever stored).
-    public func sharedDashboard() async throws -> Dashboard {
+    /// exact for the ledger's newest entry, or when behind but not yet due again (`pacing`); else
+    /// computed by this server under the lease (and stored for the others); while another server
+    /// holds the lease, the stored figures even if behind (computed here only when none were ever
+    /// stored).
+    public func sharedDashboard(pacing: DashboardPacing = DashboardPacing()) async throws -> Dashboard {
         let head = try await store.lastSeq()
-        if let stored = try await store.storedFigures(named: Dashboard.figuresName), stored.asOfSeq == head,
-            let dashboard = try? Dashboard(storedText: stored.text)
+        if let stored = try await store.storedFigures(named: Dashboard.figuresName),
+            let dashboard = try? Dashboard(storedText: stored.text),
+            stored.asOfSeq == head || clock.now() < pacing.nextComputation(after: dashboard)
         {
             return dashboard
         }

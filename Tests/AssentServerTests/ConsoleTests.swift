@@ -58,6 +58,14 @@ struct ConsoleTests {
             let dashboard = try await session.get(client, "/console")
             #expect(dashboard.status == 200)
             #expect(dashboard.text.contains("<svg"))
+            #expect(!dashboard.text.contains("newer entries are counted"))
+            // A write moves the ledger; the clock has not: the figures are not due again, and the
+            // page says which entry they are exact for and when newer ones are counted.
+            _ = try await fixture.store.append(
+                [Event(account: "a1", at: fixture.clock.now, .trainingChoice(value: .off, source: .settings, shownDefault: nil))],
+                actor: "test", now: fixture.clock.now)
+            let behind = try await session.get(client, "/console")
+            #expect(behind.text.contains("newer entries are counted by the next computation, due 2025-09-10T00:00:30"))
         }
     }
 

@@ -293,13 +293,17 @@ struct PageTests {
         #expect(try ServerConfiguration.fromEnvironment(["ASSENT_INSECURE_COOKIES": "1"]).secureCookies == false)
         let durations = try ServerConfiguration.fromEnvironment([
             "ASSENT_SWEEP_INTERVAL": "15m", "ASSENT_IDLE_TIMEOUT": "30", "ASSENT_IDEMPOTENCY_TTL": "2d", "ASSENT_USER_RATE": "5/20",
+            "ASSENT_DASHBOARD_INTERVAL": "2m",
         ])
         #expect(durations.sweepIntervalSeconds == 900 && durations.idleTimeoutSeconds == 30 && durations.idempotencyTTLSeconds == 172_800)
+        #expect(durations.dashboardIntervalSeconds == 120)
+        #expect(try ServerConfiguration.fromEnvironment([:]).dashboardIntervalSeconds == 30)
         #expect(durations.userWriteRate == RateLimit(perSecond: 5, burst: 20))
         #expect(try ServerConfiguration.fromEnvironment(["ASSENT_SWEEP_INTERVAL": "0"]).sweepIntervalSeconds == 0)
         #expect(try ServerConfiguration.fromEnvironment([:]).sweepIntervalSeconds == 3_600)
         for bad in [
             ["ASSENT_SWEEP_INTERVAL": "1w"], ["ASSENT_IDLE_TIMEOUT": "0"], ["ASSENT_USER_RATE": "fast"], ["ASSENT_INSECURE_COOKIES": "yes"],
+            ["ASSENT_DASHBOARD_INTERVAL": "soon"], ["ASSENT_DASHBOARD_INTERVAL": "-5"],
         ] {
             #expect(throws: AssentError.self) { _ = try ServerConfiguration.fromEnvironment(bad) }
         }

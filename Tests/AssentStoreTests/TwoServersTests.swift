@@ -300,12 +300,54 @@ struct SharedFiguresTests {
         }
     }
 
+    @Test("figures behind the ledger are served until their next computation is due, then computed again", arguments: Backend.all)
+    func paced(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            try await opened.store.importLines(Lines.optedInAndNeverChose)
+            let now = Mutex(t("2025-10-02T00:00:00Z"))
+            let app = AssentApp(store: opened.store, clock: Clock(now: { now.withLock { $0 } }))
+            let pacing = DashboardPacing(intervalSeconds: 5)
+            let first = try await app.sharedDashboard(pacing: pacing)
+            #expect(first.asOfSeq == (try await opened.store.lastSeq()))
+            _ = try await opened.store.append(
+                [Event(account: "a1", at: t("2025-10-01T00:00:00Z"), .trainingChoice(value: .off, source: .settings, shownDefault: nil))],
+                actor: "test", now: t("2025-10-02T00:00:00Z"))
+            let head = try await opened.store.lastSeq()
+            let due = pacing.nextComputation(after: first)
+            now.withLock { $0 = Instant(microseconds: due.microseconds - 1) }
+            #expect(try await app.sharedDashboard(pacing: pacing).asOfSeq == first.asOfSeq, "not due: the stored figures, behind")
+            now.withLock { $0 = due }
+            #expect(try await app.sharedDashboard(pacing: pacing).asOfSeq == head, "due: computed again")
+            #expect(try await opened.store.storedFigures(named: Dashboard.figuresName)?.asOfSeq == head)
+        }
+    }
+
+    @Test(
+        "the next computation: the interval or nine times the last one's duration after it ended, whichever is later",
+        arguments: [
+            (5, 0, 5_000_000), (5, 2_000_000, 20_000_000), (60, 2_000_000, 62_000_000), (0, 0, 0), (0, 1_000_000, 10_000_000),
+            (5, 500_000, 5_500_000),
+        ] as [(Int64, Int64, Int64)])
+    func nextComputation(interval: Int64, took: Int64, after: Int64) throws {
+        var dashboard = try Dashboard(storedText: Self.minimalText)
+        dashboard.tookMicros = took
+        #expect(
+            DashboardPacing(intervalSeconds: interval).nextComputation(after: dashboard).microseconds - dashboard.at.microseconds == after)
+    }
+
+    static let minimalText = #"""
+        {"asOfSeq":3,"at":"2025-10-02T00:00:00Z","conversations":0,"days":[],"decisionDeadline":"2025-10-08T00:00:00Z","liveAccounts":0,"optInByPlan":[],"pending":0,"retentionByMonth":[],"rolloutStart":"2025-09-28T00:00:00Z"}
+        """#
+
     @Test("stored dashboard figures read back exactly")
     func storedTextRoundTrip() async throws {
         try await withFreshStore(.sqlite) { opened in
             try await opened.store.importLines(Lines.optedInAndNeverChose + [Lines.deferred("a2", "2025-09-05T00:00:00Z")])
-            let dashboard = try await AssentApp(store: opened.store, clock: Clock(now: { t("2025-10-02T00:00:00Z") })).dashboard()
+            var dashboard = try await AssentApp(store: opened.store, clock: Clock(now: { t("2025-10-02T00:00:00Z") })).dashboard()
+            dashboard.tookMicros = 1_234_567
             let read = try Dashboard(storedText: dashboard.storedText)
+            #expect(read.tookMicros == 1_234_567)
+            #expect(try Dashboard(storedText: Self.minimalText).tookMicros == 0, "figures stored before the duration was kept")
             #expect(read.storedText == dashboard.storedText)
             #expect(read.days == dashboard.days && read.optInByPlan == dashboard.optInByPlan)
             #expect(read.retentionByMonth.map(\.month) == dashboard.retentionByMonth.map(\.month))

@@ -263,6 +263,7 @@ struct Console: Sendable {
             "console-dashboard",
             [
                 "title": "Dashboard", "asOfSeq": dashboard.asOfSeq, "asOf": dashboard.at.rfc3339, "stale": stale,
+                "nextComputation": dashboards.pacing.nextComputation(after: dashboard).rfc3339,
                 "pending": dashboard.pending, "daysLeft": dashboard.daysLeft, "deadline": Pages.day(dashboard.decisionDeadline),
                 "liveAccounts": dashboard.liveAccounts, "conversations": dashboard.conversations,
                 "optInRate": dashboard.liveAccounts == 0 ? "0%" : Charts.percent(Double(optedIn) / Double(dashboard.liveAccounts)),

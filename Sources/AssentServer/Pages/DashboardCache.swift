@@ -6,16 +6,20 @@ import ServiceLifecycle
 /// The dashboard's figures, computed off the request path and kept until the ledger moves.
 ///
 /// A request gets the latest computed figures at once (with the ledger entry they are exact
-/// for); when the ledger has moved since, one recomputation starts in the background. Only the
-/// very first request, before any figures exist, waits. ``DashboardRefresher`` computes them at
-/// start and after writes, so an operator rarely sees figures older than a few seconds.
+/// for); when the ledger has moved since, one recomputation starts in the background — computed
+/// when due (`pacing`), else the figures stored by the last one. Only the very first request,
+/// before any figures exist, waits. ``DashboardRefresher`` computes them at start and after
+/// writes, so an operator sees figures behind by at most the pacing's interval (or nine times a
+/// computation, on a ledger where one takes longer than a ninth of it).
 actor DashboardCache {
     private let app: AssentApp
+    let pacing: DashboardPacing
     private var latest: Dashboard?
     private var running: Task<Dashboard, any Error>?
 
-    init(app: AssentApp) {
+    init(app: AssentApp, pacing: DashboardPacing = DashboardPacing()) {
         self.app = app
+        self.pacing = pacing
     }
 
     /// The latest figures, and whether they are behind the ledger.
@@ -33,8 +37,9 @@ actor DashboardCache {
     func refresh() -> Task<Dashboard, any Error> {
         if let running { return running }
         let app = app
+        let pacing = pacing
         // Shared by the servers of one database: one computes under a lease, the others read it.
-        let task = Task { try await app.sharedDashboard() }
+        let task = Task { try await app.sharedDashboard(pacing: pacing) }
         running = task
         Task {
             let result = try? await task.value
