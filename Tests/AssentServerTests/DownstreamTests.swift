@@ -54,7 +54,7 @@ struct DownstreamTests {
         try await fixture.test { client async throws in
             async let polled = client.call(.get, "/v1/changes?after=\(head)&wait=30", bearer: key)
             // Write once the poll waits (an event, not a time): the write must wake it.
-            while fixture.app.ledgerWrites.waiters == 0 { await Task.yield() }
+            try await waitUntil { fixture.app.ledgerWrites.waiters > 0 }
             let started = ContinuousClock.now
             #expect(try await client.call(.post, "/v1/me/accept", bearer: token, body: #"{"training":"off"}"#).status == 200)
             let answer = try await polled

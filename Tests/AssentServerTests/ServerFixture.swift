@@ -164,3 +164,20 @@ extension TestClientProtocol {
         }
     }
 }
+
+extension Trait where Self == TimeLimitTrait {
+    /// For a test that waits for an event (a delivery, a notification, another task, a batch): it
+    /// fails instead of hanging when the event never comes. It bounds a hang, not a speed — with the
+    /// suite's tests in parallel on CI's two cores, tests that pass in seconds alone have taken over
+    /// a minute (a PostgreSQL fixture made and a server started while the machine is saturated),
+    /// and a one-minute limit made them fail for time, not for a missing event.
+    static var hangLimit: Self { .timeLimit(.minutes(10)) }
+}
+
+/// Waits until `condition` holds — for a state another task reaches (a waiter registered, a batch
+/// begun) that no signal announces. Asks every 2 ms, sleeping between: a loop of `Task.yield()`
+/// kept one of the cooperative pool's threads (two on CI) busy and was not cancellable, so a
+/// test whose event was late starved the very tasks it waited for and outlived its time limit.
+func waitUntil(_ condition: () -> Bool) async throws {
+    while !condition() { try await Task.sleep(for: .milliseconds(2)) }
+}

@@ -181,7 +181,7 @@ struct TwoServersTests {
 
     @Test(
         "a write through one instance is heard by the other where the store announces writes (PostgreSQL), not on SQLite",
-        .timeLimit(.minutes(1)), arguments: Backend.all)
+        .hangLimit, arguments: Backend.all)
     func writesHeardAcrossInstances(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
             let listening = opened.store
@@ -206,7 +206,7 @@ struct TwoServersTests {
 
     @Test(
         "a long poll on one server is woken by another server's write, its timer an hour (PostgreSQL)",
-        .timeLimit(.minutes(1)), arguments: Backend.all.filter { $0.name == "PostgreSQL" })
+        .hangLimit, arguments: Backend.all.filter { $0.name == "PostgreSQL" })
     func longPollWokenByOtherServer(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
             let polled = AssentApp(store: opened.store, otherWritersPoll: .seconds(3_600))
@@ -214,13 +214,14 @@ struct TwoServersTests {
             try await writing.importLines(Self.member("a1"))
             #expect(polled.watchOtherWriters())
             // Listening has started once it signals (what was written before was not heard).
-            while polled.ledgerWrites.generation == 0 { await Task.yield() }
+            await polled.ledgerWrites.wait(after: 0, timeout: .seconds(600))
             let listening = polled.ledgerWrites.generation
+            #expect(listening > 0, "listening signalled once it began")
             let head = try await polled.lastSeq()
             async let page = polled.waitForChanges(after: head, limit: 10, wait: .seconds(30))
             // Write once the poll waits (an event): this server does not write, its timer is an
             // hour, so only the other server's announced write can wake the poll.
-            while polled.ledgerWrites.waiters == 0 { await Task.yield() }
+            try await waitUntil { polled.ledgerWrites.waiters > 0 }
             _ = try await writing.append([Self.choice("a1", .off)], actor: "test", now: Self.now)
             let answered = try await page
             #expect(answered.changes.map(\.type) == [.trainingChoice])
