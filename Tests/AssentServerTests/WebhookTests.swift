@@ -23,7 +23,8 @@ final class WebhookReceiver: Sendable {
         var failuresLeft: Int
         var attempts = 0
         var received: [Received] = []
-        var waiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var waiters: [(id: Int, count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var nextWaiter = 0
     }
 
     /// The state, shared with the route's closure.
@@ -88,15 +89,28 @@ final class WebhookReceiver: Sendable {
     var received: [Received] { shared.state.withLock { $0.received } }
     var attempts: Int { shared.state.withLock { $0.attempts } }
 
-    /// Returns once `count` requests were received (answered 200).
+    /// Returns once `count` requests were received (answered 200), or when the task is cancelled
+    /// (a test past its time limit then fails on what it received instead of hanging the run).
     func waitFor(_ count: Int) async {
-        await withCheckedContinuation { continuation in
-            let now = shared.state.withLock { state -> Bool in
-                if state.received.count >= count { return true }
-                state.waiters.append((count, continuation))
-                return false
+        let id = shared.state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = shared.state.withLock { state -> Bool in
+                    if state.received.count >= count || Task.isCancelled { return true }
+                    state.waiters.append((id, count, continuation))
+                    return false
+                }
+                if now { continuation.resume() }
             }
-            if now { continuation.resume() }
+        } onCancel: {
+            let waiter = shared.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                guard let k = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: k).continuation
+            }
+            waiter?.resume()
         }
     }
 }
