@@ -105,7 +105,7 @@ extension API {
         account: AccountID, actor: String, value: ChoiceValue, source: TermsSource,
         shownDefault: ChoiceValue?, gpc: Bool
     ) async throws -> Acceptance {
-        try throttle(account)
+        try await throttle(account)
         let acceptance = try await app.acceptAndChoose(
             account: account, actor: actor, training: value, source: source, shownDefault: shownDefault, gpc: gpc)
         metrics.recordLedgerEntries(acceptance.records.count)
@@ -120,7 +120,7 @@ extension API {
 
     /// Runs one of a user's writes under the rate limit, counting its entries.
     func userWrite(_ account: AccountID, _ write: () async throws -> Recorded) async throws -> Recorded {
-        try throttle(account)
+        try await throttle(account)
         let recorded = try await write()
         metrics.recordLedgerEntries(recorded.records.count)
         return recorded
@@ -128,8 +128,10 @@ extension API {
 
     /// Refuses a user's write over their rate (one account cannot grow the ledger without bound).
     /// - Throws: 429 with `Retry-After`.
-    func throttle(_ account: AccountID) throws {
-        if let seconds = userWrites.take(account, now: clock.now()) { throw APIError.tooManyRequests(retryAfter: seconds) }
+    func throttle(_ account: AccountID) async throws {
+        if let seconds = try await app.takeUserWriteToken(account: account, rate: userWriteRate, now: clock.now()) {
+            throw APIError.tooManyRequests(retryAfter: seconds)
+        }
     }
 
     /// The prompt now, counted in the decision metrics.

@@ -16,7 +16,8 @@ struct API: Sendable {
     let metrics: ServerMetrics
     let configuration: ServerConfiguration
     let exports: ExportCache
-    let userWrites: RateLimiter
+    /// How fast one account may write through the user routes and pages (shared by every server on PostgreSQL).
+    let userWriteRate: TokenRate
     /// Signs consent receipts with the deployment's `receipt-signing` key.
     let receipts: ReceiptSigner
     /// The deployment's pseudonyms (those of exports): the change feed's and the receipts' subjects.

@@ -311,5 +311,18 @@ enum PostgresMigrations {
                 -- Deliveries name accounts and conversations by their export pseudonyms (Webhook.pseudonymous).
                 ALTER TABLE webhooks ADD COLUMN pseudonymous boolean NOT NULL DEFAULT false;
                 """),
+        Migration(
+            version: 9, name: "the user routes' rate buckets, shared by every server",
+            sql: """
+                -- One token bucket per account that wrote through the user routes lately
+                -- (PostgresStore.takeToken): every server of the database takes from the same one.
+                -- Unlogged: a crash empties it, which only gives every account a full bucket.
+                CREATE UNLOGGED TABLE rate_buckets (
+                    account text COLLATE "C" PRIMARY KEY,
+                    tokens double precision NOT NULL,
+                    updated bigint NOT NULL,
+                    taken boolean NOT NULL
+                );
+                """),
     ]
 }

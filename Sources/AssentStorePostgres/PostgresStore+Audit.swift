@@ -274,6 +274,44 @@ extension PostgresStore {
         }
     }
 
+    /// How often each store instance drops the buckets that are full again, at most.
+    static let rateBucketsCleanupMicros: Int64 = 60_000_000
+
+    /// One statement takes the token, refilling the bucket as ``TokenBucket/take(_:now:)`` does
+    /// (the same operations in the same order, in `float8`): every server of the database takes
+    /// from the one row of the account. About once a minute, this instance also drops the
+    /// buckets full again (as good as absent) — with a minute's margin for servers' clocks.
+    public func takeToken(account: AccountID, rate: TokenRate, now: Instant) async throws -> Int? {
+        let at = now.microseconds
+        let row = try await rows(
+            """
+            INSERT INTO rate_buckets AS b (account, tokens, updated, taken)
+            VALUES (\(account), \(Double(rate.burst) - 1), \(at), true)
+            ON CONFLICT (account) DO UPDATE SET (tokens, updated, taken) = (
+                SELECT CASE WHEN refilled >= 1 THEN refilled - 1 ELSE refilled END, greatest(b.updated, \(at)), refilled >= 1
+                FROM (SELECT least(\(Double(rate.burst))::float8,
+                    b.tokens + greatest(0, \(at)::bigint - b.updated)::float8 / 1000000::float8 * \(rate.perSecond)::float8) AS refilled) AS r)
+            RETURNING tokens, taken
+            """
+        ).first
+        guard let (tokens, taken) = try row?.decode((Double, Bool).self) else {
+            throw StoreError.corrupt("the rate bucket of \(account) was not written")
+        }
+        let due = rateBucketsCleanedAt.withLock { last in
+            guard at - last >= Self.rateBucketsCleanupMicros || at < last else { return false }
+            last = at
+            return true
+        }
+        if due {
+            do {
+                _ = try await rows("DELETE FROM rate_buckets WHERE updated < \(at - rate.refillMicros - Self.rateBucketsCleanupMicros)")
+            } catch {
+                logger.warning("could not drop full rate buckets: \(error)")
+            }
+        }
+        return taken ? nil : TokenBucket.wait(tokens: tokens, rate)
+    }
+
     /// Created at random by whichever server asks first (`ON CONFLICT DO NOTHING`), then read:
     /// every server of one database gets the same secret.
     public func deploymentKey(named name: String) async throws -> [UInt8] {

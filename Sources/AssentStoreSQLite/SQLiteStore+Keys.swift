@@ -106,6 +106,12 @@ extension SQLiteStore {
         try await reading { db in try String.fetchOne(db, sql: "SELECT text FROM content WHERE seq = ?", arguments: [seq]) }
     }
 
+    /// In this process's memory: a SQLite file is served by one server, and a table would add a
+    /// write transaction to every user write.
+    public func takeToken(account: AccountID, rate: TokenRate, now: Instant) async throws -> Int? {
+        rateBuckets.take(account: account, rate: rate, now: now)
+    }
+
     /// How long a figures lease lasts at most (a computation over a large ledger takes minutes).
     static let figureLeaseMicros: Int64 = 15 * 60 * 1_000_000
 

@@ -118,9 +118,11 @@ struct UserRouteTests {
         }
     }
 
-    @Test("a user's writes are rate-limited per account: 429 with Retry-After, nothing written, others unaffected")
-    func rateLimit() async throws {
-        let fixture = try await ServerFixture.make { $0.userWriteRate = RateLimit(perSecond: 1, burst: 3) }
+    @Test(
+        "a user's writes are rate-limited per account (the store's buckets): 429 with Retry-After, nothing written, others unaffected",
+        arguments: FixtureBackend.all)
+    func rateLimit(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend) { $0.userWriteRate = RateLimit(perSecond: 1, burst: 3) }
         let token = try await fixture.token("a1")
         let other = try await fixture.token("a2")
         try await fixture.test { client async throws in
