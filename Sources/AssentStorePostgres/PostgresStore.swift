@@ -455,6 +455,14 @@ extension PostgresStore {
                 {
                     applied.insert(version)
                 }
+                // A database migrated by a newer build may hold rules this one would break by
+                // writing: refused (roll forward, or restore the backup taken before the upgrade).
+                let unknown = applied.subtracting(PostgresMigrations.all.map(\.version))
+                guard unknown.isEmpty else {
+                    throw StoreError.unavailable(
+                        "the database was migrated by a newer Assent (schema versions this build does not know: "
+                            + unknown.sorted().map(String.init).joined(separator: ", ") + "): run that version or a later one")
+                }
                 for migration in PostgresMigrations.all where !applied.contains(migration.version) {
                     try await connection.query("BEGIN", logger: logger)
                     do {

@@ -241,6 +241,17 @@ enum Migrations {
         }
         return migrator
     }
+
+    /// Refuses a database migrated by a newer build: its schema may hold rules this build would
+    /// break by writing (roll forward, or restore the backup taken before the upgrade).
+    static func refuseNewer(_ db: Database) throws {
+        let unknown = try migrator.appliedIdentifiers(db).subtracting(migrator.migrations)
+        guard unknown.isEmpty else {
+            throw StoreError.unavailable(
+                "the database was migrated by a newer Assent (migrations this build does not know: "
+                    + unknown.sorted().joined(separator: ", ") + "): run that version or a later one")
+        }
+    }
 }
 
 /// Store v4 (migration v5): what a v3 database gains, filled from what it holds.

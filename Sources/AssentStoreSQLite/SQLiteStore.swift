@@ -72,6 +72,7 @@ public final class SQLiteStore: Store {
             return try await self.commit(requests)
         }
         do {
+            try pool.read { db in try Migrations.refuseNewer(db) }
             try Migrations.migrator.migrate(pool)
             try pool.write { db in try Self.startLedgerIfEmpty(db) }
         } catch {
