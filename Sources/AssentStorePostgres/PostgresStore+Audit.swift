@@ -277,24 +277,21 @@ extension PostgresStore {
     /// How often each store instance drops the buckets that are full again, at most.
     static let rateBucketsCleanupMicros: Int64 = 60_000_000
 
-    /// One statement takes the token, refilling the bucket as ``TokenBucket/take(_:now:)`` does
-    /// (the same operations in the same order, in `float8`): every server of the database takes
-    /// from the one row of the account. About once a minute, this instance also drops the
-    /// buckets full again (as good as absent) — with a minute's margin for servers' clocks.
+    /// One prepared statement takes the token (``TakeTokenStatement``): every server of the
+    /// database takes from the one row of the account. About once a minute, this instance also
+    /// drops the buckets full again (as good as absent) — with a minute's margin for servers'
+    /// clocks.
     public func takeToken(account: AccountID, rate: TokenRate, now: Instant) async throws -> Int? {
         let at = now.microseconds
-        let row = try await rows(
-            """
-            INSERT INTO rate_buckets AS b (account, tokens, updated, taken)
-            VALUES (\(account), \(Double(rate.burst) - 1), \(at), true)
-            ON CONFLICT (account) DO UPDATE SET (tokens, updated, taken) = (
-                SELECT CASE WHEN refilled >= 1 THEN refilled - 1 ELSE refilled END, greatest(b.updated, \(at)), refilled >= 1
-                FROM (SELECT least(\(Double(rate.burst))::float8,
-                    b.tokens + greatest(0, \(at)::bigint - b.updated)::float8 / 1000000::float8 * \(rate.perSecond)::float8) AS refilled) AS r)
-            RETURNING tokens, taken
-            """
-        ).first
-        guard let (tokens, taken) = try row?.decode((Double, Bool).self) else {
+        let logger = self.logger
+        let row = try await connection { connection in
+            var taken: TakeTokenStatement.Row?
+            for try await row in try await connection.execute(TakeTokenStatement(account: account, rate: rate, now: at), logger: logger) {
+                taken = row
+            }
+            return taken
+        }
+        guard let (tokens, taken) = row else {
             throw StoreError.corrupt("the rate bucket of \(account) was not written")
         }
         let due = rateBucketsCleanedAt.withLock { last in

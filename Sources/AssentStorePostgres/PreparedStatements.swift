@@ -76,6 +76,38 @@ struct AccountHeadStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode((Int64?, Int64).self) }
 }
 
+/// Takes one token from an account's rate bucket (``PostgresStore/takeToken(account:rate:now:)``):
+/// refilled for the time since it was last taken from, as ``TokenBucket/take(_:now:)`` does (the
+/// same operations in the same order, in `float8`), in one statement every server of the
+/// database shares. `$1` the account, `$2` the burst, `$3` the rate per second, `$4` now.
+struct TakeTokenStatement: PostgresPreparedStatement {
+    static let name = "assent_take_token_1"
+    static let sql = """
+        INSERT INTO rate_buckets AS b (account, tokens, updated, taken) VALUES ($1, $2::float8 - 1, $4, true)
+        ON CONFLICT (account) DO UPDATE SET (tokens, updated, taken) = (
+            SELECT CASE WHEN refilled >= 1 THEN refilled - 1 ELSE refilled END, greatest(b.updated, $4), refilled >= 1
+            FROM (SELECT least($2::float8, b.tokens + greatest(0, $4::bigint - b.updated)::float8 / 1000000::float8 * $3::float8)
+                AS refilled) AS r)
+        RETURNING tokens, taken
+        """
+    typealias Row = (tokens: Double, taken: Bool)
+
+    var account: String
+    var rate: TokenRate
+    var now: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 4)
+        bindings.append(account)
+        bindings.append(Double(rate.burst))
+        bindings.append(rate.perSecond)
+        bindings.append(now)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode((Double, Bool).self) }
+}
+
 /// The runs holding some item of a conversation's owner, oldest first, with that owner's packed
 /// items in each.
 struct RunsOfConversationOwnerStatement: PostgresPreparedStatement {
