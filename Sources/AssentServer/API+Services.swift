@@ -39,6 +39,7 @@ extension API {
             guard let idempotencyKey = request.headers[.init(HeaderNames.idempotencyKey)!] else {
                 let records = try await app.append(events, actor: key.actor)
                 metrics.recordLedgerEntries(records.count)
+                metrics.recordChoices(events, recordedBy: key.actor)
                 return Self.rawJSON(respond(records), status: .ok)
             }
             guard (1...255).contains(idempotencyKey.utf8.count) else {
@@ -50,7 +51,10 @@ extension API {
                     caller: key.name, key: idempotencyKey, requestSha256: Digest.sha256Hex(text),
                     notBefore: Instant(microseconds: now.microseconds - configuration.idempotencyTTLSeconds * 1_000_000)),
                 respond: respond)
-            if !outcome.replayed { metrics.recordLedgerEntries(events.count) }
+            if !outcome.replayed {
+                metrics.recordLedgerEntries(events.count)
+                metrics.recordChoices(events, recordedBy: key.actor)
+            }
             return Self.rawJSON(
                 outcome.response, status: .ok, headers: outcome.replayed ? [.init(HeaderNames.idempotentReplayed)!: "true"] : [:])
         }

@@ -10,6 +10,7 @@ public final class ServerMetrics: Sendable {
     private let requestInstruments = Mutex<[RequestLabels: (Counter, DurationHistogram)]>([:])
     private let decisionCounters = Mutex<[String: Counter]>([:])
     private let keyFetchCounters = Mutex<[String: Counter]>([:])
+    private let choiceCounters = Mutex<[String: Counter]>([:])
     private let ledgerEntries: Counter
     private let purgedConversations: Counter
     private let purgedFeedback: Counter
@@ -117,35 +118,48 @@ public final class ServerMetrics: Sendable {
 
     /// Counts a decision the engine made for a request (`prompt` by prompt kind, `eligibility` by reason).
     func recordDecision(kind: String, outcome: String) {
-        let key = kind + "\u{0}" + outcome
-        let counter = decisionCounters.withLock { counters in
-            if let existing = counters[key] { return existing }
-            let made = registry.makeCounter(
-                descriptor: .init(
-                    namespace: "assent", metricName: "decisions", unitName: "total",
-                    helpText: "Decisions made for requests, by kind and outcome"),
-                labels: [("kind", kind), ("outcome", outcome)])
-            counters[key] = made
-            return made
-        }
-        counter.increment()
+        labelled(
+            decisionCounters, "decisions", help: "Decisions made for requests, by kind and outcome",
+            [("kind", kind), ("outcome", outcome)]
+        ).increment()
     }
 
     /// Counts a fetch of an identity provider's JWKS or discovery document, by issuer and outcome
     /// (`ok`, `failed`): a provider that is down shows here while its cached keys keep working.
     func recordKeyFetch(provider: String, succeeded: Bool) {
-        let outcome = succeeded ? "ok" : "failed"
-        let counter = keyFetchCounters.withLock { counters in
-            if let existing = counters[provider + "\u{0}" + outcome] { return existing }
+        labelled(
+            keyFetchCounters, "identity_key_fetches", help: "Fetches of identity providers' signing keys, by provider and outcome",
+            [("provider", provider), ("outcome", succeeded ? "ok" : "failed")]
+        ).increment()
+    }
+
+    /// Counts the training choices among `events`, by who recorded them (`user`, or `key:NAME` for
+    /// a service key's event batches), value and source: a product key that starts recording
+    /// users' choices — `settings` or `notice` ones, or many `on` — shows here, where an alert can
+    /// watch for it (one stolen `events:write` key could otherwise flip choices unnoticed).
+    func recordChoices(_ events: some Sequence<Event>, recordedBy: String) {
+        for event in events {
+            guard case .trainingChoice(let value, let source, _, _) = event.body else { continue }
+            labelled(
+                choiceCounters, "training_choices",
+                help: "Training choices recorded by this server, by who recorded them (user, or key:NAME), value and source",
+                [("recorded_by", recordedBy), ("value", value.rawValue), ("source", source.rawValue)]
+            ).increment()
+        }
+    }
+
+    /// The counter `assent_<name>_total` with these labels, made on first use and kept in `counters`.
+    private func labelled(_ counters: borrowing Mutex<[String: Counter]>, _ name: String, help: String, _ labels: [(String, String)])
+        -> Counter
+    {
+        let key = labels.map(\.1).joined(separator: "\u{0}")
+        return counters.withLock { counters in
+            if let existing = counters[key] { return existing }
             let made = registry.makeCounter(
-                descriptor: .init(
-                    namespace: "assent", metricName: "identity_key_fetches", unitName: "total",
-                    helpText: "Fetches of identity providers' signing keys, by provider and outcome"),
-                labels: [("provider", provider), ("outcome", outcome)])
-            counters[provider + "\u{0}" + outcome] = made
+                descriptor: .init(namespace: "assent", metricName: name, unitName: "total", helpText: help), labels: labels)
+            counters[key] = made
             return made
         }
-        counter.increment()
     }
 
     func recordLedgerEntries(_ count: Int) {

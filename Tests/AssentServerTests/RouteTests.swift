@@ -234,6 +234,34 @@ struct EventRouteTests {
         #expect(try await fixture.store.ledgerEntries(ofAccount: "b1").allSatisfy { $0.actor == "key:events" })
     }
 
+    @Test("training choices are counted in /metrics by who recorded them, value and source; refused and replayed ones are not")
+    func choicesCounted() async throws {
+        let fixture = try await ServerFixture.make()
+        let key = try #require(fixture.keys["events"])
+        let token = try await fixture.token("a2")
+        try await fixture.test { client async throws in
+            let choices =
+                #"{"events":[{"type":"training.choice","account":"a1","value":"on","source":"settings","at":"2025-09-05T10:00:00Z"},{"type":"training.choice","account":"a2","value":"on","source":"settings","at":"2025-09-05T10:00:00Z"},{"type":"conversation.activity","account":"a1","conversation":"a1-c1","kind":"chat","at":"2025-09-05T10:01:00Z"}]}"#
+            let sent = try await client.call(.post, "/v1/events", bearer: key, body: choices, headers: [.init("Idempotency-Key")!: "k1"])
+            #expect(sent.status == 200, "\(sent.text)")
+            // Replayed: not counted again.
+            let replayed = try await client.call(
+                .post, "/v1/events", bearer: key, body: choices, headers: [.init("Idempotency-Key")!: "k1"])
+            #expect(replayed.headers[.init("Idempotent-Replayed")!] == "true")
+            // Refused (an unknown account in the batch): nothing written, nothing counted.
+            let refused =
+                #"{"events":[{"type":"training.choice","account":"a1","value":"off","source":"notice","at":"2025-09-06T10:00:00Z"},{"type":"notice.deferred","account":"zz","at":"2025-09-06T10:00:00Z"}]}"#
+            #expect(try await client.call(.post, "/v1/events", bearer: key, body: refused).status == 404)
+            // The user's own choice.
+            #expect(try await client.call(.put, "/v1/me/settings", bearer: token, body: #"{"training":"off"}"#).status == 200)
+            let metrics = try await client.call(.get, "/metrics").text
+            #expect(
+                metrics.contains(#"assent_training_choices_total{recorded_by="key:events",value="on",source="settings"} 2"#), "\(metrics)")
+            #expect(metrics.contains(#"assent_training_choices_total{recorded_by="user",value="off",source="settings"} 1"#))
+            #expect(!metrics.contains(#"source="notice""#))
+        }
+    }
+
     @Test("an Idempotency-Key makes a retry return the first answer and write nothing", arguments: FixtureBackend.all)
     func idempotency(backend: FixtureBackend) async throws {
         let fixture = try await ServerFixture.make(backend: backend)
