@@ -30,6 +30,7 @@ extension API {
                     throw error.prefixed("event \(k + 1): ")
                 }
             }
+            try refuseChoicesOutside(configuration.keyChoiceSources, events)
             let now = clock.now()
             let respond: @Sendable ([LedgerRecord]) -> String = { records in
                 JSONValue.object([
@@ -57,6 +58,26 @@ extension API {
             }
             return Self.rawJSON(
                 outcome.response, status: .ok, headers: outcome.replayed ? [.init(HeaderNames.idempotentReplayed)!: "true"] : [:])
+        }
+    }
+
+    /// Refuses a batch holding a training choice or a term acceptance whose source this
+    /// deployment does not let service keys record (`ASSENT_KEY_CHOICE_SOURCES`; nil: any).
+    /// - Throws: 403 `forbidden`, naming the event.
+    func refuseChoicesOutside(_ allowed: Set<String>?, _ events: [Event]) throws {
+        guard let allowed else { return }
+        for (k, event) in events.enumerated() {
+            let source: String
+            switch event.body {
+            case .trainingChoice(_, let choice, _, _): source = choice.rawValue
+            case .termsAccepted(_, let terms): source = terms.rawValue
+            default: continue
+            }
+            guard allowed.contains(source) else {
+                throw APIError.forbidden(
+                    "event \(k + 1): this deployment lets service keys record only \(allowed.sorted().joined(separator: ", ")) choices and acceptances (ASSENT_KEY_CHOICE_SOURCES), not \(source) ones"
+                )
+            }
         }
     }
 

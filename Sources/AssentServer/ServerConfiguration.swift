@@ -18,6 +18,12 @@ public struct ServerConfiguration: Sendable {
     public var userTokens = UserTokenConfiguration()
     /// Where run exports are written for download. Default: beside the database, `<database>.exports`.
     public var exportDirectory = "assent.exports"
+    /// The sources of training choices and term acceptances a service key may record through
+    /// `POST /v1/events` (`ASSENT_KEY_CHOICE_SOURCES`, comma-separated, e.g. `signup`). Nil (the
+    /// default): every source, as SPEC §8 gives `events:write`. Set, a batch holding a choice or
+    /// an acceptance of another source is refused whole (403): a product key then cannot record
+    /// what users choose in their settings or the notice.
+    public var keyChoiceSources: Set<String>?
     /// Origins (`https://app.example.com`) a page may send a user back to with `return_to`, and
     /// that may frame the pages. Default none (`ASSENT_RETURN_ORIGINS`, comma-separated).
     public var returnOrigins: [String] = []
@@ -127,6 +133,15 @@ public struct ServerConfiguration: Sendable {
                 throw .invalidArgument("ASSENT_USER_RATE must be writes per second and a burst, like 10/30")
             }
             configuration.userWriteRate = RateLimit(perSecond: rate, burst: burst)
+        }
+        if let text = environment["ASSENT_KEY_CHOICE_SOURCES"] {
+            let known = Set(ChoiceSource.allCases.map(\.rawValue)).union(TermsSource.allCases.map(\.rawValue))
+            let sources = Set(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            guard !sources.isEmpty, sources.isSubset(of: known) else {
+                throw .invalidArgument(
+                    "ASSENT_KEY_CHOICE_SOURCES holds sources among \(known.sorted().joined(separator: ", ")), comma-separated, not \(text)")
+            }
+            configuration.keyChoiceSources = sources
         }
         if let origins = environment["ASSENT_RETURN_ORIGINS"] {
             configuration.returnOrigins = try origins.split(separator: ",").map { origin throws(AssentError) in

@@ -299,11 +299,15 @@ struct PageTests {
         #expect(durations.dashboardIntervalSeconds == 120)
         #expect(try ServerConfiguration.fromEnvironment([:]).dashboardIntervalSeconds == 30)
         #expect(durations.userWriteRate == RateLimit(perSecond: 5, burst: 20))
+        #expect(durations.keyChoiceSources == nil, "every source by default (SPEC §8)")
+        #expect(
+            try ServerConfiguration.fromEnvironment(["ASSENT_KEY_CHOICE_SOURCES": "signup, api"]).keyChoiceSources == ["signup", "api"])
         #expect(try ServerConfiguration.fromEnvironment(["ASSENT_SWEEP_INTERVAL": "0"]).sweepIntervalSeconds == 0)
         #expect(try ServerConfiguration.fromEnvironment([:]).sweepIntervalSeconds == 3_600)
         for bad in [
             ["ASSENT_SWEEP_INTERVAL": "1w"], ["ASSENT_IDLE_TIMEOUT": "0"], ["ASSENT_USER_RATE": "fast"], ["ASSENT_INSECURE_COOKIES": "yes"],
             ["ASSENT_DASHBOARD_INTERVAL": "soon"], ["ASSENT_DASHBOARD_INTERVAL": "-5"],
+            ["ASSENT_KEY_CHOICE_SOURCES": "signup,sneaky"], ["ASSENT_KEY_CHOICE_SOURCES": " , "],
         ] {
             #expect(throws: AssentError.self) { _ = try ServerConfiguration.fromEnvironment(bad) }
         }

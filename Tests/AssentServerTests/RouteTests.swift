@@ -262,6 +262,35 @@ struct EventRouteTests {
         }
     }
 
+    @Test("ASSENT_KEY_CHOICE_SOURCES=signup: a key's batch with a settings or notice choice or acceptance is refused whole; signups pass")
+    func keyChoiceSources() async throws {
+        let fixture = try await ServerFixture.make { $0.keyChoiceSources = ["signup"] }
+        let key = try #require(fixture.keys["events"])
+        let token = try await fixture.token("a1")
+        let before = try await fixture.ledgerEntries()
+        try await fixture.test { client async throws in
+            for (k, event) in [
+                #"{"type":"training.choice","account":"a1","value":"on","source":"settings","at":"2025-09-05T10:00:00Z"}"#,
+                #"{"type":"terms.accepted","account":"a3","version":"2025-09","source":"notice","at":"2025-09-05T10:00:00Z"}"#,
+            ].enumerated() {
+                let body =
+                    #"{"events":[{"type":"conversation.activity","account":"a1","conversation":"a1-c1","kind":"chat","at":"2025-09-05T09:00:00Z"},"#
+                    + event + "]}"
+                let refused = try await client.call(.post, "/v1/events", bearer: key, body: body)
+                #expect(refused.status == 403, "case \(k): \(refused.text)")
+                #expect(refused.code == "forbidden")
+                #expect(refused.text.contains("event 2") && refused.text.contains("ASSENT_KEY_CHOICE_SOURCES"))
+            }
+            #expect(try await fixture.ledgerEntries() == before, "refused whole")
+            let signup =
+                #"{"events":[{"type":"account.created","account":"s1","plan":"free","at":"2025-09-05T10:00:00Z"},{"type":"terms.accepted","account":"s1","version":"2025-09","source":"signup","at":"2025-09-05T10:00:00Z"},{"type":"training.choice","account":"s1","value":"off","source":"signup","at":"2025-09-05T10:00:00Z"}]}"#
+            let accepted = try await client.call(.post, "/v1/events", bearer: key, body: signup)
+            #expect(accepted.status == 200, "\(accepted.text)")
+            // The user's own routes are not a key's: their settings still change.
+            #expect(try await client.call(.put, "/v1/me/settings", bearer: token, body: #"{"training":"off"}"#).status == 200)
+        }
+    }
+
     @Test("an Idempotency-Key makes a retry return the first answer and write nothing", arguments: FixtureBackend.all)
     func idempotency(backend: FixtureBackend) async throws {
         let fixture = try await ServerFixture.make(backend: backend)
