@@ -99,7 +99,13 @@ struct API: Sendable {
                     .response(status: .serviceUnavailable)
             }
         }
-        router.get("/metrics") { _, _ -> Response in
+        router.get("/metrics") { request, _ -> Response in
+            if let token = configuration.metricsToken {
+                let given = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+                guard let given, Authenticator.constantTimeEqual(Array(given.utf8), Array(token.utf8)) else {
+                    throw APIError.unauthorized("/metrics needs Authorization: Bearer with the metrics token (ASSENT_METRICS_TOKEN)")
+                }
+            }
             var text = metrics.exposition()
             text += ServerMetrics.exposition(caches: app.cacheStatistics() + [authenticator.tokenCacheStatistics])
             text += ServerMetrics.exposition(chainLock: app.chainLockWaits(), appendHolds: app.appendLockHolds())

@@ -18,6 +18,9 @@ public struct ServerConfiguration: Sendable {
     public var userTokens = UserTokenConfiguration()
     /// Where run exports are written for download. Default: beside the database, `<database>.exports`.
     public var exportDirectory = "assent.exports"
+    /// The bearer token `/metrics` asks for (`ASSENT_METRICS_TOKEN`, at least 16 characters). Nil
+    /// (the default): `/metrics` answers anyone, for a scraper on a private network.
+    public var metricsToken: String?
     /// The sources of training choices and term acceptances a service key may record through
     /// `POST /v1/events` (`ASSENT_KEY_CHOICE_SOURCES`, comma-separated, e.g. `signup`). Nil (the
     /// default): every source, as SPEC §8 gives `events:write`. Set, a batch holding a choice or
@@ -133,6 +136,12 @@ public struct ServerConfiguration: Sendable {
                 throw .invalidArgument("ASSENT_USER_RATE must be writes per second and a burst, like 10/30")
             }
             configuration.userWriteRate = RateLimit(perSecond: rate, burst: burst)
+        }
+        if let token = environment["ASSENT_METRICS_TOKEN"] {
+            guard token.count >= 16, !token.contains(where: \.isWhitespace) else {
+                throw .invalidArgument("ASSENT_METRICS_TOKEN must be at least 16 characters, without spaces")
+            }
+            configuration.metricsToken = token
         }
         if let text = environment["ASSENT_KEY_CHOICE_SOURCES"] {
             let known = Set(ChoiceSource.allCases.map(\.rawValue)).union(TermsSource.allCases.map(\.rawValue))

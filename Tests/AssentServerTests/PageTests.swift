@@ -300,6 +300,8 @@ struct PageTests {
         #expect(try ServerConfiguration.fromEnvironment([:]).dashboardIntervalSeconds == 30)
         #expect(durations.userWriteRate == RateLimit(perSecond: 5, burst: 20))
         #expect(durations.keyChoiceSources == nil, "every source by default (SPEC §8)")
+        #expect(durations.metricsToken == nil, "/metrics open by default")
+        #expect(try ServerConfiguration.fromEnvironment(["ASSENT_METRICS_TOKEN": "0123456789abcdef"]).metricsToken == "0123456789abcdef")
         #expect(
             try ServerConfiguration.fromEnvironment(["ASSENT_KEY_CHOICE_SOURCES": "signup, api"]).keyChoiceSources == ["signup", "api"])
         #expect(try ServerConfiguration.fromEnvironment(["ASSENT_SWEEP_INTERVAL": "0"]).sweepIntervalSeconds == 0)
@@ -308,6 +310,7 @@ struct PageTests {
             ["ASSENT_SWEEP_INTERVAL": "1w"], ["ASSENT_IDLE_TIMEOUT": "0"], ["ASSENT_USER_RATE": "fast"], ["ASSENT_INSECURE_COOKIES": "yes"],
             ["ASSENT_DASHBOARD_INTERVAL": "soon"], ["ASSENT_DASHBOARD_INTERVAL": "-5"],
             ["ASSENT_KEY_CHOICE_SOURCES": "signup,sneaky"], ["ASSENT_KEY_CHOICE_SOURCES": " , "],
+            ["ASSENT_METRICS_TOKEN": "short"], ["ASSENT_METRICS_TOKEN": "0123456789 abcdef"],
         ] {
             #expect(throws: AssentError.self) { _ = try ServerConfiguration.fromEnvironment(bad) }
         }

@@ -586,6 +586,26 @@ struct ServiceRouteTests {
         #expect(try Self.filesContain(other, under: fixture.directory + "/exports") == [])
     }
 
+    @Test("with ASSENT_METRICS_TOKEN, /metrics answers only that bearer token (not a service key, not a wrong one)")
+    func metricsToken() async throws {
+        let secret = "metrics-token-0123456789"
+        let fixture = try await ServerFixture.make { $0.metricsToken = secret }
+        let admin = try #require(fixture.keys["admin"])
+        try await fixture.test { client async throws in
+            for bearer in [nil, "metrics-token-0123456788", "metrics-token-012345678", admin] {
+                let refused = try await client.call(.get, "/metrics", bearer: bearer)
+                #expect(refused.status == 401)
+                #expect(refused.code == "unauthorized")
+                #expect(!refused.text.contains("assent_http_requests_total"))
+            }
+            let answered = try await client.call(.get, "/metrics", bearer: secret)
+            #expect(answered.status == 200)
+            #expect(answered.text.contains("assent_http_requests_total"))
+            // The other operational routes stay open.
+            #expect(try await client.call(.get, "/health").status == 200)
+        }
+    }
+
     @Test("health checks the database; metrics count requests and decisions; the OpenAPI document is served", arguments: FixtureBackend.all)
     func operations(backend: FixtureBackend) async throws {
         let fixture = try await ServerFixture.make(backend: backend)
