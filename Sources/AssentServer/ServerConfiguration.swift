@@ -382,16 +382,9 @@ public struct ConsoleSignInConfiguration: Sendable {
     }
 }
 
-/// A token bucket's settings: a steady rate and a burst.
-public struct RateLimit: Sendable, Hashable {
-    public var perSecond: Double
-    public var burst: Int
-
-    public init(perSecond: Double, burst: Int) {
-        self.perSecond = perSecond
-        self.burst = burst
-    }
-}
+/// A token bucket's settings: a steady rate and a burst (the store's ``TokenRate``, whose buckets
+/// the user routes take from).
+public typealias RateLimit = TokenRate
 
 /// One memory budget for the process's caches, split explicitly: committed account timelines
 /// (60%), the timelines one import or batch holds while it runs (25%), verified user tokens (10%);
