@@ -7,10 +7,17 @@ public import PostgresNIO
 public enum PostgresAdmin {
     /// Runs `body` on one new connection to `url`, closed after.
     public static func withConnection<T: Sendable>(url: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let location = try PostgresStore.Location(url: url)
-        let configuration = PostgresConnection.Configuration(
+        try await withConnection(location: try PostgresStore.Location(url: url), body)
+    }
+
+    /// Runs `body` on one new connection to `location` (TLS as its `sslmode` asks), closed after.
+    static func withConnection<T: Sendable>(
+        location: PostgresStore.Location, connectTimeout: Duration? = nil, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        var configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
-            tls: .disable)
+            tls: try location.tlsConfiguration.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable)
+        if let connectTimeout { configuration.options.connectTimeout = TimeAmount(connectTimeout) }
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: quiet)
         do {
             let result = try await body(connection)
@@ -91,7 +98,10 @@ extension PostgresStore.Location {
     /// The URL again, password included (only for handing to a store or a test).
     public var url: String {
         let credentials = password.map { "\(user.percentEncoded):\($0.percentEncoded)" } ?? user.percentEncoded
-        return "postgres://\(credentials)@\(host):\(port)/\(database)" + (requireTLS ? "?sslmode=require" : "")
+        var parameters: [String] = []
+        if tls != .disable { parameters.append("sslmode=\(tls.rawValue)") }
+        if let rootCertificates { parameters.append("sslrootcert=\(rootCertificates.path.percentEncoded)") }
+        return "postgres://\(credentials)@\(host):\(port)/\(database)" + (parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&"))
     }
 }
 

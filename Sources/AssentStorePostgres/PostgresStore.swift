@@ -120,9 +120,35 @@ public final class PostgresStore: Store {
         public var user: String
         public var password: String?
         public var database: String
-        public var requireTLS: Bool
+        /// How the connection is protected (`sslmode`).
+        public var tls: TLSMode
+        /// The certificate authorities the server's certificate must chain to (`sslrootcert`, a
+        /// PEM file, read when the URL is): nil for the system's.
+        public var rootCertificates: RootCertificates?
 
-        /// Parses `postgres://user:password@host:port/database[?sslmode=require]`.
+        /// `sslmode`, as libpq names its values. Every mode that encrypts also verifies: an
+        /// encrypted connection to a server nobody checked is open to whoever sits between.
+        public enum TLSMode: String, Sendable {
+            /// No TLS (`disable`, and libpq's `allow` and `prefer`, which may not encrypt).
+            case disable
+            /// TLS; the certificate must chain to a trusted authority, for any name (`verify-ca`).
+            case verifyCA = "verify-ca"
+            /// TLS; the certificate must chain to a trusted authority and name the host
+            /// (`verify-full`, and `require`, which libpq would not verify).
+            case verifyFull = "verify-full"
+        }
+
+        /// A PEM file's certificates and where they were read.
+        public struct RootCertificates: Sendable {
+            public var path: String
+            var certificates: [NIOSSLCertificate]
+            /// How many certificates the file holds.
+            public var count: Int { certificates.count }
+        }
+
+        public var requireTLS: Bool { tls != .disable }
+
+        /// Parses `postgres://user:password@host:port/database[?sslmode=…][&sslrootcert=FILE]`.
         /// - Throws: `invalid_argument` naming what is wrong (never the password).
         public init(url: String) throws(AssentError) {
             guard let components = URLComponents(string: url), let scheme = components.scheme,
@@ -136,16 +162,49 @@ public final class PostgresStore: Store {
             self.user = components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
             self.password = components.password.flatMap { $0.removingPercentEncoding }
             self.database = database.removingPercentEncoding ?? database
-            var tls = false
+            var tls = TLSMode.disable
+            var rootPath: String?
             for item in components.queryItems ?? [] {
                 switch (item.name, item.value ?? "") {
-                case ("sslmode", "require"), ("sslmode", "verify-full"), ("sslmode", "verify-ca"): tls = true
-                case ("sslmode", "disable"), ("sslmode", "prefer"), ("sslmode", "allow"): tls = false
+                case ("sslmode", "require"), ("sslmode", "verify-full"): tls = .verifyFull
+                case ("sslmode", "verify-ca"): tls = .verifyCA
+                case ("sslmode", "disable"), ("sslmode", "prefer"), ("sslmode", "allow"): tls = .disable
                 case ("sslmode", let other): throw AssentError.invalidArgument("--database: unknown sslmode \(other)")
+                case ("sslrootcert", let path):
+                    guard !path.isEmpty else { throw AssentError.invalidArgument("--database: sslrootcert names no file") }
+                    rootPath = path
                 default: throw AssentError.invalidArgument("--database: unknown URL parameter \(item.name)")
                 }
             }
-            self.requireTLS = tls
+            self.tls = tls
+            switch rootPath {
+            case nil, "system"?:
+                rootCertificates = nil
+            case let path?:
+                guard tls != .disable else {
+                    throw AssentError.invalidArgument(
+                        "--database: sslrootcert needs an sslmode that encrypts (verify-full, verify-ca or require)")
+                }
+                let certificates: [NIOSSLCertificate]
+                do {
+                    certificates = try NIOSSLCertificate.fromPEMFile(path)
+                } catch {
+                    throw AssentError.invalidArgument("--database: sslrootcert \(path) is not a readable PEM file of certificates")
+                }
+                guard !certificates.isEmpty else {
+                    throw AssentError.invalidArgument("--database: sslrootcert \(path) holds no certificate")
+                }
+                rootCertificates = RootCertificates(path: path, certificates: certificates)
+            }
+        }
+
+        /// The TLS client configuration `tls` and `rootCertificates` ask for (nil: no TLS).
+        var tlsConfiguration: TLSConfiguration? {
+            guard tls != .disable else { return nil }
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if let rootCertificates { configuration.trustRoots = .certificates(rootCertificates.certificates) }
+            if tls == .verifyCA { configuration.certificateVerification = .noHostnameVerification }
+            return configuration
         }
 
         /// `postgres://user@host:port/database`: the password left out.
@@ -158,6 +217,24 @@ public final class PostgresStore: Store {
         -> PostgresStore
     {
         let location = try Location(url: url)
+        // One connection first, made directly: a refusal that no retry mends (the server's
+        // certificate, the credentials, a database that does not exist) is answered at once and
+        // says what it is, instead of as the pool's wait for a connection running out.
+        do {
+            try await PostgresAdmin.withConnection(location: location, connectTimeout: configuration.leaseTimeout) { _ in }
+        } catch let error as PSQLError {
+            if let underlying = error.underlying, let tls = tlsFailure(underlying, host: location.host) {
+                throw StoreError.unavailable("TLS with the database failed: \(tls)")
+            }
+            // Said to the operator starting a command (an API caller is never told where the
+            // database is): what the connection met, e.g. a refused port or an unknown host.
+            if error.code == .connectionError, let underlying = error.underlying {
+                throw StoreError.unavailable("the database cannot be reached: \(String(describing: underlying))")
+            }
+            throw Self.storeError(error)
+        } catch {
+            throw Self.storeError(error)
+        }
         let store = PostgresStore(location: location, configuration: configuration, logger: logger ?? Logger(label: "assent.postgres"))
         do {
             try await store.migrate()
@@ -171,7 +248,7 @@ public final class PostgresStore: Store {
     init(location: Location, configuration: Configuration, logger: Logger) {
         var config = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
-            tls: location.requireTLS ? .require(.makeClientConfiguration()) : .disable)
+            tls: location.tlsConfiguration.map { .require($0) } ?? .disable)
         // One more than asked: `serve` holds one while it listens for other servers' writes.
         config.options.maximumConnections = max(2, configuration.maximumConnections) + 1
         config.options.connectTimeout = configuration.leaseTimeout
@@ -404,7 +481,12 @@ public final class PostgresStore: Store {
                 return StoreError.internal("the database failed (\(state)): \(message)")
             case .authMechanismRequiresPassword, .unsupportedAuthMechanism, .saslError:
                 return StoreError.unavailable("the database refused the credentials")
+            case .sslUnsupported:
+                return StoreError.unavailable("the database does not offer TLS, which the URL's sslmode requires")
             default:
+                if let underlying = error.underlying, let tls = tlsFailure(underlying) {
+                    return StoreError.unavailable("TLS with the database failed: \(tls)")
+                }
                 return StoreError.unavailable("the database cannot be reached (\(error.code))")
             }
         case let error as PostgresError:
@@ -421,6 +503,23 @@ public final class PostgresStore: Store {
                 return StoreError.unavailable("the database cannot be reached")
             }
             return StoreError.unavailable("the database connection failed: \(type(of: error))")
+        }
+    }
+
+    /// What a TLS handshake's failure means, if `error` is one: the server's certificate not
+    /// signed by an authority trusted here, or not naming `host`.
+    static func tlsFailure(_ error: any Error, host: String? = nil) -> String? {
+        let named = host.map { "name \($0)" } ?? "name the host"
+        switch error {
+        case let error as NIOSSLExtraError where error == .failedToValidateHostname:
+            return "the server's certificate does not \(named) (sslmode=verify-ca checks its authority alone)"
+        case is NIOSSLError, is NIOSSLExtraError, is BoringSSLError:
+            if "\(error)".contains("CERTIFICATE_VERIFY_FAILED") {
+                return "the server's certificate is not signed by an authority trusted here (give its authority's PEM file as sslrootcert)"
+            }
+            return "\(error)"
+        default:
+            return nil
         }
     }
 

@@ -229,6 +229,13 @@ enum PostgresTesting {
         return url?.isEmpty == false ? url : nil
     }
 
+    /// The PEM file of the test cluster's certificate authority (`scripts/pg` makes one), which
+    /// signed its server certificate.
+    static var certificateAuthority: String? {
+        guard adminURL != nil, let path = ProcessInfo.processInfo.environment["ASSENT_TEST_POSTGRES_CA"], !path.isEmpty else { return nil }
+        return path
+    }
+
     /// The store's configuration in tests: the defaults, but a connection may take a minute to
     /// come. The tests run in parallel on few cores, and CPU-bound ones (the property tests) can
     /// keep the pool that serves the connections busy for seconds: the default 5 s lease timeout

@@ -1,4 +1,6 @@
 import AssentCore
+import AssentStore
+import Foundation
 import AssentStorePostgres
 import Testing
 
@@ -25,7 +27,9 @@ struct PostgresLocationTests {
         "bad URLs are refused with invalid_argument, naming the part and never the password",
         arguments: [
             "mysql://u:pw@h/db", "postgres://u:pw@/db", "postgres://u:secretpw@h", "postgres://u:secretpw@h/db?sslmode=sometimes",
-            "postgres://u:secretpw@h/db?timeout=5",
+            "postgres://u:secretpw@h/db?timeout=5", "postgres://u:secretpw@h/db?sslmode=require&sslrootcert=/nonexistent/ca.pem",
+            "postgres://u:secretpw@h/db?sslmode=require&sslrootcert=", "postgres://u:secretpw@h/db?sslrootcert=/nonexistent/ca.pem",
+            "postgres://u:secretpw@h/db?sslmode=disable&sslrootcert=/nonexistent/ca.pem",
         ])
     func refused(url: String) {
         do {
@@ -34,6 +38,39 @@ struct PostgresLocationTests {
         } catch {
             #expect(error.code == .invalidArgument)
             #expect(!error.message.contains("secretpw"), "\(error.message)")
+        }
+    }
+
+    @Test("sslrootcert must be a PEM file of certificates, read with the URL; sslmode says what is checked")
+    func rootCertificateFile() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("assent-not-pem-\(UUID().uuidString).txt")
+        try Data("not a certificate\n".utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        do {
+            _ = try PostgresStore.Location(url: "postgres://u:secretpw@h/db?sslmode=verify-full&sslrootcert=\(file.path)")
+            Issue.record("a file of text was taken for certificates")
+        } catch {
+            #expect(error.code == .invalidArgument && error.message.contains(file.path) && !error.message.contains("secretpw"))
+        }
+        let modes = try ["require", "verify-full", "verify-ca", "prefer", "allow", "disable"].map {
+            try PostgresStore.Location(url: "postgres://h/db?sslmode=\($0)").tls
+        }
+        #expect(modes == [.verifyFull, .verifyFull, .verifyCA, .disable, .disable, .disable])
+    }
+
+    @Test("opening a store where no database listens: refused by the first connection, saying what it met, not the password")
+    func nothingListens() async throws {
+        var configuration = PostgresStore.Configuration()
+        // Long: were the pool's wait to answer instead of the first connection, the message would say so.
+        configuration.leaseTimeout = .seconds(30)
+        do {
+            let store = try await PostgresStore.open(url: "postgres://u:secretpw@127.0.0.1:1/db", configuration: configuration)
+            try await store.close()
+            Issue.record("a store was opened where nothing listens")
+        } catch let error as StoreError {
+            #expect(error.code == .unavailable)
+            #expect(error.message.hasPrefix("the database cannot be reached: ") && error.message.contains("refused"), "\(error.message)")
+            #expect(!error.message.contains("secretpw"))
         }
     }
 
