@@ -198,6 +198,27 @@ public final class PostgresStore: Store {
             }
         }
 
+        /// Takes the password from the file at `path` (its one line; a final line break is not
+        /// part of it), for deployments that keep secrets in files (`ASSENT_DATABASE_PASSWORD_FILE`)
+        /// rather than in a URL that `ps` or an environment dump would show.
+        /// - Throws: `invalid_argument` when the URL has a password already, or the file cannot be
+        ///   read or is empty (naming the file, never what it holds).
+        public mutating func readPassword(fromFile path: String) throws(AssentError) {
+            guard password == nil else {
+                throw AssentError.invalidArgument(
+                    "ASSENT_DATABASE_PASSWORD_FILE is set and the database URL has a password too: give it in one place")
+            }
+            guard let data = FileManager.default.contents(atPath: path), var text = String(data: data, encoding: .utf8) else {
+                throw AssentError.invalidArgument("ASSENT_DATABASE_PASSWORD_FILE: \(path) cannot be read")
+            }
+            // One final line break ("\n" or "\r\n", a single Character) is the file's, not the password's.
+            if text.last?.isNewline == true { text.removeLast() }
+            guard !text.isEmpty, !text.contains(where: \.isNewline) else {
+                throw AssentError.invalidArgument("ASSENT_DATABASE_PASSWORD_FILE: \(path) must hold the password on one line")
+            }
+            password = text
+        }
+
         /// The TLS client configuration `tls` and `rootCertificates` ask for (nil: no TLS).
         var tlsConfiguration: TLSConfiguration? {
             guard tls != .disable else { return nil }
@@ -216,7 +237,13 @@ public final class PostgresStore: Store {
     public static func open(url: String, configuration: Configuration = Configuration(), logger: Logger? = nil) async throws
         -> PostgresStore
     {
-        let location = try Location(url: url)
+        try await open(location: try Location(url: url), configuration: configuration, logger: logger)
+    }
+
+    /// Opens the store at `location` (``open(url:configuration:logger:)``).
+    public static func open(location: Location, configuration: Configuration = Configuration(), logger: Logger? = nil) async throws
+        -> PostgresStore
+    {
         // One connection first, made directly: a refusal that no retry mends (the server's
         // certificate, the credentials, a database that does not exist) is answered at once and
         // says what it is, instead of as the pool's wait for a connection running out.
@@ -474,6 +501,10 @@ public final class PostgresStore: Store {
                     || state == "40001" || state == "40P01" || state == "53100" || state == "53200"
                 {
                     return StoreError.unavailable("the database is unavailable (\(state)): \(message)")
+                }
+                if state.hasPrefix("28") {
+                    // The user's name is in the message; the password never is.
+                    return StoreError.unavailable("the database refused the credentials (\(state)): \(message)")
                 }
                 if state == "XX001" || state == "XX002" {
                     return StoreError.corrupt("the database reports damage (\(state)): \(message)")

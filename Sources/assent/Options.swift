@@ -11,7 +11,7 @@ struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The database: a SQLite file path (or sqlite:PATH), or postgres://… (default: $ASSENT_DATABASE, else assent.sqlite).",
+            "The database: a SQLite file path (or sqlite:PATH), or postgres://… (default: $ASSENT_DATABASE, else assent.sqlite; a PostgreSQL password may come from the file $ASSENT_DATABASE_PASSWORD_FILE names).",
             valueName: "url"))
     var database: String?
 
@@ -50,8 +50,13 @@ struct StoreOptions: ParsableArguments {
     ) async throws -> any Store {
         let location = self.location
         if isPostgres {
-            let configuration = try postgres ?? PostgresStore.Configuration.fromEnvironment(ProcessInfo.processInfo.environment)
-            return try await PostgresStore.open(url: location, configuration: configuration)
+            let environment = ProcessInfo.processInfo.environment
+            let configuration = try postgres ?? PostgresStore.Configuration.fromEnvironment(environment)
+            var postgresLocation = try PostgresStore.Location(url: location)
+            if let file = environment["ASSENT_DATABASE_PASSWORD_FILE"], !file.isEmpty {
+                try postgresLocation.readPassword(fromFile: file)
+            }
+            return try await PostgresStore.open(location: postgresLocation, configuration: configuration)
         }
         var path = location
         for prefix in ["sqlite://", "sqlite:", "file:"] where path.hasPrefix(prefix) {

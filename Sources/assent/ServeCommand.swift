@@ -15,7 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve", abstract: "Serve the HTTP API (SPEC §8) until SIGINT or SIGTERM.",
         discussion: """
-            Configuration comes from flags, else the environment: ASSENT_DATABASE, ASSENT_HOST, ASSENT_PORT,
+            Configuration comes from flags, else the environment: ASSENT_DATABASE, ASSENT_DATABASE_PASSWORD_FILE, ASSENT_HOST, ASSENT_PORT,
             ASSENT_MAX_BODY_BYTES, ASSENT_JWT_HS256_SECRET, ASSENT_JWT_ES256_PUBLIC_KEY, ASSENT_JWT_ISSUER,
             ASSENT_JWT_AUDIENCE (required with user tokens), ASSENT_EXPORT_DIR, ASSENT_RETURN_ORIGINS, ASSENT_INSECURE_COOKIES,
             ASSENT_IDLE_TIMEOUT, ASSENT_SWEEP_INTERVAL, ASSENT_IDEMPOTENCY_TTL, ASSENT_USER_RATE, ASSENT_SECRETS_FILE,

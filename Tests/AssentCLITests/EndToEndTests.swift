@@ -87,6 +87,47 @@ struct EndToEndTests {
         }
     }
 
+    /// `psql` on the test cluster's admin URL (`scripts/pg`'s), for what the CLI cannot do itself.
+    static func psql(_ sql: String) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", ProcessInfo.processInfo.environment["ASSENT_TEST_POSTGRES_URL"] ?? "", "-qc", sql]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    static var passwordLogin: (role: String, password: String)? {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["ASSENT_TEST_POSTGRES_URL"]?.isEmpty == false, let login = environment["ASSENT_TEST_POSTGRES_PASSWORD_LOGIN"],
+            let colon = login.firstIndex(of: ":")
+        else { return nil }
+        return (String(login[..<colon]), String(login[login.index(after: colon)...]))
+    }
+
+    @Test(
+        "ASSENT_DATABASE_PASSWORD_FILE: a command reaches a database whose role must give its password, with the URL holding none",
+        .enabled(if: passwordLogin != nil))
+    func passwordFile() throws {
+        let (role, password) = try #require(Self.passwordLogin)
+        let admin = try #require(ProcessInfo.processInfo.environment["ASSENT_TEST_POSTGRES_URL"])
+        let name = "assent_cli_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        #expect(try Self.psql("CREATE DATABASE \(name) OWNER \(role)") == 0)
+        defer { _ = try? Self.psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+        let url = try #require(URLComponents(string: admin))
+        let database = ["--database", "postgres://\(role)@\(url.host ?? "127.0.0.1"):\(url.port ?? 5432)/\(name)"]
+        let ws = try Workspace()
+        try ws.write("password", [password])
+        let verified = try ws.run(
+            ["ledger", "verify"] + database, database: false, environment: ["ASSENT_DATABASE_PASSWORD_FILE": ws.path("password")])
+        #expect(verified.status == 0 && verified.stdout.hasPrefix("ledger ok"), "\(verified.stderr)")
+        let refused = try ws.run(["ledger", "verify"] + database, database: false, environment: ["ASSENT_DATABASE_PASSWORD_FILE": ""])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.hasPrefix("error: store_unavailable: the database refused the credentials"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains(password))
+    }
+
     @Test("generate, import, run, opt a user out, run again, lineage, sweep, verify")
     func journey() throws {
         let ws = try Workspace()

@@ -236,6 +236,14 @@ enum PostgresTesting {
         return path
     }
 
+    /// A role of the test cluster that must give its password, and that password (`scripts/pg`).
+    static var passwordLogin: (role: String, password: String)? {
+        guard adminURL != nil, let login = ProcessInfo.processInfo.environment["ASSENT_TEST_POSTGRES_PASSWORD_LOGIN"],
+            let colon = login.firstIndex(of: ":")
+        else { return nil }
+        return (String(login[..<colon]), String(login[login.index(after: colon)...]))
+    }
+
     /// The store's configuration in tests: the defaults, but a connection may take a minute to
     /// come. The tests run in parallel on few cores, and CPU-bound ones (the property tests) can
     /// keep the pool that serves the connections busy for seconds: the default 5 s lease timeout
