@@ -101,6 +101,10 @@ extension PostgresStore.Location {
         var parameters: [String] = []
         if tls != .disable { parameters.append("sslmode=\(tls.rawValue)") }
         if let rootCertificates { parameters.append("sslrootcert=\(rootCertificates.path.percentEncoded)") }
+        if let clientCertificate {
+            parameters.append("sslcert=\(clientCertificate.certificatePath.percentEncoded)")
+            parameters.append("sslkey=\(clientCertificate.keyPath.percentEncoded)")
+        }
         return "postgres://\(credentials)@\(host):\(port)/\(database)" + (parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&"))
     }
 }

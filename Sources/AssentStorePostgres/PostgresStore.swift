@@ -138,6 +138,18 @@ public final class PostgresStore: Store {
             case verifyFull = "verify-full"
         }
 
+        /// The certificate (and its key) this client presents (`sslcert`, `sslkey`: PEM files,
+        /// read when the URL is), for a server that authenticates clients by certificate.
+        public var clientCertificate: ClientCertificate?
+
+        /// A client certificate chain and its private key, and where they were read.
+        public struct ClientCertificate: Sendable {
+            public var certificatePath: String
+            public var keyPath: String
+            var chain: [NIOSSLCertificate]
+            var key: NIOSSLPrivateKey
+        }
+
         /// A PEM file's certificates and where they were read.
         public struct RootCertificates: Sendable {
             public var path: String
@@ -148,7 +160,8 @@ public final class PostgresStore: Store {
 
         public var requireTLS: Bool { tls != .disable }
 
-        /// Parses `postgres://user:password@host:port/database[?sslmode=…][&sslrootcert=FILE]`.
+        /// Parses `postgres://user:password@host:port/database[?sslmode=…][&sslrootcert=FILE]
+        /// [&sslcert=FILE&sslkey=FILE]`.
         /// - Throws: `invalid_argument` naming what is wrong (never the password).
         public init(url: String) throws(AssentError) {
             guard let components = URLComponents(string: url), let scheme = components.scheme,
@@ -164,6 +177,8 @@ public final class PostgresStore: Store {
             self.database = database.removingPercentEncoding ?? database
             var tls = TLSMode.disable
             var rootPath: String?
+            var certificatePath: String?
+            var keyPath: String?
             for item in components.queryItems ?? [] {
                 switch (item.name, item.value ?? "") {
                 case ("sslmode", "require"), ("sslmode", "verify-full"): tls = .verifyFull
@@ -173,6 +188,12 @@ public final class PostgresStore: Store {
                 case ("sslrootcert", let path):
                     guard !path.isEmpty else { throw AssentError.invalidArgument("--database: sslrootcert names no file") }
                     rootPath = path
+                case ("sslcert", let path):
+                    guard !path.isEmpty else { throw AssentError.invalidArgument("--database: sslcert names no file") }
+                    certificatePath = path
+                case ("sslkey", let path):
+                    guard !path.isEmpty else { throw AssentError.invalidArgument("--database: sslkey names no file") }
+                    keyPath = path
                 default: throw AssentError.invalidArgument("--database: unknown URL parameter \(item.name)")
                 }
             }
@@ -196,6 +217,35 @@ public final class PostgresStore: Store {
                 }
                 rootCertificates = RootCertificates(path: path, certificates: certificates)
             }
+            clientCertificate = try Self.clientCertificate(certificatePath, keyPath, tls: tls)
+        }
+
+        /// `sslcert` and `sslkey` read: both or neither, with an sslmode that encrypts.
+        static func clientCertificate(_ certificatePath: String?, _ keyPath: String?, tls: TLSMode) throws(AssentError)
+            -> ClientCertificate?
+        {
+            guard certificatePath != nil || keyPath != nil else { return nil }
+            guard let certificatePath, let keyPath else {
+                throw AssentError.invalidArgument("--database: sslcert and sslkey go together (the certificate and its private key)")
+            }
+            guard tls != .disable else {
+                throw AssentError.invalidArgument("--database: sslcert needs an sslmode that encrypts (verify-full, verify-ca or require)")
+            }
+            let chain: [NIOSSLCertificate]
+            do {
+                chain = try NIOSSLCertificate.fromPEMFile(certificatePath)
+            } catch {
+                throw AssentError.invalidArgument("--database: sslcert \(certificatePath) is not a readable PEM file of certificates")
+            }
+            guard !chain.isEmpty else { throw AssentError.invalidArgument("--database: sslcert \(certificatePath) holds no certificate") }
+            let key: NIOSSLPrivateKey
+            do {
+                key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+            } catch {
+                throw AssentError.invalidArgument(
+                    "--database: sslkey \(keyPath) is not a readable PEM private key (one without a passphrase)")
+            }
+            return ClientCertificate(certificatePath: certificatePath, keyPath: keyPath, chain: chain, key: key)
         }
 
         /// Takes the password from the file at `path` (its one line; a final line break is not
@@ -225,6 +275,10 @@ public final class PostgresStore: Store {
             var configuration = TLSConfiguration.makeClientConfiguration()
             if let rootCertificates { configuration.trustRoots = .certificates(rootCertificates.certificates) }
             if tls == .verifyCA { configuration.certificateVerification = .noHostnameVerification }
+            if let clientCertificate {
+                configuration.certificateChain = clientCertificate.chain.map { .certificate($0) }
+                configuration.privateKey = .privateKey(clientCertificate.key)
+            }
             return configuration
         }
 

@@ -236,6 +236,16 @@ enum PostgresTesting {
         return path
     }
 
+    /// The PEM files of the client certificate (and its key) of the test cluster's role
+    /// `assent_cert_login`, which may log in with it alone (`scripts/pg`).
+    static var clientCertificate: (certificate: String, key: String)? {
+        let environment = ProcessInfo.processInfo.environment
+        guard certificateAuthority != nil, let certificate = environment["ASSENT_TEST_POSTGRES_CLIENT_CERT"], !certificate.isEmpty,
+            let key = environment["ASSENT_TEST_POSTGRES_CLIENT_KEY"], !key.isEmpty
+        else { return nil }
+        return (certificate, key)
+    }
+
     /// A role of the test cluster that must give its password, and that password (`scripts/pg`).
     static var passwordLogin: (role: String, password: String)? {
         guard adminURL != nil, let login = ProcessInfo.processInfo.environment["ASSENT_TEST_POSTGRES_PASSWORD_LOGIN"],

@@ -96,6 +96,50 @@ struct PostgresTLSTests {
         }
     }
 
+    @Test(
+        "a role that logs in by certificate alone: in with sslcert and sslkey, refused as credentials without them",
+        .enabled(if: PostgresTesting.clientCertificate != nil))
+    func clientCertificate() async throws {
+        let authority = try #require(PostgresTesting.certificateAuthority)
+        let (certificate, key) = try #require(PostgresTesting.clientCertificate)
+        try await Self.withDatabase { plain in
+            let name = try PostgresStore.Location(url: plain).database
+            try await PostgresAdmin.execute(url: plain, "ALTER DATABASE \(name) OWNER TO assent_cert_login")
+            var location = try PostgresStore.Location(url: try Self.url(plain, "sslmode=verify-full&sslrootcert=\(authority)"))
+            location.user = "assent_cert_login"
+            let message = try await Self.refused(location.url)
+            #expect(message.hasPrefix("the database refused the credentials"), "\(message)")
+            let url = location.url + "&sslcert=\(certificate)&sslkey=\(key)"
+            let store = try await PostgresStore.open(url: url, configuration: PostgresTesting.configuration())
+            do {
+                #expect(try await Self.encrypted(store))
+                try await store.importLines(Lines.optedIn("a1"))
+                #expect(try await store.timeline(of: "a1") != nil)
+            } catch {
+                try? await store.close()
+                throw error
+            }
+            try await store.close()
+        }
+    }
+
+    @Test("sslcert and sslkey: read with the URL, both or neither, with an sslmode that encrypts, written back")
+    func clientCertificateParsed() throws {
+        let authority = try #require(PostgresTesting.certificateAuthority)
+        let (certificate, key) = try #require(PostgresTesting.clientCertificate)
+        let location = try PostgresStore.Location(url: "postgres://u@db/consent?sslmode=verify-full&sslcert=\(certificate)&sslkey=\(key)")
+        #expect(location.clientCertificate?.certificatePath == certificate && location.clientCertificate?.keyPath == key)
+        let again = try PostgresStore.Location(url: location.url)
+        #expect(again.clientCertificate?.certificatePath == certificate && again.clientCertificate?.keyPath == key)
+        for refused in [
+            "sslmode=verify-full&sslcert=\(certificate)", "sslmode=verify-full&sslkey=\(key)", "sslcert=\(certificate)&sslkey=\(key)",
+            "sslmode=verify-full&sslcert=\(certificate)&sslkey=\(authority)", "sslmode=verify-full&sslcert=\(key)&sslkey=\(key)",
+            "sslmode=verify-full&sslcert=/nonexistent.pem&sslkey=\(key)",
+        ] {
+            #expect(throws: AssentError.self, "\(refused)") { try PostgresStore.Location(url: "postgres://u@db/consent?\(refused)") }
+        }
+    }
+
     @Test("sslrootcert is read with the URL: its certificates, its path written back, system for the system's")
     func rootCertificateParsed() throws {
         let authority = try #require(PostgresTesting.certificateAuthority)
