@@ -70,15 +70,7 @@ struct PostgresPasswordFileTests {
         try await Self.withFile(password + "\n") { path in
             var withFile = location
             try withFile.readPassword(fromFile: path)
-            let store = try await PostgresStore.open(location: withFile, configuration: PostgresTesting.configuration())
-            do {
-                try await store.importLines(Lines.optedIn("a1"))
-                #expect(try await store.timeline(of: "a1") != nil)
-            } catch {
-                try? await store.close()
-                throw error
-            }
-            try await store.close()
+            #expect(try await !PostgresTLSTests.openWriteRead(withFile))
         }
         for wrong in ["wrong-secretpw", nil] {
             var attempt = location

@@ -23,6 +23,22 @@ struct PostgresTLSTests {
         return try #require(rows.first).decode(Bool.self)
     }
 
+    /// Opens a store at `location`, writes an account and reads it back, and closes it; gives
+    /// whether its connection was encrypted.
+    static func openWriteRead(_ location: PostgresStore.Location) async throws -> Bool {
+        let store = try await PostgresStore.open(location: location, configuration: PostgresTesting.configuration())
+        do {
+            let wasEncrypted = try await encrypted(store)
+            try await store.importLines(Lines.optedIn("a1"))
+            #expect(try await store.timeline(of: "a1") != nil)
+            try await store.close()
+            return wasEncrypted
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
     static func withDatabase(_ body: (String) async throws -> Void) async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
@@ -49,21 +65,12 @@ struct PostgresTLSTests {
         let authority = try #require(PostgresTesting.certificateAuthority)
         try await Self.withDatabase { plain in
             let url = try Self.url(plain, "sslmode=verify-full&sslrootcert=\(authority)")
-            let store = try await PostgresStore.open(url: url, configuration: PostgresTesting.configuration())
-            do {
-                #expect(try await Self.encrypted(store))
-                try await store.importLines(Lines.optedIn("a1"))
-                #expect(try await store.timeline(of: "a1") != nil)
-                let admin = try await PostgresAdmin.withConnection(url: url) { connection in
-                    try await connection.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", logger: .init(label: "test"))
-                        .collect().first?.decode(Bool.self)
-                }
-                #expect(admin == true)
-            } catch {
-                try? await store.close()
-                throw error
+            #expect(try await Self.openWriteRead(try PostgresStore.Location(url: url)))
+            let admin = try await PostgresAdmin.withConnection(url: url) { connection in
+                try await connection.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", logger: .init(label: "test"))
+                    .collect().first?.decode(Bool.self)
             }
-            try await store.close()
+            #expect(admin == true)
             // The same database without sslmode: not encrypted (the default is unchanged).
             let unencrypted = try await PostgresStore.open(url: plain, configuration: PostgresTesting.configuration())
             let wasEncrypted = try await Self.encrypted(unencrypted)
@@ -89,10 +96,7 @@ struct PostgresTLSTests {
             let message = try await Self.refused(try Self.url(plain, host: "127.0.0.1", "sslmode=verify-full&sslrootcert=\(authority)"))
             #expect(message.hasPrefix("TLS with the database failed: the server's certificate does not name 127.0.0.1"), "\(message)")
             let url = try Self.url(plain, host: "127.0.0.1", "sslmode=verify-ca&sslrootcert=\(authority)")
-            let store = try await PostgresStore.open(url: url, configuration: PostgresTesting.configuration())
-            let wasEncrypted = try await Self.encrypted(store)
-            try await store.close()
-            #expect(wasEncrypted)
+            #expect(try await Self.openWriteRead(try PostgresStore.Location(url: url)))
         }
     }
 
@@ -110,16 +114,7 @@ struct PostgresTLSTests {
             let message = try await Self.refused(location.url)
             #expect(message.hasPrefix("the database refused the credentials"), "\(message)")
             let url = location.url + "&sslcert=\(certificate)&sslkey=\(key)"
-            let store = try await PostgresStore.open(url: url, configuration: PostgresTesting.configuration())
-            do {
-                #expect(try await Self.encrypted(store))
-                try await store.importLines(Lines.optedIn("a1"))
-                #expect(try await store.timeline(of: "a1") != nil)
-            } catch {
-                try? await store.close()
-                throw error
-            }
-            try await store.close()
+            #expect(try await Self.openWriteRead(try PostgresStore.Location(url: url)))
         }
     }
 
