@@ -592,7 +592,9 @@ public final class PostgresStore: Store {
     }
 
     /// What a TLS handshake's failure means, if `error` is one: the server's certificate not
-    /// signed by an authority trusted here, or not naming `host`.
+    /// signed by an authority trusted here, or not naming `host`. Another failure is described
+    /// in full only for the operator opening the store (`host` given): its text names files of
+    /// the build, which an API caller has no business reading.
     static func tlsFailure(_ error: any Error, host: String? = nil) -> String? {
         let named = host.map { "name \($0)" } ?? "name the host"
         switch error {
@@ -602,7 +604,7 @@ public final class PostgresStore: Store {
             if "\(error)".contains("CERTIFICATE_VERIFY_FAILED") {
                 return "the server's certificate is not signed by an authority trusted here (give its authority's PEM file as sslrootcert)"
             }
-            return "\(error)"
+            return host == nil ? "the handshake failed" : "\(error)"
         default:
             return nil
         }
