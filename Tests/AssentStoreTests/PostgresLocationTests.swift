@@ -2,6 +2,7 @@ import AssentCore
 import AssentStore
 import Foundation
 import AssentStorePostgres
+import PostgresNIO
 import Testing
 
 /// `--database postgres://…`: what is read from the URL, what is refused, and that the password
@@ -71,6 +72,34 @@ struct PostgresLocationTests {
             #expect(error.code == .unavailable)
             #expect(error.message.hasPrefix("the database cannot be reached: ") && error.message.contains("refused"), "\(error.message)")
             #expect(!error.message.contains("secretpw"))
+        }
+    }
+
+    @Test("sslmode asks for TLS and the server answers that it offers none: refused at once, saying so")
+    func serverWithoutTLS() async throws {
+        // A server that answers every SSLRequest "N" (no TLS), as PostgreSQL with ssl=off does.
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in channel.pipeline.addHandler(RefuseTLS()) }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { server.close(promise: nil) }
+        let port = try #require(server.localAddress?.port)
+        do {
+            let store = try await PostgresStore.open(url: "postgres://u:secretpw@127.0.0.1:\(port)/db?sslmode=require")
+            try await store.close()
+            Issue.record("a store was opened without TLS")
+        } catch let error as StoreError {
+            #expect(error.code == .unavailable)
+            #expect(error.message == "the database does not offer TLS, which the URL's sslmode requires", "\(error.message)")
+        }
+    }
+
+    /// Answers the 8 bytes of an SSLRequest with "N".
+    final class RefuseTLS: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "N")), promise: nil)
         }
     }
 
