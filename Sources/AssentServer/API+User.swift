@@ -109,7 +109,7 @@ extension API {
         let acceptance = try await app.acceptAndChoose(
             account: account, actor: actor, training: value, source: source, shownDefault: shownDefault, gpc: gpc)
         metrics.recordLedgerEntries(acceptance.records.count)
-        metrics.recordChoices(acceptance.records.compactMap { try? $0.event() }, recordedBy: "user")
+        metrics.recordChoices(acceptance.events, recordedBy: "user")
         return acceptance
     }
 
@@ -124,7 +124,7 @@ extension API {
         try await throttle(account)
         let recorded = try await write()
         metrics.recordLedgerEntries(recorded.records.count)
-        metrics.recordChoices(recorded.records.compactMap { try? $0.event() }, recordedBy: "user")
+        metrics.recordChoices(recorded.events, recordedBy: "user")
         return recorded
     }
 

@@ -112,14 +112,13 @@ public final class AssentApp: Sendable {
             case .notice: .notice
             case .api: .api
             }
-        let records = try await store.append(
-            [
-                Event(account: account, at: now, .termsAccepted(version: terms, source: source)),
-                Event(
-                    account: account, at: now, .trainingChoice(value: value, source: choiceSource, shownDefault: shownDefault, gpc: gpc)),
-            ], actor: actor, now: now)
+        let events = [
+            Event(account: account, at: now, .termsAccepted(version: terms, source: source)),
+            Event(account: account, at: now, .trainingChoice(value: value, source: choiceSource, shownDefault: shownDefault, gpc: gpc)),
+        ]
+        let records = try await store.append(events, actor: actor, now: now)
         ledgerWrites.notify()
-        return Acceptance(account: account, at: now, termsVersion: terms, training: value, records: records)
+        return Acceptance(account: account, at: now, termsVersion: terms, training: value, records: records, events: events)
     }
 
     /// The instant a user's action is stamped with: now, or later when the ledger already holds a
@@ -161,8 +160,9 @@ public final class AssentApp: Sendable {
 
     private func record(_ body: Event.Body, account: AccountID, actor: String) async throws -> Recorded {
         let (now, _) = try await userStamp(account)
-        let records = try written(await store.append([Event(account: account, at: now, body)], actor: actor, now: now))
-        return Recorded(account: account, at: now, records: records)
+        let event = Event(account: account, at: now, body)
+        let records = try written(await store.append([event], actor: actor, now: now))
+        return Recorded(account: account, at: now, records: records, events: [event])
     }
 
     /// The settings a user sees now: the choice in force, the retention new activity gets, and one
@@ -433,6 +433,8 @@ public struct Acceptance: Sendable {
     public var termsVersion: String
     public var training: ChoiceValue
     public var records: [LedgerRecord]
+    /// The events `records` hold, in their order.
+    public var events: [Event]
 }
 
 /// What a user's single write recorded.
@@ -440,6 +442,8 @@ public struct Recorded: Sendable {
     public var account: AccountID
     public var at: Instant
     public var records: [LedgerRecord]
+    /// The events `records` hold, in their order.
+    public var events: [Event]
 }
 
 /// One page of a user's choices, newest last: the `limit` choices before ledger entry `before`

@@ -252,13 +252,19 @@ struct EventRouteTests {
             let refused =
                 #"{"events":[{"type":"training.choice","account":"a1","value":"off","source":"notice","at":"2025-09-06T10:00:00Z"},{"type":"notice.deferred","account":"zz","at":"2025-09-06T10:00:00Z"}]}"#
             #expect(try await client.call(.post, "/v1/events", bearer: key, body: refused).status == 404)
-            // The user's own choice.
+            // The user's own choices: on the notice (its acceptance is not a choice), then in settings.
+            let accepted = try await client.call(.post, "/v1/me/accept", bearer: token, body: #"{"training":"on"}"#)
+            #expect(accepted.status == 200, "\(accepted.text)")
             #expect(try await client.call(.put, "/v1/me/settings", bearer: token, body: #"{"training":"off"}"#).status == 200)
             let metrics = try await client.call(.get, "/metrics").text
             #expect(
                 metrics.contains(#"assent_training_choices_total{recorded_by="key:events",value="on",source="settings"} 2"#), "\(metrics)")
             #expect(metrics.contains(#"assent_training_choices_total{recorded_by="user",value="off",source="settings"} 1"#))
-            #expect(!metrics.contains(#"source="notice""#))
+            let userOn = metrics.split(separator: "\n").filter {
+                $0.hasPrefix(#"assent_training_choices_total{recorded_by="user",value="on""#)
+            }
+            #expect(userOn.count == 1 && userOn.first?.hasSuffix("} 1") == true, "\(userOn)")
+            #expect(!metrics.contains(#"recorded_by="key:events",value="off""#))
         }
     }
 
