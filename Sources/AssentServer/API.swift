@@ -101,8 +101,9 @@ struct API: Sendable {
         }
         router.get("/metrics") { request, _ -> Response in
             if let token = configuration.metricsToken {
-                let given = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
-                guard let given, Authenticator.constantTimeEqual(Array(given.utf8), Array(token.utf8)) else {
+                guard let given = Authenticator.bearerCredential(request.headers[.authorization]),
+                    Authenticator.constantTimeEqual(Array(given.utf8), Array(token.utf8))
+                else {
                     throw APIError.unauthorized("/metrics needs Authorization: Bearer with the metrics token (ASSENT_METRICS_TOKEN)")
                 }
             }

@@ -91,12 +91,18 @@ final class Authenticator: Sendable {
         guard let header = request.headers[.authorization] else {
             throw APIError.unauthorized("sign in: send Authorization: Bearer <key or token>")
         }
-        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+        guard let credential = Self.bearerCredential(header) else {
             throw APIError.unauthorized("the Authorization header must be Bearer <key or token>")
         }
-        let credential = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         if credential.hasPrefix("assent_") { return .service(try await serviceKey(credential)) }
         return .user(try await account(fromToken: credential))
+    }
+
+    /// The credential of an `Authorization: Bearer …` header (the scheme in any case, spaces
+    /// around the credential dropped); nil for another scheme or none.
+    static func bearerCredential(_ header: String?) -> String? {
+        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 
     private func serviceKey(_ secret: String) async throws -> ServiceKey {

@@ -234,9 +234,11 @@ struct EventRouteTests {
         #expect(try await fixture.store.ledgerEntries(ofAccount: "b1").allSatisfy { $0.actor == "key:events" })
     }
 
-    @Test("training choices are counted in /metrics by who recorded them, value and source; refused and replayed ones are not")
-    func choicesCounted() async throws {
-        let fixture = try await ServerFixture.make()
+    @Test(
+        "training choices are counted in /metrics by who recorded them, value and source; refused and replayed ones are not",
+        arguments: FixtureBackend.all)
+    func choicesCounted(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
         let key = try #require(fixture.keys["events"])
         let token = try await fixture.token("a2")
         try await fixture.test { client async throws in
@@ -268,9 +270,11 @@ struct EventRouteTests {
         }
     }
 
-    @Test("ASSENT_KEY_CHOICE_SOURCES=signup: a key's batch with a settings or notice choice or acceptance is refused whole; signups pass")
-    func keyChoiceSources() async throws {
-        let fixture = try await ServerFixture.make { $0.keyChoiceSources = ["signup"] }
+    @Test(
+        "ASSENT_KEY_CHOICE_SOURCES=signup: a key's batch with a settings or notice choice or acceptance is refused whole; signups pass",
+        arguments: FixtureBackend.all)
+    func keyChoiceSources(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend) { $0.keyChoiceSources = ["signup"] }
         let key = try #require(fixture.keys["events"])
         let token = try await fixture.token("a1")
         let before = try await fixture.ledgerEntries()
@@ -607,6 +611,9 @@ struct ServiceRouteTests {
             let answered = try await client.call(.get, "/metrics", bearer: secret)
             #expect(answered.status == 200)
             #expect(answered.text.contains("assent_http_requests_total"))
+            // The scheme read as the API reads it (any case, RFC 9110).
+            let lowercase = try await client.call(.get, "/metrics", headers: [.authorization: "bearer \(secret)"])
+            #expect(lowercase.status == 200)
             // The other operational routes stay open.
             #expect(try await client.call(.get, "/health").status == 200)
         }
