@@ -207,6 +207,21 @@ public final class ServerMetrics: Sendable {
                 holds)
     }
 
+    /// The store's checks of connections waiting long on the database, and those it closed.
+    static func exposition(connectionWatch counts: ConnectionWatchCounts?) -> [UInt8] {
+        guard let counts else { return [] }
+        return Array(
+            """
+            # HELP assent_db_connection_checks_total Times the database was asked about connections waiting on it longer than ASSENT_PG_LIVENESS_MS
+            # TYPE assent_db_connection_checks_total counter
+            assent_db_connection_checks_total \(counts.checks)
+            # HELP assent_db_connections_closed_total Connections closed because the database did not answer or no longer had their sessions
+            # TYPE assent_db_connections_closed_total counter
+            assent_db_connections_closed_total \(counts.closed)
+
+            """.utf8)
+    }
+
     private static func summary(_ name: String, _ help: String, _ waits: LockWaitStatistics?) -> [UInt8] {
         guard let waits else { return [] }
         return Array(

@@ -59,6 +59,8 @@ public final class AssentApp: Sendable {
     /// Waits for the ledger chain's lock, where the store measures them (PostgreSQL).
     public func chainLockWaits() -> LockWaitStatistics? { store.chainLockWaits() }
     public func appendLockHolds() -> LockWaitStatistics? { store.appendLockHolds() }
+    /// The store's watch over connections to a database that may vanish (PostgreSQL).
+    public func connectionWatch() -> ConnectionWatchCounts? { store.connectionWatch() }
 
     public func close() async throws { try await store.close() }
 

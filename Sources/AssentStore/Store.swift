@@ -196,6 +196,10 @@ public protocol Store: LedgerReading, LedgerWriting, LedgerAudit, RunStore, KeyS
     /// (nil where the store does not measure it): what bounds the rate of appends.
     func appendLockHolds() -> LockWaitStatistics?
 
+    /// How the store's watch over connections to a database that may vanish without a word has
+    /// done since it opened (nil where there is none: SQLite, or PostgreSQL with it off).
+    func connectionWatch() -> ConnectionWatchCounts?
+
     /// Calls `onWrite` after every ledger write that commits on this database, whoever made it
     /// (another process, another server), until the store closes; also once each time it starts
     /// (or starts again) listening, since writes meanwhile were not heard. Returns false where the
@@ -207,7 +211,20 @@ extension Store {
     public func cacheStatistics() -> [CacheStatistics] { [] }
     public func chainLockWaits() -> LockWaitStatistics? { nil }
     public func appendLockHolds() -> LockWaitStatistics? { nil }
+    public func connectionWatch() -> ConnectionWatchCounts? { nil }
     public func watchLedgerWrites(_ onWrite: @escaping @Sendable () -> Void) -> Bool { false }
+}
+
+/// A store's checks of connections that waited long on the database, and the connections it
+/// closed because the database did not answer or no longer had their sessions.
+public struct ConnectionWatchCounts: Sendable, Equatable {
+    public var checks: Int
+    public var closed: Int
+
+    public init(checks: Int, closed: Int) {
+        self.checks = checks
+        self.closed = closed
+    }
 }
 
 /// Waits for a lock: how many, their total, and quantiles of the most recent ones.

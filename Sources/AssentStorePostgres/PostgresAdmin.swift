@@ -14,11 +14,8 @@ public enum PostgresAdmin {
     static func withConnection<T: Sendable>(
         location: PostgresStore.Location, connectTimeout: Duration? = nil, _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
-        var configuration = PostgresConnection.Configuration(
-            host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
-            tls: try location.tlsConfiguration.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable)
-        if let connectTimeout { configuration.options.connectTimeout = TimeAmount(connectTimeout) }
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: quiet)
+        let connection = try await PostgresConnection.connect(
+            configuration: try configuration(location: location, connectTimeout: connectTimeout), id: 1, logger: quiet)
         do {
             let result = try await body(connection)
             try await connection.close()
@@ -27,6 +24,16 @@ public enum PostgresAdmin {
             try? await connection.close()
             throw error
         }
+    }
+
+    /// How to make one connection to `location` (TLS as its `sslmode` asks).
+    static func configuration(location: PostgresStore.Location, connectTimeout: Duration? = nil) throws -> PostgresConnection.Configuration
+    {
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
+            tls: try location.tlsConfiguration.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable)
+        if let connectTimeout { configuration.options.connectTimeout = TimeAmount(connectTimeout) }
+        return configuration
     }
 
     /// Runs SQL text (several statements allowed) on a new connection to `url`.

@@ -36,6 +36,10 @@ public final class PostgresStore: Store {
     let rateBucketsCleanedAt = Mutex<Int64>(0)
     /// The tasks listening for ledger writes (``watchLedgerWrites(_:)``), stopped by `close()`.
     let listeners = Mutex<[Task<Void, Never>]>([])
+    /// Closes connections waiting on a database that vanished (``ConnectionWatchdog``).
+    /// Nil when `ASSENT_PG_LIVENESS_MS=off`.
+    let watchdog: ConnectionWatchdog?
+    let watchdogTask: Task<Void, Never>?
 
     /// Settings of the PostgreSQL store.
     public struct Configuration: Sendable {
@@ -76,11 +80,23 @@ public final class PostgresStore: Store {
         /// planned as a sequential scan, ten times slower than the index, under the chain's lock
         /// too. 1.1 is the usual value for SSDs and data in memory.
         public var randomPageCost: Double? = 1.1
+        /// How long a connection may wait on the database before the store asks the database
+        /// whether its session still exists, and how long the database gets to answer
+        /// (`ASSENT_PG_LIVENESS_MS`, default 5 s; ``ConnectionWatchdog``). A connection whose
+        /// database vanished without a word (a partition, a failover) is closed within about
+        /// twice this plus one more, instead of waiting for ever. Also the database's side of
+        /// it: each session's TCP keepalives start after this idle time (`tcp_keepalives_idle`,
+        /// `_interval`, `_count` 3) and unacknowledged data ends it after four times it
+        /// (`tcp_user_timeout`), so a server cut off from its app server drops the session and
+        /// any lock it held (the chain's) instead of keeping them. Nil (`off`) for neither:
+        /// behind a pooler in transaction pooling, where a connection's session changes between
+        /// transactions and the pooler keeps the sessions.
+        public var liveness: Duration? = .seconds(5)
 
         public init() {}
 
         /// The settings from `ASSENT_PG_MAX_CONNECTIONS`, `ASSENT_PG_LEASE_TIMEOUT_MS`,
-        /// `ASSENT_PG_STATEMENT_TIMEOUT_MS` and `ASSENT_PG_LOCK_TIMEOUT_MS` (positive integers;
+        /// `ASSENT_PG_STATEMENT_TIMEOUT_MS`, `ASSENT_PG_LOCK_TIMEOUT_MS` and `ASSENT_PG_LIVENESS_MS` (positive integers;
         /// defaults where unset), and `ASSENT_PG_RANDOM_PAGE_COST` (a positive number, or `server`
         /// to keep the server's setting).
         /// - Throws: `invalid_argument` naming the setting whose value is malformed: a typo must not
@@ -100,6 +116,16 @@ public final class PostgresStore: Store {
             if let value = try positive("ASSENT_PG_LEASE_TIMEOUT_MS", atMost: maxMs) { configuration.leaseTimeout = .milliseconds(value) }
             if let value = try positive("ASSENT_PG_STATEMENT_TIMEOUT_MS", atMost: maxMs) { configuration.statementTimeoutMs = value }
             if let value = try positive("ASSENT_PG_LOCK_TIMEOUT_MS", atMost: maxMs) { configuration.lockTimeoutMs = value }
+            // tcp_user_timeout takes four times it, in ms, as a 32-bit integer.
+            if let text = environment["ASSENT_PG_LIVENESS_MS"] {
+                if text == "off" {
+                    configuration.liveness = nil
+                } else if let value = Int(text), (1...maxMs / 4).contains(value) {
+                    configuration.liveness = .milliseconds(value)
+                } else {
+                    throw .invalidArgument("ASSENT_PG_LIVENESS_MS must be a whole number from 1 to \(maxMs / 4) or off, not \"\(text)\"")
+                }
+            }
             if let value = environment["ASSENT_PG_RANDOM_PAGE_COST"] {
                 if value == "server" {
                     configuration.randomPageCost = nil
@@ -345,11 +371,30 @@ public final class PostgresStore: Store {
         if let cost = configuration.randomPageCost {
             config.options.additionalStartupParameters.append(("random_page_cost", String(cost)))
         }
+        if let liveness = configuration.liveness {
+            // The server's side of a vanished app server (ConnectionWatchdog is this side's).
+            let livenessMs = Int(liveness.components.seconds * 1000 + liveness.components.attoseconds / 1_000_000_000_000_000)
+            let livenessSeconds = max(1, livenessMs / 1000)
+            config.options.additionalStartupParameters += [
+                ("tcp_keepalives_idle", String(livenessSeconds)), ("tcp_keepalives_interval", String(livenessSeconds)),
+                ("tcp_keepalives_count", "3"), ("tcp_user_timeout", String(4 * max(1000, livenessMs))),
+            ]
+        }
         var quiet = logger
         quiet.logLevel = .critical
         let client = PostgresClient(configuration: config, backgroundLogger: quiet)
         self.client = client
         self.runner = Task { await client.run() }
+        let probeLogger = quiet
+        let watchdog = configuration.liveness.map { liveness in
+            ConnectionWatchdog(interval: liveness, logger: logger) {
+                try await PostgresConnection.connect(
+                    configuration: try PostgresAdmin.configuration(location: location, connectTimeout: liveness), id: 0, logger: probeLogger
+                )
+            }
+        }
+        self.watchdog = watchdog
+        self.watchdogTask = watchdog.map { watchdog in Task { await watchdog.run() } }
         self.logger = logger
         self.settings = configuration
         timelines = TimelineCache(budgetBytes: configuration.timelineCacheBytes)
@@ -375,6 +420,8 @@ public final class PostgresStore: Store {
             listener.cancel()
             await listener.value
         }
+        watchdogTask?.cancel()
+        await watchdogTask?.value
         runner.cancel()
         await runner.value
     }
@@ -412,16 +459,20 @@ public final class PostgresStore: Store {
     public func watchLedgerWrites(_ onWrite: @escaping @Sendable () -> Void) -> Bool {
         let client = self.client
         let logger = self.logger
+        let watchdog = self.watchdog
         let listener = Task {
             let outage = ListenerOutage()
             while !Task.isCancelled {
                 do {
                     try await client.withConnection { connection in
-                        try await connection.listen(on: Self.ledgerChannel) { notifications in
-                            if outage.ended() { logger.notice("listening for other servers' ledger writes again") }
-                            // Writes before the LISTEN took effect were not heard: read again now.
-                            onWrite()
-                            for try await _ in notifications { onWrite() }
+                        // Watched: a LISTEN on a database that vanished would hear nothing for ever.
+                        try await ConnectionWatchdog.watching(watchdog, connection) {
+                            try await connection.listen(on: Self.ledgerChannel) { notifications in
+                                if outage.ended() { logger.notice("listening for other servers' ledger writes again") }
+                                // Writes before the LISTEN took effect were not heard: read again now.
+                                onWrite()
+                                for try await _ in notifications { onWrite() }
+                            }
                         }
                     }
                 } catch {
@@ -448,6 +499,7 @@ public final class PostgresStore: Store {
     }
 
     deinit {
+        watchdogTask?.cancel()
         runner.cancel()
     }
 
@@ -457,6 +509,9 @@ public final class PostgresStore: Store {
 
     public func chainLockWaits() -> LockWaitStatistics? { lockWaits.statistics }
     public func appendLockHolds() -> LockWaitStatistics? { appendHolds.statistics }
+    public func connectionWatch() -> ConnectionWatchCounts? {
+        watchdog.map { ConnectionWatchCounts(checks: $0.counts.checks, closed: $0.counts.closed) }
+    }
 
     /// How the batches of appends validated before the chain's lock were checked under it, since
     /// the store opened.
@@ -470,6 +525,7 @@ public final class PostgresStore: Store {
         guard !closed.withLock({ $0 }) else { throw StoreError.unavailable("the store is closed") }
         let lease = LeaseState()
         let client = self.client
+        let watchdog = self.watchdog
         let timeout = settings.leaseTimeout
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
@@ -478,7 +534,7 @@ public final class PostgresStore: Store {
                         // A lease that arrives after the caller was told "unavailable" does nothing:
                         // a write the caller saw fail must never be made later.
                         guard lease.start() else { throw StoreError.unavailable("the database did not answer in time") }
-                        return try await body(connection)
+                        return try await ConnectionWatchdog.watching(watchdog, connection) { try await body(connection) }
                     }
                 }
                 group.addTask {

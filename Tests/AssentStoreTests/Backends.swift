@@ -258,10 +258,14 @@ enum PostgresTesting {
     /// come. The tests run in parallel on few cores, and CPU-bound ones (the property tests) can
     /// keep the pool that serves the connections busy for seconds: the default 5 s lease timeout
     /// then answered `store_unavailable` with the database up — a test waiting for time, not for
-    /// the event. The tests of the timeout itself set their own.
+    /// the event. The tests of the timeout itself set their own. So for the watchdog of
+    /// connections (``ConnectionWatchdog``): its 5 s for the database to answer a trivial query
+    /// could run out on a saturated machine and end a test's long transaction; the tests of the
+    /// watchdog set their own.
     static func configuration() -> PostgresStore.Configuration {
         var configuration = PostgresStore.Configuration()
         configuration.leaseTimeout = .seconds(60)
+        configuration.liveness = .seconds(60)
         return configuration
     }
 
