@@ -92,6 +92,32 @@ struct PostgresWatchdogTests {
     }
 
     @Test(
+        "a query written to a connection already closed, which PostgresNIO never answers, is answered store_unavailable",
+        .timeLimit(.minutes(2)))
+    func queryOnClosedConnection() async throws {
+        let (url, name) = try await PostgresTesting.freshDatabase()
+        defer { PostgresTesting.drop(name) }
+        let store = try await PostgresStore.open(url: url, configuration: Self.configuration(liveness: Self.interval))
+        do {
+            // As when the database's end arrives between two queries of a lease, or while the
+            // pool hands the connection out: the closed channel drops the query and its promise.
+            await #expect(throws: StoreError.self) {
+                _ = try await store.connection { connection in
+                    try await connection.close()
+                    return try await connection.query("SELECT 1", logger: Logger(label: "test")).collect().count
+                }
+            }
+            #expect(store.watchdog!.counts.closed == 1)
+            // The pool makes a new connection.
+            #expect(try await store.rows("SELECT 1").count == 1)
+            try await store.close()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    @Test(
         "a lease held long on a live session — a long transaction, the listener's LISTEN — is checked and left alone",
         .timeLimit(.minutes(2)))
     func liveSessionsLeftAlone() async throws {
