@@ -31,7 +31,7 @@ public enum PostgresAdmin {
     {
         var configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
-            tls: try location.tlsConfiguration.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable)
+            tls: try location.connectionTLS())
         if let connectTimeout { configuration.options.connectTimeout = TimeAmount(connectTimeout) }
         return configuration
     }

@@ -152,11 +152,15 @@ public final class PostgresStore: Store {
         /// PEM file, read when the URL is): nil for the system's.
         public var rootCertificates: RootCertificates?
 
-        /// `sslmode`, as libpq names its values. Every mode that encrypts also verifies: an
+        /// `sslmode`, as libpq names its values. Every mode that insists on TLS also verifies: an
         /// encrypted connection to a server nobody checked is open to whoever sits between.
         public enum TLSMode: String, Sendable {
-            /// No TLS (`disable`, and libpq's `allow` and `prefer`, which may not encrypt).
+            /// No TLS (`disable`, and libpq's `allow`, which encrypts only for a server that
+            /// insists: such a server refuses the connection, saying so).
             case disable
+            /// TLS when the server offers it, its certificate not checked; else none (libpq's
+            /// `prefer`, its default): proof against listening, not against a server in between.
+            case prefer
             /// TLS; the certificate must chain to a trusted authority, for any name (`verify-ca`).
             case verifyCA = "verify-ca"
             /// TLS; the certificate must chain to a trusted authority and name the host
@@ -184,7 +188,8 @@ public final class PostgresStore: Store {
             public var count: Int { certificates.count }
         }
 
-        public var requireTLS: Bool { tls != .disable }
+        /// Whether the connection must be encrypted (and verified).
+        public var requireTLS: Bool { tls == .verifyCA || tls == .verifyFull }
 
         /// Parses `postgres://user:password@host:port/database[?sslmode=…][&sslrootcert=FILE]
         /// [&sslcert=FILE&sslkey=FILE]`.
@@ -209,7 +214,8 @@ public final class PostgresStore: Store {
                 switch (item.name, item.value ?? "") {
                 case ("sslmode", "require"), ("sslmode", "verify-full"): tls = .verifyFull
                 case ("sslmode", "verify-ca"): tls = .verifyCA
-                case ("sslmode", "disable"), ("sslmode", "prefer"), ("sslmode", "allow"): tls = .disable
+                case ("sslmode", "prefer"): tls = .prefer
+                case ("sslmode", "disable"), ("sslmode", "allow"): tls = .disable
                 case ("sslmode", let other): throw AssentError.invalidArgument("--database: unknown sslmode \(other)")
                 case ("sslrootcert", let path):
                     guard !path.isEmpty else { throw AssentError.invalidArgument("--database: sslrootcert names no file") }
@@ -228,9 +234,9 @@ public final class PostgresStore: Store {
             case nil, "system"?:
                 rootCertificates = nil
             case let path?:
-                guard tls != .disable else {
+                guard tls == .verifyCA || tls == .verifyFull else {
                     throw AssentError.invalidArgument(
-                        "--database: sslrootcert needs an sslmode that encrypts (verify-full, verify-ca or require)")
+                        "--database: sslrootcert needs an sslmode that verifies (verify-full, verify-ca or require; prefer does not)")
                 }
                 let certificates: [NIOSSLCertificate]
                 do {
@@ -255,7 +261,8 @@ public final class PostgresStore: Store {
                 throw AssentError.invalidArgument("--database: sslcert and sslkey go together (the certificate and its private key)")
             }
             guard tls != .disable else {
-                throw AssentError.invalidArgument("--database: sslcert needs an sslmode that encrypts (verify-full, verify-ca or require)")
+                throw AssentError.invalidArgument(
+                    "--database: sslcert needs an sslmode that encrypts (verify-full, verify-ca, require or prefer)")
             }
             let chain: [NIOSSLCertificate]
             do {
@@ -301,11 +308,25 @@ public final class PostgresStore: Store {
             var configuration = TLSConfiguration.makeClientConfiguration()
             if let rootCertificates { configuration.trustRoots = .certificates(rootCertificates.certificates) }
             if tls == .verifyCA { configuration.certificateVerification = .noHostnameVerification }
+            if tls == .prefer { configuration.certificateVerification = .none }
             if let clientCertificate {
                 configuration.certificateChain = clientCertificate.chain.map { .certificate($0) }
                 configuration.privateKey = .privateKey(clientCertificate.key)
             }
             return configuration
+        }
+
+        /// The pool's TLS: required for the modes that verify, offered for `prefer`.
+        var poolTLS: PostgresClient.Configuration.TLS {
+            guard let configuration = tlsConfiguration else { return .disable }
+            return tls == .prefer ? .prefer(configuration) : .require(configuration)
+        }
+
+        /// One connection's TLS, as ``poolTLS``.
+        func connectionTLS() throws -> PostgresConnection.Configuration.TLS {
+            guard let configuration = tlsConfiguration else { return .disable }
+            let context = try NIOSSLContext(configuration: configuration)
+            return tls == .prefer ? .prefer(context) : .require(context)
         }
 
         /// `postgres://user@host:port/database`: the password left out.
@@ -355,7 +376,7 @@ public final class PostgresStore: Store {
     init(location: Location, configuration: Configuration, logger: Logger) {
         var config = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
-            tls: location.tlsConfiguration.map { .require($0) } ?? .disable)
+            tls: location.poolTLS)
         // One more than asked: `serve` holds one while it listens for other servers' writes.
         config.options.maximumConnections = max(2, configuration.maximumConnections) + 1
         config.options.connectTimeout = configuration.leaseTimeout

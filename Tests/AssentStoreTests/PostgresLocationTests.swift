@@ -56,7 +56,15 @@ struct PostgresLocationTests {
         let modes = try ["require", "verify-full", "verify-ca", "prefer", "allow", "disable"].map {
             try PostgresStore.Location(url: "postgres://h/db?sslmode=\($0)").tls
         }
-        #expect(modes == [.verifyFull, .verifyFull, .verifyCA, .disable, .disable, .disable])
+        #expect(modes == [.verifyFull, .verifyFull, .verifyCA, .prefer, .disable, .disable])
+        // prefer checks no certificate: an authority to check it against is refused, not ignored.
+        #expect {
+            _ = try PostgresStore.Location(url: "postgres://h/db?sslmode=prefer&sslrootcert=system2")
+        } throws: { error in
+            (error as? AssentError)?.message
+                == "--database: sslrootcert needs an sslmode that verifies (verify-full, verify-ca or require; prefer does not)"
+        }
+        #expect(try PostgresStore.Location(url: "postgres://h/db?sslmode=prefer").url == "postgres://postgres@h:5432/db?sslmode=prefer")
     }
 
     @Test("opening a store where no database listens: refused by the first connection, saying what it met, not the password")
@@ -90,6 +98,45 @@ struct PostgresLocationTests {
         } catch let error as StoreError {
             #expect(error.code == .unavailable)
             #expect(error.message == "the database does not offer TLS, which the URL's sslmode requires", "\(error.message)")
+        }
+    }
+
+    @Test("sslmode=prefer and a server that offers no TLS: the connection goes on without it (libpq's prefer)")
+    func preferWithoutTLS() async throws {
+        let seen = Mutex<[UInt8]>([])
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in channel.pipeline.addHandler(RefuseTLSThenRecord(seen: seen)) }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { server.close(promise: nil) }
+        let port = try #require(server.localAddress?.port)
+        var configuration = PostgresStore.Configuration()
+        configuration.leaseTimeout = .seconds(30)
+        // The fake closes after the startup message: the store is not opened, but was asked for.
+        _ = try? await PostgresStore.open(url: "postgres://u:secretpw@127.0.0.1:\(port)/db?sslmode=prefer", configuration: configuration)
+        let startup = seen.withLock { $0 }
+        // A StartupMessage: length, protocol 3.0, then "user\0u\0…" in plain text.
+        #expect(startup.count > 8 && Array(startup[4..<8]) == [0, 3, 0, 0], "\(startup.prefix(16))")
+        #expect(String(decoding: startup, as: UTF8.self).contains("user\0u\0"))
+    }
+
+    /// Answers an SSLRequest with "N", then keeps what comes next and closes.
+    final class RefuseTLSThenRecord: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let seen: Mutex<[UInt8]>
+        let answered = Mutex(false)
+        init(seen: Mutex<[UInt8]>) { self.seen = seen }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let bytes = Array(buffer: unwrapInboundIn(data))
+            // An SSLRequest: length 8, code 80877103.
+            if !answered.withLock({ $0 }), bytes == [0, 0, 0, 8, 4, 210, 22, 47] {
+                answered.withLock { $0 = true }
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "N")), promise: nil)
+                return
+            }
+            seen.withLock { $0 += bytes }
+            context.close(promise: nil)
         }
     }
 

@@ -60,6 +60,19 @@ struct PostgresTLSTests {
         }
     }
 
+    @Test("prefer against a server that offers TLS: encrypted, its certificate (of an authority trusted nowhere) not checked")
+    func preferEncrypts() async throws {
+        try await Self.withDatabase { plain in
+            let url = try Self.url(plain, host: "127.0.0.1", "sslmode=prefer")
+            #expect(try await Self.openWriteRead(try PostgresStore.Location(url: url)))
+            let admin = try await PostgresAdmin.withConnection(url: url) { connection in
+                try await connection.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", logger: .init(label: "test"))
+                    .collect().first?.decode(Bool.self)
+            }
+            #expect(admin == true)
+        }
+    }
+
     @Test("verify-full with the server's authority as sslrootcert: the store and admin connections are encrypted and work")
     func verifiedAndEncrypted() async throws {
         let authority = try #require(PostgresTesting.certificateAuthority)
