@@ -104,8 +104,9 @@ struct PostgresLocationTests {
     @Test("sslmode=prefer and a server that offers no TLS: the connection goes on without it (libpq's prefer)")
     func preferWithoutTLS() async throws {
         let seen = Mutex<[UInt8]>([])
+        let askedForTLS = Mutex(false)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in channel.pipeline.addHandler(RefuseTLSThenRecord(seen: seen)) }
+            .childChannelInitializer { channel in channel.pipeline.addHandler(RefuseTLSThenRecord(seen: seen, askedForTLS: askedForTLS)) }
             .bind(host: "127.0.0.1", port: 0).get()
         defer { server.close(promise: nil) }
         let port = try #require(server.localAddress?.port)
@@ -114,6 +115,8 @@ struct PostgresLocationTests {
         // The fake closes after the startup message: the store is not opened, but was asked for.
         _ = try? await PostgresStore.open(url: "postgres://u:secretpw@127.0.0.1:\(port)/db?sslmode=prefer", configuration: configuration)
         let startup = seen.withLock { $0 }
+        // TLS was asked for first (disable would not ask).
+        #expect(askedForTLS.withLock { $0 })
         // A StartupMessage: length, protocol 3.0, then "user\0u\0…" in plain text.
         #expect(startup.count > 8 && Array(startup[4..<8]) == [0, 3, 0, 0], "\(startup.prefix(16))")
         #expect(String(decoding: startup, as: UTF8.self).contains("user\0u\0"))
@@ -124,14 +127,17 @@ struct PostgresLocationTests {
         typealias InboundIn = ByteBuffer
         typealias OutboundOut = ByteBuffer
         let seen: Mutex<[UInt8]>
-        let answered = Mutex(false)
-        init(seen: Mutex<[UInt8]>) { self.seen = seen }
+        let askedForTLS: Mutex<Bool>
+        init(seen: Mutex<[UInt8]>, askedForTLS: Mutex<Bool>) {
+            self.seen = seen
+            self.askedForTLS = askedForTLS
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let bytes = Array(buffer: unwrapInboundIn(data))
             // An SSLRequest: length 8, code 80877103.
-            if !answered.withLock({ $0 }), bytes == [0, 0, 0, 8, 4, 210, 22, 47] {
-                answered.withLock { $0 = true }
+            if !askedForTLS.withLock({ $0 }), bytes == [0, 0, 0, 8, 4, 210, 22, 47] {
+                askedForTLS.withLock { $0 = true }
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "N")), promise: nil)
                 return
             }
