@@ -23,12 +23,13 @@ import Synchronization
 /// lease has been held longer than that, one connection of the watchdog's own (kept between
 /// checks) asks which of those sessions the server still has; it gets ``interval`` to answer.
 /// - The server answers and has the session: the lease is busy or legitimately long (a run, an
-///   import, the listener's `LISTEN`); left alone.
+///   import, the listener's `LISTEN`); left alone. So is a lease that has not learned its session
+///   yet (on a busy machine its first query may not even be sent).
 /// - The server answers and lacks it (another server took the address, the server restarted, the
-///   session was ended while its goodbye was lost), or the lease still waits on its first, trivial
-///   question: closed.
-/// - The server does not answer within the interval, or cannot be reached: every such lease is
-///   closed (their queries are as unanswered as the watchdog's).
+///   session was ended while its goodbye was lost): closed.
+/// - The server does not answer within the interval (counted from when the question is put),
+///   or cannot be reached: every such lease is closed (their queries are as unanswered as the
+///   watchdog's).
 /// - The server answers with a refusal (too many connections, credentials, starting up): it is
 ///   there, but cannot tell; left alone until the next check.
 final class ConnectionWatchdog: Sendable {
@@ -62,6 +63,8 @@ final class ConnectionWatchdog: Sendable {
         var sessions: [PostgresConnection.ID: Session] = [:]
         var checks = 0
         var closed = 0
+        /// Of `closed`: those whose session the answering database no longer had.
+        var sessionsGone = 0
         var probe: PostgresConnection?
     }
 
@@ -173,7 +176,7 @@ final class ConnectionWatchdog: Sendable {
     }
 
     /// Checks made (the database asked) and connections closed since the store opened.
-    var counts: (checks: Int, closed: Int) { state.withLock { ($0.checks, $0.closed) } }
+    var counts: (checks: Int, closed: Int, sessionsGone: Int) { state.withLock { ($0.checks, $0.closed, $0.sessionsGone) } }
 
     // MARK: Checking
 
@@ -215,7 +218,10 @@ final class ConnectionWatchdog: Sendable {
         state.withLock { $0.checks += 1 }
         for (connection, session) in stale {
             guard let reason = Self.verdict(session: session, answer: answer) else { continue }
-            state.withLock { $0.closed += 1 }
+            state.withLock { state in
+                state.closed += 1
+                if case .answered = answer { state.sessionsGone += 1 }
+            }
             logger.warning(
                 "closed a connection that waited on the database for more than \(interval): \(reason); its caller is answered store_unavailable",
                 metadata: ["connection": "\(connection.id)"])
@@ -223,8 +229,8 @@ final class ConnectionWatchdog: Sendable {
         }
     }
 
-    /// Why a lease of `session` (nil: it never learned one — its first, trivial query is still
-    /// unanswered) is to be closed given `answer`; nil to leave it.
+    /// Why a lease of `session` (nil: it has not learned one yet — its first, trivial query is
+    /// still unanswered) is to be closed given `answer`; nil to leave it.
     static func verdict(session: Session?, answer: Answer) -> String? {
         switch answer {
         case .refused:
@@ -232,7 +238,9 @@ final class ConnectionWatchdog: Sendable {
         case .unreachable(let why):
             return "the database did not answer the watchdog (\(why))"
         case .answered(let serverStart, let alive):
-            guard let session else { return "it did not answer a trivial first query, which the database answered the watchdog" }
+            // A lease that has not learned its session yet cannot be judged by an answering
+            // database: its first query may only be waiting for a busy machine to send it.
+            guard let session else { return nil }
             if session.serverStart != serverStart {
                 return "the database answering is not the one this session was on (restarted, or another took its place)"
             }
@@ -249,20 +257,24 @@ final class ConnectionWatchdog: Sendable {
         let outcome = Outcome()
         return await withCheckedContinuation { continuation in
             outcome.set(continuation)
-            let work = Task {
-                let answer = await self.askNow(about: pids)
-                outcome.resume(answer)
-            }
             Task {
-                try? await Task.sleep(for: interval)
-                if outcome.resume(.unreachable("no answer within \(interval)")) {
-                    work.cancel()
-                    let probe = self.state.withLock { state in
-                        defer { state.probe = nil }
-                        return state.probe
+                // The clock starts when the question is put, not when the check began: on a
+                // machine too busy to run this task soon, the wait for a turn is not the
+                // database's silence.
+                let asking = Task { await self.askNow(about: pids) }
+                let clock = Task {
+                    try await Task.sleep(for: interval)
+                    if outcome.resume(.unreachable("no answer within \(interval)")) {
+                        asking.cancel()
+                        let probe = self.state.withLock { state in
+                            defer { state.probe = nil }
+                            return state.probe
+                        }
+                        probe.map(Self.closeNow)
                     }
-                    probe.map(Self.closeNow)
                 }
+                outcome.resume(await asking.value)
+                clock.cancel()
             }
         }
     }

@@ -79,15 +79,16 @@ struct PostgresWatchdogTests {
             let sleeper = Task {
                 try await store.rows("SELECT pg_sleep(600) /* the sleeper */")
             }
-            let pid = try await Self.waitForBackend(url: url, running: "the sleeper")
-            // The connections made so far stop relaying (new ones do not): the backend's end is
-            // not passed on, as a goodbye lost on the way would not be.
-            proxy.stallExisting()
+            let (pid, port) = try await Self.waitForBackend(url: url, running: "the sleeper")
+            // The sleeper's connection alone stops relaying (the watchdog's goes on): the
+            // backend's end is not passed on, as a goodbye lost on the way would not be.
+            #expect(proxy.stall(serverSidePort: port))
             try await PostgresAdmin.withConnection(url: url) { connection in
                 _ = try await connection.query("SELECT pg_terminate_backend(\(pid))", logger: Logger(label: "test")).collect()
             }
             await #expect(throws: StoreError.self) { _ = try await sleeper.value }
-            #expect(store.watchdog!.counts.closed >= 1)
+            // Closed because the database answered without the session, not for its silence.
+            #expect(store.watchdog!.counts.sessionsGone >= 1)
         }
     }
 
@@ -190,7 +191,7 @@ struct PostgresWatchdogTests {
             (session, .answered(serverStart: 100, alive: [7, 8]), false),
             (session, .answered(serverStart: 100, alive: [8]), true),
             (session, .answered(serverStart: 101, alive: [7]), true),
-            (nil, .answered(serverStart: 100, alive: [7]), true),
+            (nil, .answered(serverStart: 100, alive: [7]), false),
             (session, .unreachable("no answer"), true),
             (nil, .unreachable("no answer"), true),
             (session, .refused("53300"), false),
@@ -217,16 +218,17 @@ struct PostgresWatchdogTests {
         }
     }
 
-    /// The pid of the backend running a query whose text holds `marker`, once there is one.
-    static func waitForBackend(url: String, running marker: String) async throws -> Int32 {
+    /// The pid of the backend running a query whose text holds `marker`, and the port its client
+    /// connected from (the proxy's side), once there is one.
+    static func waitForBackend(url: String, running marker: String) async throws -> (pid: Int32, port: Int) {
         while true {
-            let pid = try await PostgresAdmin.withConnection(url: url) { connection in
+            let found = try await PostgresAdmin.withConnection(url: url) { connection in
                 try await connection.query(
-                    "SELECT pid FROM pg_stat_activity WHERE query LIKE \("%" + marker + "%") AND pid <> pg_backend_pid()",
+                    "SELECT pid, client_port FROM pg_stat_activity WHERE query LIKE \("%" + marker + "%") AND pid <> pg_backend_pid()",
                     logger: Logger(label: "test")
-                ).collect().first?.decode(Int32.self)
+                ).collect().first?.decode((Int32, Int32).self)
             }
-            if let pid { return pid }
+            if let found { return (found.0, Int(found.1)) }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
@@ -308,9 +310,12 @@ final class StallingProxy: Sendable {
         for pair in pairs { pair.stalled.withLock { $0 = true } }
     }
 
-    /// The connections made so far stop; new ones are relayed.
-    func stallExisting() {
-        for pair in state.withLock({ Array($0.pairs.values) }) { pair.stalled.withLock { $0 = true } }
+    /// The connection whose side towards the server has local port `port` stops; false if
+    /// there is none.
+    func stall(serverSidePort port: Int) -> Bool {
+        let pair = state.withLock { $0.pairs.values.first { $0.server.withLock { $0 }?.localAddress?.port == port } }
+        pair?.stalled.withLock { $0 = true }
+        return pair != nil
     }
 
     /// Stalled connections are closed; new ones relayed.
