@@ -220,10 +220,13 @@ extension Store {
 public struct ConnectionWatchCounts: Sendable, Equatable {
     public var checks: Int
     public var closed: Int
+    /// Callers found waiting on a connection already closed, which nothing can end.
+    public var stuck: Int
 
-    public init(checks: Int, closed: Int) {
+    public init(checks: Int, closed: Int, stuck: Int) {
         self.checks = checks
         self.closed = closed
+        self.stuck = stuck
     }
 }
 

@@ -51,10 +51,9 @@ final class ConnectionWatchdog: Sendable {
     }
 
     private struct Lease {
+        let token: UInt64
         let connection: PostgresConnection
         let since: ContinuousClock.Instant
-        /// Answers the lease's caller with `error` at once, leaving its work behind.
-        let abandon: @Sendable (any Error) -> Void
     }
 
     private struct State {
@@ -65,6 +64,9 @@ final class ConnectionWatchdog: Sendable {
         var closed = 0
         /// Of `closed`: those whose session the answering database no longer had.
         var sessionsGone = 0
+        /// Leases found waiting on a closed connection (reported once each).
+        var stuck = 0
+        var reportedDeaf: Set<UInt64> = []
         var probe: PostgresConnection?
     }
 
@@ -89,47 +91,34 @@ final class ConnectionWatchdog: Sendable {
     // MARK: Leases
 
     /// Runs `body` with `connection` watched by `watchdog` (nil: unwatched).
-    static func watching<T: Sendable>(
-        _ watchdog: ConnectionWatchdog?, _ connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> T
-    ) async throws -> T {
+    static func watching<T>(_ watchdog: ConnectionWatchdog?, _ connection: PostgresConnection, _ body: () async throws -> T) async throws
+        -> T
+    {
         guard let watchdog else { return try await body() }
         return try await watchdog.watching(connection, body)
     }
 
     /// Runs `body` with `connection` watched: learns the connection's session first if it is new.
     ///
-    /// `body` runs in a task of its own, so that its caller can be answered without it: a query
-    /// written to a connection already closed (the database's end arrived between two queries,
-    /// or while the pool was handing the connection out) is never answered by PostgresNIO — the
-    /// closed channel drops it, and its promise with it. A check that finds such a lease (its
-    /// connection closed, still waiting) answers its caller `store_unavailable`; the task waits
-    /// on, holding nothing but memory.
-    func watching<T: Sendable>(_ connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// A connection already closed is refused at once: PostgresNIO never answers a query written
+    /// to a closed channel (the pipeline drops it and its promise), and the pool can lend a
+    /// connection whose end it has not yet seen. `body` runs here, not in a task of its own that
+    /// a check could abandon: callers pass closures made escaping by `withoutActuallyEscaping`,
+    /// which must not outlive the call (tried, and it crashed).
+    func watching<T>(_ connection: PostgresConnection, _ body: () async throws -> T) async throws -> T {
         guard !connection.isClosed else { throw StoreError.unavailable("the database connection was closed") }
-        let answer = Answered<T>()
-        let token = state.withLock { state in
+        let (token, known) = state.withLock { state in
             state.nextToken += 1
-            state.leases[state.nextToken] = Lease(connection: connection, since: .now, abandon: { answer.give(.failure($0)) })
-            return state.nextToken
+            state.leases[state.nextToken] = Lease(token: state.nextToken, connection: connection, since: .now)
+            return (state.nextToken, state.sessions[connection.id] != nil)
         }
-        defer { _ = state.withLock { $0.leases.removeValue(forKey: token) } }
-        let work = Task {
-            do {
-                answer.give(.success(try await self.learningSession(of: connection, then: body)))
-            } catch {
-                answer.give(.failure(error))
+        defer {
+            state.withLock { state in
+                state.leases.removeValue(forKey: token)
+                state.reportedDeaf.remove(token)
             }
         }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in answer.set(continuation) }
-        } onCancel: {
-            work.cancel()
-        }
-    }
-
-    /// Learns `connection`'s session if it is new, then runs `body`.
-    private func learningSession<T>(of connection: PostgresConnection, then body: () async throws -> T) async throws -> T {
-        if state.withLock({ $0.sessions[connection.id] }) == nil {
+        if !known {
             var found: Session?
             for try await (pid, start) in try await connection.query(Self.sessionQuery, logger: logger).decode((Int32, Int64).self) {
                 found = Session(pid: pid, serverStart: start)
@@ -145,38 +134,10 @@ final class ConnectionWatchdog: Sendable {
         return try await body()
     }
 
-    /// A lease's answer, given once: by its work, or by a check that abandons it. The work may
-    /// answer before the caller waits.
-    private final class Answered<T: Sendable>: Sendable {
-        private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, early: Result<T, any Error>?, given: Bool)>(
-            (nil, nil, false))
-
-        func set(_ continuation: CheckedContinuation<T, any Error>) {
-            let early = state.withLock { state -> Result<T, any Error>? in
-                if let early = state.early { return early }
-                state.continuation = continuation
-                return nil
-            }
-            if let early { continuation.resume(with: early) }
-        }
-
-        func give(_ result: Result<T, any Error>) {
-            let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
-                guard !state.given else { return nil }
-                state.given = true
-                guard let continuation = state.continuation else {
-                    state.early = result
-                    return nil
-                }
-                state.continuation = nil
-                return continuation
-            }
-            continuation?.resume(with: result)
-        }
-    }
-
     /// Checks made (the database asked) and connections closed since the store opened.
-    var counts: (checks: Int, closed: Int, sessionsGone: Int) { state.withLock { ($0.checks, $0.closed, $0.sessionsGone) } }
+    var counts: (checks: Int, closed: Int, sessionsGone: Int, stuck: Int) {
+        state.withLock { ($0.checks, $0.closed, $0.sessionsGone, $0.stuck) }
+    }
 
     // MARK: Checking
 
@@ -204,13 +165,14 @@ final class ConnectionWatchdog: Sendable {
                 old.filter { $0.connection.isClosed }
             )
         }
-        // Closed, and still waiting: on a query the closed channel dropped (see `watching`).
-        for lease in deaf {
-            state.withLock { $0.closed += 1 }
-            logger.warning(
-                "answered store_unavailable to a caller waiting on a closed database connection for more than \(interval)",
+        // Closed, and still waiting: most likely on a query written after the close, which
+        // PostgresNIO drops without an answer (see `watching`). Nothing here can end that wait;
+        // the operator is told, once per lease.
+        for lease in deaf where state.withLock({ $0.reportedDeaf.insert(lease.token).inserted }) {
+            state.withLock { $0.stuck += 1 }
+            logger.error(
+                "a caller has waited more than \(interval) on a database connection that is closed (a query written after the close is never answered): restart this server if requests hang",
                 metadata: ["connection": "\(lease.connection.id)"])
-            lease.abandon(StoreError.unavailable("the database connection closed under a query"))
         }
         guard !stale.isEmpty else { return }
         let pids = Array(Set(stale.compactMap { $0.1?.pid }))

@@ -531,7 +531,7 @@ public final class PostgresStore: Store {
     public func chainLockWaits() -> LockWaitStatistics? { lockWaits.statistics }
     public func appendLockHolds() -> LockWaitStatistics? { appendHolds.statistics }
     public func connectionWatch() -> ConnectionWatchCounts? {
-        watchdog.map { ConnectionWatchCounts(checks: $0.counts.checks, closed: $0.counts.closed) }
+        watchdog.map { ConnectionWatchCounts(checks: $0.counts.checks, closed: $0.counts.closed, stuck: $0.counts.stuck) }
     }
 
     /// How the batches of appends validated before the chain's lock were checked under it, since
