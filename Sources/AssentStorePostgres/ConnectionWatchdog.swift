@@ -147,11 +147,7 @@ final class ConnectionWatchdog: Sendable {
             do { try await Task.sleep(for: interval) } catch { break }
             await checkOnce()
         }
-        let probe = state.withLock { state in
-            defer { state.probe = nil }
-            return state.probe
-        }
-        try? await probe?.close()
+        try? await takeProbe()?.close()
     }
 
     /// One check: the leases held longer than ``interval``, the database asked about their
@@ -228,11 +224,7 @@ final class ConnectionWatchdog: Sendable {
                     try await Task.sleep(for: interval)
                     if outcome.resume(.unreachable("no answer within \(interval)")) {
                         asking.cancel()
-                        let probe = self.state.withLock { state in
-                            defer { state.probe = nil }
-                            return state.probe
-                        }
-                        probe.map(Self.closeNow)
+                        self.takeProbe().map(Self.closeNow)
                     }
                 }
                 outcome.resume(await asking.value)
@@ -264,12 +256,16 @@ final class ConnectionWatchdog: Sendable {
         } catch let error as PSQLError where error.code == .server {
             return .refused(error.serverInfo?[.sqlState] ?? "a server error")
         } catch {
-            let probe = state.withLock { state in
-                defer { state.probe = nil }
-                return state.probe
-            }
-            probe.map(Self.closeNow)
+            takeProbe().map(Self.closeNow)
             return .unreachable("\(type(of: error))")
+        }
+    }
+
+    /// The watchdog's own connection, given up: the next check connects again.
+    private func takeProbe() -> PostgresConnection? {
+        state.withLock { state in
+            defer { state.probe = nil }
+            return state.probe
         }
     }
 
