@@ -218,9 +218,6 @@ public final class ServerMetrics: Sendable {
             # HELP assent_db_connections_closed_total Connections closed because the database did not answer or no longer had their sessions
             # TYPE assent_db_connections_closed_total counter
             assent_db_connections_closed_total \(counts.closed)
-            # HELP assent_db_connections_stuck_total Callers found waiting on a database connection already closed (restart the server if requests hang)
-            # TYPE assent_db_connections_stuck_total counter
-            assent_db_connections_stuck_total \(counts.stuck)
 
             """.utf8)
     }

@@ -220,13 +220,13 @@ extension Store {
 public struct ConnectionWatchCounts: Sendable, Equatable {
     public var checks: Int
     public var closed: Int
-    /// Callers found waiting on a connection already closed, which nothing can end.
-    public var stuck: Int
+    /// Of `closed`: those whose session the database, answering, no longer had.
+    public var sessionsGone: Int
 
-    public init(checks: Int, closed: Int, stuck: Int) {
+    public init(checks: Int, closed: Int, sessionsGone: Int) {
         self.checks = checks
         self.closed = closed
-        self.stuck = stuck
+        self.sessionsGone = sessionsGone
     }
 }
 

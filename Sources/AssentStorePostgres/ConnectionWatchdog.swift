@@ -64,9 +64,6 @@ final class ConnectionWatchdog: Sendable {
         var closed = 0
         /// Of `closed`: those whose session the answering database no longer had.
         var sessionsGone = 0
-        /// Leases found waiting on a closed connection (reported once each).
-        var stuck = 0
-        var reportedDeaf: Set<UInt64> = []
         var probe: PostgresConnection?
     }
 
@@ -100,27 +97,20 @@ final class ConnectionWatchdog: Sendable {
 
     /// Runs `body` with `connection` watched: learns the connection's session first if it is new.
     ///
-    /// A connection already closed is refused at once: PostgresNIO never answers a query written
-    /// to a closed channel (the pipeline drops it and its promise), and the pool can lend a
-    /// connection whose end it has not yet seen. `body` runs here, not in a task of its own that
-    /// a check could abandon: callers pass closures made escaping by `withoutActuallyEscaping`,
-    /// which must not outlive the call (tried, and it crashed).
+    /// `body` runs here, not in a task of its own that a check could abandon: callers pass
+    /// closures made escaping by `withoutActuallyEscaping`, which must not outlive the call (tried,
+    /// and it crashed). A connection that closed before or during the lease needs no check: its
+    /// statements are refused or failed (``PostgresConnection/perform(_:logger:file:line:)``).
     func watching<T>(_ connection: PostgresConnection, _ body: () async throws -> T) async throws -> T {
-        guard !connection.isClosed else { throw StoreError.unavailable("the database connection was closed") }
         let (token, known) = state.withLock { state in
             state.nextToken += 1
             state.leases[state.nextToken] = Lease(token: state.nextToken, connection: connection, since: .now)
             return (state.nextToken, state.sessions[connection.id] != nil)
         }
-        defer {
-            state.withLock { state in
-                state.leases.removeValue(forKey: token)
-                state.reportedDeaf.remove(token)
-            }
-        }
+        defer { _ = state.withLock { $0.leases.removeValue(forKey: token) } }
         if !known {
             var found: Session?
-            for try await (pid, start) in try await connection.query(Self.sessionQuery, logger: logger).decode((Int32, Int64).self) {
+            for try await (pid, start) in try await connection.perform(Self.sessionQuery, logger: logger).decode((Int32, Int64).self) {
                 found = Session(pid: pid, serverStart: start)
             }
             if let found {
@@ -135,8 +125,8 @@ final class ConnectionWatchdog: Sendable {
     }
 
     /// Checks made (the database asked) and connections closed since the store opened.
-    var counts: (checks: Int, closed: Int, sessionsGone: Int, stuck: Int) {
-        state.withLock { ($0.checks, $0.closed, $0.sessionsGone, $0.stuck) }
+    var counts: ConnectionWatchCounts {
+        state.withLock { ConnectionWatchCounts(checks: $0.checks, closed: $0.closed, sessionsGone: $0.sessionsGone) }
     }
 
     // MARK: Checking
@@ -154,21 +144,9 @@ final class ConnectionWatchdog: Sendable {
     /// sessions, those it no longer has (or every one, when it does not answer) closed.
     func checkOnce() async {
         let now = ContinuousClock.now
-        let (stale, deaf) = state.withLock { state in
-            let old = state.leases.values.filter { now - $0.since >= interval }
-            return (
-                old.filter { !$0.connection.isClosed }.map { ($0.connection, state.sessions[$0.connection.id]) },
-                old.filter { $0.connection.isClosed }
-            )
-        }
-        // Closed, and still waiting: most likely on a query written after the close, which
-        // PostgresNIO drops without an answer (see `watching`). Nothing here can end that wait;
-        // the operator is told, once per lease.
-        for lease in deaf where state.withLock({ $0.reportedDeaf.insert(lease.token).inserted }) {
-            state.withLock { $0.stuck += 1 }
-            logger.error(
-                "a caller has waited more than \(interval) on a database connection that is closed (a query written after the close is never answered): restart this server if requests hang",
-                metadata: ["connection": "\(lease.connection.id)"])
+        let stale = state.withLock { state in
+            state.leases.values.filter { now - $0.since >= interval && !$0.connection.isClosed }
+                .map { ($0.connection, state.sessions[$0.connection.id]) }
         }
         guard !stale.isEmpty else { return }
         let pids = Array(Set(stale.compactMap { $0.1?.pid }))
@@ -248,7 +226,7 @@ final class ConnectionWatchdog: Sendable {
                 SELECT (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8,
                        array(SELECT pid FROM pg_stat_activity WHERE pid = ANY(\(pids)))
                 """
-            for try await (start, found) in try await probe.query(query, logger: logger).decode((Int64, [Int32]).self) {
+            for try await (start, found) in try await probe.perform(query, logger: logger).decode((Int64, [Int32]).self) {
                 serverStart = start
                 alive = Set(found)
             }

@@ -39,7 +39,7 @@ public enum PostgresAdmin {
     /// Runs SQL text (several statements allowed) on a new connection to `url`.
     public static func execute(url: String, _ sql: String) async throws {
         try await withConnection(url: url) { connection in
-            for statement in statements(sql) { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: quiet) }
+            for statement in statements(sql) { try await connection.perform(PostgresQuery(unsafeSQL: statement), logger: quiet) }
         }
     }
 

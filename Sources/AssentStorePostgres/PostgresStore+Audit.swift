@@ -9,11 +9,11 @@ extension PostgresStore {
     public func verifyLedger() async throws -> LedgerVerification {
         let logger = self.logger
         return try await transaction(.snapshot) { connection in
-            try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
+            try await connection.perform("SET LOCAL statement_timeout = 0", logger: logger)
             var previous = LedgerChain.genesis
             var expected: Int64 = 1
             var failure: LedgerVerification?
-            for try await (seq, at, actor, kind, account, body, digest, stored, enc) in try await connection.query(
+            for try await (seq, at, actor, kind, account, body, digest, stored, enc) in try await connection.perform(
                 "SELECT seq, at, actor, kind, account, body, content_sha256, hash, enc FROM ledger ORDER BY seq", logger: logger
             ).decode((Int64, Int64, String, String, String?, String, String?, ByteBuffer, ByteBuffer?).self) {
                 guard failure == nil else { continue }
@@ -59,7 +59,7 @@ extension PostgresStore {
     static func checkBesideChain(_ connection: PostgresConnection, logger: Logger) async throws -> (Int64, String)? {
         var versions = 0
         var mismatch: (Int64, String)?
-        for try await (seq, from, document, kind, at, body) in try await connection.query(
+        for try await (seq, from, document, kind, at, body) in try await connection.perform(
             """
             SELECT p.seq, p.effective_from, p.document, l.kind, l.at, l.body FROM policy_versions p LEFT JOIN ledger l ON l.seq = p.seq ORDER BY p.seq
             """, logger: logger
@@ -71,12 +71,12 @@ extension PostgresStore {
         }
         if let mismatch { return mismatch }
         let applied =
-            try await connection.query(
+            try await connection.perform(
                 "SELECT count(*) FROM ledger WHERE kind = \(LedgerRecordKind.policyApplied.rawValue)", logger: logger
             )
             .collect().first?.decode(Int.self) ?? 0
         if applied != versions { return (0, "\(applied) policy entries in the ledger, \(versions) policy versions in force") }
-        for try await (id, account, seq, kind, owner, body) in try await connection.query(
+        for try await (id, account, seq, kind, owner, body) in try await connection.perform(
             """
             SELECT c.id, c.account, c.first_seq, l.kind, l.account, l.body FROM conversations c LEFT JOIN ledger l ON l.seq = c.first_seq
             """, logger: logger
@@ -90,7 +90,7 @@ extension PostgresStore {
             }
         }
         if let mismatch { return mismatch }
-        for try await (id, account, conversation, seq, kind, owner, body) in try await connection.query(
+        for try await (id, account, conversation, seq, kind, owner, body) in try await connection.perform(
             """
             SELECT f.id, f.account, f.conversation, f.seq, l.kind, l.account, l.body FROM feedback f LEFT JOIN ledger l ON l.seq = f.seq
             """, logger: logger
@@ -105,7 +105,7 @@ extension PostgresStore {
             }
         }
         if let mismatch { return mismatch }
-        if let row = try await connection.query(
+        if let row = try await connection.perform(
             """
             SELECT l.account, l.newest FROM (SELECT account, max(seq) AS newest FROM ledger WHERE account IS NOT NULL GROUP BY account) l
             LEFT JOIN accounts a ON a.account = l.account WHERE a.last_seq IS NULL OR a.last_seq != l.newest LIMIT 1
@@ -114,12 +114,12 @@ extension PostgresStore {
             let (account, newest) = try row.decode((String, Int64).self)
             return (newest, "account \(account)'s head does not name its newest entry")
         }
-        if let row = try await connection.query(
+        if let row = try await connection.perform(
             "SELECT account FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.account = a.account) LIMIT 1", logger: logger
         ).collect().first {
             return (0, "account \(try row.decode(String.self))'s head names no entry")
         }
-        for try await (seq, text, account, digest, owner) in try await connection.query(
+        for try await (seq, text, account, digest, owner) in try await connection.perform(
             """
             SELECT c.seq, c.text, c.account, l.content_sha256, l.account FROM content c LEFT JOIN ledger l ON l.seq = c.seq ORDER BY c.seq
             """, logger: logger
@@ -250,24 +250,24 @@ extension PostgresStore {
     {
         let logger = self.logger
         return try await connection { connection in
-            let held = try await connection.query(
+            let held = try await connection.perform(
                 "SELECT pg_try_advisory_lock(\(Self.figuresLockSpace)::integer, hashtext(\(name)))", logger: logger
             ).collect().first?.decode(Bool.self)
             guard held == true else { return nil }
             do {
                 let figures = try await compute()
-                try await connection.query(
+                try await connection.perform(
                     """
                     INSERT INTO shared_figures (name, as_of_seq, text, computed_at)
                     VALUES (\(name), \(figures.asOfSeq), \(figures.text), \(Self.wallClockMicros()))
                     ON CONFLICT (name) DO UPDATE SET as_of_seq = excluded.as_of_seq, text = excluded.text, computed_at = excluded.computed_at
                     WHERE excluded.as_of_seq >= shared_figures.as_of_seq
                     """, logger: logger)
-                try await connection.query(
+                try await connection.perform(
                     "SELECT pg_advisory_unlock(\(Self.figuresLockSpace)::integer, hashtext(\(name)))", logger: logger)
                 return figures
             } catch {
-                _ = try? await connection.query(
+                _ = try? await connection.perform(
                     "SELECT pg_advisory_unlock(\(Self.figuresLockSpace)::integer, hashtext(\(name)))", logger: logger)
                 throw error
             }
@@ -286,7 +286,7 @@ extension PostgresStore {
         let logger = self.logger
         let row = try await connection { connection in
             var taken: TakeTokenStatement.Row?
-            for try await row in try await connection.execute(TakeTokenStatement(account: account, rate: rate, now: at), logger: logger) {
+            for try await row in try await connection.perform(TakeTokenStatement(account: account, rate: rate, now: at), logger: logger) {
                 taken = row
             }
             return taken

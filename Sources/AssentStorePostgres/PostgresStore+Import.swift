@@ -109,7 +109,7 @@ extension PostgresStore {
         let logger = self.logger
         let afterStaged = settings.afterImportStaged
         return try await connection { connection in
-            try await connection.query(
+            try await connection.perform(
                 """
                 CREATE TEMP TABLE IF NOT EXISTS assent_import_stage (
                     n bigint PRIMARY KEY, line bigint NOT NULL, at bigint NOT NULL, kind text NOT NULL,
@@ -128,7 +128,7 @@ extension PostgresStore {
                     WHERE new_feedback IS NOT NULL
                 """,
             ] {
-                try await connection.query(PostgresQuery(unsafeSQL: index), logger: logger)
+                try await connection.perform(PostgresQuery(unsafeSQL: index), logger: logger)
             }
             do {
                 let summary: ImportSummary
@@ -139,12 +139,12 @@ extension PostgresStore {
                     await afterStaged?()
                     summary = try await self.commitStaged(staged, fileSha256: fileSha256, actor: actor, now: now, connection)
                 }
-                try await connection.query("DROP TABLE IF EXISTS pg_temp.assent_import_stage", logger: logger)
+                try await connection.perform("DROP TABLE IF EXISTS pg_temp.assent_import_stage", logger: logger)
                 if summary.events >= Self.analyzeAfterEvents {
                     // A large import changes the tables' statistics at once: the planner learns them
                     // now rather than when autovacuum gets to it (committed already, so best effort).
                     do {
-                        try await connection.query(
+                        try await connection.perform(
                             "ANALYZE ledger, content, conversations, feedback, accounts", logger: logger)
                     } catch {
                         logger.warning("ANALYZE after the import failed: \(String(describing: Self.storeError(error)))")
@@ -152,8 +152,8 @@ extension PostgresStore {
                 }
                 return summary
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                _ = try? await connection.query("DROP TABLE IF EXISTS pg_temp.assent_import_stage", logger: logger)
+                _ = try? await connection.perform("ROLLBACK", logger: logger)
+                _ = try? await connection.perform("DROP TABLE IF EXISTS pg_temp.assent_import_stage", logger: logger)
                 throw error
             }
         }
@@ -221,7 +221,7 @@ extension PostgresStore {
     /// The summary of a file imported before, if it was.
     static func imported(_ fileSha256: String, _ connection: PostgresConnection, logger: Logger) async throws -> ImportSummary? {
         guard
-            let row = try await connection.query(
+            let row = try await connection.perform(
                 "SELECT lines, events, first_seq, last_seq FROM imports WHERE file_sha256 = \(fileSha256)", logger: logger
             ).collect().first
         else { return nil }
@@ -235,13 +235,13 @@ extension PostgresStore {
         _ lines: any LineSource, actor: String, now: Instant, progress: (@Sendable (ImportProgress) -> Void)?,
         _ connection: PostgresConnection
     ) async throws -> Staged {
-        try await connection.query("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
-        try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
+        try await connection.perform("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
+        try await connection.perform("SET LOCAL statement_timeout = 0", logger: logger)
         // Every read of this step is a handful of keys through an index. A temporary table has no
         // statistics (autovacuum never analyses one), and without them the planner chose to scan
         // the whole growing stage for each chunk's ids: quadratic, 0.3 s a chunk at 2M rows.
-        try await connection.query("SET LOCAL enable_seqscan = off", logger: logger)
-        try await connection.query("TRUNCATE pg_temp.assent_import_stage", logger: logger)
+        try await connection.perform("SET LOCAL enable_seqscan = off", logger: logger)
+        try await connection.perform("TRUNCATE pg_temp.assent_import_stage", logger: logger)
         // Read before anything else: an account that moves after this is validated again in step 2.
         let head = try await Self.head(connection, logger: logger)
         let policies = try await policyHistory(connection)
@@ -285,9 +285,9 @@ extension PostgresStore {
             flight = next
         }
         try await Self.copy(flight.rows, into: Self.stageTable, columns: Self.stageColumns, connection, logger: logger)
-        try await connection.query("COMMIT", logger: logger)
+        try await connection.perform("COMMIT", logger: logger)
         // For step 2's joins with the ledger and the owners.
-        try await connection.query("ANALYZE pg_temp.assent_import_stage", logger: logger)
+        try await connection.perform("ANALYZE pg_temp.assent_import_stage", logger: logger)
         return Staged(head: head, lines: chunks.lineNumber, events: Int(n))
     }
 
@@ -296,12 +296,12 @@ extension PostgresStore {
     func commitStaged(_ staged: Staged, fileSha256: String?, actor: String, now: Instant, _ connection: PostgresConnection)
         async throws -> ImportSummary
     {
-        try await connection.query("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
-        try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
+        try await connection.perform("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
+        try await connection.perform("SET LOCAL statement_timeout = 0", logger: logger)
         var head = try await lockHead(connection)
         if let fileSha256, let imported = try await Self.imported(fileSha256, connection, logger: logger) {
             // The same file, imported by another process meanwhile.
-            try await connection.query("ROLLBACK", logger: logger)
+            try await connection.perform("ROLLBACK", logger: logger)
             return imported
         }
         let policies = try await policyHistory(connection)
@@ -328,13 +328,13 @@ extension PostgresStore {
             horizon: ingest.newestInstant.map { max(head.horizon ?? $0, $0) } ?? head.horizon)
         try await Self.saveHead(head, connection, logger: logger)
         if let fileSha256 {
-            try await connection.query(
+            try await connection.perform(
                 """
                 INSERT INTO imports (file_sha256, first_seq, last_seq, lines, events, imported_at)
                 VALUES (\(fileSha256), \(firstSeq), \(lastSeq), \(staged.lines), \(events), \(Self.wallClockMicros()))
                 """, logger: logger)
         }
-        try await connection.query("COMMIT", logger: logger)
+        try await connection.perform("COMMIT", logger: logger)
         return ImportSummary(lines: staged.lines, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false)
     }
 
@@ -379,7 +379,7 @@ extension PostgresStore {
             }
         }
         if !corrected.n.isEmpty {
-            try await connection.query(
+            try await connection.perform(
                 """
                 UPDATE pg_temp.assent_import_stage s SET new_conversation = nullif(c.conversation, ''), new_feedback = nullif(c.feedback, '')
                 FROM unnest(\(corrected.n)::bigint[], \(corrected.conversations)::text[], \(corrected.feedback)::text[])
@@ -410,7 +410,7 @@ extension PostgresStore {
             }
             var page: [EventRow] = []
             page.reserveCapacity(Self.stagePage)
-            for row in try await connection.query(query, logger: logger).collect() {
+            for row in try await connection.perform(query, logger: logger).collect() {
                 page.append(try EventRow(row: row, actor: actor))
             }
             guard let last = page.last else { break }
@@ -459,7 +459,7 @@ extension PostgresStore {
         while true {
             var hashes: [ByteBuffer] = []
             hashes.reserveCapacity(Self.stagePage)
-            for row in try await connection.query(
+            for row in try await connection.perform(
                 """
                 SELECT n, at, kind, account, body, content_sha256 FROM pg_temp.assent_import_stage
                 WHERE n > \(after) ORDER BY n LIMIT \(Self.stagePage)
@@ -477,7 +477,7 @@ extension PostgresStore {
             }
             guard !hashes.isEmpty else { break }
             let first = after - Int64(hashes.count) + 1
-            try await connection.query(
+            try await connection.perform(
                 """
                 INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at, enc)
                 SELECT \(base)::bigint + s.n, s.at, \(actor), s.kind, s.account, s.body, s.content_sha256, h.hash, \(recordedAt)::bigint,
@@ -507,7 +507,7 @@ extension PostgresStore {
             ON CONFLICT (account) DO UPDATE SET last_seq = greatest(accounts.last_seq, excluded.last_seq)
             """,
         ] {
-            try await connection.query(statement, logger: logger)
+            try await connection.perform(statement, logger: logger)
         }
     }
 
@@ -517,11 +517,11 @@ extension PostgresStore {
     func movedAccounts(since seq: Int64, head: Head, _ connection: PostgresConnection) async throws -> (Set<AccountID>, all: Bool) {
         guard head.lastSeq != seq else { return ([], false) }
         let policyApplied =
-            try await connection.query("SELECT EXISTS (SELECT 1 FROM policy_versions WHERE seq > \(seq))", logger: logger).collect()
+            try await connection.perform("SELECT EXISTS (SELECT 1 FROM policy_versions WHERE seq > \(seq))", logger: logger).collect()
             .first?.decode(Bool.self) ?? true
         if policyApplied { return ([], true) }
         var moved: Set<AccountID> = []
-        for try await account in try await connection.query(
+        for try await account in try await connection.perform(
             """
             SELECT DISTINCT l.account FROM ledger l
             WHERE l.seq > \(seq) AND l.account IN (SELECT account FROM pg_temp.assent_import_stage)
@@ -598,7 +598,7 @@ extension PostgresStore {
             try await Self.copy(
                 feedback.take(), into: "feedback", columns: ["id", "account", "conversation", "seq"], connection, logger: logger)
         }
-        try await connection.query(
+        try await connection.perform(
             """
             INSERT INTO accounts (account, last_seq) SELECT * FROM unnest(\(Array(heads.keys))::text[], \(Array(heads.values))::bigint[])
             ON CONFLICT (account) DO UPDATE SET last_seq = greatest(accounts.last_seq, excluded.last_seq)
@@ -610,7 +610,7 @@ extension PostgresStore {
         async throws
     {
         guard rows.readableBytes > 0 else { return }
-        try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+        try await connection.copy(into: table, columns: columns, logger: logger) { writer in
             try await writer.write(rows)
         }
     }

@@ -73,7 +73,7 @@ extension PostgresStore {
     /// Whether anything a decision at `instant` reads arrived after entry `snapshot`.
     static func movedSince(snapshot: Int64, seenAt instant: Instant, _ connection: PostgresConnection, logger: Logger) async throws -> Bool
     {
-        try await connection.query(
+        try await connection.perform(
             """
             SELECT EXISTS (SELECT 1 FROM ledger WHERE seq > \(snapshot)
                 AND ((account IS NOT NULL AND at <= \(instant.microseconds)) OR kind = \(LedgerRecordKind.policyApplied.rawValue)))
@@ -82,7 +82,7 @@ extension PostgresStore {
     }
 
     static func refuseExisting(run name: String, _ connection: PostgresConnection, logger: Logger) async throws {
-        if try await connection.query("SELECT EXISTS (SELECT 1 FROM runs WHERE name = \(name))", logger: logger).collect().first?.decode(
+        if try await connection.perform("SELECT EXISTS (SELECT 1 FROM runs WHERE name = \(name))", logger: logger).collect().first?.decode(
             Bool.self) == true
         {
             throw AssentError.duplicateRun("a run named \(name) already exists")
@@ -91,7 +91,7 @@ extension PostgresStore {
 
     /// Takes the name for this transaction. - Throws: `duplicate_run` when another build holds it.
     static func holdName(_ name: String, _ connection: PostgresConnection, logger: Logger) async throws {
-        let held = try await connection.query(
+        let held = try await connection.perform(
             "SELECT pg_try_advisory_xact_lock(\(runLockSpace)::integer, hashtext(\(name)))", logger: logger
         ).collect().first?.decode(Bool.self)
         guard held == true else { throw AssentError.duplicateRun("another run named \(name) is being created") }
@@ -134,7 +134,7 @@ extension PostgresStore {
     ) async throws -> RunSummary? {
         let logger = self.logger
         return try await transaction { writer in
-            try await writer.query("SET LOCAL statement_timeout = 0", logger: logger)
+            try await writer.perform("SET LOCAL statement_timeout = 0", logger: logger)
             try await Self.holdName(name, writer, logger: logger)
             try await Self.refuseExisting(run: name, writer, logger: logger)
             if locked { _ = try await self.lockHead(writer) }
@@ -222,7 +222,7 @@ extension PostgresStore {
             body: JSONValue.object(body).canonicalText, contentSha256: nil)
         let hash = record.chainHash(after: head.lastHash)
         try await Self.insertRecord(record, hash: hash, connection, logger: logger)
-        try await connection.query(
+        try await connection.perform(
             """
             INSERT INTO runs (name, at, created_at, purpose, ledger_seq, policy_version, conversation_count, feedback_count, manifest_sha256, created_seq)
             VALUES (\(name), \(instant.microseconds), \(now.microseconds), \(purpose.rawValue), \(snapshot), \(policyVersion),
@@ -274,9 +274,9 @@ extension PostgresStore {
     ) async throws {
         let logger = self.logger
         try await transaction(.snapshot) { connection in
-            try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
+            try await connection.perform("SET LOCAL statement_timeout = 0", logger: logger)
             guard
-                try await connection.query("SELECT EXISTS (SELECT 1 FROM runs WHERE name = \(name))", logger: logger).collect().first?
+                try await connection.perform("SELECT EXISTS (SELECT 1 FROM runs WHERE name = \(name))", logger: logger).collect().first?
                     .decode(Bool.self) == true
             else { throw AssentError.unknownRun("no run named \(name)") }
             var batch: [(AccountID, [RunPack.Item])] = []
@@ -287,7 +287,7 @@ extension PostgresStore {
                 let entries = try await Self.entries(connection, seqs: seqs, logger: logger)
                 var texts: [Int64: String] = [:]
                 if withContent, !seqs.isEmpty {
-                    for try await (seq, text) in try await connection.query(
+                    for try await (seq, text) in try await connection.perform(
                         "SELECT seq, text FROM content WHERE seq = ANY(\(seqs))", logger: logger
                     ).decode((Int64, String).self) { texts[seq] = text }
                 }
@@ -306,7 +306,7 @@ extension PostgresStore {
             }
             var after = ""
             while true {
-                let page = try await connection.query(
+                let page = try await connection.perform(
                     "SELECT account, items FROM run_accounts WHERE run = \(name) AND account > \(after) ORDER BY account LIMIT 500",
                     logger: logger
                 ).collect()
@@ -325,7 +325,7 @@ extension PostgresStore {
         let logger = self.logger
         return try await connection { connection in
             var names: [String] = []
-            for try await (name, packed) in try await connection.execute(RunsOfConversationOwnerStatement(conversation: id), logger: logger)
+            for try await (name, packed) in try await connection.perform(RunsOfConversationOwnerStatement(conversation: id), logger: logger)
             {
                 if packed.withUnsafeReadableBytes({ RunPack.holdsConversation(id, in: $0) }) { names.append(name) }
             }
@@ -369,8 +369,8 @@ extension PostgresStore {
     private func sweepOnce(at requested: Instant?, actor: String, now clockNow: Instant, locked: Bool) async throws -> SweepResult? {
         let logger = self.logger
         return try await transaction { writer in
-            try await writer.query("SET LOCAL statement_timeout = 0", logger: logger)
-            try await writer.query("SELECT pg_advisory_xact_lock(\(Self.sweepLockSpace)::integer, 0)", logger: logger)
+            try await writer.perform("SET LOCAL statement_timeout = 0", logger: logger)
+            try await writer.perform("SELECT pg_advisory_xact_lock(\(Self.sweepLockSpace)::integer, 0)", logger: logger)
             if locked { _ = try await self.lockHead(writer) }
             let plan: @Sendable (PostgresConnection) async throws -> (Head, Instant, [PlannedPurge]) = { reader in
                 let head = try await Self.head(reader, logger: logger)
@@ -397,7 +397,7 @@ extension PostgresStore {
             if !locked {
                 let moved = try await Self.movedSince(snapshot: snapshot.lastSeq, seenAt: instant, writer, logger: logger)
                 let swept =
-                    try await writer.query(
+                    try await writer.perform(
                         """
                         SELECT EXISTS (SELECT 1 FROM ledger WHERE seq > \(snapshot.lastSeq) AND kind = \(LedgerRecordKind.sweepCompleted.rawValue))
                         """, logger: logger
@@ -442,14 +442,14 @@ extension PostgresStore {
             }
             try await Self.write(accepted, connection, logger: logger)
             if !contentSeqs.isEmpty {
-                try await connection.query(
+                try await connection.perform(
                     """
                     INSERT INTO tombstones (content_seq, purge_seq, account, conversation, feedback, content_sha256, had_content, purged_at)
                     SELECT c, p, a, v, NULLIF(f, ''), NULLIF(d, ''), EXISTS (SELECT 1 FROM content WHERE seq = c), \(instant.microseconds)
                     FROM unnest(\(contentSeqs)::bigint[], \(purgeSeqs)::bigint[], \(accounts)::text[], \(ids)::text[],
                         \(feedbackIds)::text[], \(digests)::text[]) AS t(c, p, a, v, f, d)
                     """, logger: logger)
-                try await connection.query("DELETE FROM content WHERE seq = ANY(\(contentSeqs))", logger: logger)
+                try await connection.perform("DELETE FROM content WHERE seq = ANY(\(contentSeqs))", logger: logger)
             }
         }
         let body: JSONValue = .object([

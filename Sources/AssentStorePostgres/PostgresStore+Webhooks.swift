@@ -11,7 +11,7 @@ extension PostgresStore {
     /// drive the join (LATERAL), so with none there is no work.
     static func queueDeliveries(through lastSeq: Int64, _ connection: PostgresConnection, logger: Logger) async throws {
         let now = wallClockMicros()
-        try await connection.query(
+        try await connection.perform(
             """
             INSERT INTO webhook_deliveries (webhook, seq, account, created_at, next_attempt_at)
             SELECT w.id, l.seq, l.account, \(now), \(now) FROM webhooks w
@@ -49,10 +49,10 @@ extension PostgresStore {
                 unsafeSQL: "UPDATE webhooks SET removed_at = coalesce(removed_at, $1) WHERE id = $2 RETURNING \(Self.webhookColumns)")
             query.binds.append(now.microseconds)
             query.binds.append(id)
-            guard let row = try await connection.query(query, logger: logger).collect().first else {
+            guard let row = try await connection.perform(query, logger: logger).collect().first else {
                 throw AssentError.unknownWebhook("no webhook has the id \(id)")
             }
-            try await connection.query(
+            try await connection.perform(
                 """
                 UPDATE webhook_deliveries SET failed_at = \(now.microseconds), last_error = 'the webhook was removed'
                 WHERE webhook = \(id) AND delivered_at IS NULL AND failed_at IS NULL

@@ -15,7 +15,7 @@ extension PostgresStore {
     /// Writes one entry that is not an account event (the genesis, a policy version, a run, a
     /// sweep): no `enc`, no account head. Account events go through ``writeEvents(_:_:logger:)``.
     static func insertRecord(_ record: LedgerRecord, hash: [UInt8], _ connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query(
+        try await connection.perform(
             """
             INSERT INTO ledger (seq, at, actor, kind, account, body, content_sha256, hash, recorded_at, enc)
             VALUES (\(record.seq), \(record.at.microseconds), \(record.actor), \(record.kind), \(record.account), \(record.body),
@@ -32,7 +32,7 @@ extension PostgresStore {
     static func write(_ accepted: [EventIngest.Accepted], _ connection: PostgresConnection, logger: Logger) async throws {
         guard !accepted.isEmpty else { return }
         let statement = WriteRowsStatement(rows: WriteRows(accepted), now: wallClockMicros())
-        for try await _ in try await connection.execute(statement, logger: logger) {}
+        for try await _ in try await connection.perform(statement, logger: logger) {}
     }
 
     /// Writes a plan's rows, queues their webhook deliveries and moves the head to the plan's new
@@ -44,7 +44,7 @@ extension PostgresStore {
         guard let rows = plan.write else { return }
         precondition(plan.isChained, "an append plan is written chained")
         let statement = AppendWriteStatement(rows: rows, head: plan.newHead, now: wallClockMicros())
-        for try await _ in try await connection.execute(statement, logger: logger) {}
+        for try await _ in try await connection.perform(statement, logger: logger) {}
     }
 
     /// The owners of these conversations and feedback ids, as the connection sees them.
@@ -54,12 +54,12 @@ extension PostgresStore {
         var byConversation: [String: AccountID] = [:]
         var byFeedback: [String: AccountID] = [:]
         if !conversations.isEmpty {
-            for try await (id, account) in try await connection.query(
+            for try await (id, account) in try await connection.perform(
                 "SELECT id, account FROM conversations WHERE id = ANY(\(conversations))", logger: logger
             ).decode((String, String).self) { byConversation[id] = account }
         }
         if !feedback.isEmpty {
-            for try await (id, account) in try await connection.query(
+            for try await (id, account) in try await connection.perform(
                 "SELECT id, account FROM feedback WHERE id = ANY(\(feedback))", logger: logger
             ).decode((String, String).self) { byFeedback[id] = account }
         }
@@ -143,7 +143,7 @@ extension PostgresStore {
         let feedback = Array(needs.feedback.filter { keys.mayHold(feedback: $0) })
         if !accounts.isEmpty {
             var staged: [AccountID: [TimelineEntry]] = [:]
-            for try await (n, account, enc) in try await connection.query(
+            for try await (n, account, enc) in try await connection.perform(
                 "SELECT n, account, enc FROM pg_temp.assent_import_stage WHERE account = ANY(\(accounts)) ORDER BY n", logger: logger
             ).decode((Int64, String, ByteBuffer).self) {
                 let seq = stagedAfter + n
@@ -155,7 +155,7 @@ extension PostgresStore {
             }
         }
         if !conversations.isEmpty {
-            for try await (id, account) in try await connection.query(
+            for try await (id, account) in try await connection.perform(
                 """
                 SELECT new_conversation, account FROM pg_temp.assent_import_stage
                 WHERE new_conversation = ANY(\(conversations))
@@ -163,7 +163,7 @@ extension PostgresStore {
             ).decode((String, String).self) { owners.conversations[id] = account }
         }
         if !feedback.isEmpty {
-            for try await (id, account) in try await connection.query(
+            for try await (id, account) in try await connection.perform(
                 "SELECT new_feedback, account FROM pg_temp.assent_import_stage WHERE new_feedback = ANY(\(feedback))",
                 logger: logger
             ).decode((String, String).self) { owners.feedback[id] = account }
@@ -282,7 +282,7 @@ extension PostgresStore {
                 }
                 let (results, newKeys) = plan.outcomes(of: requests)
                 if !plan.expired.isEmpty {
-                    try await connection.query(
+                    try await connection.perform(
                         """
                         DELETE FROM idempotency_keys WHERE (caller, key) IN
                             (SELECT * FROM unnest(\(plan.expired.map(\.caller))::text[], \(plan.expired.map(\.key))::text[]))
@@ -290,7 +290,7 @@ extension PostgresStore {
                 }
                 try await Self.writeAppend(plan, connection, logger: logger)
                 if !newKeys.isEmpty {
-                    try await connection.query(
+                    try await connection.perform(
                         """
                         INSERT INTO idempotency_keys (caller, key, request_sha256, response, created_at)
                         SELECT * FROM unnest(\(newKeys.map(\.0.caller))::text[], \(newKeys.map(\.0.key))::text[], \(newKeys.map(\.1))::text[],
@@ -476,7 +476,7 @@ extension PostgresStore {
         var stored: [IdempotencyKey: (requestSha256: String, response: String, createdAt: Int64)] = [:]
         let keyed = requests.compactMap { $0.idempotency?.0 }
         if !keyed.isEmpty {
-            for try await (caller, key, sha, response, created) in try await connection.query(
+            for try await (caller, key, sha, response, created) in try await connection.perform(
                 """
                 SELECT caller, key, request_sha256, response, created_at FROM idempotency_keys
                 WHERE (caller, key) IN (SELECT * FROM unnest(\(keyed.map(\.caller))::text[], \(keyed.map(\.key))::text[]))
@@ -587,7 +587,7 @@ extension PostgresStore {
             let feedback = plan.rows.compactMap(\.newFeedback)
             let statement = MovedSinceStatement(since: since, accounts: accounts, conversations: conversations, feedback: feedback)
             var moved: Bool?
-            for try await row in try await connection.execute(statement, logger: logger) { moved = row }
+            for try await row in try await connection.perform(statement, logger: logger) { moved = row }
             if moved != false { return true }
         }
         return try await keysMoved(plan, requests: requests, connection)
@@ -599,7 +599,7 @@ extension PostgresStore {
         let keyed = requests.compactMap { $0.idempotency?.0 }
         guard !keyed.isEmpty else { return false }
         var present: Set<IdempotencyKey> = []
-        for try await (caller, key) in try await connection.query(
+        for try await (caller, key) in try await connection.perform(
             """
             SELECT caller, key FROM idempotency_keys
             WHERE (caller, key) IN (SELECT * FROM unnest(\(keyed.map(\.caller))::text[], \(keyed.map(\.key))::text[]))
@@ -627,7 +627,7 @@ extension PostgresStore {
                 account: nil, body: version.json.canonicalText, contentSha256: nil)
             let hash = record.chainHash(after: head.lastHash)
             try await Self.insertRecord(record, hash: hash, connection, logger: logger)
-            try await connection.query(
+            try await connection.perform(
                 """
                 INSERT INTO policy_versions (seq, version, effective_from, document)
                 VALUES (\(record.seq), \(version.policy.version), \(version.effectiveFrom.microseconds), \(record.body))

@@ -531,7 +531,7 @@ public final class PostgresStore: Store {
     public func chainLockWaits() -> LockWaitStatistics? { lockWaits.statistics }
     public func appendLockHolds() -> LockWaitStatistics? { appendHolds.statistics }
     public func connectionWatch() -> ConnectionWatchCounts? {
-        watchdog.map { ConnectionWatchCounts(checks: $0.counts.checks, closed: $0.counts.closed, stuck: $0.counts.stuck) }
+        watchdog?.counts
     }
 
     /// How the batches of appends validated before the chain's lock were checked under it, since
@@ -584,13 +584,13 @@ public final class PostgresStore: Store {
     ) async throws -> T {
         let logger = self.logger
         return try await connection { connection in
-            try await connection.query(PostgresQuery(unsafeSQL: isolation.begin), logger: logger)
+            try await connection.perform(PostgresQuery(unsafeSQL: isolation.begin), logger: logger)
             do {
                 let result = try await body(connection)
-                try await connection.query("COMMIT", logger: logger)
+                try await connection.perform("COMMIT", logger: logger)
                 return result
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
+                _ = try? await connection.perform("ROLLBACK", logger: logger)
                 throw error
             }
         }
@@ -612,7 +612,7 @@ public final class PostgresStore: Store {
     /// Runs one statement on any connection and collects its rows.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
         let logger = self.logger
-        return try await connection { connection in try await connection.query(query, logger: logger).collect() }
+        return try await connection { connection in try await connection.perform(query, logger: logger).collect() }
     }
 
     // MARK: Failures
@@ -702,9 +702,9 @@ extension PostgresStore {
     func migrate() async throws {
         let logger = self.logger
         try await connection { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLock))", logger: logger)
+            try await connection.perform("SELECT pg_advisory_lock(\(Self.migrationLock))", logger: logger)
             do {
-                try await connection.query(
+                try await connection.perform(
                     """
                     CREATE TABLE IF NOT EXISTS assent_migrations (
                         version integer PRIMARY KEY,
@@ -713,7 +713,7 @@ extension PostgresStore {
                     )
                     """, logger: logger)
                 var applied: Set<Int> = []
-                for try await version in try await connection.query("SELECT version FROM assent_migrations", logger: logger).decode(
+                for try await version in try await connection.perform("SELECT version FROM assent_migrations", logger: logger).decode(
                     Int.self)
                 {
                     applied.insert(version)
@@ -727,48 +727,49 @@ extension PostgresStore {
                             + unknown.sorted().map(String.init).joined(separator: ", ") + "): run that version or a later one")
                 }
                 for migration in PostgresMigrations.all where !applied.contains(migration.version) {
-                    try await connection.query("BEGIN", logger: logger)
+                    try await connection.perform("BEGIN", logger: logger)
                     do {
                         for statement in PostgresAdmin.statements(migration.sql) {
-                            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                            try await connection.perform(PostgresQuery(unsafeSQL: statement), logger: logger)
                         }
-                        try await connection.query(
+                        try await connection.perform(
                             "INSERT INTO assent_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger
                         )
-                        try await connection.query("COMMIT", logger: logger)
+                        try await connection.perform("COMMIT", logger: logger)
                     } catch {
-                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        _ = try? await connection.perform("ROLLBACK", logger: logger)
                         throw error
                     }
                 }
                 try await Self.startLedgerIfEmpty(connection, logger: logger)
-                try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
+                try await connection.perform("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
+                _ = try? await connection.perform("ROLLBACK", logger: logger)
+                _ = try? await connection.perform("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
                 throw error
             }
         }
     }
 
     static func startLedgerIfEmpty(_ connection: PostgresConnection, logger: Logger) async throws {
-        let count = try await connection.query("SELECT count(*) FROM ledger_head", logger: logger).collect().first?.decode(Int64.self) ?? 0
+        let count =
+            try await connection.perform("SELECT count(*) FROM ledger_head", logger: logger).collect().first?.decode(Int64.self) ?? 0
         guard count == 0 else { return }
         let version = PolicyVersion(policy: .seedDefault, effectiveFrom: .beginningOfTime)
         let record = LedgerRecord(
             seq: 1, at: version.effectiveFrom, actor: "assent", kind: LedgerRecordKind.policyApplied.rawValue,
             account: nil, body: version.json.canonicalText, contentSha256: nil)
         let hash = record.chainHash(after: LedgerChain.genesis)
-        try await connection.query("BEGIN", logger: logger)
+        try await connection.perform("BEGIN", logger: logger)
         try await insertRecord(record, hash: hash, connection, logger: logger)
-        try await connection.query(
+        try await connection.perform(
             """
             INSERT INTO policy_versions (seq, version, effective_from, document)
             VALUES (1, \(version.policy.version), \(version.effectiveFrom.microseconds), \(record.body))
             """, logger: logger)
-        try await connection.query(
+        try await connection.perform(
             "INSERT INTO ledger_head (id, last_seq, last_hash, horizon) VALUES (1, 1, \(ByteBuffer(bytes: hash)), NULL)", logger: logger)
-        try await connection.query("COMMIT", logger: logger)
+        try await connection.perform("COMMIT", logger: logger)
     }
 }
 
@@ -784,7 +785,7 @@ extension PostgresStore {
     /// The chain's head; `lock` takes its row until the transaction ends (every ledger write does).
     static func head(_ connection: PostgresConnection, lock: Bool = false, logger: Logger) async throws -> Head {
         let sql = "SELECT last_seq, last_hash, horizon FROM ledger_head WHERE id = 1" + (lock ? " FOR UPDATE" : "")
-        guard let row = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect().first else {
+        guard let row = try await connection.perform(PostgresQuery(unsafeSQL: sql), logger: logger).collect().first else {
             throw StoreError.corrupt("the database has no ledger head")
         }
         let (seq, hash, horizon) = try row.decode((Int64, ByteBuffer, Int64?).self)
@@ -801,7 +802,7 @@ extension PostgresStore {
 
     static func saveHead(_ head: Head, _ connection: PostgresConnection, logger: Logger) async throws {
         try await queueDeliveries(through: head.lastSeq, connection, logger: logger)
-        try await connection.query(
+        try await connection.perform(
             """
             UPDATE ledger_head SET last_seq = \(head.lastSeq), last_hash = \(ByteBuffer(bytes: head.lastHash)),
                 horizon = \(head.horizon?.microseconds) WHERE id = 1
@@ -812,7 +813,7 @@ extension PostgresStore {
     /// newest seq names the state, also when another server applied it).
     func policyHistory(_ connection: PostgresConnection) async throws -> PolicyHistory {
         let newest =
-            try await connection.query("SELECT coalesce(max(seq), 0) FROM policy_versions", logger: logger).collect().first?
+            try await connection.perform("SELECT coalesce(max(seq), 0) FROM policy_versions", logger: logger).collect().first?
             .decode(Int64.self) ?? 0
         return try await policyHistory(connection, newest: newest)
     }
@@ -821,7 +822,7 @@ extension PostgresStore {
     func policyHistory(_ connection: PostgresConnection, newest: Int64) async throws -> PolicyHistory {
         if let cached = policyCache.withLock({ $0 }), cached.newestSeq == newest { return cached.history }
         var versions: [PolicyVersion] = []
-        for try await (seq, document) in try await connection.query(
+        for try await (seq, document) in try await connection.perform(
             "SELECT seq, document FROM policy_versions WHERE seq <= \(newest) ORDER BY seq", logger: logger
         ).decode((Int64, String).self) {
             versions.append(try LedgerCodec.policyVersion(seq: seq, document: document))
@@ -874,7 +875,7 @@ extension PostgresStore {
         guard !accounts.isEmpty else { return [:] }
         var found = [AccountID: (Int64, AccountTimeline)](minimumCapacity: accounts.count)
         var missing: [AccountID: Int64] = [:]
-        for try await (account, lastSeq) in try await connection.query(
+        for try await (account, lastSeq) in try await connection.perform(
             "SELECT account, last_seq FROM accounts WHERE account = ANY(\(accounts))", logger: logger
         ).decode((String, Int64).self) {
             if let timeline = taking ? timelines.take(account, lastSeq: lastSeq) : timelines.get(account, lastSeq: lastSeq) {
@@ -897,7 +898,7 @@ extension PostgresStore {
     )] {
         var found = [AccountID: (Int64, AccountTimeline)](minimumCapacity: missing.count)
         var entries = EncodedEntries()
-        for try await (account, packed) in try await connection.query(
+        for try await (account, packed) in try await connection.perform(
             "SELECT account, \(unescaped: Self.packedTimeline) FROM ledger WHERE account = ANY(\(Array(missing.keys))) GROUP BY account",
             logger: logger
         ).decode((String, ByteBuffer).self) {
@@ -925,7 +926,7 @@ extension PostgresStore {
         return try await connection { connection in
             guard self.timelines.holds(account) else {
                 var rows: [AccountInputsStatement.Row] = []
-                for try await row in try await connection.execute(AccountInputsStatement(account: account), logger: logger) {
+                for try await row in try await connection.perform(AccountInputsStatement(account: account), logger: logger) {
                     rows.append(row)
                 }
                 guard let first = rows.first else { throw StoreError.corrupt("no answer") }
@@ -934,7 +935,7 @@ extension PostgresStore {
                 return (try self.timeline(of: account, lastSeq: lastSeq, rows.map { ($0.seq, $0.enc) }), policies)
             }
             var head: AccountHeadStatement.Row?
-            for try await row in try await connection.execute(AccountHeadStatement(account: account), logger: logger) { head = row }
+            for try await row in try await connection.perform(AccountHeadStatement(account: account), logger: logger) { head = row }
             guard let head else { throw StoreError.corrupt("no answer") }
             let policies = try await self.policyHistory(connection, newest: head.newestPolicy)
             guard let lastSeq = head.lastSeq else { return (nil, policies) }
@@ -952,7 +953,7 @@ extension PostgresStore {
         let logger = self.logger
         return try await connection { connection in
             var rows: [ConversationInputsStatement.Row] = []
-            for try await row in try await connection.execute(ConversationInputsStatement(conversation: id), logger: logger) {
+            for try await row in try await connection.perform(ConversationInputsStatement(conversation: id), logger: logger) {
                 rows.append(row)
             }
             guard let first = rows.first else { return nil }
@@ -993,7 +994,7 @@ extension PostgresStore {
         let logger = self.logger
         return try await transaction(.snapshot) { connection in
             let upper = min(seq + scanning, try await Self.head(connection, logger: logger).lastSeq)
-            let entries = try await connection.query(
+            let entries = try await connection.perform(
                 """
                 SELECT seq, at, actor, kind, account, body, content_sha256 FROM ledger
                 WHERE seq > \(seq) AND seq <= \(upper) AND kind = ANY(\(kinds)) ORDER BY seq LIMIT \(limit)
@@ -1041,7 +1042,7 @@ extension PostgresStore {
             // A chunk: the accounts after `after` up to the limit-th one, read as one range of the
             // (account, at, seq) index. (A join with the chunk's accounts made PostgreSQL hash the
             // whole ledger for every chunk.) Every account the snapshot shows has an entry in it.
-            let upper = try await connection.query(
+            let upper = try await connection.perform(
                 "SELECT account FROM accounts WHERE account > \(after ?? "") ORDER BY account OFFSET \(limit - 1) LIMIT 1", logger: logger
             ).collect().first?.decode(String.self)
             if let upper {
@@ -1065,7 +1066,7 @@ extension PostgresStore {
         var hashes: [Int64: String] = [:]
         var streamed = 0
         var current: String?
-        for try await (account, packed) in try await connection.query(query, logger: logger).decode((String, ByteBuffer).self) {
+        for try await (account, packed) in try await connection.perform(query, logger: logger).decode((String, ByteBuffer).self) {
             entries.removeAll(keepingCapacity: true)
             hashes.removeAll(keepingCapacity: true)
             try unpackEntries(packed, account: account, into: &entries, hashes: &hashes)
@@ -1137,7 +1138,7 @@ extension PostgresStore {
     static func entries(_ connection: PostgresConnection, seqs: [Int64], logger: Logger) async throws -> [Int64: RunItemEntry] {
         guard !seqs.isEmpty else { return [:] }
         var found: [Int64: RunItemEntry] = [:]
-        for try await (seq, at, digest) in try await connection.query(
+        for try await (seq, at, digest) in try await connection.perform(
             "SELECT seq, at, content_sha256 FROM ledger WHERE seq = ANY(\(seqs))", logger: logger
         ).decode((Int64, Int64, String?).self) {
             found[seq] = RunItemEntry(seq: seq, at: Instant(microseconds: at), contentSha256: digest)

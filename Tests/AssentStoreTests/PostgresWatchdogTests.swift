@@ -92,40 +92,79 @@ struct PostgresWatchdogTests {
         }
     }
 
+    /// A prepared statement for the tests: `SELECT $1`.
+    struct EchoStatement: PostgresPreparedStatement {
+        static let name = "assent_test_echo"
+        static let sql = "SELECT $1::int8"
+        typealias Row = Int64
+        var value: Int64
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(value)
+            return bindings
+        }
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+    }
+
+    /// A connection of the test's own to the fresh database at `url`.
+    static func connect(_ url: String) async throws -> PostgresConnection {
+        let location = try PostgresStore.Location(url: url)
+        return try await PostgresConnection.connect(
+            configuration: try PostgresAdmin.configuration(location: location), id: 7, logger: Logger(label: "test"))
+    }
+
     @Test(
-        "a connection already closed is refused at lease; a caller stuck on one (PostgresNIO drops a query written after the close) is reported",
+        "a statement on a connection that has closed is refused at once (PostgresNIO alone never answers one written after the close)",
         .timeLimit(.minutes(2)))
     func closedConnections() async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
-        let location = try PostgresStore.Location(url: url)
-        let connect: @Sendable () async throws -> PostgresConnection = {
-            try await PostgresConnection.connect(
-                configuration: try PostgresAdmin.configuration(location: location), id: 7, logger: Logger(label: "test"))
-        }
-        let watchdog = ConnectionWatchdog(interval: Self.interval, logger: Logger(label: "test"), connect: connect)
-        let checking = Task { await watchdog.run() }
-        defer { checking.cancel() }
-        // Closed before the lease: refused at once, saying so.
-        let closed = try await connect()
-        try await closed.close()
+        let logger = Logger(label: "test")
+        let connection = try await Self.connect(url)
+        var echoed: [Int64] = []
+        for try await value in try await connection.perform(EchoStatement(value: 5), logger: logger) { echoed.append(value) }
+        #expect(echoed == [5])
+        try await connection.close()
+        func refused(_ error: any Error) -> Bool { (error as? StoreError)?.message == "the database connection was closed" }
+        await #expect { try await connection.perform("SELECT 1", logger: logger) } throws: { refused($0) }
+        await #expect { try await connection.perform(EchoStatement(value: 1), logger: logger) } throws: { refused($0) }
         await #expect {
-            try await watchdog.watching(closed) { 1 }
-        } throws: { error in
-            (error as? StoreError)?.message == "the database connection was closed"
-        }
-        // Closed under the lease, then a query: PostgresNIO never answers it (the wait is left
-        // behind here); the watchdog tells the operator.
-        let connection = try await connect()
-        let stuck = Task {
-            try await watchdog.watching(connection) {
-                try await connection.close()
-                return try await connection.query("SELECT 1", logger: Logger(label: "test")).collect().count
+            try await connection.copy(into: "accounts", columns: ["account"], logger: logger) { _ in
+                Issue.record("a copy on a closed connection began")
             }
+        } throws: { refused($0) }
+    }
+
+    @Test(
+        "a session the database ends while its lease sends statement after statement: every caller is answered, however the end falls between them",
+        .timeLimit(.minutes(3)))
+    func endedBetweenStatements() async throws {
+        let (url, name) = try await PostgresTesting.freshDatabase()
+        defer { PostgresTesting.drop(name) }
+        let logger = Logger(label: "test")
+        let admin = try await Self.connect(url)
+        defer { Task { try? await admin.close() } }
+        for round in 0..<40 {
+            let connection = try await Self.connect(url)
+            let pid = try #require(
+                try await connection.perform("SELECT pg_backend_pid()", logger: logger).collect().first?.decode(Int32.self))
+            let sent = Mutex(0)
+            // Statement after statement, as a lease does, until one fails: each must be answered.
+            let lease = Task {
+                while true {
+                    if round.isMultiple(of: 2) {
+                        _ = try await connection.perform("SELECT 1", logger: logger).collect()
+                    } else {
+                        for try await _ in try await connection.perform(EchoStatement(value: 1), logger: logger) {}
+                    }
+                    sent.withLock { $0 += 1 }
+                }
+            }
+            try await waitUntil { sent.withLock { $0 } >= 1 + round % 7 }
+            try await admin.perform("SELECT pg_terminate_backend(\(pid))", logger: logger)
+            await #expect(throws: (any Error).self) { try await lease.value }
+            try? await connection.close()
         }
-        try await waitUntil { watchdog.counts.stuck == 1 }
-        #expect(watchdog.counts.closed == 0)
-        stuck.cancel()
     }
 
     @Test(
