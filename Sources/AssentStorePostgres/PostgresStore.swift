@@ -15,8 +15,18 @@ import Synchronization
 /// ledger reads each read one `REPEATABLE READ` snapshot. The rules are the core's, through the
 /// shared ``EventIngest``, ``RunEvaluator`` and the engine's purges.
 public final class PostgresStore: Store {
-    let client: PostgresClient
-    let runner: Task<Void, Never>
+    /// The pool of connections (replaced when the password file changes, ``reloadPassword()``).
+    let pools: ConnectionPools
+    /// Reads the password file again every ``Configuration/passwordCheck`` (nil: no file, or off).
+    let passwordWatch = Mutex<Task<Void, Never>?>(nil)
+    /// What the last reading of the password file found that kept the password in use, so that
+    /// each is said once (a refused password is still tried at every reading).
+    let passwordFileProblem = Mutex<PasswordFileProblem?>(nil)
+
+    enum PasswordFileProblem: Equatable {
+        case unreadable
+        case refused(String)
+    }
     let logger: Logger
     let settings: Configuration
     let policyCache = Mutex<(newestSeq: Int64, history: PolicyHistory)?>(nil)
@@ -92,6 +102,10 @@ public final class PostgresStore: Store {
         /// behind a pooler in transaction pooling, where a connection's session changes between
         /// transactions and the pooler keeps the sessions.
         public var liveness: Duration? = .seconds(5)
+        /// How often the password file (`ASSENT_DATABASE_PASSWORD_FILE`) is read again, so that a
+        /// rotated password is taken without a restart (``PostgresStore/reloadPassword()``).
+        /// Default 10 s; nil: never (tests call `reloadPassword()` themselves).
+        public var passwordCheck: Duration? = .seconds(10)
 
         public init() {}
 
@@ -145,6 +159,9 @@ public final class PostgresStore: Store {
         public var port: Int
         public var user: String
         public var password: String?
+        /// The file the password came from (``readPassword(fromFile:)``), read again for a
+        /// rotated password; nil when it came with the URL.
+        public var passwordFile: String?
         public var database: String
         /// How the connection is protected (`sslmode`).
         public var tls: TLSMode
@@ -291,6 +308,12 @@ public final class PostgresStore: Store {
                 throw AssentError.invalidArgument(
                     "ASSENT_DATABASE_PASSWORD_FILE is set and the database URL has a password too: give it in one place")
             }
+            password = try Self.password(fromFile: path)
+            passwordFile = path
+        }
+
+        /// The password in the file at `path` (``readPassword(fromFile:)``).
+        static func password(fromFile path: String) throws(AssentError) -> String {
             guard let data = FileManager.default.contents(atPath: path), var text = String(data: data, encoding: .utf8) else {
                 throw AssentError.invalidArgument("ASSENT_DATABASE_PASSWORD_FILE: \(path) cannot be read")
             }
@@ -299,7 +322,7 @@ public final class PostgresStore: Store {
             guard !text.isEmpty, !text.contains(where: \.isNewline) else {
                 throw AssentError.invalidArgument("ASSENT_DATABASE_PASSWORD_FILE: \(path) must hold the password on one line")
             }
-            password = text
+            return text
         }
 
         /// The TLS client configuration `tls` and `rootCertificates` ask for (nil: no TLS).
@@ -374,6 +397,50 @@ public final class PostgresStore: Store {
     }
 
     init(location: Location, configuration: Configuration, logger: Logger) {
+        let pools = ConnectionPools(Self.pool(location: location, configuration: configuration, logger: logger))
+        self.pools = pools
+        let probeLogger = Self.quiet(logger)
+        let watchdog = configuration.liveness.map { liveness in
+            ConnectionWatchdog(interval: liveness, logger: logger) {
+                // The current pool's location: a rotated password is the watchdog's too.
+                try await PostgresConnection.connect(
+                    configuration: try PostgresAdmin.configuration(location: pools.current.location, connectTimeout: liveness), id: 0,
+                    logger: probeLogger)
+            }
+        }
+        self.watchdog = watchdog
+        self.watchdogTask = watchdog.map { watchdog in Task { await watchdog.run() } }
+        self.logger = logger
+        self.settings = configuration
+        timelines = TimelineCache(budgetBytes: configuration.timelineCacheBytes)
+        groupCommit = GroupCommit(concurrency: 2, eventsForAnotherBatch: configuration.planBeforeLockEvents)
+        ingestStatistics = Mutex(CacheStatistics(name: "ingest", budgetBytes: configuration.ingestCacheBytes))
+        groupCommit.commit = { [weak self] requests in
+            guard let self else { throw StoreError.unavailable("the store is closed") }
+            return try await self.commit(requests)
+        }
+        if location.passwordFile != nil, let every = configuration.passwordCheck {
+            let watch = Task { [weak self] in
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: every) } catch { break }
+                    guard let self else { break }
+                    await self.reloadPassword()
+                }
+            }
+            passwordWatch.withLock { $0 = watch }
+        }
+    }
+
+    /// A logger that says nothing below critical: PostgresNIO's own, which would log every failed
+    /// connection attempt while the database is down.
+    static func quiet(_ logger: Logger) -> Logger {
+        var quiet = logger
+        quiet.logLevel = .critical
+        return quiet
+    }
+
+    /// A pool of connections to `location`, running.
+    static func pool(location: Location, configuration: Configuration, logger: Logger) -> ConnectionPools.Pool {
         var config = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
             tls: location.poolTLS)
@@ -401,30 +468,59 @@ public final class PostgresStore: Store {
                 ("tcp_keepalives_count", "3"), ("tcp_user_timeout", String(4 * max(1000, livenessMs))),
             ]
         }
-        var quiet = logger
-        quiet.logLevel = .critical
-        let client = PostgresClient(configuration: config, backgroundLogger: quiet)
-        self.client = client
-        self.runner = Task { await client.run() }
-        let probeLogger = quiet
-        let watchdog = configuration.liveness.map { liveness in
-            ConnectionWatchdog(interval: liveness, logger: logger) {
-                try await PostgresConnection.connect(
-                    configuration: try PostgresAdmin.configuration(location: location, connectTimeout: liveness), id: 0, logger: probeLogger
-                )
+        return ConnectionPools.Pool(
+            client: PostgresClient(configuration: config, backgroundLogger: quiet(logger)), location: location)
+    }
+
+    /// Reads the password file (`ASSENT_DATABASE_PASSWORD_FILE`) again. When it holds a new
+    /// password that the database takes (tried on a connection of its own first), later leases
+    /// take connections of a new pool that logs in with it, and the old pool stops once its
+    /// connections are given back: a rotated password needs no restart. While the database
+    /// refuses the new password (the file changed before the role's password did), the old pool
+    /// goes on and the new password is tried again at the next reading. Called every
+    /// ``Configuration/passwordCheck``.
+    /// - Returns: whether the pool was replaced.
+    @discardableResult
+    public func reloadPassword() async -> Bool {
+        let old = pools.current
+        guard let file = old.location.passwordFile, !closed.withLock({ $0 }) else { return false }
+        let password: String
+        do {
+            password = try Location.password(fromFile: file)
+        } catch {
+            // Mid-rotation, or removed: the password in use is kept.
+            if passwordFileProblem.withLock({ state in
+                defer { state = .unreadable }
+                return state != .unreadable
+            }) {
+                logger.warning(
+                    "the database password file cannot be read now; the password in use is kept", metadata: ["error": "\(error)"])
             }
+            return false
         }
-        self.watchdog = watchdog
-        self.watchdogTask = watchdog.map { watchdog in Task { await watchdog.run() } }
-        self.logger = logger
-        self.settings = configuration
-        timelines = TimelineCache(budgetBytes: configuration.timelineCacheBytes)
-        groupCommit = GroupCommit(concurrency: 2, eventsForAnotherBatch: configuration.planBeforeLockEvents)
-        ingestStatistics = Mutex(CacheStatistics(name: "ingest", budgetBytes: configuration.ingestCacheBytes))
-        groupCommit.commit = { [weak self] requests in
-            guard let self else { throw StoreError.unavailable("the store is closed") }
-            return try await self.commit(requests)
+        guard password != old.location.password else {
+            passwordFileProblem.withLock { $0 = nil }
+            return false
         }
+        var location = old.location
+        location.password = password
+        do {
+            try await PostgresAdmin.withConnection(location: location, connectTimeout: settings.leaseTimeout) { _ in }
+        } catch {
+            if passwordFileProblem.withLock({ state in
+                defer { state = .refused(password) }
+                return state != .refused(password)
+            }) {
+                logger.warning(
+                    "the database password file holds a new password that the database does not take (yet): the one in use is kept, the new one tried again at each reading",
+                    metadata: ["error": "\(type(of: error))"])
+            }
+            return false
+        }
+        passwordFileProblem.withLock { $0 = nil }
+        guard pools.replace(old, with: Self.pool(location: location, configuration: settings, logger: logger)) else { return false }
+        logger.notice("the database password file changed: new connections log in with the new password")
+        return true
     }
 
     public func close() async throws {
@@ -441,10 +537,12 @@ public final class PostgresStore: Store {
             listener.cancel()
             await listener.value
         }
+        let watch = passwordWatch.withLock { $0 }
+        watch?.cancel()
+        await watch?.value
         watchdogTask?.cancel()
         await watchdogTask?.value
-        runner.cancel()
-        await runner.value
+        await pools.close()
     }
 
     /// Whether the listener is in an outage, so that each outage is reported once.
@@ -478,26 +576,34 @@ public final class PostgresStore: Store {
     /// other servers' writes are then only noticed by the one-second reads) and a notice when it
     /// is back.
     public func watchLedgerWrites(_ onWrite: @escaping @Sendable () -> Void) -> Bool {
-        let client = self.client
+        let pools = self.pools
         let logger = self.logger
         let watchdog = self.watchdog
         let listener = Task {
             let outage = ListenerOutage()
             while !Task.isCancelled {
+                let replacements = pools.replacements
                 do {
-                    try await client.withConnection { connection in
-                        // Watched: a LISTEN on a database that vanished would hear nothing for ever.
-                        try await ConnectionWatchdog.watching(watchdog, connection) {
-                            try await connection.listen(on: Self.ledgerChannel) { notifications in
-                                if outage.ended() { logger.notice("listening for other servers' ledger writes again") }
-                                // Writes before the LISTEN took effect were not heard: read again now.
-                                onWrite()
-                                for try await _ in notifications { onWrite() }
+                    try await pools.withLease { pool in
+                        try await pool.client.withConnection { connection in
+                            // Watched: a LISTEN on a database that vanished would hear nothing for ever.
+                            try await ConnectionWatchdog.watching(watchdog, connection) {
+                                // Closed when the pool is replaced (a new password): listens again on the new one.
+                                try await pools.listening(on: connection, of: pool) {
+                                    try await connection.listen(on: Self.ledgerChannel) { notifications in
+                                        if outage.ended() { logger.notice("listening for other servers' ledger writes again") }
+                                        // Writes before the LISTEN took effect were not heard: read again now.
+                                        onWrite()
+                                        for try await _ in notifications { onWrite() }
+                                    }
+                                }
                             }
                         }
                     }
                 } catch {
                     if Task.isCancelled { break }
+                    // The pool was replaced under it: no outage; listen again on the new pool at once.
+                    if pools.replacements != replacements { continue }
                     let metadata: Logger.Metadata = ["error": "\(type(of: error))"]
                     if outage.began() {
                         logger.warning(
@@ -520,8 +626,9 @@ public final class PostgresStore: Store {
     }
 
     deinit {
+        passwordWatch.withLock { $0 }?.cancel()
         watchdogTask?.cancel()
-        runner.cancel()
+        pools.cancelAll()
     }
 
     public func cacheStatistics() -> [CacheStatistics] {
@@ -545,17 +652,19 @@ public final class PostgresStore: Store {
     func connection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         guard !closed.withLock({ $0 }) else { throw StoreError.unavailable("the store is closed") }
         let lease = LeaseState()
-        let client = self.client
+        let pools = self.pools
         let watchdog = self.watchdog
         let timeout = settings.leaseTimeout
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
-                    try await client.withConnection { connection in
-                        // A lease that arrives after the caller was told "unavailable" does nothing:
-                        // a write the caller saw fail must never be made later.
-                        guard lease.start() else { throw StoreError.unavailable("the database did not answer in time") }
-                        return try await ConnectionWatchdog.watching(watchdog, connection) { try await body(connection) }
+                    try await pools.withLease { pool in
+                        try await pool.client.withConnection { connection in
+                            // A lease that arrives after the caller was told "unavailable" does nothing:
+                            // a write the caller saw fail must never be made later.
+                            guard lease.start() else { throw StoreError.unavailable("the database did not answer in time") }
+                            return try await ConnectionWatchdog.watching(watchdog, connection) { try await body(connection) }
+                        }
                     }
                 }
                 group.addTask {

@@ -254,6 +254,14 @@ enum PostgresTesting {
         return (String(login[..<colon]), String(login[login.index(after: colon)...]))
     }
 
+    /// A group role of the test cluster whose members must give their passwords: a test that
+    /// changes a password makes a role of its own in it (`scripts/pg`).
+    static var passwordGroup: String? {
+        guard adminURL != nil, let group = ProcessInfo.processInfo.environment["ASSENT_TEST_POSTGRES_PASSWORD_GROUP"], !group.isEmpty
+        else { return nil }
+        return group
+    }
+
     /// The store's configuration in tests: the defaults, but a connection may take a minute to
     /// come. The tests run in parallel on few cores, and CPU-bound ones (the property tests) can
     /// keep the pool that serves the connections busy for seconds: the default 5 s lease timeout

@@ -1,6 +1,8 @@
 import AssentCore
 import AssentStore
 import Foundation
+import Logging
+import Synchronization
 import Testing
 
 @testable import AssentStorePostgres
@@ -82,6 +84,110 @@ struct PostgresPasswordFileTests {
             } catch let error as StoreError {
                 #expect(error.code == .unavailable && error.message.hasPrefix("the database refused the credentials"), "\(error.message)")
                 #expect(!error.message.contains("secretpw") && !error.message.contains(password))
+            }
+        }
+    }
+
+    /// A role of its own whose password is `first-pw` (a member of the cluster's password group),
+    /// owning a fresh database, and a file holding that password; `body` gets the location (its
+    /// password from the file), the file's path and the role. Dropped after.
+    static func withRotatingRole(_ body: (PostgresStore.Location, String, String) async throws -> Void) async throws {
+        let group = try #require(PostgresTesting.passwordGroup)
+        let admin = try #require(PostgresTesting.adminURL)
+        let role = "assent_rotating_\(UInt32.random(in: 0...UInt32.max))"
+        let (url, name) = try await PostgresTesting.freshDatabase()
+        try await PostgresAdmin.execute(url: admin, "CREATE ROLE \(role) LOGIN PASSWORD 'first-pw' IN ROLE \(group)")
+        try await PostgresAdmin.execute(url: url, "ALTER DATABASE \(name) OWNER TO \(role)")
+        var location = try PostgresStore.Location(url: url)
+        location.user = role
+        location.password = nil
+        try await Self.withFile("first-pw\n") { path in
+            try location.readPassword(fromFile: path)
+            #expect(location.passwordFile == path)
+            try await body(location, path, role)
+        }
+        try await PostgresAdmin.dropDatabase(adminURL: admin, name: name)
+        try await PostgresAdmin.execute(url: admin, "DROP ROLE \(role)")
+    }
+
+    /// The database's clock now, to tell the sessions that began before it.
+    static func databaseNow(_ admin: String) async throws -> String {
+        try await PostgresAdmin.withConnection(url: admin) { connection in
+            try await connection.perform("SELECT clock_timestamp()::text", logger: Logger(label: "test")).collect().first!.decode(
+                String.self)
+        }
+    }
+
+    /// Ends every session of `role` that began before `cutoff` (the old password's).
+    static func endSessions(of role: String, before cutoff: String, _ admin: String) async throws {
+        try await PostgresAdmin.execute(
+            url: admin,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '\(role)' AND backend_start < '\(cutoff)'::timestamptz")
+    }
+
+    @Test(
+        "a rotated password: taken from the file without a restart once the database takes it (kept until then); the old pool stops, the listener moves",
+        .enabled(if: PostgresTesting.passwordGroup != nil), .timeLimit(.minutes(2)))
+    func rotation() async throws {
+        let admin = try #require(PostgresTesting.adminURL)
+        try await Self.withRotatingRole { location, path, role in
+            var configuration = PostgresTesting.configuration()
+            configuration.passwordCheck = nil  // read again here, when the test says
+            let store = try await PostgresStore.open(location: location, configuration: configuration)
+            do {
+                let heard = Mutex(0)
+                #expect(store.watchLedgerWrites { heard.withLock { $0 += 1 } })
+                try await waitUntil { heard.withLock { $0 } >= 1 }  // listening
+                try await store.importLines(Lines.optedIn("a1"))
+                #expect(await store.reloadPassword() == false)  // the same password
+                // The file first: the database refuses its password, so the one in use is kept.
+                try Data("second-pw\n".utf8).write(to: URL(fileURLWithPath: path))
+                #expect(await store.reloadPassword() == false)
+                #expect(store.pools.replacements == 0)
+                try await store.importLines(Lines.optedIn("a2", conversation: "c2"))
+                // Then the role's: the next reading takes it.
+                try await PostgresAdmin.execute(url: admin, "ALTER ROLE \(role) PASSWORD 'second-pw'")
+                let cutoff = try await Self.databaseNow(admin)
+                #expect(await store.reloadPassword() == true)
+                #expect(store.pools.replacements == 1)
+                // The old pool stops once the listener, its last lease, has moved to the new one.
+                try await waitUntil { store.pools.retiredCount == 0 }
+                // Every session logged in with the old password ends: the store goes on with the
+                // new one, no restart (with the old, its connections would be refused), and the
+                // listener still hears writes.
+                try await Self.endSessions(of: role, before: cutoff, admin)
+                let before = heard.withLock { $0 }
+                try await store.importLines(Lines.optedIn("a3", conversation: "c3"))
+                try await waitUntil { heard.withLock { $0 } > before }
+                #expect(try await store.verifyLedger().ok)
+                try await store.close()
+            } catch {
+                try? await store.close()
+                throw error
+            }
+        }
+    }
+
+    @Test(
+        "the password file is read again every passwordCheck: a rotation is taken by itself",
+        .enabled(if: PostgresTesting.passwordGroup != nil), .timeLimit(.minutes(2)))
+    func rotationByItself() async throws {
+        let admin = try #require(PostgresTesting.adminURL)
+        try await Self.withRotatingRole { location, path, role in
+            var configuration = PostgresTesting.configuration()
+            configuration.passwordCheck = .milliseconds(50)
+            let store = try await PostgresStore.open(location: location, configuration: configuration)
+            do {
+                try await PostgresAdmin.execute(url: admin, "ALTER ROLE \(role) PASSWORD 'second-pw'")
+                let cutoff = try await Self.databaseNow(admin)
+                try Data("second-pw\n".utf8).write(to: URL(fileURLWithPath: path))
+                try await waitUntil { store.pools.replacements == 1 }
+                try await Self.endSessions(of: role, before: cutoff, admin)
+                try await store.importLines(Lines.optedIn("a1"))
+                try await store.close()
+            } catch {
+                try? await store.close()
+                throw error
             }
         }
     }
