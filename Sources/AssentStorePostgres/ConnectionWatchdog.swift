@@ -59,7 +59,9 @@ final class ConnectionWatchdog: Sendable {
     private struct State {
         var leases: [UInt64: Lease] = [:]
         var nextToken: UInt64 = 0
-        var sessions: [PostgresConnection.ID: Session] = [:]
+        /// By connection object: two pools (the old and the new, after a password's rotation)
+        /// number their connections alike. Removed when the connection closes.
+        var sessions: [ObjectIdentifier: Session] = [:]
         var checks = 0
         var closed = 0
         /// Of `closed`: those whose session the answering database no longer had.
@@ -105,7 +107,7 @@ final class ConnectionWatchdog: Sendable {
         let (token, known) = state.withLock { state in
             state.nextToken += 1
             state.leases[state.nextToken] = Lease(token: state.nextToken, connection: connection, since: .now)
-            return (state.nextToken, state.sessions[connection.id] != nil)
+            return (state.nextToken, state.sessions[ObjectIdentifier(connection)] != nil)
         }
         defer { _ = state.withLock { $0.leases.removeValue(forKey: token) } }
         if !known {
@@ -114,8 +116,8 @@ final class ConnectionWatchdog: Sendable {
                 found = Session(pid: pid, serverStart: start)
             }
             if let found {
-                state.withLock { $0.sessions[connection.id] = found }
-                let id = connection.id
+                let id = ObjectIdentifier(connection)
+                state.withLock { $0.sessions[id] = found }
                 connection.closeFuture.whenComplete { [weak self] _ in
                     _ = self?.state.withLock { $0.sessions.removeValue(forKey: id) }
                 }
@@ -146,7 +148,7 @@ final class ConnectionWatchdog: Sendable {
         let now = ContinuousClock.now
         let stale = state.withLock { state in
             state.leases.values.filter { now - $0.since >= interval && !$0.connection.isClosed }
-                .map { ($0.connection, state.sessions[$0.connection.id]) }
+                .map { ($0.connection, state.sessions[ObjectIdentifier($0.connection)]) }
         }
         guard !stale.isEmpty else { return }
         let pids = Array(Set(stale.compactMap { $0.1?.pid }))
