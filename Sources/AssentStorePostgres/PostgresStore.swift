@@ -663,7 +663,17 @@ public final class PostgresStore: Store {
                             // A lease that arrives after the caller was told "unavailable" does nothing:
                             // a write the caller saw fail must never be made later.
                             guard lease.start() else { throw StoreError.unavailable("the database did not answer in time") }
-                            return try await ConnectionWatchdog.watching(watchdog, connection) { try await body(connection) }
+                            return try await ConnectionWatchdog.watching(watchdog, connection) {
+                                do {
+                                    return try await body(connection)
+                                } catch {
+                                    // A session that may not write (its server is a standby now, after a
+                                    // failover, or was made read-only) never will: closed, so that the pool
+                                    // connects again, to wherever the address leads now.
+                                    if Self.isReadOnly(error) { try? await connection.close() }
+                                    throw error
+                                }
+                            }
                         }
                     }
                 }
@@ -729,6 +739,13 @@ public final class PostgresStore: Store {
     /// PostgreSQL's failures as the store's: a database that cannot be reached, is shutting
     /// down or timed out is `store_unavailable` (retry); anything else `internal_error`, with the
     /// SQLSTATE and the server's message but never the connection's password.
+    /// Whether `error` is the database refusing a write because the session may not write
+    /// (SQLSTATE 25006: a standby, or `default_transaction_read_only`).
+    static func isReadOnly(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError, error.code == .server else { return false }
+        return error.serverInfo?[.sqlState] == "25006"
+    }
+
     static func storeError(_ error: any Error) -> any Error {
         switch error {
         case is AssentError, is StoreError, is CancellationError, is RetryBuild: return error
@@ -741,6 +758,10 @@ public final class PostgresStore: Store {
                     || state == "40001" || state == "40P01" || state == "53100" || state == "53200"
                 {
                     return StoreError.unavailable("the database is unavailable (\(state)): \(message)")
+                }
+                if state == "25006" {
+                    // Said to API callers too: nothing about where the database is.
+                    return StoreError.unavailable("the database takes no writes now (\(state): a standby, or read-only): \(message)")
                 }
                 if state.hasPrefix("28") {
                     // The user's name is in the message; the password never is.

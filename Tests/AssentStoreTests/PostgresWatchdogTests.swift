@@ -168,6 +168,56 @@ struct PostgresWatchdogTests {
     }
 
     @Test(
+        "a database that takes no writes (a standby after a failover, or read-only): 503 naming it, and the session given up, so writes go on once it takes them again",
+        .timeLimit(.minutes(2)))
+    func readOnlyDatabase() async throws {
+        let (url, name) = try await PostgresTesting.freshDatabase()
+        defer { PostgresTesting.drop(name) }
+        let admin = try #require(PostgresTesting.adminURL)
+        let store = try await PostgresStore.open(url: url, configuration: PostgresTesting.configuration())
+        do {
+            try await store.importLines(Lines.optedIn("a1"))
+            /// Writes `a2` until it is not refused for a closed connection (sessions were ended
+            /// under the pool): the write's outcome, nil when it was written.
+            func write() async throws -> StoreError? {
+                while true {
+                    do {
+                        try await store.importLines(Lines.optedIn("a2", conversation: "c2"))
+                        return nil
+                    } catch let error as StoreError where error.message == "the database connection was closed" {
+                        continue
+                    } catch let error as StoreError {
+                        return error
+                    }
+                }
+            }
+            // Every session from now on may not write, as on a standby; those open are ended.
+            try await PostgresAdmin.execute(url: admin, "ALTER DATABASE \(name) SET default_transaction_read_only = on")
+            try await PostgresAdmin.execute(
+                url: admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(name)' AND pid <> pg_backend_pid()")
+            for _ in 0..<3 {
+                let refused = try #require(try await write())
+                #expect(refused.code == .unavailable && refused.message.hasPrefix("the database takes no writes now (25006"), "\(refused)")
+            }
+            // Writable again, for sessions that begin now: the read-only ones were given up as they
+            // were refused, so a write soon gets a new session (without that, each connection of
+            // the pool would stay read-only for as long as it lives).
+            try await PostgresAdmin.execute(url: admin, "ALTER DATABASE \(name) SET default_transaction_read_only = off")
+            var refusals = 0
+            while let refused = try await write() {
+                #expect(refused.message.hasPrefix("the database takes no writes now (25006"), "\(refused)")
+                refusals += 1
+                try #require(refusals <= PostgresTesting.configuration().maximumConnections + 2, "still refused: \(refused)")
+            }
+            #expect(try await store.verifyLedger().ok)
+            try await store.close()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    @Test(
         "a lease held long on a live session — a long transaction, the listener's LISTEN — is checked and left alone",
         .timeLimit(.minutes(2)))
     func liveSessionsLeftAlone() async throws {
