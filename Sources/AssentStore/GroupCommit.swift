@@ -196,5 +196,8 @@ public final class TimelineCache: Sendable {
         cache.put(account, Cached(lastSeq: lastSeq, timeline: timeline))
     }
 
+    /// Drops every timeline (the ledger they were read from is not the ledger any more).
+    public func removeAll() { cache.removeAll() }
+
     public var statistics: CacheStatistics { cache.statistics }
 }

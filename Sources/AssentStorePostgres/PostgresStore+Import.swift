@@ -335,6 +335,7 @@ extension PostgresStore {
                 """, logger: logger)
         }
         try await connection.perform("COMMIT", logger: logger)
+        noteCommitted(head)
         return ImportSummary(lines: staged.lines, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false)
     }
 

@@ -229,7 +229,7 @@ extension PostgresStore {
                 \(conversations), \(feedback), \(manifestSha256), \(record.seq))
             """, logger: logger)
         head = Head(lastSeq: record.seq, lastHash: hash, horizon: max(head.horizon ?? instant, instant))
-        try await Self.saveHead(head, connection, logger: logger)
+        try await self.moveHead(head, connection)
         return summary
     }
 
@@ -461,7 +461,7 @@ extension PostgresStore {
         head = Head(
             lastSeq: ingest.nextSeq - 1, lastHash: ingest.previousHash,
             horizon: ingest.newestInstant.map { max(head.horizon ?? $0, $0) } ?? head.horizon)
-        try await Self.saveHead(head, connection, logger: logger)
+        try await self.moveHead(head, connection)
         return SweepResult(at: instant, conversations: conversations, feedback: feedback)
     }
 

@@ -310,6 +310,8 @@ extension PostgresStore {
             throw error
         }
         let (results, built, validatedAfter, shift) = committed
+        // Committed: the head this store left, so that a database that loses it is noticed.
+        if let batch = written.withLock({ $0 }) { noteCommitted(batch.newHead) }
         // Committed: the timelines the batch built are now the ledger's, once renumbered as its
         // rows were written (in place: the plan held them alone).
         var list = built.take()
@@ -634,7 +636,7 @@ extension PostgresStore {
                 """, logger: logger)
             head.lastSeq = record.seq
             head.lastHash = hash
-            try await Self.saveHead(head, connection, logger: logger)
+            try await self.moveHead(head, connection)
             return version
         }
     }

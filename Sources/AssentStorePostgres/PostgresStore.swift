@@ -30,6 +30,12 @@ public final class PostgresStore: Store {
     let logger: Logger
     let settings: Configuration
     let policyCache = Mutex<(newestSeq: Int64, history: PolicyHistory)?>(nil)
+    /// The newest ledger head this store saw (read under the chain's lock, or its own commit),
+    /// to notice a database that lost committed entries (``lockHead(_:)``).
+    let seenHead = Mutex<Head?>(nil)
+    /// Heads moved in transactions not yet committed, by connection (``moveHead(_:_:)``): noted
+    /// as committed by ``transaction(_:_:)`` once they are.
+    let pendingHeads = Mutex<[ObjectIdentifier: Head]>([:])
     /// Two batches at once, one validated while the other holds the chain's lock, once
     /// `planBeforeLockEvents` events wait (set in `init`).
     let groupCommit: GroupCommit
@@ -707,8 +713,12 @@ public final class PostgresStore: Store {
             do {
                 let result = try await body(connection)
                 try await connection.perform("COMMIT", logger: logger)
+                if let head = self.pendingHeads.withLock({ $0.removeValue(forKey: ObjectIdentifier(connection)) }) {
+                    self.noteCommitted(head)
+                }
                 return result
             } catch {
+                self.pendingHeads.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(connection)) }
                 _ = try? await connection.perform("ROLLBACK", logger: logger)
                 throw error
             }
@@ -923,11 +933,56 @@ extension PostgresStore {
     }
 
     /// Locks the chain's head for this transaction (every ledger write does), timing the wait.
+    ///
+    /// A head behind one this store saw (``noteHead(_:)``) means the database lost committed
+    /// entries under the running server — a failover to a replica that had not received them, a
+    /// restore from a backup. Every cached timeline and the policy history may then hold entries
+    /// the ledger no longer has (and whose seqs new entries will take), so they are dropped, the
+    /// operator is told, and this write is refused `store_unavailable` (it may have been
+    /// validated against them); the next one starts from the ledger as it is.
     func lockHead(_ connection: PostgresConnection) async throws -> Head {
         let started = ContinuousClock.now
         let head = try await Self.head(connection, lock: true, logger: logger)
         lockWaits.record(seconds: (ContinuousClock.now - started).inSeconds)
+        if let seen = noteHead(head) {
+            timelines.removeAll()
+            policyCache.withLock { $0 = nil }
+            logger.error(
+                "the database's ledger is behind what this server saw committed (its head is entry \(head.lastSeq); entry \(seen) was seen): committed entries were lost (a failover to a replica that lacked them, or a restore from a backup); cached timelines dropped. Check it with `assent ledger verify --checkpoint`."
+            )
+            throw StoreError.unavailable("the database's ledger went back (entries were lost); try again")
+        }
         return head
+    }
+
+    /// Notes a head read under the chain's lock (reads under the lock come in the ledger's
+    /// order). Returns the seq of the newest head seen before when `head` is behind it (an older
+    /// seq, or the same seq with another hash), and from then on takes `head` as the newest.
+    func noteHead(_ head: Head) -> Int64? {
+        seenHead.withLock { seen in
+            guard let before = seen else {
+                seen = head
+                return nil
+            }
+            let wentBack = head.lastSeq < before.lastSeq || (head.lastSeq == before.lastSeq && head.lastHash != before.lastHash)
+            if wentBack || head.lastSeq > before.lastSeq { seen = head }
+            return wentBack ? before.lastSeq : nil
+        }
+    }
+
+    /// Notes a head this store committed. Only ever moves the newest head seen forward: two
+    /// batches commit at once, and the first's note may come after the second's lock read.
+    func noteCommitted(_ head: Head) {
+        seenHead.withLock { seen in
+            if seen == nil || head.lastSeq > seen!.lastSeq { seen = head }
+        }
+    }
+
+    /// ``saveHead(_:_:logger:)`` in a ``transaction(_:_:)``, which notes the head as this
+    /// store's once it commits (``noteCommitted(_:)``).
+    func moveHead(_ head: Head, _ connection: PostgresConnection) async throws {
+        try await Self.saveHead(head, connection, logger: logger)
+        pendingHeads.withLock { $0[ObjectIdentifier(connection)] = head }
     }
 
     static func saveHead(_ head: Head, _ connection: PostgresConnection, logger: Logger) async throws {

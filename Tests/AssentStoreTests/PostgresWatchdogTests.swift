@@ -218,6 +218,71 @@ struct PostgresWatchdogTests {
     }
 
     @Test(
+        "a database that lost committed entries under a running server (a backup put back, a failover to a replica that lacked them) is noticed at the next write: refused once, cached timelines dropped, then writes go on",
+        .timeLimit(.minutes(2)))
+    func ledgerWentBack() async throws {
+        let (url, name) = try await PostgresTesting.freshDatabase()
+        defer { PostgresTesting.drop(name) }
+        let admin = try #require(PostgresTesting.adminURL)
+        let older = name + "_older"
+        let lost = name + "_lost"
+        var configuration = PostgresTesting.configuration()
+        configuration.liveness = nil  // no connection of the watchdog's: the database is copied and renamed below
+        let store = try await PostgresStore.open(url: url, configuration: configuration)
+        /// Ends the store's sessions on the database `database` and runs `sql` while none is open
+        /// (copying or renaming a database needs that), trying again if the pool connected meanwhile.
+        func alone(_ database: String, _ sql: String) async throws {
+            for attempt in 1...20 {
+                try await PostgresAdmin.execute(
+                    url: admin,
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database)' AND pid <> pg_backend_pid()")
+                do {
+                    try await PostgresAdmin.execute(url: admin, sql)
+                    return
+                } catch  where attempt < 20 {
+                    continue
+                }
+            }
+        }
+        /// Imports `lines`, past refusals for connections the database ended under the pool.
+        func importing(_ lines: [String]) async throws {
+            while true {
+                do {
+                    _ = try await store.importLines(lines)
+                    return
+                } catch let error as StoreError where error.message == "the database connection was closed" {
+                    continue
+                }
+            }
+        }
+        do {
+            try await store.importLines(Lines.optedIn("a1"))
+            try await alone(name, "CREATE DATABASE \(older) TEMPLATE \(name)")  // the backup
+            try await importing(Lines.optedIn("a2", conversation: "c2"))  // committed, then lost
+            // The backup put back under the running server, as a failover to a lagging replica would.
+            try await alone(name, "ALTER DATABASE \(name) RENAME TO \(lost)")
+            try await alone(older, "ALTER DATABASE \(older) RENAME TO \(name)")
+            _ = try await store.decisionInputs(account: "a2")  // not there any more; a1's is cached:
+            _ = try await store.decisionInputs(account: "a1")
+            #expect(store.timelines.statistics.entries >= 1)
+            await #expect {
+                try await importing(Lines.optedIn("a3", conversation: "c3"))
+            } throws: { error in
+                (error as? StoreError)?.message == "the database's ledger went back (entries were lost); try again"
+            }
+            #expect(store.timelines.statistics.entries == 0)
+            // The next write starts from the ledger as it is.
+            try await importing(Lines.optedIn("a3", conversation: "c3"))
+            #expect(try await store.verifyLedger().ok)
+            try await store.close()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await PostgresAdmin.dropDatabase(adminURL: admin, name: lost)
+    }
+
+    @Test(
         "a lease held long on a live session — a long transaction, the listener's LISTEN — is checked and left alone",
         .timeLimit(.minutes(2)))
     func liveSessionsLeftAlone() async throws {
