@@ -4,7 +4,7 @@ import NIOCore
 import PostgresNIO
 
 // Every statement the store sends goes through `perform` (or `copy`), never PostgresNIO's `query`,
-// `execute` or `copyFrom` directly (`scripts/lint` refuses them in this module).
+// `execute` or `copyFrom` directly (`scripts/test` refuses them in this module, before it builds).
 //
 // Why: PostgresNIO (1.33) never answers a statement written to a connection whose channel has
 // already closed. `query` writes its task with `promise: nil`; a channel that closed has torn down

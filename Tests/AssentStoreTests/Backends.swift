@@ -284,6 +284,31 @@ enum PostgresTesting {
         return (try await PostgresAdmin.createDatabase(adminURL: admin, name: name), name)
     }
 
+    /// Opens a PostgreSQL store at `location`, runs `body` with it and closes it — also when `body`
+    /// throws, so that a failed test leaves no pool running.
+    static func withStore<T>(
+        _ location: PostgresStore.Location, _ configuration: PostgresStore.Configuration = configuration(),
+        _ body: (PostgresStore) async throws -> T
+    ) async throws -> T {
+        let store = try await PostgresStore.open(location: location, configuration: configuration)
+        let result: T
+        do {
+            result = try await body(store)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+        return result
+    }
+
+    /// ``withStore(_:_:_:)`` at the database `url`.
+    static func withStore<T>(
+        url: String, _ configuration: PostgresStore.Configuration = configuration(), _ body: (PostgresStore) async throws -> T
+    ) async throws -> T {
+        try await withStore(try PostgresStore.Location(url: url), configuration, body)
+    }
+
     /// Drops a test's database once its store is closed (in the background).
     static func drop(_ name: String) {
         guard let admin = adminURL else { return }

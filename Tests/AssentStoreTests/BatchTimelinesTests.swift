@@ -39,14 +39,9 @@ struct BatchTimelinesTests {
         defer { PostgresTesting.drop(name) }
         var configuration = PostgresTesting.configuration()
         configuration.planBeforeLockEvents = planBeforeLockEvents
-        let store = try await PostgresStore.open(url: url, configuration: configuration)
-        do {
+        try await PostgresTesting.withStore(url: url, configuration) { store in
             try await body(store, url)
-        } catch {
-            try? await store.close()
-            throw error
         }
-        try await store.close()
     }
 
     static func refusedRequestLeavesNoTrace(_ store: PostgresStore, url: String) async throws {

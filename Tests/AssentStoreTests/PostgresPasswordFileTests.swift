@@ -133,8 +133,7 @@ struct PostgresPasswordFileTests {
         try await Self.withRotatingRole { location, path, role in
             var configuration = PostgresTesting.configuration()
             configuration.passwordCheck = nil  // read again here, when the test says
-            let store = try await PostgresStore.open(location: location, configuration: configuration)
-            do {
+            try await PostgresTesting.withStore(location, configuration) { store in
                 let heard = Mutex(0)
                 #expect(store.watchLedgerWrites { heard.withLock { $0 += 1 } })
                 try await waitUntil { heard.withLock { $0 } >= 1 }  // listening
@@ -160,10 +159,6 @@ struct PostgresPasswordFileTests {
                 try await store.importLines(Lines.optedIn("a3", conversation: "c3"))
                 try await waitUntil { heard.withLock { $0 } > before }
                 #expect(try await store.verifyLedger().ok)
-                try await store.close()
-            } catch {
-                try? await store.close()
-                throw error
             }
         }
     }
@@ -176,18 +171,13 @@ struct PostgresPasswordFileTests {
         try await Self.withRotatingRole { location, path, role in
             var configuration = PostgresTesting.configuration()
             configuration.passwordCheck = .milliseconds(50)
-            let store = try await PostgresStore.open(location: location, configuration: configuration)
-            do {
+            try await PostgresTesting.withStore(location, configuration) { store in
                 try await PostgresAdmin.execute(url: admin, "ALTER ROLE \(role) PASSWORD 'second-pw'")
                 let cutoff = try await Self.databaseNow(admin)
                 try Data("second-pw\n".utf8).write(to: URL(fileURLWithPath: path))
                 try await waitUntil { store.pools.replacements == 1 }
                 try await Self.endSessions(of: role, before: cutoff, admin)
                 try await store.importLines(Lines.optedIn("a1"))
-                try await store.close()
-            } catch {
-                try? await store.close()
-                throw error
             }
         }
     }

@@ -35,13 +35,8 @@ struct PostgresWatchdogTests {
         defer { proxy.stop() }
         var location = upstream
         location.port = proxy.port
-        let store = try await PostgresStore.open(location: location, configuration: Self.configuration(liveness: Self.interval))
-        do {
+        try await PostgresTesting.withStore(location, Self.configuration(liveness: Self.interval)) { store in
             try await body(store, proxy, url)
-            try await store.close()
-        } catch {
-            try? await store.close()
-            throw error
         }
     }
 
@@ -174,8 +169,7 @@ struct PostgresWatchdogTests {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
         let admin = try #require(PostgresTesting.adminURL)
-        let store = try await PostgresStore.open(url: url, configuration: PostgresTesting.configuration())
-        do {
+        try await PostgresTesting.withStore(url: url, PostgresTesting.configuration()) { store in
             try await store.importLines(Lines.optedIn("a1"))
             /// Writes `a2` until it is not refused for a closed connection (sessions were ended
             /// under the pool): the write's outcome, nil when it was written.
@@ -210,10 +204,6 @@ struct PostgresWatchdogTests {
                 try #require(refusals <= PostgresTesting.configuration().maximumConnections + 2, "still refused: \(refused)")
             }
             #expect(try await store.verifyLedger().ok)
-            try await store.close()
-        } catch {
-            try? await store.close()
-            throw error
         }
     }
 
@@ -288,8 +278,7 @@ struct PostgresWatchdogTests {
     func liveSessionsLeftAlone() async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
-        let store = try await PostgresStore.open(url: url, configuration: Self.configuration(liveness: Self.interval))
-        do {
+        try await PostgresTesting.withStore(url: url, Self.configuration(liveness: Self.interval)) { store in
             let heard = Mutex(0)
             #expect(store.watchLedgerWrites { heard.withLock { $0 += 1 } })
             let answer = try await store.connection { connection in
@@ -304,10 +293,6 @@ struct PostgresWatchdogTests {
             try await store.importLines(Lines.optedIn("a1"))
             try await waitUntil { heard.withLock { $0 } > before }
             #expect(store.watchdog!.counts.closed == 0)
-            try await store.close()
-        } catch {
-            try? await store.close()
-            throw error
         }
     }
 
@@ -319,15 +304,10 @@ struct PostgresWatchdogTests {
         func settings(_ liveness: Duration?) async throws -> ([String: String], Bool) {
             var configuration = PostgresTesting.configuration()
             configuration.liveness = liveness
-            let store = try await PostgresStore.open(url: url, configuration: configuration)
-            do {
+            return try await PostgresTesting.withStore(url: url, configuration) { store in
                 let rows = try await store.rows("SELECT name::text, setting::text FROM pg_settings WHERE name LIKE 'tcp_%' ORDER BY name")
                 let settings = Dictionary(uniqueKeysWithValues: try rows.map { try $0.decode((String, String).self) })
-                try await store.close()
                 return (settings, store.watchdog != nil)
-            } catch {
-                try? await store.close()
-                throw error
             }
         }
         let watched = try await settings(.milliseconds(7_500))
