@@ -222,6 +222,18 @@ public final class ServerMetrics: Sendable {
             """.utf8)
     }
 
+    /// Times the store noticed that the database lost ledger entries it had seen committed.
+    static func exposition(ledgerLosses count: Int?) -> [UInt8] {
+        guard let count else { return [] }
+        return Array(
+            """
+            # HELP assent_db_ledger_losses_total Times the database was found to have lost ledger entries this server saw committed (a failover to a replica that lacked them, a backup put back)
+            # TYPE assent_db_ledger_losses_total counter
+            assent_db_ledger_losses_total \(count)
+
+            """.utf8)
+    }
+
     private static func summary(_ name: String, _ help: String, _ waits: LockWaitStatistics?) -> [UInt8] {
         guard let waits else { return [] }
         return Array(

@@ -200,6 +200,11 @@ public protocol Store: LedgerReading, LedgerWriting, LedgerAudit, RunStore, KeyS
     /// done since it opened (nil where there is none: SQLite, or PostgreSQL with it off).
     func connectionWatch() -> ConnectionWatchCounts?
 
+    /// Times the store noticed that the database lost ledger entries it had seen committed (a
+    /// failover to a replica that lacked them, a backup put back under it); nil where the store
+    /// cannot be moved under a running server (SQLite).
+    func ledgerLossesNoticed() -> Int?
+
     /// Calls `onWrite` after every ledger write that commits on this database, whoever made it
     /// (another process, another server), until the store closes; also once each time it starts
     /// (or starts again) listening, since writes meanwhile were not heard. Returns false where the
@@ -212,6 +217,7 @@ extension Store {
     public func chainLockWaits() -> LockWaitStatistics? { nil }
     public func appendLockHolds() -> LockWaitStatistics? { nil }
     public func connectionWatch() -> ConnectionWatchCounts? { nil }
+    public func ledgerLossesNoticed() -> Int? { nil }
     public func watchLedgerWrites(_ onWrite: @escaping @Sendable () -> Void) -> Bool { false }
 }
 

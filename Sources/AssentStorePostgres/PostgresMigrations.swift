@@ -324,5 +324,17 @@ enum PostgresMigrations {
                     taken boolean NOT NULL
                 );
                 """),
+        Migration(
+            version: 10, name: "ledger writes announced with their head's hash",
+            sql: """
+                -- The payload names the head's entry: its seq, a space, its hash in hex. A server that
+                -- only reads notes the newest entry seen committed, and notices a database that lost
+                -- it (PostgresStore.checkSeenEntry). Servers before this ignore the payload.
+                CREATE OR REPLACE FUNCTION assent_announce_ledger_write() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM pg_notify('assent_ledger', NEW.last_seq::text || ' ' || encode(NEW.last_hash, 'hex'));
+                    RETURN NULL;
+                END $$;
+                """),
     ]
 }

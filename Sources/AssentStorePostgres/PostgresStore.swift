@@ -30,9 +30,12 @@ public final class PostgresStore: Store {
     let logger: Logger
     let settings: Configuration
     let policyCache = Mutex<(newestSeq: Int64, history: PolicyHistory)?>(nil)
-    /// The newest ledger head this store saw (read under the chain's lock, or its own commit),
-    /// to notice a database that lost committed entries (``lockHead(_:)``).
-    let seenHead = Mutex<Head?>(nil)
+    /// The newest ledger entry this store saw committed (read with the chain's head, its own
+    /// commits, other servers' announced by the listener), to notice a database that lost
+    /// committed entries (``LedgerLoss``).
+    let seenHead = Mutex<SeenEntry?>(nil)
+    /// Times this store noticed that the database lost entries it saw committed.
+    let lossesNoticed = Mutex(0)
     /// Heads moved in transactions not yet committed, by connection (``moveHead(_:_:)``): noted
     /// as committed by ``transaction(_:_:)`` once they are.
     let pendingHeads = Mutex<[ObjectIdentifier: Head]>([:])
@@ -112,6 +115,11 @@ public final class PostgresStore: Store {
         /// rotated password is taken without a restart (``PostgresStore/reloadPassword()``).
         /// Default 10 s; nil: never (tests call `reloadPassword()` themselves).
         public var passwordCheck: Duration? = .seconds(10)
+        /// How often a server listening for writes (``PostgresStore/watchLedgerWrites(_:)``)
+        /// reads whether the ledger still holds the newest entry it saw committed, so that one
+        /// that only reads also notices a database that lost entries (a restore that ended no
+        /// session; a failover is noticed when listening starts again). Default 5 s; nil: never.
+        public var lossCheck: Duration? = .seconds(5)
 
         public init() {}
 
@@ -585,7 +593,7 @@ public final class PostgresStore: Store {
         let pools = self.pools
         let logger = self.logger
         let watchdog = self.watchdog
-        let listener = Task {
+        let listener = Task { [weak self] in
             let outage = ListenerOutage()
             while !Task.isCancelled {
                 let replacements = pools.replacements
@@ -596,11 +604,20 @@ public final class PostgresStore: Store {
                             try await ConnectionWatchdog.watching(watchdog, connection) {
                                 // Closed when the pool is replaced (a new password): listens again on the new one.
                                 try await pools.listening(on: connection, of: pool) {
+                                    // A failover or a restore ended every session: did it lose entries seen?
+                                    try await self?.checkSeenEntry(connection)
                                     try await connection.listen(on: Self.ledgerChannel) { notifications in
                                         if outage.ended() { logger.notice("listening for other servers' ledger writes again") }
                                         // Writes before the LISTEN took effect were not heard: read again now.
                                         onWrite()
-                                        for try await _ in notifications { onWrite() }
+                                        for try await notification in notifications {
+                                            if let (seq, hash) = Self.announced(notification.payload),
+                                                let loss = self?.noteCommitted(seq: seq, hash: hash)
+                                            {
+                                                self?.noticeLoss(loss)
+                                            }
+                                            onWrite()
+                                        }
                                     }
                                 }
                             }
@@ -622,13 +639,34 @@ public final class PostgresStore: Store {
                 try? await Task.sleep(for: .seconds(1))
             }
         }
+        // A loss that ends no session (a restore into the same database) is noticed within this.
+        let check = settings.lossCheck.map { every in
+            Task { [weak self] in
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: every) } catch { break }
+                    guard let self else { break }
+                    _ = try? await self.connection { try await self.checkSeenEntry($0) }
+                }
+            }
+        }
+        let tasks = [listener] + (check.map { [$0] } ?? [])
         let accepted = listeners.withLock { listeners -> Bool in
             if closed.withLock({ $0 }) { return false }
-            listeners.append(listener)
+            listeners += tasks
             return true
         }
-        if !accepted { listener.cancel() }
+        if !accepted { tasks.forEach { $0.cancel() } }
         return accepted
+    }
+
+    /// The seq and hash a ledger write's notification announces (migration 10's payload: the
+    /// seq, a space, the hash in hex); nil for another payload (migration 7's: the seq alone).
+    static func announced(_ payload: String) -> (seq: Int64, hash: [UInt8])? {
+        let parts = payload.split(separator: " ")
+        guard parts.count == 2, let seq = Int64(parts[0]), let hash = Digest.bytes(hex: String(parts[1])), hash.count == 32 else {
+            return nil
+        }
+        return (seq, hash)
     }
 
     deinit {
@@ -643,6 +681,8 @@ public final class PostgresStore: Store {
 
     public func chainLockWaits() -> LockWaitStatistics? { lockWaits.statistics }
     public func appendLockHolds() -> LockWaitStatistics? { appendHolds.statistics }
+    public func ledgerLossesNoticed() -> Int? { lossesNoticed.withLock { $0 } }
+
     public func connectionWatch() -> ConnectionWatchCounts? {
         watchdog?.counts
     }
@@ -924,58 +964,133 @@ extension PostgresStore {
 
     /// The chain's head; `lock` takes its row until the transaction ends (every ledger write does).
     static func head(_ connection: PostgresConnection, lock: Bool = false, logger: Logger) async throws -> Head {
-        let sql = "SELECT last_seq, last_hash, horizon FROM ledger_head WHERE id = 1" + (lock ? " FOR UPDATE" : "")
-        guard let row = try await connection.perform(PostgresQuery(unsafeSQL: sql), logger: logger).collect().first else {
+        try await head(connection, lock: lock, entry: nil, logger: logger).head
+    }
+
+    /// The chain's head and, when `entry` is given, the hash the ledger holds at that seq (nil
+    /// when it has none), in one statement: the entry is read in the statement's snapshot, which
+    /// holds every entry committed before the statement began (also when `lock` waits).
+    static func head(_ connection: PostgresConnection, lock: Bool, entry: Int64?, logger: Logger) async throws -> (
+        head: Head, hashAtEntry: [UInt8]?
+    ) {
+        let query: PostgresQuery =
+            lock
+            ? """
+            SELECT last_seq, last_hash, horizon, (SELECT hash FROM ledger WHERE seq = \(entry)) FROM ledger_head WHERE id = 1 FOR UPDATE
+            """
+            : """
+            SELECT last_seq, last_hash, horizon, (SELECT hash FROM ledger WHERE seq = \(entry)) FROM ledger_head WHERE id = 1
+            """
+        guard let row = try await connection.perform(query, logger: logger).collect().first else {
             throw StoreError.corrupt("the database has no ledger head")
         }
-        let (seq, hash, horizon) = try row.decode((Int64, ByteBuffer, Int64?).self)
-        return Head(lastSeq: seq, lastHash: Array(buffer: hash), horizon: horizon.map(Instant.init(microseconds:)))
+        let (seq, hash, horizon, entryHash) = try row.decode((Int64, ByteBuffer, Int64?, ByteBuffer?).self)
+        return (
+            Head(lastSeq: seq, lastHash: Array(buffer: hash), horizon: horizon.map(Instant.init(microseconds:))),
+            entryHash.map { Array(buffer: $0) }
+        )
     }
 
     /// Locks the chain's head for this transaction (every ledger write does), timing the wait.
     ///
-    /// A head behind one this store saw (``noteHead(_:)``) means the database lost committed
-    /// entries under the running server — a failover to a replica that had not received them, a
-    /// restore from a backup. Every cached timeline and the policy history may then hold entries
-    /// the ledger no longer has (and whose seqs new entries will take), so they are dropped, the
-    /// operator is told, and this write is refused `store_unavailable` (it may have been
-    /// validated against them); the next one starts from the ledger as it is.
+    /// The same statement reads the ledger's entry at the seq of the newest entry this store saw
+    /// committed (``seenHead``). When the ledger no longer has it as seen, the database lost
+    /// committed entries under the running server — a failover to a replica that had not
+    /// received them, a restore from a backup — whatever was written since: this write is
+    /// refused `store_unavailable` (it may have been validated against the lost entries) after
+    /// ``noticeLoss(_:)``; the next one starts from the ledger as it is.
     func lockHead(_ connection: PostgresConnection) async throws -> Head {
         let started = ContinuousClock.now
-        let head = try await Self.head(connection, lock: true, logger: logger)
+        let seen = seenHead.withLock { $0 }
+        let (head, hashAtSeen) = try await Self.head(connection, lock: true, entry: seen?.seq, logger: logger)
         lockWaits.record(seconds: (ContinuousClock.now - started).inSeconds)
-        if let seen = noteHead(head) {
-            timelines.removeAll()
-            policyCache.withLock { $0 = nil }
-            logger.error(
-                "the database's ledger is behind what this server saw committed (its head is entry \(head.lastSeq); entry \(seen) was seen): committed entries were lost (a failover to a replica that lacked them, or a restore from a backup); cached timelines dropped. Check it with `assent ledger verify --checkpoint`."
-            )
+        if let loss = note(head, seen: seen, hashAtSeen: hashAtSeen) {
+            noticeLoss(loss)
             throw StoreError.unavailable("the database's ledger went back (entries were lost); try again")
         }
         return head
     }
 
-    /// Notes a head read under the chain's lock (reads under the lock come in the ledger's
-    /// order). Returns the seq of the newest head seen before when `head` is behind it (an older
-    /// seq, or the same seq with another hash), and from then on takes `head` as the newest.
-    func noteHead(_ head: Head) -> Int64? {
-        seenHead.withLock { seen in
-            guard let before = seen else {
-                seen = head
-                return nil
-            }
-            let wentBack = head.lastSeq < before.lastSeq || (head.lastSeq == before.lastSeq && head.lastHash != before.lastHash)
-            if wentBack || head.lastSeq > before.lastSeq { seen = head }
-            return wentBack ? before.lastSeq : nil
+    /// An entry of the ledger as this store saw it committed.
+    struct SeenEntry: Equatable, Sendable {
+        var seq: Int64
+        var hash: [UInt8]
+    }
+
+    /// Entries this store saw committed that the database no longer has.
+    struct LedgerLoss: Equatable, Sendable {
+        /// The newest entry seen.
+        var seen: Int64
+        /// The database's head when the loss was noticed.
+        var head: Int64
+
+        /// Whether the database whose head is `head`, and whose ledger holds `hashAtSeen` at the
+        /// seq of `seen` (nil: nothing there), lost `seen` (read in a snapshot taken after `seen`
+        /// was noted: a head behind it, or another entry in its place).
+        static func find(seen: SeenEntry?, head: Head, hashAtSeen: [UInt8]?) -> LedgerLoss? {
+            guard let seen else { return nil }
+            if head.lastSeq >= seen.seq && hashAtSeen == seen.hash { return nil }
+            return LedgerLoss(seen: seen.seq, head: head.lastSeq)
         }
     }
 
-    /// Notes a head this store committed. Only ever moves the newest head seen forward: two
-    /// batches commit at once, and the first's note may come after the second's lock read.
-    func noteCommitted(_ head: Head) {
-        seenHead.withLock { seen in
-            if seen == nil || head.lastSeq > seen!.lastSeq { seen = head }
+    /// Notes `head`, read with the ledger's hash at `seen`'s seq (``LedgerLoss/find(seen:head:hashAtSeen:)``):
+    /// the loss when there is one (and `head` is taken as the newest seen from then on); else
+    /// `head` is noted when it is newer than what was seen.
+    func note(_ head: Head, seen: SeenEntry?, hashAtSeen: [UInt8]?) -> LedgerLoss? {
+        let loss = LedgerLoss.find(seen: seen, head: head, hashAtSeen: hashAtSeen)
+        let entry = SeenEntry(seq: head.lastSeq, hash: head.lastHash)
+        seenHead.withLock { newest in
+            if loss != nil || newest == nil || head.lastSeq > newest!.seq { newest = entry }
         }
+        return loss
+    }
+
+    /// Notes an entry committed (by this store, or announced by another server): it only ever
+    /// moves the newest entry seen forward (two batches commit at once, and the first's note may
+    /// come after the second's lock read; announcements come after commits). Returns the loss
+    /// when the entry is one seen with another hash.
+    @discardableResult
+    func noteCommitted(seq: Int64, hash: [UInt8]) -> LedgerLoss? {
+        seenHead.withLock { newest -> LedgerLoss? in
+            if let seen = newest, seen.seq == seq, seen.hash != hash {
+                newest = SeenEntry(seq: seq, hash: hash)
+                return LedgerLoss(seen: seq, head: seq)
+            }
+            if newest == nil || seq > newest!.seq { newest = SeenEntry(seq: seq, hash: hash) }
+            return nil
+        }
+    }
+
+    /// Notes a head this store committed (``noteCommitted(seq:hash:)``).
+    func noteCommitted(_ head: Head) {
+        noteCommitted(seq: head.lastSeq, hash: head.lastHash)
+    }
+
+    /// The database lost entries this store saw committed: every cached timeline and the policy
+    /// history may hold entries the ledger no longer has (and whose seqs new entries take), so
+    /// they are dropped, and the operator is told (an error logged, `/metrics` counts it).
+    func noticeLoss(_ loss: LedgerLoss) {
+        timelines.removeAll()
+        policyCache.withLock { $0 = nil }
+        lossesNoticed.withLock { $0 += 1 }
+        logger.error(
+            "the database's ledger no longer holds entry \(loss.seen) as this server saw it committed (its head is now entry \(loss.head)): entries were lost (a failover to a replica that lacked them, a backup put back) or changed; cached timelines dropped. Check it with `assent ledger verify --checkpoint`."
+        )
+    }
+
+    /// Reads the chain's head and the ledger's entry at the newest seen, outside any write:
+    /// notices a loss where no write of this store would (a server that only reads). Called when
+    /// listening for writes starts again (a failover or a restore ends every session) and every
+    /// ``Configuration/lossCheck``.
+    /// - Returns: the loss noticed, if any.
+    @discardableResult
+    func checkSeenEntry(_ connection: PostgresConnection) async throws -> LedgerLoss? {
+        let seen = seenHead.withLock { $0 }
+        let (head, hashAtSeen) = try await Self.head(connection, lock: false, entry: seen?.seq, logger: logger)
+        let loss = note(head, seen: seen, hashAtSeen: hashAtSeen)
+        if let loss { noticeLoss(loss) }
+        return loss
     }
 
     /// ``saveHead(_:_:logger:)`` in a ``transaction(_:_:)``, which notes the head as this

@@ -651,6 +651,8 @@ struct ServiceRouteTests {
             // And the watch over connections to a database that may vanish (none closed here).
             #expect(metrics.text.contains("\nassent_db_connections_closed_total 0\n") == (backend == .postgres))
             #expect(metrics.text.contains("# TYPE assent_db_connection_checks_total counter") == (backend == .postgres))
+            // And losses of ledger entries noticed (none here).
+            #expect(metrics.text.contains("\nassent_db_ledger_losses_total 0\n") == (backend == .postgres))
             if backend == .postgres {
                 #expect(metrics.text.contains(#"assent_chain_lock_wait_seconds{quantile="0.99"} "#))
                 #expect(!metrics.text.contains("assent_chain_lock_wait_seconds_count 0\n"))
