@@ -2,6 +2,7 @@ import AssentStore
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 // Every statement the store sends goes through `perform` (or `copy`), never PostgresNIO's `query`,
 // `execute` or `copyFrom` directly (`scripts/test` refuses them in this module, before it builds).
@@ -30,6 +31,7 @@ extension PostgresConnection {
     {
         try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop)) {
             try refuseIfClosed()
+            LeaseWrites.current?.noteWritten()
             return try await self.query(query, logger: logger, file: file, line: line)
         }
     }
@@ -42,6 +44,7 @@ extension PostgresConnection {
     ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, Statement.Row> {
         try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop)) {
             try refuseIfClosed()
+            LeaseWrites.current?.noteWritten()
             return try await self.execute(statement, logger: logger, file: file, line: line)
         }
     }
@@ -55,6 +58,7 @@ extension PostgresConnection {
     ) async throws {
         try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop)) {
             try refuseIfClosed()
+            LeaseWrites.current?.noteWritten()
             try await self.copyFrom(table: table, columns: columns, logger: logger, file: file, line: line) { writer in
                 try await withTaskExecutorPreference(globalConcurrentExecutor) { try await writeData(writer) }
             }
@@ -65,7 +69,34 @@ extension PostgresConnection {
     /// turn of the loop, a write reaches the connection's handler, which answers it.
     private func refuseIfClosed() throws {
         assert(eventLoop.inEventLoop, "a statement must be checked and written on its connection's loop")
-        if isClosed { throw StoreError.unavailable("the database connection was closed") }
+        if isClosed { throw StoreError.connectionClosed }
+    }
+}
+
+extension StoreError {
+    /// A statement refused before it was sent: its connection had closed.
+    static let connectionClosed = StoreError.unavailable("the database connection was closed")
+}
+
+/// Whether a lease (``PostgresStore/connection(_:)``) sent any statement — it, or a lease made
+/// within it (which it may depend on): one that sent nothing may run again on another connection.
+final class LeaseWrites: Sendable {
+    @TaskLocal static var current: LeaseWrites?
+
+    private let sent = Atomic(false)
+    private let enclosing: LeaseWrites?
+
+    init(within enclosing: LeaseWrites?) { self.enclosing = enclosing }
+
+    var written: Bool { sent.load(ordering: .acquiring) }
+
+    /// A statement is being sent: noted here and in every enclosing lease.
+    func noteWritten() {
+        var lease: LeaseWrites? = self
+        while let current = lease {
+            current.sent.store(true, ordering: .releasing)
+            lease = current.enclosing
+        }
     }
 }
 

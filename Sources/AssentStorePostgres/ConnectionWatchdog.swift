@@ -111,9 +111,14 @@ final class ConnectionWatchdog: Sendable {
         }
         defer { _ = state.withLock { $0.leases.removeValue(forKey: token) } }
         if !known {
-            var found: Session?
-            for try await (pid, start) in try await connection.perform(Self.sessionQuery, logger: logger).decode((Int32, Int64).self) {
-                found = Session(pid: pid, serverStart: start)
+            // Not a statement of the lease's (nor of a lease it is made within): it changes nothing,
+            // so a lease refused after it may still run again (PostgresStore.connection).
+            let found = try await LeaseWrites.$current.withValue(nil) {
+                var found: Session?
+                for try await (pid, start) in try await connection.perform(Self.sessionQuery, logger: logger).decode((Int32, Int64).self) {
+                    found = Session(pid: pid, serverStart: start)
+                }
+                return found
             }
             if let found {
                 let id = ObjectIdentifier(connection)

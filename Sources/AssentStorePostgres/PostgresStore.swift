@@ -36,6 +36,9 @@ public final class PostgresStore: Store {
     let seenHead = Mutex<SeenEntry?>(nil)
     /// Times this store noticed that the database lost entries it saw committed.
     let lossesNoticed = Mutex(0)
+    /// Leases whose connection the database had ended before they sent anything, run again on
+    /// another (``connection(_:)``).
+    let closedBeforeWriting = Mutex(0)
     /// Heads moved in transactions not yet committed, by connection (``moveHead(_:_:)``): noted
     /// as committed by ``transaction(_:_:)`` once they are.
     let pendingHeads = Mutex<[ObjectIdentifier: Head]>([:])
@@ -695,12 +698,39 @@ public final class PostgresStore: Store {
 
     /// Runs `body` on a connection of the pool; waits at most ``Configuration/leaseTimeout`` for
     /// one. Failures of the database become ``StoreError``s; refusals of the rules pass through.
+    ///
+    /// A connection the database ended before `body` sent anything — a restart, a failover or
+    /// `pg_terminate_backend` ends every session, and the pool may lease one it has not yet seen
+    /// close — is given back and `body` runs again on another, within the same timeout and at most
+    /// once per connection the pool holds: nothing was written, so running again is safe (a
+    /// statement that was sent is never sent again; ``LeaseWrites``).
     func connection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + settings.leaseTimeout
+        var attempts = 0
+        while true {
+            attempts += 1
+            let writes = LeaseWrites(within: LeaseWrites.current)
+            do {
+                return try await lease(timeout: deadline - ContinuousClock.now, writes: writes, body)
+            } catch let error as StoreError
+                where error == .connectionClosed && !writes.written && attempts <= settings.maximumConnections
+                && ContinuousClock.now < deadline
+            {
+                closedBeforeWriting.withLock { $0 += 1 }
+                continue
+            }
+        }
+    }
+
+    /// One lease of ``connection(_:)``: `body` on a connection, its statements noted in `writes`.
+    private func lease<T: Sendable>(
+        timeout: Duration, writes: LeaseWrites, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         guard !closed.withLock({ $0 }) else { throw StoreError.unavailable("the store is closed") }
         let lease = LeaseState()
         let pools = self.pools
         let watchdog = self.watchdog
-        let timeout = settings.leaseTimeout
+        let leaseTimeout = settings.leaseTimeout
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
@@ -711,7 +741,7 @@ public final class PostgresStore: Store {
                             guard lease.start() else { throw StoreError.unavailable("the database did not answer in time") }
                             return try await ConnectionWatchdog.watching(watchdog, connection) {
                                 do {
-                                    return try await body(connection)
+                                    return try await LeaseWrites.$current.withValue(writes) { try await body(connection) }
                                 } catch {
                                     // A session that may not write (its server is a standby now, after a
                                     // failover, or was made read-only) never will: closed, so that the pool
@@ -726,7 +756,7 @@ public final class PostgresStore: Store {
                 group.addTask {
                     try await Task.sleep(for: timeout)
                     if lease.abandon() {
-                        throw StoreError.unavailable("the database did not answer within \(timeout)")
+                        throw StoreError.unavailable("the database did not answer within \(leaseTimeout)")
                     }
                     return nil
                 }

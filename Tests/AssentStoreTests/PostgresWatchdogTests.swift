@@ -130,6 +130,77 @@ struct PostgresWatchdogTests {
         } throws: { refused($0) }
     }
 
+    /// Runs `body` through `store.connection` with the lease's connection closed first on the
+    /// calls `closing` names (0 the first): the result or error, and how many times `body` ran.
+    static func lease<T: Sendable>(
+        _ store: PostgresStore, closing: @escaping @Sendable (Int) -> Bool = { $0 == 0 },
+        _ body: @escaping @Sendable (PostgresConnection, _ close: @Sendable () async throws -> Void) async throws -> T
+    ) async -> (Result<T, any Error>, calls: Int) {
+        let calls = Mutex(0)
+        let result: Result<T, any Error>
+        do {
+            result = .success(
+                try await store.connection { connection in
+                    let call = calls.withLock { calls in
+                        defer { calls += 1 }
+                        return calls
+                    }
+                    return try await body(connection) { if closing(call) { try await connection.close() } }
+                })
+        } catch {
+            result = .failure(error)
+        }
+        return (result, calls.withLock { $0 })
+    }
+
+    @Test(
+        "a lease whose connection the database ended before it sent anything runs again on another connection; one that sent a statement is never sent again",
+        .timeLimit(.minutes(2)))
+    func closedBeforeSending() async throws {
+        let (url, name) = try await PostgresTesting.freshDatabase()
+        defer { PostgresTesting.drop(name) }
+        let logger = Logger(label: "test")
+        var configuration = PostgresTesting.configuration()
+        configuration.maximumConnections = 3
+        try await PostgresTesting.withStore(url: url, configuration) { store in
+            func refused(_ result: Result<Int64?, any Error>) -> Bool {
+                if case .failure(let error) = result { return (error as? StoreError) == .connectionClosed }
+                return false
+            }
+            // Closed before its first statement: run again, answered.
+            let (answered, calls) = await Self.lease(store) { connection, close in
+                try await close()
+                return try await connection.perform("SELECT 42", logger: logger).collect().first?.decode(Int64.self)
+            }
+            #expect(try answered.get() == 42)
+            #expect(calls == 2)
+            #expect(store.closedBeforeWriting.withLock { $0 } == 1)
+            // Closed after a statement was sent: refused, never run again.
+            let (sentFirst, callsAfterSending) = await Self.lease(store) { connection, close in
+                _ = try await connection.perform("SELECT 1", logger: logger).collect()
+                try await close()
+                return try await connection.perform("SELECT 42", logger: logger).collect().first?.decode(Int64.self)
+            }
+            #expect(refused(sentFirst) && callsAfterSending == 1, "\(sentFirst)")
+            // A lease within it sent one (which the outer may depend on): not run again either.
+            let (inner, callsWithInner) = await Self.lease(store) { connection, close in
+                _ = try await store.connection { try await $0.perform("SELECT 1", logger: logger).collect() }
+                try await close()
+                return try await connection.perform("SELECT 42", logger: logger).collect().first?.decode(Int64.self)
+            }
+            #expect(refused(inner) && callsWithInner == 1, "\(inner)")
+            // Closed every time: given up after one try per connection of the pool, refused.
+            let (never, callsClosing) = await Self.lease(store, closing: { _ in true }) { connection, close in
+                try await close()
+                return try await connection.perform("SELECT 42", logger: logger).collect().first?.decode(Int64.self)
+            }
+            #expect(refused(never) && callsClosing == configuration.maximumConnections + 1, "\(never) after \(callsClosing)")
+            // The store goes on.
+            try await store.importLines(Lines.optedIn("a1"))
+            #expect(try await store.verifyLedger().ok)
+        }
+    }
+
     @Test(
         "a session the database ends while its lease sends statement after statement: every caller is answered, however the end falls between them",
         .timeLimit(.minutes(3)))
