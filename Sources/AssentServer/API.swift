@@ -111,7 +111,7 @@ struct API: Sendable {
             text += ServerMetrics.exposition(caches: app.cacheStatistics() + [authenticator.tokenCacheStatistics])
             text += ServerMetrics.exposition(chainLock: app.chainLockWaits(), appendHolds: app.appendLockHolds())
             text += ServerMetrics.exposition(connectionWatch: app.connectionWatch())
-            text += ServerMetrics.exposition(ledgerLosses: app.ledgerLossesNoticed())
+            text += ServerMetrics.exposition(recoveries: app.databaseRecoveries())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
         }

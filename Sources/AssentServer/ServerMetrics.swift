@@ -222,14 +222,17 @@ public final class ServerMetrics: Sendable {
             """.utf8)
     }
 
-    /// Times the store noticed that the database lost ledger entries it had seen committed.
-    static func exposition(ledgerLosses count: Int?) -> [UInt8] {
-        guard let count else { return [] }
+    /// What the store noticed of a database that moved under it, and did about it.
+    static func exposition(recoveries counts: DatabaseRecoveries?) -> [UInt8] {
+        guard let counts else { return [] }
         return Array(
             """
             # HELP assent_db_ledger_losses_total Times the database was found to have lost ledger entries this server saw committed (a failover to a replica that lacked them, a backup put back)
             # TYPE assent_db_ledger_losses_total counter
-            assent_db_ledger_losses_total \(count)
+            assent_db_ledger_losses_total \(counts.ledgerLosses)
+            # HELP assent_db_leases_run_again_total Requests whose connection the database had ended before they sent anything (a restart, a failover), run again on another connection
+            # TYPE assent_db_leases_run_again_total counter
+            assent_db_leases_run_again_total \(counts.leasesRunAgain)
 
             """.utf8)
     }

@@ -61,7 +61,7 @@ public final class AssentApp: Sendable {
     public func appendLockHolds() -> LockWaitStatistics? { store.appendLockHolds() }
     /// The store's watch over connections to a database that may vanish (PostgreSQL).
     public func connectionWatch() -> ConnectionWatchCounts? { store.connectionWatch() }
-    public func ledgerLossesNoticed() -> Int? { store.ledgerLossesNoticed() }
+    public func databaseRecoveries() -> DatabaseRecoveries? { store.databaseRecoveries() }
 
     public func close() async throws { try await store.close() }
 

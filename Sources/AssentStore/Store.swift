@@ -200,10 +200,9 @@ public protocol Store: LedgerReading, LedgerWriting, LedgerAudit, RunStore, KeyS
     /// done since it opened (nil where there is none: SQLite, or PostgreSQL with it off).
     func connectionWatch() -> ConnectionWatchCounts?
 
-    /// Times the store noticed that the database lost ledger entries it had seen committed (a
-    /// failover to a replica that lacked them, a backup put back under it); nil where the store
-    /// cannot be moved under a running server (SQLite).
-    func ledgerLossesNoticed() -> Int?
+    /// What the store noticed of a database that moved under it and did about it (nil where the
+    /// database cannot move under a running server: SQLite).
+    func databaseRecoveries() -> DatabaseRecoveries?
 
     /// Calls `onWrite` after every ledger write that commits on this database, whoever made it
     /// (another process, another server), until the store closes; also once each time it starts
@@ -217,8 +216,23 @@ extension Store {
     public func chainLockWaits() -> LockWaitStatistics? { nil }
     public func appendLockHolds() -> LockWaitStatistics? { nil }
     public func connectionWatch() -> ConnectionWatchCounts? { nil }
-    public func ledgerLossesNoticed() -> Int? { nil }
+    public func databaseRecoveries() -> DatabaseRecoveries? { nil }
     public func watchLedgerWrites(_ onWrite: @escaping @Sendable () -> Void) -> Bool { false }
+}
+
+/// What a store noticed of a database that moved under it (a failover, a restart, a backup put
+/// back), since it opened.
+public struct DatabaseRecoveries: Sendable, Equatable {
+    /// Times the database was found to have lost ledger entries the store saw committed.
+    public var ledgerLosses: Int
+    /// Requests whose connection the database had ended before they sent anything, run again on
+    /// another connection.
+    public var leasesRunAgain: Int
+
+    public init(ledgerLosses: Int, leasesRunAgain: Int) {
+        self.ledgerLosses = ledgerLosses
+        self.leasesRunAgain = leasesRunAgain
+    }
 }
 
 /// A store's checks of connections that waited long on the database, and the connections it

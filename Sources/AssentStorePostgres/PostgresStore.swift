@@ -684,7 +684,9 @@ public final class PostgresStore: Store {
 
     public func chainLockWaits() -> LockWaitStatistics? { lockWaits.statistics }
     public func appendLockHolds() -> LockWaitStatistics? { appendHolds.statistics }
-    public func ledgerLossesNoticed() -> Int? { lossesNoticed.withLock { $0 } }
+    public func databaseRecoveries() -> DatabaseRecoveries? {
+        DatabaseRecoveries(ledgerLosses: lossesNoticed.withLock { $0 }, leasesRunAgain: closedBeforeWriting.withLock { $0 })
+    }
 
     public func connectionWatch() -> ConnectionWatchCounts? {
         watchdog?.counts

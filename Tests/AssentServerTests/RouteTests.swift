@@ -653,6 +653,7 @@ struct ServiceRouteTests {
             #expect(metrics.text.contains("# TYPE assent_db_connection_checks_total counter") == (backend == .postgres))
             // And losses of ledger entries noticed (none here).
             #expect(metrics.text.contains("\nassent_db_ledger_losses_total 0\n") == (backend == .postgres))
+            #expect(metrics.text.contains("# TYPE assent_db_leases_run_again_total counter") == (backend == .postgres))
             if backend == .postgres {
                 #expect(metrics.text.contains(#"assent_chain_lock_wait_seconds{quantile="0.99"} "#))
                 #expect(!metrics.text.contains("assent_chain_lock_wait_seconds_count 0\n"))

@@ -107,11 +107,11 @@ struct PostgresLedgerLossTests {
             #expect(store.timelines.statistics.entries >= 1)
             await #expect { try await Self.importing(store, Lines.optedIn("a3", conversation: "c3")) } throws: { Self.isRefusal($0) }
             #expect(store.timelines.statistics.entries == 0)
-            #expect(store.ledgerLossesNoticed() == 1)
+            #expect(store.lossesNoticed.withLock { $0 } == 1)
             // The next write starts from the ledger as it is.
             try await Self.importing(store, Lines.optedIn("a3", conversation: "c3"))
             #expect(try await store.verifyLedger().ok)
-            #expect(store.ledgerLossesNoticed() == 1)
+            #expect(store.lossesNoticed.withLock { $0 } == 1)
         }
     }
 
@@ -131,10 +131,10 @@ struct PostgresLedgerLossTests {
             try await PostgresTesting.withStore(url: url, Self.configuration()) { other in
                 try await other.importLines(Lines.optedIn("b1", conversation: "d1") + Lines.optedIn("b2", conversation: "d2"))
                 #expect(try await other.lastSeq() > seen)
-                #expect(other.ledgerLossesNoticed() == 0)
+                #expect(other.lossesNoticed.withLock { $0 } == 0)
             }
             await #expect { try await store.importLines(Lines.optedIn("a3", conversation: "c3")) } throws: { Self.isRefusal($0) }
-            #expect(store.ledgerLossesNoticed() == 1)
+            #expect(store.lossesNoticed.withLock { $0 } == 1)
             try await store.importLines(Lines.optedIn("a3", conversation: "c3"))
             #expect(try await store.verifyLedger().ok)
         }
@@ -163,7 +163,7 @@ struct PostgresLedgerLossTests {
                 _ = try await reader.decisionInputs(account: "a1")
                 #expect(reader.timelines.statistics.entries >= 1)
                 try await Self.putBack(name + "_older", as: name)
-                try await waitUntil { reader.ledgerLossesNoticed() == 1 }
+                try await waitUntil { reader.lossesNoticed.withLock { $0 } == 1 }
                 #expect(reader.timelines.statistics.entries == 0)
             }
             // The writer notices too, at its next write.
@@ -188,7 +188,7 @@ struct PostgresLedgerLossTests {
                 _ = try await reader.decisionInputs(account: "a1")
                 #expect(reader.timelines.statistics.entries >= 1)
                 try await Self.loseEntries(after: kept, url: url)
-                try await waitUntil { reader.ledgerLossesNoticed()! >= 1 }
+                try await waitUntil { reader.lossesNoticed.withLock { $0 } >= 1 }
                 #expect(reader.timelines.statistics.entries == 0)
             }
         }
@@ -214,7 +214,7 @@ struct PostgresLedgerLossTests {
                     try await other.importLines([Lines.created("b1", "2025-09-02T00:00:00Z")])
                     #expect(try await other.lastSeq() == newest)
                 }
-                try await waitUntil { reader.ledgerLossesNoticed() == 1 }
+                try await waitUntil { reader.lossesNoticed.withLock { $0 } == 1 }
             }
         }
     }

@@ -174,7 +174,7 @@ struct PostgresWatchdogTests {
             }
             #expect(try answered.get() == 42)
             #expect(calls == 2)
-            #expect(store.closedBeforeWriting.withLock { $0 } == 1)
+            #expect(store.databaseRecoveries()?.leasesRunAgain == 1)
             // Closed after a statement was sent: refused, never run again.
             let (sentFirst, callsAfterSending) = await Self.lease(store) { connection, close in
                 _ = try await connection.perform("SELECT 1", logger: logger).collect()
