@@ -437,14 +437,20 @@ public final class PostgresStore: Store {
             return try await self.commit(requests)
         }
         if location.passwordFile != nil, let every = configuration.passwordCheck {
-            let watch = Task { [weak self] in
-                while !Task.isCancelled {
-                    do { try await Task.sleep(for: every) } catch { break }
-                    guard let self else { break }
-                    await self.reloadPassword()
-                }
-            }
+            let watch = periodically(every: every) { await $0.reloadPassword() }
             passwordWatch.withLock { $0 = watch }
+        }
+    }
+
+    /// Runs `work` every `interval` until cancelled or the store is gone (the task does not keep
+    /// it alive between runs).
+    func periodically(every interval: Duration, _ work: @escaping @Sendable (PostgresStore) async -> Void) -> Task<Void, Never> {
+        Task { [weak self] in
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: interval) } catch { break }
+                guard let self else { break }
+                await work(self)
+            }
         }
     }
 
@@ -644,13 +650,7 @@ public final class PostgresStore: Store {
         }
         // A loss that ends no session (a restore into the same database) is noticed within this.
         let check = settings.lossCheck.map { every in
-            Task { [weak self] in
-                while !Task.isCancelled {
-                    do { try await Task.sleep(for: every) } catch { break }
-                    guard let self else { break }
-                    _ = try? await self.connection { try await self.checkSeenEntry($0) }
-                }
-            }
+            periodically(every: every) { store in _ = try? await store.connection { try await store.checkSeenEntry($0).loss } }
         }
         let tasks = [listener] + (check.map { [$0] } ?? [])
         let accepted = listeners.withLock { listeners -> Bool in
@@ -1005,14 +1005,9 @@ extension PostgresStore {
     static func head(_ connection: PostgresConnection, lock: Bool, entry: Int64?, logger: Logger) async throws -> (
         head: Head, hashAtEntry: [UInt8]?
     ) {
-        let query: PostgresQuery =
-            lock
-            ? """
-            SELECT last_seq, last_hash, horizon, (SELECT hash FROM ledger WHERE seq = \(entry)) FROM ledger_head WHERE id = 1 FOR UPDATE
-            """
-            : """
-            SELECT last_seq, last_hash, horizon, (SELECT hash FROM ledger WHERE seq = \(entry)) FROM ledger_head WHERE id = 1
-            """
+        var query: PostgresQuery =
+            "SELECT last_seq, last_hash, horizon, (SELECT hash FROM ledger WHERE seq = \(entry)) FROM ledger_head WHERE id = 1"
+        if lock { query.sql += " FOR UPDATE" }
         guard let row = try await connection.perform(query, logger: logger).collect().first else {
             throw StoreError.corrupt("the database has no ledger head")
         }
@@ -1033,13 +1028,9 @@ extension PostgresStore {
     /// ``noticeLoss(_:)``; the next one starts from the ledger as it is.
     func lockHead(_ connection: PostgresConnection) async throws -> Head {
         let started = ContinuousClock.now
-        let seen = seenHead.withLock { $0 }
-        let (head, hashAtSeen) = try await Self.head(connection, lock: true, entry: seen?.seq, logger: logger)
+        let (head, loss) = try await checkSeenEntry(connection, lock: true)
         lockWaits.record(seconds: (ContinuousClock.now - started).inSeconds)
-        if let loss = note(head, seen: seen, hashAtSeen: hashAtSeen) {
-            noticeLoss(loss)
-            throw StoreError.unavailable("the database's ledger went back (entries were lost); try again")
-        }
+        if loss != nil { throw StoreError.unavailable("the database's ledger went back (entries were lost); try again") }
         return head
     }
 
@@ -1111,18 +1102,18 @@ extension PostgresStore {
         )
     }
 
-    /// Reads the chain's head and the ledger's entry at the newest seen, outside any write:
-    /// notices a loss where no write of this store would (a server that only reads). Called when
-    /// listening for writes starts again (a failover or a restore ends every session) and every
-    /// ``Configuration/lossCheck``.
-    /// - Returns: the loss noticed, if any.
+    /// Reads the chain's head (taking its lock when `lock`) and the ledger's entry at the newest
+    /// seen, notes the head and notices a loss (``noticeLoss(_:)``). Unlocked, outside any write,
+    /// it notices a loss where no write of this store would (a server that only reads): called
+    /// when listening for writes starts again (a failover or a restore ends every session) and
+    /// every ``Configuration/lossCheck``.
     @discardableResult
-    func checkSeenEntry(_ connection: PostgresConnection) async throws -> LedgerLoss? {
+    func checkSeenEntry(_ connection: PostgresConnection, lock: Bool = false) async throws -> (head: Head, loss: LedgerLoss?) {
         let seen = seenHead.withLock { $0 }
-        let (head, hashAtSeen) = try await Self.head(connection, lock: false, entry: seen?.seq, logger: logger)
+        let (head, hashAtSeen) = try await Self.head(connection, lock: lock, entry: seen?.seq, logger: logger)
         let loss = note(head, seen: seen, hashAtSeen: hashAtSeen)
         if let loss { noticeLoss(loss) }
-        return loss
+        return (head, loss)
     }
 
     /// ``saveHead(_:_:logger:)`` in a ``transaction(_:_:)``, which notes the head as this
