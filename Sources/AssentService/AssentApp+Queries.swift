@@ -118,13 +118,9 @@ extension AssentApp {
     /// and retention, and the runs that hold its data.
     public func accountExport(account: AccountID, at instant: Instant) async throws -> AccountExport {
         let timeline = try await existingTimeline(of: account)
-        var entries: [AccountExport.Entry] = []
-        for record in try await store.ledgerEntries(ofAccount: account) {
-            entries.append(
-                AccountExport.Entry(record: record, text: record.contentSha256 == nil ? nil : try await store.content(ofEntry: record.seq)))
-        }
         return AccountExport(
-            account: account, at: instant, choice: timeline.choices.last?.value, entries: entries,
+            account: account, at: instant, choice: timeline.choices.last?.value,
+            entries: try await store.ledgerEntriesWithContent(ofAccount: account),
             conversations: try await conversationStatuses(of: timeline, at: instant), runs: try await store.lineage(account: account),
             prompt: try? PolicyEngine(policies: try await store.policyHistory()).prompt(timeline, at: instant))
     }
@@ -133,10 +129,7 @@ extension AssentApp {
 /// Everything Assent holds on an account, as its owner may download it.
 public struct AccountExport: Sendable {
     /// A ledger entry with the text of its exchange or comment while it is stored.
-    public struct Entry: Sendable {
-        public var record: LedgerRecord
-        public var text: String?
-    }
+    public typealias Entry = StoredEntry
 
     public var account: AccountID
     public var at: Instant

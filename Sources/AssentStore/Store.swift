@@ -31,6 +31,11 @@ public protocol LedgerReading: Sendable {
     /// Every ledger entry of an account (its events, purges included), in ledger order.
     func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord]
 
+    /// Every ledger entry of an account with the stored text of its exchange or comment (nil when
+    /// it has none or it was purged), in ledger order, read in one statement (one snapshot, one
+    /// round trip whatever the account's size): what its owner downloads.
+    func ledgerEntriesWithContent(ofAccount account: AccountID) async throws -> [StoredEntry]
+
     /// The entries of these kinds with a sequence number in `(after, after + scanning]`, at most
     /// `limit`, in sequence order, read from one snapshot: a page of the change feed whose work is
     /// bounded however sparse the kinds are.

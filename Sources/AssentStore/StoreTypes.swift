@@ -1,5 +1,17 @@
 public import AssentCore
 
+/// A ledger entry with the text of its exchange or comment while it is stored.
+public struct StoredEntry: Hashable, Sendable {
+    public var record: LedgerRecord
+    /// The stored text; nil for an entry without content or whose content was purged.
+    public var text: String?
+
+    public init(record: LedgerRecord, text: String?) {
+        self.record = record
+        self.text = text
+    }
+}
+
 /// What a training run is for (SPEC §1).
 public enum RunPurpose: String, CaseIterable, Hashable, Sendable {
     case modelTraining = "model-training"

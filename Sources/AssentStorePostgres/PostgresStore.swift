@@ -1313,6 +1313,23 @@ extension PostgresStore {
         }
     }
 
+    public func ledgerEntriesWithContent(ofAccount account: AccountID) async throws -> [StoredEntry] {
+        try await rows(
+            """
+            SELECT l.seq, l.at, l.actor, l.kind, l.account, l.body, l.content_sha256, c.text
+            FROM ledger l LEFT JOIN content c ON c.seq = l.seq WHERE l.account = \(account) ORDER BY l.seq
+            """
+        ).map { row in
+            let (seq, at, actor, kind, account, body, digest, text) = try row.decode(
+                (Int64, Int64, String, String, String?, String, String?, String?).self)
+            return StoredEntry(
+                record: LedgerRecord(
+                    seq: seq, at: Instant(microseconds: at), actor: actor, kind: kind, account: account, body: body,
+                    contentSha256: digest),
+                text: text)
+        }
+    }
+
     public func ledgerEntries(after seq: Int64, kinds: [String], limit: Int, scanning: Int64) async throws -> LedgerPage {
         let logger = self.logger
         return try await transaction(.snapshot) { connection in

@@ -171,6 +171,25 @@ extension SQLiteStore {
         }
     }
 
+    public func ledgerEntriesWithContent(ofAccount account: AccountID) async throws -> [StoredEntry] {
+        try await reading { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT l.seq, l.at, l.actor, l.kind, l.account, l.body, l.content_sha256, c.text
+                    FROM ledger l LEFT JOIN content c ON c.seq = l.seq WHERE l.account = ? ORDER BY l.seq
+                    """,
+                arguments: [account]
+            ).map { row in
+                StoredEntry(
+                    record: LedgerRecord(
+                        seq: row[0], at: Instant(microseconds: row[1]), actor: row[2], kind: row[3], account: row[4], body: row[5],
+                        contentSha256: row[6]),
+                    text: row[7])
+            }
+        }
+    }
+
     public func ledgerEntries(after seq: Int64, kinds: [String], limit: Int, scanning: Int64) async throws -> LedgerPage {
         try await reading { db in
             let upper = min(seq + scanning, try Self.head(db).lastSeq)

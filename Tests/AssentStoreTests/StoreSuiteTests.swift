@@ -331,6 +331,25 @@ struct StoreSuiteTests {
         #expect(digests[0] == expected.finalize())
     }
 
+    @Test(
+        "an account's entries come with their stored text in one read: none for entries without content, none once purged",
+        arguments: Backend.all)
+    func entriesWithContent(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened in
+            let store = opened.store
+            try await store.importLines(Lines.optedInAndNeverChose)
+            #expect(
+                try await store.ledgerEntriesWithContent(ofAccount: "a1").map(\.text) == [nil, "hello from a1", nil, nil, "resumed by a1"])
+            _ = try await store.sweep(at: t("2025-10-01T00:00:00Z"), actor: "test", now: testNow)
+            let entries = try await store.ledgerEntriesWithContent(ofAccount: "a2")
+            #expect(entries.map(\.record) == (try await store.ledgerEntries(ofAccount: "a2")))
+            #expect(entries.map(\.record.kind) == ["account.created", "conversation.activity", "feedback.submitted", "content.purged"])
+            // c2's exchange was purged; the feedback's comment is kept five years.
+            #expect(entries.map(\.text) == [nil, nil, "kept five years", nil])
+            #expect(try await store.ledgerEntriesWithContent(ofAccount: "nobody").isEmpty)
+        }
+    }
+
     @Test("sweep purges content past retention, keeps tombstones, records the purge; purged content never returns", arguments: Backend.all)
     func sweep(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
