@@ -24,6 +24,7 @@ extension API {
         }
         router.get("/v1/me/receipts") { request, _ -> Response in
             let account = try await caller(request).requireUser()
+            try await throttleRead(account)
             return try await receiptsAnswer(account)
         }
         router.get("/v1/accounts/:account/receipts") { request, context -> Response in

@@ -67,6 +67,7 @@ extension API {
         }
         router.get("/v1/me/conversations") { request, _ -> Response in
             let account = try await caller(request).requireUser()
+            try await throttleRead(account)
             let now = clock.now()
             let statuses = try await app.conversations(of: account, at: now)
             for status in statuses { metrics.recordDecision(kind: "eligibility", outcome: status.decision.reason.rawValue) }
@@ -83,6 +84,7 @@ extension API {
         }
         router.get("/v1/me/export") { request, _ -> Response in
             let account = try await caller(request).requireUser()
+            try await throttleRead(account)
             let export = try await app.accountExport(account: account, at: clock.now()).json
             return export.response(headers: [.contentDisposition: "attachment; filename=\"assent-export.json\""])
         }
@@ -131,8 +133,18 @@ extension API {
     /// Refuses a user's write over their rate (one account cannot grow the ledger without bound).
     /// - Throws: 429 with `Retry-After`.
     func throttle(_ account: AccountID) async throws {
-        if let seconds = try await app.takeUserWriteToken(account: account, rate: userWriteRate, now: clock.now()) {
+        if let seconds = try await app.takeUserToken(account: account, bucket: .writes, rate: userWriteRate, now: clock.now()) {
             throw APIError.tooManyRequests(retryAfter: seconds)
+        }
+    }
+
+    /// Refuses a user's read whose cost grows with their account (export, conversations,
+    /// receipts) over their rate: one token holder cannot keep the database and the server
+    /// reading their account without bound.
+    /// - Throws: 429 with `Retry-After`.
+    func throttleRead(_ account: AccountID) async throws {
+        if let seconds = try await app.takeUserToken(account: account, bucket: .reads, rate: userReadRate, now: clock.now()) {
+            throw APIError.tooManyRequests(retryAfter: seconds, reading: true)
         }
     }
 

@@ -18,6 +18,9 @@ struct API: Sendable {
     let exports: ExportCache
     /// How fast one account may write through the user routes and pages (shared by every server on PostgreSQL).
     let userWriteRate: TokenRate
+    /// How fast one account may read what costs in proportion to its size (its export, its
+    /// conversations, its receipts), through the API and the pages.
+    let userReadRate: TokenRate
     /// Signs consent receipts with the deployment's `receipt-signing` key.
     let receipts: ReceiptSigner
     /// The deployment's pseudonyms (those of exports): the change feed's and the receipts' subjects.

@@ -19,11 +19,11 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.message = message
     }
 
-    /// Too many writes: try again after `seconds`.
-    static func tooManyRequests(retryAfter seconds: Int) -> APIError {
+    /// Too many writes (or costly reads): try again after `seconds`.
+    static func tooManyRequests(retryAfter seconds: Int, reading: Bool = false) -> APIError {
         var error = APIError(
             status: .tooManyRequests, code: "rate_limited",
-            message: "too many changes for this account; try again in \(seconds) s")
+            message: "too many \(reading ? "downloads and lists" : "changes") for this account; try again in \(seconds) s")
         error.headers[.retryAfter] = String(seconds)
         return error
     }

@@ -37,7 +37,7 @@ public enum AssentServer {
                 onKeyFetch: { metrics.recordKeyFetch(provider: $0, succeeded: $1) }),
             metrics: metrics, configuration: configuration,
             exports: ExportCache(root: configuration.exportDirectory, secrets: configuration.secrets),
-            userWriteRate: configuration.userWriteRate,
+            userWriteRate: configuration.userWriteRate, userReadRate: configuration.userReadRate,
             receipts: try ReceiptSigner(
                 seed: try await app.deploymentKey(named: "receipt-signing", secrets: configuration.secrets),
                 controller: configuration.controllerName, retiredKeys: configuration.retiredReceiptKeys),

@@ -54,6 +54,11 @@ public struct ServerConfiguration: Sendable {
     /// Writes per second one account may make through the user routes and pages, with a burst.
     /// Default 10/s, burst 30 (`ASSENT_USER_RATE`, as `10/30`); more answer 429 with `Retry-After`.
     public var userWriteRate = RateLimit(perSecond: 10, burst: 30)
+    /// Reads per second, with a burst, one account may make of what costs in proportion to its
+    /// size — its export, its conversations' list, its receipts, through the API or the pages.
+    /// Default 2/s, burst 30 (`ASSENT_USER_READ_RATE`, as `2/30`); more answer 429 with
+    /// `Retry-After`. Its prompt and settings are not limited (one cached timeline each).
+    public var userReadRate = RateLimit(perSecond: 2, burst: 30)
     /// The memory the process's caches may hold, split between them. Default 256 MiB
     /// (`ASSENT_CACHE_MB`).
     public var cacheBudget = CacheBudget(totalBytes: 256 << 20)
@@ -131,11 +136,10 @@ public struct ServerConfiguration: Sendable {
             guard configuration.idempotencyTTLSeconds > 0 else { throw .invalidArgument("ASSENT_IDEMPOTENCY_TTL must be positive") }
         }
         if let text = environment["ASSENT_USER_RATE"] {
-            let parts = text.split(separator: "/")
-            guard parts.count == 2, let rate = Double(parts[0]), let burst = Int(parts[1]), rate > 0, burst >= 1 else {
-                throw .invalidArgument("ASSENT_USER_RATE must be writes per second and a burst, like 10/30")
-            }
-            configuration.userWriteRate = RateLimit(perSecond: rate, burst: burst)
+            configuration.userWriteRate = try parseRate(text, name: "ASSENT_USER_RATE", of: "writes", example: "10/30")
+        }
+        if let text = environment["ASSENT_USER_READ_RATE"] {
+            configuration.userReadRate = try parseRate(text, name: "ASSENT_USER_READ_RATE", of: "reads", example: "2/30")
         }
         if let token = environment["ASSENT_METRICS_TOKEN"] {
             guard token.count >= 16, !token.contains(where: \.isWhitespace) else {
@@ -193,6 +197,20 @@ public struct ServerConfiguration: Sendable {
             }
         }
         return configuration
+    }
+
+    /// A rate with a burst, `RATE/BURST` (`10/30`: ten a second, thirty saved up at most). The
+    /// rate is between one a day and a million a second, the burst between 1 and a million: a
+    /// bucket that would take longer than ~30 years to fill, or an infinite rate, is refused.
+    public static func parseRate(_ text: String, name: String, of what: String, example: String) throws(AssentError) -> RateLimit {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let rate = Double(parts[0].trimmingCharacters(in: .whitespaces)),
+            let burst = Int(parts[1].trimmingCharacters(in: .whitespaces)),
+            rate.isFinite, rate >= 1.0 / 86_400, rate <= 1_000_000, (1...1_000_000).contains(burst)
+        else {
+            throw .invalidArgument("\(name) must be \(what) per second and a burst, like \(example), not \(text)")
+        }
+        return RateLimit(perSecond: rate, burst: burst)
     }
 
     /// A number of seconds, or a duration with a unit: `30s`, `15m`, `1h`, `2d`.

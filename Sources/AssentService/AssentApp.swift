@@ -372,11 +372,11 @@ public final class AssentApp: Sendable {
         try await store.serviceKey(secretSha256: digest)
     }
 
-    /// Takes one of `account`'s write tokens at `now` (the user routes' rate limit): from the
+    /// Takes one token of `account`'s `bucket` at `now` (the user routes' rate limits): from the
     /// bucket every server of the database shares on PostgreSQL, this process's on SQLite.
     /// - Returns: nil when taken, else the whole seconds until one is there.
-    public func takeUserWriteToken(account: AccountID, rate: TokenRate, now: Instant) async throws -> Int? {
-        try await store.takeToken(account: account, rate: rate, now: now)
+    public func takeUserToken(account: AccountID, bucket: RateBucket, rate: TokenRate, now: Instant) async throws -> Int? {
+        try await store.takeToken(account: account, bucket: bucket, rate: rate, now: now)
     }
 
     /// A secret of this deployment (from the secrets file when one is configured).

@@ -46,12 +46,29 @@ public struct TokenBucket: Sendable, Equatable {
     }
 }
 
-/// Per-account token buckets for a user's writes, where every server of the database sees them:
-/// with several servers on one database, an account gets one budget, not one per server.
+/// Which of an account's two budgets a user request draws from.
+public enum RateBucket: String, CaseIterable, Hashable, Sendable {
+    /// Writes through the user routes and pages: each grows the ledger.
+    case writes
+    /// Reads whose cost grows with the account (its export, its conversations' list, its
+    /// receipts): one token holder must not be able to keep the database reading without bound.
+    case reads
+}
+
+/// Per-account token buckets for a user's writes and costly reads, where every server of the
+/// database sees them: with several servers on one database, an account gets one budget of each
+/// kind, not one per server.
 public protocol RateBuckets: Sendable {
-    /// Takes one token from `account`'s bucket at `now`.
+    /// Takes one token from `account`'s `bucket` at `now`.
     /// - Returns: nil when taken, else the whole seconds (at least 1) until one is there.
-    func takeToken(account: AccountID, rate: TokenRate, now: Instant) async throws -> Int?
+    func takeToken(account: AccountID, bucket: RateBucket, rate: TokenRate, now: Instant) async throws -> Int?
+}
+
+extension RateBuckets {
+    /// Takes one token from `account`'s bucket of writes at `now`.
+    public func takeToken(account: AccountID, rate: TokenRate, now: Instant) async throws -> Int? {
+        try await takeToken(account: account, bucket: .writes, rate: rate, now: now)
+    }
 }
 
 /// Buckets in this process's memory: the store of a database one server holds (SQLite).

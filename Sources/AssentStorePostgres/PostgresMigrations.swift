@@ -336,5 +336,18 @@ enum PostgresMigrations {
                     RETURN NULL;
                 END $$;
                 """),
+        Migration(
+            version: 11, name: "the user routes' buckets of costly reads",
+            sql: """
+                -- A second bucket per account, for the user's reads whose cost grows with the
+                -- account (export, conversations, receipts): the shape of rate_buckets, its own table
+                -- so that servers of version 10, still running in a rolling upgrade, keep theirs.
+                CREATE UNLOGGED TABLE read_rate_buckets (
+                    account text COLLATE "C" PRIMARY KEY,
+                    tokens double precision NOT NULL,
+                    updated bigint NOT NULL,
+                    taken boolean NOT NULL
+                );
+                """),
     ]
 }

@@ -278,30 +278,44 @@ extension PostgresStore {
     static let rateBucketsCleanupMicros: Int64 = 60_000_000
 
     /// One prepared statement takes the token (``TakeTokenStatement``): every server of the
-    /// database takes from the one row of the account. About once a minute, this instance also
-    /// drops the buckets full again (as good as absent) — with a minute's margin for servers'
-    /// clocks.
-    public func takeToken(account: AccountID, rate: TokenRate, now: Instant) async throws -> Int? {
+    /// database takes from the one row of the account in the bucket's table. About once a minute,
+    /// this instance also drops that table's buckets full again (as good as absent) — with a
+    /// minute's margin for servers' clocks.
+    public func takeToken(account: AccountID, bucket: RateBucket, rate: TokenRate, now: Instant) async throws -> Int? {
+        switch bucket {
+        case .writes: try await takeToken(WriteBucketTable.self, account: account, rate: rate, now: now)
+        case .reads: try await takeToken(ReadBucketTable.self, account: account, rate: rate, now: now)
+        }
+    }
+
+    private func takeToken<Table: RateBucketTable>(
+        _: Table.Type, account: AccountID, rate: TokenRate, now: Instant
+    ) async throws -> Int? {
         let at = now.microseconds
         let logger = self.logger
         let row = try await connection { connection in
-            var taken: TakeTokenStatement.Row?
-            for try await row in try await connection.perform(TakeTokenStatement(account: account, rate: rate, now: at), logger: logger) {
+            var taken: TakeTokenStatement<Table>.Row?
+            for try await row in try await connection.perform(
+                TakeTokenStatement<Table>(account: account, rate: rate, now: at), logger: logger)
+            {
                 taken = row
             }
             return taken
         }
         guard let (tokens, taken) = row else {
-            throw StoreError.corrupt("the rate bucket of \(account) was not written")
+            throw StoreError.corrupt("the \(Table.bucket.rawValue) bucket of \(account) was not written")
         }
-        let due = rateBucketsCleanedAt.withLock { last in
+        let due = rateBucketsCleanedAt.withLock { cleaned in
+            let last = cleaned[Table.bucket, default: 0]
             guard at - last >= Self.rateBucketsCleanupMicros || at < last else { return false }
-            last = at
+            cleaned[Table.bucket] = at
             return true
         }
         if due {
             do {
-                _ = try await rows("DELETE FROM rate_buckets WHERE updated < \(at - rate.refillMicros - Self.rateBucketsCleanupMicros)")
+                var full = PostgresQuery(unsafeSQL: "DELETE FROM \(Table.table) WHERE updated < $1")
+                full.binds.append(at - rate.refillMicros - Self.rateBucketsCleanupMicros)
+                _ = try await rows(full)
             } catch {
                 logger.warning("could not drop full rate buckets: \(error)")
             }

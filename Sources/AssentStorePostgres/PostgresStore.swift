@@ -54,8 +54,9 @@ public final class PostgresStore: Store {
     /// the lock were found unmoved or moved under it.
     let landedBatches = LandedBatches()
     let planChecks = Mutex(AppendPlanChecks())
-    /// When this instance last dropped the rate buckets full again (``takeToken(account:rate:now:)``).
-    let rateBucketsCleanedAt = Mutex<Int64>(0)
+    /// When this instance last dropped each kind's rate buckets full again
+    /// (``takeToken(account:bucket:rate:now:)``).
+    let rateBucketsCleanedAt = Mutex<[RateBucket: Int64]>([:])
     /// The tasks listening for ledger writes (``watchLedgerWrites(_:)``), stopped by `close()`.
     let listeners = Mutex<[Task<Void, Never>]>([])
     /// Closes connections waiting on a database that vanished (``ConnectionWatchdog``).

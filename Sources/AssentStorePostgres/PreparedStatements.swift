@@ -76,20 +76,40 @@ struct AccountHeadStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode((Int64?, Int64).self) }
 }
 
-/// Takes one token from an account's rate bucket (``PostgresStore/takeToken(account:rate:now:)``):
+/// The table of one kind of rate bucket (``TakeTokenStatement``).
+protocol RateBucketTable: SendableMetatype {
+    static var bucket: RateBucket { get }
+    static var table: String { get }
+}
+
+/// The user routes' writes: `rate_buckets` (migration 9).
+enum WriteBucketTable: RateBucketTable {
+    static let bucket = RateBucket.writes
+    static let table = "rate_buckets"
+}
+
+/// The user routes' costly reads: `read_rate_buckets` (migration 11).
+enum ReadBucketTable: RateBucketTable {
+    static let bucket = RateBucket.reads
+    static let table = "read_rate_buckets"
+}
+
+/// Takes one token from an account's rate bucket (``PostgresStore/takeToken(account:bucket:rate:now:)``):
 /// refilled for the time since it was last taken from, as ``TokenBucket/take(_:now:)`` does (the
 /// same operations in the same order, in `float8`), in one statement every server of the
 /// database shares. `$1` the account, `$2` the burst, `$3` the rate per second, `$4` now.
-struct TakeTokenStatement: PostgresPreparedStatement {
-    static let name = "assent_take_token_1"
-    static let sql = """
-        INSERT INTO rate_buckets AS b (account, tokens, updated, taken) VALUES ($1, $2::float8 - 1, $4, true)
+struct TakeTokenStatement<Table: RateBucketTable>: PostgresPreparedStatement {
+    static var name: String { "assent_take_token_\(Table.bucket.rawValue)_1" }
+    static var sql: String {
+        """
+        INSERT INTO \(Table.table) AS b (account, tokens, updated, taken) VALUES ($1, $2::float8 - 1, $4, true)
         ON CONFLICT (account) DO UPDATE SET (tokens, updated, taken) = (
             SELECT CASE WHEN refilled >= 1 THEN refilled - 1 ELSE refilled END, greatest(b.updated, $4), refilled >= 1
             FROM (SELECT least($2::float8, b.tokens + greatest(0, $4::bigint - b.updated)::float8 / 1000000::float8 * $3::float8)
                 AS refilled) AS r)
         RETURNING tokens, taken
         """
+    }
     typealias Row = (tokens: Double, taken: Bool)
 
     var account: String

@@ -108,8 +108,11 @@ extension SQLiteStore {
 
     /// In this process's memory: a SQLite file is served by one server, and a table would add a
     /// write transaction to every user write.
-    public func takeToken(account: AccountID, rate: TokenRate, now: Instant) async throws -> Int? {
-        rateBuckets.take(account: account, rate: rate, now: now)
+    public func takeToken(account: AccountID, bucket: RateBucket, rate: TokenRate, now: Instant) async throws -> Int? {
+        switch bucket {
+        case .writes: writeBuckets.take(account: account, rate: rate, now: now)
+        case .reads: readBuckets.take(account: account, rate: rate, now: now)
+        }
     }
 
     /// How long a figures lease lasts at most (a computation over a large ledger takes minutes).

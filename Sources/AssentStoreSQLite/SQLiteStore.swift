@@ -16,8 +16,10 @@ public final class SQLiteStore: Store {
     let settings: Configuration
     /// The ingests' caches, added up (each ingest lives for one transaction).
     let ingestStatistics: Mutex<CacheStatistics>
-    /// The user routes' rate buckets: in this process (a SQLite file is served by one server).
-    let rateBuckets = LocalRateBuckets()
+    /// The user routes' rate buckets, writes and costly reads: in this process (a SQLite file is
+    /// served by one server).
+    let writeBuckets = LocalRateBuckets()
+    let readBuckets = LocalRateBuckets()
 
     /// Settings of the SQLite store: connections and the memory its caches may hold.
     public struct Configuration: Sendable {

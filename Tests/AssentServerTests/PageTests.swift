@@ -234,6 +234,28 @@ struct PageTests {
         #expect(try await fixture.store.ledgerEntries(ofAccount: "a2").allSatisfy { $0.kind != "conversation.deleted" })
     }
 
+    @Test("my data's list and downloads take from the account's bucket of costly reads: a page asking to try again, with Retry-After")
+    func myDataRateLimit() async throws {
+        let fixture = try await ServerFixture.make {
+            $0.returnOrigins = ["https://app.example.com"]
+            $0.userReadRate = RateLimit(perSecond: 0.5, burst: 2)
+        }
+        let token = try await fixture.token("a1")
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            _ = try await browser.get(client, "/signin?token=\(token)")
+            #expect(try await browser.get(client, "/my-data").status == 200)
+            #expect(try await browser.get(client, "/my-data/receipts").status == 200)
+            for path in ["/my-data", "/my-data/export", "/my-data/receipts"] {
+                let limited = try await browser.get(client, path)
+                #expect(limited.status == 429, "\(path)")
+                #expect(limited.headers[.retryAfter] == "2")
+                #expect(limited.text.contains("Please try again in a moment"))
+            }
+            #expect(try await browser.get(client, "/settings").status == 200)
+        }
+    }
+
     @Test("deleting the account takes a confirmation step, then signs out")
     func deleteAccount() async throws {
         let fixture = try await Self.fixture()
@@ -293,12 +315,14 @@ struct PageTests {
         #expect(try ServerConfiguration.fromEnvironment(["ASSENT_INSECURE_COOKIES": "1"]).secureCookies == false)
         let durations = try ServerConfiguration.fromEnvironment([
             "ASSENT_SWEEP_INTERVAL": "15m", "ASSENT_IDLE_TIMEOUT": "30", "ASSENT_IDEMPOTENCY_TTL": "2d", "ASSENT_USER_RATE": "5/20",
-            "ASSENT_DASHBOARD_INTERVAL": "2m",
+            "ASSENT_DASHBOARD_INTERVAL": "2m", "ASSENT_USER_READ_RATE": "0.5/4",
         ])
         #expect(durations.sweepIntervalSeconds == 900 && durations.idleTimeoutSeconds == 30 && durations.idempotencyTTLSeconds == 172_800)
         #expect(durations.dashboardIntervalSeconds == 120)
         #expect(try ServerConfiguration.fromEnvironment([:]).dashboardIntervalSeconds == 30)
         #expect(durations.userWriteRate == RateLimit(perSecond: 5, burst: 20))
+        #expect(durations.userReadRate == RateLimit(perSecond: 0.5, burst: 4))
+        #expect(try ServerConfiguration.fromEnvironment([:]).userReadRate == RateLimit(perSecond: 2, burst: 30))
         #expect(durations.keyChoiceSources == nil, "every source by default (SPEC §8)")
         #expect(durations.metricsToken == nil, "/metrics open by default")
         #expect(try ServerConfiguration.fromEnvironment(["ASSENT_METRICS_TOKEN": "0123456789abcdef"]).metricsToken == "0123456789abcdef")
@@ -311,6 +335,11 @@ struct PageTests {
             ["ASSENT_DASHBOARD_INTERVAL": "soon"], ["ASSENT_DASHBOARD_INTERVAL": "-5"],
             ["ASSENT_KEY_CHOICE_SOURCES": "signup,sneaky"], ["ASSENT_KEY_CHOICE_SOURCES": " , "],
             ["ASSENT_METRICS_TOKEN": "short"], ["ASSENT_METRICS_TOKEN": "0123456789 abcdef"],
+            // A rate whose bucket would take ~10^300 s to fill (its refill time overflowed), an
+            // infinite or empty rate, no burst, a third part.
+            ["ASSENT_USER_RATE": "1e-300/30"], ["ASSENT_USER_RATE": "inf/3"], ["ASSENT_USER_RATE": "nan/3"],
+            ["ASSENT_USER_READ_RATE": "2/0"], ["ASSENT_USER_READ_RATE": "/30"], ["ASSENT_USER_READ_RATE": "2/30/1"],
+            ["ASSENT_USER_READ_RATE": "0/30"],
         ] {
             #expect(throws: AssentError.self) { _ = try ServerConfiguration.fromEnvironment(bad) }
         }

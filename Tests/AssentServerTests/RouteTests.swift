@@ -143,6 +143,39 @@ struct UserRouteTests {
         }
     }
 
+    @Test(
+        "a user's costly reads (conversations, export, receipts) share a bucket per account apart from writes: 429 with Retry-After",
+        arguments: FixtureBackend.all)
+    func readRateLimit(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend) {
+            $0.userReadRate = RateLimit(perSecond: 1, burst: 3)
+            $0.userWriteRate = RateLimit(perSecond: 1, burst: 1)
+        }
+        let token = try await fixture.token("a1")
+        let other = try await fixture.token("a2")
+        try await fixture.test { client async throws in
+            #expect(try await client.call(.get, "/v1/me/conversations", bearer: token).status == 200)
+            #expect(try await client.call(.get, "/v1/me/export", bearer: token).status == 200)
+            #expect(try await client.call(.get, "/v1/me/receipts", bearer: token).status == 200)
+            for path in ["/v1/me/conversations", "/v1/me/export", "/v1/me/receipts"] {
+                let limited = try await client.call(.get, path, bearer: token)
+                #expect(limited.status == 429, "\(path)")
+                #expect(limited.code == "rate_limited")
+                #expect(limited.headers[.retryAfter] == "1")
+                #expect(limited.text.contains("downloads and lists"))
+            }
+            // Another account's reads, this account's cheap reads and its writes are not touched.
+            #expect(try await client.call(.get, "/v1/me/conversations", bearer: other).status == 200)
+            #expect(try await client.call(.get, "/v1/me/prompt", bearer: token).status == 200)
+            #expect(try await client.call(.get, "/v1/me/settings", bearer: token).status == 200)
+            #expect(try await client.call(.put, "/v1/me/settings", bearer: token, body: #"{"training":"off"}"#).status == 200)
+            // The bucket refills with time.
+            fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1_000_000))
+            #expect(try await client.call(.get, "/v1/me/export", bearer: token).status == 200)
+            #expect(try await client.call(.get, "/v1/me/export", bearer: token).status == 429)
+        }
+    }
+
     @Test("deleting a conversation marks it excluded; deleting twice is refused", arguments: FixtureBackend.all)
     func deleteConversation(backend: FixtureBackend) async throws {
         let fixture = try await ServerFixture.make(backend: backend)

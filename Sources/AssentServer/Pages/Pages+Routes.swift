@@ -184,6 +184,7 @@ extension Pages {
         router.get("/my-data/export") { request, _ -> Response in
             await handle {
                 let session = try session(request)
+                try await api.throttleRead(session.account)
                 let export = try await api.app.accountExport(account: session.account, at: api.clock.now()).json
                 var headers = securityHeaders
                 headers[.contentDisposition] = "attachment; filename=\"my-data.json\""
@@ -193,6 +194,7 @@ extension Pages {
         router.get("/my-data/receipts") { request, _ -> Response in
             await handle {
                 let session = try session(request)
+                try await api.throttleRead(session.account)
                 var headers = securityHeaders
                 headers[.contentDisposition] = "attachment; filename=\"consent-receipts.json\""
                 return try await api.receiptsAnswer(session.account, headers: headers)

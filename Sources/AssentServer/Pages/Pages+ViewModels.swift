@@ -61,6 +61,7 @@ extension Pages {
     }
 
     func myDataPage(session: PageSessions.Session, flash: String?) async throws -> Response {
+        try await api.throttleRead(session.account)
         let now = api.clock.now()
         let statuses = try await api.app.conversations(of: session.account, at: now)
         let rows: [[String: Any]] = statuses.map { status in

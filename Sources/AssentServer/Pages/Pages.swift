@@ -123,6 +123,10 @@ struct Pages: Sendable {
         } catch let error as StoreError where error.code == .unavailable {
             let api = APIError(error)
             return errorPage(PageError(status: api.status, heading: "Please try again in a moment", message: api.message))
+        } catch let error as APIError where error.status == .tooManyRequests {
+            var response = errorPage(PageError(status: error.status, heading: "Please try again in a moment", message: error.message))
+            response.headers[.retryAfter] = error.headers[.retryAfter]
+            return response
         } catch {
             let api = APIError.from(error)
             return errorPage(PageError(status: api.status, heading: "Something went wrong", message: api.message))
