@@ -2,6 +2,7 @@ import AssentCore
 import AssentStore
 import AssentService
 import Hummingbird
+import NIOCore
 
 // The signed-in user's routes: their own account only, named by the token's subject; writes are
 // stamped with the server's time and name the user as actor.
@@ -85,8 +86,8 @@ extension API {
         router.get("/v1/me/export") { request, _ -> Response in
             let account = try await caller(request).requireUser()
             try await throttleRead(account)
-            let export = try await app.accountExport(account: account, at: clock.now()).json
-            return export.response(headers: [.contentDisposition: "attachment; filename=\"assent-export.json\""])
+            return try await app.accountExport(account: account, at: clock.now())
+                .response(headers: [.contentDisposition: "attachment; filename=\"assent-export.json\""])
         }
         router.delete("/v1/me") { request, _ -> Response in
             let caller = try await caller(request)
@@ -159,5 +160,24 @@ extension API {
     func requireEmptyBody(_ request: Request) async throws {
         let text = try await bodyText(request).trimmingCharacters(in: .whitespacesAndNewlines)
         guard text.isEmpty || text == "{}" else { throw APIError.invalidArgument("this route takes no body") }
+    }
+}
+
+extension AccountExport {
+    /// The export as a JSON response written as it is read: a page of entries at a time, so a
+    /// large account's download holds neither all its text in memory nor one long database read.
+    /// A failure while writing (the database gone) ends the response unfinished, which the client
+    /// sees as a broken download, never as a complete one.
+    func response(headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        let export = self
+        return Response(
+            status: .ok, headers: fields,
+            body: ResponseBody { writer in
+                try await export.write { bytes in try await writer.write(ByteBuffer(bytes: bytes)) }
+                try await writer.write(ByteBuffer(bytes: [UInt8(ascii: "\n")]))
+                try await writer.finish(nil)
+            })
     }
 }

@@ -115,29 +115,80 @@ extension AssentApp {
 
     /// Everything Assent holds on an account: its ledger entries with the text of its stored
     /// exchanges and feedback (it is their data), its prompt and choice, each conversation's status
-    /// and retention, and the runs that hold its data.
+    /// and retention, and the runs that hold its data. The entries are read a page at a time as
+    /// the export is written (``AccountExport/write(pageEntries:_:)``): memory and each read stay
+    /// bounded whatever the account's size.
+    /// - Throws: `unknown_account` (before anything is written).
     public func accountExport(account: AccountID, at instant: Instant) async throws -> AccountExport {
         let timeline = try await existingTimeline(of: account)
         return AccountExport(
-            account: account, at: instant, choice: timeline.choices.last?.value,
-            entries: try await store.ledgerEntriesWithContent(ofAccount: account),
+            store: store, account: account, at: instant, choice: timeline.choices.last?.value,
+            seqs: try await store.ledgerSeqs(ofAccount: account),
             conversations: try await conversationStatuses(of: timeline, at: instant), runs: try await store.lineage(account: account),
             prompt: try? PolicyEngine(policies: try await store.policyHistory()).prompt(timeline, at: instant))
     }
 }
 
-/// Everything Assent holds on an account, as its owner may download it.
+/// Everything Assent holds on an account, as its owner may download it: what was decided when it
+/// was asked for, and its ledger entries' numbers, read with their text page by page as it is
+/// written out.
 public struct AccountExport: Sendable {
-    /// A ledger entry with the text of its exchange or comment while it is stored.
-    public typealias Entry = StoredEntry
-
+    let store: any Store
     public var account: AccountID
     public var at: Instant
     /// The choice in force last, nil before any.
     public var choice: ChoiceValue?
-    public var entries: [Entry]
+    /// The account's ledger entries when the export was asked for, ascending.
+    public var seqs: [Int64]
     public var conversations: [ConversationStatus]
     public var runs: [LineageRun]
     /// What the account must be asked now; nil for a deleted account.
     public var prompt: PromptDecision?
+
+    /// Entries read and written at a time.
+    public static let pageEntries = 500
+
+    /// Writes the export's JSON (`GET /v1/me/export`: keys in sorted order, as every JSON answer)
+    /// to `emit` in parts: everything before the entries, then each page of entries with their
+    /// stored text as it is read, then the rest. An entry purged meanwhile comes without its text.
+    public func write(pageEntries: Int = Self.pageEntries, _ emit: ([UInt8]) async throws -> Void) async throws {
+        precondition(pageEntries > 0, "a page holds an entry")
+        var head: [UInt8] = []
+        head.append(UInt8(ascii: "{"))
+        for (key, value) in [
+            ("account", JSONValue.string(account)), ("at", .string(at.rfc3339)), ("choice", choice.map { .string($0.rawValue) } ?? .null),
+            ("conversations", .array(conversations.map(\.json))),
+        ] {
+            JSONValue.writeString(key, to: &head)
+            head.append(UInt8(ascii: ":"))
+            value.write(to: &head)
+            head.append(UInt8(ascii: ","))
+        }
+        head.append(contentsOf: #""entries":["#.utf8)
+        try await emit(head)
+        var first = true
+        for start in stride(from: 0, to: seqs.count, by: pageEntries) {
+            let page = Array(seqs[start..<min(start + pageEntries, seqs.count)])
+            var out: [UInt8] = []
+            for entry in try await store.ledgerEntriesWithContent(ofAccount: account, seqs: page) {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                entry.record.ownerJSON(text: entry.text).write(to: &out)
+            }
+            if !out.isEmpty { try await emit(out) }
+        }
+        var tail: [UInt8] = [UInt8(ascii: "]")]
+        if let prompt {
+            tail.append(contentsOf: #","prompt":"#.utf8)
+            prompt.json.write(to: &tail)
+        }
+        tail.append(contentsOf: #","runs":"#.utf8)
+        JSONValue.array(
+            runs.map {
+                .object(["name": .string($0.name), "conversations": .strings($0.conversations), "feedback": .strings($0.feedback)])
+            }
+        ).write(to: &tail)
+        tail.append(UInt8(ascii: "}"))
+        try await emit(tail)
+    }
 }

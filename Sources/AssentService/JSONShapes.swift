@@ -143,25 +143,6 @@ extension AccountSettings {
     }
 }
 
-extension AccountExport {
-    /// `GET /v1/me/export` and the page's download: entries with the actor's kind and the stored
-    /// text, each conversation's status, the runs that hold the account's data, the prompt.
-    public var json: JSONValue {
-        var object: [String: JSONValue] = [
-            "account": .string(account), "at": .string(at.rfc3339),
-            "choice": choice.map { .string($0.rawValue) } ?? .null,
-            "entries": .array(entries.map { $0.record.ownerJSON(text: $0.text) }),
-            "conversations": .array(conversations.map(\.json)),
-            "runs": .array(
-                runs.map {
-                    .object(["name": .string($0.name), "conversations": .strings($0.conversations), "feedback": .strings($0.feedback)])
-                }),
-        ]
-        if let prompt { object["prompt"] = prompt.json }
-        return .object(object)
-    }
-}
-
 extension Change {
     /// One change of `GET /v1/changes` and `assent changes --json`.
     public var json: JSONValue {

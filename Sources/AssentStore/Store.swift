@@ -31,10 +31,14 @@ public protocol LedgerReading: Sendable {
     /// Every ledger entry of an account (its events, purges included), in ledger order.
     func ledgerEntries(ofAccount account: AccountID) async throws -> [LedgerRecord]
 
-    /// Every ledger entry of an account with the stored text of its exchange or comment (nil when
-    /// it has none or it was purged), in ledger order, read in one statement (one snapshot, one
-    /// round trip whatever the account's size): what its owner downloads.
-    func ledgerEntriesWithContent(ofAccount account: AccountID) async throws -> [StoredEntry]
+    /// The sequence numbers of an account's ledger entries, ascending (its index alone is read).
+    func ledgerSeqs(ofAccount account: AccountID) async throws -> [Int64]
+
+    /// The account's ledger entries of these sequence numbers (ascending), each with the stored
+    /// text of its exchange or comment (nil when it has none or it was purged), in one statement:
+    /// what its owner downloads, a page at a time. A number that is not one of the account's
+    /// entries is left out.
+    func ledgerEntriesWithContent(ofAccount account: AccountID, seqs: [Int64]) async throws -> [StoredEntry]
 
     /// The entries of these kinds with a sequence number in `(after, after + scanning]`, at most
     /// `limit`, in sequence order, read from one snapshot: a page of the change feed whose work is

@@ -1314,11 +1314,16 @@ extension PostgresStore {
         }
     }
 
-    public func ledgerEntriesWithContent(ofAccount account: AccountID) async throws -> [StoredEntry] {
+    public func ledgerSeqs(ofAccount account: AccountID) async throws -> [Int64] {
+        try await rows("SELECT seq FROM ledger WHERE account = \(account) ORDER BY seq").map { try $0.decode(Int64.self) }
+    }
+
+    public func ledgerEntriesWithContent(ofAccount account: AccountID, seqs: [Int64]) async throws -> [StoredEntry] {
         try await rows(
             """
             SELECT l.seq, l.at, l.actor, l.kind, l.account, l.body, l.content_sha256, c.text
-            FROM ledger l LEFT JOIN content c ON c.seq = l.seq WHERE l.account = \(account) ORDER BY l.seq
+            FROM ledger l LEFT JOIN content c ON c.seq = l.seq WHERE l.seq = ANY(\(seqs)) AND l.account = \(account)
+            ORDER BY l.seq
             """
         ).map { row in
             let (seq, at, actor, kind, account, body, digest, text) = try row.decode(

@@ -171,22 +171,38 @@ extension SQLiteStore {
         }
     }
 
-    public func ledgerEntriesWithContent(ofAccount account: AccountID) async throws -> [StoredEntry] {
+    public func ledgerSeqs(ofAccount account: AccountID) async throws -> [Int64] {
         try await reading { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT l.seq, l.at, l.actor, l.kind, l.account, l.body, l.content_sha256, c.text
-                    FROM ledger l LEFT JOIN content c ON c.seq = l.seq WHERE l.account = ? ORDER BY l.seq
-                    """,
-                arguments: [account]
-            ).map { row in
-                StoredEntry(
-                    record: LedgerRecord(
-                        seq: row[0], at: Instant(microseconds: row[1]), actor: row[2], kind: row[3], account: row[4], body: row[5],
-                        contentSha256: row[6]),
-                    text: row[7])
+            try Int64.fetchAll(db, sql: "SELECT seq FROM ledger WHERE account = ? ORDER BY seq", arguments: [account])
+        }
+    }
+
+    public func ledgerEntriesWithContent(ofAccount account: AccountID, seqs: [Int64]) async throws -> [StoredEntry] {
+        try await reading { db in
+            // A statement's parameters are bounded (32,766): a thousand numbers at a time.
+            var entries: [StoredEntry] = []
+            entries.reserveCapacity(seqs.count)
+            for start in stride(from: 0, to: seqs.count, by: 1_000) {
+                let chunk = seqs[start..<min(start + 1_000, seqs.count)]
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT l.seq, l.at, l.actor, l.kind, l.account, l.body, l.content_sha256, c.text
+                        FROM ledger l LEFT JOIN content c ON c.seq = l.seq WHERE l.seq IN (\(marks)) AND l.account = ?
+                        ORDER BY l.seq
+                        """,
+                    arguments: StatementArguments(Array(chunk) + [account] as [any DatabaseValueConvertible]))
+                for row in rows {
+                    entries.append(
+                        StoredEntry(
+                            record: LedgerRecord(
+                                seq: row[0], at: Instant(microseconds: row[1]), actor: row[2], kind: row[3], account: row[4],
+                                body: row[5], contentSha256: row[6]),
+                            text: row[7]))
+                }
             }
+            return entries
         }
     }
 

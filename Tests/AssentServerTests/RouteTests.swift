@@ -194,6 +194,46 @@ struct UserRouteTests {
         }
     }
 
+    @Test(
+        "the export is written a page of entries at a time: every page size gives the response's bytes, each entry once, in order",
+        arguments: FixtureBackend.all)
+    func exportInPages(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
+        let token = try await fixture.token("a1")
+        let export = try await fixture.app.accountExport(account: "a1", at: fixture.clock.now)
+        let seqs = try await fixture.store.ledgerSeqs(ofAccount: "a1")
+        #expect(seqs.count >= 4, "enough entries for several pages")
+        var outputs: [[UInt8]] = []
+        for size in [1, 2, 3, AccountExport.pageEntries] {
+            var parts = 0
+            var bytes: [UInt8] = []
+            try await export.write(pageEntries: size) { part in
+                parts += 1
+                bytes += part
+            }
+            // The head, one part per page, the tail.
+            #expect(parts == 2 + (seqs.count + size - 1) / size, "page size \(size)")
+            outputs.append(bytes)
+        }
+        let expected = outputs[0]
+        #expect(Set(outputs).count == 1, "the page size changes no byte")
+        let parsed = try JSONValue.parse(String(decoding: expected, as: UTF8.self))
+        guard case .object(let object) = parsed, case .array(let entries)? = object["entries"] else {
+            Issue.record("export shape")
+            return
+        }
+        let written = entries.compactMap { entry -> Int64? in
+            guard case .object(let fields) = entry, case .number(let seq)? = fields["seq"] else { return nil }
+            return Int64(seq)
+        }
+        #expect(written == seqs)
+        #expect(Set(object.keys) == ["account", "at", "choice", "conversations", "entries", "prompt", "runs"])
+        try await fixture.test { client async throws in
+            let answer = try await client.call(.get, "/v1/me/export", bearer: token)
+            #expect(Array(answer.text.utf8) == expected + [UInt8(ascii: "\n")])
+        }
+    }
+
     @Test("export holds the user's ledger entries, conversations and runs; account deletion ends use", arguments: FixtureBackend.all)
     func exportAndDeleteAccount(backend: FixtureBackend) async throws {
         let fixture = try await ServerFixture.make(backend: backend)

@@ -332,21 +332,33 @@ struct StoreSuiteTests {
     }
 
     @Test(
-        "an account's entries come with their stored text in one read: none for entries without content, none once purged",
+        "an account's entries come with their stored text, a page of numbers at a time: none without content, none once purged",
         arguments: Backend.all)
     func entriesWithContent(backend: Backend) async throws {
         try await withFreshStore(backend) { opened in
             let store = opened.store
             try await store.importLines(Lines.optedInAndNeverChose)
+            let a1 = try await store.ledgerSeqs(ofAccount: "a1")
+            #expect(a1 == (try await store.ledgerEntries(ofAccount: "a1")).map(\.seq))
             #expect(
-                try await store.ledgerEntriesWithContent(ofAccount: "a1").map(\.text) == [nil, "hello from a1", nil, nil, "resumed by a1"])
+                try await store.ledgerEntriesWithContent(ofAccount: "a1", seqs: a1).map(\.text) == [
+                    nil, "hello from a1", nil, nil, "resumed by a1",
+                ])
             _ = try await store.sweep(at: t("2025-10-01T00:00:00Z"), actor: "test", now: testNow)
-            let entries = try await store.ledgerEntriesWithContent(ofAccount: "a2")
+            let seqs = try await store.ledgerSeqs(ofAccount: "a2")
+            let entries = try await store.ledgerEntriesWithContent(ofAccount: "a2", seqs: seqs)
             #expect(entries.map(\.record) == (try await store.ledgerEntries(ofAccount: "a2")))
             #expect(entries.map(\.record.kind) == ["account.created", "conversation.activity", "feedback.submitted", "content.purged"])
             // c2's exchange was purged; the feedback's comment is kept five years.
             #expect(entries.map(\.text) == [nil, nil, "kept five years", nil])
-            #expect(try await store.ledgerEntriesWithContent(ofAccount: "nobody").isEmpty)
+            // A page is just the numbers asked for; another account's numbers are not read.
+            #expect(
+                try await store.ledgerEntriesWithContent(ofAccount: "a2", seqs: Array(seqs.suffix(2))).map(\.text) == [
+                    "kept five years", nil,
+                ])
+            #expect(try await store.ledgerEntriesWithContent(ofAccount: "a2", seqs: a1).isEmpty)
+            #expect(try await store.ledgerEntriesWithContent(ofAccount: "a2", seqs: []).isEmpty)
+            #expect(try await store.ledgerSeqs(ofAccount: "nobody").isEmpty)
         }
     }
 

@@ -185,7 +185,7 @@ extension Pages {
             await handle {
                 let session = try session(request)
                 try await api.throttleRead(session.account)
-                let export = try await api.app.accountExport(account: session.account, at: api.clock.now()).json
+                let export = try await api.app.accountExport(account: session.account, at: api.clock.now())
                 var headers = securityHeaders
                 headers[.contentDisposition] = "attachment; filename=\"my-data.json\""
                 return export.response(headers: headers)
