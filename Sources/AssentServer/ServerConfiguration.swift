@@ -57,7 +57,8 @@ public struct ServerConfiguration: Sendable {
     /// Reads per second, with a burst, one account may make of what costs in proportion to its
     /// size — its export, its conversations' list, its receipts, through the API or the pages.
     /// Default 2/s, burst 30 (`ASSENT_USER_READ_RATE`, as `2/30`); more answer 429 with
-    /// `Retry-After`. Its prompt and settings are not limited (one cached timeline each).
+    /// `Retry-After`. Its prompt and settings are not limited (a cached timeline, and for the
+    /// settings one page of choices).
     public var userReadRate = RateLimit(perSecond: 2, burst: 30)
     /// The memory the process's caches may hold, split between them. Default 256 MiB
     /// (`ASSENT_CACHE_MB`).

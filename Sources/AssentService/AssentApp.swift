@@ -169,17 +169,16 @@ public final class AssentApp: Sendable {
     }
 
     /// The settings a user sees now: the choice in force, the retention new activity gets, and one
-    /// page of their choices from the ledger. - Throws: `unknown_account`.
+    /// page of their choices from the ledger (the page's entries found in the timeline, then only
+    /// they read: an account's exchanges are never read for it). - Throws: `unknown_account`.
     public func settings(of account: AccountID, page: ChoicePage = ChoicePage()) async throws -> AccountSettings {
         let now = clock.now()
         let (found, policies) = try await store.decisionInputs(account: account)
         guard let timeline = found else { throw AssentError.unknownAccount("account \(account) does not exist") }
         let retention = try PolicyEngine(policies: policies).retentionInForce(for: timeline, at: now)
         let bound = Stamp.endOf(now)
-        let all = try await store.ledgerEntries(ofAccount: account).filter { record in
-            record.kind == EventType.trainingChoice.rawValue && page.before.map { record.seq < $0 } ?? true
-        }
-        let shown = all.suffix(page.limit)
+        let all = timeline.choices.map(\.evidence.seq).filter { seq in page.before.map { seq < $0 } ?? true }.sorted()
+        let shown = try await store.ledgerEntriesWithContent(ofAccount: account, seqs: Array(all.suffix(page.limit))).map(\.record)
         let choices = try shown.compactMap { record -> AccountSettings.Choice? in
             guard let event = try record.event(), case .trainingChoice(let value, let source, let shownDefault, let gpc) = event.body else {
                 return nil
