@@ -156,15 +156,17 @@ extension AssentApp {
     public func receipts(of account: AccountID, signer: ReceiptSigner, pseudonyms: Pseudonyms) async throws -> [ConsentReceipt] {
         let (found, policies) = try await store.decisionInputs(account: account)
         guard let timeline = found else { throw AssentError.unknownAccount("account \(account) does not exist") }
+        // The choices and acceptances are found in the timeline, then only their entries read (with
+        // their hashes), in one statement: never the account's exchanges, never a query per receipt.
+        let seqs = (timeline.choices.map(\.evidence.seq) + timeline.acceptances.map(\.evidence.seq)).sorted()
         var receipts: [ConsentReceipt] = []
-        for record in try await store.ledgerEntries(ofAccount: account)
-        where record.kind == EventType.trainingChoice.rawValue || record.kind == EventType.termsAccepted.rawValue {
-            guard let event = try record.event(), let hash = try await store.entryHash(seq: record.seq),
+        for entry in try await store.ledgerEntriesWithContent(ofAccount: account, seqs: seqs) {
+            guard let event = try entry.record.event(),
                 let payload = ConsentReceipt.payload(
-                    for: record, event: event, hash: hash, timeline: timeline, policies: policies,
+                    for: entry.record, event: event, hash: entry.hash, timeline: timeline, policies: policies,
                     subject: pseudonyms.pseudonym("account", account), controller: signer.controller)
             else { continue }
-            receipts.append(ConsentReceipt(seq: record.seq, payload: payload, jws: try signer.sign(payload)))
+            receipts.append(ConsentReceipt(seq: entry.record.seq, payload: payload, jws: try signer.sign(payload)))
         }
         return receipts
     }

@@ -34,10 +34,10 @@ public protocol LedgerReading: Sendable {
     /// The sequence numbers of an account's ledger entries, ascending (its index alone is read).
     func ledgerSeqs(ofAccount account: AccountID) async throws -> [Int64]
 
-    /// The account's ledger entries of these sequence numbers (ascending), each with the stored
-    /// text of its exchange or comment (nil when it has none or it was purged), in one statement:
-    /// what its owner downloads, a page at a time. A number that is not one of the account's
-    /// entries is left out.
+    /// The account's ledger entries of these sequence numbers (ascending), each with its chain
+    /// hash and the stored text of its exchange or comment (nil when it has none or it was
+    /// purged), in one statement: what its owner downloads, a page at a time, and the entries its
+    /// settings and receipts show. A number that is not one of the account's entries is left out.
     func ledgerEntriesWithContent(ofAccount account: AccountID, seqs: [Int64]) async throws -> [StoredEntry]
 
     /// The entries of these kinds with a sequence number in `(after, after + scanning]`, at most

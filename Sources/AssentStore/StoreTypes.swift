@@ -1,13 +1,16 @@
 public import AssentCore
 
-/// A ledger entry with the text of its exchange or comment while it is stored.
+/// A ledger entry with its chain hash and the text of its exchange or comment while it is stored.
 public struct StoredEntry: Hashable, Sendable {
     public var record: LedgerRecord
+    /// The entry's hash in the chain, as stored.
+    public var hash: [UInt8]
     /// The stored text; nil for an entry without content or whose content was purged.
     public var text: String?
 
-    public init(record: LedgerRecord, text: String?) {
+    public init(record: LedgerRecord, hash: [UInt8], text: String?) {
         self.record = record
+        self.hash = hash
         self.text = text
     }
 }

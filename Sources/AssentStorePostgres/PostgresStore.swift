@@ -1321,18 +1321,18 @@ extension PostgresStore {
     public func ledgerEntriesWithContent(ofAccount account: AccountID, seqs: [Int64]) async throws -> [StoredEntry] {
         try await rows(
             """
-            SELECT l.seq, l.at, l.actor, l.kind, l.account, l.body, l.content_sha256, c.text
+            SELECT l.seq, l.at, l.actor, l.kind, l.account, l.body, l.content_sha256, l.hash, c.text
             FROM ledger l LEFT JOIN content c ON c.seq = l.seq WHERE l.seq = ANY(\(seqs)) AND l.account = \(account)
             ORDER BY l.seq
             """
         ).map { row in
-            let (seq, at, actor, kind, account, body, digest, text) = try row.decode(
-                (Int64, Int64, String, String, String?, String, String?, String?).self)
+            let (seq, at, actor, kind, account, body, digest, hash, text) = try row.decode(
+                (Int64, Int64, String, String, String?, String, String?, ByteBuffer, String?).self)
             return StoredEntry(
                 record: LedgerRecord(
                     seq: seq, at: Instant(microseconds: at), actor: actor, kind: kind, account: account, body: body,
                     contentSha256: digest),
-                text: text)
+                hash: Array(buffer: hash), text: text)
         }
     }
 

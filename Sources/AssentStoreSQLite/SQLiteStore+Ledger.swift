@@ -188,7 +188,7 @@ extension SQLiteStore {
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT l.seq, l.at, l.actor, l.kind, l.account, l.body, l.content_sha256, c.text
+                        SELECT l.seq, l.at, l.actor, l.kind, l.account, l.body, l.content_sha256, l.hash, c.text
                         FROM ledger l LEFT JOIN content c ON c.seq = l.seq WHERE l.seq IN (\(marks)) AND l.account = ?
                         ORDER BY l.seq
                         """,
@@ -199,7 +199,7 @@ extension SQLiteStore {
                             record: LedgerRecord(
                                 seq: row[0], at: Instant(microseconds: row[1]), actor: row[2], kind: row[3], account: row[4],
                                 body: row[5], contentSha256: row[6]),
-                            text: row[7]))
+                            hash: Array(row[7] as Data), text: row[8]))
                 }
             }
             return entries

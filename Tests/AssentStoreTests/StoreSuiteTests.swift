@@ -348,6 +348,9 @@ struct StoreSuiteTests {
             let seqs = try await store.ledgerSeqs(ofAccount: "a2")
             let entries = try await store.ledgerEntriesWithContent(ofAccount: "a2", seqs: seqs)
             #expect(entries.map(\.record) == (try await store.ledgerEntries(ofAccount: "a2")))
+            var hashes: [[UInt8]] = []
+            for seq in seqs { hashes.append(try #require(try await store.entryHash(seq: seq))) }
+            #expect(entries.map(\.hash) == hashes)
             #expect(entries.map(\.record.kind) == ["account.created", "conversation.activity", "feedback.submitted", "content.purged"])
             // c2's exchange was purged; the feedback's comment is kept five years.
             #expect(entries.map(\.text) == [nil, nil, "kept five years", nil])
