@@ -7,13 +7,23 @@ import Hummingbird
 extension API {
     func registerDownstream(on router: Router<AssentRequestContext>) {
         router.get("/v1/changes") { request, _ -> Response in
-            _ = try await caller(request).require(.changesRead)
+            let key = try await caller(request).require(oneOf: [.changesRead, .changesPseudonymous])
             let query = request.uri.queryParameters
             let after = try Self.integer(query.get("after"), "after", default: 0, in: 0...Int64.max)
             let limit = try Self.integer(query.get("limit"), "limit", default: 100, in: 1...Int64(AssentApp.maximumChangesLimit))
             let wait = try Self.integer(
                 query.get("wait"), "wait", default: 0, in: 0...AssentApp.maximumChangesWait.components.seconds)
-            let pseudonymous = try Self.boolean(query.get("pseudonymous"), "pseudonymous")
+            // A key of changes:pseudonymous reads pseudonyms only, whatever it asks: raw ids beside
+            // them would undo the exports' pseudonyms.
+            let pseudonymous: Bool
+            if key.grants(.changesRead) {
+                pseudonymous = try Self.boolean(query.get("pseudonymous"), "pseudonymous")
+            } else {
+                guard try Self.boolean(query.get("pseudonymous") ?? "true", "pseudonymous") else {
+                    throw APIError.forbidden("the key \(key.name) reads the feed by pseudonyms only (scope changes:pseudonymous)")
+                }
+                pseudonymous = true
+            }
             let page = try await app.waitForChanges(
                 after: after, limit: Int(limit), wait: .seconds(wait), pseudonyms: pseudonymous ? pseudonyms : nil)
             return page.json.response()

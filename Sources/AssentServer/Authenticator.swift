@@ -198,6 +198,14 @@ final class Authenticator: Sendable {
 }
 
 extension Caller {
+    /// The key, when it grants one of `scopes`. - Throws: 403 otherwise.
+    func require(oneOf scopes: [ServiceScope]) throws -> ServiceKey {
+        let names = scopes.map(\.rawValue).joined(separator: " or ")
+        guard case .service(let key) = self else { throw APIError.forbidden("this route is for service keys with scope \(names)") }
+        guard scopes.contains(where: key.grants) else { throw APIError.forbidden("the key \(key.name) lacks scope \(names)") }
+        return key
+    }
+
     /// The key, when it grants `scope`. - Throws: 403 otherwise.
     func require(_ scope: ServiceScope) throws -> ServiceKey {
         guard case .service(let key) = self else {

@@ -13,6 +13,10 @@ public enum ServiceScope: String, CaseIterable, Hashable, Sendable, Comparable {
     case auditRead = "audit:read"
     /// Read the change feed: downstream systems that must learn of withdrawals and purges.
     case changesRead = "changes:read"
+    /// Read the change feed by export pseudonyms only: a training pipeline that holds only runs'
+    /// pseudonymous exports learns of withdrawals and purges without ever seeing a raw id — nor a
+    /// pseudonym beside its raw id, which would undo every export's pseudonyms.
+    case changesPseudonymous = "changes:pseudonymous"
     /// Everything above, plus applying a policy and running a sweep: operators.
     case admin
 

@@ -17,7 +17,8 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(name: .long, help: "The key's name (letters, digits, '.', '_', '-').") var name: String
         @Option(
             name: .long, parsing: .upToNextOption,
-            help: ArgumentHelp("Scopes: events:write, runs:write, runs:read, audit:read, changes:read, admin.", valueName: "S"))
+            help: ArgumentHelp(
+                "Scopes: events:write, runs:write, runs:read, audit:read, changes:read, changes:pseudonymous, admin.", valueName: "S"))
         var scope: [String] = []
         @Option(name: .long, help: ArgumentHelp("How long the key lasts: 90d, 12h, 30m (default: until revoked).", valueName: "D"))
         var expiresIn: String?

@@ -12,6 +12,8 @@ import Testing
 enum Allowed: Sendable {
     case user
     case scope(ServiceScope)
+    /// A key with any one of these scopes.
+    case anyScope([ServiceScope])
 }
 
 struct Route: Sendable, CustomTestStringConvertible {
@@ -55,7 +57,7 @@ struct Route: Sendable, CustomTestStringConvertible {
             method: .post, path: "/v1/policy/what-if",
             body: #"{"version":"w","effectiveFrom":"2026-01-01T00:00:00Z","optInRetention":"1y"}"#,
             allowed: .scope(.admin)),
-        Route(method: .get, path: "/v1/changes?after=0", allowed: .scope(.changesRead)),
+        Route(method: .get, path: "/v1/changes?after=0", allowed: .anyScope([.changesRead, .changesPseudonymous])),
         Route(method: .get, path: "/v1/accounts/a1/receipts", allowed: .scope(.auditRead)),
         Route(method: .post, path: "/v1/webhooks", body: #"{"url":"https://hooks.example.com/a"}"#, allowed: .scope(.admin)),
         Route(method: .get, path: "/v1/webhooks", allowed: .scope(.admin)),
@@ -67,7 +69,7 @@ struct Route: Sendable, CustomTestStringConvertible {
 
 /// A caller kind of the matrix.
 enum CallerKind: CaseIterable, Sendable {
-    case anonymous, user, events, runsWrite, runsRead, audit, changes, admin, revokedKey, garbageKey, garbageToken
+    case anonymous, user, events, runsWrite, runsRead, audit, changes, changesPseudonymous, admin, revokedKey, garbageKey, garbageToken
 
     /// The status class a caller of this kind gets on `route`: nil for "allowed" (anything but 401/403).
     func expectedRefusal(on route: Route) -> Int? {
@@ -76,8 +78,13 @@ enum CallerKind: CaseIterable, Sendable {
         case .user:
             if case .user = route.allowed { return nil }
             return 403
-        case .events, .runsWrite, .runsRead, .audit, .changes, .admin:
-            guard case .scope(let scope) = route.allowed else { return 403 }
+        case .events, .runsWrite, .runsRead, .audit, .changes, .changesPseudonymous, .admin:
+            let scopes: [ServiceScope]
+            switch route.allowed {
+            case .user: return 403
+            case .scope(let scope): scopes = [scope]
+            case .anyScope(let any): scopes = any
+            }
             let held: ServiceScope =
                 switch self {
                 case .events: .eventsWrite
@@ -85,9 +92,10 @@ enum CallerKind: CaseIterable, Sendable {
                 case .runsRead: .runsRead
                 case .audit: .auditRead
                 case .changes: .changesRead
+                case .changesPseudonymous: .changesPseudonymous
                 default: .admin
                 }
-            return held == scope || held == .admin ? nil : 403
+            return scopes.contains(held) || held == .admin ? nil : 403
         }
     }
 
@@ -100,6 +108,7 @@ enum CallerKind: CaseIterable, Sendable {
         case .runsRead: return fixture.keys["runs-read"]
         case .audit: return fixture.keys["audit"]
         case .changes: return fixture.keys["changes"]
+        case .changesPseudonymous: return fixture.keys["changes-pseudonymous"]
         case .admin: return fixture.keys["admin"]
         case .revokedKey: return fixture.keys["revoked"]
         case .garbageKey: return "assent_" + String(repeating: "0", count: 48)

@@ -44,6 +44,30 @@ struct DownstreamTests {
         }
     }
 
+    @Test("a key of changes:pseudonymous reads the feed by pseudonyms only: by default, and refused raw ids when it asks")
+    func pseudonymousKey() async throws {
+        let fixture = try await ServerFixture.make()
+        let raw = try #require(fixture.keys["changes"])
+        let key = try #require(fixture.keys["changes-pseudonymous"])
+        try await fixture.test { client async throws in
+            let expected = try await client.call(.get, "/v1/changes?after=0&pseudonymous=true", bearer: raw)
+            #expect(expected.status == 200)
+            for query in ["after=0", "after=0&pseudonymous=true"] {
+                let answer = try await client.call(.get, "/v1/changes?\(query)", bearer: key)
+                #expect(answer.status == 200, "\(query)")
+                #expect(answer.text == expected.text, "\(query): the same page as the pseudonymous one")
+                #expect(!answer.text.contains("\"a1\"") && answer.text.contains("\"p_"), "\(query)")
+            }
+            let refused = try await client.call(.get, "/v1/changes?after=0&pseudonymous=false", bearer: key)
+            #expect(refused.status == 403)
+            #expect(refused.code == "forbidden")
+            #expect(refused.text.contains("pseudonyms only"))
+            #expect(try await client.call(.get, "/v1/changes?after=0&pseudonymous=yes", bearer: key).status == 400)
+            // A key of changes:read still reads raw ids by default.
+            #expect(try await client.call(.get, "/v1/changes?after=0", bearer: raw).text.contains("\"a1\""))
+        }
+    }
+
     @Test("a long poll waits for the next entry and answers as soon as it is written", arguments: FixtureBackend.all)
     func longPoll(backend: FixtureBackend) async throws {
         // Reading again for other servers' entries only after an hour: only the write can wake the poll.

@@ -65,12 +65,13 @@ struct ServerFixture: Sendable {
     let clock: TestClock
     let directory: String
     let responder: RouterResponder<AssentRequestContext>
-    /// Secret per key name: `events`, `runs-write`, `runs-read`, `audit`, `changes`, `admin`, `revoked`.
+    /// Secret per key name: `events`, `runs-write`, `runs-read`, `audit`, `changes`, `changes-pseudonymous`,
+    /// `admin`, `revoked`.
     let keys: [String: String]
 
     static let keyScopes: [(String, [ServiceScope])] = [
         ("events", [.eventsWrite]), ("runs-write", [.runsWrite]), ("runs-read", [.runsRead]), ("audit", [.auditRead]),
-        ("changes", [.changesRead]), ("admin", [.admin]), ("revoked", [.admin]),
+        ("changes", [.changesRead]), ("changes-pseudonymous", [.changesPseudonymous]), ("admin", [.admin]), ("revoked", [.admin]),
     ]
 
     static func make(
