@@ -214,7 +214,9 @@ public struct Redactor: Sendable {
         return isUnicodePlaceholder(String(decoding: value, as: UTF8.self))
     }
 
-    private static func isUnicodePlaceholder(_ value: String) -> Bool {
+    /// The rules of ``isASCIIPlaceholder(_:)`` on any text, on `Character`s (a property test holds
+    /// the two to the same answers on ASCII values).
+    static func isUnicodePlaceholder(_ value: String) -> Bool {
         let v = value.lowercased()
         if v.isEmpty { return true }
         if v.allSatisfy({ $0 == "*" || $0 == "x" || $0 == "." || $0 == "•" || $0 == "#" || $0 == "-" }) { return true }

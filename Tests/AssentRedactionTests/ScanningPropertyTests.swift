@@ -48,6 +48,26 @@ struct ScanningPropertyTests {
         }
     }
 
+    /// ASCII pieces of placeholder values and of secrets: the placeholder words in several cases,
+    /// the marks they are written with, the prefixes that make one, letters and digits.
+    static let placeholderPieces: [String] = [
+        "password", "PASSWORD", "Pass", "pwd", "secret", "Redacted", "example", "EXAMPLE", "dummy", "None", "null", "todo",
+        "changeme_placeholder", "Your_Api_Key", "insert_here", "replace_me", "your_", "YOUR-", "<your", "*", "x", "X", ".",
+        "#", "-", "<", ">", "[", "]", "{{", "}}", "${", "%(", "$", "_", "a", "Z", "q", "7", "0", "=", " ", "/", "exampl",
+    ]
+    static let placeholderValues = Gen.element(of: placeholderPieces).map { $0! }.array(of: 1...6).map { $0.joined() }
+
+    @Test("an ASCII value is a placeholder on its bytes exactly when it is one by the rules on text")
+    func placeholderPathsAgree() async {
+        await propertyCheck(count: 600, input: Self.placeholderValues) { value in
+            #expect(
+                Redactor.isASCIIPlaceholder(Array(value.utf8)[...]) == Redactor.isUnicodePlaceholder(value), "\(value)")
+        }
+        // Both ways through isPlaceholder, and both answers, occur.
+        #expect(Redactor.isPlaceholder("<your-token>") && Redactor.isPlaceholder(bytes: Array("${API_KEY}".utf8)[...]))
+        #expect(!Redactor.isPlaceholder("hunter2") && !Redactor.isPlaceholder("pässwörd-8x"))
+    }
+
     @Test("a keyword inside a longer one, overlapping keywords, and case")
     func automatonExamples() {
         let automaton = KeywordAutomaton([
