@@ -13,7 +13,7 @@ struct Assent: AsyncParsableCommand {
         subcommands: [
             ImportCommand.self, PromptCommand.self, ExplainCommand.self, RunsCommand.self, LineageCommand.self,
             SweepCommand.self, LedgerCommand.self, PolicyCommand.self, RedactCommand.self, KeysCommand.self, ServeCommand.self,
-            DemoCommand.self, SecretsCommand.self, ChangesCommand.self, WebhooksCommand.self,
+            DemoCommand.self, SecretsCommand.self, ChangesCommand.self, WebhooksCommand.self, BackupCommand.self,
         ])
 }
 

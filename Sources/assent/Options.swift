@@ -58,13 +58,18 @@ struct StoreOptions: ParsableArguments {
             }
             return try await PostgresStore.open(location: postgresLocation, configuration: configuration)
         }
+        return try SQLiteStore(path: try sqlitePath(), configuration: configuration)
+    }
+
+    /// The SQLite file the location names (without a `sqlite:` or `file:` prefix).
+    func sqlitePath() throws -> String {
         var path = location
         for prefix in ["sqlite://", "sqlite:", "file:"] where path.hasPrefix(prefix) {
             path = String(path.dropFirst(prefix.count))
             break
         }
         guard !path.isEmpty else { throw AssentError.invalidArgument("--database names no file") }
-        return try SQLiteStore(path: path, configuration: configuration)
+        return path
     }
 }
 

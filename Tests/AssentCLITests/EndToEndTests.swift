@@ -468,6 +468,51 @@ struct EndToEndTests {
         #expect(cut.stderr.contains("the ledger has no entry #3"), "\(cut.stderr)")
     }
 
+    @Test("backup: a new file, readable by its owner only, that verifies and reads the same; never over a file; refused for PostgreSQL")
+    func backup() throws {
+        let ws = try Workspace()
+        try ws.write(
+            "events.jsonl",
+            [
+                #"{"type":"account.created","account":"a1","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
+                #"{"type":"conversation.activity","account":"a1","conversation":"c1","kind":"chat","at":"2025-08-01T00:00:00Z","content":"hi"}"#,
+                #"{"type":"terms.accepted","account":"a1","version":"2025-09","source":"notice","at":"2025-09-01T00:00:00Z"}"#,
+                #"{"type":"training.choice","account":"a1","value":"on","source":"notice","at":"2025-09-01T00:00:00Z"}"#,
+            ])
+        #expect(try ws.run(["import", ws.path("events.jsonl")]).status == 0)
+        let made = try ws.run(["backup", "--out", ws.path("copy.sqlite"), "--json"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let summary = try made.json()
+        #expect(summary["lastSeq"] as? Int == 5)
+        #expect((summary["headHash"] as? String)?.count == 64)
+        let mode = try FileManager.default.attributesOfItem(atPath: ws.path("copy.sqlite"))[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+        // The copy is a database of its own: it verifies, and answers as the original does.
+        let verified = try ws.run(["ledger", "verify", "--json", "--database", ws.path("copy.sqlite")], database: false)
+        #expect(try verified.json()["ok"] as? Bool == true && verified.json()["entries"] as? Int == 5)
+        let explain = ["explain", "--conversation", "c1", "--at", "2025-10-01T00:00:00Z", "--json"]
+        #expect(try ws.run(explain + ["--database", ws.path("copy.sqlite")], database: false).stdout == ws.run(explain).stdout)
+        // Never over a file: refused, the file as it was.
+        let before = try Data(contentsOf: URL(fileURLWithPath: ws.path("copy.sqlite")))
+        try ws.write("more.jsonl", [#"{"type":"account.created","account":"a2","plan":"free","at":"2025-07-02T10:00:00Z"}"#])
+        #expect(try ws.run(["import", ws.path("more.jsonl")]).status == 0)
+        let again = try ws.run(["backup", "--out", ws.path("copy.sqlite")])
+        #expect(again.status == 1)
+        #expect(again.stderr.hasPrefix("error: invalid_argument: ") && again.stderr.contains("exists already"), "\(again.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: ws.path("copy.sqlite"))) == before)
+        // PostgreSQL has pg_dump; a database that is not there is not made to be copied.
+        let postgres = try ws.run(
+            ["backup", "--out", ws.path("pg.sqlite"), "--database", "postgres://assent@127.0.0.1:1/assent"], database: false)
+        #expect(postgres.status == 1 && postgres.stderr.contains("pg_dump"), "\(postgres.stderr)")
+        let missing = try ws.run(["backup", "--out", ws.path("none.sqlite"), "--database", ws.path("absent.sqlite")], database: false)
+        #expect(missing.status == 1 && missing.stderr.contains("no database at"), "\(missing.stderr)")
+        for name in ["pg.sqlite", "none.sqlite", "absent.sqlite"] {
+            #expect(!FileManager.default.fileExists(atPath: ws.path(name)), "\(name)")
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: ws.directory.path).filter { $0.contains(".partial-") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
     @Test("secrets init writes a file only its owner can read, with every secret")
     func secretsInit() throws {
         let ws = try Workspace()
