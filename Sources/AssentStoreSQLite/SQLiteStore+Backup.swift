@@ -20,15 +20,15 @@ extension SQLiteStore {
 
     /// Copies the whole database to a new file at `path` (mode 0600: it holds users' content and,
     /// without a secrets file, the deployment's keys), as one snapshot: every table as of the same
-    /// ledger entry. Written beside `path` under another name and renamed into place once
+    /// ledger entry. Written beside `path` under another name and linked into place once
     /// complete, so `path` is either absent or a whole copy.
     /// - Throws: `invalid_argument` when `path` exists (a backup never overwrites) or cannot be
     ///   written; nothing is left behind on failure.
     public func backup(to path: String) async throws -> Backup {
         let files = FileManager.default
-        guard !path.isEmpty, !files.fileExists(atPath: path) else {
-            throw AssentError.invalidArgument(
-                "\(path.isEmpty ? "--out" : path) \(path.isEmpty ? "names no file" : "exists already: a backup never overwrites")")
+        guard !path.isEmpty else { throw AssentError.invalidArgument("--out names no file") }
+        guard !files.fileExists(atPath: path) else {
+            throw AssentError.invalidArgument("\(path) exists already: a backup never overwrites")
         }
         let partial = path + ".partial-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         guard files.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o600]) else {
