@@ -35,12 +35,7 @@ struct StoreOptions: ParsableArguments {
     var exportDirectory: String {
         if let directory = ProcessInfo.processInfo.environment["ASSENT_EXPORT_DIR"], !directory.isEmpty { return directory }
         if isPostgres { return "assent.exports" }
-        var path = location
-        for prefix in ["sqlite://", "sqlite:", "file:"] where path.hasPrefix(prefix) {
-            path = String(path.dropFirst(prefix.count))
-            break
-        }
-        return path + ".exports"
+        return ((try? sqlitePath()) ?? "") + ".exports"
     }
 
     /// Opens the store the location names; the only place the command line picks a backend.
