@@ -378,6 +378,17 @@ public final class AssentApp: Sendable {
         try await store.takeToken(account: account, bucket: bucket, rate: rate, now: now)
     }
 
+    /// Ends a page session before its cookie expires (sign-out): the cookie, whoever holds a copy
+    /// of it, opens nothing from then on, on every server of the database.
+    public func endSession(digest: String, expiresAt: Instant) async throws {
+        try await store.endSession(digest: digest, expiresAt: expiresAt, now: clock.now())
+    }
+
+    /// Whether the page session whose cookie has this digest was ended (``endSession(digest:expiresAt:)``).
+    public func isSessionEnded(digest: String) async throws -> Bool {
+        try await store.isSessionEnded(digest: digest)
+    }
+
     /// A secret of this deployment (from the secrets file when one is configured).
     public func deploymentKey(named name: String, secrets: DeploymentSecrets = .inDatabase) async throws -> [UInt8] {
         try await secrets.key(named: name, store: store)

@@ -191,7 +191,9 @@ public struct StoredFigures: Sendable, Equatable {
 /// ``EventIngest`` and ``RunEvaluator``, which every backend shares, and the engine's purges). Every
 /// write is atomic: a refused import or request leaves the store as it was. The requirements are
 /// split by concern into the protocols above; a backend implements them all.
-public protocol Store: LedgerReading, LedgerWriting, LedgerAudit, RunStore, KeyStore, SharedFigures, WebhookStore, RateBuckets {
+public protocol Store: LedgerReading, LedgerWriting, LedgerAudit, RunStore, KeyStore, SharedFigures, WebhookStore, RateBuckets,
+    EndedSessions
+{
     /// Closes the database.
     func close() async throws
 

@@ -349,5 +349,16 @@ enum PostgresMigrations {
                     taken boolean NOT NULL
                 );
                 """),
+        Migration(
+            version: 12, name: "page sessions ended at sign-out",
+            sql: """
+                -- The digest of each session cookie signed out before its expiry (EndedSessions), seen
+                -- by every server; a row is forgotten once its cookie has expired. Logged: a crash
+                -- must not bring a signed-out session back.
+                CREATE TABLE ended_sessions (
+                    digest text COLLATE "C" PRIMARY KEY,
+                    expires_at bigint NOT NULL
+                );
+                """),
     ]
 }

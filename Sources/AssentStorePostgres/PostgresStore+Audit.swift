@@ -236,6 +236,18 @@ extension PostgresStore {
 
     static let figuresLockSpace: Int32 = 0x4153_0003
 
+    public func endSession(digest: String, expiresAt: Instant, now: Instant) async throws {
+        _ = try await rows(
+            """
+            WITH forgotten AS (DELETE FROM ended_sessions WHERE expires_at <= \(now.microseconds))
+            INSERT INTO ended_sessions (digest, expires_at) VALUES (\(digest), \(expiresAt.microseconds)) ON CONFLICT (digest) DO NOTHING
+            """)
+    }
+
+    public func isSessionEnded(digest: String) async throws -> Bool {
+        try await !rows("SELECT 1 FROM ended_sessions WHERE digest = \(digest)").isEmpty
+    }
+
     public func storedFigures(named name: String) async throws -> StoredFigures? {
         try await rows("SELECT as_of_seq, text FROM shared_figures WHERE name = \(name)").first.map {
             let (seq, text) = try $0.decode((Int64, String).self)

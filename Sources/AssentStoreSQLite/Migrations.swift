@@ -239,6 +239,17 @@ enum Migrations {
             // Deliveries name accounts and conversations by their export pseudonyms (Webhook.pseudonymous).
             try db.execute(sql: "ALTER TABLE webhooks ADD COLUMN pseudonymous INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v10: page sessions ended at sign-out") { db in
+            // The digest of each session cookie signed out before its expiry (EndedSessions); a row
+            // is forgotten once its cookie has expired.
+            try db.execute(
+                sql: """
+                    CREATE TABLE ended_sessions (
+                        digest TEXT PRIMARY KEY,
+                        expires_at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 

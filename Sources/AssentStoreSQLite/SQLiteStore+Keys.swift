@@ -115,6 +115,20 @@ extension SQLiteStore {
         }
     }
 
+    public func endSession(digest: String, expiresAt: Instant, now: Instant) async throws {
+        try await writing { db in
+            try db.execute(sql: "DELETE FROM ended_sessions WHERE expires_at <= ?", arguments: [now.microseconds])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO ended_sessions (digest, expires_at) VALUES (?, ?)", arguments: [digest, expiresAt.microseconds])
+        }
+    }
+
+    public func isSessionEnded(digest: String) async throws -> Bool {
+        try await reading { db in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM ended_sessions WHERE digest = ?"), arguments: [digest]) != nil
+        }
+    }
+
     /// How long a figures lease lasts at most (a computation over a large ledger takes minutes).
     static let figureLeaseMicros: Int64 = 15 * 60 * 1_000_000
 

@@ -147,9 +147,46 @@ struct ConsoleTests {
             let ledger = try await browser.get(client, "/console/ledger")
             #expect(ledger.text.contains("The hash chain verifies"))
             #expect(ledger.text.contains("consumer-terms-2025-09"))
+            var copy = browser
             let signedOut = try await browser.post(client, "/console/signout", [:])
             #expect(signedOut.headers[.setCookie]?.contains("Max-Age=0") == true)
+            // A copy of the cookie taken before the sign-out opens nothing after it.
+            let away = try await copy.get(client, "/console/runs")
+            #expect(away.status == 303 && away.headers[.location] == "/console/signin")
         }
         #expect(try await fixture.store.run(named: "c1").conversations == 2)
+    }
+
+    @Test(
+        "a console session opened with a key lasts while the secret it was opened with authenticates: rotation, overlap, revocation",
+        arguments: FixtureBackend.all)
+    func keySessionFollowsSecret(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
+        let admin = try #require(fixture.keys["admin"])
+        try await fixture.test { client async throws in
+            func opens(_ browser: PageBrowser) async throws -> Bool {
+                var browser = browser
+                let answer = try await browser.get(client, "/console/runs")
+                #expect(answer.status == 200 || answer.headers[.location] == "/console/signin")
+                return answer.status == 200
+            }
+            let (before, _) = try await Self.signIn(client, key: admin)
+            #expect(try await opens(before))
+            // Rotated with an hour's overlap: the old secret still authenticates, so its session lasts.
+            let rotated = try await fixture.app.rotateKey(named: "admin", overlapSeconds: 3_600)
+            #expect(try await opens(before))
+            let (after, _) = try await Self.signIn(client, key: rotated.secret)
+            #expect(try await opens(after))
+            fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 3_601_000_000))
+            #expect(try await opens(before) == false, "the overlap ended: the old secret's session with it")
+            #expect(try await opens(after))
+            // Rotated with no overlap (a leaked secret): its sessions end at once.
+            let leaked = try await fixture.app.rotateKey(named: "admin", overlapSeconds: 0)
+            #expect(try await opens(after) == false)
+            let (latest, _) = try await Self.signIn(client, key: leaked.secret)
+            #expect(try await opens(latest))
+            _ = try await fixture.app.revokeKey(named: "admin")
+            #expect(try await opens(latest) == false)
+        }
     }
 }

@@ -1,6 +1,7 @@
 import AssentCore
 import AssentServer
 import AssentStore
+import Crypto
 import AssentService
 import Foundation
 import Hummingbird
@@ -414,6 +415,53 @@ struct PageTests {
             let answer = try await browser.get(client, "/demo/signin?account=a1")
             #expect(answer.status == 303)
             #expect(try await browser.get(client, "/settings").status == 200)
+        }
+    }
+
+    @Test(
+        "sign-out ends the session: a copy of its cookie taken before opens nothing after; a new sign-in is a new session",
+        arguments: FixtureBackend.all)
+    func signOutEndsSession(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
+        let token = try await fixture.token("a1", expiresIn: 3_600)
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            _ = try await browser.get(client, "/signin?token=\(token)")
+            var copy = browser
+            #expect(try await copy.get(client, "/settings").status == 200)
+            // A sign-out posted from elsewhere (no CSRF token) ends nothing.
+            #expect(try await browser.post(client, "/signout", [:], csrf: false).status == 403)
+            #expect(try await copy.get(client, "/settings").status == 200)
+            _ = try await browser.get(client, "/settings")
+            let signedOut = try await browser.post(client, "/signout", [:])
+            #expect(signedOut.status == 200)
+            #expect(signedOut.headers[.setCookie]?.contains("Max-Age=0") == true)
+            for path in ["/settings", "/my-data", "/notice"] {
+                #expect(try await copy.get(client, path).status == 401, "\(path)")
+            }
+            // The same token again (so the same expiry): a new session, which opens the pages.
+            var again = PageBrowser()
+            _ = try await again.get(client, "/signin?token=\(token)")
+            #expect(again.cookie != copy.cookie)
+            #expect(try await again.get(client, "/settings").status == 200)
+            #expect(try await copy.get(client, "/settings").status == 401)
+        }
+    }
+
+    @Test("a session cookie of the build before session ids (account, expiry, MAC) still opens the pages until it expires")
+    func cookieWithoutSessionID() async throws {
+        let fixture = try await ServerFixture.make { $0.secureCookies = false }
+        let key = SymmetricKey(data: try await fixture.app.deploymentKey(named: "page-sessions"))
+        let expiry = fixture.clock.now.microseconds + 3_600_000_000
+        let payload = "YTE.\(expiry)"  // base64url("a1"), the expiry
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: key)
+        let cookie = "assent_user=" + payload + "." + mac.map { String(format: "%02x", $0) }.joined()
+        try await fixture.test { client async throws in
+            var old = PageBrowser()
+            old.cookie = cookie
+            #expect(try await old.get(client, "/settings").status == 200)
+            fixture.clock.set(Instant(microseconds: expiry))
+            #expect(try await old.get(client, "/settings").status == 401)
         }
     }
 }

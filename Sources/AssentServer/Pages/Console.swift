@@ -37,10 +37,14 @@ struct Console: Sendable {
         return pages.page(template, context, status: status, session: `operator`?.session)
     }
 
-    /// The operator of a session: one opened with a key that is still active and holds `admin`,
-    /// or one opened by SSO while SSO is configured.
+    /// The operator of a session not ended by a sign-out: one opened with a key that holds
+    /// `admin` while the secret it was opened with still authenticates (a rotation whose overlap
+    /// ended, a revocation or an expiry ends it), or one opened by SSO while SSO is configured.
     func signedIn(_ request: Request) async throws -> Operator {
-        guard let session = sessions.session(of: request, now: api.clock.now()) else { throw ConsoleRedirect() }
+        let now = api.clock.now()
+        guard let session = sessions.session(of: request, now: now), try await !api.app.isSessionEnded(digest: session.digest) else {
+            throw ConsoleRedirect()
+        }
         if session.account.hasPrefix("oidc:") {
             let parts = session.account.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
             guard oidc != nil, parts.count == 3, let role = ConsoleOIDC.Role(rawValue: String(parts[1])), !parts[2].isEmpty else {
@@ -48,13 +52,24 @@ struct Console: Sendable {
             }
             return Operator(session: session, actor: "operator:\(parts[2])", mayWrite: role == .admin, role: role.rawValue)
         }
-        guard settings.keySignIn,
-            let key = try await api.app.keys().first(where: { "key:\($0.name)" == session.account }),
-            key.isActive(at: api.clock.now()), mayOperate(key)
+        // `key:NAME:FINGERPRINT` (``keySubject(_:secretSha256:)``).
+        let parts = session.account.split(separator: ":", omittingEmptySubsequences: false)
+        guard settings.keySignIn, parts.count == 3, parts[0] == "key",
+            let key = try await api.app.keys().first(where: { $0.name == parts[1] }), mayOperate(key),
+            let secret = [key.secretSha256, key.previousSecretSha256].compactMap({ $0 }).first(where: {
+                sessions.keyFingerprint(secretSha256: $0) == parts[2]
+            }),
+            key.refusal(secretSha256: secret, at: now) == nil
         else {
             throw ConsoleRedirect()
         }
         return Operator(session: session, actor: key.actor, mayWrite: true, role: "admin")
+    }
+
+    /// What a console session opened with a key's secret names: the key, and the secret's
+    /// fingerprint (names hold no `:`).
+    func keySubject(_ key: ServiceKey, secretSha256: String) -> String {
+        "\(key.actor):\(sessions.keyFingerprint(secretSha256: secretSha256))"
     }
 
     /// An active admin key; the `demo-…` keys only under `--demo`, as on the API.
@@ -104,7 +119,8 @@ struct Console: Sendable {
                 guard case .accepted(let key) = try await api.app.authenticateKey(secret: secret), mayOperate(key) else {
                     return signInPage(error: "That is not an active key with the admin scope.", status: .unauthorized)
                 }
-                return pages.redirect(to: "/console", setting: sessions.cookie(account: key.actor, now: api.clock.now()))
+                let subject = keySubject(key, secretSha256: ServiceKey.digest(ofSecret: secret))
+                return pages.redirect(to: "/console", setting: sessions.cookie(account: subject, now: api.clock.now()))
             }
         }
         router.get("/console/oidc/start") { _, _ -> Response in
@@ -129,6 +145,7 @@ struct Console: Sendable {
         router.post("/console/signout") { request, _ -> Response in
             await guarded(request) { op in
                 _ = try await form(request, operator: op)
+                try await api.app.endSession(digest: op.session.digest, expiresAt: op.session.expiry)
                 return pages.redirect(to: "/console/signin", setting: sessions.signedOut)
             }
         }

@@ -3,9 +3,11 @@ import Crypto
 import Foundation
 import Hummingbird
 
-/// Signed-in users of the pages: an HttpOnly cookie holding the account and an expiry, signed
-/// with HMAC-SHA256 under a key of this deployment. Forms carry a CSRF token derived from the
-/// cookie, so a form posted from elsewhere is refused.
+/// Signed-in users of the pages: an HttpOnly cookie holding the account, an expiry and a random
+/// session id, signed with HMAC-SHA256 under a key of this deployment. Forms carry a CSRF token
+/// derived from the cookie, so a form posted from elsewhere is refused. A sign-out ends the
+/// cookie before its expiry through the store (``EndedSessions``); the session id makes every
+/// sign-in's cookie a new one, also when two sign-ins share a token and so an expiry.
 struct PageSessions: Sendable {
     /// How long a page session lasts.
     static let lifetimeSeconds: Int64 = 12 * 3_600
@@ -28,10 +30,19 @@ struct PageSessions: Sendable {
     struct Session: Sendable {
         var account: AccountID
         var cookie: String
+        /// When the cookie stops opening anything by itself.
+        var expiry: Instant
+
+        /// What the store keeps of a session ended before its expiry (``EndedSessions``): the
+        /// cookie's SHA-256, so that the list holds nothing a cookie could be made from.
+        var digest: String { Digest.sha256Hex(cookie) }
     }
 
+    /// `base64url(account).expiry.base64url(16 random bytes).mac`.
     func cookieValue(account: AccountID, expiry: Instant) -> String {
-        let payload = Self.base64url(Array(account.utf8)) + "." + String(expiry.microseconds)
+        var generator = SystemRandomNumberGenerator()
+        let id = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let payload = Self.base64url(Array(account.utf8)) + "." + String(expiry.microseconds) + "." + Self.base64url(id)
         return payload + "." + mac(payload)
     }
 
@@ -50,17 +61,25 @@ struct PageSessions: Sendable {
         Cookie(name: cookieName, value: "", maxAge: 0, path: "/", secure: secure, httpOnly: true, sameSite: sameSite)
     }
 
-    /// The session a request carries, if its cookie is genuine and not expired.
+    /// The session a request carries, if its cookie is genuine and not expired (whether a sign-out
+    /// ended it is the store's to say). A cookie of a build before session ids (three parts, no id)
+    /// is still taken until it expires, so that an upgrade signs nobody out.
     func session(of request: Request, now: Instant) -> Session? {
         guard let value = request.cookies[cookieName]?.value else { return nil }
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let expiry = Int64(parts[1]), now.microseconds < expiry,
+        guard parts.count == 3 || parts.count == 4, let expiry = Int64(parts[1]), now.microseconds < expiry,
             let accountBytes = Self.unbase64url(String(parts[0])), !accountBytes.isEmpty
         else { return nil }
-        let expected = mac(parts[0] + "." + parts[1])
-        guard Authenticator.constantTimeEqual(Array(expected.utf8), Array(parts[2].utf8)) else { return nil }
-        return Session(account: String(decoding: accountBytes, as: UTF8.self), cookie: value)
+        if parts.count == 4 { guard Self.unbase64url(String(parts[2]))?.count == 16 else { return nil } }
+        let expected = mac(parts.dropLast().joined(separator: "."))
+        guard Authenticator.constantTimeEqual(Array(expected.utf8), Array(parts[parts.count - 1].utf8)) else { return nil }
+        return Session(account: String(decoding: accountBytes, as: UTF8.self), cookie: value, expiry: Instant(microseconds: expiry))
     }
+
+    /// What a console session opened with a service key names of the secret it was opened with:
+    /// the session lasts only while that secret authenticates (a rotation or a revocation ends it).
+    /// Keyed with the sessions' key, so that the cookie tells nothing of the secret's digest.
+    func keyFingerprint(secretSha256: String) -> String { String(mac("key|\(cookieName)|" + secretSha256).prefix(32)) }
 
     /// The CSRF token of a session: forms must send it back.
     func csrfToken(for session: Session) -> String { String(mac("csrf|\(cookieName)|" + session.cookie).prefix(32)) }

@@ -45,8 +45,9 @@ extension Pages {
         }
         router.post("/signout") { request, _ -> Response in
             await handle {
-                let session = try session(request)
+                let session = try await session(request)
                 _ = try await form(request, session: session)
+                try await api.app.endSession(digest: session.digest, expiresAt: session.expiry)
                 var response = page(
                     "message", ["title": "Signed out", "heading": "You are signed out", "message": "You can close this page."], session: nil
                 )
@@ -80,7 +81,7 @@ extension Pages {
         for path in ["/notice", "/signup"] {
             router.get(RouterPath(stringLiteral: path)) { request, _ -> Response in
                 await handle {
-                    let session = try session(request)
+                    let session = try await session(request)
                     let prompt = try await api.prompt(of: session.account)
                     if prompt.prompt == .none {
                         return page(
@@ -98,7 +99,7 @@ extension Pages {
             }
             router.post(RouterPath(stringLiteral: path)) { request, _ -> Response in
                 await handle {
-                    let session = try session(request)
+                    let session = try await session(request)
                     let form = try await form(request, session: session)
                     let value: ChoiceValue = form["decision"] == "off" ? .off : (form["training"] == "on" ? .on : .off)
                     let shownDefault = form["shown_default"].flatMap(ChoiceValue.init(rawValue:))
@@ -113,7 +114,7 @@ extension Pages {
         }
         router.post("/notice/defer") { request, _ -> Response in
             await handle {
-                let session = try session(request)
+                let session = try await session(request)
                 let form = try await form(request, session: session)
                 _ = try await api.userWrite(session.account) {
                     try await api.app.deferNotice(account: session.account, actor: "user:\(session.account)")
@@ -135,7 +136,7 @@ extension Pages {
     func registerSettings(on router: Router<AssentRequestContext>) {
         router.get("/settings") { request, _ -> Response in
             await handle {
-                let session = try session(request)
+                let session = try await session(request)
                 let saved = request.uri.queryParameters.get("saved").flatMap(ChoiceValue.init(rawValue:))
                 return try await settingsPage(
                     session: session, flash: saved.map { "Saved: model training is \($0 == .on ? "on" : "off")." })
@@ -143,7 +144,7 @@ extension Pages {
         }
         router.post("/settings") { request, _ -> Response in
             await handle {
-                let session = try session(request)
+                let session = try await session(request)
                 let form = try await form(request, session: session)
                 guard let value = form["training"].flatMap(ChoiceValue.init(rawValue:)) else {
                     throw PageError(status: .badRequest, heading: "Choose on or off", message: "Pick one of the two options, then save.")
@@ -162,7 +163,7 @@ extension Pages {
     func registerMyData(on router: Router<AssentRequestContext>) {
         router.get("/my-data") { request, _ -> Response in
             await handle {
-                let session = try session(request)
+                let session = try await session(request)
                 return try await myDataPage(
                     session: session,
                     flash: request.uri.queryParameters.get("deleted").map {
@@ -172,7 +173,7 @@ extension Pages {
         }
         router.post("/my-data/conversations/:conversation/delete") { request, context -> Response in
             await handle {
-                let session = try session(request)
+                let session = try await session(request)
                 _ = try await form(request, session: session)
                 let id = try API.parameter(context, "conversation")
                 _ = try await api.userWrite(session.account) {
@@ -183,7 +184,7 @@ extension Pages {
         }
         router.get("/my-data/export") { request, _ -> Response in
             await handle {
-                let session = try session(request)
+                let session = try await session(request)
                 try await api.throttleRead(session.account)
                 let export = try await api.app.accountExport(account: session.account, at: api.clock.now())
                 var headers = securityHeaders
@@ -193,7 +194,7 @@ extension Pages {
         }
         router.get("/my-data/receipts") { request, _ -> Response in
             await handle {
-                let session = try session(request)
+                let session = try await session(request)
                 try await api.throttleRead(session.account)
                 var headers = securityHeaders
                 headers[.contentDisposition] = "attachment; filename=\"consent-receipts.json\""
@@ -202,13 +203,13 @@ extension Pages {
         }
         router.get("/my-data/delete") { request, _ -> Response in
             await handle {
-                let session = try session(request)
+                let session = try await session(request)
                 return page("confirm-delete", ["title": "Delete your account"], session: session)
             }
         }
         router.post("/my-data/delete") { request, _ -> Response in
             await handle {
-                let session = try session(request)
+                let session = try await session(request)
                 let form = try await form(request, session: session)
                 guard form["confirm"] == "yes" else {
                     throw PageError(status: .badRequest, heading: "Not deleted", message: "Tick the box to confirm, then delete.")

@@ -86,8 +86,10 @@ struct Pages: Sendable {
 
     // MARK: Requests
 
-    func session(_ request: Request) throws -> PageSessions.Session {
-        guard let session = sessions.session(of: request, now: api.clock.now()) else {
+    /// The request's session: a genuine cookie, not expired, not ended by a sign-out.
+    func session(_ request: Request) async throws -> PageSessions.Session {
+        guard let session = sessions.session(of: request, now: api.clock.now()), try await !api.app.isSessionEnded(digest: session.digest)
+        else {
             throw PageError(
                 status: .unauthorized, heading: "Please sign in",
                 message: "Open this page from the product you use, so that it can sign you in.")
