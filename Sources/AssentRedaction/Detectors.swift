@@ -23,6 +23,8 @@ struct Detectors {
     private var personResume = 0
     /// Whether the text holds a digit: every address form does.
     private var hasDigit = false
+    /// Whether the text holds a letter of a script without capitals (``uncasedNames()``).
+    private var hasUncasedScript = false
     /// Where the keyword automaton (`KeywordAutomaton`) found secret-naming fragments (and where
     /// the identifier holding each starts), and the other keywords that start a word, by start;
     /// and how far the detectors have read each list (they ask at increasing positions).
@@ -130,6 +132,7 @@ struct Detectors {
             case UInt8(ascii: "_"): registryToken(at: i)
             default:
                 // A letter outside ASCII starting a word: a name or a street (Élodie, Łukasz, Érable).
+                if Self.mayOpenUncasedScript(c) { hasUncasedScript = true }
                 if c >= 0xC0, text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 >= 0x80 }) {
                     if hasDigit, i >= addressResume { addressResume = addressByWords(at: i) }
                     if c >= 0xC3, i >= personResume, text.boundaryBefore(i, { $0 == 0x5F }) { personResume = person(at: i) }
@@ -137,6 +140,7 @@ struct Detectors {
             }
             i += 1
         }
+        if hasUncasedScript { uncasedNames() }
     }
 
     /// The end of the run of ASCII letters and digits starting at `i` (a letter or digit), and
@@ -645,6 +649,16 @@ struct Detectors {
         "portable", "handy", "telefon", "anruf", "ruf ", "mobil", "ligue", "ligar", "telefone", "chiama", "cellulare",
         "bellen", "mobiel", "nummer", "número", "numero", "numéro", "numer", "tél", "komórka", "zadzwoń", "dzwonił", "appelé",
         "chiamato", "ligou", "belde", "kontakt:", "contact:", "contacto:", "contatto:", "contato:",
+        // The languages beyond issue 13's: Nordic, Finnish, Czech and Slovak, Hungarian, Romanian,
+        // South Slavic, Turkish, Indonesian, Vietnamese; Cyrillic and Greek (both cases of the first
+        // letter: only ASCII is compared case-insensitively); Arabic, Hebrew, Hindi; Chinese, Japanese
+        // and Korean (found inside a run of their script: they are written without spaces).
+        "tlf", "ring til", "ringe", "puhelin", "puh.", "soita", "číslo", "volejte", "zavolej", "mobilní", "hívj", "telefonszám",
+        "numărul", "sunați", "sună", "broj", "nazovi", "zovi", "nomor", "no. hp", "hp:", "wa:",
+        "điện thoại", "sđt", "gọi", "телефон", "Телефон", "тел.", "Тел.", "моб.", "Моб.", "мобильный", "Мобильный", "мобільний",
+        "Мобільний", "номер", "Номер", "звоните", "Звоните", "позвоните", "Позвоните", "телефонирайте", "τηλέφωνο",
+        "Τηλέφωνο", "τηλ.", "Τηλ.", "κινητό", "Κινητό", "هاتف", "جوال", "رقم", "טלפון", "נייד", "फ़ोन", "फोन", "मोबाइल",
+        "电话", "電話", "手机", "手機", "携帯", "전화", "휴대폰", "연락처",
     ]
 
     /// Phone numbers of every country: international (`+49 (0)30 1234 5678`, `0049 …`), national
@@ -736,6 +750,11 @@ struct Detectors {
         } else if digits.count >= 10, digits[0] == 0, digits[1] == 0 {
             // 0049 30 1234567: the international prefix dialled from Europe.
             ok = groups.count >= 2 && oneSeparator && PhoneNumberingPlans.isInternational(Array(digits.dropFirst(2)))
+        } else if digits.count == 11, digits[0] == 8, groups.first == 1 || parenthesised && groups.count >= 3,
+            PhoneNumberingPlans.plans[7]?.allows(digits[1...]) == true
+        {
+            // Russia and Kazakhstan dial the trunk prefix 8: 8 912 345-67-89, 8 (495) 123-45-67.
+            ok = oneSeparator || separators.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") }
         } else if parenthesised {
             // (555) 123-4567, (11) 91234-5678, and an area code with its trunk 0: (0191) 496 0693.
             ok =
@@ -752,21 +771,26 @@ struct Detectors {
             // National, with the trunk prefix: 030 1234 5678, 06 12 34 56 78, 020 7946 0958.
             ok = PhoneNumberingPlans.isNational(digits) && !(groups.count == 3 && dots && groups.last == 4)
         } else if groups.count == 1, (8...15).contains(digits.count), saysPhone(before: i) {
+            // Also a mobile number of a country that dials its trunk prefix only before area codes
+            // (13800138000 in China).
             ok =
                 PhoneNumberingPlans.isNational(digits) || PhoneNumberingPlans.isNorthAmerican(digits)
                 || PhoneNumberingPlans.isInternational(digits) || PhoneNumberingPlans.isNationalWithoutTrunk(digits)
+                || digits[0] != 0 && PhoneNumberingPlans.isNational([0] + digits)
         } else if groups.count >= 2, separators.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") }),
-            groups.allSatisfy({ $0 >= 2 }), (9...11).contains(digits.count), saysPhone(before: i)
+            groups.allSatisfy({ $0 >= 2 }), (8...11).contains(digits.count), saysPhone(before: i)
         {
             // Grouped, after a phone word, with no trunk prefix: countries that dial none (514 178 800
-            // in Poland, 912 34 56 78 in Spain) and area codes written without it (31 2277-5152 in Brazil).
+            // in Poland, 912 34 56 78 in Spain, 20 12 34 56 in Denmark) and area codes written without
+            // it (31 2277-5152 in Brazil).
             ok = PhoneNumberingPlans.isNationalWithoutTrunk(digits) || PhoneNumberingPlans.isNational([0] + digits)
         } else {
             ok = false
         }
         guard ok else { return }
-        // Dates and times written with the same separators are not phone numbers.
-        if groups.first == 4, separators.first == UInt8(ascii: "-"), !parenthesised { return }
+        // Dates and times written with the same separators are not phone numbers (a year never
+        // starts with the trunk prefix: 0812-3456-7890 is an Indonesian mobile number).
+        if groups.first == 4, separators.first == UInt8(ascii: "-"), !parenthesised, digits[0] != 0 { return }
         add(i, k, .phone)
     }
 
@@ -775,7 +799,8 @@ struct Detectors {
         let start = text.contextRange(before: i, length: lower.map { i - $0 } ?? 32).lowerBound
         // Only at the start of a word ("tel" is not a phone word inside "bestelling"), compared
         // with the words that start with its letter.
-        for k in start..<i where text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 }) {
+        // Chinese, Japanese and Korean words stand inside runs of their script: found anywhere.
+        for k in start..<i where text[k] >= 0xE3 && text[k] <= 0xED || text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 }) {
             for word in Self.phoneWordsByFirst[Int(Bytes.lower(text[k]))]
             where k + word.utf8CodeUnitCount <= i && text.hasPrefix(word, at: k, caseInsensitive: true) {
                 return true

@@ -73,6 +73,25 @@ extension Detectors {
         "thanks, ", "danke, ", "merci, ", "gracias, ", "grazie, ", "obrigado, ", "obrigada, ", "bedankt, ", "--\n", "-- \n",
         "signed-off-by: ", "co-authored-by: ", "reviewed-by: ", "reported-by: ", "@author ", "written by ", "maintainer: ",
         "owner: ", "assignee: ", "reviewer: ", "vorname: ", "nachname: ", "prénom : ", "prénom: ",
+        // The languages beyond issue 13's, written in Latin letters: Czech and Slovak, Polish,
+        // Swedish, Danish and Norwegian, Finnish, Turkish, Indonesian and Malay, Vietnamese,
+        // Romanian, Hungarian, Croatian, Serbian and Bosnian.
+        "jmenuji se ", "jmenujem sa ", "jsem ", "volám se ", "volám sa ", "dobrý den, ", "vážený pane ", "vážená paní ",
+        "s pozdravem,\n", "s pozdravom,\n", "jméno: ", "nazywam się ", "mam na imię ", "dzień dobry, ", "szanowny panie ",
+        "szanowna pani ", "pozdrawiam,\n", "imię: ", "jag heter ", "hej ", "hälsningar,\n", "namn: ", "jeg hedder ",
+        "jeg heter ", "mit navn er ", "mitt navn er ", "hei ", "hilsen,\n", "navn: ", "nimeni on ", "terveisin,\n",
+        "nimi: ", "benim adım ", "adım ", "merhaba ", "sayın ", "saygılarımla,\n", "nama saya ", "nama saya adalah ", "halo ",
+        "hormat saya,\n", "nama: ", "tôi là ", "tên tôi là ", "chào ", "tên: ", "họ và tên: ", "mă numesc ",
+        "numele meu este ", "bună ziua, ", "stimate ", "stimată ", "cu stimă,\n", "nume: ", "kedves ", "üdvözlettel,\n",
+        "a nevem ", "név: ", "zovem se ", "ja sam ", "poštovani ", "poštovana ", "lijep pozdrav,\n", "srdačan pozdrav,\n",
+        "ime: ",
+        // Cyrillic and Greek: both cases of a word's first letter (only ASCII is compared
+        // case-insensitively). Russian, Ukrainian, Bulgarian, Serbian; Greek.
+        "зовут ", "Зовут ", "я ", "Я ", "привет, ", "Привет, ", "здравствуйте, ", "Здравствуйте, ", "уважаемый ", "Уважаемый ",
+        "уважаемая ", "Уважаемая ", "с уважением,\n", "С уважением,\n", "имя: ", "Имя: ", "фио: ", "ФИО: ", "звати ", "Звати ",
+        "привіт, ", "Привіт, ", "шановний ", "Шановний ", "шановна ", "Шановна ", "з повагою,\n", "З повагою,\n", "казвам се ",
+        "Казвам се ", "зовем се ", "Зовем се ", "λένε ", "Λένε ", "λέγομαι ", "Λέγομαι ", "ονομάζομαι ", "Ονομάζομαι ", "είμαι ",
+        "Είμαι ", "αγαπητέ ", "Αγαπητέ ", "αγαπητή ", "Αγαπητή ", "γεια σου ", "Γεια σου ", "εκτίμηση,\n", "όνομα: ", "Όνομα: ",
     ]
     /// The introducers by the byte before their last one (the end of their last word, lower
     /// case): a capitalised word is compared only with those that can end just before it.
@@ -204,7 +223,8 @@ extension Detectors {
         "surname", "familyname", "family_name", "displayname", "display_name", "author", "contact", "contact_name",
         "customer", "customer_name", "owner", "assignee", "reviewer", "patient", "patient_name", "employee", "nombre",
         "apellido", "apellidos", "nom", "prenom", "prénom", "vorname", "nachname", "nome", "cognome", "naam", "achternaam",
-        "voornaam", "sobrenome",
+        "voornaam", "sobrenome", "imię", "nazwisko", "jméno", "příjmení", "namn", "navn", "nimi", "soyad", "nama", "nume",
+        "prezime", "имя", "фамилия", "прізвище", "όνομα", "επώνυμο",
     ]
 
     /// Whether the word at `i` is the value of a field that holds a name: `"name": "…"`,
@@ -253,7 +273,13 @@ extension Detectors {
                 return end
             }
         }
-        guard !firstFlags.contains(.notName) else { return firstEnd }
+        if firstFlags.contains(.notName) {
+            // A month's abbreviation that is a given name too ("Jan"): a name only when words
+            // introduce it and a capitalised word follows ("jmenuji se Jan Novák", not "Tue Jan 3").
+            guard Self.monthsNamedLikePeople.contains(firstKey), text[firstEnd] == 0x20, capitalisedWord(at: firstEnd + 1) != nil,
+                introducedByWord(i)
+            else { return firstEnd }
+        }
         var flags = firstFlags.intersection(.nameKinds)
         // A hyphenated given name: "Marie-Therese", "Simone-Anouk", by its first part.
         if !flags.contains(.given), let hyphen = text.bytes[i..<firstEnd].firstIndex(of: 0x2D), hyphen - i >= 2 {
@@ -263,11 +289,7 @@ extension Detectors {
         // an English word, only a family name after it counts. Longer rare ones are names.
         if flags.contains(.rareGiven), firstEnd - i >= 4 { flags.insert(.given) }
         let known = flags.contains(.given) || flags.contains(.rareGiven)
-        let introducedByWord =
-            i >= 2
-            && (Self.introducersByPenultimate[Int(Bytes.lower(text[i - 2]))].contains {
-                text.hasPrefix($0, at: i - $0.utf8CodeUnitCount, caseInsensitive: true)
-            } || isNameFieldValue(i))
+        let introducedByWord = introducedByWord(i)
         let particleFollows: Bool = {
             guard text[firstEnd] == 0x20, Bytes.isLower(text[firstEnd + 1]) else { return false }
             let particleEnd = text.runEnd(from: firstEnd + 1, Bytes.isLower)
@@ -329,6 +351,15 @@ extension Detectors {
         return firstEnd
     }
 
+    /// Whether words that introduce a name ("my name is", "Dear", sign-offs) or a field that holds
+    /// one end just before `i`.
+    func introducedByWord(_ i: Int) -> Bool {
+        i >= 2
+            && (Self.introducersByPenultimate[Int(Bytes.lower(text[i - 2]))].contains {
+                text.hasPrefix($0, at: i - $0.utf8CodeUnitCount, caseInsensitive: true)
+            } || isNameFieldValue(i))
+    }
+
     /// Where a name found at `i` starts once a title or a second given name before it is
     /// counted: "pani Janina Wawszczyk", "Srta. Maria Porto", "Davi Lucas Caldeira".
     func extendedStart(_ i: Int) -> Int {
@@ -365,6 +396,8 @@ extension Detectors {
         return end
     }
 
+    /// Months (and their abbreviations) that are given names too, among the words never names.
+    static let monthsNamedLikePeople = PackedWord.set(["jan", "mar", "may", "june", "april", "august"])
     static let titleKeys = PackedWord.set(titles)
     static let particleKeys = PackedWord.set(particles)
     static let strongParticleKeys = PackedWord.set(strongParticles)

@@ -56,4 +56,27 @@ struct PhoneTests {
     func notPhones(text: String) {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
     }
+
+    @Test(
+        "after phone words of the languages beyond issue 13's, in their scripts; Chinese, Japanese and Korean words inside their runs",
+        arguments: [
+            ("我叫王伟，电话 138 0013 8000，谢谢", "138 0013 8000"),
+            ("我的手机13800138000", "13800138000"),
+            ("Jeg bor her, mit nummer er 20 12 34 56.", "20 12 34 56"),
+            ("Nama saya Budi, nomor HP 0812-3456-7890.", "0812-3456-7890"),
+            ("Мой телефон 8 912 345-67-89", "8 912 345-67-89"),
+            ("Olen Mikko, puhelin 040 123 4567.", "040 123 4567"),
+            ("τηλέφωνο 694 123 4567", "694 123 4567"),
+            ("Tôi là An, số điện thoại 0912 345 678.", "0912 345 678"),
+        ] as [(String, String)])
+    func beyondIssue13(text: String, number: String) {
+        #expect(Self.flagged(text) == [number])
+    }
+
+    @Test(
+        "dates stay dates: a four-digit first group not starting with 0, joined by hyphens",
+        arguments: ["2024-1234-5678 was the ticket", "Tel. 2024-11-05"])
+    func datesStay(text: String) {
+        #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
+    }
 }

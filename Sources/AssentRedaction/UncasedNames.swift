@@ -1,0 +1,187 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Names in scripts without capital letters — Chinese, Japanese, Korean, Arabic, Hebrew, Hindi:
+/// nothing in the script marks a name, so one is taken only where the words around it say so
+/// ("我叫…", "私の名前は…", "…と申します", "제 이름은 …", "اسمي …", "שמי …", "मेरा नाम …"), never
+/// guessed from the script alone. Run only over texts holding one of these scripts.
+extension Detectors {
+    enum UncasedScript {
+        /// Chinese characters (and the iteration mark 々 of 佐々木), as Chinese and Japanese write names.
+        case han
+        case hangul
+        case arabic
+        case hebrew
+        case devanagari
+
+        func isLetter(_ scalar: Unicode.Scalar) -> Bool {
+            let v = scalar.value
+            switch self {
+            case .han: return (0x4E00...0x9FFF).contains(v) || (0x3400...0x4DBF).contains(v) || v == 0x3005
+            case .hangul: return (0xAC00...0xD7A3).contains(v)
+            case .arabic: return (0x0620...0x065F).contains(v) || (0x066E...0x06D3).contains(v)
+            case .hebrew: return (0x05D0...0x05EA).contains(v)
+            case .devanagari: return (0x0900...0x0963).contains(v) || (0x0966...0x097F).contains(v)
+            }
+        }
+
+        /// How many words (runs of letters between spaces) a name takes at most, and how many
+        /// letters a name written without spaces (Han, Hangul) has.
+        var maxWords: Int { self == .devanagari ? 3 : 2 }
+        var letters: ClosedRange<Int> { self == .han ? 2...4 : 2...5 }
+    }
+
+    /// Words after which a name follows, by script. A Japanese "私は" also needs "です" or "と申します"
+    /// after the name (``uncasedName(after:script:needsCopula:)``): "私は学生です" names no one.
+    static let uncasedIntroducers: [(words: String, script: UncasedScript, needsCopula: Bool)] = [
+        ("我叫", .han, false), ("名叫", .han, false), ("我的名字是", .han, false), ("我的名字叫", .han, false),
+        ("姓名：", .han, false), ("姓名:", .han, false), ("联系人：", .han, false), ("聯繫人：", .han, false),
+        ("私の名前は", .han, false), ("僕の名前は", .han, false), ("氏名：", .han, false), ("氏名:", .han, false),
+        ("私は", .han, true), ("わたしは", .han, true),
+        ("이름은", .hangul, false), ("이름:", .hangul, false), ("성함:", .hangul, false), ("저는 ", .hangul, true), ("안녕하세요, ", .hangul, true),
+        ("안녕하세요. ", .hangul, true),
+        ("اسمي ", .arabic, false), ("إسمي ", .arabic, false), ("الاسم: ", .arabic, false),
+        ("שמי ", .hebrew, false), ("קוראים לי ", .hebrew, false), ("השם שלי ", .hebrew, false), ("שם: ", .hebrew, false),
+        ("मेरा नाम ", .devanagari, false), ("नाम: ", .devanagari, false),
+    ]
+
+    /// Japanese self-introductions that follow the name: "山田太郎と申します".
+    static let japaneseIntroductionsAfter = ["と申します", "といいます", "と言います"]
+    /// What follows a name in a Japanese self-introduction.
+    static let japaneseCopulas = ["です", "と申します", "といいます", "と言います"]
+    /// Korean endings written onto a name ("김민준입니다", "민준 씨"): not part of it.
+    static let koreanEndings = ["입니다", "이에요", "예요", "이고", "이며", "이라고", "라고", "님", "씨"]
+    /// Words after a name that are never part of it: Hindi's "is"/"am"/"and".
+    static let devanagariStops: Set<String> = ["है", "हूँ", "हूं", "और", "हैं"]
+
+    /// Whether a lead byte opens a scalar of one of these scripts (or a neighbour in UTF-8): the
+    /// scan asks ``uncasedNames()`` to run only when one is seen.
+    @inline(__always)
+    static func mayOpenUncasedScript(_ c: UInt8) -> Bool { c >= 0xD6 && c <= 0xDB || c == 0xE0 || c >= 0xE3 && c <= 0xED }
+
+    /// Every name after an introducer, and every name before a Japanese self-introduction.
+    mutating func uncasedNames() {
+        for introducer in Self.uncasedIntroducers {
+            var from = 0
+            while let at = find(introducer.words, from: from) {
+                let after = at + introducer.words.utf8.count
+                if let name = uncasedName(after: after, script: introducer.script, needsCopula: introducer.needsCopula) {
+                    add(name.lowerBound, name.upperBound, .person)
+                }
+                from = after
+            }
+        }
+        for introduction in Self.japaneseIntroductionsAfter {
+            var from = 0
+            while let at = find(introduction, from: from) {
+                var start = at
+                var count = 0
+                while count < 6, let (scalar, length) = scalarBefore(start), UncasedScript.han.isLetter(scalar) {
+                    start -= length
+                    count += 1
+                }
+                if (2...5).contains(count) { add(start, at, .person) }
+                from = at + introduction.utf8.count
+            }
+        }
+    }
+
+    /// The name of `script` right after an introducer ending at `after` (one space skipped), or
+    /// nil when none is there.
+    func uncasedName(after: Int, script: UncasedScript, needsCopula: Bool) -> Range<Int>? {
+        let k = text[after] == 0x20 ? after + 1 : after
+        switch script {
+        case .han:
+            let (end, count) = letterRun(from: k, script: .han, limit: 6)
+            let copula = Self.japaneseCopulas.contains { text.bytes[end...].starts(with: $0.utf8) }
+            // Chinese given and family names together are two to four characters; a Japanese one
+            // followed by its copula up to five.
+            // After "私は" three to five ("私は学生です" is "I am a student").
+            let fits =
+                needsCopula
+                ? copula && (3...5).contains(count) : copula ? (2...5).contains(count) : UncasedScript.han.letters.contains(count)
+            return fits ? k..<end : nil
+        case .hangul:
+            var (end, _) = letterRun(from: k, script: .hangul, limit: 8)
+            var ended = false
+            for ending in Self.koreanEndings where text.bytes[k..<end].reversed().starts(with: ending.utf8.reversed()) {
+                end -= ending.utf8.count
+                ended = true
+                break
+            }
+            // A space then "씨" or "님" also ends a name: "민준 씨".
+            if !ended, text[end] == 0x20 { ended = ["씨", "님"].contains { text.bytes[(end + 1)...].starts(with: $0.utf8) } }
+            let count = String(decoding: text.bytes[k..<end], as: UTF8.self).unicodeScalars.count
+            guard UncasedScript.hangul.letters.contains(count), !needsCopula || ended else { return nil }
+            return k..<end
+        default:
+            return uncasedWords(from: k, script: script).map { k..<$0 }
+        }
+    }
+
+    /// One to `maxWords` words of `script` from `k`, single spaces between: the first always, a
+    /// later one unless it is a stop word or starts with the conjunction "and" (و, ו) written onto it.
+    func uncasedWords(from k: Int, script: UncasedScript) -> Int? {
+        var end = k
+        var words = 0
+        var at = k
+        while words < script.maxWords {
+            let (wordEnd, count) = letterRun(from: at, script: script, limit: 24)
+            guard count >= 2 else { break }
+            let word = String(decoding: text.bytes[at..<wordEnd], as: UTF8.self)
+            if words > 0 {
+                if script == .devanagari, Self.devanagariStops.contains(word) { break }
+                if script == .arabic, word.hasPrefix("و") { break }
+                if script == .hebrew, word.hasPrefix("ו") { break }
+            } else if script == .devanagari, Self.devanagariStops.contains(word) {
+                return nil
+            }
+            end = wordEnd
+            words += 1
+            guard text[wordEnd] == 0x20 else { break }
+            at = wordEnd + 1
+        }
+        return words > 0 ? end : nil
+    }
+
+    /// The end of the run of `script`'s letters from `k` (at most `limit` of them), and their number.
+    func letterRun(from k: Int, script: UncasedScript, limit: Int) -> (end: Int, count: Int) {
+        var end = k
+        var count = 0
+        while count < limit, let (scalar, length) = text.scalar(at: end), script.isLetter(scalar) {
+            end += length
+            count += 1
+        }
+        return (end, count)
+    }
+
+    /// The scalar ending just before `i`, and its length.
+    func scalarBefore(_ i: Int) -> (Unicode.Scalar, Int)? {
+        var k = i - 1
+        while k > 0, i - k < 4, text[k] & 0xC0 == 0x80 { k -= 1 }
+        guard k >= 0, let (scalar, length) = text.scalar(at: k), k + length == i else { return nil }
+        return (scalar, length)
+    }
+
+    /// Where `words` next occurs at or after `from`, compared byte for byte (`memchr` finds each
+    /// place its first byte is, then the rest is compared).
+    func find(_ words: String, from: Int) -> Int? {
+        var pattern = words
+        return pattern.withUTF8 { p -> Int? in
+            guard from < text.count, let first = p.first else { return nil }
+            return text.bytes.withUnsafeBufferPointer { all -> Int? in
+                guard let base = all.baseAddress, let needle = p.baseAddress else { return nil }
+                var k = from
+                let last = all.count - p.count
+                while k <= last {
+                    guard let hit = memchr(base + k, Int32(first), last - k + 1) else { return nil }
+                    k = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
+                    if memcmp(base + k, needle, p.count) == 0 { return k }
+                    k += 1
+                }
+                return nil
+            }
+        }
+    }
+}
