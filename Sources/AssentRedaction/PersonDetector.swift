@@ -132,6 +132,9 @@ extension Detectors {
         "english", "french", "german", "spanish", "italian", "dutch", "portuguese", "polish", "irish", "welsh", "scottish",
         "british", "american", "european", "chinese", "japanese", "korean", "russian", "swedish", "danish", "norwegian",
         "finnish", "greek", "turkish", "arabic", "hindi", "latin",
+        // Teams that sign letters ("Saygılarımla,\nMüşteri Hizmetleri", "Regards,\nCustomer Support").
+        "customer", "support", "team", "müşteri", "kundtjänst", "kundservice", "kundeservice", "asiakaspalvelu", "zákaznická",
+        "zákaznický", "echipa", "служба", "команда", "отдел", "εξυπηρέτηση", "ομάδα",
         // Assistants and products named like people: "Hi Claude", "Alexa Skills".
         "claude", "siri", "alexa", "cortana", "gemini", "jarvis", "copilot", "bard", "ollama", "llama", "mistral",
     ]

@@ -144,7 +144,8 @@ struct PersonNameTests {
         "in scripts without capitals, nothing without an introducer, and no introduced word that is not a name's length",
         arguments: [
             "我是学生，今天很忙。", "私は学生です。", "東京都新宿区に住んでいます。", "저는 학생입니다만 오늘은 바쁩니다 정말로요.",
-            "안녕하세요, 반갑습니다.", "مرحبا بكم في الموقع", "שלום לכולם", "यह एक वाक्य है।", "我叫的外卖还没到达这里呢",
+            "안녕하세요, 반갑습니다.", "مرحبا بكم في الموقع", "Saygılarımla,\nMüşteri Hizmetleri", "Regards,\nCustomer Support", "שלום לכולם",
+            "यह एक वाक्य है।", "我叫的外卖还没到达这里呢",
         ])
     func uncasedClean(text: String) {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")

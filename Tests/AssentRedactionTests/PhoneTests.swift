@@ -74,8 +74,11 @@ struct PhoneTests {
     }
 
     @Test(
-        "dates stay dates: a four-digit first group not starting with 0, joined by hyphens",
-        arguments: ["2024-1234-5678 was the ticket", "Tel. 2024-11-05"])
+        "dates stay dates (a four-digit first group not starting with 0, joined by hyphens), order numbers after a word that only means number stay order numbers",
+        arguments: [
+            "2024-1234-5678 was the ticket", "Tel. 2024-11-05", "تم شحن الطلب رقم 641960859 بتاريخ 2024-05-09",
+            "Mention order 763669174, WA 29472",
+        ])
     func datesStay(text: String) {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
     }
