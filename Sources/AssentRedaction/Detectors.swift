@@ -23,8 +23,8 @@ struct Detectors {
     private var personResume = 0
     /// Whether the text holds a digit: every address form does.
     private var hasDigit = false
-    /// Whether the text holds a letter of a script without capitals (``uncasedNames()``).
-    private var hasUncasedScript = false
+    /// The scripts without capitals the text holds letters of (``uncasedNames(scripts:)``).
+    private var uncasedScripts: UInt8 = 0
     /// Where the keyword automaton (`KeywordAutomaton`) found secret-naming fragments (and where
     /// the identifier holding each starts), and the other keywords that start a word, by start;
     /// and how far the detectors have read each list (they ask at increasing positions).
@@ -132,7 +132,7 @@ struct Detectors {
             case UInt8(ascii: "_"): registryToken(at: i)
             default:
                 // A letter outside ASCII starting a word: a name or a street (Élodie, Łukasz, Érable).
-                if Self.mayOpenUncasedScript(c) { hasUncasedScript = true }
+                uncasedScripts |= Self.uncasedScriptOfLead[Int(c)]
                 if c >= 0xC0, text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 >= 0x80 }) {
                     if hasDigit, i >= addressResume { addressResume = addressByWords(at: i) }
                     if c >= 0xC3, i >= personResume, text.boundaryBefore(i, { $0 == 0x5F }) { personResume = person(at: i) }
@@ -140,7 +140,7 @@ struct Detectors {
             }
             i += 1
         }
-        if hasUncasedScript { uncasedNames() }
+        if uncasedScripts != 0 { uncasedNames(scripts: uncasedScripts) }
     }
 
     /// The end of the run of ASCII letters and digits starting at `i` (a letter or digit), and

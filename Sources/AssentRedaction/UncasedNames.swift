@@ -5,7 +5,7 @@
 /// Names in scripts without capital letters — Chinese, Japanese, Korean, Arabic, Hebrew, Hindi:
 /// nothing in the script marks a name, so one is taken only where the words around it say so
 /// ("我叫…", "私の名前は…", "…と申します", "제 이름은 …", "اسمي …", "שמי …", "मेरा नाम …"), never
-/// guessed from the script alone. Run only over texts holding one of these scripts.
+/// guessed from the script alone. Run only over texts holding one of these scripts, and only for the scripts they hold.
 extension Detectors {
     enum UncasedScript {
         /// Chinese characters (and the iteration mark 々 of 佐々木), as Chinese and Japanese write names.
@@ -14,6 +14,17 @@ extension Detectors {
         case arabic
         case hebrew
         case devanagari
+
+        /// Its bit in ``Detectors/uncasedScriptOfLead``.
+        var bit: UInt8 {
+            switch self {
+            case .han: 1
+            case .hangul: 2
+            case .arabic: 4
+            case .hebrew: 8
+            case .devanagari: 16
+            }
+        }
 
         func isLetter(_ scalar: Unicode.Scalar) -> Bool {
             let v = scalar.value
@@ -34,7 +45,10 @@ extension Detectors {
 
     /// Words after which a name follows, by script. A Japanese "私は" also needs "です" or "と申します"
     /// after the name (``uncasedName(after:script:needsCopula:)``): "私は学生です" names no one.
-    static let uncasedIntroducers: [(words: String, script: UncasedScript, needsCopula: Bool)] = [
+    static let uncasedIntroducers: [(words: [UInt8], script: UncasedScript, needsCopula: Bool)] = introducerList.map {
+        (Array($0.0.utf8), $0.1, $0.2)
+    }
+    static let introducerList: [(String, UncasedScript, Bool)] = [
         ("我叫", .han, false), ("名叫", .han, false), ("我的名字是", .han, false), ("我的名字叫", .han, false),
         ("姓名：", .han, false), ("姓名:", .han, false), ("联系人：", .han, false), ("聯繫人：", .han, false),
         ("私の名前は", .han, false), ("僕の名前は", .han, false), ("氏名：", .han, false), ("氏名:", .han, false),
@@ -47,7 +61,7 @@ extension Detectors {
     ]
 
     /// Japanese self-introductions that follow the name: "山田太郎と申します".
-    static let japaneseIntroductionsAfter = ["と申します", "といいます", "と言います"]
+    static let japaneseIntroductionsAfter = ["と申します", "といいます", "と言います"].map { Array($0.utf8) }
     /// What follows a name in a Japanese self-introduction.
     static let japaneseCopulas = ["です", "と申します", "といいます", "と言います"]
     /// Korean endings written onto a name ("김민준입니다", "민준 씨"): not part of it.
@@ -55,24 +69,33 @@ extension Detectors {
     /// Words after a name that are never part of it: Hindi's "is"/"am"/"and".
     static let devanagariStops: Set<String> = ["है", "हूँ", "हूं", "और", "हैं"]
 
-    /// Whether a lead byte opens a scalar of one of these scripts (or a neighbour in UTF-8): the
-    /// scan asks ``uncasedNames()`` to run only when one is seen.
-    @inline(__always)
-    static func mayOpenUncasedScript(_ c: UInt8) -> Bool { c >= 0xD6 && c <= 0xDB || c == 0xE0 || c >= 0xE3 && c <= 0xED }
+    /// The scripts (``UncasedScript/bit``) a UTF-8 lead byte may open a letter of (or of a
+    /// neighbour of theirs): the scan notes those it sees, and ``uncasedNames(scripts:)`` looks
+    /// only for their introducers.
+    static let uncasedScriptOfLead: [UInt8] = {
+        var table = [UInt8](repeating: 0, count: 256)
+        for c in 0xD6...0xD7 { table[c] = UncasedScript.hebrew.bit }
+        for c in 0xD8...0xDB { table[c] = UncasedScript.arabic.bit }
+        table[0xE0] = UncasedScript.devanagari.bit
+        for c in 0xE3...0xE9 { table[c] = UncasedScript.han.bit }
+        for c in 0xEA...0xED { table[c] = UncasedScript.hangul.bit }
+        return table
+    }()
 
-    /// Every name after an introducer, and every name before a Japanese self-introduction.
-    mutating func uncasedNames() {
-        for introducer in Self.uncasedIntroducers {
+    /// Every name after an introducer of the scripts seen, and every name before a Japanese
+    /// self-introduction.
+    mutating func uncasedNames(scripts: UInt8) {
+        for introducer in Self.uncasedIntroducers where scripts & introducer.script.bit != 0 {
             var from = 0
             while let at = find(introducer.words, from: from) {
-                let after = at + introducer.words.utf8.count
+                let after = at + introducer.words.count
                 if let name = uncasedName(after: after, script: introducer.script, needsCopula: introducer.needsCopula) {
                     add(name.lowerBound, name.upperBound, .person)
                 }
                 from = after
             }
         }
-        for introduction in Self.japaneseIntroductionsAfter {
+        for introduction in Self.japaneseIntroductionsAfter where scripts & UncasedScript.han.bit != 0 {
             var from = 0
             while let at = find(introduction, from: from) {
                 var start = at
@@ -82,7 +105,7 @@ extension Detectors {
                     count += 1
                 }
                 if (2...5).contains(count) { add(start, at, .person) }
-                from = at + introduction.utf8.count
+                from = at + introduction.count
             }
         }
     }
@@ -164,13 +187,12 @@ extension Detectors {
         return (scalar, length)
     }
 
-    /// Where `words` next occurs at or after `from`, compared byte for byte (`memchr` finds each
+    /// Where `pattern` next occurs at or after `from`, compared byte for byte (`memchr` finds each
     /// place its first byte is, then the rest is compared).
-    func find(_ words: String, from: Int) -> Int? {
-        var pattern = words
-        return pattern.withUTF8 { p -> Int? in
-            guard from < text.count, let first = p.first else { return nil }
-            return text.bytes.withUnsafeBufferPointer { all -> Int? in
+    func find(_ pattern: [UInt8], from: Int) -> Int? {
+        guard from < text.count, let first = pattern.first else { return nil }
+        return pattern.withUnsafeBufferPointer { p -> Int? in
+            text.bytes.withUnsafeBufferPointer { all -> Int? in
                 guard let base = all.baseAddress, let needle = p.baseAddress else { return nil }
                 var k = from
                 let last = all.count - p.count
