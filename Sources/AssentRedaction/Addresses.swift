@@ -19,6 +19,15 @@ extension Detectors {
         "distrito", "recanto", "colônia", "square", "passage", "sentier", "voie", "faubourg", "promenade", "résidence",
         "hameau", "ulica", "aleja", "plac", "osiedle", "ul.", "al.", "pl.", "os.", "c.", "vial", "pasadizo", "viaduto", "pátio",
         "área", "vereda", "praia",
+        // Romania's, Indonesia's and Croatia's types before the name; Turkey's and Czechia's after it
+        // (``typesAfterName``: "Atatürk Cad. No: 15", "Václavské náměstí 12").
+        "strada", "str.", "aleea", "bulevardul", "bd.", "calea", "șoseaua", "piața", "intrarea", "splaiul", "jl.", "jalan", "gg.",
+        "trg", "cad.", "caddesi", "sok.", "sokak", "sokağı", "bulvarı", "mah.", "mahallesi", "náměstí", "nábřeží", "cesta",
+        "vijenac",
+    ]
+    /// Street types written after the street's name.
+    static let typesAfterName: Set<String> = [
+        "cad.", "caddesi", "sok.", "sokak", "sokağı", "bulvarı", "mah.", "mahallesi", "náměstí", "nábřeží", "cesta", "vijenac",
     ]
     /// The type words packed as lower-cased bytes (at most 16), by their first byte: a word is
     /// compared with the few that start like it, as two integers, with no String and no hashing.
@@ -33,6 +42,9 @@ extension Detectors {
         "straße", "strasse", "str.", "weg", "platz", "allee", "gasse", "ring", "damm", "ufer", "chaussee", "steig",
         "straat", "gracht", "plein", "laan", "kade", "singel", "dijk", "markt", "hof", "pad", "dreef", "steeg", "baan", "wal",
         "erf", "plantsoen", "burgwal", "hoven", "veld", "straatweg", "boulevard",
+        // Swedish, Norwegian, Danish, Finnish.
+        "gatan", "vägen", "gata", "gränd", "torget", "stigen", "veien", "vegen", "vei", "vej", "gade", "stræde", "grenda",
+        "katu", "tie", "kuja", "polku", "väylä", "kaari", "ranta",
     ]
 
     /// Addresses that start with a word at `i` (a letter after neither a letter nor a digit):
@@ -81,6 +93,7 @@ extension Detectors {
         guard !candidates.isEmpty, wordEnd - i <= 16, text[wordEnd] == 0x20, candidates.contains(PackedWord(text.bytes, i, wordEnd)) else {
             return nil
         }
+        if Self.typesAfterName.contains(text.string(i..<wordEnd).lowercased()) { return typeAfterName(at: i, wordEnd: wordEnd) }
         // The name: up to six words, particles (de, la, del, di, das, …) lower case, names capitalised.
         var k = wordEnd
         var nameWords = 0
@@ -89,6 +102,10 @@ extension Detectors {
             let start = k + 1
             let end = text.runEnd(from: start) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x27 || $0 == 0x2D }
             guard end > start else { break }
+            // "No. 38", "Nr. 26": the house number's word ends the name.
+            if end - start == 2, text[end] == 0x2E || text[end] == 0x3A, ["no", "nr"].contains(text.lowercasedString(start..<end)) {
+                break
+            }
             // A capitalised word; an acronym ("via HTTP 2") is not a street's name.
             let capitalised =
                 (Bytes.isUpper(text[start]) || text[start] >= 0xC0) && (end - start == 1 || !Bytes.isUpper(text[start + 1]))
@@ -115,6 +132,22 @@ extension Detectors {
             end = after
         }
         return (numberBefore ?? i, postcodeAndCity(after: end) ?? end)
+    }
+
+    /// `Atatürk Cad. No: 15`, `Václavské náměstí 12`: one to three capitalised words, the type
+    /// word at `i`, then the house number.
+    private func typeAfterName(at i: Int, wordEnd: Int) -> (Int, Int)? {
+        var start = i
+        for _ in 0..<3 {
+            guard start >= 2, text[start - 1] == 0x20 else { break }
+            let wordStart = text.runStart(before: start - 1) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x27 || $0 == 0x2D }
+            guard wordStart < start - 1, Bytes.isUpper(text[wordStart]) || text[wordStart] >= 0xC0,
+                !Bytes.isUpper(text[wordStart + 1])
+            else { break }
+            start = wordStart
+        }
+        guard start < i, let end = houseNumber(after: wordEnd) else { return nil }
+        return (start, postcodeAndCity(after: end) ?? end)
     }
 
     /// `Hauptstraße 12`, `Keizersgracht 123`: a street name ending in a street word, a number after.
@@ -199,7 +232,18 @@ extension Detectors {
     private func houseNumber(after i: Int) -> Int? {
         var k = i
         if text[k] == 0x2C { k += 1 }
-        guard text[k] == 0x20, Bytes.isDigit(text[k + 1]) else { return nil }
+        // "No. 5", "No: 15", "Nr. 26": the number's word (Indonesia, Turkey, Romania).
+        var worded = false
+        for word: StaticString in [" No. ", " No: ", " No:", " No ", " Nr. ", " Nr "]
+        where text.hasPrefix(word, at: k, caseInsensitive: true) {
+            let digit = k + word.utf8CodeUnitCount
+            if Bytes.isDigit(text[digit]) {
+                k = digit - 1
+                worded = true
+            }
+            break
+        }
+        guard text[k] == 0x20 || worded, Bytes.isDigit(text[k + 1]) else { return nil }
         var end = text.runEnd(from: k + 1, limit: 5, Bytes.isDigit)
         if Bytes.isAlpha(text[end]), !Bytes.isAlpha(text[end + 1]) { end += 1 }  // 12a
         if text[end] == 0x2D || text[end] == 0x2F, Bytes.isDigit(text[end + 1]) {
@@ -299,6 +343,17 @@ extension Detectors {
             !Bytes.isAlnum(text[digitsEnd + 2])
         {
             codeEnd = digitsEnd + 2
+        } else if digitsEnd - k == 4, text[digitsEnd] == 0x20, Bytes.isUpper(text[digitsEnd + 1]) || text[digitsEnd + 1] >= 0xC0,
+            !Bytes.isUpper(text[digitsEnd + 2])
+        {
+            // Four digits and the city (Denmark, Norway, Austria, Switzerland, Belgium, Hungary).
+            codeEnd = digitsEnd
+        } else if digitsEnd - k == 3, text[digitsEnd] == 0x20,
+            text.runEnd(from: digitsEnd + 1, limit: 3, Bytes.isDigit) - digitsEnd - 1 == 2,
+            text[digitsEnd + 3] == 0x20
+        {
+            // Three digits, a space and two (Sweden, Czechia, Slovakia, Greece).
+            codeEnd = digitsEnd + 3
         } else if digitsEnd - k == 2, text[digitsEnd] == 0x2D,
             text.runEnd(from: digitsEnd + 1, limit: 4, Bytes.isDigit) - digitsEnd - 1 == 3,
             !Bytes.isAlnum(text[digitsEnd + 4])

@@ -56,4 +56,28 @@ struct PostalAddressTests {
     func clean(text: String) {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
     }
+
+    @Test(
+        "the forms of countries beyond issue 13's eight: Nordic and Finnish street endings, their postcodes, types before and after the name, a house number after No. or Nr.",
+        arguments: [
+            ("Skicka paketet till Trädgårdsgatan 4, 808 33 Kristianstad, tack.", "Trädgårdsgatan 4, 808 33 Kristianstad"),
+            ("Jeg bor på Rørmosevej 232, 2837 Fanø.", "Rørmosevej 232, 2837 Fanø"),
+            ("osoite Hankasuontie 518, 98021 Sotkamo.", "Hankasuontie 518, 98021 Sotkamo"),
+            ("Adresse: Martinsengrenda 14, 1713 Lien", "Martinsengrenda 14, 1713 Lien"),
+            ("Livrare la Aleea Gică Dima Nr. 26, Piatra-Neamt", "Aleea Gică Dima Nr. 26"),
+            ("Kirim ke Jl. Kutisari Selatan No. 38, Ambon.", "Jl. Kutisari Selatan No. 38"),
+            ("adresim Atatürk Cad. No: 15, Kadıköy İstanbul.", "Atatürk Cad. No: 15"),
+            ("bydlím Václavské náměstí 12, 110 00 Praha 1.", "Václavské náměstí 12, 110 00 Praha"),
+            ("Adresa: Kozarčev vijenac 1, 14711 Jastrebarsko", "Kozarčev vijenac 1, 14711 Jastrebarsko"),
+        ] as [(String, String)])
+    func beyondIssue13(text: String, address: String) {
+        #expect(Self.flagged(text) == [address])
+    }
+
+    @Test(
+        "words that end like a street or open like one, without an address after them",
+        arguments: ["Gate 12 closes at 10.", "Stargate 2 was better", "the Strada model 5 is out", "No. 5 on the list: Cad. 3"])
+    func notStreets(text: String) {
+        #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
+    }
 }
