@@ -27,10 +27,14 @@ public final class AssentApp: Sendable {
     /// is left when it does not (SQLite) or while it cannot (the database away).
     public let otherWritersPoll: Duration
 
+    /// This server's copy of the sessions ended by sign-outs (``SessionEndings``).
+    private let sessionEndings: SessionEndings
+
     public init(store: any Store, clock: Clock = .system, otherWritersPoll: Duration = .seconds(1)) {
         self.store = store
         self.clock = clock
         self.otherWritersPoll = otherWritersPoll
+        self.sessionEndings = SessionEndings(store: store)
     }
 
     public func now() -> Instant { clock.now() }
@@ -379,14 +383,17 @@ public final class AssentApp: Sendable {
     }
 
     /// Ends a page session before its cookie expires (sign-out): the cookie, whoever holds a copy
-    /// of it, opens nothing from then on, on every server of the database.
+    /// of it, opens nothing from then on — on this server at once, on the other servers of the
+    /// database within ``SessionEndings/maxAge`` (a second).
     public func endSession(digest: String, expiresAt: Instant) async throws {
         try await store.endSession(digest: digest, expiresAt: expiresAt, now: clock.now())
+        await sessionEndings.note(digest: digest, expiresAt: expiresAt)
     }
 
-    /// Whether the page session whose cookie has this digest was ended (``endSession(digest:expiresAt:)``).
+    /// Whether the page session whose cookie has this digest was ended (``endSession(digest:expiresAt:)``),
+    /// from this server's copy of the list, brought up to date when older than a second.
     public func isSessionEnded(digest: String) async throws -> Bool {
-        try await store.isSessionEnded(digest: digest)
+        try await sessionEndings.isEnded(digest: digest, now: clock.now())
     }
 
     /// A secret of this deployment (from the secrets file when one is configured).

@@ -11,4 +11,24 @@ public protocol EndedSessions: Sendable {
 
     /// Whether the session whose cookie has this digest was ended.
     func isSessionEnded(digest: String) async throws -> Bool
+
+    /// The sessions ended at or after `since` on the store's clock (``EndedSession/endedAt``), or
+    /// every one not yet forgotten when nil: what a server's copy of the list reads to catch up.
+    func endedSessions(since: Int64?) async throws -> [EndedSession]
+}
+
+/// A session ended before its expiry, as the store keeps it.
+public struct EndedSession: Sendable, Equatable {
+    /// The hex SHA-256 of the session's cookie.
+    public var digest: String
+    public var expiresAt: Instant
+    /// When it was ended, in microseconds of the store's clock (PostgreSQL's own, so that servers
+    /// whose clocks differ read one order; on SQLite the caller's `now`).
+    public var endedAt: Int64
+
+    public init(digest: String, expiresAt: Instant, endedAt: Int64) {
+        self.digest = digest
+        self.expiresAt = expiresAt
+        self.endedAt = endedAt
+    }
 }

@@ -355,10 +355,14 @@ enum PostgresMigrations {
                 -- The digest of each session cookie signed out before its expiry (EndedSessions), seen
                 -- by every server; a row is forgotten once its cookie has expired. Logged: a crash
                 -- must not bring a signed-out session back.
+                -- ended_at is the database's clock, so that every server reads one order of them
+                -- (PostgresStore.endedSessions).
                 CREATE TABLE ended_sessions (
                     digest text COLLATE "C" PRIMARY KEY,
-                    expires_at bigint NOT NULL
+                    expires_at bigint NOT NULL,
+                    ended_at bigint NOT NULL DEFAULT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
                 );
+                CREATE INDEX ended_sessions_by_end ON ended_sessions (ended_at);
                 """),
     ]
 }

@@ -248,6 +248,13 @@ extension PostgresStore {
         try await !rows("SELECT 1 FROM ended_sessions WHERE digest = \(digest)").isEmpty
     }
 
+    public func endedSessions(since: Int64?) async throws -> [EndedSession] {
+        try await rows("SELECT digest, expires_at, ended_at FROM ended_sessions WHERE ended_at >= \(since ?? Int64.min)").map {
+            let (digest, expiresAt, endedAt) = try $0.decode((String, Int64, Int64).self)
+            return EndedSession(digest: digest, expiresAt: Instant(microseconds: expiresAt), endedAt: endedAt)
+        }
+    }
+
     public func storedFigures(named name: String) async throws -> StoredFigures? {
         try await rows("SELECT as_of_seq, text FROM shared_figures WHERE name = \(name)").first.map {
             let (seq, text) = try $0.decode((Int64, String).self)

@@ -246,8 +246,10 @@ enum Migrations {
                 sql: """
                     CREATE TABLE ended_sessions (
                         digest TEXT PRIMARY KEY,
-                        expires_at INTEGER NOT NULL
+                        expires_at INTEGER NOT NULL,
+                        ended_at INTEGER NOT NULL
                     );
+                    CREATE INDEX ended_sessions_by_end ON ended_sessions (ended_at);
                     """)
         }
         return migrator

@@ -119,7 +119,16 @@ extension SQLiteStore {
         try await writing { db in
             try db.execute(sql: "DELETE FROM ended_sessions WHERE expires_at <= ?", arguments: [now.microseconds])
             try db.execute(
-                sql: "INSERT OR IGNORE INTO ended_sessions (digest, expires_at) VALUES (?, ?)", arguments: [digest, expiresAt.microseconds])
+                sql: "INSERT OR IGNORE INTO ended_sessions (digest, expires_at, ended_at) VALUES (?, ?, ?)",
+                arguments: [digest, expiresAt.microseconds, now.microseconds])
+        }
+    }
+
+    public func endedSessions(since: Int64?) async throws -> [EndedSession] {
+        try await reading { db in
+            try Row.fetchAll(
+                db, sql: "SELECT digest, expires_at, ended_at FROM ended_sessions WHERE ended_at >= ?", arguments: [since ?? Int64.min]
+            ).map { EndedSession(digest: $0[0], expiresAt: Instant(microseconds: $0[1]), endedAt: $0[2]) }
         }
     }
 

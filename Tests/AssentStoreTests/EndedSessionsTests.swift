@@ -1,5 +1,7 @@
 import AssentCore
+import AssentService
 import AssentStore
+import Synchronization
 import Testing
 
 /// Page sessions ended at sign-out, kept by the store: seen by a second store on the same
@@ -38,6 +40,65 @@ struct EndedSessionsTests {
             #expect(try await store.isSessionEnded(digest: "early") == false, "its cookie expired at the second sign-out")
             #expect(try await store.isSessionEnded(digest: "late"))
             #expect(try await store.isSessionEnded(digest: "new"))
+        }
+    }
+
+    @Test(
+        "a catch-up read returns the sessions ended since an instant of the store's clock, in the order they were ended",
+        arguments: Backend.all)
+    func endedSince(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened async throws in
+            let store = opened.store
+            #expect(try await store.endedSessions(since: nil).isEmpty)
+            try await store.endSession(digest: "aa", expiresAt: Self.at(12), now: Self.at(0))
+            try await store.endSession(digest: "bb", expiresAt: Self.at(13), now: Self.at(1))
+            let all = try await store.endedSessions(since: nil)
+            #expect(Set(all.map(\.digest)) == ["aa", "bb"])
+            let a = try #require(all.first { $0.digest == "aa" }), b = try #require(all.first { $0.digest == "bb" })
+            #expect(a.endedAt <= b.endedAt)
+            #expect(b.expiresAt == Self.at(13))
+            #expect(try await store.endedSessions(since: b.endedAt).map(\.digest).contains("bb"))
+            #expect(try await store.endedSessions(since: b.endedAt + 1).isEmpty)
+        }
+    }
+
+    /// A clock the test moves by hand.
+    final class HandClock: Sendable {
+        let instant = Mutex(EndedSessionsTests.at(0))
+        var clock: Clock { Clock { self.instant.withLock { $0 } } }
+        func advance(microseconds: Int64) { instant.withLock { $0 = Instant(microseconds: $0.microseconds + microseconds) } }
+    }
+
+    @Test(
+        "a server's copy of the list: its own sign-out at once, another server's within a second, expired ones dropped",
+        arguments: Backend.all)
+    func serversCopies(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened async throws in
+            let second = try await opened.reopen()
+            let clock = HandClock()
+            let one = AssentApp(store: opened.store, clock: clock.clock)
+            let other = AssentApp(store: second, clock: clock.clock)
+            let digest = String(repeating: "ab", count: 32)
+            #expect(try await other.isSessionEnded(digest: digest) == false)  // the other server reads its copy now
+            try await one.endSession(digest: digest, expiresAt: Self.at(12))
+            #expect(try await one.isSessionEnded(digest: digest), "at once on the server that signed out")
+            // The other's copy is less than a second old: it reads the store again only after that.
+            clock.advance(microseconds: 1_000_000)
+            #expect(try await other.isSessionEnded(digest: digest), "within a second on another server")
+            // A later sign-out reaches it by a catch-up read (only what was ended since its newest).
+            let later = String(repeating: "ef", count: 32)
+            try await one.endSession(digest: later, expiresAt: Self.at(12))
+            #expect(try await other.isSessionEnded(digest: later) == false, "its copy is fresh: no read yet")
+            clock.advance(microseconds: 1_000_000)
+            #expect(try await other.isSessionEnded(digest: later))
+            // A third server that starts later reads every ended session.
+            let third = AssentApp(store: second, clock: clock.clock)
+            #expect(try await third.isSessionEnded(digest: digest))
+            #expect(try await third.isSessionEnded(digest: String(repeating: "cd", count: 32)) == false)
+            // Past the cookie's expiry the entry is dropped (the cookie opens nothing anyway).
+            clock.advance(microseconds: 12 * 3_600_000_000)
+            #expect(try await other.isSessionEnded(digest: digest) == false)
+            try await second.close()
         }
     }
 }

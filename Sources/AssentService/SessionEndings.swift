@@ -1,0 +1,86 @@
+import AssentCore
+import AssentStore
+
+/// This server's copy of the store's list of ended page sessions (``EndedSessions``): a page
+/// request asks it, not the database, whether its cookie was signed out.
+///
+/// A sign-out made here is in the copy at once. Another server's reaches it within
+/// ``maxAge``: a request that finds the copy older than that first reads the sessions ended since
+/// the newest one it holds (less ``overlap``, for a sign-out whose row committed after a later
+/// one's), one request at a time; the others answer from the copy meanwhile only if it is fresh.
+/// The first request reads every ended session not yet forgotten. Entries are dropped once their
+/// cookie has expired.
+actor SessionEndings {
+    /// How old the copy may be when a request is answered from it.
+    static let maxAge: Int64 = 1_000_000
+    /// How far before the newest ended session it holds a catch-up read starts.
+    static let overlap: Int64 = 10_000_000
+
+    /// The first 128 bits of a cookie's digest: enough to tell sessions apart, half the memory.
+    struct Key: Hashable {
+        let high: UInt64
+        let low: UInt64
+
+        init?(_ digest: String) {
+            let bytes = Array(digest.utf8)
+            guard bytes.count >= 32, let high = UInt64(String(decoding: bytes[0..<16], as: UTF8.self), radix: 16),
+                let low = UInt64(String(decoding: bytes[16..<32], as: UTF8.self), radix: 16)
+            else { return nil }
+            self.high = high
+            self.low = low
+        }
+    }
+
+    private let store: any EndedSessions
+    /// Ended sessions → their cookie's expiry (µs).
+    private var ended: [Key: Int64] = [:]
+    /// The newest `endedAt` read from the store, nil before the first read.
+    private var newest: Int64?
+    /// When the copy was last brought up to date (the app's clock, µs).
+    private var refreshedAt: Int64?
+    private var refreshing: Task<Void, any Error>?
+
+    init(store: any EndedSessions) {
+        self.store = store
+    }
+
+    /// Whether the session whose cookie has this digest was ended, here or on any server of the
+    /// database (within ``maxAge``).
+    func isEnded(digest: String, now: Instant) async throws -> Bool {
+        guard let key = Key(digest) else { return false }
+        if let refreshedAt, now.microseconds >= refreshedAt, now.microseconds - refreshedAt < Self.maxAge {
+            return ended[key] != nil
+        }
+        try await refresh(now: now)
+        return ended[key] != nil
+    }
+
+    /// A sign-out made by this server: in the copy at once.
+    func note(digest: String, expiresAt: Instant) {
+        if let key = Key(digest) { ended[key] = expiresAt.microseconds }
+    }
+
+    private func refresh(now: Instant) async throws {
+        if let refreshing { return try await refreshing.value }
+        let since = newest.map { $0 - Self.overlap }
+        let store = self.store
+        let task = Task {
+            let sessions = try await store.endedSessions(since: since)
+            self.apply(sessions, now: now)
+        }
+        refreshing = task
+        defer { refreshing = nil }
+        try await task.value
+    }
+
+    private func apply(_ sessions: [EndedSession], now: Instant) {
+        for session in sessions {
+            if let key = Key(session.digest) { ended[key] = session.expiresAt.microseconds }
+            newest = max(newest ?? session.endedAt, session.endedAt)
+        }
+        // While nothing was ever read, the next read asks for every ended session again (the
+        // store's clock, not this server's, orders them: no instant of this server's is a start).
+        ended = ended.filter { $0.value > now.microseconds }
+        refreshedAt = now.microseconds
+    }
+}
