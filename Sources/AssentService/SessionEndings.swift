@@ -7,8 +7,8 @@ import AssentStore
 /// A sign-out made here is in the copy at once. Another server's reaches it within
 /// ``maxAge``: a request that finds the copy older than that first reads the sessions ended since
 /// the newest one it holds (less ``overlap``, for a sign-out whose row committed after a later
-/// one's), one request at a time; the others answer from the copy meanwhile only if it is fresh.
-/// The first request reads every ended session not yet forgotten. Entries are dropped once their
+/// one's); requests arriving meanwhile wait for that same read. Until a read has returned a
+/// session, each reads every ended session not yet forgotten. Entries are dropped once their
 /// cookie has expired.
 actor SessionEndings {
     /// How old the copy may be when a request is answered from it.

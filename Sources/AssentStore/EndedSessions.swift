@@ -9,9 +9,6 @@ public protocol EndedSessions: Sendable {
     /// anyway); sessions whose expiry is at or before `now` are forgotten in the same write.
     func endSession(digest: String, expiresAt: Instant, now: Instant) async throws
 
-    /// Whether the session whose cookie has this digest was ended.
-    func isSessionEnded(digest: String) async throws -> Bool
-
     /// The sessions ended at or after `since` on the store's clock (``EndedSession/endedAt``), or
     /// every one not yet forgotten when nil: what a server's copy of the list reads to catch up.
     func endedSessions(since: Int64?) async throws -> [EndedSession]

@@ -244,10 +244,6 @@ extension PostgresStore {
             """)
     }
 
-    public func isSessionEnded(digest: String) async throws -> Bool {
-        try await !rows("SELECT 1 FROM ended_sessions WHERE digest = \(digest)").isEmpty
-    }
-
     public func endedSessions(since: Int64?) async throws -> [EndedSession] {
         try await rows("SELECT digest, expires_at, ended_at FROM ended_sessions WHERE ended_at >= \(since ?? Int64.min)").map {
             let (digest, expiresAt, endedAt) = try $0.decode((String, Int64, Int64).self)

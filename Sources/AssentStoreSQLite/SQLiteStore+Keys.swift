@@ -132,12 +132,6 @@ extension SQLiteStore {
         }
     }
 
-    public func isSessionEnded(digest: String) async throws -> Bool {
-        try await reading { db in
-            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM ended_sessions WHERE digest = ?"), arguments: [digest]) != nil
-        }
-    }
-
     /// How long a figures lease lasts at most (a computation over a large ledger takes minutes).
     static let figureLeaseMicros: Int64 = 15 * 60 * 1_000_000
 
