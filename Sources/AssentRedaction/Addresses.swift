@@ -19,8 +19,8 @@ extension Detectors {
         "distrito", "recanto", "colônia", "square", "passage", "sentier", "voie", "faubourg", "promenade", "résidence",
         "hameau", "ulica", "aleja", "plac", "osiedle", "ul.", "al.", "pl.", "os.", "c.", "vial", "pasadizo", "viaduto", "pátio",
         "área", "vereda", "praia",
-        // Romania's, Indonesia's and Croatia's types before the name; Turkey's and Czechia's after it
-        // (``typesAfterName``: "Atatürk Cad. No: 15", "Václavské náměstí 12").
+        // Romania's, Indonesia's and Croatia's "trg" before the name; Turkey's, Czechia's and
+        // Croatia's others after it (``typesAfterName``: "Atatürk Cad. No: 15", "Václavské náměstí 12").
         "strada", "str.", "aleea", "bulevardul", "bd.", "calea", "șoseaua", "piața", "intrarea", "splaiul", "jl.", "jalan", "gg.",
         "trg", "cad.", "caddesi", "sok.", "sokak", "sokağı", "bulvarı", "mah.", "mahallesi", "náměstí", "nábřeží", "cesta",
         "vijenac",
