@@ -765,10 +765,12 @@ struct Detectors {
             ok = oneSeparator && !slashes
         } else if groups.first.map({ $0 == 1 }) == true, groups.dropFirst().elementsEqual([3, 3, 4]), text[i] == UInt8(ascii: "1") {
             ok = oneSeparator && !slashes
-        } else if digits[0] == 0, groups.count >= 2, oneSeparator, groups.allSatisfy({ $0 >= 2 }),
+        } else if digits[0] == 0, groups.count >= 2, groups.allSatisfy({ $0 >= 2 }),
+            oneSeparator || groups.count >= 3 && separators[0] == UInt8(ascii: "-") && separators.dropFirst().allSatisfy({ $0 == 0x20 }),
             digits.count >= 10 || digits.count == 9 && saysPhone(before: i)
         {
-            // National, with the trunk prefix: 030 1234 5678, 06 12 34 56 78, 020 7946 0958.
+            // National, with the trunk prefix: 030 1234 5678, 06 12 34 56 78, 020 7946 0958; the area
+            // code apart by a hyphen, the rest by spaces, as Sweden writes them: 070-123 45 67.
             ok = PhoneNumberingPlans.isNational(digits) && !(groups.count == 3 && dots && groups.last == 4)
         } else if groups.count == 1, (8...15).contains(digits.count), saysPhone(before: i) {
             // Also a mobile number of a country that dials its trunk prefix only before area codes
