@@ -464,4 +464,23 @@ struct PageTests {
             #expect(try await old.get(client, "/settings").status == 401)
         }
     }
+
+    @Test("sign-outs take from the account's write budget: over it, 429 and the session goes on", arguments: FixtureBackend.all)
+    func signOutRateLimited(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend) { $0.userWriteRate = RateLimit(perSecond: 0.001, burst: 1) }
+        let token = try await fixture.token("a1", expiresIn: 3_600)
+        try await fixture.test { client async throws in
+            var first = PageBrowser()
+            _ = try await first.get(client, "/signin?token=\(token)")
+            _ = try await first.get(client, "/settings")
+            #expect(try await first.post(client, "/signout", [:]).status == 200)
+            var second = PageBrowser()
+            _ = try await second.get(client, "/signin?token=\(token)")
+            _ = try await second.get(client, "/settings")
+            let refused = try await second.post(client, "/signout", [:])
+            #expect(refused.status == 429)
+            #expect(refused.headers[.retryAfter] != nil)
+            #expect(try await second.get(client, "/settings").status == 200, "a refused sign-out ends nothing")
+        }
+    }
 }

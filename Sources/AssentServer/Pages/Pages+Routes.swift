@@ -47,6 +47,9 @@ extension Pages {
             await handle {
                 let session = try await session(request)
                 _ = try await form(request, session: session)
+                // A write that every server's copy of the list keeps until the cookie expires: one
+                // token holder signing in and out in a loop takes from the account's write budget.
+                try await api.throttle(session.account)
                 try await api.app.endSession(digest: session.digest, expiresAt: session.expiry)
                 var response = page(
                     "message", ["title": "Signed out", "heading": "You are signed out", "message": "You can close this page."], session: nil
