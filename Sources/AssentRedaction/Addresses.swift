@@ -373,6 +373,58 @@ extension Detectors {
         return nil
     }
 
+    /// A street with neither a type word nor a street ending, found by the postcode and city after
+    /// it: `Unter den Linden 77, 10117 Berlin`, `Jasná I 28, 166 68 Habry`, `Μαγκανάρη 70, 21283
+    /// Λιβαδιά`. `i` is the postcode's first digit, after ", ": five digits or `NNN NN`, then a
+    /// capitalised city; before the comma a house number of one to three digits (and a letter),
+    /// and before it one to four words, the first capitalised, lower-case ones only last
+    /// ("Kráľovské údolie 135") or particles inside ("Unter den Linden 77"). A street and a city that are both English words ("Windows 10,
+    /// 12345 Users") are none.
+    mutating func postcodeFirst(at i: Int) {
+        guard i >= 6, text[i - 1] == 0x20, text[i - 2] == 0x2C else { return }
+        let digitsEnd = text.runEnd(from: i, limit: 6, Bytes.isDigit)
+        let codeEnd: Int
+        if digitsEnd - i == 5 {
+            codeEnd = digitsEnd
+        } else if digitsEnd - i == 3, text[digitsEnd] == 0x20,
+            text.runEnd(from: digitsEnd + 1, limit: 3, Bytes.isDigit) - digitsEnd - 1 == 2
+        {
+            codeEnd = digitsEnd + 3
+        } else {
+            return
+        }
+        guard text[codeEnd] == 0x20, let cityEnd = city(at: codeEnd + 1) else { return }
+        // The house number before the comma: "77", "12a".
+        var numberEnd = i - 2
+        if Bytes.isAlpha(text[numberEnd - 1]), Bytes.isDigit(text[numberEnd - 2]) { numberEnd -= 1 }
+        let numberStart = text.runStart(before: numberEnd, Bytes.isDigit)
+        guard numberStart < numberEnd, numberEnd - numberStart <= 3, numberStart >= 2, text[numberStart - 1] == 0x20 else { return }
+        // The street's words, right to left.
+        var start: Int?
+        var firstIsWord = false
+        var end = numberStart - 1
+        for index in 0..<4 {
+            let wordStart = text.runStart(before: end) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x27 || $0 == 0x2D || $0 == 0x2E }
+            guard wordStart < end else { break }
+            let capitalised = capitalisedWord(at: wordStart) != nil || end - wordStart == 1 && Bytes.isUpper(text[wordStart])
+            if capitalised {
+                start = wordStart
+                firstIsWord = nameFlags(wordStart, end).contains(.dictionary)
+            } else {
+                // A lower-case word: last ("údolie") or a particle between ("den", "de la").
+                guard index == 0 || end - wordStart <= 5 && Self.particleKeys.contains(PackedWord(text.bytes, wordStart, end)) else {
+                    break
+                }
+            }
+            guard wordStart >= 2, text[wordStart - 1] == 0x20 else { break }
+            end = wordStart - 1
+        }
+        guard let start else { return }
+        let cityWordEnd = text.runEnd(from: codeEnd + 1) { Bytes.isAlpha($0) || $0 >= 0x80 }
+        if firstIsWord, nameFlags(codeEnd + 1, cityWordEnd).contains(.dictionary) { return }
+        add(start, cityEnd, .address)
+    }
+
     /// A UK postcode at `i` (`SW1A 2AA`, `M1 1AE`, `EC1A 1BB`); its end.
     func ukPostcode(at i: Int) -> Int? {
         let outward = text.runEnd(from: i, limit: 4) { Bytes.isUpper($0) || Bytes.isDigit($0) }

@@ -495,6 +495,7 @@ struct Detectors {
         }
         phone(at: i)
         address(at: i)
+        postcodeFirst(at: i)
     }
 
     mutating func ipv4(at i: Int) -> Bool {

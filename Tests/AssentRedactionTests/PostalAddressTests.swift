@@ -69,6 +69,11 @@ struct PostalAddressTests {
             ("adresim Atatürk Cad. No: 15, Kadıköy İstanbul.", "Atatürk Cad. No: 15"),
             ("bydlím Václavské náměstí 12, 110 00 Praha 1.", "Václavské náměstí 12, 110 00 Praha"),
             ("Adresa: Kozarčev vijenac 1, 14711 Jastrebarsko", "Kozarčev vijenac 1, 14711 Jastrebarsko"),
+            // No type word and no ending: found by the postcode and city after the house number.
+            ("Wir wohnen Unter den Linden 77, 10117 Berlin seit Mai.", "Unter den Linden 77, 10117 Berlin"),
+            ("adresa: Jasná I 28, 166 68 Habry", "Jasná I 28, 166 68 Habry"),
+            ("na adresu Kráľovské údolie 135, 950 82 Rumince, k rukám", "Kráľovské údolie 135, 950 82 Rumince"),
+            ("στη διεύθυνση Μαγκανάρη 70, 21283 Λιβαδιά.", "Μαγκανάρη 70, 21283 Λιβαδιά"),
         ] as [(String, String)])
     func beyondIssue13(text: String, address: String) {
         #expect(Self.flagged(text) == [address])
@@ -76,7 +81,11 @@ struct PostalAddressTests {
 
     @Test(
         "words that end like a street or open like one, without an address after them",
-        arguments: ["Gate 12 closes at 10.", "Stargate 2 was better", "the Strada model 5 is out", "No. 5 on the list: Cad. 3"])
+        arguments: [
+            "Gate 12 closes at 10.", "Stargate 2 was better", "the Strada model 5 is out", "No. 5 on the list: Cad. 3",
+            "Windows 10, 12345 Users were affected.", "In 2023, 10000 People came.", "Version 2, 10000 Requests per second.",
+            "lines 12, 40000 Errors",
+        ])
     func notStreets(text: String) {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
     }
