@@ -25,7 +25,9 @@ extension Detectors {
         "trg", "cad.", "caddesi", "sok.", "sokak", "sokağı", "bulvarı", "mah.", "mahallesi", "náměstí", "nábřeží", "cesta",
         "vijenac",
     ]
-    /// Street types written after the street's name.
+    /// Street types written after the street's name, and the same packed as ``packedTypeWords``
+    /// are (compared without building a `String` for each type word met).
+    static let typesAfterNameKeys = PackedWord.set(typesAfterName)
     static let typesAfterName: Set<String> = [
         "cad.", "caddesi", "sok.", "sokak", "sokağı", "bulvarı", "mah.", "mahallesi", "náměstí", "nábřeží", "cesta", "vijenac",
     ]
@@ -93,7 +95,7 @@ extension Detectors {
         guard !candidates.isEmpty, wordEnd - i <= 16, text[wordEnd] == 0x20, candidates.contains(PackedWord(text.bytes, i, wordEnd)) else {
             return nil
         }
-        if Self.typesAfterName.contains(text.string(i..<wordEnd).lowercased()) { return typeAfterName(at: i, wordEnd: wordEnd) }
+        if Self.typesAfterNameKeys.contains(PackedWord(text.bytes, i, wordEnd)) { return typeAfterName(at: i, wordEnd: wordEnd) }
         // The name: up to six words, particles (de, la, del, di, das, …) lower case, names capitalised.
         var k = wordEnd
         var nameWords = 0

@@ -21,11 +21,23 @@ actor SessionEndings {
         let high: UInt64
         let low: UInt64
 
+        /// The first 32 hex digits of `digest`, read in place (asked on every page request).
         init?(_ digest: String) {
-            let bytes = Array(digest.utf8)
-            guard bytes.count >= 32, let high = UInt64(String(decoding: bytes[0..<16], as: UTF8.self), radix: 16),
-                let low = UInt64(String(decoding: bytes[16..<32], as: UTF8.self), radix: 16)
-            else { return nil }
+            var high: UInt64 = 0
+            var low: UInt64 = 0
+            var count = 0
+            for byte in digest.utf8.prefix(32) {
+                let nibble: UInt8
+                switch byte {
+                case 0x30...0x39: nibble = byte - 0x30
+                case 0x61...0x66: nibble = byte - 0x57
+                case 0x41...0x46: nibble = byte - 0x37
+                default: return nil
+                }
+                if count < 16 { high = high << 4 | UInt64(nibble) } else { low = low << 4 | UInt64(nibble) }
+                count += 1
+            }
+            guard count == 32 else { return nil }
             self.high = high
             self.low = low
         }

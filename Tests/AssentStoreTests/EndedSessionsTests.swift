@@ -100,6 +100,8 @@ struct EndedSessionsTests {
             let third = AssentApp(store: second, clock: clock.clock)
             #expect(try await third.isSessionEnded(digest: digest))
             #expect(try await third.isSessionEnded(digest: String(repeating: "cd", count: 32)) == false)
+            // Sessions are told apart by the digest's first 32 hex digits, both halves of them.
+            #expect(try await third.isSessionEnded(digest: String(repeating: "ab", count: 8) + String(repeating: "cd", count: 24)) == false)
             // Past the cookie's expiry the entry is dropped (the cookie opens nothing anyway).
             clock.advance(microseconds: 12 * 3_600_000_000)
             #expect(try await other.isSessionEnded(digest: digest) == false)
