@@ -68,13 +68,24 @@ extension API {
         }
         router.get("/v1/me/conversations") { request, _ -> Response in
             let account = try await caller(request).requireUser()
+            var page = ConversationPage()
+            let query = request.uri.queryParameters
+            if let text = query.get("before") {
+                guard let before = ConversationCursor(text) else {
+                    throw APIError.invalidArgument("before must be the olderBefore of a previous page")
+                }
+                page.before = before
+            }
+            if let text = query.get("limit") {
+                guard let limit = Int(text), (1...ConversationPage.maximumLimit).contains(limit) else {
+                    throw APIError.invalidArgument("limit must be 1 to \(ConversationPage.maximumLimit)")
+                }
+                page.limit = limit
+            }
             try await throttleRead(account)
-            let now = clock.now()
-            let statuses = try await app.conversations(of: account, at: now)
-            for status in statuses { metrics.recordDecision(kind: "eligibility", outcome: status.decision.reason.rawValue) }
-            return JSONValue.object([
-                "account": .string(account), "at": .string(now.rfc3339), "conversations": .array(statuses.map(\.json)),
-            ]).response()
+            let list = try await app.conversations(of: account, at: clock.now(), page: page)
+            for status in list.statuses { metrics.recordDecision(kind: "eligibility", outcome: status.decision.reason.rawValue) }
+            return list.json.response()
         }
         router.delete("/v1/me/conversations/:conversation") { request, context -> Response in
             let caller = try await caller(request)

@@ -95,22 +95,34 @@ extension AssentApp {
 
     /// Every conversation of an account with its status at `at`, most recent activity first.
     public func conversationStatuses(of timeline: AccountTimeline, at instant: Instant) async throws -> [ConversationStatus] {
+        try await conversationStatuses(of: timeline, at: instant, page: ConversationPage()).statuses
+    }
+
+    /// One page (``ConversationPage``) of an account's conversations with their status at `at`,
+    /// most recent activity first, and the cursor of the next page when there is one. Only the
+    /// page's conversations are decided.
+    func conversationStatuses(of timeline: AccountTimeline, at instant: Instant, page: ConversationPage) async throws
+        -> (statuses: [ConversationStatus], olderBefore: ConversationCursor?)
+    {
+        let bound = Stamp.endOf(instant)
+        var ordered = timeline.conversations.filter { $0.activities.first.map { $0.stamp <= bound } ?? false }
+        ordered.sort { ($0.activities.last!.stamp, $0.id) > ($1.activities.last!.stamp, $1.id) }
+        if let before = page.before?.stamp { ordered.removeAll { $0.activities.last!.stamp >= before } }
+        var olderBefore: ConversationCursor?
+        if let limit = page.limit, ordered.count > limit {
+            ordered.removeSubrange(limit...)
+            olderBefore = ordered.last.map { ConversationCursor(stamp: $0.activities.last!.stamp) }
+        }
+        if ordered.isEmpty { return ([], olderBefore) }
         let rules = PolicyEngine(policies: try await store.policyHistory()).rules(at: instant)
-        let held = try await store.lineage(account: timeline.account)
         var runsByConversation: [ConversationID: [String]] = [:]
-        for run in held {
+        for run in try await store.lineage(account: timeline.account) {
             for id in run.conversations { runsByConversation[id, default: []].append(run.name) }
         }
-        let bound = Stamp.endOf(instant)
-        return timeline.conversations
-            .filter { $0.activities.first.map { $0.stamp <= bound } ?? false }
-            .map {
-                ConversationStatus(
-                    conversation: $0, decision: rules.eligibility(of: $0, in: timeline), runs: runsByConversation[$0.id] ?? [])
-            }
-            .sorted {
-                ($0.conversation.activities.last!.stamp, $0.conversation.id) > ($1.conversation.activities.last!.stamp, $1.conversation.id)
-            }
+        let statuses = ordered.map {
+            ConversationStatus(conversation: $0, decision: rules.eligibility(of: $0, in: timeline), runs: runsByConversation[$0.id] ?? [])
+        }
+        return (statuses, olderBefore)
     }
 
     /// Everything Assent holds on an account: its ledger entries with the text of its stored

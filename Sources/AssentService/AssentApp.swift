@@ -201,8 +201,19 @@ public final class AssentApp: Sendable {
     /// The account's conversations with their status now, most recent first.
     /// - Throws: `unknown_account`.
     public func conversations(of account: AccountID, at instant: Instant? = nil) async throws -> [ConversationStatus] {
+        try await conversations(of: account, at: instant, page: ConversationPage()).statuses
+    }
+
+    /// One page of the account's conversations with their status at `instant` (now by default),
+    /// most recent activity first; only the page's conversations are decided.
+    /// - Throws: `unknown_account`.
+    public func conversations(of account: AccountID, at instant: Instant? = nil, page: ConversationPage) async throws
+        -> ConversationList
+    {
         let timeline = try await existingTimeline(of: account)
-        return try await conversationStatuses(of: timeline, at: instant ?? clock.now())
+        let at = instant ?? clock.now()
+        let (statuses, olderBefore) = try await conversationStatuses(of: timeline, at: at, page: page)
+        return ConversationList(account: account, at: at, statuses: statuses, olderBefore: olderBefore)
     }
 
     /// The policy in force at `instant` (now by default): what the notice and the settings show.
@@ -464,6 +475,50 @@ public struct Recorded: Sendable {
     public var records: [LedgerRecord]
     /// The events `records` hold, in their order.
     public var events: [Event]
+}
+
+/// One page of an account's conversations, most recent activity first: those whose last activity
+/// comes before `before` (the cursor a previous page ended with, ``ConversationList/olderBefore``;
+/// from the most recent when nil), at most `limit` of them (every one when nil).
+public struct ConversationPage: Sendable {
+    public var before: ConversationCursor?
+    public var limit: Int?
+
+    public static let maximumLimit = 1_000
+
+    public init(before: ConversationCursor? = nil, limit: Int? = nil) {
+        self.before = before
+        self.limit = limit
+    }
+}
+
+/// Where a page of conversations ended: the last activity (its instant and ledger entry) of the
+/// page's last conversation. Written `MICROSECONDS.SEQ`; a conversation active since a page was
+/// read moves to the front of the list, so a walk through the pages does not see it again.
+public struct ConversationCursor: Sendable, Equatable {
+    public var stamp: Stamp
+
+    public init(stamp: Stamp) { self.stamp = stamp }
+
+    /// Reads a cursor as ``text`` writes it; nil for anything else.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { (0x30...0x39).contains($0) } }),
+            let micros = Int64(parts[0]), let seq = Int64(parts[1]), seq > 0
+        else { return nil }
+        stamp = Stamp(at: Instant(microseconds: micros), seq: seq)
+    }
+
+    public var text: String { "\(stamp.at.microseconds).\(stamp.seq)" }
+}
+
+/// A page of an account's conversations (``ConversationPage``) and where the next one starts.
+public struct ConversationList: Sendable {
+    public var account: AccountID
+    public var at: Instant
+    public var statuses: [ConversationStatus]
+    /// The cursor of the next page, nil when this page holds the oldest conversation.
+    public var olderBefore: ConversationCursor?
 }
 
 /// One page of a user's choices, newest last: the `limit` choices before ledger entry `before`

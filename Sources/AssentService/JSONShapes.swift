@@ -118,6 +118,18 @@ extension PolicyHistory {
     }
 }
 
+extension ConversationList {
+    /// `GET /v1/me/conversations`: `{"account","at","conversations":[…]}`, plus `olderBefore`
+    /// (the next page's cursor) when a page was asked for and older conversations remain.
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "account": .string(account), "at": .string(at.rfc3339), "conversations": .array(statuses.map(\.json)),
+        ]
+        if let olderBefore { object["olderBefore"] = .string(olderBefore.text) }
+        return .object(object)
+    }
+}
+
 extension AccountSettings {
     /// `GET /v1/me/settings`: the choice in force, the retention new activity gets, one page of
     /// the choices (`olderBefore` names the next page).

@@ -235,6 +235,40 @@ struct PageTests {
         #expect(try await fixture.store.ledgerEntries(ofAccount: "a2").allSatisfy { $0.kind != "conversation.deleted" })
     }
 
+    @Test("my data lists fifty conversations a page, most recent first, with links to the older and the most recent ones")
+    func myDataInPages() async throws {
+        let fixture = try await Self.fixture()
+        let perPage = 50
+        let count = perPage + 2
+        let lines = (0..<count).map { k in
+            #"{"type":"conversation.activity","account":"a3","conversation":"a3-c\#(k)","kind":"chat","at":"2025-09-02T10:00:00Z"}"#
+        }
+        _ = try await fixture.store.importEvents(
+            lines: ArrayLineSource(lines), fileSha256: nil, actor: "test", now: fixture.clock.now, progress: nil)
+        let token = try await fixture.token("a3")
+        try await fixture.test { client async throws in
+            var browser = PageBrowser()
+            _ = try await browser.get(client, "/signin?token=\(token)")
+            let first = try await browser.get(client, "/my-data")
+            #expect(first.status == 200)
+            // The most recent (the last recorded) first: a3-c51 … a3-c2 here, a3-c1 and a3-c0 after.
+            #expect(first.text.contains(">Chat a3-c51<") && first.text.contains(">Chat a3-c2<"))
+            #expect(!first.text.contains(">Chat a3-c1<") && !first.text.contains(">Chat a3-c0<"))
+            #expect(first.text.components(separatedBy: "<tr class=").count - 1 == perPage)
+            #expect(!first.text.contains("Most recent conversations"))
+            let link = try #require(first.text.firstMatch(of: /href="(\/my-data\?before=[0-9.]+)">Older conversations/)?.1)
+            let second = try await browser.get(client, String(link))
+            #expect(second.status == 200)
+            #expect(second.text.contains(">Chat a3-c1<") && second.text.contains(">Chat a3-c0<"))
+            #expect(!second.text.contains(">Chat a3-c2<"))
+            #expect(second.text.contains(#"<a href="/my-data">Most recent conversations</a>"#))
+            #expect(!second.text.contains("Older conversations"))
+            let bad = try await browser.get(client, "/my-data?before=nowhere")
+            #expect(bad.status == 400)
+            #expect(bad.text.contains("This page of conversations does not exist."))
+        }
+    }
+
     @Test("my data's list and downloads take from the account's bucket of costly reads: a page asking to try again, with Retry-After")
     func myDataRateLimit() async throws {
         let fixture = try await ServerFixture.make {

@@ -176,6 +176,54 @@ struct UserRouteTests {
         }
     }
 
+    @Test(
+        "the conversations list in pages: each page most recent first, every conversation once, a cursor to the next page, bad pages refused",
+        arguments: FixtureBackend.all)
+    func conversationsInPages(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend)
+        // Seven conversations of a3: two last active at one instant (told apart by their entries),
+        // one whose first activity comes before another's last.
+        var lines: [String] = []
+        for (k, at) in ["03T10", "04T10", "05T10", "05T10", "06T10", "02T09", "07T10"].enumerated() {
+            lines.append(
+                #"{"type":"conversation.activity","account":"a3","conversation":"a3-c\#(k)","kind":"chat","at":"2025-09-\#(at):00:00Z"}"#)
+        }
+        lines.append(#"{"type":"conversation.activity","account":"a3","conversation":"a3-c5","kind":"chat","at":"2025-09-08T10:00:00Z"}"#)
+        _ = try await fixture.store.importEvents(
+            lines: ArrayLineSource(lines), fileSha256: nil, actor: "test", now: fixture.clock.now, progress: nil)
+        let token = try await fixture.token("a3")
+        try await fixture.test { client async throws in
+            let all = try await client.call(.get, "/v1/me/conversations", bearer: token)
+            #expect(all.status == 200)
+            #expect(all["olderBefore"] == nil, "no page asked for: every conversation, no cursor")
+            let everyOne = try #require(all["conversations"]?.arrayValue).compactMap { $0["conversation"]?.stringValue }
+            #expect(everyOne == ["a3-c5", "a3-c6", "a3-c4", "a3-c3", "a3-c2", "a3-c1", "a3-c0"])
+            var walked: [String] = []
+            var cursor: String?
+            var pages = 0
+            repeat {
+                let page = try await client.call(
+                    .get, "/v1/me/conversations?limit=3" + (cursor.map { "&before=" + $0 } ?? ""), bearer: token)
+                #expect(page.status == 200, "\(page.text)")
+                let ids = try #require(page["conversations"]?.arrayValue).compactMap { $0["conversation"]?.stringValue }
+                #expect(ids.count <= 3)
+                walked += ids
+                cursor = page["olderBefore"]?.stringValue
+                pages += 1
+            } while cursor != nil && pages < 10
+            #expect(walked == everyOne)
+            #expect(pages == 3)
+            // Exactly a page's worth: no cursor to an empty page.
+            let exact = try await client.call(.get, "/v1/me/conversations?limit=7", bearer: token)
+            #expect(exact["olderBefore"] == nil)
+            for query in ["limit=0", "limit=1001", "limit=x", "before=abc", "before=1.0", "before=-5.3", "before=1.2.3", "before="] {
+                let refused = try await client.call(.get, "/v1/me/conversations?" + query, bearer: token)
+                #expect(refused.status == 400, "\(query)")
+                #expect(refused.code == "invalid_argument", "\(query)")
+            }
+        }
+    }
+
     @Test("deleting a conversation marks it excluded; deleting twice is refused", arguments: FixtureBackend.all)
     func deleteConversation(backend: FixtureBackend) async throws {
         let fixture = try await ServerFixture.make(backend: backend)
@@ -754,6 +802,11 @@ extension JSONValue {
 
     var numberText: String? {
         if case .number(let text) = self { return text }
+        return nil
+    }
+
+    var stringValue: String? {
+        if case .string(let text) = self { return text }
         return nil
     }
 }

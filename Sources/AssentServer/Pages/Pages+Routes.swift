@@ -167,11 +167,18 @@ extension Pages {
         router.get("/my-data") { request, _ -> Response in
             await handle {
                 let session = try await session(request)
+                var before: ConversationCursor?
+                if let text = request.uri.queryParameters.get("before") {
+                    guard let cursor = ConversationCursor(text) else {
+                        throw PageError(status: .badRequest, heading: "No such page", message: "This page of conversations does not exist.")
+                    }
+                    before = cursor
+                }
                 return try await myDataPage(
                     session: session,
                     flash: request.uri.queryParameters.get("deleted").map {
                         "Conversation \($0) deleted: it will not be used for training."
-                    })
+                    }, before: before)
             }
         }
         router.post("/my-data/conversations/:conversation/delete") { request, context -> Response in

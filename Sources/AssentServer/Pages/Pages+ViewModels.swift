@@ -60,11 +60,15 @@ extension Pages {
             ], session: session, flash: flash)
     }
 
-    func myDataPage(session: PageSessions.Session, flash: String?) async throws -> Response {
+    /// How many conversations `/my-data` lists on a page.
+    static let conversationsPerPage = 50
+
+    func myDataPage(session: PageSessions.Session, flash: String?, before: ConversationCursor? = nil) async throws -> Response {
         try await api.throttleRead(session.account)
         let now = api.clock.now()
-        let statuses = try await api.app.conversations(of: session.account, at: now)
-        let rows: [[String: Any]] = statuses.map { status in
+        let list = try await api.app.conversations(
+            of: session.account, at: now, page: ConversationPage(before: before, limit: Self.conversationsPerPage))
+        let rows: [[String: Any]] = list.statuses.map { status in
             [
                 "id": status.conversation.id, "kind": status.conversation.kind == .code ? "Coding session" : "Chat",
                 "lastActivity": Self.day(status.conversation.activities.last!.at),
@@ -73,9 +77,13 @@ extension Pages {
                 "csrf": sessions.csrfToken(for: session),
             ]
         }
-        return page(
-            "mydata", ["title": "My data", "conversations": rows, "hasConversations": !rows.isEmpty],
-            session: session)
+        var values: [String: Any] = [
+            "title": "My data", "conversations": rows, "hasConversations": !rows.isEmpty, "paged": before != nil,
+        ]
+        if let older = list.olderBefore { values["olderHref"] = "/my-data?before=" + older.text }
+        values["hasNav"] = before != nil || list.olderBefore != nil
+        values["bothLinks"] = before != nil && list.olderBefore != nil
+        return page("mydata", values, session: session)
     }
 
     // MARK: Words
