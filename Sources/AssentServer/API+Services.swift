@@ -141,6 +141,13 @@ extension API {
             metrics.recordDecision(kind: "prompt", outcome: decision.prompt.rawValue)
             return decision.json.response()
         }
+        router.delete("/v1/accounts/:account/sessions") { request, context -> Response in
+            // The product's back end ends an account's page sessions when it ends its own (a
+            // password changed, a device lost, an account taken over).
+            _ = try await caller(request).require(.eventsWrite)
+            try await requireEmptyBody(request)
+            return try await endPageSessions(of: try Self.parameter(context, "account")).response()
+        }
         router.get("/v1/accounts/:account/lineage") { request, context -> Response in
             _ = try await caller(request).require(.auditRead)
             return try await app.lineage(ofAccount: try Self.parameter(context, "account")).json.response()

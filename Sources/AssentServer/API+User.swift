@@ -100,6 +100,13 @@ extension API {
             return try await app.accountExport(account: account, at: clock.now())
                 .response(headers: [.contentDisposition: "attachment; filename=\"assent-export.json\""])
         }
+        router.delete("/v1/me/sessions") { request, _ -> Response in
+            let caller = try await caller(request)
+            let account = try caller.requireUser()
+            try await requireEmptyBody(request)
+            try await throttle(account)
+            return try await endPageSessions(of: account).response()
+        }
         router.delete("/v1/me") { request, _ -> Response in
             let caller = try await caller(request)
             let account = try caller.requireUser()
@@ -113,6 +120,13 @@ extension API {
     }
 
     // MARK: The edge of a user's use cases, shared by the API and the pages: rate limit and metrics
+
+    /// Ends every page session of `account` opened until now (`DELETE /v1/me/sessions`, and the
+    /// product's `DELETE /v1/accounts/{account}/sessions`): `{"account","endedBefore"}`.
+    func endPageSessions(of account: AccountID) async throws -> JSONValue {
+        let before = try await app.endAccountSessions(account, lifetime: .seconds(PageSessions.lifetimeSeconds))
+        return .object(["account": .string(account), "endedBefore": .string(before.rfc3339)])
+    }
 
     /// Accepts the terms in force now and records the choice.
     func acceptAndChoose(

@@ -401,10 +401,34 @@ public final class AssentApp: Sendable {
         await sessionEndings.note(digest: digest, expiresAt: expiresAt)
     }
 
-    /// Whether the page session whose cookie has this digest was ended (``endSession(digest:expiresAt:)``),
-    /// from this server's copy of the list, brought up to date when older than a second.
+    /// Ends every page session of `account` opened until now ("sign out everywhere"), on every
+    /// server as ``endSession(digest:expiresAt:)`` does; kept until `lifetime` (a session's longest)
+    /// from now. Sessions opened afterwards are not touched.
+    /// - Returns: the instant sessions opened at or before it were ended.
+    /// - Throws: `unknown_account` (nothing is kept for an account that does not exist).
+    @discardableResult
+    public func endAccountSessions(_ account: AccountID, lifetime: Duration) async throws -> Instant {
+        _ = try await existingTimeline(of: account)
+        let now = clock.now()
+        let expiresAt = Instant(microseconds: now.microseconds + lifetime.components.seconds * 1_000_000)
+        try await store.endAccountSessions(account: account, before: now, expiresAt: expiresAt, now: now)
+        await sessionEndings.note(account: account, before: now, expiresAt: expiresAt)
+        return now
+    }
+
+    /// Whether the page session of `account` whose cookie has this digest and was opened at
+    /// `openedAt` (nil when the cookie does not say) was ended — by a sign-out
+    /// (``endSession(digest:expiresAt:)``) or with every session of the account
+    /// (``endAccountSessions(_:lifetime:)``) — from this server's copy of the list, brought up to
+    /// date when older than a second.
+    public func isSessionEnded(digest: String, account: AccountID, openedAt: Instant?) async throws -> Bool {
+        try await sessionEndings.isEnded(digest: digest, account: account, openedAt: openedAt, now: clock.now())
+    }
+
+    /// Whether the session whose cookie has this digest was signed out (a console session: no
+    /// account's ending touches it).
     public func isSessionEnded(digest: String) async throws -> Bool {
-        try await sessionEndings.isEnded(digest: digest, now: clock.now())
+        try await sessionEndings.isEnded(digest: digest, account: nil, openedAt: nil, now: clock.now())
     }
 
     /// A secret of this deployment (from the secrets file when one is configured).

@@ -2,7 +2,8 @@ import AssentCore
 import AssentStore
 
 /// This server's copy of the store's list of ended page sessions (``EndedSessions``): a page
-/// request asks it, not the database, whether its cookie was signed out.
+/// request asks it, not the database, whether its cookie was signed out — by itself, or by an
+/// ending of every session of its account ("sign out everywhere").
 ///
 /// A sign-out made here is in the copy at once. Another server's reaches it within
 /// ``maxAge``: a request that finds the copy older than that first reads the sessions ended since
@@ -46,6 +47,10 @@ actor SessionEndings {
     private let store: any EndedSessions
     /// Ended sessions → their cookie's expiry (µs).
     private var ended: [Key: Int64] = [:]
+    /// Accounts whose sessions opened at or before `before` were ended (µs), until `expiresAt`.
+    private var endedAccounts: [AccountID: (before: Int64, expiresAt: Int64)] = [:]
+    /// The newest `endedAt` of an account's ending read from the store, nil before the first read.
+    private var newestOfAccounts: Int64?
     /// The newest `endedAt` read from the store, nil before the first read.
     private var newest: Int64?
     /// When the copy was last brought up to date (the app's clock, µs).
@@ -56,15 +61,18 @@ actor SessionEndings {
         self.store = store
     }
 
-    /// Whether the session whose cookie has this digest was ended, here or on any server of the
-    /// database (within ``maxAge``).
-    func isEnded(digest: String, now: Instant) async throws -> Bool {
+    /// Whether the session of `account` whose cookie has this digest and was opened at `openedAt`
+    /// (nil: a cookie that does not say, opened before any ending of its account) was ended, here
+    /// or on any server of the database (within ``maxAge``). A nil `account` (a console session)
+    /// asks of the cookie alone.
+    func isEnded(digest: String, account: AccountID?, openedAt: Instant?, now: Instant) async throws -> Bool {
         guard let key = Key(digest) else { return false }
-        if let refreshedAt, now.microseconds >= refreshedAt, now.microseconds - refreshedAt < Self.maxAge {
-            return ended[key] != nil
+        if refreshedAt.map({ now.microseconds >= $0 && now.microseconds - $0 < Self.maxAge }) != true {
+            try await refresh(now: now)
         }
-        try await refresh(now: now)
-        return ended[key] != nil
+        if ended[key] != nil { return true }
+        guard let account, let ending = endedAccounts[account] else { return false }
+        return openedAt.map { $0.microseconds <= ending.before } ?? true
     }
 
     /// A sign-out made by this server: in the copy at once.
@@ -72,27 +80,46 @@ actor SessionEndings {
         if let key = Key(digest) { ended[key] = expiresAt.microseconds }
     }
 
+    /// An ending of every session of `account` made by this server: in the copy at once.
+    func note(account: AccountID, before: Instant, expiresAt: Instant) {
+        note(EndedAccountSessions(account: account, before: before, expiresAt: expiresAt, endedAt: 0))
+    }
+
+    private func note(_ ending: EndedAccountSessions) {
+        let held = endedAccounts[ending.account]
+        endedAccounts[ending.account] = (
+            max(held?.before ?? .min, ending.before.microseconds), max(held?.expiresAt ?? .min, ending.expiresAt.microseconds)
+        )
+    }
+
     private func refresh(now: Instant) async throws {
         if let refreshing { return try await refreshing.value }
         let since = newest.map { $0 - Self.overlap }
+        let accountsSince = newestOfAccounts.map { $0 - Self.overlap }
         let store = self.store
         let task = Task {
-            let sessions = try await store.endedSessions(since: since)
-            self.apply(sessions, now: now)
+            async let sessions = store.endedSessions(since: since)
+            async let accounts = store.endedAccountSessions(since: accountsSince)
+            self.apply(try await sessions, try await accounts, now: now)
         }
         refreshing = task
         defer { refreshing = nil }
         try await task.value
     }
 
-    private func apply(_ sessions: [EndedSession], now: Instant) {
+    private func apply(_ sessions: [EndedSession], _ accounts: [EndedAccountSessions], now: Instant) {
         for session in sessions {
             if let key = Key(session.digest) { ended[key] = session.expiresAt.microseconds }
             newest = max(newest ?? session.endedAt, session.endedAt)
         }
+        for ending in accounts {
+            note(ending)
+            newestOfAccounts = max(newestOfAccounts ?? ending.endedAt, ending.endedAt)
+        }
         // While nothing was ever read, the next read asks for every ended session again (the
         // store's clock, not this server's, orders them: no instant of this server's is a start).
         ended = ended.filter { $0.value > now.microseconds }
+        endedAccounts = endedAccounts.filter { $0.value.expiresAt > now.microseconds }
         refreshedAt = now.microseconds
     }
 }

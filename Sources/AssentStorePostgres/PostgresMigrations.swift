@@ -364,5 +364,19 @@ enum PostgresMigrations {
                 );
                 CREATE INDEX ended_sessions_by_end ON ended_sessions (ended_at);
                 """),
+        Migration(
+            version: 13, name: "every page session of an account ended",
+            sql: """
+                -- Sign out everywhere (EndedSessions.endAccountSessions): the sessions of an account
+                -- opened at or before ended_before open nothing; forgotten once they have all
+                -- expired. ended_at is the database's clock, as in ended_sessions.
+                CREATE TABLE ended_account_sessions (
+                    account text COLLATE "C" PRIMARY KEY,
+                    ended_before bigint NOT NULL,
+                    expires_at bigint NOT NULL,
+                    ended_at bigint NOT NULL DEFAULT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+                );
+                CREATE INDEX ended_account_sessions_by_end ON ended_account_sessions (ended_at);
+                """),
     ]
 }

@@ -252,6 +252,20 @@ enum Migrations {
                     CREATE INDEX ended_sessions_by_end ON ended_sessions (ended_at);
                     """)
         }
+        migrator.registerMigration("v11: every page session of an account ended") { db in
+            // Sign out everywhere (EndedSessions.endAccountSessions): the sessions of an account
+            // opened at or before ended_before open nothing; forgotten once they have all expired.
+            try db.execute(
+                sql: """
+                    CREATE TABLE ended_account_sessions (
+                        account TEXT PRIMARY KEY,
+                        ended_before INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        ended_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX ended_account_sessions_by_end ON ended_account_sessions (ended_at);
+                    """)
+        }
         return migrator
     }
 

@@ -132,6 +132,31 @@ extension SQLiteStore {
         }
     }
 
+    public func endAccountSessions(account: AccountID, before: Instant, expiresAt: Instant, now: Instant) async throws {
+        try await writing { db in
+            try db.execute(sql: "DELETE FROM ended_account_sessions WHERE expires_at <= ?", arguments: [now.microseconds])
+            try db.execute(
+                sql: """
+                    INSERT INTO ended_account_sessions (account, ended_before, expires_at, ended_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (account) DO UPDATE SET ended_before = max(ended_before, excluded.ended_before),
+                        expires_at = max(expires_at, excluded.expires_at), ended_at = excluded.ended_at
+                    """,
+                arguments: [account, before.microseconds, expiresAt.microseconds, now.microseconds])
+        }
+    }
+
+    public func endedAccountSessions(since: Int64?) async throws -> [EndedAccountSessions] {
+        try await reading { db in
+            try Row.fetchAll(
+                db, sql: "SELECT account, ended_before, expires_at, ended_at FROM ended_account_sessions WHERE ended_at >= ?",
+                arguments: [since ?? Int64.min]
+            ).map {
+                EndedAccountSessions(
+                    account: $0[0], before: Instant(microseconds: $0[1]), expiresAt: Instant(microseconds: $0[2]), endedAt: $0[3])
+            }
+        }
+    }
+
     /// How long a figures lease lasts at most (a computation over a large ledger takes minutes).
     static let figureLeaseMicros: Int64 = 15 * 60 * 1_000_000
 

@@ -482,6 +482,51 @@ struct PageTests {
         }
     }
 
+    @Test(
+        "sign out everywhere ends every session of the account opened until then — other devices, cookies of the build before — and no other",
+        arguments: FixtureBackend.all)
+    func signOutEverywhere(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend) { $0.secureCookies = false }
+        let token = try await fixture.token("a1", expiresIn: 3_600)
+        let other = try await fixture.token("a3", expiresIn: 3_600)
+        // A cookie of the build before (an id of 16 random bytes, no instant it was opened).
+        let key = SymmetricKey(data: try await fixture.app.deploymentKey(named: "page-sessions"))
+        let payload = "YTE.\(fixture.clock.now.microseconds + 3_600_000_000).AAAAAAAAAAAAAAAAAAAAAA"
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: key)
+        try await fixture.test { client async throws in
+            var laptop = PageBrowser(), phone = PageBrowser(), older = PageBrowser(), stranger = PageBrowser()
+            _ = try await laptop.get(client, "/signin?token=\(token)")
+            _ = try await phone.get(client, "/signin?token=\(token)")
+            _ = try await stranger.get(client, "/signin?token=\(other)")
+            older.cookie = "assent_user=" + payload + "." + mac.map { String(format: "%02x", $0) }.joined()
+            #expect(try await older.get(client, "/settings").status == 200)
+            fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1_000_000))
+            let settings = try await laptop.get(client, "/settings")
+            #expect(settings.text.contains(#"action="/signout-everywhere""#))
+            // Posted from elsewhere (no CSRF token): nothing ends.
+            #expect(try await laptop.post(client, "/signout-everywhere", [:], csrf: false).status == 403)
+            #expect(try await phone.get(client, "/settings").status == 200)
+            _ = try await laptop.get(client, "/settings")
+            let ended = try await laptop.post(client, "/signout-everywhere", [:])
+            #expect(ended.status == 200)
+            #expect(ended.text.contains("You are signed out everywhere"))
+            #expect(ended.headers[.setCookie]?.contains("Max-Age=0") == true)
+            for browser in [laptop, phone, older] {
+                var browser = browser
+                for path in ["/settings", "/my-data", "/notice"] {
+                    #expect(try await browser.get(client, path).status == 401, "\(path)")
+                }
+            }
+            #expect(try await stranger.get(client, "/settings").status == 200, "another account's session goes on")
+            // A session opened afterwards, with the same token, opens the pages.
+            fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1))
+            var again = PageBrowser()
+            _ = try await again.get(client, "/signin?token=\(token)")
+            #expect(try await again.get(client, "/settings").status == 200)
+            #expect(try await phone.get(client, "/settings").status == 401)
+        }
+    }
+
     @Test("a session cookie of the build before session ids (account, expiry, MAC) still opens the pages until it expires")
     func cookieWithoutSessionID() async throws {
         let fixture = try await ServerFixture.make { $0.secureCookies = false }

@@ -224,6 +224,47 @@ struct UserRouteTests {
         }
     }
 
+    @Test(
+        "the user, or the product's back end, ends every page session of an account; other keys and unknown accounts refused",
+        arguments: FixtureBackend.all)
+    func endPageSessions(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend) { $0.secureCookies = false }
+        let token = try await fixture.token("a1", expiresIn: 3_600)
+        let nobody = try await fixture.token("nobody", expiresIn: 3_600)
+        try await fixture.test { client async throws in
+            func signedIn() async throws -> String {
+                fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1_000_000))
+                let answer = try await client.call(.get, "/signin?token=\(token)")
+                return try #require(answer.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+            }
+            func opens(_ cookie: String) async throws -> Bool {
+                try await client.call(.get, "/settings", headers: [.cookie: cookie]).status == 200
+            }
+            let first = try await signedIn()
+            #expect(try await opens(first))
+            let mine = try await client.call(.delete, "/v1/me/sessions", bearer: token)
+            #expect(mine.status == 200, "\(mine.text)")
+            #expect(mine["account"] == .string("a1"))
+            #expect(mine["endedBefore"] == .string(fixture.clock.now.rfc3339))
+            #expect(try await opens(first) == false)
+            let second = try await signedIn()
+            #expect(try await opens(second))
+            for name in ["audit", "runs-write", "changes"] {
+                let refused = try await client.call(.delete, "/v1/accounts/a1/sessions", bearer: fixture.keys[name])
+                #expect(refused.status == 403, "\(name)")
+            }
+            #expect(try await opens(second))
+            let product = try await client.call(.delete, "/v1/accounts/a1/sessions", bearer: fixture.keys["events"])
+            #expect(product.status == 200, "\(product.text)")
+            #expect(try await opens(second) == false)
+            #expect(try await client.call(.delete, "/v1/accounts/nobody/sessions", bearer: fixture.keys["admin"]).status == 404)
+            #expect(try await client.call(.delete, "/v1/me/sessions", bearer: nobody).status == 404)
+            #expect(try await client.call(.delete, "/v1/me/sessions", bearer: token, body: #"{"all":true}"#).status == 400)
+            #expect(try await client.call(.delete, "/v1/me/sessions").status == 401)
+        }
+        #expect(try await fixture.store.endedAccountSessions(since: nil).map(\.account) == ["a1"])
+    }
+
     @Test("deleting a conversation marks it excluded; deleting twice is refused", arguments: FixtureBackend.all)
     func deleteConversation(backend: FixtureBackend) async throws {
         let fixture = try await ServerFixture.make(backend: backend)

@@ -67,6 +67,40 @@ struct EndedSessionsTests {
         }
     }
 
+    @Test(
+        "an account's sessions ended: kept for every store, moved forward and never back, read since an instant, forgotten once expired",
+        arguments: Backend.all)
+    func accountSessionsEnded(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened async throws in
+            let store = opened.store
+            #expect(try await store.endedAccountSessions(since: nil).isEmpty)
+            try await store.endAccountSessions(account: "a1", before: Self.at(1), expiresAt: Self.at(13), now: Self.at(1))
+            try await store.endAccountSessions(account: "a2", before: Self.at(2), expiresAt: Self.at(14), now: Self.at(2))
+            let second = try await opened.reopen()
+            var all = try await second.endedAccountSessions(since: nil)
+            #expect(Set(all.map(\.account)) == ["a1", "a2"])
+            let a1 = try #require(all.first { $0.account == "a1" })
+            #expect(a1.before == Self.at(1) && a1.expiresAt == Self.at(13))
+            // Ended again later: both instants move forward, and the ending is read as new.
+            try await second.endAccountSessions(account: "a1", before: Self.at(3), expiresAt: Self.at(15), now: Self.at(3))
+            let moved = try #require(try await store.endedAccountSessions(since: nil).first { $0.account == "a1" })
+            #expect(moved.before == Self.at(3) && moved.expiresAt == Self.at(15))
+            #expect(moved.endedAt >= a1.endedAt)
+            #expect(try await store.endedAccountSessions(since: moved.endedAt).map(\.account).contains("a1"))
+            #expect(try await store.endedAccountSessions(since: moved.endedAt + 1).isEmpty)
+            // An earlier instant (a server whose clock is behind) does not move it back.
+            try await store.endAccountSessions(account: "a1", before: Self.at(2), expiresAt: Self.at(14), now: Self.at(2))
+            let kept = try #require(try await store.endedAccountSessions(since: nil).first { $0.account == "a1" })
+            #expect(kept.before == Self.at(3) && kept.expiresAt == Self.at(15))
+            // Past a2's expiry a write forgets it; a1 ended again after its own expiry starts over.
+            try await store.endAccountSessions(account: "a1", before: Self.at(16), expiresAt: Self.at(28), now: Self.at(16))
+            all = try await store.endedAccountSessions(since: nil)
+            #expect(all.map(\.account) == ["a1"])
+            #expect(all.first?.before == Self.at(16) && all.first?.expiresAt == Self.at(28))
+            try await second.close()
+        }
+    }
+
     /// A clock the test moves by hand.
     final class HandClock: Sendable {
         let instant = Mutex(EndedSessionsTests.at(0))
@@ -105,6 +139,48 @@ struct EndedSessionsTests {
             // Past the cookie's expiry the entry is dropped (the cookie opens nothing anyway).
             clock.advance(microseconds: 12 * 3_600_000_000)
             #expect(try await other.isSessionEnded(digest: digest) == false)
+            try await second.close()
+        }
+    }
+
+    @Test(
+        "every session of an account ended: those opened until then, on this server at once and within a second on another; no other account's",
+        arguments: Backend.all)
+    func accountEndingsCopies(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened async throws in
+            try await opened.store.importLines([
+                #"{"type":"account.created","account":"a1","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
+                #"{"type":"account.created","account":"a2","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
+            ])
+            let second = try await opened.reopen()
+            let clock = HandClock()
+            let one = AssentApp(store: opened.store, clock: clock.clock)
+            let other = AssentApp(store: second, clock: clock.clock)
+            let digest = String(repeating: "ab", count: 32)
+            let opened1 = Self.at(0)
+            clock.advance(microseconds: 5_000_000)
+            #expect(try await other.isSessionEnded(digest: digest, account: "a1", openedAt: opened1) == false)  // its copy read now
+            let before = try await one.endAccountSessions("a1", lifetime: .seconds(12 * 3_600))
+            #expect(before == clock.instant.withLock { $0 })
+            #expect(try await one.isSessionEnded(digest: digest, account: "a1", openedAt: opened1), "at once here")
+            #expect(try await one.isSessionEnded(digest: digest, account: "a1", openedAt: before), "opened at the instant: ended")
+            #expect(try await one.isSessionEnded(digest: digest, account: "a1", openedAt: nil), "a cookie that does not say when")
+            let after = Instant(microseconds: before.microseconds + 1)
+            #expect(try await one.isSessionEnded(digest: digest, account: "a1", openedAt: after) == false, "opened after: not ended")
+            #expect(try await one.isSessionEnded(digest: digest, account: "a2", openedAt: opened1) == false, "another account")
+            #expect(try await one.isSessionEnded(digest: digest) == false, "a console session asks of its cookie only")
+            #expect(try await other.isSessionEnded(digest: digest, account: "a1", openedAt: opened1) == false, "its copy is fresh")
+            clock.advance(microseconds: 1_000_000)
+            #expect(try await other.isSessionEnded(digest: digest, account: "a1", openedAt: opened1), "within a second there")
+            #expect(try await other.isSessionEnded(digest: digest, account: "a1", openedAt: after) == false)
+            // A server started later reads it; past its expiry it is dropped.
+            let third = AssentApp(store: second, clock: clock.clock)
+            #expect(try await third.isSessionEnded(digest: digest, account: "a1", openedAt: opened1))
+            clock.advance(microseconds: 12 * 3_600_000_000)
+            #expect(try await third.isSessionEnded(digest: digest, account: "a1", openedAt: opened1) == false)
+            // Nothing is kept for an account that does not exist.
+            await #expect(throws: AssentError.self) { try await one.endAccountSessions("nobody", lifetime: .seconds(60)) }
+            #expect(try await second.endedAccountSessions(since: nil).map(\.account) == ["a1"])
             try await second.close()
         }
     }

@@ -3,8 +3,9 @@ import Crypto
 import Foundation
 import Hummingbird
 
-/// Signed-in users of the pages: an HttpOnly cookie holding the account, an expiry and a random
-/// session id, signed with HMAC-SHA256 under a key of this deployment. Forms carry a CSRF token
+/// Signed-in users of the pages: an HttpOnly cookie holding the account, an expiry and a session
+/// id (when it was opened and 16 random bytes), signed with HMAC-SHA256 under a key of this
+/// deployment. Forms carry a CSRF token
 /// derived from the cookie, so a form posted from elsewhere is refused. A sign-out ends the
 /// cookie before its expiry through the store (``EndedSessions``); the session id makes every
 /// sign-in's cookie a new one, also when two sign-ins share a token and so an expiry.
@@ -32,16 +33,23 @@ struct PageSessions: Sendable {
         var cookie: String
         /// When the cookie stops opening anything by itself.
         var expiry: Instant
+        /// When the session was opened (the opening server's clock); nil for a cookie of a build
+        /// before it was written, taken as opened before any ending of its account's sessions.
+        var openedAt: Instant?
 
         /// What the store keeps of a session ended before its expiry (``EndedSessions``): the
         /// cookie's SHA-256, so that the list holds nothing a cookie could be made from.
         var digest: String { Digest.sha256Hex(cookie) }
     }
 
-    /// `base64url(account).expiry.base64url(16 random bytes).mac`.
-    func cookieValue(account: AccountID, expiry: Instant) -> String {
+    /// `base64url(account).expiry.base64url(id).mac`, the id being when the session was opened
+    /// (8 bytes, big-endian microseconds) and 16 random bytes.
+    func cookieValue(account: AccountID, expiry: Instant, openedAt: Instant) -> String {
         var generator = SystemRandomNumberGenerator()
-        let id = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let opened = UInt64(bitPattern: openedAt.microseconds)
+        let id =
+            (0..<8).map { UInt8(truncatingIfNeeded: opened >> (56 - 8 * $0)) }
+            + (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let payload = Self.base64url(Array(account.utf8)) + "." + String(expiry.microseconds) + "." + Self.base64url(id)
         return payload + "." + mac(payload)
     }
@@ -53,7 +61,7 @@ struct PageSessions: Sendable {
         if let limit, limit < expiry { expiry = limit }
         let seconds = max(0, (expiry.microseconds - now.microseconds) / 1_000_000)
         return Cookie(
-            name: cookieName, value: cookieValue(account: account, expiry: expiry), maxAge: Int(seconds),
+            name: cookieName, value: cookieValue(account: account, expiry: expiry, openedAt: now), maxAge: Int(seconds),
             path: "/", secure: secure, httpOnly: true, sameSite: sameSite)
     }
 
@@ -62,18 +70,27 @@ struct PageSessions: Sendable {
     }
 
     /// The session a request carries, if its cookie is genuine and not expired (whether a sign-out
-    /// ended it is the store's to say). A cookie of a build before session ids (three parts, no id)
-    /// is still taken until it expires, so that an upgrade signs nobody out.
+    /// ended it is the store's to say). Cookies of builds before are still taken until they
+    /// expire, so that an upgrade signs nobody out: three parts (no id), or an id of 16 random
+    /// bytes without the instant the session was opened.
     func session(of request: Request, now: Instant) -> Session? {
         guard let value = request.cookies[cookieName]?.value else { return nil }
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 || parts.count == 4, let expiry = Int64(parts[1]), now.microseconds < expiry,
             let accountBytes = Self.unbase64url(String(parts[0])), !accountBytes.isEmpty
         else { return nil }
-        if parts.count == 4 { guard Self.unbase64url(String(parts[2]))?.count == 16 else { return nil } }
+        var openedAt: Instant?
+        if parts.count == 4 {
+            guard let id = Self.unbase64url(String(parts[2])), id.count == 16 || id.count == 24 else { return nil }
+            if id.count == 24 {
+                openedAt = Instant(microseconds: Int64(bitPattern: id.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
+            }
+        }
         let expected = mac(parts.dropLast().joined(separator: "."))
         guard Authenticator.constantTimeEqual(Array(expected.utf8), Array(parts[parts.count - 1].utf8)) else { return nil }
-        return Session(account: String(decoding: accountBytes, as: UTF8.self), cookie: value, expiry: Instant(microseconds: expiry))
+        return Session(
+            account: String(decoding: accountBytes, as: UTF8.self), cookie: value, expiry: Instant(microseconds: expiry),
+            openedAt: openedAt)
     }
 
     /// What a console session opened with a service key names of the secret it was opened with:

@@ -58,6 +58,23 @@ extension Pages {
                 return response
             }
         }
+        router.post("/signout-everywhere") { request, _ -> Response in
+            await handle {
+                let session = try await session(request)
+                _ = try await form(request, session: session)
+                try await api.throttle(session.account)
+                try await api.app.endAccountSessions(session.account, lifetime: .seconds(PageSessions.lifetimeSeconds))
+                var response = page(
+                    "message",
+                    [
+                        "title": "Signed out everywhere", "heading": "You are signed out everywhere",
+                        "message":
+                            "Every session of these pages opened until now has ended, on every device. Sign in again from the product.",
+                    ], session: nil)
+                response.setCookie(sessions.signedOut)
+                return response
+            }
+        }
         registerChoice(on: router)
         registerSettings(on: router)
         registerMyData(on: router)
