@@ -111,7 +111,7 @@ extension API {
             let caller = try await caller(request)
             let account = try caller.requireUser()
             try await requireEmptyBody(request)
-            let recorded = try await userWrite(account) { try await app.deleteAccount(account, actor: caller.actor) }
+            let recorded = try await deleteOwnAccount(account, actor: caller.actor)
             return JSONValue.object([
                 "account": .string(account), "deletedAt": .string(recorded.at.rfc3339),
                 "entries": .array(recorded.records.map { .int64($0.seq) }),
@@ -145,6 +145,17 @@ extension API {
     /// makes records it, and the pages show the training toggle off by default.
     static func globalPrivacyControl(_ request: Request) -> Bool {
         request.headers[.init("Sec-GPC")!]?.trimmingCharacters(in: .whitespaces) == "1"
+    }
+
+    /// Deletes the user's own account (`DELETE /v1/me`, the pages): every page session of it ends
+    /// first, so that no other device or copy of a cookie goes on opening what remains of its data
+    /// (its export, until the sweep purges the content). The sessions end also when the deletion
+    /// is then refused (an account already deleted): the user signs in again, nothing is lost.
+    func deleteOwnAccount(_ account: AccountID, actor: String) async throws -> Recorded {
+        try await userWrite(account) {
+            try await app.endAccountSessions(account, lifetime: .seconds(PageSessions.lifetimeSeconds))
+            return try await app.deleteAccount(account, actor: actor)
+        }
     }
 
     /// Runs one of a user's writes under the rate limit, counting its entries.

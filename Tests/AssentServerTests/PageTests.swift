@@ -291,20 +291,25 @@ struct PageTests {
         }
     }
 
-    @Test("deleting the account takes a confirmation step, then signs out")
+    @Test("deleting the account takes a confirmation step, then signs out — on every device")
     func deleteAccount() async throws {
         let fixture = try await Self.fixture()
         let token = try await fixture.token("a1")
         try await fixture.test { client async throws in
             var browser = PageBrowser()
             _ = try await browser.get(client, "/signin?token=\(token)")
+            var phone = PageBrowser()
+            _ = try await phone.get(client, "/signin?token=\(token)")
             let confirm = try await browser.get(client, "/my-data/delete")
             #expect(confirm.text.contains(#"name="confirm""#))
             let unconfirmed = try await browser.post(client, "/my-data/delete", [:])
             #expect(unconfirmed.status == 400)
+            #expect(try await phone.get(client, "/my-data").status == 200, "an unconfirmed deletion ends nothing")
             let deleted = try await browser.post(client, "/my-data/delete", ["confirm": "yes"])
             #expect(deleted.status == 200)
             #expect(deleted.headers[.setCookie]?.contains("Max-Age=0") == true)
+            // The other device's session ended with the account: no export of what remains.
+            #expect(try await phone.get(client, "/my-data/export").status == 401)
         }
         #expect(try await fixture.store.ledgerEntries(ofAccount: "a1").last?.kind == "account.deleted")
     }

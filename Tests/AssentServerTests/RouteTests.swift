@@ -347,8 +347,12 @@ struct UserRouteTests {
                     return actor
                 })
             #expect(actors == ["operator"])
+            let signIn = try await client.call(.get, "/signin?token=\(token)")
+            let cookie = try #require(signIn.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+            #expect(try await client.call(.get, "/settings", headers: [.cookie: cookie]).status == 200)
             let deleted = try await client.call(.delete, "/v1/me", bearer: token)
             #expect(deleted.status == 200)
+            #expect(try await client.call(.get, "/settings", headers: [.cookie: cookie]).status == 401, "its page sessions ended")
             let after = try await client.call(.get, "/v1/me/prompt", bearer: token)
             #expect(after.status == 409)
             #expect(after.code == "account_deleted")

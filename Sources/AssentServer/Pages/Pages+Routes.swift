@@ -241,9 +241,7 @@ extension Pages {
                 guard form["confirm"] == "yes" else {
                     throw PageError(status: .badRequest, heading: "Not deleted", message: "Tick the box to confirm, then delete.")
                 }
-                _ = try await api.userWrite(session.account) {
-                    try await api.app.deleteAccount(session.account, actor: "user:\(session.account)")
-                }
+                _ = try await api.deleteOwnAccount(session.account, actor: "user:\(session.account)")
                 var response = page(
                     "message",
                     [
