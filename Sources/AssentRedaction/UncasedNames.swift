@@ -95,6 +95,7 @@ extension Detectors {
                 from = after
             }
         }
+        if scripts & UncasedScript.han.bit != 0 { hanNamesInContext() }
         for introduction in Self.japaneseIntroductionsAfter where scripts & UncasedScript.han.bit != 0 {
             var from = 0
             while let at = find(introduction, from: from) {

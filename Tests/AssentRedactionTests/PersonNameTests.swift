@@ -150,4 +150,34 @@ struct PersonNameTests {
     func uncasedClean(text: String) {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
     }
+
+    @Test(
+        "Chinese and Japanese names by the words around them: titles, greetings, salutations, labels, whom to reach, their own contact details",
+        arguments: [
+            ("尊敬的张伟先生，您好！", ["张伟"]),
+            ("请联系王芳处理此事。", ["王芳"]),
+            ("李娜您好，收件人：刘洋", ["李娜", "刘洋"]),
+            ("王先生和欧阳娜娜女士来了。", ["王", "欧阳娜娜"]),
+            ("张伟的电话是多少？王芳，手机号码在下面。", ["张伟", "王芳"]),
+            ("告诉陈小明明天开会。", ["陈小明"]),
+            ("請聯繫黃志明先生。", ["黃志明"]),
+            ("山田太郎様、いつもお世話になっております。", ["山田太郎"]),
+            ("佐藤さんによろしくお伝えください。", ["佐藤"]),
+            ("担当：鈴木 一郎", ["鈴木 一郎"]),
+        ] as [(String, [String])])
+    func hanNamesInContext(text: String, names: [String]) {
+        #expect(Self.flagged(text) == names, "\(Self.flagged(text))")
+    }
+
+    @Test(
+        "no Chinese or Japanese name where a title or a verb follows a word, a role or a common word starting with a family name",
+        arguments: [
+            "项目经理说，请联系管理员。", "联系方式见下方。", "我是程序员，也是高中生。", "中文老师很好。", "这位先生请稍等。", "数学老师您好",
+            "お客様各位", "担当者様へ", "皆さん、こんにちは。", "お医者さんに行きました。", "王府", "导致高血压的原因",
+            // Chinese text: no Japanese honorific is read ("先生" after a run of characters).
+            "我们尊敬的教授先生",
+        ])
+    func hanNamesClean(text: String) {
+        #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
+    }
 }
