@@ -182,7 +182,8 @@ extension Detectors {
             (NameLists.dictionaryWords, .dictionary),
         ]
         let small: [(Set<String>, NameFlags)] = [
-            (firstNames, .given), (titles, .title), (notNames, .notName), (streetWordsAfterNames, .streetWord),
+            (firstNames, .given), (Set(givenNamesBeyondLatin), .given), (titles, .title), (notNames, .notName),
+            (streetWordsAfterNames, .streetWord),
         ]
         let expected = lists.reduce(small.reduce(0) { $0 + $1.0.count }) { total, list in
             total + list.0.utf8.reduce(1) { $1 == 0x20 || $1 == 0x0A ? $0 + 1 : $0 }
@@ -259,9 +260,18 @@ extension Detectors {
     /// or when it is no English word ("Julia Roberts", "Jürgen Weber", not "Julia Language").
     mutating func person(at i: Int) -> Int {
         guard let firstEnd = capitalisedWord(at: i) else { return i + 1 }
-        // Names and titles are short: longer words are neither.
-        guard let firstKey = lowercasedKey(i, firstEnd) else { return firstEnd }
-        let firstFlags = Self.nameTable[firstKey] ?? []
+        // Names and titles are short: longer words are neither — but for given names of two-byte
+        // letters over the table's 16 bytes ("Александр", "Екатерина"), looked up apart.
+        let firstKey = lowercasedKey(i, firstEnd)
+        let firstFlags: NameFlags
+        if let firstKey {
+            firstFlags = Self.nameTable[firstKey] ?? []
+        } else if text[i] >= 0x80, firstEnd - i <= 40 {
+            // Unknown to the lists otherwise: a name only where words introduce it.
+            firstFlags = Self.longGivenNames.contains(text.string(i..<firstEnd).lowercased()) ? .given : []
+        } else {
+            return firstEnd
+        }
         // Title + name(s).
         if firstFlags.contains(.title) {
             var k = firstEnd
@@ -279,7 +289,7 @@ extension Detectors {
         if firstFlags.contains(.notName) {
             // A month's abbreviation that is a given name too ("Jan"): a name only when words
             // introduce it and a capitalised word follows ("jmenuji se Jan Novák", not "Tue Jan 3").
-            guard Self.monthsNamedLikePeople.contains(firstKey), text[firstEnd] == 0x20, capitalisedWord(at: firstEnd + 1) != nil,
+            guard let firstKey, Self.monthsNamedLikePeople.contains(firstKey), text[firstEnd] == 0x20, capitalisedWord(at: firstEnd + 1) != nil,
                 introducedByWord(i)
             else { return firstEnd }
         }

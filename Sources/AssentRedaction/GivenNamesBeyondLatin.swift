@@ -1,0 +1,87 @@
+/// Given names the census lists (``NameLists``, Latin letters) lack: Russian, Ukrainian and
+/// Bulgarian ones in Cyrillic and Greek ones, each with the forms its cases give it ("Ивану
+/// Петрову", "с Анной", "του Γιώργου"), Vietnamese family names (written first: "Nguyễn Văn An"),
+/// and common Indonesian given and family names. Common names from general knowledge, not taken
+/// from the generator of any evaluation set.
+extension Detectors {
+    /// Russian, Ukrainian and Bulgarian given names, lower case, in the nominative.
+    static let cyrillicGivenNames: [String] = """
+        александр алексей анатолий андрей антон аркадий артём артем арсений богдан борис вадим валентин валерий василий виктор
+        виталий владимир владислав всеволод вячеслав геннадий георгий глеб григорий даниил денис дмитрий евгений егор иван игорь
+        илья кирилл константин леонид максим марк матвей михаил никита николай олег пётр петр роман руслан ростислав семён семен
+        сергей станислав степан тимофей тимур фёдор федор филипп эдуард юрий ярослав лев павел
+        александра алина алла алёна алена анастасия анна арина валентина валерия варвара вера вероника виктория галина дарья
+        диана ева евгения екатерина елена елизавета жанна зоя инна ирина карина кира ксения лариса лидия любовь людмила майя
+        маргарита марина мария милана надежда наталья наталия нина оксана ольга полина раиса светлана софия софья таисия тамара
+        татьяна ульяна эльвира юлия яна василиса
+        олександр олексій андрій василь віктор віталій володимир дмитро євген ігор микола михайло остап павло петро сергій тарас
+        юрій назар анатолій валерій геннадій григорій костянтин леонід олесь орест станіслав федір
+        олена наталія тетяна ірина катерина світлана надія софія вікторія христина дарина олександра анастасія любов зоряна леся
+        соломія ярослава уляна віра інна
+        георги димитър петър христо стоян тодор йордан веселин цветелина десислава
+        """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+
+    /// Greek given names, lower case, in the nominative.
+    static let greekGivenNames: [String] = """
+        γιώργος γεώργιος δημήτρης κωνσταντίνος νίκος νικόλαος γιάννης ιωάννης παναγιώτης χρήστος βασίλης αθανάσιος μιχάλης
+        ευάγγελος σπύρος αντώνης θεόδωρος ανδρέας αλέξανδρος πέτρος στέλιος μανώλης κώστας θανάσης άγγελος ηλίας στέφανος
+        λευτέρης σωτήρης απόστολος φώτης τάσος
+        μαρία ελένη αικατερίνη κατερίνα βασιλική σοφία αγγελική γεωργία δήμητρα κωνσταντίνα παρασκευή ευαγγελία χριστίνα ιωάννα
+        αναστασία ειρήνη δέσποινα αθηνά φωτεινή σταυρούλα αλεξάνδρα νίκη ζωή χαρά άννα ευτυχία θεοδώρα πηνελόπη
+        """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+
+    /// Vietnamese family names, written before the given name, and common Indonesian given and
+    /// family names.
+    static let vietnameseAndIndonesianNames: [String] = """
+        nguyễn trần lê phạm hoàng huỳnh phan vũ võ đặng bùi đỗ hồ ngô dương lý đinh trương lương đào trịnh phùng lâm quách
+        budi siti agus wahyu putri bambang yudi indah ayu fitri rizki bayu gilang fajar galih irawan kurniawan lestari
+        muhammad dwi eka sari rahmat hidayat arif taufik iwan agung bagus cahya citra dedi endang intan kartika lukman maya
+        mega nanda novi pratiwi puspita rahayu ratna reza rini sinta suci sutrisno teguh utami wulan yoga
+        siregar nasution lubis harahap simanjuntak sinaga situmorang sihombing hutagalung tampubolon panjaitan pardede sitorus
+        simatupang ginting sembiring tarigan wijaya santoso gunawan setiawan nugroho wibowo susanto saputra pratama kusuma
+        prasetyo widodo prabowo hartono suharto
+        """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+
+    /// The case forms of a Cyrillic given name, its nominative among them: the regular endings of
+    /// its class (a few are wrong for a given name — they name no one else either).
+    static func cyrillicForms(_ name: String) -> [String] {
+        var forms = [name]
+        let special: [String: [String]] = [
+            "павел": ["павла", "павлу", "павлом", "павле"], "пётр": ["петра", "петру", "петром", "петре"],
+            "петр": ["петра", "петру", "петром", "петре"], "лев": ["льва", "льву", "львом", "льве"],
+            "любовь": ["любови", "любовью"], "любов": ["любові", "любов'ю"],
+        ]
+        if let irregular = special[name] { return forms + irregular }
+        guard let last = name.last else { return forms }
+        let stem = String(name.dropLast())
+        switch last {
+        case "й": forms += ["я", "ю", "ем", "е", "и", "єм", "єві"].map { stem + $0 }
+        case "ь": forms += ["я", "ю", "ем", "е", "и"].map { stem + $0 }
+        case "а": forms += ["ы", "и", "е", "у", "ой", "ою", "і", "ей"].map { stem + $0 }
+        case "я": forms += ["и", "е", "ю", "ей", "ею", "ї", "і"].map { stem + $0 }
+        case "о": forms += ["а", "у", "ові", "ом", "і", "е"].map { stem + $0 }
+        default: forms += ["а", "у", "ом", "е", "ові", "ем", "і"].map { name + $0 }
+        }
+        return forms
+    }
+
+    /// The case forms of a Greek given name: `-ος` → `-ου`, `-ο`, `-ε`; `-ης` → `-η`; `-ας` → `-α`;
+    /// `-α` → `-ας`; `-η` → `-ης`.
+    static func greekForms(_ name: String) -> [String] {
+        var forms = [name]
+        for (ending, others) in [("ος", ["ου", "ο", "ε"]), ("ης", ["η"]), ("ας", ["α"]), ("α", ["ας"]), ("ά", ["άς"]), ("η", ["ης"]), ("ή", ["ής"])]
+        where name.hasSuffix(ending) {
+            let stem = String(name.dropLast(ending.count))
+            forms += others.map { stem + $0 }
+            break
+        }
+        return forms
+    }
+
+    /// Every given name of this file in every form, lower case.
+    static let givenNamesBeyondLatin: [String] =
+        cyrillicGivenNames.flatMap(cyrillicForms) + greekGivenNames.flatMap(greekForms) + vietnameseAndIndonesianNames
+
+    /// Those longer than the name table's 16 bytes ("александр", "екатерина"), looked up apart.
+    static let longGivenNames: Set<String> = Set(givenNamesBeyondLatin.filter { $0.utf8.count > 16 })
+}
