@@ -69,7 +69,9 @@ extension Detectors {
     /// `-α` → `-ας`; `-η` → `-ης`.
     static func greekForms(_ name: String) -> [String] {
         var forms = [name]
-        for (ending, others) in [("ος", ["ου", "ο", "ε"]), ("ης", ["η"]), ("ας", ["α"]), ("α", ["ας"]), ("ά", ["άς"]), ("η", ["ης"]), ("ή", ["ής"])]
+        for (ending, others) in [
+            ("ος", ["ου", "ο", "ε"]), ("ης", ["η"]), ("ας", ["α"]), ("α", ["ας"]), ("ά", ["άς"]), ("η", ["ης"]), ("ή", ["ής"]),
+        ]
         where name.hasSuffix(ending) {
             let stem = String(name.dropLast(ending.count))
             forms += others.map { stem + $0 }

@@ -289,7 +289,8 @@ extension Detectors {
         if firstFlags.contains(.notName) {
             // A month's abbreviation that is a given name too ("Jan"): a name only when words
             // introduce it and a capitalised word follows ("jmenuji se Jan Novák", not "Tue Jan 3").
-            guard let firstKey, Self.monthsNamedLikePeople.contains(firstKey), text[firstEnd] == 0x20, capitalisedWord(at: firstEnd + 1) != nil,
+            guard let firstKey, Self.monthsNamedLikePeople.contains(firstKey), text[firstEnd] == 0x20,
+                capitalisedWord(at: firstEnd + 1) != nil,
                 introducedByWord(i)
             else { return firstEnd }
         }
