@@ -86,4 +86,16 @@ extension Detectors {
 
     /// Those longer than the name table's 16 bytes ("александр", "екатерина"), looked up apart.
     static let longGivenNames: Set<String> = Set(givenNamesBeyondLatin.filter { $0.utf8.count > 16 })
+    /// Their last 16 bytes, as they are (only a name's first letter is a capital in a text, so
+    /// these are its bytes there): a long capitalised word is lower-cased and looked up whole only
+    /// when its tail is one of these.
+    static let longGivenNameTails = PackedWordTable<Bool>(
+        longGivenNames.map { (PackedWord(exactly: Array($0.utf8.suffix(16))[...]), true) })
+
+    /// Whether the capitalised word `start..<end`, over 16 bytes, is one of ``longGivenNames``.
+    func isLongGivenName(_ start: Int, _ end: Int) -> Bool {
+        guard end - start > 16, end - start <= 40, Self.longGivenNameTails.contains(PackedWord(exactly: text.bytes[(end - 16)..<end]))
+        else { return false }
+        return Self.longGivenNames.contains(text.string(start..<end).lowercased())
+    }
 }

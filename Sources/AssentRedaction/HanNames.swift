@@ -70,42 +70,42 @@ extension Detectors {
         "上司", "部下", "社員各位", "住人", "隣人", "友人", "知人", "本人",
     ]
 
+    /// The kinds of the words of ``hanContextAutomaton`` (its own automaton: the bits mean these there).
+    enum HanContext {
+        static let chineseBefore = KeywordAutomaton.Kinds(rawValue: 1)
+        static let chineseTitle = KeywordAutomaton.Kinds(rawValue: 2)
+        static let chineseAfter = KeywordAutomaton.Kinds(rawValue: 4)
+        static let japaneseBefore = KeywordAutomaton.Kinds(rawValue: 8)
+        static let japaneseAfter = KeywordAutomaton.Kinds(rawValue: 16)
+    }
+
+    /// Every word of this file's contexts in one automaton: a text is read once, not once a word.
+    static let hanContextAutomaton = KeywordAutomaton(
+        chineseNameBefore.map { ($0, HanContext.chineseBefore) }
+            + chineseNameAfter.map { ($0.words, $0.familyNameAlone ? HanContext.chineseTitle : HanContext.chineseAfter) }
+            + japaneseNameBefore.map { ($0, HanContext.japaneseBefore) } + japaneseNameAfter.map { ($0, HanContext.japaneseAfter) })
+
     /// Chinese and Japanese names found by their context (Han letters in the text).
     mutating func hanNamesInContext() {
-        for before in Self.chineseNameBefore {
-            var from = 0
-            while let at = find(before, from: from) {
-                let k = at + before.count
-                if let name = chineseName(from: k) { add(k, name, .person) }
-                from = k
+        // Japanese honorifics only in Japanese text (kana in it): Chinese writes "先生" and "君" too.
+        let japanese = hasKana()
+        for hit in Self.hanContextAutomaton.hits(in: text.bytes) {
+            // A word may be of several kinds ("先生": a Chinese title, a Japanese honorific).
+            let kinds = hit.kinds
+            if kinds.contains(HanContext.chineseBefore), let name = chineseName(from: hit.end) { add(hit.end, name, .person) }
+            if !kinds.isDisjoint(with: [HanContext.chineseTitle, HanContext.chineseAfter]),
+                let start = chineseName(endingAt: hit.start, familyNameAlone: kinds.contains(HanContext.chineseTitle))
+            {
+                add(start, hit.start, .person)
             }
-        }
-        for after in Self.chineseNameAfter {
-            var from = 0
-            while let at = find(after.words, from: from) {
-                if let start = chineseName(endingAt: at, familyNameAlone: after.familyNameAlone) { add(start, at, .person) }
-                from = at + after.words.count
-            }
-        }
-        // Japanese labels: Japanese words, whatever else the text holds.
-        for before in Self.japaneseNameBefore {
-            var from = 0
-            while let at = find(before, from: from) {
-                let k = at + before.count
-                let (end, count) = hanRunWithOneSpace(from: k)
-                if (2...6).contains(count), !Self.japaneseRoleWords.contains(String(decoding: text.bytes[k..<end], as: UTF8.self)) {
-                    add(k, end, .person)
+            if kinds.contains(HanContext.japaneseBefore) {
+                let (end, count) = hanRunWithOneSpace(from: hit.end)
+                if (2...6).contains(count), !Self.japaneseRoleWords.contains(String(decoding: text.bytes[hit.end..<end], as: UTF8.self)) {
+                    add(hit.end, end, .person)
                 }
-                from = k
             }
-        }
-        // Japanese names only in Japanese text (kana in it): Chinese writes "先生" and "君" too.
-        guard hasKana() else { return }
-        for after in Self.japaneseNameAfter {
-            var from = 0
-            while let at = find(after, from: from) {
-                if let start = japaneseName(endingAt: at) { add(start, at, .person) }
-                from = at + after.count
+            if japanese, kinds.contains(HanContext.japaneseAfter), let start = japaneseName(endingAt: hit.start) {
+                add(start, hit.start, .person)
             }
         }
     }

@@ -268,7 +268,7 @@ extension Detectors {
             firstFlags = Self.nameTable[firstKey] ?? []
         } else if text[i] >= 0x80, firstEnd - i <= 40 {
             // Unknown to the lists otherwise: a name only where words introduce it.
-            firstFlags = Self.longGivenNames.contains(text.string(i..<firstEnd).lowercased()) ? .given : []
+            firstFlags = isLongGivenName(i, firstEnd) ? .given : []
         } else {
             return firstEnd
         }
