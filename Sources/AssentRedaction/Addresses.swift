@@ -24,6 +24,11 @@ extension Detectors {
         "strada", "str.", "aleea", "bulevardul", "bd.", "calea", "șoseaua", "piața", "intrarea", "splaiul", "jl.", "jalan", "gg.",
         "trg", "cad.", "caddesi", "sok.", "sokak", "sokağı", "bulvarı", "mah.", "mahallesi", "náměstí", "nábřeží", "cesta",
         "vijenac",
+        // Russia's and Ukraine's before the name, lower case as written ("ул. Ленина, д. 5"), and
+        // Greece's, capitalised as written too (only ASCII is compared case-insensitively).
+        "ул.", "улица", "пер.", "переулок", "пр.", "пр-т", "проспект", "пл.", "площадь", "ш.", "шоссе", "б-р", "бульвар", "наб.",
+        "вул.", "вулиця", "пров.", "провулок", "просп.", "бульв.", "майдан", "Οδός", "οδός", "Λεωφόρος", "λεωφόρος",
+        "Λεωφ.", "Πλατεία", "πλατεία",
     ]
     /// Street types written after the street's name, and the same packed as ``packedTypeWords``
     /// are (compared without building a `String` for each type word met).
@@ -90,8 +95,10 @@ extension Detectors {
     /// after the name), then the name's words.
     private func typeWordFirst(at i: Int, wordEnd typeEnd: Int) -> (Int, Int)? {
         let candidates = Self.packedTypeWords[Int(Bytes.lower(text[i]))]
-        // "ul. Miła 40", "al. Jerozolimskie 44": an abbreviated type word keeps its full stop.
-        let wordEnd = text[typeEnd] == 0x2E && text[typeEnd + 1] == 0x20 && typeEnd - i <= 3 ? typeEnd + 1 : typeEnd
+        // "ul. Miła 40", "al. Jerozolimskie 44", "просп. Миру 5": an abbreviated type word keeps its full stop.
+        let wordEnd =
+            text[typeEnd] == 0x2E && text[typeEnd + 1] == 0x20 && (typeEnd - i <= 3 || text[i] >= 0x80 && typeEnd - i <= 15)
+            ? typeEnd + 1 : typeEnd
         guard !candidates.isEmpty, wordEnd - i <= 16, text[wordEnd] == 0x20, candidates.contains(PackedWord(text.bytes, i, wordEnd)) else {
             return nil
         }
@@ -236,7 +243,7 @@ extension Detectors {
         if text[k] == 0x2C { k += 1 }
         // "No. 5", "No: 15", "Nr. 26": the number's word (Indonesia, Turkey, Romania).
         var worded = false
-        for word: StaticString in [" No. ", " No: ", " No:", " No ", " Nr. ", " Nr "]
+        for word: StaticString in [" No. ", " No: ", " No:", " No ", " Nr. ", " Nr ", " д. ", " дом ", " буд. ", " будинок "]
         where text.hasPrefix(word, at: k, caseInsensitive: true) {
             let digit = k + word.utf8CodeUnitCount
             if Bytes.isDigit(text[digit]) {
@@ -259,7 +266,7 @@ extension Detectors {
     static let unitWords: [StaticString] = [
         "apt. ", "apt ", "apto. ", "apto ", "apartment ", "appartamento ", "apartamento ", "piano ", "piso ", "puerta ", "planta ",
         "escalera ", "interno ", "int. ", "scala ", "étage ", "bâtiment ", "bât. ", "andar ", "bloco ", "sala ", "casa ",
-        "wohnung ", "whg. ", "etage ", "m. ", "lok. ", "suite ", "ste ", "unit ", "flat ",
+        "wohnung ", "whg. ", "etage ", "m. ", "lok. ", "suite ", "ste ", "unit ", "flat ", "кв. ", "корп. ", "стр. ", "оф. ",
     ]
 
     /// A unit after a house number (`, Piso 7`, ` Apt. 02`); its end.

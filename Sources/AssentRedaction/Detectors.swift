@@ -141,6 +141,8 @@ struct Detectors {
             i += 1
         }
         if uncasedScripts != 0 { uncasedNames(scripts: uncasedScripts) }
+        if hasDigit, uncasedScripts & UncasedScript.han.bit != 0 { chineseAddresses() }
+        if hasDigit, uncasedScripts & UncasedScript.hangul.bit != 0 { koreanAddresses() }
     }
 
     /// The end of the run of ASCII letters and digits starting at `i` (a letter or digit), and

@@ -80,6 +80,29 @@ struct PostalAddressTests {
     }
 
     @Test(
+        "Russian, Ukrainian and Greek type words before the name (house numbers after д. or буд., flats after кв.); Chinese roads and their 号; Korean roads after a division",
+        arguments: [
+            ("Адрес: ул. Ленина, д. 5, кв. 12, Москва", "ул. Ленина, д. 5, кв. 12"),
+            ("Доставка: пер. Зеленый, д. 2, 390426", "пер. Зеленый, д. 2"),
+            ("Адреса: вул. Шевченка, буд. 10, Київ", "вул. Шевченка, буд. 10"),
+            ("Приходите на просп. Миру 5 завтра", "просп. Миру 5"),
+            ("Διεύθυνση: Οδός Αθηνάς 12, 105 54 Αθήνα", "Οδός Αθηνάς 12, 105 54 Αθήνα"),
+            ("我住在北京市朝阳区建国路88号3栋2单元501室，欢迎来玩", "北京市朝阳区建国路88号3栋2单元501室"),
+            ("地址：上海市浦东新区世纪大道100号5楼", "上海市浦东新区世纪大道100号5楼"),
+            ("주소: 서울특별시 강남구 테헤란로 123, 101동 202호 입니다", "서울특별시 강남구 테헤란로 123, 101동 202호"),
+        ] as [(String, String)])
+    func uncasedAndCyrillicAddresses(text: String, address: String) {
+        #expect(Self.flagged(text) == [address], "\(Self.flagged(text))")
+    }
+
+    @Test(
+        "no address in a number after a word that only looks like a road's (a Korean particle, a Chinese ordinal)",
+        arguments: ["학교로 5분 걸려요. 집으로 3시에 가요.", "我有3号问题，第2号选手", "跑道2号", "人行道3号", "и пр. 5 штук", "서울로 3시에 가요"])
+    func notUncasedAddresses(text: String) {
+        #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
+    }
+
+    @Test(
         "words that end like a street or open like one, without an address after them",
         arguments: [
             "Gate 12 closes at 10.", "Stargate 2 was better", "the Strada model 5 is out", "No. 5 on the list: Cad. 3",

@@ -1,0 +1,118 @@
+/// Postal addresses in Chinese and Korean, which write neither capitals nor (in Chinese) spaces:
+/// found by the road and its number, then read back over the divisions before them.
+/// - Chinese: `北京市朝阳区建国路88号`, `上海市浦东新区世纪大道100号3楼` — a road word (`路`, `街`,
+///   `道`, `巷`, `弄`, `胡同`) right before the house number and `号`, the characters before the
+///   road back to a word that places it ("住在", "位于") or the run's start — five at least, or
+///   three with a division among them — and a building, unit, floor or room after.
+/// - Korean: `서울특별시 강남구 테헤란로 123` — a road name ending in `로` or `길` and its number,
+///   only after a division (a word ending in `시`, `도`, `구` or `군`: "학교로 5분" is "5 minutes to
+///   school"), and a `동`/`호` after.
+extension Detectors {
+    static let chineseRoadEnds: Set<UInt32> = Set("路街道巷弄同里".unicodeScalars.map(\.value))
+    static let chineseHouseNumber: Set<UInt32> = Set("号號".unicodeScalars.map(\.value))
+    /// Characters after which an address starts: "住在", "位于", "寄到", "送至".
+    static let chinesePlaceVerbs: Set<UInt32> = Set("在于於到至往址".unicodeScalars.map(\.value))
+    /// The country's divisions: province, city, district, county, town.
+    static let chineseDivisions: Set<UInt32> = Set("省市区區县縣镇鎮乡鄉".unicodeScalars.map(\.value))
+    /// What follows a house number inside a building: "3栋2单元501室", "5楼", "A座".
+    static let chineseUnitWords: Set<UInt32> = Set("栋棟幢座单單元层層楼樓室".unicodeScalars.map(\.value))
+
+    /// Chinese addresses (Han letters in the text): each `号` after digits after a road word.
+    mutating func chineseAddresses() {
+        for mark in ["号", "號"].map({ Array($0.utf8) }) {
+            var from = 0
+            while let at = find(mark, from: from) {
+                from = at + mark.count
+                // The number: ASCII digits, perhaps "12-14".
+                let digitsStart = text.runStart(before: at) { Bytes.isDigit($0) || $0 == 0x2D }
+                guard digitsStart < at, at - digitsStart <= 9, Bytes.isDigit(text[digitsStart]),
+                    let (road, _) = scalarBefore(digitsStart), Self.chineseRoadEnds.contains(road.value)
+                else { continue }
+                // Back over the Han characters before the road (at most 24), cut after a verb of place.
+                var start = digitsStart
+                var count = 0
+                var cut: Int?
+                while count < 24, let (scalar, length) = scalarBefore(start), UncasedScript.han.isLetter(scalar) {
+                    if Self.chinesePlaceVerbs.contains(scalar.value), count >= 3 {
+                        cut = start
+                        break
+                    }
+                    start -= length
+                    count += 1
+                }
+                if let cut {
+                    count = String(decoding: text.bytes[cut..<digitsStart], as: UTF8.self).unicodeScalars.count
+                    start = cut
+                }
+                // A road's name and word, five characters or more, or fewer with a division of the
+                // country before them ("北京市建国路"): "跑道2号" is "runway 2", "人行道3号" a sidewalk's.
+                let divisions = String(decoding: text.bytes[start..<digitsStart], as: UTF8.self).unicodeScalars.contains {
+                    Self.chineseDivisions.contains($0.value)
+                }
+                guard count >= 5 || count >= 3 && divisions else { continue }
+                add(start, chineseUnits(after: from), .address)
+            }
+        }
+    }
+
+    /// The end of the building, unit, floor and room after a house number ending at `i`.
+    func chineseUnits(after i: Int) -> Int {
+        var end = i
+        while true {
+            var k = end
+            k = text.runEnd(from: k, limit: 5) { Bytes.isDigit($0) || Bytes.isUpper($0) }
+            guard k > end, let (scalar, length) = text.scalar(at: k), Self.chineseUnitWords.contains(scalar.value) else { break }
+            end = k + length
+            // "单元" is two characters.
+            if let (next, nextLength) = text.scalar(at: end), next == "元" { end += nextLength }
+        }
+        return end
+    }
+
+    /// Korean addresses (Hangul in the text): a road ending in 로 or 길, its number, divisions before.
+    mutating func koreanAddresses() {
+        for road in ["로 ", "길 "].map({ Array($0.utf8) }) {
+            var from = 0
+            while let at = find(road, from: from) {
+                from = at + road.count
+                let numberStart = at + road.count
+                let digitsEnd = text.runEnd(from: numberStart, limit: 5, Bytes.isDigit)
+                guard digitsEnd > numberStart, !Bytes.isAlpha(text[digitsEnd]) else { continue }
+                var end = digitsEnd
+                if text[end] == 0x2D, Bytes.isDigit(text[end + 1]) { end = text.runEnd(from: end + 1, limit: 5, Bytes.isDigit) }
+                // The road's name: the Hangul word ending in the road word.
+                var roadStart = at + road.count - 1
+                while let (scalar, length) = scalarBefore(roadStart),
+                    UncasedScript.hangul.isLetter(scalar) || Bytes.isDigit(text[roadStart - 1])
+                {
+                    roadStart -= length
+                }
+                guard at + road.count - 1 - roadStart >= 6 else { continue }  // two syllables at least
+                // The divisions before it: words ending in 시, 도, 구, 군 (one at least).
+                var start = roadStart
+                var divisions = 0
+                while divisions < 4, start >= 2, text[start - 1] == 0x20, let (last, _) = scalarBefore(start - 1),
+                    ["시", "도", "구", "군", "읍", "면"].contains(String(last))
+                {
+                    var wordStart = start - 1
+                    while let (scalar, length) = scalarBefore(wordStart), UncasedScript.hangul.isLetter(scalar) { wordStart -= length }
+                    guard wordStart < start - 4 else { break }
+                    start = wordStart
+                    divisions += 1
+                }
+                guard divisions > 0 else { continue }
+                // "101동 202호" after the number.
+                for _ in 0..<2 {
+                    guard text[end] == 0x20 || text[end] == 0x2C else { break }
+                    let k = text[end] == 0x2C && text[end + 1] == 0x20 ? end + 2 : end + 1
+                    let unitEnd = text.runEnd(from: k, limit: 5, Bytes.isDigit)
+                    guard unitEnd > k, let (unit, length) = text.scalar(at: unitEnd), unit == "동" || unit == "호" || unit == "층" else {
+                        break
+                    }
+                    end = unitEnd + length
+                }
+                add(start, end, .address)
+            }
+        }
+    }
+}
