@@ -45,6 +45,8 @@ extension Detectors {
     static let titles: Set<String> = [
         "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "mx", "herr", "frau", "dra", "sr", "sra", "srta", "sig",
         "sig.ra", "dott", "dott.ssa", "avv", "ing", "mme", "mlle", "pan", "pani", "dhr", "mevr", "don", "doña", "dña", "univ.prof",
+        // Indonesian and Malay ("Pak Joko", "Ibu Sri Wahyuni"), Turkish ("Bayan Elif Şahin").
+        "bapak", "pak", "ibu", "sdr", "sdri", "bayan",
     ]
     /// Degrees and suffixes written after a name: "Annette Röhrdanz B.Sc.", "Carl Jones Jr.".
     static let nameSuffixes: [StaticString] = [
@@ -316,7 +318,8 @@ extension Detectors {
             guard !known, flags.isEmpty, firstEnd - i >= 3, text[firstEnd] == 0x20, let lastEnd = capitalisedWord(at: firstEnd + 1)
             else { return false }
             let surname = nameFlags(firstEnd + 1, lastEnd)
-            return surname.contains(.family) && !surname.contains(.dictionary)
+            // A title is no family name even where one is spelled like it ("Hubungi Pak Joko": Pak).
+            return surname.contains(.family) && !surname.contains(.dictionary) && !surname.contains(.title)
         }()
         let introduced = introducedByWord || titleStart(before: i) != nil
         guard known || introduced || unknownBeforeFamily || particleFollows && !flags.contains(.dictionary) else { return firstEnd }

@@ -164,6 +164,10 @@ struct PersonNameTests {
             ("Το γραφείο της Ελένης Νικολάου.", ["Ελένης Νικολάου"]),
             ("Nguyễn Văn An và Trần Thị Bình đã gọi.", ["Nguyễn Văn An", "Trần Thị Bình"]),
             ("Hubungi Budi Santoso atau Siti Rahayu.", ["Budi Santoso", "Siti Rahayu"]),
+            // Indonesian and Turkish titles, one spelled like a family name ("Pak").
+            ("Hubungi Pak Joko di kantor.", ["Pak Joko"]),
+            ("Dengan hormat, Ibu Sri Wahyuni.", ["Ibu Sri Wahyuni"]),
+            ("Bayan Elif Şahin geldi.", ["Bayan Elif Şahin"]),
         ] as [(String, [String])])
     func givenNamesBeyondLatin(text: String, names: [String]) {
         #expect(Self.flagged(text) == names, "\(Self.flagged(text))")
