@@ -524,10 +524,11 @@ public struct ConversationCursor: Sendable, Equatable {
 
     public init(stamp: Stamp) { self.stamp = stamp }
 
-    /// Reads a cursor as ``text`` writes it; nil for anything else.
+    /// Reads a cursor as ``text`` writes it (an instant before 1970 is negative); nil for anything else.
     public init?(_ text: String) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { (0x30...0x39).contains($0) } }),
+        let digits = { (part: Substring) in !part.isEmpty && part.utf8.allSatisfy { (0x30...0x39).contains($0) } }
+        guard parts.count == 2, digits(parts[0].hasPrefix("-") ? parts[0].dropFirst() : parts[0]), digits(parts[1]),
             let micros = Int64(parts[0]), let seq = Int64(parts[1]), seq > 0
         else { return nil }
         stamp = Stamp(at: Instant(microseconds: micros), seq: seq)

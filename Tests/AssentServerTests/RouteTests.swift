@@ -216,11 +216,25 @@ struct UserRouteTests {
             // Exactly a page's worth: no cursor to an empty page.
             let exact = try await client.call(.get, "/v1/me/conversations?limit=7", bearer: token)
             #expect(exact["olderBefore"] == nil)
-            for query in ["limit=0", "limit=1001", "limit=x", "before=abc", "before=1.0", "before=-5.3", "before=1.2.3", "before="] {
+            for query in [
+                "limit=0", "limit=1001", "limit=x", "before=abc", "before=1.0", "before=-.3", "before=--5.3", "before=1.2.3", "before=",
+                "before=+5.3",
+            ] {
                 let refused = try await client.call(.get, "/v1/me/conversations?" + query, bearer: token)
                 #expect(refused.status == 400, "\(query)")
                 #expect(refused.code == "invalid_argument", "\(query)")
             }
+        }
+    }
+
+    @Test("a cursor of the conversations' pages reads back as it was written, an instant before 1970 too")
+    func conversationCursorRoundTrip() {
+        for (micros, seq) in [(Int64(0), Int64(1)), (1_757_462_400_000_000, 42), (-86_400_000_000, 7), (.max, .max)] {
+            let cursor = ConversationCursor(stamp: Stamp(at: Instant(microseconds: micros), seq: seq))
+            #expect(ConversationCursor(cursor.text) == cursor, "\(cursor.text)")
+        }
+        for text in ["", ".", "1.", ".1", "1.0", "1.-1", "-.1", "--1.1", "+1.1", "1.1.1", "a.1", "1 .1", "99999999999999999999.1"] {
+            #expect(ConversationCursor(text) == nil, "\(text)")
         }
     }
 
