@@ -31,6 +31,7 @@ extension API {
                 }
             }
             try refuseChoicesOutside(configuration.keyChoiceSources, events)
+            try await endSessionsOfDeletedAccounts(events)
             let now = clock.now()
             let respond: @Sendable ([LedgerRecord]) -> String = { records in
                 JSONValue.object([
@@ -58,6 +59,21 @@ extension API {
             }
             return Self.rawJSON(
                 outcome.response, status: .ok, headers: outcome.replayed ? [.init(HeaderNames.idempotentReplayed)!: "true"] : [:])
+        }
+    }
+
+    /// Before a batch that deletes accounts is appended, every page session of those that exist
+    /// ends, as a user's own deletion ends theirs: no device goes on opening what remains of their
+    /// data. Before, not after: a batch then refused has only ended sessions (a sign-in again),
+    /// while one that landed and was answered with an error would be sent again as a replay,
+    /// which ends nothing.
+    func endSessionsOfDeletedAccounts(_ events: [Event]) async throws {
+        for event in events where event.type == .accountDeleted {
+            do {
+                try await app.endAccountSessions(event.account, lifetime: .seconds(PageSessions.lifetimeSeconds))
+            } catch let error as AssentError where error.code == .unknownAccount {
+                continue  // created in this batch: it has no session yet
+            }
         }
     }
 

@@ -386,6 +386,35 @@ struct EventRouteTests {
         ]}
         """#
 
+    @Test(
+        "the product deleting an account ends its page sessions; an account created and deleted in one batch is no error",
+        arguments: FixtureBackend.all)
+    func deletionEndsSessions(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend) { $0.secureCookies = false }
+        let key = try #require(fixture.keys["events"])
+        let token = try await fixture.token("a1", expiresIn: 3_600)
+        let other = try await fixture.token("a2", expiresIn: 3_600)
+        try await fixture.test { client async throws in
+            func cookie(_ token: String) async throws -> String {
+                let answer = try await client.call(.get, "/signin?token=\(token)")
+                return try #require(answer.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+            }
+            let a1 = try await cookie(token), a2 = try await cookie(other)
+            #expect(try await client.call(.get, "/settings", headers: [.cookie: a1]).status == 200)
+            let deleted = try await client.call(
+                .post, "/v1/events", bearer: key,
+                body: #"""
+                    {"events":[{"type":"account.deleted","account":"a1","at":"2025-09-09T00:00:00Z"},
+                    {"type":"account.created","account":"b9","plan":"free","at":"2025-09-09T00:00:00Z"},
+                    {"type":"account.deleted","account":"b9","at":"2025-09-09T00:01:00Z"}]}
+                    """#)
+            #expect(deleted.status == 200, "\(deleted.text)")
+            #expect(try await client.call(.get, "/settings", headers: [.cookie: a1]).status == 401, "a1's session ended")
+            #expect(try await client.call(.get, "/settings", headers: [.cookie: a2]).status == 200, "a2's goes on")
+        }
+        #expect(try await fixture.store.endedAccountSessions(since: nil).map(\.account) == ["a1"])
+    }
+
     @Test("a batch is all or nothing, and a refusal names the event", arguments: FixtureBackend.all)
     func allOrNothing(backend: FixtureBackend) async throws {
         let fixture = try await ServerFixture.make(backend: backend)
