@@ -31,7 +31,6 @@ extension API {
                 }
             }
             try refuseChoicesOutside(configuration.keyChoiceSources, events)
-            try await endSessionsOfDeletedAccounts(events)
             let now = clock.now()
             let respond: @Sendable ([LedgerRecord]) -> String = { records in
                 JSONValue.object([
@@ -42,6 +41,7 @@ extension API {
                 let records = try await app.append(events, actor: key.actor)
                 metrics.recordLedgerEntries(records.count)
                 metrics.recordChoices(events, recordedBy: key.actor)
+                try await endSessionsOfDeletedAccounts(events)
                 return Self.rawJSON(respond(records), status: .ok)
             }
             guard (1...255).contains(idempotencyKey.utf8.count) else {
@@ -57,23 +57,20 @@ extension API {
                 metrics.recordLedgerEntries(events.count)
                 metrics.recordChoices(events, recordedBy: key.actor)
             }
+            try await endSessionsOfDeletedAccounts(events)
             return Self.rawJSON(
                 outcome.response, status: .ok, headers: outcome.replayed ? [.init(HeaderNames.idempotentReplayed)!: "true"] : [:])
         }
     }
 
-    /// Before a batch that deletes accounts is appended, every page session of those that exist
-    /// ends, as a user's own deletion ends theirs: no device goes on opening what remains of their
-    /// data. Before, not after: a batch then refused has only ended sessions (a sign-in again),
-    /// while one that landed and was answered with an error would be sent again as a replay,
-    /// which ends nothing.
+    /// Once a batch that deletes accounts has landed, every page session of those accounts ends,
+    /// as a user's own deletion ends theirs: no device goes on opening what remains of their data.
+    /// After, so that a refused batch changes nothing; on a replay too, so that a batch that
+    /// landed but whose answer was an error (the database gone between the two writes) ends them
+    /// when its producer sends it again with its Idempotency-Key.
     func endSessionsOfDeletedAccounts(_ events: [Event]) async throws {
         for event in events where event.type == .accountDeleted {
-            do {
-                try await app.endAccountSessions(event.account, lifetime: .seconds(PageSessions.lifetimeSeconds))
-            } catch let error as AssentError where error.code == .unknownAccount {
-                continue  // created in this batch: it has no session yet
-            }
+            try await app.endAccountSessions(event.account, lifetime: .seconds(PageSessions.lifetimeSeconds))
         }
     }
 

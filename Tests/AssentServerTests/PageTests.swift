@@ -49,6 +49,14 @@ struct PageBrowser: Sendable {
 
 @Suite("Pages")
 struct PageTests {
+    /// A user session cookie of `payload` signed with the deployment's key, as a build before
+    /// this one wrote them (`Cookie` header form, not secure).
+    static func signedCookie(_ fixture: ServerFixture, _ payload: String) async throws -> String {
+        let key = SymmetricKey(data: try await fixture.app.deploymentKey(named: "page-sessions"))
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: key)
+        return "assent_user=" + payload + "." + mac.map { String(format: "%02x", $0) }.joined()
+    }
+
     static func fixture() async throws -> ServerFixture {
         try await ServerFixture.make {
             $0.returnOrigins = ["https://app.example.com"]
@@ -495,15 +503,13 @@ struct PageTests {
         let token = try await fixture.token("a1", expiresIn: 3_600)
         let other = try await fixture.token("a3", expiresIn: 3_600)
         // A cookie of the build before (an id of 16 random bytes, no instant it was opened).
-        let key = SymmetricKey(data: try await fixture.app.deploymentKey(named: "page-sessions"))
-        let payload = "YTE.\(fixture.clock.now.microseconds + 3_600_000_000).AAAAAAAAAAAAAAAAAAAAAA"
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: key)
+        let oldCookie = try await Self.signedCookie(fixture, "YTE.\(fixture.clock.now.microseconds + 3_600_000_000).AAAAAAAAAAAAAAAAAAAAAA")
         try await fixture.test { client async throws in
             var laptop = PageBrowser(), phone = PageBrowser(), older = PageBrowser(), stranger = PageBrowser()
             _ = try await laptop.get(client, "/signin?token=\(token)")
             _ = try await phone.get(client, "/signin?token=\(token)")
             _ = try await stranger.get(client, "/signin?token=\(other)")
-            older.cookie = "assent_user=" + payload + "." + mac.map { String(format: "%02x", $0) }.joined()
+            older.cookie = oldCookie
             #expect(try await older.get(client, "/settings").status == 200)
             fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1_000_000))
             let settings = try await laptop.get(client, "/settings")
@@ -535,11 +541,8 @@ struct PageTests {
     @Test("a session cookie of the build before session ids (account, expiry, MAC) still opens the pages until it expires")
     func cookieWithoutSessionID() async throws {
         let fixture = try await ServerFixture.make { $0.secureCookies = false }
-        let key = SymmetricKey(data: try await fixture.app.deploymentKey(named: "page-sessions"))
         let expiry = fixture.clock.now.microseconds + 3_600_000_000
-        let payload = "YTE.\(expiry)"  // base64url("a1"), the expiry
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: key)
-        let cookie = "assent_user=" + payload + "." + mac.map { String(format: "%02x", $0) }.joined()
+        let cookie = try await Self.signedCookie(fixture, "YTE.\(expiry)")  // base64url("a1"), the expiry
         try await fixture.test { client async throws in
             var old = PageBrowser()
             old.cookie = cookie

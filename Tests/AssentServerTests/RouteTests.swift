@@ -246,13 +246,15 @@ struct UserRouteTests {
         let token = try await fixture.token("a1", expiresIn: 3_600)
         let nobody = try await fixture.token("nobody", expiresIn: 3_600)
         try await fixture.test { client async throws in
-            func signedIn() async throws -> String {
+            func signedIn() async throws -> PageBrowser {
                 fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1_000_000))
-                let answer = try await client.call(.get, "/signin?token=\(token)")
-                return try #require(answer.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+                var browser = PageBrowser()
+                _ = try await browser.get(client, "/signin?token=\(token)")
+                return browser
             }
-            func opens(_ cookie: String) async throws -> Bool {
-                try await client.call(.get, "/settings", headers: [.cookie: cookie]).status == 200
+            func opens(_ browser: PageBrowser) async throws -> Bool {
+                var browser = browser
+                return try await browser.get(client, "/settings").status == 200
             }
             let first = try await signedIn()
             #expect(try await opens(first))
@@ -361,12 +363,12 @@ struct UserRouteTests {
                     return actor
                 })
             #expect(actors == ["operator"])
-            let signIn = try await client.call(.get, "/signin?token=\(token)")
-            let cookie = try #require(signIn.headers[.setCookie]?.split(separator: ";").first.map(String.init))
-            #expect(try await client.call(.get, "/settings", headers: [.cookie: cookie]).status == 200)
+            var browser = PageBrowser()
+            _ = try await browser.get(client, "/signin?token=\(token)")
+            #expect(try await browser.get(client, "/settings").status == 200)
             let deleted = try await client.call(.delete, "/v1/me", bearer: token)
             #expect(deleted.status == 200)
-            #expect(try await client.call(.get, "/settings", headers: [.cookie: cookie]).status == 401, "its page sessions ended")
+            #expect(try await browser.get(client, "/settings").status == 401, "its page sessions ended")
             let after = try await client.call(.get, "/v1/me/prompt", bearer: token)
             #expect(after.status == 409)
             #expect(after.code == "account_deleted")
@@ -387,32 +389,49 @@ struct EventRouteTests {
         """#
 
     @Test(
-        "the product deleting an account ends its page sessions; an account created and deleted in one batch is no error",
+        "the product deleting an account ends its page sessions once the batch lands, and again on a replay; a refused batch ends nothing",
         arguments: FixtureBackend.all)
     func deletionEndsSessions(backend: FixtureBackend) async throws {
         let fixture = try await ServerFixture.make(backend: backend) { $0.secureCookies = false }
         let key = try #require(fixture.keys["events"])
         let token = try await fixture.token("a1", expiresIn: 3_600)
         let other = try await fixture.token("a2", expiresIn: 3_600)
+        let deletion = #"{"type":"account.deleted","account":"a1","at":"2025-09-09T00:00:00Z"}"#
         try await fixture.test { client async throws in
-            func cookie(_ token: String) async throws -> String {
-                let answer = try await client.call(.get, "/signin?token=\(token)")
-                return try #require(answer.headers[.setCookie]?.split(separator: ";").first.map(String.init))
-            }
-            let a1 = try await cookie(token), a2 = try await cookie(other)
-            #expect(try await client.call(.get, "/settings", headers: [.cookie: a1]).status == 200)
-            let deleted = try await client.call(
+            var a1 = PageBrowser(), a2 = PageBrowser()
+            _ = try await a1.get(client, "/signin?token=\(token)")
+            _ = try await a2.get(client, "/signin?token=\(other)")
+            // Refused by the core at its second event (an account that does not exist): nothing
+            // lands, and no session ends.
+            let refused = try await client.call(
                 .post, "/v1/events", bearer: key,
-                body: #"""
-                    {"events":[{"type":"account.deleted","account":"a1","at":"2025-09-09T00:00:00Z"},
-                    {"type":"account.created","account":"b9","plan":"free","at":"2025-09-09T00:00:00Z"},
+                body: #"{"events":["# + deletion
+                    + #",{"type":"conversation.activity","account":"zz","conversation":"zz-c","kind":"chat","at":"2025-09-09T00:00:00Z"}]}"#
+            )
+            #expect(refused.status >= 400 && refused.status < 500, "\(refused.text)")
+            #expect(try await a1.get(client, "/settings").status == 200, "a refused batch ends nothing")
+            #expect(try await fixture.store.endedAccountSessions(since: nil).isEmpty)
+            let body =
+                #"{"events":["# + deletion + #"""
+                    ,{"type":"account.created","account":"b9","plan":"free","at":"2025-09-09T00:00:00Z"},
                     {"type":"account.deleted","account":"b9","at":"2025-09-09T00:01:00Z"}]}
-                    """#)
+                    """#
+            let deleted = try await client.call(.post, "/v1/events", bearer: key, body: body, headers: [.init("Idempotency-Key")!: "del-1"])
             #expect(deleted.status == 200, "\(deleted.text)")
-            #expect(try await client.call(.get, "/settings", headers: [.cookie: a1]).status == 401, "a1's session ended")
-            #expect(try await client.call(.get, "/settings", headers: [.cookie: a2]).status == 200, "a2's goes on")
+            #expect(try await a1.get(client, "/settings").status == 401, "a1's session ended")
+            #expect(try await a2.get(client, "/settings").status == 200, "a2's goes on")
+            // The same batch sent again (its first answer lost — perhaps the ending itself failed):
+            // replayed, and the ending made again (a deleted account opens no new session, so the
+            // ending's instant is what tells).
+            let first = try #require(try await fixture.store.endedAccountSessions(since: nil).first { $0.account == "a1" })
+            fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1_000_000))
+            let replayed = try await client.call(
+                .post, "/v1/events", bearer: key, body: body, headers: [.init("Idempotency-Key")!: "del-1"])
+            #expect(replayed.headers[.init("Idempotent-Replayed")!] == "true")
+            let again = try #require(try await fixture.store.endedAccountSessions(since: nil).first { $0.account == "a1" })
+            #expect(again.before > first.before)
         }
-        #expect(try await fixture.store.endedAccountSessions(since: nil).map(\.account) == ["a1"])
+        #expect(Set(try await fixture.store.endedAccountSessions(since: nil).map(\.account)) == ["a1", "b9"])
     }
 
     @Test("a batch is all or nothing, and a refusal names the event", arguments: FixtureBackend.all)
