@@ -30,6 +30,10 @@ public final class AssentApp: Sendable {
     /// This server's copy of the sessions ended by sign-outs (``SessionEndings``).
     private let sessionEndings: SessionEndings
 
+    /// How long a page session lasts at most: how long an account's ending is kept
+    /// (``endAccountSessions(_:lifetime:)``).
+    public static let pageSessionLifetime: Duration = .seconds(12 * 3_600)
+
     public init(store: any Store, clock: Clock = .system, otherWritersPoll: Duration = .seconds(1)) {
         self.store = store
         self.clock = clock
@@ -82,8 +86,33 @@ public final class AssentApp: Sendable {
         lines: any LineSource, fileSha256: String?, actor: String,
         progress: (@Sendable (ImportProgress) -> Void)? = nil
     ) async throws -> ImportSummary {
-        try written(
+        let summary = try written(
             await store.importEvents(lines: lines, fileSha256: fileSha256, actor: actor, now: clock.now(), progress: progress))
+        try await endSessions(ofAccountsDeletedBy: summary)
+        return summary
+    }
+
+    /// Once an import that deletes accounts has landed, every page session of those accounts ends,
+    /// as the product's `account.deleted` in a batch ends them (no device goes on opening what
+    /// remains of their data). For a file imported before, the accounts are read back from the
+    /// ledger's entries it wrote, so that an import that landed but whose endings failed (the
+    /// database gone between the two) ends them when it is run again.
+    private func endSessions(ofAccountsDeletedBy summary: ImportSummary) async throws {
+        var accounts = summary.deletedAccounts
+        if summary.alreadyImported, let first = summary.firstSeq, let last = summary.lastSeq {
+            var after = first - 1
+            while after < last {
+                let page = try await store.ledgerEntries(
+                    after: after, kinds: [EventType.accountDeleted.rawValue], limit: 1_000, scanning: min(100_000, last - after))
+                accounts += page.entries.compactMap(\.account)
+                guard page.through > after else { break }
+                after = page.through
+            }
+        }
+        var ended = Set<AccountID>()
+        for account in accounts where ended.insert(account).inserted {
+            try await endAccountSessions(account, lifetime: Self.pageSessionLifetime)
+        }
     }
 
     /// Appends the product's batch, all or nothing.

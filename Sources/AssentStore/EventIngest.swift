@@ -220,6 +220,9 @@ public struct ImportChunks {
     private var ended = false
     /// Lines read so far (blank ones included).
     public private(set) var lineNumber = 0
+    /// The accounts deleted by the events read so far (`account.deleted`), each once, in file order:
+    /// what the application ends the page sessions of once the import has landed.
+    public private(set) var deletedAccounts: [AccountID] = []
 
     public init(_ lines: any LineSource, progress: (@Sendable (ImportProgress) -> Void)?) {
         self.lines = lines
@@ -254,7 +257,9 @@ public struct ImportChunks {
             if lineNumber % 10_000 == 0 { report() }
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             switch Result(catching: { () throws(AssentError) -> Event in try Event(jsonLine: line) }) {
-            case .success(let event): chunk.append((lineNumber, event))
+            case .success(let event):
+                if event.type == .accountDeleted { deletedAccounts.append(event.account) }
+                chunk.append((lineNumber, event))
             case .failure(let error): refusal = error.prefixed("line \(lineNumber): ")
             }
         }

@@ -179,13 +179,19 @@ public struct ImportSummary: Hashable, Sendable {
     public var lastSeq: Int64?
     /// True when the same file (by SHA-256) was imported before: nothing was written.
     public var alreadyImported: Bool
+    /// The accounts the import deleted (`account.deleted`), in file order; empty when it was
+    /// imported before (the ledger's entries in `firstSeq…lastSeq` say which those were).
+    public var deletedAccounts: [AccountID]
 
-    public init(lines: Int, events: Int, firstSeq: Int64?, lastSeq: Int64?, alreadyImported: Bool) {
+    public init(
+        lines: Int, events: Int, firstSeq: Int64?, lastSeq: Int64?, alreadyImported: Bool, deletedAccounts: [AccountID] = []
+    ) {
         self.lines = lines
         self.events = events
         self.firstSeq = firstSeq
         self.lastSeq = lastSeq
         self.alreadyImported = alreadyImported
+        self.deletedAccounts = deletedAccounts
     }
 }
 

@@ -216,6 +216,7 @@ extension PostgresStore {
         var head: Head
         var lines: Int
         var events: Int
+        var deletedAccounts: [AccountID]
     }
 
     /// The summary of a file imported before, if it was.
@@ -288,7 +289,7 @@ extension PostgresStore {
         try await connection.perform("COMMIT", logger: logger)
         // For step 2's joins with the ledger and the owners.
         try await connection.perform("ANALYZE pg_temp.assent_import_stage", logger: logger)
-        return Staged(head: head, lines: chunks.lineNumber, events: Int(n))
+        return Staged(head: head, lines: chunks.lineNumber, events: Int(n), deletedAccounts: chunks.deletedAccounts)
     }
 
     /// Step 2: under the chain's lock, validates again what moved, chains every staged event and
@@ -336,7 +337,9 @@ extension PostgresStore {
         }
         try await connection.perform("COMMIT", logger: logger)
         noteCommitted(head)
-        return ImportSummary(lines: staged.lines, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false)
+        return ImportSummary(
+            lines: staged.lines, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false,
+            deletedAccounts: staged.deletedAccounts)
     }
 
     /// Step 2 when a policy version was applied while the import was staged: every event is

@@ -69,7 +69,9 @@ extension SQLiteStore {
                     sql: "INSERT INTO imports (file_sha256, first_seq, last_seq, lines, events, imported_at) VALUES (?, ?, ?, ?, ?, ?)",
                     arguments: [fileSha256, firstSeq, lastSeq, lineNumber, events, Self.wallClockMicros()])
             }
-            return ImportSummary(lines: lineNumber, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false)
+            return ImportSummary(
+                lines: lineNumber, events: events, firstSeq: firstSeq, lastSeq: lastSeq, alreadyImported: false,
+                deletedAccounts: chunks.deletedAccounts)
         }
     }
 

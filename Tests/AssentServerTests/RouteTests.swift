@@ -434,6 +434,51 @@ struct EventRouteTests {
         #expect(Set(try await fixture.store.endedAccountSessions(since: nil).map(\.account)) == ["a1", "b9"])
     }
 
+    @Test(
+        "an import that deletes accounts ends their page sessions once it lands, and again when the file is imported again; a refused import ends nothing",
+        arguments: FixtureBackend.all)
+    func importedDeletionEndsSessions(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend) { $0.secureCookies = false }
+        let token = try await fixture.token("a1", expiresIn: 3_600)
+        let other = try await fixture.token("a2", expiresIn: 3_600)
+        let deletion = #"{"type":"account.deleted","account":"a1","at":"2025-09-09T00:00:00Z"}"#
+        let lines = [
+            #"{"type":"account.created","account":"b9","plan":"free","at":"2025-09-09T00:00:00Z"}"#,
+            deletion,
+            #"{"type":"account.deleted","account":"b9","at":"2025-09-09T00:01:00Z"}"#,
+        ]
+        try await fixture.test { client async throws in
+            var a1 = PageBrowser(), a2 = PageBrowser()
+            _ = try await a1.get(client, "/signin?token=\(token)")
+            _ = try await a2.get(client, "/signin?token=\(other)")
+            // Refused at its second line (an account that does not exist): nothing lands, and no
+            // session ends.
+            await #expect(throws: AssentError.self) {
+                try await fixture.app.importEvents(
+                    lines: ArrayLineSource([
+                        deletion,
+                        #"{"type":"notice.deferred","account":"zz","at":"2025-09-09T00:00:00Z"}"#,
+                    ]), fileSha256: nil, actor: "cli")
+            }
+            #expect(try await a1.get(client, "/settings").status == 200, "a refused import ends nothing")
+            #expect(try await fixture.store.endedAccountSessions(since: nil).isEmpty)
+            let summary = try await fixture.app.importEvents(lines: ArrayLineSource(lines), fileSha256: "f1", actor: "cli")
+            #expect(summary.deletedAccounts == ["a1", "b9"])
+            #expect(try await a1.get(client, "/settings").status == 401, "a1's session ended")
+            #expect(try await a2.get(client, "/settings").status == 200, "a2's goes on")
+            // The same file again (the first run's endings perhaps failed after it landed): nothing
+            // is written, and the endings are made again, read back from the ledger.
+            let first = try #require(try await fixture.store.endedAccountSessions(since: nil).first { $0.account == "a1" })
+            fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1_000_000))
+            let again = try await fixture.app.importEvents(lines: ArrayLineSource(lines), fileSha256: "f1", actor: "cli")
+            #expect(again.alreadyImported)
+            let ended = try await fixture.store.endedAccountSessions(since: nil)
+            #expect(try #require(ended.first { $0.account == "a1" }).before > first.before)
+            #expect(Set(ended.map(\.account)) == ["a1", "b9"])
+            #expect(try await a2.get(client, "/settings").status == 200)
+        }
+    }
+
     @Test("a batch is all or nothing, and a refusal names the event", arguments: FixtureBackend.all)
     func allOrNothing(backend: FixtureBackend) async throws {
         let fixture = try await ServerFixture.make(backend: backend)

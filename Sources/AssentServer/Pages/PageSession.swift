@@ -1,4 +1,5 @@
 import AssentCore
+import AssentService
 import Crypto
 import Foundation
 import Hummingbird
@@ -11,7 +12,7 @@ import Hummingbird
 /// sign-in's cookie a new one, also when two sign-ins share a token and so an expiry.
 struct PageSessions: Sendable {
     /// How long a page session lasts.
-    static let lifetimeSeconds: Int64 = 12 * 3_600
+    static let lifetimeSeconds: Int64 = AssentApp.pageSessionLifetime.components.seconds
     let key: SymmetricKey
     /// `assent_user` for users (SameSite=Lax: they arrive by a link from the product),
     /// `assent_console` for operators (SameSite=Strict); with the `__Host-` prefix when secure.
