@@ -70,7 +70,7 @@ extension API {
     /// when its producer sends it again with its Idempotency-Key.
     func endSessionsOfDeletedAccounts(_ events: [Event]) async throws {
         for event in events where event.type == .accountDeleted {
-            try await app.endAccountSessions(event.account, lifetime: .seconds(PageSessions.lifetimeSeconds))
+            try await app.endAccountSessions(event.account, lifetime: AssentApp.pageSessionLifetime)
         }
     }
 

@@ -124,7 +124,7 @@ extension API {
     /// Ends every page session of `account` opened until now (`DELETE /v1/me/sessions`, and the
     /// product's `DELETE /v1/accounts/{account}/sessions`): `{"account","endedBefore"}`.
     func endPageSessions(of account: AccountID) async throws -> JSONValue {
-        let before = try await app.endAccountSessions(account, lifetime: .seconds(PageSessions.lifetimeSeconds))
+        let before = try await app.endAccountSessions(account, lifetime: AssentApp.pageSessionLifetime)
         return .object(["account": .string(account), "endedBefore": .string(before.rfc3339)])
     }
 
@@ -153,7 +153,7 @@ extension API {
     /// is then refused (an account already deleted): the user signs in again, nothing is lost.
     func deleteOwnAccount(_ account: AccountID, actor: String) async throws -> Recorded {
         try await userWrite(account) {
-            try await app.endAccountSessions(account, lifetime: .seconds(PageSessions.lifetimeSeconds))
+            try await app.endAccountSessions(account, lifetime: AssentApp.pageSessionLifetime)
             return try await app.deleteAccount(account, actor: actor)
         }
     }

@@ -63,7 +63,7 @@ extension Pages {
                 let session = try await session(request)
                 _ = try await form(request, session: session)
                 try await api.throttle(session.account)
-                try await api.app.endAccountSessions(session.account, lifetime: .seconds(PageSessions.lifetimeSeconds))
+                try await api.app.endAccountSessions(session.account, lifetime: AssentApp.pageSessionLifetime)
                 var response = page(
                     "message",
                     [
