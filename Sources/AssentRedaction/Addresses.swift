@@ -29,13 +29,23 @@ extension Detectors {
         "ул.", "улица", "пер.", "переулок", "пр.", "пр-т", "проспект", "пл.", "площадь", "ш.", "шоссе", "б-р", "бульвар", "наб.",
         "вул.", "вулиця", "пров.", "провулок", "просп.", "бульв.", "майдан", "Οδός", "οδός", "Λεωφόρος", "λεωφόρος",
         "Λεωφ.", "Πλατεία", "πλατεία",
+        // After the name: Hungary's, Slovenia's, the Baltic states', Azerbaijan's, Armenia's and
+        // Georgia's ("Petőfi Sándor utca 12", "Slovenska cesta 5", "Brīvības iela 10", "Nizami küçəsi
+        // 23", "Աբովյան փ. 12", "რუსთაველის გამზ. 5").
+        "utca", "út", "útja", "tér", "körút", "köz", "fasor", "tänav", "mnt", "iela", "gatvė", "prospektas", "küçəsi", "küç.",
+        "prospekti", "փ.", "փողոց", "պող.", "պողոտա", "ქ.", "ქუჩა", "გამზ.", "გამზირი",
     ]
     /// Street types written after the street's name, and the same packed as ``packedTypeWords``
     /// are (compared without building a `String` for each type word met).
     static let typesAfterNameKeys = PackedWord.set(typesAfterName)
     static let typesAfterName: Set<String> = [
         "cad.", "caddesi", "sok.", "sokak", "sokağı", "bulvarı", "mah.", "mahallesi", "náměstí", "nábřeží", "cesta", "vijenac",
+        "utca", "út", "útja", "tér", "körút", "köz", "fasor", "tänav", "mnt", "iela", "gatvė", "prospektas", "küçəsi", "küç.",
+        "prospekti", "փ.", "փողոց", "պող.", "պողոտա", "ქ.", "ქუჩა", "გამზ.", "გამზირი", "ulica",
     ]
+    /// After-name types that open a name too, in another country ("ulica Długa 5", Polish; "Slovenska
+    /// ulica 5", Slovenian): read before the name when nothing before them is one.
+    static let typesEitherSideKeys = PackedWord.set(["ulica"])
     /// The type words packed as lower-cased bytes (at most 16), by their first byte: a word is
     /// compared with the few that start like it, as two integers, with no String and no hashing.
     static let packedTypeWords: [[PackedWord]] = {
@@ -102,7 +112,11 @@ extension Detectors {
         guard !candidates.isEmpty, wordEnd - i <= 16, text[wordEnd] == 0x20, candidates.contains(PackedWord(text.bytes, i, wordEnd)) else {
             return nil
         }
-        if Self.typesAfterNameKeys.contains(PackedWord(text.bytes, i, wordEnd)) { return typeAfterName(at: i, wordEnd: wordEnd) }
+        let packed = PackedWord(text.bytes, i, wordEnd)
+        if Self.typesAfterNameKeys.contains(packed) {
+            if let found = typeAfterName(at: i, wordEnd: wordEnd) { return found }
+            if !Self.typesEitherSideKeys.contains(packed) { return nil }
+        }
         // The name: up to six words, particles (de, la, del, di, das, …) lower case, names capitalised.
         var k = wordEnd
         var nameWords = 0
@@ -150,13 +164,24 @@ extension Detectors {
         for _ in 0..<3 {
             guard start >= 2, text[start - 1] == 0x20 else { break }
             let wordStart = text.runStart(before: start - 1) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x27 || $0 == 0x2D }
-            guard wordStart < start - 1, Bytes.isUpper(text[wordStart]) || text[wordStart] >= 0xC0,
+            guard wordStart < start - 1,
+                Bytes.isUpper(text[wordStart]) || text[wordStart] >= 0xC0 && startsStreetName(wordStart, start - 1),
                 !Bytes.isUpper(text[wordStart + 1])
             else { break }
             start = wordStart
         }
         guard start < i, let end = houseNumber(after: wordEnd) else { return nil }
         return (start, postcodeAndCity(after: end) ?? end)
+    }
+
+    /// Whether the word `start..<end`, starting outside ASCII, can be part of a street's name
+    /// before its type: capitalised (Cyrillic, Greek, Armenian, "Érable"), or Georgian (no capitals),
+    /// and ending in a letter ("Հասցե՝", "Адрес:" are labels; "į", "és" are not capitalised).
+    private func startsStreetName(_ start: Int, _ end: Int) -> Bool {
+        guard let (first, _) = text.scalar(at: start), let (last, _) = scalarBefore(end), last.properties.isAlphabetic else {
+            return false
+        }
+        return first.properties.isUppercase || (0x10D0...0x10FA).contains(first.value)
     }
 
     /// `Hauptstraße 12`, `Keizersgracht 123`: a street name ending in a street word, a number after.

@@ -94,6 +94,15 @@ extension Detectors {
         "привіт, ", "Привіт, ", "шановний ", "Шановний ", "шановна ", "Шановна ", "з повагою,\n", "З повагою,\n", "казвам се ",
         "Казвам се ", "зовем се ", "Зовем се ", "λένε ", "Λένε ", "λέγομαι ", "Λέγομαι ", "ονομάζομαι ", "Ονομάζομαι ", "είμαι ",
         "Είμαι ", "αγαπητέ ", "Αγαπητέ ", "αγαπητή ", "Αγαπητή ", "γεια σου ", "Γεια σου ", "εκτίμηση,\n", "όνομα: ", "Όνομα: ",
+        // Lithuanian, Latvian, Estonian, Slovenian, Azerbaijani, Hungarian, Icelandic, Filipino
+        // ("my name is", "dear", sign-offs, the form's "name:"); Bulgarian and Macedonian; Armenian.
+        "mano vardas ", "vardas: ", "gerb. ", "gerbiamas ", "gerbiama ", "pagarbiai,\n", "mani sauc ", "vārds: ", "cien. ",
+        "cienījamais ", "cienījamā ", "ar cieņu,\n", "minu nimi on ", "lugupeetud ", "lugupidamisega,\n", "mina olen ",
+        "ime mi je ", "spoštovani ", "spoštovana ", "lep pozdrav,\n", "mənim adım ", "hörmətli ", "hörmətlə,\n", "tisztelt ",
+        "ég heiti ", "Ég heiti ", "kæri ", "kæra ", "kveðja,\n", "nafn: ", "ako si ", "ang pangalan ko ay ", "mahal na ",
+        "уважаеми ", "Уважаеми ", "уважаема ", "Уважаема ", "аз съм ", "Аз съм ", "поздрави,\n", "Поздрави,\n", "име: ", "Име: ",
+        "јас сум ", "Јас сум ", "се викам ", "почитуван ", "Почитуван ", "почитувана ", "Почитувана ",
+        "անունը ", "Անունը ", "հարգելի ", "Հարգելի ", "անուն՝ ", "Անուն՝ ", "անունս ", "Անունս ",
     ]
     /// The introducers by the byte before their last one (the end of their last word, lower
     /// case): a capitalised word is compared only with those that can end just before it.
@@ -153,9 +162,14 @@ extension Detectors {
                 let (second, _) = text.scalar(at: i + length), second.properties.isLowercase
             else { return nil }
         }
-        let end = text.runEnd(from: i) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == UInt8(ascii: "'") || $0 == UInt8(ascii: "-") }
+        var end = text.runEnd(from: i) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == UInt8(ascii: "'") || $0 == UInt8(ascii: "-") }
         guard end - i >= 2, text.boundaryAfter(end, Bytes.isAlnum) else { return nil }
-        return end
+        // Punctuation outside ASCII written onto the word is not part of it: Armenian's full stop
+        // and comma ("Սարգսյան։"), guillemets, dashes, ellipses.
+        while text[end - 1] >= 0x80, let (scalar, length) = scalarBefore(end), !scalar.properties.isAlphabetic {
+            end -= length
+        }
+        return end - i >= 2 ? end : nil
     }
 
     /// What the name lists say of a word: a given name, a family name, an English dictionary word.
@@ -317,7 +331,7 @@ extension Detectors {
         let unknownBeforeFamily: Bool = {
             guard !known, flags.isEmpty, firstEnd - i >= 3, text[firstEnd] == 0x20, let lastEnd = capitalisedWord(at: firstEnd + 1)
             else { return false }
-            let surname = nameFlags(firstEnd + 1, lastEnd)
+            let surname = surnameFlags(firstEnd + 1, lastEnd)
             // A title is no family name even where one is spelled like it ("Hubungi Pak Joko": Pak).
             return surname.contains(.family) && !surname.contains(.dictionary) && !surname.contains(.title)
         }()
@@ -344,7 +358,7 @@ extension Detectors {
                 particles += 1
             }
             guard let lastEnd = capitalisedWord(at: start) else { break }
-            let surname = nameFlags(start, lastEnd)
+            let surname = surnameFlags(start, lastEnd)
             // Never a name, or a street word (compared as ASCII: a word starting with an upper-case
             // letter outside ASCII is neither list's).
             guard text[start] >= 0x80 || surname.isDisjoint(with: [.notName, .streetWord]) else { break }
@@ -366,6 +380,38 @@ extension Detectors {
             return end
         }
         return firstEnd
+    }
+
+    /// The lists' flags for a word read as a family name: `.family` also when it ends the way only
+    /// family names do in its language (``familyEndings``), though no list holds it.
+    func surnameFlags(_ start: Int, _ end: Int) -> NameFlags {
+        var flags = nameFlags(start, end)
+        if !flags.contains(.family), hasFamilyEnding(start, end) { flags.insert(.family) }
+        return flags
+    }
+
+    /// Endings only family names have, with the fewest bytes a name with each has: Icelandic and
+    /// Swedish patronymics (Jónsson, Guðmundsdóttir; not "Lesson"), Armenian (-յան), Lithuanian
+    /// (-ienė, -aitė, -ytė, -auskas, -evičius), the Slavic ones in Cyrillic (-ов, -ова, -ев, -ски,
+    /// -ска, -ский, -енко, -ович), Azerbaijani (-yev, -zadə, -bəyli) and Georgian in Latin letters
+    /// (-shvili, -dze).
+    static let familyEndings: [(ending: [UInt8], minBytes: Int)] = [
+        ("sson", 6), ("dóttir", 8), ("յան", 10), ("յանց", 12), ("ienė", 7), ("aitė", 7), ("ytė", 6), ("iūtė", 8), ("auskas", 8),
+        ("auskienė", 10), ("evičius", 9), ("avičius", 9), ("ов", 8), ("ова", 10), ("ев", 8), ("ева", 10), ("ёв", 8), ("ёва", 10),
+        ("ски", 10), ("ска", 10), ("ский", 12), ("ская", 12), ("цкий", 12), ("цкая", 12), ("енко", 12), ("ович", 12),
+        ("евич", 12), ("yev", 6), ("yeva", 7), ("zadə", 7), ("bəyli", 8), ("shvili", 8), ("dze", 6),
+    ].map { (Array($0.0.utf8), $0.1) }
+
+    /// Whether the word `start..<end` ends like a family name (``familyEndings``): "Lesson",
+    /// "Confession" and the like (-esson) are English words.
+    func hasFamilyEnding(_ start: Int, _ end: Int) -> Bool {
+        let length = end - start
+        for (ending, minBytes) in Self.familyEndings
+        where length >= minBytes && text.bytes[start..<end].reversed().starts(with: ending.reversed()) {
+            if ending.first == UInt8(ascii: "s"), ending.count == 4, text[end - 5] == UInt8(ascii: "e") { return false }
+            return true
+        }
+        return false
     }
 
     /// Whether words that introduce a name ("my name is", "Dear", sign-offs) or a field that holds

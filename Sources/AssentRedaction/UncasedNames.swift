@@ -2,10 +2,11 @@
     import Glibc
 #endif
 
-/// Names in scripts without capital letters — Chinese, Japanese, Korean, Arabic, Hebrew, Hindi:
-/// nothing in the script marks a name, so one is taken only where the words around it say so
-/// ("我叫…", "私の名前は…", "…と申します", "제 이름은 …", "اسمي …", "שמי …", "मेरा नाम …"), never
-/// guessed from the script alone. Run only over texts holding one of these scripts, and only for the scripts they hold.
+/// Names in scripts without capital letters — Chinese, Japanese, Korean, Arabic and Persian,
+/// Hebrew, Hindi and Nepali, Bengali, Tamil, Thai, Georgian: nothing in the script marks a name,
+/// so one is taken only where the words around it say so ("我叫…", "私の名前は…", "…と申します",
+/// "제 이름은 …", "اسمي …", "اسم من …", "שמי …", "मेरा नाम …", "आमार नाम …", "என் பெயர் …",
+/// "ผมชื่อ…", "მე მქვია …"), never guessed from the script alone. Run only over texts holding one of these scripts, and only for the scripts they hold.
 extension Detectors {
     enum UncasedScript {
         /// Chinese characters (and the iteration mark 々 of 佐々木), as Chinese and Japanese write names.
@@ -14,15 +15,23 @@ extension Detectors {
         case arabic
         case hebrew
         case devanagari
+        case bengali
+        case tamil
+        /// Thai: words run together, but a given name and a family name are written apart.
+        case thai
+        /// Georgian (Mkhedruli).
+        case georgian
 
-        /// Its bit in ``Detectors/uncasedScriptOfLead``.
+        /// Its bit in ``Detectors/uncasedScriptOfLead``. Devanagari, Bengali, Tamil and Thai share
+        /// one: their letters all start with the lead byte E0, which cannot tell them apart.
         var bit: UInt8 {
             switch self {
             case .han: 1
             case .hangul: 2
             case .arabic: 4
             case .hebrew: 8
-            case .devanagari: 16
+            case .devanagari, .bengali, .tamil, .thai: 16
+            case .georgian: 32
             }
         }
 
@@ -34,17 +43,26 @@ extension Detectors {
             case .arabic: return (0x0620...0x065F).contains(v) || (0x066E...0x06D3).contains(v)
             case .hebrew: return (0x05D0...0x05EA).contains(v)
             case .devanagari: return (0x0900...0x0963).contains(v) || (0x0966...0x097F).contains(v)
+            // Letters and vowel signs, not digits or the danda (।, U+0964, Devanagari's).
+            case .bengali: return (0x0981...0x09E3).contains(v) || v == 0x09F0 || v == 0x09F1
+            case .tamil: return (0x0B82...0x0BD7).contains(v)
+            // Consonants, vowels and tone marks; not the baht sign, ฯ or ๆ, nor digits.
+            case .thai:
+                return (0x0E01...0x0E2E).contains(v) || (0x0E30...0x0E3A).contains(v) || (0x0E40...0x0E45).contains(v)
+                    || (0x0E47...0x0E4E).contains(v)
+            case .georgian: return (0x10D0...0x10FA).contains(v)
             }
         }
 
         /// How many words (runs of letters between spaces) a name takes at most, and how many
         /// letters a name written without spaces (Han, Hangul) has.
-        var maxWords: Int { self == .devanagari ? 3 : 2 }
+        var maxWords: Int { self == .devanagari || self == .bengali ? 3 : 2 }
         var letters: ClosedRange<Int> { self == .han ? 2...4 : 2...5 }
     }
 
     /// Words after which a name follows, by script. A Japanese "私は" also needs "です" or "と申します"
-    /// after the name (``uncasedName(after:script:needsCopula:)``): "私は学生です" names no one.
+    /// after the name (``uncasedName(after:script:needsCopula:)``): "私は学生です" names no one; a Thai
+    /// "เรียน" ("dear") needs a title before it.
     static let uncasedIntroducers: [(words: [UInt8], script: UncasedScript, needsCopula: Bool)] = introducerList.map {
         (Array($0.0.utf8), $0.1, $0.2)
     }
@@ -58,6 +76,23 @@ extension Detectors {
         ("اسمي ", .arabic, false), ("إسمي ", .arabic, false), ("الاسم: ", .arabic, false),
         ("שמי ", .hebrew, false), ("קוראים לי ", .hebrew, false), ("השם שלי ", .hebrew, false), ("שם: ", .hebrew, false),
         ("मेरा नाम ", .devanagari, false), ("नाम: ", .devanagari, false),
+        // Persian (in Arabic letters), Nepali (in Devanagari), Bengali, Tamil, Thai, Georgian:
+        // "my name is", the form's "name:", the letter's "dear", the title before a name.
+        ("اسم من ", .arabic, false), ("نام من ", .arabic, false), ("نام: ", .arabic, false), ("نام و نام خانوادگی: ", .arabic, false),
+        ("آقای ", .arabic, false), ("جناب ", .arabic, false), ("سرکار خانم ", .arabic, false),
+        ("मेरो नाम ", .devanagari, false), ("श्री ", .devanagari, false), ("श्रीमती ", .devanagari, false),
+        ("আমার নাম ", .bengali, false), ("নাম: ", .bengali, false), ("প্রিয় ", .bengali, false), ("জনাব ", .bengali, false),
+        ("என் பெயர் ", .tamil, false), ("எனது பெயர் ", .tamil, false), ("பெயர்: ", .tamil, false), ("அன்புள்ள ", .tamil, false),
+        ("திரு. ", .tamil, false), ("திருமதி ", .tamil, false),
+        ("ผมชื่อ", .thai, false), ("ฉันชื่อ", .thai, false), ("ดิฉันชื่อ", .thai, false), ("หนูชื่อ", .thai, false),
+        ("ชื่อของฉันคือ", .thai, false), ("ชื่อ-นามสกุล:", .thai, false), ("ชื่อ-นามสกุล ", .thai, false), ("ชื่อ:", .thai, false),
+        // "Dear" only before a title ("เรียน คุณ…"): "เรียน ผู้จัดการ" is "Dear manager".
+        ("เรียน", .thai, true),
+        ("ผู้ติดต่อ:", .thai, false),
+        ("მქვია ", .georgian, false), ("ჩემი სახელია ", .georgian, false),
+        ("ჩემი სახელი და გვარია ", .georgian, false), ("სახელი: ", .georgian, false), ("სახელი და გვარი: ", .georgian, false),
+        ("ძვირფასო ", .georgian, false), ("ბატონო ", .georgian, false), ("ქალბატონო ", .georgian, false), ("ბატონი ", .georgian, false),
+        ("ქალბატონი ", .georgian, false),
     ]
 
     /// Japanese self-introductions that follow the name: "山田太郎と申します".
@@ -66,8 +101,18 @@ extension Detectors {
     static let japaneseCopulas = ["です", "と申します", "といいます", "と言います"]
     /// Korean endings written onto a name ("김민준입니다", "민준 씨"): not part of it.
     static let koreanEndings = ["입니다", "이에요", "예요", "이고", "이며", "이라고", "라고", "님", "씨"]
-    /// Words after a name that are never part of it: Hindi's "is"/"am"/"and".
-    static let devanagariStops: Set<String> = ["है", "हूँ", "हूं", "और", "हैं"]
+    /// Words after a name that are never part of it ("is", "am", "and", polite particles), by script.
+    static let devanagariStops: Set<String> = ["है", "हूँ", "हूं", "और", "हैं", "हो", "हुँ", "र"]
+    static let uncasedStops: [UncasedScript: Set<String>] = [
+        .devanagari: devanagariStops,
+        .arabic: ["است", "هستم", "هست", "می‌باشد", "بود", "من", "هو", "هي", "أنا"],
+        .bengali: ["এবং", "আমি", "আর", "হয়", "হলো"],
+        .tamil: ["மற்றும்", "நான்"],
+        .thai: ["ครับ", "ค่ะ", "คะ", "นะครับ", "นะคะ", "และ", "เบอร์", "เบอร์โทร", "โทร", "อีเมล", "ที่อยู่", "จาก"],
+        .georgian: ["და", "ვარ", "ჩემი", "ტელეფონი", "ტელეფონია"],
+    ]
+    /// Thai titles written before a name, often onto it ("คุณสมชาย"): not part of it.
+    static let thaiTitles = ["นางสาว", "คุณ", "นาย", "นาง", "ด.ช.", "ด.ญ."].map { Array($0.utf8) }
 
     /// The scripts (``UncasedScript/bit``) a UTF-8 lead byte may open a letter of (or of a
     /// neighbour of theirs): the scan notes those it sees, and ``uncasedNames(scripts:)`` looks
@@ -77,6 +122,8 @@ extension Detectors {
         for c in 0xD6...0xD7 { table[c] = UncasedScript.hebrew.bit }
         for c in 0xD8...0xDB { table[c] = UncasedScript.arabic.bit }
         table[0xE0] = UncasedScript.devanagari.bit
+        // U+1000–U+1FFF: Georgian among Myanmar, Ethiopic and the Latin and Greek extended letters.
+        table[0xE1] = UncasedScript.georgian.bit
         for c in 0xE3...0xE9 { table[c] = UncasedScript.han.bit }
         for c in 0xEA...0xED { table[c] = UncasedScript.hangul.bit }
         return table
@@ -96,6 +143,7 @@ extension Detectors {
             }
         }
         if scripts & UncasedScript.han.bit != 0 { hanNamesInContext() }
+        if scripts & UncasedScript.georgian.bit != 0 { georgianNamesByFamilyEnding() }
         for introduction in Self.japaneseIntroductionsAfter where scripts & UncasedScript.han.bit != 0 {
             var from = 0
             while let at = find(introduction, from: from) {
@@ -110,6 +158,39 @@ extension Detectors {
             }
         }
     }
+
+    /// Georgian family names end in -შვილი ("child of") or -ძე ("son of"), and nothing else does
+    /// at the end of a longer word: such a word is a family name wherever it stands, with the
+    /// Georgian word before it (one space between) as its given name.
+    mutating func georgianNamesByFamilyEnding() {
+        for (ending, lettersBefore) in Self.georgianFamilyEndings {
+            var from = 0
+            while let at = find(ending, from: from) {
+                from = at + ending.count
+                let end = at + ending.count
+                if let (next, _) = text.scalar(at: end), UncasedScript.georgian.isLetter(next) { continue }
+                var start = at
+                var count = 0
+                while let (scalar, length) = scalarBefore(start), UncasedScript.georgian.isLetter(scalar) {
+                    start -= length
+                    count += 1
+                }
+                guard count >= lettersBefore else { continue }
+                if start >= 2, text[start - 1] == 0x20 {
+                    var given = start - 1
+                    var letters = 0
+                    while let (scalar, length) = scalarBefore(given), UncasedScript.georgian.isLetter(scalar) {
+                        given -= length
+                        letters += 1
+                    }
+                    let word = String(decoding: text.bytes[given..<(start - 1)], as: UTF8.self)
+                    if (2...12).contains(letters), !(Self.uncasedStops[.georgian]?.contains(word) ?? false) { start = given }
+                }
+                add(start, end, .person)
+            }
+        }
+    }
+    static let georgianFamilyEndings: [([UInt8], Int)] = [(Array("შვილი".utf8), 2), (Array("ძე".utf8), 3)]
 
     /// The name of `script` right after an introducer ending at `after` (one space skipped), or
     /// nil when none is there.
@@ -139,6 +220,16 @@ extension Detectors {
             let count = String(decoding: text.bytes[k..<end], as: UTF8.self).unicodeScalars.count
             guard UncasedScript.hangul.letters.contains(count), !needsCopula || ended else { return nil }
             return k..<end
+        case .thai:
+            // "เรียน คุณสมชาย ใจดี": one space, then a title, then the name (a space after the title too).
+            var start = k
+            if let title = Self.thaiTitles.first(where: { text.bytes[start...].starts(with: $0) }) {
+                start += title.count
+                if text[start] == 0x20 { start += 1 }
+            } else if needsCopula {
+                return nil
+            }
+            return uncasedWords(from: start, script: script).map { start..<$0 }
         default:
             return uncasedWords(from: k, script: script).map { k..<$0 }
         }
@@ -154,11 +245,12 @@ extension Detectors {
             let (wordEnd, count) = letterRun(from: at, script: script, limit: 24)
             guard count >= 2 else { break }
             let word = String(decoding: text.bytes[at..<wordEnd], as: UTF8.self)
+            let stop = Self.uncasedStops[script]?.contains(word) ?? false
             if words > 0 {
-                if script == .devanagari, Self.devanagariStops.contains(word) { break }
+                if stop { break }
                 if script == .arabic, word.hasPrefix("و") { break }
                 if script == .hebrew, word.hasPrefix("ו") { break }
-            } else if script == .devanagari, Self.devanagariStops.contains(word) {
+            } else if stop {
                 return nil
             }
             end = wordEnd

@@ -220,4 +220,53 @@ struct PersonNameTests {
     func hanNamesClean(text: String) {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
     }
+
+    @Test(
+        "names in sixteen languages more: by the words that introduce them, and by the endings only family names have",
+        arguments: [
+            // Scripts without capitals: Persian, Nepali, Bengali, Tamil, Thai, Georgian.
+            ("به نام خدا. اسم من مریم احمدی است و از تهران می‌نویسم.", ["مریم احمدی"]),
+            ("قرار با جناب علی رضایی فردا ساعت ده", ["علی رضایی"]),
+            ("म नेपाली हुँ। मेरो नाम सीता शर्मा हो।", ["सीता शर्मा"]),
+            ("আমার নাম রাহুল দাস এবং আমি ঢাকায় থাকি।", ["রাহুল দাস"]),
+            ("என் பெயர் கார்த்திக் ராஜா. சென்னையில் வசிக்கிறேன்.", ["கார்த்திக் ராஜா"]),
+            ("สวัสดีค่ะ ดิฉันชื่อมาลี สุขใจ ยินดีที่ได้รู้จัก", ["มาลี สุขใจ"]),
+            ("เรียน นายสมศักดิ์ ทองดี ตามที่ได้ติดต่อมา", ["สมศักดิ์ ทองดี"]),
+            ("მე მქვია ნინო და ვცხოვრობ თბილისში.", ["ნინო"]),
+            ("წერილი გიორგი ბერიძისგან არ არის, ის ლევან კაპანაძემ გამოგზავნა.", []),
+            ("გუშინ ლევან ჯავახიშვილი მოვიდა ოფისში.", ["ლევან ჯავახიშვილი"]),
+            // Cased scripts: Lithuanian, Latvian, Estonian, Slovenian, Azerbaijani, Hungarian,
+            // Icelandic, Bulgarian, Macedonian, Armenian.
+            ("Sveiki! Mano vardas Tomas Kazlauskas, dirbu Vilniuje.", ["Tomas Kazlauskas"]),
+            ("Susitikime kalbėjo Rūta Petrauskienė apie biudžetą.", ["Rūta Petrauskienė"]),
+            ("Labdien, mani sauc Ilze Kalniņa.", ["Ilze Kalniņa"]),
+            ("Tere! Minu nimi on Kadri Tamm ja ma elan Tartus.", ["Kadri Tamm"]),
+            ("Spoštovana Maja Novak, hvala za sporočilo.", ["Maja Novak"]),
+            ("Salam! Mənim adım Leyla Məmmədova.", ["Leyla Məmmədova"]),
+            ("Dünən Rəşad Quliyev zəng etdi.", ["Rəşad Quliyev"]),
+            ("Tisztelt Kovács Péter, köszönjük a levelét.", ["Kovács Péter"]),
+            ("Þetta skrifaði Sigrún Jónsdóttir í gær.", ["Sigrún Jónsdóttir"]),
+            ("Fundinn sat Einar Guðmundsson.", ["Einar Guðmundsson"]),
+            ("Уважаеми Стоян Петров, благодарим Ви.", ["Стоян Петров"]),
+            ("Вчера Десислава Иванова се обади.", ["Десислава Иванова"]),
+            ("Се викам Марко Трајковски.", ["Марко Трајковски"]),
+            ("Բարեւ, իմ անունը Արամ Հովհաննիսյան է։", ["Արամ Հովհաննիսյան"]),
+            ("Նամակը գրել է Անի Պետրոսյանը երեկ։", []),
+            ("Զանգահարեց Գոռ Սարգսյան։", ["Գոռ Սարգսյան"]),
+        ] as [(String, [String])])
+    func namesInSixteenLanguagesMore(text: String, names: [String]) {
+        let flagged = Self.flagged(text)
+        for name in names { #expect(flagged.contains(name), "\(flagged)") }
+    }
+
+    @Test(
+        "no name in these languages where no word introduces one and no family ending marks one",
+        arguments: [
+            "ჩემი შვილი სკოლაში დადის.", "ძე და ასული", "This Lesson covers Swedish grammar.", "Our Confession Booth opens at nine.",
+            "เรียน ผู้จัดการฝ่ายบุคคล", "คุณสามารถติดต่อเราได้ทุกวัน", "Bossa Nova Night", "Kasutusjuhend: vajuta nuppu.",
+            "قیمت این کالا ۲۰۰ هزار تومان است.", "আজ আবহাওয়া ভালো।",
+        ])
+    func noNamesInSixteenLanguagesMore(text: String) {
+        #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
+    }
 }

@@ -96,6 +96,23 @@ struct PostalAddressTests {
     }
 
     @Test(
+        "streets whose type follows the name: Hungarian, Estonian, Latvian, Lithuanian, Slovenian, Azerbaijani, Armenian, Georgian; a Polish ulica before its name still",
+        arguments: [
+            ("Címünk: Petőfi Sándor utca 12, Szeged", "Petőfi Sándor utca 12"),
+            ("Kontor asub Pärnu mnt 22 teisel korrusel", "Pärnu mnt 22"),
+            ("Birojs: Brīvības iela 10, Rīga", "Brīvības iela 10"),
+            ("Atvykite į Gedimino gatvė 5 rytoj", "Gedimino gatvė 5"),
+            ("Pošljite na Slovenska ulica 5 v Mariboru", "Slovenska ulica 5"),
+            ("Ünvan: Nizami küçəsi 23, Bakı", "Nizami küçəsi 23"),
+            ("Հասցե՝ Աբովյան փողոց 12, Երևան", "Աբովյան փողոց 12"),
+            ("მისამართი: რუსთაველის ქ. 5, თბილისი", "რუსთაველის ქ. 5"),
+            ("Adres: ulica Długa 5, Gdańsk", "ulica Długa 5"),
+        ] as [(String, String)])
+    func typesAfterTheName(text: String, address: String) {
+        #expect(Self.flagged(text).contains { $0.hasPrefix(address) }, "\(Self.flagged(text))")
+    }
+
+    @Test(
         "no address in a number after a word that only looks like a road's (a Korean particle, a Chinese ordinal)",
         arguments: ["학교로 5분 걸려요. 집으로 3시에 가요.", "我有3号问题，第2号选手", "跑道2号", "人行道3号", "и пр. 5 штук", "서울로 3시에 가요"])
     func notUncasedAddresses(text: String) {
