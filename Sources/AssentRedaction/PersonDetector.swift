@@ -166,10 +166,19 @@ extension Detectors {
         guard end - i >= 2, text.boundaryAfter(end, Bytes.isAlnum) else { return nil }
         // Punctuation outside ASCII written onto the word is not part of it: Armenian's full stop
         // and comma ("Սարգսյան։"), guillemets, dashes, ellipses.
-        while text[end - 1] >= 0x80, let (scalar, length) = scalarBefore(end), !scalar.properties.isAlphabetic {
+        while text[end - 1] >= 0x80, Self.mayEndInPunctuation(lead: text.bytes[text.runStart(before: end) { $0 & 0xC0 == 0x80 } - 1]),
+            let (scalar, length) = scalarBefore(end), !scalar.properties.isAlphabetic
+        {
             end -= length
         }
         return end - i >= 2 ? end : nil
+    }
+
+    /// Whether a scalar with this UTF-8 lead byte may be punctuation: Latin-1's (« »), Armenian's
+    /// (՝ ։), the general punctuation block's (— …), CJK's and the full-width forms. Letters of
+    /// Latin, Greek and Cyrillic words never are, and are not decoded.
+    @inline(__always) static func mayEndInPunctuation(lead: UInt8) -> Bool {
+        lead == 0xC2 || lead == 0xD5 || lead == 0xD6 || lead == 0xE2 || lead == 0xE3 || lead == 0xEF
     }
 
     /// What the name lists say of a word: a given name, a family name, an English dictionary word.

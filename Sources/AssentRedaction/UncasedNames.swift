@@ -281,17 +281,21 @@ extension Detectors {
     }
 
     /// Where `pattern` next occurs at or after `from`, compared byte for byte (`memchr` finds each
-    /// place its first byte is, then the rest is compared).
+    /// place its anchor byte is, then the whole is compared). The anchor is the first byte, or for
+    /// a pattern starting with a three-byte letter its third: every letter of Thai, Bengali, Tamil
+    /// or Devanagari starts with E0, which would stop `memchr` at every letter.
     func find(_ pattern: [UInt8], from: Int) -> Int? {
-        guard from < text.count, let first = pattern.first else { return nil }
+        guard from < text.count, !pattern.isEmpty else { return nil }
+        let offset = pattern.count >= 3 && pattern[0] >= 0xE0 ? 2 : 0
+        let anchor = pattern[offset]
         return pattern.withUnsafeBufferPointer { p -> Int? in
             text.bytes.withUnsafeBufferPointer { all -> Int? in
                 guard let base = all.baseAddress, let needle = p.baseAddress else { return nil }
                 var k = from
                 let last = all.count - p.count
                 while k <= last {
-                    guard let hit = memchr(base + k, Int32(first), last - k + 1) else { return nil }
-                    k = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
+                    guard let hit = memchr(base + k + offset, Int32(anchor), last - k + 1) else { return nil }
+                    k = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base - offset
                     if memcmp(base + k, needle, p.count) == 0 { return k }
                     k += 1
                 }
