@@ -812,6 +812,12 @@ struct Detectors {
         for k in start..<i where text[k] >= 0xE3 && text[k] <= 0xED || text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 }) {
             for word in Self.phoneWordsByFirst[Int(Bytes.lower(text[k]))]
             where k + word.utf8CodeUnitCount <= i && text.hasPrefix(word, at: k, caseInsensitive: true) {
+                // A word of three letters is a whole word ("tel", "sms", "fax"), not the start of a
+                // longer one: Estonian "tellimus" is an order, English "telling" no phone.
+                let count = word.utf8CodeUnitCount
+                if count <= 3, Bytes.isAlpha(word.utf8Start[count - 1]), Bytes.isAlpha(text[k + count]) || text[k + count] >= 0x80 {
+                    continue
+                }
                 return true
             }
         }
