@@ -710,7 +710,15 @@ struct Detectors {
                     continue
                 }
                 let end = text.runEnd(from: k + 1, Bytes.isDigit)
-                guard end - k - 1 >= 2, end - k - 1 <= 5, text[end] == UInt8(ascii: ")") else { break }
+                guard end - k - 1 >= 2, end - k - 1 <= 5, text[end] == UInt8(ascii: ")") else {
+                    // Not an area code: words in brackets after the number ("050-234-0682 (mobile)").
+                    // The space before them is not the number's.
+                    if !groups.isEmpty, k - 1 >= i, text[k - 1] == UInt8(ascii: " ") || text[k - 1] == UInt8(ascii: "-") {
+                        separators.removeLast()
+                        k -= 1
+                    }
+                    break
+                }
                 groups.append(end - k - 1)
                 for j in (k + 1)..<end { digits.append(text[j] - 0x30) }
                 parenthesised = true
@@ -746,6 +754,15 @@ struct Detectors {
         let dots = separators.contains(UInt8(ascii: "."))
         let slashes = separators.contains(UInt8(ascii: "/"))
         let oneSeparator = separators.allSatisfy { $0 == separators[0] }
+        // National, with the trunk prefix: 030 1234 5678, 06 12 34 56 78, 020 7946 0958; the area
+        // code apart by a hyphen, the rest by spaces, as Sweden and Malaysia write them:
+        // 070-123 45 67, 012-345 6789.
+        let withTrunk: () -> Bool = { [self] in
+            digits[0] == 0 && groups.count >= 2 && groups.allSatisfy({ $0 >= 2 })
+                && (oneSeparator
+                    || groups.count >= 3 && separators[0] == UInt8(ascii: "-") && separators.dropFirst().allSatisfy({ $0 == 0x20 }))
+                && (digits.count >= 10 || digits.count == 9 && saysPhone(before: i))
+        }
         let ok: Bool
         if international {
             // Grouped as people write them, or E.164 in one run (`+393883659411`).
@@ -764,20 +781,18 @@ struct Detectors {
             ok = oneSeparator || separators.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") }
         } else if parenthesised {
             // (555) 123-4567, (11) 91234-5678, and an area code with its trunk 0: (0191) 496 0693.
+            // A trunk 0 and a one-digit area code in brackets too: (02) 1234 5678 (Australia, the
+            // Philippines, Ecuador, Peru, Slovenia).
             ok =
                 digits.count == 10 && groups == [3, 3, 4]
-                || (10...11).contains(digits.count) && groups.first == 2 && PhoneNumberingPlans.isNational([0] + digits)
-                || digits[0] == 0 && (groups.first ?? 0) >= 3 && PhoneNumberingPlans.isNational(digits)
+                || (10...11).contains(digits.count) && groups.first == 2 && digits[0] != 0
+                    && PhoneNumberingPlans.isNational([0] + digits)
+                || digits[0] == 0 && (groups.first ?? 0) >= 2 && PhoneNumberingPlans.isNational(digits)
         } else if groups == [3, 3, 4] {
-            ok = oneSeparator && !slashes
+            ok = oneSeparator && !slashes || withTrunk() && PhoneNumberingPlans.isNational(digits)
         } else if groups.first.map({ $0 == 1 }) == true, groups.dropFirst().elementsEqual([3, 3, 4]), text[i] == UInt8(ascii: "1") {
             ok = oneSeparator && !slashes
-        } else if digits[0] == 0, groups.count >= 2, groups.allSatisfy({ $0 >= 2 }),
-            oneSeparator || groups.count >= 3 && separators[0] == UInt8(ascii: "-") && separators.dropFirst().allSatisfy({ $0 == 0x20 }),
-            digits.count >= 10 || digits.count == 9 && saysPhone(before: i)
-        {
-            // National, with the trunk prefix: 030 1234 5678, 06 12 34 56 78, 020 7946 0958; the area
-            // code apart by a hyphen, the rest by spaces, as Sweden writes them: 070-123 45 67.
+        } else if withTrunk() {
             ok = PhoneNumberingPlans.isNational(digits) && !(groups.count == 3 && dots && groups.last == 4)
         } else if groups.count == 1, (8...15).contains(digits.count), saysPhone(before: i) {
             // Also a mobile number of a country that dials its trunk prefix only before area codes
@@ -799,7 +814,12 @@ struct Detectors {
         guard ok else { return }
         // Dates and times written with the same separators are not phone numbers (a year never
         // starts with the trunk prefix: 0812-3456-7890 is an Indonesian mobile number).
-        if groups.first == 4, separators.first == UInt8(ascii: "-"), !parenthesised, digits[0] != 0 { return }
+        // A year is 19xx or 20xx: 9123-4567 in Honduras is a mobile number.
+        if groups.first == 4, separators.first == UInt8(ascii: "-"), !parenthesised,
+            digits[0] == 1 && digits[1] == 9 || digits[0] == 2 && digits[1] == 0
+        {
+            return
+        }
         add(i, k, .phone)
     }
 

@@ -86,6 +86,19 @@ struct PhoneTests {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
     }
 
+    @Test(
+        "forms the sweep of every numbering plan found missed: words in brackets after the number, a one-digit area code in brackets, the area code apart by a hyphen and the rest by spaces, four and four digits joined by a hyphen",
+        arguments: [
+            ("call 050-234-0682 (mobile) after five", "050-234-0682"),
+            ("Phone: (02) 9123 4567 (office)", "(02) 9123 4567"),
+            ("Telefon: (01) 234 78 11", "(01) 234 78 11"),
+            ("Phone: 012-345 7847", "012-345 7847"),
+            ("Teléfono: 9123-1398", "9123-1398"),
+        ] as [(String, String)])
+    func formsOfEveryPlan(text: String, number: String) {
+        #expect(Self.flagged(text) == [number], "\(Self.flagged(text))")
+    }
+
     @Test("a three-letter phone word on its own still says a phone", arguments: ["tel 5123 4567", "Tel: 5123 4567", "sms 512345678"])
     func shortPhoneWords(text: String) {
         #expect(!Self.flagged(text).isEmpty, "\(Self.flagged(text))")
