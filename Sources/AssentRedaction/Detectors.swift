@@ -224,11 +224,30 @@ struct Detectors {
             i == 0 || previous < 0x80 && previous != 0x5F
         {
             personResume = person(at: i)
+        } else if Bytes.isLower(c), i >= personResume, i == 0 || previous < 0x80 && previous != 0x5F,
+            let name = bantuPrefixedName(at: i, runEnd: lettersEnd)
+        {
+            personResume = person(at: name, prefixed: true)
         }
         let keywords = keywordsStarting(at: i)
         if keywords.contains(.shellCommand) { shellPassword(at: i) }
         if keywords.contains(.typedSecret) { typedSecret(at: i) }
     }
+
+    /// Zulu, Xhosa and their neighbours write a noun-class prefix onto a name, which keeps its
+    /// capital: "uThembeka" ("Thembeka"), "nguThembeka" ("it is Thembeka"), "kuThembeka" ("to
+    /// Thembeka"), "noThembeka" ("and Thembeka"). Where the capital after such a prefix is, or nil.
+    /// (The locative prefixes — "eThekwini", "kwaZulu" — are places', and not read.)
+    func bantuPrefixedName(at i: Int, runEnd: Int) -> Int? {
+        // Cheap first: most lower-case words have no capital in their second to fourth letter.
+        guard Bytes.isUpper(text[i + 1]) || Bytes.isUpper(text[i + 2]) || Bytes.isUpper(text[i + 3]) else { return nil }
+        for prefix in Self.bantuPersonalPrefixes where runEnd - i > prefix.count + 2 && text.bytes[i...].starts(with: prefix) {
+            let k = i + prefix.count
+            if Bytes.isUpper(text[k]), Bytes.isLower(text[k + 1]) { return k }
+        }
+        return nil
+    }
+    static let bantuPersonalPrefixes = ["ngu", "ku", "no", "u"].map { Array($0.utf8) }
 
     // MARK: Keywords
 

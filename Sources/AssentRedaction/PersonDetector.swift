@@ -103,6 +103,10 @@ extension Detectors {
         "уважаеми ", "Уважаеми ", "уважаема ", "Уважаема ", "аз съм ", "Аз съм ", "поздрави,\n", "Поздрави,\n", "име: ", "Име: ",
         "јас сум ", "Јас сум ", "се викам ", "почитуван ", "Почитуван ", "почитувана ", "Почитувана ",
         "անունը ", "Անունը ", "հարգելի ", "Հարգելի ", "անուն՝ ", "Անուն՝ ", "անունս ", "Անունս ",
+        // Swahili, Yoruba, Hausa, Igbo, Zulu, Uzbek, Twi.
+        "jina langu ni ", "mpendwa ", "ndugu ", "orúkọ mi ni ", "oruko mi ni ", "orukọ mi ni ", "ọ̀wọ́n ", "Ọ̀wọ́n ", "sunana ",
+        "sunan ", "zuwa ga ", "aha m bụ ", "aha m bu ", "ezigbo ", "othandekayo ", "mnumzana ", "nkosikazi ", "mening ismim ",
+        "ismim ", "hurmatli ", "me din de ", "me din ne ", "me nua ",
     ]
     /// The introducers by the byte before their last one (the end of their last word, lower
     /// case): a capitalised word is compared only with those that can end just before it.
@@ -253,7 +257,8 @@ extension Detectors {
         "customer", "customer_name", "owner", "assignee", "reviewer", "patient", "patient_name", "employee", "nombre",
         "apellido", "apellidos", "nom", "prenom", "prénom", "vorname", "nachname", "nome", "cognome", "naam", "achternaam",
         "voornaam", "sobrenome", "imię", "nazwisko", "jméno", "příjmení", "namn", "navn", "nimi", "soyad", "nama", "nume",
-        "prezime", "имя", "фамилия", "прізвище", "όνομα", "επώνυμο",
+        "prezime", "имя", "фамилия", "прізвище", "όνομα", "επώνυμο", "jina", "oruko", "orúkọ", "suna", "aha", "igama", "ism",
+        "ismi", "familiya", "vardas", "pavardė", "vārds", "uzvārds", "név", "nafn",
     ]
 
     /// Whether the word at `i` is the value of a field that holds a name: `"name": "…"`,
@@ -283,7 +288,9 @@ extension Detectors {
     /// before a family name from the lists (and one that is a word too — "Brown" — only in the
     /// middle of a sentence); a word after a given name is a family name when the lists say so
     /// or when it is no English word ("Julia Roberts", "Jürgen Weber", not "Julia Language").
-    mutating func person(at i: Int) -> Int {
+    /// - Parameter prefixed: the name follows a Zulu noun-class prefix written onto it
+    ///   (``Detectors/bantuPrefixedName(at:runEnd:)``), which introduces it as words would.
+    mutating func person(at i: Int, prefixed: Bool = false) -> Int {
         guard let firstEnd = capitalisedWord(at: i) else { return i + 1 }
         // Names and titles are short: longer words are neither — but for given names of two-byte
         // letters over the table's 16 bytes ("Александр", "Екатерина"), looked up apart.
@@ -328,7 +335,7 @@ extension Detectors {
         // an English word, only a family name after it counts. Longer rare ones are names.
         if flags.contains(.rareGiven), firstEnd - i >= 4 { flags.insert(.given) }
         let known = flags.contains(.given) || flags.contains(.rareGiven)
-        let introducedByWord = introducedByWord(i)
+        let introducedByWord = prefixed || introducedByWord(i)
         let particleFollows: Bool = {
             guard text[firstEnd] == 0x20, Bytes.isLower(text[firstEnd + 1]) else { return false }
             let particleEnd = text.runEnd(from: firstEnd + 1, Bytes.isLower)
@@ -408,16 +415,18 @@ extension Detectors {
         ("sson", 6), ("dóttir", 8), ("յան", 10), ("յանց", 12), ("ienė", 7), ("aitė", 7), ("ytė", 6), ("iūtė", 8), ("auskas", 8),
         ("auskienė", 10), ("evičius", 9), ("avičius", 9), ("ов", 8), ("ова", 10), ("ев", 8), ("ева", 10), ("ёв", 8), ("ёва", 10),
         ("ски", 10), ("ска", 10), ("ский", 12), ("ская", 12), ("цкий", 12), ("цкая", 12), ("енко", 12), ("ович", 12),
-        ("евич", 12), ("yev", 6), ("yeva", 7), ("zadə", 7), ("bəyli", 8), ("shvili", 8), ("dze", 6),
+        ("евич", 12), ("yev", 6), ("yeva", 7), ("zadə", 7), ("bəyli", 8), ("shvili", 8), ("dze", 6), ("ova", 7), ("ov", 6),
     ].map { (Array($0.0.utf8), $0.1) }
 
     /// Whether the word `start..<end` ends like a family name (``familyEndings``): "Lesson",
-    /// "Confession" and the like (-esson) are English words.
+    /// "Confession" and the like (-esson) are English words, and "Supernova", "Villanova" (-nova)
+    /// no Slavic or Uzbek family name in Latin letters.
     func hasFamilyEnding(_ start: Int, _ end: Int) -> Bool {
         let length = end - start
         for (ending, minBytes) in Self.familyEndings
         where length >= minBytes && text.bytes[start..<end].reversed().starts(with: ending.reversed()) {
             if ending.first == UInt8(ascii: "s"), ending.count == 4, text[end - 5] == UInt8(ascii: "e") { return false }
+            if ending.first == UInt8(ascii: "o"), ending.count == 3, text[end - 4] == UInt8(ascii: "n") { return false }
             return true
         }
         return false

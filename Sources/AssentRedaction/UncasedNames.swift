@@ -17,6 +17,9 @@ extension Detectors {
         case devanagari
         case bengali
         case tamil
+        case gujarati
+        case odia
+        case sinhala
         /// Thai: words run together, but a given name and a family name are written apart.
         case thai
         /// Georgian (Mkhedruli).
@@ -30,7 +33,7 @@ extension Detectors {
             case .hangul: 2
             case .arabic: 4
             case .hebrew: 8
-            case .devanagari, .bengali, .tamil, .thai: 16
+            case .devanagari, .bengali, .tamil, .gujarati, .odia, .sinhala, .thai: 16
             case .georgian: 32
             }
         }
@@ -46,6 +49,11 @@ extension Detectors {
             // Letters and vowel signs, not digits or the danda (।, U+0964, Devanagari's).
             case .bengali: return (0x0981...0x09E3).contains(v) || v == 0x09F0 || v == 0x09F1
             case .tamil: return (0x0B82...0x0BD7).contains(v)
+            // Letters and signs, not digits; the zero-width joiners Sinhala writes inside its
+            // conjuncts ("ප්‍ර") are part of the word.
+            case .gujarati: return (0x0A81...0x0AE3).contains(v)
+            case .odia: return (0x0B01...0x0B63).contains(v) || v == 0x0B71
+            case .sinhala: return (0x0D81...0x0DF3).contains(v) || v == 0x200C || v == 0x200D
             // Consonants, vowels and tone marks; not the baht sign, ฯ or ๆ, nor digits.
             case .thai:
                 return (0x0E01...0x0E2E).contains(v) || (0x0E30...0x0E3A).contains(v) || (0x0E40...0x0E45).contains(v)
@@ -56,7 +64,12 @@ extension Detectors {
 
         /// How many words (runs of letters between spaces) a name takes at most, and how many
         /// letters a name written without spaces (Han, Hangul) has.
-        var maxWords: Int { self == .devanagari || self == .bengali ? 3 : 2 }
+        var maxWords: Int {
+            switch self {
+            case .devanagari, .bengali, .gujarati, .odia: 3
+            default: 2
+            }
+        }
         var letters: ClosedRange<Int> { self == .han ? 2...4 : 2...5 }
     }
 
@@ -81,6 +94,12 @@ extension Detectors {
         ("اسم من ", .arabic, false), ("نام من ", .arabic, false), ("نام: ", .arabic, false), ("نام و نام خانوادگی: ", .arabic, false),
         ("آقای ", .arabic, false), ("جناب ", .arabic, false), ("سرکار خانم ", .arabic, false),
         ("मेरो नाम ", .devanagari, false), ("श्री ", .devanagari, false), ("श्रीमती ", .devanagari, false),
+        ("माझे नाव ", .devanagari, false), ("माझं नाव ", .devanagari, false), ("नाव: ", .devanagari, false),
+        ("प्रिय ", .devanagari, false),
+        ("મારું નામ ", .gujarati, false), ("મારુ નામ ", .gujarati, false), ("નામ: ", .gujarati, false), ("પ્રિય ", .gujarati, false),
+        ("ମୋ ନାମ ", .odia, false), ("ମୋର ନାମ ", .odia, false), ("ନାମ: ", .odia, false), ("ପ୍ରିୟ ", .odia, false),
+        ("මගේ නම ", .sinhala, false), ("මාගේ නම ", .sinhala, false), ("නම: ", .sinhala, false), ("හිතවත් ", .sinhala, false),
+        ("ආදරණීය ", .sinhala, false),
         ("আমার নাম ", .bengali, false), ("নাম: ", .bengali, false), ("প্রিয় ", .bengali, false), ("জনাব ", .bengali, false),
         ("என் பெயர் ", .tamil, false), ("எனது பெயர் ", .tamil, false), ("பெயர்: ", .tamil, false), ("அன்புள்ள ", .tamil, false),
         ("திரு. ", .tamil, false), ("திருமதி ", .tamil, false),
@@ -102,12 +121,15 @@ extension Detectors {
     /// Korean endings written onto a name ("김민준입니다", "민준 씨"): not part of it.
     static let koreanEndings = ["입니다", "이에요", "예요", "이고", "이며", "이라고", "라고", "님", "씨"]
     /// Words after a name that are never part of it ("is", "am", "and", polite particles), by script.
-    static let devanagariStops: Set<String> = ["है", "हूँ", "हूं", "और", "हैं", "हो", "हुँ", "र"]
+    static let devanagariStops: Set<String> = ["है", "हूँ", "हूं", "और", "हैं", "हो", "हुँ", "र", "आहे", "आणि", "आहेत"]
     static let uncasedStops: [UncasedScript: Set<String>] = [
         .devanagari: devanagariStops,
         .arabic: ["است", "هستم", "هست", "می‌باشد", "بود", "من", "هو", "هي", "أنا"],
         .bengali: ["এবং", "আমি", "আর", "হয়", "হলো"],
         .tamil: ["மற்றும்", "நான்"],
+        .gujarati: ["છે", "અને", "છું"],
+        .odia: ["ଏବଂ", "ଅଟେ"],
+        .sinhala: ["සහ", "වේ"],
         .thai: ["ครับ", "ค่ะ", "คะ", "นะครับ", "นะคะ", "และ", "เบอร์", "เบอร์โทร", "โทร", "อีเมล", "ที่อยู่", "จาก"],
         .georgian: ["და", "ვარ", "ჩემი", "ტელეფონი", "ტელეფონია"],
     ]
