@@ -90,7 +90,7 @@ struct PostgresLedgerLossTests {
 
     @Test(
         "a backup put back under a running server is noticed at its next write: refused once, cached timelines dropped, then writes go on",
-        .timeLimit(.minutes(2)))
+        .hangLimit)
     func backupPutBack() async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer {
@@ -117,7 +117,7 @@ struct PostgresLedgerLossTests {
 
     @Test(
         "a write notices lost entries also when other servers wrote past them since: the entry seen is read, not only the head",
-        .timeLimit(.minutes(2)))
+        .hangLimit)
     func lostThenWrittenPast() async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
@@ -142,7 +142,7 @@ struct PostgresLedgerLossTests {
 
     @Test(
         "a server that only reads notices a backup put back when it listens again, from the entries other servers announced",
-        .timeLimit(.minutes(2)))
+        .hangLimit)
     func readerNoticesWhenListeningAgain() async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer {
@@ -173,7 +173,7 @@ struct PostgresLedgerLossTests {
 
     @Test(
         "a server that only reads notices entries lost without its sessions ending (a restore into the same database) at its periodic check",
-        .timeLimit(.minutes(2)))
+        .hangLimit)
     func readerNoticesAtPeriodicCheck() async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
@@ -196,7 +196,7 @@ struct PostgresLedgerLossTests {
 
     @Test(
         "a server that only reads notices a lost entry when another server's write announces that seq with another hash",
-        .timeLimit(.minutes(2)))
+        .hangLimit)
     func readerNoticesFromAnnouncement() async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }

@@ -127,7 +127,7 @@ struct PostgresPasswordFileTests {
 
     @Test(
         "a rotated password: taken from the file without a restart once the database takes it (kept until then); the old pool stops, the listener moves",
-        .enabled(if: PostgresTesting.passwordGroup != nil), .timeLimit(.minutes(2)))
+        .enabled(if: PostgresTesting.passwordGroup != nil), .hangLimit)
     func rotation() async throws {
         let admin = try #require(PostgresTesting.adminURL)
         try await Self.withRotatingRole { location, path, role in
@@ -165,7 +165,7 @@ struct PostgresPasswordFileTests {
 
     @Test(
         "the password file is read again every passwordCheck: a rotation is taken by itself",
-        .enabled(if: PostgresTesting.passwordGroup != nil), .timeLimit(.minutes(2)))
+        .enabled(if: PostgresTesting.passwordGroup != nil), .hangLimit)
     func rotationByItself() async throws {
         let admin = try #require(PostgresTesting.adminURL)
         try await Self.withRotatingRole { location, path, role in

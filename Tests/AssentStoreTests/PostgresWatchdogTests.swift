@@ -42,7 +42,7 @@ struct PostgresWatchdogTests {
 
     @Test(
         "a query sent to a database that then vanishes is ended by the watchdog, and the store works again once it is back",
-        .timeLimit(.minutes(2)))
+        .hangLimit)
     func vanishedDatabase() async throws {
         try await Self.withProxiedStore { store, proxy, _ in
             try await store.importLines(Lines.optedIn("a1"))
@@ -68,7 +68,7 @@ struct PostgresWatchdogTests {
         }
     }
 
-    @Test("a query whose session the database no longer has (its end never passed on) is ended by the watchdog", .timeLimit(.minutes(2)))
+    @Test("a query whose session the database no longer has (its end never passed on) is ended by the watchdog", .hangLimit)
     func sessionGone() async throws {
         try await Self.withProxiedStore { store, proxy, url in
             let sleeper = Task {
@@ -110,7 +110,7 @@ struct PostgresWatchdogTests {
 
     @Test(
         "a statement on a connection that has closed is refused at once (PostgresNIO alone never answers one written after the close)",
-        .timeLimit(.minutes(2)))
+        .hangLimit)
     func closedConnections() async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
@@ -155,7 +155,7 @@ struct PostgresWatchdogTests {
 
     @Test(
         "a lease whose connection the database ended before it sent anything runs again on another connection; one that sent a statement is never sent again",
-        .timeLimit(.minutes(2)))
+        .hangLimit)
     func closedBeforeSending() async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
@@ -203,7 +203,7 @@ struct PostgresWatchdogTests {
 
     @Test(
         "a session the database ends while its lease sends statement after statement: every caller is answered, however the end falls between them",
-        .timeLimit(.minutes(3)))
+        .hangLimit)
     func endedBetweenStatements() async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
@@ -235,7 +235,7 @@ struct PostgresWatchdogTests {
 
     @Test(
         "a database that takes no writes (a standby after a failover, or read-only): 503 naming it, and the session given up, so writes go on once it takes them again",
-        .timeLimit(.minutes(2)))
+        .hangLimit)
     func readOnlyDatabase() async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
@@ -280,7 +280,7 @@ struct PostgresWatchdogTests {
 
     @Test(
         "a lease held long on a live session — a long transaction, the listener's LISTEN — is checked and left alone",
-        .timeLimit(.minutes(2)))
+        .hangLimit)
     func liveSessionsLeftAlone() async throws {
         let (url, name) = try await PostgresTesting.freshDatabase()
         defer { PostgresTesting.drop(name) }
