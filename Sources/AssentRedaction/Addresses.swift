@@ -22,21 +22,19 @@ extension Detectors {
         // Romania's, Indonesia's and Croatia's "trg" before the name; Turkey's, Czechia's and
         // Croatia's others after it (``typesAfterName``: "Atatürk Cad. No: 15", "Václavské náměstí 12").
         "strada", "str.", "aleea", "bulevardul", "bd.", "calea", "șoseaua", "piața", "intrarea", "splaiul", "jl.", "jalan", "gg.",
-        "trg", "cad.", "caddesi", "sok.", "sokak", "sokağı", "bulvarı", "mah.", "mahallesi", "náměstí", "nábřeží", "cesta",
-        "vijenac",
+        "trg",
         // Russia's and Ukraine's before the name, lower case as written ("ул. Ленина, д. 5"), and
         // Greece's, capitalised as written too (only ASCII is compared case-insensitively).
         "ул.", "улица", "пер.", "переулок", "пр.", "пр-т", "проспект", "пл.", "площадь", "ш.", "шоссе", "б-р", "бульвар", "наб.",
         "вул.", "вулиця", "пров.", "провулок", "просп.", "бульв.", "майдан", "Οδός", "οδός", "Λεωφόρος", "λεωφόρος",
         "Λεωφ.", "Πλατεία", "πλατεία",
-        // After the name: Hungary's, Slovenia's, the Baltic states', Azerbaijan's, Armenia's and
-        // Georgia's ("Petőfi Sándor utca 12", "Slovenska cesta 5", "Brīvības iela 10", "Nizami küçəsi
-        // 23", "Աբովյան փ. 12", "რუსთაველის გამზ. 5").
-        "utca", "út", "útja", "tér", "körút", "köz", "fasor", "tänav", "mnt", "iela", "gatvė", "prospektas", "küçəsi", "küç.",
-        "prospekti", "փ.", "փողոց", "պող.", "պողոտա", "ქ.", "ქუჩა", "გამზ.", "გამზირი",
     ]
     /// Street types written after the street's name, and the same packed as ``packedTypeWords``
-    /// are (compared without building a `String` for each type word met).
+    /// are (compared without building a `String` for each type word met). Type words as much as
+    /// ``streetTypeWords``: the keyword automaton and ``packedTypeWords`` hold both lists.
+    /// Turkey's, Czechia's and Croatia's; Hungary's, Slovenia's, the Baltic states', Azerbaijan's,
+    /// Armenia's and Georgia's ("Petőfi Sándor utca 12", "Slovenska cesta 5", "Brīvības iela 10",
+    /// "Nizami küçəsi 23", "Աբովյան փ. 12", "რუსთაველის გამზ. 5").
     static let typesAfterNameKeys = PackedWord.set(typesAfterName)
     static let typesAfterName: Set<String> = [
         "cad.", "caddesi", "sok.", "sokak", "sokağı", "bulvarı", "mah.", "mahallesi", "náměstí", "nábřeží", "cesta", "vijenac",
@@ -51,6 +49,7 @@ extension Detectors {
     static let packedTypeWords: [[PackedWord]] = {
         var table = Array(repeating: [PackedWord](), count: 256)
         for word in streetTypeWords { table[Int(Bytes.lower(word.utf8Start[0]))].append(PackedWord(word)) }
+        for word in typesAfterName { table[Int(Bytes.lower(word.utf8.first!))].append(PackedWord(word)) }
         return table
     }()
 

@@ -202,6 +202,7 @@ extension Detectors {
         add(["mysql", "sshpass -p ", "echo "], .shellCommand)
         add(["auth", "httpbasicauth(", "django-insecure-", "x-amz-signature=", "x-goog-signature="], .typedSecret)
         add(streetTypeWords, .streetType)
+        for word in typesAfterName { patterns.append((Array(word.utf8), .streetType)) }
         add(addressOpeners, .addressOpener)
         return patterns
     }()

@@ -3,7 +3,8 @@
 #endif
 
 /// Names in scripts without capital letters — Chinese, Japanese, Korean, Arabic and Persian,
-/// Hebrew, Hindi and Nepali, Bengali, Tamil, Thai, Georgian: nothing in the script marks a name,
+/// Hebrew, Hindi, Nepali and Marathi, Bengali, Gujarati, Odia, Tamil, Sinhala, Thai, Georgian:
+/// nothing in the script marks a name,
 /// so one is taken only where the words around it say so ("我叫…", "私の名前は…", "…と申します",
 /// "제 이름은 …", "اسمي …", "اسم من …", "שמי …", "मेरा नाम …", "आमार नाम …", "என் பெயர் …",
 /// "ผมชื่อ…", "მე მქვია …"), never guessed from the script alone. Run only over texts holding one of these scripts, and only for the scripts they hold.
@@ -25,8 +26,9 @@ extension Detectors {
         /// Georgian (Mkhedruli).
         case georgian
 
-        /// Its bit in ``Detectors/uncasedScriptOfLead``. Devanagari, Bengali, Tamil and Thai share
-        /// one: their letters all start with the lead byte E0, which cannot tell them apart.
+        /// Its bit in ``Detectors/uncasedScriptOfLead``. Devanagari, Bengali, Gujarati, Odia, Tamil,
+        /// Sinhala and Thai share one: their letters all start with the lead byte E0, which cannot
+        /// tell them apart.
         var bit: UInt8 {
             switch self {
             case .han: 1
