@@ -28,11 +28,13 @@ def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def sign_hs256(account, secret, expires_in=3600, audience=None):
+def sign_hs256(account, secret, expires_in=3600, audience=None, issued_at=None):
     header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     claims = {"sub": account, "exp": int(time.time()) + expires_in}
     if audience:
         claims["aud"] = audience
+    if issued_at is not None:
+        claims["iat"] = int(issued_at)
     payload = b64url(json.dumps(claims).encode())
     signing_input = f"{header}.{payload}".encode()
     signature = b64url(hmac.new(secret.encode(), signing_input, hashlib.sha256).digest())

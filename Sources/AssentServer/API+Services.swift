@@ -159,7 +159,7 @@ extension API {
             // password changed, a device lost, an account taken over).
             _ = try await caller(request).require(.eventsWrite)
             try await requireEmptyBody(request)
-            return try await endPageSessions(of: try Self.parameter(context, "account")).response()
+            return try await signOutEverywhere(try Self.parameter(context, "account")).response()
         }
         router.get("/v1/accounts/:account/lineage") { request, context -> Response in
             _ = try await caller(request).require(.auditRead)

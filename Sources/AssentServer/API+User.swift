@@ -105,7 +105,7 @@ extension API {
             let account = try caller.requireUser()
             try await requireEmptyBody(request)
             try await throttle(account)
-            return try await endPageSessions(of: account).response()
+            return try await signOutEverywhere(account).response()
         }
         router.delete("/v1/me") { request, _ -> Response in
             let caller = try await caller(request)
@@ -121,10 +121,11 @@ extension API {
 
     // MARK: The edge of a user's use cases, shared by the API and the pages: rate limit and metrics
 
-    /// Ends every page session of `account` opened until now (`DELETE /v1/me/sessions`, and the
-    /// product's `DELETE /v1/accounts/{account}/sessions`): `{"account","endedBefore"}`.
-    func endPageSessions(of account: AccountID) async throws -> JSONValue {
-        let before = try await app.endAccountSessions(account, lifetime: AssentApp.pageSessionLifetime)
+    /// Ends every page session of `account` opened and every user token of it issued until now
+    /// (`DELETE /v1/me/sessions`, and the product's `DELETE /v1/accounts/{account}/sessions`):
+    /// `{"account","endedBefore"}`.
+    func signOutEverywhere(_ account: AccountID) async throws -> JSONValue {
+        let before = try await app.signOutEverywhere(account)
         return .object(["account": .string(account), "endedBefore": .string(before.rfc3339)])
     }
 

@@ -27,6 +27,7 @@ struct UserClaims: JWTPayload {
     var sub: SubjectClaim
     var exp: ExpirationClaim
     var nbf: NotBeforeClaim?
+    var iat: IssuedAtClaim?
     var iss: IssuerClaim?
     var aud: AudienceClaim?
 
@@ -122,10 +123,20 @@ final class Authenticator: Sendable {
     }
 
     /// The account a user token names and when the token expires.
-    /// - Throws: 401 when it does not check out.
+    /// - Throws: 401 when it does not check out, or was issued before its account's sign-out
+    ///   everywhere (``AssentApp/signOutEverywhere(_:)``).
     func verifiedToken(_ token: String) async throws -> VerifiedToken {
+        let verified = try await checkedToken(token)
+        if try await app.isUserTokenEnded(account: verified.account, issuedAt: verified.issuedAt.map(Instant.init(microseconds:))) {
+            throw APIError.unauthorized(
+                "the token was issued before the account signed out everywhere: sign in again for a new one")
+        }
+        return verified
+    }
+
+    private func checkedToken(_ token: String) async throws -> VerifiedToken {
         // A token's signature and claims never change: once verified, only its validity period
-        // is checked again (against the clock, on every request).
+        // is checked again (against the clock, on every request), and whether it was ended.
         if let verified = verifiedTokens.get(token) {
             try verified.checkValid(at: clock.now())
             return verified
@@ -158,7 +169,12 @@ final class Authenticator: Sendable {
             guard let value = Self.microseconds(nbf.value) else { throw APIError.unauthorized("the token's nbf is out of range") }
             notBefore = value
         }
-        let verified = VerifiedToken(account: claims.sub.value, expiry: expiry, notBefore: notBefore)
+        var issuedAt: Int64?
+        if let iat = claims.iat {
+            guard let value = Self.microseconds(iat.value) else { throw APIError.unauthorized("the token's iat is out of range") }
+            issuedAt = value
+        }
+        let verified = VerifiedToken(account: claims.sub.value, expiry: expiry, notBefore: notBefore, issuedAt: issuedAt)
         try verified.checkValid(at: clock.now())
         if let issuer = configuration.issuer, claims.iss?.value != issuer {
             throw APIError.unauthorized("the token's issuer is not accepted")
@@ -178,7 +194,12 @@ final class Authenticator: Sendable {
         guard case .string(let subject) = unverified.payload[configuration.subjectClaim], !subject.isEmpty else {
             throw APIError.unauthorized("the token has no \(configuration.subjectClaim) claim naming the account")
         }
-        return VerifiedToken(account: subject, expiry: verified.expiry, notBefore: verified.notBefore)
+        var issuedAt: Int64?
+        if unverified.payload["iat"] != nil {
+            guard let iat = unverified.instant("iat") else { throw APIError.unauthorized("the token's iat is out of range") }
+            issuedAt = iat
+        }
+        return VerifiedToken(account: subject, expiry: verified.expiry, notBefore: verified.notBefore, issuedAt: issuedAt)
     }
 
     /// A claim's instant in microseconds since the epoch, or nil when it is not a finite instant
@@ -228,6 +249,9 @@ struct VerifiedToken: Sendable {
     var expiry: Int64
     /// `nbf`, in microseconds since the epoch, when the token has one.
     var notBefore: Int64?
+    /// `iat`, in microseconds since the epoch, when the token has one: a sign-out everywhere ends
+    /// the tokens issued until then.
+    var issuedAt: Int64? = nil
 
     /// - Throws: 401 when `now` is outside `[nbf, exp)`.
     func checkValid(at now: Instant) throws {
@@ -246,8 +270,8 @@ extension Authenticator {
 public enum UserTokens {
     /// An HS256 JWT for `account` that expires at `expiry`.
     public static func signHS256(
-        account: AccountID, secret: String, expiry: Instant, notBefore: Instant? = nil, issuer: String? = nil,
-        audience: String? = nil
+        account: AccountID, secret: String, expiry: Instant, notBefore: Instant? = nil, issuedAt: Instant? = nil,
+        issuer: String? = nil, audience: String? = nil
     ) async throws -> String {
         try checkSecret(secret)
         let keys = JWTKeyCollection()
@@ -256,6 +280,7 @@ public enum UserTokens {
             sub: SubjectClaim(value: account),
             exp: ExpirationClaim(value: Date(timeIntervalSince1970: Double(expiry.microseconds / 1_000_000))),
             nbf: notBefore.map { NotBeforeClaim(value: Date(timeIntervalSince1970: Double($0.microseconds / 1_000_000))) },
+            iat: issuedAt.map { IssuedAtClaim(value: Date(timeIntervalSince1970: Double($0.microseconds / 1_000_000))) },
             iss: issuer.map { IssuerClaim(value: $0) }, aud: audience.map { AudienceClaim(value: [$0]) })
         return try await keys.sign(claims)
     }

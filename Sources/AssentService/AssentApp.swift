@@ -34,6 +34,11 @@ public final class AssentApp: Sendable {
     /// (``endAccountSessions(_:lifetime:)``).
     public static let pageSessionLifetime: Duration = .seconds(12 * 3_600)
 
+    /// How long a sign-out everywhere refuses the user tokens issued before it
+    /// (``signOutEverywhere(_:)``): longer than an identity provider's tokens live (minutes to
+    /// hours; `serve --demo`'s, 30 days). A token valid for longer outlives it.
+    public static let userTokenEndingLifetime: Duration = .seconds(30 * 86_400)
+
     public init(store: any Store, clock: Clock = .system, otherWritersPoll: Duration = .seconds(1)) {
         self.store = store
         self.clock = clock
@@ -437,11 +442,32 @@ public final class AssentApp: Sendable {
     /// - Throws: `unknown_account` (nothing is kept for an account that does not exist).
     @discardableResult
     public func endAccountSessions(_ account: AccountID, lifetime: Duration) async throws -> Instant {
+        try await endAccount(account, lifetime: lifetime, tokens: false)
+    }
+
+    /// Signs `account` out everywhere (`DELETE /v1/me/sessions`, the product's
+    /// `DELETE /v1/accounts/{account}/sessions`, the pages' button): every page session opened
+    /// until now ends (``endAccountSessions(_:lifetime:)``), and so does every user token issued
+    /// until now (by its `iat`; a token without one cannot show it is newer) — on every server as
+    /// a sign-out does, for ``userTokenEndingLifetime``. A copy of a token taken by someone else
+    /// neither calls the API nor opens a new page session; the user signs in again for a new one.
+    /// A deletion does not end tokens: a deleted account's token goes on being answered
+    /// `account_deleted` and reading its export.
+    /// - Returns: the instant sessions opened and tokens issued at or before it were ended.
+    /// - Throws: `unknown_account`.
+    @discardableResult
+    public func signOutEverywhere(_ account: AccountID) async throws -> Instant {
+        try await endAccount(account, lifetime: max(Self.pageSessionLifetime, Self.userTokenEndingLifetime), tokens: true)
+    }
+
+    private func endAccount(_ account: AccountID, lifetime: Duration, tokens: Bool) async throws -> Instant {
         _ = try await existingTimeline(of: account)
         let now = clock.now()
         let expiresAt = Instant(microseconds: now.microseconds + lifetime.components.seconds * 1_000_000)
-        try await store.endAccountSessions(account: account, before: now, expiresAt: expiresAt, now: now)
-        await sessionEndings.note(account: account, before: now, expiresAt: expiresAt)
+        let tokensBefore = tokens ? now : nil
+        try await store.endAccountSessions(account: account, before: now, tokensBefore: tokensBefore, expiresAt: expiresAt, now: now)
+        await sessionEndings.note(
+            EndedAccountSessions(account: account, before: now, tokensBefore: tokensBefore, expiresAt: expiresAt, endedAt: 0))
         return now
     }
 
@@ -452,6 +478,13 @@ public final class AssentApp: Sendable {
     /// date when older than a second.
     public func isSessionEnded(digest: String, account: AccountID, openedAt: Instant?) async throws -> Bool {
         try await sessionEndings.isEnded(digest: digest, account: account, openedAt: openedAt, now: clock.now())
+    }
+
+    /// Whether a user token of `account` issued at `issuedAt` (its `iat`; nil when it has none)
+    /// was ended by a sign-out everywhere (``signOutEverywhere(_:)``), from this server's copy of
+    /// the list as ``isSessionEnded(digest:account:openedAt:)`` reads it.
+    public func isUserTokenEnded(account: AccountID, issuedAt: Instant?) async throws -> Bool {
+        try await sessionEndings.isTokenEnded(account: account, issuedAt: issuedAt, now: clock.now())
     }
 
     /// Whether the session whose cookie has this digest was signed out (a console session: no

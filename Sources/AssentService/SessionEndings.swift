@@ -3,7 +3,8 @@ import AssentStore
 
 /// This server's copy of the store's list of ended page sessions (``EndedSessions``): a page
 /// request asks it, not the database, whether its cookie was signed out — by itself, or by an
-/// ending of every session of its account ("sign out everywhere").
+/// ending of every session of its account ("sign out everywhere") — and a user token whether it
+/// was issued before its account's sign-out everywhere.
 ///
 /// A sign-out made here is in the copy at once. Another server's reaches it within
 /// ``maxAge``: a request that finds the copy older than that first reads the sessions ended since
@@ -47,8 +48,9 @@ actor SessionEndings {
     private let store: any EndedSessions
     /// Ended sessions → their cookie's expiry (µs).
     private var ended: [Key: Int64] = [:]
-    /// Accounts whose sessions opened at or before `before` were ended (µs), until `expiresAt`.
-    private var endedAccounts: [AccountID: (before: Int64, expiresAt: Int64)] = [:]
+    /// Accounts whose sessions opened at or before `before` were ended (µs), and their tokens
+    /// issued at or before `tokensBefore` when set, until `expiresAt`.
+    private var endedAccounts: [AccountID: (before: Int64, tokensBefore: Int64?, expiresAt: Int64)] = [:]
     /// The newest `endedAt` of an account's ending read from the store, nil before the first read.
     private var newestOfAccounts: Int64?
     /// The newest `endedAt` read from the store, nil before the first read.
@@ -67,12 +69,25 @@ actor SessionEndings {
     /// asks of the cookie alone.
     func isEnded(digest: String, account: AccountID?, openedAt: Instant?, now: Instant) async throws -> Bool {
         guard let key = Key(digest) else { return false }
-        if refreshedAt.map({ now.microseconds >= $0 && now.microseconds - $0 < Self.maxAge }) != true {
-            try await refresh(now: now)
-        }
+        try await refreshIfStale(now: now)
         if ended[key] != nil { return true }
         guard let account, let ending = endedAccounts[account] else { return false }
         return openedAt.map { $0.microseconds <= ending.before } ?? true
+    }
+
+    /// Whether a user token of `account` issued at `issuedAt` (nil: a token without `iat`, which
+    /// cannot show it came after) was ended, here or on any server of the database (within
+    /// ``maxAge``).
+    func isTokenEnded(account: AccountID, issuedAt: Instant?, now: Instant) async throws -> Bool {
+        try await refreshIfStale(now: now)
+        guard let tokensBefore = endedAccounts[account]?.tokensBefore else { return false }
+        return issuedAt.map { $0.microseconds <= tokensBefore } ?? true
+    }
+
+    private func refreshIfStale(now: Instant) async throws {
+        if refreshedAt.map({ now.microseconds >= $0 && now.microseconds - $0 < Self.maxAge }) != true {
+            try await refresh(now: now)
+        }
     }
 
     /// A sign-out made by this server: in the copy at once.
@@ -80,15 +95,14 @@ actor SessionEndings {
         if let key = Key(digest) { ended[key] = expiresAt.microseconds }
     }
 
-    /// An ending of every session of `account` made by this server: in the copy at once.
-    func note(account: AccountID, before: Instant, expiresAt: Instant) {
-        note(EndedAccountSessions(account: account, before: before, expiresAt: expiresAt, endedAt: 0))
-    }
-
-    private func note(_ ending: EndedAccountSessions) {
+    /// An ending of every session of an account (made by this server: in the copy at once; or
+    /// read from the store): each instant moves forward, never back.
+    func note(_ ending: EndedAccountSessions) {
         let held = endedAccounts[ending.account]
+        let tokensBefore = [held?.tokensBefore, ending.tokensBefore?.microseconds].compactMap { $0 }.max()
         endedAccounts[ending.account] = (
-            max(held?.before ?? .min, ending.before.microseconds), max(held?.expiresAt ?? .min, ending.expiresAt.microseconds)
+            max(held?.before ?? .min, ending.before.microseconds), tokensBefore,
+            max(held?.expiresAt ?? .min, ending.expiresAt.microseconds)
         )
     }
 

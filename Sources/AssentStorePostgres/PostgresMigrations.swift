@@ -378,5 +378,13 @@ enum PostgresMigrations {
                 );
                 CREATE INDEX ended_account_sessions_by_end ON ended_account_sessions (ended_at);
                 """),
+        Migration(
+            version: 14, name: "user tokens ended with every session of an account",
+            sql: """
+                -- A sign-out everywhere also ends the account's user tokens issued at or before
+                -- tokens_before (NULL: none ended; a deletion ends page sessions only). Servers of
+                -- version 13, still running in a rolling upgrade, write endings without it.
+                ALTER TABLE ended_account_sessions ADD COLUMN tokens_before bigint;
+                """),
     ]
 }

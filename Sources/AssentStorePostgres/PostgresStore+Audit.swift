@@ -251,24 +251,32 @@ extension PostgresStore {
         }
     }
 
-    public func endAccountSessions(account: AccountID, before: Instant, expiresAt: Instant, now: Instant) async throws {
+    public func endAccountSessions(account: AccountID, before: Instant, tokensBefore: Instant?, expiresAt: Instant, now: Instant)
+        async throws
+    {
+        // greatest() ignores a NULL: the tokens' instant keeps the one that is set.
         _ = try await rows(
             """
             WITH forgotten AS (DELETE FROM ended_account_sessions WHERE expires_at <= \(now.microseconds) AND account <> \(account))
-            INSERT INTO ended_account_sessions AS e (account, ended_before, expires_at)
-            VALUES (\(account), \(before.microseconds), \(expiresAt.microseconds))
+            INSERT INTO ended_account_sessions AS e (account, ended_before, tokens_before, expires_at)
+            VALUES (\(account), \(before.microseconds), \(tokensBefore?.microseconds), \(expiresAt.microseconds))
             ON CONFLICT (account) DO UPDATE SET ended_before = greatest(e.ended_before, excluded.ended_before),
+                tokens_before = greatest(e.tokens_before, excluded.tokens_before),
                 expires_at = greatest(e.expires_at, excluded.expires_at), ended_at = excluded.ended_at
             """)
     }
 
     public func endedAccountSessions(since: Int64?) async throws -> [EndedAccountSessions] {
         try await rows(
-            "SELECT account, ended_before, expires_at, ended_at FROM ended_account_sessions WHERE ended_at >= \(since ?? Int64.min)"
+            """
+            SELECT account, ended_before, tokens_before, expires_at, ended_at FROM ended_account_sessions
+            WHERE ended_at >= \(since ?? Int64.min)
+            """
         ).map {
-            let (account, before, expiresAt, endedAt) = try $0.decode((String, Int64, Int64, Int64).self)
+            let (account, before, tokensBefore, expiresAt, endedAt) = try $0.decode((String, Int64, Int64?, Int64, Int64).self)
             return EndedAccountSessions(
-                account: account, before: Instant(microseconds: before), expiresAt: Instant(microseconds: expiresAt), endedAt: endedAt)
+                account: account, before: Instant(microseconds: before), tokensBefore: tokensBefore.map(Instant.init(microseconds:)),
+                expiresAt: Instant(microseconds: expiresAt), endedAt: endedAt)
         }
     }
 

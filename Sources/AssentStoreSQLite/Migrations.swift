@@ -266,6 +266,11 @@ enum Migrations {
                     CREATE INDEX ended_account_sessions_by_end ON ended_account_sessions (ended_at);
                     """)
         }
+        migrator.registerMigration("v12: user tokens ended with every session of an account") { db in
+            // A sign-out everywhere also ends the account's user tokens issued at or before
+            // tokens_before (NULL: none ended; a deletion ends page sessions only).
+            try db.execute(sql: "ALTER TABLE ended_account_sessions ADD COLUMN tokens_before INTEGER")
+        }
         return migrator
     }
 

@@ -132,27 +132,38 @@ extension SQLiteStore {
         }
     }
 
-    public func endAccountSessions(account: AccountID, before: Instant, expiresAt: Instant, now: Instant) async throws {
+    public func endAccountSessions(account: AccountID, before: Instant, tokensBefore: Instant?, expiresAt: Instant, now: Instant)
+        async throws
+    {
         try await writing { db in
             try db.execute(sql: "DELETE FROM ended_account_sessions WHERE expires_at <= ?", arguments: [now.microseconds])
+            // SQLite's max() of a NULL is NULL: the tokens' instant keeps the one that is set.
             try db.execute(
                 sql: """
-                    INSERT INTO ended_account_sessions (account, ended_before, expires_at, ended_at) VALUES (?, ?, ?, ?)
+                    INSERT INTO ended_account_sessions (account, ended_before, tokens_before, expires_at, ended_at)
+                    VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (account) DO UPDATE SET ended_before = max(ended_before, excluded.ended_before),
+                        tokens_before = max(coalesce(tokens_before, excluded.tokens_before),
+                            coalesce(excluded.tokens_before, tokens_before)),
                         expires_at = max(expires_at, excluded.expires_at), ended_at = excluded.ended_at
                     """,
-                arguments: [account, before.microseconds, expiresAt.microseconds, now.microseconds])
+                arguments: [account, before.microseconds, tokensBefore?.microseconds, expiresAt.microseconds, now.microseconds])
         }
     }
 
     public func endedAccountSessions(since: Int64?) async throws -> [EndedAccountSessions] {
         try await reading { db in
             try Row.fetchAll(
-                db, sql: "SELECT account, ended_before, expires_at, ended_at FROM ended_account_sessions WHERE ended_at >= ?",
+                db,
+                sql: """
+                    SELECT account, ended_before, tokens_before, expires_at, ended_at FROM ended_account_sessions
+                    WHERE ended_at >= ?
+                    """,
                 arguments: [since ?? Int64.min]
             ).map {
                 EndedAccountSessions(
-                    account: $0[0], before: Instant(microseconds: $0[1]), expiresAt: Instant(microseconds: $0[2]), endedAt: $0[3])
+                    account: $0[0], before: Instant(microseconds: $0[1]), tokensBefore: ($0[2] as Int64?).map(Instant.init(microseconds:)),
+                    expiresAt: Instant(microseconds: $0[3]), endedAt: $0[4])
             }
         }
     }

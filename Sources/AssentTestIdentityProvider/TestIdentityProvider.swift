@@ -157,7 +157,7 @@ public final class TestIdentityProvider: Sendable {
         payload["sub"] = .string(subject)
         payload["aud"] = .string(audience)
         payload["exp"] = .number(expires)
-        payload["iat"] = .number(expires - 3_600)
+        payload["iat"] = claims["iat"] ?? .number(expires - 3_600)
         if let notBefore { payload["nbf"] = .number(notBefore) }
         // A `kid` the collection lacks signs with its one key all the same: a token signed by a
         // real key that names one the JWKS does not hold.

@@ -193,7 +193,7 @@ enum DemoSetup {
         var token = "(set ASSENT_JWT_HS256_SECRET to sign demo user tokens)"
         if let secret = configuration.userTokens.hs256Secret {
             token = try await UserTokens.signHS256(
-                account: user, secret: secret, expiry: Instant(microseconds: now.microseconds + 30 * 86_400_000_000),
+                account: user, secret: secret, expiry: Instant(microseconds: now.microseconds + 30 * 86_400_000_000), issuedAt: now,
                 issuer: configuration.userTokens.issuer, audience: configuration.userTokens.audience)
         }
         return Tour(keys: keys, user: user, userToken: token, generated: generated)

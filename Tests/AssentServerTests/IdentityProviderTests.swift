@@ -187,6 +187,28 @@ struct IdentityProviderTests {
         }
     }
 
+    @Test("a provider's token issued before a sign-out everywhere is refused by its iat; one issued after is accepted")
+    func signedOutEverywhere() async throws {
+        try await withTestIdentityProvider { provider in
+            let fixture = try await Self.fixture(provider)
+            // The test provider issues its tokens an hour before they expire.
+            let issuedNow = Self.seconds(fixture.clock.now) + 3_600
+            try await fixture.test { client async throws in
+                let before = try await provider.mint(subject: "a1", audience: Self.audience, expires: issuedNow)
+                #expect(try await client.call(.get, "/v1/me/prompt", bearer: before).status == 200)
+                fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1_000_000))
+                #expect(try await client.call(.delete, "/v1/me/sessions", bearer: before).status == 200)
+                let refused = try await client.call(.get, "/v1/me/prompt", bearer: before)
+                #expect(refused.status == 401 && refused.text.contains("signed out everywhere"), "\(refused.text)")
+                let after = try await provider.mint(subject: "a1", audience: Self.audience, expires: issuedNow + 2)
+                #expect(try await client.call(.get, "/v1/me/prompt", bearer: after).status == 200)
+                let badIat = try await provider.mint(
+                    subject: "a2", audience: Self.audience, expires: issuedNow, claims: ["iat": .string("yesterday")])
+                #expect(try await client.call(.get, "/v1/me/prompt", bearer: badIat).status == 401)
+            }
+        }
+    }
+
     @Test("the account may live in another claim (ASSENT_JWT_SUBJECT_CLAIM)")
     func subjectClaim() async throws {
         try await withTestIdentityProvider { provider in

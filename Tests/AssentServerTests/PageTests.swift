@@ -529,10 +529,15 @@ struct PageTests {
                 }
             }
             #expect(try await stranger.get(client, "/settings").status == 200, "another account's session goes on")
-            // A session opened afterwards, with the same token, opens the pages.
-            fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1))
+            // The token the sessions were opened with is ended too; a session opened afterwards
+            // with a token issued afterwards opens the pages.
+            var stale = PageBrowser()
+            _ = try await stale.get(client, "/signin?token=\(token)")
+            #expect(try await stale.get(client, "/settings").status == 401)
+            fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1_000_000))
+            let renewed = try await fixture.token("a1", expiresIn: 3_600, issuedAt: fixture.clock.now)
             var again = PageBrowser()
-            _ = try await again.get(client, "/signin?token=\(token)")
+            _ = try await again.get(client, "/signin?token=\(renewed)")
             #expect(try await again.get(client, "/settings").status == 200)
             #expect(try await phone.get(client, "/settings").status == 401)
         }

@@ -246,7 +246,7 @@ struct UserRouteTests {
         let token = try await fixture.token("a1", expiresIn: 3_600)
         let nobody = try await fixture.token("nobody", expiresIn: 3_600)
         try await fixture.test { client async throws in
-            func signedIn() async throws -> PageBrowser {
+            func signedIn(with token: String) async throws -> PageBrowser {
                 fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1_000_000))
                 var browser = PageBrowser()
                 _ = try await browser.get(client, "/signin?token=\(token)")
@@ -256,14 +256,17 @@ struct UserRouteTests {
                 var browser = browser
                 return try await browser.get(client, "/settings").status == 200
             }
-            let first = try await signedIn()
+            let first = try await signedIn(with: token)
             #expect(try await opens(first))
             let mine = try await client.call(.delete, "/v1/me/sessions", bearer: token)
             #expect(mine.status == 200, "\(mine.text)")
             #expect(mine["account"] == .string("a1"))
             #expect(mine["endedBefore"] == .string(fixture.clock.now.rfc3339))
             #expect(try await opens(first) == false)
-            let second = try await signedIn()
+            // The token issued before the ending signs in no more; a new one does.
+            #expect(try await opens(try await signedIn(with: token)) == false)
+            let second = try await signedIn(
+                with: try await fixture.token("a1", issuedAt: Instant(microseconds: fixture.clock.now.microseconds + 1_000_000)))
             #expect(try await opens(second))
             for name in ["audit", "runs-write", "changes"] {
                 let refused = try await client.call(.delete, "/v1/accounts/a1/sessions", bearer: fixture.keys[name])
@@ -275,10 +278,61 @@ struct UserRouteTests {
             #expect(try await opens(second) == false)
             #expect(try await client.call(.delete, "/v1/accounts/nobody/sessions", bearer: fixture.keys["admin"]).status == 404)
             #expect(try await client.call(.delete, "/v1/me/sessions", bearer: nobody).status == 404)
-            #expect(try await client.call(.delete, "/v1/me/sessions", bearer: token, body: #"{"all":true}"#).status == 400)
+            let fresh = try await fixture.token("a1", issuedAt: Instant(microseconds: fixture.clock.now.microseconds + 1_000_000))
+            #expect(try await client.call(.delete, "/v1/me/sessions", bearer: fresh, body: #"{"all":true}"#).status == 400)
             #expect(try await client.call(.delete, "/v1/me/sessions").status == 401)
         }
         #expect(try await fixture.store.endedAccountSessions(since: nil).map(\.account) == ["a1"])
+    }
+
+    @Test(
+        "a sign-out everywhere ends the account's user tokens issued until then — on the API and the sign-in page — and not those issued after, another account's, or a deletion's",
+        arguments: FixtureBackend.all)
+    func signOutEverywhereEndsTokens(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend) { $0.secureCookies = false }
+        @Sendable func later(_ seconds: Int64) -> Instant { Instant(microseconds: fixture.clock.now.microseconds + seconds * 1_000_000) }
+        let stolen = try await fixture.token("a1", issuedAt: fixture.clock.now)
+        let withoutIat = try await fixture.token("a1")
+        let other = try await fixture.token("a2", issuedAt: fixture.clock.now)
+        try await fixture.test { client async throws in
+            func status(_ token: String) async throws -> Int { try await client.call(.get, "/v1/me/prompt", bearer: token).status }
+            for token in [stolen, withoutIat, other] { #expect(try await status(token) == 200) }
+            fixture.clock.set(later(1))
+            let ended = try await client.call(.delete, "/v1/me/sessions", bearer: stolen)
+            #expect(ended.status == 200, "\(ended.text)")
+            // Every route, the sign-out's own token included; and the sign-in page opens no session with it.
+            for token in [stolen, withoutIat] {
+                let refused = try await client.call(.get, "/v1/me/prompt", bearer: token)
+                #expect(refused.status == 401)
+                #expect(refused.code == "unauthorized")
+                #expect(refused.text.contains("signed out everywhere"), "\(refused.text)")
+                #expect(try await client.call(.get, "/v1/me/export", bearer: token).status == 401)
+                #expect(try await client.call(.post, "/v1/me/defer", bearer: token).status == 401)
+                var browser = PageBrowser()
+                _ = try await browser.get(client, "/signin?token=\(token)")
+                #expect(browser.cookie == nil)
+                #expect(try await browser.get(client, "/settings").status == 401)
+            }
+            #expect(try await status(other) == 200, "another account's token goes on")
+            fixture.clock.set(later(1))
+            let renewed = try await fixture.token("a1", issuedAt: fixture.clock.now)
+            #expect(try await status(renewed) == 200, "a token issued after the ending")
+            var browser = PageBrowser()
+            _ = try await browser.get(client, "/signin?token=\(renewed)")
+            #expect(try await browser.get(client, "/settings").status == 200)
+            // The product's sign-out ends the renewed token too, and a token issued at the very
+            // instant of an ending (its iat whole seconds) is ended with it.
+            fixture.clock.set(later(5))
+            #expect(try await client.call(.delete, "/v1/accounts/a1/sessions", bearer: fixture.keys["events"]).status == 200)
+            #expect(try await status(renewed) == 401)
+            #expect(try await status(try await fixture.token("a1", issuedAt: fixture.clock.now)) == 401)
+            let last = try await fixture.token("a1", issuedAt: later(1))
+            #expect(try await status(last) == 200)
+            // A deletion does not end tokens: the account's token is told it is deleted.
+            #expect(try await client.call(.delete, "/v1/me", bearer: last).status == 200)
+            let deleted = try await client.call(.get, "/v1/me/prompt", bearer: last)
+            #expect(deleted.status == 409 && deleted.code == "account_deleted", "\(deleted.text)")
+        }
     }
 
     @Test("deleting a conversation marks it excluded; deleting twice is refused", arguments: FixtureBackend.all)

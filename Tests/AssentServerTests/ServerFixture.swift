@@ -116,11 +116,11 @@ struct ServerFixture: Sendable {
     /// A token for `account` signed with the configured secret, valid for a day from the clock.
     func token(
         _ account: String, expiresIn seconds: Int64 = 86_400, secret: String = ServerFixture.secret,
-        audience: String? = ServerFixture.audience, notBefore: Instant? = nil
+        audience: String? = ServerFixture.audience, notBefore: Instant? = nil, issuedAt: Instant? = nil
     ) async throws -> String {
         try await UserTokens.signHS256(
             account: account, secret: secret, expiry: Instant(microseconds: clock.now.microseconds + seconds * 1_000_000),
-            notBefore: notBefore, audience: audience)
+            notBefore: notBefore, issuedAt: issuedAt, audience: audience)
     }
 
     func test<Value: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {

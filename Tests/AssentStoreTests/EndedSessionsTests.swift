@@ -74,31 +74,88 @@ struct EndedSessionsTests {
         try await withFreshStore(backend) { opened async throws in
             let store = opened.store
             #expect(try await store.endedAccountSessions(since: nil).isEmpty)
-            try await store.endAccountSessions(account: "a1", before: Self.at(1), expiresAt: Self.at(13), now: Self.at(1))
-            try await store.endAccountSessions(account: "a2", before: Self.at(2), expiresAt: Self.at(14), now: Self.at(2))
+            try await store.endAccountSessions(
+                account: "a1", before: Self.at(1), tokensBefore: nil, expiresAt: Self.at(13), now: Self.at(1))
+            try await store.endAccountSessions(
+                account: "a2", before: Self.at(2), tokensBefore: nil, expiresAt: Self.at(14), now: Self.at(2))
             let second = try await opened.reopen()
             var all = try await second.endedAccountSessions(since: nil)
             #expect(Set(all.map(\.account)) == ["a1", "a2"])
             let a1 = try #require(all.first { $0.account == "a1" })
             #expect(a1.before == Self.at(1) && a1.expiresAt == Self.at(13))
             // Ended again later: both instants move forward, and the ending is read as new.
-            try await second.endAccountSessions(account: "a1", before: Self.at(3), expiresAt: Self.at(15), now: Self.at(3))
+            try await second.endAccountSessions(
+                account: "a1", before: Self.at(3), tokensBefore: nil, expiresAt: Self.at(15), now: Self.at(3))
             let moved = try #require(try await store.endedAccountSessions(since: nil).first { $0.account == "a1" })
             #expect(moved.before == Self.at(3) && moved.expiresAt == Self.at(15))
             #expect(moved.endedAt >= a1.endedAt)
             #expect(try await store.endedAccountSessions(since: moved.endedAt).map(\.account).contains("a1"))
             #expect(try await store.endedAccountSessions(since: moved.endedAt + 1).isEmpty)
             // An earlier instant (a server whose clock is behind) does not move it back.
-            try await store.endAccountSessions(account: "a1", before: Self.at(2), expiresAt: Self.at(14), now: Self.at(2))
+            try await store.endAccountSessions(
+                account: "a1", before: Self.at(2), tokensBefore: nil, expiresAt: Self.at(14), now: Self.at(2))
             let kept = try #require(try await store.endedAccountSessions(since: nil).first { $0.account == "a1" })
             #expect(kept.before == Self.at(3) && kept.expiresAt == Self.at(15))
             // Past a2's expiry a write forgets it; a1 ended again after its own expiry starts over.
-            try await store.endAccountSessions(account: "a1", before: Self.at(16), expiresAt: Self.at(28), now: Self.at(16))
+            try await store.endAccountSessions(
+                account: "a1", before: Self.at(16), tokensBefore: nil, expiresAt: Self.at(28), now: Self.at(16))
             all = try await store.endedAccountSessions(since: nil)
             #expect(all.map(\.account) == ["a1"])
             #expect(all.first?.before == Self.at(16) && all.first?.expiresAt == Self.at(28))
             try await second.close()
         }
+    }
+
+    @Test(
+        "an account's tokens ended: kept for every store, moved forward and never back, left as they were by an ending of its page sessions only",
+        arguments: Backend.all)
+    func accountTokensEnded(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened async throws in
+            let store = opened.store
+            func a1(_ store: any Store) async throws -> EndedAccountSessions {
+                try #require(try await store.endedAccountSessions(since: nil).first { $0.account == "a1" })
+            }
+            // A deletion's ending: page sessions only.
+            try await store.endAccountSessions(
+                account: "a1", before: Self.at(1), tokensBefore: nil, expiresAt: Self.at(13), now: Self.at(1))
+            #expect(try await a1(store).tokensBefore == nil)
+            // A sign-out everywhere: tokens too, read by a second store.
+            try await store.endAccountSessions(
+                account: "a1", before: Self.at(2), tokensBefore: Self.at(2), expiresAt: Self.at(720), now: Self.at(2))
+            let second = try await opened.reopen()
+            var ending = try await a1(second)
+            #expect(ending.tokensBefore == Self.at(2) && ending.before == Self.at(2) && ending.expiresAt == Self.at(720))
+            // A later deletion moves the page sessions' instant and leaves the tokens' as it was.
+            try await second.endAccountSessions(
+                account: "a1", before: Self.at(5), tokensBefore: nil, expiresAt: Self.at(17), now: Self.at(5))
+            ending = try await a1(store)
+            #expect(ending.before == Self.at(5) && ending.tokensBefore == Self.at(2) && ending.expiresAt == Self.at(720))
+            // An earlier instant (a server whose clock is behind) does not move it back; a later one moves it.
+            try await store.endAccountSessions(
+                account: "a1", before: Self.at(1), tokensBefore: Self.at(1), expiresAt: Self.at(719), now: Self.at(1))
+            #expect(try await a1(store).tokensBefore == Self.at(2))
+            try await store.endAccountSessions(
+                account: "a1", before: Self.at(6), tokensBefore: Self.at(6), expiresAt: Self.at(724), now: Self.at(6))
+            ending = try await a1(second)
+            #expect(ending.before == Self.at(6) && ending.tokensBefore == Self.at(6) && ending.expiresAt == Self.at(724))
+            // Another account's ending without tokens holds none.
+            try await store.endAccountSessions(
+                account: "a2", before: Self.at(7), tokensBefore: nil, expiresAt: Self.at(19), now: Self.at(7))
+            #expect(try await store.endedAccountSessions(since: nil).first { $0.account == "a2" }?.tokensBefore == nil)
+            try await second.close()
+        }
+    }
+
+    /// Two servers on one database holding accounts a1 and a2, on one clock the test moves: the
+    /// second server's store (to close), the clock, the first server's app, the second's.
+    static func twoServers(_ opened: OpenedStore) async throws -> (any Store, HandClock, AssentApp, AssentApp) {
+        try await opened.store.importLines([
+            #"{"type":"account.created","account":"a1","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
+            #"{"type":"account.created","account":"a2","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
+        ])
+        let second = try await opened.reopen()
+        let clock = HandClock()
+        return (second, clock, AssentApp(store: opened.store, clock: clock.clock), AssentApp(store: second, clock: clock.clock))
     }
 
     /// A clock the test moves by hand.
@@ -148,14 +205,7 @@ struct EndedSessionsTests {
         arguments: Backend.all)
     func accountEndingsCopies(backend: Backend) async throws {
         try await withFreshStore(backend) { opened async throws in
-            try await opened.store.importLines([
-                #"{"type":"account.created","account":"a1","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
-                #"{"type":"account.created","account":"a2","plan":"free","at":"2025-07-01T10:00:00Z"}"#,
-            ])
-            let second = try await opened.reopen()
-            let clock = HandClock()
-            let one = AssentApp(store: opened.store, clock: clock.clock)
-            let other = AssentApp(store: second, clock: clock.clock)
+            let (second, clock, one, other) = try await Self.twoServers(opened)
             let digest = String(repeating: "ab", count: 32)
             let opened1 = Self.at(0)
             clock.advance(microseconds: 5_000_000)
@@ -181,6 +231,44 @@ struct EndedSessionsTests {
             // Nothing is kept for an account that does not exist.
             await #expect(throws: AssentError.self) { try await one.endAccountSessions("nobody", lifetime: .seconds(60)) }
             #expect(try await second.endedAccountSessions(since: nil).map(\.account) == ["a1"])
+            try await second.close()
+        }
+    }
+
+    @Test(
+        "a sign-out everywhere ends the account's tokens issued until then, on this server at once and within a second on another; a deletion's ending does not",
+        arguments: Backend.all)
+    func tokenEndingsCopies(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened async throws in
+            let (second, clock, one, other) = try await Self.twoServers(opened)
+            let issued = Self.at(0)
+            clock.advance(microseconds: 5_000_000)
+            #expect(try await other.isUserTokenEnded(account: "a1", issuedAt: issued) == false)  // its copy read now
+            // Ending the page sessions alone (what a deletion does) ends no token.
+            try await one.endAccountSessions("a1", lifetime: AssentApp.pageSessionLifetime)
+            #expect(try await one.isUserTokenEnded(account: "a1", issuedAt: issued) == false)
+            #expect(try await one.isUserTokenEnded(account: "a1", issuedAt: nil) == false)
+            clock.advance(microseconds: 1_000_000)
+            #expect(try await other.isUserTokenEnded(account: "a1", issuedAt: issued) == false)  // its copy read now
+            let before = try await one.signOutEverywhere("a1")
+            #expect(try await one.isUserTokenEnded(account: "a1", issuedAt: issued), "at once here")
+            #expect(try await one.isUserTokenEnded(account: "a1", issuedAt: before), "issued at the instant: ended")
+            #expect(try await one.isUserTokenEnded(account: "a1", issuedAt: nil), "a token without iat")
+            let after = Instant(microseconds: before.microseconds + 1)
+            #expect(try await one.isUserTokenEnded(account: "a1", issuedAt: after) == false, "issued after: not ended")
+            #expect(try await one.isUserTokenEnded(account: "a2", issuedAt: issued) == false, "another account")
+            #expect(try await one.isSessionEnded(digest: String(repeating: "ab", count: 32), account: "a1", openedAt: before))
+            #expect(try await other.isUserTokenEnded(account: "a1", issuedAt: issued) == false, "its copy is fresh")
+            clock.advance(microseconds: 1_000_000)
+            #expect(try await other.isUserTokenEnded(account: "a1", issuedAt: issued), "within a second there")
+            // Kept longer than a page session: a server started a day later still refuses it; past 30 days, dropped.
+            clock.advance(microseconds: 24 * 3_600_000_000)
+            let third = AssentApp(store: second, clock: clock.clock)
+            #expect(try await third.isUserTokenEnded(account: "a1", issuedAt: issued))
+            #expect(try await third.isSessionEnded(digest: String(repeating: "ab", count: 32), account: "a1", openedAt: issued))
+            clock.advance(microseconds: 30 * 86_400_000_000)
+            #expect(try await third.isUserTokenEnded(account: "a1", issuedAt: issued) == false)
+            await #expect(throws: AssentError.self) { try await one.signOutEverywhere("nobody") }
             try await second.close()
         }
     }

@@ -63,13 +63,13 @@ extension Pages {
                 let session = try await session(request)
                 _ = try await form(request, session: session)
                 try await api.throttle(session.account)
-                try await api.app.endAccountSessions(session.account, lifetime: AssentApp.pageSessionLifetime)
+                try await api.app.signOutEverywhere(session.account)
                 var response = page(
                     "message",
                     [
                         "title": "Signed out everywhere", "heading": "You are signed out everywhere",
                         "message":
-                            "Every session of these pages opened until now has ended, on every device. Sign in again from the product.",
+                            "Every session of these pages opened until now has ended, on every device, and so has every sign-in token issued until now. Sign in again from the product.",
                     ], session: nil)
                 response.setCookie(sessions.signedOut)
                 return response
