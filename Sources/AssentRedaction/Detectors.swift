@@ -685,6 +685,8 @@ struct Detectors {
         // Icelandic.
         "โทร", "เบอร์", "تلفن", "موبایل", "شماره", "ফোন", "মোবাইল", "தொலைபேசி", "கைபேசி", "ტელ", "მობილური", "հեռախոս", "Հեռախոս",
         "հեռ.", "Հեռ.", "telefonas", "mob.", "tālrunis", "tālr.", "mobiil", "številka", "gsm", "nömrə", "sími", "símanúmer",
+        // Catalan.
+        "telèfon", "mòbil",
     ]
 
     /// Phone numbers of every country: international (`+49 (0)30 1234 5678`, `0049 …`), national

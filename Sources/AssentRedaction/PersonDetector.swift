@@ -36,17 +36,18 @@ extension Detectors {
         "joão", "gonçalo", "inês", "mariana", "thiago", "gustavo", "leonardo", "letícia", "conceição", "antónio", "sebastião",
         "łukasz", "paweł", "małgorzata", "søren", "øystein", "åsa", "mikko", "aino", "zoë",
     ]
-    /// Lower-case words between a given name and a family name: "van", "de la", "da", "von".
+    /// Lower-case words between a given name and a family name: "van", "de la", "da", "von", Malay
+    /// "bin"/"binti" before the father's name, Filipino "dela Cruz".
     static let particles: Set<String> = [
         "de", "van", "von", "da", "di", "del", "della", "der", "den", "dos", "das", "du", "la", "le", "ter", "ten", "zu",
-        "bin", "al", "el", "y", "e",
+        "bin", "binti", "al", "el", "y", "e", "dela", "delos",
     ]
 
     static let titles: Set<String> = [
         "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "mx", "herr", "frau", "dra", "sr", "sra", "srta", "sig",
         "sig.ra", "dott", "dott.ssa", "avv", "ing", "mme", "mlle", "pan", "pani", "dhr", "mevr", "don", "doña", "dña", "univ.prof",
         // Indonesian and Malay ("Pak Joko", "Ibu Sri Wahyuni"), Turkish ("Bayan Elif Şahin").
-        "bapak", "pak", "ibu", "sdr", "sdri", "bayan",
+        "bapak", "pak", "ibu", "sdr", "sdri", "bayan", "encik", "puan", "cik",
     ]
     /// Degrees and suffixes written after a name: "Annette Röhrdanz B.Sc.", "Carl Jones Jr.".
     static let nameSuffixes: [StaticString] = [
@@ -107,6 +108,10 @@ extension Detectors {
         "jina langu ni ", "mpendwa ", "ndugu ", "orúkọ mi ni ", "oruko mi ni ", "orukọ mi ni ", "ọ̀wọ́n ", "Ọ̀wọ́n ", "sunana ",
         "sunan ", "zuwa ga ", "aha m bụ ", "aha m bu ", "ezigbo ", "othandekayo ", "mnumzana ", "nkosikazi ", "mening ismim ",
         "ismim ", "hurmatli ", "me din de ", "me din ne ", "me nua ",
+        // Serbian in Cyrillic letters, Kazakh, Albanian, Catalan, Malay ("Encik", "Puan" are titles).
+        "поштовани ", "Поштовани ", "поштована ", "Поштована ", "срдачан поздрав,\n", "Срдачан поздрав,\n", "менің атым ",
+        "Менің атым ", "құрметті ", "Құрметті ", "unë quhem ", "quhem ", "emri im është ", "i nderuar ", "e nderuar ",
+        "me respekt,\n", "emri: ", "em dic ", "el meu nom és ", "benvolgut ", "benvolguda ", "salutacions cordials,\n",
     ]
     /// The introducers by the byte before their last one (the end of their last word, lower
     /// case): a capitalised word is compared only with those that can end just before it.
@@ -258,7 +263,7 @@ extension Detectors {
         "apellido", "apellidos", "nom", "prenom", "prénom", "vorname", "nachname", "nome", "cognome", "naam", "achternaam",
         "voornaam", "sobrenome", "imię", "nazwisko", "jméno", "příjmení", "namn", "navn", "nimi", "soyad", "nama", "nume",
         "prezime", "имя", "фамилия", "прізвище", "όνομα", "επώνυμο", "jina", "oruko", "orúkọ", "suna", "aha", "igama", "ism",
-        "ismi", "familiya", "vardas", "pavardė", "vārds", "uzvārds", "név", "nafn",
+        "ismi", "familiya", "vardas", "pavardė", "vārds", "uzvārds", "név", "nafn", "emri", "mbiemri", "име", "презиме", "аты",
     ]
 
     /// Whether the word at `i` is the value of a field that holds a name: `"name": "…"`,
@@ -311,7 +316,20 @@ extension Detectors {
             if text[k] == UInt8(ascii: " "), let nameEnd = capitalisedWord(at: k + 1) {
                 var end = nameEnd
                 for _ in 0..<2 {
-                    guard text[end] == UInt8(ascii: " "), let lastEnd = capitalisedWord(at: end + 1) else { break }
+                    guard text[end] == UInt8(ascii: " ") else { break }
+                    // Particles before a family name: "Encik Razak bin Hamid", "Dr. Pippa van Dooren";
+                    // not the one-letter ones, which are "and" too ("Dott. Dina Ciani e Sig. …").
+                    var start = end + 1
+                    var particles = 0
+                    while particles < 2, Bytes.isLower(text[start]) {
+                        let particleEnd = text.runEnd(from: start, Bytes.isAlpha)
+                        guard text[particleEnd] == UInt8(ascii: " "), (2...5).contains(particleEnd - start),
+                            Self.particleKeys.contains(PackedWord(text.bytes, start, particleEnd))
+                        else { break }
+                        start = particleEnd + 1
+                        particles += 1
+                    }
+                    guard let lastEnd = capitalisedWord(at: start) else { break }
                     end = lastEnd
                 }
                 add(extendedStart(i), extendedEnd(end), .person)
@@ -409,11 +427,13 @@ extension Detectors {
     /// Endings only family names have, with the fewest bytes a name with each has: Icelandic and
     /// Swedish patronymics (Jónsson, Guðmundsdóttir; not "Lesson"), Armenian (-յան), Lithuanian
     /// (-ienė, -aitė, -ytė, -auskas, -evičius), the Slavic ones in Cyrillic (-ов, -ова, -ев, -ски,
-    /// -ска, -ский, -енко, -ович), Azerbaijani (-yev, -zadə, -bəyli) and Georgian in Latin letters
-    /// (-shvili, -dze).
+    /// -ска, -ский, -енко, -ович), Serbian and Croatian (-ић, -ić), Kazakh patronymics (-ұлы,
+    /// -қызы), Azerbaijani (-yev, -zadə, -bəyli) and Georgian in Latin letters (-shvili, -dze).
     static let familyEndings: [(ending: [UInt8], minBytes: Int)] = [
         ("sson", 6), ("dóttir", 8), ("յան", 10), ("յանց", 12), ("ienė", 7), ("aitė", 7), ("ytė", 6), ("iūtė", 8), ("auskas", 8),
-        ("auskienė", 10), ("evičius", 9), ("avičius", 9), ("ов", 8), ("ова", 10), ("ев", 8), ("ева", 10), ("ёв", 8), ("ёва", 10),
+        ("auskienė", 10), ("evičius", 9), ("avičius", 9), ("ов", 8), ("ова", 10), ("ев", 8), ("ева", 10), ("ёв", 8), ("ёва", 10), ("ић", 8),
+        ("ić", 5),
+        ("ұлы", 10), ("қызы", 12),
         ("ски", 10), ("ска", 10), ("ский", 12), ("ская", 12), ("цкий", 12), ("цкая", 12), ("енко", 12), ("ович", 12),
         ("евич", 12), ("yev", 6), ("yeva", 7), ("zadə", 7), ("bəyli", 8), ("shvili", 8), ("dze", 6), ("ova", 7), ("ov", 6),
     ].map { (Array($0.0.utf8), $0.1) }

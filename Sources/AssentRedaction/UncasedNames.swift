@@ -25,18 +25,25 @@ extension Detectors {
         case thai
         /// Georgian (Mkhedruli).
         case georgian
+        case telugu
+        case kannada
+        case malayalam
+        /// Punjabi's Gurmukhi.
+        case gurmukhi
+        /// Amharic's (and Tigrinya's) Ge'ez syllables.
+        case ethiopic
 
-        /// Its bit in ``Detectors/uncasedScriptOfLead``. Devanagari, Bengali, Gujarati, Odia, Tamil,
-        /// Sinhala and Thai share one: their letters all start with the lead byte E0, which cannot
-        /// tell them apart.
+        /// Its bit in ``Detectors/uncasedScriptOfLead``. The scripts of India and Sri Lanka and
+        /// Thai share one: their letters all start with the lead byte E0, which cannot tell them
+        /// apart; Georgian and Ethiopic another (E1).
         var bit: UInt8 {
             switch self {
             case .han: 1
             case .hangul: 2
             case .arabic: 4
             case .hebrew: 8
-            case .devanagari, .bengali, .tamil, .gujarati, .odia, .sinhala, .thai: 16
-            case .georgian: 32
+            case .devanagari, .bengali, .tamil, .gujarati, .odia, .sinhala, .thai, .telugu, .kannada, .malayalam, .gurmukhi: 16
+            case .georgian, .ethiopic: 32
             }
         }
 
@@ -61,6 +68,15 @@ extension Detectors {
                 return (0x0E01...0x0E2E).contains(v) || (0x0E30...0x0E3A).contains(v) || (0x0E40...0x0E45).contains(v)
                     || (0x0E47...0x0E4E).contains(v)
             case .georgian: return (0x10D0...0x10FA).contains(v)
+            // Letters and signs, not digits.
+            case .telugu: return (0x0C00...0x0C63).contains(v)
+            case .kannada: return (0x0C80...0x0CE3).contains(v) || v == 0x0CF1 || v == 0x0CF2
+            // With the chillu letters written at a word's end ("അനിൽ").
+            case .malayalam: return (0x0D00...0x0D63).contains(v) || (0x0D7A...0x0D7F).contains(v)
+            // With the tippi and addak ("ਸਿੰਘ", "ਗਿੱਲ"); the danda it writes (।) is Devanagari's.
+            case .gurmukhi: return (0x0A01...0x0A5E).contains(v) || (0x0A70...0x0A75).contains(v)
+            // Syllables and their marks, not the word space, comma and full stop (፡ ፣ ።) nor numerals.
+            case .ethiopic: return (0x1200...0x135A).contains(v) || (0x135D...0x135F).contains(v) || (0x1380...0x138F).contains(v)
             }
         }
 
@@ -68,7 +84,7 @@ extension Detectors {
         /// letters a name written without spaces (Han, Hangul) has.
         var maxWords: Int {
             switch self {
-            case .devanagari, .bengali, .gujarati, .odia: 3
+            case .devanagari, .bengali, .gujarati, .odia, .telugu, .kannada, .malayalam, .gurmukhi, .ethiopic: 3
             default: 2
             }
         }
@@ -81,6 +97,12 @@ extension Detectors {
     static let uncasedIntroducers: [(words: [UInt8], script: UncasedScript, needsCopula: Bool)] = introducerList.map {
         (Array($0.0.utf8), $0.1, $0.2)
     }
+    /// Every introducer of ``uncasedIntroducers``, found in one pass (``uncasedNames(scripts:)``).
+    static let uncasedIntroducerAutomaton = KeywordAutomaton(uncasedIntroducers.map { ($0.words, KeywordAutomaton.Kinds(rawValue: 1)) })
+    /// The script and copula of each introducer, by its bytes.
+    static let uncasedIntroducerOf: [[UInt8]: (script: UncasedScript, needsCopula: Bool)] = Dictionary(
+        uncasedIntroducers.map { ($0.words, (script: $0.script, needsCopula: $0.needsCopula)) }, uniquingKeysWith: { first, _ in first })
+
     static let introducerList: [(String, UncasedScript, Bool)] = [
         ("我叫", .han, false), ("名叫", .han, false), ("我的名字是", .han, false), ("我的名字叫", .han, false),
         ("姓名：", .han, false), ("姓名:", .han, false), ("联系人：", .han, false), ("聯繫人：", .han, false),
@@ -114,6 +136,20 @@ extension Detectors {
         ("ჩემი სახელი და გვარია ", .georgian, false), ("სახელი: ", .georgian, false), ("სახელი და გვარი: ", .georgian, false),
         ("ძვირფასო ", .georgian, false), ("ბატონო ", .georgian, false), ("ქალბატონო ", .georgian, false), ("ბატონი ", .georgian, false),
         ("ქალბატონი ", .georgian, false),
+        // Urdu (in Arabic letters), Telugu, Kannada, Malayalam, Punjabi, Amharic: "my name is",
+        // the form's "name:", the letter's "dear", the title before a name. Not Punjabi's "ਸ੍ਰੀ"
+        // alone: its greeting "ਸਤ ਸ੍ਰੀ ਅਕਾਲ" holds it.
+        ("میرا نام ", .arabic, false), ("محترم ", .arabic, false), ("محترمہ ", .arabic, false),
+        ("నా పేరు ", .telugu, false), ("పేరు: ", .telugu, false), ("ప్రియమైన ", .telugu, false), ("ప్రియ ", .telugu, false),
+        ("శ్రీమతి ", .telugu, false), ("శ్రీ ", .telugu, false),
+        ("ನನ್ನ ಹೆಸರು ", .kannada, false), ("ಹೆಸರು: ", .kannada, false), ("ಆತ್ಮೀಯ ", .kannada, false), ("ಪ್ರಿಯ ", .kannada, false),
+        ("ಶ್ರೀಮತಿ ", .kannada, false), ("ಶ್ರೀ ", .kannada, false),
+        ("എന്റെ പേര് ", .malayalam, false), ("പേര്: ", .malayalam, false), ("പ്രിയ ", .malayalam, false),
+        ("പ്രിയപ്പെട്ട ", .malayalam, false), ("ശ്രീമതി ", .malayalam, false), ("ശ്രീ ", .malayalam, false),
+        ("ਮੇਰਾ ਨਾਮ ", .gurmukhi, false), ("ਮੇਰਾ ਨਾਂ ", .gurmukhi, false), ("ਨਾਮ: ", .gurmukhi, false), ("ਪਿਆਰੇ ", .gurmukhi, false),
+        ("ਪਿਆਰੀ ", .gurmukhi, false), ("ਸ੍ਰੀਮਤੀ ", .gurmukhi, false), ("ਸ਼੍ਰੀਮਤੀ ", .gurmukhi, false),
+        ("ስሜ ", .ethiopic, false), ("ስም: ", .ethiopic, false), ("ስም፡ ", .ethiopic, false), ("ውድ ", .ethiopic, false),
+        ("አቶ ", .ethiopic, false), ("ወይዘሮ ", .ethiopic, false), ("ወይዘሪት ", .ethiopic, false),
     ]
 
     /// Japanese self-introductions that follow the name: "山田太郎と申します".
@@ -126,7 +162,7 @@ extension Detectors {
     static let devanagariStops: Set<String> = ["है", "हूँ", "हूं", "और", "हैं", "हो", "हुँ", "र", "आहे", "आणि", "आहेत"]
     static let uncasedStops: [UncasedScript: Set<String>] = [
         .devanagari: devanagariStops,
-        .arabic: ["است", "هستم", "هست", "می‌باشد", "بود", "من", "هو", "هي", "أنا"],
+        .arabic: ["است", "هستم", "هست", "می‌باشد", "بود", "من", "هو", "هي", "أنا", "ہے", "ہوں", "ہیں", "اور", "کا", "کی"],
         .bengali: ["এবং", "আমি", "আর", "হয়", "হলো"],
         .tamil: ["மற்றும்", "நான்"],
         .gujarati: ["છે", "અને", "છું"],
@@ -134,6 +170,11 @@ extension Detectors {
         .sinhala: ["සහ", "වේ"],
         .thai: ["ครับ", "ค่ะ", "คะ", "นะครับ", "นะคะ", "และ", "เบอร์", "เบอร์โทร", "โทร", "อีเมล", "ที่อยู่", "จาก"],
         .georgian: ["და", "ვარ", "ჩემი", "ტელეფონი", "ტელეფონია"],
+        .telugu: ["మరియు", "నేను", "గారు"],
+        .kannada: ["ಮತ್ತು", "ನಾನು", "ಅವರು"],
+        .malayalam: ["ആണ്", "ഞാൻ", "എന്നാണ്"],
+        .gurmukhi: ["ਹੈ", "ਹਾਂ", "ਅਤੇ", "ਹਨ"],
+        .ethiopic: ["ነው", "ነኝ", "እና", "ናት"],
     ]
     /// Thai titles written before a name, often onto it ("คุณสมชาย"): not part of it.
     static let thaiTitles = ["นางสาว", "คุณ", "นาย", "นาง", "ด.ช.", "ด.ญ."].map { Array($0.utf8) }
@@ -156,15 +197,14 @@ extension Detectors {
     /// Every name after an introducer of the scripts seen, and every name before a Japanese
     /// self-introduction.
     mutating func uncasedNames(scripts: UInt8) {
-        for introducer in Self.uncasedIntroducers where scripts & introducer.script.bit != 0 {
-            var from = 0
-            while let at = find(introducer.words, from: from) {
-                let after = at + introducer.words.count
-                if let name = uncasedName(after: after, script: introducer.script, needsCopula: introducer.needsCopula) {
-                    add(name.lowerBound, name.upperBound, .person)
-                }
-                from = after
-            }
+        // Every introducer in one pass of one automaton: a text of the scripts of India holds
+        // the byte each of their dozens of introducers starts with at every letter.
+        for hit in Self.uncasedIntroducerAutomaton.hits(in: text.bytes) {
+            guard let introducer = Self.uncasedIntroducerOf[Array(text.bytes[hit.start..<hit.end])],
+                scripts & introducer.script.bit != 0,
+                let name = uncasedName(after: hit.end, script: introducer.script, needsCopula: introducer.needsCopula)
+            else { continue }
+            add(name.lowerBound, name.upperBound, .person)
         }
         if scripts & UncasedScript.han.bit != 0 { hanNamesInContext() }
         if scripts & UncasedScript.georgian.bit != 0 { georgianNamesByFamilyEnding() }

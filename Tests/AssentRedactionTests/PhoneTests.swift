@@ -19,6 +19,7 @@ struct PhoneTests {
             ("llamó desde el +34 612 34 56 78", "+34 612 34 56 78"),
             // Countries dialled with no trunk prefix, grouped, after a phone word.
             ("móvil 612 345 678 pero", "612 345 678"), ("Mój numer to 514 178 800.", "514 178 800"),
+            ("el meu telèfon és 612 44 88 44.", "612 44 88 44"),
             ("ligou do 31 2277-5152 ontem", "31 2277-5152"), ("Tel. (06869) 116889", "(06869) 116889"),
             ("call +44(0)113 496 0654", "+44(0)113 496 0654"), ("- primary: Ann Lee (0113 496 0435)", "0113 496 0435"),
             ("Kontakt: 536 564 288.", "536 564 288"),
