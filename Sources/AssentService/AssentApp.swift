@@ -114,11 +114,23 @@ public final class AssentApp: Sendable {
                 after = page.through
             }
         }
-        var ended = Set<AccountID>()
-        for account in accounts where ended.insert(account).inserted {
-            try await endAccountSessions(account, lifetime: Self.pageSessionLifetime)
+        // Every one of them exists (its deletion landed): no timeline is read. Written a chunk
+        // at a time, one write each, not one per account.
+        var seen = Set<AccountID>()
+        let distinct = accounts.filter { seen.insert($0).inserted }
+        for start in stride(from: 0, to: distinct.count, by: Self.endingsPerWrite) {
+            let chunk = Array(distinct[start..<min(start + Self.endingsPerWrite, distinct.count)])
+            let now = clock.now()
+            let expiresAt = Instant(microseconds: now.microseconds + Self.pageSessionLifetime.components.seconds * 1_000_000)
+            try await store.endAccountSessions(accounts: chunk, before: now, expiresAt: expiresAt, now: now)
+            for account in chunk {
+                await sessionEndings.note(EndedAccountSessions(account: account, before: now, expiresAt: expiresAt, endedAt: 0))
+            }
         }
     }
+
+    /// How many accounts' session endings an import writes at a time.
+    static let endingsPerWrite = 5_000
 
     /// Appends the product's batch, all or nothing.
     public func append(_ events: [Event], actor: String) async throws -> [LedgerRecord] {

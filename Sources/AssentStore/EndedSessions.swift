@@ -22,7 +22,12 @@ public protocol EndedSessions: Sendable {
     func endAccountSessions(account: AccountID, before: Instant, tokensBefore: Instant?, expiresAt: Instant, now: Instant)
         async throws
 
-    /// The accounts whose sessions were ended (``endAccountSessions(account:before:expiresAt:now:)``)
+    /// Ends every page session of each of `accounts` opened at or before `before`, as
+    /// ``endAccountSessions(account:before:tokensBefore:expiresAt:now:)`` does for one (with no
+    /// tokens' instant), in one write: an import's deletions, which may be millions.
+    func endAccountSessions(accounts: [AccountID], before: Instant, expiresAt: Instant, now: Instant) async throws
+
+    /// The accounts whose sessions were ended (``endAccountSessions(account:before:tokensBefore:expiresAt:now:)``)
     /// at or after `since` on the store's clock, or every one not yet forgotten when nil.
     func endedAccountSessions(since: Int64?) async throws -> [EndedAccountSessions]
 }

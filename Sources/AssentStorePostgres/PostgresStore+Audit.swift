@@ -266,6 +266,20 @@ extension PostgresStore {
             """)
     }
 
+    public func endAccountSessions(accounts: [AccountID], before: Instant, expiresAt: Instant, now: Instant) async throws {
+        guard !accounts.isEmpty else { return }
+        // DISTINCT: an account twice in one INSERT … ON CONFLICT DO UPDATE is an error.
+        _ = try await rows(
+            """
+            WITH forgotten AS (
+                DELETE FROM ended_account_sessions WHERE expires_at <= \(now.microseconds) AND account <> ALL(\(accounts)::text[]))
+            INSERT INTO ended_account_sessions AS e (account, ended_before, expires_at)
+            SELECT DISTINCT a, \(before.microseconds)::bigint, \(expiresAt.microseconds)::bigint FROM unnest(\(accounts)::text[]) AS a
+            ON CONFLICT (account) DO UPDATE SET ended_before = greatest(e.ended_before, excluded.ended_before),
+                expires_at = greatest(e.expires_at, excluded.expires_at), ended_at = excluded.ended_at
+            """)
+    }
+
     public func endedAccountSessions(since: Int64?) async throws -> [EndedAccountSessions] {
         try await rows(
             """

@@ -151,6 +151,22 @@ extension SQLiteStore {
         }
     }
 
+    public func endAccountSessions(accounts: [AccountID], before: Instant, expiresAt: Instant, now: Instant) async throws {
+        guard !accounts.isEmpty else { return }
+        try await writing { db in
+            try db.execute(sql: "DELETE FROM ended_account_sessions WHERE expires_at <= ?", arguments: [now.microseconds])
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO ended_account_sessions (account, ended_before, expires_at, ended_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (account) DO UPDATE SET ended_before = max(ended_before, excluded.ended_before),
+                        expires_at = max(expires_at, excluded.expires_at), ended_at = excluded.ended_at
+                    """)
+            for account in accounts {
+                try statement.execute(arguments: [account, before.microseconds, expiresAt.microseconds, now.microseconds])
+            }
+        }
+    }
+
     public func endedAccountSessions(since: Int64?) async throws -> [EndedAccountSessions] {
         try await reading { db in
             try Row.fetchAll(

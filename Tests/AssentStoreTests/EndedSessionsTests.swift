@@ -146,6 +146,36 @@ struct EndedSessionsTests {
         }
     }
 
+    @Test(
+        "many accounts' sessions ended in one write: each as alone, moved forward and never back, an account twice no error, tokens' instants left as they were",
+        arguments: Backend.all)
+    func manyAccountsEnded(backend: Backend) async throws {
+        try await withFreshStore(backend) { opened async throws in
+            let store = opened.store
+            try await store.endAccountSessions(accounts: [], before: Self.at(1), expiresAt: Self.at(13), now: Self.at(1))
+            #expect(try await store.endedAccountSessions(since: nil).isEmpty)
+            try await store.endAccountSessions(
+                account: "a1", before: Self.at(2), tokensBefore: Self.at(2), expiresAt: Self.at(720), now: Self.at(2))
+            try await store.endAccountSessions(
+                account: "a2", before: Self.at(9), tokensBefore: nil, expiresAt: Self.at(21), now: Self.at(9))
+            let many = (0..<1_200).map { "b\($0)" }
+            try await store.endAccountSessions(
+                accounts: ["a1", "a2"] + many + ["a1"], before: Self.at(5), expiresAt: Self.at(17), now: Self.at(5))
+            let second = try await opened.reopen()
+            let all = Dictionary(uniqueKeysWithValues: try await second.endedAccountSessions(since: nil).map { ($0.account, $0) })
+            #expect(all.count == 1_202)
+            #expect(all["b0"]?.before == Self.at(5) && all["b1199"]?.expiresAt == Self.at(17) && all["b7"]?.tokensBefore == nil)
+            // a1: moved forward, its tokens' instant and its longer expiry kept; a2: not moved back.
+            #expect(all["a1"]?.before == Self.at(5) && all["a1"]?.tokensBefore == Self.at(2) && all["a1"]?.expiresAt == Self.at(720))
+            #expect(all["a2"]?.before == Self.at(9) && all["a2"]?.expiresAt == Self.at(21))
+            // Past their expiry, a later batch forgets them (and keeps those it names).
+            try await store.endAccountSessions(accounts: ["b3"], before: Self.at(18), expiresAt: Self.at(30), now: Self.at(18))
+            let left = Set(try await second.endedAccountSessions(since: nil).map(\.account))
+            #expect(left == ["a1", "a2", "b3"])
+            try await second.close()
+        }
+    }
+
     /// Two servers on one database holding accounts a1 and a2, on one clock the test moves: the
     /// second server's store (to close), the clock, the first server's app, the second's.
     static func twoServers(_ opened: OpenedStore) async throws -> (any Store, HandClock, AssentApp, AssentApp) {
