@@ -237,13 +237,16 @@ struct Detectors {
     /// Zulu, Xhosa and their neighbours write a noun-class prefix onto a name, which keeps its
     /// capital: "uThembeka" ("Thembeka"), "nguThembeka" ("it is Thembeka"), "kuThembeka" ("to
     /// Thembeka"), "noThembeka" ("and Thembeka"). Where the capital after such a prefix is, or nil.
-    /// (The locative prefixes — "eThekwini", "kwaZulu" — are places', and not read.)
+    /// (The locative prefixes — "eThekwini", "kwaZulu" — are places', and not read; nor an English
+    /// word after the prefix, which is a product's name written so: "uBlock Origin", "uTorrent".)
     func bantuPrefixedName(at i: Int, runEnd: Int) -> Int? {
         // Cheap first: most lower-case words have no capital in their second to fourth letter.
         guard Bytes.isUpper(text[i + 1]) || Bytes.isUpper(text[i + 2]) || Bytes.isUpper(text[i + 3]) else { return nil }
         for prefix in Self.bantuPersonalPrefixes where runEnd - i > prefix.count + 2 && text.bytes[i...].starts(with: prefix) {
             let k = i + prefix.count
-            if Bytes.isUpper(text[k]), Bytes.isLower(text[k + 1]) { return k }
+            guard Bytes.isUpper(text[k]), Bytes.isLower(text[k + 1]) else { continue }
+            let flags = nameFlags(k, runEnd)
+            return flags.contains(.dictionary) && !flags.contains(.given) ? nil : k
         }
         return nil
     }

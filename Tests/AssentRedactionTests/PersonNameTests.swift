@@ -320,7 +320,7 @@ struct PersonNameTests {
             "ჩემი შვილი სკოლაში დადის.", "ძე და ასული", "This Lesson covers Swedish grammar.", "Our Confession Booth opens at nine.",
             "เรียน ผู้จัดการฝ่ายบุคคล", "คุณสามารถติดต่อเราได้ทุกวัน", "Bossa Nova Night", "Kasutusjuhend: vajuta nuppu.",
             "قیمت این کالا ۲۰۰ هزار تومان است.", "আজ আবহাওয়া ভালো।", "Project Supernova launches", "Mkhize wavakashela eThekwini",
-            "We visited kwaZulu last year", "noSQL Databases",
+            "We visited kwaZulu last year", "noSQL Databases", "I installed uBlock Origin yesterday.", "Try uTorrent Web now",
             // Punjabi's greeting holds "ਸ੍ਰੀ" (a title too); a sentence in each script without a name.
             "ਸਤ ਸ੍ਰੀ ਅਕਾਲ, ਤੁਸੀਂ ਕਿਵੇਂ ਹੋ?", "آج موسم بہت اچھا ہے۔", "ዛሬ አየሩ ጥሩ ነው።", "ఈ రోజు వాతావరణం బాగుంది.", "Ово је леп дан.",
         ])
