@@ -121,16 +121,19 @@ public final class AssentApp: Sendable {
         for start in stride(from: 0, to: distinct.count, by: Self.endingsPerWrite) {
             let chunk = Array(distinct[start..<min(start + Self.endingsPerWrite, distinct.count)])
             let now = clock.now()
-            let expiresAt = Instant(microseconds: now.microseconds + Self.pageSessionLifetime.components.seconds * 1_000_000)
+            let expiresAt = Self.expiry(from: now, lifetime: Self.pageSessionLifetime)
             try await store.endAccountSessions(accounts: chunk, before: now, expiresAt: expiresAt, now: now)
-            for account in chunk {
-                await sessionEndings.note(EndedAccountSessions(account: account, before: now, expiresAt: expiresAt, endedAt: 0))
-            }
+            await sessionEndings.note(chunk.map { EndedAccountSessions(account: $0, before: now, expiresAt: expiresAt, endedAt: 0) })
         }
     }
 
     /// How many accounts' session endings an import writes at a time.
     static let endingsPerWrite = 5_000
+
+    /// When an ending made at `now` is forgotten: every session (or token) it ends has expired.
+    private static func expiry(from now: Instant, lifetime: Duration) -> Instant {
+        Instant(microseconds: now.microseconds + lifetime.components.seconds * 1_000_000)
+    }
 
     /// Appends the product's batch, all or nothing.
     public func append(_ events: [Event], actor: String) async throws -> [LedgerRecord] {
@@ -475,7 +478,7 @@ public final class AssentApp: Sendable {
     private func endAccount(_ account: AccountID, lifetime: Duration, tokens: Bool) async throws -> Instant {
         _ = try await existingTimeline(of: account)
         let now = clock.now()
-        let expiresAt = Instant(microseconds: now.microseconds + lifetime.components.seconds * 1_000_000)
+        let expiresAt = Self.expiry(from: now, lifetime: lifetime)
         let tokensBefore = tokens ? now : nil
         try await store.endAccountSessions(account: account, before: now, tokensBefore: tokensBefore, expiresAt: expiresAt, now: now)
         await sessionEndings.note(

@@ -99,11 +99,16 @@ actor SessionEndings {
     /// read from the store): each instant moves forward, never back.
     func note(_ ending: EndedAccountSessions) {
         let held = endedAccounts[ending.account]
-        let tokensBefore = [held?.tokensBefore, ending.tokensBefore?.microseconds].compactMap { $0 }.max()
+        let tokensBefore = ending.tokensBefore.map { max($0.microseconds, held?.tokensBefore ?? .min) } ?? held?.tokensBefore
         endedAccounts[ending.account] = (
             max(held?.before ?? .min, ending.before.microseconds), tokensBefore,
             max(held?.expiresAt ?? .min, ending.expiresAt.microseconds)
         )
+    }
+
+    /// Many endings made by this server (an import's): in the copy at once, in one call.
+    func note(_ endings: [EndedAccountSessions]) {
+        for ending in endings { note(ending) }
     }
 
     private func refresh(now: Instant) async throws {

@@ -287,6 +287,9 @@ struct EndedSessionsTests {
             let after = Instant(microseconds: before.microseconds + 1)
             #expect(try await one.isUserTokenEnded(account: "a1", issuedAt: after) == false, "issued after: not ended")
             #expect(try await one.isUserTokenEnded(account: "a2", issuedAt: issued) == false, "another account")
+            // A later ending of the page sessions only (a deletion's) leaves the tokens ended.
+            try await one.endAccountSessions("a1", lifetime: AssentApp.pageSessionLifetime)
+            #expect(try await one.isUserTokenEnded(account: "a1", issuedAt: issued), "kept by a page-sessions-only ending")
             #expect(try await one.isSessionEnded(digest: String(repeating: "ab", count: 32), account: "a1", openedAt: before))
             #expect(try await other.isUserTokenEnded(account: "a1", issuedAt: issued) == false, "its copy is fresh")
             clock.advance(microseconds: 1_000_000)
