@@ -668,28 +668,38 @@ struct Detectors {
     }
 
     /// Words that make a bare run of digits a phone number, in the languages people write in.
-    static let phoneWords: [StaticString] = [
-        "call", "phone", "tel", "mobile", "cell", "whatsapp", "text me", "sms", "fax", "dial", "ring",
-        "llamó", "llame", "llamar", "teléfono", "telefono", "móvil", "movil", "celular", "appel", "téléphone", "telephone",
-        "portable", "handy", "telefon", "anruf", "ruf ", "mobil", "ligue", "ligar", "telefone", "chiama", "cellulare",
-        "bellen", "mobiel", "nummer", "número", "numero", "numéro", "numer", "tél", "komórka", "zadzwoń", "dzwonił", "appelé",
-        "chiamato", "ligou", "belde", "kontakt:", "contact:", "contacto:", "contatto:", "contato:",
-        // The languages beyond issue 13's: Nordic, Finnish, Czech and Slovak, Hungarian, Romanian,
-        // South Slavic, Turkish, Indonesian, Vietnamese; Cyrillic and Greek (both cases of the first
-        // letter: only ASCII is compared case-insensitively); Arabic, Hebrew, Hindi; Chinese, Japanese
-        // and Korean (found inside a run of their script: they are written without spaces).
-        "tlf", "ring til", "ringe", "puhelin", "puh.", "soita", "číslo", "volejte", "zavolej", "mobilní", "hívj", "telefonszám",
-        "numărul", "sunați", "sună", "broj", "nazovi", "zovi", "nomor", "no. hp", "hp:", "wa:",
-        "điện thoại", "sđt", "gọi", "телефон", "Телефон", "тел.", "Тел.", "моб.", "Моб.", "мобильный", "Мобильный", "мобільний",
-        "Мобільний", "номер", "Номер", "звоните", "Звоните", "позвоните", "Позвоните", "телефонирайте", "τηλέφωνο",
-        "Τηλέφωνο", "τηλ.", "Τηλ.", "κινητό", "Κινητό", "هاتف", "جوال", "טלפון", "נייד", "फ़ोन", "फोन", "मोबाइल",
-        "电话", "電話", "手机", "手機", "携帯", "전화", "휴대폰", "연락처",
-        // Thai, Persian, Bengali, Tamil, Georgian, Armenian; Baltic, Slovenian, Azerbaijani,
-        // Icelandic.
-        "โทร", "เบอร์", "تلفن", "موبایل", "شماره", "ফোন", "মোবাইল", "தொலைபேசி", "கைபேசி", "ტელ", "მობილური", "հեռախոս", "Հեռախոս",
-        "հեռ.", "Հեռ.", "telefonas", "mob.", "tālrunis", "tālr.", "mobiil", "številka", "gsm", "nömrə", "sími", "símanúmer",
-        // Catalan.
-        "telèfon", "mòbil",
+    static let phoneWords: [StaticString] =
+        [
+            "call", "phone", "tel", "mobile", "cell", "whatsapp", "text me", "sms", "fax", "dial", "ring",
+            "llamó", "llame", "llamar", "teléfono", "telefono", "móvil", "movil", "celular", "appel", "téléphone", "telephone",
+            "portable", "handy", "telefon", "anruf", "ruf ", "mobil", "ligue", "ligar", "telefone", "chiama", "cellulare",
+            "bellen", "mobiel", "nummer", "número", "numero", "numéro", "numer", "tél", "komórka", "zadzwoń", "dzwonił", "appelé",
+            "chiamato", "ligou", "belde", "kontakt:", "contact:", "contacto:", "contatto:", "contato:",
+            // The languages beyond issue 13's: Nordic, Finnish, Czech and Slovak, Hungarian, Romanian,
+            // South Slavic, Turkish, Indonesian, Vietnamese; Cyrillic and Greek (both cases of the first
+            // letter: only ASCII is compared case-insensitively); Arabic, Hebrew, Hindi; Chinese, Japanese
+            // and Korean (found inside a run of their script: they are written without spaces).
+            "tlf", "ring til", "ringe", "puhelin", "puh.", "soita", "číslo", "volejte", "zavolej", "mobilní", "hívj", "telefonszám",
+            "numărul", "sunați", "sună", "broj", "nazovi", "zovi", "nomor", "no. hp", "hp:", "wa:",
+            "điện thoại", "sđt", "gọi", "телефон", "Телефон", "тел.", "Тел.", "моб.", "Моб.", "мобильный", "Мобильный", "мобільний",
+            "Мобільний", "номер", "Номер", "звоните", "Звоните", "позвоните", "Позвоните", "телефонирайте", "τηλέφωνο",
+            "Τηλέφωνο", "τηλ.", "Τηλ.", "κινητό", "Κινητό", "هاتف", "جوال", "טלפון", "נייד", "फ़ोन", "फोन", "मोबाइल",
+            "电话", "電話", "手机", "手機", "携帯", "전화", "휴대폰", "연락처",
+            // Thai, Persian, Bengali, Tamil, Georgian, Armenian; Baltic, Slovenian, Azerbaijani,
+            // Icelandic.
+            "تلفن", "موبایل", "شماره", "ফোন", "মোবাইল", "தொலைபேசி", "கைபேசி", "ტელ", "მობილური", "հեռախոս", "Հեռախոս",
+            "հեռ.", "Հեռ.", "telefonas", "mob.", "tālrunis", "tālr.", "mobiil", "številka", "gsm", "nömrə", "sími", "símanúmer",
+            // Catalan.
+            "telèfon", "mòbil",
+            // Mongolian, Belarusian; Afrikaans, Somali, Welsh; Pashto, Sorani Kurdish.
+            "утас", "Утас", "тэлефон", "Тэлефон", "telefoon", "selfoon", "ffôn", "tilifoon", "تلیفون", "ټیلیفون", "شمېره", "مۆبایل",
+            "ژمارەی",
+        ] + phoneWordsInRuns
+
+    /// Phone words of the scripts that write no space between words (Thai, Lao, Khmer, Burmese):
+    /// found inside a run of letters too ("ខ្ញុំមានលេខទូរស័ព្ទ", "I have the phone number").
+    static let phoneWordsInRuns: [StaticString] = [
+        "โทร", "เบอร์", "ဖုန်း", "လက်ကိုင်ဖုန်း", "ទូរស័ព្ទ", "ເບີໂທ", "ໂທລະສັບ",
     ]
 
     /// Phone numbers of every country: international (`+49 (0)30 1234 5678`, `0049 …`), national
@@ -803,6 +813,11 @@ struct Detectors {
         {
             // Russia and Kazakhstan dial the trunk prefix 8: 8 912 345-67-89, 8 (495) 123-45-67.
             ok = oneSeparator || separators.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") }
+        } else if digits.count == 11, digits[0] == 8, digits[1] == 0, groups.first == 1,
+            PhoneNumberingPlans.plans[375]?.allows(digits[2...]) == true
+        {
+            // Belarus dials 8 and then 0 before the operator's code: 8 029 123-45-67.
+            ok = separators.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") }
         } else if parenthesised {
             // (555) 123-4567, (11) 91234-5678, and an area code with its trunk 0: (0191) 496 0693.
             // A trunk 0 and a one-digit area code in brackets too: (02) 1234 5678 (Australia, the
@@ -826,11 +841,11 @@ struct Detectors {
                 || PhoneNumberingPlans.isInternational(digits) || PhoneNumberingPlans.isNationalWithoutTrunk(digits)
                 || digits[0] != 0 && PhoneNumberingPlans.isNational([0] + digits)
         } else if groups.count >= 2, separators.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") }),
-            groups.allSatisfy({ $0 >= 2 }), (8...11).contains(digits.count), saysPhone(before: i)
+            groups.dropFirst().allSatisfy({ $0 >= 2 }), (8...11).contains(digits.count), saysPhone(before: i)
         {
             // Grouped, after a phone word, with no trunk prefix: countries that dial none (514 178 800
             // in Poland, 912 34 56 78 in Spain, 20 12 34 56 in Denmark) and area codes written without
-            // it (31 2277-5152 in Brazil).
+            // it (31 2277-5152 in Brazil, 7 1123456 in Somalia).
             ok = PhoneNumberingPlans.isNationalWithoutTrunk(digits) || PhoneNumberingPlans.isNational([0] + digits)
         } else {
             ok = false
@@ -847,14 +862,19 @@ struct Detectors {
         add(i, k, .phone)
     }
 
-    /// Whether a phone word appears in the 32 bytes before `i` (or from `lower`), on its line.
+    /// Whether a phone word appears in the 32 characters before `i` (or from `lower`), on its line:
+    /// characters, not bytes, so that "លេខទូរស័ព្ទរបស់ខ្ញុំគឺ" ("my phone number is", 22 letters of
+    /// three bytes) reaches as far as "my phone number is" does.
     func hasPhoneWord(before i: Int, from lower: Int? = nil) -> Bool {
-        let start = text.contextRange(before: i, length: lower.map { i - $0 } ?? 32).lowerBound
+        let start = text.contextRange(before: i, length: lower.map { i - $0 } ?? bytesOf(characters: 32, before: i)).lowerBound
         // Only at the start of a word ("tel" is not a phone word inside "bestelling"), compared
         // with the words that start with its letter.
         // Chinese, Japanese and Korean words stand inside runs of their script: found anywhere.
-        for k in start..<i where text[k] >= 0xE3 && text[k] <= 0xED || text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 }) {
-            for word in Self.phoneWordsByFirst[Int(Bytes.lower(text[k]))]
+        // Thai, Lao, Khmer and Burmese ones anywhere too.
+        for k in start..<i {
+            let wordStart = text[k] >= 0xE3 && text[k] <= 0xED || text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 })
+            let table = wordStart ? Self.phoneWordsByFirst : Self.phoneWordsInRunsByFirst
+            for word in table[Int(Bytes.lower(text[k]))]
             where k + word.utf8CodeUnitCount <= i && text.hasPrefix(word, at: k, caseInsensitive: true) {
                 // A word of three letters is a whole word ("tel", "sms", "fax"), not the start of a
                 // longer one: Estonian "tellimus" is an order, English "telling" no phone.
@@ -868,6 +888,18 @@ struct Detectors {
         return false
     }
 
+    /// How many bytes the `characters` characters (scalars) before `i` take, or all before `i`
+    /// when fewer.
+    func bytesOf(characters: Int, before i: Int) -> Int {
+        var k = i
+        var seen = 0
+        while k > 0, seen < characters {
+            k -= 1
+            if text[k] & 0xC0 != 0x80 { seen += 1 }
+        }
+        return i - k
+    }
+
     /// Whether a phone word is said for the number at `i`: on its line before it, or as the
     /// header of its column in a CSV file or a Markdown table ("id,name,phone" above "7,Ann,…").
     func saysPhone(before i: Int) -> Bool {
@@ -878,23 +910,28 @@ struct Detectors {
     /// header, up to 20 lines above without a blank line between, holds a phone word.
     func phoneColumn(_ i: Int) -> Bool {
         let lineStart = text.runStart(before: i) { $0 != 0x0A }
-        guard
-            let separator = [UInt8(ascii: ","), UInt8(ascii: ";"), 0x09, UInt8(ascii: "|")].first(where: { sep in
-                text.bytes[lineStart..<i].contains(sep)
-            })
-        else { return false }
+        guard let separator = Self.cellSeparators.first(where: { text.bytes[lineStart..<i].contains($0) }) else { return false }
         let column = text.bytes[lineStart..<i].reduce(0) { $1 == separator ? $0 + 1 : $0 }
+        return columnAbove(line: lineStart, separator: separator, column: column) { start, end in
+            end - start <= 40 && hasPhoneWord(before: end, from: start)
+        }
+    }
+
+    static let cellSeparators: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: ";"), 0x09, UInt8(ascii: "|")]
+
+    /// Whether, in one of the 20 lines above the line starting at `line` (no blank line between),
+    /// the cell at index `column` (cells split by `separator`) is a header `isHeader` accepts.
+    func columnAbove(line lineStart: Int, separator: UInt8, column: Int, isHeader: (_ start: Int, _ end: Int) -> Bool) -> Bool {
         var end = lineStart - 1  // the newline ending the line above
         for _ in 0..<20 {
             guard end > 0 else { return false }
             let start = text.runStart(before: end) { $0 != 0x0A }
             guard end > start else { return false }  // a blank line ends the table
-            // This line's cell at the same index: the header when it names a phone.
             var cell = 0
             var cellStart = start
             for k in start...end where k == end || text[k] == separator {
                 if cell == column {
-                    if k - cellStart <= 40, hasPhoneWord(before: k, from: cellStart) { return true }
+                    if isHeader(cellStart, k) { return true }
                     break
                 }
                 cell += 1
@@ -905,11 +942,13 @@ struct Detectors {
         return false
     }
 
-    static let phoneWordsByFirst: [[StaticString]] = {
+    static let phoneWordsByFirst: [[StaticString]] = byFirstByte(phoneWords)
+    static let phoneWordsInRunsByFirst: [[StaticString]] = byFirstByte(phoneWordsInRuns)
+    static func byFirstByte(_ words: [StaticString]) -> [[StaticString]] {
         var table = Array(repeating: [StaticString](), count: 256)
-        for word in phoneWords { table[Int(word.utf8Start[0])].append(word) }
+        for word in words { table[Int(word.utf8Start[0])].append(word) }
         return table
-    }()
+    }
 
     // MARK: IBAN
 

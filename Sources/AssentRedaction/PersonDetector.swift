@@ -37,10 +37,11 @@ extension Detectors {
         "łukasz", "paweł", "małgorzata", "søren", "øystein", "åsa", "mikko", "aino", "zoë",
     ]
     /// Lower-case words between a given name and a family name: "van", "de la", "da", "von", Malay
-    /// "bin"/"binti" before the father's name, Filipino "dela Cruz".
+    /// "bin"/"binti" before the father's name, Filipino "dela Cruz", Welsh "ap"/"ab"/"ferch" ("son
+    /// of", "daughter of": "Rhys ap Gwilym").
     static let particles: Set<String> = [
         "de", "van", "von", "da", "di", "del", "della", "der", "den", "dos", "das", "du", "la", "le", "ter", "ten", "zu",
-        "bin", "binti", "al", "el", "y", "e", "dela", "delos",
+        "bin", "binti", "al", "el", "y", "e", "dela", "delos", "ap", "ab", "ferch",
     ]
 
     static let titles: Set<String> = [
@@ -48,6 +49,8 @@ extension Detectors {
         "sig.ra", "dott", "dott.ssa", "avv", "ing", "mme", "mlle", "pan", "pani", "dhr", "mevr", "don", "doña", "dña", "univ.prof",
         // Indonesian and Malay ("Pak Joko", "Ibu Sri Wahyuni"), Turkish ("Bayan Elif Şahin").
         "bapak", "pak", "ibu", "sdr", "sdri", "bayan", "encik", "puan", "cik",
+        // Somali ("Mudane Cabdi Nuur", "Marwo Hodan Cali").
+        "mudane", "marwo", "marwada",
     ]
     /// Degrees and suffixes written after a name: "Annette Röhrdanz B.Sc.", "Carl Jones Jr.".
     static let nameSuffixes: [StaticString] = [
@@ -112,6 +115,13 @@ extension Detectors {
         "поштовани ", "Поштовани ", "поштована ", "Поштована ", "срдачан поздрав,\n", "Срдачан поздрав,\n", "менің атым ",
         "Менің атым ", "құрметті ", "Құрметті ", "unë quhem ", "quhem ", "emri im është ", "i nderuar ", "e nderuar ",
         "me respekt,\n", "emri: ", "em dic ", "el meu nom és ", "benvolgut ", "benvolguda ", "salutacions cordials,\n",
+        // Afrikaans, Welsh, Basque, Somali; Belarusian, Mongolian, Kyrgyz (both cases).
+        "my naam is ", "geagte ", "vriendelike groete,\n", "groete,\n", "fy enw i yw ", "fy enw yw ", "annwyl ",
+        "yn gywir,\n", "cofion,\n", "enw: ", "nire izena ", "izena: ", "adeitasunez,\n", "magacaygu waa ", "magacayga waa ",
+        "magacaygu ", "magaca: ", "mahadsanid,\n", "завуць ", "Завуць ", "паважаны ", "Паважаны ", "паважаная ", "Паважаная ",
+        "з павагай,\n", "З павагай,\n", "імя: ", "Імя: ", "намайг ", "Намайг ", "миний нэр ", "Миний нэр ", "эрхэм хүндэт ",
+        "Эрхэм хүндэт ", "хүндэтгэсэн,\n", "Хүндэтгэсэн,\n", "нэр: ", "Нэр: ", "менин атым ", "Менин атым ", "урматтуу ",
+        "Урматтуу ", "ысымы: ", "Ысымы: ",
     ]
     /// The introducers by the byte before their last one (the end of their last word, lower
     /// case): a capitalised word is compared only with those that can end just before it.
@@ -141,6 +151,8 @@ extension Detectors {
         // Greetings and the world they greet, in the languages of the introducers ("Hola Mundo").
         "hola", "hallo", "bonjour", "salut", "ciao", "olá", "ola", "hoi", "hey", "buongiorno", "buenos", "buenas", "guten",
         "mundo", "welt", "monde", "mondo", "wereld", "world", "todos", "tutti", "allemaal", "zusammen",
+        // Afrikaans, Welsh, Basque, Somali: "Dear", "Hello" ("Geagte" is a rare given name too).
+        "geagte", "annwyl", "helo", "kaixo", "salaan",
         // Prepositions and the like that start sentences in the other languages ("Bei Fragen").
         "bei", "mit", "für", "und", "oder", "auf", "aus", "nach", "vor", "über", "unter", "seit", "ohne", "zum", "zur", "im",
         "am", "als", "wie", "wenn", "sehr", "auch", "noch", "nur", "schon", "hier", "heute", "bitte", "pour", "avec", "sans",
@@ -154,7 +166,8 @@ extension Detectors {
         "finnish", "greek", "turkish", "arabic", "hindi", "latin",
         // Teams that sign letters ("Saygılarımla,\nMüşteri Hizmetleri", "Regards,\nCustomer Support").
         "customer", "support", "team", "müşteri", "kundtjänst", "kundservice", "kundeservice", "asiakaspalvelu", "zákaznická",
-        "zákaznický", "echipa", "служба", "команда", "отдел", "εξυπηρέτηση", "ομάδα",
+        "zákaznický", "echipa", "служба", "команда", "отдел", "εξυπηρέτηση", "ομάδα", "gwasanaeth", "tîm", "kliëntediens",
+        "bezeroarentzako", "үйлчилгээний",
         // Assistants and products named like people: "Hi Claude", "Alexa Skills".
         "claude", "siri", "alexa", "cortana", "gemini", "jarvis", "copilot", "bard", "ollama", "llama", "mistral",
     ]
@@ -369,7 +382,7 @@ extension Detectors {
             // A title is no family name even where one is spelled like it ("Hubungi Pak Joko": Pak).
             return surname.contains(.family) && !surname.contains(.dictionary) && !surname.contains(.title)
         }()
-        let introduced = introducedByWord || titleStart(before: i) != nil
+        let introduced = introducedByWord || titleStart(before: i) != nil || genitivePatronymic(i, firstEnd)
         guard known || introduced || unknownBeforeFamily || particleFollows && !flags.contains(.dictionary) else { return firstEnd }
         let wordGiven = flags.contains(.dictionary) || !flags.contains(.given)
         let midSentence = text[i - 1] == 0x20 && (Bytes.isLower(text[i - 2]) || text[i - 2] == UInt8(ascii: ","))
@@ -408,6 +421,11 @@ extension Detectors {
             guard accepted else { break }
             end = lastEnd
             surnames += 1
+            // "Асан уулу", "Əli oğlu": the father's name and the word for "son of" or "daughter of" end it.
+            if let patronymicEnd = patronymicWordEnd(after: lastEnd) {
+                end = patronymicEnd
+                break
+            }
         }
         if known && (surnames > 0 || introduced) || (introduced || particleFollows || unknownBeforeFamily) && surnames > 0 {
             add(extendedStart(i), extendedEnd(end), .person)
@@ -420,9 +438,36 @@ extension Detectors {
     /// family names do in its language (``familyEndings``), though no list holds it.
     func surnameFlags(_ start: Int, _ end: Int) -> NameFlags {
         var flags = nameFlags(start, end)
-        if !flags.contains(.family), hasFamilyEnding(start, end) { flags.insert(.family) }
+        if !flags.contains(.family), hasFamilyEnding(start, end) || patronymicWordEnd(after: end) != nil { flags.insert(.family) }
         return flags
     }
+
+    /// Words written after a father's name that make it a patronymic: Kyrgyz "уулу" and "кызы"
+    /// ("Бакыт уулу"), Azerbaijani "oğlu" and "qızı", Kazakh "ұлы" and "қызы" written apart.
+    static let patronymicWordsAfter: [[UInt8]] = [" уулу", " кызы", " oğlu", " qızı", " ұлы", " қызы"].map { Array($0.utf8) }
+
+    /// Where such a word after the word ending at `end` ends, or nil when none follows.
+    func patronymicWordEnd(after end: Int) -> Int? {
+        guard text[end] == 0x20 else { return nil }
+        for word in Self.patronymicWordsAfter where text.bytes[end...].starts(with: word) {
+            let after = end + word.count
+            if !(Bytes.isAlpha(text[after]) || text[after] >= 0x80) { return after }
+        }
+        return nil
+    }
+
+    /// Whether the capitalised Cyrillic word `start..<end` is a Mongolian patronymic — the father's
+    /// name in the genitive, written before the given name ("Батын Болд", "Доржийн Сарнай") — with a
+    /// capitalised word after it. Russian writes no word ending in "-ийн", and capitalised words
+    /// in "-ын" are family names there too ("Синицын").
+    func genitivePatronymic(_ start: Int, _ end: Int) -> Bool {
+        guard end - start >= 8, text[start] == 0xD0 || text[start] == 0xD2 || text[start] == 0xD3, text[end] == 0x20,
+            capitalisedWord(at: end + 1) != nil, text[end + 1] >= 0x80
+        else { return false }
+        let word = text.bytes[start..<end]
+        return Self.mongolianGenitiveEndings.contains { word.reversed().starts(with: $0.reversed()) }
+    }
+    static let mongolianGenitiveEndings: [[UInt8]] = ["ын", "ийн"].map { Array($0.utf8) }
 
     /// Endings only family names have, with the fewest bytes a name with each has: Icelandic and
     /// Swedish patronymics (Jónsson, Guðmundsdóttir; not "Lesson"), Armenian (-յան), Lithuanian
@@ -436,6 +481,9 @@ extension Detectors {
         ("ұлы", 10), ("қызы", 12),
         ("ски", 10), ("ска", 10), ("ский", 12), ("ская", 12), ("цкий", 12), ("цкая", 12), ("енко", 12), ("ович", 12),
         ("евич", 12), ("yev", 6), ("yeva", 7), ("zadə", 7), ("bəyli", 8), ("shvili", 8), ("dze", 6), ("ova", 7), ("ov", 6),
+        // Belarusian (with its і and э): -скі, -цкі, -эвіч, -евіч, -овіч, -ёнак; and -чук, -юк, as in
+        // Ukrainian.
+        ("скі", 10), ("цкі", 10), ("эвіч", 12), ("евіч", 12), ("овіч", 12), ("ёнак", 12), ("чук", 10), ("юк", 10),
     ].map { (Array($0.0.utf8), $0.1) }
 
     /// Whether the word `start..<end` ends like a family name (``familyEndings``): "Lesson",
@@ -458,7 +506,31 @@ extension Detectors {
         i >= 2
             && (Self.introducersByPenultimate[Int(Bytes.lower(text[i - 2]))].contains {
                 text.hasPrefix($0, at: i - $0.utf8CodeUnitCount, caseInsensitive: true)
-            } || isNameFieldValue(i))
+            } || isNameFieldValue(i) || nameColumn(i))
+    }
+
+    /// Whether the word at `i` opens a cell (cells split by `,`, `;`, tab or `|`) in a column whose
+    /// header, up to 20 lines above without a blank line between, is a field that holds a name
+    /// (``nameFields``): "naam,selfoon" above "Wikus Botha,071 145 4579", "| emri | telefoni |" above
+    /// "| Arben Hoxha | …", as ``phoneColumn(_:)`` reads a phone's.
+    func nameColumn(_ i: Int) -> Bool {
+        let lineStart = text.runStart(before: i) { $0 != 0x0A }
+        var cellStart = i
+        if cellStart > lineStart, text[cellStart - 1] == 0x22 || text[cellStart - 1] == 0x20 { cellStart -= 1 }
+        let lineEnd = text.runEnd(from: i) { $0 != 0x0A }
+        guard
+            let separator = Self.cellSeparators.first(where: { sep in
+                (cellStart == lineStart || text[cellStart - 1] == sep) && text.bytes[lineStart..<lineEnd].contains(sep)
+            })
+        else { return false }
+        let column = text.bytes[lineStart..<cellStart].reduce(0) { $1 == separator ? $0 + 1 : $0 }
+        return columnAbove(line: lineStart, separator: separator, column: column) { start, end in
+            var from = start
+            var to = end
+            while from < to, text[from] == 0x20 || text[from] == 0x22 { from += 1 }
+            while to > from, text[to - 1] == 0x20 || text[to - 1] == 0x22 || text[to - 1] == 0x0D { to -= 1 }
+            return (2...20).contains(to - from) && Self.nameFields.contains(text.string(from..<to).lowercased())
+        }
     }
 
     /// Where a name found at `i` starts once a title or a second given name before it is

@@ -3,7 +3,8 @@
 #endif
 
 /// Names in scripts without capital letters — Chinese, Japanese, Korean, Arabic and Persian,
-/// Hebrew, Hindi, Nepali and Marathi, Bengali, Gujarati, Odia, Tamil, Sinhala, Thai, Georgian:
+/// Hebrew, Hindi, Nepali and Marathi, Bengali, Gujarati, Odia, Tamil, Sinhala, Thai, Lao, Khmer,
+/// Burmese, Georgian:
 /// nothing in the script marks a name,
 /// so one is taken only where the words around it say so ("我叫…", "私の名前は…", "…と申します",
 /// "제 이름은 …", "اسمي …", "اسم من …", "שמי …", "मेरा नाम …", "आमार नाम …", "என் பெயர் …",
@@ -32,18 +33,24 @@ extension Detectors {
         case gurmukhi
         /// Amharic's (and Tigrinya's) Ge'ez syllables.
         case ethiopic
+        /// Lao, Khmer and Burmese run their words together, as Thai does; Khmer writes a family
+        /// name and a given name apart, Lao a given name and a family name; a Burmese name (no
+        /// family name) is one word, often with a title written onto it ("ဦးအောင်ကျော်").
+        case lao
+        case khmer
+        case myanmar
 
         /// Its bit in ``Detectors/uncasedScriptOfLead``. The scripts of India and Sri Lanka and
-        /// Thai share one: their letters all start with the lead byte E0, which cannot tell them
-        /// apart; Georgian and Ethiopic another (E1).
+        /// Thai and Lao share one: their letters all start with the lead byte E0, which cannot tell
+        /// them apart; Georgian, Ethiopic, Khmer and Burmese another (E1).
         var bit: UInt8 {
             switch self {
             case .han: 1
             case .hangul: 2
             case .arabic: 4
             case .hebrew: 8
-            case .devanagari, .bengali, .tamil, .gujarati, .odia, .sinhala, .thai, .telugu, .kannada, .malayalam, .gurmukhi: 16
-            case .georgian, .ethiopic: 32
+            case .devanagari, .bengali, .tamil, .gujarati, .odia, .sinhala, .thai, .telugu, .kannada, .malayalam, .gurmukhi, .lao: 16
+            case .georgian, .ethiopic, .khmer, .myanmar: 32
             }
         }
 
@@ -52,7 +59,8 @@ extension Detectors {
             switch self {
             case .han: return (0x4E00...0x9FFF).contains(v) || (0x3400...0x4DBF).contains(v) || v == 0x3005
             case .hangul: return (0xAC00...0xD7A3).contains(v)
-            case .arabic: return (0x0620...0x065F).contains(v) || (0x066E...0x06D3).contains(v)
+            // With Kurdish's ە (U+06D5), not Urdu's full stop (U+06D4).
+            case .arabic: return (0x0620...0x065F).contains(v) || (0x066E...0x06D3).contains(v) || v == 0x06D5
             case .hebrew: return (0x05D0...0x05EA).contains(v)
             case .devanagari: return (0x0900...0x0963).contains(v) || (0x0966...0x097F).contains(v)
             // Letters and vowel signs, not digits or the danda (।, U+0964, Devanagari's).
@@ -77,6 +85,12 @@ extension Detectors {
             case .gurmukhi: return (0x0A01...0x0A5E).contains(v) || (0x0A70...0x0A75).contains(v)
             // Syllables and their marks, not the word space, comma and full stop (፡ ፣ ።) nor numerals.
             case .ethiopic: return (0x1200...0x135A).contains(v) || (0x135D...0x135F).contains(v) || (0x1380...0x138F).contains(v)
+            // Letters, vowels and tone marks, not digits (U+0ED0–U+0ED9).
+            case .lao: return (0x0E81...0x0ECE).contains(v) || (0x0EDC...0x0EDF).contains(v)
+            // Letters and signs, not its full stop (។, U+17D4) and the other marks after it, nor digits.
+            case .khmer: return (0x1780...0x17D3).contains(v) || v == 0x17DC || v == 0x17DD
+            // Letters and signs, not digits (U+1040–U+1049, U+1090–U+1099) nor its comma and full stop (၊ ။).
+            case .myanmar: return (0x1000...0x103F).contains(v) || (0x1050...0x108F).contains(v) || (0x109A...0x109F).contains(v)
             }
         }
 
@@ -93,7 +107,7 @@ extension Detectors {
 
     /// Words after which a name follows, by script. A Japanese "私は" also needs "です" or "と申します"
     /// after the name (``uncasedName(after:script:needsCopula:)``): "私は学生です" names no one; a Thai
-    /// "เรียน" ("dear") needs a title before it.
+    /// "เรียน" ("dear"), a Lao "ຮຽນ" and a Khmer "ជូនចំពោះ" ("to") need a title after them.
     static let uncasedIntroducers: [(words: [UInt8], script: UncasedScript, needsCopula: Bool)] = introducerList.map {
         (Array($0.0.utf8), $0.1, $0.2)
     }
@@ -150,7 +164,25 @@ extension Detectors {
         ("ਪਿਆਰੀ ", .gurmukhi, false), ("ਸ੍ਰੀਮਤੀ ", .gurmukhi, false), ("ਸ਼੍ਰੀਮਤੀ ", .gurmukhi, false),
         ("ስሜ ", .ethiopic, false), ("ስም: ", .ethiopic, false), ("ስም፡ ", .ethiopic, false), ("ውድ ", .ethiopic, false),
         ("አቶ ", .ethiopic, false), ("ወይዘሮ ", .ethiopic, false), ("ወይዘሪት ", .ethiopic, false),
+        // Pashto and Sorani Kurdish (in Arabic letters), Lao, Khmer, Burmese: "my name is", the
+        // form's "name:", the letter's "dear", the title before a name. Khmer's and Burmese's
+        // titles count only at a word's start (``titlesAtWordStart``): "ពិភពលោក" is "world".
+        ("زما نوم ", .arabic, false), ("نوم: ", .arabic, false), ("ښاغلی ", .arabic, false), ("ښاغلې ", .arabic, false),
+        ("میرمن ", .arabic, false), ("ګرانه ", .arabic, false), ("ګرانې ", .arabic, false),
+        ("ناوی من ", .arabic, false), ("ناوم ", .arabic, false), ("ناو: ", .arabic, false), ("بەڕێز ", .arabic, false),
+        ("کاک ", .arabic, false), ("خاتوو ", .arabic, false),
+        ("ຂ້ອຍຊື່", .lao, false), ("ຂ້ານ້ອຍຊື່", .lao, false), ("ຊື່ຂອງຂ້ອຍແມ່ນ", .lao, false), ("ຊື່:", .lao, false),
+        ("ຊື່ ແລະ ນາມສະກຸນ:", .lao, false), ("ຮຽນ", .lao, true),
+        ("ខ្ញុំឈ្មោះ", .khmer, false), ("ឈ្មោះរបស់ខ្ញុំគឺ", .khmer, false), ("ឈ្មោះ:", .khmer, false), ("ឈ្មោះ ", .khmer, false),
+        ("ជូនចំពោះ", .khmer, true), ("លោក ", .khmer, false), ("លោកស្រី ", .khmer, false), ("កញ្ញា ", .khmer, false),
+        ("ကျွန်တော့်နာမည်", .myanmar, false), ("ကျွန်တော်၏အမည်", .myanmar, false), ("ကျွန်မနာမည်", .myanmar, false),
+        ("ကျွန်မ၏အမည်", .myanmar, false), ("နာမည်:", .myanmar, false), ("အမည်:", .myanmar, false),
+        ("လေးစားအပ်ပါသော", .myanmar, false), ("ချစ်သော", .myanmar, false),
     ]
+    /// Titles of ``introducerList`` that open a name only at the start of a word: Khmer's "លោក"
+    /// ends "ពិភពលោក" ("world"). Burmese's titles are no introducers at all, only read after one
+    /// ("လေးစားအပ်ပါသော ဦး…"): words start with them ("ဦးစွာ" is "first", "ဒေါ်လာ" "dollar").
+    static let titlesAtWordStart: Set<[UInt8]> = Set(["លោក ", "លោកស្រី ", "កញ្ញា "].map { Array($0.utf8) })
 
     /// Japanese self-introductions that follow the name: "山田太郎と申します".
     static let japaneseIntroductionsAfter = ["と申します", "といいます", "と言います"].map { Array($0.utf8) }
@@ -162,7 +194,10 @@ extension Detectors {
     static let devanagariStops: Set<String> = ["है", "हूँ", "हूं", "और", "हैं", "हो", "हुँ", "र", "आहे", "आणि", "आहेत"]
     static let uncasedStops: [UncasedScript: Set<String>] = [
         .devanagari: devanagariStops,
-        .arabic: ["است", "هستم", "هست", "می‌باشد", "بود", "من", "هو", "هي", "أنا", "ہے", "ہوں", "ہیں", "اور", "کا", "کی"],
+        .arabic: [
+            "است", "هستم", "هست", "می‌باشد", "بود", "من", "هو", "هي", "أنا", "ہے", "ہوں", "ہیں", "اور", "کا", "کی", "دی", "ده", "یم", "او",
+            "زما",
+        ],
         .bengali: ["এবং", "আমি", "আর", "হয়", "হলো"],
         .tamil: ["மற்றும்", "நான்"],
         .gujarati: ["છે", "અને", "છું"],
@@ -175,9 +210,19 @@ extension Detectors {
         .malayalam: ["ആണ്", "ഞാൻ", "എന്നാണ്"],
         .gurmukhi: ["ਹੈ", "ਹਾਂ", "ਅਤੇ", "ਹਨ"],
         .ethiopic: ["ነው", "ነኝ", "እና", "ናት"],
+        .lao: ["ເບີໂທ", "ເບີ", "ໂທ", "ແລະ", "ອີເມວ", "ຈາກ", "ເດີ", "ຄັບ", "ເຈົ້າ", "ທີ່ຢູ່"],
+        .khmer: ["គឺ", "និង", "ជា", "ហើយ", "បាទ", "ចាស"],
+        .myanmar: ["ဖြစ်ပါတယ်", "ဖြစ်ပါသည်", "ဖြစ်သည်", "ပါ", "ပါတယ်", "ခင်ဗျာ", "ခင်ဗျား", "ရှင်", "နှင့်", "နဲ့"],
     ]
-    /// Thai titles written before a name, often onto it ("คุณสมชาย"): not part of it.
-    static let thaiTitles = ["นางสาว", "คุณ", "นาย", "นาง", "ด.ช.", "ด.ญ."].map { Array($0.utf8) }
+    /// Titles written before a name, often onto it ("คุณสมชาย"): not part of it. Thai, Lao, Khmer;
+    /// longer ones first ("นางสาว" before "นาง").
+    static let uncasedTitles: [UncasedScript: [[UInt8]]] = [
+        .thai: ["นางสาว", "คุณ", "นาย", "นาง", "ด.ช.", "ด.ญ."].map { Array($0.utf8) },
+        .lao: ["ທ່ານນາງ", "ທ່ານ", "ທ້າວ", "ນາງສາວ", "ນາງ", "ສະຫາຍ"].map { Array($0.utf8) },
+        .khmer: ["លោកស្រី", "លោក", "កញ្ញា", "អ្នកនាង", "អ្នក"].map { Array($0.utf8) },
+        // Not "မ" ("Ma"), which starts names too ("မြင့်").
+        .myanmar: ["ဦး", "ဒေါ်", "ကို", "မောင်"].map { Array($0.utf8) },
+    ]
 
     /// The scripts (``UncasedScript/bit``) a UTF-8 lead byte may open a letter of (or of a
     /// neighbour of theirs): the scan notes those it sees, and ``uncasedNames(scripts:)`` looks
@@ -202,6 +247,8 @@ extension Detectors {
         for hit in Self.uncasedIntroducerAutomaton.hits(in: text.bytes) {
             guard let introducer = Self.uncasedIntroducerOf[Array(text.bytes[hit.start..<hit.end])],
                 scripts & introducer.script.bit != 0,
+                !Self.titlesAtWordStart.contains(Array(text.bytes[hit.start..<hit.end]))
+                    || scalarBefore(hit.start).map({ !introducer.script.isLetter($0.0) }) ?? true,
                 let name = uncasedName(after: hit.end, script: introducer.script, needsCopula: introducer.needsCopula)
             else { continue }
             add(name.lowerBound, name.upperBound, .person)
@@ -284,10 +331,10 @@ extension Detectors {
             let count = String(decoding: text.bytes[k..<end], as: UTF8.self).unicodeScalars.count
             guard UncasedScript.hangul.letters.contains(count), !needsCopula || ended else { return nil }
             return k..<end
-        case .thai:
+        case .thai, .lao, .khmer, .myanmar:
             // "เรียน คุณสมชาย ใจดี": one space, then a title, then the name (a space after the title too).
             var start = k
-            if let title = Self.thaiTitles.first(where: { text.bytes[start...].starts(with: $0) }) {
+            if let title = Self.uncasedTitles[script]?.first(where: { text.bytes[start...].starts(with: $0) }) {
                 start += title.count
                 if text[start] == 0x20 { start += 1 }
             } else if needsCopula {
@@ -312,7 +359,10 @@ extension Detectors {
             let stop = Self.uncasedStops[script]?.contains(word) ?? false
             if words > 0 {
                 if stop { break }
-                if script == .arabic, word.hasPrefix("و") { break }
+                // Not the conjunction "و" written onto a word, unless the word ends the clause or
+                // a stop word follows it: Pashto's "Wardak" ("ښاغلی فرشته وردګ،", "زما نوم ګل وردګ
+                // دی") starts with the letter too.
+                if script == .arabic, word.hasPrefix("و"), !endsClause(wordEnd), !stopWordFollows(wordEnd, script: script) { break }
                 if script == .hebrew, word.hasPrefix("ו") { break }
             } else if stop {
                 return nil
@@ -323,6 +373,19 @@ extension Detectors {
             at = wordEnd + 1
         }
         return words > 0 ? end : nil
+    }
+
+    /// Whether one space and then a stop word of `script` (``uncasedStops``) follow `k`.
+    func stopWordFollows(_ k: Int, script: UncasedScript) -> Bool {
+        guard text[k] == 0x20 else { return false }
+        let (end, count) = letterRun(from: k + 1, script: script, limit: 24)
+        return count > 0 && Self.uncasedStops[script]?.contains(String(decoding: text.bytes[(k + 1)..<end], as: UTF8.self)) == true
+    }
+
+    /// Whether a comma (Arabic's or Latin's), a full stop, a line's end or the text's end is at `k`.
+    func endsClause(_ k: Int) -> Bool {
+        k >= text.count || text[k] == 0x0A || text[k] == 0x0D || text[k] == UInt8(ascii: ",") || text[k] == UInt8(ascii: ".")
+            || text.bytes[k...].starts(with: "،".utf8) || text.bytes[k...].starts(with: "۔".utf8)
     }
 
     /// The end of the run of `script`'s letters from `k` (at most `limit` of them), and their number.

@@ -100,6 +100,29 @@ struct PhoneTests {
         #expect(Self.flagged(text) == [number], "\(Self.flagged(text))")
     }
 
+    @Test(
+        "phones in the fifth languages set's countries: a phone word read 32 characters back (not bytes), Belarus's 8 0…, Somalia's one-digit first group",
+        arguments: [
+            // Burmese and Khmer: the phone word 34 and 67 bytes before the number.
+            ("ကျွန်တော့်ဖုန်းနံပါတ် 09 251 7788 ပါ။", "09 251 7788"), ("ខ្ញុំមានលេខទូរស័ព្ទរបស់ខ្ញុំគឺ 012 345 678។", "012 345 678"),
+            ("Утасны дугаар: 9911 2233", "9911 2233"), ("Тэлефон: 8 044 712-34-56", "8 044 712-34-56"),
+            ("mob. 8 029 491-19-11", "8 029 491-19-11"), ("Telefoonkayga waa 7 1234567.", "7 1234567"),
+            ("my selfoon: 082 555 1234", "082 555 1234"),
+        ] as [(String, String)])
+    func fifthSetPhones(text: String, number: String) {
+        #expect(Self.flagged(text) == [number], "\(Self.flagged(text))")
+    }
+
+    @Test(
+        "no phone in these: a number after \"number\" alone, a code, a date",
+        arguments: [
+            "លេខកូដ 012 345 678", "ကုဒ်နံပါတ် 09 251 7788", "Захиалгын дугаар 9911 2233", "Order 7 1234567 shipped",
+            "8 029 1234 5678 9012",
+        ])
+    func fifthSetNotPhones(text: String) {
+        #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
+    }
+
     @Test("a three-letter phone word on its own still says a phone", arguments: ["tel 5123 4567", "Tel: 5123 4567", "sms 512345678"])
     func shortPhoneWords(text: String) {
         #expect(!Self.flagged(text).isEmpty, "\(Self.flagged(text))")
