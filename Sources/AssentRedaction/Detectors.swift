@@ -31,6 +31,9 @@ struct Detectors {
     private var secretFragments: [(start: Int, nameStart: Int)] = []
     private var wordKeywords: [(start: Int, kinds: KeywordAutomaton.Kinds)] = []
     private var fragmentCursor = 0, keywordCursor = 0
+    /// The line last asked about by ``nameColumn(_:)`` (its bounds and separator) and the columns
+    /// (bit n: cell n) a field that holds a name heads above it.
+    var nameColumnsOfLine: (start: Int, end: Int, separator: UInt8, columns: UInt64) = (-1, -1, 0, 0)
 
     init(_ bytes: [UInt8]) { text = Text(bytes: bytes) }
 
@@ -871,10 +874,21 @@ struct Detectors {
         // with the words that start with its letter.
         // Chinese, Japanese and Korean words stand inside runs of their script: found anywhere.
         // Thai, Lao, Khmer and Burmese ones anywhere too.
-        for k in start..<i {
-            let wordStart = text[k] >= 0xE3 && text[k] <= 0xED || text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 })
-            let table = wordStart ? Self.phoneWordsByFirst : Self.phoneWordsInRunsByFirst
-            for word in table[Int(Bytes.lower(text[k]))]
+        let byFirst = Self.phoneWordsByFirst
+        let inRunsByFirst = Self.phoneWordsInRunsByFirst
+        for k in start..<i where text[k] & 0xC0 != 0x80 {  // a character's first byte
+            let b = text[k]
+            let words: [StaticString]
+            if b >= 0xE3 && b <= 0xED || text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 }) {
+                words = byFirst[Int(Bytes.lower(b))]
+            } else if b == 0xE0 || b == 0xE1, Self.startsRunTogetherLetter(b, text[k + 1]) {
+                // Inside a word, only a letter of those four scripts can start one (every letter
+                // of India's scripts starts with E0 too: told apart by the second byte).
+                words = inRunsByFirst[Int(b)]
+            } else {
+                continue
+            }
+            for word in words
             where k + word.utf8CodeUnitCount <= i && text.hasPrefix(word, at: k, caseInsensitive: true) {
                 // A word of three letters is a whole word ("tel", "sms", "fax"), not the start of a
                 // longer one: Estonian "tellimus" is an order, English "telling" no phone.
@@ -922,21 +936,27 @@ struct Detectors {
     /// Whether, in one of the 20 lines above the line starting at `line` (no blank line between),
     /// the cell at index `column` (cells split by `separator`) is a header `isHeader` accepts.
     func columnAbove(line lineStart: Int, separator: UInt8, column: Int, isHeader: (_ start: Int, _ end: Int) -> Bool) -> Bool {
+        linesAbove(lineStart) { start, end in
+            var cell = 0
+            var cellStart = start
+            for k in start...end where k == end || text[k] == separator {
+                if cell == column { return isHeader(cellStart, k) }
+                cell += 1
+                cellStart = k + 1
+            }
+            return false
+        }
+    }
+
+    /// Calls `body` with each of the 20 lines above the line starting at `lineStart`, nearest
+    /// first, until a blank line (the end of a table) or until `body` answers true; whether it did.
+    func linesAbove(_ lineStart: Int, _ body: (_ start: Int, _ end: Int) -> Bool) -> Bool {
         var end = lineStart - 1  // the newline ending the line above
         for _ in 0..<20 {
             guard end > 0 else { return false }
             let start = text.runStart(before: end) { $0 != 0x0A }
-            guard end > start else { return false }  // a blank line ends the table
-            var cell = 0
-            var cellStart = start
-            for k in start...end where k == end || text[k] == separator {
-                if cell == column {
-                    if isHeader(cellStart, k) { return true }
-                    break
-                }
-                cell += 1
-                cellStart = k + 1
-            }
+            guard end > start else { return false }
+            if body(start, end) { return true }
             end = start - 1
         }
         return false
@@ -944,6 +964,12 @@ struct Detectors {
 
     static let phoneWordsByFirst: [[StaticString]] = byFirstByte(phoneWords)
     static let phoneWordsInRunsByFirst: [[StaticString]] = byFirstByte(phoneWordsInRuns)
+    /// Whether a letter starting with these two bytes is Thai (U+0E00–U+0E7F), Lao (U+0E80–U+0EFF),
+    /// Burmese (U+1000–U+107F) or Khmer (U+1780–U+17FF).
+    @inline(__always) static func startsRunTogetherLetter(_ first: UInt8, _ second: UInt8) -> Bool {
+        first == 0xE0
+            ? (0xB8...0xBB).contains(second) : first == 0xE1 && (second == 0x80 || second == 0x81 || second == 0x9E || second == 0x9F)
+    }
     static func byFirstByte(_ words: [StaticString]) -> [[StaticString]] {
         var table = Array(repeating: [StaticString](), count: 256)
         for word in words { table[Int(word.utf8Start[0])].append(word) }

@@ -382,7 +382,12 @@ extension Detectors {
             // A title is no family name even where one is spelled like it ("Hubungi Pak Joko": Pak).
             return surname.contains(.family) && !surname.contains(.dictionary) && !surname.contains(.title)
         }()
-        let introduced = introducedByWord || titleStart(before: i) != nil || genitivePatronymic(i, firstEnd)
+        // A name in a column headed "name", looked for last, as it reads the lines above; only for
+        // a first word with a word after it ("Barbara Day", "Wikus du Plessis"): a single word is
+        // no name there.
+        let introduced =
+            introducedByWord || titleStart(before: i) != nil || genitivePatronymic(i, firstEnd)
+            || text[firstEnd] == 0x20 && (Bytes.isAlpha(text[firstEnd + 1]) || text[firstEnd + 1] >= 0x80) && nameColumn(i)
         guard known || introduced || unknownBeforeFamily || particleFollows && !flags.contains(.dictionary) else { return firstEnd }
         let wordGiven = flags.contains(.dictionary) || !flags.contains(.given)
         let midSentence = text[i - 1] == 0x20 && (Bytes.isLower(text[i - 2]) || text[i - 2] == UInt8(ascii: ","))
@@ -448,7 +453,9 @@ extension Detectors {
 
     /// Where such a word after the word ending at `end` ends, or nil when none follows.
     func patronymicWordEnd(after end: Int) -> Int? {
-        guard text[end] == 0x20 else { return nil }
+        // Their first bytes: Cyrillic's lead bytes, "o", "q".
+        let first = text[end + 1]
+        guard text[end] == 0x20, first == 0xD0 || first == 0xD1 || first == 0xD2 || first == 0x6F || first == 0x71 else { return nil }
         for word in Self.patronymicWordsAfter where text.bytes[end...].starts(with: word) {
             let after = end + word.count
             if !(Bytes.isAlpha(text[after]) || text[after] >= 0x80) { return after }
@@ -506,31 +513,54 @@ extension Detectors {
         i >= 2
             && (Self.introducersByPenultimate[Int(Bytes.lower(text[i - 2]))].contains {
                 text.hasPrefix($0, at: i - $0.utf8CodeUnitCount, caseInsensitive: true)
-            } || isNameFieldValue(i) || nameColumn(i))
+            } || isNameFieldValue(i))
     }
 
     /// Whether the word at `i` opens a cell (cells split by `,`, `;`, tab or `|`) in a column whose
     /// header, up to 20 lines above without a blank line between, is a field that holds a name
     /// (``nameFields``): "naam,selfoon" above "Wikus Botha,071 145 4579", "| emri | telefoni |" above
-    /// "| Arben Hoxha | …", as ``phoneColumn(_:)`` reads a phone's.
-    func nameColumn(_ i: Int) -> Bool {
-        let lineStart = text.runStart(before: i) { $0 != 0x0A }
+    /// "| Arben Hoxha | …", as ``phoneColumn(_:)`` reads a phone's. The columns are found once a line.
+    mutating func nameColumn(_ i: Int) -> Bool {
+        // Only a word opening its cell: at a line's start or after a separator (then a quote or a
+        // space) — checked before the line is read, as most capitalised words open none.
         var cellStart = i
-        if cellStart > lineStart, text[cellStart - 1] == 0x22 || text[cellStart - 1] == 0x20 { cellStart -= 1 }
-        let lineEnd = text.runEnd(from: i) { $0 != 0x0A }
-        guard
-            let separator = Self.cellSeparators.first(where: { sep in
-                (cellStart == lineStart || text[cellStart - 1] == sep) && text.bytes[lineStart..<lineEnd].contains(sep)
-            })
-        else { return false }
-        let column = text.bytes[lineStart..<cellStart].reduce(0) { $1 == separator ? $0 + 1 : $0 }
-        return columnAbove(line: lineStart, separator: separator, column: column) { start, end in
-            var from = start
-            var to = end
-            while from < to, text[from] == 0x20 || text[from] == 0x22 { from += 1 }
-            while to > from, text[to - 1] == 0x20 || text[to - 1] == 0x22 || text[to - 1] == 0x0D { to -= 1 }
-            return (2...20).contains(to - from) && Self.nameFields.contains(text.string(from..<to).lowercased())
+        if i > 0, text[i - 1] == 0x22 || text[i - 1] == 0x20 { cellStart -= 1 }
+        guard cellStart == 0 || text[cellStart - 1] == 0x0A || Self.cellSeparators.contains(text[cellStart - 1]) else { return false }
+        if !(nameColumnsOfLine.start...nameColumnsOfLine.end).contains(cellStart) {
+            let lineStart = text.runStart(before: cellStart) { $0 != 0x0A }
+            let lineEnd = text.runEnd(from: cellStart) { $0 != 0x0A }
+            let separator = Self.cellSeparators.first { text.bytes[lineStart..<lineEnd].contains($0) }
+            nameColumnsOfLine = (lineStart, lineEnd, separator ?? 0, separator.map { namedColumns(above: lineStart, separator: $0) } ?? 0)
         }
+        let (lineStart, _, separator, columns) = nameColumnsOfLine
+        guard columns != 0, cellStart == lineStart || text[cellStart - 1] == separator else { return false }
+        let column = text.bytes[lineStart..<cellStart].reduce(0) { $1 == separator ? $0 + 1 : $0 }
+        return column < 64 && columns & (1 << UInt64(column)) != 0
+    }
+
+    /// The columns (bit n: cell n, of the first 64) a field that holds a name heads in one of the
+    /// 20 lines above the line starting at `lineStart`.
+    func namedColumns(above lineStart: Int, separator: UInt8) -> UInt64 {
+        var columns: UInt64 = 0
+        _ = linesAbove(lineStart) { start, end in
+            var cell = 0
+            var cellStart = start
+            for k in start...end where k == end || text[k] == separator {
+                var from = cellStart
+                var to = k
+                while from < to, text[from] == 0x20 || text[from] == 0x22 { from += 1 }
+                while to > from, text[to - 1] == 0x20 || text[to - 1] == 0x22 || text[to - 1] == 0x0D { to -= 1 }
+                if cell < 64, (2...16).contains(to - from), Bytes.isAlpha(text[from]) || text[from] >= 0x80,
+                    let key = lowercasedKey(from, to), Self.nameFieldKeys.contains(key)
+                {
+                    columns |= 1 << UInt64(cell)
+                }
+                cell += 1
+                cellStart = k + 1
+            }
+            return false
+        }
+        return columns
     }
 
     /// Where a name found at `i` starts once a title or a second given name before it is
@@ -572,6 +602,7 @@ extension Detectors {
     /// Months (and their abbreviations) that are given names too, among the words never names.
     static let monthsNamedLikePeople = PackedWord.set(["jan", "mar", "may", "june", "april", "august"])
     static let titleKeys = PackedWord.set(titles)
+    static let nameFieldKeys = PackedWord.set(nameFields)
     static let particleKeys = PackedWord.set(particles)
     static let strongParticleKeys = PackedWord.set(strongParticles)
 }

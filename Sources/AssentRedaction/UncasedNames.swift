@@ -247,7 +247,7 @@ extension Detectors {
         for hit in Self.uncasedIntroducerAutomaton.hits(in: text.bytes) {
             guard let introducer = Self.uncasedIntroducerOf[Array(text.bytes[hit.start..<hit.end])],
                 scripts & introducer.script.bit != 0,
-                !Self.titlesAtWordStart.contains(Array(text.bytes[hit.start..<hit.end]))
+                introducer.script != .khmer || !Self.titlesAtWordStart.contains(Array(text.bytes[hit.start..<hit.end]))
                     || scalarBefore(hit.start).map({ !introducer.script.isLetter($0.0) }) ?? true,
                 let name = uncasedName(after: hit.end, script: introducer.script, needsCopula: introducer.needsCopula)
             else { continue }

@@ -345,6 +345,10 @@ struct PersonNameTests {
             ("naam,selfoon\nWikus Botha,071 145 4579\n", ["Wikus Botha"]),
             ("id;emri;qyteti\n7;Arben Hoxha;Tirana\n8;\"Ylli Kola\";Durrës\n", ["Arben Hoxha", "Ylli Kola"]),
             ("| Name | City |\n| --- | --- |\n| Wikus Botha | Lisboa |\n", ["Wikus Botha"]),
+            (
+                "id,name,city\n1,Wikus Botha,Cape Town\n2,Elmarie Steyn,Paarl\n\ncity,name\nWorcester,Riana Nel\n",
+                ["Wikus Botha", "Elmarie Steyn", "Riana Nel"]
+            ),
             ("city,country\nCape Town,South Africa\n", []),
             ("name\n\nid,city\nWikus Botha,Lisboa\n", []),
         ] as [(String, [String])])
