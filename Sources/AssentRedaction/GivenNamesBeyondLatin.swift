@@ -3,8 +3,8 @@
 /// Петрову", "с Анной", "του Γιώργου"), Vietnamese family names (written first: "Nguyễn Văn An"),
 /// and common Indonesian given and family names. Common names from general knowledge, not taken
 /// from the generator of any evaluation set — but the Belarusian, Kyrgyz, Mongolian and Somali ones
-/// were written by the same hand, from the same knowledge, as the fifth evaluation set's names
-/// (after it was measured): that set's figures for these languages flatter them.
+/// were written by the same hand, from the same knowledge, as the names of
+/// `held-out-languages-5.jsonl` (after it was measured): its figures for these languages flatter them.
 extension Detectors {
     /// Russian, Ukrainian and Bulgarian given names, lower case, in the nominative.
     static let cyrillicGivenNames: [String] = """
