@@ -530,7 +530,10 @@ extension Detectors {
             let lineStart = text.runStart(before: cellStart) { $0 != 0x0A }
             let lineEnd = text.runEnd(from: cellStart) { $0 != 0x0A }
             let separator = Self.cellSeparators.first { text.bytes[lineStart..<lineEnd].contains($0) }
-            nameColumnsOfLine = (lineStart, lineEnd, separator ?? 0, separator.map { namedColumns(above: lineStart, separator: $0) } ?? 0)
+            let columns = separator.map { sep in
+                namedColumns(above: lineStart, separator: sep, cells: text.bytes[lineStart..<lineEnd].reduce(0) { $1 == sep ? $0 + 1 : $0 })
+            }
+            nameColumnsOfLine = (lineStart, lineEnd, separator ?? 0, columns ?? 0)
         }
         let (lineStart, _, separator, columns) = nameColumnsOfLine
         guard columns != 0, cellStart == lineStart || text[cellStart - 1] == separator else { return false }
@@ -539,10 +542,13 @@ extension Detectors {
     }
 
     /// The columns (bit n: cell n, of the first 64) a field that holds a name heads in one of the
-    /// 20 lines above the line starting at `lineStart`.
-    func namedColumns(above lineStart: Int, separator: UInt8) -> UInt64 {
+    /// 20 lines above the line starting at `lineStart` that hold as many separators as it does
+    /// (`cells`): a table's rows and header do; the first line that does not ends the table, so
+    /// prose with commas is read one line up, not twenty.
+    func namedColumns(above lineStart: Int, separator: UInt8, cells: Int) -> UInt64 {
         var columns: UInt64 = 0
         _ = linesAbove(lineStart) { start, end in
+            guard text.bytes[start..<end].reduce(0, { $1 == separator ? $0 + 1 : $0 }) == cells else { return true }
             var cell = 0
             var cellStart = start
             for k in start...end where k == end || text[k] == separator {

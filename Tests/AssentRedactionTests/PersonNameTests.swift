@@ -354,6 +354,8 @@ struct PersonNameTests {
             ),
             ("city,country\nCape Town,South Africa\n", []),
             ("name\n\nid,city\nWikus Botha,Lisboa\n", []),
+            // A line with another number of cells is no row of the table above ("name" then prose).
+            ("name,city,zip\nWikus Botha,Paarl\n", []),
         ] as [(String, [String])])
     func nameColumns(text: String, names: [String]) {
         #expect(Self.flagged(text) == names, "\(Self.flagged(text))")
