@@ -383,11 +383,13 @@ extension Detectors {
             return surname.contains(.family) && !surname.contains(.dictionary) && !surname.contains(.title)
         }()
         // A name in a column headed "name", looked for last, as it reads the lines above; only for
-        // a first word with a word after it ("Barbara Day", "Wikus du Plessis"): a single word is
-        // no name there.
+        // a first word with a word after it ("Barbara Day", "Wikus du Plessis": a single word is
+        // no name there) that is a given name or no English word ("What is", "Can you" at a
+        // line's start are not read).
         let introduced =
             introducedByWord || titleStart(before: i) != nil || genitivePatronymic(i, firstEnd)
-            || text[firstEnd] == 0x20 && (Bytes.isAlpha(text[firstEnd + 1]) || text[firstEnd + 1] >= 0x80) && nameColumn(i)
+            || text[firstEnd] == 0x20 && (Bytes.isAlpha(text[firstEnd + 1]) || text[firstEnd + 1] >= 0x80)
+                && (known || !flags.contains(.dictionary)) && nameColumn(i)
         guard known || introduced || unknownBeforeFamily || particleFollows && !flags.contains(.dictionary) else { return firstEnd }
         let wordGiven = flags.contains(.dictionary) || !flags.contains(.given)
         let midSentence = text[i - 1] == 0x20 && (Bytes.isLower(text[i - 2]) || text[i - 2] == UInt8(ascii: ","))
