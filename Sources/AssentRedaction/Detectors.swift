@@ -228,6 +228,8 @@ struct Detectors {
         {
             personResume = person(at: i)
         } else if Bytes.isLower(c), i >= personResume, i == 0 || previous < 0x80 && previous != 0x5F,
+            // A capital in the second to fourth letter, before the call: most words have none.
+            Bytes.isUpper(text[i + 1]) || Bytes.isUpper(text[i + 2]) || Bytes.isUpper(text[i + 3]),
             let name = bantuPrefixedName(at: i, runEnd: lettersEnd)
         {
             personResume = person(at: name, prefixed: true)

@@ -512,10 +512,15 @@ extension Detectors {
     /// Whether words that introduce a name ("my name is", "Dear", sign-offs) or a field that holds
     /// one end just before `i`.
     func introducedByWord(_ i: Int) -> Bool {
-        i >= 2
-            && (Self.introducersByPenultimate[Int(Bytes.lower(text[i - 2]))].contains {
-                text.hasPrefix($0, at: i - $0.utf8CodeUnitCount, caseInsensitive: true)
-            } || isNameFieldValue(i))
+        guard i >= 2 else { return false }
+        // The byte before the last one too, before a whole introducer is compared: the lists of
+        // dozens of languages share their last letters.
+        let third = Bytes.lower(text[i - 3])
+        return Self.introducersByPenultimate[Int(Bytes.lower(text[i - 2]))].contains { word in
+            let count = word.utf8CodeUnitCount
+            return (count < 3 || Bytes.lower(word.utf8Start[count - 3]) == third)
+                && text.hasPrefix(word, at: i - count, caseInsensitive: true)
+        } || isNameFieldValue(i)
     }
 
     /// Whether the word at `i` opens a cell (cells split by `,`, `;`, tab or `|`) in a column whose
@@ -527,7 +532,8 @@ extension Detectors {
         // space) — checked before the line is read, as most capitalised words open none.
         var cellStart = i
         if i > 0, text[i - 1] == 0x22 || text[i - 1] == 0x20 { cellStart -= 1 }
-        guard cellStart == 0 || text[cellStart - 1] == 0x0A || Self.cellSeparators.contains(text[cellStart - 1]) else { return false }
+        let before = text[cellStart - 1]
+        guard cellStart == 0 || before == 0x0A || before == 0x2C || before == 0x3B || before == 0x09 || before == 0x7C else { return false }
         if !(nameColumnsOfLine.start...nameColumnsOfLine.end).contains(cellStart) {
             let lineStart = text.runStart(before: cellStart) { $0 != 0x0A }
             let lineEnd = text.runEnd(from: cellStart) { $0 != 0x0A }
