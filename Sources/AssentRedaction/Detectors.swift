@@ -933,7 +933,13 @@ struct Detectors {
         }
     }
 
+    /// What splits a table's cells, in the order a line's separator is chosen by.
     static let cellSeparators: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: ";"), 0x09, UInt8(ascii: "|")]
+    /// Whether `byte` is one of ``cellSeparators`` (compared inline: asked before every cell a
+    /// capitalised word may open).
+    @inline(__always) static func isCellSeparator(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: ",") || byte == UInt8(ascii: ";") || byte == 0x09 || byte == UInt8(ascii: "|")
+    }
 
     /// Whether, in one of the 20 lines above the line starting at `line` (no blank line between),
     /// the cell at index `column` (cells split by `separator`) is a header `isHeader` accepts.

@@ -533,7 +533,7 @@ extension Detectors {
         var cellStart = i
         if i > 0, text[i - 1] == 0x22 || text[i - 1] == 0x20 { cellStart -= 1 }
         let before = text[cellStart - 1]
-        guard cellStart == 0 || before == 0x0A || before == 0x2C || before == 0x3B || before == 0x09 || before == 0x7C else { return false }
+        guard cellStart == 0 || before == 0x0A || Self.isCellSeparator(before) else { return false }
         if !(nameColumnsOfLine.start...nameColumnsOfLine.end).contains(cellStart) {
             let lineStart = text.runStart(before: cellStart) { $0 != 0x0A }
             let lineEnd = text.runEnd(from: cellStart) { $0 != 0x0A }

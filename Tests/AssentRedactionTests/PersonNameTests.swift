@@ -319,6 +319,10 @@ struct PersonNameTests {
             ("Паважаная Таццяна Бондар, дзякуй.", ["Таццяна Бондар"]),
             ("Жыйынды Нурбек Жумабек уулу ачты.", ["Нурбек Жумабек уулу"]),
             ("Hallo almal, my naam is Riaan van Wyk.", ["Riaan van Wyk"]),
+            // "Geagte" ("Dear") is a rare given name too: not the name's first word.
+            ("Geagte Jaco Pretorius,\nu bestelling is gestuur.", ["Jaco Pretorius"]),
+            // A word starting with "و" is the name's where the clause ends; "and …" where it goes on.
+            ("ښاغلی فرشته وردګ، مننه.", ["فرشته وردګ"]), ("اسمي أحمد وأعمل في القاهرة.", ["أحمد"]),
             ("Bore da, fy enw i yw Owain ap Rhys.", ["Owain ap Rhys"]),
             ("Mudane Cabdiraxmaan Nuur, mahadsanid.", ["Mudane Cabdiraxmaan Nuur"]),
             // Given names in the middle of a sentence, from the lists (no word introduces them).
