@@ -5,9 +5,54 @@ public import PostgresNIO
 /// What tests, benchmarks and scripts do to a PostgreSQL server outside the store: one
 /// connection for raw SQL, databases created and dropped.
 public enum PostgresAdmin {
-    /// Runs `body` on one new connection to `url`, closed after.
+    /// Runs `body` on one new connection to `url`, closed after. The connection may take up to
+    /// ``connectTimeout`` to come; a failure to make it is thrown as a ``Failure`` that says what
+    /// the server or the network answered (PostgresNIO's own description of an error hides it).
+    /// What `body` throws passes through unchanged.
     public static func withConnection<T: Sendable>(url: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await withConnection(location: try PostgresStore.Location(url: url), body)
+        let location = try PostgresStore.Location(url: url)
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(
+                configuration: try configuration(location: location, connectTimeout: connectTimeout), id: 1, logger: quiet)
+        } catch {
+            throw Failure(doing: "connecting to \(location.host):\(location.port)/\(location.database)", error)
+        }
+        do {
+            let result = try await body(connection)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// How long ``withConnection(url:_:)`` and ``execute(url:_:)`` wait for a connection: a
+    /// minute, as a test's store does (``PostgresStore/Configuration/leaseTimeout`` in the
+    /// tests) — hundreds of tests making their databases on two cores can keep an event loop
+    /// busy past PostgresNIO's default ten seconds, which is the machine's load, not a fault.
+    public static let connectTimeout: Duration = .seconds(60)
+
+    /// A failure of an administrative connection or statement, described in full: what was being
+    /// done, the SQLSTATE and the server's message, or the network's error. For the output of
+    /// tests, benchmarks and scripts; it never holds the connection's password (a URL is never
+    /// part of it).
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+
+        init(doing: String, _ error: any Error) {
+            if let error = error as? PSQLError {
+                var parts = ["\(error.code)"]
+                if let state = error.serverInfo?[.sqlState] { parts.append("SQLSTATE \(state)") }
+                if let message = error.serverInfo?[.message] { parts.append(message) }
+                if let detail = error.serverInfo?[.detail] { parts.append(detail) }
+                if let underlying = error.underlying { parts.append("\(underlying)") }
+                description = "\(doing): " + parts.joined(separator: ": ")
+            } else {
+                description = "\(doing): \(error)"
+            }
+        }
     }
 
     /// Runs `body` on one new connection to `location` (TLS as its `sslmode` asks), closed after.
@@ -37,9 +82,18 @@ public enum PostgresAdmin {
     }
 
     /// Runs SQL text (several statements allowed) on a new connection to `url`.
+    /// A failed statement is thrown as a ``Failure`` with its first words, its SQLSTATE and the
+    /// server's message.
     public static func execute(url: String, _ sql: String) async throws {
         try await withConnection(url: url) { connection in
-            for statement in statements(sql) { try await connection.perform(PostgresQuery(unsafeSQL: statement), logger: quiet) }
+            for statement in statements(sql) {
+                do {
+                    try await connection.perform(PostgresQuery(unsafeSQL: statement), logger: quiet)
+                } catch {
+                    // Its first two words only: a statement may set a role's password.
+                    throw Failure(doing: statement.split(separator: " ").prefix(2).joined(separator: " "), error)
+                }
+            }
         }
     }
 

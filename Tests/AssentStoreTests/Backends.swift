@@ -278,11 +278,20 @@ enum PostgresTesting {
     }
 
     /// A new empty database collated by ICU's en-US (a byte-order mistake in the store shows).
+    ///
+    /// At most ``databaseWork`` databases are made or dropped at once. The tests start together,
+    /// and each held a connection while the cluster copied its template: over a hundred at once
+    /// at the start of a run here, beside the stores already open — connections that count
+    /// against the cluster's `max_connections` (`scripts/pg`), where the next one is refused.
+    /// The cluster makes them no faster in parallel.
     static func freshDatabase() async throws -> (url: String, name: String) {
         guard let admin = adminURL else { throw StoreError.unavailable("ASSENT_TEST_POSTGRES_URL is not set") }
         let name = "assent_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        return (try await PostgresAdmin.createDatabase(adminURL: admin, name: name), name)
+        return try await databaseWork.run { (try await PostgresAdmin.createDatabase(adminURL: admin, name: name), name) }
     }
+
+    /// How many test databases are made or dropped at once (``freshDatabase()``).
+    static let databaseWork = AdmissionLimit(8)
 
     /// Opens a PostgreSQL store at `location`, runs `body` with it and closes it — also when `body`
     /// throws, so that a failed test leaves no pool running.
@@ -312,7 +321,7 @@ enum PostgresTesting {
     /// Drops a test's database once its store is closed (in the background).
     static func drop(_ name: String) {
         guard let admin = adminURL else { return }
-        Task.detached { try? await PostgresAdmin.dropDatabase(adminURL: admin, name: name) }
+        Task.detached { try? await databaseWork.run { try await PostgresAdmin.dropDatabase(adminURL: admin, name: name) } }
     }
 
     /// A digest of every row of every table.
@@ -358,6 +367,36 @@ extension Trait where Self == TimeLimitTrait {
 /// begun) that no signal announces. Asks every 2 ms, sleeping between: a loop of `Task.yield()`
 /// kept one of the cooperative pool's threads (two on CI) busy and was not cancellable, so a
 /// test whose event was late starved the very tasks it waited for and outlived its time limit.
+/// At most `limit` bodies run at once; the others wait, in the order they came.
+actor AdmissionLimit {
+    private var free: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// The most that were running at once, and how many wait now (for the limit's own test).
+    private(set) var mostRunning = 0
+    var waitingCount: Int { waiting.count }
+    private let limit: Int
+
+    init(_ limit: Int) {
+        self.limit = limit
+        free = limit
+    }
+
+    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        if free > 0 {
+            free -= 1
+        } else {
+            await withCheckedContinuation { waiting.append($0) }
+        }
+        mostRunning = max(mostRunning, limit - free)
+        defer { leave() }
+        return try await body()
+    }
+
+    private func leave() {
+        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
+    }
+}
+
 func waitUntil(_ condition: () -> Bool) async throws {
     while !condition() { try await Task.sleep(for: .milliseconds(2)) }
 }

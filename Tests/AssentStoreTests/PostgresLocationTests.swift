@@ -171,4 +171,35 @@ struct PostgresLocationTests {
                 "SELECT 1",
             ])
     }
+    @Test(
+        "an administrative statement or connection that fails says what the server or network answered, never a password",
+        .enabled(if: PostgresTesting.adminURL != nil))
+    func adminFailuresDescribed() async throws {
+        let admin = try #require(PostgresTesting.adminURL)
+        let failed = await #expect(throws: PostgresAdmin.Failure.self) {
+            try await PostgresAdmin.execute(url: admin, "SELECT 1; ALTER ROLE no_such_role_here PASSWORD 'hunter2secret'")
+        }
+        let statement = try #require(failed?.description)
+        #expect(statement.hasPrefix("ALTER ROLE: "), "\(statement)")
+        #expect(statement.contains("SQLSTATE 42704") && statement.contains("no_such_role_here"), "\(statement)")
+        #expect(!statement.contains("hunter2secret"))
+        // A port nobody listens on: the network's refusal, and where it was going.
+        var closed = try PostgresStore.Location(url: admin)
+        closed.port = try await Self.closedPort()
+        closed.password = "hunter2secret"
+        let refused = await #expect(throws: PostgresAdmin.Failure.self) {
+            try await PostgresAdmin.withConnection(url: closed.url) { _ in }
+        }
+        let connection = try #require(refused?.description)
+        #expect(connection.hasPrefix("connecting to \(closed.host):\(closed.port)/"), "\(connection)")
+        #expect(connection.contains("refused") && !connection.contains("hunter2secret"), "\(connection)")
+    }
+
+    /// A loopback port that was free a moment ago.
+    static func closedPort() async throws -> Int {
+        let socket = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(socket.localAddress?.port)
+        try await socket.close()
+        return port
+    }
 }
