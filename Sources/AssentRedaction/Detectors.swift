@@ -227,8 +227,10 @@ struct Detectors {
             i == 0 || previous < 0x80 && previous != 0x5F
         {
             personResume = person(at: i)
-        } else if Bytes.isLower(c), i >= personResume, i == 0 || previous < 0x80 && previous != 0x5F,
-            // A capital in the second to fourth letter, before the call: most words have none.
+        } else if c == UInt8(ascii: "u") || c == UInt8(ascii: "n") || c == UInt8(ascii: "k"), i >= personResume,
+            i == 0 || previous < 0x80 && previous != 0x5F,
+            // The prefixes' first letters (``bantuPersonalPrefixes``), then a capital in the second to
+            // fourth letter, before the call: most words have neither.
             Bytes.isUpper(text[i + 1]) || Bytes.isUpper(text[i + 2]) || Bytes.isUpper(text[i + 3]),
             let name = bantuPrefixedName(at: i, runEnd: lettersEnd)
         {
@@ -255,6 +257,7 @@ struct Detectors {
         }
         return nil
     }
+    /// (Their first letters are checked before the call, in `wordAt`: keep the two together.)
     static let bantuPersonalPrefixes = ["ngu", "ku", "no", "u"].map { Array($0.utf8) }
 
     // MARK: Keywords

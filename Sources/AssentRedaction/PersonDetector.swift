@@ -123,16 +123,33 @@ extension Detectors {
         "Эрхэм хүндэт ", "хүндэтгэсэн,\n", "Хүндэтгэсэн,\n", "нэр: ", "Нэр: ", "менин атым ", "Менин атым ", "урматтуу ",
         "Урматтуу ", "ысымы: ", "Ысымы: ",
     ]
-    /// The introducers by the byte before their last one (the end of their last word, lower
-    /// case): a capitalised word is compared only with those that can end just before it.
-    static let introducersByPenultimate: [[StaticString]] = {
-        var table = Array(repeating: [StaticString](), count: 256)
-        for word in introducers {
-            let count = word.utf8CodeUnitCount
-            table[Int(Bytes.lower(word.utf8Start[count - 2]))].append(word)
+    /// The introducers by the two bytes before their last one (the end of their last word, lower
+    /// case): a capitalised word is compared only with those that can end just before it. The
+    /// lists of dozens of languages share their last letters, and most capitalised words follow
+    /// none of their words: one lookup in a table of every pair of bytes refuses them.
+    struct IntroducerIndex {
+        /// Per pair (byte before the last << 8 | the byte before it): its bucket, 0 for none.
+        var slots = Array(repeating: UInt16(0), count: 1 << 16)
+        var buckets: [[StaticString]] = [[]]
+
+        init(_ introducers: [StaticString]) {
+            for word in introducers {
+                let count = word.utf8CodeUnitCount
+                let penultimate = Int(Bytes.lower(word.utf8Start[count - 2]))
+                // A word of two bytes has no third: any byte may stand there.
+                let thirds = count < 3 ? Array(0..<256) : [Int(Bytes.lower(word.utf8Start[count - 3]))]
+                for third in thirds {
+                    let key = penultimate << 8 | third
+                    if slots[key] == 0 {
+                        slots[key] = UInt16(buckets.count)
+                        buckets.append([])
+                    }
+                    buckets[Int(slots[key])].append(word)
+                }
+            }
         }
-        return table
-    }()
+    }
+    static let introducerIndex = IntroducerIndex(introducers)
 
     /// Capitalised words that begin sentences or headings, never names.
     static let notNames: Set<String> = [
@@ -513,13 +530,11 @@ extension Detectors {
     /// one end just before `i`.
     func introducedByWord(_ i: Int) -> Bool {
         guard i >= 2 else { return false }
-        // The byte before the last one too, before a whole introducer is compared: the lists of
-        // dozens of languages share their last letters.
-        let third = Bytes.lower(text[i - 3])
-        return Self.introducersByPenultimate[Int(Bytes.lower(text[i - 2]))].contains { word in
-            let count = word.utf8CodeUnitCount
-            return (count < 3 || Bytes.lower(word.utf8Start[count - 3]) == third)
-                && text.hasPrefix(word, at: i - count, caseInsensitive: true)
+        // The two bytes before the last one first (``IntroducerIndex``), then whole introducers.
+        let slot = Self.introducerIndex.slots[Int(Bytes.lower(text[i - 2])) << 8 | Int(Bytes.lower(text[i - 3]))]
+        guard slot != 0 else { return isNameFieldValue(i) }
+        return Self.introducerIndex.buckets[Int(slot)].contains { word in
+            text.hasPrefix(word, at: i - word.utf8CodeUnitCount, caseInsensitive: true)
         } || isNameFieldValue(i)
     }
 
@@ -537,7 +552,8 @@ extension Detectors {
         if !(nameColumnsOfLine.start...nameColumnsOfLine.end).contains(cellStart) {
             let lineStart = text.runStart(before: cellStart) { $0 != 0x0A }
             let lineEnd = text.runEnd(from: cellStart) { $0 != 0x0A }
-            let separator = Self.cellSeparators.first { text.bytes[lineStart..<lineEnd].contains($0) }
+            // The first line has no line above to head its columns: its cells are not read.
+            let separator = lineStart == 0 ? nil : Self.cellSeparators.first { text.bytes[lineStart..<lineEnd].contains($0) }
             let columns = separator.map { sep in
                 namedColumns(above: lineStart, separator: sep, cells: text.bytes[lineStart..<lineEnd].reduce(0) { $1 == sep ? $0 + 1 : $0 })
             }
