@@ -526,8 +526,12 @@ struct Detectors {
             if ssn(at: i, groups) { return }
         }
         phone(at: i)
-        address(at: i)
-        postcodeFirst(at: i)
+        // What each address needs next to the number, before the call: most numbers have neither
+        // a capitalised word after them ("12 Main Street") nor ", " before them ("…straat 77,
+        // 1234 AB" is a postcode's).
+        let numberEnd = text.runEnd(from: i, limit: 6, Bytes.isDigit)
+        if text[numberEnd] == 0x20, Bytes.isUpper(text[numberEnd + 1]) { address(at: i) }
+        if text[i - 1] == 0x20, text[i - 2] == 0x2C { postcodeFirst(at: i) }
     }
 
     mutating func ipv4(at i: Int) -> Bool {
@@ -1067,6 +1071,7 @@ struct Detectors {
         "side", "slip ", "space ", "spc ", "stop ", "suite ", "ste ", "trailer ", "trlr ", "unit ", "upper", "#",
     ]
 
+    /// (`digitsAt` calls this only where a space and a capital follow the number's digits.)
     mutating func address(at i: Int) {
         let numberEnd = text.runEnd(from: i, limit: 6, Bytes.isDigit)
         guard numberEnd > i, text[numberEnd] == UInt8(ascii: " ") else { return }

@@ -62,6 +62,7 @@ extension Detectors {
     ]
     /// Particles that, after any capitalised word, say a family name follows ("Pippa van
     /// Dooren", "Ludwig von Mises"): the Dutch and German ones (the Romance ones open places too).
+    /// (Their first letters are checked before the lookup, in `person(at:prefixed:)`.)
     static let strongParticles: Set<String> = ["van", "von", "ter", "ten", "zu"]
     /// Words that introduce a person's name, strongly enough to trust a name not in the list.
     static let introducers: [StaticString] = [
@@ -385,7 +386,10 @@ extension Detectors {
         let known = flags.contains(.given) || flags.contains(.rareGiven)
         let introducedByWord = prefixed || introducedByWord(i)
         let particleFollows: Bool = {
-            guard text[firstEnd] == 0x20, Bytes.isLower(text[firstEnd + 1]) else { return false }
+            // The strong particles' first letters (``strongParticles``) before the lookup.
+            let first = text[firstEnd + 1]
+            guard text[firstEnd] == 0x20, first == UInt8(ascii: "v") || first == UInt8(ascii: "t") || first == UInt8(ascii: "z")
+            else { return false }
             let particleEnd = text.runEnd(from: firstEnd + 1, Bytes.isLower)
             return text[particleEnd] == 0x20 && particleEnd - firstEnd <= 4
                 && Self.strongParticleKeys.contains(PackedWord(text.bytes, firstEnd + 1, particleEnd))
