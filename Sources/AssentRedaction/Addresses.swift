@@ -62,6 +62,13 @@ extension Detectors {
         "gatan", "vägen", "gata", "gränd", "torget", "stigen", "veien", "vegen", "vei", "vej", "gade", "stræde", "grenda",
         "katu", "tie", "kuja", "polku", "väylä", "kaari", "ranta",
     ]
+    /// ``streetEndings`` by their last byte (lower case): a word is compared only with those that
+    /// end as it does.
+    static let streetEndingsByLast: [[StaticString]] = {
+        var table = Array(repeating: [StaticString](), count: 256)
+        for ending in streetEndings { table[Int(Bytes.lower(ending.utf8Start[ending.utf8CodeUnitCount - 1]))].append(ending) }
+        return table
+    }()
 
     /// Addresses that start with a word at `i` (a letter after neither a letter nor a digit):
     /// a street-type word, a street name ending in a street word, a PO box, a military address.
@@ -191,7 +198,7 @@ extension Detectors {
         else { return nil }
         var nameEnd = wordEnd
         if text[nameEnd] == 0x2E { nameEnd += 1 }  // "Hauptstr."
-        let matched = Self.streetEndings.contains { ending in
+        let matched = Self.streetEndingsByLast[Int(Bytes.lower(text[nameEnd - 1]))].contains { ending in
             let count = ending.utf8CodeUnitCount
             return nameEnd - i > count && text.hasPrefix(ending, at: nameEnd - count, caseInsensitive: true)
         }

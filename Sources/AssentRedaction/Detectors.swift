@@ -888,7 +888,8 @@ struct Detectors {
         for k in start..<i where text[k] & 0xC0 != 0x80 {  // a character's first byte
             let b = text[k]
             let words: [StaticString]
-            if b >= 0xE3 && b <= 0xED || text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 }) {
+            // (A byte no phone word starts with is passed before the word's start is looked at.)
+            if b >= 0xE3 && b <= 0xED || !byFirst[Int(Bytes.lower(b))].isEmpty && text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 }) {
                 words = byFirst[Int(Bytes.lower(b))]
             } else if b == 0xE0 || b == 0xE1, Self.startsRunTogetherLetter(b, text[k + 1]) {
                 // Inside a word, only a letter of those four scripts can start one (every letter
