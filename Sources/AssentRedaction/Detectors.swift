@@ -883,14 +883,14 @@ struct Detectors {
         // with the words that start with its letter.
         // Chinese, Japanese and Korean words stand inside runs of their script: found anywhere.
         // Thai, Lao, Khmer and Burmese ones anywhere too.
-        let byFirst = Self.phoneWordsByFirst
+        let byFirstTwo = Self.phoneWordIndex
         let inRunsByFirst = Self.phoneWordsInRunsByFirst
         for k in start..<i where text[k] & 0xC0 != 0x80 {  // a character's first byte
             let b = text[k]
             let words: [StaticString]
-            // (A byte no phone word starts with is passed before the word's start is looked at.)
-            if b >= 0xE3 && b <= 0xED || !byFirst[Int(Bytes.lower(b))].isEmpty && text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 }) {
-                words = byFirst[Int(Bytes.lower(b))]
+            // (Two bytes no phone word starts with are passed before the word's start is looked at.)
+            if b >= 0xE3 && b <= 0xED || byFirstTwo.has(b, text[k + 1]) && text.boundaryBefore(k, { Bytes.isAlpha($0) || $0 >= 0x80 }) {
+                words = byFirstTwo.words(b, text[k + 1])
             } else if b == 0xE0 || b == 0xE1, Self.startsRunTogetherLetter(b, text[k + 1]) {
                 // Inside a word, only a letter of those four scripts can start one (every letter
                 // of India's scripts starts with E0 too: told apart by the second byte).
@@ -978,7 +978,10 @@ struct Detectors {
         return false
     }
 
-    static let phoneWordsByFirst: [[StaticString]] = byFirstByte(phoneWords)
+    /// ``phoneWords`` by their first two bytes.
+    static let phoneWordIndex = BytePairIndex(phoneWords) { word in
+        (word.utf8Start[0], word.utf8CodeUnitCount < 2 ? nil : word.utf8Start[1])
+    }
     static let phoneWordsInRunsByFirst: [[StaticString]] = byFirstByte(phoneWordsInRuns)
     /// Whether a letter starting with these two bytes is Thai (U+0E00–U+0E7F), Lao (U+0E80–U+0EFF),
     /// Burmese (U+1000–U+107F) or Khmer (U+1780–U+17FF).

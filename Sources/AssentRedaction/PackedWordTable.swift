@@ -94,3 +94,40 @@ extension PackedWordTable where Value == Bool {
         self.init(words.lazy.filter { $0.utf8.count <= 16 }.map { (PackedWord($0), true) })
     }
 }
+
+/// Short lists of words bucketed by two of their bytes (lower case), so that a place in the text
+/// is compared only with the words that can match there: one lookup in a table of every pair of
+/// bytes refuses most places, where a bucket by one byte held dozens of words of the languages
+/// that share it. Which two bytes is the caller's choice (the first two of a phone word; the two
+/// before the last of an introducer, which ends just before a name).
+struct BytePairIndex: Sendable {
+    /// Per pair (first << 8 | second): its bucket in `buckets`, 0 for none.
+    private var slots = [UInt16](repeating: 0, count: 1 << 16)
+    private var buckets: [[StaticString]] = [[]]
+
+    /// `pair` gives a word's two bytes, the second nil where any byte may stand (a word too short
+    /// to have it).
+    init(_ words: [StaticString], pair: (StaticString) -> (UInt8, UInt8?)) {
+        for word in words {
+            let (first, second) = pair(word)
+            for second in second.map({ [$0] }) ?? Array(0...255) {
+                let key = Int(Bytes.lower(first)) << 8 | Int(Bytes.lower(second))
+                if slots[key] == 0 {
+                    slots[key] = UInt16(buckets.count)
+                    buckets.append([])
+                }
+                buckets[Int(slots[key])].append(word)
+            }
+        }
+    }
+
+    /// Whether any word has these two bytes (compared lower case).
+    @inline(__always) func has(_ first: UInt8, _ second: UInt8) -> Bool {
+        slots[Int(Bytes.lower(first)) << 8 | Int(Bytes.lower(second))] != 0
+    }
+
+    /// The words with these two bytes (compared lower case), in the order given.
+    @inline(__always) func words(_ first: UInt8, _ second: UInt8) -> [StaticString] {
+        buckets[Int(slots[Int(Bytes.lower(first)) << 8 | Int(Bytes.lower(second))])]
+    }
+}

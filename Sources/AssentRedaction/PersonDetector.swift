@@ -124,33 +124,12 @@ extension Detectors {
         "Эрхэм хүндэт ", "хүндэтгэсэн,\n", "Хүндэтгэсэн,\n", "нэр: ", "Нэр: ", "менин атым ", "Менин атым ", "урматтуу ",
         "Урматтуу ", "ысымы: ", "Ысымы: ",
     ]
-    /// The introducers by the two bytes before their last one (the end of their last word, lower
-    /// case): a capitalised word is compared only with those that can end just before it. The
-    /// lists of dozens of languages share their last letters, and most capitalised words follow
-    /// none of their words: one lookup in a table of every pair of bytes refuses them.
-    struct IntroducerIndex {
-        /// Per pair (byte before the last << 8 | the byte before it): its bucket, 0 for none.
-        var slots = Array(repeating: UInt16(0), count: 1 << 16)
-        var buckets: [[StaticString]] = [[]]
-
-        init(_ introducers: [StaticString]) {
-            for word in introducers {
-                let count = word.utf8CodeUnitCount
-                let penultimate = Int(Bytes.lower(word.utf8Start[count - 2]))
-                // A word of two bytes has no third: any byte may stand there.
-                let thirds = count < 3 ? Array(0..<256) : [Int(Bytes.lower(word.utf8Start[count - 3]))]
-                for third in thirds {
-                    let key = penultimate << 8 | third
-                    if slots[key] == 0 {
-                        slots[key] = UInt16(buckets.count)
-                        buckets.append([])
-                    }
-                    buckets[Int(slots[key])].append(word)
-                }
-            }
-        }
+    /// The introducers by the two bytes before their last one (the end of their last word):
+    /// a capitalised word is compared only with those that can end just before it.
+    static let introducerIndex = BytePairIndex(introducers) { word in
+        let count = word.utf8CodeUnitCount
+        return (word.utf8Start[count - 2], count < 3 ? nil : word.utf8Start[count - 3])
     }
-    static let introducerIndex = IntroducerIndex(introducers)
 
     /// Capitalised words that begin sentences or headings, never names.
     static let notNames: Set<String> = [
@@ -534,10 +513,9 @@ extension Detectors {
     /// one end just before `i`.
     func introducedByWord(_ i: Int) -> Bool {
         guard i >= 2 else { return false }
-        // The two bytes before the last one first (``IntroducerIndex``), then whole introducers.
-        let slot = Self.introducerIndex.slots[Int(Bytes.lower(text[i - 2])) << 8 | Int(Bytes.lower(text[i - 3]))]
-        guard slot != 0 else { return isNameFieldValue(i) }
-        return Self.introducerIndex.buckets[Int(slot)].contains { word in
+        // The two bytes before the last one first (``introducerIndex``), then whole introducers.
+        guard Self.introducerIndex.has(text[i - 2], text[i - 3]) else { return isNameFieldValue(i) }
+        return Self.introducerIndex.words(text[i - 2], text[i - 3]).contains { word in
             text.hasPrefix(word, at: i - word.utf8CodeUnitCount, caseInsensitive: true)
         } || isNameFieldValue(i)
     }
