@@ -135,7 +135,8 @@ struct Detectors {
             case UInt8(ascii: "_"): registryToken(at: i)
             default:
                 // A letter outside ASCII starting a word: a name or a street (Élodie, Łukasz, Érable).
-                uncasedScripts |= Self.uncasedScriptOfLead[Int(c)]
+                // (Only a lead byte names a script: punctuation skips the table.)
+                if c >= 0xC0 { uncasedScripts |= Self.uncasedScriptOfLead[Int(c)] }
                 if c >= 0xC0, text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 >= 0x80 }) {
                     if hasDigit, i >= addressResume { addressResume = addressByWords(at: i) }
                     if c >= 0xC3, i >= personResume, text.boundaryBefore(i, { $0 == 0x5F }) { personResume = person(at: i) }
