@@ -387,7 +387,7 @@ extension Detectors {
         // no name there) that is a given name or no English word ("What is", "Can you" at a
         // line's start are not read).
         let introduced =
-            introducedByWord || titleStart(before: i) != nil || genitivePatronymic(i, firstEnd)
+            introducedByWord || titleStart(before: i) != nil || text[i] >= 0xD0 && genitivePatronymic(i, firstEnd)
             || text[firstEnd] == 0x20 && (Bytes.isAlpha(text[firstEnd + 1]) || text[firstEnd + 1] >= 0x80)
                 && (known || !flags.contains(.dictionary)) && nameColumn(i)
         guard known || introduced || unknownBeforeFamily || particleFollows && !flags.contains(.dictionary) else { return firstEnd }
@@ -469,6 +469,7 @@ extension Detectors {
     /// name in the genitive, written before the given name ("Батын Болд", "Доржийн Сарнай") — with a
     /// capitalised word after it. Russian writes no word ending in "-ийн", and capitalised words
     /// in "-ын" are family names there too ("Синицын").
+    /// (Asked only at a word starting with a byte from 0xD0 up: Cyrillic's.)
     func genitivePatronymic(_ start: Int, _ end: Int) -> Bool {
         guard end - start >= 8, text[start] == 0xD0 || text[start] == 0xD2 || text[start] == 0xD3, text[end] == 0x20,
             capitalisedWord(at: end + 1) != nil, text[end + 1] >= 0x80
