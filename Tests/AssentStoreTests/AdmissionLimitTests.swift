@@ -24,8 +24,9 @@ struct AdmissionLimitTests {
                     }
                 }
             }
-            // Every task has either started its body or queued.
-            while await started.count + limit.waitingCount < 12 { await Task.yield() }
+            // Every task has either started its body or queued (asked every 2 ms, sleeping
+            // between, as `waitUntil` does: no signal announces it).
+            while await started.count + limit.waitingCount < 12 { try await Task.sleep(for: .milliseconds(2)) }
             #expect(await started.count == 3)
             #expect(await limit.waitingCount == 9)
             await release.open()

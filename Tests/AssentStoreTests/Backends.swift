@@ -363,10 +363,6 @@ extension Trait where Self == TimeLimitTrait {
     static var hangLimit: Self { .timeLimit(.minutes(10)) }
 }
 
-/// Waits until `condition` holds — for a state another task reaches (a waiter registered, a batch
-/// begun) that no signal announces. Asks every 2 ms, sleeping between: a loop of `Task.yield()`
-/// kept one of the cooperative pool's threads (two on CI) busy and was not cancellable, so a
-/// test whose event was late starved the very tasks it waited for and outlived its time limit.
 /// At most `limit` bodies run at once; the others wait, in the order they came.
 actor AdmissionLimit {
     private var free: Int
@@ -397,6 +393,10 @@ actor AdmissionLimit {
     }
 }
 
+/// Waits until `condition` holds — for a state another task reaches (a waiter registered, a batch
+/// begun) that no signal announces. Asks every 2 ms, sleeping between: a loop of `Task.yield()`
+/// kept one of the cooperative pool's threads (two on CI) busy and was not cancellable, so a
+/// test whose event was late starved the very tasks it waited for and outlived its time limit.
 func waitUntil(_ condition: () -> Bool) async throws {
     while !condition() { try await Task.sleep(for: .milliseconds(2)) }
 }
