@@ -64,11 +64,7 @@ extension Detectors {
     ]
     /// ``streetEndings`` by their last byte (lower case): a word is compared only with those that
     /// end as it does.
-    static let streetEndingsByLast: [[StaticString]] = {
-        var table = Array(repeating: [StaticString](), count: 256)
-        for ending in streetEndings { table[Int(Bytes.lower(ending.utf8Start[ending.utf8CodeUnitCount - 1]))].append(ending) }
-        return table
-    }()
+    static let streetEndingsByLast = byByte(streetEndings) { Bytes.lower($0.utf8Start[$0.utf8CodeUnitCount - 1]) }
 
     /// Addresses that start with a word at `i` (a letter after neither a letter nor a digit):
     /// a street-type word, a street name ending in a street word, a PO box, a military address.

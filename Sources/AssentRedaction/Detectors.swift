@@ -231,7 +231,8 @@ struct Detectors {
         } else if c == UInt8(ascii: "u") || c == UInt8(ascii: "n") || c == UInt8(ascii: "k"), i >= personResume,
             i == 0 || previous < 0x80 && previous != 0x5F,
             // The prefixes' first letters (``bantuPersonalPrefixes``), then a capital in the second to
-            // fourth letter, before the call: most words have neither.
+            // fourth letter, before the call: most words have neither. (Checked here, not only in the
+            // function: inlining the function into every lower-case word cost more — measured.)
             Bytes.isUpper(text[i + 1]) || Bytes.isUpper(text[i + 2]) || Bytes.isUpper(text[i + 3]),
             let name = bantuPrefixedName(at: i, runEnd: lettersEnd)
         {
@@ -954,14 +955,25 @@ struct Detectors {
     /// the cell at index `column` (cells split by `separator`) is a header `isHeader` accepts.
     func columnAbove(line lineStart: Int, separator: UInt8, column: Int, isHeader: (_ start: Int, _ end: Int) -> Bool) -> Bool {
         linesAbove(lineStart) { start, end in
-            var cell = 0
-            var cellStart = start
-            for k in start...end where k == end || text[k] == separator {
-                if cell == column { return isHeader(cellStart, k) }
-                cell += 1
-                cellStart = k + 1
+            var found = false
+            cells(start, end, separator: separator) { cell, cellStart, cellEnd in
+                guard cell == column else { return false }
+                found = isHeader(cellStart, cellEnd)
+                return true
             }
-            return false
+            return found
+        }
+    }
+
+    /// Calls `body` with each cell of the line `start..<end` (split by `separator`): its index,
+    /// start and end, until `body` answers true.
+    func cells(_ start: Int, _ end: Int, separator: UInt8, _ body: (_ index: Int, _ start: Int, _ end: Int) -> Bool) {
+        var cell = 0
+        var cellStart = start
+        for k in start...end where k == end || text[k] == separator {
+            if body(cell, cellStart, k) { return }
+            cell += 1
+            cellStart = k + 1
         }
     }
 
@@ -983,16 +995,18 @@ struct Detectors {
     static let phoneWordIndex = BytePairIndex(phoneWords) { word in
         (word.utf8Start[0], word.utf8CodeUnitCount < 2 ? nil : word.utf8Start[1])
     }
-    static let phoneWordsInRunsByFirst: [[StaticString]] = byFirstByte(phoneWordsInRuns)
+    static let phoneWordsInRunsByFirst = byByte(phoneWordsInRuns) { $0.utf8Start[0] }
     /// Whether a letter starting with these two bytes is Thai (U+0E00–U+0E7F), Lao (U+0E80–U+0EFF),
     /// Burmese (U+1000–U+107F) or Khmer (U+1780–U+17FF).
     @inline(__always) static func startsRunTogetherLetter(_ first: UInt8, _ second: UInt8) -> Bool {
         first == 0xE0
             ? (0xB8...0xBB).contains(second) : first == 0xE1 && (second == 0x80 || second == 0x81 || second == 0x9E || second == 0x9F)
     }
-    static func byFirstByte(_ words: [StaticString]) -> [[StaticString]] {
+    /// `words` in 256 buckets by the byte `byte` picks from each (callers lower-case it where
+    /// they compare case-insensitively).
+    static func byByte(_ words: [StaticString], _ byte: (StaticString) -> UInt8) -> [[StaticString]] {
         var table = Array(repeating: [StaticString](), count: 256)
-        for word in words { table[Int(word.utf8Start[0])].append(word) }
+        for word in words { table[Int(byte(word))].append(word) }
         return table
     }
 

@@ -110,7 +110,9 @@ struct BytePairIndex: Sendable {
     init(_ words: [StaticString], pair: (StaticString) -> (UInt8, UInt8?)) {
         for word in words {
             let (first, second) = pair(word)
-            for second in second.map({ [$0] }) ?? Array(0...255) {
+            // With no second byte, every lower-cased one (an upper-case letter's key is its lower
+            // case's: asked twice, a word would be listed twice).
+            for second in second.map({ [$0] }) ?? (0...255).filter({ Bytes.lower($0) == $0 }) {
                 let key = Int(Bytes.lower(first)) << 8 | Int(Bytes.lower(second))
                 if slots[key] == 0 {
                     slots[key] = UInt16(buckets.count)

@@ -469,7 +469,8 @@ extension Detectors {
     /// name in the genitive, written before the given name ("Батын Болд", "Доржийн Сарнай") — with a
     /// capitalised word after it. Russian writes no word ending in "-ийн", and capitalised words
     /// in "-ын" are family names there too ("Синицын").
-    /// (Asked only at a word starting with a byte from 0xD0 up: Cyrillic's.)
+    /// (The caller asks only at a word starting with a byte from 0xD0 up, Cyrillic's, to save the
+    /// call at every capitalised word: inlining it instead cost more — measured.)
     func genitivePatronymic(_ start: Int, _ end: Int) -> Bool {
         guard end - start >= 8, text[start] == 0xD0 || text[start] == 0xD2 || text[start] == 0xD3, text[end] == 0x20,
             capitalisedWord(at: end + 1) != nil, text[end + 1] >= 0x80
@@ -556,11 +557,9 @@ extension Detectors {
         var columns: UInt64 = 0
         _ = linesAbove(lineStart) { start, end in
             guard text.bytes[start..<end].reduce(0, { $1 == separator ? $0 + 1 : $0 }) == cells else { return true }
-            var cell = 0
-            var cellStart = start
-            for k in start...end where k == end || text[k] == separator {
+            self.cells(start, end, separator: separator) { cell, cellStart, cellEnd in
                 var from = cellStart
-                var to = k
+                var to = cellEnd
                 while from < to, text[from] == 0x20 || text[from] == 0x22 { from += 1 }
                 while to > from, text[to - 1] == 0x20 || text[to - 1] == 0x22 || text[to - 1] == 0x0D { to -= 1 }
                 if cell < 64, (2...16).contains(to - from), Bytes.isAlpha(text[from]) || text[from] >= 0x80,
@@ -568,8 +567,7 @@ extension Detectors {
                 {
                     columns |= 1 << UInt64(cell)
                 }
-                cell += 1
-                cellStart = k + 1
+                return false
             }
             return false
         }

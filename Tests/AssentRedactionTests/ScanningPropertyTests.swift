@@ -106,6 +106,31 @@ struct ScanningPropertyTests {
         }
     }
 
+    @Test("a pair index gives, for every two bytes, exactly the words a search of the list gives, in order")
+    func bytePairIndex() {
+        // Upper and lower case, bytes outside ASCII, words sharing their first two bytes, and a
+        // word of one byte (any second byte matches it).
+        let words: [StaticString] = ["tel", "Tél", "telefon", "TLF", "x", "ფონ", "тел.", "Тел.", "te"]
+        let index = BytePairIndex(words) { word in
+            (word.utf8Start[0], word.utf8CodeUnitCount < 2 ? nil : word.utf8Start[1])
+        }
+        func pair(_ word: StaticString) -> (UInt8, UInt8?) {
+            (Bytes.lower(word.utf8Start[0]), word.utf8CodeUnitCount < 2 ? nil : Bytes.lower(word.utf8Start[1]))
+        }
+        let probes = Array(Set(words.flatMap { word in (0..<word.utf8CodeUnitCount).map { word.utf8Start[$0] } } + [0x41, 0x61, 0x00]))
+        for first in probes {
+            for second in probes {
+                let expected = words.filter { word in
+                    let (f, s) = pair(word)
+                    return f == Bytes.lower(first) && (s == nil || s == Bytes.lower(second))
+                }
+                let found = index.words(first, second)
+                #expect(found.map(\.description) == expected.map(\.description), "\(first) \(second)")
+                #expect(index.has(first, second) == !expected.isEmpty)
+            }
+        }
+    }
+
     /// Bytes with upper and lower case letters, digits, punctuation and bytes outside ASCII.
     static let bytes = Gen.element(of: Array("aZ09@[`{-_. ".utf8) + [0x80, 0xC3, 0xA9, 0xFF, 0x41, 0x5A, 0x61, 0x7A]).map { $0! }.array(
         of: 0...64)
