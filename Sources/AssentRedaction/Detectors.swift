@@ -722,7 +722,7 @@ struct Detectors {
     /// validated against the numbering plan of its country where one can be named.
     mutating func phone(at i: Int) {
         // Every form below has eight digits at least, among the digits, separators and brackets
-        // that follow: fewer, and there is nothing to read.
+        // that follow, or seven just after a phone word: fewer, and there is nothing to read.
         var seen = 0
         var m = i
         while seen < 8 {
@@ -734,7 +734,19 @@ struct Detectors {
             }
             m += 1
         }
-        guard seen == 8 else { return }
+        guard seen >= 7 else { return }
+        // Seven digits are read only just after a phone word or under a phone column: asked before
+        // the number is parsed, which most runs of seven digits (order numbers, amounts) never are.
+        let seven = seen == 7
+        if seven {
+            // Not the tail of a longer number ("+1 450 238 9585", an IP address's last parts).
+            var p = i - 1
+            while p >= 0, p >= i - 2, text[p] == 0x20 || text[p] == 0x2D || text[p] == 0x2E || text[p] == 0x2F || text[p] == 0x29 {
+                p -= 1
+            }
+            if p >= 0, Bytes.isDigit(text[p]) { return }
+            if !(hasPhoneWord(before: i, from: i - bytesOf(characters: 16, before: i)) || phoneColumn(i)) { return }
+        }
         var k = i
         var international = false
         if text[k] == UInt8(ascii: "+") {
@@ -812,7 +824,17 @@ struct Detectors {
                 && (digits.count >= 10 || digits.count == 9 && saysPhone(before: i))
         }
         let ok: Bool
-        if international {
+        if digits.count == 7 {
+            // Seven digits (Iceland's numbers, Estonia's fixed lines, thirty smaller plans): only
+            // just after a phone word ("Sími: 581 2345", "tel. 612 3456") or under a phone column
+            // (`seven`: asked above), in one to three groups of two digits or more, of a plan
+            // dialled without a trunk prefix that has such numbers. Every other form needs eight
+            // digits at least, which keeps order numbers, amounts and years out.
+            ok =
+                seven && !international && !parenthesised && groups.count <= 3 && groups.allSatisfy({ $0 >= 2 }) && oneSeparator
+                && separators.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") })
+                && PhoneNumberingPlans.isNationalWithoutTrunk(digits)
+        } else if international {
             // Grouped as people write them, or E.164 in one run (`+393883659411`).
             ok =
                 (groups.count >= 2 && groups.allSatisfy { $0 <= 12 } || (9...15).contains(digits.count))

@@ -57,7 +57,7 @@ enum PhoneNumberingPlans {
 
     /// `digits` written nationally in a country with no trunk prefix: the national number itself.
     static func isNationalWithoutTrunk(_ digits: [UInt8]) -> Bool {
-        guard (8...12).contains(digits.count) else { return false }
+        guard (7...12).contains(digits.count) else { return false }
         return noTrunk.contains { $0.allows(digits[...]) }
     }
 

@@ -128,3 +128,29 @@ struct PhoneTests {
         #expect(!Self.flagged(text).isEmpty, "\(Self.flagged(text))")
     }
 }
+
+@Suite("Phone numbers of seven digits")
+struct SevenDigitPhoneTests {
+    @Test(
+        "seven digits just after a phone word or under a phone column: Iceland's numbers, Estonia's fixed lines",
+        arguments: [
+            ("Sími: 581 2345", "581 2345"), ("Síminn minn er 862 1234.", "862 1234"), ("tel. 612 3456", "612 3456"),
+            ("Phone: 5812345", "5812345"), ("Phone: 581-2345 (home)", "581-2345"), ("name,phone\nJón,581 2345", "581 2345"),
+        ] as [(String, String)])
+    func found(text: String, number: String) {
+        #expect(PhoneTests.flagged(text) == [number], "\(PhoneTests.flagged(text))")
+    }
+
+    @Test(
+        "seven digits without a phone word just before, of no plan, in brackets, dots or groups of one, the tail of a longer number, or fewer: not phones",
+        arguments: [
+            "Order 5812345 shipped", "Sími: 581 2345".replacingOccurrences(of: "Sími", with: "Pöntun"),
+            "Phone: see the desk, ticket 5812345", "Sími: 000 0000", "Phone: (58) 12345", "Phone: 581.2345",
+            "Phone: 5 8 1 2 3 4 5", "tel: 581234", "the tellimus 612 3456", "name,order\nJón,581 2345",
+            // Seven digits right after other digits are not read on their own.
+            "Phone 1) 581 2345", "Phone: 12/05 581 2345",
+        ])
+    func notFound(text: String) {
+        #expect(PhoneTests.flagged(text).isEmpty, "\(PhoneTests.flagged(text))")
+    }
+}
