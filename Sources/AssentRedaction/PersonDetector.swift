@@ -100,10 +100,12 @@ extension Detectors {
         "Казвам се ", "зовем се ", "Зовем се ", "λένε ", "Λένε ", "λέγομαι ", "Λέγομαι ", "ονομάζομαι ", "Ονομάζομαι ", "είμαι ",
         "Είμαι ", "αγαπητέ ", "Αγαπητέ ", "αγαπητή ", "Αγαπητή ", "γεια σου ", "Γεια σου ", "εκτίμηση,\n", "όνομα: ", "Όνομα: ",
         // Lithuanian, Latvian, Estonian, Slovenian, Azerbaijani, Hungarian, Icelandic, Filipino
-        // ("my name is", "dear", sign-offs, the form's "name:"); Bulgarian and Macedonian; Armenian.
+        // ("my name is", "dear", sign-offs, the form's "name:"; Hungarian's "addressee:" and
+        // "sender:" too); Bulgarian and Macedonian; Armenian.
         "mano vardas ", "vardas: ", "gerb. ", "gerbiamas ", "gerbiama ", "pagarbiai,\n", "mani sauc ", "vārds: ", "cien. ",
         "cienījamais ", "cienījamā ", "ar cieņu,\n", "minu nimi on ", "lugupeetud ", "lugupidamisega,\n", "mina olen ",
-        "ime mi je ", "spoštovani ", "spoštovana ", "lep pozdrav,\n", "mənim adım ", "hörmətli ", "hörmətlə,\n", "tisztelt ",
+        "ime mi je ", "spoštovani ", "spoštovana ", "lep pozdrav,\n", "mənim adım ", "hörmətli ", "hörmətlə,\n", "tisztelt ", "címzett: ",
+        "feladó: ",
         "ég heiti ", "Ég heiti ", "kæri ", "kæra ", "kveðja,\n", "nafn: ", "ako si ", "ang pangalan ko ay ", "mahal na ",
         "уважаеми ", "Уважаеми ", "уважаема ", "Уважаема ", "аз съм ", "Аз съм ", "поздрави,\n", "Поздрави,\n", "име: ", "Име: ",
         "јас сум ", "Јас сум ", "се викам ", "почитуван ", "Почитуван ", "почитувана ", "Почитувана ",

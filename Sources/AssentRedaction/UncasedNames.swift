@@ -131,6 +131,10 @@ extension Detectors {
         // "my name is", the form's "name:", the letter's "dear", the title before a name.
         ("اسم من ", .arabic, false), ("نام من ", .arabic, false), ("نام: ", .arabic, false), ("نام و نام خانوادگی: ", .arabic, false),
         ("آقای ", .arabic, false), ("جناب ", .arabic, false), ("سرکار خانم ", .arabic, false),
+        // Persian sign-offs: "with thanks", "with gratitude", "with respect" (a team that signs
+        // is no name: ``uncasedStops``).
+        ("با تشکر، ", .arabic, false), ("با تشکر،\n", .arabic, false), ("با سپاس، ", .arabic, false), ("با سپاس،\n", .arabic, false),
+        ("با احترام، ", .arabic, false), ("با احترام،\n", .arabic, false),
         ("मेरो नाम ", .devanagari, false), ("श्री ", .devanagari, false), ("श्रीमती ", .devanagari, false),
         ("माझे नाव ", .devanagari, false), ("माझं नाव ", .devanagari, false), ("नाव: ", .devanagari, false),
         ("प्रिय ", .devanagari, false),
@@ -197,6 +201,8 @@ extension Detectors {
         .arabic: [
             "است", "هستم", "هست", "می‌باشد", "بود", "من", "هو", "هي", "أنا", "ہے", "ہوں", "ہیں", "اور", "کا", "کی", "دی", "ده", "یم", "او",
             "زما",
+            // The teams, departments and companies that sign letters (Persian, then Arabic).
+            "تیم", "پشتیبانی", "واحد", "گروه", "شرکت", "بخش", "فريق", "خدمة", "قسم", "شركة",
         ],
         .bengali: ["এবং", "আমি", "আর", "হয়", "হলো"],
         .tamil: ["மற்றும்", "நான்"],

@@ -391,3 +391,24 @@ struct PersonNameTests {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
     }
 }
+
+@Suite("Person names after Persian sign-offs and Hungarian address labels")
+struct SignOffAndLabelNameTests {
+    @Test(
+        "a name after a Persian \"with thanks\", \"with gratitude\", \"with respect\", or a Hungarian \"addressee:\" or \"sender:\"",
+        arguments: [
+            ("سفارش شما ارسال شد. با تشکر، رضا هدایت", "رضا هدایت"), ("با سپاس،\nپریا حسنی", "پریا حسنی"),
+            ("با احترام، امیرمهدی ترکاشوند", "امیرمهدی ترکاشوند"), ("H-3566 Tatabánya, címzett: Török Ilona", "Török Ilona"),
+            ("Feladó: Kovács Péter", "Kovács Péter"),
+        ] as [(String, String)])
+    func found(text: String, name: String) {
+        #expect(PersonNameTests.flagged(text) == [name], "\(PersonNameTests.flagged(text))")
+    }
+
+    @Test(
+        "no name where a team, a department or a company signs",
+        arguments: ["با تشکر، تیم پشتیبانی", "با سپاس،\nواحد فروش", "با احترام، شرکت نوآوران", "مع تحياتي، فريق الدعم"])
+    func teamsSign(text: String) {
+        #expect(PersonNameTests.flagged(text).isEmpty, "\(PersonNameTests.flagged(text))")
+    }
+}
