@@ -149,6 +149,8 @@ extension Detectors {
         ("ชื่อของฉันคือ", .thai, false), ("ชื่อ-นามสกุล:", .thai, false), ("ชื่อ-นามสกุล ", .thai, false), ("ชื่อ:", .thai, false),
         // "Dear" only before a title ("เรียน คุณ…"): "เรียน ผู้จัดการ" is "Dear manager".
         ("เรียน", .thai, true),
+        // An address's "recipient" and "sender", before a title too ("ผู้รับ คุณสมชาย ใจดี").
+        ("ผู้รับ", .thai, true), ("ผู้ส่ง", .thai, true),
         ("ผู้ติดต่อ:", .thai, false),
         ("მქვია ", .georgian, false), ("ჩემი სახელია ", .georgian, false),
         ("ჩემი სახელი და გვარია ", .georgian, false), ("სახელი: ", .georgian, false), ("სახელი და გვარი: ", .georgian, false),

@@ -392,22 +392,26 @@ struct PersonNameTests {
     }
 }
 
-@Suite("Person names after Persian sign-offs and Hungarian address labels")
+@Suite("Person names after Persian sign-offs and Hungarian and Thai address labels")
 struct SignOffAndLabelNameTests {
     @Test(
-        "a name after a Persian \"with thanks\", \"with gratitude\", \"with respect\", or a Hungarian \"addressee:\" or \"sender:\"",
+        "a name after a Persian \"with thanks\", \"with gratitude\", \"with respect\", a Hungarian \"addressee:\" or \"sender:\", a Thai \"recipient\" and a title",
         arguments: [
             ("سفارش شما ارسال شد. با تشکر، رضا هدایت", "رضا هدایت"), ("با سپاس،\nپریا حسنی", "پریا حسنی"),
             ("با احترام، امیرمهدی ترکاشوند", "امیرمهدی ترکاشوند"), ("H-3566 Tatabánya, címzett: Török Ilona", "Török Ilona"),
-            ("Feladó: Kovács Péter", "Kovács Péter"),
+            ("Feladó: Kovács Péter", "Kovács Péter"), ("กรุงเทพมหานคร 88360 ผู้รับ คุณจุฑาภรณ์ นิลสลัว", "จุฑาภรณ์ นิลสลัว"),
         ] as [(String, String)])
     func found(text: String, name: String) {
         #expect(PersonNameTests.flagged(text) == [name], "\(PersonNameTests.flagged(text))")
     }
 
     @Test(
-        "no name where a team, a department or a company signs",
-        arguments: ["با تشکر، تیم پشتیبانی", "با سپاس،\nواحد فروش", "با احترام، شرکت نوآوران", "مع تحياتي، فريق الدعم"])
+        "no name where a team, a department or a company signs, nor after a Thai \"recipient\" without a title",
+        arguments: [
+            "با تشکر، تیم پشتیبانی", "با سپاس،\nواحد فروش", "با احترام، شرکت نوآوران", "مع تحياتي، فريق الدعم",
+            // A Thai "recipient" without a title after it: "the recipient of the goods".
+            "ผู้รับสินค้า กรุณาตรวจสอบ",
+        ])
     func teamsSign(text: String) {
         #expect(PersonNameTests.flagged(text).isEmpty, "\(PersonNameTests.flagged(text))")
     }
