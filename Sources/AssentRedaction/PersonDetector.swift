@@ -141,6 +141,8 @@ extension Detectors {
         "september", "october", "november", "december", "i", "we", "you", "it", "my", "our",
         "python", "swift", "java", "github", "google", "amazon", "stripe", "slack", "day",
         "use", "check", "call", "ask", "email", "api", "sql", "json", "http", "https", "ok",
+        // "I'm" is an introducer: never the first word of a name ("I'm Omar Farouk" is Omar Farouk).
+        "i'm", "i’m",
         // Days and months abbreviated (git's "Date: Tue Mar 3"), and words that begin sentences
         // in the other languages: determiners and possessives ("Meine Handynummer").
         "mon", "tue", "wed", "thu", "fri", "sat", "sun", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
@@ -423,7 +425,9 @@ extension Detectors {
             if introduced || particles > 0 {
                 accepted = true
             } else if wordGiven {
-                accepted = surname.contains(.family) && (!isWord || midSentence)
+                // After a family name, a given name too ("Tegnap Varga Tímea": family name first).
+                accepted =
+                    surname.contains(.family) && (!isWord || midSentence) || surnames > 0 && surname.contains(.given) && !isWord
             } else {
                 accepted = surname.contains(.family) || !isWord
             }
@@ -440,7 +444,28 @@ extension Detectors {
             add(extendedStart(i), extendedEnd(end), .person)
             return end
         }
+        // A given name alone after its family name, as Hungarian writes them ("Tegnap Kovács Péter
+        // küldött", "Nagy Anna"; not "Tóth Edit": "edit" is an English word).
+        if known, !wordGiven, let familyStart = familyNameBefore(i) {
+            add(familyStart, extendedEnd(end), .person)
+            return end
+        }
         return firstEnd
+    }
+
+    /// Where the family name written just before the given name at `i` starts (one space
+    /// between), when the word there is one: capitalised, no English word, title, street word,
+    /// given name or word never a name, and a family name the lists know ("Nagy", "Varga") or one
+    /// with a letter outside ASCII ("Kovács", "Szűcs") — "Tegnap Péter", "Thanks Anna" are none.
+    func familyNameBefore(_ i: Int) -> Int? {
+        guard i >= 3, text[i - 1] == 0x20 else { return nil }
+        let start = text.runStart(before: i - 1) { Bytes.isAlpha($0) || $0 >= 0x80 }
+        guard start < i - 2, Bytes.isUpper(text[start]) || text[start] >= 0xC3, capitalisedWord(at: start) == i - 1,
+            text.boundaryBefore(start, { Bytes.isAlnum($0) || $0 >= 0x80 || $0 == 0x2E || $0 == 0x2D })
+        else { return nil }
+        let flags = surnameFlags(start, i - 1)
+        guard flags.isDisjoint(with: [.dictionary, .notName, .title, .streetWord, .given, .rareGiven]) else { return nil }
+        return flags.contains(.family) || text.bytes[start..<(i - 1)].contains(where: { $0 >= 0x80 }) ? start : nil
     }
 
     /// The lists' flags for a word read as a family name: `.family` also when it ends the way only

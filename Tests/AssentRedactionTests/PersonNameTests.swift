@@ -416,3 +416,39 @@ struct SignOffAndLabelNameTests {
         #expect(PersonNameTests.flagged(text).isEmpty, "\(PersonNameTests.flagged(text))")
     }
 }
+
+@Suite("Person names written family name first")
+struct FamilyFirstNameTests {
+    @Test(
+        "a listed given name after a capitalised word that is a listed family name or has a letter outside ASCII, or after a family name already read",
+        arguments: [
+            ("Tegnap Kovács Péter küldött egy e-mailt", "Kovács Péter"), ("Tegnap Szűcs Dániel küldött", "Szűcs Dániel"),
+            ("Peux-tu écrire à Nath Henry ?", "Nath Henry"), ("Nagy Anna írt", "Nagy Anna"),
+            ("Dün Yılmaz Mehmet geldi", "Yılmaz Mehmet"),
+            // A given name after a family name that an unknown word before made a name: all three.
+            ("Tegnap Varga Tímea küldött", "Tegnap Varga Tímea"),
+        ] as [(String, String)])
+    func found(text: String, name: String) {
+        #expect(PersonNameTests.flagged(text) == [name], "\(PersonNameTests.flagged(text))")
+    }
+
+    @Test(
+        "no family name before a given name where the word before is an ASCII word no list holds, an English word or a word never a name",
+        arguments: ["Tegnap Péter küldött", "Thanks Anna, see you", "Über Anna wissen wir", "Call Anna today"])
+    func notFound(text: String) {
+        #expect(!PersonNameTests.flagged(text).contains { $0.contains(" ") }, "\(PersonNameTests.flagged(text))")
+    }
+}
+
+@Suite("Person names after I'm")
+struct ImIntroducedNameTests {
+    @Test(
+        "\"I'm\" introduces the whole name and is no part of it (a family name after it leaked while \"I'm\" was read as a name's first word)",
+        arguments: [
+            ("Hi, I'm Omar Farouk. Can you help me", "Omar Farouk"), ("Hi, I'm Emma O'Brien.", "Emma O'Brien"),
+            ("I’m Carlos Novak", "Carlos Novak"),
+        ] as [(String, String)])
+    func wholeName(text: String, name: String) {
+        #expect(PersonNameTests.flagged(text) == [name], "\(PersonNameTests.flagged(text))")
+    }
+}
