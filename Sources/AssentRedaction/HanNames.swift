@@ -29,6 +29,8 @@ extension Detectors {
         "尊敬的", "亲爱的", "親愛的", "收件人：", "收件人:", "寄件人：", "发件人：", "發件人：", "负责人：", "負責人：", "客户：",
         "客戶：", "患者：", "申请人：", "申請人：", "签名：", "簽名：", "署名：", "他叫", "她叫", "叫做", "请联系", "請聯繫", "请联络",
         "請聯絡", "转告", "轉告", "告诉", "告訴",
+        // "Send to", "hand to", "post to" ("请把合同发给刘洋"; not "发给我们": 我 is no family name).
+        "发给", "發給", "交给", "交給", "寄给", "寄給",
     ].map { Array($0.utf8) }
     /// Common words that start with a family name's character ("项目经理", "请联系管理员",
     /// "高中生"): never the start of a name.

@@ -88,7 +88,7 @@ extension Detectors {
         "szanowna pani ", "pozdrawiam,\n", "imię: ", "jag heter ", "hej ", "hälsningar,\n", "namn: ", "jeg hedder ",
         "jeg heter ", "mit navn er ", "mitt navn er ", "hei ", "hilsen,\n", "navn: ", "nimeni on ", "terveisin,\n",
         "nimi: ", "benim adım ", "adım ", "merhaba ", "sayın ", "saygılarımla,\n", "nama saya ", "nama saya adalah ", "halo ",
-        "hormat saya,\n", "nama: ", "tôi là ", "tên tôi là ", "chào ", "tên: ", "họ và tên: ", "mă numesc ",
+        "hormat saya,\n", "nama: ", "atas nama ", "tôi là ", "tên tôi là ", "chào ", "tên: ", "họ và tên: ", "mă numesc ",
         "numele meu este ", "bună ziua, ", "stimate ", "stimată ", "cu stimă,\n", "nume: ", "kedves ", "üdvözlettel,\n",
         "a nevem ", "név: ", "zovem se ", "ja sam ", "poštovani ", "poštovana ", "lijep pozdrav,\n", "srdačan pozdrav,\n",
         "ime: ",
@@ -276,7 +276,8 @@ extension Detectors {
         "customer", "customer_name", "owner", "assignee", "reviewer", "patient", "patient_name", "employee", "nombre",
         "apellido", "apellidos", "nom", "prenom", "prénom", "vorname", "nachname", "nome", "cognome", "naam", "achternaam",
         "voornaam", "sobrenome", "imię", "nazwisko", "jméno", "příjmení", "namn", "navn", "nimi", "soyad", "nama", "nume",
-        "prezime", "имя", "фамилия", "прізвище", "όνομα", "επώνυμο", "jina", "oruko", "orúkọ", "suna", "aha", "igama", "ism",
+        "prezime", "ad_soyad", "adsoyad", "isim", "nama_lengkap", "имя", "фамилия", "прізвище", "όνομα", "επώνυμο", "jina", "oruko",
+        "orúkọ", "suna", "aha", "igama", "ism",
         "ismi", "familiya", "vardas", "pavardė", "vārds", "uzvārds", "név", "nafn", "emri", "mbiemri", "име", "презиме", "аты",
     ]
 

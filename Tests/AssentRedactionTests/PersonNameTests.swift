@@ -452,3 +452,24 @@ struct ImIntroducedNameTests {
         #expect(PersonNameTests.flagged(text) == [name], "\(PersonNameTests.flagged(text))")
     }
 }
+
+@Suite("Person names after Indonesian \"atas nama\", in Turkish name fields, after Chinese \"send to\"")
+struct OnBehalfAndFieldNameTests {
+    @Test(
+        "a name \"on behalf of\" (Indonesian), under a Turkish or Indonesian JSON name field, after a Chinese verb that sends to someone",
+        arguments: [
+            ("Bogor, JI 79940 atas nama Kurnia Nugroho.", "Kurnia Nugroho"),
+            (#"{"ad_soyad": "Uluman Akça", "telefon": "x"}"#, "Uluman Akça"),
+            (#"{"nama_lengkap": "Asirwanda Sirait"}"#, "Asirwanda Sirait"), ("请把合同发给刘龙，谢谢。", "刘龙"), ("文件已寄給陳美玲。", "陳美玲"),
+        ] as [(String, String)])
+    func found(text: String, name: String) {
+        #expect(PersonNameTests.flagged(text) == [name], "\(PersonNameTests.flagged(text))")
+    }
+
+    @Test(
+        "no name where no person follows: \"send to us\", to the customer, a company on whose behalf",
+        arguments: ["请把合同发给我们，谢谢。", "请发给客户。", "transfer atas nama perusahaan kami", #"{"ad": "Summer Sale"}"#])
+    func notFound(text: String) {
+        #expect(PersonNameTests.flagged(text).isEmpty, "\(PersonNameTests.flagged(text))")
+    }
+}
