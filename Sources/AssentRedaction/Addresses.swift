@@ -412,7 +412,7 @@ extension Detectors {
     /// A street with neither a type word nor a street ending, found by the postcode and city after
     /// it: `Unter den Linden 77, 10117 Berlin`, `Jasná I 28, 166 68 Habry`, `Μαγκανάρη 70, 21283
     /// Λιβαδιά`. `i` is the postcode's first digit, after ", ": five digits or `NNN NN`, then a
-    /// capitalised city; before the comma a house number of one to three digits (and a letter),
+    /// capitalised city (or four digits that are no year: 19xx, 20xx); before the comma a house number of one to three digits (and a letter),
     /// and before it one to four words, the first capitalised, lower-case ones only last
     /// ("Kráľovské údolie 135") or particles inside ("Unter den Linden 77"). A street and a city that are both English words ("Windows 10,
     /// 12345 Users") are none.
@@ -422,6 +422,11 @@ extension Detectors {
         let codeEnd: Int
         if digitsEnd - i == 5 {
             codeEnd = digitsEnd
+        } else if digitsEnd - i == 4, !(text[i] == UInt8(ascii: "1") && text[i + 1] == UInt8(ascii: "9")),
+            !(text[i] == UInt8(ascii: "2") && text[i + 1] == UInt8(ascii: "0"))
+        {
+            // Four digits (Slovenia, Austria, Switzerland, Denmark, Hungary, …), not a year.
+            codeEnd = digitsEnd
         } else if digitsEnd - i == 3, text[digitsEnd] == 0x20,
             text.runEnd(from: digitsEnd + 1, limit: 3, Bytes.isDigit) - digitsEnd - 1 == 2
         {
@@ -430,9 +435,13 @@ extension Detectors {
             return
         }
         guard text[codeEnd] == 0x20, let cityEnd = city(at: codeEnd + 1) else { return }
-        // The house number before the comma: "77", "12a".
+        // The house number before the comma: "77", "12a", "5б" (a letter of two bytes).
         var numberEnd = i - 2
-        if Bytes.isAlpha(text[numberEnd - 1]), Bytes.isDigit(text[numberEnd - 2]) { numberEnd -= 1 }
+        if Bytes.isAlpha(text[numberEnd - 1]), Bytes.isDigit(text[numberEnd - 2]) {
+            numberEnd -= 1
+        } else if text[numberEnd - 1] & 0xC0 == 0x80, text[numberEnd - 2] >= 0xC0, Bytes.isDigit(text[numberEnd - 3]) {
+            numberEnd -= 2
+        }
         let numberStart = text.runStart(before: numberEnd, Bytes.isDigit)
         guard numberStart < numberEnd, numberEnd - numberStart <= 3, numberStart >= 2, text[numberStart - 1] == 0x20 else { return }
         // The street's words, right to left.

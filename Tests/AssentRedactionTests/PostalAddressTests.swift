@@ -130,3 +130,26 @@ struct PostalAddressTests {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
     }
 }
+
+@Suite("Streets found by a four-digit postcode and by a house number with a letter of two bytes")
+struct FourDigitPostcodeTests {
+    static func flagged(_ text: String) -> [String] { flaggedTexts(text, [.address]) }
+
+    @Test(
+        "a street with no type word before a house number, a four-digit postcode (no year) or a Cyrillic letter after the number",
+        arguments: [
+            ("Pošljite na Mlinska pot 8, 3739 Turnišče, hvala.", "Mlinska pot 8, 3739 Turnišče"),
+            ("Novo naselje 6b, 5481 Ljutomer", "Novo naselje 6b, 5481 Ljutomer"),
+            ("Адреса: Ленинградска 5б, 61788 Крива Паланка", "Ленинградска 5б, 61788 Крива Паланка"),
+        ] as [(String, String)])
+    func found(text: String, address: String) {
+        #expect(Self.flagged(text) == [address], "\(Self.flagged(text))")
+    }
+
+    @Test(
+        "four digits that are a year, or English words on both sides, are no postcode",
+        arguments: ["see Volume 2, 2020 Springer", "read Chapter 3, 1984 Orwell", "Version 3, 4096 Bytes", "Windows 10, 2024 Update"])
+    func notFound(text: String) {
+        #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
+    }
+}
