@@ -147,6 +147,7 @@ struct Detectors {
         if uncasedScripts != 0 { uncasedNames(scripts: uncasedScripts) }
         if hasDigit, uncasedScripts & UncasedScript.han.bit != 0 { chineseAddresses() }
         if hasDigit, uncasedScripts & UncasedScript.hangul.bit != 0 { koreanAddresses() }
+        if hasDigit, uncasedScripts & UncasedScript.thai.bit != 0 { thaiAddresses() }
     }
 
     /// The end of the run of ASCII letters and digits starting at `i` (a letter or digit), and

@@ -1,4 +1,4 @@
-/// Postal addresses in Chinese and Korean, which write neither capitals nor (in Chinese) spaces:
+/// Postal addresses in Chinese, Korean and Thai, which write no capitals (Chinese and Thai no spaces between words either):
 /// found by the road and its number, then read back over the divisions before them.
 /// - Chinese: `北京市朝阳区建国路88号`, `上海市浦东新区世纪大道100号3楼` — a road word (`路`, `街`,
 ///   `道`, `巷`, `弄`, `胡同`) right before the house number and `号`, the characters before the
@@ -7,6 +7,9 @@
 /// - Korean: `서울특별시 강남구 테헤란로 123` — a road name ending in `로` or `길` and its number,
 ///   only after a division (a word ending in `시`, `도`, `구` or `군`: "학교로 5분" is "5 minutes to
 ///   school"), and a `동`/`호` after.
+/// - Thai: `75 หมู่ 3 ถ.ดุริยพันธุ์ อ.เวียงชัย กรุงเทพมหานคร 88360` — the road word (`ถ.`, `ถนน`)
+///   with a house number before it (perhaps `83/3`, perhaps with the village's `หมู่ N`) and the
+///   five-digit postcode after it on its line, only Thai words between.
 extension Detectors {
     static let chineseRoadEnds: Set<UInt32> = Set("路街道巷弄同里".unicodeScalars.map(\.value))
     static let chineseHouseNumber: Set<UInt32> = Set("号號".unicodeScalars.map(\.value))
@@ -67,6 +70,61 @@ extension Detectors {
             if let (next, nextLength) = text.scalar(at: end), next == "元" { end += nextLength }
         }
         return end
+    }
+
+    /// Thai addresses (Thai letters in the text): each road word with a house number before it and
+    /// a postcode after it.
+    mutating func thaiAddresses() {
+        for road in ["ถ.", "ถนน"].map({ Array($0.utf8) }) {
+            var from = 0
+            while let at = find(road, from: from) {
+                from = at + road.count
+                guard let start = thaiHouseNumber(before: at), let end = thaiPostcodeEnd(after: from) else { continue }
+                add(start, end, .address)
+            }
+        }
+    }
+
+    /// The start of the house number (`75`, `83/3`), perhaps with the village's number after it
+    /// (`75 หมู่ 3`), that ends one space before `i`.
+    func thaiHouseNumber(before i: Int) -> Int? {
+        guard i >= 2, text[i - 1] == 0x20 else { return nil }
+        var end = i - 1
+        var start = text.runStart(before: end) { Bytes.isDigit($0) || $0 == 0x2F }
+        guard start < end, Bytes.isDigit(text[start]) else { return nil }
+        // "หมู่ 3": the village's number; the house number before it.
+        let village = Array("หมู่ ".utf8)
+        if start >= village.count + 2, text.bytes[(start - village.count)..<start].elementsEqual(village),
+            text[start - village.count - 1] == 0x20
+        {
+            end = start - village.count - 1
+            let houseStart = text.runStart(before: end) { Bytes.isDigit($0) || $0 == 0x2F }
+            guard houseStart < end, Bytes.isDigit(text[houseStart]) else { return nil }
+            start = houseStart
+        }
+        guard text.boundaryBefore(start, { Bytes.isAlnum($0) || $0 >= 0x80 }) else { return nil }
+        return start
+    }
+
+    /// The end of a five-digit postcode after `i` on its line (at most 160 bytes on), with only
+    /// Thai letters, spaces and full stops between: the road's name and the divisions.
+    func thaiPostcodeEnd(after i: Int) -> Int? {
+        var k = i
+        while k < text.count, k - i <= 160 {
+            let b = text[k]
+            if Bytes.isDigit(b) {
+                let end = text.runEnd(from: k, limit: 6, Bytes.isDigit)
+                guard end - k == 5, text[k - 1] == 0x20, !Bytes.isAlnum(text[end]) else { return nil }
+                return end
+            }
+            if b == 0x20 || b == 0x2E {
+                k += 1
+                continue
+            }
+            guard let (scalar, length) = text.scalar(at: k), UncasedScript.thai.isLetter(scalar) else { return nil }
+            k += length
+        }
+        return nil
     }
 
     /// Korean addresses (Hangul in the text): a road ending in 로 or 길, its number, divisions before.

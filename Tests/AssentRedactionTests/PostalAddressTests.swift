@@ -153,3 +153,24 @@ struct FourDigitPostcodeTests {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
     }
 }
+
+@Suite("Thai postal addresses")
+struct ThaiAddressTests {
+    @Test(
+        "the road word with a house number before it and a five-digit postcode after it on its line",
+        arguments: [
+            ("ที่อยู่จัดส่ง: 75 หมู่ 4 ถ.ดุริยพันธุ์ อ.เวียงชัย กรุงเทพมหานคร 88360", "75 หมู่ 4 ถ.ดุริยพันธุ์ อ.เวียงชัย กรุงเทพมหานคร 88360"),
+            ("ส่งที่ 83/3 ถ.ขุนดำ คอนสวรรค์ จ.นครราชสีมา 81150 ครับ", "83/3 ถ.ขุนดำ คอนสวรรค์ จ.นครราชสีมา 81150"),
+            ("12 ถนนสุขุมวิท เขตวัฒนา กรุงเทพมหานคร 10110", "12 ถนนสุขุมวิท เขตวัฒนา กรุงเทพมหานคร 10110"),
+        ] as [(String, String)])
+    func found(text: String, address: String) {
+        #expect(FourDigitPostcodeTests.flagged(text) == [address], "\(FourDigitPostcodeTests.flagged(text))")
+    }
+
+    @Test(
+        "no address without the house number before the road, or without the postcode after it",
+        arguments: ["ถนนสุขุมวิท ยาว 12345 เมตร", "บ้านเลขที่ 12 ถนนสุขุมวิท กรุงเทพมหานคร", "รถติด 30 นาที ถนนสุขุมวิท"])
+    func notFound(text: String) {
+        #expect(FourDigitPostcodeTests.flagged(text).isEmpty, "\(FourDigitPostcodeTests.flagged(text))")
+    }
+}
