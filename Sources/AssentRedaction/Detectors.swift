@@ -25,6 +25,9 @@ struct Detectors {
     private var hasDigit = false
     /// The scripts without capitals the text holds letters of (``uncasedNames(scripts:)``).
     private var uncasedScripts: UInt8 = 0
+    /// Whether the text holds a lead byte of Armenian letters (D5, D6; some of Cyrillic's
+    /// supplement too): ``armenianAddresses()`` is asked only then.
+    private var mayHoldArmenian = false
     /// Where the keyword automaton (`KeywordAutomaton`) found secret-naming fragments (and where
     /// the identifier holding each starts), and the other keywords that start a word, by start;
     /// and how far the detectors have read each list (they ask at increasing positions).
@@ -136,7 +139,10 @@ struct Detectors {
             default:
                 // A letter outside ASCII starting a word: a name or a street (Élodie, Łukasz, Érable).
                 // (Only a lead byte names a script: punctuation skips the table.)
-                if c >= 0xC0 { uncasedScripts |= Self.uncasedScriptOfLead[Int(c)] }
+                if c >= 0xC0 {
+                    uncasedScripts |= Self.uncasedScriptOfLead[Int(c)]
+                    if c == 0xD5 || c == 0xD6 { mayHoldArmenian = true }
+                }
                 if c >= 0xC0, text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 >= 0x80 }) {
                     if hasDigit, i >= addressResume { addressResume = addressByWords(at: i) }
                     if c >= 0xC3, i >= personResume, text.boundaryBefore(i, { $0 == 0x5F }) { personResume = person(at: i) }
@@ -148,6 +154,7 @@ struct Detectors {
         if hasDigit, uncasedScripts & UncasedScript.han.bit != 0 { chineseAddresses() }
         if hasDigit, uncasedScripts & UncasedScript.hangul.bit != 0 { koreanAddresses() }
         if hasDigit, uncasedScripts & UncasedScript.thai.bit != 0 { thaiAddresses() }
+        if hasDigit, mayHoldArmenian { armenianAddresses() }
     }
 
     /// The end of the run of ASCII letters and digits starting at `i` (a letter or digit), and

@@ -1,4 +1,4 @@
-/// Postal addresses in Chinese, Korean and Thai, which write no capitals (Chinese and Thai no spaces between words either):
+/// Postal addresses in Chinese, Korean and Thai, which write no capitals (Chinese and Thai no spaces between words either), and in Armenian, written from the place down:
 /// found by the road and its number, then read back over the divisions before them.
 /// - Chinese: `北京市朝阳区建国路88号`, `上海市浦东新区世纪大道100号3楼` — a road word (`路`, `街`,
 ///   `道`, `巷`, `弄`, `胡同`) right before the house number and `号`, the characters before the
@@ -125,6 +125,73 @@ extension Detectors {
             k += length
         }
         return nil
+    }
+
+    /// Armenian addresses, written from the place down: the city's or village's abbreviation
+    /// (`ք.`, `գ.`) and its name, perhaps the province and a four-digit postcode, then the street
+    /// and its house number, perhaps the flat after (`ք. Արարատ, 3233, Սերգեյ Փարաջանովի 79, բն. 4`).
+    mutating func armenianAddresses() {
+        for mark in ["ք. ", "գ. "].map({ Array($0.utf8) }) {
+            var from = 0
+            while let at = find(mark, from: from) {
+                from = at + mark.count
+                guard text.boundaryBefore(at, { Bytes.isAlnum($0) || $0 >= 0x80 }), let end = armenianAddressEnd(from: from) else {
+                    continue
+                }
+                add(at, end, .address)
+            }
+        }
+    }
+
+    /// The end of an Armenian address whose place's name starts at `k`: up to five parts split by
+    /// ", " — words, or a four-digit postcode — the last one words and a house number.
+    func armenianAddressEnd(from k: Int) -> Int? {
+        var at = k
+        for part in 0..<5 {
+            let wordsEnd = armenianWords(from: at)
+            var end = wordsEnd
+            if wordsEnd == at {
+                // No words: a postcode, never first.
+                let digitsEnd = text.runEnd(from: at, limit: 5, Bytes.isDigit)
+                guard part > 0, digitsEnd - at == 4 else { return nil }
+                end = digitsEnd
+            } else if part > 0, text[end] == 0x20, Bytes.isDigit(text[end + 1]) {
+                // The street, capitalised, and its house number ("Կոնդի 4", "Մաշտոցի 12/3"), then
+                // perhaps the flat; not a number that words go on after ("բայց 2020 թվականին").
+                guard let (first, _) = text.scalar(at: at), (0x0531...0x0556).contains(first.value) else { return nil }
+                var numberEnd = text.runEnd(from: end + 1, limit: 6) { Bytes.isDigit($0) || $0 == 0x2F }
+                guard !Bytes.isAlnum(text[numberEnd]), !(text[numberEnd] == 0x20 && text[numberEnd + 1] >= 0xC0) else { return nil }
+                let flat = Array(", բն. ".utf8)
+                if text.bytes[numberEnd...].starts(with: flat) {
+                    let flatEnd = text.runEnd(from: numberEnd + flat.count, limit: 5, Bytes.isDigit)
+                    if flatEnd > numberEnd + flat.count { numberEnd = flatEnd }
+                }
+                return numberEnd
+            }
+            guard text[end] == 0x2C, text[end + 1] == 0x20 else { return nil }
+            at = end + 2
+        }
+        return nil
+    }
+
+    /// The end of one to four words of Armenian letters from `k`, single spaces between (`k`
+    /// itself when there is none).
+    func armenianWords(from k: Int) -> Int {
+        var end = k
+        var at = k
+        for _ in 0..<4 {
+            var wordEnd = at
+            while let (scalar, length) = text.scalar(at: wordEnd),
+                (0x0531...0x0556).contains(scalar.value) || (0x0561...0x0587).contains(scalar.value)
+            {
+                wordEnd += length
+            }
+            guard wordEnd > at else { break }
+            end = wordEnd
+            guard text[wordEnd] == 0x20, let (next, _) = text.scalar(at: wordEnd + 1), (0x0531...0x0587).contains(next.value) else { break }
+            at = wordEnd + 1
+        }
+        return end
     }
 
     /// Korean addresses (Hangul in the text): a road ending in 로 or 길, its number, divisions before.

@@ -174,3 +174,24 @@ struct ThaiAddressTests {
         #expect(FourDigitPostcodeTests.flagged(text).isEmpty, "\(FourDigitPostcodeTests.flagged(text))")
     }
 }
+
+@Suite("Armenian postal addresses")
+struct ArmenianAddressTests {
+    @Test(
+        "the city's or village's abbreviation, its name, perhaps the province and a postcode, then the street, its house number and perhaps the flat",
+        arguments: [
+            ("Առաքման հասցեն՝ ք. Արարատ, 3233, Սերգեյ Փարաջանովի 79, բն. 4։ Ստացող՝", "ք. Արարատ, 3233, Սերգեյ Փարաջանովի 79, բն. 4"),
+            ("հասցեն՝ գ. Ցամաքասար, Կոտայքի մարզ, 3631, Ազատության 1։", "գ. Ցամաքասար, Կոտայքի մարզ, 3631, Ազատության 1"),
+            ("ք. Գավառ, Վրացյան 5", "ք. Գավառ, Վրացյան 5"),
+        ] as [(String, String)])
+    func found(text: String, address: String) {
+        #expect(FourDigitPostcodeTests.flagged(text) == [address], "\(FourDigitPostcodeTests.flagged(text))")
+    }
+
+    @Test(
+        "no address without a street and its house number after the place, or with a postcode first",
+        arguments: ["Ես ապրում եմ ք. Երևան, բայց 2020 թվականին", "ք. Երևան, 12 մարդ", "ք. 0010, Երևան 5", "ք. Երևանում 3 օր"])
+    func notFound(text: String) {
+        #expect(FourDigitPostcodeTests.flagged(text).isEmpty, "\(FourDigitPostcodeTests.flagged(text))")
+    }
+}
