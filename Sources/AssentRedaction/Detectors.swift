@@ -155,6 +155,8 @@ struct Detectors {
         if hasDigit, uncasedScripts & UncasedScript.hangul.bit != 0 { koreanAddresses() }
         if hasDigit, uncasedScripts & UncasedScript.thai.bit != 0 { thaiAddresses() }
         if hasDigit, mayHoldArmenian { armenianAddresses() }
+        // Bengali writes its own digits: asked without an ASCII one.
+        if uncasedScripts & UncasedScript.bengali.bit != 0 { bengaliAddresses() }
     }
 
     /// The end of the run of ASCII letters and digits starting at `i` (a letter or digit), and

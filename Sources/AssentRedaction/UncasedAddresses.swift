@@ -1,4 +1,4 @@
-/// Postal addresses in Chinese, Korean and Thai, which write no capitals (Chinese and Thai no spaces between words either), and in Armenian, written from the place down:
+/// Postal addresses in Chinese, Korean and Thai, which write no capitals (Chinese and Thai no spaces between words either), and in Armenian and Bengali, written from the place down:
 /// found by the road and its number, then read back over the divisions before them.
 /// - Chinese: `北京市朝阳区建国路88号`, `上海市浦东新区世纪大道100号3楼` — a road word (`路`, `街`,
 ///   `道`, `巷`, `弄`, `胡同`) right before the house number and `号`, the characters before the
@@ -192,6 +192,80 @@ extension Detectors {
             at = wordEnd + 1
         }
         return end
+    }
+
+    /// Bengali addresses: a house's word and its number after `নং` ("No."), perhaps a flat's
+    /// before them, then the area, the town and the district, and a four-digit postcode, in
+    /// Bengali or ASCII digits (`ষ্টুডিও ১১, বাসা নং ৮১, পুরাতন হরিরামসেন্টার, কেশববাজার, যশোর, ৫৯৯৯`).
+    mutating func bengaliAddresses() {
+        let mark = Array(" নং ".utf8)
+        var from = 0
+        while let at = find(mark, from: from) {
+            from = at + mark.count
+            // The house's word before "নং" and the number after it.
+            var start = at
+            while let (scalar, length) = scalarBefore(start), Self.isBengaliLetter(scalar) { start -= length }
+            let numberEnd = bengaliDigits(from: from)
+            guard start < at, numberEnd > from, let end = bengaliPostcodeEnd(after: numberEnd) else { continue }
+            // A flat before it: ", " after a word and its number ("ষ্টুডিও ১১, ").
+            if start >= 2, text[start - 1] == 0x20, text[start - 2] == 0x2C {
+                var k = start - 2
+                let digitsStart = bengaliDigitsStart(before: k)
+                if digitsStart < k, digitsStart >= 1, text[digitsStart - 1] == 0x20 {
+                    k = digitsStart - 1
+                    var wordStart = k
+                    while let (scalar, length) = scalarBefore(wordStart), Self.isBengaliLetter(scalar) { wordStart -= length }
+                    if wordStart < k { start = wordStart }
+                }
+            }
+            add(start, end, .address)
+        }
+    }
+
+    static func isBengaliLetter(_ scalar: Unicode.Scalar) -> Bool {
+        UncasedScript.bengali.isLetter(scalar) || scalar.value == 0x200C || scalar.value == 0x200D
+    }
+
+    static func isBengaliOrASCIIDigit(_ scalar: Unicode.Scalar) -> Bool {
+        (0x09E6...0x09EF).contains(scalar.value) || (0x30...0x39).contains(scalar.value)
+    }
+
+    /// The end of the digits (Bengali or ASCII) from `k`.
+    func bengaliDigits(from k: Int) -> Int {
+        var end = k
+        while let (scalar, length) = text.scalar(at: end), Self.isBengaliOrASCIIDigit(scalar) { end += length }
+        return end
+    }
+
+    /// The start of the digits (Bengali or ASCII) ending at `k`.
+    func bengaliDigitsStart(before k: Int) -> Int {
+        var start = k
+        while let (scalar, length) = scalarBefore(start), Self.isBengaliOrASCIIDigit(scalar) { start -= length }
+        return start
+    }
+
+    /// After a house number ending at `i`: up to five parts of Bengali words after ", ", then a
+    /// four-digit postcode; its end.
+    func bengaliPostcodeEnd(after i: Int) -> Int? {
+        var k = i
+        for _ in 0..<6 {
+            guard text[k] == 0x2C, text[k + 1] == 0x20 else { return nil }
+            k += 2
+            let digitsEnd = bengaliDigits(from: k)
+            if digitsEnd > k {
+                let count = String(decoding: text.bytes[k..<digitsEnd], as: UTF8.self).unicodeScalars.count
+                return count == 4 ? digitsEnd : nil
+            }
+            // A part: Bengali words, single spaces between.
+            var end = k
+            while let (scalar, length) = text.scalar(at: end), Self.isBengaliLetter(scalar) || scalar == " " && end > k {
+                end += length
+            }
+            while end > k, text[end - 1] == 0x20 { end -= 1 }
+            guard end > k, end - k <= 120 else { return nil }
+            k = end
+        }
+        return nil
     }
 
     /// Korean addresses (Hangul in the text): a road ending in 로 or 길, its number, divisions before.

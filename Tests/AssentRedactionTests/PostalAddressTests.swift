@@ -195,3 +195,26 @@ struct ArmenianAddressTests {
         #expect(FourDigitPostcodeTests.flagged(text).isEmpty, "\(FourDigitPostcodeTests.flagged(text))")
     }
 }
+
+@Suite("Bengali postal addresses")
+struct BengaliAddressTests {
+    @Test(
+        "a house's word and number after নং, perhaps a flat before, the places after and a four-digit postcode (Bengali or ASCII digits)",
+        arguments: [
+            (
+                "ঠিকানা: ষ্টুডিও ১১, বাসা নং ৮১, পুরাতন হরিরামসেন্টার, কেশববাজার, যশোর, ৫৯৯৯",
+                "ষ্টুডিও ১১, বাসা নং ৮১, পুরাতন হরিরামসেন্টার, কেশববাজার, যশোর, ৫৯৯৯"
+            ),
+            ("বাড়ী নং 12, মিরপুর, ঢাকা, 1216", "বাড়ী নং 12, মিরপুর, ঢাকা, 1216"),
+        ] as [(String, String)])
+    func found(text: String, address: String) {
+        #expect(FourDigitPostcodeTests.flagged(text) == [address], "\(FourDigitPostcodeTests.flagged(text))")
+    }
+
+    @Test(
+        "no address without the postcode of four digits after the places",
+        arguments: ["রোল নং ৫, ক্লাস তিন", "অর্ডার নং ১২৩৪৫৬, তারিখ ২০২৪", "বাসা নং ৫, ঢাকা, ১২৩৪৫"])
+    func notFound(text: String) {
+        #expect(FourDigitPostcodeTests.flagged(text).isEmpty, "\(FourDigitPostcodeTests.flagged(text))")
+    }
+}
