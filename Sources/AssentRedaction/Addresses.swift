@@ -435,8 +435,13 @@ extension Detectors {
             return
         }
         guard text[codeEnd] == 0x20, let cityEnd = city(at: codeEnd + 1) else { return }
-        // The house number before the comma: "77", "12a", "5б" (a letter of two bytes).
+        // The house number before the comma: "77", "12a", "5б" (a letter of two bytes), perhaps
+        // with the flat after a slash ("7а/8").
         var numberEnd = i - 2
+        let flatStart = text.runStart(before: numberEnd, Bytes.isDigit)
+        if flatStart < numberEnd, numberEnd - flatStart <= 3, flatStart >= 3, text[flatStart - 1] == 0x2F {
+            numberEnd = flatStart - 1
+        }
         if Bytes.isAlpha(text[numberEnd - 1]), Bytes.isDigit(text[numberEnd - 2]) {
             numberEnd -= 1
         } else if text[numberEnd - 1] & 0xC0 == 0x80, text[numberEnd - 2] >= 0xC0, Bytes.isDigit(text[numberEnd - 3]) {

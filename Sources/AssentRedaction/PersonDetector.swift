@@ -180,9 +180,13 @@ extension Detectors {
             let next = text[i + 1]
             guard Bytes.isLower(next) || next == UInt8(ascii: "'") || next >= 0xC0 else { return nil }
         } else {
-            // A letter outside ASCII: decoded, it must be upper case, and the next one lower case.
+            // A letter outside ASCII: decoded, it must be upper case, and the next one lower case —
+            // or an apostrophe then a lower-case one, as Ukrainian writes "Вʼячеслав", "М’якота".
             guard text[i] >= 0xC3, let (first, length) = text.scalar(at: i), first.properties.isUppercase,
-                let (second, _) = text.scalar(at: i + length), second.properties.isLowercase
+                let (second, secondLength) = text.scalar(at: i + length),
+                second.properties.isLowercase
+                    || (second == "\u{02BC}" || second == "\u{2019}")
+                        && text.scalar(at: i + length + secondLength).map({ $0.0.properties.isLowercase }) == true
             else { return nil }
         }
         var end = text.runEnd(from: i) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == UInt8(ascii: "'") || $0 == UInt8(ascii: "-") }

@@ -473,3 +473,15 @@ struct OnBehalfAndFieldNameTests {
         #expect(PersonNameTests.flagged(text).isEmpty, "\(PersonNameTests.flagged(text))")
     }
 }
+
+@Suite("Ukrainian names written with an apostrophe")
+struct ApostropheNameTests {
+    @Test(
+        "a capitalised word whose second character is an apostrophe (U+02BC or U+2019) and then a lower-case letter",
+        arguments: [
+            ("Мене звати Вʼячеслав Алексюк, телефон", "Вʼячеслав Алексюк"), ("Мене звати В’ячеслав Алексюк.", "В’ячеслав Алексюк"),
+        ] as [(String, String)])
+    func found(text: String, name: String) {
+        #expect(PersonNameTests.flagged(text) == [name], "\(PersonNameTests.flagged(text))")
+    }
+}

@@ -136,11 +136,12 @@ struct FourDigitPostcodeTests {
     static func flagged(_ text: String) -> [String] { flaggedTexts(text, [.address]) }
 
     @Test(
-        "a street with no type word before a house number, a four-digit postcode (no year) or a Cyrillic letter after the number",
+        "a street with no type word before a house number, a four-digit postcode (no year), a Cyrillic letter or a flat after a slash after the number",
         arguments: [
             ("Pošljite na Mlinska pot 8, 3739 Turnišče, hvala.", "Mlinska pot 8, 3739 Turnišče"),
             ("Novo naselje 6b, 5481 Ljutomer", "Novo naselje 6b, 5481 Ljutomer"),
             ("Адреса: Ленинградска 5б, 61788 Крива Паланка", "Ленинградска 5б, 61788 Крива Паланка"),
+            ("Природна 7а/8, 32344 Гевгелија", "Природна 7а/8, 32344 Гевгелија"),
         ] as [(String, String)])
     func found(text: String, address: String) {
         #expect(Self.flagged(text) == [address], "\(Self.flagged(text))")
