@@ -28,6 +28,9 @@ struct Detectors {
     /// Whether the text holds a lead byte of Armenian letters (D5, D6; some of Cyrillic's
     /// supplement too): ``armenianAddresses()`` is asked only then.
     private var mayHoldArmenian = false
+    /// Whether the text holds the lead byte of Azerbaijani's "ə" (C9; some other Latin letters
+    /// too): ``azerbaijaniAddresses()`` is asked only then.
+    private var mayHoldAzerbaijani = false
     /// Where the keyword automaton (`KeywordAutomaton`) found secret-naming fragments (and where
     /// the identifier holding each starts), and the other keywords that start a word, by start;
     /// and how far the detectors have read each list (they ask at increasing positions).
@@ -142,6 +145,7 @@ struct Detectors {
                 if c >= 0xC0 {
                     uncasedScripts |= Self.uncasedScriptOfLead[Int(c)]
                     if c == 0xD5 || c == 0xD6 { mayHoldArmenian = true }
+                    if c == 0xC9 { mayHoldAzerbaijani = true }
                 }
                 if c >= 0xC0, text.boundaryBefore(i, { Bytes.isAlnum($0) || $0 >= 0x80 }) {
                     if hasDigit, i >= addressResume { addressResume = addressByWords(at: i) }
@@ -155,6 +159,7 @@ struct Detectors {
         if hasDigit, uncasedScripts & UncasedScript.hangul.bit != 0 { koreanAddresses() }
         if hasDigit, uncasedScripts & UncasedScript.thai.bit != 0 { thaiAddresses() }
         if hasDigit, mayHoldArmenian { armenianAddresses() }
+        if mayHoldAzerbaijani { azerbaijaniAddresses() }
         // Bengali writes its own digits: asked without an ASCII one.
         if uncasedScripts & UncasedScript.bengali.bit != 0 { bengaliAddresses() }
     }

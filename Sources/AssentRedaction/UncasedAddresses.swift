@@ -1,4 +1,4 @@
-/// Postal addresses in Chinese, Korean and Thai, which write no capitals (Chinese and Thai no spaces between words either), and in Armenian and Bengali, written from the place down:
+/// Postal addresses in Chinese, Korean and Thai, which write no capitals (Chinese and Thai no spaces between words either), and in Armenian, Bengali and Azerbaijani, written from the place down:
 /// found by the road and its number, then read back over the divisions before them.
 /// - Chinese: `北京市朝阳区建国路88号`, `上海市浦东新区世纪大道100号3楼` — a road word (`路`, `街`,
 ///   `道`, `巷`, `弄`, `胡同`) right before the house number and `号`, the characters before the
@@ -266,6 +266,60 @@ extension Detectors {
             k = end
         }
         return nil
+    }
+
+    /// Azerbaijani addresses: the district or city ("Quba rayonu", "Samux ray.", "Şəki şəhəri"),
+    /// then parts each ending in its type word — a village, a settlement, a street, an avenue
+    /// ("Kolayir kəndi", "Haciuşaği k.", "KAVEROÇKİN küç.", "HACI MURAD pr.") — one at least, then
+    /// perhaps the building and the flat ("b. 4, m. 562").
+    mutating func azerbaijaniAddresses() {
+        for division in ["rayonu, ", "ray., ", "şəhəri, "].map({ Array($0.utf8) }) {
+            var from = 0
+            while let at = find(division, from: from) {
+                from = at + division.count
+                // The district's or city's name: one capitalised word, one space before.
+                guard at >= 3, text[at - 1] == 0x20 else { continue }
+                let start = text.runStart(before: at - 1) { Bytes.isAlpha($0) || $0 >= 0x80 }
+                guard start < at - 2, capitalisedWord(at: start) == at - 1, let end = azerbaijaniPartsEnd(from: from) else { continue }
+                add(start, end, .address)
+            }
+        }
+    }
+
+    /// The type words that end an Azerbaijani address's parts (after one space).
+    static let azerbaijaniPartTypes: [[UInt8]] = [
+        "k.", "kəndi", "qəs.", "qəsəbəsi", "küç.", "küçəsi", "pr.", "prospekti", "döngəsi", "dalanı",
+    ]
+    .map { Array($0.utf8) }
+
+    /// The end of the typed parts from `k` (split by ", ", each at most 60 bytes and ending in one of
+    /// ``azerbaijaniPartTypes``) and of the building and flat after them; nil without a typed part.
+    func azerbaijaniPartsEnd(from k: Int) -> Int? {
+        var at = k
+        var end: Int?
+        for _ in 0..<3 {
+            var partEnd = at
+            while partEnd - at < 60, partEnd < text.count, text[partEnd] != 0x0A, !(text[partEnd] == 0x2C && text[partEnd + 1] == 0x20) {
+                partEnd += 1
+            }
+            guard partEnd > at, partEnd - at < 60,
+                Self.azerbaijaniPartTypes.contains(where: { type in
+                    partEnd - at > type.count + 1 && text[partEnd - type.count - 1] == 0x20
+                        && text.bytes[(partEnd - type.count)..<partEnd].elementsEqual(type)
+                })
+            else { break }
+            end = partEnd
+            guard text[partEnd] == 0x2C else { break }
+            at = partEnd + 2
+        }
+        guard var last = end else { return nil }
+        // ", b. 4, m. 562": the building, then the flat.
+        for mark in [", b. ", ", m. "].map({ Array($0.utf8) }) where text.bytes[last...].starts(with: mark) {
+            let digitsEnd = text.runEnd(from: last + mark.count, limit: 5, Bytes.isDigit)
+            guard digitsEnd > last + mark.count else { break }
+            last = digitsEnd
+        }
+        return last
     }
 
     /// Korean addresses (Hangul in the text): a road ending in 로 or 길, its number, divisions before.

@@ -219,3 +219,23 @@ struct BengaliAddressTests {
         #expect(FourDigitPostcodeTests.flagged(text).isEmpty, "\(FourDigitPostcodeTests.flagged(text))")
     }
 }
+
+@Suite("Azerbaijani postal addresses")
+struct AzerbaijaniAddressTests {
+    @Test(
+        "the district or city, then parts ending in their type word, then perhaps the building and the flat",
+        arguments: [
+            ("Bağlamanı bu ünvana göndərin: Quba rayonu, KAVEROÇKİN küç., b. 4, m. 562", "Quba rayonu, KAVEROÇKİN küç., b. 4, m. 562"),
+            ("göndərin: Samux ray., Kolayir kəndi, S.S. AXUNDOV pr.", "Samux ray., Kolayir kəndi, S.S. AXUNDOV pr."),
+        ] as [(String, String)])
+    func found(text: String, address: String) {
+        #expect(FourDigitPostcodeTests.flagged(text) == [address], "\(FourDigitPostcodeTests.flagged(text))")
+    }
+
+    @Test(
+        "no address after a district or city that no typed part follows",
+        arguments: ["Mən Quba rayonu, gözəl yerdir.", "Bakı şəhəri, paytaxt, böyükdür", "Şəki şəhəri, 2020-ci il"])
+    func notFound(text: String) {
+        #expect(FourDigitPostcodeTests.flagged(text).isEmpty, "\(FourDigitPostcodeTests.flagged(text))")
+    }
+}
