@@ -197,7 +197,10 @@ extension Detectors {
         // Cheap prefilter on bytes before building any string: most words name no secret.
         guard nameEnd - i >= 2, Self.mayNameSecret(bytes, i, nameEnd) else { return resume }
         guard let kind = Self.nameKind(bytes, i, nameEnd) else { return resume }
-        guard let (valueStart, valueEnd, quoted) = assignedValue(after: nameEnd, prose: true) ?? namedEntryValue(i, nameEnd) else {
+        guard
+            let (valueStart, valueEnd, quoted) = assignedValue(after: nameEnd, prose: true) ?? namedEntryValue(i, nameEnd)
+                ?? variableDefault(i, nameEnd)
+        else {
             return resume
         }
         let value = text.bytes[valueStart..<valueEnd]
@@ -251,6 +254,30 @@ extension Detectors {
                 return assignedValue(after: v + 5, prose: false)
             }
             v += 1
+        }
+        return nil
+    }
+
+    /// A secret's name given to a Terraform variable whose block sets its `default`:
+    /// `variable "db_password" {` / `  default = "…"` (the block's lines up to its closing brace,
+    /// at most 400 bytes).
+    func variableDefault(_ start: Int, _ end: Int) -> (Int, Int, Bool)? {
+        guard start >= 10, text[start - 1] == 0x22, text.hasPrefix("variable ", at: start - 10),
+            start == 10 || text[start - 11] == 0x0A || text[start - 11] == 0x20,
+            text[end] == 0x22
+        else { return nil }
+        var k = end + 1
+        while text[k] == 0x20 { k += 1 }
+        guard text[k] == UInt8(ascii: "{") else { return nil }
+        let limit = min(text.count, k + 400)
+        while k < limit {
+            // Each line of the block: its first word.
+            guard let newline = text.bytes[k..<limit].firstIndex(of: 0x0A) else { return nil }
+            k = text.runEnd(from: newline + 1) { $0 == 0x20 || $0 == 0x09 }
+            if text[k] == UInt8(ascii: "}") { return nil }
+            if text.hasPrefix("default", at: k), !Bytes.isAlnum(text[k + 7]), text[k + 7] != 0x5F {
+                return assignedValue(after: k + 7, prose: false)
+            }
         }
         return nil
     }

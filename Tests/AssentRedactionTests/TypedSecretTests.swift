@@ -50,3 +50,34 @@ struct TypedSecretTests {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
     }
 }
+
+@Suite("Secrets in Terraform variables' defaults")
+struct TerraformDefaultTests {
+    static func flagged(_ text: String) -> [String] { flaggedTexts(text, [.password, .genericSecret]) }
+
+    @Test(
+        "the default of a variable whose name names a secret, inside its block",
+        arguments: [
+            ("variable \"db_password\" {\n  default = \"sunshine47!\"\n}\nprovider \"aws\" {}", "sunshine47!"),
+            (
+                "variable \"admin_password\" {\n  type      = string\n  sensitive = true\n  default   = \"Printemps2011#\"\n}",
+                "Printemps2011#"
+            ),
+            ("variable \"api_token\" {\n  default = \"q8Zr2LkP0vXa9TfB3nQe\"\n}", "q8Zr2LkP0vXa9TfB3nQe"),
+        ] as [(String, String)])
+    func found(text: String, secret: String) {
+        #expect(Self.flagged(text) == [secret], "\(Self.flagged(text))")
+    }
+
+    @Test(
+        "no secret: a variable without a default, one whose name names none, a default after the block's end, a reference",
+        arguments: [
+            "variable \"db_password\" {\n  type = string\n}",
+            "variable \"region\" {\n  default = \"us-east-1\"\n}",
+            "variable \"db_password\" {\n  type = string\n}\nvariable \"region\" {\n  default = \"eu-west-1b\"\n}",
+            "variable \"db_password\" {\n  default = \"${var.master_password}\"\n}",
+        ])
+    func notFound(text: String) {
+        #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
+    }
+}
