@@ -60,10 +60,12 @@ def backend_name():
 
 
 class Server:
-    """`assent serve` in a child process on a free port."""
+    """`assent serve` in a child process on a free port (under `wrapper`, a command such as
+    valgrind's, when given)."""
 
-    def __init__(self, binary, database, env=None, demo=False, demo_accounts=200):
+    def __init__(self, binary, database, env=None, demo=False, demo_accounts=200, wrapper=None):
         self.binary = binary
+        self.wrapper = wrapper or []
         self.database = database
         self.port = free_port()
         self.env = dict(os.environ, ASSENT_LOG_LEVEL="warning", **(env or {}))
@@ -80,7 +82,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout=120):
-        args = [self.binary, "serve", "--database", self.database, "--port", str(self.port)]
+        args = self.wrapper + [self.binary, "serve", "--database", self.database, "--port", str(self.port)]
         if self.demo:
             args += ["--demo", "--demo-accounts", str(self.demo_accounts)]
         log_dir = os.path.dirname(self.database) if "://" not in self.database else os.environ.get("TMPDIR", "/tmp")
