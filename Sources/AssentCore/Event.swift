@@ -164,8 +164,7 @@ extension Event {
     public init(jsonLine text: String, allowingSystemTypes: Bool = false) throws(AssentError) {
         do {
             if let pairs = try JSONValue.parseObjectPairs(text) {
-                try self.init(
-                    fields: JSONFields(pairs: pairs, error: { AssentError.invalidEvent($0) }), allowingSystemTypes: allowingSystemTypes)
+                try self.init(jsonPairs: pairs, allowingSystemTypes: allowingSystemTypes)
                 return
             }
             try self.init(json: try JSONValue.parse(text), allowingSystemTypes: allowingSystemTypes)
@@ -187,6 +186,11 @@ extension Event {
         try self.init(
             fields: try JSONFields(value, what: "an event", error: { AssentError.invalidEvent($0) }),
             allowingSystemTypes: allowingSystemTypes)
+    }
+
+    /// Parses an event from its object's key/value pairs (``JSONValue/parseObjectPairs(_:liftingObjectArray:)``).
+    public init(jsonPairs pairs: [(String, JSONValue)], allowingSystemTypes: Bool = false) throws(AssentError) {
+        try self.init(fields: JSONFields(pairs: pairs, error: { AssentError.invalidEvent($0) }), allowingSystemTypes: allowingSystemTypes)
     }
 
     private init(fields: JSONFields, allowingSystemTypes: Bool) throws(AssentError) {

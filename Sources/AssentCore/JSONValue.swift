@@ -75,6 +75,40 @@ extension JSONValue {
         return pairs ?? nil
     }
 
+    /// Parses a JSON text that should be one object holding, under `key`, an array of objects
+    /// (`{"events":[{…},…]}`): the array's objects as their key/value pairs in order, without
+    /// building a dictionary for each (a batch holds thousands), and the object's other members.
+    /// Nil when the text is valid JSON of another shape (not an object, no array under `key`, an
+    /// element that is not an object): the caller then parses it as a value. A syntax error is
+    /// thrown as ``parse(_:)`` throws it.
+    public static func parseObjectPairs(_ text: String, liftingObjectArray key: String) throws(JSONSyntaxError) -> (
+        members: [(String, JSONValue)], objects: [[(String, JSONValue)]]
+    )? {
+        var text = text
+        var failure: JSONSyntaxError?
+        let parsed = text.withUTF8 { buffer -> (members: [(String, JSONValue)], objects: [[(String, JSONValue)]])? in
+            var parser = JSONParser(bytes: buffer)
+            do throws(JSONSyntaxError) {
+                parser.skipSpace()
+                guard parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: "{") else {
+                    _ = try parser.parseDocument()  // a syntax error is thrown as parse(_:) throws it
+                    return nil
+                }
+                var objects: [[(String, JSONValue)]]?
+                let members = try parser.parseMembers(lifting: key, into: &objects)
+                parser.skipSpace()
+                guard parser.index == buffer.count else { throw parser.fail("unexpected text after the value") }
+                guard let objects else { return nil }
+                return (members.filter { $0.0 != key }, objects)
+            } catch {
+                failure = error
+                return nil
+            }
+        }
+        if let failure { throw failure }
+        return parsed
+    }
+
     /// Parses one JSON text from UTF-8 bytes.
     public static func parse(utf8 buffer: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) -> JSONValue {
         var parser = JSONParser(bytes: buffer)
@@ -161,6 +195,15 @@ struct JSONParser {
 
     /// An object's members in order, from its `{` through its `}`; duplicate keys are refused.
     mutating func parseMembers() throws(JSONSyntaxError) -> [(String, JSONValue)] {
+        var unused: [[(String, JSONValue)]]?
+        return try parseMembers(lifting: nil, into: &unused)
+    }
+
+    /// ``parseMembers()``; when the member named `lifted` is an array of objects, its objects go to
+    /// `objects` as their pairs (its own pair holds an empty array).
+    mutating func parseMembers(lifting lifted: String?, into objects: inout [[(String, JSONValue)]]?) throws(JSONSyntaxError) -> [(
+        String, JSONValue
+    )] {
         try enter()
         index += 1
         var pairs: [(String, JSONValue)] = []
@@ -180,7 +223,13 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipSpace()
-            let value = try parseValue()
+            let value: JSONValue
+            if let lifted, key == lifted, let items = try parseArrayOfObjects() {
+                objects = items
+                value = .array([])
+            } else {
+                value = try parseValue()
+            }
             // Small objects (events) are checked by a scan, larger ones by a set.
             let duplicate = pairs.count < 16 ? pairs.contains { $0.0 == key } : !keys.insert(key).inserted
             if pairs.count == 15 { keys = Set(pairs.map(\.0) + [key]) }
@@ -199,19 +248,44 @@ struct JSONParser {
         }
     }
 
+    /// An array whose elements are all objects, each as its pairs in order; nil, having read
+    /// nothing, when an element is not an object (its errors are ``parseArray()``'s).
+    mutating func parseArrayOfObjects() throws(JSONSyntaxError) -> [[(String, JSONValue)]]? {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "[") else { return nil }
+        return try parseElements { parser throws(JSONSyntaxError) in
+            parser.bytes[parser.index] == UInt8(ascii: "{") ? try parser.parseMembers() : nil
+        }
+    }
+
     mutating func parseArray() throws(JSONSyntaxError) -> JSONValue {
+        // parseValue reads any element: never nil.
+        .array(try parseElements { parser throws(JSONSyntaxError) in try parser.parseValue() } ?? [])
+    }
+
+    /// An array's elements, from its `[` through its `]`, each read by `element` where it starts;
+    /// nil, having read nothing, when `element` declines one (answers nil having read nothing).
+    mutating func parseElements<Element>(
+        _ element: (inout JSONParser) throws(JSONSyntaxError) -> Element?
+    ) throws(JSONSyntaxError) -> [Element]? {
+        let start = index
         try enter()
         index += 1
-        var array: [JSONValue] = []
+        var elements: [Element] = []
         skipSpace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
             depth -= 1
-            return .array(array)
+            return elements
         }
         while true {
             skipSpace()
-            array.append(try parseValue())
+            guard index < bytes.count else { throw fail("unexpected end of input") }
+            guard let next = try element(&self) else {
+                index = start
+                depth -= 1
+                return nil
+            }
+            elements.append(next)
             skipSpace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -221,7 +295,7 @@ struct JSONParser {
             guard bytes[index] == UInt8(ascii: "]") else { throw fail("expected ',' or ']'") }
             index += 1
             depth -= 1
-            return .array(array)
+            return elements
         }
     }
 

@@ -128,17 +128,30 @@ public enum LedgerChain {
 public enum Digest {
     /// Lower-case hex SHA-256 of a text's UTF-8 bytes.
     public static func sha256Hex(_ text: String) -> String {
-        hex(Array(SHA256.hash(data: Array(text.utf8))))
+        var text = text
+        // The text's own bytes hashed, and the digest's read in place: no copy of either.
+        return text.withUTF8 { bytes in
+            SHA256.hash(data: UnsafeRawBufferPointer(bytes)).withUnsafeBytes { hex($0) }
+        }
     }
 
+    /// Lower-case hex of bytes (a digest's, …).
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String { hex(Array(bytes)) }
+
     /// Lower-case hex of bytes.
-    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
+    public static func hex(_ bytes: some Collection<UInt8>) -> String {
+        // Written straight into the string's storage (each event's content digest passes here).
+        String(unsafeUninitializedCapacity: 2 * bytes.count) { out in
+            var k = 0
+            for byte in bytes {
+                out[k] = hexDigit(byte >> 4)
+                out[k + 1] = hexDigit(byte & 0xF)
+                k += 2
+            }
+            return k
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    @inline(__always)
+    private static func hexDigit(_ value: UInt8) -> UInt8 { value < 10 ? 0x30 + value : 0x57 + value }
 }

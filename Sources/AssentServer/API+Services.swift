@@ -12,24 +12,7 @@ extension API {
         router.post("/v1/events") { request, _ -> Response in
             let key = try await caller(request).require(.eventsWrite)
             let text = try await bodyText(request)
-            var fields = try Self.fields(of: text)
-            guard case .array(let items)? = fields.take("events") else {
-                throw APIError.invalidArgument("the body must be {\"events\":[…]}")
-            }
-            try fields.refuseUnknownFields()
-            guard !items.isEmpty else { throw APIError.invalidArgument("events is empty") }
-            guard items.count <= configuration.maxBatchEvents else {
-                throw APIError.invalidArgument("a batch holds at most \(configuration.maxBatchEvents) events, not \(items.count)")
-            }
-            var events: [Event] = []
-            events.reserveCapacity(items.count)
-            for (k, item) in items.enumerated() {
-                do {
-                    events.append(try Event(json: item))
-                } catch let error as AssentError {
-                    throw error.prefixed("event \(k + 1): ")
-                }
-            }
+            let events = try Self.events(ofBody: text, atMost: configuration.maxBatchEvents)
             try refuseChoicesOutside(configuration.keyChoiceSources, events)
             let now = clock.now()
             let respond: @Sendable ([LedgerRecord]) -> String = { records in
@@ -61,6 +44,45 @@ extension API {
             return Self.rawJSON(
                 outcome.response, status: .ok, headers: outcome.replayed ? [.init(HeaderNames.idempotentReplayed)!: "true"] : [:])
         }
+    }
+
+    /// The events of a `POST /v1/events` body (`{"events":[…]}`), each refused naming its place.
+    /// The usual body's events are read as their pairs, without a dictionary for each.
+    static func events(ofBody text: String, atMost limit: Int) throws -> [Event] {
+        let lifted: (members: [(String, JSONValue)], objects: [[(String, JSONValue)]])?
+        do {
+            lifted = try JSONValue.parseObjectPairs(text, liftingObjectArray: "events")
+        } catch {
+            throw APIError.invalidArgument("the request body is not JSON: \(error.description)")
+        }
+        var objects: [[(String, JSONValue)]] = []
+        var values: [JSONValue] = []
+        if let lifted {
+            try JSONFields(pairs: lifted.members, error: { AssentError.invalidArgument($0) }).refuseUnknownFields()
+            objects = lifted.objects
+        } else {
+            var fields = try fields(of: text)
+            guard case .array(let items)? = fields.take("events") else {
+                throw APIError.invalidArgument("the body must be {\"events\":[…]}")
+            }
+            try fields.refuseUnknownFields()
+            values = items
+        }
+        let count = objects.count + values.count
+        guard count > 0 else { throw APIError.invalidArgument("events is empty") }
+        guard count <= limit else {
+            throw APIError.invalidArgument("a batch holds at most \(limit) events, not \(count)")
+        }
+        var events: [Event] = []
+        events.reserveCapacity(count)
+        for k in 0..<count {
+            do {
+                events.append(k < objects.count ? try Event(jsonPairs: objects[k]) : try Event(json: values[k - objects.count]))
+            } catch {
+                throw error.prefixed("event \(k + 1): ")
+            }
+        }
+        return events
     }
 
     /// Once a batch that deletes accounts has landed, every page session of those accounts ends,

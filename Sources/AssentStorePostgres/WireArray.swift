@@ -54,6 +54,21 @@ struct WireArray<Element: WireArrayElement>: PostgresNonThrowingEncodable, Senda
     }
 }
 
+extension WireArray {
+    /// Writes one element, its length then its bytes, in one write to the buffer (each of the
+    /// buffer's writes checks its storage is unique and its capacity: an append writes thousands).
+    fileprivate mutating func appendElement(_ bytes: UnsafeRawBufferPointer) {
+        let length = bytes.count
+        elements.writeWithUnsafeMutableBytes(minimumWritableBytes: 4 + length) { out in
+            out.storeBytes(of: Int32(length).bigEndian, toByteOffset: 0, as: Int32.self)
+            if length > 0 {
+                UnsafeMutableRawBufferPointer(rebasing: out[4..<(4 + length)]).copyMemory(from: bytes)
+            }
+            return 4 + length
+        }
+    }
+}
+
 extension WireArray where Element == WireText {
     init(_ values: some Sequence<String>) {
         self.init()
@@ -63,18 +78,14 @@ extension WireArray where Element == WireText {
     mutating func append(_ value: String) {
         count += 1
         var value = value
-        value.withUTF8 { bytes in
-            elements.writeInteger(Int32(bytes.count))
-            elements.writeBytes(bytes)
-        }
+        value.withUTF8 { appendElement(UnsafeRawBufferPointer($0)) }
     }
 }
 
 extension WireArray where Element == WireBytes {
-    mutating func append(_ bytes: some Collection<UInt8>) {
+    mutating func append(_ bytes: [UInt8]) {
         count += 1
-        elements.writeInteger(Int32(bytes.count))
-        elements.writeBytes(bytes)
+        bytes.withUnsafeBytes { appendElement($0) }
     }
 }
 
@@ -86,7 +97,6 @@ extension WireArray where Element == WireInt64 {
 
     mutating func append(_ value: Int64) {
         count += 1
-        elements.writeInteger(Int32(8))
-        elements.writeInteger(value)
+        elements.writeMultipleIntegers(Int32(8), value)
     }
 }

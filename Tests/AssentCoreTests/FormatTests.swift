@@ -289,6 +289,47 @@ struct JSONTests {
         }
     }
 
+    @Test(
+        "a body's array of objects read as pairs is what parsing the body whole gives, the same syntax errors, nil for other shapes",
+        arguments: [
+            #"{"events":[{"a":1,"b":[true,null]},{"c":{"d":"e"}}]}"#, #" { "x" : 2 , "events" : [ { } , {"a":"\u00e9"} ] } "#,
+            #"{"events":[]}"#, #"{"events":[{"a":1},2]}"#, #"{"events":{"a":1}}"#, #"{"other":[{"a":1}]}"#, #"[{"events":[]}]"#,
+            #""events""#, "7", #"{"events":[{"a":1}],"events":[{"a":2}]}"#, #"{"events":[{"a":1,"a":2}]}"#,
+            #"{"events":[{"a":1},]}"#, #"{"events":[{"a":1}"#, #"{"events":[{"a":1}]} x"#, #"{"events":[{"a":1} {"b":2}]}"#, "",
+            "{", #"{"events":[1,{"a"}]}"#, String(repeating: "[", count: 100),
+        ])
+    func liftedObjectArray(text: String) {
+        let whole = Result { () throws(JSONSyntaxError) in try JSONValue.parse(text) }
+        let lifted = Result { () throws(JSONSyntaxError) in try JSONValue.parseObjectPairs(text, liftingObjectArray: "events") }
+        switch (whole, lifted) {
+        case (.failure(let expected), .failure(let error)):
+            #expect(error.description == expected.description)
+        case (.success(let value), .success(let parsed?)):
+            var members = Dictionary(uniqueKeysWithValues: parsed.members)
+            #expect(members["events"] == nil)
+            members["events"] = .array(parsed.objects.map { .object(Dictionary(uniqueKeysWithValues: $0)) })
+            #expect(JSONValue.object(members) == value)
+        case (.success(let value), .success(nil)):
+            // Only a body of another shape is left to the general parse.
+            if case .object(let object) = value, case .array(let items)? = object["events"] {
+                #expect(!items.allSatisfy { if case .object = $0 { true } else { false } })
+            }
+        default:
+            Issue.record("parse gave \(whole), the lifted parse \(lifted)")
+        }
+    }
+
+    @Test("a batch's events read from their lifted pairs are the events written, in order")
+    func liftedEvents() async {
+        await propertyCheck(count: 200, input: TimelineEntriesTests.steps) { steps in
+            let events = TimelineEntriesTests.entries(steps).map(\.event)
+            let body = #"{"events":["# + events.map { $0.json().canonicalText }.joined(separator: " ,\n") + "]}"
+            let lifted = try #require(try JSONValue.parseObjectPairs(body, liftingObjectArray: "events"))
+            #expect(lifted.members.isEmpty)
+            #expect(try lifted.objects.map { try Event(jsonPairs: $0, allowingSystemTypes: true) } == events)
+        }
+    }
+
     @Test("any string survives writing and parsing")
     func stringRoundTrip() async {
         await propertyCheck(input: Gen.int(in: 0...0x1F600).map { Character(Unicode.Scalar(UInt32($0)) ?? "?") }.string(of: 0...40)) {
@@ -357,5 +398,31 @@ struct ChainHashTests {
                     == moved.chainHash(after: previous))
             #expect(moved.canonicalBytes == moved.canonicalBytesBeforeSeq + Array("\(seq)}".utf8))
         }
+    }
+}
+
+@Suite("Digests")
+struct DigestTests {
+    @Test(
+        "SHA-256 in lower-case hex of a text's UTF-8 bytes, as published test vectors and Python's hashlib give it",
+        arguments: [
+            ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            ("é — 日本", "84c8d71d8cbcd4ebcbdff393056e2a601f6557f989ffb902436f79c943fb791d"),
+            (String(repeating: "x", count: 1000), "44f8354494a5ba03ba1792a8d3e9c534c47a9181980fde7a3f44b06ef2ae7c7f"),
+        ])
+    func sha256Hex(text: String, expected: String) {
+        #expect(Digest.sha256Hex(text) == expected)
+        // A text that is a slice of a larger one (not stored on its own) hashes the same.
+        let padded = "<<" + text + ">>"
+        #expect(Digest.sha256Hex(String(padded.dropFirst(2).dropLast(2))) == expected)
+    }
+
+    @Test("hex of bytes: two lower-case digits a byte, for arrays, slices and digests")
+    func hex() {
+        #expect(Digest.hex([UInt8]()) == "")
+        #expect(Digest.hex([0x00, 0x0F, 0xA0, 0xFF, 0x5C]) == "000fa0ff5c")
+        #expect(Digest.hex([0x10, 0x9A, 0xBC][1...]) == "9abc")
+        #expect(Digest.hex(SHA256.hash(data: Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }
