@@ -495,6 +495,16 @@ public final class AssentApp: Sendable {
         try await sessionEndings.isEnded(digest: digest, account: account, openedAt: openedAt, now: clock.now())
     }
 
+    /// Whether a user's page session is over: signed out (``isSessionEnded(digest:account:openedAt:)``)
+    /// or its account deleted. A deletion ends the account's sessions with a write after it lands;
+    /// should that write fail (the database gone between the two), the deletion itself still ends
+    /// them here, whatever its producer does next.
+    public func isPageSessionEnded(digest: String, account: AccountID, openedAt: Instant?) async throws -> Bool {
+        if try await isSessionEnded(digest: digest, account: account, openedAt: openedAt) { return true }
+        guard let timeline = try await store.timeline(of: account) else { return false }
+        return timeline.deletion(notAfter: .endOf(clock.now())) != nil
+    }
+
     /// Whether a user token of `account` issued at `issuedAt` (its `iat`; nil when it has none)
     /// was ended by a sign-out everywhere (``signOutEverywhere(_:)``), from this server's copy of
     /// the list as ``isSessionEnded(digest:account:openedAt:)`` reads it.

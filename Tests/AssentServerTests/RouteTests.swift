@@ -489,6 +489,32 @@ struct EventRouteTests {
     }
 
     @Test(
+        "a deletion that landed without its sessions' ending (the ending's write failed, the batch not sent again) still ends them",
+        arguments: FixtureBackend.all)
+    func deletionWithoutEndingEndsSessions(backend: FixtureBackend) async throws {
+        let fixture = try await ServerFixture.make(backend: backend) { $0.secureCookies = false }
+        let token = try await fixture.token("a1", expiresIn: 3_600)
+        let other = try await fixture.token("a2", expiresIn: 3_600)
+        try await fixture.test { client async throws in
+            var a1 = PageBrowser(), a2 = PageBrowser()
+            _ = try await a1.get(client, "/signin?token=\(token)")
+            _ = try await a2.get(client, "/signin?token=\(other)")
+            #expect(try await a1.get(client, "/my-data").status == 200)
+            // The deletion as it stands when the ending that follows it failed: in the ledger,
+            // no ending written.
+            _ = try await fixture.app.append(
+                [try Event(jsonLine: #"{"type":"account.deleted","account":"a1","at":"2025-09-09T00:00:00Z"}"#)], actor: "test")
+            #expect(try await fixture.store.endedAccountSessions(since: nil).isEmpty)
+            for path in ["/my-data", "/settings", "/notice"] {
+                let page = try await a1.get(client, path)
+                #expect(page.status == 401, "\(path) of a deleted account: \(page.status)")
+                #expect(!page.text.contains("a1-c1"), "\(path) shows nothing of the account's")
+            }
+            #expect(try await a2.get(client, "/my-data").status == 200, "a2's session goes on")
+        }
+    }
+
+    @Test(
         "an import that deletes accounts ends their page sessions once it lands, and again when the file is imported again; a refused import ends nothing",
         arguments: FixtureBackend.all)
     func importedDeletionEndsSessions(backend: FixtureBackend) async throws {

@@ -89,7 +89,7 @@ struct Pages: Sendable {
     /// The request's session: a genuine cookie, not expired, not ended by a sign-out.
     func session(_ request: Request) async throws -> PageSessions.Session {
         guard let session = sessions.session(of: request, now: api.clock.now()),
-            try await !api.app.isSessionEnded(digest: session.digest, account: session.account, openedAt: session.openedAt)
+            try await !api.app.isPageSessionEnded(digest: session.digest, account: session.account, openedAt: session.openedAt)
         else {
             throw PageError(
                 status: .unauthorized, heading: "Please sign in",
