@@ -22,39 +22,35 @@ extension Detectors {
 
     /// Chinese addresses (Han letters in the text): each `号` after digits after a road word.
     mutating func chineseAddresses() {
-        for mark in ["号", "號"].map({ Array($0.utf8) }) {
-            var from = 0
-            while let at = find(mark, from: from) {
-                from = at + mark.count
-                // The number: ASCII digits, perhaps "12-14".
-                let digitsStart = text.runStart(before: at) { Bytes.isDigit($0) || $0 == 0x2D }
-                guard digitsStart < at, at - digitsStart <= 9, Bytes.isDigit(text[digitsStart]),
-                    let (road, _) = scalarBefore(digitsStart), Self.chineseRoadEnds.contains(road.value)
-                else { continue }
-                // Back over the Han characters before the road (at most 24), cut after a verb of place.
-                var start = digitsStart
-                var count = 0
-                var cut: Int?
-                while count < 24, let (scalar, length) = scalarBefore(start), UncasedScript.han.isLetter(scalar) {
-                    if Self.chinesePlaceVerbs.contains(scalar.value), count >= 3 {
-                        cut = start
-                        break
-                    }
-                    start -= length
-                    count += 1
+        for (at, from) in occurrences(of: ["号", "號"].map { Array($0.utf8) }) {
+            // The number: ASCII digits, perhaps "12-14".
+            let digitsStart = text.runStart(before: at) { Bytes.isDigit($0) || $0 == 0x2D }
+            guard digitsStart < at, at - digitsStart <= 9, Bytes.isDigit(text[digitsStart]),
+                let (road, _) = scalarBefore(digitsStart), Self.chineseRoadEnds.contains(road.value)
+            else { continue }
+            // Back over the Han characters before the road (at most 24), cut after a verb of place.
+            var start = digitsStart
+            var count = 0
+            var cut: Int?
+            while count < 24, let (scalar, length) = scalarBefore(start), UncasedScript.han.isLetter(scalar) {
+                if Self.chinesePlaceVerbs.contains(scalar.value), count >= 3 {
+                    cut = start
+                    break
                 }
-                if let cut {
-                    count = String(decoding: text.bytes[cut..<digitsStart], as: UTF8.self).unicodeScalars.count
-                    start = cut
-                }
-                // A road's name and word, five characters or more, or fewer with a division of the
-                // country before them ("北京市建国路"): "跑道2号" is "runway 2", "人行道3号" a sidewalk's.
-                let divisions = String(decoding: text.bytes[start..<digitsStart], as: UTF8.self).unicodeScalars.contains {
-                    Self.chineseDivisions.contains($0.value)
-                }
-                guard count >= 5 || count >= 3 && divisions else { continue }
-                add(start, chineseUnits(after: from), .address)
+                start -= length
+                count += 1
             }
+            if let cut {
+                count = String(decoding: text.bytes[cut..<digitsStart], as: UTF8.self).unicodeScalars.count
+                start = cut
+            }
+            // A road's name and word, five characters or more, or fewer with a division of the
+            // country before them ("北京市建国路"): "跑道2号" is "runway 2", "人行道3号" a sidewalk's.
+            let divisions = String(decoding: text.bytes[start..<digitsStart], as: UTF8.self).unicodeScalars.contains {
+                Self.chineseDivisions.contains($0.value)
+            }
+            guard count >= 5 || count >= 3 && divisions else { continue }
+            add(start, chineseUnits(after: from), .address)
         }
     }
 
@@ -75,13 +71,9 @@ extension Detectors {
     /// Thai addresses (Thai letters in the text): each road word with a house number before it and
     /// a postcode after it.
     mutating func thaiAddresses() {
-        for road in ["ถ.", "ถนน"].map({ Array($0.utf8) }) {
-            var from = 0
-            while let at = find(road, from: from) {
-                from = at + road.count
-                guard let start = thaiHouseNumber(before: at), let end = thaiPostcodeEnd(after: from) else { continue }
-                add(start, end, .address)
-            }
+        for (at, from) in occurrences(of: ["ถ.", "ถนน"].map { Array($0.utf8) }) {
+            guard let start = thaiHouseNumber(before: at), let end = thaiPostcodeEnd(after: from) else { continue }
+            add(start, end, .address)
         }
     }
 
@@ -131,15 +123,11 @@ extension Detectors {
     /// (`ք.`, `գ.`) and its name, perhaps the province and a four-digit postcode, then the street
     /// and its house number, perhaps the flat after (`ք. Արարատ, 3233, Սերգեյ Փարաջանովի 79, բն. 4`).
     mutating func armenianAddresses() {
-        for mark in ["ք. ", "գ. "].map({ Array($0.utf8) }) {
-            var from = 0
-            while let at = find(mark, from: from) {
-                from = at + mark.count
-                guard text.boundaryBefore(at, { Bytes.isAlnum($0) || $0 >= 0x80 }), let end = armenianAddressEnd(from: from) else {
-                    continue
-                }
-                add(at, end, .address)
+        for (at, from) in occurrences(of: ["ք. ", "գ. "].map { Array($0.utf8) }) {
+            guard text.boundaryBefore(at, { Bytes.isAlnum($0) || $0 >= 0x80 }), let end = armenianAddressEnd(from: from) else {
+                continue
             }
+            add(at, end, .address)
         }
     }
 
@@ -198,10 +186,7 @@ extension Detectors {
     /// before them, then the area, the town and the district, and a four-digit postcode, in
     /// Bengali or ASCII digits (`ষ্টুডিও ১১, বাসা নং ৮১, পুরাতন হরিরামসেন্টার, কেশববাজার, যশোর, ৫৯৯৯`).
     mutating func bengaliAddresses() {
-        let mark = Array(" নং ".utf8)
-        var from = 0
-        while let at = find(mark, from: from) {
-            from = at + mark.count
+        for (at, from) in occurrences(of: [Array(" নং ".utf8)]) {
             // The house's word before "নং" and the number after it.
             var start = at
             while let (scalar, length) = scalarBefore(start), Self.isBengaliLetter(scalar) { start -= length }
@@ -273,16 +258,12 @@ extension Detectors {
     /// ("Kolayir kəndi", "Haciuşaği k.", "KAVEROÇKİN küç.", "HACI MURAD pr.") — one at least, then
     /// perhaps the building and the flat ("b. 4, m. 562").
     mutating func azerbaijaniAddresses() {
-        for division in ["rayonu, ", "ray., ", "şəhəri, "].map({ Array($0.utf8) }) {
-            var from = 0
-            while let at = find(division, from: from) {
-                from = at + division.count
-                // The district's or city's name: one capitalised word, one space before.
-                guard at >= 3, text[at - 1] == 0x20 else { continue }
-                let start = text.runStart(before: at - 1) { Bytes.isAlpha($0) || $0 >= 0x80 }
-                guard start < at - 2, capitalisedWord(at: start) == at - 1, let end = azerbaijaniPartsEnd(from: from) else { continue }
-                add(start, end, .address)
-            }
+        for (at, from) in occurrences(of: ["rayonu, ", "ray., ", "şəhəri, "].map { Array($0.utf8) }) {
+            // The district's or city's name: one capitalised word, one space before.
+            guard at >= 3, text[at - 1] == 0x20 else { continue }
+            let start = text.runStart(before: at - 1) { Bytes.isAlpha($0) || $0 >= 0x80 }
+            guard start < at - 2, capitalisedWord(at: start) == at - 1, let end = azerbaijaniPartsEnd(from: from) else { continue }
+            add(start, end, .address)
         }
     }
 
@@ -324,48 +305,43 @@ extension Detectors {
 
     /// Korean addresses (Hangul in the text): a road ending in 로 or 길, its number, divisions before.
     mutating func koreanAddresses() {
-        for road in ["로 ", "길 "].map({ Array($0.utf8) }) {
-            var from = 0
-            while let at = find(road, from: from) {
-                from = at + road.count
-                let numberStart = at + road.count
-                let digitsEnd = text.runEnd(from: numberStart, limit: 5, Bytes.isDigit)
-                guard digitsEnd > numberStart, !Bytes.isAlpha(text[digitsEnd]) else { continue }
-                var end = digitsEnd
-                if text[end] == 0x2D, Bytes.isDigit(text[end + 1]) { end = text.runEnd(from: end + 1, limit: 5, Bytes.isDigit) }
-                // The road's name: the Hangul word ending in the road word.
-                var roadStart = at + road.count - 1
-                while let (scalar, length) = scalarBefore(roadStart),
-                    UncasedScript.hangul.isLetter(scalar) || Bytes.isDigit(text[roadStart - 1])
-                {
-                    roadStart -= length
-                }
-                guard at + road.count - 1 - roadStart >= 6 else { continue }  // two syllables at least
-                // The divisions before it: words ending in 시, 도, 구, 군 (one at least).
-                var start = roadStart
-                var divisions = 0
-                while divisions < 4, start >= 2, text[start - 1] == 0x20, let (last, _) = scalarBefore(start - 1),
-                    ["시", "도", "구", "군", "읍", "면"].contains(String(last))
-                {
-                    var wordStart = start - 1
-                    while let (scalar, length) = scalarBefore(wordStart), UncasedScript.hangul.isLetter(scalar) { wordStart -= length }
-                    guard wordStart < start - 4 else { break }
-                    start = wordStart
-                    divisions += 1
-                }
-                guard divisions > 0 else { continue }
-                // "101동 202호" after the number.
-                for _ in 0..<2 {
-                    guard text[end] == 0x20 || text[end] == 0x2C else { break }
-                    let k = text[end] == 0x2C && text[end + 1] == 0x20 ? end + 2 : end + 1
-                    let unitEnd = text.runEnd(from: k, limit: 5, Bytes.isDigit)
-                    guard unitEnd > k, let (unit, length) = text.scalar(at: unitEnd), unit == "동" || unit == "호" || unit == "층" else {
-                        break
-                    }
-                    end = unitEnd + length
-                }
-                add(start, end, .address)
+        for (_, numberStart) in occurrences(of: ["로 ", "길 "].map { Array($0.utf8) }) {
+            let digitsEnd = text.runEnd(from: numberStart, limit: 5, Bytes.isDigit)
+            guard digitsEnd > numberStart, !Bytes.isAlpha(text[digitsEnd]) else { continue }
+            var end = digitsEnd
+            if text[end] == 0x2D, Bytes.isDigit(text[end + 1]) { end = text.runEnd(from: end + 1, limit: 5, Bytes.isDigit) }
+            // The road's name: the Hangul word ending in the road word.
+            var roadStart = numberStart - 1
+            while let (scalar, length) = scalarBefore(roadStart),
+                UncasedScript.hangul.isLetter(scalar) || Bytes.isDigit(text[roadStart - 1])
+            {
+                roadStart -= length
             }
+            guard numberStart - 1 - roadStart >= 6 else { continue }  // two syllables at least
+            // The divisions before it: words ending in 시, 도, 구, 군 (one at least).
+            var start = roadStart
+            var divisions = 0
+            while divisions < 4, start >= 2, text[start - 1] == 0x20, let (last, _) = scalarBefore(start - 1),
+                ["시", "도", "구", "군", "읍", "면"].contains(String(last))
+            {
+                var wordStart = start - 1
+                while let (scalar, length) = scalarBefore(wordStart), UncasedScript.hangul.isLetter(scalar) { wordStart -= length }
+                guard wordStart < start - 4 else { break }
+                start = wordStart
+                divisions += 1
+            }
+            guard divisions > 0 else { continue }
+            // "101동 202호" after the number.
+            for _ in 0..<2 {
+                guard text[end] == 0x20 || text[end] == 0x2C else { break }
+                let k = text[end] == 0x2C && text[end + 1] == 0x20 ? end + 2 : end + 1
+                let unitEnd = text.runEnd(from: k, limit: 5, Bytes.isDigit)
+                guard unitEnd > k, let (unit, length) = text.scalar(at: unitEnd), unit == "동" || unit == "호" || unit == "층" else {
+                    break
+                }
+                end = unitEnd + length
+            }
+            add(start, end, .address)
         }
     }
 }

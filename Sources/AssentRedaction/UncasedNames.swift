@@ -263,9 +263,8 @@ extension Detectors {
         }
         if scripts & UncasedScript.han.bit != 0 { hanNamesInContext() }
         if scripts & UncasedScript.georgian.bit != 0 { georgianNamesByFamilyEnding() }
-        for introduction in Self.japaneseIntroductionsAfter where scripts & UncasedScript.han.bit != 0 {
-            var from = 0
-            while let at = find(introduction, from: from) {
+        if scripts & UncasedScript.han.bit != 0 {
+            for (at, _) in occurrences(of: Self.japaneseIntroductionsAfter) {
                 var start = at
                 var count = 0
                 while count < 6, let (scalar, length) = scalarBefore(start), UncasedScript.han.isLetter(scalar) {
@@ -273,7 +272,6 @@ extension Detectors {
                     count += 1
                 }
                 if (2...5).contains(count) { add(start, at, .person) }
-                from = at + introduction.count
             }
         }
     }
@@ -283,10 +281,7 @@ extension Detectors {
     /// Georgian word before it (one space between) as its given name.
     mutating func georgianNamesByFamilyEnding() {
         for (ending, lettersBefore) in Self.georgianFamilyEndings {
-            var from = 0
-            while let at = find(ending, from: from) {
-                from = at + ending.count
-                let end = at + ending.count
+            for (at, end) in occurrences(of: [ending]) {
                 if let (next, _) = text.scalar(at: end), UncasedScript.georgian.isLetter(next) { continue }
                 var start = at
                 var count = 0
@@ -413,6 +408,20 @@ extension Detectors {
         while k > 0, i - k < 4, text[k] & 0xC0 == 0x80 { k -= 1 }
         guard k >= 0, let (scalar, length) = text.scalar(at: k), k + length == i else { return nil }
         return (scalar, length)
+    }
+
+    /// Each place one of `patterns` occurs, pattern by pattern, each in the text's order: where it
+    /// starts and the index just after it (where the search for its next one goes on).
+    func occurrences(of patterns: [[UInt8]]) -> [(at: Int, after: Int)] {
+        var found: [(at: Int, after: Int)] = []
+        for pattern in patterns {
+            var from = 0
+            while let at = find(pattern, from: from) {
+                from = at + pattern.count
+                found.append((at, from))
+            }
+        }
+        return found
     }
 
     /// Where `pattern` next occurs at or after `from`, compared byte for byte (`memchr` finds each
