@@ -495,12 +495,8 @@ public final class AssentApp: Sendable {
         try await sessionEndings.isEnded(digest: digest, account: account, openedAt: openedAt, now: clock.now())
     }
 
-    /// Whether a user's page session is over: signed out (``isSessionEnded(digest:account:openedAt:)``)
-    /// or its account deleted. A deletion ends the account's sessions with a write after it lands;
-    /// should that write fail (the database gone between the two), the deletion itself still ends
-    /// them here, whatever its producer does next.
-    public func isPageSessionEnded(digest: String, account: AccountID, openedAt: Instant?) async throws -> Bool {
-        if try await isSessionEnded(digest: digest, account: account, openedAt: openedAt) { return true }
+    /// Whether the account is deleted (its timeline's deletion at or before now, as the rules ask).
+    public func isDeleted(_ account: AccountID) async throws -> Bool {
         guard let timeline = try await store.timeline(of: account) else { return false }
         return timeline.deletion(notAfter: .endOf(clock.now())) != nil
     }

@@ -505,9 +505,16 @@ struct EventRouteTests {
             _ = try await fixture.app.append(
                 [try Event(jsonLine: #"{"type":"account.deleted","account":"a1","at":"2025-09-09T00:00:00Z"}"#)], actor: "test")
             #expect(try await fixture.store.endedAccountSessions(since: nil).isEmpty)
-            for path in ["/my-data", "/settings", "/notice"] {
+            // The pages that show the account's data whatever its state ask whether it is deleted.
+            for path in ["/my-data", "/my-data/export", "/my-data/receipts"] {
                 let page = try await a1.get(client, path)
                 #expect(page.status == 401, "\(path) of a deleted account: \(page.status)")
+                #expect(!page.text.contains("a1-c1"), "\(path) shows nothing of the account's")
+            }
+            // The others are refused by the rules (account_deleted).
+            for path in ["/settings", "/notice"] {
+                let page = try await a1.get(client, path)
+                #expect(page.status == 409, "\(path) of a deleted account: \(page.status)")
                 #expect(!page.text.contains("a1-c1"), "\(path) shows nothing of the account's")
             }
             #expect(try await a2.get(client, "/my-data").status == 200, "a2's session goes on")

@@ -183,7 +183,7 @@ extension Pages {
     func registerMyData(on router: Router<AssentRequestContext>) {
         router.get("/my-data") { request, _ -> Response in
             await handle {
-                let session = try await session(request)
+                let session = try await dataSession(request)
                 var before: ConversationCursor?
                 if let text = request.uri.queryParameters.get("before") {
                     guard let cursor = ConversationCursor(text) else {
@@ -211,7 +211,7 @@ extension Pages {
         }
         router.get("/my-data/export") { request, _ -> Response in
             await handle {
-                let session = try await session(request)
+                let session = try await dataSession(request)
                 try await api.throttleRead(session.account)
                 let export = try await api.app.accountExport(account: session.account, at: api.clock.now())
                 var headers = securityHeaders
@@ -221,7 +221,7 @@ extension Pages {
         }
         router.get("/my-data/receipts") { request, _ -> Response in
             await handle {
-                let session = try await session(request)
+                let session = try await dataSession(request)
                 try await api.throttleRead(session.account)
                 var headers = securityHeaders
                 headers[.contentDisposition] = "attachment; filename=\"consent-receipts.json\""

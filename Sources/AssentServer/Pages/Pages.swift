@@ -89,11 +89,27 @@ struct Pages: Sendable {
     /// The request's session: a genuine cookie, not expired, not ended by a sign-out.
     func session(_ request: Request) async throws -> PageSessions.Session {
         guard let session = sessions.session(of: request, now: api.clock.now()),
-            try await !api.app.isPageSessionEnded(digest: session.digest, account: session.account, openedAt: session.openedAt)
+            try await !api.app.isSessionEnded(digest: session.digest, account: session.account, openedAt: session.openedAt)
         else {
-            throw PageError(
-                status: .unauthorized, heading: "Please sign in",
-                message: "Open this page from the product you use, so that it can sign you in.")
+            throw Self.signInFirst
+        }
+        return session
+    }
+
+    /// What a page asks of a visitor without a session (or whose session is over).
+    static let signInFirst = PageError(
+        status: .unauthorized, heading: "Please sign in", message: "Open this page from the product you use, so that it can sign you in.")
+
+    /// ``session(_:)`` for the pages that show the account's data whatever its state (`/my-data`,
+    /// its export and receipts): over too when the account is deleted. A deletion ends the
+    /// account's sessions with a write after it lands; should that write fail (the database gone
+    /// between the two) and the batch not be sent again, the deletion still ends them here. The
+    /// other pages need not ask: the rules refuse a deleted account (`account_deleted`) before they
+    /// show or write anything, and the notice, shown to every user, keeps its one read.
+    func dataSession(_ request: Request) async throws -> PageSessions.Session {
+        let session = try await session(request)
+        guard try await !api.app.isDeleted(session.account) else {
+            throw Self.signInFirst
         }
         return session
     }
