@@ -72,6 +72,37 @@ public struct LedgerRecord: Hashable, Sendable {
     public var canonicalBytesBeforeSeq: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(body.utf8.count + 160)
+        Self.writeBytesBeforeSeq(
+            account: account, actor: actor, at: at, contentSha256: contentSha256, kind: kind, to: &out,
+            body: { out in out.append(contentsOf: body.utf8) })
+        return out
+    }
+
+    /// The entry recording an accepted event and its ``canonicalBytesBeforeSeq``, written together:
+    /// the event's canonical text is written once, inside them, and the body read back from there.
+    public static func recording(_ event: Event, seq: Int64, actor: String) -> (record: LedgerRecord, canonicalBytesBeforeSeq: [UInt8]) {
+        let contentSha256 = event.content.map(Digest.sha256Hex)
+        var bodyBytes = 0..<0
+        var out: [UInt8] = []
+        out.reserveCapacity(320)
+        writeBytesBeforeSeq(
+            account: event.account, actor: actor, at: event.at, contentSha256: contentSha256, kind: event.type.rawValue, to: &out,
+            body: { out in
+                let start = out.count
+                event.writeCanonical(includingContent: false, to: &out)
+                bodyBytes = start..<out.count
+            })
+        let record = LedgerRecord(
+            seq: seq, at: event.at, actor: actor, kind: event.type.rawValue, account: event.account,
+            body: String(decoding: out[bodyBytes], as: UTF8.self), contentSha256: contentSha256)
+        return (record, out)
+    }
+
+    /// Writes the canonical bytes up to the seq's digits (`…,"seq":`), the body's JSON text by `body`.
+    private static func writeBytesBeforeSeq(
+        account: AccountID?, actor: String, at: Instant, contentSha256: String?, kind: String, to out: inout [UInt8],
+        body: (inout [UInt8]) -> Void
+    ) {
         out.append(UInt8(ascii: "{"))
         if let account {
             out.append(contentsOf: #""account":"#.utf8)
@@ -81,9 +112,9 @@ public struct LedgerRecord: Hashable, Sendable {
         out.append(contentsOf: #""actor":"#.utf8)
         JSONValue.writeString(actor, to: &out)
         out.append(contentsOf: #","at":""#.utf8)
-        out.append(contentsOf: at.rfc3339.utf8)
+        at.writeRFC3339(to: &out)
         out.append(contentsOf: #"","body":"#.utf8)
-        out.append(contentsOf: body.utf8)
+        body(&out)
         if let contentSha256 {
             out.append(contentsOf: #","contentSha256":"#.utf8)
             JSONValue.writeString(contentSha256, to: &out)
@@ -91,7 +122,6 @@ public struct LedgerRecord: Hashable, Sendable {
         out.append(contentsOf: #","kind":"#.utf8)
         JSONValue.writeString(kind, to: &out)
         out.append(contentsOf: #","seq":"#.utf8)
-        return out
     }
 
     /// The canonical bytes' tail: the seq's digits and the closing brace.

@@ -146,8 +146,7 @@ public final class EventIngest {
             ownerOfFeedback: { $0 == feedback ? feedbackOwner : nil })
         let seq = nextSeq
         try timeline.append(event.withoutContent, seq: seq, validatingWith: context)
-        let record = LedgerRecord(event: event, seq: seq, actor: actor)
-        let prefix = record.canonicalBytesBeforeSeq
+        let (record, prefix) = LedgerRecord.recording(event, seq: seq, actor: actor)
         let hash = chainsEntries ? LedgerRecord.chainHash(canonicalBytesBeforeSeq: prefix, seq: seq, after: previousHash) : []
         advance(hash: chainsEntries ? hash : previousHash, at: event.at)
         if isNewConversation, event.type == .conversationActivity, let conversation, askedConversations.contains(conversation) {

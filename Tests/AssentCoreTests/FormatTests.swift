@@ -399,6 +399,25 @@ struct ChainHashTests {
             #expect(moved.canonicalBytes == moved.canonicalBytesBeforeSeq + Array("\(seq)}".utf8))
         }
     }
+
+    @Test("an event's entry and its bytes before the seq written together = the entry made, then its bytes written")
+    func recordedTogether() async {
+        let actors = ["api", "user:a\"1", "operator:é\n", ""]
+        await propertyCheck(count: 200, input: TimelineEntriesTests.steps, Gen.int(in: 1...Int.max)) { steps, seq in
+            // The generated events carry no content: two that do, a digest in their entries.
+            let withContent = [
+                #"{"type":"conversation.activity","account":"a\"1","conversation":"c1","kind":"chat","at":"2025-09-02T10:00:00Z","content":"mail \"me\" ü"}"#,
+                #"{"type":"feedback.submitted","account":"a1","conversation":"c1","feedback":"f1","rating":"up","at":"2025-09-02T10:00:00.5Z","comment":"ok"}"#,
+            ].map { try! Event(jsonLine: $0) }
+            for (k, event) in (TimelineEntriesTests.entries(steps).map(\.event) + withContent).enumerated() {
+                let actor = actors[(seq + k) % actors.count]
+                let (record, bytes) = LedgerRecord.recording(event, seq: Int64(seq), actor: actor)
+                let made = LedgerRecord(event: event, seq: Int64(seq), actor: actor)
+                #expect(record == made)
+                #expect(bytes == made.canonicalBytesBeforeSeq)
+            }
+        }
+    }
 }
 
 @Suite("Digests")
