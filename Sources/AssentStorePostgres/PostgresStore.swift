@@ -1197,7 +1197,9 @@ extension PostgresStore {
         -> [AccountID: (lastSeq: Int64, timeline: AccountTimeline)]
     {
         guard !accounts.isEmpty else { return [:] }
-        var found = [AccountID: (Int64, AccountTimeline)](minimumCapacity: accounts.count)
+        // Typed as returned: a dictionary of unlabelled tuples would be copied whole (every key
+        // hashed again) to relabel them.
+        var found = [AccountID: (lastSeq: Int64, timeline: AccountTimeline)](minimumCapacity: accounts.count)
         var missing: [AccountID: Int64] = [:]
         for try await (account, lastSeq) in try await connection.perform(
             "SELECT account, last_seq FROM accounts WHERE account = ANY(\(accounts))", logger: logger
@@ -1220,7 +1222,7 @@ extension PostgresStore {
     func timelines(_ connection: PostgresConnection, heads missing: [AccountID: Int64], keeping: Bool) async throws -> [AccountID: (
         lastSeq: Int64, timeline: AccountTimeline
     )] {
-        var found = [AccountID: (Int64, AccountTimeline)](minimumCapacity: missing.count)
+        var found = [AccountID: (lastSeq: Int64, timeline: AccountTimeline)](minimumCapacity: missing.count)
         var entries = EncodedEntries()
         for try await (account, packed) in try await connection.perform(
             "SELECT account, \(unescaped: Self.packedTimeline) FROM ledger WHERE account = ANY(\(Array(missing.keys))) GROUP BY account",
