@@ -15,6 +15,13 @@ struct PageBrowser: Sendable {
     /// Sent with every request (e.g. `Sec-GPC: 1`).
     var headers: HTTPFields = [:]
 
+    /// A browser signed in to the pages with a user's token.
+    static func signedIn(_ client: any TestClientProtocol, token: String) async throws -> PageBrowser {
+        var browser = PageBrowser()
+        _ = try await browser.get(client, "/signin?token=\(token)")
+        return browser
+    }
+
     mutating func get(_ client: any TestClientProtocol, _ path: String) async throws -> Answer {
         var headers = self.headers
         if let cookie { headers[.cookie] = cookie }
@@ -91,8 +98,7 @@ struct PageTests {
         let fixture = try await Self.fixture()
         let token = try await fixture.token("a3", expiresIn: 90 * 86_400)
         try await fixture.test { client async throws in
-            var browser = PageBrowser()
-            _ = try await browser.get(client, "/signin?token=\(token)")
+            var browser = try await PageBrowser.signedIn(client, token: token)
             let page = try await browser.get(client, "/notice")
             #expect(page.status == 200)
             #expect(page.text.contains("Not now"))
@@ -160,8 +166,7 @@ struct PageTests {
         let fixture = try await Self.fixture()
         let token = try await fixture.token("a3")
         try await fixture.test { client async throws in
-            var browser = PageBrowser()
-            _ = try await browser.get(client, "/signin?token=\(token)")
+            var browser = try await PageBrowser.signedIn(client, token: token)
             _ = try await browser.get(client, "/notice")
             let declined = try await browser.post(
                 client, "/notice",
@@ -202,8 +207,7 @@ struct PageTests {
         let token = try await fixture.token("a1")
         let before = try await fixture.ledgerEntries()
         try await fixture.test { client async throws in
-            var browser = PageBrowser()
-            _ = try await browser.get(client, "/signin?token=\(token)")
+            var browser = try await PageBrowser.signedIn(client, token: token)
             let on = try await browser.get(client, "/settings")
             #expect(on.text.contains("Model training is <strong>on</strong>"))
             #expect(!on.text.contains(#"class="flash""#))
@@ -224,8 +228,7 @@ struct PageTests {
         let fixture = try await Self.fixture()
         let token = try await fixture.token("a1")
         try await fixture.test { client async throws in
-            var browser = PageBrowser()
-            _ = try await browser.get(client, "/signin?token=\(token)")
+            var browser = try await PageBrowser.signedIn(client, token: token)
             let list = try await browser.get(client, "/my-data")
             #expect(list.text.contains("a1-c1"))
             #expect(list.text.contains("May be used for training"))
@@ -255,8 +258,7 @@ struct PageTests {
             lines: ArrayLineSource(lines), fileSha256: nil, actor: "test", now: fixture.clock.now, progress: nil)
         let token = try await fixture.token("a3")
         try await fixture.test { client async throws in
-            var browser = PageBrowser()
-            _ = try await browser.get(client, "/signin?token=\(token)")
+            var browser = try await PageBrowser.signedIn(client, token: token)
             let first = try await browser.get(client, "/my-data")
             #expect(first.status == 200)
             // The most recent (the last recorded) first: a3-c51 … a3-c2 here, a3-c1 and a3-c0 after.
@@ -285,8 +287,7 @@ struct PageTests {
         }
         let token = try await fixture.token("a1")
         try await fixture.test { client async throws in
-            var browser = PageBrowser()
-            _ = try await browser.get(client, "/signin?token=\(token)")
+            var browser = try await PageBrowser.signedIn(client, token: token)
             #expect(try await browser.get(client, "/my-data").status == 200)
             #expect(try await browser.get(client, "/my-data/receipts").status == 200)
             for path in ["/my-data", "/my-data/export", "/my-data/receipts"] {
@@ -304,10 +305,8 @@ struct PageTests {
         let fixture = try await Self.fixture()
         let token = try await fixture.token("a1")
         try await fixture.test { client async throws in
-            var browser = PageBrowser()
-            _ = try await browser.get(client, "/signin?token=\(token)")
-            var phone = PageBrowser()
-            _ = try await phone.get(client, "/signin?token=\(token)")
+            var browser = try await PageBrowser.signedIn(client, token: token)
+            var phone = try await PageBrowser.signedIn(client, token: token)
             let confirm = try await browser.get(client, "/my-data/delete")
             #expect(confirm.text.contains(#"name="confirm""#))
             let unconfirmed = try await browser.post(client, "/my-data/delete", [:])
@@ -327,8 +326,7 @@ struct PageTests {
         let fixture = try await Self.fixture()
         let token = try await fixture.token("a1", expiresIn: 90 * 86_400)
         try await fixture.test { client async throws in
-            var browser = PageBrowser()
-            _ = try await browser.get(client, "/signin?token=\(token)")
+            var browser = try await PageBrowser.signedIn(client, token: token)
             #expect(try await browser.get(client, "/settings").status == 200)
             fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 13 * 3_600_000_000))
             #expect(try await browser.get(client, "/settings").status == 401)
@@ -472,8 +470,7 @@ struct PageTests {
         let fixture = try await ServerFixture.make(backend: backend)
         let token = try await fixture.token("a1", expiresIn: 3_600)
         try await fixture.test { client async throws in
-            var browser = PageBrowser()
-            _ = try await browser.get(client, "/signin?token=\(token)")
+            var browser = try await PageBrowser.signedIn(client, token: token)
             var copy = browser
             #expect(try await copy.get(client, "/settings").status == 200)
             // A sign-out posted from elsewhere (no CSRF token) ends nothing.
@@ -487,8 +484,7 @@ struct PageTests {
                 #expect(try await copy.get(client, path).status == 401, "\(path)")
             }
             // The same token again (so the same expiry): a new session, which opens the pages.
-            var again = PageBrowser()
-            _ = try await again.get(client, "/signin?token=\(token)")
+            var again = try await PageBrowser.signedIn(client, token: token)
             #expect(again.cookie != copy.cookie)
             #expect(try await again.get(client, "/settings").status == 200)
             #expect(try await copy.get(client, "/settings").status == 401)
@@ -531,13 +527,11 @@ struct PageTests {
             #expect(try await stranger.get(client, "/settings").status == 200, "another account's session goes on")
             // The token the sessions were opened with is ended too; a session opened afterwards
             // with a token issued afterwards opens the pages.
-            var stale = PageBrowser()
-            _ = try await stale.get(client, "/signin?token=\(token)")
+            var stale = try await PageBrowser.signedIn(client, token: token)
             #expect(try await stale.get(client, "/settings").status == 401)
             fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1_000_000))
             let renewed = try await fixture.token("a1", expiresIn: 3_600, issuedAt: fixture.clock.now)
-            var again = PageBrowser()
-            _ = try await again.get(client, "/signin?token=\(renewed)")
+            var again = try await PageBrowser.signedIn(client, token: renewed)
             #expect(try await again.get(client, "/settings").status == 200)
             #expect(try await phone.get(client, "/settings").status == 401)
         }
@@ -562,12 +556,10 @@ struct PageTests {
         let fixture = try await ServerFixture.make(backend: backend) { $0.userWriteRate = RateLimit(perSecond: 0.001, burst: 1) }
         let token = try await fixture.token("a1", expiresIn: 3_600)
         try await fixture.test { client async throws in
-            var first = PageBrowser()
-            _ = try await first.get(client, "/signin?token=\(token)")
+            var first = try await PageBrowser.signedIn(client, token: token)
             _ = try await first.get(client, "/settings")
             #expect(try await first.post(client, "/signout", [:]).status == 200)
-            var second = PageBrowser()
-            _ = try await second.get(client, "/signin?token=\(token)")
+            var second = try await PageBrowser.signedIn(client, token: token)
             _ = try await second.get(client, "/settings")
             let refused = try await second.post(client, "/signout", [:])
             #expect(refused.status == 429)

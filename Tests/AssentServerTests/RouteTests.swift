@@ -248,9 +248,7 @@ struct UserRouteTests {
         try await fixture.test { client async throws in
             func signedIn(with token: String) async throws -> PageBrowser {
                 fixture.clock.set(Instant(microseconds: fixture.clock.now.microseconds + 1_000_000))
-                var browser = PageBrowser()
-                _ = try await browser.get(client, "/signin?token=\(token)")
-                return browser
+                return try await PageBrowser.signedIn(client, token: token)
             }
             func opens(_ browser: PageBrowser) async throws -> Bool {
                 var browser = browser
@@ -308,8 +306,7 @@ struct UserRouteTests {
                 #expect(refused.text.contains("signed out everywhere"), "\(refused.text)")
                 #expect(try await client.call(.get, "/v1/me/export", bearer: token).status == 401)
                 #expect(try await client.call(.post, "/v1/me/defer", bearer: token).status == 401)
-                var browser = PageBrowser()
-                _ = try await browser.get(client, "/signin?token=\(token)")
+                var browser = try await PageBrowser.signedIn(client, token: token)
                 #expect(browser.cookie == nil)
                 #expect(try await browser.get(client, "/settings").status == 401)
             }
@@ -317,8 +314,7 @@ struct UserRouteTests {
             fixture.clock.set(later(1))
             let renewed = try await fixture.token("a1", issuedAt: fixture.clock.now)
             #expect(try await status(renewed) == 200, "a token issued after the ending")
-            var browser = PageBrowser()
-            _ = try await browser.get(client, "/signin?token=\(renewed)")
+            var browser = try await PageBrowser.signedIn(client, token: renewed)
             #expect(try await browser.get(client, "/settings").status == 200)
             // The product's sign-out ends the renewed token too, and a token issued at the very
             // instant of an ending (its iat whole seconds) is ended with it.
@@ -417,8 +413,7 @@ struct UserRouteTests {
                     return actor
                 })
             #expect(actors == ["operator"])
-            var browser = PageBrowser()
-            _ = try await browser.get(client, "/signin?token=\(token)")
+            var browser = try await PageBrowser.signedIn(client, token: token)
             #expect(try await browser.get(client, "/settings").status == 200)
             let deleted = try await client.call(.delete, "/v1/me", bearer: token)
             #expect(deleted.status == 200)
@@ -452,9 +447,8 @@ struct EventRouteTests {
         let other = try await fixture.token("a2", expiresIn: 3_600)
         let deletion = #"{"type":"account.deleted","account":"a1","at":"2025-09-09T00:00:00Z"}"#
         try await fixture.test { client async throws in
-            var a1 = PageBrowser(), a2 = PageBrowser()
-            _ = try await a1.get(client, "/signin?token=\(token)")
-            _ = try await a2.get(client, "/signin?token=\(other)")
+            var a1 = try await PageBrowser.signedIn(client, token: token)
+            var a2 = try await PageBrowser.signedIn(client, token: other)
             // Refused by the core at its second event (an account that does not exist): nothing
             // lands, and no session ends.
             let refused = try await client.call(
@@ -496,9 +490,8 @@ struct EventRouteTests {
         let token = try await fixture.token("a1", expiresIn: 3_600)
         let other = try await fixture.token("a2", expiresIn: 3_600)
         try await fixture.test { client async throws in
-            var a1 = PageBrowser(), a2 = PageBrowser()
-            _ = try await a1.get(client, "/signin?token=\(token)")
-            _ = try await a2.get(client, "/signin?token=\(other)")
+            var a1 = try await PageBrowser.signedIn(client, token: token)
+            var a2 = try await PageBrowser.signedIn(client, token: other)
             #expect(try await a1.get(client, "/my-data").status == 200)
             // The deletion as it stands when the ending that follows it failed: in the ledger,
             // no ending written.
@@ -535,9 +528,8 @@ struct EventRouteTests {
             #"{"type":"account.deleted","account":"b9","at":"2025-09-09T00:01:00Z"}"#,
         ]
         try await fixture.test { client async throws in
-            var a1 = PageBrowser(), a2 = PageBrowser()
-            _ = try await a1.get(client, "/signin?token=\(token)")
-            _ = try await a2.get(client, "/signin?token=\(other)")
+            var a1 = try await PageBrowser.signedIn(client, token: token)
+            var a2 = try await PageBrowser.signedIn(client, token: other)
             // Refused at its second line (an account that does not exist): nothing lands, and no
             // session ends.
             await #expect(throws: AssentError.self) {
