@@ -159,6 +159,10 @@ extension Detectors {
         "am", "als", "wie", "wenn", "sehr", "auch", "noch", "nur", "schon", "hier", "heute", "bitte", "pour", "avec", "sans",
         "chez", "dans", "sur", "sous", "para", "con", "sin", "por", "desde", "hasta", "senza", "com", "sem", "voor", "met",
         "zonder", "bij", "dla", "przy", "bez",
+        // Malay and Indonesian: "To", "For", "From", "With", "Together with", "Greetings", "Thank
+        // (you)", "Please", "According to", "Yesterday", "Contact", "Meet" ("Kepada Ahmad Faizal").
+        "kepada", "untuk", "dari", "dengan", "bersama", "selamat", "terima", "tolong", "menurut", "semalam", "kemarin",
+        "hubungi", "jumpa", "temui",
         // The first words of places named after saints ("San Diego", "São Paulo", "Santa Monica").
         "san", "são", "santa", "santo", "sankt", "saint", "sainte", "st", "ste", "sta",
         // Languages and nationalities (family names too, but "Debian's English" is no person).
@@ -405,6 +409,9 @@ extension Detectors {
         var end = firstEnd
         // Surname(s): capitalised words after a space (O'Brien, Smith-Jones).
         var surnames = 0
+        // Whether the first surname is a given name too ("Semalam Ahmad Faizal": the word no list
+        // knows opens the sentence, and the name goes on after "Ahmad").
+        var firstSurnameGiven = false
         while surnames < 3, text[end] == UInt8(ascii: " ") {
             // Particles before a family name: "van", "de la", "da", "von", "Dos", "Le".
             var start = end + 1
@@ -433,10 +440,12 @@ extension Detectors {
                 // After a family name, a given name too ("Tegnap Varga Tímea": family name first).
                 accepted =
                     surname.contains(.family) && (!isWord || midSentence) || surnames > 0 && surname.contains(.given) && !isWord
+                    || unknownBeforeFamily && surnames == 1 && firstSurnameGiven && !isWord
             } else {
                 accepted = surname.contains(.family) || !isWord
             }
             guard accepted else { break }
+            if surnames == 0 { firstSurnameGiven = surname.contains(.given) }
             end = lastEnd
             surnames += 1
             // "Асан уулу", "Əli oğlu": the father's name and the word for "son of" or "daughter of" end it.

@@ -75,6 +75,13 @@ struct PersonNameTests {
             ("Marie-Therese Junck hat angerufen", "Marie-Therese Junck"),
             ("Lunna Oliveira mandou", "Lunna Oliveira"),
             ("met Pippa van Dooren gesproken", "Pippa van Dooren"),
+            // Malay and Indonesian words that open sentences are not the first word of the name
+            // after them, and a word no list knows before a given name that is a family name too
+            // takes the name's last word with it: no part of the name is left.
+            ("Kepada Ahmad Faizal, sila hantar laporan itu esok.", "Ahmad Faizal"),
+            ("Untuk Ahmad Faizal dari pejabat", "Ahmad Faizal"), ("Menurut Ahmad Faizal, projek itu siap.", "Ahmad Faizal"),
+            ("Semalam Ahmad Faizal datang ke pejabat.", "Ahmad Faizal"),
+            ("Kelmarin Ahmad Faizal datang ke pejabat.", "Kelmarin Ahmad Faizal"),
         ] as [(String, String)])
     func fromLists(text: String, name: String) {
         #expect(Self.flagged(text) == [name])
