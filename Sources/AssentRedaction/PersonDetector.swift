@@ -41,7 +41,7 @@ extension Detectors {
     /// of", "daughter of": "Rhys ap Gwilym").
     static let particles: Set<String> = [
         "de", "van", "von", "da", "di", "del", "della", "der", "den", "dos", "das", "du", "la", "le", "ter", "ten", "zu",
-        "bin", "binti", "al", "el", "y", "e", "dela", "delos", "ap", "ab", "ferch",
+        "bin", "binti", "bint", "al", "el", "y", "e", "dela", "delos", "ap", "ab", "ferch",
     ]
 
     static let titles: Set<String> = [
@@ -61,9 +61,11 @@ extension Detectors {
         "de", "da", "do", "dos", "das", "del", "della", "di", "du", "la", "le", "van", "von", "der", "den", "ter", "ten",
     ]
     /// Particles that, after any capitalised word, say a family name follows ("Pippa van
-    /// Dooren", "Ludwig von Mises"): the Dutch and German ones (the Romance ones open places too).
+    /// Dooren", "Ludwig von Mises"): the Dutch and German ones (the Romance ones open places too),
+    /// the Malay and Arabic "son of" and "daughter of" ("Azman bin Osman"), the Welsh ones
+    /// ("Llewelyn ap Gwilym") and the Filipino "dela" ("Rodel dela Cruz").
     /// (Their first letters are checked before the lookup, in `person(at:prefixed:)`.)
-    static let strongParticles: Set<String> = ["van", "von", "ter", "ten", "zu"]
+    static let strongParticles: Set<String> = ["van", "von", "ter", "ten", "zu", "bin", "binti", "bint", "ap", "ferch", "dela"]
     /// Words that introduce a person's name, strongly enough to trust a name not in the list.
     static let introducers: [StaticString] = [
         "my name is ", "name is ", "i'm ", "i am ", "dear ", "hi ", "hello ", "name: ", "regards,\n", "regards, ", "contact: ",
@@ -380,16 +382,21 @@ extension Detectors {
         let particleFollows: Bool = {
             // The strong particles' first letters (``strongParticles``) before the lookup.
             let first = text[firstEnd + 1]
-            guard text[firstEnd] == 0x20, first == UInt8(ascii: "v") || first == UInt8(ascii: "t") || first == UInt8(ascii: "z")
+            guard text[firstEnd] == 0x20,
+                first == UInt8(ascii: "v") || first == UInt8(ascii: "t") || first == UInt8(ascii: "z") || first == UInt8(ascii: "b")
+                    || first == UInt8(ascii: "a") || first == UInt8(ascii: "f") || first == UInt8(ascii: "d")
             else { return false }
             let particleEnd = text.runEnd(from: firstEnd + 1, Bytes.isLower)
-            return text[particleEnd] == 0x20 && particleEnd - firstEnd <= 4
+            return text[particleEnd] == 0x20 && particleEnd - firstEnd <= 6
                 && Self.strongParticleKeys.contains(PackedWord(text.bytes, firstEnd + 1, particleEnd))
         }()
         // A word no list knows, not an English word, before a family name the lists know ("Aylla
         // Costa", "Lunna Oliveira"): a given name they miss.
         let unknownBeforeFamily: Bool = {
-            guard !known, flags.isEmpty, firstEnd - i >= 3, text[firstEnd] == 0x20, let lastEnd = capitalisedWord(at: firstEnd + 1)
+            // Not a word that introduces the name after it ("Lugupeetud Julia Pent": "Dear"); one
+            // that only ends like an introducer stays a given name ("Галя Възвъзов": "я", "I").
+            guard !known, flags.isEmpty, firstEnd - i >= 3, text[firstEnd] == 0x20, let lastEnd = capitalisedWord(at: firstEnd + 1),
+                !introducesWholly(i, firstEnd + 1)
             else { return false }
             let surname = surnameFlags(firstEnd + 1, lastEnd)
             // A title is no family name even where one is spelled like it ("Hubungi Pak Joko": Pak).
@@ -561,6 +568,15 @@ extension Detectors {
         return Self.introducerIndex.words(text[i - 2], text[i - 3]).contains { word in
             text.hasPrefix(word, at: i - word.utf8CodeUnitCount, caseInsensitive: true)
         } || isNameFieldValue(i)
+    }
+
+    /// Whether an introducer that starts at `start` (a whole word, not the end of one) ends at
+    /// `i`, the name's start.
+    func introducesWholly(_ start: Int, _ i: Int) -> Bool {
+        guard i >= 3, Self.introducerIndex.has(text[i - 2], text[i - 3]) else { return false }
+        return Self.introducerIndex.words(text[i - 2], text[i - 3]).contains { word in
+            i - word.utf8CodeUnitCount <= start && text.hasPrefix(word, at: i - word.utf8CodeUnitCount, caseInsensitive: true)
+        }
     }
 
     /// Whether the word at `i` opens a cell (cells split by `,`, `;`, tab or `|`) in a column whose

@@ -82,6 +82,15 @@ struct PersonNameTests {
             ("Untuk Ahmad Faizal dari pejabat", "Ahmad Faizal"), ("Menurut Ahmad Faizal, projek itu siap.", "Ahmad Faizal"),
             ("Semalam Ahmad Faizal datang ke pejabat.", "Ahmad Faizal"),
             ("Kelmarin Ahmad Faizal datang ke pejabat.", "Kelmarin Ahmad Faizal"),
+            // A word that introduces a name is not its first word ("Lugupeetud": "Dear").
+            ("Lugupeetud Julia Pent,\ntellimus 944772540 saadeti", "Julia Pent"),
+            // A given name that only ends like one ("Галя": "я" is "I") is no introducer.
+            ("Вчера Галя Възвъзов изпрати писмо", "Галя Възвъзов"),
+            // "Son of", "daughter of" and the Welsh and Filipino particles say a family name
+            // follows, whatever the lists know of the given name.
+            ("Kepada Azman bin Osman,\npesanan anda telah dihantar", "Azman bin Osman"),
+            ("Ddoe anfonodd Llewelyn ap Gwilym neges", "Llewelyn ap Gwilym"),
+            ("Kahapon ay nagpadala si Rodel dela Cruz ng email", "Rodel dela Cruz"),
         ] as [(String, String)])
     func fromLists(text: String, name: String) {
         #expect(Self.flagged(text) == [name])
@@ -99,6 +108,8 @@ struct PersonNameTests {
             "Bei Fragen erreichen Sie uns", "Debian's English word list",
             // Places named after saints.
             "we flew to San Diego and São Paulo", "Santa Monica pier", "Sainte Gilbert",
+            // The particles' words in other senses.
+            "Empty the Recycle bin first", "copy it to the bin folder", "Vill du dela filen?",
         ])
     func notPeople(text: String) {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
