@@ -355,10 +355,24 @@ extension Detectors {
         var end = k
         var words = 0
         var at = k
-        while words < script.maxWords {
+        let joiners = Self.nameJoiners[script]
+        // After a word that joins the next one to the name: that word is taken whatever the count.
+        var joined = false
+        while true {
             let (wordEnd, count) = letterRun(from: at, script: script, limit: 24)
             guard count >= 2 else { break }
             let word = String(decoding: text.bytes[at..<wordEnd], as: UTF8.self)
+            // "son of", "family of", "servant of" and their like join the next word to the name,
+            // "of the faith", "-son" the previous one: the name's words are counted without them.
+            if let joiners, joiners.next.contains(word) || words > 0 && joiners.previous.contains(word) {
+                end = wordEnd
+                joined = joiners.next.contains(word)
+                guard text[wordEnd] == 0x20 else { break }
+                at = wordEnd + 1
+                continue
+            }
+            guard words < script.maxWords || joined else { break }
+            joined = false
             let stop = Self.uncasedStops[script]?.contains(word) ?? false
             if words > 0 {
                 if stop { break }
@@ -378,6 +392,17 @@ extension Detectors {
         return words > 0 ? end : nil
     }
 
+    /// Words of names in Arabic letters (Arabic, Persian) and Hebrew that join the word after them
+    /// ("آل", "بن", "أبو", "عبد", "בן", "אבו") or before them ("الدين", "زاده") to one name part:
+    /// "آيات آل العسكري", "عبد الخالق حجار", "سراج الدّين آل سعود", "دانيال رضا زاده", "תמר אבו מוך".
+    static let nameJoiners: [UncasedScript: (next: Set<String>, previous: Set<String>)] = [
+        .arabic: (
+            ["آل", "بن", "بنت", "ابن", "إبن", "أبو", "ابو", "أبا", "أبي", "عبد", "أم", "ذو"],
+            ["الدين", "الدّين", "الله", "زاده", "زادہ"]
+        ),
+        .hebrew: (["בן", "בת", "בר", "אבו", "אבן"], []),
+    ]
+
     /// Whether one space and then a stop word of `script` (``uncasedStops``) follow `k`.
     func stopWordFollows(_ k: Int, script: UncasedScript) -> Bool {
         guard text[k] == 0x20 else { return false }
@@ -392,12 +417,23 @@ extension Detectors {
     }
 
     /// The end of the run of `script`'s letters from `k` (at most `limit` of them), and their number.
+    /// A zero-width joiner or non-joiner (U+200D, U+200C, three bytes each) between two letters
+    /// is part of the word: Nepali and Hindi write conjuncts with them ("अमात्‍य", "श्रेष्‍ठ"),
+    /// Persian a word's parts ("می‌خواهم"), Sinhala its ligatures.
     func letterRun(from k: Int, script: UncasedScript, limit: Int) -> (end: Int, count: Int) {
         var end = k
         var count = 0
-        while count < limit, let (scalar, length) = text.scalar(at: end), script.isLetter(scalar) {
-            end += length
-            count += 1
+        while count < limit, let (scalar, length) = text.scalar(at: end) {
+            if script.isLetter(scalar) {
+                end += length
+                count += 1
+            } else if count > 0, scalar == "\u{200D}" || scalar == "\u{200C}",
+                let (next, _) = text.scalar(at: end + length), script.isLetter(next)
+            {
+                end += length
+            } else {
+                break
+            }
         }
         return (end, count)
     }

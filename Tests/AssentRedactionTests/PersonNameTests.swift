@@ -153,6 +153,17 @@ struct PersonNameTests {
             ("اسمي محمد أحمد ورقم هاتفي", "محمد أحمد"),
             ("שמי דוד כהן, ואני גר בחיפה", "דוד כהן"),
             ("मेरा नाम राहुल शर्मा है।", "राहुल शर्मा"),
+            // Zero-width joiners inside a word (Nepali conjuncts) are part of it.
+            ("नमस्ते, मेरो नाम अमरावती अमात्\u{200D}य हो।", "अमरावती अमात्\u{200D}य"),
+            ("नाम: रवि श्रेष्\u{200D}ठ\nफोन: 984-1294710", "रवि श्रेष्\u{200D}ठ"),
+            // Words that join the next or the previous one to a name part are not counted as the
+            // name's words: "family of", "servant of", "of the faith", Persian's "-zadeh", "Abu".
+            ("مرحبا، اسمي آيات آل العسكري ورقم جوالي", "آيات آل العسكري"),
+            ("مرحبا، اسمي عبد الخالق حجار ورقم جوالي", "عبد الخالق حجار"),
+            ("مرحبا، اسمي سراج الدّين آل سعود ورقم جوالي", "سراج الدّين آل سعود"),
+            ("اسمي محمد أحمد بن علي، مهندس", "محمد أحمد بن علي"),
+            ("سلام، اسم من دانيال رضا زاده است", "دانيال رضا زاده"),
+            ("שלום, שמי תמר אבו מוך, הטלפון שלי", "תמר אבו מוך"),
         ] as [(String, String)])
     func uncasedScripts(text: String, name: String) {
         #expect(Self.flagged(text) == [name])
