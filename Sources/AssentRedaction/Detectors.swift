@@ -717,7 +717,8 @@ struct Detectors {
             // Thai, Persian, Bengali, Tamil, Georgian, Armenian; Baltic, Slovenian, Azerbaijani,
             // Icelandic.
             "تلفن", "موبایل", "شماره", "ফোন", "মোবাইল", "தொலைபேசி", "கைபேசி", "ტელ", "მობილური", "հեռախոս", "Հեռախոս",
-            "հեռ.", "Հեռ.", "telefonas", "mob.", "tālrunis", "tālr.", "mobiil", "številka", "gsm", "nömrə", "sími", "símanúmer",
+            "հեռ.", "Հեռ.", "telefonas", "mob.", "tālrunis", "tālr.", "talrunis", "mobiil", "številka", "gsm", "nömrə", "sími",
+            "símanúmer",
             // Catalan.
             "telèfon", "mòbil",
             // Mongolian, Belarusian; Afrikaans, Somali, Welsh; Pashto, Sorani Kurdish.

@@ -289,6 +289,9 @@ extension Detectors {
         "prezime", "ad_soyad", "adsoyad", "isim", "nama_lengkap", "имя", "фамилия", "прізвище", "όνομα", "επώνυμο", "jina", "oruko",
         "orúkọ", "suna", "aha", "igama", "ism",
         "ismi", "familiya", "vardas", "pavardė", "vārds", "uzvārds", "név", "nafn", "emri", "mbiemri", "име", "презиме", "аты",
+        // The same without their diacritics, as keys and headers are often written; Turkish's
+        // "adı" (not "ad": a column of ads, "Summer Sale", would read as names).
+        "vards", "uzvards", "pavarde", "imie", "jmeno", "prijmeni", "nev", "adı",
     ]
 
     /// Whether the word at `i` is the value of a field that holds a name: `"name": "…"`,

@@ -70,6 +70,8 @@ struct PhoneTests {
             ("τηλέφωνο 694 123 4567", "694 123 4567"),
             ("Tôi là An, số điện thoại 0912 345 678.", "0912 345 678"),
             ("du når mig på 070-108 10 97 eller", "070-108 10 97"), ("ring 08-123 456 78", "08-123 456 78"),
+            // Latvian's "tālrunis" as JSON keys write it, without the macron.
+            (#"{"talrunis": "21 398 550"}"#, "21 398 550"),
         ] as [(String, String)])
     func beyondIssue13(text: String, number: String) {
         #expect(Self.flagged(text) == [number])
