@@ -127,6 +127,8 @@ extension Detectors {
         "з павагай,\n", "З павагай,\n", "імя: ", "Імя: ", "намайг ", "Намайг ", "миний нэр ", "Миний нэр ", "эрхэм хүндэт ",
         "Эрхэм хүндэт ", "хүндэтгэсэн,\n", "Хүндэтгэсэн,\n", "нэр: ", "Нэр: ", "менин атым ", "Менин атым ", "урматтуу ",
         "Урматтуу ", "ысымы: ", "Ысымы: ",
+        // A parcel's or a letter's addressee: Czech and Slovak, Slovenian, Armenian (both cases).
+        "k rukám ", "prejemnik ", "prejemnica ", "prejemnik: ", "ստացող՝ ", "Ստացող՝ ",
     ]
     /// The introducers by the two bytes before their last one (the end of their last word):
     /// a capitalised word is compared only with those that can end just before it.

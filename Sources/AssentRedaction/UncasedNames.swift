@@ -419,7 +419,8 @@ extension Detectors {
     /// The end of the run of `script`'s letters from `k` (at most `limit` of them), and their number.
     /// A zero-width joiner or non-joiner (U+200D, U+200C, three bytes each) between two letters
     /// is part of the word: Nepali and Hindi write conjuncts with them ("अमात्‍य", "श्रेष्‍ठ"),
-    /// Persian a word's parts ("می‌خواهم"), Sinhala its ligatures.
+    /// Persian a word's parts ("می‌خواهم"), Sinhala its ligatures; so is an apostrophe
+    /// ("डी’कोस्टा", D'Costa), as in "O'Brien".
     func letterRun(from k: Int, script: UncasedScript, limit: Int) -> (end: Int, count: Int) {
         var end = k
         var count = 0
@@ -427,7 +428,7 @@ extension Detectors {
             if script.isLetter(scalar) {
                 end += length
                 count += 1
-            } else if count > 0, scalar == "\u{200D}" || scalar == "\u{200C}",
+            } else if count > 0, scalar == "\u{200D}" || scalar == "\u{200C}" || scalar == "\u{2019}" || scalar == "'",
                 let (next, _) = text.scalar(at: end + length), script.isLetter(next)
             {
                 end += length

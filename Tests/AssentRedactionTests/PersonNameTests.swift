@@ -138,6 +138,9 @@ struct PersonNameTests {
             ("Γεια σας, με λένε Γιώργος Παπαδόπουλος.", "Γιώργος Παπαδόπουλος"),
             ("Αγαπητέ Νίκο Παππά, ευχαριστώ.", "Νίκο Παππά"),
             (#"{"имя": "Сергей Кузнецов"}"#, "Сергей Кузнецов"),
+            // A parcel's addressee: Slovak, Slovenian, Armenian.
+            ("Balík pošlite k rukám Tobiáš Králik.", "Tobiáš Králik"), ("Domžale, prejemnik Franc Kramar.", "Franc Kramar"),
+            ("բն. 75։ Ստացող՝ Օհան Ջանունց", "Օհան Ջանունց"),
         ] as [(String, String?)])
     func introducedBeyondIssue13(text: String, name: String?) {
         let flagged = Self.flagged(text)
@@ -168,6 +171,8 @@ struct PersonNameTests {
             ("اسمي محمد أحمد بن علي، مهندس", "محمد أحمد بن علي"),
             ("سلام، اسم من دانيال رضا زاده است", "دانيال رضا زاده"),
             ("שלום, שמי תמר אבו מוך, הטלפון שלי", "תמר אבו מוך"),
+            // An apostrophe inside a word (D'Costa), and a family name beyond the commonest 300.
+            ("नमस्ते, मेरा नाम प्रदीप डी’कोस्टा है।", "प्रदीप डी’कोस्टा"), ("订单已发货，收件人：洪荣，地址：宁夏", "洪荣"),
         ] as [(String, String)])
     func uncasedScripts(text: String, name: String) {
         #expect(Self.flagged(text) == [name])
