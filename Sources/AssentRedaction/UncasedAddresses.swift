@@ -4,9 +4,10 @@
 ///   `道`, `巷`, `弄`, `胡同`) right before the house number and `号`, the characters before the
 ///   road back to a word that places it ("住在", "位于") or the run's start — five at least, or
 ///   three with a division among them — and a building, unit, floor or room after.
-/// - Korean: `서울특별시 강남구 테헤란로 123` — a road name ending in `로` or `길` and its number,
-///   only after a division (a word ending in `시`, `도`, `구` or `군`: "학교로 5분" is "5 minutes to
-///   school"), and a `동`/`호` after.
+/// - Korean: `서울특별시 강남구 테헤란로 123` — a road name ending in `로`, `길`, `거리` or a
+///   section's `N가` and its number, only after a division (a word ending in `시`, `도`, `구` or
+///   `군`: "학교로 5분" is "5 minutes to school"), and a `동`/`호` or the neighbourhood in brackets
+///   after.
 /// - Thai: `75 หมู่ 3 ถ.ดุริยพันธุ์ อ.เวียงชัย กรุงเทพมหานคร 88360` — the road word (`ถ.`, `ถนน`)
 ///   with a house number before it (perhaps `83/3`, perhaps with the village's `หมู่ N`) and the
 ///   five-digit postcode after it on its line, only Thai words between.
@@ -20,38 +21,61 @@ extension Detectors {
     /// What follows a house number inside a building: "3栋2单元501室", "5楼", "A座".
     static let chineseUnitWords: Set<UInt32> = Set("栋棟幢座单單元层層楼樓室".unicodeScalars.map(\.value))
 
-    /// Chinese addresses (Han letters in the text): each `号` after digits after a road word.
+    /// Chinese addresses (Han letters in the text): each `号` after digits after a road word, and
+    /// each building (`座`, `栋`, `幢`) named by letters or digits right after a road word
+    /// ("梧州路Y座"); a six-digit postcode after either is the address's too.
     mutating func chineseAddresses() {
         for (at, from) in occurrences(of: ["号", "號"].map { Array($0.utf8) }) {
             // The number: ASCII digits, perhaps "12-14".
             let digitsStart = text.runStart(before: at) { Bytes.isDigit($0) || $0 == 0x2D }
             guard digitsStart < at, at - digitsStart <= 9, Bytes.isDigit(text[digitsStart]),
-                let (road, _) = scalarBefore(digitsStart), Self.chineseRoadEnds.contains(road.value)
+                let (road, _) = scalarBefore(digitsStart), Self.chineseRoadEnds.contains(road.value),
+                let start = chineseRoadStart(before: digitsStart)
             else { continue }
-            // Back over the Han characters before the road (at most 24), cut after a verb of place.
-            var start = digitsStart
-            var count = 0
-            var cut: Int?
-            while count < 24, let (scalar, length) = scalarBefore(start), UncasedScript.han.isLetter(scalar) {
-                if Self.chinesePlaceVerbs.contains(scalar.value), count >= 3 {
-                    cut = start
-                    break
-                }
-                start -= length
-                count += 1
-            }
-            if let cut {
-                count = String(decoding: text.bytes[cut..<digitsStart], as: UTF8.self).unicodeScalars.count
-                start = cut
-            }
-            // A road's name and word, five characters or more, or fewer with a division of the
-            // country before them ("北京市建国路"): "跑道2号" is "runway 2", "人行道3号" a sidewalk's.
-            let divisions = String(decoding: text.bytes[start..<digitsStart], as: UTF8.self).unicodeScalars.contains {
-                Self.chineseDivisions.contains($0.value)
-            }
-            guard count >= 5 || count >= 3 && divisions else { continue }
-            add(start, chineseUnits(after: from), .address)
+            add(start, chinesePostcode(after: chineseUnits(after: from)), .address)
         }
+        for (at, from) in occurrences(of: ["座", "栋", "棟", "幢"].map { Array($0.utf8) }) {
+            let nameStart = text.runStart(before: at) { Bytes.isDigit($0) || Bytes.isAlpha($0) }
+            guard nameStart < at, at - nameStart <= 4, let (road, _) = scalarBefore(nameStart), Self.chineseRoadEnds.contains(road.value),
+                let start = chineseRoadStart(before: nameStart)
+            else { continue }
+            add(start, chinesePostcode(after: chineseUnits(after: from)), .address)
+        }
+    }
+
+    /// Where the address whose road word ends at `i` starts: back over the Han characters before
+    /// it, or nil when they are too few to be a road's name and the places above it.
+    func chineseRoadStart(before i: Int) -> Int? {
+        // Back over the Han characters before the road (at most 24), cut after a verb of place.
+        var start = i
+        var count = 0
+        var cut: Int?
+        while count < 24, let (scalar, length) = scalarBefore(start), UncasedScript.han.isLetter(scalar) {
+            if Self.chinesePlaceVerbs.contains(scalar.value), count >= 3 {
+                cut = start
+                break
+            }
+            start -= length
+            count += 1
+        }
+        if let cut {
+            count = String(decoding: text.bytes[cut..<i], as: UTF8.self).unicodeScalars.count
+            start = cut
+        }
+        // A road's name and word, five characters or more, or fewer with a division of the
+        // country before them ("北京市建国路"): "跑道2号" is "runway 2", "人行道3号" a sidewalk's.
+        let divisions = String(decoding: text.bytes[start..<i], as: UTF8.self).unicodeScalars.contains {
+            Self.chineseDivisions.contains($0.value)
+        }
+        guard count >= 5 || count >= 3 && divisions else { return nil }
+        return start
+    }
+
+    /// The end of a six-digit postcode after `i` (one space between at most), or `i`.
+    func chinesePostcode(after i: Int) -> Int {
+        let from = text[i] == 0x20 ? i + 1 : i
+        let end = text.runEnd(from: from, limit: 7, Bytes.isDigit)
+        return end - from == 6 && text.boundaryAfter(end, Bytes.isAlnum) ? end : i
     }
 
     /// The end of the building, unit, floor and room after a house number ending at `i`.
@@ -305,7 +329,9 @@ extension Detectors {
 
     /// Korean addresses (Hangul in the text): a road ending in 로 or 길, its number, divisions before.
     mutating func koreanAddresses() {
-        for (_, numberStart) in occurrences(of: ["로 ", "길 "].map { Array($0.utf8) }) {
+        for (at, numberStart) in occurrences(of: ["로 ", "길 ", "거리 ", "가 "].map { Array($0.utf8) }) {
+            // "가" is a particle too: a road's only after its section's number ("종로1가", "가락43가").
+            if text.bytes[at..<numberStart].starts(with: "가".utf8), at == 0 || !Bytes.isDigit(text[at - 1]) { continue }
             let digitsEnd = text.runEnd(from: numberStart, limit: 5, Bytes.isDigit)
             guard digitsEnd > numberStart, !Bytes.isAlpha(text[digitsEnd]) else { continue }
             var end = digitsEnd
@@ -340,6 +366,15 @@ extension Detectors {
                     break
                 }
                 end = unitEnd + length
+            }
+            // The neighbourhood in brackets after it: "테헤란로 123 (역삼동)".
+            if text[end] == 0x20, text[end + 1] == UInt8(ascii: "(") {
+                let (nameEnd, count) = letterRun(from: end + 2, script: .hangul, limit: 10)
+                if count >= 2, text[nameEnd] == UInt8(ascii: ")"), let (last, _) = scalarBefore(nameEnd),
+                    ["동", "리", "가", "로"].contains(String(last))
+                {
+                    end = nameEnd + 1
+                }
             }
             add(start, end, .address)
         }

@@ -89,7 +89,13 @@ struct PostalAddressTests {
             ("Διεύθυνση: Οδός Αθηνάς 12, 105 54 Αθήνα", "Οδός Αθηνάς 12, 105 54 Αθήνα"),
             ("我住在北京市朝阳区建国路88号3栋2单元501室，欢迎来玩", "北京市朝阳区建国路88号3栋2单元501室"),
             ("地址：上海市浦东新区世纪大道100号5楼", "上海市浦东新区世纪大道100号5楼"),
+            // A building named by a letter right after the road, and a postcode after the address.
+            ("收件人：孙飞，地址：上海市静县涪城梧州路Y座 722898。", "上海市静县涪城梧州路Y座 722898"),
+            ("我住在北京市朝阳区建国路88号 100020，欢迎来玩", "北京市朝阳区建国路88号 100020"),
             ("주소: 서울특별시 강남구 테헤란로 123, 101동 202호 입니다", "서울특별시 강남구 테헤란로 123, 101동 202호"),
+            // Roads ending in 거리 and a section's 가, the neighbourhood in brackets after.
+            ("주소는 강원특별자치도 고양시 삼성2거리 948 (성수김최리)입니다.", "강원특별자치도 고양시 삼성2거리 948 (성수김최리)"),
+            ("주소는 강원특별자치도 천안시 서북구 가락43가 894입니다.", "강원특별자치도 천안시 서북구 가락43가 894"),
         ] as [(String, String)])
     func uncasedAndCyrillicAddresses(text: String, address: String) {
         #expect(Self.flagged(text) == [address], "\(Self.flagged(text))")
@@ -114,7 +120,10 @@ struct PostalAddressTests {
 
     @Test(
         "no address in a number after a word that only looks like a road's (a Korean particle, a Chinese ordinal)",
-        arguments: ["학교로 5분 걸려요. 집으로 3시에 가요.", "我有3号问题，第2号选手", "跑道2号", "人行道3号", "и пр. 5 штук", "서울로 3시에 가요"])
+        arguments: [
+            "학교로 5분 걸려요. 집으로 3시에 가요.", "我有3号问题，第2号选手", "跑道2号", "人行道3号", "и пр. 5 штук", "서울로 3시에 가요",
+            "跑道A座很大", "请到3号楼A座开会", "서울시 강남구 친구가 5명 왔어요",
+        ])
     func notUncasedAddresses(text: String) {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
     }
