@@ -21,7 +21,7 @@ extension Detectors {
         "área", "vereda", "praia",
         // Romania's, Indonesia's and Croatia's "trg" before the name; Turkey's, Czechia's and
         // Croatia's others after it (``typesAfterName``: "Atatürk Cad. No: 15", "Václavské náměstí 12").
-        "strada", "str.", "aleea", "bulevardul", "bd.", "calea", "șoseaua", "piața", "intrarea", "splaiul", "jl.", "jalan", "gg.",
+        "strada", "str.", "aleea", "bulevardul", "bd.", "calea", "șoseaua", "piața", "intrarea", "splaiul", "jl.", "jalan", "gg.", "gang",
         "trg",
         // Russia's and Ukraine's before the name, lower case as written ("ул. Ленина, д. 5"), and
         // Greece's, capitalised as written too (only ASCII is compared case-insensitively).
@@ -92,6 +92,13 @@ extension Detectors {
             ?? (boxOrUnit ? poBox(at: i).map({ (i, $0) }) ?? military(at: i).map({ (i, $0) }) : nil)
             ?? (flat ? flatFirst(at: i, wordEnd: wordEnd).map({ (i, $0) }) : nil)
         {
+            // Indonesia's "Gang" is an English word too ("the gang Members 12"): a street only with
+            // its house number's word ("Gang Erlangga No. 83").
+            if wordEnd - i == 4, text.hasPrefix("gang", at: i, caseInsensitive: true),
+                !text.bytes[i..<end].indices.contains(where: { text.hasPrefix(" No. ", at: $0, caseInsensitive: false) })
+            {
+                return max(i + 1, wordEnd)
+            }
             add(start, end, .address)
             return max(end + 1, wordEnd)
         }
@@ -342,7 +349,8 @@ extension Detectors {
     }
 
     /// `, 75002 Paris`, `, 10115 Berlin`, `, 1015 CJ Amsterdam`, `, London SW1A 2AA`,
-    /// ` - Centro, São Paulo - SP, 01001-000`: the postcode of one of the countries and the city.
+    /// ` - Centro, São Paulo - SP, 01001-000`, `, Tangerang, Banten 15111`: the postcode of one of
+    /// the countries and the city.
     private func postcodeAndCity(after i: Int) -> Int? {
         var k = i
         // Brazil: " - Bairro, Cidade - UF, 01001-000" (the district and city before the CEP).
@@ -406,18 +414,35 @@ extension Detectors {
         {
             return postcode
         }
+        // Indonesia: ", Kota 12345", ", Kota, Provinsi 12345", ", Kota, JB 12345" (the city, perhaps
+        // the province or its code, then five digits).
+        if var end = city(at: k) {
+            if text[end] == 0x2C, text[end + 1] == 0x20, let regionEnd = city(at: end + 2) { end = regionEnd }
+            if text[end] == 0x20, Bytes.isDigit(text[end + 1]) {
+                let codeEnd = text.runEnd(from: end + 1, limit: 6, Bytes.isDigit)
+                if codeEnd - end - 1 == 5, !Bytes.isAlnum(text[codeEnd]) { return codeEnd }
+            }
+        }
         return nil
     }
 
     /// A street with neither a type word nor a street ending, found by the postcode and city after
     /// it: `Unter den Linden 77, 10117 Berlin`, `Jasná I 28, 166 68 Habry`, `Μαγκανάρη 70, 21283
-    /// Λιβαδιά`. `i` is the postcode's first digit, after ", ": five digits or `NNN NN`, then a
+    /// Λιβαδιά`, `Βασαρά 62, ΤΚ 494 09 Μεσολόγγι`. `i` is the postcode's first digit, after ", ": five digits or `NNN NN`, then a
     /// capitalised city (or four digits that are no year: 19xx, 20xx); before the comma a house number of one to three digits (and a letter),
     /// and before it one to four words, the first capitalised, lower-case ones only last
     /// ("Kráľovské údolie 135") or particles inside ("Unter den Linden 77"). A street and a city that are both English words ("Windows 10,
     /// 12345 Users") are none.
     mutating func postcodeFirst(at i: Int) {
-        guard i >= 6, text[i - 1] == 0x20, text[i - 2] == 0x2C else { return }
+        guard i >= 6, text[i - 1] == 0x20 else { return }
+        // The comma before the postcode, or before Greece's "ΤΚ" ("postcode") written before it
+        // ("Βασαρά 62, ΤΚ 494 09 Μεσολόγγι"); a doubled comma, as some forms leave, is one.
+        var comma = i - 2
+        if text[comma] != 0x2C, comma >= 7, text.bytes[(comma - 3)...comma].elementsEqual("ΤΚ".utf8), text[comma - 4] == 0x20 {
+            comma -= 5
+        }
+        guard text[comma] == 0x2C else { return }
+        if text[comma - 1] == 0x2C { comma -= 1 }
         let digitsEnd = text.runEnd(from: i, limit: 6, Bytes.isDigit)
         let codeEnd: Int
         if digitsEnd - i == 5 {
@@ -437,7 +462,7 @@ extension Detectors {
         guard text[codeEnd] == 0x20, let cityEnd = city(at: codeEnd + 1) else { return }
         // The house number before the comma: "77", "12a", "5б" (a letter of two bytes), perhaps
         // with the flat after a slash ("7а/8").
-        var numberEnd = i - 2
+        var numberEnd = comma
         let flatStart = text.runStart(before: numberEnd, Bytes.isDigit)
         if flatStart < numberEnd, numberEnd - flatStart <= 3, flatStart >= 3, text[flatStart - 1] == 0x2F {
             numberEnd = flatStart - 1

@@ -548,7 +548,8 @@ struct Detectors {
         // 1234 AB" is a postcode's).
         let numberEnd = text.runEnd(from: i, limit: 6, Bytes.isDigit)
         if text[numberEnd] == 0x20, Bytes.isUpper(text[numberEnd + 1]) { address(at: i) }
-        if text[i - 1] == 0x20, text[i - 2] == 0x2C { postcodeFirst(at: i) }
+        // (Or Greece's "ΤΚ " before the postcode: Κ is CE 9A.)
+        if text[i - 1] == 0x20, text[i - 2] == 0x2C || text[i - 2] == 0x9A && text[i - 3] == 0xCE { postcodeFirst(at: i) }
     }
 
     mutating func ipv4(at i: Int) -> Bool {

@@ -74,6 +74,12 @@ struct PostalAddressTests {
             ("adresa: Jasná I 28, 166 68 Habry", "Jasná I 28, 166 68 Habry"),
             ("na adresu Kráľovské údolie 135, 950 82 Rumince, k rukám", "Kráľovské údolie 135, 950 82 Rumince"),
             ("στη διεύθυνση Μαγκανάρη 70, 21283 Λιβαδιά.", "Μαγκανάρη 70, 21283 Λιβαδιά"),
+            // Greece's "ΤΚ" before the postcode; a doubled comma.
+            ("στη διεύθυνση Βασαρά 62, ΤΚ 494 09 Μεσολόγγι.", "Βασαρά 62, ΤΚ 494 09 Μεσολόγγι"),
+            ("στη διεύθυνση Εμπορείου 68,, 504 05 Χαλκίδα.", "Εμπορείου 68,, 504 05 Χαλκίδα"),
+            // Indonesia: the city, perhaps the province or its code, and the postcode; "Gang" with "No.".
+            ("Kirim paket ke Jl. Erlangga No. 83, Tangerang, Banten 15111 atas nama", "Jl. Erlangga No. 83, Tangerang, Banten 15111"),
+            ("Kirim ke Gang Sukabumi No. 5, Balikpapan, SB 42642.", "Gang Sukabumi No. 5, Balikpapan, SB 42642"),
         ] as [(String, String)])
     func beyondIssue13(text: String, address: String) {
         #expect(Self.flagged(text) == [address])
@@ -119,10 +125,11 @@ struct PostalAddressTests {
     }
 
     @Test(
-        "no address in a number after a word that only looks like a road's (a Korean particle, a Chinese ordinal)",
+        "no address in a number after a word that only looks like a road's (a Korean particle, a Chinese ordinal, English \"gang\")",
         arguments: [
             "학교로 5분 걸려요. 집으로 3시에 가요.", "我有3号问题，第2号选手", "跑道2号", "人行道3号", "и пр. 5 штук", "서울로 3시에 가요",
-            "跑道A座很大", "请到3号楼A座开会", "서울시 강남구 친구가 5명 왔어요",
+            "跑道A座很大", "请到3号楼A座开会", "서울시 강남구 친구가 5명 왔어요", "The gang Members 12 were arrested.",
+            "Gang of Four 12 patterns",
         ])
     func notUncasedAddresses(text: String) {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
