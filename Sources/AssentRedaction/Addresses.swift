@@ -26,7 +26,8 @@ extension Detectors {
         // Russia's and Ukraine's before the name, lower case as written ("ул. Ленина, д. 5"), and
         // Greece's, capitalised as written too (only ASCII is compared case-insensitively).
         "ул.", "улица", "пер.", "переулок", "пр.", "пр-т", "проспект", "пл.", "площадь", "ш.", "шоссе", "б-р", "бульвар", "наб.",
-        "вул.", "вулиця", "пров.", "провулок", "просп.", "бульв.", "майдан", "Οδός", "οδός", "Λεωφόρος", "λεωφόρος",
+        "вул.", "вулиця", "пров.", "провулок", "просп.", "бульв.", "майдан", "алл.", "аллея", "туп.", "тупик", "проезд", "пр-д",
+        "мкр.", "Οδός", "οδός", "Λεωφόρος", "λεωφόρος",
         "Λεωφ.", "Πλατεία", "πλατεία",
     ]
     /// Street types written after the street's name, and the same packed as ``packedTypeWords``
@@ -99,10 +100,42 @@ extension Detectors {
             {
                 return max(i + 1, wordEnd)
             }
-            add(start, end, .address)
+            add(settlementBefore(start) ?? start, end, .address)
             return max(end + 1, wordEnd)
         }
         return max(i + 1, wordEnd)
+    }
+
+    /// Russian's and Ukraine's settlement words, written before the street as the address reads
+    /// from the place down: "г. Шамары, пер. Ягодный, д. 331" (town, village, settlement, …).
+    static let settlementWords: [StaticString] = ["г. ", "д. ", "п. ", "с. ", "пос. ", "пгт ", "ст. ", "х. ", "к. ", "м. ", "смт "]
+
+    /// Where the settlement before a street starting at `i` starts (", " between them): one of
+    /// ``settlementWords`` and one or two capitalised Cyrillic words, perhaps a region in brackets
+    /// after them ("к. Агинское (Забайк.)"); nil when there is none.
+    func settlementBefore(_ i: Int) -> Int? {
+        guard i >= 8, text[i - 1] == 0x20, text[i - 2] == 0x2C, text[i] >= 0xD0 else { return nil }
+        var end = i - 2
+        // A region in brackets after the name.
+        if text[end - 1] == UInt8(ascii: ")"), let open = text.bytes[max(0, end - 40)..<(end - 1)].lastIndex(of: UInt8(ascii: "(")),
+            open >= 2, text[open - 1] == 0x20
+        {
+            end = open - 1
+        }
+        var start = end
+        for _ in 0..<2 {
+            let wordStart = text.runStart(before: start) { $0 >= 0x80 || $0 == 0x2D }
+            guard wordStart < start, wordStart >= 2, text[wordStart] == 0xD0, (0x90...0xAF).contains(text[wordStart + 1]) else { break }
+            start = wordStart
+            guard text[start - 1] == 0x20 else { break }
+            if let word = Self.settlementWords.first(where: { text.hasPrefix($0, at: start - $0.utf8CodeUnitCount) }) {
+                let wordAt = start - word.utf8CodeUnitCount
+                guard wordAt == 0 || text[wordAt - 1] == 0x20 || text[wordAt - 1] == 0x0A else { return nil }
+                return wordAt
+            }
+            start -= 1
+        }
+        return nil
     }
 
     /// What opens a PO box or a US military address (`poBox`, `military`).
@@ -300,7 +333,7 @@ extension Detectors {
     static let unitWords: [StaticString] = [
         "apt. ", "apt ", "apto. ", "apto ", "apartment ", "appartamento ", "apartamento ", "piano ", "piso ", "puerta ", "planta ",
         "escalera ", "interno ", "int. ", "scala ", "étage ", "bâtiment ", "bât. ", "andar ", "bloco ", "sala ", "casa ",
-        "wohnung ", "whg. ", "etage ", "m. ", "lok. ", "suite ", "ste ", "unit ", "flat ", "кв. ", "корп. ", "стр. ", "оф. ",
+        "wohnung ", "whg. ", "etage ", "m. ", "lok. ", "suite ", "ste ", "unit ", "flat ", "кв. ", "корп. ", "стр. ", "оф. ", "к. ",
     ]
 
     /// A unit after a house number (`, Piso 7`, ` Apt. 02`); its end.
@@ -311,7 +344,9 @@ extension Detectors {
         k += 1
         guard let word = Self.unitWords.first(where: { text.hasPrefix($0, at: k, caseInsensitive: true) }) else { return nil }
         let number = k + word.utf8CodeUnitCount
-        let end = text.runEnd(from: number, limit: 6) { Bytes.isAlnum($0) }
+        var end = text.runEnd(from: number, limit: 6) { Bytes.isAlnum($0) }
+        // "к. 6/3": a second number after a slash.
+        if end > number, text[end] == 0x2F, Bytes.isDigit(text[end + 1]) { end = text.runEnd(from: end + 1, limit: 5, Bytes.isDigit) }
         guard end > number, Bytes.isDigit(text[number]), !Bytes.isAlnum(text[end]) else { return nil }
         return end
     }
@@ -378,6 +413,9 @@ extension Detectors {
         let digitsEnd = text.runEnd(from: k, limit: 8, Bytes.isDigit)
         var codeEnd: Int?
         if digitsEnd - k == 5 || digitsEnd - k == 8, !Bytes.isAlnum(text[digitsEnd]) {
+            codeEnd = digitsEnd
+        } else if digitsEnd - k == 6, !Bytes.isAlnum(text[digitsEnd]), text[k - 2] == 0x2C {
+            // Six digits after a comma (Russia, Ukraine's old ones, Kazakhstan, Belarus).
             codeEnd = digitsEnd
         } else if digitsEnd - k == 4, text[digitsEnd] == 0x20, Bytes.isUpper(text[digitsEnd + 1]), Bytes.isUpper(text[digitsEnd + 2]),
             !Bytes.isAlpha(text[digitsEnd + 3])
