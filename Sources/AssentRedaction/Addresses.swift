@@ -510,8 +510,14 @@ extension Detectors {
         } else if text[numberEnd - 1] & 0xC0 == 0x80, text[numberEnd - 2] >= 0xC0, Bytes.isDigit(text[numberEnd - 3]) {
             numberEnd -= 2
         }
-        let numberStart = text.runStart(before: numberEnd, Bytes.isDigit)
-        guard numberStart < numberEnd, numberEnd - numberStart <= 3, numberStart >= 2, text[numberStart - 1] == 0x20 else { return }
+        var numberStart = text.runStart(before: numberEnd, Bytes.isDigit)
+        guard numberStart < numberEnd, numberEnd - numberStart <= 3 else { return }
+        // A range of numbers: "Χιονάδων 78-48".
+        if numberStart >= 3, text[numberStart - 1] == 0x2D, Bytes.isDigit(text[numberStart - 2]) {
+            let rangeStart = text.runStart(before: numberStart - 1, Bytes.isDigit)
+            if numberStart - 1 - rangeStart <= 3 { numberStart = rangeStart }
+        }
+        guard numberStart >= 2, text[numberStart - 1] == 0x20 else { return }
         // The street's words, right to left.
         var start: Int?
         var firstIsWord = false

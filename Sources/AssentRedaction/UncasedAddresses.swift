@@ -371,7 +371,7 @@ extension Detectors {
             if text[end] == 0x20, text[end + 1] == UInt8(ascii: "(") {
                 let (nameEnd, count) = letterRun(from: end + 2, script: .hangul, limit: 10)
                 if count >= 2, text[nameEnd] == UInt8(ascii: ")"), let (last, _) = scalarBefore(nameEnd),
-                    ["동", "리", "가", "로"].contains(String(last))
+                    ["동", "리", "가", "로", "면", "읍"].contains(String(last))
                 {
                     end = nameEnd + 1
                 }

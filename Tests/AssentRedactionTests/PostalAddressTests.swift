@@ -77,6 +77,7 @@ struct PostalAddressTests {
             // Greece's "ΤΚ" before the postcode; a doubled comma.
             ("στη διεύθυνση Βασαρά 62, ΤΚ 494 09 Μεσολόγγι.", "Βασαρά 62, ΤΚ 494 09 Μεσολόγγι"),
             ("στη διεύθυνση Εμπορείου 68,, 504 05 Χαλκίδα.", "Εμπορείου 68,, 504 05 Χαλκίδα"),
+            ("στη διεύθυνση Χιονάδων 78-48, 27924 Λευκάδα.", "Χιονάδων 78-48, 27924 Λευκάδα"),
             // Indonesia: the city, perhaps the province or its code, and the postcode; "Gang" with "No.".
             ("Kirim paket ke Jl. Erlangga No. 83, Tangerang, Banten 15111 atas nama", "Jl. Erlangga No. 83, Tangerang, Banten 15111"),
             ("Kirim ke Gang Sukabumi No. 5, Balikpapan, SB 42642.", "Gang Sukabumi No. 5, Balikpapan, SB 42642"),
@@ -109,6 +110,7 @@ struct PostalAddressTests {
             // Roads ending in 거리 and a section's 가, the neighbourhood in brackets after.
             ("주소는 강원특별자치도 고양시 삼성2거리 948 (성수김최리)입니다.", "강원특별자치도 고양시 삼성2거리 948 (성수김최리)"),
             ("주소는 강원특별자치도 천안시 서북구 가락43가 894입니다.", "강원특별자치도 천안시 서북구 가락43가 894"),
+            ("주소는 충청북도 청주시 청원구 선릉7길 220-79 (정수이면)입니다.", "충청북도 청주시 청원구 선릉7길 220-79 (정수이면)"),
         ] as [(String, String)])
     func uncasedAndCyrillicAddresses(text: String, address: String) {
         #expect(Self.flagged(text) == [address], "\(Self.flagged(text))")
