@@ -176,6 +176,7 @@ extension Detectors {
     /// before it, one space allowed between family and given name, two to six of them, not
     /// after the honorific prefixes お and ご and not a word for a role.
     func japaneseName(endingAt end: Int) -> Int? {
+        if let start = japaneseNameWithKana(endingAt: end) { return start }
         var start = end
         var count = 0
         var spaced = false
@@ -197,6 +198,30 @@ extension Detectors {
         let word = String(decoding: text.bytes[start..<end], as: UTF8.self)
         if Self.japaneseRoleWords.contains(word) { return nil }
         return start
+    }
+
+    /// A family name in Han letters and a given name written in hiragana before an honorific
+    /// ending at `end`, perhaps with a name's last Han letter ("三浦くみ子様", "中村さゆり様"): the
+    /// family name one to three letters after a line's start, a space or punctuation, the kana two
+    /// or three letters, none of them a particle ("東京駅のみな" is no name).
+    func japaneseNameWithKana(endingAt end: Int) -> Int? {
+        var k = end
+        if let (scalar, length) = scalarBefore(k), "子美恵代江枝奈".unicodeScalars.contains(scalar) { k -= length }
+        var kana = 0
+        while kana < 4, let (scalar, length) = scalarBefore(k), (0x3041...0x3096).contains(scalar.value) {
+            if "のはがをにでともへやか".unicodeScalars.contains(scalar) { return nil }
+            k -= length
+            kana += 1
+        }
+        guard (2...3).contains(kana) else { return nil }
+        var han = 0
+        while han < 4, let (scalar, length) = scalarBefore(k), UncasedScript.han.isLetter(scalar) {
+            k -= length
+            han += 1
+        }
+        guard (1...3).contains(han) else { return nil }
+        if let (scalar, _) = scalarBefore(k), scalar.properties.isAlphabetic || (0x3040...0x30FF).contains(scalar.value) { return nil }
+        return k
     }
 
     /// The length of the space (ASCII or ideographic) ending at `i`, 0 when there is none.

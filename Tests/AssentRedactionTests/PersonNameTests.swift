@@ -173,6 +173,8 @@ struct PersonNameTests {
             ("שלום, שמי תמר אבו מוך, הטלפון שלי", "תמר אבו מוך"),
             // An apostrophe inside a word (D'Costa), and a family name beyond the commonest 300.
             ("नमस्ते, मेरा नाम प्रदीप डी’कोस्टा है।", "प्रदीप डी’कोस्टा"), ("订单已发货，收件人：洪荣，地址：宁夏", "洪荣"),
+            // A Japanese given name in hiragana after the family name, before an honorific.
+            ("三浦くみ子様\nご注文は発送しました", "三浦くみ子"), ("中村さゆり様、ありがとうございます", "中村さゆり"),
         ] as [(String, String)])
     func uncasedScripts(text: String, name: String) {
         #expect(Self.flagged(text) == [name])
@@ -183,7 +185,7 @@ struct PersonNameTests {
         arguments: [
             "我是学生，今天很忙。", "私は学生です。", "東京都新宿区に住んでいます。", "저는 학생입니다만 오늘은 바쁩니다 정말로요.",
             "안녕하세요, 반갑습니다.", "مرحبا بكم في الموقع", "Saygılarımla,\nMüşteri Hizmetleri", "Regards,\nCustomer Support", "שלום לכולם",
-            "यह एक वाक्य है।", "我叫的外卖还没到达这里呢",
+            "यह एक वाक्य है।", "我叫的外卖还没到达这里呢", "東京駅のみなさま、こんにちは", "会議でみなさんと話した",
         ])
     func uncasedClean(text: String) {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
