@@ -96,7 +96,7 @@ extension Detectors {
             // Indonesia's "Gang" is an English word too ("the gang Members 12"): a street only with
             // its house number's word ("Gang Erlangga No. 83").
             if wordEnd - i == 4, text.hasPrefix("gang", at: i, caseInsensitive: true),
-                !text.bytes[i..<end].indices.contains(where: { text.hasPrefix(" No. ", at: $0, caseInsensitive: false) })
+                text.find(" No. ", in: i..<end) == nil
             {
                 return max(i + 1, wordEnd)
             }

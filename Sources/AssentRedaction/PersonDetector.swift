@@ -401,7 +401,7 @@ extension Detectors {
             // Not a word that introduces the name after it ("Lugupeetud Julia Pent": "Dear"); one
             // that only ends like an introducer stays a given name ("Галя Възвъзов": "я", "I").
             guard !known, flags.isEmpty, firstEnd - i >= 3, text[firstEnd] == 0x20, let lastEnd = capitalisedWord(at: firstEnd + 1),
-                !introducesWholly(i, firstEnd + 1)
+                !introducerEnds(at: firstEnd + 1, startingBy: i)
             else { return false }
             let surname = surnameFlags(firstEnd + 1, lastEnd)
             // A title is no family name even where one is spelled like it ("Hubungi Pak Joko": Pak).
@@ -567,18 +567,15 @@ extension Detectors {
     /// Whether words that introduce a name ("my name is", "Dear", sign-offs) or a field that holds
     /// one end just before `i`.
     func introducedByWord(_ i: Int) -> Bool {
-        guard i >= 2 else { return false }
-        // The two bytes before the last one first (``introducerIndex``), then whole introducers.
-        guard Self.introducerIndex.has(text[i - 2], text[i - 3]) else { return isNameFieldValue(i) }
-        return Self.introducerIndex.words(text[i - 2], text[i - 3]).contains { word in
-            text.hasPrefix(word, at: i - word.utf8CodeUnitCount, caseInsensitive: true)
-        } || isNameFieldValue(i)
+        introducerEnds(at: i) || isNameFieldValue(i)
     }
 
-    /// Whether an introducer that starts at `start` (a whole word, not the end of one) ends at
-    /// `i`, the name's start.
-    func introducesWholly(_ start: Int, _ i: Int) -> Bool {
-        guard i >= 3, Self.introducerIndex.has(text[i - 2], text[i - 3]) else { return false }
+    /// Whether an introducer (``introducers``) ends at `i`, the name's start; with `start`, only
+    /// one that starts at or before it (a whole word there, not the end of one: "Галя" ends like "я").
+    func introducerEnds(at i: Int, startingBy start: Int = .max) -> Bool {
+        guard i >= 2 else { return false }
+        // The two bytes before the last one first (``introducerIndex``), then whole introducers.
+        guard Self.introducerIndex.has(text[i - 2], text[i - 3]) else { return false }
         return Self.introducerIndex.words(text[i - 2], text[i - 3]).contains { word in
             i - word.utf8CodeUnitCount <= start && text.hasPrefix(word, at: i - word.utf8CodeUnitCount, caseInsensitive: true)
         }
