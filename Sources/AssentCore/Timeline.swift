@@ -203,6 +203,33 @@ public struct AccountTimeline: Sendable {
         @exclusivity(unchecked) var conversations: [ConversationTimeline] = []
         @exclusivity(unchecked) var conversationIndex: [ConversationID: Int] = [:]
         @exclusivity(unchecked) var feedbackConversation: [FeedbackID: ConversationID] = [:]
+        /// The entries from `seqOrderedFrom` on are in seq order as well as in stamp order, and each
+        /// has a greater seq than every entry before them, the greatest of which is
+        /// `seqBeforeOrdered`: entries with a seq after one at or above it are the timeline's last
+        /// ones, and every fact they hold is last in its list (``AccountTimeline/shiftSeqs(after:by:)``
+        /// renumbers them without reading the rest). An account's entries are accepted with
+        /// growing seqs, so only a backfill (an entry placed before later ones) moves it.
+        @exclusivity(unchecked) var seqOrderedFrom = 0
+        @exclusivity(unchecked) var seqBeforeOrdered = Int64.min
+
+        /// Keeps ``seqOrderedFrom`` as an entry of seq `seq` is recorded after the others.
+        func noteRecorded(seq: Int64) { noteOrder(seq: seq, at: entrySlots.count) }
+
+        /// ``seqOrderedFrom`` as the entry at `index`, of seq `seq`, follows the ones before it.
+        private func noteOrder(seq: Int64, at index: Int) {
+            let greatest = index > seqOrderedFrom ? entrySlots[index - 1].seq : seqBeforeOrdered
+            if seq <= greatest {
+                seqBeforeOrdered = greatest
+                seqOrderedFrom = index + 1
+            }
+        }
+
+        /// ``seqOrderedFrom`` found again from the entries, after seqs anywhere among them moved.
+        func noteOrderAgain() {
+            seqOrderedFrom = 0
+            seqBeforeOrdered = .min
+            for k in entrySlots.indices { noteOrder(seq: entrySlots[k].seq, at: k) }
+        }
 
         /// Room for `count` entries of `bytes` bytes in all (estimated when nil).
         func reserve(_ count: Int, bytes: Int? = nil) {
@@ -224,6 +251,8 @@ public struct AccountTimeline: Sendable {
             state.conversations = conversations
             state.conversationIndex = conversationIndex
             state.feedbackConversation = feedbackConversation
+            state.seqOrderedFrom = seqOrderedFrom
+            state.seqBeforeOrdered = seqBeforeOrdered
             return state
         }
     }
@@ -515,6 +544,7 @@ public struct AccountTimeline: Sendable {
                 }
             }
         }
+        state.noteRecorded(seq: entry.seq)
         state.entrySlots.append(
             EntrySlot(
                 seq: entry.seq, end: UInt32(truncatingIfNeeded: state.entryBytes.count),
@@ -522,6 +552,9 @@ public struct AccountTimeline: Sendable {
     }
 
     // MARK: Renumbering
+
+    /// Where the entries in seq order begin, and the greatest seq before them (tests).
+    var seqOrder: (from: Int, before: Int64) { (state.seqOrderedFrom, state.seqBeforeOrdered) }
 
     /// The same timeline with every entry after seq `after` given a seq `shift` greater, in the
     /// entries and in every fact derived from them: what the timeline of a batch's account
@@ -547,14 +580,35 @@ public struct AccountTimeline: Sendable {
     /// - Precondition: `shift >= 0`.
     public mutating func shiftSeqs(after: Int64, by shift: Int64) {
         precondition(shift >= 0, "seqs only move later")
-        guard shift > 0, state.entrySlots.contains(where: { $0.seq > after }) else { return }
+        guard shift > 0 else { return }
+        // When `after` is at or above every seq before the ordered entries (a batch's account:
+        // every earlier entry was written before the batch), the entries renumbered are the last
+        // ones and each fact they hold is last in its list: read from the end, as far as they go,
+        // not through the account's whole history.
+        let lastOnly = after >= state.seqBeforeOrdered
+        var first = state.entrySlots.count
+        if lastOnly {
+            while first > state.seqOrderedFrom, state.entrySlots[first - 1].seq > after { first -= 1 }
+        } else if let k = state.entrySlots.firstIndex(where: { $0.seq > after }) {
+            first = k
+        }
+        guard first < state.entrySlots.count else { return }
         if !isKnownUniquelyReferenced(&state) { state = state.copy() }
         let state = self.state
         func move(_ evidence: inout Evidence) { if evidence.seq > after { evidence.seq += shift } }
         func move(_ evidence: inout Evidence?) { if evidence != nil { move(&evidence!) } }
+        /// Moves the elements of a list in stamp order whose seq is after `after`: from its end,
+        /// stopping at the first that is not when `lastOnly`.
+        func moveEach<T>(_ list: inout [T], _ seq: (T) -> Int64, _ bump: (inout T) -> Void) {
+            var k = list.count
+            while k > 0 {
+                k -= 1
+                if seq(list[k]) > after { bump(&list[k]) } else if lastOnly { return }
+            }
+        }
         // The conversations whose facts hold a moved entry: the ones the moved entries are about.
         var touched: [Int] = []
-        for k in state.entrySlots.indices where state.entrySlots[k].seq > after {
+        for k in first..<state.entrySlots.count where state.entrySlots[k].seq > after {
             state.entrySlots[k].seq += shift
             let about = Int(state.entrySlots[k].conversation)
             if about >= 0, !touched.contains(about) { touched.append(about) }
@@ -562,21 +616,23 @@ public struct AccountTimeline: Sendable {
         if let last = state.last, let seq = state.entrySlots.last?.seq { state.last = Stamp(at: last.at, seq: seq) }
         move(&state.creation)
         move(&state.deletion)
-        for k in state.plans.indices { move(&state.plans[k].evidence) }
-        for k in state.acceptances.indices { move(&state.acceptances[k].evidence) }
-        for k in state.choices.indices { move(&state.choices[k].evidence) }
-        for k in state.deferrals.indices { move(&state.deferrals[k]) }
+        moveEach(&state.plans, { $0.evidence.seq }) { $0.evidence.seq += shift }
+        moveEach(&state.acceptances, { $0.evidence.seq }) { $0.evidence.seq += shift }
+        moveEach(&state.choices, { $0.evidence.seq }) { $0.evidence.seq += shift }
+        moveEach(&state.deferrals, { $0.seq }) { $0.seq += shift }
         for k in touched {
             state.conversations[k].mutate { box in
-                for a in box.activities.indices { move(&box.activities[a]) }
+                moveEach(&box.activities, { $0.seq }) { $0.seq += shift }
                 move(&box.deletion)
+                // A feedback's purge is set where the feedback stands: every feedback is read.
                 for f in box.feedback.indices {
                     move(&box.feedback[f].submitted)
                     move(&box.feedback[f].purge)
                 }
-                for p in box.purges.indices { move(&box.purges[p]) }
+                moveEach(&box.purges, { $0.seq }) { $0.seq += shift }
             }
         }
+        if !lastOnly { state.noteOrderAgain() }
     }
 
     // MARK: Facts at a bound

@@ -199,6 +199,8 @@ case "redact":
         print("error: \(error)")
         exit(1)
     }
+case "timeline":
+    runTimelineBench(BenchArguments(Array(arguments.dropFirst())))
 case "fuzz-import":
     do {
         try await runFuzzImport(BenchArguments(Array(arguments.dropFirst())))
@@ -216,6 +218,7 @@ default:
     )
     print("       assent-bench redact [--megabytes N] [--out FILE]")
     print("       assent-bench what-if [--accounts N] [--seed S] [--dir D]")
+    print("       assent-bench timeline [--history 100,1000,10000,100000] [--entries N] [--rounds R]")
     exit(arguments.isEmpty ? 0 : 2)
 }
 

@@ -274,6 +274,18 @@ struct PropertyTests {
             var unique = AccountTimeline(account: original.account, entries: original.entries)
             unique.shiftSeqs(after: after, by: Int64(shift))
             #expect(Facts(unique) == Facts(shifted))
+            // Again, after a later cut: the renumbering of the renumbered entries.
+            let second = after + Int64(shift) / 2
+            unique.shiftSeqs(after: second, by: 3)
+            let again = renumbered.map { TimelineEntry(seq: $0.seq > second ? $0.seq + 3 : $0.seq, event: $0.event) }
+            #expect(Facts(unique) == Facts(AccountTimeline(account: original.account, entries: again)))
+            // Seqs against the instants' order (each entry as if backfilled before the earlier
+            // ones): every entry and fact is read, with the same result as building it so.
+            let reversed = original.entries.map { TimelineEntry(seq: b.nextSeq - $0.seq, event: $0.event) }
+            let expected = reversed.map { TimelineEntry(seq: $0.seq > after ? $0.seq + Int64(shift) : $0.seq, event: $0.event) }
+            #expect(
+                Facts(AccountTimeline(account: original.account, entries: reversed).shiftingSeqs(after: after, by: Int64(shift)))
+                    == Facts(AccountTimeline(account: original.account, entries: expected)))
         }
     }
 

@@ -87,6 +87,56 @@ struct TimelineEntriesTests {
         }
     }
 
+    @Test("what a timeline knows of its entries' seq order holds as they are recorded, backfilled and renumbered, twice")
+    func seqOrderKnown() async {
+        await propertyCheck(count: 200, input: Self.steps, Gen.int(in: 0...45_000), Gen.int(in: 1...5_000), Gen.int(in: 0...45_000)) {
+            steps, after, shift, second in
+            let given = Self.entries(steps)
+            var timeline = AccountTimeline(account: "a1", entries: given)
+            Self.expectOrderKnown(timeline)
+            timeline.shiftSeqs(after: Int64(after), by: Int64(shift))
+            Self.expectOrderKnown(timeline)
+            timeline.shiftSeqs(after: Int64(second), by: 7)
+            Self.expectOrderKnown(timeline)
+            let once = given.map { TimelineEntry(seq: $0.seq > after ? $0.seq + Int64(shift) : $0.seq, event: $0.event) }
+            let twice = once.map { TimelineEntry(seq: $0.seq > second ? $0.seq + 7 : $0.seq, event: $0.event) }
+            #expect(timeline.entries == twice.sorted { $0.stamp < $1.stamp })
+        }
+    }
+
+    @Test("entries accepted in seq order are all known to be: renumbering a batch reads only its own, at the end")
+    func acceptedInOrder() async {
+        await propertyCheck(count: 100, input: Self.steps) { steps in
+            let byStamp = Self.entries(steps).sorted { $0.stamp < $1.stamp }
+            var inOrder = AccountTimeline(
+                account: "a1", entries: byStamp.enumerated().map { TimelineEntry(seq: Int64($0 + 1), event: $1.event) })
+            #expect(inOrder.seqOrder.from == 0)
+            // Renumbered after a cut: still all in order.
+            inOrder.shiftSeqs(after: Int64(byStamp.count / 2), by: 1_000)
+            #expect(inOrder.seqOrder.from == 0)
+            // An entry placed before the others with the greatest seq (a backfill): the order
+            // known begins after it.
+            guard let earliest = byStamp.first else { return }
+            let backfilled = TimelineEntry(
+                seq: 10_000, event: Event(account: "a1", at: earliest.event.at.adding(seconds: -60), .noticeDeferred))
+            let withBackfill = AccountTimeline(account: "a1", entries: inOrder.entries + [backfilled])
+            #expect(withBackfill.seqOrder.from == withBackfill.entryCount)
+            #expect(withBackfill.seqOrder.before == 10_000)
+        }
+    }
+
+    /// The entries from `seqOrder.from` on are in seq order, and after every seq before them (at
+    /// most `seqOrder.before`).
+    static func expectOrderKnown(_ timeline: AccountTimeline, sourceLocation: SourceLocation = #_sourceLocation) {
+        let seqs = timeline.entries.map(\.seq)
+        let (from, before) = timeline.seqOrder
+        #expect(from <= seqs.count, sourceLocation: sourceLocation)
+        #expect(seqs.prefix(from).allSatisfy { $0 <= before }, sourceLocation: sourceLocation)
+        let ordered = seqs.dropFirst(from)
+        #expect(zip(ordered, ordered.dropFirst()).allSatisfy { $0 < $1 }, sourceLocation: sourceLocation)
+        if let first = ordered.first { #expect(before < first, sourceLocation: sourceLocation) }
+    }
+
     @Test("a timeline built from entries read encoded is the timeline built from them decoded; bytes that are not an event add nothing")
     func fromEncoded() async {
         await propertyCheck(count: 200, input: Self.steps) { steps in
