@@ -136,15 +136,15 @@ public struct LedgerRecord: Hashable, Sendable {
     }
 
     /// The chain hash of the entry whose ``canonicalBytesBeforeSeq`` are `prefix`, at `seq`.
+    /// The parts are hashed from their own storage (the tail, the seq's digits and the brace, from a
+    /// small string's), and the digest copied once into the array returned.
     public static func chainHash(canonicalBytesBeforeSeq prefix: [UInt8], seq: Int64, after previous: [UInt8]) -> [UInt8] {
-        var tail: [UInt8] = []
-        tail.reserveCapacity(21)
-        appendSeq(seq, to: &tail)
         var hasher = SHA256()
-        hasher.update(data: previous)
-        hasher.update(data: prefix)
-        hasher.update(data: tail)
-        return Array(hasher.finalize())
+        previous.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        prefix.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        var tail = String(seq) + "}"
+        tail.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        return hasher.finalize().withUnsafeBytes { [UInt8]($0) }
     }
 }
 
