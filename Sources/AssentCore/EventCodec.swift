@@ -18,8 +18,9 @@ public enum EventCodec {
         return out
     }
 
-    /// Appends the event's bytes (``encode(_:)``) to `out`.
-    public static func append(_ event: Event, to out: inout [UInt8]) {
+    /// Appends the event's bytes (``encode(_:)``) to `out`; without its content, those of
+    /// ``Event/withoutContent`` (the ledger's), the event not copied to drop it.
+    public static func append(_ event: Event, includingContent: Bool = true, to out: inout [UInt8]) {
         out.append(version)
         switch event.body {
         case .accountCreated(let plan):
@@ -52,7 +53,7 @@ public enum EventCodec {
             putString(conversation, &out)
             putEnum(kind, &out)
             out.append(incognito ? 1 : 0)
-            putOptionalString(content, &out)
+            putOptionalString(includingContent ? content : nil, &out)
         case .conversationDeleted(let conversation):
             out.append(6)
             putInstant(event.at, &out)
@@ -63,7 +64,7 @@ public enum EventCodec {
             putString(conversation, &out)
             putString(feedback, &out)
             putEnum(rating, &out)
-            putOptionalString(comment, &out)
+            putOptionalString(includingContent ? comment : nil, &out)
         case .accountDeleted:
             out.append(8)
             putInstant(event.at, &out)

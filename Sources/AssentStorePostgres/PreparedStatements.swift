@@ -222,38 +222,48 @@ struct WriteRows: Sendable {
         var prefixes: [[UInt8]] = []
         prefixes.reserveCapacity(accepted.count)
         let first = accepted.first?.record.seq ?? 0
-        for item in accepted {
-            let row = PostgresStore.EventRow(n: 0, line: 0, accepted: item)
-            let record = row.record
-            let k = record.seq - first
-            precondition(k == Int64(prefixes.count), "the rows of a write follow each other")
-            let account = record.account ?? ""
-            ledger.at.append(record.at.microseconds)
-            ledger.actor.append(record.actor)
-            ledger.kind.append(record.kind)
+        // Each entry's event encoded without its content (the ledger's `enc`) into one buffer, used again.
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity(64)
+        // Read in place, field by field: an entry is not copied whole (its strings and arrays each
+        // retained and released) to bind a few of them.
+        for k in accepted.indices {
+            precondition(accepted[k].record.seq - first == Int64(k), "the rows of a write follow each other")
+            let account = accepted[k].record.account ?? ""
+            ledger.at.append(accepted[k].record.at.microseconds)
+            ledger.actor.append(accepted[k].record.actor)
+            ledger.kind.append(accepted[k].record.kind)
             ledger.account.append(account)
-            ledger.body.append(record.body)
-            ledger.digest.append(record.contentSha256 ?? "")
-            ledger.enc.append(row.enc)
-            prefixes.append(item.canonicalBytesBeforeSeq)
-            heads[account] = max(heads[account] ?? 0, k)
-            if let text = row.content, let conversation = row.conversation {
-                content.k.append(k)
+            ledger.body.append(accepted[k].record.body)
+            ledger.digest.append(accepted[k].record.contentSha256 ?? "")
+            encoded.removeAll(keepingCapacity: true)
+            EventCodec.append(accepted[k].event, includingContent: false, to: &encoded)
+            ledger.enc.append(encoded)
+            prefixes.append(accepted[k].canonicalBytesBeforeSeq)
+            // The rows' seqs grow: the account's last row is its head.
+            heads[account] = Int64(k)
+            let conversation = accepted[k].event.conversation
+            if let text = accepted[k].event.content, let conversation {
+                content.k.append(Int64(k))
                 content.account.append(account)
                 content.conversation.append(conversation)
-                content.feedback.append(row.feedback ?? "")
+                if case .feedbackSubmitted(_, let feedback, _, _) = accepted[k].event.body {
+                    content.feedback.append(feedback)
+                } else {
+                    content.feedback.append("")
+                }
                 content.text.append(text)
             }
-            if let id = row.newConversation {
+            if let id = accepted[k].newConversation {
                 conversations.id.append(id)
                 conversations.account.append(account)
-                conversations.k.append(k)
+                conversations.k.append(Int64(k))
             }
-            if let id = row.newFeedback, let conversation = row.conversation {
+            if let id = accepted[k].newFeedback, let conversation {
                 feedback.id.append(id)
                 feedback.account.append(account)
                 feedback.conversation.append(conversation)
-                feedback.k.append(k)
+                feedback.k.append(Int64(k))
             }
         }
         canonicalBytesBeforeSeq = prefixes

@@ -33,6 +33,16 @@ struct CodecTests {
         #expect(try EventCodec.decode(EventCodec.encode(event), account: event.account, seq: 1) == event)
     }
 
+    @Test("an event written without its content is the event without content, written", arguments: bodies)
+    func withoutContent(event: Event) {
+        var written: [UInt8] = [7]
+        EventCodec.append(event, includingContent: false, to: &written)
+        #expect(written == [7] + EventCodec.encode(event.withoutContent))
+        written = []
+        EventCodec.append(event, to: &written)
+        #expect(written == EventCodec.encode(event))
+    }
+
     @Test("the demo generator's events round-trip, and enc is smaller than the JSON body")
     func demoEvents() throws {
         var generator = DemoGenerator(seed: 3)
