@@ -52,24 +52,27 @@ public final class EventIngest {
     public let policies: PolicyHistory
     private let now: Instant?
     private let loaders: Loaders
+    // The mutable state below is only touched by the one task validating with this ingest, never
+    // while an access to it is open: its dynamic exclusivity checks (a few per event, each a
+    // thread-local lookup) are not made.
     /// Timelines this ingest holds (with the events it accepted).
-    private var held: HeldTimelines
+    @exclusivity(unchecked) private var held: HeldTimelines
     /// The next ledger sequence number.
-    public private(set) var nextSeq: Int64
+    @exclusivity(unchecked) public private(set) var nextSeq: Int64
     /// The hash of the last entry written (the one it was made with when it does not chain).
-    public private(set) var previousHash: [UInt8]
+    @exclusivity(unchecked) public private(set) var previousHash: [UInt8]
     /// Whether accepted entries are hashed into the chain. A backend that will chain them after
     /// another head anyway (PostgreSQL, before its lock) turns it off: their ``Accepted/hash`` is
     /// then empty, and it hashes them once from their ``Accepted/canonicalBytesBeforeSeq``.
     public var chainsEntries = true
     /// The newest instant written by this ingest, for the horizon.
-    public private(set) var newestInstant: Instant?
+    @exclusivity(unchecked) public private(set) var newestInstant: Instant?
     /// The owners of the ids the last prefetch asked about, and of those created since: for these
     /// ids the answer is known (an id in neither map has no owner yet).
-    private var conversationOwners: [ConversationID: AccountID] = [:]
-    private var feedbackOwners: [FeedbackID: AccountID] = [:]
-    private var askedConversations: Set<ConversationID> = []
-    private var askedFeedback: Set<FeedbackID> = []
+    @exclusivity(unchecked) private var conversationOwners: [ConversationID: AccountID] = [:]
+    @exclusivity(unchecked) private var feedbackOwners: [FeedbackID: AccountID] = [:]
+    @exclusivity(unchecked) private var askedConversations: Set<ConversationID> = []
+    @exclusivity(unchecked) private var askedFeedback: Set<FeedbackID> = []
 
     /// - Parameters:
     ///   - now: events after it are refused as in the future; nil for system events (sweeps).

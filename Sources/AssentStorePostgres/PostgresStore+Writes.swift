@@ -673,15 +673,17 @@ final class IngestLoader: @unchecked Sendable {
         }
     }
 
+    // Used by the one task planning with it, never while an access to it is open: its dynamic
+    // exclusivity checks (several per event) are not made.
     /// Timelines as of the chunk's start; when the loader hands them over, as given back.
-    var base: [AccountID: AccountTimeline] = [:]
+    @exclusivity(unchecked) var base: [AccountID: AccountTimeline] = [:]
     /// When handing over: the last entry of each account whose timeline was read from the
     /// ledger or the store's cache (an account with no entry has none).
-    var readLastSeqs: [AccountID: Int64] = [:]
+    @exclusivity(unchecked) var readLastSeqs: [AccountID: Int64] = [:]
     /// Entries accepted since the chunk's start, by account (not kept when handing over).
-    var accepted: [AccountID: [TimelineEntry]] = [:]
-    var conversationOwners: [ConversationID: AccountID] = [:]
-    var feedbackOwners: [FeedbackID: AccountID] = [:]
+    @exclusivity(unchecked) var accepted: [AccountID: [TimelineEntry]] = [:]
+    @exclusivity(unchecked) var conversationOwners: [ConversationID: AccountID] = [:]
+    @exclusivity(unchecked) var feedbackOwners: [FeedbackID: AccountID] = [:]
     /// Whether each timeline asked for is handed over — removed from `base`, so that the ingest
     /// holds it alone and extends it without copying — and given back after each request
     /// (``giveBack(_:_:)``), instead of lent with the entries accepted since added. The ingest
@@ -689,7 +691,7 @@ final class IngestLoader: @unchecked Sendable {
     /// is given back is an error.
     var handsOver = false
     /// Accounts whose timeline was handed over and not given back yet.
-    private var lent: Set<AccountID> = []
+    @exclusivity(unchecked) private var lent: Set<AccountID> = []
 
     func startChunk() {
         base.removeAll(keepingCapacity: true)
