@@ -34,11 +34,13 @@ struct WireArray<Element: WireArrayElement>: PostgresNonThrowingEncodable, Senda
 
     /// How many elements it holds.
     private(set) var count = 0
-    /// The elements, each its length (`Int32`) then its bytes.
-    private var elements: ByteBuffer
+    /// The elements, each its length (`Int32`, big-endian) then its bytes: a plain array, written
+    /// into the statement's buffer once (a `ByteBuffer` written element by element makes NIO's
+    /// exclusivity and uniqueness checks at each of several writes per element).
+    private var elements: [UInt8] = []
 
     init(reservingBytes bytes: Int = 0) {
-        elements = ByteBufferAllocator().buffer(capacity: bytes)
+        elements.reserveCapacity(bytes)
     }
 
     func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
@@ -50,22 +52,21 @@ struct WireArray<Element: WireArrayElement>: PostgresNonThrowingEncodable, Senda
         guard count > 0 else { return }
         buffer.writeInteger(Int32(count))
         buffer.writeInteger(1, as: Int32.self)
-        buffer.writeImmutableBuffer(elements)
+        buffer.writeBytes(elements)
     }
 }
 
 extension WireArray {
-    /// Writes one element, its length then its bytes, in one write to the buffer (each of the
-    /// buffer's writes checks its storage is unique and its capacity: an append writes thousands).
+    /// Writes one element, its length then its bytes.
     fileprivate mutating func appendElement(_ bytes: UnsafeRawBufferPointer) {
-        let length = bytes.count
-        elements.writeWithUnsafeMutableBytes(minimumWritableBytes: 4 + length) { out in
-            out.storeBytes(of: Int32(length).bigEndian, toByteOffset: 0, as: Int32.self)
-            if length > 0 {
-                UnsafeMutableRawBufferPointer(rebasing: out[4..<(4 + length)]).copyMemory(from: bytes)
-            }
-            return 4 + length
-        }
+        appendLength(bytes.count)
+        elements.append(contentsOf: bytes)
+    }
+
+    /// Writes an element's length.
+    fileprivate mutating func appendLength(_ length: Int) {
+        let big = Int32(length).bigEndian
+        withUnsafeBytes(of: big) { elements.append(contentsOf: $0) }
     }
 }
 
@@ -97,6 +98,7 @@ extension WireArray where Element == WireInt64 {
 
     mutating func append(_ value: Int64) {
         count += 1
-        elements.writeMultipleIntegers(Int32(8), value)
+        appendLength(8)
+        withUnsafeBytes(of: value.bigEndian) { elements.append(contentsOf: $0) }
     }
 }
