@@ -275,7 +275,11 @@ extension Event {
         // "account" and "at" sort before every other key; "type" falls among each type's own.
         out.append(contentsOf: #"{"account":"#.utf8)
         JSONValue.writeString(account, to: &out)
-        string("at", at.rfc3339)
+        // The instant written in place (its text has no character JSON escapes).
+        key("at")
+        out.append(UInt8(ascii: "\""))
+        at.writeRFC3339(to: &out)
+        out.append(UInt8(ascii: "\""))
         let type = type.rawValue
         switch body {
         case .accountCreated(let plan), .planChanged(let plan):
