@@ -193,8 +193,9 @@ extension Event {
         try self.init(fields: JSONFields(pairs: pairs, error: { AssentError.invalidEvent($0) }), allowingSystemTypes: allowingSystemTypes)
     }
 
-    private init(fields: JSONFields, allowingSystemTypes: Bool) throws(AssentError) {
-        var f = fields
+    /// `f` is consumed: the fields' record of what was asked for is marked in place, not copied
+    /// from the caller's at the first field taken.
+    private init(fields f: consuming JSONFields, allowingSystemTypes: Bool) throws(AssentError) {
         let typeName = try f.string("type")
         guard let type = EventType(rawValue: typeName), type.isImportable || allowingSystemTypes else {
             throw .invalidEvent("unknown event type \(Instant.quoted(typeName))")

@@ -601,6 +601,8 @@ public struct JSONFields {
 
     /// Refuses any field that no accessor asked for.
     public func refuseUnknownFields() throws(AssentError) {
+        // Every field asked for (an event's usual case): nothing gathered.
+        guard used.contains(false) else { return }
         let unknown = pairs.indices.filter { !used[$0] }.map { pairs[$0].0 }.sorted()
         if let first = unknown.first {
             throw makeError("unknown field \"\(first)\"")
