@@ -91,8 +91,9 @@ extension API {
     /// landed but whose answer was an error (the database gone between the two writes) ends them
     /// when its producer sends it again with its Idempotency-Key.
     func endSessionsOfDeletedAccounts(_ events: [Event]) async throws {
-        for event in events where event.type == .accountDeleted {
-            try await app.endAccountSessions(event.account, lifetime: AssentApp.pageSessionLifetime)
+        // Read in place: a batch of activity is not copied event by event to find none.
+        for k in events.indices where events[k].type == .accountDeleted {
+            try await app.endAccountSessions(events[k].account, lifetime: AssentApp.pageSessionLifetime)
         }
     }
 

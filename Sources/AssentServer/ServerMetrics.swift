@@ -137,9 +137,10 @@ public final class ServerMetrics: Sendable {
     /// a service key's event batches), value and source: a product key that starts recording
     /// users' choices — `settings` or `notice` ones, or many `on` — shows here, where an alert can
     /// watch for it (one stolen `events:write` key could otherwise flip choices unnoticed).
-    func recordChoices(_ events: some Sequence<Event>, recordedBy: String) {
-        for event in events {
-            guard case .trainingChoice(let value, let source, _, _) = event.body else { continue }
+    func recordChoices(_ events: [Event], recordedBy: String) {
+        // Read in place: a batch of activity is not copied event by event to find no choice.
+        for k in events.indices {
+            guard case .trainingChoice(let value, let source, _, _) = events[k].body else { continue }
             labelled(
                 choiceCounters, "training_choices",
                 help: "Training choices recorded by this server, by who recorded them (user, or key:NAME), value and source",

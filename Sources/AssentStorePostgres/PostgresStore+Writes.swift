@@ -524,21 +524,22 @@ extension PostgresStore {
             do {
                 if request.events.count <= EventIngest.chunkSize { try ingest.prefetch(request.events) }
                 var accepted: [EventIngest.Accepted] = []
-                for (k, event) in request.events.enumerated() {
+                for k in request.events.indices {
                     do {
-                        accepted.append(try ingest.accept(event, actor: request.actor))
+                        accepted.append(try ingest.accept(request.events[k], actor: request.actor))
                     } catch let error as AssentError where request.events.count > 1 {
                         throw error.prefixed("event \(k + 1): ")
                     }
                 }
-                for item in accepted { loader.note(item) }
+                // Read in place (an entry copied whole retains each of its strings and arrays).
+                for k in accepted.indices { loader.note(accepted[k]) }
                 plan.decisions.append(.accepted(plan.rows.count..<(plan.rows.count + accepted.count)))
                 plan.rows += accepted
                 if let newest = ingest.newestInstant { plan.newestInstant = max(plan.newestInstant ?? newest, newest) }
                 plan.newHead = Head(
                     lastSeq: ingest.nextSeq - 1, lastHash: ingest.previousHash,
                     horizon: ingest.newestInstant.map { max(plan.newHead.horizon ?? $0, $0) } ?? plan.newHead.horizon)
-                for item in accepted { if let account = item.record.account { lastSeqs[account] = item.record.seq } }
+                for k in accepted.indices { if let account = accepted[k].record.account { lastSeqs[account] = accepted[k].record.seq } }
                 if let (idempotency, _) = request.idempotency {
                     inBatch[IdempotencyKey(caller: idempotency.caller, key: idempotency.key)] = (n, idempotency.requestSha256)
                 }
