@@ -106,9 +106,7 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
     public func take(_ key: Key, if condition: (Value) -> Bool) -> Value? {
         state.withLock { state in
             guard let slot = Self.lookUp(key, &state, if: condition) else { return nil }
-            let value = state.nodes[slot]!.value
-            Self.remove(slot, &state)
-            return value
+            return Self.remove(slot, &state).value
         }
     }
 
@@ -187,20 +185,26 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
 
     public var statistics: CacheStatistics { state.withLock { $0.statistics } }
 
-    private static func remove(_ slot: Int, _ state: inout State) {
+    /// Removes the entry in `slot` and returns it, moved out (its key and value not copied).
+    @discardableResult
+    private static func remove(_ slot: Int, _ state: inout State) -> Node {
         unlink(slot, &state)
-        let node = state.nodes[slot]!
+        var taken: Node? = nil
+        swap(&taken, &state.nodes[slot])
+        let node = taken!
         state.index[node.key] = nil
         state.statistics.bytes -= node.cost
         state.statistics.entries -= 1
-        state.nodes[slot] = nil
         state.free.append(slot)
+        return node
     }
 
     private static func unlink(_ slot: Int, _ state: inout State) {
-        let node = state.nodes[slot]!
-        if node.newer >= 0 { state.nodes[node.newer]!.older = node.older } else { state.newest = node.older }
-        if node.older >= 0 { state.nodes[node.older]!.newer = node.newer } else { state.oldest = node.newer }
+        // The links read alone: the node's key and value are not copied to read them.
+        let newer = state.nodes[slot]!.newer
+        let older = state.nodes[slot]!.older
+        if newer >= 0 { state.nodes[newer]!.older = older } else { state.newest = older }
+        if older >= 0 { state.nodes[older]!.newer = newer } else { state.oldest = newer }
         state.nodes[slot]!.newer = -1
         state.nodes[slot]!.older = -1
     }
