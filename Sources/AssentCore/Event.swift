@@ -113,6 +113,13 @@ public struct Event: Hashable, Sendable {
         }
     }
 
+    /// The feedback this event submits (`feedback.submitted`), if it is one: the id a content row
+    /// of its comment names, and an id it creates.
+    public var submittedFeedback: FeedbackID? {
+        if case .feedbackSubmitted(_, let feedback, _, _) = body { return feedback }
+        return nil
+    }
+
     /// The event with exchange text and feedback comments removed: what timelines keep in memory
     /// and what the ledger hashes alongside a digest of the content.
     public var withoutContent: Event {

@@ -10,11 +10,12 @@
 public enum EventCodec {
     static let version: UInt8 = 1
 
-    /// The event's bytes (its content, if any, is kept: the ledger stores events without it).
-    public static func encode(_ event: Event) -> [UInt8] {
+    /// The event's bytes; its content, if any, kept unless `includingContent` is false (the
+    /// ledger's `enc`: events without it).
+    public static func encode(_ event: Event, includingContent: Bool = true) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(48)
-        append(event, to: &out)
+        append(event, includingContent: includingContent, to: &out)
         return out
     }
 

@@ -103,7 +103,7 @@ public final class EventIngest {
         for event in events {
             if seen.insert(event.account).inserted, held.peek(event.account) == nil { accounts.append(event.account) }
             if let conversation = event.conversation { conversations.insert(conversation) }
-            if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback.insert(f) }
+            if let f = event.submittedFeedback { feedback.insert(f) }
         }
         if !accounts.isEmpty {
             let loaded = try loaders.timelines(accounts)
@@ -137,8 +137,7 @@ public final class EventIngest {
         var timeline = try takeTimeline(event.account)
         defer { held.put(event.account, timeline) }
         let conversation = event.conversation
-        var feedback: FeedbackID?
-        if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback = f }
+        let feedback = event.submittedFeedback
         // Prefetch the owners the validation may ask about: only this event's ids are new here.
         let isNewConversation = conversation.map { !timeline.hasConversation($0) } ?? false
         let conversationOwner = try conversation.flatMap { isNewConversation ? try owner(ofConversation: $0) : nil }

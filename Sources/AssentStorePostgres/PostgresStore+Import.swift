@@ -44,10 +44,10 @@ extension PostgresStore {
             self.n = n
             self.line = line
             record = accepted.record
-            enc = EventCodec.encode(accepted.event.withoutContent)
+            enc = EventCodec.encode(accepted.event, includingContent: false)
             content = accepted.event.content
             conversation = accepted.event.conversation
-            if case .feedbackSubmitted(_, let f, _, _) = accepted.event.body { feedback = f }
+            feedback = accepted.event.submittedFeedback
             newConversation = accepted.newConversation
             newFeedback = accepted.newFeedback
             hash = accepted.hash

@@ -104,7 +104,7 @@ extension PostgresStore {
             if let conversation = event.conversation, timeline.hasConversation(conversation) {
                 known.conversations[conversation] = event.account
             }
-            if case .feedbackSubmitted(_, let feedback, _, _) = event.body, timeline.feedbackConversation[feedback] != nil {
+            if let feedback = event.submittedFeedback, timeline.feedbackConversation[feedback] != nil {
                 known.feedback[feedback] = event.account
             }
         }
@@ -669,7 +669,7 @@ final class IngestLoader: @unchecked Sendable {
             for event in events {
                 if seen.insert(event.account).inserted { accounts.append(event.account) }
                 if let conversation = event.conversation { conversations.insert(conversation) }
-                if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback.insert(f) }
+                if let f = event.submittedFeedback { feedback.insert(f) }
             }
         }
     }

@@ -247,11 +247,7 @@ struct WriteRows: Sendable {
                 content.k.append(Int64(k))
                 content.account.append(account)
                 content.conversation.append(conversation)
-                if case .feedbackSubmitted(_, let feedback, _, _) = accepted[k].event.body {
-                    content.feedback.append(feedback)
-                } else {
-                    content.feedback.append("")
-                }
+                content.feedback.append(accepted[k].event.submittedFeedback ?? "")
                 content.text.append(text)
             }
             if let id = accepted[k].newConversation {

@@ -11,8 +11,7 @@ extension SQLiteStore {
         try insert(accepted.record, hash: accepted.hash, event: accepted.event, db: db)
         let event = accepted.event
         if let content = event.content {
-            var feedback: String?
-            if case .feedbackSubmitted(_, let f, _, _) = event.body { feedback = f }
+            let feedback = event.submittedFeedback
             let statement = try db.cachedStatement(
                 sql: "INSERT INTO content (seq, account, conversation, feedback, text) VALUES (?, ?, ?, ?, ?)")
             statement.setUncheckedArguments([accepted.record.seq, event.account, event.conversation, feedback, content])

@@ -135,7 +135,7 @@ public final class SQLiteStore: Store {
                 """)
         statement.setUncheckedArguments([
             record.seq, record.at.microseconds, record.actor, record.kind, record.account, record.body,
-            record.contentSha256, Data(hash), Self.wallClockMicros(), event.map { Data(EventCodec.encode($0.withoutContent)) },
+            record.contentSha256, Data(hash), Self.wallClockMicros(), event.map { Data(EventCodec.encode($0, includingContent: false)) },
         ])
         try statement.execute()
         if let account = record.account {

@@ -318,7 +318,7 @@ func bareRows(_ path: String) throws -> [BareRow] {
             BareRow(
                 at: event.at.microseconds, kind: event.type.rawValue, account: event.account, conversation: event.conversation,
                 body: event.json(includingContent: false).canonicalText, content: event.content,
-                enc: Data(EventCodec.encode(event.withoutContent))))
+                enc: Data(EventCodec.encode(event, includingContent: false))))
     }
     return rows
 }

@@ -13,9 +13,14 @@ import AssentCore
 import Foundation
 
 func runTimelineBench(_ arguments: BenchArguments) {
-    let histories = (arguments.string("--history") ?? "100,1000,10000,100000").split(separator: ",").compactMap { Int($0) }
+    let listed = (arguments.string("--history") ?? "100,1000,10000,100000").split(separator: ",", omittingEmptySubsequences: false)
+    let histories = listed.compactMap { Int($0) }
     let entries = arguments.int("--entries", default: 1_000_000)
     let rounds = arguments.int("--rounds", default: 10)
+    guard !histories.isEmpty, histories.count == listed.count, histories.allSatisfy({ $0 > 0 }), entries > 0, rounds > 0 else {
+        print("error: invalid_argument: --history takes history lengths above 0 (100,1000,…); --entries and --rounds a number above 0")
+        exit(2)
+    }
     let start = Instant(microseconds: 1_767_225_600_000_000)  // 2026-01-01T00:00:00Z
     let context = ValidationContext(policies: PolicyHistory(), now: nil)
     let conversation = "acct-bench-conversation"
@@ -23,7 +28,7 @@ func runTimelineBench(_ arguments: BenchArguments) {
         Event(account: account, at: start.adding(seconds: Int64(k)), body)
     }
     var baseline: Double?
-    for history in histories where history > 0 {
+    for history in histories {
         let accounts = max(10, entries / history)
         var seq: Int64 = 0
         var timelines = (0..<accounts).map { a in

@@ -41,6 +41,15 @@ struct CodecTests {
         written = []
         EventCodec.append(event, to: &written)
         #expect(written == EventCodec.encode(event))
+        #expect(EventCodec.encode(event, includingContent: false) == EventCodec.encode(event.withoutContent))
+    }
+
+    @Test("the feedback an event submits is a feedback submission's id, and no other event's", arguments: bodies)
+    func submittedFeedback(event: Event) {
+        switch event.body {
+        case .feedbackSubmitted(_, let feedback, _, _): #expect(event.submittedFeedback == feedback)
+        default: #expect(event.submittedFeedback == nil)
+        }
     }
 
     @Test("the demo generator's events round-trip, and enc is smaller than the JSON body")
