@@ -7,9 +7,11 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -69,9 +71,12 @@ class Server:
         self.database = database
         self.port = free_port()
         self.env = dict(os.environ, ASSENT_LOG_LEVEL="warning", **(env or {}))
-        if "://" in database and "ASSENT_EXPORT_DIR" not in self.env:
-            # A URL names no folder: the exports go to a temporary one, not the working directory.
-            self.env["ASSENT_EXPORT_DIR"] = os.path.join(os.environ.get("TMPDIR", "/tmp"), "assent-exports-" + os.urandom(4).hex())
+        # A URL names no folder: the log and the exports go to a temporary one of this server's
+        # own, removed when it stops cleanly (kept after a failure, for the reader).
+        self.scratch = None
+        if "://" in database:
+            self.scratch = tempfile.mkdtemp(prefix="assent-serve-")
+            self.env.setdefault("ASSENT_EXPORT_DIR", os.path.join(self.scratch, "exports"))
         self.demo = demo
         self.demo_accounts = demo_accounts
         self.process = None
@@ -85,7 +90,8 @@ class Server:
         args = self.wrapper + [self.binary, "serve", "--database", self.database, "--port", str(self.port)]
         if self.demo:
             args += ["--demo", "--demo-accounts", str(self.demo_accounts)]
-        log_dir = os.path.dirname(self.database) if "://" not in self.database else os.environ.get("TMPDIR", "/tmp")
+        log_dir = self.scratch or os.path.dirname(self.database)
+        os.makedirs(log_dir, exist_ok=True)
         self.log = open(os.path.join(log_dir, f"assent-serve-{os.getpid()}-{self.port}.log"), "w+")
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.time() + timeout
@@ -104,6 +110,8 @@ class Server:
         raise RuntimeError("server did not start: " + self.read_output())
 
     def read_output(self):
+        if self.log.closed:
+            return self.output
         self.log.flush()
         with open(self.log.name) as f:
             return f.read()
@@ -132,7 +140,12 @@ class Server:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
-        return self.process.returncode if self.process else None
+        code = self.process.returncode if self.process else None
+        if self.scratch and code == 0 and not self.log.closed:
+            self.output = self.read_output()
+            self.log.close()
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        return code
 
 
 def request(method, url, bearer=None, body=None, headers=None, timeout=30):
