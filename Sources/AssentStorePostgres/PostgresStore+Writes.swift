@@ -80,7 +80,7 @@ extension PostgresStore {
     ///   extends it.
     func load(
         _ events: some Collection<Event>, into loader: IngestLoader, ingest: EventIngest?, _ connection: PostgresConnection,
-        staged: StagedKeys? = nil, inFlight: InFlight? = nil, handingOver: Bool = false
+        staged: StagedKeys? = nil, inFlight: InFlight? = nil, handingOver: Bool = false, heads: [AccountID: Int64]? = nil
     ) async throws {
         let needs = IngestLoader.Needs(events)
         loader.startChunk()
@@ -89,7 +89,7 @@ extension PostgresStore {
         for account in needs.accounts {
             if let held = ingest?.heldTimeline(of: account) { loader.base[account] = held } else { missing.append(account) }
         }
-        for (account, loaded) in try await timelines(connection, accounts: missing, keeping: false, taking: handingOver) {
+        for (account, loaded) in try await timelines(connection, accounts: missing, keeping: false, taking: handingOver, heads: heads) {
             loader.base[account] = loaded.timeline
             if handingOver { loader.readLastSeqs[account] = loaded.lastSeq }
         }
@@ -217,7 +217,10 @@ extension PostgresStore {
             // Validated unchained: its entries are hashed once, after the head they will most
             // likely follow (a batch of this store's landing meanwhile, or the plan's own head).
             let plan = try await connection { connection in
-                try await self.plan(requests, head: try await Self.head(connection, logger: logger), connection, chaining: false)
+                let accounts = Array(Set(requests.flatMap { $0.events.map(\.account) }))
+                let inputs = try await self.planInputs(connection, accounts: accounts)
+                return try await self.plan(
+                    requests, head: inputs.head, connection, chaining: false, read: (inputs.newestPolicy, inputs.accountHeads))
             }
             await settings.afterAppendPlanned?()
             if let (landed, end) = landedBatches.following(plan.head), landed.isDisjoint(with: plan.footprint(of: requests)) {
@@ -467,14 +470,23 @@ extension PostgresStore {
     /// stored Idempotency-Keys, then each request on its own (what earlier requests of the batch
     /// accepted counts). With `chaining`, the entries are hashed after `head`; without, the
     /// caller chains the plan (``AppendPlan/chained(after:)``) before writing it.
+    ///
+    /// - Parameter read: the newest policy version's entry and the batch's accounts' heads, when
+    ///   read with `head` (``planInputs(_:accounts:)``); nil: read here.
     func plan(
-        _ requests: [GroupCommit.Request], head: Head, _ connection: PostgresConnection, chaining: Bool = true
+        _ requests: [GroupCommit.Request], head: Head, _ connection: PostgresConnection, chaining: Bool = true,
+        read: (newestPolicy: Int64, accountHeads: [AccountID: Int64])? = nil
     ) async throws -> AppendPlan {
         let logger = self.logger
         let allEvents = requests.flatMap(\.events)
-        let policies = try await self.policyHistory(connection)
+        let policies: PolicyHistory
+        if let read {
+            policies = try await self.policyHistory(connection, newest: read.newestPolicy)
+        } else {
+            policies = try await self.policyHistory(connection)
+        }
         let loader = IngestLoader()
-        try await self.load(allEvents, into: loader, ingest: nil, connection, handingOver: true)
+        try await self.load(allEvents, into: loader, ingest: nil, connection, handingOver: true, heads: read?.accountHeads)
         var stored: [IdempotencyKey: (requestSha256: String, response: String, createdAt: Int64)] = [:]
         let keyed = requests.compactMap { $0.idempotency?.0 }
         if !keyed.isEmpty {

@@ -1019,6 +1019,38 @@ extension PostgresStore {
         )
     }
 
+    /// ``planInputs(_:accounts:)``'s statement: `$1` the accounts.
+    static let planInputsSQL = """
+        SELECT last_seq, last_hash, horizon, (SELECT coalesce(max(seq), 0) FROM policy_versions), NULL::text
+            FROM ledger_head WHERE id = 1
+        UNION ALL
+        SELECT last_seq, NULL, NULL, NULL, account FROM accounts WHERE account = ANY($1)
+        """
+
+    /// What an append's plan reads first, in one statement (one snapshot, one round trip where
+    /// it took three): the chain's head, the newest policy version's entry and the heads of
+    /// `accounts` (an account with no entry has none).
+    func planInputs(_ connection: PostgresConnection, accounts: [AccountID]) async throws -> (
+        head: Head, newestPolicy: Int64, accountHeads: [AccountID: Int64]
+    ) {
+        var head: (Head, Int64)?
+        var accountHeads = [AccountID: Int64](minimumCapacity: accounts.count)
+        // The head's row has no account; each account's row has no head. Told apart by that, not
+        // by their order.
+        var query = PostgresQuery(unsafeSQL: Self.planInputsSQL)
+        query.binds.append(accounts)
+        for try await row in try await connection.perform(query, logger: logger) {
+            let (seq, hash, horizon, newestPolicy, account) = try row.decode((Int64, ByteBuffer?, Int64?, Int64?, String?).self)
+            if let account {
+                accountHeads[account] = seq
+            } else if let hash, let newestPolicy {
+                head = (Head(lastSeq: seq, lastHash: Array(buffer: hash), horizon: horizon.map(Instant.init(microseconds:))), newestPolicy)
+            }
+        }
+        guard let (found, newestPolicy) = head else { throw StoreError.corrupt("the database has no ledger head") }
+        return (found, newestPolicy, accountHeads)
+    }
+
     /// Locks the chain's head for this transaction (every ledger write does), timing the wait.
     ///
     /// The same statement reads the ledger's entry at the seq of the newest entry this store saw
@@ -1193,7 +1225,12 @@ extension PostgresStore {
     ///   transaction: what it sees is committed).
     /// - Parameter taking: whether cached timelines are taken out of the cache (for a writer that
     ///   extends them and puts them back once committed) instead of shared.
-    func timelines(_ connection: PostgresConnection, accounts: [AccountID], keeping: Bool, taking: Bool = false) async throws
+    ///
+    /// - Parameter heads: the accounts' heads when the caller read them already (``planInputs(_:accounts:)``):
+    ///   an account it does not name has no entry.
+    func timelines(
+        _ connection: PostgresConnection, accounts: [AccountID], keeping: Bool, taking: Bool = false, heads: [AccountID: Int64]? = nil
+    ) async throws
         -> [AccountID: (lastSeq: Int64, timeline: AccountTimeline)]
     {
         guard !accounts.isEmpty else { return [:] }
@@ -1201,14 +1238,19 @@ extension PostgresStore {
         // hashed again) to relabel them.
         var found = [AccountID: (lastSeq: Int64, timeline: AccountTimeline)](minimumCapacity: accounts.count)
         var missing: [AccountID: Int64] = [:]
-        for try await (account, lastSeq) in try await connection.perform(
-            "SELECT account, last_seq FROM accounts WHERE account = ANY(\(accounts))", logger: logger
-        ).decode((String, Int64).self) {
+        func note(_ account: AccountID, _ lastSeq: Int64) {
             if let timeline = taking ? timelines.take(account, lastSeq: lastSeq) : timelines.get(account, lastSeq: lastSeq) {
                 found[account] = (lastSeq, timeline)
             } else {
                 missing[account] = lastSeq
             }
+        }
+        if let heads {
+            for account in accounts { if let lastSeq = heads[account] { note(account, lastSeq) } }
+        } else {
+            for try await (account, lastSeq) in try await connection.perform(
+                "SELECT account, last_seq FROM accounts WHERE account = ANY(\(accounts))", logger: logger
+            ).decode((String, Int64).self) { note(account, lastSeq) }
         }
         guard !missing.isEmpty else { return found }
         for (account, loaded) in try await timelines(connection, heads: missing, keeping: keeping) { found[account] = loaded }

@@ -32,6 +32,10 @@ struct PostgresPlanTests {
             let heads = try await Self.plan(store, "SELECT account, last_seq FROM accounts WHERE account = ANY($1)", names)
             #expect(!heads.contains("Seq Scan on accounts"), "\(heads)")
             #expect(heads.contains("accounts_pkey"), "\(heads)")
+            // The same accounts as a large batch's plan reads them, with the chain's head.
+            let inputs = try await Self.plan(store, PostgresStore.planInputsSQL, names)
+            #expect(!inputs.contains("Seq Scan on accounts"), "\(inputs)")
+            #expect(inputs.contains("accounts_pkey"), "\(inputs)")
             // The store's connections carry the setting that makes it so.
             let cost = try await store.connection { connection in
                 var value = ""
@@ -41,6 +45,34 @@ struct PostgresPlanTests {
                 return value
             }
             #expect(cost == "1.1")
+        }
+    }
+
+    @Test(
+        "a plan's first read: the chain's head, the newest policy version's entry and each account's newest entry, none for an unknown one")
+    func planInputsReadTheHeads() async throws {
+        try await withFreshStore(.postgres) { opened in
+            let store = try #require(opened.store as? PostgresStore)
+            try await store.importLines(Lines.optedIn("a1", conversation: "c1") + Lines.optedIn("b1", conversation: "c2"))
+            let beforePolicy = try await store.lastSeq()
+            _ = try await store.applyPolicy(
+                try PolicyDocument(json: #"{"version":"v2","effectiveFrom":"2026-01-01T00:00:00Z"}"#), actor: "test", now: testNow)
+            _ = try await store.append(
+                [
+                    Event(
+                        account: "a1", at: t("2025-10-01T00:00:00Z"),
+                        .conversationActivity(conversation: "c1", kind: .chat, incognito: false, content: "x"))
+                ],
+                actor: "test", now: testNow)
+            let inputs = try await store.connection { connection in
+                try await store.planInputs(connection, accounts: ["a1", "b1", "nobody"])
+            }
+            #expect(inputs.head.lastSeq == (try await store.lastSeq()))
+            #expect(inputs.newestPolicy == beforePolicy + 1)
+            let a1 = try #require(try await store.timeline(of: "a1")).entries.map(\.seq).max()
+            let b1 = try #require(try await store.timeline(of: "b1")).entries.map(\.seq).max()
+            #expect(inputs.accountHeads == ["a1": a1, "b1": b1])
+            #expect(a1 == inputs.head.lastSeq)
         }
     }
 
