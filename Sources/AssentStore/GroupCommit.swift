@@ -164,6 +164,9 @@ public final class TimelineCache: Sendable {
     struct Cached: Sendable {
         var lastSeq: Int64
         var timeline: AccountTimeline
+        /// The writer's run this timeline was put in, when its writer vouches for it for as long
+        /// as that run lasts (nil: a reader compares `lastSeq` with the ledger's).
+        var run: Int?
     }
 
     private let cache: ByteBoundedCache<AccountID, Cached>
@@ -188,12 +191,25 @@ public final class TimelineCache: Sendable {
         cache.take(account, if: { $0.lastSeq == lastSeq })?.timeline
     }
 
+    /// Removes and returns the account's timeline, with its last entry, when it was put in
+    /// `run` (``put(_:lastSeq:_:run:)``): a writer that knows the ledger holds nothing of the
+    /// account it did not write itself since then takes it without asking for the account's head.
+    public func take(_ account: AccountID, run: Int) -> (lastSeq: Int64, timeline: AccountTimeline)? {
+        cache.take(account, if: { $0.run == run }).map { ($0.lastSeq, $0.timeline) }
+    }
+
+    /// Whether the account's cached timeline was put in `run`, without touching its recency.
+    public func isVouched(_ account: AccountID, run: Int) -> Bool { cache.peek(account)?.run == run }
+
     /// Whether some timeline of the account is cached (current or not), without touching its recency.
     public func holds(_ account: AccountID) -> Bool { cache.peek(account) != nil }
 
-    public func put(_ account: AccountID, lastSeq: Int64, _ timeline: AccountTimeline) {
+    /// Caches the account's timeline with its last entry. `run`: the writer that just committed
+    /// that entry vouches for the timeline for as long as its run of writes lasts (nil: readers
+    /// check the account's head).
+    public func put(_ account: AccountID, lastSeq: Int64, _ timeline: AccountTimeline, run: Int? = nil) {
         if let existing = cache.peek(account), existing.lastSeq > lastSeq { return }
-        cache.put(account, Cached(lastSeq: lastSeq, timeline: timeline))
+        cache.put(account, Cached(lastSeq: lastSeq, timeline: timeline, run: run))
     }
 
     /// Drops every timeline (the ledger they were read from is not the ledger any more).

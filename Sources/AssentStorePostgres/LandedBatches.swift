@@ -100,6 +100,64 @@ final class LandedBatches: Sendable {
     }
 }
 
+/// This store's unbroken run of appends: batches it committed one after the other, with no
+/// other entry between them — no other server's, and none of this store's own imports, policies,
+/// runs or sweeps. While a run lasts, the timelines the store cached as each batch committed
+/// (stamped with the run, ``TimelineCache/put(_:lastSeq:_:run:)``) are the ledger's: any later
+/// entry of such an account would be this store's, and would have put the account's timeline
+/// again; until it does, the account is in a batch being committed, and ``GroupCommit`` holds its
+/// other requests back. So a plan whose ledger head is one this run left takes those timelines
+/// without reading the accounts' heads (the read that costs a large batch's plan the most).
+///
+/// The run breaks — every stamp is void — when a batch is chained after a head the run did not
+/// leave (another writer's entries came between) and when a batch's transaction fails (whether
+/// it committed is then unknown). A head is taken as the run's only when its seq and hash match.
+final class WriterRun: Sendable {
+    private struct State {
+        var id = 0
+        /// The heads the run left, newest last (none: no run yet).
+        var heads: [PostgresStore.Head] = []
+    }
+
+    /// How many of the run's heads are kept: a plan reads the head a batch or two before the newest.
+    static let capacity = 16
+
+    private let state = Mutex(State())
+
+    /// Notes a batch about to be written under the chain's lock, chained after `head`, leaving
+    /// `newHead`: the run goes on when `head` is the one it left last; otherwise a new run starts
+    /// there. Returns the run the batch's timelines are stamped with once it commits.
+    func extend(after head: PostgresStore.Head, to newHead: PostgresStore.Head) -> Int {
+        state.withLock { state in
+            if let last = state.heads.last, last.names(head) {
+                state.heads.append(newHead)
+                if state.heads.count > Self.capacity { state.heads.removeFirst(state.heads.count - Self.capacity) }
+            } else {
+                state.id += 1
+                state.heads = [head, newHead]
+            }
+            return state.id
+        }
+    }
+
+    /// Ends the run: a batch's transaction failed after it was noted (it may or may not have
+    /// committed), or the store wrote entries another way.
+    func breakRun() {
+        state.withLock { state in
+            state.id += 1
+            state.heads = []
+        }
+    }
+
+    /// The run now, when `head` is one it left (nil: the ledger's head is not the run's).
+    func run(at head: PostgresStore.Head) -> Int? {
+        state.withLock { state in state.heads.contains(where: { $0.names(head) }) ? state.id : nil }
+    }
+
+    /// The run now (nil when none).
+    var current: Int? { state.withLock { $0.heads.isEmpty ? nil : $0.id } }
+}
+
 extension PostgresStore.Head {
     /// Whether both name the same entry of the chain (its seq and hash).
     func names(_ other: PostgresStore.Head) -> Bool { lastSeq == other.lastSeq && lastHash == other.lastHash }
@@ -115,10 +173,14 @@ public struct AppendPlanChecks: Sendable, Equatable {
     public var inMemory = 0
     /// Other writers' entries had landed: checked by a query.
     public var byQuery = 0
+    /// Accounts whose timelines a plan took as this store's run of writes left them, without
+    /// reading their heads (``WriterRun``).
+    public var vouched = 0
 
-    public init(prechained: Int = 0, inMemory: Int = 0, byQuery: Int = 0) {
+    public init(prechained: Int = 0, inMemory: Int = 0, byQuery: Int = 0, vouched: Int = 0) {
         self.prechained = prechained
         self.inMemory = inMemory
         self.byQuery = byQuery
+        self.vouched = vouched
     }
 }

@@ -80,7 +80,7 @@ extension PostgresStore {
     ///   extends it.
     func load(
         _ events: some Collection<Event>, into loader: IngestLoader, ingest: EventIngest?, _ connection: PostgresConnection,
-        staged: StagedKeys? = nil, inFlight: InFlight? = nil, handingOver: Bool = false, heads: [AccountID: Int64]? = nil
+        staged: StagedKeys? = nil, inFlight: InFlight? = nil, handingOver: Bool = false, read: ReadHeads? = nil
     ) async throws {
         let needs = IngestLoader.Needs(events)
         loader.startChunk()
@@ -89,7 +89,7 @@ extension PostgresStore {
         for account in needs.accounts {
             if let held = ingest?.heldTimeline(of: account) { loader.base[account] = held } else { missing.append(account) }
         }
-        for (account, loaded) in try await timelines(connection, accounts: missing, keeping: false, taking: handingOver, heads: heads) {
+        for (account, loaded) in try await timelines(connection, accounts: missing, keeping: false, taking: handingOver, read: read) {
             loader.base[account] = loaded.timeline
             if handingOver { loader.readLastSeqs[account] = loaded.lastSeq }
         }
@@ -218,9 +218,15 @@ extension PostgresStore {
             // likely follow (a batch of this store's landing meanwhile, or the plan's own head).
             let plan = try await connection { connection in
                 let accounts = Array(Set(requests.flatMap { $0.events.map(\.account) }))
-                let inputs = try await self.planInputs(connection, accounts: accounts)
-                return try await self.plan(
-                    requests, head: inputs.head, connection, chaining: false, read: (inputs.newestPolicy, inputs.accountHeads))
+                // Timelines this store's run of writes vouches for need no head, if the ledger's head
+                // is still one the run left.
+                let run = self.writerRun.current
+                let vouched = run.map { run in Set(accounts.filter { self.timelines.isVouched($0, run: run) }) } ?? []
+                let inputs = try await self.planInputs(
+                    connection, accounts: vouched.isEmpty ? accounts : accounts.filter { !vouched.contains($0) })
+                let read = ReadHeads(
+                    heads: inputs.accountHeads, vouched: vouched, run: run.flatMap { self.writerRun.run(at: inputs.head) == $0 ? $0 : nil })
+                return try await self.plan(requests, head: inputs.head, connection, chaining: false, read: (inputs.newestPolicy, read))
             }
             await settings.afterAppendPlanned?()
             if let (landed, end) = landedBatches.following(plan.head), landed.isDisjoint(with: plan.footprint(of: requests)) {
@@ -245,6 +251,8 @@ extension PostgresStore {
         let written = Mutex<LandedBatches.Batch?>(nil)
         // The plan tried under the lock (when not the one made before it).
         let attempted = Mutex<AppendPlan?>(nil)
+        // The run of this store's writes the batch went on (or began), once written.
+        let stamp = Mutex<Int?>(nil)
         let committed: ([Result<GroupCommit.Outcome, any Error>], AppendPlan.Timelines, validatedAfter: Int64, shift: Int64)
         do {
             // The hold ends with the transaction (committed or rolled back), before the timelines are cached.
@@ -282,6 +290,7 @@ extension PostgresStore {
                     let batch = LandedBatches.Batch(after: head, newHead: plan.newHead, footprint: rows.footprint)
                     self.landedBatches.record(batch)
                     written.withLock { $0 = batch }
+                    stamp.withLock { $0 = self.writerRun.extend(after: head, to: plan.newHead) }
                 }
                 let (results, newKeys) = plan.outcomes(of: requests)
                 if !plan.expired.isEmpty {
@@ -304,7 +313,11 @@ extension PostgresStore {
                 return (results, plan.timelines, plan.validatedAfter, plan.seqShift)
             }
         } catch {
-            if let batch = written.withLock({ $0 }) { landedBatches.forget(after: batch.after, newHead: batch.newHead) }
+            if let batch = written.withLock({ $0 }) {
+                landedBatches.forget(after: batch.after, newHead: batch.newHead)
+                // Whether it committed is unknown: the run's timelines are vouched for no longer.
+                writerRun.breakRun()
+            }
             // Not committed (a lock or statement timeout, a failed write, the database gone): the
             // timelines the plans took from the cache go back as they were read, instead of being
             // read again.
@@ -318,9 +331,10 @@ extension PostgresStore {
         // Committed: the timelines the batch built are now the ledger's, once renumbered as its
         // rows were written (in place: the plan held them alone).
         var list = built.take()
+        let run = stamp.withLock { $0 }
         while var entry = list.popLast() {
             entry.timeline.shiftSeqs(after: validatedAfter, by: shift)
-            timelines.put(entry.account, lastSeq: entry.lastSeq + shift, entry.timeline)
+            timelines.put(entry.account, lastSeq: entry.lastSeq + shift, entry.timeline, run: run)
         }
         return results
     }
@@ -472,10 +486,12 @@ extension PostgresStore {
     /// caller chains the plan (``AppendPlan/chained(after:)``) before writing it.
     ///
     /// - Parameter read: the newest policy version's entry and the batch's accounts' heads, when
-    ///   read with `head` (``planInputs(_:accounts:)``); nil: read here.
+    ///   read with `head` (``planInputs(_:accounts:)``), with the accounts whose heads were not
+    ///   asked for, their timelines vouched for by this store's run of writes (``WriterRun``); nil:
+    ///   read here.
     func plan(
         _ requests: [GroupCommit.Request], head: Head, _ connection: PostgresConnection, chaining: Bool = true,
-        read: (newestPolicy: Int64, accountHeads: [AccountID: Int64])? = nil
+        read: (newestPolicy: Int64, heads: ReadHeads)? = nil
     ) async throws -> AppendPlan {
         let logger = self.logger
         let allEvents = requests.flatMap(\.events)
@@ -486,7 +502,7 @@ extension PostgresStore {
             policies = try await self.policyHistory(connection)
         }
         let loader = IngestLoader()
-        try await self.load(allEvents, into: loader, ingest: nil, connection, handingOver: true, heads: read?.accountHeads)
+        try await self.load(allEvents, into: loader, ingest: nil, connection, handingOver: true, read: read?.heads)
         var stored: [IdempotencyKey: (requestSha256: String, response: String, createdAt: Int64)] = [:]
         let keyed = requests.compactMap { $0.idempotency?.0 }
         if !keyed.isEmpty {

@@ -53,6 +53,7 @@ public final class PostgresStore: Store {
     /// This store's last batches of appends (``LandedBatches``) and how batches validated before
     /// the lock were found unmoved or moved under it.
     let landedBatches = LandedBatches()
+    let writerRun = WriterRun()
     let planChecks = Mutex(AppendPlanChecks())
     /// When this instance last dropped each kind's rate buckets full again
     /// (``takeToken(account:bucket:rate:now:)``).
@@ -1019,6 +1020,17 @@ extension PostgresStore {
         )
     }
 
+    /// Accounts' heads a plan read with the ledger's head, and those it did not ask for.
+    struct ReadHeads: Sendable {
+        /// Each account asked for and its newest entry (one asked for and absent has none).
+        var heads: [AccountID: Int64]
+        /// Accounts not asked for: their cached timelines were put in `run`.
+        var vouched: Set<AccountID> = []
+        /// This store's run of writes, when the ledger's head read is one it left (nil: it is not,
+        /// and the vouched accounts' heads are read after all).
+        var run: Int?
+    }
+
     /// ``planInputs(_:accounts:)``'s statement: `$1` the accounts.
     static let planInputsSQL = """
         SELECT last_seq, last_hash, horizon, (SELECT coalesce(max(seq), 0) FROM policy_versions), NULL::text
@@ -1226,10 +1238,11 @@ extension PostgresStore {
     /// - Parameter taking: whether cached timelines are taken out of the cache (for a writer that
     ///   extends them and puts them back once committed) instead of shared.
     ///
-    /// - Parameter heads: the accounts' heads when the caller read them already (``planInputs(_:accounts:)``):
-    ///   an account it does not name has no entry.
+    /// - Parameter read: the accounts' heads when the caller read them already
+    ///   (``planInputs(_:accounts:)``), and the accounts it did not ask for, their timelines
+    ///   vouched for by this store's run of writes (taken only with `taking`).
     func timelines(
-        _ connection: PostgresConnection, accounts: [AccountID], keeping: Bool, taking: Bool = false, heads: [AccountID: Int64]? = nil
+        _ connection: PostgresConnection, accounts: [AccountID], keeping: Bool, taking: Bool = false, read: ReadHeads? = nil
     ) async throws
         -> [AccountID: (lastSeq: Int64, timeline: AccountTimeline)]
     {
@@ -1245,11 +1258,28 @@ extension PostgresStore {
                 missing[account] = lastSeq
             }
         }
-        if let heads {
-            for account in accounts { if let lastSeq = heads[account] { note(account, lastSeq) } }
-        } else {
+        var unread = accounts
+        if let read {
+            unread = []
+            var vouched = 0
+            for account in accounts {
+                if read.vouched.contains(account) {
+                    // Not asked for: taken as the run left it, else its head is read below.
+                    if taking, let run = read.run, let cached = timelines.take(account, run: run) {
+                        found[account] = cached
+                        vouched += 1
+                    } else {
+                        unread.append(account)
+                    }
+                } else if let lastSeq = read.heads[account] {
+                    note(account, lastSeq)
+                }
+            }
+            if vouched > 0 { planChecks.withLock { $0.vouched += vouched } }
+        }
+        if !unread.isEmpty {
             for try await (account, lastSeq) in try await connection.perform(
-                "SELECT account, last_seq FROM accounts WHERE account = ANY(\(accounts))", logger: logger
+                "SELECT account, last_seq FROM accounts WHERE account = ANY(\(unread))", logger: logger
             ).decode((String, Int64).self) { note(account, lastSeq) }
         }
         guard !missing.isEmpty else { return found }
