@@ -165,4 +165,62 @@ struct WriterRunStoreTests {
             try await BatchTimelinesTests.expectCachedAsLedger("a1", store, url: url)
         }
     }
+
+    @Test(
+        "two stores appending large batches to the same accounts in turn, conversations deleted on both: no activity lands after its conversation's deletion",
+        .hangLimit)
+    func twoWritersInTurn() async throws {
+        let (url, name) = try await PostgresTesting.freshDatabase()
+        defer { PostgresTesting.drop(name) }
+        var configuration = PostgresTesting.configuration()
+        configuration.planBeforeLockEvents = 1  // every batch planned before the lock
+        let accounts = (1...6).map { "s\($0)" }
+        try await PostgresTesting.withStore(url: url, configuration) { first in
+            try await first.importLines(accounts.flatMap { Lines.optedIn($0, conversation: "\($0)-c0") })
+            try await PostgresTesting.withStore(url: url, configuration) { second in
+                // Each store's batch follows the other's: every batch finds the other's entries
+                // since its own last. Instants rise throughout, so an activity written after its
+                // conversation's deletion is also later than it, and the rules refuse it.
+                var instant = t("2025-10-01T00:00:00Z").microseconds
+                for round in 0..<20 {
+                    for (w, store) in [first, second].enumerated() {
+                        var requests: [GroupCommit.Request] = []
+                        for (k, account) in accounts.enumerated() {
+                            // Conversations 0...3 of each account, written by both stores.
+                            let conversation = "\(account)-c\((round + k + w) % 4)"
+                            instant += 1_000_000
+                            let at = Instant(microseconds: instant)
+                            let event =
+                                (round + k + w) % 5 == 0
+                                ? Event(account: account, at: at, .conversationDeleted(conversation: conversation))
+                                : Event(
+                                    account: account, at: at,
+                                    .conversationActivity(conversation: conversation, kind: .chat, incognito: false, content: "x"))
+                            requests.append(BatchTimelinesTests.request([event]))
+                        }
+                        _ = try await store.commit(requests)
+                    }
+                }
+            }
+            #expect(try await first.verifyLedger().ok)
+            var deletions = 0
+            for account in accounts {
+                let timeline = try #require(try await PlannedAppendTests.coldTimeline(account, url: url))
+                var deleted: [ConversationID: Int64] = [:]
+                for entry in timeline.entries {
+                    switch entry.event.body {
+                    case .conversationDeleted(let conversation):
+                        deleted[conversation] = deleted[conversation] ?? entry.seq
+                    case .conversationActivity(let conversation, _, _, _):
+                        if let seq = deleted[conversation] {
+                            Issue.record("\(account): activity of \(conversation) at seq \(entry.seq), after its deletion at \(seq)")
+                        }
+                    default: break
+                    }
+                }
+                deletions += deleted.count
+            }
+            #expect(deletions > 0, "conversations were deleted")
+        }
+    }
 }
