@@ -113,6 +113,7 @@ struct API: Sendable {
             var text = metrics.exposition()
             text += ServerMetrics.exposition(caches: app.cacheStatistics() + [authenticator.tokenCacheStatistics])
             text += ServerMetrics.exposition(chainLock: app.chainLockWaits(), appendHolds: app.appendLockHolds())
+            text += ServerMetrics.exposition(plannedAppends: app.plannedAppendChecks())
             text += ServerMetrics.exposition(connectionWatch: app.connectionWatch())
             text += ServerMetrics.exposition(recoveries: app.databaseRecoveries())
             return Response(

@@ -208,6 +208,24 @@ public final class ServerMetrics: Sendable {
                 holds)
     }
 
+    /// How the batches of appends validated before the chain's lock were checked under it, and
+    /// how many accounts' timelines their plans took without reading the accounts' heads.
+    static func exposition(plannedAppends checks: AppendPlanChecks?) -> [UInt8] {
+        guard let checks else { return [] }
+        return Array(
+            """
+            # HELP assent_append_plans_checked_total Batches validated before the chain's lock whose head had moved by the time they took it, by how that was checked: chained after this server's own batches as planned (prechained), against what those batches wrote (in_memory), or asked of the database (by_query)
+            # TYPE assent_append_plans_checked_total counter
+            assent_append_plans_checked_total{check="prechained"} \(checks.prechained)
+            assent_append_plans_checked_total{check="in_memory"} \(checks.inMemory)
+            assent_append_plans_checked_total{check="by_query"} \(checks.byQuery)
+            # HELP assent_append_timelines_vouched_total Accounts whose cached timelines a batch's plan took as this server's unbroken run of appends left them, without reading their heads
+            # TYPE assent_append_timelines_vouched_total counter
+            assent_append_timelines_vouched_total \(checks.vouched)
+
+            """.utf8)
+    }
+
     /// The store's checks of connections waiting long on the database, and those it closed.
     static func exposition(connectionWatch counts: ConnectionWatchCounts?) -> [UInt8] {
         guard let counts else { return [] }

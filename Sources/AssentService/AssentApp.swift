@@ -72,6 +72,7 @@ public final class AssentApp: Sendable {
     /// Waits for the ledger chain's lock, where the store measures them (PostgreSQL).
     public func chainLockWaits() -> LockWaitStatistics? { store.chainLockWaits() }
     public func appendLockHolds() -> LockWaitStatistics? { store.appendLockHolds() }
+    public func plannedAppendChecks() -> AppendPlanChecks? { store.plannedAppendChecks() }
     /// The store's watch over connections to a database that may vanish (PostgreSQL).
     public func connectionWatch() -> ConnectionWatchCounts? { store.connectionWatch() }
     public func databaseRecoveries() -> DatabaseRecoveries? { store.databaseRecoveries() }

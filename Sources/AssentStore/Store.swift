@@ -207,6 +207,11 @@ public protocol Store: LedgerReading, LedgerWriting, LedgerAudit, RunStore, KeyS
     /// (nil where the store does not measure it): what bounds the rate of appends.
     func appendLockHolds() -> LockWaitStatistics?
 
+    /// How the batches of appends validated before the chain's lock were checked under it, and
+    /// how many accounts' heads their plans did not read (nil where batches are validated under
+    /// the database's write lock: SQLite).
+    func plannedAppendChecks() -> AppendPlanChecks?
+
     /// How the store's watch over connections to a database that may vanish without a word has
     /// done since it opened (nil where there is none: SQLite, or PostgreSQL with it off).
     func connectionWatch() -> ConnectionWatchCounts?
@@ -226,6 +231,7 @@ extension Store {
     public func cacheStatistics() -> [CacheStatistics] { [] }
     public func chainLockWaits() -> LockWaitStatistics? { nil }
     public func appendLockHolds() -> LockWaitStatistics? { nil }
+    public func plannedAppendChecks() -> AppendPlanChecks? { nil }
     public func connectionWatch() -> ConnectionWatchCounts? { nil }
     public func databaseRecoveries() -> DatabaseRecoveries? { nil }
     public func watchLedgerWrites(_ onWrite: @escaping @Sendable () -> Void) -> Bool { false }

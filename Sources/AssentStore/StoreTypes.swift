@@ -287,3 +287,25 @@ public struct LedgerPage: Sendable, Equatable {
         LedgerPage(entries: entries, through: entries.count >= limit ? entries.last!.seq : upper)
     }
 }
+
+/// How the batches of appends validated before the chain's lock were found under it when entries
+/// had landed since their validation.
+public struct AppendPlanChecks: Sendable, Equatable {
+    /// Chained before the lock after this store's batches, found at the head they left: written
+    /// as they were.
+    public var prechained = 0
+    /// Only this store's batches had landed: checked against what they wrote, in memory.
+    public var inMemory = 0
+    /// Other writers' entries had landed: checked by a query.
+    public var byQuery = 0
+    /// Accounts whose timelines a plan took as this store's run of writes left them, without
+    /// reading their heads (``WriterRun``).
+    public var vouched = 0
+
+    public init(prechained: Int = 0, inMemory: Int = 0, byQuery: Int = 0, vouched: Int = 0) {
+        self.prechained = prechained
+        self.inMemory = inMemory
+        self.byQuery = byQuery
+        self.vouched = vouched
+    }
+}

@@ -697,6 +697,7 @@ public final class PostgresStore: Store {
     /// How the batches of appends validated before the chain's lock were checked under it, since
     /// the store opened.
     public var appendPlanChecks: AppendPlanChecks { planChecks.withLock { $0 } }
+    public func plannedAppendChecks() -> AppendPlanChecks? { appendPlanChecks }
 
     // MARK: Connections and transactions
 

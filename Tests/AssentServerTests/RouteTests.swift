@@ -1000,6 +1000,9 @@ struct ServiceRouteTests {
             // PostgreSQL measures the waits for the chain's head lock (the fixture's writes took it).
             #expect(metrics.text.contains("# TYPE assent_chain_lock_wait_seconds summary") == (backend == .postgres))
             #expect(metrics.text.contains("# TYPE assent_append_lock_held_seconds summary") == (backend == .postgres))
+            // How batches validated before the lock were checked under it, and the heads their plans did not read.
+            #expect(metrics.text.contains(#"assent_append_plans_checked_total{check="by_query"} "#) == (backend == .postgres))
+            #expect(metrics.text.contains("# TYPE assent_append_timelines_vouched_total counter") == (backend == .postgres))
             // And the watch over connections to a database that may vanish (none closed here).
             #expect(metrics.text.contains("\nassent_db_connections_closed_total 0\n") == (backend == .postgres))
             #expect(metrics.text.contains("# TYPE assent_db_connection_checks_total counter") == (backend == .postgres))
