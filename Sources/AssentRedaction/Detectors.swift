@@ -778,7 +778,25 @@ struct Detectors {
         var separators: [UInt8] = []
         separators.reserveCapacity(8)
         var parenthesised = false
+        // "(8-610) 76620", "(0-610) 76620": Lithuania's trunk prefix (8, 0 since 2025) and area or
+        // operator code in brackets.
+        var trunkInBrackets = false
         while k < text.count, digits.count <= 16 {
+            if digits.isEmpty, !international, text[k] == UInt8(ascii: "("),
+                text[k + 1] == UInt8(ascii: "8") || text[k + 1] == UInt8(ascii: "0"),
+                text[k + 2] == UInt8(ascii: "-")
+            {
+                let end = text.runEnd(from: k + 3, Bytes.isDigit)
+                guard (1...3).contains(end - k - 3), text[end] == UInt8(ascii: ")"), text[end + 1] == UInt8(ascii: " ") else { return }
+                groups += [1, end - k - 3]
+                digits.append(text[k + 1] - 0x30)
+                for j in (k + 3)..<end { digits.append(text[j] - 0x30) }
+                separators += [UInt8(ascii: "-"), UInt8(ascii: " ")]
+                parenthesised = true
+                trunkInBrackets = true
+                k = end + 2
+                continue
+            }
             if text[k] == UInt8(ascii: "(") {
                 // "(0)" after a calling code: the national trunk prefix, not dialled from abroad.
                 if international, !digits.isEmpty, text[k + 1] == UInt8(ascii: "0"), text[k + 2] == UInt8(ascii: ")") {
@@ -871,6 +889,9 @@ struct Detectors {
         {
             // Belarus dials 8 and then 0 before the operator's code: 8 029 123-45-67.
             ok = separators.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") }
+        } else if trunkInBrackets {
+            // Lithuania's eight national digits after its trunk prefix: (8-610) 76620, (8-5) 212 3456.
+            ok = digits.count == 9 && PhoneNumberingPlans.plans[370]?.allows(digits[1...]) == true
         } else if parenthesised {
             // (555) 123-4567, (11) 91234-5678, and an area code with its trunk 0: (0191) 496 0693.
             // A trunk 0 and a one-digit area code in brackets too: (02) 1234 5678 (Australia, the

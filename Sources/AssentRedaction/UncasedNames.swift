@@ -359,7 +359,24 @@ extension Detectors {
         // After a word that joins the next one to the name: that word is taken whatever the count.
         var joined = false
         while true {
-            let (wordEnd, count) = letterRun(from: at, script: script, limit: 24)
+            var (wordEnd, count) = letterRun(from: at, script: script, limit: 24)
+            // Initials written with dots are one word: Nepal's family name "के.सी" (K.C.), "ए.के." before
+            // a family name. A dot that ends them is theirs when the name goes on after a space.
+            if script == .devanagari, count >= 1 {
+                var dotted = false
+                while text[wordEnd] == UInt8(ascii: "."), case let (end, letters) = letterRun(from: wordEnd + 1, script: script, limit: 4),
+                    (1...3).contains(letters)
+                {
+                    wordEnd = end
+                    count += letters
+                    dotted = true
+                }
+                if dotted, text[wordEnd] == UInt8(ascii: "."), text[wordEnd + 1] == 0x20,
+                    letterRun(from: wordEnd + 2, script: script, limit: 2).count >= 1
+                {
+                    wordEnd += 1
+                }
+            }
             guard count >= 2 else { break }
             let word = String(decoding: text.bytes[at..<wordEnd], as: UTF8.self)
             // "son of", "family of", "servant of" and their like join the next word to the name,

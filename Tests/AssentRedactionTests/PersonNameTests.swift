@@ -163,6 +163,8 @@ struct PersonNameTests {
             // Zero-width joiners inside a word (Nepali conjuncts) are part of it.
             ("नमस्ते, मेरो नाम अमरावती अमात्\u{200D}य हो।", "अमरावती अमात्\u{200D}य"),
             ("नाम: रवि श्रेष्\u{200D}ठ\nफोन: 984-1294710", "रवि श्रेष्\u{200D}ठ"),
+            // Initials written with dots are one word: the family name K.C., initials before a family name.
+            ("मेरो नाम राम के.सी हो", "राम के.सी"), ("मेरा नाम ए.के. शर्मा है।", "ए.के. शर्मा"),
             // Words that join the next or the previous one to a name part are not counted as the
             // name's words: "family of", "servant of", "of the faith", Persian's "-zadeh", "Abu".
             ("مرحبا، اسمي آيات آل العسكري ورقم جوالي", "آيات آل العسكري"),

@@ -125,6 +125,23 @@ struct PhoneTests {
         #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
     }
 
+    @Test(
+        "Lithuania's trunk prefix and area or operator code in brackets: (8-610) 76620, (0-610) 76620, (8-5) 212 3456",
+        arguments: [
+            ("Skambinkite (0-610) 76620 vakare.", "(0-610) 76620"), ("Tel. (8-610) 76620", "(8-610) 76620"),
+            ("Mano numeris (8-5) 212 3456.", "(8-5) 212 3456"), ("(8-37) 123-456, Kaunas", "(8-37) 123-456"),
+        ] as [(String, String)])
+    func lithuanianTrunkInBrackets(text: String, number: String) {
+        #expect(Self.flagged(text) == [number], "\(Self.flagged(text))")
+    }
+
+    @Test(
+        "no Lithuanian phone in these: a range in brackets, too few or too many digits, another plan's digits",
+        arguments: ["scores (8-10) 12345 today", "pages (0-61) 7662", "(8-610) 766201234 units", "(0-999) 99999 ids"])
+    func notLithuanianTrunkInBrackets(text: String) {
+        #expect(Self.flagged(text).isEmpty, "\(Self.flagged(text))")
+    }
+
     @Test("a three-letter phone word on its own still says a phone", arguments: ["tel 5123 4567", "Tel: 5123 4567", "sms 512345678"])
     func shortPhoneWords(text: String) {
         #expect(!Self.flagged(text).isEmpty, "\(Self.flagged(text))")
