@@ -330,12 +330,19 @@ extension Detectors {
     /// Korean addresses (Hangul in the text): a road ending in 로 or 길, its number, divisions before.
     mutating func koreanAddresses() {
         for (at, numberStart) in occurrences(of: ["로 ", "길 ", "거리 ", "가 "].map { Array($0.utf8) }) {
-            // "가" is a particle too: a road's only after its section's number ("종로1가", "가락43가").
-            if text.bytes[at..<numberStart].starts(with: "가".utf8), at == 0 || !Bytes.isDigit(text[at - 1]) { continue }
+            // "가" is the subject particle too ("친구가 5명"): a road's after its section's number
+            // ("종로1가", "가락43가"), or after a name ("논현가 372-70") when the number ends there or
+            // "입니다", "이에요" or "에" follows it — not a counter ("5명", "25살").
+            let particle = text.bytes[at..<numberStart].starts(with: "가".utf8) && (at == 0 || !Bytes.isDigit(text[at - 1]))
             let digitsEnd = text.runEnd(from: numberStart, limit: 5, Bytes.isDigit)
             guard digitsEnd > numberStart, !Bytes.isAlpha(text[digitsEnd]) else { continue }
             var end = digitsEnd
             if text[end] == 0x2D, Bytes.isDigit(text[end + 1]) { end = text.runEnd(from: end + 1, limit: 5, Bytes.isDigit) }
+            if particle {
+                let after = text.bytes[end...]
+                let ends = end >= text.count || [0x20, 0x2C, 0x2E, 0x29, 0x0A].contains(text[end])
+                guard ends || ["입니다", "이에요", "에 "].contains(where: { after.starts(with: $0.utf8) }) else { continue }
+            }
             // The road's name: the Hangul word ending in the road word.
             var roadStart = numberStart - 1
             while let (scalar, length) = scalarBefore(roadStart),

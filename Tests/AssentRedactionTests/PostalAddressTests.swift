@@ -111,6 +111,9 @@ struct PostalAddressTests {
             ("주소는 강원특별자치도 고양시 삼성2거리 948 (성수김최리)입니다.", "강원특별자치도 고양시 삼성2거리 948 (성수김최리)"),
             ("주소는 강원특별자치도 천안시 서북구 가락43가 894입니다.", "강원특별자치도 천안시 서북구 가락43가 894"),
             ("주소는 충청북도 청주시 청원구 선릉7길 220-79 (정수이면)입니다.", "충청북도 청주시 청원구 선릉7길 220-79 (정수이면)"),
+            // A road ending in 가 after a name, not a number: its number ends there or a copula follows.
+            ("배송지: 서울특별시 강남구 논현가 372-70, 감사합니다", "서울특별시 강남구 논현가 372-70"),
+            ("주소는 부산광역시 해운대구 논현가 12입니다.", "부산광역시 해운대구 논현가 12"),
         ] as [(String, String)])
     func uncasedAndCyrillicAddresses(text: String, address: String) {
         #expect(Self.flagged(text) == [address], "\(Self.flagged(text))")
@@ -137,7 +140,7 @@ struct PostalAddressTests {
         "no address in a number after a word that only looks like a road's (a Korean particle, a Chinese ordinal, English \"gang\")",
         arguments: [
             "학교로 5분 걸려요. 집으로 3시에 가요.", "我有3号问题，第2号选手", "跑道2号", "人行道3号", "и пр. 5 штук", "서울로 3시에 가요",
-            "跑道A座很大", "请到3号楼A座开会", "서울시 강남구 친구가 5명 왔어요", "The gang Members 12 were arrested.",
+            "跑道A座很大", "请到3号楼A座开会", "서울시 강남구 친구가 5명 왔어요", "서울시 강남구 아이가 3살이에요", "The gang Members 12 were arrested.",
             "Gang of Four 12 patterns", "Это тупик 5 лет подряд",
         ])
     func notUncasedAddresses(text: String) {
