@@ -45,6 +45,8 @@ extension Detectors {
     /// After-name types that open a name too, in another country ("ulica Długa 5", Polish; "Slovenska
     /// ulica 5", Slovenian): read before the name when nothing before them is one.
     static let typesEitherSideKeys = PackedWord.set(["ulica"])
+    /// Indonesia's street types, whose names may hold initials and acronyms before "No.".
+    static let indonesianTypeKeys = PackedWord.set(["jl.", "jalan", "gg.", "gang"])
     /// The type words packed as lower-cased bytes (at most 16), by their first byte: a word is
     /// compared with the few that start like it, as two integers, with no String and no hashing.
     static let packedTypeWords: [[PackedWord]] = {
@@ -163,7 +165,26 @@ extension Detectors {
         var k = wordEnd
         var nameWords = 0
         var lastNameEnd = wordEnd
-        while nameWords < 6, text[k] == 0x20 {
+        var read = false
+        // Indonesia's streets hold initials and acronyms ("Jl. PHH. Mustofa", "Gg. BKR", "Gang M.T
+        // Haryono"): any words starting with a capital or a digit, when the house number's "No."
+        // follows them.
+        if Self.indonesianTypeKeys.contains(packed) {
+            var end = wordEnd
+            var words = 0
+            while words < 6, text[end] == 0x20, !text.hasPrefix(" No. ", at: end, caseInsensitive: true) {
+                let start = end + 1
+                guard Bytes.isUpper(text[start]) || Bytes.isDigit(text[start]) || text[start] >= 0xC0 else { break }
+                end = text.runEnd(from: start) { Bytes.isAlnum($0) || $0 >= 0x80 || $0 == 0x2E || $0 == 0x27 || $0 == 0x2D }
+                words += 1
+            }
+            if words > 0, text.hasPrefix(" No. ", at: end, caseInsensitive: true) {
+                k = end
+                lastNameEnd = end
+                read = true
+            }
+        }
+        while !read, nameWords < 6, text[k] == 0x20 {
             let start = k + 1
             let end = text.runEnd(from: start) { Bytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x27 || $0 == 0x2D }
             guard end > start else { break }

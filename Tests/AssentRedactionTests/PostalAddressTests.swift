@@ -81,6 +81,10 @@ struct PostalAddressTests {
             // Indonesia: the city, perhaps the province or its code, and the postcode; "Gang" with "No.".
             ("Kirim paket ke Jl. Erlangga No. 83, Tangerang, Banten 15111 atas nama", "Jl. Erlangga No. 83, Tangerang, Banten 15111"),
             ("Kirim ke Gang Sukabumi No. 5, Balikpapan, SB 42642.", "Gang Sukabumi No. 5, Balikpapan, SB 42642"),
+            // Initials and acronyms in an Indonesian street's name, before its "No.".
+            ("Kirim paket ke Gg. BKR No. 6, Pangkalpinang, BE 30204 atas nama", "Gg. BKR No. 6, Pangkalpinang, BE 30204"),
+            ("Kirim ke Jl. PHH. Mustofa No. 3, Parepare.", "Jl. PHH. Mustofa No. 3"),
+            ("Alamat: Gang M.T Haryono No. 55, Bandar Lampung", "Gang M.T Haryono No. 55"),
         ] as [(String, String)])
     func beyondIssue13(text: String, address: String) {
         #expect(Self.flagged(text) == [address])
