@@ -409,6 +409,9 @@ public final class AssentApp: Sendable {
     /// Every key, revoked ones included, by name.
     public func keys() async throws -> [ServiceKey] { try await store.serviceKeys() }
 
+    /// The key of this name, revoked or not (nil: none): one row, where ``keys()`` reads them all.
+    public func key(named name: String) async throws -> ServiceKey? { try await store.serviceKey(named: name) }
+
     /// Revokes a key. - Throws: `unknown_key`.
     public func revokeKey(named name: String) async throws -> ServiceKey {
         try await store.revokeServiceKey(named: name, now: clock.now())

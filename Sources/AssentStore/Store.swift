@@ -140,6 +140,9 @@ public protocol KeyStore: Sendable {
     /// Every service key, revoked ones included, by name.
     func serviceKeys() async throws -> [ServiceKey]
 
+    /// The key of this name, revoked or not (nil: none).
+    func serviceKey(named name: String) async throws -> ServiceKey?
+
     /// Marks a key revoked; it authenticates nothing from then on. - Throws: `unknown_key`.
     func revokeServiceKey(named name: String, now: Instant) async throws -> ServiceKey
 

@@ -216,6 +216,12 @@ extension PostgresStore {
         try await rows(PostgresQuery(unsafeSQL: "SELECT \(Self.keyColumns) FROM service_keys ORDER BY name")).map(Self.serviceKey)
     }
 
+    public func serviceKey(named name: String) async throws -> ServiceKey? {
+        var query = PostgresQuery(unsafeSQL: "SELECT \(Self.keyColumns) FROM service_keys WHERE name = $1")
+        query.binds.append(name)
+        return try await rows(query).first.map(Self.serviceKey)
+    }
+
     public func revokeServiceKey(named name: String, now: Instant) async throws -> ServiceKey {
         var query = PostgresQuery(
             unsafeSQL: """

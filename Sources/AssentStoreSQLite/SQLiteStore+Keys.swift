@@ -43,6 +43,12 @@ extension SQLiteStore {
         try await reading { db in try Row.fetchAll(db, sql: "SELECT * FROM service_keys ORDER BY name").map(Self.serviceKey) }
     }
 
+    public func serviceKey(named name: String) async throws -> ServiceKey? {
+        try await reading { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM service_keys WHERE name = ?"), arguments: [name]).map(Self.serviceKey)
+        }
+    }
+
     public func revokeServiceKey(named name: String, now: Instant) async throws -> ServiceKey {
         try await writing { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM service_keys WHERE name = ?", arguments: [name]) else {

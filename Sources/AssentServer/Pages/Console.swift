@@ -55,7 +55,7 @@ struct Console: Sendable {
         // `key:NAME:FINGERPRINT` (``keySubject(_:secretSha256:)``).
         let parts = session.account.split(separator: ":", omittingEmptySubsequences: false)
         guard settings.keySignIn, parts.count == 3, parts[0] == "key",
-            let key = try await api.app.keys().first(where: { $0.name == parts[1] }), mayOperate(key),
+            let key = try await api.app.key(named: String(parts[1])), mayOperate(key),
             let secret = [key.secretSha256, key.previousSecretSha256].compactMap({ $0 }).first(where: {
                 sessions.keyFingerprint(secretSha256: $0) == parts[2]
             }),
