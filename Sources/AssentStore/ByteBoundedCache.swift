@@ -120,6 +120,12 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
         return slot
     }
 
+    /// Whether `key` is cached with a value for which `condition` holds, without counting a use
+    /// and without copying the value out (what a check of one field of it needs).
+    public func contains(_ key: Key, where condition: (Value) -> Bool = { _ in true }) -> Bool {
+        state.withLock { state in state.index[key].map { condition(state.nodes[$0]!.value) } ?? false }
+    }
+
     /// The value for `key` without counting a use.
     public func peek(_ key: Key) -> Value? {
         state.withLock { state in state.index[key].map { state.nodes[$0]!.value } }

@@ -199,16 +199,16 @@ public final class TimelineCache: Sendable {
     }
 
     /// Whether the account's cached timeline was put in `run`, without touching its recency.
-    public func isVouched(_ account: AccountID, run: Int) -> Bool { cache.peek(account)?.run == run }
+    public func isVouched(_ account: AccountID, run: Int) -> Bool { cache.contains(account, where: { $0.run == run }) }
 
     /// Whether some timeline of the account is cached (current or not), without touching its recency.
-    public func holds(_ account: AccountID) -> Bool { cache.peek(account) != nil }
+    public func holds(_ account: AccountID) -> Bool { cache.contains(account) }
 
     /// Caches the account's timeline with its last entry. `run`: the writer that just committed
     /// that entry vouches for the timeline for as long as its run of writes lasts (nil: readers
     /// check the account's head).
     public func put(_ account: AccountID, lastSeq: Int64, _ timeline: AccountTimeline, run: Int? = nil) {
-        if let existing = cache.peek(account), existing.lastSeq > lastSeq { return }
+        if cache.contains(account, where: { $0.lastSeq > lastSeq }) { return }
         cache.put(account, Cached(lastSeq: lastSeq, timeline: timeline, run: run))
     }
 

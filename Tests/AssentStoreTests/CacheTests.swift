@@ -34,6 +34,13 @@ struct CacheTests {
         #expect(statistics.hits >= 2 && statistics.misses == 0)
         #expect(cache.get("nope") == nil)
         #expect(cache.statistics.misses == 1)
+        // contains: whether a key is cached (with a value that satisfies a condition), not a use.
+        let small = ByteBoundedCache<String, String>(name: "u", budgetBytes: 100) { _, value in value.utf8.count }
+        small.put("a", "apple")
+        #expect(small.contains("a") && small.contains("a", where: { $0.hasPrefix("ap") }))
+        #expect(!small.contains("a", where: { $0.hasPrefix("b") }))
+        #expect(!small.contains("b") && !small.contains("b", where: { _ in true }))
+        #expect(small.statistics.hits == 0 && small.statistics.misses == 0)
     }
 
     @Test("a cached timeline with another last entry is a miss, read or taken; taken with its own, it leaves the cache")
