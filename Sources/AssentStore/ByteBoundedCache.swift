@@ -105,8 +105,15 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
     /// miss, and the value stays).
     public func take(_ key: Key, if condition: (Value) -> Bool) -> Value? {
         state.withLock { state in
-            guard let slot = Self.lookUp(key, &state, if: condition) else { return nil }
-            return Self.remove(slot, &state).value
+            // The key's place in the index is found once and removed from there: the key is not
+            // hashed a second time to remove it.
+            guard let position = state.index.index(forKey: key), condition(state.nodes[state.index.values[position]]!.value) else {
+                state.statistics.misses += 1
+                return nil
+            }
+            state.statistics.hits += 1
+            let slot = state.index.remove(at: position).value
+            return Self.remove(slot, &state, indexed: false).value
         }
     }
 
@@ -192,13 +199,14 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
     public var statistics: CacheStatistics { state.withLock { $0.statistics } }
 
     /// Removes the entry in `slot` and returns it, moved out (its key and value not copied).
+    /// - Parameter indexed: false when the caller removed the key from the index already.
     @discardableResult
-    private static func remove(_ slot: Int, _ state: inout State) -> Node {
+    private static func remove(_ slot: Int, _ state: inout State, indexed: Bool = true) -> Node {
         unlink(slot, &state)
         var taken: Node? = nil
         swap(&taken, &state.nodes[slot])
         let node = taken!
-        state.index[node.key] = nil
+        if indexed { state.index[node.key] = nil }
         state.statistics.bytes -= node.cost
         state.statistics.entries -= 1
         state.free.append(slot)

@@ -133,9 +133,14 @@ public final class EventIngest {
     /// Validates `event` and returns its ledger entry.
     /// - Throws: `AssentError` refusals; a loader's storage error.
     public func accept(_ event: Event, actor: String) throws -> Accepted {
-        // Taken out of the cache while it changes, so that appending does not copy it.
-        var timeline = try takeTimeline(event.account)
-        defer { held.put(event.account, timeline) }
+        // Changed where it is held (or taken out of the bounded cache while it changes), so that
+        // appending does not copy it.
+        try held.withTimeline(of: event.account, load: { try loadTimeline(event.account) }) { timeline in
+            try accept(event, actor: actor, into: &timeline)
+        }
+    }
+
+    private func accept(_ event: Event, actor: String, into timeline: inout AccountTimeline) throws -> Accepted {
         let conversation = event.conversation
         let feedback = event.submittedFeedback
         // Prefetch the owners the validation may ask about: only this event's ids are new here.
@@ -202,9 +207,9 @@ public final class EventIngest {
         newestInstant = max(newestInstant ?? instant, instant)
     }
 
-    private func takeTimeline(_ account: AccountID) throws -> AccountTimeline {
-        if let timeline = held.take(account) { return timeline }
-        return try loaders.timelines([account])[account] ?? AccountTimeline(account: account)
+    /// The account's timeline as the store has it (the ingest does not hold it).
+    private func loadTimeline(_ account: AccountID) throws -> AccountTimeline {
+        try loaders.timelines([account])[account] ?? AccountTimeline(account: account)
     }
 }
 
@@ -320,15 +325,27 @@ private struct HeldTimelines {
         }
     }
 
-    /// The account's timeline, taken out (a hit), or nil (a miss).
-    mutating func take(_ account: AccountID) -> AccountTimeline? {
-        if let bounded { return bounded.take(account) }
-        guard let timeline = all.removeValue(forKey: account) else {
-            misses += 1
-            return nil
+    /// Runs `body` on the account's timeline (`load`ed on a miss) and keeps what it leaves. Unbounded,
+    /// the timeline is changed where the dictionary holds it: one lookup, where taking it out and
+    /// putting it back hashed the account twice and moved its neighbours in the table. Bounded, it
+    /// is taken out of the cache while it changes (a shared value would be copied). What `body`
+    /// leaves is kept when it throws too (a refused event leaves the timeline unchanged).
+    mutating func withTimeline<R>(
+        of account: AccountID, load: () throws -> AccountTimeline, _ body: (inout AccountTimeline) throws -> R
+    ) throws -> R {
+        if let bounded {
+            var timeline = try bounded.take(account) ?? load()
+            defer { bounded.put(account, timeline) }
+            return try body(&timeline)
         }
-        hits += 1
-        return timeline
+        if let index = all.index(forKey: account) {
+            hits += 1
+            return try body(&all.values[index])
+        }
+        misses += 1
+        var timeline = try load()
+        defer { all[account] = timeline }
+        return try body(&timeline)
     }
 
     mutating func takeAll() -> [(account: AccountID, timeline: AccountTimeline)] {

@@ -221,9 +221,16 @@ extension PostgresStore {
                 // Timelines this store's run of writes vouches for need no head, if the ledger's head
                 // is still one the run left.
                 let run = self.writerRun.current
-                let vouched = run.map { run in Set(accounts.filter { self.timelines.isVouched($0, run: run) }) } ?? []
-                let inputs = try await self.planInputs(
-                    connection, accounts: vouched.isEmpty ? accounts : accounts.filter { !vouched.contains($0) })
+                var vouched = Set<AccountID>(minimumCapacity: accounts.count)
+                var unvouched = accounts
+                if let run {
+                    // Parted in one pass: each account looked up in the cache once, and not again in `vouched`.
+                    unvouched = []
+                    for account in accounts {
+                        if self.timelines.isVouched(account, run: run) { vouched.insert(account) } else { unvouched.append(account) }
+                    }
+                }
+                let inputs = try await self.planInputs(connection, accounts: unvouched)
                 let read = ReadHeads(
                     heads: inputs.accountHeads, vouched: vouched, run: run.flatMap { self.writerRun.run(at: inputs.head) == $0 ? $0 : nil })
                 return try await self.plan(requests, head: inputs.head, connection, chaining: false, read: (inputs.newestPolicy, read))
