@@ -98,17 +98,23 @@ public final class EventIngest {
         var accounts: [AccountID] = []
         // Sized up front: grown an insert at a time, a set is hashed again at each doubling.
         var seen = Set<AccountID>(minimumCapacity: events.count)
-        var conversations = Set<ConversationID>(minimumCapacity: events.count)
         var feedback: Set<FeedbackID> = []
         for event in events {
             if seen.insert(event.account).inserted, held.peek(event.account) == nil { accounts.append(event.account) }
-            if let conversation = event.conversation { conversations.insert(conversation) }
             if let f = event.submittedFeedback { feedback.insert(f) }
         }
         if !accounts.isEmpty {
             let loaded = try loaders.timelines(accounts)
             held.reserve(accounts.count)
             for account in accounts { held.put(account, loaded[account] ?? AccountTimeline(account: account)) }
+        }
+        // A conversation in its event's own account's timeline needs no owner: ``accept(_:actor:)``
+        // asks only for one new to the account (the timelines held only grow while the ingest
+        // lives). An activity of an existing conversation, what a product mostly sends, asks nothing.
+        var conversations = Set<ConversationID>()
+        for event in events {
+            guard let conversation = event.conversation else { continue }
+            if !held.holds(conversation, in: event.account) { conversations.insert(conversation) }
         }
         let owners = try loaders.owners(Array(conversations), Array(feedback))
         conversationOwners = owners.conversations
@@ -310,6 +316,12 @@ private struct HeldTimelines {
     func peek(_ account: AccountID) -> AccountTimeline? {
         if let bounded { return bounded.peek(account) }
         return all[account]
+    }
+
+    /// Whether the account's timeline is held and has this conversation (not a use of the cache).
+    func holds(_ conversation: ConversationID, in account: AccountID) -> Bool {
+        if let bounded { return bounded.contains(account) { $0.hasConversation(conversation) } }
+        return all[account]?.hasConversation(conversation) ?? false
     }
 
     /// Room for `count` more timelines (a bounded cache makes its own).

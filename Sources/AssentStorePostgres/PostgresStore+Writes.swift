@@ -93,27 +93,24 @@ extension PostgresStore {
             loader.base[account] = loaded.timeline
             if handingOver { loader.readLastSeqs[account] = loaded.lastSeq }
         }
-        // An id in its account's timeline is that account's (ids are unique across accounts): not
-        // asked of the database — an activity of an existing conversation, what a product mostly
-        // sends, asks nothing.
-        var known: (conversations: [ConversationID: AccountID], feedback: [FeedbackID: AccountID]) = (
-            .init(minimumCapacity: needs.conversations.count), [:]
-        )
+        // An id in its event's own account's timeline needs no owner: the ingest asks only for one
+        // new to the event's account (``EventIngest/prefetch(_:)``), so it is not asked of the
+        // database — an activity of an existing conversation, what a product mostly sends, asks
+        // nothing. An id another event of the chunk names from another account is asked for that
+        // event.
+        var unknownConversations = Set<ConversationID>()
+        var unknownFeedback = Set<FeedbackID>()
         for event in events {
-            guard let timeline = loader.base[event.account] else { continue }
-            if let conversation = event.conversation, timeline.hasConversation(conversation) {
-                known.conversations[conversation] = event.account
+            let timeline = loader.base[event.account]
+            if let conversation = event.conversation, timeline?.hasConversation(conversation) != true {
+                unknownConversations.insert(conversation)
             }
-            if let feedback = event.submittedFeedback, timeline.feedbackConversation[feedback] != nil {
-                known.feedback[feedback] = event.account
+            if let feedback = event.submittedFeedback, timeline?.feedbackConversation[feedback] == nil {
+                unknownFeedback.insert(feedback)
             }
         }
         var owners = try await Self.owners(
-            connection, conversations: needs.conversations.filter { known.conversations[$0] == nil },
-            feedback: needs.feedback.filter { known.feedback[$0] == nil }, logger: logger)
-        owners.conversations.reserveCapacity(owners.conversations.count + known.conversations.count)
-        owners.conversations.merge(known.conversations) { stored, _ in stored }
-        owners.feedback.merge(known.feedback) { stored, _ in stored }
+            connection, conversations: Array(unknownConversations), feedback: Array(unknownFeedback), logger: logger)
         if let staged {
             try await loadStaged(staged, accounts: missing, needs: needs, into: loader, owners: &owners, connection)
         }

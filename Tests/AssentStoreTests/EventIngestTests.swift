@@ -8,6 +8,15 @@ struct EventIngestTests {
     final class Source {
         var timelines: [AccountID: AccountTimeline] = [:]
         var asked: [AccountID] = []
+        var owners: [ConversationID: AccountID] = [:]
+        var askedOwners: [ConversationID] = []
+
+        /// An ingest over these loaders at `at`, after `lastSeq` entries.
+        func ingest(at: Instant, lastSeq: Int64, cacheBytes: Int) -> EventIngest {
+            EventIngest(
+                policies: PolicyHistory(), now: at, lastSeq: lastSeq, lastHash: LedgerChain.genesis, loaders: loaders,
+                cacheBytes: cacheBytes)
+        }
 
         var loaders: EventIngest.Loaders {
             EventIngest.Loaders(
@@ -15,7 +24,10 @@ struct EventIngestTests {
                     asked += accounts
                     return timelines.filter { accounts.contains($0.key) }
                 },
-                owners: { _, _ in ([:], [:]) })
+                owners: { [self] conversations, _ in
+                    askedOwners += conversations
+                    return (owners.filter { conversations.contains($0.key) }, [:])
+                })
         }
     }
 
@@ -27,8 +39,7 @@ struct EventIngestTests {
         let source = Source()
         source.timelines["a"] = AccountTimeline(
             account: "a", entries: [TimelineEntry(seq: 1, event: Event(account: "a", at: at, .accountCreated(plan: "free")))])
-        let ingest = EventIngest(
-            policies: PolicyHistory(), now: at, lastSeq: 1, lastHash: LedgerChain.genesis, loaders: source.loaders, cacheBytes: cacheBytes)
+        let ingest = source.ingest(at: at, lastSeq: 1, cacheBytes: cacheBytes)
         let events = [
             Event(account: "a", at: at, .conversationActivity(conversation: "a-c", kind: .chat, incognito: false, content: "hi")),
             Event(account: "b", at: at, .accountCreated(plan: "free")),
@@ -57,5 +68,36 @@ struct EventIngestTests {
             actor: "test")
         #expect(source.asked.count == 3 && source.asked.last == "a")
         #expect(ingest.cacheStatistics.misses == 1)
+    }
+
+    @Test(
+        "owners are asked only for conversations new to their event's account; one another account's names is asked, and refused",
+        arguments: [64 << 20, Int.max])
+    func ownersAskedForNewConversationsOnly(cacheBytes: Int) throws {
+        let at = t("2025-10-01T00:00:00Z")
+        let source = Source()
+        func activity(_ account: AccountID, _ conversation: ConversationID) -> Event {
+            Event(account: account, at: at, .conversationActivity(conversation: conversation, kind: .chat, incognito: false, content: nil))
+        }
+        let created = TimelineEntry(seq: 1, event: Event(account: "a", at: at, .accountCreated(plan: "free")))
+        source.timelines["a"] = AccountTimeline(account: "a", entries: [created, TimelineEntry(seq: 2, event: activity("a", "a-c"))])
+        source.timelines["b"] = AccountTimeline(
+            account: "b", entries: [TimelineEntry(seq: 3, event: Event(account: "b", at: at, .accountCreated(plan: "free")))])
+        source.owners["a-c"] = "a"
+        let ingest = source.ingest(at: at, lastSeq: 3, cacheBytes: cacheBytes)
+        // a's own conversation needs no owner; a new one of a's does; a-c named by b is asked for b's event.
+        let events = [activity("a", "a-c"), activity("a", "a-new"), activity("b", "a-c")]
+        try ingest.prefetch(events)
+        #expect(source.askedOwners.sorted() == ["a-c", "a-new"])
+        _ = try ingest.accept(events[0], actor: "test")
+        _ = try ingest.accept(events[1], actor: "test")
+        #expect(throws: AssentError.self) { try ingest.accept(events[2], actor: "test") }
+        #expect(source.askedOwners.count == 2, "every owner asked was answered by the prefetch")
+
+        // Only a's own conversations: nothing is asked.
+        source.askedOwners = []
+        let again = source.ingest(at: at, lastSeq: 3, cacheBytes: cacheBytes)
+        try again.prefetch([activity("a", "a-c"), activity("a", "a-c")])
+        #expect(source.askedOwners.isEmpty)
     }
 }
