@@ -82,7 +82,7 @@ extension PostgresStore {
         _ events: some Collection<Event>, into loader: IngestLoader, ingest: EventIngest?, _ connection: PostgresConnection,
         staged: StagedKeys? = nil, inFlight: InFlight? = nil, handingOver: Bool = false, read: ReadHeads? = nil
     ) async throws {
-        let needs = IngestLoader.Needs(events)
+        let needs = IngestLoader.Needs(events, ids: staged != nil || inFlight != nil)
         loader.startChunk()
         loader.handsOver = handingOver
         var missing: [AccountID] = []
@@ -692,14 +692,18 @@ final class IngestLoader: @unchecked Sendable {
         var conversations: Set<ConversationID> = []
         var feedback: Set<FeedbackID> = []
 
-        init(_ events: some Collection<Event>) {
+        /// - Parameter ids: whether the conversation and feedback ids are gathered too (what an
+        ///   import's staged events are looked up by; an append's loader asks only for the ids its
+        ///   timelines do not know, gathered as it reads them).
+        init(_ events: some Collection<Event>, ids: Bool) {
             // Sized for the events up front (grown an insert at a time, a set is hashed again at
             // each doubling).
             var seen = Set<AccountID>(minimumCapacity: events.count)
             accounts.reserveCapacity(events.count)
-            conversations.reserveCapacity(events.count)
+            if ids { conversations.reserveCapacity(events.count) }
             for event in events {
                 if seen.insert(event.account).inserted { accounts.append(event.account) }
+                guard ids else { continue }
                 if let conversation = event.conversation { conversations.insert(conversation) }
                 if let f = event.submittedFeedback { feedback.insert(f) }
             }
