@@ -24,6 +24,15 @@ final class TestClock: Sendable {
 
 func utc(_ text: String) -> Instant { try! Instant(rfc3339: text) }
 
+/// A folder removed with everything in it when the last reference to it goes.
+final class ScratchDirectory: Sendable {
+    let path: String
+
+    init(_ path: String) { self.path = path }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
 /// The stores a fixture can run on: PostgreSQL too when `ASSENT_TEST_POSTGRES_URL` names a server.
 enum FixtureBackend: String, Sendable, CustomTestStringConvertible {
     case sqlite = "SQLite"
@@ -64,6 +73,8 @@ struct ServerFixture: Sendable {
     let app: AssentApp
     let clock: TestClock
     let directory: String
+    /// Removes `directory` once the last copy of the fixture is gone (a test run left ~190 behind).
+    let scratch: ScratchDirectory
     let responder: RouterResponder<AssentRequestContext>
     /// Secret per key name: `events`, `runs-write`, `runs-read`, `audit`, `changes`, `changes-pseudonymous`,
     /// `admin`, `revoked`.
@@ -110,7 +121,10 @@ struct ServerFixture: Sendable {
         configure(&configuration)
         let app = AssentApp(store: store, clock: clock.serverClock, otherWritersPoll: otherWritersPoll)
         let router = try await AssentServer.router(app: app, configuration: configuration)
-        return ServerFixture(store: store, app: app, clock: clock, directory: directory, responder: router.buildResponder(), keys: keys)
+        return ServerFixture(
+            store: store, app: app, clock: clock, directory: directory, scratch: ScratchDirectory(directory),
+            responder: router.buildResponder(),
+            keys: keys)
     }
 
     /// A token for `account` signed with the configured secret, valid for a day from the clock.

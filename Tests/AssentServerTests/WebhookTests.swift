@@ -290,6 +290,7 @@ struct WebhookTests {
     func secretsFileLacking() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("assent-secrets-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         guard case .object(var file) = try JSONValue.parse(DeploymentSecrets.newFileText()) else {
             throw AssentError.invalidArgument("not an object")
         }
