@@ -90,7 +90,8 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
     /// otherwise a miss, and its recency is unchanged).
     public func get(_ key: Key, if condition: (Value) -> Bool) -> Value? {
         state.withLock { state in
-            guard let slot = Self.lookUp(key, &state, if: condition) else { return nil }
+            guard let position = Self.lookUp(key, &state, if: condition) else { return nil }
+            let slot = state.index.values[position]
             Self.unlink(slot, &state)
             Self.linkNewest(slot, &state)
             return state.nodes[slot]!.value
@@ -105,26 +106,22 @@ public final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: 
     /// miss, and the value stays).
     public func take(_ key: Key, if condition: (Value) -> Bool) -> Value? {
         state.withLock { state in
-            // The key's place in the index is found once and removed from there: the key is not
-            // hashed a second time to remove it.
-            guard let position = state.index.index(forKey: key), condition(state.nodes[state.index.values[position]]!.value) else {
-                state.statistics.misses += 1
-                return nil
-            }
-            state.statistics.hits += 1
+            guard let position = Self.lookUp(key, &state, if: condition) else { return nil }
+            // Removed from the index where it was found: the key is not hashed a second time.
             let slot = state.index.remove(at: position).value
             return Self.remove(slot, &state, indexed: false).value
         }
     }
 
-    /// The slot of `key` when `condition` holds for its value, counted as a hit or a miss.
-    private static func lookUp(_ key: Key, _ state: inout State, if condition: (Value) -> Bool) -> Int? {
-        guard let slot = state.index[key], condition(state.nodes[slot]!.value) else {
+    /// Where `key` stands in the index when `condition` holds for its value (its slot is the
+    /// index's value there), counted as a hit or a miss.
+    private static func lookUp(_ key: Key, _ state: inout State, if condition: (Value) -> Bool) -> [Key: Int].Index? {
+        guard let position = state.index.index(forKey: key), condition(state.nodes[state.index.values[position]]!.value) else {
             state.statistics.misses += 1
             return nil
         }
         state.statistics.hits += 1
-        return slot
+        return position
     }
 
     /// Whether `key` is cached with a value for which `condition` holds, without counting a use

@@ -218,14 +218,16 @@ extension PostgresStore {
                 // Timelines this store's run of writes vouches for need no head, if the ledger's head
                 // is still one the run left.
                 let run = self.writerRun.current
-                var vouched = Set<AccountID>(minimumCapacity: accounts.count)
-                var unvouched = accounts
+                // Parted in one pass: each account looked up in the cache once, and not again in `vouched`.
+                var vouched = Set<AccountID>()
+                var unvouched: [AccountID] = []
                 if let run {
-                    // Parted in one pass: each account looked up in the cache once, and not again in `vouched`.
-                    unvouched = []
+                    vouched.reserveCapacity(accounts.count)
                     for account in accounts {
                         if self.timelines.isVouched(account, run: run) { vouched.insert(account) } else { unvouched.append(account) }
                     }
+                } else {
+                    unvouched = accounts
                 }
                 let inputs = try await self.planInputs(connection, accounts: unvouched)
                 let read = ReadHeads(

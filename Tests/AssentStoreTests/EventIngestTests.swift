@@ -11,6 +11,11 @@ struct EventIngestTests {
         var owners: [ConversationID: AccountID] = [:]
         var askedOwners: [ConversationID] = []
 
+        /// `account`'s creation at `seq`.
+        static func created(_ account: AccountID, seq: Int64, at: Instant) -> TimelineEntry {
+            TimelineEntry(seq: seq, event: Event(account: account, at: at, .accountCreated(plan: "free")))
+        }
+
         /// An ingest over these loaders at `at`, after `lastSeq` entries.
         func ingest(at: Instant, lastSeq: Int64, cacheBytes: Int) -> EventIngest {
             EventIngest(
@@ -37,8 +42,7 @@ struct EventIngestTests {
     func heldTimelines(cacheBytes: Int) throws {
         let at = t("2025-10-01T00:00:00Z")
         let source = Source()
-        source.timelines["a"] = AccountTimeline(
-            account: "a", entries: [TimelineEntry(seq: 1, event: Event(account: "a", at: at, .accountCreated(plan: "free")))])
+        source.timelines["a"] = AccountTimeline(account: "a", entries: [Source.created("a", seq: 1, at: at)])
         let ingest = source.ingest(at: at, lastSeq: 1, cacheBytes: cacheBytes)
         let events = [
             Event(account: "a", at: at, .conversationActivity(conversation: "a-c", kind: .chat, incognito: false, content: "hi")),
@@ -79,10 +83,9 @@ struct EventIngestTests {
         func activity(_ account: AccountID, _ conversation: ConversationID) -> Event {
             Event(account: account, at: at, .conversationActivity(conversation: conversation, kind: .chat, incognito: false, content: nil))
         }
-        let created = TimelineEntry(seq: 1, event: Event(account: "a", at: at, .accountCreated(plan: "free")))
-        source.timelines["a"] = AccountTimeline(account: "a", entries: [created, TimelineEntry(seq: 2, event: activity("a", "a-c"))])
-        source.timelines["b"] = AccountTimeline(
-            account: "b", entries: [TimelineEntry(seq: 3, event: Event(account: "b", at: at, .accountCreated(plan: "free")))])
+        source.timelines["a"] = AccountTimeline(
+            account: "a", entries: [Source.created("a", seq: 1, at: at), TimelineEntry(seq: 2, event: activity("a", "a-c"))])
+        source.timelines["b"] = AccountTimeline(account: "b", entries: [Source.created("b", seq: 3, at: at)])
         source.owners["a-c"] = "a"
         let ingest = source.ingest(at: at, lastSeq: 3, cacheBytes: cacheBytes)
         // a's own conversation needs no owner; a new one of a's does; a-c named by b is asked for b's event.
